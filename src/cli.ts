@@ -23,6 +23,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   validate: async () => (await import('./validate/command.ts')).command,
   up: async () => (await import('./engine/up-command.ts')).command,
   smoke: async () => (await import('./tools/smoke-command.ts')).command,
+  bench: async () => (await import('./bench/command.ts')).command,
 };
 
 function usage(): string {

@@ -1,0 +1,193 @@
+/**
+ * The loads `kstack bench` applies to any Kafka cluster, through @platformatic/kafka.
+ * Each load creates its own topic (a unique name) and deletes it afterwards, so runs
+ * against a shared cluster do not disturb each other.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Admin, Consumer, type Message, Producer } from '@platformatic/kafka';
+import { type LatencySummary, summarizeLatencies } from './stats.ts';
+
+export interface ThroughputResult {
+  partitions: number;
+  acks: number;
+  records: number;
+  recordBytes: number;
+  seconds: number;
+  recordsPerSecond: number;
+  megabytesPerSecond: number;
+}
+
+export interface LoadTarget {
+  bootstrapServer: string;
+  /** Replication factor of the bench topics; 1 for a single broker. */
+  replicationFactor: number;
+}
+
+/** How many `send` calls are kept in flight at once: the client batches each call into one request. */
+const PRODUCE_IN_FLIGHT_MAX = 8;
+/** Records per `send` call (≈ 64 KiB of 1 KiB records per request). */
+const RECORDS_PER_SEND = 64;
+
+function clientOptions(target: LoadTarget, role: string) {
+  return {
+    clientId: `kstack-bench-${role}`,
+    bootstrapBrokers: [target.bootstrapServer],
+    timeout: 30_000,
+    retries: 3,
+  };
+}
+
+export async function withTopic<T>(
+  target: LoadTarget,
+  partitions: number,
+  body: (topic: string) => Promise<T>,
+): Promise<T> {
+  const admin = new Admin(clientOptions(target, 'admin'));
+  const topic = `kstack-bench-${partitions}p-${randomUUID().slice(0, 8)}`;
+  try {
+    await admin.createTopics({ topics: [topic], partitions, replicas: target.replicationFactor });
+    return await body(topic);
+  } finally {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.close();
+  }
+}
+
+/** Produces `records` records of `recordBytes` bytes as fast as the client allows. */
+export async function measureProduce(
+  target: LoadTarget,
+  topic: string,
+  options: { partitions: number; acks: number; records: number; recordBytes: number },
+): Promise<ThroughputResult> {
+  const producer = new Producer({ ...clientOptions(target, 'producer'), acks: options.acks });
+  const value = Buffer.alloc(options.recordBytes, 0x61);
+  let nextRecord = 0;
+  let nextPartition = 0;
+  const sendOne = async (): Promise<void> => {
+    while (nextRecord < options.records) {
+      const count = Math.min(RECORDS_PER_SEND, options.records - nextRecord);
+      nextRecord += count;
+      // Spread records evenly over partitions, one partition per call, as a keyed load would.
+      const partition = nextPartition++ % options.partitions;
+      const messages = Array.from({ length: count }, () => ({ topic, partition, value }));
+      await producer.send({ messages, acks: options.acks });
+    }
+  };
+  try {
+    // One warm-up send so that metadata and connections are not part of the measurement.
+    await producer.send({ messages: [{ topic, partition: 0, value }], acks: options.acks });
+    const started = performance.now();
+    await Promise.all(Array.from({ length: PRODUCE_IN_FLIGHT_MAX }, sendOne));
+    const seconds = (performance.now() - started) / 1000;
+    return throughput(options, seconds);
+  } finally {
+    await producer.close();
+  }
+}
+
+function throughput(
+  options: { partitions: number; acks: number; records: number; recordBytes: number },
+  seconds: number,
+): ThroughputResult {
+  return {
+    ...options,
+    seconds,
+    recordsPerSecond: options.records / seconds,
+    megabytesPerSecond: (options.records * options.recordBytes) / seconds / 1_000_000,
+  };
+}
+
+/** Reads `records` records from the start of `topic` and reports the rate. */
+export async function measureFetch(
+  target: LoadTarget,
+  topic: string,
+  options: { partitions: number; records: number; recordBytes: number },
+): Promise<ThroughputResult> {
+  const consumer = new Consumer({
+    ...clientOptions(target, 'fetcher'),
+    groupId: `kstack-bench-${randomUUID()}`,
+    maxBytes: 32 * 1024 * 1024,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+  });
+  try {
+    const started = performance.now();
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+    let seen = 0;
+    for await (const _message of stream as AsyncIterable<Message>) {
+      seen++;
+      if (seen >= options.records) break;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await stream.close();
+    return throughput({ ...options, acks: 0, records: seen }, seconds);
+  } finally {
+    await consumer.close(true);
+  }
+}
+
+export interface LatencyResult extends LatencySummary {
+  ratePerSecond: number;
+  seconds: number;
+}
+
+/**
+ * End-to-end latency at a fixed rate: a producer sends records stamped with the send
+ * time every tick; a consumer in the same process reads them and records the delay.
+ */
+export async function measureEndToEndLatency(
+  target: LoadTarget,
+  topic: string,
+  options: { ratePerSecond: number; seconds: number; recordBytes: number },
+): Promise<LatencyResult> {
+  const tickMs = 5;
+  const perTick = Math.max(1, Math.round((options.ratePerSecond * tickMs) / 1000));
+  const total = Math.round(options.ratePerSecond * options.seconds);
+  const producer = new Producer({ ...clientOptions(target, 'latency-producer'), acks: 1 });
+  const consumer = new Consumer({
+    ...clientOptions(target, 'latency-consumer'),
+    groupId: `kstack-bench-latency-${randomUUID()}`,
+    maxWaitTime: 100,
+  });
+  const latenciesMs: number[] = [];
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: 'latest', autocommit: false });
+    // Let the consumer settle on the end of the (empty) topic before the clock starts.
+    await producer.send({ messages: [{ topic, value: Buffer.from('warm-up') }] });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const received = (async () => {
+      for await (const message of stream as AsyncIterable<Message>) {
+        if (message.value.length !== options.recordBytes) continue;
+        latenciesMs.push(performance.now() - message.value.readDoubleBE(0));
+        if (latenciesMs.length >= total) break;
+      }
+    })();
+    let sent = 0;
+    const padding = Buffer.alloc(options.recordBytes - 8, 0x62);
+    const started = performance.now();
+    while (sent < total) {
+      const due = started + (sent / perTick) * tickMs;
+      const waitMs = due - performance.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const count = Math.min(perTick, total - sent);
+      const messages = Array.from({ length: count }, () => {
+        const stamp = Buffer.allocUnsafe(8);
+        stamp.writeDoubleBE(performance.now(), 0);
+        return { topic, value: Buffer.concat([stamp, padding]) };
+      });
+      sent += count;
+      void producer.send({ messages });
+    }
+    const deadline = new Promise((resolve) => setTimeout(resolve, 30_000));
+    await Promise.race([received, deadline]);
+    await stream.close();
+    return {
+      ...summarizeLatencies(latenciesMs),
+      ratePerSecond: options.ratePerSecond,
+      seconds: options.seconds,
+    };
+  } finally {
+    await producer.close();
+    await consumer.close(true);
+  }
+}
