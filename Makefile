@@ -1,0 +1,17 @@
+# The two commands of the quick start, on any machine with bash, make and npm:
+#   make up    starts the embedded stack (ARGS="--data-dir DIR" to pass options)
+#   make test  installs what the tests use and passes them
+# Both bring Node.js 24 from the npm registry first (the machine's own Node may be older).
+SHELL := /bin/bash
+WITH_NODE := source scripts/setup/node.sh &&
+
+.PHONY: up test
+
+node_modules/.package-lock.json: package-lock.json
+	$(WITH_NODE) npm ci --no-fund --no-audit
+
+up: node_modules/.package-lock.json
+	$(WITH_NODE) node bin/kstack.ts up $(ARGS)
+
+test: node_modules/.package-lock.json
+	$(WITH_NODE) npm test
