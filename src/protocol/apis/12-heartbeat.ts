@@ -1,0 +1,15 @@
+import { field, request, response } from '../schema.ts';
+
+// Heartbeat (API key 12), written from Kafka's HeartbeatRequest/HeartbeatResponse message definitions.
+
+export const HeartbeatRequest = request(12, 'HeartbeatRequest', '0-4', '4+', [
+  field('groupId', 'string', '0+'),
+  field('generationId', 'int32', '0+'),
+  field('memberId', 'string', '0+'),
+  field('groupInstanceId', 'string', '3+', { nullable: '3+', default: null }),
+]);
+
+export const HeartbeatResponse = response(12, 'HeartbeatResponse', '0-4', '4+', [
+  field('throttleTimeMs', 'int32', '1+'),
+  field('errorCode', 'int16', '0+'),
+]);

@@ -1,0 +1,247 @@
+import type { MessageSchema, VersionRange } from '../schema.ts';
+import { ProduceRequest, ProduceResponse } from './00-produce.ts';
+import { FetchRequest, FetchResponse } from './01-fetch.ts';
+import { ListOffsetsRequest, ListOffsetsResponse } from './02-list-offsets.ts';
+import { MetadataRequest, MetadataResponse } from './03-metadata.ts';
+import { OffsetCommitRequest, OffsetCommitResponse } from './08-offset-commit.ts';
+import { OffsetFetchRequest, OffsetFetchResponse } from './09-offset-fetch.ts';
+import { FindCoordinatorRequest, FindCoordinatorResponse } from './10-find-coordinator.ts';
+import { JoinGroupRequest, JoinGroupResponse } from './11-join-group.ts';
+import { HeartbeatRequest, HeartbeatResponse } from './12-heartbeat.ts';
+import { LeaveGroupRequest, LeaveGroupResponse } from './13-leave-group.ts';
+import { SyncGroupRequest, SyncGroupResponse } from './14-sync-group.ts';
+import { DescribeGroupsRequest, DescribeGroupsResponse } from './15-describe-groups.ts';
+import { ListGroupsRequest, ListGroupsResponse } from './16-list-groups.ts';
+import { SaslHandshakeRequest, SaslHandshakeResponse } from './17-sasl-handshake.ts';
+import { ApiVersionsRequest, ApiVersionsResponse } from './18-api-versions.ts';
+import { CreateTopicsRequest, CreateTopicsResponse } from './19-create-topics.ts';
+import { DeleteTopicsRequest, DeleteTopicsResponse } from './20-delete-topics.ts';
+import { DeleteRecordsRequest, DeleteRecordsResponse } from './21-delete-records.ts';
+import { InitProducerIdRequest, InitProducerIdResponse } from './22-init-producer-id.ts';
+import { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from './23-offset-for-leader-epoch.ts';
+import { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './24-add-partitions-to-txn.ts';
+import { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from './25-add-offsets-to-txn.ts';
+import { EndTxnRequest, EndTxnResponse } from './26-end-txn.ts';
+import { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from './28-txn-offset-commit.ts';
+import { DescribeConfigsRequest, DescribeConfigsResponse } from './32-describe-configs.ts';
+import { AlterConfigsRequest, AlterConfigsResponse } from './33-alter-configs.ts';
+import { DescribeLogDirsRequest, DescribeLogDirsResponse } from './35-describe-log-dirs.ts';
+import { SaslAuthenticateRequest, SaslAuthenticateResponse } from './36-sasl-authenticate.ts';
+import { CreatePartitionsRequest, CreatePartitionsResponse } from './37-create-partitions.ts';
+import { DeleteGroupsRequest, DeleteGroupsResponse } from './42-delete-groups.ts';
+import {
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+} from './44-incremental-alter-configs.ts';
+import { OffsetDeleteRequest, OffsetDeleteResponse } from './47-offset-delete.ts';
+import { DescribeQuorumRequest, DescribeQuorumResponse } from './55-describe-quorum.ts';
+import { DescribeClusterRequest, DescribeClusterResponse } from './60-describe-cluster.ts';
+import { DescribeProducersRequest, DescribeProducersResponse } from './61-describe-producers.ts';
+import { DescribeTransactionsRequest, DescribeTransactionsResponse } from './65-describe-transactions.ts';
+import { ListTransactionsRequest, ListTransactionsResponse } from './66-list-transactions.ts';
+import {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+} from './68-consumer-group-heartbeat.ts';
+import { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from './69-consumer-group-describe.ts';
+
+/**
+ * The registry of the APIs the protocol core knows, by API key. Version ranges come from the
+ * specification (the request schema); the broker's handlers declare which part of them they serve.
+ */
+
+export interface ApiDefinition {
+  readonly apiKey: number;
+  readonly name: string;
+  readonly validVersions: VersionRange;
+  readonly flexibleVersions: VersionRange;
+  readonly request: MessageSchema;
+  readonly response: MessageSchema;
+}
+
+function defineApi(name: string, request: MessageSchema, response: MessageSchema): ApiDefinition {
+  if (request.apiKey !== response.apiKey) throw new Error(`${name}: request and response API keys differ`);
+  return {
+    apiKey: request.apiKey,
+    name,
+    validVersions: request.validVersions,
+    flexibleVersions: request.flexibleVersions,
+    request,
+    response,
+  };
+}
+
+/** API keys by name, e.g. `ApiKey.Produce === 0`. */
+export const ApiKey = {
+  Produce: 0,
+  Fetch: 1,
+  ListOffsets: 2,
+  Metadata: 3,
+  OffsetCommit: 8,
+  OffsetFetch: 9,
+  FindCoordinator: 10,
+  JoinGroup: 11,
+  Heartbeat: 12,
+  LeaveGroup: 13,
+  SyncGroup: 14,
+  DescribeGroups: 15,
+  ListGroups: 16,
+  SaslHandshake: 17,
+  ApiVersions: 18,
+  CreateTopics: 19,
+  DeleteTopics: 20,
+  DeleteRecords: 21,
+  InitProducerId: 22,
+  OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
+  DescribeConfigs: 32,
+  AlterConfigs: 33,
+  DescribeLogDirs: 35,
+  SaslAuthenticate: 36,
+  CreatePartitions: 37,
+  DeleteGroups: 42,
+  IncrementalAlterConfigs: 44,
+  OffsetDelete: 47,
+  DescribeQuorum: 55,
+  DescribeCluster: 60,
+  DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
+  ConsumerGroupHeartbeat: 68,
+  ConsumerGroupDescribe: 69,
+} as const;
+
+export type ApiName = keyof typeof ApiKey;
+
+const definitions: readonly ApiDefinition[] = [
+  defineApi('Produce', ProduceRequest, ProduceResponse),
+  defineApi('Fetch', FetchRequest, FetchResponse),
+  defineApi('ListOffsets', ListOffsetsRequest, ListOffsetsResponse),
+  defineApi('Metadata', MetadataRequest, MetadataResponse),
+  defineApi('OffsetCommit', OffsetCommitRequest, OffsetCommitResponse),
+  defineApi('OffsetFetch', OffsetFetchRequest, OffsetFetchResponse),
+  defineApi('FindCoordinator', FindCoordinatorRequest, FindCoordinatorResponse),
+  defineApi('JoinGroup', JoinGroupRequest, JoinGroupResponse),
+  defineApi('Heartbeat', HeartbeatRequest, HeartbeatResponse),
+  defineApi('LeaveGroup', LeaveGroupRequest, LeaveGroupResponse),
+  defineApi('SyncGroup', SyncGroupRequest, SyncGroupResponse),
+  defineApi('DescribeGroups', DescribeGroupsRequest, DescribeGroupsResponse),
+  defineApi('ListGroups', ListGroupsRequest, ListGroupsResponse),
+  defineApi('SaslHandshake', SaslHandshakeRequest, SaslHandshakeResponse),
+  defineApi('ApiVersions', ApiVersionsRequest, ApiVersionsResponse),
+  defineApi('CreateTopics', CreateTopicsRequest, CreateTopicsResponse),
+  defineApi('DeleteTopics', DeleteTopicsRequest, DeleteTopicsResponse),
+  defineApi('DeleteRecords', DeleteRecordsRequest, DeleteRecordsResponse),
+  defineApi('InitProducerId', InitProducerIdRequest, InitProducerIdResponse),
+  defineApi('OffsetForLeaderEpoch', OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+  defineApi('AddPartitionsToTxn', AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
+  defineApi('AddOffsetsToTxn', AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
+  defineApi('EndTxn', EndTxnRequest, EndTxnResponse),
+  defineApi('TxnOffsetCommit', TxnOffsetCommitRequest, TxnOffsetCommitResponse),
+  defineApi('DescribeConfigs', DescribeConfigsRequest, DescribeConfigsResponse),
+  defineApi('AlterConfigs', AlterConfigsRequest, AlterConfigsResponse),
+  defineApi('DescribeLogDirs', DescribeLogDirsRequest, DescribeLogDirsResponse),
+  defineApi('SaslAuthenticate', SaslAuthenticateRequest, SaslAuthenticateResponse),
+  defineApi('CreatePartitions', CreatePartitionsRequest, CreatePartitionsResponse),
+  defineApi('DeleteGroups', DeleteGroupsRequest, DeleteGroupsResponse),
+  defineApi('IncrementalAlterConfigs', IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
+  defineApi('OffsetDelete', OffsetDeleteRequest, OffsetDeleteResponse),
+  defineApi('DescribeQuorum', DescribeQuorumRequest, DescribeQuorumResponse),
+  defineApi('DescribeCluster', DescribeClusterRequest, DescribeClusterResponse),
+  defineApi('DescribeProducers', DescribeProducersRequest, DescribeProducersResponse),
+  defineApi('DescribeTransactions', DescribeTransactionsRequest, DescribeTransactionsResponse),
+  defineApi('ListTransactions', ListTransactionsRequest, ListTransactionsResponse),
+  defineApi('ConsumerGroupHeartbeat', ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse),
+  defineApi('ConsumerGroupDescribe', ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse),
+];
+
+export const apis: ReadonlyMap<number, ApiDefinition> = new Map(definitions.map((api) => [api.apiKey, api]));
+
+/** The API of a key, or undefined when the protocol core does not know it. */
+export function getApi(apiKey: number): ApiDefinition | undefined {
+  return apis.get(apiKey);
+}
+
+export {
+  AddOffsetsToTxnRequest,
+  AddOffsetsToTxnResponse,
+  AddPartitionsToTxnRequest,
+  AddPartitionsToTxnResponse,
+  AlterConfigsRequest,
+  AlterConfigsResponse,
+  ApiVersionsRequest,
+  ApiVersionsResponse,
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+  DeleteRecordsRequest,
+  DeleteRecordsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  DescribeLogDirsRequest,
+  DescribeLogDirsResponse,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+  DescribeQuorumRequest,
+  DescribeQuorumResponse,
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
+  EndTxnRequest,
+  EndTxnResponse,
+  FetchRequest,
+  FetchResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+  JoinGroupRequest,
+  JoinGroupResponse,
+  LeaveGroupRequest,
+  LeaveGroupResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+  MetadataRequest,
+  MetadataResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  OffsetForLeaderEpochRequest,
+  OffsetForLeaderEpochResponse,
+  ProduceRequest,
+  ProduceResponse,
+  SaslAuthenticateRequest,
+  SaslAuthenticateResponse,
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
+  SyncGroupRequest,
+  SyncGroupResponse,
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse,
+};
