@@ -553,3 +553,15 @@ export function encode(schema: MessageSchema, version: number, value: MessageVal
   encodeInto(schema, version, value, writer);
   return writer.finish();
 }
+
+/**
+ * The shape a handler may pass to encode: every field optional (left out, it takes its default).
+ * E.g. `const answer: Input<ProduceResponseData> = { responses: [...] }`.
+ */
+export type Input<T> = T extends Uint8Array
+  ? T
+  : T extends readonly (infer U)[]
+    ? Input<U>[]
+    : T extends object
+      ? { [K in keyof T]?: Input<T[K]> }
+      : T;

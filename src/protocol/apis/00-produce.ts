@@ -85,3 +85,47 @@ export const ProduceResponse = response(0, 'ProduceResponse', '0-11', '9+', [
     { tag: 0 },
   ),
 ]);
+
+/** A decoded ProduceRequest (every version's fields; absent ones hold their default). */
+export type ProduceRequestData = {
+  transactionalId: string | null;
+  acks: number;
+  timeoutMs: number;
+  topicData: {
+    name: string;
+    partitionData: {
+      index: number;
+      records: Uint8Array | null;
+    }[];
+  }[];
+};
+
+/** A decoded ProduceResponse (every version's fields; absent ones hold their default). */
+export type ProduceResponseData = {
+  responses: {
+    name: string;
+    partitionResponses: {
+      index: number;
+      errorCode: number;
+      baseOffset: bigint;
+      logAppendTimeMs: bigint;
+      logStartOffset: bigint;
+      recordErrors: {
+        batchIndex: number;
+        batchIndexErrorMessage: string | null;
+      }[];
+      errorMessage: string | null;
+      currentLeader: {
+        leaderId: number;
+        leaderEpoch: number;
+      };
+    }[];
+  }[];
+  throttleTimeMs: number;
+  nodeEndpoints: {
+    nodeId: number;
+    host: string;
+    port: number;
+    rack: string | null;
+  }[];
+};

@@ -140,3 +140,82 @@ export const FetchResponse = response(1, 'FetchResponse', '0-17', '12+', [
     { tag: 0 },
   ),
 ]);
+
+/** A decoded FetchRequest (every version's fields; absent ones hold their default). */
+export type FetchRequestData = {
+  clusterId: string | null;
+  replicaId: number;
+  replicaState: {
+    replicaId: number;
+    replicaEpoch: bigint;
+  };
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  isolationLevel: number;
+  sessionId: number;
+  sessionEpoch: number;
+  topics: {
+    topic: string;
+    topicId: string;
+    partitions: {
+      partition: number;
+      currentLeaderEpoch: number;
+      fetchOffset: bigint;
+      lastFetchedEpoch: number;
+      logStartOffset: bigint;
+      partitionMaxBytes: number;
+      replicaDirectoryId: string;
+    }[];
+  }[];
+  forgottenTopicsData: {
+    topic: string;
+    topicId: string;
+    partitions: number[];
+  }[];
+  rackId: string;
+};
+
+/** A decoded FetchResponse (every version's fields; absent ones hold their default). */
+export type FetchResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  sessionId: number;
+  responses: {
+    topic: string;
+    topicId: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: number;
+      highWatermark: bigint;
+      lastStableOffset: bigint;
+      logStartOffset: bigint;
+      divergingEpoch: {
+        epoch: number;
+        endOffset: bigint;
+      };
+      currentLeader: {
+        leaderId: number;
+        leaderEpoch: number;
+      };
+      snapshotId: {
+        endOffset: bigint;
+        epoch: number;
+      };
+      abortedTransactions:
+        | {
+            producerId: bigint;
+            firstOffset: bigint;
+          }[]
+        | null;
+      preferredReadReplica: number;
+      records: Uint8Array | null;
+    }[];
+  }[];
+  nodeEndpoints: {
+    nodeId: number;
+    host: string;
+    port: number;
+    rack: string | null;
+  }[];
+};

@@ -55,3 +55,35 @@ export const ListOffsetsResponse = response(2, 'ListOffsetsResponse', '0-10', '6
     '0+',
   ),
 ]);
+
+/** A decoded ListOffsetsRequest (every version's fields; absent ones hold their default). */
+export type ListOffsetsRequestData = {
+  replicaId: number;
+  isolationLevel: number;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      currentLeaderEpoch: number;
+      timestamp: bigint;
+      maxNumOffsets: number;
+    }[];
+  }[];
+  timeoutMs: number;
+};
+
+/** A decoded ListOffsetsResponse (every version's fields; absent ones hold their default). */
+export type ListOffsetsResponseData = {
+  throttleTimeMs: number;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: number;
+      oldStyleOffsets: bigint[];
+      timestamp: bigint;
+      offset: bigint;
+      leaderEpoch: number;
+    }[];
+  }[];
+};

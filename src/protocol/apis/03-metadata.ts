@@ -65,3 +65,46 @@ export const MetadataResponse = response(3, 'MetadataResponse', '0-12', '9+', [
   ),
   field('clusterAuthorizedOperations', 'int32', '8-10', { default: -2147483648 }),
 ]);
+
+/** A decoded MetadataRequest (every version's fields; absent ones hold their default). */
+export type MetadataRequestData = {
+  topics:
+    | {
+        topicId: string;
+        name: string | null;
+      }[]
+    | null;
+  allowAutoTopicCreation: boolean;
+  includeClusterAuthorizedOperations: boolean;
+  includeTopicAuthorizedOperations: boolean;
+};
+
+/** A decoded MetadataResponse (every version's fields; absent ones hold their default). */
+export type MetadataResponseData = {
+  throttleTimeMs: number;
+  brokers: {
+    nodeId: number;
+    host: string;
+    port: number;
+    rack: string | null;
+  }[];
+  clusterId: string | null;
+  controllerId: number;
+  topics: {
+    errorCode: number;
+    name: string | null;
+    topicId: string;
+    isInternal: boolean;
+    partitions: {
+      errorCode: number;
+      partitionIndex: number;
+      leaderId: number;
+      leaderEpoch: number;
+      replicaNodes: number[];
+      isrNodes: number[];
+      offlineReplicas: number[];
+    }[];
+    topicAuthorizedOperations: number;
+  }[];
+  clusterAuthorizedOperations: number;
+};

@@ -54,3 +54,34 @@ export const OffsetCommitResponse = response(8, 'OffsetCommitResponse', '0-9', '
     '0+',
   ),
 ]);
+
+/** A decoded OffsetCommitRequest (every version's fields; absent ones hold their default). */
+export type OffsetCommitRequestData = {
+  groupId: string;
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  retentionTimeMs: bigint;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      committedOffset: bigint;
+      committedLeaderEpoch: number;
+      commitTimestamp: bigint;
+      committedMetadata: string | null;
+    }[];
+  }[];
+};
+
+/** A decoded OffsetCommitResponse (every version's fields; absent ones hold their default). */
+export type OffsetCommitResponseData = {
+  throttleTimeMs: number;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: number;
+    }[];
+  }[];
+};

@@ -98,3 +98,56 @@ export const OffsetFetchResponse = response(9, 'OffsetFetchResponse', '0-9', '6+
     '8+',
   ),
 ]);
+
+/** A decoded OffsetFetchRequest (every version's fields; absent ones hold their default). */
+export type OffsetFetchRequestData = {
+  groupId: string;
+  topics:
+    | {
+        name: string;
+        partitionIndexes: number[];
+      }[]
+    | null;
+  groups: {
+    groupId: string;
+    memberId: string | null;
+    memberEpoch: number;
+    topics:
+      | {
+          name: string;
+          partitionIndexes: number[];
+        }[]
+      | null;
+  }[];
+  requireStable: boolean;
+};
+
+/** A decoded OffsetFetchResponse (every version's fields; absent ones hold their default). */
+export type OffsetFetchResponseData = {
+  throttleTimeMs: number;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      committedOffset: bigint;
+      committedLeaderEpoch: number;
+      metadata: string | null;
+      errorCode: number;
+    }[];
+  }[];
+  errorCode: number;
+  groups: {
+    groupId: string;
+    topics: {
+      name: string;
+      partitions: {
+        partitionIndex: number;
+        committedOffset: bigint;
+        committedLeaderEpoch: number;
+        metadata: string | null;
+        errorCode: number;
+      }[];
+    }[];
+    errorCode: number;
+  }[];
+};

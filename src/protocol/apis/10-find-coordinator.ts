@@ -30,3 +30,28 @@ export const FindCoordinatorResponse = response(10, 'FindCoordinatorResponse', '
     '4+',
   ),
 ]);
+
+/** A decoded FindCoordinatorRequest (every version's fields; absent ones hold their default). */
+export type FindCoordinatorRequestData = {
+  key: string;
+  keyType: number;
+  coordinatorKeys: string[];
+};
+
+/** A decoded FindCoordinatorResponse (every version's fields; absent ones hold their default). */
+export type FindCoordinatorResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  nodeId: number;
+  host: string;
+  port: number;
+  coordinators: {
+    key: string;
+    nodeId: number;
+    host: string;
+    port: number;
+    errorCode: number;
+    errorMessage: string | null;
+  }[];
+};

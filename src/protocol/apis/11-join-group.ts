@@ -40,3 +40,35 @@ export const JoinGroupResponse = response(11, 'JoinGroupResponse', '0-9', '6+', 
     '0+',
   ),
 ]);
+
+/** A decoded JoinGroupRequest (every version's fields; absent ones hold their default). */
+export type JoinGroupRequestData = {
+  groupId: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string;
+  protocols: {
+    name: string;
+    metadata: Uint8Array;
+  }[];
+  reason: string | null;
+};
+
+/** A decoded JoinGroupResponse (every version's fields; absent ones hold their default). */
+export type JoinGroupResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    metadata: Uint8Array;
+  }[];
+};

@@ -13,3 +13,17 @@ export const HeartbeatResponse = response(12, 'HeartbeatResponse', '0-4', '4+', 
   field('throttleTimeMs', 'int32', '1+'),
   field('errorCode', 'int16', '0+'),
 ]);
+
+/** A decoded HeartbeatRequest (every version's fields; absent ones hold their default). */
+export type HeartbeatRequestData = {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+};
+
+/** A decoded HeartbeatResponse (every version's fields; absent ones hold their default). */
+export type HeartbeatResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+};

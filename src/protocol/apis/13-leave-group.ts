@@ -33,3 +33,25 @@ export const LeaveGroupResponse = response(13, 'LeaveGroupResponse', '0-5', '4+'
     '3+',
   ),
 ]);
+
+/** A decoded LeaveGroupRequest (every version's fields; absent ones hold their default). */
+export type LeaveGroupRequestData = {
+  groupId: string;
+  memberId: string;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    reason: string | null;
+  }[];
+};
+
+/** A decoded LeaveGroupResponse (every version's fields; absent ones hold their default). */
+export type LeaveGroupResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    errorCode: number;
+  }[];
+};

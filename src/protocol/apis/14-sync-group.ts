@@ -28,3 +28,26 @@ export const SyncGroupResponse = response(14, 'SyncGroupResponse', '0-5', '4+', 
   field('protocolName', 'string', '5+', { nullable: '5+', default: null }),
   field('assignment', 'bytes', '0+'),
 ]);
+
+/** A decoded SyncGroupRequest (every version's fields; absent ones hold their default). */
+export type SyncGroupRequestData = {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: {
+    memberId: string;
+    assignment: Uint8Array;
+  }[];
+};
+
+/** A decoded SyncGroupResponse (every version's fields; absent ones hold their default). */
+export type SyncGroupResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Uint8Array;
+};

@@ -38,3 +38,30 @@ export const DescribeGroupsResponse = response(15, 'DescribeGroupsResponse', '0-
     '0+',
   ),
 ]);
+
+/** A decoded DescribeGroupsRequest (every version's fields; absent ones hold their default). */
+export type DescribeGroupsRequestData = {
+  groups: string[];
+  includeAuthorizedOperations: boolean;
+};
+
+/** A decoded DescribeGroupsResponse (every version's fields; absent ones hold their default). */
+export type DescribeGroupsResponseData = {
+  throttleTimeMs: number;
+  groups: {
+    errorCode: number;
+    groupId: string;
+    groupState: string;
+    protocolType: string;
+    protocolData: string;
+    members: {
+      memberId: string;
+      groupInstanceId: string | null;
+      clientId: string;
+      clientHost: string;
+      memberMetadata: Uint8Array;
+      memberAssignment: Uint8Array;
+    }[];
+    authorizedOperations: number;
+  }[];
+};

@@ -23,3 +23,21 @@ export const ListGroupsResponse = response(16, 'ListGroupsResponse', '0-5', '3+'
     '0+',
   ),
 ]);
+
+/** A decoded ListGroupsRequest (every version's fields; absent ones hold their default). */
+export type ListGroupsRequestData = {
+  statesFilter: string[];
+  typesFilter: string[];
+};
+
+/** A decoded ListGroupsResponse (every version's fields; absent ones hold their default). */
+export type ListGroupsResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  groups: {
+    groupId: string;
+    protocolType: string;
+    groupState: string;
+    groupType: string;
+  }[];
+};

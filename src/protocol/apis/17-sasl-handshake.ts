@@ -10,3 +10,14 @@ export const SaslHandshakeResponse = response(17, 'SaslHandshakeResponse', '0-1'
   field('errorCode', 'int16', '0+'),
   field('mechanisms', array('string'), '0+'),
 ]);
+
+/** A decoded SaslHandshakeRequest (every version's fields; absent ones hold their default). */
+export type SaslHandshakeRequestData = {
+  mechanism: string;
+};
+
+/** A decoded SaslHandshakeResponse (every version's fields; absent ones hold their default). */
+export type SaslHandshakeResponseData = {
+  errorCode: number;
+  mechanisms: string[];
+};

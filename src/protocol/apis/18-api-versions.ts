@@ -48,3 +48,32 @@ export const ApiVersionsResponse = response(18, 'ApiVersionsResponse', '0-4', '3
   ),
   field('zkMigrationReady', 'bool', '3+', { tag: 3, default: false }),
 ]);
+
+/** A decoded ApiVersionsRequest (every version's fields; absent ones hold their default). */
+export type ApiVersionsRequestData = {
+  clientSoftwareName: string;
+  clientSoftwareVersion: string;
+};
+
+/** A decoded ApiVersionsResponse (every version's fields; absent ones hold their default). */
+export type ApiVersionsResponseData = {
+  errorCode: number;
+  apiKeys: {
+    apiKey: number;
+    minVersion: number;
+    maxVersion: number;
+  }[];
+  throttleTimeMs: number;
+  supportedFeatures: {
+    name: string;
+    minVersion: number;
+    maxVersion: number;
+  }[];
+  finalizedFeaturesEpoch: bigint;
+  finalizedFeatures: {
+    name: string;
+    maxVersionLevel: number;
+    minVersionLevel: number;
+  }[];
+  zkMigrationReady: boolean;
+};

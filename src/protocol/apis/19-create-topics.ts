@@ -70,3 +70,45 @@ export const CreateTopicsResponse = response(19, 'CreateTopicsResponse', '0-7', 
     '0+',
   ),
 ]);
+
+/** A decoded CreateTopicsRequest (every version's fields; absent ones hold their default). */
+export type CreateTopicsRequestData = {
+  topics: {
+    name: string;
+    numPartitions: number;
+    replicationFactor: number;
+    assignments: {
+      partitionIndex: number;
+      brokerIds: number[];
+    }[];
+    configs: {
+      name: string;
+      value: string | null;
+    }[];
+  }[];
+  timeoutMs: number;
+  validateOnly: boolean;
+};
+
+/** A decoded CreateTopicsResponse (every version's fields; absent ones hold their default). */
+export type CreateTopicsResponseData = {
+  throttleTimeMs: number;
+  topics: {
+    name: string;
+    topicId: string;
+    errorCode: number;
+    errorMessage: string | null;
+    topicConfigErrorCode: number;
+    numPartitions: number;
+    replicationFactor: number;
+    configs:
+      | {
+          name: string;
+          value: string | null;
+          readOnly: boolean;
+          configSource: number;
+          isSensitive: boolean;
+        }[]
+      | null;
+  }[];
+};

@@ -32,3 +32,24 @@ export const DeleteTopicsResponse = response(20, 'DeleteTopicsResponse', '0-6', 
     '0+',
   ),
 ]);
+
+/** A decoded DeleteTopicsRequest (every version's fields; absent ones hold their default). */
+export type DeleteTopicsRequestData = {
+  topics: {
+    name: string | null;
+    topicId: string;
+  }[];
+  topicNames: string[];
+  timeoutMs: number;
+};
+
+/** A decoded DeleteTopicsResponse (every version's fields; absent ones hold their default). */
+export type DeleteTopicsResponseData = {
+  throttleTimeMs: number;
+  responses: {
+    name: string | null;
+    topicId: string;
+    errorCode: number;
+    errorMessage: string | null;
+  }[];
+};

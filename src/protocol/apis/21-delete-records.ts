@@ -48,3 +48,28 @@ export const DeleteRecordsResponse = response(21, 'DeleteRecordsResponse', '0-2'
     '0+',
   ),
 ]);
+
+/** A decoded DeleteRecordsRequest (every version's fields; absent ones hold their default). */
+export type DeleteRecordsRequestData = {
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      offset: bigint;
+    }[];
+  }[];
+  timeoutMs: number;
+};
+
+/** A decoded DeleteRecordsResponse (every version's fields; absent ones hold their default). */
+export type DeleteRecordsResponseData = {
+  throttleTimeMs: number;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      lowWatermark: bigint;
+      errorCode: number;
+    }[];
+  }[];
+};

@@ -15,3 +15,19 @@ export const InitProducerIdResponse = response(22, 'InitProducerIdResponse', '0-
   field('producerId', 'int64', '0+', { default: -1n }),
   field('producerEpoch', 'int16', '0+'),
 ]);
+
+/** A decoded InitProducerIdRequest (every version's fields; absent ones hold their default). */
+export type InitProducerIdRequestData = {
+  transactionalId: string | null;
+  transactionTimeoutMs: number;
+  producerId: bigint;
+  producerEpoch: number;
+};
+
+/** A decoded InitProducerIdResponse (every version's fields; absent ones hold their default). */
+export type InitProducerIdResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  producerId: bigint;
+  producerEpoch: number;
+};

@@ -50,3 +50,30 @@ export const OffsetForLeaderEpochResponse = response(23, 'OffsetForLeaderEpochRe
     '0+',
   ),
 ]);
+
+/** A decoded OffsetForLeaderEpochRequest (every version's fields; absent ones hold their default). */
+export type OffsetForLeaderEpochRequestData = {
+  replicaId: number;
+  topics: {
+    topic: string;
+    partitions: {
+      partition: number;
+      currentLeaderEpoch: number;
+      leaderEpoch: number;
+    }[];
+  }[];
+};
+
+/** A decoded OffsetForLeaderEpochResponse (every version's fields; absent ones hold their default). */
+export type OffsetForLeaderEpochResponseData = {
+  throttleTimeMs: number;
+  topics: {
+    topic: string;
+    partitions: {
+      errorCode: number;
+      partition: number;
+      leaderEpoch: number;
+      endOffset: bigint;
+    }[];
+  }[];
+};

@@ -52,3 +52,47 @@ export const AddPartitionsToTxnResponse = response(24, 'AddPartitionsToTxnRespon
   ),
   field('resultsByTopicV3AndBelow', array(AddPartitionsToTxnTopicResult), '0-3'),
 ]);
+
+/** A decoded AddPartitionsToTxnRequest (every version's fields; absent ones hold their default). */
+export type AddPartitionsToTxnRequestData = {
+  transactions: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    verifyOnly: boolean;
+    topics: {
+      name: string;
+      partitions: number[];
+    }[];
+  }[];
+  v3AndBelowTransactionalId: string;
+  v3AndBelowProducerId: bigint;
+  v3AndBelowProducerEpoch: number;
+  v3AndBelowTopics: {
+    name: string;
+    partitions: number[];
+  }[];
+};
+
+/** A decoded AddPartitionsToTxnResponse (every version's fields; absent ones hold their default). */
+export type AddPartitionsToTxnResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  resultsByTransaction: {
+    transactionalId: string;
+    topicResults: {
+      name: string;
+      resultsByPartition: {
+        partitionIndex: number;
+        partitionErrorCode: number;
+      }[];
+    }[];
+  }[];
+  resultsByTopicV3AndBelow: {
+    name: string;
+    resultsByPartition: {
+      partitionIndex: number;
+      partitionErrorCode: number;
+    }[];
+  }[];
+};

@@ -13,3 +13,17 @@ export const AddOffsetsToTxnResponse = response(25, 'AddOffsetsToTxnResponse', '
   field('throttleTimeMs', 'int32', '0+'),
   field('errorCode', 'int16', '0+'),
 ]);
+
+/** A decoded AddOffsetsToTxnRequest (every version's fields; absent ones hold their default). */
+export type AddOffsetsToTxnRequestData = {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  groupId: string;
+};
+
+/** A decoded AddOffsetsToTxnResponse (every version's fields; absent ones hold their default). */
+export type AddOffsetsToTxnResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+};

@@ -15,3 +15,19 @@ export const EndTxnResponse = response(26, 'EndTxnResponse', '0-5', '3+', [
   field('producerId', 'int64', '5+', { default: -1n }),
   field('producerEpoch', 'int16', '5+', { default: -1 }),
 ]);
+
+/** A decoded EndTxnRequest (every version's fields; absent ones hold their default). */
+export type EndTxnRequestData = {
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  committed: boolean;
+};
+
+/** A decoded EndTxnResponse (every version's fields; absent ones hold their default). */
+export type EndTxnResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  producerId: bigint;
+  producerEpoch: number;
+};

@@ -55,3 +55,35 @@ export const TxnOffsetCommitResponse = response(28, 'TxnOffsetCommitResponse', '
     '0+',
   ),
 ]);
+
+/** A decoded TxnOffsetCommitRequest (every version's fields; absent ones hold their default). */
+export type TxnOffsetCommitRequestData = {
+  transactionalId: string;
+  groupId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      committedOffset: bigint;
+      committedLeaderEpoch: number;
+      committedMetadata: string | null;
+    }[];
+  }[];
+};
+
+/** A decoded TxnOffsetCommitResponse (every version's fields; absent ones hold their default). */
+export type TxnOffsetCommitResponseData = {
+  throttleTimeMs: number;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: number;
+    }[];
+  }[];
+};

@@ -60,3 +60,40 @@ export const DescribeConfigsResponse = response(32, 'DescribeConfigsResponse', '
     '0+',
   ),
 ]);
+
+/** A decoded DescribeConfigsRequest (every version's fields; absent ones hold their default). */
+export type DescribeConfigsRequestData = {
+  resources: {
+    resourceType: number;
+    resourceName: string;
+    configurationKeys: string[] | null;
+  }[];
+  includeSynonyms: boolean;
+  includeDocumentation: boolean;
+};
+
+/** A decoded DescribeConfigsResponse (every version's fields; absent ones hold their default). */
+export type DescribeConfigsResponseData = {
+  throttleTimeMs: number;
+  results: {
+    errorCode: number;
+    errorMessage: string | null;
+    resourceType: number;
+    resourceName: string;
+    configs: {
+      name: string;
+      value: string | null;
+      readOnly: boolean;
+      isDefault: boolean;
+      configSource: number;
+      isSensitive: boolean;
+      synonyms: {
+        name: string;
+        value: string | null;
+        source: number;
+      }[];
+      configType: number;
+      documentation: string | null;
+    }[];
+  }[];
+};

@@ -41,3 +41,27 @@ export const AlterConfigsResponse = response(33, 'AlterConfigsResponse', '0-2', 
     '0+',
   ),
 ]);
+
+/** A decoded AlterConfigsRequest (every version's fields; absent ones hold their default). */
+export type AlterConfigsRequestData = {
+  resources: {
+    resourceType: number;
+    resourceName: string;
+    configs: {
+      name: string;
+      value: string | null;
+    }[];
+  }[];
+  validateOnly: boolean;
+};
+
+/** A decoded AlterConfigsResponse (every version's fields; absent ones hold their default). */
+export type AlterConfigsResponseData = {
+  throttleTimeMs: number;
+  responses: {
+    errorCode: number;
+    errorMessage: string | null;
+    resourceType: number;
+    resourceName: string;
+  }[];
+};

@@ -53,3 +53,34 @@ export const DescribeLogDirsResponse = response(35, 'DescribeLogDirsResponse', '
     '0+',
   ),
 ]);
+
+/** A decoded DescribeLogDirsRequest (every version's fields; absent ones hold their default). */
+export type DescribeLogDirsRequestData = {
+  topics:
+    | {
+        topic: string;
+        partitions: number[];
+      }[]
+    | null;
+};
+
+/** A decoded DescribeLogDirsResponse (every version's fields; absent ones hold their default). */
+export type DescribeLogDirsResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  results: {
+    errorCode: number;
+    logDir: string;
+    topics: {
+      name: string;
+      partitions: {
+        partitionIndex: number;
+        partitionSize: bigint;
+        offsetLag: bigint;
+        isFutureKey: boolean;
+      }[];
+    }[];
+    totalBytes: bigint;
+    usableBytes: bigint;
+  }[];
+};

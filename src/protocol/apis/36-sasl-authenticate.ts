@@ -12,3 +12,16 @@ export const SaslAuthenticateResponse = response(36, 'SaslAuthenticateResponse',
   field('authBytes', 'bytes', '0+'),
   field('sessionLifetimeMs', 'int64', '1+', { default: 0n }),
 ]);
+
+/** A decoded SaslAuthenticateRequest (every version's fields; absent ones hold their default). */
+export type SaslAuthenticateRequestData = {
+  authBytes: Uint8Array;
+};
+
+/** A decoded SaslAuthenticateResponse (every version's fields; absent ones hold their default). */
+export type SaslAuthenticateResponseData = {
+  errorCode: number;
+  errorMessage: string | null;
+  authBytes: Uint8Array;
+  sessionLifetimeMs: bigint;
+};

@@ -37,3 +37,28 @@ export const CreatePartitionsResponse = response(37, 'CreatePartitionsResponse',
     '0+',
   ),
 ]);
+
+/** A decoded CreatePartitionsRequest (every version's fields; absent ones hold their default). */
+export type CreatePartitionsRequestData = {
+  topics: {
+    name: string;
+    count: number;
+    assignments:
+      | {
+          brokerIds: number[];
+        }[]
+      | null;
+  }[];
+  timeoutMs: number;
+  validateOnly: boolean;
+};
+
+/** A decoded CreatePartitionsResponse (every version's fields; absent ones hold their default). */
+export type CreatePartitionsResponseData = {
+  throttleTimeMs: number;
+  results: {
+    name: string;
+    errorCode: number;
+    errorMessage: string | null;
+  }[];
+};

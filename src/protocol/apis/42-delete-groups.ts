@@ -16,3 +16,17 @@ export const DeleteGroupsResponse = response(42, 'DeleteGroupsResponse', '0-2', 
     '0+',
   ),
 ]);
+
+/** A decoded DeleteGroupsRequest (every version's fields; absent ones hold their default). */
+export type DeleteGroupsRequestData = {
+  groupsNames: string[];
+};
+
+/** A decoded DeleteGroupsResponse (every version's fields; absent ones hold their default). */
+export type DeleteGroupsResponseData = {
+  throttleTimeMs: number;
+  results: {
+    groupId: string;
+    errorCode: number;
+  }[];
+};

@@ -42,3 +42,28 @@ export const IncrementalAlterConfigsResponse = response(44, 'IncrementalAlterCon
     '0+',
   ),
 ]);
+
+/** A decoded IncrementalAlterConfigsRequest (every version's fields; absent ones hold their default). */
+export type IncrementalAlterConfigsRequestData = {
+  resources: {
+    resourceType: number;
+    resourceName: string;
+    configs: {
+      name: string;
+      configOperation: number;
+      value: string | null;
+    }[];
+  }[];
+  validateOnly: boolean;
+};
+
+/** A decoded IncrementalAlterConfigsResponse (every version's fields; absent ones hold their default). */
+export type IncrementalAlterConfigsResponseData = {
+  throttleTimeMs: number;
+  responses: {
+    errorCode: number;
+    errorMessage: string | null;
+    resourceType: number;
+    resourceName: string;
+  }[];
+};

@@ -43,3 +43,27 @@ export const OffsetDeleteResponse = response(47, 'OffsetDeleteResponse', '0', 'n
     '0+',
   ),
 ]);
+
+/** A decoded OffsetDeleteRequest (every version's fields; absent ones hold their default). */
+export type OffsetDeleteRequestData = {
+  groupId: string;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+    }[];
+  }[];
+};
+
+/** A decoded OffsetDeleteResponse (every version's fields; absent ones hold their default). */
+export type OffsetDeleteResponseData = {
+  errorCode: number;
+  throttleTimeMs: number;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: number;
+    }[];
+  }[];
+};

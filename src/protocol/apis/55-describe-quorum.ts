@@ -72,3 +72,52 @@ export const DescribeQuorumResponse = response(55, 'DescribeQuorumResponse', '0-
     '2+',
   ),
 ]);
+
+/** A decoded DescribeQuorumRequest (every version's fields; absent ones hold their default). */
+export type DescribeQuorumRequestData = {
+  topics: {
+    topicName: string;
+    partitions: {
+      partitionIndex: number;
+    }[];
+  }[];
+};
+
+/** A decoded DescribeQuorumResponse (every version's fields; absent ones hold their default). */
+export type DescribeQuorumResponseData = {
+  errorCode: number;
+  errorMessage: string | null;
+  topics: {
+    topicName: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: number;
+      errorMessage: string | null;
+      leaderId: number;
+      leaderEpoch: number;
+      highWatermark: bigint;
+      currentVoters: {
+        replicaId: number;
+        replicaDirectoryId: string;
+        logEndOffset: bigint;
+        lastFetchTimestamp: bigint;
+        lastCaughtUpTimestamp: bigint;
+      }[];
+      observers: {
+        replicaId: number;
+        replicaDirectoryId: string;
+        logEndOffset: bigint;
+        lastFetchTimestamp: bigint;
+        lastCaughtUpTimestamp: bigint;
+      }[];
+    }[];
+  }[];
+  nodes: {
+    nodeId: number;
+    listeners: {
+      name: string;
+      host: string;
+      port: number;
+    }[];
+  }[];
+};

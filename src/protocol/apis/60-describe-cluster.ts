@@ -28,3 +28,26 @@ export const DescribeClusterResponse = response(60, 'DescribeClusterResponse', '
   ),
   field('clusterAuthorizedOperations', 'int32', '0+', { default: -2147483648 }),
 ]);
+
+/** A decoded DescribeClusterRequest (every version's fields; absent ones hold their default). */
+export type DescribeClusterRequestData = {
+  includeClusterAuthorizedOperations: boolean;
+  endpointType: number;
+};
+
+/** A decoded DescribeClusterResponse (every version's fields; absent ones hold their default). */
+export type DescribeClusterResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  endpointType: number;
+  clusterId: string;
+  controllerId: number;
+  brokers: {
+    brokerId: number;
+    host: string;
+    port: number;
+    rack: string | null;
+  }[];
+  clusterAuthorizedOperations: number;
+};

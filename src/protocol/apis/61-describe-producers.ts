@@ -52,3 +52,32 @@ export const DescribeProducersResponse = response(61, 'DescribeProducersResponse
     '0+',
   ),
 ]);
+
+/** A decoded DescribeProducersRequest (every version's fields; absent ones hold their default). */
+export type DescribeProducersRequestData = {
+  topics: {
+    name: string;
+    partitionIndexes: number[];
+  }[];
+};
+
+/** A decoded DescribeProducersResponse (every version's fields; absent ones hold their default). */
+export type DescribeProducersResponseData = {
+  throttleTimeMs: number;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: number;
+      errorMessage: string | null;
+      activeProducers: {
+        producerId: bigint;
+        producerEpoch: number;
+        lastSequence: number;
+        lastTimestamp: bigint;
+        coordinatorEpoch: number;
+        currentTxnStartOffset: bigint;
+      }[];
+    }[];
+  }[];
+};

@@ -31,3 +31,26 @@ export const DescribeTransactionsResponse = response(65, 'DescribeTransactionsRe
     '0+',
   ),
 ]);
+
+/** A decoded DescribeTransactionsRequest (every version's fields; absent ones hold their default). */
+export type DescribeTransactionsRequestData = {
+  transactionalIds: string[];
+};
+
+/** A decoded DescribeTransactionsResponse (every version's fields; absent ones hold their default). */
+export type DescribeTransactionsResponseData = {
+  throttleTimeMs: number;
+  transactionStates: {
+    errorCode: number;
+    transactionalId: string;
+    transactionState: string;
+    transactionTimeoutMs: number;
+    transactionStartTimeMs: bigint;
+    producerId: bigint;
+    producerEpoch: number;
+    topics: {
+      topic: string;
+      partitions: number[];
+    }[];
+  }[];
+};

@@ -24,3 +24,22 @@ export const ListTransactionsResponse = response(66, 'ListTransactionsResponse',
     '0+',
   ),
 ]);
+
+/** A decoded ListTransactionsRequest (every version's fields; absent ones hold their default). */
+export type ListTransactionsRequestData = {
+  stateFilters: string[];
+  producerIdFilters: bigint[];
+  durationFilter: bigint;
+};
+
+/** A decoded ListTransactionsResponse (every version's fields; absent ones hold their default). */
+export type ListTransactionsResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownStateFilters: string[];
+  transactionStates: {
+    transactionalId: string;
+    producerId: bigint;
+    transactionState: string;
+  }[];
+};

@@ -39,3 +39,38 @@ export const ConsumerGroupHeartbeatResponse = response(68, 'ConsumerGroupHeartbe
     default: null,
   }),
 ]);
+
+/** A decoded ConsumerGroupHeartbeatRequest (every version's fields; absent ones hold their default). */
+export type ConsumerGroupHeartbeatRequestData = {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  topicPartitions:
+    | {
+        topicId: string;
+        partitions: number[];
+      }[]
+    | null;
+};
+
+/** A decoded ConsumerGroupHeartbeatResponse (every version's fields; absent ones hold their default). */
+export type ConsumerGroupHeartbeatResponseData = {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: {
+    topicPartitions: {
+      topicId: string;
+      partitions: number[];
+    }[];
+  } | null;
+};

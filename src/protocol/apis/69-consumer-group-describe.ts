@@ -52,3 +52,48 @@ export const ConsumerGroupDescribeResponse = response(69, 'ConsumerGroupDescribe
     '0+',
   ),
 ]);
+
+/** A decoded ConsumerGroupDescribeRequest (every version's fields; absent ones hold their default). */
+export type ConsumerGroupDescribeRequestData = {
+  groupIds: string[];
+  includeAuthorizedOperations: boolean;
+};
+
+/** A decoded ConsumerGroupDescribeResponse (every version's fields; absent ones hold their default). */
+export type ConsumerGroupDescribeResponseData = {
+  throttleTimeMs: number;
+  groups: {
+    errorCode: number;
+    errorMessage: string | null;
+    groupId: string;
+    groupState: string;
+    groupEpoch: number;
+    assignmentEpoch: number;
+    assignorName: string;
+    members: {
+      memberId: string;
+      instanceId: string | null;
+      rackId: string | null;
+      memberEpoch: number;
+      clientId: string;
+      clientHost: string;
+      subscribedTopicNames: string[];
+      subscribedTopicRegex: string | null;
+      assignment: {
+        topicPartitions: {
+          topicId: string;
+          topicName: string;
+          partitions: number[];
+        }[];
+      };
+      targetAssignment: {
+        topicPartitions: {
+          topicId: string;
+          topicName: string;
+          partitions: number[];
+        }[];
+      };
+    }[];
+    authorizedOperations: number;
+  }[];
+};

@@ -165,83 +165,42 @@ export function getApi(apiKey: number): ApiDefinition | undefined {
   return apis.get(apiKey);
 }
 
-export {
-  AddOffsetsToTxnRequest,
-  AddOffsetsToTxnResponse,
-  AddPartitionsToTxnRequest,
-  AddPartitionsToTxnResponse,
-  AlterConfigsRequest,
-  AlterConfigsResponse,
-  ApiVersionsRequest,
-  ApiVersionsResponse,
-  ConsumerGroupDescribeRequest,
-  ConsumerGroupDescribeResponse,
-  ConsumerGroupHeartbeatRequest,
-  ConsumerGroupHeartbeatResponse,
-  CreatePartitionsRequest,
-  CreatePartitionsResponse,
-  CreateTopicsRequest,
-  CreateTopicsResponse,
-  DeleteGroupsRequest,
-  DeleteGroupsResponse,
-  DeleteRecordsRequest,
-  DeleteRecordsResponse,
-  DeleteTopicsRequest,
-  DeleteTopicsResponse,
-  DescribeClusterRequest,
-  DescribeClusterResponse,
-  DescribeConfigsRequest,
-  DescribeConfigsResponse,
-  DescribeGroupsRequest,
-  DescribeGroupsResponse,
-  DescribeLogDirsRequest,
-  DescribeLogDirsResponse,
-  DescribeProducersRequest,
-  DescribeProducersResponse,
-  DescribeQuorumRequest,
-  DescribeQuorumResponse,
-  DescribeTransactionsRequest,
-  DescribeTransactionsResponse,
-  EndTxnRequest,
-  EndTxnResponse,
-  FetchRequest,
-  FetchResponse,
-  FindCoordinatorRequest,
-  FindCoordinatorResponse,
-  HeartbeatRequest,
-  HeartbeatResponse,
-  IncrementalAlterConfigsRequest,
-  IncrementalAlterConfigsResponse,
-  InitProducerIdRequest,
-  InitProducerIdResponse,
-  JoinGroupRequest,
-  JoinGroupResponse,
-  LeaveGroupRequest,
-  LeaveGroupResponse,
-  ListGroupsRequest,
-  ListGroupsResponse,
-  ListOffsetsRequest,
-  ListOffsetsResponse,
-  ListTransactionsRequest,
-  ListTransactionsResponse,
-  MetadataRequest,
-  MetadataResponse,
-  OffsetCommitRequest,
-  OffsetCommitResponse,
-  OffsetDeleteRequest,
-  OffsetDeleteResponse,
-  OffsetFetchRequest,
-  OffsetFetchResponse,
-  OffsetForLeaderEpochRequest,
-  OffsetForLeaderEpochResponse,
-  ProduceRequest,
-  ProduceResponse,
-  SaslAuthenticateRequest,
-  SaslAuthenticateResponse,
-  SaslHandshakeRequest,
-  SaslHandshakeResponse,
-  SyncGroupRequest,
-  SyncGroupResponse,
-  TxnOffsetCommitRequest,
-  TxnOffsetCommitResponse,
-};
+export * from './00-produce.ts';
+export * from './01-fetch.ts';
+export * from './02-list-offsets.ts';
+export * from './03-metadata.ts';
+export * from './08-offset-commit.ts';
+export * from './09-offset-fetch.ts';
+export * from './10-find-coordinator.ts';
+export * from './11-join-group.ts';
+export * from './12-heartbeat.ts';
+export * from './13-leave-group.ts';
+export * from './14-sync-group.ts';
+export * from './15-describe-groups.ts';
+export * from './16-list-groups.ts';
+export * from './17-sasl-handshake.ts';
+export * from './18-api-versions.ts';
+export * from './19-create-topics.ts';
+export * from './20-delete-topics.ts';
+export * from './21-delete-records.ts';
+export * from './22-init-producer-id.ts';
+export * from './23-offset-for-leader-epoch.ts';
+export * from './24-add-partitions-to-txn.ts';
+export * from './25-add-offsets-to-txn.ts';
+export * from './26-end-txn.ts';
+export * from './28-txn-offset-commit.ts';
+export * from './32-describe-configs.ts';
+export * from './33-alter-configs.ts';
+export * from './35-describe-log-dirs.ts';
+export * from './36-sasl-authenticate.ts';
+export * from './37-create-partitions.ts';
+export * from './42-delete-groups.ts';
+export * from './44-incremental-alter-configs.ts';
+export * from './47-offset-delete.ts';
+export * from './55-describe-quorum.ts';
+export * from './60-describe-cluster.ts';
+export * from './61-describe-producers.ts';
+export * from './65-describe-transactions.ts';
+export * from './66-list-transactions.ts';
+export * from './68-consumer-group-heartbeat.ts';
+export * from './69-consumer-group-describe.ts';
