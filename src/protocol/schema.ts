@@ -297,6 +297,8 @@ function readExpression(
   }
   if (type.kind === 'struct') {
     const nested = compile(type, version, flexible);
+    // A nullable struct is preceded by an int8 marker: -1 for null, 1 for present.
+    if (nullable) return `(r.int8() < 0 ? null : ${ctx.ref(nested.decode)}(r))`;
     return `${ctx.ref(nested.decode)}(r)`;
   }
   const element = elementReader(ctx, type.items, version, flexible);
@@ -417,7 +419,10 @@ function writeStatement(
     return `${guard}w.${name[0]!.toLowerCase()}${name.slice(1)}(${value});`;
   }
   if (type.kind === 'struct') {
-    return `${guard}${ctx.ref(compile(type, version, flexible).encode)}(w, ${value});`;
+    const encodeStruct = ctx.ref(compile(type, version, flexible).encode);
+    if (nullable)
+      return `if (${value} === null) w.int8(-1); else { w.int8(1); ${encodeStruct}(w, ${value}); }`;
+    return `${guard}${encodeStruct}(w, ${value});`;
   }
   const element = elementWriter(ctx, def, type.items, version, flexible);
   const length = compact ? 'w.compactArrayLength' : 'w.arrayLength';
