@@ -1,0 +1,489 @@
+/**
+ * One broker: wires the metadata image and log, the local partition replicas, the
+ * configuration, the handler registry and the TCP server. Implements the
+ * `BrokerServices` handlers see. Clock and data directory are passed in.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KafkaErrors, uuidFromRandomBytes } from '../protocol/index.ts';
+import { KafkaServer, type ServerLog } from '../server/server.ts';
+import {
+  BrokerConfig,
+  ConfigSource,
+  TOPIC_CONFIG_BY_NAME,
+  type TopicSettings,
+  topicSettings,
+  validateConfigValue,
+} from './config.ts';
+import { BrokerDispatcher } from './dispatcher.ts';
+import { FetchSessionCache } from './fetch-sessions.ts';
+import { type HandlerRegistry, loadHandlers } from './handlers/index.ts';
+import { ConfigResourceType, MetadataImage, type MetadataRecord } from './metadata-image.ts';
+import { MetadataLog } from './metadata-log.ts';
+import { LocalReplica } from './partition.ts';
+import { SingleFileLog } from './replica-log.ts';
+import type {
+  AdminResult,
+  BrokerExtension,
+  BrokerServices,
+  Clock,
+  CreateTopicSpec,
+  PartitionRegistry,
+  ServiceSlots,
+  SlotKey,
+  TopicAdmin,
+  TopicView,
+} from './services.ts';
+import { collisionName, INTERNAL_TOPICS, topicNameProblem } from './topic-names.ts';
+
+export const systemClock: Clock = {
+  nowMs: () => Date.now(),
+  setTimer(delayMs, callback) {
+    const timer = setTimeout(callback, delayMs);
+    return () => clearTimeout(timer);
+  },
+};
+
+export interface BrokerOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  /** Host given to clients in Metadata (default: `host`). */
+  readonly advertisedHost?: string;
+  readonly nodeId?: number;
+  /** Broker configs by Kafka name. */
+  readonly config?: Record<string, string>;
+  readonly clock?: Clock;
+  readonly log?: ServerLog;
+}
+
+class Slots implements ServiceSlots {
+  readonly #values = new Map<string, unknown>();
+  get<T>(key: SlotKey<T>): T | undefined {
+    return this.#values.get(key.name) as T | undefined;
+  }
+  set<T>(key: SlotKey<T>, value: T): void {
+    this.#values.set(key.name, value);
+  }
+}
+
+function result(errorCode: number, errorMessage: string | null = null): AdminResult {
+  return { errorCode, errorMessage };
+}
+
+export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
+  readonly nodeId: number;
+  readonly clock: Clock;
+  readonly config: BrokerConfig;
+  readonly dataDir: string;
+  readonly slots = new Slots();
+  readonly fetchSessions: FetchSessionCache;
+  readonly log: ServerLog;
+  readonly #options: BrokerOptions;
+  #image: MetadataImage;
+  #metadataLog: MetadataLog | null = null;
+  /** Local replicas by `topic\0partition`. */
+  readonly #replicas = new Map<string, LocalReplica>();
+  readonly #settings = new Map<string, TopicSettings>();
+  #registry: HandlerRegistry | null = null;
+  #server: KafkaServer | null = null;
+  readonly #extensions: BrokerExtension[] = [];
+  #port = 0;
+
+  constructor(options: BrokerOptions) {
+    this.#options = options;
+    this.nodeId = options.nodeId ?? 1;
+    this.clock = options.clock ?? systemClock;
+    this.dataDir = options.dataDir;
+    this.log = options.log ?? { info() {}, warn() {} };
+    this.config = new BrokerConfig({ 'node.id': String(this.nodeId), ...options.config });
+    this.fetchSessions = new FetchSessionCache(
+      this.config.getNumber('max.incremental.fetch.session.cache.slots'),
+      this.clock,
+    );
+    this.#image = MetadataImage.empty('', this.nodeId);
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get topics(): TopicAdmin {
+    return this;
+  }
+
+  get partitions(): PartitionRegistry {
+    return this;
+  }
+
+  metadata(): MetadataImage {
+    return this.#image;
+  }
+
+  apiVersions(): readonly { apiKey: number; minVersion: number; maxVersion: number }[] {
+    return this.#registry?.versions() ?? [];
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.dataDir, { recursive: true });
+    const clusterId = this.#loadClusterId();
+    const { log, records } = MetadataLog.open(this.dataDir);
+    this.#metadataLog = log;
+    this.#image = MetadataImage.empty(clusterId, this.nodeId).apply(records, BigInt(records.length - 1));
+    for (const [name, value] of this.#image.brokerConfigs.get('') ?? []) this.config.setDynamic(name, value);
+    for (const [name, value] of this.#image.brokerConfigs.get(String(this.nodeId)) ?? []) {
+      this.config.setDynamic(name, value);
+    }
+    for (const topic of this.#image.topics()) this.#openTopic(topic);
+    this.#registry = await loadHandlers();
+    const dispatcher = new BrokerDispatcher(this.#registry, this, this.log);
+    this.#server = new KafkaServer({
+      host: this.#options.host,
+      port: this.#options.port,
+      dispatcher,
+      log: this.log,
+      limits: {
+        socketRequestMaxBytes: this.config.getNumber('socket.request.max.bytes'),
+        maxConnections: this.config.getNumber('max.connections'),
+        connectionsMaxIdleMs: this.config.getNumber('connections.max.idle.ms'),
+        queuedMaxRequests: this.config.getNumber('queued.max.requests'),
+      },
+    });
+    this.#port = await this.#server.listen();
+    this.#image = this.#image.apply(
+      [
+        {
+          type: 'RegisterBrokerRecord',
+          brokerId: this.nodeId,
+          host: this.#options.advertisedHost ?? this.#options.host,
+          port: this.#port,
+          rack: null,
+        },
+      ],
+      this.#image.metadataOffset,
+    );
+    await this.#startExtensions();
+  }
+
+  async #startExtensions(): Promise<void> {
+    const url = new URL('../coordinator/extension.ts', import.meta.url);
+    if (!existsSync(url)) return;
+    const module = (await import(url.href)) as { extension?: BrokerExtension };
+    if (module.extension === undefined) return;
+    await module.extension.start(this);
+    this.#extensions.push(module.extension);
+  }
+
+  /** Clean shutdown: stop serving (answering what is in flight), stop extensions, close logs. */
+  async stop(): Promise<void> {
+    await this.#server?.close();
+    this.#server = null;
+    for (const extension of this.#extensions.reverse()) await extension.stop();
+    this.#extensions.length = 0;
+    for (const replica of this.#replicas.values()) {
+      replica.log.flush();
+      replica.log.close();
+    }
+    this.#replicas.clear();
+    this.#metadataLog?.close();
+    this.#metadataLog = null;
+  }
+
+  #loadClusterId(): string {
+    const path = join(this.dataDir, 'meta.properties');
+    if (existsSync(path)) {
+      const match = /^cluster\.id=(.+)$/m.exec(readFileSync(path, 'utf8'));
+      if (match?.[1] !== undefined) return match[1].trim();
+    }
+    const clusterId = uuidFromRandomBytes(randomBytes(16));
+    writeFileSync(path, `version=1\ncluster.id=${clusterId}\nnode.id=${this.nodeId}\n`);
+    return clusterId;
+  }
+
+  #commit(records: readonly MetadataRecord[]): void {
+    if (this.#metadataLog === null) throw new Error('the broker is not started');
+    const offset = this.#metadataLog.append(records);
+    this.#image = this.#image.apply(records, offset);
+  }
+
+  #openTopic(topic: TopicView): void {
+    this.#settings.set(topic.name, topicSettings(this.config, topic.configs));
+    for (const partition of topic.partitions) {
+      const key = `${topic.name}\0${partition.partitionIndex}`;
+      if (this.#replicas.has(key)) continue;
+      const dir = join(this.dataDir, `${topic.name}-${partition.partitionIndex}`);
+      const log = SingleFileLog.open(dir, (message) => this.log.warn(message));
+      this.#replicas.set(
+        key,
+        new LocalReplica(topic.name, topic.topicId, partition.partitionIndex, partition.leaderEpoch, log),
+      );
+    }
+  }
+
+  get(topic: string, partitionIndex: number): LocalReplica | undefined {
+    return this.#replicas.get(`${topic}\0${partitionIndex}`);
+  }
+
+  settingsOf(topic: string): TopicSettings {
+    let settings = this.#settings.get(topic);
+    if (settings === undefined) {
+      settings = topicSettings(this.config, this.#image.topic(topic)?.configs ?? new Map());
+      this.#settings.set(topic, settings);
+    }
+    return settings;
+  }
+
+  /** Validates topic config overrides; returns the first problem or null. */
+  validateTopicConfigs(configs: ReadonlyMap<string, string | null>): AdminResult | null {
+    for (const [name, value] of configs) {
+      const definition = TOPIC_CONFIG_BY_NAME.get(name);
+      if (definition === undefined) {
+        return result(KafkaErrors.INVALID_CONFIG.code, `Unknown topic config name: ${name}`);
+      }
+      const problem = validateConfigValue(definition, value);
+      if (problem !== null) return result(KafkaErrors.INVALID_CONFIG.code, problem);
+    }
+    return null;
+  }
+
+  async createTopic(spec: CreateTopicSpec): Promise<AdminResult & { topic?: TopicView }> {
+    const problem = topicNameProblem(spec.name);
+    if (problem !== null) return result(KafkaErrors.INVALID_TOPIC_EXCEPTION.code, problem);
+    if (this.#image.topic(spec.name) !== undefined) {
+      return result(KafkaErrors.TOPIC_ALREADY_EXISTS.code, `Topic '${spec.name}' already exists.`);
+    }
+    if (INTERNAL_TOPICS.has(spec.name) && spec.internal !== true) {
+      return result(
+        KafkaErrors.INVALID_REQUEST.code,
+        `Creation of internal topic ${spec.name} is prohibited.`,
+      );
+    }
+    const collision = collisionName(spec.name);
+    for (const topic of this.#image.topics()) {
+      if (collisionName(topic.name) === collision) {
+        return result(
+          KafkaErrors.INVALID_TOPIC_EXCEPTION.code,
+          `Topic '${spec.name}' collides with existing topic: ${topic.name}`,
+        );
+      }
+    }
+    const assignments = spec.assignments ?? [];
+    let partitions = spec.numPartitions;
+    let replicationFactor = spec.replicationFactor;
+    if (assignments.length > 0) {
+      if (partitions !== -1 || replicationFactor !== -1) {
+        return result(
+          KafkaErrors.INVALID_REQUEST.code,
+          'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
+        );
+      }
+      partitions = assignments.length;
+      replicationFactor = assignments[0]!.length;
+      for (const replicas of assignments) {
+        if (replicas.length === 0 || new Set(replicas).size !== replicas.length) {
+          return result(KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code, 'Invalid replica assignment.');
+        }
+        for (const brokerId of replicas) {
+          if (brokerId !== this.nodeId) {
+            return result(
+              KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
+              `Replica assignment names broker ${brokerId}, which is not registered.`,
+            );
+          }
+        }
+      }
+    }
+    if (partitions === -1) partitions = this.config.getNumber('num.partitions');
+    if (replicationFactor === -1) replicationFactor = this.config.getNumber('default.replication.factor');
+    if (partitions <= 0) {
+      return result(
+        KafkaErrors.INVALID_PARTITIONS.code,
+        'Number of partitions was set to an invalid non-positive value.',
+      );
+    }
+    if (replicationFactor <= 0) {
+      return result(
+        KafkaErrors.INVALID_REPLICATION_FACTOR.code,
+        'Replication factor must be larger than 0, or -1 to use the default value.',
+      );
+    }
+    const brokers = this.#image.brokers().length;
+    if (replicationFactor > brokers) {
+      return result(
+        KafkaErrors.INVALID_REPLICATION_FACTOR.code,
+        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${brokers} broker(s) are registered.`,
+      );
+    }
+    const configs = spec.configs ?? new Map<string, string | null>();
+    const invalid = this.validateTopicConfigs(configs);
+    if (invalid !== null) return invalid;
+    if (spec.validateOnly === true) return result(0);
+    const topicId = uuidFromRandomBytes(randomBytes(16));
+    const records: MetadataRecord[] = [{ type: 'TopicRecord', name: spec.name, topicId }];
+    for (let partitionId = 0; partitionId < partitions; partitionId++) {
+      records.push(this.#partitionRecord(topicId, partitionId));
+    }
+    for (const [name, value] of configs) {
+      if (value === null) continue;
+      records.push({
+        type: 'ConfigRecord',
+        resourceType: ConfigResourceType.topic,
+        resourceName: spec.name,
+        name,
+        value,
+      });
+    }
+    this.#commit(records);
+    const topic = this.#image.topic(spec.name)!;
+    this.#openTopic(topic);
+    this.log.info(`created topic ${spec.name} (${partitions} partitions, id ${topicId})`);
+    return { ...result(0), topic };
+  }
+
+  #partitionRecord(topicId: string, partitionId: number): MetadataRecord {
+    return {
+      type: 'PartitionRecord',
+      topicId,
+      partitionId,
+      replicas: [this.nodeId],
+      isr: [this.nodeId],
+      leader: this.nodeId,
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+    };
+  }
+
+  async deleteTopic(name: string): Promise<AdminResult> {
+    const topic = this.#image.topic(name);
+    if (topic === undefined) {
+      return result(
+        KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code,
+        'This server does not host this topic-partition.',
+      );
+    }
+    if (topic.internal) {
+      return result(KafkaErrors.TOPIC_AUTHORIZATION_FAILED.code, `Cannot delete internal topic ${name}`);
+    }
+    this.#commit([{ type: 'RemoveTopicRecord', topicId: topic.topicId }]);
+    this.#settings.delete(name);
+    for (const partition of topic.partitions) {
+      const key = `${name}\0${partition.partitionIndex}`;
+      const replica = this.#replicas.get(key);
+      this.#replicas.delete(key);
+      replica?.log.close();
+      const dir = join(this.dataDir, `${name}-${partition.partitionIndex}`);
+      const doomed = `${dir}.${topic.topicId}-delete`;
+      try {
+        renameSync(dir, doomed);
+        rmSync(doomed, { recursive: true, force: true });
+      } catch (error) {
+        this.log.warn(`deleting ${dir}: ${String(error)}`);
+      }
+    }
+    this.fetchSessions.forgetTopic(name);
+    this.log.info(`deleted topic ${name}`);
+    return result(0);
+  }
+
+  async createPartitions(name: string, count: number, validateOnly: boolean): Promise<AdminResult> {
+    const topic = this.#image.topic(name);
+    if (topic === undefined) {
+      return result(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, `The topic '${name}' does not exist.`);
+    }
+    const current = topic.partitions.length;
+    if (count < current) {
+      return result(
+        KafkaErrors.INVALID_PARTITIONS.code,
+        `The topic ${name} currently has ${current} partition(s); ${count} would not be an increase.`,
+      );
+    }
+    if (count === current) {
+      return result(KafkaErrors.INVALID_PARTITIONS.code, `Topic already has ${current} partition(s).`);
+    }
+    if (validateOnly) return result(0);
+    const records: MetadataRecord[] = [];
+    for (let id = current; id < count; id++) records.push(this.#partitionRecord(topic.topicId, id));
+    this.#commit(records);
+    this.#openTopic(this.#image.topic(name)!);
+    return result(0);
+  }
+
+  /** Sets (value) or removes (null) topic config overrides, validated first. */
+  alterTopicConfigs(
+    name: string,
+    changes: ReadonlyMap<string, string | null>,
+    validateOnly: boolean,
+  ): AdminResult {
+    if (this.#image.topic(name) === undefined) {
+      return result(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, `Topic ${name} does not exist.`);
+    }
+    const invalid = this.validateTopicConfigs(new Map([...changes].filter(([, v]) => v !== null)));
+    if (invalid !== null) return invalid;
+    for (const name2 of changes.keys()) {
+      if (!TOPIC_CONFIG_BY_NAME.has(name2)) {
+        return result(KafkaErrors.INVALID_CONFIG.code, `Unknown topic config name: ${name2}`);
+      }
+    }
+    if (validateOnly || changes.size === 0) return result(0);
+    this.#commit(
+      [...changes].map(([configName, value]) => ({
+        type: 'ConfigRecord' as const,
+        resourceType: ConfigResourceType.topic,
+        resourceName: name,
+        name: configName,
+        value,
+      })),
+    );
+    this.#settings.delete(name);
+    return result(0);
+  }
+
+  /** Dynamic broker configs (resource name '' = cluster default, or this node's id). */
+  alterBrokerConfigs(
+    resourceName: string,
+    changes: ReadonlyMap<string, string | null>,
+    validateOnly: boolean,
+    definitions: ReadonlyMap<string, { readOnly?: boolean }>,
+  ): AdminResult {
+    if (resourceName !== '' && resourceName !== String(this.nodeId)) {
+      return result(KafkaErrors.INVALID_REQUEST.code, `Unexpected broker id, expected ${this.nodeId}`);
+    }
+    for (const name of changes.keys()) {
+      const definition = definitions.get(name);
+      if (definition === undefined || definition.readOnly === true) {
+        return result(KafkaErrors.INVALID_CONFIG.code, `Cannot update these configs dynamically: [${name}]`);
+      }
+    }
+    if (validateOnly || changes.size === 0) return result(0);
+    this.#commit(
+      [...changes].map(([name, value]) => ({
+        type: 'ConfigRecord' as const,
+        resourceType: ConfigResourceType.broker,
+        resourceName,
+        name,
+        value,
+      })),
+    );
+    for (const [name, value] of changes) this.config.setDynamic(name, value);
+    this.#settings.clear();
+    return result(0);
+  }
+
+  topicConfigSource(
+    name: string,
+    overrides: ReadonlyMap<string, string>,
+  ): { value: string | null; source: number } {
+    return this.config.topicValue(name, overrides);
+  }
+
+  /** Metadata/Produce auto-creation (auto.create.topics.enable), as Kafka does it. */
+  async autoCreate(name: string): Promise<TopicView | undefined> {
+    if (!this.config.getBoolean('auto.create.topics.enable')) return undefined;
+    if (topicNameProblem(name) !== null || INTERNAL_TOPICS.has(name)) return undefined;
+    const created = await this.createTopic({ name, numPartitions: -1, replicationFactor: -1 });
+    return created.topic ?? this.#image.topic(name);
+  }
+}
+
+export { ConfigSource };

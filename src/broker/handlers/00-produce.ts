@@ -1,0 +1,157 @@
+import {
+  type Input,
+  KafkaErrors,
+  type ProduceRequestData,
+  type ProduceResponseData,
+} from '../../protocol/index.ts';
+import { validateProducePayload } from '../../records/index.ts';
+import type { Broker } from '../broker.ts';
+import { defineHandler, NO_RESPONSE } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
+import { PRODUCER_STATE, type ProducerBatchInfo, type ProducerStateService } from '../services.ts';
+
+type PartitionAnswer = NonNullable<
+  NonNullable<Input<ProduceResponseData>['responses']>[number]['partitionResponses']
+>[number];
+
+/** Produce versions 0-2 are advertised (librdkafka 2.0.2 compresses only then) but refused, as Kafka 4 does. */
+const OLDEST_SERVED_VERSION = 3;
+
+function partitionError(
+  index: number,
+  errorCode: number,
+  errorMessage: string | null = null,
+): PartitionAnswer {
+  return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
+}
+
+function appendPartition(
+  broker: Broker,
+  topic: string,
+  index: number,
+  records: Uint8Array | null,
+  acks: number,
+  producerState: ProducerStateService | undefined,
+): PartitionAnswer {
+  const replica = broker.get(topic, index);
+  if (replica === undefined) {
+    return partitionError(
+      index,
+      KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code,
+      'This server does not host this topic-partition.',
+    );
+  }
+  if (records === null || records.length === 0) {
+    return partitionError(index, KafkaErrors.INVALID_RECORD.code, 'The produce request holds no records.');
+  }
+  const validation = validateProducePayload(records);
+  if (!validation.ok) {
+    return {
+      ...partitionError(index, validation.kafkaErrorCode, validation.message),
+      recordErrors: [{ batchIndex: validation.batchIndex, batchIndexErrorMessage: validation.message }],
+    };
+  }
+  const settings = broker.settingsOf(topic);
+  if (acks === -1 && settings.minInsyncReplicas > 1) {
+    return partitionError(
+      index,
+      KafkaErrors.NOT_ENOUGH_REPLICAS.code,
+      `The size of the current ISR (1) is insufficient to satisfy min.insync.replicas (${settings.minInsyncReplicas})`,
+    );
+  }
+  const idempotent: ProducerBatchInfo[] = [];
+  if (producerState !== undefined) {
+    for (const batch of validation.batches) {
+      const h = batch.header;
+      if (h.producerId < 0) continue;
+      const info: ProducerBatchInfo = {
+        topic,
+        partition: index,
+        producerId: BigInt(h.producerId),
+        producerEpoch: h.producerEpoch,
+        baseSequence: h.baseSequence,
+        lastSequence: (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
+        recordCount: h.recordCount,
+        isTransactional: (h.attributes & 0x10) !== 0,
+      };
+      const decision = producerState.checkAppend(info);
+      if (decision.kind === 'duplicate') {
+        return {
+          index,
+          errorCode: 0,
+          baseOffset: decision.baseOffset,
+          logAppendTimeMs: decision.logAppendTimeMs,
+          logStartOffset: replica.logStartOffset,
+        };
+      }
+      if (decision.kind === 'error') return partitionError(index, decision.errorCode, decision.errorMessage);
+      idempotent.push(info);
+    }
+  }
+  const appended = replica.appendAsLeader(records, validation.batches, settings, broker.clock.nowMs());
+  if (appended.errorCode !== 0) {
+    return {
+      ...partitionError(index, appended.errorCode, appended.errorMessage),
+      recordErrors: [...appended.recordErrors],
+    };
+  }
+  if (producerState !== undefined && idempotent.length > 0) {
+    let offset = appended.baseOffset;
+    for (let i = 0; i < validation.batches.length; i++) {
+      const h = validation.batches[i]!.header;
+      const info = idempotent.find(
+        (b) => b.baseSequence === h.baseSequence && b.producerId === BigInt(h.producerId),
+      );
+      if (info !== undefined) {
+        producerState.recordAppend(
+          info,
+          BigInt(offset),
+          BigInt(offset + h.lastOffsetDelta),
+          BigInt(appended.logAppendTimeMs >= 0 ? appended.logAppendTimeMs : h.maxTimestamp),
+        );
+      }
+      offset += h.lastOffsetDelta + 1;
+    }
+  }
+  return {
+    index,
+    errorCode: 0,
+    baseOffset: BigInt(appended.baseOffset),
+    logAppendTimeMs: BigInt(appended.logAppendTimeMs),
+    logStartOffset: replica.logStartOffset,
+  };
+}
+
+/**
+ * Produce: validates each partition's batches (CRC, magic 2, counts), checks the
+ * idempotent-producer sequence (PRODUCER_STATE slot), stamps offsets and the leader
+ * epoch and appends them as received. acks=0 gets no response; with one replica acks=-1
+ * is answered once the append is done (the high watermark moves with it).
+ */
+export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseData>>({
+  apiKey: 0,
+  name: 'Produce',
+  minVersion: 0,
+  maxVersion: 11,
+  handle(request, context) {
+    const broker = brokerOf(context);
+    const acks = request.acks;
+    const refuse =
+      context.apiVersion < OLDEST_SERVED_VERSION
+        ? KafkaErrors.UNSUPPORTED_VERSION.code
+        : acks !== 0 && acks !== 1 && acks !== -1
+          ? KafkaErrors.INVALID_REQUIRED_ACKS.code
+          : 0;
+    const producerState = broker.slots.get(PRODUCER_STATE);
+    const responses = request.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((partition) =>
+        refuse !== 0
+          ? partitionError(partition.index, refuse)
+          : appendPartition(broker, topic.name, partition.index, partition.records, acks, producerState),
+      ),
+    }));
+    if (acks === 0) return NO_RESPONSE;
+    return { responses, throttleTimeMs: 0 };
+  },
+});

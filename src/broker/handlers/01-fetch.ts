@@ -1,0 +1,254 @@
+import {
+  type FetchRequestData,
+  type FetchResponseData,
+  type Input,
+  KafkaErrors,
+} from '../../protocol/index.ts';
+import type { Broker } from '../broker.ts';
+import { type FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.ts';
+import { defineHandler } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
+
+type PartitionAnswer = NonNullable<
+  NonNullable<Input<FetchResponseData>['responses']>[number]['partitions']
+>[number];
+
+const EMPTY = new Uint8Array(0);
+/** Read-committed answers list aborted transactions (none: kstack has no transactions yet). */
+const NO_ABORTED: { producerId: bigint; firstOffset: bigint }[] = [];
+
+interface Target extends SessionPartition {
+  /** An error found while resolving the partition (unknown topic id ...), 0 when none. */
+  resolveError: number;
+}
+
+interface ReadOutcome {
+  readonly target: Target;
+  readonly answer: PartitionAnswer;
+  readonly bytes: number;
+}
+
+function toTarget(
+  broker: Broker,
+  useTopicIds: boolean,
+  topic: FetchRequestData['topics'][number],
+  partition: FetchRequestData['topics'][number]['partitions'][number],
+): Target {
+  let name = topic.topic;
+  let resolveError = 0;
+  if (useTopicIds) {
+    const view = broker.metadata().topicById(topic.topicId);
+    name = view?.name ?? '';
+    if (view === undefined) resolveError = KafkaErrors.UNKNOWN_TOPIC_ID.code;
+  }
+  return {
+    topic: name,
+    topicId: topic.topicId,
+    partition: partition.partition,
+    fetchOffset: Number(partition.fetchOffset),
+    partitionMaxBytes: partition.partitionMaxBytes,
+    currentLeaderEpoch: partition.currentLeaderEpoch,
+    sentHighWatermark: -1,
+    sentLogStartOffset: -1,
+    resolveError,
+  };
+}
+
+function readOne(
+  broker: Broker,
+  target: Target,
+  maxBytes: number,
+  minOneBatch: boolean,
+  version: number,
+): ReadOutcome {
+  const base = { partitionIndex: target.partition, preferredReadReplica: -1, abortedTransactions: null };
+  const fail = (errorCode: number): ReadOutcome => ({
+    target,
+    bytes: 0,
+    answer: {
+      ...base,
+      errorCode,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      logStartOffset: -1n,
+      records: EMPTY,
+    },
+  });
+  if (target.resolveError !== 0) return fail(target.resolveError);
+  const replica = broker.get(target.topic, target.partition);
+  if (replica === undefined) {
+    return fail(
+      version >= 13 ? KafkaErrors.UNKNOWN_TOPIC_ID.code : KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code,
+    );
+  }
+  if (target.currentLeaderEpoch >= 0) {
+    if (target.currentLeaderEpoch < replica.leaderEpoch) return fail(KafkaErrors.FENCED_LEADER_EPOCH.code);
+    if (target.currentLeaderEpoch > replica.leaderEpoch) return fail(KafkaErrors.UNKNOWN_LEADER_EPOCH.code);
+  }
+  const highWatermark = replica.highWatermarkNumber;
+  const logStartOffset = replica.log.logStartOffset;
+  const positions = {
+    highWatermark: BigInt(highWatermark),
+    lastStableOffset: BigInt(highWatermark),
+    logStartOffset: BigInt(logStartOffset),
+  };
+  if (target.fetchOffset < logStartOffset || target.fetchOffset > replica.log.logEndOffset) {
+    return {
+      target,
+      bytes: 0,
+      answer: { ...base, ...positions, errorCode: KafkaErrors.OFFSET_OUT_OF_RANGE.code, records: EMPTY },
+    };
+  }
+  const limit = Math.min(maxBytes, target.partitionMaxBytes);
+  const records = limit > 0 || minOneBatch ? replica.read(target.fetchOffset, limit, minOneBatch) : null;
+  return {
+    target,
+    bytes: records?.length ?? 0,
+    answer: { ...base, ...positions, errorCode: 0, records: records ?? EMPTY },
+  };
+}
+
+function readAll(
+  broker: Broker,
+  targets: readonly Target[],
+  request: FetchRequestData,
+  version: number,
+): ReadOutcome[] {
+  let remaining = version >= 3 ? request.maxBytes : 0x7fffffff;
+  let total = 0;
+  const outcomes: ReadOutcome[] = [];
+  for (const target of targets) {
+    // KIP-74: the first batch is returned whole even when over the limits, so a consumer always progresses.
+    const outcome = readOne(broker, target, remaining, total === 0, version);
+    total += outcome.bytes;
+    remaining = Math.max(0, remaining - outcome.bytes);
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
+/** Long polling: resolves when a target partition gets new data or `maxWaitMs` passes. */
+function waitForData(broker: Broker, targets: readonly Target[], maxWaitMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const removers: (() => void)[] = [];
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      for (const remove of removers) remove();
+      resolve();
+    };
+    for (const target of targets) {
+      const replica = broker.get(target.topic, target.partition);
+      if (replica !== undefined) removers.push(replica.onNewData(finish));
+    }
+    removers.push(broker.clock.setTimer(maxWaitMs, finish));
+  });
+}
+
+function updateSession(
+  session: FetchSession,
+  targets: readonly Target[],
+  request: FetchRequestData,
+  broker: Broker,
+): void {
+  for (const target of targets) {
+    const key = partitionKey(target.topic === '' ? target.topicId : target.topic, target.partition);
+    const existing = session.partitions.get(key);
+    if (existing !== undefined) {
+      existing.fetchOffset = target.fetchOffset;
+      existing.partitionMaxBytes = target.partitionMaxBytes;
+      existing.currentLeaderEpoch = target.currentLeaderEpoch;
+    } else {
+      session.partitions.set(key, target);
+    }
+  }
+  for (const forgotten of request.forgottenTopicsData) {
+    const name =
+      forgotten.topic !== '' ? forgotten.topic : (broker.metadata().topicById(forgotten.topicId)?.name ?? '');
+    for (const partition of forgotten.partitions) {
+      session.partitions.delete(partitionKey(name === '' ? forgotten.topicId : name, partition));
+    }
+  }
+}
+
+function group(outcomes: readonly ReadOutcome[], version: number): Input<FetchResponseData>['responses'] {
+  const responses: { topic: string; topicId: string; partitions: PartitionAnswer[] }[] = [];
+  let current: (typeof responses)[number] | undefined;
+  for (const { target, answer } of outcomes) {
+    const name = version >= 13 ? '' : target.topic;
+    if (current === undefined || current.topic !== name || current.topicId !== target.topicId) {
+      current = { topic: name, topicId: target.topicId, partitions: [] };
+      responses.push(current);
+    }
+    current.partitions.push(answer);
+  }
+  return responses;
+}
+
+/**
+ * Fetch: whole batches from each partition's fetch offset up to the high watermark,
+ * within `maxBytes` and each `partitionMaxBytes` (the first batch always whole, KIP-74);
+ * waits up to `maxWaitMs` for `minBytes`; incremental sessions (KIP-227) from v7; topic
+ * ids from v13.
+ */
+export const handler = defineHandler<FetchRequestData, Input<FetchResponseData>>({
+  apiKey: 1,
+  name: 'Fetch',
+  minVersion: 4,
+  maxVersion: 17,
+  async handle(request, context) {
+    const broker = brokerOf(context);
+    const version = context.apiVersion;
+    const useTopicIds = version >= 13;
+    const lookup =
+      version >= 7
+        ? broker.fetchSessions.lookup(request.sessionId, request.sessionEpoch)
+        : { kind: 'none' as const };
+    if (lookup.kind === 'error') {
+      return { throttleTimeMs: 0, errorCode: lookup.errorCode, sessionId: 0, responses: [] };
+    }
+    const requested: Target[] = [];
+    for (const topic of request.topics) {
+      for (const partition of topic.partitions)
+        requested.push(toTarget(broker, useTopicIds, topic, partition));
+    }
+    let targets: Target[] = requested;
+    let session: FetchSession | undefined;
+    if (lookup.kind === 'new' || lookup.kind === 'incremental') {
+      session = lookup.session;
+      updateSession(session, requested, request, broker);
+      targets = [...session.partitions.values()] as Target[];
+    }
+    let outcomes = readAll(broker, targets, request, version);
+    const bytes = outcomes.reduce((sum, o) => sum + o.bytes, 0);
+    const failed = outcomes.some((o) => o.answer.errorCode !== 0);
+    if (bytes < request.minBytes && request.maxWaitMs > 0 && !failed && targets.length > 0) {
+      await waitForData(broker, targets, request.maxWaitMs);
+      outcomes = readAll(broker, targets, request, version);
+    }
+    if (request.isolationLevel === 1) {
+      for (const outcome of outcomes) outcome.answer.abortedTransactions = NO_ABORTED;
+    }
+    if (lookup.kind === 'incremental') {
+      outcomes = outcomes.filter(({ target, answer, bytes: n }) => {
+        const changed =
+          n > 0 ||
+          answer.errorCode !== 0 ||
+          Number(answer.highWatermark) !== target.sentHighWatermark ||
+          Number(answer.logStartOffset) !== target.sentLogStartOffset;
+        return changed;
+      });
+    }
+    for (const { target, answer } of outcomes) {
+      target.sentHighWatermark = Number(answer.highWatermark);
+      target.sentLogStartOffset = Number(answer.logStartOffset);
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: session?.id ?? 0,
+      responses: group(outcomes, version),
+    };
+  },
+});

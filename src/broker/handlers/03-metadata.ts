@@ -1,0 +1,90 @@
+import {
+  type Input,
+  KafkaErrors,
+  type MetadataRequestData,
+  type MetadataResponseData,
+  ZERO_UUID,
+} from '../../protocol/index.ts';
+import { defineHandler } from '../handler.ts';
+import { AUTHORIZED_OPERATIONS_OMITTED, brokerOf } from '../handler-support.ts';
+import type { TopicView } from '../services.ts';
+import { topicNameProblem } from '../topic-names.ts';
+
+type TopicAnswer = Input<MetadataResponseData>['topics'] extends (infer T)[] | undefined ? T : never;
+
+function describeTopic(topic: TopicView): TopicAnswer {
+  return {
+    errorCode: 0,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: topic.internal,
+    partitions: topic.partitions.map((p) => ({
+      errorCode: 0,
+      partitionIndex: p.partitionIndex,
+      leaderId: p.leaderId,
+      leaderEpoch: p.leaderEpoch,
+      replicaNodes: [...p.replicas],
+      isrNodes: [...p.isr],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
+function topicError(errorCode: number, name: string | null, topicId = ZERO_UUID): TopicAnswer {
+  return { errorCode, name, topicId, isInternal: false, partitions: [] };
+}
+
+/**
+ * Metadata: brokers, cluster id, controller, and topics (all, or those named by name or,
+ * from v10, by id). An unknown topic is created when `auto.create.topics.enable` holds
+ * and the request allows it (always before v4), as Kafka does.
+ */
+export const handler = defineHandler<MetadataRequestData, Input<MetadataResponseData>>({
+  apiKey: 3,
+  name: 'Metadata',
+  minVersion: 0,
+  maxVersion: 12,
+  async handle(request, context) {
+    const broker = brokerOf(context);
+    const version = context.apiVersion;
+    const allowAutoCreate = version < 4 || request.allowAutoTopicCreation;
+    const topics: TopicAnswer[] = [];
+    const all = request.topics === null || (version === 0 && request.topics.length === 0);
+    if (all) {
+      for (const topic of broker.metadata().topics()) topics.push(describeTopic(topic));
+    } else {
+      for (const wanted of request.topics ?? []) {
+        if (wanted.name === null || wanted.name === '') {
+          const topic = broker.metadata().topicById(wanted.topicId);
+          topics.push(
+            topic === undefined
+              ? topicError(KafkaErrors.UNKNOWN_TOPIC_ID.code, null, wanted.topicId)
+              : describeTopic(topic),
+          );
+          continue;
+        }
+        let topic = broker.metadata().topic(wanted.name);
+        if (topic === undefined && topicNameProblem(wanted.name) !== null) {
+          topics.push(topicError(KafkaErrors.INVALID_TOPIC_EXCEPTION.code, wanted.name));
+          continue;
+        }
+        if (topic === undefined && allowAutoCreate) topic = await broker.autoCreate(wanted.name);
+        topics.push(
+          topic === undefined
+            ? topicError(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, wanted.name)
+            : describeTopic(topic),
+        );
+      }
+    }
+    const image = broker.metadata();
+    return {
+      throttleTimeMs: 0,
+      brokers: image.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      clusterId: image.clusterId,
+      controllerId: image.controllerId,
+      topics,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  },
+});

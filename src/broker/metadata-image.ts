@@ -1,0 +1,216 @@
+/**
+ * Cluster metadata as an immutable image rebuilt by applying records, as KRaft brokers
+ * do (TopicRecord, PartitionRecord, PartitionChangeRecord, ConfigRecord,
+ * RemoveTopicRecord, RegisterBrokerRecord). Today one node appends the records to a
+ * local log (metadata-log.ts); the Raft quorum will later replicate the same records.
+ */
+import type { BrokerEndpoint, MetadataView, PartitionView, TopicView } from './services.ts';
+
+/** ConfigRecord resource types (Kafka's ConfigResource.Type). */
+export const ConfigResourceType = { topic: 2, broker: 4 } as const;
+
+export type MetadataRecord =
+  | { readonly type: 'TopicRecord'; readonly name: string; readonly topicId: string }
+  | {
+      readonly type: 'PartitionRecord';
+      readonly topicId: string;
+      readonly partitionId: number;
+      readonly replicas: readonly number[];
+      readonly isr: readonly number[];
+      readonly leader: number;
+      readonly leaderEpoch: number;
+      readonly partitionEpoch: number;
+    }
+  | {
+      /** Only the changed fields; `leader` -2 means unchanged (Kafka's convention). */
+      readonly type: 'PartitionChangeRecord';
+      readonly topicId: string;
+      readonly partitionId: number;
+      readonly leader?: number;
+      readonly isr?: readonly number[];
+      readonly replicas?: readonly number[];
+    }
+  | {
+      readonly type: 'ConfigRecord';
+      readonly resourceType: number;
+      readonly resourceName: string;
+      readonly name: string;
+      /** null removes the override. */
+      readonly value: string | null;
+    }
+  | { readonly type: 'RemoveTopicRecord'; readonly topicId: string }
+  | {
+      readonly type: 'RegisterBrokerRecord';
+      readonly brokerId: number;
+      readonly host: string;
+      readonly port: number;
+      readonly rack: string | null;
+    };
+
+interface MutableTopic {
+  name: string;
+  topicId: string;
+  internal: boolean;
+  partitions: PartitionView[];
+  configs: Map<string, string>;
+}
+
+export class MetadataImage implements MetadataView {
+  readonly clusterId: string;
+  readonly controllerId: number;
+  readonly metadataOffset: bigint;
+  readonly #brokers: ReadonlyMap<number, BrokerEndpoint>;
+  readonly #topicsByName: ReadonlyMap<string, TopicView>;
+  readonly #topicsById: ReadonlyMap<string, TopicView>;
+  /** Broker-resource config overrides by broker id ('' for the cluster default). */
+  readonly brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>;
+
+  constructor(
+    clusterId: string,
+    controllerId: number,
+    metadataOffset: bigint,
+    brokers: ReadonlyMap<number, BrokerEndpoint>,
+    topicsByName: ReadonlyMap<string, TopicView>,
+    brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  ) {
+    this.clusterId = clusterId;
+    this.controllerId = controllerId;
+    this.metadataOffset = metadataOffset;
+    this.#brokers = brokers;
+    this.#topicsByName = topicsByName;
+    this.#topicsById = new Map([...topicsByName.values()].map((t) => [t.topicId, t]));
+    this.brokerConfigs = brokerConfigs;
+  }
+
+  static empty(clusterId: string, controllerId: number): MetadataImage {
+    return new MetadataImage(clusterId, controllerId, -1n, new Map(), new Map(), new Map());
+  }
+
+  brokers(): readonly BrokerEndpoint[] {
+    return [...this.#brokers.values()];
+  }
+
+  topic(name: string): TopicView | undefined {
+    return this.#topicsByName.get(name);
+  }
+
+  topicById(topicId: string): TopicView | undefined {
+    return this.#topicsById.get(topicId);
+  }
+
+  topics(): Iterable<TopicView> {
+    return this.#topicsByName.values();
+  }
+
+  /** The image after `records` (a delta): the receiver is left unchanged. */
+  apply(records: readonly MetadataRecord[], lastOffset: bigint): MetadataImage {
+    const brokers = new Map(this.#brokers);
+    const byId = new Map<string, MutableTopic>();
+    const touched = new Set<string>();
+    const topicById = (topicId: string): MutableTopic => {
+      let topic = byId.get(topicId);
+      if (topic === undefined) {
+        const current = this.#topicsById.get(topicId);
+        if (current === undefined) throw new Error(`metadata record for unknown topic id ${topicId}`);
+        topic = {
+          ...current,
+          partitions: [...current.partitions],
+          configs: new Map(current.configs),
+        };
+        byId.set(topicId, topic);
+      }
+      touched.add(topicId);
+      return topic;
+    };
+    const removed = new Set<string>();
+    const brokerConfigs = new Map(this.brokerConfigs);
+    for (const record of records) {
+      switch (record.type) {
+        case 'TopicRecord':
+          byId.set(record.topicId, {
+            name: record.name,
+            topicId: record.topicId,
+            internal: record.name.startsWith('__'),
+            partitions: [],
+            configs: new Map(),
+          });
+          touched.add(record.topicId);
+          removed.delete(record.topicId);
+          break;
+        case 'PartitionRecord': {
+          const topic = topicById(record.topicId);
+          topic.partitions[record.partitionId] = {
+            partitionIndex: record.partitionId,
+            leaderId: record.leader,
+            leaderEpoch: record.leaderEpoch,
+            partitionEpoch: record.partitionEpoch,
+            replicas: record.replicas,
+            isr: record.isr,
+          };
+          break;
+        }
+        case 'PartitionChangeRecord': {
+          const topic = topicById(record.topicId);
+          const current = topic.partitions[record.partitionId];
+          if (current === undefined) throw new Error(`PartitionChangeRecord for unknown partition`);
+          const leaderChanged = record.leader !== undefined && record.leader !== -2;
+          topic.partitions[record.partitionId] = {
+            ...current,
+            leaderId: leaderChanged ? record.leader! : current.leaderId,
+            leaderEpoch: leaderChanged ? current.leaderEpoch + 1 : current.leaderEpoch,
+            partitionEpoch: current.partitionEpoch + 1,
+            isr: record.isr ?? current.isr,
+            replicas: record.replicas ?? current.replicas,
+          };
+          break;
+        }
+        case 'ConfigRecord':
+          if (record.resourceType === ConfigResourceType.topic) {
+            const current = this.#topicsByName.get(record.resourceName);
+            const pending = [...byId.values()].find((t) => t.name === record.resourceName);
+            const topicId = pending?.topicId ?? current?.topicId;
+            if (topicId === undefined) break;
+            const topic = topicById(topicId);
+            if (record.value === null) topic.configs.delete(record.name);
+            else topic.configs.set(record.name, record.value);
+          } else {
+            const configs = new Map(brokerConfigs.get(record.resourceName) ?? []);
+            if (record.value === null) configs.delete(record.name);
+            else configs.set(record.name, record.value);
+            brokerConfigs.set(record.resourceName, configs);
+          }
+          break;
+        case 'RemoveTopicRecord':
+          removed.add(record.topicId);
+          byId.delete(record.topicId);
+          break;
+        case 'RegisterBrokerRecord':
+          brokers.set(record.brokerId, {
+            nodeId: record.brokerId,
+            host: record.host,
+            port: record.port,
+            rack: record.rack,
+          });
+          break;
+      }
+    }
+    const topicsByName = new Map<string, TopicView>();
+    for (const topic of this.#topicsByName.values()) {
+      if (!removed.has(topic.topicId) && !touched.has(topic.topicId)) topicsByName.set(topic.name, topic);
+    }
+    for (const topic of byId.values()) {
+      topicsByName.set(
+        topic.name,
+        Object.freeze({ ...topic, partitions: Object.freeze([...topic.partitions]) }),
+      );
+    }
+    return new MetadataImage(
+      this.clusterId,
+      this.controllerId,
+      lastOffset,
+      brokers,
+      topicsByName,
+      brokerConfigs,
+    );
+  }
+}

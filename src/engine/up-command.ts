@@ -1,0 +1,143 @@
+/**
+ * `kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--port P]`: starts the
+ * embedded broker in the foreground, prints its bootstrap address, and stops cleanly
+ * (answering in-flight requests, closing logs) on Ctrl-C or SIGTERM.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Broker } from '../broker/broker.ts';
+import type { Command } from '../cli.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import { readEnvFile } from './env-file.ts';
+
+/** The env variable of the first broker's host port (the Docker stack's `kafka-1`). */
+export const FIRST_BROKER_PORT_VARIABLE = 'KAFKA_1_EXTERNAL_PORT';
+export const DEFAULT_PORT = 9092;
+export const DEFAULT_DATA_DIR = '.data/kstack';
+
+const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--port P] [--host H]
+
+Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
+  --brokers N     brokers to start (only 1 until the cluster lands)
+  --data-dir DIR  where logs and metadata live (default ${DEFAULT_DATA_DIR})
+  --env-file F    take the port from F's ${FIRST_BROKER_PORT_VARIABLE} (default .env, else .env.example)
+  --port P        the broker's port (overrides the env file; default ${DEFAULT_PORT})
+  --host H        the address to bind and advertise (default 127.0.0.1)
+`;
+
+function parsePort(text: string, where: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`${where}: '${text}' is not a port number (0-65535)`);
+  }
+  return port;
+}
+
+export interface UpOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly brokers: number;
+}
+
+export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
+  }
+  const { values } = parsed;
+  if (values.help === true) return 'help';
+  const brokers = Number(values.brokers ?? '1');
+  if (!Number.isInteger(brokers) || brokers < 1) {
+    throw new UsageError(`--brokers: '${values.brokers}' is not a positive whole number`);
+  }
+  if (brokers !== 1) {
+    throw new UsageError(
+      `--brokers ${brokers}: the embedded engine runs one broker until the cluster lands; use --brokers 1`,
+    );
+  }
+  let port = DEFAULT_PORT;
+  const envFile =
+    values['env-file'] ??
+    (existsSync('.env') ? '.env' : existsSync('.env.example') ? '.env.example' : undefined);
+  if (envFile !== undefined) {
+    const env = readEnvFile(envFile);
+    const fromEnv = env.get(FIRST_BROKER_PORT_VARIABLE);
+    if (fromEnv !== undefined) port = parsePort(fromEnv, `${envFile}: ${FIRST_BROKER_PORT_VARIABLE}`);
+  }
+  if (values.port !== undefined) port = parsePort(values.port, '--port');
+  return {
+    port,
+    host: values.host ?? '127.0.0.1',
+    dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
+    brokers,
+  };
+}
+
+function parse(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    options: {
+      brokers: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'env-file': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+export const command: Command = {
+  summary: 'start the embedded Kafka-compatible broker in the foreground',
+  async run(args) {
+    const options = parseUpArgs(args);
+    if (options === 'help') {
+      process.stdout.write(HELP);
+      return EXIT_OK;
+    }
+    const log = {
+      info: (message: string) => process.stderr.write(`[kstack] ${message}\n`),
+      warn: (message: string) => process.stderr.write(`[kstack] WARN ${message}\n`),
+    };
+    const broker = new Broker({
+      dataDir: join(options.dataDir, 'broker-1'),
+      host: options.host,
+      port: options.port,
+      nodeId: 1,
+      log,
+    });
+    try {
+      await broker.start();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        process.stderr.write(
+          `kstack up: port ${options.port} on ${options.host} is in use; stop what holds it or pass --port\n`,
+        );
+        return EXIT_FAILED;
+      }
+      throw error;
+    }
+    process.stdout.write(`kstack: broker 1 listening; bootstrap servers: ${options.host}:${broker.port}\n`);
+    process.stdout.write(`kstack: data in ${options.dataDir}; Ctrl-C stops\n`);
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    process.stderr.write('[kstack] stopping\n');
+    await broker.stop();
+    process.stderr.write('[kstack] stopped\n');
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,324 @@
+/**
+ * The TCP server: size-prefixed frames in, size-prefixed frames out, answered in
+ * request order per connection. It knows nothing of Kafka beyond the 4-byte frame
+ * length: a `RequestDispatcher` (src/broker/dispatcher.ts) turns a request frame into
+ * a response frame. Every buffer is bounded (see limits.ts): when a client pipelines
+ * too much or reads too slowly, the server stops reading its socket (backpressure).
+ */
+import net from 'node:net';
+import type { ConnectionInfo } from '../broker/handler.ts';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.ts';
+
+/** What the dispatcher decides for one request frame. */
+export interface DispatchResult {
+  /** The full response frame (4-byte size prefix included), or null when none is sent. */
+  readonly response: Uint8Array | null;
+  /** Close the connection after writing `response` (malformed or unsupported request). */
+  readonly close?: boolean;
+}
+
+export interface RequestDispatcher {
+  /** `frame` is the request without its size prefix (a view of received bytes, never reused). */
+  dispatch(frame: Buffer, connection: ConnectionInfo): DispatchResult | Promise<DispatchResult>;
+}
+
+export interface ServerLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dispatcher: RequestDispatcher;
+  readonly limits?: Partial<ServerLimits>;
+  readonly listenerName?: string;
+  readonly log?: ServerLog;
+}
+
+const SILENT: ServerLog = { info() {}, warn() {} };
+
+interface Pending {
+  result: DispatchResult | null;
+  readonly bytes: number;
+}
+
+/** One client connection: frame reader, in-order response queue, backpressure. */
+class Connection {
+  readonly info: ConnectionInfo;
+  readonly #socket: net.Socket;
+  readonly #server: KafkaServer;
+  readonly #limits: ServerLimits;
+  /** Received bytes not yet framed. */
+  #chunks: Buffer[] = [];
+  #chunkBytes = 0;
+  /** Requests dispatched and not yet answered, in arrival order. */
+  readonly #pending: Pending[] = [];
+  #pendingBytes = 0;
+  #closed = false;
+  #paused = false;
+
+  constructor(
+    socket: net.Socket,
+    id: number,
+    server: KafkaServer,
+    limits: ServerLimits,
+    listenerName: string,
+  ) {
+    this.#socket = socket;
+    this.#server = server;
+    this.#limits = limits;
+    this.info = {
+      id,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      listenerName,
+    };
+    socket.setNoDelay(true);
+    socket.setTimeout(limits.connectionsMaxIdleMs, () => this.close('idle'));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#updateFlow());
+    socket.on('error', () => this.close('socket error'));
+    socket.on('close', () => this.#onClosed());
+  }
+
+  get idle(): boolean {
+    return this.#pending.length === 0;
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#chunkBytes += chunk.length;
+    while (!this.#closed && this.#chunkBytes >= 4) {
+      const size = this.#peekSize();
+      if (size < 0 || size > this.#limits.socketRequestMaxBytes) {
+        this.#server.log.warn(
+          `connection ${this.#describe()}: request frame of ${size} bytes is outside 0..socket.request.max.bytes (${this.#limits.socketRequestMaxBytes}); closing`,
+        );
+        this.close('bad frame size');
+        return;
+      }
+      if (this.#chunkBytes < 4 + size) break;
+      const frame = this.#take(4 + size).subarray(4);
+      this.#dispatch(frame);
+    }
+    this.#updateFlow();
+  }
+
+  #peekSize(): number {
+    const first = this.#chunks[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    const head = Buffer.concat(this.#chunks, Math.min(this.#chunkBytes, 4));
+    this.#chunks = [Buffer.concat(this.#chunks)];
+    return head.readInt32BE(0);
+  }
+
+  /** Removes `count` bytes from the front of the received chunks; copies only when they span chunks. */
+  #take(count: number): Buffer {
+    const first = this.#chunks[0]!;
+    let taken: Buffer;
+    if (first.length >= count) {
+      taken = first.subarray(0, count);
+      if (first.length === count) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(count);
+    } else {
+      taken = Buffer.allocUnsafe(count);
+      let filled = 0;
+      while (filled < count) {
+        const chunk = this.#chunks[0]!;
+        const part = Math.min(chunk.length, count - filled);
+        chunk.copy(taken, filled, 0, part);
+        filled += part;
+        if (part === chunk.length) this.#chunks.shift();
+        else this.#chunks[0] = chunk.subarray(part);
+      }
+    }
+    this.#chunkBytes -= count;
+    return taken;
+  }
+
+  #dispatch(frame: Buffer): void {
+    const entry: Pending = { result: null, bytes: frame.length };
+    this.#pending.push(entry);
+    this.#pendingBytes += entry.bytes;
+    let outcome: DispatchResult | Promise<DispatchResult>;
+    try {
+      outcome = this.#server.dispatcher.dispatch(frame, this.info);
+    } catch (error) {
+      this.#server.log.warn(`connection ${this.#describe()}: request failed: ${String(error)}; closing`);
+      entry.result = { response: null, close: true };
+      this.#flush();
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (result) => {
+          entry.result = result;
+          this.#flush();
+        },
+        (error: unknown) => {
+          this.#server.log.warn(`connection ${this.#describe()}: request failed: ${String(error)}; closing`);
+          entry.result = { response: null, close: true };
+          this.#flush();
+        },
+      );
+    } else {
+      entry.result = outcome;
+      this.#flush();
+    }
+  }
+
+  /** Writes every answered request at the head of the queue, in order. */
+  #flush(): void {
+    while (this.#pending.length > 0 && this.#pending[0]!.result !== null) {
+      const entry = this.#pending.shift()!;
+      this.#pendingBytes -= entry.bytes;
+      const result = entry.result!;
+      if (this.#closed) continue;
+      if (result.response !== null) this.#socket.write(result.response);
+      if (result.close === true) {
+        this.close('protocol error');
+        return;
+      }
+    }
+    this.#updateFlow();
+    this.#server.onConnectionIdle(this);
+  }
+
+  /** Pauses reading while too much is queued or unsent; resumes once under the bounds. */
+  #updateFlow(): void {
+    if (this.#closed) return;
+    const overloaded =
+      this.#pending.length >= this.#limits.queuedMaxRequests ||
+      this.#pendingBytes >= this.#limits.queuedMaxRequestBytes ||
+      this.#socket.writableLength >= this.#limits.socketSendBufferMaxBytes;
+    if (overloaded && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    } else if (!overloaded && this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#chunks = [];
+    this.#chunkBytes = 0;
+    if (reason !== 'idle' && reason !== 'shutdown') {
+      this.#server.log.info(`connection ${this.#describe()} closed: ${reason}`);
+    }
+    this.#socket.end();
+    this.#socket.destroySoon();
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    this.#socket.destroy();
+  }
+
+  #onClosed(): void {
+    this.#closed = true;
+    this.#server.onConnectionClosed(this);
+  }
+
+  #describe(): string {
+    return `${this.info.id} (${this.info.remoteAddress}:${this.info.remotePort})`;
+  }
+}
+
+export class KafkaServer {
+  readonly dispatcher: RequestDispatcher;
+  readonly log: ServerLog;
+  readonly #limits: ServerLimits;
+  readonly #options: ServerOptions;
+  readonly #connections = new Set<Connection>();
+  #server: net.Server | null = null;
+  #nextConnectionId = 1;
+  #draining: (() => void) | null = null;
+
+  constructor(options: ServerOptions) {
+    this.#options = options;
+    this.dispatcher = options.dispatcher;
+    this.log = options.log ?? SILENT;
+    this.#limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  async listen(): Promise<number> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.#options.host, port: this.#options.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    return typeof address === 'object' && address !== null ? address.port : this.#options.port;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#draining !== null || this.#connections.size >= this.#limits.maxConnections) {
+      if (this.#draining === null) {
+        this.log.warn(`max.connections (${this.#limits.maxConnections}) reached; refusing a connection`);
+      }
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection(
+      socket,
+      this.#nextConnectionId++,
+      this,
+      this.#limits,
+      this.#options.listenerName ?? 'PLAINTEXT',
+    );
+    this.#connections.add(connection);
+  }
+
+  onConnectionClosed(connection: Connection): void {
+    this.#connections.delete(connection);
+    this.#checkDrained();
+  }
+
+  onConnectionIdle(_connection: Connection): void {
+    this.#checkDrained();
+  }
+
+  #checkDrained(): void {
+    if (this.#draining === null) return;
+    for (const connection of this.#connections) if (!connection.idle) return;
+    this.#draining();
+  }
+
+  /**
+   * Clean shutdown: stop accepting, let in-flight requests be answered (up to the grace
+   * period), then close every connection.
+   */
+  async close(): Promise<void> {
+    const server = this.#server;
+    if (server === null) return;
+    this.#server = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.#limits.shutdownGraceMs);
+      this.#draining = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#checkDrained();
+    });
+    for (const connection of this.#connections) connection.close('shutdown');
+    const forced = setTimeout(() => {
+      for (const connection of this.#connections) connection.destroy();
+    }, 1000);
+    await closed;
+    clearTimeout(forced);
+  }
+}
