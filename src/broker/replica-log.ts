@@ -41,6 +41,8 @@ export interface ReplicaLog {
   /** The end offset of `epoch` (start of the next higher epoch, or LEO) and the epoch found. */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
   advanceLogStart(offset: number): void;
+  /** Bytes the log holds on disk. */
+  readonly sizeBytes: number;
   flush(): void;
   close(): void;
 }
@@ -114,6 +116,10 @@ export class SingleFileLog implements ReplicaLog {
 
   get logEndOffset(): number {
     return this.#logEndOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.#fileBytes;
   }
 
   append(batches: Uint8Array, entries: readonly BatchEntry[]): void {

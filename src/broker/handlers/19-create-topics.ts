@@ -1,0 +1,92 @@
+import {
+  type CreateTopicsRequestData,
+  type CreateTopicsResponseData,
+  type Input,
+  ZERO_UUID,
+} from '../../protocol/index.ts';
+import { describeTopicConfigs } from '../config-describer.ts';
+import { defineHandler } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
+
+/**
+ * CreateTopics: Kafka's name rules, partitions and replication factor (-1: broker
+ * defaults), explicit assignments, validated configs, validate-only. From v5 the answer
+ * carries the topic id, partition count, replication factor and configs in force.
+ */
+export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopicsResponseData>>({
+  apiKey: 19,
+  name: 'CreateTopics',
+  minVersion: 0,
+  maxVersion: 7,
+  async handle(request, context) {
+    const broker = brokerOf(context);
+    const topics: Input<CreateTopicsResponseData>['topics'] = [];
+    const seen = new Set<string>();
+    for (const topic of request.topics) {
+      if (seen.has(topic.name)) continue;
+      seen.add(topic.name);
+      const assignments: number[][] = [];
+      for (const assignment of topic.assignments)
+        assignments[assignment.partitionIndex] = assignment.brokerIds;
+      const result = await broker.createTopic({
+        name: topic.name,
+        numPartitions: topic.numPartitions,
+        replicationFactor: topic.replicationFactor,
+        assignments,
+        configs: new Map(topic.configs.map((c) => [c.name, c.value])),
+        validateOnly: request.validateOnly,
+      });
+      if (result.errorCode !== 0) {
+        topics.push({
+          name: topic.name,
+          topicId: ZERO_UUID,
+          errorCode: result.errorCode,
+          errorMessage: result.errorMessage,
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: null,
+        });
+        continue;
+      }
+      const view = result.topic;
+      const overrides = new Map(
+        topic.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value as string]),
+      );
+      const numPartitions =
+        view?.partitions.length ??
+        (topic.numPartitions === -1 ? broker.config.getNumber('num.partitions') : topic.numPartitions);
+      topics.push({
+        name: topic.name,
+        topicId: view?.topicId ?? ZERO_UUID,
+        errorCode: 0,
+        errorMessage: null,
+        numPartitions: topic.assignments.length > 0 ? topic.assignments.length : numPartitions,
+        replicationFactor:
+          topic.replicationFactor === -1
+            ? (topic.assignments[0]?.brokerIds.length ??
+              broker.config.getNumber('default.replication.factor'))
+            : topic.replicationFactor,
+        configs: describeTopicConfigs(
+          broker,
+          view ?? {
+            name: topic.name,
+            topicId: ZERO_UUID,
+            internal: false,
+            partitions: [],
+            configs: overrides,
+          },
+          null,
+          false,
+          false,
+        ).map((c) => ({
+          name: c.name,
+          value: c.value,
+          readOnly: c.readOnly,
+          configSource: c.configSource,
+          isSensitive: c.isSensitive,
+        })),
+      });
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});

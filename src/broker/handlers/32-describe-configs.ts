@@ -1,0 +1,69 @@
+import {
+  type DescribeConfigsRequestData,
+  type DescribeConfigsResponseData,
+  type Input,
+  KafkaErrors,
+} from '../../protocol/index.ts';
+import { describeBrokerConfigs, describeTopicConfigs } from '../config-describer.ts';
+import { defineHandler } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
+import { ConfigResourceType } from '../metadata-image.ts';
+
+/** DescribeConfigs for topic and broker resources: value in force, source, synonyms, type, documentation. */
+export const handler = defineHandler<DescribeConfigsRequestData, Input<DescribeConfigsResponseData>>({
+  apiKey: 32,
+  name: 'DescribeConfigs',
+  minVersion: 0,
+  maxVersion: 4,
+  handle(request, context) {
+    const broker = brokerOf(context);
+    const results = request.resources.map((resource) => {
+      const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+      const fail = (errorCode: number, errorMessage: string) => ({
+        ...base,
+        errorCode,
+        errorMessage,
+        configs: [],
+      });
+      if (resource.resourceType === ConfigResourceType.topic) {
+        const topic = broker.metadata().topic(resource.resourceName);
+        if (topic === undefined) {
+          return fail(
+            KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code,
+            `Topic ${resource.resourceName} does not exist.`,
+          );
+        }
+        return {
+          ...base,
+          errorCode: 0,
+          errorMessage: null,
+          configs: describeTopicConfigs(
+            broker,
+            topic,
+            resource.configurationKeys,
+            request.includeSynonyms,
+            request.includeDocumentation,
+          ),
+        };
+      }
+      if (resource.resourceType === ConfigResourceType.broker) {
+        if (resource.resourceName !== '' && resource.resourceName !== String(broker.nodeId)) {
+          return fail(KafkaErrors.INVALID_REQUEST.code, `Unexpected broker id, expected ${broker.nodeId}`);
+        }
+        return {
+          ...base,
+          errorCode: 0,
+          errorMessage: null,
+          configs: describeBrokerConfigs(
+            broker,
+            resource.configurationKeys,
+            request.includeSynonyms,
+            request.includeDocumentation,
+          ),
+        };
+      }
+      return fail(KafkaErrors.INVALID_REQUEST.code, `Unsupported resource type ${resource.resourceType}`);
+    });
+    return { throttleTimeMs: 0, results };
+  },
+});

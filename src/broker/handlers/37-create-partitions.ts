@@ -1,0 +1,42 @@
+import {
+  type CreatePartitionsRequestData,
+  type CreatePartitionsResponseData,
+  type Input,
+  KafkaErrors,
+} from '../../protocol/index.ts';
+import { defineHandler } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
+
+/** CreatePartitions: grows a topic to `count` partitions (never shrinks), optionally validate-only. */
+export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePartitionsResponseData>>({
+  apiKey: 37,
+  name: 'CreatePartitions',
+  minVersion: 0,
+  maxVersion: 3,
+  async handle(request, context) {
+    const broker = brokerOf(context);
+    const results: Input<CreatePartitionsResponseData>['results'] = [];
+    for (const topic of request.topics) {
+      const current = broker.metadata().topic(topic.name)?.partitions.length ?? 0;
+      if (topic.assignments !== null) {
+        const added = topic.count - current;
+        const bad =
+          topic.assignments.length !== added ||
+          topic.assignments.some(
+            (a) => a.brokerIds.length === 0 || a.brokerIds.some((id) => id !== broker.nodeId),
+          );
+        if (bad && added > 0) {
+          results.push({
+            name: topic.name,
+            errorCode: KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
+            errorMessage: `Invalid replica assignment: expected ${added} assignments naming only broker ${broker.nodeId}.`,
+          });
+          continue;
+        }
+      }
+      const result = await broker.createPartitions(topic.name, topic.count, request.validateOnly);
+      results.push({ name: topic.name, errorCode: result.errorCode, errorMessage: result.errorMessage });
+    }
+    return { throttleTimeMs: 0, results };
+  },
+});
