@@ -121,7 +121,30 @@ export function encodeResponse(
   encodeResponseHeader(writer, correlationId, responseHeaderVersion(apiKey, apiVersion));
   compile(api.response, apiVersion, inRange(api.flexibleVersions, apiVersion)).encode(writer, body);
   writer.view.setInt32(start, writer.offset - start - 4);
-  return writer.buf.subarray(start, writer.offset);
+  return writer.slice(start, writer.offset);
+}
+
+/**
+ * Like encodeResponse, but returns the frame as a list of chunks to write in order (e.g. with
+ * `socket.cork()`/`uncork()`): records blobs of at least `zeroCopyMinBytes` are referenced, not copied,
+ * so a Fetch response costs no copy of the log data it carries.
+ */
+export function encodeResponseChunks(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: MessageValue,
+  zeroCopyMinBytes = 16 * 1024,
+): Uint8Array[] {
+  const api = apiOrThrow(apiKey, apiVersion);
+  const writer = Writer.chunked(zeroCopyMinBytes);
+  writer.int32(0);
+  encodeResponseHeader(writer, correlationId, responseHeaderVersion(apiKey, apiVersion));
+  compile(api.response, apiVersion, inRange(api.flexibleVersions, apiVersion)).encode(writer, body);
+  const chunks = writer.finishChunks();
+  const first = chunks[0]!;
+  new DataView(first.buffer, first.byteOffset, first.byteLength).setInt32(0, writer.length() - 4);
+  return chunks;
 }
 
 /** Encodes a request (for kstack's own clients and tests): size prefix, request header, body. */
@@ -137,7 +160,7 @@ export function encodeRequest(
   encodeRequestHeader(writer, header, requestHeaderVersion(apiKey, apiVersion));
   compile(api.request, apiVersion, inRange(api.flexibleVersions, apiVersion)).encode(writer, body);
   writer.view.setInt32(start, writer.offset - start - 4);
-  return writer.buf.subarray(start, writer.offset);
+  return writer.slice(start, writer.offset);
 }
 
 /** Decodes a response frame (without its size prefix) of a request the caller sent. */

@@ -511,9 +511,9 @@ function buildEncoder(type: StructType, fields: FieldPlan[], version: number, fl
       const v = `o[${JSON.stringify(f.def.name)}]`;
       lines.push(`v = ${v};
 if (v !== undefined && !(${isDefaultExpression(ctx, f.def, 'v')})) {
-  w.uvarint(${f.def.tag}); const s = w.offset;
+  w.uvarint(${f.def.tag}); const s = w.offset; w.taggedDepth++;
   ${writeStatement(ctx, f.def, f.def.type, 'v', f.nullable, f.compact, version, flexible)}
-  w.prefixLengthSince(s);
+  w.taggedDepth--; w.prefixLengthSince(s);
 }`);
     }
   }

@@ -8,26 +8,65 @@ export class Writer {
   buf: Uint8Array;
   view: DataView;
   offset: number;
+  /**
+   * Zero-copy mode (see `chunked`): blobs of at least this many bytes are referenced, not copied.
+   * Infinity (the default) copies everything into one buffer.
+   */
+  private readonly zeroCopyMinBytes: number;
+  private chunks: Uint8Array[] = [];
+  private segmentStart = 0;
+  private referencedBytes = 0;
+  /** Inside a tagged field (whose length is patched in afterwards) nothing is referenced. */
+  taggedDepth = 0;
 
-  constructor(initialCapacity = 256) {
-    this.buf = new Uint8Array(initialCapacity);
-    this.view = new DataView(this.buf.buffer);
+  constructor(initialCapacity = 256, zeroCopyMinBytes = Number.POSITIVE_INFINITY) {
+    this.buf = allocate(initialCapacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.offset = 0;
+    this.zeroCopyMinBytes = zeroCopyMinBytes;
+  }
+
+  /** A writer that references large blobs (records) instead of copying them; read it with `finishChunks`. */
+  static chunked(zeroCopyMinBytes = 16 * 1024): Writer {
+    return new Writer(256, zeroCopyMinBytes);
+  }
+
+  /** Bytes written so far, referenced blobs included. */
+  length(): number {
+    return this.offset + this.referencedBytes;
+  }
+
+  /** What was written, in order: views of this writer's buffers and the referenced blobs themselves. */
+  finishChunks(): Uint8Array[] {
+    const chunks = [...this.chunks];
+    if (this.offset > this.segmentStart || chunks.length === 0)
+      chunks.push(this.slice(this.segmentStart, this.offset));
+    return chunks;
   }
 
   ensure(bytes: number): void {
     const needed = this.offset + bytes;
     if (needed <= this.buf.length) return;
-    let capacity = this.buf.length * 2;
-    while (capacity < needed) capacity *= 2;
-    const grown = new Uint8Array(capacity);
+    // Double while small; past LARGE_BYTES grow by a quarter beyond need, so a 1 MiB records blob
+    // costs one allocation and one copy rather than a run of doublings.
+    let capacity = Math.max(this.buf.length * 2, needed);
+    if (needed >= LARGE_BYTES)
+      capacity = Math.max(needed + (needed >>> 2), Math.floor(this.buf.length * 1.5));
+    const grown = allocate(capacity);
     grown.set(this.buf.subarray(0, this.offset));
     this.buf = grown;
-    this.view = new DataView(grown.buffer);
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
+  /** The bytes written so far, as a plain Uint8Array view (no copy). */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.offset);
+    if (this.chunks.length > 0) throw new Error('a chunked writer is read with finishChunks()');
+    return this.slice(0, this.offset);
+  }
+
+  /** A plain Uint8Array view of [start, end) of what was written. */
+  slice(start: number, end: number): Uint8Array {
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, end - start);
   }
 
   int8(value: number): void {
@@ -119,6 +158,13 @@ export class Writer {
   }
 
   raw(bytes: Uint8Array): void {
+    if (bytes.length >= this.zeroCopyMinBytes && this.taggedDepth === 0) {
+      // Earlier segments stay valid views even if the buffer is later regrown: they keep the old one.
+      this.chunks.push(this.slice(this.segmentStart, this.offset), bytes);
+      this.segmentStart = this.offset;
+      this.referencedBytes += bytes.length;
+      return;
+    }
     this.ensure(bytes.length);
     this.buf.set(bytes, this.offset);
     this.offset += bytes.length;
@@ -206,6 +252,16 @@ export class Writer {
 }
 
 const textEncoder = new TextEncoder();
+
+const LARGE_BYTES = 256 * 1024;
+
+/**
+ * Writer memory is always fully written before it is read, so it needs no zero-filling: Node's
+ * allocUnsafe skips it (and pools small buffers), which matters for megabyte-sized records.
+ */
+function allocate(bytes: number): Uint8Array {
+  return Buffer.allocUnsafe(bytes);
+}
 
 /** UTF-8 byte length of a string, without encoding it. */
 export function utf8Length(value: string): number {
