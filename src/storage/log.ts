@@ -1,0 +1,727 @@
+// The segmented partition log behind `PartitionLog`, over any StorageFs.
+//
+// Layout of a partition directory `<dir>/<topic>-<partition>/`:
+//   00000000000000000000.log        batches as on the wire
+//   00000000000000000000.index      sparse offset index (int32 relative offset, int32 position)
+//   00000000000000000000.timeindex  sparse time index (int64 timestamp, int32 relative offset)
+//   leader-epoch-checkpoint         epoch → start offset (Kafka's text format)
+//   log-checkpoint                  log start offset, recovery point, high watermark, clean-shutdown flag
+//
+// Kafka keeps the last three per log directory; one file per partition keeps partitions
+// independent (a partition can be moved or deleted as one directory).
+
+import {
+  BATCH_HEADER_BYTES,
+  type BatchInfo,
+  checkBatchAt,
+  OFFSET,
+  readInt64,
+  setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+} from '../records/index.ts';
+import type { Clock } from './clock.ts';
+import { compactSegments } from './compaction.ts';
+import { type LogConfig, resolveLogConfig } from './config.ts';
+import { invariant, LogClosedError, OffsetOutOfRangeError } from './errors.ts';
+import type { StorageFs } from './fs.ts';
+import { LeaderEpochCache } from './leader-epoch-cache.ts';
+import type {
+  AppendResult,
+  CompactionResult,
+  PartitionLog,
+  ReadOptions,
+  ReadResult,
+  RetentionResult,
+  TimestampOffset,
+} from './partition-log.ts';
+import { type AppendedBatch, LogSegment, OFFSET_INDEX_ENTRY_BYTES } from './segment.ts';
+import { findRecordAtOrAfterTimestamp, findRecordWithMaxTimestamp } from './timestamps.ts';
+
+export const LOG_CHECKPOINT_FILE = 'log-checkpoint';
+export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint';
+const LOG_CHECKPOINT_VERSION = 0;
+/** Bound on batches in one append call. */
+export const APPEND_BATCHES_MAX = 10_000;
+
+export interface LogLogger {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+export const stderrLogger: LogLogger = {
+  warn: (message) => process.stderr.write(`[storage] WARN ${message}\n`),
+  info: () => {},
+};
+
+export interface OpenLogOptions {
+  fs: StorageFs;
+  clock: Clock;
+  /** The log directory holding every partition's directory. */
+  dir: string;
+  topic: string;
+  partition: number;
+  config?: Partial<LogConfig>;
+  logger?: LogLogger;
+}
+
+export function partitionDirName(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+interface Checkpoint {
+  logStartOffset: number;
+  recoveryPoint: number;
+  highWatermark: number;
+  clean: boolean;
+}
+
+export class SegmentedPartitionLog implements PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  readonly #fs: StorageFs;
+  readonly #clock: Clock;
+  readonly #logger: LogLogger;
+  #config: LogConfig;
+  #segments: LogSegment[] = [];
+  #logStartOffset = 0;
+  #logEndOffset = 0;
+  #highWatermark = 0;
+  #recoveryPoint = 0;
+  #epochs: LeaderEpochCache;
+  #unflushedMessages = 0;
+  #oldestUnflushedMs = -1;
+  #closed = false;
+
+  constructor(options: OpenLogOptions) {
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.dir = `${options.dir}/${partitionDirName(options.topic, options.partition)}`;
+    this.#fs = options.fs;
+    this.#clock = options.clock;
+    this.#logger = options.logger ?? stderrLogger;
+    this.#config = resolveLogConfig(options.config);
+    this.#fs.mkdirp(this.dir);
+    this.#epochs = new LeaderEpochCache(this.#fs, `${this.dir}/${LEADER_EPOCH_CHECKPOINT_FILE}`);
+    this.#open();
+  }
+
+  get logStartOffset(): number {
+    return this.#logStartOffset;
+  }
+  get logEndOffset(): number {
+    return this.#logEndOffset;
+  }
+  get highWatermark(): number {
+    return this.#highWatermark;
+  }
+  get recoveryPoint(): number {
+    return this.#recoveryPoint;
+  }
+  get sizeBytes(): number {
+    let total = 0;
+    for (const s of this.#segments) total += s.size;
+    return total;
+  }
+  get segmentCount(): number {
+    return this.#segments.length;
+  }
+  get config(): Readonly<LogConfig> {
+    return this.#config;
+  }
+  updateConfig(overrides: Partial<LogConfig>): void {
+    this.#config = resolveLogConfig({ ...this.#config, ...overrides });
+  }
+
+  get #active(): LogSegment {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  // ---- open and recovery ----
+
+  #open(): void {
+    const names = this.#fs.list(this.dir);
+    this.#cleanLeftovers(names);
+    const checkpoint = this.#readCheckpoint();
+    const bases = this.#fs
+      .list(this.dir)
+      .filter((n) => /^\d{20}\.log$/.test(n))
+      .map((n) => Number(n.slice(0, 20)))
+      .sort((a, b) => a - b);
+    const clean = checkpoint?.clean ?? false;
+    const recoveryPoint = checkpoint?.recoveryPoint ?? 0;
+    const epochsLoaded = this.#epochs.load();
+    const rebuiltEpochs: { epoch: number; startOffset: number }[] = [];
+    const noteEpoch = (epoch: number, offset: number) => {
+      const last = rebuiltEpochs.at(-1);
+      if (epoch >= 0 && (!last || epoch > last.epoch)) rebuiltEpochs.push({ epoch, startOffset: offset });
+    };
+    for (let i = 0; i < bases.length; i++) {
+      const segment = new LogSegment(this.#fs, this.dir, bases[i]!, this.#config.indexIntervalBytes);
+      const nextBase = bases[i + 1] ?? Number.POSITIVE_INFINITY;
+      const needsRecovery = !clean && nextBase > recoveryPoint;
+      let problem: string | null = null;
+      if (needsRecovery || !epochsLoaded || !segment.loadIndexes()) {
+        if (!needsRecovery && epochsLoaded)
+          this.#logger.warn(`${this.dir}: rebuilding indexes of ${segment.logPath}`);
+        problem = segment.recover(true, (b) => noteEpoch(b.partitionLeaderEpoch, b.baseOffset));
+      }
+      const previous = this.#segments.at(-1);
+      if (previous && segment.baseOffset < previous.nextOffset) {
+        problem = `segment ${segment.baseOffset} overlaps the previous one ending at ${previous.nextOffset}`;
+        segment.delete();
+      } else {
+        this.#segments.push(segment);
+      }
+      if (problem !== null) {
+        this.#logger.warn(`${this.dir}: recovery truncated ${segment.logPath} (${problem})`);
+        for (const later of bases.slice(i + 1)) {
+          const dropped = new LogSegment(this.#fs, this.dir, later, this.#config.indexIntervalBytes);
+          this.#logger.warn(`${this.dir}: recovery deleted ${dropped.logPath} after a corrupt segment`);
+          dropped.delete();
+        }
+        break;
+      }
+    }
+    // Drop empty segments other than the last (left by a crash between roll and write).
+    this.#segments = this.#segments.filter((s, i, all) => {
+      if (s.size > 0 || i === all.length - 1) return true;
+      s.delete();
+      return false;
+    });
+    const startOffset = checkpoint?.logStartOffset ?? this.#segments[0]?.baseOffset ?? 0;
+    if (this.#segments.length === 0) this.#segments.push(this.#newSegment(startOffset));
+    this.#logEndOffset = this.#active.nextOffset;
+    this.#logStartOffset = Math.min(Math.max(startOffset, this.#segments[0]!.baseOffset), this.#logEndOffset);
+    this.#recoveryPoint = Math.min(recoveryPoint, this.#logEndOffset);
+    if (!clean) this.#recoveryPoint = this.#logEndOffset; // everything was just verified
+    this.#highWatermark = Math.min(
+      Math.max(checkpoint?.highWatermark ?? 0, this.#logStartOffset),
+      this.#logEndOffset,
+    );
+    if (!epochsLoaded) this.#epochs.reset(rebuiltEpochs);
+    this.#epochs.truncateFromEnd(this.#logEndOffset);
+    this.#epochs.truncateFromStart(this.#logStartOffset);
+    const active = this.#active;
+    if (active.size > 0) active.rollBaseMs = Math.max(0, active.firstBatchTimestamp());
+    this.#writeCheckpoint(false);
+  }
+
+  /** Finishes or undoes what a crash interrupted: compaction swaps and temporary files. */
+  #cleanLeftovers(names: string[]): void {
+    for (const name of names) {
+      const path = `${this.dir}/${name}`;
+      if (name.endsWith('.log.swap')) {
+        this.#fs.rename(path, path.slice(0, -'.swap'.length));
+        this.#fs.unlink(path.replace(/\.log\.swap$/, '.index'));
+        this.#fs.unlink(path.replace(/\.log\.swap$/, '.timeindex'));
+      } else if (name.endsWith('.cleaned') || name.endsWith('.tmp') || name.endsWith('.deleted')) {
+        this.#fs.unlink(path);
+      }
+    }
+  }
+
+  #readCheckpoint(): Checkpoint | null {
+    const data = this.#fs.readFile(`${this.dir}/${LOG_CHECKPOINT_FILE}`);
+    if (data === null) return null;
+    const lines = data.toString('utf8').trim().split('\n');
+    const fields = (lines[1] ?? '').split(' ').map(Number);
+    if (
+      lines[0] !== String(LOG_CHECKPOINT_VERSION) ||
+      fields.length !== 4 ||
+      !fields.every(Number.isSafeInteger)
+    ) {
+      this.#logger.warn(`${this.dir}: ignoring an unreadable ${LOG_CHECKPOINT_FILE}`);
+      return null;
+    }
+    const [logStartOffset, recoveryPoint, highWatermark, clean] = fields as [number, number, number, number];
+    return { logStartOffset, recoveryPoint, highWatermark, clean: clean === 1 };
+  }
+
+  #writeCheckpoint(clean: boolean): void {
+    const body = `${LOG_CHECKPOINT_VERSION}\n${this.#logStartOffset} ${this.#recoveryPoint} ${this.#highWatermark} ${clean ? 1 : 0}\n`;
+    this.#fs.writeFileAtomic(`${this.dir}/${LOG_CHECKPOINT_FILE}`, Buffer.from(body));
+  }
+
+  #newSegment(baseOffset: number): LogSegment {
+    const segment = new LogSegment(this.#fs, this.dir, baseOffset, this.#config.indexIntervalBytes);
+    if (segment.size > 0) {
+      // A leftover file at this base offset (e.g. after a truncation) is stale.
+      segment.truncateToPosition(0);
+      segment.recover(false);
+    }
+    return segment;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new LogClosedError(this.dir);
+  }
+
+  // ---- append ----
+
+  appendAsLeader(records: Buffer, leaderEpoch: number, batches?: readonly BatchInfo[]): AppendResult {
+    this.#checkOpen();
+    const infos = batches ?? this.#checkBatches(records);
+    invariant(
+      leaderEpoch >= this.#epochs.latestEpoch(),
+      () => `append in epoch ${leaderEpoch} after ${this.#epochs.latestEpoch()}`,
+    );
+    const logAppendTime = this.#config.messageTimestampType === 'LogAppendTime';
+    const nowMs = this.#clock.nowMs();
+    let offset = this.#logEndOffset;
+    const appended: AppendedBatch[] = [];
+    for (const info of infos) {
+      const { position, size } = info;
+      setBaseOffset(records, position, offset);
+      setPartitionLeaderEpoch(records, position, leaderEpoch);
+      if (logAppendTime) setLogAppendTime(records, position, nowMs);
+      const lastOffset = offset + info.header.lastOffsetDelta;
+      const maxTimestamp = logAppendTime ? nowMs : info.header.maxTimestamp;
+      appended.push({ position, size, baseOffset: offset, lastOffset, maxTimestamp });
+      offset = lastOffset + 1;
+    }
+    this.#epochs.assign(leaderEpoch, this.#logEndOffset);
+    const result = this.#write(records, appended);
+    return { ...result, logAppendTimeMs: logAppendTime ? nowMs : -1 };
+  }
+
+  appendAsFollower(records: Buffer): AppendResult {
+    this.#checkOpen();
+    const infos = this.#checkBatches(records);
+    const appended: AppendedBatch[] = [];
+    let next = this.#logEndOffset;
+    for (const info of infos) {
+      const { header, position, size } = info;
+      const lastOffset = header.baseOffset + header.lastOffsetDelta;
+      invariant(
+        header.baseOffset >= next,
+        () => `follower append at ${header.baseOffset} below ${next}: offsets only grow`,
+      );
+      invariant(
+        lastOffset >= header.baseOffset,
+        () => `batch at ${header.baseOffset} has a negative last offset delta`,
+      );
+      appended.push({
+        position,
+        size,
+        baseOffset: header.baseOffset,
+        lastOffset,
+        maxTimestamp: header.maxTimestamp,
+      });
+      next = lastOffset + 1;
+    }
+    for (const info of infos) this.#epochs.assign(info.header.partitionLeaderEpoch, info.header.baseOffset);
+    return { ...this.#write(records, appended), logAppendTimeMs: -1 };
+  }
+
+  #checkBatches(records: Buffer): BatchInfo[] {
+    const infos: BatchInfo[] = [];
+    let pos = 0;
+    while (pos < records.length) {
+      invariant(
+        infos.length < APPEND_BATCHES_MAX,
+        () => `more than ${APPEND_BATCHES_MAX} batches in one append`,
+      );
+      const check = checkBatchAt(records, pos);
+      if (!check.ok) throw new Error(`cannot append: ${check.kind} at byte ${pos}: ${check.message}`);
+      infos.push(check.batch);
+      pos += check.batch.size;
+    }
+    return infos;
+  }
+
+  #write(records: Buffer, batches: AppendedBatch[]): Omit<AppendResult, 'logAppendTimeMs'> {
+    invariant(batches.length > 0, () => 'append of no batch');
+    const first = batches[0]!;
+    const last = batches[batches.length - 1]!;
+    this.#maybeRoll(records.length, first.baseOffset, last.lastOffset);
+    const nowMs = this.#clock.nowMs();
+    this.#active.append(records, batches, nowMs);
+    invariant(last.lastOffset + 1 > this.#logEndOffset, () => 'log end offset must grow');
+    this.#logEndOffset = last.lastOffset + 1;
+    let maxTimestamp = -1;
+    let messages = 0;
+    for (const b of batches) {
+      if (b.maxTimestamp > maxTimestamp) maxTimestamp = b.maxTimestamp;
+      messages += b.lastOffset - b.baseOffset + 1;
+    }
+    this.#unflushedMessages += messages;
+    if (this.#oldestUnflushedMs < 0) this.#oldestUnflushedMs = nowMs;
+    if (this.#unflushedMessages >= this.#config.flushMessages) this.flush();
+    return {
+      baseOffset: first.baseOffset,
+      lastOffset: last.lastOffset,
+      maxTimestamp,
+      logStartOffset: this.#logStartOffset,
+    };
+  }
+
+  /** Rolls when the append would pass segment.bytes, segment.ms, the index size or the int32 offset range. */
+  #maybeRoll(bytes: number, firstOffset: number, lastOffset: number): void {
+    const active = this.#active;
+    if (active.size === 0) {
+      if (firstOffset !== active.baseOffset) this.#replaceEmptyActive(firstOffset);
+      return;
+    }
+    const config = this.#config;
+    const full = active.size + bytes > config.segmentBytes;
+    const old = active.rollBaseMs >= 0 && this.#clock.nowMs() - active.rollBaseMs >= config.segmentMs;
+    const indexFull = active.indexBytes + OFFSET_INDEX_ENTRY_BYTES > config.segmentIndexBytes;
+    const offsetsOverflow = lastOffset - active.baseOffset > 2 ** 31 - 1;
+    if (full || old || indexFull || offsetsOverflow) this.#rollAt(firstOffset);
+  }
+
+  /** An empty active segment whose base is not where the next batch starts (follower gap): recreate it there. */
+  #replaceEmptyActive(baseOffset: number): void {
+    this.#segments.pop()!.delete();
+    this.#segments.push(this.#newSegment(baseOffset));
+  }
+
+  roll(): void {
+    this.#checkOpen();
+    if (this.#active.size > 0) this.#rollAt(this.#logEndOffset);
+  }
+
+  #rollAt(baseOffset: number): void {
+    const previous = this.#active;
+    previous.flushIndexes(true);
+    this.#segments.push(this.#newSegment(baseOffset));
+  }
+
+  // ---- read ----
+
+  read(fetchOffset: number, options: ReadOptions): ReadResult {
+    this.#checkOpen();
+    if (fetchOffset < this.#logStartOffset || fetchOffset > this.#logEndOffset) {
+      throw new OffsetOutOfRangeError(
+        `offset ${fetchOffset} is outside [${this.#logStartOffset}, ${this.#logEndOffset}] of ${this.dir}`,
+      );
+    }
+    const maxOffset = Math.min(options.maxOffset ?? this.#logEndOffset, this.#logEndOffset);
+    const minOneBatch = options.minOneBatch ?? true;
+    const empty: ReadResult = { records: Buffer.alloc(0), firstOffset: -1, nextOffset: fetchOffset };
+    if (fetchOffset >= maxOffset) return empty;
+    for (let i = this.#segmentIndexFor(fetchOffset); i < this.#segments.length; i++) {
+      const segment = this.#segments[i]!;
+      if (segment.nextOffset <= fetchOffset) continue;
+      const result = this.#readSegment(segment, fetchOffset, maxOffset, options.maxBytes, minOneBatch);
+      if (result === 'past-segment') continue; // every batch here is below the offset (compaction gaps)
+      return result ?? empty;
+    }
+    return empty;
+  }
+
+  /** One segment's whole batches from the one holding `fetchOffset`, in one read when possible. */
+  #readSegment(
+    segment: LogSegment,
+    fetchOffset: number,
+    maxOffset: number,
+    maxBytes: number,
+    minOneBatch: boolean,
+  ): ReadResult | null | 'past-segment' {
+    const from = segment.lookupPosition(fetchOffset);
+    // Enough for the batches skipped before the fetch offset plus maxBytes of answer.
+    const chunkBytes =
+      Math.max(BATCH_HEADER_BYTES, maxBytes) + this.#config.indexIntervalBytes + BATCH_HEADER_BYTES;
+    let startPosition = -1;
+    let endPosition = -1;
+    let firstOffset = -1;
+    let nextOffset = fetchOffset;
+    let startChunk: Buffer | null = null;
+    let startChunkPosition = 0;
+    let reachedOffset = false;
+    segment.scan(
+      from,
+      false,
+      (b) => {
+        if (b.lastOffset < fetchOffset) return true;
+        reachedOffset = true;
+        if (b.lastOffset >= maxOffset) return false;
+        if (startPosition < 0) {
+          if (b.size > maxBytes && !minOneBatch) return false;
+          startPosition = b.position;
+          firstOffset = b.baseOffset;
+          startChunk = b.chunk;
+          startChunkPosition = b.chunkPosition;
+        } else if (b.position + b.size - startPosition > maxBytes) {
+          return false;
+        }
+        endPosition = b.position + b.size;
+        nextOffset = b.lastOffset + 1;
+        return true;
+      },
+      chunkBytes,
+    );
+    if (!reachedOffset) return 'past-segment';
+    if (startPosition < 0) return null;
+    const length = endPosition - startPosition;
+    const chunk = startChunk as Buffer | null;
+    const records =
+      chunk !== null && startChunkPosition + length <= chunk.length
+        ? chunk.subarray(startChunkPosition, startChunkPosition + length)
+        : segment.read(startPosition, length);
+    return { records, firstOffset, nextOffset };
+  }
+
+  /** Index of the last segment whose base offset is ≤ `offset` (0 when none). */
+  #segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  // ---- high watermark ----
+
+  updateHighWatermark(offset: number): number {
+    this.#checkOpen();
+    invariant(
+      offset <= this.#logEndOffset,
+      () => `high watermark ${offset} above log end offset ${this.#logEndOffset}`,
+    );
+    this.#highWatermark = Math.max(offset, this.#logStartOffset);
+    return this.#highWatermark;
+  }
+
+  maybeIncrementHighWatermark(offset: number): boolean {
+    this.#checkOpen();
+    invariant(
+      offset <= this.#logEndOffset,
+      () => `high watermark ${offset} above log end offset ${this.#logEndOffset}`,
+    );
+    if (offset <= this.#highWatermark) return false;
+    this.#highWatermark = offset;
+    return true;
+  }
+
+  // ---- timestamps ----
+
+  async offsetForTimestamp(timestampMs: number): Promise<TimestampOffset | null> {
+    this.#checkOpen();
+    for (const segment of this.#segments) {
+      if (segment.maxTimestamp < timestampMs) continue;
+      let found: TimestampOffset | null = null;
+      const candidates: Buffer[] = [];
+      segment.scan(segment.lookupTimestampPosition(timestampMs), false, (b) => {
+        if (b.maxTimestamp < timestampMs || b.lastOffset < this.#logStartOffset) return true;
+        candidates.push(Buffer.from(segment.read(b.position, b.size)));
+        return false;
+      });
+      for (const batch of candidates) {
+        found = await findRecordAtOrAfterTimestamp(batch, timestampMs, this.#logStartOffset);
+        if (found) return found;
+      }
+    }
+    return null;
+  }
+
+  async maxTimestampOffset(): Promise<TimestampOffset | null> {
+    this.#checkOpen();
+    let best: LogSegment | null = null;
+    for (const s of this.#segments)
+      if (s.maxTimestamp >= 0 && (!best || s.maxTimestamp > best.maxTimestamp)) best = s;
+    if (!best) return null;
+    const target = best.offsetOfMaxTimestamp;
+    let batch: Buffer | null = null;
+    const holder = best;
+    holder.scan(holder.lookupPosition(target), false, (b) => {
+      if (b.baseOffset !== target) return b.baseOffset < target;
+      batch = holder.read(b.position, b.size);
+      return false;
+    });
+    return batch ? findRecordWithMaxTimestamp(batch) : null;
+  }
+
+  // ---- leader epochs ----
+
+  latestEpoch(): number {
+    return this.#epochs.latestEpoch();
+  }
+  epochEntries() {
+    return this.#epochs.entries();
+  }
+  assignEpochStartOffset(epoch: number, startOffset: number): void {
+    this.#checkOpen();
+    invariant(startOffset <= this.#logEndOffset, () => `epoch ${epoch} start ${startOffset} beyond LEO`);
+    this.#epochs.assign(epoch, startOffset);
+  }
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.#epochs.endOffsetFor(epoch, this.#logEndOffset);
+  }
+
+  // ---- truncation and deletion ----
+
+  truncateTo(offset: number): void {
+    this.#checkOpen();
+    invariant(offset >= 0, () => `truncation to negative offset ${offset}`);
+    if (offset >= this.#logEndOffset) return;
+    if (offset < this.#logStartOffset) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    while (this.#segments.length > 1 && this.#active.baseOffset >= offset) this.#segments.pop()!.delete();
+    const active = this.#active;
+    let end = active.truncateToOffset(offset);
+    if (active.size === 0 && active.baseOffset !== end) end = active.baseOffset;
+    // A segment emptied by truncation keeps its base offset; the log ends where its data ends.
+    this.#logEndOffset = Math.max(end, active.baseOffset);
+    invariant(this.#logEndOffset <= offset, () => `truncation to ${offset} left LEO ${this.#logEndOffset}`);
+    this.#afterTruncation();
+  }
+
+  #afterTruncation(): void {
+    this.#highWatermark = Math.min(this.#highWatermark, this.#logEndOffset);
+    this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#logEndOffset);
+    this.#logStartOffset = Math.min(this.#logStartOffset, this.#logEndOffset);
+    this.#epochs.truncateFromEnd(this.#logEndOffset);
+    this.#writeCheckpoint(false);
+  }
+
+  truncateFullyAndStartAt(offset: number): void {
+    this.#checkOpen();
+    invariant(offset >= 0, () => `log start ${offset} is negative`);
+    for (const s of this.#segments) s.delete();
+    this.#segments = [this.#newSegment(offset)];
+    this.#logStartOffset = offset;
+    this.#logEndOffset = offset;
+    this.#highWatermark = offset;
+    this.#recoveryPoint = offset;
+    this.#epochs.clear();
+    this.#writeCheckpoint(false);
+  }
+
+  deleteRecordsBefore(offset: number): number {
+    this.#checkOpen();
+    if (offset > this.#highWatermark || offset < 0) {
+      throw new OffsetOutOfRangeError(
+        `cannot delete records before ${offset}: high watermark is ${this.#highWatermark}`,
+      );
+    }
+    if (offset <= this.#logStartOffset) return this.#logStartOffset;
+    this.#logStartOffset = offset;
+    this.#deleteSegmentsBelowLogStart();
+    this.#epochs.truncateFromStart(this.#logStartOffset);
+    this.#writeCheckpoint(false);
+    return this.#logStartOffset;
+  }
+
+  /** Segments whose every offset is below the log start are removed (the active one is rolled first). */
+  #deleteSegmentsBelowLogStart(): { count: number; bytes: number } {
+    let count = 0;
+    let bytes = 0;
+    while (this.#segments.length > 0 && this.#segments[0]!.nextOffset <= this.#logStartOffset) {
+      const segment = this.#segments[0]!;
+      if (this.#segments.length === 1) {
+        if (segment.size === 0) break;
+        this.#rollAt(this.#logEndOffset);
+      }
+      this.#segments.shift();
+      bytes += segment.size;
+      count++;
+      segment.delete();
+    }
+    return { count, bytes };
+  }
+
+  enforceRetention(): RetentionResult {
+    this.#checkOpen();
+    const config = this.#config;
+    const none = { deletedSegments: 0, deletedBytes: 0, logStartOffset: this.#logStartOffset };
+    if (!config.cleanupPolicy.includes('delete')) return none;
+    const nowMs = this.#clock.nowMs();
+    let total = this.sizeBytes;
+    let newStart = this.#logStartOffset;
+    for (const segment of this.#segments) {
+      if (segment === this.#active && segment.size === 0) break;
+      if (segment.nextOffset > this.#highWatermark) break; // only committed data goes
+      const expired =
+        segment.size === 0 || // emptied by compaction
+        (config.retentionMs >= 0 &&
+          segment.maxTimestamp >= 0 &&
+          nowMs - segment.maxTimestamp > config.retentionMs);
+      const oversize = config.retentionBytes >= 0 && total - segment.size >= config.retentionBytes;
+      if (!expired && !oversize) break;
+      total -= segment.size;
+      newStart = segment.nextOffset;
+    }
+    if (newStart <= this.#logStartOffset) return none;
+    this.#logStartOffset = newStart;
+    const { count, bytes } = this.#deleteSegmentsBelowLogStart();
+    this.#epochs.truncateFromStart(this.#logStartOffset);
+    this.#writeCheckpoint(false);
+    return { deletedSegments: count, deletedBytes: bytes, logStartOffset: this.#logStartOffset };
+  }
+
+  async compact(): Promise<CompactionResult> {
+    this.#checkOpen();
+    const none: CompactionResult = { cleanedSegments: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+    if (!this.#config.cleanupPolicy.includes('compact')) return none;
+    // Only closed segments wholly below the high watermark are cleaned, as in Kafka.
+    const cleanable = this.#segments.slice(0, -1).filter((s) => s.nextOffset <= this.#highWatermark);
+    if (cleanable.length === 0) return none;
+    return compactSegments(this.#fs, cleanable, this.#config, this.#clock.nowMs(), (s) =>
+      this.#segments.includes(s),
+    );
+  }
+
+  // ---- flush and close ----
+
+  flush(): void {
+    this.#checkOpen();
+    for (const segment of this.#segments) {
+      if (segment.nextOffset <= this.#recoveryPoint && segment !== this.#active) continue;
+      segment.flushIndexes(false);
+      segment.fsync();
+    }
+    this.#recoveryPoint = this.#logEndOffset;
+    this.#unflushedMessages = 0;
+    this.#oldestUnflushedMs = -1;
+    this.#writeCheckpoint(false);
+  }
+
+  maybeFlush(): boolean {
+    this.#checkOpen();
+    const dueByTime =
+      this.#oldestUnflushedMs >= 0 && this.#clock.nowMs() - this.#oldestUnflushedMs >= this.#config.flushMs;
+    if (!dueByTime && this.#unflushedMessages < this.#config.flushMessages) return false;
+    if (this.#unflushedMessages === 0) return false;
+    this.flush();
+    return true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    for (const segment of this.#segments) {
+      segment.flushIndexes(segment === this.#active);
+      segment.fsync();
+      segment.close();
+    }
+    this.#recoveryPoint = this.#logEndOffset;
+    this.#writeCheckpoint(true);
+    this.#closed = true;
+  }
+
+  delete(): void {
+    if (!this.#closed) for (const segment of this.#segments) segment.close();
+    this.#closed = true;
+    this.#fs.removeTree(this.dir);
+  }
+
+  /** For tests and tools: the segments' base offsets. */
+  segmentBaseOffsets(): number[] {
+    return this.#segments.map((s) => s.baseOffset);
+  }
+}
+
+/** The max timestamp recorded in a batch header at `position` of `buf`. */
+export function batchMaxTimestamp(buf: Uint8Array, position: number): number {
+  return readInt64(buf, position + OFFSET.maxTimestamp);
+}
