@@ -183,3 +183,62 @@ test('Fetch v13 request: topic ids replace names; unknown tagged fields are skip
   assert.equal(topics[0]!.topicId, topicId.toString('base64url'));
   assert.equal(topics[0]!.topic, '', 'absent from v13: the default');
 });
+
+test('OffsetCommit v2 request: retention time exists in versions 2-4 only', () => {
+  const frame = bytes(`
+    0008 0002 0000000b 0001 ${ascii('k')}
+    0001 ${ascii('g')}                # group id "g"
+    00000003 0001 ${ascii('m')}       # generation 3, member id "m"
+    ffffffffffffffff                  # retention time -1 (broker default)
+    00000001 0001 ${ascii('t')}       # one topic "t"
+    00000001 00000000                 # one partition, index 0
+    000000000000002a ffff             # committed offset 42, metadata null
+  `);
+  const decoded = decodeRequest(frame);
+  assert.equal(decoded.body.retentionTimeMs, -1n);
+  assert.equal(decoded.body.generationIdOrMemberEpoch, 3);
+  assert.equal(decoded.body.groupInstanceId, null);
+  const partitions = (decoded.body.topics as { partitions: Record<string, unknown>[] }[])[0]!.partitions;
+  assert.deepStrictEqual(partitions[0], {
+    partitionIndex: 0,
+    committedOffset: 42n,
+    committedLeaderEpoch: -1,
+    commitTimestamp: -1n,
+    committedMetadata: null,
+  });
+  assert.deepStrictEqual(encodeRequest(decoded.header, decoded.body), sized(frame));
+});
+
+test('Metadata v12 response: topic ids, nullable compact names, no cluster authorized operations', () => {
+  const topicId = Buffer.alloc(16, 0xab);
+  const expected = bytes(`
+    00000003 00                       # correlation id, header tagged fields
+    00000000                          # throttle time
+    02 00000001 02 ${ascii('h')} 00002384 00 00   # brokers: node 1 at h:9092, rack null, tagged
+    02 ${ascii('c')}                  # cluster id "c"
+    00000001                          # controller id 1
+    02                                # topics: 1
+      0000 03 ${ascii('ev')}          # no error, name "ev"
+      ${topicId.toString('hex')} 00   # topic id, not internal
+      02 0000 00000000 00000001 00000000   # partition 0, leader 1, leader epoch 0
+         02 00000001 02 00000001 01 00     # replicas [1], isr [1], offline [], tagged
+      80000000 00                     # topic authorized operations: unset (INT32_MIN), tagged
+    00                                # tagged fields
+  `);
+  const body = {
+    brokers: [{ nodeId: 1, host: 'h', port: 9092 }],
+    clusterId: 'c',
+    controllerId: 1,
+    topics: [
+      {
+        name: 'ev',
+        topicId: topicId.toString('base64url'),
+        partitions: [{ partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }],
+      },
+    ],
+    clusterAuthorizedOperations: 7,
+  };
+  assert.deepStrictEqual(encodeResponse(3, 12, 3, body), sized(expected));
+  const decoded = decodeResponse(3, 12, expected);
+  assert.equal(decoded.body.clusterAuthorizedOperations, -2147483648, 'not in v12: the default');
+});
