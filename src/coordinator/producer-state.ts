@@ -1,0 +1,249 @@
+/**
+ * Idempotent producers: producer id allocation (InitProducerId) and, per producer and
+ * partition, the sequence checks Kafka's ProducerStateManager makes on every produced
+ * batch. The produce path calls `checkAppend` before appending (append / duplicate /
+ * error) and `recordAppend` after; at start the broker replays the batch headers of each
+ * log through `replayBatch`, so deduplication survives a restart.
+ *
+ * Kafka's rules, kept here:
+ * - the last 5 batches of each producer and partition are remembered (a client has at most
+ *   5 in flight); a batch equal to one of them (same epoch, same sequence range) is a retry:
+ *   it is answered with the original offsets and not appended again;
+ * - an older epoch than the last seen is INVALID_PRODUCER_EPOCH;
+ * - with the same epoch, the first sequence must follow the last one (wrapping at 2^31),
+ *   otherwise OUT_OF_ORDER_SEQUENCE_NUMBER; a new epoch must start at sequence 0;
+ * - a producer with no state in the partition (new, or expired) may start at any sequence
+ *   (Kafka 2.5+ no longer answers UNKNOWN_PRODUCER_ID; KIP-360).
+ */
+import type { ProducerAppendDecision, ProducerBatchInfo, ProducerStateService } from '../broker/services.ts';
+import { ErrorCode } from '../protocol/errors.ts';
+
+/** How many batches per producer and partition are kept for duplicate detection (Kafka's constant). */
+export const BATCHES_RETAINED_PER_PRODUCER = 5;
+
+const SEQUENCE_MAX = 2_147_483_647;
+
+interface BatchMetadata {
+  readonly firstSequence: number;
+  readonly lastSequence: number;
+  readonly firstOffset: bigint;
+  readonly lastOffset: bigint;
+  readonly timestampMs: bigint;
+}
+
+interface ProducerEntry {
+  producerEpoch: number;
+  /** Oldest first; at most BATCHES_RETAINED_PER_PRODUCER. */
+  batches: BatchMetadata[];
+  lastTimestampMs: number;
+}
+
+/** The fields of a stored batch header that rebuild producer state. */
+export interface ReplayedBatch {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly lastOffsetDelta: number;
+  readonly baseOffset: bigint;
+  readonly maxTimestampMs: bigint;
+  readonly isTransactional: boolean;
+  readonly isControl: boolean;
+}
+
+function inSequence(lastSequence: number, nextSequence: number): boolean {
+  return nextSequence === lastSequence + 1 || (nextSequence === 0 && lastSequence === SEQUENCE_MAX);
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class ProducerStateTable implements ProducerStateService {
+  /** partitionKey → producer id → entry. */
+  readonly #partitions = new Map<string, Map<bigint, ProducerEntry>>();
+
+  #entries(topic: string, partition: number, create: boolean): Map<bigint, ProducerEntry> | undefined {
+    const key = partitionKey(topic, partition);
+    let entries = this.#partitions.get(key);
+    if (entries === undefined && create) {
+      entries = new Map();
+      this.#partitions.set(key, entries);
+    }
+    return entries;
+  }
+
+  checkAppend(batch: ProducerBatchInfo): ProducerAppendDecision {
+    if (batch.isTransactional) {
+      return {
+        kind: 'error',
+        errorCode: ErrorCode.INVALID_TXN_STATE,
+        errorMessage:
+          'Transactions are not supported by kstack yet; use an idempotent producer without transactional.id.',
+      };
+    }
+    const entry = this.#entries(batch.topic, batch.partition, false)?.get(batch.producerId);
+    // No state: a new producer here, or one whose state expired; any sequence is accepted.
+    if (entry === undefined) return { kind: 'append' };
+    if (batch.producerEpoch < entry.producerEpoch) {
+      return {
+        kind: 'error',
+        errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+        errorMessage: `Epoch of producer ${batch.producerId} is ${batch.producerEpoch}, smaller than the last seen epoch ${entry.producerEpoch}`,
+      };
+    }
+    if (batch.producerEpoch === entry.producerEpoch) {
+      const duplicate = entry.batches.find(
+        (b) => b.firstSequence === batch.baseSequence && b.lastSequence === batch.lastSequence,
+      );
+      if (duplicate !== undefined) {
+        return {
+          kind: 'duplicate',
+          baseOffset: duplicate.firstOffset,
+          logAppendTimeMs: duplicate.timestampMs,
+        };
+      }
+      const last = entry.batches.at(-1);
+      const lastSequence = last === undefined ? -1 : last.lastSequence;
+      if (last !== undefined && !inSequence(lastSequence, batch.baseSequence)) {
+        return outOfOrder(batch, `${lastSequence} (current end sequence number)`);
+      }
+      return { kind: 'append' };
+    }
+    // A bumped epoch starts its sequences again at 0.
+    if (batch.baseSequence !== 0) return outOfOrder(batch, `0 expected for new epoch ${batch.producerEpoch}`);
+    return { kind: 'append' };
+  }
+
+  recordAppend(batch: ProducerBatchInfo, baseOffset: bigint, lastOffset: bigint, timestampMs: bigint): void {
+    this.#record(batch.topic, batch.partition, batch.producerId, batch.producerEpoch, {
+      firstSequence: batch.baseSequence,
+      lastSequence: batch.lastSequence,
+      firstOffset: baseOffset,
+      lastOffset,
+      timestampMs,
+    });
+  }
+
+  /** Rebuilds state from a batch already in the log (start-up), without checks, as Kafka replays it. */
+  replayBatch(topic: string, partition: number, batch: ReplayedBatch): void {
+    if (batch.producerId < 0n || batch.isControl) return;
+    const lastSequence =
+      batch.baseSequence < 0 ? -1 : (batch.baseSequence + batch.lastOffsetDelta) % (SEQUENCE_MAX + 1);
+    this.#record(topic, partition, batch.producerId, batch.producerEpoch, {
+      firstSequence: batch.baseSequence,
+      lastSequence,
+      firstOffset: batch.baseOffset,
+      lastOffset: batch.baseOffset + BigInt(batch.lastOffsetDelta),
+      timestampMs: batch.maxTimestampMs,
+    });
+  }
+
+  #record(
+    topic: string,
+    partition: number,
+    producerId: bigint,
+    epoch: number,
+    metadata: BatchMetadata,
+  ): void {
+    const entries = this.#entries(topic, partition, true) as Map<bigint, ProducerEntry>;
+    let entry = entries.get(producerId);
+    if (entry === undefined) {
+      entry = { producerEpoch: epoch, batches: [], lastTimestampMs: -1 };
+      entries.set(producerId, entry);
+    }
+    if (epoch !== entry.producerEpoch) {
+      entry.producerEpoch = epoch;
+      entry.batches = [];
+    }
+    entry.batches.push(metadata);
+    if (entry.batches.length > BATCHES_RETAINED_PER_PRODUCER) entry.batches.shift();
+    entry.lastTimestampMs = Number(metadata.timestampMs);
+  }
+
+  /** Forgets a partition (topic deleted, log truncated before a rebuild). */
+  removePartition(topic: string, partition: number): void {
+    this.#partitions.delete(partitionKey(topic, partition));
+  }
+
+  /** Drops producers idle for `producer.id.expiration.ms`; returns how many. */
+  expireProducers(nowMs: number, expirationMs: number): number {
+    let expired = 0;
+    for (const [key, entries] of this.#partitions) {
+      for (const [producerId, entry] of entries) {
+        if (nowMs - entry.lastTimestampMs >= expirationMs) {
+          entries.delete(producerId);
+          expired++;
+        }
+      }
+      if (entries.size === 0) this.#partitions.delete(key);
+    }
+    return expired;
+  }
+
+  /** The highest producer id seen in any partition (-1 when none): allocation must stay above it. */
+  maxProducerId(): bigint {
+    let max = -1n;
+    for (const entries of this.#partitions.values()) {
+      for (const producerId of entries.keys()) if (producerId > max) max = producerId;
+    }
+    return max;
+  }
+}
+
+function outOfOrder(batch: ProducerBatchInfo, expected: string): ProducerAppendDecision {
+  return {
+    kind: 'error',
+    errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    errorMessage: `Out of order sequence number for producer ${batch.producerId} in ${batch.topic}-${batch.partition}: ${batch.baseSequence} (incoming seq. number), ${expected}`,
+  };
+}
+
+/** Where the next block of producer ids starts, kept across restarts (a file in the data directory). */
+export interface ProducerIdStore {
+  read(): bigint | null;
+  write(nextBlockStart: bigint): void;
+}
+
+export class MemoryProducerIdStore implements ProducerIdStore {
+  value: bigint | null = null;
+  read(): bigint | null {
+    return this.value;
+  }
+  write(nextBlockStart: bigint): void {
+    this.value = nextBlockStart;
+  }
+}
+
+/** Ids are handed out from blocks; a block is recorded as used before its first id is given. */
+export const PRODUCER_ID_BLOCK_SIZE = 1000n;
+
+export class ProducerIdManager {
+  readonly #store: ProducerIdStore;
+  #next = -1n;
+  #blockEnd = -1n;
+
+  constructor(store: ProducerIdStore) {
+    this.#store = store;
+  }
+
+  /** Makes sure no id at or below `producerId` is handed out again (ids seen in the logs). */
+  observe(producerId: bigint): void {
+    if (producerId >= this.#next) {
+      this.#next = producerId + 1n;
+      if (this.#next > this.#blockEnd) this.#blockEnd = -1n;
+    }
+  }
+
+  nextProducerId(): bigint {
+    if (this.#next < 0n || this.#next >= this.#blockEnd) {
+      const stored = this.#store.read() ?? 0n;
+      const start = stored > this.#next ? stored : this.#next < 0n ? 0n : this.#next;
+      this.#blockEnd = start + PRODUCER_ID_BLOCK_SIZE;
+      this.#store.write(this.#blockEnd);
+      this.#next = start;
+    }
+    const id = this.#next;
+    this.#next += 1n;
+    return id;
+  }
+}

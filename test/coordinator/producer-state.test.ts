@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ProducerBatchInfo } from '../../src/broker/services.ts';
+import {
+  MemoryProducerIdStore,
+  PRODUCER_ID_BLOCK_SIZE,
+  ProducerIdManager,
+  ProducerStateTable,
+} from '../../src/coordinator/producer-state.ts';
+import { ErrorCode } from '../../src/protocol/errors.ts';
+
+function batch(
+  baseSequence: number,
+  recordCount: number,
+  overrides: Partial<ProducerBatchInfo> = {},
+): ProducerBatchInfo {
+  return {
+    topic: 't',
+    partition: 0,
+    producerId: 7n,
+    producerEpoch: 0,
+    baseSequence,
+    lastSequence: (baseSequence + recordCount - 1) % 0x80000000,
+    recordCount,
+    isTransactional: false,
+    ...overrides,
+  };
+}
+
+/** Checks then records, as the produce path does; returns the decision. */
+function produce(table: ProducerStateTable, info: ProducerBatchInfo, offset: { next: bigint }) {
+  const decision = table.checkAppend(info);
+  if (decision.kind === 'append') {
+    const base = offset.next;
+    offset.next += BigInt(info.recordCount);
+    table.recordAppend(info, base, offset.next - 1n, 1000n);
+  }
+  return decision;
+}
+
+describe('idempotent producer sequence checks', () => {
+  it('accepts in-order batches and answers a retried batch with its original offset', () => {
+    const table = new ProducerStateTable();
+    const offset = { next: 100n };
+    assert.equal(produce(table, batch(0, 3), offset).kind, 'append');
+    assert.equal(produce(table, batch(3, 2), offset).kind, 'append');
+    assert.deepEqual(table.checkAppend(batch(0, 3)), {
+      kind: 'duplicate',
+      baseOffset: 100n,
+      logAppendTimeMs: 1000n,
+    });
+    assert.deepEqual(table.checkAppend(batch(3, 2)), {
+      kind: 'duplicate',
+      baseOffset: 103n,
+      logAppendTimeMs: 1000n,
+    });
+    assert.equal(offset.next, 105n);
+  });
+
+  it('remembers only the last 5 batches; an older retry is out of order', () => {
+    const table = new ProducerStateTable();
+    const offset = { next: 0n };
+    for (let seq = 0; seq < 6; seq++) produce(table, batch(seq, 1), offset);
+    assert.equal(table.checkAppend(batch(1, 1)).kind, 'duplicate');
+    const old = table.checkAppend(batch(0, 1));
+    assert.equal(old.kind === 'error' && old.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  });
+
+  it('OUT_OF_ORDER_SEQUENCE_NUMBER for a gap; INVALID_PRODUCER_EPOCH for an older epoch', () => {
+    const table = new ProducerStateTable();
+    const offset = { next: 0n };
+    produce(table, batch(0, 2, { producerEpoch: 3 }), offset);
+    const gap = table.checkAppend(batch(5, 1, { producerEpoch: 3 }));
+    assert.equal(gap.kind === 'error' && gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    const old = table.checkAppend(batch(2, 1, { producerEpoch: 2 }));
+    assert.equal(old.kind === 'error' && old.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  });
+
+  it('a new epoch must start at sequence 0 and forgets the old batches', () => {
+    const table = new ProducerStateTable();
+    const offset = { next: 0n };
+    produce(table, batch(0, 2), offset);
+    const bad = table.checkAppend(batch(2, 1, { producerEpoch: 1 }));
+    assert.equal(bad.kind === 'error' && bad.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert.equal(produce(table, batch(0, 2, { producerEpoch: 1 }), offset).kind, 'append');
+    assert.deepEqual(table.checkAppend(batch(0, 2, { producerEpoch: 1 })), {
+      kind: 'duplicate',
+      baseOffset: 2n,
+      logAppendTimeMs: 1000n,
+    });
+  });
+
+  it('an unknown producer may start at any sequence; sequences wrap at 2^31', () => {
+    const table = new ProducerStateTable();
+    const offset = { next: 0n };
+    assert.equal(produce(table, batch(2_147_483_646, 2), offset).kind, 'append');
+    assert.equal(produce(table, batch(0, 1), offset).kind, 'append');
+  });
+
+  it('keeps producers apart per partition and refuses transactional batches clearly', () => {
+    const table = new ProducerStateTable();
+    const offset = { next: 0n };
+    produce(table, batch(0, 5), offset);
+    assert.equal(table.checkAppend(batch(0, 5, { partition: 1 })).kind, 'append');
+    const txn = table.checkAppend(batch(5, 1, { isTransactional: true }));
+    assert.equal(txn.kind === 'error' && txn.errorCode, ErrorCode.INVALID_TXN_STATE);
+  });
+
+  it('rebuilds from the batch headers of the log, so dedup survives a restart', () => {
+    const table = new ProducerStateTable();
+    table.replayBatch('t', 0, {
+      producerId: 7n,
+      producerEpoch: 0,
+      baseSequence: 0,
+      lastOffsetDelta: 2,
+      baseOffset: 40n,
+      maxTimestampMs: 5n,
+      isTransactional: false,
+      isControl: false,
+    });
+    table.replayBatch('t', 0, {
+      producerId: -1n,
+      producerEpoch: -1,
+      baseSequence: -1,
+      lastOffsetDelta: 0,
+      baseOffset: 43n,
+      maxTimestampMs: 5n,
+      isTransactional: false,
+      isControl: false,
+    });
+    assert.deepEqual(table.checkAppend(batch(0, 3)), {
+      kind: 'duplicate',
+      baseOffset: 40n,
+      logAppendTimeMs: 5n,
+    });
+    assert.equal(table.checkAppend(batch(3, 1)).kind, 'append');
+    assert.equal(table.maxProducerId(), 7n);
+  });
+
+  it('expires idle producers after producer.id.expiration.ms', () => {
+    const table = new ProducerStateTable();
+    produce(table, batch(0, 1), { next: 0n });
+    assert.equal(table.expireProducers(1000 + 999, 1000), 0);
+    assert.equal(table.expireProducers(1000 + 1000, 1000), 1);
+    assert.equal(table.checkAppend(batch(9, 1)).kind, 'append');
+  });
+});
+
+describe('producer id allocation', () => {
+  it('hands out increasing ids and never reuses a block after a restart', () => {
+    const store = new MemoryProducerIdStore();
+    const first = new ProducerIdManager(store);
+    assert.equal(first.nextProducerId(), 0n);
+    assert.equal(first.nextProducerId(), 1n);
+    assert.equal(store.value, PRODUCER_ID_BLOCK_SIZE);
+    const afterRestart = new ProducerIdManager(store);
+    assert.equal(afterRestart.nextProducerId(), PRODUCER_ID_BLOCK_SIZE);
+  });
+
+  it('stays above ids seen in the logs', () => {
+    const manager = new ProducerIdManager(new MemoryProducerIdStore());
+    manager.observe(5000n);
+    assert.equal(manager.nextProducerId(), 5001n);
+  });
+});
