@@ -70,7 +70,7 @@ interface RawValue {
 function parseValue(raw: string, displayPath: string, line: number): RawValue {
   const quote = raw[0];
   if (quote === "'" || quote === '"') {
-    const end = raw.indexOf(quote, 1);
+    const end = closingQuote(raw, quote);
     if (end < 0) throw new InputError(displayPath, line, `unterminated ${quote} quote in value`);
     const inner = raw.slice(1, end);
     if (quote === "'") return { text: inner, quoted: 'single' };
@@ -91,4 +91,13 @@ function isDocumented(lines: readonly string[], index: number): boolean {
     if (text === '') return false;
   }
   return false;
+}
+
+/** Index of the quote closing `raw`; inside double quotes a backslash escapes the next character. */
+function closingQuote(raw: string, quote: string): number {
+  for (let index = 1; index < raw.length; index += 1) {
+    if (quote === '"' && raw[index] === '\\') index += 1;
+    else if (raw[index] === quote) return index;
+  }
+  return -1;
 }

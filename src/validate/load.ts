@@ -4,7 +4,7 @@
  * file), each interpolated from the env file and checked against the Compose schema.
  */
 import { existsSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { type EnvFile, readEnvFile } from './env-file.ts';
 import { InputError } from './errors.ts';
 import { interpolate } from './interpolate.ts';
@@ -79,7 +79,11 @@ export function loadStack(options: LoadOptions): Stack {
 }
 
 function loadEnv(envFile: string | undefined, baseDir: string): EnvFile | undefined {
-  if (envFile !== undefined) return readEnvFile(resolve(envFile), envFile);
+  if (envFile !== undefined) {
+    const path = resolve(envFile);
+    const inside = relative(baseDir, path);
+    return readEnvFile(path, inside.startsWith('..') || isAbsolute(inside) ? envFile : inside);
+  }
   for (const candidate of ['.env', '.env.example']) {
     const path = resolve(baseDir, candidate);
     if (existsSync(path)) return readEnvFile(path, candidate);
@@ -133,7 +137,7 @@ function includesOf(file: ComposeFile): IncludeEntry[] {
   if (!Array.isArray(list)) return [];
   const entries: IncludeEntry[] = [];
   list.forEach((item: unknown, index) => {
-    const line = file.source.lineOf(['include', index]);
+    const line = file.source.lineOf(isMap(item) ? ['include', index, 'path'] : ['include', index]);
     if (typeof item === 'string') {
       entries.push({ path: item, projectDirectory: undefined, line });
     } else if (isMap(item)) {

@@ -50,7 +50,7 @@ export function parseYamlSource(text: string, path: string, displayPath: string)
   const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false });
   const firstError = doc.errors[0];
   if (firstError !== undefined) {
-    const line = firstError.linePos?.[0].line;
+    const line = lineCounter.linePos(firstError.pos[0]).line;
     const reason = firstError.message.split('\n')[0] ?? 'not YAML';
     throw new InputError(displayPath, line, `not valid YAML: ${reason}`);
   }
