@@ -33,8 +33,12 @@ export interface BenchReport {
 }
 
 const HELP = `usage: kstack bench --bootstrap-server HOST:PORT [options]
+       kstack bench --compare [--base-port P] [options]
 
-  --bootstrap-server HOST:PORT   the cluster to load (required)
+  --bootstrap-server HOST:PORT   the cluster to load
+  --compare                      start a kstack broker and an Apache Kafka reference broker (one node
+                                 each, one after the other), load both, print the ratios
+  --base-port P                  ports for --compare: kstack on P, Kafka on P+1 (default 19800)
   --replication-factor N         replication factor of the bench topics (default 1)
   --records N                    records per throughput run (default 200000)
   --record-bytes N               record size in bytes (default 1024)
@@ -130,6 +134,8 @@ export const command: Command = {
         'latency-seconds': { type: 'string' },
         pid: { type: 'string' },
         format: { type: 'string', default: 'text' },
+        compare: { type: 'boolean' },
+        'base-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -139,7 +145,9 @@ export const command: Command = {
       return EXIT_OK;
     }
     const bootstrapServer = values['bootstrap-server'];
-    if (bootstrapServer === undefined) throw new UsageError(`--bootstrap-server is required\n\n${HELP}`);
+    if ((bootstrapServer === undefined) === (values.compare !== true)) {
+      throw new UsageError(`give either --bootstrap-server or --compare\n\n${HELP}`);
+    }
     if (values.format !== 'text' && values.format !== 'json') {
       throw new UsageError(`--format must be text or json, got '${values.format}'`);
     }
@@ -150,6 +158,14 @@ export const command: Command = {
       latencySeconds: positiveInteger('latency-seconds', values['latency-seconds'], 10),
     };
     if (options.recordBytes < 16) throw new UsageError('--record-bytes must be at least 16');
+    if (bootstrapServer === undefined) {
+      const { runComparison, formatComparison } = await import('./compare.ts');
+      const entries = await runComparison(options, positiveInteger('base-port', values['base-port'], 19800));
+      process.stdout.write(
+        values.format === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : `${formatComparison(entries)}\n`,
+      );
+      return EXIT_OK;
+    }
     const target = {
       bootstrapServer,
       replicationFactor: positiveInteger('replication-factor', values['replication-factor'], 1),
