@@ -9,7 +9,8 @@ import struct
 import sys
 import time
 
-import driver_common as common
+sys.dont_write_bytecode = True  # keep __pycache__ out of the work tree
+import driver_common as common  # noqa: E402
 from driver_common import StepError, Unsupported
 from kafka_errors import error_name
 
