@@ -23,6 +23,7 @@ Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
   --data-dir DIR  where logs and metadata live (default ${DEFAULT_DATA_DIR})
   --env-file F    take the port from F's ${FIRST_BROKER_PORT_VARIABLE} (default .env, else .env.example)
   --port P        the broker's port (overrides the env file; default ${DEFAULT_PORT})
+  --base-port P   the first broker's port; broker N listens on P+N-1 (same as --port for one broker)
   --host H        the address to bind and advertise (default 127.0.0.1)
 `;
 
@@ -68,6 +69,7 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     const fromEnv = env.get(FIRST_BROKER_PORT_VARIABLE);
     if (fromEnv !== undefined) port = parsePort(fromEnv, `${envFile}: ${FIRST_BROKER_PORT_VARIABLE}`);
   }
+  if (values['base-port'] !== undefined) port = parsePort(values['base-port'], '--base-port');
   if (values.port !== undefined) port = parsePort(values.port, '--port');
   return {
     port,
@@ -85,6 +87,7 @@ function parse(args: readonly string[]) {
       'data-dir': { type: 'string' },
       'env-file': { type: 'string' },
       port: { type: 'string' },
+      'base-port': { type: 'string' },
       host: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

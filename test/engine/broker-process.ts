@@ -1,0 +1,129 @@
+/**
+ * Test helper: runs `node bin/kstack.ts up` as a separate process on a real port and
+ * data directory, and stops it (SIGTERM, or SIGKILL for crash tests).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+export class BrokerProcess {
+  readonly port: number;
+  readonly dataDir: string;
+  #child: ChildProcess | null = null;
+  output = '';
+
+  constructor(port: number, dataDir?: string) {
+    this.port = port;
+    this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'kstack-test-'));
+  }
+
+  get bootstrap(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async start(timeoutMs = 20_000): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      ['bin/kstack.ts', 'up', '--port', String(this.port), '--data-dir', this.dataDir],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.#child = child;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!this.output.includes('bootstrap servers')) {
+      if (child.exitCode !== null) throw new Error(`broker exited (${child.exitCode}):\n${this.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`broker did not start within ${timeoutMs} ms:\n${this.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Stops the broker: SIGTERM (clean) or SIGKILL (crash); resolves with the exit code or signal. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | null> {
+    const child = this.#child;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) {
+      return child?.exitCode ?? child?.signalCode ?? null;
+    }
+    const exited = new Promise<number | string | null>((resolve) =>
+      child.once('exit', (code, sig) => resolve(code ?? sig)),
+    );
+    child.kill(signal);
+    const result = await exited;
+    this.#child = null;
+    return result;
+  }
+
+  removeData(): void {
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Opens a raw TCP connection to the broker. */
+export function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves when the socket is closed by the peer (true), or after `timeoutMs` (false). */
+export function closedWithin(socket: net.Socket, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (socket.destroyed || socket.readableEnded) {
+      resolve(true);
+      return;
+    }
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    socket.once('close', done);
+    socket.once('end', done);
+  });
+}
+
+/** Collects size-prefixed response frames from a socket. */
+export class FrameReader {
+  #buffer = Buffer.alloc(0);
+  #waiters: (() => void)[] = [];
+  readonly frames: Buffer[] = [];
+
+  constructor(socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      while (this.#buffer.length >= 4) {
+        const size = this.#buffer.readInt32BE(0);
+        if (this.#buffer.length < 4 + size) break;
+        this.frames.push(this.#buffer.subarray(4, 4 + size));
+        this.#buffer = this.#buffer.subarray(4 + size);
+      }
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+
+  async next(count = 1, timeoutMs = 5000): Promise<Buffer[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length < count) {
+      if (Date.now() > deadline) throw new Error(`expected ${count} frames, got ${this.frames.length}`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+    return this.frames.splice(0, count);
+  }
+}
