@@ -180,6 +180,7 @@ public final class Driver {
       if (message.contains("not present in metadata")) return "UNKNOWN_TOPIC_OR_PARTITION";
       return "CLIENT_TIMEOUT";
     }
+    if (cause instanceof org.apache.kafka.clients.consumer.OffsetOutOfRangeException) return "OFFSET_OUT_OF_RANGE";
     if (cause instanceof ApiException) {
       Errors error = Errors.forException(cause);
       if (error != Errors.UNKNOWN_SERVER_ERROR
@@ -600,6 +601,8 @@ public final class Driver {
 
   JsonNode listOffsets(JsonNode step) throws Exception {
     TopicPartition tp = new TopicPartition(step.path("topic").asText(), step.path("partition").asInt(0));
+    // The admin client retries an unknown partition until its timeout; the metadata already says it is unknown.
+    partitionsOf(tp.topic(), NODES.objectNode().put("timeoutMs", timeoutMs(step)).set("partitions", NODES.arrayNode().add(tp.partition())));
     JsonNode spec = step.path("spec");
     OffsetSpec offsetSpec;
     boolean byTime = false;

@@ -1,0 +1,317 @@
+// `npm run test:compat -- --target reference|kstack|HOST:PORT [--nodes N] [--client NAME…] [--scenario NAME…]`
+// Starts the target when it is ours, runs every scenario through every client driver, prints the
+// client × scenario matrix, writes it to compat/results/ and (for a full run) docs/compatibility.md.
+// Exit status: 0 when nothing failed, 1 when a scenario failed, 2 on bad usage.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { kafkaVersion, ReferenceCluster } from '../reference/cluster.ts';
+import { probeMetadata } from '../reference/probe.ts';
+import { type ClientSpec, EXPECTED_CLIENTS, loadClients } from './runner/drivers.ts';
+import { type Cell, type ClusterControl, needsClusterControl, runScenario } from './runner/execute.ts';
+import { matrixText, type RunReport, summary, updateMarkdown, writeJson } from './runner/report.ts';
+import { loadScenarios, type Scenario } from './runner/scenarios.ts';
+
+const ROOT = path.join(import.meta.dirname, '..');
+const USAGE =
+  'usage: npm run test:compat -- --target reference|kstack|HOST:PORT [--nodes 1|3] [--client NAME…] [--scenario NAME…] [--base-port P] [--parallel N]';
+const DEFAULT_BASE_PORT = 19092;
+const KSTACK_READY_TIMEOUT_MS = 60_000;
+
+interface Options {
+  target: string;
+  nodes: number;
+  clients: string[];
+  scenarios: string[];
+  basePort: number;
+  parallel: number;
+  docs: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      target: { type: 'string' },
+      nodes: { type: 'string', default: '1' },
+      client: { type: 'string', multiple: true, default: [] },
+      scenario: { type: 'string', multiple: true, default: [] },
+      'base-port': { type: 'string', default: String(DEFAULT_BASE_PORT) },
+      parallel: { type: 'string', default: '2' },
+      'no-docs': { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (!values.target) throw new UsageError('--target is required');
+  const nodes = Number(values.nodes);
+  if (nodes !== 1 && nodes !== 3) throw new UsageError(`--nodes must be 1 or 3, got ${values.nodes}`);
+  const target = values.target;
+  if (target !== 'reference' && target !== 'kstack' && !/^[^:\s]+:\d+(,[^:\s]+:\d+)*$/.test(target)) {
+    throw new UsageError(`--target must be reference, kstack or HOST:PORT, got ${target}`);
+  }
+  const split = (list: string[]) => list.flatMap((item) => item.split(',')).filter(Boolean);
+  const parallel = Number(values.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 8)
+    throw new UsageError('--parallel must be 1..8');
+  return {
+    target,
+    nodes,
+    clients: split(values.client),
+    scenarios: split(values.scenario),
+    basePort: Number(values['base-port']),
+    parallel,
+    docs: !values['no-docs'],
+  };
+}
+
+interface Target {
+  bootstrap: string;
+  control?: ClusterControl;
+  kafkaVersion?: string;
+  stop(): Promise<void>;
+}
+
+async function startReference(options: Options): Promise<Target> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-reference-'));
+  const cluster = new ReferenceCluster({
+    nodes: options.nodes,
+    basePort: options.basePort,
+    dataDir,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const cleanup = () => {
+    cluster.killAllSync();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  await cluster.start();
+  const control: ClusterControl = {
+    stopNode: (id, signal) => cluster.stopNode(id, signal),
+    startNode: (id) => cluster.startNode(id),
+    restoreAll: async () => {
+      for (const node of cluster.nodes)
+        if (!cluster.running().includes(node.id)) await cluster.startNode(node.id);
+    },
+  };
+  return {
+    bootstrap: cluster.bootstrap,
+    control,
+    kafkaVersion: kafkaVersion(),
+    stop: async () => {
+      await cluster.stop(true);
+      cleanup();
+      process.off('exit', cleanup);
+    },
+  };
+}
+
+/** Starts `node bin/kstack.ts up` (the embedded engine) on our ports and waits for Metadata. */
+async function startKstack(options: Options): Promise<Target> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-kstack-'));
+  const args = [
+    'bin/kstack.ts',
+    'up',
+    '--data-dir',
+    dataDir,
+    '--brokers',
+    String(options.nodes),
+    '--base-port',
+    String(options.basePort),
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited: number | string | null = null;
+  child.on('exit', (code, signal) => {
+    exited = signal ?? code;
+  });
+  const cleanup = () => {
+    child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  const deadline = Date.now() + KSTACK_READY_TIMEOUT_MS;
+  const ports = Array.from({ length: options.nodes }, (_, i) => options.basePort + i);
+  for (const port of ports) {
+    for (;;) {
+      if (exited !== null) {
+        cleanup();
+        throw new Error(
+          `\`node ${args.join(' ')}\` exited (${exited}) before answering Metadata:\n${output.trim()}`,
+        );
+      }
+      if (
+        await probeMetadata('127.0.0.1', port, 1000).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      if (Date.now() > deadline) {
+        cleanup();
+        throw new Error(
+          `kstack did not answer Metadata on 127.0.0.1:${port} within ${KSTACK_READY_TIMEOUT_MS} ms:\n${output.trim()}`,
+        );
+      }
+      await sleep(250);
+    }
+  }
+  return {
+    bootstrap: ports.map((p) => `127.0.0.1:${p}`).join(','),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await sleep(500);
+      cleanup();
+      process.off('exit', cleanup);
+    },
+  };
+}
+
+async function startTarget(options: Options): Promise<Target> {
+  if (options.target === 'reference') return startReference(options);
+  if (options.target === 'kstack') return startKstack(options);
+  return { bootstrap: options.target, stop: async () => {} };
+}
+
+function selectClients(options: Options): { clients: ClientSpec[]; missing: string[] } {
+  const all = loadClients();
+  const wanted =
+    options.clients.length > 0
+      ? options.clients
+      : [...new Set([...EXPECTED_CLIENTS, ...all.map((c) => c.name)])];
+  const clients = wanted.flatMap((name) => all.filter((c) => c.name === name));
+  const missing = wanted.filter((name) => !all.some((c) => c.name === name));
+  return { clients, missing };
+}
+
+function selectScenarios(options: Options): Scenario[] {
+  const all = loadScenarios();
+  for (const name of options.scenarios) {
+    if (!all.some((s) => s.name === name)) throw new UsageError(`no scenario ${name} in compat/scenarios/`);
+  }
+  return all.filter(
+    (s) => s.nodes <= options.nodes && (options.scenarios.length === 0 || options.scenarios.includes(s.name)),
+  );
+}
+
+/** Runs tasks with at most `limit` at once. */
+async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await tasks[index]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options: Options;
+  let scenarios: Scenario[];
+  try {
+    options = parseOptions(argv);
+    scenarios = selectScenarios(options);
+  } catch (error) {
+    process.stderr.write(`test:compat: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { clients, missing } = selectClients(options);
+  const started = Date.now();
+  const runId = started.toString(36);
+  process.stderr.write(`test:compat: starting target ${options.target} (${options.nodes} node(s))…\n`);
+  let target: Target;
+  try {
+    target = await startTarget(options);
+  } catch (error) {
+    process.stderr.write(`test:compat: cannot start target ${options.target}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  process.stderr.write(
+    `test:compat: bootstrap ${target.bootstrap}; ${clients.length} client(s) × ${scenarios.length} scenario(s)\n`,
+  );
+  const cells: Cell[] = [];
+  for (const name of missing) {
+    for (const scenario of scenarios) {
+      cells.push({
+        client: name,
+        scenario: scenario.name,
+        status: 'fail',
+        details: [`no driver: compat/clients/*/manifest.json names no client "${name}"`],
+        durationMs: 0,
+      });
+    }
+  }
+  const makeTask = (scenario: Scenario, client: ClientSpec) => async () => {
+    const cell = await runScenario({
+      scenario,
+      client,
+      bootstrap: target.bootstrap,
+      nodes: options.nodes,
+      runId,
+      control: target.control,
+    });
+    process.stderr.write(
+      `  ${cell.status.padEnd(11)} ${client.name} × ${scenario.name} (${(cell.durationMs / 1000).toFixed(1)} s)\n`,
+    );
+    cells.push(cell);
+    return cell;
+  };
+  try {
+    const shared = scenarios.filter((s) => !needsClusterControl(s));
+    const exclusive = scenarios.filter((s) => needsClusterControl(s));
+    await pool(
+      shared.flatMap((s) => clients.map((c) => makeTask(s, c))),
+      options.parallel,
+    );
+    await pool(
+      exclusive.flatMap((s) => clients.map((c) => makeTask(s, c))),
+      1,
+    );
+  } finally {
+    await target.stop();
+  }
+  const versions = new Map(cells.filter((c) => c.clientVersion).map((c) => [c.client, c.clientVersion]));
+  const report: RunReport = {
+    target: options.target,
+    nodes: options.nodes,
+    kafkaVersion: target.kafkaVersion,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    filtered: options.clients.length > 0 || options.scenarios.length > 0,
+    clients: [
+      ...clients.map((c) => ({ name: c.name, version: versions.get(c.name), description: c.description })),
+      ...missing.map((name) => ({ name, description: 'no driver' })),
+    ],
+    scenarios: scenarios.map((s) => ({
+      name: s.name,
+      issue: s.issue,
+      nodes: s.nodes,
+      description: s.description,
+    })),
+    cells,
+  };
+  process.stdout.write(`${matrixText(report)}\n`);
+  const jsonFile = writeJson(report, path.join(ROOT, 'compat', 'results'));
+  process.stderr.write(`test:compat: wrote ${path.relative(ROOT, jsonFile)}\n`);
+  if (options.docs && !report.filtered) {
+    updateMarkdown(path.join(ROOT, 'docs', 'compatibility.md'), report, loadScenarios());
+    process.stderr.write('test:compat: updated docs/compatibility.md\n');
+  } else if (report.filtered) {
+    process.stderr.write('test:compat: filtered run, docs/compatibility.md left as it was\n');
+  }
+  return summary(report).fail > 0 ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

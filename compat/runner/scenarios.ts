@@ -1,0 +1,147 @@
+// Scenario files (compat/scenarios/*.json): what each scenario needs, its steps, and the results Apache
+// Kafka gave on the reference cluster. See compat/scenarios/README.md for the format.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Json } from './match.ts';
+
+export interface Expectation {
+  /** Alternatives, any one of which passes (used where Kafka's answer depends on the API version). */
+  anyOf?: Expectation[];
+  status?: 'ok' | 'error';
+  error?: string | string[];
+  value?: Json;
+}
+
+export interface ScenarioStep {
+  id: string;
+  op: string;
+  expect?: Expectation;
+  /** Overrides of `expect` for some cluster sizes, keyed by node count ("1", "3"). */
+  expectByNodes?: Record<string, Expectation>;
+  /** Overrides for one client, each with a `why` that docs/compatibility.md shows. */
+  expectByClient?: Record<string, Expectation & { why: string }>;
+  [field: string]: Json | Expectation | Record<string, Expectation> | undefined;
+}
+
+export interface Job {
+  steps: ScenarioStep[];
+}
+
+export type ClusterAction =
+  | { cluster: 'stop'; node: number | NodeRef; signal?: 'SIGTERM' | 'SIGKILL' }
+  | { cluster: 'start'; node: number | NodeRef };
+
+/** A node named by a value an earlier step returned, e.g. a partition's leader. */
+export interface NodeRef {
+  fromStep: string;
+  path: (string | number)[];
+}
+
+export type Phase = { jobs: Job[] } | ClusterAction | { sleepMs: number };
+
+export interface Scenario {
+  name: string;
+  description: string;
+  /** The kstack issue whose definition of done includes this scenario; null: not filed yet (the cluster). */
+  issue: number | null;
+  /** The smallest cluster it runs on; it runs on every cluster at least this large. */
+  nodes: number;
+  /** Placeholders `{name}` replaced by a name unique to the run (topics, groups, instance ids). */
+  names?: string[];
+  phases: Phase[];
+  file: string;
+}
+
+export const SCENARIOS_DIR = path.join(import.meta.dirname, '..', 'scenarios');
+
+interface ScenarioFile {
+  name?: string;
+  description?: string;
+  issue?: number | null;
+  nodes?: number;
+  names?: string[];
+  steps?: ScenarioStep[];
+  phases?: Phase[];
+}
+
+export function loadScenarios(dir = SCENARIOS_DIR): Scenario[] {
+  const scenarios: Scenario[] = [];
+  for (const entry of fs.readdirSync(dir).sort()) {
+    if (!entry.endsWith('.json')) continue;
+    const file = path.join(dir, entry);
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as ScenarioFile;
+    const name = entry.replace(/\.json$/, '');
+    if (data.name !== undefined && data.name !== name) throw new Error(`${file}: name must be "${name}"`);
+    if (typeof data.issue !== 'number' && data.issue !== null) {
+      throw new Error(`${file}: "issue" (a kstack issue number, or null when not filed yet) is required`);
+    }
+    if (data.nodes !== 1 && data.nodes !== 3) throw new Error(`${file}: "nodes" must be 1 or 3`);
+    if (typeof data.description !== 'string') throw new Error(`${file}: "description" is required`);
+    const phases = data.phases ?? (data.steps ? [{ jobs: [{ steps: data.steps }] }] : undefined);
+    if (!phases) throw new Error(`${file}: "steps" or "phases" is required`);
+    scenarios.push({
+      name,
+      description: data.description,
+      issue: data.issue ?? null,
+      nodes: data.nodes,
+      names: data.names ?? [],
+      phases,
+      file,
+    });
+  }
+  return scenarios;
+}
+
+export interface Substitution {
+  names: Record<string, string>;
+  /** Scenario start, whole seconds: `{"$time": delta}` becomes nowMs + delta. */
+  nowMs: number;
+}
+
+export function makeSubstitution(scenario: Scenario, client: string, runId: string): Substitution {
+  const names: Record<string, string> = {};
+  const safeClient = client.replace(/[^A-Za-z0-9-]/g, '-');
+  for (const placeholder of scenario.names ?? []) {
+    names[placeholder] = `kc-${scenario.name}-${safeClient}-${placeholder}-${runId}`;
+  }
+  return { names, nowMs: Math.floor(Date.now() / 1000) * 1000 };
+}
+
+/** Replaces `{name}` placeholders in strings and `{"$time": delta}` objects, recursively. */
+export function substitute<T>(value: T, substitution: Substitution): T {
+  const walk = (item: unknown): unknown => {
+    if (typeof item === 'string') {
+      return item.replace(/\{([A-Za-z0-9_]+)\}/g, (whole, key: string) => substitution.names[key] ?? whole);
+    }
+    if (Array.isArray(item)) return item.map(walk);
+    if (typeof item === 'object' && item !== null) {
+      const entries = Object.entries(item);
+      if (entries.length === 1 && entries[0]?.[0] === '$time' && typeof entries[0][1] === 'number') {
+        return substitution.nowMs + entries[0][1];
+      }
+      return Object.fromEntries(entries.map(([key, inner]) => [key, walk(inner)]));
+    }
+    return item;
+  };
+  return walk(value) as T;
+}
+
+/** The expectation that applies to a step for a client on a cluster of `nodes` nodes. */
+export function expectationFor(
+  step: ScenarioStep,
+  client: string,
+  nodes: number,
+): { expect: Expectation; why?: string } {
+  const byClient = step.expectByClient?.[client];
+  if (byClient) {
+    const { why, ...expect } = byClient;
+    return { expect, why };
+  }
+  return { expect: step.expectByNodes?.[String(nodes)] ?? step.expect ?? { status: 'ok' } };
+}
+
+/** The step as sent to a driver: expectations are the runner's business. */
+export function stepForDriver(step: ScenarioStep): Record<string, Json> {
+  const { expect: _e, expectByNodes: _n, expectByClient: _c, ...rest } = step;
+  return rest as Record<string, Json>;
+}
