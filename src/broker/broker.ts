@@ -166,13 +166,22 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     await this.#startExtensions();
   }
 
+  /**
+   * Starts the coordinator extension when its module exists. A failure there is logged
+   * and leaves the broker serving produce, fetch and admin (group APIs then answer
+   * COORDINATOR_NOT_AVAILABLE), rather than taking the whole broker down.
+   */
   async #startExtensions(): Promise<void> {
     const url = new URL('../coordinator/extension.ts', import.meta.url);
     if (!existsSync(url)) return;
-    const module = (await import(url.href)) as { extension?: BrokerExtension };
-    if (module.extension === undefined) return;
-    await module.extension.start(this);
-    this.#extensions.push(module.extension);
+    try {
+      const module = (await import(url.href)) as { extension?: BrokerExtension };
+      if (module.extension === undefined) return;
+      await module.extension.start(this);
+      this.#extensions.push(module.extension);
+    } catch (error) {
+      this.log.warn(`the coordinator extension did not start: ${(error as Error).stack ?? String(error)}`);
+    }
   }
 
   /** Clean shutdown: stop serving (answering what is in flight), stop extensions, close logs. */
