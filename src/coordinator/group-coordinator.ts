@@ -247,6 +247,11 @@ export class GroupCoordinator {
     if (this.#cancelExpiryTimer === null) this.#scheduleOffsetExpiry();
   }
 
+  /** Whether the partition is loaded or loading here. */
+  hasPartition(partition: number): boolean {
+    return this.#partitions.has(partition);
+  }
+
   /** Stops coordinating a partition (leadership moved): its groups are dropped from memory. */
   unloadPartition(partition: number): void {
     this.#partitions.delete(partition);

@@ -1,0 +1,145 @@
+/**
+ * Adapters from the broker's local partition replicas to what the coordinator module
+ * needs: the `OffsetsLog` port over `__consumer_offsets` (records encoded as one v2 batch
+ * per append, read back batch by batch), and a scan of batch headers to rebuild producer
+ * state at start. They use two methods of the broker's replica (`appendAsLeader`, `read`)
+ * and its `settingsOf(topic)`; if the broker stops offering them, `asCoordinatorReplica`
+ * says so loudly instead of failing later.
+ */
+import type { TopicSettings } from '../broker/config.ts';
+import type { BrokerServices, LocalPartition } from '../broker/services.ts';
+import {
+  ATTRIBUTE,
+  type BatchInfo,
+  batchSizeAt,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  readBatchHeader,
+  validateProducePayload,
+} from '../records/index.ts';
+import { OFFSETS_TOPIC_NAME, type OffsetsLog } from './offsets-log.ts';
+import type { ReplayedBatch } from './producer-state.ts';
+import type { CoordinatorRecord } from './records.ts';
+
+/** Bytes read per step when scanning a log. */
+export const LOG_SCAN_READ_BYTES = 1 << 20;
+
+/** The replica methods the coordinator relies on (the broker's LocalReplica has them). */
+export interface CoordinatorReplica extends LocalPartition {
+  appendAsLeader(
+    payload: Uint8Array,
+    batches: readonly BatchInfo[],
+    settings: TopicSettings,
+    nowMs: number,
+  ): { readonly errorCode: number; readonly errorMessage: string | null };
+  read(offset: number, maxBytes: number, minOneBatch: boolean): Uint8Array | null;
+}
+
+interface BrokerWithSettings extends BrokerServices {
+  settingsOf(topic: string): TopicSettings;
+}
+
+export function asCoordinatorReplica(partition: LocalPartition | undefined): CoordinatorReplica | undefined {
+  if (partition === undefined) return undefined;
+  const candidate = partition as Partial<CoordinatorReplica>;
+  if (typeof candidate.appendAsLeader !== 'function' || typeof candidate.read !== 'function') {
+    throw new Error(
+      `the broker's partition ${partition.topic}-${partition.partitionIndex} offers no appendAsLeader/read: the coordinator cannot use it`,
+    );
+  }
+  return partition as CoordinatorReplica;
+}
+
+/** Calls `visit` with every batch (bytes and position) of a replica, from its log start to its high watermark. */
+export function scanBatches(
+  replica: CoordinatorReplica,
+  visit: (buf: Uint8Array, position: number) => void,
+): void {
+  let offset = Number(replica.logStartOffset);
+  const end = Number(replica.highWatermark);
+  while (offset < end) {
+    const buf = replica.read(offset, LOG_SCAN_READ_BYTES, true);
+    if (buf === null || buf.length === 0) return;
+    let position = 0;
+    let next = offset;
+    while (position + 61 <= buf.length) {
+      const size = batchSizeAt(buf, position);
+      if (position + size > buf.length) break;
+      const header = readBatchHeader(buf, position);
+      visit(buf, position);
+      next = header.baseOffset + header.lastOffsetDelta + 1;
+      position += size;
+    }
+    if (next <= offset)
+      throw new Error(`scanning ${replica.topic}-${replica.partitionIndex}: no progress at ${offset}`);
+    offset = next;
+  }
+}
+
+/** The batch headers of a replica as producer-state replay input. */
+export function replayedBatches(replica: CoordinatorReplica): ReplayedBatch[] {
+  const batches: ReplayedBatch[] = [];
+  scanBatches(replica, (buf, position) => {
+    const h = readBatchHeader(buf, position);
+    if (h.producerId < 0) return;
+    batches.push({
+      producerId: BigInt(h.producerId),
+      producerEpoch: h.producerEpoch,
+      baseSequence: h.baseSequence,
+      lastOffsetDelta: h.lastOffsetDelta,
+      baseOffset: BigInt(h.baseOffset),
+      maxTimestampMs: BigInt(h.maxTimestamp),
+      isTransactional: (h.attributes & ATTRIBUTE.transactional) !== 0,
+      isControl: (h.attributes & ATTRIBUTE.control) !== 0,
+    });
+  });
+  return batches;
+}
+
+/** `__consumer_offsets` as the broker holds it. */
+export class BrokerOffsetsLog implements OffsetsLog {
+  readonly #broker: BrokerServices;
+
+  constructor(broker: BrokerServices) {
+    this.#broker = broker;
+  }
+
+  #replica(partition: number): CoordinatorReplica {
+    const replica = asCoordinatorReplica(this.#broker.partitions.get(OFFSETS_TOPIC_NAME, partition));
+    if (replica === undefined) throw new Error(`${OFFSETS_TOPIC_NAME}-${partition} is not hosted here`);
+    return replica;
+  }
+
+  async append(partition: number, records: readonly CoordinatorRecord[], timestampMs: number): Promise<void> {
+    const payload = await encodeRecordBatch({
+      records: records.map((r) => ({ timestamp: timestampMs, key: r.key, value: r.value })),
+    });
+    const validation = validateProducePayload(payload);
+    if (!validation.ok) throw new Error(`coordinator batch is invalid: ${validation.message}`);
+    const settings = (this.#broker as BrokerWithSettings).settingsOf(OFFSETS_TOPIC_NAME);
+    const result = this.#replica(partition).appendAsLeader(
+      payload,
+      validation.batches,
+      settings,
+      this.#broker.clock.nowMs(),
+    );
+    if (result.errorCode !== 0) {
+      throw new Error(
+        `append to ${OFFSETS_TOPIC_NAME}-${partition}: error ${result.errorCode} ${result.errorMessage ?? ''}`,
+      );
+    }
+  }
+
+  async *read(partition: number): AsyncIterable<CoordinatorRecord> {
+    const positions: { buf: Uint8Array; position: number }[] = [];
+    scanBatches(this.#replica(partition), (buf, position) => positions.push({ buf, position }));
+    for (const { buf, position } of positions) {
+      const batch = await decodeRecordBatch(buf, position);
+      if (batch.header.attributes & ATTRIBUTE.control) continue;
+      for (const record of batch.records) {
+        if (record.key === null) continue;
+        yield { key: record.key, value: record.value };
+      }
+    }
+  }
+}

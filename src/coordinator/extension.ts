@@ -1,0 +1,216 @@
+/**
+ * The coordinator module inside the broker: started by the broker after its own services
+ * (it imports this file and calls `extension.start(services)`), it
+ * - rebuilds idempotent-producer state from the batch headers of every local log and
+ *   installs it in the PRODUCER_STATE slot the produce path reads;
+ * - allocates producer ids from blocks recorded in `<data dir>/coordinator/producer-id-block`;
+ * - runs the group coordinator over `__consumer_offsets` (created on first need, as Kafka
+ *   does on the first FindCoordinator, then loaded) and installs it in GROUP_COORDINATOR.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type BrokerExtension,
+  type BrokerServices,
+  PRODUCER_STATE,
+  type SlotKey,
+  slotKey,
+} from '../broker/services.ts';
+import { ErrorCode } from '../protocol/errors.ts';
+import { asCoordinatorReplica, BrokerOffsetsLog, replayedBatches } from './broker-log.ts';
+import {
+  DEFAULT_GROUP_COORDINATOR_CONFIG,
+  GroupCoordinator,
+  type GroupCoordinatorConfig,
+} from './group-coordinator.ts';
+import { OFFSETS_TOPIC_NAME } from './offsets-log.ts';
+import { ProducerIdManager, type ProducerIdStore, ProducerStateTable } from './producer-state.ts';
+
+/** producer.id.expiration.ms and its check interval (Kafka's defaults). */
+const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS = 600_000;
+
+/** What the group and producer handlers reach through `context.broker.slots.get(GROUP_COORDINATOR)`. */
+export class CoordinatorRuntime {
+  readonly coordinator: GroupCoordinator;
+  readonly producerState: ProducerStateTable;
+  readonly producerIds: ProducerIdManager;
+  readonly #broker: BrokerServices;
+  #ensuring: Promise<number> | null = null;
+
+  constructor(broker: BrokerServices, coordinator: GroupCoordinator, producerIds: ProducerIdManager) {
+    this.#broker = broker;
+    this.coordinator = coordinator;
+    this.producerState = new ProducerStateTable();
+    this.producerIds = producerIds;
+  }
+
+  /**
+   * Makes sure `__consumer_offsets` exists and its local partitions are loaded (Kafka creates
+   * it on the first FindCoordinator). Resolves with NONE or the error a client should retry on.
+   */
+  ensureOffsetsTopic(): Promise<number> {
+    if (this.#ensuring === null) {
+      this.#ensuring = this.#ensure().finally(() => {
+        this.#ensuring = null;
+      });
+    }
+    return this.#ensuring;
+  }
+
+  async #ensure(): Promise<number> {
+    let topic = this.#broker.metadata().topic(OFFSETS_TOPIC_NAME);
+    if (topic === undefined) {
+      const brokers = this.#broker.metadata().brokers().length;
+      const created = await this.#broker.topics.createTopic({
+        name: OFFSETS_TOPIC_NAME,
+        numPartitions: this.coordinator.config.offsetsTopicNumPartitions,
+        replicationFactor: Math.max(
+          1,
+          Math.min(readNumber(this.#broker, 'offsets.topic.replication.factor', 3), brokers),
+        ),
+        configs: new Map([
+          ['cleanup.policy', 'compact'],
+          ['compression.type', 'producer'],
+          ['segment.bytes', '104857600'],
+        ]),
+        internal: true,
+      });
+      if (created.errorCode !== ErrorCode.NONE && created.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+      topic = this.#broker.metadata().topic(OFFSETS_TOPIC_NAME);
+      if (topic === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    for (const partition of topic.partitions) {
+      if (partition.leaderId !== this.#broker.nodeId) continue;
+      if (this.coordinator.hasPartition(partition.partitionIndex)) continue;
+      if (this.#broker.partitions.get(OFFSETS_TOPIC_NAME, partition.partitionIndex) === undefined) continue;
+      await this.coordinator.loadPartition(partition.partitionIndex);
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** Rebuilds producer state from every local log's batch headers (start-up). */
+  rebuildProducerState(): void {
+    for (const topic of this.#broker.metadata().topics()) {
+      if (topic.name === OFFSETS_TOPIC_NAME) continue;
+      for (const partition of topic.partitions) {
+        const replica = asCoordinatorReplica(
+          this.#broker.partitions.get(topic.name, partition.partitionIndex),
+        );
+        if (replica === undefined) continue;
+        for (const batch of replayedBatches(replica)) {
+          this.producerState.replayBatch(topic.name, partition.partitionIndex, batch);
+          this.producerIds.observe(batch.producerId);
+        }
+      }
+    }
+  }
+}
+
+export const GROUP_COORDINATOR: SlotKey<CoordinatorRuntime> = slotKey<CoordinatorRuntime>('groupCoordinator');
+
+function readNumber(broker: BrokerServices, name: string, fallback: number): number {
+  try {
+    const value = broker.config.getNumber(name);
+    return Number.isFinite(value) ? value : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+export function coordinatorConfig(broker: BrokerServices): GroupCoordinatorConfig {
+  const d = DEFAULT_GROUP_COORDINATOR_CONFIG;
+  return {
+    groupMinSessionTimeoutMs: readNumber(broker, 'group.min.session.timeout.ms', d.groupMinSessionTimeoutMs),
+    groupMaxSessionTimeoutMs: readNumber(broker, 'group.max.session.timeout.ms', d.groupMaxSessionTimeoutMs),
+    groupInitialRebalanceDelayMs: readNumber(
+      broker,
+      'group.initial.rebalance.delay.ms',
+      d.groupInitialRebalanceDelayMs,
+    ),
+    groupMaxSize: readNumber(broker, 'group.max.size', d.groupMaxSize),
+    offsetsTopicNumPartitions: readNumber(
+      broker,
+      'offsets.topic.num.partitions',
+      d.offsetsTopicNumPartitions,
+    ),
+    offsetsRetentionMs:
+      readNumber(broker, 'offsets.retention.minutes', d.offsetsRetentionMs / 60_000) * 60_000,
+    offsetsRetentionCheckIntervalMs: readNumber(
+      broker,
+      'offsets.retention.check.interval.ms',
+      d.offsetsRetentionCheckIntervalMs,
+    ),
+    offsetMetadataMaxBytes: readNumber(broker, 'offset.metadata.max.bytes', d.offsetMetadataMaxBytes),
+  };
+}
+
+/** The next producer-id block, as a decimal in a file replaced atomically. */
+class FileProducerIdStore implements ProducerIdStore {
+  readonly #path: string;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.#path = join(dir, 'producer-id-block');
+  }
+
+  read(): bigint | null {
+    if (!existsSync(this.#path)) return null;
+    const text = readFileSync(this.#path, 'utf8').trim();
+    if (!/^\d+$/.test(text)) throw new Error(`${this.#path}: expected a whole number, found '${text}'`);
+    return BigInt(text);
+  }
+
+  write(nextBlockStart: bigint): void {
+    const temporary = `${this.#path}.tmp`;
+    writeFileSync(temporary, `${nextBlockStart}\n`);
+    renameSync(temporary, this.#path);
+  }
+}
+
+interface Running {
+  readonly runtime: CoordinatorRuntime;
+  cancelProducerExpiry: () => void;
+}
+
+/** One entry per started broker (stopped last-in first-out, as brokers of one process stop). */
+const running: Running[] = [];
+
+export const extension: BrokerExtension = {
+  name: 'group-coordinator',
+
+  async start(services: BrokerServices): Promise<void> {
+    const coordinator = new GroupCoordinator({
+      clock: services.clock,
+      log: new BrokerOffsetsLog(services),
+      config: coordinatorConfig(services),
+      newUuid: randomUUID,
+    });
+    const producerIds = new ProducerIdManager(new FileProducerIdStore(join(services.dataDir, 'coordinator')));
+    const runtime = new CoordinatorRuntime(services, coordinator, producerIds);
+    runtime.rebuildProducerState();
+    services.slots.set(PRODUCER_STATE, runtime.producerState);
+    services.slots.set(GROUP_COORDINATOR, runtime);
+    if (services.metadata().topic(OFFSETS_TOPIC_NAME) !== undefined) await runtime.ensureOffsetsTopic();
+    const entry: Running = { runtime, cancelProducerExpiry: () => {} };
+    const scheduleExpiry = () => {
+      entry.cancelProducerExpiry = services.clock.setTimer(PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, () => {
+        runtime.producerState.expireProducers(services.clock.nowMs(), PRODUCER_ID_EXPIRATION_MS);
+        scheduleExpiry();
+      });
+    };
+    scheduleExpiry();
+    running.push(entry);
+  },
+
+  stop(): void {
+    const entry = running.pop();
+    if (entry === undefined) return;
+    entry.cancelProducerExpiry();
+    entry.runtime.coordinator.stop();
+  },
+};
