@@ -26,6 +26,7 @@ export class BrokerProcess {
   }
 
   async start(timeoutMs = 20_000): Promise<void> {
+    this.output = '';
     const child = spawn(
       process.execPath,
       ['bin/kstack.ts', 'up', '--port', String(this.port), '--data-dir', this.dataDir],
