@@ -14,6 +14,7 @@ import {
   LineCounter,
   type Node,
   parseDocument,
+  visit,
 } from 'yaml';
 import { InputError } from './errors.ts';
 
@@ -65,12 +66,13 @@ export function parseYamlSource(text: string, path: string, displayPath: string)
   }
   const lineAt = (node: Node | null | undefined): number | undefined =>
     node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  const anchors = anchorsOf(doc);
   return {
     path,
     displayPath,
     data,
-    lineOf: (segments) => walk(doc, segments, lineAt).line,
-    nodeAt: (segments) => walk(doc, segments, lineAt).node,
+    lineOf: (segments) => walk(anchors, doc, segments, lineAt).line,
+    nodeAt: (segments) => walk(anchors, doc, segments, lineAt).node,
   };
 }
 
@@ -79,7 +81,21 @@ interface WalkResult {
   readonly node: unknown;
 }
 
+/**
+ * Anchor name -> anchored node, collected once: `Alias.resolve` searches the whole
+ * document on every call, which made line lookups the slowest part of a run.
+ */
+function anchorsOf(doc: Document): Map<string, Node> {
+  const anchors = new Map<string, Node>();
+  visit(doc, (_key, node) => {
+    const anchor = (node as { anchor?: string }).anchor;
+    if (anchor !== undefined) anchors.set(anchor, node as Node);
+  });
+  return anchors;
+}
+
 function walk(
+  anchors: ReadonlyMap<string, Node>,
   doc: Document,
   segments: readonly PathSegment[],
   lineAt: (node: Node | null | undefined) => number | undefined,
@@ -87,7 +103,7 @@ function walk(
   let node: unknown = doc.contents;
   let line = lineAt(doc.contents as Node) ?? 1;
   for (const segment of segments) {
-    const found = child(doc, node, segment);
+    const found = child(anchors, node, segment);
     if (found === undefined) break;
     line = lineAt(found.keyNode) ?? lineAt(found.valueNode as Node | undefined) ?? line;
     node = found.valueNode;
@@ -100,8 +116,8 @@ interface Child {
   readonly valueNode: unknown;
 }
 
-function child(doc: Document, node: unknown, segment: PathSegment): Child | undefined {
-  const target = isAlias(node) ? node.resolve(doc) : node;
+function child(anchors: ReadonlyMap<string, Node>, node: unknown, segment: PathSegment): Child | undefined {
+  const target = isAlias(node) ? anchors.get(node.source) : node;
   if (isSeq(target) && typeof segment === 'number') {
     const item = target.items[segment];
     return item === undefined ? undefined : { keyNode: item as Node, valueNode: item };
@@ -117,7 +133,7 @@ function child(doc: Document, node: unknown, segment: PathSegment): Child | unde
     if (!isPair(pair) || !isMergeKey(pair.key)) continue;
     const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
     for (const source of sources) {
-      const found = child(doc, source, segment);
+      const found = child(anchors, source, segment);
       if (found !== undefined) return found;
     }
   }

@@ -179,7 +179,7 @@ const PORT_VARIABLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-[^}]*)?\}$/;
 export const hostPortsRule: Rule = {
   id: 'RULE-MSG-009',
   title: 'host ports unique and taken from the env file',
-  traces: ['REQ-SPC-MSG-003', 'VAL-MSG-PLN-001'],
+  traces: ['NFR-MSG-002', 'VAL-MSG-PLN-001'],
   check(stack) {
     const findings: Finding[] = [];
     const taken = new Map<string, string>();

@@ -47,7 +47,7 @@ const NO_CUB_SINCE = [8, 1] as const;
 export const healthcheckRule: Rule = {
   id: 'RULE-MSG-010',
   title: 'a working healthcheck on every long-running service',
-  traces: ['VAL-MSG-PLN-002'],
+  traces: ['NFR-MSG-001', 'VAL-MSG-PLN-002'],
   check(stack) {
     const findings: Finding[] = [];
     for (const service of stack.services) {
@@ -105,7 +105,7 @@ const HEAP_SHARE_MAX = 0.75;
 export const resourcesRule: Rule = {
   id: 'RULE-MSG-011',
   title: 'memory and CPU limits on every service, JVM heap inside the memory limit',
-  traces: ['VAL-MSG-PLN-002', 'ADR-0007'],
+  traces: ['NFR-MSG-001', 'ADR-0007'],
   check(stack) {
     const findings: Finding[] = [];
     for (const service of stack.services) {
@@ -180,7 +180,7 @@ function mib(bytes: number): string {
 export const dependsOnRule: Rule = {
   id: 'RULE-MSG-012',
   title: 'depends_on targets exist and are waited for with the right condition',
-  traces: ['VAL-MSG-PLN-002', 'ADR-0005'],
+  traces: ['NFR-MSG-001', 'ADR-0005', 'VAL-MSG-PLN-002'],
   check(stack) {
     return stack.services.flatMap((service) => dependsOnFindings(stack, service));
   },
@@ -225,7 +225,7 @@ const RESTART_LONG_RUNNING = ['always', 'unless-stopped'];
 export const conventionsRule: Rule = {
   id: 'RULE-MSG-015',
   title: 'restart policy, the shared logging template and a pinned image on every service',
-  traces: ['VAL-MSG-PLN-002'],
+  traces: ['NFR-MSG-001', 'OPS-MSG-001'],
   check(stack) {
     const findings: Finding[] = [];
     for (const service of stack.services) {
