@@ -208,6 +208,18 @@ const CASES: readonly BreakCase[] = [
     mentions: 'add KAFKA_EXPORTER_PORT to .env.example',
   },
   {
+    name: 'the first broker not on 9092 by default',
+    edits: [
+      kafka('"${KAFKA_1_EXTERNAL_PORT:-9092}:9092"', '"${KAFKA_1_EXTERNAL_PORT:-19092}:9092"'),
+      kafka(
+        'EXTERNAL://localhost:${KAFKA_1_EXTERNAL_PORT:-9092}',
+        'EXTERNAL://localhost:${KAFKA_1_EXTERNAL_PORT:-19092}',
+      ),
+    ],
+    fails: ['RULE-MSG-009'],
+    mentions: 'must default to 9092',
+  },
+  {
     name: 'a long-running service without a healthcheck',
     edits: [
       kafka(

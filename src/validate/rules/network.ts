@@ -11,7 +11,7 @@ import {
   portsOf,
   splitList,
 } from '../service-facts.ts';
-import { isMap, locate, type Service } from '../stack.ts';
+import { isMap, locate, type Service, type Stack, serviceByName } from '../stack.ts';
 import type { PathSegment } from '../yaml-source.ts';
 import { EXPECTED_BROKERS, type Finding, finding, type Rule, rootLocation } from './rule.ts';
 
@@ -224,6 +224,25 @@ export const hostPortsRule: Rule = {
         taken.set(key, service.name);
       }
     }
+    findings.push(...firstBrokerPortFindings(stack));
     return findings;
   },
 };
+
+/** Clients look for Kafka on localhost:9092 first, so kafka-1 answers there by default. */
+const FIRST_BROKER_DEFAULT_PORT = '9092';
+
+function firstBrokerPortFindings(stack: Stack): Finding[] {
+  const first = serviceByName(stack, EXPECTED_BROKERS[0]);
+  const port = first === undefined ? undefined : portsOf(first)[0];
+  if (first === undefined || port === undefined) return [];
+  const fallback = /:-(\d+)\}$/.exec(port.rawHost ?? '')?.[1];
+  return fallback === FIRST_BROKER_DEFAULT_PORT
+    ? []
+    : [
+        finding(
+          locate(first, [...port.path]),
+          `${first.name}: its external host port must default to ${FIRST_BROKER_DEFAULT_PORT} (\${NAME:-${FIRST_BROKER_DEFAULT_PORT}})`,
+        ),
+      ];
+}
