@@ -10,7 +10,9 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Consumer, Kafka, logLevel, PartitionAssigners } from 'kafkajs';
-import { BrokerProcess } from '../engine/broker-process.ts';
+import { decodeResponse, encodeRequest } from '../../src/protocol/index.ts';
+import { encodeRecordBatch } from '../../src/records/index.ts';
+import { BrokerProcess, connect } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -401,5 +403,77 @@ describe('idempotent producers', { timeout: 120_000 }, () => {
     const result = await runTool(PYTHON, ['-c', script, broker.bootstrap], { timeoutMs: 60_000 });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual((await countRecords('idem-rdkafka')).sort(), range('r', 500).sort());
+  });
+  /** One Produce v7 (acks=-1) of `batch` to partition 0 over a fresh connection; the partition's answer. */
+  async function rawProduce(
+    topic: string,
+    batch: Uint8Array,
+  ): Promise<{ errorCode: number; baseOffset: bigint }> {
+    const socket = await connect(broker.port);
+    const request = encodeRequest(
+      { requestApiKey: 0, requestApiVersion: 7, correlationId: 1, clientId: 'raw-producer' },
+      {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
+      },
+    );
+    const frame = await new Promise<Buffer>((resolve, reject) => {
+      let received = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.length >= 4 && received.length >= 4 + received.readInt32BE(0))
+          resolve(received.subarray(4));
+      });
+      socket.once('error', reject);
+      socket.write(request);
+    });
+    socket.destroy();
+    const body = decodeResponse(0, 7, frame).body as {
+      responses: { partitionResponses: { errorCode: number; baseOffset: bigint }[] }[];
+    };
+    const answer = body.responses[0]?.partitionResponses[0];
+    assert.ok(answer !== undefined);
+    return answer;
+  }
+
+  it('deduplication survives a broker crash: a retried batch gets its original offset', async () => {
+    const kafka = new Kafka({
+      brokers: [broker.bootstrap],
+      clientId: 'idempotent-test',
+      logLevel: logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'idem-restart', numPartitions: 1 }] });
+    await admin.disconnect();
+    const batch = (baseSequence: number, count: number) =>
+      encodeRecordBatch({
+        producerId: 424_242,
+        producerEpoch: 0,
+        baseSequence,
+        records: Array.from({ length: count }, (_, i) => ({
+          timestamp: Date.now(),
+          key: null,
+          value: Buffer.from(`seq-${baseSequence + i}`),
+        })),
+      });
+    const first = await batch(0, 3);
+    const second = await batch(3, 2);
+    const written = await rawProduce('idem-restart', first);
+    assert.equal(written.errorCode, 0);
+    assert.equal(written.baseOffset, 0n);
+    assert.equal((await rawProduce('idem-restart', second)).baseOffset, 3n);
+    assert.equal((await rawProduce('idem-restart', first)).baseOffset, 0n, 'a retry before the crash');
+
+    assert.equal(await broker.stop('SIGKILL'), 'SIGKILL');
+    await broker.start();
+    const again = await rawProduce('idem-restart', second);
+    assert.equal(again.errorCode, 0);
+    assert.equal(again.baseOffset, 3n, 'the retry after the crash gets the original offset');
+    const gap = await rawProduce('idem-restart', await batch(9, 1));
+    assert.equal(gap.errorCode, 45, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
+    assert.deepEqual(await countRecords('idem-restart'), ['seq-0', 'seq-1', 'seq-2', 'seq-3', 'seq-4']);
   });
 });
