@@ -166,6 +166,7 @@ export class SegmentedPartitionLog implements PartitionLog {
         if (!needsRecovery && epochsLoaded)
           this.#logger.warn(`${this.dir}: rebuilding indexes of ${segment.logPath}`);
         problem = segment.recover(true, (b) => noteEpoch(b.partitionLeaderEpoch, b.baseOffset));
+        segment.flushIndexes(i < bases.length - 1);
       }
       const previous = this.#segments.at(-1);
       if (previous && segment.baseOffset < previous.nextOffset) {
@@ -194,8 +195,8 @@ export class SegmentedPartitionLog implements PartitionLog {
     if (this.#segments.length === 0) this.#segments.push(this.#newSegment(startOffset));
     this.#logEndOffset = this.#active.nextOffset;
     this.#logStartOffset = Math.min(Math.max(startOffset, this.#segments[0]!.baseOffset), this.#logEndOffset);
+    // Verified is not durable: the recovery point stays until the next flush.
     this.#recoveryPoint = Math.min(recoveryPoint, this.#logEndOffset);
-    if (!clean) this.#recoveryPoint = this.#logEndOffset; // everything was just verified
     this.#highWatermark = Math.min(
       Math.max(checkpoint?.highWatermark ?? 0, this.#logStartOffset),
       this.#logEndOffset,
