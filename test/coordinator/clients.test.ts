@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import net from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Consumer, Kafka, logLevel, PartitionAssigners } from 'kafkajs';
@@ -475,5 +477,60 @@ describe('idempotent producers', { timeout: 120_000 }, () => {
     const gap = await rawProduce('idem-restart', await batch(9, 1));
     assert.equal(gap.errorCode, 45, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
     assert.deepEqual(await countRecords('idem-restart'), ['seq-0', 'seq-1', 'seq-2', 'seq-3', 'seq-4']);
+  });
+});
+
+const REFERENCE = join(import.meta.dirname, '..', '..', 'reference');
+const KAFKA_VERSION = /<kafka.version>(.*)<\/kafka.version>/.exec(
+  readFileSync(join(REFERENCE, 'pom.xml'), 'utf8'),
+)?.[1];
+const KAFKA_LIBS = join(homedir(), '.cache', 'kstack', `kafka-${KAFKA_VERSION}`, 'libs');
+
+describe("Kafka's kafka-consumer-groups tool", {
+  timeout: 180_000,
+  skip: !existsSync(KAFKA_LIBS) && 'reference jars not installed',
+}, () => {
+  const broker = new BrokerProcess(19715);
+  const tool = (...args: string[]) =>
+    runTool(
+      join(REFERENCE, 'bin', 'kafka-consumer-groups'),
+      ['--bootstrap-server', broker.bootstrap, ...args],
+      {
+        timeoutMs: 90_000,
+      },
+    );
+  after(async () => {
+    await broker.stop();
+    broker.removeData();
+  });
+
+  it('lists, describes (members, assignments, lag) and deletes a group', async () => {
+    await broker.start();
+    const produced = await runTool('kcat', ['-b', broker.bootstrap, '-P', '-t', 'described', '-K', ':'], {
+      input: 'a:1\nb:2\nc:3\n',
+    });
+    assert.equal(produced.code, 0, produced.stderr);
+    const member = new PythonMember(broker.bootstrap, 'described-group', 'described', 'member-x');
+    try {
+      await waitUntil('three records consumed', () => member.values().length === 3);
+      const listed = await tool('--list');
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /^described-group$/m);
+      const described = await tool('--describe', '--group', 'described-group');
+      assert.equal(described.code, 0, described.stderr);
+      // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+      assert.match(
+        described.stdout,
+        /described-group\s+described\s+0\s+3\s+3\s+0\s+member-x-\S+\s+\/127\.0\.0\.1\s+member-x/,
+      );
+      const state = await tool('--describe', '--group', 'described-group', '--state');
+      assert.match(state.stdout, /described-group\s+127\.0\.0\.1:19715\s+\(1\)\s+range\s+Stable\s+1/);
+    } finally {
+      await member.stop('SIGTERM');
+    }
+    const deleted = await tool('--delete', '--group', 'described-group');
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, /successful/);
+    assert.doesNotMatch((await tool('--list')).stdout, /described-group/);
   });
 });
