@@ -64,7 +64,7 @@ export class MemoryFs implements StorageFs {
     const end = position + length;
     if (end > MEMORY_FILE_BYTES_MAX) throw new Error(`in-memory file over ${MEMORY_FILE_BYTES_MAX} bytes`);
     if (end > file.data.length) {
-      const grown = Buffer.alloc(Math.max(end, file.data.length * 2));
+      const grown = Buffer.allocUnsafe(Math.max(end, file.data.length * 2));
       file.data.copy(grown, 0, 0, file.size);
       file.data = grown;
     }
