@@ -4,14 +4,16 @@
  * `BrokerServices` handlers see. Clock and data directory are passed in.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KafkaErrors, uuidFromRandomBytes } from '../protocol/index.ts';
 import { KafkaServer, type ServerLog } from '../server/server.ts';
+import { logConfigFromProperties, openFilePartitionLog } from '../storage/index.ts';
 import {
   BrokerConfig,
   ConfigSource,
   TOPIC_CONFIG_BY_NAME,
+  TOPIC_CONFIGS,
   type TopicSettings,
   topicSettings,
   validateConfigValue,
@@ -22,7 +24,6 @@ import { type HandlerRegistry, loadHandlers } from './handlers/index.ts';
 import { ConfigResourceType, MetadataImage, type MetadataRecord } from './metadata-image.ts';
 import { MetadataLog } from './metadata-log.ts';
 import { LocalReplica } from './partition.ts';
-import { SingleFileLog } from './replica-log.ts';
 import type {
   AdminResult,
   BrokerExtension,
@@ -44,6 +45,11 @@ export const systemClock: Clock = {
     return () => clearTimeout(timer);
   },
 };
+
+/** Kafka's `log.cleaner.backoff.ms`: the pause between compaction passes. */
+const LOG_CLEANER_BACKOFF_MS = 15_000;
+/** How often the flush policy (`flush.messages`, `flush.ms`) is applied. */
+const FLUSH_CHECK_INTERVAL_MS = 1_000;
 
 export interface BrokerOptions {
   readonly dataDir: string;
@@ -90,6 +96,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   #server: KafkaServer | null = null;
   readonly #extensions: BrokerExtension[] = [];
   #port = 0;
+  /** Cancellers of the periodic log maintenance timers. */
+  readonly #timers = new Map<string, () => void>();
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -164,6 +172,39 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       this.#image.metadataOffset,
     );
     await this.#startExtensions();
+    this.#scheduleMaintenance();
+  }
+
+  /**
+   * Periodic log maintenance, as Kafka's log manager does it: retention every
+   * `log.retention.check.interval.ms`, compaction of compacted topics every
+   * `log.cleaner.backoff.ms` (15 s), the flush policy every second.
+   */
+  #scheduleMaintenance(): void {
+    const every = (name: string, intervalMs: number, task: () => void | Promise<void>): void => {
+      const run = (): void => {
+        Promise.resolve()
+          .then(task)
+          .catch((error: unknown) => this.log.warn(`log maintenance (${name}): ${String(error)}`))
+          .finally(() => {
+            if (this.#server !== null) this.#timers.set(name, this.clock.setTimer(intervalMs, run));
+          });
+      };
+      this.#timers.set(name, this.clock.setTimer(intervalMs, run));
+    };
+    every('retention', this.config.getNumber('log.retention.check.interval.ms'), () => {
+      for (const replica of this.#replicas.values()) {
+        if (replica.log.config.cleanupPolicy.includes('delete')) replica.log.enforceRetention();
+      }
+    });
+    every('compaction', LOG_CLEANER_BACKOFF_MS, async () => {
+      for (const replica of [...this.#replicas.values()]) {
+        if (replica.log.config.cleanupPolicy.includes('compact')) await replica.log.compact();
+      }
+    });
+    every('flush', FLUSH_CHECK_INTERVAL_MS, () => {
+      for (const replica of this.#replicas.values()) replica.log.maybeFlush();
+    });
   }
 
   /**
@@ -190,9 +231,14 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#server = null;
     for (const extension of this.#extensions.reverse()) await extension.stop();
     this.#extensions.length = 0;
+    for (const cancel of this.#timers.values()) cancel();
+    this.#timers.clear();
     for (const replica of this.#replicas.values()) {
-      replica.log.flush();
-      replica.log.close();
+      try {
+        replica.log.close();
+      } catch (error) {
+        this.log.warn(`closing ${replica.topic}-${replica.partitionIndex}: ${String(error)}`);
+      }
     }
     this.#replicas.clear();
     this.#metadataLog?.close();
@@ -221,12 +267,36 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     for (const partition of topic.partitions) {
       const key = `${topic.name}\0${partition.partitionIndex}`;
       if (this.#replicas.has(key)) continue;
-      const dir = join(this.dataDir, `${topic.name}-${partition.partitionIndex}`);
-      const log = SingleFileLog.open(dir, (message) => this.log.warn(message));
+      const log = openFilePartitionLog({
+        dir: this.dataDir,
+        topic: topic.name,
+        partition: partition.partitionIndex,
+        clock: this.clock,
+        config: this.#logConfigOf(topic.configs),
+        logger: this.log,
+      });
       this.#replicas.set(
         key,
         new LocalReplica(topic.name, topic.topicId, partition.partitionIndex, partition.leaderEpoch, log),
       );
+    }
+  }
+
+  /** The storage settings in force for a topic with these overrides (Kafka names → LogConfig). */
+  #logConfigOf(overrides: ReadonlyMap<string, string>) {
+    const properties: Record<string, string | undefined> = {};
+    for (const definition of TOPIC_CONFIGS) {
+      properties[definition.name] = this.config.topicValue(definition.name, overrides).value ?? undefined;
+    }
+    return logConfigFromProperties(properties);
+  }
+
+  /** Applies a topic's (or every topic's) changed configs to its open logs. */
+  #reconfigure(topicName?: string): void {
+    for (const replica of this.#replicas.values()) {
+      if (topicName !== undefined && replica.topic !== topicName) continue;
+      const topic = this.#image.topic(replica.topic);
+      if (topic !== undefined) replica.log.updateConfig(this.#logConfigOf(topic.configs));
     }
   }
 
@@ -380,14 +450,10 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       const key = `${name}\0${partition.partitionIndex}`;
       const replica = this.#replicas.get(key);
       this.#replicas.delete(key);
-      replica?.log.close();
-      const dir = join(this.dataDir, `${name}-${partition.partitionIndex}`);
-      const doomed = `${dir}.${topic.topicId}-delete`;
       try {
-        renameSync(dir, doomed);
-        rmSync(doomed, { recursive: true, force: true });
+        replica?.log.delete();
       } catch (error) {
-        this.log.warn(`deleting ${dir}: ${String(error)}`);
+        this.log.warn(`deleting ${name}-${partition.partitionIndex}: ${String(error)}`);
       }
     }
     this.fetchSessions.forgetTopic(name);
@@ -445,6 +511,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       })),
     );
     this.#settings.delete(name);
+    this.#reconfigure(name);
     return result(0);
   }
 
@@ -476,6 +543,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     );
     for (const [name, value] of changes) this.config.setDynamic(name, value);
     this.#settings.clear();
+    this.#reconfigure();
     return result(0);
   }
 

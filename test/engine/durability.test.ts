@@ -112,7 +112,7 @@ describe('durability of kstack up', { timeout: 900_000 }, () => {
       // Half a batch header: what a crash in the middle of a write leaves.
       appendFileSync(log, Buffer.from([0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 80, 0, 0, 0, 0, 2, 1, 2, 3]));
       await broker.start();
-      assert.match(broker.output, /truncating a torn or corrupt tail of 20 bytes/);
+      assert.match(broker.output, /recovery truncated .*torn-0/);
       assert.equal(statSync(log).size, sizeBefore);
       assert.deepEqual(await readValues(broker.bootstrap, 'torn', 0), lines);
       const more = await runTool('kcat', ['-b', broker.bootstrap, '-P', '-t', 'torn', '-p', '0'], {

@@ -4,11 +4,9 @@ import {
   type ListOffsetsRequestData,
   type ListOffsetsResponseData,
 } from '../../protocol/index.ts';
-import { decodeRecordBatch } from '../../records/index.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 import type { LocalReplica } from '../partition.ts';
-import type { BatchEntry } from '../replica-log.ts';
 
 type PartitionAnswer = NonNullable<
   NonNullable<Input<ListOffsetsResponseData>['topics']>[number]['partitions']
@@ -19,21 +17,6 @@ const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
-
-/** The first record of `entry`'s batch matching `accept`, as (offset, timestamp). */
-async function findRecord(
-  replica: LocalReplica,
-  entry: BatchEntry,
-  accept: (timestamp: number) => boolean,
-): Promise<{ offset: number; timestamp: number } | undefined> {
-  const bytes = replica.log.read(entry.baseOffset, replica.highWatermarkNumber, 1, true);
-  if (bytes === null) return undefined;
-  const batch = await decodeRecordBatch(bytes, 0);
-  for (const record of batch.records) {
-    if (accept(record.timestamp)) return { offset: record.offset, timestamp: record.timestamp };
-  }
-  return undefined;
-}
 
 async function answer(
   replica: LocalReplica,
@@ -50,32 +33,31 @@ async function answer(
     oldStyleOffsets: [BigInt(offset)],
   });
   const none = (): PartitionAnswer => found(-1, -1, -1);
+  const log = replica.log;
   const highWatermark = replica.highWatermarkNumber;
-  if (timestamp === LATEST || timestamp === LATEST_TIERED) {
-    return timestamp === LATEST_TIERED ? none() : found(highWatermark, -1, replica.leaderEpoch);
-  }
+  if (timestamp === LATEST) return found(highWatermark, -1, replica.leaderEpoch);
+  if (timestamp === LATEST_TIERED) return none();
   if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) {
-    const start = replica.log.logStartOffset;
-    return found(start, -1, start >= highWatermark ? replica.leaderEpoch : epochAt(replica, start));
+    return found(log.logStartOffset, -1, epochAt(replica, log.logStartOffset));
   }
   if (timestamp === MAX_TIMESTAMP) {
     if (version < 7) return { partitionIndex, errorCode: KafkaErrors.UNSUPPORTED_VERSION.code };
-    const entry = replica.log.maxTimestampBatch();
-    if (entry === undefined || entry.baseOffset >= highWatermark) return none();
-    const record = await findRecord(replica, entry, (t) => t === entry.maxTimestamp);
-    return record === undefined ? none() : found(record.offset, record.timestamp, entry.leaderEpoch);
+    const max = await log.maxTimestampOffset();
+    if (max === null || max.offset >= highWatermark) return none();
+    return found(max.offset, max.timestamp, max.leaderEpoch);
   }
-  const target = Number(timestamp);
-  const entry = replica.log.findByTimestamp(target);
-  if (entry === undefined || entry.baseOffset >= highWatermark) return none();
-  const record = await findRecord(replica, entry, (t) => t >= target);
-  return record === undefined ? none() : found(record.offset, record.timestamp, entry.leaderEpoch);
+  const hit = await log.offsetForTimestamp(Number(timestamp));
+  if (hit === null || hit.offset >= highWatermark) return none();
+  return found(hit.offset, hit.timestamp, hit.leaderEpoch);
 }
 
+/** The leader epoch of the batch holding `offset` (from the epoch cache). */
 function epochAt(replica: LocalReplica, offset: number): number {
-  const bytes = replica.log.read(offset, replica.highWatermarkNumber, 1, true);
-  if (bytes === null || bytes.length < 16) return replica.leaderEpoch;
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getInt32(12);
+  let epoch = replica.leaderEpoch;
+  for (const entry of replica.log.epochEntries()) {
+    if (entry.startOffset <= offset) epoch = entry.epoch;
+  }
+  return epoch;
 }
 
 /**

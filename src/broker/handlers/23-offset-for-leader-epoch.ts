@@ -39,14 +39,6 @@ export const handler = defineHandler<
             return fail(KafkaErrors.FENCED_LEADER_EPOCH.code);
           }
           if (p.currentLeaderEpoch > replica.leaderEpoch) return fail(KafkaErrors.UNKNOWN_LEADER_EPOCH.code);
-          if (p.leaderEpoch >= replica.leaderEpoch) {
-            return {
-              errorCode: 0,
-              partition: p.partition,
-              leaderEpoch: replica.leaderEpoch,
-              endOffset: replica.logEndOffset,
-            };
-          }
           const found = replica.log.endOffsetForEpoch(p.leaderEpoch);
           return {
             errorCode: 0,
