@@ -184,10 +184,13 @@ export const extension: BrokerExtension = {
   name: 'group-coordinator',
 
   async start(services: BrokerServices): Promise<void> {
+    // An existing topic's partition count wins over the setting, as in Kafka: groups must keep their partition.
+    const existing = services.metadata().topic(OFFSETS_TOPIC_NAME)?.partitions.length;
+    const config = coordinatorConfig(services);
     const coordinator = new GroupCoordinator({
       clock: services.clock,
       log: new BrokerOffsetsLog(services),
-      config: coordinatorConfig(services),
+      config: existing === undefined ? config : { ...config, offsetsTopicNumPartitions: existing },
       newUuid: randomUUID,
     });
     const producerIds = new ProducerIdManager(new FileProducerIdStore(join(services.dataDir, 'coordinator')));
