@@ -15,6 +15,7 @@ import {
   type BatchInfo,
   checkBatchAt,
   OFFSET,
+  RecordsError,
   readInt64,
   setBaseOffset,
   setLogAppendTime,
@@ -325,7 +326,8 @@ export class SegmentedPartitionLog implements PartitionLog {
         () => `more than ${APPEND_BATCHES_MAX} batches in one append`,
       );
       const check = checkBatchAt(records, pos);
-      if (!check.ok) throw new Error(`cannot append: ${check.kind} at byte ${pos}: ${check.message}`);
+      if (!check.ok)
+        throw new RecordsError(check.kind, `cannot append: ${check.kind} at byte ${pos}: ${check.message}`);
       infos.push(check.batch);
       pos += check.batch.size;
     }

@@ -162,9 +162,16 @@ export class LogSegment {
 
   /** Position from which to scan for the first record with timestamp >= `timestampMs`. */
   lookupTimestampPosition(timestampMs: number): number {
+    // The last entry whose timestamp is below the target: every record before its batch is older.
+    let lo = 0;
+    let hi = this.timeIndexTimestamps.length - 1;
     let offset = -1;
-    for (let i = 0; i < this.timeIndexTimestamps.length && this.timeIndexTimestamps[i]! < timestampMs; i++) {
-      offset = this.timeIndexOffsets[i]!;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.timeIndexTimestamps[mid]! < timestampMs) {
+        offset = this.timeIndexOffsets[mid]!;
+        lo = mid + 1;
+      } else hi = mid - 1;
     }
     return offset < 0 ? 0 : this.lookupPosition(offset);
   }

@@ -1,0 +1,80 @@
+// Unit tests of the pieces under the log: config parsing, the epoch cache, MemoryFs crashes.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  DEFAULT_LOG_CONFIG,
+  InvariantViolation,
+  logConfigFromProperties,
+  MemoryFs,
+  resolveLogConfig,
+} from '../../src/storage/index.ts';
+import { LeaderEpochCache } from '../../src/storage/leader-epoch-cache.ts';
+import { appendLeader, batch, implementations } from './helpers.ts';
+
+describe('log config', () => {
+  test('Kafka property names map to fields; Long.MAX_VALUE means never', () => {
+    const c = logConfigFromProperties({
+      'segment.bytes': '1048576',
+      'cleanup.policy': 'delete,compact',
+      'flush.messages': '9223372036854775807',
+      'retention.ms': '-1',
+      'message.timestamp.type': 'LogAppendTime',
+    });
+    assert.deepEqual(c, {
+      segmentBytes: 1048576,
+      cleanupPolicy: 'compact,delete',
+      flushMessages: Number.POSITIVE_INFINITY,
+      retentionMs: -1,
+      messageTimestampType: 'LogAppendTime',
+    });
+    assert.throws(() => logConfigFromProperties({ 'cleanup.policy': 'shred' }), /cleanup.policy/);
+    assert.throws(() => logConfigFromProperties({ 'segment.ms': 'soon' }), /segment.ms/);
+    assert.throws(() => resolveLogConfig({ segmentBytes: 10 }), /segment.bytes/);
+    assert.equal(DEFAULT_LOG_CONFIG.segmentBytes, 1073741824);
+  });
+});
+
+describe('leader epoch cache', () => {
+  test('assign, persist, reload, truncate from both ends', () => {
+    const fs = new MemoryFs();
+    fs.mkdirp('/p');
+    const cache = new LeaderEpochCache(fs, '/p/leader-epoch-checkpoint');
+    cache.assign(1, 0);
+    cache.assign(1, 5); // same epoch: ignored
+    cache.assign(3, 10);
+    cache.assign(4, 20);
+    assert.throws(() => cache.assign(2, 30), InvariantViolation);
+    assert.equal(fs.readFile('/p/leader-epoch-checkpoint')!.toString(), '0\n3\n1 0\n3 10\n4 20\n');
+    const reloaded = new LeaderEpochCache(fs, '/p/leader-epoch-checkpoint');
+    assert.ok(reloaded.load());
+    assert.equal(reloaded.epochForOffset(15), 3);
+    reloaded.truncateFromStart(12);
+    assert.deepEqual(reloaded.entries(), [
+      { epoch: 3, startOffset: 12 },
+      { epoch: 4, startOffset: 20 },
+    ]);
+    reloaded.truncateFromEnd(20);
+    assert.deepEqual(reloaded.entries(), [{ epoch: 3, startOffset: 12 }]);
+    fs.writeFileAtomic('/p/leader-epoch-checkpoint', Buffer.from('0\n2\n5 10\n4 20\n'));
+    assert.ok(
+      !new LeaderEpochCache(fs, '/p/leader-epoch-checkpoint').load(),
+      'epochs going back are rejected',
+    );
+  });
+});
+
+describe('MemoryFs power loss', () => {
+  test('a crash keeps what was flushed and recovery yields a valid prefix', async () => {
+    const h = implementations.find((i) => i.name === 'memory')!.create();
+    const fs = h.fs as MemoryFs;
+    let log = h.open();
+    for (let i = 0; i < 4; i++) appendLeader(log, await batch(3));
+    log.flush();
+    for (let i = 0; i < 4; i++) appendLeader(log, await batch(3));
+    fs.crash();
+    log = h.open();
+    assert.equal(log.logEndOffset, 12, 'unflushed appends are lost, flushed ones kept');
+    assert.equal(appendLeader(log, await batch(1)).baseOffset, 12);
+    log.close();
+  });
+});
