@@ -32,6 +32,8 @@ LOCAL_ERRORS = {
     ck.KafkaError._INVALID_ARG: "CLIENT_INVALID_ARGUMENT",
     ck.KafkaError._AUTO_OFFSET_RESET: "OFFSET_OUT_OF_RANGE",
 }
+# Errors whose text shows the client decided from metadata that the topic has no partition.
+NO_LEADER_TEXT = "No leaders found"
 TIMESTAMP_TYPES = {ck.TIMESTAMP_CREATE_TIME: "CreateTime", ck.TIMESTAMP_LOG_APPEND_TIME: "LogAppendTime"}
 # Kafka's group state names for the modern ListConsumerGroups/DescribeConsumerGroups results.
 GROUP_STATES = {
@@ -48,6 +50,9 @@ def kafka_error_name(error):
     code = error.code()
     if code >= -1:
         return error_name(code)
+    if code == ck.KafkaError._NOENT and NO_LEADER_TEXT in error.str():
+        # ListOffsets on a topic the metadata does not have (PROTOCOL.md section 6).
+        return "UNKNOWN_TOPIC_OR_PARTITION"
     return LOCAL_ERRORS.get(code, "CLIENT_ERROR")
 
 
@@ -430,8 +435,9 @@ def admin_list_offsets(context, step):
 
 
 def consumer_list_offsets(context, step):
-    """Without an admin ListOffsets: the consumer's watermarks and offsets_for_times
-    (which do not expose the found record's timestamp, so it is omitted)."""
+    """Without an admin ListOffsets: the consumer's watermarks and offsets_for_times.
+    offsets_for_times does not expose the found record's timestamp, which the op
+    reports, so a lookup by time that finds a record is unsupported."""
     topic, partition, spec = step["topic"], step.get("partition", 0), step["spec"]
     consumer = plain_consumer(context, step)
     seconds = common.step_timeout_seconds(step)
@@ -441,7 +447,12 @@ def consumer_list_offsets(context, step):
             found = consumer.offsets_for_times([query], timeout=seconds)[0]
             if found.error is not None:
                 raise ck.KafkaException(found.error)
-            return {"offset": found.offset if found.offset >= 0 else -1}
+            if found.offset >= 0:
+                raise Unsupported(
+                    "confluent-kafka %s has no admin ListOffsets and its offsets_for_times does not return "
+                    "the found record's timestamp (offset found: %d)" % (client_info()["version"], found.offset)
+                )
+            return {"offset": -1}
         low, high = consumer.get_watermark_offsets(ck.TopicPartition(topic, partition), timeout=seconds, cached=False)
         return {"offset": low if spec == "earliest" else high}
     finally:

@@ -42,7 +42,7 @@ def map_error(exception):
     if isinstance(exception, kafka.errors.KafkaTimeoutError):
         return "CLIENT_TIMEOUT", str(exception)
     errno = getattr(exception, "errno", None)
-    if isinstance(exception, kafka.errors.BrokerResponseError) and errno is not None:
+    if isinstance(exception, kafka.errors.KafkaError) and isinstance(errno, int):
         return error_name(errno), str(exception)[:500]
     return "CLIENT_ERROR", "%s: %s" % (type(exception).__name__, exception)
 
@@ -52,12 +52,16 @@ def raise_error_code(code, message=""):
         raise StepError(error_name(code), message or "")
 
 
-def raise_error_class_name(name):
-    """kafka-python reports some per-item errors by class name, e.g. 'GroupIdNotFoundError'."""
-    if name and name != "OK":
-        error_class = getattr(kafka.errors, name, None)
-        errno = getattr(error_class, "errno", None)
-        raise StepError(error_name(errno) if errno is not None else "CLIENT_ERROR", name)
+def raise_error_text(text):
+    """kafka-python reports some per-item outcomes as text: "OK", an error class name
+    ("GroupIdNotFoundError") or an error's text ("[Error 69] GroupIdNotFoundError: …")."""
+    if not text or text == "OK":
+        return
+    code = re.match(r"\[Error (-?\d+)\]", text)
+    if code:
+        raise StepError(error_name(int(code.group(1))), text)
+    errno = getattr(getattr(kafka.errors, text, None), "errno", None)
+    raise StepError(error_name(errno) if isinstance(errno, int) else "CLIENT_ERROR", text)
 
 
 def client_info():
@@ -135,11 +139,19 @@ def create_partitions(context, step):
 
 
 def describe_configs(context, step):
+    """Sends kafka-python's own DescribeConfigs request and reads the per-resource
+    error, which its public describe_configs drops (an unknown topic comes back as {})."""
+    admin = admin_client(context, step)
     resource = ConfigResource(ConfigResourceType.TOPIC, step["topic"])
-    response = admin_client(context, step).describe_configs([resource], config_filter="all")
-    entries = response.get("topic", {}).get(step["topic"])
-    if entries is None:
-        raise StepError("UNKNOWN_TOPIC_OR_PARTITION", str(response)[:300])
+    request = admin._describe_configs_request([resource], False)
+
+    async def send():
+        return await admin._manager.send(request)
+
+    response = admin._manager.run(send)
+    for result in response.to_dict()["results"]:
+        raise_error_code(result["error_code"], result.get("error_message"))
+    entries = admin._describe_configs_process_responses([response], "all").get("topic", {}).get(step["topic"], {})
     names = step.get("names")
     return {
         name: (None if entry["is_sensitive"] else entry["value"])
@@ -155,11 +167,7 @@ def alter_configs(context, step):
     response = admin_client(context, step).alter_configs(
         [resource], validate_only=step.get("validateOnly", False), raise_on_unknown=False, incremental=True
     )
-    # Each resource's outcome is "OK" or the error's text, "[Error 40] InvalidConfigurationError: …".
-    outcome = response.get("topic", {}).get(step["topic"], "OK")
-    if outcome != "OK":
-        code = re.match(r"\[Error (-?\d+)\]", outcome)
-        raise StepError(error_name(int(code.group(1))) if code else "CLIENT_ERROR", outcome)
+    raise_error_text(response.get("topic", {}).get(step["topic"], "OK"))
 
 
 def metadata_op(context, step):
@@ -213,7 +221,7 @@ def produce(context, step):
     producer = make_producer(context, step)
     futures = [send_one(producer, step, message) for message in messages]
     producer.flush(timeout=common.step_timeout_seconds(step))
-    outcomes = [outcome_of(future) for future in futures]
+    outcomes = [outcome_of(future, common.acks_setting(step)) for future in futures]
     producer.close(timeout=1)
     failed = [o for o in outcomes if "error" in o]
     if failed:
@@ -244,7 +252,7 @@ def send_one(producer, step, message):
         return {"error": error, "message": text}
 
 
-def outcome_of(future):
+def outcome_of(future, acks):
     if isinstance(future, dict):
         return future
     if not future.is_done:
@@ -253,7 +261,9 @@ def outcome_of(future):
         error, text = map_error(future.exception)
         return {"error": error, "message": text}
     metadata = future.value
-    return {"partition": metadata.partition, "offset": metadata.offset if metadata.offset >= 0 else -1}
+    # With acks=0 kafka-python makes up offsets from the batch; the client cannot know them.
+    known = acks != 0 and metadata.offset >= 0
+    return {"partition": metadata.partition, "offset": metadata.offset if known else -1}
 
 
 # --- Consume ----------------------------------------------------------------
@@ -410,7 +420,7 @@ def list_groups(context, step):
 def describe_group(context, step):
     group = admin_client(context, step).describe_groups([step["group"]])[step["group"]]
     if group.get("error"):
-        raise_error_class_name(getattr(group["error"], "__name__", str(group["error"])))
+        raise_error_text(getattr(group["error"], "__name__", str(group["error"])))
     members = []
     for member in group["members"]:
         assignment = (member.get("member_assignment") or {}).get("assigned_partitions") or []
@@ -427,7 +437,7 @@ def describe_group(context, step):
 
 def delete_group(context, step):
     results = admin_client(context, step).delete_groups([step["group"]])
-    raise_error_class_name(results[step["group"]])
+    raise_error_text(results[step["group"]])
 
 
 def group_offsets(context, step):
