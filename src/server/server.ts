@@ -57,6 +57,7 @@ class Connection {
   #pendingBytes = 0;
   #closed = false;
   #paused = false;
+  #processing = false;
 
   constructor(
     socket: net.Socket,
@@ -89,7 +90,27 @@ class Connection {
   #onData(chunk: Buffer): void {
     this.#chunks.push(chunk);
     this.#chunkBytes += chunk.length;
-    while (!this.#closed && this.#chunkBytes >= 4) {
+    this.#processBuffered();
+  }
+
+  /**
+   * Frames and dispatches buffered requests while under the queue bounds. Bytes past the
+   * bound stay buffered (the socket is paused meanwhile) until answers make room.
+   */
+  #processBuffered(): void {
+    // Synchronous answers call back in through #flush: the loop already running continues.
+    if (this.#processing) return;
+    this.#processing = true;
+    try {
+      this.#frameBuffered();
+    } finally {
+      this.#processing = false;
+    }
+    this.#updateFlow();
+  }
+
+  #frameBuffered(): void {
+    while (!this.#closed && this.#chunkBytes >= 4 && !this.#queueFull()) {
       const size = this.#peekSize();
       if (size < 0 || size > this.#limits.socketRequestMaxBytes) {
         this.#server.log.warn(
@@ -102,7 +123,6 @@ class Connection {
       const frame = this.#take(4 + size).subarray(4);
       this.#dispatch(frame);
     }
-    this.#updateFlow();
   }
 
   #peekSize(): number {
@@ -181,16 +201,24 @@ class Connection {
         return;
       }
     }
-    this.#updateFlow();
+    if (this.#chunkBytes >= 4) this.#processBuffered();
+    else this.#updateFlow();
     this.#server.onConnectionIdle(this);
+  }
+
+  #queueFull(): boolean {
+    return (
+      this.#pending.length >= this.#limits.queuedMaxRequests ||
+      this.#pendingBytes >= this.#limits.queuedMaxRequestBytes
+    );
   }
 
   /** Pauses reading while too much is queued or unsent; resumes once under the bounds. */
   #updateFlow(): void {
     if (this.#closed) return;
     const overloaded =
-      this.#pending.length >= this.#limits.queuedMaxRequests ||
-      this.#pendingBytes >= this.#limits.queuedMaxRequestBytes ||
+      this.#queueFull() ||
+      this.#chunkBytes > this.#limits.socketRequestMaxBytes ||
       this.#socket.writableLength >= this.#limits.socketSendBufferMaxBytes;
     if (overloaded && !this.#paused) {
       this.#paused = true;

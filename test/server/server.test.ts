@@ -1,0 +1,140 @@
+/** The TCP server alone, with a stub dispatcher: framing, ordering, bounds, shutdown. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type DispatchResult, KafkaServer, type RequestDispatcher } from '../../src/server/server.ts';
+import { closedWithin, connect, FrameReader } from '../engine/broker-process.ts';
+
+function frame(payload: Buffer): Buffer {
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(payload.length);
+  return Buffer.concat([size, payload]);
+}
+
+/** Echoes each request; a request whose first byte is the delay in ms is answered after it. */
+class EchoDispatcher implements RequestDispatcher {
+  calls = 0;
+  dispatch(request: Buffer): DispatchResult | Promise<DispatchResult> {
+    this.calls++;
+    const copy = Buffer.from(request);
+    if (copy[0] === 0xee) return { response: null, close: true };
+    if (copy[0] === 0xaa) return { response: null };
+    const delayMs = copy[0] ?? 0;
+    const result = { response: frame(copy) };
+    if (delayMs === 0) return result;
+    return new Promise((resolve) => setTimeout(() => resolve(result), delayMs));
+  }
+}
+
+describe('KafkaServer', () => {
+  const dispatcher = new EchoDispatcher();
+  const server = new KafkaServer({
+    host: '127.0.0.1',
+    port: 0,
+    dispatcher,
+    limits: { socketRequestMaxBytes: 1024, queuedMaxRequests: 4 },
+  });
+  let port = 0;
+  before(async () => {
+    port = await server.listen();
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('answers pipelined requests in request order even when later ones finish first', async () => {
+    const socket = await connect(port);
+    const reader = new FrameReader(socket);
+    const delays = [50, 0, 30, 0, 10, 0];
+    socket.write(Buffer.concat(delays.map((d, i) => frame(Buffer.from([d, i])))));
+    const frames = await reader.next(delays.length);
+    assert.deepEqual(
+      frames.map((f) => f[1]),
+      delays.map((_, i) => i),
+    );
+    socket.destroy();
+  });
+
+  it('reassembles frames split across TCP segments, down to single bytes', async () => {
+    const socket = await connect(port);
+    const reader = new FrameReader(socket);
+    const bytes = Buffer.concat([frame(Buffer.from([0, 1, 2, 3])), frame(Buffer.from([0, 9]))]);
+    for (const byte of bytes) {
+      socket.write(Buffer.from([byte]));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const frames = await reader.next(2);
+    assert.deepEqual([...frames[0]!], [0, 1, 2, 3]);
+    assert.deepEqual([...frames[1]!], [0, 9]);
+    socket.destroy();
+  });
+
+  it('sends nothing for a request without a response and keeps the order', async () => {
+    const socket = await connect(port);
+    const reader = new FrameReader(socket);
+    socket.write(
+      Buffer.concat([frame(Buffer.from([0, 1])), frame(Buffer.from([0xaa])), frame(Buffer.from([0, 3]))]),
+    );
+    const frames = await reader.next(2);
+    assert.deepEqual(
+      frames.map((f) => f[1]),
+      [1, 3],
+    );
+    socket.destroy();
+  });
+
+  it('closes a connection whose frame is over the limit or negative, and serves others', async () => {
+    for (const size of [1025, -1]) {
+      const bad = await connect(port);
+      bad.on('error', () => {});
+      const header = Buffer.alloc(4);
+      header.writeInt32BE(size);
+      bad.write(header);
+      assert.equal(await closedWithin(bad, 2000), true);
+      const good = await connect(port);
+      const reader = new FrameReader(good);
+      good.write(frame(Buffer.from([0, 42])));
+      assert.equal((await reader.next(1))[0]![1], 42);
+      good.destroy();
+    }
+  });
+
+  it('closes the connection when the dispatcher says so, after earlier answers', async () => {
+    const socket = await connect(port);
+    const reader = new FrameReader(socket);
+    socket.write(Buffer.concat([frame(Buffer.from([0, 5])), frame(Buffer.from([0xee]))]));
+    assert.equal((await reader.next(1))[0]![1], 5);
+    assert.equal(await closedWithin(socket, 2000), true);
+  });
+
+  it('stops reading a connection at queued.max.requests and resumes when answered', async () => {
+    const socket = await connect(port);
+    const reader = new FrameReader(socket);
+    const before = dispatcher.calls;
+    // Ten slow requests: at most four are taken in at a time, all ten are answered in order.
+    socket.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => frame(Buffer.from([40, i])))));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(dispatcher.calls - before <= 4, `at most 4 in flight, saw ${dispatcher.calls - before}`);
+    const frames = await reader.next(10, 10_000);
+    assert.deepEqual(
+      frames.map((f) => f[1]),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
+    socket.destroy();
+  });
+});
+
+describe('KafkaServer shutdown', () => {
+  it('answers in-flight requests before closing', async () => {
+    const server = new KafkaServer({ host: '127.0.0.1', port: 0, dispatcher: new EchoDispatcher() });
+    const port = await server.listen();
+    const socket = await connect(port);
+    const reader = new FrameReader(socket);
+    socket.write(frame(Buffer.from([100, 7])));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const closing = server.close();
+    const [answer] = await reader.next(1);
+    assert.equal(answer![1], 7);
+    await closing;
+    assert.equal(await closedWithin(socket, 2000), true);
+  });
+});
