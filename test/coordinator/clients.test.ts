@@ -11,6 +11,7 @@ import net from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Consumer as PlatformaticConsumer, stringDeserializers } from '@platformatic/kafka';
 import { type Consumer, Kafka, logLevel, PartitionAssigners } from 'kafkajs';
 import { decodeResponse, encodeRequest } from '../../src/protocol/index.ts';
 import { encodeRecordBatch } from '../../src/records/index.ts';
@@ -237,6 +238,37 @@ describe('consumer groups with librdkafka and kafkajs', { timeout: 300_000 }, ()
       'both static members consume',
       () => missing(values, [...again.values(), ...s2.values()]).length === 0,
     );
+  });
+  it('@platformatic/kafka (flexible JoinGroup/SyncGroup/OffsetCommit/OffsetFetch) joins, consumes and commits', async () => {
+    const topic = 'groups-platformatic';
+    await produce(kafka, topic, range('flex', 5));
+    const consumer = new PlatformaticConsumer({
+      groupId: 'platformatic-group',
+      clientId: 'platformatic',
+      bootstrapBrokers: [broker.bootstrap],
+      deserializers: stringDeserializers,
+    });
+    try {
+      const stream = await consumer.consume({
+        topics: [topic],
+        mode: 'earliest',
+        autocommit: false,
+        sessionTimeout: SESSION_TIMEOUT_MS,
+        heartbeatInterval: 500,
+      });
+      const values: string[] = [];
+      for await (const message of stream) {
+        values.push(String(message.value));
+        await message.commit();
+        if (values.length === 5) break;
+      }
+      assert.deepEqual(values, range('flex', 5));
+      const committed = await consumer.listCommittedOffsets({ topics: [{ topic, partitions: [0] }] });
+      assert.deepEqual(committed.get(topic), [5n]);
+      await stream.close();
+    } finally {
+      await consumer.close(true);
+    }
   });
 });
 
