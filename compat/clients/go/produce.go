@@ -30,6 +30,7 @@ type produceFields struct {
 	Idempotent     bool            `json:"idempotent"`
 	ClientMaxBytes *int32          `json:"clientMaxBytes"`
 	LingerMs       int             `json:"lingerMs"`
+	Retries        *int            `json:"retries"`
 }
 
 var codecs = map[string]kgo.CompressionCodec{
@@ -68,6 +69,9 @@ func producerOptions(f *produceFields) ([]kgo.Opt, error) {
 	}
 	if f.ClientMaxBytes != nil {
 		options = append(options, kgo.ProducerBatchMaxBytes(*f.ClientMaxBytes+4096))
+	}
+	if f.Retries != nil {
+		options = append(options, kgo.RecordRetries(*f.Retries))
 	}
 	return options, nil
 }

@@ -194,6 +194,8 @@ def producer_arguments(step):
         arguments += ["-z", compression]
     if "clientMaxBytes" in step:
         arguments += ["-X", "message.max.bytes=%d" % min(int(step["clientMaxBytes"]) + 4096, 1000000000)]
+    if step.get("retries") is not None:
+        arguments += ["-X", "message.send.max.retries=%d" % int(step["retries"])]
     return arguments
 
 

@@ -260,6 +260,8 @@ def producer_config(context, step):
     if "clientMaxBytes" in step:
         # Room for the batch and record overhead above the largest message.
         config["message.max.bytes"] = min(int(step["clientMaxBytes"]) + 4096, 1000000000)
+    if step.get("retries") is not None:
+        config["message.send.max.retries"] = int(step["retries"])
     return config
 
 

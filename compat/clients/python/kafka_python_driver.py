@@ -209,6 +209,8 @@ def make_producer(context, step):
     }
     if "clientMaxBytes" in step:
         options["max_request_size"] = int(step["clientMaxBytes"]) + 4096
+    if step.get("retries") is not None:
+        options["retries"] = int(step["retries"])
     return KafkaProducer(**options)
 
 
