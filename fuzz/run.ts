@@ -1,0 +1,289 @@
+/**
+ * `node fuzz/run.ts [--seconds N] [--seed S] [--port P | --bootstrap-server HOST:PORT] [--connections C]`
+ *
+ * The protocol fuzzer: starts a broker (`kstack up`) as a child process unless given one, writes known
+ * records through @platformatic/kafka, then sends seeded, generated and mutated requests over raw TCP
+ * connections for N seconds, checking that the broker lives, answers every well-formed request with a
+ * well-formed response, closes (never hangs) on malformed frames, keeps answering a canary, and loses
+ * none of the known records. On a failure it prints the seed, the iteration and the request's hex,
+ * writes them to a file, and exits 1. See fuzz/README.md.
+ */
+import { randomInt } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type ApiVersionsResponseData, decodeResponse, encodeRequest } from '../src/protocol/index.ts';
+import { BrokerChild } from './broker.ts';
+import { type KnownData, verifyKnownRecords, writeKnownRecords } from './known-records.ts';
+import { Prng } from './prng.ts';
+import { type Failure, hex, Session, type VersionRanges } from './session.ts';
+import { WireConnection } from './wire.ts';
+
+const HELP = `usage: node fuzz/run.ts [options]
+  --seconds N            fuzzing time (default 30)
+  --seed S               PRNG seed, 0..4294967295 (default: random, printed)
+  --port P               port of the broker we start (default 19900)
+  --bootstrap-server H:P fuzz a running broker instead (its topics must not include kstack-fuzz-*)
+  --connections C        raw TCP connections sending requests (default 4)
+  --in-flight N          unanswered requests per connection (default 8)
+  --mutation-share F     share of requests mutated, 0..1 (default 0.35)
+  --max-bytes B          stop after sending this many bytes (default 268435456)
+  --response-timeout-ms  every answer or close is due within this (default 10000)
+  --canary-bound-ms      the canary's bound (default 5000)
+  --records N            known records written first (default 300)
+  --iteration I          replay only iteration I of the seed (prints its bytes)
+  --failure-dir DIR      where failing requests are written (default .data/fuzz)
+`;
+
+const PROTECTED_TOPIC = 'kstack-fuzz-protected';
+const FUZZ_TOPICS = ['kstack-fuzz-0', 'kstack-fuzz-1', 'kstack-fuzz-2'];
+const PARTITIONS = 3;
+const BROKER_START_MS = 30_000;
+const BROKER_STOP_GRACE_MS = 15_000;
+const VERIFY_TIMEOUT_MS = 60_000;
+
+interface Options {
+  seconds: number;
+  seed: number;
+  port: number;
+  bootstrap: string | null;
+  connections: number;
+  inFlightMax: number;
+  mutationShare: number;
+  bytesMax: number;
+  responseTimeoutMs: number;
+  canaryBoundMs: number;
+  records: number;
+  iteration: number | null;
+  failureDir: string;
+}
+
+function number(value: string | undefined, fallback: number, name: string, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < min || parsed > max)
+    throw new Error(`--${name}: '${value}' is not in ${min}..${max}`);
+  return parsed;
+}
+
+function parseOptions(args: string[]): Options | null {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: 'string' },
+      seed: { type: 'string' },
+      port: { type: 'string' },
+      'bootstrap-server': { type: 'string' },
+      connections: { type: 'string' },
+      'in-flight': { type: 'string' },
+      'mutation-share': { type: 'string' },
+      'max-bytes': { type: 'string' },
+      'response-timeout-ms': { type: 'string' },
+      'canary-bound-ms': { type: 'string' },
+      records: { type: 'string' },
+      iteration: { type: 'string' },
+      'failure-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help === true) return null;
+  if (values.port !== undefined && values['bootstrap-server'] !== undefined)
+    throw new Error('--port and --bootstrap-server exclude each other');
+  return {
+    seconds: number(values.seconds, 30, 'seconds', 1, 7 * 24 * 3600),
+    seed: Math.floor(number(values.seed, randomInt(0, 2 ** 32 - 1), 'seed', 0, 2 ** 32 - 1)),
+    port: number(values.port, 19900, 'port', 1, 65535),
+    bootstrap: values['bootstrap-server'] ?? null,
+    connections: number(values.connections, 4, 'connections', 1, 256),
+    inFlightMax: number(values['in-flight'], 8, 'in-flight', 1, 1000),
+    mutationShare: number(values['mutation-share'], 0.35, 'mutation-share', 0, 1),
+    bytesMax: number(values['max-bytes'], 256 * 1024 * 1024, 'max-bytes', 1024, 2 ** 40),
+    responseTimeoutMs: number(values['response-timeout-ms'], 10_000, 'response-timeout-ms', 100, 600_000),
+    canaryBoundMs: number(values['canary-bound-ms'], 5_000, 'canary-bound-ms', 100, 600_000),
+    records: number(values.records, 300, 'records', 1, 1_000_000),
+    iteration:
+      values.iteration === undefined ? null : number(values.iteration, 0, 'iteration', 0, 2 ** 31 - 1),
+    failureDir: resolve(values['failure-dir'] ?? '.data/fuzz'),
+  };
+}
+
+/** The broker's advertised (API key → versions), from ApiVersions v3 on a raw connection. */
+async function advertisedVersions(host: string, port: number): Promise<VersionRanges> {
+  const connection = await WireConnection.open(host, port, 5_000);
+  try {
+    connection.send(
+      encodeRequest(
+        { requestApiKey: 18, requestApiVersion: 3, correlationId: 1, clientId: 'kstack-fuzz' },
+        { clientSoftwareName: 'kstack-fuzz', clientSoftwareVersion: '1' },
+      ),
+    );
+    const outcome = await connection.next(10_000);
+    if (!('frame' in outcome)) throw new Error('no ApiVersions answer');
+    const body = decodeResponse(18, 3, outcome.frame).body as ApiVersionsResponseData;
+    return new Map(body.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
+  } finally {
+    connection.destroy();
+  }
+}
+
+function print(line: string): void {
+  process.stdout.write(`kstack-fuzz: ${line}\n`);
+}
+
+function report(session: Session, seconds: number): void {
+  print(
+    `sent ${session.iterations} requests, ${(session.bytesSent / 1024 / 1024).toFixed(1)} MiB in ${seconds.toFixed(1)} s`,
+  );
+  const kinds = [...session.counts].filter(([k]) => !k.includes(' -> ')).sort((a, b) => b[1] - a[1]);
+  print(`by kind: ${kinds.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const outcomes = [...session.counts].filter(([k]) => k.includes(' -> ')).sort();
+  print(`outcomes: ${outcomes.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const apis = [...session.apiCounts].sort((a, b) => b[1] - a[1]);
+  print(`by API (${apis.length}): ${apis.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const slowest = [...session.apiLatencyMsMax].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  print(`slowest answers: ${slowest.map(([k, ms]) => `${k} ${ms} ms`).join(', ')}`);
+  print(`canary: ${session.canaryRounds} rounds, slowest ${session.canaryLatencyMsMax} ms`);
+}
+
+function reportFailure(options: Options, failure: Failure, brokerTail: string): void {
+  print(`FAILED (seed ${options.seed}, iteration ${failure.iteration}): ${failure.what}`);
+  mkdirSync(options.failureDir, { recursive: true });
+  const base = join(options.failureDir, `seed-${options.seed}-iteration-${failure.iteration}`);
+  const lines = [
+    `seed ${options.seed}`,
+    `iteration ${failure.iteration}`,
+    `what ${failure.what}`,
+    `replay node fuzz/run.ts --seed ${options.seed} --iteration ${failure.iteration}`,
+  ];
+  if (failure.request !== null) {
+    print(`request (${failure.request.length} bytes): ${hex(failure.request, 4096)}`);
+    lines.push(`request ${hex(failure.request)}`);
+    writeFileSync(`${base}.bin`, failure.request);
+  }
+  writeFileSync(`${base}.txt`, `${lines.join('\n')}\n\nbroker output (tail):\n${brokerTail}\n`);
+  print(`written to ${base}.txt${failure.request !== null ? ' and .bin' : ''}`);
+  if (brokerTail !== '') print(`broker output (tail):\n${brokerTail.split('\n').slice(-15).join('\n')}`);
+}
+
+async function main(): Promise<number> {
+  let options: Options | null;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (options === null) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  print(`seed ${options.seed} (replay: node fuzz/run.ts --seed ${options.seed})`);
+  let host = '127.0.0.1';
+  let port = options.port;
+  let broker: BrokerChild | null = null;
+  let dataDir: string | null = null;
+  if (options.bootstrap !== null) {
+    const [h, p] = options.bootstrap.split(':');
+    host = h ?? host;
+    port = Number(p);
+  } else {
+    dataDir = mkdtempSync(join(tmpdir(), 'kstack-fuzz-'));
+    broker = new BrokerChild(port, dataDir);
+  }
+  const started = Date.now();
+  let failure: Failure | null = null;
+  let session: Session | null = null;
+  try {
+    await broker?.ready(BROKER_START_MS);
+    print(`broker ${broker === null ? 'given' : `started (pid ${broker.pid})`} at ${host}:${port}`);
+    const advertised = await advertisedVersions(host, port);
+    const known: KnownData = await writeKnownRecords(
+      `${host}:${port}`,
+      PROTECTED_TOPIC,
+      FUZZ_TOPICS,
+      PARTITIONS,
+      options.records,
+      new Prng(options.seed, 0xda7a),
+    );
+    print(`wrote ${known.records.length} known records to ${PROTECTED_TOPIC} (${PARTITIONS} partitions)`);
+    session = new Session(
+      {
+        host,
+        port,
+        seed: options.seed,
+        connections: options.connections,
+        inFlightMax: options.inFlightMax,
+        mutationShare: options.mutationShare,
+        responseTimeoutMs: options.responseTimeoutMs,
+        canaryBoundMs: options.canaryBoundMs,
+        bytesMax: options.bytesMax,
+        deadline: Date.now() + options.seconds * 1000,
+        onlyIterations: options.iteration === null ? undefined : [options.iteration],
+      },
+      {
+        fuzzTopics: [...FUZZ_TOPICS, 'kstack-fuzz-auto', '__consumer_offsets', 'bad/name', ''],
+        protectedTopic: PROTECTED_TOPIC,
+        fuzzTopicIds: known.fuzzTopicIds,
+        protectedTopicId: known.topicId,
+        groups: ['kstack-fuzz-group', 'g', ''],
+      },
+      advertised,
+      { topic: PROTECTED_TOPIC, partitions: PARTITIONS },
+    );
+    if (options.iteration !== null) {
+      const { request, mutation } = await session.build(options.iteration);
+      print(
+        `iteration ${options.iteration}: ${mutation?.kind ?? 'valid'} of API ${request.apiKey} v${request.apiVersion}`,
+      );
+      print(`bytes: ${hex(mutation?.bytes ?? request.bytes)}`);
+    }
+    const watchBroker = setInterval(() => {
+      if (broker?.exit != null)
+        session?.fail({ iteration: -1, what: `the broker process exited (${broker.exit})`, request: null });
+    }, 100);
+    await session.run();
+    clearInterval(watchBroker);
+    failure = session.failure;
+    if (failure === null && broker?.exit != null)
+      failure = { iteration: -1, what: `the broker process exited (${broker.exit})`, request: null };
+    if (failure === null) {
+      const problems = await verifyKnownRecords(`${host}:${port}`, known, VERIFY_TIMEOUT_MS);
+      if (problems.length > 0)
+        failure = {
+          iteration: -1,
+          what: `known records damaged: ${problems.slice(0, 10).join('; ')}`,
+          request: null,
+        };
+      else print(`all ${known.records.length} known records read back byte for byte`);
+    }
+  } catch (error) {
+    failure = {
+      iteration: -1,
+      what: `setup or check failed: ${(error as Error).stack ?? error}`,
+      request: null,
+    };
+  }
+  if (session !== null) report(session, (Date.now() - started) / 1000);
+  if (broker !== null) {
+    const exit = await broker.stop(BROKER_STOP_GRACE_MS);
+    if (failure === null && exit !== 'code 0')
+      failure = {
+        iteration: -1,
+        what: `the broker did not stop cleanly on SIGTERM (${exit})`,
+        request: null,
+      };
+    else print(`broker stopped (${exit})`);
+  }
+  if (failure !== null) {
+    reportFailure(options, failure, broker?.outputTail ?? '');
+    if (dataDir !== null) print(`broker data kept in ${dataDir}`);
+    return 1;
+  }
+  if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
+  print(`passed (seed ${options.seed})`);
+  return 0;
+}
+
+process.exitCode = await main();

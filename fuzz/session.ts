@@ -1,0 +1,417 @@
+/**
+ * One fuzzing session against a running broker: per-connection workers that send generated and
+ * mutated requests and check every answer, a canary that must keep getting correct answers, and the
+ * counts printed at the end. The first broken expectation stops everything and is kept as a `Failure`.
+ */
+import {
+  type ApiVersionsResponseData,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  getApi,
+  type MetadataResponseData,
+  ZERO_UUID,
+} from '../src/protocol/index.ts';
+import { type GeneratedRequest, generateRequest, type Pools } from './generate.ts';
+import { type Mutation, mutate } from './mutate.ts';
+import { iterationPrng } from './prng.ts';
+import { WireConnection } from './wire.ts';
+
+export type VersionRanges = ReadonlyMap<number, { min: number; max: number }>;
+
+export interface SessionOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly seed: number;
+  readonly connections: number;
+  /** Requests sent and not yet answered, per connection. */
+  readonly inFlightMax: number;
+  /** Share of iterations whose request is mutated, 0..1. */
+  readonly mutationShare: number;
+  /** Every answer (or close) is due within this. */
+  readonly responseTimeoutMs: number;
+  readonly canaryBoundMs: number;
+  /** The session stops once this many bytes were sent in all. */
+  readonly bytesMax: number;
+  readonly deadline: number;
+  /** Replay: run only these iterations (on connection 0). */
+  readonly onlyIterations?: readonly number[];
+}
+
+export interface Failure {
+  readonly iteration: number;
+  readonly what: string;
+  readonly request: Uint8Array | null;
+}
+
+/** Correlation ids of probes and canary requests: above every iteration's, so never confused. */
+const PROBE_CORRELATION_BASE = 0x40000000;
+const CANARY_CORRELATION_BASE = 0x60000000;
+const CANARY_PERIOD_MS = 200;
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export class Session {
+  readonly counts = new Map<string, number>();
+  readonly apiCounts = new Map<string, number>();
+  /** The slowest answer seen per API name, in ms (valid, pipelined requests). */
+  readonly apiLatencyMsMax = new Map<string, number>();
+  failure: Failure | null = null;
+  canaryRounds = 0;
+  canaryLatencyMsMax = 0;
+  bytesSent = 0;
+  iterations = 0;
+  readonly #options: SessionOptions;
+  readonly #pools: Pools;
+  readonly #advertised: VersionRanges;
+  readonly #pairs: { apiKey: number; version: number }[] = [];
+  readonly #expectedApiVersions: string;
+  readonly #protected: { topic: string; partitions: number };
+  #stopped = false;
+
+  constructor(
+    options: SessionOptions,
+    pools: Pools,
+    advertised: VersionRanges,
+    protectedTopic: { topic: string; partitions: number },
+  ) {
+    this.#options = options;
+    this.#pools = pools;
+    this.#advertised = advertised;
+    this.#protected = protectedTopic;
+    for (const [apiKey, range] of advertised) {
+      if (getApi(apiKey) === undefined) continue;
+      for (let version = range.min; version <= range.max; version++) this.#pairs.push({ apiKey, version });
+    }
+    this.#expectedApiVersions = describeRanges(advertised);
+  }
+
+  get stopped(): boolean {
+    return this.#stopped || this.failure !== null || Date.now() > this.#options.deadline;
+  }
+
+  fail(failure: Failure): void {
+    if (this.failure === null) this.failure = failure;
+    this.#stopped = true;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  count(kind: string): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+  }
+
+  /** Builds iteration `iteration`: a valid request and, for a share of them, its mutation. */
+  async build(iteration: number): Promise<{ request: GeneratedRequest; mutation: Mutation | null }> {
+    const prng = iterationPrng(this.#options.seed, iteration);
+    const { apiKey, version } = prng.pick(this.#pairs);
+    const request = await generateRequest(prng, apiKey, version, iteration & 0x3fffffff, this.#pools);
+    const mutation = prng.chance(this.#options.mutationShare)
+      ? mutate(prng, request.bytes, this.#advertised)
+      : null;
+    return { request, mutation };
+  }
+
+  async run(): Promise<void> {
+    const canary = this.#canary();
+    const workers: Promise<void>[] = [];
+    const only = this.#options.onlyIterations;
+    if (only !== undefined) workers.push(this.#worker(0, only[Symbol.iterator]()));
+    else
+      for (let c = 0; c < this.#options.connections; c++)
+        workers.push(this.#worker(c, strided(c, this.#options.connections)));
+    await Promise.all(workers);
+    this.#stopped = true;
+    await canary;
+  }
+
+  async #open(): Promise<WireConnection> {
+    return WireConnection.open(this.#options.host, this.#options.port, CONNECT_TIMEOUT_MS);
+  }
+
+  async #worker(index: number, iterations: Iterator<number>): Promise<void> {
+    let connection: WireConnection;
+    try {
+      connection = await this.#open();
+    } catch (error) {
+      this.fail({
+        iteration: -1,
+        what: `connection ${index}: cannot connect: ${(error as Error).message}`,
+        request: null,
+      });
+      return;
+    }
+    const pending: { iteration: number; request: GeneratedRequest; sentAt: number }[] = [];
+    const receiveOne = async (): Promise<boolean> => {
+      const head = pending.shift()!;
+      const outcome = await connection.next(this.#options.responseTimeoutMs - (Date.now() - head.sentAt));
+      const name = `${getApi(head.request.apiKey)?.name} v${head.request.apiVersion}`;
+      const failWith = (what: string): false => {
+        this.fail({
+          iteration: head.iteration,
+          what: `${name} (valid request): ${what}`,
+          request: head.request.bytes,
+        });
+        return false;
+      };
+      if ('timeout' in outcome) return failWith(`no response within ${this.#options.responseTimeoutMs} ms`);
+      if ('closed' in outcome) return failWith('the broker closed the connection');
+      if ('badFrame' in outcome) return failWith(outcome.badFrame);
+      try {
+        const { correlationId } = decodeResponse(head.request.apiKey, head.request.apiVersion, outcome.frame);
+        if (correlationId !== head.request.correlationId)
+          return failWith(`response correlation id ${correlationId}, expected ${head.request.correlationId}`);
+        const api = getApi(head.request.apiKey)?.name ?? '';
+        const latencyMs = Date.now() - head.sentAt;
+        if (latencyMs > (this.apiLatencyMsMax.get(api) ?? 0)) this.apiLatencyMsMax.set(api, latencyMs);
+      } catch (error) {
+        return failWith(
+          `response does not decode: ${(error as Error).message}; response ${hex(outcome.frame, 256)}`,
+        );
+      }
+      return true;
+    };
+    const drain = async (): Promise<boolean> => {
+      while (pending.length > 0) if (!(await receiveOne())) return false;
+      return true;
+    };
+
+    for (let next = iterations.next(); !next.done && !this.stopped; next = iterations.next()) {
+      const iteration = next.value;
+      const { request, mutation } = await this.build(iteration);
+      this.iterations++;
+      const apiName = getApi(request.apiKey)?.name ?? String(request.apiKey);
+      this.apiCounts.set(apiName, (this.apiCounts.get(apiName) ?? 0) + 1);
+      if (this.bytesSent >= this.#options.bytesMax) {
+        this.stop();
+        break;
+      }
+      if (mutation === null && request.expectsResponse) {
+        this.count(request.batchMutation === null ? 'valid' : `valid, batch ${request.batchMutation}`);
+        while (pending.length >= this.#options.inFlightMax)
+          if (!(await receiveOne())) return connection.destroy();
+        this.#send(connection, request.bytes);
+        pending.push({ iteration, request, sentAt: Date.now() });
+        continue;
+      }
+      if (!(await drain())) return connection.destroy();
+      const kept = await this.#sendAndProbe(connection, iteration, request, mutation);
+      if (kept) continue;
+      connection.destroy();
+      if (this.stopped) return;
+      try {
+        connection = await this.#open();
+      } catch (error) {
+        this.fail({
+          iteration,
+          what: `reconnecting after a closed connection: ${(error as Error).message}`,
+          request: null,
+        });
+        return;
+      }
+    }
+    await drain();
+    connection.destroy();
+  }
+
+  #send(connection: WireConnection, bytes: Uint8Array): void {
+    connection.send(bytes);
+    this.bytesSent += bytes.length;
+  }
+
+  /**
+   * Sends a request that may get no answer (acks=0) or a mutated one, then a probe behind it; checks
+   * what the broker owes for its framing. Returns whether the connection is still usable.
+   */
+  async #sendAndProbe(
+    connection: WireConnection,
+    iteration: number,
+    request: GeneratedRequest,
+    mutation: Mutation | null,
+  ): Promise<boolean> {
+    const bytes = mutation?.bytes ?? request.bytes;
+    const kind = mutation === null ? 'valid, acks=0' : mutation.kind;
+    this.count(kind);
+    const timeoutMs = this.#options.responseTimeoutMs;
+    const failWith = (what: string): false => {
+      this.fail({
+        iteration,
+        what: `${kind} of ${getApi(request.apiKey)?.name} v${request.apiVersion}: ${what}`,
+        request: bytes,
+      });
+      return false;
+    };
+    this.#send(connection, bytes);
+    const framing = mutation?.framing ?? 'kept';
+    if (framing !== 'kept') {
+      if (framing === 'open') connection.end();
+      for (;;) {
+        const outcome = await connection.next(timeoutMs);
+        if ('closed' in outcome) return !this.#outcome(kind, 'closed');
+        if ('timeout' in outcome)
+          return failWith(`the broker neither answered nor closed within ${timeoutMs} ms`);
+        if ('badFrame' in outcome) return failWith(outcome.badFrame);
+        if (framing === 'refused') return failWith('the broker answered a frame it should refuse');
+      }
+    }
+    const probeId = PROBE_CORRELATION_BASE + (iteration & 0xfffffff);
+    this.#send(
+      connection,
+      encodeRequest(
+        { requestApiKey: 18, requestApiVersion: 0, correlationId: probeId, clientId: 'kstack-fuzz-probe' },
+        {},
+      ),
+    );
+    let before = 0;
+    for (;;) {
+      const outcome = await connection.next(timeoutMs);
+      if ('closed' in outcome) return !this.#outcome(kind, 'closed');
+      if ('badFrame' in outcome) return failWith(outcome.badFrame);
+      if ('timeout' in outcome) {
+        const slow = legitimatelySlow(bytes, timeoutMs);
+        if (slow !== null) return !this.#outcome(kind, `slow (${slow})`);
+        return failWith(`neither an answer to the probe nor a close within ${timeoutMs} ms (hang)`);
+      }
+      const frame = outcome.frame;
+      if (frame.length >= 4 && frame.readInt32BE(0) === probeId) {
+        try {
+          const { body } = decodeResponse(18, 0, frame);
+          if ((body as ApiVersionsResponseData).errorCode !== 0) return failWith('the probe got an error');
+        } catch (error) {
+          return failWith(`the probe's answer does not decode: ${(error as Error).message}`);
+        }
+        this.#outcome(kind, before === 0 ? 'unanswered' : 'answered');
+        return true;
+      }
+      before++;
+      if (before > 1) return failWith('more than one response to one request');
+    }
+  }
+
+  #outcome(kind: string, outcome: string): true {
+    this.count(`${kind} -> ${outcome}`);
+    return true;
+  }
+
+  /** The canary: ApiVersions and Metadata on their own connection, answered correctly within a bound. */
+  async #canary(): Promise<void> {
+    const bound = this.#options.canaryBoundMs;
+    let connection: WireConnection;
+    try {
+      connection = await this.#open();
+    } catch (error) {
+      this.fail({
+        iteration: -1,
+        what: `canary: cannot connect: ${(error as Error).message}`,
+        request: null,
+      });
+      return;
+    }
+    const metadataVersion = Math.min(12, this.#advertised.get(3)?.max ?? 0);
+    let round = 0;
+    try {
+      while (!this.stopped || round === 0) {
+        const problem = await this.canaryRound(connection, round++, metadataVersion, bound);
+        if (problem !== null) {
+          this.fail({ iteration: -1, what: `canary: ${problem}`, request: null });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, CANARY_PERIOD_MS));
+      }
+    } finally {
+      connection.destroy();
+    }
+  }
+
+  /** One canary round; returns what is wrong, or null. Also used once more at the very end. */
+  async canaryRound(
+    connection: WireConnection,
+    round: number,
+    metadataVersion: number,
+    boundMs: number,
+  ): Promise<string | null> {
+    const started = Date.now();
+    const apiVersionsId = CANARY_CORRELATION_BASE + ((round * 2) & 0xffffff);
+    const header = (apiKey: number, version: number, correlationId: number) => ({
+      requestApiKey: apiKey,
+      requestApiVersion: version,
+      correlationId,
+      clientId: 'kstack-fuzz-canary',
+    });
+    connection.send(
+      encodeRequest(header(18, 3, apiVersionsId), {
+        clientSoftwareName: 'kstack-fuzz',
+        clientSoftwareVersion: '1',
+      }),
+    );
+    connection.send(
+      encodeRequest(header(3, metadataVersion, apiVersionsId + 1), {
+        topics: [{ topicId: ZERO_UUID, name: this.#protected.topic }],
+        allowAutoTopicCreation: false,
+      }),
+    );
+    const first = await connection.next(boundMs);
+    if (!('frame' in first)) return `no ApiVersions answer within ${boundMs} ms (${Object.keys(first)[0]})`;
+    const apiVersions = decodeResponse(18, 3, first.frame);
+    const av = apiVersions.body as ApiVersionsResponseData;
+    if (apiVersions.correlationId !== apiVersionsId) return 'ApiVersions correlation id mismatch';
+    if (av.errorCode !== 0) return `ApiVersions error ${av.errorCode}`;
+    const ranges = new Map(av.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
+    if (describeRanges(ranges) !== this.#expectedApiVersions) return 'ApiVersions changed its list';
+    const second = await connection.next(boundMs - (Date.now() - started));
+    if (!('frame' in second)) return `no Metadata answer within ${boundMs} ms (${Object.keys(second)[0]})`;
+    const metadata = decodeResponse(3, metadataVersion, second.frame);
+    if (metadata.correlationId !== apiVersionsId + 1) return 'Metadata correlation id mismatch';
+    const topic = (metadata.body as MetadataResponseData).topics[0];
+    if (topic === undefined || topic.errorCode !== 0)
+      return `Metadata: protected topic error ${topic?.errorCode}`;
+    if (topic.partitions.length !== this.#protected.partitions)
+      return `Metadata: ${topic.partitions.length} partitions`;
+    if (topic.partitions.some((p) => p.errorCode !== 0 || p.leaderId < 0))
+      return 'Metadata: a partition has no leader';
+    const latencyMs = Date.now() - started;
+    this.canaryLatencyMsMax = Math.max(this.canaryLatencyMsMax, latencyMs);
+    this.canaryRounds++;
+    return null;
+  }
+}
+
+function* strided(first: number, step: number): Generator<number> {
+  for (let i = first; ; i += step) yield i;
+}
+
+function describeRanges(ranges: VersionRanges): string {
+  return [...ranges]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, r]) => `${k}:${r.min}-${r.max}`)
+    .join(',');
+}
+
+/** A request the broker may legitimately hold longer than our timeout: a well-formed one asking to wait. */
+function legitimatelySlow(bytes: Uint8Array, timeoutMs: number): string | null {
+  if (bytes.length < 4) return null;
+  try {
+    const { body } = decodeRequest(bytes.subarray(4));
+    return findLongWait(body, timeoutMs / 2);
+  } catch {
+    return null;
+  }
+}
+
+function findLongWait(value: unknown, thresholdMs: number): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  for (const [name, field] of Object.entries(value)) {
+    if (typeof field === 'number' && /timeout|wait|ms$/i.test(name) && field >= thresholdMs) return name;
+    if (typeof field === 'object' && !(field instanceof Uint8Array)) {
+      const inner = findLongWait(field, thresholdMs);
+      if (inner !== null) return inner;
+    }
+  }
+  return null;
+}
+
+export function hex(bytes: Uint8Array, maxBytes = Number.POSITIVE_INFINITY): string {
+  const shown = Buffer.from(bytes.subarray(0, Math.min(bytes.length, maxBytes))).toString('hex');
+  return bytes.length > maxBytes ? `${shown}… (${bytes.length} bytes)` : shown;
+}
