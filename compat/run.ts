@@ -42,7 +42,7 @@ function parseOptions(argv: string[]): Options {
       client: { type: 'string', multiple: true, default: [] },
       scenario: { type: 'string', multiple: true, default: [] },
       'base-port': { type: 'string', default: String(DEFAULT_BASE_PORT) },
-      parallel: { type: 'string', default: '2' },
+      parallel: { type: 'string', default: '4' },
       'no-docs': { type: 'boolean', default: false },
     },
     allowPositionals: false,

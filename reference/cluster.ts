@@ -13,8 +13,8 @@ export const REFERENCE_DIR = path.dirname(fileURLToPath(import.meta.url));
 /** A fixed cluster id (base64url of "kstack-reference") so a data dir can be reused across runs. */
 export const CLUSTER_ID = 'a3N0YWNrLXJlZmVyZW5jZQ';
 export const HOST = '127.0.0.1';
-/** Controller ports sit this far above the broker ports: base 19092 gives controllers from 19192. */
-export const CONTROLLER_PORT_OFFSET = 100;
+/** Controller ports sit this far above the broker ports: base 19092 gives controllers from 19142. */
+export const CONTROLLER_PORT_OFFSET = 50;
 /** Three JVMs share 2 cores and 24 GiB: 1 GiB of heap each leaves room for clients and the OS. */
 const HEAP_OPTS = [
   '-Xms256m',
@@ -94,6 +94,9 @@ export function serverProperties(node: NodeInfo, all: NodeInfo[]): string {
     'default.replication.factor': replication,
     'min.insync.replicas': minInsync,
     'offsets.topic.replication.factor': replication,
+    // Kafka's default is 50 partitions; creating 50 replicated partitions on first group use costs seconds
+    // on 2 cores and changes nothing a client can see beyond which partition holds a group.
+    'offsets.topic.num.partitions': 5,
     'transaction.state.log.replication.factor': replication,
     'transaction.state.log.min.isr': minInsync,
     'share.coordinator.state.topic.replication.factor': replication,

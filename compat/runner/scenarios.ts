@@ -107,11 +107,18 @@ export function makeSubstitution(scenario: Scenario, client: string, runId: stri
   return { names, nowMs: Math.floor(Date.now() / 1000) * 1000 };
 }
 
-/** Replaces `{name}` placeholders in strings and `{"$time": delta}` objects, recursively. */
+/**
+ * Replaces `{name}` placeholders in strings (`{name:N}` pads the unique name with "x" to exactly N
+ * characters, for length rules) and `{"$time": delta}` objects, recursively.
+ */
 export function substitute<T>(value: T, substitution: Substitution): T {
   const walk = (item: unknown): unknown => {
     if (typeof item === 'string') {
-      return item.replace(/\{([A-Za-z0-9_]+)\}/g, (whole, key: string) => substitution.names[key] ?? whole);
+      return item.replace(/\{([A-Za-z0-9_]+)(?::(\d+))?\}/g, (whole, key: string, length?: string) => {
+        const name = substitution.names[key];
+        if (name === undefined) return whole;
+        return length === undefined ? name : name.padEnd(Number(length), 'x').slice(0, Number(length));
+      });
     }
     if (Array.isArray(item)) return item.map(walk);
     if (typeof item === 'object' && item !== null) {

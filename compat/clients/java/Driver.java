@@ -441,6 +441,7 @@ public final class Driver {
     props.put(ProducerConfig.ACKS_CONFIG, acksValue);
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, step.path("compression").asText("none"));
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, String.valueOf(step.path("idempotent").asBoolean(false)));
+    if (step.has("retries")) props.put(ProducerConfig.RETRIES_CONFIG, String.valueOf(step.get("retries").asInt()));
     int linger = step.path("lingerMs").asInt(0);
     props.put(ProducerConfig.LINGER_MS_CONFIG, String.valueOf(linger));
     int requestTimeout = Math.max(1000, Math.min(30_000, timeout / 2));
