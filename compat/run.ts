@@ -82,7 +82,10 @@ async function startReference(options: Options): Promise<Target> {
     nodes: options.nodes,
     basePort: options.basePort,
     dataDir,
-    log: (line) => process.stderr.write(`${line}\n`),
+    // Broker errors during startup and failover are expected noise here; node exits are worth seeing.
+    log: (line) => {
+      if (/\] exited \(/.test(line)) process.stderr.write(`${line}\n`);
+    },
   });
   const cleanup = () => {
     cluster.killAllSync();

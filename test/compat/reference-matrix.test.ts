@@ -1,0 +1,73 @@
+// The client × scenario matrix against Apache Kafka itself (issue 6): every scenario must pass with
+// every client that supports it, on 1 node and on 3 nodes. A client that is missing or not installed
+// is a failure with the runner's message, never a skip. Runs compat/run.ts as a separate process, as
+// a developer would (`npm run test:compat -- --target reference --nodes N`).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { assertKafkaInstalled } from '../../reference/cluster.ts';
+
+const ROOT = path.join(import.meta.dirname, '..', '..');
+/** Ports 19092-19199 belong to this suite (brokers from the base, controllers 50 above). */
+const BASE_PORT = Number(process.env.KSTACK_COMPAT_BASE_PORT ?? 19092);
+const RUN_TIMEOUT_MS = 15 * 60_000;
+
+interface Report {
+  cells: { client: string; scenario: string; status: string; details: string[] }[];
+}
+
+function runMatrix(nodes: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        'compat/run.ts',
+        '--target',
+        'reference',
+        '--nodes',
+        String(nodes),
+        '--base-port',
+        String(BASE_PORT),
+        '--no-docs',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGTERM'), RUN_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+for (const nodes of [1, 3]) {
+  test(`reference matrix on ${nodes} node${nodes > 1 ? 's' : ''}: every supported scenario passes`, {
+    timeout: RUN_TIMEOUT_MS + 60_000,
+  }, async () => {
+    assertKafkaInstalled();
+    const { code, output } = await runMatrix(nodes);
+    const reportFile = path.join(ROOT, 'compat', 'results', `reference-${nodes}-nodes.json`);
+    assert.ok(fs.existsSync(reportFile), `compat/run.ts wrote no report:\n${output.slice(-4000)}`);
+    const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report;
+    const failures = report.cells.filter((cell) => cell.status === 'fail');
+    assert.deepEqual(
+      failures.map((cell) => `${cell.client} × ${cell.scenario}: ${cell.details.join('; ').slice(0, 600)}`),
+      [],
+      `failing cells on ${nodes} node(s); full output:\n${output.slice(-6000)}`,
+    );
+    assert.ok(
+      report.cells.some((cell) => cell.status === 'pass'),
+      'the matrix ran no scenario',
+    );
+    assert.equal(code, 0, output.slice(-4000));
+  });
+}
