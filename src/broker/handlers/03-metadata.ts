@@ -55,24 +55,27 @@ export const handler = defineHandler<MetadataRequestData, Input<MetadataResponse
       for (const topic of broker.metadata().topics()) topics.push(describeTopic(topic));
     } else {
       for (const wanted of request.topics ?? []) {
-        if (wanted.name === null || wanted.name === '') {
+        // From v10 a topic may be named by id alone (name null); the answer's name is
+        // nullable only from v12, so older versions get '' where Kafka has no name.
+        if (version >= 10 && (wanted.name === null || (wanted.name === '' && wanted.topicId !== ZERO_UUID))) {
           const topic = broker.metadata().topicById(wanted.topicId);
           topics.push(
             topic === undefined
-              ? topicError(KafkaErrors.UNKNOWN_TOPIC_ID.code, null, wanted.topicId)
+              ? topicError(KafkaErrors.UNKNOWN_TOPIC_ID.code, version >= 12 ? null : '', wanted.topicId)
               : describeTopic(topic),
           );
           continue;
         }
-        let topic = broker.metadata().topic(wanted.name);
-        if (topic === undefined && topicNameProblem(wanted.name) !== null) {
-          topics.push(topicError(KafkaErrors.INVALID_TOPIC_EXCEPTION.code, wanted.name));
+        const name = wanted.name ?? '';
+        let topic = broker.metadata().topic(name);
+        if (topic === undefined && topicNameProblem(name) !== null) {
+          topics.push(topicError(KafkaErrors.INVALID_TOPIC_EXCEPTION.code, name));
           continue;
         }
-        if (topic === undefined && allowAutoCreate) topic = await broker.autoCreate(wanted.name);
+        if (topic === undefined && allowAutoCreate) topic = await broker.autoCreate(name);
         topics.push(
           topic === undefined
-            ? topicError(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, wanted.name)
+            ? topicError(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, name)
             : describeTopic(topic),
         );
       }

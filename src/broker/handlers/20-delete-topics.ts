@@ -23,7 +23,8 @@ export const handler = defineHandler<DeleteTopicsRequestData, Input<DeleteTopics
     const responses: Input<DeleteTopicsResponseData>['responses'] = [];
     for (const topic of wanted) {
       let name = topic.name;
-      if (name === null || name === '') {
+      // By id only from v6 (name null there); before, '' is just a name that does not exist.
+      if (context.apiVersion >= 6 && (name === null || (name === '' && topic.topicId !== ZERO_UUID))) {
         name = broker.metadata().topicById(topic.topicId)?.name ?? null;
         if (name === null) {
           responses.push({
@@ -35,6 +36,7 @@ export const handler = defineHandler<DeleteTopicsRequestData, Input<DeleteTopics
           continue;
         }
       }
+      name ??= '';
       const topicId = broker.metadata().topic(name)?.topicId ?? ZERO_UUID;
       const result = await broker.deleteTopic(name);
       responses.push({ name, topicId, errorCode: result.errorCode, errorMessage: result.errorMessage });
