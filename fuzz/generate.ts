@@ -105,7 +105,27 @@ function smallInt(prng: Prng): number {
   return prng.int(-1, 5);
 }
 
+/** Wraps a drawn integer into what the field's type can carry, so the value we reason about is the one sent. */
+function fitType(value: number, type: string): number {
+  switch (type) {
+    case 'int8':
+      return (value << 24) >> 24;
+    case 'int16':
+      return (value << 16) >> 16;
+    case 'uint16':
+      return value & 0xffff;
+    case 'uint32':
+      return value >>> 0;
+    default:
+      return value | 0;
+  }
+}
+
 function intFor(walk: Walk, name: string, type: string): number {
+  return fitType(drawInt(walk, name, type), type);
+}
+
+function drawInt(walk: Walk, name: string, type: string): number {
   const { prng } = walk;
   const lower = name.toLowerCase();
   if (/timeout|wait|delay|ms$/.test(lower)) return prng.chance(0.05) ? -1 : prng.int(0, 300);

@@ -34,6 +34,7 @@ const HELP = `usage: node fuzz/run.ts [options]
   --records N            known records written first (default 300)
   --iteration I          replay only iteration I of the seed (prints its bytes)
   --failure-dir DIR      where failing requests are written (default .data/fuzz)
+  --skip-known           skip requests that trigger a known open broker bug (fuzz/FINDINGS.md)
 `;
 
 const PROTECTED_TOPIC = 'kstack-fuzz-protected';
@@ -57,6 +58,7 @@ interface Options {
   records: number;
   iteration: number | null;
   failureDir: string;
+  skipKnown: boolean;
 }
 
 function number(value: string | undefined, fallback: number, name: string, min: number, max: number): number {
@@ -84,6 +86,7 @@ function parseOptions(args: string[]): Options | null {
       records: { type: 'string' },
       iteration: { type: 'string' },
       'failure-dir': { type: 'string' },
+      'skip-known': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -106,6 +109,7 @@ function parseOptions(args: string[]): Options | null {
     iteration:
       values.iteration === undefined ? null : number(values.iteration, 0, 'iteration', 0, 2 ** 31 - 1),
     failureDir: resolve(values['failure-dir'] ?? '.data/fuzz'),
+    skipKnown: values['skip-known'] === true,
   };
 }
 
@@ -221,6 +225,7 @@ async function main(): Promise<number> {
         bytesMax: options.bytesMax,
         deadline: Date.now() + options.seconds * 1000,
         onlyIterations: options.iteration === null ? undefined : [options.iteration],
+        skipKnown: options.skipKnown,
       },
       {
         fuzzTopics: [...FUZZ_TOPICS, 'kstack-fuzz-auto', '__consumer_offsets', 'bad/name', ''],
