@@ -2,6 +2,7 @@ import {
   type CreateTopicsRequestData,
   type CreateTopicsResponseData,
   type Input,
+  KafkaErrors,
   ZERO_UUID,
 } from '../../protocol/index.ts';
 import { describeTopicConfigs } from '../config-describer.ts';
@@ -26,16 +27,27 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
       if (seen.has(topic.name)) continue;
       seen.add(topic.name);
       const assignments: number[][] = [];
-      for (const assignment of topic.assignments)
-        assignments[assignment.partitionIndex] = assignment.brokerIds;
-      const result = await broker.createTopic({
-        name: topic.name,
-        numPartitions: topic.numPartitions,
-        replicationFactor: topic.replicationFactor,
-        assignments,
-        configs: new Map(topic.configs.map((c) => [c.name, c.value])),
-        validateOnly: request.validateOnly,
-      });
+      for (const assignment of topic.assignments) {
+        if (assignment.partitionIndex >= 0 && assignment.partitionIndex < topic.assignments.length) {
+          assignments[assignment.partitionIndex] = assignment.brokerIds;
+        }
+      }
+      const consecutive =
+        assignments.length === topic.assignments.length && !assignments.includes(undefined as never);
+      const result = !consecutive
+        ? {
+            errorCode: KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
+            errorMessage:
+              'Partitions of a replica assignment should be a consecutive 0-based integer sequence.',
+          }
+        : await broker.createTopic({
+            name: topic.name,
+            numPartitions: topic.numPartitions,
+            replicationFactor: topic.replicationFactor,
+            assignments,
+            configs: new Map(topic.configs.map((c) => [c.name, c.value])),
+            validateOnly: request.validateOnly,
+          });
       if (result.errorCode !== 0) {
         topics.push({
           name: topic.name,
@@ -48,7 +60,7 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
         });
         continue;
       }
-      const view = result.topic;
+      const view = 'topic' in result ? result.topic : undefined;
       const overrides = new Map(
         topic.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value as string]),
       );
