@@ -25,6 +25,6 @@ binary="$cache_dir/bin/franz-driver"
 binary_stamp="$binary.sha256"
 wanted="$(cat compat/clients/go/go.mod compat/clients/go/go.sum compat/clients/go/*.go | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$binary" ] || [ "$(cat "$binary_stamp" 2>/dev/null)" != "$wanted" ]; then
-  (cd compat/clients/go && nice go build -trimpath -o "$binary" .)
+  (cd compat/clients/go && nice go build -trimpath -buildvcs=false -o "$binary" .)
   echo "$wanted" >"$binary_stamp"
 fi

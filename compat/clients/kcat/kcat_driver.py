@@ -182,12 +182,18 @@ def producer_arguments(step):
     seconds = common.step_timeout_seconds(step)
     arguments = [
         "-P",
-        "-v", "-v",  # verbosity 3: one "Message delivered" line per message
-        "-t", step["topic"],
-        "-X", "acks=%s" % ("all" if acks == -1 else acks),
-        "-X", "enable.idempotence=%s" % ("true" if step.get("idempotent") else "false"),
-        "-X", "linger.ms=%d" % step.get("lingerMs", 0),
-        "-X", "message.timeout.ms=%d" % max(int(seconds * 1000) - 1000, 1000),
+        "-v",
+        "-v",  # verbosity 3: one "Message delivered" line per message
+        "-t",
+        step["topic"],
+        "-X",
+        "acks=%s" % ("all" if acks == -1 else acks),
+        "-X",
+        "enable.idempotence=%s" % ("true" if step.get("idempotent") else "false"),
+        "-X",
+        "linger.ms=%d" % step.get("lingerMs", 0),
+        "-X",
+        "message.timeout.ms=%d" % max(int(seconds * 1000) - 1000, 1000),
     ]
     compression = step.get("compression", "none")
     if compression != "none":
@@ -252,8 +258,7 @@ def produce(context, step):
     outcomes = []
     for shape, messages in produce_runs(step):
         payload = MESSAGE_DELIMITER.join(
-            (common.decode_bytes(m.get("key")) or b"") + KEY_DELIMITER + (common.decode_bytes(m.get("value")) or b"")
-            for m in messages
+            (common.decode_bytes(m.get("key")) or b"") + KEY_DELIMITER + (common.decode_bytes(m.get("value")) or b"") for m in messages
         )
         seconds = max(deadline - time.monotonic(), 1)
         status, _out, err = run_kcat(context, step, run_arguments(step, shape), payload, seconds)
@@ -262,7 +267,9 @@ def produce(context, step):
         context.note("kcat's delivery lines name no message: outcomes are in delivery order")
     failed = [o for o in outcomes if "error" in o]
     if failed:
-        raise StepError(failed[0]["error"], failed[0].get("message", ""), [{k: v for k, v in o.items() if k != "message"} for o in outcomes])
+        raise StepError(
+            failed[0]["error"], failed[0].get("message", ""), [{k: v for k, v in o.items() if k != "message"} for o in outcomes]
+        )
     return outcomes
 
 
@@ -346,7 +353,8 @@ def list_offsets(context, step):
     entry = documents[0][step["topic"]][str(step.get("partition", 0))]
     if entry.get("err"):
         raise StepError(error_from_text(entry["err"]), entry["err"])
-    # kcat prints the offset only: the found record's timestamp is not shown.
+    if isinstance(spec, dict) and entry["offset"] >= 0:
+        raise Unsupported("kcat -Q prints the offset only, not the found record's timestamp (offset found: %d)" % entry["offset"])
     return {"offset": entry["offset"] if entry["offset"] >= 0 else -1}
 
 

@@ -11,8 +11,8 @@ import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the work tree
 import driver_common as common  # noqa: E402
-from driver_common import StepError, Unsupported
-from kafka_errors import error_name
+from driver_common import StepError, Unsupported  # noqa: E402
+from kafka_errors import error_name  # noqa: E402
 
 CLIENT_NAME = os.environ.get("KSTACK_COMPAT_CLIENT", "confluent-kafka")
 try:
@@ -119,9 +119,7 @@ def create_topic(context, step):
         replication_factor=step.get("replicationFactor", -1),
         config=step.get("configs") or {},
     )
-    futures = admin_client(context, step).create_topics(
-        [topic], validate_only=step.get("validateOnly", False), **admin_timeouts(step)
-    )
+    futures = admin_client(context, step).create_topics([topic], validate_only=step.get("validateOnly", False), **admin_timeouts(step))
     wait_future(futures[step["topic"]], step)
 
 
@@ -173,11 +171,7 @@ def topic_configs(context, step, topic):
 def describe_configs(context, step):
     entries = topic_configs(context, step, step["topic"])
     names = step.get("names")
-    return {
-        name: (None if entry.is_sensitive else entry.value)
-        for name, entry in entries.items()
-        if names is None or name in names
-    }
+    return {name: (None if entry.is_sensitive else entry.value) for name, entry in entries.items() if names is None or name in names}
 
 
 def alter_configs(context, step):
@@ -207,9 +201,7 @@ def legacy_alter_configs(context, step):
     for name in step.get("delete") or []:
         merged.pop(name, None)
     resource = ck_admin.ConfigResource("topic", step["topic"], set_config=merged)
-    futures = admin_client(context, step).alter_configs(
-        [resource], validate_only=step.get("validateOnly", False), **admin_timeouts(step)
-    )
+    futures = admin_client(context, step).alter_configs([resource], validate_only=step.get("validateOnly", False), **admin_timeouts(step))
     wait_future(futures[resource], step)
     context.note("emulated with describe + legacy AlterConfigs (this client has no IncrementalAlterConfigs)")
 
@@ -493,7 +485,9 @@ def group_consume(context, step):
         consumer.commit(offsets=next_offsets(records), asynchronous=False)
     value = {
         "records": common.sort_records(records),
-        "assignment": sorted(({"topic": tp.topic, "partition": tp.partition} for tp in assignment), key=lambda a: (a["topic"], a["partition"])),
+        "assignment": sorted(
+            ({"topic": tp.topic, "partition": tp.partition} for tp in assignment), key=lambda a: (a["topic"], a["partition"])
+        ),
     }
     if step.get("exit") != "crash":
         consumer.close()

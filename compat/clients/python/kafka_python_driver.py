@@ -153,11 +153,7 @@ def describe_configs(context, step):
         raise_error_code(result["error_code"], result.get("error_message"))
     entries = admin._describe_configs_process_responses([response], "all").get("topic", {}).get(step["topic"], {})
     names = step.get("names")
-    return {
-        name: (None if entry["is_sensitive"] else entry["value"])
-        for name, entry in entries.items()
-        if names is None or name in names
-    }
+    return {name: (None if entry["is_sensitive"] else entry["value"]) for name, entry in entries.items() if names is None or name in names}
 
 
 def alter_configs(context, step):
@@ -177,7 +173,9 @@ def metadata_op(context, step):
     if wanted is None:
         topics = sorted(topics, key=lambda t: t["name"])
     return {
-        "brokers": [{"id": b["node_id"], "host": b["host"], "port": b["port"]} for b in sorted(metadata["brokers"], key=lambda b: b["node_id"])],
+        "brokers": [
+            {"id": b["node_id"], "host": b["host"], "port": b["port"]} for b in sorted(metadata["brokers"], key=lambda b: b["node_id"])
+        ],
         "topics": [
             {"topic": t["name"], "error": error_name(t["error_code"]) if t["error_code"] else None, "partitions": len(t["partitions"])}
             for t in topics
@@ -227,7 +225,9 @@ def produce(context, step):
     producer.close(timeout=1)
     failed = [o for o in outcomes if "error" in o]
     if failed:
-        raise StepError(failed[0]["error"], failed[0].get("message", ""), [{k: v for k, v in o.items() if k != "message"} for o in outcomes])
+        raise StepError(
+            failed[0]["error"], failed[0].get("message", ""), [{k: v for k, v in o.items() if k != "message"} for o in outcomes]
+        )
     return outcomes
 
 
@@ -392,7 +392,9 @@ def group_consume(context, step):
     records = poll_records(consumer, step["count"], deadline)
     if commit == "sync" and records:
         consumer.commit(next_offsets(records))
-    assignment = sorted(({"topic": tp.topic, "partition": tp.partition} for tp in consumer.assignment()), key=lambda a: (a["topic"], a["partition"]))
+    assignment = sorted(
+        ({"topic": tp.topic, "partition": tp.partition} for tp in consumer.assignment()), key=lambda a: (a["topic"], a["partition"])
+    )
     if step.get("exit") != "crash":
         consumer.close(autocommit=commit == "auto")
     return {"records": common.sort_records(records), "assignment": assignment}
@@ -426,7 +428,9 @@ def describe_group(context, step):
     members = []
     for member in group["members"]:
         assignment = (member.get("member_assignment") or {}).get("assigned_partitions") or []
-        partitions = sorted(({"topic": a["topic"], "partition": p} for a in assignment for p in a["partitions"]), key=lambda a: (a["topic"], a["partition"]))
+        partitions = sorted(
+            ({"topic": a["topic"], "partition": p} for a in assignment for p in a["partitions"]), key=lambda a: (a["topic"], a["partition"])
+        )
         members.append({"clientId": member["client_id"], "instanceId": member["group_instance_id"], "assignment": partitions})
     return {
         "group": group["group_id"],
@@ -458,7 +462,15 @@ def group_offsets(context, step):
         entry = committed[tp]
         offset = entry.offset if entry is not None and entry.offset >= 0 else -1
         end = ends[tp].offset
-        rows.append({"topic": tp.topic, "partition": tp.partition, "offset": offset, "logEndOffset": end, "lag": end - offset if offset >= 0 else end})
+        rows.append(
+            {
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "offset": offset,
+                "logEndOffset": end,
+                "lag": end - offset if offset >= 0 else end,
+            }
+        )
     return rows
 
 
