@@ -163,6 +163,80 @@ describe('clients against kstack up', { timeout: 600_000 }, () => {
     });
   }
 
+  it('kafkajs 2.2.4 consumer group reads back what kafkajs produced with gzip', async () => {
+    const kafka = new Kafka({
+      brokers: [broker.bootstrap],
+      clientId: 'kstack-test',
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer();
+    const topic = 'kafkajs-group';
+    await producer.connect();
+    const values = Array.from({ length: 50 }, (_, i) => `group-${i}`);
+    try {
+      await producer.send({
+        topic,
+        messages: values.map((value) => ({ value })),
+        compression: CompressionTypes.GZIP,
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const consumer = kafka.consumer({ groupId: 'kstack-test-kafkajs' });
+    await consumer.connect();
+    const seen: string[] = [];
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`only ${seen.length} of ${values.length} read`)),
+          60_000,
+        );
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            seen.push(message.value?.toString() ?? '');
+            if (seen.length === values.length) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        });
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.deepEqual(seen, values);
+  });
+
+  it('@platformatic/kafka consumer group stream reads back what it produced', async () => {
+    const topic = 'platformatic-group';
+    const base = { bootstrapBrokers: [broker.bootstrap], retries: 3 };
+    const producer = new Producer({ ...base, clientId: 'kstack-test-producer', compression: 'lz4' });
+    const consumer = new Consumer({
+      ...base,
+      clientId: 'kstack-test-consumer',
+      groupId: 'kstack-test-platformatic',
+    });
+    const admin = new Admin({ ...base, clientId: 'kstack-test-admin' });
+    const values = Array.from({ length: 50 }, (_, i) => `group-${i}`);
+    try {
+      await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
+      await producer.send({
+        messages: values.map((value) => ({ topic, value: Buffer.from(value), partition: 0 })),
+      });
+      const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: true });
+      const seen: string[] = [];
+      for await (const message of stream as AsyncIterable<{ value: Buffer }>) {
+        seen.push(message.value.toString());
+        if (seen.length === values.length) break;
+      }
+      await stream.close();
+      assert.deepEqual(seen, values);
+    } finally {
+      await Promise.allSettled([admin.close(), producer.close(), consumer.close(true)]);
+    }
+  });
+
   it('kstack smoke (AC-MSG-001) passes against it', async () => {
     const result = await runTool(process.execPath, [
       'bin/kstack.ts',
