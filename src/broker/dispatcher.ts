@@ -14,6 +14,20 @@ const API_VERSIONS_KEY = 18;
 const CLOSE: DispatchResult = { response: null, close: true };
 const NOTHING: DispatchResult = { response: null };
 const RESPONSE_CAPACITY_HINT = 512;
+const FETCH_KEY = 1;
+
+/**
+ * The record bytes a Fetch answer carries, so its writer is sized once instead of
+ * growing (and copying) by doubling up to megabytes.
+ */
+function recordBytesOf(body: unknown): number {
+  let total = 0;
+  const responses = (body as { responses?: { partitions?: { records?: Uint8Array | null }[] }[] }).responses;
+  for (const topic of responses ?? []) {
+    for (const partition of topic.partitions ?? []) total += (partition.records?.length ?? 0) + 64;
+  }
+  return total;
+}
 
 export class BrokerDispatcher implements RequestDispatcher {
   readonly #registry: HandlerRegistry;
@@ -65,7 +79,7 @@ export class BrokerDispatcher implements RequestDispatcher {
 
   #respond(apiKey: number, version: number, correlationId: number, body: unknown): DispatchResult {
     if (body === NO_RESPONSE) return NOTHING;
-    const writer = new Writer(RESPONSE_CAPACITY_HINT);
+    const writer = new Writer(RESPONSE_CAPACITY_HINT + (apiKey === FETCH_KEY ? recordBytesOf(body) : 0));
     return {
       response: encodeResponse(apiKey, version, correlationId, body as Record<string, unknown>, writer),
     };
