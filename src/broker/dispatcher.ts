@@ -70,11 +70,22 @@ export class BrokerDispatcher implements RequestDispatcher {
       }
       throw error;
     }
-    const outcome = handler.handle(request, context);
-    if (outcome instanceof Promise) {
-      return outcome.then((body) => this.#respond(apiKey, apiVersion, correlationId, body));
+    const failed = (error: unknown): DispatchResult => {
+      // A handler bug: logged with its stack; only this connection is closed, as Kafka does.
+      this.#log.warn(
+        `${handler.name} v${apiVersion} from connection ${connection.id} failed: ${(error as Error)?.stack ?? String(error)}`,
+      );
+      return CLOSE;
+    };
+    try {
+      const outcome = handler.handle(request, context);
+      if (outcome instanceof Promise) {
+        return outcome.then((body) => this.#respond(apiKey, apiVersion, correlationId, body)).catch(failed);
+      }
+      return this.#respond(apiKey, apiVersion, correlationId, outcome);
+    } catch (error) {
+      return failed(error);
     }
-    return this.#respond(apiKey, apiVersion, correlationId, outcome);
   }
 
   #respond(apiKey: number, version: number, correlationId: number, body: unknown): DispatchResult {
