@@ -114,7 +114,8 @@ function readAll(
   request: FetchRequestData,
   version: number,
 ): ReadOutcome[] {
-  let remaining = version >= 3 ? request.maxBytes : 0x7fffffff;
+  // fetch.max.bytes bounds every answer, whatever the client asks for (bounded memory).
+  let remaining = Math.min(request.maxBytes, broker.config.getNumber('fetch.max.bytes'));
   let total = 0;
   const outcomes: ReadOutcome[] = [];
   for (const target of targets) {
