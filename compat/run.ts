@@ -11,7 +11,13 @@ import { parseArgs } from 'node:util';
 import { kafkaVersion, ReferenceCluster } from '../reference/cluster.ts';
 import { probeMetadata } from '../reference/probe.ts';
 import { type ClientSpec, EXPECTED_CLIENTS, loadClients } from './runner/drivers.ts';
-import { type Cell, type ClusterControl, needsClusterControl, runScenario } from './runner/execute.ts';
+import {
+  type Cell,
+  type ClusterControl,
+  needsClusterControl,
+  probeAdmin,
+  runScenario,
+} from './runner/execute.ts';
 import { matrixText, type RunReport, summary, updateMarkdown, writeJson } from './runner/report.ts';
 import { loadScenarios, type Scenario } from './runner/scenarios.ts';
 
@@ -231,6 +237,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { clients, missing } = selectClients(options);
+  // Setup steps run through the Java client, the reference implementation, whatever --client says.
+  const helper = loadClients().find((c) => c.name === 'java');
   const started = Date.now();
   const runId = started.toString(36);
   process.stderr.write(`test:compat: starting target ${options.target} (${options.nodes} node(s))…\n`);
@@ -256,6 +264,9 @@ async function main(argv: string[]): Promise<number> {
       });
     }
   }
+  const canCreateTopics = new Map<string, boolean>();
+  for (const client of clients)
+    canCreateTopics.set(client.name, await probeAdmin(client, target.bootstrap, runId));
   const makeTask = (scenario: Scenario, client: ClientSpec) => async () => {
     const cell = await runScenario({
       scenario,
@@ -264,6 +275,8 @@ async function main(argv: string[]): Promise<number> {
       nodes: options.nodes,
       runId,
       control: target.control,
+      helper,
+      delegateSetup: !canCreateTopics.get(client.name),
     });
     process.stderr.write(
       `  ${cell.status.padEnd(11)} ${client.name} × ${scenario.name} (${(cell.durationMs / 1000).toFixed(1)} s)\n`,

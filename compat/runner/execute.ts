@@ -33,6 +33,11 @@ export interface Cell {
   durationMs: number;
 }
 
+function leadingSetup(steps: ScenarioStep[]): ScenarioStep[] {
+  const end = steps.findIndex((step) => step.setup !== true);
+  return end === -1 ? steps : steps.slice(0, end);
+}
+
 export function needsClusterControl(scenario: Scenario): boolean {
   return scenario.phases.some((phase) => 'cluster' in phase);
 }
@@ -107,6 +112,10 @@ export async function runScenario(options: {
   nodes: number;
   runId: string;
   control?: ClusterControl;
+  /** Runs the steps marked `"setup": true` when `delegateSetup` (the Java client). */
+  helper?: ClientSpec;
+  /** The client has no createTopic (see probeAdmin): its setup steps go to the helper. */
+  delegateSetup?: boolean;
 }): Promise<Cell> {
   const { scenario, client, nodes } = options;
   const started = Date.now();
@@ -137,12 +146,35 @@ export async function runScenario(options: {
         await runClusterAction(phase, options.control, results);
         continue;
       }
+      // Leading steps marked "setup" (creating the topics a produce test needs, say) are not what the
+      // scenario tests: for a client without an admin API (kcat) the helper client runs them, so that
+      // the client is still judged on the rest.
+      const helper = options.delegateSetup && options.helper ? options.helper : undefined;
+      const skipped = phase.jobs.map((job) => (helper ? leadingSetup(job.steps).length : 0));
+      if (helper) {
+        for (const [jobIndex, job] of phase.jobs.entries()) {
+          const setup = job.steps.slice(0, skipped[jobIndex]);
+          if (setup.length === 0) continue;
+          const outcome = await runJob(helper, {
+            bootstrap: options.bootstrap,
+            jobId: `${scenario.name}-${phaseIndex}-${jobIndex}-setup-${options.runId}`,
+            steps: setup.map(stepForDriver),
+          });
+          if (!outcome.ok) diffs.push(`setup through ${helper.name}: ${outcome.problem}`);
+          for (const [index, step] of setup.entries()) {
+            const result = outcome.ok ? outcome.result.results[index] : undefined;
+            if (result) results.set(step.id, result);
+            const expect = expectationFor(step, helper.name, nodes).expect;
+            diffs.push(...checkStep(step, result, expect).map((d) => `setup through ${helper.name}: ${d}`));
+          }
+        }
+      }
       const outcomes = await Promise.all(
         phase.jobs.map((job, jobIndex) =>
           runJob(client, {
             bootstrap: options.bootstrap,
             jobId: `${scenario.name}-${phaseIndex}-${jobIndex}-${options.runId}`,
-            steps: job.steps.map(stepForDriver),
+            steps: job.steps.slice(skipped[jobIndex]).map(stepForDriver),
           }),
         ),
       );
@@ -155,7 +187,7 @@ export async function runScenario(options: {
           continue;
         }
         clientVersion ??= outcome.result.client?.version;
-        for (const [index, step] of job.steps.entries()) {
+        for (const [index, step] of job.steps.slice(skipped[jobIndex]).entries()) {
           const result =
             outcome.result.results.find((r) => r.id === step.id) ?? outcome.result.results[index];
           if (result) results.set(step.id, result);
@@ -184,6 +216,22 @@ export async function runScenario(options: {
   }
   if (diffs.length > 0) return cell('fail', diffs);
   return cell('pass', accepted);
+}
+
+/** Asks a client once whether it can create topics; a client that cannot has its setup delegated. */
+export async function probeAdmin(client: ClientSpec, bootstrap: string, runId: string): Promise<boolean> {
+  const outcome = await runJob(client, {
+    bootstrap,
+    jobId: `probe-${runId}`,
+    steps: [
+      {
+        id: 'probe',
+        op: 'createTopic',
+        topic: `kc-probe-${client.name.replace(/[^A-Za-z0-9-]/g, '-')}-${runId}`,
+      },
+    ],
+  });
+  return !(outcome.ok && outcome.result.results[0]?.status === 'unsupported');
 }
 
 export function describeCell(cell: Cell): string {

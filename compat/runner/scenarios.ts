@@ -18,6 +18,8 @@ export interface ScenarioStep {
   expect?: Expectation;
   /** Overrides of `expect` for some cluster sizes, keyed by node count ("1", "3"). */
   expectByNodes?: Record<string, Expectation>;
+  /** A leading setup step runs through the helper (Java) client, not the client under test. */
+  setup?: boolean;
   /** Overrides for one client, each with a `why` that docs/compatibility.md shows. */
   expectByClient?: Record<string, Expectation & { why: string }>;
   [field: string]: Json | Expectation | Record<string, Expectation> | undefined;
@@ -149,6 +151,6 @@ export function expectationFor(
 
 /** The step as sent to a driver: expectations are the runner's business. */
 export function stepForDriver(step: ScenarioStep): Record<string, Json> {
-  const { expect: _e, expectByNodes: _n, expectByClient: _c, ...rest } = step;
+  const { expect: _e, expectByNodes: _n, expectByClient: _c, setup: _s, ...rest } = step;
   return rest as Record<string, Json>;
 }
