@@ -40,6 +40,8 @@ export interface GeneratedRequest {
   readonly expectsResponse: boolean;
   /** What was done to the record batches inside (a Produce), if anything: 'bad-crc', … */
   readonly batchMutation: string | null;
+  /** Produce partitions (named once in the request) whose records were corrupted: each must get an error. */
+  readonly corruptPartitions: readonly { topic: string; index: number }[];
 }
 
 const BOUNDARY_INT32 = [0, -1, 1, 2 ** 31 - 1, -(2 ** 31), 0x7fff, -0x8000, 255];
@@ -89,6 +91,8 @@ interface Walk {
   readonly pools: Pools;
   /** Record batches to build after the walk (encoding is async): the object and its key. */
   readonly batches: { holder: Record<string, unknown>; key: string }[];
+  /** The partition objects whose records were corrupted. */
+  readonly corrupted: Set<Record<string, unknown>>;
 }
 
 function randomString(prng: Prng, maxLength: number): string {
@@ -320,6 +324,7 @@ async function fillBatches(walk: Walk): Promise<string | null> {
       const mutated = mutateBatch(prng, bytes);
       bytes = mutated.bytes;
       applied = mutated.mutation;
+      walk.corrupted.add(holder);
     }
     holder[key] = bytes;
   }
@@ -344,6 +349,7 @@ export async function generateRequest(
     topicIds: readOnly ? [...pools.fuzzTopicIds, pools.protectedTopicId] : pools.fuzzTopicIds,
     pools,
     batches: [],
+    corrupted: new Set(),
   };
   const body = structValue(walk, api.request, 0);
   const batchMutation = await fillBatches(walk);
@@ -353,5 +359,24 @@ export async function generateRequest(
     body,
   );
   const expectsResponse = !(apiKey === 0 && body.acks === 0);
-  return { apiKey, apiVersion, correlationId, bytes, expectsResponse, batchMutation };
+  const corruptPartitions = walk.corrupted.size === 0 ? [] : corruptedPartitionsOf(body, walk.corrupted);
+  return { apiKey, apiVersion, correlationId, bytes, expectsResponse, batchMutation, corruptPartitions };
+}
+
+/** The (topic, partition) pairs of a Produce body holding corrupted records, if named only once. */
+function corruptedPartitionsOf(
+  body: Record<string, unknown>,
+  corrupted: ReadonlySet<Record<string, unknown>>,
+): { topic: string; index: number }[] {
+  const seen = new Map<string, number>();
+  const found: { topic: string; index: number }[] = [];
+  for (const topic of (body.topicData as { name: string; partitionData: Record<string, unknown>[] }[]) ??
+    []) {
+    for (const partition of topic.partitionData ?? []) {
+      const key = `${topic.name}\u0000${partition.index}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+      if (corrupted.has(partition)) found.push({ topic: topic.name, index: partition.index as number });
+    }
+  }
+  return found.filter((p) => seen.get(`${p.topic}\u0000${p.index}`) === 1);
 }

@@ -24,11 +24,11 @@ const HELP = `usage: node fuzz/run.ts [options]
   --seconds N            fuzzing time (default 30)
   --seed S               PRNG seed, 0..4294967295 (default: random, printed)
   --port P               port of the broker we start (default 19900)
-  --bootstrap-server H:P fuzz a running broker instead (its topics must not include kstack-fuzz-*)
+  --bootstrap-server H:P fuzz a running broker instead (topics kstack-fuzz-<run id>-* are created)
   --connections C        raw TCP connections sending requests (default 4)
   --in-flight N          unanswered requests per connection (default 8)
   --mutation-share F     share of requests mutated, 0..1 (default 0.35)
-  --max-bytes B          stop after sending this many bytes (default 268435456)
+  --max-bytes B          stop after sending this many bytes (default 1073741824)
   --response-timeout-ms  every answer or close is due within this (default 10000)
   --canary-bound-ms      the canary's bound (default 5000)
   --records N            known records written first (default 300)
@@ -37,8 +37,14 @@ const HELP = `usage: node fuzz/run.ts [options]
   --skip-known           skip requests that trigger a known open broker bug (fuzz/FINDINGS.md)
 `;
 
-const PROTECTED_TOPIC = 'kstack-fuzz-protected';
-const FUZZ_TOPICS = ['kstack-fuzz-0', 'kstack-fuzz-1', 'kstack-fuzz-2'];
+/**
+ * Topic names: fixed for a broker we start (fresh data dir); against a given broker, suffixed with a
+ * run id so runs do not collide (the generator's choices stay the same, only the names' bytes differ).
+ */
+function topicNames(runId: string): { protectedTopic: string; fuzzTopics: string[] } {
+  const prefix = runId === '' ? 'kstack-fuzz' : `kstack-fuzz-${runId}`;
+  return { protectedTopic: `${prefix}-protected`, fuzzTopics: [0, 1, 2].map((i) => `${prefix}-${i}`) };
+}
 const PARTITIONS = 3;
 const BROKER_START_MS = 30_000;
 const BROKER_STOP_GRACE_MS = 15_000;
@@ -102,7 +108,7 @@ function parseOptions(args: string[]): Options | null {
     connections: number(values.connections, 4, 'connections', 1, 256),
     inFlightMax: number(values['in-flight'], 8, 'in-flight', 1, 1000),
     mutationShare: number(values['mutation-share'], 0.35, 'mutation-share', 0, 1),
-    bytesMax: number(values['max-bytes'], 256 * 1024 * 1024, 'max-bytes', 1024, 2 ** 40),
+    bytesMax: number(values['max-bytes'], 1024 * 1024 * 1024, 'max-bytes', 1024, 2 ** 40),
     responseTimeoutMs: number(values['response-timeout-ms'], 10_000, 'response-timeout-ms', 100, 600_000),
     canaryBoundMs: number(values['canary-bound-ms'], 5_000, 'canary-bound-ms', 100, 600_000),
     records: number(values.records, 300, 'records', 1, 1_000_000),
@@ -197,6 +203,9 @@ async function main(): Promise<number> {
     broker = new BrokerChild(port, dataDir);
   }
   const started = Date.now();
+  const { protectedTopic: PROTECTED_TOPIC, fuzzTopics: FUZZ_TOPICS } = topicNames(
+    broker === null ? started.toString(36) : '',
+  );
   let failure: Failure | null = null;
   let session: Session | null = null;
   try {
@@ -271,6 +280,8 @@ async function main(): Promise<number> {
     };
   }
   if (session !== null) report(session, (Date.now() - started) / 1000);
+  if (failure !== null && failure.iteration === -1 && session !== null && session.recent.length > 0)
+    print(`last requests sent: ${session.recent.join('; ')}`);
   if (broker !== null) {
     const exit = await broker.stop(BROKER_STOP_GRACE_MS);
     if (failure === null && exit !== 'code 0')

@@ -10,6 +10,7 @@ import {
   encodeRequest,
   getApi,
   type MetadataResponseData,
+  type ProduceResponseData,
   ZERO_UUID,
 } from '../src/protocol/index.ts';
 import { type GeneratedRequest, generateRequest, type Pools } from './generate.ts';
@@ -51,6 +52,9 @@ export interface Failure {
 const PROBE_CORRELATION_BASE = 0x40000000;
 const CANARY_CORRELATION_BASE = 0x60000000;
 const CANARY_PERIOD_MS = 200;
+const PRODUCE_SHARE = 0.15;
+const RECENT_MAX = 12;
+const FETCH_SHARE = 0.08;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export class Session {
@@ -59,6 +63,8 @@ export class Session {
   /** The slowest answer seen per API name, in ms (valid, pipelined requests). */
   readonly apiLatencyMsMax = new Map<string, number>();
   failure: Failure | null = null;
+  /** The last requests sent (iteration, kind, API), for failures no single request explains. */
+  readonly recent: string[] = [];
   canaryRounds = 0;
   canaryLatencyMsMax = 0;
   bytesSent = 0;
@@ -97,7 +103,11 @@ export class Session {
     this.#stopped = true;
   }
 
-  stop(): void {
+  /** Why the session ended early (the byte bound), if it did. */
+  stopReason: string | null = null;
+
+  stop(reason: string): void {
+    this.stopReason ??= reason;
     this.#stopped = true;
   }
 
@@ -108,7 +118,11 @@ export class Session {
   /** Builds iteration `iteration`: a valid request and, for a share of them, its mutation. */
   async build(iteration: number): Promise<{ request: GeneratedRequest; mutation: Mutation | null }> {
     const prng = iterationPrng(this.#options.seed, iteration);
-    const { apiKey, version } = prng.pick(this.#pairs);
+    // Produce and Fetch carry record batches and reach storage: they get a larger share than the rest.
+    const roll = prng.float();
+    const wanted = roll < PRODUCE_SHARE ? 0 : roll < PRODUCE_SHARE + FETCH_SHARE ? 1 : null;
+    const choices = wanted === null ? this.#pairs : this.#pairs.filter((p) => p.apiKey === wanted);
+    const { apiKey, version } = prng.pick(choices.length > 0 ? choices : this.#pairs);
     const request = await generateRequest(prng, apiKey, version, iteration & 0x3fffffff, this.#pools);
     const mutation = prng.chance(this.#options.mutationShare)
       ? mutate(prng, request.bytes, this.#advertised)
@@ -162,7 +176,14 @@ export class Session {
       if ('closed' in outcome) return failWith('the broker closed the connection');
       if ('badFrame' in outcome) return failWith(outcome.badFrame);
       try {
-        const { correlationId } = decodeResponse(head.request.apiKey, head.request.apiVersion, outcome.frame);
+        const { correlationId, body } = decodeResponse(
+          head.request.apiKey,
+          head.request.apiVersion,
+          outcome.frame,
+        );
+        const accepted = acceptedCorruptPartition(head.request, body);
+        if (accepted !== null)
+          return failWith(`a corrupted batch (${head.request.batchMutation}) was accepted: ${accepted}`);
         if (correlationId !== head.request.correlationId)
           return failWith(`response correlation id ${correlationId}, expected ${head.request.correlationId}`);
         const api = getApi(head.request.apiKey)?.name ?? '';
@@ -194,14 +215,14 @@ export class Session {
       const apiName = getApi(request.apiKey)?.name ?? String(request.apiKey);
       this.apiCounts.set(apiName, (this.apiCounts.get(apiName) ?? 0) + 1);
       if (this.bytesSent >= this.#options.bytesMax) {
-        this.stop();
+        this.stop(`the byte bound (${this.#options.bytesMax} bytes sent)`);
         break;
       }
       if (mutation === null && request.expectsResponse) {
         this.count(request.batchMutation === null ? 'valid' : `valid, batch ${request.batchMutation}`);
         while (pending.length >= this.#options.inFlightMax)
           if (!(await receiveOne())) return connection.destroy();
-        this.#send(connection, request.bytes);
+        this.#send(connection, request.bytes, `#${iteration} valid ${apiName} v${request.apiVersion}`);
         pending.push({ iteration, request, sentAt: Date.now() });
         continue;
       }
@@ -225,9 +246,13 @@ export class Session {
     connection.destroy();
   }
 
-  #send(connection: WireConnection, bytes: Uint8Array): void {
+  #send(connection: WireConnection, bytes: Uint8Array, label?: string): void {
     connection.send(bytes);
     this.bytesSent += bytes.length;
+    if (label !== undefined) {
+      this.recent.push(`${label} (${bytes.length} bytes)`);
+      if (this.recent.length > RECENT_MAX) this.recent.shift();
+    }
   }
 
   /**
@@ -252,7 +277,8 @@ export class Session {
       });
       return false;
     };
-    this.#send(connection, bytes);
+    const apiName = getApi(request.apiKey)?.name;
+    this.#send(connection, bytes, `#${iteration} ${kind} of ${apiName} v${request.apiVersion}`);
     const framing = mutation?.framing ?? 'kept';
     if (framing !== 'kept') {
       if (framing === 'open') connection.end();
@@ -276,10 +302,18 @@ export class Session {
         {},
       ),
     );
+    // A mutant that still decodes, at a version the broker advertises, is a valid request: it is owed
+    // a well-formed answer (none for acks=0), never a close.
+    const valid = mutation === null ? null : this.#asValidRequest(bytes);
+    if (valid !== null) this.count(`${kind}, still valid`);
     let before = 0;
     for (;;) {
       const outcome = await connection.next(timeoutMs);
-      if ('closed' in outcome) return !this.#outcome(kind, 'closed');
+      if ('closed' in outcome) {
+        if (valid?.expectsResponse === true)
+          return failWith('the broker closed the connection on a valid request');
+        return !this.#outcome(kind, 'closed');
+      }
       if ('badFrame' in outcome) return failWith(outcome.badFrame);
       if ('timeout' in outcome) {
         const slow = legitimatelySlow(bytes, timeoutMs);
@@ -294,11 +328,44 @@ export class Session {
         } catch (error) {
           return failWith(`the probe's answer does not decode: ${(error as Error).message}`);
         }
+        if (valid?.expectsResponse === true && before === 0) return failWith('a valid request got no answer');
         this.#outcome(kind, before === 0 ? 'unanswered' : 'answered');
         return true;
       }
       before++;
       if (before > 1) return failWith('more than one response to one request');
+      if (valid !== null) {
+        if (!valid.expectsResponse) return failWith('an acks=0 Produce got an answer');
+        try {
+          const { correlationId } = decodeResponse(valid.apiKey, valid.apiVersion, frame);
+          if (correlationId !== valid.correlationId)
+            return failWith(`response correlation id ${correlationId}, expected ${valid.correlationId}`);
+        } catch (error) {
+          return failWith(`response to a valid request does not decode: ${(error as Error).message}`);
+        }
+      }
+    }
+  }
+
+  /** The header of a frame (size prefix included) that decodes at an advertised version, else null. */
+  #asValidRequest(
+    bytes: Uint8Array,
+  ): { apiKey: number; apiVersion: number; correlationId: number; expectsResponse: boolean } | null {
+    if (bytes.length < 4 || new DataView(bytes.buffer, bytes.byteOffset).getInt32(0) !== bytes.length - 4)
+      return null;
+    try {
+      const { header, body } = decodeRequest(bytes.subarray(4));
+      const range = this.#advertised.get(header.requestApiKey);
+      if (range === undefined || header.requestApiVersion < range.min || header.requestApiVersion > range.max)
+        return null;
+      return {
+        apiKey: header.requestApiKey,
+        apiVersion: header.requestApiVersion,
+        correlationId: header.correlationId,
+        expectsResponse: !(header.requestApiKey === 0 && body.acks === 0),
+      };
+    } catch {
+      return null;
     }
   }
 
@@ -388,6 +455,23 @@ export class Session {
     this.canaryRounds++;
     return null;
   }
+}
+
+/** A corrupted Produce partition the response answered without an error, or null. */
+function acceptedCorruptPartition(request: GeneratedRequest, body: Record<string, unknown>): string | null {
+  if (request.corruptPartitions.length === 0) return null;
+  const responses = (body as ProduceResponseData).responses;
+  for (const { topic, index } of request.corruptPartitions) {
+    // A topic may be named in several entries (as it may in the request): look through all of them.
+    const answer = responses
+      .filter((r) => r.name === topic)
+      .flatMap((r) => r.partitionResponses)
+      .find((p) => p.index === index);
+    if (answer === undefined) return `${topic}-${index} is missing from the response`;
+    if (answer.errorCode === 0)
+      return `${topic}-${index} answered without an error (base offset ${answer.baseOffset})`;
+  }
+  return null;
 }
 
 function* strided(first: number, step: number): Generator<number> {
