@@ -105,6 +105,13 @@ def admin_timeouts(step):
     return {"request_timeout": seconds}
 
 
+def topic_operation_timeouts(step):
+    """For CreateTopics, DeleteTopics and CreatePartitions: librdkafka sends timeout_ms=0 by
+    default; an operation timeout lets the broker wait for the change as the Java client asks."""
+    seconds = common.step_timeout_seconds(step)
+    return {"request_timeout": seconds, "operation_timeout": max(seconds - 1, 0.5)}
+
+
 def has_admin(name):
     return hasattr(ck_admin.AdminClient, name)
 
@@ -119,7 +126,9 @@ def create_topic(context, step):
         replication_factor=step.get("replicationFactor", -1),
         config=step.get("configs") or {},
     )
-    futures = admin_client(context, step).create_topics([topic], validate_only=step.get("validateOnly", False), **admin_timeouts(step))
+    futures = admin_client(context, step).create_topics(
+        [topic], validate_only=step.get("validateOnly", False), **topic_operation_timeouts(step)
+    )
     wait_future(futures[step["topic"]], step)
 
 
@@ -152,13 +161,13 @@ def list_topics(context, step):
 
 
 def delete_topic(context, step):
-    futures = admin_client(context, step).delete_topics([step["topic"]], **admin_timeouts(step))
+    futures = admin_client(context, step).delete_topics([step["topic"]], **topic_operation_timeouts(step))
     wait_future(futures[step["topic"]], step)
 
 
 def create_partitions(context, step):
     request = ck_admin.NewPartitions(step["topic"], step["count"])
-    futures = admin_client(context, step).create_partitions([request], **admin_timeouts(step))
+    futures = admin_client(context, step).create_partitions([request], **topic_operation_timeouts(step))
     wait_future(futures[step["topic"]], step)
 
 

@@ -89,11 +89,14 @@ def create_topic(context, step):
         "replication_factor": step.get("replicationFactor", -1),
         "configs": step.get("configs") or {},
     }
-    response = admin_client(context, step).create_topics(
-        {step["topic"]: spec}, timeout_ms=timeout_ms(step), validate_only=step.get("validateOnly", False), raise_errors=False
-    )
+    admin = admin_client(context, step)
+    validate_only = step.get("validateOnly", False)
+    response = admin.create_topics({step["topic"]: spec}, timeout_ms=timeout_ms(step), validate_only=validate_only, raise_errors=False)
     for topic in response["topics"]:
         raise_error_code(topic["error_code"], topic.get("error_message"))
+    if not validate_only:
+        # kafka-python's own wait until the new topic is in the brokers' metadata (as kafkajs's waitForLeaders).
+        admin.wait_for_topics([step["topic"]], timeout_ms=timeout_ms(step))
 
 
 def cluster_metadata(context, step, topics, allow_auto_create=False):
