@@ -30,7 +30,7 @@ const HELP = `usage: node fuzz/run.ts [options]
   --mutation-share F     share of requests mutated, 0..1 (default 0.35)
   --max-bytes B          stop after sending this many bytes (default 1073741824)
   --response-timeout-ms  every answer or close is due within this (default 10000)
-  --canary-bound-ms      the canary's bound (default 5000)
+  --canary-bound-ms      the canary's bound (default 10000)
   --records N            known records written first (default 300)
   --iteration I          replay only iteration I of the seed (prints its bytes)
   --failure-dir DIR      where failing requests are written (default .data/fuzz)
@@ -110,7 +110,7 @@ function parseOptions(args: string[]): Options | null {
     mutationShare: number(values['mutation-share'], 0.35, 'mutation-share', 0, 1),
     bytesMax: number(values['max-bytes'], 1024 * 1024 * 1024, 'max-bytes', 1024, 2 ** 40),
     responseTimeoutMs: number(values['response-timeout-ms'], 10_000, 'response-timeout-ms', 100, 600_000),
-    canaryBoundMs: number(values['canary-bound-ms'], 5_000, 'canary-bound-ms', 100, 600_000),
+    canaryBoundMs: number(values['canary-bound-ms'], 10_000, 'canary-bound-ms', 100, 600_000),
     records: number(values.records, 300, 'records', 1, 1_000_000),
     iteration:
       values.iteration === undefined ? null : number(values.iteration, 0, 'iteration', 0, 2 ** 31 - 1),

@@ -52,6 +52,8 @@ export interface Failure {
 const PROBE_CORRELATION_BASE = 0x40000000;
 const CANARY_CORRELATION_BASE = 0x60000000;
 const CANARY_PERIOD_MS = 200;
+/** After a missed canary bound, how much longer we wait to tell slow from stalled. */
+const CANARY_STALL_MS = 30_000;
 const PRODUCE_SHARE = 0.15;
 const RECENT_MAX = 12;
 const FETCH_SHARE = 0.08;
@@ -206,7 +208,7 @@ export class Session {
       const { request, mutation } = await this.build(iteration);
       this.iterations++;
       if (this.#options.skipKnown === true) {
-        const bug = knownBugOf(request.bytes);
+        const bug = knownBugOf(request.bytes) ?? (mutation === null ? null : knownBugOf(mutation.bytes));
         if (bug !== null) {
           this.count(`skipped (known ${bug.id})`);
           continue;
@@ -432,7 +434,15 @@ export class Session {
       }),
     );
     const first = await connection.next(boundMs);
-    if (!('frame' in first)) return `no ApiVersions answer within ${boundMs} ms (${Object.keys(first)[0]})`;
+    if ('timeout' in first) {
+      // Tell a slow broker (a loaded machine) from a stalled one in the report: wait a while longer.
+      const late = await connection.next(CANARY_STALL_MS);
+      const waitedMs = Date.now() - started;
+      return 'frame' in late
+        ? `ApiVersions answered after ${waitedMs} ms, over the ${boundMs} ms bound (slow, not stalled)`
+        : `no ApiVersions answer within ${waitedMs} ms (stalled)`;
+    }
+    if (!('frame' in first)) return `no ApiVersions answer (${Object.keys(first)[0]})`;
     const apiVersions = decodeResponse(18, 3, first.frame);
     const av = apiVersions.body as ApiVersionsResponseData;
     if (apiVersions.correlationId !== apiVersionsId) return 'ApiVersions correlation id mismatch';
