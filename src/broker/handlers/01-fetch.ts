@@ -222,10 +222,14 @@ export const handler = defineHandler<FetchRequestData, Input<FetchResponseData>>
       targets = [...session.partitions.values()] as Target[];
     }
     let outcomes = readAll(broker, targets, request, version);
-    const bytes = outcomes.reduce((sum, o) => sum + o.bytes, 0);
-    const failed = outcomes.some((o) => o.answer.errorCode !== 0);
-    if (bytes < request.minBytes && request.maxWaitMs > 0 && !failed && targets.length > 0) {
-      await waitForData(broker, targets, request.maxWaitMs);
+    // Long polling: wait for new data until min_bytes are there or max_wait_ms has passed.
+    const deadlineMs = broker.clock.nowMs() + request.maxWaitMs;
+    for (;;) {
+      const bytes = outcomes.reduce((sum, o) => sum + o.bytes, 0);
+      const failed = outcomes.some((o) => o.answer.errorCode !== 0);
+      const waitMs = deadlineMs - broker.clock.nowMs();
+      if (bytes >= request.minBytes || waitMs <= 0 || failed || targets.length === 0) break;
+      await waitForData(broker, targets, waitMs);
       outcomes = readAll(broker, targets, request, version);
     }
     if (request.isolationLevel === 1) {
