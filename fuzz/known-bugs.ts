@@ -58,14 +58,18 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
     id: 'F4',
     fixedIn: null,
     summary:
-      'IncrementalAlterConfigs SUBTRACT leaving cleanup.policy empty (or SET to an empty value): a RangeError from storage closes the connection instead of an INVALID_CONFIG answer',
+      'IncrementalAlterConfigs APPEND/SUBTRACT making cleanup.policy invalid (empty after SUBTRACT, "delete," after APPEND of null): a RangeError from storage closes the connection instead of an INVALID_CONFIG answer',
     matches: (apiKey, _apiVersion, body) =>
       apiKey === 44 &&
       Array.isArray(body.resources) &&
       body.resources.some((r) =>
         (
           (r as { configs?: { name: string; configOperation: number; value: string | null }[] }).configs ?? []
-        ).some((c) => c.name === 'cleanup.policy' && (c.configOperation === 3 || c.value === '')),
+        ).some(
+          (c) =>
+            c.name === 'cleanup.policy' &&
+            (c.configOperation === 2 || c.configOperation === 3 || c.value === ''),
+        ),
       ),
   },
   {
