@@ -46,8 +46,6 @@ export const systemClock: Clock = {
   },
 };
 
-/** Kafka's `log.cleaner.backoff.ms`: the pause between compaction passes. */
-const LOG_CLEANER_BACKOFF_MS = 15_000;
 /** How often the flush policy (`flush.messages`, `flush.ms`) is applied. */
 const FLUSH_CHECK_INTERVAL_MS = 1_000;
 
@@ -197,7 +195,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         if (replica.log.config.cleanupPolicy.includes('delete')) replica.log.enforceRetention();
       }
     });
-    every('compaction', LOG_CLEANER_BACKOFF_MS, async () => {
+    every('compaction', this.config.getNumber('log.cleaner.backoff.ms'), async () => {
       for (const replica of [...this.#replicas.values()]) {
         if (replica.log.config.cleanupPolicy.includes('compact')) await replica.log.compact();
       }

@@ -102,6 +102,7 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     min: 0,
     max: 1,
   }),
+  def('log.cleaner.backoff.ms', LONG, '15000', 'Pause between compaction passes.', { min: 0 }),
   def('log.segment.delete.delay.ms', LONG, '60000', 'Delay before deleting a segment file.', { min: 0 }),
   def('log.preallocate', BOOL, 'false', 'Preallocate segment files.'),
   def('log.message.timestamp.type', STR, 'CreateTime', 'CreateTime or LogAppendTime.', {

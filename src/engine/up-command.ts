@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Broker } from '../broker/broker.ts';
+import { BROKER_CONFIG_BY_NAME } from '../broker/config.ts';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { readEnvFile } from './env-file.ts';
@@ -25,6 +26,7 @@ Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
   --port P        the broker's port (overrides the env file; default ${DEFAULT_PORT})
   --base-port P   the first broker's port; broker N listens on P+N-1 (same as --port for one broker)
   --host H        the address to bind and advertise (default 127.0.0.1)
+  --override K=V  a broker config by Kafka name (repeatable), e.g. --override num.partitions=3
 `;
 
 function parsePort(text: string, where: string): number {
@@ -40,6 +42,8 @@ export interface UpOptions {
   readonly host: string;
   readonly dataDir: string;
   readonly brokers: number;
+  /** Broker configs by Kafka name (`--override name=value`, as kafka-server-start takes them). */
+  readonly overrides: Record<string, string>;
 }
 
 export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
@@ -71,7 +75,21 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
   }
   if (values['base-port'] !== undefined) port = parsePort(values['base-port'], '--base-port');
   if (values.port !== undefined) port = parsePort(values.port, '--port');
+  const overrides: Record<string, string> = {};
+  for (const item of values.override ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0)
+      throw new UsageError(`--override: '${item}' is not name=value (e.g. --override num.partitions=3)`);
+    const name = item.slice(0, at).trim();
+    if (!BROKER_CONFIG_BY_NAME.has(name)) {
+      throw new UsageError(
+        `--override: '${name}' is not a broker config kstack knows (see src/broker/config.ts)`,
+      );
+    }
+    overrides[name] = item.slice(at + 1).trim();
+  }
   return {
+    overrides,
     port,
     host: values.host ?? '127.0.0.1',
     dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
@@ -89,6 +107,7 @@ function parse(args: readonly string[]) {
       port: { type: 'string' },
       'base-port': { type: 'string' },
       host: { type: 'string' },
+      override: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -108,13 +127,19 @@ export const command: Command = {
       info: (message: string) => process.stderr.write(`[kstack] ${message}\n`),
       warn: (message: string) => process.stderr.write(`[kstack] WARN ${message}\n`),
     };
-    const broker = new Broker({
-      dataDir: join(options.dataDir, 'broker-1'),
-      host: options.host,
-      port: options.port,
-      nodeId: 1,
-      log,
-    });
+    let broker: Broker;
+    try {
+      broker = new Broker({
+        dataDir: join(options.dataDir, 'broker-1'),
+        host: options.host,
+        port: options.port,
+        nodeId: 1,
+        config: options.overrides,
+        log,
+      });
+    } catch (error) {
+      throw new UsageError(`--override: ${(error as Error).message}`);
+    }
     try {
       await broker.start();
     } catch (error) {

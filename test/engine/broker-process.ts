@@ -16,9 +16,12 @@ export class BrokerProcess {
   #child: ChildProcess | null = null;
   output = '';
 
-  constructor(port: number, dataDir?: string) {
+  readonly #extraArgs: readonly string[];
+
+  constructor(port: number, dataDir?: string, extraArgs: readonly string[] = []) {
     this.port = port;
     this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'kstack-test-'));
+    this.#extraArgs = extraArgs;
   }
 
   get bootstrap(): string {
@@ -29,7 +32,7 @@ export class BrokerProcess {
     this.output = '';
     const child = spawn(
       process.execPath,
-      ['bin/kstack.ts', 'up', '--port', String(this.port), '--data-dir', this.dataDir],
+      ['bin/kstack.ts', 'up', '--port', String(this.port), '--data-dir', this.dataDir, ...this.#extraArgs],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#child = child;
