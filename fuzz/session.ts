@@ -70,6 +70,7 @@ export class Session {
   canaryRounds = 0;
   canaryLatencyMsMax = 0;
   bytesSent = 0;
+  /** Requests sent (skipped iterations are not counted). */
   iterations = 0;
   readonly #options: SessionOptions;
   readonly #pools: Pools;
@@ -205,8 +206,11 @@ export class Session {
 
     for (let next = iterations.next(); !next.done && !this.stopped; next = iterations.next()) {
       const iteration = next.value;
+      if (this.bytesSent >= this.#options.bytesMax) {
+        this.stop(`the byte bound (${this.#options.bytesMax} bytes sent)`);
+        break;
+      }
       const { request, mutation } = await this.build(iteration);
-      this.iterations++;
       if (this.#options.skipKnown === true) {
         const bug = knownBugOf(request.bytes) ?? (mutation === null ? null : knownBugOf(mutation.bytes));
         if (bug !== null) {
@@ -216,10 +220,7 @@ export class Session {
       }
       const apiName = getApi(request.apiKey)?.name ?? String(request.apiKey);
       this.apiCounts.set(apiName, (this.apiCounts.get(apiName) ?? 0) + 1);
-      if (this.bytesSent >= this.#options.bytesMax) {
-        this.stop(`the byte bound (${this.#options.bytesMax} bytes sent)`);
-        break;
-      }
+      this.iterations++;
       if (mutation === null && request.expectsResponse) {
         this.count(request.batchMutation === null ? 'valid' : `valid, batch ${request.batchMutation}`);
         while (pending.length >= this.#options.inFlightMax)
