@@ -313,6 +313,18 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
 
   /** Validates topic config overrides; returns the first problem or null. */
   validateTopicConfigs(configs: ReadonlyMap<string, string | null>): AdminResult | null {
+    const problem = this.#validateEach(configs);
+    if (problem !== null) return problem;
+    // The storage settings must accept the whole set too (a last line of defence).
+    try {
+      this.#logConfigOf(new Map([...configs].filter((e): e is [string, string] => e[1] !== null)));
+    } catch (error) {
+      return result(KafkaErrors.INVALID_CONFIG.code, (error as Error).message);
+    }
+    return null;
+  }
+
+  #validateEach(configs: ReadonlyMap<string, string | null>): AdminResult | null {
     for (const [name, value] of configs) {
       const definition = TOPIC_CONFIG_BY_NAME.get(name);
       if (definition === undefined) {
@@ -491,7 +503,14 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     if (this.#image.topic(name) === undefined) {
       return result(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, `Topic ${name} does not exist.`);
     }
-    const invalid = this.validateTopicConfigs(new Map([...changes].filter(([, v]) => v !== null)));
+    const merged = new Map<string, string | null>(this.#image.topic(name)?.configs ?? []);
+    for (const [configName, value] of changes) {
+      if (value === null) merged.delete(configName);
+      else merged.set(configName, value);
+    }
+    const invalid =
+      this.validateTopicConfigs(new Map([...changes].filter(([, v]) => v !== null))) ??
+      this.validateTopicConfigs(merged);
     if (invalid !== null) return invalid;
     for (const name2 of changes.keys()) {
       if (!TOPIC_CONFIG_BY_NAME.has(name2)) {

@@ -227,10 +227,10 @@ export function validateConfigValue(definition: ConfigDefinition, value: string 
       return null;
     }
     case ConfigType.list: {
-      const items = trimmed
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
+      const items = trimmed.split(',').map((s) => s.trim());
+      if (definition.validValues !== undefined && (trimmed === '' || items.includes(''))) {
+        return `Invalid value ${value} for configuration ${definition.name}: the list must name at least one of ${definition.validValues.join(', ')}, with no empty item`;
+      }
       if (definition.validValues !== undefined) {
         for (const item of items) {
           if (!definition.validValues.includes(item)) {

@@ -185,3 +185,35 @@ describe('log maintenance in kstack up', { timeout: 120_000 }, () => {
     assert.ok(!decoded.some((r) => r.key?.toString() === 'a' && r.value?.toString() === '1'));
   });
 });
+
+describe('config changes that storage would refuse', { timeout: 60_000 }, () => {
+  const other = new BrokerProcess(19656);
+  before(async () => {
+    await other.start();
+    socket = await connect(other.port);
+    reader = new FrameReader(socket);
+  });
+  after(async () => {
+    socket.destroy();
+    assert.equal(await other.stop(), 0, other.output);
+    other.removeData();
+  });
+
+  it('answers INVALID_CONFIG for an emptied or broken cleanup.policy and keeps the connection', async () => {
+    await createTopic('policy');
+    const cases: [unknown[], number][] = [
+      [[{ name: 'cleanup.policy', configOperation: 3, value: 'delete' }], 40],
+      [[{ name: 'cleanup.policy', configOperation: 0, value: '' }], 40],
+      [[{ name: 'cleanup.policy', configOperation: 2, value: null }], 0],
+      [[{ name: 'cleanup.policy', configOperation: 0, value: 'delete,' }], 40],
+    ];
+    for (const [configs, expected] of cases) {
+      const answer = (await call(44, 1, {
+        resources: [{ resourceType: 2, resourceName: 'policy', configs }],
+        validateOnly: false,
+      })) as { responses: { errorCode: number }[] };
+      assert.equal(answer.responses[0]!.errorCode, expected, JSON.stringify(configs));
+    }
+    assert.equal(await earliest('policy'), 0n);
+  });
+});

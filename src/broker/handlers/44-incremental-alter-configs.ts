@@ -61,7 +61,10 @@ export const handler = defineHandler<
             .split(',')
             .map((s) => s.trim())
             .filter((s) => s !== '');
-          const given = (config.value ?? '').split(',').map((s) => s.trim());
+          const given = (config.value ?? '')
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '');
           const next =
             config.configOperation === APPEND
               ? [...items, ...given.filter((g) => !items.includes(g))]
