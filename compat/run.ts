@@ -23,7 +23,7 @@ import { loadScenarios, type Scenario } from './runner/scenarios.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const USAGE =
-  'usage: npm run test:compat -- --target reference|kstack|HOST:PORT [--nodes 1|3] [--client NAME…] [--scenario NAME…] [--base-port P] [--parallel N]';
+  'usage: npm run test:compat -- --target reference|kstack|HOST:PORT [--nodes 1|3] [--client NAME…] [--scenario NAME…] [--base-port P] [--parallel N] [--out FILE] [--no-docs]';
 const DEFAULT_BASE_PORT = 19092;
 const KSTACK_READY_TIMEOUT_MS = 60_000;
 
@@ -35,6 +35,8 @@ interface Options {
   basePort: number;
   parallel: number;
   docs: boolean;
+  /** Where to write the JSON report; default compat/results/<target>-<nodes>-nodes.json. */
+  out?: string;
 }
 
 class UsageError extends Error {}
@@ -50,6 +52,7 @@ function parseOptions(argv: string[]): Options {
       'base-port': { type: 'string', default: String(DEFAULT_BASE_PORT) },
       parallel: { type: 'string', default: '4' },
       'no-docs': { type: 'boolean', default: false },
+      out: { type: 'string' },
     },
     allowPositionals: false,
   });
@@ -72,6 +75,7 @@ function parseOptions(argv: string[]): Options {
     basePort: Number(values['base-port']),
     parallel,
     docs: !values['no-docs'],
+    out: values.out,
   };
 }
 
@@ -267,34 +271,32 @@ async function main(argv: string[]): Promise<number> {
   const canCreateTopics = new Map<string, boolean>();
   for (const client of clients)
     canCreateTopics.set(client.name, await probeAdmin(client, target.bootstrap, runId));
-  const makeTask = (scenario: Scenario, client: ClientSpec) => async () => {
-    const cell = await runScenario({
+  const record = (cell: Cell) => {
+    const seconds = (cell.durationMs / 1000).toFixed(1);
+    process.stderr.write(`  ${cell.status.padEnd(11)} ${cell.client} × ${cell.scenario} (${seconds} s)\n`);
+    cells.push(cell);
+  };
+  const runFor = async (scenario: Scenario, forClients: ClientSpec[]) => {
+    const produced = await runScenario({
       scenario,
-      client,
+      runs: forClients.map((client) => ({ client, delegateSetup: !canCreateTopics.get(client.name) })),
       bootstrap: target.bootstrap,
       nodes: options.nodes,
       runId,
       control: target.control,
       helper,
-      delegateSetup: !canCreateTopics.get(client.name),
     });
-    process.stderr.write(
-      `  ${cell.status.padEnd(11)} ${client.name} × ${scenario.name} (${(cell.durationMs / 1000).toFixed(1)} s)\n`,
-    );
-    cells.push(cell);
-    return cell;
+    for (const cell of produced) record(cell);
   };
   try {
     const shared = scenarios.filter((s) => !needsClusterControl(s));
     const exclusive = scenarios.filter((s) => needsClusterControl(s));
     await pool(
-      shared.flatMap((s) => clients.map((c) => makeTask(s, c))),
+      shared.flatMap((s) => clients.map((c) => () => runFor(s, [c]))),
       options.parallel,
     );
-    await pool(
-      exclusive.flatMap((s) => clients.map((c) => makeTask(s, c))),
-      1,
-    );
+    // Scenarios that stop brokers run one at a time, every client in lockstep (one broker stop for all).
+    for (const scenario of exclusive) await runFor(scenario, clients);
   } finally {
     await target.stop();
   }
@@ -319,7 +321,7 @@ async function main(argv: string[]): Promise<number> {
     cells,
   };
   process.stdout.write(`${matrixText(report)}\n`);
-  const jsonFile = writeJson(report, path.join(ROOT, 'compat', 'results'));
+  const jsonFile = writeJson(report, path.join(ROOT, 'compat', 'results'), options.out);
   process.stderr.write(`test:compat: wrote ${path.relative(ROOT, jsonFile)}\n`);
   if (options.docs && !report.filtered) {
     updateMarkdown(path.join(ROOT, 'docs', 'compatibility.md'), report, loadScenarios());

@@ -6,6 +6,7 @@ import {
   type ClusterAction,
   type Expectation,
   expectationFor,
+  type Job,
   makeSubstitution,
   type NodeRef,
   type Scenario,
@@ -105,117 +106,158 @@ async function runClusterAction(
   else await control.startNode(id);
 }
 
+export interface ScenarioRun {
+  client: ClientSpec;
+  /** The client has no createTopic (see probeAdmin): its setup steps go to the helper. */
+  delegateSetup?: boolean;
+}
+
+interface ClientState extends ScenarioRun {
+  substitution: ReturnType<typeof makeSubstitution>;
+  results: Map<string, StepResult>;
+  diffs: string[];
+  unsupported: string[];
+  accepted: string[];
+  clientVersion?: string;
+}
+
+/**
+ * Runs one scenario for one or more clients in lockstep: each phase of jobs runs for every client at
+ * once (each with its own topics and groups), and a cluster phase (stopping a broker) happens once for
+ * all of them. Several clients share a run only for scenarios that stop brokers, which are slow.
+ */
 export async function runScenario(options: {
   scenario: Scenario;
-  client: ClientSpec;
+  runs: ScenarioRun[];
   bootstrap: string;
   nodes: number;
   runId: string;
   control?: ClusterControl;
-  /** Runs the steps marked `"setup": true` when `delegateSetup` (the Java client). */
+  /** Runs the steps marked `"setup": true` for clients with `delegateSetup` (the Java client). */
   helper?: ClientSpec;
-  /** The client has no createTopic (see probeAdmin): its setup steps go to the helper. */
-  delegateSetup?: boolean;
-}): Promise<Cell> {
-  const { scenario, client, nodes } = options;
+}): Promise<Cell[]> {
+  const { scenario } = options;
   const started = Date.now();
-  const substitution = makeSubstitution(scenario, client.name, options.runId);
-  const results = new Map<string, StepResult>();
-  const diffs: string[] = [];
-  const unsupported: string[] = [];
-  const accepted: string[] = [];
-  let clientVersion: string | undefined;
-  const cell = (status: CellStatus, details: string[]): Cell => ({
-    client: client.name,
-    scenario: scenario.name,
-    status,
-    details,
-    clientVersion,
-    durationMs: Date.now() - started,
-  });
+  const states: ClientState[] = options.runs.map((run) => ({
+    ...run,
+    substitution: makeSubstitution(scenario, run.client.name, options.runId),
+    results: new Map(),
+    diffs: [],
+    unsupported: [],
+    accepted: [],
+  }));
+  const active = () => states.filter((state) => state.unsupported.length === 0);
   try {
     for (const [phaseIndex, rawPhase] of scenario.phases.entries()) {
-      const phase = substitute(rawPhase, substitution);
-      if ('sleepMs' in phase) {
-        await new Promise((resolve) => setTimeout(resolve, phase.sleepMs));
+      if (active().length === 0) break;
+      if ('sleepMs' in rawPhase) {
+        await new Promise((resolve) => setTimeout(resolve, rawPhase.sleepMs));
         continue;
       }
-      if ('cluster' in phase) {
-        if (!options.control)
-          return cell('fail', ['the scenario stops brokers but the target is not one the runner controls']);
-        await runClusterAction(phase, options.control, results);
-        continue;
-      }
-      // Leading steps marked "setup" (creating the topics a produce test needs, say) are not what the
-      // scenario tests: for a client without an admin API (kcat) the helper client runs them, so that
-      // the client is still judged on the rest.
-      const helper = options.delegateSetup && options.helper ? options.helper : undefined;
-      const skipped = phase.jobs.map((job) => (helper ? leadingSetup(job.steps).length : 0));
-      if (helper) {
-        for (const [jobIndex, job] of phase.jobs.entries()) {
-          const setup = job.steps.slice(0, skipped[jobIndex]);
-          if (setup.length === 0) continue;
-          const outcome = await runJob(helper, {
-            bootstrap: options.bootstrap,
-            jobId: `${scenario.name}-${phaseIndex}-${jobIndex}-setup-${options.runId}`,
-            steps: setup.map(stepForDriver),
-          });
-          if (!outcome.ok) diffs.push(`setup through ${helper.name}: ${outcome.problem}`);
-          for (const [index, step] of setup.entries()) {
-            const result = outcome.ok ? outcome.result.results[index] : undefined;
-            if (result) results.set(step.id, result);
-            const expect = expectationFor(step, helper.name, nodes).expect;
-            diffs.push(...checkStep(step, result, expect).map((d) => `setup through ${helper.name}: ${d}`));
-          }
+      if ('cluster' in rawPhase) {
+        if (!options.control) {
+          for (const state of states)
+            state.diffs.push('the scenario stops brokers but the target is not one the runner controls');
+          break;
         }
+        await runClusterAction(rawPhase, options.control, active()[0]!.results);
+        continue;
       }
-      const outcomes = await Promise.all(
-        phase.jobs.map((job, jobIndex) =>
-          runJob(client, {
-            bootstrap: options.bootstrap,
-            jobId: `${scenario.name}-${phaseIndex}-${jobIndex}-${options.runId}`,
-            steps: job.steps.slice(skipped[jobIndex]).map(stepForDriver),
-          }),
+      await Promise.all(
+        active().map((state) =>
+          runJobsPhase(options, state, phaseIndex, substitute(rawPhase, state.substitution)),
         ),
       );
-      for (const [jobIndex, outcome] of outcomes.entries()) {
-        const job = phase.jobs[jobIndex]!;
-        if (!outcome.ok) {
-          diffs.push(
-            `phase ${phaseIndex} job ${jobIndex}: ${outcome.problem}; stderr: ${outcome.stderrTail.slice(-600)}`,
-          );
-          continue;
-        }
-        clientVersion ??= outcome.result.client?.version;
-        for (const [index, step] of job.steps.slice(skipped[jobIndex]).entries()) {
-          const result =
-            outcome.result.results.find((r) => r.id === step.id) ?? outcome.result.results[index];
-          if (result) results.set(step.id, result);
-          if (result?.status === 'unsupported') {
-            unsupported.push(`${step.id} (${step.op}): ${result.reason ?? 'no reason given'}`);
-            continue;
-          }
-          if (result?.status === 'error' && result.error === 'CLIENT_NOT_INSTALLED') {
-            diffs.push(`client not installed: ${result.message ?? ''}`);
-            break;
-          }
-          const { expect, why } = expectationFor(step, client.name, nodes);
-          if (why) accepted.push(`${step.id}: ${why}`);
-          diffs.push(...checkStep(step, result, expect));
-        }
-      }
-      if (unsupported.length > 0) break;
     }
   } catch (error) {
-    diffs.push(`runner: ${(error as Error).message}`);
+    for (const state of states) state.diffs.push(`runner: ${(error as Error).message}`);
   } finally {
     if (options.control && needsClusterControl(scenario)) await options.control.restoreAll();
   }
-  if (unsupported.length > 0 && !diffs.some((d) => d.startsWith('client not installed'))) {
-    return cell('unsupported', unsupported);
+  return states.map((state) => {
+    const cell = (status: CellStatus, details: string[]): Cell => ({
+      client: state.client.name,
+      scenario: scenario.name,
+      status,
+      details,
+      clientVersion: state.clientVersion,
+      durationMs: Date.now() - started,
+    });
+    if (state.unsupported.length > 0 && !state.diffs.some((d) => d.startsWith('client not installed'))) {
+      return cell('unsupported', state.unsupported);
+    }
+    if (state.diffs.length > 0) return cell('fail', state.diffs);
+    return cell('pass', state.accepted);
+  });
+}
+
+async function runJobsPhase(
+  options: { scenario: Scenario; bootstrap: string; nodes: number; runId: string; helper?: ClientSpec },
+  state: ClientState,
+  phaseIndex: number,
+  phase: { jobs: Job[] },
+): Promise<void> {
+  const { scenario, nodes } = options;
+  const { client, results, diffs } = state;
+  const jobId = (jobIndex: number, suffix = '') =>
+    `${scenario.name}-${client.name}-${phaseIndex}-${jobIndex}${suffix}-${options.runId}`;
+  // Leading steps marked "setup" (creating the topics a produce test needs, say) are not what the
+  // scenario tests: for a client without an admin API (kcat) the helper client runs them, so that
+  // the client is still judged on the rest.
+  const helper = state.delegateSetup && options.helper ? options.helper : undefined;
+  const skipped = phase.jobs.map((job) => (helper ? leadingSetup(job.steps).length : 0));
+  if (helper) {
+    for (const [jobIndex, job] of phase.jobs.entries()) {
+      const setup = job.steps.slice(0, skipped[jobIndex]);
+      if (setup.length === 0) continue;
+      const outcome = await runJob(helper, {
+        bootstrap: options.bootstrap,
+        jobId: jobId(jobIndex, '-setup'),
+        steps: setup.map(stepForDriver),
+      });
+      if (!outcome.ok) diffs.push(`setup through ${helper.name}: ${outcome.problem}`);
+      for (const [index, step] of setup.entries()) {
+        const result = outcome.ok ? outcome.result.results[index] : undefined;
+        if (result) results.set(step.id, result);
+        const expect = expectationFor(step, helper.name, nodes).expect;
+        diffs.push(...checkStep(step, result, expect).map((d) => `setup through ${helper.name}: ${d}`));
+      }
+    }
   }
-  if (diffs.length > 0) return cell('fail', diffs);
-  return cell('pass', accepted);
+  const outcomes = await Promise.all(
+    phase.jobs.map((job, jobIndex) =>
+      runJob(client, {
+        bootstrap: options.bootstrap,
+        jobId: jobId(jobIndex),
+        steps: job.steps.slice(skipped[jobIndex]).map(stepForDriver),
+      }),
+    ),
+  );
+  for (const [jobIndex, outcome] of outcomes.entries()) {
+    const job = phase.jobs[jobIndex]!;
+    if (!outcome.ok) {
+      diffs.push(
+        `phase ${phaseIndex} job ${jobIndex}: ${outcome.problem}; stderr: ${outcome.stderrTail.slice(-600)}`,
+      );
+      continue;
+    }
+    state.clientVersion ??= outcome.result.client?.version;
+    for (const [index, step] of job.steps.slice(skipped[jobIndex]).entries()) {
+      const result = outcome.result.results.find((r) => r.id === step.id) ?? outcome.result.results[index];
+      if (result) results.set(step.id, result);
+      if (result?.status === 'unsupported') {
+        state.unsupported.push(`${step.id} (${step.op}): ${result.reason ?? 'no reason given'}`);
+        continue;
+      }
+      if (result?.status === 'error' && result.error === 'CLIENT_NOT_INSTALLED') {
+        diffs.push(`client not installed: ${result.message ?? ''}`);
+        break;
+      }
+      const { expect, why } = expectationFor(step, client.name, nodes);
+      if (why) state.accepted.push(`${step.id}: ${why}`);
+      diffs.push(...checkStep(step, result, expect));
+    }
+  }
 }
 
 /** Asks a client once whether it can create topics; a client that cannot has its setup delegated. */

@@ -51,10 +51,10 @@ export function matrixText(report: RunReport): string {
   return lines.join('\n');
 }
 
-export function writeJson(report: RunReport, dir: string): string {
-  fs.mkdirSync(dir, { recursive: true });
+export function writeJson(report: RunReport, dir: string, out?: string): string {
   const target = report.target.replace(/[^A-Za-z0-9.-]/g, '_');
-  const file = path.join(dir, `${target}-${report.nodes}-nodes.json`);
+  const file = out ?? path.join(dir, `${target}-${report.nodes}-nodes.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
 }
