@@ -332,4 +332,11 @@ async function main(argv: string[]): Promise<number> {
   return summary(report).fail > 0 ? 1 : 0;
 }
 
+// Ctrl-C or SIGTERM: exit through process.exit so the 'exit' handlers kill every JVM and broker we started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`test:compat: ${signal}, stopping\n`);
+    process.exit(1);
+  });
+}
 process.exitCode = await main(process.argv.slice(2));
