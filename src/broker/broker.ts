@@ -10,6 +10,7 @@ import { KafkaErrors, uuidFromRandomBytes } from '../protocol/index.ts';
 import { KafkaServer, type ServerLog } from '../server/server.ts';
 import { logConfigFromProperties, openFilePartitionLog } from '../storage/index.ts';
 import {
+  BROKER_CONFIG_BY_NAME,
   BrokerConfig,
   ConfigSource,
   TOPIC_CONFIG_BY_NAME,
@@ -294,7 +295,14 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     for (const replica of this.#replicas.values()) {
       if (topicName !== undefined && replica.topic !== topicName) continue;
       const topic = this.#image.topic(replica.topic);
-      if (topic !== undefined) replica.log.updateConfig(this.#logConfigOf(topic.configs));
+      if (topic === undefined) continue;
+      try {
+        replica.log.updateConfig(this.#logConfigOf(topic.configs));
+      } catch (error) {
+        this.log.warn(
+          `${replica.topic}-${replica.partitionIndex} keeps its previous log settings: ${String(error)}`,
+        );
+      }
     }
   }
 
@@ -542,11 +550,13 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     if (resourceName !== '' && resourceName !== String(this.nodeId)) {
       return result(KafkaErrors.INVALID_REQUEST.code, `Unexpected broker id, expected ${this.nodeId}`);
     }
-    for (const name of changes.keys()) {
-      const definition = definitions.get(name);
-      if (definition === undefined || definition.readOnly === true) {
+    for (const [name, value] of changes) {
+      const definition = BROKER_CONFIG_BY_NAME.get(name);
+      if (definitions.get(name) === undefined || definition === undefined || definition.readOnly === true) {
         return result(KafkaErrors.INVALID_CONFIG.code, `Cannot update these configs dynamically: [${name}]`);
       }
+      const problem = validateConfigValue(definition, value);
+      if (problem !== null) return result(KafkaErrors.INVALID_CONFIG.code, problem);
     }
     if (validateOnly || changes.size === 0) return result(0);
     this.#commit(
