@@ -111,6 +111,11 @@ every client driver of \`compat/clients/\` (protocol: \`compat/PROTOCOL.md\`). E
 observed on Apache Kafka (the reference cluster, \`reference/\`). "not supported" means the client has no
 way to do a step; it is listed, never counted as a pass. Each section is replaced by the next full run of
 the same target and cluster size.
+
+Not in the matrix: \`@confluentinc/kafka-javascript\` is not installable here (its install downloads a
+prebuilt librdkafka binary or, failing that, zlib, OpenSSL, zstd and curl sources from outside the
+package registries). Kafka's own command-line tools are checked by \`reference/val-msg-pln-003.sh\` (the
+seeds' VAL-MSG-PLN-003 chain), not by a driver.
 `;
 
 export function scenarioTable(scenarios: Scenario[]): string {
