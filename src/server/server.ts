@@ -78,7 +78,7 @@ class Connection {
     socket.setNoDelay(true);
     socket.setTimeout(limits.connectionsMaxIdleMs, () => this.close('idle'));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#updateFlow());
+    socket.on('drain', () => this.#processBuffered());
     socket.on('error', () => this.close('socket error'));
     socket.on('close', () => this.#onClosed());
   }
@@ -206,20 +206,19 @@ class Connection {
     this.#server.onConnectionIdle(this);
   }
 
+  /** Over a bound: requests queued, their bytes, or answers the client has not read yet. */
   #queueFull(): boolean {
     return (
       this.#pending.length >= this.#limits.queuedMaxRequests ||
-      this.#pendingBytes >= this.#limits.queuedMaxRequestBytes
+      this.#pendingBytes >= this.#limits.queuedMaxRequestBytes ||
+      this.#socket.writableLength >= this.#limits.socketSendBufferMaxBytes
     );
   }
 
   /** Pauses reading while too much is queued or unsent; resumes once under the bounds. */
   #updateFlow(): void {
     if (this.#closed) return;
-    const overloaded =
-      this.#queueFull() ||
-      this.#chunkBytes > this.#limits.socketRequestMaxBytes ||
-      this.#socket.writableLength >= this.#limits.socketSendBufferMaxBytes;
+    const overloaded = this.#queueFull() || this.#chunkBytes > this.#limits.socketRequestMaxBytes;
     if (overloaded && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();

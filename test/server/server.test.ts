@@ -138,3 +138,48 @@ describe('KafkaServer shutdown', () => {
     assert.equal(await closedWithin(socket, 2000), true);
   });
 });
+
+describe('KafkaServer with a slow reader', () => {
+  it('stops reading requests while unsent responses pile up, and resumes when the client reads', async () => {
+    let calls = 0;
+    const big = Buffer.alloc(256 * 1024, 7);
+    const server = new KafkaServer({
+      host: '127.0.0.1',
+      port: 0,
+      dispatcher: {
+        dispatch() {
+          calls++;
+          return { response: frame(big) };
+        },
+      },
+      limits: { socketSendBufferMaxBytes: 1024 * 1024 },
+    });
+    const port = await server.listen();
+    const socket = await connect(port);
+    try {
+      socket.pause();
+      const requests = 200;
+      socket.write(
+        Buffer.concat(Array.from({ length: requests }, (_, i) => frame(Buffer.from([0, i % 256])))),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // 200 answers are 50 MiB; kernel buffers hold a few MiB, the server's bound 1 MiB.
+      assert.ok(calls < requests, `the server kept reading: ${calls} requests taken in`);
+      const stalledAt = calls;
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      socket.resume();
+      const deadline = Date.now() + 20_000;
+      while (received < requests * (big.length + 4) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(calls, requests, `resumed after ${stalledAt}`);
+      assert.equal(received, requests * (big.length + 4));
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  });
+});
