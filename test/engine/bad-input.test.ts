@@ -179,4 +179,34 @@ describe('bad input against kstack up', { timeout: 120_000 }, () => {
     await healthyRoundTrip();
     for (const socket of attackers) assert.equal(await closedWithin(socket, 5000), true);
   });
+
+  it('refuses more than 10,000 new partitions in one request with POLICY_VIOLATION (fuzz finding F5)', async () => {
+    const socket = await connect(PORT);
+    const reader = new FrameReader(socket);
+    const topics = [
+      { name: 'f5-huge', numPartitions: 2 ** 31 - 1, replicationFactor: 1, assignments: [], configs: [] },
+      { name: 'f5-small', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+    ];
+    socket.write(request(19, 5, 31, { topics, timeoutMs: 5000, validateOnly: false }));
+    const [created] = await reader.next(1);
+    const createdBody = decodeResponse(19, 5, created!).body as {
+      topics: { name: string; errorCode: number; errorMessage: string | null }[];
+    };
+    // Kafka fails every topic of the request, not only the large one.
+    for (const topic of createdBody.topics) {
+      assert.equal(topic.errorCode, 44, `${topic.name}: POLICY_VIOLATION`);
+      assert.match(topic.errorMessage ?? '', /Excessively large number of partitions/);
+    }
+    socket.write(
+      request(37, 0, 32, {
+        topics: [{ name: 'bad-crc', count: 100_000, assignments: null }],
+        timeoutMs: 5000,
+      }),
+    );
+    const [grown] = await reader.next(1);
+    const grownBody = decodeResponse(37, 0, grown!).body as { results: { errorCode: number }[] };
+    assert.equal(grownBody.results[0]!.errorCode, 44);
+    socket.destroy();
+    await healthyRoundTrip();
+  });
 });

@@ -8,6 +8,7 @@ import {
 import { describeTopicConfigs } from '../config-describer.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
+import { EXCESSIVE_PARTITIONS, NEW_PARTITIONS_PER_REQUEST_MAX } from '../request-limits.ts';
 
 /**
  * CreateTopics: Kafka's name rules, partitions and replication factor (-1: broker
@@ -23,6 +24,18 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
     const broker = brokerOf(context);
     const topics: Input<CreateTopicsResponseData>['topics'] = [];
     const seen = new Set<string>();
+    const defaultPartitions = broker.config.getNumber('num.partitions');
+    const newPartitions = request.topics.reduce(
+      (total, t) =>
+        total +
+        (t.assignments.length > 0
+          ? t.assignments.length
+          : t.numPartitions === -1
+            ? defaultPartitions
+            : t.numPartitions),
+      0,
+    );
+    const tooMany = newPartitions > NEW_PARTITIONS_PER_REQUEST_MAX;
     for (const topic of request.topics) {
       if (seen.has(topic.name)) continue;
       seen.add(topic.name);
@@ -34,20 +47,22 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
       }
       const consecutive =
         assignments.length === topic.assignments.length && !assignments.includes(undefined as never);
-      const result = !consecutive
-        ? {
-            errorCode: KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
-            errorMessage:
-              'Partitions of a replica assignment should be a consecutive 0-based integer sequence.',
-          }
-        : await broker.createTopic({
-            name: topic.name,
-            numPartitions: topic.numPartitions,
-            replicationFactor: topic.replicationFactor,
-            assignments,
-            configs: new Map(topic.configs.map((c) => [c.name, c.value])),
-            validateOnly: request.validateOnly,
-          });
+      const result = tooMany
+        ? EXCESSIVE_PARTITIONS
+        : !consecutive
+          ? {
+              errorCode: KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
+              errorMessage:
+                'Partitions of a replica assignment should be a consecutive 0-based integer sequence.',
+            }
+          : await broker.createTopic({
+              name: topic.name,
+              numPartitions: topic.numPartitions,
+              replicationFactor: topic.replicationFactor,
+              assignments,
+              configs: new Map(topic.configs.map((c) => [c.name, c.value])),
+              validateOnly: request.validateOnly,
+            });
       if (result.errorCode !== 0) {
         topics.push({
           name: topic.name,

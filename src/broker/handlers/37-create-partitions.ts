@@ -6,6 +6,7 @@ import {
 } from '../../protocol/index.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
+import { EXCESSIVE_PARTITIONS, NEW_PARTITIONS_PER_REQUEST_MAX } from '../request-limits.ts';
 
 /** CreatePartitions: grows a topic to `count` partitions (never shrinks), optionally validate-only. */
 export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePartitionsResponseData>>({
@@ -16,8 +17,19 @@ export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePa
   async handle(request, context) {
     const broker = brokerOf(context);
     const results: Input<CreatePartitionsResponseData>['results'] = [];
+    const currentCount = (name: string) => broker.metadata().topic(name)?.partitions.length ?? 0;
+    const newPartitions = request.topics.reduce(
+      (total, t) => total + Math.max(0, t.count - currentCount(t.name)),
+      0,
+    );
+    if (newPartitions > NEW_PARTITIONS_PER_REQUEST_MAX) {
+      return {
+        throttleTimeMs: 0,
+        results: request.topics.map((t) => ({ name: t.name, ...EXCESSIVE_PARTITIONS })),
+      };
+    }
     for (const topic of request.topics) {
-      const current = broker.metadata().topic(topic.name)?.partitions.length ?? 0;
+      const current = currentCount(topic.name);
       if (topic.assignments !== null) {
         const added = topic.count - current;
         const bad =
