@@ -56,7 +56,7 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
   },
   {
     id: 'F4',
-    fixedIn: null,
+    fixedIn: 'd497ba6',
     summary:
       'IncrementalAlterConfigs APPEND/SUBTRACT making cleanup.policy invalid (empty after SUBTRACT, "delete," after APPEND of null): a RangeError from storage closes the connection instead of an INVALID_CONFIG answer',
     matches: (apiKey, _apiVersion, body) =>
@@ -74,7 +74,7 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
   },
   {
     id: 'F5',
-    fixedIn: null,
+    fixedIn: 'e615915',
     summary:
       'CreateTopics or CreatePartitions asking for a huge partition count (e.g. 100000, 32767, 2^31-1): the broker creates them one by one and stops answering everyone for minutes (Kafka refuses more than 10,000 new partitions per request with POLICY_VIOLATION)',
     matches: (apiKey, _apiVersion, body) => {
