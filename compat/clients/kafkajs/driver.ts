@@ -134,7 +134,9 @@ async function produce(step: Step, context: Context): Promise<Json> {
     createPartitioner: Partitioners.DefaultPartitioner,
     maxInFlightRequests: idempotent ? 1 : undefined,
     retry: {
-      retries: typeof step.retries === 'number' ? step.retries : idempotent ? 10 : 5,
+      // Retries span the step's budget (as the Java driver's delivery.timeout.ms does), so that a leader
+      // election longer than kafkajs's default 5 retries is waited out.
+      retries: typeof step.retries === 'number' ? step.retries : Math.max(5, Math.floor(timeoutOf(step) / 2000)),
       initialRetryTime: 100,
       maxRetryTime: 2000,
     },
@@ -231,14 +233,20 @@ async function consume(step: Step, context: Context): Promise<Json> {
     const finished = new Promise<void>((resolve) => {
       done = resolve;
     });
+    // seek() throws until the throwaway group is joined; records fetched before the seek took effect
+    // are dropped by position.
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
         if (!partitions.includes(partition) || records.length >= count) return;
+        if (Number(message.offset) < Number(positions.get(partition) ?? 0)) return;
+        if (records.some((r) => r.partition === partition && r.offset === Number(message.offset))) return;
         records.push(recordOut(topic, partition, message));
         if (records.length >= count) done();
       },
     });
+    await Promise.race([joined, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
     for (const [partition, offset] of positions) consumer.seek({ topic, partition, offset });
     await Promise.race([
       finished,
