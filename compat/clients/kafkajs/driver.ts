@@ -136,7 +136,8 @@ async function produce(step: Step, context: Context): Promise<Json> {
     retry: {
       // Retries span the step's budget (as the Java driver's delivery.timeout.ms does), so that a leader
       // election longer than kafkajs's default 5 retries is waited out.
-      retries: typeof step.retries === 'number' ? step.retries : Math.max(5, Math.floor(timeoutOf(step) / 2000)),
+      retries:
+        typeof step.retries === 'number' ? step.retries : Math.max(5, Math.floor(timeoutOf(step) / 2000)),
       initialRetryTime: 100,
       maxRetryTime: 2000,
     },
@@ -246,7 +247,10 @@ async function consume(step: Step, context: Context): Promise<Json> {
         if (records.length >= count) done();
       },
     });
-    await Promise.race([joined, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+    await Promise.race([
+      joined,
+      new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+    ]);
     for (const [partition, offset] of positions) consumer.seek({ topic, partition, offset });
     await Promise.race([
       finished,
