@@ -1,7 +1,9 @@
-// The client × scenario matrix against Apache Kafka itself (issue 6): every scenario must pass with
-// every client that supports it, on 1 node and on 3 nodes. A client that is missing or not installed
-// is a failure with the runner's message, never a skip. Runs compat/run.ts as a separate process, as
-// a developer would (`npm run test:compat -- --target reference --nodes N`).
+// The client × scenario matrix: against Apache Kafka itself on 1 and 3 nodes (issue 6), then against
+// kstack's embedded engine on 1 node (issues 4 and 5). Every scenario must pass with every client that
+// supports it. A client that is missing or not installed is a failure with the runner's message, never
+// a skip. Runs compat/run.ts as a separate process, as a developer would
+// (`npm run test:compat -- --target reference|kstack --nodes N`). These runs start JVMs and many client
+// processes, so `npm run test:matrix` runs them one at a time, after the unit tests.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,14 +21,18 @@ interface Report {
   cells: { client: string; scenario: string; status: string; details: string[] }[];
 }
 
-function runMatrix(nodes: number, reportFile: string): Promise<{ code: number | null; output: string }> {
+function runMatrix(
+  target: string,
+  nodes: number,
+  reportFile: string,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
       [
         'compat/run.ts',
         '--target',
-        'reference',
+        target,
         '--nodes',
         String(nodes),
         '--base-port',
@@ -52,17 +58,23 @@ function runMatrix(nodes: number, reportFile: string): Promise<{ code: number | 
   });
 }
 
-for (const nodes of [1, 3]) {
-  test(`reference matrix on ${nodes} node${nodes > 1 ? 's' : ''}: every supported scenario passes`, {
+const RUNS = [
+  { target: 'reference', nodes: 1 },
+  { target: 'reference', nodes: 3 },
+  { target: 'kstack', nodes: 1 },
+] as const;
+
+for (const { target, nodes } of RUNS) {
+  test(`${target} matrix on ${nodes} node${nodes > 1 ? 's' : ''}: every supported scenario passes`, {
     timeout: RUN_TIMEOUT_MS + 60_000,
   }, async () => {
-    assertKafkaInstalled();
+    if (target === 'reference') assertKafkaInstalled();
     // A report of its own: other runs of the runner (other targets, filtered runs) write the default one.
     const reportFile = path.join(
       fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-test-')),
       'report.json',
     );
-    const { code, output } = await runMatrix(nodes, reportFile);
+    const { code, output } = await runMatrix(target, nodes, reportFile);
     assert.ok(fs.existsSync(reportFile), `compat/run.ts wrote no report:\n${output.slice(-4000)}`);
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report;
     const failures = report.cells.filter((cell) => cell.status === 'fail');
