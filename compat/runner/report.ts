@@ -140,8 +140,11 @@ export function updateMarkdown(file: string, report: RunReport, scenarios: Scena
   }
   sections.set(key, markdownSection(report));
   const order = [...sections.keys()].sort();
+  // The hand-written block (kstack's deliberate differences from Kafka) survives every regeneration.
+  const differences = /<!-- differences -->\n[\s\S]*?<!-- \/differences -->\n/.exec(existing)?.[0];
   const body = [
     DOC_HEADER,
+    ...(differences === undefined ? [] : [differences]),
     scenarioTable(scenarios),
     '',
     '## Results',
