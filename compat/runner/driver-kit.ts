@@ -134,6 +134,26 @@ export function num(step: Step, field: string, fallback?: number): number {
   throw failure('CLIENT_INVALID_ARGUMENT', `step ${step.id}: "${field}" must be a number`);
 }
 
+/**
+ * One row of the `groupOffsets` answer (PROTOCOL.md): a partition's committed offset, its log end
+ * offset and the lag; with no commit (offset -1) the lag is the whole log.
+ */
+export function lagRow(
+  topic: string,
+  partition: number,
+  offset: number,
+  logEndOffset: number,
+): Record<string, Json> {
+  return { topic, partition, offset, logEndOffset, lag: offset < 0 ? logEndOffset : logEndOffset - offset };
+}
+
+/** `groupOffsets` rows in topic, then partition order. */
+export function sortLagRows(rows: Record<string, Json>[]): Record<string, Json>[] {
+  return rows.sort(
+    (a, b) => String(a.topic).localeCompare(String(b.topic)) || Number(a.partition) - Number(b.partition),
+  );
+}
+
 export function sortRecords<T extends { partition: number; offset: number }>(records: T[]): T[] {
   return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }

@@ -16,9 +16,11 @@ import {
   failure,
   type Job,
   KAFKA_ERROR_NAMES,
+  lagRow,
   num,
   runDriver,
   type Step,
+  sortLagRows,
   sortRecords,
   str,
   timeoutOf,
@@ -346,18 +348,10 @@ async function groupOffsets(step: Step, context: Context): Promise<Json> {
       const offset = Number(p.offset);
       if (offset < 0 && !topic) continue;
       const end = Number(ends.find((e) => e.partition === p.partition)?.high ?? -1);
-      rows.push({
-        topic: entry.topic,
-        partition: p.partition,
-        offset,
-        logEndOffset: end,
-        lag: offset < 0 ? end : end - offset,
-      });
+      rows.push(lagRow(entry.topic, p.partition, offset, end));
     }
   }
-  return rows.sort(
-    (a, b) => String(a.topic).localeCompare(String(b.topic)) || Number(a.partition) - Number(b.partition),
-  );
+  return sortLagRows(rows);
 }
 
 async function listOffsets(step: Step, context: Context): Promise<Json> {

@@ -19,9 +19,11 @@ import {
   failure,
   type Job,
   KAFKA_ERROR_NAMES,
+  lagRow,
   num,
   runDriver,
   type Step,
+  sortLagRows,
   sortRecords,
   str,
   timeoutOf,
@@ -381,18 +383,10 @@ async function groupOffsets(step: Step, context: Context): Promise<Json> {
       const end = Number(
         ends[0]?.partitions.find((e) => e.partitionIndex === p.partitionIndex)?.offset ?? -1n,
       );
-      rows.push({
-        topic: entry.name,
-        partition: p.partitionIndex,
-        offset,
-        logEndOffset: end,
-        lag: offset < 0 ? end : end - offset,
-      });
+      rows.push(lagRow(entry.name, p.partitionIndex, offset, end));
     }
   }
-  return rows.sort(
-    (a, b) => String(a.topic).localeCompare(String(b.topic)) || Number(a.partition) - Number(b.partition),
-  );
+  return sortLagRows(rows);
 }
 
 async function listOffsets(step: Step, context: Context): Promise<Json> {
