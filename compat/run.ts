@@ -18,8 +18,9 @@ import {
   probeAdmin,
   runScenario,
 } from './runner/execute.ts';
+import { FaultPlan, FaultProxy } from './runner/fault-proxy.ts';
 import { matrixText, type RunReport, summary, updateMarkdown, writeJson } from './runner/report.ts';
-import { loadScenarios, type Scenario } from './runner/scenarios.ts';
+import { type BrokerProfile, loadScenarios, profileKey, type Scenario } from './runner/scenarios.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const USAGE =
@@ -83,15 +84,63 @@ interface Target {
   bootstrap: string;
   control?: ClusterControl;
   kafkaVersion?: string;
+  /** The fault proxies' plan, for a target started with the "proxy" profile. */
+  faults?: FaultPlan;
   stop(): Promise<void>;
 }
 
-async function startReference(options: Options): Promise<Target> {
+/**
+ * Behind proxies (profile "proxy") the brokers listen this far above the base port and each proxy takes
+ * its broker's public port (base, base+1, …), which the broker advertises, so clients reconnect through
+ * the proxy. Base 19092 puts the brokers at 19112.., their controllers (reference) at 19162...
+ */
+const PROXIED_BROKER_PORT_OFFSET = 20;
+
+/** The proxies for a profile with "proxy": one per broker, listening on the public ports. */
+async function startProxies(
+  options: Options,
+  profile: BrokerProfile,
+): Promise<{ plan?: FaultPlan; brokerBasePort: number; stop(): Promise<void> }> {
+  if (!profile.proxy) return { brokerBasePort: options.basePort, stop: async () => {} };
+  const plan = new FaultPlan();
+  const proxies: FaultProxy[] = [];
+  const brokerBasePort = options.basePort + PROXIED_BROKER_PORT_OFFSET;
+  try {
+    for (let index = 0; index < options.nodes; index++) {
+      const proxy = new FaultProxy({
+        listenHost: '127.0.0.1',
+        listenPort: options.basePort + index,
+        upstreamHost: '127.0.0.1',
+        upstreamPort: brokerBasePort + index,
+        plan,
+        log: (line) => process.stderr.write(`test:compat: ${line}\n`),
+      });
+      await proxy.listen();
+      proxies.push(proxy);
+    }
+  } catch (error) {
+    await Promise.all(proxies.map((p) => p.close()));
+    throw error;
+  }
+  return { plan, brokerBasePort, stop: async () => void (await Promise.all(proxies.map((p) => p.close()))) };
+}
+
+/** The advertised listener of broker `index` behind its proxy (Kafka's `advertised.listeners` syntax). */
+function proxiedListener(options: Options, index: number): string {
+  return `PLAINTEXT://127.0.0.1:${options.basePort + index}`;
+}
+
+async function startReference(options: Options, profile: BrokerProfile): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-reference-'));
+  const proxies = await startProxies(options, profile);
   const cluster = new ReferenceCluster({
     nodes: options.nodes,
-    basePort: options.basePort,
+    basePort: proxies.brokerBasePort,
     dataDir,
+    overrides: (node) => ({
+      ...profile.overrides,
+      ...(profile.proxy ? { 'advertised.listeners': proxiedListener(options, node.id - 1) } : {}),
+    }),
     // Broker errors during startup and failover are expected noise here; node exits are worth seeing.
     log: (line) => {
       if (/\] exited \(/.test(line)) process.stderr.write(`${line}\n`);
@@ -102,7 +151,14 @@ async function startReference(options: Options): Promise<Target> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
-  await cluster.start();
+  try {
+    await cluster.start();
+  } catch (error) {
+    cleanup();
+    process.off('exit', cleanup);
+    await proxies.stop();
+    throw error;
+  }
   const control: ClusterControl = {
     stopNode: (id, signal) => cluster.stopNode(id, signal),
     startNode: (id) => cluster.startNode(id),
@@ -112,20 +168,27 @@ async function startReference(options: Options): Promise<Target> {
     },
   };
   return {
-    bootstrap: cluster.bootstrap,
+    bootstrap: Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${options.basePort + i}`).join(','),
     control,
     kafkaVersion: kafkaVersion(),
+    faults: proxies.plan,
     stop: async () => {
       await cluster.stop(true);
       cleanup();
       process.off('exit', cleanup);
+      await proxies.stop();
     },
   };
 }
 
 /** Starts `node bin/kstack.ts up` (the embedded engine) on our ports and waits for Metadata. */
-async function startKstack(options: Options): Promise<Target> {
+async function startKstack(options: Options, profile: BrokerProfile): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-kstack-'));
+  const proxies = await startProxies(options, profile);
+  const overrides = {
+    ...profile.overrides,
+    ...(profile.proxy ? { 'advertised.listeners': proxiedListener(options, 0) } : {}),
+  };
   const args = [
     'bin/kstack.ts',
     'up',
@@ -134,7 +197,8 @@ async function startKstack(options: Options): Promise<Target> {
     '--brokers',
     String(options.nodes),
     '--base-port',
-    String(options.basePort),
+    String(proxies.brokerBasePort),
+    ...Object.entries(overrides).flatMap(([name, value]) => ['--override', `${name}=${value}`]),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -152,13 +216,18 @@ async function startKstack(options: Options): Promise<Target> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
+  const fail = async (message: string): Promise<never> => {
+    cleanup();
+    process.off('exit', cleanup);
+    await proxies.stop();
+    throw new Error(message);
+  };
   const deadline = Date.now() + KSTACK_READY_TIMEOUT_MS;
-  const ports = Array.from({ length: options.nodes }, (_, i) => options.basePort + i);
+  const ports = Array.from({ length: options.nodes }, (_, i) => proxies.brokerBasePort + i);
   for (const port of ports) {
     for (;;) {
       if (exited !== null) {
-        cleanup();
-        throw new Error(
+        await fail(
           `\`node ${args.join(' ')}\` exited (${exited}) before answering Metadata:\n${output.trim()}`,
         );
       }
@@ -170,8 +239,7 @@ async function startKstack(options: Options): Promise<Target> {
       )
         break;
       if (Date.now() > deadline) {
-        cleanup();
-        throw new Error(
+        await fail(
           `kstack did not answer Metadata on 127.0.0.1:${port} within ${KSTACK_READY_TIMEOUT_MS} ms:\n${output.trim()}`,
         );
       }
@@ -179,19 +247,28 @@ async function startKstack(options: Options): Promise<Target> {
     }
   }
   return {
-    bootstrap: ports.map((p) => `127.0.0.1:${p}`).join(','),
+    bootstrap: Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${options.basePort + i}`).join(','),
+    faults: proxies.plan,
     stop: async () => {
       child.kill('SIGTERM');
       await sleep(500);
       cleanup();
       process.off('exit', cleanup);
+      await proxies.stop();
     },
   };
 }
 
-async function startTarget(options: Options): Promise<Target> {
-  if (options.target === 'reference') return startReference(options);
-  if (options.target === 'kstack') return startKstack(options);
+/** Why a target given as HOST:PORT cannot run a scenario of this profile, or undefined when it can. */
+function cannotRun(options: Options, profile: BrokerProfile): string | undefined {
+  if (options.target === 'reference' || options.target === 'kstack') return undefined;
+  if (profileKey(profile) === 'default') return undefined;
+  return `needs a cluster started with profile "${profileKey(profile)}"; the runner cannot reconfigure ${options.target} (a target given as HOST:PORT): run it with --target reference or kstack`;
+}
+
+async function startTarget(options: Options, profile: BrokerProfile): Promise<Target> {
+  if (options.target === 'reference') return startReference(options, profile);
+  if (options.target === 'kstack') return startKstack(options, profile);
   return { bootstrap: options.target, stop: async () => {} };
 }
 
@@ -214,6 +291,16 @@ function selectScenarios(options: Options): Scenario[] {
   return all.filter(
     (s) => s.nodes <= options.nodes && (options.scenarios.length === 0 || options.scenarios.includes(s.name)),
   );
+}
+
+/** Scenarios by cluster profile: the default profile first, then the others by name. */
+function groupByProfile(scenarios: Scenario[]): [string, Scenario[]][] {
+  const groups = new Map<string, Scenario[]>();
+  for (const scenario of scenarios) {
+    const key = profileKey(scenario.broker);
+    groups.set(key, [...(groups.get(key) ?? []), scenario]);
+  }
+  return [...groups].sort(([a], [b]) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
 }
 
 /** Runs tasks with at most `limit` at once. */
@@ -245,17 +332,6 @@ async function main(argv: string[]): Promise<number> {
   const helper = loadClients().find((c) => c.name === 'java');
   const started = Date.now();
   const runId = started.toString(36);
-  process.stderr.write(`test:compat: starting target ${options.target} (${options.nodes} node(s))…\n`);
-  let target: Target;
-  try {
-    target = await startTarget(options);
-  } catch (error) {
-    process.stderr.write(`test:compat: cannot start target ${options.target}: ${(error as Error).message}\n`);
-    return 1;
-  }
-  process.stderr.write(
-    `test:compat: bootstrap ${target.bootstrap}; ${clients.length} client(s) × ${scenarios.length} scenario(s)\n`,
-  );
   const cells: Cell[] = [];
   for (const name of missing) {
     for (const scenario of scenarios) {
@@ -268,43 +344,88 @@ async function main(argv: string[]): Promise<number> {
       });
     }
   }
-  const canCreateTopics = new Map<string, boolean>();
-  for (const client of clients)
-    canCreateTopics.set(client.name, await probeAdmin(client, target.bootstrap, runId));
   const record = (cell: Cell) => {
     const seconds = (cell.durationMs / 1000).toFixed(1);
     process.stderr.write(`  ${cell.status.padEnd(11)} ${cell.client} × ${cell.scenario} (${seconds} s)\n`);
     cells.push(cell);
   };
-  const runFor = async (scenario: Scenario, forClients: ClientSpec[]) => {
-    const produced = await runScenario({
-      scenario,
-      runs: forClients.map((client) => ({ client, delegateSetup: !canCreateTopics.get(client.name) })),
-      bootstrap: target.bootstrap,
-      nodes: options.nodes,
-      runId,
-      control: target.control,
-      helper,
-    });
-    for (const cell of produced) record(cell);
-  };
-  try {
-    const shared = scenarios.filter((s) => !needsClusterControl(s));
-    const exclusive = scenarios.filter((s) => needsClusterControl(s));
-    await pool(
-      shared.flatMap((s) => clients.map((c) => () => runFor(s, [c]))),
-      options.parallel,
+  const canCreateTopics = new Map<string, boolean>();
+  let kafkaVersionSeen: string | undefined;
+  // One target per distinct cluster profile, one at a time (never two clusters at once on 2 cores).
+  for (const [key, group] of groupByProfile(scenarios)) {
+    const profile = group[0]!.broker;
+    const reason = cannotRun(options, profile);
+    if (reason !== undefined) {
+      for (const scenario of group)
+        for (const client of clients)
+          record({
+            client: client.name,
+            scenario: scenario.name,
+            status: 'notRun',
+            details: [reason],
+            durationMs: 0,
+          });
+      continue;
+    }
+    process.stderr.write(
+      `test:compat: starting target ${options.target} (${options.nodes} node(s), profile ${key})…\n`,
     );
-    // Scenarios that stop brokers run one at a time, every client in lockstep (one broker stop for all).
-    for (const scenario of exclusive) await runFor(scenario, clients);
-  } finally {
-    await target.stop();
+    let target: Target;
+    try {
+      target = await startTarget(options, profile);
+    } catch (error) {
+      const problem = `cannot start target ${options.target} with profile ${key}: ${(error as Error).message}`;
+      process.stderr.write(`test:compat: ${problem}\n`);
+      for (const scenario of group)
+        for (const client of clients)
+          record({
+            client: client.name,
+            scenario: scenario.name,
+            status: 'fail',
+            details: [problem],
+            durationMs: 0,
+          });
+      continue;
+    }
+    kafkaVersionSeen ??= target.kafkaVersion;
+    process.stderr.write(
+      `test:compat: bootstrap ${target.bootstrap}; ${clients.length} client(s) × ${group.length} scenario(s)\n`,
+    );
+    try {
+      for (const client of clients) {
+        if (!canCreateTopics.has(client.name))
+          canCreateTopics.set(client.name, await probeAdmin(client, target.bootstrap, runId));
+      }
+      const runFor = async (scenario: Scenario, forClients: ClientSpec[]) => {
+        const produced = await runScenario({
+          scenario,
+          runs: forClients.map((client) => ({ client, delegateSetup: !canCreateTopics.get(client.name) })),
+          bootstrap: target.bootstrap,
+          nodes: options.nodes,
+          runId,
+          control: target.control,
+          helper,
+          faults: target.faults,
+        });
+        for (const cell of produced) record(cell);
+      };
+      const shared = group.filter((s) => !needsClusterControl(s));
+      const exclusive = group.filter((s) => needsClusterControl(s));
+      await pool(
+        shared.flatMap((s) => clients.map((c) => () => runFor(s, [c]))),
+        options.parallel,
+      );
+      // Scenarios that stop brokers run one at a time, every client in lockstep (one broker stop for all).
+      for (const scenario of exclusive) await runFor(scenario, clients);
+    } finally {
+      await target.stop();
+    }
   }
   const versions = new Map(cells.filter((c) => c.clientVersion).map((c) => [c.client, c.clientVersion]));
   const report: RunReport = {
     target: options.target,
     nodes: options.nodes,
-    kafkaVersion: target.kafkaVersion,
+    kafkaVersion: kafkaVersionSeen,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     filtered: options.clients.length > 0 || options.scenarios.length > 0,
@@ -317,6 +438,7 @@ async function main(argv: string[]): Promise<number> {
       issue: s.issue,
       nodes: s.nodes,
       description: s.description,
+      profile: profileKey(s.broker),
     })),
     cells,
   };

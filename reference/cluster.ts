@@ -57,6 +57,11 @@ export interface ClusterOptions {
   dataDir: string;
   /** Forward broker errors and launcher progress here; silent when missing. */
   log?: (line: string) => void;
+  /**
+   * Broker configs by Kafka name that replace or extend the defaults of `serverProperties`, for every
+   * node, or per node when a function (e.g. `advertised.listeners`, which names each node's own port).
+   */
+  overrides?: Record<string, string> | ((node: NodeInfo) => Record<string, string>);
 }
 
 export interface NodeInfo {
@@ -75,8 +80,15 @@ export function nodeLayout(options: ClusterOptions): NodeInfo[] {
   }));
 }
 
-/** server.properties for one node. Cluster defaults follow the seeds: RF 3 and min ISR 2 on 3 nodes. */
-export function serverProperties(node: NodeInfo, all: NodeInfo[]): string {
+/**
+ * server.properties for one node. Cluster defaults follow the seeds: RF 3 and min ISR 2 on 3 nodes.
+ * `overrides` (Kafka names and values) replace a default or add a setting.
+ */
+export function serverProperties(
+  node: NodeInfo,
+  all: NodeInfo[],
+  overrides: Record<string, string> = {},
+): string {
   const replication = Math.min(3, all.length);
   const minInsync = all.length >= 3 ? 2 : 1;
   const voters = all.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(',');
@@ -101,13 +113,21 @@ export function serverProperties(node: NodeInfo, all: NodeInfo[]): string {
     'transaction.state.log.min.isr': minInsync,
     'share.coordinator.state.topic.replication.factor': replication,
     'share.coordinator.state.topic.min.isr': minInsync,
-    // Kafka's default (true); the seeds do not change it. Scenarios test it from the client side.
+    // Kafka's default (true); the seeds do not change it. Scenarios with a broker profile turn it off.
     'auto.create.topics.enable': true,
     // Tests join groups constantly; Kafka's 3 s first-join delay only slows them down.
     'group.initial.rebalance.delay.ms': 0,
     'num.network.threads': 2,
     'num.io.threads': 4,
   };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!/^[a-z][a-z0-9._-]*$/.test(key) || /[\r\n]/.test(value)) {
+      throw new Error(
+        `override ${JSON.stringify(key)}=${JSON.stringify(value)}: not a Kafka config name and value`,
+      );
+    }
+    lines[key] = value;
+  }
   return `${Object.entries(lines)
     .map(([key, value]) => `${key}=${value}`)
     .join('\n')}\n`;
@@ -188,6 +208,11 @@ export class ReferenceCluster {
     return this.nodes.map((n) => `${HOST}:${n.port}`).join(',');
   }
 
+  overridesFor(node: NodeInfo): Record<string, string> {
+    const { overrides } = this.options;
+    return typeof overrides === 'function' ? overrides(node) : (overrides ?? {});
+  }
+
   private log(line: string): void {
     this.options.log?.(line);
   }
@@ -199,7 +224,7 @@ export class ReferenceCluster {
       fs.mkdirSync(node.dir, { recursive: true });
       killStale(node);
       const propertiesFile = path.join(node.dir, 'server.properties');
-      fs.writeFileSync(propertiesFile, serverProperties(node, this.nodes));
+      fs.writeFileSync(propertiesFile, serverProperties(node, this.nodes, this.overridesFor(node)));
       formatStorage(node, propertiesFile);
     }
     for (const node of this.nodes) this.spawnNode(node);

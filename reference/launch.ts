@@ -1,18 +1,24 @@
-// `npm run reference -- --nodes 1|3 [--base-port P] [--data-dir D]`: starts the reference cluster in the
+// `npm run reference -- --nodes 1|3 [--base-port P] [--data-dir D] [--override NAME=VALUE]…`: starts the reference cluster in the
 // foreground, prints the bootstrap address, and stops it cleanly on Ctrl-C or SIGTERM.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaVersion, ReferenceCluster } from './cluster.ts';
 
-const USAGE = 'usage: npm run reference -- --nodes 1|3 [--base-port P] [--data-dir D]';
+const USAGE =
+  'usage: npm run reference -- --nodes 1|3 [--base-port P] [--data-dir D] [--override NAME=VALUE]…';
 
 function fail(message: string, exitCode: number): never {
   process.stderr.write(`reference: ${message}\n`);
   process.exit(exitCode);
 }
 
-function parse(argv: string[]): { nodes: number; basePort: number; dataDir: string } {
-  let values: Record<string, string | boolean | undefined>;
+function parse(argv: string[]): {
+  nodes: number;
+  basePort: number;
+  dataDir: string;
+  overrides: Record<string, string>;
+} {
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -20,6 +26,7 @@ function parse(argv: string[]): { nodes: number; basePort: number; dataDir: stri
         nodes: { type: 'string', default: '1' },
         'base-port': { type: 'string', default: '9092' },
         'data-dir': { type: 'string' },
+        override: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -39,7 +46,13 @@ function parse(argv: string[]): { nodes: number; basePort: number; dataDir: stri
   const dataDir = path.resolve(
     typeof values['data-dir'] === 'string' ? values['data-dir'] : `.reference/${nodes}-nodes-${basePort}`,
   );
-  return { nodes, basePort, dataDir };
+  const overrides: Record<string, string> = {};
+  for (const item of (values.override as string[] | undefined) ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0) fail(`--override: '${item}' is not NAME=VALUE (a Kafka broker config)`, 2);
+    overrides[item.slice(0, at).trim()] = item.slice(at + 1).trim();
+  }
+  return { nodes, basePort, dataDir, overrides };
 }
 
 const options = parse(process.argv.slice(2));

@@ -1,6 +1,7 @@
 // Runs one scenario through one client and judges the outcome: pass, fail (with the differences), or
 // not supported (with the driver's reasons).
 import { type ClientSpec, runJob, type StepResult } from './drivers.ts';
+import type { FaultPlan } from './fault-proxy.ts';
 import { compare, type Json, normaliseValue } from './match.ts';
 import {
   type ClusterAction,
@@ -22,7 +23,8 @@ export interface ClusterControl {
   restoreAll(): Promise<void>;
 }
 
-export type CellStatus = 'pass' | 'fail' | 'unsupported';
+/** `notRun`: the runner could not give the scenario the cluster it needs (the reason is in details). */
+export type CellStatus = 'pass' | 'fail' | 'unsupported' | 'notRun';
 
 export interface Cell {
   client: string;
@@ -119,6 +121,13 @@ interface ClientState extends ScenarioRun {
   unsupported: string[];
   accepted: string[];
   clientVersion?: string;
+  /** Cuts armed on the fault proxy for this client, checked after the next jobs phase. */
+  armedCuts?: { prefix: string; cuts: number };
+}
+
+/** The client id prefix of every job of one client in one scenario (PROTOCOL.md: kstack-compat-<jobId>). */
+export function clientIdPrefix(scenario: string, client: string): string {
+  return `kstack-compat-${`${scenario}-${client}-`.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 
 /**
@@ -135,6 +144,8 @@ export async function runScenario(options: {
   control?: ClusterControl;
   /** Runs the steps marked `"setup": true` for clients with `delegateSetup` (the Java client). */
   helper?: ClientSpec;
+  /** The fault proxy's plan, when the target runs behind proxies (profile "proxy"). */
+  faults?: FaultPlan;
 }): Promise<Cell[]> {
   const { scenario } = options;
   const started = Date.now();
@@ -163,10 +174,25 @@ export async function runScenario(options: {
         await runClusterAction(rawPhase, options.control, active()[0]!.results);
         continue;
       }
+      if ('proxy' in rawPhase) {
+        const { faults } = options;
+        if (!faults) {
+          for (const state of states)
+            state.diffs.push('the scenario needs the fault proxy but the target runs without one');
+          break;
+        }
+        for (const state of active()) {
+          const prefix = clientIdPrefix(scenario.name, state.client.name);
+          faults.arm(prefix, rawPhase.proxy.cutProduceResponses);
+          state.armedCuts = { prefix, cuts: rawPhase.proxy.cutProduceResponses };
+        }
+        continue;
+      }
       await Promise.all(
-        active().map((state) =>
-          runJobsPhase(options, state, phaseIndex, substitute(rawPhase, state.substitution)),
-        ),
+        active().map(async (state) => {
+          await runJobsPhase(options, state, phaseIndex, substitute(rawPhase, state.substitution));
+          if (state.armedCuts && options.faults) checkCuts(state, options.faults, phaseIndex);
+        }),
       );
     }
   } catch (error) {
@@ -189,6 +215,19 @@ export async function runScenario(options: {
     if (state.diffs.length > 0) return cell('fail', state.diffs);
     return cell('pass', state.accepted);
   });
+}
+
+/** Fails the cell when the proxy made fewer cuts than armed: the fault the scenario is about never happened. */
+function checkCuts(state: ClientState, faults: FaultPlan, phaseIndex: number): void {
+  const armed = state.armedCuts;
+  if (!armed) return;
+  state.armedCuts = undefined;
+  const made = faults.disarm(armed.prefix);
+  if (made < armed.cuts && state.unsupported.length === 0) {
+    state.diffs.push(
+      `phase ${phaseIndex}: the proxy was armed to cut ${armed.cuts} Produce answer(s) for ${armed.prefix}… and cut ${made} (no acknowledged Produce from this client went through it)`,
+    );
+  }
 }
 
 async function runJobsPhase(
@@ -279,5 +318,6 @@ export async function probeAdmin(client: ClientSpec, bootstrap: string, runId: s
 export function describeCell(cell: Cell): string {
   if (cell.status === 'pass') return 'pass';
   if (cell.status === 'unsupported') return `not supported: ${cell.details.join('; ')}`;
+  if (cell.status === 'notRun') return `not run: ${cell.details.join('; ')}`;
   return `FAIL: ${cell.details.join('; ')}`;
 }

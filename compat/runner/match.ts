@@ -83,6 +83,18 @@ const MATCHERS: Record<string, Matcher> = {
       );
     }
   },
+  /** An array of at least this length (e.g. more records than were sent: duplicates). */
+  $minLen: (actual, argument, path, diffs) => {
+    if (!Array.isArray(actual) || actual.length < (argument as number)) {
+      diffs.push(
+        `${path}: expected at least ${argument} items, got ${Array.isArray(actual) ? `${actual.length}: ${show(actual)}` : show(actual)}`,
+      );
+    }
+  },
+  /** Matches every one of the patterns. */
+  $allOf: (actual, argument, path, diffs) => {
+    for (const pattern of argument as Json[]) compare(actual, pattern, path, diffs);
+  },
   $gte: (actual, argument, path, diffs) => {
     if (typeof actual !== 'number' || actual < (argument as number))
       diffs.push(`${path}: expected ≥ ${argument}, got ${show(actual)}`);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cell } from './execute.ts';
-import type { Scenario } from './scenarios.ts';
+import { profileKey, type Scenario } from './scenarios.ts';
 
 export interface RunReport {
   target: string;
@@ -13,21 +13,32 @@ export interface RunReport {
   durationMs: number;
   filtered: boolean;
   clients: { name: string; version?: string; description: string }[];
-  scenarios: { name: string; issue: number | null; nodes: number; description: string }[];
+  scenarios: { name: string; issue: number | null; nodes: number; description: string; profile?: string }[];
   cells: Cell[];
 }
 
-const SYMBOL = { pass: 'pass', fail: 'FAIL', unsupported: 'n/s' } as const;
+const SYMBOL = { pass: 'pass', fail: 'FAIL', unsupported: 'n/s', notRun: 'not run' } as const;
+const LABEL = { fail: 'FAIL', unsupported: 'not supported', notRun: 'not run' } as const;
 
-export function summary(report: RunReport): { pass: number; fail: number; unsupported: number } {
+export function summary(report: RunReport): {
+  pass: number;
+  fail: number;
+  unsupported: number;
+  notRun: number;
+} {
   const count = (status: Cell['status']) => report.cells.filter((c) => c.status === status).length;
-  return { pass: count('pass'), fail: count('fail'), unsupported: count('unsupported') };
+  return {
+    pass: count('pass'),
+    fail: count('fail'),
+    unsupported: count('unsupported'),
+    notRun: count('notRun'),
+  };
 }
 
 export function matrixText(report: RunReport): string {
   const clients = report.clients.map((c) => c.name);
   const width = Math.max(8, ...report.scenarios.map((s) => s.name.length));
-  const columns = clients.map((c) => Math.max(5, c.length));
+  const columns = clients.map((c) => Math.max(7, c.length));
   const lines = [`${'scenario'.padEnd(width)}  ${clients.map((c, i) => c.padEnd(columns[i]!)).join('  ')}`];
   for (const scenario of report.scenarios) {
     const row = clients.map((client, i) => {
@@ -39,14 +50,14 @@ export function matrixText(report: RunReport): string {
   const details = report.cells.filter((c) => c.status !== 'pass');
   if (details.length > 0) lines.push('', 'details:');
   for (const cell of details) {
-    const label = cell.status === 'fail' ? 'FAIL' : 'not supported';
+    const label = LABEL[cell.status as keyof typeof LABEL];
     lines.push(`  ${cell.client} × ${cell.scenario}: ${label}`);
     for (const detail of cell.details) lines.push(`    - ${detail.slice(0, 400)}`);
   }
-  const { pass, fail, unsupported } = summary(report);
+  const { pass, fail, unsupported, notRun } = summary(report);
   lines.push(
     '',
-    `${report.target} (${report.nodes} node${report.nodes > 1 ? 's' : ''}): ${pass} passed, ${fail} failed, ${unsupported} not supported in ${Math.round(report.durationMs / 1000)} s`,
+    `${report.target} (${report.nodes} node${report.nodes > 1 ? 's' : ''}): ${pass} passed, ${fail} failed, ${unsupported} not supported${notRun > 0 ? `, ${notRun} NOT RUN (see details)` : ''} in ${Math.round(report.durationMs / 1000)} s`,
   );
   return lines.join('\n');
 }
@@ -82,7 +93,7 @@ export function markdownSection(report: RunReport): string {
     const row = clients.map((client) => {
       const cell = report.cells.find((c) => c.client === client && c.scenario === scenario.name);
       if (!cell) return '–';
-      return cell.status === 'pass' ? 'pass' : cell.status === 'fail' ? '**FAIL**' : 'not supported';
+      return { pass: 'pass', fail: '**FAIL**', unsupported: 'not supported', notRun: 'not run' }[cell.status];
     });
     lines.push(`| ${scenario.name} | ${issueLabel(scenario.issue)} | ${row.join(' | ')} |`);
   }
@@ -90,12 +101,12 @@ export function markdownSection(report: RunReport): string {
   if (notes.length > 0) {
     lines.push('', 'Notes:', '');
     for (const cell of notes) {
-      const label =
-        cell.status === 'fail'
-          ? 'fails'
-          : cell.status === 'unsupported'
-            ? 'not supported'
-            : 'passes with a known difference';
+      const label = {
+        fail: 'fails',
+        unsupported: 'not supported',
+        notRun: 'was not run',
+        pass: 'passes with a known difference',
+      }[cell.status];
       lines.push(
         `- ${cell.client} × ${cell.scenario} ${label}: ${escapeCell(cell.details.map((d) => d.slice(0, 300)).join('; '))}`,
       );
@@ -125,8 +136,13 @@ export function scenarioTable(scenarios: Scenario[]): string {
     '| scenario | nodes | issue | what it checks |',
     '| --- | --- | --- | --- |',
   ];
-  for (const s of scenarios)
-    lines.push(`| ${s.name} | ${s.nodes}+ | ${issueLabel(s.issue)} | ${escapeCell(s.description)} |`);
+  for (const s of scenarios) {
+    const key = profileKey(s.broker);
+    const profile = key === 'default' ? '' : ` (cluster profile: ${key})`;
+    lines.push(
+      `| ${s.name} | ${s.nodes}+ | ${issueLabel(s.issue)} | ${escapeCell(s.description + profile)} |`,
+    );
+  }
   return lines.join('\n');
 }
 

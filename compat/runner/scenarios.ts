@@ -1,5 +1,5 @@
 // Scenario files (compat/scenarios/*.json): what each scenario needs, its steps, and the results Apache
-// Kafka gave on the reference cluster. See compat/scenarios/README.md for the format.
+// Kafka gave on the reference cluster. See compat/README.md for the format.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Json } from './match.ts';
@@ -39,7 +39,38 @@ export interface NodeRef {
   path: (string | number)[];
 }
 
-export type Phase = { jobs: Job[] } | ClusterAction | { sleepMs: number };
+/**
+ * Arms the fault-injecting proxy (runner/fault-proxy.ts) for the client under test: its next N Produce
+ * requests reach the broker, and the proxy closes the client's connection instead of forwarding each
+ * answer. The next jobs phase must use every armed cut, or the cell fails (the fault never happened).
+ */
+export interface ProxyAction {
+  proxy: { cutProduceResponses: number };
+}
+
+export type Phase = { jobs: Job[] } | ClusterAction | ProxyAction | { sleepMs: number };
+
+/**
+ * How the cluster a scenario runs on must be started. The runner groups scenarios by profile and starts
+ * one target per distinct profile; a target given as HOST:PORT has only the default profile.
+ */
+export interface BrokerProfile {
+  /** Broker configs by Kafka name, given to every node (`kstack up --override`, server.properties). */
+  overrides: Record<string, string>;
+  /** Clients reach each broker through a fault-injecting proxy that the brokers advertise. */
+  proxy: boolean;
+}
+
+export const DEFAULT_PROFILE: BrokerProfile = { overrides: {}, proxy: false };
+
+/** A stable name for a profile: "default", or its settings in a fixed order. */
+export function profileKey(profile: BrokerProfile): string {
+  const parts = Object.keys(profile.overrides)
+    .sort()
+    .map((name) => `${name}=${profile.overrides[name]}`);
+  if (profile.proxy) parts.unshift('proxy');
+  return parts.length === 0 ? 'default' : parts.join(',');
+}
 
 export interface Scenario {
   name: string;
@@ -51,6 +82,8 @@ export interface Scenario {
   /** Placeholders `{name}` replaced by a name unique to the run (topics, groups, instance ids). */
   names?: string[];
   phases: Phase[];
+  /** The cluster profile it needs (DEFAULT_PROFILE when the file has no "broker"). */
+  broker: BrokerProfile;
   file: string;
 }
 
@@ -64,6 +97,35 @@ interface ScenarioFile {
   names?: string[];
   steps?: ScenarioStep[];
   phases?: Phase[];
+  broker?: { overrides?: Record<string, unknown>; proxy?: unknown };
+}
+
+/** Settings a profile may not override: the runner places listeners and ports itself. */
+const RUNNER_OWNED_CONFIGS = new Set([
+  'listeners',
+  'advertised.listeners',
+  'node.id',
+  'log.dirs',
+  'controller.quorum.voters',
+]);
+
+function parseProfile(file: string, broker: ScenarioFile['broker']): BrokerProfile {
+  if (broker === undefined) return DEFAULT_PROFILE;
+  if (typeof broker !== 'object' || broker === null) throw new Error(`${file}: "broker" must be an object`);
+  const unknown = Object.keys(broker).filter((key) => key !== 'overrides' && key !== 'proxy');
+  if (unknown.length > 0) throw new Error(`${file}: "broker" has unknown keys ${unknown.join(', ')}`);
+  const overrides: Record<string, string> = {};
+  for (const [name, value] of Object.entries(broker.overrides ?? {})) {
+    if (typeof value !== 'string') throw new Error(`${file}: broker override ${name} must be a string`);
+    if (RUNNER_OWNED_CONFIGS.has(name)) {
+      throw new Error(`${file}: broker override ${name} is set by the runner (see "proxy")`);
+    }
+    overrides[name] = value;
+  }
+  if (broker.proxy !== undefined && typeof broker.proxy !== 'boolean') {
+    throw new Error(`${file}: "broker.proxy" must be true or false`);
+  }
+  return { overrides, proxy: broker.proxy === true };
 }
 
 export function loadScenarios(dir = SCENARIOS_DIR): Scenario[] {
@@ -81,6 +143,15 @@ export function loadScenarios(dir = SCENARIOS_DIR): Scenario[] {
     if (typeof data.description !== 'string') throw new Error(`${file}: "description" is required`);
     const phases = data.phases ?? (data.steps ? [{ jobs: [{ steps: data.steps }] }] : undefined);
     if (!phases) throw new Error(`${file}: "steps" or "phases" is required`);
+    const broker = parseProfile(file, data.broker);
+    for (const phase of phases) {
+      if (!('proxy' in phase)) continue;
+      const cuts = phase.proxy?.cutProduceResponses;
+      if (!Number.isInteger(cuts) || cuts < 1) {
+        throw new Error(`${file}: a proxy phase needs "cutProduceResponses": a whole number ≥ 1`);
+      }
+      if (!broker.proxy) throw new Error(`${file}: a proxy phase needs "broker": {"proxy": true}`);
+    }
     scenarios.push({
       name,
       description: data.description,
@@ -88,6 +159,7 @@ export function loadScenarios(dir = SCENARIOS_DIR): Scenario[] {
       nodes: data.nodes,
       names: data.names ?? [],
       phases,
+      broker,
       file,
     });
   }

@@ -56,6 +56,8 @@ export interface BrokerOptions {
   readonly port: number;
   /** Host given to clients in Metadata (default: `host`). */
   readonly advertisedHost?: string;
+  /** Port given to clients in Metadata (default: the listening port), as Kafka's `advertised.listeners`. */
+  readonly advertisedPort?: number;
   readonly nodeId?: number;
   /** Broker configs by Kafka name. */
   readonly config?: Record<string, string>;
@@ -164,7 +166,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
           type: 'RegisterBrokerRecord',
           brokerId: this.nodeId,
           host: this.#options.advertisedHost ?? this.#options.host,
-          port: this.#port,
+          port: this.#options.advertisedPort ?? this.#port,
           rack: null,
         },
       ],

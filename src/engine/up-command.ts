@@ -11,6 +11,7 @@ import { BROKER_CONFIG_BY_NAME } from '../broker/config.ts';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { readEnvFile } from './env-file.ts';
+import { type AdvertisedAddress, parseAdvertisedListeners } from './listeners.ts';
 
 /** The env variable of the first broker's host port (the Docker stack's `kafka-1`). */
 export const FIRST_BROKER_PORT_VARIABLE = 'KAFKA_1_EXTERNAL_PORT';
@@ -26,7 +27,9 @@ Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
   --port P        the broker's port (overrides the env file; default ${DEFAULT_PORT})
   --base-port P   the first broker's port; broker N listens on P+N-1 (same as --port for one broker)
   --host H        the address to bind and advertise (default 127.0.0.1)
-  --override K=V  a broker config by Kafka name (repeatable), e.g. --override num.partitions=3
+  --override K=V  a broker config by Kafka name (repeatable), e.g. --override num.partitions=3;
+                  advertised.listeners=PLAINTEXT://HOST:PORT is the address clients are given
+                  (a proxy or published port in front of the broker)
 `;
 
 function parsePort(text: string, where: string): number {
@@ -44,6 +47,8 @@ export interface UpOptions {
   readonly brokers: number;
   /** Broker configs by Kafka name (`--override name=value`, as kafka-server-start takes them). */
   readonly overrides: Record<string, string>;
+  /** What Metadata tells clients, from `--override advertised.listeners=PLAINTEXT://HOST:PORT`. */
+  readonly advertised?: AdvertisedAddress;
 }
 
 export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
@@ -88,10 +93,21 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     }
     overrides[name] = item.slice(at + 1).trim();
   }
+  const host = values.host ?? '127.0.0.1';
+  let advertised: AdvertisedAddress | undefined;
+  const listeners = overrides['advertised.listeners'];
+  if (listeners !== undefined) {
+    try {
+      advertised = parseAdvertisedListeners(listeners, host);
+    } catch (error) {
+      throw new UsageError(`--override ${(error as Error).message}`);
+    }
+  }
   return {
     overrides,
+    advertised,
     port,
-    host: values.host ?? '127.0.0.1',
+    host,
     dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
     brokers,
   };
@@ -133,6 +149,8 @@ export const command: Command = {
         dataDir: join(options.dataDir, 'broker-1'),
         host: options.host,
         port: options.port,
+        advertisedHost: options.advertised?.host,
+        advertisedPort: options.advertised?.port,
         nodeId: 1,
         config: options.overrides,
         log,
@@ -152,7 +170,13 @@ export const command: Command = {
       }
       throw error;
     }
-    process.stdout.write(`kstack: broker 1 listening; bootstrap servers: ${options.host}:${broker.port}\n`);
+    const { advertised } = options;
+    const listening = `${options.host}:${broker.port}`;
+    process.stdout.write(
+      advertised === undefined
+        ? `kstack: broker 1 listening; bootstrap servers: ${listening}\n`
+        : `kstack: broker 1 listening on ${listening}; bootstrap servers (advertised.listeners): ${advertised.host}:${advertised.port}\n`,
+    );
     process.stdout.write(`kstack: data in ${options.dataDir}; Ctrl-C stops\n`);
     await new Promise<void>((done) => {
       const stop = (): void => {
