@@ -1,12 +1,14 @@
 // Compatibility driver for kafkajs 2.2.4 (compat/PROTOCOL.md). kafkajs has no assign() and no static
 // membership, only gzip built in, and legacy AlterConfigs only; where the driver emulates an op it
 // says so in the step's message, and where it cannot it answers "unsupported".
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type {
   Admin,
   CompressionTypes as CompressionType,
   IHeaders,
   Kafka as KafkaClient,
+  KafkaConfig,
   KafkaMessage,
 } from 'kafkajs';
 import kafkajs from 'kafkajs';
@@ -144,8 +146,18 @@ async function produce(step: Step, context: Context): Promise<Json> {
       maxRetryTime: 2000,
     },
   });
-  await producer.connect();
   try {
+    try {
+      await producer.connect();
+    } catch (thrown) {
+      // An idempotent producer's connect() runs InitProducerId after a Metadata request for every topic
+      // in the cluster (README.md, "leader-failover"): say so, since the step's own topic may be healthy.
+      const { error, message } = normalise(thrown);
+      const stage = idempotent
+        ? 'producer.connect (Metadata for every topic, then InitProducerId)'
+        : 'producer.connect';
+      throw failure(error, `${stage}: ${message}`);
+    }
     const topic = str(step, 'topic');
     const messages = (step.messages as Record<string, Json>[]).map((m) => {
       const partition =
@@ -544,6 +556,25 @@ const handlers: Record<string, (step: Step, context: Context) => Promise<Json>> 
   groupOffsets,
 };
 
+/**
+ * kafkajs is silent unless KSTACK_KAFKAJS_LOG names a file: then its debug log (every request, retry
+ * and metadata refresh) is appended there as JSON lines, for diagnosing a failing cell.
+ */
+function kafkajsLogging(): Pick<KafkaConfig, 'logLevel' | 'logCreator'> {
+  const file = process.env.KSTACK_KAFKAJS_LOG;
+  if (!file) return { logLevel: logLevel.NOTHING };
+  return {
+    logLevel: logLevel.DEBUG,
+    logCreator: () => (entry) => {
+      const { timestamp, logger: _logger, message, ...rest } = entry.log;
+      fs.appendFileSync(
+        file,
+        `${JSON.stringify({ timestamp, pid: process.pid, namespace: entry.namespace, level: entry.label, message, ...rest })}\n`,
+      );
+    },
+  };
+}
+
 await runDriver<Context>({
   info: { name: 'kafkajs', version: VERSION, library: `kafkajs ${VERSION}` },
   handlers,
@@ -553,7 +584,7 @@ await runDriver<Context>({
     const kafka = new Kafka({
       clientId,
       brokers: job.bootstrap.split(','),
-      logLevel: logLevel.NOTHING,
+      ...kafkajsLogging(),
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     });
     return { kafka, clientId };
