@@ -39,6 +39,8 @@ export interface ConfigDefinition {
   readonly validValues?: readonly string[];
   readonly min?: number;
   readonly max?: number;
+  /** A value accepted outside [min, max] (Kafka's `-1` of compression.gzip.level). */
+  readonly alsoValid?: number;
   readonly readOnly?: boolean;
   readonly sensitive?: boolean;
   readonly doc: string;
@@ -46,6 +48,9 @@ export interface ConfigDefinition {
 
 const LONG_MAX = '9223372036854775807';
 const INT_MAX = 2147483647;
+/** Kafka's compression level ranges (KIP-390); gzip's -1 is zlib's default level. */
+const GZIP_LEVEL_RANGE = { min: 1, max: 9, alsoValid: -1 };
+const ZSTD_LEVEL_RANGE = { min: -131072, max: 22 };
 
 function def(
   name: string,
@@ -117,6 +122,9 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   def('compression.type', STR, 'producer', 'Final compression of topics.', {
     validValues: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'],
   }),
+  def('compression.gzip.level', INT, '-1', 'Gzip level when the broker compresses.', GZIP_LEVEL_RANGE),
+  def('compression.lz4.level', INT, '9', 'Lz4 level when the broker compresses.', { min: 1, max: 17 }),
+  def('compression.zstd.level', INT, '3', 'Zstd level when the broker compresses.', ZSTD_LEVEL_RANGE),
   def('unclean.leader.election.enable', BOOL, 'false', 'Allow out-of-ISR leaders.'),
   def('delete.topic.enable', BOOL, 'true', 'Allow topic deletion.'),
   def('offsets.topic.replication.factor', SHORT, '1', 'RF of __consumer_offsets.', { min: 1 }),
@@ -162,6 +170,9 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   topic('compression.type', 'compression.type', STR, 'producer', {
     validValues: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'],
   }),
+  topic('compression.gzip.level', 'compression.gzip.level', INT, '-1', GZIP_LEVEL_RANGE),
+  topic('compression.lz4.level', 'compression.lz4.level', INT, '9', { min: 1, max: 17 }),
+  topic('compression.zstd.level', 'compression.zstd.level', INT, '3', ZSTD_LEVEL_RANGE),
   topic('delete.retention.ms', 'log.cleaner.delete.retention.ms', LONG, '86400000', { min: 0 }),
   topic('file.delete.delay.ms', 'log.segment.delete.delay.ms', LONG, '60000', { min: 0 }),
   topic('flush.messages', 'log.flush.interval.messages', LONG, LONG_MAX, { min: 1 }),
@@ -217,6 +228,14 @@ export function validateConfigValue(definition: ConfigDefinition, value: string 
       }
       if (definition.type === ConfigType.int && (number > INT_MAX || number < -INT_MAX - 1)) {
         return `Invalid value ${value} for configuration ${definition.name}: Not a number of type INT`;
+      }
+      if (definition.alsoValid === number) return null;
+      if (
+        definition.alsoValid !== undefined &&
+        ((definition.min !== undefined && number < definition.min) ||
+          (definition.max !== undefined && number > definition.max))
+      ) {
+        return `Invalid value ${value} for configuration ${definition.name}: Value must be between ${definition.min} and ${definition.max} or equal to ${definition.alsoValid}`;
       }
       if (definition.min !== undefined && number < definition.min) {
         return `Invalid value ${value} for configuration ${definition.name}: Value must be at least ${definition.min}`;
@@ -349,6 +368,11 @@ export interface TopicSettings {
   readonly segmentMs: number;
   readonly compact: boolean;
   readonly deleteRetentionMs: number;
+  /** `compression.type`: `producer` keeps each batch's codec, else batches are stored in this one. */
+  readonly compressionType: string;
+  readonly compressionGzipLevel: number;
+  readonly compressionLz4Level: number;
+  readonly compressionZstdLevel: number;
 }
 
 export function topicSettings(config: BrokerConfig, overrides: ReadonlyMap<string, string>): TopicSettings {
@@ -365,5 +389,9 @@ export function topicSettings(config: BrokerConfig, overrides: ReadonlyMap<strin
     segmentMs: Number(get('segment.ms')),
     compact: get('cleanup.policy').split(',').includes('compact'),
     deleteRetentionMs: Number(get('delete.retention.ms')),
+    compressionType: get('compression.type').trim(),
+    compressionGzipLevel: Number(get('compression.gzip.level')),
+    compressionLz4Level: Number(get('compression.lz4.level')),
+    compressionZstdLevel: Number(get('compression.zstd.level')),
   };
 }

@@ -13,11 +13,14 @@ export type RecordsErrorKind =
   /** record count, offsets deltas and record bytes disagree: INVALID_RECORD */
   | 'invalidRecord'
   /** the batch names a compression codec that does not exist: CORRUPT_MESSAGE */
-  | 'unknownCompression';
+  | 'unknownCompression'
+  /** the records decompress to more than the named bound (a decompression bomb): MESSAGE_TOO_LARGE */
+  | 'decompressedTooLarge';
 
 /** Kafka protocol error codes the kinds map to. */
 export const KAFKA_ERROR = {
   CORRUPT_MESSAGE: 2,
+  MESSAGE_TOO_LARGE: 10,
   UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
   INVALID_RECORD: 87,
 } as const;
@@ -41,6 +44,8 @@ export function kafkaErrorCodeFor(kind: RecordsErrorKind): number {
       return KAFKA_ERROR.UNSUPPORTED_FOR_MESSAGE_FORMAT;
     case 'invalidRecord':
       return KAFKA_ERROR.INVALID_RECORD;
+    case 'decompressedTooLarge':
+      return KAFKA_ERROR.MESSAGE_TOO_LARGE;
     default:
       return KAFKA_ERROR.CORRUPT_MESSAGE;
   }

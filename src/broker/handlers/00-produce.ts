@@ -4,8 +4,9 @@ import {
   type ProduceRequestData,
   type ProduceResponseData,
 } from '../../protocol/index.ts';
-import { validateProducePayload } from '../../records/index.ts';
+import { applyCompressionType, type BatchInfo, validateProducePayload } from '../../records/index.ts';
 import type { Broker } from '../broker.ts';
+import type { TopicSettings } from '../config.ts';
 import { defineHandler, NO_RESPONSE } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 import { PRODUCER_STATE, type ProducerBatchInfo, type ProducerStateService } from '../services.ts';
@@ -59,9 +60,11 @@ function appendPartition(
       `The size of the current ISR (1) is insufficient to satisfy min.insync.replicas (${settings.minInsyncReplicas})`,
     );
   }
+  const stored = storedForm(records, validation.batches, settings);
+  if (!stored.ok) return stored.answer(index);
   const idempotent: ProducerBatchInfo[] = [];
   if (producerState !== undefined) {
-    for (const batch of validation.batches) {
+    for (const batch of stored.batches) {
       const h = batch.header;
       if (h.producerId < 0) continue;
       const info: ProducerBatchInfo = {
@@ -88,7 +91,7 @@ function appendPartition(
       idempotent.push(info);
     }
   }
-  const appended = replica.appendAsLeader(records, validation.batches, settings, broker.clock.nowMs());
+  const appended = replica.appendAsLeader(stored.payload, stored.batches, settings, broker.clock.nowMs());
   if (appended.errorCode !== 0) {
     return {
       ...partitionError(index, appended.errorCode, appended.errorMessage),
@@ -97,8 +100,8 @@ function appendPartition(
   }
   if (producerState !== undefined && idempotent.length > 0) {
     let offset = appended.baseOffset;
-    for (let i = 0; i < validation.batches.length; i++) {
-      const h = validation.batches[i]!.header;
+    for (let i = 0; i < stored.batches.length; i++) {
+      const h = stored.batches[i]!.header;
       const info = idempotent.find(
         (b) => b.baseSequence === h.baseSequence && b.producerId === BigInt(h.producerId),
       );
@@ -122,10 +125,45 @@ function appendPartition(
   };
 }
 
+type StoredForm =
+  | { ok: true; payload: Uint8Array; batches: readonly BatchInfo[] }
+  | { ok: false; answer: (index: number) => PartitionAnswer };
+
+/**
+ * The bytes to store under the topic's `compression.type`: the request's own bytes when
+ * every batch is already in the topic's codec (always with `producer`), else the batches
+ * rebuilt in that codec. A batch over max.message.bytes is refused before it is
+ * decompressed; the rebuilt batch is checked against it again by the replica, as Kafka does.
+ */
+function storedForm(records: Uint8Array, batches: readonly BatchInfo[], settings: TopicSettings): StoredForm {
+  if (settings.compressionType === 'producer') return { ok: true, payload: records, batches };
+  const oversized = batches.find((b) => b.size > settings.maxMessageBytes);
+  if (oversized !== undefined) {
+    const message = `The batch of ${oversized.size} bytes is larger than max.message.bytes (${settings.maxMessageBytes})`;
+    return {
+      ok: false,
+      answer: (index) => partitionError(index, KafkaErrors.MESSAGE_TOO_LARGE.code, message),
+    };
+  }
+  const outcome = applyCompressionType(records, batches, settings.compressionType, {
+    gzip: settings.compressionGzipLevel,
+    lz4: settings.compressionLz4Level,
+    zstd: settings.compressionZstdLevel,
+  });
+  if (outcome.ok) return { ok: true, payload: outcome.payload, batches: outcome.batches };
+  return {
+    ok: false,
+    answer: (index) => ({
+      ...partitionError(index, outcome.kafkaErrorCode, outcome.message),
+      recordErrors: [{ batchIndex: outcome.batchIndex, batchIndexErrorMessage: outcome.message }],
+    }),
+  };
+}
+
 /**
  * Produce: validates each partition's batches (CRC, magic 2, counts), checks the
  * idempotent-producer sequence (PRODUCER_STATE slot), stamps offsets and the leader
- * epoch and appends them as received. acks=0 gets no response; with one replica acks=-1
+ * epoch and appends them as received, or rebuilt in the topic's `compression.type`. acks=0 gets no response; with one replica acks=-1
  * is answered once the append is done (the high watermark moves with it).
  */
 export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseData>>({
