@@ -422,6 +422,35 @@ async function alterConfigs(step: Step, context: Context): Promise<Json> {
   return null;
 }
 
+/** Pause between two Metadata polls while a new topic's partitions get their leaders. */
+const LEADER_POLL_MS = 100;
+
+/**
+ * Waits until every partition of a topic that CreateTopics just created has a leader. Kafka answers
+ * CreateTopics once the controller has committed the topic, before every broker has applied it, so a
+ * broker may still answer UNKNOWN_TOPIC_OR_PARTITION for a moment; kafkajs's waitForLeaders asks one
+ * broker and fails on that answer (it retries only LEADER_NOT_AVAILABLE), which made setup steps fail
+ * on a loaded machine. Like the Java client, the step's outcome is CreateTopics' own answer.
+ */
+async function waitForLeaders(context: Context, topic: string, deadline: number): Promise<void> {
+  const client = await admin(context);
+  for (;;) {
+    let problem = 'no partitions yet';
+    try {
+      const { topics } = await client.fetchTopicMetadata({ topics: [topic] });
+      const partitions = topics[0]?.partitions ?? [];
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
+    } catch (thrown) {
+      const { error, message } = normalise(thrown);
+      if (error !== 'UNKNOWN_TOPIC_OR_PARTITION' && error !== 'LEADER_NOT_AVAILABLE') throw thrown;
+      problem = message;
+    }
+    if (Date.now() > deadline)
+      throw failure('CLIENT_TIMEOUT', `created ${topic}, but its partitions have no leaders yet: ${problem}`);
+    await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
+  }
+}
+
 function codeName(code: number): string {
   return KAFKA_ERROR_NAMES[code] ?? `KAFKA_ERROR_${code}`;
 }
@@ -433,9 +462,11 @@ const handlers: Record<string, (step: Step, context: Context) => Promise<Json>> 
     return null;
   },
   createTopic: async (step, context) => {
+    const deadline = Date.now() + timeoutOf(step);
     const created = await (await admin(context)).createTopics({
       validateOnly: step.validateOnly === true,
-      waitForLeaders: step.validateOnly !== true,
+      // kafkajs's own wait gives up on the first UNKNOWN_TOPIC_OR_PARTITION: see waitForLeaders.
+      waitForLeaders: false,
       timeout: timeoutOf(step),
       topics: [
         {
@@ -450,6 +481,7 @@ const handlers: Record<string, (step: Step, context: Context) => Promise<Json>> 
     });
     if (!created)
       throw failure('TOPIC_ALREADY_EXISTS', 'kafkajs createTopics answered false (the topic exists)');
+    if (step.validateOnly !== true) await waitForLeaders(context, str(step, 'topic'), deadline);
     return null;
   },
   describeTopic: async (step, context) => {
