@@ -20,8 +20,11 @@ export interface ScenarioStep {
   expectByNodes?: Record<string, Expectation>;
   /** A leading setup step runs through the helper (Java) client, not the client under test. */
   setup?: boolean;
-  /** Overrides for one client, each with a `why` that docs/compatibility.md shows. */
-  expectByClient?: Record<string, Expectation & { why: string }>;
+  /**
+   * Overrides for one client, each with a `why` that docs/compatibility.md shows; with `nodes`, only on
+   * a cluster of that size (a client's behaviour can depend on how many brokers it is connected to).
+   */
+  expectByClient?: Record<string, Expectation & { why: string; nodes?: number }>;
   [field: string]: Json | Expectation | Record<string, Expectation> | undefined;
 }
 
@@ -214,8 +217,8 @@ export function expectationFor(
   nodes: number,
 ): { expect: Expectation; why?: string } {
   const byClient = step.expectByClient?.[client];
-  if (byClient) {
-    const { why, ...expect } = byClient;
+  if (byClient && (byClient.nodes === undefined || byClient.nodes === nodes)) {
+    const { why, nodes: _nodes, ...expect } = byClient;
     return { expect, why };
   }
   return { expect: step.expectByNodes?.[String(nodes)] ?? step.expect ?? { status: 'ok' } };
