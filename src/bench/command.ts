@@ -6,28 +6,35 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import {
+  type BrokerProbe,
+  type LatencyClients,
   type LatencyResult,
-  type LoadTarget,
   measureEndToEndLatency,
-  measureFetch,
-  measureProduce,
-  type ThroughputResult,
-  withTopic,
-} from './load.ts';
-import { residentBytes } from './stats.ts';
+  STAMP_BYTES,
+} from './latency.ts';
+import { type LoadTarget, measureFetch, measureProduce, type ThroughputResult, withTopic } from './load.ts';
+import type { LoopDelaySummary } from './loop-delay.ts';
+import type { MachineLoad } from './machine.ts';
+import { median, residentBytes } from './stats.ts';
 
 export interface BenchOptions {
   records: number;
   recordBytes: number;
   ratePerSecond: number;
   latencySeconds: number;
+  warmupSeconds: number;
+  latencyRuns: number;
+  latencyClients: LatencyClients;
+  /** Skip the throughput runs (produce and fetch). */
+  latencyOnly: boolean;
 }
 
 export interface BenchReport {
   bootstrapServer: string;
   produce: ThroughputResult[];
   fetch: ThroughputResult[];
-  latency: LatencyResult;
+  /** One entry per latency run, in order. */
+  latency: LatencyResult[];
   residentBytesIdle?: number | undefined;
   residentBytesAfterLoad?: number | undefined;
 }
@@ -43,8 +50,13 @@ const HELP = `usage: kstack bench --bootstrap-server HOST:PORT [options]
   --records N                    records per throughput run (default 200000)
   --record-bytes N               record size in bytes (default 1024)
   --rate N                       records per second for the latency run (default 5000)
-  --latency-seconds N            length of the latency run (default 10)
-  --pid PID                      a broker process whose resident memory to report
+  --latency-seconds N            length of each measured latency run (default 10)
+  --warmup-seconds N             records sent at the rate before each latency run, not counted (default 2)
+  --latency-runs N               latency runs, reported one by one and by their median (default 3)
+  --latency-clients split|shared producer and consumer in two processes (split, default) or both in
+                                 the bench's own process (shared: each client's work delays the other)
+  --latency-only                 skip the produce and fetch throughput runs
+  --pid PID                      a local broker process whose resident memory and CPU time to report
   --format text|json             output format (default text)
 `;
 
@@ -57,15 +69,30 @@ function positiveInteger(name: string, text: string | undefined, fallback: numbe
   return value;
 }
 
+function nonNegativeInteger(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UsageError(`--${name} must be a non-negative integer, got '${text}'`);
+  }
+  return value;
+}
+
+function latencyClients(text: string | undefined): LatencyClients {
+  if (text === 'split' || text === 'shared') return text;
+  throw new UsageError(`--latency-clients must be split or shared, got '${text}'`);
+}
+
 export async function runBench(
   target: LoadTarget,
   options: BenchOptions,
-  pid?: number,
+  broker: BrokerProbe = {},
 ): Promise<BenchReport> {
+  const pid = broker.pid;
   const residentBytesIdle = pid === undefined ? undefined : await residentBytes(pid);
   const produce: ThroughputResult[] = [];
   const fetch: ThroughputResult[] = [];
-  for (const partitions of [1, 6]) {
+  for (const partitions of options.latencyOnly ? [] : [1, 6]) {
     for (const acks of [1, -1]) {
       await withTopic(target, partitions, async (topic) => {
         const load = { partitions, acks, records: options.records, recordBytes: options.recordBytes };
@@ -75,13 +102,25 @@ export async function runBench(
       });
     }
   }
-  const latency = await withTopic(target, 1, (topic) =>
-    measureEndToEndLatency(target, topic, {
-      ratePerSecond: options.ratePerSecond,
-      seconds: options.latencySeconds,
-      recordBytes: options.recordBytes,
-    }),
-  );
+  const latency: LatencyResult[] = [];
+  for (let run = 0; run < options.latencyRuns; run++) {
+    latency.push(
+      await withTopic(target, 1, (topic) =>
+        measureEndToEndLatency(
+          target.bootstrapServer,
+          topic,
+          {
+            ratePerSecond: options.ratePerSecond,
+            seconds: options.latencySeconds,
+            recordBytes: options.recordBytes,
+            warmupSeconds: options.warmupSeconds,
+            clients: options.latencyClients,
+          },
+          broker,
+        ),
+      ),
+    );
+  }
   const residentBytesAfterLoad = pid === undefined ? undefined : await residentBytes(pid);
   return {
     bootstrapServer: target.bootstrapServer,
@@ -102,15 +141,61 @@ function formatThroughput(kind: string, result: ThroughputResult): string {
   );
 }
 
+/** The median of one figure over the latency runs (the runs differ mostly by what else the machine did). */
+export function medianOf(runs: readonly LatencyResult[], pick: (run: LatencyResult) => number): number {
+  return median(runs.map(pick));
+}
+
+const ms = (value: number | undefined): string =>
+  value === undefined || Number.isNaN(value) ? 'n/a' : `${value.toFixed(2)} ms`;
+
+function formatLoopDelay(delay: LoopDelaySummary | undefined): string {
+  return delay === undefined ? 'n/a' : `p99 ${ms(delay.p99Ms)} max ${ms(delay.maxMs)}`;
+}
+
+function formatMachine(load: MachineLoad): string {
+  const pressure = load.cpuPressureSome10s === undefined ? 'n/a' : `${load.cpuPressureSome10s.toFixed(0)}%`;
+  return `load ${load.loadAverage1m.toFixed(2)} cpu-pressure ${pressure}`;
+}
+
+export function formatLatency(l: LatencyResult, index: number): string[] {
+  const cpu =
+    l.brokerCpuMs === undefined
+      ? 'n/a'
+      : `${l.brokerCpuMs.toFixed(0)} ms (${((l.brokerCpuMs / (l.seconds * 1000)) * 100).toFixed(0)}% of a core)`;
+  return [
+    `e2e #${index + 1}  p50 ${ms(l.p50Ms)}  p99 ${ms(l.p99Ms)}  p99.9 ${ms(l.p999Ms)}  max ${ms(l.maxMs)}  ` +
+      `(${l.count} of ${l.sent} records${l.failed > 0 ? `, ${l.failed} sends failed` : ''})`,
+    `        broker: event-loop delay ${formatLoopDelay(l.brokerLoopDelay)}, CPU ${cpu}`,
+    `        clients: producer loop delay ${formatLoopDelay(l.producerLoopDelay)}, consumer loop delay ${formatLoopDelay(l.consumerLoopDelay)}`,
+    `        machine: before ${formatMachine(l.machineBefore)}, after ${formatMachine(l.machineAfter)}`,
+  ];
+}
+
 export function formatReport(report: BenchReport): string {
   const lines = [`kstack bench against ${report.bootstrapServer}`];
   for (const result of report.produce) lines.push(formatThroughput('produce', result));
   for (const result of report.fetch) lines.push(formatThroughput('fetch', result));
-  const l = report.latency;
-  lines.push(
-    `e2e     rate=${l.ratePerSecond}/s for ${l.seconds} s: p50 ${l.p50Ms.toFixed(2)} ms, ` +
-      `p99 ${l.p99Ms.toFixed(2)} ms, p99.9 ${l.p999Ms.toFixed(2)} ms, max ${l.maxMs.toFixed(2)} ms (${l.count} records)`,
-  );
+  const first = report.latency[0];
+  if (first !== undefined) {
+    const clients =
+      first.clients === 'split'
+        ? 'producer and consumer in separate processes'
+        : 'producer and consumer in one process';
+    lines.push(
+      `e2e     ${first.ratePerSecond} records/s (acks=1, ${first.seconds} s measured after ${first.warmupSeconds} s warm-up, ${clients}); ` +
+        'loop delay = how late a 5 ms timer fires; cpu-pressure = share of the last 10 s some task waited for a CPU',
+    );
+    report.latency.forEach((run, index) => {
+      lines.push(...formatLatency(run, index));
+    });
+    if (report.latency.length > 1) {
+      lines.push(
+        `e2e median of ${report.latency.length} runs: p50 ${ms(medianOf(report.latency, (l) => l.p50Ms))}, ` +
+          `p99 ${ms(medianOf(report.latency, (l) => l.p99Ms))}, p99.9 ${ms(medianOf(report.latency, (l) => l.p999Ms))}`,
+      );
+    }
+  }
   const mb = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${(bytes / 1e6).toFixed(1)} MB`);
   if (report.residentBytesIdle !== undefined || report.residentBytesAfterLoad !== undefined) {
     lines.push(
@@ -132,6 +217,10 @@ export const command: Command = {
         'record-bytes': { type: 'string' },
         rate: { type: 'string' },
         'latency-seconds': { type: 'string' },
+        'warmup-seconds': { type: 'string' },
+        'latency-runs': { type: 'string' },
+        'latency-clients': { type: 'string', default: 'split' },
+        'latency-only': { type: 'boolean' },
         pid: { type: 'string' },
         format: { type: 'string', default: 'text' },
         compare: { type: 'boolean' },
@@ -156,8 +245,14 @@ export const command: Command = {
       recordBytes: positiveInteger('record-bytes', values['record-bytes'], 1024),
       ratePerSecond: positiveInteger('rate', values.rate, 5000),
       latencySeconds: positiveInteger('latency-seconds', values['latency-seconds'], 10),
+      warmupSeconds: nonNegativeInteger('warmup-seconds', values['warmup-seconds'], 2),
+      latencyRuns: positiveInteger('latency-runs', values['latency-runs'], 3),
+      latencyClients: latencyClients(values['latency-clients']),
+      latencyOnly: values['latency-only'] === true,
     };
-    if (options.recordBytes < 16) throw new UsageError('--record-bytes must be at least 16');
+    if (options.recordBytes < STAMP_BYTES) {
+      throw new UsageError(`--record-bytes must be at least ${STAMP_BYTES} (the latency stamp)`);
+    }
     if (bootstrapServer === undefined) {
       const { runComparison, formatComparison } = await import('./compare.ts');
       const entries = await runComparison(options, positiveInteger('base-port', values['base-port'], 19800));
@@ -172,7 +267,7 @@ export const command: Command = {
     };
     const pid = values.pid === undefined ? undefined : positiveInteger('pid', values.pid, 0);
     try {
-      const report = await runBench(target, options, pid);
+      const report = await runBench(target, options, { pid });
       process.stdout.write(
         values.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`,
       );

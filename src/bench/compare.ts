@@ -9,19 +9,22 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { probeMetadata } from '../../reference/probe.ts';
-import { type BenchOptions, type BenchReport, formatReport, runBench } from './command.ts';
+import { type BenchOptions, type BenchReport, formatReport, medianOf, runBench } from './command.ts';
+import type { BrokerProbe, LatencyResult } from './latency.ts';
+import type { LoopDelaySummary } from './loop-delay.ts';
 
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 60_000;
 /** Idle resident memory is read this long after the broker answers its first Metadata. */
 const SETTLE_MS = 3000;
 
-interface StartedBroker {
+export interface StartedBroker {
   name: string;
   bootstrapServer: string;
-  pid: number;
+  probe: BrokerProbe;
   stop(): Promise<void>;
 }
 
@@ -40,11 +43,39 @@ async function waitForMetadata(port: number, isAlive: () => boolean): Promise<vo
   }
 }
 
-async function startKstack(port: number, dataDir: string): Promise<StartedBroker> {
+const LOOP_DELAY_PROBE = fileURLToPath(new URL('./loop-delay-probe.ts', import.meta.url));
+const KSTACK_BIN = fileURLToPath(new URL('../../bin/kstack.ts', import.meta.url));
+const PROBE_TIMEOUT_MS = 10_000;
+
+/** Asks the broker's loop-delay probe over IPC and waits for its answer. */
+function askProbe(
+  child: ChildProcess,
+  type: string,
+  answer: string,
+): Promise<{ summary?: LoopDelaySummary }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      reject(new Error(`the broker's loop-delay probe did not answer '${type}'`));
+    }, PROBE_TIMEOUT_MS);
+    const onMessage = (message: { type?: string; summary?: LoopDelaySummary }) => {
+      if (message.type !== answer) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(message);
+    };
+    child.on('message', onMessage);
+    child.send({ type });
+  });
+}
+
+/** Starts `kstack up` with the loop-delay probe; resolves once it answers Metadata. */
+export async function startKstack(port: number, dataDir: string): Promise<StartedBroker> {
+  // The probe (src/bench/loop-delay-probe.ts) reports the broker's event-loop delay over IPC.
   const child: ChildProcess = spawn(
     process.execPath,
-    ['bin/kstack.ts', 'up', '--port', String(port), '--data-dir', dataDir],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    ['--import', LOOP_DELAY_PROBE, KSTACK_BIN, 'up', '--port', String(port), '--data-dir', dataDir],
+    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
   );
   let alive = true;
   const exited = new Promise<void>((resolve) =>
@@ -57,7 +88,19 @@ async function startKstack(port: number, dataDir: string): Promise<StartedBroker
   return {
     name: 'kstack',
     bootstrapServer: `${HOST}:${port}`,
-    pid: child.pid ?? 0,
+    probe: {
+      pid: child.pid,
+      loopDelay: {
+        reset: async () => {
+          await askProbe(child, 'loop-delay-reset', 'loop-delay-reset');
+        },
+        report: async () => {
+          const { summary } = await askProbe(child, 'loop-delay-report', 'loop-delay');
+          if (summary === undefined) throw new Error('the loop-delay probe answered without a summary');
+          return summary;
+        },
+      },
+    },
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -72,7 +115,7 @@ async function startReference(port: number, dataDir: string): Promise<StartedBro
   return {
     name: 'Apache Kafka',
     bootstrapServer: cluster.bootstrap,
-    pid: Number(readFileSync(join(node.dir, 'jvm.pid'), 'utf8')),
+    probe: { pid: Number(readFileSync(join(node.dir, 'jvm.pid'), 'utf8')) },
     stop: () => cluster.stop(),
   };
 }
@@ -120,7 +163,7 @@ export function producerPerfTest(bootstrapServer: string, topic: string, records
 export interface ComparisonEntry {
   name: string;
   report: BenchReport;
-  perfTest: PerfTestResult;
+  perfTest: PerfTestResult | undefined;
 }
 
 async function benchOne(
@@ -135,9 +178,11 @@ async function benchOne(
     const report = await runBench(
       { bootstrapServer: broker.bootstrapServer, replicationFactor: 1 },
       options,
-      broker.pid,
+      broker.probe,
     );
-    const perfTest = producerPerfTest(broker.bootstrapServer, 'kstack-bench-perf-test', options.records);
+    const perfTest = options.latencyOnly
+      ? undefined
+      : producerPerfTest(broker.bootstrapServer, 'kstack-bench-perf-test', options.records);
     return { name: broker.name, report, perfTest };
   } finally {
     await broker.stop();
@@ -161,10 +206,12 @@ export function formatComparison([kstack, kafka]: ComparisonEntry[]): string {
   for (const entry of [kstack, kafka]) {
     lines.push(`== ${entry.name}`, formatReport(entry.report));
     const p = entry.perfTest;
-    lines.push(
-      `kafka-producer-perf-test acks=1: ${p.recordsPerSecond.toFixed(0)} records/s, ${p.megabytesPerSecond.toFixed(1)} MB/s, avg latency ${p.latencyMsAverage.toFixed(1)} ms`,
-      '',
-    );
+    if (p !== undefined) {
+      lines.push(
+        `kafka-producer-perf-test acks=1: ${p.recordsPerSecond.toFixed(0)} records/s, ${p.megabytesPerSecond.toFixed(1)} MB/s, avg latency ${p.latencyMsAverage.toFixed(1)} ms`,
+      );
+    }
+    lines.push('');
   }
   lines.push(
     '== ratios kstack / Apache Kafka (throughput: higher is better; latency and memory: lower is better)',
@@ -183,9 +230,25 @@ export function formatComparison([kstack, kafka]: ComparisonEntry[]): string {
       `fetch partitions=${ours.partitions}: ${ratio(ours.recordsPerSecond, theirs.recordsPerSecond)}`,
     );
   });
+  if (kstack.perfTest !== undefined && kafka.perfTest !== undefined) {
+    lines.push(
+      `kafka-producer-perf-test: ${ratio(kstack.perfTest.recordsPerSecond, kafka.perfTest.recordsPerSecond)}`,
+    );
+  }
+  const median = (entry: ComparisonEntry, pick: (l: LatencyResult) => number) =>
+    entry.report.latency.length === 0 ? Number.NaN : medianOf(entry.report.latency, pick);
+  for (const [label, pick] of [
+    ['p50', (l: LatencyResult) => l.p50Ms],
+    ['p99', (l: LatencyResult) => l.p99Ms],
+    ['p99.9', (l: LatencyResult) => l.p999Ms],
+  ] as const) {
+    lines.push(`e2e ${label} (median of runs): ${ratio(median(kstack, pick), median(kafka, pick))}`);
+  }
   lines.push(
-    `kafka-producer-perf-test: ${ratio(kstack.perfTest.recordsPerSecond, kafka.perfTest.recordsPerSecond)}`,
-    `e2e p99: ${ratio(kstack.report.latency.p99Ms, kafka.report.latency.p99Ms)}`,
+    `broker CPU during e2e (median of runs): ${ratio(
+      median(kstack, (l) => l.brokerCpuMs ?? Number.NaN),
+      median(kafka, (l) => l.brokerCpuMs ?? Number.NaN),
+    )}`,
     `rss idle: ${ratio(kstack.report.residentBytesIdle ?? 0, kafka.report.residentBytesIdle ?? 0)}`,
   );
   return lines.join('\n');

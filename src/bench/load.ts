@@ -1,12 +1,12 @@
 /**
- * The loads `kstack bench` applies to any Kafka cluster, through @platformatic/kafka.
+ * The throughput loads `kstack bench` applies to any Kafka cluster, through
+ * @platformatic/kafka (end-to-end latency is in latency.ts).
  * Each load creates its own topic (a unique name) and deletes it afterwards, so runs
  * against a shared cluster do not disturb each other.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Admin, Consumer, type Message, Producer } from '@platformatic/kafka';
-import { type LatencySummary, summarizeLatencies } from './stats.ts';
 
 export interface ThroughputResult {
   partitions: number;
@@ -125,72 +125,6 @@ export async function measureFetch(
     await stream.close();
     return throughput({ ...options, acks: 0, records: seen }, seconds);
   } finally {
-    await consumer.close(true);
-  }
-}
-
-export interface LatencyResult extends LatencySummary {
-  ratePerSecond: number;
-  seconds: number;
-}
-
-/**
- * End-to-end latency at a fixed rate: a producer sends records stamped with the send
- * time every tick; a consumer in the same process reads them and records the delay.
- */
-export async function measureEndToEndLatency(
-  target: LoadTarget,
-  topic: string,
-  options: { ratePerSecond: number; seconds: number; recordBytes: number },
-): Promise<LatencyResult> {
-  const tickMs = 5;
-  const perTick = Math.max(1, Math.round((options.ratePerSecond * tickMs) / 1000));
-  const total = Math.round(options.ratePerSecond * options.seconds);
-  const producer = new Producer({ ...clientOptions(target, 'latency-producer'), acks: 1 });
-  const consumer = new Consumer({
-    ...clientOptions(target, 'latency-consumer'),
-    groupId: `kstack-bench-latency-${randomUUID()}`,
-    maxWaitTime: 100,
-  });
-  const latenciesMs: number[] = [];
-  try {
-    const stream = await consumer.consume({ topics: [topic], mode: 'latest', autocommit: false });
-    // Let the consumer settle on the end of the (empty) topic before the clock starts.
-    await producer.send({ messages: [{ topic, value: Buffer.from('warm-up') }] });
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const received = (async () => {
-      for await (const message of stream as AsyncIterable<Message>) {
-        if (message.value.length !== options.recordBytes) continue;
-        latenciesMs.push(performance.now() - message.value.readDoubleBE(0));
-        if (latenciesMs.length >= total) break;
-      }
-    })();
-    let sent = 0;
-    const padding = Buffer.alloc(options.recordBytes - 8, 0x62);
-    const started = performance.now();
-    while (sent < total) {
-      const due = started + (sent / perTick) * tickMs;
-      const waitMs = due - performance.now();
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-      const count = Math.min(perTick, total - sent);
-      const messages = Array.from({ length: count }, () => {
-        const stamp = Buffer.allocUnsafe(8);
-        stamp.writeDoubleBE(performance.now(), 0);
-        return { topic, value: Buffer.concat([stamp, padding]) };
-      });
-      sent += count;
-      void producer.send({ messages });
-    }
-    const deadline = new Promise((resolve) => setTimeout(resolve, 30_000));
-    await Promise.race([received, deadline]);
-    await stream.close();
-    return {
-      ...summarizeLatencies(latenciesMs),
-      ratePerSecond: options.ratePerSecond,
-      seconds: options.seconds,
-    };
-  } finally {
-    await producer.close();
     await consumer.close(true);
   }
 }

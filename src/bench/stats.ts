@@ -8,6 +8,14 @@ export function percentile(sortedValues: readonly number[], q: number): number {
   return sortedValues[index] ?? Number.NaN;
 }
 
+/** The median of `values` (the mean of the two middle values when their count is even); NaN when empty. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 export interface LatencySummary {
   count: number;
   p50Ms: number;

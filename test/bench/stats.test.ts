@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { percentile, residentBytes, summarizeLatencies } from '../../src/bench/stats.ts';
+import { median, percentile, residentBytes, summarizeLatencies } from '../../src/bench/stats.ts';
 
 test('percentile uses the nearest rank', () => {
   const values = Array.from({ length: 1000 }, (_, i) => i + 1);
@@ -21,4 +21,11 @@ test('residentBytes reads this process and rejects a missing one', async () => {
   const own = await residentBytes(process.pid);
   assert.ok(own !== undefined && own > 1_000_000, `own RSS ${own}`);
   assert.equal(await residentBytes(2 ** 22 + 12345), undefined);
+});
+
+test('median takes the middle value, or the mean of the two middle ones', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median([7]), 7);
+  assert.ok(Number.isNaN(median([])));
 });
