@@ -2,14 +2,12 @@
 // Starts the target when it is ours, runs every scenario through every client driver, prints the
 // client × scenario matrix, writes it to compat/results/ and (for a full run) docs/compatibility.md.
 // Exit status: 0 when nothing failed, 1 when a scenario failed, 2 on bad usage.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { kafkaVersion, ReferenceCluster } from '../reference/cluster.ts';
-import { probeMetadata } from '../reference/probe.ts';
+import { KstackProcess } from '../src/engine/process.ts';
 import { type ClientSpec, EXPECTED_CLIENTS, loadClients } from './runner/drivers.ts';
 import {
   type Cell,
@@ -27,6 +25,8 @@ const USAGE =
   'usage: npm run test:compat -- --target reference|kstack|HOST:PORT [--nodes 1|3] [--client NAME…] [--scenario NAME…] [--base-port P] [--parallel N] [--out FILE] [--no-docs]';
 const DEFAULT_BASE_PORT = 19092;
 const KSTACK_READY_TIMEOUT_MS = 60_000;
+/** A clean stop of kstack is quick; after this it is killed (its data dir is thrown away anyway). */
+const KSTACK_STOP_GRACE_MS = 5_000;
 
 interface Options {
   target: string;
@@ -189,69 +189,37 @@ async function startKstack(options: Options, profile: BrokerProfile): Promise<Ta
     ...profile.overrides,
     ...(profile.proxy ? { 'advertised.listeners': proxiedListener(options, 0) } : {}),
   };
-  const args = [
-    'bin/kstack.ts',
-    'up',
-    '--data-dir',
-    dataDir,
-    '--brokers',
-    String(options.nodes),
-    '--base-port',
-    String(proxies.brokerBasePort),
-    ...Object.entries(overrides).flatMap(([name, value]) => ['--override', `${name}=${value}`]),
-  ];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited: number | string | null = null;
-  child.on('exit', (code, signal) => {
-    exited = signal ?? code;
+  const broker = new KstackProcess({
+    args: [
+      '--data-dir',
+      dataDir,
+      '--brokers',
+      String(options.nodes),
+      '--base-port',
+      String(proxies.brokerBasePort),
+      ...Object.entries(overrides).flatMap(([name, value]) => ['--override', `${name}=${value}`]),
+    ],
+    ports: Array.from({ length: options.nodes }, (_, i) => proxies.brokerBasePort + i),
   });
   const cleanup = () => {
-    child.kill('SIGKILL');
+    broker.killSync();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
-  const fail = async (message: string): Promise<never> => {
+  try {
+    await broker.ready(KSTACK_READY_TIMEOUT_MS);
+  } catch (error) {
+    await broker.stop(0);
     cleanup();
     process.off('exit', cleanup);
     await proxies.stop();
-    throw new Error(message);
-  };
-  const deadline = Date.now() + KSTACK_READY_TIMEOUT_MS;
-  const ports = Array.from({ length: options.nodes }, (_, i) => proxies.brokerBasePort + i);
-  for (const port of ports) {
-    for (;;) {
-      if (exited !== null) {
-        await fail(
-          `\`node ${args.join(' ')}\` exited (${exited}) before answering Metadata:\n${output.trim()}`,
-        );
-      }
-      if (
-        await probeMetadata('127.0.0.1', port, 1000).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-      if (Date.now() > deadline) {
-        await fail(
-          `kstack did not answer Metadata on 127.0.0.1:${port} within ${KSTACK_READY_TIMEOUT_MS} ms:\n${output.trim()}`,
-        );
-      }
-      await sleep(250);
-    }
+    throw error;
   }
   return {
     bootstrap: Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${options.basePort + i}`).join(','),
     faults: proxies.plan,
     stop: async () => {
-      child.kill('SIGTERM');
-      await sleep(500);
+      await broker.stop(KSTACK_STOP_GRACE_MS);
       cleanup();
       process.off('exit', cleanup);
       await proxies.stop();

@@ -1,21 +1,20 @@
 /**
  * Test helper: runs `node bin/kstack.ts up` as a separate process on a real port and
- * data directory, and stops it (SIGTERM, or SIGKILL for crash tests).
+ * data directory (src/engine/process.ts), and stops it (SIGTERM, or SIGKILL for crash tests).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KstackProcess } from '../../src/engine/process.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+/** Tests read the whole output of a run (recovery messages, shutdown): keep plenty. */
+const OUTPUT_TAIL_BYTES = 4 * 1024 * 1024;
 
 export class BrokerProcess {
   readonly port: number;
   readonly dataDir: string;
-  #child: ChildProcess | null = null;
-  output = '';
-
+  #process: KstackProcess | null = null;
   readonly #extraArgs: readonly string[];
 
   constructor(port: number, dataDir?: string, extraArgs: readonly string[] = []) {
@@ -28,46 +27,31 @@ export class BrokerProcess {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** The output of the current (or last) run. */
+  get output(): string {
+    return this.#process?.output ?? '';
+  }
+
   async start(timeoutMs = 20_000): Promise<void> {
-    this.output = '';
-    const child = spawn(
-      process.execPath,
-      ['bin/kstack.ts', 'up', '--port', String(this.port), '--data-dir', this.dataDir, ...this.#extraArgs],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    this.#process = await KstackProcess.start(
+      {
+        args: ['--port', String(this.port), '--data-dir', this.dataDir, ...this.#extraArgs],
+        ports: [this.port],
+        outputTailBytes: OUTPUT_TAIL_BYTES,
+      },
+      timeoutMs,
     );
-    this.#child = child;
-    child.stdout?.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-    });
-    const deadline = Date.now() + timeoutMs;
-    while (!this.output.includes('bootstrap servers')) {
-      if (child.exitCode !== null) throw new Error(`broker exited (${child.exitCode}):\n${this.output}`);
-      if (Date.now() > deadline)
-        throw new Error(`broker did not start within ${timeoutMs} ms:\n${this.output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#process?.pid;
   }
 
   /** Stops the broker: SIGTERM (clean) or SIGKILL (crash); resolves with the exit code or signal. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | null> {
-    const child = this.#child;
-    if (child === null || child.exitCode !== null || child.signalCode !== null) {
-      return child?.exitCode ?? child?.signalCode ?? null;
-    }
-    const exited = new Promise<number | string | null>((resolve) =>
-      child.once('exit', (code, sig) => resolve(code ?? sig)),
-    );
-    child.kill(signal);
-    const result = await exited;
-    this.#child = null;
-    return result;
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | string | null> {
+    if (this.#process === null) return null;
+    const exit = await this.#process.stop(undefined, signal);
+    return exit.code ?? exit.signal;
   }
 
   removeData(): void {

@@ -1,0 +1,144 @@
+/**
+ * `kstack up` as a child process, for the programs that need a real broker process: tests, the fuzzer,
+ * the compatibility runner and the benchmark. Starts `node bin/kstack.ts up ARGS…`, waits until each
+ * listening port answers a Metadata request, keeps the tail of its output for error reports, and
+ * stops it with SIGTERM (a clean shutdown) and SIGKILL after a grace period.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { probeMetadata } from '../../reference/probe.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+/** Output kept for error reports (stdout and stderr interleaved), by default. */
+export const OUTPUT_TAIL_BYTES_DEFAULT = 16 * 1024;
+export const READY_TIMEOUT_MS_DEFAULT = 60_000;
+/** How long SIGTERM may take before SIGKILL, by default. */
+export const STOP_GRACE_MS_DEFAULT = 30_000;
+/** Between Metadata probes while waiting for readiness. */
+const PROBE_INTERVAL_MS = 100;
+const PROBE_TIMEOUT_MS = 1_000;
+const HOST = '127.0.0.1';
+
+export interface KstackProcessOptions {
+  /** Arguments after `kstack up` (ports, data dir, overrides). */
+  readonly args: readonly string[];
+  /** The ports it listens on, probed with Metadata by `ready()` (not the advertised ones). */
+  readonly ports: readonly number[];
+  /** Output kept for error reports; OUTPUT_TAIL_BYTES_DEFAULT when missing. */
+  readonly outputTailBytes?: number;
+  /** Also copy the process's stderr to ours (for interactive tools). */
+  readonly echoStderr?: boolean;
+}
+
+/** How a process ended: its exit code, or the signal that ended it. */
+export type ProcessExit = { code: number; signal: null } | { code: null; signal: NodeJS.Signals };
+
+export function describeExit(exit: ProcessExit): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+export class KstackProcess {
+  readonly options: KstackProcessOptions;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<ProcessExit>;
+  #output = '';
+  #exit: ProcessExit | null = null;
+
+  /** Spawns the process; `ready()` waits until it serves. */
+  constructor(options: KstackProcessOptions) {
+    this.options = options;
+    const tailBytes = options.outputTailBytes ?? OUTPUT_TAIL_BYTES_DEFAULT;
+    this.#child = spawn(process.execPath, ['bin/kstack.ts', 'up', ...options.args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer): void => {
+      this.#output = (this.#output + chunk.toString('utf8')).slice(-tailBytes);
+    };
+    this.#child.stdout?.on('data', keep);
+    this.#child.stderr?.on('data', (chunk: Buffer) => {
+      keep(chunk);
+      if (options.echoStderr) process.stderr.write(chunk);
+    });
+    this.#exited = new Promise((resolve) => {
+      this.#child.once('exit', (code, signal) => {
+        this.#exit = signal !== null ? { code: null, signal } : { code: code ?? 0, signal: null };
+        resolve(this.#exit);
+      });
+    });
+  }
+
+  /** Spawns the process and waits until it serves; stops it again if it never does. */
+  static async start(options: KstackProcessOptions, readyTimeoutMs = READY_TIMEOUT_MS_DEFAULT) {
+    const started = new KstackProcess(options);
+    try {
+      await started.ready(readyTimeoutMs);
+    } catch (error) {
+      await started.stop(0);
+      throw error;
+    }
+    return started;
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** The last OUTPUT_TAIL_BYTES of stdout and stderr. */
+  get output(): string {
+    return this.#output;
+  }
+
+  /** How it ended, or null while it runs. */
+  get exit(): ProcessExit | null {
+    return this.#exit;
+  }
+
+  /** Resolves when every port answers Metadata; rejects (with the output tail) on exit or timeout. */
+  async ready(timeoutMs = READY_TIMEOUT_MS_DEFAULT): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const command = `kstack up ${this.options.args.join(' ')}`;
+    for (const port of this.options.ports) {
+      for (;;) {
+        if (this.#exit !== null) {
+          throw new Error(
+            `\`${command}\` exited (${describeExit(this.#exit)}) before serving:\n${this.#output}`,
+          );
+        }
+        const answered = await probeMetadata(HOST, port, PROBE_TIMEOUT_MS).then(
+          () => true,
+          () => false,
+        );
+        if (answered) break;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `\`${command}\` did not answer Metadata on ${HOST}:${port} within ${timeoutMs} ms:\n${this.#output}`,
+          );
+        }
+        await sleep(PROBE_INTERVAL_MS);
+      }
+    }
+  }
+
+  /**
+   * SIGTERM (clean shutdown), then SIGKILL if it has not exited after `graceMs`; or SIGKILL at once
+   * with `signal` SIGKILL (a crash). Resolves with how it exited.
+   */
+  async stop(
+    graceMs = STOP_GRACE_MS_DEFAULT,
+    signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+  ): Promise<ProcessExit> {
+    if (this.#exit !== null) return this.#exit;
+    this.#child.kill(signal);
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
+    const exit = await this.#exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  /** SIGKILL without waiting, for process 'exit' handlers (which cannot wait). */
+  killSync(): void {
+    if (this.#exit === null) this.#child.kill('SIGKILL');
+  }
+}
