@@ -5,6 +5,7 @@
  * back byte for byte; a raw Fetch (our own codecs) checks the codec each batch is stored
  * in; on kstack, kcat (librdkafka 2.0.2) and Kafka's Java console consumer read what kstack
  * recompressed. The config checks compare DescribeConfigs/IncrementalAlterConfigs answers.
+ * Beside it, one produce rule both brokers must share: one record batch per partition.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ReferenceCluster } from '../../reference/cluster.ts';
-import { COMPRESSION_NAMES, Compression, readBatchHeader } from '../../src/records/index.ts';
+import { KafkaErrors } from '../../src/protocol/index.ts';
+import {
+  COMPRESSION_NAMES,
+  Compression,
+  encodeRecordBatch,
+  readBatchHeader,
+} from '../../src/records/index.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
 import { WireClient } from './compression-wire.ts';
@@ -207,6 +214,20 @@ for (const makeTarget of [kstackTarget, referenceTarget]) {
         after.configs.map((c) => [c.value, c.configSource]),
         [['19', 1]],
       );
+    });
+
+    it('a produce holding two batches for one partition: INVALID_RECORD, nothing written', async () => {
+      const topic = `${prefix}-two-batches`;
+      assert.equal((await client.createTopic(topic)).errorCode, 0);
+      const batch = (value: string) =>
+        encodeRecordBatch({ records: [{ timestamp: Date.now(), key: null, value: Buffer.from(value) }] });
+      const two = Buffer.concat([await batch('first'), await batch('second')]);
+      const refused = await client.produce(topic, two);
+      assert.equal(refused.errorCode, KafkaErrors.INVALID_RECORD.code, String(refused.errorMessage));
+      const fetched = await client.fetchRaw(topic, 0n);
+      assert.equal(fetched.highWatermark, 0n);
+      const accepted = await client.produce(topic, await batch('one'));
+      assert.deepEqual([accepted.errorCode, accepted.baseOffset], [0, 0n]);
     });
 
     if (target.name === 'kstack up') {

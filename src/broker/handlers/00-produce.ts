@@ -52,6 +52,15 @@ function appendPartition(
       recordErrors: [{ batchIndex: validation.batchIndex, batchIndexErrorMessage: validation.message }],
     };
   }
+  if (validation.batches.length > 1) {
+    // Kafka 4.1 takes exactly one v2 batch per partition and answers a second with INVALID_RECORD
+    // (observed on the reference); accepting more would let one request write past the size checks.
+    const message = `A produce request holds one record batch per partition; this one holds ${validation.batches.length}.`;
+    return {
+      ...partitionError(index, KafkaErrors.INVALID_RECORD.code, message),
+      recordErrors: [{ batchIndex: 1, batchIndexErrorMessage: message }],
+    };
+  }
   const settings = broker.settingsOf(topic);
   if (acks === -1 && settings.minInsyncReplicas > 1) {
     return partitionError(
