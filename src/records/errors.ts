@@ -15,12 +15,15 @@ export type RecordsErrorKind =
   /** the batch names a compression codec that does not exist: CORRUPT_MESSAGE */
   | 'unknownCompression'
   /** the records decompress to more than the named bound (a decompression bomb): MESSAGE_TOO_LARGE */
-  | 'decompressedTooLarge';
+  | 'decompressedTooLarge'
+  /** a record's timestamp is outside the topic's bounds, or of a type the producer may not set: INVALID_TIMESTAMP */
+  | 'invalidTimestamp';
 
 /** Kafka protocol error codes the kinds map to. */
 export const KAFKA_ERROR = {
   CORRUPT_MESSAGE: 2,
   MESSAGE_TOO_LARGE: 10,
+  INVALID_TIMESTAMP: 32,
   UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
   INVALID_RECORD: 87,
 } as const;
@@ -46,6 +49,8 @@ export function kafkaErrorCodeFor(kind: RecordsErrorKind): number {
       return KAFKA_ERROR.INVALID_RECORD;
     case 'decompressedTooLarge':
       return KAFKA_ERROR.MESSAGE_TOO_LARGE;
+    case 'invalidTimestamp':
+      return KAFKA_ERROR.INVALID_TIMESTAMP;
     default:
       return KAFKA_ERROR.CORRUPT_MESSAGE;
   }

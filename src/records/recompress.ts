@@ -33,15 +33,7 @@ import {
   decompressSync,
 } from './compression.ts';
 import { KAFKA_ERROR, kafkaErrorCodeFor, RecordsError, type RecordsErrorKind } from './errors.ts';
-import {
-  Cursor,
-  readVarint,
-  readVarlong,
-  varintSize,
-  varlongSize,
-  writeVarint,
-  writeVarlong,
-} from './varint.ts';
+import { type RecordsSummary, rewriteRecords, summarizeRecords } from './walk.ts';
 
 /** Values of `compression.type` (topic and broker), in Kafka's order. */
 export const COMPRESSION_TYPES = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] as const;
@@ -71,113 +63,6 @@ export function needsRecompression(attributes: number, targetCodec: number): boo
   return !(isControl(attributes) && source === Compression.none);
 }
 
-/** What one record walk learned: enough to rebuild the records section. */
-interface RecordsSummary {
-  count: number;
-  firstTimestamp: number;
-  maxTimestamp: number;
-  /** Already in canonical form (attributes 0, offset deltas 0..n-1, base = first timestamp). */
-  canonical: boolean;
-  /** Bytes of the canonical records section. */
-  canonicalBytes: number;
-}
-
-function skipBytes(c: Cursor, nullable: boolean, what: string): void {
-  const length = readVarint(c);
-  if (length < -1 || (length === -1 && !nullable))
-    throw new RecordsError('corrupt', `${what} length ${length}`);
-  if (length > 0) {
-    if (c.pos + length > c.end)
-      throw new RecordsError('truncated', `${what} of ${length} bytes runs past its record`);
-    c.pos += length;
-  }
-}
-
-/**
- * Reads one record's framing at the cursor; returns where its key starts and where it ends.
- * Keys, values and headers are skipped, not copied.
- */
-function walkRecord(c: Cursor): {
-  attributes: number;
-  timestampDelta: number;
-  offsetDelta: number;
-  tailStart: number;
-  end: number;
-} {
-  const length = readVarint(c);
-  if (length <= 0) throw new RecordsError('corrupt', `record length ${length}`);
-  const end = c.pos + length;
-  if (end > c.end) throw new RecordsError('truncated', `record of ${length} bytes runs past its batch`);
-  const outerEnd = c.end;
-  c.end = end;
-  const attributes = c.buf[c.pos++]!;
-  const timestampDelta = readVarlong(c);
-  const offsetDelta = readVarint(c);
-  const tailStart = c.pos;
-  skipBytes(c, true, 'key');
-  skipBytes(c, true, 'value');
-  const headerCount = readVarint(c);
-  if (headerCount < 0) throw new RecordsError('corrupt', `negative header count ${headerCount}`);
-  for (let i = 0; i < headerCount; i++) {
-    skipBytes(c, false, 'header key');
-    skipBytes(c, true, 'header value');
-  }
-  if (c.pos !== end) throw new RecordsError('corrupt', `record has ${end - c.pos} bytes after its headers`);
-  c.end = outerEnd;
-  return { attributes, timestampDelta, offsetDelta, tailStart, end };
-}
-
-function canonicalRecordBytes(timestampDelta: number, index: number, tailBytes: number): number {
-  const body = 1 + varlongSize(timestampDelta) + varintSize(index) + tailBytes;
-  return varintSize(body) + body;
-}
-
-function summarize(plain: Uint8Array, header: BatchHeader): RecordsSummary {
-  const c = new Cursor(plain);
-  let count = 0;
-  let firstTimestamp = 0;
-  let maxTimestamp = -1;
-  let canonical = true;
-  let canonicalBytes = 0;
-  while (c.pos < c.end) {
-    if (count >= header.recordCount) {
-      throw new RecordsError('invalidRecord', `batch declares ${header.recordCount} records but holds more`);
-    }
-    const r = walkRecord(c);
-    const timestamp = header.baseTimestamp + r.timestampDelta;
-    if (count === 0) firstTimestamp = timestamp;
-    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
-    const delta = timestamp - firstTimestamp;
-    if (r.attributes !== 0 || r.offsetDelta !== count || delta !== r.timestampDelta) canonical = false;
-    canonicalBytes += canonicalRecordBytes(delta, count, r.end - r.tailStart);
-    count++;
-  }
-  if (count !== header.recordCount) {
-    throw new RecordsError('invalidRecord', `batch declares ${header.recordCount} records, holds ${count}`);
-  }
-  return { count, firstTimestamp, maxTimestamp, canonical, canonicalBytes };
-}
-
-/** Writes the canonical records section (second pass over the same bytes). */
-function rewriteRecords(plain: Uint8Array, header: BatchHeader, summary: RecordsSummary): Buffer {
-  const out = Buffer.allocUnsafe(summary.canonicalBytes);
-  const c = new Cursor(plain);
-  let pos = 0;
-  for (let index = 0; index < summary.count; index++) {
-    const r = walkRecord(c);
-    const delta = header.baseTimestamp + r.timestampDelta - summary.firstTimestamp;
-    const tailBytes = r.end - r.tailStart;
-    pos = writeVarint(out, pos, 1 + varlongSize(delta) + varintSize(index) + tailBytes);
-    out[pos++] = 0;
-    pos = writeVarlong(out, pos, delta);
-    pos = writeVarint(out, pos, index);
-    out.set(plain.subarray(r.tailStart, r.end), pos);
-    pos += tailBytes;
-  }
-  if (pos !== out.length) throw new Error(`record rewrite wrote ${pos} bytes, expected ${out.length}`);
-  return out;
-}
-
 /** One batch rebuilt in `targetCodec`; throws RecordsError on bad records or a bomb. */
 export function recompressBatch(
   buf: Uint8Array,
@@ -189,22 +74,41 @@ export function recompressBatch(
   const { header, position, size } = batch;
   const body = buf.subarray(position + BATCH_HEADER_BYTES, position + size);
   const plain = decompressSync(compressionOf(header.attributes), body, maxDecompressedBytes);
-  const summary = summarize(plain, header);
+  const summary = summarizeRecords(plain, header);
+  const kept = header.attributes & (ATTRIBUTE.logAppendTime | ATTRIBUTE.transactional | ATTRIBUTE.control);
+  return rebuildBatch(header, plain, summary, targetCodec, kept, levels, maxDecompressedBytes);
+}
+
+/**
+ * Builds a batch in `targetCodec` from records already walked (`summary`): the canonical
+ * records section (the same bytes when already canonical), compressed, under a header with
+ * `attributes` beside the codec, the first record's timestamp as base, the largest as max.
+ */
+export function rebuildBatch(
+  header: BatchHeader,
+  plain: Uint8Array,
+  summary: RecordsSummary,
+  targetCodec: number,
+  attributes: number,
+  levels: CompressionLevels = {},
+  maxDecompressedBytes = DECOMPRESSED_BATCH_BYTES_MAX,
+): Buffer {
   if (summary.canonicalBytes > maxDecompressedBytes) {
     throw new RecordsError(
       'decompressedTooLarge',
       `records take ${summary.canonicalBytes} bytes uncompressed, more than ${maxDecompressedBytes} (DECOMPRESSED_BATCH_BYTES_MAX)`,
     );
   }
-  const records = summary.canonical ? plain : rewriteRecords(plain, header, summary);
+  const records = summary.canonical
+    ? Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength)
+    : rewriteRecords(plain, header, summary);
   const compressed = compressSync(targetCodec, records, levels);
   const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
-  const kept = header.attributes & (ATTRIBUTE.logAppendTime | ATTRIBUTE.transactional | ATTRIBUTE.control);
   writeBatchHeader(out, 0, {
     ...header,
     batchLength: out.length - BATCH_LOG_OVERHEAD_BYTES,
     crc: 0,
-    attributes: kept | targetCodec,
+    attributes: attributes | targetCodec,
     lastOffsetDelta: summary.count - 1,
     baseTimestamp: summary.firstTimestamp,
     maxTimestamp: summary.maxTimestamp,

@@ -8,6 +8,15 @@ import { decodeResponse, encodeRequest } from '../../src/protocol/index.ts';
 
 export type Body = Record<string, unknown>;
 
+/** One partition's Produce answer (v8+ carries per-record errors). */
+export interface ProduceAnswer {
+  errorCode: number;
+  errorMessage: string | null;
+  baseOffset: bigint;
+  logAppendTimeMs: bigint;
+  recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
+}
+
 export class WireClient {
   readonly #socket: net.Socket;
   #buffer = Buffer.alloc(0);
@@ -95,26 +104,8 @@ export class WireClient {
   }
 
   /** Produce v9 of one batch to partition 0; the partition's answer. */
-  async produce(
-    topic: string,
-    records: Uint8Array,
-    acks = -1,
-  ): Promise<{
-    errorCode: number;
-    errorMessage: string | null;
-    baseOffset: bigint;
-    logAppendTimeMs: bigint;
-  }> {
-    const answer = await this.call<{
-      responses: {
-        partitionResponses: {
-          errorCode: number;
-          errorMessage: string | null;
-          baseOffset: bigint;
-          logAppendTimeMs: bigint;
-        }[];
-      }[];
-    }>(0, 9, {
+  async produce(topic: string, records: Uint8Array, acks = -1): Promise<ProduceAnswer> {
+    const answer = await this.call<{ responses: { partitionResponses: ProduceAnswer[] }[] }>(0, 9, {
       transactionalId: null,
       acks,
       timeoutMs: 30_000,

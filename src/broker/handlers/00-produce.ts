@@ -4,7 +4,12 @@ import {
   type ProduceRequestData,
   type ProduceResponseData,
 } from '../../protocol/index.ts';
-import { applyCompressionType, type BatchInfo, validateProducePayload } from '../../records/index.ts';
+import {
+  type BatchInfo,
+  prepareProducePayload,
+  type RecordRules,
+  validateProducePayload,
+} from '../../records/index.ts';
 import type { Broker } from '../broker.ts';
 import type { TopicSettings } from '../config.ts';
 import { defineHandler, NO_RESPONSE } from '../handler.ts';
@@ -45,21 +50,14 @@ function appendPartition(
   if (records === null || records.length === 0) {
     return partitionError(index, KafkaErrors.INVALID_RECORD.code, 'The produce request holds no records.');
   }
-  const validation = validateProducePayload(records);
-  if (!validation.ok) {
-    return {
-      ...partitionError(index, validation.kafkaErrorCode, validation.message),
-      recordErrors: [{ batchIndex: validation.batchIndex, batchIndexErrorMessage: validation.message }],
-    };
-  }
+  // Headers and CRCs first; the records themselves are walked once, in storedForm.
+  const validation = validateProducePayload(records, { countRecords: false });
+  if (!validation.ok) return partitionError(index, validation.kafkaErrorCode, validation.message);
   if (validation.batches.length > 1) {
     // Kafka 4.1 takes exactly one v2 batch per partition and answers a second with INVALID_RECORD
     // (observed on the reference); accepting more would let one request write past the size checks.
     const message = `A produce request holds one record batch per partition; this one holds ${validation.batches.length}.`;
-    return {
-      ...partitionError(index, KafkaErrors.INVALID_RECORD.code, message),
-      recordErrors: [{ batchIndex: 1, batchIndexErrorMessage: message }],
-    };
+    return partitionError(index, KafkaErrors.INVALID_RECORD.code, message);
   }
   const settings = broker.settingsOf(topic);
   if (acks === -1 && settings.minInsyncReplicas > 1) {
@@ -69,7 +67,15 @@ function appendPartition(
       `The size of the current ISR (1) is insufficient to satisfy min.insync.replicas (${settings.minInsyncReplicas})`,
     );
   }
-  const stored = storedForm(records, validation.batches, settings);
+  const rules: RecordRules = {
+    topicPartition: `${topic}-${index}`,
+    compacted: settings.compact,
+    logAppendTime: settings.logAppendTime,
+    timestampBeforeMaxMs: settings.timestampBeforeMaxMs,
+    timestampAfterMaxMs: settings.timestampAfterMaxMs,
+    nowMs: broker.clock.nowMs(),
+  };
+  const stored = storedForm(records, validation.batches, settings, rules);
   if (!stored.ok) return stored.answer(index);
   const idempotent: ProducerBatchInfo[] = [];
   if (producerState !== undefined) {
@@ -139,13 +145,18 @@ type StoredForm =
   | { ok: false; answer: (index: number) => PartitionAnswer };
 
 /**
- * The bytes to store under the topic's `compression.type`: the request's own bytes when
+ * The bytes to store: every record checked as Kafka's log validator does (one walk per
+ * batch, compressed or not), then the request's own bytes (headers corrected in place) when
  * every batch is already in the topic's codec (always with `producer`), else the batches
- * rebuilt in that codec. A batch over max.message.bytes is refused before it is
- * decompressed; the rebuilt batch is checked against it again by the replica, as Kafka does.
+ * rebuilt in that codec from the same walk. A batch over max.message.bytes is refused before
+ * it is decompressed, as Kafka does; a rebuilt batch is checked against it again by the replica.
  */
-function storedForm(records: Uint8Array, batches: readonly BatchInfo[], settings: TopicSettings): StoredForm {
-  if (settings.compressionType === 'producer') return { ok: true, payload: records, batches };
+function storedForm(
+  records: Uint8Array,
+  batches: readonly BatchInfo[],
+  settings: TopicSettings,
+  rules: RecordRules,
+): StoredForm {
   const oversized = batches.find((b) => b.size > settings.maxMessageBytes);
   if (oversized !== undefined) {
     const message = `The batch of ${oversized.size} bytes is larger than max.message.bytes (${settings.maxMessageBytes})`;
@@ -154,26 +165,32 @@ function storedForm(records: Uint8Array, batches: readonly BatchInfo[], settings
       answer: (index) => partitionError(index, KafkaErrors.MESSAGE_TOO_LARGE.code, message),
     };
   }
-  const outcome = applyCompressionType(records, batches, settings.compressionType, {
-    gzip: settings.compressionGzipLevel,
-    lz4: settings.compressionLz4Level,
-    zstd: settings.compressionZstdLevel,
+  const outcome = prepareProducePayload(records, batches, {
+    compressionType: settings.compressionType,
+    levels: {
+      gzip: settings.compressionGzipLevel,
+      lz4: settings.compressionLz4Level,
+      zstd: settings.compressionZstdLevel,
+    },
+    rules,
   });
   if (outcome.ok) return { ok: true, payload: outcome.payload, batches: outcome.batches };
   return {
     ok: false,
     answer: (index) => ({
       ...partitionError(index, outcome.kafkaErrorCode, outcome.message),
-      recordErrors: [{ batchIndex: outcome.batchIndex, batchIndexErrorMessage: outcome.message }],
+      recordErrors: outcome.recordErrors,
     }),
   };
 }
 
 /**
- * Produce: validates each partition's batches (CRC, magic 2, counts), checks the
- * idempotent-producer sequence (PRODUCER_STATE slot), stamps offsets and the leader
- * epoch and appends them as received, or rebuilt in the topic's `compression.type`. acks=0 gets no response; with one replica acks=-1
- * is answered once the append is done (the high watermark moves with it).
+ * Produce: validates each partition's batches (CRC, magic 2, counts), walks every record
+ * (Kafka's per-record checks: keys in compacted topics, timestamps, offset deltas), checks
+ * the idempotent-producer sequence (PRODUCER_STATE slot), stamps offsets and the leader
+ * epoch and appends them as received, or rebuilt in the topic's `compression.type`. acks=0
+ * gets no response; with one replica acks=-1 is answered once the append is done (the high
+ * watermark moves with it).
  */
 export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseData>>({
   apiKey: 0,
