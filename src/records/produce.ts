@@ -10,6 +10,7 @@ import {
   ATTRIBUTE,
   BATCH_HEADER_BYTES,
   type BatchHeader,
+  Compression,
   compressionOf,
   OFFSET,
   readBatchHeader,
@@ -136,11 +137,12 @@ function prepareBatch(
   const maxBytes = options.maxDecompressedBytes ?? DECOMPRESSED_BATCH_BYTES_MAX;
   const codec = compressionOf(header.attributes);
   const target = targetCodecOf(options.compressionType, codec);
+  const rebuild = needsRecompression(header.attributes, target);
   let plain: Buffer;
   let summary: RecordsSummary;
   try {
     plain = decompressSync(codec, payload.subarray(position + BATCH_HEADER_BYTES, position + size), maxBytes);
-    summary = summarizeRecords(plain, header, options.rules);
+    summary = summarizeRecords(plain, header, options.rules, codec !== Compression.none && !rebuild);
   } catch (error) {
     if (!(error instanceof RecordsError)) throw error;
     // A CRC-valid batch whose records cannot be read: retrying cannot help (Kafka: INVALID_RECORD,
@@ -152,7 +154,7 @@ function prepareBatch(
     );
   }
   if (summary.recordErrorCount > 0) return recordsRefused(summary, index);
-  if (needsRecompression(header.attributes, target)) {
+  if (rebuild) {
     const attributes = header.attributes & (ATTRIBUTE.transactional | ATTRIBUTE.control);
     try {
       return { rebuilt: rebuildBatch(header, plain, summary, target, attributes, options.levels, maxBytes) };

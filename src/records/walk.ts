@@ -142,6 +142,7 @@ function recordErrorOf(
   header: BatchHeader,
   r: RecordFields,
   timestamp: number,
+  recordName: string,
 ): { message: string; timestamp: boolean } | null {
   if (rules.compacted && r.keyLength < 0) {
     return {
@@ -164,7 +165,7 @@ function recordErrorOf(
     const key = Math.max(0, r.keyLength);
     const value = Math.max(0, r.valueLength);
     return {
-      message: `Invalid timestamp type in message DefaultRecord(offset=${offset}, timestamp=${timestamp}, key=${key} bytes, value=${value} bytes). Producer should not set timestamp type to LogAppendTime.`,
+      message: `Invalid timestamp type in message ${recordName}(offset=${offset}, timestamp=${timestamp}, key=${key} bytes, value=${value} bytes). Producer should not set timestamp type to LogAppendTime.`,
       timestamp: true,
     };
   }
@@ -175,13 +176,18 @@ function recordErrorOf(
  * Walks the records section `plain` of the batch with `header` once. Structural faults
  * (a record running past the section, bytes left inside a record, a null header key, a
  * record count that does not match) throw RecordsError; per-record refusals under `rules`
- * are collected in the summary, every record being checked as Kafka does.
+ * are collected in the summary, every record being checked as Kafka does. `keptCompressed`:
+ * the batch is compressed and will be stored as received (only a message's wording changes).
  */
 export function summarizeRecords(
   plain: Uint8Array,
   header: BatchHeader,
   rules: RecordRules | null = null,
+  keptCompressed = false,
 ): RecordsSummary {
+  // Kafka names the record in one message by the class that read it: a compressed batch it
+  // keeps is read without keys and values (PartialDefaultRecord), any other fully.
+  const recordName = keptCompressed ? 'PartialDefaultRecord' : 'DefaultRecord';
   const c = new Cursor(plain);
   const r = newRecordFields();
   const override = rules !== null && header.attributes & ATTRIBUTE.logAppendTime ? header.maxTimestamp : null;
@@ -216,7 +222,7 @@ export function summarizeRecords(
       summary.canonical = false;
     summary.canonicalBytes += canonicalRecordBytes(delta, count, r.end - r.tailStart);
     if (rules !== null) {
-      const error = recordErrorOf(rules, header, r, timestamp);
+      const error = recordErrorOf(rules, header, r, timestamp, recordName);
       if (error !== null) {
         if (summary.recordErrors.length < RECORD_ERRORS_MAX) {
           summary.recordErrors.push({ batchIndex: count, batchIndexErrorMessage: error.message });

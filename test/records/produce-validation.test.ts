@@ -211,7 +211,15 @@ for (const codec of CODECS) {
       assert.equal(lat.recordErrors.length, 3);
       assert.equal(
         lat.recordErrors[0]!.batchIndexErrorMessage,
-        `Invalid timestamp type in message DefaultRecord(offset=0, timestamp=${NOW}, key=2 bytes, value=7 bytes). Producer should not set timestamp type to LogAppendTime.`,
+        `Invalid timestamp type in message ${codec === Compression.none ? 'DefaultRecord' : 'PartialDefaultRecord'}(offset=0, timestamp=${NOW}, key=2 bytes, value=7 bytes). Producer should not set timestamp type to LogAppendTime.`,
+      );
+      const rebuilt = prepare(FAULTS.logAppendTimeBit(codec, NOW), REBUILD_TYPE[codec], {
+        logAppendTime: true,
+      });
+      assert.ok(!rebuilt.ok);
+      assert.match(
+        rebuilt.recordErrors[0]!.batchIndexErrorMessage,
+        /^Invalid timestamp type in message DefaultRecord\(/,
       );
     });
 
