@@ -12,6 +12,7 @@ import { logConfigFromProperties, openFilePartitionLog } from '../storage/index.
 import {
   BROKER_CONFIG_BY_NAME,
   BrokerConfig,
+  brokerRequirementProblem,
   ConfigSource,
   TOPIC_CONFIG_BY_NAME,
   TOPIC_CONFIGS,
@@ -106,7 +107,12 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.clock = options.clock ?? systemClock;
     this.dataDir = options.dataDir;
     this.log = options.log ?? { info() {}, warn() {} };
-    this.config = new BrokerConfig({ 'node.id': String(this.nodeId), ...options.config });
+    // Like Kafka's server.properties: node.id and log.dirs are static configs.
+    this.config = new BrokerConfig({
+      'node.id': String(this.nodeId),
+      'log.dirs': options.dataDir,
+      ...options.config,
+    });
     this.fetchSessions = new FetchSessionCache(
       this.config.getNumber('max.incremental.fetch.session.cache.slots'),
       this.clock,
@@ -140,9 +146,11 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     const { log, records } = MetadataLog.open(this.dataDir);
     this.#metadataLog = log;
     this.#image = MetadataImage.empty(clusterId, this.nodeId).apply(records, BigInt(records.length - 1));
-    for (const [name, value] of this.#image.brokerConfigs.get('') ?? []) this.config.setDynamic(name, value);
+    for (const [name, value] of this.#image.brokerConfigs.get('') ?? []) {
+      this.config.setDynamic('clusterDefault', name, value);
+    }
     for (const [name, value] of this.#image.brokerConfigs.get(String(this.nodeId)) ?? []) {
-      this.config.setDynamic(name, value);
+      this.config.setDynamic('perBroker', name, value);
     }
     for (const topic of this.#image.topics()) this.#openTopic(topic);
     this.#registry = await loadHandlers();
@@ -289,6 +297,10 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     for (const definition of TOPIC_CONFIGS) {
       properties[definition.name] = this.config.topicValue(definition.name, overrides).value ?? undefined;
     }
+    // Kafka accepts a policy named twice (delete,delete); the storage takes each once.
+    const policy = properties['cleanup.policy'];
+    if (policy !== undefined)
+      properties['cleanup.policy'] = [...new Set(policy.split(',').map((p) => p.trim()))].join(',');
     return logConfigFromProperties(properties);
   }
 
@@ -542,38 +554,85 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     return result(0);
   }
 
-  /** Dynamic broker configs (resource name '' = cluster default, or this node's id). */
+  /**
+   * Dynamic broker configs, as Kafka checks and applies them: resource name '' is the
+   * cluster default, this node's id the per-broker layer (which wins over it). `changes`
+   * sets (value) or deletes (null) configs of that layer; deleting falls back to the next
+   * layer. Any name may be set, as in Kafka (an undefined one is kept and shown hidden);
+   * a read-only one is refused. Problems answer INVALID_REQUEST with Kafka's message.
+   */
   alterBrokerConfigs(
     resourceName: string,
     changes: ReadonlyMap<string, string | null>,
     validateOnly: boolean,
-    definitions: ReadonlyMap<string, { readOnly?: boolean }>,
   ): AdminResult {
-    if (resourceName !== '' && resourceName !== String(this.nodeId)) {
-      return result(KafkaErrors.INVALID_REQUEST.code, `Unexpected broker id, expected ${this.nodeId}`);
+    const invalid = (message: string) => result(KafkaErrors.INVALID_REQUEST.code, message);
+    if (resourceName !== '' && !/^[-+]?\d+$/.test(resourceName)) {
+      return invalid(`Node id must be an integer, but it is: ${resourceName}`);
     }
-    for (const [name, value] of changes) {
+    if (resourceName !== '' && Number(resourceName) !== this.nodeId) {
+      return invalid(`Unexpected broker id, expected ${this.nodeId}, but received ${resourceName}`);
+    }
+    const set = [...changes].filter((change): change is [string, string] => change[1] !== null);
+    const readOnly = set.filter(([name]) => BROKER_CONFIG_BY_NAME.get(name)?.readOnly === true);
+    if (readOnly.length > 0) {
+      return invalid(`Cannot update these configs dynamically: Set(${readOnly.map(([n]) => n).join(', ')})`);
+    }
+    for (const [name, value] of set) {
       const definition = BROKER_CONFIG_BY_NAME.get(name);
-      if (definitions.get(name) === undefined || definition === undefined || definition.readOnly === true) {
-        return result(KafkaErrors.INVALID_CONFIG.code, `Cannot update these configs dynamically: [${name}]`);
-      }
+      if (definition === undefined) continue;
       const problem = validateConfigValue(definition, value);
-      if (problem !== null) return result(KafkaErrors.INVALID_CONFIG.code, problem);
+      if (problem !== null) return invalid(problem);
+      if (definition.startOnly === true) {
+        return invalid(
+          `kstack applies ${name} only at start: set it with \`kstack up --override ${name}=${value.trim()}\``,
+        );
+      }
     }
+    const scope = resourceName === '' ? 'clusterDefault' : 'perBroker';
+    const problem = this.#effectiveConfigProblem(scope, changes);
+    if (problem !== null) return invalid(problem);
     if (validateOnly || changes.size === 0) return result(0);
     this.#commit(
       [...changes].map(([name, value]) => ({
         type: 'ConfigRecord' as const,
         resourceType: ConfigResourceType.broker,
-        resourceName,
+        // '01' names this node too: the record keeps the canonical id the start replays.
+        resourceName: resourceName === '' ? '' : String(this.nodeId),
         name,
         value,
       })),
     );
-    for (const [name, value] of changes) this.config.setDynamic(name, value);
+    for (const [name, value] of changes) this.config.setDynamic(scope, name, value);
     this.#settings.clear();
     this.#reconfigure();
     return result(0);
+  }
+
+  /**
+   * Checks the configuration these changes would give as a whole: Kafka's requirements on
+   * the values in force (a per-broker log.roll.ms shadows a cluster default of 0), and
+   * whether kstack's storage accepts the topic defaults they give (Kafka accepts a few
+   * values kstack's logs cannot take, e.g. an empty log.cleanup.policy). The changes are
+   * tried on the live config and undone.
+   */
+  #effectiveConfigProblem(
+    scope: 'clusterDefault' | 'perBroker',
+    changes: ReadonlyMap<string, string | null>,
+  ): string | null {
+    const layer = this.config.dynamicConfigs(scope);
+    const previous = new Map([...changes.keys()].map((name) => [name, layer.get(name) ?? null]));
+    try {
+      for (const [name, value] of changes) this.config.setDynamic(scope, name, value);
+      const requirement = brokerRequirementProblem(this.config, [...changes.keys()]);
+      if (requirement !== null) return requirement;
+      this.#logConfigOf(new Map());
+      return null;
+    } catch (error) {
+      return `kstack cannot apply this broker config to its topics: ${(error as Error).message}`;
+    } finally {
+      for (const [name, value] of previous) this.config.setDynamic(scope, name, value);
+    }
   }
 
   topicConfigSource(

@@ -1,10 +1,17 @@
-/** Builds DescribeConfigs/CreateTopics config entries (value, source, synonyms, type) for topics and brokers. */
+/**
+ * Builds DescribeConfigs/CreateTopics config entries (value, source, synonyms, type) for
+ * topics and brokers, as Kafka 4.1 shows them: a config's source is that of its own value
+ * (synonyms do not count), its synonyms are Kafka's chain (`BrokerConfig.synonyms`), and a
+ * broker config nobody defined (Kafka accepts any name) is sensitive, read-only, of unknown type.
+ */
 import type { Broker } from './broker.ts';
 import {
   BROKER_CONFIG_BY_NAME,
   BROKER_CONFIGS,
   type ConfigDefinition,
   ConfigSource,
+  type ConfigSynonym,
+  ConfigType,
   TOPIC_CONFIG_BY_NAME,
   TOPIC_CONFIGS,
 } from './config.ts';
@@ -22,6 +29,13 @@ export interface ConfigEntry {
   documentation: string | null;
 }
 
+/** ConfigType 0: Kafka's answer for a config it has no definition of. */
+const UNKNOWN_TYPE = 0;
+
+function wanted(keys: readonly string[] | null, name: string): boolean {
+  return keys === null || keys.length === 0 || keys.includes(name);
+}
+
 export function describeTopicConfigs(
   broker: Broker,
   topic: TopicView,
@@ -31,70 +45,88 @@ export function describeTopicConfigs(
 ): ConfigEntry[] {
   const entries: ConfigEntry[] = [];
   for (const definition of TOPIC_CONFIGS) {
-    if (keys !== null && keys.length > 0 && !keys.includes(definition.name)) continue;
+    if (!wanted(keys, definition.name)) continue;
     const { value, source } = broker.config.topicValue(definition.name, topic.configs);
-    const synonyms: ConfigEntry['synonyms'] = [];
-    if (includeSynonyms) {
-      const override = topic.configs.get(definition.name);
-      if (override !== undefined) {
-        synonyms.push({ name: definition.name, value: override, source: ConfigSource.dynamicTopic });
-      }
-      if (definition.brokerSynonym !== null) {
-        const brokerValue = broker.config.lookup(definition.brokerSynonym);
-        if (brokerValue !== undefined && brokerValue.source !== ConfigSource.default) {
-          synonyms.push({
-            name: definition.brokerSynonym,
-            value: brokerValue.value,
-            source: brokerValue.source,
-          });
-        }
-        const brokerDefault = BROKER_CONFIG_BY_NAME.get(definition.brokerSynonym);
-        synonyms.push({
-          name: definition.brokerSynonym,
-          value: definition.defaultValue ?? brokerDefault?.defaultValue ?? null,
-          source: ConfigSource.default,
-        });
-      }
-    }
+    const synonyms = includeSynonyms ? broker.config.topicSynonyms(definition.name, topic.configs) : [];
     entries.push(entry(definition, value, source, synonyms, includeDocumentation));
   }
   return entries;
 }
 
+/**
+ * The broker resource: this node's id lists every config with its value in force; '' (the
+ * cluster default) lists only the configs set dynamically as cluster defaults.
+ */
 export function describeBrokerConfigs(
   broker: Broker,
+  resourceName: string,
   keys: readonly string[] | null,
   includeSynonyms: boolean,
   includeDocumentation: boolean,
 ): ConfigEntry[] {
+  if (resourceName === '') {
+    const entries: ConfigEntry[] = [];
+    for (const [name, value] of broker.config.dynamicConfigs('clusterDefault')) {
+      if (!wanted(keys, name)) continue;
+      const source = ConfigSource.dynamicDefaultBroker;
+      const synonyms = includeSynonyms ? [{ name, value, source }] : [];
+      entries.push(brokerEntry(name, value, source, synonyms, includeDocumentation));
+    }
+    return entries;
+  }
+  const names = new Set(BROKER_CONFIGS.map((d) => d.name));
+  for (const name of broker.config.dynamicConfigs('clusterDefault').keys()) names.add(name);
+  for (const name of broker.config.dynamicConfigs('perBroker').keys()) names.add(name);
   const entries: ConfigEntry[] = [];
-  for (const definition of BROKER_CONFIGS) {
-    if (keys !== null && keys.length > 0 && !keys.includes(definition.name)) continue;
-    const found = broker.config.lookup(definition.name);
+  for (const name of names) {
+    if (!wanted(keys, name)) continue;
+    const found = broker.config.lookup(name);
     if (found === undefined) continue;
-    const synonyms = includeSynonyms
-      ? [{ name: definition.name, value: found.value, source: found.source }]
-      : [];
-    entries.push(entry(definition, found.value, found.source, synonyms, includeDocumentation));
+    const synonyms = includeSynonyms ? broker.config.synonyms(name) : [];
+    entries.push(brokerEntry(name, found.value, found.source, synonyms, includeDocumentation));
   }
   return entries;
+}
+
+function brokerEntry(
+  name: string,
+  value: string | null,
+  source: number,
+  synonyms: readonly ConfigSynonym[],
+  includeDocumentation: boolean,
+): ConfigEntry {
+  const definition = BROKER_CONFIG_BY_NAME.get(name);
+  if (definition !== undefined) return entry(definition, value, source, synonyms, includeDocumentation);
+  // Kafka keeps any name set on the broker resource; without a definition it hides the value.
+  return {
+    name,
+    value: null,
+    readOnly: true,
+    isDefault: false,
+    configSource: source,
+    isSensitive: true,
+    synonyms: synonyms.map((s) => ({ ...s, value: null })),
+    configType: UNKNOWN_TYPE,
+    documentation: null,
+  };
 }
 
 function entry(
   definition: ConfigDefinition,
   value: string | null,
   source: number,
-  synonyms: ConfigEntry['synonyms'],
+  synonyms: readonly ConfigSynonym[],
   includeDocumentation: boolean,
 ): ConfigEntry {
+  const sensitive = definition.sensitive === true || definition.type === ConfigType.password;
   return {
     name: definition.name,
-    value: definition.sensitive === true ? null : value,
+    value: sensitive ? null : value,
     readOnly: definition.readOnly === true,
     isDefault: source === ConfigSource.default,
     configSource: source,
-    isSensitive: definition.sensitive === true,
-    synonyms,
+    isSensitive: sensitive,
+    synonyms: synonyms.map((s) => ({ ...s, value: sensitive ? null : s.value })),
     configType: definition.type,
     documentation: includeDocumentation ? definition.doc : null,
   };

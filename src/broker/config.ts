@@ -28,6 +28,7 @@ export const ConfigSource = {
   dynamicDefaultBroker: 3,
   staticBroker: 4,
   default: 5,
+  dynamicBrokerLogger: 6,
 } as const;
 
 export interface ConfigDefinition {
@@ -41,7 +42,10 @@ export interface ConfigDefinition {
   readonly max?: number;
   /** A value accepted outside [min, max] (Kafka's `-1` of compression.gzip.level). */
   readonly alsoValid?: number;
+  /** Kafka cannot change it at run time (DescribeConfigs' readOnly; AlterConfigs refuses it). */
   readonly readOnly?: boolean;
+  /** Kafka can change it at run time, kstack only at start: AlterConfigs refuses it with a kstack message. */
+  readonly startOnly?: boolean;
   readonly sensitive?: boolean;
   readonly doc: string;
 }
@@ -72,34 +76,60 @@ const {
   list: LIST,
 } = ConfigType;
 
-/** Broker configs kstack understands (static ones are read-only at run time, as in Kafka). */
+/**
+ * Broker configs kstack understands. `readOnly` is Kafka's: true for a config Kafka cannot
+ * change at run time (DescribeConfigs says so, AlterConfigs refuses it). `startOnly` marks
+ * the few Kafka can change dynamically but kstack applies only at start (it refuses them).
+ */
 export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
-  def('node.id', INT, '1', 'This broker’s id.', { readOnly: true }),
-  def('broker.id', INT, '1', 'Alias of node.id.', { readOnly: true }),
-  def('listeners', STR, 'PLAINTEXT://127.0.0.1:9092', 'Listener addresses.', { readOnly: true }),
+  def('node.id', INT, null, 'This broker’s id.', { readOnly: true }),
+  def('broker.id', INT, '-1', 'Alias of node.id (kstack sets it to node.id, as Kafka in KRaft mode).', {
+    readOnly: true,
+  }),
+  def('listeners', STR, 'PLAINTEXT://:9092', 'Listener addresses.', { startOnly: true }),
   def('advertised.listeners', STR, null, 'Addresses given to clients.', { readOnly: true }),
   def('log.dirs', STR, null, 'The data directory.', { readOnly: true }),
-  def('auto.create.topics.enable', BOOL, 'true', 'Create a topic on Metadata/Produce for an unknown topic.'),
-  def('num.partitions', INT, '1', 'Partitions of an automatically created topic.', { min: 1 }),
-  def('default.replication.factor', INT, '1', 'Replication factor of automatically created topics.', {
+  def('auto.create.topics.enable', BOOL, 'true', 'Create a topic on Metadata/Produce for an unknown topic.', {
+    readOnly: true,
+  }),
+  def('num.partitions', INT, '1', 'Partitions of an automatically created topic.', {
     min: 1,
+    readOnly: true,
+  }),
+  def('default.replication.factor', INT, '1', 'Replication factor of automatically created topics.', {
+    readOnly: true,
   }),
   def('min.insync.replicas', INT, '1', 'Minimum ISR size for acks=all.', { min: 1 }),
   def('message.max.bytes', INT, '1048588', 'Largest record batch size allowed.', { min: 0 }),
-  def('log.retention.hours', INT, '168', 'Retention in hours (lowest priority).'),
-  def('log.retention.minutes', INT, null, 'Retention in minutes (over hours).'),
-  def('log.retention.ms', LONG, null, 'Retention in ms (over minutes); -1 keeps forever.', { min: -1 }),
+  def('log.retention.hours', INT, '168', 'Retention in hours (lowest priority).', { readOnly: true }),
+  def('log.retention.minutes', INT, null, 'Retention in minutes (over hours).', { readOnly: true }),
+  def('log.retention.ms', LONG, null, 'Retention in ms (over minutes); a negative value keeps forever.'),
   def('log.retention.bytes', LONG, '-1', 'Retention by size per partition; -1 unlimited.'),
-  def('log.retention.check.interval.ms', LONG, '300000', 'How often retention runs.', { min: 1 }),
-  def('log.segment.bytes', INT, '1073741824', 'Segment size.', { min: 14 }),
-  def('log.roll.ms', LONG, null, 'Segment age before a roll.'),
-  def('log.roll.hours', INT, '168', 'Segment age before a roll, in hours.', { min: 1 }),
-  def('log.roll.jitter.ms', LONG, '0', 'Jitter on segment rolls.'),
+  def('log.retention.check.interval.ms', LONG, '300000', 'How often retention runs.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def('log.segment.bytes', INT, '1073741824', 'Segment size.', { min: 1048576 }),
+  def('log.roll.ms', LONG, null, 'Segment age before a roll (over log.roll.hours).'),
+  def('log.roll.hours', INT, '168', 'Segment age before a roll, in hours.', { min: 1, readOnly: true }),
+  def('log.roll.jitter.ms', LONG, null, 'Jitter on segment rolls (over log.roll.jitter.hours).'),
+  def('log.roll.jitter.hours', INT, '0', 'Jitter on segment rolls, in hours.', { min: 0, readOnly: true }),
   def('log.index.interval.bytes', INT, '4096', 'Bytes between offset index entries.', { min: 0 }),
   def('log.index.size.max.bytes', INT, '10485760', 'Index size.', { min: 4 }),
   def('log.flush.interval.messages', LONG, LONG_MAX, 'Messages before a flush.', { min: 1 }),
-  def('log.flush.interval.ms', LONG, null, 'Ms before a flush.'),
-  def('log.cleanup.policy', LIST, 'delete', 'delete or compact.', { validValues: ['delete', 'compact'] }),
+  def('log.flush.interval.ms', LONG, null, 'Ms before a flush (over log.flush.scheduler.interval.ms).'),
+  def(
+    'log.flush.scheduler.interval.ms',
+    LONG,
+    LONG_MAX,
+    'Ms before a flush, when log.flush.interval.ms is unset.',
+    {
+      readOnly: true,
+    },
+  ),
+  def('log.cleanup.policy', LIST, 'delete', 'delete, compact, both, or none (empty).', {
+    validValues: ['compact', 'delete'],
+  }),
   def('log.cleaner.delete.retention.ms', LONG, '86400000', 'Tombstone retention.', { min: 0 }),
   def('log.cleaner.min.compaction.lag.ms', LONG, '0', 'Minimum age before compaction.', { min: 0 }),
   def('log.cleaner.max.compaction.lag.ms', LONG, LONG_MAX, 'Maximum age before compaction.', { min: 1 }),
@@ -107,7 +137,10 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     min: 0,
     max: 1,
   }),
-  def('log.cleaner.backoff.ms', LONG, '15000', 'Pause between compaction passes.', { min: 0 }),
+  def('log.cleaner.backoff.ms', LONG, '15000', 'Pause between compaction passes.', {
+    min: 0,
+    startOnly: true,
+  }),
   def('log.segment.delete.delay.ms', LONG, '60000', 'Delay before deleting a segment file.', { min: 0 }),
   def('log.preallocate', BOOL, 'false', 'Preallocate segment files.'),
   def('log.message.timestamp.type', STR, 'CreateTime', 'CreateTime or LogAppendTime.', {
@@ -126,14 +159,30 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   def('compression.lz4.level', INT, '9', 'Lz4 level when the broker compresses.', { min: 1, max: 17 }),
   def('compression.zstd.level', INT, '3', 'Zstd level when the broker compresses.', ZSTD_LEVEL_RANGE),
   def('unclean.leader.election.enable', BOOL, 'false', 'Allow out-of-ISR leaders.'),
-  def('delete.topic.enable', BOOL, 'true', 'Allow topic deletion.'),
-  def('offsets.topic.replication.factor', SHORT, '1', 'RF of __consumer_offsets.', { min: 1 }),
-  def('offsets.topic.num.partitions', INT, '50', 'Partitions of __consumer_offsets.', { min: 1 }),
-  def('transaction.state.log.replication.factor', SHORT, '1', 'RF of __transaction_state.', { min: 1 }),
-  def('transaction.state.log.min.isr', INT, '1', 'Min ISR of __transaction_state.', { min: 1 }),
-  def('group.initial.rebalance.delay.ms', INT, '3000', 'Delay of a new group’s first rebalance.', { min: 0 }),
+  def('delete.topic.enable', BOOL, 'true', 'Allow topic deletion.', { readOnly: true }),
+  // kstack is one node: these default to 1 where Kafka's defaults (3, 2) need three brokers.
+  def('offsets.topic.replication.factor', SHORT, '1', 'RF of __consumer_offsets.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def('offsets.topic.num.partitions', INT, '50', 'Partitions of __consumer_offsets.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def('transaction.state.log.replication.factor', SHORT, '1', 'RF of __transaction_state.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def('transaction.state.log.min.isr', INT, '1', 'Min ISR of __transaction_state.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def('group.initial.rebalance.delay.ms', INT, '3000', 'Delay of a new group’s first rebalance.', {
+    min: 0,
+    readOnly: true,
+  }),
   def('socket.request.max.bytes', INT, '104857600', 'Largest request frame.', { min: 1, readOnly: true }),
-  def('max.connections', INT, String(INT_MAX), 'Connections accepted.', { min: 0, readOnly: true }),
+  def('max.connections', INT, String(INT_MAX), 'Connections accepted.', { min: 0, startOnly: true }),
   def('connections.max.idle.ms', LONG, '600000', 'Idle connection timeout.', { readOnly: true }),
   def('queued.max.requests', INT, '500', 'Requests queued per connection before it stops being read.', {
     min: 1,
@@ -144,9 +193,10 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   }),
   def('max.incremental.fetch.session.cache.slots', INT, '1000', 'Fetch sessions kept (KIP-227).', {
     min: 0,
+    readOnly: true,
   }),
-  def('fetch.max.bytes', INT, '57671680', 'Largest fetch response.', { min: 1024 }),
-  def('replica.lag.time.max.ms', LONG, '30000', 'Follower lag before it leaves the ISR.'),
+  def('fetch.max.bytes', INT, '57671680', 'Largest fetch response.', { min: 1024, readOnly: true }),
+  def('replica.lag.time.max.ms', LONG, '30000', 'Follower lag before it leaves the ISR.', { readOnly: true }),
 ];
 
 /** Topic configs: name, type, Kafka default, and the broker config they fall back to. */
@@ -166,7 +216,7 @@ function topic(
 }
 
 export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
-  topic('cleanup.policy', 'log.cleanup.policy', LIST, 'delete', { validValues: ['delete', 'compact'] }),
+  topic('cleanup.policy', 'log.cleanup.policy', LIST, 'delete', { validValues: ['compact', 'delete'] }),
   topic('compression.type', 'compression.type', STR, 'producer', {
     validValues: ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'],
   }),
@@ -191,7 +241,7 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   topic('preallocate', 'log.preallocate', BOOL, 'false'),
   topic('retention.bytes', 'log.retention.bytes', LONG, '-1'),
   topic('retention.ms', 'log.retention.ms', LONG, '604800000', { min: -1 }),
-  topic('segment.bytes', 'log.segment.bytes', INT, '1073741824', { min: 14 }),
+  topic('segment.bytes', 'log.segment.bytes', INT, '1073741824', { min: 1048576 }),
   topic('segment.index.bytes', 'log.index.size.max.bytes', INT, '10485760', { min: 4 }),
   topic('segment.jitter.ms', 'log.roll.jitter.ms', LONG, '0', { min: 0 }),
   topic('segment.ms', 'log.roll.ms', LONG, '604800000', { min: 1 }),
@@ -205,82 +255,165 @@ export const TOPIC_CONFIG_BY_NAME: ReadonlyMap<string, TopicConfigDefinition> = 
   TOPIC_CONFIGS.map((d) => [d.name, d]),
 );
 
-/** Checks one value against its definition; returns a message saying what is wrong, or null. */
+const LONG_MAX_BIG = 9223372036854775807n;
+/** The integer range of each integral ConfigType, as Kafka parses them. */
+const INTEGER_RANGES: ReadonlyMap<number, readonly [bigint, bigint]> = new Map([
+  [ConfigType.short, [-32768n, 32767n]],
+  [ConfigType.int, [-2147483648n, 2147483647n]],
+  [ConfigType.long, [-LONG_MAX_BIG - 1n, LONG_MAX_BIG]],
+]);
+
+/**
+ * Checks one value against its definition as Kafka's ConfigDef does; returns Kafka's message
+ * saying what is wrong, or null. A value that does not parse is quoted as given; a parsed
+ * value out of range or not among the valid ones is quoted as parsed (trimmed, numbers as
+ * Java prints them).
+ */
 export function validateConfigValue(definition: ConfigDefinition, value: string | null): string | null {
   if (value === null) {
     return definition.defaultValue === null ? null : `${definition.name} may not be null`;
   }
+  const invalid = (shown: string, why: string): string =>
+    `Invalid value ${shown} for configuration ${definition.name}: ${why}`;
   const trimmed = value.trim();
   switch (definition.type) {
-    case ConfigType.boolean:
-      if (trimmed !== 'true' && trimmed !== 'false') {
-        return `Invalid value ${value} for configuration ${definition.name}: Expected value to be either true or false`;
-      }
-      return null;
-    case ConfigType.int:
+    case ConfigType.boolean: {
+      const lower = trimmed.toLowerCase();
+      return lower === 'true' || lower === 'false'
+        ? null
+        : invalid(value, 'Expected value to be either true or false');
+    }
     case ConfigType.short:
-    case ConfigType.long:
+    case ConfigType.int:
+    case ConfigType.long: {
+      const range = INTEGER_RANGES.get(definition.type)!;
+      const notANumber = invalid(value, `Not a number of type ${typeName(definition.type)}`);
+      if (!/^[-+]?\d+$/.test(trimmed)) return notANumber;
+      const parsed = BigInt(trimmed);
+      if (parsed < range[0] || parsed > range[1]) return notANumber;
+      return rangeProblem(definition, Number(parsed), parsed.toString(), invalid);
+    }
     case ConfigType.double: {
-      const isInteger = definition.type !== ConfigType.double;
-      const number = Number(trimmed);
-      if (trimmed === '' || !Number.isFinite(number) || (isInteger && !/^-?\d+$/.test(trimmed))) {
-        return `Invalid value ${value} for configuration ${definition.name}: Not a number of type ${typeName(definition.type)}`;
+      const parsed = Number(trimmed);
+      if (trimmed === '' || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?[dDfF]?$/.test(trimmed)) {
+        return invalid(value, 'Not a number of type DOUBLE');
       }
-      if (definition.type === ConfigType.int && (number > INT_MAX || number < -INT_MAX - 1)) {
-        return `Invalid value ${value} for configuration ${definition.name}: Not a number of type INT`;
-      }
-      if (definition.alsoValid === number) return null;
-      if (
-        definition.alsoValid !== undefined &&
-        ((definition.min !== undefined && number < definition.min) ||
-          (definition.max !== undefined && number > definition.max))
-      ) {
-        return `Invalid value ${value} for configuration ${definition.name}: Value must be between ${definition.min} and ${definition.max} or equal to ${definition.alsoValid}`;
-      }
-      if (definition.min !== undefined && number < definition.min) {
-        return `Invalid value ${value} for configuration ${definition.name}: Value must be at least ${definition.min}`;
-      }
-      if (definition.max !== undefined && number > definition.max) {
-        return `Invalid value ${value} for configuration ${definition.name}: Value must be no more than ${definition.max}`;
-      }
-      return null;
+      return rangeProblem(definition, parsed, javaDouble(parsed), invalid);
     }
     case ConfigType.list: {
-      const items = trimmed.split(',').map((s) => s.trim());
-      if (definition.validValues !== undefined && (trimmed === '' || items.includes(''))) {
-        return `Invalid value ${value} for configuration ${definition.name}: the list must name at least one of ${definition.validValues.join(', ')}, with no empty item`;
-      }
-      if (definition.validValues !== undefined) {
-        for (const item of items) {
-          if (!definition.validValues.includes(item)) {
-            return `Invalid value ${item} for configuration ${definition.name}: String must be one of: ${definition.validValues.join(', ')}`;
-          }
+      // An empty list is valid (Kafka 4.1: no cleanup at all); an empty item is not.
+      if (definition.validValues === undefined || trimmed === '') return null;
+      for (const item of trimmed.split(',').map((s) => s.trim())) {
+        if (!definition.validValues.includes(item)) {
+          return invalid(item, `String must be one of: ${definition.validValues.join(', ')}`);
         }
       }
       return null;
     }
     default:
       if (definition.validValues !== undefined && !definition.validValues.includes(trimmed)) {
-        return `Invalid value ${value} for configuration ${definition.name}: String must be one of: ${definition.validValues.join(', ')}`;
+        return invalid(trimmed, `String must be one of: ${definition.validValues.join(', ')}`);
       }
       return null;
   }
+}
+
+function rangeProblem(
+  definition: ConfigDefinition,
+  number: number,
+  shown: string,
+  invalid: (shown: string, why: string) => string,
+): string | null {
+  const { min, max, alsoValid } = definition;
+  if (alsoValid === number) return null;
+  const below = min !== undefined && number < min;
+  const above = max !== undefined && number > max;
+  if (alsoValid !== undefined && (below || above)) {
+    return invalid(shown, `Value must be between ${min} and ${max} or equal to ${alsoValid}`);
+  }
+  if (below) return invalid(shown, `Value must be at least ${min}`);
+  if (above) return invalid(shown, `Value must be no more than ${max}`);
+  return null;
+}
+
+/** A double as Java's Double.toString prints it (2.0, 0.5, 2.147483648E9), as Kafka's messages show it. */
+export function javaDouble(n: number): string {
+  const magnitude = Math.abs(n);
+  if (n === 0 || (magnitude >= 1e-3 && magnitude < 1e7)) {
+    return Number.isInteger(n) ? `${n}.0` : String(n);
+  }
+  const [mantissa = '', exponent = '0'] = n.toExponential().split('e');
+  return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
+}
+
+/**
+ * Kafka's requirements on the log configs in force after a dynamic change, beyond each
+ * value's type and range: checked on the derived values (a negative log.retention.ms means
+ * "forever"; a per-broker value shadows the cluster default). Returns Kafka's message or null.
+ */
+export function brokerRequirementProblem(config: BrokerConfig, changed: readonly string[]): string | null {
+  const touches = (name: string): boolean => changed.some((c) => synonymNames(name).includes(c));
+  if (touches('log.roll.ms') && config.getNumber('log.roll.ms') < 1) {
+    return 'requirement failed: log.roll.ms must be greater than or equal to 1';
+  }
+  if (touches('log.roll.jitter.ms') && config.getNumber('log.roll.jitter.ms') < 0) {
+    return 'requirement failed: log.roll.jitter.ms must be greater than or equal to 0';
+  }
+  if (touches('log.retention.ms') && config.getNumber('log.retention.ms') === 0) {
+    return 'requirement failed: log.retention.ms must be unlimited (-1) or, greater than or equal to 1';
+  }
+  return null;
 }
 
 function typeName(type: ConfigTypeValue): string {
   return (Object.entries(ConfigType).find(([, v]) => v === type)?.[0] ?? 'string').toUpperCase();
 }
 
+/** Which dynamic layer an AlterConfigs on the broker resource writes: '' (cluster default) or this node's id. */
+export type DynamicScope = 'clusterDefault' | 'perBroker';
+
+export interface ConfigSynonym {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: number;
+}
+
 /**
- * The broker's configuration: static values (from the command line or env file) over
- * Kafka's defaults, plus dynamic overrides (AlterConfigs on the broker resource).
+ * Kafka's broker-config synonyms: the configs that set the same thing, highest priority
+ * first (log.retention.ms over .minutes over .hours). A topic or broker config in force is
+ * the first of them set in the highest layer.
+ */
+function synonymNames(name: string): readonly string[] {
+  if (name === 'log.retention.ms' || name === 'log.retention.minutes' || name === 'log.retention.hours') {
+    return ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'];
+  }
+  if (name === 'log.roll.ms' || name === 'log.roll.hours') return ['log.roll.ms', 'log.roll.hours'];
+  if (name === 'log.roll.jitter.ms' || name === 'log.roll.jitter.hours') {
+    return ['log.roll.jitter.ms', 'log.roll.jitter.hours'];
+  }
+  if (name === 'log.flush.interval.ms') return ['log.flush.interval.ms', 'log.flush.scheduler.interval.ms'];
+  return [name];
+}
+
+const MS_PER_MINUTE = 60_000n;
+const MS_PER_HOUR = 3_600_000n;
+
+/**
+ * The broker's configuration in Kafka's four layers, highest first: the per-broker dynamic
+ * configs (AlterConfigs on this node's id), the cluster-default dynamic configs (resource
+ * name ''), the static configs (`kstack up --override`, Kafka's server.properties), and
+ * Kafka's defaults. The dynamic layers are replayed from the metadata log at start.
  */
 export class BrokerConfig implements BrokerConfigView {
   readonly #static: Map<string, string>;
-  readonly #dynamic = new Map<string, string>();
+  readonly #clusterDefault = new Map<string, string>();
+  readonly #perBroker = new Map<string, string>();
 
   constructor(values: Record<string, string> = {}) {
     this.#static = new Map(Object.entries(values));
+    // Kafka in KRaft mode takes broker.id from node.id.
+    const nodeId = this.#static.get('node.id');
+    if (nodeId !== undefined && !this.#static.has('broker.id')) this.#static.set('broker.id', nodeId);
     for (const [name, value] of this.#static) {
       const definition = BROKER_CONFIG_BY_NAME.get(name);
       if (definition === undefined) continue;
@@ -289,46 +422,104 @@ export class BrokerConfig implements BrokerConfigView {
     }
   }
 
-  /** The value in force and where it came from; undefined for an unknown name. */
+  #layers(perBroker: boolean): [ReadonlyMap<string, string>, number][] {
+    const layers: [ReadonlyMap<string, string>, number][] = [];
+    if (perBroker) layers.push([this.#perBroker, ConfigSource.dynamicBroker]);
+    layers.push([this.#clusterDefault, ConfigSource.dynamicDefaultBroker]);
+    layers.push([this.#static, ConfigSource.staticBroker]);
+    return layers;
+  }
+
+  /**
+   * A broker config's own value in force and its source, as DescribeConfigs shows it (no
+   * synonym is consulted: log.retention.ms is null until set); undefined for a name that
+   * neither a definition nor a dynamic layer knows.
+   */
   lookup(name: string): { value: string | null; source: number } | undefined {
-    const dynamic = this.#dynamic.get(name);
-    if (dynamic !== undefined) return { value: dynamic, source: ConfigSource.dynamicBroker };
-    const configured = this.#static.get(name);
-    if (configured !== undefined) return { value: configured, source: ConfigSource.staticBroker };
+    for (const [layer, source] of this.#layers(true)) {
+      const value = layer.get(name);
+      if (value !== undefined) return { value, source };
+    }
     const definition = BROKER_CONFIG_BY_NAME.get(name);
     if (definition === undefined) return undefined;
-    return { value: this.#derivedDefault(name) ?? definition.defaultValue, source: ConfigSource.default };
+    return { value: definition.defaultValue, source: ConfigSource.default };
   }
 
-  /** Kafka derives some defaults from others (log.retention.ms from .minutes/.hours). */
-  #derivedDefault(name: string): string | null {
-    if (name === 'log.retention.ms') {
-      const minutes = this.lookup('log.retention.minutes')?.value;
-      if (minutes !== null && minutes !== undefined) return String(Number(minutes) * 60_000);
-      return String(Number(this.lookup('log.retention.hours')?.value ?? '168') * 3_600_000);
+  /**
+   * Kafka's synonym chain of a broker config: per-broker, cluster-default, static, default
+   * entries of each synonym, layer by layer, starting at the first entry of the config itself
+   * (so log.retention.hours is listed under log.retention.ms only once log.retention.ms is set).
+   */
+  synonyms(name: string, perBroker = true): ConfigSynonym[] {
+    const names = synonymNames(name);
+    const list: ConfigSynonym[] = [];
+    for (const [layer, source] of this.#layers(perBroker)) {
+      for (const synonym of names) {
+        const value = layer.get(synonym);
+        if (value !== undefined) list.push({ name: synonym, value, source });
+      }
     }
-    if (name === 'log.roll.ms') {
-      return String(Number(this.lookup('log.roll.hours')?.value ?? '168') * 3_600_000);
+    for (const synonym of names) {
+      const value = BROKER_CONFIG_BY_NAME.get(synonym)?.defaultValue ?? null;
+      if (value !== null) list.push({ name: synonym, value, source: ConfigSource.default });
     }
-    if (name === 'log.flush.interval.ms')
-      return this.lookup('log.flush.interval.messages')?.value ?? LONG_MAX;
-    if (name === 'broker.id') return this.lookup('node.id')?.value ?? null;
-    return null;
+    const first = list.findIndex((entry) => entry.name === name);
+    return first < 0 ? [] : list.slice(first);
   }
 
-  setDynamic(name: string, value: string | null): void {
-    if (value === null) this.#dynamic.delete(name);
-    else this.#dynamic.set(name, value);
+  /** Sets (value) or removes (null) a dynamic broker config of one layer. */
+  setDynamic(scope: DynamicScope, name: string, value: string | null): void {
+    const layer = scope === 'perBroker' ? this.#perBroker : this.#clusterDefault;
+    if (value === null) layer.delete(name);
+    else layer.set(name, value);
   }
 
-  dynamicOverrides(): ReadonlyMap<string, string> {
-    return this.#dynamic;
+  dynamicConfigs(scope: DynamicScope): ReadonlyMap<string, string> {
+    return scope === 'perBroker' ? this.#perBroker : this.#clusterDefault;
   }
 
+  /**
+   * The value the broker works with: a config's own value, or for the configs Kafka
+   * derives from their synonyms (log.retention.ms from .minutes/.hours, log.roll.ms,
+   * log.roll.jitter.ms, log.flush.interval.ms), the derived one.
+   */
   getString(name: string): string {
+    const derived = this.#derived(name);
+    if (derived !== null) return derived;
     const found = this.lookup(name);
     if (found === undefined) throw new Error(`unknown broker config ${name}`);
     return found.value ?? '';
+  }
+
+  #own(name: string): string | null {
+    const value = this.lookup(name)?.value ?? null;
+    return value === null ? null : value.trim();
+  }
+
+  #derived(name: string): string | null {
+    const hours = (hoursName: string): bigint => BigInt(this.#own(hoursName) ?? '0') * MS_PER_HOUR;
+    switch (name) {
+      case 'log.retention.ms': {
+        // As Kafka's logRetentionTimeMillis: any negative value means "keep forever" (-1).
+        const ms = this.#own('log.retention.ms');
+        const minutes = this.#own('log.retention.minutes');
+        const millis =
+          ms !== null
+            ? BigInt(ms)
+            : minutes !== null
+              ? BigInt(minutes) * MS_PER_MINUTE
+              : hours('log.retention.hours');
+        return millis < 0n ? '-1' : millis.toString();
+      }
+      case 'log.roll.ms':
+        return this.#own('log.roll.ms') ?? hours('log.roll.hours').toString();
+      case 'log.roll.jitter.ms':
+        return this.#own('log.roll.jitter.ms') ?? hours('log.roll.jitter.hours').toString();
+      case 'log.flush.interval.ms':
+        return this.#own('log.flush.interval.ms') ?? this.#own('log.flush.scheduler.interval.ms') ?? LONG_MAX;
+      default:
+        return null;
+    }
   }
 
   getNumber(name: string): number {
@@ -336,22 +527,35 @@ export class BrokerConfig implements BrokerConfigView {
   }
 
   getBoolean(name: string): boolean {
-    return this.getString(name) === 'true';
+    return this.getString(name).trim().toLowerCase() === 'true';
   }
 
-  /** A topic config's value in force for a topic with these overrides, and its source. */
+  /**
+   * A topic config's value in force for a topic with these overrides, and its source: the
+   * override (source 1), else the value its broker config gives (derived as the broker
+   * derives it), with the source of the broker config's own value.
+   */
   topicValue(name: string, overrides: ReadonlyMap<string, string>): { value: string | null; source: number } {
     const override = overrides.get(name);
     if (override !== undefined) return { value: override, source: ConfigSource.dynamicTopic };
     const definition = TOPIC_CONFIG_BY_NAME.get(name);
     if (definition?.brokerSynonym) {
-      const broker = this.lookup(definition.brokerSynonym);
-      if (broker !== undefined && broker.source !== ConfigSource.default) return broker;
-      if (broker !== undefined && broker.value !== null && definition.brokerSynonym === 'log.retention.ms') {
-        return { value: broker.value, source: ConfigSource.default };
+      const own = this.lookup(definition.brokerSynonym);
+      if (own !== undefined) {
+        return { value: this.getString(definition.brokerSynonym), source: own.source };
       }
     }
     return { value: definition?.defaultValue ?? null, source: ConfigSource.default };
+  }
+
+  /** A topic config's synonyms: its override, then its broker config's chain. */
+  topicSynonyms(name: string, overrides: ReadonlyMap<string, string>): ConfigSynonym[] {
+    const synonyms: ConfigSynonym[] = [];
+    const override = overrides.get(name);
+    if (override !== undefined) synonyms.push({ name, value: override, source: ConfigSource.dynamicTopic });
+    const brokerSynonym = TOPIC_CONFIG_BY_NAME.get(name)?.brokerSynonym;
+    if (brokerSynonym) synonyms.push(...this.synonyms(brokerSynonym));
+    return synonyms;
   }
 }
 
@@ -387,7 +591,10 @@ export function topicSettings(config: BrokerConfig, overrides: ReadonlyMap<strin
     retentionBytes: Number(get('retention.bytes')),
     segmentBytes: Number(get('segment.bytes')),
     segmentMs: Number(get('segment.ms')),
-    compact: get('cleanup.policy').split(',').includes('compact'),
+    compact: get('cleanup.policy')
+      .split(',')
+      .map((policy) => policy.trim())
+      .includes('compact'),
     deleteRetentionMs: Number(get('delete.retention.ms')),
     compressionType: get('compression.type').trim(),
     compressionGzipLevel: Number(get('compression.gzip.level')),

@@ -9,7 +9,10 @@ import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 import { ConfigResourceType } from '../metadata-image.ts';
 
-/** DescribeConfigs for topic and broker resources: value in force, source, synonyms, type, documentation. */
+/**
+ * DescribeConfigs for topic and broker resources: value in force, source, synonyms, type,
+ * documentation. Kafka answers a resource it described with the error message '' (not null).
+ */
 export const handler = defineHandler<DescribeConfigsRequestData, Input<DescribeConfigsResponseData>>({
   apiKey: 32,
   name: 'DescribeConfigs',
@@ -36,7 +39,7 @@ export const handler = defineHandler<DescribeConfigsRequestData, Input<DescribeC
         return {
           ...base,
           errorCode: 0,
-          errorMessage: null,
+          errorMessage: '',
           configs: describeTopicConfigs(
             broker,
             topic,
@@ -47,15 +50,23 @@ export const handler = defineHandler<DescribeConfigsRequestData, Input<DescribeC
         };
       }
       if (resource.resourceType === ConfigResourceType.broker) {
-        if (resource.resourceName !== '' && resource.resourceName !== String(broker.nodeId)) {
-          return fail(KafkaErrors.INVALID_REQUEST.code, `Unexpected broker id, expected ${broker.nodeId}`);
+        const name = resource.resourceName;
+        if (name !== '' && !/^[-+]?\d+$/.test(name)) {
+          return fail(KafkaErrors.INVALID_REQUEST.code, `Broker id must be an integer, but it is: ${name}`);
+        }
+        if (name !== '' && Number(name) !== broker.nodeId) {
+          return fail(
+            KafkaErrors.INVALID_REQUEST.code,
+            `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${name}`,
+          );
         }
         return {
           ...base,
           errorCode: 0,
-          errorMessage: null,
+          errorMessage: '',
           configs: describeBrokerConfigs(
             broker,
+            name,
             resource.configurationKeys,
             request.includeSynonyms,
             request.includeDocumentation,

@@ -4,12 +4,15 @@ import {
   type Input,
   KafkaErrors,
 } from '../../protocol/index.ts';
-import { BROKER_CONFIG_BY_NAME } from '../config.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 import { ConfigResourceType } from '../metadata-image.ts';
 
-/** AlterConfigs: replaces a resource's whole set of overrides (configs left out go back to their defaults). */
+/**
+ * AlterConfigs: replaces a resource's whole set of dynamic configs (configs left out fall
+ * back to the next layer). On the broker resource, '' replaces the cluster defaults and the
+ * node id this broker's own layer, each apart from the other, as in Kafka.
+ */
 export const handler = defineHandler<AlterConfigsRequestData, Input<AlterConfigsResponseData>>({
   apiKey: 33,
   name: 'AlterConfigs',
@@ -28,14 +31,18 @@ export const handler = defineHandler<AlterConfigsRequestData, Input<AlterConfigs
         return { ...base, ...result };
       }
       if (resource.resourceType === ConfigResourceType.broker) {
-        for (const [name] of broker.config.dynamicOverrides()) changes.set(name, null);
+        const nullValue = resource.configs.find((config) => config.value === null);
+        if (nullValue !== undefined) {
+          return {
+            ...base,
+            errorCode: KafkaErrors.INVALID_REQUEST.code,
+            errorMessage: `Null value not supported for : ${nullValue.name}`,
+          };
+        }
+        const scope = resource.resourceName === '' ? 'clusterDefault' : 'perBroker';
+        for (const name of broker.config.dynamicConfigs(scope).keys()) changes.set(name, null);
         for (const config of resource.configs) changes.set(config.name, config.value);
-        const result = broker.alterBrokerConfigs(
-          resource.resourceName,
-          changes,
-          request.validateOnly,
-          BROKER_CONFIG_BY_NAME,
-        );
+        const result = broker.alterBrokerConfigs(resource.resourceName, changes, request.validateOnly);
         return { ...base, ...result };
       }
       return {

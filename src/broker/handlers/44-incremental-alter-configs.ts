@@ -4,7 +4,7 @@ import {
   type Input,
   KafkaErrors,
 } from '../../protocol/index.ts';
-import { BROKER_CONFIG_BY_NAME, TOPIC_CONFIG_BY_NAME } from '../config.ts';
+import { BROKER_CONFIG_BY_NAME, ConfigType, TOPIC_CONFIG_BY_NAME } from '../config.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 import { ConfigResourceType } from '../metadata-image.ts';
@@ -13,8 +13,23 @@ const SET = 0;
 const DELETE = 1;
 const APPEND = 2;
 const SUBTRACT = 3;
+const OPERATION_NAMES = ['set', 'delete', 'append', 'subtract'];
 
-/** IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT (list configs) per config. */
+type Answer = { errorCode: number; errorMessage: string | null };
+
+function items(list: string | null | undefined): string[] {
+  return (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/**
+ * IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT (list configs) per config, with
+ * Kafka's checks and answers: a key given twice, a SET without a value or an unknown
+ * operation is INVALID_REQUEST; APPEND/SUBTRACT on a config that is not a list is
+ * INVALID_CONFIG. APPEND/SUBTRACT start from the resource's own value, else the default.
+ */
 export const handler = defineHandler<
   IncrementalAlterConfigsRequestData,
   Input<IncrementalAlterConfigsResponseData>
@@ -28,64 +43,64 @@ export const handler = defineHandler<
     const responses = request.resources.map((resource) => {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
       const isTopic = resource.resourceType === ConfigResourceType.topic;
+      const fail = (errorCode: number, errorMessage: string | null) => ({ ...base, errorCode, errorMessage });
       if (!isTopic && resource.resourceType !== ConfigResourceType.broker) {
-        return {
-          ...base,
-          errorCode: KafkaErrors.INVALID_REQUEST.code,
-          errorMessage: `Unsupported resource type ${resource.resourceType}`,
-        };
+        return fail(KafkaErrors.INVALID_REQUEST.code, `Unsupported resource type ${resource.resourceType}`);
       }
-      const current = (name: string): string =>
-        (isTopic
-          ? broker.config.topicValue(
-              name,
-              broker.metadata().topic(resource.resourceName)?.configs ?? new Map(),
-            ).value
-          : broker.config.lookup(name)?.value) ?? '';
+      const names = resource.configs.map((c) => c.name);
+      if (new Set(names).size !== names.length) {
+        return fail(KafkaErrors.INVALID_REQUEST.code, 'Error due to duplicate config keys');
+      }
+      const own = (name: string): string | null | undefined =>
+        isTopic
+          ? broker.metadata().topic(resource.resourceName)?.configs.get(name)
+          : broker.config
+              .dynamicConfigs(resource.resourceName === '' ? 'clusterDefault' : 'perBroker')
+              .get(name);
       const changes = new Map<string, string | null>();
       for (const config of resource.configs) {
         const definition = isTopic
           ? TOPIC_CONFIG_BY_NAME.get(config.name)
           : BROKER_CONFIG_BY_NAME.get(config.name);
-        if (config.configOperation === SET) changes.set(config.name, config.value);
-        else if (config.configOperation === DELETE) changes.set(config.name, null);
-        else if (config.configOperation === APPEND || config.configOperation === SUBTRACT) {
-          if (definition?.type !== 7) {
-            return {
-              ...base,
-              errorCode: KafkaErrors.INVALID_CONFIG.code,
-              errorMessage: `Config ${config.name} is not a list: APPEND and SUBTRACT apply only to lists`,
-            };
+        const operation = config.configOperation;
+        if (operation === SET) {
+          if (config.value === null) {
+            return fail(KafkaErrors.INVALID_REQUEST.code, `Null value not supported for : ${config.name}`);
           }
-          const items = current(config.name)
-            .split(',')
-            .map((s) => s.trim())
-            .filter((s) => s !== '');
-          const given = (config.value ?? '')
-            .split(',')
-            .map((s) => s.trim())
-            .filter((s) => s !== '');
+          changes.set(config.name, config.value);
+        } else if (operation === DELETE) {
+          changes.set(config.name, null);
+        } else if (operation === APPEND || operation === SUBTRACT) {
+          if (definition === undefined) {
+            // Kafka fails on it internally (UNKNOWN_SERVER_ERROR); kstack says why.
+            return fail(
+              KafkaErrors.UNKNOWN_SERVER_ERROR.code,
+              `${OPERATION_NAMES[operation]} needs a list config; ${config.name} is not a config kstack knows`,
+            );
+          }
+          if (definition.type !== ConfigType.list) {
+            return fail(
+              KafkaErrors.INVALID_CONFIG.code,
+              `Config value ${OPERATION_NAMES[operation]} is not allowed for config key: ${config.name}`,
+            );
+          }
+          const current = items(own(config.name) ?? definition.defaultValue);
+          const given = items(config.value);
           const next =
-            config.configOperation === APPEND
-              ? [...items, ...given.filter((g) => !items.includes(g))]
-              : items.filter((i) => !given.includes(i));
+            operation === APPEND
+              ? [...current, ...given.filter((g) => !current.includes(g))]
+              : current.filter((i) => !given.includes(i));
           changes.set(config.name, next.join(','));
+        } else if (isTopic) {
+          // Kafka answers UNKNOWN_SERVER_ERROR here (and INVALID_REQUEST on the broker resource).
+          return fail(KafkaErrors.UNKNOWN_SERVER_ERROR.code, `Unknown operations type ${operation}`);
         } else {
-          return {
-            ...base,
-            errorCode: KafkaErrors.INVALID_REQUEST.code,
-            errorMessage: `Unknown config operation ${config.configOperation}`,
-          };
+          return fail(KafkaErrors.INVALID_REQUEST.code, `Unknown operations type ${operation}`);
         }
       }
-      const result = isTopic
+      const result: Answer = isTopic
         ? broker.alterTopicConfigs(resource.resourceName, changes, request.validateOnly)
-        : broker.alterBrokerConfigs(
-            resource.resourceName,
-            changes,
-            request.validateOnly,
-            BROKER_CONFIG_BY_NAME,
-          );
+        : broker.alterBrokerConfigs(resource.resourceName, changes, request.validateOnly);
       return { ...base, ...result };
     });
     return { throttleTimeMs: 0, responses };
