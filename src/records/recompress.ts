@@ -7,7 +7,7 @@
 // timestamp becomes the first record's timestamp, its max timestamp the largest record
 // timestamp, record offset deltas become 0..n-1 and record attributes 0. Kafka never
 // compresses an uncompressed control batch. A batch already in the topic's codec is
-// stored as received (no decompression at all).
+// stored as received (the produce path still walks its records: produce.ts).
 //
 // Records are walked in place, never turned into objects: a batch of millions of tiny
 // records costs no more memory than its bytes, and its decompressed size is bounded by

@@ -30,9 +30,9 @@ const ROUNDTRIP = fileURLToPath(new URL('./compression-roundtrip.py', import.met
 const CONSOLE_CONSUMER = fileURLToPath(
   new URL('../../reference/bin/kafka-console-consumer', import.meta.url),
 );
-const KSTACK_PORT = 19661;
-/** The reference's controller listens 50 above: 19690, still inside this suite's range. */
-const REFERENCE_BASE_PORT = 19640;
+const KSTACK_PORT = 19713;
+/** The reference's controller listens 50 above: 19790, still inside this suite's range. */
+const REFERENCE_BASE_PORT = 19740;
 const COUNT = 30;
 const PRODUCER_CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 const TOPIC_TYPES = ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] as const;

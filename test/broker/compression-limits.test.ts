@@ -21,7 +21,7 @@ import { BrokerProcess } from '../engine/broker-process.ts';
 import { gzipMembersBomb, lz4Bomb, snappyDeclaredBomb, zstdRleBomb } from '../records/bombs.ts';
 import { WireClient } from './compression-wire.ts';
 
-const PORT = 19662;
+const PORT = 19714;
 const MIB = 1024 * 1024;
 const MESSAGE_TOO_LARGE = 10;
 const CORRUPT_MESSAGE = 2;
