@@ -32,7 +32,7 @@ import {
 } from '../records/faulty-batches.ts';
 import { type ProduceAnswer, WireClient } from './compression-wire.ts';
 
-const KSTACK_PORT = 19712;
+const KSTACK_PORT = 19720;
 /** The reference's controller listens 50 above: 19780. */
 const REFERENCE_BASE_PORT = 19730;
 const HOUR_MS = 3_600_000;
