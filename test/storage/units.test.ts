@@ -5,8 +5,11 @@ import {
   DEFAULT_LOG_CONFIG,
   InvariantViolation,
   logConfigFromProperties,
+  ManualClock,
   MemoryFs,
   resolveLogConfig,
+  SegmentedPartitionLog,
+  type StorageFs,
 } from '../../src/storage/index.ts';
 import { LeaderEpochCache } from '../../src/storage/leader-epoch-cache.ts';
 import { appendLeader, batch, implementations } from './helpers.ts';
@@ -75,6 +78,73 @@ describe('MemoryFs power loss', () => {
     log = h.open();
     assert.equal(log.logEndOffset, 12, 'unflushed appends are lost, flushed ones kept');
     assert.equal(appendLeader(log, await batch(1)).baseOffset, 12);
+    log.close();
+  });
+});
+
+describe('new partition', () => {
+  test('opening a fresh log and taking leadership costs one atomic file write; a crash then loses nothing', async () => {
+    const fs = new MemoryFs();
+    const atomicWrites: string[] = [];
+    const counting: StorageFs = {
+      mkdirp: (path) => fs.mkdirp(path),
+      list: (path) => fs.list(path),
+      exists: (path) => fs.exists(path),
+      open: (path) => fs.open(path),
+      size: (fd) => fs.size(fd),
+      write: (fd, buf, offset, length, position) => fs.write(fd, buf, offset, length, position),
+      read: (fd, buf, offset, length, position) => fs.read(fd, buf, offset, length, position),
+      truncate: (fd, length) => fs.truncate(fd, length),
+      fsync: (fd) => fs.fsync(fd),
+      close: (fd) => fs.close(fd),
+      rename: (from, to) => fs.rename(from, to),
+      unlink: (path) => fs.unlink(path),
+      removeTree: (path) => fs.removeTree(path),
+      readFile: (path) => fs.readFile(path),
+      writeFileAtomic: (path, data) => {
+        atomicWrites.push(path.slice(path.lastIndexOf('/') + 1));
+        fs.writeFileAtomic(path, data);
+      },
+    };
+    const open = () =>
+      new SegmentedPartitionLog({
+        fs: counting,
+        clock: new ManualClock(),
+        dir: '/d',
+        topic: 't',
+        partition: 0,
+      });
+    let log = open();
+    log.assignEpochStartOffset(3, log.logEndOffset);
+    // Each atomic write is two fsyncs on disk (file and directory), on the broker's event loop.
+    assert.deepEqual(atomicWrites, ['leader-epoch-checkpoint']);
+    fs.crash();
+    log = open();
+    assert.equal(log.logEndOffset, 0);
+    assert.equal(log.highWatermark, 0);
+    // As in Kafka's recovery, an epoch starting at the log end (no record yet) is dropped;
+    // the broker assigns it again when it takes leadership.
+    assert.deepEqual(log.epochEntries(), []);
+    log.assignEpochStartOffset(3, log.logEndOffset);
+    assert.equal(appendLeader(log, await batch(2), 3).baseOffset, 0);
+    log.flush();
+    fs.crash();
+    log = open();
+    assert.equal(log.logEndOffset, 2, 'a flushed append survives a crash');
+    assert.deepEqual(log.epochEntries(), [{ epoch: 3, startOffset: 0 }]);
+    log.close();
+  });
+
+  test('a crash right after a fresh log opened reopens it empty', () => {
+    const fs = new MemoryFs();
+    const open = () =>
+      new SegmentedPartitionLog({ fs, clock: new ManualClock(), dir: '/d', topic: 't', partition: 0 });
+    open();
+    fs.crash();
+    const log = open();
+    assert.equal(log.logEndOffset, 0);
+    assert.equal(log.logStartOffset, 0);
+    assert.equal(log.latestEpoch(), -1);
     log.close();
   });
 });
