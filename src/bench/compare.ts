@@ -4,14 +4,14 @@
  * compete for the machine's cores, then the ratios kstack / Kafka. Kafka's own
  * `kafka-producer-perf-test` gives a second opinion on produce throughput.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ReferenceCluster } from '../../reference/cluster.ts';
-import { probeMetadata } from '../../reference/probe.ts';
+import { KstackProcess } from '../engine/process.ts';
 import { type BenchOptions, type BenchReport, formatReport, medianOf, runBench } from './command.ts';
 import type { BrokerProbe, LatencyResult } from './latency.ts';
 import type { LoopDelaySummary } from './loop-delay.ts';
@@ -28,82 +28,62 @@ export interface StartedBroker {
   stop(): Promise<void>;
 }
 
-async function waitForMetadata(port: number, isAlive: () => boolean): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      await probeMetadata(HOST, port, 1000);
-      return;
-    } catch (error) {
-      if (!isAlive()) throw new Error(`the broker on port ${port} exited before it answered Metadata`);
-      if (Date.now() > deadline)
-        throw new Error(`no Metadata answer on port ${port}: ${(error as Error).message}`);
-      await sleep(250);
-    }
-  }
-}
-
 const LOOP_DELAY_PROBE = fileURLToPath(new URL('./loop-delay-probe.ts', import.meta.url));
-const KSTACK_BIN = fileURLToPath(new URL('../../bin/kstack.ts', import.meta.url));
 const PROBE_TIMEOUT_MS = 10_000;
 
 /** Asks the broker's loop-delay probe over IPC and waits for its answer. */
 function askProbe(
-  child: ChildProcess,
+  broker: KstackProcess,
   type: string,
   answer: string,
 ): Promise<{ summary?: LoopDelaySummary }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.off('message', onMessage);
+      stopListening();
       reject(new Error(`the broker's loop-delay probe did not answer '${type}'`));
     }, PROBE_TIMEOUT_MS);
-    const onMessage = (message: { type?: string; summary?: LoopDelaySummary }) => {
-      if (message.type !== answer) return;
+    const stopListening = broker.onMessage((message) => {
+      const typed = message as { type?: string; summary?: LoopDelaySummary };
+      if (typed.type !== answer) return;
       clearTimeout(timer);
-      child.off('message', onMessage);
-      resolve(message);
-    };
-    child.on('message', onMessage);
-    child.send({ type });
+      stopListening();
+      resolve(typed);
+    });
+    broker.send({ type });
   });
 }
 
 /** Starts `kstack up` with the loop-delay probe; resolves once it answers Metadata. */
 export async function startKstack(port: number, dataDir: string): Promise<StartedBroker> {
   // The probe (src/bench/loop-delay-probe.ts) reports the broker's event-loop delay over IPC.
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', LOOP_DELAY_PROBE, KSTACK_BIN, 'up', '--port', String(port), '--data-dir', dataDir],
-    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+  const broker = await KstackProcess.start(
+    {
+      args: ['--port', String(port), '--data-dir', dataDir],
+      ports: [port],
+      nodeFlags: ['--import', LOOP_DELAY_PROBE],
+      ipc: true,
+      echoStderr: true,
+    },
+    READY_TIMEOUT_MS,
   );
-  let alive = true;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      alive = false;
-      resolve();
-    }),
-  );
-  await waitForMetadata(port, () => alive);
   return {
     name: 'kstack',
     bootstrapServer: `${HOST}:${port}`,
     probe: {
-      pid: child.pid,
+      pid: broker.pid,
       loopDelay: {
         reset: async () => {
-          await askProbe(child, 'loop-delay-reset', 'loop-delay-reset');
+          await askProbe(broker, 'loop-delay-reset', 'loop-delay-reset');
         },
         report: async () => {
-          const { summary } = await askProbe(child, 'loop-delay-report', 'loop-delay');
+          const { summary } = await askProbe(broker, 'loop-delay-report', 'loop-delay');
           if (summary === undefined) throw new Error('the loop-delay probe answered without a summary');
           return summary;
         },
       },
     },
     async stop() {
-      child.kill('SIGTERM');
-      await exited;
+      await broker.stop();
     },
   };
 }

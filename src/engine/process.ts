@@ -20,6 +20,15 @@ const PROBE_INTERVAL_MS = 100;
 const PROBE_TIMEOUT_MS = 1_000;
 const HOST = '127.0.0.1';
 
+/**
+ * V8 flags every broker process starts with (`make up`, `npm run kstack`, the bin's shebang, and
+ * here). With V8's small default old generation the broker ran a full mark-compact about every
+ * 0.6 s under a steady 5,000 msg/s load, 3-6 ms each, which is most of its e2e p99; an initial old
+ * space of 64 MB removed them with the same idle memory (measured in src/bench/README.md). The flag
+ * is refused in NODE_OPTIONS, so it has to be on the command line.
+ */
+export const BROKER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+
 export interface KstackProcessOptions {
   /** Arguments after `kstack up` (ports, data dir, overrides). */
   readonly args: readonly string[];
@@ -29,6 +38,10 @@ export interface KstackProcessOptions {
   readonly outputTailBytes?: number;
   /** Also copy the process's stderr to ours (for interactive tools). */
   readonly echoStderr?: boolean;
+  /** More node flags after BROKER_NODE_FLAGS, e.g. `--import` of a probe module. */
+  readonly nodeFlags?: readonly string[];
+  /** Open an IPC channel to the child (`send`, and its 'message' events through `onMessage`). */
+  readonly ipc?: boolean;
 }
 
 /** How a process ended: its exit code, or the signal that ended it. */
@@ -49,9 +62,10 @@ export class KstackProcess {
   constructor(options: KstackProcessOptions) {
     this.options = options;
     const tailBytes = options.outputTailBytes ?? OUTPUT_TAIL_BYTES_DEFAULT;
-    this.#child = spawn(process.execPath, ['bin/kstack.ts', 'up', ...options.args], {
+    const flags = [...BROKER_NODE_FLAGS, ...(options.nodeFlags ?? [])];
+    this.#child = spawn(process.execPath, [...flags, 'bin/kstack.ts', 'up', ...options.args], {
       cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer): void => {
       this.#output = (this.#output + chunk.toString('utf8')).slice(-tailBytes);
@@ -83,6 +97,18 @@ export class KstackProcess {
 
   get pid(): number | undefined {
     return this.#child.pid;
+  }
+
+  /** Sends a message over the IPC channel (the `ipc` option). */
+  send(message: object): void {
+    if (!this.options.ipc) throw new Error('KstackProcess: send() needs the ipc option');
+    this.#child.send(message);
+  }
+
+  /** Listens to IPC messages; returns the function that stops listening. */
+  onMessage(listener: (message: unknown) => void): () => void {
+    this.#child.on('message', listener);
+    return () => this.#child.off('message', listener);
   }
 
   /** The last OUTPUT_TAIL_BYTES of stdout and stderr. */
