@@ -14,7 +14,7 @@ import {
 } from './latency.ts';
 import { type LoadTarget, measureFetch, measureProduce, type ThroughputResult, withTopic } from './load.ts';
 import type { LoopDelaySummary } from './loop-delay.ts';
-import type { MachineLoad } from './machine.ts';
+import { type MachineLoad, processCpuMs } from './machine.ts';
 import { median, residentBytes } from './stats.ts';
 
 export interface BenchOptions {
@@ -56,6 +56,7 @@ const HELP = `usage: kstack bench --bootstrap-server HOST:PORT [options]
   --latency-clients split|shared producer and consumer in two processes (split, default) or both in
                                  the bench's own process (shared: each client's work delays the other)
   --latency-only                 skip the produce and fetch throughput runs
+  --throughput-only              skip the latency runs (e.g. to profile a broker under throughput load)
   --pid PID                      a local broker process whose resident memory and CPU time to report
   --format text|json             output format (default text)
 `;
@@ -83,6 +84,20 @@ function latencyClients(text: string | undefined): LatencyClients {
   throw new UsageError(`--latency-clients must be split or shared, got '${text}'`);
 }
 
+/** Runs a throughput load and adds the broker's CPU time over it (client set-up included). */
+async function withBrokerCpu(
+  pid: number | undefined,
+  run: () => Promise<ThroughputResult>,
+): Promise<ThroughputResult> {
+  const before = pid === undefined ? undefined : processCpuMs(pid);
+  const result = await run();
+  const after = pid === undefined ? undefined : processCpuMs(pid);
+  return {
+    ...result,
+    brokerCpuMs: before === undefined || after === undefined ? undefined : after - before,
+  };
+}
+
 export async function runBench(
   target: LoadTarget,
   options: BenchOptions,
@@ -96,9 +111,9 @@ export async function runBench(
     for (const acks of [1, -1]) {
       await withTopic(target, partitions, async (topic) => {
         const load = { partitions, acks, records: options.records, recordBytes: options.recordBytes };
-        produce.push(await measureProduce(target, topic, load));
+        produce.push(await withBrokerCpu(pid, () => measureProduce(target, topic, load)));
         // Fetch once per partition count: the acks=-1 topic holds the same data.
-        if (acks === 1) fetch.push(await measureFetch(target, topic, load));
+        if (acks === 1) fetch.push(await withBrokerCpu(pid, () => measureFetch(target, topic, load)));
       });
     }
   }
@@ -137,7 +152,8 @@ function formatThroughput(kind: string, result: ThroughputResult): string {
   return (
     `${kind.padEnd(7)} partitions=${result.partitions}${acks} ` +
     `${result.recordsPerSecond.toFixed(0).padStart(8)} records/s ` +
-    `${result.megabytesPerSecond.toFixed(1).padStart(7)} MB/s  (${result.records} x ${result.recordBytes} B in ${result.seconds.toFixed(2)} s)`
+    `${result.megabytesPerSecond.toFixed(1).padStart(7)} MB/s  (${result.records} x ${result.recordBytes} B in ${result.seconds.toFixed(2)} s)` +
+    (result.brokerCpuMs === undefined ? '' : `  broker CPU ${result.brokerCpuMs.toFixed(0)} ms`)
   );
 }
 
@@ -221,6 +237,7 @@ export const command: Command = {
         'latency-runs': { type: 'string' },
         'latency-clients': { type: 'string', default: 'split' },
         'latency-only': { type: 'boolean' },
+        'throughput-only': { type: 'boolean' },
         pid: { type: 'string' },
         format: { type: 'string', default: 'text' },
         compare: { type: 'boolean' },
@@ -246,10 +263,14 @@ export const command: Command = {
       ratePerSecond: positiveInteger('rate', values.rate, 5000),
       latencySeconds: positiveInteger('latency-seconds', values['latency-seconds'], 10),
       warmupSeconds: nonNegativeInteger('warmup-seconds', values['warmup-seconds'], 2),
-      latencyRuns: positiveInteger('latency-runs', values['latency-runs'], 3),
+      latencyRuns:
+        values['throughput-only'] === true ? 0 : positiveInteger('latency-runs', values['latency-runs'], 3),
       latencyClients: latencyClients(values['latency-clients']),
       latencyOnly: values['latency-only'] === true,
     };
+    if (options.latencyOnly && options.latencyRuns === 0) {
+      throw new UsageError('--latency-only and --throughput-only leave nothing to measure');
+    }
     if (options.recordBytes < STAMP_BYTES) {
       throw new UsageError(`--record-bytes must be at least ${STAMP_BYTES} (the latency stamp)`);
     }

@@ -16,6 +16,8 @@ export interface ThroughputResult {
   seconds: number;
   recordsPerSecond: number;
   megabytesPerSecond: number;
+  /** CPU time (user + system) the broker used during the run, when its pid is known (a local broker). */
+  brokerCpuMs?: number | undefined;
 }
 
 export interface LoadTarget {

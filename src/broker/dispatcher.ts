@@ -4,7 +4,14 @@
  * connection, as Kafka does; an unsupported ApiVersions version is answered with v0,
  * UNSUPPORTED_VERSION and the full list so the client can pick a version it knows.
  */
-import { decodeRequest, encodeResponse, KafkaErrors, ProtocolError, Writer } from '../protocol/index.ts';
+import {
+  decodeRequest,
+  encodeResponse,
+  encodeResponseChunks,
+  KafkaErrors,
+  ProtocolError,
+  Writer,
+} from '../protocol/index.ts';
 import type { DispatchResult, RequestDispatcher, ServerLog } from '../server/server.ts';
 import { type ConnectionInfo, NO_RESPONSE, type RequestContext } from './handler.ts';
 import type { HandlerRegistry } from './handlers/index.ts';
@@ -15,19 +22,12 @@ const CLOSE: DispatchResult = { response: null, close: true };
 const NOTHING: DispatchResult = { response: null };
 const RESPONSE_CAPACITY_HINT = 512;
 const FETCH_KEY = 1;
-
 /**
- * The record bytes a Fetch answer carries, so its writer is sized once instead of
- * growing (and copying) by doubling up to megabytes.
+ * A Fetch answer's records of at least this many bytes are written to the socket from the
+ * buffers the log read them into, not copied into the encoded frame (the server writes the
+ * frame's parts in order, corked). Smaller ones are copied: a write per tiny part costs more.
  */
-function recordBytesOf(body: unknown): number {
-  let total = 0;
-  const responses = (body as { responses?: { partitions?: { records?: Uint8Array | null }[] }[] }).responses;
-  for (const topic of responses ?? []) {
-    for (const partition of topic.partitions ?? []) total += (partition.records?.length ?? 0) + 64;
-  }
-  return total;
-}
+export const FETCH_ZERO_COPY_MIN_BYTES = 16 * 1024;
 
 export class BrokerDispatcher implements RequestDispatcher {
   readonly #registry: HandlerRegistry;
@@ -90,10 +90,13 @@ export class BrokerDispatcher implements RequestDispatcher {
 
   #respond(apiKey: number, version: number, correlationId: number, body: unknown): DispatchResult {
     if (body === NO_RESPONSE) return NOTHING;
-    const writer = new Writer(RESPONSE_CAPACITY_HINT + (apiKey === FETCH_KEY ? recordBytesOf(body) : 0));
-    return {
-      response: encodeResponse(apiKey, version, correlationId, body as Record<string, unknown>, writer),
-    };
+    const value = body as Record<string, unknown>;
+    if (apiKey === FETCH_KEY) {
+      const parts = encodeResponseChunks(apiKey, version, correlationId, value, FETCH_ZERO_COPY_MIN_BYTES);
+      return { response: parts.length === 1 ? parts[0]! : parts };
+    }
+    const writer = new Writer(RESPONSE_CAPACITY_HINT);
+    return { response: encodeResponse(apiKey, version, correlationId, value, writer) };
   }
 
   #apiVersionsFallback(correlationId: number): DispatchResult {

@@ -9,10 +9,17 @@ import net from 'node:net';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.ts';
 
+/**
+ * A response frame (4-byte size prefix included) as one buffer or as several written in
+ * order, e.g. the encoded fields around the records a Fetch answer carries, which are then
+ * written from the log's read buffers without being copied into one frame first.
+ */
+export type ResponseFrame = Uint8Array | readonly Uint8Array[];
+
 /** What the dispatcher decides for one request frame. */
 export interface DispatchResult {
-  /** The full response frame (4-byte size prefix included), or null when none is sent. */
-  readonly response: Uint8Array | null;
+  /** The full response frame, or null when none is sent. */
+  readonly response: ResponseFrame | null;
   /** Close the connection after writing `response` (malformed or unsupported request). */
   readonly close?: boolean;
 }
@@ -101,10 +108,14 @@ class Connection {
     // Synchronous answers call back in through #flush: the loop already running continues.
     if (this.#processing) return;
     this.#processing = true;
+    // The answers of every request framed from these bytes leave in one write (writev) at
+    // uncork, still within this turn of the event loop: fewer syscalls and client wake-ups.
+    this.#socket.cork();
     try {
       this.#frameBuffered();
     } finally {
       this.#processing = false;
+      this.#socket.uncork();
     }
     this.#updateFlow();
   }
@@ -190,20 +201,34 @@ class Connection {
 
   /** Writes every answered request at the head of the queue, in order. */
   #flush(): void {
-    while (this.#pending.length > 0 && this.#pending[0]!.result !== null) {
-      const entry = this.#pending.shift()!;
-      this.#pendingBytes -= entry.bytes;
-      const result = entry.result!;
-      if (this.#closed) continue;
-      if (result.response !== null) this.#socket.write(result.response);
-      if (result.close === true) {
-        this.close('protocol error');
-        return;
+    // Corked, the buffers of every answer written here go out in one writev at uncork.
+    this.#socket.cork();
+    try {
+      while (this.#pending.length > 0 && this.#pending[0]!.result !== null) {
+        const entry = this.#pending.shift()!;
+        this.#pendingBytes -= entry.bytes;
+        const result = entry.result!;
+        if (this.#closed) continue;
+        if (result.response !== null) this.#write(result.response);
+        if (result.close === true) {
+          this.close('protocol error');
+          return;
+        }
       }
+    } finally {
+      this.#socket.uncork();
     }
     if (this.#chunkBytes >= 4) this.#processBuffered();
     else this.#updateFlow();
     this.#server.onConnectionIdle(this);
+  }
+
+  #write(response: ResponseFrame): void {
+    if (response instanceof Uint8Array) {
+      this.#socket.write(response);
+      return;
+    }
+    for (const part of response) if (part.length > 0) this.#socket.write(part);
   }
 
   /** Over a bound: requests queued, their bytes, or answers the client has not read yet. */

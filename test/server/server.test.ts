@@ -10,7 +10,18 @@ function frame(payload: Buffer): Buffer {
   return Buffer.concat([size, payload]);
 }
 
-/** Echoes each request; a request whose first byte is the delay in ms is answered after it. */
+/** A frame as parts written in order: size prefix, an empty part, then the payload in pieces of `piece` bytes. */
+function frameParts(payload: Buffer, piece: number): Uint8Array[] {
+  const whole = frame(payload);
+  const parts: Uint8Array[] = [whole.subarray(0, 4), new Uint8Array(0)];
+  for (let at = 4; at < whole.length; at += piece) parts.push(whole.subarray(at, at + piece));
+  return parts;
+}
+
+/**
+ * Echoes each request; a request whose first byte is the delay in ms is answered after it;
+ * an odd second byte asks for the answer as several buffers instead of one.
+ */
 class EchoDispatcher implements RequestDispatcher {
   calls = 0;
   dispatch(request: Buffer): DispatchResult | Promise<DispatchResult> {
@@ -19,7 +30,7 @@ class EchoDispatcher implements RequestDispatcher {
     if (copy[0] === 0xee) return { response: null, close: true };
     if (copy[0] === 0xaa) return { response: null };
     const delayMs = copy[0] ?? 0;
-    const result = { response: frame(copy) };
+    const result = { response: (copy[1] ?? 0) % 2 === 1 ? frameParts(copy, 3) : frame(copy) };
     if (delayMs === 0) return result;
     return new Promise((resolve) => setTimeout(() => resolve(result), delayMs));
   }
@@ -51,6 +62,28 @@ describe('KafkaServer', () => {
       frames.map((f) => f[1]),
       delays.map((_, i) => i),
     );
+    socket.destroy();
+  });
+
+  it('writes an answer given as several buffers as the same bytes as one, in request order', async () => {
+    const socket = await connect(port);
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    // Odd second bytes are answered in parts (some of them late), even ones as one buffer.
+    const requests = [
+      Buffer.from([20, 1, 10, 11, 12, 13, 14, 15, 16]),
+      Buffer.from([0, 2, 20, 21]),
+      Buffer.from([0, 3, 30, 31, 32, 33, 34, 35, 36, 37]),
+      Buffer.from([5, 5, 50]),
+      Buffer.from([0, 6]),
+    ];
+    socket.write(Buffer.concat(requests.map(frame)));
+    const expected = Buffer.concat(requests.map(frame));
+    const deadline = Date.now() + 5000;
+    while (Buffer.concat(received).length < expected.length && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(Buffer.concat(received), expected);
     socket.destroy();
   });
 
@@ -177,6 +210,54 @@ describe('KafkaServer with a slow reader', () => {
       }
       assert.equal(calls, requests, `resumed after ${stalledAt}`);
       assert.equal(received, requests * (big.length + 4));
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  });
+
+  it('bounds unsent answers given as several buffers (a Fetch answer referencing log reads) the same way', async () => {
+    let calls = 0;
+    // Each answer: a 4-byte prefix and four 64 KiB parts, referenced rather than copied.
+    const piece = Buffer.alloc(64 * 1024, 9);
+    const prefix = Buffer.alloc(4);
+    prefix.writeInt32BE(piece.length * 4);
+    const parts = [prefix, piece, piece, piece, piece];
+    const answerBytes = 4 + piece.length * 4;
+    const server = new KafkaServer({
+      host: '127.0.0.1',
+      port: 0,
+      dispatcher: {
+        dispatch() {
+          calls++;
+          return { response: parts };
+        },
+      },
+      limits: { socketSendBufferMaxBytes: 1024 * 1024 },
+    });
+    const port = await server.listen();
+    const socket = await connect(port);
+    try {
+      socket.pause();
+      const requests = 200;
+      socket.write(
+        Buffer.concat(Array.from({ length: requests }, (_, i) => frame(Buffer.from([0, i % 256])))),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // 200 answers are 50 MiB: the server stops taking requests in near its 1 MiB bound.
+      assert.ok(calls < requests, `the server kept reading: ${calls} requests taken in`);
+      const stalledAt = calls;
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      socket.resume();
+      const deadline = Date.now() + 20_000;
+      while (received < requests * answerBytes && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(calls, requests, `resumed after ${stalledAt}`);
+      assert.equal(received, requests * answerBytes);
     } finally {
       socket.destroy();
       await server.close();
