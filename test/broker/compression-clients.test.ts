@@ -8,12 +8,9 @@
  * Beside it, one produce rule both brokers must share: one record batch per partition.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KafkaErrors } from '../../src/protocol/index.ts';
 import {
   COMPRESSION_NAMES,
@@ -21,9 +18,9 @@ import {
   encodeRecordBatch,
   readBatchHeader,
 } from '../../src/records/index.ts';
-import { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
 import { WireClient } from './compression-wire.ts';
+import { kstackTarget, referenceTarget } from './targets.ts';
 
 const VENV_PYTHON = join(process.env.HOME ?? '', '.cache', 'kstack', 'venv', 'bin', 'python');
 const ROUNDTRIP = fileURLToPath(new URL('./compression-roundtrip.py', import.meta.url));
@@ -37,40 +34,6 @@ const COUNT = 30;
 const PRODUCER_CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 const TOPIC_TYPES = ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 const CODEC_OF: Record<string, number> = { ...Compression, uncompressed: Compression.none };
-
-interface Target {
-  readonly name: string;
-  readonly port: number;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-function kstackTarget(): Target {
-  const broker = new BrokerProcess(KSTACK_PORT);
-  return {
-    name: 'kstack up',
-    port: KSTACK_PORT,
-    start: () => broker.start(),
-    async stop() {
-      assert.equal(await broker.stop(), 0, broker.output);
-      broker.removeData();
-    },
-  };
-}
-
-function referenceTarget(): Target {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kstack-compression-ref-'));
-  const cluster = new ReferenceCluster({ nodes: 1, basePort: REFERENCE_BASE_PORT, dataDir });
-  return {
-    name: 'Apache Kafka (reference)',
-    port: REFERENCE_BASE_PORT,
-    start: () => cluster.start(),
-    async stop() {
-      await cluster.stop(true);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Every batch header of partition 0, read with raw Fetch requests up to the high watermark. */
 async function storedBatches(client: WireClient, topic: string) {
@@ -94,9 +57,12 @@ async function storedBatches(client: WireClient, topic: string) {
 
 type Ranges = Record<string, Record<string, [number, number]>>;
 
-for (const makeTarget of [kstackTarget, referenceTarget]) {
+for (const makeTarget of [
+  () => kstackTarget(KSTACK_PORT),
+  () => referenceTarget(REFERENCE_BASE_PORT, 'kstack-compression-ref-'),
+]) {
   const target = makeTarget();
-  describe(`compression.type against ${target.name}`, { timeout: 240_000 }, () => {
+  describe(`compression.type against ${target.title}`, { timeout: 240_000 }, () => {
     let client: WireClient;
     let ranges: Ranges;
     const prefix = 'cmp';
@@ -236,7 +202,7 @@ for (const makeTarget of [kstackTarget, referenceTarget]) {
       assert.deepEqual([accepted.errorCode, accepted.baseOffset], [0, 0n]);
     });
 
-    if (target.name === 'kstack up') {
+    if (target.kind === 'kstack') {
       it('kcat (librdkafka 2.0.2) reads every recompressed topic', async () => {
         for (const type of [...TOPIC_TYPES, 'lat']) {
           const topic = `${prefix}-${type}`;

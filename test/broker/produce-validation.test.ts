@@ -7,12 +7,8 @@
  * otherwise on purpose, the table says both answers and why (src/records/README.md).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KafkaErrors } from '../../src/protocol/index.ts';
 import {
   ATTRIBUTE,
@@ -21,7 +17,6 @@ import {
   decodeRecordBatches,
   readBatchHeader,
 } from '../../src/records/index.ts';
-import { BrokerProcess } from '../engine/broker-process.ts';
 import {
   batchOf,
   CODECS,
@@ -31,6 +26,7 @@ import {
   OUT_OF_RANGE_MS,
 } from '../records/faulty-batches.ts';
 import { type ProduceAnswer, WireClient } from './compression-wire.ts';
+import { kstackTarget, referenceTarget } from './targets.ts';
 
 const KSTACK_PORT = 19720;
 /** The reference's controller listens 50 above: 19780. */
@@ -43,42 +39,6 @@ const BOUNDS = {
 const INVALID_RECORD = KafkaErrors.INVALID_RECORD.code;
 const INVALID_TIMESTAMP = KafkaErrors.INVALID_TIMESTAMP.code;
 const UNKNOWN_SERVER_ERROR = -1;
-
-type TargetName = 'kstack' | 'reference';
-
-interface Target {
-  readonly name: TargetName;
-  readonly port: number;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-function kstackTarget(): Target {
-  const broker = new BrokerProcess(KSTACK_PORT);
-  return {
-    name: 'kstack',
-    port: KSTACK_PORT,
-    start: () => broker.start(),
-    async stop() {
-      assert.equal(await broker.stop(), 0, broker.output);
-      broker.removeData();
-    },
-  };
-}
-
-function referenceTarget(): Target {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kstack-produce-validation-ref-'));
-  const cluster = new ReferenceCluster({ nodes: 1, basePort: REFERENCE_BASE_PORT, dataDir });
-  return {
-    name: 'reference',
-    port: REFERENCE_BASE_PORT,
-    start: () => cluster.start(),
-    async stop() {
-      await cluster.stop(true);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** What a fault gets, per codec; `null` = accepted and stored. */
 type Answer = { code: number; records?: number[] } | null;
@@ -168,9 +128,12 @@ async function storedBatch(client: WireClient, topic: string) {
   return { highWatermark: fetched.highWatermark, records: fetched.records };
 }
 
-for (const makeTarget of [kstackTarget, referenceTarget]) {
+for (const makeTarget of [
+  () => kstackTarget(KSTACK_PORT),
+  () => referenceTarget(REFERENCE_BASE_PORT, 'kstack-produce-validation-ref-'),
+]) {
   const target = makeTarget();
-  describe(`produce validation against ${target.name === 'kstack' ? 'kstack up' : 'Apache Kafka (reference)'}`, {
+  describe(`produce validation against ${target.title}`, {
     timeout: 300_000,
   }, () => {
     let client: WireClient;
@@ -188,11 +151,11 @@ for (const makeTarget of [kstackTarget, referenceTarget]) {
       it(`${fault}, every codec`, async () => {
         for (const codec of CODECS) {
           const topic = `pv-${fault}-${COMPRESSION_NAMES[codec]}`;
-          const what = `${target.name} ${topic}`;
+          const what = `${target.kind} ${topic}`;
           assert.equal((await client.createTopic(topic, BOUNDS)).errorCode, 0, what);
           const sentAt = Date.now();
           const answer = await produce(client, topic, FAULTS[fault](codec, sentAt));
-          const wanted = (target.name === 'kstack' ? expectation.kstack : undefined) ?? expectation.answer;
+          const wanted = (target.kind === 'kstack' ? expectation.kstack : undefined) ?? expectation.answer;
           const expected = wanted(codec);
           const stored = await storedBatch(client, topic);
           if (expected === null) {
