@@ -17,6 +17,7 @@ export const EXPECTED_CLIENTS = [
   'kafkajs',
   'platformatic',
   'franz-go',
+  'confluent-js',
 ] as const;
 
 export interface ClientSpec {

@@ -123,10 +123,9 @@ observed on Apache Kafka (the reference cluster, \`reference/\`). "not supported
 way to do a step; it is listed, never counted as a pass. Each section is replaced by the next full run of
 the same target and cluster size.
 
-Not in the matrix: \`@confluentinc/kafka-javascript\` is not installable here (its install downloads a
-prebuilt librdkafka binary or, failing that, zlib, OpenSSL, zstd and curl sources from outside the
-package registries). Kafka's own command-line tools are checked by \`reference/val-msg-pln-003.sh\` (the
-seeds' VAL-MSG-PLN-003 chain), not by a driver.
+Kafka's own command-line tools are checked by \`reference/val-msg-pln-003.sh\` (the seeds' VAL-MSG-PLN-003
+chain), not by a driver. \`@confluentinc/kafka-javascript\` (client \`confluent-js\`) is built from registry
+sources by \`scripts/setup/25-confluent-js.sh\`: its own install would download a prebuilt addon.
 `;
 
 export function scenarioTable(scenarios: Scenario[]): string {

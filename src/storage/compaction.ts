@@ -5,7 +5,8 @@
 // one that loses some is re-encoded with the same base offset, last offset delta,
 // producer fields, codec and timestamps; one that loses all is dropped (offsets get gaps,
 // which readers skip). Tombstones (null value) are dropped once the segment's newest
-// record is older than delete.retention.ms. Control and transactional batches are kept
+// record is older than delete.retention.ms; keyless records are dropped, as Kafka's cleaner
+// does. Control and transactional batches are kept
 // as they are (transactions are not compacted yet). Each rewritten segment goes through
 // `<base>.log.cleaned` → `<base>.log.swap` → `<base>.log`; open() finishes a swap a crash
 // interrupted.
@@ -87,7 +88,9 @@ export async function compactSegments(
       const { header, records } = await decodeRecordBatch(batch.bytes);
       const survivors = records.filter((r) => {
         const key = keyOf(r);
-        if (key === null) return true; // keyless records are refused on produce; keep any that exist
+        // Produce refuses keyless records in a compacted topic, but a topic switched from delete to
+        // compact may hold some: Kafka's cleaner drops them as invalid (Cleaner.shouldRetainRecord).
+        if (key === null) return false;
         if (latest.get(key) !== r.offset) return false;
         return !(r.value === null && dropTombstones);
       });

@@ -143,7 +143,7 @@ for (const impl of implementations) {
     });
 
     test('deleteRecordsBefore moves the log start within the high watermark', async () => {
-      const log = h.open({ segmentBytes: 300 });
+      const log = h.open({ segmentBytes: 150 });
       for (let i = 0; i < 6; i++) appendLeader(log, await batch(2, { size: 50 }));
       assert.throws(() => log.deleteRecordsBefore(5), OffsetOutOfRangeError);
       log.updateHighWatermark(12);
@@ -176,7 +176,7 @@ for (const impl of implementations) {
     });
 
     test('truncateTo across segments, then truncateFullyAndStartAt', async () => {
-      const log = h.open({ segmentBytes: 300 });
+      const log = h.open({ segmentBytes: 150 });
       for (let i = 0; i < 8; i++) appendLeader(log, await batch(2, { size: 50 }));
       log.updateHighWatermark(16);
       log.truncateTo(6);
@@ -313,6 +313,29 @@ for (const impl of implementations) {
         after.map((r) => r.offset),
       );
       reopened.close();
+    });
+
+    test('compaction drops keyless records (written while the topic was cleanup.policy=delete)', async () => {
+      const log = h.open({ segmentBytes: 150 });
+      const ts = h.clock.nowMs();
+      for (let i = 0; i < 6; i++) {
+        const key = i % 2 === 0 ? null : Buffer.from('k');
+        appendLeader(
+          log,
+          await encodeRecordBatch({ records: [{ timestamp: ts + i, key, value: Buffer.from(`v${i}`) }] }),
+        );
+      }
+      appendLeader(log, await batch(1, { key: () => 'last' }));
+      log.updateHighWatermark(log.logEndOffset);
+      log.updateConfig({ cleanupPolicy: 'compact' });
+      const result = await log.compact();
+      const kept = (await decodeRecordBatches(readAll(log))).flatMap((b) => b.records);
+      assert.ok(!kept.some((r) => r.key === null && r.offset < 6), `keyless left: ${JSON.stringify(result)}`);
+      assert.deepEqual(
+        kept.filter((r) => r.key?.toString() === 'k').map((r) => r.value!.toString()),
+        ['v5'],
+      );
+      log.close();
     });
 
     test('flush.messages moves the recovery point', async () => {
