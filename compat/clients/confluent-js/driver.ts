@@ -287,7 +287,7 @@ function headersIn(headers: Json | undefined): Record<string, Buffer>[] | undefi
   return list.map((header) => {
     if (header.value === null)
       throw unsupported(
-        `${CLIENT_NAME} ${version} cannot send a header with a null value (its headers are Buffers)`,
+        `${CLIENT_NAME} ${version} cannot send a header with a null value (its addon takes a string or a Buffer, src/producer.cc)`,
       );
     return { [header.key]: bytesIn(header.value)! };
   });
