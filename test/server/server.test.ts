@@ -1,7 +1,12 @@
 /** The TCP server alone, with a stub dispatcher: framing, ordering, bounds, shutdown. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type DispatchResult, KafkaServer, type RequestDispatcher } from '../../src/server/server.ts';
+import {
+  type DispatchResult,
+  KafkaServer,
+  type RequestDispatcher,
+  type ResponseFrame,
+} from '../../src/server/server.ts';
 import { closedWithin, connect, FrameReader } from '../engine/broker-process.ts';
 
 function frame(payload: Buffer): Buffer {
@@ -172,95 +177,62 @@ describe('KafkaServer shutdown', () => {
   });
 });
 
+/**
+ * A client that stops reading while it pipelines 200 requests, each answered with `response`
+ * (`answerBytes` on the wire): the server must stop taking requests in near its 1 MiB send
+ * bound, and answer every one of them once the client reads again.
+ */
+async function checkSendBound(response: ResponseFrame, answerBytes: number): Promise<void> {
+  let calls = 0;
+  const server = new KafkaServer({
+    host: '127.0.0.1',
+    port: 0,
+    dispatcher: {
+      dispatch() {
+        calls++;
+        return { response };
+      },
+    },
+    limits: { socketSendBufferMaxBytes: 1024 * 1024 },
+  });
+  const port = await server.listen();
+  const socket = await connect(port);
+  try {
+    socket.pause();
+    const requests = 200;
+    socket.write(Buffer.concat(Array.from({ length: requests }, (_, i) => frame(Buffer.from([0, i % 256])))));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // 200 answers are 50 MiB; kernel buffers hold a few MiB, the server's bound 1 MiB.
+    assert.ok(calls < requests, `the server kept reading: ${calls} requests taken in`);
+    const stalledAt = calls;
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    socket.resume();
+    const deadline = Date.now() + 20_000;
+    while (received < requests * answerBytes && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(calls, requests, `resumed after ${stalledAt}`);
+    assert.equal(received, requests * answerBytes);
+  } finally {
+    socket.destroy();
+    await server.close();
+  }
+}
+
 describe('KafkaServer with a slow reader', () => {
   it('stops reading requests while unsent responses pile up, and resumes when the client reads', async () => {
-    let calls = 0;
     const big = Buffer.alloc(256 * 1024, 7);
-    const server = new KafkaServer({
-      host: '127.0.0.1',
-      port: 0,
-      dispatcher: {
-        dispatch() {
-          calls++;
-          return { response: frame(big) };
-        },
-      },
-      limits: { socketSendBufferMaxBytes: 1024 * 1024 },
-    });
-    const port = await server.listen();
-    const socket = await connect(port);
-    try {
-      socket.pause();
-      const requests = 200;
-      socket.write(
-        Buffer.concat(Array.from({ length: requests }, (_, i) => frame(Buffer.from([0, i % 256])))),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      // 200 answers are 50 MiB; kernel buffers hold a few MiB, the server's bound 1 MiB.
-      assert.ok(calls < requests, `the server kept reading: ${calls} requests taken in`);
-      const stalledAt = calls;
-      let received = 0;
-      socket.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-      });
-      socket.resume();
-      const deadline = Date.now() + 20_000;
-      while (received < requests * (big.length + 4) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      assert.equal(calls, requests, `resumed after ${stalledAt}`);
-      assert.equal(received, requests * (big.length + 4));
-    } finally {
-      socket.destroy();
-      await server.close();
-    }
+    await checkSendBound(frame(big), big.length + 4);
   });
 
   it('bounds unsent answers given as several buffers (a Fetch answer referencing log reads) the same way', async () => {
-    let calls = 0;
     // Each answer: a 4-byte prefix and four 64 KiB parts, referenced rather than copied.
     const piece = Buffer.alloc(64 * 1024, 9);
     const prefix = Buffer.alloc(4);
     prefix.writeInt32BE(piece.length * 4);
-    const parts = [prefix, piece, piece, piece, piece];
-    const answerBytes = 4 + piece.length * 4;
-    const server = new KafkaServer({
-      host: '127.0.0.1',
-      port: 0,
-      dispatcher: {
-        dispatch() {
-          calls++;
-          return { response: parts };
-        },
-      },
-      limits: { socketSendBufferMaxBytes: 1024 * 1024 },
-    });
-    const port = await server.listen();
-    const socket = await connect(port);
-    try {
-      socket.pause();
-      const requests = 200;
-      socket.write(
-        Buffer.concat(Array.from({ length: requests }, (_, i) => frame(Buffer.from([0, i % 256])))),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      // 200 answers are 50 MiB: the server stops taking requests in near its 1 MiB bound.
-      assert.ok(calls < requests, `the server kept reading: ${calls} requests taken in`);
-      const stalledAt = calls;
-      let received = 0;
-      socket.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-      });
-      socket.resume();
-      const deadline = Date.now() + 20_000;
-      while (received < requests * answerBytes && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      assert.equal(calls, requests, `resumed after ${stalledAt}`);
-      assert.equal(received, requests * answerBytes);
-    } finally {
-      socket.destroy();
-      await server.close();
-    }
+    await checkSendBound([prefix, piece, piece, piece, piece], 4 + piece.length * 4);
   });
 });
