@@ -134,6 +134,19 @@ export function num(step: Step, field: string, fallback?: number): number {
   throw failure('CLIENT_INVALID_ARGUMENT', `step ${step.id}: "${field}" must be a number`);
 }
 
+/** Where a `consume` step starts reading (PROTOCOL.md: `from`). */
+export type ConsumeFrom = 'beginning' | 'end' | { offset: number } | { timestamp: number };
+
+export function consumeFrom(step: Step): ConsumeFrom {
+  const from = step.from;
+  if (from === 'beginning' || from === 'end') return from;
+  if (typeof from === 'object' && from !== null && !Array.isArray(from)) {
+    if (typeof from.offset === 'number') return { offset: from.offset };
+    if (typeof from.timestamp === 'number') return { timestamp: from.timestamp };
+  }
+  throw failure('CLIENT_INVALID_ARGUMENT', `bad from: ${JSON.stringify(from)}`);
+}
+
 /**
  * One row of the `groupOffsets` answer (PROTOCOL.md): a partition's committed offset, its log end
  * offset and the lag; with no commit (offset -1) the lag is the whole log.

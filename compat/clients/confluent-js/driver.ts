@@ -9,6 +9,7 @@ import path from 'node:path';
 import {
   bytesIn,
   bytesOut,
+  consumeFrom,
   failure,
   type Job,
   KAFKA_ERROR_NAMES,
@@ -446,25 +447,15 @@ async function consume(step: Step, context: Context): Promise<Json> {
   );
   const consumer = await connected(new (library().KafkaConsumer)(plainConsumerConfig(context, step)), step);
   try {
-    const from = step.from as Json;
+    const from = consumeFrom(step);
     let start: TopicPartitionOffset[];
     if (from === 'beginning' || from === 'end') {
       const offset = from === 'beginning' ? -2 : -1;
       start = partitions.map((partition) => ({ topic, partition, offset }));
-    } else if (
-      typeof from === 'object' &&
-      from !== null &&
-      !Array.isArray(from) &&
-      typeof from.offset === 'number'
-    ) {
+    } else if ('offset' in from) {
       const offset = from.offset;
       start = partitions.map((partition) => ({ topic, partition, offset }));
-    } else if (
-      typeof from === 'object' &&
-      from !== null &&
-      !Array.isArray(from) &&
-      typeof from.timestamp === 'number'
-    ) {
+    } else {
       const timestamp = from.timestamp;
       const query = partitions.map((partition) => ({ topic, partition, offset: timestamp }));
       const found = await call<TopicPartitionOffset[]>((callback) =>
@@ -476,7 +467,7 @@ async function consume(step: Step, context: Context): Promise<Json> {
         partition: tp.partition,
         offset: (tp.offset ?? -1) >= 0 ? tp.offset : -1,
       }));
-    } else throw failure('CLIENT_INVALID_ARGUMENT', `bad from: ${JSON.stringify(from)}`);
+    }
     consumer.assign(start);
     return sortRecords(await pollRecords(consumer, num(step, 'count'), deadline));
   } finally {

@@ -15,6 +15,7 @@ import kafkajs from 'kafkajs';
 import {
   bytesIn,
   bytesOut,
+  consumeFrom,
   failure,
   type Job,
   KAFKA_ERROR_NAMES,
@@ -203,34 +204,24 @@ async function consume(step: Step, context: Context): Promise<Json> {
   const deadline = Date.now() + timeoutOf(step);
   const topic = str(step, 'topic');
   const partitions = await partitionsOf(context, topic, step);
-  const from = step.from as Json;
+  const from = consumeFrom(step);
   const positions = new Map<number, string>();
   const offsets = await (await admin(context)).fetchTopicOffsets(topic);
   for (const partition of partitions) {
     const range = offsets.find((o) => o.partition === partition)!;
     if (from === 'beginning') positions.set(partition, range.low);
     else if (from === 'end') positions.set(partition, range.high);
-    else if (
-      typeof from === 'object' &&
-      from !== null &&
-      !Array.isArray(from) &&
-      typeof from.offset === 'number'
-    ) {
+    else if ('offset' in from) {
       if (from.offset < Number(range.low) || from.offset > Number(range.high)) {
         throw unsupported(
           'kafkajs resets an out-of-range offset silently (it has no auto.offset.reset=none)',
         );
       }
       positions.set(partition, String(from.offset));
-    } else if (
-      typeof from === 'object' &&
-      from !== null &&
-      !Array.isArray(from) &&
-      typeof from.timestamp === 'number'
-    ) {
+    } else {
       const found = await (await admin(context)).fetchTopicOffsetsByTimestamp(topic, from.timestamp);
       positions.set(partition, found.find((o) => o.partition === partition)?.offset ?? range.high);
-    } else throw failure('CLIENT_INVALID_ARGUMENT', `bad from: ${JSON.stringify(from)}`);
+    }
   }
   const count = num(step, 'count');
   const records: RecordOut[] = [];

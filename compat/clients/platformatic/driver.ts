@@ -16,6 +16,7 @@ import {
 import {
   bytesIn,
   bytesOut,
+  consumeFrom,
   failure,
   type Job,
   KAFKA_ERROR_NAMES,
@@ -159,7 +160,7 @@ async function consume(step: Step, context: Context): Promise<Json> {
   const deadline = Date.now() + timeoutOf(step);
   const topic = str(step, 'topic');
   const partitions = await partitionsOf(context, topic, step.partitions);
-  const from = step.from as Json;
+  const from = consumeFrom(step);
   const offsets: { topic: string; partition: number; offset: bigint }[] = [];
   const listed = await admin(context).listOffsets({
     topics: [
@@ -172,14 +173,14 @@ async function consume(step: Step, context: Context): Promise<Json> {
     ],
   });
   const byTime =
-    typeof from === 'object' && from !== null && !Array.isArray(from) && typeof from.timestamp === 'number'
+    typeof from === 'object' && 'timestamp' in from
       ? await admin(context).listOffsets({
           topics: [
             {
               name: topic,
               partitions: partitions.map((partitionIndex) => ({
                 partitionIndex,
-                timestamp: BigInt(from.timestamp as number),
+                timestamp: BigInt(from.timestamp),
               })),
             },
           ],
@@ -191,17 +192,11 @@ async function consume(step: Step, context: Context): Promise<Json> {
     let offset: bigint;
     if (from === 'beginning') offset = low;
     else if (from === 'end') offset = high;
-    else if (
-      typeof from === 'object' &&
-      from !== null &&
-      !Array.isArray(from) &&
-      typeof from.offset === 'number'
-    )
-      offset = BigInt(from.offset);
-    else if (byTime) {
-      const found = byTime[0]?.partitions.find((p) => p.partitionIndex === partition)?.offset ?? -1n;
+    else if ('offset' in from) offset = BigInt(from.offset);
+    else {
+      const found = byTime?.[0]?.partitions.find((p) => p.partitionIndex === partition)?.offset ?? -1n;
       offset = found < 0n ? high : found;
-    } else throw failure('CLIENT_INVALID_ARGUMENT', `bad from: ${JSON.stringify(from)}`);
+    }
     offsets.push({ topic, partition, offset });
   }
   const consumer = new Consumer({
