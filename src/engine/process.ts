@@ -21,11 +21,11 @@ const PROBE_TIMEOUT_MS = 1_000;
 const HOST = '127.0.0.1';
 
 /**
- * V8 flags every broker process starts with (`make up`, `npm run kstack`, the bin's shebang, and
- * here). With V8's small default old generation the broker ran a full mark-compact about every
- * 0.6 s under a steady 5,000 msg/s load, 3-6 ms each, which is most of its e2e p99; an initial old
- * space of 64 MB removed them with the same idle memory (measured in src/bench/README.md). The flag
- * is refused in NODE_OPTIONS, so it has to be on the command line.
+ * V8 flags every broker process starts with: here, and in the bin's shebang (which `make up` and
+ * `npm run kstack` go through). With V8's small default old generation the broker ran a full
+ * mark-compact about every 0.6 s under a steady 5,000 msg/s load, 3-6 ms each, which is most of
+ * its e2e p99; an initial old space of 64 MB removed them with the same idle memory (measured in
+ * src/bench/README.md). The flag is refused in NODE_OPTIONS, so it has to be on the command line.
  */
 export const BROKER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
 
