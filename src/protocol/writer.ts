@@ -233,10 +233,16 @@ export class Writer {
     while (length >= 2 ** (7 * varintBytes)) varintBytes++;
     this.ensure(varintBytes);
     this.buf.copyWithin(start + varintBytes, start, this.offset);
-    const end = this.offset + varintBytes;
-    this.offset = start;
-    this.uvarint(length);
-    this.offset = end;
+    // The varint goes straight into the room just made. Going through uvarint() with the offset moved
+    // back to `start` would let its ensure() regrow the buffer, and a regrow keeps only [0, offset):
+    // the value just moved would be lost (issue 11: a tagged int16 -1 decoded as -256).
+    let rest = length;
+    for (let at = start; at < start + varintBytes - 1; at++) {
+      this.buf[at] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.buf[start + varintBytes - 1] = rest;
+    this.offset += varintBytes;
   }
 
   private utf8(value: string, length: number): void {

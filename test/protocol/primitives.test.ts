@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import '../property-seed.ts';
 import { ProtocolError } from '../../src/protocol/protocol-error.ts';
 import { Reader } from '../../src/protocol/reader.ts';
 import { uuidFromBytes, uuidToBytes, ZERO_UUID } from '../../src/protocol/uuid.ts';
@@ -225,4 +226,27 @@ test('prefixLengthSince inserts a varint length before what was written', () => 
   assert.equal(r.uint8(), 9);
   assert.equal(r.uvarint(), 200);
   assert.equal(r.remaining(), 200);
+});
+
+// Issue 11: a tagged field whose value ended within 4 bytes of the writer's capacity lost its value
+// (the length varint's ensure() regrew the buffer while the offset stood before the moved value):
+// CreateTopics v5-7 answered topicConfigErrorCode -1 as -256. Every capacity, every short value.
+test('prefixLengthSince keeps the value when the buffer is full to the last byte', () => {
+  for (let capacity = 2; capacity <= 40; capacity++) {
+    for (let valueBytes = 1; valueBytes < capacity; valueBytes++) {
+      const w = new Writer(capacity);
+      const before = capacity - valueBytes - 1;
+      for (let i = 0; i < before; i++) w.uint8(0xa0 + (i % 16));
+      const start = w.offset;
+      const value = Uint8Array.from({ length: valueBytes }, (_, i) => 0xff - i);
+      w.raw(value);
+      assert.equal(w.offset + 1, capacity, 'the length varint takes the last free byte');
+      w.prefixLengthSince(start);
+      const r = new Reader(w.finish());
+      for (let i = 0; i < before; i++) assert.equal(r.uint8(), 0xa0 + (i % 16));
+      assert.equal(r.uvarint(), valueBytes, `capacity ${capacity}, value of ${valueBytes} bytes`);
+      assert.deepStrictEqual(r.raw(valueBytes), value, `capacity ${capacity}, value of ${valueBytes} bytes`);
+      assert.equal(r.remaining(), 0);
+    }
+  }
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import '../property-seed.ts';
 import {
   applyCompressionType,
   COMPRESSION_NAMES,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import '../property-seed.ts';
 import {
   BATCH_HEADER_BYTES,
   batchSizeAt,

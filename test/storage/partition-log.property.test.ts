@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import '../property-seed.ts';
 import { decodeRecordBatches, encodeRecordBatch } from '../../src/records/index.ts';
 import { MemoryFs, type PartitionLog } from '../../src/storage/index.ts';
 import { appendLeader, implementations } from './helpers.ts';
