@@ -23,9 +23,6 @@ export function clientHostOf(context: RequestContext): string {
 export const TRANSACTIONS_UNSUPPORTED_MESSAGE =
   'Transactions are not supported by kstack yet; use an idempotent producer without transactional.id.';
 
-export const CONSUMER_PROTOCOL_UNSUPPORTED_MESSAGE =
-  'The consumer group protocol of KIP-848 is not supported by kstack; use group.protocol=classic.';
-
 /** Kafka's "authorized operations not requested" marker. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
