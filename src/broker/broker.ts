@@ -25,6 +25,7 @@ import { FetchSessionCache } from './fetch-sessions.ts';
 import { type HandlerRegistry, loadHandlers } from './handlers/index.ts';
 import { ConfigResourceType, MetadataImage, type MetadataRecord } from './metadata-image.ts';
 import { MetadataLog } from './metadata-log.ts';
+import type { BrokerObserver } from './observer.ts';
 import { LocalReplica } from './partition.ts';
 import type {
   AdminResult,
@@ -64,6 +65,8 @@ export interface BrokerOptions {
   readonly config?: Record<string, string>;
   readonly clock?: Clock;
   readonly log?: ServerLog;
+  /** Told of appends, reads and requests (the metrics of src/metrics); none by default. */
+  readonly observer?: BrokerObserver;
 }
 
 class Slots implements ServiceSlots {
@@ -154,7 +157,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     }
     for (const topic of this.#image.topics()) this.#openTopic(topic);
     this.#registry = await loadHandlers();
-    const dispatcher = new BrokerDispatcher(this.#registry, this, this.log);
+    const brokerDispatcher = new BrokerDispatcher(this.#registry, this, this.log);
+    const dispatcher = this.#options.observer?.observeRequests(brokerDispatcher) ?? brokerDispatcher;
     this.#server = new KafkaServer({
       host: this.#options.host,
       port: this.#options.port,
@@ -286,7 +290,14 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       });
       this.#replicas.set(
         key,
-        new LocalReplica(topic.name, topic.topicId, partition.partitionIndex, partition.leaderEpoch, log),
+        new LocalReplica(
+          topic.name,
+          topic.topicId,
+          partition.partitionIndex,
+          partition.leaderEpoch,
+          log,
+          this.#options.observer,
+        ),
       );
     }
   }

@@ -11,6 +11,7 @@ import { KafkaErrors } from '../protocol/errors.ts';
 import { type BatchInfo, TimestampType } from '../records/index.ts';
 import type { PartitionLog } from '../storage/index.ts';
 import type { TopicSettings } from './config.ts';
+import type { BrokerObserver } from './observer.ts';
 import type { LocalPartition } from './services.ts';
 
 export interface AppendResult {
@@ -31,6 +32,7 @@ export class LocalReplica implements LocalPartition {
   readonly topicId: string;
   readonly partitionIndex: number;
   readonly log: PartitionLog;
+  readonly #observer: BrokerObserver | undefined;
   #leaderEpoch: number;
   /** Callbacks of fetches waiting for new data (long polling); each called once. */
   #waiters = new Set<() => void>();
@@ -41,7 +43,9 @@ export class LocalReplica implements LocalPartition {
     partitionIndex: number,
     leaderEpoch: number,
     log: PartitionLog,
+    observer?: BrokerObserver,
   ) {
+    this.#observer = observer;
     this.topic = topic;
     this.topicId = topicId;
     this.partitionIndex = partitionIndex;
@@ -100,6 +104,11 @@ export class LocalReplica implements LocalPartition {
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const appended = this.log.appendAsLeader(bytes, this.#leaderEpoch, batches);
     this.#advanceHighWatermark(this.log.logEndOffset);
+    if (this.#observer !== undefined) {
+      let records = 0;
+      for (const batch of batches) records += batch.header.recordCount;
+      this.#observer.appended(this.topic, records, bytes.length);
+    }
     return {
       errorCode: 0,
       errorMessage: null,
@@ -133,7 +142,9 @@ export class LocalReplica implements LocalPartition {
   read(offset: number, maxBytes: number, minOneBatch: boolean): Uint8Array | null {
     if (offset >= this.log.highWatermark || offset < this.log.logStartOffset) return null;
     const result = this.log.read(offset, { maxBytes, maxOffset: this.log.highWatermark, minOneBatch });
-    return result.records.length === 0 ? null : result.records;
+    if (result.records.length === 0) return null;
+    this.#observer?.read(this.topic, result.records.length);
+    return result.records;
   }
 
   /** DeleteRecords: moves the log start offset (never past the high watermark). */

@@ -27,6 +27,8 @@ Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
   --port P        the broker's port (overrides the env file; default ${DEFAULT_PORT})
   --base-port P   the first broker's port; broker N listens on P+N-1 (same as --port for one broker)
   --host H        the address to bind and advertise (default 127.0.0.1)
+  --metrics-port P  serve Prometheus metrics on http://HOST:P/metrics (Kafka's JMX exporter
+                  names; the Docker stack's agent port is 7071); none unless given
   --override K=V  a broker config by Kafka name (repeatable), e.g. --override num.partitions=3;
                   advertised.listeners=PLAINTEXT://HOST:PORT is the address clients are given
                   (a proxy or published port in front of the broker)
@@ -49,6 +51,8 @@ export interface UpOptions {
   readonly overrides: Record<string, string>;
   /** What Metadata tells clients, from `--override advertised.listeners=PLAINTEXT://HOST:PORT`. */
   readonly advertised?: AdvertisedAddress;
+  /** Where `/metrics` is served (`--metrics-port`); none when undefined. */
+  readonly metricsPort?: number;
 }
 
 export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
@@ -103,9 +107,12 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
       throw new UsageError(`--override ${(error as Error).message}`);
     }
   }
+  const metricsPort =
+    values['metrics-port'] === undefined ? undefined : parsePort(values['metrics-port'], '--metrics-port');
   return {
     overrides,
     advertised,
+    metricsPort,
     port,
     host,
     dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
@@ -123,6 +130,7 @@ function parse(args: readonly string[]) {
       port: { type: 'string' },
       'base-port': { type: 'string' },
       host: { type: 'string' },
+      'metrics-port': { type: 'string' },
       override: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -143,6 +151,10 @@ export const command: Command = {
       info: (message: string) => process.stderr.write(`[kstack] ${message}\n`),
       warn: (message: string) => process.stderr.write(`[kstack] WARN ${message}\n`),
     };
+    const metrics =
+      options.metricsPort === undefined
+        ? undefined
+        : new (await import('../metrics/broker-metrics.ts')).BrokerMetrics();
     let broker: Broker;
     try {
       broker = new Broker({
@@ -154,6 +166,7 @@ export const command: Command = {
         nodeId: 1,
         config: options.overrides,
         log,
+        observer: metrics,
       });
     } catch (error) {
       throw new UsageError(`--override: ${(error as Error).message}`);
@@ -169,6 +182,25 @@ export const command: Command = {
         return EXIT_FAILED;
       }
       throw error;
+    }
+    let metricsServer: { url: string; close(): Promise<void> } | undefined;
+    if (metrics !== undefined && options.metricsPort !== undefined) {
+      metrics.attach(broker);
+      const { startMetricsServer } = await import('../metrics/http.ts');
+      try {
+        metricsServer = await startMetricsServer({
+          registry: metrics.registry,
+          host: options.host,
+          port: options.metricsPort,
+        });
+      } catch (error) {
+        await broker.stop();
+        process.stderr.write(
+          `kstack up: --metrics-port ${options.metricsPort} on ${options.host}: ${(error as Error).message}\n`,
+        );
+        return EXIT_FAILED;
+      }
+      process.stdout.write(`kstack: broker 1 metrics on ${metricsServer.url}\n`);
     }
     const { advertised } = options;
     const listening = `${options.host}:${broker.port}`;
@@ -188,6 +220,7 @@ export const command: Command = {
       process.on('SIGTERM', stop);
     });
     process.stderr.write('[kstack] stopping\n');
+    await metricsServer?.close();
     await broker.stop();
     process.stderr.write('[kstack] stopped\n');
     return EXIT_OK;

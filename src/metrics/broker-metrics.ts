@@ -1,0 +1,398 @@
+/**
+ * A broker's Prometheus metrics under the names and labels that the Docker stack's JMX
+ * exporter rules (infra/05-messaging/kafka/jmx-exporter/kafka-broker.yml) give Kafka's
+ * MBeans, so dashboards written for that stack work on the embedded engine. The names
+ * were read from a real Kafka 4.1.1 broker running that agent and those rules
+ * (test/metrics/jmx-names.test.ts compares both). Counters are kept by prom-client;
+ * gauges are computed from the broker's metadata and logs when Prometheus scrapes.
+ */
+import { performance } from 'node:perf_hooks';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { ConnectionInfo } from '../broker/handler.ts';
+import type { BrokerObserver } from '../broker/observer.ts';
+import type { LocalReplica } from '../broker/partition.ts';
+import type { BrokerConfigView, MetadataView, PartitionRegistry } from '../broker/services.ts';
+import { apis } from '../protocol/index.ts';
+import type { DispatchResult, RequestDispatcher } from '../server/server.ts';
+import { LatencyReservoir, QUANTILES } from './reservoir.ts';
+
+/** What the metrics read from a running broker when scraped (`Broker` implements it). */
+export interface BrokerMetricsSource {
+  readonly nodeId: number;
+  readonly config: BrokerConfigView;
+  metadata(): MetadataView;
+  readonly partitions: PartitionRegistry;
+}
+
+/** Kafka's `BrokerState` value for a broker serving requests (RUNNING). */
+const BROKER_STATE_RUNNING = 3;
+const FETCH_API_KEY = 1;
+
+type CounterChild = { inc(value?: number): void };
+
+/** The per-topic BrokerTopicMetrics meters: Kafka's MBean name, the rule's name with `persec`. */
+const TOPIC_METERS = ['messagesin', 'bytesin', 'bytesout', 'totalproducerequests'] as const;
+type TopicMeter = (typeof TOPIC_METERS)[number];
+
+export class BrokerMetrics implements BrokerObserver {
+  readonly registry = new Registry();
+  #source: BrokerMetricsSource | null = null;
+  readonly #allTopics = new Map<TopicMeter, Counter>();
+  readonly #perTopic = new Map<TopicMeter, Counter<'topic'>>();
+  readonly #perTopicChildren = new Map<string, CounterChild>();
+  /** `kafka_network_requestmetrics_requestspersec_request_<api>_total{version}`, one family per API. */
+  readonly #requestCounters = new Map<string, Counter<'version'>>();
+  readonly #requestChildren = new Map<number, CounterChild[]>();
+  readonly #latency = new Map<string, LatencyReservoir>();
+  #loopUtilization = performance.eventLoopUtilization();
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    for (const meter of TOPIC_METERS) {
+      // Kafka's all-topics meter has no topic tag; the rule for it drops the `PerSec` suffix.
+      if (meter !== 'totalproducerequests') {
+        this.#allTopics.set(
+          meter,
+          new Counter({
+            name: `kafka_server_brokertopicmetrics_${meter}_total`,
+            help: `Kafka BrokerTopicMetrics ${meter}PerSec, all topics`,
+            registers: [this.registry],
+          }),
+        );
+      }
+      this.#perTopic.set(
+        meter,
+        new Counter({
+          name: `kafka_server_brokertopicmetrics_${meter}persec_total`,
+          help: `Kafka BrokerTopicMetrics ${meter}PerSec per topic`,
+          labelNames: ['topic'],
+          registers: [this.registry],
+        }),
+      );
+    }
+    for (const name of ['isrshrinks', 'isrexpands', 'failedisrupdates']) {
+      // One broker never changes an ISR; the series exist (at 0) so dashboards find them.
+      new Counter({
+        name: `kafka_server_replicamanager_${name}_total`,
+        help: `Kafka ReplicaManager ${name}`,
+        registers: [this.registry],
+      });
+    }
+    this.#registerRequestLatency();
+    this.#registerBrokerGauges();
+    this.#registerPartitionGauges();
+  }
+
+  /** Called once the broker exists (the metrics are created before it, to be passed in as its observer). */
+  attach(source: BrokerMetricsSource): void {
+    this.#source = source;
+  }
+
+  appended(topic: string, records: number, bytes: number): void {
+    this.#allTopics.get('messagesin')!.inc(records);
+    this.#allTopics.get('bytesin')!.inc(bytes);
+    this.#topic('messagesin', topic).inc(records);
+    this.#topic('bytesin', topic).inc(bytes);
+    this.#topic('totalproducerequests', topic).inc();
+  }
+
+  read(topic: string, bytes: number): void {
+    this.#allTopics.get('bytesout')!.inc(bytes);
+    this.#topic('bytesout', topic).inc(bytes);
+  }
+
+  observeRequests(inner: RequestDispatcher): RequestDispatcher {
+    return {
+      dispatch: (frame: Buffer, connection: ConnectionInfo) => {
+        const startMs = performance.now();
+        const outcome = inner.dispatch(frame, connection);
+        if (frame.length < 4) return outcome;
+        const apiKey = frame.readInt16BE(0);
+        const apiVersion = frame.readInt16BE(2);
+        if (outcome instanceof Promise) {
+          return outcome.then((result: DispatchResult) => {
+            this.#requestDone(apiKey, apiVersion, performance.now() - startMs);
+            return result;
+          });
+        }
+        this.#requestDone(apiKey, apiVersion, performance.now() - startMs);
+        return outcome;
+      },
+    };
+  }
+
+  #topic(meter: TopicMeter, topic: string): CounterChild {
+    const key = `${meter}\0${topic}`;
+    let child = this.#perTopicChildren.get(key);
+    if (child === undefined) {
+      child = this.#perTopic.get(meter)!.labels(topic);
+      this.#perTopicChildren.set(key, child);
+    }
+    return child;
+  }
+
+  /** Requests per API and version, and their total time (Kafka's RequestMetrics). */
+  #requestDone(apiKey: number, apiVersion: number, elapsedMs: number): void {
+    const api = apis.get(apiKey);
+    if (api === undefined) return;
+    let children = this.#requestChildren.get(apiKey);
+    if (children === undefined) {
+      children = [];
+      this.#requestChildren.set(apiKey, children);
+    }
+    let child = children[apiVersion];
+    if (child === undefined) {
+      // Kafka counts a consumer's Fetch under both `Fetch` and `FetchConsumer` (no followers here).
+      const names = apiKey === FETCH_API_KEY ? [api.name, 'FetchConsumer'] : [api.name];
+      const counters = names.map((name) => this.#requestCounter(name).labels(String(apiVersion)));
+      child = {
+        inc: () => {
+          for (const counter of counters) counter.inc();
+        },
+      };
+      children[apiVersion] = child;
+    }
+    child.inc();
+    this.#reservoir(api.name).add(elapsedMs);
+    if (apiKey === FETCH_API_KEY) this.#reservoir('FetchConsumer').add(elapsedMs);
+  }
+
+  #requestCounter(name: string): Counter<'version'> {
+    let counter = this.#requestCounters.get(name);
+    if (counter === undefined) {
+      counter = new Counter({
+        name: `kafka_network_requestmetrics_requestspersec_request_${name.toLowerCase()}_total`,
+        help: `Kafka RequestMetrics RequestsPerSec for ${name} requests, by version`,
+        labelNames: ['version'],
+        registers: [this.registry],
+      });
+      this.#requestCounters.set(name, counter);
+    }
+    return counter;
+  }
+
+  #reservoir(name: string): LatencyReservoir {
+    let reservoir = this.#latency.get(name);
+    if (reservoir === undefined) {
+      reservoir = new LatencyReservoir();
+      this.#latency.set(name, reservoir);
+    }
+    return reservoir;
+  }
+
+  #registerRequestLatency(): void {
+    const latency = this.#latency;
+    new Gauge({
+      name: 'kafka_network_requestmetrics_totaltimems',
+      help: 'Kafka RequestMetrics TotalTimeMs: quantiles of recent requests (ms) and, without quantile, the count',
+      labelNames: ['request', 'quantile'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [request, reservoir] of latency) {
+          this.set({ request }, reservoir.count);
+          for (const [label, quantile] of QUANTILES) {
+            this.set({ request, quantile: label }, reservoir.quantile(quantile));
+          }
+        }
+      },
+    });
+  }
+
+  /** One gauge computed at scrape time from the current metadata image. */
+  #gauge(name: string, help: string, value: (source: BrokerMetricsSource) => number): void {
+    const metrics = this;
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const source = metrics.#source;
+        if (source !== null) this.set(value(source));
+      },
+    });
+  }
+
+  #registerBrokerGauges(): void {
+    const led = (source: BrokerMetricsSource) =>
+      partitionsOf(source).filter((p) => p.leaderId === source.nodeId);
+    this.#gauge(
+      'kafka_server_replicamanager_partitioncount',
+      'Kafka ReplicaManager PartitionCount',
+      (s) => partitionsOf(s).filter((p) => p.replicas.includes(s.nodeId)).length,
+    );
+    this.#gauge(
+      'kafka_server_replicamanager_leadercount',
+      'Kafka ReplicaManager LeaderCount',
+      (s) => led(s).length,
+    );
+    this.#gauge(
+      'kafka_server_replicamanager_underreplicatedpartitions',
+      'Kafka ReplicaManager UnderReplicatedPartitions: led partitions whose ISR is smaller than their replicas',
+      (s) => led(s).filter((p) => p.isr.length < p.replicas.length).length,
+    );
+    this.#gauge(
+      'kafka_server_replicamanager_underminisrpartitioncount',
+      'Kafka ReplicaManager UnderMinIsrPartitionCount',
+      (s) => led(s).filter((p) => p.isr.length < p.minIsr).length,
+    );
+    this.#gauge(
+      'kafka_server_replicamanager_atminisrpartitioncount',
+      'Kafka ReplicaManager AtMinIsrPartitionCount',
+      (s) => led(s).filter((p) => p.isr.length === p.minIsr).length,
+    );
+    this.#gauge(
+      'kafka_server_replicamanager_offlinereplicacount',
+      'Kafka ReplicaManager OfflineReplicaCount',
+      () => 0,
+    );
+    this.#gauge(
+      'kafka_controller_kafkacontroller_activecontrollercount',
+      'Kafka KafkaController ActiveControllerCount: 1 on the active controller',
+      (s) => (s.metadata().controllerId === s.nodeId ? 1 : 0),
+    );
+    this.#gauge(
+      'kafka_controller_kafkacontroller_offlinepartitionscount',
+      'Kafka KafkaController OfflinePartitionsCount: partitions without a leader',
+      (s) => partitionsOf(s).filter((p) => p.leaderId < 0).length,
+    );
+    this.#gauge(
+      'kafka_controller_kafkacontroller_globaltopiccount',
+      'Kafka KafkaController GlobalTopicCount',
+      (s) => [...s.metadata().topics()].length,
+    );
+    this.#gauge(
+      'kafka_controller_kafkacontroller_globalpartitioncount',
+      'Kafka KafkaController GlobalPartitionCount',
+      (s) => partitionsOf(s).length,
+    );
+    this.#gauge(
+      'kafka_controller_kafkacontroller_activebrokercount',
+      'Kafka KafkaController ActiveBrokerCount',
+      (s) => s.metadata().brokers().length,
+    );
+    this.#gauge(
+      'kafka_controller_kafkacontroller_fencedbrokercount',
+      'Kafka KafkaController FencedBrokerCount',
+      () => 0,
+    );
+    this.#gauge(
+      'kafka_server_kafkaserver_brokerstate',
+      'Kafka KafkaServer BrokerState (3: RUNNING)',
+      () => BROKER_STATE_RUNNING,
+    );
+    this.#gauge(
+      'kafka_network_socketserver_networkprocessoravgidlepercent',
+      'Kafka SocketServer NetworkProcessorAvgIdlePercent: here the idle share of the event loop (one thread does network and requests) since the last scrape',
+      () => {
+        const since = performance.eventLoopUtilization(this.#loopUtilization);
+        this.#loopUtilization = performance.eventLoopUtilization();
+        return 1 - since.utilization;
+      },
+    );
+  }
+
+  /** Per-partition gauges of the local logs (`kafka_log_log_*`) and of led partitions (`kafka_cluster_partition_*`). */
+  #registerPartitionGauges(): void {
+    const metrics = this;
+    const perPartition = (name: string, help: string, value: (p: PartitionFacts) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topic', 'partition'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          const source = metrics.#source;
+          if (source === null) return;
+          for (const facts of partitionsOf(source)) {
+            const result = value(facts);
+            if (result !== null)
+              this.set({ topic: facts.topic, partition: String(facts.partitionIndex) }, result);
+          }
+        },
+      });
+    const local = (read: (replica: LocalReplica) => number) => (p: PartitionFacts) =>
+      p.replica === undefined ? null : read(p.replica);
+    perPartition(
+      'kafka_log_log_size',
+      'Kafka Log Size: bytes of the partition log on disk',
+      local((r) => r.log.sizeBytes),
+    );
+    perPartition(
+      'kafka_log_log_logendoffset',
+      'Kafka Log LogEndOffset',
+      local((r) => r.log.logEndOffset),
+    );
+    perPartition(
+      'kafka_log_log_logstartoffset',
+      'Kafka Log LogStartOffset',
+      local((r) => r.log.logStartOffset),
+    );
+    perPartition(
+      'kafka_log_log_numlogsegments',
+      'Kafka Log NumLogSegments',
+      local((r) => r.log.segmentCount),
+    );
+    const leader = (read: (p: PartitionFacts) => number) => (p: PartitionFacts) =>
+      p.leaderId === p.nodeId ? read(p) : null;
+    perPartition(
+      'kafka_cluster_partition_underreplicated',
+      'Kafka Partition UnderReplicated (1 when the ISR is smaller than the replicas)',
+      leader((p) => (p.isr.length < p.replicas.length ? 1 : 0)),
+    );
+    perPartition(
+      'kafka_cluster_partition_insyncreplicascount',
+      'Kafka Partition InSyncReplicasCount',
+      leader((p) => p.isr.length),
+    );
+    perPartition(
+      'kafka_cluster_partition_replicascount',
+      'Kafka Partition ReplicasCount',
+      leader((p) => p.replicas.length),
+    );
+    perPartition(
+      'kafka_cluster_partition_underminisr',
+      'Kafka Partition UnderMinIsr',
+      leader((p) => (p.isr.length < p.minIsr ? 1 : 0)),
+    );
+    perPartition(
+      'kafka_cluster_partition_atminisr',
+      'Kafka Partition AtMinIsr',
+      leader((p) => (p.isr.length === p.minIsr ? 1 : 0)),
+    );
+  }
+}
+
+interface PartitionFacts {
+  readonly nodeId: number;
+  readonly topic: string;
+  readonly partitionIndex: number;
+  readonly leaderId: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly minIsr: number;
+  readonly replica: LocalReplica | undefined;
+}
+
+function partitionsOf(source: BrokerMetricsSource): PartitionFacts[] {
+  const facts: PartitionFacts[] = [];
+  const brokerMinIsr = source.config.getNumber('min.insync.replicas');
+  for (const topic of source.metadata().topics()) {
+    const minIsr = Number(topic.configs.get('min.insync.replicas') ?? brokerMinIsr);
+    for (const partition of topic.partitions) {
+      const replica = source.partitions.get(topic.name, partition.partitionIndex) as LocalReplica | undefined;
+      facts.push({
+        nodeId: source.nodeId,
+        topic: topic.name,
+        partitionIndex: partition.partitionIndex,
+        leaderId: partition.leaderId,
+        replicas: partition.replicas,
+        isr: partition.isr,
+        minIsr,
+        replica,
+      });
+    }
+  }
+  return facts;
+}
