@@ -1,15 +1,20 @@
 /**
- * `kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--port P]`: starts the
- * embedded broker in the foreground, prints its bootstrap address, and stops cleanly
- * (answering in-flight requests, closing logs) on Ctrl-C or SIGTERM.
+ * `kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--compose FILE] [--port P]`: starts
+ * the embedded broker in the foreground with the settings of the Compose stack's first broker
+ * (src/topology), creates the stack's baseline topics, prints its bootstrap address, and stops
+ * cleanly (answering in-flight requests, closing logs) on Ctrl-C or SIGTERM.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Broker } from '../broker/broker.ts';
-import { BROKER_CONFIG_BY_NAME } from '../broker/config.ts';
+import { BROKER_CONFIG_BY_NAME, BROKER_CONFIGS } from '../broker/config.ts';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import { applyTopicsFile } from '../tools/topics-command.ts';
+import { defaultComposeFile, loadTopology, type Topology } from '../topology/compose.ts';
+import { describePlan, type EmbeddedBrokerPlan, embeddedBrokerPlan } from '../topology/embedded.ts';
+import { readTopicsFile, type TopicsFile } from '../topology/topics.ts';
 import { readEnvFile } from './env-file.ts';
 import { type AdvertisedAddress, parseAdvertisedListeners } from './listeners.ts';
 
@@ -18,13 +23,27 @@ export const FIRST_BROKER_PORT_VARIABLE = 'KAFKA_1_EXTERNAL_PORT';
 export const DEFAULT_PORT = 9092;
 export const DEFAULT_DATA_DIR = '.data/kstack';
 
-const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--port P] [--host H]
+/** The issue that brings more than one embedded broker. */
+const CLUSTER_ISSUE = 'issue 12, three brokers, one cluster';
+/** How long the baseline topics may take to create. */
+const BASELINE_TOPICS_TIMEOUT_MS = 30_000;
+
+const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--compose FILE | --no-compose]
+                 [--port P] [--host H] [--override K=V]... [--print-config]
 
 Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
-  --brokers N     brokers to start (only 1 until the cluster lands)
+Settings come from the Compose stack's first broker service (its KAFKA_* environment,
+by the cp-kafka image's rule), then --override; the baseline topics from kafka-init's file
+are created once the broker serves. Settings the engine does not implement are listed at start.
+  --brokers N     brokers to start (only 1 until the cluster lands: ${CLUSTER_ISSUE})
   --data-dir DIR  where logs and metadata live (default ${DEFAULT_DATA_DIR})
-  --env-file F    take the port from F's ${FIRST_BROKER_PORT_VARIABLE} (default .env, else .env.example)
-  --port P        the broker's port (overrides the env file; default ${DEFAULT_PORT})
+  --env-file F    the stack's env file (default .env, else .env.example): interpolates the
+                  Compose files; without them, F's ${FIRST_BROKER_PORT_VARIABLE} gives the port
+  --compose FILE  the root Compose file (default docker-compose.yml here, when there and
+                  neither --port nor --base-port is given)
+  --no-compose    Kafka's defaults and no baseline topics, even beside a Compose stack
+  --print-config  print each effective broker config and where it comes from, then exit
+  --port P        the broker's port (overrides the Compose/env port; default ${DEFAULT_PORT})
   --base-port P   the first broker's port; broker N listens on P+N-1 (same as --port for one broker)
   --host H        the address to bind and advertise (default 127.0.0.1)
   --metrics-port P  serve Prometheus metrics on http://HOST:P/metrics (Kafka's JMX exporter
@@ -44,6 +63,14 @@ function parsePort(text: string, where: string): number {
 
 export interface UpOptions {
   readonly port: number;
+  /** The Compose stack read, and what the embedded broker makes of its first broker. */
+  readonly topology?: {
+    readonly file: string;
+    readonly topology: Topology;
+    readonly plan: EmbeddedBrokerPlan;
+    readonly topicsFile: TopicsFile | undefined;
+  };
+  readonly printConfig: boolean;
   readonly host: string;
   readonly dataDir: string;
   readonly brokers: number;
@@ -70,17 +97,22 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
   }
   if (brokers !== 1) {
     throw new UsageError(
-      `--brokers ${brokers}: the embedded engine runs one broker until the cluster lands; use --brokers 1`,
+      `--brokers ${brokers}: the embedded engine runs one broker until the cluster lands (${CLUSTER_ISSUE}); use --brokers 1`,
     );
   }
+  const topology = readTopology(values, brokers);
   let port = DEFAULT_PORT;
-  const envFile =
-    values['env-file'] ??
-    (existsSync('.env') ? '.env' : existsSync('.env.example') ? '.env.example' : undefined);
-  if (envFile !== undefined) {
-    const env = readEnvFile(envFile);
-    const fromEnv = env.get(FIRST_BROKER_PORT_VARIABLE);
-    if (fromEnv !== undefined) port = parsePort(fromEnv, `${envFile}: ${FIRST_BROKER_PORT_VARIABLE}`);
+  if (topology?.plan.hostPort !== undefined) {
+    port = topology.plan.hostPort;
+  } else {
+    const envFile =
+      values['env-file'] ??
+      (existsSync('.env') ? '.env' : existsSync('.env.example') ? '.env.example' : undefined);
+    if (envFile !== undefined) {
+      const env = readEnvFile(envFile);
+      const fromEnv = env.get(FIRST_BROKER_PORT_VARIABLE);
+      if (fromEnv !== undefined) port = parsePort(fromEnv, `${envFile}: ${FIRST_BROKER_PORT_VARIABLE}`);
+    }
   }
   if (values['base-port'] !== undefined) port = parsePort(values['base-port'], '--base-port');
   if (values.port !== undefined) port = parsePort(values.port, '--port');
@@ -112,6 +144,8 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
   return {
     overrides,
     advertised,
+    topology,
+    printConfig: values['print-config'] === true,
     metricsPort,
     port,
     host,
@@ -132,11 +166,103 @@ function parse(args: readonly string[]) {
       host: { type: 'string' },
       'metrics-port': { type: 'string' },
       override: { type: 'string', multiple: true },
+      compose: { type: 'string' },
+      'no-compose': { type: 'boolean' },
+      'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
   });
+}
+
+type UpValues = ReturnType<typeof parse>['values'];
+
+/**
+ * The Compose stack `kstack up` follows: `--compose FILE`, else `docker-compose.yml` in the
+ * working folder unless a port flag places the broker itself (the test harnesses do, and
+ * expect Kafka's defaults), else none (the package on its own: Kafka's defaults).
+ */
+function readTopology(values: UpValues, brokers: number): UpOptions['topology'] {
+  if (values['no-compose'] === true) {
+    if (values.compose !== undefined) throw new UsageError('--compose and --no-compose exclude each other');
+    return undefined;
+  }
+  const portGiven = values.port !== undefined || values['base-port'] !== undefined;
+  const file = values.compose ?? (portGiven ? undefined : defaultComposeFile(process.cwd()));
+  if (file === undefined) return undefined;
+  if (!existsSync(file)) throw new UsageError(`--compose: ${file} does not exist`);
+  const topology = loadTopology({ file, envFile: values['env-file'] });
+  const first = topology.brokers[0];
+  if (first === undefined) {
+    throw new UsageError(
+      `${file}: no Kafka broker service in the messaging profile (a cp-kafka image run by its own entrypoint); pass --no-compose for Kafka's defaults`,
+    );
+  }
+  const plan = embeddedBrokerPlan(first, brokers);
+  const topicsFile =
+    topology.topicsFile === undefined
+      ? undefined
+      : readTopicsFile(topology.topicsFile.path, topology.topicsFile.displayPath);
+  return { file, topology, plan, topicsFile };
+}
+
+/** Each broker config's value in force at start and its source, as `--print-config` prints it. */
+export function effectiveConfig(
+  options: UpOptions,
+): { name: string; value: string | null; source: string }[] {
+  const plan = options.topology?.plan;
+  const lowered = new Set((plan?.lowered ?? []).map((change) => change.split(' ')[0]));
+  return BROKER_CONFIGS.map((definition) => {
+    const { name } = definition;
+    const override = options.overrides[name];
+    if (override !== undefined) return { name, value: override, source: '--override' };
+    const fromCompose = plan?.config[name];
+    if (fromCompose !== undefined) {
+      const where = plan?.sources[name] ?? '';
+      return {
+        name,
+        value: fromCompose,
+        source: lowered.has(name) ? `${where} (lowered to the broker count)` : where,
+      };
+    }
+    if (name === 'listeners') {
+      const from = plan?.hostPort === options.port ? `${plan.service}: its published host port` : 'kstack up';
+      return { name, value: `PLAINTEXT://${options.host}:${options.port}`, source: from };
+    }
+    if (name === 'advertised.listeners' && options.advertised !== undefined) {
+      return {
+        name,
+        value: `PLAINTEXT://${options.advertised.host}:${options.advertised.port}`,
+        source: '--override',
+      };
+    }
+    if (name === 'log.dirs') {
+      return { name, value: join(options.dataDir, `broker-${plan?.nodeId ?? 1}`), source: '--data-dir' };
+    }
+    if (name === 'node.id' || name === 'broker.id') {
+      return {
+        name,
+        value: String(plan?.nodeId ?? 1),
+        source: plan === undefined ? 'kstack' : `${plan.service}`,
+      };
+    }
+    return { name, value: definition.defaultValue, source: 'default' };
+  });
+}
+
+/** Creates the baseline topics (create-only, as kafka-topics --create --if-not-exists); false on failure. */
+async function createBaselineTopics(file: TopicsFile, bootstrap: string): Promise<boolean> {
+  const code = await applyTopicsFile(
+    file,
+    { bootstrap: [bootstrap], timeoutMs: BASELINE_TOPICS_TIMEOUT_MS },
+    { createOnly: true, delete: false, dryRun: false },
+    {
+      out: (line) => process.stderr.write(`[kstack] baseline topics: ${line}\n`),
+      err: (line) => process.stderr.write(`[kstack] baseline topics: ${line}\n`),
+    },
+  );
+  return code === EXIT_OK;
 }
 
 export const command: Command = {
@@ -147,10 +273,26 @@ export const command: Command = {
       process.stdout.write(HELP);
       return EXIT_OK;
     }
+    if (options.printConfig) {
+      const lines = effectiveConfig(options).map(
+        (entry) => `${entry.name}=${entry.value ?? ''}\t# ${entry.source}\n`,
+      );
+      process.stdout.write(lines.join(''));
+      return EXIT_OK;
+    }
     const log = {
       info: (message: string) => process.stderr.write(`[kstack] ${message}\n`),
       warn: (message: string) => process.stderr.write(`[kstack] WARN ${message}\n`),
     };
+    const { topology } = options;
+    if (topology === undefined) {
+      log.info("no Compose stack read (--no-compose, a port flag, or none here): Kafka's defaults");
+    } else {
+      const env = topology.topology.envFile === undefined ? '' : ` with ${topology.topology.envFile}`;
+      log.info(`settings from ${topology.file}${env}; --override wins`);
+      for (const line of describePlan(topology.plan, topology.file, options.brokers)) log.info(line);
+    }
+    const nodeId = topology?.plan.nodeId ?? 1;
     const metrics =
       options.metricsPort === undefined
         ? undefined
@@ -158,13 +300,13 @@ export const command: Command = {
     let broker: Broker;
     try {
       broker = new Broker({
-        dataDir: join(options.dataDir, 'broker-1'),
+        dataDir: join(options.dataDir, `broker-${nodeId}`),
         host: options.host,
         port: options.port,
         advertisedHost: options.advertised?.host,
         advertisedPort: options.advertised?.port,
-        nodeId: 1,
-        config: options.overrides,
+        nodeId,
+        config: { ...topology?.plan.config, ...options.overrides },
         log,
         observer: metrics,
       });
@@ -204,10 +346,19 @@ export const command: Command = {
     }
     const { advertised } = options;
     const listening = `${options.host}:${broker.port}`;
+    const topicsFile = topology?.topicsFile;
+    if (topicsFile !== undefined && !(await createBaselineTopics(topicsFile, listening))) {
+      process.stderr.write(
+        `kstack up: the baseline topics of ${topicsFile.displayPath} could not be created (above); stopping\n`,
+      );
+      await metricsServer?.close();
+      await broker.stop();
+      return EXIT_FAILED;
+    }
     process.stdout.write(
       advertised === undefined
-        ? `kstack: broker 1 listening; bootstrap servers: ${listening}\n`
-        : `kstack: broker 1 listening on ${listening}; bootstrap servers (advertised.listeners): ${advertised.host}:${advertised.port}\n`,
+        ? `kstack: broker ${nodeId} listening; bootstrap servers: ${listening}\n`
+        : `kstack: broker ${nodeId} listening on ${listening}; bootstrap servers (advertised.listeners): ${advertised.host}:${advertised.port}\n`,
     );
     process.stdout.write(`kstack: data in ${options.dataDir}; Ctrl-C stops\n`);
     await new Promise<void>((done) => {

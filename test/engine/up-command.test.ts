@@ -2,9 +2,19 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { Admin } from '@platformatic/kafka';
 import { UsageError } from '../../src/common/cli-errors.ts';
-import { parseUpArgs } from '../../src/engine/up-command.ts';
+import { KstackProcess } from '../../src/engine/process.ts';
+import { effectiveConfig, parseUpArgs } from '../../src/engine/up-command.ts';
+import { copyStack, KAFKA_FILE, type StackCopy } from '../validate/stack-copy.ts';
+
+/** Ports of this file (docs/team-rules.md): the `kstack up` process reading a copy of the stack. */
+const UP_PORT = 20120;
+const RESOURCE_BROKER = 4;
+const RESOURCE_TOPIC = 2;
+const STATIC_BROKER_CONFIG = 4;
+const READY_TIMEOUT_MS = 60_000;
 
 describe('kstack up arguments', () => {
   it('takes the port from the env file, overridden by --port', () => {
@@ -12,9 +22,10 @@ describe('kstack up arguments', () => {
     try {
       const env = join(dir, 'stack.env');
       writeFileSync(env, '# comment\nKAFKA_1_EXTERNAL_PORT=19111\nOTHER="x"\n');
-      const fromEnv = parseUpArgs(['--env-file', env]);
+      const fromEnv = parseUpArgs(['--env-file', env, '--no-compose']);
       assert.ok(fromEnv !== 'help');
       assert.equal(fromEnv.port, 19111);
+      assert.equal(fromEnv.topology, undefined);
       const overridden = parseUpArgs(['--env-file', env, '--port', '19112']);
       assert.ok(overridden !== 'help');
       assert.equal(overridden.port, 19112);
@@ -23,13 +34,171 @@ describe('kstack up arguments', () => {
     }
   });
 
+  it("reads this repository's Compose stack by default: kafka-1's port and settings", () => {
+    const options = parseUpArgs([]);
+    assert.ok(options !== 'help');
+    assert.equal(options.port, 9092);
+    assert.equal(options.topology?.plan.service, 'kafka-1');
+    assert.equal(options.topology?.topicsFile?.displayPath, 'infra/05-messaging/kafka/init/topics.txt');
+    const config = new Map(effectiveConfig(options).map((entry) => [entry.name, entry]));
+    assert.equal(config.get('group.initial.rebalance.delay.ms')?.value, '0');
+    assert.match(
+      config.get('group.initial.rebalance.delay.ms')?.source ?? '',
+      new RegExp(`^${KAFKA_FILE}:\\d+$`),
+    );
+    assert.equal(config.get('num.partitions')?.value, '3');
+    assert.equal(config.get('min.insync.replicas')?.value, '1');
+    assert.match(config.get('min.insync.replicas')?.source ?? '', /lowered to the broker count/);
+    assert.equal(config.get('log.retention.hours')?.source, 'default');
+    const overridden = parseUpArgs(['--override', 'num.partitions=5']);
+    assert.ok(overridden !== 'help');
+    assert.deepEqual(
+      effectiveConfig(overridden).find((entry) => entry.name === 'num.partitions'),
+      { name: 'num.partitions', value: '5', source: '--override' },
+    );
+  });
+
+  it("uses Kafka's defaults with --no-compose, or when a port flag places the broker", () => {
+    for (const args of [['--no-compose'], ['--port', '19112'], ['--base-port', '19112']]) {
+      const options = parseUpArgs(args);
+      assert.ok(options !== 'help');
+      assert.equal(options.topology, undefined, args.join(' '));
+    }
+    const explicit = parseUpArgs(['--port', '19112', '--compose', 'docker-compose.yml']);
+    assert.ok(explicit !== 'help');
+    assert.equal(explicit.port, 19112);
+    assert.equal(explicit.topology?.plan.service, 'kafka-1');
+  });
+
   it('refuses bad usage with a message naming the flag', () => {
     assert.throws(
       () => parseUpArgs(['--port', 'x']),
       (e: unknown) => e instanceof UsageError && /--port/.test(e.message),
     );
-    assert.throws(() => parseUpArgs(['--brokers', '3']), /one broker until the cluster lands/);
-    assert.throws(() => parseUpArgs(['--env-file', '/nonexistent/file']), /cannot read env file/);
+    assert.throws(
+      () => parseUpArgs(['--brokers', '3']),
+      /--brokers 3: the embedded engine runs one broker until the cluster lands \(issue 12, three brokers, one cluster\); use --brokers 1/,
+    );
+    assert.throws(() => parseUpArgs(['--brokers', '0']), /--brokers: '0' is not a positive whole number/);
+    assert.throws(
+      () => parseUpArgs(['--env-file', '/nonexistent/file']),
+      /\/nonexistent\/file: cannot read the env file/,
+    );
+    assert.throws(
+      () => parseUpArgs(['--compose', '/nonexistent.yml']),
+      /--compose: \/nonexistent.yml does not exist/,
+    );
+    assert.throws(
+      () => parseUpArgs(['--compose', 'docker-compose.yml', '--no-compose']),
+      /exclude each other/,
+    );
     assert.throws(() => parseUpArgs(['--nope']), UsageError);
+  });
+});
+
+/** Polls `check` until it returns true or the deadline passes (then fails with `what`). */
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = READY_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('kstack up from a copy of the Compose stack', { timeout: 180_000 }, () => {
+  let stack: StackCopy;
+  let dataDir: string;
+  const start = async (extra: readonly string[] = []): Promise<KstackProcess> => {
+    const broker = await KstackProcess.start(
+      { args: ['--compose', stack.rootFile, '--data-dir', dataDir, ...extra], ports: [UP_PORT] },
+      READY_TIMEOUT_MS,
+    );
+    await waitFor('the bootstrap line', () => broker.output.includes('bootstrap servers'));
+    return broker;
+  };
+
+  before(() => {
+    stack = copyStack([
+      { file: '.env.example', from: 'KAFKA_1_EXTERNAL_PORT=9092', to: `KAFKA_1_EXTERNAL_PORT=${UP_PORT}` },
+      {
+        file: KAFKA_FILE,
+        from: 'KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: 0',
+        to: 'KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: 250',
+      },
+      {
+        file: KAFKA_FILE,
+        from: '      KAFKA_NODE_ID: 1\n',
+        to: '      KAFKA_NODE_ID: 1\n      KAFKA_LOG_CLEANER_THREADS: 2\n',
+      },
+    ]);
+    dataDir = mkdtempSync(join(tmpdir(), 'kstack-up-compose-'));
+  });
+
+  after(() => {
+    stack.remove();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs with its settings, names what it does not implement, and creates the baseline topics once', async () => {
+    const broker = await start(['--override', 'num.partitions=2']);
+    const admin = new Admin({ clientId: 'up-command-test', bootstrapBrokers: [`127.0.0.1:${UP_PORT}`] });
+    try {
+      const output = broker.output;
+      assert.match(
+        output,
+        /lowered for 1 broker: default\.replication\.factor 3 -> 1, min\.insync\.replicas 2 -> 1/,
+      );
+      const unimplemented = output.split('\n').filter((line) => line.includes('NOT IMPLEMENTED'));
+      assert.equal(unimplemented.length, 1, output);
+      assert.match(unimplemented[0]!, /kafka-1: .*log\.cleaner\.threads=2 \(KAFKA_LOG_CLEANER_THREADS, /);
+      assert.match(output, /not for an embedded broker: .*KAFKA_HEAP_OPTS/);
+      assert.match(
+        output,
+        /baseline topics: done: create events-topic partitions=3 replication-factor=1 min\.insync\.replicas=1/,
+      );
+
+      const [described] = await admin.describeConfigs({
+        resources: [
+          {
+            resourceType: RESOURCE_BROKER,
+            resourceName: '1',
+            configurationKeys: ['group.initial.rebalance.delay.ms', 'num.partitions', 'min.insync.replicas'],
+          },
+        ],
+      });
+      const configs = new Map(described!.configs.map((entry) => [entry.name, entry]));
+      assert.equal(configs.get('group.initial.rebalance.delay.ms')?.value, '250');
+      assert.equal(configs.get('group.initial.rebalance.delay.ms')?.configSource, STATIC_BROKER_CONFIG);
+      assert.equal(configs.get('num.partitions')?.value, '2', '--override wins over the Compose file');
+      assert.equal(configs.get('min.insync.replicas')?.value, '1');
+
+      const metadata = await admin.metadata({ topics: ['events-topic'], forceUpdate: true });
+      const topic = metadata.topics.get('events-topic');
+      assert.equal(topic?.partitionsCount, 3);
+      assert.deepEqual(
+        topic?.partitions.map((partition) => partition.replicas.length),
+        [1, 1, 1],
+      );
+      const [topicConfigs] = await admin.describeConfigs({
+        resources: [
+          {
+            resourceType: RESOURCE_TOPIC,
+            resourceName: 'events-topic',
+            configurationKeys: ['min.insync.replicas'],
+          },
+        ],
+      });
+      assert.equal(topicConfigs?.configs[0]?.value, '1');
+    } finally {
+      await admin.close();
+      assert.equal((await broker.stop()).code, 0, broker.output);
+    }
+    const again = await start();
+    try {
+      assert.match(again.output, /baseline topics: unchanged: events-topic/);
+      assert.doesNotMatch(again.output, /baseline topics: done:/);
+    } finally {
+      assert.equal((await again.stop()).code, 0, again.output);
+    }
   });
 });
