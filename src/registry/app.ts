@@ -1,0 +1,338 @@
+/**
+ * Confluent's Schema Registry REST API on fastify, built apart from listening (`buildRegistryApp`)
+ * so tests can use `app.inject`. Every error is `{error_code, message}` with Confluent's codes;
+ * bodies are read as JSON whatever Confluent content type they carry; answers are
+ * `application/vnd.schemaregistry.v1+json`.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errors, RegistryError } from './errors.ts';
+import { SCHEMA_TYPES } from './formats/types.ts';
+import {
+  checkSubject,
+  contextOf,
+  parseSchemaRequest,
+  parseVersion,
+  type SchemaRegistry,
+} from './registry.ts';
+
+/** Largest request body accepted (a schema with its envelope); larger is 42209. */
+export const SCHEMA_REQUEST_BYTES_MAX = 8 * 1024 * 1024;
+export const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+
+type Query = Record<string, string | undefined>;
+type Params = Record<string, string>;
+
+function flag(query: Query, name: string): boolean {
+  return query[name] === 'true';
+}
+
+function nonNegative(query: Query, name: string, fallback: number): number {
+  const value = query[name];
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value))
+    throw errors.badRequest(`query parameter ${name}='${value}' is not a whole number`);
+  return Number(value);
+}
+
+function page<T>(items: T[], query: Query): T[] {
+  const offset = Math.max(0, nonNegative(query, 'offset', 0));
+  const limit = nonNegative(query, 'limit', -1);
+  return limit < 0 ? items.slice(offset) : items.slice(offset, offset + limit);
+}
+
+function schemaId(text: string): number {
+  if (!/^\d{1,10}$/.test(text) || Number(text) < 1) throw errors.schemaNotFound(`Schema ${text} not found`);
+  return Number(text);
+}
+
+export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
+  const app = Fastify({ bodyLimit: SCHEMA_REQUEST_BYTES_MAX, logger: false });
+
+  // Confluent's content types (and octet-stream, which its clients sometimes send) are JSON bodies.
+  app.addContentTypeParser(
+    [
+      'application/vnd.schemaregistry.v1+json',
+      'application/vnd.schemaregistry+json',
+      'application/octet-stream',
+    ],
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch (error) {
+        const wrapped = errors.badRequest(`the body is not JSON: ${(error as Error).message}`);
+        done(wrapped, undefined);
+      }
+    },
+  );
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    let answer: RegistryError;
+    if (error instanceof RegistryError) answer = error;
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') answer = errors.tooLarge(SCHEMA_REQUEST_BYTES_MAX);
+    else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      answer = new RegistryError(
+        415,
+        415,
+        `unsupported content type: send ${CONTENT_TYPE} or application/json`,
+      );
+    } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      answer = errors.badRequest(error.message);
+    } else answer = new RegistryError(500, 500, `internal error: ${error.message}`);
+    reply.code(answer.httpStatus).type(CONTENT_TYPE).send(answer.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .type(CONTENT_TYPE)
+      .send({ error_code: 404, message: `HTTP 404 Not Found: ${request.method} ${request.url}` });
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('application/json'))
+      reply.type(CONTENT_TYPE);
+    return payload;
+  });
+
+  const q = (request: FastifyRequest): Query => request.query as Query;
+  const p = (request: FastifyRequest): Params => request.params as Params;
+  const subjectOf = (request: FastifyRequest): string => checkSubject(p(request).subject ?? '');
+  const raw = (reply: FastifyReply, text: string) => reply.type(CONTENT_TYPE).send(text);
+
+  app.get('/', async () => ({}));
+
+  app.get('/schemas/types', async () => [...SCHEMA_TYPES]);
+
+  // ---- subjects ----
+  app.get('/subjects', async (request) => {
+    const query = q(request);
+    return page(
+      registry.subjects({
+        prefix: query.subjectPrefix,
+        deleted: flag(query, 'deleted'),
+        deletedOnly: flag(query, 'deletedOnly'),
+      }),
+      query,
+    );
+  });
+
+  app.post('/subjects/:subject', async (request) => {
+    const query = q(request);
+    return registry.lookup(subjectOf(request), parseSchemaRequest(request.body), {
+      normalize: flag(query, 'normalize'),
+      deleted: flag(query, 'deleted'),
+    });
+  });
+
+  app.delete('/subjects/:subject', async (request) =>
+    registry.deleteSubject(subjectOf(request), flag(q(request), 'permanent')),
+  );
+
+  app.get('/subjects/:subject/versions', async (request) => {
+    const query = q(request);
+    const versions = registry.versions(subjectOf(request), {
+      deleted: flag(query, 'deleted') || flag(query, 'deletedAsNegative'),
+      deletedOnly: flag(query, 'deletedOnly'),
+    });
+    if (flag(query, 'deletedAsNegative')) {
+      const subject = subjectOf(request);
+      return page(
+        versions.map((v) => (registry.getVersion(subject, v, true).deleted ? -v : v)),
+        query,
+      );
+    }
+    return page(versions, query);
+  });
+
+  app.post('/subjects/:subject/versions', async (request) => {
+    const subject = subjectOf(request);
+    const schema = parseSchemaRequest(request.body);
+    const { id } = await registry.register(subject, schema, flag(q(request), 'normalize'));
+    return { id };
+  });
+
+  app.get('/subjects/:subject/versions/:version', async (request) => {
+    const query = q(request);
+    const schema = registry.getVersion(
+      subjectOf(request),
+      parseVersion(p(request).version ?? ''),
+      flag(query, 'deleted'),
+    );
+    const answer = registry.view(schema);
+    if (query.format === 'serialized' && schema.schemaType === 'PROTOBUF') {
+      answer.schema = serialized(registry, schema);
+    }
+    return answer;
+  });
+
+  app.get('/subjects/:subject/versions/:version/schema', async (request, reply) => {
+    const schema = registry.getVersion(
+      subjectOf(request),
+      parseVersion(p(request).version ?? ''),
+      flag(q(request), 'deleted'),
+    );
+    return raw(reply, schema.schema);
+  });
+
+  app.get('/subjects/:subject/versions/:version/referencedby', async (request) => {
+    const subject = subjectOf(request);
+    const schema = registry.getVersion(subject, parseVersion(p(request).version ?? ''), true);
+    return registry.referencedBy(subject, schema.version);
+  });
+
+  app.delete('/subjects/:subject/versions/:version', async (request) =>
+    registry.deleteVersion(
+      subjectOf(request),
+      parseVersion(p(request).version ?? ''),
+      flag(q(request), 'permanent'),
+    ),
+  );
+
+  // ---- schemas by id ----
+  app.get('/schemas', async (request) => {
+    const query = q(request);
+    const latestOnly = flag(query, 'latestOnly');
+    const result = [];
+    for (const subject of registry.subjects({
+      prefix: query.subjectPrefix,
+      deleted: flag(query, 'deleted'),
+    })) {
+      const versions = registry.state.versions(subject, flag(query, 'deleted'));
+      for (const schema of latestOnly ? versions.slice(-1) : versions) result.push(registry.view(schema));
+    }
+    return page(result, query);
+  });
+
+  app.get('/schemas/ids/:id', async (request) => {
+    const query = q(request);
+    const id = schemaId(p(request).id ?? '');
+    const schema = registry.state.schemaById(id);
+    if (schema === undefined) throw errors.schemaNotFound(`Schema ${id} not found`);
+    if (query.subject !== undefined && query.subject !== '') {
+      const subject = checkSubject(query.subject);
+      const holders = [...(registry.state.byId.get(id)?.values() ?? [])];
+      if (!holders.some((s) => s.subject === subject))
+        throw errors.schemaNotFound(`Schema ${id} not found in subject '${subject}'`);
+    }
+    const view = registry.view(schema);
+    const answer: Record<string, unknown> = {
+      ...(view.schemaType === undefined ? {} : { schemaType: view.schemaType }),
+      ...(view.references === undefined ? {} : { references: view.references }),
+      schema:
+        query.format === 'serialized' && schema.schemaType === 'PROTOBUF'
+          ? serialized(registry, schema)
+          : schema.schema,
+    };
+    if (flag(query, 'fetchMaxId')) answer.maxId = registry.state.maxId;
+    return answer;
+  });
+
+  app.get('/schemas/ids/:id/schema', async (request, reply) => {
+    const id = schemaId(p(request).id ?? '');
+    const schema = registry.state.schemaById(id);
+    if (schema === undefined) throw errors.schemaNotFound(`Schema ${id} not found`);
+    return raw(reply, schema.schema);
+  });
+
+  app.get('/schemas/ids/:id/subjects', async (request) => {
+    const id = schemaId(p(request).id ?? '');
+    const holders = [...(registry.state.byId.get(id)?.values() ?? [])].filter(
+      (s) => flag(q(request), 'deleted') || !s.deleted,
+    );
+    if (holders.length === 0) throw errors.schemaNotFound(`Schema ${id} not found`);
+    return [...new Set(holders.map((s) => s.subject))].sort();
+  });
+
+  app.get('/schemas/ids/:id/versions', async (request) => {
+    const id = schemaId(p(request).id ?? '');
+    const holders = [...(registry.state.byId.get(id)?.values() ?? [])].filter(
+      (s) => flag(q(request), 'deleted') || !s.deleted,
+    );
+    if (holders.length === 0) throw errors.schemaNotFound(`Schema ${id} not found`);
+    return holders
+      .map((s) => ({ subject: s.subject, version: s.version }))
+      .sort((a, b) => a.subject.localeCompare(b.subject) || a.version - b.version);
+  });
+
+  // ---- config ----
+  app.get('/config', async () => ({ compatibilityLevel: registry.compatibility(null) }));
+  app.put('/config', async (request) => ({
+    compatibility: await registry.setCompatibility(
+      null,
+      (request.body as Record<string, unknown> | null)?.compatibility,
+    ),
+  }));
+  app.delete('/config', async () => ({ compatibilityLevel: await registry.deleteCompatibility(null) }));
+  app.get('/config/:subject', async (request) => {
+    const subject = subjectOf(request);
+    const level = registry.state.configs.get(subject);
+    if (level !== undefined) return { compatibilityLevel: level };
+    if (flag(q(request), 'defaultToGlobal')) return { compatibilityLevel: registry.compatibility(null) };
+    throw errors.subjectConfigNotFound(subject);
+  });
+  app.put('/config/:subject', async (request) => ({
+    compatibility: await registry.setCompatibility(
+      subjectOf(request),
+      (request.body as Record<string, unknown> | null)?.compatibility,
+    ),
+  }));
+  app.delete('/config/:subject', async (request) => ({
+    compatibilityLevel: await registry.deleteCompatibility(subjectOf(request)),
+  }));
+
+  // ---- mode ----
+  app.get('/mode', async () => ({ mode: registry.mode(null) }));
+  app.put('/mode', async (request) => ({
+    mode: await registry.setMode(
+      null,
+      (request.body as Record<string, unknown> | null)?.mode,
+      flag(q(request), 'force'),
+    ),
+  }));
+  app.get('/mode/:subject', async (request) => {
+    const subject = subjectOf(request);
+    const mode = registry.state.modes.get(subject);
+    if (mode !== undefined) return { mode };
+    if (flag(q(request), 'defaultToGlobal')) return { mode: registry.mode(null) };
+    throw errors.subjectModeNotFound(subject);
+  });
+  app.put('/mode/:subject', async (request) => ({
+    mode: await registry.setMode(
+      subjectOf(request),
+      (request.body as Record<string, unknown> | null)?.mode,
+      flag(q(request), 'force'),
+    ),
+  }));
+  app.delete('/mode/:subject', async (request) => ({ mode: await registry.deleteMode(subjectOf(request)) }));
+
+  // ---- compatibility ----
+  const compatibility = async (request: FastifyRequest) => {
+    const query = q(request);
+    const subject = subjectOf(request);
+    const schema = parseSchemaRequest(request.body);
+    const versionText = p(request).version;
+    const version = versionText === undefined ? null : parseVersion(versionText);
+    const messages = registry.checkCompatibility(subject, schema, version, flag(query, 'normalize'));
+    return flag(query, 'verbose')
+      ? { is_compatible: messages.length === 0, messages }
+      : { is_compatible: messages.length === 0 };
+  };
+  app.post('/compatibility/subjects/:subject/versions', compatibility);
+  app.post('/compatibility/subjects/:subject/versions/:version', compatibility);
+
+  // ---- contexts ----
+  app.get('/contexts', async () => registry.contexts());
+  app.delete('/contexts/:context', async (request, reply) => {
+    const context = p(request).context ?? '';
+    if ([...registry.state.subjects.keys()].some((s) => contextOf(s) === context)) {
+      throw errors.contextNotEmpty(context);
+    }
+    return reply.code(204).send();
+  });
+
+  return app;
+}
+
+function serialized(registry: SchemaRegistry, schema: Parameters<SchemaRegistry['parseStored']>[0]): string {
+  const parsed = registry.parseStored(schema) as { serialized?: string };
+  return parsed.serialized === undefined || parsed.serialized === '' ? schema.schema : parsed.serialized;
+}

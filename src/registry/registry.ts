@@ -1,0 +1,541 @@
+/**
+ * The Schema Registry's operations, Confluent's semantics, over the state that `_schemas` holds.
+ *
+ * Single writer: every change is made under one in-process lock as "read `_schemas` to its end,
+ * decide (next id = highest id seen + 1, next version = highest version + 1), append, read to the
+ * end again". Reads are answered from memory, which a background pass brings up to date every
+ * REFRESH_INTERVAL_MS. A second instance on the same cluster therefore sees the first one's writes
+ * before it writes, and does not corrupt state when writes come one after another; two writes that
+ * race within one round trip could still choose the same id, so run one instance per cluster (no
+ * leader election yet: see README).
+ */
+import {
+  COMPATIBILITY_DEFAULT,
+  type CompatibilityLevel,
+  checkCompatibility,
+  isCompatibilityLevel,
+} from './compatibility.ts';
+import { errors, RegistryError } from './errors.ts';
+import { formatOf } from './formats/index.ts';
+import type { ParsedSchema, ResolvedReference, SchemaReference, SchemaType } from './formats/types.ts';
+import { encodeKey, encodeSchemaValue, type RecordKey, type SchemaValue } from './records.ts';
+import type { SchemaLog } from './schema-log.ts';
+import { GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.ts';
+
+/** How often reads catch up with `_schemas` (writes from another instance), ms. */
+export const REFRESH_INTERVAL_MS = 1_000;
+/** Highest version number and id (Confluent's bound: a positive 32-bit int). */
+export const VERSION_MAX = 2 ** 31 - 1;
+/** How deep references may nest before the registry refuses the schema. */
+export const REFERENCE_DEPTH_MAX = 32;
+
+export interface SchemaRequest {
+  readonly schema: string;
+  readonly schemaType: SchemaType;
+  readonly references: readonly SchemaReference[];
+  readonly id?: number;
+  readonly version?: number;
+}
+
+export interface SchemaView {
+  subject: string;
+  version: number;
+  id: number;
+  schemaType?: SchemaType;
+  references?: readonly SchemaReference[];
+  schema: string;
+}
+
+/** Parses a request body into a SchemaRequest, or throws the error Confluent answers. */
+export function parseSchemaRequest(body: unknown): SchemaRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw errors.badRequest('the request body must be a JSON object with a "schema" string');
+  }
+  const b = body as Record<string, unknown>;
+  if (typeof b.schema !== 'string' || b.schema.trim() === '') {
+    throw errors.invalidSchema('the request has no "schema" string');
+  }
+  const format = formatOf(b.schemaType);
+  const references: SchemaReference[] = [];
+  if (b.references !== undefined && b.references !== null) {
+    if (!Array.isArray(b.references)) throw errors.invalidSchema('"references" must be an array');
+    for (const [index, r] of b.references.entries()) {
+      const ref = r as Record<string, unknown> | null;
+      if (
+        typeof ref?.name !== 'string' ||
+        typeof ref.subject !== 'string' ||
+        typeof ref.version !== 'number' ||
+        !Number.isInteger(ref.version)
+      ) {
+        throw errors.invalidSchema(`references[${index}] must be {name, subject, version}`);
+      }
+      references.push({ name: ref.name, subject: ref.subject, version: ref.version });
+    }
+  }
+  const optionalInt = (name: 'id' | 'version'): number | undefined => {
+    const value = b[name];
+    if (value === undefined || value === null || value === -1) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > VERSION_MAX) {
+      throw name === 'version'
+        ? errors.invalidVersion(String(value))
+        : errors.invalidSchema(`"id" must be between 1 and ${VERSION_MAX}`);
+    }
+    return value;
+  };
+  return {
+    schema: b.schema,
+    schemaType: format.type,
+    references,
+    id: optionalInt('id'),
+    version: optionalInt('version'),
+  };
+}
+
+/** Checks a subject name: Confluent refuses empty names, control characters and its reserved names. */
+export function checkSubject(subject: string): string {
+  if (subject.trim() === '') throw errors.invalidSubject(subject, 'a subject name cannot be empty');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(subject)) {
+    throw errors.invalidSubject(subject.replace(/[^\x20-\x7e]/g, '?'), 'control characters are not allowed');
+  }
+  if (subject === '__GLOBAL' || subject === '__EMPTY')
+    throw errors.invalidSubject(subject, 'the name is reserved');
+  // `:.:name` is `name` in the default context.
+  return subject.startsWith(':.:') ? subject.slice(3) : subject;
+}
+
+/** The context of a (qualified) subject: `.` for the default one. */
+export function contextOf(subject: string): string {
+  const match = /^:(\.[^:]*):/.exec(subject);
+  return match?.[1] ?? '.';
+}
+
+/** Parses a version path segment: 1..2^31-1, `latest` or -1; anything else is 42202. */
+export function parseVersion(text: string): number | 'latest' {
+  if (text === 'latest' || text === '-1') return 'latest';
+  if (!/^\d{1,10}$/.test(text)) throw errors.invalidVersion(text);
+  const version = Number(text);
+  if (version < 1 || version > VERSION_MAX) throw errors.invalidVersion(text);
+  return version;
+}
+
+function view(schema: SchemaValue): SchemaView {
+  return {
+    subject: schema.subject,
+    version: schema.version,
+    id: schema.id,
+    ...(schema.schemaType === 'AVRO' ? {} : { schemaType: schema.schemaType }),
+    ...(schema.references.length === 0 ? {} : { references: schema.references }),
+    schema: schema.schema,
+  };
+}
+
+function sameReferences(a: readonly SchemaReference[], b: readonly SchemaReference[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class SchemaRegistry {
+  readonly state = new RegistryState();
+  readonly #log: SchemaLog;
+  /** Parsed schemas by stored text, so compatibility checks do not re-parse on every request. */
+  readonly #parsed = new Map<string, ParsedSchema>();
+  #lock: Promise<unknown> = Promise.resolve();
+  #refreshTimer: NodeJS.Timeout | null = null;
+
+  constructor(log: SchemaLog) {
+    this.#log = log;
+  }
+
+  /** Creates `_schemas` when missing, reads it to its end, then keeps reads up to date. */
+  async start(): Promise<void> {
+    await this.#log.ensureTopic();
+    await this.#sync();
+    this.#refreshTimer = setInterval(() => {
+      this.#exclusive(() => this.#sync()).catch(() => {});
+    }, REFRESH_INTERVAL_MS);
+    this.#refreshTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.#refreshTimer !== null) clearInterval(this.#refreshTimer);
+    await this.#lock.catch(() => {});
+    await this.#log.close();
+  }
+
+  #exclusive<T>(action: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(action, action);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  async #sync(): Promise<void> {
+    try {
+      await this.#log.readToEnd((record) => this.state.apply(record));
+    } catch (error) {
+      throw errors.store(`reading ${this.#log.topic}: ${(error as Error).message}`);
+    }
+  }
+
+  async #write(key: RecordKey, value: Buffer | null): Promise<void> {
+    try {
+      await this.#log.append(encodeKey(key), value);
+    } catch (error) {
+      throw errors.store(`writing to ${this.#log.topic}: ${(error as Error).message}`);
+    }
+    await this.#sync();
+  }
+
+  /** A write: read to the end first, decide, append, read back. */
+  #change<T>(action: () => Promise<T>): Promise<T> {
+    return this.#exclusive(async () => {
+      await this.#sync();
+      return action();
+    });
+  }
+
+  // ---- modes and compatibility levels -------------------------------------------------------
+
+  mode(subject: string | null): Mode {
+    return (
+      (subject === null ? undefined : this.state.modes.get(subject)) ??
+      this.state.modes.get(GLOBAL) ??
+      MODE_DEFAULT
+    );
+  }
+
+  compatibility(subject: string | null): CompatibilityLevel {
+    return (
+      (subject === null ? undefined : this.state.configs.get(subject)) ??
+      this.state.configs.get(GLOBAL) ??
+      COMPATIBILITY_DEFAULT
+    );
+  }
+
+  #checkWritable(subject: string): void {
+    const mode = this.mode(subject);
+    if (mode === 'READONLY' || mode === 'READONLY_OVERRIDE') {
+      throw errors.notPermitted(`Subject ${subject} is in read-only mode`);
+    }
+  }
+
+  // ---- parsing --------------------------------------------------------------------------------
+
+  /** The referenced schemas' texts, a reference's own references first. */
+  resolveReferences(references: readonly SchemaReference[], depth = 0): ResolvedReference[] {
+    if (depth > REFERENCE_DEPTH_MAX) {
+      throw errors.invalidSchema(`references nest deeper than REFERENCE_DEPTH_MAX (${REFERENCE_DEPTH_MAX})`);
+    }
+    const resolved: ResolvedReference[] = [];
+    for (const reference of references) {
+      const versions = this.state.versions(reference.subject, true);
+      const target =
+        reference.version === -1 ? versions.at(-1) : versions.find((s) => s.version === reference.version);
+      if (target === undefined) {
+        throw errors.invalidSchema(
+          `reference '${reference.name}' names subject '${reference.subject}' version ${reference.version}, which does not exist`,
+        );
+      }
+      for (const inner of this.resolveReferences(target.references, depth + 1)) {
+        if (!resolved.some((r) => r.name === inner.name)) resolved.push(inner);
+      }
+      if (!resolved.some((r) => r.name === reference.name))
+        resolved.push({ name: reference.name, schema: target.schema });
+    }
+    return resolved;
+  }
+
+  #parse(schemaType: SchemaType, text: string, references: readonly SchemaReference[]): ParsedSchema {
+    const cacheKey = JSON.stringify([schemaType, text, references]);
+    const cached = this.#parsed.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const parsed = formatOf(schemaType).parse(text, this.resolveReferences(references));
+    this.#parsed.set(cacheKey, parsed);
+    return parsed;
+  }
+
+  parseStored(schema: SchemaValue): ParsedSchema {
+    return this.#parse(schema.schemaType, schema.schema, schema.references);
+  }
+
+  /** The text a request's schema is stored and compared as. */
+  #textOf(request: SchemaRequest, normalize: boolean): { parsed: ParsedSchema; text: string } {
+    const parsed = this.#parse(request.schemaType, request.schema, request.references);
+    return { parsed, text: normalize ? parsed.normalized : parsed.canonical };
+  }
+
+  #matches(stored: SchemaValue, request: SchemaRequest, text: string, normalize: boolean): boolean {
+    if (stored.schemaType !== request.schemaType || !sameReferences(stored.references, request.references))
+      return false;
+    if (stored.schema === text) return true;
+    const parsedStored = this.parseStored(stored);
+    return normalize ? parsedStored.normalized === text : parsedStored.canonical === text;
+  }
+
+  // ---- subjects and versions ------------------------------------------------------------------
+
+  subjects(options: { prefix?: string; deleted?: boolean; deletedOnly?: boolean }): string[] {
+    const result: string[] = [];
+    for (const subject of this.state.subjects.keys()) {
+      if (options.prefix !== undefined && !subject.startsWith(options.prefix)) continue;
+      const all = this.state.versions(subject, true);
+      const live = all.some((s) => !s.deleted);
+      if (options.deletedOnly ? !live && all.length > 0 : live || options.deleted === true)
+        result.push(subject);
+    }
+    return result.sort();
+  }
+
+  versions(subject: string, options: { deleted?: boolean; deletedOnly?: boolean } = {}): number[] {
+    const all = this.state.versions(subject, true);
+    if (all.length === 0 || (!options.deleted && !options.deletedOnly && all.every((s) => s.deleted))) {
+      throw errors.subjectNotFound(subject);
+    }
+    if (options.deletedOnly) return all.filter((s) => s.deleted).map((s) => s.version);
+    return all.filter((s) => options.deleted || !s.deleted).map((s) => s.version);
+  }
+
+  getVersion(subject: string, version: number | 'latest', includeDeleted = false): SchemaValue {
+    const all = this.state.versions(subject, true);
+    if (all.length === 0 || (!includeDeleted && all.every((s) => s.deleted)))
+      throw errors.subjectNotFound(subject);
+    const candidates = all.filter((s) => includeDeleted || !s.deleted);
+    const found = version === 'latest' ? candidates.at(-1) : candidates.find((s) => s.version === version);
+    if (found === undefined) throw errors.versionNotFound(subject, version);
+    return found;
+  }
+
+  view(schema: SchemaValue): SchemaView {
+    return view(schema);
+  }
+
+  /** The ids of live schemas that reference this subject/version. */
+  referencedBy(subject: string, version: number): number[] {
+    const ids = new Set<number>();
+    for (const versions of this.state.subjects.values()) {
+      for (const schema of versions.values()) {
+        if (schema.deleted) continue;
+        if (schema.references.some((r) => r.subject === subject && r.version === version)) ids.add(schema.id);
+      }
+    }
+    return [...ids].sort((a, b) => a - b);
+  }
+
+  lookup(
+    subject: string,
+    request: SchemaRequest,
+    options: { normalize: boolean; deleted: boolean },
+  ): SchemaView {
+    const all = this.state.versions(subject, options.deleted);
+    if (all.length === 0) throw errors.subjectNotFound(subject);
+    const { text } = this.#textOf(request, options.normalize);
+    const found = all.find((s) => this.#matches(s, request, text, options.normalize));
+    if (found === undefined) throw errors.schemaNotFound('Schema not found');
+    return view(found);
+  }
+
+  /** Messages saying why `request` is incompatible; `version` limits the check to one version. */
+  checkCompatibility(
+    subject: string,
+    request: SchemaRequest,
+    version: number | 'latest' | null,
+    normalize: boolean,
+  ): string[] {
+    const { parsed } = this.#textOf(request, normalize);
+    const level = this.compatibility(subject);
+    if (version !== null) {
+      const target = this.getVersion(subject, version);
+      const effective = level.endsWith('_TRANSITIVE')
+        ? (level.replace('_TRANSITIVE', '') as CompatibilityLevel)
+        : level;
+      return checkCompatibility(
+        formatOf(request.schemaType),
+        parsed,
+        [{ version: target.version, schema: this.parseStored(target) }],
+        effective,
+      );
+    }
+    const previous = this.state
+      .versions(subject, false)
+      .map((s) => ({ version: s.version, schema: this.parseStored(s) }));
+    return checkCompatibility(formatOf(request.schemaType), parsed, previous, level);
+  }
+
+  register(
+    subject: string,
+    request: SchemaRequest,
+    normalize: boolean,
+  ): Promise<{ id: number; version: number }> {
+    return this.#change(async () => {
+      const mode = this.mode(subject);
+      this.#checkWritable(subject);
+      const importing = mode === 'IMPORT';
+      if (!importing && (request.id !== undefined || request.version !== undefined)) {
+        throw errors.notPermitted(
+          `Subject ${subject} is not in IMPORT mode: a schema id or version cannot be given`,
+        );
+      }
+      const { text } = this.#textOf(request, normalize);
+      const live = this.state.versions(subject, false);
+      const same = live.find((s) => this.#matches(s, request, text, normalize));
+      if (same !== undefined && (request.id === undefined || request.id === same.id)) {
+        return { id: same.id, version: same.version };
+      }
+      if (!importing) {
+        const messages = this.checkCompatibility(subject, request, null, normalize);
+        if (messages.length > 0) throw errors.incompatible(subject, messages);
+      }
+      let id: number;
+      if (request.id !== undefined) {
+        const holder = this.state.schemaById(request.id);
+        if (holder !== undefined && !(holder.schemaType === request.schemaType && holder.schema === text)) {
+          throw errors.idInUse(request.id);
+        }
+        id = request.id;
+      } else {
+        id = this.#existingId(request, text, normalize) ?? this.state.maxId + 1;
+      }
+      const stored = this.state.versions(subject, true);
+      const version = request.version ?? (stored.at(-1)?.version ?? 0) + 1;
+      if (request.version !== undefined && stored.some((s) => s.version === request.version)) {
+        throw errors.notPermitted(`Subject ${subject} already has version ${request.version}`);
+      }
+      if (version > VERSION_MAX || id > VERSION_MAX) throw errors.store('ids or versions are exhausted');
+      const value: SchemaValue = {
+        subject,
+        version,
+        id,
+        schemaType: request.schemaType,
+        references: request.references,
+        schema: text,
+        deleted: false,
+      };
+      await this.#write({ keytype: 'SCHEMA', subject, version }, encodeSchemaValue(value));
+      const readBack = this.state.subjects.get(subject)?.get(version);
+      if (readBack?.id !== id) {
+        throw errors.store(
+          `the record for ${subject} version ${version} was not read back (another writer?)`,
+        );
+      }
+      return { id, version };
+    });
+  }
+
+  #existingId(request: SchemaRequest, text: string, normalize: boolean): number | undefined {
+    for (const holders of this.state.byId.values()) {
+      for (const schema of holders.values()) {
+        if (this.#matches(schema, request, text, normalize)) return schema.id;
+      }
+    }
+    return undefined;
+  }
+
+  deleteVersion(subject: string, version: number | 'latest', permanent: boolean): Promise<number> {
+    return this.#change(async () => {
+      this.#checkWritable(subject);
+      const target = this.getVersion(subject, version, true);
+      if (version === 'latest' && target.deleted && !permanent)
+        throw errors.versionNotFound(subject, 'latest');
+      if (!permanent && target.deleted) throw errors.versionSoftDeleted(subject, target.version);
+      if (permanent && !target.deleted) throw errors.versionNotSoftDeleted(subject, target.version);
+      const referencing = this.referencedBy(subject, target.version);
+      if (referencing.length > 0)
+        throw errors.referenceExists(subject, target.version, `ids ${referencing.join(', ')}`);
+      const key: RecordKey = { keytype: 'SCHEMA', subject, version: target.version };
+      await this.#write(key, permanent ? null : encodeSchemaValue({ ...target, deleted: true }));
+      return target.version;
+    });
+  }
+
+  deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
+    return this.#change(async () => {
+      this.#checkWritable(subject);
+      const all = this.state.versions(subject, true);
+      if (all.length === 0) throw errors.subjectNotFound(subject);
+      const live = all.filter((s) => !s.deleted);
+      if (!permanent && live.length === 0) throw errors.subjectSoftDeleted(subject);
+      if (permanent && live.length > 0) throw errors.subjectNotSoftDeleted(subject);
+      for (const schema of all) {
+        const referencing = this.referencedBy(subject, schema.version);
+        if (referencing.length > 0)
+          throw errors.referenceExists(subject, schema.version, `ids ${referencing.join(', ')}`);
+      }
+      if (!permanent) {
+        for (const schema of live) {
+          await this.#write(
+            { keytype: 'SCHEMA', subject, version: schema.version },
+            encodeSchemaValue({ ...schema, deleted: true }),
+          );
+        }
+        const latest = live.at(-1)?.version ?? 0;
+        await this.#write(
+          { keytype: 'DELETE_SUBJECT', subject },
+          Buffer.from(JSON.stringify({ subject, version: latest })),
+        );
+        return live.map((s) => s.version);
+      }
+      for (const schema of all)
+        await this.#write({ keytype: 'SCHEMA', subject, version: schema.version }, null);
+      if (this.state.configs.has(subject)) await this.#write({ keytype: 'CONFIG', subject }, null);
+      if (this.state.modes.has(subject)) await this.#write({ keytype: 'MODE', subject }, null);
+      return all.map((s) => s.version);
+    });
+  }
+
+  // ---- config and mode ----------------------------------------------------------------------
+
+  setCompatibility(subject: string | null, level: unknown): Promise<CompatibilityLevel> {
+    if (!isCompatibilityLevel(level)) throw errors.invalidCompatibility(String(level));
+    return this.#change(async () => {
+      await this.#write(
+        { keytype: 'CONFIG', subject },
+        Buffer.from(JSON.stringify({ compatibilityLevel: level })),
+      );
+      return level;
+    });
+  }
+
+  deleteCompatibility(subject: string | null): Promise<CompatibilityLevel> {
+    return this.#change(async () => {
+      const previous = this.state.configs.get(subject ?? GLOBAL);
+      if (previous === undefined) {
+        if (subject !== null) throw errors.subjectConfigNotFound(subject);
+        return COMPATIBILITY_DEFAULT;
+      }
+      await this.#write({ keytype: 'CONFIG', subject }, null);
+      return previous;
+    });
+  }
+
+  setMode(subject: string | null, mode: unknown, force: boolean): Promise<Mode> {
+    if (!isMode(mode)) throw errors.invalidMode(String(mode));
+    return this.#change(async () => {
+      if (mode === 'IMPORT' && !force) {
+        const nonEmpty = subject === null ? this.state.subjects.size > 0 : this.state.subjects.has(subject);
+        if (nonEmpty) {
+          throw errors.notPermitted(
+            `Cannot import since found existing subjects${subject === null ? '' : ` (${subject})`}: use force=true`,
+          );
+        }
+      }
+      await this.#write({ keytype: 'MODE', subject }, Buffer.from(JSON.stringify({ mode })));
+      return mode;
+    });
+  }
+
+  deleteMode(subject: string): Promise<Mode> {
+    return this.#change(async () => {
+      const previous = this.state.modes.get(subject);
+      if (previous === undefined) throw errors.subjectModeNotFound(subject);
+      await this.#write({ keytype: 'MODE', subject }, null);
+      return previous;
+    });
+  }
+
+  contexts(): string[] {
+    const contexts = new Set<string>(['.']);
+    for (const subject of this.state.subjects.keys()) contexts.add(contextOf(subject));
+    return [...contexts].sort();
+  }
+}
+
+export { RegistryError };

@@ -1,0 +1,424 @@
+/**
+ * Confluent's REST API against `kstack up` (a real broker process) with `_schemas` as the store:
+ * in-process through `app.inject`, plus a real socket. Covers the endpoints, the error codes and
+ * bodies Confluent answers, bad input (nothing stored is touched), the record format in `_schemas`,
+ * and a restart that rebuilds the state from the topic.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { SCHEMA_REQUEST_BYTES_MAX } from '../../src/registry/app.ts';
+import { SchemaLog } from '../../src/registry/schema-log.ts';
+import { type RunningSchemaRegistry, startSchemaRegistry } from '../../src/registry/server.ts';
+import { BrokerProcess } from '../engine/broker-process.ts';
+
+const BROKER_PORT = 20200;
+const REGISTRY_PORT = 20201;
+const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+
+const broker = new BrokerProcess(BROKER_PORT);
+let running: RunningSchemaRegistry;
+let app: FastifyInstance;
+
+interface Answer {
+  status: number;
+  body: unknown;
+  contentType: string;
+}
+
+async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<Answer> {
+  const response = await app.inject({
+    method,
+    url,
+    headers: body === undefined ? {} : { 'content-type': CONTENT_TYPE },
+    payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  let parsed: unknown = response.body;
+  try {
+    parsed = JSON.parse(response.body);
+  } catch {}
+  return { status: response.statusCode, body: parsed, contentType: String(response.headers['content-type']) };
+}
+
+function assertError(answer: Answer, status: number, errorCode: number, message?: RegExp): void {
+  assert.equal(answer.status, status, JSON.stringify(answer.body));
+  const body = answer.body as { error_code: number; message: string };
+  assert.equal(body.error_code, errorCode, JSON.stringify(body));
+  assert.equal(typeof body.message, 'string');
+  if (message !== undefined) assert.match(body.message, message);
+}
+
+const avro = (fields: object[], name = 'User') =>
+  JSON.stringify({ type: 'record', name, namespace: 'kstack', fields });
+const nameField = { name: 'name', type: 'string' };
+
+async function register(subject: string, body: object, query = ''): Promise<number> {
+  const answer = await call('POST', `/subjects/${encodeURIComponent(subject)}/versions${query}`, body);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return (answer.body as { id: number }).id;
+}
+
+describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
+  before(async () => {
+    await broker.start(60_000);
+    running = await startSchemaRegistry({ bootstrap: broker.bootstrap, port: REGISTRY_PORT });
+    app = running.app;
+  });
+  after(async () => {
+    await running?.close();
+    assert.equal(await broker.stop(), 0, broker.output);
+    broker.removeData();
+  });
+
+  it('answers the root, schema types and an empty registry', async () => {
+    assert.deepEqual((await call('GET', '/')).body, {});
+    const types = await call('GET', '/schemas/types');
+    assert.deepEqual(types.body, ['JSON', 'PROTOBUF', 'AVRO']);
+    assert.equal(types.contentType, CONTENT_TYPE);
+    assert.deepEqual((await call('GET', '/subjects')).body, []);
+    assert.deepEqual((await call('GET', '/config')).body, { compatibilityLevel: 'BACKWARD' });
+    assert.deepEqual((await call('GET', '/mode')).body, { mode: 'READWRITE' });
+    assertError(await call('GET', '/nowhere'), 404, 404);
+  });
+
+  it('registers, looks up and lists versions; the same schema keeps its id', async () => {
+    const v1 = avro([nameField]);
+    const id1 = await register('users-value', { schema: v1 });
+    assert.equal(await register('users-value', { schema: v1 }), id1, 're-registering returns the same id');
+    assert.deepEqual((await call('GET', '/subjects/users-value/versions')).body, [1]);
+    const v2 = avro([nameField, { name: 'age', type: 'int', default: 0 }]);
+    const id2 = await register('users-value', { schema: v2 });
+    assert.equal(id2, id1 + 1);
+    assert.deepEqual((await call('GET', '/subjects/users-value/versions')).body, [1, 2]);
+    const latest = await call('GET', '/subjects/users-value/versions/latest');
+    assert.deepEqual(latest.body, { subject: 'users-value', version: 2, id: id2, schema: v2 });
+    assert.deepEqual((await call('GET', '/subjects/users-value/versions/-1')).body, latest.body);
+    const rawSchema = await app.inject({ method: 'GET', url: '/subjects/users-value/versions/1/schema' });
+    assert.equal(rawSchema.body, v1);
+    const lookup = await call('POST', '/subjects/users-value', { schema: v1 });
+    assert.deepEqual(lookup.body, { subject: 'users-value', version: 1, id: id1, schema: v1 });
+    assertError(
+      await call('POST', '/subjects/users-value', { schema: avro([{ name: 'other', type: 'long' }]) }),
+      404,
+      40403,
+    );
+    assertError(await call('POST', '/subjects/nobody', { schema: v1 }), 404, 40401);
+    // The same schema under another subject reuses the id.
+    assert.equal(await register('copy-value', { schema: v2 }), id2);
+    const byId = await call('GET', `/schemas/ids/${id2}?fetchMaxId=true`);
+    assert.deepEqual(byId.body, { schema: v2, maxId: id2 });
+    assert.deepEqual((await call('GET', `/schemas/ids/${id2}/subjects`)).body, ['copy-value', 'users-value']);
+    assert.deepEqual((await call('GET', `/schemas/ids/${id2}/versions`)).body, [
+      { subject: 'copy-value', version: 1 },
+      { subject: 'users-value', version: 2 },
+    ]);
+    assertError(await call('GET', `/schemas/ids/${id1}?subject=copy-value`), 404, 40403);
+    assert.deepEqual((await call('GET', '/subjects')).body, ['copy-value', 'users-value']);
+    assert.deepEqual((await call('GET', '/subjects?subjectPrefix=us')).body, ['users-value']);
+  });
+
+  it('refuses an incompatible schema with 409 and says what broke; the compatibility endpoint agrees', async () => {
+    const bad = avro([nameField, { name: 'email', type: 'string' }]);
+    const refused = await call('POST', '/subjects/users-value/versions', { schema: bad });
+    assertError(refused, 409, 409, /email/);
+    const verbose = await call('POST', '/compatibility/subjects/users-value/versions/latest?verbose=true', {
+      schema: bad,
+    });
+    assert.equal((verbose.body as { is_compatible: boolean }).is_compatible, false);
+    assert.match((verbose.body as { messages: string[] }).messages.join(), /email/);
+    assert.deepEqual(
+      (
+        await call('POST', '/compatibility/subjects/users-value/versions', {
+          schema: avro([nameField, { name: 'email', type: 'string', default: '' }]),
+        })
+      ).body,
+      { is_compatible: true },
+    );
+    assertError(
+      await call('POST', '/compatibility/subjects/users-value/versions/9', { schema: bad }),
+      404,
+      40402,
+    );
+    assertError(await call('POST', '/compatibility/subjects/nobody/versions/1', { schema: bad }), 404, 40401);
+    assert.deepEqual((await call('GET', '/subjects/users-value/versions')).body, [1, 2], 'nothing stored');
+  });
+
+  it('keeps global and per-subject compatibility, with defaultToGlobal', async () => {
+    assertError(await call('GET', '/config/users-value'), 404, 40408);
+    assert.deepEqual((await call('GET', '/config/users-value?defaultToGlobal=true')).body, {
+      compatibilityLevel: 'BACKWARD',
+    });
+    assert.deepEqual((await call('PUT', '/config/users-value', { compatibility: 'NONE' })).body, {
+      compatibility: 'NONE',
+    });
+    assert.deepEqual((await call('GET', '/config/users-value')).body, { compatibilityLevel: 'NONE' });
+    const anything = await register('users-value', { schema: JSON.stringify('string') });
+    assert.ok(anything > 0, 'NONE lets any schema through');
+    assertError(await call('PUT', '/config', { compatibility: 'SIDEWAYS' }), 422, 42203, /SIDEWAYS/);
+    assert.deepEqual((await call('PUT', '/config', { compatibility: 'FULL' })).body, {
+      compatibility: 'FULL',
+    });
+    assert.deepEqual((await call('GET', '/config')).body, { compatibilityLevel: 'FULL' });
+    assert.deepEqual((await call('DELETE', '/config/users-value')).body, { compatibilityLevel: 'NONE' });
+    assert.deepEqual((await call('DELETE', '/config')).body, { compatibilityLevel: 'FULL' });
+    assert.deepEqual((await call('GET', '/config')).body, { compatibilityLevel: 'BACKWARD' });
+  });
+
+  it('soft and permanent deletes follow Confluent order and codes', async () => {
+    const subject = 'deleting-value';
+    await register(subject, { schema: avro([nameField], 'D1') });
+    await register(subject, { schema: avro([nameField, { name: 'x', type: 'int', default: 1 }], 'D1') });
+    assertError(await call('DELETE', `/subjects/${subject}/versions/1?permanent=true`), 404, 40407);
+    assert.equal((await call('DELETE', `/subjects/${subject}/versions/1`)).body, 1);
+    assertError(await call('DELETE', `/subjects/${subject}/versions/1`), 404, 40406);
+    assert.deepEqual((await call('GET', `/subjects/${subject}/versions`)).body, [2]);
+    assert.deepEqual((await call('GET', `/subjects/${subject}/versions?deleted=true`)).body, [1, 2]);
+    assert.deepEqual(
+      (await call('GET', `/subjects/${subject}/versions?deletedAsNegative=true`)).body,
+      [-1, 2],
+    );
+    assertError(await call('GET', `/subjects/${subject}/versions/1`), 404, 40402);
+    assert.equal((await call('GET', `/subjects/${subject}/versions/1?deleted=true`)).status, 200);
+    assert.equal((await call('DELETE', `/subjects/${subject}/versions/1?permanent=true`)).body, 1);
+    assertError(await call('DELETE', `/subjects/${subject}?permanent=true`), 404, 40405);
+    assert.deepEqual((await call('DELETE', `/subjects/${subject}`)).body, [2]);
+    assertError(await call('DELETE', `/subjects/${subject}`), 404, 40404);
+    assertError(await call('GET', `/subjects/${subject}/versions`), 404, 40401);
+    assert.ok(((await call('GET', '/subjects?deleted=true')).body as string[]).includes(subject));
+    assert.deepEqual((await call('DELETE', `/subjects/${subject}?permanent=true`)).body, [2]);
+    assert.ok(!((await call('GET', '/subjects?deleted=true')).body as string[]).includes(subject));
+  });
+
+  it('resolves references, reports referencedby and protects referenced versions', async () => {
+    const address = JSON.stringify({
+      type: 'record',
+      name: 'Address',
+      namespace: 'kstack',
+      fields: [{ name: 'city', type: 'string' }],
+    });
+    const addressId = await register('address', { schema: address });
+    const customer = JSON.stringify({
+      type: 'record',
+      name: 'Customer',
+      namespace: 'kstack',
+      fields: [{ name: 'home', type: 'kstack.Address' }],
+    });
+    const references = [{ name: 'kstack.Address', subject: 'address', version: 1 }];
+    assertError(
+      await call('POST', '/subjects/customer/versions', { schema: customer }),
+      422,
+      42201,
+      /Address/,
+    );
+    const customerId = await register('customer', { schema: customer, references });
+    assert.notEqual(customerId, addressId);
+    assert.deepEqual((await call('GET', '/subjects/address/versions/1/referencedby')).body, [customerId]);
+    assert.deepEqual((await call('GET', `/schemas/ids/${customerId}`)).body, {
+      references,
+      schema: customer,
+    });
+    assertError(await call('DELETE', '/subjects/address/versions/1'), 422, 42206);
+    assertError(
+      await call('POST', '/subjects/customer2/versions', {
+        schema: customer,
+        references: [{ name: 'kstack.Address', subject: 'address', version: 7 }],
+      }),
+      422,
+      42201,
+      /version 7/,
+    );
+  });
+
+  it('serves JSON Schema and Protobuf, with the serialized Protobuf form', async () => {
+    const json = JSON.stringify({ type: 'object', properties: { a: { type: 'string' } } });
+    const jsonId = await register('json-value', { schema: json, schemaType: 'JSON' });
+    assert.deepEqual((await call('GET', `/schemas/ids/${jsonId}`)).body, {
+      schemaType: 'JSON',
+      schema: json,
+    });
+    const proto = 'syntax = "proto3";\npackage kstack;\nmessage Event { int32 id = 1; }\n';
+    const protoId = await register('proto-value', { schema: proto, schemaType: 'PROTOBUF' });
+    const serialized = (await call('GET', `/schemas/ids/${protoId}?format=serialized`)).body as {
+      schema: string;
+    };
+    assert.match(serialized.schema, /^[A-Za-z0-9+/]+=*$/);
+    // The serialized form registers as the same schema structure: a compatible new version of it.
+    const again = await call('POST', '/compatibility/subjects/proto-value/versions/latest', {
+      schema: serialized.schema,
+      schemaType: 'PROTOBUF',
+    });
+    assert.deepEqual(again.body, { is_compatible: true });
+    assertError(
+      await call('POST', '/subjects/proto-value/versions', {
+        schema: 'syntax = "proto3"; message {',
+        schemaType: 'PROTOBUF',
+      }),
+      422,
+      42201,
+    );
+  });
+
+  it('normalizes on request and keeps contexts apart', async () => {
+    const spaced =
+      '{ "type": "record", "name": "N", "fields": [ { "name": "a", "type": "int", "doc": "x" } ] }';
+    const id = await register('norm-value', { schema: spaced }, '?normalize=true');
+    const stored = (await call('GET', `/schemas/ids/${id}`)).body as { schema: string };
+    assert.equal(stored.schema, '{"name":"N","type":"record","fields":[{"name":"a","type":"int"}]}');
+    const found = await call('POST', '/subjects/norm-value?normalize=true', {
+      schema: '{"fields":[{"type":"int","name":"a"}],"name":"N","type":"record"}',
+    });
+    assert.equal((found.body as { id: number }).id, id);
+    await register(':.staging:orders-value', { schema: avro([nameField], 'Order') });
+    assert.deepEqual((await call('GET', '/contexts')).body, ['.', '.staging']);
+    assert.ok(((await call('GET', '/subjects')).body as string[]).includes(':.staging:orders-value'));
+    assertError(await call('DELETE', '/contexts/.staging'), 422, 42211);
+  });
+
+  it('honours READONLY and IMPORT modes', async () => {
+    assert.deepEqual((await call('PUT', '/mode/users-value', { mode: 'READONLY' })).body, {
+      mode: 'READONLY',
+    });
+    assertError(
+      await call('POST', '/subjects/users-value/versions', {
+        schema: avro([nameField, { name: 'z', type: 'int', default: 0 }]),
+      }),
+      422,
+      42205,
+      /read-only/,
+    );
+    assertError(await call('DELETE', '/subjects/users-value/versions/1'), 422, 42205);
+    assert.deepEqual((await call('DELETE', '/mode/users-value')).body, { mode: 'READONLY' });
+    assertError(await call('GET', '/mode/users-value'), 404, 40409);
+    assertError(await call('PUT', '/mode', { mode: 'SOMETIMES' }), 422, 42204);
+    assertError(await call('PUT', '/mode', { mode: 'IMPORT' }), 422, 42205, /force=true/);
+    assertError(
+      await call('POST', '/subjects/imported/versions', {
+        schema: avro([nameField], 'I'),
+        id: 500,
+        version: 3,
+      }),
+      422,
+      42205,
+      /IMPORT/,
+    );
+    assert.deepEqual((await call('PUT', '/mode/imported', { mode: 'IMPORT' })).body, { mode: 'IMPORT' });
+    assert.equal(await register('imported', { schema: avro([nameField], 'I'), id: 500, version: 3 }), 500);
+    assert.deepEqual((await call('GET', '/subjects/imported/versions/3')).body, {
+      subject: 'imported',
+      version: 3,
+      id: 500,
+      schema: avro([nameField], 'I'),
+    });
+    assertError(
+      await call('POST', '/subjects/imported/versions', {
+        schema: avro([nameField], 'J'),
+        id: 500,
+        version: 4,
+      }),
+      422,
+      42207,
+    );
+    await call('DELETE', '/mode/imported');
+    // New ids continue above the highest id ever seen.
+    assert.equal(await register('after-import', { schema: avro([nameField], 'After') }), 501);
+  });
+
+  it('answers bad input with Confluent codes and stores nothing', async () => {
+    const before = JSON.stringify((await call('GET', '/schemas')).body);
+    assertError(await call('POST', '/subjects/bad/versions', '{"schema": '), 400, 400, /not JSON/);
+    assertError(
+      await call('POST', '/subjects/bad/versions', { schema: '{"type": "recrd"}' }),
+      422,
+      42201,
+      /recrd/,
+    );
+    assertError(
+      await call('POST', '/subjects/bad/versions', { schema: '"int"', schemaType: 'XML' }),
+      422,
+      42201,
+      /XML/,
+    );
+    assertError(await call('POST', '/subjects/bad/versions', { nothing: 1 }), 422, 42201, /schema/);
+    assertError(
+      await call('POST', '/subjects/bad/versions', { schema: 'x'.repeat(SCHEMA_REQUEST_BYTES_MAX + 1) }),
+      422,
+      42209,
+      /SCHEMA_REQUEST_BYTES_MAX/,
+    );
+    assertError(await call('POST', '/subjects/bad%01name/versions', { schema: '"int"' }), 422, 42208);
+    assertError(await call('GET', '/subjects/users-value/versions/0'), 422, 42202);
+    assertError(await call('GET', '/subjects/users-value/versions/abc'), 422, 42202);
+    assertError(await call('GET', '/subjects/users-value/versions/2147483648'), 422, 42202);
+    assertError(await call('GET', '/subjects/users-value/versions/99'), 404, 40402);
+    assertError(await call('GET', '/schemas/ids/99999'), 404, 40403);
+    assertError(await call('GET', '/schemas/ids/-3'), 404, 40403);
+    assertError(await call('GET', '/subjects?offset=x'), 400, 400, /offset/);
+    assert.equal(JSON.stringify((await call('GET', '/schemas')).body), before);
+  });
+
+  it('serves the same answers on a real socket', async () => {
+    const response = await fetch(`${running.url}/subjects/users-value/versions/1`, {
+      headers: { accept: CONTENT_TYPE },
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), CONTENT_TYPE);
+    assert.equal(((await response.json()) as { version: number }).version, 1);
+    const posted = await fetch(`${running.url}/subjects/socket-value/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ schema: '"string"' }),
+    });
+    assert.equal(posted.status, 200);
+  });
+
+  it('stores Confluent records in _schemas and rebuilds the same state after a restart', async () => {
+    const records: { key: Record<string, unknown>; value: Record<string, unknown> | null }[] = [];
+    const log = new SchemaLog({ bootstrap: broker.bootstrap });
+    try {
+      await log.readToEnd((record) => {
+        records.push({
+          key: JSON.parse(record.key?.toString() ?? 'null'),
+          value: record.value === null ? null : JSON.parse(record.value.toString()),
+        });
+      });
+    } finally {
+      await log.close();
+    }
+    const first = records.find(
+      (r) => r.key.keytype === 'SCHEMA' && r.key.subject === 'users-value' && r.key.version === 1,
+    );
+    assert.deepEqual(first?.key, { keytype: 'SCHEMA', subject: 'users-value', version: 1, magic: 1 });
+    assert.deepEqual(Object.keys(first?.value ?? {}), [
+      'subject',
+      'version',
+      'id',
+      'references',
+      'schema',
+      'deleted',
+    ]);
+    const json = records.find((r) => r.key.subject === 'json-value');
+    assert.equal(json?.value?.schemaType, 'JSON');
+    assert.ok(
+      records.some((r) => r.key.keytype === 'CONFIG' && r.key.subject === undefined && r.value === null),
+      'global config tombstone',
+    );
+    assert.ok(
+      records.some((r) => r.key.keytype === 'SCHEMA' && r.value === null),
+      'a permanent delete is a tombstone',
+    );
+
+    const snapshot = async () => ({
+      subjects: (await call('GET', '/subjects?deleted=true')).body,
+      schemas: (await call('GET', '/schemas?deleted=true')).body,
+      maxId: ((await call('GET', '/schemas/ids/1?fetchMaxId=true')).body as { maxId: number }).maxId,
+      mode: (await call('GET', '/mode/imported?defaultToGlobal=true')).body,
+    });
+    const before = await snapshot();
+    await running.close();
+    running = await startSchemaRegistry({ bootstrap: broker.bootstrap, port: REGISTRY_PORT });
+    app = running.app;
+    assert.deepEqual(await snapshot(), before);
+    const next = await register('after-restart', { schema: avro([nameField], 'Later') });
+    assert.equal(next, before.maxId + 1, 'ids are never reused');
+  });
+});
