@@ -25,6 +25,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   smoke: async () => (await import('./tools/smoke-command.ts')).command,
   bench: async () => (await import('./bench/command.ts')).command,
   'schema-registry': async () => (await import('./registry/command.ts')).command,
+  'rest-proxy': async () => (await import('./rest-proxy/command.ts')).command,
   topics: async () => (await import('./tools/topics-command.ts')).command,
   status: async () => (await import('./tools/status-command.ts')).command,
 };

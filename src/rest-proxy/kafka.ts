@@ -1,0 +1,177 @@
+/**
+ * The proxy's side of the cluster: one Admin and one Producer (@platformatic/kafka) shared by
+ * every request, and the lookups the routes need (topics, partitions, offsets, configs), with
+ * Kafka's failures turned into the proxy's errors.
+ */
+import { Admin, type ClusterMetadata, Producer } from '@platformatic/kafka';
+import {
+  kafkaError,
+  kafkaRetriableError,
+  partitionNotFound,
+  type RestError,
+  topicNotFound,
+} from './errors.ts';
+
+/** Timeout of one Kafka request made by the proxy (Admin, Producer, metadata). */
+export const KAFKA_REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
+const CONFIG_RESOURCE_TOPIC = 2;
+const CONFIG_RESOURCE_BROKER = 4;
+const LIST_OFFSETS_EARLIEST = -2n;
+const LIST_OFFSETS_LATEST = -1n;
+/** Kafka error codes the clients may retry (Kafka's RetriableException subclasses we meet here). */
+const RETRIABLE_KAFKA_CODES = new Set([3, 5, 6, 7, 13, 14, 15, 16, 19, 20, 56]);
+
+export interface PartitionInfo {
+  readonly partition: number;
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+export interface ConfigEntry {
+  readonly name: string;
+  readonly value: string | null;
+  readonly readOnly: boolean;
+  readonly isSensitive: boolean;
+  readonly source: number;
+}
+
+/** Kafka's numeric error code carried by a @platformatic/kafka error, looking into aggregates. */
+export function kafkaCodeOf(error: unknown): number | undefined {
+  const e = error as { apiCode?: number; errors?: unknown[] } | null;
+  if (typeof e?.apiCode === 'number') return e.apiCode;
+  for (const inner of e?.errors ?? []) {
+    const code = kafkaCodeOf(inner);
+    if (code !== undefined) return code;
+  }
+  return undefined;
+}
+
+/** The innermost message of an error (aggregates carry the useful one inside). */
+export function describeKafkaError(error: unknown): string {
+  const e = error as { message?: string; errors?: unknown[] } | null;
+  const inner = e?.errors?.[0];
+  if (inner !== undefined) return `${e?.message ?? 'error'}: ${describeKafkaError(inner)}`;
+  return e?.message ?? String(error);
+}
+
+/** A Kafka failure as the proxy reports it: 50003 when Kafka says retriable, else 50002. */
+export function toRestError(error: unknown): RestError {
+  const code = kafkaCodeOf(error);
+  const detail = describeKafkaError(error);
+  return code !== undefined && RETRIABLE_KAFKA_CODES.has(code)
+    ? kafkaRetriableError(detail)
+    : kafkaError(detail);
+}
+
+export interface KafkaSideOptions {
+  readonly bootstrap: string;
+  readonly requestTimeoutMs?: number;
+}
+
+export class KafkaSide {
+  readonly bootstrapBrokers: string[];
+  readonly requestTimeoutMs: number;
+  readonly admin: Admin;
+  readonly producer: Producer;
+
+  constructor(options: KafkaSideOptions) {
+    this.bootstrapBrokers = options.bootstrap.split(',').map((s) => s.trim());
+    this.requestTimeoutMs = options.requestTimeoutMs ?? KAFKA_REQUEST_TIMEOUT_MS_DEFAULT;
+    const base = { bootstrapBrokers: this.bootstrapBrokers, timeout: this.requestTimeoutMs, retries: 3 };
+    this.admin = new Admin({ ...base, clientId: 'kstack-rest-proxy-admin' });
+    this.producer = new Producer({ ...base, clientId: 'kstack-rest-proxy-producer', acks: -1 });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.admin.close(), this.producer.close()]);
+  }
+
+  async #call<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw toRestError(error);
+    }
+  }
+
+  /** Every topic name, internal ones included (Confluent's GET /topics lists them too). */
+  listTopics(): Promise<string[]> {
+    return this.#call(async () => (await this.admin.listTopics({ includeInternals: true })).sort());
+  }
+
+  /** The cluster's metadata, fresh (topics given: only those; they must exist). */
+  metadata(topics: readonly string[] = []): Promise<ClusterMetadata> {
+    return this.#call(() =>
+      this.admin.metadata({ topics: [...topics], forceUpdate: true, autocreateTopics: false }),
+    );
+  }
+
+  /** A topic's partitions, or 40401 when it does not exist. */
+  async partitions(topic: string): Promise<PartitionInfo[]> {
+    const names = await this.listTopics();
+    if (!names.includes(topic)) throw topicNotFound(topic);
+    const metadata = await this.metadata([topic]);
+    const info = metadata.topics.get(topic);
+    if (info === undefined) throw topicNotFound(topic);
+    return info.partitions.map((p, index) => ({
+      partition: index,
+      leader: p.leader,
+      replicas: p.replicas,
+      isr: p.isr,
+    }));
+  }
+
+  async partition(topic: string, partition: number): Promise<PartitionInfo> {
+    const found = (await this.partitions(topic)).find((p) => p.partition === partition);
+    if (found === undefined) throw partitionNotFound(topic, partition);
+    return found;
+  }
+
+  topicConfigs(topic: string): Promise<ConfigEntry[]> {
+    return this.#configs(CONFIG_RESOURCE_TOPIC, topic);
+  }
+
+  brokerConfigs(brokerId: number): Promise<ConfigEntry[]> {
+    return this.#configs(CONFIG_RESOURCE_BROKER, String(brokerId));
+  }
+
+  async #configs(resourceType: 2 | 4, resourceName: string): Promise<ConfigEntry[]> {
+    const described = await this.#call(() =>
+      this.admin.describeConfigs({ resources: [{ resourceType, resourceName }] }),
+    );
+    return (described[0]?.configs ?? [])
+      .map((c) => ({
+        name: c.name,
+        value: c.isSensitive ? null : (c.value ?? null),
+        readOnly: c.readOnly,
+        isSensitive: c.isSensitive,
+        source: c.configSource,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** First and next offsets of partitions (Kafka's ListOffsets earliest and latest). */
+  async offsets(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<Map<number, { beginning: bigint; end: bigint }>> {
+    const ask = (timestamp: bigint) =>
+      this.#call(() =>
+        this.admin.listOffsets({
+          topics: [
+            { name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) },
+          ],
+        }),
+      );
+    const [earliest, latest] = await Promise.all([ask(LIST_OFFSETS_EARLIEST), ask(LIST_OFFSETS_LATEST)]);
+    const result = new Map<number, { beginning: bigint; end: bigint }>();
+    for (const p of earliest[0]?.partitions ?? [])
+      result.set(p.partitionIndex, { beginning: p.offset, end: -1n });
+    for (const p of latest[0]?.partitions ?? []) {
+      const entry = result.get(p.partitionIndex);
+      result.set(p.partitionIndex, { beginning: entry?.beginning ?? -1n, end: p.offset });
+    }
+    return result;
+  }
+}

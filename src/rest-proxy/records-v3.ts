@@ -1,0 +1,153 @@
+/**
+ * The records of v3 produce: a request body holds one JSON record or a stream of them (objects one
+ * after another, whitespace between). `splitJsonStream` cuts the text into objects without parsing
+ * them twice; `readV3Record` checks one against Confluent's ProduceRequest shape and turns its key
+ * and value (`BINARY` base64, `JSON` any value, `STRING` text) into bytes.
+ */
+import { Ajv } from 'ajv';
+import { RestError } from './errors.ts';
+import { binaryCodec, type EmbeddedFormats } from './formats.ts';
+
+export interface V3Data {
+  readonly type: string;
+  readonly bytes: Buffer | null;
+}
+
+export interface V3Record {
+  readonly partitionId: number | undefined;
+  readonly key: V3Data | undefined;
+  readonly value: V3Data | undefined;
+  readonly headers: { key: string; value: Buffer | null }[];
+  readonly timestamp: number | undefined;
+}
+
+const dataSchema = {
+  type: 'object',
+  properties: {
+    type: { enum: ['BINARY', 'JSON', 'STRING', 'AVRO', 'JSONSCHEMA', 'PROTOBUF'] },
+    data: {},
+    subject: { type: 'string' },
+    schema_id: { type: 'integer' },
+  },
+} as const;
+
+const recordSchema = {
+  type: 'object',
+  properties: {
+    partition_id: { type: ['integer', 'null'], minimum: 0 },
+    headers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: { name: { type: 'string' }, value: { type: ['string', 'null'] } },
+      },
+    },
+    key: { anyOf: [dataSchema, { type: 'null' }] },
+    value: { anyOf: [dataSchema, { type: 'null' }] },
+    timestamp: { type: ['string', 'null'] },
+  },
+} as const;
+
+const validate = new Ajv({ strict: false }).compile(recordSchema);
+
+/** One text per top-level JSON object, or an Error for text that is not an object; in order. */
+export function splitJsonStream(text: string): (string | Error)[] {
+  const pieces: (string | Error)[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === 0x5c) escaped = true;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b) {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (c === 0x7d) {
+      depth--;
+      if (depth === 0) pieces.push(text.slice(start, i + 1));
+      if (depth < 0) {
+        pieces.push(new Error(`unexpected '}' at character ${i}`));
+        return pieces;
+      }
+    } else if (depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+      pieces.push(new Error(`expected '{' at character ${i}, found '${text[i]}'`));
+      return pieces;
+    }
+  }
+  if (depth > 0) pieces.push(new Error('the body ends inside a record'));
+  return pieces;
+}
+
+function dataBytes(field: unknown, where: string, formats: EmbeddedFormats): V3Data | undefined {
+  if (field === null || field === undefined) return undefined;
+  const { type = 'BINARY', data } = field as { type?: string; data?: unknown };
+  if (type === 'AVRO' || type === 'JSONSCHEMA' || type === 'PROTOBUF') {
+    formats.schemaFormat(type === 'AVRO' ? 'avro' : type === 'JSONSCHEMA' ? 'jsonschema' : 'protobuf');
+  }
+  if (data === undefined || data === null) return { type, bytes: null };
+  if (type === 'BINARY') return { type, bytes: binaryCodec.encode(data, `${where}.data`) };
+  if (type === 'STRING') {
+    if (typeof data !== 'string') throw new RestError(400, 400, `${where}.data: type STRING needs a string`);
+    return { type, bytes: Buffer.from(data, 'utf8') };
+  }
+  return { type, bytes: Buffer.from(JSON.stringify(data), 'utf8') };
+}
+
+/** One record of a v3 produce request, or a RestError naming the fault (status 400). */
+export function readV3Record(text: string, formats: EmbeddedFormats): V3Record {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new RestError(400, 400, `Malformed JSON record: ${(error as Error).message}`);
+  }
+  if (!validate(parsed)) {
+    const first = validate.errors?.[0];
+    throw new RestError(
+      400,
+      400,
+      `Invalid record: ${first?.instancePath || 'record'} ${first?.message ?? ''}`.trim(),
+    );
+  }
+  const r = parsed as {
+    partition_id?: number | null;
+    headers?: { name: string; value?: string | null }[];
+    key?: unknown;
+    value?: unknown;
+    timestamp?: string | null;
+  };
+  let timestamp: number | undefined;
+  if (typeof r.timestamp === 'string') {
+    timestamp = Date.parse(r.timestamp);
+    if (Number.isNaN(timestamp))
+      throw new RestError(400, 400, `timestamp '${r.timestamp}' is not an ISO-8601 date`);
+  }
+  try {
+    return {
+      partitionId: r.partition_id ?? undefined,
+      key: dataBytes(r.key, 'key', formats),
+      value: dataBytes(r.value, 'value', formats),
+      headers: (r.headers ?? []).map((h) => ({
+        key: h.name,
+        value:
+          h.value === null || h.value === undefined
+            ? null
+            : binaryCodec.encode(h.value, `headers[${h.name}].value`),
+      })),
+      timestamp,
+    };
+  } catch (error) {
+    // v3 answers a record it cannot read with 400 (v2 uses 422 for the same fault).
+    if (error instanceof RestError && error.status === 422) throw new RestError(400, 400, error.message);
+    throw error;
+  }
+}

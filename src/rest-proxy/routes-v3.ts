@@ -1,0 +1,659 @@
+/**
+ * Confluent's v3 API (application/json): clusters, brokers and their configs, topics (list,
+ * create, delete, configs with `:alter`), partitions and replicas, consumer groups and their
+ * consumers, and records (one JSON record, or a stream of them on one request, answered in order).
+ * Resources carry Confluent's `kind` and `metadata.self` (absolute links built from the Host header).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  badRequest,
+  clusterNotFound,
+  groupNotFound,
+  partitionNotFound,
+  RestError,
+  topicAlreadyExists,
+  unprocessable,
+  unsupportedMediaType,
+} from './errors.ts';
+import type { EmbeddedFormats } from './formats.ts';
+import { negotiate, readBody, sendJson, V3_TYPES } from './http.ts';
+import { type ConfigEntry, type KafkaSide, kafkaCodeOf, type PartitionInfo, toRestError } from './kafka.ts';
+import type { RecordProducer } from './produce.ts';
+import { readV3Record, splitJsonStream, type V3Record } from './records-v3.ts';
+
+export interface V3Context {
+  readonly kafka: KafkaSide;
+  readonly producer: RecordProducer;
+  readonly formats: EmbeddedFormats;
+}
+
+type Params = Record<string, string>;
+const TOPIC_ALREADY_EXISTS = 36;
+/** Records of a v3 stream sent to Kafka in one go (bounds memory held per request step). */
+export const RECORDS_PER_SEND_MAX = 1_000;
+const CONFIG_SOURCES = [
+  'UNKNOWN',
+  'DYNAMIC_TOPIC_CONFIG',
+  'DYNAMIC_BROKER_CONFIG',
+  'DYNAMIC_DEFAULT_BROKER_CONFIG',
+  'STATIC_BROKER_CONFIG',
+  'DEFAULT_CONFIG',
+  'DYNAMIC_BROKER_LOGGER_CONFIG',
+];
+const INCREMENTAL_SET = 0 as const;
+const INCREMENTAL_DELETE = 1 as const;
+
+const createTopicSchema = {
+  type: 'object',
+  required: ['topic_name'],
+  properties: {
+    topic_name: { type: 'string', minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' },
+    partitions_count: { type: 'integer', minimum: 1 },
+    replication_factor: { type: 'integer', minimum: 1 },
+    configs: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: { name: { type: 'string' }, value: { type: ['string', 'null'] } },
+      },
+    },
+  },
+} as const;
+
+const alterConfigsSchema = {
+  type: 'object',
+  required: ['data'],
+  properties: {
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          value: { type: ['string', 'null'] },
+          operation: { enum: ['SET', 'DELETE', 'set', 'delete'] },
+        },
+      },
+    },
+  },
+} as const;
+
+const updateConfigSchema = {
+  type: 'object',
+  required: ['value'],
+  properties: { value: { type: ['string', 'null'] } },
+} as const;
+
+export function registerV3(app: FastifyInstance, ctx: V3Context): void {
+  const { kafka } = ctx;
+  const base = (request: FastifyRequest) =>
+    `${request.protocol}://${request.headers.host ?? request.hostname}/v3`;
+  const answer = (request: FastifyRequest, reply: FastifyReply, status: number, body: unknown) =>
+    sendJson(reply, negotiate(request, V3_TYPES), status, body);
+  const list = (self: string, kind: string, data: unknown[]) => ({
+    kind,
+    metadata: { self, next: null },
+    data,
+  });
+
+  async function clusterId(request: FastifyRequest): Promise<string> {
+    const { cluster = '' } = request.params as Params;
+    const metadata = await kafka.metadata();
+    if (cluster !== metadata.id) throw clusterNotFound(cluster);
+    return metadata.id;
+  }
+
+  function clusterJson(request: FastifyRequest, id: string, controller: number) {
+    const self = `${base(request)}/clusters/${id}`;
+    return {
+      kind: 'KafkaCluster',
+      metadata: { self, resource_name: `crn:///kafka=${id}` },
+      cluster_id: id,
+      controller: { related: `${self}/brokers/${controller}` },
+      acls: { related: `${self}/acls` },
+      brokers: { related: `${self}/brokers` },
+      broker_configs: { related: `${self}/broker-configs` },
+      consumer_groups: { related: `${self}/consumer-groups` },
+      topics: { related: `${self}/topics` },
+      partition_reassignments: { related: `${self}/topics/-/partitions/-/reassignment` },
+    };
+  }
+
+  app.get('/v3/clusters', async (request, reply) => {
+    const metadata = await kafka.metadata();
+    return answer(
+      request,
+      reply,
+      200,
+      list(`${base(request)}/clusters`, 'KafkaClusterList', [
+        clusterJson(request, metadata.id, metadata.controllerId),
+      ]),
+    );
+  });
+  app.get('/v3/clusters/:cluster', async (request, reply) => {
+    const id = await clusterId(request);
+    const metadata = await kafka.metadata();
+    return answer(request, reply, 200, clusterJson(request, id, metadata.controllerId));
+  });
+
+  // Brokers.
+  function brokerJson(
+    request: FastifyRequest,
+    id: string,
+    broker: { nodeId: number; host: string; port: number; rack: string | null },
+  ) {
+    const self = `${base(request)}/clusters/${id}/brokers/${broker.nodeId}`;
+    return {
+      kind: 'KafkaBroker',
+      metadata: { self, resource_name: `crn:///kafka=${id}/broker=${broker.nodeId}` },
+      cluster_id: id,
+      broker_id: broker.nodeId,
+      host: broker.host,
+      port: broker.port,
+      rack: broker.rack,
+      configs: { related: `${self}/configs` },
+      partition_replicas: { related: `${self}/partition-replicas` },
+    };
+  }
+  app.get('/v3/clusters/:cluster/brokers', async (request, reply) => {
+    const id = await clusterId(request);
+    const metadata = await kafka.metadata();
+    const brokers = [...metadata.brokers.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([nodeId, b]) =>
+        brokerJson(request, id, { nodeId, host: b.host, port: b.port, rack: b.rack ?? null }),
+      );
+    return answer(
+      request,
+      reply,
+      200,
+      list(`${base(request)}/clusters/${id}/brokers`, 'KafkaBrokerList', brokers),
+    );
+  });
+  app.get('/v3/clusters/:cluster/brokers/:broker', async (request, reply) => {
+    const id = await clusterId(request);
+    const { broker: raw = '' } = request.params as Params;
+    const metadata = await kafka.metadata();
+    const broker = metadata.brokers.get(Number(raw));
+    if (!/^\d+$/.test(raw) || broker === undefined)
+      throw new RestError(404, 404, `Broker ${raw} cannot be found.`);
+    return answer(
+      request,
+      reply,
+      200,
+      brokerJson(request, id, {
+        nodeId: Number(raw),
+        host: broker.host,
+        port: broker.port,
+        rack: broker.rack ?? null,
+      }),
+    );
+  });
+
+  // Configs (topic and broker).
+  function configJson(
+    request: FastifyRequest,
+    id: string,
+    owner: { topic: string } | { broker: number },
+    c: ConfigEntry,
+  ) {
+    const path =
+      'topic' in owner
+        ? `topics/${owner.topic}/configs/${c.name}`
+        : `brokers/${owner.broker}/configs/${c.name}`;
+    const crn = 'topic' in owner ? `topic=${owner.topic}` : `broker=${owner.broker}`;
+    return {
+      kind: 'topic' in owner ? 'KafkaTopicConfig' : 'KafkaBrokerConfig',
+      metadata: {
+        self: `${base(request)}/clusters/${id}/${path}`,
+        resource_name: `crn:///kafka=${id}/${crn}/config=${c.name}`,
+      },
+      cluster_id: id,
+      ...('topic' in owner ? { topic_name: owner.topic } : { broker_id: owner.broker }),
+      name: c.name,
+      value: c.value,
+      is_default: c.source === 5,
+      is_read_only: c.readOnly,
+      is_sensitive: c.isSensitive,
+      source: CONFIG_SOURCES[c.source] ?? 'UNKNOWN',
+      synonyms: [],
+    };
+  }
+
+  app.get('/v3/clusters/:cluster/topics/:topic/configs', async (request, reply) => {
+    const id = await clusterId(request);
+    const { topic = '' } = request.params as Params;
+    await kafka.partitions(topic);
+    const configs = (await kafka.topicConfigs(topic)).map((c) => configJson(request, id, { topic }, c));
+    return answer(
+      request,
+      reply,
+      200,
+      list(`${base(request)}/clusters/${id}/topics/${topic}/configs`, 'KafkaTopicConfigList', configs),
+    );
+  });
+  app.get('/v3/clusters/:cluster/topics/:topic/configs/:name', async (request, reply) => {
+    const id = await clusterId(request);
+    const { topic = '', name = '' } = request.params as Params;
+    await kafka.partitions(topic);
+    const found = (await kafka.topicConfigs(topic)).find((c) => c.name === name);
+    if (found === undefined)
+      throw new RestError(404, 404, `Config ${name} cannot be found for topic ${topic}.`);
+    return answer(request, reply, 200, configJson(request, id, { topic }, found));
+  });
+  const alterTopicConfigs = async (
+    topic: string,
+    changes: { name: string; value: string | null; remove: boolean }[],
+  ) => {
+    await kafka.partitions(topic);
+    try {
+      await kafka.admin.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: 2,
+            resourceName: topic,
+            configs: changes.map((c) =>
+              c.remove
+                ? { name: c.name, configOperation: INCREMENTAL_DELETE }
+                : { name: c.name, configOperation: INCREMENTAL_SET, value: c.value ?? '' },
+            ),
+          },
+        ],
+      });
+    } catch (error) {
+      const failure = toRestError(error);
+      // Kafka answers INVALID_CONFIG (40) or INVALID_REQUEST (42) for a bad name or value: the client's fault.
+      const code = kafkaCodeOf(error);
+      if (code === 40 || code === 42) throw badRequest(failure.message);
+      throw failure;
+    }
+  };
+  app.post('/v3/clusters/:cluster/topics/:topic/configs::alter', async (request, reply) => {
+    await clusterId(request);
+    const { topic = '' } = request.params as Params;
+    const body = readBody<{ data: { name: string; value?: string | null; operation?: string }[] }>(request, {
+      types: V3_TYPES,
+      schema: alterConfigsSchema,
+    });
+    await alterTopicConfigs(
+      topic,
+      (body?.data ?? []).map((d) => ({
+        name: d.name,
+        value: d.value ?? null,
+        remove: d.operation?.toUpperCase() === 'DELETE',
+      })),
+    );
+    return reply.code(204).send();
+  });
+  app.put('/v3/clusters/:cluster/topics/:topic/configs/:name', async (request, reply) => {
+    await clusterId(request);
+    const { topic = '', name = '' } = request.params as Params;
+    const body = readBody<{ value: string | null }>(request, { types: V3_TYPES, schema: updateConfigSchema });
+    await alterTopicConfigs(topic, [{ name, value: body?.value ?? null, remove: false }]);
+    return reply.code(204).send();
+  });
+  app.delete('/v3/clusters/:cluster/topics/:topic/configs/:name', async (request, reply) => {
+    await clusterId(request);
+    const { topic = '', name = '' } = request.params as Params;
+    await alterTopicConfigs(topic, [{ name, value: null, remove: true }]);
+    return reply.code(204).send();
+  });
+  app.get('/v3/clusters/:cluster/brokers/:broker/configs', async (request, reply) => {
+    const id = await clusterId(request);
+    const { broker: raw = '' } = request.params as Params;
+    const metadata = await kafka.metadata();
+    if (!/^\d+$/.test(raw) || !metadata.brokers.has(Number(raw)))
+      throw new RestError(404, 404, `Broker ${raw} cannot be found.`);
+    const configs = (await kafka.brokerConfigs(Number(raw))).map((c) =>
+      configJson(request, id, { broker: Number(raw) }, c),
+    );
+    return answer(
+      request,
+      reply,
+      200,
+      list(`${base(request)}/clusters/${id}/brokers/${raw}/configs`, 'KafkaBrokerConfigList', configs),
+    );
+  });
+
+  // Topics.
+  function topicJson(
+    request: FastifyRequest,
+    id: string,
+    topic: string,
+    partitions: readonly PartitionInfo[],
+  ) {
+    const self = `${base(request)}/clusters/${id}/topics/${topic}`;
+    return {
+      kind: 'KafkaTopic',
+      metadata: { self, resource_name: `crn:///kafka=${id}/topic=${topic}` },
+      cluster_id: id,
+      topic_name: topic,
+      is_internal: topic.startsWith('__'),
+      replication_factor: partitions[0]?.replicas.length ?? 0,
+      partitions_count: partitions.length,
+      partitions: { related: `${self}/partitions` },
+      configs: { related: `${self}/configs` },
+      partition_reassignments: { related: `${self}/partitions/-/reassignment` },
+      authorized_operations: [],
+    };
+  }
+  app.get('/v3/clusters/:cluster/topics', async (request, reply) => {
+    const id = await clusterId(request);
+    const names = await kafka.listTopics();
+    const metadata = names.length === 0 ? undefined : await kafka.metadata(names);
+    const data = names.map((name) =>
+      topicJson(
+        request,
+        id,
+        name,
+        (metadata?.topics.get(name)?.partitions ?? []).map((p, partition) => ({
+          partition,
+          leader: p.leader,
+          replicas: p.replicas,
+          isr: p.isr,
+        })),
+      ),
+    );
+    return answer(
+      request,
+      reply,
+      200,
+      list(`${base(request)}/clusters/${id}/topics`, 'KafkaTopicList', data),
+    );
+  });
+  app.get('/v3/clusters/:cluster/topics/:topic', async (request, reply) => {
+    const id = await clusterId(request);
+    const { topic = '' } = request.params as Params;
+    return answer(request, reply, 200, topicJson(request, id, topic, await kafka.partitions(topic)));
+  });
+  app.post('/v3/clusters/:cluster/topics', async (request, reply) => {
+    const id = await clusterId(request);
+    const body = readBody<{
+      topic_name: string;
+      partitions_count?: number;
+      replication_factor?: number;
+      configs?: { name: string; value?: string | null }[];
+    }>(request, { types: V3_TYPES, schema: createTopicSchema });
+    if (body === undefined) throw unprocessable('Invalid request: body is required');
+    try {
+      await kafka.admin.createTopics({
+        topics: [body.topic_name],
+        partitions: body.partitions_count ?? -1,
+        replicas: body.replication_factor ?? -1,
+        configs: (body.configs ?? []).map((c) => ({ name: c.name, value: c.value ?? null })),
+      });
+    } catch (error) {
+      const code = kafkaCodeOf(error);
+      if (code === TOPIC_ALREADY_EXISTS) throw topicAlreadyExists(body.topic_name);
+      // INVALID_PARTITIONS 37, INVALID_REPLICATION_FACTOR 38, INVALID_REPLICA_ASSIGNMENT 39, INVALID_CONFIG 40, INVALID_TOPIC 17.
+      if (code !== undefined && [17, 37, 38, 39, 40, 42].includes(code))
+        throw badRequest(toRestError(error).message);
+      throw toRestError(error);
+    }
+    const partitions = await waitForTopic(kafka, body.topic_name);
+    return answer(request, reply, 201, topicJson(request, id, body.topic_name, partitions));
+  });
+  app.delete('/v3/clusters/:cluster/topics/:topic', async (request, reply) => {
+    await clusterId(request);
+    const { topic = '' } = request.params as Params;
+    await kafka.partitions(topic);
+    try {
+      await kafka.admin.deleteTopics({ topics: [topic] });
+    } catch (error) {
+      throw toRestError(error);
+    }
+    return reply.code(204).send();
+  });
+
+  // Partitions and replicas.
+  function partitionJson(request: FastifyRequest, id: string, topic: string, p: PartitionInfo) {
+    const self = `${base(request)}/clusters/${id}/topics/${topic}/partitions/${p.partition}`;
+    return {
+      kind: 'KafkaPartition',
+      metadata: { self, resource_name: `crn:///kafka=${id}/topic=${topic}/partition=${p.partition}` },
+      cluster_id: id,
+      topic_name: topic,
+      partition_id: p.partition,
+      leader: { related: `${self}/replicas/${p.leader}` },
+      replicas: { related: `${self}/replicas` },
+      reassignment: { related: `${self}/reassignment` },
+    };
+  }
+  function replicaJson(request: FastifyRequest, id: string, topic: string, p: PartitionInfo, broker: number) {
+    const self = `${base(request)}/clusters/${id}/topics/${topic}/partitions/${p.partition}/replicas/${broker}`;
+    return {
+      kind: 'KafkaReplica',
+      metadata: {
+        self,
+        resource_name: `crn:///kafka=${id}/topic=${topic}/partition=${p.partition}/replica=${broker}`,
+      },
+      cluster_id: id,
+      topic_name: topic,
+      partition_id: p.partition,
+      broker_id: broker,
+      is_leader: broker === p.leader,
+      is_in_sync: p.isr.includes(broker),
+      broker: { related: `${base(request)}/clusters/${id}/brokers/${broker}` },
+    };
+  }
+  const partitionOf = async (request: FastifyRequest): Promise<[string, PartitionInfo]> => {
+    const { topic = '', partition = '' } = request.params as Params;
+    if (!/^\d{1,10}$/.test(partition)) throw partitionNotFound(topic, partition);
+    return [topic, await kafka.partition(topic, Number(partition))];
+  };
+  app.get('/v3/clusters/:cluster/topics/:topic/partitions', async (request, reply) => {
+    const id = await clusterId(request);
+    const { topic = '' } = request.params as Params;
+    const data = (await kafka.partitions(topic)).map((p) => partitionJson(request, id, topic, p));
+    return answer(
+      request,
+      reply,
+      200,
+      list(`${base(request)}/clusters/${id}/topics/${topic}/partitions`, 'KafkaPartitionList', data),
+    );
+  });
+  app.get('/v3/clusters/:cluster/topics/:topic/partitions/:partition', async (request, reply) => {
+    const id = await clusterId(request);
+    const [topic, p] = await partitionOf(request);
+    return answer(request, reply, 200, partitionJson(request, id, topic, p));
+  });
+  app.get('/v3/clusters/:cluster/topics/:topic/partitions/:partition/replicas', async (request, reply) => {
+    const id = await clusterId(request);
+    const [topic, p] = await partitionOf(request);
+    const self = `${base(request)}/clusters/${id}/topics/${topic}/partitions/${p.partition}/replicas`;
+    return answer(
+      request,
+      reply,
+      200,
+      list(
+        self,
+        'KafkaReplicaList',
+        p.replicas.map((b) => replicaJson(request, id, topic, p, b)),
+      ),
+    );
+  });
+  app.get(
+    '/v3/clusters/:cluster/topics/:topic/partitions/:partition/replicas/:broker',
+    async (request, reply) => {
+      const id = await clusterId(request);
+      const [topic, p] = await partitionOf(request);
+      const { broker = '' } = request.params as Params;
+      if (!p.replicas.includes(Number(broker)))
+        throw new RestError(404, 404, `Replica ${broker} of ${topic}-${p.partition} cannot be found.`);
+      return answer(request, reply, 200, replicaJson(request, id, topic, p, Number(broker)));
+    },
+  );
+
+  // Consumer groups.
+  app.get('/v3/clusters/:cluster/consumer-groups', async (request, reply) => {
+    const id = await clusterId(request);
+    let groups: Awaited<ReturnType<KafkaSide['admin']['listGroups']>>;
+    try {
+      groups = await kafka.admin.listGroups();
+    } catch (error) {
+      throw toRestError(error);
+    }
+    const names = [...groups.keys()].sort();
+    const data = names.length === 0 ? [] : await describeGroups(request, id, names);
+    return answer(
+      request,
+      reply,
+      200,
+      list(`${base(request)}/clusters/${id}/consumer-groups`, 'KafkaConsumerGroupList', data),
+    );
+  });
+  app.get('/v3/clusters/:cluster/consumer-groups/:group', async (request, reply) => {
+    const id = await clusterId(request);
+    const { group = '' } = request.params as Params;
+    const [found] = await describeGroups(request, id, [group]);
+    if (found === undefined) throw groupNotFound(group);
+    return answer(request, reply, 200, found);
+  });
+  app.get('/v3/clusters/:cluster/consumer-groups/:group/consumers', async (request, reply) => {
+    const id = await clusterId(request);
+    const { group = '' } = request.params as Params;
+    const described = await describeRaw([group]);
+    const found = described.get(group);
+    if (found === undefined || found.state === 'DEAD') throw groupNotFound(group);
+    const self = `${base(request)}/clusters/${id}/consumer-groups/${group}/consumers`;
+    const data = [...found.members.values()].map((m) => ({
+      kind: 'KafkaConsumer',
+      metadata: {
+        self: `${self}/${m.id}`,
+        resource_name: `crn:///kafka=${id}/consumer-group=${group}/consumer=${m.id}`,
+      },
+      cluster_id: id,
+      consumer_group_id: group,
+      consumer_id: m.id,
+      instance_id: m.groupInstanceId,
+      client_id: m.clientId,
+      assignments: { related: `${self}/${m.id}/assignments` },
+    }));
+    return answer(request, reply, 200, list(self, 'KafkaConsumerList', data));
+  });
+
+  async function describeRaw(names: string[]) {
+    try {
+      return await kafka.admin.describeGroups({ groups: names });
+    } catch (error) {
+      throw toRestError(error);
+    }
+  }
+  async function describeGroups(request: FastifyRequest, id: string, names: string[]) {
+    const described = await describeRaw(names);
+    const result = [];
+    for (const name of names) {
+      const g = described.get(name);
+      if (g === undefined || g.state === 'DEAD') continue;
+      const self = `${base(request)}/clusters/${id}/consumer-groups/${name}`;
+      result.push({
+        kind: 'KafkaConsumerGroup',
+        metadata: { self, resource_name: `crn:///kafka=${id}/consumer-group=${name}` },
+        cluster_id: id,
+        consumer_group_id: name,
+        is_simple: g.protocolType === '',
+        partition_assignor: g.protocol,
+        state: g.state,
+        coordinator: { related: `${base(request)}/clusters/${id}/brokers/-1` },
+        consumers: { related: `${self}/consumers` },
+        lag_summary: { related: `${self}/lag-summary` },
+      });
+    }
+    return result;
+  }
+
+  // Records: one JSON record, or a stream of them on one request, answered in order.
+  app.post('/v3/clusters/:cluster/topics/:topic/records', async (request, reply) => {
+    const id = await clusterId(request);
+    const { topic = '' } = request.params as Params;
+    negotiate(request, V3_TYPES);
+    const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (type !== 'application/json') throw unsupportedMediaType(type || '(none)', V3_TYPES);
+    const text = typeof request.body === 'string' ? request.body : '';
+    const partitions = await kafka.partitions(topic);
+    const pieces = splitJsonStream(text);
+    if (pieces.length === 0) throw badRequest('The body holds no record');
+    const reports: unknown[] = new Array(pieces.length);
+    for (let from = 0; from < pieces.length; from += RECORDS_PER_SEND_MAX) {
+      const slice = pieces.slice(from, from + RECORDS_PER_SEND_MAX);
+      const ready: { index: number; record: V3Record }[] = [];
+      slice.forEach((piece, n) => {
+        try {
+          if (piece instanceof Error)
+            throw new RestError(400, 400, `Malformed JSON record: ${piece.message}`);
+          const record = readV3Record(piece, ctx.formats);
+          if (
+            record.partitionId !== undefined &&
+            !partitions.some((p) => p.partition === record.partitionId)
+          ) {
+            throw partitionNotFound(topic, record.partitionId);
+          }
+          ready.push({ index: from + n, record });
+        } catch (error) {
+          const failure =
+            error instanceof RestError ? error : new RestError(400, 400, (error as Error).message);
+          reports[from + n] = { error_code: failure.status, message: failure.message };
+        }
+      });
+      const results = await ctx.producer.send(
+        topic,
+        partitions.length,
+        ready.map(({ record }) => ({
+          key: record.key?.bytes ?? null,
+          value: record.value?.bytes ?? null,
+          partition: record.partitionId,
+          headers: record.headers,
+          timestamp: record.timestamp,
+        })),
+      );
+      ready.forEach(({ index, record }, n) => {
+        const result = results[n];
+        reports[index] =
+          result === undefined || result.offset === null
+            ? { error_code: 500, message: result?.error ?? 'Kafka returned no offset' }
+            : {
+                error_code: 200,
+                cluster_id: id,
+                topic_name: topic,
+                partition_id: result.partition,
+                offset: result.offset,
+                timestamp: new Date(result.timestamp).toISOString(),
+                key:
+                  record.key === undefined
+                    ? null
+                    : { type: record.key.type, size: record.key.bytes?.length ?? 0 },
+                value:
+                  record.value === undefined
+                    ? null
+                    : { type: record.value.type, size: record.value.bytes?.length ?? 0 },
+              };
+      });
+    }
+    // One record: its report with its status. A stream: 200 and one report per record, in order.
+    const single = pieces.length === 1 ? (reports[0] as { error_code: number }) : undefined;
+    reply.code(single === undefined ? 200 : single.error_code);
+    return reply.type('application/json').send(reports.map((r) => JSON.stringify(r)).join('\n'));
+  });
+}
+
+/** Waits until a new topic's partitions have leaders (Kafka creates them asynchronously). */
+async function waitForTopic(kafka: KafkaSide, topic: string): Promise<PartitionInfo[]> {
+  const deadline = Date.now() + kafka.requestTimeoutMs;
+  for (;;) {
+    try {
+      const partitions = await kafka.partitions(topic);
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return partitions;
+    } catch (error) {
+      if (!(error instanceof RestError) || error.errorCode !== 40401) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new RestError(
+        500,
+        50002,
+        `Kafka error: topic ${topic} had no leaders within ${kafka.requestTimeoutMs} ms`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
