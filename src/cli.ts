@@ -24,6 +24,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   up: async () => (await import('./engine/up-command.ts')).command,
   smoke: async () => (await import('./tools/smoke-command.ts')).command,
   bench: async () => (await import('./bench/command.ts')).command,
+  exporter: async () => (await import('./exporter/command.ts')).command,
   'schema-registry': async () => (await import('./registry/command.ts')).command,
   'rest-proxy': async () => (await import('./rest-proxy/command.ts')).command,
   topics: async () => (await import('./tools/topics-command.ts')).command,

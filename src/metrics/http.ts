@@ -4,9 +4,14 @@
  * tests can call it in-process.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 
-export function buildMetricsApp(registry: Registry): FastifyInstance {
+/** What the endpoint serves: a prom-client `Registry`, or one that collects first (the exporter). */
+export interface MetricsText {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+export function buildMetricsApp(registry: MetricsText): FastifyInstance {
   const app = Fastify({ logger: false });
   app.get('/metrics', async (_request, reply) => {
     const text = await registry.metrics();
@@ -24,7 +29,7 @@ export interface MetricsServer {
 
 /** Serves `registry` on `host:port` (port 0: any free port). */
 export async function startMetricsServer(options: {
-  readonly registry: Registry;
+  readonly registry: MetricsText;
   readonly host: string;
   readonly port: number;
 }): Promise<MetricsServer> {

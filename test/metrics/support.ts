@@ -107,9 +107,18 @@ export interface Running {
  */
 export async function startReferenceWithAgent(port: number, agentPort: number): Promise<Running> {
   assert.ok(existsSync(JMX_AGENT_JAR), `${JMX_AGENT_JAR} is missing: run scripts/setup/45-prometheus.sh`);
+  return startReference(port, `-javaagent:${JMX_AGENT_JAR}=127.0.0.1:${agentPort}:${JMX_RULES}`, agentPort);
+}
+
+/** A one-node reference; `javaToolOptions` reach its JVMs (e.g. an agent serving metrics on `metricsPort`). */
+export async function startReference(
+  port: number,
+  javaToolOptions?: string,
+  metricsPort = 0,
+): Promise<Running> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kstack-metrics-ref-'));
   const saved = process.env.JAVA_TOOL_OPTIONS;
-  process.env.JAVA_TOOL_OPTIONS = `-javaagent:${JMX_AGENT_JAR}=127.0.0.1:${agentPort}:${JMX_RULES}`;
+  if (javaToolOptions !== undefined) process.env.JAVA_TOOL_OPTIONS = javaToolOptions;
   const cluster = new ReferenceCluster({ nodes: 1, basePort: port, dataDir });
   try {
     await cluster.start();
@@ -119,7 +128,7 @@ export async function startReferenceWithAgent(port: number, agentPort: number): 
   }
   return {
     bootstrap: cluster.bootstrap,
-    metricsUrl: `http://127.0.0.1:${agentPort}/metrics`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     async stop() {
       await cluster.stop(true);
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,215 @@
+/**
+ * `kstack exporter` against `kstack up` and against Apache Kafka 4.1.1, with the same
+ * assertions: kafkajs (a client we did not write) creates a 3-partition topic, produces
+ * 12/10/8 records, deletes the first 2 of partition 0, commits offsets 5 and 10 for one group
+ * and keeps a live member in another; both exporters must then serve the same series with
+ * the same values, and the values kafka_exporter would give. Then kstack is stopped: the
+ * exporter says the cluster is down, and recovers by itself when it is back.
+ * Ports: reference 20410 (controller 20460), kstack 20411, exporters 20412 (kstack) and 20413.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import { KstackProcess } from '../../src/engine/process.ts';
+import { type RunningExporter, startExporter } from '../../src/exporter/exporter.ts';
+import {
+  type Running,
+  type Sample,
+  sampleValue,
+  scrape,
+  startReference,
+  waitFor,
+} from '../metrics/support.ts';
+
+const TOPIC = 'exporter-topic';
+const COMMITTED_GROUP = 'exporter-committed';
+const LIVE_GROUP = 'exporter-live';
+const RECORDS_PER_PARTITION = [12, 10, 8];
+const DELETED_BEFORE = 2;
+const COMMITTED = [5, 10];
+const KSTACK_PORT = 20411;
+
+interface Target {
+  readonly name: string;
+  readonly broker: Running;
+  readonly exporter: RunningExporter;
+  consumer?: Consumer;
+}
+
+/** The series about this test's topic and groups, as `name{labels} value` lines, sorted. */
+function seriesOf(samples: readonly Sample[]): string[] {
+  return samples
+    .filter(
+      (s) =>
+        s.labels.topic === TOPIC ||
+        s.labels.consumergroup === COMMITTED_GROUP ||
+        s.labels.consumergroup === LIVE_GROUP ||
+        s.name === 'kafka_brokers' ||
+        s.name === 'kafka_exporter_cluster_up',
+    )
+    .map((s) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())} ${s.value}`)
+    .sort();
+}
+
+async function prepare(target: Target): Promise<void> {
+  const kafka = new Kafka({
+    brokers: [target.broker.bootstrap],
+    clientId: 'exporter-test',
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic: TOPIC, numPartitions: RECORDS_PER_PARTITION.length, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  await producer.send({
+    topic: TOPIC,
+    acks: -1,
+    messages: RECORDS_PER_PARTITION.flatMap((count, partition) =>
+      Array.from({ length: count }, (_, i) => ({ partition, value: `p${partition}-${i}` })),
+    ),
+  });
+  await producer.disconnect();
+  // kafkajs finds the leaders in its cached metadata, which the producer's send did not refresh.
+  await admin.fetchTopicMetadata({ topics: [TOPIC] });
+  await admin.deleteTopicRecords({
+    topic: TOPIC,
+    partitions: [{ partition: 0, offset: String(DELETED_BEFORE) }],
+  });
+  await admin.setOffsets({
+    groupId: COMMITTED_GROUP,
+    topic: TOPIC,
+    partitions: COMMITTED.map((offset, partition) => ({ partition, offset: String(offset) })),
+  });
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: LIVE_GROUP });
+  target.consumer = consumer;
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPIC, fromBeginning: false });
+  await consumer.run({ eachMessage: async () => {} });
+}
+
+const targets: Target[] = [];
+let kstackProcess: KstackProcess | undefined;
+const kstackDataDir = mkdtempSync(join(tmpdir(), 'kstack-exporter-'));
+
+function startKstackProcess(): Promise<KstackProcess> {
+  return KstackProcess.start({
+    args: ['--port', String(KSTACK_PORT), '--data-dir', kstackDataDir, '--no-compose'],
+    ports: [KSTACK_PORT],
+  });
+}
+
+before(async () => {
+  const reference = await startReference(20410);
+  targets.push({
+    name: 'Apache Kafka (reference)',
+    broker: reference,
+    exporter: await startExporter({ bootstrap: reference.bootstrap, port: 20413 }),
+  });
+  kstackProcess = await startKstackProcess();
+  const kstack: Running = {
+    bootstrap: `127.0.0.1:${KSTACK_PORT}`,
+    metricsUrl: '',
+    stop: async () => {},
+  };
+  targets.push({
+    name: 'kstack up',
+    broker: kstack,
+    exporter: await startExporter({ bootstrap: kstack.bootstrap, port: 20412 }),
+  });
+  for (const target of targets) await prepare(target);
+});
+
+after(async () => {
+  for (const target of targets) {
+    await target.consumer?.disconnect().catch(() => {});
+    await target.exporter.close();
+    await target.broker.stop();
+  }
+  if (kstackProcess !== undefined) {
+    const exit = await kstackProcess.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, kstackProcess.output);
+  }
+  rmSync(kstackDataDir, { recursive: true, force: true });
+});
+
+/** Scrapes until the live group shows its member (the rebalance takes a while), then returns the samples. */
+async function settled(target: Target): Promise<Sample[]> {
+  return waitFor(`${target.name}: the exporter to show ${LIVE_GROUP} with 1 member`, async () => {
+    const samples = await scrape(target.exporter.url);
+    const members = sampleValue(samples, 'kafka_consumergroup_members', { consumergroup: LIVE_GROUP });
+    return members === 1 ? samples : undefined;
+  });
+}
+
+test("the exporter gives kafka_exporter's values for offsets, lag and groups, on both", async () => {
+  for (const target of targets) {
+    const samples = await settled(target);
+    const at = (name: string, labels: Record<string, string>) => {
+      const value = sampleValue(samples, name, labels);
+      assert.notEqual(value, undefined, `${target.name}: no ${name} ${JSON.stringify(labels)}`);
+      return value;
+    };
+    assert.equal(at('kafka_exporter_cluster_up', {}), 1);
+    assert.equal(at('kafka_brokers', {}), 1);
+    assert.equal(at('kafka_topic_partitions', { topic: TOPIC }), RECORDS_PER_PARTITION.length);
+    RECORDS_PER_PARTITION.forEach((count, index) => {
+      const partition = { topic: TOPIC, partition: String(index) };
+      assert.equal(at('kafka_topic_partition_current_offset', partition), count, `${target.name} ${index}`);
+      assert.equal(at('kafka_topic_partition_oldest_offset', partition), index === 0 ? DELETED_BEFORE : 0);
+      assert.equal(at('kafka_topic_partition_leader', partition), 1);
+      assert.equal(at('kafka_topic_partition_replicas', partition), 1);
+      assert.equal(at('kafka_topic_partition_in_sync_replica', partition), 1);
+      assert.equal(at('kafka_topic_partition_leader_is_preferred', partition), 1);
+      assert.equal(at('kafka_topic_partition_under_replicated_partition', partition), 0);
+      const group = { consumergroup: COMMITTED_GROUP, ...partition };
+      const committed = COMMITTED[index] ?? -1;
+      assert.equal(at('kafka_consumergroup_current_offset', group), committed, `${target.name} ${index}`);
+      assert.equal(at('kafka_consumergroup_lag', group), committed < 0 ? -1 : count - committed);
+    });
+    const sums = { consumergroup: COMMITTED_GROUP, topic: TOPIC };
+    assert.equal(at('kafka_consumergroup_current_offset_sum', sums), 5 + 10 - 1);
+    assert.equal(at('kafka_consumergroup_lag_sum', sums), 12 - 5 + (10 - 10));
+    assert.equal(at('kafka_consumergroup_members', { consumergroup: COMMITTED_GROUP }), 0);
+  }
+});
+
+test('the same series with the same values against kstack and against Apache Kafka', async () => {
+  const [reference, kstack] = await Promise.all(
+    targets.map(async (target) => seriesOf(await settled(target))),
+  );
+  assert.ok(reference!.length > 20, `only ${reference!.length} series`);
+  assert.deepEqual(kstack, reference);
+});
+
+test('a cluster that goes down is reported as down, and the exporter recovers by itself', async () => {
+  const target = targets.find((t) => t.name === 'kstack up')!;
+  await target.consumer?.disconnect();
+  target.consumer = undefined;
+  const exit = await kstackProcess!.stop();
+  assert.deepEqual(exit, { code: 0, signal: null }, kstackProcess!.output);
+  const down = await scrape(target.exporter.url);
+  assert.equal(sampleValue(down, 'kafka_exporter_cluster_up'), 0);
+  assert.equal(sampleValue(down, 'kafka_brokers'), 0);
+  assert.equal(
+    sampleValue(down, 'kafka_topic_partitions', { topic: TOPIC }),
+    undefined,
+    'stale series served',
+  );
+  kstackProcess = await startKstackProcess();
+  const back = await waitFor('the exporter to reach kstack again', async () => {
+    const samples = await scrape(target.exporter.url);
+    return sampleValue(samples, 'kafka_exporter_cluster_up') === 1 ? samples : undefined;
+  });
+  assert.equal(
+    sampleValue(back, 'kafka_topic_partition_current_offset', { topic: TOPIC, partition: '0' }),
+    12,
+  );
+});
