@@ -88,6 +88,8 @@ def main():
     for record in records:
         value = serializer(record, context)
         wire_prefixes.add(value[:5].hex())
+        if fmt == "protobuf":
+            summary["message_indexes"] = value[5:7].hex()
         producer.produce(topic, value=value)
     if producer.flush(30) != 0:
         raise RuntimeError("records not delivered within 30 s")

@@ -1,0 +1,92 @@
+/**
+ * Test helper: `kstack schema-registry` as a separate process on a real port, ready once it answers
+ * `GET /`; stopped with SIGTERM, or SIGKILL for crash tests.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runTool } from '../engine/run-tool.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const READY_TIMEOUT_MS = 60_000;
+const POLL_INTERVAL_MS = 100;
+
+/** The venv that scripts/setup/40-registry-clients.sh fills. */
+export const REGISTRY_PYTHON = join(
+  process.env.KSTACK_CACHE_DIR ?? join(homedir(), '.cache', 'kstack'),
+  'venv-registry',
+  'bin',
+  'python',
+);
+export const SERDES_SCRIPT = join(import.meta.dirname, 'python', 'serdes.py');
+
+export class RegistryProcess {
+  readonly url: string;
+  readonly #args: string[];
+  #child: ChildProcess | null = null;
+  #exit: Promise<number | string> | null = null;
+  output = '';
+
+  constructor(bootstrap: string, port: number) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.#args = [
+      'bin/kstack.ts',
+      'schema-registry',
+      '--bootstrap-server',
+      bootstrap,
+      '--port',
+      String(port),
+    ];
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, this.#args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-64 * 1024);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.#exit = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+    );
+    let exited = false;
+    void this.#exit.then(() => {
+      exited = true;
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (exited) throw new Error(`kstack schema-registry exited before serving:\n${this.output}`);
+      const answered = await fetch(`${this.url}/`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (answered) return;
+      if (Date.now() > deadline)
+        throw new Error(`kstack schema-registry not serving within ${READY_TIMEOUT_MS} ms:\n${this.output}`);
+      await sleep(POLL_INTERVAL_MS);
+    }
+  }
+
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | string | null> {
+    if (this.#child === null || this.#exit === null) return null;
+    this.#child.kill(signal);
+    const exit = await this.#exit;
+    this.#child = null;
+    return exit;
+  }
+}
+
+/** Runs test/registry/python/serdes.py for one format and returns its JSON summary. */
+export async function runSerdes(bootstrap: string, url: string, format: string, topic: string) {
+  const result = await runTool(REGISTRY_PYTHON, [SERDES_SCRIPT, bootstrap, url, format, topic], {
+    timeoutMs: 240_000,
+  });
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as { ok: boolean; [key: string]: unknown };
+  } catch {
+    throw new Error(`serdes.py failed (${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
+}
