@@ -12,12 +12,14 @@ import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { parseBootstrap, parseTimeoutMs } from '../topology/bootstrap.ts';
 import {
   applyAction,
+  awaitSettled,
   describeAction,
   kafkaErrorText,
   type PlanOptions,
   planTopics,
   readCluster,
   readTopicsFile,
+  type TopicAction,
   type TopicsFile,
 } from '../topology/topics.ts';
 
@@ -132,10 +134,12 @@ export async function applyTopicsFile(
       return EXIT_OK;
     }
     let failed = 0;
+    const applied: TopicAction[] = [];
     for (const action of plan.actions) {
       const text = describeAction(action, file.displayPath);
       try {
         await applyAction(admin, action);
+        applied.push(action);
         print.out(`done: ${text}`);
       } catch (error) {
         failed += 1;
@@ -143,6 +147,13 @@ export async function applyTopicsFile(
       }
     }
     if (plan.unchanged.length > 0) print.out(`unchanged: ${plan.unchanged.join(', ')}`);
+    const unsettled = await awaitSettled(admin, applied, connection.timeoutMs);
+    if (unsettled.length > 0) {
+      failed += unsettled.length;
+      print.err(
+        `not visible with every partition led after ${connection.timeoutMs} ms: ${unsettled.join(', ')}`,
+      );
+    }
     if (failed > 0) {
       print.err(`${failed} of ${plan.actions.length} changes failed on ${target}`);
       return EXIT_FAILED;

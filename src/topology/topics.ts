@@ -296,6 +296,46 @@ export async function applyAction(admin: Admin, action: TopicAction): Promise<vo
   }
 }
 
+/** Between Metadata reads while waiting for created topics and partitions to show. */
+const SETTLE_POLL_MS = 100;
+
+/**
+ * Waits until Metadata shows each created topic and added partition with a leader, so that
+ * "done" means clients can use it (on a cluster, brokers learn of a change a moment after
+ * the controller answers). Returns the topics still not settled at the deadline.
+ */
+export async function awaitSettled(
+  admin: Admin,
+  actions: readonly TopicAction[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const expected = new Map<string, number>();
+  for (const action of actions) {
+    if (action.kind === 'create') expected.set(action.topic, action.partitions);
+    if (action.kind === 'add-partitions') expected.set(action.topic, action.to);
+  }
+  if (expected.size === 0) return [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let pending = [...expected.keys()];
+    try {
+      const metadata = await admin.metadata({ topics: pending, forceUpdate: true });
+      pending = pending.filter((name) => {
+        const topic = metadata.topics.get(name);
+        return (
+          topic === undefined ||
+          topic.partitionsCount < expected.get(name)! ||
+          topic.partitions.some((partition) => partition.leader < 0)
+        );
+      });
+    } catch {
+      // A topic the answering broker does not know yet fails the whole request: still pending.
+    }
+    if (pending.length === 0 || Date.now() > deadline) return pending;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
+}
+
 /** The Kafka error inside a client error (its code, name and the broker's message), for reports. */
 export function kafkaErrorText(error: unknown): string {
   const parts: string[] = [];
