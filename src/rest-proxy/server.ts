@@ -12,6 +12,7 @@ import { KafkaSide } from './kafka.ts';
 import { RecordProducer } from './produce.ts';
 import { registerV2 } from './routes-v2.ts';
 import { registerV3 } from './routes-v3.ts';
+import { registryFormats } from './schema-formats.ts';
 
 /** `KAFKA_REST_PROXY_PORT` in .env.example. */
 export const REST_PROXY_PORT_DEFAULT = 8082;
@@ -26,7 +27,7 @@ export interface RestProxyOptions extends ConsumerManagerOptions {
   readonly requestBodyMaxBytes?: number;
   /** Timeout of each Kafka request the proxy makes. */
   readonly kafkaRequestTimeoutMs?: number;
-  /** Registry-backed embedded formats (none ship yet). */
+  /** Registry-backed embedded formats; by default avro, jsonschema and protobuf over schemaRegistryUrl. */
   readonly schemaFormats?: ReadonlyMap<SchemaFormatName, SchemaFormat>;
 }
 
@@ -71,7 +72,11 @@ export function buildRestProxy(options: RestProxyOptions): RestProxy {
       ? {}
       : { requestTimeoutMs: options.kafkaRequestTimeoutMs }),
   });
-  const formats = new EmbeddedFormats(options.schemaRegistryUrl, options.schemaFormats ?? new Map());
+  const formats = new EmbeddedFormats(
+    options.schemaRegistryUrl,
+    options.schemaFormats ??
+      (options.schemaRegistryUrl === undefined ? new Map() : registryFormats(options.schemaRegistryUrl)),
+  );
   const consumers = new ConsumerManager(kafka, formats, options);
   const producer = new RecordProducer(kafka);
 

@@ -1,0 +1,327 @@
+/**
+ * The schema-aware embedded formats through a real Schema Registry (`kstack schema-registry` as a
+ * process), with the same assertions against `kstack up` and the Apache Kafka reference. On the
+ * other side: confluent-kafka's Python Avro and JSON Schema serializers and deserializers (clients
+ * we did not write; scripts/setup/40-registry-clients.sh), and kafkajs for the raw wire bytes.
+ * Ports: kstack 20340, its proxy 20341, its registry 20342; the reference 20330 (controller 20380),
+ * its proxy 20331, its registry 20332.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startRestProxy } from '../../src/rest-proxy/server.ts';
+import { type BrokerTarget, kstackTarget, referenceTarget } from '../broker/targets.ts';
+import { runTool } from '../engine/run-tool.ts';
+import { REGISTRY_PYTHON, RegistryProcess } from '../registry/registry-process.ts';
+import { assertError, call, type HttpAnswer, readWithKafkajs, waitFor } from './support.ts';
+
+const V2 = 'application/vnd.kafka.v2+json';
+const AVRO = 'application/vnd.kafka.avro.v2+json';
+const JSONSCHEMA = 'application/vnd.kafka.jsonschema.v2+json';
+const PROTOBUF = 'application/vnd.kafka.protobuf.v2+json';
+const SERDES = join(import.meta.dirname, 'python', 'serdes.py');
+
+const targets: { make: () => BrokerTarget; proxyPort: number; registryPort: number }[] = [
+  { make: () => kstackTarget(20340), proxyPort: 20341, registryPort: 20342 },
+  { make: () => referenceTarget(20330, 'kstack-rest-proxy-schemas-'), proxyPort: 20331, registryPort: 20332 },
+];
+
+const USER_SCHEMA = JSON.stringify({
+  type: 'record',
+  name: 'User',
+  namespace: 'kstack.test',
+  fields: [
+    { name: 'name', type: 'string' },
+    { name: 'age', type: 'int' },
+    { name: 'tags', type: { type: 'array', items: 'string' } },
+    { name: 'nick', type: ['null', 'string'], default: null },
+  ],
+});
+const ORDER_SCHEMA = JSON.stringify({
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Order',
+  type: 'object',
+  properties: { id: { type: 'integer' }, item: { type: 'string' } },
+  required: ['id'],
+  additionalProperties: false,
+});
+
+function ok(answer: HttpAnswer, status = 200): void {
+  assert.equal(answer.status, status, answer.text);
+}
+
+async function python(args: string[]): Promise<Record<string, unknown>> {
+  const result = await runTool(REGISTRY_PYTHON, [SERDES, ...args], { timeoutMs: 180_000 });
+  const line = result.stdout.trim().split('\n').at(-1) ?? '';
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new Error(`serdes.py printed no JSON (exit ${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
+  assert.equal(parsed.ok, true, `${line}\n${result.stderr}`);
+  return parsed;
+}
+
+for (const { make, proxyPort, registryPort } of targets) {
+  const target = make();
+  describe(`REST proxy schema formats over ${target.title}`, { timeout: 600_000 }, () => {
+    const bootstrap = `127.0.0.1:${target.port}`;
+    const registry = new RegistryProcess(bootstrap, registryPort);
+    let proxy: { url: string; close(): Promise<void> };
+    let url = '';
+    let clusterId = '';
+
+    async function createTopic(name: string) {
+      ok(
+        await call(url, `/v3/clusters/${clusterId}/topics`, {
+          method: 'POST',
+          contentType: 'application/json',
+          body: { topic_name: name, partitions_count: 1, replication_factor: 1 },
+        }),
+        201,
+      );
+    }
+
+    /** A consumer instance of the format on a topic, from the beginning; returns its records. */
+    async function readThroughProxy(format: string, topic: string, count: number) {
+      const group = `rp-${format}-${topic}`;
+      ok(
+        await call(url, `/consumers/${group}`, {
+          method: 'POST',
+          contentType: V2,
+          body: { name: 'r', format, 'auto.offset.reset': 'earliest' },
+        }),
+      );
+      const base = `/consumers/${group}/instances/r`;
+      ok(
+        await call(url, `${base}/subscription`, {
+          method: 'POST',
+          contentType: V2,
+          body: { topics: [topic] },
+        }),
+        204,
+      );
+      const records: { key: unknown; value: unknown; offset: number }[] = [];
+      await waitFor(`${count} ${format} records through the proxy`, async () => {
+        const answer = await call(url, `${base}/records?timeout=1000`, {
+          accept: `application/vnd.kafka.${format}.v2+json`,
+        });
+        ok(answer);
+        records.push(...(answer.json as typeof records));
+        return records.length >= count ? true : undefined;
+      });
+      ok(await call(url, base, { method: 'DELETE' }), 204);
+      return records;
+    }
+
+    before(async () => {
+      await target.start();
+      await registry.start();
+      proxy = await startRestProxy({ bootstrap, port: proxyPort, schemaRegistryUrl: registry.url });
+      url = proxy.url;
+      clusterId =
+        ((await call(url, '/v3/clusters')).json as { data: { cluster_id: string }[] }).data[0]?.cluster_id ??
+        '';
+    });
+
+    after(async () => {
+      await proxy?.close();
+      await registry.stop();
+      await target.stop();
+    });
+
+    it('avro: inline schemas registered and their ids answered; confluent-kafka reads them; its records read back through the proxy', async () => {
+      await createTopic('rp-avro');
+      const first = await call(url, '/topics/rp-avro', {
+        method: 'POST',
+        contentType: AVRO,
+        body: {
+          key_schema: '"string"',
+          value_schema: USER_SCHEMA,
+          records: [
+            { key: 'u1', value: { name: 'Ann', age: 30, tags: ['a', 'b'], nick: { string: 'A' } } },
+            { key: 'u2', value: { name: 'Bob', age: 41, tags: [], nick: null } },
+          ],
+        },
+      });
+      ok(first);
+      const ids = first.json as {
+        key_schema_id: number;
+        value_schema_id: number;
+        offsets: { offset: number }[];
+      };
+      assert.equal(typeof ids.key_schema_id, 'number');
+      assert.equal(typeof ids.value_schema_id, 'number');
+      assert.notEqual(ids.key_schema_id, ids.value_schema_id);
+      const byId = await call(url, '/topics/rp-avro', {
+        method: 'POST',
+        contentType: AVRO,
+        body: {
+          key_schema_id: ids.key_schema_id,
+          value_schema_id: ids.value_schema_id,
+          records: [{ key: 'u3', value: { name: 'Cy', age: 7, tags: ['c'], nick: null } }],
+        },
+      });
+      ok(byId);
+      assert.deepEqual(byId.json, {
+        offsets: [{ partition: 0, offset: 2, error_code: null, error: null }],
+        key_schema_id: ids.key_schema_id,
+        value_schema_id: ids.value_schema_id,
+      });
+      const subjects = await call(registry.url, '/subjects');
+      assert.ok(
+        (subjects.json as string[]).includes('rp-avro-value') &&
+          (subjects.json as string[]).includes('rp-avro-key'),
+      );
+      const read = await python(['consume', bootstrap, registry.url, 'avro', 'rp-avro', '3']);
+      const records = read.records as { key: string; value: unknown; prefix: string }[];
+      assert.deepEqual(
+        records.map((r) => [r.key, r.value]),
+        [
+          ['u1', { name: 'Ann', age: 30, tags: ['a', 'b'], nick: 'A' }],
+          ['u2', { name: 'Bob', age: 41, tags: [], nick: null }],
+          ['u3', { name: 'Cy', age: 7, tags: ['c'], nick: null }],
+        ],
+      );
+      assert.ok(records.every((r) => r.prefix === `00${ids.value_schema_id.toString(16).padStart(8, '0')}`));
+      // The other way: confluent-kafka's AvroSerializer writes, a proxy consumer in avro reads.
+      await createTopic('rp-avro-in');
+      await python([
+        'produce',
+        bootstrap,
+        registry.url,
+        'avro',
+        'rp-avro-in',
+        USER_SCHEMA,
+        JSON.stringify([
+          { value: { name: 'Dee', age: 52, tags: ['x'], nick: 'D' } },
+          { value: { name: 'Eve', age: 1, tags: [], nick: null } },
+        ]),
+      ]);
+      const back = await readThroughProxy('avro', 'rp-avro-in', 2);
+      assert.deepEqual(
+        back.map((r) => [r.key, r.value]),
+        [
+          [null, { name: 'Dee', age: 52, tags: ['x'], nick: { string: 'D' } }],
+          [null, { name: 'Eve', age: 1, tags: [], nick: null }],
+        ],
+      );
+    });
+
+    it('jsonschema: values checked and written in the wire format; confluent-kafka reads them; its records read back', async () => {
+      await createTopic('rp-json');
+      const produced = await call(url, '/topics/rp-json', {
+        method: 'POST',
+        contentType: JSONSCHEMA,
+        body: {
+          value_schema: ORDER_SCHEMA,
+          records: [{ value: { id: 1, item: 'tea' } }, { value: { id: 2 } }],
+        },
+      });
+      ok(produced);
+      const id = (produced.json as { value_schema_id: number }).value_schema_id;
+      assert.equal(typeof id, 'number');
+      const read = await python(['consume', bootstrap, registry.url, 'json', 'rp-json', '2']);
+      const records = read.records as { value: unknown; prefix: string }[];
+      assert.deepEqual(
+        records.map((r) => r.value),
+        [{ id: 1, item: 'tea' }, { id: 2 }],
+      );
+      assert.ok(records.every((r) => r.prefix === `00${id.toString(16).padStart(8, '0')}`));
+      await createTopic('rp-json-in');
+      await python([
+        'produce',
+        bootstrap,
+        registry.url,
+        'json',
+        'rp-json-in',
+        ORDER_SCHEMA,
+        JSON.stringify([{ value: { id: 9, item: 'cake' } }]),
+      ]);
+      const back = await readThroughProxy('jsonschema', 'rp-json-in', 1);
+      assert.deepEqual(
+        back.map((r) => r.value),
+        [{ id: 9, item: 'cake' }],
+      );
+    });
+
+    it('protobuf: the wire bytes carry the schema id and message index 0 before the message; the proxy reads it back', async () => {
+      await createTopic('rp-proto');
+      const produced = await call(url, '/topics/rp-proto', {
+        method: 'POST',
+        contentType: PROTOBUF,
+        body: {
+          value_schema:
+            'syntax = "proto3"; package kstack.test; message Ping { string text = 1; int64 n = 2; } message Other { bool b = 1; }',
+          records: [{ value: { text: 'hi', n: 5 } }],
+        },
+      });
+      ok(produced);
+      const id = (produced.json as { value_schema_id: number }).value_schema_id;
+      const [raw] = await readWithKafkajs(bootstrap, 'rp-proto', 1);
+      // 0x00, the id, message indexes [0] as one 0x00, then field 1 "hi" (0a 02 68 69) and field 2 = 5 (10 05).
+      assert.equal(raw?.value?.toString('hex'), `00${id.toString(16).padStart(8, '0')}000a0268691005`);
+      const back = await readThroughProxy('protobuf', 'rp-proto', 1);
+      assert.deepEqual(
+        back.map((r) => r.value),
+        [{ text: 'hi', n: '5' }],
+      );
+    });
+
+    it('bad schema input: 42201, 42202, 42203 naming the record, 42205 for a bad schema or unknown id', async () => {
+      await createTopic('rp-bad-schema');
+      const produce = (contentType: string, body: object) =>
+        call(url, '/topics/rp-bad-schema', { method: 'POST', contentType, body });
+      assertError(
+        await produce(AVRO, {
+          value_schema: USER_SCHEMA,
+          records: [{ key: 'k', value: { name: 'a', age: 1, tags: [] } }],
+        }),
+        422,
+        42201,
+      );
+      assertError(await produce(AVRO, { records: [{ value: { name: 'a' } }] }), 422, 42202);
+      assertError(
+        await produce(AVRO, {
+          value_schema: USER_SCHEMA,
+          records: [
+            { value: { name: 'a', age: 1, tags: [] } },
+            { value: { name: 'b', age: 'old', tags: [] } },
+          ],
+        }),
+        422,
+        42203,
+        /records\[1\]\.value/,
+      );
+      // A JSON schema under the subject that holds Avro is refused by the registry (type changed).
+      assertError(
+        await produce(JSONSCHEMA, { value_schema: ORDER_SCHEMA, records: [{ value: { id: 1 } }] }),
+        422,
+        42205,
+        /incompatible/,
+      );
+      await createTopic('rp-bad-json');
+      const mismatch = await call(url, '/topics/rp-bad-json', {
+        method: 'POST',
+        contentType: JSONSCHEMA,
+        body: { value_schema: ORDER_SCHEMA, records: [{ value: { id: 'one' } }] },
+      });
+      assertError(mismatch, 422, 42203, /records\[0\]\.value/);
+      assertError(
+        await produce(AVRO, { value_schema: '{"type": "recordz"}', records: [{ value: 1 }] }),
+        422,
+        42205,
+      );
+      assertError(
+        await produce(AVRO, { value_schema_id: 987_654, records: [{ value: 1 }] }),
+        422,
+        42205,
+        /987654|not found/i,
+      );
+      // Nothing was written by the refused requests.
+      const offsets = await call(url, '/topics/rp-bad-schema/partitions/0/offsets');
+      assert.deepEqual(offsets.json, { beginning_offset: 0, end_offset: 0 });
+    });
+  });
+}
