@@ -3,11 +3,12 @@
  *
  * Single writer: every change is made under one in-process lock as "read `_schemas` to its end,
  * decide (next id = highest id seen + 1, next version = highest version + 1), append, read to the
- * end again". Reads are answered from memory, which a background pass brings up to date every
- * REFRESH_INTERVAL_MS. A second instance on the same cluster therefore sees the first one's writes
- * before it writes, and does not corrupt state when writes come one after another; two writes that
- * race within one round trip could still choose the same id, so run one instance per cluster (no
- * leader election yet: see README).
+ * end again and check the record came back as written". Reads are answered from memory, which a
+ * background pass brings up to date every REFRESH_INTERVAL_MS. Several instances on one cluster stay
+ * consistent without a leader: the log orders their writes, every reader skips a SCHEMA record whose
+ * id already names another schema (state.ts), and a writer whose record was skipped or overwritten
+ * registers again from the newer state (WRITE_CONFLICT_RETRIES_MAX). Leader election with forwarding,
+ * as Confluent's instances do, is not built (see README).
  */
 import {
   COMPATIBILITY_DEFAULT,
@@ -26,6 +27,8 @@ import { GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.
 export const REFRESH_INTERVAL_MS = 1_000;
 /** Highest version number and id (Confluent's bound: a positive 32-bit int). */
 export const VERSION_MAX = 2 ** 31 - 1;
+/** How often a registration is retried after losing a race with another instance's write. */
+export const WRITE_CONFLICT_RETRIES_MAX = 5;
 /** How deep references may nest before the registry refuses the schema. */
 export const REFERENCE_DEPTH_MAX = 32;
 
@@ -136,6 +139,8 @@ function sameReferences(a: readonly SchemaReference[], b: readonly SchemaReferen
 
 export class SchemaRegistry {
   readonly state = new RegistryState();
+  /** Registrations that lost a race with another instance and were made again. */
+  writeConflicts = 0;
   readonly #log: SchemaLog;
   /** Parsed schemas by stored text, so compatibility checks do not re-parse on every request. */
   readonly #parsed = new Map<string, ParsedSchema>();
@@ -366,58 +371,69 @@ export class SchemaRegistry {
     normalize: boolean,
   ): Promise<{ id: number; version: number }> {
     return this.#change(async () => {
-      const mode = this.mode(subject);
-      this.#checkWritable(subject);
-      const importing = mode === 'IMPORT';
-      if (!importing && (request.id !== undefined || request.version !== undefined)) {
-        throw errors.notPermitted(
-          `Subject ${subject} is not in IMPORT mode: a schema id or version cannot be given`,
-        );
+      for (let attempt = 0; attempt <= WRITE_CONFLICT_RETRIES_MAX; attempt++) {
+        const outcome = await this.#registerOnce(subject, request, normalize);
+        if (outcome !== 'conflict') return outcome;
+        this.writeConflicts += 1;
       }
-      const { text } = this.#textOf(request, normalize);
-      const live = this.state.versions(subject, false);
-      const same = live.find((s) => this.#matches(s, request, text, normalize));
-      if (same !== undefined && (request.id === undefined || request.id === same.id)) {
-        return { id: same.id, version: same.version };
-      }
-      if (!importing) {
-        const messages = this.checkCompatibility(subject, request, null, normalize);
-        if (messages.length > 0) throw errors.incompatible(subject, messages);
-      }
-      let id: number;
-      if (request.id !== undefined) {
-        const holder = this.state.schemaById(request.id);
-        if (holder !== undefined && !(holder.schemaType === request.schemaType && holder.schema === text)) {
-          throw errors.idInUse(request.id);
-        }
-        id = request.id;
-      } else {
-        id = this.#existingId(request, text, normalize) ?? this.state.maxId + 1;
-      }
-      const stored = this.state.versions(subject, true);
-      const version = request.version ?? (stored.at(-1)?.version ?? 0) + 1;
-      if (request.version !== undefined && stored.some((s) => s.version === request.version)) {
-        throw errors.notPermitted(`Subject ${subject} already has version ${request.version}`);
-      }
-      if (version > VERSION_MAX || id > VERSION_MAX) throw errors.store('ids or versions are exhausted');
-      const value: SchemaValue = {
-        subject,
-        version,
-        id,
-        schemaType: request.schemaType,
-        references: request.references,
-        schema: text,
-        deleted: false,
-      };
-      await this.#write({ keytype: 'SCHEMA', subject, version }, encodeSchemaValue(value));
-      const readBack = this.state.subjects.get(subject)?.get(version);
-      if (readBack?.id !== id) {
-        throw errors.store(
-          `the record for ${subject} version ${version} was not read back (another writer?)`,
-        );
-      }
-      return { id, version };
+      throw errors.store(
+        `registering in ${subject} lost ${WRITE_CONFLICT_RETRIES_MAX + 1} races with another registry instance writing ${this.#log.topic}`,
+      );
     });
+  }
+
+  /** One attempt: decide from the state read to the end, append, and check what came back. */
+  async #registerOnce(
+    subject: string,
+    request: SchemaRequest,
+    normalize: boolean,
+  ): Promise<{ id: number; version: number } | 'conflict'> {
+    const mode = this.mode(subject);
+    this.#checkWritable(subject);
+    const importing = mode === 'IMPORT';
+    if (!importing && (request.id !== undefined || request.version !== undefined)) {
+      throw errors.notPermitted(
+        `Subject ${subject} is not in IMPORT mode: a schema id or version cannot be given`,
+      );
+    }
+    const { text } = this.#textOf(request, normalize);
+    const same = this.state.versions(subject, false).find((s) => this.#matches(s, request, text, normalize));
+    if (same !== undefined && (request.id === undefined || request.id === same.id)) {
+      return { id: same.id, version: same.version };
+    }
+    if (!importing) {
+      const messages = this.checkCompatibility(subject, request, null, normalize);
+      if (messages.length > 0) throw errors.incompatible(subject, messages);
+    }
+    let id: number;
+    if (request.id !== undefined) {
+      const holder = this.state.schemaById(request.id);
+      if (holder !== undefined && !(holder.schemaType === request.schemaType && holder.schema === text)) {
+        throw errors.idInUse(request.id);
+      }
+      id = request.id;
+    } else {
+      id = this.#existingId(request, text, normalize) ?? this.state.maxId + 1;
+    }
+    const stored = this.state.versions(subject, true);
+    const version = request.version ?? (stored.at(-1)?.version ?? 0) + 1;
+    if (request.version !== undefined && stored.some((s) => s.version === request.version)) {
+      throw errors.notPermitted(`Subject ${subject} already has version ${request.version}`);
+    }
+    if (version > VERSION_MAX || id > VERSION_MAX) throw errors.store('ids or versions are exhausted');
+    const value: SchemaValue = {
+      subject,
+      version,
+      id,
+      schemaType: request.schemaType,
+      references: request.references,
+      schema: text,
+      deleted: false,
+    };
+    await this.#write({ keytype: 'SCHEMA', subject, version }, encodeSchemaValue(value));
+    const readBack = this.state.subjects.get(subject)?.get(version);
+    if (readBack?.id === id && readBack.schema === text && !readBack.deleted) return { id, version };
+    return 'conflict';
   }
 
   #existingId(request: SchemaRequest, text: string, normalize: boolean): number | undefined {

@@ -26,6 +26,8 @@ export class RegistryState {
   readonly modes = new Map<string, Mode>();
   /** The highest id ever seen: ids are never reused, even after a permanent delete. */
   maxId = 0;
+  /** SCHEMA records skipped because their id already named another schema (racing writers). */
+  conflicts = 0;
   /** Records that could not be decoded (skipped, as Confluent's reader skips them). */
   skipped = 0;
 
@@ -42,9 +44,15 @@ export class RegistryState {
     const key = decodeKey(keyBytes);
     switch (key.keytype) {
       case 'SCHEMA': {
+        const schema = value === null ? null : decodeSchemaValue(value);
+        if (schema !== null && this.#clashes(schema)) {
+          // Another writer took this id first (earlier in the log) for another schema: every
+          // reader skips the later record, and its writer sees that and registers again.
+          this.conflicts += 1;
+          return;
+        }
         this.#removeSchema(key.subject, key.version);
-        if (value === null) return;
-        const schema = decodeSchemaValue(value);
+        if (schema === null) return;
         let versions = this.subjects.get(key.subject);
         if (versions === undefined) {
           versions = new Map();
@@ -87,6 +95,20 @@ export class RegistryState {
       default:
         return;
     }
+  }
+
+  #clashes(schema: SchemaValue): boolean {
+    for (const holder of this.byId.get(schema.id)?.values() ?? []) {
+      if (holder.subject === schema.subject && holder.version === schema.version) continue;
+      if (
+        holder.schemaType !== schema.schemaType ||
+        holder.schema !== schema.schema ||
+        JSON.stringify(holder.references) !== JSON.stringify(schema.references)
+      ) {
+        return true;
+      }
+    }
+    return false;
   }
 
   #replace(schema: SchemaValue): void {

@@ -14,6 +14,9 @@ import { BrokerProcess } from '../engine/broker-process.ts';
 
 const BROKER_PORT = 20200;
 const REGISTRY_PORT = 20201;
+const SECOND_REGISTRY_PORT = 20202;
+/** Registrations sent at once, alternating between the two instances, in the race test. */
+const RACE_REGISTRATIONS = 40;
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
 const broker = new BrokerProcess(BROKER_PORT);
@@ -420,5 +423,52 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
     assert.deepEqual(await snapshot(), before);
     const next = await register('after-restart', { schema: avro([nameField], 'Later') });
     assert.equal(next, before.maxId + 1, 'ids are never reused');
+  });
+
+  it('two instances on one cluster racing their registrations keep one consistent state', async () => {
+    const second = await startSchemaRegistry({ bootstrap: broker.bootstrap, port: SECOND_REGISTRY_PORT });
+    try {
+      const apps = [app, second.app];
+      await call('PUT', '/config/race-shared', { compatibility: 'NONE' });
+      const sent = Array.from({ length: RACE_REGISTRATIONS }, async (_, i) => {
+        const subject = i % 4 === 0 ? 'race-shared' : `race-${i}`;
+        const schema = avro([{ name: `f${i}`, type: 'int' }], `Race${i}`);
+        const target = apps[i % 2] as FastifyInstance;
+        const response = await target.inject({
+          method: 'POST',
+          url: `/subjects/${subject}/versions`,
+          headers: { 'content-type': CONTENT_TYPE },
+          payload: JSON.stringify({ schema }),
+        });
+        assert.equal(response.statusCode, 200, response.body);
+        return { schema, id: (JSON.parse(response.body) as { id: number }).id };
+      });
+      const acknowledged = await Promise.all(sent);
+      assert.equal(
+        new Set(acknowledged.map((a) => a.id)).size,
+        RACE_REGISTRATIONS,
+        'distinct schemas, distinct ids',
+      );
+      // Both instances converge (the second catches up within its refresh interval).
+      const list = async (target: FastifyInstance) =>
+        (await target.inject({ method: 'GET', url: '/schemas?deleted=true' })).body;
+      const deadline = Date.now() + 30_000;
+      while ((await list(app)) !== (await list(second.app))) {
+        assert.ok(Date.now() < deadline, 'the two instances did not converge within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      for (const target of apps) {
+        for (const { schema, id } of acknowledged) {
+          const answer = await target.inject({ method: 'GET', url: `/schemas/ids/${id}` });
+          assert.equal((JSON.parse(answer.body) as { schema: string }).schema, schema, `id ${id}`);
+        }
+      }
+      const conflicts = running.registry.writeConflicts + second.registry.writeConflicts;
+      process.stdout.write(
+        `# race test: ${RACE_REGISTRATIONS} registrations, ${conflicts} lost races retried\n`,
+      );
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -1,0 +1,161 @@
+/**
+ * Benchmark of the Schema Registry (reports numbers, asserts nothing): `node src/registry/bench.ts
+ * --bootstrap-server HOST:PORT [--port P] [--rate N] [--seconds S]`. Starts `kstack schema-registry`
+ * as a separate process, registers schemas, then measures:
+ * - idle resident memory of the registry process (VmRSS after start and registrations);
+ * - registrations per second (sequential, each a new schema: read-to-end, append acks=all, read back);
+ * - lookups by id (`GET /schemas/ids/{id}`, the serdes' hot path) at a fixed open-loop rate over
+ *   keep-alive connections; latency counted from each request's scheduled time, so a stall is not hidden.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const { values } = parseArgs({
+  options: {
+    'bootstrap-server': { type: 'string' },
+    port: { type: 'string', default: '8081' },
+    rate: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '10' },
+    registrations: { type: 'string', default: '200' },
+  },
+});
+const bootstrap = values['bootstrap-server'];
+if (bootstrap === undefined) throw new Error('--bootstrap-server HOST:PORT is required');
+const port = Number(values.port);
+const ratePerSecond = Number(values.rate);
+const seconds = Number(values.seconds);
+const registrations = Number(values.registrations);
+/** Requests sent per timer tick: the open-loop schedule is kept in ticks of this many ms. */
+const TICK_MS = 5;
+const SOCKETS_MAX = 32;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS_MAX });
+
+function request(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent,
+        headers: body === undefined ? {} : { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round((kib / 1024) * 10) / 10;
+}
+
+/** CPU time (user + system) the process has used, ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const child = spawn(
+  process.execPath,
+  ['bin/kstack.ts', 'schema-registry', '--bootstrap-server', bootstrap, '--port', String(port)],
+  { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+);
+try {
+  for (;;) {
+    const up = await request('GET', '/').then(
+      () => true,
+      () => false,
+    );
+    if (up) break;
+    await sleep(100);
+  }
+  const pid = child.pid ?? 0;
+  process.stdout.write(`idle RSS after start: ${rssMiB(pid)} MiB\n`);
+
+  const started = performance.now();
+  const ids: number[] = [];
+  const tag = Date.now().toString(36);
+  for (let i = 0; i < registrations; i++) {
+    const schema = JSON.stringify({
+      type: 'record',
+      name: `Bench_${tag}_${i}`,
+      fields: [{ name: 'n', type: 'int' }],
+    });
+    const answer = await request('POST', `/subjects/bench-${tag}-${i}/versions`, JSON.stringify({ schema }));
+    if (answer.status !== 200) throw new Error(`registration ${i}: ${answer.status} ${answer.text}`);
+    ids.push((JSON.parse(answer.text) as { id: number }).id);
+  }
+  const registerSeconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `registrations: ${registrations} in ${registerSeconds.toFixed(2)} s = ${(registrations / registerSeconds).toFixed(0)}/s\n`,
+  );
+  await sleep(2_000);
+  process.stdout.write(`idle RSS after ${registrations} schemas: ${rssMiB(pid)} MiB\n`);
+
+  const total = ratePerSecond * seconds;
+  const perTick = (ratePerSecond * TICK_MS) / 1000;
+  const latenciesMs: number[] = [];
+  let errors = 0;
+  const pending: Promise<void>[] = [];
+  const cpuBefore = cpuMs(pid);
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; ) {
+    const tickStart = t0 + (sent / perTick) * TICK_MS;
+    const wait = tickStart - performance.now();
+    if (wait > 0) await sleep(wait);
+    for (let k = 0; k < perTick && sent < total; k++, sent++) {
+      const scheduled = tickStart;
+      const id = ids[sent % ids.length];
+      pending.push(
+        request('GET', `/schemas/ids/${id}`).then(
+          (answer) => {
+            if (answer.status !== 200) errors++;
+            latenciesMs.push(performance.now() - scheduled);
+          },
+          () => {
+            errors++;
+          },
+        ),
+      );
+    }
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - t0) / 1000;
+  latenciesMs.sort((a, b) => a - b);
+  process.stdout.write(
+    `lookups by id: ${total} at ${ratePerSecond}/s scheduled, ${(total / elapsed).toFixed(0)}/s achieved, errors ${errors}; ` +
+      `p50 ${percentile(latenciesMs, 50).toFixed(2)} ms, p99 ${percentile(latenciesMs, 99).toFixed(2)} ms, ` +
+      `p99.9 ${percentile(latenciesMs, 99.9).toFixed(2)} ms, max ${(latenciesMs.at(-1) ?? 0).toFixed(2)} ms\n`,
+  );
+  const cpuPerLookupUs = ((cpuMs(pid) - cpuBefore) * 1000) / total;
+  process.stdout.write(
+    `registry CPU per lookup: ${cpuPerLookupUs.toFixed(0)} µs (≈ ${(1e6 / cpuPerLookupUs).toFixed(0)} lookups/s per free core)\n`,
+  );
+  process.stdout.write(
+    `load average (1 min) at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}\n`,
+  );
+  process.stdout.write(`RSS after the lookups: ${rssMiB(pid)} MiB\n`);
+} finally {
+  agent.destroy();
+  child.kill('SIGTERM');
+}
