@@ -17,9 +17,10 @@ import {
   readBatchHeader,
   validateProducePayload,
 } from '../records/index.ts';
-import { OFFSETS_TOPIC_NAME, type OffsetsLog } from './offsets-log.ts';
+import { OFFSETS_TOPIC_NAME, type OffsetsLog, type TransactionalProducer } from './offsets-log.ts';
 import type { ReplayedBatch } from './producer-state.ts';
 import type { CoordinatorRecord } from './records.ts';
+import { CONTROL_TYPE_COMMIT, controlTypeAt } from './transactions/control.ts';
 
 /** Bytes read per step when scanning a log. */
 export const LOG_SCAN_READ_BYTES = 1 << 20;
@@ -82,6 +83,7 @@ export function replayedBatches(replica: CoordinatorReplica): ReplayedBatch[] {
   scanBatches(replica, (buf, position) => {
     const h = readBatchHeader(buf, position);
     if (h.producerId < 0) return;
+    const isControl = (h.attributes & ATTRIBUTE.control) !== 0;
     batches.push({
       producerId: BigInt(h.producerId),
       producerEpoch: h.producerEpoch,
@@ -90,7 +92,8 @@ export function replayedBatches(replica: CoordinatorReplica): ReplayedBatch[] {
       baseOffset: BigInt(h.baseOffset),
       maxTimestampMs: BigInt(h.maxTimestamp),
       isTransactional: (h.attributes & ATTRIBUTE.transactional) !== 0,
-      isControl: (h.attributes & ATTRIBUTE.control) !== 0,
+      isControl,
+      controlType: isControl ? controlTypeAt(buf, position) : -1,
     });
   });
   return batches;
@@ -110,9 +113,21 @@ export class BrokerOffsetsLog implements OffsetsLog {
     return replica;
   }
 
-  async append(partition: number, records: readonly CoordinatorRecord[], timestampMs: number): Promise<void> {
+  async append(
+    partition: number,
+    records: readonly CoordinatorRecord[],
+    timestampMs: number,
+    transactional?: TransactionalProducer,
+  ): Promise<void> {
     const payload = await encodeRecordBatch({
       records: records.map((r) => ({ timestamp: timestampMs, key: r.key, value: r.value })),
+      ...(transactional === undefined
+        ? {}
+        : {
+            transactional: true,
+            producerId: Number(transactional.producerId),
+            producerEpoch: transactional.producerEpoch,
+          }),
     });
     const validation = validateProducePayload(payload);
     if (!validation.ok) throw new Error(`coordinator batch is invalid: ${validation.message}`);
@@ -133,13 +148,35 @@ export class BrokerOffsetsLog implements OffsetsLog {
   async *read(partition: number): AsyncIterable<CoordinatorRecord> {
     const positions: { buf: Uint8Array; position: number }[] = [];
     scanBatches(this.#replica(partition), (buf, position) => positions.push({ buf, position }));
+    // Records of a transaction wait for its marker: yielded on commit, dropped on abort.
+    const open = new Map<number, CoordinatorRecord[]>();
     for (const { buf, position } of positions) {
       const batch = await decodeRecordBatch(buf, position);
-      if (batch.header.attributes & ATTRIBUTE.control) continue;
+      const producerId = batch.header.producerId;
+      if (batch.header.attributes & ATTRIBUTE.control) {
+        const held = open.get(producerId) ?? [];
+        open.delete(producerId);
+        if (controlTypeAt(buf, position) === CONTROL_TYPE_COMMIT) yield* held;
+        continue;
+      }
+      const transactional = (batch.header.attributes & ATTRIBUTE.transactional) !== 0;
       for (const record of batch.records) {
         if (record.key === null) continue;
-        yield { key: record.key, value: record.value };
+        const read = { key: record.key, value: record.value };
+        if (!transactional) {
+          yield read;
+          continue;
+        }
+        let held = open.get(producerId);
+        if (held === undefined) {
+          held = [];
+          open.set(producerId, held);
+        }
+        held.push(read);
       }
+    }
+    for (const [producerId, held] of open) {
+      for (const record of held) yield { ...record, openTransactionProducerId: BigInt(producerId) };
     }
   }
 }

@@ -26,11 +26,27 @@ import {
   type GroupCoordinatorConfig,
 } from './group-coordinator.ts';
 import { OFFSETS_TOPIC_NAME } from './offsets-log.ts';
-import { ProducerIdManager, type ProducerIdStore, ProducerStateTable } from './producer-state.ts';
+import {
+  ProducerIdManager,
+  type ProducerIdStore,
+  ProducerStateTable,
+  type ReplayedBatch,
+} from './producer-state.ts';
+import { TRANSACTION_STATE_TOPIC } from './transactions/coordinator.ts';
+import {
+  readNumber as readTransactionNumber,
+  TRANSACTIONS,
+  TransactionRuntime,
+} from './transactions/runtime.ts';
 
 /** producer.id.expiration.ms and its check interval (Kafka's defaults). */
 const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS = 600_000;
+/** transaction.abort.timed.out.transaction.cleanup.interval.ms and transaction.max.timeout.ms (Kafka's defaults). */
+const TRANSACTION_ABORT_CHECK_INTERVAL_MS = 10_000;
+const TRANSACTION_MAX_TIMEOUT_MS = 900_000;
+/** transaction.state.log.num.partitions (Kafka's default). */
+const TRANSACTION_STATE_PARTITIONS = 50;
 
 /** What the group and producer handlers reach through `context.broker.slots.get(GROUP_COORDINATOR)`. */
 export class CoordinatorRuntime {
@@ -93,10 +109,13 @@ export class CoordinatorRuntime {
     return ErrorCode.NONE;
   }
 
-  /** Rebuilds producer state from every local log's batch headers (start-up). */
-  rebuildProducerState(): void {
+  /**
+   * Rebuilds producer state from every local log's batch headers (start-up); `onBatch` sees
+   * every batch too (the open and aborted transactions of each partition).
+   */
+  rebuildProducerState(onBatch?: (topic: string, partition: number, batch: ReplayedBatch) => void): void {
     for (const topic of this.#broker.metadata().topics()) {
-      if (topic.name === OFFSETS_TOPIC_NAME) continue;
+      if (topic.name === TRANSACTION_STATE_TOPIC) continue;
       for (const partition of topic.partitions) {
         const replica = asCoordinatorReplica(
           this.#broker.partitions.get(topic.name, partition.partitionIndex),
@@ -105,6 +124,7 @@ export class CoordinatorRuntime {
         for (const batch of replayedBatches(replica)) {
           this.producerState.replayBatch(topic.name, partition.partitionIndex, batch);
           this.producerIds.observe(batch.producerId);
+          onBatch?.(topic.name, partition.partitionIndex, batch);
         }
       }
     }
@@ -174,7 +194,9 @@ class FileProducerIdStore implements ProducerIdStore {
 
 interface Running {
   readonly runtime: CoordinatorRuntime;
+  readonly transactions: TransactionRuntime;
   cancelProducerExpiry: () => void;
+  cancelTransactionAbort: () => void;
 }
 
 /** One entry per started broker (stopped last-in first-out, as brokers of one process stop). */
@@ -195,11 +217,55 @@ export const extension: BrokerExtension = {
     });
     const producerIds = new ProducerIdManager(new FileProducerIdStore(join(services.dataDir, 'coordinator')));
     const runtime = new CoordinatorRuntime(services, coordinator, producerIds);
-    runtime.rebuildProducerState();
-    services.slots.set(PRODUCER_STATE, runtime.producerState);
+    const existingTransactionPartitions = services.metadata().topic(TRANSACTION_STATE_TOPIC)
+      ?.partitions.length;
+    const transactions = new TransactionRuntime(
+      services,
+      runtime.producerState,
+      coordinator,
+      () => producerIds.nextProducerId(),
+      {
+        numPartitions:
+          existingTransactionPartitions ??
+          readTransactionNumber(
+            services,
+            'transaction.state.log.num.partitions',
+            TRANSACTION_STATE_PARTITIONS,
+          ),
+        maxTimeoutMs: readTransactionNumber(
+          services,
+          'transaction.max.timeout.ms',
+          TRANSACTION_MAX_TIMEOUT_MS,
+        ),
+      },
+    );
+    runtime.rebuildProducerState((topic, partition, batch) =>
+      transactions.replayBatch(topic, partition, batch),
+    );
+    services.slots.set(PRODUCER_STATE, transactions.producerState);
     services.slots.set(GROUP_COORDINATOR, runtime);
+    services.slots.set(TRANSACTIONS, transactions);
     if (services.metadata().topic(OFFSETS_TOPIC_NAME) !== undefined) await runtime.ensureOffsetsTopic();
-    const entry: Running = { runtime, cancelProducerExpiry: () => {} };
+    // After the groups: completing a prepared transaction may commit offsets into them.
+    if (existingTransactionPartitions !== undefined) await transactions.ensureTransactionTopic();
+    const entry: Running = {
+      runtime,
+      transactions,
+      cancelProducerExpiry: () => {},
+      cancelTransactionAbort: () => {},
+    };
+    const abortInterval = readTransactionNumber(
+      services,
+      'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+      TRANSACTION_ABORT_CHECK_INTERVAL_MS,
+    );
+    const scheduleTransactionAbort = () => {
+      entry.cancelTransactionAbort = services.clock.setTimer(abortInterval, () => {
+        transactions.coordinator.abortTimedOutTransactions();
+        scheduleTransactionAbort();
+      });
+    };
+    scheduleTransactionAbort();
     const scheduleExpiry = () => {
       entry.cancelProducerExpiry = services.clock.setTimer(PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, () => {
         runtime.producerState.expireProducers(services.clock.nowMs(), PRODUCER_ID_EXPIRATION_MS);
@@ -214,6 +280,7 @@ export const extension: BrokerExtension = {
     const entry = running.pop();
     if (entry === undefined) return;
     entry.cancelProducerExpiry();
+    entry.cancelTransactionAbort();
     entry.runtime.coordinator.stop();
   },
 };

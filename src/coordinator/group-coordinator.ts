@@ -208,6 +208,8 @@ export class GroupCoordinator {
   readonly #logger: (message: string) => void;
   readonly #groups = new Map<string, ClassicGroup>();
   readonly #partitions = new Map<number, PartitionLoadState>();
+  /** Transactional offset commits not yet ended by a marker: producer id → group → offset key → offset. */
+  readonly #pendingTxnOffsets = new Map<bigint, Map<string, Map<string, CommittedOffset>>>();
   #cancelExpiryTimer: (() => void) | null = null;
   #uuidCounter = 0;
 
@@ -232,6 +234,10 @@ export class GroupCoordinator {
     const groupRecords = new Map<string, GroupMetadataRecordValue | null>();
     const offsetRecords = new Map<string, Map<string, CommittedOffset>>();
     for await (const record of this.#log.read(partition)) {
+      if (record.openTransactionProducerId !== undefined) {
+        this.#replayPendingOffset(record, record.openTransactionProducerId);
+        continue;
+      }
       this.#replay(record, groupRecords, offsetRecords);
     }
     const groupIds = new Set([...groupRecords.keys(), ...offsetRecords.keys()]);
@@ -1075,6 +1081,139 @@ export class GroupCoordinator {
       for (const [key, committed] of accepted) group.offsets.set(key, committed);
     }
     return results;
+  }
+
+  // ---- transactional offsets (TxnOffsetCommit) ---------------------------------------------
+
+  /**
+   * TxnOffsetCommit: validated as Kafka does for transactional commits (KIP-447: a stale
+   * generation is ILLEGAL_GENERATION, an unknown member UNKNOWN_MEMBER_ID, a replaced static
+   * member FENCED_INSTANCE_ID; generation -1 with no member id is a producer without group
+   * metadata), written as a transactional batch of `producerId`, and kept pending (invisible
+   * to OffsetFetch) until the transaction's marker commits or aborts it.
+   */
+  async commitTransactionalOffsets(
+    input: CommitOffsetsInput,
+    producerId: bigint,
+    producerEpoch: number,
+  ): Promise<PartitionResult[]> {
+    const all = (errorCode: number) =>
+      input.offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode }));
+    const statusError = this.#groupStatusError(input.groupId, false);
+    if (statusError !== null) return all(statusError);
+    let group = this.#groups.get(input.groupId);
+    if (group === undefined) {
+      if (input.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      group = this.#getOrCreateGroup(input.groupId);
+    }
+    if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const withoutGroupMetadata =
+      input.generationId < 0 && input.memberId === '' && input.groupInstanceId === null;
+    if (!withoutGroupMetadata && !(input.generationId < 0 && group.is('Empty'))) {
+      const memberError = this.#currentMemberError(group, input.memberId, input.groupInstanceId);
+      if (memberError !== null) return all(memberError);
+      if (input.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+    }
+    const nowMs = this.#clock.nowMs();
+    const results: PartitionResult[] = [];
+    const records: CoordinatorRecord[] = [];
+    const accepted: [string, CommittedOffset][] = [];
+    for (const o of input.offsets) {
+      const metadata = o.metadata ?? '';
+      if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes) {
+        results.push({
+          topic: o.topic,
+          partition: o.partition,
+          errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE,
+        });
+        continue;
+      }
+      const committed: CommittedOffset = {
+        offset: o.offset,
+        leaderEpoch: o.leaderEpoch,
+        metadata,
+        commitTimestampMs: nowMs,
+        expireTimestampMs: -1,
+      };
+      records.push({
+        key: encodeOffsetCommitKey(group.groupId, o.topic, o.partition),
+        value: encodeOffsetCommitValue({
+          offset: committed.offset,
+          leaderEpoch: committed.leaderEpoch,
+          metadata,
+          commitTimestampMs: BigInt(nowMs),
+          expireTimestampMs: -1n,
+        }),
+      });
+      accepted.push([offsetKey(o.topic, o.partition), committed]);
+      results.push({ topic: o.topic, partition: o.partition, errorCode: ErrorCode.NONE });
+    }
+    if (records.length === 0) return results;
+    try {
+      await this.#log.append(this.partitionFor(group.groupId), records, nowMs, { producerId, producerEpoch });
+    } catch (error) {
+      this.#logger(
+        `group ${group.groupId}: writing transactional offsets failed: ${(error as Error).message}`,
+      );
+      return results.map((r) =>
+        r.errorCode === ErrorCode.NONE ? { ...r, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE } : r,
+      );
+    }
+    const pending = this.#pendingOffsetsOf(producerId, group.groupId);
+    for (const [key, committed] of accepted) pending.set(key, committed);
+    return results;
+  }
+
+  #pendingOffsetsOf(producerId: bigint, groupId: string): Map<string, CommittedOffset> {
+    let byGroup = this.#pendingTxnOffsets.get(producerId);
+    if (byGroup === undefined) {
+      byGroup = new Map();
+      this.#pendingTxnOffsets.set(producerId, byGroup);
+    }
+    let pending = byGroup.get(groupId);
+    if (pending === undefined) {
+      pending = new Map();
+      byGroup.set(groupId, pending);
+    }
+    return pending;
+  }
+
+  #replayPendingOffset(record: CoordinatorRecord, producerId: bigint): void {
+    const key = decodeKey(record.key);
+    if (key === null || key.type !== 'offset' || record.value === null) return;
+    const value = decodeOffsetCommitValue(record.value);
+    this.#pendingOffsetsOf(producerId, key.group).set(offsetKey(key.topic, key.partition), {
+      offset: value.offset,
+      leaderEpoch: value.leaderEpoch,
+      metadata: value.metadata,
+      commitTimestampMs: Number(value.commitTimestampMs),
+      expireTimestampMs: Number(value.expireTimestampMs),
+    });
+  }
+
+  /**
+   * A commit or abort marker of `producerId` was written to `__consumer_offsets` partition
+   * `partition`: its pending offsets of the groups there become committed, or are dropped.
+   */
+  completeTransaction(producerId: bigint, partition: number, commit: boolean): void {
+    const byGroup = this.#pendingTxnOffsets.get(producerId);
+    if (byGroup === undefined) return;
+    for (const [groupId, pending] of byGroup) {
+      if (this.partitionFor(groupId) !== partition) continue;
+      byGroup.delete(groupId);
+      if (!commit) continue;
+      const group = this.#getOrCreateGroup(groupId);
+      if (group.is('Dead')) continue;
+      for (const [key, committed] of pending) group.offsets.set(key, committed);
+    }
+    if (byGroup.size === 0) this.#pendingTxnOffsets.delete(producerId);
+  }
+
+  /** Whether a transaction holds an uncommitted offset of this group and partition (OffsetFetch RequireStable). */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
+    const key = offsetKey(topic, partition);
+    for (const byGroup of this.#pendingTxnOffsets.values()) if (byGroup.get(groupId)?.has(key)) return true;
+    return false;
   }
 
   /** Committed offsets of a group; `topics` null means every partition the group has committed. */

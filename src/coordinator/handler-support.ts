@@ -20,9 +20,6 @@ export function clientHostOf(context: RequestContext): string {
   return `/${context.connection.remoteAddress}`;
 }
 
-export const TRANSACTIONS_UNSUPPORTED_MESSAGE =
-  'Transactions are not supported by kstack yet; use an idempotent producer without transactional.id.';
-
 /** Kafka's "authorized operations not requested" marker. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 

@@ -9,14 +9,29 @@ import type { CoordinatorRecord } from './records.ts';
 
 export const OFFSETS_TOPIC_NAME = '__consumer_offsets';
 
+/** The producer of a transactional append (TxnOffsetCommit). */
+export interface TransactionalProducer {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+}
+
 export interface OffsetsLog {
   /**
    * Appends the records to one partition as one batch (key and value bytes as given;
    * value null is a tombstone) and resolves once they are durable as acks=-1 would
    * make them. Rejects when the partition cannot take them (not leader, disk error).
    */
-  append(partition: number, records: readonly CoordinatorRecord[], timestampMs: number): Promise<void>;
-  /** Every record of the partition from its log start offset, in offset order. */
+  append(
+    partition: number,
+    records: readonly CoordinatorRecord[],
+    timestampMs: number,
+    transactional?: TransactionalProducer,
+  ): Promise<void>;
+  /**
+   * Every record of the partition from its log start offset, in offset order. Records of a
+   * transaction come when its commit marker does (none for an aborted one); those of a
+   * transaction still open at the end carry `openTransactionProducerId`.
+   */
   read(partition: number): AsyncIterable<CoordinatorRecord> | Iterable<CoordinatorRecord>;
 }
 

@@ -48,6 +48,8 @@ export interface ReplayedBatch {
   readonly maxTimestampMs: bigint;
   readonly isTransactional: boolean;
   readonly isControl: boolean;
+  /** For a control batch: 0 abort, 1 commit; -1 otherwise. */
+  readonly controlType: number;
 }
 
 function inSequence(lastSequence: number, nextSequence: number): boolean {
@@ -72,15 +74,8 @@ export class ProducerStateTable implements ProducerStateService {
     return entries;
   }
 
+  /** Sequence and epoch checks; a transactional batch is checked against its transaction before (src/coordinator/transactions). */
   checkAppend(batch: ProducerBatchInfo): ProducerAppendDecision {
-    if (batch.isTransactional) {
-      return {
-        kind: 'error',
-        errorCode: ErrorCode.INVALID_TXN_STATE,
-        errorMessage:
-          'Transactions are not supported by kstack yet; use an idempotent producer without transactional.id.',
-      };
-    }
     const entry = this.#entries(batch.topic, batch.partition, false)?.get(batch.producerId);
     // No state: a new producer here, or one whose state expired; any sequence is accepted.
     if (entry === undefined) return { kind: 'append' };
@@ -124,9 +119,56 @@ export class ProducerStateTable implements ProducerStateService {
     });
   }
 
+  /**
+   * A transaction marker of the producer was written: a marker with a newer epoch (the
+   * coordinator fenced the producer) makes it the partition's epoch, so older batches are refused.
+   */
+  recordMarker(
+    topic: string,
+    partition: number,
+    producerId: bigint,
+    producerEpoch: number,
+    timestampMs: number,
+  ): void {
+    const entries = this.#entries(topic, partition, true) as Map<bigint, ProducerEntry>;
+    const entry = entries.get(producerId);
+    if (entry === undefined) {
+      entries.set(producerId, { producerEpoch, batches: [], lastTimestampMs: timestampMs });
+    } else if (producerEpoch > entry.producerEpoch) {
+      entry.producerEpoch = producerEpoch;
+      entry.batches = [];
+      entry.lastTimestampMs = timestampMs;
+    }
+  }
+
+  /** The producers of a partition: id, epoch, last sequence and timestamp (DescribeProducers). */
+  producersOf(
+    topic: string,
+    partition: number,
+  ): { producerId: bigint; producerEpoch: number; lastSequence: number; lastTimestampMs: number }[] {
+    const entries = this.#entries(topic, partition, false);
+    if (entries === undefined) return [];
+    return [...entries].map(([producerId, entry]) => ({
+      producerId,
+      producerEpoch: entry.producerEpoch,
+      lastSequence: entry.batches.at(-1)?.lastSequence ?? -1,
+      lastTimestampMs: entry.lastTimestampMs,
+    }));
+  }
+
   /** Rebuilds state from a batch already in the log (start-up), without checks, as Kafka replays it. */
   replayBatch(topic: string, partition: number, batch: ReplayedBatch): void {
-    if (batch.producerId < 0n || batch.isControl) return;
+    if (batch.producerId < 0n) return;
+    if (batch.isControl) {
+      this.recordMarker(
+        topic,
+        partition,
+        batch.producerId,
+        batch.producerEpoch,
+        Number(batch.maxTimestampMs),
+      );
+      return;
+    }
     const lastSequence =
       batch.baseSequence < 0 ? -1 : (batch.baseSequence + batch.lastOffsetDelta) % (SEQUENCE_MAX + 1);
     this.#record(topic, partition, batch.producerId, batch.producerEpoch, {

@@ -53,6 +53,8 @@ export interface GroupMetadataRecordValue {
 export interface CoordinatorRecord {
   readonly key: Uint8Array;
   readonly value: Uint8Array | null;
+  /** Set when read back: the record belongs to a transaction of this producer that has no marker yet. */
+  readonly openTransactionProducerId?: bigint;
 }
 
 export class CoordinatorRecordError extends Error {

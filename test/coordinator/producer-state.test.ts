@@ -97,13 +97,27 @@ describe('idempotent producer sequence checks', () => {
     assert.equal(produce(table, batch(0, 1), offset).kind, 'append');
   });
 
-  it('keeps producers apart per partition and refuses transactional batches clearly', () => {
+  it('keeps producers apart per partition', () => {
     const table = new ProducerStateTable();
     const offset = { next: 0n };
     produce(table, batch(0, 5), offset);
     assert.equal(table.checkAppend(batch(0, 5, { partition: 1 })).kind, 'append');
-    const txn = table.checkAppend(batch(5, 1, { isTransactional: true }));
-    assert.equal(txn.kind === 'error' && txn.errorCode, ErrorCode.INVALID_TXN_STATE);
+    // Transactional batches follow the same sequence rules (their transaction is checked before, in transactions/).
+    const txn = table.checkAppend(batch(6, 1, { isTransactional: true }));
+    assert.equal(txn.kind === 'error' && txn.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  });
+
+  it('takes the epoch of a fencing marker, so the older epoch is refused after it', () => {
+    const table = new ProducerStateTable();
+    const offset = { next: 0n };
+    produce(table, batch(0, 2), offset);
+    table.recordMarker('t', 0, 7n, 1, 0);
+    const old = table.checkAppend(batch(2, 1));
+    assert.equal(old.kind === 'error' && old.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.deepEqual(
+      table.producersOf('t', 0).map((p) => [p.producerId, p.producerEpoch]),
+      [[7n, 1]],
+    );
   });
 
   it('rebuilds from the batch headers of the log, so dedup survives a restart', () => {
@@ -117,6 +131,7 @@ describe('idempotent producer sequence checks', () => {
       maxTimestampMs: 5n,
       isTransactional: false,
       isControl: false,
+      controlType: -1,
     });
     table.replayBatch('t', 0, {
       producerId: -1n,
@@ -127,6 +142,7 @@ describe('idempotent producer sequence checks', () => {
       maxTimestampMs: 5n,
       isTransactional: false,
       isControl: false,
+      controlType: -1,
     });
     assert.deepEqual(table.checkAppend(batch(0, 3)), {
       kind: 'duplicate',

@@ -1,9 +1,11 @@
+import { TRANSACTIONS } from '../../coordinator/transactions/runtime.ts';
 import {
   type FetchRequestData,
   type FetchResponseData,
   type Input,
   KafkaErrors,
 } from '../../protocol/index.ts';
+import { batchSizeAt, lastOffsetAt } from '../../records/index.ts';
 import type { Broker } from '../broker.ts';
 import { type FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.ts';
 import { defineHandler } from '../handler.ts';
@@ -14,8 +16,21 @@ type PartitionAnswer = NonNullable<
 >[number];
 
 const EMPTY = new Uint8Array(0);
-/** Read-committed answers list aborted transactions (none: kstack has no transactions yet). */
-const NO_ABORTED: { producerId: bigint; firstOffset: bigint }[] = [];
+const READ_COMMITTED = 1;
+
+/** The offset after the last batch of a read (`fallback` when the read is empty). */
+function endOffsetOf(records: Uint8Array | null, fallback: number): number {
+  if (records === null || records.length === 0) return fallback;
+  let position = 0;
+  let last = fallback - 1;
+  while (position + 61 <= records.length) {
+    const size = batchSizeAt(records, position);
+    if (position + size > records.length) break;
+    last = lastOffsetAt(records, position);
+    position += size;
+  }
+  return last + 1;
+}
 
 interface Target extends SessionPartition {
   /** An error found while resolving the partition (unknown topic id ...), 0 when none. */
@@ -60,6 +75,7 @@ function readOne(
   maxBytes: number,
   minOneBatch: boolean,
   version: number,
+  isolationLevel: number,
 ): ReadOutcome {
   const base = { partitionIndex: target.partition, preferredReadReplica: -1, abortedTransactions: null };
   const fail = (errorCode: number): ReadOutcome => ({
@@ -87,9 +103,12 @@ function readOne(
   }
   const highWatermark = replica.highWatermarkNumber;
   const logStartOffset = replica.log.logStartOffset;
+  const transactions = broker.slots.get(TRANSACTIONS);
+  const lastStableOffset =
+    transactions?.partitions.lastStableOffset(target.topic, target.partition, highWatermark) ?? highWatermark;
   const positions = {
     highWatermark: BigInt(highWatermark),
-    lastStableOffset: BigInt(highWatermark),
+    lastStableOffset: BigInt(lastStableOffset),
     logStartOffset: BigInt(logStartOffset),
   };
   if (target.fetchOffset < logStartOffset || target.fetchOffset > replica.log.logEndOffset) {
@@ -100,11 +119,47 @@ function readOne(
     };
   }
   const limit = Math.min(maxBytes, target.partitionMaxBytes);
-  const records = limit > 0 || minOneBatch ? replica.read(target.fetchOffset, limit, minOneBatch) : null;
+  if (isolationLevel !== READ_COMMITTED) {
+    const records = limit > 0 || minOneBatch ? replica.read(target.fetchOffset, limit, minOneBatch) : null;
+    return {
+      target,
+      bytes: records?.length ?? 0,
+      answer: { ...base, ...positions, errorCode: 0, records: records ?? EMPTY },
+    };
+  }
+  // read_committed: nothing at or past the last stable offset, and the aborted transactions
+  // overlapping what is returned, so the client drops their records.
+  let records: Uint8Array | null = null;
+  if ((limit > 0 || minOneBatch) && target.fetchOffset < lastStableOffset) {
+    const read = replica.log.read(target.fetchOffset, {
+      maxBytes: limit,
+      maxOffset: lastStableOffset,
+      minOneBatch,
+    });
+    records = read.records.length === 0 ? null : read.records;
+  }
+  const end = endOffsetOf(records, target.fetchOffset);
+  const aborted =
+    transactions?.partitions.abortedTransactions(
+      target.topic,
+      target.partition,
+      target.fetchOffset,
+      end,
+      logStartOffset,
+    ) ?? [];
   return {
     target,
     bytes: records?.length ?? 0,
-    answer: { ...base, ...positions, errorCode: 0, records: records ?? EMPTY },
+    answer: {
+      ...base,
+      ...positions,
+      abortedTransactions: aborted.map((a) => ({
+        producerId: a.producerId,
+        firstOffset: BigInt(a.firstOffset),
+      })),
+      errorCode: 0,
+      records: records ?? EMPTY,
+    },
   };
 }
 
@@ -120,7 +175,7 @@ function readAll(
   const outcomes: ReadOutcome[] = [];
   for (const target of targets) {
     // KIP-74: the first batch is returned whole even when over the limits, so a consumer always progresses.
-    const outcome = readOne(broker, target, remaining, total === 0, version);
+    const outcome = readOne(broker, target, remaining, total === 0, version, request.isolationLevel);
     total += outcome.bytes;
     remaining = Math.max(0, remaining - outcome.bytes);
     outcomes.push(outcome);
@@ -188,7 +243,8 @@ function group(outcomes: readonly ReadOutcome[], version: number): Input<FetchRe
 }
 
 /**
- * Fetch: whole batches from each partition's fetch offset up to the high watermark,
+ * Fetch: whole batches from each partition's fetch offset up to the high watermark (the last
+ * stable offset for read_committed, with the aborted transactions of the returned range),
  * within `maxBytes` and each `partitionMaxBytes` (the first batch always whole, KIP-74);
  * waits up to `maxWaitMs` for `minBytes`; incremental sessions (KIP-227) from v7; topic
  * ids from v13.
@@ -231,9 +287,6 @@ export const handler = defineHandler<FetchRequestData, Input<FetchResponseData>>
       if (bytes >= request.minBytes || waitMs <= 0 || failed || targets.length === 0) break;
       await waitForData(broker, targets, waitMs);
       outcomes = readAll(broker, targets, request, version);
-    }
-    if (request.isolationLevel === 1) {
-      for (const outcome of outcomes) outcome.answer.abortedTransactions = NO_ABORTED;
     }
     if (lookup.kind === 'incremental') {
       outcomes = outcomes.filter(({ target, answer, bytes: n }) => {

@@ -1,3 +1,4 @@
+import { TRANSACTIONS, type TransactionRuntime } from '../../coordinator/transactions/runtime.ts';
 import {
   type Input,
   KafkaErrors,
@@ -18,11 +19,14 @@ const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
 
+const READ_COMMITTED = 1;
+
 async function answer(
   replica: LocalReplica,
   partitionIndex: number,
   timestamp: bigint,
   version: number,
+  transactions: TransactionRuntime | undefined,
 ): Promise<PartitionAnswer> {
   const found = (offset: number, timestampMs: number, leaderEpoch: number): PartitionAnswer => ({
     partitionIndex,
@@ -34,7 +38,15 @@ async function answer(
   });
   const none = (): PartitionAnswer => found(-1, -1, -1);
   const log = replica.log;
-  const highWatermark = replica.highWatermarkNumber;
+  // read_committed (v2+) sees up to the last stable offset, read_uncommitted up to the high watermark.
+  const highWatermark =
+    transactions === undefined
+      ? replica.highWatermarkNumber
+      : transactions.partitions.lastStableOffset(
+          replica.topic,
+          replica.partitionIndex,
+          replica.highWatermarkNumber,
+        );
   if (timestamp === LATEST) return found(highWatermark, -1, replica.leaderEpoch);
   if (timestamp === LATEST_TIERED) return none();
   if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) {
@@ -61,7 +73,8 @@ function epochAt(replica: LocalReplica, offset: number): number {
 }
 
 /**
- * ListOffsets: earliest (-2), latest (-1, the high watermark), max timestamp (-3, v7+),
+ * ListOffsets: earliest (-2), latest (-1, the high watermark; the last stable offset under
+ * read_committed isolation), max timestamp (-3, v7+),
  * or the first offset whose record timestamp is at or after a given time.
  */
 export const handler = defineHandler<ListOffsetsRequestData, Input<ListOffsetsResponseData>>({
@@ -71,6 +84,10 @@ export const handler = defineHandler<ListOffsetsRequestData, Input<ListOffsetsRe
   maxVersion: 9,
   async handle(request, context) {
     const broker = brokerOf(context);
+    const transactions =
+      context.apiVersion >= 2 && request.isolationLevel === READ_COMMITTED
+        ? broker.slots.get(TRANSACTIONS)
+        : undefined;
     const topics: Input<ListOffsetsResponseData>['topics'] = [];
     for (const topic of request.topics) {
       const partitions: PartitionAnswer[] = [];
@@ -99,7 +116,13 @@ export const handler = defineHandler<ListOffsetsRequestData, Input<ListOffsetsRe
           continue;
         }
         partitions.push(
-          await answer(replica, partition.partitionIndex, partition.timestamp, context.apiVersion),
+          await answer(
+            replica,
+            partition.partitionIndex,
+            partition.timestamp,
+            context.apiVersion,
+            transactions,
+          ),
         );
       }
       topics.push({ name: topic.name, partitions });

@@ -8,7 +8,12 @@ import { defineHandler, type RequestContext } from '../handler.ts';
 
 type Topics = { name: string; partitionIndexes: number[] }[] | null;
 
-function fetchGroup(context: RequestContext, groupId: string, topics: Topics): FetchOffsetsResult {
+function fetchGroup(
+  context: RequestContext,
+  groupId: string,
+  topics: Topics,
+  requireStable: boolean,
+): FetchOffsetsResult {
   const requested =
     topics === null ? null : topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
   const runtime = runtimeOf(context);
@@ -27,7 +32,21 @@ function fetchGroup(context: RequestContext, groupId: string, topics: Topics): F
       })),
     };
   }
-  return runtime.coordinator.fetchOffsets(groupId, requested);
+  const result = runtime.coordinator.fetchOffsets(groupId, requested);
+  if (!requireStable) return result;
+  // RequireStable (v7+): an offset a transaction has committed but not yet ended is UNSTABLE_OFFSET_COMMIT (retried).
+  const coordinator = runtime.coordinator;
+  return {
+    errorCode: result.errorCode,
+    topics: result.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) =>
+        coordinator.hasPendingTransactionalOffset(groupId, t.name, p.partitionIndex)
+          ? { ...p, committedOffset: -1n, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+          : p,
+      ),
+    })),
+  };
 }
 
 export const handler = defineHandler<OffsetFetchRequestData, Input<OffsetFetchResponseData>>({
@@ -40,7 +59,7 @@ export const handler = defineHandler<OffsetFetchRequestData, Input<OffsetFetchRe
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((g) => {
-          const result = fetchGroup(context, g.groupId, g.topics);
+          const result = fetchGroup(context, g.groupId, g.topics, request.requireStable);
           return {
             groupId: g.groupId,
             topics: result.topics.map((t) => ({ name: t.name, partitions: [...t.partitions] })),
@@ -53,6 +72,7 @@ export const handler = defineHandler<OffsetFetchRequestData, Input<OffsetFetchRe
       context,
       request.groupId,
       context.apiVersion >= 2 ? request.topics : (request.topics ?? []),
+      context.apiVersion >= 7 && request.requireStable,
     );
     return {
       throttleTimeMs: 0,

@@ -1,7 +1,13 @@
-/** FindCoordinator 0-6: the broker leading the group's `__consumer_offsets` partition (batched keys from v4). */
+/**
+ * FindCoordinator 0-6: the broker leading the group's `__consumer_offsets` partition, or (key
+ * type 1) the transactional id's `__transaction_state` partition (batched keys from v4). Both
+ * topics are created on first use, as Kafka does.
+ */
 
-import { runtimeOf, TRANSACTIONS_UNSUPPORTED_MESSAGE } from '../../coordinator/handler-support.ts';
+import { runtimeOf } from '../../coordinator/handler-support.ts';
 import { OFFSETS_TOPIC_NAME } from '../../coordinator/offsets-log.ts';
+import { TRANSACTION_STATE_TOPIC } from '../../coordinator/transactions/coordinator.ts';
+import { transactionsOf } from '../../coordinator/transactions/handler-support.ts';
 import type { FindCoordinatorRequestData, FindCoordinatorResponseData, Input } from '../../protocol/index.ts';
 import { ErrorCode } from '../../protocol/index.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
@@ -22,9 +28,36 @@ function failure(key: string, errorCode: number, errorMessage: string | null): F
   return { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage };
 }
 
+/** The broker leading `partitionIndex` of `topic`, as a FindCoordinator answer. */
+function leaderOf(key: string, topic: string, partitionIndex: number, context: RequestContext): Found {
+  const metadata = context.broker.metadata();
+  const partition = metadata.topic(topic)?.partitions[partitionIndex];
+  const leader = metadata.brokers().find((b) => b.nodeId === partition?.leaderId);
+  if (leader === undefined)
+    return failure(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator has no leader');
+  return {
+    key,
+    nodeId: leader.nodeId,
+    host: leader.host,
+    port: leader.port,
+    errorCode: 0,
+    errorMessage: null,
+  };
+}
+
+async function findTransactionCoordinator(key: string, context: RequestContext): Promise<Found> {
+  const transactions = transactionsOf(context);
+  if (transactions === undefined)
+    return failure(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The transaction coordinator is not running');
+  if (key === '') return failure(key, ErrorCode.INVALID_REQUEST, 'The transactional id is empty');
+  const errorCode = await transactions.ensureTransactionTopic();
+  if (errorCode !== ErrorCode.NONE)
+    return failure(key, errorCode, `${TRANSACTION_STATE_TOPIC} is not available`);
+  return leaderOf(key, TRANSACTION_STATE_TOPIC, transactions.coordinator.partitionFor(key), context);
+}
+
 async function find(key: string, keyType: number, context: RequestContext): Promise<Found> {
-  if (keyType === KEY_TYPE_TRANSACTION)
-    return failure(key, ErrorCode.UNSUPPORTED_VERSION, TRANSACTIONS_UNSUPPORTED_MESSAGE);
+  if (keyType === KEY_TYPE_TRANSACTION) return findTransactionCoordinator(key, context);
   if (keyType !== KEY_TYPE_GROUP) {
     return failure(
       key,
@@ -37,19 +70,7 @@ async function find(key: string, keyType: number, context: RequestContext): Prom
     return failure(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The group coordinator is not running');
   const errorCode = await runtime.ensureOffsetsTopic();
   if (errorCode !== ErrorCode.NONE) return failure(key, errorCode, `${OFFSETS_TOPIC_NAME} is not available`);
-  const metadata = context.broker.metadata();
-  const partition = metadata.topic(OFFSETS_TOPIC_NAME)?.partitions[runtime.coordinator.partitionFor(key)];
-  const leader = metadata.brokers().find((b) => b.nodeId === partition?.leaderId);
-  if (leader === undefined)
-    return failure(key, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator has no leader');
-  return {
-    key,
-    nodeId: leader.nodeId,
-    host: leader.host,
-    port: leader.port,
-    errorCode: 0,
-    errorMessage: null,
-  };
+  return leaderOf(key, OFFSETS_TOPIC_NAME, runtime.coordinator.partitionFor(key), context);
 }
 
 export const handler = defineHandler<FindCoordinatorRequestData, Input<FindCoordinatorResponseData>>({

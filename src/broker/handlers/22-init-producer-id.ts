@@ -1,9 +1,11 @@
 /**
- * InitProducerId 0-5: a new producer id (epoch 0) for every idempotent producer, as Kafka
- * does when no transactional id is given; transactional ids are refused until transactions land.
+ * InitProducerId 0-5: without a transactional id, a new producer id (epoch 0) for an idempotent
+ * producer; with one, the transaction coordinator's id and bumped epoch (an ongoing transaction
+ * of the previous incarnation is aborted first: CONCURRENT_TRANSACTIONS until it is).
  */
 
 import { runtimeOf } from '../../coordinator/handler-support.ts';
+import { fencedFor, transactionsOf } from '../../coordinator/transactions/handler-support.ts';
 import type { InitProducerIdRequestData, InitProducerIdResponseData, Input } from '../../protocol/index.ts';
 import { ErrorCode } from '../../protocol/index.ts';
 import { defineHandler } from '../handler.ts';
@@ -13,21 +15,30 @@ export const handler = defineHandler<InitProducerIdRequestData, Input<InitProduc
   name: 'InitProducerId',
   minVersion: 0,
   maxVersion: 5,
-  handle(request, context) {
+  async handle(request, context) {
     const failed = (errorCode: number) => ({
       throttleTimeMs: 0,
       errorCode,
       producerId: -1n,
       producerEpoch: -1,
     });
-    if (request.transactionalId !== null) return failed(ErrorCode.UNSUPPORTED_VERSION);
     const runtime = runtimeOf(context);
     if (runtime === undefined) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    return {
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      producerId: runtime.producerIds.nextProducerId(),
-      producerEpoch: 0,
-    };
+    if (request.transactionalId === null) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        producerId: runtime.producerIds.nextProducerId(),
+        producerEpoch: 0,
+      };
+    }
+    const transactions = transactionsOf(context);
+    if (transactions === undefined) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const result = await transactions.coordinator.initProducerId(
+      request.transactionalId,
+      request.transactionTimeoutMs,
+      { producerId: request.producerId, producerEpoch: request.producerEpoch },
+    );
+    return { throttleTimeMs: 0, ...result, errorCode: fencedFor(result.errorCode, context.apiVersion, 4) };
   },
 });

@@ -1,0 +1,51 @@
+/**
+ * ListTransactions 0-1: the transactional ids this coordinator holds, filtered by state names,
+ * producer ids and (v1, KIP-994) how long an Ongoing transaction has run; state filters that
+ * name no state come back in `unknownStateFilters`.
+ */
+import { TRANSACTION_STATES } from '../../coordinator/transactions/coordinator.ts';
+import { transactionsOf } from '../../coordinator/transactions/handler-support.ts';
+import type {
+  Input,
+  ListTransactionsRequestData,
+  ListTransactionsResponseData,
+} from '../../protocol/index.ts';
+import { ErrorCode } from '../../protocol/index.ts';
+import { defineHandler } from '../handler.ts';
+
+const KNOWN_STATES: readonly string[] = TRANSACTION_STATES;
+
+export const handler = defineHandler<ListTransactionsRequestData, Input<ListTransactionsResponseData>>({
+  apiKey: 66,
+  name: 'ListTransactions',
+  minVersion: 0,
+  maxVersion: 1,
+  handle(request, context) {
+    const transactions = transactionsOf(context);
+    const unknownStateFilters = request.stateFilters.filter((s) => !KNOWN_STATES.includes(s));
+    if (transactions === undefined) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        unknownStateFilters,
+        transactionStates: [],
+      };
+    }
+    const durationMs = context.apiVersion >= 1 ? Number(request.durationFilter) : -1;
+    const knownStateFilters = request.stateFilters.filter((s) => KNOWN_STATES.includes(s));
+    // Filters naming only unknown states match nothing (an empty filter list matches everything).
+    if (request.stateFilters.length > 0 && knownStateFilters.length === 0) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates: [] };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      unknownStateFilters,
+      transactionStates: transactions.coordinator.list(
+        knownStateFilters,
+        request.producerIdFilters,
+        durationMs,
+      ),
+    };
+  },
+});

@@ -1,0 +1,110 @@
+/**
+ * The partition side of transactions, for every local partition: the open transaction of
+ * each producer (its first offset), the aborted transactions (producer id, first offset,
+ * offset of the abort marker), and from them the last stable offset. The produce path tells
+ * it about transactional appends, the marker writer about markers, and at start the broker's
+ * logs are replayed through the same two calls (so a restart, clean or `kill -9`, rebuilds it).
+ *
+ * Kafka's rules: the LSO is the smallest first offset of any open transaction, or the high
+ * watermark when none is open; a read_committed fetch returns data below the LSO only and
+ * lists the aborted transactions overlapping what it returns, so the client can drop them.
+ */
+
+export interface AbortedTransaction {
+  readonly producerId: bigint;
+  readonly firstOffset: number;
+  /** Offset of the abort marker. */
+  readonly lastOffset: number;
+}
+
+interface PartitionState {
+  /** producer id → first offset of its open transaction. */
+  readonly open: Map<bigint, number>;
+  /** In marker order (so by lastOffset). */
+  aborted: AbortedTransaction[];
+}
+
+function keyOf(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class PartitionTransactions {
+  readonly #partitions = new Map<string, PartitionState>();
+
+  #state(topic: string, partition: number): PartitionState {
+    const key = keyOf(topic, partition);
+    let state = this.#partitions.get(key);
+    if (state === undefined) {
+      state = { open: new Map(), aborted: [] };
+      this.#partitions.set(key, state);
+    }
+    return state;
+  }
+
+  /** A transactional data batch was appended at `baseOffset`. */
+  onTransactionalAppend(topic: string, partition: number, producerId: bigint, baseOffset: number): void {
+    const state = this.#state(topic, partition);
+    if (!state.open.has(producerId)) state.open.set(producerId, baseOffset);
+  }
+
+  /** A commit or abort marker of `producerId` was appended at `markerOffset`: its transaction here ends. */
+  onMarker(
+    topic: string,
+    partition: number,
+    producerId: bigint,
+    commit: boolean,
+    markerOffset: number,
+  ): void {
+    const state = this.#state(topic, partition);
+    const firstOffset = state.open.get(producerId);
+    state.open.delete(producerId);
+    if (commit || firstOffset === undefined) return;
+    if (markerOffset < firstOffset) {
+      throw new Error(`abort marker at ${markerOffset} before its transaction's first offset ${firstOffset}`);
+    }
+    state.aborted.push({ producerId, firstOffset, lastOffset: markerOffset });
+  }
+
+  /** The last stable offset: the first offset of the oldest open transaction, else the high watermark. */
+  lastStableOffset(topic: string, partition: number, highWatermark: number): number {
+    const state = this.#partitions.get(keyOf(topic, partition));
+    let lso = highWatermark;
+    if (state !== undefined) for (const first of state.open.values()) if (first < lso) lso = first;
+    return lso;
+  }
+
+  /** First offset of the producer's open transaction in the partition, -1 when none. */
+  openTransactionStart(topic: string, partition: number, producerId: bigint): number {
+    return this.#partitions.get(keyOf(topic, partition))?.open.get(producerId) ?? -1;
+  }
+
+  /** Open transactions of a partition (producer id → first offset). */
+  openTransactions(topic: string, partition: number): ReadonlyMap<bigint, number> {
+    return this.#partitions.get(keyOf(topic, partition))?.open ?? new Map();
+  }
+
+  /**
+   * The aborted transactions overlapping [fromOffset, toOffset): those whose marker is at or
+   * after `fromOffset` and whose first offset is below `toOffset`. Entries wholly below
+   * `logStartOffset` are dropped for good (their data is gone).
+   */
+  abortedTransactions(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+    logStartOffset: number,
+  ): AbortedTransaction[] {
+    const state = this.#partitions.get(keyOf(topic, partition));
+    if (state === undefined) return [];
+    if (state.aborted.length > 0 && state.aborted[0]!.lastOffset < logStartOffset) {
+      state.aborted = state.aborted.filter((a) => a.lastOffset >= logStartOffset);
+    }
+    return state.aborted.filter((a) => a.lastOffset >= fromOffset && a.firstOffset < toOffset);
+  }
+
+  /** Forgets a partition (topic deleted). */
+  removePartition(topic: string, partition: number): void {
+    this.#partitions.delete(keyOf(topic, partition));
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * Transactions inside the broker: the coordinator over `__transaction_state` (created on the
+ * first FindCoordinator for a transactional id, as Kafka does), the marker writer that appends
+ * control batches to the local partitions, the per-partition open/aborted transactions that
+ * give the last stable offset, and the produce-path check that a transactional batch belongs
+ * to its producer's ongoing transaction. Installed by src/coordinator/extension.ts in the
+ * TRANSACTIONS slot; the handlers (22, 24, 25, 26, 28, 61, 65, 66, Fetch, ListOffsets) use it.
+ */
+import type { TopicSettings } from '../../broker/config.ts';
+import type { LocalReplica } from '../../broker/partition.ts';
+import {
+  type BrokerServices,
+  type ProducerAppendDecision,
+  type ProducerBatchInfo,
+  type ProducerStateService,
+  type SlotKey,
+  slotKey,
+} from '../../broker/services.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
+import {
+  checkBatchAt,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  validateProducePayload,
+} from '../../records/index.ts';
+import { asCoordinatorReplica, type CoordinatorReplica, scanBatches } from '../broker-log.ts';
+import type { GroupCoordinator } from '../group-coordinator.ts';
+import { OFFSETS_TOPIC_NAME } from '../offsets-log.ts';
+import type { ProducerStateTable, ReplayedBatch } from '../producer-state.ts';
+import type { CoordinatorRecord } from '../records.ts';
+import { CONTROL_TYPE_COMMIT, encodeMarkerBatch } from './control.ts';
+import {
+  type MarkerWriter,
+  type TopicPartition,
+  TRANSACTION_STATE_TOPIC,
+  TransactionCoordinator,
+  type TransactionCoordinatorConfig,
+  type TransactionLog,
+} from './coordinator.ts';
+import { PartitionTransactions } from './partition-transactions.ts';
+
+interface BrokerWithSettings extends BrokerServices {
+  settingsOf(topic: string): TopicSettings;
+}
+
+function settingsOf(broker: BrokerServices, topic: string): TopicSettings {
+  return (broker as BrokerWithSettings).settingsOf(topic);
+}
+
+function replicaOf(broker: BrokerServices, topic: string, partition: number): CoordinatorReplica | undefined {
+  return asCoordinatorReplica(broker.partitions.get(topic, partition));
+}
+
+/** `__transaction_state` as the broker holds it: one v2 batch per state change. */
+class BrokerTransactionLog implements TransactionLog {
+  readonly #broker: BrokerServices;
+  constructor(broker: BrokerServices) {
+    this.#broker = broker;
+  }
+
+  #replica(partition: number): CoordinatorReplica {
+    const replica = replicaOf(this.#broker, TRANSACTION_STATE_TOPIC, partition);
+    if (replica === undefined) throw new Error(`${TRANSACTION_STATE_TOPIC}-${partition} is not hosted here`);
+    return replica;
+  }
+
+  async append(partition: number, record: CoordinatorRecord, timestampMs: number): Promise<void> {
+    const payload = await encodeRecordBatch({
+      records: [{ timestamp: timestampMs, key: record.key, value: record.value }],
+    });
+    const validation = validateProducePayload(payload);
+    if (!validation.ok) throw new Error(`transaction log batch is invalid: ${validation.message}`);
+    const result = this.#replica(partition).appendAsLeader(
+      payload,
+      validation.batches,
+      settingsOf(this.#broker, TRANSACTION_STATE_TOPIC),
+      this.#broker.clock.nowMs(),
+    );
+    if (result.errorCode !== 0) {
+      throw new Error(
+        `append to ${TRANSACTION_STATE_TOPIC}-${partition}: error ${result.errorCode} ${result.errorMessage ?? ''}`,
+      );
+    }
+  }
+
+  async *read(partition: number): AsyncIterable<CoordinatorRecord> {
+    const positions: { buf: Uint8Array; position: number }[] = [];
+    scanBatches(this.#replica(partition), (buf, position) => positions.push({ buf, position }));
+    for (const { buf, position } of positions) {
+      const batch = await decodeRecordBatch(buf, position);
+      for (const record of batch.records)
+        if (record.key !== null) yield { key: record.key, value: record.value };
+    }
+  }
+
+  coordinatorEpoch(partition: number): number {
+    return this.#replica(partition).leaderEpoch;
+  }
+}
+
+/**
+ * The produce path's producer checks with transactions: a transactional batch must belong to
+ * its producer's ongoing transaction (else INVALID_TXN_STATE, or INVALID_PRODUCER_EPOCH for a
+ * fenced producer) before the sequence checks; its first offset opens the transaction here.
+ */
+class TransactionalProducerState implements ProducerStateService {
+  readonly #table: ProducerStateTable;
+  readonly #runtime: TransactionRuntime;
+  constructor(table: ProducerStateTable, runtime: TransactionRuntime) {
+    this.#table = table;
+    this.#runtime = runtime;
+  }
+
+  checkAppend(batch: ProducerBatchInfo): ProducerAppendDecision {
+    if (batch.isTransactional) {
+      const refused = this.#runtime.coordinator.verifyPartition(batch.producerId, batch.producerEpoch, batch);
+      if (refused !== null) return { kind: 'error', ...refused };
+    }
+    return this.#table.checkAppend(batch);
+  }
+
+  recordAppend(batch: ProducerBatchInfo, baseOffset: bigint, lastOffset: bigint, timestampMs: bigint): void {
+    this.#table.recordAppend(batch, baseOffset, lastOffset, timestampMs);
+    if (batch.isTransactional) {
+      this.#runtime.partitions.onTransactionalAppend(
+        batch.topic,
+        batch.partition,
+        batch.producerId,
+        Number(baseOffset),
+      );
+    }
+  }
+}
+
+export class TransactionRuntime implements MarkerWriter {
+  readonly coordinator: TransactionCoordinator;
+  readonly partitions = new PartitionTransactions();
+  readonly producerState: ProducerStateService;
+  readonly #broker: BrokerServices;
+  readonly #table: ProducerStateTable;
+  readonly #groups: GroupCoordinator;
+  #ensuring: Promise<number> | null = null;
+
+  constructor(
+    broker: BrokerServices,
+    table: ProducerStateTable,
+    groups: GroupCoordinator,
+    nextProducerId: () => bigint,
+    config: TransactionCoordinatorConfig,
+  ) {
+    this.#broker = broker;
+    this.#table = table;
+    this.#groups = groups;
+    this.coordinator = new TransactionCoordinator({
+      clock: broker.clock,
+      log: new BrokerTransactionLog(broker),
+      markers: this,
+      nextProducerId,
+      config,
+    });
+    this.producerState = new TransactionalProducerState(table, this);
+  }
+
+  /** Start-up replay of one stored batch header: transactions opened and ended by markers. */
+  replayBatch(topic: string, partition: number, batch: ReplayedBatch): void {
+    if (batch.isControl) {
+      this.partitions.onMarker(
+        topic,
+        partition,
+        batch.producerId,
+        batch.controlType === CONTROL_TYPE_COMMIT,
+        Number(batch.baseOffset),
+      );
+    } else if (batch.isTransactional) {
+      this.partitions.onTransactionalAppend(topic, partition, batch.producerId, Number(batch.baseOffset));
+    }
+  }
+
+  /** Appends a commit or abort marker to a local partition (a deleted partition is skipped, as Kafka gives up on it). */
+  async writeMarker(
+    target: TopicPartition,
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+    coordinatorEpoch: number,
+  ): Promise<void> {
+    const replica = this.#broker.partitions.get(target.topic, target.partition) as LocalReplica | undefined;
+    if (replica === undefined) return;
+    const nowMs = this.#broker.clock.nowMs();
+    const payload = await encodeMarkerBatch({
+      producerId,
+      producerEpoch,
+      commit,
+      coordinatorEpoch,
+      timestampMs: nowMs,
+    });
+    const check = checkBatchAt(payload, 0);
+    if (!check.ok) throw new Error(`marker batch is invalid: ${check.message}`);
+    const appended = replica.appendAsLeader(
+      payload,
+      [check.batch],
+      settingsOf(this.#broker, target.topic),
+      nowMs,
+    );
+    if (appended.errorCode !== 0) {
+      throw new Error(
+        `marker for producer ${producerId} in ${target.topic}-${target.partition}: error ${appended.errorCode} ${appended.errorMessage ?? ''}`,
+      );
+    }
+    this.#table.recordMarker(target.topic, target.partition, producerId, producerEpoch, nowMs);
+    this.partitions.onMarker(target.topic, target.partition, producerId, commit, appended.baseOffset);
+    if (target.topic === OFFSETS_TOPIC_NAME)
+      this.#groups.completeTransaction(producerId, target.partition, commit);
+  }
+
+  /**
+   * Makes sure `__transaction_state` exists and its local partitions are loaded (Kafka creates
+   * it on the first FindCoordinator for a transactional id). Resolves with NONE or the error to retry on.
+   */
+  ensureTransactionTopic(): Promise<number> {
+    if (this.#ensuring === null) {
+      this.#ensuring = this.#ensure().finally(() => {
+        this.#ensuring = null;
+      });
+    }
+    return this.#ensuring;
+  }
+
+  async #ensure(): Promise<number> {
+    let topic = this.#broker.metadata().topic(TRANSACTION_STATE_TOPIC);
+    if (topic === undefined) {
+      const brokers = this.#broker.metadata().brokers().length;
+      const created = await this.#broker.topics.createTopic({
+        name: TRANSACTION_STATE_TOPIC,
+        numPartitions: this.coordinator.config.numPartitions,
+        replicationFactor: Math.max(
+          1,
+          Math.min(readNumber(this.#broker, 'transaction.state.log.replication.factor', 3), brokers),
+        ),
+        configs: new Map([
+          ['cleanup.policy', 'compact'],
+          ['compression.type', 'uncompressed'],
+          ['segment.bytes', '104857600'],
+          ['min.insync.replicas', String(readNumber(this.#broker, 'transaction.state.log.min.isr', 1))],
+          ['unclean.leader.election.enable', 'false'],
+        ]),
+        internal: true,
+      });
+      if (created.errorCode !== ErrorCode.NONE && created.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+      topic = this.#broker.metadata().topic(TRANSACTION_STATE_TOPIC);
+      if (topic === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    for (const partition of topic.partitions) {
+      if (partition.leaderId !== this.#broker.nodeId) continue;
+      if (this.coordinator.hasPartition(partition.partitionIndex)) continue;
+      if (this.#broker.partitions.get(TRANSACTION_STATE_TOPIC, partition.partitionIndex) === undefined)
+        continue;
+      await this.coordinator.loadPartition(partition.partitionIndex);
+    }
+    return ErrorCode.NONE;
+  }
+}
+
+export const TRANSACTIONS: SlotKey<TransactionRuntime> = slotKey<TransactionRuntime>('transactions');
+
+export function readNumber(broker: BrokerServices, name: string, fallback: number): number {
+  try {
+    const value = broker.config.getNumber(name);
+    return Number.isFinite(value) ? value : fallback;
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Transactions with real clients we did not write, against `kstack up` and against Apache
+ * Kafka 4.1.1 (the reference, one node) with the same assertions: librdkafka (PyPI
+ * confluent-kafka, test/coordinator/python/transactions.py) commits, aborts, fences a zombie,
+ * runs a consume-transform-produce loop with sendOffsetsToTransaction and has a transaction
+ * aborted on its timeout; Kafka's Java console consumer reads with both isolation levels;
+ * Kafka's `kafka-transactions` tool lists and describes; a broker killed with SIGKILL in the
+ * middle of a transaction restarts with the committed data and aborts the open transaction.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ReferenceCluster } from '../../reference/cluster.ts';
+import { BrokerProcess } from '../engine/broker-process.ts';
+import { runTool } from '../engine/run-tool.ts';
+
+const VENV_PYTHON = join(process.env.HOME ?? '', '.cache', 'kstack', 'venv', 'bin', 'python');
+const SCENARIOS = fileURLToPath(new URL('./python/transactions.py', import.meta.url));
+const RUN_CLASS = fileURLToPath(new URL('../../reference/bin/kafka-run-class', import.meta.url));
+const CONSOLE_CONSUMER = fileURLToPath(
+  new URL('../../reference/bin/kafka-console-consumer', import.meta.url),
+);
+const KSTACK_PORT = 20530;
+/** The reference's controller listens 50 above: 20590. */
+const REFERENCE_PORT = 20540;
+const SCENARIO_TIMEOUT_MS = 180_000;
+
+interface Target {
+  readonly title: string;
+  readonly bootstrap: string;
+  start(): Promise<void>;
+  /** SIGKILL and start again on the same data. */
+  crashAndRestart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function kstack(port: number): Target {
+  const broker = new BrokerProcess(port);
+  return {
+    title: 'kstack up',
+    bootstrap: broker.bootstrap,
+    start: () => broker.start(),
+    async crashAndRestart() {
+      assert.equal(await broker.stop('SIGKILL'), 'SIGKILL');
+      await broker.start();
+    },
+    async stop() {
+      assert.equal(await broker.stop(), 0, broker.output);
+      broker.removeData();
+    },
+  };
+}
+
+function reference(port: number): Target {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kstack-txn-ref-'));
+  const cluster = new ReferenceCluster({ nodes: 1, basePort: port, dataDir });
+  return {
+    title: 'Apache Kafka (reference)',
+    bootstrap: `127.0.0.1:${port}`,
+    start: () => cluster.start(),
+    async crashAndRestart() {
+      await cluster.stopNode(1, 'SIGKILL');
+      await cluster.startNode(1);
+    },
+    async stop() {
+      await cluster.stop(true);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs one scenario of transactions.py; its stdout is one JSON line. */
+async function scenario(name: string, ...args: string[]): Promise<Record<string, unknown>> {
+  const result = await runTool(VENV_PYTHON, [SCENARIOS, name, ...args], { timeoutMs: SCENARIO_TIMEOUT_MS });
+  assert.equal(result.code, 0, `${name} failed:\n${result.stderr.slice(-4000)}`);
+  const line = result.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+/** Kafka's Java console consumer: every value of the topic from the start, with an isolation level. */
+async function javaConsume(
+  bootstrap: string,
+  topic: string,
+  isolation: string,
+  count: number,
+): Promise<string[]> {
+  const result = await runTool(
+    CONSOLE_CONSUMER,
+    [
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      topic,
+      '--from-beginning',
+      '--isolation-level',
+      isolation,
+      '--max-messages',
+      String(count),
+      '--timeout-ms',
+      '30000',
+    ],
+    { timeoutMs: 90_000 },
+  );
+  assert.match(result.stderr, new RegExp(`Processed a total of ${count} messages`), result.stderr);
+  return result.stdout.trim().split('\n');
+}
+
+/** Kafka's `kafka-transactions` tool (org.apache.kafka.tools.TransactionsCommand): rows of its table. */
+async function transactionsTool(bootstrap: string, ...args: string[]): Promise<Record<string, string>[]> {
+  const result = await runTool(
+    RUN_CLASS,
+    ['org.apache.kafka.tools.TransactionsCommand', '--bootstrap-server', bootstrap, ...args],
+    { timeoutMs: 90_000 },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const [header, ...rows] = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split('\t').map((c) => c.trim()));
+  assert.ok(header !== undefined, result.stdout);
+  return rows.map((row) => Object.fromEntries(header.map((name, i) => [name, row[i] ?? ''])));
+}
+
+for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_PORT)]) {
+  const target = makeTarget();
+  describe(`transactions with real clients: ${target.title}`, { timeout: 900_000 }, () => {
+    before(() => target.start(), { timeout: 120_000 });
+    after(() => target.stop(), { timeout: 120_000 });
+
+    it('commit and abort: read_committed consumers see each committed record once and no aborted one', async () => {
+      const seen = await scenario('commit-abort', target.bootstrap, 'txn-commit-abort', 'tx-commit-abort');
+      assert.deepEqual(seen.readCommitted, ['commit-0', 'commit-1', 'commit-2', 'commit-3']);
+      assert.deepEqual(seen.readUncommitted, [
+        'commit-0',
+        'commit-1',
+        'commit-2',
+        'abort-0',
+        'abort-1',
+        'commit-3',
+      ]);
+      // 6 records and 3 markers (control records take an offset each).
+      assert.deepEqual(seen.latest, { committed: 9, uncommitted: 9 });
+      const javaCommitted = await javaConsume(target.bootstrap, 'txn-commit-abort', 'read_committed', 4);
+      assert.deepEqual(javaCommitted, ['commit-0', 'commit-1', 'commit-2', 'commit-3']);
+      const javaAll = await javaConsume(target.bootstrap, 'txn-commit-abort', 'read_uncommitted', 6);
+      assert.deepEqual(javaAll, ['commit-0', 'commit-1', 'commit-2', 'abort-0', 'abort-1', 'commit-3']);
+    });
+
+    it('an open transaction holds read_committed Fetch and ListOffsets at its first offset', async () => {
+      const seen = await scenario('open-transaction', target.bootstrap, 'txn-open', 'tx-open');
+      assert.deepEqual(seen.whileOpen, {
+        latest: { committed: 1, uncommitted: 3 },
+        readCommitted: ['before'],
+        readUncommitted: ['before', 'open-0', 'open-1'],
+      });
+      assert.deepEqual(seen.afterAbort, {
+        latest: { committed: 5, uncommitted: 5 },
+        readCommitted: ['before', 'after'],
+        readUncommitted: ['before', 'open-0', 'open-1', 'after'],
+      });
+    });
+
+    it('consume-transform-produce: output and input offsets commit together, or neither', async () => {
+      const seen = await scenario(
+        'consume-transform-produce',
+        target.bootstrap,
+        'txn-in',
+        'txn-out',
+        'txn-group',
+        'tx-ctp',
+      );
+      assert.deepEqual(seen.rounds, [
+        {
+          outcome: 'commit',
+          input: ['in-0', 'in-1', 'in-2', 'in-3', 'in-4'],
+          // TxnOffsetCommit's offsets stay invisible until the commit marker.
+          offsetBeforeEnd: -1001,
+          offsetAfterEnd: 5,
+        },
+        {
+          outcome: 'abort',
+          input: ['in-5', 'in-6', 'in-7', 'in-8', 'in-9'],
+          offsetBeforeEnd: 5,
+          offsetAfterEnd: 5,
+        },
+      ]);
+      assert.deepEqual(seen.sinkReadCommitted, ['out-0', 'out-1', 'out-2', 'out-3', 'out-4']);
+      assert.equal((seen.sinkReadUncommitted as string[]).length, 10);
+    });
+
+    it('a zombie producer is fenced by a new instance with the same transactional id', async () => {
+      const seen = await scenario('fence', target.bootstrap, 'txn-fence', 'tx-fence');
+      assert.deepEqual(seen.zombieError, { name: '_FENCED', fatal: true, abortable: false });
+      assert.deepEqual(seen.readCommitted, ['successor']);
+      assert.deepEqual(seen.readUncommitted, ['zombie', 'successor']);
+    });
+
+    it('a transaction past transaction.timeout.ms is aborted by the coordinator, fencing its producer', async () => {
+      const seen = await scenario('timeout', target.bootstrap, 'txn-timeout', 'tx-timeout');
+      assert.deepEqual(seen.heldBack, { committed: 0, uncommitted: 1 });
+      assert.deepEqual(seen.released, { committed: 2, uncommitted: 2 });
+      assert.deepEqual(seen.commitError, { name: '_FENCED', fatal: true, abortable: false });
+      assert.deepEqual(seen.readCommitted, []);
+      assert.deepEqual(seen.readUncommitted, ['timed-out']);
+    });
+
+    it('transaction.timeout.ms above transaction.max.timeout.ms is INVALID_TRANSACTION_TIMEOUT', async () => {
+      const seen = await scenario('invalid-timeout', target.bootstrap, 'tx-invalid-timeout');
+      assert.deepEqual(seen.error, { name: 'INVALID_TRANSACTION_TIMEOUT', fatal: true, abortable: false });
+    });
+
+    it("kafka-transactions lists and describes the coordinator's transactions", async () => {
+      const listed = await transactionsTool(target.bootstrap, 'list');
+      const states = Object.fromEntries(listed.map((row) => [row.TransactionalId, row.TransactionState]));
+      assert.equal(states['tx-commit-abort'], 'CompleteCommit');
+      assert.equal(states['tx-open'], 'CompleteAbort');
+      assert.equal(states['tx-timeout'], 'CompleteAbort');
+      assert.equal(states['tx-invalid-timeout'], undefined);
+      const [described] = await transactionsTool(
+        target.bootstrap,
+        'describe',
+        '--transactional-id',
+        'tx-fence',
+      );
+      assert.equal(described?.TransactionState, 'CompleteCommit');
+      // The successor's InitProducerId bumped the epoch twice: fencing abort, then its own epoch.
+      assert.equal(described?.ProducerEpoch, '2');
+      const producers = await transactionsTool(
+        target.bootstrap,
+        'describe-producers',
+        '--topic',
+        'txn-commit-abort',
+        '--partition',
+        '0',
+      );
+      assert.equal(producers.length, 1);
+      assert.equal(producers[0]?.CurrentTransactionStartOffset, 'None');
+    });
+
+    it('a broker killed with SIGKILL mid-transaction keeps what was committed and aborts the open one', async () => {
+      const before = await scenario('crash-phase1', target.bootstrap, 'txn-crash', 'tx-crash');
+      assert.deepEqual(before.latest, { committed: 2, uncommitted: 3 });
+      await target.crashAndRestart();
+      const seen = await scenario('crash-phase2', target.bootstrap, 'txn-crash', 'tx-crash');
+      assert.deepEqual(seen.released, { committed: 4, uncommitted: 4 });
+      assert.deepEqual(seen.readCommitted, ['committed-before-crash', 'committed-after-restart']);
+      assert.deepEqual(seen.readUncommitted, [
+        'committed-before-crash',
+        'open-at-crash',
+        'committed-after-restart',
+      ]);
+    });
+  });
+}
