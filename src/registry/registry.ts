@@ -20,7 +20,7 @@ import { errors, RegistryError } from './errors.ts';
 import { formatOf } from './formats/index.ts';
 import type { ParsedSchema, ResolvedReference, SchemaReference, SchemaType } from './formats/types.ts';
 import { encodeKey, encodeSchemaValue, type RecordKey, type SchemaValue } from './records.ts';
-import type { SchemaLog } from './schema-log.ts';
+import { describeError, type SchemaLog } from './schema-log.ts';
 import { GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.ts';
 
 /** How often reads catch up with `_schemas` (writes from another instance), ms. */
@@ -153,7 +153,11 @@ export class SchemaRegistry {
 
   /** Creates `_schemas` when missing, reads it to its end, then keeps reads up to date. */
   async start(): Promise<void> {
-    await this.#log.ensureTopic();
+    try {
+      await this.#log.ensureTopic();
+    } catch (error) {
+      throw errors.store(`creating or finding ${this.#log.topic}: ${describeError(error)}`);
+    }
     await this.#sync();
     this.#refreshTimer = setInterval(() => {
       this.#exclusive(() => this.#sync()).catch(() => {});
@@ -177,7 +181,7 @@ export class SchemaRegistry {
     try {
       await this.#log.readToEnd((record) => this.state.apply(record));
     } catch (error) {
-      throw errors.store(`reading ${this.#log.topic}: ${(error as Error).message}`);
+      throw errors.store(`reading ${this.#log.topic}: ${describeError(error)}`);
     }
   }
 
@@ -185,7 +189,7 @@ export class SchemaRegistry {
     try {
       await this.#log.append(encodeKey(key), value);
     } catch (error) {
-      throw errors.store(`writing to ${this.#log.topic}: ${(error as Error).message}`);
+      throw errors.store(`writing to ${this.#log.topic}: ${describeError(error)}`);
     }
     await this.#sync();
   }

@@ -40,6 +40,15 @@ function errorCodeOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** An error's message with the messages of the errors it wraps (the client nests them). */
+export function describeError(error: unknown): string {
+  const e = error as { message?: string; errors?: unknown[]; cause?: unknown } | null;
+  const inner = [...(e?.errors ?? []), ...(e?.cause === undefined ? [] : [e.cause])].map(describeError);
+  const unique = [...new Set(inner)].filter((m) => m !== '');
+  const own = e?.message ?? String(error);
+  return unique.length === 0 ? own : `${own} (${unique.join('; ')})`;
+}
+
 export class SchemaLog {
   readonly topic: string;
   readonly #admin: Admin;

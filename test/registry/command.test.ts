@@ -1,0 +1,57 @@
+/** `kstack schema-registry`: its arguments, exit 2 on bad usage, exit 1 naming the cause when no cluster answers. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseRegistryArgs } from '../../src/registry/command.ts';
+import { runTool } from '../engine/run-tool.ts';
+
+/** Nothing listens here: the cluster the registry cannot reach. */
+const NO_CLUSTER_PORT = 20299;
+
+describe('kstack schema-registry', { timeout: 120_000 }, () => {
+  it('parses its arguments', () => {
+    assert.deepEqual(parseRegistryArgs(['--bootstrap-server', 'h:1']), {
+      bootstrap: 'h:1',
+      port: 8081,
+      host: '127.0.0.1',
+      topic: undefined,
+    });
+    assert.deepEqual(parseRegistryArgs(['--bootstrap-server', 'h:1', '--port', '9000', '--topic', '_s2']), {
+      bootstrap: 'h:1',
+      port: 9000,
+      host: '127.0.0.1',
+      topic: '_s2',
+    });
+    assert.throws(() => parseRegistryArgs([]), /--bootstrap-server HOST:PORT is required/);
+    assert.throws(() => parseRegistryArgs(['--bootstrap-server', 'nohostport']), /is not HOST:PORT/);
+    assert.throws(
+      () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--port', '70000']),
+      /not a port number/,
+    );
+    assert.throws(
+      () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--topic', 'a b']),
+      /not a legal Kafka topic name/,
+    );
+  });
+
+  it('exits 2 on bad usage', async () => {
+    const result = await runTool(process.execPath, ['bin/kstack.ts', 'schema-registry', '--bogus']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Unknown option '--bogus'/);
+  });
+
+  it('exits 1, naming the cluster and the cause, when no broker answers', async () => {
+    const result = await runTool(process.execPath, [
+      'bin/kstack.ts',
+      'schema-registry',
+      '--bootstrap-server',
+      `127.0.0.1:${NO_CLUSTER_PORT}`,
+      '--port',
+      '0',
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`cannot start against 127.0.0.1:${NO_CLUSTER_PORT}: .*_schemas.*ECONNREFUSED`),
+    );
+  });
+});
