@@ -138,10 +138,18 @@ export class LocalReplica implements LocalPartition {
     return () => this.#waiters.delete(wake);
   }
 
-  /** Whole batches from `offset`, up to the high watermark; null when none. */
-  read(offset: number, maxBytes: number, minOneBatch: boolean): Uint8Array | null {
-    if (offset >= this.log.highWatermark || offset < this.log.logStartOffset) return null;
-    const result = this.log.read(offset, { maxBytes, maxOffset: this.log.highWatermark, minOneBatch });
+  /**
+   * Whole batches from `offset`, up to `maxOffset` (the high watermark, or the last stable
+   * offset for read_committed); null when none.
+   */
+  read(
+    offset: number,
+    maxBytes: number,
+    minOneBatch: boolean,
+    maxOffset: number = this.log.highWatermark,
+  ): Uint8Array | null {
+    if (offset >= maxOffset || offset < this.log.logStartOffset) return null;
+    const result = this.log.read(offset, { maxBytes, maxOffset, minOneBatch });
     if (result.records.length === 0) return null;
     this.#observer?.read(this.topic, result.records.length);
     return result.records;

@@ -7,7 +7,7 @@
  * gauges are computed from the broker's metadata and logs when Prometheus scrapes.
  */
 import { performance } from 'node:perf_hooks';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type MetricType, Registry } from 'prom-client';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import type { BrokerObserver } from '../broker/observer.ts';
 import type { LocalReplica } from '../broker/partition.ts';
@@ -182,7 +182,7 @@ export class BrokerMetrics implements BrokerObserver {
 
   #registerRequestLatency(): void {
     const latency = this.#latency;
-    new Gauge({
+    new UntypedGauge({
       name: 'kafka_network_requestmetrics_totaltimems',
       help: 'Kafka RequestMetrics TotalTimeMs: quantiles of recent requests (ms) and, without quantile, the count',
       labelNames: ['request', 'quantile'],
@@ -361,6 +361,18 @@ export class BrokerMetrics implements BrokerObserver {
       'Kafka Partition AtMinIsr',
       leader((p) => (p.isr.length === p.minIsr ? 1 : 0)),
     );
+  }
+}
+
+/**
+ * A gauge exposed as `untyped`, as the JMX exporter exposes Kafka's histogram percentiles: a
+ * `gauge` with a `quantile` label is a lint error for `promtool check metrics`, and these are
+ * quantiles computed by the broker, not a Prometheus summary.
+ */
+class UntypedGauge<T extends string> extends Gauge<T> {
+  override async get() {
+    const metric = await super.get();
+    return { ...metric, type: 'untyped' as unknown as MetricType };
   }
 }
 

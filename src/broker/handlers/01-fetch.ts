@@ -131,12 +131,7 @@ function readOne(
   // overlapping what is returned, so the client drops their records.
   let records: Uint8Array | null = null;
   if ((limit > 0 || minOneBatch) && target.fetchOffset < lastStableOffset) {
-    const read = replica.log.read(target.fetchOffset, {
-      maxBytes: limit,
-      maxOffset: lastStableOffset,
-      minOneBatch,
-    });
-    records = read.records.length === 0 ? null : read.records;
+    records = replica.read(target.fetchOffset, limit, minOneBatch, lastStableOffset);
   }
   const end = endOffsetOf(records, target.fetchOffset);
   const aborted =
