@@ -5,6 +5,7 @@
 # the Go binary only when its sources change. Caches: ~/.cache/pip, Go's module cache.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/build-env.sh
 cache_dir="${KSTACK_CACHE_DIR:-$HOME/.cache/kstack}"
 mkdir -p "$cache_dir/bin"
 

@@ -11,6 +11,7 @@
 # Cache: ~/.cache/kstack/confluent-js-<version>.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/setup/build-env.sh
 . scripts/setup/node.sh
 
 version=1.10.1
@@ -45,9 +46,17 @@ rm -f "$tarball"
 cd "$home/node_modules/@confluentinc/kafka-javascript"
 # node-gyp configure and build run separately and the build single-job: with several jobs gyp's make
 # can reach the addon before librdkafka's configure has written config.h.
-export CKJS_LINKING=dynamic BUILD_LIBRDKAFKA=1
-"$home/node_modules/.bin/node-gyp" configure --nodedir="$headers" >"$home/build.log" 2>&1 \
-  && nice "$home/node_modules/.bin/node-gyp" build --nodedir="$headers" >>"$home/build.log" 2>&1 \
-  || { tail -40 "$home/build.log" >&2; echo "confluent-js: build failed, log in $home/build.log" >&2; exit 1; }
+# The headers are named both ways node-gyp reads them (build-env.sh dropped any inherited value), and
+# the build log is checked for them, so a build against other headers fails here, not at first use.
+export CKJS_LINKING=dynamic BUILD_LIBRDKAFKA=1 npm_config_nodedir="$headers"
+failed() {
+  tail -40 "$home/build.log" >&2
+  echo "confluent-js: $1, log in $home/build.log" >&2
+  exit 1
+}
+"$home/node_modules/.bin/node-gyp" configure --nodedir="$headers" >"$home/build.log" 2>&1 || failed "configure failed"
+grep -q -- "-Dnode_root_dir=$headers" "$home/build.log" \
+  || failed "node-gyp configured other Node headers than $headers (an npm_config_* or node-gyp setting?)"
+nice "$home/node_modules/.bin/node-gyp" build --nodedir="$headers" >>"$home/build.log" 2>&1 || failed "build failed"
 node -e "const k = require('./'); if (!k.features.includes('zstd')) process.exit(1)"
 echo "$wanted" >"$stamp"

@@ -18,7 +18,10 @@ if ! command -v mvn >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq maven >/dev/null
 fi
 rm -rf "$libs"
-mvn -q -B -Dstyle.color=never -f reference/pom.xml package
+# Java takes user.home from the password database, not $HOME: the Maven cache and the jars' folder are
+# named from $HOME here, so a setup run with another HOME (scripts/setup/test) keeps to it.
+mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$HOME/.m2/repository" -Dkafka.libs.dir="$libs" \
+  -f reference/pom.xml package
 rm -rf reference/target
 touch "$marker"
 echo "reference: Apache Kafka $version in $libs ($(ls "$libs" | wc -l) jars)"

@@ -1,0 +1,168 @@
+/**
+ * The setup, proven from empty caches through the README's own path (issue 11).
+ *
+ * `make test` runs `npm test`, which runs `npm run setup`: npm exports the user's npm configuration
+ * to the setup scripts as npm_config_* variables. A machine whose npm user config said `nodedir=/usr`
+ * once built @confluentinc/kafka-javascript against the machine's Node 20 headers, and only a fresh
+ * machine showed it: a warm cache skipped the build. This test runs `npm run setup` with a new, empty
+ * HOME (npm, pip, Go and Maven caches, the Node 24 tools, ~/.cache/kstack) whose npm user config
+ * holds `nodedir=/usr`, then checks what the from-source steps built: the confluent-js addon loads in
+ * Node 24, the franz-go driver answers a job, the Python clients import, Kafka's jars are there.
+ *
+ * When: always in CI (CI=true) and with KSTACK_VERIFY_SETUP=1; otherwise whenever the setup's inputs
+ * changed since the last run that passed here (their hash is kept in ~/.cache/kstack), and the skip
+ * says so. Takes about 5 minutes, most of it librdkafka's build.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const SETUP_TIMEOUT_MS = 30 * 60_000;
+const VERIFIED_STAMP = join(homedir(), '.cache', 'kstack', 'setup-verified-from-empty');
+
+/** Every file whose change can change what the setup installs or builds. */
+function setupInputs(): string[] {
+  const files = ['scripts/setup.sh', 'package.json', 'package-lock.json', 'reference/pom.xml'];
+  for (const name of readdirSync(join(ROOT, 'scripts/setup')).sort())
+    if (name.endsWith('.sh')) files.push(`scripts/setup/${name}`);
+  for (const name of readdirSync(join(ROOT, 'compat/clients/go')).sort())
+    if (/\.go$|^go\.(mod|sum)$/.test(name)) files.push(`compat/clients/go/${name}`);
+  files.push('compat/clients/python/requirements.txt');
+  return files;
+}
+
+function inputsHash(): string {
+  const hash = createHash('sha256');
+  for (const file of setupInputs())
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(ROOT, file)));
+  return hash.digest('hex');
+}
+
+/** Why this run verifies the setup, or null when it need not. */
+function reasonToRun(hash: string): string | null {
+  if (process.env.CI === 'true') return 'CI=true';
+  if (process.env.KSTACK_VERIFY_SETUP === '1') return 'KSTACK_VERIFY_SETUP=1';
+  const verified = existsSync(VERIFIED_STAMP) ? readFileSync(VERIFIED_STAMP, 'utf8').trim() : '';
+  return verified === hash ? null : 'the setup inputs changed since the last verified run';
+}
+
+/** The user's npm config plus `nodedir=/usr`, the setting that broke the build on a fresh machine. */
+function npmUserConfig(): string {
+  const own = join(homedir(), '.npmrc');
+  const kept = existsSync(own) ? readFileSync(own, 'utf8').split('\n') : [];
+  return [...kept.filter((line) => !/^\s*nodedir\s*=/.test(line)), 'nodedir=/usr', ''].join('\n');
+}
+
+/** The environment of a new shell on a machine with nothing cached: HOME is new, npm settings come from its .npmrc. */
+function freshEnvironment(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^npm_/i.test(name) || /^(GOPATH|GOCACHE|GOMODCACHE|GOENV|KSTACK_)/.test(name)) continue;
+    env[name] = value;
+  }
+  // Where Go downloads from is the machine's setting, not part of the cache: keep it.
+  for (const name of ['GOPROXY', 'GOSUMDB', 'GONOSUMDB', 'GOPRIVATE']) {
+    env[name] = execFileSync('go', ['env', name], { encoding: 'utf8' }).trim();
+  }
+  env.HOME = home;
+  return env;
+}
+
+function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
+  return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString();
+      process.stdout.write(chunk);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+test('npm run setup from empty caches, with an npm user config that says nodedir=/usr', {
+  timeout: SETUP_TIMEOUT_MS,
+}, async (t) => {
+  const hash = inputsHash();
+  const reason = reasonToRun(hash);
+  if (reason === null) {
+    t.skip(
+      `setup inputs unchanged since verified from empty caches (${VERIFIED_STAMP}); KSTACK_VERIFY_SETUP=1 forces it`,
+    );
+    return;
+  }
+  t.diagnostic(`verifying because ${reason}`);
+  const scratch = mkdtempSync(join(tmpdir(), 'kstack-setup-'));
+  try {
+    const home = join(scratch, 'home');
+    mkdirSync(home);
+    writeFileSync(join(home, '.npmrc'), npmUserConfig());
+    const mavenSettings = join(homedir(), '.m2', 'settings.xml');
+    if (existsSync(mavenSettings)) {
+      mkdirSync(join(home, '.m2'));
+      writeFileSync(join(home, '.m2', 'settings.xml'), readFileSync(mavenSettings));
+    }
+    const env = freshEnvironment(home);
+    const started = Date.now();
+    const setup = await run('npm', ['run', 'setup'], { cwd: ROOT, env });
+    t.diagnostic(`npm run setup from empty caches took ${Math.round((Date.now() - started) / 1000)} s`);
+    for (const line of setup.output.split('\n')) if (/^setup: .* done in/.test(line)) t.diagnostic(line);
+    assert.equal(setup.code, 0, 'npm run setup failed from empty caches (output above)');
+
+    const cache = join(home, '.cache', 'kstack');
+    const node24 = join(home, '.cache', 'kstack-tools', 'node_modules', '.bin', 'node');
+    assert.match(execFileSync(node24, ['--version'], { encoding: 'utf8' }), /^v24\./);
+
+    // confluent-js: built against the Node 24 headers the script unpacked, and it loads in Node 24.
+    const confluentHome = readdirSync(cache).find((name) => name.startsWith('confluent-js-'));
+    assert.ok(confluentHome, `no confluent-js build in ${cache}`);
+    const buildLog = readFileSync(join(cache, confluentHome, 'build.log'), 'utf8');
+    assert.match(buildLog, /-Dnode_root_dir=\S*node-headers/, 'node-gyp must configure the Node 24 headers');
+    assert.doesNotMatch(buildLog, /-Dnode_root_dir=\/usr\b/);
+    const addon = join(cache, confluentHome, 'node_modules', '@confluentinc', 'kafka-javascript');
+    const features = execFileSync(node24, ['-p', `require(${JSON.stringify(addon)}).features.join(',')`], {
+      encoding: 'utf8',
+    });
+    assert.match(features, /zstd/);
+
+    // franz-go driver: answers an empty job with its client name.
+    const driver = execFileSync(join(cache, 'bin', 'franz-driver'), {
+      input: JSON.stringify({ protocol: 1, bootstrap: '127.0.0.1:19399', jobId: 'setup-check', steps: [] }),
+      encoding: 'utf8',
+    });
+    assert.equal(JSON.parse(driver).client.name, 'franz-go');
+
+    // PyPI clients in the venv, and the reference's jars.
+    execFileSync(join(cache, 'venv', 'bin', 'python'), [
+      '-c',
+      'import confluent_kafka, kafka, snappy, lz4, zstandard',
+    ]);
+    const kafkaHome = readdirSync(cache).find((name) => /^kafka-\d/.test(name));
+    assert.ok(kafkaHome, `no Kafka jars in ${cache}`);
+    assert.ok(readdirSync(join(cache, kafkaHome, 'libs')).some((jar) => jar.startsWith('kafka_')));
+
+    mkdirSync(join(homedir(), '.cache', 'kstack'), { recursive: true });
+    writeFileSync(VERIFIED_STAMP, `${hash}\n`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
