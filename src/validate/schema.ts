@@ -31,7 +31,10 @@ function composeValidator(): ValidateFunction {
 
 export function checkComposeSchema(source: YamlSource, data: unknown): void {
   const validate = composeValidator();
-  if (validate(data)) return;
+  if (validate(data)) {
+    checkDurations(source, data);
+    return;
+  }
   const error = mostUseful(validate.errors ?? []);
   if (error === undefined) return;
   const path = pointerToPath(error.instancePath);
@@ -72,4 +75,42 @@ function pointerToPath(pointer: string): PathSegment[] {
 
 function describe(path: readonly PathSegment[]): string {
   return path.length === 0 ? 'the file' : path.join('.');
+}
+
+/**
+ * Go's duration syntax, which Compose parses durations with (`time.ParseDuration`): "0", or a signed
+ * sequence of decimal numbers each with a unit (ns, us, µs, ms, s, m, h), e.g. "1m30s".
+ */
+const GO_DURATION = /^[-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/;
+
+/** Where a service holds durations (the schema types them as plain strings; Compose refuses bad ones). */
+const SERVICE_DURATION_PATHS: readonly (readonly string[])[] = [
+  ['healthcheck', 'interval'],
+  ['healthcheck', 'timeout'],
+  ['healthcheck', 'start_period'],
+  ['healthcheck', 'start_interval'],
+  ['stop_grace_period'],
+  ['deploy', 'restart_policy', 'delay'],
+  ['deploy', 'restart_policy', 'window'],
+  ['deploy', 'update_config', 'delay'],
+  ['deploy', 'update_config', 'monitor'],
+  ['deploy', 'rollback_config', 'delay'],
+  ['deploy', 'rollback_config', 'monitor'],
+];
+
+function checkDurations(source: YamlSource, data: unknown): void {
+  const services = (data as { services?: Record<string, unknown> } | null)?.services ?? {};
+  for (const [name, service] of Object.entries(services)) {
+    for (const path of SERVICE_DURATION_PATHS) {
+      let value: unknown = service;
+      for (const key of path) value = (value as Record<string, unknown> | null | undefined)?.[key];
+      if (typeof value !== 'string' || GO_DURATION.test(value)) continue;
+      const fullPath = ['services', name, ...path];
+      throw new InputError(
+        source.displayPath,
+        source.lineOf(fullPath),
+        `${describe(fullPath)} is '${value}', not a duration Compose can read (e.g. 10s, 1m30s, 500ms)`,
+      );
+    }
+  }
 }

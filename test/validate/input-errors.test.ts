@@ -128,4 +128,22 @@ describe('unusable input', () => {
     assert.equal(error.file, KAFKA_FILE);
     assert.match(error.message, /services\.kafka-exporter\.profiles must be array/);
   });
+
+  // The schema types durations as plain strings; Compose parses them as Go durations and refuses the
+  // rest (found by test/validate/compose-cli.test.ts, which holds kstack validate to the real Compose).
+  it('a duration Go cannot parse: file, line and the setting', () => {
+    const error = brokenCopyError([
+      {
+        file: KAFKA_FILE,
+        from: '    interval: 10s\n    timeout: 20s',
+        to: '    interval: 10s\n    timeout: 20 s',
+      },
+    ]);
+    assert.equal(error.file, KAFKA_FILE);
+    const timeoutLine = readFileSync(`${REPO_ROOT}${KAFKA_FILE}`, 'utf8')
+      .split('\n')
+      .indexOf('    timeout: 20s');
+    assert.equal(error.line, timeoutLine + 1);
+    assert.match(error.message, /services\.kafka-1\.healthcheck\.timeout is '20 s', not a duration/);
+  });
 });
