@@ -3,12 +3,20 @@
  * lists, its KRaft quorum leader with each voter's lag (DescribeQuorum, where the target serves
  * it; otherwise it says so and gives Metadata's controller id), and its topics with
  * under-replicated (ISR smaller than the replica set) and offline (no leader) partitions.
- * A Kafka client like any tool (@platformatic/kafka), so it works against any cluster.
+ * A Kafka client like any tool (@platformatic/kafka's protocol layer), so it works against any cluster.
  * Exit 0: reachable and every partition led and fully replicated; 1: unreachable, or a
  * partition is offline or under-replicated; 2: bad usage.
  */
 import { parseArgs } from 'node:util';
-import { Admin, apiVersionsV3, Connection, describeQuorumV0 } from '@platformatic/kafka';
+import {
+  apiVersionsV3,
+  Connection,
+  describeQuorumV0,
+  metadataV9,
+  metadataV10,
+  metadataV11,
+  metadataV12,
+} from '@platformatic/kafka';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { parseBootstrap, parseTimeoutMs } from '../topology/bootstrap.ts';
@@ -95,6 +103,11 @@ export interface ClusterStatus {
   readonly bootstrap: string;
   readonly clusterId: string;
   readonly brokers: readonly { readonly nodeId: number; readonly host: string; readonly port: number }[];
+  /**
+   * Nodes that hold replicas or vote in the quorum but are not among the brokers Metadata lists:
+   * down, or fenced by the controller.
+   */
+  readonly absentBrokers: readonly number[];
   /** The controller id Metadata gives (in KRaft, a broker the client may send controller requests to). */
   readonly metadataControllerId: number;
   readonly quorum: QuorumStatus;
@@ -104,74 +117,115 @@ export interface ClusterStatus {
   readonly offline: readonly PartitionProblem[];
 }
 
+type MetadataResponse = metadataV12.MetadataResponse;
+
+/** Metadata versions whose responses @platformatic/kafka parses, newest first. */
+const METADATA_APIS = [metadataV12, metadataV11, metadataV10, metadataV9] as const;
+const METADATA_KEY = 3;
+
+/**
+ * One connection to the first bootstrap server that answers. Metadata is read raw, since the
+ * client's own metadata() fails as a whole on a partition without a leader, which is exactly
+ * what status must show.
+ */
 export async function readStatus(options: StatusOptions): Promise<ClusterStatus> {
-  const admin = new Admin({
-    clientId: 'kstack-status',
-    bootstrapBrokers: [...options.bootstrap],
-    timeout: options.timeoutMs,
-    retries: 2,
-  });
-  try {
-    const names = await admin.listTopics({ includeInternals: true });
-    const metadata = await admin.metadata({ topics: names, forceUpdate: true });
-    const underReplicated: PartitionProblem[] = [];
-    const offline: PartitionProblem[] = [];
-    let partitionCount = 0;
-    for (const [topic, info] of [...metadata.topics].sort(([a], [b]) => a.localeCompare(b))) {
-      info.partitions.forEach((partition, index) => {
-        partitionCount += 1;
-        const problem = {
-          topic,
-          partition: index,
-          leader: partition.leader,
-          replicas: partition.replicas,
-          isr: partition.isr,
-        };
-        if (partition.leader < 0) offline.push(problem);
-        if (partition.isr.length < partition.replicas.length) underReplicated.push(problem);
-      });
+  const failures: string[] = [];
+  for (const server of options.bootstrap) {
+    const [host, port] = splitHostPort(server);
+    const connection = new Connection('kstack-status', { connectTimeout: options.timeoutMs });
+    try {
+      try {
+        await connection.connect(host, Number(port));
+      } catch (error) {
+        failures.push(`${server}: ${kafkaErrorText(error)}`);
+        continue;
+      }
+      return await statusThrough(connection, options);
+    } finally {
+      await connection.close().catch(() => undefined);
     }
-    const brokers = [...metadata.brokers]
-      .map(([nodeId, broker]) => ({ nodeId, host: broker.host, port: broker.port }))
-      .sort((a, b) => a.nodeId - b.nodeId);
-    return {
-      bootstrap: options.bootstrap.join(','),
-      clusterId: metadata.id,
-      brokers,
-      metadataControllerId: metadata.controllerId,
-      quorum: await readQuorum(options),
-      topicCount: metadata.topics.size,
-      partitionCount,
-      underReplicated,
-      offline,
-    };
-  } finally {
-    await admin.close();
   }
+  throw new Error(failures.join('; '));
 }
 
-/** DescribeQuorum through the first bootstrap broker (Kafka forwards it to the active controller). */
-async function readQuorum(options: StatusOptions): Promise<QuorumStatus> {
-  const [host = '', portText = ''] = splitHostPort(options.bootstrap[0] ?? '');
-  const connection = new Connection('kstack-status', { connectTimeout: options.timeoutMs });
+async function statusThrough(connection: Connection, options: StatusOptions): Promise<ClusterStatus> {
+  const versions = await apiVersionsV3.api.async(connection, 'kstack-status', '1');
+  const metadataRange = versions.apiKeys.find((api) => api.apiKey === METADATA_KEY);
+  const metadataApi = METADATA_APIS.find(
+    (candidate) =>
+      metadataRange !== undefined &&
+      candidate.api.version >= metadataRange.minVersion &&
+      candidate.api.version <= metadataRange.maxVersion,
+  );
+  if (metadataApi === undefined) {
+    throw new Error(
+      `the broker serves no Metadata version from 9 to 12 (it offers ${metadataRange === undefined ? 'none' : `${metadataRange.minVersion}-${metadataRange.maxVersion}`})`,
+    );
+  }
+  let metadata: MetadataResponse;
   try {
-    await connection.connect(host, Number(portText));
-    const versions = await apiVersionsV3.api.async(connection, 'kstack-status', '1');
-    const range = versions.apiKeys.find((api) => api.apiKey === DESCRIBE_QUORUM_KEY);
-    if (range === undefined) {
-      return {
-        served: false,
-        reason: 'the cluster does not serve DescribeQuorum (no API key 55 in ApiVersions)',
+    metadata = await metadataApi.api.async(connection, null, false, false);
+  } catch (error) {
+    // Partition errors (LEADER_NOT_AVAILABLE for an offline partition) come back as an error
+    // carrying the whole parsed response.
+    const response = (error as { response?: MetadataResponse }).response;
+    if (response === undefined || !Array.isArray(response.topics)) throw error;
+    metadata = response;
+  }
+  const underReplicated: PartitionProblem[] = [];
+  const offline: PartitionProblem[] = [];
+  let partitionCount = 0;
+  const topics = [...metadata.topics].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
+  for (const topic of topics) {
+    const partitions = [...topic.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
+    for (const partition of partitions) {
+      partitionCount += 1;
+      const problem = {
+        topic: topic.name ?? topic.topicId,
+        partition: partition.partitionIndex,
+        leader: partition.leaderId,
+        replicas: partition.replicaNodes,
+        isr: partition.isrNodes,
       };
+      if (partition.leaderId < 0) offline.push(problem);
+      if (partition.isrNodes.length < partition.replicaNodes.length) underReplicated.push(problem);
     }
+  }
+  const brokers = metadata.brokers
+    .map((broker) => ({ nodeId: broker.nodeId, host: broker.host, port: broker.port }))
+    .sort((a, b) => a.nodeId - b.nodeId);
+  const servesQuorum = versions.apiKeys.some((api) => api.apiKey === DESCRIBE_QUORUM_KEY);
+  const quorum: QuorumStatus = servesQuorum
+    ? await readQuorum(connection)
+    : { served: false, reason: 'the cluster does not serve DescribeQuorum (no API key 55 in ApiVersions)' };
+  const known = new Set<number>();
+  for (const topic of metadata.topics)
+    for (const p of topic.partitions) for (const id of p.replicaNodes) known.add(id);
+  if (quorum.served) for (const voter of quorum.voters) known.add(voter.nodeId);
+  const listed = new Set(brokers.map((broker) => broker.nodeId));
+  const absentBrokers = [...known].filter((id) => !listed.has(id)).sort((a, b) => a - b);
+  return {
+    bootstrap: options.bootstrap.join(','),
+    clusterId: metadata.clusterId ?? '',
+    brokers,
+    absentBrokers,
+    metadataControllerId: metadata.controllerId,
+    quorum,
+    topicCount: metadata.topics.length,
+    partitionCount,
+    underReplicated,
+    offline,
+  };
+}
+
+/** DescribeQuorum v0 (Kafka's brokers forward it to the active controller). */
+async function readQuorum(connection: Connection): Promise<QuorumStatus> {
+  try {
     const response = await describeQuorumV0.api.async(connection, [
       { topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] },
     ]);
     const partition = response.topics[0]?.partitions[0];
     if (partition === undefined) return { served: false, reason: 'DescribeQuorum answered no partition' };
-    if (partition.errorCode !== 0) {
-      return { served: false, reason: `DescribeQuorum answered error code ${partition.errorCode}` };
-    }
     const leaderEnd =
       partition.currentVoters.find((voter) => voter.replicaId === partition.leaderId)?.logEndOffset ??
       partition.highWatermark;
@@ -190,8 +244,6 @@ async function readQuorum(options: StatusOptions): Promise<QuorumStatus> {
     };
   } catch (error) {
     return { served: false, reason: `DescribeQuorum failed: ${kafkaErrorText(error)}` };
-  } finally {
-    await connection.close();
   }
 }
 
@@ -208,7 +260,7 @@ function partitionText(problem: PartitionProblem): string {
 export function statusText(status: ClusterStatus): string[] {
   const lines = [`cluster ${status.clusterId} at ${status.bootstrap}`];
   lines.push(
-    `brokers (${status.brokers.length}): ${status.brokers.map((b) => `${b.nodeId} ${b.host}:${b.port}`).join(', ')}`,
+    `brokers (${status.brokers.length}): ${status.brokers.map((b) => `${b.nodeId} ${b.host}:${b.port}`).join(', ')}${status.absentBrokers.length === 0 ? '' : `; not serving (down or fenced): ${status.absentBrokers.join(', ')}`}`,
   );
   const { quorum } = status;
   if (quorum.served) {
