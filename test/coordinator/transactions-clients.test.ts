@@ -4,8 +4,11 @@
  * confluent-kafka, test/coordinator/python/transactions.py) commits, aborts, fences a zombie,
  * runs a consume-transform-produce loop with sendOffsetsToTransaction and has a transaction
  * aborted on its timeout; Kafka's Java console consumer reads with both isolation levels;
- * Kafka's `kafka-transactions` tool lists and describes; a broker killed with SIGKILL in the
- * middle of a transaction restarts with the committed data and aborts the open transaction.
+ * Kafka's `kafka-transactions` tool lists and describes; kafkajs 2.2.4 (the oldest versions:
+ * InitProducerId 1, AddPartitionsToTxn 1, EndTxn 1, TxnOffsetCommit 2) commits, aborts and
+ * sends offsets; the Java producer (kafka-producer-perf-test) writes in transactions; a broker
+ * killed with SIGKILL in the middle of a transaction restarts with the committed data and
+ * aborts the open transaction.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
@@ -23,6 +27,7 @@ const RUN_CLASS = fileURLToPath(new URL('../../reference/bin/kafka-run-class', i
 const CONSOLE_CONSUMER = fileURLToPath(
   new URL('../../reference/bin/kafka-console-consumer', import.meta.url),
 );
+const PERF_TEST = fileURLToPath(new URL('../../reference/bin/kafka-producer-perf-test', import.meta.url));
 const KSTACK_PORT = 20530;
 /** The reference's controller listens 50 above: 20590. */
 const REFERENCE_PORT = 20540;
@@ -238,6 +243,86 @@ for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_P
       );
       assert.equal(producers.length, 1);
       assert.equal(producers[0]?.CurrentTransactionStartOffset, 'None');
+    });
+
+    it('kafkajs transactions: commit, abort and sendOffsets on the non-flexible API versions', async () => {
+      const kafka = new Kafka({
+        clientId: 'kstack-txn-test',
+        brokers: [target.bootstrap],
+        logLevel: logLevel.NOTHING,
+      });
+      const admin = kafka.admin();
+      const producer = kafka.producer({
+        transactionalId: 'tx-kafkajs',
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await admin.connect();
+      try {
+        await admin.createTopics({
+          topics: [{ topic: 'txn-kafkajs', numPartitions: 1, replicationFactor: 1 }],
+        });
+        await producer.connect();
+        const committed = await producer.transaction();
+        await committed.send({ topic: 'txn-kafkajs', messages: [{ value: 'kjs-0' }, { value: 'kjs-1' }] });
+        await committed.sendOffsets({
+          consumerGroupId: 'kafkajs-txn-group',
+          topics: [{ topic: 'txn-kafkajs', partitions: [{ partition: 0, offset: '2' }] }],
+        });
+        await committed.commit();
+        const aborted = await producer.transaction();
+        await aborted.send({ topic: 'txn-kafkajs', messages: [{ value: 'kjs-aborted' }] });
+        await aborted.sendOffsets({
+          consumerGroupId: 'kafkajs-txn-group',
+          topics: [{ topic: 'txn-kafkajs', partitions: [{ partition: 0, offset: '3' }] }],
+        });
+        await aborted.abort();
+        const offsets = await admin.fetchOffsets({ groupId: 'kafkajs-txn-group', topics: ['txn-kafkajs'] });
+        assert.deepEqual(
+          offsets.map((t) => t.partitions.map((p) => [p.partition, p.offset])),
+          [[[0, '2']]],
+        );
+      } finally {
+        await producer.disconnect();
+        await admin.disconnect();
+      }
+      const seen = await scenario('read', target.bootstrap, 'txn-kafkajs');
+      assert.deepEqual(seen.readCommitted, ['kjs-0', 'kjs-1']);
+      assert.deepEqual(seen.readUncommitted, ['kjs-0', 'kjs-1', 'kjs-aborted']);
+    });
+
+    it('the Java producer writes 2000 records in transactions of 200 ms, all read once by read_committed', async () => {
+      const result = await runTool(
+        PERF_TEST,
+        [
+          '--topic',
+          'txn-java',
+          '--num-records',
+          '2000',
+          '--record-size',
+          '100',
+          '--throughput',
+          '-1',
+          '--transactional-id',
+          'tx-java',
+          '--transaction-duration-ms',
+          '200',
+          '--producer-props',
+          `bootstrap.servers=${target.bootstrap}`,
+        ],
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /2000 records sent/);
+      const seen = await scenario('read', target.bootstrap, 'txn-java');
+      assert.deepEqual(seen.counts, { committed: 2000, uncommitted: 2000 });
+      const [described] = await transactionsTool(
+        target.bootstrap,
+        'describe',
+        '--transactional-id',
+        'tx-java',
+      );
+      assert.equal(described?.TransactionState, 'CompleteCommit');
     });
 
     it('a broker killed with SIGKILL mid-transaction keeps what was committed and aborts the open one', async () => {

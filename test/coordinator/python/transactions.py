@@ -258,7 +258,15 @@ def crash_phase2(bs, topic, txid):
             'readUncommitted': read_all(bs, topic, 'read_uncommitted')}
 
 
+def read(bs, topic):
+    committed = read_all(bs, topic, 'read_committed')
+    uncommitted = read_all(bs, topic, 'read_uncommitted')
+    return {'readCommitted': committed, 'readUncommitted': uncommitted,
+            'counts': {'committed': len(committed), 'uncommitted': len(uncommitted)}}
+
+
 SCENARIOS = {
+    'read': read,
     'commit-abort': commit_abort,
     'open-transaction': open_transaction,
     'consume-transform-produce': consume_transform_produce,
