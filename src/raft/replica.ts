@@ -398,6 +398,12 @@ export class RaftReplica {
   }
 
   #resign(): void {
+    // Best successors first: the voters that had fetched the most.
+    const successors = this.voters
+      .filter((id) => id !== this.nodeId)
+      .sort(
+        (a, b) => (this.#progress.get(b)?.fetchOffset ?? -1) - (this.#progress.get(a)?.fetchOffset ?? -1),
+      );
     this.#resetRoleState();
     this.#role = 'resigned';
     this.#electionDeadlineMs = this.#clock.nowMs() + this.#randomElectionTimeoutMs();
@@ -407,7 +413,7 @@ export class RaftReplica {
         kind: 'EndQuorumEpochRequest',
         leaderEpoch: this.#epoch,
         leaderId: this.nodeId,
-        preferredSuccessors: this.voters.filter((id) => id !== this.nodeId),
+        preferredSuccessors: successors,
       });
     }
   }

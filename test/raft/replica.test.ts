@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { RaftReplica } from '../../src/raft/replica.ts';
+import { SeededRandom } from '../../src/raft/sim/random.ts';
+import { RaftStorage } from '../../src/raft/storage.ts';
+import type { LogEntry, RaftConfig, RaftMessage, VoteResponse } from '../../src/raft/types.ts';
+import { MemoryFs } from '../../src/storage/memory-fs.ts';
+
+// Single rules of the replica, each staged by hand: three replicas, a manual clock, and a message
+// list we deliver (or drop) ourselves.
+
+interface Sent {
+  from: number;
+  to: number;
+  message: RaftMessage;
+}
+
+class Cluster {
+  nowMs = 0;
+  readonly sent: Sent[] = [];
+  readonly fs = new Map<number, MemoryFs>();
+  readonly replicas = new Map<number, RaftReplica>();
+  /** Called in the send function, before the message is queued: what the sender's disk holds then. */
+  onSend: ((sent: Sent) => void) | null = null;
+
+  constructor(config: Partial<RaftConfig> = {}, prepare?: (id: number, storage: RaftStorage) => void) {
+    for (const id of [1, 2, 3]) {
+      const fs = new MemoryFs();
+      this.fs.set(id, fs);
+      const storage = new RaftStorage(fs, '/raft');
+      prepare?.(id, storage);
+      this.replicas.set(
+        id,
+        new RaftReplica({
+          nodeId: id,
+          voters: [1, 2, 3],
+          storage,
+          clock: { nowMs: () => this.nowMs },
+          random: new SeededRandom(id),
+          config,
+          send: (to, message) => {
+            const sent = { from: id, to, message };
+            this.onSend?.(sent);
+            this.sent.push(sent);
+          },
+        }),
+      );
+    }
+  }
+
+  replica(id: number): RaftReplica {
+    const replica = this.replicas.get(id);
+    if (replica === undefined) throw new Error(`no replica ${id}`);
+    return replica;
+  }
+
+  /** Delivers queued messages (and those they cause) until none is left; `drop` loses some. */
+  deliver(drop: (sent: Sent) => boolean = () => false, limit = 10_000): void {
+    for (let i = 0; i < limit && this.sent.length > 0; i++) {
+      const sent = this.sent.shift() as Sent;
+      if (!drop(sent)) this.replica(sent.to).handle(sent.from, sent.message);
+    }
+  }
+
+  /** Moves the clock in steps, ticking every replica and delivering at each step. */
+  run(ms: number, drop: (sent: Sent) => boolean = () => false, stepMs = 10): void {
+    for (let elapsed = 0; elapsed < ms; elapsed += stepMs) {
+      this.nowMs += stepMs;
+      for (const replica of this.replicas.values()) replica.tick();
+      this.deliver(drop);
+    }
+  }
+
+  leaders(): number[] {
+    return [...this.replicas.values()].filter((r) => r.role() === 'leader').map((r) => r.nodeId);
+  }
+}
+
+function quorumStateOnDisk(fs: MemoryFs): Record<string, number> {
+  return JSON.parse(fs.readFile('/raft/quorum-state')?.toString('utf8') ?? '{}');
+}
+
+function entries(from: number, to: number, epoch: number): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (let offset = from; offset < to; offset++) {
+    out.push({ offset, epoch, payload: Buffer.from(`e${epoch}o${offset}`), control: false });
+  }
+  return out;
+}
+
+describe('elections', () => {
+  test('three replicas elect exactly one leader, which commits a proposal on every replica', () => {
+    const cluster = new Cluster();
+    cluster.run(3000);
+    const leaders = cluster.leaders();
+    assert.equal(leaders.length, 1);
+    const leader = cluster.replica(leaders[0] as number);
+    const { offset } = leader.propose(Buffer.from('hello'));
+    cluster.run(500);
+    for (const replica of cluster.replicas.values()) {
+      assert.equal(replica.epoch(), leader.epoch());
+      assert.ok(replica.highWatermark() > offset, `node ${replica.nodeId} hw ${replica.highWatermark()}`);
+      assert.equal(Buffer.from(replica.readCommitted(offset, 1)[0]?.payload ?? []).toString(), 'hello');
+    }
+  });
+
+  test('a granted vote is on disk before the answer leaves', () => {
+    const cluster = new Cluster();
+    let checked = 0;
+    cluster.onSend = (sent) => {
+      if (sent.message.kind === 'VoteResponse' && sent.message.voteGranted && !sent.message.preVote) {
+        const onDisk = quorumStateOnDisk(cluster.fs.get(sent.from) as MemoryFs);
+        assert.equal(onDisk.votedId, sent.to);
+        assert.equal(onDisk.leaderEpoch, sent.message.candidateEpoch);
+        checked++;
+      }
+      if (sent.message.kind === 'BeginQuorumEpochRequest') {
+        const onDisk = quorumStateOnDisk(cluster.fs.get(sent.from) as MemoryFs);
+        assert.equal(onDisk.leaderId, sent.from);
+        assert.equal(onDisk.leaderEpoch, sent.message.leaderEpoch);
+      }
+    };
+    cluster.run(3000);
+    assert.ok(checked >= 1);
+  });
+
+  test('a pre-vote changes no state, and is refused while the voter hears from a live leader', () => {
+    const cluster = new Cluster();
+    const voter = cluster.replica(2);
+    voter.handle(1, { kind: 'BeginQuorumEpochRequest', leaderEpoch: 4, leaderId: 1 });
+    cluster.sent.length = 0;
+    const before = cluster.fs.get(2)?.readFile('/raft/quorum-state');
+    const preVote = {
+      kind: 'VoteRequest',
+      candidateEpoch: 5,
+      candidateId: 3,
+      lastOffsetEpoch: 0,
+      lastOffset: 0,
+      preVote: true,
+    } as const;
+    voter.handle(3, preVote);
+    const refused = cluster.sent.pop()?.message as VoteResponse;
+    assert.equal(refused.voteGranted, false);
+    assert.equal(refused.leaderId, 1);
+    cluster.nowMs += voter.config.fetchTimeoutMs;
+    voter.handle(3, preVote);
+    const granted = cluster.sent.pop()?.message as VoteResponse;
+    assert.equal(granted.voteGranted, true);
+    assert.equal(voter.epoch(), 4);
+    assert.equal(voter.votedId(), -1);
+    assert.deepStrictEqual(cluster.fs.get(2)?.readFile('/raft/quorum-state'), before);
+  });
+
+  test('a real vote is refused to a candidate whose log is behind', () => {
+    const cluster = new Cluster({}, (id, storage) => {
+      if (id === 2) storage.append(entries(0, 3, 2));
+    });
+    const voter = cluster.replica(2);
+    voter.handle(3, {
+      kind: 'VoteRequest',
+      candidateEpoch: 3,
+      candidateId: 3,
+      lastOffsetEpoch: 1,
+      lastOffset: 10,
+      preVote: false,
+    });
+    const answer = cluster.sent.pop()?.message as VoteResponse;
+    assert.equal(answer.voteGranted, false);
+    assert.equal(voter.epoch(), 3, 'the newer epoch is still learnt');
+    assert.equal(voter.votedId(), -1);
+  });
+});
+
+describe('leader', () => {
+  test('an isolated leader resigns within 1.5 x the fetch timeout (check quorum)', () => {
+    const cluster = new Cluster();
+    cluster.run(3000);
+    const leaderId = cluster.leaders()[0] as number;
+    const leader = cluster.replica(leaderId);
+    const isolated = (sent: Sent) => sent.from === leaderId || sent.to === leaderId;
+    const startMs = cluster.nowMs;
+    while (leader.role() === 'leader' && cluster.nowMs - startMs < 10_000) cluster.run(10, isolated);
+    const resignedAfterMs = cluster.nowMs - startMs;
+    assert.equal(leader.role(), 'resigned');
+    assert.ok(
+      resignedAfterMs <= leader.config.fetchTimeoutMs * 1.5 + 20,
+      `resigned after ${resignedAfterMs} ms`,
+    );
+    // The others elect a new leader in a newer epoch; the old one follows it once reconnected.
+    cluster.run(5000, isolated);
+    const others = cluster.leaders().filter((id) => id !== leaderId);
+    assert.equal(others.length, 1);
+    cluster.run(3000);
+    assert.equal(leader.role(), 'follower');
+    assert.equal(leader.leaderId(), others[0]);
+  });
+
+  test('a leader counts its own entries toward the high watermark only once they are flushed', () => {
+    const cluster = new Cluster({ appendLingerMs: 1_000_000 });
+    cluster.run(3000);
+    const leaderId = cluster.leaders()[0] as number;
+    const leader = cluster.replica(leaderId);
+    const cutOff = [1, 2, 3].find((id) => id !== leaderId) as number;
+    const oneFollowerOnly = (sent: Sent) => sent.from === cutOff || sent.to === cutOff;
+    const { offset } = leader.propose(Buffer.from('unflushed'));
+    cluster.run(300, oneFollowerOnly);
+    // One follower holds it flushed; the leader has not flushed: 1 of 3 is no majority.
+    assert.ok(leader.highWatermark() <= offset, `hw ${leader.highWatermark()} passed ${offset}`);
+    leader.flush();
+    assert.ok(leader.highWatermark() > offset);
+  });
+});
+
+describe('followers', () => {
+  test('a follower with entries of an epoch the leader never saw truncates to the divergence, then catches up', () => {
+    // Leader 1: epochs 1 (0-2) and 3 (3-4). Follower 2: epochs 1 (0-2) and 2 (3-5), never committed.
+    const cluster = new Cluster({}, (id, storage) => {
+      if (id === 1) storage.append([...entries(0, 3, 1), ...entries(3, 5, 3)]);
+      if (id === 2) storage.append([...entries(0, 3, 1), ...entries(3, 6, 2)]);
+      if (id === 1) storage.writeQuorumState({ leaderEpoch: 3, leaderId: 1, votedId: 1 });
+      storage.flush();
+    });
+    // Node 1 restarted as leader of epoch 3 resigns; drive an election it wins (longest log of the newest epoch).
+    cluster.run(6000);
+    const leaderId = cluster.leaders()[0] as number;
+    assert.equal(leaderId, 1, 'only node 1 holds epoch 3');
+    const follower = cluster.replica(2);
+    const leader = cluster.replica(1);
+    assert.equal(follower.storage.endOffset(), leader.storage.endOffset());
+    for (let offset = 0; offset < leader.storage.endOffset(); offset++) {
+      assert.deepStrictEqual(
+        follower.storage.entry(offset),
+        leader.storage.entry(offset),
+        `offset ${offset}`,
+      );
+    }
+  });
+
+  test('a follower behind the log start fetches the snapshot in chunks, then the rest of the log', () => {
+    const cluster = new Cluster({ fetchSnapshotBytesMax: 4 }, (id, storage) => {
+      if (id !== 3) {
+        storage.append(entries(0, 8, 1));
+        storage.flush();
+        storage.installSnapshot({ endOffset: 6, epoch: 1 }, Buffer.from('snapshot-of-six-entries'));
+      }
+    });
+    cluster.run(6000);
+    const leader = cluster.replica(cluster.leaders()[0] as number);
+    assert.notEqual(leader.nodeId, 3);
+    const follower = cluster.replica(3);
+    assert.deepStrictEqual(follower.storage.snapshotId(), { endOffset: 6, epoch: 1 });
+    assert.equal(Buffer.from(follower.storage.snapshotBytes() ?? []).toString(), 'snapshot-of-six-entries');
+    assert.equal(follower.storage.endOffset(), leader.storage.endOffset());
+    assert.equal(follower.highWatermark(), leader.highWatermark());
+  });
+});
