@@ -51,40 +51,83 @@ const recordSchema = {
 
 const validate = new Ajv({ strict: false }).compile(recordSchema);
 
-/** One text per top-level JSON object, or an Error for text that is not an object; in order. */
-export function splitJsonStream(text: string): (string | Error)[] {
-  const pieces: (string | Error)[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  let escaped = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c === 0x5c) escaped = true;
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b) {
-      if (depth === 0) start = i;
-      depth++;
-    } else if (c === 0x7d) {
-      depth--;
-      if (depth === 0) pieces.push(text.slice(start, i + 1));
-      if (depth < 0) {
-        pieces.push(new Error(`unexpected '}' at character ${i}`));
+/**
+ * Cuts a stream of JSON objects (whitespace between them) into one text per object as the chunks
+ * arrive, without parsing them. An object longer than `objectCharsMax` or text that is not an object
+ * ends the stream with an Error in its place (nothing after it can be framed).
+ */
+export class JsonObjectSplitter {
+  readonly objectCharsMax: number;
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+  #current = '';
+  #failed = false;
+
+  constructor(objectCharsMax: number) {
+    this.objectCharsMax = objectCharsMax;
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  push(text: string): (string | Error)[] {
+    const pieces: (string | Error)[] = [];
+    if (this.#failed) return pieces;
+    let start = this.#depth > 0 ? 0 : -1;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (c === 0x5c) this.#escaped = true;
+        else if (c === 0x22) this.#inString = false;
+        continue;
+      }
+      if (c === 0x22 && this.#depth > 0) {
+        this.#inString = true;
+      } else if (c === 0x7b) {
+        if (this.#depth === 0) start = i;
+        this.#depth++;
+      } else if (c === 0x7d && this.#depth > 0) {
+        this.#depth--;
+        if (this.#depth === 0) {
+          pieces.push(this.#current + text.slice(start, i + 1));
+          this.#current = '';
+          start = -1;
+        }
+      } else if (this.#depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        this.#failed = true;
+        pieces.push(new Error(`expected '{' to start a record, found '${text[i]}'`));
         return pieces;
       }
-    } else if (depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
-      pieces.push(new Error(`expected '{' at character ${i}, found '${text[i]}'`));
-      return pieces;
     }
+    if (this.#depth > 0) {
+      this.#current += text.slice(start);
+      if (this.#current.length > this.objectCharsMax) {
+        this.#failed = true;
+        pieces.push(
+          new Error(
+            `a record is longer than ${this.objectCharsMax} characters (rest.request.body.max.bytes)`,
+          ),
+        );
+      }
+    }
+    return pieces;
   }
-  if (depth > 0) pieces.push(new Error('the body ends inside a record'));
-  return pieces;
+
+  /** The end of the stream: an Error when it ends inside a record. */
+  end(): (string | Error)[] {
+    if (this.#failed || this.#depth === 0) return [];
+    this.#failed = true;
+    return [new Error('the body ends inside a record')];
+  }
+}
+
+/** One text per top-level JSON object, or an Error for text that is not an object; in order. */
+export function splitJsonStream(text: string): (string | Error)[] {
+  const splitter = new JsonObjectSplitter(Number.MAX_SAFE_INTEGER);
+  return [...splitter.push(text), ...splitter.end()];
 }
 
 function dataBytes(field: unknown, where: string, formats: EmbeddedFormats): V3Data | undefined {

@@ -4,6 +4,8 @@
  * consumers, and records (one JSON record, or a stream of them on one request, answered in order).
  * Resources carry Confluent's `kind` and `metadata.self` (absolute links built from the Host header).
  */
+import { once } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   badRequest,
@@ -19,7 +21,7 @@ import type { EmbeddedFormats } from './formats.ts';
 import { negotiate, readBody, sendJson, V3_TYPES } from './http.ts';
 import { type ConfigEntry, type KafkaSide, kafkaCodeOf, type PartitionInfo, toRestError } from './kafka.ts';
 import type { RecordProducer } from './produce.ts';
-import { readV3Record, splitJsonStream, type V3Record } from './records-v3.ts';
+import { JsonObjectSplitter, readV3Record, type V3Record } from './records-v3.ts';
 
 export interface V3Context {
   readonly kafka: KafkaSide;
@@ -31,6 +33,7 @@ type Params = Record<string, string>;
 const TOPIC_ALREADY_EXISTS = 36;
 /** Records of a v3 stream sent to Kafka in one go (bounds memory held per request step). */
 export const RECORDS_PER_SEND_MAX = 1_000;
+export const V3_RECORDS_ROUTE = '/v3/clusters/:cluster/topics/:topic/records';
 const CONFIG_SOURCES = [
   'UNKNOWN',
   'DYNAMIC_TOPIC_CONFIG',
@@ -565,77 +568,137 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
   }
 
   // Records: one JSON record, or a stream of them on one request, answered in order.
-  app.post('/v3/clusters/:cluster/topics/:topic/records', async (request, reply) => {
+  app.post(V3_RECORDS_ROUTE, async (request, reply) => {
     const id = await clusterId(request);
     const { topic = '' } = request.params as Params;
     negotiate(request, V3_TYPES);
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (type !== 'application/json') throw unsupportedMediaType(type || '(none)', V3_TYPES);
-    const text = typeof request.body === 'string' ? request.body : '';
     const partitions = await kafka.partitions(topic);
-    const pieces = splitJsonStream(text);
-    if (pieces.length === 0) throw badRequest('The body holds no record');
-    const reports: unknown[] = new Array(pieces.length);
-    for (let from = 0; from < pieces.length; from += RECORDS_PER_SEND_MAX) {
-      const slice = pieces.slice(from, from + RECORDS_PER_SEND_MAX);
-      const ready: { index: number; record: V3Record }[] = [];
-      slice.forEach((piece, n) => {
-        try {
-          if (piece instanceof Error)
-            throw new RestError(400, 400, `Malformed JSON record: ${piece.message}`);
-          const record = readV3Record(piece, ctx.formats);
-          if (
-            record.partitionId !== undefined &&
-            !partitions.some((p) => p.partition === record.partitionId)
-          ) {
-            throw partitionNotFound(topic, record.partitionId);
-          }
-          ready.push({ index: from + n, record });
-        } catch (error) {
-          const failure =
-            error instanceof RestError ? error : new RestError(400, 400, (error as Error).message);
-          reports[from + n] = { error_code: failure.status, message: failure.message };
-        }
-      });
-      const results = await ctx.producer.send(
-        topic,
-        partitions.length,
-        ready.map(({ record }) => ({
-          key: record.key?.bytes ?? null,
-          value: record.value?.bytes ?? null,
-          partition: record.partitionId,
-          headers: record.headers,
-          timestamp: record.timestamp,
-        })),
-      );
-      ready.forEach(({ index, record }, n) => {
-        const result = results[n];
-        reports[index] =
-          result === undefined || result.offset === null
-            ? { error_code: 500, message: result?.error ?? 'Kafka returned no offset' }
-            : {
-                error_code: 200,
-                cluster_id: id,
-                topic_name: topic,
-                partition_id: result.partition,
-                offset: result.offset,
-                timestamp: new Date(result.timestamp).toISOString(),
-                key:
-                  record.key === undefined
-                    ? null
-                    : { type: record.key.type, size: record.key.bytes?.length ?? 0 },
-                value:
-                  record.value === undefined
-                    ? null
-                    : { type: record.value.type, size: record.value.bytes?.length ?? 0 },
-              };
-      });
-    }
-    // One record: its report with its status. A stream: 200 and one report per record, in order.
-    const single = pieces.length === 1 ? (reports[0] as { error_code: number }) : undefined;
-    reply.code(single === undefined ? 200 : single.error_code);
-    return reply.type('application/json').send(reports.map((r) => JSON.stringify(r)).join('\n'));
+    const body = request.body;
+    const source: AsyncIterable<Buffer | string> | Iterable<string> =
+      typeof body === 'string' ? [body] : ((body as AsyncIterable<Buffer | string> | undefined) ?? []);
+    await streamRecords(source, reply, (texts) => produceTexts(id, topic, partitions, texts));
   });
+
+  /** Produces one slice of record texts; answers one report per text, in order. */
+  async function produceTexts(
+    id: string,
+    topic: string,
+    partitions: readonly PartitionInfo[],
+    texts: readonly (string | Error)[],
+  ): Promise<Report[]> {
+    const reports: Report[] = new Array(texts.length);
+    const ready: { index: number; record: V3Record }[] = [];
+    texts.forEach((text, index) => {
+      try {
+        if (text instanceof Error) throw new RestError(400, 400, `Malformed JSON record: ${text.message}`);
+        const record = readV3Record(text, ctx.formats);
+        if (record.partitionId !== undefined && !partitions.some((p) => p.partition === record.partitionId)) {
+          throw partitionNotFound(topic, record.partitionId);
+        }
+        ready.push({ index, record });
+      } catch (error) {
+        const failure =
+          error instanceof RestError ? error : new RestError(400, 400, (error as Error).message);
+        reports[index] = { error_code: failure.status, message: failure.message };
+      }
+    });
+    const results = await ctx.producer.send(
+      topic,
+      partitions.length,
+      ready.map(({ record }) => ({
+        key: record.key?.bytes ?? null,
+        value: record.value?.bytes ?? null,
+        partition: record.partitionId,
+        headers: record.headers,
+        timestamp: record.timestamp,
+      })),
+    );
+    ready.forEach(({ index, record }, n) => {
+      const result = results[n];
+      reports[index] =
+        result === undefined || result.offset === null
+          ? { error_code: 500, message: result?.error ?? 'Kafka returned no offset' }
+          : {
+              error_code: 200,
+              cluster_id: id,
+              topic_name: topic,
+              partition_id: result.partition,
+              offset: result.offset,
+              timestamp: new Date(result.timestamp).toISOString(),
+              key:
+                record.key === undefined
+                  ? null
+                  : { type: record.key.type, size: record.key.bytes?.length ?? 0 },
+              value:
+                record.value === undefined
+                  ? null
+                  : { type: record.value.type, size: record.value.bytes?.length ?? 0 },
+            };
+    });
+    return reports;
+  }
+}
+
+type Report = { error_code: number; [field: string]: unknown };
+
+/**
+ * Reads record texts as the body arrives, produces them in slices of at most RECORDS_PER_SEND_MAX
+ * (one slice at a time, so reading waits while Kafka works: backpressure), and writes one delivery
+ * report per line, in order, as each slice completes. A body of exactly one record is answered with
+ * that record's report and its status; from the second record on, the answer is 200 and streamed.
+ */
+async function streamRecords(
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+  reply: FastifyReply,
+  produce: (texts: readonly (string | Error)[]) => Promise<Report[]>,
+): Promise<FastifyReply> {
+  const splitter = new JsonObjectSplitter(reply.server.initialConfig.bodyLimit ?? Number.MAX_SAFE_INTEGER);
+  const decoder = new StringDecoder('utf8');
+  let first: Report | undefined;
+  let streaming = false;
+  const raw = reply.raw;
+  const write = async (report: Report) => {
+    if (!raw.write(`${JSON.stringify(report)}\n`)) await once(raw, 'drain');
+  };
+  const deliver = async (reports: Report[]) => {
+    for (const report of reports) {
+      if (!streaming && first === undefined) {
+        first = report;
+        continue;
+      }
+      if (!streaming) {
+        streaming = true;
+        reply.hijack();
+        raw.writeHead(200, { 'content-type': 'application/json' });
+        await write(first as Report);
+      }
+      await write(report);
+    }
+  };
+  let pending: (string | Error)[] = [];
+  const flush = async () => {
+    while (pending.length > 0) {
+      const slice = pending.slice(0, RECORDS_PER_SEND_MAX);
+      pending = pending.slice(slice.length);
+      await deliver(await produce(slice));
+    }
+  };
+  for await (const chunk of source) {
+    if (raw.destroyed) break;
+    pending.push(...splitter.push(typeof chunk === 'string' ? chunk : decoder.write(chunk)));
+    await flush();
+    if (splitter.failed) break;
+  }
+  pending.push(...splitter.push(decoder.end()), ...splitter.end());
+  await flush();
+  if (streaming) {
+    raw.end();
+    return reply;
+  }
+  if (first === undefined) throw badRequest('The body holds no record');
+  return reply.code(first.error_code).type('application/json').send(JSON.stringify(first));
 }
 
 /** Waits until a new topic's partitions have leaders (Kafka creates them asynchronously). */

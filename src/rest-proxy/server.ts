@@ -11,7 +11,7 @@ import { V2_JSON } from './http.ts';
 import { KafkaSide } from './kafka.ts';
 import { RecordProducer } from './produce.ts';
 import { registerV2 } from './routes-v2.ts';
-import { registerV3 } from './routes-v3.ts';
+import { registerV3, V3_RECORDS_ROUTE } from './routes-v3.ts';
 import { registryFormats } from './schema-formats.ts';
 
 /** `KAFKA_REST_PROXY_PORT` in .env.example. */
@@ -58,13 +58,36 @@ function toRestError(error: FastifyError, request: FastifyRequest, bodyLimit: nu
   }
 }
 
+/** Reads a body as UTF-8 text, failing with 413 past `limitBytes`. */
+async function readText(payload: AsyncIterable<Buffer>, limitBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of payload) {
+    bytes += chunk.length;
+    if (bytes > limitBytes) throw payloadTooLarge(limitBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export function buildRestProxy(options: RestProxyOptions): RestProxy {
   const bodyLimit = options.requestBodyMaxBytes ?? REQUEST_BODY_MAX_BYTES_DEFAULT;
   const app = Fastify({ bodyLimit, logger: false });
   // Confluent's v2 API reads a body on GET (committed offsets), so GET takes bodies here.
   app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // Bodies are read whole as text (within bodyLimit), except v3 records, which are read as they
+  // arrive so that a stream of records is produced and answered while it is still being sent.
+  app.addContentTypeParser('*', (request, payload, done) => {
+    if (request.method === 'POST' && request.routeOptions.url === V3_RECORDS_ROUTE) {
+      done(null, payload);
+      return;
+    }
+    readText(payload, bodyLimit).then(
+      (text) => done(null, text),
+      (error: Error) => done(error, undefined),
+    );
+  });
 
   const kafka = new KafkaSide({
     bootstrap: options.bootstrap,

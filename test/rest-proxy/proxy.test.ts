@@ -14,6 +14,7 @@ import {
   type HttpAnswer,
   produceWithKafkajs,
   readWithKafkajs,
+  streamingCall,
   waitFor,
 } from './support.ts';
 
@@ -602,6 +603,40 @@ for (const { make, proxyPort } of targets) {
       assert.deepEqual(
         values,
         Array.from({ length: count }, (_, i) => `r${i}`).filter((_, i) => i !== 1_000),
+      );
+    });
+
+    it('v3 records stream: 100,000 records on one chunked request, reports arriving while it is sent, complete and in order', async () => {
+      await createTopic('rp-stream', 1);
+      const count = 100_000;
+      const sliceRecords = 5_000;
+      const record = (i: number) => `${JSON.stringify({ value: { type: 'STRING', data: `s${i}` } })}\n`;
+      const started = Date.now();
+      const answer = await streamingCall(
+        url,
+        `/v3/clusters/${clusterId}/topics/rp-stream/records`,
+        async (write, linesAtLeast) => {
+          for (let from = 0; from < count; from += sliceRecords) {
+            let part = '';
+            for (let i = from; i < from + sliceRecords; i++) part += record(i);
+            await write(part);
+            // The first reports must come back before the rest of the body is sent: a proxy that
+            // waited for the whole body would never answer, and this test would time out.
+            if (from === 0) await linesAtLeast(1);
+          }
+        },
+      );
+      const elapsedMs = Date.now() - started;
+      assert.equal(answer.status, 200);
+      assert.equal(answer.lines.length, count);
+      answer.lines.forEach((line, i) => {
+        const report = JSON.parse(line) as { error_code: number; offset: number };
+        if (report.error_code !== 200 || report.offset !== i) assert.fail(`report ${i}: ${line}`);
+      });
+      const offsets = await v2('/topics/rp-stream/partitions/0/offsets');
+      assert.deepEqual(offsets.json, { beginning_offset: 0, end_offset: count });
+      process.stdout.write(
+        `# ${target.title}: ${count} streamed records in ${elapsedMs} ms (${Math.round((count * 1000) / elapsedMs)} records/s)\n`,
       );
     });
 

@@ -173,3 +173,60 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/**
+ * One POST whose body is written in parts while the answer is read: `send` gets a writer and a
+ * function resolving once the answer holds at least n lines. Resolves with every answer line.
+ */
+export function streamingCall(
+  baseUrl: string,
+  path: string,
+  send: (write: (text: string) => Promise<void>, linesAtLeast: (n: number) => Promise<void>) => Promise<void>,
+): Promise<{ status: number; lines: string[] }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const waiters: { n: number; resolve: () => void }[] = [];
+    const lineCount = () => text.split('\n').filter((l) => l !== '').length;
+    const wake = () => {
+      for (const w of [...waiters]) {
+        if (lineCount() >= w.n) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    };
+    const req = http.request(
+      new URL(path, baseUrl),
+      { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          wake();
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, lines: text.split('\n').filter((l) => l !== '') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    const write = (part: string) =>
+      new Promise<void>((done) => {
+        if (req.write(part)) done();
+        else req.once('drain', done);
+      });
+    const linesAtLeast = (n: number) =>
+      new Promise<void>((done) => {
+        waiters.push({ n, resolve: done });
+        wake();
+      });
+    send(write, linesAtLeast).then(
+      () => req.end(),
+      (error: unknown) => {
+        req.destroy();
+        reject(error);
+      },
+    );
+  });
+}
