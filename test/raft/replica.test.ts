@@ -211,6 +211,36 @@ describe('leader', () => {
   });
 });
 
+describe('commitment', () => {
+  test("a new leader commits older epochs' entries only together with an entry of its own epoch", () => {
+    // Nodes 1 and 2 hold three entries of epoch 1 that were never committed; node 3 holds nothing.
+    const cluster = new Cluster({}, (id, storage) => {
+      if (id !== 3) storage.append(entries(0, 3, 1));
+      storage.flush();
+    });
+    const seen = new Set<number>();
+    for (let step = 0; step < 600; step++) {
+      cluster.nowMs += 10;
+      for (const replica of cluster.replicas.values()) replica.tick();
+      while (cluster.sent.length > 0) {
+        const sent = cluster.sent.shift() as Sent;
+        cluster.replica(sent.to).handle(sent.from, sent.message);
+        for (const replica of cluster.replicas.values())
+          if (replica.role() === 'leader') seen.add(replica.highWatermark());
+      }
+    }
+    assert.equal(cluster.leaders().length, 1);
+    const leader = cluster.replica(cluster.leaders()[0] as number);
+    // The leader's epoch starts at offset 3 (its LeaderChange entry): the high watermark goes from
+    // 0 straight past it, never to 1..3, where it would commit epoch 1's entries on their own.
+    assert.deepStrictEqual(
+      [...seen].filter((hw) => hw > 0 && hw <= 3),
+      [],
+    );
+    assert.equal(leader.highWatermark(), 4);
+  });
+});
+
 describe('followers', () => {
   test('a follower with entries of an epoch the leader never saw truncates to the divergence, then catches up', () => {
     // Leader 1: epochs 1 (0-2) and 3 (3-4). Follower 2: epochs 1 (0-2) and 2 (3-5), never committed.
