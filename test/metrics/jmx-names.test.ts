@@ -6,6 +6,8 @@
  * Ports: reference 20401 (controller 20451), its agent 20402, kstack 20403, /metrics 20404.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   kcatConsume,
@@ -180,4 +182,25 @@ test('request counts carry the versions the client used, and latency quantiles a
     Number.NaN;
   assert.ok(quantile('0.50') > 0, `Produce p50 ${quantile('0.50')} ms`);
   assert.ok(quantile('0.50') <= quantile('0.99') && quantile('0.99') <= quantile('0.999'));
+});
+
+test("the dashboard's broker panels use only names both engines serve", () => {
+  const dashboard = JSON.parse(
+    readFileSync(join(import.meta.dirname, '../../src/metrics/dashboards/kstack-kafka.json'), 'utf8'),
+  ) as { panels: { title: string; targets: { expr: string }[] }[] };
+  const used = new Set<string>();
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets) {
+      for (const match of target.expr.matchAll(
+        /\b(kafka_(?:server|controller|network|log|cluster)_\w+|process_\w+)/g,
+      )) {
+        used.add(match[1]!);
+      }
+    }
+  }
+  assert.ok(used.size >= 10, `${used.size} broker metric names in the dashboard`);
+  for (const target of [reference!, kstack!]) {
+    const names = new Set(scrapes.get(target.metricsUrl)!.map((s) => s.name));
+    for (const name of used) assert.ok(names.has(name), `${target.metricsUrl} has no ${name}`);
+  }
 });

@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { kcatProduce, type Running, startKstack, waitFor } from './support.ts';
+import { kcatConsume, kcatProduce, type Running, startKstack, waitFor } from './support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TOPIC = 'prometheus-topic';
@@ -84,21 +84,15 @@ before(async () => {
     const response = await fetch(`http://127.0.0.1:${EXPORTER_PORT}/metrics`);
     return response.ok ? true : undefined;
   });
+  // The repository's scrape config for the embedded stack, on this test's ports, every second.
+  const shipped = readFileSync(join(ROOT, 'src/metrics/prometheus/embedded.yml'), 'utf8');
   const config = join(workDir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: kstack-broker',
-      '    static_configs: [{ targets: ["127.0.0.1:20421"] }]',
-      '  - job_name: kstack-exporter',
-      `    static_configs: [{ targets: ["127.0.0.1:${EXPORTER_PORT}"] }]`,
-      '',
-    ].join('\n'),
-  );
+  const adapted = shipped
+    .replaceAll('127.0.0.1:7071', '127.0.0.1:20421')
+    .replaceAll('127.0.0.1:9308', `127.0.0.1:${EXPORTER_PORT}`)
+    .replaceAll(/_interval: \d+s/g, '_interval: 1s');
+  assert.notEqual(adapted, shipped, 'embedded.yml no longer names 127.0.0.1:7071 and :9308');
+  writeFileSync(config, adapted);
   prometheus = spawn(
     'prometheus',
     [
@@ -142,13 +136,14 @@ test('Prometheus scrapes both targets and the dashboards’ queries return data'
   });
   await admin.disconnect();
 
-  for (const job of ['kstack-broker', 'kstack-exporter']) {
+  for (const job of ['kstack-broker', 'kafka-exporter']) {
     await oneValue(`up{job="${job}"}`, (v) => v === 1);
   }
   const messagesIn = `kafka_server_brokertopicmetrics_messagesinpersec_total{topic="${TOPIC}"}`;
   // A second round after Prometheus has seen the first, so the rate spans two different samples.
   await oneValue(messagesIn, (v) => v === ROUND);
   kcatProduce(bootstrap, TOPIC, ROUND);
+  assert.equal(kcatConsume(bootstrap, TOPIC).length, 2 * ROUND);
   await oneValue(messagesIn, (v) => v === 2 * ROUND);
   const rate = await oneValue(`sum by (topic) (rate(${messagesIn}[1m]))`, (v) => v > 0);
   assert.ok(rate > 0, `messages in rate ${rate}/s`);
@@ -197,5 +192,33 @@ test('promtool check metrics finds nothing but what the compatible names force',
       .filter((line) => line !== '');
     const unexpected = findings.filter((line) => !FORCED_LINT.has(line));
     assert.deepEqual(unexpected, [], `${url}: promtool findings`);
+  }
+});
+
+interface DashboardPanel {
+  readonly title: string;
+  readonly targets: readonly { readonly expr: string }[];
+}
+
+test("every panel of the repository's Grafana dashboard returns data from Prometheus", async () => {
+  const dashboard = JSON.parse(
+    readFileSync(join(ROOT, 'src/metrics/dashboards/kstack-kafka.json'), 'utf8'),
+  ) as {
+    panels: DashboardPanel[];
+  };
+  assert.ok(dashboard.panels.length >= 15, `${dashboard.panels.length} panels`);
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets) {
+      // Grafana's "All" for the broker job variable.
+      const promql = target.expr.replaceAll('$broker_job', '.*');
+      const result = await waitFor(`panel '${panel.title}': ${promql}`, async () => {
+        const series = await query(promql);
+        return series.length > 0 ? series : undefined;
+      });
+      assert.ok(
+        result.every((series) => Number.isFinite(Number(series.value[1]))),
+        panel.title,
+      );
+    }
   }
 });
