@@ -60,6 +60,7 @@ export class BrokerMetrics implements BrokerObserver {
           }),
         );
       }
+      const metrics = this;
       this.#perTopic.set(
         meter,
         new Counter({
@@ -67,6 +68,9 @@ export class BrokerMetrics implements BrokerObserver {
           help: `Kafka BrokerTopicMetrics ${meter}PerSec per topic`,
           labelNames: ['topic'],
           registers: [this.registry],
+          collect() {
+            metrics.#dropDeletedTopics(meter, this);
+          },
         }),
       );
     }
@@ -119,6 +123,20 @@ export class BrokerMetrics implements BrokerObserver {
         return outcome;
       },
     };
+  }
+
+  /** Kafka removes a topic's meters when the topic is deleted; so do we, when scraped. */
+  #dropDeletedTopics(meter: TopicMeter, counter: Counter<'topic'>): void {
+    const metadata = this.#source?.metadata();
+    if (metadata === undefined) return;
+    const prefix = `${meter}\0`;
+    for (const key of this.#perTopicChildren.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const topic = key.slice(prefix.length);
+      if (metadata.topic(topic) !== undefined) continue;
+      counter.remove(topic);
+      this.#perTopicChildren.delete(key);
+    }
   }
 
   #topic(meter: TopicMeter, topic: string): CounterChild {

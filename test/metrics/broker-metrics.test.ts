@@ -1,0 +1,116 @@
+/**
+ * BrokerMetrics on an in-process broker (real sockets, real files) driven by kafkajs, read
+ * through the fastify app in-process; and the latency reservoir's quantiles. Port: broker 20405.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { Broker } from '../../src/broker/broker.ts';
+import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
+import { buildMetricsApp } from '../../src/metrics/http.ts';
+import { LATENCY_SAMPLES_MAX, LatencyReservoir } from '../../src/metrics/reservoir.ts';
+import { parseSamples, type Sample, sampleValue } from './support.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'kstack-broker-metrics-'));
+const metrics = new BrokerMetrics({ defaultMetrics: false });
+const broker = new Broker({ dataDir, host: '127.0.0.1', port: 20405, observer: metrics });
+const app = buildMetricsApp(metrics.registry);
+const kafka = new Kafka({
+  brokers: ['127.0.0.1:20405'],
+  clientId: 'broker-metrics-test',
+  logLevel: logLevel.NOTHING,
+});
+
+async function scrapeApp(): Promise<Sample[]> {
+  const response = await app.inject({ method: 'GET', url: '/metrics' });
+  assert.equal(response.statusCode, 200);
+  assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  return parseSamples(response.body);
+}
+
+before(async () => {
+  await broker.start();
+  metrics.attach(broker);
+});
+
+after(async () => {
+  await app.close();
+  await broker.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("a deleted topic's series go, as Kafka removes its meters", async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  try {
+    await admin.createTopics({ topics: [{ topic: 'doomed', numPartitions: 2 }], waitForLeaders: true });
+    await producer.connect();
+    await producer.send({
+      topic: 'doomed',
+      acks: -1,
+      messages: [
+        { partition: 1, value: 'a' },
+        { partition: 1, value: 'b' },
+      ],
+    });
+    const before = await scrapeApp();
+    assert.equal(
+      sampleValue(before, 'kafka_server_brokertopicmetrics_messagesinpersec_total', { topic: 'doomed' }),
+      2,
+    );
+    assert.equal(sampleValue(before, 'kafka_log_log_logendoffset', { topic: 'doomed', partition: '1' }), 2);
+    assert.equal(sampleValue(before, 'kafka_log_log_logendoffset', { topic: 'doomed', partition: '0' }), 0);
+    assert.equal(sampleValue(before, 'kafka_server_replicamanager_partitioncount'), 2);
+    assert.equal(sampleValue(before, 'kafka_controller_kafkacontroller_globaltopiccount'), 1);
+    await admin.deleteTopics({ topics: ['doomed'] });
+    const after = await scrapeApp();
+    const left = after.filter((s) => s.labels.topic === 'doomed');
+    assert.deepEqual(left, [], 'series of the deleted topic');
+    assert.equal(
+      sampleValue(after, 'kafka_server_brokertopicmetrics_messagesin_total'),
+      2,
+      'the all-topics count stays',
+    );
+    assert.equal(sampleValue(after, 'kafka_server_replicamanager_partitioncount'), 0);
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+});
+
+test('requests are counted per API and version, with their latency', async () => {
+  const samples = await scrapeApp();
+  const versions = samples.filter(
+    (s) => s.name === 'kafka_network_requestmetrics_requestspersec_request_produce_total',
+  );
+  assert.ok(versions.length >= 1);
+  for (const sample of versions) assert.match(sample.labels.version ?? '', /^\d+$/);
+  const count = samples.find(
+    (s) =>
+      s.name === 'kafka_network_requestmetrics_totaltimems' &&
+      s.labels.request === 'Produce' &&
+      s.labels.quantile === undefined,
+  )?.value;
+  const total = versions.reduce((sum, s) => sum + s.value, 0);
+  assert.equal(count, total, 'latency samples = produce requests');
+});
+
+test('reservoir quantiles interpolate at q·(n+1) over the last LATENCY_SAMPLES_MAX samples', () => {
+  const reservoir = new LatencyReservoir();
+  assert.equal(reservoir.quantile(0.99), 0);
+  for (let value = 100; value >= 1; value--) reservoir.add(value);
+  assert.equal(reservoir.count, 100);
+  assert.equal(reservoir.quantile(0.5), 50.5);
+  assert.equal(reservoir.quantile(0.75), 75.75);
+  assert.equal(reservoir.quantile(0.999), 100);
+  assert.equal(reservoir.quantile(0.001), 1);
+  // Older samples leave the ring: after LATENCY_SAMPLES_MAX samples of 1000, only 1000 is left.
+  for (let i = 0; i < LATENCY_SAMPLES_MAX; i++) reservoir.add(1000);
+  assert.equal(reservoir.count, 100 + LATENCY_SAMPLES_MAX);
+  assert.equal(reservoir.quantile(0.5), 1000);
+  assert.equal(reservoir.quantile(0.001), 1000);
+});
