@@ -20,9 +20,10 @@ import {
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { parseBootstrap, parseTimeoutMs } from '../topology/bootstrap.ts';
+import { defaultComposeFile, loadTopology } from '../topology/compose.ts';
 import { kafkaErrorText } from '../topology/topics.ts';
 
-/** The env variable of the first broker's host port, as `kstack up` reads it. */
+/** Without a Compose stack here: where `kstack up` listens by default. */
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DESCRIBE_QUORUM_KEY = 55;
@@ -32,7 +33,8 @@ const HELP = `usage: kstack status [--bootstrap-server HOST:PORT] [--format text
 
 Brokers, the KRaft quorum leader and each voter's lag (DescribeQuorum, where the cluster
 serves it), and topics with under-replicated and offline partitions.
-  --bootstrap-server  the cluster (default ${DEFAULT_BOOTSTRAP}, kstack up's first broker)
+  --bootstrap-server  the cluster (default: the published port of the Compose stack's first
+                      broker on 127.0.0.1, as kstack up listens; ${DEFAULT_BOOTSTRAP} without a stack here)
   --format            text (default) or json
 Exit 0: every partition led and fully replicated; 1: unreachable, or a partition offline or
 under-replicated; 2: bad usage.
@@ -67,10 +69,18 @@ export function parseStatusArgs(args: readonly string[]): StatusOptions | 'help'
     throw new UsageError(`--format: '${format}' is not text or json`);
   }
   return {
-    bootstrap: parseBootstrap((values['bootstrap-server'] as string | undefined) ?? DEFAULT_BOOTSTRAP, HELP),
+    bootstrap: parseBootstrap((values['bootstrap-server'] as string | undefined) ?? defaultBootstrap(), HELP),
     format,
     timeoutMs: parseTimeoutMs(values['timeout-ms'] as string | undefined, DEFAULT_TIMEOUT_MS),
   };
+}
+
+/** The first broker of the Compose stack in the working folder, as `kstack up` would listen. */
+function defaultBootstrap(): string {
+  const file = defaultComposeFile(process.cwd());
+  if (file === undefined) return DEFAULT_BOOTSTRAP;
+  const port = loadTopology({ file }).brokers[0]?.hostPort;
+  return port === undefined ? DEFAULT_BOOTSTRAP : `127.0.0.1:${port}`;
 }
 
 export interface QuorumVoter {

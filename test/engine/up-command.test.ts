@@ -76,6 +76,25 @@ describe('kstack up arguments', () => {
     assert.equal(explicit.topology?.plan.service, 'kafka-1');
   });
 
+  it("uses Kafka's defaults where there is no Compose stack (the package on its own)", () => {
+    const here = process.cwd();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'kstack-no-stack-'));
+    try {
+      process.chdir(elsewhere);
+      const options = parseUpArgs([]);
+      assert.ok(options !== 'help');
+      assert.equal(options.topology, undefined);
+      assert.equal(options.port, 9092);
+      assert.equal(
+        effectiveConfig(options).find((entry) => entry.name === 'num.partitions')?.source,
+        'default',
+      );
+    } finally {
+      process.chdir(here);
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad usage with a message naming the flag', () => {
     assert.throws(
       () => parseUpArgs(['--port', 'x']),
