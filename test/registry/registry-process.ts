@@ -20,6 +20,7 @@ export const REGISTRY_PYTHON = join(
   'python',
 );
 export const SERDES_SCRIPT = join(import.meta.dirname, 'python', 'serdes.py');
+export const CONFLUENT_JS_SCRIPT = join(import.meta.dirname, 'confluent-js', 'serdes.ts');
 
 export class RegistryProcess {
   readonly url: string;
@@ -88,5 +89,18 @@ export async function runSerdes(bootstrap: string, url: string, format: string, 
     return JSON.parse(line) as { ok: boolean; [key: string]: unknown };
   } catch {
     throw new Error(`serdes.py failed (${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
+}
+
+/** Runs test/registry/confluent-js/serdes.ts (Confluent's Node serdes) for one format; its JSON summary. */
+export async function runConfluentJs(bootstrap: string, url: string, format: string, topic: string) {
+  const result = await runTool(process.execPath, [CONFLUENT_JS_SCRIPT, bootstrap, url, format, topic], {
+    timeoutMs: 240_000,
+  });
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as { ok: boolean; [key: string]: unknown };
+  } catch {
+    throw new Error(`confluent-js/serdes.ts failed (${result.code}): ${result.stdout}\n${result.stderr}`);
   }
 }

@@ -1,14 +1,14 @@
 /**
- * Confluent's own serializers, a client we did not write: confluent-kafka's SchemaRegistryClient with
- * its Avro, JSON Schema and Protobuf serializers (PyPI, scripts/setup/40-registry-clients.sh), as a
- * separate process, register schemas with `kstack schema-registry` and round-trip records through
+ * Confluent's own serializers, clients we did not write: confluent-kafka's SchemaRegistryClient with
+ * its Avro, JSON Schema and Protobuf serializers (PyPI), and @confluentinc/schemaregistry's Node serdes
+ * (npm; both installed by scripts/setup/40-registry-clients.sh), each as a separate process, register schemas with `kstack schema-registry` and round-trip records through
  * `kstack up` in Confluent's wire format, then evolve and are refused an incompatible change.
  * Also: the registry killed with SIGKILL while registering loses no acknowledged schema.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrokerProcess } from '../engine/broker-process.ts';
-import { RegistryProcess, runSerdes } from './registry-process.ts';
+import { RegistryProcess, runConfluentJs, runSerdes } from './registry-process.ts';
 
 const BROKER_PORT = 20210;
 const REGISTRY_PORT = 20211;
@@ -43,6 +43,16 @@ describe('confluent-kafka serializers against kstack up and kstack schema-regist
         // Message indexes as zigzag varints: count 1, index 1 (Detail is the file's second message).
         assert.equal(summary.message_indexes, '0202');
       }
+    });
+  }
+
+  for (const format of ['avro', 'json', 'protobuf']) {
+    it(`@confluentinc/schemaregistry ${format}: serialize (registering), produce, consume, deserialize by id`, async () => {
+      const summary = await runConfluentJs(broker.bootstrap, registry.url, format, `confluent-js-${format}`);
+      assert.equal(summary.ok, true, JSON.stringify(summary));
+      const latest = summary.latest as { id: number; schemaType: string };
+      assert.equal(summary.wire_prefix, `00${latest.id.toString(16).padStart(8, '0')}`);
+      assert.equal(latest.schemaType, format === 'json' ? 'JSON' : format.toUpperCase());
     });
   }
 
