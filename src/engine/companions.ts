@@ -1,0 +1,112 @@
+/**
+ * The companions `kstack up` serves beside the embedded brokers, each one the Compose stack
+ * declares (by service name) on the host port the stack publishes for it: the Schema Registry,
+ * the REST proxy (schema-aware through that registry) and the Kafka exporter. They are Kafka
+ * clients of the brokers like any other, started once the brokers serve, in the same process.
+ * Services the engine has no companion for yet (Connect, the UI) are named as not served.
+ */
+import { startExporter } from '../exporter/exporter.ts';
+import { startSchemaRegistry } from '../registry/server.ts';
+import { startRestProxy } from '../rest-proxy/server.ts';
+
+/** A companion service of the Compose stack and the host port it publishes. */
+export interface CompanionService {
+  readonly service: string;
+  readonly hostPort: number | undefined;
+}
+
+export interface RunningCompanion {
+  readonly service: string;
+  readonly title: string;
+  readonly url: string;
+}
+
+export interface Companions {
+  readonly running: readonly RunningCompanion[];
+  /** Stack services with no companion in the embedded engine, with why. */
+  readonly notServed: readonly { service: string; reason: string }[];
+  close(): Promise<void>;
+}
+
+interface Started {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+interface CompanionKind {
+  readonly service: string;
+  readonly title: string;
+  start(bootstrap: string, port: number, registryUrl: string | undefined): Promise<Started>;
+}
+
+/** In start order: the REST proxy needs the registry's URL. */
+const KINDS: readonly CompanionKind[] = [
+  {
+    service: 'schema-registry',
+    title: 'Schema Registry',
+    start: (bootstrap, port) => startSchemaRegistry({ bootstrap, port }),
+  },
+  {
+    service: 'kafka-rest-proxy',
+    title: 'REST proxy',
+    start: (bootstrap, port, registryUrl) =>
+      startRestProxy({
+        bootstrap,
+        port,
+        ...(registryUrl === undefined ? {} : { schemaRegistryUrl: registryUrl }),
+      }),
+  },
+  {
+    service: 'kafka-exporter',
+    title: 'Kafka exporter',
+    start: (bootstrap, port) => startExporter({ bootstrap, port }),
+  },
+];
+
+/** Services of the stack the embedded engine does not serve (yet), and why. */
+const NOT_SERVED: Readonly<Record<string, string>> = {
+  'kafka-connect': 'Kafka Connect beside the embedded cluster is issue 18',
+  'kafka-ui': 'the web UI is issue 17',
+};
+
+/**
+ * Starts every companion the stack declares with a published host port. A companion that cannot
+ * start (its port taken, say) stops the ones already started and rejects, naming the service and port.
+ */
+export async function startCompanions(
+  bootstrap: string,
+  services: readonly CompanionService[],
+): Promise<Companions> {
+  const byName = new Map(services.map((service) => [service.service, service]));
+  const started: { kind: CompanionKind; handle: Started }[] = [];
+  const closeAll = async () => {
+    for (const { handle } of started.reverse()) await handle.close();
+  };
+  let registryUrl: string | undefined;
+  for (const kind of KINDS) {
+    const port = byName.get(kind.service)?.hostPort;
+    if (port === undefined) continue;
+    try {
+      const handle = await kind.start(bootstrap, port, registryUrl);
+      started.push({ kind, handle });
+      if (kind.service === 'schema-registry') registryUrl = handle.url;
+    } catch (error) {
+      await closeAll();
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `${kind.title} (Compose service ${kind.service}) could not start on port ${port}: ${reason}`,
+      );
+    }
+  }
+  return {
+    running: started.map(({ kind, handle }) => ({
+      service: kind.service,
+      title: kind.title,
+      url: handle.url,
+    })),
+    notServed: services
+      .filter((service) => NOT_SERVED[service.service] !== undefined)
+      .map((service) => ({ service: service.service, reason: NOT_SERVED[service.service]! })),
+    close: closeAll,
+  };
+}
