@@ -230,11 +230,22 @@ export class SchemaRegistry {
   // ---- parsing --------------------------------------------------------------------------------
 
   /** The referenced schemas' texts, a reference's own references first. */
-  resolveReferences(references: readonly SchemaReference[], depth = 0): ResolvedReference[] {
+  resolveReferences(references: readonly SchemaReference[]): ResolvedReference[] {
+    const resolved: ResolvedReference[] = [];
+    this.#resolveInto(references, 0, resolved, new Set());
+    return resolved;
+  }
+
+  /** Depth-first, each subject/version once (shared references are not walked again). */
+  #resolveInto(
+    references: readonly SchemaReference[],
+    depth: number,
+    resolved: ResolvedReference[],
+    visited: Set<string>,
+  ): void {
     if (depth > REFERENCE_DEPTH_MAX) {
       throw errors.invalidSchema(`references nest deeper than REFERENCE_DEPTH_MAX (${REFERENCE_DEPTH_MAX})`);
     }
-    const resolved: ResolvedReference[] = [];
     for (const reference of references) {
       const versions = this.state.versions(reference.subject, true);
       const target =
@@ -244,13 +255,15 @@ export class SchemaRegistry {
           `reference '${reference.name}' names subject '${reference.subject}' version ${reference.version}, which does not exist`,
         );
       }
-      for (const inner of this.resolveReferences(target.references, depth + 1)) {
-        if (!resolved.some((r) => r.name === inner.name)) resolved.push(inner);
+      const key = `${target.subject}\0${target.version}`;
+      if (!visited.has(key)) {
+        visited.add(key);
+        this.#resolveInto(target.references, depth + 1, resolved, visited);
       }
-      if (!resolved.some((r) => r.name === reference.name))
+      if (!resolved.some((r) => r.name === reference.name)) {
         resolved.push({ name: reference.name, schema: target.schema });
+      }
     }
-    return resolved;
   }
 
   #parse(schemaType: SchemaType, text: string, references: readonly SchemaReference[]): ParsedSchema {

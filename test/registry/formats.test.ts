@@ -245,6 +245,41 @@ describe('JSON Schema compatibility (structural, Confluent rules)', () => {
     );
   });
 
+  it('follows local $refs to definitions, also in recursive schemas', () => {
+    const withDefs = (item: object) =>
+      JSON.stringify({
+        type: 'object',
+        properties: { item: { $ref: '#/definitions/Item' }, next: { $ref: '#' } },
+        definitions: { Item: item },
+      });
+    assertRule('JSON', 'BACKWARD', withDefs({ type: 'integer' }), withDefs({ type: 'number' }), true);
+    assertRule(
+      'JSON',
+      'BACKWARD',
+      withDefs({ type: 'integer' }),
+      withDefs({ type: 'string' }),
+      false,
+      /#\/properties\/item/,
+    );
+    const defs2020 = (type: string) =>
+      JSON.stringify({
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        $ref: '#/$defs/Root',
+        $defs: { Root: { type } },
+      });
+    assertRule('JSON', 'FORWARD', defs2020('integer'), defs2020('number'), false, /TYPE_NARROWED/);
+    // A tree refers to itself twice: each pair of subschemas is compared once, not 2^depth times.
+    const tree = (leaf: string) =>
+      JSON.stringify({
+        type: 'object',
+        properties: { left: { $ref: '#' }, right: { $ref: '#' }, value: { type: leaf } },
+      });
+    const started = performance.now();
+    assertRule('JSON', 'FULL', tree('integer'), tree('integer'), true);
+    assertRule('JSON', 'BACKWARD', tree('integer'), tree('string'), false, /value/);
+    assert.ok(performance.now() - started < 5_000, 'recursive comparison stays fast');
+  });
+
   it('compiles each draft with its ajv class and refuses invalid schemas with ajv message', () => {
     formatOf('JSON').parse(
       JSON.stringify({

@@ -85,10 +85,65 @@ export const jsonSchemaFormat: SchemaFormat<JsonSchema> = {
 
   readerProblems(reader: JsonSchema, writer: JsonSchema): string[] {
     const problems: string[] = [];
-    compare(reader.root, writer.root, '#', problems);
+    compare(reader.root, writer.root, '#', problems, {
+      reader: reader.root,
+      writer: writer.root,
+      depth: 0,
+      seen: new Map(),
+    });
     return problems;
   },
 };
+
+/** How deep the comparison follows nested (or recursive, through $ref) schemas. */
+export const COMPARE_DEPTH_MAX = 64;
+/** How many $ref hops one schema may take to reach a definition. */
+const REF_HOPS_MAX = 32;
+
+interface Roots {
+  readonly reader: Json;
+  readonly writer: Json;
+  readonly depth: number;
+  /** Reader/writer schema pairs already compared: each pair once, so recursive schemas stay linear. */
+  readonly seen: Map<object, Set<object>>;
+}
+
+function firstVisit(roots: Roots, reader: Json, writer: Json): boolean {
+  if (reader === null || typeof reader !== 'object' || writer === null || typeof writer !== 'object')
+    return true;
+  let writers = roots.seen.get(reader);
+  if (writers === undefined) {
+    writers = new Set();
+    roots.seen.set(reader, writers);
+  }
+  if (writers.has(writer)) return false;
+  writers.add(writer);
+  return true;
+}
+
+/** Follows a local JSON pointer (`#/definitions/a`, `#/$defs/b`) within the schema's root. */
+function pointer(root: Json, ref: string): Json | undefined {
+  let current: Json | undefined = root;
+  for (const raw of ref.slice(1).split('/').slice(1)) {
+    const token = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (current === null || typeof current !== 'object') return undefined;
+    current = Array.isArray(current) ? current[Number(token)] : current[token];
+  }
+  return current;
+}
+
+/** A schema with its local `$ref`s followed; other refs (to references) stay as they are. */
+function deref(schema: Json, root: Json): Json {
+  let current = schema;
+  for (let hops = 0; hops < REF_HOPS_MAX; hops++) {
+    const object = asObject(current);
+    if (object === null || typeof object.$ref !== 'string' || !object.$ref.startsWith('#')) return current;
+    const target = pointer(root, object.$ref);
+    if (target === undefined) return current;
+    current = target;
+  }
+  return current;
+}
 
 const ALL_TYPES = ['array', 'boolean', 'integer', 'null', 'number', 'object', 'string'];
 
@@ -138,7 +193,13 @@ function compareBound(
   if (changed !== null) problems.push(`${key.toUpperCase()}_${changed} at ${path}`);
 }
 
-function compare(readerSchema: Json, writerSchema: Json, path: string, problems: string[]): void {
+function compare(readerGiven: Json, writerGiven: Json, path: string, problems: string[], roots: Roots): void {
+  // Recursive schemas ($ref cycles) are compared down to COMPARE_DEPTH_MAX levels.
+  if (roots.depth > COMPARE_DEPTH_MAX) return;
+  const inner: Roots = { ...roots, depth: roots.depth + 1 };
+  const readerSchema = deref(readerGiven, roots.reader);
+  const writerSchema = deref(writerGiven, roots.writer);
+  if (!firstVisit(roots, readerSchema, writerSchema)) return;
   if (readerSchema === true || writerSchema === false) return;
   if (readerSchema === false) {
     problems.push(`FALSE_SCHEMA at ${path}: the reader accepts nothing the writer writes`);
@@ -181,17 +242,24 @@ function compare(readerSchema: Json, writerSchema: Json, path: string, problems:
     problems.push(`PATTERN_CHANGED at ${path}`);
   }
 
-  if (readerTypes.has('object') && writerTypes.has('object')) compareObjects(reader, writer, path, problems);
+  if (readerTypes.has('object') && writerTypes.has('object'))
+    compareObjects(reader, writer, path, problems, inner);
   if (readerTypes.has('array') && writerTypes.has('array')) {
     const readerItems = reader.items ?? true;
     const writerItems = writer.items ?? true;
     if (!Array.isArray(readerItems) && !Array.isArray(writerItems)) {
-      compare(readerItems, writerItems, `${path}/items`, problems);
+      compare(readerItems, writerItems, `${path}/items`, problems, inner);
     }
   }
 }
 
-function compareObjects(reader: JsonObject, writer: JsonObject, path: string, problems: string[]): void {
+function compareObjects(
+  reader: JsonObject,
+  writer: JsonObject,
+  path: string,
+  problems: string[],
+  roots: Roots,
+): void {
   const readerProperties = asObject(reader.properties) ?? {};
   const writerProperties = asObject(writer.properties) ?? {};
   const writerRequired = new Set(Array.isArray(writer.required) ? writer.required : []);
@@ -205,17 +273,17 @@ function compareObjects(reader: JsonObject, writer: JsonObject, path: string, pr
   for (const [name, writerProperty] of Object.entries(writerProperties)) {
     const propertyPath = `${path}/properties/${name}`;
     const readerProperty = readerProperties[name];
-    if (readerProperty !== undefined) compare(readerProperty, writerProperty, propertyPath, problems);
+    if (readerProperty !== undefined) compare(readerProperty, writerProperty, propertyPath, problems, roots);
     else if (readerAdditional === false)
       problems.push(`PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL at ${propertyPath}`);
-    else compare(readerAdditional, writerProperty, propertyPath, problems);
+    else compare(readerAdditional, writerProperty, propertyPath, problems, roots);
   }
   for (const [name, readerProperty] of Object.entries(readerProperties)) {
     if (writerProperties[name] !== undefined || writerAdditional === false) continue;
     // An open writer may already have written this name with any value the writer's
     // additionalProperties allowed: the reader's new property must accept that.
     const before = problems.length;
-    compare(readerProperty, writerAdditional, `${path}/properties/${name}`, problems);
+    compare(readerProperty, writerAdditional, `${path}/properties/${name}`, problems, roots);
     if (problems.length > before) {
       problems.splice(
         before,
@@ -226,6 +294,6 @@ function compareObjects(reader: JsonObject, writer: JsonObject, path: string, pr
   }
   if (writerAdditional !== false && readerAdditional !== true) {
     if (readerAdditional === false) problems.push(`ADDITIONAL_PROPERTIES_NARROWED at ${path}`);
-    else compare(readerAdditional, writerAdditional, `${path}/additionalProperties`, problems);
+    else compare(readerAdditional, writerAdditional, `${path}/additionalProperties`, problems, roots);
   }
 }
