@@ -74,6 +74,7 @@ export class KafkaSide {
   readonly requestTimeoutMs: number;
   readonly admin: Admin;
   readonly producer: Producer;
+  #clusterId: string | undefined;
 
   constructor(options: KafkaSideOptions) {
     this.bootstrapBrokers = options.bootstrap.split(',').map((s) => s.trim());
@@ -107,6 +108,12 @@ export class KafkaSide {
     );
   }
 
+  /** The cluster's id (asked once: it never changes for a cluster). */
+  async clusterId(): Promise<string> {
+    this.#clusterId ??= (await this.metadata()).id;
+    return this.#clusterId;
+  }
+
   /** A topic's partitions, or 40401 when it does not exist. */
   async partitions(topic: string): Promise<PartitionInfo[]> {
     const names = await this.listTopics();
@@ -114,6 +121,28 @@ export class KafkaSide {
     const metadata = await this.metadata([topic]);
     const info = metadata.topics.get(topic);
     if (info === undefined) throw topicNotFound(topic);
+    return info.partitions.map((p, index) => ({
+      partition: index,
+      leader: p.leader,
+      replicas: p.replicas,
+      isr: p.isr,
+    }));
+  }
+
+  /**
+   * A topic's partitions from the producer's metadata, at most its `metadataMaxAge` (5 s) old, as a
+   * Kafka producer sees them: produce requests pay no metadata round trip. 40401 when it does not exist.
+   */
+  async partitionsForProduce(topic: string): Promise<PartitionInfo[]> {
+    let metadata: ClusterMetadata;
+    try {
+      metadata = await this.producer.metadata({ topics: [topic], autocreateTopics: false, retries: 0 });
+    } catch {
+      // Not in the cache and not known to Kafka (or Kafka failed): the full lookup names which.
+      return this.partitions(topic);
+    }
+    const info = metadata.topics.get(topic);
+    if (info === undefined || info.partitions.length === 0) return this.partitions(topic);
     return info.partitions.map((p, index) => ({
       partition: index,
       leader: p.leader,

@@ -204,7 +204,7 @@ export function registerV2(app: FastifyInstance, ctx: V2Context): void {
       types: [contentTypeOf(request)],
       schema: produceSchema,
     }) as ProduceBody;
-    const partitions = await kafka.partitions(topic);
+    const partitions = await kafka.partitionsForProduce(topic);
     const target = fixedPartition === undefined ? undefined : partitionParam(topic, fixedPartition);
     if (target !== undefined && !partitions.some((p) => p.partition === target))
       throw partitionNotFound(topic, target);

@@ -103,9 +103,9 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
 
   async function clusterId(request: FastifyRequest): Promise<string> {
     const { cluster = '' } = request.params as Params;
-    const metadata = await kafka.metadata();
-    if (cluster !== metadata.id) throw clusterNotFound(cluster);
-    return metadata.id;
+    const id = await kafka.clusterId();
+    if (cluster !== id) throw clusterNotFound(cluster);
+    return id;
   }
 
   function clusterJson(request: FastifyRequest, id: string, controller: number) {
@@ -519,7 +519,7 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
     const { group = '' } = request.params as Params;
     const described = await describeRaw([group]);
     const found = described.get(group);
-    if (found === undefined || found.state === 'DEAD') throw groupNotFound(group);
+    if (found === undefined || isDead(found.state)) throw groupNotFound(group);
     const self = `${base(request)}/clusters/${id}/consumer-groups/${group}/consumers`;
     const data = [...found.members.values()].map((m) => ({
       kind: 'KafkaConsumer',
@@ -537,6 +537,156 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
     return answer(request, reply, 200, list(self, 'KafkaConsumerList', data));
   });
 
+  app.get(
+    '/v3/clusters/:cluster/consumer-groups/:group/consumers/:consumer/assignments',
+    async (request, reply) => {
+      const id = await clusterId(request);
+      const { group = '', consumer = '' } = request.params as Params;
+      const member = await memberOf(group, consumer);
+      const self = `${base(request)}/clusters/${id}/consumer-groups/${group}/consumers/${consumer}/assignments`;
+      const data = [];
+      for (const [topic, assignment] of member.assignments ?? new Map()) {
+        for (const partition of [...assignment.partitions].sort((a, b) => a - b)) {
+          data.push({
+            kind: 'KafkaConsumerAssignment',
+            metadata: {
+              self: `${self}/${topic}/partitions/${partition}`,
+              resource_name: `crn:///kafka=${id}/consumer-group=${group}/consumer=${consumer}/assignment=${topic}/partition=${partition}`,
+            },
+            cluster_id: id,
+            consumer_group_id: group,
+            consumer_id: consumer,
+            topic_name: topic,
+            partition_id: partition,
+            partition: { related: `${base(request)}/clusters/${id}/topics/${topic}/partitions/${partition}` },
+            lag: {
+              related: `${base(request)}/clusters/${id}/consumer-groups/${group}/lags/${topic}/partitions/${partition}`,
+            },
+          });
+        }
+      }
+      return answer(request, reply, 200, list(self, 'KafkaConsumerAssignmentList', data));
+    },
+  );
+
+  async function memberOf(group: string, consumer: string) {
+    const found = (await describeRaw([group])).get(group);
+    if (found === undefined || isDead(found.state)) throw groupNotFound(group);
+    const member = found.members.get(consumer);
+    if (member === undefined)
+      throw new RestError(404, 404, `Consumer ${consumer} cannot be found in group ${group}.`);
+    return member;
+  }
+
+  /** Committed offset, log end offset and lag of every partition the group has committed, with its owner. */
+  async function lagsOf(request: FastifyRequest, id: string, group: string) {
+    const described = (await describeRaw([group])).get(group);
+    if (described === undefined || isDead(described.state)) throw groupNotFound(group);
+    let committed: Awaited<ReturnType<KafkaSide['admin']['listConsumerGroupOffsets']>>;
+    try {
+      committed = await kafka.admin.listConsumerGroupOffsets({ groups: [group] });
+    } catch (error) {
+      throw toRestError(error);
+    }
+    const owner = new Map<string, { consumerId: string; instanceId: string | null; clientId: string }>();
+    for (const member of described.members.values()) {
+      for (const [topic, assignment] of member.assignments ?? new Map()) {
+        for (const partition of assignment.partitions) {
+          owner.set(`${topic}/${partition}`, {
+            consumerId: member.id,
+            instanceId: member.groupInstanceId ?? null,
+            clientId: member.clientId,
+          });
+        }
+      }
+    }
+    const lags = [];
+    for (const topic of committed[0]?.topics ?? []) {
+      const partitions = topic.partitions.filter((p) => p.committedOffset >= 0n);
+      if (partitions.length === 0) continue;
+      const ends = await kafka.offsets(
+        topic.name,
+        partitions.map((p) => p.partitionIndex),
+      );
+      for (const p of partitions.sort((a, b) => a.partitionIndex - b.partitionIndex)) {
+        const end = ends.get(p.partitionIndex)?.end ?? p.committedOffset;
+        const who = owner.get(`${topic.name}/${p.partitionIndex}`);
+        lags.push({
+          kind: 'KafkaConsumerLag',
+          metadata: {
+            self: `${base(request)}/clusters/${id}/consumer-groups/${group}/lags/${topic.name}/partitions/${p.partitionIndex}`,
+            resource_name: `crn:///kafka=${id}/consumer-group=${group}/lag=${topic.name}/partition=${p.partitionIndex}`,
+          },
+          cluster_id: id,
+          consumer_group_id: group,
+          topic_name: topic.name,
+          partition_id: p.partitionIndex,
+          current_offset: Number(p.committedOffset),
+          log_end_offset: Number(end),
+          lag: Math.max(0, Number(end - p.committedOffset)),
+          consumer_id: who?.consumerId ?? '',
+          instance_id: who?.instanceId ?? null,
+          client_id: who?.clientId ?? '',
+        });
+      }
+    }
+    return lags.sort((a, b) => a.topic_name.localeCompare(b.topic_name) || a.partition_id - b.partition_id);
+  }
+
+  app.get('/v3/clusters/:cluster/consumer-groups/:group/lags', async (request, reply) => {
+    const id = await clusterId(request);
+    const { group = '' } = request.params as Params;
+    const self = `${base(request)}/clusters/${id}/consumer-groups/${group}/lags`;
+    return answer(request, reply, 200, list(self, 'KafkaConsumerLagList', await lagsOf(request, id, group)));
+  });
+  app.get(
+    '/v3/clusters/:cluster/consumer-groups/:group/lags/:topic/partitions/:partition',
+    async (request, reply) => {
+      const id = await clusterId(request);
+      const { group = '', topic = '', partition = '' } = request.params as Params;
+      const found = (await lagsOf(request, id, group)).find(
+        (l) => l.topic_name === topic && String(l.partition_id) === partition,
+      );
+      if (found === undefined)
+        throw new RestError(
+          404,
+          404,
+          `Consumer lag for ${topic}-${partition} in group ${group} cannot be found.`,
+        );
+      return answer(request, reply, 200, found);
+    },
+  );
+  app.get('/v3/clusters/:cluster/consumer-groups/:group/lag-summary', async (request, reply) => {
+    const id = await clusterId(request);
+    const { group = '' } = request.params as Params;
+    const lags = await lagsOf(request, id, group);
+    const max = lags.reduce<(typeof lags)[number] | undefined>(
+      (m, l) => (m === undefined || l.lag > m.lag ? l : m),
+      undefined,
+    );
+    const groupUrl = `${base(request)}/clusters/${id}/consumer-groups/${group}`;
+    return answer(request, reply, 200, {
+      kind: 'KafkaConsumerGroupLagSummary',
+      metadata: {
+        self: `${groupUrl}/lag-summary`,
+        resource_name: `crn:///kafka=${id}/consumer-group=${group}/lag-summary`,
+      },
+      cluster_id: id,
+      consumer_group_id: group,
+      max_lag_consumer_id: max?.consumer_id ?? '',
+      max_lag_instance_id: max?.instance_id ?? null,
+      max_lag_client_id: max?.client_id ?? '',
+      max_lag_topic_name: max?.topic_name ?? '',
+      max_lag_partition_id: max?.partition_id ?? 0,
+      max_lag: max?.lag ?? 0,
+      total_lag: lags.reduce((sum, l) => sum + l.lag, 0),
+      max_lag_consumer: { related: `${groupUrl}/consumers/${max?.consumer_id ?? ''}` },
+      max_lag_partition: {
+        related: `${base(request)}/clusters/${id}/topics/${max?.topic_name ?? ''}/partitions/${max?.partition_id ?? 0}`,
+      },
+    });
+  });
+
   async function describeRaw(names: string[]) {
     try {
       return await kafka.admin.describeGroups({ groups: names });
@@ -549,7 +699,7 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
     const result = [];
     for (const name of names) {
       const g = described.get(name);
-      if (g === undefined || g.state === 'DEAD') continue;
+      if (g === undefined || isDead(g.state)) continue;
       const self = `${base(request)}/clusters/${id}/consumer-groups/${name}`;
       result.push({
         kind: 'KafkaConsumerGroup',
@@ -558,7 +708,7 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
         consumer_group_id: name,
         is_simple: g.protocolType === '',
         partition_assignor: g.protocol,
-        state: g.state,
+        state: groupState(g.state),
         coordinator: { related: `${base(request)}/clusters/${id}/brokers/-1` },
         consumers: { related: `${self}/consumers` },
         lag_summary: { related: `${self}/lag-summary` },
@@ -574,7 +724,7 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
     negotiate(request, V3_TYPES);
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (type !== 'application/json') throw unsupportedMediaType(type || '(none)', V3_TYPES);
-    const partitions = await kafka.partitions(topic);
+    const partitions = await kafka.partitionsForProduce(topic);
     const body = request.body;
     const source: AsyncIterable<Buffer | string> | Iterable<string> =
       typeof body === 'string' ? [body] : ((body as AsyncIterable<Buffer | string> | undefined) ?? []);
@@ -699,6 +849,18 @@ async function streamRecords(
   }
   if (first === undefined) throw badRequest('The body holds no record');
   return reply.code(first.error_code).type('application/json').send(JSON.stringify(first));
+}
+
+/** A group state as Confluent's v3 names it: PREPARING_REBALANCE, STABLE, EMPTY, DEAD, … */
+function groupState(state: string): string {
+  return state.includes('_') || state === state.toUpperCase()
+    ? state.toUpperCase()
+    : state.replace(/(?<=[a-z])(?=[A-Z])/g, '_').toUpperCase();
+}
+
+/** Kafka answers DescribeGroups for a group that does not exist with the state Dead. */
+function isDead(state: string): boolean {
+  return groupState(state) === 'DEAD';
 }
 
 /** Waits until a new topic's partitions have leaders (Kafka creates them asynchronously). */

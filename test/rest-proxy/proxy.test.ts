@@ -434,7 +434,7 @@ for (const { make, proxyPort } of targets) {
       ok(await v2('/consumers/rp-group-g/instances/a', { method: 'DELETE' }), 204);
     });
 
-    it('v3: clusters, brokers, topics CRUD, configs and :alter, partitions, replicas, consumer groups', async () => {
+    it('v3: clusters, brokers, topics CRUD, configs and :alter, partitions, replicas, consumer groups, consumers, assignments, lags', async () => {
       const v3 = (path: string, request: Parameters<typeof call>[2] = {}) =>
         call(url, `/v3/clusters/${clusterId}${path}`, request);
       const cluster = await v3('');
@@ -535,6 +535,80 @@ for (const { make, proxyPort } of targets) {
       const group = await v3('/consumer-groups/rp-consume-group');
       ok(group);
       assert.equal((group.json as { kind: string }).kind, 'KafkaConsumerGroup');
+      assert.equal((group.json as { state: string }).state, 'EMPTY');
+      // Lags: rp-consume-group committed 5 and 5 (the consumer test); three more records on partition 0.
+      await produceWithKafkajs(
+        bootstrap,
+        'rp-consume',
+        [0, 1, 2].map((i) => ({ value: Buffer.from(`more${i}`), partition: 0 })),
+      );
+      const lags = await v3('/consumer-groups/rp-consume-group/lags');
+      ok(lags);
+      assert.deepEqual(
+        (
+          lags.json as {
+            data: {
+              topic_name: string;
+              partition_id: number;
+              current_offset: number;
+              log_end_offset: number;
+              lag: number;
+            }[];
+          }
+        ).data.map((l) => [l.topic_name, l.partition_id, l.current_offset, l.log_end_offset, l.lag]),
+        [
+          ['rp-consume', 0, 5, 8, 3],
+          ['rp-consume', 1, 5, 5, 0],
+        ],
+      );
+      const summary = (await v3('/consumer-groups/rp-consume-group/lag-summary')).json as Record<
+        string,
+        unknown
+      >;
+      assert.deepEqual(
+        [
+          summary.kind,
+          summary.max_lag,
+          summary.total_lag,
+          summary.max_lag_topic_name,
+          summary.max_lag_partition_id,
+        ],
+        ['KafkaConsumerGroupLagSummary', 3, 3, 'rp-consume', 0],
+      );
+      const one = (await v3('/consumer-groups/rp-consume-group/lags/rp-consume/partitions/0')).json as {
+        lag: number;
+      };
+      assert.equal(one.lag, 3);
+      // Consumers and their assignments: a proxy instance is a member of its group.
+      ok(await v2('/consumers/rp-member-group', { method: 'POST', contentType: V2, body: { name: 'm' } }));
+      ok(
+        await v2('/consumers/rp-member-group/instances/m/subscription', {
+          method: 'POST',
+          contentType: V2,
+          body: { topics: ['rp-consume'] },
+        }),
+        204,
+      );
+      const members = await v3('/consumer-groups/rp-member-group/consumers');
+      ok(members);
+      const member = (members.json as { data: { consumer_id: string; kind: string }[] }).data;
+      assert.equal(member.length, 1);
+      const assignments = await v3(
+        `/consumer-groups/rp-member-group/consumers/${member[0]?.consumer_id}/assignments`,
+      );
+      ok(assignments);
+      assert.deepEqual(
+        (assignments.json as { data: { topic_name: string; partition_id: number }[] }).data.map((a) => [
+          a.topic_name,
+          a.partition_id,
+        ]),
+        [
+          ['rp-consume', 0],
+          ['rp-consume', 1],
+        ],
+      );
+      ok(await v2('/consumers/rp-member-group/instances/m', { method: 'DELETE' }), 204);
+      assertError(await v3('/consumer-groups/rp-no-such-group/lags'), 404, 404, /rp-no-such-group/);
       ok(await v3('/topics/rp-v3', { method: 'DELETE' }), 204);
       await waitFor('rp-v3 to be gone', async () =>
         (await v3('/topics/rp-v3')).status === 404 ? true : undefined,
@@ -641,7 +715,8 @@ for (const { make, proxyPort } of targets) {
     });
 
     it('bad input: Confluent status and error code for each, never a 500, and the proxy keeps serving', async () => {
-      const produce = (body: string | object, contentType = BINARY, path = '/topics/rp-meta') =>
+      await createTopic('rp-bad-input', 3);
+      const produce = (body: string | object, contentType = BINARY, path = '/topics/rp-bad-input') =>
         v2(path, { method: 'POST', contentType, body });
       assertError(await produce('{"records": [', BINARY), 400, 400, /Malformed JSON/);
       assertError(await produce({ records: [{ value: 'AA==' }] }, 'text/plain'), 415, 415, /text\/plain/);
@@ -655,7 +730,7 @@ for (const { make, proxyPort } of targets) {
       );
       assertError(await produce({ records: [{ value: 'AA==', partition: 9 }] }), 404, 40402, /partition 9/);
       assertError(
-        await produce({ records: [{ value: 'AA==' }] }, BINARY, '/topics/rp-meta/partitions/5'),
+        await produce({ records: [{ value: 'AA==' }] }, BINARY, '/topics/rp-bad-input/partitions/5'),
         404,
         40402,
       );
@@ -708,7 +783,7 @@ for (const { make, proxyPort } of targets) {
         /topic_name/,
       );
       assertError(
-        await call(url, `/v3/clusters/${clusterId}/topics/rp-meta/records`, {
+        await call(url, `/v3/clusters/${clusterId}/topics/rp-bad-input/records`, {
           method: 'POST',
           contentType: 'text/plain',
           body: '{}',
@@ -718,7 +793,7 @@ for (const { make, proxyPort } of targets) {
       );
       const still = await v2('/topics');
       ok(still);
-      assert.ok((still.json as string[]).includes('rp-meta'));
+      assert.ok((still.json as string[]).includes('rp-bad-input'));
     });
   });
 }
