@@ -372,7 +372,10 @@ export class Simulation {
     if (this.#healed) return;
     const live = [...this.#nodes.values()].filter((node) => node.replica !== null);
     if (live.length > 0) {
-      const node = this.#random.pick(live);
+      // Half the crashes hit a leader: the crash that loses the most if the rules are wrong.
+      const leaders = live.filter((node) => node.replica?.role() === 'leader');
+      const node =
+        leaders.length > 0 && this.#random.chance(0.5) ? this.#random.pick(leaders) : this.#random.pick(live);
       this.#note(`crash node ${node.id}`);
       this.#crash(node);
       this.#schedule(this.#random.between(10, 3000), `restart ${node.id}`, () => {
