@@ -405,10 +405,19 @@ interface PartitionFacts {
   readonly replica: LocalReplica | undefined;
 }
 
+/**
+ * The facts of every partition, computed once per metadata image (images are immutable, and a
+ * config change or a new replica comes with a new image): a scrape reads them for 20 families.
+ */
+const factsByImage = new WeakMap<MetadataView, PartitionFacts[]>();
+
 function partitionsOf(source: BrokerMetricsSource): PartitionFacts[] {
+  const image = source.metadata();
+  const known = factsByImage.get(image);
+  if (known !== undefined) return known;
   const facts: PartitionFacts[] = [];
   const brokerMinIsr = source.config.getNumber('min.insync.replicas');
-  for (const topic of source.metadata().topics()) {
+  for (const topic of image.topics()) {
     const minIsr = Number(topic.configs.get('min.insync.replicas') ?? brokerMinIsr);
     for (const partition of topic.partitions) {
       const replica = source.partitions.get(topic.name, partition.partitionIndex) as LocalReplica | undefined;
@@ -424,5 +433,6 @@ function partitionsOf(source: BrokerMetricsSource): PartitionFacts[] {
       });
     }
   }
+  factsByImage.set(image, facts);
   return facts;
 }

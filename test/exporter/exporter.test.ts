@@ -195,8 +195,11 @@ test('a cluster that goes down is reported as down, and the exporter recovers by
   target.consumer = undefined;
   const exit = await kstackProcess!.stop();
   assert.deepEqual(exit, { code: 0, signal: null }, kstackProcess!.output);
-  const down = await scrape(target.exporter.url);
-  assert.equal(sampleValue(down, 'kafka_exporter_cluster_up'), 0);
+  // The previous collection may be served for up to METRICS_RENDER_MIN_INTERVAL_MS.
+  const down = await waitFor('the exporter to report the cluster down', async () => {
+    const samples = await scrape(target.exporter.url);
+    return sampleValue(samples, 'kafka_exporter_cluster_up') === 0 ? samples : undefined;
+  });
   assert.equal(sampleValue(down, 'kafka_brokers'), 0);
   assert.equal(
     sampleValue(down, 'kafka_topic_partitions', { topic: TOPIC }),

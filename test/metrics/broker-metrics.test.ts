@@ -17,7 +17,7 @@ import { parseSamples, type Sample, sampleValue } from './support.ts';
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-broker-metrics-'));
 const metrics = new BrokerMetrics({ defaultMetrics: false });
 const broker = new Broker({ dataDir, host: '127.0.0.1', port: 20405, observer: metrics });
-const app = buildMetricsApp(metrics.registry);
+const app = buildMetricsApp(metrics.registry, { renderMinIntervalMs: 0 });
 const kafka = new Kafka({
   brokers: ['127.0.0.1:20405'],
   clientId: 'broker-metrics-test',
@@ -113,4 +113,21 @@ test('reservoir quantiles interpolate at q·(n+1) over the last LATENCY_SAMPLES_
   assert.equal(reservoir.count, 100 + LATENCY_SAMPLES_MAX);
   assert.equal(reservoir.quantile(0.5), 1000);
   assert.equal(reservoir.quantile(0.001), 1000);
+});
+
+test('scrapes within METRICS_RENDER_MIN_INTERVAL_MS get the previous text; later ones a new one', async () => {
+  let renders = 0;
+  const counting = {
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+    metrics: async () => `renders ${++renders}\n`,
+  };
+  const cached = buildMetricsApp(counting, { renderMinIntervalMs: 60_000 });
+  const bodies = [];
+  for (let i = 0; i < 3; i++) bodies.push((await cached.inject({ method: 'GET', url: '/metrics' })).body);
+  assert.deepEqual(bodies, ['renders 1\n', 'renders 1\n', 'renders 1\n']);
+  const uncached = buildMetricsApp(counting, { renderMinIntervalMs: 0 });
+  assert.equal((await uncached.inject({ method: 'GET', url: '/metrics' })).body, 'renders 2\n');
+  assert.equal((await uncached.inject({ method: 'GET', url: '/metrics' })).body, 'renders 3\n');
+  await cached.close();
+  await uncached.close();
 });
