@@ -105,6 +105,10 @@ export class BrokerMetrics implements BrokerObserver {
     this.#topic('bytesout', topic).inc(bytes);
   }
 
+  /**
+   * Counts and times the requests the broker answers (malformed or refused ones, whose
+   * connection is closed, are not counted), from dispatch to the answer being ready.
+   */
   observeRequests(inner: RequestDispatcher): RequestDispatcher {
     return {
       dispatch: (frame: Buffer, connection: ConnectionInfo) => {
@@ -115,11 +119,11 @@ export class BrokerMetrics implements BrokerObserver {
         const apiVersion = frame.readInt16BE(2);
         if (outcome instanceof Promise) {
           return outcome.then((result: DispatchResult) => {
-            this.#requestDone(apiKey, apiVersion, performance.now() - startMs);
+            if (result.close !== true) this.#requestDone(apiKey, apiVersion, performance.now() - startMs);
             return result;
           });
         }
-        this.#requestDone(apiKey, apiVersion, performance.now() - startMs);
+        if (outcome.close !== true) this.#requestDone(apiKey, apiVersion, performance.now() - startMs);
         return outcome;
       },
     };
@@ -152,7 +156,9 @@ export class BrokerMetrics implements BrokerObserver {
   /** Requests per API and version, and their total time (Kafka's RequestMetrics). */
   #requestDone(apiKey: number, apiVersion: number, elapsedMs: number): void {
     const api = apis.get(apiKey);
-    if (api === undefined) return;
+    // Only versions of the specification get a series: a client cannot grow the label set at will
+    // (an ApiVersions request of an unknown version is answered, not closed).
+    if (api === undefined || apiVersion < api.validVersions.min || apiVersion > api.validVersions.max) return;
     let children = this.#requestChildren.get(apiKey);
     if (children === undefined) {
       children = [];

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -130,4 +131,42 @@ test('scrapes within METRICS_RENDER_MIN_INTERVAL_MS get the previous text; later
   assert.equal((await uncached.inject({ method: 'GET', url: '/metrics' })).body, 'renders 3\n');
   await cached.close();
   await uncached.close();
+});
+
+/** Sends one request frame (header v1, no body) and resolves with the answer's bytes, or null when the broker closes. */
+function rawRequest(apiKey: number, apiVersion: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(20405, '127.0.0.1');
+    const body = Buffer.alloc(10);
+    body.writeInt16BE(apiKey, 0);
+    body.writeInt16BE(apiVersion, 2);
+    body.writeInt32BE(7, 4);
+    body.writeInt16BE(-1, 8);
+    const frame = Buffer.concat([Buffer.alloc(4), body]);
+    frame.writeInt32BE(body.length, 0);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      const all = Buffer.concat(chunks);
+      if (all.length >= 4 && all.length >= 4 + all.readInt32BE(0)) {
+        socket.destroy();
+        resolve(all);
+      }
+    });
+    socket.on('close', () => resolve(null));
+    socket.on('error', reject);
+    socket.write(frame);
+  });
+}
+
+test('versions outside the specification and refused requests get no series', async () => {
+  assert.notEqual(await rawRequest(18, 999), null, 'ApiVersions v999 is answered (with v0 and the list)');
+  assert.equal(await rawRequest(0, 99), null, 'Produce v99 closes the connection');
+  const samples = await scrapeApp();
+  const odd = samples.filter(
+    (s) =>
+      s.name.startsWith('kafka_network_requestmetrics_requestspersec_') &&
+      ['999', '99'].includes(s.labels.version ?? ''),
+  );
+  assert.deepEqual(odd, []);
 });
