@@ -103,6 +103,11 @@ func (d *Driver) existingPartitions(ctx context.Context, topic string, wanted []
 }
 
 func consume(d *Driver, ctx context.Context, step *Step) (any, error) {
+	return consumeWith(d, ctx, step)
+}
+
+// consumeWith assigns the step's partitions with the extra client options (an isolation level).
+func consumeWith(d *Driver, ctx context.Context, step *Step, extra ...kgo.Opt) (any, error) {
 	f, err := decode[consumeFields](step)
 	if err != nil {
 		return nil, err
@@ -119,10 +124,10 @@ func consume(d *Driver, ctx context.Context, step *Step) (any, error) {
 	for _, p := range partitions {
 		assignment[p] = offset
 	}
-	client, err := d.newClient(
+	client, err := d.newClient(append([]kgo.Opt{
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{f.Topic: assignment}),
 		kgo.ConsumeResetOffset(kgo.NoResetOffset()), // out of range is an error, not a reset
-	)
+	}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

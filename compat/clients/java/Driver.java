@@ -259,6 +259,8 @@ public final class Driver {
       case "metadata": return metadata(step);
       case "produce": return produce(step);
       case "consume": return consume(step);
+      case "transactionalProduce": return transactionalProduce(step);
+      case "isolatedConsume": return isolatedConsume(step);
       case "listOffsets": return listOffsets(step);
       case "groupConsume": return groupConsume(step);
       case "commitOffsets": return commitOffsets(step);
@@ -567,12 +569,61 @@ public final class Driver {
   }
 
   JsonNode consume(JsonNode step) throws Exception {
+    return consume(step, Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none"));
+  }
+
+  JsonNode isolatedConsume(JsonNode step) throws Exception {
+    String isolation = step.path("isolation").asText("");
+    if (!"read_committed".equals(isolation) && !"read_uncommitted".equals(isolation)) {
+      throw new StepFailure("error", "CLIENT_INVALID_ARGUMENT", "isolation must be read_committed or read_uncommitted", null);
+    }
+    return consume(step, Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none", ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation));
+  }
+
+  JsonNode transactionalProduce(JsonNode step) throws Exception {
+    int timeout = timeoutMs(step);
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId + "-producer");
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, step.path("transactionalId").asText());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, timeout / 2)));
+    props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    String topic = step.path("topic").asText();
+    Integer defaultPartition = step.has("partition") ? step.get("partition").asInt() : null;
+    ArrayNode value = NODES.arrayNode();
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
+      producer.initTransactions();
+      for (JsonNode transaction : step.path("transactions")) {
+        producer.beginTransaction();
+        List<Future<RecordMetadata>> futures = new ArrayList<>();
+        for (JsonNode message : transaction.path("messages")) {
+          Integer partition = message.has("partition") ? Integer.valueOf(message.get("partition").asInt()) : defaultPartition;
+          futures.add(producer.send(new ProducerRecord<>(topic, partition, bytesIn(message.get("key")), bytesIn(message.get("value")))));
+        }
+        producer.flush();
+        ArrayNode sent = value.addArray();
+        for (Future<RecordMetadata> future : futures) {
+          RecordMetadata metadata = future.get(timeout, TimeUnit.MILLISECONDS);
+          sent.addObject().put("partition", metadata.partition()).put("offset", metadata.offset());
+        }
+        if ("commit".equals(transaction.path("end").asText())) producer.commitTransaction();
+        else producer.abortTransaction();
+      }
+      producer.close(Duration.ofSeconds(5));
+    }
+    return value;
+  }
+
+  JsonNode consume(JsonNode step, Map<String, String> settings) throws Exception {
     long deadline = System.currentTimeMillis() + timeoutMs(step);
     String topic = step.path("topic").asText();
     List<TopicPartition> partitions = partitionsOf(topic, step);
     int count = step.path("count").asInt();
     List<ObjectNode> records = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = consumer(null, Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none"))) {
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer(null, settings)) {
       consumer.assign(partitions);
       JsonNode from = step.path("from");
       if (from.isTextual() && "beginning".equals(from.asText())) consumer.seekToBeginning(partitions);

@@ -199,8 +199,63 @@ async function produce(step: Step, context: Context): Promise<Json> {
   }
 }
 
+/** One transactional producer runs the step's transactions in turn (transaction(), send, commit/abort). */
+async function transactionalProduce(step: Step, context: Context): Promise<Json> {
+  const topic = str(step, 'topic');
+  const producer = context.kafka.producer({
+    transactionalId: str(step, 'transactionalId'),
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  try {
+    const value: Json[] = [];
+    for (const transaction of step.transactions as Record<string, Json>[]) {
+      const messages = (transaction.messages as Record<string, Json>[]).map((m) => {
+        const partition =
+          typeof m.partition === 'number'
+            ? m.partition
+            : typeof step.partition === 'number'
+              ? step.partition
+              : 0;
+        return { key: bytesIn(m.key), value: bytesIn(m.value), headers: headersIn(m.headers), partition };
+      });
+      const txn = await producer.transaction();
+      const metadata = await txn.send({
+        topic,
+        acks: -1,
+        timeout: Math.min(30_000, timeoutOf(step)),
+        messages,
+      });
+      if (transaction.end === 'commit') await txn.commit();
+      else await txn.abort();
+      const next = new Map<number, number>();
+      for (const entry of metadata) next.set(entry.partition, Number(entry.baseOffset ?? -1));
+      value.push(
+        messages.map((m) => {
+          const offset = next.get(m.partition) ?? -1;
+          next.set(m.partition, offset + 1);
+          return { partition: m.partition, offset };
+        }),
+      );
+    }
+    return value;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** consume with the isolation level the step names (kafkajs's own default is read_committed). */
+function isolatedConsume(step: Step, context: Context): Promise<Json> {
+  if (step.isolation !== 'read_committed' && step.isolation !== 'read_uncommitted') {
+    throw failure('CLIENT_INVALID_ARGUMENT', 'isolation must be read_committed or read_uncommitted');
+  }
+  return consume(step, context, step.isolation === 'read_uncommitted');
+}
+
 /** kafkajs has no assign(): a throwaway group with auto-commit off stands in for it. */
-async function consume(step: Step, context: Context): Promise<Json> {
+async function consume(step: Step, context: Context, readUncommitted = false): Promise<Json> {
   const deadline = Date.now() + timeoutOf(step);
   const topic = str(step, 'topic');
   const partitions = await partitionsOf(context, topic, step);
@@ -227,6 +282,7 @@ async function consume(step: Step, context: Context): Promise<Json> {
   const records: RecordOut[] = [];
   const consumer = context.kafka.consumer({
     groupId: `${context.clientId}-assign-${Date.now()}`,
+    readUncommitted,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 200,
     maxBytes: 64 * 1024 * 1024,
@@ -551,6 +607,8 @@ const handlers: Record<string, (step: Step, context: Context) => Promise<Json>> 
   },
   produce,
   consume,
+  transactionalProduce,
+  isolatedConsume,
   listOffsets,
   groupConsume,
   commitOffsets: async (step, context) => {

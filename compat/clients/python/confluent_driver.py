@@ -302,6 +302,31 @@ def produce(context, step):
     return value
 
 
+def transactional_produce(context, step):
+    if not hasattr(ck.Producer, "init_transactions"):
+        raise Unsupported("this confluent-kafka has no transactional producer")
+    timeout = common.step_timeout_seconds(step)
+    config = producer_config(context, dict(step, idempotent=True))
+    config["transactional.id"] = step["transactionalId"]
+    producer = ck.Producer(config)
+    producer.init_transactions(timeout)
+    value = []
+    for transaction in step["transactions"]:
+        producer.begin_transaction()
+        outcomes = []
+        for message in transaction["messages"]:
+            outcome = {}
+            outcomes.append(outcome)
+            producer.produce(step["topic"], **produce_arguments(step, message), on_delivery=delivery_recorder(outcome))
+        producer.flush(timeout)
+        if transaction["end"] == "commit":
+            producer.commit_transaction(timeout)
+        else:
+            producer.abort_transaction(timeout)
+        value.append([{k: v for k, v in o.items() if k != "message"} for o in outcomes])
+    return value
+
+
 def produce_arguments(step, message):
     arguments = {"value": common.decode_bytes(message.get("value")), "key": common.decode_bytes(message.get("key"))}
     headers = common.message_headers(message)
@@ -394,6 +419,20 @@ def consume(context, step):
     topic = step["topic"]
     partitions = topic_partitions(context, step, topic, step.get("partitions"))
     consumer = plain_consumer(context, step)
+    consumer.assign(start_positions(consumer, step, topic, partitions))
+    records = poll_records(consumer, step["count"], deadline)
+    consumer.close()
+    return common.sort_records(records)
+
+
+def isolated_consume(context, step):
+    isolation = step.get("isolation")
+    if isolation not in ("read_committed", "read_uncommitted"):
+        raise StepError("CLIENT_INVALID_ARGUMENT", "isolation must be read_committed or read_uncommitted")
+    deadline = time.monotonic() + common.step_timeout_seconds(step)
+    topic = step["topic"]
+    partitions = topic_partitions(context, step, topic, step.get("partitions"))
+    consumer = plain_consumer(context, step, **{"isolation.level": isolation})
     consumer.assign(start_positions(consumer, step, topic, partitions))
     records = poll_records(consumer, step["count"], deadline)
     consumer.close()
@@ -657,6 +696,8 @@ OPS = {
     "metadata": metadata_op,
     "produce": produce,
     "consume": consume,
+    "transactionalProduce": transactional_produce,
+    "isolatedConsume": isolated_consume,
     "listOffsets": list_offsets,
     "groupConsume": group_consume,
     "commitOffsets": commit_offsets,
