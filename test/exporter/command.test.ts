@@ -1,0 +1,51 @@
+/**
+ * `kstack exporter` bad input: exit 2 and a message naming the flag at fault, before anything
+ * listens; and a cluster nothing answers on is reported down, not an exit. Ports: exporter 20414,
+ * and 19399, where nothing listens (docs/team-rules.md).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { sampleValue, scrape, waitFor } from '../metrics/support.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function exporter(args: string[]) {
+  return spawnSync(process.execPath, ['bin/kstack.ts', 'exporter', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+test('bad flags exit 2 and name the flag', () => {
+  const cases: [string[], RegExp][] = [
+    [[], /--bootstrap-server: missing/],
+    [['--bootstrap-server', 'localhost'], /--bootstrap-server: 'localhost' is not HOST:PORT/],
+    [['--bootstrap-server', '127.0.0.1:9092', '--port', '70000'], /--port: '70000' is not a port number/],
+    [['--bootstrap-server', '127.0.0.1:9092', '--bogus'], /Unknown option '--bogus'/],
+  ];
+  for (const [args, message] of cases) {
+    const result = exporter(args);
+    assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+  }
+});
+
+test('a cluster nothing answers on is served as down, and the exporter keeps running', async () => {
+  const child = spawn(
+    process.execPath,
+    ['bin/kstack.ts', 'exporter', '--bootstrap-server', '127.0.0.1:19399', '--port', '20414'],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  try {
+    const samples = await waitFor('the exporter to answer', () => scrape('http://127.0.0.1:20414/metrics'));
+    assert.equal(sampleValue(samples, 'kafka_exporter_cluster_up'), 0);
+    assert.equal(sampleValue(samples, 'kafka_brokers'), 0);
+    assert.equal(child.exitCode, null, 'the exporter exited');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((done) => child.once('exit', done));
+  }
+});
