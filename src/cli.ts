@@ -27,6 +27,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   exporter: async () => (await import('./exporter/command.ts')).command,
   'schema-registry': async () => (await import('./registry/command.ts')).command,
   'rest-proxy': async () => (await import('./rest-proxy/command.ts')).command,
+  'compose-check': async () => (await import('./compose-check/command.ts')).command,
   topics: async () => (await import('./tools/topics-command.ts')).command,
   status: async () => (await import('./tools/status-command.ts')).command,
 };
