@@ -10,6 +10,7 @@
  * registers again from the newer state (WRITE_CONFLICT_RETRIES_MAX). Leader election with forwarding,
  * as Confluent's instances do, is not built (see README).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   COMPATIBILITY_DEFAULT,
   type CompatibilityLevel,
@@ -27,6 +28,9 @@ import { GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.
 export const REFRESH_INTERVAL_MS = 1_000;
 /** Highest version number and id (Confluent's bound: a positive 32-bit int). */
 export const VERSION_MAX = 2 ** 31 - 1;
+/** How long the first read of `_schemas` may fail (topic just created, leader not elected) before start fails. */
+export const TOPIC_READY_TIMEOUT_MS = 30_000;
+const TOPIC_READY_RETRY_MS = 200;
 /** How often a registration is retried after losing a race with another instance's write. */
 export const WRITE_CONFLICT_RETRIES_MAX = 5;
 /** How deep references may nest before the registry refuses the schema. */
@@ -158,7 +162,18 @@ export class SchemaRegistry {
     } catch (error) {
       throw errors.store(`creating or finding ${this.#log.topic}: ${describeError(error)}`);
     }
-    await this.#sync();
+    // A topic just created may have no leader yet (more so on a multi-broker cluster): the first
+    // read is retried until TOPIC_READY_TIMEOUT_MS, then its error is the answer.
+    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+    for (;;) {
+      try {
+        await this.#sync();
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(TOPIC_READY_RETRY_MS);
+      }
+    }
     this.#refreshTimer = setInterval(() => {
       this.#exclusive(() => this.#sync()).catch(() => {});
     }, REFRESH_INTERVAL_MS);

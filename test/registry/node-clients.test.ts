@@ -9,6 +9,7 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import { type RunningSchemaRegistry, startSchemaRegistry } from '../../src/registry/server.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
+import { stopBroker } from './registry-process.ts';
 
 const BROKER_PORT = 20230;
 const REGISTRY_PORT = 20231;
@@ -70,8 +71,7 @@ describe('@kafkajs/confluent-schema-registry against the registry and kstack up'
   });
   after(async () => {
     await running?.close();
-    assert.equal(await broker.stop(), 0, broker.output);
-    broker.removeData();
+    await stopBroker(broker);
   });
 
   it('Avro: registers, looks up, evolves, is refused, round-trips through Kafka', async () => {

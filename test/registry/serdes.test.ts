@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrokerProcess } from '../engine/broker-process.ts';
-import { RegistryProcess, runConfluentJs, runSerdes } from './registry-process.ts';
+import { RegistryProcess, runConfluentJs, runSerdes, stopBroker } from './registry-process.ts';
 
 const BROKER_PORT = 20210;
 const REGISTRY_PORT = 20211;
@@ -28,8 +28,7 @@ describe('confluent-kafka serializers against kstack up and kstack schema-regist
   });
   after(async () => {
     await registry.stop();
-    assert.equal(await broker.stop(), 0, broker.output);
-    broker.removeData();
+    await stopBroker(broker);
   });
 
   for (const format of ['avro', 'json', 'protobuf']) {
