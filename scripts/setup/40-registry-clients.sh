@@ -2,6 +2,8 @@
 # Schema Registry clients for test/registry, installed outside the work tree:
 # - PyPI: confluent-kafka's SchemaRegistryClient and its Avro, JSON Schema and Protobuf serializers,
 #   in a venv (~/.cache/kstack/venv-registry), rebuilt only when requirements.txt changes;
+# - Go: franz-go's pkg/sr in test/registry/go, built to ~/.cache/kstack/bin/registry-go-driver
+#   (rebuilt only when its sources change; Go's module cache);
 # - npm: @confluentinc/schemaregistry, Confluent's Node client and serdes
 #   (~/.cache/kstack/schemaregistry-js-<version>), not a project dependency because it pulls in
 #   cloud KMS SDKs (283 packages, 168 MB); installed only when missing.
@@ -34,4 +36,13 @@ if [ ! -f "$home/.installed" ]; then
   (cd "$home" && npm install --no-fund --no-audit --ignore-scripts --loglevel=error \
     "@confluentinc/schemaregistry@$version" >/dev/null)
   touch "$home/.installed"
+fi
+
+binary="$cache_dir/bin/registry-go-driver"
+binary_stamp="$binary.sha256"
+wanted="$(cat test/registry/go/go.mod test/registry/go/go.sum test/registry/go/*.go | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$binary" ] || [ "$(cat "$binary_stamp" 2>/dev/null)" != "$wanted" ]; then
+  mkdir -p "$cache_dir/bin"
+  (cd test/registry/go && nice go build -trimpath -buildvcs=false -o "$binary" .)
+  echo "$wanted" >"$binary_stamp"
 fi

@@ -21,6 +21,12 @@ export const REGISTRY_PYTHON = join(
   'python',
 );
 export const SERDES_SCRIPT = join(import.meta.dirname, 'python', 'serdes.py');
+/** franz-go's pkg/sr driver, built by scripts/setup/40-registry-clients.sh from test/registry/go. */
+export const GO_DRIVER = join(
+  process.env.KSTACK_CACHE_DIR ?? join(homedir(), '.cache', 'kstack'),
+  'bin',
+  'registry-go-driver',
+);
 export const CONFLUENT_JS_SCRIPT = join(import.meta.dirname, 'confluent-js', 'serdes.ts');
 
 export class RegistryProcess {
@@ -120,4 +126,15 @@ export async function stopBroker(broker: BrokerProcess): Promise<void> {
     );
   }
   broker.removeData();
+}
+
+/** Runs the franz-go pkg/sr driver; its JSON summary. */
+export async function runGoDriver(bootstrap: string, url: string, topic: string) {
+  const result = await runTool(GO_DRIVER, [bootstrap, url, topic], { timeoutMs: 240_000 });
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as { ok: boolean; [key: string]: unknown };
+  } catch {
+    throw new Error(`registry-go-driver failed (${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
 }

@@ -1,14 +1,14 @@
 /**
  * Confluent's own serializers, clients we did not write: confluent-kafka's SchemaRegistryClient with
  * its Avro, JSON Schema and Protobuf serializers (PyPI), and @confluentinc/schemaregistry's Node serdes
- * (npm; both installed by scripts/setup/40-registry-clients.sh), each as a separate process, register schemas with `kstack schema-registry` and round-trip records through
+ * (npm) and franz-go's pkg/sr (Go; all installed by scripts/setup/40-registry-clients.sh), each as a separate process, register schemas with `kstack schema-registry` and round-trip records through
  * `kstack up` in Confluent's wire format, then evolve and are refused an incompatible change.
  * Also: the registry killed with SIGKILL while registering loses no acknowledged schema.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrokerProcess } from '../engine/broker-process.ts';
-import { RegistryProcess, runConfluentJs, runSerdes, stopBroker } from './registry-process.ts';
+import { RegistryProcess, runConfluentJs, runGoDriver, runSerdes, stopBroker } from './registry-process.ts';
 
 const BROKER_PORT = 20210;
 const REGISTRY_PORT = 20211;
@@ -19,7 +19,7 @@ const CRASH_AFTER_ACKS = 10;
 const broker = new BrokerProcess(BROKER_PORT);
 const registry = new RegistryProcess(broker.bootstrap, REGISTRY_PORT);
 
-describe('confluent-kafka serializers against kstack up and kstack schema-registry', {
+describe('Schema Registry clients (Python, Node, Go) against kstack up and kstack schema-registry', {
   timeout: 900_000,
 }, () => {
   before(async () => {
@@ -54,6 +54,13 @@ describe('confluent-kafka serializers against kstack up and kstack schema-regist
       assert.equal(latest.schemaType, format === 'json' ? 'JSON' : format.toUpperCase());
     });
   }
+
+  it("franz-go's pkg/sr: JSON Schema serde round trip through Kafka, evolution, 409, Avro by id", async () => {
+    const summary = await runGoDriver(broker.bootstrap, registry.url, 'franz-sr');
+    assert.equal(summary.ok, true, JSON.stringify(summary));
+    const registered = summary.registered as { id: number };
+    assert.equal(summary.wire_prefix, `00${registered.id.toString(16).padStart(8, '0')}`);
+  });
 
   it('keeps every acknowledged schema once after SIGKILL during registrations', async () => {
     const acknowledged = new Map<string, number>();
