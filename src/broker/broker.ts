@@ -6,7 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TlsOptions } from 'node:tls';
 import { KafkaErrors, uuidFromRandomBytes } from '../protocol/index.ts';
+import { listenerServices } from '../security/listener-view.ts';
+import { type Listener, resolveListeners } from '../security/listeners.ts';
+import { type ListenerSecurity, listenerSecurity } from '../security/sasl.ts';
+import { listenerTls } from '../security/tls.ts';
 import { KafkaServer, type ServerLog } from '../server/server.ts';
 import { logConfigFromProperties, openFilePartitionLog } from '../storage/index.ts';
 import {
@@ -20,7 +25,7 @@ import {
   topicSettings,
   validateConfigValue,
 } from './config.ts';
-import { BrokerDispatcher } from './dispatcher.ts';
+import { BrokerDispatcher, type ListenerBinding } from './dispatcher.ts';
 import { FetchSessionCache } from './fetch-sessions.ts';
 import { type HandlerRegistry, loadHandlers } from './handlers/index.ts';
 import { ConfigResourceType, MetadataImage, type MetadataRecord } from './metadata-image.ts';
@@ -99,6 +104,12 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   readonly #settings = new Map<string, TopicSettings>();
   #registry: HandlerRegistry | null = null;
   #server: KafkaServer | null = null;
+  /** One server per listener after the first (`listeners`); #server serves the first. */
+  readonly #otherServers: KafkaServer[] = [];
+  /** The listeners (`listeners`, `advertised.listeners`, `listener.security.protocol.map`) and their SASL settings. */
+  readonly #listeners: readonly ListenerSecurity[];
+  /** Each listener's TLS options (SSL, SASL_SSL), read at construction so a bad file fails early. */
+  readonly #tls = new Map<string, TlsOptions>();
   readonly #extensions: BrokerExtension[] = [];
   #port = 0;
   /** Cancellers of the periodic log maintenance timers. */
@@ -121,6 +132,21 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       this.clock,
     );
     this.#image = MetadataImage.empty('', this.nodeId);
+    const settings = options.config ?? {};
+    const lookup = (name: string): string | undefined => this.config.lookup(name)?.value ?? undefined;
+    this.#listeners = resolveListeners(
+      {
+        listeners: settings.listeners,
+        advertisedListeners: settings['advertised.listeners'],
+        securityProtocolMap: settings['listener.security.protocol.map'],
+      },
+      options.host,
+      options.port,
+    ).map((listener) => listenerSecurity(listener, lookup));
+    for (const { listener } of this.#listeners) {
+      const tls = listenerTls(listener, lookup);
+      if (tls !== undefined) this.#tls.set(listener.name, tls);
+    }
   }
 
   get port(): number {
@@ -157,28 +183,56 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     }
     for (const topic of this.#image.topics()) this.#openTopic(topic);
     this.#registry = await loadHandlers();
-    const brokerDispatcher = new BrokerDispatcher(this.#registry, this, this.log);
+    // Filled once each listener is bound (its port may be 0 until then); no connection comes earlier.
+    const bindings = new Map<string, ListenerBinding>();
+    const brokerDispatcher = new BrokerDispatcher(this.#registry, this, this.log, bindings);
     const dispatcher = this.#options.observer?.observeRequests(brokerDispatcher) ?? brokerDispatcher;
-    this.#server = new KafkaServer({
-      host: this.#options.host,
-      port: this.#options.port,
-      dispatcher,
-      log: this.log,
-      limits: {
-        socketRequestMaxBytes: this.config.getNumber('socket.request.max.bytes'),
-        maxConnections: this.config.getNumber('max.connections'),
-        connectionsMaxIdleMs: this.config.getNumber('connections.max.idle.ms'),
-        queuedMaxRequests: this.config.getNumber('queued.max.requests'),
-      },
+    const limits = {
+      socketRequestMaxBytes: this.config.getNumber('socket.request.max.bytes'),
+      maxConnections: this.config.getNumber('max.connections'),
+      connectionsMaxIdleMs: this.config.getNumber('connections.max.idle.ms'),
+      queuedMaxRequests: this.config.getNumber('queued.max.requests'),
+    };
+    const endpoints: { host: string; port: number }[] = [];
+    for (const security of this.#listeners) {
+      const { listener } = security;
+      const server = new KafkaServer({
+        host: listener.host,
+        port: listener.port,
+        dispatcher,
+        log: this.log,
+        limits,
+        listenerName: listener.name,
+        tls: this.#tls.get(listener.name),
+      });
+      let port: number;
+      try {
+        port = await server.listen();
+      } catch (error) {
+        await this.#closeServers();
+        throw error;
+      }
+      if (this.#server === null) this.#server = server;
+      else this.#otherServers.push(server);
+      endpoints.push(this.#advertisedEndpoint(listener, port));
+      if (this.#port === 0) this.#port = port;
+    }
+    const first = endpoints[0]!;
+    this.#listeners.forEach((security, index) => {
+      const endpoint = endpoints[index]!;
+      const sameAddress = endpoint.host === first.host && endpoint.port === first.port;
+      bindings.set(security.listener.name, {
+        security,
+        ...(sameAddress ? {} : { services: listenerServices(this, this.nodeId, endpoint) }),
+      });
     });
-    this.#port = await this.#server.listen();
     this.#image = this.#image.apply(
       [
         {
           type: 'RegisterBrokerRecord',
           brokerId: this.nodeId,
-          host: this.#options.advertisedHost ?? this.#options.host,
-          port: this.#options.advertisedPort ?? this.#port,
+          host: first.host,
+          port: first.port,
           rack: null,
         },
       ],
@@ -238,10 +292,24 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     }
   }
 
+  /** What Metadata gives the clients of a listener: `advertised.listeners`, else where it is bound. */
+  #advertisedEndpoint(listener: Listener, boundPort: number): { host: string; port: number } {
+    const { advertisedHost, advertisedPort } = this.#options;
+    if (listener === this.#listeners[0]?.listener && (advertisedHost ?? advertisedPort) !== undefined) {
+      return { host: advertisedHost ?? listener.host, port: advertisedPort ?? boundPort };
+    }
+    return listener.advertised ?? { host: listener.host, port: boundPort };
+  }
+
+  async #closeServers(): Promise<void> {
+    await Promise.all([this.#server?.close(), ...this.#otherServers.map((server) => server.close())]);
+    this.#server = null;
+    this.#otherServers.length = 0;
+  }
+
   /** Clean shutdown: stop serving (answering what is in flight), stop extensions, close logs. */
   async stop(): Promise<void> {
-    await this.#server?.close();
-    this.#server = null;
+    await this.#closeServers();
     for (const extension of this.#extensions.reverse()) await extension.stop();
     this.#extensions.length = 0;
     for (const cancel of this.#timers.values()) cancel();

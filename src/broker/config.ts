@@ -88,6 +88,38 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   }),
   def('listeners', STR, 'PLAINTEXT://:9092', 'Listener addresses.', { startOnly: true }),
   def('advertised.listeners', STR, null, 'Addresses given to clients.', { readOnly: true }),
+  // Security (src/security): kstack applies these at start only; a listener-prefixed form
+  // (listener.name.<name>.<setting>) wins for one listener, as in Kafka.
+  def(
+    'listener.security.protocol.map',
+    STR,
+    'SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    'Security protocol of each listener name.',
+    { startOnly: true },
+  ),
+  def('sasl.enabled.mechanisms', LIST, 'GSSAPI', 'SASL mechanisms served (kstack: PLAIN).', {
+    startOnly: true,
+  }),
+  def('ssl.client.auth', STR, 'none', 'Client certificates: none, requested or required.', {
+    validValues: ['none', 'requested', 'required'],
+    startOnly: true,
+  }),
+  def('ssl.keystore.type', STR, 'JKS', 'Keystore format (kstack: PEM).', { startOnly: true }),
+  def('ssl.keystore.location', STR, null, 'PEM file with the key and its certificate chain.', {
+    startOnly: true,
+  }),
+  def('ssl.keystore.key', ConfigType.password, null, 'Inline PEM private key.', { startOnly: true }),
+  def('ssl.keystore.certificate.chain', ConfigType.password, null, 'Inline PEM certificate chain.', {
+    startOnly: true,
+  }),
+  def('ssl.key.password', ConfigType.password, null, 'Password of an encrypted private key.', {
+    startOnly: true,
+  }),
+  def('ssl.truststore.type', STR, 'JKS', 'Truststore format (kstack: PEM).', { startOnly: true }),
+  def('ssl.truststore.location', STR, null, 'PEM file of trusted certificates.', { startOnly: true }),
+  def('ssl.truststore.certificates', ConfigType.password, null, 'Inline PEM trusted certificates.', {
+    startOnly: true,
+  }),
   def('log.dirs', STR, null, 'The data directory.', { readOnly: true }),
   def('auto.create.topics.enable', BOOL, 'true', 'Create a topic on Metadata/Produce for an unknown topic.', {
     readOnly: true,

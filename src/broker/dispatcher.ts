@@ -12,6 +12,12 @@ import {
   ProtocolError,
   Writer,
 } from '../protocol/index.ts';
+import {
+  type ListenerSecurity,
+  PRE_AUTHENTICATION_KEYS,
+  type SaslSession,
+  sessionOf,
+} from '../security/sasl.ts';
 import type { DispatchResult, RequestDispatcher, ServerLog } from '../server/server.ts';
 import { type ConnectionInfo, NO_RESPONSE, type RequestContext } from './handler.ts';
 import type { HandlerRegistry } from './handlers/index.ts';
@@ -29,22 +35,51 @@ const FETCH_KEY = 1;
  */
 export const FETCH_ZERO_COPY_MIN_BYTES = 16 * 1024;
 
+/** How one listener is served: its authentication, and the services its requests see. */
+export interface ListenerBinding {
+  readonly security: ListenerSecurity;
+  /** The broker's services as this listener's clients see them (its advertised address in Metadata). */
+  readonly services?: BrokerServices;
+}
+
 export class BrokerDispatcher implements RequestDispatcher {
   readonly #registry: HandlerRegistry;
   readonly #services: BrokerServices;
   readonly #log: ServerLog;
+  readonly #listeners: ReadonlyMap<string, ListenerBinding>;
 
-  constructor(registry: HandlerRegistry, services: BrokerServices, log: ServerLog) {
+  /**
+   * `listeners` by name: connections on a listener found there get a SASL session (src/security);
+   * without an entry a connection is served as PLAINTEXT is.
+   */
+  constructor(
+    registry: HandlerRegistry,
+    services: BrokerServices,
+    log: ServerLog,
+    listeners: ReadonlyMap<string, ListenerBinding> = new Map(),
+  ) {
     this.#registry = registry;
     this.#services = services;
     this.#log = log;
+    this.#listeners = listeners;
   }
 
   dispatch(frame: Buffer, connection: ConnectionInfo): DispatchResult | Promise<DispatchResult> {
+    const binding = this.#listeners.get(connection.listenerName);
+    const session = binding === undefined ? undefined : sessionOf(connection, binding.security);
+    if (session?.rawTokens === true && session.state === 'authenticate')
+      return this.#rawToken(session, frame);
     if (frame.length < 8) return this.#reject(connection, `request of ${frame.length} bytes has no header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
+    if (session !== undefined && session.state !== 'authenticated' && !PRE_AUTHENTICATION_KEYS.has(apiKey)) {
+      // Kafka's SaslServerAuthenticator closes a connection sending anything else before it authenticated.
+      return this.#reject(
+        connection,
+        `API key ${apiKey} on SASL listener ${connection.listenerName} before authentication (state ${session.state})`,
+      );
+    }
     const handler = this.#registry.get(apiKey);
     if (handler === undefined) return this.#reject(connection, `unknown API key ${apiKey}`);
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
@@ -62,7 +97,7 @@ export class BrokerDispatcher implements RequestDispatcher {
         correlationId,
         clientId: decoded.header.clientId,
         connection,
-        broker: this.#services,
+        broker: binding?.services ?? this.#services,
       };
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof RangeError) {
@@ -80,12 +115,40 @@ export class BrokerDispatcher implements RequestDispatcher {
     try {
       const outcome = handler.handle(request, context);
       if (outcome instanceof Promise) {
-        return outcome.then((body) => this.#respond(apiKey, apiVersion, correlationId, body)).catch(failed);
+        return outcome
+          .then((body) =>
+            this.#closeIfFailed(session, this.#respond(apiKey, apiVersion, correlationId, body)),
+          )
+          .catch(failed);
       }
-      return this.#respond(apiKey, apiVersion, correlationId, outcome);
+      return this.#closeIfFailed(session, this.#respond(apiKey, apiVersion, correlationId, outcome));
     } catch (error) {
       return failed(error);
     }
+  }
+
+  /**
+   * A bare SASL token after SaslHandshake v0: answered with the mechanism's bare token; a failure
+   * closes the connection without an answer, as Kafka does in this mode.
+   */
+  #rawToken(session: SaslSession, frame: Buffer): DispatchResult {
+    try {
+      const token = session.authenticate(frame);
+      const response = Buffer.allocUnsafe(4 + token.length);
+      response.writeInt32BE(token.length, 0);
+      response.set(token, 4);
+      return { response };
+    } catch (error) {
+      this.#log.info(
+        `SASL ${session.server?.mechanism ?? ''} authentication failed: ${(error as Error).message}`,
+      );
+      return CLOSE;
+    }
+  }
+
+  /** A failed SASL exchange gets its answer, then the connection is closed, as Kafka does. */
+  #closeIfFailed(session: SaslSession | undefined, result: DispatchResult): DispatchResult {
+    return session?.state === 'failed' ? { ...result, close: true } : result;
   }
 
   #respond(apiKey: number, version: number, correlationId: number, body: unknown): DispatchResult {

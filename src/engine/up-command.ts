@@ -122,7 +122,7 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     if (at <= 0)
       throw new UsageError(`--override: '${item}' is not name=value (e.g. --override num.partitions=3)`);
     const name = item.slice(0, at).trim();
-    if (!BROKER_CONFIG_BY_NAME.has(name)) {
+    if (!BROKER_CONFIG_BY_NAME.has(name) && !name.startsWith('listener.name.')) {
       throw new UsageError(
         `--override: '${name}' is not a broker config kstack knows (see src/broker/config.ts)`,
       );
@@ -132,7 +132,8 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
   const host = values.host ?? '127.0.0.1';
   let advertised: AdvertisedAddress | undefined;
   const listeners = overrides['advertised.listeners'];
-  if (listeners !== undefined) {
+  // With `listeners` given, the broker reads both settings itself (several listeners, src/security).
+  if (listeners !== undefined && overrides.listeners === undefined) {
     try {
       advertised = parseAdvertisedListeners(listeners, host);
     } catch (error) {

@@ -6,6 +6,7 @@
  * too much or reads too slowly, the server stops reading its socket (backpressure).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.ts';
 
@@ -41,9 +42,13 @@ export interface ServerOptions {
   readonly limits?: Partial<ServerLimits>;
   readonly listenerName?: string;
   readonly log?: ServerLog;
+  /** TLS (an SSL or SASL_SSL listener): the connection is served once the handshake is done. */
+  readonly tls?: tls.TlsOptions;
 }
 
 const SILENT: ServerLog = { info() {}, warn() {} };
+/** How long a TLS client may take to complete its handshake (Node's default is 120 s). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 interface Pending {
   result: DispatchResult | null;
@@ -286,6 +291,8 @@ export class KafkaServer {
   readonly #limits: ServerLimits;
   readonly #options: ServerOptions;
   readonly #connections = new Set<Connection>();
+  /** TLS listeners: every raw socket, so one still in its handshake cannot hold up close(). */
+  readonly #rawSockets = new Set<net.Socket>();
   #server: net.Server | null = null;
   #nextConnectionId = 1;
   #draining: (() => void) | null = null;
@@ -299,7 +306,27 @@ export class KafkaServer {
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
   async listen(): Promise<number> {
-    const server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    const tlsOptions = this.#options.tls;
+    let server: net.Server;
+    if (tlsOptions === undefined) {
+      server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    } else {
+      server = tls.createServer(
+        { ...tlsOptions, noDelay: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
+        (socket) => this.#accept(socket),
+      );
+      server.on('connection', (socket: net.Socket) => {
+        this.#rawSockets.add(socket);
+        socket.once('close', () => this.#rawSockets.delete(socket));
+      });
+      // A failed handshake (a PLAINTEXT client, an untrusted or missing client certificate) closes
+      // only that socket; the reason is logged without anything the client sent.
+      server.on('tlsClientError', (error, socket) => {
+        this.log.info(
+          `TLS handshake from ${socket.remoteAddress}:${socket.remotePort} on ${this.#options.listenerName ?? 'PLAINTEXT'} failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+        );
+      });
+    }
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -369,6 +396,7 @@ export class KafkaServer {
     for (const connection of this.#connections) connection.close('shutdown');
     const forced = setTimeout(() => {
       for (const connection of this.#connections) connection.destroy();
+      for (const socket of this.#rawSockets) socket.destroy();
     }, 1000);
     await closed;
     clearTimeout(forced);

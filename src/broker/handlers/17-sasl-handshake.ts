@@ -4,15 +4,31 @@ import {
   type SaslHandshakeRequestData,
   type SaslHandshakeResponseData,
 } from '../../protocol/index.ts';
+import { existingSession } from '../../security/sasl.ts';
 import { defineHandler } from '../handler.ts';
 
-/** SaslHandshake: no SASL mechanism is configured, so every mechanism is refused with the (empty) list. */
+/**
+ * SaslHandshake: picks the connection's SASL mechanism on a SASL listener (answering the listener's
+ * enabled mechanisms). An unsupported mechanism is answered UNSUPPORTED_SASL_MECHANISM and the
+ * connection closed, as Kafka does. On a non-SASL listener, or after authentication, Kafka answers
+ * ILLEGAL_SASL_STATE. After v0 the tokens come as bare frames (the dispatcher answers them).
+ */
 export const handler = defineHandler<SaslHandshakeRequestData, Input<SaslHandshakeResponseData>>({
   apiKey: 17,
   name: 'SaslHandshake',
   minVersion: 0,
   maxVersion: 1,
-  handle() {
-    return { errorCode: KafkaErrors.UNSUPPORTED_SASL_MECHANISM.code, mechanisms: [] };
+  handle(request, context) {
+    const session = existingSession(context.connection);
+    if (session === undefined || session.state !== 'handshake') {
+      return { errorCode: KafkaErrors.ILLEGAL_SASL_STATE.code, mechanisms: [] };
+    }
+    const mechanisms = [...session.security.mechanisms];
+    if (!session.begin(request.mechanism)) {
+      session.state = 'failed';
+      return { errorCode: KafkaErrors.UNSUPPORTED_SASL_MECHANISM.code, mechanisms };
+    }
+    session.rawTokens = context.apiVersion === 0;
+    return { errorCode: 0, mechanisms };
   },
 });

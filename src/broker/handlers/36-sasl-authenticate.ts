@@ -4,20 +4,55 @@ import {
   type SaslAuthenticateRequestData,
   type SaslAuthenticateResponseData,
 } from '../../protocol/index.ts';
+import { existingSession, SaslAuthenticationError } from '../../security/sasl.ts';
 import { defineHandler } from '../handler.ts';
 
-/** SaslAuthenticate: with no mechanism configured there is no handshake to continue. */
+const EMPTY = new Uint8Array(0);
+
+/**
+ * SaslAuthenticate: one token of the mechanism SaslHandshake chose. A failed authentication is
+ * answered SASL_AUTHENTICATION_FAILED with the mechanism's message, then the connection is closed
+ * (the dispatcher closes a session marked failed), as Kafka does.
+ */
 export const handler = defineHandler<SaslAuthenticateRequestData, Input<SaslAuthenticateResponseData>>({
   apiKey: 36,
   name: 'SaslAuthenticate',
   minVersion: 0,
   maxVersion: 2,
-  handle() {
-    return {
-      errorCode: KafkaErrors.ILLEGAL_SASL_STATE.code,
-      errorMessage: 'SASL is not enabled on this listener: no mechanism is configured',
-      authBytes: new Uint8Array(0),
-      sessionLifetimeMs: 0n,
-    };
+  handle(request, context) {
+    const session = existingSession(context.connection);
+    if (session === undefined || session.state === 'authenticated') {
+      return {
+        errorCode: KafkaErrors.ILLEGAL_SASL_STATE.code,
+        errorMessage: 'SaslAuthenticate request received after successful authentication',
+        authBytes: EMPTY,
+        sessionLifetimeMs: 0n,
+      };
+    }
+    if (session.state !== 'authenticate') {
+      session.state = 'failed';
+      return {
+        errorCode: KafkaErrors.ILLEGAL_SASL_STATE.code,
+        errorMessage: 'Unexpected SaslAuthenticate request before SaslHandshake',
+        authBytes: EMPTY,
+        sessionLifetimeMs: 0n,
+      };
+    }
+    try {
+      const authBytes = session.authenticate(request.authBytes);
+      return { errorCode: 0, errorMessage: null, authBytes, sessionLifetimeMs: 0n };
+    } catch (error) {
+      const mechanism = session.server?.mechanism ?? '';
+      const message =
+        error instanceof SaslAuthenticationError
+          ? error.message
+          : `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism}`;
+      return {
+        errorCode: KafkaErrors.SASL_AUTHENTICATION_FAILED.code,
+        errorMessage: message,
+        authBytes: EMPTY,
+        sessionLifetimeMs: 0n,
+      };
+    }
   },
 });

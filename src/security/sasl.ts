@@ -1,0 +1,216 @@
+/**
+ * SASL on a listener, as Kafka's broker does it: the mechanisms a listener enables, the users of
+ * each mechanism, and each connection's authentication state (SaslHandshake picks a mechanism,
+ * SaslAuthenticate carries its tokens). Until a connection on a SASL listener has authenticated,
+ * only ApiVersions, SaslHandshake and SaslAuthenticate are served; anything else closes it.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ConnectionInfo } from '../broker/handler.ts';
+import { type JaasEntry, parseJaasConfig } from './jaas.ts';
+import { type Listener, usesSasl } from './listeners.ts';
+
+/** The SASL mechanisms kstack's broker serves. */
+export const SUPPORTED_MECHANISMS = ['PLAIN'] as const;
+/** Kafka's default `sasl.enabled.mechanisms`. */
+export const DEFAULT_ENABLED_MECHANISMS = 'GSSAPI';
+const PLAIN_LOGIN_MODULE = 'org.apache.kafka.common.security.plain.PlainLoginModule';
+/** API keys served before authentication on a SASL listener. */
+export const PRE_AUTHENTICATION_KEYS: ReadonlySet<number> = new Set([17, 18, 36]);
+/** Kafka's `sasl.server.max.receive.size` default: the largest SASL token accepted before authentication. */
+export const SASL_SERVER_MAX_RECEIVE_SIZE = 524288;
+/** The principal of a connection that did not authenticate (PLAINTEXT, or SSL without a client certificate). */
+export const ANONYMOUS = 'User:ANONYMOUS';
+
+/** What a listener needs to authenticate its connections. */
+export interface ListenerSecurity {
+  readonly listener: Listener;
+  /** Upper-case mechanism names, in `sasl.enabled.mechanisms` order (empty on non-SASL listeners). */
+  readonly mechanisms: readonly string[];
+  /** PLAIN's users and passwords (`user_<name>="<password>"` of PlainLoginModule). */
+  readonly plainUsers: ReadonlyMap<string, string>;
+}
+
+/** Reads a broker config by name (the static layer holds `listener.name.*` prefixed ones too). */
+export type ConfigLookup = (name: string) => string | undefined;
+
+/** A SASL setting Kafka would refuse at start; the message names the setting and what to do. */
+export class SaslConfigError extends Error {}
+
+/** Kafka's order: a listener-prefixed setting (`listener.name.<lower-case name>.`) wins over the plain one. */
+function listenerSetting(lookup: ConfigLookup, listener: string, name: string): string | undefined {
+  return lookup(`listener.name.${listener.toLowerCase()}.${name}`) ?? lookup(name);
+}
+
+export function listenerSecurity(listener: Listener, lookup: ConfigLookup): ListenerSecurity {
+  if (!usesSasl(listener.securityProtocol)) return { listener, mechanisms: [], plainUsers: new Map() };
+  const enabled =
+    listenerSetting(lookup, listener.name, 'sasl.enabled.mechanisms') ?? DEFAULT_ENABLED_MECHANISMS;
+  const mechanisms = enabled
+    .split(',')
+    .map((name) => name.trim().toUpperCase())
+    .filter((name) => name.length > 0);
+  if (mechanisms.length === 0) {
+    throw new SaslConfigError(`listener ${listener.name}: sasl.enabled.mechanisms is empty; set e.g. PLAIN`);
+  }
+  for (const mechanism of mechanisms) {
+    if (!(SUPPORTED_MECHANISMS as readonly string[]).includes(mechanism)) {
+      throw new SaslConfigError(
+        `listener ${listener.name}: SASL mechanism ${mechanism} (sasl.enabled.mechanisms) is not served by kstack (${SUPPORTED_MECHANISMS.join(', ')}); set sasl.enabled.mechanisms=PLAIN`,
+      );
+    }
+  }
+  const plainUsers = mechanisms.includes('PLAIN') ? readPlainUsers(listener.name, lookup) : new Map();
+  return { listener, mechanisms, plainUsers };
+}
+
+/**
+ * PLAIN's users, from `listener.name.<l>.plain.sasl.jaas.config` as Kafka's broker reads them (the
+ * broker does not take an unprefixed `sasl.jaas.config`; Kafka would read a JAAS file instead).
+ */
+function readPlainUsers(listener: string, lookup: ConfigLookup): Map<string, string> {
+  const setting = `listener.name.${listener.toLowerCase()}.plain.sasl.jaas.config`;
+  const text = lookup(setting);
+  if (text === undefined) {
+    throw new SaslConfigError(
+      `listener ${listener} enables PLAIN but ${setting} is not set; give ${PLAIN_LOGIN_MODULE} required user_<name>="<password>";`,
+    );
+  }
+  const entry: JaasEntry | undefined = parseJaasConfig(setting, text).find(
+    (candidate) => candidate.loginModule === PLAIN_LOGIN_MODULE,
+  );
+  if (entry === undefined) throw new SaslConfigError(`${setting}: no ${PLAIN_LOGIN_MODULE} entry`);
+  const users = new Map<string, string>();
+  for (const [key, value] of entry.options) {
+    if (key.startsWith('user_') && key.length > 'user_'.length) users.set(key.slice('user_'.length), value);
+  }
+  return users;
+}
+
+/** Thrown by a mechanism when the client's token fails authentication; the message goes to the client. */
+export class SaslAuthenticationError extends Error {}
+
+/** One mechanism's server side for one connection. */
+export interface SaslServer {
+  readonly mechanism: string;
+  /** Takes the client's token; returns the server's answer token. */
+  evaluate(token: Uint8Array): Uint8Array;
+  readonly complete: boolean;
+  /** The authenticated user name, once complete. */
+  readonly user: string | null;
+}
+
+/** Compares a password in constant time (hashes first, so lengths do not leak either). */
+function samePassword(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+/** RFC 4616 PLAIN: one token `authzid NUL authcid NUL passwd`, with Kafka's messages. */
+export class PlainServer implements SaslServer {
+  readonly mechanism = 'PLAIN';
+  complete = false;
+  user: string | null = null;
+  readonly #users: ReadonlyMap<string, string>;
+
+  constructor(users: ReadonlyMap<string, string>) {
+    this.#users = users;
+  }
+
+  evaluate(token: Uint8Array): Uint8Array {
+    if (this.complete) throw new SaslAuthenticationError('Authentication failed: PLAIN is complete');
+    const parts = Buffer.from(token).toString('utf8').split('\u0000');
+    if (parts.length !== 3) {
+      throw new SaslAuthenticationError(
+        `Invalid SASL/PLAIN response: expected 3 tokens, got ${parts.length}`,
+      );
+    }
+    const [authorizationId, username, password] = parts as [string, string, string];
+    if (username === '') throw new SaslAuthenticationError('Authentication failed: username not specified');
+    if (password === '') throw new SaslAuthenticationError('Authentication failed: password not specified');
+    const expected = this.#users.get(username);
+    // A password is compared even for an unknown user, so timing does not tell which users exist.
+    const matches = samePassword(password, expected ?? '') && expected !== undefined;
+    if (!matches) throw new SaslAuthenticationError('Authentication failed: Invalid username or password');
+    if (authorizationId !== '' && authorizationId !== username) {
+      throw new SaslAuthenticationError(
+        'Authentication failed: Client requested an authorization id that is different from username',
+      );
+    }
+    this.complete = true;
+    this.user = username;
+    return new Uint8Array(0);
+  }
+}
+
+export type SessionState = 'handshake' | 'authenticate' | 'authenticated' | 'failed';
+
+/** One connection's authentication state. */
+export class SaslSession {
+  readonly security: ListenerSecurity;
+  state: SessionState;
+  server: SaslServer | null = null;
+  /**
+   * SaslHandshake v0 was used: the tokens then come as bare size-prefixed frames, not wrapped in
+   * SaslAuthenticate (Kafka's pre-KIP-152 exchange, which librdkafka and Kafka still serve).
+   */
+  rawTokens = false;
+  /** `User:<name>` once authenticated; ANONYMOUS before and on non-SASL listeners. */
+  principal = ANONYMOUS;
+
+  constructor(security: ListenerSecurity) {
+    this.security = security;
+    this.state = usesSasl(security.listener.securityProtocol) ? 'handshake' : 'authenticated';
+  }
+
+  get saslListener(): boolean {
+    return usesSasl(this.security.listener.securityProtocol);
+  }
+
+  /** Starts `mechanism` (SaslHandshake); false when the listener does not enable it. */
+  begin(mechanism: string): boolean {
+    if (!this.security.mechanisms.includes(mechanism)) return false;
+    this.server = new PlainServer(this.security.plainUsers);
+    this.state = 'authenticate';
+    return true;
+  }
+
+  /** Feeds one SaslAuthenticate token; a failure marks the session failed (the connection is closed). */
+  authenticate(token: Uint8Array): Uint8Array {
+    const server = this.server;
+    if (server === null || this.state !== 'authenticate') throw new Error('authenticate before handshake');
+    try {
+      if (token.length > SASL_SERVER_MAX_RECEIVE_SIZE) {
+        throw new SaslAuthenticationError(
+          `SASL token of ${token.length} bytes is larger than sasl.server.max.receive.size (${SASL_SERVER_MAX_RECEIVE_SIZE})`,
+        );
+      }
+      const answer = server.evaluate(token);
+      if (server.complete) {
+        this.state = 'authenticated';
+        this.principal = `User:${server.user}`;
+      }
+      return answer;
+    } catch (error) {
+      this.state = 'failed';
+      throw error;
+    }
+  }
+}
+
+const sessions = new WeakMap<ConnectionInfo, SaslSession>();
+
+/** The session of a connection, created on its first request from its listener's security. */
+export function sessionOf(connection: ConnectionInfo, security: ListenerSecurity): SaslSession {
+  let session = sessions.get(connection);
+  if (session === undefined) {
+    session = new SaslSession(security);
+    sessions.set(connection, session);
+  }
+  return session;
+}
+
+/** The session the dispatcher created for a connection (undefined for a broker without listener security). */
+export function existingSession(connection: ConnectionInfo): SaslSession | undefined {
+  return sessions.get(connection);
+}
