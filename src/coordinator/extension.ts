@@ -45,6 +45,9 @@ const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS = 600_000;
 /** transaction.abort.timed.out.transaction.cleanup.interval.ms and transaction.max.timeout.ms (Kafka's defaults). */
 const TRANSACTION_ABORT_CHECK_INTERVAL_MS = 10_000;
 const TRANSACTION_MAX_TIMEOUT_MS = 900_000;
+/** transactional.id.expiration.ms and transaction.remove.expired.transaction.cleanup.interval.ms (Kafka's defaults). */
+const TRANSACTIONAL_ID_EXPIRATION_MS = 604_800_000;
+const TRANSACTIONAL_ID_EXPIRATION_CHECK_INTERVAL_MS = 3_600_000;
 /** transaction.state.log.num.partitions (Kafka's default). */
 const TRANSACTION_STATE_PARTITIONS = 50;
 
@@ -197,6 +200,9 @@ interface Running {
   readonly transactions: TransactionRuntime;
   cancelProducerExpiry: () => void;
   cancelTransactionAbort: () => void;
+  cancelTransactionalIdExpiry: () => void;
+  /** Set by stop: a check that finishes afterwards schedules no next one. */
+  stopped: boolean;
 }
 
 /** One entry per started broker (stopped last-in first-out, as brokers of one process stop). */
@@ -253,6 +259,8 @@ export const extension: BrokerExtension = {
       transactions,
       cancelProducerExpiry: () => {},
       cancelTransactionAbort: () => {},
+      cancelTransactionalIdExpiry: () => {},
+      stopped: false,
     };
     const abortInterval = readTransactionNumber(
       services,
@@ -266,6 +274,25 @@ export const extension: BrokerExtension = {
       });
     };
     scheduleTransactionAbort();
+    const expiration = readTransactionNumber(
+      services,
+      'transactional.id.expiration.ms',
+      TRANSACTIONAL_ID_EXPIRATION_MS,
+    );
+    const expirationInterval = readTransactionNumber(
+      services,
+      'transaction.remove.expired.transaction.cleanup.interval.ms',
+      TRANSACTIONAL_ID_EXPIRATION_CHECK_INTERVAL_MS,
+    );
+    const scheduleTransactionalIdExpiry = () => {
+      if (entry.stopped) return;
+      entry.cancelTransactionalIdExpiry = services.clock.setTimer(expirationInterval, () => {
+        void transactions.coordinator
+          .removeExpiredTransactionalIds(expiration)
+          .finally(scheduleTransactionalIdExpiry);
+      });
+    };
+    scheduleTransactionalIdExpiry();
     const scheduleExpiry = () => {
       entry.cancelProducerExpiry = services.clock.setTimer(PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, () => {
         runtime.producerState.expireProducers(services.clock.nowMs(), PRODUCER_ID_EXPIRATION_MS);
@@ -276,11 +303,15 @@ export const extension: BrokerExtension = {
     running.push(entry);
   },
 
-  stop(): void {
+  async stop(): Promise<void> {
     const entry = running.pop();
     if (entry === undefined) return;
+    entry.stopped = true;
     entry.cancelProducerExpiry();
     entry.cancelTransactionAbort();
+    entry.cancelTransactionalIdExpiry();
+    // Marker rounds in flight finish before the logs close (a restart would redo them otherwise).
+    await entry.transactions.coordinator.idle();
     entry.runtime.coordinator.stop();
   },
 };

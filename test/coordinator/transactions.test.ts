@@ -370,6 +370,26 @@ describe('transaction coordinator', () => {
     assert.equal(coordinator.describe('nobody').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
   });
 
+  it('expires ids idle past transactional.id.expiration.ms with a tombstone, never an open transaction', async () => {
+    const { coordinator, clock, log } = setup();
+    await loaded(coordinator, 'idle', 'open');
+    await coordinator.initProducerId('idle', 60000, NO_EXPECTATION);
+    const open = await coordinator.initProducerId('open', 900_000, NO_EXPECTATION);
+    await coordinator.addPartitions('open', open.producerId, 0, [{ topic: 'a', partition: 0 }]);
+    clock.advance(999);
+    assert.equal(await coordinator.removeExpiredTransactionalIds(1000), 0);
+    clock.advance(1);
+    assert.equal(await coordinator.removeExpiredTransactionalIds(1000), 1, 'the Ongoing one stays');
+    assert.equal(coordinator.describe('idle').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    assert.equal(coordinator.describe('open').transactionState, 'Ongoing');
+    const idlePartition = log.records.get(coordinator.partitionFor('idle')) ?? [];
+    assert.equal(idlePartition.at(-1)?.value, null, 'a tombstone was written');
+    // Reloaded from the log, the id stays gone.
+    const { coordinator: reloaded } = setup(log);
+    await loaded(reloaded, 'idle');
+    assert.equal(reloaded.describe('idle').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+  });
+
   it('finishes a prepared commit after a restart: markers again, then CompleteCommit', async () => {
     const log = new MemoryTransactionLog();
     const first = setup(log);

@@ -454,6 +454,40 @@ export class TransactionCoordinator {
     return aborted;
   }
 
+  /**
+   * Forgets transactional ids idle longer than `expirationMs` (transactional.id.expiration.ms)
+   * whose last transaction is over (Empty, CompleteCommit, CompleteAbort): a tombstone is
+   * written, then the id is dropped; its next InitProducerId starts afresh. Returns how many.
+   */
+  async removeExpiredTransactionalIds(expirationMs: number): Promise<number> {
+    const nowMs = this.#clock.nowMs();
+    let removed = 0;
+    for (const meta of [...this.#transactions.values()]) {
+      if (meta.busy || this.coordinatorError(meta.transactionalId) !== null) continue;
+      if (meta.state !== 'Empty' && meta.state !== 'CompleteCommit' && meta.state !== 'CompleteAbort')
+        continue;
+      if (nowMs - meta.lastUpdateMs < expirationMs) continue;
+      meta.busy = true;
+      try {
+        await this.#log.append(
+          this.partitionFor(meta.transactionalId),
+          { key: encodeTransactionLogKey(meta.transactionalId), value: null },
+          nowMs,
+        );
+      } catch (error) {
+        this.#logger(`transaction ${meta.transactionalId}: could not expire it: ${(error as Error).message}`);
+        continue;
+      } finally {
+        meta.busy = false;
+      }
+      meta.state = 'Dead';
+      this.#transactions.delete(meta.transactionalId);
+      if (this.#byProducerId.get(meta.producerId) === meta) this.#byProducerId.delete(meta.producerId);
+      removed++;
+    }
+    return removed;
+  }
+
   // ---- produce verification, TxnOffsetCommit ------------------------------------------------
 
   /**
