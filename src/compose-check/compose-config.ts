@@ -10,7 +10,13 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type BrokerProperty, brokerEnvironment, MESSAGING_PROFILE } from '../topology/compose.ts';
-import { componentOfImage, imageRepository, imageTag } from '../validate/settings.ts';
+import {
+  COMPONENTS,
+  componentOfImage,
+  imageRepository,
+  imageTag,
+  variableToProperty,
+} from '../validate/settings.ts';
 
 const CACHE_DIR = process.env.KSTACK_CACHE_DIR ?? join(homedir(), '.cache', 'kstack');
 /** A Docker CLI config folder whose cli-plugins holds the Compose built by the setup. */
@@ -49,6 +55,8 @@ export interface ComposeService {
   readonly ports: readonly PortMapping[];
   readonly healthcheck: Healthcheck | undefined;
   readonly dependsOn: readonly string[];
+  /** `networks.<name>.ipv4_address` / `ipv6_address` settings, as `networks.<name>.<key> <address>`. */
+  readonly staticAddresses: readonly string[];
 }
 
 export interface BrokerConfig {
@@ -82,6 +90,18 @@ function stringList(value: unknown): string[] | undefined {
   if (Array.isArray(value)) return value.map(String);
   if (typeof value === 'string') return ['/bin/sh', '-c', value];
   return undefined;
+}
+
+function staticAddressesOf(networks: unknown): string[] {
+  const found: string[] = [];
+  for (const [network, settings] of Object.entries((networks ?? {}) as Record<string, unknown>)) {
+    if (settings === null || typeof settings !== 'object') continue;
+    for (const key of ['ipv4_address', 'ipv6_address']) {
+      const address = (settings as Record<string, unknown>)[key];
+      if (typeof address === 'string') found.push(`networks.${network}.${key} ${address}`);
+    }
+  }
+  return found;
 }
 
 function parseService(name: string, data: Record<string, unknown>): ComposeService {
@@ -121,6 +141,7 @@ function parseService(name: string, data: Record<string, unknown>): ComposeServi
     ports,
     healthcheck,
     dependsOn: Object.keys((data.depends_on ?? {}) as Record<string, unknown>),
+    staticAddresses: staticAddressesOf(data.networks),
   };
 }
 
@@ -186,6 +207,31 @@ export function brokerConfig(service: ComposeService): BrokerConfig {
     clusterId,
     notRendered: notRendered.map(({ variable, value }) => ({ variable, value })),
   };
+}
+
+const CONNECT_PREFIX = 'CONNECT_';
+
+/** A cp-kafka-connect service: a Connect worker configured by its `CONNECT_*` environment. */
+export function isConnectService(service: ComposeService): boolean {
+  return componentOfImage(service.image)?.prefix === CONNECT_PREFIX;
+}
+
+/**
+ * The worker properties of a Connect service by the cp images' rule (src/validate/settings.ts: its
+ * component's variables the image reads itself are left out). The shared mapper covers KAFKA_* only;
+ * this is the same rule, taken from the same table, for the CONNECT_ prefix.
+ */
+export function connectProperties(service: ComposeService): Map<string, string> {
+  const component = COMPONENTS.find((entry) => entry.prefix === CONNECT_PREFIX);
+  if (component === undefined)
+    throw new Error('src/validate/settings.ts lost its cp-kafka-connect component');
+  const properties = new Map<string, string>();
+  for (const [variable, value] of service.environment) {
+    if (!variable.startsWith(CONNECT_PREFIX) || component.notRendered.includes(variable)) continue;
+    if (component.notRenderedPrefixes.some((prefix) => variable.startsWith(prefix))) continue;
+    properties.set(variableToProperty(variable, CONNECT_PREFIX), value);
+  }
+  return properties;
 }
 
 /**

@@ -20,7 +20,9 @@ import {
   brokerConfig,
   type ComposeService,
   checkDrift,
+  connectProperties,
   isBrokerService,
+  isConnectService,
   renderConfig,
 } from './compose-config.ts';
 import { removeStale, StackNetwork } from './network.ts';
@@ -48,15 +50,10 @@ const UNAVAILABLE: Record<string, string> = {
     "not run: Confluent Schema Registry ships only in Confluent's images and packages, none of which can be had here",
   'confluentinc/cp-kafka-rest':
     "not run: Confluent REST Proxy ships only in Confluent's images and packages, none of which can be had here",
+  'danielqsj/kafka-exporter':
+    'not run: the Go module proxy refuses github.com/danielqsj/kafka_exporter (403 Forbidden for v1.9.0, the image tag), so it cannot be built here',
   'kafbat/kafka-ui':
     'not run: the kafbat UI ships as a container image and a GitHub release jar, neither of which can be had here',
-};
-/** Services this check could run but does not yet. */
-const NOT_YET: Record<string, string> = {
-  'confluentinc/cp-kafka-connect':
-    'not run yet: the Connect worker from the reference jars with its CONNECT_* environment is not written',
-  'danielqsj/kafka-exporter':
-    'not run yet: kafka_exporter from the Go module proxy is not built by the setup',
 };
 
 export type CheckStatus = 'pass' | 'fail' | 'not run';
@@ -88,6 +85,9 @@ export interface CheckOptions {
   readonly log: (line: string) => void;
 }
 
+/** Every short-lived process run() started and that has not ended: killed on Ctrl-C or failure. */
+const activeProcesses = new Set<ChildProcess>();
+
 interface ProcessResult {
   readonly code: number | null;
   readonly output: string;
@@ -113,6 +113,7 @@ function run(
   return new Promise((resolve) => {
     const [command, ...args] = argv;
     const child = spawn(command!, args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    activeProcesses.add(child);
     let output = '';
     let timedOut = false;
     child.stdout.on('data', (chunk: Buffer) => {
@@ -128,6 +129,7 @@ function run(
       killGroup(child);
     }, timeoutMs);
     child.on('close', (code) => {
+      activeProcesses.delete(child);
       clearTimeout(timer);
       resolve({ code, output, timedOut });
     });
@@ -190,12 +192,17 @@ function hostToolEnv(): NodeJS.ProcessEnv {
   };
 }
 
-interface RunningBroker {
-  readonly config: BrokerConfig;
+/** A long-running service process in its container (a broker, the Connect worker). */
+interface Running {
+  readonly service: ComposeService;
   readonly dir: string;
   child: ChildProcess | undefined;
   stderr: string;
   healthy: boolean;
+}
+
+interface RunningBroker extends Running {
+  readonly config: BrokerConfig;
 }
 
 /** The check itself; every process and namespace it makes is gone when it resolves. */
@@ -212,18 +219,30 @@ export async function composeCheck(options: CheckOptions): Promise<CheckReport> 
   );
   for (const service of services) {
     const repository = imageRepository(service.image);
-    const reason = UNAVAILABLE[repository] ?? NOT_YET[repository];
+    const reason = UNAVAILABLE[repository];
     if (reason !== undefined) {
       serviceResults.set(service.name, { service: service.name, ran: false, detail: reason });
     }
   }
 
+  // REQ-MSG-003: services reach each other by name only; the containers here get their own addresses.
+  for (const service of services) {
+    for (const setting of service.staticAddresses) {
+      checks.push({
+        name: 'names only',
+        status: 'fail',
+        detail: `${service.name}: ${setting} is a static address; services must reach each other by name only (REQ-MSG-003): remove it`,
+      });
+    }
+  }
   const prepared = prepareBrokers(brokers, checks);
   const removed = removeStale();
   if (removed.length > 0) options.log(`removed namespaces left by an earlier run: ${removed.join(', ')}`);
+  const connect = services.find(isConnectService);
   const containerServices = [
     ...brokers.map((broker) => broker.service),
     ...(init === undefined ? [] : [init]),
+    ...(connect === undefined ? [] : [connect]),
   ];
   const network = new StackNetwork(
     containerServices.map((service) => ({
@@ -234,8 +253,10 @@ export async function composeCheck(options: CheckOptions): Promise<CheckReport> 
     join(options.workDir, 'sockets'),
   );
   const running: RunningBroker[] = [];
+  const others: Running[] = [];
   const cleanup = () => {
-    for (const broker of running) if (broker.child !== undefined) killGroup(broker.child);
+    for (const entry of [...others, ...running]) if (entry.child !== undefined) killGroup(entry.child);
+    for (const child of activeProcesses) killGroup(child);
     network.destroy();
   };
   const onSignal = () => {
@@ -249,7 +270,8 @@ export async function composeCheck(options: CheckOptions): Promise<CheckReport> 
     if (prepared) {
       assertKafkaInstalled();
       network.create();
-      await runStack(services, brokers, init, network, running, options, checks, serviceResults);
+      const stack = { services, brokers, init, connect, network, running, others };
+      await runStack(stack, options, checks, serviceResults);
     } else {
       checks.push({ name: 'brokers', status: 'not run', detail: 'a broker could not be prepared (above)' });
     }
@@ -310,16 +332,23 @@ function prepareBrokers(brokers: readonly BrokerConfig[], checks: CheckResult[])
   return ok;
 }
 
+interface Stack {
+  readonly services: readonly ComposeService[];
+  readonly brokers: readonly BrokerConfig[];
+  readonly init: ComposeService | undefined;
+  readonly connect: ComposeService | undefined;
+  readonly network: StackNetwork;
+  readonly running: RunningBroker[];
+  readonly others: Running[];
+}
+
 async function runStack(
-  services: readonly ComposeService[],
-  brokers: readonly BrokerConfig[],
-  init: ComposeService | undefined,
-  network: StackNetwork,
-  running: RunningBroker[],
+  stack: Stack,
   options: CheckOptions,
   checks: CheckResult[],
   serviceResults: Map<string, ServiceResult>,
 ): Promise<void> {
+  const { services, brokers, init, connect, network, running, others } = stack;
   const scratch = options.workDir;
   // Format every log dir (in parallel), as the image does at each container start.
   const formatted = await Promise.all(brokers.map((broker) => formatBroker(broker, network, scratch)));
@@ -345,6 +374,7 @@ async function runStack(
   for (const broker of brokers) {
     const entry: RunningBroker = {
       config: broker,
+      service: broker.service,
       dir: join(scratch, broker.service.name),
       child: undefined,
       stderr: '',
@@ -373,8 +403,15 @@ async function runStack(
   }
   const external = externalBootstrap(brokers);
   if (init !== undefined) await runInit(init, network, external, scratch, checks, serviceResults, options);
+  const connectDone =
+    connect === undefined
+      ? Promise.resolve()
+      : runConnect(connect, network, others, checks, serviceResults, options);
   await awaitGroupCoordinator(external, checks, options);
   await valMsgPln003(external, checks, options);
+  await connectDone;
+  // The worker is done with; stopping it leaves the two cores to the brokers for what follows.
+  for (const entry of others) await stopProcess(entry, 'SIGKILL');
   await minInsyncReplicas(running, external, checks, options);
 }
 
@@ -474,6 +511,74 @@ function startBroker(broker: RunningBroker, network: StackNetwork, options: Chec
   options.log(`${service.name}: started (pid ${child.pid}) in its network namespace`);
 }
 
+/**
+ * The Connect service: Kafka's own distributed worker (the reference jars) with the properties of its
+ * CONNECT_* environment, in its container, then its healthcheck as written. Its depends_on names the
+ * Schema Registry, which cannot run here; that is said in its service line.
+ */
+async function runConnect(
+  connect: ComposeService,
+  network: StackNetwork,
+  others: Running[],
+  checks: CheckResult[],
+  serviceResults: Map<string, ServiceResult>,
+  options: CheckOptions,
+): Promise<void> {
+  const dir = join(options.workDir, connect.name);
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const properties = connectProperties(connect);
+  const lines: string[] = [];
+  for (const [name, value] of properties) {
+    let text = value;
+    if (name === 'plugin.path') {
+      // Container folders (not mounted): empty folders of the container's own filesystem.
+      const paths = value.split(',').map((path) => hostPathOf(connect, path.trim(), options.workDir));
+      for (const path of paths) mkdirSync(path, { recursive: true });
+      text = paths.join(',');
+    }
+    if (/[\r\n]/.test(text)) throw new Error(`${connect.name}: the variable for ${name} holds a line break`);
+    lines.push(`${name}=${text.replace(/\\/g, '\\\\')}`);
+  }
+  writeFileSync(join(dir, 'worker.properties'), `${lines.join('\n')}\n`);
+  const heap = options.brokerHeapOpts ?? connect.environment.get('KAFKA_HEAP_OPTS') ?? '-Xmx1g';
+  const [command, ...args] = network.wrap(connect.name, [
+    'java',
+    ...heap.split(/\s+/).filter(Boolean),
+    '-Djava.awt.headless=true',
+    `-Dkafka.logs.dir=${join(dir, 'logs')}`,
+    `-Dlog4j2.configurationFile=${join(REFERENCE_DIR, 'log4j2.properties')}`,
+    '-cp',
+    `${kafkaLibsDir()}/*`,
+    'org.apache.kafka.connect.cli.ConnectDistributed',
+    join(dir, 'worker.properties'),
+  ]);
+  const child = spawn(command!, args, {
+    env: containerEnv(connect, options.workDir),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  const entry: Running = { service: connect, dir, child, stderr: '', healthy: false };
+  child.stderr?.on('data', (chunk: Buffer) => {
+    entry.stderr = (entry.stderr + chunk.toString()).slice(-STDERR_KEPT_BYTES);
+  });
+  others.push(entry);
+  for (const port of connect.ports) {
+    if (port.published !== undefined) await network.publish(connect.name, port.published, port.target);
+  }
+  const unmet = connect.dependsOn.filter((name) => serviceResults.get(name)?.ran === false);
+  const heapNote =
+    options.brokerHeapOpts === undefined ? '' : `; heap ${options.brokerHeapOpts} (--heap-opts)`;
+  const unmetNote =
+    unmet.length === 0 ? '' : `; started although its depends_on ${unmet.join(', ')} cannot run here`;
+  serviceResults.set(connect.name, {
+    service: connect.name,
+    ran: true,
+    detail: `Apache Kafka ${kafkaVersion()} Connect worker (distributed) with the ${properties.size} properties of its CONNECT_* environment${heapNote}${unmetNote}`,
+  });
+  options.log(`${connect.name}: started (pid ${child.pid}) in its network namespace`);
+  await healthcheck(entry, network, checks, options);
+}
+
 function healthArgv(test: readonly string[]): string[] | undefined {
   const [kind, ...rest] = test;
   if (kind === 'CMD-SHELL') return ['/bin/sh', '-c', rest.join(' ')];
@@ -483,12 +588,12 @@ function healthArgv(test: readonly string[]): string[] | undefined {
 
 /** The service's healthcheck, run as written inside its container, with Docker's timing. */
 async function healthcheck(
-  broker: RunningBroker,
+  broker: Running,
   network: StackNetwork,
   checks: CheckResult[],
   options: CheckOptions,
 ): Promise<void> {
-  const service = broker.config.service;
+  const service = broker.service;
   const spec = service.healthcheck;
   const argv = spec === undefined ? undefined : healthArgv(spec.test);
   if (spec === undefined || argv === undefined) {
@@ -809,7 +914,7 @@ function produceOne(external: string, topic: string, extra: readonly string[]): 
   );
 }
 
-async function stopBroker(broker: RunningBroker, signal: NodeJS.Signals): Promise<void> {
+async function stopProcess(broker: Running, signal: NodeJS.Signals): Promise<void> {
   const child = broker.child;
   if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -863,7 +968,7 @@ async function minInsyncReplicas(
   }
   const first = running[running.length - 1]!;
   const second = running[running.length - 2]!;
-  await stopBroker(first, 'SIGKILL');
+  await stopProcess(first, 'SIGKILL');
   options.log(`${first.config.service.name}: killed`);
   // Retries ride out the leader move off the killed broker; an ERROR line is a record not delivered.
   const oneDown = await produceOne(external, MIN_ISR_TOPIC, ['retries=1000', 'delivery.timeout.ms=90000']);
@@ -875,7 +980,7 @@ async function minInsyncReplicas(
     });
     return;
   }
-  await stopBroker(second, 'SIGTERM');
+  await stopProcess(second, 'SIGTERM');
   options.log(`${second.config.service.name}: stopped`);
   const twoDown = await produceOne(external, MIN_ISR_TOPIC, [
     'retries=0',

@@ -167,6 +167,38 @@ describe('kstack compose-check', () => {
     );
   });
 
+  it('cleans up on Ctrl-C: namespaces, published ports and JVMs are gone, exit 130', {
+    timeout: RUN_TIMEOUT_MS,
+  }, async () => {
+    const { envFile } = movedEnv(MUTATION_PORTS);
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin/kstack.ts'),
+        'compose-check',
+        '--env-file',
+        envFile,
+        '--heap-opts=-Xmx256m',
+        '--verbose',
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Interrupted once every broker JVM runs and its published port is bound.
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/healthcheck attempt 1/.test(stderr)) resolve();
+      });
+      child.once('close', () => reject(new Error(`compose-check ended before its brokers ran: ${stderr}`)));
+    });
+    assert.notEqual(spawnSync('pgrep', ['-f', BROKER_MARKER], { encoding: 'utf8' }).stdout.trim(), '');
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    await assertCleanedUp(Object.values(MUTATION_PORTS));
+  });
+
   it('removes the namespaces a killed run left (its pid gone), with what runs in them', () => {
     const dead = spawnSync('true');
     assert.equal(dead.status, 0);
@@ -235,9 +267,20 @@ describe('kstack compose-check', () => {
     for (const service of ['schema-registry', 'kafka-rest-proxy', 'kafka-ui']) {
       assert.match(serviceLine(run.stdout, service), / not run +not run: .*can be had here/);
     }
-    for (const service of ['kafka-connect', 'kafka-exporter']) {
-      assert.match(serviceLine(run.stdout, service), / not run +not run yet: /);
-    }
+    assert.match(
+      serviceLine(run.stdout, 'kafka-exporter'),
+      / not run +not run: the Go module proxy refuses /,
+    );
+    // Connect: Kafka's own worker from its CONNECT_* environment, healthy by its own healthcheck (curl).
+    assert.match(
+      serviceLine(run.stdout, 'kafka-connect'),
+      / ran +Apache Kafka \S+ Connect worker .*depends_on schema-registry cannot run here/,
+    );
+    assert.equal(
+      checkLines(run.stdout, 'PASS', 'healthcheck').filter((line) => line.includes('kafka-connect:')).length,
+      1,
+      report,
+    );
     // Every failure is the image drift; the exit status says whether there is one.
     const failures = run.stdout.split('\n').filter((line) => line.trimStart().startsWith('FAIL '));
     assert.deepEqual(
@@ -251,10 +294,10 @@ describe('kstack compose-check', () => {
     assert.equal(drift.length, 1, report);
     assert.ok(drift[0]!.includes(`image ${brokerImage}`) && drift[0]!.includes(kafkaVersion()), drift[0]);
     assert.equal(run.status, failures.length === 0 ? 0 : 1, report);
-    await assertCleanedUp(Object.values(FULL_PORTS));
+    await assertCleanedUp([...Object.values(FULL_PORTS), OTHER_PORTS.KAFKA_CONNECT_PORT]);
   });
 
-  it('fails naming the service and the setting: no CLUSTER_ID; the image drift names both versions', {
+  it('fails naming the service and the setting: no CLUSTER_ID, a static IP; the image drift names both versions', {
     timeout: RUN_TIMEOUT_MS,
   }, async () => {
     const [major, minor] = kafkaVersion().split('.').map(Number) as [number, number];
@@ -262,6 +305,11 @@ describe('kstack compose-check', () => {
     const matchingTag = `confluentinc/cp-kafka:${major + 4}.${minor}.0`;
     const copy = copyStack([
       { file: KAFKA_FILE, from: `  CLUSTER_ID: ${clusterId}\n`, to: '' },
+      {
+        file: KAFKA_FILE,
+        from: '    container_name: kafka-1\n',
+        to: '    container_name: kafka-1\n    networks:\n      infra_net:\n        ipv4_address: 172.28.0.11\n',
+      },
       {
         file: KAFKA_FILE,
         from: `&kafka-broker\n  image: ${brokerImage}`,
@@ -292,6 +340,10 @@ describe('kstack compose-check', () => {
       new RegExp(
         `FAIL +image version: kafka-init: image ${brokerImage} ships Apache Kafka \\d+\\.\\d+\\.x but this check runs Apache Kafka ${kafkaVersion()}`,
       ),
+    );
+    assert.match(
+      run.stdout,
+      /FAIL +names only: kafka-1: networks\.infra_net\.ipv4_address 172\.28\.0\.11 is a static address; .*REQ-MSG-003/,
     );
     assert.match(run.stdout, /NOT RUN +brokers: /);
     await assertCleanedUp(Object.values(MUTATION_PORTS));
