@@ -91,7 +91,7 @@ describe('kstack status: usage', { timeout: 60_000 }, () => {
   });
 });
 
-describe('kstack status against kstack up (1 broker)', { timeout: 300_000 }, () => {
+describe('kstack status against kstack up (1 broker)', { timeout: 600_000 }, () => {
   const target = kstackTarget(KSTACK_PORT);
   before(() => target.start());
   after(() => target.stop());
@@ -115,7 +115,7 @@ describe('kstack status against kstack up (1 broker)', { timeout: 300_000 }, () 
   });
 });
 
-describe('kstack status against the Apache Kafka reference (3 nodes)', { timeout: 600_000 }, () => {
+describe('kstack status against the Apache Kafka reference (3 nodes)', { timeout: 900_000 }, () => {
   const target = referenceTarget(3, REFERENCE_3_BASE_PORT);
   before(() => target.start());
   after(() => target.stop());

@@ -91,7 +91,7 @@ async function topicState(admin: Admin, name: string) {
 
 function sameAssertions(makeTarget: () => ClusterTarget): void {
   const target = makeTarget();
-  describe(`kstack topics apply against ${target.title}`, { timeout: 600_000 }, () => {
+  describe(`kstack topics apply against ${target.title}`, { timeout: 900_000 }, () => {
     let admin: Admin;
     before(async () => {
       await target.start();

@@ -9,6 +9,14 @@ import { join } from 'node:path';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 
+/** A clean shutdown (SIGTERM) may take long on a loaded CI machine (30 s seen at load average 20-35): SIGKILL only after this. */
+const STOP_GRACE_MS = 120_000;
+
+/** reference/cluster.ts's own readiness bound. */
+const REFERENCE_READY_TIMEOUT_MS = 120_000;
+/** How long a reference cluster may take to answer Metadata on every node, in all. */
+const READY_TIMEOUT_MS = 360_000;
+
 export interface ClusterTarget {
   readonly title: string;
   readonly brokerCount: number;
@@ -31,7 +39,7 @@ export function kstackTarget(port: number): ClusterTarget {
       });
     },
     async stop() {
-      const exit = await broker?.stop();
+      const exit = await broker?.stop(STOP_GRACE_MS);
       rmSync(dataDir, { recursive: true, force: true });
       assert.equal(exit?.code, 0, broker?.output);
     },
@@ -41,9 +49,10 @@ export function kstackTarget(port: number): ClusterTarget {
 export function referenceTarget(
   nodes: 1 | 3,
   basePort: number,
+  overrides: Record<string, string> = {},
 ): ClusterTarget & { cluster: ReferenceCluster } {
   const dataDir = mkdtempSync(join(tmpdir(), `kstack-tools-ref${nodes}-`));
-  const cluster = new ReferenceCluster({ nodes, basePort, dataDir });
+  const cluster = new ReferenceCluster({ nodes, basePort, dataDir, overrides });
   const onExit = (): void => cluster.killAllSync();
   return {
     title: `Apache Kafka reference (${nodes} node${nodes === 1 ? '' : 's'})`,
@@ -52,7 +61,21 @@ export function referenceTarget(
     cluster,
     async start() {
       process.on('exit', onExit);
-      await cluster.start();
+      try {
+        await cluster.start();
+      } catch (error) {
+        // ReferenceCluster gives its nodes 120 s to answer Metadata; three JVMs starting on a
+        // loaded 2-core CI machine (load average 35 seen) can take longer. While every node
+        // still runs, keep waiting on the same condition, up to READY_TIMEOUT_MS in all.
+        const ids = cluster.nodes.map((node) => node.id);
+        if (
+          !/did not answer Metadata/.test((error as Error).message) ||
+          cluster.running().length !== ids.length
+        ) {
+          throw error;
+        }
+        await cluster.waitReady(ids, READY_TIMEOUT_MS - REFERENCE_READY_TIMEOUT_MS);
+      }
     },
     async stop() {
       await cluster.stop(true);

@@ -11,11 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
-import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { loadTopology } from '../../src/topology/compose.ts';
 import { embeddedBrokerPlan } from '../../src/topology/embedded.ts';
 import { copyStack, KAFKA_FILE, type StackCopy } from '../validate/stack-copy.ts';
+import { type ClusterTarget, referenceTarget } from './cluster-targets.ts';
+
+/** A clean shutdown (SIGTERM) may take long on a loaded CI machine (30 s seen at load average 20-35): SIGKILL only after this. */
+const STOP_GRACE_MS = 120_000;
 
 const KSTACK_PORT = 20140;
 const REFERENCE_PORT = 20141;
@@ -38,13 +41,12 @@ async function describeBroker(
 }
 
 describe('drift: kstack up and Apache Kafka from the same Compose broker service', {
-  timeout: 600_000,
+  timeout: 900_000,
 }, () => {
   let stack: StackCopy;
   let dataDir: string;
   let kstack: KstackProcess | undefined;
-  let reference: ReferenceCluster | undefined;
-  const killReference = (): void => reference?.killAllSync();
+  let reference: ClusterTarget | undefined;
 
   before(() => {
     stack = copyStack([
@@ -57,13 +59,11 @@ describe('drift: kstack up and Apache Kafka from the same Compose broker service
       { file: KAFKA_FILE, from: 'KAFKA_NUM_PARTITIONS: 3', to: 'KAFKA_NUM_PARTITIONS: 4' },
     ]);
     dataDir = mkdtempSync(join(tmpdir(), 'kstack-drift-'));
-    process.on('exit', killReference);
   });
 
   after(async () => {
-    const exit = await kstack?.stop();
-    await reference?.stop(true);
-    process.off('exit', killReference);
+    const exit = await kstack?.stop(STOP_GRACE_MS);
+    await reference?.stop();
     stack.remove();
     rmSync(dataDir, { recursive: true, force: true });
     if (exit !== undefined) assert.equal(exit.code, 0, kstack?.output);
@@ -80,12 +80,7 @@ describe('drift: kstack up and Apache Kafka from the same Compose broker service
       args: ['--compose', stack.rootFile, '--data-dir', join(dataDir, 'kstack')],
       ports: [KSTACK_PORT],
     });
-    reference = new ReferenceCluster({
-      nodes: 1,
-      basePort: REFERENCE_PORT,
-      dataDir: join(dataDir, 'reference'),
-      overrides: plan.config,
-    });
+    reference = referenceTarget(1, REFERENCE_PORT, plan.config);
     await reference.start();
 
     const onKstack = await describeBroker(`127.0.0.1:${KSTACK_PORT}`, plan.nodeId, keys);
