@@ -340,3 +340,34 @@ test('every ISR member down: the partition goes offline rather than electing a r
   cluster.run(100);
   assert.equal(cluster.controller.partitionState(0).leader, 1);
 });
+
+test('an idle partition keeps its caught-up followers in the ISR', () => {
+  const cluster = started();
+  const epochBefore = cluster.controller.partitionState(0).partitionEpoch;
+  cluster.run(2000); // 20 × replica.lag.time.max.ms with nothing produced
+  assert.deepEqual(cluster.controller.partitionState(0).isr, [1, 2, 3]);
+  assert.equal(cluster.controller.partitionState(0).partitionEpoch, epochBefore, 'no AlterPartition at all');
+});
+
+test('a follower delayed past replica.lag.time.max.ms leaves the ISR, rejoins once caught up; the HW never goes back', () => {
+  const cluster = started();
+  const hws: number[] = [];
+  cluster.cut.add('3>1'); // broker 3's fetches are lost
+  for (let i = 0; i < 30; i++) {
+    cluster.produce(1, `r${i}`);
+    cluster.run(20);
+    hws.push(cluster.log(1).highWatermark);
+  }
+  assert.deepEqual(cluster.controller.partitionState(0).isr, [1, 2]);
+  assert.ok(cluster.log(3).logEndOffset < cluster.log(1).logEndOffset);
+  cluster.cut.delete('3>1');
+  cluster.run(200);
+  hws.push(cluster.log(1).highWatermark);
+  assert.deepEqual(cluster.controller.partitionState(0).isr, [1, 2, 3]);
+  assert.deepEqual(values(cluster.log(3)), values(cluster.log(1)));
+  assert.deepEqual(
+    hws,
+    [...hws].sort((a, b) => a - b),
+  );
+  assert.equal(hws.at(-1), 30);
+});
