@@ -66,7 +66,12 @@ async function prepare(target: Target): Promise<void> {
     topics: [{ topic: TOPIC, numPartitions: RECORDS_PER_PARTITION.length, replicationFactor: 1 }],
     waitForLeaders: true,
   });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent: on a loaded machine a timed-out request is retried, and must not write twice.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   await producer.send({
     topic: TOPIC,
@@ -128,16 +133,20 @@ before(async () => {
 });
 
 after(async () => {
+  // Every process is stopped even when one of them fails to stop cleanly (reported after).
+  const failures: unknown[] = [];
   for (const target of targets) {
     await target.consumer?.disconnect().catch(() => {});
-    await target.exporter.close();
-    await target.broker.stop();
+    await target.exporter.close().catch((error: unknown) => failures.push(error));
+    await target.broker.stop().catch((error: unknown) => failures.push(error));
   }
   if (kstackProcess !== undefined) {
     const exit = await kstackProcess.stop();
-    assert.deepEqual(exit, { code: 0, signal: null }, kstackProcess.output);
+    if (exit.code !== 0)
+      failures.push(new Error(`kstack up exited with ${JSON.stringify(exit)}: ${kstackProcess.output}`));
   }
   rmSync(kstackDataDir, { recursive: true, force: true });
+  assert.deepEqual(failures, []);
 });
 
 /** Scrapes until the live group shows its member (the rebalance takes a while), then returns the samples. */

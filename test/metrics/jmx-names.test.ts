@@ -122,8 +122,11 @@ before(async () => {
 });
 
 after(async () => {
-  await kstack?.stop();
-  await reference?.stop();
+  try {
+    await kstack?.stop();
+  } finally {
+    await reference?.stop();
+  }
 });
 
 test('every family kstack claims has the same label names on the reference with the JMX exporter rules', () => {

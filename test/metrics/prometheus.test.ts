@@ -119,8 +119,11 @@ after(async () => {
     child.kill('SIGTERM');
     await exited(child);
   }
-  await kstack?.stop();
-  rmSync(workDir, { recursive: true, force: true });
+  try {
+    await kstack?.stop();
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
 });
 
 test('Prometheus scrapes both targets and the dashboards’ queries return data', async () => {

@@ -73,10 +73,14 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
-/** Produces `count` records (values 1..count) with kcat (librdkafka), one call, acks=all. */
+/**
+ * Produces `count` records (values 1..count) with kcat (librdkafka), one call, idempotent (a
+ * request retried on a loaded machine must not write twice).
+ */
 export function kcatProduce(bootstrap: string, topic: string, count: number): void {
   const lines = `${Array.from({ length: count }, (_, i) => String(i + 1)).join('\n')}\n`;
-  const result = spawnSync('kcat', ['-P', '-b', bootstrap, '-t', topic, '-X', 'acks=all'], {
+  const args = ['-P', '-b', bootstrap, '-t', topic, '-X', 'acks=all', '-X', 'enable.idempotence=true'];
+  const result = spawnSync('kcat', args, {
     input: lines,
     encoding: 'utf8',
     timeout: 60_000,
