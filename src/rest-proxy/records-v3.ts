@@ -6,11 +6,13 @@
  */
 import { Ajv } from 'ajv';
 import { RestError } from './errors.ts';
-import { binaryCodec, type EmbeddedFormats } from './formats.ts';
+import { binaryCodec, type EmbeddedFormats, type SchemaFormatName } from './formats.ts';
 
 export interface V3Data {
   readonly type: string;
   readonly bytes: Buffer | null;
+  /** The schema the bytes were written with (schema types only). */
+  readonly schemaId?: number | null;
 }
 
 export interface V3Record {
@@ -130,30 +132,63 @@ export function splitJsonStream(text: string): (string | Error)[] {
   return [...splitter.push(text), ...splitter.end()];
 }
 
-function dataBytes(field: unknown, where: string, formats: EmbeddedFormats): V3Data | undefined {
+async function dataBytes(
+  field: unknown,
+  side: 'key' | 'value',
+  topic: string,
+  formats: EmbeddedFormats,
+): Promise<V3Data | undefined> {
   if (field === null || field === undefined) return undefined;
-  const { type = 'BINARY', data } = field as { type?: string; data?: unknown };
-  if (type === 'AVRO' || type === 'JSONSCHEMA' || type === 'PROTOBUF') {
-    // Without a registry this names the missing --schema-registry (415); with one, v3 schema
-    // records are not implemented yet and say so rather than being stored as plain JSON.
-    formats.schemaFormat(type === 'AVRO' ? 'avro' : type === 'JSONSCHEMA' ? 'jsonschema' : 'protobuf');
-    throw new RestError(
-      400,
-      400,
-      `${where}: type ${type} is not supported by v3 produce yet; use v2 embedded formats`,
-    );
+  const {
+    type = 'BINARY',
+    data,
+    schema,
+    schema_id: schemaId,
+  } = field as {
+    type?: string;
+    data?: unknown;
+    schema?: string;
+    schema_id?: number;
+  };
+  const format = SCHEMA_TYPES[type];
+  if (format !== undefined) {
+    // The schema inline (registered under <topic>-key / <topic>-value) or by id, as v2 does.
+    const schemaFormat = formats.schemaFormat(format);
+    if (schema === undefined && schemaId === undefined) {
+      throw new RestError(400, 400, `${side}: type ${type} needs schema or schema_id`);
+    }
+    const codecs = await schemaFormat.produceCodecs({
+      topic,
+      ...(side === 'key'
+        ? { keySchema: schema, keySchemaId: schemaId }
+        : { valueSchema: schema, valueSchemaId: schemaId }),
+      hasKeys: side === 'key',
+      hasValues: side === 'value',
+    });
+    const codec = side === 'key' ? codecs.key : codecs.value;
+    return {
+      type,
+      bytes: codec.encode(data, `${side}.data`),
+      schemaId: side === 'key' ? codecs.keySchemaId : codecs.valueSchemaId,
+    };
   }
   if (data === undefined || data === null) return { type, bytes: null };
-  if (type === 'BINARY') return { type, bytes: binaryCodec.encode(data, `${where}.data`) };
+  if (type === 'BINARY') return { type, bytes: binaryCodec.encode(data, `${side}.data`) };
   if (type === 'STRING') {
-    if (typeof data !== 'string') throw new RestError(400, 400, `${where}.data: type STRING needs a string`);
+    if (typeof data !== 'string') throw new RestError(400, 400, `${side}.data: type STRING needs a string`);
     return { type, bytes: Buffer.from(data, 'utf8') };
   }
   return { type, bytes: Buffer.from(JSON.stringify(data), 'utf8') };
 }
 
-/** One record of a v3 produce request, or a RestError naming the fault (status 400). */
-export function readV3Record(text: string, formats: EmbeddedFormats): V3Record {
+const SCHEMA_TYPES: Record<string, SchemaFormatName | undefined> = {
+  AVRO: 'avro',
+  JSONSCHEMA: 'jsonschema',
+  PROTOBUF: 'protobuf',
+};
+
+/** One record of a v3 produce request, or a RestError naming the fault (400; 422 for a value its schema refuses). */
+export async function readV3Record(text: string, topic: string, formats: EmbeddedFormats): Promise<V3Record> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -184,8 +219,8 @@ export function readV3Record(text: string, formats: EmbeddedFormats): V3Record {
   try {
     return {
       partitionId: r.partition_id ?? undefined,
-      key: dataBytes(r.key, 'key', formats),
-      value: dataBytes(r.value, 'value', formats),
+      key: await dataBytes(r.key, 'key', topic, formats),
+      value: await dataBytes(r.value, 'value', topic, formats),
       headers: (r.headers ?? []).map((h) => ({
         key: h.name,
         value:
@@ -196,8 +231,11 @@ export function readV3Record(text: string, formats: EmbeddedFormats): V3Record {
       timestamp,
     };
   } catch (error) {
-    // v3 answers a record it cannot read with 400 (v2 uses 422 for the same fault).
-    if (error instanceof RestError && error.status === 422) throw new RestError(400, 400, error.message);
+    // v3 answers a record it cannot read with 400 (v2 uses 422 for the same fault), but keeps
+    // Confluent's 42203/42205 for values and schemas the Schema Registry side refuses.
+    if (error instanceof RestError && error.status === 422 && error.errorCode === 422) {
+      throw new RestError(400, 400, error.message);
+    }
     throw error;
   }
 }

@@ -739,10 +739,10 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
   ): Promise<Report[]> {
     const reports: Report[] = new Array(texts.length);
     const ready: { index: number; record: V3Record }[] = [];
-    texts.forEach((text, index) => {
+    for (const [index, text] of texts.entries()) {
       try {
         if (text instanceof Error) throw new RestError(400, 400, `Malformed JSON record: ${text.message}`);
-        const record = readV3Record(text, ctx.formats);
+        const record = await readV3Record(text, topic, ctx.formats);
         if (record.partitionId !== undefined && !partitions.some((p) => p.partition === record.partitionId)) {
           throw partitionNotFound(topic, record.partitionId);
         }
@@ -752,7 +752,7 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
           error instanceof RestError ? error : new RestError(400, 400, (error as Error).message);
         reports[index] = { error_code: failure.status, message: failure.message };
       }
-    });
+    }
     const results = await ctx.producer.send(
       topic,
       partitions.length,
@@ -776,14 +776,8 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
               partition_id: result.partition,
               offset: result.offset,
               timestamp: new Date(result.timestamp).toISOString(),
-              key:
-                record.key === undefined
-                  ? null
-                  : { type: record.key.type, size: record.key.bytes?.length ?? 0 },
-              value:
-                record.value === undefined
-                  ? null
-                  : { type: record.value.type, size: record.value.bytes?.length ?? 0 },
+              key: dataReport(record.key),
+              value: dataReport(record.value),
             };
     });
     return reports;
@@ -791,6 +785,15 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
 }
 
 type Report = { error_code: number; [field: string]: unknown };
+
+/** A key's or value's part of a delivery report: its type, size, and schema id when it has one. */
+function dataReport(data: V3Record['key']) {
+  if (data === undefined) return null;
+  const size = data.bytes?.length ?? 0;
+  return data.schemaId === undefined || data.schemaId === null
+    ? { type: data.type, size }
+    : { type: data.type, size, schema_id: data.schemaId };
+}
 
 /**
  * Reads record texts as the body arrives, produces them in slices of at most RECORDS_PER_SEND_MAX

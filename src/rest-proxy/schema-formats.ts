@@ -32,6 +32,7 @@ const conversionError = (where: string, detail: string): RestError =>
 export class RegistryClient {
   readonly url: string;
   readonly #byId = new Map<number, { schema: string; schemaType: string }>();
+  readonly #registered = new Map<string, number>();
 
   constructor(url: string) {
     this.url = url.replace(/\/+$/, '');
@@ -78,6 +79,10 @@ export class RegistryClient {
   }
 
   async register(subject: string, schema: string, schemaType: string): Promise<number> {
+    // The same schema under the same subject always gets the same id: ask the registry once.
+    const key = `${subject}\u0000${schemaType}\u0000${schema}`;
+    const known = this.#registered.get(key);
+    if (known !== undefined) return known;
     const body = await this.#request(`/subjects/${encodeURIComponent(subject)}/versions`, {
       method: 'POST',
       body: JSON.stringify(schemaType === 'AVRO' ? { schema } : { schema, schemaType }),
@@ -86,6 +91,9 @@ export class RegistryClient {
     if (typeof id !== 'number')
       throw new RestError(500, 50002, `Schema Registry answered no id for ${subject}`);
     this.#remember(id, { schema, schemaType });
+    if (this.#registered.size >= SCHEMA_CACHE_ENTRIES_MAX)
+      this.#registered.delete(this.#registered.keys().next().value as string);
+    this.#registered.set(key, id);
     return id;
   }
 
