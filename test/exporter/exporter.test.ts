@@ -16,6 +16,7 @@ import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { type RunningExporter, startExporter } from '../../src/exporter/exporter.ts';
 import {
+  KSTACK_STOP_GRACE_MS,
   type Running,
   type Sample,
   sampleValue,
@@ -141,7 +142,7 @@ after(async () => {
     await target.broker.stop().catch((error: unknown) => failures.push(error));
   }
   if (kstackProcess !== undefined) {
-    const exit = await kstackProcess.stop();
+    const exit = await kstackProcess.stop(KSTACK_STOP_GRACE_MS);
     if (exit.code !== 0)
       failures.push(new Error(`kstack up exited with ${JSON.stringify(exit)}: ${kstackProcess.output}`));
   }
@@ -202,7 +203,7 @@ test('a cluster that goes down is reported as down, and the exporter recovers by
   const target = targets.find((t) => t.name === 'kstack up')!;
   await target.consumer?.disconnect();
   target.consumer = undefined;
-  const exit = await kstackProcess!.stop();
+  const exit = await kstackProcess!.stop(KSTACK_STOP_GRACE_MS);
   assert.deepEqual(exit, { code: 0, signal: null }, kstackProcess!.output);
   // The previous collection may be served for up to METRICS_RENDER_MIN_INTERVAL_MS.
   const down = await waitFor('the exporter to report the cluster down', async () => {
