@@ -8,12 +8,7 @@
 import { startExporter } from '../exporter/exporter.ts';
 import { startSchemaRegistry } from '../registry/server.ts';
 import { startRestProxy } from '../rest-proxy/server.ts';
-
-/** A companion service of the Compose stack and the host port it publishes. */
-export interface CompanionService {
-  readonly service: string;
-  readonly hostPort: number | undefined;
-}
+import type { CompanionService } from '../topology/compose.ts';
 
 export interface RunningCompanion {
   readonly service: string;

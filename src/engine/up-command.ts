@@ -15,6 +15,7 @@ import { applyTopicsFile } from '../tools/topics-command.ts';
 import { defaultComposeFile, loadTopology, type Topology } from '../topology/compose.ts';
 import { describePlan, type EmbeddedBrokerPlan, embeddedBrokerPlan } from '../topology/embedded.ts';
 import { readTopicsFile, type TopicsFile } from '../topology/topics.ts';
+import { type Companions, startCompanions } from './companions.ts';
 import { readEnvFile } from './env-file.ts';
 import { type AdvertisedAddress, parseAdvertisedListeners } from './listeners.ts';
 
@@ -42,6 +43,8 @@ are created once the broker serves. Settings the engine does not implement are l
   --compose FILE  the root Compose file (default docker-compose.yml here, when there and
                   neither --port nor --base-port is given)
   --no-compose    Kafka's defaults and no baseline topics, even beside a Compose stack
+  --no-companions the brokers only: none of the Schema Registry, REST proxy and Kafka
+                  exporter that the Compose stack declares (each on its published port)
   --print-config  print each effective broker config and where it comes from, then exit
   --port P        the broker's port (overrides the Compose/env port; default ${DEFAULT_PORT})
   --base-port P   the first broker's port; broker N listens on P+N-1 (same as --port for one broker)
@@ -80,6 +83,8 @@ export interface UpOptions {
   readonly advertised?: AdvertisedAddress;
   /** Where `/metrics` is served (`--metrics-port`); none when undefined. */
   readonly metricsPort?: number;
+  /** Serve the stack's companions (registry, REST proxy, exporter) beside the broker; `--no-companions` says no. */
+  readonly companions: boolean;
 }
 
 export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
@@ -148,6 +153,7 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     topology,
     printConfig: values['print-config'] === true,
     metricsPort,
+    companions: values['no-companions'] !== true,
     port,
     host,
     dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
@@ -169,6 +175,7 @@ function parse(args: readonly string[]) {
       override: { type: 'string', multiple: true },
       compose: { type: 'string' },
       'no-compose': { type: 'boolean' },
+      'no-companions': { type: 'boolean' },
       'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -356,6 +363,23 @@ export const command: Command = {
       await broker.stop();
       return EXIT_FAILED;
     }
+    let companions: Companions | undefined;
+    if (topology !== undefined && options.companions) {
+      try {
+        companions = await startCompanions(listening, topology.topology.companions);
+      } catch (error) {
+        process.stderr.write(
+          `kstack up: ${(error as Error).message}; stopping (--no-companions runs without them)\n`,
+        );
+        await metricsServer?.close();
+        await broker.stop();
+        return EXIT_FAILED;
+      }
+      for (const { title, service, url } of companions.running) {
+        process.stdout.write(`kstack: ${title} (${service}) on ${url}\n`);
+      }
+      for (const { service, reason } of companions.notServed) log.info(`${service} not served: ${reason}`);
+    }
     process.stdout.write(
       advertised === undefined
         ? `kstack: broker ${nodeId} listening; bootstrap servers: ${listening}\n`
@@ -372,6 +396,7 @@ export const command: Command = {
       process.on('SIGTERM', stop);
     });
     process.stderr.write('[kstack] stopping\n');
+    await companions?.close();
     await metricsServer?.close();
     await broker.stop();
     process.stderr.write('[kstack] stopped\n');

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { loadStack } from '../validate/load.ts';
-import { environmentOf, isBroker, mountsOf, portsOf } from '../validate/service-facts.ts';
+import { environmentOf, isBroker, isOneShot, mountsOf, portsOf } from '../validate/service-facts.ts';
 import { COMPONENTS, variableToProperty } from '../validate/settings.ts';
 import type { Service, Stack } from '../validate/stack.ts';
 
@@ -72,6 +72,16 @@ export interface Topology {
   /** Broker services of the messaging profile, by node id (then name). */
   readonly brokers: readonly BrokerService[];
   readonly topicsFile: TopicsFileReference | undefined;
+  /**
+   * The other long-running services of the messaging profile (registry, REST proxy, exporter,
+   * Connect, UI), each with its first published host port: what `kstack up` serves beside the brokers.
+   */
+  readonly companions: readonly CompanionService[];
+}
+
+export interface CompanionService {
+  readonly service: string;
+  readonly hostPort: number | undefined;
 }
 
 /**
@@ -139,6 +149,9 @@ export function loadTopology(options: TopologyOptions): Topology {
     envFile: stack.env?.displayPath,
     brokers,
     topicsFile: topicsFileOf(stack, services),
+    companions: services
+      .filter((service) => !isBroker(service) && !isOneShot(service))
+      .map((service) => ({ service: service.name, hostPort: firstPublishedPort(service) })),
   };
 }
 
@@ -217,4 +230,9 @@ function topicsFileOf(stack: Stack, services: readonly Service[]): TopicsFileRef
     return { service: service.name, path, displayPath: relative(stack.root.projectDir, path) || path };
   }
   return undefined;
+}
+
+function firstPublishedPort(service: Service): number | undefined {
+  const published = portsOf(service).find((port) => port.host !== undefined && /^\d+$/.test(port.host));
+  return published === undefined ? undefined : Number(published.host);
 }

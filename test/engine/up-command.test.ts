@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import { Admin } from '@platformatic/kafka';
 import { UsageError } from '../../src/common/cli-errors.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { effectiveConfig, parseUpArgs } from '../../src/engine/up-command.ts';
-import { copyStack, KAFKA_FILE, type StackCopy } from '../validate/stack-copy.ts';
+import { copyStack, KAFKA_FILE, REPO_ROOT, type StackCopy } from '../validate/stack-copy.ts';
 import { runTool } from './run-tool.ts';
 
 /** A clean shutdown (SIGTERM) may take long on a loaded CI machine (30 s seen at load average 20-35): SIGKILL only after this. */
@@ -15,6 +15,12 @@ const STOP_GRACE_MS = 120_000;
 
 /** Ports of this file (docs/team-rules.md): the `kstack up` process reading a copy of the stack. */
 const UP_PORT = 20120;
+/** The companions' host ports in the copy's env file, so the stack's 8081, 8082 and 9308 stay free. */
+const COMPANION_PORTS = {
+  SCHEMA_REGISTRY_PORT: 20121,
+  KAFKA_REST_PROXY_PORT: 20122,
+  KAFKA_EXPORTER_PORT: 20123,
+};
 const RESOURCE_BROKER = 4;
 const RESOURCE_TOPIC = 2;
 const STATIC_BROKER_CONFIG = 4;
@@ -148,6 +154,13 @@ describe('kstack up from a copy of the Compose stack', { timeout: 600_000 }, () 
   before(() => {
     stack = copyStack([
       { file: '.env.example', from: 'KAFKA_1_EXTERNAL_PORT=9092', to: `KAFKA_1_EXTERNAL_PORT=${UP_PORT}` },
+      ...Object.entries(COMPANION_PORTS).map(([variable, port]) => ({
+        file: '.env.example',
+        from: new RegExp(`^${variable}=\\d+$`, 'm').exec(
+          readFileSync(join(REPO_ROOT, '.env.example'), 'utf8'),
+        )![0],
+        to: `${variable}=${port}`,
+      })),
       {
         file: KAFKA_FILE,
         from: '      KAFKA_NODE_ID: 1\n',
@@ -179,6 +192,28 @@ describe('kstack up from a copy of the Compose stack', { timeout: 600_000 }, () 
         output,
         /baseline topics: done: create events-topic partitions=3 replication-factor=1 min\.insync\.replicas=1/,
       );
+
+      // The companions the stack declares, each on its published port, reach this broker.
+      const { SCHEMA_REGISTRY_PORT, KAFKA_REST_PROXY_PORT, KAFKA_EXPORTER_PORT } = COMPANION_PORTS;
+      assert.match(
+        output,
+        new RegExp(
+          `Schema Registry \\(schema-registry\\) on http://127\\.0\\.0\\.1:${SCHEMA_REGISTRY_PORT}\n`,
+        ),
+      );
+      assert.match(
+        output,
+        new RegExp(`REST proxy \\(kafka-rest-proxy\\) on http://127\\.0\\.0\\.1:${KAFKA_REST_PROXY_PORT}\n`),
+      );
+      assert.match(output, /kafka-connect not served: .*issue 18/);
+      assert.match(output, /kafka-ui not served: .*issue 17/);
+      assert.deepEqual(await (await fetch(`http://127.0.0.1:${SCHEMA_REGISTRY_PORT}/subjects`)).json(), []);
+      const topics = (await (
+        await fetch(`http://127.0.0.1:${KAFKA_REST_PROXY_PORT}/topics`)
+      ).json()) as string[];
+      assert.ok(topics.includes('events-topic'), JSON.stringify(topics));
+      const metrics = await (await fetch(`http://127.0.0.1:${KAFKA_EXPORTER_PORT}/metrics`)).text();
+      assert.match(metrics, /^kafka_topic_partitions\{topic="events-topic"\} 3$/m);
 
       const [described] = await admin.describeConfigs({
         resources: [
@@ -226,9 +261,10 @@ describe('kstack up from a copy of the Compose stack', { timeout: 600_000 }, () 
       await admin.close();
       assert.equal((await broker.stop(STOP_GRACE_MS)).code, 0, broker.output);
     }
-    const again = await start();
+    const again = await start(['--no-companions']);
     try {
       assert.match(again.output, /baseline topics: unchanged: events-topic/);
+      assert.doesNotMatch(again.output, /Schema Registry|REST proxy|not served/);
       assert.doesNotMatch(again.output, /baseline topics: done:/);
       // Issue 23's group scenario: with Kafka's default delay (3000 ms) the first assignment takes
       // over 3 s (6.0 s measured); the Compose file's 0 brings it to tens of milliseconds. The bound
