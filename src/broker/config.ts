@@ -209,6 +209,32 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     min: 1,
     readOnly: true,
   }),
+  def('transaction.state.log.num.partitions', INT, '50', 'Partitions of __transaction_state.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def('transaction.max.timeout.ms', INT, '900000', 'Largest transaction.timeout.ms a producer may ask.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def(
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    INT,
+    '10000',
+    'How often transactions past their timeout are aborted.',
+    { min: 1, readOnly: true },
+  ),
+  def(
+    'transaction.remove.expired.transaction.cleanup.interval.ms',
+    INT,
+    '3600000',
+    'How often expired transactional ids are removed.',
+    { min: 1, readOnly: true },
+  ),
+  def('transactional.id.expiration.ms', INT, '604800000', 'Idle time before a transactional id expires.', {
+    min: 1,
+    readOnly: true,
+  }),
   def('group.initial.rebalance.delay.ms', INT, '3000', 'Delay of a new group’s first rebalance.', {
     min: 0,
     readOnly: true,
