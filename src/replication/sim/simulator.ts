@@ -146,8 +146,8 @@ class Simulation {
   #produceCount = 0;
   /** Per partition: the one committed history (offset → entry) every replica must agree with. */
   readonly #committed: LogEntry[][] = [];
-  /** Per partition: acknowledged offset → value. */
-  readonly #acked: Map<number, string>[] = [];
+  /** Per partition: acknowledged offset → value and the leader epoch it was written (and acknowledged) in. */
+  readonly #acked: Map<number, { value: string; epoch: number }>[] = [];
   readonly #leaderOfEpoch = new Map<string, number>();
   /** Per node and partition: HW verified against the history so far, and the last HW seen (monotonic). */
   readonly #verifiedTo = new Map<string, number>();
@@ -353,7 +353,7 @@ class Simulation {
           throw new InvariantViolation(
             `acknowledged p${partition}/${result.offset} above the HW ${replica.highWatermark}`,
           );
-        this.#acked[partition]?.set(result.offset, value);
+        this.#acked[partition]?.set(result.offset, { value, epoch: entry.epoch });
       } else if (result.errorCode === ErrorCode.NOT_ENOUGH_REPLICAS) this.stats.notEnoughReplicas++;
       else if (result.errorCode === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
         this.stats.notEnoughReplicasAfterAppend++;
@@ -480,10 +480,13 @@ class Simulation {
   }
 
   #check(): void {
-    for (const { node: id, partition } of this.#newLeaders) {
+    // Leader completeness: the leader of epoch E holds every record acknowledged in an epoch before
+    // E. (A slow broker may take up an older epoch after records of newer epochs were acknowledged;
+    // it cannot acknowledge anything itself, and the one-history check covers what it serves.)
+    for (const { node: id, partition, epoch } of this.#newLeaders) {
       const log = this.#nodes[id - 1]?.logs[partition];
-      for (const [offset, value] of this.#acked[partition] ?? []) {
-        if (log?.entryAt(offset)?.value !== value)
+      for (const [offset, { value, epoch: ackedEpoch }] of this.#acked[partition] ?? []) {
+        if (ackedEpoch < epoch && log?.entryAt(offset)?.value !== value)
           throw new InvariantViolation(
             `new leader ${id} of p${partition} lacks acknowledged ${value} at ${offset}`,
           );
@@ -561,7 +564,7 @@ class Simulation {
             `p${p}: broker ${node.id} HW ${log?.highWatermark} != ${leaderLog.logEndOffset} after the heal phase`,
           );
       }
-      for (const [offset, value] of this.#acked[p] ?? [])
+      for (const [offset, { value }] of this.#acked[p] ?? [])
         if (leaderLog.entryAt(offset)?.value !== value)
           throw new InvariantViolation(`p${p}: acknowledged ${value} at ${offset} lost`);
     }
