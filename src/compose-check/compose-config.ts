@@ -237,7 +237,7 @@ export function connectProperties(service: ComposeService): Map<string, string> 
 /**
  * The Apache Kafka minor version a Confluent Platform image tag ships. Confluent's "Supported Versions
  * and Interoperability" table pairs CP 7.x with Apache Kafka 3.x and CP 8.x with 4.x, minor for minor
- * (7.0 → 3.0 … 7.9 → 3.9, 8.0 → 4.0, 8.1 → 4.1); the stack's spec writes `cp-kafka:8.2.1 (Kafka 4.2)`.
+ * (7.0 → 3.0 … 7.9 → 3.9, 8.0 → 4.0, 8.1 → 4.1); the stack's spec writes `cp-kafka:8.1.1 (Kafka 4.1)`.
  */
 export function kafkaMinorOfConfluentTag(tag: string): string | undefined {
   const match = /^(\d+)\.(\d+)\./.exec(tag);

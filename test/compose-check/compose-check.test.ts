@@ -301,8 +301,10 @@ describe('kstack compose-check', () => {
     timeout: RUN_TIMEOUT_MS,
   }, async () => {
     const [major, minor] = kafkaVersion().split('.').map(Number) as [number, number];
-    // Confluent Platform X.Y ships Apache Kafka (X-4).Y: the brokers' tag made to match, kafka-init's not.
+    // Confluent Platform X.Y ships Apache Kafka (X-4).Y: the brokers' tag made to match, kafka-init's
+    // made to drift one minor ahead.
     const matchingTag = `confluentinc/cp-kafka:${major + 4}.${minor}.0`;
+    const driftingTag = `confluentinc/cp-kafka:${major + 4}.${minor + 1}.0`;
     const copy = copyStack([
       { file: KAFKA_FILE, from: `  CLUSTER_ID: ${clusterId}\n`, to: '' },
       {
@@ -315,6 +317,7 @@ describe('kstack compose-check', () => {
         from: `&kafka-broker\n  image: ${brokerImage}`,
         to: `&kafka-broker\n  image: ${matchingTag}`,
       },
+      { file: KAFKA_FILE, from: `\n    image: ${brokerImage}\n`, to: `\n    image: ${driftingTag}\n` },
     ]);
     temporaryDirs.push(copy.dir);
     const { envFile } = movedEnv(MUTATION_PORTS);
@@ -338,7 +341,7 @@ describe('kstack compose-check', () => {
     assert.match(
       run.stdout,
       new RegExp(
-        `FAIL +image version: kafka-init: image ${brokerImage} ships Apache Kafka \\d+\\.\\d+\\.x but this check runs Apache Kafka ${kafkaVersion()}`,
+        `FAIL +image version: kafka-init: image ${driftingTag} ships Apache Kafka ${major}\\.${minor + 1}\\.x but this check runs Apache Kafka ${kafkaVersion()}`,
       ),
     );
     assert.match(
