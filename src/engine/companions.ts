@@ -2,12 +2,11 @@
  * The companions `kstack up` serves beside the embedded brokers, each one the Compose stack
  * declares (by service name) on the host port the stack publishes for it: the Schema Registry,
  * the REST proxy (schema-aware through that registry) and the Kafka exporter. They are Kafka
- * clients of the brokers like any other, started once the brokers serve, in the same process.
+ * clients of the brokers like any other, started once the brokers serve, in the same process. Each
+ * is imported only when the stack declares it: a broker alone does not load their HTTP framework and
+ * schema libraries (about 1 s and 40 MB of start-up).
  * Services the engine has no companion for yet (Connect, the UI) are named as not served.
  */
-import { startExporter } from '../exporter/exporter.ts';
-import { startSchemaRegistry } from '../registry/server.ts';
-import { startRestProxy } from '../rest-proxy/server.ts';
 import type { CompanionService } from '../topology/compose.ts';
 
 export interface RunningCompanion {
@@ -39,13 +38,14 @@ const KINDS: readonly CompanionKind[] = [
   {
     service: 'schema-registry',
     title: 'Schema Registry',
-    start: (bootstrap, port) => startSchemaRegistry({ bootstrap, port }),
+    start: async (bootstrap, port) =>
+      (await import('../registry/server.ts')).startSchemaRegistry({ bootstrap, port }),
   },
   {
     service: 'kafka-rest-proxy',
     title: 'REST proxy',
-    start: (bootstrap, port, registryUrl) =>
-      startRestProxy({
+    start: async (bootstrap, port, registryUrl) =>
+      (await import('../rest-proxy/server.ts')).startRestProxy({
         bootstrap,
         port,
         ...(registryUrl === undefined ? {} : { schemaRegistryUrl: registryUrl }),
@@ -54,7 +54,8 @@ const KINDS: readonly CompanionKind[] = [
   {
     service: 'kafka-exporter',
     title: 'Kafka exporter',
-    start: (bootstrap, port) => startExporter({ bootstrap, port }),
+    start: async (bootstrap, port) =>
+      (await import('../exporter/exporter.ts')).startExporter({ bootstrap, port }),
   },
 ];
 
