@@ -11,8 +11,9 @@ node_modules/.package-lock.json: package-lock.json
 	$(WITH_NODE) npm ci --no-fund --no-audit
 
 # Run through the bin's shebang, which gives the broker its V8 flags (BROKER_NODE_FLAGS in src/engine/process.ts).
+# The broker's /metrics goes on 7071, the port of the Docker stack's JMX exporter agent.
 up: node_modules/.package-lock.json
-	$(WITH_NODE) bin/kstack.ts up $(ARGS)
+	$(WITH_NODE) bin/kstack.ts up --metrics-port 7071 $(ARGS)
 
 test: node_modules/.package-lock.json
 	$(WITH_NODE) npm test
