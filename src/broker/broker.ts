@@ -11,6 +11,7 @@ import { KafkaErrors, uuidFromRandomBytes } from '../protocol/index.ts';
 import { listenerServices } from '../security/listener-view.ts';
 import { type Listener, resolveListeners } from '../security/listeners.ts';
 import { type ListenerSecurity, listenerSecurity } from '../security/sasl.ts';
+import { SCRAM_CREDENTIALS, ScramCredentialStore } from '../security/scram-store.ts';
 import { listenerTls } from '../security/tls.ts';
 import { KafkaServer, type ServerLog } from '../server/server.ts';
 import { logConfigFromProperties, openFilePartitionLog } from '../storage/index.ts';
@@ -110,6 +111,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   readonly #listeners: readonly ListenerSecurity[];
   /** Each listener's TLS options (SSL, SASL_SSL), read at construction so a bad file fails early. */
   readonly #tls = new Map<string, TlsOptions>();
+  /** SCRAM credentials, replayed from the metadata log at start (API keys 50 and 51 change them). */
+  readonly #scram = new ScramCredentialStore((records) => this.#commit(records));
   readonly #extensions: BrokerExtension[] = [];
   #port = 0;
   /** Cancellers of the periodic log maintenance timers. */
@@ -142,7 +145,9 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       },
       options.host,
       options.port,
-    ).map((listener) => listenerSecurity(listener, lookup));
+    ).map((listener) =>
+      listenerSecurity(listener, lookup, (user, mechanism) => this.#scram.get(user, mechanism)),
+    );
     for (const { listener } of this.#listeners) {
       const tls = listenerTls(listener, lookup);
       if (tls !== undefined) this.#tls.set(listener.name, tls);
@@ -175,6 +180,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     const { log, records } = MetadataLog.open(this.dataDir);
     this.#metadataLog = log;
     this.#image = MetadataImage.empty(clusterId, this.nodeId).apply(records, BigInt(records.length - 1));
+    this.#scram.replay(records);
+    this.slots.set(SCRAM_CREDENTIALS, this.#scram);
     for (const [name, value] of this.#image.brokerConfigs.get('') ?? []) {
       this.config.setDynamic('clusterDefault', name, value);
     }

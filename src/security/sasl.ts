@@ -8,9 +8,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import { type JaasEntry, parseJaasConfig } from './jaas.ts';
 import { type Listener, usesSasl } from './listeners.ts';
+import { isScramMechanism, type ScramCredentialLookup, ScramServer } from './scram.ts';
 
 /** The SASL mechanisms kstack's broker serves. */
-export const SUPPORTED_MECHANISMS = ['PLAIN'] as const;
+export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 /** Kafka's default `sasl.enabled.mechanisms`. */
 export const DEFAULT_ENABLED_MECHANISMS = 'GSSAPI';
 const PLAIN_LOGIN_MODULE = 'org.apache.kafka.common.security.plain.PlainLoginModule';
@@ -28,6 +29,8 @@ export interface ListenerSecurity {
   readonly mechanisms: readonly string[];
   /** PLAIN's users and passwords (`user_<name>="<password>"` of PlainLoginModule). */
   readonly plainUsers: ReadonlyMap<string, string>;
+  /** SCRAM credentials (the broker's store, from the metadata log); none: no SCRAM user exists. */
+  readonly scram?: ScramCredentialLookup;
 }
 
 /** Reads a broker config by name (the static layer holds `listener.name.*` prefixed ones too). */
@@ -41,7 +44,11 @@ function listenerSetting(lookup: ConfigLookup, listener: string, name: string): 
   return lookup(`listener.name.${listener.toLowerCase()}.${name}`) ?? lookup(name);
 }
 
-export function listenerSecurity(listener: Listener, lookup: ConfigLookup): ListenerSecurity {
+export function listenerSecurity(
+  listener: Listener,
+  lookup: ConfigLookup,
+  scram?: ScramCredentialLookup,
+): ListenerSecurity {
   if (!usesSasl(listener.securityProtocol)) return { listener, mechanisms: [], plainUsers: new Map() };
   const enabled =
     listenerSetting(lookup, listener.name, 'sasl.enabled.mechanisms') ?? DEFAULT_ENABLED_MECHANISMS;
@@ -55,12 +62,12 @@ export function listenerSecurity(listener: Listener, lookup: ConfigLookup): List
   for (const mechanism of mechanisms) {
     if (!(SUPPORTED_MECHANISMS as readonly string[]).includes(mechanism)) {
       throw new SaslConfigError(
-        `listener ${listener.name}: SASL mechanism ${mechanism} (sasl.enabled.mechanisms) is not served by kstack (${SUPPORTED_MECHANISMS.join(', ')}); set sasl.enabled.mechanisms=PLAIN`,
+        `listener ${listener.name}: SASL mechanism ${mechanism} (sasl.enabled.mechanisms) is not served by kstack; it serves ${SUPPORTED_MECHANISMS.join(', ')}`,
       );
     }
   }
   const plainUsers = mechanisms.includes('PLAIN') ? readPlainUsers(listener.name, lookup) : new Map();
-  return { listener, mechanisms, plainUsers };
+  return { listener, mechanisms, plainUsers, ...(scram === undefined ? {} : { scram }) };
 }
 
 /**
@@ -86,7 +93,11 @@ function readPlainUsers(listener: string, lookup: ConfigLookup): Map<string, str
   return users;
 }
 
-/** Thrown by a mechanism when the client's token fails authentication; the message goes to the client. */
+/**
+ * Thrown by a mechanism when the client's token fails authentication; the message goes to the
+ * client (Kafka's SaslAuthenticationException). Any other error is answered with Kafka's generic
+ * "Authentication failed during authentication due to invalid credentials with SASL mechanism X".
+ */
 export class SaslAuthenticationError extends Error {}
 
 /** One mechanism's server side for one connection. */
@@ -170,7 +181,10 @@ export class SaslSession {
   /** Starts `mechanism` (SaslHandshake); false when the listener does not enable it. */
   begin(mechanism: string): boolean {
     if (!this.security.mechanisms.includes(mechanism)) return false;
-    this.server = new PlainServer(this.security.plainUsers);
+    const { scram } = this.security;
+    this.server = isScramMechanism(mechanism)
+      ? new ScramServer(mechanism, scram ?? (() => undefined))
+      : new PlainServer(this.security.plainUsers);
     this.state = 'authenticate';
     return true;
   }

@@ -250,7 +250,7 @@ describe('SASL/PLAIN listener: kstack and Apache Kafka, the same clients and ass
         string,
         unknown
       >;
-      seen.push(['malformed token', malformed.errorCode]);
+      seen.push(['malformed token', malformed.errorCode, malformed.errorMessage]);
       seen.push(['closed after', await client.closedWithin(10_000)]);
       client.close();
 
@@ -273,7 +273,7 @@ describe('SASL/PLAIN listener: kstack and Apache Kafka, the same clients and ass
       ['PLAIN', { errorCode: 0, mechanisms: ['PLAIN'] }],
       ['wrong password', 58, KAFKA_MESSAGE],
       ['closed after', true],
-      ['malformed token', 58],
+      ['malformed token', 58, 'Invalid SASL/PLAIN response: expected 3 tokens, got 1'],
       ['closed after', true],
       ['v0 handshake', { errorCode: 0, mechanisms: ['PLAIN'] }],
       ['v0 token answer bytes', 0],

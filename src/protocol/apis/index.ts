@@ -34,6 +34,14 @@ import {
   IncrementalAlterConfigsResponse,
 } from './44-incremental-alter-configs.ts';
 import { OffsetDeleteRequest, OffsetDeleteResponse } from './47-offset-delete.ts';
+import {
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse,
+} from './50-describe-user-scram-credentials.ts';
+import {
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse,
+} from './51-alter-user-scram-credentials.ts';
 import { DescribeQuorumRequest, DescribeQuorumResponse } from './55-describe-quorum.ts';
 import { DescribeClusterRequest, DescribeClusterResponse } from './60-describe-cluster.ts';
 import { DescribeProducersRequest, DescribeProducersResponse } from './61-describe-producers.ts';
@@ -105,6 +113,8 @@ export const ApiKey = {
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
   DescribeQuorum: 55,
   DescribeCluster: 60,
   DescribeProducers: 61,
@@ -149,6 +159,12 @@ const definitions: readonly ApiDefinition[] = [
   defineApi('DeleteGroups', DeleteGroupsRequest, DeleteGroupsResponse),
   defineApi('IncrementalAlterConfigs', IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
   defineApi('OffsetDelete', OffsetDeleteRequest, OffsetDeleteResponse),
+  defineApi(
+    'DescribeUserScramCredentials',
+    DescribeUserScramCredentialsRequest,
+    DescribeUserScramCredentialsResponse,
+  ),
+  defineApi('AlterUserScramCredentials', AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse),
   defineApi('DescribeQuorum', DescribeQuorumRequest, DescribeQuorumResponse),
   defineApi('DescribeCluster', DescribeClusterRequest, DescribeClusterResponse),
   defineApi('DescribeProducers', DescribeProducersRequest, DescribeProducersResponse),
@@ -197,6 +213,8 @@ export * from './37-create-partitions.ts';
 export * from './42-delete-groups.ts';
 export * from './44-incremental-alter-configs.ts';
 export * from './47-offset-delete.ts';
+export * from './50-describe-user-scram-credentials.ts';
+export * from './51-alter-user-scram-credentials.ts';
 export * from './55-describe-quorum.ts';
 export * from './60-describe-cluster.ts';
 export * from './61-describe-producers.ts';
