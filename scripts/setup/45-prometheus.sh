@@ -21,7 +21,9 @@ jmx_dir="$HOME/.cache/kstack/jmx-exporter"
 jmx_jar="$jmx_dir/jmx_prometheus_javaagent-$JMX_EXPORTER_VERSION.jar"
 if [ ! -f "$jmx_jar" ]; then
   command -v mvn >/dev/null || { echo "prometheus: maven is needed (scripts/setup/30-reference.sh installs it)" >&2; exit 1; }
-  mvn -q -B -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+  # The Maven cache follows $HOME, as in 30-reference.sh (Java reads user.home from the password database).
+  mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$HOME/.m2/repository" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
     "-Dartifact=io.prometheus.jmx:jmx_prometheus_javaagent:$JMX_EXPORTER_VERSION" "-DoutputDirectory=$jmx_dir"
 fi
 echo "prometheus: JMX exporter agent in $jmx_jar"

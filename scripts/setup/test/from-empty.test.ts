@@ -48,7 +48,12 @@ function setupInputs(): string[] {
     if (name.endsWith('.sh')) files.push(`scripts/setup/${name}`);
   for (const name of readdirSync(join(ROOT, 'compat/clients/go')).sort())
     if (/\.go$|^go\.(mod|sum)$/.test(name)) files.push(`compat/clients/go/${name}`);
-  files.push('compat/clients/python/requirements.txt');
+  // The pinned PyPI requirements and Go drivers the setup steps install or build from.
+  files.push('compat/clients/python/requirements.txt', 'test/registry/python/requirements.txt');
+  for (const name of readdirSync(join(ROOT, 'test/registry/go')).sort())
+    if (/\.go$|^go\.(mod|sum)$/.test(name)) files.push(`test/registry/go/${name}`);
+  for (const name of readdirSync(join(ROOT, 'scripts/setup/compose')).sort())
+    files.push(`scripts/setup/compose/${name}`);
   return files;
 }
 
