@@ -30,7 +30,8 @@ const CLUSTER_ISSUE = 'issue 12, three brokers, one cluster';
 const BASELINE_TOPICS_TIMEOUT_MS = 30_000;
 
 const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--compose FILE | --no-compose]
-                 [--port P] [--host H] [--override K=V]... [--print-config]
+                 [--no-companions] [--port P] [--host H] [--metrics-port P] [--override K=V]...
+                 [--print-config]
 
 Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
 Settings come from the Compose stack's first broker service (its KAFKA_* environment,
@@ -53,7 +54,10 @@ are created once the broker serves. Settings the engine does not implement are l
                   names; the Docker stack's agent port is 7071); none unless given
   --override K=V  a broker config by Kafka name (repeatable), e.g. --override num.partitions=3;
                   advertised.listeners=PLAINTEXT://HOST:PORT is the address clients are given
-                  (a proxy or published port in front of the broker)
+                  (a proxy or published port in front of the broker);
+                  listeners=PLAINTEXT://H:P,SASL_SSL://H:P2 with listener.security.protocol.map,
+                  sasl.enabled.mechanisms, listener.name.<l>.plain.sasl.jaas.config and
+                  ssl.keystore.* (PEM) opens several listeners (src/security/README.md)
 `;
 
 function parsePort(text: string, where: string): number {
