@@ -4,7 +4,7 @@
  * per append, read back batch by batch), and a scan of batch headers to rebuild producer
  * state at start. They use two methods of the broker's replica (`appendAsLeader`, `read`)
  * and its `settingsOf(topic)`; if the broker stops offering them, `asCoordinatorReplica`
- * says so loudly instead of failing later.
+ * says so loudly instead of failing later. `readNumber` reads a broker config for the coordinators.
  */
 import type { TopicSettings } from '../broker/config.ts';
 import type { BrokerServices, LocalPartition } from '../broker/services.ts';
@@ -178,5 +178,15 @@ export class BrokerOffsetsLog implements OffsetsLog {
     for (const [producerId, held] of open) {
       for (const record of held) yield { ...record, openTransactionProducerId: BigInt(producerId) };
     }
+  }
+}
+
+/** A broker config as a number, or `fallback` when the broker does not define it. */
+export function readNumber(broker: BrokerServices, name: string, fallback: number): number {
+  try {
+    const value = broker.config.getNumber(name);
+    return Number.isFinite(value) ? value : fallback;
+  } catch {
+    return fallback;
   }
 }

@@ -19,7 +19,7 @@ import {
   slotKey,
 } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
-import { asCoordinatorReplica, BrokerOffsetsLog, replayedBatches } from './broker-log.ts';
+import { asCoordinatorReplica, BrokerOffsetsLog, readNumber, replayedBatches } from './broker-log.ts';
 import {
   DEFAULT_GROUP_COORDINATOR_CONFIG,
   GroupCoordinator,
@@ -33,11 +33,7 @@ import {
   type ReplayedBatch,
 } from './producer-state.ts';
 import { TRANSACTION_STATE_TOPIC } from './transactions/coordinator.ts';
-import {
-  readNumber as readTransactionNumber,
-  TRANSACTIONS,
-  TransactionRuntime,
-} from './transactions/runtime.ts';
+import { TRANSACTIONS, TransactionRuntime } from './transactions/runtime.ts';
 
 /** producer.id.expiration.ms and its check interval (Kafka's defaults). */
 const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
@@ -136,15 +132,6 @@ export class CoordinatorRuntime {
 
 export const GROUP_COORDINATOR: SlotKey<CoordinatorRuntime> = slotKey<CoordinatorRuntime>('groupCoordinator');
 
-function readNumber(broker: BrokerServices, name: string, fallback: number): number {
-  try {
-    const value = broker.config.getNumber(name);
-    return Number.isFinite(value) ? value : fallback;
-  } catch {
-    return fallback;
-  }
-}
-
 export function coordinatorConfig(broker: BrokerServices): GroupCoordinatorConfig {
   const d = DEFAULT_GROUP_COORDINATOR_CONFIG;
   return {
@@ -233,16 +220,8 @@ export const extension: BrokerExtension = {
       {
         numPartitions:
           existingTransactionPartitions ??
-          readTransactionNumber(
-            services,
-            'transaction.state.log.num.partitions',
-            TRANSACTION_STATE_PARTITIONS,
-          ),
-        maxTimeoutMs: readTransactionNumber(
-          services,
-          'transaction.max.timeout.ms',
-          TRANSACTION_MAX_TIMEOUT_MS,
-        ),
+          readNumber(services, 'transaction.state.log.num.partitions', TRANSACTION_STATE_PARTITIONS),
+        maxTimeoutMs: readNumber(services, 'transaction.max.timeout.ms', TRANSACTION_MAX_TIMEOUT_MS),
       },
     );
     runtime.rebuildProducerState((topic, partition, batch) =>
@@ -262,7 +241,7 @@ export const extension: BrokerExtension = {
       cancelTransactionalIdExpiry: () => {},
       stopped: false,
     };
-    const abortInterval = readTransactionNumber(
+    const abortInterval = readNumber(
       services,
       'transaction.abort.timed.out.transaction.cleanup.interval.ms',
       TRANSACTION_ABORT_CHECK_INTERVAL_MS,
@@ -274,12 +253,8 @@ export const extension: BrokerExtension = {
       });
     };
     scheduleTransactionAbort();
-    const expiration = readTransactionNumber(
-      services,
-      'transactional.id.expiration.ms',
-      TRANSACTIONAL_ID_EXPIRATION_MS,
-    );
-    const expirationInterval = readTransactionNumber(
+    const expiration = readNumber(services, 'transactional.id.expiration.ms', TRANSACTIONAL_ID_EXPIRATION_MS);
+    const expirationInterval = readNumber(
       services,
       'transaction.remove.expired.transaction.cleanup.interval.ms',
       TRANSACTIONAL_ID_EXPIRATION_CHECK_INTERVAL_MS,

@@ -23,7 +23,7 @@ import {
   encodeRecordBatch,
   validateProducePayload,
 } from '../../records/index.ts';
-import { asCoordinatorReplica, type CoordinatorReplica, scanBatches } from '../broker-log.ts';
+import { asCoordinatorReplica, type CoordinatorReplica, readNumber, scanBatches } from '../broker-log.ts';
 import type { GroupCoordinator } from '../group-coordinator.ts';
 import { OFFSETS_TOPIC_NAME } from '../offsets-log.ts';
 import type { ProducerStateTable, ReplayedBatch } from '../producer-state.ts';
@@ -264,12 +264,3 @@ export class TransactionRuntime implements MarkerWriter {
 }
 
 export const TRANSACTIONS: SlotKey<TransactionRuntime> = slotKey<TransactionRuntime>('transactions');
-
-export function readNumber(broker: BrokerServices, name: string, fallback: number): number {
-  try {
-    const value = broker.config.getNumber(name);
-    return Number.isFinite(value) ? value : fallback;
-  } catch {
-    return fallback;
-  }
-}
