@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
+import { parseBootstrap } from '../common/bootstrap.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { SCHEMA_REGISTRY_PORT_DEFAULT, type SchemaRegistryOptions, startSchemaRegistry } from './server.ts';
 
@@ -33,14 +34,7 @@ export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOption
     throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
   }
   if (values.help === true) return 'help';
-  const bootstrap = values['bootstrap-server'];
-  if (typeof bootstrap !== 'string' || bootstrap === '') {
-    throw new UsageError(`--bootstrap-server HOST:PORT is required\n\n${HELP}`);
-  }
-  for (const server of bootstrap.split(',')) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(server.trim()))
-      throw new UsageError(`--bootstrap-server: '${server}' is not HOST:PORT`);
-  }
+  const bootstrap = parseBootstrap(values['bootstrap-server'] as string | undefined, HELP).join(',');
   const portText = values.port;
   const port = portText === undefined ? SCHEMA_REGISTRY_PORT_DEFAULT : Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {

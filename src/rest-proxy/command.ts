@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
+import { parseBootstrap } from '../common/bootstrap.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { CONSUMER_INSTANCE_TIMEOUT_MS_DEFAULT } from './consumers.ts';
 import { REST_PROXY_PORT_DEFAULT, startRestProxy } from './server.ts';
@@ -49,14 +50,7 @@ export function parseRestProxyArgs(args: readonly string[]): RestProxyArgs | 'he
     throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
   }
   if (values.help === true) return 'help';
-  const bootstrap = values['bootstrap-server'];
-  if (typeof bootstrap !== 'string' || bootstrap === '') {
-    throw new UsageError(`--bootstrap-server HOST:PORT is required\n\n${HELP}`);
-  }
-  for (const server of bootstrap.split(',')) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(server.trim()))
-      throw new UsageError(`--bootstrap-server: '${server}' is not HOST:PORT`);
-  }
+  const bootstrap = parseBootstrap(values['bootstrap-server'] as string | undefined, HELP).join(',');
   const registry = values['schema-registry'];
   if (typeof registry === 'string' && !/^https?:\/\/[^\s/]+/.test(registry)) {
     throw new UsageError(`--schema-registry: '${registry}' is not an http(s) URL`);

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
 import type { Command } from '../cli.ts';
+import { parseBootstrap } from '../common/bootstrap.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 
 export const SMOKE_TOPIC = 'events-topic';
@@ -45,15 +46,7 @@ export function parseSmokeArgs(args: readonly string[]): SmokeOptions | 'help' {
     throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
   }
   if (values.help === true) return 'help';
-  const bootstrap = values['bootstrap-server'];
-  if (typeof bootstrap !== 'string' || bootstrap === '') {
-    throw new UsageError(`--bootstrap-server HOST:PORT is required\n\n${HELP}`);
-  }
-  for (const server of bootstrap.split(',')) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(server.trim())) {
-      throw new UsageError(`--bootstrap-server: '${server}' is not HOST:PORT`);
-    }
-  }
+  const bootstrap = parseBootstrap(values['bootstrap-server'] as string | undefined, HELP).join(',');
   const timeoutMs = Number(values['timeout-ms'] ?? DEFAULT_TIMEOUT_MS);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new UsageError(`--timeout-ms: '${values['timeout-ms']}' is not a positive whole number`);

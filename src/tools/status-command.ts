@@ -18,8 +18,8 @@ import {
   metadataV12,
 } from '@platformatic/kafka';
 import type { Command } from '../cli.ts';
+import { parseBootstrap, parseTimeoutMs } from '../common/bootstrap.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
-import { parseBootstrap, parseTimeoutMs } from '../topology/bootstrap.ts';
 import { defaultComposeFile, loadTopology } from '../topology/compose.ts';
 import { kafkaErrorText } from '../topology/topics.ts';
 

@@ -8,8 +8,8 @@
 import { parseArgs } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import type { Command } from '../cli.ts';
+import { parseBootstrap, parseTimeoutMs } from '../common/bootstrap.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
-import { parseBootstrap, parseTimeoutMs } from '../topology/bootstrap.ts';
 import {
   applyAction,
   awaitSettled,

@@ -1,5 +1,5 @@
 /** `--bootstrap-server HOST:PORT[,HOST:PORT...]`, as Kafka's tools take it. */
-import { UsageError } from '../common/cli-errors.ts';
+import { UsageError } from './cli-errors.ts';
 
 export function parseBootstrap(text: string | undefined, help: string): string[] {
   if (text === undefined || text === '') {
