@@ -309,6 +309,17 @@ export const command: Command = {
       options.metricsPort === undefined
         ? undefined
         : new (await import('../metrics/broker-metrics.ts')).BrokerMetrics();
+    // Ctrl-C and SIGTERM are caught before the broker listens: a signal sent as soon as it answers
+    // (a test's or a supervisor's stop) must still be a clean stop, after start-up finishes.
+    const stopRequested = new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
     let broker: Broker;
     try {
       broker = new Broker({
@@ -390,15 +401,7 @@ export const command: Command = {
         : `kstack: broker ${nodeId} listening on ${listening}; bootstrap servers (advertised.listeners): ${advertised.host}:${advertised.port}\n`,
     );
     process.stdout.write(`kstack: data in ${options.dataDir}; Ctrl-C stops\n`);
-    await new Promise<void>((done) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await stopRequested;
     process.stderr.write('[kstack] stopping\n');
     await companions?.close();
     await metricsServer?.close();
