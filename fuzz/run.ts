@@ -46,7 +46,8 @@ function topicNames(runId: string): { protectedTopic: string; fuzzTopics: string
   return { protectedTopic: `${prefix}-protected`, fuzzTopics: [0, 1, 2].map((i) => `${prefix}-${i}`) };
 }
 const PARTITIONS = 3;
-const BROKER_START_MS = 30_000;
+// As long as KstackProcess waits by default (READY_TIMEOUT_MS_DEFAULT): CI runs this beside other tests on 2 cores.
+const BROKER_START_MS = 60_000;
 const BROKER_STOP_GRACE_MS = 15_000;
 const VERIFY_TIMEOUT_MS = 60_000;
 
