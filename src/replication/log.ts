@@ -20,7 +20,7 @@ export interface EpochEndOffset {
 export const UNDEFINED_EPOCH = -1;
 export const UNDEFINED_OFFSET = -1;
 
-export interface ReplicaLog {
+export interface ReplicaLog<V = string> {
   readonly logEndOffset: number;
   /** Entries below this survive a crash. */
   readonly flushedEndOffset: number;
@@ -29,10 +29,10 @@ export interface ReplicaLog {
   /** Kafka's LeaderEpochFileCache.endOffsetFor. */
   endOffsetForEpoch(epoch: number): EpochEndOffset;
   assignEpochStartOffset(epoch: number, offset: number): void;
-  appendAsLeader(value: string, epoch: number): LogEntry;
-  appendAsFollower(entries: readonly LogEntry[]): void;
-  read(fromOffset: number, countMax: number): LogEntry[];
-  entryAt(offset: number): LogEntry | undefined;
+  appendAsLeader(value: V, epoch: number): LogEntry<V>;
+  appendAsFollower(entries: readonly LogEntry<V>[]): void;
+  read(fromOffset: number, countMax: number): LogEntry<V>[];
+  entryAt(offset: number): LogEntry<V> | undefined;
   /** Removes every entry at or above `offset`. */
   truncateTo(offset: number): void;
   updateHighWatermark(offset: number): void;

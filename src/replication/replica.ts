@@ -19,27 +19,27 @@ import {
 } from './types.ts';
 
 /** Where a replica's messages go: node ids for brokers, 'controller' for AlterPartition. */
-export type ReplicaSend = (
+export type ReplicaSend<V = string> = (
   to: number | 'controller',
-  message: FetchRequest | FetchResponse | AlterPartitionRequest,
+  message: FetchRequest | FetchResponse<V> | AlterPartitionRequest,
 ) => void;
 
-export interface ReplicaListener {
+export interface ReplicaListener<V = string> {
   /** Entries at and above `offset` are about to be removed (follower truncation). */
-  onTruncate?(offset: number, removed: readonly LogEntry[]): void;
+  onTruncate?(offset: number, removed: readonly LogEntry<V>[]): void;
   onBecomeLeader?(leaderEpoch: number): void;
 }
 
-export interface PartitionReplicaOptions {
+export interface PartitionReplicaOptions<V = string> {
   readonly nodeId: number;
   /** This broker's registration epoch (KIP-903), given by the controller at registration. */
   readonly brokerEpoch: number;
   readonly partition: number;
-  readonly log: ReplicaLog;
+  readonly log: ReplicaLog<V>;
   readonly clock: ReplicationClock;
-  readonly send: ReplicaSend;
+  readonly send: ReplicaSend<V>;
   readonly config: ReplicationConfig;
-  readonly listener?: ReplicaListener;
+  readonly listener?: ReplicaListener<V>;
 }
 
 interface FollowerProgress {
@@ -59,15 +59,15 @@ interface PendingAppend {
   readonly callback: (result: AppendResult) => void;
 }
 
-export class PartitionReplica {
+export class PartitionReplica<V = string> {
   readonly nodeId: number;
   readonly brokerEpoch: number;
   readonly partition: number;
-  readonly log: ReplicaLog;
+  readonly log: ReplicaLog<V>;
   readonly #clock: ReplicationClock;
-  readonly #send: ReplicaSend;
+  readonly #send: ReplicaSend<V>;
   readonly #config: ReplicationConfig;
-  readonly #listener: ReplicaListener;
+  readonly #listener: ReplicaListener<V>;
 
   #state: PartitionState | null = null;
   #leaderEpochStartOffset = 0;
@@ -85,7 +85,7 @@ export class PartitionReplica {
   #nextFetchMs = 0;
   #correlation = 0;
 
-  constructor(options: PartitionReplicaOptions) {
+  constructor(options: PartitionReplicaOptions<V>) {
     this.nodeId = options.nodeId;
     this.brokerEpoch = options.brokerEpoch;
     this.partition = options.partition;
@@ -122,13 +122,13 @@ export class PartitionReplica {
     return this.#followers.get(id)?.logEndOffset ?? -1;
   }
 
-  handle(from: number | 'controller', message: ReplicaMessage): void {
+  handle(from: number | 'controller', message: ReplicaMessage<V>): void {
     switch (message.type) {
       case 'partition-state':
         this.applyPartitionState(message.state);
         return;
       case 'fetch':
-        if (typeof from === 'number') this.#send(from, this.#answerFetch(message));
+        if (typeof from === 'number') this.#send(from, this.answerFetch(message));
         return;
       case 'fetch-response':
         this.#onFetchResponse(message);
@@ -194,40 +194,52 @@ export class PartitionReplica {
     this.#listener.onBecomeLeader?.(state.leaderEpoch);
   }
 
-  /** acks=all produce of one record. The callback is called once, now or later. */
-  appendAsLeader(value: string, callback: (result: AppendResult) => void): void {
+  /**
+   * Why an acks=all append may not be written now (not leader, ISR below min ISR, too many
+   * waiting), or null when it may. The broker calls it before its own append, then `awaitCommit`.
+   */
+  checkAppend(): AppendResult | null {
     const state = this.#state;
-    if (state === null || state.leader !== this.nodeId) {
-      callback({
+    if (state === null || state.leader !== this.nodeId)
+      return {
         errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
         offset: -1,
         message: `broker ${this.nodeId} is not the leader of partition ${this.partition}`,
-      });
-      return;
-    }
-    if (state.isr.length < this.#config.minInsyncReplicas) {
-      callback({
+      };
+    if (state.isr.length < this.#config.minInsyncReplicas)
+      return {
         errorCode: ErrorCode.NOT_ENOUGH_REPLICAS,
         offset: -1,
         message: `partition ${this.partition} has ${state.isr.length} in-sync replicas [${state.isr.join(',')}], min.insync.replicas is ${this.#config.minInsyncReplicas}; nothing written`,
-      });
-      return;
-    }
-    if (this.#pending.length >= this.#config.pendingAppendsMax) {
-      callback({
+      };
+    if (this.#pending.length >= this.#config.pendingAppendsMax)
+      return {
         errorCode: ErrorCode.REQUEST_TIMED_OUT,
         offset: -1,
         message: `more than pendingAppendsMax (${this.#config.pendingAppendsMax}) appends wait for replication; nothing written`,
-      });
+      };
+    return null;
+  }
+
+  /**
+   * Calls `callback` once the HW passes `offset` (the last offset of an append this leader made),
+   * or with the error that ends the wait (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+   * NOT_LEADER_OR_FOLLOWER).
+   */
+  awaitCommit(offset: number, callback: (result: AppendResult) => void): void {
+    this.#pending.push({ offset, deadlineMs: this.#clock.nowMs() + this.#config.produceTimeoutMs, callback });
+    this.#maybeIncrementHighWatermark();
+  }
+
+  /** acks=all produce of one record. The callback is called once, now or later. */
+  appendAsLeader(value: V, callback: (result: AppendResult) => void): void {
+    const refused = this.checkAppend();
+    if (refused !== null) {
+      callback(refused);
       return;
     }
-    const entry = this.log.appendAsLeader(value, state.leaderEpoch);
-    this.#pending.push({
-      offset: entry.offset,
-      deadlineMs: this.#clock.nowMs() + this.#config.produceTimeoutMs,
-      callback,
-    });
-    this.#maybeIncrementHighWatermark();
+    const entry = this.log.appendAsLeader(value, this.leaderEpoch);
+    this.awaitCommit(entry.offset, callback);
   }
 
   tick(): void {
@@ -269,12 +281,12 @@ export class PartitionReplica {
     });
   }
 
-  #onFetchResponse(response: FetchResponse): void {
+  #onFetchResponse(response: FetchResponse<V>): void {
     if (this.#fetchInFlight?.correlationId !== response.correlationId || this.isLeader) return;
     this.#fetchInFlight = null;
     const now = this.#clock.nowMs();
     if (response.errorCode !== ErrorCode.NONE || response.leaderEpoch !== this.leaderEpoch) {
-      this.#nextFetchMs = now + this.#config.fetchIdleMs;
+      this.#nextFetchMs = now + (this.#config.fetchErrorBackoffMs ?? this.#config.fetchIdleMs);
       return;
     }
     if (response.divergingEpoch !== null) {
@@ -312,12 +324,13 @@ export class PartitionReplica {
 
   // ---- leader side ----
 
-  #answerFetch(request: FetchRequest): FetchResponse {
+  /** The leader's answer to a follower's fetch (the broker's Fetch handler maps it to the wire). */
+  answerFetch(request: FetchRequest): FetchResponse<V> {
     const state = this.#state;
     const reply = (
-      errorCode: FetchResponse['errorCode'],
-      rest: Partial<FetchResponse> = {},
-    ): FetchResponse => ({
+      errorCode: FetchResponse<V>['errorCode'],
+      rest: Partial<FetchResponse<V>> = {},
+    ): FetchResponse<V> => ({
       type: 'fetch-response',
       partition: this.partition,
       errorCode,

@@ -22,11 +22,15 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const NO_LEADER = -1;
 
-/** One record of the partition: its offset is its position; `epoch` is the leader epoch it was written in. */
-export interface LogEntry {
+/**
+ * One entry of the partition: in the simulator one record (its offset is its position); in the
+ * broker one run of record batches read from the log (`offset` its first offset, `value` the bytes).
+ * `epoch` is the leader epoch it was written in.
+ */
+export interface LogEntry<V = string> {
   readonly offset: number;
   readonly epoch: number;
-  readonly value: string;
+  readonly value: V;
 }
 
 /** The controller's view of one partition (what a PartitionRecord/PartitionChangeRecord replays to). */
@@ -52,14 +56,14 @@ export interface FetchRequest {
   readonly correlationId: number;
 }
 
-export interface FetchResponse {
+export interface FetchResponse<V = string> {
   readonly type: 'fetch-response';
   readonly partition: number;
   readonly errorCode: ErrorCodeValue;
   readonly leaderEpoch: number;
   readonly highWatermark: number;
   readonly divergingEpoch: { readonly epoch: number; readonly endOffset: number } | null;
-  readonly entries: readonly LogEntry[];
+  readonly entries: readonly LogEntry<V>[];
   readonly correlationId: number;
 }
 
@@ -90,7 +94,11 @@ export interface PartitionStateMessage {
   readonly state: PartitionState;
 }
 
-export type ReplicaMessage = FetchRequest | FetchResponse | AlterPartitionResponse | PartitionStateMessage;
+export type ReplicaMessage<V = string> =
+  | FetchRequest
+  | FetchResponse<V>
+  | AlterPartitionResponse
+  | PartitionStateMessage;
 
 export interface ReplicationClock {
   nowMs(): number;
@@ -104,6 +112,8 @@ export interface ReplicationConfig {
   readonly minInsyncReplicas: number;
   /** How long a follower waits after an empty fetch answer (stands for Fetch's long poll, replica.fetch.wait.max.ms). */
   readonly fetchIdleMs: number;
+  /** How long a follower waits after an error answer (replica.fetch.backoff.ms); `fetchIdleMs` when absent. */
+  readonly fetchErrorBackoffMs?: number;
   /** A request with no answer after this is given up (request.timeout.ms / replica.socket.timeout.ms). */
   readonly requestTimeoutMs: number;
   /** An acks=all append not committed after this is answered REQUEST_TIMED_OUT. */
