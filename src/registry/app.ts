@@ -18,6 +18,12 @@ import {
 /** Largest request body accepted (a schema with its envelope); larger is 42209. */
 export const SCHEMA_REQUEST_BYTES_MAX = 8 * 1024 * 1024;
 export const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+/** Marks a write a follower forwarded, so the receiver never forwards it again. */
+export const FORWARDED_HEADER = 'x-kstack-forwarded-by';
+/** How long a follower waits for the leader's answer to a forwarded write (it may wait for its own lock). */
+export const FORWARD_TIMEOUT_MS = 60_000;
+/** Routes that change `_schemas`: on a follower they are forwarded to the leader. */
+const WRITE = { config: { write: true } };
 
 type Query = Record<string, string | undefined>;
 type Params = Record<string, string>;
@@ -93,6 +99,16 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     return payload;
   });
 
+  // A write on a follower is sent to the leader with the same method, path, query and body, and the
+  // leader's answer is returned as it came (Confluent's forwarding); reads stay local.
+  app.addHook('preHandler', async (request, reply) => {
+    if ((request.routeOptions.config as { write?: boolean }).write !== true) return;
+    const leaderUrl = await registry.writeTarget(request.headers[FORWARDED_HEADER] !== undefined);
+    if (leaderUrl === null) return;
+    await forward(registry, leaderUrl, request, reply);
+    return reply;
+  });
+
   const q = (request: FastifyRequest): Query => request.query as Query;
   const p = (request: FastifyRequest): Params => request.params as Params;
   const subjectOf = (request: FastifyRequest): string => checkSubject(p(request).subject ?? '');
@@ -123,7 +139,7 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     });
   });
 
-  app.delete('/subjects/:subject', async (request) =>
+  app.delete('/subjects/:subject', WRITE, async (request) =>
     registry.deleteSubject(subjectOf(request), flag(q(request), 'permanent')),
   );
 
@@ -143,7 +159,7 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     return page(versions, query);
   });
 
-  app.post('/subjects/:subject/versions', async (request) => {
+  app.post('/subjects/:subject/versions', WRITE, async (request) => {
     const subject = subjectOf(request);
     const schema = parseSchemaRequest(request.body);
     const { id } = await registry.register(subject, schema, flag(q(request), 'normalize'));
@@ -179,7 +195,7 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     return registry.referencedBy(subject, schema.version);
   });
 
-  app.delete('/subjects/:subject/versions/:version', async (request) =>
+  app.delete('/subjects/:subject/versions/:version', WRITE, async (request) =>
     registry.deleteVersion(
       subjectOf(request),
       parseVersion(p(request).version ?? ''),
@@ -255,13 +271,15 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
 
   // ---- config ----
   app.get('/config', async () => ({ compatibilityLevel: registry.compatibility(null) }));
-  app.put('/config', async (request) => ({
+  app.put('/config', WRITE, async (request) => ({
     compatibility: await registry.setCompatibility(
       null,
       (request.body as Record<string, unknown> | null)?.compatibility,
     ),
   }));
-  app.delete('/config', async () => ({ compatibilityLevel: await registry.deleteCompatibility(null) }));
+  app.delete('/config', WRITE, async () => ({
+    compatibilityLevel: await registry.deleteCompatibility(null),
+  }));
   app.get('/config/:subject', async (request) => {
     const subject = subjectOf(request);
     const level = registry.state.configs.get(subject);
@@ -269,19 +287,19 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     if (flag(q(request), 'defaultToGlobal')) return { compatibilityLevel: registry.compatibility(null) };
     throw errors.subjectConfigNotFound(subject);
   });
-  app.put('/config/:subject', async (request) => ({
+  app.put('/config/:subject', WRITE, async (request) => ({
     compatibility: await registry.setCompatibility(
       subjectOf(request),
       (request.body as Record<string, unknown> | null)?.compatibility,
     ),
   }));
-  app.delete('/config/:subject', async (request) => ({
+  app.delete('/config/:subject', WRITE, async (request) => ({
     compatibilityLevel: await registry.deleteCompatibility(subjectOf(request)),
   }));
 
   // ---- mode ----
   app.get('/mode', async () => ({ mode: registry.mode(null) }));
-  app.put('/mode', async (request) => ({
+  app.put('/mode', WRITE, async (request) => ({
     mode: await registry.setMode(
       null,
       (request.body as Record<string, unknown> | null)?.mode,
@@ -295,14 +313,16 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     if (flag(q(request), 'defaultToGlobal')) return { mode: registry.mode(null) };
     throw errors.subjectModeNotFound(subject);
   });
-  app.put('/mode/:subject', async (request) => ({
+  app.put('/mode/:subject', WRITE, async (request) => ({
     mode: await registry.setMode(
       subjectOf(request),
       (request.body as Record<string, unknown> | null)?.mode,
       flag(q(request), 'force'),
     ),
   }));
-  app.delete('/mode/:subject', async (request) => ({ mode: await registry.deleteMode(subjectOf(request)) }));
+  app.delete('/mode/:subject', WRITE, async (request) => ({
+    mode: await registry.deleteMode(subjectOf(request)),
+  }));
 
   // ---- compatibility ----
   const compatibility = async (request: FastifyRequest) => {
@@ -330,6 +350,44 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
   });
 
   return app;
+}
+
+async function forward(
+  registry: SchemaRegistry,
+  leaderUrl: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const headers: Record<string, string> = { accept: CONTENT_TYPE, [FORWARDED_HEADER]: request.hostname };
+  const hasBody = request.body !== undefined && request.body !== null;
+  if (hasBody) headers['content-type'] = CONTENT_TYPE;
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) headers.authorization = authorization;
+  let status: number;
+  let contentType: string;
+  let text: string;
+  try {
+    const response = await fetch(`${leaderUrl}${request.url}`, {
+      method: request.method,
+      headers,
+      body: hasBody ? JSON.stringify(request.body) : undefined,
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+    });
+    status = response.status;
+    contentType = response.headers.get('content-type') ?? CONTENT_TYPE;
+    text = await response.text();
+  } catch (error) {
+    throw errors.forwardingFailed(
+      leaderUrl,
+      (error as Error).cause === undefined
+        ? (error as Error).message
+        : `${(error as Error).message} (${String((error as Error).cause)})`,
+    );
+  }
+  registry.forwarded += 1;
+  // Read your writes: the change is in this instance's memory before its client hears of it.
+  if (status >= 200 && status < 300) await registry.catchUp().catch(() => {});
+  reply.code(status).type(contentType).send(text);
 }
 
 function serialized(registry: SchemaRegistry, schema: Parameters<SchemaRegistry['parseStored']>[0]): string {

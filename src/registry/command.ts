@@ -1,5 +1,6 @@
 /**
- * `kstack schema-registry --bootstrap-server HOST:PORT [--port P] [--host H] [--topic T]`: Confluent's
+ * `kstack schema-registry --bootstrap-server HOST:PORT [--port P] [--host H] [--topic T] [--group-id G]
+ * [--leader-eligibility true|false] [--host-name N] [--leader-wait-ms MS]`: Confluent's
  * Schema Registry API in front of any Kafka cluster, until Ctrl-C. Exit 0 after a clean stop,
  * 1 when it cannot start (cluster unreachable, port taken), 2 on bad usage.
  */
@@ -7,12 +8,22 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { parseBootstrap } from '../common/bootstrap.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import { GROUP_ID_DEFAULT } from './leader-protocol.ts';
+import { LEADER_WAIT_MS_DEFAULT } from './registry.ts';
 import { SCHEMA_REGISTRY_PORT_DEFAULT, type SchemaRegistryOptions, startSchemaRegistry } from './server.ts';
 
 const HELP = `usage: kstack schema-registry --bootstrap-server HOST:PORT [--port P] [--host H] [--topic T]
+                              [--group-id G] [--leader-eligibility true|false] [--host-name N]
+                              [--leader-wait-ms MS]
 
 Serves Confluent's Schema Registry REST API on http://H:P (default 127.0.0.1:${SCHEMA_REGISTRY_PORT_DEFAULT}),
 storing schemas in the compacted topic T (default _schemas) of the cluster.
+
+Instances on one cluster elect a leader through the Kafka group G (default ${GROUP_ID_DEFAULT}, protocol
+type "sr", as Confluent's registry does); only the leader writes T, the others forward writes to it.
+  --leader-eligibility false  this instance never leads (it serves reads and forwards writes)
+  --host-name N               the host other instances reach this one by (default: H)
+  --leader-wait-ms MS         how long a write waits for a leader before error 50004 (default ${LEADER_WAIT_MS_DEFAULT})
 `;
 
 export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOptions | 'help' {
@@ -25,6 +36,10 @@ export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOption
         port: { type: 'string' },
         host: { type: 'string' },
         topic: { type: 'string' },
+        'group-id': { type: 'string' },
+        'leader-eligibility': { type: 'string' },
+        'host-name': { type: 'string' },
+        'leader-wait-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -44,7 +59,32 @@ export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOption
   if (topic !== undefined && !/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) {
     throw new UsageError(`--topic: '${topic}' is not a legal Kafka topic name`);
   }
-  return { bootstrap, port, host: typeof values.host === 'string' ? values.host : '127.0.0.1', topic };
+  const groupId = typeof values['group-id'] === 'string' ? values['group-id'] : undefined;
+  if (groupId !== undefined && groupId.trim() === '')
+    throw new UsageError('--group-id: a group id cannot be empty');
+  const eligibility = values['leader-eligibility'];
+  if (eligibility !== undefined && eligibility !== 'true' && eligibility !== 'false') {
+    throw new UsageError(`--leader-eligibility: '${eligibility}' is not true or false`);
+  }
+  const waitText = values['leader-wait-ms'];
+  const leaderWaitMs = waitText === undefined ? undefined : Number(waitText);
+  if (leaderWaitMs !== undefined && (!Number.isInteger(leaderWaitMs) || leaderWaitMs < 0)) {
+    throw new UsageError(`--leader-wait-ms: '${waitText}' is not a whole number of milliseconds`);
+  }
+  const hostName = typeof values['host-name'] === 'string' ? values['host-name'] : undefined;
+  if (hostName !== undefined && !/^[A-Za-z0-9.:[\]-]+$/.test(hostName)) {
+    throw new UsageError(`--host-name: '${hostName}' is not a host name`);
+  }
+  return {
+    bootstrap,
+    port,
+    host: typeof values.host === 'string' ? values.host : '127.0.0.1',
+    topic,
+    groupId,
+    leaderEligible: eligibility === undefined ? undefined : eligibility === 'true',
+    hostName,
+    leaderWaitMs,
+  };
 }
 
 export const command: Command = {
@@ -57,7 +97,10 @@ export const command: Command = {
     }
     let running: Awaited<ReturnType<typeof startSchemaRegistry>>;
     try {
-      running = await startSchemaRegistry(options);
+      running = await startSchemaRegistry({
+        ...options,
+        log: (line) => process.stdout.write(`kstack schema-registry: ${line}\n`),
+      });
     } catch (error) {
       process.stderr.write(
         `kstack schema-registry: cannot start against ${options.bootstrap}: ${(error as Error).message}\n`,

@@ -107,4 +107,7 @@ export const errors = {
   contextNotEmpty: (context: string) =>
     new RegistryError(422, 42211, `Context '${context}' is not empty: delete its subjects first`),
   store: (message: string) => new RegistryError(500, 50001, `Error in the backend data store: ${message}`),
+  forwardingFailed: (leaderUrl: string, why: string) =>
+    new RegistryError(500, 50003, `Error while forwarding the request to the leader ${leaderUrl}: ${why}`),
+  unknownLeader: (why: string) => new RegistryError(500, 50004, `Unknown leader: ${why}`),
 } as const;

@@ -1,14 +1,13 @@
 /**
  * The Schema Registry's operations, Confluent's semantics, over the state that `_schemas` holds.
  *
- * Single writer: every change is made under one in-process lock as "read `_schemas` to its end,
- * decide (next id = highest id seen + 1, next version = highest version + 1), append, read to the
- * end again and check the record came back as written". Reads are answered from memory, which a
- * background pass brings up to date every REFRESH_INTERVAL_MS. Several instances on one cluster stay
- * consistent without a leader: the log orders their writes, every reader skips a SCHEMA record whose
- * id already names another schema (state.ts), and a writer whose record was skipped or overwritten
- * registers again from the newer state (WRITE_CONFLICT_RETRIES_MAX). Leader election with forwarding,
- * as Confluent's instances do, is not built (see README).
+ * Single writer: only the leader elected through the registry group (leader-elector.ts) writes,
+ * and it makes every change under one in-process lock as "read `_schemas` to its end, decide
+ * (next id = highest id seen + 1, next version = highest version + 1), append, read to the end
+ * again and check the record came back as written". Reading to the end first is also what a new
+ * leader does before its first write, so ids are never reused across a change of leader. Followers
+ * forward writes to the leader (app.ts). Reads are answered from memory, which a background pass
+ * brings up to date every REFRESH_INTERVAL_MS.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -20,6 +19,7 @@ import {
 import { errors, RegistryError } from './errors.ts';
 import { formatOf } from './formats/index.ts';
 import type { ParsedSchema, ResolvedReference, SchemaReference, SchemaType } from './formats/types.ts';
+import { identityUrl, type RegistryIdentity, sameIdentity } from './leader-protocol.ts';
 import { encodeKey, encodeSchemaValue, type RecordKey, type SchemaValue } from './records.ts';
 import { describeError, type SchemaLog } from './schema-log.ts';
 import { GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.ts';
@@ -31,8 +31,14 @@ export const VERSION_MAX = 2 ** 31 - 1;
 /** How long the first read of `_schemas` may fail (topic just created, leader not elected) before start fails. */
 export const TOPIC_READY_TIMEOUT_MS = 30_000;
 const TOPIC_READY_RETRY_MS = 200;
-/** How often a registration is retried after losing a race with another instance's write. */
+/**
+ * How often a registration is retried after its record was skipped or overwritten in the log. With
+ * one elected writer this happens only when an old leader that has not yet learnt of its demotion
+ * (a stalled process whose session expired) appends at the same time as the new one.
+ */
 export const WRITE_CONFLICT_RETRIES_MAX = 5;
+/** How long a write waits for the group to name a leader before it is refused with 50004. */
+export const LEADER_WAIT_MS_DEFAULT = 30_000;
 /** How deep references may nest before the registry refuses the schema. */
 export const REFERENCE_DEPTH_MAX = 32;
 
@@ -143,9 +149,18 @@ function sameReferences(a: readonly SchemaReference[], b: readonly SchemaReferen
 
 export class SchemaRegistry {
   readonly state = new RegistryState();
-  /** Registrations that lost a race with another instance and were made again. */
+  /** Registrations that lost a race with another writer (a demoted leader) and were made again. */
   writeConflicts = 0;
+  /** Records this instance appended to `_schemas` (a follower appends none). */
+  appends = 0;
+  /** Writes this instance forwarded to the leader. */
+  forwarded = 0;
+  /** How long a write waits for a known leader, ms. */
+  leaderWaitMs = LEADER_WAIT_MS_DEFAULT;
   readonly #log: SchemaLog;
+  #self: RegistryIdentity | null = null;
+  #leader: RegistryIdentity | null = null;
+  readonly #leaderWaiters = new Set<() => void>();
   /** Parsed schemas by stored text, so compatibility checks do not re-parse on every request. */
   readonly #parsed = new Map<string, ParsedSchema>();
   #lock: Promise<unknown> = Promise.resolve();
@@ -192,6 +207,67 @@ export class SchemaRegistry {
     return run;
   }
 
+  // ---- leadership ---------------------------------------------------------------------------
+
+  /** This instance's identity in the registry group (its own URL). */
+  setIdentity(identity: RegistryIdentity): void {
+    this.#self = identity;
+  }
+
+  /** The leader named by the group's latest assignment; null while a rebalance runs or none is eligible. */
+  setLeader(leader: RegistryIdentity | null): void {
+    this.#leader = leader;
+    if (leader === null) return;
+    for (const wake of this.#leaderWaiters) wake();
+    this.#leaderWaiters.clear();
+  }
+
+  get leader(): RegistryIdentity | null {
+    return this.#leader;
+  }
+
+  get isLeader(): boolean {
+    return this.#self !== null && sameIdentity(this.#self, this.#leader);
+  }
+
+  /**
+   * Where a write goes: null when this instance leads, else the leader's URL. Waits up to
+   * `leaderWaitMs` for the group to name a leader, then refuses with 50004 (Confluent's code). A
+   * write another instance forwarded here is never forwarded again (no loops between instances
+   * that disagree during a rebalance).
+   */
+  async writeTarget(forwarded: boolean): Promise<string | null> {
+    const deadline = Date.now() + this.leaderWaitMs;
+    while (this.#leader === null) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw errors.unknownLeader(
+          `no leader-eligible instance of the registry group was elected within ${this.leaderWaitMs} ms`,
+        );
+      }
+      let wake = () => {};
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      this.#leaderWaiters.add(wake);
+      const timer = setTimeout(wake, left);
+      await woken;
+      clearTimeout(timer);
+      this.#leaderWaiters.delete(wake);
+    }
+    if (this.isLeader) return null;
+    const url = identityUrl(this.#leader);
+    if (forwarded) {
+      throw errors.unknownLeader(`a write was forwarded to this instance, but the group's leader is ${url}`);
+    }
+    return url;
+  }
+
+  /** Reads `_schemas` to its end now (a follower does this after a forwarded write succeeds). */
+  catchUp(): Promise<void> {
+    return this.#exclusive(() => this.#sync());
+  }
+
   async #sync(): Promise<void> {
     try {
       await this.#log.readToEnd((record) => this.state.apply(record));
@@ -203,15 +279,19 @@ export class SchemaRegistry {
   async #write(key: RecordKey, value: Buffer | null): Promise<void> {
     try {
       await this.#log.append(encodeKey(key), value);
+      this.appends += 1;
     } catch (error) {
       throw errors.store(`writing to ${this.#log.topic}: ${describeError(error)}`);
     }
     await this.#sync();
   }
 
-  /** A write: read to the end first, decide, append, read back. */
+  /** A write, by the leader only: read to the end first, decide, append, read back. */
   #change<T>(action: () => Promise<T>): Promise<T> {
     return this.#exclusive(async () => {
+      if (!this.isLeader) {
+        throw errors.unknownLeader('this instance lost the leadership before it could make the change');
+      }
       await this.#sync();
       return action();
     });
@@ -409,7 +489,7 @@ export class SchemaRegistry {
         this.writeConflicts += 1;
       }
       throw errors.store(
-        `registering in ${subject} lost ${WRITE_CONFLICT_RETRIES_MAX + 1} races with another registry instance writing ${this.#log.topic}`,
+        `registering in ${subject} lost ${WRITE_CONFLICT_RETRIES_MAX + 1} races with another instance writing ${this.#log.topic} (a leader that has not learnt of its demotion)`,
       );
     });
   }

@@ -2,12 +2,17 @@
  * Starting and stopping the Schema Registry: what `kstack schema-registry` runs, and what
  * `kstack up` calls to serve it beside the embedded cluster.
  */
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildRegistryApp } from './app.ts';
-import { SchemaRegistry } from './registry.ts';
+import { LeaderElector } from './leader-elector.ts';
+import { GROUP_ID_DEFAULT, type RegistryIdentity } from './leader-protocol.ts';
+import { LEADER_WAIT_MS_DEFAULT, SchemaRegistry } from './registry.ts';
 import { SchemaLog } from './schema-log.ts';
 
 export const SCHEMA_REGISTRY_PORT_DEFAULT = 8081;
+/** How long start-up waits for the first assignment of the registry group (Confluent's `kafkastore.init.timeout.ms`). */
+export const GROUP_JOIN_TIMEOUT_MS = 60_000;
 
 export interface SchemaRegistryOptions {
   /** Kafka bootstrap servers, HOST:PORT[,HOST:PORT…]. */
@@ -18,18 +23,34 @@ export interface SchemaRegistryOptions {
   readonly host?: string;
   /** The storage topic; `_schemas` when missing. */
   readonly topic?: string;
+  /** The registry group (Confluent's `schema.registry.group.id`); `schema-registry` when missing. */
+  readonly groupId?: string;
+  /** Whether this instance may be elected leader (Confluent's `leader.eligibility`); true when missing. */
+  readonly leaderEligible?: boolean;
+  /** The host name other instances reach this one by (Confluent's `host.name`); the listen host when missing. */
+  readonly hostName?: string;
+  /** How long a write waits for a leader before 50004. */
+  readonly leaderWaitMs?: number;
+  /** Where the registry reports leadership changes; nowhere when missing. */
+  readonly log?: (line: string) => void;
 }
 
 export interface RunningSchemaRegistry {
   readonly url: string;
   readonly registry: SchemaRegistry;
   readonly app: FastifyInstance;
+  readonly identity: RegistryIdentity;
+  readonly elector: LeaderElector;
   close(): Promise<void>;
 }
 
-/** Reads `_schemas` (creating it when missing), then listens; rejects if either fails. */
+/**
+ * Reads `_schemas` (creating it when missing), listens, then joins the registry group and waits for
+ * its first assignment (who leads); rejects if any step fails.
+ */
 export async function startSchemaRegistry(options: SchemaRegistryOptions): Promise<RunningSchemaRegistry> {
   const registry = new SchemaRegistry(new SchemaLog({ bootstrap: options.bootstrap, topic: options.topic }));
+  registry.leaderWaitMs = options.leaderWaitMs ?? LEADER_WAIT_MS_DEFAULT;
   try {
     await registry.start();
   } catch (error) {
@@ -45,14 +66,34 @@ export async function startSchemaRegistry(options: SchemaRegistryOptions): Promi
     throw error;
   }
   const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  return {
-    url: `http://${host}:${port}`,
-    registry,
-    app,
-    async close() {
-      await app.close();
-      await registry.close();
-    },
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
+  const advertised = options.hostName ?? (host === '0.0.0.0' || host === '::' ? hostname() : host);
+  const identity: RegistryIdentity = {
+    scheme: 'http',
+    host: advertised,
+    port,
+    leaderEligible: options.leaderEligible ?? true,
   };
+  registry.setIdentity(identity);
+  const elector = new LeaderElector({
+    bootstrap: options.bootstrap,
+    groupId: options.groupId ?? GROUP_ID_DEFAULT,
+    identity,
+    onLeader: (leader) => registry.setLeader(leader),
+    log: options.log,
+  });
+  const close = async () => {
+    // Finish the requests in flight, then leave the group (another instance takes over at once,
+    // without waiting for a session timeout), so no write of ours follows the next leader's.
+    await app.close();
+    await elector.close();
+    await registry.close();
+  };
+  try {
+    await elector.start(GROUP_JOIN_TIMEOUT_MS);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { url: `http://${host}:${port}`, registry, app, identity, elector, close };
 }

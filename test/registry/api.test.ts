@@ -15,6 +15,9 @@ import { BrokerProcess } from '../engine/broker-process.ts';
 const BROKER_PORT = 20200;
 const REGISTRY_PORT = 20201;
 const SECOND_REGISTRY_PORT = 20202;
+/** A registry with `leader.eligibility=false`, alone in its own group. */
+const INELIGIBLE_REGISTRY_PORT = 20203;
+const INELIGIBLE_LEADER_WAIT_MS = 1_000;
 /** Registrations sent at once, alternating between the two instances, in the race test. */
 const RACE_REGISTRATIONS = 40;
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -425,11 +428,15 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
     assert.equal(next, before.maxId + 1, 'ids are never reused');
   });
 
-  it('two instances on one cluster racing their registrations keep one consistent state', async () => {
+  it('two instances, 40 registrations at once to both: all 200, distinct ids, both converge, 0 lost races', async () => {
     const second = await startSchemaRegistry({ bootstrap: broker.bootstrap, port: SECOND_REGISTRY_PORT });
     try {
+      // Confluent's choice: the eligible member with the smallest URL (…:20201 < …:20202).
+      assert.equal(second.registry.leader?.port, REGISTRY_PORT, 'the second instance follows the first');
+      assert.equal(second.registry.isLeader, false);
       const apps = [app, second.app];
       await call('PUT', '/config/race-shared', { compatibility: 'NONE' });
+      const appendsBefore = { leader: running.registry.appends, follower: second.registry.appends };
       const sent = Array.from({ length: RACE_REGISTRATIONS }, async (_, i) => {
         const subject = i % 4 === 0 ? 'race-shared' : `race-${i}`;
         const schema = avro([{ name: `f${i}`, type: 'int' }], `Race${i}`);
@@ -449,7 +456,15 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
         RACE_REGISTRATIONS,
         'distinct schemas, distinct ids',
       );
-      // Both instances converge (the second catches up within its refresh interval).
+      // The follower forwarded its half and wrote nothing itself; the leader wrote one record each.
+      assert.equal(second.registry.forwarded, RACE_REGISTRATIONS / 2);
+      assert.equal(second.registry.appends, appendsBefore.follower);
+      assert.equal(running.registry.appends - appendsBefore.leader, RACE_REGISTRATIONS);
+      // A follower reads a forwarded write back at once (it catches up before it answers).
+      const forwardedId = acknowledged[1]?.id;
+      const readBack = await second.app.inject({ method: 'GET', url: `/schemas/ids/${forwardedId}` });
+      assert.equal(readBack.statusCode, 200, readBack.body);
+      // Both instances converge (the follower catches up within its refresh interval).
       const list = async (target: FastifyInstance) =>
         (await target.inject({ method: 'GET', url: '/schemas?deleted=true' })).body;
       const deadline = Date.now() + 30_000;
@@ -463,12 +478,52 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
           assert.equal((JSON.parse(answer.body) as { schema: string }).schema, schema, `id ${id}`);
         }
       }
-      const conflicts = running.registry.writeConflicts + second.registry.writeConflicts;
-      process.stdout.write(
-        `# race test: ${RACE_REGISTRATIONS} registrations, ${conflicts} lost races retried\n`,
-      );
+      assert.equal(running.registry.writeConflicts + second.registry.writeConflicts, 0, 'no lost races');
+      // Deletes, config and mode are writes too: forwarded, and the leader's answer comes back.
+      const config = await second.app.inject({
+        method: 'PUT',
+        url: '/config/race-1',
+        headers: { 'content-type': CONTENT_TYPE },
+        payload: JSON.stringify({ compatibility: 'FULL' }),
+      });
+      assert.equal(config.statusCode, 200, config.body);
+      assert.deepEqual(JSON.parse(config.body), { compatibility: 'FULL' });
+      const missing = await second.app.inject({ method: 'DELETE', url: '/mode/race-1' });
+      assert.equal(missing.statusCode, 404, missing.body);
+      assert.equal((JSON.parse(missing.body) as { error_code: number }).error_code, 40409);
+      assert.equal(second.registry.appends, appendsBefore.follower);
     } finally {
       await second.close();
+    }
+  });
+
+  it('an instance that may not lead, alone in its group, serves reads and refuses writes with 50004', async () => {
+    const alone = await startSchemaRegistry({
+      bootstrap: broker.bootstrap,
+      port: INELIGIBLE_REGISTRY_PORT,
+      groupId: 'kstack-registry-api-ineligible',
+      leaderEligible: false,
+      leaderWaitMs: INELIGIBLE_LEADER_WAIT_MS,
+    });
+    try {
+      assert.equal(alone.registry.leader, null);
+      const read = await alone.app.inject({ method: 'GET', url: '/subjects' });
+      assert.equal(read.statusCode, 200, read.body);
+      const started = Date.now();
+      const write = await alone.app.inject({
+        method: 'POST',
+        url: '/subjects/never/versions',
+        headers: { 'content-type': CONTENT_TYPE },
+        payload: JSON.stringify({ schema: avro([nameField], 'Never') }),
+      });
+      assert.ok(Date.now() - started >= INELIGIBLE_LEADER_WAIT_MS, 'it waited for a leader first');
+      assert.equal(write.statusCode, 500, write.body);
+      const body = JSON.parse(write.body) as { error_code: number; message: string };
+      assert.equal(body.error_code, 50004);
+      assert.match(body.message, /^Unknown leader: no leader-eligible instance .* within 1000 ms/);
+      assert.equal(alone.registry.appends, 0);
+    } finally {
+      await alone.close();
     }
   });
 });

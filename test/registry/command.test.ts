@@ -9,18 +9,62 @@ const NO_CLUSTER_PORT = 20299;
 
 describe('kstack schema-registry', { timeout: 120_000 }, () => {
   it('parses its arguments', () => {
+    const defaults = {
+      groupId: undefined,
+      leaderEligible: undefined,
+      hostName: undefined,
+      leaderWaitMs: undefined,
+    };
     assert.deepEqual(parseRegistryArgs(['--bootstrap-server', 'h:1']), {
       bootstrap: 'h:1',
       port: 8081,
       host: '127.0.0.1',
       topic: undefined,
+      ...defaults,
     });
     assert.deepEqual(parseRegistryArgs(['--bootstrap-server', 'h:1', '--port', '9000', '--topic', '_s2']), {
       bootstrap: 'h:1',
       port: 9000,
       host: '127.0.0.1',
       topic: '_s2',
+      ...defaults,
     });
+    assert.deepEqual(
+      parseRegistryArgs([
+        '--bootstrap-server',
+        'h:1',
+        '--group-id',
+        'sr-2',
+        '--leader-eligibility',
+        'false',
+        '--host-name',
+        'registry-2.local',
+        '--leader-wait-ms',
+        '5000',
+      ]),
+      {
+        bootstrap: 'h:1',
+        port: 8081,
+        host: '127.0.0.1',
+        topic: undefined,
+        groupId: 'sr-2',
+        leaderEligible: false,
+        hostName: 'registry-2.local',
+        leaderWaitMs: 5000,
+      },
+    );
+    assert.throws(
+      () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--leader-eligibility', 'no']),
+      /--leader-eligibility: 'no' is not true or false/,
+    );
+    assert.throws(
+      () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--leader-wait-ms', '1.5']),
+      /--leader-wait-ms: '1.5' is not a whole number/,
+    );
+    assert.throws(
+      () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--group-id', ' ']),
+      /--group-id: a group id cannot be empty/,
+    );
     assert.throws(() => parseRegistryArgs([]), /--bootstrap-server HOST:PORT is required/);
     assert.throws(() => parseRegistryArgs(['--bootstrap-server', 'nohostport']), /is not HOST:PORT/);
     assert.throws(
