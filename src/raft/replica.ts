@@ -163,6 +163,20 @@ export class RaftReplica {
     return { epoch: this.#epoch, leaderId: this.#leaderId };
   }
 
+  /**
+   * A leader's view of the other voters (DescribeQuorum): the end offset each acknowledged with
+   * its latest valid Fetch (-1 before any in this epoch) and when, on the replica's clock
+   * (-Infinity before any). Empty unless this replica leads.
+   */
+  voterProgress(): { nodeId: number; fetchOffset: number; lastFetchMs: number }[] {
+    if (this.#role !== 'leader') return [];
+    return [...this.#progress].map(([nodeId, progress]) => ({
+      nodeId,
+      fetchOffset: progress.fetchOffset,
+      lastFetchMs: progress.lastFetchMs,
+    }));
+  }
+
   /** Committed entries from `fromOffset` (at or above the log start), at most `countMax`. */
   readCommitted(fromOffset: number, countMax: number): LogEntry[] {
     if (fromOffset >= this.#highWatermark) return [];

@@ -42,7 +42,11 @@ import {
   AlterUserScramCredentialsRequest,
   AlterUserScramCredentialsResponse,
 } from './51-alter-user-scram-credentials.ts';
+import { VoteRequest, VoteResponse } from './52-vote.ts';
+import { BeginQuorumEpochRequest, BeginQuorumEpochResponse } from './53-begin-quorum-epoch.ts';
+import { EndQuorumEpochRequest, EndQuorumEpochResponse } from './54-end-quorum-epoch.ts';
 import { DescribeQuorumRequest, DescribeQuorumResponse } from './55-describe-quorum.ts';
+import { FetchSnapshotRequest, FetchSnapshotResponse } from './59-fetch-snapshot.ts';
 import { DescribeClusterRequest, DescribeClusterResponse } from './60-describe-cluster.ts';
 import { DescribeProducersRequest, DescribeProducersResponse } from './61-describe-producers.ts';
 import { DescribeTransactionsRequest, DescribeTransactionsResponse } from './65-describe-transactions.ts';
@@ -115,7 +119,11 @@ export const ApiKey = {
   OffsetDelete: 47,
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
+  Vote: 52,
+  BeginQuorumEpoch: 53,
+  EndQuorumEpoch: 54,
   DescribeQuorum: 55,
+  FetchSnapshot: 59,
   DescribeCluster: 60,
   DescribeProducers: 61,
   DescribeTransactions: 65,
@@ -165,7 +173,11 @@ const definitions: readonly ApiDefinition[] = [
     DescribeUserScramCredentialsResponse,
   ),
   defineApi('AlterUserScramCredentials', AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse),
+  defineApi('Vote', VoteRequest, VoteResponse),
+  defineApi('BeginQuorumEpoch', BeginQuorumEpochRequest, BeginQuorumEpochResponse),
+  defineApi('EndQuorumEpoch', EndQuorumEpochRequest, EndQuorumEpochResponse),
   defineApi('DescribeQuorum', DescribeQuorumRequest, DescribeQuorumResponse),
+  defineApi('FetchSnapshot', FetchSnapshotRequest, FetchSnapshotResponse),
   defineApi('DescribeCluster', DescribeClusterRequest, DescribeClusterResponse),
   defineApi('DescribeProducers', DescribeProducersRequest, DescribeProducersResponse),
   defineApi('DescribeTransactions', DescribeTransactionsRequest, DescribeTransactionsResponse),
@@ -215,7 +227,11 @@ export * from './44-incremental-alter-configs.ts';
 export * from './47-offset-delete.ts';
 export * from './50-describe-user-scram-credentials.ts';
 export * from './51-alter-user-scram-credentials.ts';
+export * from './52-vote.ts';
+export * from './53-begin-quorum-epoch.ts';
+export * from './54-end-quorum-epoch.ts';
 export * from './55-describe-quorum.ts';
+export * from './59-fetch-snapshot.ts';
 export * from './60-describe-cluster.ts';
 export * from './61-describe-producers.ts';
 export * from './65-describe-transactions.ts';
