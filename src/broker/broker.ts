@@ -8,8 +8,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsOptions } from 'node:tls';
 import { KafkaErrors, uuidFromRandomBytes } from '../protocol/index.ts';
+import { ACLS, AclStore } from '../security/acls.ts';
+import { Authorizer, type AuthorizerSettings, authorizerSettings } from '../security/authorizer.ts';
 import { listenerServices } from '../security/listener-view.ts';
 import { type Listener, resolveListeners } from '../security/listeners.ts';
+import { AUTHORIZER } from '../security/request-authorization.ts';
 import { type ListenerSecurity, listenerSecurity } from '../security/sasl.ts';
 import { SCRAM_CREDENTIALS, ScramCredentialStore } from '../security/scram-store.ts';
 import { listenerTls } from '../security/tls.ts';
@@ -113,6 +116,9 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   readonly #tls = new Map<string, TlsOptions>();
   /** SCRAM credentials, replayed from the metadata log at start (API keys 50 and 51 change them). */
   readonly #scram = new ScramCredentialStore((records) => this.#commit(records));
+  /** ACLs (API keys 29-31) and, with `authorizer.class.name` set, the authorizer over them (src/security). */
+  readonly #acls = new AclStore((records) => this.#commit(records));
+  readonly #authorizerSettings: AuthorizerSettings | undefined;
   readonly #extensions: BrokerExtension[] = [];
   #port = 0;
   /** Cancellers of the periodic log maintenance timers. */
@@ -152,6 +158,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       const tls = listenerTls(listener, lookup);
       if (tls !== undefined) this.#tls.set(listener.name, tls);
     }
+    this.#authorizerSettings = authorizerSettings(lookup);
   }
 
   get port(): number {
@@ -182,6 +189,11 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#image = MetadataImage.empty(clusterId, this.nodeId).apply(records, BigInt(records.length - 1));
     this.#scram.replay(records);
     this.slots.set(SCRAM_CREDENTIALS, this.#scram);
+    this.#acls.replay(records);
+    this.slots.set(ACLS, this.#acls);
+    if (this.#authorizerSettings !== undefined) {
+      this.slots.set(AUTHORIZER, new Authorizer(this.#authorizerSettings, this.#acls));
+    }
     for (const [name, value] of this.#image.brokerConfigs.get('') ?? []) {
       this.config.setDynamic('clusterDefault', name, value);
     }

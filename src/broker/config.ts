@@ -120,6 +120,12 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   def('ssl.truststore.certificates', ConfigType.password, null, 'Inline PEM trusted certificates.', {
     startOnly: true,
   }),
+  // ACLs (src/security/authorizer.ts): StandardAuthorizer, its super users and default.
+  def('authorizer.class.name', STR, '', 'The authorizer (kstack: StandardAuthorizer, or empty).', {
+    startOnly: true,
+  }),
+  def('super.users', STR, null, 'Principals always allowed, separated by ;.', { startOnly: true }),
+  def('allow.everyone.if.no.acl.found', BOOL, 'false', 'Allow what no ACL names.', { startOnly: true }),
   def('log.dirs', STR, null, 'The data directory.', { readOnly: true }),
   def('auto.create.topics.enable', BOOL, 'true', 'Create a topic on Metadata/Produce for an unknown topic.', {
     readOnly: true,

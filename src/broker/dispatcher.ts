@@ -12,7 +12,10 @@ import {
   ProtocolError,
   Writer,
 } from '../protocol/index.ts';
+import { clientHost } from '../security/authorizer.ts';
+import { type Authorized, authorizeRequest } from '../security/request-authorization.ts';
 import {
+  ANONYMOUS,
   type ListenerSecurity,
   PRE_AUTHENTICATION_KEYS,
   type SaslSession,
@@ -88,6 +91,7 @@ export class BrokerDispatcher implements RequestDispatcher {
     }
     let context: RequestContext;
     let request: Record<string, unknown>;
+    let authorized: Authorized;
     try {
       const decoded = decodeRequest(frame);
       request = decoded.body;
@@ -99,6 +103,9 @@ export class BrokerDispatcher implements RequestDispatcher {
         connection,
         broker: binding?.services ?? this.#services,
       };
+      // ACLs (src/security): refused parts are answered there, the rest reaches the handler.
+      const who = { principal: session?.principal ?? ANONYMOUS, host: clientHost(connection.remoteAddress) };
+      authorized = authorizeRequest(apiKey, apiVersion, request, who, context.broker);
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof RangeError) {
         return this.#reject(connection, `${handler.name} v${apiVersion}: ${error.message}`);
@@ -112,16 +119,23 @@ export class BrokerDispatcher implements RequestDispatcher {
       );
       return CLOSE;
     };
+    if ('answer' in authorized) return this.#respond(apiKey, apiVersion, correlationId, authorized.answer);
+    const { finish } = authorized;
+    const finished = (body: unknown): unknown =>
+      body === NO_RESPONSE ? body : finish(body as Record<string, unknown>);
     try {
-      const outcome = handler.handle(request, context);
+      const outcome = handler.handle(authorized.request, context);
       if (outcome instanceof Promise) {
         return outcome
           .then((body) =>
-            this.#closeIfFailed(session, this.#respond(apiKey, apiVersion, correlationId, body)),
+            this.#closeIfFailed(session, this.#respond(apiKey, apiVersion, correlationId, finished(body))),
           )
           .catch(failed);
       }
-      return this.#closeIfFailed(session, this.#respond(apiKey, apiVersion, correlationId, outcome));
+      return this.#closeIfFailed(
+        session,
+        this.#respond(apiKey, apiVersion, correlationId, finished(outcome)),
+      );
     } catch (error) {
       return failed(error);
     }

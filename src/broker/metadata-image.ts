@@ -4,6 +4,7 @@
  * RemoveTopicRecord, RegisterBrokerRecord). Today one node appends the records to a
  * local log (metadata-log.ts); the Raft quorum will later replicate the same records.
  */
+import type { AclMetadataRecord } from '../security/acls.ts';
 import type { ScramMetadataRecord } from '../security/scram-store.ts';
 import type { BrokerEndpoint, MetadataView, PartitionView, TopicView } from './services.ts';
 
@@ -13,6 +14,7 @@ export const ConfigResourceType = { topic: 2, broker: 4 } as const;
 /** SCRAM credential records are kept by src/security (scram-store.ts); the image passes over them. */
 export type MetadataRecord =
   | ScramMetadataRecord
+  | AclMetadataRecord
   | { readonly type: 'TopicRecord'; readonly name: string; readonly topicId: string }
   | {
       readonly type: 'PartitionRecord';

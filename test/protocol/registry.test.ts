@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { ApiKey, apis, getApi } from '../../src/protocol/apis/index.ts';
 import { ErrorCode, errorByCode, KafkaErrors } from '../../src/protocol/errors.ts';
 
-test('the registry holds the 45 APIs of the broker, group, security and quorum issues', () => {
-  assert.equal(apis.size, 45);
+test('the registry holds the 48 APIs of the broker, group, security (ACLs too) and quorum issues', () => {
+  assert.equal(apis.size, 48);
   for (const [name, key] of Object.entries(ApiKey)) {
     const api = getApi(key);
     assert.ok(api, name);
@@ -39,6 +39,9 @@ test('version ranges as the specification gives them', () => {
     [ApiKey.InitProducerId, 0, 5, 2],
     [ApiKey.OffsetForLeaderEpoch, 0, 4, 4],
     [ApiKey.DescribeConfigs, 0, 4, 4],
+    [ApiKey.DescribeAcls, 0, 3, 2],
+    [ApiKey.CreateAcls, 0, 3, 2],
+    [ApiKey.DeleteAcls, 0, 3, 2],
     [ApiKey.OffsetDelete, 0, 0, null],
     [ApiKey.DescribeCluster, 0, 1, 0],
     [ApiKey.ConsumerGroupHeartbeat, 0, 1, 0],

@@ -23,6 +23,9 @@ import { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './24-add-
 import { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from './25-add-offsets-to-txn.ts';
 import { EndTxnRequest, EndTxnResponse } from './26-end-txn.ts';
 import { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from './28-txn-offset-commit.ts';
+import { DescribeAclsRequest, DescribeAclsResponse } from './29-describe-acls.ts';
+import { CreateAclsRequest, CreateAclsResponse } from './30-create-acls.ts';
+import { DeleteAclsRequest, DeleteAclsResponse } from './31-delete-acls.ts';
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './32-describe-configs.ts';
 import { AlterConfigsRequest, AlterConfigsResponse } from './33-alter-configs.ts';
 import { DescribeLogDirsRequest, DescribeLogDirsResponse } from './35-describe-log-dirs.ts';
@@ -109,6 +112,9 @@ export const ApiKey = {
   AddOffsetsToTxn: 25,
   EndTxn: 26,
   TxnOffsetCommit: 28,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   DescribeLogDirs: 35,
@@ -159,6 +165,9 @@ const definitions: readonly ApiDefinition[] = [
   defineApi('AddOffsetsToTxn', AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
   defineApi('EndTxn', EndTxnRequest, EndTxnResponse),
   defineApi('TxnOffsetCommit', TxnOffsetCommitRequest, TxnOffsetCommitResponse),
+  defineApi('DescribeAcls', DescribeAclsRequest, DescribeAclsResponse),
+  defineApi('CreateAcls', CreateAclsRequest, CreateAclsResponse),
+  defineApi('DeleteAcls', DeleteAclsRequest, DeleteAclsResponse),
   defineApi('DescribeConfigs', DescribeConfigsRequest, DescribeConfigsResponse),
   defineApi('AlterConfigs', AlterConfigsRequest, AlterConfigsResponse),
   defineApi('DescribeLogDirs', DescribeLogDirsRequest, DescribeLogDirsResponse),
@@ -217,6 +226,9 @@ export * from './24-add-partitions-to-txn.ts';
 export * from './25-add-offsets-to-txn.ts';
 export * from './26-end-txn.ts';
 export * from './28-txn-offset-commit.ts';
+export * from './29-describe-acls.ts';
+export * from './30-create-acls.ts';
+export * from './31-delete-acls.ts';
 export * from './32-describe-configs.ts';
 export * from './33-alter-configs.ts';
 export * from './35-describe-log-dirs.ts';
