@@ -20,6 +20,7 @@ import {
 } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { asCoordinatorReplica, BrokerOffsetsLog, readNumber, replayedBatches } from './broker-log.ts';
+import { type ConsumerGroupConfig, ConsumerGroups, DEFAULT_CONSUMER_GROUP_CONFIG } from './consumer-group.ts';
 import {
   DEFAULT_GROUP_COORDINATOR_CONFIG,
   GroupCoordinator,
@@ -159,6 +160,35 @@ export function coordinatorConfig(broker: BrokerServices): GroupCoordinatorConfi
   };
 }
 
+/**
+ * The `group.consumer.*` settings, Kafka's defaults when the broker's config does not define them
+ * (src/broker/config.ts lists the settings `--override` accepts).
+ */
+export function consumerGroupConfig(broker: BrokerServices): ConsumerGroupConfig {
+  const d = DEFAULT_CONSUMER_GROUP_CONFIG;
+  let assignors = d.assignors;
+  try {
+    const text = broker.config.getString('group.consumer.assignors');
+    const names = text
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
+    // Kafka also accepts class names; kstack knows its two assignors by their short names.
+    if (names.length > 0)
+      assignors = names.map((name) =>
+        name.replace(/^.*\.(Uniform|Range)Assignor$/, (_, n: string) => n.toLowerCase()),
+      );
+  } catch {
+    // Not defined in this broker's config: Kafka's default.
+  }
+  return {
+    sessionTimeoutMs: readNumber(broker, 'group.consumer.session.timeout.ms', d.sessionTimeoutMs),
+    heartbeatIntervalMs: readNumber(broker, 'group.consumer.heartbeat.interval.ms', d.heartbeatIntervalMs),
+    assignors,
+    maxSize: readNumber(broker, 'group.consumer.max.size', d.maxSize),
+  };
+}
+
 /** The next producer-id block, as a decimal in a file replaced atomically. */
 class FileProducerIdStore implements ProducerIdStore {
   readonly #path: string;
@@ -208,6 +238,26 @@ export const extension: BrokerExtension = {
       config: existing === undefined ? config : { ...config, offsetsTopicNumPartitions: existing },
       newUuid: randomUUID,
     });
+    coordinator.attachConsumerGroups(
+      new ConsumerGroups({
+        clock: services.clock,
+        config: consumerGroupConfig(services),
+        topics: {
+          *topics() {
+            for (const topic of services.metadata().topics()) {
+              yield {
+                topicId: topic.topicId,
+                name: topic.name,
+                partitionCount: topic.partitions.length,
+                internal: topic.internal,
+              };
+            }
+          },
+        },
+        newMemberId: randomUUID,
+        classicGroupInUse: (groupId) => coordinator.classicGroupInUse(groupId),
+      }),
+    );
     const producerIds = new ProducerIdManager(new FileProducerIdStore(join(services.dataDir, 'coordinator')));
     const runtime = new CoordinatorRuntime(services, coordinator, producerIds);
     const existingTransactionPartitions = services.metadata().topic(TRANSACTION_STATE_TOPIC)
@@ -287,6 +337,7 @@ export const extension: BrokerExtension = {
     entry.cancelTransactionalIdExpiry();
     // Marker rounds in flight finish before the logs close (a restart would redo them otherwise).
     await entry.transactions.coordinator.idle();
+    entry.runtime.coordinator.consumerGroups?.stop();
     entry.runtime.coordinator.stop();
   },
 };

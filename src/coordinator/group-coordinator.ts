@@ -12,6 +12,7 @@
  */
 import type { Clock } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
+import type { ConsumerGroups } from './consumer-group.ts';
 import { subscribedTopics } from './consumer-protocol.ts';
 import {
   ClassicGroup,
@@ -19,7 +20,6 @@ import {
   EMPTY_BYTES,
   GROUP_STATES,
   type GroupMember,
-  type GroupState,
   type JoinGroupMemberInfo,
   type JoinGroupResult,
   joinError,
@@ -138,6 +138,8 @@ export interface CommitOffsetsInput {
   /** OffsetCommit v2-4 RetentionTimeMs; -1 for the broker default. */
   readonly retentionTimeMs: number;
   readonly offsets: readonly OffsetToCommit[];
+  /** The request's version: a consumer group answers a stale epoch with STALE_MEMBER_EPOCH from v9. */
+  readonly apiVersion?: number;
 }
 
 export interface PartitionResult {
@@ -167,7 +169,7 @@ export interface TopicPartitions {
 export interface ListedGroup {
   readonly groupId: string;
   readonly protocolType: string;
-  readonly groupState: GroupState;
+  readonly groupState: string;
   readonly groupType: string;
 }
 
@@ -207,6 +209,8 @@ export class GroupCoordinator {
   readonly #newUuid: () => string;
   readonly #logger: (message: string) => void;
   readonly #groups = new Map<string, ClassicGroup>();
+  /** KIP-848 consumer groups of this coordinator; their offsets live in the classic map's entry. */
+  #consumerGroups: ConsumerGroups | null = null;
   readonly #partitions = new Map<number, PartitionLoadState>();
   /** Transactional offset commits not yet ended by a marker: producer id → group → offset key → offset. */
   readonly #pendingTxnOffsets = new Map<bigint, Map<string, Map<string, CommittedOffset>>>();
@@ -224,6 +228,21 @@ export class GroupCoordinator {
   // ---- lifecycle -------------------------------------------------------------------------
 
   /** The `__consumer_offsets` partition that holds a group (its coordinator is that partition's leader). */
+  /** Attaches the KIP-848 consumer groups (the extension builds them over the broker's topics). */
+  attachConsumerGroups(consumerGroups: ConsumerGroups): void {
+    this.#consumerGroups = consumerGroups;
+  }
+
+  get consumerGroups(): ConsumerGroups | null {
+    return this.#consumerGroups;
+  }
+
+  /** Whether a classic group with members (or mid-rebalance) holds this id. */
+  classicGroupInUse(groupId: string): boolean {
+    const group = this.#groups.get(groupId);
+    return group !== undefined && !group.is('Empty') && !group.is('Dead');
+  }
+
   partitionFor(groupId: string): number {
     return partitionForGroup(groupId, this.config.offsetsTopicNumPartitions);
   }
@@ -400,6 +419,11 @@ export class GroupCoordinator {
       input.sessionTimeoutMs > this.config.groupMaxSessionTimeoutMs
     ) {
       return respond(joinError(input.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+    }
+    const consumerGroup = this.#consumerGroups?.group(input.groupId);
+    if (consumerGroup !== undefined && consumerGroup.members.size > 0) {
+      // Kafka would convert the group (group.consumer.migration.policy); kstack does not yet.
+      return respond(joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     }
     const isUnknownMember = input.memberId === '';
     const existing = this.#groups.get(input.groupId);
@@ -1010,6 +1034,17 @@ export class GroupCoordinator {
       input.offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode }));
     const statusError = this.#groupStatusError(input.groupId, false);
     if (statusError !== null) return all(statusError);
+    const consumerError = this.#consumerGroups?.offsetCommitError(
+      input.groupId,
+      input.memberId,
+      input.generationId,
+      input.apiVersion ?? 0,
+    );
+    if (consumerError !== undefined) {
+      // A consumer group: its members commit with their member epoch; offsets live in the classic entry.
+      if (consumerError !== null) return all(consumerError);
+      return this.#doCommit(this.#getOrCreateGroup(input.groupId), input);
+    }
     let group = this.#groups.get(input.groupId);
     if (group === undefined) {
       // Only a commit from outside group management may create a group.
@@ -1413,8 +1448,21 @@ export class GroupCoordinator {
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(typesFilter.map((s) => s.toLowerCase()));
     const listed: ListedGroup[] = [];
+    for (const group of this.#consumerGroups?.groups() ?? []) {
+      if (this.#partitions.get(this.partitionFor(group.groupId)) !== 'loaded') continue;
+      const state = group.state();
+      if (states.size > 0 && !states.has(state.toLowerCase())) continue;
+      if (types.size > 0 && !types.has('consumer')) continue;
+      listed.push({
+        groupId: group.groupId,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        groupState: state,
+        groupType: 'consumer',
+      });
+    }
     for (const group of this.#groups.values()) {
       if (this.#partitions.get(this.partitionFor(group.groupId)) !== 'loaded' || group.is('Dead')) continue;
+      if (this.#consumerGroups?.group(group.groupId) !== undefined) continue;
       if (states.size > 0 && !states.has(group.state.toLowerCase())) continue;
       if (types.size > 0 && !types.has('classic')) continue;
       listed.push({

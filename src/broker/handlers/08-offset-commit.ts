@@ -57,6 +57,7 @@ export const handler = defineHandler<OffsetCommitRequestData, Input<OffsetCommit
         groupInstanceId: version >= 7 ? request.groupInstanceId : null,
         retentionTimeMs: version >= 2 && version <= 4 ? Number(request.retentionTimeMs) : -1,
         offsets,
+        apiVersion: version,
       });
       for (const r of results) answer(r.topic, r.partition, r.errorCode);
     }

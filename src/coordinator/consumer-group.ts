@@ -1,0 +1,687 @@
+/**
+ * KIP-848 consumer groups (Kafka 4's `group.protocol=consumer`): ConsumerGroupHeartbeat and
+ * ConsumerGroupDescribe. The broker owns the assignment: each membership or subscription change
+ * bumps the group epoch, the assignor computes a target assignment for that epoch, and each
+ * member is moved towards its target one heartbeat at a time: partitions it must give up are
+ * revoked first (its epoch stays behind until it reports them gone), and a partition is handed
+ * to its new owner only once no other member holds it.
+ *
+ * Pure logic over the broker's `Clock`; topics come from a `TopicLookup` (the metadata image).
+ */
+
+import type { Clock } from '../broker/services.ts';
+import { ErrorCode } from '../protocol/errors.ts';
+import { ASSIGNORS, type Assignment, type AssignorTopic, partitionKey } from './assignors.ts';
+
+/** Kafka's broker settings for consumer groups, under their Kafka names. */
+export interface ConsumerGroupConfig {
+  /** group.consumer.session.timeout.ms */
+  readonly sessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms */
+  readonly heartbeatIntervalMs: number;
+  /** group.consumer.assignors (the first is the default) */
+  readonly assignors: readonly string[];
+  /** group.consumer.max.size */
+  readonly maxSize: number;
+}
+
+export const DEFAULT_CONSUMER_GROUP_CONFIG: ConsumerGroupConfig = {
+  sessionTimeoutMs: 45_000,
+  heartbeatIntervalMs: 5_000,
+  assignors: ['uniform', 'range'],
+  maxSize: 2_147_483_647,
+};
+
+/** Member epochs with a meaning (ConsumerGroupHeartbeat's MemberEpoch). */
+export const JOIN_EPOCH = 0;
+export const LEAVE_EPOCH = -1;
+export const STATIC_LEAVE_EPOCH = -2;
+
+/** Bound on a subscription regex's length: RE2/J is linear, JS RegExp is not (see toJsRegExp). */
+export const SUBSCRIBED_TOPIC_REGEX_MAX_CHARS = 1024;
+
+export interface TopicLookup {
+  /** Every topic, internal ones included. */
+  topics(): Iterable<AssignorTopic & { readonly internal: boolean }>;
+}
+
+export interface TopicPartitionsInput {
+  readonly topicId: string;
+  readonly partitions: readonly number[];
+}
+
+export interface ConsumerHeartbeatInput {
+  readonly apiVersion: number;
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly memberEpoch: number;
+  readonly instanceId: string | null;
+  readonly rackId: string | null;
+  readonly rebalanceTimeoutMs: number;
+  readonly subscribedTopicNames: readonly string[] | null;
+  readonly subscribedTopicRegex: string | null;
+  readonly serverAssignor: string | null;
+  readonly ownedPartitions: readonly TopicPartitionsInput[] | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+}
+
+export interface ConsumerHeartbeatResult {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly memberId: string | null;
+  readonly memberEpoch: number;
+  readonly heartbeatIntervalMs: number;
+  readonly assignment: { topicId: string; partitions: number[] }[] | null;
+}
+
+type MemberState = 'stable' | 'unrevoked_partitions' | 'unreleased_partitions';
+
+export interface ConsumerMember {
+  readonly memberId: string;
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  state: MemberState;
+  /** What the member may consume now. */
+  assigned: Assignment;
+  /** What it still holds and must give up before its epoch moves on. */
+  pendingRevocation: Assignment;
+  cancelSession: () => void;
+  cancelRebalance: () => void;
+}
+
+export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
+
+export class ConsumerGroup {
+  readonly groupId: string;
+  groupEpoch = 0;
+  assignmentEpoch = 0;
+  readonly members = new Map<string, ConsumerMember>();
+  /** Target assignment of assignmentEpoch, by member id. */
+  target = new Map<string, Assignment>();
+  /** The subscribed topics (name → id and partition count) the target was computed from. */
+  subscribedTopics = new Map<string, AssignorTopic>();
+  assignorName: string;
+
+  constructor(groupId: string, assignorName: string) {
+    this.groupId = groupId;
+    this.assignorName = assignorName;
+  }
+
+  state(): ConsumerGroupState {
+    if (this.members.size === 0) return 'Empty';
+    if (this.groupEpoch > this.assignmentEpoch) return 'Assigning';
+    for (const member of this.members.values()) {
+      if (member.memberEpoch !== this.assignmentEpoch || member.state !== 'stable') return 'Reconciling';
+    }
+    return 'Stable';
+  }
+
+  staticMember(instanceId: string): ConsumerMember | undefined {
+    for (const member of this.members.values()) if (member.instanceId === instanceId) return member;
+    return undefined;
+  }
+
+  /** Partition key → id of the member that holds it (assigned or pending revocation). */
+  owners(except?: string): Map<string, string> {
+    const owners = new Map<string, string>();
+    for (const member of this.members.values()) {
+      if (member.memberId === except) continue;
+      for (const assignment of [member.assigned, member.pendingRevocation]) {
+        for (const [topicId, partitions] of assignment) {
+          for (const p of partitions) owners.set(partitionKey(topicId, p), member.memberId);
+        }
+      }
+    }
+    return owners;
+  }
+}
+
+class HeartbeatError extends Error {
+  readonly errorCode: number;
+  constructor(errorCode: number, message: string) {
+    super(message);
+    this.errorCode = errorCode;
+  }
+}
+
+/**
+ * Translates an RE2/J subscription regex to a JS RegExp matched against the whole topic name
+ * (Kafka uses `Pattern.matcher(topic).matches()`). What differs: RE2/J has no lookaround and no
+ * backreferences, so they are refused here as Kafka refuses them (INVALID_REGULAR_EXPRESSION);
+ * RE2/J's leading `(?i)` becomes the `i` flag; RE2/J's `\Q…\E`, `\C`, `[[:alpha:]]` classes and
+ * other inline flags are not translated and are refused if JS cannot read them.
+ */
+export function toJsRegExp(regex: string): RegExp {
+  if (regex.length > SUBSCRIBED_TOPIC_REGEX_MAX_CHARS) {
+    throw new HeartbeatError(
+      ErrorCode.INVALID_REGULAR_EXPRESSION,
+      `SubscribedTopicRegex is longer than ${SUBSCRIBED_TOPIC_REGEX_MAX_CHARS} characters.`,
+    );
+  }
+  if (/\(\?<?[=!]|\\[1-9]|\\k</.test(regex)) {
+    throw new HeartbeatError(
+      ErrorCode.INVALID_REGULAR_EXPRESSION,
+      `SubscribedTopicRegex \`${regex}\` is not a valid regular expression: RE2/J has no lookaround or backreferences.`,
+    );
+  }
+  let source = regex;
+  let flags = '';
+  if (source.startsWith('(?i)')) {
+    source = source.slice(4);
+    flags = 'i';
+  }
+  try {
+    return new RegExp(`^(?:${source})$`, flags);
+  } catch (error) {
+    throw new HeartbeatError(
+      ErrorCode.INVALID_REGULAR_EXPRESSION,
+      `SubscribedTopicRegex \`${regex}\` is not a valid regular expression: ${(error as Error).message}.`,
+    );
+  }
+}
+
+function assignmentKeys(assignment: Assignment): Set<string> {
+  const keys = new Set<string>();
+  for (const [topicId, partitions] of assignment)
+    for (const p of partitions) keys.add(partitionKey(topicId, p));
+  return keys;
+}
+
+function fromKeys(keys: Iterable<string>): Assignment {
+  const out: Assignment = new Map();
+  const sortedKeys = [...keys].sort();
+  for (const key of sortedKeys) {
+    const separator = key.lastIndexOf(':');
+    const topicId = key.slice(0, separator);
+    const list = out.get(topicId);
+    const p = Number(key.slice(separator + 1));
+    if (list === undefined) out.set(topicId, [p]);
+    else list.push(p);
+  }
+  for (const list of out.values()) list.sort((a, b) => a - b);
+  return out;
+}
+
+function sameAssignment(a: Assignment, b: Assignment): boolean {
+  const ka = assignmentKeys(a);
+  const kb = assignmentKeys(b);
+  return ka.size === kb.size && [...ka].every((k) => kb.has(k));
+}
+
+function toWire(assignment: Assignment): { topicId: string; partitions: number[] }[] {
+  return [...assignment].map(([topicId, partitions]) => ({ topicId, partitions: [...partitions] }));
+}
+
+export interface ConsumerGroupsOptions {
+  readonly clock: Clock;
+  readonly config: ConsumerGroupConfig;
+  readonly topics: TopicLookup;
+  readonly newMemberId: () => string;
+  /** Whether a classic group with members holds this id (the two protocols cannot share one). */
+  readonly classicGroupInUse: (groupId: string) => boolean;
+  readonly logger?: (message: string) => void;
+}
+
+/** The consumer groups of one coordinator. */
+export class ConsumerGroups {
+  readonly #clock: Clock;
+  readonly config: ConsumerGroupConfig;
+  readonly #topics: TopicLookup;
+  readonly #newMemberId: () => string;
+  readonly #classicGroupInUse: (groupId: string) => boolean;
+  readonly #logger: (message: string) => void;
+  readonly #groups = new Map<string, ConsumerGroup>();
+
+  constructor(options: ConsumerGroupsOptions) {
+    this.#clock = options.clock;
+    this.config = options.config;
+    this.#topics = options.topics;
+    this.#newMemberId = options.newMemberId;
+    this.#classicGroupInUse = options.classicGroupInUse;
+    this.#logger = options.logger ?? (() => {});
+    for (const name of this.config.assignors) {
+      if (!ASSIGNORS.has(name)) {
+        throw new Error(
+          `group.consumer.assignors: unknown assignor '${name}' (kstack has ${[...ASSIGNORS.keys()].join(', ')})`,
+        );
+      }
+    }
+  }
+
+  group(groupId: string): ConsumerGroup | undefined {
+    return this.#groups.get(groupId);
+  }
+
+  groups(): Iterable<ConsumerGroup> {
+    return this.#groups.values();
+  }
+
+  heartbeat(input: ConsumerHeartbeatInput): ConsumerHeartbeatResult {
+    try {
+      return this.#heartbeat(input);
+    } catch (error) {
+      if (!(error instanceof HeartbeatError)) throw error;
+      return {
+        errorCode: error.errorCode,
+        errorMessage: error.message,
+        memberId: null,
+        memberEpoch: 0,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
+  }
+
+  #validate(input: ConsumerHeartbeatInput): void {
+    const invalid = (message: string) => new HeartbeatError(ErrorCode.INVALID_REQUEST, message);
+    if (input.groupId === '') throw invalid("GroupId can't be empty.");
+    if (input.instanceId !== null && input.instanceId === '') throw invalid("InstanceId can't be empty.");
+    if (input.rackId !== null && input.rackId === '') throw invalid("RackId can't be empty.");
+    if (input.memberEpoch === JOIN_EPOCH) {
+      if (input.apiVersion >= 1 && input.memberId === '') throw invalid("MemberId can't be empty.");
+      if (input.rebalanceTimeoutMs === -1)
+        throw invalid('RebalanceTimeoutMs must be provided in first request.');
+      if (input.ownedPartitions === null || input.ownedPartitions.length > 0) {
+        throw invalid('TopicPartitions must be empty when (re-)joining.');
+      }
+      if (input.subscribedTopicNames === null && input.subscribedTopicRegex === null) {
+        throw invalid('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.');
+      }
+    } else if (input.memberId === '') {
+      throw invalid("MemberId can't be empty.");
+    } else if (input.memberEpoch < STATIC_LEAVE_EPOCH) {
+      throw invalid(`MemberEpoch ${input.memberEpoch} is invalid.`);
+    } else if (input.memberEpoch === STATIC_LEAVE_EPOCH && input.instanceId === null) {
+      throw invalid("InstanceId can't be null for a static member leaving temporarily (MemberEpoch -2).");
+    }
+    if (input.subscribedTopicRegex !== null && input.subscribedTopicRegex !== '')
+      toJsRegExp(input.subscribedTopicRegex);
+    if (input.serverAssignor !== null && !this.config.assignors.includes(input.serverAssignor)) {
+      throw new HeartbeatError(
+        ErrorCode.UNSUPPORTED_ASSIGNOR,
+        `ServerAssignor ${input.serverAssignor} is not supported. Supported assignors: ${this.config.assignors.join(', ')}.`,
+      );
+    }
+  }
+
+  #heartbeat(input: ConsumerHeartbeatInput): ConsumerHeartbeatResult {
+    this.#validate(input);
+    const existing = this.#groups.get(input.groupId);
+    if (existing === undefined && this.#classicGroupInUse(input.groupId)) {
+      throw new HeartbeatError(
+        ErrorCode.GROUP_ID_NOT_FOUND,
+        `Group ${input.groupId} is not a consumer group.`,
+      );
+    }
+    if (input.memberEpoch === LEAVE_EPOCH || input.memberEpoch === STATIC_LEAVE_EPOCH) {
+      return this.#leave(existing, input);
+    }
+    if (existing === undefined && input.memberEpoch !== JOIN_EPOCH) {
+      throw new HeartbeatError(
+        ErrorCode.UNKNOWN_MEMBER_ID,
+        `Member ${input.memberId} is not a member of group ${input.groupId}.`,
+      );
+    }
+    const group = existing ?? new ConsumerGroup(input.groupId, this.config.assignors[0]!);
+    const member = this.#memberFor(group, input);
+    if (existing === undefined) this.#groups.set(input.groupId, group);
+    const before = member.assigned;
+    const changed = this.#updateMember(group, member, input);
+    if (changed || this.#metadataChanged(group)) group.groupEpoch++;
+    if (group.groupEpoch > group.assignmentEpoch) this.#computeTarget(group);
+    this.#reconcile(group, member, input.ownedPartitions);
+    this.#scheduleSession(group, member);
+    const sendAssignment =
+      input.memberEpoch === JOIN_EPOCH ||
+      input.ownedPartitions !== null ||
+      !sameAssignment(before, member.assigned);
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: member.memberId,
+      memberEpoch: member.memberEpoch,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      assignment: sendAssignment ? toWire(member.assigned) : null,
+    };
+  }
+
+  #memberFor(group: ConsumerGroup, input: ConsumerHeartbeatInput): ConsumerMember {
+    if (input.memberEpoch === JOIN_EPOCH) {
+      if (input.instanceId !== null) {
+        const previous = group.staticMember(input.instanceId);
+        if (previous !== undefined && previous.memberId !== input.memberId) {
+          if (previous.memberEpoch !== STATIC_LEAVE_EPOCH) {
+            throw new HeartbeatError(
+              ErrorCode.UNRELEASED_INSTANCE_ID,
+              `Static member ${previous.memberId} with instance id ${input.instanceId} is not released yet.`,
+            );
+          }
+          // The new incarnation takes over the previous one's assignment and epoch.
+          this.#dropMember(group, previous);
+          const member = this.#newMember(input, input.memberId || this.#newMemberId());
+          member.assigned = previous.assigned;
+          member.pendingRevocation = previous.pendingRevocation;
+          member.memberEpoch = previous.previousMemberEpoch;
+          member.previousMemberEpoch = previous.previousMemberEpoch;
+          member.state = previous.state;
+          group.members.set(member.memberId, member);
+          return member;
+        }
+      }
+      const known = group.members.get(input.memberId);
+      if (known !== undefined) return known;
+      if (group.members.size >= this.config.maxSize) {
+        throw new HeartbeatError(
+          ErrorCode.GROUP_MAX_SIZE_REACHED,
+          `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`,
+        );
+      }
+      const member = this.#newMember(input, input.memberId || this.#newMemberId());
+      group.members.set(member.memberId, member);
+      return member;
+    }
+    const member = group.members.get(input.memberId);
+    if (member === undefined) {
+      throw new HeartbeatError(
+        ErrorCode.UNKNOWN_MEMBER_ID,
+        `Member ${input.memberId} is not a member of group ${group.groupId}.`,
+      );
+    }
+    if (input.memberEpoch !== member.memberEpoch) {
+      // A lost answer: the member may still be at the previous epoch, owning only what it may.
+      const ownedSubset =
+        input.ownedPartitions !== null &&
+        [...assignmentKeys(fromOwned(input.ownedPartitions))].every((k) =>
+          assignmentKeys(member.assigned).has(k),
+        );
+      if (!(input.memberEpoch === member.previousMemberEpoch && ownedSubset)) {
+        throw new HeartbeatError(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The consumer group member has a smaller member epoch (${input.memberEpoch}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`,
+        );
+      }
+    }
+    return member;
+  }
+
+  #newMember(input: ConsumerHeartbeatInput, memberId: string): ConsumerMember {
+    return {
+      memberId,
+      instanceId: input.instanceId,
+      rackId: input.rackId,
+      clientId: input.clientId,
+      clientHost: input.clientHost,
+      rebalanceTimeoutMs: input.rebalanceTimeoutMs,
+      subscribedTopicNames: [],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      memberEpoch: 0,
+      previousMemberEpoch: 0,
+      state: 'stable',
+      assigned: new Map(),
+      pendingRevocation: new Map(),
+      cancelSession: () => {},
+      cancelRebalance: () => {},
+    };
+  }
+
+  /** Applies the request's changed fields; true when the group epoch must move. */
+  #updateMember(group: ConsumerGroup, member: ConsumerMember, input: ConsumerHeartbeatInput): boolean {
+    let changed = member.memberEpoch === 0 && !group.target.has(member.memberId);
+    if (input.rackId !== null && input.rackId !== member.rackId) member.rackId = input.rackId;
+    if (input.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = input.rebalanceTimeoutMs;
+    member.clientId = input.clientId;
+    member.clientHost = input.clientHost;
+    if (input.subscribedTopicNames !== null) {
+      const names = [...new Set(input.subscribedTopicNames)].sort();
+      if (names.join('\u0000') !== member.subscribedTopicNames.join('\u0000')) {
+        member.subscribedTopicNames = names;
+        changed = true;
+      }
+    }
+    if (input.subscribedTopicRegex !== null) {
+      const regex = input.subscribedTopicRegex === '' ? null : input.subscribedTopicRegex;
+      if (regex !== member.subscribedTopicRegex) {
+        member.subscribedTopicRegex = regex;
+        changed = true;
+      }
+    }
+    if (input.serverAssignor !== null && input.serverAssignor !== member.serverAssignor) {
+      member.serverAssignor = input.serverAssignor;
+      changed = true;
+    }
+    return changed;
+  }
+
+  #subscribedNames(
+    member: ConsumerMember,
+    all: readonly (AssignorTopic & { internal: boolean })[],
+  ): Set<string> {
+    const names = new Set(member.subscribedTopicNames.filter((n) => all.some((t) => t.name === n)));
+    if (member.subscribedTopicRegex !== null) {
+      const regex = toJsRegExp(member.subscribedTopicRegex);
+      for (const topic of all) if (!topic.internal && regex.test(topic.name)) names.add(topic.name);
+    }
+    return names;
+  }
+
+  #currentSubscribedTopics(group: ConsumerGroup): Map<string, AssignorTopic> {
+    const all = [...this.#topics.topics()];
+    const byName = new Map(all.map((t) => [t.name, t]));
+    const out = new Map<string, AssignorTopic>();
+    for (const member of group.members.values()) {
+      for (const name of this.#subscribedNames(member, all)) {
+        const topic = byName.get(name)!;
+        out.set(name, { topicId: topic.topicId, name, partitionCount: topic.partitionCount });
+      }
+    }
+    return out;
+  }
+
+  #metadataChanged(group: ConsumerGroup): boolean {
+    const current = this.#currentSubscribedTopics(group);
+    if (current.size !== group.subscribedTopics.size) return true;
+    for (const [name, topic] of current) {
+      const known = group.subscribedTopics.get(name);
+      if (
+        known === undefined ||
+        known.topicId !== topic.topicId ||
+        known.partitionCount !== topic.partitionCount
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The assignor most members prefer (ties: the configured order), else the default. */
+  #chooseAssignor(group: ConsumerGroup): string {
+    const votes = new Map<string, number>();
+    for (const member of group.members.values()) {
+      if (member.serverAssignor !== null)
+        votes.set(member.serverAssignor, (votes.get(member.serverAssignor) ?? 0) + 1);
+    }
+    let best = this.config.assignors[0]!;
+    let bestVotes = 0;
+    for (const name of this.config.assignors) {
+      const count = votes.get(name) ?? 0;
+      if (count > bestVotes) {
+        best = name;
+        bestVotes = count;
+      }
+    }
+    return best;
+  }
+
+  #computeTarget(group: ConsumerGroup): void {
+    const all = [...this.#topics.topics()];
+    group.subscribedTopics = this.#currentSubscribedTopics(group);
+    group.assignorName = this.#chooseAssignor(group);
+    const assignor = ASSIGNORS.get(group.assignorName)!;
+    const members = [...group.members.values()]
+      .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0))
+      .map((m) => ({ memberId: m.memberId, subscribedTopics: this.#subscribedNames(m, all) }));
+    group.target = assignor({ members, topics: group.subscribedTopics, previous: group.target });
+    group.assignmentEpoch = group.groupEpoch;
+    this.#logger(
+      `consumer group ${group.groupId}: target assignment of epoch ${group.groupEpoch} (${group.assignorName})`,
+    );
+  }
+
+  /**
+   * Moves a member one step towards its target (Kafka's CurrentAssignmentBuilder): partitions to
+   * give up are revoked first and the epoch waits; partitions another member still holds are
+   * withheld until released.
+   */
+  #reconcile(
+    group: ConsumerGroup,
+    member: ConsumerMember,
+    owned: readonly TopicPartitionsInput[] | null,
+  ): void {
+    if (member.state === 'unrevoked_partitions') {
+      const ownedKeys = owned === null ? null : assignmentKeys(fromOwned(owned));
+      const stillHeld =
+        ownedKeys === null || [...assignmentKeys(member.pendingRevocation)].some((k) => ownedKeys.has(k));
+      if (stillHeld) return;
+      member.pendingRevocation = new Map();
+      member.cancelRebalance();
+      member.state = 'stable';
+    }
+    if (member.memberEpoch === group.assignmentEpoch && member.state === 'stable') return;
+    const target = assignmentKeys(group.target.get(member.memberId) ?? new Map());
+    const assigned = assignmentKeys(member.assigned);
+    const keep = [...assigned].filter((k) => target.has(k));
+    const revoke = [...assigned].filter((k) => !target.has(k));
+    if (revoke.length > 0) {
+      member.assigned = fromKeys(keep);
+      member.pendingRevocation = fromKeys(revoke);
+      member.state = 'unrevoked_partitions';
+      this.#scheduleRebalanceTimeout(group, member);
+      return;
+    }
+    const others = group.owners(member.memberId);
+    const free = [...target].filter((k) => !assigned.has(k) && !others.has(k));
+    const withheld = [...target].filter((k) => !assigned.has(k) && others.has(k));
+    member.assigned = fromKeys([...keep, ...free]);
+    if (member.memberEpoch !== group.assignmentEpoch) {
+      member.previousMemberEpoch = member.memberEpoch;
+      member.memberEpoch = group.assignmentEpoch;
+    }
+    member.state = withheld.length > 0 ? 'unreleased_partitions' : 'stable';
+  }
+
+  #scheduleSession(group: ConsumerGroup, member: ConsumerMember): void {
+    member.cancelSession();
+    member.cancelSession = this.#clock.setTimer(this.config.sessionTimeoutMs, () => {
+      if (group.members.get(member.memberId) !== member) return;
+      this.#logger(`consumer group ${group.groupId}: member ${member.memberId} session timed out`);
+      this.#removeMember(group, member);
+    });
+  }
+
+  #scheduleRebalanceTimeout(group: ConsumerGroup, member: ConsumerMember): void {
+    member.cancelRebalance();
+    member.cancelRebalance = this.#clock.setTimer(member.rebalanceTimeoutMs, () => {
+      if (group.members.get(member.memberId) !== member || member.state !== 'unrevoked_partitions') return;
+      this.#logger(
+        `consumer group ${group.groupId}: member ${member.memberId} did not revoke within its rebalance timeout`,
+      );
+      this.#removeMember(group, member);
+    });
+  }
+
+  #dropMember(group: ConsumerGroup, member: ConsumerMember): void {
+    member.cancelSession();
+    member.cancelRebalance();
+    group.members.delete(member.memberId);
+    group.target.delete(member.memberId);
+  }
+
+  /** A member is gone (left, fenced, timed out): its partitions are free, the group epoch moves. */
+  #removeMember(group: ConsumerGroup, member: ConsumerMember): void {
+    this.#dropMember(group, member);
+    group.groupEpoch++;
+    if (group.members.size > 0) this.#computeTarget(group);
+    else {
+      group.subscribedTopics = new Map();
+      group.assignmentEpoch = group.groupEpoch;
+    }
+  }
+
+  #leave(group: ConsumerGroup | undefined, input: ConsumerHeartbeatInput): ConsumerHeartbeatResult {
+    let member = group?.members.get(input.memberId);
+    if (member === undefined && group !== undefined && input.instanceId !== null) {
+      member = group.staticMember(input.instanceId);
+    }
+    if (group === undefined || member === undefined) {
+      throw new HeartbeatError(
+        ErrorCode.UNKNOWN_MEMBER_ID,
+        `Member ${input.memberId} is not a member of group ${input.groupId}.`,
+      );
+    }
+    if (input.memberEpoch === STATIC_LEAVE_EPOCH) {
+      // Leaves its assignment in place for the instance's next incarnation, until its session ends.
+      member.previousMemberEpoch = member.memberEpoch;
+      member.memberEpoch = STATIC_LEAVE_EPOCH;
+      this.#scheduleSession(group, member);
+    } else {
+      this.#removeMember(group, member);
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: input.memberId,
+      memberEpoch: input.memberEpoch,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    };
+  }
+
+  /**
+   * OffsetCommit (and OffsetFetch with a member) against a consumer group: null when accepted,
+   * an error code otherwise, `undefined` when the group is not a consumer group.
+   */
+  offsetCommitError(
+    groupId: string,
+    memberId: string,
+    memberEpoch: number,
+    apiVersion: number,
+  ): number | null | undefined {
+    const group = this.#groups.get(groupId);
+    if (group === undefined) return undefined;
+    if (memberEpoch < 0 && memberId === '') {
+      // A commit from outside the group (an admin tool): only while the group is empty.
+      return group.members.size === 0 ? null : ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+    const member = group.members.get(memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (memberEpoch !== member.memberEpoch) {
+      return apiVersion >= 9 ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.ILLEGAL_GENERATION;
+    }
+    return null;
+  }
+
+  stop(): void {
+    for (const group of this.#groups.values()) {
+      for (const member of group.members.values()) {
+        member.cancelSession();
+        member.cancelRebalance();
+      }
+    }
+  }
+}
+
+function fromOwned(owned: readonly TopicPartitionsInput[]): Assignment {
+  const keys: string[] = [];
+  for (const t of owned) for (const p of t.partitions) keys.push(partitionKey(t.topicId, p));
+  return fromKeys(keys);
+}

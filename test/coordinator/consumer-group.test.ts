@@ -1,0 +1,381 @@
+/**
+ * KIP-848 consumer groups without a broker: epochs, target assignment, revocation before
+ * reassignment, fencing, session and rebalance timeouts, static members, leave, regex
+ * subscriptions, and a seeded property run of random joins, leaves and heartbeats that checks
+ * no partition is ever held by two members at once.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Assignment, rangeAssign, uniformAssign } from '../../src/coordinator/assignors.ts';
+import {
+  ConsumerGroups,
+  type ConsumerHeartbeatInput,
+  type ConsumerHeartbeatResult,
+  DEFAULT_CONSUMER_GROUP_CONFIG,
+  toJsRegExp,
+} from '../../src/coordinator/consumer-group.ts';
+import { ErrorCode } from '../../src/protocol/errors.ts';
+import { FakeClock } from './fake-clock.ts';
+
+const GROUP = 'orders-app';
+const T1 = 'topic-id-orders';
+const T2 = 'topic-id-payments';
+
+function setup(topics = [{ topicId: T1, name: 'orders', partitionCount: 6, internal: false }]) {
+  const clock = new FakeClock();
+  const all = [...topics];
+  let classicInUse = false;
+  const groups = new ConsumerGroups({
+    clock,
+    config: { ...DEFAULT_CONSUMER_GROUP_CONFIG, sessionTimeoutMs: 45_000, heartbeatIntervalMs: 5_000 },
+    topics: { topics: () => all },
+    newMemberId: () => 'generated',
+    classicGroupInUse: () => classicInUse,
+  });
+  return {
+    clock,
+    groups,
+    topics: all,
+    setClassicInUse: (value: boolean) => {
+      classicInUse = value;
+    },
+  };
+}
+
+function input(overrides: Partial<ConsumerHeartbeatInput>): ConsumerHeartbeatInput {
+  return {
+    apiVersion: 1,
+    groupId: GROUP,
+    memberId: 'm1',
+    memberEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 300_000,
+    subscribedTopicNames: ['orders'],
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    ownedPartitions: [],
+    clientId: 'client',
+    clientHost: '/127.0.0.1',
+    ...overrides,
+  };
+}
+
+/** A member's next heartbeat: reports what it owns after applying every answer so far. */
+class Member {
+  readonly memberId: string;
+  epoch = 0;
+  owned = new Map<string, number[]>();
+  readonly groups: ConsumerGroups;
+
+  constructor(groups: ConsumerGroups, memberId: string) {
+    this.groups = groups;
+    this.memberId = memberId;
+  }
+
+  join(overrides: Partial<ConsumerHeartbeatInput> = {}): ConsumerHeartbeatResult {
+    return this.#apply(this.groups.heartbeat(input({ memberId: this.memberId, ...overrides })));
+  }
+
+  heartbeat(overrides: Partial<ConsumerHeartbeatInput> = {}): ConsumerHeartbeatResult {
+    return this.#apply(
+      this.groups.heartbeat(
+        input({
+          memberId: this.memberId,
+          memberEpoch: this.epoch,
+          rebalanceTimeoutMs: -1,
+          subscribedTopicNames: null,
+          ownedPartitions: [...this.owned].map(([topicId, partitions]) => ({ topicId, partitions })),
+          ...overrides,
+        }),
+      ),
+    );
+  }
+
+  #apply(result: ConsumerHeartbeatResult): ConsumerHeartbeatResult {
+    if (result.errorCode !== ErrorCode.NONE) return result;
+    this.epoch = result.memberEpoch;
+    if (result.assignment !== null) {
+      this.owned = new Map(result.assignment.map((t) => [t.topicId, [...t.partitions]]));
+    }
+    return result;
+  }
+
+  partitions(): number[] {
+    return [...this.owned.values()].flat().sort((a, b) => a - b);
+  }
+}
+
+function count(assignment: Assignment | undefined): number {
+  return [...(assignment ?? new Map()).values()].reduce((n, ps) => n + ps.length, 0);
+}
+
+describe('consumer groups (KIP-848)', () => {
+  it('a first member gets every partition at epoch 1', () => {
+    const { groups } = setup();
+    const m1 = new Member(groups, 'm1');
+    const answer = m1.join();
+    assert.equal(answer.errorCode, ErrorCode.NONE);
+    assert.equal(answer.memberId, 'm1');
+    assert.equal(answer.memberEpoch, 1);
+    assert.equal(answer.heartbeatIntervalMs, 5_000);
+    assert.deepEqual(m1.partitions(), [0, 1, 2, 3, 4, 5]);
+    assert.equal(groups.group(GROUP)?.state(), 'Stable');
+  });
+
+  it('v0 without a member id gets one generated; v1 must name itself', () => {
+    const { groups } = setup();
+    assert.equal(groups.heartbeat(input({ apiVersion: 0, memberId: '' })).memberId, 'generated');
+    const refused = groups.heartbeat(input({ apiVersion: 1, memberId: '' }));
+    assert.equal(refused.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.match(refused.errorMessage ?? '', /MemberId can't be empty/);
+  });
+
+  it('revokes before reassigning: the new member waits until the old owner lets go', () => {
+    const { groups } = setup();
+    const m1 = new Member(groups, 'm1');
+    const m2 = new Member(groups, 'm2');
+    m1.join();
+    const joined = m2.join();
+    // Group epoch 2; m2 is at epoch 2 but gets nothing m1 still holds.
+    assert.equal(joined.memberEpoch, 2);
+    assert.deepEqual(m2.partitions(), []);
+    assert.equal(groups.group(GROUP)?.state(), 'Reconciling');
+    // m1 is told to keep only its target; its epoch stays until it has revoked.
+    const revoke = m1.heartbeat();
+    assert.equal(revoke.memberEpoch, 1);
+    assert.equal(m1.partitions().length, 3);
+    // m1 reports the smaller set: now at epoch 2.
+    assert.equal(m1.heartbeat().memberEpoch, 2);
+    // m2 receives the released partitions.
+    m2.heartbeat();
+    assert.equal(m2.partitions().length, 3);
+    const all = [...m1.partitions(), ...m2.partitions()].sort((a, b) => a - b);
+    assert.deepEqual(all, [0, 1, 2, 3, 4, 5]);
+    assert.equal(groups.group(GROUP)?.state(), 'Stable');
+  });
+
+  it('fences a stale epoch and an unknown member', () => {
+    const { groups } = setup();
+    const m1 = new Member(groups, 'm1');
+    m1.join();
+    assert.equal(m1.heartbeat({ memberEpoch: 7 }).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+    assert.equal(
+      groups.heartbeat(input({ memberId: 'nobody', memberEpoch: 1, subscribedTopicNames: null })).errorCode,
+      ErrorCode.UNKNOWN_MEMBER_ID,
+    );
+  });
+
+  it('accepts the previous epoch when the member owns no more than its assignment (lost answer)', () => {
+    const { groups } = setup();
+    const m1 = new Member(groups, 'm1');
+    m1.join();
+    new Member(groups, 'm2').join();
+    m1.heartbeat(); // revoke to 3
+    m1.heartbeat(); // epoch 2
+    assert.equal(m1.epoch, 2);
+    assert.equal(m1.heartbeat({ memberEpoch: 1 }).errorCode, ErrorCode.NONE);
+  });
+
+  it('session timeout removes a silent member and its partitions move', () => {
+    const { groups, clock } = setup();
+    const m1 = new Member(groups, 'm1');
+    const m2 = new Member(groups, 'm2');
+    m1.join();
+    m2.join();
+    m1.heartbeat();
+    m1.heartbeat();
+    m2.heartbeat();
+    assert.equal(m2.partitions().length, 3);
+    // m1 keeps heartbeating; m2 goes silent.
+    for (let t = 0; t < 50_000; t += 5_000) {
+      clock.advance(5_000);
+      m1.heartbeat();
+    }
+    assert.equal(groups.group(GROUP)?.members.has('m2'), false);
+    assert.deepEqual(m1.partitions(), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('a member that does not revoke within its rebalance timeout is removed', () => {
+    const { groups, clock } = setup();
+    const m1 = new Member(groups, 'm1');
+    const m2 = new Member(groups, 'm2');
+    m1.join({ rebalanceTimeoutMs: 10_000 });
+    m2.join();
+    // m1 is asked to revoke, then keeps reporting all six.
+    const owned = [{ topicId: T1, partitions: [0, 1, 2, 3, 4, 5] }];
+    groups.heartbeat(
+      input({
+        memberId: 'm1',
+        memberEpoch: 1,
+        rebalanceTimeoutMs: -1,
+        subscribedTopicNames: null,
+        ownedPartitions: owned,
+      }),
+    );
+    clock.advance(10_001);
+    assert.equal(groups.group(GROUP)?.members.has('m1'), false);
+    m2.heartbeat();
+    assert.deepEqual(m2.partitions(), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('leaving (-1) frees the partitions; a static member (-2) keeps them for its next incarnation', () => {
+    const { groups } = setup();
+    const a = new Member(groups, 'a1');
+    const b = new Member(groups, 'b1');
+    a.join({ instanceId: 'instance-a' });
+    b.join();
+    a.heartbeat();
+    a.heartbeat();
+    b.heartbeat();
+    const held = a.partitions();
+    assert.equal(held.length, 3);
+    const epochBefore = groups.group(GROUP)!.groupEpoch;
+    assert.equal(a.heartbeat({ memberEpoch: -2, instanceId: 'instance-a' }).memberEpoch, -2);
+    assert.equal(
+      groups.group(GROUP)!.groupEpoch,
+      epochBefore,
+      'a temporary static leave does not bump the epoch',
+    );
+    // Another instance id cannot take it; the same instance id with a new member id takes it over.
+    const again = new Member(groups, 'a2');
+    assert.equal(again.join({ instanceId: 'instance-a' }).errorCode, ErrorCode.NONE);
+    assert.deepEqual(again.partitions(), held);
+    const thief = new Member(groups, 'a3');
+    assert.equal(thief.join({ instanceId: 'instance-a' }).errorCode, ErrorCode.UNRELEASED_INSTANCE_ID);
+    // b leaves for good: a2 gets everything.
+    assert.equal(b.heartbeat({ memberEpoch: -1 }).memberEpoch, -1);
+    again.heartbeat();
+    assert.deepEqual(again.partitions(), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('checks the request: rejoin with owned partitions, unknown assignor, bad regex, classic group id', () => {
+    const { groups, setClassicInUse } = setup();
+    assert.equal(
+      groups.heartbeat(input({ ownedPartitions: [{ topicId: T1, partitions: [0] }] })).errorCode,
+      ErrorCode.INVALID_REQUEST,
+    );
+    assert.equal(groups.heartbeat(input({ rebalanceTimeoutMs: -1 })).errorCode, ErrorCode.INVALID_REQUEST);
+    const assignor = groups.heartbeat(input({ serverAssignor: 'sticky' }));
+    assert.equal(assignor.errorCode, ErrorCode.UNSUPPORTED_ASSIGNOR);
+    assert.match(assignor.errorMessage ?? '', /sticky/);
+    assert.equal(
+      groups.heartbeat(input({ subscribedTopicNames: null, subscribedTopicRegex: '(?=x)orders' })).errorCode,
+      ErrorCode.INVALID_REGULAR_EXPRESSION,
+    );
+    assert.equal(
+      groups.heartbeat(input({ subscribedTopicNames: null, subscribedTopicRegex: 'ord[' })).errorCode,
+      ErrorCode.INVALID_REGULAR_EXPRESSION,
+    );
+    setClassicInUse(true);
+    const classic = groups.heartbeat(input({}));
+    assert.equal(classic.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    assert.match(classic.errorMessage ?? '', /not a consumer group/);
+  });
+
+  it('regex subscriptions match whole names, skip internal topics, and follow new topics', () => {
+    const { groups, topics } = setup([
+      { topicId: T1, name: 'orders', partitionCount: 2, internal: false },
+      { topicId: 'x', name: 'orders-eu', partitionCount: 1, internal: false },
+      { topicId: 'y', name: 'my-orders', partitionCount: 1, internal: false },
+      { topicId: 'z', name: '__consumer_offsets', partitionCount: 1, internal: true },
+    ]);
+    const m1 = new Member(groups, 'm1');
+    m1.join({ subscribedTopicNames: null, subscribedTopicRegex: 'orders.*|__.*' });
+    assert.deepEqual([...m1.owned.keys()].sort(), [T1, 'x']);
+    topics.push({ topicId: T2, name: 'orders-us', partitionCount: 3, internal: false });
+    m1.heartbeat();
+    assert.deepEqual([...m1.owned.keys()].sort(), [T1, T2, 'x']);
+    assert.equal(toJsRegExp('(?i)ORDERS').test('orders'), true);
+  });
+
+  it('range and uniform assignors', () => {
+    const members = [
+      { memberId: 'a', subscribedTopics: new Set(['orders']) },
+      { memberId: 'b', subscribedTopics: new Set(['orders']) },
+      { memberId: 'c', subscribedTopics: new Set(['orders']) },
+    ];
+    const topics = new Map([['orders', { topicId: T1, name: 'orders', partitionCount: 7 }]]);
+    const range = rangeAssign({ members, topics, previous: new Map() });
+    assert.deepEqual(range.get('a')?.get(T1), [0, 1, 2]);
+    assert.deepEqual(range.get('b')?.get(T1), [3, 4]);
+    assert.deepEqual(range.get('c')?.get(T1), [5, 6]);
+    const uniform = uniformAssign({ members, topics, previous: new Map() });
+    const counts = members.map((m) => count(uniform.get(m.memberId)));
+    assert.equal(Math.max(...counts) - Math.min(...counts) <= 1, true, `counts ${counts}`);
+    // Sticky: a fourth member takes partitions without moving any between the first three.
+    const four = [...members, { memberId: 'd', subscribedTopics: new Set(['orders']) }];
+    const next = uniformAssign({ members: four, topics, previous: uniform });
+    for (const m of members) {
+      for (const p of next.get(m.memberId)?.get(T1) ?? []) {
+        assert.ok(uniform.get(m.memberId)?.get(T1)?.includes(p), `${m.memberId} got ${p} from someone else`);
+      }
+    }
+  });
+
+  it('property: random joins, leaves, kills and heartbeats never give one partition to two members', () => {
+    const seed = Number(process.env.KIP848_SEED ?? Date.now() % 1_000_000);
+    console.log(`consumer-group property seed ${seed} (replay: KIP848_SEED=${seed})`);
+    let state = seed;
+    const random = (n: number) => {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return state % n;
+    };
+    for (let run = 0; run < 50; run++) {
+      const { groups, clock } = setup([
+        { topicId: T1, name: 'orders', partitionCount: 1 + random(12), internal: false },
+        { topicId: T2, name: 'payments', partitionCount: 1 + random(5), internal: false },
+      ]);
+      const members: Member[] = [];
+      let nextId = 0;
+      for (let step = 0; step < 200; step++) {
+        const action = random(10);
+        if (action === 0 || members.length === 0) {
+          const member = new Member(groups, `m${nextId++}`);
+          const subscription = random(3) === 0 ? ['orders'] : ['orders', 'payments'];
+          member.join({
+            subscribedTopicNames: subscription,
+            serverAssignor: random(2) === 0 ? 'range' : null,
+          });
+          members.push(member);
+        } else if (action === 1) {
+          members.splice(random(members.length), 1)[0]!.heartbeat({ memberEpoch: -1 });
+        } else if (action === 2) {
+          clock.advance(46_000); // everyone silent: all expire
+          members.length = 0;
+        } else {
+          const member = members[random(members.length)]!;
+          const answer = member.heartbeat();
+          if (answer.errorCode !== ErrorCode.NONE) {
+            assert.fail(`seed ${seed} run ${run} step ${step}: ${answer.errorMessage}`);
+          }
+        }
+        // What the members believe they own never overlaps.
+        const seen = new Map<string, string>();
+        for (const member of members) {
+          for (const [topicId, partitions] of member.owned) {
+            for (const p of partitions) {
+              const key = `${topicId}:${p}`;
+              const other = seen.get(key);
+              assert.equal(
+                other,
+                undefined,
+                `seed ${seed} run ${run} step ${step}: ${key} held by ${other} and ${member.memberId}`,
+              );
+              seen.set(key, member.memberId);
+            }
+          }
+        }
+      }
+      // Quiesce: heartbeats until stable; then every partition is owned once.
+      for (let round = 0; round < 10; round++) for (const member of members) member.heartbeat();
+      if (members.length > 0) {
+        assert.equal(groups.group(GROUP)?.state(), 'Stable', `seed ${seed} run ${run}`);
+        const owned = members.reduce((n, m) => n + m.partitions().length, 0);
+        const group = groups.group(GROUP)!;
+        const total = [...group.subscribedTopics.values()].reduce((n, t) => n + t.partitionCount, 0);
+        assert.equal(owned, total, `seed ${seed} run ${run}: every subscribed partition owned`);
+      }
+    }
+  });
+});
