@@ -103,10 +103,17 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
   // leader's answer is returned as it came (Confluent's forwarding); reads stay local.
   app.addHook('preHandler', async (request, reply) => {
     if ((request.routeOptions.config as { write?: boolean }).write !== true) return;
-    const leaderUrl = await registry.writeTarget(request.headers[FORWARDED_HEADER] !== undefined);
-    if (leaderUrl === null) return;
-    await forward(registry, leaderUrl, request, reply);
-    return reply;
+    const forwarded = request.headers[FORWARDED_HEADER] !== undefined;
+    const deadline = Date.now() + registry.leaderWaitMs;
+    let unreachable: string | undefined;
+    for (;;) {
+      const leaderUrl = await registry.writeTarget({ forwarded, deadline, unreachable });
+      if (leaderUrl === null) return;
+      // A leader that refuses the connection never saw the request: wait for the group to elect
+      // another (a killed leader is noticed after the group's session timeout), then send it there.
+      if ((await forward(registry, leaderUrl, request, reply)) === 'answered') return reply;
+      unreachable = leaderUrl;
+    }
   });
 
   const q = (request: FastifyRequest): Query => request.query as Query;
@@ -357,7 +364,7 @@ async function forward(
   leaderUrl: string,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<void> {
+): Promise<'answered' | 'refused'> {
   const headers: Record<string, string> = { accept: CONTENT_TYPE, [FORWARDED_HEADER]: request.hostname };
   const hasBody = request.body !== undefined && request.body !== null;
   if (hasBody) headers['content-type'] = CONTENT_TYPE;
@@ -377,6 +384,7 @@ async function forward(
     contentType = response.headers.get('content-type') ?? CONTENT_TYPE;
     text = await response.text();
   } catch (error) {
+    if (connectionRefused(error)) return 'refused';
     throw errors.forwardingFailed(
       leaderUrl,
       (error as Error).cause === undefined
@@ -388,6 +396,12 @@ async function forward(
   // Read your writes: the change is in this instance's memory before its client hears of it.
   if (status >= 200 && status < 300) await registry.catchUp().catch(() => {});
   reply.code(status).type(contentType).send(text);
+  return 'answered';
+}
+
+function connectionRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } } | null)?.cause;
+  return cause?.code === 'ECONNREFUSED';
 }
 
 function serialized(registry: SchemaRegistry, schema: Parameters<SchemaRegistry['parseStored']>[0]): string {

@@ -231,16 +231,28 @@ export class SchemaRegistry {
   }
 
   /**
-   * Where a write goes: null when this instance leads, else the leader's URL. Waits up to
-   * `leaderWaitMs` for the group to name a leader, then refuses with 50004 (Confluent's code). A
-   * write another instance forwarded here is never forwarded again (no loops between instances
-   * that disagree during a rebalance).
+   * Where a write goes: null when this instance leads, else the leader's URL. Waits until
+   * `deadline` for the group to name a leader (other than `unreachable`, a leader that refused
+   * our connection), then refuses with 50004, Confluent's code (50003 when the only leader known
+   * cannot be reached). A write another instance forwarded here is never forwarded again (no
+   * loops between instances that disagree during a rebalance).
    */
-  async writeTarget(forwarded: boolean): Promise<string | null> {
-    const deadline = Date.now() + this.leaderWaitMs;
-    while (this.#leader === null) {
-      const left = deadline - Date.now();
+  async writeTarget(options: {
+    forwarded: boolean;
+    deadline: number;
+    unreachable?: string;
+  }): Promise<string | null> {
+    const waiting = () =>
+      this.#leader === null || (!this.isLeader && identityUrl(this.#leader) === options.unreachable);
+    while (waiting()) {
+      const left = options.deadline - Date.now();
       if (left <= 0) {
+        if (this.#leader !== null && options.unreachable !== undefined) {
+          throw errors.forwardingFailed(
+            options.unreachable,
+            `it refused the connection and no other leader was elected within ${this.leaderWaitMs} ms`,
+          );
+        }
         throw errors.unknownLeader(
           `no leader-eligible instance of the registry group was elected within ${this.leaderWaitMs} ms`,
         );
@@ -255,9 +267,12 @@ export class SchemaRegistry {
       clearTimeout(timer);
       this.#leaderWaiters.delete(wake);
     }
+    const leader = this.#leader;
+    // The loop above leaves only with a leader named; this keeps the type checker's view the same.
+    if (leader === null) throw errors.unknownLeader('the group named no leader');
     if (this.isLeader) return null;
-    const url = identityUrl(this.#leader);
-    if (forwarded) {
+    const url = identityUrl(leader);
+    if (options.forwarded) {
       throw errors.unknownLeader(`a write was forwarded to this instance, but the group's leader is ${url}`);
     }
     return url;

@@ -6,6 +6,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConnectionPool, describeGroupsV5, findCoordinatorV6 } from '@platformatic/kafka';
+import {
+  decodeAssignment,
+  decodeIdentity,
+  type RegistryIdentity,
+} from '../../src/registry/leader-protocol.ts';
 import type { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
 
@@ -36,7 +42,8 @@ export class RegistryProcess {
   #exit: Promise<number | string> | null = null;
   output = '';
 
-  constructor(bootstrap: string, port: number) {
+  /** `extraArgs` are more `kstack schema-registry` options (group, leader eligibility, waits). */
+  constructor(bootstrap: string, port: number, extraArgs: readonly string[] = []) {
     this.url = `http://127.0.0.1:${port}`;
     this.#args = [
       'bin/kstack.ts',
@@ -45,6 +52,7 @@ export class RegistryProcess {
       bootstrap,
       '--port',
       String(port),
+      ...extraArgs,
     ];
   }
 
@@ -136,5 +144,71 @@ export async function runGoDriver(bootstrap: string, url: string, topic: string)
     return JSON.parse(line) as { ok: boolean; [key: string]: unknown };
   } catch {
     throw new Error(`registry-go-driver failed (${result.code}): ${result.stdout}\n${result.stderr}`);
+  }
+}
+
+export interface RegistryGroupView {
+  readonly state: string;
+  readonly protocolType: string;
+  readonly protocol: string;
+  /** Each member's identity (its JoinGroup metadata) and the leader its assignment names. */
+  readonly members: { identity: RegistryIdentity; leader: RegistryIdentity | null }[];
+}
+
+/**
+ * The registry group as the cluster's coordinator describes it (DescribeGroups through
+ * @platformatic/kafka's codecs: its Admin decodes only `consumer` groups), each member's metadata
+ * and assignment read as Confluent's JSON.
+ */
+export async function describeRegistryGroup(bootstrap: string, groupId: string): Promise<RegistryGroupView> {
+  const pool = new ConnectionPool('kstack-registry-test', { requestTimeout: 30_000 });
+  try {
+    const brokers = bootstrap.split(',').map((address) => {
+      const [host = '', port = ''] = address.split(':');
+      return { host, port: Number(port) };
+    });
+    const any = await pool.getFirstAvailable(brokers);
+    const found = (await findCoordinatorV6.api.async(any, 0, [groupId])).coordinators[0];
+    if (found === undefined) throw new Error(`no coordinator for ${groupId}`);
+    const coordinator = await pool.get({ host: found.host, port: found.port });
+    const group = (await describeGroupsV5.api.async(coordinator, [groupId], false)).groups[0];
+    if (group === undefined) throw new Error(`DescribeGroups answered nothing for ${groupId}`);
+    return {
+      state: group.groupState,
+      protocolType: group.protocolType,
+      protocol: group.protocolData,
+      members: group.members.map((member) => ({
+        identity: decodeIdentity(member.memberMetadata),
+        leader:
+          member.memberAssignment.length === 0 ? null : decodeAssignment(member.memberAssignment).leader,
+      })),
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Describes the group until `accept` holds for it (or `timeoutMs` passes, then fails with the last view). */
+export async function waitForRegistryGroup(
+  bootstrap: string,
+  groupId: string,
+  accept: (view: RegistryGroupView) => boolean,
+  timeoutMs: number,
+): Promise<RegistryGroupView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RegistryGroupView | string = 'not described yet';
+  for (;;) {
+    try {
+      last = await describeRegistryGroup(bootstrap, groupId);
+      if (accept(last)) return last;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `group ${groupId} not as expected within ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
+      );
+    }
+    await sleep(POLL_INTERVAL_MS * 2);
   }
 }
