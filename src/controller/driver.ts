@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { MessageValue } from '../protocol/index.ts';
-import { RaftInvariantError, RaftReplica } from '../raft/replica.ts';
+import { RaftInvariantError, type RaftListener, RaftReplica } from '../raft/replica.ts';
 import { RaftStorage } from '../raft/storage.ts';
 import type { LeaderAndEpoch, RaftConfig, RaftMessage, RaftRole } from '../raft/types.ts';
 import { nodeFs } from '../storage/index.ts';
@@ -38,6 +38,8 @@ export interface RaftDriverOptions {
   readonly log: { info(message: string): void; warn(message: string): void };
   /** Called when the replica must stop (a safety rule would break); the node should exit. */
   readonly onFatal: (error: Error) => void;
+  /** Told of commits, truncations and installed snapshots (the metadata image follows them). */
+  readonly listener?: Omit<RaftListener, 'onLeaderChange'>;
   readonly onLeaderChange?: (leader: LeaderAndEpoch) => void;
 }
 
@@ -97,6 +99,9 @@ export class RaftDriver {
       send: (to, message) => this.#send(to, message),
       config: options.config,
       listener: {
+        onCommit: (highWatermark) => options.listener?.onCommit?.(highWatermark),
+        onTruncate: (offset, previousEnd) => options.listener?.onTruncate?.(offset, previousEnd),
+        onSnapshotInstalled: (id, bytes) => options.listener?.onSnapshotInstalled?.(id, bytes),
         onLeaderChange: (leader) => {
           options.log.info(
             `quorum: epoch ${leader.epoch}, leader ${leader.leaderId < 0 ? 'unknown' : leader.leaderId}`,
@@ -117,6 +122,16 @@ export class RaftDriver {
     this.#timer = null;
     for (const peer of this.#peers.values()) peer.close();
     this.replica.storage.close();
+  }
+
+  /** Appends a payload as leader (throws NotLeaderError elsewhere); the flush timer is armed for it. */
+  propose(payload: Uint8Array): { offset: number; epoch: number } {
+    let appended: { offset: number; epoch: number } | null = null;
+    this.#run(() => {
+      appended = this.replica.propose(payload);
+    });
+    if (appended === null) throw new Error('the quorum is stopped');
+    return appended;
   }
 
   role(): RaftRole {

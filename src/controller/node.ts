@@ -7,7 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import { decodeRequest, encodeResponse, KafkaErrors, ProtocolError } from '../protocol/index.ts';
-import type { RaftConfig } from '../raft/types.ts';
+import type { RaftListener } from '../raft/replica.ts';
+import type { LeaderAndEpoch, RaftConfig } from '../raft/types.ts';
 import {
   type DispatchResult,
   KafkaServer,
@@ -50,6 +51,9 @@ export interface ControllerNodeOptions {
   readonly port: number;
   readonly dataDir: string;
   readonly raftConfig?: Partial<RaftConfig>;
+  /** Told of commits, truncations and snapshots (the metadata quorum, metadata-quorum.ts). */
+  readonly raftListener?: Omit<RaftListener, 'onLeaderChange'>;
+  readonly onLeaderChange?: (leader: LeaderAndEpoch) => void;
   readonly log: ServerLog;
   /** The replica stopped on a broken safety rule or unusable file: the process should exit. */
   readonly onFatal: (error: Error) => void;
@@ -81,6 +85,8 @@ export class ControllerNode implements RequestDispatcher {
       voters: options.voters,
       dataDir: metadataLogDir(options.dataDir),
       config: options.raftConfig,
+      listener: options.raftListener,
+      onLeaderChange: options.onLeaderChange,
       log: options.log,
       onFatal: options.onFatal,
     });

@@ -1,0 +1,227 @@
+/**
+ * The metadata log as Raft entries: the active controller proposes batches of metadata records
+ * (the records of src/broker/metadata-image.ts), each batch one entry applied atomically; every
+ * node replays the committed entries into its own MetadataImage, starting from the snapshot at its
+ * log start. A NoOp entry (an empty batch, Kafka's NoOpRecord) every `noOpIntervalMs` keeps the
+ * high watermark moving and shows a leader that can still commit.
+ *
+ * The snapshot holds the records replayed so far, not a compacted image: it bounds the Raft log,
+ * and lets a node far behind catch up through FetchSnapshot.
+ */
+import { MetadataImage, type MetadataRecord } from '../broker/metadata-image.ts';
+import { NotLeaderError, type RaftListener } from '../raft/replica.ts';
+import type { LeaderAndEpoch, SnapshotId } from '../raft/types.ts';
+import type { RaftDriver } from './driver.ts';
+
+/** Kafka's `metadata.max.idle.interval.ms` (500): how often an idle active controller writes a NoOp. */
+export const NO_OP_INTERVAL_MS_DEFAULT = 500;
+/** Committed entries replayed per read from the log. */
+const REPLAY_ENTRIES_MAX = 256;
+
+/** Thrown to a proposer when this node is not (or stopped being) the active controller. */
+export class NotControllerError extends Error {
+  override readonly name = 'NotControllerError';
+  /** Kafka's NOT_CONTROLLER. */
+  readonly errorCode = 41;
+  readonly leader: LeaderAndEpoch;
+  constructor(leader: LeaderAndEpoch, why: string) {
+    super(
+      `${why}; the active controller is ${leader.leaderId < 0 ? 'unknown' : `node ${leader.leaderId}`} (epoch ${leader.epoch})`,
+    );
+    this.leader = leader;
+  }
+}
+
+interface Pending {
+  readonly offset: number;
+  readonly epoch: number;
+  readonly resolve: (offset: bigint) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface EntryPayload {
+  readonly records: readonly MetadataRecord[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeMetadataEntry(records: readonly MetadataRecord[]): Uint8Array {
+  return encoder.encode(JSON.stringify({ records } satisfies EntryPayload));
+}
+
+function decodeMetadataEntry(payload: Uint8Array): readonly MetadataRecord[] {
+  const value = JSON.parse(decoder.decode(payload)) as Partial<EntryPayload>;
+  if (!Array.isArray(value.records)) throw new Error('metadata entry without a records array');
+  return value.records;
+}
+
+export class MetadataQuorum {
+  readonly clusterId: string;
+  /** Handed to the ControllerNode (`raftListener`). */
+  readonly listener: Omit<RaftListener, 'onLeaderChange'>;
+  readonly #noOpIntervalMs: number;
+  readonly #onImage: (image: MetadataImage) => void;
+  #driver: RaftDriver | null = null;
+  #image: MetadataImage;
+  /** Every record replayed so far (what a snapshot holds). */
+  #replayed: MetadataRecord[] = [];
+  /** The next log offset to replay. */
+  #appliedEnd = 0;
+  readonly #pending: Pending[] = [];
+  #noOpTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: {
+    clusterId: string;
+    noOpIntervalMs?: number;
+    /** Called after each change of the image (committed records replayed, snapshot installed). */
+    onImage?: (image: MetadataImage) => void;
+  }) {
+    this.clusterId = options.clusterId;
+    this.#noOpIntervalMs = options.noOpIntervalMs ?? NO_OP_INTERVAL_MS_DEFAULT;
+    this.#onImage = options.onImage ?? (() => {});
+    this.#image = MetadataImage.empty(options.clusterId, -1);
+    this.listener = {
+      onCommit: () => this.#replay(),
+      onTruncate: (offset) => this.#failFrom(offset, 'the entry was truncated by a new leader'),
+      onSnapshotInstalled: (id, bytes) => this.#install(id, bytes),
+    };
+  }
+
+  /** Binds to the node's driver (after the node is built) and loads the local snapshot, if any. */
+  attach(driver: RaftDriver): void {
+    this.#driver = driver;
+    const storage = driver.replica.storage;
+    const bytes = storage.snapshotBytes();
+    if (bytes !== null) this.#install(storage.snapshotId(), bytes);
+    this.#appliedEnd = storage.logStartOffset();
+    this.#noOpTimer = setInterval(() => this.#noOp(), this.#noOpIntervalMs);
+  }
+
+  detach(): void {
+    if (this.#noOpTimer !== null) clearInterval(this.#noOpTimer);
+    this.#noOpTimer = null;
+    this.#failFrom(0, 'the controller stopped');
+    this.#driver = null;
+  }
+
+  /** Tells the quorum the leader changed: proposals of an older term lose their proposer's answer. */
+  onLeaderChange(leader: LeaderAndEpoch): void {
+    const lost = this.#pending.filter((pending) => pending.epoch < leader.epoch);
+    if (lost.length === 0) return;
+    this.#pending.splice(0, this.#pending.length, ...this.#pending.filter((p) => p.epoch >= leader.epoch));
+    for (const pending of lost) {
+      pending.reject(
+        new NotControllerError(leader, `leadership moved before offset ${pending.offset} committed`),
+      );
+    }
+  }
+
+  image(): MetadataImage {
+    return this.#image;
+  }
+
+  /** The offset below which every entry is replayed into the image. */
+  appliedEndOffset(): number {
+    return this.#appliedEnd;
+  }
+
+  /**
+   * Appends `records` as one entry on the active controller; resolves with its offset once it is
+   * committed (and replayed here). Rejects with NotControllerError elsewhere or when leadership
+   * moves first (the outcome is then unknown to this proposer, as for Kafka's NOT_CONTROLLER).
+   */
+  propose(records: readonly MetadataRecord[]): Promise<bigint> {
+    const driver = this.#driverOrThrow();
+    let appended: { offset: number; epoch: number };
+    try {
+      appended = driver.propose(encodeMetadataEntry(records));
+    } catch (error) {
+      if (error instanceof NotLeaderError) {
+        return Promise.reject(
+          new NotControllerError(error.leader, `node ${driver.nodeId} is not the active controller`),
+        );
+      }
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ ...appended, resolve, reject });
+    });
+  }
+
+  /** Takes a snapshot of everything replayed (at most the high watermark) and drops the log below it. */
+  snapshot(): SnapshotId | null {
+    const driver = this.#driverOrThrow();
+    const end = this.#appliedEnd;
+    if (end <= driver.replica.storage.logStartOffset()) return null;
+    return driver.replica.createSnapshot(end, encoder.encode(JSON.stringify({ records: this.#replayed })));
+  }
+
+  #driverOrThrow(): RaftDriver {
+    if (this.#driver === null) throw new Error('the metadata quorum is not attached to a controller');
+    return this.#driver;
+  }
+
+  #noOp(): void {
+    const driver = this.#driver;
+    if (driver === null || driver.replica.role() !== 'leader') return;
+    // A NoOp nobody waits for: its commit only moves the high watermark.
+    this.propose([]).catch(() => {});
+  }
+
+  #replay(): void {
+    const driver = this.#driver;
+    if (driver === null) return;
+    const { replica } = driver;
+    let changed = false;
+    for (;;) {
+      const entries = replica.readCommitted(this.#appliedEnd, REPLAY_ENTRIES_MAX);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
+        if (!entry.control) {
+          const records = decodeMetadataEntry(entry.payload);
+          if (records.length > 0) {
+            this.#image = this.#image.apply(records, BigInt(entry.offset));
+            this.#replayed.push(...records);
+            changed = true;
+          }
+        }
+        this.#appliedEnd = entry.offset + 1;
+        this.#settle(entry.offset, entry.epoch);
+      }
+    }
+    if (changed) this.#onImage(this.#image);
+  }
+
+  /** Answers the proposal at `offset`: committed if it still has its epoch, else lost. */
+  #settle(offset: number, epoch: number): void {
+    const at = this.#pending.findIndex((pending) => pending.offset === offset);
+    if (at < 0) return;
+    const [pending] = this.#pending.splice(at, 1);
+    if (pending === undefined) return;
+    if (pending.epoch === epoch) pending.resolve(BigInt(offset));
+    else
+      pending.reject(
+        new NotControllerError(
+          this.#driverOrThrow().leader(),
+          `offset ${offset} was replaced by another leader's entry`,
+        ),
+      );
+  }
+
+  #failFrom(offset: number, why: string): void {
+    const leader = this.#driver?.leader() ?? { epoch: -1, leaderId: -1 };
+    for (const pending of this.#pending.filter((p) => p.offset >= offset)) {
+      pending.reject(new NotControllerError(leader, why));
+    }
+    this.#pending.splice(0, this.#pending.length, ...this.#pending.filter((p) => p.offset < offset));
+  }
+
+  #install(id: SnapshotId, bytes: Uint8Array): void {
+    const records = decodeMetadataEntry(bytes);
+    this.#replayed = [...records];
+    this.#image = MetadataImage.empty(this.clusterId, -1).apply(records, BigInt(id.endOffset - 1));
+    this.#appliedEnd = id.endOffset;
+    this.#onImage(this.#image);
+  }
+}
