@@ -1,0 +1,356 @@
+/**
+ * The UI's JSON API under /api, which the page calls. Reads are GET; every change is a POST (see
+ * guard.ts). Offsets travel as decimal strings (int64 does not fit a JSON number).
+ */
+import type { FastifyInstance } from 'fastify';
+import { show } from './decode.ts';
+import { badRequest, confirmationNeeded, groupHasMembers, registryMissing } from './errors.ts';
+import { BROWSE_MESSAGES_MAX, type UiKafka } from './kafka.ts';
+import type { RegistryClient } from './registry.ts';
+
+/** Kafka's legal topic names (Topic.java): checked by Kafka too, whose message the page shows. */
+const TOPIC_NAME_MAX = 249;
+/** Most partitions the create form accepts (a bound on a typo, not Kafka's limit). */
+export const CREATE_PARTITIONS_MAX = 10_000;
+const BROWSE_DEFAULT = 50;
+
+export interface ApiContext {
+  readonly kafka: UiKafka;
+  readonly registry: RegistryClient | undefined;
+  readonly connectUrl: string | undefined;
+  readonly readOnly: boolean;
+}
+
+function object(body: unknown, what: string): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest(`${what}: the body must be a JSON object`);
+  }
+  return body as Record<string, unknown>;
+}
+
+function wholeNumber(value: unknown, field: string, min: number, max: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw badRequest(`${field}: '${String(value)}' is not a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function offsetText(value: unknown, field: string): bigint {
+  if (typeof value !== 'string' && typeof value !== 'number') throw badRequest(`${field} is required`);
+  const text = String(value).trim();
+  if (!/^-?\d{1,19}$/.test(text)) throw badRequest(`${field}: '${text}' is not a whole number`);
+  return BigInt(text);
+}
+
+export function registerApi(app: FastifyInstance, context: ApiContext): void {
+  const { kafka } = context;
+
+  app.get('/api/cluster', async () => {
+    const metadata = await kafka.metadata(await kafka.listTopics());
+    const leaders = new Map<number, number>();
+    const replicas = new Map<number, number>();
+    let partitions = 0;
+    let underReplicated = 0;
+    let offline = 0;
+    for (const topic of metadata.topics.values()) {
+      for (const p of topic.partitions) {
+        partitions++;
+        if (p.leader < 0) offline++;
+        else leaders.set(p.leader, (leaders.get(p.leader) ?? 0) + 1);
+        if (p.isr.length < p.replicas.length) underReplicated++;
+        for (const r of p.replicas) replicas.set(r, (replicas.get(r) ?? 0) + 1);
+      }
+    }
+    return {
+      clusterId: metadata.id,
+      controllerId: metadata.controllerId,
+      bootstrap: kafka.bootstrapBrokers.join(','),
+      brokers: [...metadata.brokers]
+        .sort(([a], [b]) => a - b)
+        .map(([id, b]) => ({
+          id,
+          host: b.host,
+          port: b.port,
+          rack: b.rack,
+          leaders: leaders.get(id) ?? 0,
+          replicas: replicas.get(id) ?? 0,
+        })),
+      topics: metadata.topics.size,
+      partitions,
+      underReplicated,
+      offline,
+      readOnly: context.readOnly,
+      schemaRegistry: context.registry?.url ?? null,
+      connect: context.connectUrl ?? null,
+    };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/brokers/:id/configs', async (request) =>
+    kafka.brokerConfigs(wholeNumber(request.params.id, 'broker id', 0, 2 ** 31 - 1)),
+  );
+
+  app.get('/api/topics', async () => {
+    const names = await kafka.listTopics();
+    const metadata = await kafka.metadata(names);
+    const counts = new Map<string, number>();
+    for (const [name, info] of metadata.topics) counts.set(name, info.partitions.length);
+    const offsets = await kafka.offsets(counts);
+    return [...metadata.topics]
+      .map(([name, info]) => {
+        let messages = 0n;
+        for (let p = 0; p < info.partitions.length; p++) {
+          const o = offsets.get(`${name}/${p}`);
+          if (o !== undefined && o.end >= o.beginning && o.beginning >= 0n) messages += o.end - o.beginning;
+        }
+        return {
+          name,
+          internal: name.startsWith('__') || name === '_schemas',
+          partitions: info.partitions.length,
+          replicationFactor: info.partitions[0]?.replicas.length ?? 0,
+          underReplicated: info.partitions.filter((p) => p.isr.length < p.replicas.length).length,
+          messages: String(messages),
+        };
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
+  });
+
+  app.get<{ Params: { name: string } }>('/api/topics/:name', async (request) => {
+    const { name } = request.params;
+    const [partitions, configs] = await Promise.all([kafka.partitions(name), kafka.topicConfigs(name)]);
+    return { name, partitions, configs };
+  });
+
+  app.post('/api/topics', async (request, reply) => {
+    const body = object(request.body, 'create topic');
+    const name = body.name;
+    if (typeof name !== 'string' || name === '') throw badRequest('name: a topic name is required');
+    if (name.length > TOPIC_NAME_MAX * 4)
+      throw badRequest(`name: longer than ${TOPIC_NAME_MAX * 4} characters`);
+    // -1 lets the broker use its num.partitions and default.replication.factor (the baseline defaults).
+    const partitions = wholeNumber(body.partitions ?? -1, 'partitions', -1, CREATE_PARTITIONS_MAX);
+    const replicationFactor = wholeNumber(body.replicationFactor ?? -1, 'replicationFactor', -1, 32_767);
+    const configs: Record<string, string> = {};
+    for (const [key, value] of Object.entries(object(body.configs ?? {}, 'configs'))) {
+      if (typeof value !== 'string') throw badRequest(`configs.${key}: the value must be a string`);
+      configs[key] = value;
+    }
+    const [created] = await kafka.createTopic(name, partitions, replicationFactor, configs);
+    return reply
+      .code(201)
+      .send({ name, partitions: created?.partitions, replicationFactor: created?.replicas });
+  });
+
+  app.post<{ Params: { name: string } }>('/api/topics/:name/delete', async (request) => {
+    const { name } = request.params;
+    const body = object(request.body, 'delete topic');
+    if (body.confirm !== name) throw confirmationNeeded(`deleting topic '${name}'`);
+    await kafka.deleteTopic(name);
+    return { deleted: name };
+  });
+
+  app.post<{ Params: { name: string } }>('/api/topics/:name/partitions', async (request) => {
+    const { name } = request.params;
+    const body = object(request.body, 'add partitions');
+    const count = wholeNumber(body.count, 'count', 1, CREATE_PARTITIONS_MAX);
+    await kafka.addPartitions(name, count);
+    return { name, partitions: count };
+  });
+
+  app.get<{
+    Params: { name: string };
+    Querystring: { partition?: string; from?: string; offset?: string; timestamp?: string; limit?: string };
+  }>('/api/topics/:name/messages', async (request) => {
+    const { name } = request.params;
+    const q = request.query;
+    const partition = wholeNumber(q.partition ?? '0', 'partition', 0, 2 ** 31 - 1);
+    const limit = wholeNumber(q.limit ?? String(BROWSE_DEFAULT), 'limit', 1, BROWSE_MESSAGES_MAX);
+    const partitions = await kafka.partitions(name);
+    const p = partitions.find((x) => x.partition === partition);
+    if (p === undefined) throw badRequest(`partition: topic '${name}' has no partition ${partition}`);
+    const beginning = BigInt(p.beginning);
+    const end = BigInt(p.end);
+    const from = q.from ?? 'beginning';
+    let start: bigint;
+    switch (from) {
+      case 'beginning':
+        start = beginning;
+        break;
+      case 'end':
+        start = end - BigInt(limit) > beginning ? end - BigInt(limit) : beginning;
+        break;
+      case 'offset':
+        start = offsetText(q.offset, 'offset');
+        if (start < beginning) start = beginning;
+        break;
+      case 'timestamp': {
+        const at = offsetText(q.timestamp, 'timestamp');
+        const found = (await kafka.offsetsForTime(name, [partition], at)).get(partition) ?? -1n;
+        start = found < 0n ? end : found;
+        break;
+      }
+      default:
+        throw badRequest(`from: '${from}' is not one of beginning, end, offset, timestamp`);
+    }
+    const raw = start >= end ? [] : await kafka.read(name, partition, start, end, limit);
+    const messages = await Promise.all(
+      raw.map(async (m) => ({
+        partition: m.partition,
+        offset: String(m.offset),
+        timestamp: String(m.timestamp),
+        key: await show(m.key, context.registry),
+        value: await show(m.value, context.registry),
+        headers: m.headers.map(([k, v]) => ({
+          key: k?.toString('utf8') ?? '',
+          value: v === null ? null : v.toString('utf8'),
+        })),
+      })),
+    );
+    return { topic: name, partition, beginning: p.beginning, end: p.end, start: String(start), messages };
+  });
+
+  app.get('/api/groups', async () => {
+    const groups = await kafka.groups();
+    return groups.map((g) => ({ id: g.id, state: g.state, protocolType: g.protocolType, type: g.groupType }));
+  });
+
+  const groupView = async (id: string) => {
+    const group = await kafka.describeGroup(id);
+    const committed = await kafka.committedOffsets(id);
+    const counts = new Map<string, number>();
+    for (const c of committed) counts.set(c.topic, Math.max(counts.get(c.topic) ?? 0, c.partition + 1));
+    const ends = await kafka.offsets(counts);
+    let totalLag = 0n;
+    const offsets = committed.map((c) => {
+      const end = ends.get(`${c.topic}/${c.partition}`)?.end ?? -1n;
+      const lag = end >= c.offset ? end - c.offset : 0n;
+      totalLag += lag;
+      return {
+        topic: c.topic,
+        partition: c.partition,
+        committed: String(c.offset),
+        end: String(end),
+        lag: String(lag),
+      };
+    });
+    return {
+      id,
+      state: group.state,
+      protocol: group.protocol,
+      protocolType: group.protocolType,
+      members: [...group.members.values()].map((m) => ({
+        id: m.id,
+        clientId: m.clientId,
+        host: m.clientHost,
+        instanceId: m.groupInstanceId,
+        assignments: [...(m.assignments?.values() ?? [])].map((a) => ({
+          topic: a.topic,
+          partitions: a.partitions,
+        })),
+      })),
+      offsets,
+      totalLag: String(totalLag),
+    };
+  };
+
+  app.get<{ Params: { id: string } }>('/api/groups/:id', async (request) => groupView(request.params.id));
+
+  app.post<{ Params: { id: string } }>('/api/groups/:id/reset', async (request) => {
+    const { id } = request.params;
+    const body = object(request.body, 'reset offsets');
+    const topic = body.topic;
+    if (typeof topic !== 'string' || topic === '') throw badRequest('topic: the topic to reset is required');
+    const dryRun = body.dryRun !== false;
+    const group = await kafka.describeGroup(id);
+    if (group.members.size > 0) throw groupHasMembers(id, group.members.size);
+    const partitions = await kafka.partitions(topic);
+    const committed = new Map(
+      (await kafka.committedOffsets(id)).filter((c) => c.topic === topic).map((c) => [c.partition, c.offset]),
+    );
+    const to = body.to;
+    let targetOf: (p: {
+      partition: number;
+      beginning: bigint;
+      end: bigint;
+      current: bigint | undefined;
+    }) => bigint;
+    switch (to) {
+      case 'earliest':
+        targetOf = (p) => p.beginning;
+        break;
+      case 'latest':
+        targetOf = (p) => p.end;
+        break;
+      case 'offset': {
+        const offset = offsetText(body.value, 'value');
+        targetOf = () => offset;
+        break;
+      }
+      case 'shift': {
+        const shift = offsetText(body.value, 'value');
+        targetOf = (p) => (p.current ?? p.end) + shift;
+        break;
+      }
+      case 'timestamp': {
+        const at = offsetText(body.value, 'value');
+        const found = await kafka.offsetsForTime(
+          topic,
+          partitions.map((p) => p.partition),
+          at,
+        );
+        targetOf = (p) => {
+          const o = found.get(p.partition) ?? -1n;
+          return o < 0n ? p.end : o;
+        };
+        break;
+      }
+      default:
+        throw badRequest(`to: '${String(to)}' is not one of earliest, latest, offset, timestamp, shift`);
+    }
+    // As kafka-consumer-groups does, a target outside [log start, log end] is moved to the nearest end.
+    const plan = partitions.map((p) => {
+      const beginning = BigInt(p.beginning);
+      const end = BigInt(p.end);
+      const current = committed.get(p.partition);
+      let target = targetOf({ partition: p.partition, beginning, end, current });
+      if (target < beginning) target = beginning;
+      if (target > end) target = end;
+      return { partition: p.partition, current: current === undefined ? null : String(current), target };
+    });
+    if (!dryRun) {
+      await kafka.alterOffsets(
+        id,
+        topic,
+        plan.map((p) => ({ partition: p.partition, offset: p.target })),
+      );
+    }
+    return {
+      group: id,
+      topic,
+      dryRun,
+      partitions: plan.map((p) => ({ partition: p.partition, current: p.current, target: String(p.target) })),
+    };
+  });
+
+  const registry = (): RegistryClient => {
+    if (context.registry === undefined) throw registryMissing();
+    return context.registry;
+  };
+
+  app.get('/api/schemas', async () => {
+    const client = registry();
+    const subjects = await client.subjects();
+    return { url: client.url, subjects };
+  });
+
+  app.get<{ Params: { subject: string } }>('/api/schemas/:subject', async (request) => {
+    const client = registry();
+    const { subject } = request.params;
+    const versionNumbers = await client.versions(subject);
+    const [versions, compatibility] = await Promise.all([
+      Promise.all(versionNumbers.map((v) => client.version(subject, v))),
+      client.compatibility(subject),
+    ]);
+    return { subject, compatibility, versions };
+  });
+}

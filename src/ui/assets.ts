@@ -1,0 +1,77 @@
+/**
+ * The page's built assets. The sources (src/ui/web: Preact components in TSX) are built by Vite
+ * into a cache folder named after a hash of those sources and of the Vite and Preact versions, so
+ * a fresh clone builds them on the UI's first start (a few seconds) and every later start, and
+ * every other process, reuses them; nothing built is committed. Two processes building at once
+ * each build into their own folder and the first rename wins.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, relative } from 'node:path';
+
+export const WEB_SOURCE_DIR = join(import.meta.dirname, 'web');
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function cacheDir(): string {
+  return join(process.env.KSTACK_CACHE_DIR ?? join(homedir(), '.cache', 'kstack'), 'ui');
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+function packageVersion(name: string): string {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+/** The hash naming one build: every source file's path and bytes, and the toolchain's versions. */
+export function sourceHash(): string {
+  const hash = createHash('sha256');
+  hash.update(`vite ${packageVersion('vite')} preact ${packageVersion('preact')}\n`);
+  for (const file of files(WEB_SOURCE_DIR)) {
+    hash.update(`${relative(WEB_SOURCE_DIR, file)}\n`);
+    hash.update(readFileSync(file));
+  }
+  hash.update(readFileSync(join(import.meta.dirname, 'assets.ts')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The folder holding index.html and its assets for the current sources, built first if missing. */
+export async function builtAssets(log: (line: string) => void = () => {}): Promise<string> {
+  const outDir = join(cacheDir(), sourceHash());
+  if (existsSync(join(outDir, 'index.html'))) return outDir;
+  mkdirSync(cacheDir(), { recursive: true });
+  const building = `${outDir}.building-${process.pid}`;
+  const started = Date.now();
+  const { build } = await import('vite');
+  await build({
+    root: WEB_SOURCE_DIR,
+    configFile: false,
+    logLevel: 'warn',
+    base: '/',
+    oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+    resolve: { alias: [{ find: /^react(-dom)?$/, replacement: 'preact/compat' }] },
+    build: { outDir: building, emptyOutDir: true, sourcemap: false, reportCompressedSize: false },
+  });
+  try {
+    renameSync(building, outDir);
+  } catch (error) {
+    // Another process renamed its build first: use it.
+    rmSync(building, { recursive: true, force: true });
+    if (!existsSync(join(outDir, 'index.html'))) throw error;
+  }
+  log(`built the UI's page in ${Date.now() - started} ms (${outDir})`);
+  return outDir;
+}
+
+if (import.meta.main) {
+  // `node src/ui/assets.ts`: build ahead of time (setup, CI) and print where.
+  process.stdout.write(`${await builtAssets((line) => process.stdout.write(`${line}\n`))}\n`);
+}

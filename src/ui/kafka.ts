@@ -1,0 +1,367 @@
+/**
+ * The UI's side of the cluster: one Admin and one Consumer (@platformatic/kafka) shared by every
+ * request. The consumer never joins a group: it only sends Fetch to partition leaders, so browsing
+ * messages moves no offsets. Kafka's refusals become UiErrors carrying Kafka's own name and message.
+ */
+import { Admin, type ClusterMetadata, Consumer } from '@platformatic/kafka';
+import { badRequest, type KafkaErrorDetail, notFound, UiError } from './errors.ts';
+
+/** Timeout of one Kafka request the UI makes. */
+export const KAFKA_REQUEST_TIMEOUT_MS_DEFAULT = 15_000;
+/** Most messages one browse request returns (the page keeps a bounded window). */
+export const BROWSE_MESSAGES_MAX = 500;
+/** Bytes one browse Fetch may return per partition. */
+const FETCH_PARTITION_MAX_BYTES = 4 * 1024 * 1024;
+/** Fetches one browse request may make before returning what it has. */
+const BROWSE_FETCHES_MAX = 20;
+const CONFIG_RESOURCE_TOPIC = 2;
+const CONFIG_RESOURCE_BROKER = 4;
+const EARLIEST = -2n;
+const LATEST = -1n;
+const CONTROL_BATCH = 0x20;
+
+export interface PartitionView {
+  readonly partition: number;
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly offline: readonly number[];
+  readonly beginning: string;
+  readonly end: string;
+}
+
+export interface ConfigView {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: string;
+  readonly readOnly: boolean;
+  readonly sensitive: boolean;
+}
+
+export interface RawMessage {
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly timestamp: bigint;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly [Buffer | null, Buffer | null][];
+}
+
+/** Kafka's names for DescribeConfigs sources. */
+const CONFIG_SOURCES: Readonly<Record<number, string>> = {
+  1: 'topic',
+  2: 'broker (dynamic)',
+  3: 'cluster default (dynamic)',
+  4: 'broker (static)',
+  5: "Kafka's default",
+  6: 'broker logger',
+  7: 'client metrics',
+  8: 'group',
+};
+
+interface ErrorLike {
+  message?: string;
+  apiId?: string;
+  apiCode?: number;
+  serverErrorMessage?: string | null;
+  errors?: unknown[];
+}
+
+/** Kafka's error inside a @platformatic/kafka error (looking into aggregates), if Kafka sent one. */
+export function kafkaErrorOf(error: unknown): KafkaErrorDetail | undefined {
+  const e = error as ErrorLike | null;
+  if (typeof e?.apiCode === 'number' && typeof e.apiId === 'string') {
+    return { name: e.apiId, code: e.apiCode, message: e.serverErrorMessage ?? null };
+  }
+  for (const inner of e?.errors ?? []) {
+    const found = kafkaErrorOf(inner);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function describe(error: unknown): string {
+  const e = error as ErrorLike | null;
+  const inner = e?.errors?.[0];
+  if (inner !== undefined) return `${e?.message ?? 'error'}: ${describe(inner)}`;
+  return e?.message ?? String(error);
+}
+
+/** A Kafka failure as the UI answers it: 400 with Kafka's words when Kafka refused, else 502. */
+export function toUiError(error: unknown): UiError {
+  if (error instanceof UiError) return error;
+  const kafka = kafkaErrorOf(error);
+  if (kafka !== undefined) {
+    const words = kafka.message ?? describe(error);
+    return new UiError(400, `KAFKA_${kafka.name}`, `Kafka refused: ${kafka.name}: ${words}`, kafka);
+  }
+  return new UiError(502, 'KAFKA_UNREACHABLE', `Kafka did not answer: ${describe(error)}`);
+}
+
+export interface UiKafkaOptions {
+  readonly bootstrap: string;
+  readonly requestTimeoutMs?: number;
+}
+
+export class UiKafka {
+  readonly bootstrapBrokers: string[];
+  readonly admin: Admin;
+  readonly consumer: Consumer;
+
+  constructor(options: UiKafkaOptions) {
+    this.bootstrapBrokers = options.bootstrap.split(',').map((s) => s.trim());
+    const base = {
+      bootstrapBrokers: this.bootstrapBrokers,
+      timeout: options.requestTimeoutMs ?? KAFKA_REQUEST_TIMEOUT_MS_DEFAULT,
+      retries: 2,
+    };
+    this.admin = new Admin({ ...base, clientId: 'kstack-ui-admin' });
+    // A group id is required by the client; this consumer never joins it (Fetch only).
+    this.consumer = new Consumer({ ...base, clientId: 'kstack-ui-browser', groupId: 'kstack-ui-browser' });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.admin.close(), this.consumer.close(true)]);
+  }
+
+  async #call<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw toUiError(error);
+    }
+  }
+
+  /**
+   * The cluster's metadata for `topics`. @platformatic/kafka leaves Kafka's internal topics
+   * (__consumer_offsets, __transaction_state) out of its answer (their entries are undefined), so
+   * they are dropped here: the UI does not show them.
+   */
+  async metadata(topics: readonly string[] = []): Promise<ClusterMetadata> {
+    const metadata = await this.#call(() =>
+      this.admin.metadata({ topics: [...topics], forceUpdate: true, autocreateTopics: false }),
+    );
+    const known = [...metadata.topics].filter(([, info]) => info !== undefined);
+    return { ...metadata, topics: new Map(known) };
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.#call(async () => (await this.admin.listTopics({ includeInternals: true })).sort());
+  }
+
+  /** Earliest and latest offsets of the given partitions of many topics, in two ListOffsets. */
+  async offsets(
+    topics: ReadonlyMap<string, number>,
+  ): Promise<Map<string, { beginning: bigint; end: bigint }>> {
+    const result = new Map<string, { beginning: bigint; end: bigint }>();
+    if (topics.size === 0) return result;
+    const ask = (timestamp: bigint) =>
+      this.#call(() =>
+        this.admin.listOffsets({
+          topics: [...topics].map(([name, count]) => ({
+            name,
+            partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp })),
+          })),
+        }),
+      );
+    const [earliest, latest] = await Promise.all([ask(EARLIEST), ask(LATEST)]);
+    for (const topic of earliest)
+      for (const p of topic.partitions)
+        result.set(`${topic.name}/${p.partitionIndex}`, { beginning: p.offset, end: -1n });
+    for (const topic of latest)
+      for (const p of topic.partitions) {
+        const key = `${topic.name}/${p.partitionIndex}`;
+        result.set(key, { beginning: result.get(key)?.beginning ?? -1n, end: p.offset });
+      }
+    return result;
+  }
+
+  /** The first offset whose timestamp is at or after `timestampMs` in each partition (-1: none). */
+  async offsetsForTime(topic: string, partitions: readonly number[], timestampMs: bigint) {
+    const answer = await this.#call(() =>
+      this.admin.listOffsets({
+        topics: [
+          {
+            name: topic,
+            partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp: timestampMs })),
+          },
+        ],
+      }),
+    );
+    const result = new Map<number, bigint>();
+    for (const p of answer[0]?.partitions ?? []) result.set(p.partitionIndex, p.offset);
+    return result;
+  }
+
+  async partitions(topic: string): Promise<PartitionView[]> {
+    const metadata = await this.metadata([topic]);
+    const info = metadata.topics.get(topic);
+    if (info === undefined) throw notFound(`topic '${topic}'`);
+    const offsets = await this.offsets(new Map([[topic, info.partitions.length]]));
+    return info.partitions.map((p, partition) => {
+      const o = offsets.get(`${topic}/${partition}`);
+      return {
+        partition,
+        leader: p.leader,
+        replicas: p.replicas,
+        isr: p.isr,
+        offline: p.offlineReplicas,
+        beginning: String(o?.beginning ?? -1n),
+        end: String(o?.end ?? -1n),
+      };
+    });
+  }
+
+  topicConfigs(topic: string): Promise<ConfigView[]> {
+    return this.#configs(CONFIG_RESOURCE_TOPIC, topic);
+  }
+
+  brokerConfigs(brokerId: number): Promise<ConfigView[]> {
+    return this.#configs(CONFIG_RESOURCE_BROKER, String(brokerId));
+  }
+
+  async #configs(resourceType: 2 | 4, resourceName: string): Promise<ConfigView[]> {
+    const described = await this.#call(() =>
+      this.admin.describeConfigs({ resources: [{ resourceType, resourceName }], includeSynonyms: false }),
+    );
+    return (described[0]?.configs ?? [])
+      .map((c) => ({
+        name: c.name,
+        value: c.isSensitive ? null : (c.value ?? null),
+        source: CONFIG_SOURCES[c.configSource] ?? `source ${c.configSource}`,
+        readOnly: c.readOnly,
+        sensitive: c.isSensitive,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Readonly<Record<string, string>>,
+  ) {
+    return this.#call(() =>
+      this.admin.createTopics({
+        topics: [name],
+        partitions,
+        replicas: replicationFactor,
+        configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })),
+      }),
+    );
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return this.#call(() => this.admin.deleteTopics({ topics: [name] }));
+  }
+
+  addPartitions(name: string, count: number): Promise<void> {
+    return this.#call(() =>
+      this.admin.createPartitions({ topics: [{ name, count, assignments: [] }], validateOnly: false }),
+    );
+  }
+
+  /**
+   * Up to `limit` messages of one partition from `startOffset` on (control batches skipped), read
+   * with Fetch from the partition's leader; stops at `endOffset` (exclusive).
+   */
+  async read(
+    topic: string,
+    partition: number,
+    startOffset: bigint,
+    endOffset: bigint,
+    limit: number,
+  ): Promise<RawMessage[]> {
+    const metadata = await this.metadata([topic]);
+    const info = metadata.topics.get(topic);
+    if (info === undefined) throw notFound(`topic '${topic}'`);
+    const leader = info.partitions[partition]?.leader;
+    if (leader === undefined) throw notFound(`partition ${partition} of topic '${topic}'`);
+    if (leader < 0) throw badRequest(`partition ${partition} of topic '${topic}' has no leader now`);
+    const out: RawMessage[] = [];
+    let position = startOffset;
+    for (
+      let fetches = 0;
+      fetches < BROWSE_FETCHES_MAX && out.length < limit && position < endOffset;
+      fetches++
+    ) {
+      const response = await this.#call(() =>
+        this.consumer.fetch({
+          node: leader,
+          maxWaitTime: 0,
+          minBytes: 0,
+          maxBytes: FETCH_PARTITION_MAX_BYTES,
+          topics: [
+            {
+              topicId: info.id,
+              partitions: [
+                {
+                  partition,
+                  fetchOffset: position,
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                  partitionMaxBytes: FETCH_PARTITION_MAX_BYTES,
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      const batches = response.responses[0]?.partitions[0]?.records ?? [];
+      if (batches.length === 0) break;
+      const before = position;
+      for (const batch of batches) {
+        const after = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+        if ((batch.attributes & CONTROL_BATCH) === 0) {
+          for (const record of batch.records) {
+            const offset = batch.firstOffset + BigInt(record.offsetDelta);
+            if (offset < position || offset >= endOffset || out.length >= limit) continue;
+            out.push({
+              partition,
+              offset,
+              timestamp: batch.firstTimestamp + record.timestampDelta,
+              key: record.key,
+              value: record.value,
+              headers: record.headers,
+            });
+          }
+        }
+        if (after > position) position = after;
+      }
+      if (position === before) break;
+    }
+    return out;
+  }
+
+  async groups() {
+    const listed = await this.#call(() => this.admin.listGroups());
+    return [...listed.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  async describeGroup(id: string) {
+    const described = await this.#call(() => this.admin.describeGroups({ groups: [id] }));
+    const group = described.get(id);
+    if (group === undefined || group.state === 'Dead' || group.state === 'DEAD')
+      throw notFound(`group '${id}'`);
+    return group;
+  }
+
+  async committedOffsets(id: string): Promise<{ topic: string; partition: number; offset: bigint }[]> {
+    const listed = await this.#call(() => this.admin.listConsumerGroupOffsets({ groups: [id] }));
+    const out: { topic: string; partition: number; offset: bigint }[] = [];
+    for (const topic of listed[0]?.topics ?? [])
+      for (const p of topic.partitions)
+        if (p.committedOffset >= 0n)
+          out.push({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset });
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  alterOffsets(id: string, topic: string, offsets: readonly { partition: number; offset: bigint }[]) {
+    return this.#call(() =>
+      this.admin.alterConsumerGroupOffsets({
+        groupId: id,
+        topics: [{ name: topic, partitionOffsets: offsets.map((o) => ({ ...o })) }],
+      }),
+    );
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The UI as an HTTP client of a Confluent-compatible Schema Registry (`--schema-registry-url`):
+ * subjects, versions and compatibility for the Schemas page, and writer schemas by id for decoding
+ * values in Confluent's wire format. Schemas are immutable per id, so parsed ones are cached (bounded).
+ */
+import avro from 'avsc';
+import { registryFailed } from './errors.ts';
+
+/** Parsed writer schemas kept per registry. */
+export const SCHEMA_CACHE_MAX = 1_000;
+/** How long one registry request may take. */
+export const REGISTRY_TIMEOUT_MS = 10_000;
+
+export interface SchemaVersion {
+  readonly subject: string;
+  readonly version: number;
+  readonly id: number;
+  readonly schemaType: string;
+  readonly schema: string;
+}
+
+export type Decoded =
+  | { readonly ok: true; readonly schemaType: string; readonly json: string }
+  | { readonly ok: false; readonly reason: string };
+
+export class RegistryClient {
+  readonly url: string;
+  readonly #types = new Map<number, { schemaType: string; type: avro.Type | null }>();
+
+  constructor(url: string) {
+    this.url = url.replace(/\/+$/, '');
+  }
+
+  async #get(path: string): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        headers: { accept: 'application/vnd.schemaregistry.v1+json' },
+        signal: AbortSignal.timeout(REGISTRY_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw registryFailed(502, `Schema Registry ${this.url} did not answer: ${(error as Error).message}`);
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+    if (!response.ok) {
+      const message = (body as { message?: string } | null)?.message ?? text;
+      throw registryFailed(response.status, `Schema Registry: ${message}`);
+    }
+    return body;
+  }
+
+  async subjects(): Promise<string[]> {
+    return ((await this.#get('/subjects')) as string[]).sort();
+  }
+
+  async versions(subject: string): Promise<number[]> {
+    return (await this.#get(`/subjects/${encodeURIComponent(subject)}/versions`)) as number[];
+  }
+
+  async version(subject: string, version: number): Promise<SchemaVersion> {
+    const v = (await this.#get(`/subjects/${encodeURIComponent(subject)}/versions/${version}`)) as {
+      subject: string;
+      version: number;
+      id: number;
+      schemaType?: string;
+      schema: string;
+    };
+    return { ...v, schemaType: v.schemaType ?? 'AVRO' };
+  }
+
+  /** The subject's compatibility level, falling back to the registry's global one. */
+  async compatibility(subject: string): Promise<string> {
+    const answer = (await this.#get(`/config/${encodeURIComponent(subject)}?defaultToGlobal=true`)) as {
+      compatibilityLevel?: string;
+    };
+    return answer.compatibilityLevel ?? 'unknown';
+  }
+
+  async #writer(id: number): Promise<{ schemaType: string; type: avro.Type | null }> {
+    const cached = this.#types.get(id);
+    if (cached !== undefined) return cached;
+    const found = (await this.#get(`/schemas/ids/${id}`)) as { schema: string; schemaType?: string };
+    const schemaType = found.schemaType ?? 'AVRO';
+    const entry = {
+      schemaType,
+      type: schemaType === 'AVRO' ? avro.Type.forSchema(JSON.parse(found.schema) as avro.Schema) : null,
+    };
+    if (this.#types.size >= SCHEMA_CACHE_MAX) this.#types.delete(this.#types.keys().next().value as number);
+    this.#types.set(id, entry);
+    return entry;
+  }
+
+  /** Decodes Confluent's wire format (magic 0, 4-byte schema id, payload); Avro and JSON Schema. */
+  async decode(bytes: Buffer): Promise<Decoded> {
+    const id = bytes.readUInt32BE(1);
+    let writer: { schemaType: string; type: avro.Type | null };
+    try {
+      writer = await this.#writer(id);
+    } catch (error) {
+      return { ok: false, reason: `schema id ${id}: ${(error as Error).message}` };
+    }
+    const payload = bytes.subarray(5);
+    try {
+      if (writer.type !== null) {
+        const value: unknown = writer.type.fromBuffer(payload);
+        return { ok: true, schemaType: writer.schemaType, json: JSON.stringify(value, avroJson, 2) };
+      }
+      if (writer.schemaType === 'JSON') {
+        return {
+          ok: true,
+          schemaType: 'JSON',
+          json: JSON.stringify(JSON.parse(payload.toString('utf8')), null, 2),
+        };
+      }
+      return { ok: false, reason: `schema id ${id} is ${writer.schemaType}: not decoded by the UI yet` };
+    } catch (error) {
+      return { ok: false, reason: `schema id ${id}: ${(error as Error).message}` };
+    }
+  }
+}
+
+/** JSON for Avro values: bytes as hex, longs as numbers or strings, as avsc gives them. */
+function avroJson(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (value !== null && typeof value === 'object' && (value as { type?: string }).type === 'Buffer') {
+    return Buffer.from((value as { data: number[] }).data).toString('hex');
+  }
+  return value;
+}

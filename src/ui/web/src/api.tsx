@@ -1,0 +1,125 @@
+/** The page's calls to the UI server's /api. Errors carry the server's message verbatim. */
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function answer<T>(response: Response): Promise<T> {
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'HTTP',
+      error?.message ?? `${response.status} ${text}`,
+    );
+  }
+  return body as T;
+}
+
+export async function get<T>(path: string): Promise<T> {
+  return answer<T>(await fetch(path, { headers: { accept: 'application/json' } }));
+}
+
+export async function post<T>(path: string, body: unknown): Promise<T> {
+  return answer<T>(
+    await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+export interface Cluster {
+  clusterId: string;
+  controllerId: number;
+  bootstrap: string;
+  brokers: {
+    id: number;
+    host: string;
+    port: number;
+    rack: string | null;
+    leaders: number;
+    replicas: number;
+  }[];
+  topics: number;
+  partitions: number;
+  underReplicated: number;
+  offline: number;
+  readOnly: boolean;
+  schemaRegistry: string | null;
+  connect: string | null;
+}
+
+export interface TopicRow {
+  name: string;
+  internal: boolean;
+  partitions: number;
+  replicationFactor: number;
+  underReplicated: number;
+  messages: string;
+}
+
+export interface Partition {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  offline: number[];
+  beginning: string;
+  end: string;
+}
+
+export interface Config {
+  name: string;
+  value: string | null;
+  source: string;
+  readOnly: boolean;
+  sensitive: boolean;
+}
+
+export interface Shown {
+  encoding: string;
+  text: string;
+  bytes: number;
+  truncated: boolean;
+  schemaId?: number;
+  note?: string;
+}
+
+export interface Message {
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: Shown;
+  value: Shown;
+  headers: { key: string; value: string | null }[];
+}
+
+export interface Group {
+  id: string;
+  state: string;
+  protocol: string;
+  protocolType: string;
+  members: {
+    id: string;
+    clientId: string;
+    host: string;
+    assignments: { topic: string; partitions: number[] }[];
+  }[];
+  offsets: { topic: string; partition: number; committed: string; end: string; lag: string }[];
+  totalLag: string;
+}

@@ -1,0 +1,72 @@
+/**
+ * The kstack UI page: Preact components, one per page, and a hash router (#/topics/NAME…), so the
+ * server serves one index.html and the page works offline with nothing from another origin.
+ */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ClusterPage } from './cluster.tsx';
+import { GroupPage, GroupsPage } from './groups.tsx';
+import { SchemasPage, SubjectPage } from './schemas.tsx';
+import { TopicPage, TopicsPage } from './topics.tsx';
+
+function currentRoute(): string[] {
+  return location.hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter((part) => part !== '')
+    .map((part) => decodeURIComponent(part));
+}
+
+const SECTIONS = [
+  { path: '', title: 'Cluster' },
+  { path: 'topics', title: 'Topics' },
+  { path: 'groups', title: 'Consumer groups' },
+  { path: 'schemas', title: 'Schemas' },
+];
+
+function Page({ route }: { route: string[] }) {
+  const [section, name] = route;
+  if (section === 'topics' && name !== undefined) return <TopicPage name={name} />;
+  if (section === 'topics') return <TopicsPage />;
+  if (section === 'groups' && name !== undefined) return <GroupPage id={name} />;
+  if (section === 'groups') return <GroupsPage />;
+  if (section === 'schemas' && name !== undefined) return <SubjectPage subject={name} />;
+  if (section === 'schemas') return <SchemasPage />;
+  return <ClusterPage />;
+}
+
+function App() {
+  const [route, setRoute] = useState(currentRoute());
+  useEffect(() => {
+    const onChange = () => setRoute(currentRoute());
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  const section = route[0] ?? '';
+  useEffect(() => {
+    const title = SECTIONS.find((s) => s.path === section)?.title ?? 'Cluster';
+    document.title = `${route[1] ?? title} · kstack UI`;
+  }, [route]);
+  return (
+    <div class="layout">
+      <nav class="side" aria-label="Sections">
+        <p class="brand">kstack UI</p>
+        <ul>
+          {SECTIONS.map((s) => (
+            <li key={s.path}>
+              <a href={`#/${s.path}`} aria-current={section === s.path ? 'page' : undefined}>
+                {s.title}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main">
+        <Page route={route} />
+      </main>
+    </div>
+  );
+}
+
+const root = document.getElementById('app');
+if (root !== null) render(<App />, root);

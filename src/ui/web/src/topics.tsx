@@ -1,0 +1,418 @@
+/** Topics: the list with a filter and the create form; one topic's partitions, configs and messages. */
+import { useMemo, useState } from 'preact/hooks';
+import { type Config, type Message, type Partition, post, type TopicRow } from './api.tsx';
+import { ErrorBox, formatTime, Loading, useApi } from './common.tsx';
+
+function CreateTopic({ onCreated }: { onCreated: (name: string) => void }) {
+  const [name, setName] = useState('');
+  const [partitions, setPartitions] = useState('');
+  const [replicationFactor, setReplicationFactor] = useState('');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await post('/api/topics', {
+        name,
+        // Empty: the broker's num.partitions and default.replication.factor (the baseline defaults).
+        partitions: partitions === '' ? -1 : Number(partitions),
+        replicationFactor: replicationFactor === '' ? -1 : Number(replicationFactor),
+      });
+      onCreated(name);
+      setName('');
+    } catch (failure) {
+      setError((failure as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="inline" onSubmit={submit} aria-labelledby="create-title">
+      <h2 id="create-title">Create a topic</h2>
+      <div class="field">
+        <label for="create-name">Topic name</label>
+        <input
+          id="create-name"
+          name="name"
+          value={name}
+          required
+          aria-describedby="create-error"
+          onInput={(e) => setName((e.target as HTMLInputElement).value)}
+        />
+      </div>
+      <div class="field">
+        <label for="create-partitions">Partitions</label>
+        <input
+          id="create-partitions"
+          name="partitions"
+          inputMode="numeric"
+          placeholder="broker default"
+          value={partitions}
+          onInput={(e) => setPartitions((e.target as HTMLInputElement).value)}
+        />
+      </div>
+      <div class="field">
+        <label for="create-replication">Replication factor</label>
+        <input
+          id="create-replication"
+          name="replicationFactor"
+          inputMode="numeric"
+          placeholder="broker default"
+          value={replicationFactor}
+          onInput={(e) => setReplicationFactor((e.target as HTMLInputElement).value)}
+        />
+      </div>
+      <button type="submit" class="primary" disabled={busy}>
+        Create topic
+      </button>
+      <div id="create-error">
+        <ErrorBox message={error} />
+      </div>
+    </form>
+  );
+}
+
+export function TopicsPage() {
+  const { data, error, reload } = useApi<TopicRow[]>('/api/topics');
+  const [filter, setFilter] = useState('');
+  const [showInternal, setShowInternal] = useState(false);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  const rows = useMemo(() => {
+    const needle = filter.toLowerCase();
+    return (data ?? []).filter((t) => (showInternal || !t.internal) && t.name.toLowerCase().includes(needle));
+  }, [data, filter, showInternal]);
+  return (
+    <section aria-labelledby="topics-title">
+      <h1 id="topics-title">Topics</h1>
+      <CreateTopic
+        onCreated={(name) => {
+          setNotice(`Topic ${name} created.`);
+          reload();
+        }}
+      />
+      {notice !== undefined && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <form class="inline" aria-label="Filter" onSubmit={(e) => e.preventDefault()}>
+        <div class="field">
+          <label for="topics-filter">Filter topics</label>
+          <input
+            id="topics-filter"
+            type="search"
+            value={filter}
+            onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
+          />
+        </div>
+        <label>
+          <span>
+            <input
+              type="checkbox"
+              checked={showInternal}
+              onChange={(e) => setShowInternal((e.target as HTMLInputElement).checked)}
+            />{' '}
+            Show internal topics
+          </span>
+        </label>
+        <button type="button" onClick={reload}>
+          Refresh
+        </button>
+      </form>
+      <ErrorBox message={error} />
+      {data === undefined && error === undefined && <Loading what="topics" />}
+      {data !== undefined && (
+        <div class="scroll">
+          <table aria-label="Topics">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col" class="num">
+                  Partitions
+                </th>
+                <th scope="col" class="num">
+                  Replication
+                </th>
+                <th scope="col" class="num">
+                  Under-replicated
+                </th>
+                <th scope="col" class="num">
+                  Messages
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((t) => (
+                <tr key={t.name} data-topic={t.name}>
+                  <td>
+                    <a href={`#/topics/${encodeURIComponent(t.name)}`}>{t.name}</a>
+                    {t.internal && <span class="tag">internal</span>}
+                  </td>
+                  <td class="num">{t.partitions}</td>
+                  <td class="num">{t.replicationFactor}</td>
+                  <td class="num">{t.underReplicated}</td>
+                  <td class="num">{t.messages}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p class="muted">
+            {rows.length} of {data.length} topics shown
+          </p>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Messages({ topic, partitions }: { topic: string; partitions: Partition[] }) {
+  const [partition, setPartition] = useState('0');
+  const [from, setFrom] = useState('beginning');
+  const [at, setAt] = useState('');
+  const [limit, setLimit] = useState('50');
+  const [query, setQuery] = useState<string | undefined>(undefined);
+  const { data, error } = useApi<{ messages: Message[]; start: string; end: string }>(query);
+  const browse = (event: Event) => {
+    event.preventDefault();
+    const params = new URLSearchParams({ partition, from, limit });
+    if (from === 'offset') params.set('offset', at);
+    if (from === 'timestamp') params.set('timestamp', String(Date.parse(at) || at));
+    params.set('t', String(Date.now()));
+    setQuery(`/api/topics/${encodeURIComponent(topic)}/messages?${params}`);
+  };
+  return (
+    <section aria-labelledby="messages-title">
+      <h2 id="messages-title">Messages</h2>
+      <form class="inline" onSubmit={browse}>
+        <div class="field">
+          <label for="browse-partition">Partition</label>
+          <select
+            id="browse-partition"
+            value={partition}
+            onChange={(e) => setPartition((e.target as HTMLSelectElement).value)}
+          >
+            {partitions.map((p) => (
+              <option key={p.partition} value={String(p.partition)}>
+                {p.partition}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="browse-from">From</label>
+          <select
+            id="browse-from"
+            value={from}
+            onChange={(e) => setFrom((e.target as HTMLSelectElement).value)}
+          >
+            <option value="beginning">the beginning</option>
+            <option value="end">the end</option>
+            <option value="offset">an offset</option>
+            <option value="timestamp">a time</option>
+          </select>
+        </div>
+        {(from === 'offset' || from === 'timestamp') && (
+          <div class="field">
+            <label for="browse-at">{from === 'offset' ? 'Offset' : 'Time (ISO 8601 or ms)'}</label>
+            <input id="browse-at" value={at} onInput={(e) => setAt((e.target as HTMLInputElement).value)} />
+          </div>
+        )}
+        <div class="field">
+          <label for="browse-limit">How many</label>
+          <input
+            id="browse-limit"
+            inputMode="numeric"
+            value={limit}
+            onInput={(e) => setLimit((e.target as HTMLInputElement).value)}
+          />
+        </div>
+        <button type="submit" class="primary">
+          Show messages
+        </button>
+      </form>
+      <ErrorBox message={error} />
+      {data !== undefined && (
+        <div class="scroll">
+          <p class="muted" role="status">
+            {data.messages.length} messages from offset {data.start} (log end {data.end})
+          </p>
+          <table aria-label="Messages">
+            <thead>
+              <tr>
+                <th scope="col" class="num">
+                  Offset
+                </th>
+                <th scope="col">Timestamp</th>
+                <th scope="col">Key</th>
+                <th scope="col">Value</th>
+                <th scope="col">Headers</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.messages.map((m) => (
+                <tr key={m.offset} data-offset={m.offset}>
+                  <td class="num">{m.offset}</td>
+                  <td>{formatTime(m.timestamp)}</td>
+                  <td>
+                    <pre>{m.key.encoding === 'null' ? '(null)' : m.key.text}</pre>
+                  </td>
+                  <td>
+                    <pre>{m.value.encoding === 'null' ? '(null)' : m.value.text}</pre>
+                    <span class="tag">
+                      {m.value.encoding}
+                      {m.value.schemaId !== undefined && ` id ${m.value.schemaId}`}
+                    </span>
+                    {m.value.note !== undefined && <span class="muted"> {m.value.note}</span>}
+                  </td>
+                  <td>
+                    {m.headers.map((h, i) => (
+                      <div key={i}>
+                        {h.key}: {h.value ?? '(null)'}
+                      </div>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function DeleteTopic({ name }: { name: string }) {
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const remove = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await post(`/api/topics/${encodeURIComponent(name)}/delete`, { confirm: typed });
+      location.hash = '#/topics';
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return (
+    <form class="inline" onSubmit={remove} aria-labelledby="delete-title">
+      <h2 id="delete-title">Delete this topic</h2>
+      <div class="field">
+        <label for="delete-confirm">Type the topic name to confirm</label>
+        <input
+          id="delete-confirm"
+          value={typed}
+          onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
+        />
+      </div>
+      <button type="submit" class="danger" disabled={typed !== name}>
+        Delete topic
+      </button>
+      <ErrorBox message={error} />
+    </form>
+  );
+}
+
+export function TopicPage({ name }: { name: string }) {
+  const { data, error, reload } = useApi<{ partitions: Partition[]; configs: Config[] }>(
+    `/api/topics/${encodeURIComponent(name)}`,
+  );
+  const [count, setCount] = useState('');
+  const [partitionsError, setPartitionsError] = useState<string | undefined>(undefined);
+  const addPartitions = async (event: Event) => {
+    event.preventDefault();
+    setPartitionsError(undefined);
+    try {
+      await post(`/api/topics/${encodeURIComponent(name)}/partitions`, { count: Number(count) });
+      reload();
+    } catch (failure) {
+      setPartitionsError((failure as Error).message);
+    }
+  };
+  return (
+    <section aria-labelledby="topic-title">
+      <p>
+        <a href="#/topics">← Topics</a>
+      </p>
+      <h1 id="topic-title">{name}</h1>
+      <ErrorBox message={error} />
+      {data === undefined && error === undefined && <Loading what="the topic" />}
+      {data !== undefined && (
+        <>
+          <h2>Partitions</h2>
+          <div class="scroll">
+            <table aria-label="Partitions">
+              <thead>
+                <tr>
+                  <th scope="col" class="num">
+                    Partition
+                  </th>
+                  <th scope="col" class="num">
+                    Leader
+                  </th>
+                  <th scope="col">Replicas</th>
+                  <th scope="col">In-sync replicas</th>
+                  <th scope="col" class="num">
+                    First offset
+                  </th>
+                  <th scope="col" class="num">
+                    End offset
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.partitions.map((p) => (
+                  <tr key={p.partition}>
+                    <td class="num">{p.partition}</td>
+                    <td class="num">{p.leader < 0 ? 'none' : p.leader}</td>
+                    <td>{p.replicas.join(', ')}</td>
+                    <td>{p.isr.join(', ')}</td>
+                    <td class="num">{p.beginning}</td>
+                    <td class="num">{p.end}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <form class="inline" onSubmit={addPartitions}>
+            <div class="field">
+              <label for="partitions-count">Partitions in total</label>
+              <input
+                id="partitions-count"
+                inputMode="numeric"
+                value={count}
+                onInput={(e) => setCount((e.target as HTMLInputElement).value)}
+              />
+            </div>
+            <button type="submit">Add partitions</button>
+            <ErrorBox message={partitionsError} />
+          </form>
+          <Messages topic={name} partitions={data.partitions} />
+          <h2>Configs</h2>
+          <div class="scroll">
+            <table aria-label="Configs">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Value</th>
+                  <th scope="col">Source</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.configs.map((c) => (
+                  <tr key={c.name}>
+                    <td>{c.name}</td>
+                    <td>{c.sensitive ? '(sensitive)' : (c.value ?? '(null)')}</td>
+                    <td>{c.source}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <DeleteTopic name={name} />
+        </>
+      )}
+    </section>
+  );
+}

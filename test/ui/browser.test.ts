@@ -1,0 +1,360 @@
+/**
+ * The web UI in a real browser: Debian's Chromium driven by playwright-core, against `kstack up`
+ * (one broker, a separate process) with data written by kafkajs 2.2.4 (a client we did not write),
+ * and Kafka's own kafka-consumer-groups tool as the judge of lag and of an offset reset. One browser
+ * and one broker for the whole file. Screenshots of each page go to $KSTACK_UI_SCREENSHOTS (default
+ * <tmp>/kstack-ui-screenshots) to be looked at. Ports: kstack 21400, the UI 21401.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Admin } from '@platformatic/kafka';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { KstackProcess } from '../../src/engine/process.ts';
+import { builtAssets } from '../../src/ui/assets.ts';
+import { startUi } from '../../src/ui/server.ts';
+import { runTool } from '../engine/run-tool.ts';
+
+const BROKER_PORT = 21400;
+const UI_PORT = 21401;
+const BOOTSTRAP = `127.0.0.1:${BROKER_PORT}`;
+const CHROMIUM = '/usr/bin/chromium';
+/** Generous for a loaded 2-core machine: each step waits on what the page shows, never on a clock. */
+const STEP_TIMEOUT_MS = 60_000;
+const SCREENSHOTS = process.env.KSTACK_UI_SCREENSHOTS ?? join(tmpdir(), 'kstack-ui-screenshots');
+const REFERENCE = join(import.meta.dirname, '..', '..', 'reference');
+const KAFKA_VERSION = /<kafka.version>(.*)<\/kafka.version>/.exec(
+  readFileSync(join(REFERENCE, 'pom.xml'), 'utf8'),
+)?.[1];
+const KAFKA_LIBS = join(homedir(), '.cache', 'kstack', `kafka-${KAFKA_VERSION}`, 'libs');
+
+const kafka = new Kafka({ clientId: 'ui-test', brokers: [BOOTSTRAP], logLevel: logLevel.NOTHING });
+
+async function produce(
+  topic: string,
+  messages: { partition: number; key: string; value: string; headers?: Record<string, string> }[],
+) {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Consumes `count` records of `topic` in group `groupId` with kafkajs (offsets committed), then leaves. */
+async function consumeAll(groupId: string, topic: string, count: number): Promise<void> {
+  const consumer = kafka.consumer({ groupId });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let seen = 0;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`kafkajs read ${seen} of ${count} records`)),
+        STEP_TIMEOUT_MS,
+      );
+      void consumer
+        .run({
+          autoCommit: true,
+          eachMessage: async () => {
+            seen++;
+            if (seen === count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+    // Commit what was read before leaving (autoCommit commits on an interval or after batches).
+    await consumer.stop();
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+async function consumerGroupsTool(...args: string[]) {
+  const result = await runTool(
+    join(REFERENCE, 'bin', 'kafka-consumer-groups'),
+    ['--bootstrap-server', BOOTSTRAP, ...args],
+    { timeoutMs: 120_000 },
+  );
+  assert.equal(result.code, 0, `kafka-consumer-groups ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** kafka-consumer-groups --describe: partition → {current, end, lag}, as the tool prints them. */
+async function describedByKafka(
+  group: string,
+): Promise<Map<string, { current: string; end: string; lag: string }>> {
+  const out = await consumerGroupsTool('--describe', '--group', group);
+  const rows = new Map<string, { current: string; end: string; lag: string }>();
+  for (const line of out.split('\n')) {
+    const cells = line.trim().split(/\s+/);
+    if (cells[0] !== group || cells.length < 6) continue;
+    rows.set(`${cells[1]}/${cells[2]}`, { current: cells[3]!, end: cells[4]!, lag: cells[5]! });
+  }
+  return rows;
+}
+
+/** The cells of every row of the table labelled `label`, once it has at least `minRows` rows. */
+async function tableRows(page: Page, label: string, minRows = 1): Promise<string[][]> {
+  const rows = page.locator(`table[aria-label="${label}"] tbody tr`);
+  await rows
+    .nth(minRows - 1)
+    .waitFor({ timeout: STEP_TIMEOUT_MS })
+    .catch(async (error: unknown) => {
+      await screenshot(page, `failed-${label.replaceAll(' ', '-')}`);
+      throw error;
+    });
+  return rows.evaluateAll((trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
+  );
+}
+
+interface KafkaRefusal {
+  apiId?: string;
+  serverErrorMessage?: string | null;
+  errors?: unknown[];
+}
+
+/** The error Kafka itself sent, found inside @platformatic/kafka's error (it nests them). */
+function findKafkaRefusal(error: unknown): KafkaRefusal | undefined {
+  const e = error as KafkaRefusal | null;
+  if (typeof e?.apiId === 'string') return e;
+  for (const inner of e?.errors ?? []) {
+    const found = findKafkaRefusal(inner);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () => {
+  let broker: KstackProcess | undefined;
+  let ui: { url: string; close(): Promise<void> } | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  const dataDir = mkdtempSync(join(tmpdir(), 'kstack-ui-test-'));
+
+  before(async () => {
+    // Not skips: a missing browser or tool is a failure that says how to install it.
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup/15-browser.sh`);
+    assert.ok(existsSync(KAFKA_LIBS), `Apache Kafka's jars are missing (${KAFKA_LIBS}): run npm run setup`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    process.stdout.write(`screenshots: ${SCREENSHOTS}\n`);
+    const [started, assetsDir] = await Promise.all([
+      KstackProcess.start(
+        { args: ['--port', String(BROKER_PORT), '--data-dir', dataDir], ports: [BROKER_PORT] },
+        120_000,
+      ),
+      builtAssets(),
+    ]);
+    broker = started;
+    ui = await startUi({ bootstrap: BOOTSTRAP, port: UI_PORT, assetsDir });
+    browser = await chromium.launch({ executablePath: CHROMIUM, timeout: STEP_TIMEOUT_MS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await ui?.close();
+    if (broker !== undefined) {
+      const exit = await broker.stop(120_000);
+      assert.equal(exit.code, 0, broker.output);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lists the topics a client created, and filters them', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [
+          { topic: 'ui-orders', numPartitions: 3 },
+          { topic: 'ui-payments', numPartitions: 1 },
+        ],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    await page.goto(`${ui!.url}/#/topics`);
+    const rows = await tableRows(page, 'Topics', 2);
+    const names = rows.map((cells) => cells[0]);
+    assert.ok(names.includes('ui-orders') && names.includes('ui-payments'), JSON.stringify(rows));
+    assert.deepEqual(
+      rows.find((cells) => cells[0] === 'ui-orders')?.slice(1, 3),
+      ['3', '1'],
+      'partitions and replication factor',
+    );
+    await screenshot(page, 'topics');
+    await page.getByLabel('Filter topics').fill('pay');
+    await page
+      .locator('table[aria-label="Topics"] tbody tr[data-topic="ui-orders"]')
+      .waitFor({ state: 'detached' });
+    assert.deepEqual(
+      (await tableRows(page, 'Topics')).map((cells) => cells[0]),
+      ['ui-payments'],
+    );
+  });
+
+  it('shows the records a client produced: keys, values, headers, by partition and offset', async () => {
+    const messages = Array.from({ length: 5 }, (_, i) => ({
+      partition: 1,
+      key: `order-${i}`,
+      value: JSON.stringify({ order: i, item: `widget <b>${i}</b>` }),
+      headers: { source: `test-${i}` },
+    }));
+    await produce('ui-orders', [
+      ...messages,
+      { partition: 2, key: 'other', value: 'plain text on partition 2' },
+    ]);
+    await page.goto(`${ui!.url}/#/topics/ui-orders`);
+    // The partition table shows the offsets Kafka reports.
+    const partitions = await tableRows(page, 'Partitions', 3);
+    assert.deepEqual(
+      partitions.map((cells) => [cells[0], cells[1], cells[4], cells[5]]),
+      [
+        ['0', '1', '0', '0'],
+        ['1', '1', '0', '5'],
+        ['2', '1', '0', '1'],
+      ],
+    );
+    await page.getByLabel('Partition', { exact: true }).selectOption('1');
+    await page.getByRole('button', { name: 'Show messages' }).click();
+    const rows = await tableRows(page, 'Messages', 5);
+    assert.equal(rows.length, 5);
+    rows.forEach((cells, i) => {
+      assert.equal(cells[0], String(i), 'offset');
+      assert.equal(cells[2], `order-${i}`, 'key');
+      assert.deepEqual(JSON.parse(cells[3]!.replace(/json$/, '')), { order: i, item: `widget <b>${i}</b>` });
+      assert.equal(cells[4], `source: test-${i}`, 'header');
+    });
+    // Values are text, never HTML: the <b> a producer wrote is not an element of the page.
+    assert.equal(await page.locator('table[aria-label="Messages"] b').count(), 0);
+    await screenshot(page, 'topic-messages');
+    // From an offset: offset 3 on shows offsets 3 and 4.
+    await page.getByLabel('From').selectOption('offset');
+    await page.getByLabel('Offset').fill('3');
+    await page.getByRole('button', { name: 'Show messages' }).click();
+    await page.getByText('2 messages from offset 3').waitFor();
+    assert.deepEqual(
+      (await tableRows(page, 'Messages', 2)).map((cells) => cells[0]),
+      ['3', '4'],
+    );
+  });
+
+  it("shows Kafka's own error for a topic name Kafka refuses, and creates nothing", async () => {
+    const badName = 'bad name!';
+    // What the broker itself answers to CreateTopics with that name, asked without the UI.
+    const direct = new Admin({ clientId: 'ui-test-direct', bootstrapBrokers: [BOOTSTRAP] });
+    let brokerMessage: string | undefined;
+    try {
+      await direct.createTopics({ topics: [badName], partitions: 1, replicas: 1 });
+    } catch (error) {
+      const refusal = findKafkaRefusal(error);
+      assert.equal(refusal?.apiId, 'INVALID_TOPIC_EXCEPTION', String(error));
+      brokerMessage = refusal?.serverErrorMessage ?? undefined;
+    } finally {
+      await direct.close();
+    }
+    assert.ok(brokerMessage !== undefined && brokerMessage !== '', 'the broker refused with a message');
+    await page.goto(`${ui!.url}/#/topics`);
+    await tableRows(page, 'Topics', 2);
+    const before = (await tableRows(page, 'Topics')).map((cells) => cells[0]);
+    await page.getByLabel('Topic name').fill(badName);
+    await page.getByRole('button', { name: 'Create topic' }).click();
+    const alert = page.locator('#create-error [role="alert"]');
+    await alert.waitFor();
+    const shown = (await alert.textContent()) ?? '';
+    assert.ok(
+      shown.includes(brokerMessage),
+      `page shows ${JSON.stringify(shown)}, broker said ${brokerMessage}`,
+    );
+    assert.match(shown, /INVALID_TOPIC_EXCEPTION/);
+    await screenshot(page, 'topic-create-error');
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.reload();
+    assert.deepEqual(
+      (await tableRows(page, 'Topics', before.length)).map((cells) => cells[0]),
+      before,
+    );
+  });
+
+  it('shows the lag kafka-consumer-groups reports, and resets offsets after a preview', async () => {
+    const group = 'ui-lag-group';
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'ui-lag', numPartitions: 2 }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+    const batch = (partition: number, n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({ partition, key: `${tag}-${i}`, value: `${tag} ${i}` }));
+    await produce('ui-lag', [...batch(0, 4, 'a'), ...batch(1, 2, 'b')]);
+    await consumeAll(group, 'ui-lag', 6);
+    await produce('ui-lag', [...batch(0, 7, 'c'), ...batch(1, 3, 'd')]);
+
+    const kafkaSays = await describedByKafka(group);
+    assert.deepEqual(
+      [...kafkaSays].sort(),
+      [
+        ['ui-lag/0', { current: '4', end: '11', lag: '7' }],
+        ['ui-lag/1', { current: '2', end: '5', lag: '3' }],
+      ],
+      'kafka-consumer-groups --describe',
+    );
+    await page.goto(`${ui!.url}/#/groups/${group}`);
+    const rows = await tableRows(page, 'Lag per partition', 2);
+    const uiSays = new Map(rows.map((c) => [`${c[0]}/${c[1]}`, { current: c[2], end: c[3], lag: c[4] }]));
+    assert.deepEqual([...uiSays].sort(), [...kafkaSays].sort());
+    assert.equal(await page.getByTestId('total-lag').textContent(), '10');
+    await screenshot(page, 'group');
+
+    // Reset to the earliest offsets: preview first (nothing changes), then confirm.
+    await page.getByLabel('Topic', { exact: true }).fill('ui-lag');
+    await page.getByLabel('To', { exact: true }).selectOption('earliest');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = await tableRows(page, 'Reset preview', 2);
+    assert.deepEqual(preview, [
+      ['0', '4', '0'],
+      ['1', '2', '0'],
+    ]);
+    await screenshot(page, 'group-reset-preview');
+    assert.equal((await describedByKafka(group)).get('ui-lag/0')?.current, '4', 'a preview changes nothing');
+    await page.getByRole('button', { name: 'Confirm the reset' }).click();
+    await page.getByText(`Offsets of ${group} on ui-lag reset.`).waitFor();
+    const afterReset = await describedByKafka(group);
+    assert.deepEqual([...afterReset].sort(), [
+      ['ui-lag/0', { current: '0', end: '11', lag: '11' }],
+      ['ui-lag/1', { current: '0', end: '5', lag: '5' }],
+    ]);
+  });
+
+  it('shows the cluster: the broker, its leaders, and the topics counted', async () => {
+    await page.goto(`${ui!.url}/#/`);
+    const brokers = await tableRows(page, 'Brokers');
+    assert.equal(brokers.length, 1);
+    assert.match(brokers[0]![0]!, /^1/);
+    assert.equal(brokers[0]![1], BOOTSTRAP);
+    await screenshot(page, 'cluster');
+    // A narrow window and the dark theme still show the page (looked at in the screenshots).
+    await page.setViewportSize({ width: 420, height: 800 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${ui!.url}/#/topics`);
+    await tableRows(page, 'Topics', 2);
+    await screenshot(page, 'topics-narrow-dark');
+  });
+});
