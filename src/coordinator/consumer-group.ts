@@ -12,6 +12,18 @@
 import type { Clock } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { ASSIGNORS, type Assignment, type AssignorTopic, partitionKey } from './assignors.ts';
+import {
+  CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_TYPE,
+  CONSUMER_GROUP_MEMBER_METADATA_TYPE,
+  CONSUMER_GROUP_METADATA_TYPE,
+  CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_TYPE,
+  CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA_TYPE,
+  decodeConsumerGroupKey,
+  decodeConsumerGroupValue,
+  encodeConsumerGroupKey,
+  encodeConsumerGroupValue,
+} from './consumer-group-records.ts';
+import type { CoordinatorRecord } from './records.ts';
 
 /** Kafka's broker settings for consumer groups, under their Kafka names. */
 export interface ConsumerGroupConfig {
@@ -228,7 +240,35 @@ export interface ConsumerGroupsOptions {
   readonly newMemberId: () => string;
   /** Whether a classic group with members holds this id (the two protocols cannot share one). */
   readonly classicGroupInUse: (groupId: string) => boolean;
+  /** Appends a group's records to its `__consumer_offsets` partition; resolves NONE or an error code. */
+  readonly persist?: (groupId: string, records: readonly CoordinatorRecord[]) => Promise<number>;
   readonly logger?: (message: string) => void;
+}
+
+/** Kafka's MemberState codes in ConsumerGroupCurrentMemberAssignmentValue. */
+const MEMBER_STATE_CODES: Record<MemberState, number> = {
+  stable: 0,
+  unrevoked_partitions: 1,
+  unreleased_partitions: 2,
+};
+
+function wireAssignment(assignment: Assignment): { topicId: string; partitions: number[] }[] {
+  return [...assignment].map(([topicId, partitions]) => ({ topicId, partitions: [...partitions] }));
+}
+
+function assignmentFromWire(value: unknown): Assignment {
+  const out: Assignment = new Map();
+  for (const t of value as { topicId: string; partitions: number[] }[]) {
+    out.set(
+      t.topicId,
+      [...t.partitions].sort((a, b) => a - b),
+    );
+  }
+  return out;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
 }
 
 /** The consumer groups of one coordinator. */
@@ -240,8 +280,12 @@ export class ConsumerGroups {
   readonly #classicGroupInUse: (groupId: string) => boolean;
   readonly #logger: (message: string) => void;
   readonly #groups = new Map<string, ConsumerGroup>();
+  readonly #persist: (groupId: string, records: readonly CoordinatorRecord[]) => Promise<number>;
+  /** What each group's records last said, key hex → value hex (what a new write must change). */
+  readonly #written = new Map<string, Map<string, string>>();
 
   constructor(options: ConsumerGroupsOptions) {
+    this.#persist = options.persist ?? (async () => ErrorCode.NONE);
     this.#clock = options.clock;
     this.config = options.config;
     this.#topics = options.topics;
@@ -263,6 +307,165 @@ export class ConsumerGroups {
 
   groups(): Iterable<ConsumerGroup> {
     return this.#groups.values();
+  }
+
+  /** A heartbeat, answered once the records of what it changed are written. */
+  async heartbeatAndPersist(input: ConsumerHeartbeatInput): Promise<ConsumerHeartbeatResult> {
+    const result = this.heartbeat(input);
+    if (result.errorCode !== ErrorCode.NONE) return result;
+    const written = await this.persistGroup(input.groupId);
+    if (written !== ErrorCode.NONE)
+      return { ...result, errorCode: written, errorMessage: null, assignment: null };
+    return result;
+  }
+
+  /** Writes the records of whatever changed in a group since its last write (tombstones for what went). */
+  persistGroup(groupId: string): Promise<number> {
+    const group = this.#groups.get(groupId);
+    const now = group === undefined ? new Map<string, CoordinatorRecord>() : this.#records(group);
+    const before = this.#written.get(groupId) ?? new Map<string, string>();
+    const records: CoordinatorRecord[] = [];
+    const after = new Map<string, string>();
+    for (const [keyHex, record] of now) {
+      const valueHex = hex(record.value!);
+      after.set(keyHex, valueHex);
+      if (before.get(keyHex) !== valueHex) records.push(record);
+    }
+    for (const keyHex of before.keys()) {
+      if (!now.has(keyHex)) records.push({ key: Buffer.from(keyHex, 'hex'), value: null });
+    }
+    this.#written.set(groupId, after);
+    if (records.length === 0) return Promise.resolve(ErrorCode.NONE);
+    return this.#persist(groupId, records);
+  }
+
+  /** The group's state as Kafka's records (types 3, 5, 6, 7, 8), by key hex. */
+  #records(group: ConsumerGroup): Map<string, CoordinatorRecord> {
+    const out = new Map<string, CoordinatorRecord>();
+    const put = (type: number, memberId: string | null, value: Record<string, unknown>) => {
+      const key = encodeConsumerGroupKey(type, group.groupId, memberId);
+      out.set(hex(key), { key, value: encodeConsumerGroupValue(type, value) });
+    };
+    put(CONSUMER_GROUP_METADATA_TYPE, null, { epoch: group.groupEpoch });
+    put(CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA_TYPE, null, { assignmentEpoch: group.assignmentEpoch });
+    for (const member of group.members.values()) {
+      put(CONSUMER_GROUP_MEMBER_METADATA_TYPE, member.memberId, {
+        instanceId: member.instanceId,
+        rackId: member.rackId,
+        clientId: member.clientId,
+        clientHost: member.clientHost,
+        subscribedTopicNames: member.subscribedTopicNames,
+        subscribedTopicRegex: member.subscribedTopicRegex,
+        rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+        serverAssignor: member.serverAssignor,
+      });
+      put(CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_TYPE, member.memberId, {
+        topicPartitions: wireAssignment(group.target.get(member.memberId) ?? new Map()),
+      });
+      put(CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_TYPE, member.memberId, {
+        memberEpoch: member.memberEpoch,
+        previousMemberEpoch: member.previousMemberEpoch,
+        state: MEMBER_STATE_CODES[member.state],
+        assignedPartitions: wireAssignment(member.assigned),
+        partitionsPendingRevocation: wireAssignment(member.pendingRevocation),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Replays one `__consumer_offsets` record at load; false when it is not a KIP-848 record. Call
+   * `finishLoad` once the partition is read.
+   */
+  replay(record: CoordinatorRecord): boolean {
+    const key = decodeConsumerGroupKey(record.key);
+    if (key === null) return false;
+    let group = this.#groups.get(key.groupId);
+    if (group === undefined) {
+      if (record.value === null) return true;
+      group = new ConsumerGroup(key.groupId, this.config.assignors[0]!);
+      this.#groups.set(key.groupId, group);
+    }
+    const value = record.value === null ? null : decodeConsumerGroupValue(key.type, record.value);
+    const memberId = key.memberId ?? '';
+    const memberOf = () => {
+      let member = group.members.get(memberId);
+      if (member === undefined) {
+        member = this.#newMember({ ...EMPTY_JOIN, groupId: key.groupId, memberId }, memberId);
+        group.members.set(memberId, member);
+      }
+      return member;
+    };
+    switch (key.type) {
+      case CONSUMER_GROUP_METADATA_TYPE:
+        if (value === null) this.#groups.delete(key.groupId);
+        else group.groupEpoch = value.epoch as number;
+        break;
+      case CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA_TYPE:
+        if (value !== null) group.assignmentEpoch = value.assignmentEpoch as number;
+        break;
+      case CONSUMER_GROUP_MEMBER_METADATA_TYPE:
+        if (value === null) group.members.delete(memberId);
+        else {
+          const member = memberOf();
+          member.instanceId = value.instanceId as string | null;
+          member.rackId = value.rackId as string | null;
+          member.clientId = value.clientId as string;
+          member.clientHost = value.clientHost as string;
+          member.subscribedTopicNames = [...(value.subscribedTopicNames as string[])];
+          member.subscribedTopicRegex = value.subscribedTopicRegex as string | null;
+          member.rebalanceTimeoutMs = value.rebalanceTimeoutMs as number;
+          member.serverAssignor = value.serverAssignor as string | null;
+        }
+        break;
+      case CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_TYPE:
+        if (value === null) group.target.delete(memberId);
+        else group.target.set(memberId, assignmentFromWire(value.topicPartitions));
+        break;
+      case CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_TYPE:
+        if (value !== null) {
+          const member = memberOf();
+          member.memberEpoch = value.memberEpoch as number;
+          member.previousMemberEpoch = value.previousMemberEpoch as number;
+          const code = value.state as number;
+          member.state =
+            (Object.keys(MEMBER_STATE_CODES) as MemberState[]).find((s) => MEMBER_STATE_CODES[s] === code) ??
+            'stable';
+          member.assigned = assignmentFromWire(value.assignedPartitions);
+          member.pendingRevocation = assignmentFromWire(value.partitionsPendingRevocation);
+        }
+        break;
+    }
+    return true;
+  }
+
+  /**
+   * After a partition's records are replayed: members of its groups get a fresh session (as in
+   * Kafka), the subscribed topics are recomputed, and what was read counts as written.
+   */
+  finishLoad(inPartition: (groupId: string) => boolean): void {
+    for (const group of this.#groups.values()) {
+      if (!inPartition(group.groupId)) continue;
+      group.subscribedTopics = this.#currentSubscribedTopics(group);
+      group.assignorName = this.#chooseAssignor(group);
+      for (const member of group.members.values()) this.#scheduleSession(group, member);
+      const written = new Map<string, string>();
+      for (const [keyHex, record] of this.#records(group)) written.set(keyHex, hex(record.value!));
+      this.#written.set(group.groupId, written);
+    }
+  }
+
+  /** Forgets the groups of a partition this broker no longer leads. */
+  unload(inPartition: (groupId: string) => boolean): void {
+    for (const group of [...this.#groups.values()]) {
+      if (!inPartition(group.groupId)) continue;
+      for (const member of group.members.values()) {
+        member.cancelSession();
+        member.cancelRebalance();
+      }
+      this.#groups.delete(group.groupId);
+      this.#written.delete(group.groupId);
+    }
   }
 
   heartbeat(input: ConsumerHeartbeatInput): ConsumerHeartbeatResult {
@@ -585,6 +788,7 @@ export class ConsumerGroups {
       if (group.members.get(member.memberId) !== member) return;
       this.#logger(`consumer group ${group.groupId}: member ${member.memberId} session timed out`);
       this.#removeMember(group, member);
+      void this.persistGroup(group.groupId);
     });
   }
 
@@ -679,6 +883,23 @@ export class ConsumerGroups {
     }
   }
 }
+
+/** The fields a member replayed from records starts from before its records fill it in. */
+const EMPTY_JOIN: ConsumerHeartbeatInput = {
+  apiVersion: 1,
+  groupId: '',
+  memberId: '',
+  memberEpoch: 0,
+  instanceId: null,
+  rackId: null,
+  rebalanceTimeoutMs: -1,
+  subscribedTopicNames: null,
+  subscribedTopicRegex: null,
+  serverAssignor: null,
+  ownedPartitions: null,
+  clientId: '',
+  clientHost: '',
+};
 
 function fromOwned(owned: readonly TopicPartitionsInput[]): Assignment {
   const keys: string[] = [];

@@ -256,6 +256,7 @@ export const extension: BrokerExtension = {
         },
         newMemberId: randomUUID,
         classicGroupInUse: (groupId) => coordinator.classicGroupInUse(groupId),
+        persist: (groupId, records) => coordinator.appendRecords(groupId, records),
       }),
     );
     const producerIds = new ProducerIdManager(new FileProducerIdStore(join(services.dataDir, 'coordinator')));

@@ -268,6 +268,7 @@ export class GroupCoordinator {
       for (const [key, offset] of offsets) group.offsets.set(key, offset);
       this.#groups.set(groupId, group);
     }
+    this.#consumerGroups?.finishLoad((groupId) => this.partitionFor(groupId) === partition);
     this.#partitions.set(partition, 'loaded');
     if (this.#cancelExpiryTimer === null) this.#scheduleOffsetExpiry();
   }
@@ -280,6 +281,7 @@ export class GroupCoordinator {
   /** Stops coordinating a partition (leadership moved): its groups are dropped from memory. */
   unloadPartition(partition: number): void {
     this.#partitions.delete(partition);
+    this.#consumerGroups?.unload((groupId) => this.partitionFor(groupId) === partition);
     for (const [groupId, group] of this.#groups) {
       if (this.partitionFor(groupId) !== partition) continue;
       this.#dropGroupTimers(group);
@@ -308,7 +310,11 @@ export class GroupCoordinator {
     offsetRecords: Map<string, Map<string, CommittedOffset>>,
   ): void {
     const key = decodeKey(record.key);
-    if (key === null) return;
+    if (key === null) {
+      // KIP-848 records (types 3-8) belong to the consumer groups; share-group ones are skipped.
+      this.#consumerGroups?.replay(record);
+      return;
+    }
     if (key.type === 'group') {
       groupRecords.set(key.group, record.value === null ? null : decodeGroupMetadataValue(record.value));
       return;
@@ -1015,6 +1021,11 @@ export class GroupCoordinator {
       })),
     });
     return this.#append(group.groupId, [{ key: encodeGroupMetadataKey(group.groupId), value }]);
+  }
+
+  /** Appends records of a group (the consumer groups' writes) to its partition: NONE or the error. */
+  appendRecords(groupId: string, records: readonly CoordinatorRecord[]): Promise<number> {
+    return this.#append(groupId, records);
   }
 
   async #append(groupId: string, records: readonly CoordinatorRecord[]): Promise<number> {

@@ -14,14 +14,25 @@ import {
   DEFAULT_CONSUMER_GROUP_CONFIG,
   toJsRegExp,
 } from '../../src/coordinator/consumer-group.ts';
+import {
+  decodeConsumerGroupKey,
+  encodeConsumerGroupKey,
+  encodeConsumerGroupValue,
+} from '../../src/coordinator/consumer-group-records.ts';
+import type { CoordinatorRecord } from '../../src/coordinator/records.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
 import { FakeClock } from './fake-clock.ts';
 
 const GROUP = 'orders-app';
-const T1 = 'topic-id-orders';
-const T2 = 'topic-id-payments';
+/** A Kafka topic id (16 bytes, unpadded base64url) spelled from a name. */
+const topicId = (name: string) => Buffer.from(name.padEnd(16, '.').slice(0, 16)).toString('base64url');
+const T1 = topicId('orders');
+const T2 = topicId('payments');
 
-function setup(topics = [{ topicId: T1, name: 'orders', partitionCount: 6, internal: false }]) {
+function setup(
+  topics = [{ topicId: T1, name: 'orders', partitionCount: 6, internal: false }],
+  log: CoordinatorRecord[] = [],
+) {
   const clock = new FakeClock();
   const all = [...topics];
   let classicInUse = false;
@@ -31,10 +42,15 @@ function setup(topics = [{ topicId: T1, name: 'orders', partitionCount: 6, inter
     topics: { topics: () => all },
     newMemberId: () => 'generated',
     classicGroupInUse: () => classicInUse,
+    persist: async (_groupId, records) => {
+      log.push(...records);
+      return ErrorCode.NONE;
+    },
   });
   return {
     clock,
     groups,
+    log,
     topics: all,
     setClassicInUse: (value: boolean) => {
       classicInUse = value;
@@ -276,16 +292,16 @@ describe('consumer groups (KIP-848)', () => {
   it('regex subscriptions match whole names, skip internal topics, and follow new topics', () => {
     const { groups, topics } = setup([
       { topicId: T1, name: 'orders', partitionCount: 2, internal: false },
-      { topicId: 'x', name: 'orders-eu', partitionCount: 1, internal: false },
-      { topicId: 'y', name: 'my-orders', partitionCount: 1, internal: false },
-      { topicId: 'z', name: '__consumer_offsets', partitionCount: 1, internal: true },
+      { topicId: topicId('x'), name: 'orders-eu', partitionCount: 1, internal: false },
+      { topicId: topicId('y'), name: 'my-orders', partitionCount: 1, internal: false },
+      { topicId: topicId('z'), name: '__consumer_offsets', partitionCount: 1, internal: true },
     ]);
     const m1 = new Member(groups, 'm1');
     m1.join({ subscribedTopicNames: null, subscribedTopicRegex: 'orders.*|__.*' });
-    assert.deepEqual([...m1.owned.keys()].sort(), [T1, 'x']);
+    assert.deepEqual([...m1.owned.keys()].sort(), [T1, topicId('x')].sort());
     topics.push({ topicId: T2, name: 'orders-us', partitionCount: 3, internal: false });
     m1.heartbeat();
-    assert.deepEqual([...m1.owned.keys()].sort(), [T1, T2, 'x']);
+    assert.deepEqual([...m1.owned.keys()].sort(), [T1, T2, topicId('x')].sort());
     assert.equal(toJsRegExp('(?i)ORDERS').test('orders'), true);
   });
 
@@ -311,6 +327,75 @@ describe('consumer groups (KIP-848)', () => {
         assert.ok(uniform.get(m.memberId)?.get(T1)?.includes(p), `${m.memberId} got ${p} from someone else`);
       }
     }
+  });
+
+  it("records: keys and values in Kafka's layout", () => {
+    // ConsumerGroupMetadataKey: int16 type 3, int16-length group id.
+    assert.deepEqual([...encodeConsumerGroupKey(3, 'g')], [0, 3, 0, 1, 0x67]);
+    // ConsumerGroupMemberMetadataKey: type 5, group id, member id.
+    assert.deepEqual([...encodeConsumerGroupKey(5, 'g', 'm')], [0, 5, 0, 1, 0x67, 0, 1, 0x6d]);
+    assert.deepEqual(decodeConsumerGroupKey(encodeConsumerGroupKey(8, 'g', 'm')), {
+      type: 8,
+      groupId: 'g',
+      memberId: 'm',
+    });
+    assert.equal(decodeConsumerGroupKey(encodeConsumerGroupKey(2, 'g')), null);
+    // ConsumerGroupMetadataValue v0: int16 version 0, int32 epoch 7, no tagged fields.
+    assert.deepEqual([...encodeConsumerGroupValue(3, { epoch: 7 })], [0, 0, 0, 0, 0, 7, 0]);
+  });
+
+  it('records: a new coordinator replaying the log has the same epochs, members and assignments', async () => {
+    const { groups, log } = setup();
+    const m1 = new Member(groups, 'm1');
+    const m2 = new Member(groups, 'm2');
+    for (const step of [
+      () => m1.join(),
+      () => m2.join(),
+      () => m1.heartbeat(),
+      () => m1.heartbeat(),
+      () => m2.heartbeat(),
+    ]) {
+      step();
+      assert.equal(await groups.persistGroup(GROUP), ErrorCode.NONE);
+    }
+    const before = groups.group(GROUP)!;
+    const reloaded = setup().groups;
+    for (const record of log) assert.equal(reloaded.replay(record), true);
+    reloaded.finishLoad(() => true);
+    const after = reloaded.group(GROUP)!;
+    assert.equal(after.groupEpoch, before.groupEpoch);
+    assert.equal(after.assignmentEpoch, before.assignmentEpoch);
+    assert.equal(after.state(), 'Stable');
+    for (const id of ['m1', 'm2']) {
+      assert.equal(after.members.get(id)?.memberEpoch, before.members.get(id)?.memberEpoch);
+      assert.deepEqual(after.members.get(id)?.assigned, before.members.get(id)?.assigned);
+      assert.deepEqual(after.target.get(id), before.target.get(id));
+    }
+    // Nothing changed: nothing more to write. A leave writes tombstones for the member's records.
+    const written = log.length;
+    assert.equal(await reloaded.persistGroup(GROUP), ErrorCode.NONE);
+    assert.equal(log.length, written);
+    const m2Epoch = after.members.get('m2')!.memberEpoch;
+    const leaveLog: CoordinatorRecord[] = [];
+    const { groups: third } = setup(undefined, leaveLog);
+    for (const record of log) third.replay(record);
+    third.finishLoad(() => true);
+    third.heartbeat(
+      input({
+        memberId: 'm2',
+        memberEpoch: m2Epoch,
+        subscribedTopicNames: null,
+        rebalanceTimeoutMs: -1,
+        ownedPartitions: null,
+      }),
+    );
+    third.heartbeat(input({ memberId: 'm2', memberEpoch: -1, subscribedTopicNames: null }));
+    assert.equal(await third.persistGroup(GROUP), ErrorCode.NONE);
+    assert.equal(
+      leaveLog.filter((r) => r.value === null).length,
+      3,
+      'member metadata, target and current assignment',
+    );
   });
 
   it('property: random joins, leaves, kills and heartbeats never give one partition to two members', () => {

@@ -33,7 +33,7 @@ export const handler = defineHandler<
   name: 'ConsumerGroupHeartbeat',
   minVersion: 0,
   maxVersion: 1,
-  handle(request, context) {
+  async handle(request, context) {
     const runtime = runtimeOf(context);
     const groups = runtime?.coordinator.consumerGroups;
     if (runtime === undefined || groups === null || groups === undefined) {
@@ -42,7 +42,7 @@ export const handler = defineHandler<
     if (request.groupId === '') return failure(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
     const coordinatorError = runtime.coordinator.coordinatorError(request.groupId);
     if (coordinatorError !== null) return failure(coordinatorError, null);
-    const result = groups.heartbeat({
+    const result = await groups.heartbeatAndPersist({
       apiVersion: context.apiVersion,
       groupId: request.groupId,
       memberId: request.memberId,
