@@ -36,6 +36,7 @@ import { ConfigResourceType, MetadataImage, type MetadataRecord } from './metada
 import { MetadataLog } from './metadata-log.ts';
 import type { BrokerObserver } from './observer.ts';
 import { LocalReplica } from './partition.ts';
+import { ReplicaManager, type ReplicationSetup } from './replica-manager.ts';
 import type {
   AdminResult,
   BrokerExtension,
@@ -123,6 +124,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   #port = 0;
   /** Cancellers of the periodic log maintenance timers. */
   readonly #timers = new Map<string, () => void>();
+  /** Replicated partitions (replication factor > 1); null on a single node. */
+  #replicaManager: ReplicaManager | null = null;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -326,8 +329,44 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#otherServers.length = 0;
   }
 
+  get replicaManager(): ReplicaManager | null {
+    return this.#replicaManager;
+  }
+
+  /**
+   * Joins a cluster's data plane (after `start`, once registered with the controller):
+   * replicated partitions become leaders or followers as the image says.
+   */
+  startReplication(setup: ReplicationSetup): ReplicaManager {
+    const manager = new ReplicaManager(
+      {
+        nodeId: this.nodeId,
+        clock: this.clock,
+        log: this.log,
+        metadata: () => this.#image,
+        get: (topic, partition) => this.get(topic, partition),
+        replicaLagTimeMaxMs: () => this.config.getNumber('replica.lag.time.max.ms'),
+        minInsyncReplicas: (topic) => this.settingsOf(topic).minInsyncReplicas,
+      },
+      setup,
+    );
+    this.#replicaManager = manager;
+    manager.applyImage(this.#image);
+    return manager;
+  }
+
+  /** Metadata records committed by the controller (not this node's log): applied to the image, logs opened. */
+  replayMetadata(records: readonly MetadataRecord[]): void {
+    if (this.#server === null) return;
+    this.#image = this.#image.apply(records, this.#image.metadataOffset + BigInt(records.length));
+    for (const topic of this.#image.topics()) this.#openTopic(topic);
+    this.#replicaManager?.applyImage(this.#image);
+  }
+
   /** Clean shutdown: stop serving (answering what is in flight), stop extensions, close logs. */
   async stop(): Promise<void> {
+    this.#replicaManager?.stop();
+    this.#replicaManager = null;
     await this.#closeServers();
     for (const extension of this.#extensions.reverse()) await extension.stop();
     this.#extensions.length = 0;
@@ -384,6 +423,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
           partition.leaderEpoch,
           log,
           this.#options.observer,
+          partition.replicas.length > 1,
         ),
       );
     }

@@ -4,11 +4,14 @@
  * and its high watermark. The leader stamps each appended batch with its base offset
  * and leader epoch (and LogAppendTime when the topic asks), as Kafka does; nothing else
  * of the batch changes. The high watermark is kept apart from the log end offset: with
- * one replica it moves to the log end after each append; with replication it will
- * follow the ISR's fetches.
+ * one replica it moves to the log end after each append. A replicated partition
+ * (replicas > 1) is driven by the ReplicaManager (replica-manager.ts): the replication core
+ * (`replication`, src/replication) decides its role, leader epoch and high watermark, which
+ * follows the ISR's fetches.
  */
 import { KafkaErrors } from '../protocol/errors.ts';
 import { type BatchInfo, TimestampType } from '../records/index.ts';
+import type { PartitionReplica } from '../replication/replica.ts';
 import type { PartitionLog } from '../storage/index.ts';
 import type { TopicSettings } from './config.ts';
 import type { BrokerObserver } from './observer.ts';
@@ -36,6 +39,14 @@ export class LocalReplica implements LocalPartition {
   #leaderEpoch: number;
   /** Callbacks of fetches waiting for new data (long polling); each called once. */
   #waiters = new Set<() => void>();
+  /** Callbacks of follower fetches waiting for an append (the log end moving); each called once. */
+  #appendWaiters = new Set<() => void>();
+  /**
+   * The replication core of a replicated partition (set by the ReplicaManager), null for a
+   * partition with one replica. It owns the role, the leader epoch and the high watermark.
+   */
+  replication: PartitionReplica<Buffer> | null = null;
+  readonly replicated: boolean;
 
   constructor(
     topic: string,
@@ -44,20 +55,29 @@ export class LocalReplica implements LocalPartition {
     leaderEpoch: number,
     log: PartitionLog,
     observer?: BrokerObserver,
+    replicated = false,
   ) {
     this.#observer = observer;
     this.topic = topic;
     this.topicId = topicId;
     this.partitionIndex = partitionIndex;
     this.log = log;
+    this.replicated = replicated;
     this.#leaderEpoch = -1;
+    // A replicated partition waits for the ReplicaManager to make it leader or follower.
+    if (replicated) return;
     this.becomeLeader(leaderEpoch);
     // One replica: everything in the log is committed.
     log.maybeIncrementHighWatermark(log.logEndOffset);
   }
 
   get leaderEpoch(): number {
-    return this.#leaderEpoch;
+    return this.replication?.leaderEpoch ?? this.#leaderEpoch;
+  }
+
+  /** Whether clients may produce to and consume from this replica (a follower refuses them). */
+  get isLeader(): boolean {
+    return this.replication?.isLeader ?? !this.replicated;
   }
 
   get logStartOffset(): bigint {
@@ -102,8 +122,10 @@ export class LocalReplica implements LocalPartition {
     const bytes = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    const appended = this.log.appendAsLeader(bytes, this.#leaderEpoch, batches);
-    this.#advanceHighWatermark(this.log.logEndOffset);
+    const appended = this.log.appendAsLeader(bytes, this.leaderEpoch, batches);
+    // Replicated: the HW moves when the ISR has the records (the replication core decides).
+    if (this.replication === null) this.#advanceHighWatermark(this.log.logEndOffset);
+    this.wakeAppendWaiters();
     if (this.#observer !== undefined) {
       let records = 0;
       for (const batch of batches) records += batch.header.recordCount;
@@ -126,6 +148,31 @@ export class LocalReplica implements LocalPartition {
       this.#waiters = new Set();
       for (const wake of waiters) wake();
     }
+  }
+
+  /** The replication core moved the high watermark (either way on a follower): wakes waiting fetches. */
+  setHighWatermark(offset: number): void {
+    const before = this.log.highWatermark;
+    this.log.updateHighWatermark(offset);
+    if (this.log.highWatermark > before && this.#waiters.size > 0) {
+      const waiters = this.#waiters;
+      this.#waiters = new Set();
+      for (const wake of waiters) wake();
+    }
+  }
+
+  wakeAppendWaiters(): void {
+    if (this.#appendWaiters.size === 0) return;
+    const waiters = this.#appendWaiters;
+    this.#appendWaiters = new Set();
+    for (const wake of waiters) wake();
+  }
+
+  /** Registers a one-shot callback run at the next append (follower fetches long-poll on it). */
+  onAppend(wake: () => void): () => void {
+    if (this.#appendWaiters.size >= WAITERS_MAX) return () => {};
+    this.#appendWaiters.add(wake);
+    return () => this.#appendWaiters.delete(wake);
   }
 
   /** Registers a one-shot callback run when the high watermark next moves; returns its remover. */

@@ -38,13 +38,22 @@ function appendPartition(
   records: Uint8Array | null,
   acks: number,
   producerState: ProducerStateService | undefined,
-): PartitionAnswer {
+  timeoutMs: number,
+): PartitionAnswer | Promise<PartitionAnswer> {
   const replica = broker.get(topic, index);
   if (replica === undefined) {
     return partitionError(
       index,
       KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code,
       'This server does not host this topic-partition.',
+    );
+  }
+  const replication = replica.replication;
+  if (!replica.isLeader) {
+    return partitionError(
+      index,
+      KafkaErrors.NOT_LEADER_OR_FOLLOWER.code,
+      `Broker ${broker.nodeId} is not the leader of ${topic}-${index}.`,
     );
   }
   if (records === null || records.length === 0) {
@@ -60,7 +69,11 @@ function appendPartition(
     return partitionError(index, KafkaErrors.INVALID_RECORD.code, message);
   }
   const settings = broker.settingsOf(topic);
-  if (acks === -1 && settings.minInsyncReplicas > 1) {
+  if (acks === -1 && replication !== null) {
+    // The ISR and min.insync.replicas of the replication core: nothing is written when refused.
+    const refused = replication.checkAppend();
+    if (refused !== null) return partitionError(index, refused.errorCode, refused.message);
+  } else if (acks === -1 && settings.minInsyncReplicas > 1) {
     return partitionError(
       index,
       KafkaErrors.NOT_ENOUGH_REPLICAS.code,
@@ -131,13 +144,53 @@ function appendPartition(
       offset += h.lastOffsetDelta + 1;
     }
   }
-  return {
+  const answer: PartitionAnswer & { index: number } = {
     index,
     errorCode: 0,
     baseOffset: BigInt(appended.baseOffset),
     logAppendTimeMs: BigInt(appended.logAppendTimeMs),
     logStartOffset: replica.logStartOffset,
   };
+  if (acks !== -1 || replication === null) return answer;
+  return awaitReplication(broker, replication, appended.lastOffset, timeoutMs, answer);
+}
+
+/**
+ * acks=all on a replicated partition: answers once the high watermark passes the append's last
+ * offset, or with the error that ends the wait (NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR
+ * fell below min.insync.replicas, NOT_LEADER_OR_FOLLOWER when leadership moved), or
+ * REQUEST_TIMED_OUT at the request's timeout (the records stay written and may become visible).
+ */
+function awaitReplication(
+  broker: Broker,
+  replication: NonNullable<NonNullable<ReturnType<Broker['get']>>['replication']>,
+  lastOffset: number,
+  timeoutMs: number,
+  answer: PartitionAnswer & { index: number },
+): Promise<PartitionAnswer> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (result: PartitionAnswer): void => {
+      if (done) return;
+      done = true;
+      cancel();
+      resolve(result);
+    };
+    const cancel = broker.clock.setTimer(Math.max(0, timeoutMs), () =>
+      finish(
+        partitionError(
+          answer.index,
+          KafkaErrors.REQUEST_TIMED_OUT.code,
+          `Not replicated to the in-sync replicas within the request timeout (${timeoutMs} ms).`,
+        ),
+      ),
+    );
+    replication.awaitCommit(lastOffset, (result) =>
+      finish(
+        result.errorCode === 0 ? answer : partitionError(answer.index, result.errorCode, result.message),
+      ),
+    );
+  });
 }
 
 type StoredForm =
@@ -207,15 +260,34 @@ export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseDa
           ? KafkaErrors.INVALID_REQUIRED_ACKS.code
           : 0;
     const producerState = broker.slots.get(PRODUCER_STATE);
+    let waiting = false;
     const responses = request.topicData.map((topic) => ({
       name: topic.name,
-      partitionResponses: topic.partitionData.map((partition) =>
-        refuse !== 0
-          ? partitionError(partition.index, refuse)
-          : appendPartition(broker, topic.name, partition.index, partition.records, acks, producerState),
-      ),
+      partitionResponses: topic.partitionData.map((partition) => {
+        const answer =
+          refuse !== 0
+            ? partitionError(partition.index, refuse)
+            : appendPartition(
+                broker,
+                topic.name,
+                partition.index,
+                partition.records,
+                acks,
+                producerState,
+                request.timeoutMs,
+              );
+        if (answer instanceof Promise) waiting = true;
+        return answer;
+      }),
     }));
     if (acks === 0) return NO_RESPONSE;
-    return { responses, throttleTimeMs: 0 };
+    // Unreplicated partitions answer at once, as before; acks=all on replicated ones waits for the ISR.
+    if (!waiting) return { responses: responses as never, throttleTimeMs: 0 };
+    return Promise.all(
+      responses.map(async (topic) => ({
+        name: topic.name,
+        partitionResponses: await Promise.all(topic.partitionResponses),
+      })),
+    ).then((settled) => ({ responses: settled, throttleTimeMs: 0 }));
   },
 });

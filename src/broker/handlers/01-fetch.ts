@@ -97,6 +97,8 @@ function readOne(
       version >= 13 ? KafkaErrors.UNKNOWN_TOPIC_ID.code : KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code,
     );
   }
+  // Consumers read from the leader (no fetch from follower: no rack-aware replica selector).
+  if (!replica.isLeader) return fail(KafkaErrors.NOT_LEADER_OR_FOLLOWER.code);
   if (target.currentLeaderEpoch >= 0) {
     if (target.currentLeaderEpoch < replica.leaderEpoch) return fail(KafkaErrors.FENCED_LEADER_EPOCH.code);
     if (target.currentLeaderEpoch > replica.leaderEpoch) return fail(KafkaErrors.UNKNOWN_LEADER_EPOCH.code);
@@ -237,6 +239,130 @@ function group(outcomes: readonly ReadOutcome[], version: number): Input<FetchRe
   return responses;
 }
 
+interface FollowerItem {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly request: FetchRequestData['topics'][number]['partitions'][number];
+  readonly replica: ReturnType<Broker['get']>;
+  answer: PartitionAnswer;
+  empty: boolean;
+}
+
+/**
+ * A follower's Fetch (ReplicaState.ReplicaId ≥ 0, or ReplicaId up to v14): each partition is
+ * answered by the leader's replication core (epoch checks, divergence, the follower's progress,
+ * HW, ISR expansion); when none has records, it waits for an append up to `maxWaitMs`.
+ */
+async function followerFetch(
+  broker: Broker,
+  request: FetchRequestData,
+  replicaId: number,
+  replicaEpoch: number,
+  correlationId: number,
+  version: number,
+): Promise<Input<FetchResponseData>> {
+  const items: FollowerItem[] = [];
+  const positions = (replica: NonNullable<ReturnType<Broker['get']>>) => ({
+    highWatermark: BigInt(replica.highWatermarkNumber),
+    lastStableOffset: BigInt(replica.highWatermarkNumber),
+    logStartOffset: BigInt(replica.log.logStartOffset),
+  });
+  for (const topic of request.topics) {
+    const name = version >= 13 ? (broker.metadata().topicById(topic.topicId)?.name ?? '') : topic.topic;
+    for (const partition of topic.partitions) {
+      const replica = name === '' ? undefined : broker.get(name, partition.partition);
+      const base = {
+        partitionIndex: partition.partition,
+        preferredReadReplica: -1,
+        abortedTransactions: null,
+        highWatermark: -1n,
+        lastStableOffset: -1n,
+        logStartOffset: -1n,
+        records: EMPTY,
+      };
+      const core = replica?.replication;
+      if (replica === undefined || core === null || core === undefined) {
+        const errorCode =
+          replica !== undefined
+            ? KafkaErrors.NOT_LEADER_OR_FOLLOWER.code
+            : version >= 13
+              ? KafkaErrors.UNKNOWN_TOPIC_ID.code
+              : KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code;
+        items.push({
+          topic: name,
+          topicId: topic.topicId,
+          request: partition,
+          replica,
+          answer: { ...base, errorCode },
+          empty: false,
+        });
+        continue;
+      }
+      const answer = core.answerFetch({
+        type: 'fetch',
+        partition: partition.partition,
+        replicaId,
+        replicaEpoch,
+        currentLeaderEpoch: partition.currentLeaderEpoch,
+        fetchOffset: Number(partition.fetchOffset),
+        lastFetchedEpoch: partition.lastFetchedEpoch,
+        correlationId,
+      });
+      const records = answer.entries[0]?.value;
+      items.push({
+        topic: name,
+        topicId: topic.topicId,
+        request: partition,
+        replica,
+        empty: answer.errorCode === 0 && answer.divergingEpoch === null && records === undefined,
+        answer: {
+          ...base,
+          ...positions(replica),
+          errorCode: answer.errorCode,
+          divergingEpoch:
+            answer.divergingEpoch === null
+              ? { epoch: -1, endOffset: -1n }
+              : { epoch: answer.divergingEpoch.epoch, endOffset: BigInt(answer.divergingEpoch.endOffset) },
+          records: records ?? EMPTY,
+        },
+      });
+    }
+  }
+  if (items.length > 0 && items.every((item) => item.empty) && request.maxWaitMs > 0) {
+    await new Promise<void>((resolve) => {
+      const removers: (() => void)[] = [];
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        for (const remove of removers) remove();
+        resolve();
+      };
+      for (const item of items) if (item.replica !== undefined) removers.push(item.replica.onAppend(finish));
+      removers.push(broker.clock.setTimer(request.maxWaitMs, finish));
+    });
+    for (const item of items) {
+      const core = item.replica?.replication;
+      if (item.replica === undefined || core === null || core === undefined) continue;
+      // Still the leader of the epoch the follower fetched in: its progress was recorded above.
+      if (!core.isLeader || core.leaderEpoch !== item.request.currentLeaderEpoch) continue;
+      const entry = core.log.read(Number(item.request.fetchOffset), 1)[0];
+      item.answer = { ...item.answer, ...positions(item.replica), records: entry?.value ?? EMPTY };
+    }
+  }
+  const responses: { topic: string; topicId: string; partitions: PartitionAnswer[] }[] = [];
+  for (const item of items) {
+    const name = version >= 13 ? '' : item.topic;
+    let current = responses.at(-1);
+    if (current === undefined || current.topic !== name || current.topicId !== item.topicId) {
+      current = { topic: name, topicId: item.topicId, partitions: [] };
+      responses.push(current);
+    }
+    current.partitions.push(item.answer);
+  }
+  return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
+}
+
 /**
  * Fetch: whole batches from each partition's fetch offset up to the high watermark (the last
  * stable offset for read_committed, with the aborted transactions of the returned range),
@@ -252,6 +378,11 @@ export const handler = defineHandler<FetchRequestData, Input<FetchResponseData>>
   async handle(request, context) {
     const broker = brokerOf(context);
     const version = context.apiVersion;
+    const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
+    if (replicaId >= 0) {
+      const replicaEpoch = version >= 15 ? Number(request.replicaState.replicaEpoch) : -1;
+      return followerFetch(broker, request, replicaId, replicaEpoch, context.correlationId, version);
+    }
     const useTopicIds = version >= 13;
     const lookup =
       version >= 7

@@ -1,0 +1,258 @@
+/**
+ * One follower fetcher per leader broker (Kafka's ReplicaFetcherThread): one connection, one
+ * Fetch in flight carrying every partition this broker follows on that leader whose replication
+ * core asked to fetch. Fetch v17 with ReplicaState{ReplicaId, ReplicaEpoch}, topic ids,
+ * CurrentLeaderEpoch and LastFetchedEpoch; the leader long-polls up to `fetchWaitMaxMs`. A lost
+ * connection answers every request in flight with an error, so each core backs off and asks again.
+ */
+import { Socket } from 'node:net';
+import {
+  decodeResponse,
+  encodeRequest,
+  type FetchRequestData,
+  type FetchResponseData,
+} from '../protocol/index.ts';
+import type { FetchRequest, FetchResponse } from '../replication/types.ts';
+
+const FETCH_API_KEY = 1;
+const FETCH_VERSION = 17;
+/** A frame larger than this from a leader closes the connection (bounded memory). */
+const FETCH_RESPONSE_FRAME_MAX_BYTES = 64 * 1024 * 1024;
+/** NETWORK_EXCEPTION: the answer given to requests whose connection was lost. */
+const NETWORK_EXCEPTION = 13;
+/** Kafka's zero UUID (ReplicaDirectoryId unset), as 16 bytes in unpadded base64url. */
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+/**
+ * Request correlation ids, shared by every fetcher of the process: the leader refuses a fetch not
+ * newer than the last it served from the same broker epoch (the core's fetch-session rule), so a
+ * fetcher made anew for the same leader must not start again from 1.
+ */
+let lastCorrelationId = 0;
+
+export interface FetcherPartition {
+  readonly key: string;
+  readonly topicId: string;
+  readonly partition: number;
+}
+
+export interface ReplicaFetcherOptions {
+  readonly nodeId: number;
+  readonly leaderId: number;
+  /** The leader's address now (from the metadata image), null when unknown. */
+  readonly resolve: () => { host: string; port: number } | null;
+  /** replica.fetch.wait.max.ms. */
+  readonly fetchWaitMaxMs: number;
+  /** replica.fetch.max.bytes, per partition. */
+  readonly fetchMaxBytes: number;
+  /** replica.fetch.response.max.bytes. */
+  readonly fetchResponseMaxBytes: number;
+  /** The answer for one partition's request, in order. */
+  readonly deliver: (key: string, response: FetchResponse<Buffer>) => void;
+  readonly log: { warn(message: string): void };
+}
+
+interface Queued {
+  readonly place: FetcherPartition;
+  readonly request: FetchRequest;
+}
+
+export class ReplicaFetcher {
+  readonly #options: ReplicaFetcherOptions;
+  #socket: Socket | null = null;
+  #connected = false;
+  #queue = new Map<string, Queued>();
+  #inFlight: Queued[] | null = null;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #closed = false;
+  /** A failure was reported and no answer has come since. */
+  #failing = false;
+
+  constructor(options: ReplicaFetcherOptions) {
+    this.#options = options;
+  }
+
+  /** A core asked to fetch (its request replaces an older queued one for the same partition). */
+  enqueue(place: FetcherPartition, request: FetchRequest): void {
+    if (this.#closed) return;
+    this.#queue.set(place.key, { place, request });
+    this.#pump();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#fail('fetcher closed');
+    this.#socket?.destroy();
+    this.#socket = null;
+  }
+
+  #pump(): void {
+    if (this.#inFlight !== null || this.#queue.size === 0 || this.#closed) return;
+    if (!this.#connected) {
+      this.#connect();
+      return;
+    }
+    const batch = [...this.#queue.values()];
+    this.#queue.clear();
+    this.#inFlight = batch;
+    const byTopic = new Map<string, FetchRequestData['topics'][number]>();
+    let replicaEpoch = -1n;
+    for (const { place, request } of batch) {
+      replicaEpoch = BigInt(request.replicaEpoch);
+      let topic = byTopic.get(place.topicId);
+      if (topic === undefined) {
+        topic = { topic: '', topicId: place.topicId, partitions: [] };
+        byTopic.set(place.topicId, topic);
+      }
+      topic.partitions.push({
+        partition: place.partition,
+        currentLeaderEpoch: request.currentLeaderEpoch,
+        fetchOffset: BigInt(request.fetchOffset),
+        lastFetchedEpoch: request.lastFetchedEpoch,
+        logStartOffset: -1n,
+        partitionMaxBytes: this.#options.fetchMaxBytes,
+        replicaDirectoryId: ZERO_UUID,
+      });
+    }
+    const body: FetchRequestData = {
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: this.#options.nodeId, replicaEpoch },
+      maxWaitMs: this.#options.fetchWaitMaxMs,
+      minBytes: 1,
+      maxBytes: this.#options.fetchResponseMaxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [...byTopic.values()],
+      forgottenTopicsData: [],
+      rackId: '',
+    };
+    const frame = encodeRequest(
+      {
+        requestApiKey: FETCH_API_KEY,
+        requestApiVersion: FETCH_VERSION,
+        correlationId: ++lastCorrelationId,
+        clientId: `kstack-replica-fetcher-${this.#options.nodeId}`,
+      },
+      body as never,
+    );
+    this.#socket?.write(frame);
+  }
+
+  #connect(): void {
+    if (this.#socket !== null) return;
+    const address = this.#options.resolve();
+    if (address === null) {
+      this.#fail(`no address known for leader ${this.#options.leaderId}`);
+      return;
+    }
+    const socket = new Socket();
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      this.#connected = true;
+      this.#pump();
+    });
+    socket.on('data', (data: Buffer) => this.#onData(data));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      this.#connected = false;
+      this.#chunks = [];
+      this.#buffered = 0;
+      this.#fail(`connection to leader ${this.#options.leaderId} closed`);
+    });
+    socket.connect(address.port, address.host);
+  }
+
+  #onData(data: Buffer): void {
+    this.#chunks.push(data);
+    this.#buffered += data.length;
+    for (;;) {
+      if (this.#buffered < 4) return;
+      const head = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+      this.#chunks = [head];
+      const size = head.readInt32BE(0);
+      if (size < 0 || size > FETCH_RESPONSE_FRAME_MAX_BYTES) {
+        this.#options.log.warn(`leader ${this.#options.leaderId} sent a ${size}-byte frame; reconnecting`);
+        this.#socket?.destroy();
+        return;
+      }
+      if (this.#buffered < 4 + size) return;
+      const frame = head.subarray(4, 4 + size);
+      const rest = head.subarray(4 + size);
+      this.#chunks = rest.length > 0 ? [rest] : [];
+      this.#buffered = rest.length;
+      this.#onFrame(frame);
+    }
+  }
+
+  #onFrame(frame: Buffer): void {
+    const batch = this.#inFlight;
+    this.#inFlight = null;
+    if (batch === null) return;
+    this.#failing = false;
+    const { body } = decodeResponse(FETCH_API_KEY, FETCH_VERSION, frame) as unknown as {
+      body: FetchResponseData;
+    };
+    const answers = new Map<string, FetchResponseData['responses'][number]['partitions'][number]>();
+    for (const topic of body.responses)
+      for (const partition of topic.partitions)
+        answers.set(`${topic.topicId}/${partition.partitionIndex}`, partition);
+    for (const { place, request } of batch) {
+      const answer = answers.get(`${place.topicId}/${place.partition}`);
+      const errorCode = body.errorCode !== 0 ? body.errorCode : (answer?.errorCode ?? NETWORK_EXCEPTION);
+      const diverging = answer?.divergingEpoch;
+      const records = answer?.records;
+      this.#options.deliver(place.key, {
+        type: 'fetch-response',
+        partition: place.partition,
+        errorCode: errorCode as FetchResponse['errorCode'],
+        leaderEpoch: request.currentLeaderEpoch,
+        highWatermark: Number(answer?.highWatermark ?? -1n),
+        divergingEpoch:
+          diverging !== undefined && diverging.epoch >= 0
+            ? { epoch: diverging.epoch, endOffset: Number(diverging.endOffset) }
+            : null,
+        entries:
+          records !== null && records !== undefined && records.length > 0 && errorCode === 0
+            ? [
+                {
+                  offset: Number(request.fetchOffset),
+                  epoch: -1,
+                  value: Buffer.from(records.buffer, records.byteOffset, records.byteLength),
+                },
+              ]
+            : [],
+        correlationId: request.correlationId,
+      });
+    }
+    this.#pump();
+  }
+
+  #fail(why: string): void {
+    const alreadyFailing = this.#failing;
+    const failed = [...(this.#inFlight ?? []), ...this.#queue.values()];
+    this.#inFlight = null;
+    this.#queue.clear();
+    for (const { place, request } of failed) {
+      this.#options.deliver(place.key, {
+        type: 'fetch-response',
+        partition: place.partition,
+        errorCode: NETWORK_EXCEPTION as FetchResponse['errorCode'],
+        leaderEpoch: request.currentLeaderEpoch,
+        highWatermark: -1,
+        divergingEpoch: null,
+        entries: [],
+        correlationId: request.correlationId,
+      });
+    }
+    if (failed.length === 0 || this.#closed) return;
+    this.#failing = true;
+    // Said once per outage: the cores ask again every replica.fetch.backoff.ms.
+    if (!alreadyFailing)
+      this.#options.log.warn(`replica fetcher ${this.#options.nodeId}→${this.#options.leaderId}: ${why}`);
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * Kafka's ReplicaManager for replicated partitions (replication factor > 1): from each new
+ * metadata image it makes every local replica a leader or a follower (the replication core,
+ * src/replication's PartitionReplica, over the partition's real log through PartitionReplicaLog),
+ * runs one ReplicaFetcher per leader broker, sends AlterPartition and heartbeats through the
+ * ControllerChannel, and ticks the cores (ISR shrink, produce timeouts, fetch scheduling).
+ * Partitions with one replica are left as they are: the single-broker path does not change.
+ */
+import { PartitionReplica } from '../replication/replica.ts';
+import type {
+  AlterPartitionRequest,
+  FetchResponse,
+  PartitionState,
+  ReplicationConfig,
+} from '../replication/types.ts';
+import type { ControllerChannel } from './controller-channel.ts';
+import type { MetadataImage } from './metadata-image.ts';
+import type { LocalReplica } from './partition.ts';
+import { ReplicaFetcher } from './replica-fetcher.ts';
+import { PartitionReplicaLog } from './replica-log.ts';
+import type { Clock } from './services.ts';
+
+/** Named limits and intervals with Kafka's defaults (broker configs of the same names). */
+export const REPLICATION_DEFAULTS = {
+  /** replica.fetch.wait.max.ms */
+  fetchWaitMaxMs: 500,
+  /** replica.fetch.max.bytes */
+  fetchMaxBytes: 1024 * 1024,
+  /** replica.fetch.response.max.bytes */
+  fetchResponseMaxBytes: 10 * 1024 * 1024,
+  /** replica.fetch.backoff.ms */
+  fetchBackoffMs: 1000,
+  /** broker.heartbeat.interval.ms */
+  heartbeatIntervalMs: 2000,
+  /** How often the cores are ticked (ISR shrink checks, produce deadlines, fetch scheduling). */
+  tickIntervalMs: 10,
+  /** acks=all appends waiting for the ISR per partition. */
+  pendingAppendsMax: 10_000,
+  /** The cores' own bound on a waiting acks=all append; the Produce handler answers at the request's timeout. */
+  produceTimeoutMaxMs: 300_000,
+  /** replica.socket.timeout.ms: a fetch with no answer is given up after this. */
+  requestTimeoutMs: 30_000,
+} as const;
+
+export interface ReplicationSetup {
+  /** This broker's epoch, from its registration with the controller. */
+  readonly brokerEpoch: number;
+  readonly controller: ControllerChannel;
+  /** See PartitionReplicaLog: fsync before acknowledging (default true, the core's durability rule). */
+  readonly flushBeforeAcknowledge?: boolean;
+  readonly fetchBackoffMs?: number;
+  readonly heartbeatIntervalMs?: number;
+}
+
+/** What the manager needs of its broker. */
+export interface ReplicaHost {
+  readonly nodeId: number;
+  readonly clock: Clock;
+  readonly log: { info(message: string): void; warn(message: string): void };
+  metadata(): MetadataImage;
+  get(topic: string, partition: number): LocalReplica | undefined;
+  replicaLagTimeMaxMs(): number;
+  minInsyncReplicas(topic: string): number;
+}
+
+interface Managed {
+  readonly key: string;
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly local: LocalReplica;
+  readonly core: PartitionReplica<Buffer>;
+}
+
+export class ReplicaManager {
+  readonly #host: ReplicaHost;
+  readonly #setup: ReplicationSetup;
+  readonly #managed = new Map<string, Managed>();
+  readonly #fetchers = new Map<number, ReplicaFetcher>();
+  /** Cancellers of the periodic tasks, by name. */
+  readonly #timers = new Map<string, () => void>();
+  #stopped = false;
+
+  constructor(host: ReplicaHost, setup: ReplicationSetup) {
+    this.#host = host;
+    this.#setup = setup;
+    this.#every('tick', REPLICATION_DEFAULTS.tickIntervalMs, () => this.tick());
+    this.#every('heartbeat', setup.heartbeatIntervalMs ?? REPLICATION_DEFAULTS.heartbeatIntervalMs, () =>
+      setup.controller.brokerHeartbeat(host.nodeId, setup.brokerEpoch),
+    );
+  }
+
+  get brokerEpoch(): number {
+    return this.#setup.brokerEpoch;
+  }
+
+  /** The replication core of a local replicated partition. */
+  core(topic: string, partition: number): PartitionReplica<Buffer> | undefined {
+    return this.#managed.get(`${topic}\0${partition}`)?.core;
+  }
+
+  /** Makes each local replica of a replicated partition leader or follower as the image says. */
+  applyImage(image: MetadataImage): void {
+    if (this.#stopped) return;
+    const seen = new Set<string>();
+    for (const topic of image.topics()) {
+      for (const view of topic.partitions) {
+        if (view === undefined || view.replicas.length < 2 || !view.replicas.includes(this.#host.nodeId))
+          continue;
+        const key = `${topic.name}\0${view.partitionIndex}`;
+        seen.add(key);
+        const managed = this.#manage(key, topic.name, topic.topicId, view.partitionIndex);
+        if (managed === undefined) continue;
+        const state: PartitionState = {
+          partition: view.partitionIndex,
+          replicas: view.replicas,
+          isr: view.isr,
+          leader: view.leaderId,
+          leaderEpoch: view.leaderEpoch,
+          partitionEpoch: view.partitionEpoch,
+        };
+        const wasLeader = managed.core.isLeader;
+        const epoch = managed.core.leaderEpoch;
+        managed.core.applyPartitionState(state);
+        if (managed.core.leaderEpoch !== epoch || managed.core.isLeader !== wasLeader)
+          this.#host.log.info(
+            `${topic.name}-${view.partitionIndex}: ${managed.core.isLeader ? 'leader' : `follower of ${view.leaderId}`} in epoch ${managed.core.leaderEpoch} (ISR [${view.isr.join(',')}])`,
+          );
+        managed.core.tick();
+      }
+    }
+    for (const key of [...this.#managed.keys()]) if (!seen.has(key)) this.#managed.delete(key);
+  }
+
+  tick(): void {
+    for (const managed of this.#managed.values()) {
+      try {
+        managed.core.tick();
+      } catch (error) {
+        // A broken invariant stops this replica loudly; the others carry on.
+        this.#host.log.warn(`${managed.topic}-${managed.partition} stopped: ${(error as Error).message}`);
+        this.#managed.delete(managed.key);
+        managed.local.replication = null;
+      }
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const cancel of this.#timers.values()) cancel();
+    this.#timers.clear();
+    for (const fetcher of this.#fetchers.values()) fetcher.close();
+    this.#fetchers.clear();
+    for (const managed of this.#managed.values()) managed.local.replication = null;
+    this.#managed.clear();
+  }
+
+  #every(name: string, intervalMs: number, task: () => void): void {
+    const run = (): void => {
+      if (this.#stopped) return;
+      task();
+      this.#timers.set(name, this.#host.clock.setTimer(intervalMs, run));
+    };
+    this.#timers.set(name, this.#host.clock.setTimer(intervalMs, run));
+  }
+
+  #manage(key: string, topic: string, topicId: string, partition: number): Managed | undefined {
+    const existing = this.#managed.get(key);
+    if (existing !== undefined) return existing;
+    const local = this.#host.get(topic, partition);
+    if (local === undefined) return undefined;
+    const config: ReplicationConfig = {
+      replicaLagTimeMaxMs: this.#host.replicaLagTimeMaxMs(),
+      minInsyncReplicas: this.#host.minInsyncReplicas(topic),
+      // The leader long-polls (replica.fetch.wait.max.ms): a follower asks again at once.
+      fetchIdleMs: 0,
+      fetchErrorBackoffMs: this.#setup.fetchBackoffMs ?? REPLICATION_DEFAULTS.fetchBackoffMs,
+      requestTimeoutMs: REPLICATION_DEFAULTS.requestTimeoutMs,
+      produceTimeoutMs: REPLICATION_DEFAULTS.produceTimeoutMaxMs,
+      fetchEntriesMax: 1,
+      pendingAppendsMax: REPLICATION_DEFAULTS.pendingAppendsMax,
+    };
+    const core: PartitionReplica<Buffer> = new PartitionReplica<Buffer>({
+      nodeId: this.#host.nodeId,
+      brokerEpoch: this.#setup.brokerEpoch,
+      partition,
+      log: new PartitionReplicaLog(local, {
+        readBytesMax: REPLICATION_DEFAULTS.fetchMaxBytes,
+        flushBeforeAcknowledge: this.#setup.flushBeforeAcknowledge ?? true,
+      }),
+      clock: { nowMs: () => performance.now() },
+      config,
+      send: (to, message) => {
+        if (message.type === 'fetch' && typeof to === 'number')
+          this.#fetcher(to).enqueue({ key, topicId, partition }, message);
+        else if (message.type === 'alter-partition') this.#alterPartition(managed, message);
+      },
+      listener: {
+        onTruncate: (offset) =>
+          this.#host.log.info(`${topic}-${partition}: truncating to ${offset} (diverging epoch)`),
+      },
+    });
+    const managed: Managed = { key, topic, topicId, partition, local, core };
+    local.replication = core;
+    this.#managed.set(key, managed);
+    return managed;
+  }
+
+  #fetcher(leaderId: number): ReplicaFetcher {
+    let fetcher = this.#fetchers.get(leaderId);
+    if (fetcher === undefined) {
+      fetcher = new ReplicaFetcher({
+        nodeId: this.#host.nodeId,
+        leaderId,
+        resolve: () => {
+          const broker = this.#host
+            .metadata()
+            .brokers()
+            .find((b) => b.nodeId === leaderId);
+          return broker === undefined ? null : { host: broker.host, port: broker.port };
+        },
+        fetchWaitMaxMs: REPLICATION_DEFAULTS.fetchWaitMaxMs,
+        fetchMaxBytes: REPLICATION_DEFAULTS.fetchMaxBytes,
+        fetchResponseMaxBytes: REPLICATION_DEFAULTS.fetchResponseMaxBytes,
+        deliver: (key, response) => this.#deliver(key, leaderId, response),
+        log: this.#host.log,
+      });
+      this.#fetchers.set(leaderId, fetcher);
+    }
+    return fetcher;
+  }
+
+  #deliver(key: string, leaderId: number, response: FetchResponse<Buffer>): void {
+    const managed = this.#managed.get(key);
+    if (managed === undefined || this.#stopped) return;
+    try {
+      managed.core.handle(leaderId, response);
+      managed.core.tick();
+    } catch (error) {
+      this.#host.log.warn(`${managed.topic}-${managed.partition} stopped: ${(error as Error).message}`);
+      this.#managed.delete(key);
+      managed.local.replication = null;
+    }
+  }
+
+  #alterPartition(managed: Managed, message: AlterPartitionRequest): void {
+    const replicas = managed.core.state?.replicas ?? [];
+    void this.#setup.controller
+      .alterPartition({
+        brokerId: message.brokerId,
+        brokerEpoch: message.brokerEpoch,
+        topics: [
+          {
+            topicId: managed.topicId,
+            partitions: [
+              {
+                partitionIndex: managed.partition,
+                leaderEpoch: message.leaderEpoch,
+                newIsrWithEpochs: message.newIsrWithEpochs,
+                leaderRecoveryState: 0,
+                partitionEpoch: message.partitionEpoch,
+              },
+            ],
+          },
+        ],
+      })
+      .then((response) => {
+        if (this.#stopped || this.#managed.get(managed.key) !== managed) return;
+        const answer = response.topics[0]?.partitions[0];
+        const errorCode = response.errorCode !== 0 ? response.errorCode : (answer?.errorCode ?? 0);
+        this.#host.log.info(
+          `${managed.topic}-${managed.partition}: AlterPartition ISR [${message.newIsrWithEpochs.map((m) => m.brokerId).join(',')}] → error ${errorCode}`,
+        );
+        managed.core.handle('controller', {
+          type: 'alter-partition-response',
+          partition: managed.partition,
+          errorCode: errorCode as never,
+          state:
+            errorCode === 0 && answer !== undefined
+              ? {
+                  partition: managed.partition,
+                  replicas,
+                  isr: answer.isr,
+                  leader: answer.leaderId,
+                  leaderEpoch: answer.leaderEpoch,
+                  partitionEpoch: answer.partitionEpoch,
+                }
+              : null,
+          correlationId: message.correlationId,
+        });
+      });
+  }
+}

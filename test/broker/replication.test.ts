@@ -1,0 +1,229 @@
+/**
+ * Replicated partitions in the broker data plane: three Broker instances in this process with
+ * real sockets between them (follower Fetch v17 with ReplicaState) and real files, the
+ * in-process stub controller (src/broker/replica-controller-stub.ts) as the only fake, and kcat
+ * (librdkafka) as the client producing with acks=all and consuming back. Ports 21100-21102.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Broker } from '../../src/broker/broker.ts';
+import { StubController } from '../../src/broker/replica-controller-stub.ts';
+import { uuidFromRandomBytes } from '../../src/protocol/index.ts';
+
+const HOST = '127.0.0.1';
+const PORTS: Record<number, number> = { 1: 21100, 2: 21101, 3: 21102 };
+const TOPIC = 'replicated';
+const TOPIC_ID = uuidFromRandomBytes(randomBytes(16));
+/** Short enough for a test, long enough for a loaded 2-core machine not to shrink an ISR by accident. */
+const LAG_TIME_MS = 4_000;
+const SESSION_TIMEOUT_MS = 4_000;
+const WAIT_MS = 60_000;
+
+const quiet = {
+  info() {},
+  warn(message: string) {
+    process.stderr.write(`[broker] ${message}\n`);
+  },
+};
+
+function run(
+  command: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+let describeState = (): string => '';
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${describeState()})`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('replicated partitions: three brokers, acks=all, ISR, failover', { timeout: 600_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'kstack-replication-'));
+  const stub = new StubController({
+    brokerIds: [1, 2, 3],
+    topics: [{ name: TOPIC, topicId: TOPIC_ID, partitions: 1, configs: { 'min.insync.replicas': '2' } }],
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    tickMs: 50,
+    nowMs: () => performance.now(),
+  });
+  const brokers = new Map<number, Broker>();
+  /** Every value kcat reported as acknowledged. */
+  const acknowledged: string[] = [];
+
+  async function startBroker(id: number): Promise<Broker> {
+    const broker = new Broker({
+      dataDir: join(root, `broker-${id}`),
+      host: HOST,
+      port: PORTS[id]!,
+      nodeId: id,
+      log: quiet,
+      config: { 'replica.lag.time.max.ms': String(LAG_TIME_MS), 'auto.create.topics.enable': 'false' },
+    });
+    await broker.start();
+    const brokerEpoch = stub.register(id, {
+      host: HOST,
+      port: broker.port,
+      replay: (r) => broker.replayMetadata(r),
+    });
+    broker.startReplication({ brokerEpoch, controller: stub, fetchBackoffMs: 100, heartbeatIntervalMs: 250 });
+    brokers.set(id, broker);
+    return broker;
+  }
+
+  async function stopBroker(id: number): Promise<void> {
+    stub.disconnect(id);
+    await brokers.get(id)?.stop();
+    brokers.delete(id);
+  }
+
+  const state = () => stub.partitionState(TOPIC_ID, 0);
+  describeState = () =>
+    `controller: ${JSON.stringify(state())}; brokers: ${[...brokers.keys()]
+      .map(
+        (id) =>
+          `${id} leo ${replica(id)?.log.logEndOffset} hw ${replica(id)?.highWatermarkNumber} leader ${replica(id)?.replication?.isLeader} epoch ${replica(id)?.leaderEpoch}`,
+      )
+      .join(', ')}`;
+  const replica = (id: number) => brokers.get(id)?.get(TOPIC, 0);
+  const bootstrap = () => [...brokers.keys()].map((id) => `${HOST}:${PORTS[id]}`).join(',');
+
+  /** Produces values with kcat acks=all; returns the delivery errors kcat printed. */
+  async function produce(values: string[]): Promise<{ code: number; stderr: string }> {
+    const result = await run(
+      'kcat',
+      [
+        '-P',
+        '-b',
+        bootstrap(),
+        '-t',
+        TOPIC,
+        '-p',
+        '0',
+        '-X',
+        'acks=all',
+        '-X',
+        'message.timeout.ms=8000',
+        '-X',
+        'retries=0',
+      ],
+      `${values.join('\n')}\n`,
+    );
+    return { code: result.code, stderr: result.stderr };
+  }
+
+  async function consumeAll(): Promise<string[]> {
+    const result = await run('kcat', [
+      '-C',
+      '-b',
+      bootstrap(),
+      '-t',
+      TOPIC,
+      '-p',
+      '0',
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%s\n',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout.split('\n').filter((line) => line !== '');
+  }
+
+  before(async () => {
+    for (const id of [1, 2, 3]) await startBroker(id);
+    await waitFor('a leader with the full ISR', () => {
+      const s = state();
+      return s.leader > 0 && s.isr.length === 3 && replica(s.leader)?.replication?.isLeader === true;
+    });
+  });
+
+  after(async () => {
+    for (const id of [...brokers.keys()]) await stopBroker(id);
+    stub.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('acks=all is acknowledged once every ISR member has the records; followers hold the same log', async () => {
+    const values = Array.from({ length: 50 }, (_, i) => `a-${i}`);
+    const result = await produce(values);
+    assert.equal(result.code, 0, result.stderr);
+    acknowledged.push(...values);
+    const leader = state().leader;
+    assert.equal(replica(leader)!.highWatermarkNumber, 50);
+    await waitFor('followers at the leader end', () =>
+      [1, 2, 3].every((id) => replica(id)!.log.logEndOffset === 50),
+    );
+    assert.deepEqual(await consumeAll(), acknowledged);
+  });
+
+  it('one follower stopped: the ISR shrinks and min ISR 2 still acknowledges; two stopped: NOT_ENOUGH_REPLICAS, nothing written', async () => {
+    const leader = state().leader;
+    const [first, second] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
+    await stopBroker(first);
+    await waitFor('the ISR without the stopped follower', () => !state().isr.includes(first));
+    const values = Array.from({ length: 20 }, (_, i) => `b-${i}`);
+    const ok = await produce(values);
+    assert.equal(ok.code, 0, ok.stderr);
+    acknowledged.push(...values);
+    await stopBroker(second);
+    await waitFor('the ISR down to the leader', () => state().isr.length === 1);
+    const before = replica(leader)!.log.logEndOffset;
+    const refused = await produce(['c-refused']);
+    assert.match(refused.stderr, /Not enough in-sync replicas/i);
+    assert.equal(replica(leader)!.log.logEndOffset, before, 'nothing written');
+    await startBroker(first);
+    await startBroker(second);
+    await waitFor('the ISR whole again', () => state().isr.length === 3);
+    await waitFor('followers caught up', () =>
+      [1, 2, 3].every((id) => replica(id)!.log.logEndOffset === before),
+    );
+  });
+
+  it('the leader stopped: a new leader from the ISR keeps every acknowledged record; the old one comes back and follows', async () => {
+    const old = state().leader;
+    const oldEpoch = state().leaderEpoch;
+    await stopBroker(old);
+    await waitFor(
+      'a new leader',
+      () => state().leader !== old && state().leader > 0 && state().leaderEpoch > oldEpoch,
+    );
+    await waitFor('the new leader serving', () => replica(state().leader)?.replication?.isLeader === true);
+    const values = Array.from({ length: 30 }, (_, i) => `d-${i}`);
+    const result = await produce(values);
+    assert.equal(result.code, 0, result.stderr);
+    acknowledged.push(...values);
+    assert.deepEqual(await consumeAll(), acknowledged, 'every acknowledged record, once, in order');
+    await startBroker(old);
+    await waitFor('the old leader back in the ISR', () => state().isr.includes(old));
+    const end = replica(state().leader)!.log.logEndOffset;
+    await waitFor('the old leader at the new leader end', () => replica(old)!.log.logEndOffset === end);
+    assert.equal(
+      replica(old)!.log.endOffsetForEpoch(oldEpoch).endOffset,
+      replica(state().leader)!.log.endOffsetForEpoch(oldEpoch).endOffset,
+    );
+  });
+});
