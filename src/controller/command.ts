@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import { MetadataQuorum } from './metadata-quorum.ts';
 import { ControllerNode, parseQuorumVoters } from './node.ts';
 
 export const CONTROLLER_LISTENER_NAME = 'CONTROLLER';
@@ -141,7 +142,11 @@ export const command: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    // The metadata log rides on the quorum: committed entries are replayed into this node's image.
+    const quorum = new MetadataQuorum({ clusterId: options.clusterId });
     const node = new ControllerNode({
+      raftListener: quorum.listener,
+      onLeaderChange: (leader) => quorum.onLeaderChange(leader),
       nodeId: options.nodeId,
       clusterId: options.clusterId,
       voters: options.voters,
@@ -152,11 +157,13 @@ export const command: Command = {
       log,
       onFatal: (error) => fatal?.(error),
     });
+    quorum.attach(node.driver);
     try {
       await node.start();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         process.stderr.write(`kstack controller: port ${options.port} on ${options.host} is in use\n`);
+        quorum.detach();
         node.driver.stop();
         return EXIT_FAILED;
       }
@@ -168,9 +175,11 @@ export const command: Command = {
     const outcome = await Promise.race([stopRequested.then(() => null), failed]);
     if (outcome !== null) {
       process.stderr.write(`kstack controller ${options.nodeId}: stopped: ${outcome.message}\n`);
+      quorum.detach();
       await node.stop();
       return EXIT_FAILED;
     }
+    quorum.detach();
     await node.stop();
     process.stderr.write(`[kstack controller ${options.nodeId}] stopped\n`);
     return EXIT_OK;
