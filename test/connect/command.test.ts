@@ -1,0 +1,117 @@
+/**
+ * `kstack connect`: its arguments and worker properties, exit 2 on bad usage, exit 1 naming the
+ * cause when no cluster answers (no JVM is started then).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseConnectArgs } from '../../src/connect/command.ts';
+import { javaMajorVersion, shippedPluginsDir, workerProperties } from '../../src/connect/worker.ts';
+import { runTool } from '../engine/run-tool.ts';
+
+/** Nothing listens here: the cluster the worker cannot reach. */
+const NO_CLUSTER_PORT = 21399;
+
+describe('kstack connect', { timeout: 120_000 }, () => {
+  it('parses its arguments', () => {
+    const options = parseConnectArgs(['--bootstrap-server', 'h:1,h:2']);
+    assert.ok(options !== 'help');
+    assert.equal(options.bootstrap, 'h:1,h:2');
+    assert.equal(options.port, 8083);
+    assert.equal(options.host, '127.0.0.1');
+    assert.equal(options.groupId, 'kstack-connect');
+    assert.equal(options.workDir, resolve('.data/connect-8083'));
+    assert.deepEqual(options.pluginDirs, []);
+    const custom = parseConnectArgs([
+      '--bootstrap-server',
+      'h:1',
+      '--port',
+      '9083',
+      '--group-id',
+      'g2',
+      '--plugins',
+      'mine',
+      '--override',
+      'exactly.once.source.support=enabled',
+      '--override',
+      'a.b=x=y',
+    ]);
+    assert.ok(custom !== 'help');
+    assert.equal(custom.port, 9083);
+    assert.equal(custom.groupId, 'g2');
+    assert.deepEqual(custom.pluginDirs, [resolve('mine')]);
+    assert.deepEqual(
+      [...(custom.overrides ?? [])],
+      [
+        ['exactly.once.source.support', 'enabled'],
+        ['a.b', 'x=y'],
+      ],
+    );
+    assert.equal(parseConnectArgs(['--help']), 'help');
+  });
+
+  it('refuses bad usage, naming the flag', () => {
+    assert.throws(() => parseConnectArgs([]), /--bootstrap-server HOST:PORT is required/);
+    assert.throws(() => parseConnectArgs(['--bootstrap-server', 'h:1', '--port', '0']), /--port: '0'/);
+    assert.throws(() => parseConnectArgs(['--bootstrap-server', 'h:1', '--port', 'x']), /--port: 'x'/);
+    assert.throws(
+      () => parseConnectArgs(['--bootstrap-server', 'h:1', '--override', 'novalue']),
+      /--override: 'novalue'/,
+    );
+    assert.throws(
+      () => parseConnectArgs(['--bootstrap-server', 'h:1', '--group-id', '']),
+      /--group-id: empty/,
+    );
+    assert.throws(() => parseConnectArgs(['--bootstrap-server', 'h:1', '--bogus']), /bogus/);
+  });
+
+  it("writes the Compose stack's worker settings, replication factor min(3, brokers)", () => {
+    const base = { bootstrap: 'h:1', port: 9083, workDir: '/w' };
+    const one = workerProperties(base, 1);
+    assert.equal(one.get('group.id'), 'kstack-connect');
+    assert.equal(one.get('config.storage.topic'), '_connect-configs');
+    assert.equal(one.get('offset.storage.topic'), '_connect-offsets');
+    assert.equal(one.get('status.storage.topic'), '_connect-status');
+    for (const store of ['config', 'offset', 'status']) {
+      assert.equal(one.get(`${store}.storage.replication.factor`), '1');
+    }
+    assert.equal(one.get('listeners'), 'http://127.0.0.1:9083');
+    assert.equal(one.get('plugin.path'), shippedPluginsDir());
+    assert.equal(one.get('plugin.discovery'), 'service_load');
+    const five = workerProperties(
+      { ...base, pluginDirs: ['/mine'], overrides: new Map([['group.id', 'other']]) },
+      5,
+    );
+    assert.equal(five.get('status.storage.replication.factor'), '3');
+    assert.equal(five.get('plugin.path'), `${shippedPluginsDir()},/mine`);
+    // A user's folder may hold plugins without ServiceLoader manifests.
+    assert.equal(five.get('plugin.discovery'), 'hybrid_warn');
+    assert.equal(five.get('group.id'), 'other');
+  });
+
+  it('reads the Java version', async () => {
+    const major = await javaMajorVersion();
+    assert.ok(major !== undefined && major >= 17, `java on PATH: ${major}`);
+  });
+
+  it('exits 2 on bad usage and 1 naming the cluster when none answers', async () => {
+    const usage = await runTool(process.execPath, ['bin/kstack.ts', 'connect', '--port', '1']);
+    assert.equal(usage.code, 2, usage.stderr);
+    assert.match(usage.stderr, /--bootstrap-server HOST:PORT is required/);
+    const dir = mkdtempSync(join(tmpdir(), 'kstack-connect-command-'));
+    const unreachable = await runTool(process.execPath, [
+      'bin/kstack.ts',
+      'connect',
+      '--bootstrap-server',
+      `127.0.0.1:${NO_CLUSTER_PORT}`,
+      '--port',
+      String(NO_CLUSTER_PORT),
+      '--data-dir',
+      dir,
+    ]);
+    assert.equal(unreachable.code, 1, unreachable.stderr);
+    assert.match(unreachable.stderr, new RegExp(`no broker of 127\\.0\\.0\\.1:${NO_CLUSTER_PORT} answered`));
+  });
+});

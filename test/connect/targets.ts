@@ -1,0 +1,102 @@
+/**
+ * The two clusters the Connect scenarios run against, each with one shared worker: `kstack up` (a
+ * child process) or Apache Kafka (the reference launcher), and Kafka's Connect worker beside it.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ReferenceCluster } from '../../reference/cluster.ts';
+import { type ConnectWorker, startConnectWorker } from '../../src/connect/worker.ts';
+import { KstackProcess } from '../../src/engine/process.ts';
+import type { ConnectTarget } from './scenarios.ts';
+
+/** A clean stop of `kstack up` with consumer groups has taken over 30 s on the loaded machine. */
+const KSTACK_STOP_GRACE_MS = 120_000;
+const KSTACK_READY_TIMEOUT_MS = 120_000;
+
+/**
+ * Source offsets are committed every offset.flush.interval.ms (60 s by default) and at a clean stop;
+ * 5 s lets a test see the committed position without waiting a minute.
+ */
+const TEST_WORKER_OVERRIDES: ReadonlyMap<string, string> = new Map([['offset.flush.interval.ms', '5000']]);
+
+export interface RunningTarget extends ConnectTarget {
+  /** ms from spawning the first worker's JVM to its REST API ready. */
+  readonly firstStartToReadyMs: number;
+  close(): Promise<void>;
+}
+
+interface Cluster {
+  readonly bootstrap: string;
+  stop(): Promise<void>;
+}
+
+async function startKstack(port: number, dir: string): Promise<Cluster> {
+  const broker = await KstackProcess.start(
+    {
+      args: ['--no-compose', '--port', String(port), '--data-dir', join(dir, 'kstack')],
+      ports: [port],
+    },
+    KSTACK_READY_TIMEOUT_MS,
+  );
+  return {
+    bootstrap: `127.0.0.1:${port}`,
+    stop: async () => {
+      await broker.stop(KSTACK_STOP_GRACE_MS);
+    },
+  };
+}
+
+async function startReference(port: number, dir: string): Promise<Cluster> {
+  const cluster = new ReferenceCluster({ nodes: 1, basePort: port, dataDir: join(dir, 'reference') });
+  await cluster.start();
+  return { bootstrap: cluster.bootstrap, stop: () => cluster.stop(true) };
+}
+
+/**
+ * Starts the cluster, then a worker on `workerPort`; `overrides` are worker properties. Whatever
+ * started is stopped again if a later step fails.
+ */
+export async function startTarget(
+  kind: 'kstack' | 'reference',
+  clusterPort: number,
+  workerPort: number,
+  extraOverrides: ReadonlyMap<string, string> = new Map(),
+): Promise<RunningTarget> {
+  const overrides = new Map([...TEST_WORKER_OVERRIDES, ...extraOverrides]);
+  const dir = mkdtempSync(join(tmpdir(), `kstack-connect-${kind}-`));
+  const cluster =
+    kind === 'kstack' ? await startKstack(clusterPort, dir) : await startReference(clusterPort, dir);
+  let runs = 0;
+  const start = () => {
+    runs += 1;
+    const workDir = join(dir, `worker-${runs}`);
+    mkdirSync(workDir, { recursive: true });
+    return startConnectWorker({ bootstrap: cluster.bootstrap, port: workerPort, workDir, overrides });
+  };
+  let worker: ConnectWorker;
+  try {
+    worker = await start();
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  const firstStartToReadyMs = worker.startToReadyMs;
+  return {
+    name: kind,
+    bootstrap: cluster.bootstrap,
+    dir,
+    firstStartToReadyMs,
+    worker: () => worker,
+    async restartWorker(between) {
+      await worker.stop();
+      between?.();
+      worker = await start();
+      return worker;
+    },
+    async close() {
+      await Promise.allSettled([worker.stop()]);
+      await cluster.stop();
+    },
+  };
+}
