@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Broker } from '../../src/broker/broker.ts';
 import { StubController } from '../../src/broker/replica-controller-stub.ts';
 import { uuidFromRandomBytes } from '../../src/protocol/index.ts';
+import { type Body, WireClient } from './compression-wire.ts';
 
 const HOST = '127.0.0.1';
 const PORTS: Record<number, number> = { 1: 21100, 2: 21101, 3: 21102 };
@@ -225,5 +226,78 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
       replica(old)!.log.endOffsetForEpoch(oldEpoch).endOffset,
       replica(state().leader)!.log.endOffsetForEpoch(oldEpoch).endOffset,
     );
+  });
+
+  it('followers refuse clients (NOT_LEADER_OR_FOLLOWER); the leader answers OffsetForLeaderEpoch from its epoch cache and fences a stale follower epoch', async () => {
+    const { leader, leaderEpoch } = state();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const onFollower = await WireClient.connect(PORTS[follower]!);
+    const onLeader = await WireClient.connect(PORTS[leader]!);
+    try {
+      type Partitions = { partitions: Body[] }[];
+      const listed = await onFollower.call<{ topics: Partitions }>(2, 7, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [
+          { name: TOPIC, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] },
+        ],
+      });
+      assert.equal(listed.topics[0]?.partitions[0]?.errorCode, 6);
+      const fetchBody = (extra: Body, partition: Body): Body => ({
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1_000_000,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic: TOPIC,
+            topicId: TOPIC_ID,
+            partitions: [
+              {
+                partition: 0,
+                fetchOffset: 0n,
+                logStartOffset: -1n,
+                partitionMaxBytes: 1_000_000,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+                ...partition,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+        ...extra,
+      });
+      const consumed = await onFollower.call<{ responses: Partitions }>(1, 12, fetchBody({}, {}));
+      assert.equal(consumed.responses[0]?.partitions[0]?.errorCode, 6);
+      const epochs = await onLeader.call<{ topics: Partitions }>(23, 4, {
+        replicaId: -1,
+        topics: [
+          {
+            topic: TOPIC,
+            partitions: [{ partition: 0, currentLeaderEpoch: leaderEpoch, leaderEpoch: leaderEpoch - 1 }],
+          },
+        ],
+      });
+      const expected = replica(leader)!.log.endOffsetForEpoch(leaderEpoch - 1);
+      assert.equal(epochs.topics[0]?.partitions[0]?.errorCode, 0);
+      assert.equal(epochs.topics[0]?.partitions[0]?.endOffset, BigInt(expected.endOffset));
+      const stale = await onLeader.call<{ responses: Partitions }>(
+        1,
+        17,
+        fetchBody(
+          { replicaState: { replicaId: follower, replicaEpoch: BigInt(stub.brokerEpoch(follower)) } },
+          { currentLeaderEpoch: leaderEpoch - 1, fetchOffset: 0n },
+        ),
+      );
+      assert.equal(stale.responses[0]?.partitions[0]?.errorCode, 74, 'FENCED_LEADER_EPOCH');
+    } finally {
+      onFollower.close();
+      onLeader.close();
+    }
   });
 });

@@ -47,6 +47,22 @@ async function answer(
           replica.partitionIndex,
           replica.highWatermarkNumber,
         );
+  // A new leader whose HW has not reached the start of its epoch answers OFFSET_NOT_AVAILABLE
+  // (Kafka's Partition.fetchOffsetForTimestamp), so latest never goes back across a failover.
+  const replication = replica.replication;
+  if (
+    replication !== null &&
+    timestamp !== EARLIEST &&
+    timestamp !== EARLIEST_LOCAL &&
+    replica.highWatermarkNumber < replication.leaderEpochStartOffset
+  ) {
+    return {
+      partitionIndex,
+      errorCode: KafkaErrors.OFFSET_NOT_AVAILABLE.code,
+      timestamp: -1n,
+      offset: -1n,
+    };
+  }
   if (timestamp === LATEST) return found(highWatermark, -1, replica.leaderEpoch);
   if (timestamp === LATEST_TIERED) return none();
   if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) {
@@ -97,6 +113,15 @@ export const handler = defineHandler<ListOffsetsRequestData, Input<ListOffsetsRe
           partitions.push({
             partitionIndex: partition.partitionIndex,
             errorCode: KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code,
+            timestamp: -1n,
+            offset: -1n,
+          });
+          continue;
+        }
+        if (!replica.isLeader) {
+          partitions.push({
+            partitionIndex: partition.partitionIndex,
+            errorCode: KafkaErrors.NOT_LEADER_OR_FOLLOWER.code,
             timestamp: -1n,
             offset: -1n,
           });

@@ -10,7 +10,7 @@ import { brokerOf } from '../handler-support.ts';
 /**
  * OffsetForLeaderEpoch (KIP-101): for each partition, the largest epoch at or below the
  * one asked and the offset where it ends (the log end for the current epoch). Consumers
- * use it to detect log truncation; followers will use it to truncate.
+ * use it to detect log truncation (followers learn theirs from Fetch's DivergingEpoch).
  */
 export const handler = defineHandler<
   OffsetForLeaderEpochRequestData,
@@ -35,6 +35,8 @@ export const handler = defineHandler<
             endOffset: -1n,
           });
           if (replica === undefined) return fail(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code);
+          // Answered by the leader only (a follower of a replicated partition refuses, as Kafka's does).
+          if (!replica.isLeader) return fail(KafkaErrors.NOT_LEADER_OR_FOLLOWER.code);
           if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < replica.leaderEpoch) {
             return fail(KafkaErrors.FENCED_LEADER_EPOCH.code);
           }
