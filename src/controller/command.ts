@@ -95,7 +95,7 @@ export function parseControllerArgs(args: readonly string[]): ControllerOptions 
  * Kafka's meta.properties: written at the first start, checked at every later one, so a data
  * directory never joins another cluster or takes another node's id.
  */
-function checkMetaProperties(dataDir: string, nodeId: number, clusterId: string): void {
+export function checkMetaProperties(dataDir: string, nodeId: number, clusterId: string): void {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'meta.properties');
   if (!existsSync(file)) {
