@@ -1,0 +1,238 @@
+/**
+ * The UI server in-process (fastify's inject, and one real listening socket for the port check):
+ * the guard against cross-site requests and DNS rebinding, --read-only, the answers that need no
+ * cluster (bad input, confirmation, no registry, an unreachable cluster), the page's fallback, the
+ * flags of `kstack ui`, and how bytes are shown. Ports: the UI 21402; 21499 is a Kafka address
+ * nothing listens on.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { UsageError } from '../../src/common/cli-errors.ts';
+import { parseUiArgs } from '../../src/ui/command.ts';
+import { SHOWN_BYTES_MAX, showPlain } from '../../src/ui/decode.ts';
+import { buildUi, startUi, type Ui } from '../../src/ui/server.ts';
+
+const NOBODY = '127.0.0.1:21499';
+const UI_PORT = 21402;
+const assetsDir = mkdtempSync(join(tmpdir(), 'kstack-ui-assets-'));
+writeFileSync(join(assetsDir, 'index.html'), '<!doctype html><title>kstack UI</title>');
+
+const SAME_ORIGIN = {
+  host: '127.0.0.1:8080',
+  origin: 'http://127.0.0.1:8080',
+  'content-type': 'application/json',
+};
+
+function errorOf(body: string): { code: string; message: string } {
+  return (JSON.parse(body) as { error: { code: string; message: string } }).error;
+}
+
+describe('the UI server without a cluster', () => {
+  let ui: Ui;
+  let readOnlyUi: Ui;
+  before(async () => {
+    ui = await buildUi({ bootstrap: NOBODY, assetsDir, kafkaRequestTimeoutMs: 2_000 });
+    readOnlyUi = await buildUi({ bootstrap: NOBODY, assetsDir, readOnly: true });
+  });
+  after(async () => {
+    await ui.close();
+    await readOnlyUi.close();
+    rmSync(assetsDir, { recursive: true, force: true });
+  });
+
+  it('serves the page with a policy that allows nothing from another origin, and the page for its routes', async () => {
+    const page = await ui.app.inject({ method: 'GET', url: '/', headers: { host: 'localhost:8080' } });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /kstack UI/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    const deep = await ui.app.inject({
+      method: 'GET',
+      url: '/topics/orders',
+      headers: { host: 'localhost' },
+    });
+    assert.equal(deep.statusCode, 200);
+    assert.match(deep.body, /kstack UI/);
+    const api = await ui.app.inject({ method: 'GET', url: '/api/nothing', headers: { host: 'localhost' } });
+    assert.equal(api.statusCode, 404);
+    assert.equal(errorOf(api.body).code, 'UI_NOT_FOUND');
+  });
+
+  it('refuses a Host that is not its own (DNS rebinding)', async () => {
+    const answer = await ui.app.inject({
+      method: 'GET',
+      url: '/api/topics',
+      headers: { host: 'evil.example:8080' },
+    });
+    assert.equal(answer.statusCode, 421);
+    assert.equal(errorOf(answer.body).code, 'UI_WRONG_HOST');
+    assert.match(errorOf(answer.body).message, /evil\.example:8080/);
+  });
+
+  it('refuses changes without its own Origin or without a JSON body', async () => {
+    const cases: { headers: Record<string, string>; message: RegExp }[] = [
+      {
+        headers: { host: '127.0.0.1:8080', 'content-type': 'application/json' },
+        message: /without an Origin/,
+      },
+      {
+        headers: { ...SAME_ORIGIN, origin: 'http://evil.example' },
+        message: /Origin 'http:\/\/evil\.example' is not this UI/,
+      },
+      {
+        headers: { ...SAME_ORIGIN, 'content-type': 'text/plain' },
+        message: /application\/json, not 'text\/plain'/,
+      },
+    ];
+    for (const { headers, message } of cases) {
+      const answer = await ui.app.inject({
+        method: 'POST',
+        url: '/api/topics/t/delete',
+        headers,
+        payload: '{}',
+      });
+      assert.equal(answer.statusCode, 403, answer.body);
+      assert.equal(errorOf(answer.body).code, 'UI_CROSS_SITE');
+      assert.match(errorOf(answer.body).message, message);
+    }
+  });
+
+  it('refuses every change with --read-only, and still reads', async () => {
+    const answer = await readOnlyUi.app.inject({
+      method: 'POST',
+      url: '/api/topics',
+      headers: SAME_ORIGIN,
+      payload: JSON.stringify({ name: 'x' }),
+    });
+    assert.equal(answer.statusCode, 403);
+    assert.equal(errorOf(answer.body).code, 'UI_READ_ONLY');
+    const page = await readOnlyUi.app.inject({ method: 'GET', url: '/', headers: { host: '127.0.0.1' } });
+    assert.equal(page.statusCode, 200);
+  });
+
+  it('names the field at fault, asks for the typed name before deleting, and says when there is no registry', async () => {
+    const post = (url: string, body: unknown) =>
+      ui.app.inject({ method: 'POST', url, headers: SAME_ORIGIN, payload: JSON.stringify(body) });
+    const noName = await post('/api/topics', { partitions: 3 });
+    assert.equal(noName.statusCode, 400);
+    assert.match(errorOf(noName.body).message, /^name: /);
+    const badPartitions = await post('/api/topics', { name: 'ok', partitions: 'many' });
+    assert.equal(badPartitions.statusCode, 400);
+    assert.match(errorOf(badPartitions.body).message, /^partitions: 'many' is not a whole number/);
+    const unconfirmed = await post('/api/topics/orders/delete', { confirm: 'order' });
+    assert.equal(unconfirmed.statusCode, 409);
+    assert.equal(errorOf(unconfirmed.body).code, 'UI_CONFIRMATION_NEEDED');
+    const badReset = await post('/api/groups/g/reset', {});
+    assert.equal(badReset.statusCode, 400);
+    assert.match(errorOf(badReset.body).message, /^topic: /);
+    const schemas = await ui.app.inject({
+      method: 'GET',
+      url: '/api/schemas',
+      headers: { host: '127.0.0.1' },
+    });
+    assert.equal(schemas.statusCode, 404);
+    assert.equal(errorOf(schemas.body).code, 'UI_NO_REGISTRY');
+  });
+
+  it('answers 502 naming Kafka when the cluster does not answer', { timeout: 60_000 }, async () => {
+    const answer = await ui.app.inject({ method: 'GET', url: '/api/topics', headers: { host: '127.0.0.1' } });
+    assert.equal(answer.statusCode, 502, answer.body);
+    assert.equal(errorOf(answer.body).code, 'KAFKA_UNREACHABLE');
+    assert.match(errorOf(answer.body).message, /^Kafka did not answer/);
+  });
+});
+
+describe('the UI listening on a port', () => {
+  it('serves on 127.0.0.1 and accepts only its own port in the Host header', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kstack-ui-assets-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>kstack UI</title>');
+    const ui = await startUi({ bootstrap: NOBODY, port: UI_PORT, assetsDir: dir });
+    try {
+      assert.equal(ui.url, `http://127.0.0.1:${UI_PORT}`);
+      const own = await fetch(`${ui.url}/`);
+      assert.equal(own.status, 200);
+      const otherPort = await new Promise<number>((resolve, reject) => {
+        import('node:http').then(({ request }) => {
+          const req = request(
+            { host: '127.0.0.1', port: UI_PORT, path: '/', headers: { host: '127.0.0.1:9999' } },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        }, reject);
+      });
+      assert.equal(otherPort, 421);
+    } finally {
+      await ui.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('kstack ui flags', () => {
+  it('takes the bootstrap, port, URLs and --read-only', () => {
+    assert.deepEqual(
+      parseUiArgs([
+        '--bootstrap-server',
+        '127.0.0.1:9092',
+        '--port',
+        '8181',
+        '--schema-registry-url',
+        'http://127.0.0.1:8081',
+        '--read-only',
+      ]),
+      {
+        bootstrap: '127.0.0.1:9092',
+        port: 8181,
+        host: '127.0.0.1',
+        schemaRegistryUrl: 'http://127.0.0.1:8081',
+        connectUrl: undefined,
+        readOnly: true,
+      },
+    );
+    assert.equal(parseUiArgs(['--help']), 'help');
+  });
+
+  it('refuses bad usage naming the flag', () => {
+    const cases: [string[], RegExp][] = [
+      [[], /--bootstrap-server HOST:PORT is required/],
+      [['--bootstrap-server', 'nohost'], /--bootstrap-server: 'nohost' is not HOST:PORT/],
+      [['--bootstrap-server', 'h:1', '--port', '70000'], /--port: '70000' is not a port/],
+      [
+        ['--bootstrap-server', 'h:1', '--schema-registry-url', 'ftp://x'],
+        /--schema-registry-url: 'ftp:\/\/x'/,
+      ],
+      [['--bootstrap-server', 'h:1', '--bogus'], /Unknown option '--bogus'/],
+    ];
+    for (const [args, message] of cases)
+      assert.throws(
+        () => parseUiArgs(args),
+        (e: unknown) => e instanceof UsageError && message.test(e.message),
+      );
+  });
+});
+
+describe('how bytes are shown', () => {
+  it('as JSON, text, hex or null, cut at the named limit', () => {
+    assert.deepEqual(showPlain(null), { encoding: 'null', text: '', bytes: 0, truncated: false });
+    assert.equal(showPlain(Buffer.from('{"a":[1,2]}')).encoding, 'json');
+    assert.equal(showPlain(Buffer.from('{"a":[1,2]}')).text, '{\n  "a": [\n    1,\n    2\n  ]\n}');
+    assert.equal(showPlain(Buffer.from('{not json')).encoding, 'text');
+    assert.deepEqual(showPlain(Buffer.from([0xff, 0x00, 0x10])), {
+      encoding: 'hex',
+      text: 'ff0010',
+      bytes: 3,
+      truncated: false,
+    });
+    const big = showPlain(Buffer.alloc(SHOWN_BYTES_MAX + 10, 0x61));
+    assert.equal(big.truncated, true);
+    assert.equal(big.text.length, SHOWN_BYTES_MAX);
+    assert.equal(big.bytes, SHOWN_BYTES_MAX + 10);
+  });
+});
