@@ -1,7 +1,7 @@
 /**
  * `kstack schema-registry --bootstrap-server HOST:PORT [--port P] [--host H] [--topic T] [--group-id G]
- * [--leader-eligibility true|false] [--host-name N] [--leader-wait-ms MS]`: Confluent's
- * Schema Registry API in front of any Kafka cluster, until Ctrl-C. Exit 0 after a clean stop,
+ * [--leader-eligibility true|false] [--host-name N] [--leader-wait-ms MS] [--leader-election true|false]`:
+ * Confluent's Schema Registry API in front of any Kafka cluster, until Ctrl-C. Exit 0 after a clean stop,
  * 1 when it cannot start (cluster unreachable, port taken), 2 on bad usage.
  */
 import { parseArgs } from 'node:util';
@@ -14,7 +14,7 @@ import { SCHEMA_REGISTRY_PORT_DEFAULT, type SchemaRegistryOptions, startSchemaRe
 
 const HELP = `usage: kstack schema-registry --bootstrap-server HOST:PORT [--port P] [--host H] [--topic T]
                               [--group-id G] [--leader-eligibility true|false] [--host-name N]
-                              [--leader-wait-ms MS]
+                              [--leader-wait-ms MS] [--leader-election true|false]
 
 Serves Confluent's Schema Registry REST API on http://H:P (default 127.0.0.1:${SCHEMA_REGISTRY_PORT_DEFAULT}),
 storing schemas in the compacted topic T (default _schemas) of the cluster.
@@ -22,6 +22,7 @@ storing schemas in the compacted topic T (default _schemas) of the cluster.
 Instances on one cluster elect a leader through the Kafka group G (default ${GROUP_ID_DEFAULT}, protocol
 type "sr", as Confluent's registry does); only the leader writes T, the others forward writes to it.
   --leader-eligibility false  this instance never leads (it serves reads and forwards writes)
+  --leader-election false     join no group: this instance writes alone (run no other instance then)
   --host-name N               the host other instances reach this one by (default: H)
   --leader-wait-ms MS         how long a write waits for a leader before error 50004 (default ${LEADER_WAIT_MS_DEFAULT})
 `;
@@ -40,6 +41,7 @@ export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOption
         'leader-eligibility': { type: 'string' },
         'host-name': { type: 'string' },
         'leader-wait-ms': { type: 'string' },
+        'leader-election': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -71,6 +73,10 @@ export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOption
   if (leaderWaitMs !== undefined && (!Number.isInteger(leaderWaitMs) || leaderWaitMs < 0)) {
     throw new UsageError(`--leader-wait-ms: '${waitText}' is not a whole number of milliseconds`);
   }
+  const election = values['leader-election'];
+  if (election !== undefined && election !== 'true' && election !== 'false') {
+    throw new UsageError(`--leader-election: '${election}' is not true or false`);
+  }
   const hostName = typeof values['host-name'] === 'string' ? values['host-name'] : undefined;
   if (hostName !== undefined && !/^[A-Za-z0-9.:[\]-]+$/.test(hostName)) {
     throw new UsageError(`--host-name: '${hostName}' is not a host name`);
@@ -84,6 +90,7 @@ export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOption
     leaderEligible: eligibility === undefined ? undefined : eligibility === 'true',
     hostName,
     leaderWaitMs,
+    leaderElection: election !== 'false',
   };
 }
 

@@ -31,6 +31,14 @@ export interface SchemaRegistryOptions {
   readonly hostName?: string;
   /** How long a write waits for a leader before 50004. */
   readonly leaderWaitMs?: number;
+  /**
+   * Whether to join the registry group (Confluent always does; `kstack schema-registry` does unless
+   * told `--leader-election false`). Off by default here, for the one in-process instance of
+   * `kstack up`: @platformatic/kafka 2.12.1's Admin.describeGroups throws, uncaught, on a group
+   * whose members are not consumers, and the Kafka exporter `kstack up` runs in the same process
+   * describes every group on each scrape (see README). Off, this instance leads alone.
+   */
+  readonly leaderElection?: boolean;
   /** Where the registry reports leadership changes; nowhere when missing. */
   readonly log?: (line: string) => void;
 }
@@ -40,7 +48,8 @@ export interface RunningSchemaRegistry {
   readonly registry: SchemaRegistry;
   readonly app: FastifyInstance;
   readonly identity: RegistryIdentity;
-  readonly elector: LeaderElector;
+  /** Null when leader election is off. */
+  readonly elector: LeaderElector | null;
   close(): Promise<void>;
 }
 
@@ -75,6 +84,14 @@ export async function startSchemaRegistry(options: SchemaRegistryOptions): Promi
     leaderEligible: options.leaderEligible ?? true,
   };
   registry.setIdentity(identity);
+  if (options.leaderElection !== true) {
+    registry.setLeader(identity);
+    const closeAlone = async () => {
+      await app.close();
+      await registry.close();
+    };
+    return { url: `http://${host}:${port}`, registry, app, identity, elector: null, close: closeAlone };
+  }
   const elector = new LeaderElector({
     bootstrap: options.bootstrap,
     groupId: options.groupId ?? GROUP_ID_DEFAULT,

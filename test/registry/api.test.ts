@@ -67,7 +67,11 @@ async function register(subject: string, body: object, query = ''): Promise<numb
 describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
   before(async () => {
     await broker.start(60_000);
-    running = await startSchemaRegistry({ bootstrap: broker.bootstrap, port: REGISTRY_PORT });
+    running = await startSchemaRegistry({
+      bootstrap: broker.bootstrap,
+      port: REGISTRY_PORT,
+      leaderElection: true,
+    });
     app = running.app;
   });
   after(async () => {
@@ -421,7 +425,11 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
     });
     const before = await snapshot();
     await running.close();
-    running = await startSchemaRegistry({ bootstrap: broker.bootstrap, port: REGISTRY_PORT });
+    running = await startSchemaRegistry({
+      bootstrap: broker.bootstrap,
+      port: REGISTRY_PORT,
+      leaderElection: true,
+    });
     app = running.app;
     assert.deepEqual(await snapshot(), before);
     const next = await register('after-restart', { schema: avro([nameField], 'Later') });
@@ -429,7 +437,11 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
   });
 
   it('two instances, 40 registrations at once to both: all 200, distinct ids, both converge, 0 lost races', async () => {
-    const second = await startSchemaRegistry({ bootstrap: broker.bootstrap, port: SECOND_REGISTRY_PORT });
+    const second = await startSchemaRegistry({
+      bootstrap: broker.bootstrap,
+      port: SECOND_REGISTRY_PORT,
+      leaderElection: true,
+    });
     try {
       // Confluent's choice: the eligible member with the smallest URL (…:20201 < …:20202).
       assert.equal(second.registry.leader?.port, REGISTRY_PORT, 'the second instance follows the first');
@@ -504,6 +516,7 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
       groupId: 'kstack-registry-api-ineligible',
       leaderEligible: false,
       leaderWaitMs: INELIGIBLE_LEADER_WAIT_MS,
+      leaderElection: true,
     });
     try {
       assert.equal(alone.registry.leader, null);

@@ -14,6 +14,7 @@ describe('kstack schema-registry', { timeout: 120_000 }, () => {
       leaderEligible: undefined,
       hostName: undefined,
       leaderWaitMs: undefined,
+      leaderElection: true,
     };
     assert.deepEqual(parseRegistryArgs(['--bootstrap-server', 'h:1']), {
       bootstrap: 'h:1',
@@ -41,6 +42,8 @@ describe('kstack schema-registry', { timeout: 120_000 }, () => {
         'registry-2.local',
         '--leader-wait-ms',
         '5000',
+        '--leader-election',
+        'false',
       ]),
       {
         bootstrap: 'h:1',
@@ -51,6 +54,7 @@ describe('kstack schema-registry', { timeout: 120_000 }, () => {
         leaderEligible: false,
         hostName: 'registry-2.local',
         leaderWaitMs: 5000,
+        leaderElection: false,
       },
     );
     assert.throws(
@@ -60,6 +64,10 @@ describe('kstack schema-registry', { timeout: 120_000 }, () => {
     assert.throws(
       () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--leader-wait-ms', '1.5']),
       /--leader-wait-ms: '1.5' is not a whole number/,
+    );
+    assert.throws(
+      () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--leader-election', 'maybe']),
+      /--leader-election: 'maybe' is not true or false/,
     );
     assert.throws(
       () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--group-id', ' ']),
