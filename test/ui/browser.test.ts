@@ -3,23 +3,32 @@
  * (one broker, a separate process) with data written by kafkajs 2.2.4 (a client we did not write),
  * and Kafka's own kafka-consumer-groups tool as the judge of lag and of an offset reset. One browser
  * and one broker for the whole file. Screenshots of each page go to $KSTACK_UI_SCREENSHOTS (default
- * <tmp>/kstack-ui-screenshots) to be looked at. Ports: kstack 21400, the UI 21401.
+ * <tmp>/kstack-ui-screenshots) to be looked at, and each page is checked by axe-core (no serious or
+ * critical violation). Ports: kstack 21400, the UI 21401, the Schema Registry (kstack schema-registry
+ * in-process) 21403.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SchemaRegistry as RegistryClient, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { KstackProcess } from '../../src/engine/process.ts';
+import { startSchemaRegistry } from '../../src/registry/server.ts';
 import { builtAssets } from '../../src/ui/assets.ts';
 import { startUi } from '../../src/ui/server.ts';
 import { runTool } from '../engine/run-tool.ts';
 
 const BROKER_PORT = 21400;
 const UI_PORT = 21401;
+const REGISTRY_PORT = 21403;
+const AXE_SOURCE = readFileSync(
+  join(import.meta.dirname, '..', '..', 'node_modules', 'axe-core', 'axe.min.js'),
+  'utf8',
+);
 const BOOTSTRAP = `127.0.0.1:${BROKER_PORT}`;
 const CHROMIUM = '/usr/bin/chromium';
 /** Generous for a loaded 2-core machine: each step waits on what the page shows, never on a clock. */
@@ -150,10 +159,43 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+/**
+ * Runs axe-core (WCAG 2.x A and AA rules) on the page as it is and fails on any serious or critical
+ * violation. The script goes in through the DevTools protocol, which the page's CSP does not govern.
+ */
+async function assertAccessible(page: Page, name: string): Promise<void> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as { axe: { run(options: object): Promise<{ violations: unknown[] }> } }
+    ).axe;
+    const result = await axe.run({
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return result.violations;
+  });
+  const serious = (violations as AxeViolation[]).filter(
+    (v) => v.impact === 'serious' || v.impact === 'critical',
+  );
+  assert.deepEqual(
+    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
+    [],
+    `axe-core on the ${name} page`,
+  );
+}
+
 describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () => {
   let broker: KstackProcess | undefined;
   let ui: { url: string; close(): Promise<void> } | undefined;
   let browser: Browser | undefined;
+  let registry: { url: string; close(): Promise<void> } | undefined;
   let page: Page;
   const dataDir = mkdtempSync(join(tmpdir(), 'kstack-ui-test-'));
 
@@ -179,9 +221,11 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     for (const result of [started, assetsDir, launched])
       if (result.status === 'rejected') throw result.reason;
     process.stdout.write(`kstack up, the page and Chromium ready after ${Date.now() - startedAt} ms\n`);
+    registry = await startSchemaRegistry({ bootstrap: BOOTSTRAP, port: REGISTRY_PORT });
     ui = await startUi({
       bootstrap: BOOTSTRAP,
       port: UI_PORT,
+      schemaRegistryUrl: registry.url,
       assetsDir: (assetsDir as PromiseFulfilledResult<string>).value,
     });
     page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
@@ -191,6 +235,7 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
   after(async () => {
     await browser?.close();
     await ui?.close();
+    await registry?.close();
     if (broker !== undefined) {
       const stoppingAt = Date.now();
       const exit = await broker.stop(120_000);
@@ -224,6 +269,7 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
       'partitions and replication factor',
     );
     await screenshot(page, 'topics');
+    await assertAccessible(page, 'topics');
     await page.getByLabel('Filter topics').fill('pay');
     await page
       .locator('table[aria-label="Topics"] tbody tr[data-topic="ui-orders"]')
@@ -269,6 +315,7 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     // Values are text, never HTML: the <b> a producer wrote is not an element of the page.
     assert.equal(await page.locator('table[aria-label="Messages"] b').count(), 0);
     await screenshot(page, 'topic-messages');
+    await assertAccessible(page, 'topic');
     // From an offset: offset 3 on shows offsets 3 and 4.
     await page.getByLabel('From').selectOption('offset');
     await page.getByLabel('Offset').fill('3');
@@ -309,6 +356,7 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     );
     assert.match(shown, /INVALID_TOPIC_EXCEPTION/);
     await screenshot(page, 'topic-create-error');
+    await assertAccessible(page, 'topics (with an error)');
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.reload();
     assert.deepEqual(
@@ -347,6 +395,7 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.deepEqual([...uiSays].sort(), [...kafkaSays].sort());
     assert.equal(await page.getByTestId('total-lag').textContent(), '10');
     await screenshot(page, 'group');
+    await assertAccessible(page, 'group');
 
     // Reset to the earliest offsets: preview first (nothing changes), then confirm.
     await page.getByLabel('Topic', { exact: true }).fill('ui-lag');
@@ -364,6 +413,53 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.deepEqual(await committedByKafkajs(group, 'ui-lag'), ['0', '0'], 'the reset');
   });
 
+  it('decodes an Avro value through the Schema Registry, and shows the subject', async () => {
+    const client = new RegistryClient({ host: registry!.url });
+    const schema = {
+      type: 'record',
+      name: 'Payment',
+      namespace: 'kstack.ui.test',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'amountCents', type: 'long' },
+      ],
+    };
+    const { id } = await client.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject: 'ui-payments-value' },
+    );
+    const value = await client.encode(id, { id: 'pay-1', amountCents: 1250 });
+    assert.equal(value[0], 0, "Confluent's wire format");
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+    await producer.connect();
+    try {
+      await producer.send({ topic: 'ui-payments', acks: -1, messages: [{ key: 'pay-1', value }] });
+    } finally {
+      await producer.disconnect();
+    }
+    await page.goto(`${ui!.url}/#/topics/ui-payments`);
+    await tableRows(page, 'Partitions');
+    await page.getByRole('button', { name: 'Show messages' }).click();
+    const [row] = await tableRows(page, 'Messages');
+    assert.equal(row?.[2], 'pay-1');
+    const shown = row?.[3] ?? '';
+    assert.ok(shown.endsWith(`avro id ${id}`), shown);
+    assert.deepEqual(JSON.parse(shown.slice(0, shown.lastIndexOf('avro'))), {
+      id: 'pay-1',
+      amountCents: 1250,
+    });
+    await screenshot(page, 'topic-avro');
+
+    await page.goto(`${ui!.url}/#/schemas`);
+    await page.getByRole('link', { name: 'ui-payments-value' }).click();
+    await page.getByText('Compatibility level').waitFor();
+    assert.equal(await page.locator('strong').first().textContent(), 'BACKWARD');
+    const version = page.getByRole('article', { name: 'Version 1' });
+    assert.match((await version.textContent()) ?? '', new RegExp(`id ${id}.*AVRO.*"amountCents"`, 's'));
+    await screenshot(page, 'schema');
+    await assertAccessible(page, 'schema');
+  });
+
   it('shows the cluster: the broker, its leaders, and the topics counted', async () => {
     await page.goto(`${ui!.url}/#/`);
     const brokers = await tableRows(page, 'Brokers');
@@ -371,6 +467,7 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.match(brokers[0]![0]!, /^1/);
     assert.equal(brokers[0]![1], BOOTSTRAP);
     await screenshot(page, 'cluster');
+    await assertAccessible(page, 'cluster');
     // A narrow window and the dark theme still show the page (looked at in the screenshots).
     await page.setViewportSize({ width: 420, height: 800 });
     await page.emulateMedia({ colorScheme: 'dark' });
