@@ -217,7 +217,13 @@ test('three controllers elect one leader; kafka-metadata-quorum describes it (--
     return line.slice(name.length + 1).trim();
   };
   assert.equal(field('ClusterId'), CLUSTER_ID);
-  assert.equal(Number(field('LeaderId')), leader);
+  // A leader change while the JVM tool runs (a stalled process on a loaded machine) is allowed:
+  // the tool must then name the leader before or after it.
+  const leaderAfter = await agreedLeader([1, 2, 3]);
+  assert.ok(
+    [leader, leaderAfter].includes(Number(field('LeaderId'))),
+    `LeaderId ${field('LeaderId')}, leader ${leader} then ${leaderAfter}`,
+  );
   assert.ok(Number(field('LeaderEpoch')) >= 1);
   assert.ok(Number(field('HighWatermark')) >= 1, 'the leader-change entry is committed');
   for (const [i, port] of PORTS.entries()) {
@@ -235,8 +241,9 @@ test('three controllers elect one leader; kafka-metadata-quorum describes it (--
     .slice(1)
     .map((line) => line.split('\t').map((cell) => cell.trim()));
   assert.deepEqual(rows.map((row) => Number(row[0])).sort(), [1, 2, 3], `one row per voter:\n${replication}`);
+  assert.equal(rows.filter((row) => row[6] === 'Leader').length, 1, `one Leader row:\n${replication}`);
   for (const row of rows) {
-    assert.equal(row[6], Number(row[0]) === leader ? 'Leader' : 'Follower', replication);
+    assert.ok(['Leader', 'Follower'].includes(row[6] ?? ''), replication);
     assert.ok(Number(row[4]) > 0, `LastFetchTimestamp of node ${row[0]} is set:\n${replication}`);
   }
 });
@@ -265,7 +272,13 @@ test('SIGKILL of the leader elects another; the restarted node catches up', asyn
 test('a node that does not lead answers DescribeQuorum with NOT_LEADER_OR_FOLLOWER; the controller listener advertises only what it serves', async () => {
   const leader = await agreedLeader([1, 2, 3]);
   const follower = [1, 2, 3].find((nodeId) => nodeId !== leader)!;
-  assert.equal((await describeQuorum(PORTS[follower - 1]!)).errorCode, 6);
+  const answer = await describeQuorum(PORTS[follower - 1]!);
+  if (answer.errorCode !== 6) {
+    // Only a node that became leader in the meantime may answer; then it names itself.
+    assert.equal(answer.errorCode, 0);
+    assert.equal(answer.partition.leaderId, follower);
+    assert.notEqual(await agreedLeader([1, 2, 3]), leader);
+  }
   const versions = await request(PORTS[follower - 1]!, 18, 3, {
     clientSoftwareName: 'quorum-test',
     clientSoftwareVersion: '1',
