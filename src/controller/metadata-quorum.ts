@@ -62,6 +62,7 @@ export class MetadataQuorum {
   readonly listener: Omit<RaftListener, 'onLeaderChange'>;
   readonly #noOpIntervalMs: number;
   readonly #onImage: (image: MetadataImage) => void;
+  readonly #onRecords: (records: readonly MetadataRecord[], offset: bigint) => void;
   #driver: RaftDriver | null = null;
   #image: MetadataImage;
   /** Every record replayed so far (what a snapshot holds). */
@@ -76,10 +77,16 @@ export class MetadataQuorum {
     noOpIntervalMs?: number;
     /** Called after each change of the image (committed records replayed, snapshot installed). */
     onImage?: (image: MetadataImage) => void;
+    /**
+     * Called with each committed batch as it is replayed (the delta a broker applies, e.g. its
+     * `replayMetadata`), in log order; after a snapshot install, with every record it holds.
+     */
+    onRecords?: (records: readonly MetadataRecord[], offset: bigint) => void;
   }) {
     this.clusterId = options.clusterId;
     this.#noOpIntervalMs = options.noOpIntervalMs ?? NO_OP_INTERVAL_MS_DEFAULT;
     this.#onImage = options.onImage ?? (() => {});
+    this.#onRecords = options.onRecords ?? (() => {});
     this.#image = MetadataImage.empty(options.clusterId, -1);
     this.listener = {
       onCommit: () => this.#replay(),
@@ -183,6 +190,7 @@ export class MetadataQuorum {
           if (records.length > 0) {
             this.#image = this.#image.apply(records, BigInt(entry.offset));
             this.#replayed.push(...records);
+            this.#onRecords(records, BigInt(entry.offset));
             changed = true;
           }
         }
@@ -222,6 +230,7 @@ export class MetadataQuorum {
     this.#replayed = [...records];
     this.#image = MetadataImage.empty(this.clusterId, -1).apply(records, BigInt(id.endOffset - 1));
     this.#appliedEnd = id.endOffset;
+    if (records.length > 0) this.#onRecords(records, BigInt(id.endOffset - 1));
     this.#onImage(this.#image);
   }
 }

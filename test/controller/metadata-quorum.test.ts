@@ -23,10 +23,18 @@ const POLL_MS = 20;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-metadata-quorum-'));
 const running = new Map<number, { node: ControllerNode; quorum: MetadataQuorum }>();
+/** The topic names each node was handed through onRecords, in order (what a broker would replay). */
+const handed = new Map<number, string[]>();
 const quiet = { info() {}, warn() {} };
 
 async function startNode(nodeId: number): Promise<void> {
-  const quorum = new MetadataQuorum({ clusterId: CLUSTER_ID });
+  handed.set(nodeId, []);
+  const quorum = new MetadataQuorum({
+    clusterId: CLUSTER_ID,
+    onRecords: (records) => {
+      for (const record of records) if (record.type === 'TopicRecord') handed.get(nodeId)?.push(record.name);
+    },
+  });
   const node = new ControllerNode({
     nodeId,
     clusterId: CLUSTER_ID,
@@ -167,4 +175,6 @@ test('a node away during a snapshot catches up through FetchSnapshot; after the 
     );
     assert.deepEqual(topicNames(nodeId), [...expected, 'after-failover'].sort());
   }
+  // The node that came back was handed the snapshot's records, then the batch after it.
+  assert.deepEqual(handed.get(away), [...expected, 'after-failover']);
 });
