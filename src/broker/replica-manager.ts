@@ -53,6 +53,11 @@ export interface ReplicationSetup {
    */
   readonly flushBeforeAcknowledge?: boolean;
   readonly fetchBackoffMs?: number;
+  /**
+   * Where this broker's fetchers reach broker `id`; default (and on null) its registered
+   * endpoint from the image. Passed in like the clock: tests route a link through a proxy they can cut.
+   */
+  readonly brokerAddress?: (id: number) => { host: string; port: number } | null;
   readonly heartbeatIntervalMs?: number;
 }
 
@@ -149,6 +154,14 @@ export class ReplicaManager {
     }
   }
 
+  /** Closes every fetcher connection; each is made again at the next fetch (after a network change). */
+  resetFetchers(): void {
+    const fetchers = [...this.#fetchers.values()];
+    // Out of the map first: the errors the close delivers make the cores ask again at once.
+    this.#fetchers.clear();
+    for (const fetcher of fetchers) fetcher.close();
+  }
+
   stop(): void {
     this.#stopped = true;
     for (const cancel of this.#timers.values()) cancel();
@@ -217,6 +230,8 @@ export class ReplicaManager {
         nodeId: this.#host.nodeId,
         leaderId,
         resolve: () => {
+          const routed = this.#setup.brokerAddress?.(leaderId);
+          if (routed !== undefined && routed !== null) return routed;
           const broker = this.#host
             .metadata()
             .brokers()

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +19,8 @@ import { type Body, WireClient } from './compression-wire.ts';
 
 const HOST = '127.0.0.1';
 const PORTS: Record<number, number> = { 1: 21100, 2: 21101, 3: 21102 };
+/** A TCP proxy on the followers' link to one leader, which a test can cut. */
+const LINK_PROXY_PORT = 21103;
 const TOPIC = 'replicated';
 const TOPIC_ID = uuidFromRandomBytes(randomBytes(16));
 /** Short enough for a test, long enough for a loaded 2-core machine not to shrink an ISR by accident. */
@@ -51,6 +54,50 @@ function run(
 
 let describeState = (): string => '';
 
+/** Forwards connections to a target port; `cut` drops every connection and refuses new ones. */
+class LinkProxy {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  targetPort = 0;
+  #cut = false;
+
+  constructor() {
+    this.#server = net.createServer((client) => {
+      if (this.#cut || this.targetPort === 0) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect({ host: HOST, port: this.targetPort });
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        this.#sockets.add(a);
+        a.on('error', () => b.destroy());
+        a.on('close', () => {
+          this.#sockets.delete(a);
+          b.destroy();
+        });
+        a.pipe(b);
+      }
+    });
+  }
+
+  listen(port: number): Promise<void> {
+    return new Promise((resolve) => this.#server.listen(port, HOST, () => resolve()));
+  }
+
+  set cut(value: boolean) {
+    this.#cut = value;
+    if (value) for (const socket of this.#sockets) socket.destroy();
+  }
+
+  close(): Promise<void> {
+    this.cut = true;
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
 async function waitFor(what: string, condition: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
@@ -70,8 +117,13 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
     nowMs: () => performance.now(),
   });
   const brokers = new Map<number, Broker>();
+  const proxy = new LinkProxy();
+  /** The leader whose followers fetch through the proxy (0: none). */
+  let proxied = 0;
   /** Every value kcat reported as acknowledged. */
   const acknowledged: string[] = [];
+  /** Every broker's info lines, prefixed with its node id. */
+  const brokerLog: string[] = [];
 
   async function startBroker(id: number): Promise<Broker> {
     const broker = new Broker({
@@ -79,7 +131,10 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
       host: HOST,
       port: PORTS[id]!,
       nodeId: id,
-      log: quiet,
+      log: {
+        info: (message: string) => brokerLog.push(`${id}: ${message}`),
+        warn: quiet.warn,
+      },
       config: { 'replica.lag.time.max.ms': String(LAG_TIME_MS), 'auto.create.topics.enable': 'false' },
     });
     await broker.start();
@@ -88,7 +143,13 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
       port: broker.port,
       replay: (r) => broker.replayMetadata(r),
     });
-    broker.startReplication({ brokerEpoch, controller: stub, fetchBackoffMs: 100, heartbeatIntervalMs: 250 });
+    broker.startReplication({
+      brokerEpoch,
+      controller: stub,
+      fetchBackoffMs: 100,
+      heartbeatIntervalMs: 250,
+      brokerAddress: (leader) => (leader === proxied ? { host: HOST, port: LINK_PROXY_PORT } : null),
+    });
     brokers.set(id, broker);
     return broker;
   }
@@ -111,7 +172,7 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
   const bootstrap = () => [...brokers.keys()].map((id) => `${HOST}:${PORTS[id]}`).join(',');
 
   /** Produces values with kcat acks=all; returns the delivery errors kcat printed. */
-  async function produce(values: string[]): Promise<{ code: number; stderr: string }> {
+  async function produce(values: string[], acks = 'all'): Promise<{ code: number; stderr: string }> {
     const result = await run(
       'kcat',
       [
@@ -123,7 +184,7 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
         '-p',
         '0',
         '-X',
-        'acks=all',
+        `acks=${acks}`,
         '-X',
         'message.timeout.ms=8000',
         '-X',
@@ -155,6 +216,7 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
   }
 
   before(async () => {
+    await proxy.listen(LINK_PROXY_PORT);
     for (const id of [1, 2, 3]) await startBroker(id);
     await waitFor('a leader with the full ISR', () => {
       const s = state();
@@ -165,6 +227,7 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
   after(async () => {
     for (const id of [...brokers.keys()]) await stopBroker(id);
     stub.close();
+    await proxy.close();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -299,5 +362,56 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
       onFollower.close();
       onLeader.close();
     }
+  });
+
+  it('a leader cut off from its followers takes acks=1 records, dies; the new leader goes on; the old one comes back and truncates its tail by epoch', async () => {
+    const old = state().leader;
+    const oldEpoch = state().leaderEpoch;
+    const start = replica(old)!.log.logEndOffset;
+    await waitFor('followers at the leader end', () =>
+      [1, 2, 3].every((id) => replica(id)!.log.logEndOffset === start),
+    );
+    // From now on the followers reach the leader only through the proxy, which is cut.
+    proxied = old;
+    proxy.targetPort = PORTS[old]!;
+    proxy.cut = true;
+    // Connections made before the cut go direct: restart the followers' links by cutting them.
+    for (const id of [1, 2, 3]) if (id !== old) brokers.get(id)!.replicaManager!.resetFetchers();
+    const tail = Array.from({ length: 10 }, (_, i) => `t-${i}`);
+    const written = await produce(tail, '1');
+    assert.equal(written.code, 0, written.stderr);
+    assert.equal(replica(old)!.log.logEndOffset, start + 10, 'the tail is on the old leader only');
+    assert.ok([1, 2, 3].every((id) => id === old || replica(id)!.log.logEndOffset === start));
+    await stopBroker(old);
+    await waitFor('a new leader', () => state().leader !== old && state().leader > 0);
+    await waitFor('the new leader serving', () => replica(state().leader)?.replication?.isLeader === true);
+    const values = Array.from({ length: 5 }, (_, i) => `u-${i}`);
+    const result = await produce(values);
+    assert.equal(result.code, 0, result.stderr);
+    acknowledged.push(...values);
+    proxied = 0;
+    await startBroker(old);
+    const leader = state().leader;
+    await waitFor(
+      'the old leader at the new leader end',
+      () => replica(old)!.log.logEndOffset === replica(leader)!.log.logEndOffset,
+    );
+    await waitFor('the old leader back in the ISR', () => state().isr.includes(old));
+    assert.ok(
+      brokerLog.some(
+        (line) => line.startsWith(`${old}: `) && line.includes(`truncating to ${start} (diverging epoch)`),
+      ),
+      'the old leader truncated by the diverging epoch',
+    );
+    assert.equal(
+      replica(old)!.log.endOffsetForEpoch(oldEpoch).endOffset,
+      start,
+      'its epoch ends where the new leader says',
+    );
+    assert.deepEqual(
+      await consumeAll(),
+      acknowledged,
+      'the unreplicated acks=1 tail is gone, nothing acknowledged by acks=all lost',
+    );
   });
 });
