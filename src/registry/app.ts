@@ -2,7 +2,8 @@
  * Confluent's Schema Registry REST API on fastify, built apart from listening (`buildRegistryApp`)
  * so tests can use `app.inject`. Every error is `{error_code, message}` with Confluent's codes;
  * bodies are read as JSON whatever Confluent content type they carry; answers are
- * `application/vnd.schemaregistry.v1+json`.
+ * `application/vnd.schemaregistry.v1+json`. On a follower, the routes that change `_schemas` are
+ * forwarded to the elected leader (a preHandler hook); reads are answered locally.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errors, RegistryError } from './errors.ts';
@@ -225,17 +226,24 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     return page(result, query);
   });
 
+  // An id is looked up in a context (each has its own ids): the default one, or the context of
+  // the `subject` query parameter (state.ts locateId).
+  const locate = (request: FastifyRequest) => {
+    const id = schemaId(p(request).id ?? '');
+    const subjectText = q(request).subject;
+    const subject = subjectText === undefined || subjectText === '' ? undefined : checkSubject(subjectText);
+    const found = registry.state.locateId(id, subject);
+    if (found === undefined) {
+      throw errors.schemaNotFound(
+        subject === undefined ? `Schema ${id} not found` : `Schema ${id} not found in subject '${subject}'`,
+      );
+    }
+    return { id, ...found };
+  };
+
   app.get('/schemas/ids/:id', async (request) => {
     const query = q(request);
-    const id = schemaId(p(request).id ?? '');
-    const schema = registry.state.schemaById(id);
-    if (schema === undefined) throw errors.schemaNotFound(`Schema ${id} not found`);
-    if (query.subject !== undefined && query.subject !== '') {
-      const subject = checkSubject(query.subject);
-      const holders = [...(registry.state.byId.get(id)?.values() ?? [])];
-      if (!holders.some((s) => s.subject === subject))
-        throw errors.schemaNotFound(`Schema ${id} not found in subject '${subject}'`);
-    }
+    const { schema, context } = locate(request);
     const view = registry.view(schema);
     const answer: Record<string, unknown> = {
       ...(view.schemaType === undefined ? {} : { schemaType: view.schemaType }),
@@ -245,36 +253,30 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
           ? serialized(registry, schema)
           : schema.schema,
     };
-    if (flag(query, 'fetchMaxId')) answer.maxId = registry.state.maxId;
+    if (flag(query, 'fetchMaxId')) answer.maxId = registry.state.maxId(context);
     return answer;
   });
 
-  app.get('/schemas/ids/:id/schema', async (request, reply) => {
-    const id = schemaId(p(request).id ?? '');
-    const schema = registry.state.schemaById(id);
-    if (schema === undefined) throw errors.schemaNotFound(`Schema ${id} not found`);
-    return raw(reply, schema.schema);
-  });
+  app.get('/schemas/ids/:id/schema', async (request, reply) => raw(reply, locate(request).schema.schema));
 
-  app.get('/schemas/ids/:id/subjects', async (request) => {
-    const id = schemaId(p(request).id ?? '');
-    const holders = [...(registry.state.byId.get(id)?.values() ?? [])].filter(
-      (s) => flag(q(request), 'deleted') || !s.deleted,
-    );
+  const holdersOf = (request: FastifyRequest) => {
+    const { id, context } = locate(request);
+    const holders = registry.state
+      .holders(id, context)
+      .filter((s) => flag(q(request), 'deleted') || !s.deleted);
     if (holders.length === 0) throw errors.schemaNotFound(`Schema ${id} not found`);
-    return [...new Set(holders.map((s) => s.subject))].sort();
-  });
+    return holders;
+  };
 
-  app.get('/schemas/ids/:id/versions', async (request) => {
-    const id = schemaId(p(request).id ?? '');
-    const holders = [...(registry.state.byId.get(id)?.values() ?? [])].filter(
-      (s) => flag(q(request), 'deleted') || !s.deleted,
-    );
-    if (holders.length === 0) throw errors.schemaNotFound(`Schema ${id} not found`);
-    return holders
+  app.get('/schemas/ids/:id/subjects', async (request) =>
+    [...new Set(holdersOf(request).map((s) => s.subject))].sort(),
+  );
+
+  app.get('/schemas/ids/:id/versions', async (request) =>
+    holdersOf(request)
       .map((s) => ({ subject: s.subject, version: s.version }))
-      .sort((a, b) => a.subject.localeCompare(b.subject) || a.version - b.version);
-  });
+      .sort((a, b) => a.subject.localeCompare(b.subject) || a.version - b.version),
+  );
 
   // ---- config ----
   app.get('/config', async () => ({ compatibilityLevel: registry.compatibility(null) }));

@@ -22,7 +22,7 @@ import type { ParsedSchema, ResolvedReference, SchemaReference, SchemaType } fro
 import { identityUrl, type RegistryIdentity, sameIdentity } from './leader-protocol.ts';
 import { encodeKey, encodeSchemaValue, type RecordKey, type SchemaValue } from './records.ts';
 import { describeError, type SchemaLog } from './schema-log.ts';
-import { GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.ts';
+import { contextOf, GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.ts';
 
 /** How often reads catch up with `_schemas` (writes from another instance), ms. */
 export const REFRESH_INTERVAL_MS = 1_000;
@@ -117,11 +117,7 @@ export function checkSubject(subject: string): string {
   return subject.startsWith(':.:') ? subject.slice(3) : subject;
 }
 
-/** The context of a (qualified) subject: `.` for the default one. */
-export function contextOf(subject: string): string {
-  const match = /^:(\.[^:]*):/.exec(subject);
-  return match?.[1] ?? '.';
-}
+export { contextOf };
 
 /** Parses a version path segment: 1..2^31-1, `latest` or -1; anything else is 42202. */
 export function parseVersion(text: string): number | 'latest' {
@@ -534,13 +530,14 @@ export class SchemaRegistry {
     }
     let id: number;
     if (request.id !== undefined) {
-      const holder = this.state.schemaById(request.id);
+      const holder = this.state.schemaById(request.id, contextOf(subject));
       if (holder !== undefined && !(holder.schemaType === request.schemaType && holder.schema === text)) {
         throw errors.idInUse(request.id);
       }
       id = request.id;
     } else {
-      id = this.#existingId(request, text, normalize) ?? this.state.maxId + 1;
+      const context = contextOf(subject);
+      id = this.#existingId(context, request, text, normalize) ?? this.state.maxId(context) + 1;
     }
     const stored = this.state.versions(subject, true);
     const version = request.version ?? (stored.at(-1)?.version ?? 0) + 1;
@@ -563,8 +560,9 @@ export class SchemaRegistry {
     return 'conflict';
   }
 
-  #existingId(request: SchemaRequest, text: string, normalize: boolean): number | undefined {
-    for (const holders of this.state.byId.values()) {
+  /** The id the same schema already has in this context (Confluent reuses it across subjects). */
+  #existingId(context: string, request: SchemaRequest, text: string, normalize: boolean): number | undefined {
+    for (const holders of this.state.byId.get(context)?.values() ?? []) {
       for (const schema of holders.values()) {
         if (this.#matches(schema, request, text, normalize)) return schema.id;
       }

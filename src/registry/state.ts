@@ -16,16 +16,27 @@ export function isMode(value: unknown): value is Mode {
 
 /** The key of the global config and mode in the maps below. */
 export const GLOBAL = '';
+/** The context of subjects without a `:.ctx:` prefix. */
+export const DEFAULT_CONTEXT = '.';
+
+/** The context of a (qualified) subject: `.` for the default one. */
+export function contextOf(subject: string): string {
+  const match = /^:(\.[^:]*):/.exec(subject);
+  return match?.[1] ?? DEFAULT_CONTEXT;
+}
 
 export class RegistryState {
   /** subject → version → the stored schema (soft-deleted ones included). */
   readonly subjects = new Map<string, Map<number, SchemaValue>>();
-  /** id → "subject\0version" → the stored schema. */
-  readonly byId = new Map<number, Map<string, SchemaValue>>();
+  /**
+   * context → id → "subject\0version" → the stored schema. Each context has its own ids, as in
+   * Confluent's registry: id 1 in `.staging` and id 1 in the default context are two schemas.
+   */
+  readonly byId = new Map<string, Map<number, Map<string, SchemaValue>>>();
   readonly configs = new Map<string, CompatibilityLevel>();
   readonly modes = new Map<string, Mode>();
-  /** The highest id ever seen: ids are never reused, even after a permanent delete. */
-  maxId = 0;
+  /** The highest id ever seen per context: ids are never reused, even after a permanent delete. */
+  readonly #maxIds = new Map<string, number>();
   /** SCHEMA records skipped because their id already named another schema (racing writers). */
   conflicts = 0;
   /** Records that could not be decoded (skipped, as Confluent's reader skips them). */
@@ -59,13 +70,19 @@ export class RegistryState {
           this.subjects.set(key.subject, versions);
         }
         versions.set(key.version, schema);
-        let holders = this.byId.get(schema.id);
+        const context = contextOf(key.subject);
+        let ids = this.byId.get(context);
+        if (ids === undefined) {
+          ids = new Map();
+          this.byId.set(context, ids);
+        }
+        let holders = ids.get(schema.id);
         if (holders === undefined) {
           holders = new Map();
-          this.byId.set(schema.id, holders);
+          ids.set(schema.id, holders);
         }
         holders.set(`${key.subject}\0${key.version}`, schema);
-        if (schema.id > this.maxId) this.maxId = schema.id;
+        if (schema.id > this.maxId(context)) this.#maxIds.set(context, schema.id);
         return;
       }
       case 'CONFIG': {
@@ -98,7 +115,7 @@ export class RegistryState {
   }
 
   #clashes(schema: SchemaValue): boolean {
-    for (const holder of this.byId.get(schema.id)?.values() ?? []) {
+    for (const holder of this.holders(schema.id, contextOf(schema.subject))) {
       if (holder.subject === schema.subject && holder.version === schema.version) continue;
       if (
         holder.schemaType !== schema.schemaType ||
@@ -113,7 +130,10 @@ export class RegistryState {
 
   #replace(schema: SchemaValue): void {
     this.subjects.get(schema.subject)?.set(schema.version, schema);
-    this.byId.get(schema.id)?.set(`${schema.subject}\0${schema.version}`, schema);
+    this.byId
+      .get(contextOf(schema.subject))
+      ?.get(schema.id)
+      ?.set(`${schema.subject}\0${schema.version}`, schema);
   }
 
   #removeSchema(subject: string, version: number): void {
@@ -122,9 +142,20 @@ export class RegistryState {
     if (versions === undefined || old === undefined) return;
     versions.delete(version);
     if (versions.size === 0) this.subjects.delete(subject);
-    const holders = this.byId.get(old.id);
+    const ids = this.byId.get(contextOf(subject));
+    const holders = ids?.get(old.id);
     holders?.delete(`${subject}\0${version}`);
-    if (holders?.size === 0) this.byId.delete(old.id);
+    if (holders?.size === 0) ids?.delete(old.id);
+  }
+
+  /** The highest id ever given in a context (0 before the first). */
+  maxId(context: string = DEFAULT_CONTEXT): number {
+    return this.#maxIds.get(context) ?? 0;
+  }
+
+  /** Every stored schema (soft-deleted ones included) with this id in a context. */
+  holders(id: number, context: string = DEFAULT_CONTEXT): SchemaValue[] {
+    return [...(this.byId.get(context)?.get(id)?.values() ?? [])];
   }
 
   /** The versions of a subject in order, soft-deleted ones only when asked. */
@@ -133,9 +164,37 @@ export class RegistryState {
     return versions.filter((s) => includeDeleted || !s.deleted).sort((a, b) => a.version - b.version);
   }
 
-  /** Any stored schema with this id (a live one first). */
-  schemaById(id: number): SchemaValue | undefined {
-    const holders = [...(this.byId.get(id)?.values() ?? [])];
+  /** Any stored schema with this id in a context (a live one first). */
+  schemaById(id: number, context: string = DEFAULT_CONTEXT): SchemaValue | undefined {
+    const holders = this.holders(id, context);
     return holders.find((s) => !s.deleted) ?? holders[0];
+  }
+
+  /**
+   * Where an id lookup lands, by Confluent's rule: without a subject, the default context; with a
+   * subject in a named context, that context; with an unqualified subject, the default context,
+   * then every other context holding `:.ctx:subject`. The subject, when given, must hold the id.
+   */
+  locateId(id: number, subject: string | undefined): { context: string; schema: SchemaValue } | undefined {
+    const candidates =
+      subject === undefined
+        ? [{ context: DEFAULT_CONTEXT, subject: undefined }]
+        : contextOf(subject) !== DEFAULT_CONTEXT
+          ? [{ context: contextOf(subject), subject }]
+          : [
+              { context: DEFAULT_CONTEXT, subject },
+              ...[...this.byId.keys()]
+                .filter((context) => context !== DEFAULT_CONTEXT)
+                .sort()
+                .map((context) => ({ context, subject: `:${context}:${subject}` })),
+            ];
+    for (const candidate of candidates) {
+      const holders = this.holders(id, candidate.context).filter(
+        (s) => candidate.subject === undefined || s.subject === candidate.subject,
+      );
+      const schema = holders.find((s) => !s.deleted) ?? holders[0];
+      if (schema !== undefined) return { context: candidate.context, schema };
+    }
+    return undefined;
   }
 }

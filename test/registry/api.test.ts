@@ -278,7 +278,27 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
       schema: '{"fields":[{"type":"int","name":"a"}],"name":"N","type":"record"}',
     });
     assert.equal((found.body as { id: number }).id, id);
-    await register(':.staging:orders-value', { schema: avro([nameField], 'Order') });
+    const order = avro([nameField], 'Order');
+    // Each context has its own ids (Confluent's): the first schema of `.staging` is id 1 there.
+    assert.equal(await register(':.staging:orders-value', { schema: order }), 1);
+    const inStaging = (await call('GET', '/schemas/ids/1?subject=:.staging:orders-value&fetchMaxId=true'))
+      .body as { schema: string; maxId: number };
+    assert.deepEqual(inStaging, { schema: order, maxId: 1 });
+    // Without a subject, and with an unqualified one, the default context answers first.
+    const inDefault = (await call('GET', '/schemas/ids/1?fetchMaxId=true')).body as {
+      schema: string;
+      maxId: number;
+    };
+    assert.notEqual(inDefault.schema, order);
+    assert.ok(inDefault.maxId > 1);
+    // An unqualified subject the default context lacks is looked for in the other contexts.
+    assert.equal(
+      ((await call('GET', '/schemas/ids/1?subject=orders-value')).body as { schema: string }).schema,
+      order,
+    );
+    assert.deepEqual((await call('GET', '/schemas/ids/1/subjects?subject=:.staging:orders-value')).body, [
+      ':.staging:orders-value',
+    ]);
     assert.deepEqual((await call('GET', '/contexts')).body, ['.', '.staging']);
     assert.ok(((await call('GET', '/subjects')).body as string[]).includes(':.staging:orders-value'));
     assertError(await call('DELETE', '/contexts/.staging'), 422, 42211);

@@ -27,6 +27,23 @@ function record(offset: number, value: SchemaValue) {
 }
 
 describe('registry state', () => {
+  it('gives each context its own ids: the same id in two contexts is two schemas, no clash', () => {
+    const state = new RegistryState();
+    state.apply(record(0, schema('orders', 1, 1, '"int"')));
+    state.apply(record(1, schema(':.staging:orders', 1, 1, '"long"')));
+    assert.equal(state.conflicts, 0);
+    assert.equal(state.schemaById(1)?.schema, '"int"');
+    assert.equal(state.schemaById(1, '.staging')?.schema, '"long"');
+    assert.equal(state.maxId(), 1);
+    assert.equal(state.maxId('.staging'), 1);
+    assert.equal(state.maxId('.other'), 0);
+    // Confluent's lookup: an unqualified subject falls back to the contexts that hold `:.ctx:subject`.
+    assert.equal(state.locateId(1, ':.staging:orders')?.schema.schema, '"long"');
+    assert.equal(state.locateId(1, 'orders')?.schema.schema, '"int"');
+    assert.equal(state.locateId(1, undefined)?.context, '.');
+    assert.equal(state.locateId(1, 'nobody'), undefined);
+  });
+
   it("skips a later record that gives an id another schema already holds (a demoted leader's write)", () => {
     const state = new RegistryState();
     state.apply(record(0, schema('orders', 1, 7, '"int"')));
@@ -35,7 +52,7 @@ describe('registry state', () => {
     assert.equal(state.conflicts, 1);
     assert.equal(state.schemaById(7)?.schema, '"int"');
     assert.deepEqual(state.versions('payments', true), []);
-    assert.equal(state.maxId, 7);
+    assert.equal(state.maxId(), 7);
   });
 
   it('keeps one id shared by the same schema in two subjects', () => {
@@ -44,7 +61,7 @@ describe('registry state', () => {
     state.apply(record(1, schema('b', 1, 3, '"string"')));
     assert.equal(state.conflicts, 0);
     assert.deepEqual(
-      [...(state.byId.get(3)?.values() ?? [])].map((s) => s.subject),
+      state.holders(3).map((s) => s.subject),
       ['a', 'b'],
     );
   });
