@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { Broker } from '../../src/broker/broker.ts';
 import { StubController } from '../../src/broker/replica-controller-stub.ts';
 import { uuidFromRandomBytes } from '../../src/protocol/index.ts';
+import { encodeRecordBatch } from '../../src/records/codec.ts';
 import { type Body, WireClient } from './compression-wire.ts';
 
 const HOST = '127.0.0.1';
@@ -417,5 +418,41 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
       acknowledged,
       'the unreplicated acks=1 tail is gone, nothing acknowledged by acks=all lost',
     );
+  });
+
+  it('acks=all while the followers cannot fetch: REQUEST_TIMED_OUT at the request timeout with the HW frozen; once healed the record commits', async () => {
+    const leader = state().leader;
+    const end = replica(leader)!.log.logEndOffset;
+    await waitFor('followers at the leader end', () =>
+      [1, 2, 3].every((id) => replica(id)!.log.logEndOffset === end),
+    );
+    proxied = leader;
+    proxy.targetPort = PORTS[leader]!;
+    proxy.cut = true;
+    for (const id of [1, 2, 3]) if (id !== leader) brokers.get(id)!.replicaManager!.resetFetchers();
+    const client = await WireClient.connect(PORTS[leader]!);
+    try {
+      const records = await encodeRecordBatch({
+        records: [{ timestamp: Date.now(), key: null, value: Buffer.from('w-0') }],
+      });
+      const started = performance.now();
+      const answer = await client.call<{ responses: { partitionResponses: Body[] }[] }>(0, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 1_500,
+        topicData: [{ name: TOPIC, partitionData: [{ index: 0, records }] }],
+      });
+      const elapsedMs = performance.now() - started;
+      assert.equal(answer.responses[0]?.partitionResponses[0]?.errorCode, 7, 'REQUEST_TIMED_OUT');
+      assert.ok(elapsedMs >= 1_400, `answered after ${elapsedMs} ms, before the request timeout`);
+      assert.equal(replica(leader)!.log.logEndOffset, end + 1, 'written on the leader');
+      assert.equal(replica(leader)!.highWatermarkNumber, end, 'not committed');
+      assert.equal(state().isr.length, 3, 'the ISR is unchanged within replica.lag.time.max.ms');
+    } finally {
+      client.close();
+    }
+    proxy.cut = false;
+    await waitFor('the record committed once healed', () => replica(leader)!.highWatermarkNumber === end + 1);
+    proxied = 0;
   });
 });
