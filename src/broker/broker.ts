@@ -62,6 +62,17 @@ export const systemClock: Clock = {
 /** How often the flush policy (`flush.messages`, `flush.ms`) is applied. */
 const FLUSH_CHECK_INTERVAL_MS = 1_000;
 
+/**
+ * Where a broker of a cluster writes metadata: the metadata quorum (src/controller's
+ * MetadataQuorum). `propose` resolves once the records are committed, after they were handed to
+ * the broker's `replayMetadata`; it rejects with an error carrying Kafka's `errorCode`
+ * (NOT_CONTROLLER, 41) when this node is not the active controller.
+ */
+export interface MetadataWriter {
+  readonly clusterId: string;
+  propose(records: readonly MetadataRecord[]): Promise<bigint>;
+}
+
 export interface BrokerOptions {
   readonly dataDir: string;
   readonly host: string;
@@ -77,6 +88,11 @@ export interface BrokerOptions {
   readonly log?: ServerLog;
   /** Told of appends, reads and requests (the metrics of src/metrics); none by default. */
   readonly observer?: BrokerObserver;
+  /**
+   * A cluster node's metadata quorum. Without it (one node) the broker keeps its own metadata
+   * log file; with it the image changes only through `replayMetadata` and writes are proposed.
+   */
+  readonly metadataWriter?: MetadataWriter;
 }
 
 class Slots implements ServiceSlots {
@@ -126,6 +142,10 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   readonly #timers = new Map<string, () => void>();
   /** Replicated partitions (replication factor > 1); null on a single node. */
   #replicaManager: ReplicaManager | null = null;
+  /** Set by `stop`: records replayed later are ignored. */
+  #stopped = false;
+  /** Where clients reach this broker (its first listener as advertised), known once it listens. */
+  #endpoint: { host: string; port: number } | null = null;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -143,7 +163,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       this.config.getNumber('max.incremental.fetch.session.cache.slots'),
       this.clock,
     );
-    this.#image = MetadataImage.empty('', this.nodeId);
+    this.#image = MetadataImage.empty(options.metadataWriter?.clusterId ?? '', this.nodeId);
     const settings = options.config ?? {};
     const lookup = (name: string): string | undefined => this.config.lookup(name)?.value ?? undefined;
     this.#listeners = resolveListeners(
@@ -186,10 +206,15 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
 
   async start(): Promise<void> {
     mkdirSync(this.dataDir, { recursive: true });
-    const clusterId = this.#loadClusterId();
-    const { log, records } = MetadataLog.open(this.dataDir);
-    this.#metadataLog = log;
-    this.#image = MetadataImage.empty(clusterId, this.nodeId).apply(records, BigInt(records.length - 1));
+    // In a cluster the records come from the quorum (replayMetadata, possibly before this start).
+    let records: MetadataRecord[] = [];
+    if (this.#options.metadataWriter === undefined) {
+      const clusterId = this.#loadClusterId();
+      const opened = MetadataLog.open(this.dataDir);
+      records = opened.records;
+      this.#metadataLog = opened.log;
+      this.#image = MetadataImage.empty(clusterId, this.nodeId).apply(records, BigInt(records.length - 1));
+    }
     this.#scram.replay(records);
     this.slots.set(SCRAM_CREDENTIALS, this.#scram);
     this.#acls.replay(records);
@@ -240,6 +265,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       if (this.#port === 0) this.#port = port;
     }
     const first = endpoints[0]!;
+    this.#endpoint = first;
     this.#listeners.forEach((security, index) => {
       const endpoint = endpoints[index]!;
       const sameAddress = endpoint.host === first.host && endpoint.port === first.port;
@@ -248,18 +274,21 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         ...(sameAddress ? {} : { services: listenerServices(this, this.nodeId, endpoint) }),
       });
     });
-    this.#image = this.#image.apply(
-      [
-        {
-          type: 'RegisterBrokerRecord',
-          brokerId: this.nodeId,
-          host: first.host,
-          port: first.port,
-          rack: null,
-        },
-      ],
-      this.#image.metadataOffset,
-    );
+    // One node registers itself; a cluster node is registered through the quorum.
+    if (this.#options.metadataWriter === undefined) {
+      this.#image = this.#image.apply(
+        [
+          {
+            type: 'RegisterBrokerRecord',
+            brokerId: this.nodeId,
+            host: first.host,
+            port: first.port,
+            rack: null,
+          },
+        ],
+        this.#image.metadataOffset,
+      );
+    }
     await this.#startExtensions();
     this.#scheduleMaintenance();
   }
@@ -355,16 +384,41 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     return manager;
   }
 
-  /** Metadata records committed by the controller (not this node's log): applied to the image, logs opened. */
+  /** Where clients reach this broker (its first listener as advertised); null before `start`. */
+  get endpoint(): { host: string; port: number } | null {
+    return this.#endpoint;
+  }
+
+  /** The quorum's leader changed: Metadata and DescribeCluster name it as the controller. */
+  setController(controllerId: number): void {
+    this.#image = this.#image.withController(controllerId);
+  }
+
+  /**
+   * Metadata records committed by the controller (not this node's log): applied to the image,
+   * logs opened, logs of removed topics deleted. With a metadata writer, records committed before
+   * `start` are applied to the image and their logs opened by `start`.
+   */
   replayMetadata(records: readonly MetadataRecord[]): void {
-    if (this.#server === null) return;
+    if (this.#stopped) return;
+    if (this.#server === null && this.#options.metadataWriter === undefined) return;
+    const before = this.#image;
     this.#image = this.#image.apply(records, this.#image.metadataOffset + BigInt(records.length));
+    if (this.#server === null) return;
+    for (const topic of before.topics()) {
+      if (this.#image.topicById(topic.topicId) === undefined) this.#deleteLocal(topic);
+    }
+    if (records.some((record) => record.type === 'ConfigRecord')) {
+      this.#settings.clear();
+      this.#reconfigure();
+    }
     for (const topic of this.#image.topics()) this.#openTopic(topic);
     this.#replicaManager?.applyImage(this.#image);
   }
 
   /** Clean shutdown: stop serving (answering what is in flight), stop extensions, close logs. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#replicaManager?.stop();
     this.#replicaManager = null;
     await this.#closeServers();
@@ -395,7 +449,19 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     return clusterId;
   }
 
+  /**
+   * Writes records synchronously on one node. With a metadata writer (a cluster) the records are
+   * proposed and take effect when replayed; a refusal is logged, not answered (the callers answer
+   * at once: ACLs, SCRAM credentials, configs; issue 12 makes them wait on the commit).
+   */
   #commit(records: readonly MetadataRecord[]): void {
+    const writer = this.#options.metadataWriter;
+    if (writer !== undefined) {
+      writer.propose(records).catch((error: unknown) => {
+        this.log.warn(`metadata change not committed: ${(error as Error).message}`);
+      });
+      return;
+    }
     if (this.#metadataLog === null) throw new Error('the broker is not started');
     const offset = this.#metadataLog.append(records);
     this.#image = this.#image.apply(records, offset);
@@ -534,7 +600,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
           return result(KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code, 'Invalid replica assignment.');
         }
         for (const brokerId of replicas) {
-          if (brokerId !== this.nodeId) {
+          if (!this.#isRegistered(brokerId)) {
             return result(
               KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
               `Replica assignment names broker ${brokerId}, which is not registered.`,
@@ -571,7 +637,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     const topicId = uuidFromRandomBytes(randomBytes(16));
     const records: MetadataRecord[] = [{ type: 'TopicRecord', name: spec.name, topicId }];
     for (let partitionId = 0; partitionId < partitions; partitionId++) {
-      records.push(this.#partitionRecord(topicId, partitionId));
+      records.push(this.#partitionRecord(topicId, partitionId, replicationFactor, assignments[partitionId]));
     }
     for (const [name, value] of configs) {
       if (value === null) continue;
@@ -583,14 +649,74 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         value,
       });
     }
-    this.#commit(records);
-    const topic = this.#image.topic(spec.name)!;
+    if (this.#options.metadataWriter !== undefined) {
+      const refused = await this.#propose(records);
+      if (refused !== null) return refused;
+    } else {
+      this.#commit(records);
+    }
+    const topic = this.#image.topic(spec.name);
+    if (topic === undefined) {
+      return result(KafkaErrors.UNKNOWN_SERVER_ERROR.code, `Topic '${spec.name}' was removed again.`);
+    }
     this.#openTopic(topic);
     this.log.info(`created topic ${spec.name} (${partitions} partitions, id ${topicId})`);
     return { ...result(0), topic };
   }
 
-  #partitionRecord(topicId: string, partitionId: number): MetadataRecord {
+  /** One node: only itself. A cluster node: any broker registered in the image. */
+  #isRegistered(brokerId: number): boolean {
+    if (this.#options.metadataWriter === undefined) return brokerId === this.nodeId;
+    return this.#image.brokers().some((broker) => broker.nodeId === brokerId);
+  }
+
+  /**
+   * Proposes through the metadata writer and waits for the commit (the image then holds the
+   * records); answers the refusal (NOT_CONTROLLER naming the active controller) or null.
+   */
+  async #propose(records: readonly MetadataRecord[]): Promise<AdminResult | null> {
+    try {
+      await this.#options.metadataWriter!.propose(records);
+      return null;
+    } catch (error) {
+      const code = (error as { errorCode?: unknown }).errorCode;
+      return result(
+        typeof code === 'number' ? code : KafkaErrors.UNKNOWN_SERVER_ERROR.code,
+        (error as Error).message,
+      );
+    }
+  }
+
+  /**
+   * A new partition's record. One node: itself. A cluster: the given assignment, else
+   * `replicationFactor` registered brokers starting at the partition index (leaders spread as
+   * Kafka's round-robin placement spreads them); the first replica leads, all are in the ISR.
+   */
+  #partitionRecord(
+    topicId: string,
+    partitionId: number,
+    replicationFactor = 1,
+    assignment?: readonly number[],
+  ): MetadataRecord {
+    if (this.#options.metadataWriter !== undefined) {
+      const ids = this.#image
+        .brokers()
+        .map((broker) => broker.nodeId)
+        .sort((a, b) => a - b);
+      const replicas =
+        assignment ??
+        Array.from({ length: replicationFactor }, (_, i) => ids[(partitionId + i) % ids.length]!);
+      return {
+        type: 'PartitionRecord',
+        topicId,
+        partitionId,
+        replicas,
+        isr: replicas,
+        leader: replicas[0]!,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      };
+    }
     return {
       type: 'PartitionRecord',
       topicId,
@@ -614,7 +740,22 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     if (topic.internal) {
       return result(KafkaErrors.TOPIC_AUTHORIZATION_FAILED.code, `Cannot delete internal topic ${name}`);
     }
+    if (this.#options.metadataWriter !== undefined) {
+      // The logs are deleted when the removal is replayed, here as on every other node.
+      const refused = await this.#propose([{ type: 'RemoveTopicRecord', topicId: topic.topicId }]);
+      if (refused !== null) return refused;
+      this.log.info(`deleted topic ${name}`);
+      return result(0);
+    }
     this.#commit([{ type: 'RemoveTopicRecord', topicId: topic.topicId }]);
+    this.#deleteLocal(topic);
+    this.log.info(`deleted topic ${name}`);
+    return result(0);
+  }
+
+  /** Drops a removed topic's local replicas and their logs. */
+  #deleteLocal(topic: TopicView): void {
+    const { name } = topic;
     this.#settings.delete(name);
     for (const partition of topic.partitions) {
       const key = `${name}\0${partition.partitionIndex}`;
@@ -627,8 +768,6 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       }
     }
     this.fetchSessions.forgetTopic(name);
-    this.log.info(`deleted topic ${name}`);
-    return result(0);
   }
 
   async createPartitions(name: string, count: number, validateOnly: boolean): Promise<AdminResult> {
@@ -648,8 +787,16 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     }
     if (validateOnly) return result(0);
     const records: MetadataRecord[] = [];
-    for (let id = current; id < count; id++) records.push(this.#partitionRecord(topic.topicId, id));
-    this.#commit(records);
+    const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
+    for (let id = current; id < count; id++) {
+      records.push(this.#partitionRecord(topic.topicId, id, replicationFactor));
+    }
+    if (this.#options.metadataWriter !== undefined) {
+      const refused = await this.#propose(records);
+      if (refused !== null) return refused;
+    } else {
+      this.#commit(records);
+    }
     this.#openTopic(this.#image.topic(name)!);
     return result(0);
   }

@@ -91,6 +91,19 @@ export class MetadataImage implements MetadataView {
     return new MetadataImage(clusterId, controllerId, -1n, new Map(), new Map(), new Map());
   }
 
+  /** The same image naming `controllerId` as the active controller (a quorum's leader change). */
+  withController(controllerId: number): MetadataImage {
+    if (controllerId === this.controllerId) return this;
+    return new MetadataImage(
+      this.clusterId,
+      controllerId,
+      this.metadataOffset,
+      this.#brokers,
+      this.#topicsByName,
+      this.brokerConfigs,
+    );
+  }
+
   brokers(): readonly BrokerEndpoint[] {
     return [...this.#brokers.values()];
   }
