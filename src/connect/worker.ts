@@ -55,6 +55,8 @@ export interface ConnectWorkerOptions {
   readonly readyTimeoutMs?: number;
   /** Copy the worker's stderr (errors only) here, line by line. */
   readonly log?: (line: string) => void;
+  /** Aborting it while the worker starts kills the JVM and rejects. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ConnectWorker {
@@ -81,28 +83,35 @@ export function shippedPluginsDir(): string {
   );
 }
 
-/** Throws, saying what to run, when Java or the jars are missing. */
+/** Java or the jars are missing: `kstack up` says so in one line and starts the rest of the stack. */
+export class ConnectUnavailableError extends Error {
+  override readonly name = 'ConnectUnavailableError';
+}
+
+/** Throws ConnectUnavailableError, saying what to run or install, when Java or the jars are missing. */
 export async function assertConnectInstalled(): Promise<void> {
   const runtimeJar = join(kafkaLibsDir(), `connect-runtime-${kafkaVersion()}.jar`);
   if (!existsSync(runtimeJar)) {
-    throw new Error(
+    throw new ConnectUnavailableError(
       `Kafka Connect ${kafkaVersion()} is not installed (${runtimeJar} is missing): run \`bash scripts/setup/30-reference.sh\``,
     );
   }
   const plugins = shippedPluginsDir();
   if (!existsSync(plugins) || readdirSync(plugins).length === 0) {
-    throw new Error(
+    throw new ConnectUnavailableError(
       `the shipped Connect plugins are not installed (${plugins} is missing): run \`bash scripts/setup/50-connect.sh\``,
     );
   }
   const major = await javaMajorVersion();
   if (major === undefined) {
-    throw new Error(
+    throw new ConnectUnavailableError(
       `Kafka Connect needs a Java ${JAVA_VERSION_MIN}+ runtime and there is no \`java\` on PATH`,
     );
   }
   if (major < JAVA_VERSION_MIN) {
-    throw new Error(`Kafka Connect needs Java ${JAVA_VERSION_MIN}+; \`java\` on PATH is Java ${major}`);
+    throw new ConnectUnavailableError(
+      `Kafka Connect needs Java ${JAVA_VERSION_MIN}+; \`java\` on PATH is Java ${major}`,
+    );
   }
 }
 
@@ -231,20 +240,12 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
   const url = `http://${properties.get('rest.advertised.host.name')}:${options.port ?? CONNECT_PORT_DEFAULT}`;
   const stop = (graceMs = STOP_GRACE_MS_DEFAULT) => stopChild(child, exited, graceMs);
   const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT;
-  for (;;) {
-    if (exit !== undefined) {
-      throw new Error(
-        `the Connect worker exited (${exit.signal ?? `code ${exit.code}`}) before it was ready; see ${join(logsDir, 'server.log')}${tail(output)}`,
-      );
-    }
-    if (await healthy(url)) break;
-    if (Date.now() - started > timeoutMs) {
-      await stop(0);
-      throw new Error(
-        `the Connect worker was not ready within ${timeoutMs} ms (GET ${url}/health); see ${join(logsDir, 'server.log')}${tail(output)}`,
-      );
-    }
-    await sleep(HEALTH_POLL_INTERVAL_MS);
+  const abort = () => void stop(0);
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    await waitReady();
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
   }
   return {
     url,
@@ -255,6 +256,28 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
     stop,
     kill: () => stopChild(child, exited, 0),
   };
+
+  async function waitReady(): Promise<void> {
+    for (;;) {
+      if (options.signal?.aborted) {
+        await stop(0);
+        throw new Error('the Connect worker was stopped before it was ready');
+      }
+      if (exit !== undefined) {
+        throw new Error(
+          `the Connect worker exited (${exit.signal ?? `code ${exit.code}`}) before it was ready; see ${join(logsDir, 'server.log')}${tail(output)}`,
+        );
+      }
+      if (await healthy(url)) return;
+      if (Date.now() - started > timeoutMs) {
+        await stop(0);
+        throw new Error(
+          `the Connect worker was not ready within ${timeoutMs} ms (GET ${url}/health); see ${join(logsDir, 'server.log')}${tail(output)}`,
+        );
+      }
+      await sleep(HEALTH_POLL_INTERVAL_MS);
+    }
+  }
 }
 
 function tail(output: string): string {

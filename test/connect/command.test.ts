@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConnectArgs } from '../../src/connect/command.ts';
+import { startConnectCompanion } from '../../src/connect/companion.ts';
 import { javaMajorVersion, shippedPluginsDir, workerProperties } from '../../src/connect/worker.ts';
 import { runTool } from '../engine/run-tool.ts';
 
@@ -94,6 +95,27 @@ describe('kstack connect', { timeout: 120_000 }, () => {
   it('reads the Java version', async () => {
     const major = await javaMajorVersion();
     assert.ok(major !== undefined && major >= 17, `java on PATH: ${major}`);
+  });
+
+  it('without java on PATH, the companion refuses to start in one line naming Java 17', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = mkdtempSync(join(tmpdir(), 'kstack-connect-no-java-'));
+    try {
+      await assert.rejects(
+        startConnectCompanion({
+          bootstrap: '127.0.0.1:1',
+          port: NO_CLUSTER_PORT,
+          workDir: '/nonexistent',
+          log: () => {},
+        }),
+        {
+          name: 'ConnectUnavailableError',
+          message: /Kafka Connect needs a Java 17\+ runtime and there is no `java` on PATH/,
+        },
+      );
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it('exits 2 on bad usage and 1 naming the cluster when none answers', async () => {

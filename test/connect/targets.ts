@@ -5,14 +5,9 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReferenceCluster } from '../../reference/cluster.ts';
+import { startCluster } from '../../src/connect/clusters.ts';
 import { type ConnectWorker, startConnectWorker } from '../../src/connect/worker.ts';
-import { KstackProcess } from '../../src/engine/process.ts';
 import type { ConnectTarget } from './scenarios.ts';
-
-/** A clean stop of `kstack up` with consumer groups has taken over 30 s on the loaded machine. */
-const KSTACK_STOP_GRACE_MS = 120_000;
-const KSTACK_READY_TIMEOUT_MS = 120_000;
 
 /**
  * Source offsets are committed every offset.flush.interval.ms (60 s by default) and at a clean stop;
@@ -24,33 +19,6 @@ export interface RunningTarget extends ConnectTarget {
   /** ms from spawning the first worker's JVM to its REST API ready. */
   readonly firstStartToReadyMs: number;
   close(): Promise<void>;
-}
-
-interface Cluster {
-  readonly bootstrap: string;
-  stop(): Promise<void>;
-}
-
-async function startKstack(port: number, dir: string): Promise<Cluster> {
-  const broker = await KstackProcess.start(
-    {
-      args: ['--no-compose', '--port', String(port), '--data-dir', join(dir, 'kstack')],
-      ports: [port],
-    },
-    KSTACK_READY_TIMEOUT_MS,
-  );
-  return {
-    bootstrap: `127.0.0.1:${port}`,
-    stop: async () => {
-      await broker.stop(KSTACK_STOP_GRACE_MS);
-    },
-  };
-}
-
-async function startReference(port: number, dir: string): Promise<Cluster> {
-  const cluster = new ReferenceCluster({ nodes: 1, basePort: port, dataDir: join(dir, 'reference') });
-  await cluster.start();
-  return { bootstrap: cluster.bootstrap, stop: () => cluster.stop(true) };
 }
 
 /**
@@ -65,8 +33,7 @@ export async function startTarget(
 ): Promise<RunningTarget> {
   const overrides = new Map([...TEST_WORKER_OVERRIDES, ...extraOverrides]);
   const dir = mkdtempSync(join(tmpdir(), `kstack-connect-${kind}-`));
-  const cluster =
-    kind === 'kstack' ? await startKstack(clusterPort, dir) : await startReference(clusterPort, dir);
+  const cluster = await startCluster(kind, clusterPort, dir);
   let runs = 0;
   const start = () => {
     runs += 1;

@@ -1,0 +1,93 @@
+/**
+ * The Connect worker as a companion of `kstack up`: started in the background (the JVM takes 15-45 s
+ * to be ready on a loaded machine, which `kstack up` does not wait for), supervised like a broker —
+ * restarted with a growing backoff when it exits on its own — and stopped on close. Its REST URL is
+ * known at once; a line says when it is ready, or why it stopped.
+ */
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { assertConnectInstalled, type ConnectWorker, startConnectWorker } from './worker.ts';
+
+/** The first restart waits this long; each one in a row doubles it, up to the maximum. */
+export const RESTART_BACKOFF_MS_MIN = 1_000;
+export const RESTART_BACKOFF_MS_MAX = 60_000;
+/** A worker that ran this long before it exited starts again with the shortest backoff. */
+export const RESTART_BACKOFF_RESET_AFTER_MS = 300_000;
+
+export interface ConnectCompanionOptions {
+  readonly bootstrap: string;
+  readonly port: number;
+  /** worker.properties and logs; `.data/connect-PORT` when missing (as `kstack connect`). */
+  readonly workDir?: string;
+  readonly pluginDirs?: readonly string[];
+  readonly overrides?: ReadonlyMap<string, string>;
+  /** One line each: ready, exited, restarting; the worker's errors. Dropped when missing. */
+  readonly log?: (line: string) => void;
+}
+
+export interface ConnectCompanion {
+  readonly url: string;
+  /** The running worker, or undefined while it starts or waits to restart. */
+  readonly worker: ConnectWorker | undefined;
+  /** How many times the worker has become ready (1 after the first start). */
+  readonly starts: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Rejects at once with ConnectUnavailableError, naming what is missing, when there is no Java 17+ or
+ * no jars: `kstack up` then says so in one line and goes on without Connect. Otherwise resolves without waiting for the worker.
+ */
+export async function startConnectCompanion(options: ConnectCompanionOptions): Promise<ConnectCompanion> {
+  await assertConnectInstalled();
+  const log = options.log ?? (() => {});
+  const controller = new AbortController();
+  let worker: ConnectWorker | undefined;
+  let starts = 0;
+  const supervise = async (): Promise<void> => {
+    let backoffMs = RESTART_BACKOFF_MS_MIN;
+    while (!controller.signal.aborted) {
+      const startedAt = Date.now();
+      try {
+        worker = await startConnectWorker({
+          bootstrap: options.bootstrap,
+          port: options.port,
+          workDir: resolve(options.workDir ?? `.data/connect-${options.port}`),
+          signal: controller.signal,
+          log,
+          ...(options.pluginDirs === undefined ? {} : { pluginDirs: options.pluginDirs }),
+          ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
+        });
+        starts += 1;
+        log(`Kafka Connect ready at ${worker.url} in ${worker.startToReadyMs} ms`);
+        const exit = await worker.exited;
+        worker = undefined;
+        if (controller.signal.aborted) return;
+        log(`Kafka Connect worker exited (${exit.signal ?? `code ${exit.code}`})`);
+      } catch (error) {
+        worker = undefined;
+        if (controller.signal.aborted) return;
+        log(`Kafka Connect worker failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+      if (Date.now() - startedAt > RESTART_BACKOFF_RESET_AFTER_MS) backoffMs = RESTART_BACKOFF_MS_MIN;
+      log(`Kafka Connect worker restarting in ${backoffMs} ms`);
+      await sleep(backoffMs, undefined, { signal: controller.signal }).catch(() => undefined);
+      backoffMs = Math.min(backoffMs * 2, RESTART_BACKOFF_MS_MAX);
+    }
+  };
+  const supervising = supervise();
+  return {
+    url: `http://127.0.0.1:${options.port}`,
+    get worker() {
+      return worker;
+    },
+    get starts() {
+      return starts;
+    },
+    async close() {
+      controller.abort();
+      await worker?.stop();
+      await supervising;
+    },
+  };
+}
