@@ -1,9 +1,11 @@
 /**
  * Benchmark of the Schema Registry (reports numbers, asserts nothing): `node src/registry/bench.ts
- * --bootstrap-server HOST:PORT [--port P] [--rate N] [--seconds S]`. Starts `kstack schema-registry`
- * as a separate process, registers schemas, then measures:
+ * --bootstrap-server HOST:PORT [--port P] [--rate N] [--seconds S] [--follower-port F]`. Starts
+ * `kstack schema-registry` as a separate process, registers schemas, then measures:
  * - idle resident memory of the registry process (VmRSS after start and registrations);
  * - registrations per second (sequential, each a new schema: read-to-end, append acks=all, read back);
+ * - with `--follower-port`, the same through a second instance (`--leader-eligibility false`) that
+ *   forwards each registration to the first and reads `_schemas` to its end before it answers;
  * - lookups by id (`GET /schemas/ids/{id}`, the serdes' hot path) at a fixed open-loop rate over
  *   keep-alive connections; latency counted from each request's scheduled time, so a stall is not hidden.
  */
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '10' },
     registrations: { type: 'string', default: '200' },
+    'follower-port': { type: 'string' },
   },
 });
 const bootstrap = values['bootstrap-server'];
@@ -30,18 +33,24 @@ const port = Number(values.port);
 const ratePerSecond = Number(values.rate);
 const seconds = Number(values.seconds);
 const registrations = Number(values.registrations);
+const followerPort = values['follower-port'] === undefined ? undefined : Number(values['follower-port']);
 /** Requests sent per timer tick: the open-loop schedule is kept in ticks of this many ms. */
 const TICK_MS = 5;
 const SOCKETS_MAX = 32;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS_MAX });
 
-function request(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+function request(
+  method: string,
+  path: string,
+  body?: string,
+  targetPort = port,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
         host: '127.0.0.1',
-        port,
+        port: targetPort,
         method,
         path,
         agent,
@@ -75,40 +84,84 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-const child = spawn(
-  process.execPath,
-  ['bin/kstack.ts', 'schema-registry', '--bootstrap-server', bootstrap, '--port', String(port)],
-  { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
-);
-try {
+function startRegistry(registryPort: number, extraArgs: string[]) {
+  return spawn(
+    process.execPath,
+    [
+      'bin/kstack.ts',
+      'schema-registry',
+      '--bootstrap-server',
+      bootstrap ?? '',
+      '--port',
+      String(registryPort),
+      ...extraArgs,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+}
+
+async function waitServing(registryPort: number): Promise<void> {
   for (;;) {
-    const up = await request('GET', '/').then(
+    const up = await request('GET', '/', undefined, registryPort).then(
       () => true,
       () => false,
     );
-    if (up) break;
+    if (up) return;
     await sleep(100);
   }
-  const pid = child.pid ?? 0;
-  process.stdout.write(`idle RSS after start: ${rssMiB(pid)} MiB\n`);
+}
 
+/** Registers `count` new schemas one after another through `registryPort`; their ids and the seconds taken. */
+async function registerMany(
+  registryPort: number,
+  count: number,
+  tag: string,
+): Promise<{ ids: number[]; seconds: number }> {
   const started = performance.now();
   const ids: number[] = [];
-  const tag = Date.now().toString(36);
-  for (let i = 0; i < registrations; i++) {
+  for (let i = 0; i < count; i++) {
     const schema = JSON.stringify({
       type: 'record',
       name: `Bench_${tag}_${i}`,
       fields: [{ name: 'n', type: 'int' }],
     });
-    const answer = await request('POST', `/subjects/bench-${tag}-${i}/versions`, JSON.stringify({ schema }));
-    if (answer.status !== 200) throw new Error(`registration ${i}: ${answer.status} ${answer.text}`);
+    const answer = await request(
+      'POST',
+      `/subjects/bench-${tag}-${i}/versions`,
+      JSON.stringify({ schema }),
+      registryPort,
+    );
+    if (answer.status !== 200)
+      throw new Error(`registration ${i} via ${registryPort}: ${answer.status} ${answer.text}`);
     ids.push((JSON.parse(answer.text) as { id: number }).id);
   }
-  const registerSeconds = (performance.now() - started) / 1000;
+  return { ids, seconds: (performance.now() - started) / 1000 };
+}
+
+const child = startRegistry(port, []);
+const follower =
+  followerPort === undefined ? null : startRegistry(followerPort, ['--leader-eligibility', 'false']);
+try {
+  await waitServing(port);
+  const pid = child.pid ?? 0;
+  process.stdout.write(`idle RSS after start: ${rssMiB(pid)} MiB\n`);
+
+  const tag = Date.now().toString(36);
+  // HTTP answers before the group's first assignment: one registration through each instance
+  // first, so the measured ones do not include the election (or the follower's joining rebalance).
+  if (followerPort !== undefined) await waitServing(followerPort);
+  await registerMany(port, 1, `${tag}w`);
+  if (followerPort !== undefined) await registerMany(followerPort, 1, `${tag}wf`);
+  const { ids, seconds: registerSeconds } = await registerMany(port, registrations, tag);
   process.stdout.write(
     `registrations: ${registrations} in ${registerSeconds.toFixed(2)} s = ${(registrations / registerSeconds).toFixed(0)}/s\n`,
   );
+  if (followerPort !== undefined) {
+    const forwarded = await registerMany(followerPort, registrations, `${tag}f`);
+    process.stdout.write(
+      `registrations through a follower (forwarded): ${registrations} in ${forwarded.seconds.toFixed(2)} s = ${(registrations / forwarded.seconds).toFixed(0)}/s\n`,
+    );
+  }
   await sleep(2_000);
   process.stdout.write(`idle RSS after ${registrations} schemas: ${rssMiB(pid)} MiB\n`);
 
@@ -157,5 +210,6 @@ try {
   process.stdout.write(`RSS after the lookups: ${rssMiB(pid)} MiB\n`);
 } finally {
   agent.destroy();
+  follower?.kill('SIGTERM');
   child.kill('SIGTERM');
 }
