@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { show } from './decode.ts';
-import { badRequest, confirmationNeeded, groupHasMembers, registryMissing } from './errors.ts';
+import { badRequest, confirmationNeeded, groupHasMembers, notFound, registryMissing } from './errors.ts';
 import { BROWSE_MESSAGES_MAX, type UiKafka } from './kafka.ts';
 import type { RegistryClient } from './registry.ts';
 
@@ -157,6 +157,56 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
     return { name, partitions: count };
   });
 
+  app.post<{ Params: { name: string } }>('/api/topics/:name/configs', async (request) => {
+    const body = object(request.body, 'set config');
+    if (typeof body.name !== 'string' || body.name === '')
+      throw badRequest('name: the config name is required');
+    if (typeof body.value !== 'string') throw badRequest(`value: the value of ${body.name} must be a string`);
+    await kafka.setTopicConfig(request.params.name, body.name, body.value);
+    return { topic: request.params.name, name: body.name, value: body.value };
+  });
+
+  app.post<{ Params: { name: string } }>('/api/topics/:name/messages', async (request, reply) => {
+    const body = object(request.body, 'produce');
+    const text = (field: string): Buffer | undefined => {
+      const value = body[field];
+      if (value === undefined || value === null) return undefined;
+      if (typeof value !== 'string') throw badRequest(`${field}: must be a string (or null)`);
+      return Buffer.from(value, 'utf8');
+    };
+    const headers = new Map<string, Buffer>();
+    const rawHeaders = body.headers ?? [];
+    if (!Array.isArray(rawHeaders)) throw badRequest('headers: must be a list of {key, value}');
+    for (const [index, header] of rawHeaders.entries()) {
+      const h = object(header, `headers[${index}]`);
+      if (typeof h.key !== 'string' || h.key === '' || typeof h.value !== 'string') {
+        throw badRequest(`headers[${index}]: key and value must be strings (key not empty)`);
+      }
+      headers.set(h.key, Buffer.from(h.value, 'utf8'));
+    }
+    const partition =
+      body.partition === undefined || body.partition === null || body.partition === ''
+        ? undefined
+        : wholeNumber(body.partition, 'partition', 0, 2 ** 31 - 1);
+    await kafka.requireTopic(request.params.name);
+    const count = (await kafka.metadata([request.params.name])).topics.get(request.params.name)?.partitions
+      .length;
+    if (count === undefined) throw notFound(`topic '${request.params.name}'`);
+    if (partition !== undefined && partition >= count) {
+      throw badRequest(
+        `partition: topic '${request.params.name}' has partitions 0 to ${count - 1}, not ${partition}`,
+      );
+    }
+    const written = await kafka.produce({
+      topic: request.params.name,
+      partition,
+      key: text('key'),
+      value: text('value'),
+      headers,
+    });
+    return reply.code(201).send({ partition: written.partition, offset: String(written.offset) });
+  });
+
   app.get<{
     Params: { name: string };
     Querystring: { partition?: string; from?: string; offset?: string; timestamp?: string; limit?: string };
@@ -254,6 +304,14 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
   };
 
   app.get<{ Params: { id: string } }>('/api/groups/:id', async (request) => groupView(request.params.id));
+
+  app.post<{ Params: { id: string } }>('/api/groups/:id/delete', async (request) => {
+    const { id } = request.params;
+    if (object(request.body, 'delete group').confirm !== id)
+      throw confirmationNeeded(`deleting group '${id}'`);
+    await kafka.deleteGroup(id);
+    return { deleted: id };
+  });
 
   app.post<{ Params: { id: string } }>('/api/groups/:id/reset', async (request) => {
     const { id } = request.params;

@@ -3,7 +3,7 @@
  * request. The consumer never joins a group: it only sends Fetch to partition leaders, so browsing
  * messages moves no offsets. Kafka's refusals become UiErrors carrying Kafka's own name and message.
  */
-import { Admin, type ClusterMetadata, Consumer } from '@platformatic/kafka';
+import { Admin, type ClusterMetadata, Consumer, Producer } from '@platformatic/kafka';
 import { badRequest, type KafkaErrorDetail, notFound, UiError } from './errors.ts';
 
 /** Timeout of one Kafka request the UI makes. */
@@ -107,6 +107,8 @@ export class UiKafka {
   readonly bootstrapBrokers: string[];
   readonly admin: Admin;
   readonly consumer: Consumer;
+  readonly #base: { bootstrapBrokers: string[]; timeout: number; retries: number };
+  #producer: Producer | undefined;
 
   constructor(options: UiKafkaOptions) {
     this.bootstrapBrokers = options.bootstrap.split(',').map((s) => s.trim());
@@ -115,13 +117,14 @@ export class UiKafka {
       timeout: options.requestTimeoutMs ?? KAFKA_REQUEST_TIMEOUT_MS_DEFAULT,
       retries: 2,
     };
+    this.#base = base;
     this.admin = new Admin({ ...base, clientId: 'kstack-ui-admin' });
     // A group id is required by the client; this consumer never joins it (Fetch only).
     this.consumer = new Consumer({ ...base, clientId: 'kstack-ui-browser', groupId: 'kstack-ui-browser' });
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.admin.close(), this.consumer.close(true)]);
+    await Promise.allSettled([this.admin.close(), this.consumer.close(true), this.#producer?.close()]);
   }
 
   async #call<T>(action: () => Promise<T>): Promise<T> {
@@ -193,7 +196,13 @@ export class UiKafka {
     return result;
   }
 
+  /** 404 naming the topic when Kafka does not list it (the client's Metadata error would not say so). */
+  async requireTopic(topic: string): Promise<void> {
+    if (!(await this.listTopics()).includes(topic)) throw notFound(`topic '${topic}'`);
+  }
+
   async partitions(topic: string): Promise<PartitionView[]> {
+    await this.requireTopic(topic);
     const metadata = await this.metadata([topic]);
     const info = metadata.topics.get(topic);
     if (info === undefined) throw notFound(`topic '${topic}'`);
@@ -259,6 +268,54 @@ export class UiKafka {
     return this.#call(() =>
       this.admin.createPartitions({ topics: [{ name, count, assignments: [] }], validateOnly: false }),
     );
+  }
+
+  /** Sets one topic config (IncrementalAlterConfigs SET); Kafka checks the value. */
+  setTopicConfig(topic: string, name: string, value: string): Promise<void> {
+    return this.#call(() =>
+      this.admin.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: CONFIG_RESOURCE_TOPIC,
+            resourceName: topic,
+            configs: [{ name, configOperation: 0, value }],
+          },
+        ],
+      }),
+    );
+  }
+
+  /** Writes one message (acks=all); without a partition, the client's default partitioner picks one. */
+  async produce(message: {
+    topic: string;
+    partition: number | undefined;
+    key: Buffer | undefined;
+    value: Buffer | undefined;
+    headers: ReadonlyMap<string, Buffer>;
+  }): Promise<{ partition: number; offset: bigint }> {
+    this.#producer ??= new Producer({ ...this.#base, clientId: 'kstack-ui-producer', acks: -1 });
+    const producer = this.#producer;
+    const result = await this.#call(() =>
+      producer.send({
+        messages: [
+          {
+            topic: message.topic,
+            ...(message.partition === undefined ? {} : { partition: message.partition }),
+            ...(message.key === undefined ? {} : { key: message.key }),
+            ...(message.value === undefined ? {} : { value: message.value }),
+            headers: new Map([...message.headers].map(([key, value]) => [Buffer.from(key, 'utf8'), value])),
+          },
+        ],
+        autocreateTopics: false,
+      }),
+    );
+    const written = result.offsets?.[0];
+    if (written === undefined) throw new UiError(502, 'KAFKA_NO_OFFSET', 'Kafka acknowledged no offset');
+    return { partition: written.partition, offset: written.offset };
+  }
+
+  deleteGroup(id: string): Promise<void> {
+    return this.#call(() => this.admin.deleteGroups({ groups: [id] }));
   }
 
   /**

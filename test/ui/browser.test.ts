@@ -411,6 +411,101 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     await page.getByRole('button', { name: 'Confirm the reset' }).click();
     await page.getByText(`Offsets of ${group} on ui-lag reset.`).waitFor();
     assert.deepEqual(await committedByKafkajs(group, 'ui-lag'), ['0', '0'], 'the reset');
+
+    await page.getByLabel('Type the group id to confirm').fill(group);
+    await page.getByRole('button', { name: 'Delete group' }).click();
+    await page.waitForURL(/#\/groups$/);
+    const lister = kafka.admin();
+    await lister.connect();
+    try {
+      const { groups } = await lister.listGroups();
+      assert.ok(!groups.some((g) => g.groupId === group), JSON.stringify(groups));
+    } finally {
+      await lister.disconnect();
+    }
+  });
+
+  it('writes a message from the page, which kcat reads back', async () => {
+    await page.goto(`${ui!.url}/#/topics/ui-orders`);
+    await tableRows(page, 'Partitions', 3);
+    await page.getByLabel('Write to partition').selectOption('0');
+    await page.getByLabel('Key', { exact: true }).fill('from-ui');
+    await page.getByLabel('Value', { exact: true }).fill('hello from the page');
+    await page.getByLabel('Headers (key: value per line)').fill('origin: ui\ntrace: 42');
+    await page.getByRole('button', { name: 'Produce', exact: true }).click();
+    await page.getByText('Written to partition 0 at offset 0.').waitFor();
+    await screenshot(page, 'topic-produce');
+    const read = await runTool(
+      'kcat',
+      [
+        '-C',
+        '-b',
+        BOOTSTRAP,
+        '-t',
+        'ui-orders',
+        '-p',
+        '0',
+        '-o',
+        '0',
+        '-c',
+        '1',
+        '-e',
+        '-q',
+        '-f',
+        '%k|%s|%h\n',
+      ],
+      { timeoutMs: STEP_TIMEOUT_MS },
+    );
+    assert.equal(read.code, 0, read.stderr);
+    assert.equal(read.stdout, 'from-ui|hello from the page|origin=ui,trace=42\n');
+  });
+
+  it("shows Kafka's message for an invalid config value, and sets a valid one", async () => {
+    // What the broker answers to that change, asked without the UI.
+    const direct = new Admin({ clientId: 'ui-test-direct', bootstrapBrokers: [BOOTSTRAP] });
+    let brokerMessage: string | undefined;
+    try {
+      await direct.incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: 2,
+            resourceName: 'ui-orders',
+            configs: [{ name: 'retention.ms', configOperation: 0, value: 'soon' }],
+          },
+        ],
+      });
+    } catch (error) {
+      brokerMessage = findKafkaRefusal(error)?.serverErrorMessage ?? undefined;
+    } finally {
+      await direct.close();
+    }
+    assert.ok(brokerMessage !== undefined && brokerMessage !== '', 'the broker refused with a message');
+    await page.goto(`${ui!.url}/#/topics/ui-orders`);
+    await tableRows(page, 'Configs', 5);
+    await page.getByLabel('Config', { exact: true }).selectOption('retention.ms');
+    await page.getByLabel('New value').fill('soon');
+    await page.getByRole('button', { name: 'Set config' }).click();
+    const alert = page.locator('#config-error [role="alert"]');
+    await alert.waitFor();
+    const shown = (await alert.textContent()) ?? '';
+    assert.ok(shown.includes(brokerMessage), shown);
+    await screenshot(page, 'topic-config-error');
+    await page.getByLabel('New value').fill('3600000');
+    await page.getByRole('button', { name: 'Set config' }).click();
+    await page.getByText('retention.ms set to 3600000.').waitFor();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const described = await admin.describeConfigs({
+        resources: [{ type: 2, name: 'ui-orders', configNames: ['retention.ms'] }],
+        includeSynonyms: false,
+      });
+      assert.equal(described.resources[0]?.configEntries[0]?.configValue, '3600000');
+    } finally {
+      await admin.disconnect();
+    }
+    const row = (await tableRows(page, 'Configs', 5)).find((cells) => cells[0] === 'retention.ms');
+    assert.deepEqual(row, ['retention.ms', '3600000', 'topic']);
   });
 
   it('decodes an Avro value through the Schema Registry, and shows the subject', async () => {

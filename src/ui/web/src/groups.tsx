@@ -152,6 +152,37 @@ function ResetOffsets({ group, onDone }: { group: Group; onDone: () => void }) {
   );
 }
 
+function DeleteGroup({ id }: { id: string }) {
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const remove = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await post(`/api/groups/${encodeURIComponent(id)}/delete`, { confirm: typed });
+      location.hash = '#/groups';
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return (
+    <form class="inline" onSubmit={remove} aria-labelledby="delete-group-title">
+      <h2 id="delete-group-title">Delete this group</h2>
+      <div class="field">
+        <label for="delete-group-confirm">Type the group id to confirm</label>
+        <input
+          id="delete-group-confirm"
+          value={typed}
+          onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
+        />
+      </div>
+      <button type="submit" class="danger" disabled={typed !== id}>
+        Delete group
+      </button>
+      <ErrorBox message={error} />
+    </form>
+  );
+}
+
 export function GroupPage({ id }: { id: string }) {
   const { data, error, reload } = useApi<Group>(`/api/groups/${encodeURIComponent(id)}`);
   return (
@@ -231,6 +262,7 @@ export function GroupPage({ id }: { id: string }) {
             Refresh
           </button>
           <ResetOffsets group={data} onDone={reload} />
+          <DeleteGroup id={id} />
         </>
       )}
     </section>

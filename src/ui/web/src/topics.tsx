@@ -283,6 +283,162 @@ function Messages({ topic, partitions }: { topic: string; partitions: Partition[
   );
 }
 
+function SetConfig({ topic, configs, onDone }: { topic: string; configs: Config[]; onDone: () => void }) {
+  const editable = configs.filter((c) => !c.readOnly);
+  const [name, setName] = useState(editable[0]?.name ?? '');
+  const [value, setValue] = useState('');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await post(`/api/topics/${encodeURIComponent(topic)}/configs`, { name, value });
+      setNotice(`${name} set to ${value}.`);
+      onDone();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return (
+    <form class="inline" onSubmit={submit} aria-label="Set a config">
+      <div class="field">
+        <label for="config-name">Config</label>
+        <select
+          id="config-name"
+          value={name}
+          onChange={(e) => setName((e.target as HTMLSelectElement).value)}
+        >
+          {editable.map((c) => (
+            <option key={c.name} value={c.name}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for="config-value">New value</label>
+        <input
+          id="config-value"
+          value={value}
+          aria-describedby="config-error"
+          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        />
+      </div>
+      <button type="submit">Set config</button>
+      <div id="config-error">
+        <ErrorBox message={error} />
+      </div>
+      {notice !== undefined && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+    </form>
+  );
+}
+
+/** Header lines `key: value`, one per line. */
+function parseHeaders(text: string): { key: string; value: string }[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const at = line.indexOf(':');
+      return at < 0
+        ? { key: line.trim(), value: '' }
+        : { key: line.slice(0, at).trim(), value: line.slice(at + 1).trim() };
+    });
+}
+
+function Produce({
+  topic,
+  partitions,
+  onDone,
+}: {
+  topic: string;
+  partitions: Partition[];
+  onDone: () => void;
+}) {
+  const [partition, setPartition] = useState('');
+  const [key, setKey] = useState('');
+  const [value, setValue] = useState('');
+  const [headers, setHeaders] = useState('');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      const written = await post<{ partition: number; offset: string }>(
+        `/api/topics/${encodeURIComponent(topic)}/messages`,
+        { partition, key: key === '' ? null : key, value, headers: parseHeaders(headers) },
+      );
+      setNotice(`Written to partition ${written.partition} at offset ${written.offset}.`);
+      onDone();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return (
+    <section aria-labelledby="produce-title">
+      <h2 id="produce-title">Produce a message</h2>
+      <form class="inline" onSubmit={submit}>
+        <div class="field">
+          <label for="produce-partition">Write to partition</label>
+          <select
+            id="produce-partition"
+            value={partition}
+            onChange={(e) => setPartition((e.target as HTMLSelectElement).value)}
+          >
+            <option value="">any (by key)</option>
+            {partitions.map((p) => (
+              <option key={p.partition} value={String(p.partition)}>
+                {p.partition}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="produce-key">Key</label>
+          <input id="produce-key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
+        </div>
+        <div class="field">
+          <label for="produce-value">Value</label>
+          <textarea
+            id="produce-value"
+            rows={3}
+            value={value}
+            onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)}
+          />
+        </div>
+        <div class="field">
+          <label for="produce-headers">Headers (key: value per line)</label>
+          <textarea
+            id="produce-headers"
+            rows={3}
+            value={headers}
+            onInput={(e) => setHeaders((e.target as HTMLTextAreaElement).value)}
+          />
+        </div>
+        <button type="submit" class="primary">
+          Produce
+        </button>
+      </form>
+      <div id="produce-error">
+        <ErrorBox message={error} />
+      </div>
+      {notice !== undefined && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+    </section>
+  );
+}
+
 function DeleteTopic({ name }: { name: string }) {
   const [typed, setTyped] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
@@ -389,6 +545,7 @@ export function TopicPage({ name }: { name: string }) {
             <ErrorBox message={partitionsError} />
           </form>
           <Messages topic={name} partitions={data.partitions} />
+          <Produce topic={name} partitions={data.partitions} onDone={reload} />
           <h2>Configs</h2>
           <div class="scroll">
             <table aria-label="Configs">
@@ -410,6 +567,7 @@ export function TopicPage({ name }: { name: string }) {
               </tbody>
             </table>
           </div>
+          <SetConfig topic={name} configs={data.configs} onDone={reload} />
           <DeleteTopic name={name} />
         </>
       )}
