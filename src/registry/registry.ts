@@ -301,7 +301,17 @@ export class SchemaRegistry {
   #change<T>(action: () => Promise<T>): Promise<T> {
     return this.#exclusive(async () => {
       if (!this.isLeader) {
-        throw errors.unknownLeader('this instance lost the leadership before it could make the change');
+        // A rebalance (an instance joining or leaving) forgets the leader until its assignment
+        // arrives: a write admitted before it waits for that assignment, as a new write would.
+        const leaderUrl = await this.writeTarget({
+          forwarded: false,
+          deadline: Date.now() + this.leaderWaitMs,
+        });
+        if (leaderUrl !== null) {
+          throw errors.unknownLeader(
+            `this instance lost the leadership to ${leaderUrl} before it could make the change`,
+          );
+        }
       }
       await this.#sync();
       return action();

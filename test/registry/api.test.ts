@@ -529,6 +529,17 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
     }
   });
 
+  it('a write sent while a rebalance has the leader unknown waits for the assignment, then succeeds', async () => {
+    // What the elector does when a rebalance starts (Confluent's non-sticky election), then ends.
+    running.registry.setLeader(null);
+    const pending = call('PUT', '/config/rebalance-wait', { compatibility: 'NONE' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    running.registry.setLeader(running.identity);
+    const answer = await pending;
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body, { compatibility: 'NONE' });
+  });
+
   it('an instance that may not lead, alone in its group, serves reads and refuses writes with 50004', async () => {
     const alone = await startSchemaRegistry({
       bootstrap: broker.bootstrap,
