@@ -4,7 +4,11 @@
  * Brokers and the producer share this process (one event loop), so the figures compare the
  * acks settings with each other, not with another broker. Ports 21110-21112.
  *
- *   node src/replication/bench.ts [--seconds 5] [--requests 2000]
+ *   node src/replication/bench.ts [--seconds 5] [--requests 2000] [--rounds 3] [--fsync]
+ *
+ * Each round runs acks=1 then acks=all on a fresh cluster each; the medians over rounds are printed
+ * last (the shared machine's load moves single runs by 2-3×). `--fsync` also runs the rounds with
+ * flushBeforeAcknowledge on.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -186,12 +190,39 @@ async function run(acks: number, flushBeforeAcknowledge: boolean, seconds: numbe
 }
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, requests: { type: 'string', default: '2000' } },
+  options: {
+    seconds: { type: 'string', default: '5' },
+    requests: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
+    fsync: { type: 'boolean', default: false },
+  },
 });
 const seconds = Number(values.seconds);
 const requests = Number(values.requests);
-const rows = [];
-for (const flush of [true, false]) {
-  for (const acks of [1, -1]) rows.push(await run(acks, flush, seconds, requests));
+const rows: Awaited<ReturnType<typeof run>>[] = [];
+for (const flush of values.fsync ? [false, true] : [false]) {
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const acks of [1, -1]) rows.push(await run(acks, flush, seconds, requests));
+  }
 }
 console.table(rows);
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+const medians = [];
+for (const flush of values.fsync ? [false, true] : [false]) {
+  for (const acks of ['1', 'all']) {
+    const group = rows.filter((r) => r.acks === acks && r.flushBeforeAcknowledge === flush);
+    medians.push({
+      acks,
+      flushBeforeAcknowledge: flush,
+      rounds: group.length,
+      recordsPerSecond: median(group.map((r) => r.recordsPerSecond)),
+      latencyMsP50: median(group.map((r) => r.latencyMsP50)),
+      latencyMsP99: median(group.map((r) => r.latencyMsP99)),
+    });
+  }
+}
+console.log('medians over rounds');
+console.table(medians);
