@@ -116,10 +116,16 @@ export class LeaderElector {
   /** Starts taking part in the group; resolves after the first assignment, rejects after `timeoutMs`. */
   async start(timeoutMs: number): Promise<void> {
     this.#loop = this.#run();
-    const timer = sleep(timeoutMs, 'timeout' as const, { signal: this.#abort.signal }).catch(
+    // Its own signal, so the timer does not outlive the start (and hold the process open).
+    const wait = new AbortController();
+    const stopWaiting = () => wait.abort();
+    this.#abort.signal.addEventListener('abort', stopWaiting, { once: true });
+    const timer = sleep(timeoutMs, 'timeout' as const, { signal: wait.signal }).catch(
       () => 'closed' as const,
     );
     const outcome = await Promise.race([this.#joined.promise.then(() => 'joined' as const), timer]);
+    wait.abort();
+    this.#abort.signal.removeEventListener('abort', stopWaiting);
     if (outcome !== 'joined') {
       throw new Error(
         `joining group '${this.#options.groupId}' took longer than ${timeoutMs} ms${this.lastError === null ? '' : `: ${this.lastError}`}`,
