@@ -49,8 +49,20 @@ export class PartitionReplicaLog implements ReplicaLog<Buffer> {
   get highWatermark(): number {
     return this.#replica.log.highWatermark;
   }
+  /**
+   * The latest epoch holding a record. Kafka's UnifiedLog.truncateTo drops an epoch a former leader
+   * assigned at its log end without appending to it; PartitionLog.truncateTo returns early at or past
+   * the log end, so that epoch stays in the cache. Sent as LastFetchedEpoch it made the new leader
+   * (which never saw it) answer the same divergence for ever; skipping it asks as Kafka's follower would.
+   */
   latestEpoch(): number {
-    return this.#replica.log.latestEpoch();
+    const log = this.#replica.log;
+    const entries = log.epochEntries();
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]!;
+      if (entry.startOffset < log.logEndOffset) return entry.epoch;
+    }
+    return UNDEFINED_EPOCH;
   }
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
     if (epoch === UNDEFINED_EPOCH) return { epoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_OFFSET };
