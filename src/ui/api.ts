@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { show } from './decode.ts';
 import { badRequest, confirmationNeeded, groupHasMembers, notFound, registryMissing } from './errors.ts';
-import { BROWSE_MESSAGES_MAX, type UiKafka } from './kafka.ts';
+import { BROWSE_MESSAGES_MAX, type RawMessage, toUiError, type UiKafka } from './kafka.ts';
 import type { RegistryClient } from './registry.ts';
 
 /** Kafka's legal topic names (Topic.java): checked by Kafka too, whose message the page shows. */
@@ -41,6 +41,21 @@ function offsetText(value: unknown, field: string): bigint {
   const text = String(value).trim();
   if (!/^-?\d{1,19}$/.test(text)) throw badRequest(`${field}: '${text}' is not a whole number`);
   return BigInt(text);
+}
+
+/** One message as the page gets it: offsets and timestamps as decimal strings, bytes as shown. */
+async function present(m: RawMessage, registry: RegistryClient | undefined) {
+  return {
+    partition: m.partition,
+    offset: String(m.offset),
+    timestamp: String(m.timestamp),
+    key: await show(m.key, registry),
+    value: await show(m.value, registry),
+    headers: m.headers.map(([k, v]) => ({
+      key: k?.toString('utf8') ?? '',
+      value: v === null ? null : v.toString('utf8'),
+    })),
+  };
 }
 
 export function registerApi(app: FastifyInstance, context: ApiContext): void {
@@ -243,21 +258,59 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
         throw badRequest(`from: '${from}' is not one of beginning, end, offset, timestamp`);
     }
     const raw = start >= end ? [] : await kafka.read(name, partition, start, end, limit);
-    const messages = await Promise.all(
-      raw.map(async (m) => ({
-        partition: m.partition,
-        offset: String(m.offset),
-        timestamp: String(m.timestamp),
-        key: await show(m.key, context.registry),
-        value: await show(m.value, context.registry),
-        headers: m.headers.map(([k, v]) => ({
-          key: k?.toString('utf8') ?? '',
-          value: v === null ? null : v.toString('utf8'),
-        })),
-      })),
-    );
+    const messages = await Promise.all(raw.map((m) => present(m, context.registry)));
     return { topic: name, partition, beginning: p.beginning, end: p.end, start: String(start), messages };
   });
+
+  // Open tails end when the server closes (they would otherwise hold its connections open).
+  const tails = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const abort of tails) abort.abort();
+  });
+
+  // Live tail as server-sent events: a `position` event with the offset it starts from (the log end
+  // when it starts), then one `messages` event per batch appended to the partition (each
+  // at most TAIL_MESSAGES_PER_EVENT), an `error` event and the end of the stream if Kafka fails.
+  app.get<{ Params: { name: string }; Querystring: { partition?: string } }>(
+    '/api/topics/:name/tail',
+    async (request, reply) => {
+      const { name } = request.params;
+      const partition = wholeNumber(request.query.partition ?? '0', 'partition', 0, 2 ** 31 - 1);
+      // Checked before the stream starts, so that these are still plain answers.
+      await kafka.requireTopic(name);
+      kafka.checkTailLimit();
+      const abort = new AbortController();
+      tails.add(abort);
+      const stream = kafka.tail(name, partition, abort.signal);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      });
+      raw.write(': tail started\n\n');
+      raw.on('close', () => abort.abort());
+      const send = (event: string, data: unknown) =>
+        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      try {
+        let step = await stream.next();
+        while (!step.done && !abort.signal.aborted) {
+          const { from, messages } = step.value;
+          if (messages.length === 0) send('position', { offset: String(from) });
+          else send('messages', await Promise.all(messages.map((m) => present(m, context.registry))));
+          step = await stream.next();
+        }
+      } catch (error) {
+        if (!abort.signal.aborted) send('error', toUiError(error).body().error);
+      } finally {
+        abort.abort();
+        tails.delete(abort);
+        await stream.return(undefined).catch(() => {});
+        raw.end();
+      }
+    },
+  );
 
   app.get('/api/groups', async () => {
     const groups = await kafka.groups();

@@ -14,6 +14,12 @@ export const BROWSE_MESSAGES_MAX = 500;
 const FETCH_PARTITION_MAX_BYTES = 4 * 1024 * 1024;
 /** Fetches one browse request may make before returning what it has. */
 const BROWSE_FETCHES_MAX = 20;
+/** Live tails open at once (each has its own connection). */
+export const TAIL_STREAMS_MAX = 16;
+/** How long one live-tail Fetch waits for new messages. */
+const TAIL_WAIT_MS = 1_000;
+/** Most messages one live-tail event carries (the page keeps its own bounded window). */
+export const TAIL_MESSAGES_PER_EVENT = 500;
 const CONFIG_RESOURCE_TOPIC = 2;
 const CONFIG_RESOURCE_BROKER = 4;
 const EARLIEST = -2n;
@@ -109,6 +115,7 @@ export class UiKafka {
   readonly consumer: Consumer;
   readonly #base: { bootstrapBrokers: string[]; timeout: number; retries: number };
   #producer: Producer | undefined;
+  #tails = 0;
 
   constructor(options: UiKafkaOptions) {
     this.bootstrapBrokers = options.bootstrap.split(',').map((s) => s.trim());
@@ -318,6 +325,75 @@ export class UiKafka {
     return this.#call(() => this.admin.deleteGroups({ groups: [id] }));
   }
 
+  /** The leader and topic id of one partition, or the error naming why it cannot be read. */
+  async #leaderOf(topic: string, partition: number): Promise<{ leader: number; topicId: string }> {
+    const metadata = await this.metadata([topic]);
+    const info = metadata.topics.get(topic);
+    if (info === undefined) throw notFound(`topic '${topic}'`);
+    const leader = info.partitions[partition]?.leader;
+    if (leader === undefined) throw notFound(`partition ${partition} of topic '${topic}'`);
+    if (leader < 0) throw badRequest(`partition ${partition} of topic '${topic}' has no leader now`);
+    return { leader, topicId: info.id };
+  }
+
+  /**
+   * One Fetch of one partition from `position`: the messages at or after it below `endOffset` (at
+   * most `limit`; control batches skipped) and the offset after the last batch returned.
+   */
+  async #fetchOnce(
+    consumer: Consumer,
+    where: { leader: number; topicId: string; partition: number },
+    position: bigint,
+    window: { endOffset: bigint; limit: number; waitMs: number },
+  ): Promise<{ messages: RawMessage[]; next: bigint }> {
+    const response = await this.#call(() =>
+      consumer.fetch({
+        node: where.leader,
+        maxWaitTime: window.waitMs,
+        minBytes: window.waitMs > 0 ? 1 : 0,
+        maxBytes: FETCH_PARTITION_MAX_BYTES,
+        topics: [
+          {
+            topicId: where.topicId,
+            partitions: [
+              {
+                partition: where.partition,
+                fetchOffset: position,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+                partitionMaxBytes: FETCH_PARTITION_MAX_BYTES,
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const messages: RawMessage[] = [];
+    let next = position;
+    for (const batch of response.responses[0]?.partitions[0]?.records ?? []) {
+      if ((batch.attributes & CONTROL_BATCH) === 0) {
+        for (const record of batch.records) {
+          const offset = batch.firstOffset + BigInt(record.offsetDelta);
+          if (offset < position || offset >= window.endOffset || messages.length >= window.limit) continue;
+          messages.push({
+            partition: where.partition,
+            offset,
+            timestamp: batch.firstTimestamp + record.timestampDelta,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+          });
+        }
+      }
+      const after = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+      if (after > next) next = after;
+    }
+    // A batch cut by the limit resumes after the last message taken.
+    const last = messages.at(-1);
+    if (messages.length >= window.limit && last !== undefined) next = last.offset + 1n;
+    return { messages, next };
+  }
+
   /**
    * Up to `limit` messages of one partition from `startOffset` on (control batches skipped), read
    * with Fetch from the partition's leader; stops at `endOffset` (exclusive).
@@ -329,12 +405,7 @@ export class UiKafka {
     endOffset: bigint,
     limit: number,
   ): Promise<RawMessage[]> {
-    const metadata = await this.metadata([topic]);
-    const info = metadata.topics.get(topic);
-    if (info === undefined) throw notFound(`topic '${topic}'`);
-    const leader = info.partitions[partition]?.leader;
-    if (leader === undefined) throw notFound(`partition ${partition} of topic '${topic}'`);
-    if (leader < 0) throw badRequest(`partition ${partition} of topic '${topic}' has no leader now`);
+    const { leader, topicId } = await this.#leaderOf(topic, partition);
     const out: RawMessage[] = [];
     let position = startOffset;
     for (
@@ -342,52 +413,76 @@ export class UiKafka {
       fetches < BROWSE_FETCHES_MAX && out.length < limit && position < endOffset;
       fetches++
     ) {
-      const response = await this.#call(() =>
-        this.consumer.fetch({
-          node: leader,
-          maxWaitTime: 0,
-          minBytes: 0,
-          maxBytes: FETCH_PARTITION_MAX_BYTES,
-          topics: [
-            {
-              topicId: info.id,
-              partitions: [
-                {
-                  partition,
-                  fetchOffset: position,
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1,
-                  partitionMaxBytes: FETCH_PARTITION_MAX_BYTES,
-                },
-              ],
-            },
-          ],
-        }),
+      const { messages, next } = await this.#fetchOnce(
+        this.consumer,
+        { leader, topicId, partition },
+        position,
+        { endOffset, limit: limit - out.length, waitMs: 0 },
       );
-      const batches = response.responses[0]?.partitions[0]?.records ?? [];
-      if (batches.length === 0) break;
-      const before = position;
-      for (const batch of batches) {
-        const after = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
-        if ((batch.attributes & CONTROL_BATCH) === 0) {
-          for (const record of batch.records) {
-            const offset = batch.firstOffset + BigInt(record.offsetDelta);
-            if (offset < position || offset >= endOffset || out.length >= limit) continue;
-            out.push({
-              partition,
-              offset,
-              timestamp: batch.firstTimestamp + record.timestampDelta,
-              key: record.key,
-              value: record.value,
-              headers: record.headers,
-            });
-          }
-        }
-        if (after > position) position = after;
-      }
-      if (position === before) break;
+      out.push(...messages);
+      if (next === position) break;
+      position = next;
     }
     return out;
+  }
+
+  /**
+   * Live tail: yields first the partition's end offset (where the tail starts, with no messages),
+   * then each batch of messages appended from there on, until `signal` aborts. Each tail has its own consumer connection, so its long polls
+   * (TAIL_WAIT_MS) never hold up the shared one; at most TAIL_STREAMS_MAX run at once.
+   */
+  /** 429 when TAIL_STREAMS_MAX live tails are open. */
+  checkTailLimit(): void {
+    if (this.#tails >= TAIL_STREAMS_MAX) {
+      throw new UiError(
+        429,
+        'UI_TOO_MANY_TAILS',
+        `at most ${TAIL_STREAMS_MAX} live tails at once (TAIL_STREAMS_MAX)`,
+      );
+    }
+  }
+
+  async *tail(
+    topic: string,
+    partition: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<{ from: bigint; messages: RawMessage[] }> {
+    this.checkTailLimit();
+    this.#tails++;
+    const consumer = new Consumer({ ...this.#base, clientId: 'kstack-ui-tail', groupId: 'kstack-ui-tail' });
+    try {
+      let where = { ...(await this.#leaderOf(topic, partition)), partition };
+      let position =
+        (await this.offsets(new Map([[topic, partition + 1]]))).get(`${topic}/${partition}`)?.end ?? 0n;
+      yield { from: position, messages: [] };
+      while (!signal.aborted) {
+        let fetched: { messages: RawMessage[]; next: bigint };
+        try {
+          fetched = await this.#fetchOnce(consumer, where, position, {
+            endOffset: 2n ** 63n - 1n,
+            limit: TAIL_MESSAGES_PER_EVENT,
+            waitMs: TAIL_WAIT_MS,
+          });
+        } catch (error) {
+          // The leader may have moved: look it up again once, then give up with the error.
+          where = { ...(await this.#leaderOf(topic, partition)), partition };
+          if (signal.aborted) return;
+          fetched = await this.#fetchOnce(consumer, where, position, {
+            endOffset: 2n ** 63n - 1n,
+            limit: TAIL_MESSAGES_PER_EVENT,
+            waitMs: TAIL_WAIT_MS,
+          }).catch(() => {
+            throw error;
+          });
+        }
+        const from = position;
+        position = fetched.next;
+        if (fetched.messages.length > 0 && !signal.aborted) yield { from, messages: fetched.messages };
+      }
+    } finally {
+      this.#tails--;
+      await consumer.close(true).catch(() => {});
+    }
   }
 
   async groups() {

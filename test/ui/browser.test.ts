@@ -460,6 +460,31 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.equal(read.stdout, 'from-ui|hello from the page|origin=ui,trace=42\n');
   });
 
+  it('tails a partition live: messages a client writes appear without a reload', async () => {
+    await page.goto(`${ui!.url}/#/topics/ui-orders`);
+    await tableRows(page, 'Partitions', 3);
+    await page.getByLabel('Tail partition').selectOption('2');
+    await page.getByRole('button', { name: 'Start live tail' }).click();
+    // Partition 2 holds one message (offset 0): the tail starts at its end.
+    await page.getByText('Tailing partition 2 from offset 1:').waitFor();
+    await produce(
+      'ui-orders',
+      [1, 2, 3].map((i) => ({ partition: 2, key: `live-${i}`, value: `live value ${i}` })),
+    );
+    const rows = await tableRows(page, 'Live tail', 3);
+    assert.deepEqual(
+      rows.map((cells) => [cells[0], cells[2], cells[3]]),
+      [
+        ['3', 'live-3', 'live value 3'],
+        ['2', 'live-2', 'live value 2'],
+        ['1', 'live-1', 'live value 1'],
+      ],
+    );
+    await screenshot(page, 'topic-live-tail');
+    await page.getByRole('button', { name: 'Stop live tail' }).click();
+    await page.getByRole('button', { name: 'Start live tail' }).waitFor();
+  });
+
   it("shows Kafka's message for an invalid config value, and sets a valid one", async () => {
     // What the broker answers to that change, asked without the UI.
     const direct = new Admin({ clientId: 'ui-test-direct', bootstrapBrokers: [BOOTSTRAP] });

@@ -1,5 +1,5 @@
 /** Topics: the list with a filter and the create form; one topic's partitions, configs and messages. */
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { type Config, type Message, type Partition, post, type TopicRow } from './api.tsx';
 import { ErrorBox, formatTime, Loading, useApi } from './common.tsx';
 
@@ -439,6 +439,115 @@ function Produce({
   );
 }
 
+/** Messages the live tail keeps on the page (newest first); older ones drop off. */
+const TAIL_WINDOW = 200;
+
+function LiveTail({ topic, partitions }: { topic: string; partitions: Partition[] }) {
+  const [partition, setPartition] = useState('0');
+  const [rows, setRows] = useState<Message[]>([]);
+  const [source, setSource] = useState<EventSource | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [from, setFrom] = useState<string | undefined>(undefined);
+  useEffect(() => () => source?.close(), [source]);
+  const start = () => {
+    setError(undefined);
+    setRows([]);
+    setFrom(undefined);
+    const events = new EventSource(`/api/topics/${encodeURIComponent(topic)}/tail?partition=${partition}`);
+    events.addEventListener('position', (event) => {
+      setFrom((JSON.parse((event as MessageEvent<string>).data) as { offset: string }).offset);
+    });
+    events.addEventListener('messages', (event) => {
+      const batch = JSON.parse((event as MessageEvent<string>).data) as Message[];
+      setRows((previous) => [...batch.reverse(), ...previous].slice(0, TAIL_WINDOW));
+    });
+    events.addEventListener('error', (event) => {
+      const data = (event as MessageEvent<string | undefined>).data;
+      setError(
+        data === undefined
+          ? 'The live tail stopped (connection lost).'
+          : (JSON.parse(data) as { message: string }).message,
+      );
+      events.close();
+      setSource(undefined);
+    });
+    setSource(events);
+  };
+  const stop = () => {
+    source?.close();
+    setSource(undefined);
+  };
+  return (
+    <section aria-labelledby="tail-title">
+      <h2 id="tail-title">Live tail</h2>
+      <form class="inline" onSubmit={(e) => e.preventDefault()}>
+        <div class="field">
+          <label for="tail-partition">Tail partition</label>
+          <select
+            id="tail-partition"
+            value={partition}
+            disabled={source !== undefined}
+            onChange={(e) => setPartition((e.target as HTMLSelectElement).value)}
+          >
+            {partitions.map((p) => (
+              <option key={p.partition} value={String(p.partition)}>
+                {p.partition}
+              </option>
+            ))}
+          </select>
+        </div>
+        {source === undefined ? (
+          <button type="button" onClick={start}>
+            Start live tail
+          </button>
+        ) : (
+          <button type="button" onClick={stop}>
+            Stop live tail
+          </button>
+        )}
+      </form>
+      <ErrorBox message={error} />
+      {source !== undefined && (
+        <p class="muted" role="status">
+          {from === undefined
+            ? `Starting the tail of partition ${partition}…`
+            : `Tailing partition ${partition} from offset ${from}: ${rows.length} new messages (the last ${TAIL_WINDOW} are kept)`}
+        </p>
+      )}
+      {rows.length > 0 && (
+        <div class="scroll">
+          <table aria-label="Live tail">
+            <thead>
+              <tr>
+                <th scope="col" class="num">
+                  Offset
+                </th>
+                <th scope="col">Timestamp</th>
+                <th scope="col">Key</th>
+                <th scope="col">Value</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((m) => (
+                <tr key={m.offset}>
+                  <td class="num">{m.offset}</td>
+                  <td>{formatTime(m.timestamp)}</td>
+                  <td>
+                    <pre>{m.key.encoding === 'null' ? '(null)' : m.key.text}</pre>
+                  </td>
+                  <td>
+                    <pre>{m.value.encoding === 'null' ? '(null)' : m.value.text}</pre>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 function DeleteTopic({ name }: { name: string }) {
   const [typed, setTyped] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
@@ -545,6 +654,7 @@ export function TopicPage({ name }: { name: string }) {
             <ErrorBox message={partitionsError} />
           </form>
           <Messages topic={name} partitions={data.partitions} />
+          <LiveTail topic={name} partitions={data.partitions} />
           <Produce topic={name} partitions={data.partitions} onDone={reload} />
           <h2>Configs</h2>
           <div class="scroll">
