@@ -520,9 +520,10 @@ export class ConsumerGroups {
     this.#validate(input);
     const existing = this.#groups.get(input.groupId);
     if (existing === undefined && this.#classicGroupInUse(input.groupId)) {
+      // Kafka's answer with group.consumer.migration.policy=disabled; kstack never converts groups.
       throw new HeartbeatError(
         ErrorCode.GROUP_ID_NOT_FOUND,
-        `Group ${input.groupId} is not a consumer group.`,
+        `Cannot upgrade classic group ${input.groupId} to consumer group because online upgrade is disabled.`,
       );
     }
     if (input.memberEpoch === LEAVE_EPOCH || input.memberEpoch === STATIC_LEAVE_EPOCH) {

@@ -286,7 +286,10 @@ describe('consumer groups (KIP-848)', () => {
     setClassicInUse(true);
     const classic = groups.heartbeat(input({}));
     assert.equal(classic.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
-    assert.match(classic.errorMessage ?? '', /not a consumer group/);
+    assert.match(
+      classic.errorMessage ?? '',
+      /Cannot upgrade classic group orders-app to consumer group because online upgrade is disabled/,
+    );
   });
 
   it('regex subscriptions match whole names, skip internal topics, and follow new topics', () => {

@@ -49,6 +49,22 @@ function fetchGroup(
   };
 }
 
+/**
+ * OffsetFetch v9 from a member of a KIP-848 consumer group names its member id and epoch: an
+ * unknown member gets UNKNOWN_MEMBER_ID, another epoch STALE_MEMBER_EPOCH, as in Kafka. Without a
+ * member id and with epoch -1 (admin clients), or for other groups, nothing is checked.
+ */
+function consumerMemberError(
+  context: RequestContext,
+  groupId: string,
+  memberId: string | null,
+  memberEpoch: number,
+): number | null {
+  if ((memberId === null || memberId === '') && memberEpoch < 0) return null;
+  const groups = runtimeOf(context)?.coordinator.consumerGroups;
+  return groups?.offsetCommitError(groupId, memberId ?? '', memberEpoch, context.apiVersion) ?? null;
+}
+
 export const handler = defineHandler<OffsetFetchRequestData, Input<OffsetFetchResponseData>>({
   apiKey: 9,
   name: 'OffsetFetch',
@@ -59,6 +75,11 @@ export const handler = defineHandler<OffsetFetchRequestData, Input<OffsetFetchRe
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((g) => {
+          const memberError =
+            context.apiVersion >= 9
+              ? consumerMemberError(context, g.groupId, g.memberId, g.memberEpoch)
+              : null;
+          if (memberError !== null) return { groupId: g.groupId, topics: [], errorCode: memberError };
           const result = fetchGroup(context, g.groupId, g.topics, request.requireStable);
           return {
             groupId: g.groupId,
