@@ -13,6 +13,8 @@ const TOPIC_NAME_MAX = 249;
 /** Most partitions the create form accepts (a bound on a typo, not Kafka's limit). */
 export const CREATE_PARTITIONS_MAX = 10_000;
 const BROWSE_DEFAULT = 50;
+/** Longest browse filter text. */
+const FILTER_TEXT_MAX = 1_000;
 
 export interface ApiContext {
   readonly kafka: UiKafka;
@@ -41,6 +43,20 @@ function offsetText(value: unknown, field: string): bigint {
   const text = String(value).trim();
   if (!/^-?\d{1,19}$/.test(text)) throw badRequest(`${field}: '${text}' is not a whole number`);
   return BigInt(text);
+}
+
+/**
+ * The browse filter: a message matches when its key, value (as UTF-8) or one of its headers
+ * (`key: value`) contains the text. Empty or missing: every message.
+ */
+function containsFilter(text: string | undefined): ((message: RawMessage) => boolean) | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (text.length > FILTER_TEXT_MAX) throw badRequest(`contains: longer than ${FILTER_TEXT_MAX} characters`);
+  const needle = Buffer.from(text, 'utf8');
+  return (m) =>
+    (m.key?.includes(needle) ?? false) ||
+    (m.value?.includes(needle) ?? false) ||
+    m.headers.some(([k, v]) => `${k?.toString('utf8') ?? ''}: ${v?.toString('utf8') ?? ''}`.includes(text));
 }
 
 /** One message as the page gets it: offsets and timestamps as decimal strings, bytes as shown. */
@@ -224,7 +240,14 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
 
   app.get<{
     Params: { name: string };
-    Querystring: { partition?: string; from?: string; offset?: string; timestamp?: string; limit?: string };
+    Querystring: {
+      partition?: string;
+      from?: string;
+      offset?: string;
+      timestamp?: string;
+      limit?: string;
+      contains?: string;
+    };
   }>('/api/topics/:name/messages', async (request) => {
     const { name } = request.params;
     const q = request.query;
@@ -257,7 +280,8 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
       default:
         throw badRequest(`from: '${from}' is not one of beginning, end, offset, timestamp`);
     }
-    const raw = start >= end ? [] : await kafka.read(name, partition, start, end, limit);
+    const accept = containsFilter(q.contains);
+    const raw = start >= end ? [] : await kafka.read(name, partition, start, end, limit, accept);
     const messages = await Promise.all(raw.map((m) => present(m, context.registry)));
     return { topic: name, partition, beginning: p.beginning, end: p.end, start: String(start), messages };
   });

@@ -344,7 +344,7 @@ export class UiKafka {
     consumer: Consumer,
     where: { leader: number; topicId: string; partition: number },
     position: bigint,
-    window: { endOffset: bigint; limit: number; waitMs: number },
+    window: { endOffset: bigint; limit: number; waitMs: number; accept?: (message: RawMessage) => boolean },
   ): Promise<{ messages: RawMessage[]; next: bigint }> {
     const response = await this.#call(() =>
       consumer.fetch({
@@ -375,14 +375,15 @@ export class UiKafka {
         for (const record of batch.records) {
           const offset = batch.firstOffset + BigInt(record.offsetDelta);
           if (offset < position || offset >= window.endOffset || messages.length >= window.limit) continue;
-          messages.push({
+          const message: RawMessage = {
             partition: where.partition,
             offset,
             timestamp: batch.firstTimestamp + record.timestampDelta,
             key: record.key,
             value: record.value,
             headers: record.headers,
-          });
+          };
+          if (window.accept === undefined || window.accept(message)) messages.push(message);
         }
       }
       const after = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
@@ -395,8 +396,9 @@ export class UiKafka {
   }
 
   /**
-   * Up to `limit` messages of one partition from `startOffset` on (control batches skipped), read
-   * with Fetch from the partition's leader; stops at `endOffset` (exclusive).
+   * Up to `limit` messages of one partition from `startOffset` on (control batches skipped; only those
+   * `accept` takes, when given), read with Fetch from the partition's leader; stops at `endOffset`
+   * (exclusive) or after BROWSE_FETCHES_MAX fetches.
    */
   async read(
     topic: string,
@@ -404,6 +406,7 @@ export class UiKafka {
     startOffset: bigint,
     endOffset: bigint,
     limit: number,
+    accept?: (message: RawMessage) => boolean,
   ): Promise<RawMessage[]> {
     const { leader, topicId } = await this.#leaderOf(topic, partition);
     const out: RawMessage[] = [];
@@ -417,7 +420,7 @@ export class UiKafka {
         this.consumer,
         { leader, topicId, partition },
         position,
-        { endOffset, limit: limit - out.length, waitMs: 0 },
+        { endOffset, limit: limit - out.length, waitMs: 0, ...(accept === undefined ? {} : { accept }) },
       );
       out.push(...messages);
       if (next === position) break;

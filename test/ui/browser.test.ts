@@ -325,6 +325,15 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
       (await tableRows(page, 'Messages', 2)).map((cells) => cells[0]),
       ['3', '4'],
     );
+    // A filter on a header's text, from the beginning: only the message carrying it.
+    await page.getByLabel('From').selectOption('beginning');
+    await page.getByLabel('Key, value or header contains').fill('source: test-2');
+    await page.getByRole('button', { name: 'Show messages' }).click();
+    await page.getByText('1 messages from offset 0').waitFor();
+    assert.deepEqual(
+      (await tableRows(page, 'Messages')).map((cells) => [cells[0], cells[2]]),
+      [['2', 'order-2']],
+    );
   });
 
   it("shows Kafka's own error for a topic name Kafka refuses, and creates nothing", async () => {

@@ -172,6 +172,7 @@ function Messages({ topic, partitions }: { topic: string; partitions: Partition[
   const [from, setFrom] = useState('beginning');
   const [at, setAt] = useState('');
   const [limit, setLimit] = useState('50');
+  const [contains, setContains] = useState('');
   const [query, setQuery] = useState<string | undefined>(undefined);
   const { data, error } = useApi<{ messages: Message[]; start: string; end: string }>(query);
   const browse = (event: Event) => {
@@ -179,6 +180,7 @@ function Messages({ topic, partitions }: { topic: string; partitions: Partition[
     const params = new URLSearchParams({ partition, from, limit });
     if (from === 'offset') params.set('offset', at);
     if (from === 'timestamp') params.set('timestamp', String(Date.parse(at) || at));
+    if (contains !== '') params.set('contains', contains);
     params.set('t', String(Date.now()));
     setQuery(`/api/topics/${encodeURIComponent(topic)}/messages?${params}`);
   };
@@ -226,6 +228,14 @@ function Messages({ topic, partitions }: { topic: string; partitions: Partition[
             inputMode="numeric"
             value={limit}
             onInput={(e) => setLimit((e.target as HTMLInputElement).value)}
+          />
+        </div>
+        <div class="field">
+          <label for="browse-contains">Key, value or header contains</label>
+          <input
+            id="browse-contains"
+            value={contains}
+            onInput={(e) => setContains((e.target as HTMLInputElement).value)}
           />
         </div>
         <button type="submit" class="primary">
