@@ -1,0 +1,37 @@
+/**
+ * The errors the testing API, its control endpoint and `kstack snapshot` report: one catalog,
+ * each with a stable code, the HTTP status the control endpoint answers with, and a message
+ * that names the fault and says what to do.
+ */
+
+export const TestingErrorCodes = {
+  /** `brokers` other than 1 (3 waits for the cluster issue) or another bad option. */
+  OPTION_INVALID: 400,
+  /** A snapshot name outside the allowed characters or length. */
+  SNAPSHOT_NAME_INVALID: 400,
+  /** A request body that is not what the endpoint takes. */
+  REQUEST_INVALID: 400,
+  SNAPSHOT_NOT_FOUND: 404,
+  /** `clock.advance` on a cluster started without `clock: 'manual'`. */
+  CLOCK_NOT_MANUAL: 409,
+  /** An operation on a cluster already stopped. */
+  STOPPED: 409,
+  /** A data directory without a broker's data in it (`kstack snapshot` against the wrong folder). */
+  DATA_DIR_INVALID: 400,
+} as const;
+
+export type TestingErrorCode = keyof typeof TestingErrorCodes;
+
+export class KafkaTestingError extends Error {
+  override readonly name = 'KafkaTestingError';
+  readonly code: TestingErrorCode;
+
+  constructor(code: TestingErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+
+  get httpStatus(): number {
+    return TestingErrorCodes[this.code];
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * `kstack/testing`: an embedded Kafka for test suites (see README.md beside this file).
+ *
+ *   const kafka = await startKafka({ topicsFile: 'topics.txt' });
+ *   afterEach(() => kafka.reset());
+ *   after(() => kafka.stop());
+ */
+export { KafkaTestingError, type TestingErrorCode, TestingErrorCodes } from './errors.ts';
+export {
+  type BaselineTopic,
+  type Namespace,
+  type OperationTimings,
+  type StartKafkaOptions,
+  startKafka,
+  TEST_BROKER_DEFAULTS,
+  type TestClock,
+  TestKafka,
+} from './kafka.ts';
+export { ADVANCE_TIMERS_MAX, ManualClock } from './manual-clock.ts';
+export { SNAPSHOT_NAME_LENGTH_MAX, type SnapshotInfo, snapshotNameProblem } from './snapshots.ts';

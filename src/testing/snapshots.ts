@@ -1,0 +1,214 @@
+/**
+ * Snapshots of a stopped broker's data, as files under its data directory:
+ *
+ *   <data dir>/broker-<id>/              the live data (`kstack up --data-dir` keeps the same layout)
+ *   <data dir>/snapshots/<name>/         one snapshot: snapshot.json and a copy of each broker-<id>/
+ *
+ * Saving copies into a temporary folder beside the snapshots and renames it into place, and
+ * restoring copies the snapshot beside the live data and swaps the two by renames: a reader
+ * never sees half a snapshot, and a failed copy leaves the live data as it was. (Copies are
+ * not fsynced: a snapshot is for tests, not for surviving a power cut.)
+ *
+ * Restoring gives every topic a new topic id, as re-creating it would: a client that cached
+ * the old id (metadata, fetch positions) sees a different topic, not the old one with its
+ * records gone. The producer-id block never goes back, so a producer id handed out before the
+ * restore is never handed out again after it.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { KafkaTestingError } from './errors.ts';
+
+export const SNAPSHOTS_FOLDER = 'snapshots';
+/** The longest snapshot name (it becomes a folder name). */
+export const SNAPSHOT_NAME_LENGTH_MAX = 100;
+/** The state right after start, which `reset()` restores; its leading dot keeps users' names off it. */
+export const BASELINE_SNAPSHOT = '.baseline';
+const SNAPSHOT_FILE = 'snapshot.json';
+const SNAPSHOT_FORMAT = 1;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const BROKER_FOLDER_PATTERN = /^broker-(\d+)$/;
+
+export interface SnapshotInfo {
+  readonly name: string;
+  readonly createdAt: string;
+  readonly brokers: readonly number[];
+}
+
+/** Why a user's snapshot name is refused, or null. */
+export function snapshotNameProblem(name: string): string | null {
+  if (name.length === 0) return 'a snapshot name must not be empty';
+  if (name.length > SNAPSHOT_NAME_LENGTH_MAX) {
+    return `snapshot name '${name.slice(0, 20)}…' is ${name.length} characters; at most ${SNAPSHOT_NAME_LENGTH_MAX} (SNAPSHOT_NAME_LENGTH_MAX)`;
+  }
+  if (!NAME_PATTERN.test(name) || name === '.' || name === '..') {
+    return `snapshot name '${name}' must start with a letter or digit and hold only letters, digits, '.', '_' and '-'`;
+  }
+  return null;
+}
+
+function checkName(name: string, internal: boolean): void {
+  if (internal && name === BASELINE_SNAPSHOT) return;
+  const problem = snapshotNameProblem(name);
+  if (problem !== null) throw new KafkaTestingError('SNAPSHOT_NAME_INVALID', problem);
+}
+
+/** The broker folders (`broker-<id>`) of a data directory, by node id. */
+export function brokerFolders(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((entry) => BROKER_FOLDER_PATTERN.exec(entry)?.[1])
+    .filter((id): id is string => id !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+function temporaryName(prefix: string): string {
+  return `.${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Copies every broker folder of `dataDir` into snapshot `name`, replacing one of that name. */
+export function saveSnapshot(
+  dataDir: string,
+  name: string,
+  options: { internal?: boolean } = {},
+): SnapshotInfo {
+  checkName(name, options.internal === true);
+  const brokers = brokerFolders(dataDir);
+  if (brokers.length === 0) {
+    throw new KafkaTestingError(
+      'DATA_DIR_INVALID',
+      `${dataDir} holds no broker data (no broker-<id> folder): give the --data-dir a broker ran with`,
+    );
+  }
+  const snapshots = join(dataDir, SNAPSHOTS_FOLDER);
+  mkdirSync(snapshots, { recursive: true });
+  const staging = join(snapshots, temporaryName('saving'));
+  try {
+    mkdirSync(staging);
+    for (const id of brokers) {
+      cpSync(join(dataDir, `broker-${id}`), join(staging, `broker-${id}`), { recursive: true });
+    }
+    const info: SnapshotInfo = { name, createdAt: new Date().toISOString(), brokers };
+    writeFileSync(join(staging, SNAPSHOT_FILE), `${JSON.stringify({ format: SNAPSHOT_FORMAT, ...info })}\n`);
+    const target = join(snapshots, name);
+    if (existsSync(target)) {
+      const old = join(snapshots, temporaryName('replaced'));
+      renameSync(target, old);
+      renameSync(staging, target);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(staging, target);
+    }
+    return info;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+export function readSnapshotInfo(dataDir: string, name: string): SnapshotInfo {
+  const path = join(dataDir, SNAPSHOTS_FOLDER, name, SNAPSHOT_FILE);
+  if (!existsSync(path)) {
+    const known = listSnapshots(dataDir).map((s) => s.name);
+    throw new KafkaTestingError(
+      'SNAPSHOT_NOT_FOUND',
+      `no snapshot '${name}' in ${dataDir} (${known.length === 0 ? 'none saved' : `saved: ${known.join(', ')}`})`,
+    );
+  }
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as SnapshotInfo & { format: number };
+  return { name: parsed.name, createdAt: parsed.createdAt, brokers: parsed.brokers };
+}
+
+/** The user's snapshots of a data directory, by name. */
+export function listSnapshots(dataDir: string): SnapshotInfo[] {
+  const snapshots = join(dataDir, SNAPSHOTS_FOLDER);
+  if (!existsSync(snapshots)) return [];
+  return readdirSync(snapshots)
+    .filter((entry) => !entry.startsWith('.') && existsSync(join(snapshots, entry, SNAPSHOT_FILE)))
+    .sort()
+    .map((entry) => readSnapshotInfo(dataDir, entry));
+}
+
+/** Replaces the broker folders of a stopped `dataDir` with snapshot `name`. */
+export function restoreSnapshot(
+  dataDir: string,
+  name: string,
+  options: { internal?: boolean } = {},
+): SnapshotInfo {
+  checkName(name, options.internal === true);
+  const info = readSnapshotInfo(dataDir, name);
+  const source = join(dataDir, SNAPSHOTS_FOLDER, name);
+  const staging = join(dataDir, temporaryName('restoring'));
+  const replaced = join(dataDir, temporaryName('replaced'));
+  try {
+    mkdirSync(staging);
+    const topicIds = new Map<string, string>();
+    for (const id of info.brokers) {
+      const folder = `broker-${id}`;
+      cpSync(join(source, folder), join(staging, folder), { recursive: true });
+      renewTopicIds(join(staging, folder), topicIds);
+      keepProducerIdsAhead(join(dataDir, folder), join(staging, folder));
+    }
+    mkdirSync(replaced);
+    for (const id of brokerFolders(dataDir)) {
+      renameSync(join(dataDir, `broker-${id}`), join(replaced, `broker-${id}`));
+    }
+    for (const id of info.brokers) {
+      renameSync(join(staging, `broker-${id}`), join(dataDir, `broker-${id}`));
+    }
+    return info;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+    rmSync(replaced, { recursive: true, force: true });
+  }
+}
+
+const METADATA_RECORDS = join('__cluster_metadata', 'records.jsonl');
+
+/**
+ * Gives each topic of the metadata log a new id (one map for all brokers, so they agree).
+ * Topic ids appear in the metadata records only; partition folders are named by topic name.
+ */
+function renewTopicIds(brokerDir: string, ids: Map<string, string>): void {
+  const path = join(brokerDir, METADATA_RECORDS);
+  if (!existsSync(path)) return;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const renewed = lines.map((line) => {
+    if (line.length === 0) return line;
+    const record = JSON.parse(line) as { topicId?: unknown };
+    if (typeof record.topicId !== 'string') return line;
+    let id = ids.get(record.topicId);
+    if (id === undefined) {
+      id = randomUUID();
+      ids.set(record.topicId, id);
+    }
+    return JSON.stringify({ ...record, topicId: id });
+  });
+  writeFileSync(path, renewed.join('\n'));
+}
+
+const PRODUCER_ID_BLOCK = join('coordinator', 'producer-id-block');
+
+function readBlock(path: string): bigint {
+  if (!existsSync(path)) return 0n;
+  const text = readFileSync(path, 'utf8').trim();
+  return /^\d+$/.test(text) ? BigInt(text) : 0n;
+}
+
+/** The restored data keeps the live data's next producer-id block when that one is further on. */
+function keepProducerIdsAhead(liveDir: string, restoredDir: string): void {
+  const live = readBlock(join(liveDir, PRODUCER_ID_BLOCK));
+  const restored = readBlock(join(restoredDir, PRODUCER_ID_BLOCK));
+  if (live <= restored) return;
+  mkdirSync(join(restoredDir, 'coordinator'), { recursive: true });
+  writeFileSync(join(restoredDir, PRODUCER_ID_BLOCK), `${live}\n`);
+}
