@@ -4,6 +4,7 @@
  * restarted with a growing backoff when it exits on its own — and stopped on close. Its REST URL is
  * known at once; a line says when it is ready, or why it stopped.
  */
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertConnectInstalled, type ConnectWorker, startConnectWorker } from './worker.ts';
@@ -40,6 +41,7 @@ export interface ConnectCompanion {
  */
 export async function startConnectCompanion(options: ConnectCompanionOptions): Promise<ConnectCompanion> {
   await assertConnectInstalled();
+  await assertPortFree(options.port);
   const log = options.log ?? (() => {});
   const controller = new AbortController();
   let worker: ConnectWorker | undefined;
@@ -90,4 +92,16 @@ export async function startConnectCompanion(options: ConnectCompanionOptions): P
       await supervising;
     },
   };
+}
+
+/**
+ * The worker starts in the background, where a taken port would only show as restarts: as with the
+ * other companions, `kstack up` refuses at once, naming the port.
+ */
+function assertPortFree(port: number): Promise<void> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', (error) => reject(new Error(`port ${port} is taken (${(error as Error).message})`)));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort()));
+  });
 }

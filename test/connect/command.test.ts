@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -115,6 +116,19 @@ describe('kstack connect', { timeout: 120_000 }, () => {
       );
     } finally {
       process.env.PATH = path;
+    }
+  });
+
+  it('the companion refuses a taken port at once, naming it', async () => {
+    const server = createServer();
+    await new Promise<void>((resolveListen) => server.listen(NO_CLUSTER_PORT, '127.0.0.1', resolveListen));
+    try {
+      await assert.rejects(
+        startConnectCompanion({ bootstrap: '127.0.0.1:1', port: NO_CLUSTER_PORT }),
+        new RegExp(`port ${NO_CLUSTER_PORT} is taken`),
+      );
+    } finally {
+      await new Promise((resolveClose) => server.close(resolveClose));
     }
   });
 
