@@ -399,11 +399,11 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
    * logs opened, logs of removed topics deleted. With a metadata writer, records committed before
    * `start` are applied to the image and their logs opened by `start`.
    */
-  replayMetadata(records: readonly MetadataRecord[]): void {
+  replayMetadata(records: readonly MetadataRecord[], offset?: bigint): void {
     if (this.#stopped) return;
     if (this.#server === null && this.#options.metadataWriter === undefined) return;
     const before = this.#image;
-    this.#image = this.#image.apply(records, this.#image.metadataOffset + BigInt(records.length));
+    this.#image = this.#image.apply(records, offset ?? this.#image.metadataOffset + BigInt(records.length));
     if (this.#server === null) return;
     for (const topic of before.topics()) {
       if (this.#image.topicById(topic.topicId) === undefined) this.#deleteLocal(topic);
@@ -623,7 +623,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         'Replication factor must be larger than 0, or -1 to use the default value.',
       );
     }
-    const brokers = this.#image.brokers().length;
+    const brokers = this.#placeable().length;
     if (replicationFactor > brokers) {
       return result(
         KafkaErrors.INVALID_REPLICATION_FACTOR.code,
@@ -664,6 +664,13 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     return { ...result(0), topic };
   }
 
+  /** The brokers new partitions may be placed on: one node, itself; a cluster, the unfenced ones. */
+  #placeable(): number[] {
+    const ids = this.#image.brokers().map((broker) => broker.nodeId);
+    if (this.#options.metadataWriter === undefined) return ids;
+    return ids.filter((id) => !this.#image.isFenced(id)).sort((a, b) => a - b);
+  }
+
   /** One node: only itself. A cluster node: any broker registered in the image. */
   #isRegistered(brokerId: number): boolean {
     if (this.#options.metadataWriter === undefined) return brokerId === this.nodeId;
@@ -699,10 +706,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     assignment?: readonly number[],
   ): MetadataRecord {
     if (this.#options.metadataWriter !== undefined) {
-      const ids = this.#image
-        .brokers()
-        .map((broker) => broker.nodeId)
-        .sort((a, b) => a - b);
+      const ids = this.#placeable();
       const replicas =
         assignment ??
         Array.from({ length: replicationFactor }, (_, i) => ids[(partitionId + i) % ids.length]!);

@@ -50,7 +50,12 @@ export type MetadataRecord =
       readonly host: string;
       readonly port: number;
       readonly rack: string | null;
-    };
+      /** A cluster's broker registers fenced (Kafka's RegisterBrokerRecord.Fenced); one node is not. */
+      readonly fenced?: boolean;
+    }
+  /** Kafka's FenceBrokerRecord / UnfenceBrokerRecord: `epoch` is the broker epoch they apply to. */
+  | { readonly type: 'FenceBrokerRecord'; readonly id: number; readonly epoch: number }
+  | { readonly type: 'UnfenceBrokerRecord'; readonly id: number; readonly epoch: number };
 
 interface MutableTopic {
   name: string;
@@ -69,6 +74,8 @@ export class MetadataImage implements MetadataView {
   readonly #topicsById: ReadonlyMap<string, TopicView>;
   /** Broker-resource config overrides by broker id ('' for the cluster default). */
   readonly brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Per registered broker: its epoch (the offset of its registration) and whether it is fenced. */
+  readonly #registrations: ReadonlyMap<number, { readonly epoch: number; readonly fenced: boolean }>;
 
   constructor(
     clusterId: string,
@@ -77,7 +84,9 @@ export class MetadataImage implements MetadataView {
     brokers: ReadonlyMap<number, BrokerEndpoint>,
     topicsByName: ReadonlyMap<string, TopicView>,
     brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
+    registrations: ReadonlyMap<number, { readonly epoch: number; readonly fenced: boolean }> = new Map(),
   ) {
+    this.#registrations = registrations;
     this.clusterId = clusterId;
     this.controllerId = controllerId;
     this.metadataOffset = metadataOffset;
@@ -101,7 +110,18 @@ export class MetadataImage implements MetadataView {
       this.#brokers,
       this.#topicsByName,
       this.brokerConfigs,
+      this.#registrations,
     );
+  }
+
+  /** The epoch of a registered broker (the metadata offset of its registration), -1 if unknown. */
+  brokerEpoch(brokerId: number): number {
+    return this.#registrations.get(brokerId)?.epoch ?? -1;
+  }
+
+  /** Whether a broker is fenced (an unregistered one is). */
+  isFenced(brokerId: number): boolean {
+    return this.#registrations.get(brokerId)?.fenced ?? true;
   }
 
   brokers(): readonly BrokerEndpoint[] {
@@ -142,6 +162,7 @@ export class MetadataImage implements MetadataView {
     };
     const removed = new Set<string>();
     const brokerConfigs = new Map(this.brokerConfigs);
+    const registrations = new Map(this.#registrations);
     for (const record of records) {
       switch (record.type) {
         case 'TopicRecord':
@@ -209,7 +230,15 @@ export class MetadataImage implements MetadataView {
             port: record.port,
             rack: record.rack,
           });
+          registrations.set(record.brokerId, { epoch: Number(lastOffset), fenced: record.fenced === true });
           break;
+        case 'FenceBrokerRecord':
+        case 'UnfenceBrokerRecord': {
+          const current = registrations.get(record.id);
+          if (current === undefined || current.epoch !== record.epoch) break;
+          registrations.set(record.id, { epoch: current.epoch, fenced: record.type === 'FenceBrokerRecord' });
+          break;
+        }
       }
     }
     const topicsByName = new Map<string, TopicView>();
@@ -229,6 +258,7 @@ export class MetadataImage implements MetadataView {
       brokers,
       topicsByName,
       brokerConfigs,
+      registrations,
     );
   }
 }

@@ -25,6 +25,7 @@ import { handler as endQuorumEpoch } from './handlers/54-end-quorum-epoch.ts';
 import { handler as describeQuorum } from './handlers/55-describe-quorum.ts';
 import { handler as fetchSnapshot } from './handlers/59-fetch-snapshot.ts';
 import { handler as describeCluster } from './handlers/60-describe-cluster.ts';
+import { decodeLifecycleRequest, encodeLifecycleResponse, LIFECYCLE_APIS } from './lifecycle-wire.ts';
 import type { PeerAddress } from './peer.ts';
 
 const HANDLERS: readonly ControllerHandler[] = [
@@ -54,6 +55,8 @@ export interface ControllerNodeOptions {
   /** Told of commits, truncations and snapshots (the metadata quorum, metadata-quorum.ts). */
   readonly raftListener?: Omit<RaftListener, 'onLeaderChange'>;
   readonly onLeaderChange?: (leader: LeaderAndEpoch) => void;
+  /** Handlers a combined node adds (BrokerRegistration, BrokerHeartbeat, AlterPartition: lifecycle-wire.ts). */
+  readonly extraHandlers?: readonly ControllerHandler[];
   readonly log: ServerLog;
   /** The replica stopped on a broken safety rule or unusable file: the process should exit. */
   readonly onFatal: (error: Error) => void;
@@ -70,6 +73,11 @@ export class ControllerNode implements RequestDispatcher {
 
   constructor(options: ControllerNodeOptions) {
     this.#options = options;
+    for (const handler of options.extraHandlers ?? []) {
+      if (this.#handlers.has(handler.apiKey))
+        throw new Error(`two controller handlers for API ${handler.apiKey}`);
+      this.#handlers.set(handler.apiKey, handler);
+    }
     this.listenerName = options.listenerName;
     this.log = options.log;
     const self = options.voters.find((voter) => voter.nodeId === options.nodeId);
@@ -140,9 +148,13 @@ export class ControllerNode implements RequestDispatcher {
       }
       return this.#reject(connection, `${handler.name} v${apiVersion} is not supported`);
     }
-    let decoded: ReturnType<typeof decodeRequest>;
+    const lifecycle = LIFECYCLE_APIS.has(apiKey);
+    let decoded: { header: { clientId: string | null }; body: Record<string, unknown> };
     try {
-      decoded = decodeRequest(frame);
+      if (lifecycle) {
+        const { clientId, body } = decodeLifecycleRequest(frame);
+        decoded = { header: { clientId }, body };
+      } else decoded = decodeRequest(frame);
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof RangeError) {
         return this.#reject(connection, `${handler.name} v${apiVersion}: ${error.message}`);
@@ -151,7 +163,9 @@ export class ControllerNode implements RequestDispatcher {
     }
     const context = { apiVersion, clientId: decoded.header.clientId, node: this };
     const respond = (body: Record<string, unknown>): DispatchResult => ({
-      response: encodeResponse(apiKey, apiVersion, correlationId, body),
+      response: lifecycle
+        ? encodeLifecycleResponse(apiKey, apiVersion, correlationId, body)
+        : encodeResponse(apiKey, apiVersion, correlationId, body),
     });
     const failed = (error: unknown): DispatchResult => {
       this.log.warn(

@@ -1,44 +1,45 @@
 /**
  * One combined node of a cluster (`process.roles=broker,controller`) in one process: the
- * controller listener with its Raft driver and the metadata quorum, and the broker whose image
- * is the replay of the quorum's committed records. The broker's metadata writes are proposed to
- * the quorum and answered once committed; on a node that is not the active controller they are
+ * controller listener with its Raft driver, the metadata quorum and the active controller's rules
+ * (ReplicationControl: BrokerRegistration, BrokerHeartbeat, AlterPartition), and the broker whose
+ * image is the replay of the quorum's committed records. The broker's metadata writes are proposed
+ * to the quorum and answered once committed; on a node that is not the active controller they are
  * refused with NOT_CONTROLLER, and Metadata names the active controller, so Kafka's admin clients
  * (which send CreateTopics to the controller Metadata names) reach the node that can commit.
+ * Once listening, the broker registers with the active controller, then replicates its partitions
+ * with the broker epoch it was given, heartbeating and sending AlterPartition over the network.
  */
 import { Broker, type BrokerOptions } from '../broker/broker.ts';
-import type { MetadataRecord } from '../broker/metadata-image.ts';
+import { BrokerLifecycle, ControllerClient } from '../controller/broker-lifecycle.ts';
 import { MetadataQuorum } from '../controller/metadata-quorum.ts';
 import { ControllerNode } from '../controller/node.ts';
 import type { PeerAddress } from '../controller/peer.ts';
+import { ReplicationControl } from '../controller/replication-control.ts';
 import type { LeaderAndEpoch, RaftConfig } from '../raft/types.ts';
 import type { ServerLog } from '../server/server.ts';
 
 export const CONTROLLER_LISTENER_NAME = 'CONTROLLER';
-
-/** A broker of the cluster as clients reach it (its first listener as advertised). */
-export interface ClusterBrokerAddress {
-  readonly nodeId: number;
-  readonly host: string;
-  readonly port: number;
-}
+/** Kafka's `broker.heartbeat.interval.ms` default. */
+export const BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT = 2_000;
+/** How long a controlled shutdown waits for the controller to move this broker's leaderships. */
+export const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
+const CONTROLLED_SHUTDOWN_RETRY_MS = 100;
 
 export interface ClusterNodeOptions {
   readonly nodeId: number;
   readonly clusterId: string;
   /** `controller.quorum.voters`: every node's controller listener. */
   readonly voters: readonly PeerAddress[];
-  /**
-   * Every broker of the cluster. Until brokers register themselves (BrokerRegistration, API 62),
-   * the active controller writes a RegisterBrokerRecord for each one it does not yet know.
-   */
-  readonly brokers: readonly ClusterBrokerAddress[];
   readonly host: string;
-  /** This node's broker port (its entry in `brokers`). */
+  /** This node's broker port. */
   readonly port: number;
   readonly dataDir: string;
   readonly config?: Record<string, string>;
   readonly raftConfig?: Partial<RaftConfig>;
+  /** `broker.session.timeout.ms` (Kafka: 9000), enforced by this node when it is the active controller. */
+  readonly sessionTimeoutMs?: number;
+  /** `broker.heartbeat.interval.ms` (Kafka: 2000). */
+  readonly heartbeatIntervalMs?: number;
   readonly log: ServerLog;
   /** The Raft replica stopped on a broken safety rule or unusable file: the process should exit. */
   readonly onFatal: (error: Error) => void;
@@ -50,12 +51,16 @@ export class ClusterNode {
   readonly nodeId: number;
   readonly quorum: MetadataQuorum;
   readonly controller: ControllerNode;
+  readonly control: ReplicationControl;
   readonly broker: Broker;
   readonly #options: ClusterNodeOptions;
+  readonly #client: ControllerClient;
+  readonly #lifecycle: BrokerLifecycle;
   #leader: LeaderAndEpoch = { epoch: -1, leaderId: -1 };
+  #brokerEpoch = -1;
   #stopped = false;
-  /** One registration proposal at a time. */
-  #registering = false;
+  /** Resolves with the broker epoch once registered (rejects if stopped first). */
+  registered: Promise<number> = new Promise(() => {});
 
   constructor(options: ClusterNodeOptions) {
     this.#options = options;
@@ -66,8 +71,7 @@ export class ClusterNode {
     }
     this.quorum = new MetadataQuorum({
       clusterId: options.clusterId,
-      onRecords: (records) => this.broker.replayMetadata(records),
-      onImage: () => this.#registerMissing(),
+      onRecords: (records, offset) => this.broker.replayMetadata(records, offset),
     });
     this.broker = new Broker({
       ...options.broker,
@@ -78,6 +82,13 @@ export class ClusterNode {
       config: options.config,
       log: options.log,
       metadataWriter: this.quorum,
+    });
+    this.control = new ReplicationControl({
+      nodeId: options.nodeId,
+      clusterId: options.clusterId,
+      quorum: this.quorum,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      log: options.log,
     });
     this.controller = new ControllerNode({
       nodeId: options.nodeId,
@@ -90,12 +101,25 @@ export class ClusterNode {
       raftConfig: options.raftConfig,
       raftListener: this.quorum.listener,
       onLeaderChange: (leader) => this.#onLeaderChange(leader),
+      extraHandlers: this.control.handlers(),
       log: options.log,
       onFatal: options.onFatal,
     });
     this.quorum.attach(this.controller.driver);
     // No controller is named until the quorum has a leader.
     this.broker.setController(-1);
+    this.#client = new ControllerClient(() => {
+      const leaderId = this.controller.driver.leader().leaderId;
+      return options.voters.find((voter) => voter.nodeId === leaderId) ?? null;
+    }, `kstack-broker-${options.nodeId}`);
+    this.#lifecycle = new BrokerLifecycle({
+      nodeId: options.nodeId,
+      clusterId: options.clusterId,
+      client: this.#client,
+      endpoint: () => this.broker.endpoint,
+      metadataOffset: () => this.quorum.appliedEndOffset() - 1,
+      log: options.log,
+    });
   }
 
   /** The quorum's leader as this node knows it. */
@@ -103,7 +127,14 @@ export class ClusterNode {
     return this.#leader;
   }
 
-  /** Binds the broker listeners, then the controller listener (the replica's timers start there). */
+  get brokerEpoch(): number {
+    return this.#brokerEpoch;
+  }
+
+  /**
+   * Binds the broker listeners, then the controller listener (the replica's timers start there);
+   * registration and replication then start in the background (`registered`).
+   */
   async start(): Promise<void> {
     await this.broker.start();
     try {
@@ -112,47 +143,70 @@ export class ClusterNode {
       await this.broker.stop();
       throw error;
     }
+    // A restart restores the quorum state with its leader and tells no change: take it as one.
+    const restored = this.controller.driver.leader();
+    if (restored.epoch !== this.#leader.epoch || restored.leaderId !== this.#leader.leaderId) {
+      this.#onLeaderChange(restored);
+    }
+    this.control.start();
+    this.registered = this.#join();
+    this.registered.catch((error: unknown) => {
+      if (!this.#stopped)
+        this.#options.log.warn(`node ${this.nodeId} did not join: ${(error as Error).message}`);
+    });
   }
 
-  async stop(): Promise<void> {
+  async #join(): Promise<number> {
+    const epoch = await this.#lifecycle.register();
+    if (this.#stopped) throw new Error('stopped');
+    this.#brokerEpoch = epoch;
+    this.broker.startReplication({
+      brokerEpoch: epoch,
+      controller: this.#lifecycle,
+      heartbeatIntervalMs: this.#options.heartbeatIntervalMs ?? BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT,
+    });
+    // At once: the controller unfences a broker when a heartbeat shows it caught up.
+    this.#lifecycle.brokerHeartbeat(this.nodeId, epoch);
+    return epoch;
+  }
+
+  /**
+   * Stops the node. Controlled (default): first asks the active controller to move this broker's
+   * leaderships and ISR memberships away (heartbeat WantShutDown) until it answers ShouldShutDown,
+   * at most CONTROLLED_SHUTDOWN_TIMEOUT_MS.
+   */
+  async stop(options: { controlled?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
+    if (options.controlled !== false && this.#brokerEpoch >= 0) await this.#controlledShutdown();
     this.#stopped = true;
+    this.#lifecycle.stop();
+    this.#client.close();
+    this.control.stop();
     this.quorum.detach();
     await this.controller.stop();
     await this.broker.stop();
   }
 
+  async #controlledShutdown(): Promise<void> {
+    const deadline = performance.now() + CONTROLLED_SHUTDOWN_TIMEOUT_MS;
+    while (performance.now() < deadline) {
+      try {
+        const answer = await this.#lifecycle.heartbeat(this.#brokerEpoch, true);
+        if (answer.errorCode === 0 && answer.shouldShutDown === true) return;
+      } catch {
+        // No controller reachable now: try again until the deadline.
+      }
+      await new Promise((resolve) => setTimeout(resolve, CONTROLLED_SHUTDOWN_RETRY_MS));
+    }
+    this.#options.log.warn(
+      `node ${this.nodeId}: controlled shutdown not acknowledged within ${CONTROLLED_SHUTDOWN_TIMEOUT_MS} ms`,
+    );
+  }
+
   #onLeaderChange(leader: LeaderAndEpoch): void {
     this.#leader = leader;
     this.quorum.onLeaderChange(leader);
+    this.control.onLeaderChange(leader);
     this.broker.setController(leader.leaderId);
-    // Proposed on a later turn: the driver is not re-entered from its own callback.
-    if (leader.leaderId === this.nodeId) setImmediate(() => this.#registerMissing());
-  }
-
-  /** On the active controller: a RegisterBrokerRecord for each broker the image lacks or holds elsewhere. */
-  #registerMissing(): void {
-    if (this.#stopped || this.#leader.leaderId !== this.nodeId) return;
-    const image = this.quorum.image();
-    const records: MetadataRecord[] = [];
-    for (const broker of this.#options.brokers) {
-      const known = image.brokers().find((b) => b.nodeId === broker.nodeId);
-      if (known !== undefined && known.host === broker.host && known.port === broker.port) continue;
-      records.push({
-        type: 'RegisterBrokerRecord',
-        brokerId: broker.nodeId,
-        host: broker.host,
-        port: broker.port,
-        rack: null,
-      });
-    }
-    if (records.length === 0 || this.#registering) return;
-    this.#registering = true;
-    this.quorum
-      .propose(records)
-      .catch((error: unknown) => this.#options.log.warn(`broker registration: ${(error as Error).message}`))
-      .finally(() => {
-        this.#registering = false;
-      });
   }
 }

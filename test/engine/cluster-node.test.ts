@@ -1,9 +1,11 @@
 // Three combined broker+controller nodes (ClusterNode) in this process, on real sockets and files:
-// the quorum elects one leader, every broker's Metadata names it as the controller and lists the
-// three brokers, and topics created and deleted with Kafka 4.1.1's kafka-topics through a broker
-// that is not the active controller are seen by kcat through every broker (partitions spread,
-// RF 3). A broker asked directly to create a topic while not the controller answers
-// NOT_CONTROLLER; a node restarted replays the topics from its metadata log.
+// the quorum elects one leader, the brokers register with it (BrokerRegistration, heartbeats)
+// and every broker's Metadata names it as the controller and lists the three brokers; topics
+// created and deleted with Kafka 4.1.1's kafka-topics through a broker that is not the active
+// controller are seen by kcat through every broker (partitions spread, RF 3). A broker asked
+// directly to create a topic while not the controller answers NOT_CONTROLLER. kcat acks=all
+// records survive the partition leader's node stopping without a controlled shutdown (fenced
+// after the session timeout, a new leader from the ISR); the node restarted rejoins the ISR.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { PartitionView } from '../../src/broker/services.ts';
 import { parseQuorumVoters } from '../../src/controller/node.ts';
 import { ClusterNode } from '../../src/engine/cluster-node.ts';
 import { runTool } from './run-tool.ts';
@@ -28,6 +31,9 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-node-'));
 const voters = parseQuorumVoters(CONTROLLER_PORTS.map((port, i) => `${i + 1}@${HOST}:${port}`).join(','));
 const brokers = BROKER_PORTS.map((port, i) => ({ nodeId: i + 1, host: HOST, port }));
+/** Shorter than Kafka's 9 s / 2 s to keep the test short; still many heartbeats per session under load. */
+const SESSION_TIMEOUT_MS = 4_000;
+const HEARTBEAT_INTERVAL_MS = 400;
 const nodes = new Map<number, ClusterNode>();
 const warnings: string[] = [];
 
@@ -36,11 +42,12 @@ function makeNode(nodeId: number): ClusterNode {
     nodeId,
     clusterId: CLUSTER_ID,
     voters,
-    brokers,
     host: HOST,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     port: BROKER_PORTS[nodeId - 1]!,
     dataDir: join(dataDir, `node-${nodeId}`),
-    config: { 'default.replication.factor': '3', 'num.partitions': '3' },
+    config: { 'default.replication.factor': '3', 'num.partitions': '3', 'min.insync.replicas': '2' },
     log: { info() {}, warn: (message) => warnings.push(`node ${nodeId}: ${message}`) },
     onFatal: (error) => {
       throw error;
@@ -57,16 +64,19 @@ async function waitFor(what: string, check: () => boolean): Promise<void> {
   }
 }
 
-/** The active controller every running node agrees on, once they do and its image has all brokers. */
+/** The active controller every running node agrees on, once they do and every image has three unfenced brokers. */
 async function settledLeader(): Promise<number> {
   let leaderId = -1;
-  await waitFor('one leader named by every node, with three brokers registered', () => {
+  await waitFor('one leader named by every node, with three brokers registered and unfenced', () => {
     const ids = new Set([...nodes.values()].map((node) => node.leader().leaderId));
     leaderId = [...ids][0] ?? -1;
     return (
       ids.size === 1 &&
       leaderId > 0 &&
-      [...nodes.values()].every((node) => node.broker.metadata().brokers().length === 3)
+      [...nodes.values()].every((node) => {
+        const image = node.broker.metadata();
+        return image.brokers().length === 3 && brokers.every((b) => !image.isFenced(b.nodeId));
+      })
     );
   });
   return leaderId;
@@ -200,4 +210,82 @@ test('a restarted node replays the topics from its metadata log', async () => {
   const topic = (await kcatMetadata(BROKER_PORTS[nodeId - 1]!)).topics.find((t) => t.topic === 'direct');
   assert.ok(topic, 'direct in the restarted broker Metadata');
   assert.equal(topic.partitions.length, 1);
+});
+
+/** The partition's state as every running node's image has it, once they agree. */
+async function agreedPartition(
+  topic: string,
+  partition: number,
+  what: string,
+  check: (p: PartitionView) => boolean,
+) {
+  let found: PartitionView | undefined;
+  await waitFor(what, () => {
+    const views = [...nodes.values()].map(
+      (node) => node.broker.metadata().topic(topic)?.partitions[partition],
+    );
+    found = views[0];
+    return views.every((v) => v !== undefined && v.partitionEpoch === found?.partitionEpoch && check(v));
+  });
+  return found!;
+}
+
+async function kcatConsume(port: number, topic: string): Promise<string[]> {
+  const result = await runTool(
+    'kcat',
+    ['-C', '-b', `${HOST}:${port}`, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-q'],
+    { timeoutMs: TOOL_TIMEOUT_MS },
+  );
+  assert.equal(result.code, 0, `kcat -C on ${port}: ${result.stderr}`);
+  return result.stdout.split('\n').filter((line) => line !== '');
+}
+
+test('acks=all records survive the leader node stopping uncleanly; the node restarted rejoins the ISR', async () => {
+  const controllerId = await settledLeader();
+  const controller = nodes.get(controllerId)!;
+  // One partition led by a node that is not the active controller, so the controller fences it.
+  const victimId = [1, 2, 3].find((id) => id !== controllerId)!;
+  const order = [victimId, ...[1, 2, 3].filter((id) => id !== victimId)];
+  const created = await controller.broker.createTopic({
+    name: 'payments',
+    numPartitions: -1,
+    replicationFactor: -1,
+    assignments: [order],
+  });
+  assert.equal(created.errorCode, 0, created.errorMessage ?? '');
+  await agreedPartition(
+    'payments',
+    0,
+    'payments-0 led by the victim with a full ISR',
+    (p) => p.leaderId === victimId && p.isr.length === 3,
+  );
+  await waitFor(
+    'payments-0 leader on the victim',
+    () => nodes.get(victimId)!.broker.replicaManager?.core('payments', 0)?.isLeader === true,
+  );
+  const records = Array.from({ length: 200 }, (_, i) => `payment-${i}`);
+  const produced = await runTool(
+    'kcat',
+    ['-P', '-b', `${HOST}:${BROKER_PORTS[victimId - 1]}`, '-t', 'payments', '-p', '0', '-X', 'acks=all'],
+    { input: `${records.join('\n')}\n`, timeoutMs: TOOL_TIMEOUT_MS },
+  );
+  assert.equal(produced.code, 0, `kcat -P acks=all: ${produced.stderr}`);
+  const stoppedAt = performance.now();
+  await nodes.get(victimId)!.stop({ controlled: false });
+  nodes.delete(victimId);
+  const after = await agreedPartition(
+    'payments',
+    0,
+    'a new leader for payments-0 without the stopped node in the ISR',
+    (p) => p.leaderId !== victimId && p.leaderId > 0 && !p.isr.includes(victimId),
+  );
+  console.log(
+    `failover: new leader ${after.leaderId} ${Math.round(performance.now() - stoppedAt)} ms after the stop (session ${SESSION_TIMEOUT_MS} ms)`,
+  );
+  assert.deepEqual(await kcatConsume(BROKER_PORTS[after.leaderId - 1]!, 'payments'), records);
+  const restarted = makeNode(victimId);
+  nodes.set(victimId, restarted);
+  await restarted.start();
+  await agreedPartition('payments', 0, 'the restarted node back in the ISR', (p) => p.isr.length === 3);
+  assert.deepEqual(await kcatConsume(BROKER_PORTS[after.leaderId - 1]!, 'payments'), records);
 });

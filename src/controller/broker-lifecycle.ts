@@ -1,0 +1,262 @@
+/**
+ * A broker's side of the controller: one client connection to the active controller's listener
+ * (found from the quorum's leader and `controller.quorum.voters`), BrokerRegistration until it
+ * answers a broker epoch, then the ControllerChannel the ReplicaManager uses (AlterPartition v3,
+ * BrokerHeartbeat v1 carrying the metadata offset replayed so far, so the controller unfences a
+ * broker that has caught up). A lost connection fails what it carried; the next request connects
+ * again, to whichever node leads by then.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import type {
+  AlterPartitionRequestData,
+  AlterPartitionResponseData,
+  ControllerChannel,
+} from '../broker/controller-channel.ts';
+import { KafkaErrors, type MessageValue, uuidFromRandomBytes } from '../protocol/index.ts';
+import {
+  ALTER_PARTITION_KEY,
+  ALTER_PARTITION_VERSION,
+  BROKER_HEARTBEAT_KEY,
+  BROKER_HEARTBEAT_VERSION,
+  BROKER_REGISTRATION_KEY,
+  BROKER_REGISTRATION_VERSION,
+  decodeLifecycleResponse,
+  encodeLifecycleRequest,
+} from './lifecycle-wire.ts';
+import type { PeerAddress } from './peer.ts';
+
+/** A request to the controller unanswered for this long fails (and closes the connection). */
+export const CONTROLLER_REQUEST_TIMEOUT_MS = 10_000;
+/** Requests awaiting an answer on the connection; more fail at once. */
+export const CONTROLLER_IN_FLIGHT_MAX = 64;
+/** Answers larger than this close the connection (these APIs answer a few hundred bytes). */
+const CONTROLLER_RESPONSE_BYTES_MAX = 16 * 1024 * 1024;
+/** Wait between registration attempts (no leader yet, NOT_CONTROLLER, connection refused). */
+export const REGISTRATION_RETRY_MS = 200;
+/** SecurityProtocol PLAINTEXT (the only one a cluster node's broker listener has for now). */
+const PLAINTEXT = 0;
+
+interface Pending {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly resolve: (body: MessageValue) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class ControllerClient {
+  readonly #controller: () => PeerAddress | null;
+  readonly #clientId: string;
+  #socket: net.Socket | null = null;
+  #target: number | null = null;
+  #nextCorrelationId = 1;
+  readonly #inFlight = new Map<number, Pending>();
+  #buffer: Buffer = Buffer.alloc(0);
+  #closed = false;
+
+  /** `controller` names the active controller's listener, or null while there is none. */
+  constructor(controller: () => PeerAddress | null, clientId: string) {
+    this.#controller = controller;
+    this.#clientId = clientId;
+  }
+
+  request(apiKey: number, apiVersion: number, body: MessageValue): Promise<MessageValue> {
+    if (this.#closed) return Promise.reject(new Error('the controller client is closed'));
+    const target = this.#controller();
+    if (target === null) return Promise.reject(new Error('no active controller is known'));
+    if (this.#socket !== null && this.#target !== target.nodeId)
+      this.#drop(new Error('the controller moved'));
+    if (this.#inFlight.size >= CONTROLLER_IN_FLIGHT_MAX) {
+      return Promise.reject(new Error(`${CONTROLLER_IN_FLIGHT_MAX} requests already wait on the controller`));
+    }
+    const socket = this.#socket ?? this.#connect(target);
+    const correlationId = this.#nextCorrelationId;
+    this.#nextCorrelationId = (this.#nextCorrelationId % 0x7fffffff) + 1;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          this.#drop(new Error(`the controller did not answer within ${CONTROLLER_REQUEST_TIMEOUT_MS} ms`)),
+        CONTROLLER_REQUEST_TIMEOUT_MS,
+      );
+      this.#inFlight.set(correlationId, { apiKey, apiVersion, resolve, reject, timer });
+      socket.write(encodeLifecycleRequest(apiKey, apiVersion, correlationId, this.#clientId, body));
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#drop(new Error('the controller client is closed'));
+  }
+
+  #connect(target: PeerAddress): net.Socket {
+    const socket = net.connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (this.#socket === socket) this.#drop(new Error(`connection to controller ${target.nodeId} closed`));
+    });
+    this.#socket = socket;
+    this.#target = target.nodeId;
+    this.#buffer = Buffer.alloc(0);
+    return socket;
+  }
+
+  #drop(error: Error): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#target = null;
+    socket?.destroy();
+    for (const pending of this.#inFlight.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.#inFlight.clear();
+  }
+
+  #onData(socket: net.Socket, chunk: Buffer): void {
+    if (socket !== this.#socket) return;
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    while (this.#buffer.length >= 4) {
+      const size = this.#buffer.readInt32BE(0);
+      if (size < 4 || size > CONTROLLER_RESPONSE_BYTES_MAX) {
+        this.#drop(new Error(`the controller sent a frame of ${size} bytes`));
+        return;
+      }
+      if (this.#buffer.length < 4 + size) return;
+      const frame = this.#buffer.subarray(4, 4 + size);
+      this.#buffer = this.#buffer.subarray(4 + size);
+      const pending = this.#inFlight.get(frame.readInt32BE(0));
+      if (pending === undefined) {
+        this.#drop(new Error('the controller answered an unknown correlation id'));
+        return;
+      }
+      this.#inFlight.delete(frame.readInt32BE(0));
+      clearTimeout(pending.timer);
+      try {
+        pending.resolve(decodeLifecycleResponse(pending.apiKey, pending.apiVersion, frame).body);
+      } catch (error) {
+        pending.reject(error as Error);
+        this.#drop(new Error(`undecodable answer from the controller: ${(error as Error).message}`));
+        return;
+      }
+    }
+  }
+}
+
+export interface BrokerLifecycleOptions {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly client: ControllerClient;
+  /** The broker listener clients reach (registered as the broker's endpoint). */
+  readonly endpoint: () => { host: string; port: number } | null;
+  /** The offset of the last metadata record this node replayed. */
+  readonly metadataOffset: () => number;
+  readonly log: { info(message: string): void; warn(message: string): void };
+}
+
+/** Registers the broker and serves as its ControllerChannel. */
+export class BrokerLifecycle implements ControllerChannel {
+  readonly #options: BrokerLifecycleOptions;
+  readonly #incarnationId = uuidFromRandomBytes(randomBytes(16));
+  #stopped = false;
+
+  constructor(options: BrokerLifecycleOptions) {
+    this.#options = options;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /** BrokerRegistration until the active controller answers an epoch (retried every REGISTRATION_RETRY_MS). */
+  async register(): Promise<number> {
+    let lastProblem = '';
+    while (!this.#stopped) {
+      const endpoint = this.#options.endpoint();
+      if (endpoint !== null) {
+        try {
+          const answer = await this.#options.client.request(
+            BROKER_REGISTRATION_KEY,
+            BROKER_REGISTRATION_VERSION,
+            {
+              brokerId: this.#options.nodeId,
+              clusterId: this.#options.clusterId,
+              incarnationId: this.#incarnationId,
+              listeners: [
+                { name: 'PLAINTEXT', host: endpoint.host, port: endpoint.port, securityProtocol: PLAINTEXT },
+              ],
+              features: [],
+              rack: null,
+              logDirs: [],
+              previousBrokerEpoch: -1n,
+            },
+          );
+          if (answer.errorCode === 0) return Number(answer.brokerEpoch as bigint);
+          if (answer.errorCode === KafkaErrors.INCONSISTENT_CLUSTER_ID.code) {
+            throw new Error(
+              `the controller refused cluster id ${this.#options.clusterId} (INCONSISTENT_CLUSTER_ID)`,
+            );
+          }
+          lastProblem = `error code ${String(answer.errorCode)}`;
+        } catch (error) {
+          if ((error as Error).message.includes('INCONSISTENT_CLUSTER_ID')) throw error;
+          lastProblem = (error as Error).message;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, REGISTRATION_RETRY_MS));
+    }
+    throw new Error(`broker ${this.#options.nodeId} stopped before it registered (${lastProblem})`);
+  }
+
+  /** BrokerHeartbeat; the answer (fenced, caught up, shut down) is returned for controlled shutdown. */
+  async heartbeat(brokerEpoch: number, wantShutDown = false): Promise<MessageValue> {
+    return this.#options.client.request(BROKER_HEARTBEAT_KEY, BROKER_HEARTBEAT_VERSION, {
+      brokerId: this.#options.nodeId,
+      brokerEpoch: BigInt(brokerEpoch),
+      currentMetadataOffset: BigInt(this.#options.metadataOffset()),
+      wantFence: false,
+      wantShutDown,
+      offlineLogDirs: [],
+    });
+  }
+
+  brokerHeartbeat(_brokerId: number, brokerEpoch: number): void {
+    if (this.#stopped) return;
+    this.heartbeat(brokerEpoch).then(
+      (answer) => {
+        if (answer.errorCode !== 0)
+          this.#options.log.warn(`broker heartbeat: error code ${String(answer.errorCode)}`);
+      },
+      (error: unknown) => this.#options.log.warn(`broker heartbeat: ${(error as Error).message}`),
+    );
+  }
+
+  async alterPartition(request: AlterPartitionRequestData): Promise<AlterPartitionResponseData> {
+    const failed = (errorCode: number): AlterPartitionResponseData => ({ errorCode, topics: [] });
+    try {
+      const answer = await this.#options.client.request(ALTER_PARTITION_KEY, ALTER_PARTITION_VERSION, {
+        brokerId: request.brokerId,
+        brokerEpoch: BigInt(request.brokerEpoch),
+        topics: request.topics.map((topic) => ({
+          topicId: topic.topicId,
+          partitions: topic.partitions.map((partition) => ({
+            partitionIndex: partition.partitionIndex,
+            leaderEpoch: partition.leaderEpoch,
+            newIsrWithEpochs: partition.newIsrWithEpochs.map((member) => ({
+              brokerId: member.brokerId,
+              brokerEpoch: BigInt(member.brokerEpoch),
+            })),
+            leaderRecoveryState: partition.leaderRecoveryState,
+            partitionEpoch: partition.partitionEpoch,
+          })),
+        })),
+      });
+      return answer as unknown as AlterPartitionResponseData;
+    } catch {
+      // The transport failed: the outcome is unknown, which the replica core settles by resending.
+      return failed(KafkaErrors.NOT_CONTROLLER.code);
+    }
+  }
+}

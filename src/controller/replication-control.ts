@@ -1,0 +1,370 @@
+/**
+ * The active controller's broker lifecycle and partition rules, fed by the metadata quorum (Kafka's
+ * ClusterControlManager and ReplicationControlManager): BrokerRegistration (62) writes a fenced
+ * RegisterBrokerRecord whose offset is the broker epoch; BrokerHeartbeat (63) keeps a session,
+ * unfences a broker once it has replayed its own registration, and drives controlled shutdown
+ * (WantShutDown: leadership and ISR membership move away first); a broker silent past the session
+ * timeout is fenced and leaves every ISR, leaders moving to the next ISR member; AlterPartition
+ * (56) applies the checks of src/replication/controller.ts (the stub's authoritative rules, in the
+ * same order, KIP-903 included) to the partition state in the quorum's image.
+ *
+ * Every decision runs after the previous one committed (one queue), so each is taken on the image
+ * that holds every earlier change. Sessions live in memory, as in Kafka: a new active controller
+ * gives every registered broker a fresh session.
+ */
+import type { MetadataImage, MetadataRecord } from '../broker/metadata-image.ts';
+import type { PartitionView } from '../broker/services.ts';
+import { KafkaErrors, type MessageValue } from '../protocol/index.ts';
+import type { LeaderAndEpoch } from '../raft/types.ts';
+import type { ControllerHandler } from './handler.ts';
+import {
+  ALTER_PARTITION_KEY,
+  ALTER_PARTITION_VERSION,
+  BROKER_HEARTBEAT_KEY,
+  BROKER_HEARTBEAT_VERSION,
+  BROKER_REGISTRATION_KEY,
+  BROKER_REGISTRATION_VERSION,
+} from './lifecycle-wire.ts';
+import type { MetadataQuorum } from './metadata-quorum.ts';
+
+/** Kafka's `broker.session.timeout.ms` default. */
+export const BROKER_SESSION_TIMEOUT_MS_DEFAULT = 9_000;
+/** How often the active controller looks for expired sessions. */
+export const SESSION_CHECK_INTERVAL_MS = 250;
+const NO_LEADER = -1;
+
+export interface ReplicationControlOptions {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly quorum: MetadataQuorum;
+  readonly sessionTimeoutMs?: number;
+  readonly nowMs?: () => number;
+  readonly log: { info(message: string): void; warn(message: string): void };
+}
+
+interface AlterPartitionTopic {
+  topicId: string;
+  partitions: {
+    partitionIndex: number;
+    leaderEpoch: number;
+    newIsrWithEpochs: { brokerId: number; brokerEpoch: bigint }[];
+    partitionEpoch: number;
+  }[];
+}
+
+export class ReplicationControl {
+  readonly #options: ReplicationControlOptions;
+  readonly #sessionTimeoutMs: number;
+  readonly #nowMs: () => number;
+  /** Last heartbeat per broker id, on the active controller only. */
+  readonly #sessions = new Map<number, number>();
+  #active = false;
+  #queue: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: ReplicationControlOptions) {
+    this.#options = options;
+    this.#sessionTimeoutMs = options.sessionTimeoutMs ?? BROKER_SESSION_TIMEOUT_MS_DEFAULT;
+    this.#nowMs = options.nowMs ?? (() => performance.now());
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.#checkSessions(), SESSION_CHECK_INTERVAL_MS);
+  }
+
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#active = false;
+  }
+
+  onLeaderChange(leader: LeaderAndEpoch): void {
+    const active = leader.leaderId === this.#options.nodeId;
+    if (active && !this.#active) {
+      // A fresh session for every broker the log registers: none is fenced for the change itself.
+      this.#sessions.clear();
+      const now = this.#nowMs();
+      for (const broker of this.#image().brokers()) this.#sessions.set(broker.nodeId, now);
+    }
+    this.#active = active;
+  }
+
+  handlers(): ControllerHandler[] {
+    return [
+      {
+        apiKey: BROKER_REGISTRATION_KEY,
+        name: 'BrokerRegistration',
+        minVersion: BROKER_REGISTRATION_VERSION,
+        maxVersion: BROKER_REGISTRATION_VERSION,
+        handle: (body) => this.#serial(() => this.#register(body)),
+      },
+      {
+        apiKey: BROKER_HEARTBEAT_KEY,
+        name: 'BrokerHeartbeat',
+        minVersion: BROKER_HEARTBEAT_VERSION,
+        maxVersion: BROKER_HEARTBEAT_VERSION,
+        handle: (body) => this.#serial(() => this.#heartbeat(body)),
+      },
+      {
+        apiKey: ALTER_PARTITION_KEY,
+        name: 'AlterPartition',
+        minVersion: ALTER_PARTITION_VERSION,
+        maxVersion: ALTER_PARTITION_VERSION,
+        handle: (body) => this.#serial(() => this.#alterPartition(body)),
+      },
+    ];
+  }
+
+  #image(): MetadataImage {
+    return this.#options.quorum.image();
+  }
+
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Proposes and waits; answers the error code (0 committed, NOT_CONTROLLER otherwise). */
+  async #write(records: readonly MetadataRecord[]): Promise<{ errorCode: number; offset: bigint }> {
+    if (records.length === 0) return { errorCode: 0, offset: -1n };
+    try {
+      return { errorCode: 0, offset: await this.#options.quorum.propose(records) };
+    } catch (error) {
+      this.#options.log.warn(`controller write not committed: ${(error as Error).message}`);
+      return { errorCode: KafkaErrors.NOT_CONTROLLER.code, offset: -1n };
+    }
+  }
+
+  async #register(body: MessageValue): Promise<MessageValue> {
+    if (!this.#active) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
+    if (body.clusterId !== this.#options.clusterId) {
+      return { errorCode: KafkaErrors.INCONSISTENT_CLUSTER_ID.code };
+    }
+    const brokerId = body.brokerId as number;
+    const listener = (body.listeners as { host: string; port: number }[])[0];
+    if (listener === undefined) return { errorCode: KafkaErrors.INVALID_REQUEST.code };
+    const image = this.#image();
+    const records: MetadataRecord[] = [
+      {
+        type: 'RegisterBrokerRecord',
+        brokerId,
+        host: listener.host,
+        port: listener.port,
+        rack: (body.rack as string | null) ?? null,
+        fenced: true,
+      },
+    ];
+    // A broker registering again restarted without a controlled shutdown: it leaves every ISR it
+    // can leave (never emptying one) and leads nothing until it is unfenced, as the stub treats it.
+    if (image.brokerEpoch(brokerId) >= 0) records.push(...this.#removeBroker(image, brokerId));
+    const { errorCode, offset } = await this.#write(records);
+    if (errorCode !== 0) return { errorCode };
+    this.#sessions.set(brokerId, this.#nowMs());
+    this.#options.log.info(
+      `broker ${brokerId} registered at ${listener.host}:${listener.port}, epoch ${offset}`,
+    );
+    return { errorCode: 0, brokerEpoch: offset };
+  }
+
+  async #heartbeat(body: MessageValue): Promise<MessageValue> {
+    if (!this.#active) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
+    const brokerId = body.brokerId as number;
+    const epoch = Number(body.brokerEpoch as bigint);
+    let image = this.#image();
+    if (image.brokerEpoch(brokerId) !== epoch || epoch < 0) {
+      return { errorCode: KafkaErrors.STALE_BROKER_EPOCH.code };
+    }
+    this.#sessions.set(brokerId, this.#nowMs());
+    const caughtUp = Number(body.currentMetadataOffset as bigint) >= epoch;
+    if (body.wantShutDown === true) {
+      const records = this.#removeBroker(image, brokerId);
+      if (!image.isFenced(brokerId)) records.unshift({ type: 'FenceBrokerRecord', id: brokerId, epoch });
+      const { errorCode } = await this.#write(records);
+      if (errorCode !== 0) return { errorCode };
+      image = this.#image();
+      const leads = [...image.topics()].some((t) => t.partitions.some((p) => p.leaderId === brokerId));
+      return { errorCode: 0, isCaughtUp: caughtUp, isFenced: true, shouldShutDown: !leads };
+    }
+    if (image.isFenced(brokerId) && caughtUp) {
+      const records: MetadataRecord[] = [{ type: 'UnfenceBrokerRecord', id: brokerId, epoch }];
+      records.push(...this.#electLeaderless(image, brokerId));
+      const { errorCode } = await this.#write(records);
+      if (errorCode !== 0) return { errorCode };
+      image = this.#image();
+      this.#options.log.info(`broker ${brokerId} unfenced (epoch ${epoch})`);
+    }
+    return { errorCode: 0, isCaughtUp: caughtUp, isFenced: image.isFenced(brokerId), shouldShutDown: false };
+  }
+
+  #checkSessions(): void {
+    if (!this.#active) return;
+    const now = this.#nowMs();
+    const image = this.#image();
+    for (const broker of image.brokers()) {
+      if (image.isFenced(broker.nodeId)) continue;
+      const last = this.#sessions.get(broker.nodeId) ?? now;
+      if (!this.#sessions.has(broker.nodeId)) this.#sessions.set(broker.nodeId, now);
+      if (now - last <= this.#sessionTimeoutMs) continue;
+      this.#sessions.delete(broker.nodeId);
+      void this.#serial(async () => {
+        const current = this.#image();
+        const epoch = current.brokerEpoch(broker.nodeId);
+        if (!this.#active || current.isFenced(broker.nodeId)) return;
+        this.#options.log.warn(
+          `broker ${broker.nodeId} sent no heartbeat for ${this.#sessionTimeoutMs} ms: fenced (epoch ${epoch})`,
+        );
+        await this.#write([
+          { type: 'FenceBrokerRecord', id: broker.nodeId, epoch },
+          ...this.#removeBroker(current, broker.nodeId),
+        ]);
+      });
+    }
+  }
+
+  /** The changes that take a broker out of every ISR it can leave and move its leaderships. */
+  #removeBroker(image: MetadataImage, brokerId: number): MetadataRecord[] {
+    const records: MetadataRecord[] = [];
+    for (const topic of image.topics()) {
+      for (const partition of topic.partitions) {
+        if (!partition.isr.includes(brokerId) && partition.leaderId !== brokerId) continue;
+        if (partition.replicas.length < 2) continue;
+        const isr = partition.isr.length > 1 ? partition.isr.filter((id) => id !== brokerId) : partition.isr;
+        const leader =
+          partition.leaderId === brokerId
+            ? chooseLeader(image, partition, isr, brokerId)
+            : partition.leaderId;
+        const change: MetadataRecord = {
+          type: 'PartitionChangeRecord',
+          topicId: topic.topicId,
+          partitionId: partition.partitionIndex,
+          isr,
+          ...(leader !== partition.leaderId ? { leader } : {}),
+        };
+        if (leader !== partition.leaderId || isr.length !== partition.isr.length) records.push(change);
+      }
+    }
+    return records;
+  }
+
+  /** Leaders for partitions without one, counting `unfencing` as unfenced. */
+  #electLeaderless(image: MetadataImage, unfencing: number): MetadataRecord[] {
+    const records: MetadataRecord[] = [];
+    for (const topic of image.topics()) {
+      for (const partition of topic.partitions) {
+        if (partition.leaderId !== NO_LEADER) continue;
+        const leader = partition.replicas.find(
+          (id) => partition.isr.includes(id) && (id === unfencing || !image.isFenced(id)),
+        );
+        if (leader === undefined) continue;
+        records.push({
+          type: 'PartitionChangeRecord',
+          topicId: topic.topicId,
+          partitionId: partition.partitionIndex,
+          leader,
+        });
+      }
+    }
+    return records;
+  }
+
+  async #alterPartition(body: MessageValue): Promise<MessageValue> {
+    if (!this.#active) return { errorCode: KafkaErrors.NOT_CONTROLLER.code, topics: [] };
+    const brokerId = body.brokerId as number;
+    const brokerEpoch = Number(body.brokerEpoch as bigint);
+    const image = this.#image();
+    const topics = body.topics as AlterPartitionTopic[];
+    const codes = new Map<string, number>();
+    const records: MetadataRecord[] = [];
+    for (const topic of topics) {
+      const view = image.topicById(topic.topicId);
+      for (const request of topic.partitions) {
+        const key = `${topic.topicId}:${request.partitionIndex}`;
+        const state = view?.partitions[request.partitionIndex];
+        const code =
+          state === undefined
+            ? KafkaErrors.UNKNOWN_TOPIC_ID.code
+            : checkAlterPartition(image, state, brokerId, brokerEpoch, request);
+        codes.set(key, code);
+        if (code === 0) {
+          records.push({
+            type: 'PartitionChangeRecord',
+            topicId: topic.topicId,
+            partitionId: request.partitionIndex,
+            isr: request.newIsrWithEpochs.map((member) => member.brokerId),
+          });
+        }
+      }
+    }
+    const { errorCode } = await this.#write(records);
+    if (errorCode !== 0) return { errorCode, topics: [] };
+    const after = this.#image();
+    return {
+      errorCode: 0,
+      topics: topics.map((topic) => ({
+        topicId: topic.topicId,
+        partitions: topic.partitions.map((request) => {
+          const state = after.topicById(topic.topicId)?.partitions[request.partitionIndex];
+          return {
+            partitionIndex: request.partitionIndex,
+            errorCode: codes.get(`${topic.topicId}:${request.partitionIndex}`) ?? 0,
+            leaderId: state?.leaderId ?? NO_LEADER,
+            leaderEpoch: state?.leaderEpoch ?? -1,
+            isr: state?.isr ?? [],
+            leaderRecoveryState: 0,
+            partitionEpoch: state?.partitionEpoch ?? -1,
+          };
+        }),
+      })),
+    };
+  }
+}
+
+/** The first replica in assignment order that is in `isr`, unfenced and not `excluded` (unclean election off). */
+function chooseLeader(
+  image: MetadataImage,
+  partition: PartitionView,
+  isr: readonly number[],
+  excluded: number,
+): number {
+  for (const id of partition.replicas) {
+    if (id !== excluded && isr.includes(id) && !image.isFenced(id)) return id;
+  }
+  return NO_LEADER;
+}
+
+/** AlterPartition's checks in PartitionController's order (src/replication/controller.ts). */
+function checkAlterPartition(
+  image: MetadataImage,
+  state: PartitionView,
+  brokerId: number,
+  brokerEpoch: number,
+  request: AlterPartitionTopic['partitions'][number],
+): number {
+  if (image.brokerEpoch(brokerId) !== brokerEpoch || brokerEpoch < 0)
+    return KafkaErrors.STALE_BROKER_EPOCH.code;
+  if (request.leaderEpoch > state.leaderEpoch || request.partitionEpoch > state.partitionEpoch) {
+    return KafkaErrors.NOT_CONTROLLER.code;
+  }
+  if (request.leaderEpoch < state.leaderEpoch) return KafkaErrors.FENCED_LEADER_EPOCH.code;
+  if (brokerId !== state.leaderId) return KafkaErrors.INVALID_REQUEST.code;
+  if (request.partitionEpoch < state.partitionEpoch) return KafkaErrors.INVALID_UPDATE_VERSION.code;
+  const isr = request.newIsrWithEpochs.map((member) => member.brokerId);
+  if (
+    !isr.includes(state.leaderId) ||
+    !isr.every((id) => state.replicas.includes(id)) ||
+    new Set(isr).size !== isr.length
+  ) {
+    return KafkaErrors.INVALID_REQUEST.code;
+  }
+  for (const member of request.newIsrWithEpochs) {
+    // KIP-903: a member named with another epoch than its registration (it restarted) cannot join; nor a fenced one.
+    if (
+      image.isFenced(member.brokerId) ||
+      image.brokerEpoch(member.brokerId) !== Number(member.brokerEpoch)
+    ) {
+      return KafkaErrors.INELIGIBLE_REPLICA.code;
+    }
+  }
+  return 0;
+}
