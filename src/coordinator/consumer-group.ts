@@ -569,9 +569,15 @@ export class ConsumerGroups {
               `Static member ${previous.memberId} with instance id ${input.instanceId} is not released yet.`,
             );
           }
-          // The new incarnation takes over the previous one's assignment and epoch.
+          // The new incarnation takes over the previous one's subscription, target, assignment and
+          // epoch: with an unchanged subscription the group epoch does not move.
+          const target = group.target.get(previous.memberId);
           this.#dropMember(group, previous);
           const member = this.#newMember(input, input.memberId || this.#newMemberId());
+          if (target !== undefined) group.target.set(member.memberId, target);
+          member.subscribedTopicNames = previous.subscribedTopicNames;
+          member.subscribedTopicRegex = previous.subscribedTopicRegex;
+          member.serverAssignor = previous.serverAssignor;
           member.assigned = previous.assigned;
           member.pendingRevocation = previous.pendingRevocation;
           member.memberEpoch = previous.previousMemberEpoch;

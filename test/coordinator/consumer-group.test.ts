@@ -257,6 +257,7 @@ describe('consumer groups (KIP-848)', () => {
     const again = new Member(groups, 'a2');
     assert.equal(again.join({ instanceId: 'instance-a' }).errorCode, ErrorCode.NONE);
     assert.deepEqual(again.partitions(), held);
+    assert.equal(groups.group(GROUP)!.groupEpoch, epochBefore, 'the same subscription again: no new epoch');
     const thief = new Member(groups, 'a3');
     assert.equal(thief.join({ instanceId: 'instance-a' }).errorCode, ErrorCode.UNRELEASED_INSTANCE_ID);
     // b leaves for good: a2 gets everything.
