@@ -29,9 +29,12 @@ export class ManualClock implements Clock {
   #sequence = 0;
   readonly #timers = new Set<Timer>();
   readonly #realNowMs: () => number;
+  readonly #advanceTimersMax: number;
 
-  constructor(realNowMs: () => number = Date.now) {
+  /** `realNowMs` is the clock it follows; `advanceTimersMax` bounds one advance (ADVANCE_TIMERS_MAX). */
+  constructor(realNowMs: () => number = Date.now, advanceTimersMax = ADVANCE_TIMERS_MAX) {
     this.#realNowMs = realNowMs;
+    this.#advanceTimersMax = advanceTimersMax;
   }
 
   nowMs(): number {
@@ -77,9 +80,9 @@ export class ManualClock implements Clock {
     for (let fired = 0; ; fired++) {
       const next = this.#earliest();
       if (next === undefined || next.dueMs > targetMs) break;
-      if (fired >= ADVANCE_TIMERS_MAX) {
+      if (fired >= this.#advanceTimersMax) {
         throw new Error(
-          `clock.advance: more than ${ADVANCE_TIMERS_MAX} timers fell due (ADVANCE_TIMERS_MAX); a timer keeps re-arming itself`,
+          `clock.advance: more than ${this.#advanceTimersMax} timers fell due (ADVANCE_TIMERS_MAX); a timer keeps re-arming itself`,
         );
       }
       this.#moveTo(next.dueMs);
