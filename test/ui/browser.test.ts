@@ -608,6 +608,26 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.equal(brokers[0]![1], BOOTSTRAP);
     await screenshot(page, 'cluster');
     await assertAccessible(page, 'cluster');
+
+    // The broker's configs, as DescribeConfigs gives them to kafkajs, with their source.
+    await page.getByRole('link', { name: 'Configs of broker 1' }).click();
+    await page.getByLabel('Filter configs').fill('num.partitions');
+    const shown = (await tableRows(page, 'Broker configs')).find((cells) => cells[0] === 'num.partitions');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const described = await admin.describeConfigs({
+        resources: [{ type: 4, name: '1', configNames: ['num.partitions'] }],
+        includeSynonyms: false,
+      });
+      const entry = described.resources[0]?.configEntries[0];
+      assert.equal(shown?.[1], entry?.configValue);
+    } finally {
+      await admin.disconnect();
+    }
+    assert.equal(shown?.[2], "Kafka's default");
+    await screenshot(page, 'broker-configs');
+    await assertAccessible(page, 'broker configs');
     // A narrow window and the dark theme still show the page (looked at in the screenshots).
     await page.setViewportSize({ width: 420, height: 800 });
     await page.emulateMedia({ colorScheme: 'dark' });

@@ -4,7 +4,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ClusterPage } from './cluster.tsx';
+import { BrokerPage, ClusterPage } from './cluster.tsx';
 import { GroupPage, GroupsPage } from './groups.tsx';
 import { SchemasPage, SubjectPage } from './schemas.tsx';
 import { TopicPage, TopicsPage } from './topics.tsx';
@@ -26,6 +26,7 @@ const SECTIONS = [
 
 function Page({ route }: { route: string[] }) {
   const [section, name] = route;
+  if (section === 'brokers' && name !== undefined) return <BrokerPage id={name} />;
   if (section === 'topics' && name !== undefined) return <TopicPage name={name} />;
   if (section === 'topics') return <TopicsPage />;
   if (section === 'groups' && name !== undefined) return <GroupPage id={name} />;
