@@ -39,7 +39,9 @@ const KINDS: readonly CompanionKind[] = [
     service: 'schema-registry',
     title: 'Schema Registry',
     start: async (bootstrap, port) =>
-      (await import('../registry/server.ts')).startSchemaRegistry({ bootstrap, port }),
+      // In the group `schema-registry`, as Confluent's: another instance on this cluster (a `kstack
+      // schema-registry` beside it) elects one leader with it instead of writing `_schemas` too.
+      (await import('../registry/server.ts')).startSchemaRegistry({ bootstrap, port, leaderElection: true }),
   },
   {
     service: 'kafka-rest-proxy',

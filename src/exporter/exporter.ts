@@ -8,6 +8,7 @@
  */
 import { Admin, type ClusterTopicMetadata } from '@platformatic/kafka';
 import { Gauge, Registry } from 'prom-client';
+import { consumerGroupIds } from '../common/consumer-groups.ts';
 import { type MetricsServer, startMetricsServer } from '../metrics/http.ts';
 
 /** KAFKA_EXPORTER_PORT of `.env.example`: the Docker stack's kafka-exporter port. */
@@ -269,7 +270,7 @@ export class KafkaExporter {
     newestOffsets: ReadonlyMap<string, bigint>,
   ): Promise<void> {
     const { metrics } = this;
-    const groups = [...(await admin.listGroups()).keys()];
+    const groups = consumerGroupIds(await admin.listGroups());
     if (groups.length === 0) return;
     const described = await admin.describeGroups({ groups });
     for (const [id, group] of described) set(metrics.groupMembers, { consumergroup: id }, group.members.size);

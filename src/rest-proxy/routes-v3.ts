@@ -6,6 +6,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { consumerGroupIds } from '../common/consumer-groups.ts';
 import {
   badRequest,
   clusterNotFound,
@@ -497,7 +498,7 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
     } catch (error) {
       throw toRestError(error);
     }
-    const names = [...groups.keys()].sort();
+    const names = consumerGroupIds(groups);
     const data = names.length === 0 ? [] : await describeGroups(request, id, names);
     return answer(
       request,

@@ -15,6 +15,8 @@ import { after, before, test } from 'node:test';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { type RunningExporter, startExporter } from '../../src/exporter/exporter.ts';
+import { METRICS_RENDER_MIN_INTERVAL_MS } from '../../src/metrics/http.ts';
+import { startSchemaRegistry } from '../../src/registry/server.ts';
 import {
   KSTACK_STOP_GRACE_MS,
   type Running,
@@ -32,6 +34,8 @@ const RECORDS_PER_PARTITION = [12, 10, 8];
 const DELETED_BEFORE = 2;
 const COMMITTED = [5, 10];
 const KSTACK_PORT = 20411;
+/** Schema Registries whose `sr` group the exporter must leave out: on the reference, on kstack. */
+const REGISTRY_PORTS = [20415, 20416];
 
 interface Target {
   readonly name: string;
@@ -197,6 +201,30 @@ test('the same series with the same values against kstack and against Apache Kaf
   );
   assert.ok(reference!.length > 20, `only ${reference!.length} series`);
   assert.deepEqual(kstack, reference);
+});
+
+test("other clients' groups (a Schema Registry's sr group) are left out, as kafka_exporter lists consumer groups", async () => {
+  for (const [index, target] of targets.entries()) {
+    // Started with leader election, the registry joins the group `schema-registry` (protocol type sr)
+    // and waits for its first assignment: the group exists before the next scrape.
+    const registry = await startSchemaRegistry({
+      bootstrap: target.broker.bootstrap,
+      port: REGISTRY_PORTS[index] as number,
+      leaderElection: true,
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, METRICS_RENDER_MIN_INTERVAL_MS + 100));
+      for (let scrapeIndex = 0; scrapeIndex < 2; scrapeIndex++) {
+        const samples = await scrape(target.exporter.url);
+        assert.equal(sampleValue(samples, 'kafka_exporter_cluster_up'), 1, `${target.name}: cluster down`);
+        const groups = new Set(samples.map((sample) => sample.labels.consumergroup).filter(Boolean));
+        assert.ok(groups.has(LIVE_GROUP), `${target.name}: ${[...groups].join(', ')}`);
+        assert.ok(!groups.has('schema-registry'), `${target.name}: the sr group was described`);
+      }
+    } finally {
+      await registry.close();
+    }
+  }
 });
 
 test('a cluster that goes down is reported as down, and the exporter recovers by itself', async () => {
