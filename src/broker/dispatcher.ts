@@ -113,6 +113,9 @@ export class BrokerDispatcher implements RequestDispatcher {
       throw error;
     }
     const failed = (error: unknown): DispatchResult => {
+      // A request the handler finds malformed (ACL filters of UNKNOWN codes): closed, as Kafka does.
+      if (error instanceof ProtocolError)
+        return this.#reject(connection, `${handler.name} v${apiVersion}: ${error.message}`);
       // A handler bug: logged with its stack; only this connection is closed, as Kafka does.
       this.#log.warn(
         `${handler.name} v${apiVersion} from connection ${connection.id} failed: ${(error as Error)?.stack ?? String(error)}`,

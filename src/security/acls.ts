@@ -98,27 +98,36 @@ export function principalProblem(principal: string): string | null {
   return null;
 }
 
+/** Why a creation is refused: the error code and message Kafka 4.1.1 answers it with. */
+export interface AclCreateRefusal {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
 /**
- * Why Kafka would refuse to create this binding (INVALID_REQUEST), or null: the codes must name one
- * concrete resource type, pattern type (LITERAL or PREFIXED), operation and permission; the name
- * must not be empty, the principal must be `Type:name`.
+ * Why Kafka would refuse to create this binding, or null. The broker's own checks answer
+ * INVALID_REQUEST with a message: an empty name, a CLUSTER resource not named `kafka-cluster`, a
+ * principal that is not `Type:name`. The controller's (a resource type, pattern type, operation or
+ * permission that names no single value: ANY, MATCH) reach the client of Kafka 4.1.1 as
+ * UNKNOWN_SERVER_ERROR without a message, measured against it (test/security/acls-reference.slow.ts).
  */
-export function aclBindingProblem(binding: AclBinding): string | null {
+export function aclCreateRefusal(binding: AclBinding): AclCreateRefusal | null {
   const { resourceType, patternType, operation, permissionType, resourceName } = binding;
-  if (resourceType <= ResourceType.ANY || resourceType > LARGEST_RESOURCE_TYPE) {
-    return `Invalid resourceType ${resourceTypeName(resourceType)}`;
+  const invalid = (errorMessage: string): AclCreateRefusal => ({ errorCode: 42, errorMessage });
+  if (resourceType === ResourceType.CLUSTER && resourceName !== CLUSTER_NAME) {
+    return invalid(`The only valid name for the CLUSTER resource is ${CLUSTER_NAME}`);
   }
-  if (patternType !== PatternType.LITERAL && patternType !== PatternType.PREFIXED) {
-    return `Invalid patternType ${patternTypeName(patternType)}`;
-  }
-  if (operation <= AclOperation.ANY || operation > LARGEST_OPERATION) {
-    return `Invalid operation ${operationName(operation)}`;
-  }
-  if (permissionType !== AclPermission.ALLOW && permissionType !== AclPermission.DENY) {
-    return `Invalid permissionType ${permissionName(permissionType)}`;
-  }
-  if (resourceName.length === 0) return 'Resource name should not be empty';
-  return principalProblem(binding.principal);
+  if (resourceName.length === 0) return invalid('Invalid empty resource name');
+  const principal = principalProblem(binding.principal);
+  if (principal !== null) return invalid(principal);
+  const concrete =
+    resourceType > ResourceType.ANY &&
+    resourceType <= LARGEST_RESOURCE_TYPE &&
+    (patternType === PatternType.LITERAL || patternType === PatternType.PREFIXED) &&
+    operation > AclOperation.ANY &&
+    operation <= LARGEST_OPERATION &&
+    (permissionType === AclPermission.ALLOW || permissionType === AclPermission.DENY);
+  return concrete ? null : { errorCode: -1, errorMessage: null };
 }
 
 /** Why a filter cannot be used (it names UNKNOWN codes), or null, as Kafka's request checks it. */
@@ -242,19 +251,22 @@ export class AclStore {
   }
 
   /**
-   * Creates the valid bindings in one append; per binding, null or the refusal (INVALID_REQUEST's
-   * message). A binding that exists already is accepted and not written twice, as Kafka does.
+   * Creates the valid bindings in one append; per binding, null or its refusal. A binding that
+   * exists already is accepted and not written twice, as Kafka does.
    */
-  create(bindings: readonly AclBinding[]): (string | null)[] {
+  create(bindings: readonly AclBinding[]): (AclCreateRefusal | null)[] {
     const records: AclMetadataRecord[] = [];
     const pending: AclBinding[] = [];
     const outcomes = bindings.map((binding) => {
-      const problem = aclBindingProblem(binding);
-      if (problem !== null) return problem;
+      const refusal = aclCreateRefusal(binding);
+      if (refusal !== null) return refusal;
       const exists = (acl: AclBinding): boolean => sameBinding(acl, binding);
       if ([...this.#acls.values()].some(exists) || pending.some(exists)) return null;
       if (this.#acls.size + pending.length >= ACLS_MAX) {
-        return `The cluster holds ACLS_MAX (${ACLS_MAX}) ACLs already; delete some first`;
+        return {
+          errorCode: 42,
+          errorMessage: `The cluster holds ACLS_MAX (${ACLS_MAX}) ACLs already; delete some first`,
+        };
       }
       pending.push(binding);
       records.push({

@@ -159,7 +159,8 @@ const fetch: Guard = ({ request, check, broker }) => {
       highWatermark: -1n,
       lastStableOffset: -1n,
       logStartOffset: -1n,
-      records: null,
+      // Empty, not null: librdkafka refuses a null record set (MessageSetSize -1), Kafka sends none.
+      records: new Uint8Array(0),
     })),
   }));
   return { request: { ...request, topics: kept }, finish: appending('responses', entries) };
@@ -280,7 +281,9 @@ const offsetFetch: Guard = ({ request, version, check }) => {
   const hideUnauthorized = (topics: Loose[]): Loose[] => topics.filter((topic) => describable(topic.name));
   if (version < 8) {
     if (!check.can(Op.DESCRIBE, Type.GROUP, request.groupId)) {
-      return { answer: { errorCode: GROUP_DENIED, topics: refusedTopics(request.topics, GROUP_DENIED) } };
+      // From v2 the group's error is top-level and no partition is listed; before, each partition has it.
+      const topics = version >= 2 ? [] : refusedTopics(request.topics, GROUP_DENIED);
+      return { answer: { errorCode: GROUP_DENIED, topics } };
     }
     const [kept, refused] = filterTopics(request.topics);
     return {
@@ -563,7 +566,8 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [8, offsetCommit],
   [9, offsetFetch],
   [10, findCoordinator],
-  [11, groupRead((request) => ({ generationId: -1, memberId: request.memberId, protocolName: null }))],
+  // Kafka answers a refused JoinGroup with generation -1 and an empty member id.
+  [11, groupRead(() => ({ generationId: -1, memberId: '' }))],
   [12, groupRead(() => ({}))],
   [13, groupRead(() => ({}))],
   [14, groupRead(() => ({}))],

@@ -198,15 +198,23 @@ describe('ACL store', () => {
       acl({ resourceName: '' }),
       acl({ principal: 'alice' }),
     ]);
+    const invalid = (errorMessage: string) => ({ errorCode: 42, errorMessage });
+    // What the controller refuses reaches Kafka 4.1.1's clients as UNKNOWN_SERVER_ERROR without a message.
+    const controller = { errorCode: -1, errorMessage: null };
     assert.deepEqual(outcomes, [
       null,
       null,
-      'Invalid resourceType ANY',
-      'Invalid patternType MATCH',
-      'Invalid operation ANY',
-      'Invalid permissionType ANY',
-      'Resource name should not be empty',
-      'Could not parse principal from `alice` (no colon is present separating the principal type from the principal name)',
+      controller,
+      controller,
+      controller,
+      controller,
+      invalid('Invalid empty resource name'),
+      invalid(
+        'Could not parse principal from `alice` (no colon is present separating the principal type from the principal name)',
+      ),
+    ]);
+    assert.deepEqual(store.create([acl({ resourceType: Type.CLUSTER, resourceName: 'other' })]), [
+      invalid('The only valid name for the CLUSTER resource is kafka-cluster'),
     ]);
     assert.equal(log.length, 1);
     assert.equal(store.create([acl({})]).length, 1);

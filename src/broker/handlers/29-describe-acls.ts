@@ -3,6 +3,7 @@ import {
   type DescribeAclsResponseData,
   type Input,
   KafkaErrors,
+  ProtocolError,
 } from '../../protocol/index.ts';
 import { ACLS, aclFilterProblem } from '../../security/acls.ts';
 import { AUTHORIZER } from '../../security/request-authorization.ts';
@@ -13,7 +14,7 @@ type Resource = DescribeAclsResponseData['resources'][number];
 /**
  * DescribeAcls: the ACLs one binding filter matches, grouped by resource pattern as Kafka answers.
  * Without an authorizer (`authorizer.class.name` empty) SECURITY_DISABLED, as Kafka; a filter with
- * UNKNOWN codes INVALID_REQUEST. Who may ask (DESCRIBE on the cluster) is checked before this runs
+ * UNKNOWN codes is malformed (the connection is closed, as Kafka does). Who may ask (DESCRIBE on the cluster) is checked before this runs
  * (src/security/request-authorization.ts).
  */
 export const handler = defineHandler<DescribeAclsRequestData, Input<DescribeAclsResponseData>>({
@@ -42,14 +43,8 @@ export const handler = defineHandler<DescribeAclsRequestData, Input<DescribeAcls
       permissionType: request.permissionType,
     };
     const problem = aclFilterProblem(filter);
-    if (problem !== null) {
-      return {
-        throttleTimeMs: 0,
-        errorCode: KafkaErrors.INVALID_REQUEST.code,
-        errorMessage: problem,
-        resources: [],
-      };
-    }
+    // Kafka refuses such a request while parsing it: the connection is closed.
+    if (problem !== null) throw new ProtocolError('MALFORMED', problem);
     const byPattern = new Map<string, Resource>();
     for (const acl of store.describe(filter)) {
       const key = `${acl.resourceType}\0${acl.patternType}\0${acl.resourceName}`;
@@ -70,6 +65,7 @@ export const handler = defineHandler<DescribeAclsRequestData, Input<DescribeAcls
         permissionType: acl.permissionType,
       });
     }
-    return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, resources: [...byPattern.values()] };
+    // Kafka answers an empty message, not null, when nothing failed.
+    return { throttleTimeMs: 0, errorCode: 0, errorMessage: '', resources: [...byPattern.values()] };
   },
 });

@@ -3,14 +3,15 @@ import {
   type CreateAclsResponseData,
   type Input,
   KafkaErrors,
+  ProtocolError,
 } from '../../protocol/index.ts';
 import { ACLS } from '../../security/acls.ts';
 import { AUTHORIZER } from '../../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 /**
- * CreateAcls: each creation checked as Kafka's controller checks it (INVALID_REQUEST naming the
- * fault), the valid ones written as AccessControlEntryRecords in one append to the metadata log; an
+ * CreateAcls: each creation checked as Kafka 4.1.1's broker and controller check it (the codes and
+ * messages are src/security/acls.ts's aclCreateRefusal), the valid ones written as AccessControlEntryRecords in one append to the metadata log; an
  * ACL that exists already succeeds without a second record. SECURITY_DISABLED without an authorizer.
  */
 export const handler = defineHandler<CreateAclsRequestData, Input<CreateAclsResponseData>>({
@@ -27,6 +28,13 @@ export const handler = defineHandler<CreateAclsRequestData, Input<CreateAclsResp
       };
       return { throttleTimeMs: 0, results: request.creations.map(() => result) };
     }
+    const unknown = request.creations.some(
+      (c) =>
+        c.resourceType === 0 || c.resourcePatternType === 0 || c.operation === 0 || c.permissionType === 0,
+    );
+    // Kafka refuses such a request while parsing it: the connection is closed.
+    if (unknown)
+      throw new ProtocolError('MALFORMED', 'You can not create ACL bindings with unknown elements');
     const outcomes = store.create(
       request.creations.map((creation) => ({
         resourceType: creation.resourceType,
@@ -40,11 +48,8 @@ export const handler = defineHandler<CreateAclsRequestData, Input<CreateAclsResp
     );
     return {
       throttleTimeMs: 0,
-      results: outcomes.map((problem) =>
-        problem === null
-          ? { errorCode: 0, errorMessage: null }
-          : { errorCode: KafkaErrors.INVALID_REQUEST.code, errorMessage: problem },
-      ),
+      // Kafka answers an empty message, not null, when nothing failed.
+      results: outcomes.map((refusal) => refusal ?? { errorCode: 0, errorMessage: '' }),
     };
   },
 });

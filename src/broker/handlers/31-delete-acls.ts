@@ -3,6 +3,7 @@ import {
   type DeleteAclsResponseData,
   type Input,
   KafkaErrors,
+  ProtocolError,
 } from '../../protocol/index.ts';
 import { ACLS, type AclBindingFilter, aclFilterProblem } from '../../security/acls.ts';
 import { AUTHORIZER } from '../../security/request-authorization.ts';
@@ -10,8 +11,8 @@ import { defineHandler } from '../handler.ts';
 
 /**
  * DeleteAcls: per filter, the ACLs it matches (Kafka's filter semantics, MATCH included), all removed
- * with RemoveAccessControlEntryRecords in one append. A filter with UNKNOWN codes answers
- * INVALID_REQUEST; SECURITY_DISABLED without an authorizer.
+ * with RemoveAccessControlEntryRecords in one append. A filter with UNKNOWN codes is malformed
+ * (the connection is closed, as Kafka does); SECURITY_DISABLED without an authorizer.
  */
 export const handler = defineHandler<DeleteAclsRequestData, Input<DeleteAclsResponseData>>({
   apiKey: 31,
@@ -40,16 +41,14 @@ export const handler = defineHandler<DeleteAclsRequestData, Input<DeleteAclsResp
       operation: filter.operation,
       permissionType: filter.permissionType,
     }));
-    const problems = filters.map(aclFilterProblem);
-    const matches = store.delete(filters.filter((_, index) => problems[index] === null));
-    let next = 0;
+    for (const filter of filters) {
+      const problem = aclFilterProblem(filter);
+      // Kafka refuses such a request while parsing it: the connection is closed.
+      if (problem !== null) throw new ProtocolError('MALFORMED', problem);
+    }
     return {
       throttleTimeMs: 0,
-      filterResults: problems.map((problem) => {
-        if (problem !== null) {
-          return { errorCode: KafkaErrors.INVALID_REQUEST.code, errorMessage: problem, matchingAcls: [] };
-        }
-        const matched = matches[next++] ?? [];
+      filterResults: store.delete(filters).map((matched) => {
         return {
           errorCode: 0,
           errorMessage: null,
