@@ -30,6 +30,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   'compose-check': async () => (await import('./compose-check/command.ts')).command,
   topics: async () => (await import('./tools/topics-command.ts')).command,
   status: async () => (await import('./tools/status-command.ts')).command,
+  snapshot: async () => (await import('./testing/snapshot-command.ts')).command,
   ui: async () => (await import('./ui/command.ts')).command,
   connect: async () => (await import('./connect/command.ts')).command,
   controller: async () => (await import('./controller/command.ts')).command,

@@ -1,0 +1,72 @@
+/**
+ * A test cluster with its HTTP control endpoint, as a process of its own, for suites in other
+ * languages (the fixtures in examples/):
+ *
+ *   node src/testing/serve.ts [--port P] [--control-port C] [--topics-file F] [--clock manual]
+ *                             [--data-dir D] [--override K=V]...
+ *
+ * Prints one JSON line `{"bootstrapServers":…,"controlUrl":…}` on stdout once ready; SIGTERM or
+ * SIGINT stops it (exit 0). Ports default to 0 (free ports chosen by the system).
+ */
+import { parseArgs } from 'node:util';
+import { startControlServer } from './control-server.ts';
+import { startKafka } from './kafka.ts';
+
+function portOf(text: string | undefined, flag: string): number {
+  if (text === undefined) return 0;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`serve: ${flag} '${text}' is not a port number (0-65535)\n`);
+    process.exit(2);
+  }
+  return port;
+}
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    'control-port': { type: 'string' },
+    'topics-file': { type: 'string' },
+    clock: { type: 'string' },
+    'data-dir': { type: 'string' },
+    override: { type: 'string', multiple: true },
+  },
+});
+const config: Record<string, string> = {};
+for (const entry of values.override ?? []) {
+  const at = entry.indexOf('=');
+  if (at <= 0) {
+    process.stderr.write(`serve: --override '${entry}' must be NAME=VALUE\n`);
+    process.exit(2);
+  }
+  config[entry.slice(0, at)] = entry.slice(at + 1);
+}
+const clock = values.clock ?? 'system';
+if (clock !== 'system' && clock !== 'manual') {
+  process.stderr.write(`serve: --clock '${clock}' must be system or manual\n`);
+  process.exit(2);
+}
+const host = '127.0.0.1';
+const kafka = await startKafka({
+  port: portOf(values.port, '--port'),
+  clock,
+  config,
+  ...(values['topics-file'] === undefined ? {} : { topicsFile: values['topics-file'] }),
+  ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+});
+const control = await startControlServer(kafka, {
+  host,
+  port: portOf(values['control-port'], '--control-port'),
+});
+const stop = async (): Promise<void> => {
+  process.off('SIGTERM', stop);
+  process.off('SIGINT', stop);
+  await control.close();
+  await kafka.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdout.write(
+  `${JSON.stringify({ bootstrapServers: kafka.bootstrapServers, controlUrl: control.url })}\n`,
+);
