@@ -49,6 +49,7 @@ import type {
   TopicAdmin,
   TopicView,
 } from './services.ts';
+import { PRODUCER_STATE } from './services.ts';
 import { collisionName, INTERNAL_TOPICS, topicNameProblem } from './topic-names.ts';
 
 export const systemClock: Clock = {
@@ -376,6 +377,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         get: (topic, partition) => this.get(topic, partition),
         replicaLagTimeMaxMs: () => this.config.getNumber('replica.lag.time.max.ms'),
         minInsyncReplicas: (topic) => this.settingsOf(topic).minInsyncReplicas,
+        producerState: () => this.slots.get(PRODUCER_STATE),
       },
       setup,
     );

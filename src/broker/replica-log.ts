@@ -5,6 +5,8 @@
  * appends go through `LocalReplica.appendAsLeader` (validated, offsets and epoch stamped), then
  * `PartitionReplica.awaitCommit`; followers append the fetched bytes as they are.
  */
+
+import { batchSizeAt, readBatchHeader } from '../records/batch.ts';
 import {
   type ReplicaLog,
   ReplicationInvariantError,
@@ -13,6 +15,7 @@ import {
 } from '../replication/log.ts';
 import type { LogEntry } from '../replication/types.ts';
 import type { LocalReplica } from './partition.ts';
+import type { ProducerStateService } from './services.ts';
 
 /** Where a batch header keeps its partition leader epoch (RecordBatch v2). */
 const PARTITION_LEADER_EPOCH_AT = 12;
@@ -26,6 +29,13 @@ export interface PartitionReplicaLogOptions {
    * Kafka's default, the page cache and the other replicas keep it.
    */
   readonly flushBeforeAcknowledge: boolean;
+  /**
+   * The broker's idempotent-producer table (the PRODUCER_STATE slot), told of every idempotent
+   * batch a follower appends, so that as a new leader it dedupes a retried batch as Kafka's
+   * ProducerStateManager does on followers. Transactional and control batches are left out: their
+   * transaction state needs the markers, which the coordinator writes on the leader.
+   */
+  readonly producerState?: () => ProducerStateService | undefined;
 }
 
 export class PartitionReplicaLog implements ReplicaLog<Buffer> {
@@ -80,8 +90,36 @@ export class PartitionReplicaLog implements ReplicaLog<Buffer> {
     for (const entry of entries) {
       if (entry.value.length === 0) continue;
       this.#replica.log.appendAsFollower(entry.value);
+      this.#recordProducers(entry.value);
     }
     this.#replica.wakeAppendWaiters();
+  }
+
+  #recordProducers(batches: Buffer): void {
+    const table = this.#options.producerState?.();
+    if (table === undefined) return;
+    for (let position = 0; position + 61 <= batches.length; ) {
+      const size = batchSizeAt(batches, position);
+      const header = readBatchHeader(batches, position);
+      position += size;
+      // Transactional (0x10) and control (0x20) batches: see `producerState`.
+      if (header.producerId < 0 || (header.attributes & 0x30) !== 0) continue;
+      table.recordAppend(
+        {
+          topic: this.#replica.topic,
+          partition: this.#replica.partitionIndex,
+          producerId: BigInt(header.producerId),
+          producerEpoch: header.producerEpoch,
+          baseSequence: header.baseSequence,
+          lastSequence: (header.baseSequence + header.lastOffsetDelta) % 0x80000000,
+          recordCount: header.recordCount,
+          isTransactional: false,
+        },
+        BigInt(header.baseOffset),
+        BigInt(header.baseOffset + header.lastOffsetDelta),
+        BigInt(header.maxTimestamp),
+      );
+    }
   }
   read(fromOffset: number): LogEntry<Buffer>[] {
     const log = this.#replica.log;

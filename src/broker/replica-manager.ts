@@ -18,7 +18,7 @@ import type { MetadataImage } from './metadata-image.ts';
 import type { LocalReplica } from './partition.ts';
 import { ReplicaFetcher } from './replica-fetcher.ts';
 import { PartitionReplicaLog } from './replica-log.ts';
-import type { Clock } from './services.ts';
+import type { Clock, ProducerStateService } from './services.ts';
 
 /** Named limits and intervals with Kafka's defaults (broker configs of the same names). */
 export const REPLICATION_DEFAULTS = {
@@ -70,6 +70,8 @@ export interface ReplicaHost {
   get(topic: string, partition: number): LocalReplica | undefined;
   replicaLagTimeMaxMs(): number;
   minInsyncReplicas(topic: string): number;
+  /** The idempotent-producer table (PRODUCER_STATE slot), fed by followers' appends; absent: none kept. */
+  producerState?(): ProducerStateService | undefined;
 }
 
 interface Managed {
@@ -204,6 +206,7 @@ export class ReplicaManager {
       log: new PartitionReplicaLog(local, {
         readBytesMax: REPLICATION_DEFAULTS.fetchMaxBytes,
         flushBeforeAcknowledge: this.#setup.flushBeforeAcknowledge ?? false,
+        producerState: () => this.#host.producerState?.(),
       }),
       clock: { nowMs: () => performance.now() },
       config,

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { BrokerConfig, topicSettings } from '../../src/broker/config.ts';
 import { LocalReplica } from '../../src/broker/partition.ts';
 import { PartitionReplicaLog } from '../../src/broker/replica-log.ts';
+import { ProducerStateTable } from '../../src/coordinator/producer-state.ts';
 import { encodeRecordBatch } from '../../src/records/codec.ts';
 import { validateProducePayload } from '../../src/records/index.ts';
 import { PartitionReplica } from '../../src/replication/replica.ts';
@@ -31,6 +32,8 @@ class Pair {
   nowMs = 0;
   readonly locals = new Map<number, LocalReplica>();
   readonly cores = new Map<number, PartitionReplica<Buffer>>();
+  /** Each broker's idempotent-producer table (what the coordinator installs in PRODUCER_STATE). */
+  readonly producers = new Map<number, ProducerStateTable>();
   readonly #queue: (() => void)[] = [];
   truncations = 0;
 
@@ -38,11 +41,17 @@ class Pair {
     for (const id of [1, 2]) {
       const log = openMemoryPartitionLog({ dir: '/data', topic: 't', partition: 0, clock: systemClock });
       const local = new LocalReplica('t', 'id', 0, 0, log, undefined, true);
+      const producers = new ProducerStateTable();
+      this.producers.set(id, producers);
       const core: PartitionReplica<Buffer> = new PartitionReplica<Buffer>({
         nodeId: id,
         brokerEpoch: 1,
         partition: 0,
-        log: new PartitionReplicaLog(local, { readBytesMax: 1 << 20, flushBeforeAcknowledge: false }),
+        log: new PartitionReplicaLog(local, {
+          readBytesMax: 1 << 20,
+          flushBeforeAcknowledge: false,
+          producerState: () => producers,
+        }),
         clock: { nowMs: () => this.nowMs },
         config: CONFIG,
         send: (to, message) => {
@@ -71,8 +80,13 @@ class Pair {
     for (const core of this.cores.values()) core.applyPartitionState(state);
   }
 
-  async append(leader: number, value: string): Promise<void> {
+  async append(
+    leader: number,
+    value: string,
+    producer?: { producerId: number; baseSequence: number },
+  ): Promise<void> {
     const bytes = await encodeRecordBatch({
+      ...(producer === undefined ? {} : { ...producer, producerEpoch: 0 }),
       records: [{ timestamp: Date.now(), key: null, value: Buffer.from(value) }],
     });
     const validation = validateProducePayload(bytes);
@@ -150,5 +164,35 @@ describe('replication core over PartitionLog', () => {
       leader.read(0, { maxBytes: 1 << 20 }).records,
     );
     assert.deepEqual(old.endOffsetForEpoch(1), { epoch: 1, endOffset: 1 });
+  });
+
+  it("a follower keeps the idempotent producer's last batches, so as leader it answers a retry as a duplicate", async () => {
+    const pair = new Pair();
+    pair.state(1, 1, 1);
+    await pair.append(1, 'plain');
+    for (let sequence = 0; sequence < 3; sequence++)
+      await pair.append(1, `p-${sequence}`, { producerId: 7, baseSequence: sequence });
+    assert.ok(pair.run() < DELIVERIES_MAX);
+    const retry = {
+      topic: 't',
+      partition: 0,
+      producerId: 7n,
+      producerEpoch: 0,
+      baseSequence: 2,
+      lastSequence: 2,
+      recordCount: 1,
+      isTransactional: false,
+    };
+    const decision = pair.producers.get(2)!.checkAppend(retry);
+    assert.equal(decision.kind, 'duplicate');
+    assert.equal(
+      decision.kind === 'duplicate' ? decision.baseOffset : -1n,
+      3n,
+      'the original offset of the retried batch',
+    );
+    assert.equal(
+      pair.producers.get(2)!.checkAppend({ ...retry, baseSequence: 4, lastSequence: 4 }).kind,
+      'error',
+    );
   });
 });
