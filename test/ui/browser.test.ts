@@ -398,6 +398,12 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
       Array.from({ length: n }, (_, i) => ({ partition, key: `${tag}-${i}`, value: `${tag} ${i}` }));
     await produce('ui-lag', [...batch(0, 4, 'a'), ...batch(1, 2, 'b')]);
     await consumeAll(group, 'ui-lag', 6);
+    // kafkajs commits after its batch: wait for that commit (a condition, not a clock) before judging lag.
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while ((await committedByKafkajs(group, 'ui-lag')).join() !== '4,2') {
+      assert.ok(Date.now() < deadline, 'kafkajs committed offsets 4 and 2 in time');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     await produce('ui-lag', [...batch(0, 7, 'c'), ...batch(1, 3, 'd')]);
 
     const kafkaSays = await describedByKafka(group);
