@@ -188,9 +188,13 @@ export class ReplicaManager {
     if (existing !== undefined) return existing;
     const local = this.#host.get(topic, partition);
     if (local === undefined) return undefined;
+    const host = this.#host;
     const config: ReplicationConfig = {
       replicaLagTimeMaxMs: this.#host.replicaLagTimeMaxMs(),
-      minInsyncReplicas: this.#host.minInsyncReplicas(topic),
+      // Read at each use: a topic's min.insync.replicas changed by AlterConfigs applies at once.
+      get minInsyncReplicas() {
+        return host.minInsyncReplicas(topic);
+      },
       // The leader long-polls (replica.fetch.wait.max.ms): a follower asks again at once.
       fetchIdleMs: 0,
       fetchErrorBackoffMs: this.#setup.fetchBackoffMs ?? REPLICATION_DEFAULTS.fetchBackoffMs,

@@ -455,4 +455,34 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
     await waitFor('the record committed once healed', () => replica(leader)!.highWatermarkNumber === end + 1);
     proxied = 0;
   });
+
+  it('min.insync.replicas changed by IncrementalAlterConfigs applies at once: 4 on RF 3 refuses acks=all, back to 2 accepts', async () => {
+    const leader = state().leader;
+    const client = await WireClient.connect(PORTS[leader]!);
+    const setMinIsr = async (value: string): Promise<void> => {
+      const answer = await client.call<{ responses: Body[] }>(44, 0, {
+        resources: [
+          {
+            resourceType: 2,
+            resourceName: TOPIC,
+            configs: [{ name: 'min.insync.replicas', configOperation: 0, value }],
+          },
+        ],
+        validateOnly: false,
+      });
+      assert.equal(answer.responses[0]?.errorCode, 0, JSON.stringify(answer));
+    };
+    try {
+      await setMinIsr('4');
+      const end = replica(leader)!.log.logEndOffset;
+      const refused = await produce(['m-refused']);
+      assert.match(refused.stderr, /Not enough in-sync replicas/i);
+      assert.equal(replica(leader)!.log.logEndOffset, end, 'nothing written');
+      await setMinIsr('2');
+      const accepted = await produce(['m-0']);
+      assert.equal(accepted.code, 0, accepted.stderr);
+    } finally {
+      client.close();
+    }
+  });
 });
