@@ -448,6 +448,38 @@ describe('replicated partitions: three brokers, acks=all, ISR, failover', { time
       assert.equal(replica(leader)!.log.logEndOffset, end + 1, 'written on the leader');
       assert.equal(replica(leader)!.highWatermarkNumber, end, 'not committed');
       assert.equal(state().isr.length, 3, 'the ISR is unchanged within replica.lag.time.max.ms');
+      // A consumer reads below the HW only: the uncommitted record is not served.
+      const consumed = await client.call<{ responses: { partitions: Body[] }[] }>(1, 12, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1_000_000,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic: TOPIC,
+            partitions: [
+              {
+                partition: 0,
+                fetchOffset: BigInt(end),
+                logStartOffset: -1n,
+                partitionMaxBytes: 1_000_000,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+      const partition = consumed.responses[0]?.partitions[0];
+      assert.equal(partition?.errorCode, 0);
+      assert.equal(partition?.highWatermark, BigInt(end));
+      const served = partition?.records as Uint8Array | null;
+      assert.ok(served === null || served.length === 0, 'nothing above the HW');
     } finally {
       client.close();
     }
