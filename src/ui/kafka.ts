@@ -10,8 +10,13 @@ import { badRequest, type KafkaErrorDetail, notFound, UiError } from './errors.t
 export const KAFKA_REQUEST_TIMEOUT_MS_DEFAULT = 15_000;
 /** Most messages one browse request returns (the page keeps a bounded window). */
 export const BROWSE_MESSAGES_MAX = 500;
-/** Bytes one browse Fetch may return per partition. */
-const FETCH_PARTITION_MAX_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes one browse Fetch asks for per partition. Kafka returns the first batch whole even when it is
+ * larger, so a small ask only bounds how many records past the first batch the client must decode:
+ * from the middle of a partition of 2,000,000 10-byte messages (batches of 10,000), 4 MiB asks took
+ * 0.67-0.87 s a page of 50, this one 256 KiB.
+ */
+const FETCH_PARTITION_MAX_BYTES = 256 * 1024;
 /** Fetches one browse request may make before returning what it has. */
 const BROWSE_FETCHES_MAX = 20;
 /** Live tails open at once (each has its own connection). */
