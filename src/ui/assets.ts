@@ -6,11 +6,13 @@
  * each build into their own folder and the first rename wins.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 
 export const WEB_SOURCE_DIR = join(import.meta.dirname, 'web');
+/** Builds kept in the cache folder (each about 40 KB); older ones are removed after a build. */
+export const BUILDS_KEPT = 5;
 const ROOT = join(import.meta.dirname, '..', '..');
 
 function cacheDir(): string {
@@ -68,7 +70,20 @@ export async function builtAssets(log: (line: string) => void = () => {}): Promi
     if (!existsSync(join(outDir, 'index.html'))) throw error;
   }
   log(`built the UI's page in ${Date.now() - started} ms (${outDir})`);
+  pruneOldBuilds();
   return outDir;
+}
+
+/** Removes all but the BUILDS_KEPT newest finished builds (never one being built). */
+function pruneOldBuilds(): void {
+  const builds = readdirSync(cacheDir(), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && /^[0-9a-f]{16}$/.test(entry.name))
+    .map((entry) => ({
+      path: join(cacheDir(), entry.name),
+      mtimeMs: statSync(join(cacheDir(), entry.name)).mtimeMs,
+    }))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const old of builds.slice(BUILDS_KEPT)) rmSync(old.path, { recursive: true, force: true });
 }
 
 if (import.meta.main) {
