@@ -64,6 +64,8 @@ export class ReplicaFetcher {
   #inFlight: Queued[] | null = null;
   #chunks: Buffer[] = [];
   #buffered = 0;
+  /** The size of the frame being received, -1 until its 4-byte prefix is here. */
+  #frameSize = -1;
   #closed = false;
   /** A failure was reported and no answer has come since. */
   #failing = false;
@@ -162,6 +164,7 @@ export class ReplicaFetcher {
       this.#connected = false;
       this.#chunks = [];
       this.#buffered = 0;
+      this.#frameSize = -1;
       this.#fail(`connection to leader ${this.#options.leaderId} closed`);
     });
     socket.connect(address.port, address.host);
@@ -170,21 +173,26 @@ export class ReplicaFetcher {
   #onData(data: Buffer): void {
     this.#chunks.push(data);
     this.#buffered += data.length;
-    for (;;) {
-      if (this.#buffered < 4) return;
-      const head = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-      this.#chunks = [head];
-      const size = head.readInt32BE(0);
-      if (size < 0 || size > FETCH_RESPONSE_FRAME_MAX_BYTES) {
-        this.#options.log.warn(`leader ${this.#options.leaderId} sent a ${size}-byte frame; reconnecting`);
-        this.#socket?.destroy();
-        return;
+    while (this.#buffered >= 4) {
+      if (this.#frameSize < 0) {
+        const first = this.#chunks[0]!;
+        const head = first.length >= 4 ? first : Buffer.concat(this.#chunks, this.#buffered);
+        const size = head.readInt32BE(0);
+        if (size < 0 || size > FETCH_RESPONSE_FRAME_MAX_BYTES) {
+          this.#options.log.warn(`leader ${this.#options.leaderId} sent a ${size}-byte frame; reconnecting`);
+          this.#socket?.destroy();
+          return;
+        }
+        this.#frameSize = size;
       }
-      if (this.#buffered < 4 + size) return;
-      const frame = head.subarray(4, 4 + size);
-      const rest = head.subarray(4 + size);
+      // Joined once the whole frame is here: a large answer arriving in many chunks is copied once.
+      if (this.#buffered < 4 + this.#frameSize) return;
+      const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#buffered);
+      const frame = all.subarray(4, 4 + this.#frameSize);
+      const rest = all.subarray(4 + this.#frameSize);
       this.#chunks = rest.length > 0 ? [rest] : [];
       this.#buffered = rest.length;
+      this.#frameSize = -1;
       this.#onFrame(frame);
     }
   }

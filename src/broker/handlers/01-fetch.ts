@@ -267,6 +267,7 @@ async function followerFetch(
     lastStableOffset: BigInt(replica.highWatermarkNumber),
     logStartOffset: BigInt(replica.log.logStartOffset),
   });
+  let total = 0;
   for (const topic of request.topics) {
     const name = version >= 13 ? (broker.metadata().topicById(topic.topicId)?.name ?? '') : topic.topic;
     for (const partition of topic.partitions) {
@@ -308,13 +309,18 @@ async function followerFetch(
         lastFetchedEpoch: partition.lastFetchedEpoch,
         correlationId,
       });
-      const records = answer.entries[0]?.value;
+      // The request's maxBytes bounds the answer; the first records always go (as KIP-74).
+      let records = answer.entries[0]?.value;
+      if (records !== undefined && total > 0 && total + records.length > request.maxBytes)
+        records = undefined;
+      total += records?.length ?? 0;
       items.push({
         topic: name,
         topicId: topic.topicId,
         request: partition,
         replica,
-        empty: answer.errorCode === 0 && answer.divergingEpoch === null && records === undefined,
+        // Records held back by the byte bound still count as data: no long poll then.
+        empty: answer.errorCode === 0 && answer.divergingEpoch === null && answer.entries.length === 0,
         answer: {
           ...base,
           ...positions(replica),
