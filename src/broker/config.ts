@@ -120,9 +120,13 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   def('ssl.truststore.certificates', ConfigType.password, null, 'Inline PEM trusted certificates.', {
     startOnly: true,
   }),
-  // ACLs (src/security/authorizer.ts): StandardAuthorizer, its super users and default.
+  // ACLs (src/security/authorizer.ts). super.users and allow.everyone.if.no.acl.found are the
+  // authorizer's own settings, which Kafka's DescribeConfigs does not list.
   def('authorizer.class.name', STR, '', 'The authorizer (kstack: StandardAuthorizer, or empty).', {
-    startOnly: true,
+    readOnly: true,
+  }),
+  def('connection.failed.authentication.delay.ms', INT, '100', 'Delay of the answer to a failed login.', {
+    readOnly: true,
   }),
   def('super.users', STR, null, 'Principals always allowed, separated by ;.', { startOnly: true }),
   def('allow.everyone.if.no.acl.found', BOOL, 'false', 'Allow what no ACL names.', { startOnly: true }),

@@ -148,7 +148,7 @@ export class BrokerDispatcher implements RequestDispatcher {
    * A bare SASL token after SaslHandshake v0: answered with the mechanism's bare token; a failure
    * closes the connection without an answer, as Kafka does in this mode.
    */
-  #rawToken(session: SaslSession, frame: Buffer): DispatchResult {
+  #rawToken(session: SaslSession, frame: Buffer): DispatchResult | Promise<DispatchResult> {
     try {
       const token = session.authenticate(frame);
       const response = Buffer.allocUnsafe(4 + token.length);
@@ -159,13 +159,23 @@ export class BrokerDispatcher implements RequestDispatcher {
       this.#log.info(
         `SASL ${session.server?.mechanism ?? ''} authentication failed: ${(error as Error).message}`,
       );
-      return CLOSE;
+      return this.#closeIfFailed(session, CLOSE);
     }
   }
 
-  /** A failed SASL exchange gets its answer, then the connection is closed, as Kafka does. */
-  #closeIfFailed(session: SaslSession | undefined, result: DispatchResult): DispatchResult {
-    return session?.state === 'failed' ? { ...result, close: true } : result;
+  /**
+   * A failed SASL exchange gets its answer, then the connection is closed, as Kafka does; the answer
+   * waits `connection.failed.authentication.delay.ms` (KIP-306: slows password guessing down).
+   */
+  #closeIfFailed(
+    session: SaslSession | undefined,
+    result: DispatchResult,
+  ): DispatchResult | Promise<DispatchResult> {
+    if (session?.state !== 'failed') return result;
+    const closing = { ...result, close: true };
+    const delayMs = this.#services.config.getNumber('connection.failed.authentication.delay.ms');
+    if (delayMs <= 0) return closing;
+    return new Promise((resolve) => this.#services.clock.setTimer(delayMs, () => resolve(closing)));
   }
 
   #respond(apiKey: number, version: number, correlationId: number, body: unknown): DispatchResult {

@@ -323,6 +323,19 @@ describe('ACLs on the embedded broker', { timeout: 180_000 }, () => {
     bob.close();
   });
 
+  it('a failed login is answered after connection.failed.authentication.delay.ms (100 ms), then closed', async () => {
+    const client = await WireClient.connect(SASL);
+    await ask(client, 17, 1, { mechanism: 'PLAIN' });
+    const sentAt = performance.now();
+    const answer = await ask(client, 36, 2, { authBytes: Buffer.from('\0alice\0wrong') });
+    const elapsedMs = performance.now() - sentAt;
+    assert.equal(answer.errorCode, 58);
+    // The timer may fire up to a millisecond early against performance.now().
+    assert.ok(elapsedMs >= 99, `answered after ${elapsedMs.toFixed(1)} ms`);
+    assert.equal(await client.closedWithin(10_000), true);
+    client.close();
+  });
+
   it('without authorizer.class.name the ACL APIs answer SECURITY_DISABLED and nothing is refused', async () => {
     const { 'authorizer.class.name': _, ...config } = CONFIG;
     const open = new Broker({
