@@ -34,6 +34,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   ui: async () => (await import('./ui/command.ts')).command,
   connect: async () => (await import('./connect/command.ts')).command,
   controller: async () => (await import('./controller/command.ts')).command,
+  node: async () => (await import('./engine/cluster.ts')).nodeCommand,
 };
 
 function usage(): string {

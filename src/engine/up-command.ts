@@ -24,8 +24,8 @@ export const FIRST_BROKER_PORT_VARIABLE = 'KAFKA_1_EXTERNAL_PORT';
 export const DEFAULT_PORT = 9092;
 export const DEFAULT_DATA_DIR = '.data/kstack';
 
-/** The issue that brings more than one embedded broker. */
-const CLUSTER_ISSUE = 'issue 12, three brokers, one cluster';
+/** Nodes of a cluster: every one is a voter of the metadata quorum, so at most this many. */
+const CLUSTER_NODES_MAX = 9;
 /** How long the baseline topics may take to create. */
 const BASELINE_TOPICS_TIMEOUT_MS = 30_000;
 
@@ -37,7 +37,9 @@ Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
 Settings come from the Compose stack's first broker service (its KAFKA_* environment,
 by the cp-kafka image's rule), then --override; the baseline topics from kafka-init's file
 are created once the broker serves. Settings the engine does not implement are listed at start.
-  --brokers N     brokers to start (only 1 until the cluster lands: ${CLUSTER_ISSUE})
+  --brokers N     brokers to start (default 1: one process). N > 1 (at most ${CLUSTER_NODES_MAX}): N
+                  broker+controller node processes (node ids 1..N, one metadata quorum),
+                  brokers on P..P+N-1, controllers 50 above; RF min(3, N), min ISR min(2, N)
   --data-dir DIR  where logs and metadata live (default ${DEFAULT_DATA_DIR})
   --env-file F    the stack's env file (default .env, else .env.example): interpolates the
                   Compose files; without them, F's ${FIRST_BROKER_PORT_VARIABLE} gives the port
@@ -104,10 +106,8 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
   if (!Number.isInteger(brokers) || brokers < 1) {
     throw new UsageError(`--brokers: '${values.brokers}' is not a positive whole number`);
   }
-  if (brokers !== 1) {
-    throw new UsageError(
-      `--brokers ${brokers}: the embedded engine runs one broker until the cluster lands (${CLUSTER_ISSUE}); use --brokers 1`,
-    );
+  if (brokers > CLUSTER_NODES_MAX) {
+    throw new UsageError(`--brokers ${brokers}: at most ${CLUSTER_NODES_MAX} nodes (each is a quorum voter)`);
   }
   const topology = readTopology(values, brokers);
   let port = DEFAULT_PORT;
@@ -131,7 +131,8 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     if (at <= 0)
       throw new UsageError(`--override: '${item}' is not name=value (e.g. --override num.partitions=3)`);
     const name = item.slice(0, at).trim();
-    if (!BROKER_CONFIG_BY_NAME.has(name) && !name.startsWith('listener.name.')) {
+    const liveness = name === 'broker.session.timeout.ms' || name === 'broker.heartbeat.interval.ms';
+    if (!BROKER_CONFIG_BY_NAME.has(name) && !name.startsWith('listener.name.') && !liveness) {
       throw new UsageError(
         `--override: '${name}' is not a broker config kstack knows (see src/broker/config.ts)`,
       );
@@ -304,6 +305,7 @@ export const command: Command = {
       log.info(`settings from ${topology.file}${env}; --override wins`);
       for (const line of describePlan(topology.plan, topology.file, options.brokers)) log.info(line);
     }
+    if (options.brokers > 1) return upCluster(options, log);
     const nodeId = topology?.plan.nodeId ?? 1;
     const metrics =
       options.metricsPort === undefined
@@ -410,3 +412,54 @@ export const command: Command = {
     return EXIT_OK;
   },
 };
+
+/** `--brokers N` (N > 1): the cluster of src/engine/cluster.ts. */
+async function upCluster(
+  options: UpOptions,
+  log: { info(message: string): void; warn(message: string): void },
+): Promise<number> {
+  if (options.metricsPort !== undefined || options.advertised !== undefined) {
+    throw new UsageError(`--metrics-port and advertised.listeners apply to --brokers 1 only for now`);
+  }
+  if (options.topology !== undefined) {
+    log.info('a cluster does not yet create the baseline topics nor serve the companions (--brokers 1 does)');
+  }
+  const stopRequested = new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  const { runCluster } = await import('./cluster.ts');
+  return runCluster(
+    {
+      brokers: options.brokers,
+      host: options.host,
+      basePort: options.port,
+      dataDir: options.dataDir,
+      config: { ...clusterSafe(options.topology?.plan.config ?? {}), ...options.overrides },
+    },
+    stopRequested,
+    log,
+  );
+}
+
+/** Per-node settings each cluster node sets itself: a Compose broker's values would name one node. */
+const PER_NODE_CONFIGS = new Set([
+  'listeners',
+  'advertised.listeners',
+  'listener.security.protocol.map',
+  'node.id',
+  'broker.id',
+  'log.dirs',
+  'process.roles',
+  'controller.quorum.voters',
+  'controller.listener.names',
+]);
+
+function clusterSafe(config: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).filter(([name]) => !PER_NODE_CONFIGS.has(name)));
+}

@@ -20,6 +20,7 @@ const COMPANION_PORTS = {
   SCHEMA_REGISTRY_PORT: 20121,
   KAFKA_REST_PROXY_PORT: 20122,
   KAFKA_EXPORTER_PORT: 20123,
+  KAFKA_UI_PORT: 20124,
 };
 const RESOURCE_BROKER = 4;
 const RESOURCE_TOPIC = 2;
@@ -109,9 +110,10 @@ describe('kstack up arguments', () => {
       () => parseUpArgs(['--port', 'x']),
       (e: unknown) => e instanceof UsageError && /--port/.test(e.message),
     );
+    assert.equal((parseUpArgs(['--brokers', '3', '--no-compose']) as { brokers: number }).brokers, 3);
     assert.throws(
-      () => parseUpArgs(['--brokers', '3']),
-      /--brokers 3: the embedded engine runs one broker until the cluster lands \(issue 12, three brokers, one cluster\); use --brokers 1/,
+      () => parseUpArgs(['--brokers', '10']),
+      /--brokers 10: at most 9 nodes \(each is a quorum voter\)/,
     );
     assert.throws(() => parseUpArgs(['--brokers', '0']), /--brokers: '0' is not a positive whole number/);
     assert.throws(
@@ -194,7 +196,8 @@ describe('kstack up from a copy of the Compose stack', { timeout: 600_000 }, () 
       );
 
       // The companions the stack declares, each on its published port, reach this broker.
-      const { SCHEMA_REGISTRY_PORT, KAFKA_REST_PROXY_PORT, KAFKA_EXPORTER_PORT } = COMPANION_PORTS;
+      const { SCHEMA_REGISTRY_PORT, KAFKA_REST_PROXY_PORT, KAFKA_EXPORTER_PORT, KAFKA_UI_PORT } =
+        COMPANION_PORTS;
       assert.match(
         output,
         new RegExp(
@@ -206,7 +209,7 @@ describe('kstack up from a copy of the Compose stack', { timeout: 600_000 }, () 
         new RegExp(`REST proxy \\(kafka-rest-proxy\\) on http://127\\.0\\.0\\.1:${KAFKA_REST_PROXY_PORT}\n`),
       );
       assert.match(output, /kafka-connect not served: .*issue 18/);
-      assert.match(output, /kafka-ui not served: .*issue 17/);
+      assert.match(output, new RegExp(`web UI \\(kafka-ui\\) on http://127\\.0\\.0\\.1:${KAFKA_UI_PORT}\n`));
       assert.deepEqual(await (await fetch(`http://127.0.0.1:${SCHEMA_REGISTRY_PORT}/subjects`)).json(), []);
       const topics = (await (
         await fetch(`http://127.0.0.1:${KAFKA_REST_PROXY_PORT}/topics`)

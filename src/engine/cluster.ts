@@ -1,0 +1,287 @@
+/**
+ * The cluster `kstack up --brokers N` runs: N combined broker+controller node processes (node ids
+ * 1..N, `kstack node`), supervised. Broker N listens on P+N-1 and its controller listener
+ * CONTROLLER_PORT_OFFSET above (as the reference cluster places its controllers); each node has
+ * its own data directory under the cluster's. The bootstrap servers are printed once every node
+ * has registered with the active controller (so a quorum exists and commits). Ctrl-C or SIGTERM
+ * stops every node (each a controlled shutdown); a node that exits on its own is reported and not
+ * restarted, the others keep running.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from '../cli.ts';
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import { parseQuorumVoters } from '../controller/node.ts';
+import { ClusterNode } from './cluster-node.ts';
+import { BROKER_NODE_FLAGS } from './process.ts';
+
+/** A node's controller listener listens this far above its broker port. */
+export const CONTROLLER_PORT_OFFSET = 50;
+/** How long a stopping node may take (controlled shutdown included) before it is killed. */
+export const NODE_STOP_GRACE_MS = 30_000;
+/** The line a node prints once registered; the supervisor waits for it from every node. */
+export const NODE_REGISTERED_MARK = 'registered with the active controller';
+const CLUSTER_ID_FILE = 'cluster.id';
+/** Configs of the cluster's liveness, read by the node (the broker's own config does not hold them). */
+export const LIVENESS_CONFIGS = ['broker.session.timeout.ms', 'broker.heartbeat.interval.ms'] as const;
+
+/** Replication defaults of a cluster of `brokers` nodes when no Compose stack gives them (the seeds': RF 3, min ISR 2). */
+export function clusterDefaults(brokers: number): Record<string, string> {
+  const factor = String(Math.min(3, brokers));
+  const minIsr = String(Math.min(2, brokers));
+  return {
+    'default.replication.factor': factor,
+    'min.insync.replicas': minIsr,
+    'offsets.topic.replication.factor': factor,
+    'transaction.state.log.replication.factor': factor,
+    'transaction.state.log.min.isr': minIsr,
+  };
+}
+
+/** The cluster id kept in DIR/cluster.id, made at the first start (16 random bytes, base64url). */
+export function loadClusterId(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, CLUSTER_ID_FILE);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const clusterId = randomBytes(16).toString('base64url');
+  writeFileSync(path, `${clusterId}\n`);
+  return clusterId;
+}
+
+export interface ClusterPlan {
+  readonly brokers: number;
+  readonly host: string;
+  readonly basePort: number;
+  readonly dataDir: string;
+  readonly config: Record<string, string>;
+}
+
+interface Supervised {
+  readonly nodeId: number;
+  readonly child: ChildProcess;
+  registered: boolean;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs the cluster in the foreground until `stopRequested`; resolves to the exit code. */
+export async function runCluster(
+  plan: ClusterPlan,
+  stopRequested: Promise<void>,
+  log: { info(message: string): void; warn(message: string): void },
+): Promise<number> {
+  const clusterId = loadClusterId(plan.dataDir);
+  const ids = Array.from({ length: plan.brokers }, (_, i) => i + 1);
+  const brokerPort = (id: number): number => plan.basePort + id - 1;
+  const voters = ids.map((id) => `${id}@${plan.host}:${brokerPort(id) + CONTROLLER_PORT_OFFSET}`).join(',');
+  const config = { ...clusterDefaults(plan.brokers), ...plan.config };
+  const script = process.argv[1] ?? join(import.meta.dirname, '..', '..', 'bin', 'kstack.ts');
+  let stopping = false;
+  let crashed = false;
+  let allRegistered: () => void = () => {};
+  const registeredAll = new Promise<void>((done) => {
+    allRegistered = done;
+  });
+  const nodes: Supervised[] = ids.map((nodeId) => {
+    const args = [
+      ...BROKER_NODE_FLAGS,
+      script,
+      'node',
+      '--node-id',
+      String(nodeId),
+      '--voters',
+      voters,
+      '--cluster-id',
+      clusterId,
+      '--host',
+      plan.host,
+      '--port',
+      String(brokerPort(nodeId)),
+      '--data-dir',
+      join(plan.dataDir, `node-${nodeId}`),
+      ...Object.entries(config).flatMap(([name, value]) => ['--override', `${name}=${value}`]),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const node: Supervised = {
+      nodeId,
+      child,
+      registered: false,
+      exited: Promise.resolve({ code: 0, signal: null }),
+    };
+    node.exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
+    let pending = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 1);
+        process.stdout.write(`kstack: node ${nodeId}: ${line}\n`);
+        if (line.includes(NODE_REGISTERED_MARK)) {
+          node.registered = true;
+          if (nodes.every((n) => n.registered)) allRegistered();
+        }
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line !== '') process.stderr.write(`[node ${nodeId}] ${line}\n`);
+      }
+    });
+    void node.exited.then(({ code, signal }) => {
+      if (stopping) return;
+      crashed = true;
+      process.stderr.write(
+        `kstack up: node ${nodeId} (pid ${child.pid}) exited (${signal ?? `code ${code}`}); not restarted, the other nodes keep running\n`,
+      );
+    });
+    process.stdout.write(
+      `kstack: node ${nodeId} pid ${child.pid}: broker ${plan.host}:${brokerPort(nodeId)}, controller ${plan.host}:${brokerPort(nodeId) + CONTROLLER_PORT_OFFSET}\n`,
+    );
+    return node;
+  });
+  const outcome = await Promise.race([
+    registeredAll.then(() => 'ready' as const),
+    stopRequested.then(() => 'stop' as const),
+  ]);
+  if (outcome === 'ready') {
+    const bootstrap = ids.map((id) => `${plan.host}:${brokerPort(id)}`).join(',');
+    process.stdout.write(
+      `kstack: ${plan.brokers} brokers serving, cluster id ${clusterId}; bootstrap servers: ${bootstrap}\n`,
+    );
+    process.stdout.write(`kstack: data in ${plan.dataDir}; Ctrl-C stops\n`);
+    await stopRequested;
+  }
+  stopping = true;
+  log.info('stopping every node');
+  await Promise.all(
+    nodes.map(async (node) => {
+      if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+      node.child.kill('SIGTERM');
+      const timer = setTimeout(() => node.child.kill('SIGKILL'), NODE_STOP_GRACE_MS);
+      await node.exited;
+      clearTimeout(timer);
+    }),
+  );
+  log.info('stopped');
+  return crashed ? EXIT_FAILED : EXIT_OK;
+}
+
+const NODE_HELP = `usage: kstack node --node-id N --voters ID@HOST:PORT,... --cluster-id ID --port P
+                   [--host H] [--data-dir DIR] [--override K=V]...
+
+Runs one combined broker+controller node of a cluster in the foreground (what
+\`kstack up --brokers N\` starts N of). Prints "${NODE_REGISTERED_MARK}" once its broker has
+registered. SIGTERM is a controlled shutdown.
+`;
+
+export const nodeCommand: Command = {
+  summary: 'one broker+controller node of a kstack cluster (kstack up --brokers N runs them)',
+  async run(args) {
+    let values: ReturnType<typeof parseNodeArgs>;
+    try {
+      values = parseNodeArgs(args);
+    } catch (error) {
+      throw new UsageError(`${(error as Error).message}\n\n${NODE_HELP}`);
+    }
+    if (values.help === true) {
+      process.stdout.write(NODE_HELP);
+      return EXIT_OK;
+    }
+    const nodeId = Number(values['node-id']);
+    if (!Number.isInteger(nodeId) || nodeId < 0)
+      throw new UsageError(`--node-id: '${values['node-id']}' is not a node id`);
+    if (values.voters === undefined || values['cluster-id'] === undefined || values.port === undefined) {
+      throw new UsageError(`--voters, --cluster-id and --port are required\n\n${NODE_HELP}`);
+    }
+    let voters: ReturnType<typeof parseQuorumVoters>;
+    try {
+      voters = parseQuorumVoters(values.voters);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new UsageError(`--port: '${values.port}' is not a port`);
+    const config: Record<string, string> = {};
+    for (const item of values.override ?? []) {
+      const at = item.indexOf('=');
+      if (at <= 0) throw new UsageError(`--override: '${item}' is not name=value`);
+      config[item.slice(0, at).trim()] = item.slice(at + 1).trim();
+    }
+    const liveness: number[] = [];
+    for (const name of LIVENESS_CONFIGS) {
+      const text = config[name];
+      delete config[name];
+      const value = text === undefined ? undefined : Number(text);
+      if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+        throw new UsageError(`--override ${name}: '${text}' is not a positive number of milliseconds`);
+      }
+      liveness.push(value ?? -1);
+    }
+    const [sessionTimeoutMs, heartbeatIntervalMs] = liveness.map((v) => (v < 0 ? undefined : v));
+    const log = {
+      info: (message: string) => process.stderr.write(`${message}\n`),
+      warn: (message: string) => process.stderr.write(`WARN ${message}\n`),
+    };
+    const stopRequested = new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    const node = new ClusterNode({
+      nodeId,
+      clusterId: values['cluster-id'],
+      voters,
+      host: values.host ?? '127.0.0.1',
+      port,
+      dataDir: resolve(values['data-dir'] ?? join('.data', 'kstack', `node-${nodeId}`)),
+      config,
+      sessionTimeoutMs,
+      heartbeatIntervalMs,
+      log,
+      onFatal: (error) => {
+        process.stderr.write(`node ${nodeId}: ${error.message}; exiting\n`);
+        process.exit(EXIT_FAILED);
+      },
+    });
+    try {
+      await node.start();
+    } catch (error) {
+      process.stderr.write(`kstack node ${nodeId}: ${(error as Error).message}\n`);
+      return EXIT_FAILED;
+    }
+    void node.registered.then(
+      (epoch) => {
+        process.stdout.write(`broker ${nodeId} ${NODE_REGISTERED_MARK} (broker epoch ${epoch})\n`);
+      },
+      () => {},
+    );
+    await stopRequested;
+    await node.stop();
+    return EXIT_OK;
+  },
+};
+
+function parseNodeArgs(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    options: {
+      'node-id': { type: 'string' },
+      voters: { type: 'string' },
+      'cluster-id': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      override: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+}
