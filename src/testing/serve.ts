@@ -3,7 +3,7 @@
  * languages (the fixtures in examples/):
  *
  *   node src/testing/serve.ts [--port P] [--control-port C] [--topics-file F] [--clock manual]
- *                             [--data-dir D] [--override K=V]...
+ *                             [--data-dir D] [--override K=V]... [--verbose]
  *
  * Prints one JSON line `{"bootstrapServers":…,"controlUrl":…}` on stdout once ready; SIGTERM or
  * SIGINT stops it (exit 0). Ports default to 0 (free ports chosen by the system).
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     clock: { type: 'string' },
     'data-dir': { type: 'string' },
     override: { type: 'string', multiple: true },
+    verbose: { type: 'boolean', default: false },
   },
 });
 const config: Record<string, string> = {};
@@ -51,6 +52,14 @@ const kafka = await startKafka({
   port: portOf(values.port, '--port'),
   clock,
   config,
+  ...(values.verbose === true
+    ? {
+        log: {
+          info: (line: string) => process.stderr.write(`[kstack] ${line}\n`),
+          warn: (line: string) => process.stderr.write(`[kstack] WARN ${line}\n`),
+        },
+      }
+    : {}),
   ...(values['topics-file'] === undefined ? {} : { topicsFile: values['topics-file'] }),
   ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
 });

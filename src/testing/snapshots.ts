@@ -14,7 +14,7 @@
  * records gone. The producer-id block never goes back, so a producer id handed out before the
  * restore is never handed out again after it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -26,6 +26,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { uuidFromRandomBytes } from '../protocol/index.ts';
 import { KafkaTestingError } from './errors.ts';
 
 export const SNAPSHOTS_FOLDER = 'snapshots';
@@ -188,7 +189,7 @@ function renewTopicIds(brokerDir: string, ids: Map<string, string>): void {
     if (typeof record.topicId !== 'string') return line;
     let id = ids.get(record.topicId);
     if (id === undefined) {
-      id = randomUUID();
+      id = uuidFromRandomBytes(randomBytes(16));
       ids.set(record.topicId, id);
     }
     return JSON.stringify({ ...record, topicId: id });

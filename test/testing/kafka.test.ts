@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { KafkaTestingError, startKafka, type TestKafka } from '../../src/testing/index.ts';
 
@@ -95,6 +96,36 @@ describe('startKafka', () => {
 });
 
 describe('snapshots', () => {
+  test('after reset and restore, clients that read topic ids (Metadata v12) see the new ids', async () => {
+    const kafka = await startKafka({ topics: [{ name: 'orders', partitions: 1 }] });
+    const admin = new PlatformaticAdmin({
+      clientId: 'topic-ids',
+      bootstrapBrokers: kafka.bootstrapAddresses,
+    });
+    try {
+      const ids = new Set<string>();
+      await kafka.snapshot('start');
+      for (const step of ['start', 'reset', 'restore'] as const) {
+        if (step === 'reset') await kafka.reset();
+        if (step === 'restore') await kafka.restore('start');
+        const metadata = await admin.metadata({ topics: ['orders'], forceUpdate: true });
+        // The client prints UUIDs as hex with dashes; the broker keeps Kafka's base64url form.
+        const id = metadata.topics.get('orders')?.id.replaceAll('-', '');
+        const brokerId = kafka.broker.metadata().topic('orders')?.topicId;
+        assert.equal(
+          id,
+          Buffer.from(brokerId ?? '', 'base64url').toString('hex'),
+          `${step}: the client sees the broker's id`,
+        );
+        assert.ok(id !== undefined && !ids.has(id), `${step}: a new topic id`);
+        ids.add(id);
+      }
+    } finally {
+      await admin.close();
+      await kafka.stop();
+    }
+  });
+
   test('bad and unknown snapshot names get clear errors', async () => {
     const kafka = await startKafka();
     try {
