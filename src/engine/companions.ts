@@ -1,11 +1,12 @@
 /**
  * The companions `kstack up` serves beside the embedded brokers, each one the Compose stack
  * declares (by service name) on the host port the stack publishes for it: the Schema Registry,
- * the REST proxy (schema-aware through that registry) and the Kafka exporter. They are Kafka
+ * the REST proxy (schema-aware through that registry), the Kafka exporter and the web UI (which
+ * decodes values through that registry). They are Kafka
  * clients of the brokers like any other, started once the brokers serve, in the same process. Each
  * is imported only when the stack declares it: a broker alone does not load their HTTP framework and
  * schema libraries (about 1 s and 40 MB of start-up).
- * Services the engine has no companion for yet (Connect, the UI) are named as not served.
+ * Services the engine has no companion for yet (Connect) are named as not served.
  */
 import type { CompanionService } from '../topology/compose.ts';
 
@@ -33,7 +34,7 @@ interface CompanionKind {
   start(bootstrap: string, port: number, registryUrl: string | undefined): Promise<Started>;
 }
 
-/** In start order: the REST proxy needs the registry's URL. */
+/** In start order: the REST proxy and the UI need the registry's URL. */
 const KINDS: readonly CompanionKind[] = [
   {
     service: 'schema-registry',
@@ -59,12 +60,21 @@ const KINDS: readonly CompanionKind[] = [
     start: async (bootstrap, port) =>
       (await import('../exporter/exporter.ts')).startExporter({ bootstrap, port }),
   },
+  {
+    service: 'kafka-ui',
+    title: 'web UI',
+    start: async (bootstrap, port, registryUrl) =>
+      (await import('../ui/server.ts')).startUi({
+        bootstrap,
+        port,
+        ...(registryUrl === undefined ? {} : { schemaRegistryUrl: registryUrl }),
+      }),
+  },
 ];
 
 /** Services of the stack the embedded engine does not serve (yet), and why. */
 const NOT_SERVED: Readonly<Record<string, string>> = {
   'kafka-connect': 'Kafka Connect beside the embedded cluster is issue 18',
-  'kafka-ui': 'the web UI is issue 17',
 };
 
 /**

@@ -232,7 +232,8 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     for (const result of [started, assetsDir, launched])
       if (result.status === 'rejected') throw result.reason;
     process.stdout.write(`kstack up, the page and Chromium ready after ${Date.now() - startedAt} ms\n`);
-    registry = await startSchemaRegistry({ bootstrap: BOOTSTRAP, port: REGISTRY_PORT });
+    // In its group (protocol type sr), as Confluent's registry: a group the UI must not describe.
+    registry = await startSchemaRegistry({ bootstrap: BOOTSTRAP, port: REGISTRY_PORT, leaderElection: true });
     ui = await startUi({
       bootstrap: BOOTSTRAP,
       port: UI_PORT,
@@ -604,6 +605,15 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.match((await version.textContent()) ?? '', new RegExp(`id ${id}.*AVRO.*"amountCents"`, 's'));
     await screenshot(page, 'schema');
     await assertAccessible(page, 'schema');
+  });
+
+  it("lists another protocol's group (the registry's sr group) and refuses to describe it, still serving", async () => {
+    const listed = (await (await fetch(`${ui!.url}/api/groups`)).json()) as unknown;
+    assert.match(JSON.stringify(listed), /"schema-registry"/);
+    const described = await fetch(`${ui!.url}/api/groups/schema-registry`);
+    assert.equal(described.status, 409);
+    assert.match(await described.text(), /protocol type 'sr': only consumer groups are described/);
+    assert.equal((await fetch(`${ui!.url}/api/groups`)).status, 200, 'the UI still serves');
   });
 
   it('shows the cluster: the broker, its leaders, and the topics counted', async () => {
