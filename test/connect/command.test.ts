@@ -3,7 +3,7 @@
  * cause when no cluster answers (no JVM is started then).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -115,6 +115,7 @@ describe('kstack connect', { timeout: 120_000 }, () => {
         },
       );
     } finally {
+      rmSync(process.env.PATH, { recursive: true, force: true });
       process.env.PATH = path;
     }
   });
@@ -147,6 +148,7 @@ describe('kstack connect', { timeout: 120_000 }, () => {
       '--data-dir',
       dir,
     ]);
+    rmSync(dir, { recursive: true, force: true });
     assert.equal(unreachable.code, 1, unreachable.stderr);
     assert.match(unreachable.stderr, new RegExp(`no broker of 127\\.0\\.0\\.1:${NO_CLUSTER_PORT} answered`));
   });

@@ -5,7 +5,7 @@
  * `node --test test/connect/companion.slow.ts`.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -52,6 +52,7 @@ describe('Kafka Connect as a supervised companion of kstack', { timeout: 900_000
   after(async () => {
     await companion?.close();
     await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('restarts a killed worker, which finds its connectors and offsets again; close leaves no JVM', async () => {

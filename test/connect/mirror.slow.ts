@@ -4,7 +4,7 @@
  * order, in the topic `<source alias>.<topic>`. Not in the unit run (a reference cluster and two
  * workers); run it with `node --test test/connect/mirror.slow.ts`.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -85,6 +85,7 @@ describe('MirrorMaker 2 between Apache Kafka and kstack', { timeout: 900_000 }, 
   after(async () => {
     await Promise.allSettled([referenceWorker?.stop(), kstackWorker?.stop()]);
     await Promise.allSettled([reference?.stop(), kstack?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('mirrors a topic from Apache Kafka into kstack: the same records, in order', async () => {

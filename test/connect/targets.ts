@@ -2,7 +2,7 @@
  * The two clusters the Connect scenarios run against, each with one shared worker: `kstack up` (a
  * child process) or Apache Kafka (the reference launcher), and Kafka's Connect worker beside it.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '../../src/connect/clusters.ts';
@@ -64,6 +64,7 @@ export async function startTarget(
     async close() {
       await Promise.allSettled([worker.stop()]);
       await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -6,7 +6,7 @@
  * with `node --test test/connect/workers.slow.ts`.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -65,6 +65,7 @@ for (const kind of ['reference', 'kstack'] as const) {
     after(async () => {
       await Promise.allSettled(workers.map((worker) => worker.stop()));
       await cluster?.stop();
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it("share tasks; a killed worker's tasks move to the other and nothing is lost", async () => {
