@@ -532,6 +532,112 @@ const txnOffsetCommit: Guard = (input) => {
   })(input);
 };
 
+const deleteRecords = topicPartitionsGuard({
+  operation: Op.DELETE,
+  topicsField: 'topics',
+  partitionsField: 'partitions',
+  responseTopicsField: 'topics',
+  responsePartitionsField: 'partitions',
+  partitionIndex: (partition) => partition.partitionIndex,
+  indexField: 'partitionIndex',
+  extra: { lowWatermark: -1n },
+});
+
+const offsetForLeaderEpoch: Guard = (input) => {
+  // A follower's request (replica id >= 0) is the replication module's (CLUSTER_ACTION, brokers).
+  if (input.request.replicaId >= 0) return pass(input.request);
+  const { request, check } = input;
+  const [kept, refused] = split<Loose>(request.topics ?? [], (topic) =>
+    check.can(Op.DESCRIBE, Type.TOPIC, topic.topic),
+  );
+  const entries = refused.map((topic) => ({
+    topic: topic.topic,
+    partitions: topic.partitions.map((partition: Loose) => ({
+      partition: partition.partition,
+      errorCode: TOPIC_DENIED,
+      leaderEpoch: -1,
+      endOffset: -1n,
+    })),
+  }));
+  return { request: { ...request, topics: kept }, finish: appending('topics', entries) };
+};
+
+const offsetDelete: Guard = (input) => {
+  const { request, check } = input;
+  if (!check.can(Op.DELETE, Type.GROUP, request.groupId))
+    return { answer: { errorCode: GROUP_DENIED, topics: [] } };
+  return topicPartitionsGuard({
+    operation: Op.READ,
+    topicsField: 'topics',
+    partitionsField: 'partitions',
+    responseTopicsField: 'topics',
+    responsePartitionsField: 'partitions',
+    partitionIndex: (partition) => partition.partitionIndex,
+    indexField: 'partitionIndex',
+  })(input);
+};
+
+const describeProducers: Guard = ({ request, check }) => {
+  const [kept, refused] = split<Loose>(request.topics ?? [], (topic) =>
+    check.can(Op.READ, Type.TOPIC, topic.name),
+  );
+  const entries = refused.map((topic) => ({
+    name: topic.name,
+    partitions: topic.partitionIndexes.map((partitionIndex: number) => ({
+      partitionIndex,
+      errorCode: TOPIC_DENIED,
+      errorMessage: null,
+      activeProducers: [],
+    })),
+  }));
+  return { request: { ...request, topics: kept }, finish: appending('topics', entries) };
+};
+
+const describeTransactions: Guard = ({ request, check }) => {
+  const [kept, refused] = split<string>(request.transactionalIds ?? [], (id) =>
+    check.can(Op.DESCRIBE, Type.TRANSACTIONAL_ID, id),
+  );
+  const entries = refused.map((transactionalId) => ({
+    errorCode: TXN_DENIED,
+    transactionalId,
+    transactionState: '',
+    transactionTimeoutMs: 0,
+    transactionStartTimeMs: -1n,
+    producerId: -1n,
+    producerEpoch: -1,
+    topics: [],
+  }));
+  return { request: { ...request, transactionalIds: kept }, finish: appending('transactionStates', entries) };
+};
+
+/** ListTransactions lists only the transactional ids the principal may describe. */
+const listTransactions: Guard = ({ request, check }) => ({
+  request,
+  finish: (response) => ({
+    ...response,
+    transactionStates: ((response.transactionStates as Loose[]) ?? []).filter((state) =>
+      check.can(Op.DESCRIBE, Type.TRANSACTIONAL_ID, state.transactionalId),
+    ),
+  }),
+});
+
+const consumerGroupDescribe: Guard = ({ request, check }) => {
+  const [kept, refused] = split<string>(request.groupIds ?? [], (group) =>
+    check.can(Op.DESCRIBE, Type.GROUP, group),
+  );
+  const entries = refused.map((groupId) => ({
+    errorCode: GROUP_DENIED,
+    errorMessage: null,
+    groupId,
+    groupState: '',
+    groupEpoch: -1,
+    assignmentEpoch: -1,
+    assignorName: '',
+    members: [],
+  }));
+  return { request: { ...request, groupIds: kept }, finish: appending('groups', entries) };
+};
+
 /** Config resources: topics (2) need the operation on the topic, brokers (4) and loggers (8) on the cluster. */
 function configsGuard(operation: number, responseField: string, entry: Body): Guard {
   return ({ request, check }) => {
@@ -575,7 +681,9 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [16, listGroups],
   [19, createTopics],
   [20, deleteTopics],
+  [21, deleteRecords],
   [22, initProducerId],
+  [23, offsetForLeaderEpoch],
   [24, addPartitionsToTxn],
   [25, addOffsetsToTxn],
   [26, endTxn],
@@ -603,6 +711,7 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [37, createPartitions],
   [42, deleteGroups],
   [44, configsGuard(Op.ALTER_CONFIGS, 'responses', {})],
+  [47, offsetDelete],
   [50, clusterOnly(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, results: [] }))],
   [
     51,
@@ -614,6 +723,11 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
       })),
     })),
   ],
+  [61, describeProducers],
+  [65, describeTransactions],
+  [66, listTransactions],
+  [68, groupRead(() => ({ memberEpoch: -1, heartbeatIntervalMs: 0 }))],
+  [69, consumerGroupDescribe],
 ]);
 
 /** The API keys this module authorizes (the others are served to every authenticated principal). */
