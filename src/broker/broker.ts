@@ -72,7 +72,13 @@ const FLUSH_CHECK_INTERVAL_MS = 1_000;
 export interface MetadataWriter {
   readonly clusterId: string;
   propose(records: readonly MetadataRecord[]): Promise<bigint>;
+  /** Sends a topic creation to the active controller when this node is not it (CreateTopics forwarding). */
+  forwardCreateTopic?(spec: CreateTopicSpec): Promise<AdminResult>;
 }
+
+/** How long a forwarded topic creation waits for this node to replay the committed topic. */
+export const FORWARDED_REPLAY_WAIT_MS = 10_000;
+const FORWARDED_REPLAY_POLL_MS = 10;
 
 export interface BrokerOptions {
   readonly dataDir: string;
@@ -653,6 +659,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     }
     if (this.#options.metadataWriter !== undefined) {
       const refused = await this.#propose(records);
+      if (refused?.errorCode === KafkaErrors.NOT_CONTROLLER.code)
+        return this.#forwardCreateTopic(spec, refused);
       if (refused !== null) return refused;
     } else {
       this.#commit(records);
@@ -664,6 +672,33 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#openTopic(topic);
     this.log.info(`created topic ${spec.name} (${partitions} partitions, id ${topicId})`);
     return { ...result(0), topic };
+  }
+
+  /**
+   * Not the active controller: the creation goes to it (validated again there, on the committed
+   * image), and the answer waits until this node replayed the topic, so callers find it here.
+   */
+  async #forwardCreateTopic(
+    spec: CreateTopicSpec,
+    refused: AdminResult,
+  ): Promise<AdminResult & { topic?: TopicView }> {
+    const forward = this.#options.metadataWriter?.forwardCreateTopic;
+    if (forward === undefined) return refused;
+    const answer = await forward(spec);
+    if (answer.errorCode !== 0 || spec.validateOnly === true) return answer;
+    const deadline = performance.now() + FORWARDED_REPLAY_WAIT_MS;
+    while (this.#image.topic(spec.name) === undefined && performance.now() < deadline && !this.#stopped) {
+      await new Promise((resolve) => setTimeout(resolve, FORWARDED_REPLAY_POLL_MS));
+    }
+    const topic = this.#image.topic(spec.name);
+    if (topic === undefined) {
+      return result(
+        KafkaErrors.REQUEST_TIMED_OUT.code,
+        `Topic '${spec.name}' was created by the controller but not replayed here within ${FORWARDED_REPLAY_WAIT_MS} ms.`,
+      );
+    }
+    this.#openTopic(topic);
+    return { ...answer, topic };
   }
 
   /** The brokers new partitions may be placed on: one node, itself; a cluster, the unfenced ones. */

@@ -13,7 +13,14 @@ import type {
   AlterPartitionResponseData,
   ControllerChannel,
 } from '../broker/controller-channel.ts';
-import { KafkaErrors, type MessageValue, uuidFromRandomBytes } from '../protocol/index.ts';
+import type { AdminResult, CreateTopicSpec } from '../broker/services.ts';
+import {
+  decodeResponse,
+  encodeRequest,
+  KafkaErrors,
+  type MessageValue,
+  uuidFromRandomBytes,
+} from '../protocol/index.ts';
 import {
   ALTER_PARTITION_KEY,
   ALTER_PARTITION_VERSION,
@@ -23,6 +30,7 @@ import {
   BROKER_REGISTRATION_VERSION,
   decodeLifecycleResponse,
   encodeLifecycleRequest,
+  LIFECYCLE_APIS,
 } from './lifecycle-wire.ts';
 import type { PeerAddress } from './peer.ts';
 
@@ -80,7 +88,19 @@ export class ControllerClient {
         CONTROLLER_REQUEST_TIMEOUT_MS,
       );
       this.#inFlight.set(correlationId, { apiKey, apiVersion, resolve, reject, timer });
-      socket.write(encodeLifecycleRequest(apiKey, apiVersion, correlationId, this.#clientId, body));
+      socket.write(
+        LIFECYCLE_APIS.has(apiKey)
+          ? encodeLifecycleRequest(apiKey, apiVersion, correlationId, this.#clientId, body)
+          : encodeRequest(
+              {
+                requestApiKey: apiKey,
+                requestApiVersion: apiVersion,
+                correlationId,
+                clientId: this.#clientId,
+              },
+              body,
+            ),
+      );
     });
   }
 
@@ -135,7 +155,12 @@ export class ControllerClient {
       this.#inFlight.delete(frame.readInt32BE(0));
       clearTimeout(pending.timer);
       try {
-        pending.resolve(decodeLifecycleResponse(pending.apiKey, pending.apiVersion, frame).body);
+        const { apiKey, apiVersion } = pending;
+        pending.resolve(
+          LIFECYCLE_APIS.has(apiKey)
+            ? decodeLifecycleResponse(apiKey, apiVersion, frame).body
+            : decodeResponse(apiKey, apiVersion, frame).body,
+        );
       } catch (error) {
         pending.reject(error as Error);
         this.#drop(new Error(`undecodable answer from the controller: ${(error as Error).message}`));
@@ -258,5 +283,44 @@ export class BrokerLifecycle implements ControllerChannel {
       // The transport failed: the outcome is unknown, which the replica core settles by resending.
       return failed(KafkaErrors.NOT_CONTROLLER.code);
     }
+  }
+}
+
+/** CreateTopics as a broker forwards it to the active controller (Kafka 4 forwards it too). */
+export const CREATE_TOPICS_KEY = 19;
+export const CREATE_TOPICS_FORWARD_VERSION = 7;
+
+/** Forwards a topic creation; answers the controller's per-topic outcome, or NOT_CONTROLLER when none answered. */
+export async function forwardCreateTopic(
+  client: ControllerClient,
+  spec: CreateTopicSpec,
+  timeoutMs: number,
+): Promise<AdminResult> {
+  try {
+    const answer = await client.request(CREATE_TOPICS_KEY, CREATE_TOPICS_FORWARD_VERSION, {
+      topics: [
+        {
+          name: spec.name,
+          numPartitions: spec.numPartitions,
+          replicationFactor: spec.replicationFactor,
+          assignments: (spec.assignments ?? []).map((brokerIds, partitionIndex) => ({
+            partitionIndex,
+            brokerIds,
+          })),
+          configs: [...(spec.configs ?? new Map())].map(([name, value]) => ({ name, value })),
+        },
+      ],
+      timeoutMs,
+      validateOnly: spec.validateOnly === true,
+    });
+    const topic = (answer.topics as { errorCode: number; errorMessage: string | null }[])[0];
+    if (topic === undefined)
+      return { errorCode: KafkaErrors.UNKNOWN_SERVER_ERROR.code, errorMessage: 'no answer' };
+    return { errorCode: topic.errorCode, errorMessage: topic.errorMessage };
+  } catch (error) {
+    return {
+      errorCode: KafkaErrors.NOT_CONTROLLER.code,
+      errorMessage: `forwarding to the active controller failed: ${(error as Error).message}`,
+    };
   }
 }

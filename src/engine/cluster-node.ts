@@ -10,7 +10,8 @@
  * with the broker epoch it was given, heartbeating and sending AlterPartition over the network.
  */
 import { Broker, type BrokerOptions } from '../broker/broker.ts';
-import { BrokerLifecycle, ControllerClient } from '../controller/broker-lifecycle.ts';
+import { BrokerLifecycle, ControllerClient, forwardCreateTopic } from '../controller/broker-lifecycle.ts';
+import { createTopicsForwardedHandler } from '../controller/create-topics-forwarded.ts';
 import { MetadataQuorum } from '../controller/metadata-quorum.ts';
 import { ControllerNode } from '../controller/node.ts';
 import type { PeerAddress } from '../controller/peer.ts';
@@ -24,6 +25,8 @@ export const BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT = 2_000;
 /** How long a controlled shutdown waits for the controller to move this broker's leaderships. */
 export const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
 const CONTROLLED_SHUTDOWN_RETRY_MS = 100;
+/** CreateTopics' timeoutMs when a broker forwards a creation to the active controller. */
+const FORWARD_TIMEOUT_MS = 30_000;
 
 export interface ClusterNodeOptions {
   readonly nodeId: number;
@@ -81,7 +84,11 @@ export class ClusterNode {
       port: options.port,
       config: options.config,
       log: options.log,
-      metadataWriter: this.quorum,
+      metadataWriter: {
+        clusterId: options.clusterId,
+        propose: (records) => this.quorum.propose(records),
+        forwardCreateTopic: (spec) => forwardCreateTopic(this.#client, spec, FORWARD_TIMEOUT_MS),
+      },
     });
     this.control = new ReplicationControl({
       nodeId: options.nodeId,
@@ -101,7 +108,13 @@ export class ClusterNode {
       raftConfig: options.raftConfig,
       raftListener: this.quorum.listener,
       onLeaderChange: (leader) => this.#onLeaderChange(leader),
-      extraHandlers: this.control.handlers(),
+      extraHandlers: [
+        ...this.control.handlers(),
+        createTopicsForwardedHandler(
+          (spec) => this.broker.createTopic(spec),
+          () => this.controller.driver.leader().leaderId === this.nodeId,
+        ),
+      ],
       log: options.log,
       onFatal: options.onFatal,
     });
