@@ -52,6 +52,8 @@ export interface ConnectWorkerOptions {
   /** Worker properties set last, over everything else (e.g. exactly.once.source.support=enabled). */
   readonly overrides?: ReadonlyMap<string, string>;
   readonly heapOpts?: string;
+  /** More JVM options after the heap's (KAFKA_OPTS-like), e.g. `-XX:TieredStopAtLevel=1` in tests. */
+  readonly jvmOptions?: readonly string[];
   readonly readyTimeoutMs?: number;
   /** Copy the worker's stderr (errors only) here, line by line. */
   readonly log?: (line: string) => void;
@@ -206,6 +208,7 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
     [
       ...(options.heapOpts ?? HEAP_OPTS_DEFAULT).split(/\s+/).filter(Boolean),
       '-XX:+UseSerialGC',
+      ...(options.jvmOptions ?? []),
       '-XX:+ExitOnOutOfMemoryError',
       '-Djava.awt.headless=true',
       `-Dkafka.logs.dir=${logsDir}`,

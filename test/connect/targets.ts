@@ -15,6 +15,12 @@ import type { ConnectTarget } from './scenarios.ts';
  */
 const TEST_WORKER_OVERRIDES: ReadonlyMap<string, string> = new Map([['offset.flush.interval.ms', '5000']]);
 
+/**
+ * The client JIT only: the two cores are not shared with C2's compiler threads while the worker
+ * starts (the tests check behaviour; the benchmark and `kstack connect` run the default JIT).
+ */
+const TEST_JVM_OPTIONS: readonly string[] = ['-XX:TieredStopAtLevel=1'];
+
 export interface RunningTarget extends ConnectTarget {
   /** ms from spawning the first worker's JVM to its REST API ready. */
   readonly firstStartToReadyMs: number;
@@ -39,7 +45,13 @@ export async function startTarget(
     runs += 1;
     const workDir = join(dir, `worker-${runs}`);
     mkdirSync(workDir, { recursive: true });
-    return startConnectWorker({ bootstrap: cluster.bootstrap, port: workerPort, workDir, overrides });
+    return startConnectWorker({
+      bootstrap: cluster.bootstrap,
+      port: workerPort,
+      workDir,
+      overrides,
+      jvmOptions: TEST_JVM_OPTIONS,
+    });
   };
   let worker: ConnectWorker;
   try {
