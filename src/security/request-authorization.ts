@@ -96,6 +96,40 @@ function topicPartitionsGuard(options: {
   };
 }
 
+/** The operations Kafka reports in an `authorizedOperations` bit field, per resource type (AclEntry). */
+const SUPPORTED_OPERATIONS: ReadonlyMap<number, readonly number[]> = new Map([
+  [
+    Type.TOPIC,
+    [Op.READ, Op.WRITE, Op.CREATE, Op.DESCRIBE, Op.DELETE, Op.ALTER, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS],
+  ],
+  [Type.GROUP, [Op.READ, Op.DESCRIBE, Op.DELETE, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS]],
+  [
+    Type.CLUSTER,
+    [
+      Op.CREATE,
+      Op.CLUSTER_ACTION,
+      Op.DESCRIBE_CONFIGS,
+      Op.ALTER_CONFIGS,
+      Op.IDEMPOTENT_WRITE,
+      Op.ALTER,
+      Op.DESCRIBE,
+    ],
+  ],
+]);
+
+/** Kafka's `authorizedOperations`: bit `code` set for each supported operation the principal may do. */
+function authorizedOperations(check: Check, resourceType: number, name: string): number {
+  let bits = 0;
+  for (const operation of SUPPORTED_OPERATIONS.get(resourceType) ?? []) {
+    if (check.can(operation, resourceType, name)) bits |= 1 << operation;
+  }
+  return bits;
+}
+
+/** The cluster's bit field, as Kafka gives it: 0 unless the principal may DESCRIBE the cluster. */
+const clusterOperations = (check: Check): number =>
+  check.cluster(Op.DESCRIBE) ? authorizedOperations(check, Type.CLUSTER, CLUSTER_NAME) : 0;
+
 /** Whether a Produce payload holds transactional batches (attributes bit 4 of a v2 batch header). */
 function hasTransactionalRecords(request: Loose): boolean {
   for (const topic of request.topicData ?? []) {
@@ -177,7 +211,32 @@ const listOffsets = topicPartitionsGuard({
   extra: { timestamp: -1n, offset: -1n },
 });
 
-const metadata: Guard = ({ request, version, check, broker }) => {
+/** Metadata with the bit fields asked for filled in, after the topics are authorized. */
+const metadata: Guard = (input) => {
+  const authorized = metadataTopics(input);
+  if ('answer' in authorized) return authorized;
+  const { request, check } = input;
+  const topicBits = request.includeTopicAuthorizedOperations === true;
+  const clusterBits = request.includeClusterAuthorizedOperations === true;
+  if (!topicBits && !clusterBits) return authorized;
+  return {
+    request: authorized.request,
+    finish: (response) => {
+      const finished = authorized.finish(response);
+      return {
+        ...finished,
+        ...(clusterBits ? { clusterAuthorizedOperations: clusterOperations(check) } : {}),
+        topics: ((finished.topics as Loose[]) ?? []).map((topic) =>
+          topicBits && topic.errorCode === 0 && topic.name !== null
+            ? { ...topic, topicAuthorizedOperations: authorizedOperations(check, Type.TOPIC, topic.name) }
+            : topic,
+        ),
+      };
+    },
+  };
+};
+
+const metadataTopics: Guard = ({ request, version, check, broker }) => {
   const topics: Loose[] | null = request.topics;
   const describable = (name: string): boolean => check.can(Op.DESCRIBE, Type.TOPIC, name);
   if (topics === null || (version === 0 && topics.length === 0)) {
@@ -360,8 +419,31 @@ const describeGroups: Guard = ({ request, check }) => {
     protocolData: '',
     members: [],
   }));
-  return { request: { ...request, groups: kept }, finish: appending('groups', entries) };
+  return {
+    request: { ...request, groups: kept },
+    finish: withGroupOperations(
+      request.includeAuthorizedOperations === true,
+      check,
+      appending('groups', entries),
+    ),
+  };
 };
+
+/** Fills each described group's `authorizedOperations` when the request asks for it. */
+function withGroupOperations(asked: boolean, check: Check, finish: (response: Body) => Body) {
+  if (!asked) return finish;
+  return (response: Body): Body => {
+    const finished = finish(response);
+    return {
+      ...finished,
+      groups: ((finished.groups as Loose[]) ?? []).map((group) =>
+        group.errorCode === 0
+          ? { ...group, authorizedOperations: authorizedOperations(check, Type.GROUP, group.groupId) }
+          : group,
+      ),
+    };
+  };
+}
 
 const listGroups: Guard = ({ request, check }) =>
   check.cluster(Op.DESCRIBE)
@@ -635,8 +717,24 @@ const consumerGroupDescribe: Guard = ({ request, check }) => {
     assignorName: '',
     members: [],
   }));
-  return { request: { ...request, groupIds: kept }, finish: appending('groups', entries) };
+  return {
+    request: { ...request, groupIds: kept },
+    finish: withGroupOperations(
+      request.includeAuthorizedOperations === true,
+      check,
+      appending('groups', entries),
+    ),
+  };
 };
+
+/** DescribeCluster needs no ACL; its cluster bit field is filled when asked for. */
+const describeCluster: Guard = ({ request, check }) =>
+  request.includeClusterAuthorizedOperations === true
+    ? {
+        request,
+        finish: (response) => ({ ...response, clusterAuthorizedOperations: clusterOperations(check) }),
+      }
+    : pass(request);
 
 /** Config resources: topics (2) need the operation on the topic, brokers (4) and loggers (8) on the cluster. */
 function configsGuard(operation: number, responseField: string, entry: Body): Guard {
@@ -723,6 +821,7 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
       })),
     })),
   ],
+  [60, describeCluster],
   [61, describeProducers],
   [65, describeTransactions],
   [66, listTransactions],
@@ -746,7 +845,7 @@ export function authorizeRequest(
 ): Authorized {
   const authorizer = broker.slots.get(AUTHORIZER);
   const guard = GUARDS.get(apiKey);
-  if (authorizer === undefined || guard === undefined || authorizer.isSuperUser(who)) return pass(request);
+  if (authorizer === undefined || guard === undefined) return pass(request);
   const check: Check = {
     can: (operation, resourceType, name) => authorizer.authorize(who, operation, resourceType, name),
     cluster: (operation) => authorizer.authorize(who, operation, Type.CLUSTER, CLUSTER_NAME),

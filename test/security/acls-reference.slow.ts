@@ -171,6 +171,31 @@ const CELLS: readonly Cell[] = [
     },
   },
   {
+    name: 'Metadata v10, DescribeGroups v4, DescribeCluster v1: the authorized-operations bit fields',
+    users: ['alice', 'bob', 'admin'],
+    outcome: async (client) => {
+      const metadata = await ask(client, 3, 10, {
+        topics: ['orders', 'secret'].map((name) => ({ name })),
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: true,
+        includeTopicAuthorizedOperations: true,
+      });
+      const groups = await ask(client, 15, 4, { groups: ['app'], includeAuthorizedOperations: true });
+      const cluster = await ask(client, 60, 1, { includeClusterAuthorizedOperations: true });
+      return [
+        metadata.clusterAuthorizedOperations,
+        byName(
+          metadata.topics as { name: string; errorCode: number; topicAuthorizedOperations: number }[],
+        ).map((t) => [t.name, t.errorCode, t.topicAuthorizedOperations]),
+        groups.groups.map((g: { errorCode: number; authorizedOperations: number }) => [
+          g.errorCode,
+          g.authorizedOperations,
+        ]),
+        cluster.clusterAuthorizedOperations,
+      ];
+    },
+  },
+  {
     name: 'Produce v8',
     users: ['alice', 'bob', 'admin'],
     outcome: async (client) => {
