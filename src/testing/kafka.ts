@@ -175,8 +175,8 @@ export class TestKafka {
   /** Starts the broker, creates the internal and baseline topics, and records the baseline. */
   async start(options: StartKafkaOptions): Promise<void> {
     const startedMs = performance.now();
-    const baseline = baselineTopics(options);
     try {
+      const baseline = baselineTopics(options);
       await this.#door.listen(this.host, this.#requestedPort);
       await this.#startBroker();
       await this.#ensureInternalTopics();
