@@ -201,6 +201,11 @@ export class ClusterNode {
   }
 
   async #controlledShutdown(): Promise<void> {
+    // Nothing can take over from the last unfenced broker (the others stopped): no controller
+    // change would be committed either, so waiting would only delay the stop.
+    const image = this.broker.metadata();
+    const others = image.brokers().filter((b) => b.nodeId !== this.nodeId && !image.isFenced(b.nodeId));
+    if (others.length === 0) return;
     const deadline = performance.now() + CONTROLLED_SHUTDOWN_TIMEOUT_MS;
     while (performance.now() < deadline) {
       try {

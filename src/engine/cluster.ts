@@ -20,7 +20,7 @@ import { BROKER_NODE_FLAGS } from './process.ts';
 
 /** A node's controller listener listens this far above its broker port. */
 export const CONTROLLER_PORT_OFFSET = 50;
-/** How long a stopping node may take (controlled shutdown included) before it is killed. */
+/** How long a stopping node may take (controlled shutdown included) before it is killed; nodes stop one after another. */
 export const NODE_STOP_GRACE_MS = 30_000;
 /** The line a node prints once registered; the supervisor waits for it from every node. */
 export const NODE_REGISTERED_MARK = 'registered with the active controller';
@@ -155,15 +155,15 @@ export async function runCluster(
   }
   stopping = true;
   log.info('stopping every node');
-  await Promise.all(
-    nodes.map(async (node) => {
-      if (node.child.exitCode !== null || node.child.signalCode !== null) return;
-      node.child.kill('SIGTERM');
-      const timer = setTimeout(() => node.child.kill('SIGKILL'), NODE_STOP_GRACE_MS);
-      await node.exited;
-      clearTimeout(timer);
-    }),
-  );
+  // One at a time: each controlled shutdown moves leadership to nodes still running, and the
+  // last one, with nobody to hand over to, stops at once.
+  for (const node of [...nodes].reverse()) {
+    if (node.child.exitCode !== null || node.child.signalCode !== null) continue;
+    node.child.kill('SIGTERM');
+    const timer = setTimeout(() => node.child.kill('SIGKILL'), NODE_STOP_GRACE_MS);
+    await node.exited;
+    clearTimeout(timer);
+  }
   log.info('stopped');
   return crashed ? EXIT_FAILED : EXIT_OK;
 }
