@@ -9,8 +9,10 @@
  * SIGINT stops it (exit 0). Ports default to 0 (free ports chosen by the system).
  */
 import { parseArgs } from 'node:util';
+import { UsageError } from '../common/cli-errors.ts';
 import { startControlServer } from './control-server.ts';
-import { startKafka } from './kafka.ts';
+import { KafkaTestingError } from './errors.ts';
+import { startKafka, type TestKafka } from './kafka.ts';
 
 function portOf(text: string | undefined, flag: string): number {
   if (text === undefined) return 0;
@@ -48,21 +50,31 @@ if (clock !== 'system' && clock !== 'manual') {
   process.exit(2);
 }
 const host = '127.0.0.1';
-const kafka = await startKafka({
-  port: portOf(values.port, '--port'),
-  clock,
-  config,
-  ...(values.verbose === true
-    ? {
-        log: {
-          info: (line: string) => process.stderr.write(`[kstack] ${line}\n`),
-          warn: (line: string) => process.stderr.write(`[kstack] WARN ${line}\n`),
-        },
-      }
-    : {}),
-  ...(values['topics-file'] === undefined ? {} : { topicsFile: values['topics-file'] }),
-  ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
-});
+let kafka: TestKafka;
+try {
+  kafka = await startKafka({
+    port: portOf(values.port, '--port'),
+    clock,
+    config,
+    ...(values.verbose === true
+      ? {
+          log: {
+            info: (line: string) => process.stderr.write(`[kstack] ${line}\n`),
+            warn: (line: string) => process.stderr.write(`[kstack] WARN ${line}\n`),
+          },
+        }
+      : {}),
+    ...(values['topics-file'] === undefined ? {} : { topicsFile: values['topics-file'] }),
+    ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+  });
+} catch (error) {
+  // Bad options and topics files are the user's to fix: their message alone, exit 2.
+  if (error instanceof KafkaTestingError || error instanceof UsageError) {
+    process.stderr.write(`serve: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
 const control = await startControlServer(kafka, {
   host,
   port: portOf(values['control-port'], '--control-port'),

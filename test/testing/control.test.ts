@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -114,6 +114,26 @@ describe('control endpoint', () => {
 });
 
 describe('serve.ts and kstack snapshot', () => {
+  test('serve.ts refuses a bad topics file with its line, exit 2', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'kstack-serve-'));
+    try {
+      const topicsFile = join(folder, 'topics.txt');
+      writeFileSync(topicsFile, 'orders x 1\n');
+      const run = spawnSync(
+        process.execPath,
+        [join(ROOT, 'src/testing/serve.ts'), '--topics-file', topicsFile],
+        {
+          encoding: 'utf8',
+          timeout: READY_TIMEOUT_MS,
+        },
+      );
+      assert.equal(run.status, 2, run.stderr);
+      assert.match(run.stderr, /topics\.txt:1: partitions 'x'/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   test('serve.ts prints its addresses, resets over HTTP, stops on SIGTERM; kstack snapshot works on the stopped data dir', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kstack-serve-'));
     const child = spawn(process.execPath, [join(ROOT, 'src/testing/serve.ts'), '--data-dir', dataDir], {
