@@ -455,6 +455,14 @@ export class ConsumerGroups {
     }
   }
 
+  /** Deletes an empty consumer group: tombstones for every record it wrote. */
+  deleteGroup(groupId: string): Promise<number> {
+    const group = this.#groups.get(groupId);
+    if (group !== undefined && group.members.size > 0) return Promise.resolve(ErrorCode.NON_EMPTY_GROUP);
+    this.#groups.delete(groupId);
+    return this.persistGroup(groupId);
+  }
+
   /** Forgets the groups of a partition this broker no longer leads. */
   unload(inPartition: (groupId: string) => boolean): void {
     for (const group of [...this.#groups.values()]) {

@@ -1352,6 +1352,13 @@ export class GroupCoordinator {
     const statusError = this.#groupStatusError(groupId, false);
     if (statusError !== null) return statusError;
     const group = this.#groups.get(groupId);
+    const consumerGroup = this.#consumerGroups?.group(groupId);
+    if (consumerGroup !== undefined) {
+      // A KIP-848 group: refused while it has members; else its records and its offsets go.
+      if (consumerGroup.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+      const deleted = await this.#consumerGroups!.deleteGroup(groupId);
+      if (deleted !== ErrorCode.NONE || group === undefined || group.is('Dead')) return deleted;
+    }
     if (group === undefined || group.is('Dead')) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (!group.is('Empty')) return ErrorCode.NON_EMPTY_GROUP;
     const errorCode = await this.#writeGroupTombstones(group);

@@ -402,6 +402,21 @@ describe('consumer groups (KIP-848)', () => {
     );
   });
 
+  it('deleting: refused while members remain; an empty group leaves tombstones for every record', async () => {
+    const { groups, log } = setup();
+    const m1 = new Member(groups, 'm1');
+    m1.join();
+    await groups.persistGroup(GROUP);
+    assert.equal(await groups.deleteGroup(GROUP), ErrorCode.NON_EMPTY_GROUP);
+    m1.heartbeat({ memberEpoch: -1 });
+    await groups.persistGroup(GROUP);
+    const live = new Set(log.map((r) => Buffer.from(r.key).toString('hex')));
+    assert.equal(await groups.deleteGroup(GROUP), ErrorCode.NONE);
+    assert.equal(groups.group(GROUP), undefined);
+    const latest = new Map(log.map((r) => [Buffer.from(r.key).toString('hex'), r.value]));
+    for (const key of live) assert.equal(latest.get(key), null, `record ${key} has a tombstone`);
+  });
+
   it('property: random joins, leaves, kills and heartbeats never give one partition to two members', () => {
     const seed = Number(process.env.KIP848_SEED ?? Date.now() % 1_000_000);
     console.log(`consumer-group property seed ${seed} (replay: KIP848_SEED=${seed})`);

@@ -93,7 +93,13 @@ export const handler = defineHandler<
         if (coordinatorError !== null) return failure(groupId, coordinatorError, null);
         const group = runtime.coordinator.consumerGroups?.group(groupId);
         if (group === undefined) {
-          return failure(groupId, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+          // Kafka's two texts: a classic group, or no group at all.
+          const classic = runtime.coordinator.group(groupId);
+          const message =
+            classic !== undefined && !classic.is('Dead')
+              ? `Group ${groupId} is not a consumer group.`
+              : `Group ${groupId} not found.`;
+          return failure(groupId, ErrorCode.GROUP_ID_NOT_FOUND, message);
         }
         return describe(group, context, authorizedOperations);
       }),
