@@ -141,7 +141,11 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   /** SCRAM credentials, replayed from the metadata log at start (API keys 50 and 51 change them). */
   readonly #scram = new ScramCredentialStore((records) => this.#commit(records));
   /** ACLs (API keys 29-31) and, with `authorizer.class.name` set, the authorizer over them (src/security). */
-  readonly #acls = new AclStore((records) => this.#commit(records));
+  readonly #acls = new AclStore((records) => {
+    this.#commit(records);
+    // In a cluster the records take effect when the quorum has committed them (replayMetadata).
+    return this.#options.metadataWriter === undefined;
+  });
   readonly #authorizerSettings: AuthorizerSettings | undefined;
   readonly #extensions: BrokerExtension[] = [];
   #port = 0;
@@ -412,6 +416,10 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     if (this.#server === null && this.#options.metadataWriter === undefined) return;
     const before = this.#image;
     this.#image = this.#image.apply(records, offset ?? this.#image.metadataOffset + BigInt(records.length));
+    // ACLs and SCRAM credentials from the quorum (replay is idempotent: the SCRAM store applies its own
+    // changes at once, so the proposing node sees them twice).
+    this.#acls.replay(records);
+    this.#scram.replay(records);
     if (this.#server === null) return;
     for (const topic of before.topics()) {
       if (this.#image.topicById(topic.topicId) === undefined) this.#deleteLocal(topic);

@@ -206,12 +206,15 @@ export const ACLS_MAX = 100_000;
 export class AclStore {
   /** By id, in creation order. */
   readonly #acls = new Map<string, StoredAcl>();
-  readonly #commit: (records: readonly AclMetadataRecord[]) => void;
+  readonly #commit: (records: readonly AclMetadataRecord[]) => boolean | undefined;
   /** Bumped on every change, so callers may cache decisions per version. */
   version = 0;
 
-  /** `commit` appends records to the metadata log (fsynced) before they are applied here. */
-  constructor(commit: (records: readonly AclMetadataRecord[]) => void) {
+  /**
+   * `commit` appends records to the metadata log (fsynced) before they are applied here; it returns
+   * false when they take effect only once replayed (a cluster's quorum commits them later).
+   */
+  constructor(commit: (records: readonly AclMetadataRecord[]) => boolean | undefined) {
     this.#commit = commit;
   }
 
@@ -238,7 +241,7 @@ export class AclStore {
 
   #write(records: readonly AclMetadataRecord[]): void {
     if (records.length === 0) return;
-    this.#commit(records);
+    if (this.#commit(records) === false) return;
     for (const record of records) this.#apply(record);
   }
 

@@ -41,7 +41,10 @@ function acl(overrides: Partial<AclBinding>): AclBinding {
 
 function setup(bindings: AclBinding[], settings: Record<string, string> = {}) {
   const log: AclMetadataRecord[] = [];
-  const store = new AclStore((records) => log.push(...records));
+  const store = new AclStore((records) => {
+    log.push(...records);
+    return true;
+  });
   assert.deepEqual(
     store.create(bindings),
     bindings.map(() => null),
