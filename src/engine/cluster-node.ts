@@ -25,6 +25,11 @@ export const BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT = 2_000;
 /** How long a controlled shutdown waits for the controller to move this broker's leaderships. */
 export const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
 const CONTROLLED_SHUTDOWN_RETRY_MS = 100;
+/**
+ * A controlled shutdown gives up when no controller answers for this long: the other nodes have
+ * stopped (as when the whole cluster stops), so there is nothing to hand over to.
+ */
+export const CONTROLLED_SHUTDOWN_UNREACHABLE_MS = 2_000;
 /** CreateTopics' timeoutMs when a broker forwards a creation to the active controller. */
 const FORWARD_TIMEOUT_MS = 30_000;
 
@@ -207,12 +212,21 @@ export class ClusterNode {
     const others = image.brokers().filter((b) => b.nodeId !== this.nodeId && !image.isFenced(b.nodeId));
     if (others.length === 0) return;
     const deadline = performance.now() + CONTROLLED_SHUTDOWN_TIMEOUT_MS;
+    let unreachableSince: number | null = null;
     while (performance.now() < deadline) {
       try {
         const answer = await this.#lifecycle.heartbeat(this.#brokerEpoch, true);
+        unreachableSince = null;
         if (answer.errorCode === 0 && answer.shouldShutDown === true) return;
       } catch {
-        // No controller reachable now: try again until the deadline.
+        // No controller reachable now: try again, unless none has answered for a while.
+        unreachableSince ??= performance.now();
+        if (performance.now() - unreachableSince > CONTROLLED_SHUTDOWN_UNREACHABLE_MS) {
+          this.#options.log.warn(
+            `node ${this.nodeId}: no controller answered for ${CONTROLLED_SHUTDOWN_UNREACHABLE_MS} ms; stopping without a controlled shutdown`,
+          );
+          return;
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, CONTROLLED_SHUTDOWN_RETRY_MS));
     }
