@@ -1,13 +1,14 @@
 /**
  * The companions `kstack up` serves beside the embedded brokers, each one the Compose stack
  * declares (by service name) on the host port the stack publishes for it: the Schema Registry,
- * the REST proxy (schema-aware through that registry), the Kafka exporter and the web UI (which
- * decodes values through that registry). They are Kafka
- * clients of the brokers like any other, started once the brokers serve, in the same process. Each
- * is imported only when the stack declares it: a broker alone does not load their HTTP framework and
- * schema libraries (about 1 s and 40 MB of start-up).
- * Services the engine has no companion for yet (Connect) are named as not served.
+ * the REST proxy (schema-aware through that registry), Kafka Connect, the Kafka exporter and the web
+ * UI (which decodes values through that registry). They are Kafka clients of the brokers like any
+ * other, started once the brokers serve, in the same process, except Connect: Apache Kafka's own
+ * worker, a supervised JVM, named as not served where no Java 17+ runs. Each is imported only when
+ * the stack declares it: a broker alone does not load their HTTP framework and schema libraries
+ * (about 1 s and 40 MB of start-up).
  */
+import { join } from 'node:path';
 import type { CompanionService } from '../topology/compose.ts';
 
 export interface RunningCompanion {
@@ -31,7 +32,12 @@ interface Started {
 interface CompanionKind {
   readonly service: string;
   readonly title: string;
-  start(bootstrap: string, port: number, registryUrl: string | undefined): Promise<Started>;
+  start(
+    bootstrap: string,
+    port: number,
+    registryUrl: string | undefined,
+    dataDir: string | undefined,
+  ): Promise<Started>;
 }
 
 /** In start order: the REST proxy and the UI need the registry's URL. */
@@ -55,6 +61,19 @@ const KINDS: readonly CompanionKind[] = [
       }),
   },
   {
+    // The real Connect worker (a JVM), started in the background and supervised; without Java 17+
+    // it is named as not served and the rest of the stack starts (src/connect/companion.ts).
+    service: 'kafka-connect',
+    title: 'Kafka Connect',
+    start: async (bootstrap, port, _registryUrl, dataDir) =>
+      (await import('../connect/companion.ts')).startConnectCompanion({
+        bootstrap,
+        port,
+        ...(dataDir === undefined ? {} : { workDir: join(dataDir, 'connect') }),
+        log: (line) => process.stderr.write(`[connect] ${line}\n`),
+      }),
+  },
+  {
     service: 'kafka-exporter',
     title: 'Kafka exporter',
     start: async (bootstrap, port) =>
@@ -73,9 +92,7 @@ const KINDS: readonly CompanionKind[] = [
 ];
 
 /** Services of the stack the embedded engine does not serve (yet), and why. */
-const NOT_SERVED: Readonly<Record<string, string>> = {
-  'kafka-connect': 'Kafka Connect beside the embedded cluster is issue 18',
-};
+const NOT_SERVED: Readonly<Record<string, string>> = {};
 
 /**
  * Starts every companion the stack declares with a published host port. A companion that cannot
@@ -84,21 +101,28 @@ const NOT_SERVED: Readonly<Record<string, string>> = {
 export async function startCompanions(
   bootstrap: string,
   services: readonly CompanionService[],
+  /** Where companions with state of their own keep it (the Connect worker's folder). */
+  dataDir?: string,
 ): Promise<Companions> {
   const byName = new Map(services.map((service) => [service.service, service]));
   const started: { kind: CompanionKind; handle: Started }[] = [];
   const closeAll = async () => {
     for (const { handle } of started.reverse()) await handle.close();
   };
+  const unavailable: { service: string; reason: string }[] = [];
   let registryUrl: string | undefined;
   for (const kind of KINDS) {
     const port = byName.get(kind.service)?.hostPort;
     if (port === undefined) continue;
     try {
-      const handle = await kind.start(bootstrap, port, registryUrl);
+      const handle = await kind.start(bootstrap, port, registryUrl, dataDir);
       started.push({ kind, handle });
       if (kind.service === 'schema-registry') registryUrl = handle.url;
     } catch (error) {
+      if (error instanceof Error && error.name === 'ConnectUnavailableError') {
+        unavailable.push({ service: kind.service, reason: error.message });
+        continue;
+      }
       await closeAll();
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(
@@ -114,7 +138,8 @@ export async function startCompanions(
     })),
     notServed: services
       .filter((service) => NOT_SERVED[service.service] !== undefined)
-      .map((service) => ({ service: service.service, reason: NOT_SERVED[service.service]! })),
+      .map((service) => ({ service: service.service, reason: NOT_SERVED[service.service]! }))
+      .concat(unavailable),
     close: closeAll,
   };
 }

@@ -383,7 +383,7 @@ export const command: Command = {
     let companions: Companions | undefined;
     if (topology !== undefined && options.companions) {
       try {
-        companions = await startCompanions(listening, topology.topology.companions);
+        companions = await startCompanions(listening, topology.topology.companions, options.dataDir);
       } catch (error) {
         process.stderr.write(
           `kstack up: ${(error as Error).message}; stopping (--no-companions runs without them)\n`,

@@ -20,6 +20,7 @@ const REST_PROXY_PORT = 20802;
 const EXPORTER_PORT = 20803;
 const TAKEN_PORT = 20804;
 const UI_PORT = 20805;
+const CONNECT_PORT = 20806;
 
 function listen(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -51,27 +52,32 @@ describe('companions beside kstack up', { timeout: 120_000 }, () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('serves each declared companion on its port; Connect is named as not served', async () => {
-    const companions = await startCompanions(bootstrap, [
-      { service: 'schema-registry', hostPort: REGISTRY_PORT },
-      { service: 'kafka-rest-proxy', hostPort: REST_PROXY_PORT },
-      { service: 'kafka-exporter', hostPort: EXPORTER_PORT },
-      { service: 'kafka-connect', hostPort: 20899 },
-      { service: 'kafka-ui', hostPort: UI_PORT },
-    ]);
+  it("serves each declared companion on its port, Connect's worker too (started in the background)", async () => {
+    const companions = await startCompanions(
+      bootstrap,
+      [
+        { service: 'schema-registry', hostPort: REGISTRY_PORT },
+        { service: 'kafka-rest-proxy', hostPort: REST_PROXY_PORT },
+        { service: 'kafka-exporter', hostPort: EXPORTER_PORT },
+        { service: 'kafka-connect', hostPort: CONNECT_PORT },
+        { service: 'kafka-ui', hostPort: UI_PORT },
+      ],
+      dataDir,
+    );
     try {
       assert.deepEqual(
         companions.running.map(({ service, url }) => [service, url]),
         [
           ['schema-registry', `http://127.0.0.1:${REGISTRY_PORT}`],
           ['kafka-rest-proxy', `http://127.0.0.1:${REST_PROXY_PORT}`],
+          ['kafka-connect', `http://127.0.0.1:${CONNECT_PORT}`],
           ['kafka-exporter', `http://127.0.0.1:${EXPORTER_PORT}/metrics`],
           ['kafka-ui', `http://127.0.0.1:${UI_PORT}`],
         ],
       );
       assert.deepEqual(
         companions.notServed.map(({ service }) => service),
-        ['kafka-connect'],
+        [],
       );
 
       // The registry stores a schema; the REST proxy produces Avro through it to a topic made here.
