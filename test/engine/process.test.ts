@@ -81,6 +81,18 @@ describe('KstackProcess', { timeout: 120_000 }, () => {
         new RegExp(`did not answer Metadata on 127\\.0\\.0\\.1:${SILENT_PORT} within 3000 ms`),
       );
       assert.equal(broker.exit, null, 'ready() alone leaves it running');
+      // It serves on its own port meanwhile (under load, later than 3 s): once it does, its signal
+      // handlers are installed and SIGTERM is a clean stop.
+      const deadline = Date.now() + 60_000;
+      while (
+        !(await probeMetadata('127.0.0.1', PORT, 2000).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        assert.ok(Date.now() < deadline, `kstack up never served on ${PORT}:\n${broker.output}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
       assert.deepEqual(await broker.stop(), { code: 0, signal: null });
     } finally {
       rmSync(dir, { recursive: true, force: true });
