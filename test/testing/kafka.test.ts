@@ -1,7 +1,7 @@
 /**
  * The testing API as a user's suite uses it: kstack/testing's startKafka with kafkajs (a client we
  * did not write) over real sockets, real files under a temporary data dir. The long runs (100
- * resets, 50 restores) are in isolation.suite.ts (`npm run test:testing`).
+ * resets, 50 restores) are in isolation.slow.ts (`npm run test:testing`).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

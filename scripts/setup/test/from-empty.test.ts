@@ -50,6 +50,8 @@ function setupInputs(): string[] {
     if (/\.go$|^go\.(mod|sum)$/.test(name)) files.push(`compat/clients/go/${name}`);
   // The pinned PyPI requirements and Go drivers the setup steps install or build from.
   files.push('compat/clients/python/requirements.txt', 'test/registry/python/requirements.txt');
+  // The Connect plugins' Maven project (scripts/setup/50-connect.sh).
+  files.push('src/connect/pom.xml');
   for (const name of readdirSync(join(ROOT, 'test/registry/go')).sort())
     if (/\.go$|^go\.(mod|sum)$/.test(name)) files.push(`test/registry/go/${name}`);
   for (const name of readdirSync(join(ROOT, 'scripts/setup/compose')).sort())
@@ -175,6 +177,14 @@ function checkBuilt(home: string): void {
   const kafkaHome = readdirSync(cache).find((name) => /^kafka-\d/.test(name));
   assert.ok(kafkaHome, `no Kafka jars in ${cache}`);
   assert.ok(readdirSync(join(cache, kafkaHome, 'libs')).some((jar) => jar.startsWith('kafka_')));
+
+  // Connect's plugins (FileStream, MirrorMaker 2) for the worker kstack connect runs.
+  const connectHome = readdirSync(cache).find((name) => /^connect-\d/.test(name));
+  assert.ok(connectHome, `no Connect plugins in ${cache}`);
+  assert.ok(readdirSync(join(cache, connectHome, 'plugins')).length > 0, 'no Connect plugin folder');
+
+  // Chromium for the UI's browser test (scripts/setup/15-browser.sh, Debian's package).
+  assert.ok(existsSync('/usr/bin/chromium'), 'no /usr/bin/chromium');
 }
 
 /** `npm run setup` as a new user runs it: a new HOME, nothing cached, `nodedir=/usr` in ~/.npmrc. */

@@ -3,7 +3,7 @@
  * of the unit run: the first `go test` compiles franz-go, tens of seconds on a loaded machine).
  * The Go fixture uses franz-go at the versions the compat Go driver installs (its setup step
  * fills Go's module cache), so it builds without the network.
- * Run: node --test "test/testing/*.suite.ts"
+ * Run: node --test "test/testing/*.slow.ts"
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

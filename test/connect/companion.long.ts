@@ -2,7 +2,7 @@
  * The Connect worker as a supervised companion (src/connect/companion.ts) beside `kstack up`: it is
  * started in the background, restarted when its JVM is killed (kill -9), and finds its connectors and
  * source offsets again; close() leaves no JVM. Not in the unit run (two worker starts); run it with
- * `node --test test/connect/companion.slow.ts`.
+ * `node --test test/connect/companion.long.ts`.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

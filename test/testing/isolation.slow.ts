@@ -2,7 +2,7 @@
  * Isolation as a user's suite sees it, in long runs kept out of the unit run (about a minute on a
  * loaded 2-core machine): 100 tests in a row with reset() between them, and a snapshot restored
  * 50 times, through kafkajs and @platformatic/kafka (clients we did not write).
- * Run: node --test "test/testing/*.suite.ts"
+ * Run: node --test "test/testing/*.slow.ts"
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -3,7 +3,7 @@
  * rebalancing) share connectors and tasks; one is killed (kill -9) and its tasks move to the other,
  * which goes on: every line arrives (at-least-once: only lines sent before the kill may come twice).
  * On Apache Kafka 4.1.1 and on kstack in one run. Not in the unit run (four worker starts); run it
- * with `node --test test/connect/workers.slow.ts`.
+ * with `node --test test/connect/workers.long.ts`.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

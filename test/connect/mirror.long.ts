@@ -2,7 +2,7 @@
  * MirrorMaker 2 (Kafka's MirrorSourceConnector, run in a Connect worker on the target cluster) mirrors
  * a topic from Apache Kafka 4.1.1 into kstack and from kstack into Apache Kafka: the same records, in
  * order, in the topic `<source alias>.<topic>`. Not in the unit run (a reference cluster and two
- * workers); run it with `node --test test/connect/mirror.slow.ts`.
+ * workers); run it with `node --test test/connect/mirror.long.ts`.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
