@@ -1,17 +1,20 @@
 /**
  * KIP-848 consumer groups (`group.protocol=consumer`) with real clients, the same assertions
- * against `kstack up` and Apache Kafka 4.1.1 (the reference): librdkafka 2.16 (PyPI
- * confluent-kafka, one process per member, each record's offset committed before the next poll),
- * Kafka's Java console consumer, and `kafka-consumer-groups --describe`.
+ * against `kstack up` and Apache Kafka 4.1.1 (the reference, run with
+ * `group.consumer.migration.policy=disabled`, the only policy kstack has): librdkafka 2.16 (PyPI
+ * confluent-kafka) and franz-go 1.22 (`kgo.ServerSideBalancer`) members, one process each, each
+ * record's offset committed before the next poll; Kafka's Java console consumer; and
+ * `kafka-consumer-groups`.
  *
- * Scenarios: two members share six partitions; a third joins and no committed record is
- * delivered twice; one member killed (SIGKILL) loses its partitions to the others after the
- * session timeout (group.consumer.session.timeout.ms, 45 s on both); a restart of the broker
- * keeps the committed offsets. It prints, per target, the time from a member starting to its
- * first assignment.
+ * Scenarios: two members share six partitions; a third joins and no record is delivered twice;
+ * one member killed (SIGKILL) loses its partitions to the others after the session timeout
+ * (group.consumer.session.timeout.ms, 45 s on both); a broker SIGKILL and restart keeps the
+ * committed offsets and the group epoch; static rejoin; regex subscription; group deletion; a
+ * consumer-protocol member refused by a busy classic group. It prints, per target, the time from
+ * a member starting to its first assignment.
  *
- * Slow (two 45 s session timeouts, a JVM per tool): not part of `npm run test:unit`; run it with
- * `node --test test/coordinator/kip848-clients.slow-test.ts`.
+ * Slow (two 45 s session timeouts per target, a JVM per tool; 412 s in one run): `npm run
+ * test:slow` runs it in CI; by hand `node --test test/coordinator/kip848-clients.slow.ts`.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
