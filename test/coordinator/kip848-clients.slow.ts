@@ -70,7 +70,9 @@ interface MemberClient {
 }
 
 const GO_MEMBER_DIR = fileURLToPath(new URL('./go/', import.meta.url));
-const goBinary = join(mkdtempSync(join(tmpdir(), 'kstack-kip848-go-')), 'kip848-member');
+const goBuildDir = mkdtempSync(join(tmpdir(), 'kstack-kip848-go-'));
+const goBinary = join(goBuildDir, 'kip848-member');
+after(() => rmSync(goBuildDir, { recursive: true, force: true }));
 
 const LIBRDKAFKA: MemberClient = {
   name: 'librdkafka 2.16 (confluent-kafka)',
