@@ -26,6 +26,12 @@ export const BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT = 2_000;
 export const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
 const CONTROLLED_SHUTDOWN_RETRY_MS = 100;
 /**
+ * While fenced after its registration, the broker heartbeats this often (not every
+ * broker.heartbeat.interval.ms), as Kafka's broker asks again at once while catching up: the
+ * controller unfences it at the first heartbeat that shows its replay reached its registration.
+ */
+const UNFENCE_HEARTBEAT_MS = 100;
+/**
  * A controlled shutdown gives up when no controller answers for this long: the other nodes have
  * stopped (as when the whole cluster stops), so there is nothing to hand over to.
  */
@@ -67,7 +73,11 @@ export class ClusterNode {
   #leader: LeaderAndEpoch = { epoch: -1, leaderId: -1 };
   #brokerEpoch = -1;
   #stopped = false;
-  /** Resolves with the broker epoch once registered (rejects if stopped first). */
+  /**
+   * Resolves with the broker epoch once registered and unfenced in this node's committed image
+   * (rejects if stopped first): only then can a topic be placed on this broker, so a cluster whose
+   * nodes all resolved accepts a creation at its full replication factor.
+   */
   registered: Promise<number> = new Promise(() => {});
 
   constructor(options: ClusterNodeOptions) {
@@ -183,9 +193,18 @@ export class ClusterNode {
       controller: this.#lifecycle,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs ?? BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT,
     });
-    // At once: the controller unfences a broker when a heartbeat shows it caught up.
-    this.#lifecycle.brokerHeartbeat(this.nodeId, epoch);
-    return epoch;
+    // The controller unfences a broker when a heartbeat shows it caught up: ask until it has.
+    while (!this.#stopped) {
+      const image = this.broker.metadata();
+      if (image.brokers().some((b) => b.nodeId === this.nodeId) && !image.isFenced(this.nodeId)) return epoch;
+      try {
+        await this.#lifecycle.heartbeat(epoch);
+      } catch {
+        // No controller answered (an election): the next round asks again.
+      }
+      await new Promise((resolve) => setTimeout(resolve, UNFENCE_HEARTBEAT_MS));
+    }
+    throw new Error('stopped');
   }
 
   /**

@@ -3,7 +3,8 @@
  * 1..N, `kstack node`), supervised. Broker N listens on P+N-1 and its controller listener
  * CONTROLLER_PORT_OFFSET above (as the reference cluster places its controllers); each node has
  * its own data directory under the cluster's. The bootstrap servers are printed once every node
- * has registered with the active controller (so a quorum exists and commits). Ctrl-C or SIGTERM
+ * has registered with the active controller and is unfenced (so a quorum exists and commits, and a
+ * topic at the full replication factor can be created at once). Ctrl-C or SIGTERM
  * stops every node (each a controlled shutdown); a node that exits on its own is reported and not
  * restarted, the others keep running.
  */
@@ -22,7 +23,7 @@ import { BROKER_NODE_FLAGS } from './process.ts';
 export const CONTROLLER_PORT_OFFSET = 50;
 /** How long a stopping node may take (controlled shutdown included) before it is killed; nodes stop one after another. */
 export const NODE_STOP_GRACE_MS = 30_000;
-/** The line a node prints once registered; the supervisor waits for it from every node. */
+/** The line a node prints once registered and unfenced; the supervisor waits for it from every node. */
 export const NODE_REGISTERED_MARK = 'registered with the active controller';
 const CLUSTER_ID_FILE = 'cluster.id';
 /** Configs of the cluster's liveness, read by the node (the broker's own config does not hold them). */
@@ -173,7 +174,7 @@ const NODE_HELP = `usage: kstack node --node-id N --voters ID@HOST:PORT,... --cl
 
 Runs one combined broker+controller node of a cluster in the foreground (what
 \`kstack up --brokers N\` starts N of). Prints "${NODE_REGISTERED_MARK}" once its broker has
-registered. SIGTERM is a controlled shutdown.
+registered and is unfenced. SIGTERM is a controlled shutdown.
 `;
 
 export const nodeCommand: Command = {
@@ -258,7 +259,9 @@ export const nodeCommand: Command = {
     }
     void node.registered.then(
       (epoch) => {
-        process.stdout.write(`broker ${nodeId} ${NODE_REGISTERED_MARK} (broker epoch ${epoch})\n`);
+        process.stdout.write(
+          `broker ${nodeId} ${NODE_REGISTERED_MARK} and unfenced (broker epoch ${epoch})\n`,
+        );
       },
       () => {},
     );

@@ -124,6 +124,21 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+// First, on the fresh cluster: `kstack up --brokers N` prints the bootstrap servers once every node's
+// `registered` resolved, and clients create topics at RF 3 at that moment (VAL-MSG-PLN-003 does).
+// A broker is registered fenced and placed on nothing until a heartbeat unfences it: `registered`
+// must wait for that, or the creation is refused (INVALID_REPLICATION_FACTOR, "only 1 broker(s)").
+test('once every node has joined, a topic at replication factor 3 is created at once', async () => {
+  await Promise.all([...nodes.values()].map((node) => node.registered));
+  const created = await nodes
+    .get(1)!
+    .broker.createTopic({ name: 'at-once', numPartitions: 3, replicationFactor: 3 });
+  assert.equal(created.errorCode, 0, `creation as soon as every node joined: ${created.errorMessage}`);
+  // Deletion is not forwarded yet: through the active controller's broker.
+  const controller = nodes.get(nodes.get(1)!.leader().leaderId)!;
+  assert.equal((await controller.broker.deleteTopic('at-once')).errorCode, 0);
+});
+
 test('every broker names the active controller and lists the three brokers', async () => {
   const leaderId = await settledLeader();
   for (const port of BROKER_PORTS) {
