@@ -249,6 +249,28 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     min: 0,
     readOnly: true,
   }),
+  // KIP-848 consumer groups (src/coordinator/consumer-group.ts).
+  def('group.consumer.session.timeout.ms', INT, '45000', 'Consumer-group member session timeout.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def(
+    'group.consumer.heartbeat.interval.ms',
+    INT,
+    '5000',
+    'Heartbeat interval given to consumer-group members.',
+    {
+      min: 1,
+      readOnly: true,
+    },
+  ),
+  def('group.consumer.assignors', LIST, 'uniform,range', 'Server-side assignors; the first is the default.', {
+    readOnly: true,
+  }),
+  def('group.consumer.max.size', INT, String(INT_MAX), 'Members a consumer group may have.', {
+    min: 1,
+    readOnly: true,
+  }),
   def('socket.request.max.bytes', INT, '104857600', 'Largest request frame.', { min: 1, readOnly: true }),
   def('max.connections', INT, String(INT_MAX), 'Connections accepted.', { min: 0, startOnly: true }),
   def('connections.max.idle.ms', LONG, '600000', 'Idle connection timeout.', { readOnly: true }),

@@ -572,7 +572,13 @@ export class SegmentedPartitionLog implements PartitionLog {
   truncateTo(offset: number): void {
     this.#checkOpen();
     invariant(offset >= 0, () => `truncation to negative offset ${offset}`);
-    if (offset >= this.#logEndOffset) return;
+    if (offset >= this.#logEndOffset) {
+      // No record goes, but an epoch that starts at the log end goes, as in Kafka's
+      // UnifiedLog.truncateTo: a former leader that began an epoch and appended nothing in it must
+      // not keep answering that epoch (its follower fetch would diverge on it for ever).
+      this.#epochs.truncateFromEnd(this.#logEndOffset);
+      return;
+    }
     if (offset < this.#logStartOffset) {
       this.truncateFullyAndStartAt(offset);
       return;

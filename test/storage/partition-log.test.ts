@@ -175,6 +175,19 @@ for (const impl of implementations) {
       log.close();
     });
 
+    test('truncateTo at or past the log end drops an epoch begun there with no record, as Kafka', async () => {
+      const log = h.open();
+      appendLeader(log, await batch(3), 1); // 0..2
+      log.assignEpochStartOffset(2, log.logEndOffset); // a leader of epoch 2 that wrote nothing
+      assert.equal(log.latestEpoch(), 2);
+      log.truncateTo(log.logEndOffset);
+      assert.equal(log.logEndOffset, 3);
+      assert.deepEqual(log.epochEntries(), [{ epoch: 1, startOffset: 0 }]);
+      // An epoch above every known one: undefined, as Kafka's LeaderEpochFileCache.endOffsetFor.
+      assert.deepEqual(log.endOffsetForEpoch(2), { epoch: -1, endOffset: -1 });
+      log.close();
+    });
+
     test('truncateTo across segments, then truncateFullyAndStartAt', async () => {
       const log = h.open({ segmentBytes: 150 });
       for (let i = 0; i < 8; i++) appendLeader(log, await batch(2, { size: 50 }));
