@@ -14,7 +14,7 @@
  * a member starting to its first assignment.
  *
  * Slow (two 45 s session timeouts per target, a JVM per tool; 412 s in one run): `npm run
- * test:slow` runs it in CI; by hand `node --test test/coordinator/kip848-clients.slow.ts`.
+ * test:slow` runs it in CI; by hand `node --test test/coordinator/kip848-clients.long.ts`.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
