@@ -31,13 +31,16 @@ const CONFIG: Record<string, string> = {
   'super.users': 'User:admin;User:ANONYMOUS',
 };
 
+/** A decoded response, read by field name in these tests. */
 // biome-ignore lint/suspicious/noExplicitAny: responses are read by field name.
+type Answer = any;
+
 async function ask(
   client: WireClient,
   apiKey: number,
   version: number,
   body: Record<string, unknown>,
-): Promise<any> {
+): Promise<Answer> {
   const answer = await client.request(apiKey, version, body);
   assert.notEqual(answer, 'closed', `API ${apiKey} v${version}: connection closed`);
   return answer;
