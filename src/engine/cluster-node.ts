@@ -17,6 +17,7 @@ import { ControllerNode } from '../controller/node.ts';
 import type { PeerAddress } from '../controller/peer.ts';
 import { ReplicationControl } from '../controller/replication-control.ts';
 import { GROUP_COORDINATOR } from '../coordinator/extension.ts';
+import { TRANSACTIONS } from '../coordinator/transactions/runtime.ts';
 import type { LeaderAndEpoch, RaftConfig } from '../raft/types.ts';
 import type { ServerLog } from '../server/server.ts';
 
@@ -40,6 +41,7 @@ export const CONTROLLED_SHUTDOWN_UNREACHABLE_MS = 2_000;
 /** CreateTopics' timeoutMs when a broker forwards a creation to the active controller. */
 const FORWARD_TIMEOUT_MS = 30_000;
 const OFFSETS_TOPIC_NAME = '__consumer_offsets';
+const TRANSACTION_STATE_TOPIC_NAME = '__transaction_state';
 
 export interface ClusterNodeOptions {
   readonly nodeId: number;
@@ -94,6 +96,7 @@ export class ClusterNode {
       onRecords: (records, offset) => {
         this.broker.replayMetadata(records, offset);
         this.#loadGroupPartitions();
+        this.#loadTransactionPartitions();
       },
     });
     this.broker = new Broker({
@@ -279,6 +282,23 @@ export class ClusterNode {
     if (!unloaded) return;
     runtime.ensureOffsetsTopic().catch((error: unknown) => {
       this.#options.log.warn(`node ${this.nodeId}: loading group partitions: ${(error as Error).message}`);
+    });
+  }
+
+  /** The same for the transaction coordinator and the `__transaction_state` partitions this broker leads. */
+  #loadTransactionPartitions(): void {
+    const runtime = this.broker.slots.get(TRANSACTIONS);
+    const topic = this.broker.metadata().topic(TRANSACTION_STATE_TOPIC_NAME);
+    if (runtime === undefined || topic === undefined) return;
+    const unloaded = topic.partitions.some(
+      (p) =>
+        p !== undefined && p.leaderId === this.nodeId && !runtime.coordinator.hasPartition(p.partitionIndex),
+    );
+    if (!unloaded) return;
+    runtime.ensureTransactionTopic().catch((error: unknown) => {
+      this.#options.log.warn(
+        `node ${this.nodeId}: loading transaction partitions: ${(error as Error).message}`,
+      );
     });
   }
 
