@@ -16,8 +16,6 @@ import { MetadataQuorum } from '../controller/metadata-quorum.ts';
 import { ControllerNode } from '../controller/node.ts';
 import type { PeerAddress } from '../controller/peer.ts';
 import { ReplicationControl } from '../controller/replication-control.ts';
-import { GROUP_COORDINATOR } from '../coordinator/extension.ts';
-import { TRANSACTIONS } from '../coordinator/transactions/runtime.ts';
 import type { LeaderAndEpoch, RaftConfig } from '../raft/types.ts';
 import type { ServerLog } from '../server/server.ts';
 
@@ -40,8 +38,6 @@ const UNFENCE_HEARTBEAT_MS = 100;
 export const CONTROLLED_SHUTDOWN_UNREACHABLE_MS = 2_000;
 /** CreateTopics' timeoutMs when a broker forwards a creation to the active controller. */
 const FORWARD_TIMEOUT_MS = 30_000;
-const OFFSETS_TOPIC_NAME = '__consumer_offsets';
-const TRANSACTION_STATE_TOPIC_NAME = '__transaction_state';
 
 export interface ClusterNodeOptions {
   readonly nodeId: number;
@@ -93,11 +89,7 @@ export class ClusterNode {
     }
     this.quorum = new MetadataQuorum({
       clusterId: options.clusterId,
-      onRecords: (records, offset) => {
-        this.broker.replayMetadata(records, offset);
-        this.#loadGroupPartitions();
-        this.#loadTransactionPartitions();
-      },
+      onRecords: (records, offset) => this.broker.replayMetadata(records, offset),
     });
     this.broker = new Broker({
       ...options.broker,
@@ -260,46 +252,6 @@ export class ClusterNode {
     this.#options.log.warn(
       `node ${this.nodeId}: controlled shutdown not acknowledged within ${CONTROLLED_SHUTDOWN_TIMEOUT_MS} ms`,
     );
-  }
-
-  /**
-   * The group coordinator serves the `__consumer_offsets` partitions this broker leads, as Kafka's
-   * loads a partition when its broker becomes leader. Without this a broker loaded its partitions
-   * only when it answered a FindCoordinator itself: another broker named it as coordinator and its
-   * JoinGroup answered NOT_COORDINATOR until a FindCoordinator happened to reach it (the Java console
-   * consumer of VAL-MSG-PLN-003 timed out after 10 s of that in 2 runs out of 5). Every replayed
-   * batch (a NoOp at least every 500 ms) checks again, so a partition whose log opens later is
-   * loaded then.
-   */
-  #loadGroupPartitions(): void {
-    const runtime = this.broker.slots.get(GROUP_COORDINATOR);
-    const topic = this.broker.metadata().topic(OFFSETS_TOPIC_NAME);
-    if (runtime === undefined || topic === undefined) return;
-    const unloaded = topic.partitions.some(
-      (p) =>
-        p !== undefined && p.leaderId === this.nodeId && !runtime.coordinator.hasPartition(p.partitionIndex),
-    );
-    if (!unloaded) return;
-    runtime.ensureOffsetsTopic().catch((error: unknown) => {
-      this.#options.log.warn(`node ${this.nodeId}: loading group partitions: ${(error as Error).message}`);
-    });
-  }
-
-  /** The same for the transaction coordinator and the `__transaction_state` partitions this broker leads. */
-  #loadTransactionPartitions(): void {
-    const runtime = this.broker.slots.get(TRANSACTIONS);
-    const topic = this.broker.metadata().topic(TRANSACTION_STATE_TOPIC_NAME);
-    if (runtime === undefined || topic === undefined) return;
-    const unloaded = topic.partitions.some(
-      (p) =>
-        p !== undefined && p.leaderId === this.nodeId && !runtime.coordinator.hasPartition(p.partitionIndex),
-    );
-    if (!unloaded) return;
-    runtime.ensureTransactionTopic().catch((error: unknown) => {
-      this.#options.log.warn(
-        `node ${this.nodeId}: loading transaction partitions: ${(error as Error).message}`,
-      );
-    });
   }
 
   #onLeaderChange(leader: LeaderAndEpoch): void {

@@ -15,8 +15,6 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PartitionView } from '../../src/broker/services.ts';
 import { parseQuorumVoters } from '../../src/controller/node.ts';
-import { GROUP_COORDINATOR } from '../../src/coordinator/extension.ts';
-import { TRANSACTIONS } from '../../src/coordinator/transactions/runtime.ts';
 import { ClusterNode } from '../../src/engine/cluster-node.ts';
 import { runTool } from './run-tool.ts';
 
@@ -214,44 +212,6 @@ test('a broker that is not the active controller forwards topic creation to it (
     internal: true,
   });
   assert.equal(internal.errorCode, 0, internal.errorMessage ?? '');
-  // Each broker coordinates the groups of the __consumer_offsets partitions it leads, without a
-  // FindCoordinator of its own: another broker names it, and its JoinGroup must not answer NOT_COORDINATOR.
-  await waitFor('every __consumer_offsets partition loaded by the group coordinator of its leader', () =>
-    [...nodes.values()].every((node) => {
-      const runtime = node.broker.slots.get(GROUP_COORDINATOR);
-      const partitions = node.broker.metadata().topic('__consumer_offsets')?.partitions ?? [];
-      return (
-        runtime !== undefined &&
-        partitions.length === 2 &&
-        partitions.every(
-          (p) => p.leaderId !== node.nodeId || runtime.coordinator.hasPartition(p.partitionIndex),
-        )
-      );
-    }),
-  );
-  // The same for the transaction coordinator and __transaction_state.
-  const transactionState = await follower.broker.createTopic({
-    name: '__transaction_state',
-    numPartitions: 2,
-    replicationFactor: 3,
-    internal: true,
-  });
-  assert.equal(transactionState.errorCode, 0, transactionState.errorMessage ?? '');
-  await waitFor(
-    'every __transaction_state partition loaded by the transaction coordinator of its leader',
-    () =>
-      [...nodes.values()].every((node) => {
-        const runtime = node.broker.slots.get(TRANSACTIONS);
-        const partitions = node.broker.metadata().topic('__transaction_state')?.partitions ?? [];
-        return (
-          runtime !== undefined &&
-          partitions.length === 2 &&
-          partitions.every(
-            (p) => p.leaderId !== node.nodeId || runtime.coordinator.hasPartition(p.partitionIndex),
-          )
-        );
-      }),
-  );
   const tooMany = await follower.broker.createTopic({ name: 'wide', numPartitions: 1, replicationFactor: 4 });
   assert.equal(tooMany.errorCode, 38, 'INVALID_REPLICATION_FACTOR above the three registered brokers');
 });
