@@ -1,5 +1,5 @@
 // Not in the unit run (55 s wall at load 23, 26 s of it the three processes starting): run it with
-// `node --test test/engine/cluster-up.slow-test.ts`.
+// `node --test test/engine/cluster-up.slow.ts`.
 // `kstack up --brokers 3` as users run it: three node processes under one supervisor. It prints
 // the bootstrap servers once every broker registered; Kafka 4.1.1's kafka-topics creates an RF 3
 // topic through it; kcat produces acks=all; SIGKILL of the partition leader's process is reported
