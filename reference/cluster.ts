@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cdsRun } from './cds.ts';
 import { probeMetadata } from './probe.ts';
 
 export const REFERENCE_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -134,21 +133,9 @@ export function serverProperties(
     .join('\n')}\n`;
 }
 
-/** The class data sharing archives of the reference's JVMs (reference/cds.ts). */
-function cdsDir(): string {
-  return path.join(kafkaLibsDir(), '..', 'cds');
-}
-
-function javaArgs(
-  mainClass: string,
-  extra: string[],
-  logsDir: string,
-  log4jFile: string,
-  cds: string[],
-): string[] {
+function javaArgs(mainClass: string, extra: string[], logsDir: string, log4jFile: string): string[] {
   return [
     ...HEAP_OPTS,
-    ...cds,
     '-Djava.awt.headless=true',
     `-Dkafka.logs.dir=${logsDir}`,
     `-Dlog4j2.configurationFile=${log4jFile}`,
@@ -160,11 +147,9 @@ function javaArgs(
 }
 
 function formatStorage(node: NodeInfo, propertiesFile: string): void {
-  const cds = cdsRun(cdsDir(), 'kafka.tools.StorageTool');
   const result = spawnSync(
     'java',
     [
-      ...cds.args,
       '-Xmx256m',
       `-Dlog4j2.configurationFile=${path.join(REFERENCE_DIR, 'tools-log4j2.properties')}`,
       '-cp',
@@ -179,7 +164,6 @@ function formatStorage(node: NodeInfo, propertiesFile: string): void {
     ],
     { encoding: 'utf8' },
   );
-  cds.finish(result.signal);
   if (result.status !== 0) {
     throw new Error(`kafka-storage format failed for node ${node.id}: ${result.stderr || result.stdout}`);
   }
@@ -248,13 +232,11 @@ export class ReferenceCluster {
   }
 
   private spawnNode(node: NodeInfo): void {
-    const cds = cdsRun(cdsDir(), 'kafka.Kafka');
     const args = javaArgs(
       'kafka.Kafka',
       [path.join(node.dir, 'server.properties')],
       node.dir,
       path.join(REFERENCE_DIR, 'log4j2.properties'),
-      cds.args,
     );
     const child = spawn('java', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     if (child.pid === undefined) throw new Error(`could not start java for node ${node.id}`);
@@ -264,7 +246,6 @@ export class ReferenceCluster {
       for (const line of text.split('\n')) if (line.trim()) this.log(`[node ${node.id}] ${line}`);
     });
     child.on('exit', (code, signal) => {
-      cds.finish(signal);
       if (this.processes.get(node.id) === child) {
         this.processes.delete(node.id);
         this.log(`[node ${node.id}] exited (${signal ?? code})`);

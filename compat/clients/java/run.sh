@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Java client driver: compiles Driver.java against the reference Kafka jars once per source
-# version (into ~/.cache/kstack/java-driver/<hash>/driver.jar), then runs it. The jars come from reference/pom.xml.
+# version (into ~/.cache/kstack/java-driver/<hash>), then runs it. The jars come from reference/pom.xml.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
@@ -17,14 +17,11 @@ if [ ! -f "$libs/kafka-clients-$version.jar" ]; then
 fi
 hash="$(cat "$here/Driver.java" "$root/reference/pom.xml" | sha256sum | cut -c1-16)"
 classes="$HOME/.cache/kstack/java-driver/$hash"
-# The classes go into a jar: class data sharing (below) refuses a class path with a non-empty directory.
-if [ ! -f "$classes/driver.jar" ]; then
-  mkdir -p "$classes.tmp.$$/classes"
-  javac -nowarn -d "$classes.tmp.$$/classes" -cp "$libs/*" "$here/Driver.java" >&2
-  jar cf "$classes.tmp.$$/driver.jar" -C "$classes.tmp.$$/classes" . && rm -rf "$classes.tmp.$$/classes"
+if [ ! -f "$classes/Driver.class" ]; then
+  mkdir -p "$classes.tmp.$$"
+  javac -nowarn -d "$classes.tmp.$$" -cp "$libs/*" "$here/Driver.java" >&2
   rm -rf "$classes" && mv "$classes.tmp.$$" "$classes"
 fi
-# With class data sharing: the archive sits beside the compiled driver (reference/bin/java-cds).
-exec "$root/reference/bin/java-cds" "$classes.jsa" -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+exec java -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
   -Dlog4j2.configurationFile="$root/reference/tools-log4j2.properties" \
-  -cp "$classes/driver.jar:$libs/*" Driver
+  -cp "$classes:$libs/*" Driver
