@@ -1,6 +1,6 @@
 /**
  * What the Connect tests check, written once and run against kstack (worker.test.ts) and against
- * Apache Kafka (reference.slow.ts), so a failure points at kstack or at the test. Each scenario
+ * Apache Kafka (reference.long.ts), so a failure points at kstack or at the test. Each scenario
  * talks to a real worker through Connect's REST API, to real files, and reads topics with a Kafka
  * client we did not write (@platformatic/kafka).
  */

@@ -2,7 +2,7 @@
  * Kafka Connect (Apache Kafka's own distributed worker, a JVM) against `kstack up`: one broker
  * process and one worker shared by the file (the JVM start is the slow part), real FileStream
  * connectors on real files, Connect's REST API. The same scenarios run against Apache Kafka in
- * reference.slow.ts (`node --test test/connect/reference.slow.ts`), which also runs the REST
+ * reference.long.ts (`node --test test/connect/reference.long.ts`), which also runs the REST
  * lifecycle (pause, resume, restart, stop, delete) and the worker restart (configs and source offsets
  * kept) on both clusters: a second JVM start does not fit the unit run's time budget.
  */

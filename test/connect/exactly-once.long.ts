@@ -2,7 +2,7 @@
  * Exactly-once source support (exactly.once.source.support=enabled, which needs transactions) on
  * Apache Kafka 4.1.1 and on kstack in one run: a FileStream source required to be exactly-once, its
  * task restarted (fencing through its transactional id). Not in the unit run (two clusters and two
- * worker starts); run it with `node --test test/connect/exactly-once.slow.ts`.
+ * worker starts); run it with `node --test test/connect/exactly-once.long.ts`.
  */
 import { after, before, describe, it } from 'node:test';
 import { exactlyOnceSource, sourceToSink } from './scenarios.ts';

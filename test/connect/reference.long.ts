@@ -2,7 +2,7 @@
  * Every Connect scenario against Apache Kafka 4.1.1 (the reference, one node) and against `kstack up`
  * in one run, so a failure points at kstack or at the test, with each worker's start-to-ready time.
  * Not part of `npm run test:unit` (two JVM clusters and three worker starts: about 3 minutes here);
- * run it with `node --test test/connect/reference.slow.ts`.
+ * run it with `node --test test/connect/reference.long.ts`.
  */
 import { after, before, describe, it } from 'node:test';
 import { badInput, lifecycle, restartKeepsState, sourceToSink } from './scenarios.ts';
