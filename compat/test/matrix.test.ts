@@ -15,7 +15,9 @@ import { assertKafkaInstalled } from '../../reference/cluster.ts';
 const ROOT = path.join(import.meta.dirname, '..', '..');
 /** Ports 19092-19199 belong to this suite (brokers from the base, controllers 50 above). */
 const BASE_PORT = Number(process.env.KSTACK_COMPAT_BASE_PORT ?? 19092);
-const RUN_TIMEOUT_MS = 15 * 60_000;
+// A bound, not an expectation: the 3-node reference run took 663 s last session and hit 900 s in
+// this session's proof run (cause not yet known: see the closing note of 2026-12-05).
+const RUN_TIMEOUT_MS = 25 * 60_000;
 
 interface Report {
   cells: { client: string; scenario: string; status: string; details: string[] }[];
