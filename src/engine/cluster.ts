@@ -1,10 +1,12 @@
 /**
- * The cluster `kstack up --brokers N` runs: N combined broker+controller node processes (node ids
- * 1..N, `kstack node`), supervised. Broker N listens on P+N-1 and its controller listener
- * CONTROLLER_PORT_OFFSET above (as the reference cluster places its controllers); each node has
- * its own data directory under the cluster's. The bootstrap servers are printed once every node
+ * The cluster `kstack up --brokers N` runs: N combined broker+controller node processes
+ * (`kstack node`), supervised. Each node's id, broker port and configs are given by its plan
+ * (`kstack up` takes them from the node's own Compose broker service, else ids 1..N on P..P+N-1);
+ * its controller listener is CONTROLLER_PORT_OFFSET above its broker port (as the reference cluster
+ * places its controllers); each node has its own data directory under the cluster's. Once every node
  * has registered with the active controller and is unfenced (so a quorum exists and commits, and a
- * topic at the full replication factor can be created at once). Ctrl-C or SIGTERM
+ * topic at the full replication factor can be created at once), the plan's `onReady` runs (the
+ * baseline topics, the companions), then the bootstrap servers are printed. Ctrl-C or SIGTERM
  * stops every node (each a controlled shutdown); a node that exits on its own is reported and not
  * restarted, the others keep running.
  */
@@ -16,11 +18,13 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { parseQuorumVoters } from '../controller/node.ts';
+import { CONTROLLER_PORT_OFFSET, clusterDefaults } from '../topology/embedded.ts';
 import { ClusterNode } from './cluster-node.ts';
+import { type AdvertisedAddress, parseAdvertisedListeners } from './listeners.ts';
 import { BROKER_NODE_FLAGS } from './process.ts';
 
 /** A node's controller listener listens this far above its broker port. */
-export const CONTROLLER_PORT_OFFSET = 50;
+export { CONTROLLER_PORT_OFFSET, clusterDefaults };
 /** How long a stopping node may take (controlled shutdown included) before it is killed; nodes stop one after another. */
 export const NODE_STOP_GRACE_MS = 30_000;
 /** The line a node prints once registered and unfenced; the supervisor waits for it from every node. */
@@ -28,19 +32,6 @@ export const NODE_REGISTERED_MARK = 'registered with the active controller';
 const CLUSTER_ID_FILE = 'cluster.id';
 /** Configs of the cluster's liveness, read by the node (the broker's own config does not hold them). */
 export const LIVENESS_CONFIGS = ['broker.session.timeout.ms', 'broker.heartbeat.interval.ms'] as const;
-
-/** Replication defaults of a cluster of `brokers` nodes when no Compose stack gives them (the seeds': RF 3, min ISR 2). */
-export function clusterDefaults(brokers: number): Record<string, string> {
-  const factor = String(Math.min(3, brokers));
-  const minIsr = String(Math.min(2, brokers));
-  return {
-    'default.replication.factor': factor,
-    'min.insync.replicas': minIsr,
-    'offsets.topic.replication.factor': factor,
-    'transaction.state.log.replication.factor': factor,
-    'transaction.state.log.min.isr': minIsr,
-  };
-}
 
 /** The cluster id kept in DIR/cluster.id, made at the first start (16 random bytes, base64url). */
 export function loadClusterId(dataDir: string): string {
@@ -52,12 +43,27 @@ export function loadClusterId(dataDir: string): string {
   return clusterId;
 }
 
-export interface ClusterPlan {
-  readonly brokers: number;
-  readonly host: string;
-  readonly basePort: number;
-  readonly dataDir: string;
+/** One node of the cluster: where it listens and the broker configs it starts with. */
+export interface ClusterNodePlan {
+  readonly nodeId: number;
+  readonly port: number;
+  /** Broker configs by Kafka name (its Compose service's, then `--override`), as `kstack node --override`. */
   readonly config: Record<string, string>;
+  /** What Metadata gives clients for this broker, when not `host:port`. */
+  readonly advertised?: AdvertisedAddress;
+  /** Where this node serves Prometheus `/metrics`; none when undefined. */
+  readonly metricsPort?: number;
+}
+
+export interface ClusterPlan {
+  readonly host: string;
+  readonly dataDir: string;
+  readonly nodes: readonly ClusterNodePlan[];
+  /**
+   * Run once every node is registered and unfenced, before the bootstrap line (the baseline topics,
+   * the companions): resolves to what to close at stop, or rejects to stop the cluster with exit 1.
+   */
+  readonly onReady?: (bootstrap: string) => Promise<{ close(): Promise<void> } | undefined>;
 }
 
 interface Supervised {
@@ -74,10 +80,9 @@ export async function runCluster(
   log: { info(message: string): void; warn(message: string): void },
 ): Promise<number> {
   const clusterId = loadClusterId(plan.dataDir);
-  const ids = Array.from({ length: plan.brokers }, (_, i) => i + 1);
-  const brokerPort = (id: number): number => plan.basePort + id - 1;
-  const voters = ids.map((id) => `${id}@${plan.host}:${brokerPort(id) + CONTROLLER_PORT_OFFSET}`).join(',');
-  const config = { ...clusterDefaults(plan.brokers), ...plan.config };
+  const voters = plan.nodes
+    .map(({ nodeId, port }) => `${nodeId}@${plan.host}:${port + CONTROLLER_PORT_OFFSET}`)
+    .join(',');
   const script = process.argv[1] ?? join(import.meta.dirname, '..', '..', 'bin', 'kstack.ts');
   let stopping = false;
   let crashed = false;
@@ -85,7 +90,12 @@ export async function runCluster(
   const registeredAll = new Promise<void>((done) => {
     allRegistered = done;
   });
-  const nodes: Supervised[] = ids.map((nodeId) => {
+  const nodes: Supervised[] = plan.nodes.map((nodePlan) => {
+    const { nodeId } = nodePlan;
+    const config = { ...clusterDefaults(plan.nodes.length), ...nodePlan.config };
+    if (nodePlan.advertised !== undefined) {
+      config['advertised.listeners'] = `PLAINTEXT://${nodePlan.advertised.host}:${nodePlan.advertised.port}`;
+    }
     const args = [
       ...BROKER_NODE_FLAGS,
       script,
@@ -99,9 +109,10 @@ export async function runCluster(
       '--host',
       plan.host,
       '--port',
-      String(brokerPort(nodeId)),
+      String(nodePlan.port),
       '--data-dir',
       join(plan.dataDir, `node-${nodeId}`),
+      ...(nodePlan.metricsPort === undefined ? [] : ['--metrics-port', String(nodePlan.metricsPort)]),
       ...Object.entries(config).flatMap(([name, value]) => ['--override', `${name}=${value}`]),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -138,7 +149,7 @@ export async function runCluster(
       );
     });
     process.stdout.write(
-      `kstack: node ${nodeId} pid ${child.pid}: broker ${plan.host}:${brokerPort(nodeId)}, controller ${plan.host}:${brokerPort(nodeId) + CONTROLLER_PORT_OFFSET}\n`,
+      `kstack: node ${nodeId} pid ${child.pid}: broker ${plan.host}:${nodePlan.port}, controller ${plan.host}:${nodePlan.port + CONTROLLER_PORT_OFFSET}\n`,
     );
     return node;
   });
@@ -146,15 +157,31 @@ export async function runCluster(
     registeredAll.then(() => 'ready' as const),
     stopRequested.then(() => 'stop' as const),
   ]);
+  let extras: { close(): Promise<void> } | undefined;
+  let failed = false;
   if (outcome === 'ready') {
-    const bootstrap = ids.map((id) => `${plan.host}:${brokerPort(id)}`).join(',');
-    process.stdout.write(
-      `kstack: ${plan.brokers} brokers serving, cluster id ${clusterId}; bootstrap servers: ${bootstrap}\n`,
-    );
-    process.stdout.write(`kstack: data in ${plan.dataDir}; Ctrl-C stops\n`);
-    await stopRequested;
+    const bootstrap = plan.nodes.map(({ port }) => `${plan.host}:${port}`).join(',');
+    try {
+      extras = await plan.onReady?.(bootstrap);
+    } catch (error) {
+      failed = true;
+      process.stderr.write(`kstack up: ${(error as Error).message}; stopping\n`);
+    }
+    if (!failed) {
+      const advertised = plan.nodes.every((node) => node.advertised === undefined)
+        ? ''
+        : ` (advertised.listeners: ${plan.nodes
+            .map(({ advertised, port }) => `${advertised?.host ?? plan.host}:${advertised?.port ?? port}`)
+            .join(',')})`;
+      process.stdout.write(
+        `kstack: ${plan.nodes.length} brokers serving, cluster id ${clusterId}; bootstrap servers: ${bootstrap}${advertised}\n`,
+      );
+      process.stdout.write(`kstack: data in ${plan.dataDir}; Ctrl-C stops\n`);
+      await stopRequested;
+    }
   }
   stopping = true;
+  await extras?.close();
   log.info('stopping every node');
   // One at a time: each controlled shutdown moves leadership to nodes still running, and the
   // last one, with nobody to hand over to, stops at once.
@@ -166,11 +193,14 @@ export async function runCluster(
     clearTimeout(timer);
   }
   log.info('stopped');
-  return crashed ? EXIT_FAILED : EXIT_OK;
+  return crashed || failed ? EXIT_FAILED : EXIT_OK;
 }
 
 const NODE_HELP = `usage: kstack node --node-id N --voters ID@HOST:PORT,... --cluster-id ID --port P
-                   [--host H] [--data-dir DIR] [--override K=V]...
+                   [--host H] [--data-dir DIR] [--metrics-port P] [--override K=V]...
+
+  --override advertised.listeners=PLAINTEXT://HOST:PORT gives clients HOST:PORT for this broker
+  (a proxy or published port in front of it); --metrics-port P serves its Prometheus /metrics.
 
 Runs one combined broker+controller node of a cluster in the foreground (what
 \`kstack up --brokers N\` starts N of). Prints "${NODE_REGISTERED_MARK}" once its broker has
@@ -222,6 +252,27 @@ export const nodeCommand: Command = {
       liveness.push(value ?? -1);
     }
     const [sessionTimeoutMs, heartbeatIntervalMs] = liveness.map((v) => (v < 0 ? undefined : v));
+    const host = values.host ?? '127.0.0.1';
+    let advertised: AdvertisedAddress | undefined;
+    const advertisedText = config['advertised.listeners'];
+    if (advertisedText !== undefined) {
+      delete config['advertised.listeners'];
+      try {
+        advertised = parseAdvertisedListeners(advertisedText, host);
+      } catch (error) {
+        throw new UsageError(`--override ${(error as Error).message}`);
+      }
+    }
+    let metricsPort: number | undefined;
+    if (values['metrics-port'] !== undefined) {
+      metricsPort = Number(values['metrics-port']);
+      if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)
+        throw new UsageError(`--metrics-port: '${values['metrics-port']}' is not a port number (0-65535)`);
+    }
+    const metrics =
+      metricsPort === undefined
+        ? undefined
+        : new (await import('../metrics/broker-metrics.ts')).BrokerMetrics();
     const log = {
       info: (message: string) => process.stderr.write(`${message}\n`),
       warn: (message: string) => process.stderr.write(`WARN ${message}\n`),
@@ -239,13 +290,19 @@ export const nodeCommand: Command = {
       nodeId,
       clusterId: values['cluster-id'],
       voters,
-      host: values.host ?? '127.0.0.1',
+      host,
       port,
       dataDir: resolve(values['data-dir'] ?? join('.data', 'kstack', `node-${nodeId}`)),
       config,
       sessionTimeoutMs,
       heartbeatIntervalMs,
       log,
+      broker: {
+        ...(advertised === undefined
+          ? {}
+          : { advertisedHost: advertised.host, advertisedPort: advertised.port }),
+        ...(metrics === undefined ? {} : { observer: metrics }),
+      },
       onFatal: (error) => {
         process.stderr.write(`node ${nodeId}: ${error.message}; exiting\n`);
         process.exit(EXIT_FAILED);
@@ -257,6 +314,24 @@ export const nodeCommand: Command = {
       process.stderr.write(`kstack node ${nodeId}: ${(error as Error).message}\n`);
       return EXIT_FAILED;
     }
+    let metricsServer: { url: string; close(): Promise<void> } | undefined;
+    if (metrics !== undefined && metricsPort !== undefined) {
+      metrics.attach(node.broker);
+      try {
+        metricsServer = await (await import('../metrics/http.ts')).startMetricsServer({
+          registry: metrics.registry,
+          host,
+          port: metricsPort,
+        });
+      } catch (error) {
+        process.stderr.write(
+          `kstack node ${nodeId}: --metrics-port ${metricsPort} on ${host}: ${(error as Error).message}\n`,
+        );
+        await node.stop();
+        return EXIT_FAILED;
+      }
+      process.stdout.write(`broker ${nodeId} metrics on ${metricsServer.url}\n`);
+    }
     void node.registered.then(
       (epoch) => {
         process.stdout.write(
@@ -266,6 +341,7 @@ export const nodeCommand: Command = {
       () => {},
     );
     await stopRequested;
+    await metricsServer?.close();
     await node.stop();
     return EXIT_OK;
   },
@@ -281,6 +357,7 @@ function parseNodeArgs(args: readonly string[]) {
       host: { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
+      'metrics-port': { type: 'string' },
       override: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },

@@ -1,8 +1,9 @@
 /**
  * `kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--compose FILE] [--port P]`: starts
- * the embedded broker in the foreground with the settings of the Compose stack's first broker
- * (src/topology), creates the stack's baseline topics, prints its bootstrap address, and stops
- * cleanly (answering in-flight requests, closing logs) on Ctrl-C or SIGTERM.
+ * the embedded broker (or, with N > 1, a cluster of N node processes: src/engine/cluster.ts) in the
+ * foreground, each broker with the settings of its own Compose broker service (src/topology),
+ * creates the stack's baseline topics, serves the companions, prints the bootstrap servers, and
+ * stops cleanly (answering in-flight requests, closing logs) on Ctrl-C or SIGTERM.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,12 @@ import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { applyTopicsFile } from '../tools/topics-command.ts';
 import { defaultComposeFile, loadTopology, type Topology } from '../topology/compose.ts';
-import { describePlan, type EmbeddedBrokerPlan, embeddedBrokerPlan } from '../topology/embedded.ts';
+import {
+  clusterDefaults,
+  describePlan,
+  type EmbeddedBrokerPlan,
+  embeddedClusterPlans,
+} from '../topology/embedded.ts';
 import { readTopicsFile, type TopicsFile } from '../topology/topics.ts';
 import { type Companions, startCompanions } from './companions.ts';
 import { readEnvFile } from './env-file.ts';
@@ -34,12 +40,14 @@ const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--
                  [--print-config]
 
 Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
-Settings come from the Compose stack's first broker service (its KAFKA_* environment,
-by the cp-kafka image's rule), then --override; the baseline topics from kafka-init's file
-are created once the broker serves. Settings the engine does not implement are listed at start.
+Each broker's settings come from its Compose broker service (kafka-1, kafka-2, ... by node id:
+its KAFKA_* environment by the cp-kafka image's rule, its published port), then --override; the
+baseline topics from kafka-init's file are created once the brokers serve, then the companions
+start. Settings the engine does not implement are listed at start, per service.
   --brokers N     brokers to start (default 1: one process). N > 1 (at most ${CLUSTER_NODES_MAX}): N
-                  broker+controller node processes (node ids 1..N, one metadata quorum),
-                  brokers on P..P+N-1, controllers 50 above; RF min(3, N), min ISR min(2, N)
+                  broker+controller node processes (one metadata quorum), node ids and ports
+                  from the Compose services (else 1..N on P..P+N-1), controllers 50 above;
+                  without a stack RF min(3, N), min ISR min(2, N)
   --data-dir DIR  where logs and metadata live (default ${DEFAULT_DATA_DIR})
   --env-file F    the stack's env file (default .env, else .env.example): interpolates the
                   Compose files; without them, F's ${FIRST_BROKER_PORT_VARIABLE} gives the port
@@ -50,13 +58,15 @@ are created once the broker serves. Settings the engine does not implement are l
                   exporter that the Compose stack declares (each on its published port)
   --print-config  print each effective broker config and where it comes from, then exit
   --port P        the broker's port (overrides the Compose/env port; default ${DEFAULT_PORT})
-  --base-port P   the first broker's port; broker N listens on P+N-1 (same as --port for one broker)
+  --base-port P   the first broker's port; the i-th broker listens on P+i-1 (same as --port)
   --host H        the address to bind and advertise (default 127.0.0.1)
   --metrics-port P  serve Prometheus metrics on http://HOST:P/metrics (Kafka's JMX exporter
-                  names; the Docker stack's agent port is 7071); none unless given
+                  names; the Docker stack's agent port is 7071); the i-th broker of a cluster
+                  on P+i-1; none unless given
   --override K=V  a broker config by Kafka name (repeatable), e.g. --override num.partitions=3;
                   advertised.listeners=PLAINTEXT://HOST:PORT is the address clients are given
-                  (a proxy or published port in front of the broker);
+                  (a proxy or published port in front of the broker; the i-th broker of a
+                  cluster is given HOST:PORT+i-1);
                   listeners=PLAINTEXT://H:P,SASL_SSL://H:P2 with listener.security.protocol.map,
                   sasl.enabled.mechanisms, listener.name.<l>.plain.sasl.jaas.config and
                   ssl.keystore.* (PEM) opens several listeners (src/security/README.md)
@@ -72,13 +82,18 @@ function parsePort(text: string, where: string): number {
 
 export interface UpOptions {
   readonly port: number;
-  /** The Compose stack read, and what the embedded broker makes of its first broker. */
+  /** The Compose stack read, and what each embedded broker makes of its broker service. */
   readonly topology?: {
     readonly file: string;
     readonly topology: Topology;
+    /** The first broker's plan (`plans[0]`). */
     readonly plan: EmbeddedBrokerPlan;
+    /** One per broker started, in node order: kafka-1, kafka-2, ... */
+    readonly plans: readonly EmbeddedBrokerPlan[];
     readonly topicsFile: TopicsFile | undefined;
   };
+  /** Each broker's node id and port, in order (one entry for one broker; `port` is the first's). */
+  readonly nodes: readonly { readonly nodeId: number; readonly port: number }[];
   readonly printConfig: boolean;
   readonly host: string;
   readonly dataDir: string;
@@ -125,6 +140,12 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
   }
   if (values['base-port'] !== undefined) port = parsePort(values['base-port'], '--base-port');
   if (values.port !== undefined) port = parsePort(values.port, '--port');
+  const portGiven = values['base-port'] !== undefined || values.port !== undefined;
+  const nodes = Array.from({ length: brokers }, (_, i) => {
+    const plan = topology?.plans[i];
+    const hostPort = portGiven ? undefined : plan?.hostPort;
+    return { nodeId: plan?.nodeId ?? i + 1, port: hostPort ?? port + i };
+  });
   const overrides: Record<string, string> = {};
   for (const item of values.override ?? []) {
     const at = item.indexOf('=');
@@ -150,6 +171,11 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
       throw new UsageError(`--override ${(error as Error).message}`);
     }
   }
+  if (brokers > 1 && overrides.listeners !== undefined) {
+    throw new UsageError(
+      `--override listeners: one list for ${brokers} brokers would open the same ports on each; several listeners apply to --brokers 1 only`,
+    );
+  }
   const metricsPort =
     values['metrics-port'] === undefined ? undefined : parsePort(values['metrics-port'], '--metrics-port');
   return {
@@ -160,6 +186,7 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     metricsPort,
     companions: values['no-companions'] !== true,
     port,
+    nodes,
     host,
     dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
     brokers,
@@ -206,28 +233,38 @@ function readTopology(values: UpValues, brokers: number): UpOptions['topology'] 
   if (file === undefined) return undefined;
   if (!existsSync(file)) throw new UsageError(`--compose: ${file} does not exist`);
   const topology = loadTopology({ file, envFile: values['env-file'] });
-  const first = topology.brokers[0];
-  if (first === undefined) {
+  if (topology.brokers.length === 0) {
     throw new UsageError(
       `${file}: no Kafka broker service in the messaging profile (a cp-kafka image run by its own entrypoint); pass --no-compose for Kafka's defaults`,
     );
   }
-  const plan = embeddedBrokerPlan(first, brokers);
+  const plans = embeddedClusterPlans(topology.brokers, brokers, file);
   const topicsFile =
     topology.topicsFile === undefined
       ? undefined
       : readTopicsFile(topology.topicsFile.path, topology.topicsFile.displayPath);
-  return { file, topology, plan, topicsFile };
+  return { file, topology, plan: plans[0]!, plans, topicsFile };
 }
 
-/** Each broker config's value in force at start and its source, as `--print-config` prints it. */
+/**
+ * Each broker config's value in force at start and its source, as `--print-config` prints it, for
+ * the `node`-th broker (0: the first; a cluster's nodes each have their own Compose service).
+ */
 export function effectiveConfig(
   options: UpOptions,
+  node = 0,
 ): { name: string; value: string | null; source: string }[] {
-  const plan = options.topology?.plan;
+  const plan = options.topology?.plans[node];
+  const { nodeId, port } = options.nodes[node] ?? { nodeId: node + 1, port: options.port + node };
+  const cluster = options.brokers > 1;
+  const defaults = cluster ? clusterDefaults(options.brokers) : {};
   const lowered = new Set((plan?.lowered ?? []).map((change) => change.split(' ')[0]));
+  const advertised = advertisedOf(options, node);
   return BROKER_CONFIGS.map((definition) => {
     const { name } = definition;
+    if (name === 'advertised.listeners' && advertised !== undefined) {
+      return { name, value: `PLAINTEXT://${advertised.host}:${advertised.port}`, source: '--override' };
+    }
     const override = options.overrides[name];
     if (override !== undefined) return { name, value: override, source: '--override' };
     const fromCompose = plan?.config[name];
@@ -239,36 +276,60 @@ export function effectiveConfig(
         source: lowered.has(name) ? `${where} (lowered to the broker count)` : where,
       };
     }
-    if (name === 'listeners') {
-      const from = plan?.hostPort === options.port ? `${plan.service}: its published host port` : 'kstack up';
-      return { name, value: `PLAINTEXT://${options.host}:${options.port}`, source: from };
-    }
-    if (name === 'advertised.listeners' && options.advertised !== undefined) {
+    const clusterDefault = defaults[name];
+    if (clusterDefault !== undefined) {
       return {
         name,
-        value: `PLAINTEXT://${options.advertised.host}:${options.advertised.port}`,
-        source: '--override',
+        value: clusterDefault,
+        source: `kstack up --brokers ${options.brokers} (cluster default)`,
       };
+    }
+    if (name === 'listeners') {
+      const from = plan?.hostPort === port ? `${plan.service}: its published host port` : 'kstack up';
+      return { name, value: `PLAINTEXT://${options.host}:${port}`, source: from };
     }
     if (name === 'log.dirs') {
-      return { name, value: join(options.dataDir, `broker-${plan?.nodeId ?? 1}`), source: '--data-dir' };
-    }
-    if (name === 'node.id' || name === 'broker.id') {
       return {
         name,
-        value: String(plan?.nodeId ?? 1),
-        source: plan === undefined ? 'kstack' : `${plan.service}`,
+        value: join(options.dataDir, cluster ? `node-${nodeId}` : `broker-${nodeId}`),
+        source: '--data-dir',
       };
+    }
+    if (name === 'node.id' || name === 'broker.id') {
+      return { name, value: String(nodeId), source: plan === undefined ? 'kstack' : `${plan.service}` };
     }
     return { name, value: definition.defaultValue, source: 'default' };
   });
+}
+
+/** The address the `node`-th broker gives clients (`advertised.listeners`; the i-th of a cluster: PORT+i). */
+function advertisedOf(options: UpOptions, node: number): AdvertisedAddress | undefined {
+  const { advertised } = options;
+  return advertised === undefined ? undefined : { host: advertised.host, port: advertised.port + node };
+}
+
+/** The `--print-config` text: every broker config and its source; a cluster's brokers one after another. */
+export function printedConfig(options: UpOptions): string {
+  const lines: string[] = [];
+  options.nodes.forEach(({ nodeId, port }, node) => {
+    if (options.brokers > 1) {
+      const service = options.topology?.plans[node]?.service;
+      lines.push(
+        `# broker ${nodeId}${service === undefined ? '' : ` (${service})`} on ${options.host}:${port}\n`,
+      );
+    }
+    for (const entry of effectiveConfig(options, node)) {
+      lines.push(`${entry.name}=${entry.value ?? ''}\t# ${entry.source}\n`);
+    }
+  });
+  return lines.join('');
 }
 
 /** Creates the baseline topics (create-only, as kafka-topics --create --if-not-exists); false on failure. */
 async function createBaselineTopics(file: TopicsFile, bootstrap: string): Promise<boolean> {
   const code = await applyTopicsFile(
     file,
-    { bootstrap: [bootstrap], timeoutMs: BASELINE_TOPICS_TIMEOUT_MS },
+    { bootstrap: bootstrap.split(','), timeoutMs: BASELINE_TOPICS_TIMEOUT_MS },
     { createOnly: true, delete: false, dryRun: false },
     {
       out: (line) => process.stderr.write(`[kstack] baseline topics: ${line}\n`),
@@ -287,10 +348,7 @@ export const command: Command = {
       return EXIT_OK;
     }
     if (options.printConfig) {
-      const lines = effectiveConfig(options).map(
-        (entry) => `${entry.name}=${entry.value ?? ''}\t# ${entry.source}\n`,
-      );
-      process.stdout.write(lines.join(''));
+      process.stdout.write(printedConfig(options));
       return EXIT_OK;
     }
     const log = {
@@ -303,7 +361,9 @@ export const command: Command = {
     } else {
       const env = topology.topology.envFile === undefined ? '' : ` with ${topology.topology.envFile}`;
       log.info(`settings from ${topology.file}${env}; --override wins`);
-      for (const line of describePlan(topology.plan, topology.file, options.brokers)) log.info(line);
+      for (const plan of topology.plans) {
+        for (const line of describePlan(plan, topology.file, options.brokers)) log.info(line);
+      }
     }
     if (options.brokers > 1) return upCluster(options, log);
     const nodeId = topology?.plan.nodeId ?? 1;
@@ -413,17 +473,11 @@ export const command: Command = {
   },
 };
 
-/** `--brokers N` (N > 1): the cluster of src/engine/cluster.ts. */
+/** `--brokers N` (N > 1): the cluster of src/engine/cluster.ts, then the baseline topics and the companions. */
 async function upCluster(
   options: UpOptions,
   log: { info(message: string): void; warn(message: string): void },
 ): Promise<number> {
-  if (options.metricsPort !== undefined || options.advertised !== undefined) {
-    throw new UsageError(`--metrics-port and advertised.listeners apply to --brokers 1 only for now`);
-  }
-  if (options.topology !== undefined) {
-    log.info('a cluster does not yet create the baseline topics nor serve the companions (--brokers 1 does)');
-  }
   const stopRequested = new Promise<void>((done) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -433,14 +487,42 @@ async function upCluster(
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  const { topology } = options;
+  // Each node is given its own advertised address below; the one given applies to the first.
+  const { 'advertised.listeners': _advertised, ...shared } = options.overrides;
   const { runCluster } = await import('./cluster.ts');
   return runCluster(
     {
-      brokers: options.brokers,
       host: options.host,
-      basePort: options.port,
       dataDir: options.dataDir,
-      config: { ...clusterSafe(options.topology?.plan.config ?? {}), ...options.overrides },
+      nodes: options.nodes.map(({ nodeId, port }, node) => ({
+        nodeId,
+        port,
+        config: {
+          ...clusterSafe(topology?.plans[node]?.config ?? {}),
+          ...(options.advertised === undefined ? options.overrides : shared),
+        },
+        advertised: advertisedOf(options, node),
+        metricsPort: options.metricsPort === undefined ? undefined : options.metricsPort + node,
+      })),
+      onReady: async (bootstrap) => {
+        const topicsFile = topology?.topicsFile;
+        if (topicsFile !== undefined && !(await createBaselineTopics(topicsFile, bootstrap))) {
+          throw new Error(`the baseline topics of ${topicsFile.displayPath} could not be created (above)`);
+        }
+        if (topology === undefined || !options.companions) return undefined;
+        let companions: Companions;
+        try {
+          companions = await startCompanions(bootstrap, topology.topology.companions, options.dataDir);
+        } catch (error) {
+          throw new Error(`${(error as Error).message} (--no-companions runs without them)`);
+        }
+        for (const { title, service, url } of companions.running) {
+          process.stdout.write(`kstack: ${title} (${service}) on ${url}\n`);
+        }
+        for (const { service, reason } of companions.notServed) log.info(`${service} not served: ${reason}`);
+        return companions;
+      },
     },
     stopRequested,
     log,

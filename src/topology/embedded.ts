@@ -44,6 +44,24 @@ const QUORUM_PROPERTIES = [
   'controller.quorum.bootstrap.servers',
 ];
 const PATH_PROPERTIES = ['log.dirs', 'log.dir', 'metadata.log.dir'];
+/**
+ * A cluster node's controller listener sits this far above its broker port (src/engine/cluster.ts
+ * uses this constant; it lives here so the topology's messages and the engine agree).
+ */
+export const CONTROLLER_PORT_OFFSET = 50;
+
+/** Replication defaults of a cluster of `brokers` nodes when no Compose stack gives them (the seeds': RF 3, min ISR 2). */
+export function clusterDefaults(brokers: number): Record<string, string> {
+  const factor = String(Math.min(3, brokers));
+  const minIsr = String(Math.min(2, brokers));
+  return {
+    'default.replication.factor': factor,
+    'min.insync.replicas': minIsr,
+    'offsets.topic.replication.factor': factor,
+    'transaction.state.log.replication.factor': factor,
+    'transaction.state.log.min.isr': minIsr,
+  };
+}
 
 /** Replication factor settings and the minimum ISR that goes with each. */
 const REPLICATION_PAIRS: readonly (readonly [string, string | undefined])[] = [
@@ -72,7 +90,10 @@ export function embeddedBrokerPlan(broker: BrokerService, brokerCount: number): 
     } else if (QUORUM_PROPERTIES.includes(name)) {
       setAside.push({
         name,
-        reason: 'the KRaft quorum of the Docker cluster: kstack runs one node (issue 12)',
+        reason:
+          brokerCount === 1
+            ? 'the KRaft quorum of the Docker cluster: kstack runs one node (--brokers 1)'
+            : `the KRaft quorum of the Docker cluster (container addresses): kstack's ${brokerCount} nodes vote on controller listeners ${CONTROLLER_PORT_OFFSET} above their broker ports`,
       });
     } else if (PATH_PROPERTIES.includes(name)) {
       setAside.push({ name, reason: 'a container path: kstack keeps its data in --data-dir' });
@@ -104,6 +125,46 @@ export function embeddedBrokerPlan(broker: BrokerService, brokerCount: number): 
     setAside,
     notImplemented,
   };
+}
+
+/**
+ * What each node of an embedded cluster of `brokerCount` nodes makes of the Compose stack: node i
+ * follows the stack's i-th broker service by node id (kafka-1, kafka-2, ...), each through
+ * `embeddedBrokerPlan` (its own node id, published port and KAFKA_* settings, replication lowered
+ * to the count). Fewer nodes than services take the first ones; more nodes than the stack declares
+ * is refused, since the extra nodes would have no settings, node id or port of their own.
+ */
+export function embeddedClusterPlans(
+  brokers: readonly BrokerService[],
+  brokerCount: number,
+  composeFile: string,
+): EmbeddedBrokerPlan[] {
+  if (brokerCount > brokers.length) {
+    const names = brokers.map((broker) => broker.service).join(', ') || 'none';
+    throw new UsageError(
+      `--brokers ${brokerCount}: ${composeFile} declares ${brokers.length} broker service${brokers.length === 1 ? '' : 's'} (${names}); start at most that many from it, or pass --no-compose for Kafka's defaults`,
+    );
+  }
+  const plans = brokers.slice(0, brokerCount).map((broker) => embeddedBrokerPlan(broker, brokerCount));
+  if (brokerCount > 1) {
+    const seen = new Map<number, string>();
+    for (const plan of plans) {
+      const broker = brokers.find((item) => item.service === plan.service);
+      if (broker?.nodeId === undefined) {
+        throw new UsageError(
+          `${broker?.where ?? composeFile}: ${plan.service} sets no KAFKA_NODE_ID; every broker of a cluster needs its own`,
+        );
+      }
+      const other = seen.get(plan.nodeId);
+      if (other !== undefined) {
+        throw new UsageError(
+          `${broker.where}: ${plan.service} has node id ${plan.nodeId}, as ${other} has; node ids must differ`,
+        );
+      }
+      seen.set(plan.nodeId, plan.service);
+    }
+  }
+  return plans;
 }
 
 /** Lowers the replication settings in `config` (in place) to fit `brokerCount`; returns what changed. */

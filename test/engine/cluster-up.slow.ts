@@ -1,7 +1,11 @@
 // Not in the unit run (55 s wall at load 23, 26 s of it the three processes starting): run it with
 // `node --test test/engine/cluster-up.slow.ts`.
-// `kstack up --brokers 3` as users run it: three node processes under one supervisor. It prints
-// the bootstrap servers once every broker registered; Kafka 4.1.1's kafka-topics creates an RF 3
+// `kstack up --brokers 3` as users run it, from a copy of the project's own Compose stack (its env
+// file moving every host port here): three node processes under one supervisor, each broker with
+// its own Compose service's node id, published port and KAFKA_* settings. Once every broker
+// registered, the baseline topics of kafka-init's file exist at RF 3, the companions the stack
+// declares answer with all three brokers as their bootstrap, and each broker serves /metrics.
+// Kafka 4.1.1's kafka-topics creates an RF 3
 // topic through it; kcat produces acks=all; SIGKILL of the partition leader's process is reported
 // by the supervisor (not restarted) and the controller elects a new leader from the ISR after the
 // session timeout, which serves every acknowledged record; the node started again rejoins the ISR.
@@ -12,11 +16,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin } from '@platformatic/kafka';
 import { BROKER_NODE_FLAGS, KstackProcess } from '../../src/engine/process.ts';
+import { copyStack, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
 
 const HOST = '127.0.0.1';
 const BASE_PORT = 21720;
 const PORTS = [BASE_PORT, BASE_PORT + 1, BASE_PORT + 2] as const;
+/** The companions' host ports in the copy's env file (docs/team-rules.md), so the stack's own stay free. */
+const COMPANION_PORTS = {
+  SCHEMA_REGISTRY_PORT: 22400,
+  KAFKA_REST_PROXY_PORT: 22401,
+  KAFKA_EXPORTER_PORT: 22402,
+  KAFKA_UI_PORT: 22403,
+  KAFKA_CONNECT_PORT: 22404,
+};
+/** `--metrics-port`: broker i serves /metrics on METRICS_PORT + i - 1. */
+const METRICS_PORT = 22410;
+const RESOURCE_BROKER = 4;
+const RESOURCE_TOPIC = 2;
 const CONTROLLER_OFFSET = 50;
 const SESSION_TIMEOUT_MS = 4_000;
 const HEARTBEAT_INTERVAL_MS = 500;
@@ -28,6 +46,29 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const BOOTSTRAP = PORTS.map((port) => `${HOST}:${port}`).join(',');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-up-'));
+const envExample = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
+/** `VARIABLE=value` of .env.example set to `port` in the copy. */
+const portEdit = (variable: string, port: number) => ({
+  file: '.env.example',
+  from: new RegExp(`^${variable}=\\d+$`, 'm').exec(envExample)![0],
+  to: `${variable}=${port}`,
+});
+const stack = copyStack([
+  ...PORTS.map((port, i) => portEdit(`KAFKA_${i + 1}_EXTERNAL_PORT`, port)),
+  ...Object.entries(COMPANION_PORTS).map(([variable, port]) => portEdit(variable, port)),
+  // One service's own settings reach only its broker: a value the engine implements on kafka-2, one
+  // it does not on kafka-3 (named on one NOT IMPLEMENTED line with its service).
+  {
+    file: KAFKA_FILE,
+    from: '      KAFKA_NODE_ID: 2\n',
+    to: '      KAFKA_NODE_ID: 2\n      KAFKA_MESSAGE_MAX_BYTES: 2000000\n',
+  },
+  {
+    file: KAFKA_FILE,
+    from: '      KAFKA_NODE_ID: 3\n',
+    to: '      KAFKA_NODE_ID: 3\n      KAFKA_LOG_CLEANER_THREADS: 2\n',
+  },
+]);
 let cluster: KstackProcess | undefined;
 let rejoined: ChildProcess | undefined;
 
@@ -38,6 +79,7 @@ after(async () => {
     await new Promise((done) => rejoined?.once('exit', done));
   }
   rmSync(dataDir, { recursive: true, force: true });
+  stack.remove();
 });
 
 /** kcat as a separate process; `input` goes to its stdin (an early exit is not an error here). */
@@ -104,15 +146,17 @@ function topicsTool(...args: string[]): Promise<{ code: number; stderr: string }
   });
 }
 
-test('kstack up --brokers 3: RF 3 topic, acks=all, SIGKILL of the leader, every record back, the node rejoins', async () => {
+test('kstack up --brokers 3 from the Compose stack: per-broker settings, baseline topics at RF 3, companions, /metrics; RF 3 topic, acks=all, SIGKILL of the leader, every record back, the node rejoins', async () => {
   const startedAt = performance.now();
   cluster = await KstackProcess.start(
     {
       args: [
         '--brokers',
         '3',
-        '--port',
-        String(BASE_PORT),
+        '--compose',
+        stack.rootFile,
+        '--metrics-port',
+        String(METRICS_PORT),
         '--data-dir',
         dataDir,
         '--override',
@@ -121,6 +165,8 @@ test('kstack up --brokers 3: RF 3 topic, acks=all, SIGKILL of the leader, every 
         `broker.heartbeat.interval.ms=${HEARTBEAT_INTERVAL_MS}`,
       ],
       ports: PORTS,
+      // Every line from the start: the node, NOT IMPLEMENTED and baseline-topic lines are checked.
+      outputTailBytes: 4 * 1024 * 1024,
     },
     WAIT_MS,
   );
@@ -134,6 +180,7 @@ test('kstack up --brokers 3: RF 3 topic, acks=all, SIGKILL of the leader, every 
     pids.set(Number(match[1]), Number(match[2]));
   }
   assert.equal(pids.size, 3, running.output);
+  await checkStackServed(running.output);
 
   const created = await topicsTool(
     '--create',
@@ -231,3 +278,103 @@ test('kstack up --brokers 3: RF 3 topic, acks=all, SIGKILL of the leader, every 
   const exit = await running.stop();
   assert.deepEqual(exit, { code: 1, signal: null }, 'a node crashed, so the supervisor exits 1');
 });
+
+/** What `kstack up --brokers 3` made of the Compose stack, as clients see it. */
+async function checkStackServed(output: string): Promise<void> {
+  for (const [i, port] of PORTS.entries()) {
+    assert.match(
+      output,
+      new RegExp(
+        `node ${i + 1} pid \\d+: broker ${HOST}:${port}, controller ${HOST}:${port + CONTROLLER_OFFSET}`,
+      ),
+    );
+  }
+  const unimplemented = output.split('\n').filter((line) => line.includes('NOT IMPLEMENTED'));
+  assert.equal(unimplemented.length, 1, output);
+  assert.match(unimplemented[0]!, /kafka-3: .*log\.cleaner\.threads=2 \(KAFKA_LOG_CLEANER_THREADS, /);
+  assert.doesNotMatch(output, /lowered for 3 brokers/);
+  assert.match(
+    output,
+    /baseline topics: done: create events-topic partitions=3 replication-factor=3 min\.insync\.replicas=2/,
+  );
+
+  const admin = new Admin({ clientId: 'cluster-up-test', bootstrapBrokers: BOOTSTRAP.split(',') });
+  try {
+    const metadata = await admin.metadata({ topics: ['events-topic'], forceUpdate: true });
+    const topic = metadata.topics.get('events-topic');
+    assert.equal(topic?.partitionsCount, 3);
+    for (const partition of topic?.partitions ?? []) {
+      assert.deepEqual([...partition.replicas].sort(), [1, 2, 3], 'events-topic at RF 3');
+    }
+    const [topicConfigs] = await admin.describeConfigs({
+      resources: [
+        {
+          resourceType: RESOURCE_TOPIC,
+          resourceName: 'events-topic',
+          configurationKeys: ['min.insync.replicas'],
+        },
+      ],
+    });
+    assert.equal(topicConfigs?.configs[0]?.value, '2');
+    // Each broker runs its own service's settings: message.max.bytes is set on kafka-2 only.
+    const described = await admin.describeConfigs({
+      resources: ['1', '2', '3'].map((id) => ({
+        resourceType: RESOURCE_BROKER,
+        resourceName: id,
+        configurationKeys: ['message.max.bytes', 'group.initial.rebalance.delay.ms', 'min.insync.replicas'],
+      })),
+    });
+    const value = (broker: number, name: string) =>
+      described.find((entry) => entry.resourceName === String(broker))?.configs.find((c) => c.name === name)
+        ?.value;
+    assert.deepEqual(
+      [1, 2, 3].map((id) => value(id, 'message.max.bytes')),
+      ['1048588', '2000000', '1048588'],
+    );
+    assert.deepEqual(
+      [1, 2, 3].map((id) => value(id, 'group.initial.rebalance.delay.ms')),
+      ['0', '0', '0'],
+    );
+    assert.deepEqual(
+      [1, 2, 3].map((id) => value(id, 'min.insync.replicas')),
+      ['2', '2', '2'],
+    );
+  } finally {
+    await admin.close();
+  }
+
+  // The companions, each on its published port, are clients of all three brokers.
+  const {
+    SCHEMA_REGISTRY_PORT,
+    KAFKA_REST_PROXY_PORT,
+    KAFKA_EXPORTER_PORT,
+    KAFKA_UI_PORT,
+    KAFKA_CONNECT_PORT,
+  } = COMPANION_PORTS;
+  assert.match(
+    output,
+    new RegExp(`Kafka Connect \\(kafka-connect\\) on http://127\\.0\\.0\\.1:${KAFKA_CONNECT_PORT}\n`),
+  );
+  assert.deepEqual(await (await fetch(`http://${HOST}:${SCHEMA_REGISTRY_PORT}/subjects`)).json(), []);
+  const topics = (await (await fetch(`http://${HOST}:${KAFKA_REST_PROXY_PORT}/topics`)).json()) as string[];
+  assert.ok(topics.includes('events-topic'), JSON.stringify(topics));
+  const exported = await (await fetch(`http://${HOST}:${KAFKA_EXPORTER_PORT}/metrics`)).text();
+  assert.match(exported, /^kafka_brokers 3$/m);
+  assert.match(exported, /^kafka_topic_partitions\{topic="events-topic"\} 3$/m);
+  const ui = (await (await fetch(`http://${HOST}:${KAFKA_UI_PORT}/api/cluster`)).json()) as {
+    bootstrap: string;
+    brokers: { id: number }[];
+  };
+  assert.equal(ui.bootstrap, BOOTSTRAP);
+  assert.deepEqual(
+    ui.brokers.map((broker) => broker.id),
+    [1, 2, 3],
+  );
+
+  // One /metrics per broker, on consecutive ports.
+  for (const i of [0, 1, 2]) {
+    const response = await fetch(`http://${HOST}:${METRICS_PORT + i}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /^kafka_server_/m);
+  }
+}
