@@ -5,9 +5,9 @@
  * own, 2 on bad usage.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { parseBootstrap } from '../common/bootstrap.ts';
+import { parseFlags, portFlag } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import {
   CONNECT_GROUP_ID_DEFAULT,
@@ -29,18 +29,24 @@ logs/server.log. --override sets any worker property last, e.g. exactly.once.sou
 `;
 
 export function parseConnectArgs(args: readonly string[]): ConnectWorkerOptions | 'help' {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(args).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-  if (values.help === true) return 'help';
+  const parsed = parseFlags(
+    args,
+    {
+      'bootstrap-server': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'group-id': { type: 'string' },
+      'data-dir': { type: 'string' },
+      plugins: { type: 'string', multiple: true },
+      'heap-opts': { type: 'string' },
+      override: { type: 'string', multiple: true },
+    },
+    HELP,
+  );
+  if (parsed === 'help') return 'help';
+  const { values } = parsed;
   const bootstrap = parseBootstrap(values['bootstrap-server'], HELP).join(',');
-  const port = values.port === undefined ? CONNECT_PORT_DEFAULT : Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`--port: '${values.port}' is not a port number (1-65535)`);
-  }
+  const port = portFlag('--port', values.port, CONNECT_PORT_DEFAULT);
   const groupId = values['group-id'] ?? CONNECT_GROUP_ID_DEFAULT;
   if (groupId === '') throw new UsageError('--group-id: empty');
   const overrides = new Map<string, string>();
@@ -59,25 +65,6 @@ export function parseConnectArgs(args: readonly string[]): ConnectWorkerOptions 
     overrides,
     heapOpts: values['heap-opts'] ?? HEAP_OPTS_DEFAULT,
   };
-}
-
-function parse(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    options: {
-      'bootstrap-server': { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'group-id': { type: 'string' },
-      'data-dir': { type: 'string' },
-      plugins: { type: 'string', multiple: true },
-      'heap-opts': { type: 'string' },
-      override: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
 }
 
 export const command: Command = {

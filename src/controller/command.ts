@@ -6,8 +6,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
+import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { MetadataQuorum } from './metadata-quorum.ts';
 import { ControllerNode, parseQuorumVoters } from './node.ts';
@@ -39,25 +39,19 @@ interface ControllerOptions {
 }
 
 export function parseControllerArgs(args: readonly string[]): ControllerOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        'node-id': { type: 'string' },
-        voters: { type: 'string' },
-        'cluster-id': { type: 'string' },
-        'data-dir': { type: 'string' },
-        host: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-  if (values.help === true) return 'help';
+  const parsed = parseFlags(
+    args,
+    {
+      'node-id': { type: 'string' },
+      voters: { type: 'string' },
+      'cluster-id': { type: 'string' },
+      'data-dir': { type: 'string' },
+      host: { type: 'string' },
+    },
+    HELP,
+  );
+  if (parsed === 'help') return 'help';
+  const { values } = parsed;
   const nodeIdText = values['node-id'];
   const nodeId = Number(nodeIdText);
   if (typeof nodeIdText !== 'string' || !/^\d+$/.test(nodeIdText) || nodeId > 2 ** 31 - 1) {
@@ -86,7 +80,7 @@ export function parseControllerArgs(args: readonly string[]): ControllerOptions 
     voters,
     clusterId,
     dataDir,
-    host: (values.host as string | undefined) ?? self.host,
+    host: values.host ?? self.host,
     port: self.port,
   };
 }

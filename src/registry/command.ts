@@ -4,9 +4,9 @@
  * Confluent's Schema Registry API in front of any Kafka cluster, until Ctrl-C. Exit 0 after a clean stop,
  * 1 when it cannot start (cluster unreachable, port taken), 2 on bad usage.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { parseBootstrap } from '../common/bootstrap.ts';
+import { parseFlags, portFlag } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { GROUP_ID_DEFAULT } from './leader-protocol.ts';
 import { LEADER_WAIT_MS_DEFAULT } from './registry.ts';
@@ -28,35 +28,25 @@ type "sr", as Confluent's registry does); only the leader writes T, the others f
 `;
 
 export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        'bootstrap-server': { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        topic: { type: 'string' },
-        'group-id': { type: 'string' },
-        'leader-eligibility': { type: 'string' },
-        'host-name': { type: 'string' },
-        'leader-wait-ms': { type: 'string' },
-        'leader-election': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-  if (values.help === true) return 'help';
-  const bootstrap = parseBootstrap(values['bootstrap-server'] as string | undefined, HELP).join(',');
-  const portText = values.port;
-  const port = portText === undefined ? SCHEMA_REGISTRY_PORT_DEFAULT : Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--port: '${portText}' is not a port number (0-65535)`);
-  }
+  const parsed = parseFlags(
+    args,
+    {
+      'bootstrap-server': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      topic: { type: 'string' },
+      'group-id': { type: 'string' },
+      'leader-eligibility': { type: 'string' },
+      'host-name': { type: 'string' },
+      'leader-wait-ms': { type: 'string' },
+      'leader-election': { type: 'string' },
+    },
+    HELP,
+  );
+  if (parsed === 'help') return 'help';
+  const { values } = parsed;
+  const bootstrap = parseBootstrap(values['bootstrap-server'], HELP).join(',');
+  const port = portFlag('--port', values.port, SCHEMA_REGISTRY_PORT_DEFAULT, { allowZero: true });
   const topic = typeof values.topic === 'string' ? values.topic : undefined;
   if (topic !== undefined && !/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) {
     throw new UsageError(`--topic: '${topic}' is not a legal Kafka topic name`);

@@ -6,10 +6,10 @@
  * client we did not write, so it checks the broker rather than our own codecs.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
 import type { Command } from '../cli.ts';
 import { parseBootstrap } from '../common/bootstrap.ts';
+import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 
 export const SMOKE_TOPIC = 'events-topic';
@@ -29,24 +29,14 @@ export interface SmokeOptions {
 }
 
 export function parseSmokeArgs(args: readonly string[]): SmokeOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        'bootstrap-server': { type: 'string' },
-        topic: { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-  if (values.help === true) return 'help';
-  const bootstrap = parseBootstrap(values['bootstrap-server'] as string | undefined, HELP).join(',');
+  const parsed = parseFlags(
+    args,
+    { 'bootstrap-server': { type: 'string' }, topic: { type: 'string' }, 'timeout-ms': { type: 'string' } },
+    HELP,
+  );
+  if (parsed === 'help') return 'help';
+  const { values } = parsed;
+  const bootstrap = parseBootstrap(values['bootstrap-server'], HELP).join(',');
   const timeoutMs = Number(values['timeout-ms'] ?? DEFAULT_TIMEOUT_MS);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new UsageError(`--timeout-ms: '${values['timeout-ms']}' is not a positive whole number`);

@@ -7,7 +7,6 @@
  * Exit 0: reachable and every partition led and fully replicated; 1: unreachable, or a
  * partition is offline or under-replicated; 2: bad usage.
  */
-import { parseArgs } from 'node:util';
 import {
   apiVersionsV3,
   Connection,
@@ -19,6 +18,7 @@ import {
 } from '@platformatic/kafka';
 import type { Command } from '../cli.ts';
 import { parseBootstrap, parseTimeoutMs } from '../common/bootstrap.ts';
+import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { defaultComposeFile, loadTopology } from '../topology/compose.ts';
 import { kafkaErrorText } from '../topology/topics.ts';
@@ -47,31 +47,21 @@ export interface StatusOptions {
 }
 
 export function parseStatusArgs(args: readonly string[]): StatusOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        'bootstrap-server': { type: 'string' },
-        format: { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-  if (values.help === true) return 'help';
-  const format = (values.format as string | undefined) ?? 'text';
+  const parsed = parseFlags(
+    args,
+    { 'bootstrap-server': { type: 'string' }, format: { type: 'string' }, 'timeout-ms': { type: 'string' } },
+    HELP,
+  );
+  if (parsed === 'help') return 'help';
+  const { values } = parsed;
+  const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') {
     throw new UsageError(`--format: '${format}' is not text or json`);
   }
   return {
-    bootstrap: parseBootstrap((values['bootstrap-server'] as string | undefined) ?? defaultBootstrap(), HELP),
+    bootstrap: parseBootstrap(values['bootstrap-server'] ?? defaultBootstrap(), HELP),
     format,
-    timeoutMs: parseTimeoutMs(values['timeout-ms'] as string | undefined, DEFAULT_TIMEOUT_MS),
+    timeoutMs: parseTimeoutMs(values['timeout-ms'], DEFAULT_TIMEOUT_MS),
   };
 }
 

@@ -5,10 +5,10 @@
  * 1 when the plan cannot be carried out (fewer partitions than the cluster has) or an
  * operation fails, 2 on bad usage or a bad file (`file:line: what is wrong`).
  */
-import { parseArgs } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import type { Command } from '../cli.ts';
 import { parseBootstrap, parseTimeoutMs } from '../common/bootstrap.ts';
+import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import {
   applyAction,
@@ -48,14 +48,19 @@ export interface TopicsApplyOptions {
 }
 
 export function parseTopicsArgs(args: readonly string[]): TopicsApplyOptions | 'help' {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseFlags(
+    args,
+    {
+      'bootstrap-server': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      delete: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
+    },
+    HELP,
+    true,
+  );
+  if (parsed === 'help') return 'help';
   const { values, positionals } = parsed;
-  if (values.help === true) return 'help';
   const [subcommand, file, ...rest] = positionals;
   if (subcommand !== 'apply') {
     throw new UsageError(
@@ -71,21 +76,6 @@ export function parseTopicsArgs(args: readonly string[]): TopicsApplyOptions | '
     delete: values.delete === true,
     timeoutMs: parseTimeoutMs(values['timeout-ms'], DEFAULT_TIMEOUT_MS),
   };
-}
-
-function parse(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    options: {
-      'bootstrap-server': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      delete: { type: 'boolean' },
-      'timeout-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
 }
 
 export interface Printer {

@@ -2,9 +2,9 @@
  * `kstack ui --bootstrap-server HOST:PORT [--port P] [--schema-registry-url URL] [--connect-url URL]
  * [--read-only] [--host H]`: the web UI over any Kafka cluster, in the foreground until Ctrl-C.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { parseBootstrap } from '../common/bootstrap.ts';
+import { parseFlags, portFlag } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { builtAssets } from './assets.ts';
 import { startUi, UI_PORT_DEFAULT } from './server.ts';
@@ -37,39 +37,24 @@ function httpUrl(flag: string, value: string | boolean | undefined): string | un
 }
 
 export function parseUiArgs(args: readonly string[]): UiArgs | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        'bootstrap-server': { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'schema-registry-url': { type: 'string' },
-        'connect-url': { type: 'string' },
-        'read-only': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-  if (values.help === true) return 'help';
-  const bootstrap = parseBootstrap(values['bootstrap-server'] as string | undefined, HELP).join(',');
-  const portText = values.port as string | undefined;
-  let port = UI_PORT_DEFAULT;
-  if (portText !== undefined) {
-    port = Number(portText);
-    if (!/^\d+$/.test(portText) || port > 65_535) {
-      throw new UsageError(`--port: '${portText}' is not a port from 0 to 65535`);
-    }
-  }
+  const parsed = parseFlags(
+    args,
+    {
+      'bootstrap-server': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'schema-registry-url': { type: 'string' },
+      'connect-url': { type: 'string' },
+      'read-only': { type: 'boolean' },
+    },
+    HELP,
+  );
+  if (parsed === 'help') return 'help';
+  const { values } = parsed;
   return {
-    bootstrap,
-    port,
-    host: (values.host as string | undefined) ?? '127.0.0.1',
+    bootstrap: parseBootstrap(values['bootstrap-server'], HELP).join(','),
+    port: portFlag('--port', values.port, UI_PORT_DEFAULT, { allowZero: true }),
+    host: values.host ?? '127.0.0.1',
     schemaRegistryUrl: httpUrl('--schema-registry-url', values['schema-registry-url']),
     connectUrl: httpUrl('--connect-url', values['connect-url']),
     readOnly: values['read-only'] === true,
