@@ -17,12 +17,13 @@ import {
   runScenario,
 } from './runner/execute.ts';
 import { FaultPlan, FaultProxy } from './runner/fault-proxy.ts';
+import { KstackCluster } from './runner/kstack-cluster.ts';
 import { matrixText, type RunReport, summary, updateMarkdown, writeJson } from './runner/report.ts';
 import { type BrokerProfile, loadScenarios, profileKey, type Scenario } from './runner/scenarios.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const USAGE =
-  'usage: npm run test:compat -- --target reference|kstack|HOST:PORT [--nodes 1|3] [--client NAME…] [--scenario NAME…] [--base-port P] [--parallel N] [--out FILE] [--no-docs]';
+  'usage: npm run test:compat -- --target reference|kstack|HOST:PORT [--nodes 1|3] [--client NAME…] [--scenario NAME…] [--min-scenario-nodes N] [--base-port P] [--parallel N] [--out FILE] [--no-docs]';
 const DEFAULT_BASE_PORT = 19092;
 const KSTACK_READY_TIMEOUT_MS = 60_000;
 /** A clean stop of kstack is quick; after this it is killed (its data dir is thrown away anyway). */
@@ -33,6 +34,8 @@ interface Options {
   nodes: number;
   clients: string[];
   scenarios: string[];
+  /** Only scenarios whose smallest cluster is at least this many nodes (those a 1-node run cannot have). */
+  minScenarioNodes: number;
   basePort: number;
   parallel: number;
   docs: boolean;
@@ -50,6 +53,7 @@ function parseOptions(argv: string[]): Options {
       nodes: { type: 'string', default: '1' },
       client: { type: 'string', multiple: true, default: [] },
       scenario: { type: 'string', multiple: true, default: [] },
+      'min-scenario-nodes': { type: 'string', default: '1' },
       'base-port': { type: 'string', default: String(DEFAULT_BASE_PORT) },
       parallel: { type: 'string', default: '4' },
       'no-docs': { type: 'boolean', default: false },
@@ -68,9 +72,15 @@ function parseOptions(argv: string[]): Options {
   const parallel = Number(values.parallel);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 8)
     throw new UsageError('--parallel must be 1..8');
+  const minScenarioNodes = Number(values['min-scenario-nodes']);
+  if (!Number.isInteger(minScenarioNodes) || minScenarioNodes < 1 || minScenarioNodes > nodes)
+    throw new UsageError(
+      `--min-scenario-nodes must be 1..${nodes} (the cluster's size), got ${values['min-scenario-nodes']}`,
+    );
   return {
     target,
     nodes,
+    minScenarioNodes,
     clients: split(values.client),
     scenarios: split(values.scenario),
     basePort: Number(values['base-port']),
@@ -181,8 +191,13 @@ async function startReference(options: Options, profile: BrokerProfile): Promise
   };
 }
 
-/** Starts `node bin/kstack.ts up` (the embedded engine) on our ports and waits for Metadata. */
+/**
+ * kstack's embedded engine on our ports: one node is `node bin/kstack.ts up` (waited for with
+ * Metadata); a cluster is N `kstack node` processes the runner starts itself (runner/kstack-cluster.ts),
+ * so scenarios can stop and restart single nodes as on the reference.
+ */
 async function startKstack(options: Options, profile: BrokerProfile): Promise<Target> {
+  if (options.nodes > 1) return startKstackCluster(options, profile);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-kstack-'));
   const proxies = await startProxies(options, profile);
   const overrides = {
@@ -227,6 +242,54 @@ async function startKstack(options: Options, profile: BrokerProfile): Promise<Ta
   };
 }
 
+async function startKstackCluster(options: Options, profile: BrokerProfile): Promise<Target> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-kstack-'));
+  const proxies = await startProxies(options, profile);
+  const cluster = new KstackCluster({
+    nodes: options.nodes,
+    basePort: proxies.brokerBasePort,
+    dataDir,
+    overrides: (id) => ({
+      ...profile.overrides,
+      ...(profile.proxy ? { 'advertised.listeners': proxiedListener(options, id - 1) } : {}),
+    }),
+    log: (line) => process.stderr.write(`test:compat: ${line}\n`),
+  });
+  const cleanup = () => {
+    cluster.killAllSync();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  try {
+    await cluster.start();
+  } catch (error) {
+    await cluster.stop(true);
+    cleanup();
+    process.off('exit', cleanup);
+    await proxies.stop();
+    throw error;
+  }
+  const control: ClusterControl = {
+    stopNode: (id, signal) => cluster.stopNode(id, signal),
+    startNode: (id) => cluster.startNode(id),
+    restoreAll: async () => {
+      for (const id of cluster.ids) if (!cluster.running().includes(id)) await cluster.startNode(id);
+    },
+  };
+  return {
+    bootstrap: Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${options.basePort + i}`).join(','),
+    control,
+    faults: proxies.plan,
+    stop: async () => {
+      // The data dir is thrown away: no controlled shutdown (as the reference's nodes are stopped).
+      await cluster.stop(true);
+      cleanup();
+      process.off('exit', cleanup);
+      await proxies.stop();
+    },
+  };
+}
+
 /** Why a target given as HOST:PORT cannot run a scenario of this profile, or undefined when it can. */
 function cannotRun(options: Options, profile: BrokerProfile): string | undefined {
   if (options.target === 'reference' || options.target === 'kstack') return undefined;
@@ -257,8 +320,21 @@ function selectScenarios(options: Options): Scenario[] {
     if (!all.some((s) => s.name === name)) throw new UsageError(`no scenario ${name} in compat/scenarios/`);
   }
   return all.filter(
-    (s) => s.nodes <= options.nodes && (options.scenarios.length === 0 || options.scenarios.includes(s.name)),
+    (s) =>
+      s.nodes <= options.nodes &&
+      s.nodes >= options.minScenarioNodes &&
+      (options.scenarios.length === 0 || options.scenarios.includes(s.name)),
   );
+}
+
+/** How the run chose its scenarios and clients, for the report ("all" when unfiltered). */
+function selectionText(options: Options): string {
+  const parts = [
+    options.scenarios.length > 0 ? `scenarios ${options.scenarios.join(', ')}` : '',
+    options.minScenarioNodes > 1 ? `scenarios needing at least ${options.minScenarioNodes} nodes` : '',
+    options.clients.length > 0 ? `clients ${options.clients.join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.length === 0 ? 'all' : parts.join('; ');
 }
 
 /** Scenarios by cluster profile: the default profile first, then the others by name. */
@@ -396,7 +472,8 @@ async function main(argv: string[]): Promise<number> {
     kafkaVersion: kafkaVersionSeen,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
-    filtered: options.clients.length > 0 || options.scenarios.length > 0,
+    filtered: options.clients.length > 0 || options.scenarios.length > 0 || options.minScenarioNodes > 1,
+    selection: selectionText(options),
     clients: [
       ...clients.map((c) => ({ name: c.name, version: versions.get(c.name), description: c.description })),
       ...missing.map((name) => ({ name, description: 'no driver' })),

@@ -12,6 +12,8 @@ export interface RunReport {
   startedAt: string;
   durationMs: number;
   filtered: boolean;
+  /** How the scenarios and clients were chosen ("all", or the filters given). */
+  selection?: string;
   clients: { name: string; version?: string; description: string }[];
   scenarios: { name: string; issue: number | null; nodes: number; description: string; profile?: string }[];
   cells: Cell[];
@@ -57,7 +59,7 @@ export function matrixText(report: RunReport): string {
   const { pass, fail, unsupported, notRun } = summary(report);
   lines.push(
     '',
-    `${report.target} (${report.nodes} node${report.nodes > 1 ? 's' : ''}): ${pass} passed, ${fail} failed, ${unsupported} not supported${notRun > 0 ? `, ${notRun} NOT RUN (see details)` : ''} in ${Math.round(report.durationMs / 1000)} s`,
+    `${report.target} (${report.nodes} node${report.nodes > 1 ? 's' : ''}): ${pass} passed, ${fail} failed, ${unsupported} not supported${notRun > 0 ? `, ${notRun} NOT RUN (see details)` : ''} in ${Math.round(report.durationMs / 1000)} s; ${report.scenarios.length} scenario(s) (${report.selection ?? 'all'})${report.filtered ? `: ${report.scenarios.map((s) => s.name).join(', ')}` : ''}`,
   );
   return lines.join('\n');
 }
