@@ -6,6 +6,7 @@
  * ControllerChannel, and ticks the cores (ISR shrink, produce timeouts, fetch scheduling).
  * Partitions with one replica are left as they are: the single-broker path does not change.
  */
+import { publishKafkaEvent } from '../common/events.ts';
 import { PartitionReplica } from '../replication/replica.ts';
 import type {
   AlterPartitionRequest,
@@ -133,10 +134,19 @@ export class ReplicaManager {
         const wasLeader = managed.core.isLeader;
         const epoch = managed.core.leaderEpoch;
         managed.core.applyPartitionState(state);
-        if (managed.core.leaderEpoch !== epoch || managed.core.isLeader !== wasLeader)
+        if (managed.core.leaderEpoch !== epoch || managed.core.isLeader !== wasLeader) {
           this.#host.log.info(
             `${topic.name}-${view.partitionIndex}: ${managed.core.isLeader ? 'leader' : `follower of ${view.leaderId}`} in epoch ${managed.core.leaderEpoch} (ISR [${view.isr.join(',')}])`,
           );
+          publishKafkaEvent('leader-change', {
+            nodeId: this.#host.nodeId,
+            topic: topic.name,
+            partition: view.partitionIndex,
+            leaderId: view.leaderId,
+            leaderEpoch: managed.core.leaderEpoch,
+            isr: view.isr,
+          });
+        }
         managed.core.tick();
       }
     }
@@ -271,6 +281,7 @@ export class ReplicaManager {
 
   #alterPartition(managed: Managed, message: AlterPartitionRequest): void {
     const replicas = managed.core.state?.replicas ?? [];
+    const isrBefore = managed.core.state?.isr ?? [];
     void this.#setup.controller
       .alterPartition({
         brokerId: message.brokerId,
@@ -297,6 +308,14 @@ export class ReplicaManager {
         this.#host.log.info(
           `${managed.topic}-${managed.partition}: AlterPartition ISR [${message.newIsrWithEpochs.map((m) => m.brokerId).join(',')}] → error ${errorCode}`,
         );
+        if (errorCode === 0 && answer !== undefined)
+          publishKafkaEvent('isr-change', {
+            nodeId: this.#host.nodeId,
+            topic: managed.topic,
+            partition: managed.partition,
+            isrBefore,
+            isrAfter: answer.isr,
+          });
         managed.core.handle('controller', {
           type: 'alter-partition-response',
           partition: managed.partition,

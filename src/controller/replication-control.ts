@@ -14,6 +14,7 @@
  */
 import type { MetadataImage, MetadataRecord } from '../broker/metadata-image.ts';
 import type { PartitionView } from '../broker/services.ts';
+import { publishKafkaEvent } from '../common/events.ts';
 import { KafkaErrors, type MessageValue } from '../protocol/index.ts';
 import type { LeaderAndEpoch } from '../raft/types.ts';
 import type { ControllerHandler } from './handler.ts';
@@ -182,6 +183,14 @@ export class ReplicationControl {
       if (!image.isFenced(brokerId)) records.unshift({ type: 'FenceBrokerRecord', id: brokerId, epoch });
       const { errorCode } = await this.#write(records);
       if (errorCode !== 0) return { errorCode };
+      if (!image.isFenced(brokerId))
+        publishKafkaEvent('fencing', {
+          nodeId: this.#options.nodeId,
+          brokerId,
+          brokerEpoch: epoch,
+          fenced: true,
+          reason: 'controlled shutdown',
+        });
       image = this.#image();
       const leads = [...image.topics()].some((t) => t.partitions.some((p) => p.leaderId === brokerId));
       return { errorCode: 0, isCaughtUp: caughtUp, isFenced: true, shouldShutDown: !leads };
@@ -193,6 +202,13 @@ export class ReplicationControl {
       if (errorCode !== 0) return { errorCode };
       image = this.#image();
       this.#options.log.info(`broker ${brokerId} unfenced (epoch ${epoch})`);
+      publishKafkaEvent('fencing', {
+        nodeId: this.#options.nodeId,
+        brokerId,
+        brokerEpoch: epoch,
+        fenced: false,
+        reason: 'caught up',
+      });
     }
     return { errorCode: 0, isCaughtUp: caughtUp, isFenced: image.isFenced(brokerId), shouldShutDown: false };
   }
@@ -214,10 +230,18 @@ export class ReplicationControl {
         this.#options.log.warn(
           `broker ${broker.nodeId} sent no heartbeat for ${this.#sessionTimeoutMs} ms: fenced (epoch ${epoch})`,
         );
-        await this.#write([
+        const { errorCode } = await this.#write([
           { type: 'FenceBrokerRecord', id: broker.nodeId, epoch },
           ...this.#removeBroker(current, broker.nodeId),
         ]);
+        if (errorCode === 0)
+          publishKafkaEvent('fencing', {
+            nodeId: this.#options.nodeId,
+            brokerId: broker.nodeId,
+            brokerEpoch: epoch,
+            fenced: true,
+            reason: `no heartbeat for ${this.#sessionTimeoutMs} ms`,
+          });
       });
     }
   }

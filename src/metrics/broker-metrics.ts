@@ -12,6 +12,7 @@ import type { ConnectionInfo } from '../broker/handler.ts';
 import type { BrokerObserver } from '../broker/observer.ts';
 import type { LocalReplica } from '../broker/partition.ts';
 import type { BrokerConfigView, MetadataView, PartitionRegistry } from '../broker/services.ts';
+import { onKafkaEvent } from '../common/events.ts';
 import { apis } from '../protocol/index.ts';
 import type { DispatchResult, RequestDispatcher } from '../server/server.ts';
 import { LatencyReservoir, QUANTILES } from './reservoir.ts';
@@ -45,6 +46,9 @@ export class BrokerMetrics implements BrokerObserver {
   readonly #requestChildren = new Map<number, CounterChild[]>();
   readonly #latency = new Map<string, LatencyReservoir>();
   #loopUtilization = performance.eventLoopUtilization();
+  readonly #isrShrinks: Counter;
+  readonly #isrExpands: Counter;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -74,14 +78,20 @@ export class BrokerMetrics implements BrokerObserver {
         }),
       );
     }
-    for (const name of ['isrshrinks', 'isrexpands', 'failedisrupdates']) {
-      // One broker never changes an ISR; the series exist (at 0) so dashboards find them.
-      new Counter({
-        name: `kafka_server_replicamanager_${name}_total`,
-        help: `Kafka ReplicaManager ${name}`,
-        registers: [this.registry],
-      });
-    }
+    // Counted on the partition's leader when the controller commits the ISR it asked for
+    // (AlterPartition), as Kafka's Partition does; one broker never changes an ISR, and the
+    // series exist (at 0) so dashboards find them.
+    const isrCounter = (name: string, help: string) =>
+      new Counter({ name: `kafka_server_replicamanager_${name}_total`, help, registers: [this.registry] });
+    this.#isrShrinks = isrCounter(
+      'isrshrinks',
+      'Kafka ReplicaManager IsrShrinksPerSec: ISR shrinks of led partitions',
+    );
+    this.#isrExpands = isrCounter(
+      'isrexpands',
+      'Kafka ReplicaManager IsrExpandsPerSec: ISR expansions of led partitions',
+    );
+    isrCounter('failedisrupdates', 'Kafka ReplicaManager FailedIsrUpdatesPerSec');
     this.#registerRequestLatency();
     this.#registerBrokerGauges();
     this.#registerPartitionGauges();
@@ -90,6 +100,19 @@ export class BrokerMetrics implements BrokerObserver {
   /** Called once the broker exists (the metrics are created before it, to be passed in as its observer). */
   attach(source: BrokerMetricsSource): void {
     this.#source = source;
+    this.#unsubscribe?.();
+    // Several nodes may share the process (and the channel): count only this broker's.
+    this.#unsubscribe = onKafkaEvent('isr-change', (event) => {
+      if (event.nodeId !== source.nodeId) return;
+      if (event.isrAfter.length < event.isrBefore.length) this.#isrShrinks.inc();
+      else if (event.isrAfter.length > event.isrBefore.length) this.#isrExpands.inc();
+    });
+  }
+
+  /** Stops listening to the broker's events (its gauges keep reading it until dropped). */
+  detach(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
   }
 
   appended(topic: string, records: number, bytes: number): void {
@@ -292,13 +315,21 @@ export class BrokerMetrics implements BrokerObserver {
     );
     this.#gauge(
       'kafka_controller_kafkacontroller_activebrokercount',
-      'Kafka KafkaController ActiveBrokerCount',
-      (s) => s.metadata().brokers().length,
+      'Kafka KafkaController ActiveBrokerCount: registered brokers not fenced',
+      (s) =>
+        s
+          .metadata()
+          .brokers()
+          .filter((b) => !isFenced(s, b.nodeId)).length,
     );
     this.#gauge(
       'kafka_controller_kafkacontroller_fencedbrokercount',
-      'Kafka KafkaController FencedBrokerCount',
-      () => 0,
+      'Kafka KafkaController FencedBrokerCount: registered brokers fenced (no heartbeat within the session timeout, or shut down)',
+      (s) =>
+        s
+          .metadata()
+          .brokers()
+          .filter((b) => isFenced(s, b.nodeId)).length,
     );
     this.#gauge(
       'kafka_server_kafkaserver_brokerstate',
@@ -398,6 +429,22 @@ class UntypedGauge<T extends string> extends Gauge<T> {
     const metric = await super.get();
     return { ...metric, type: 'untyped' as unknown as MetricType };
   }
+}
+
+/** A cluster's metadata image also knows each broker's registration (src/broker/metadata-image.ts). */
+interface RegistrationView {
+  brokerEpoch(brokerId: number): number;
+  isFenced(brokerId: number): boolean;
+}
+
+/**
+ * Whether the image says `brokerId` is registered and fenced. A one-broker image has no
+ * registrations (its broker is never fenced), so only a registered broker can be fenced.
+ */
+function isFenced(source: BrokerMetricsSource, brokerId: number): boolean {
+  const image = source.metadata() as MetadataView & Partial<RegistrationView>;
+  if (image.brokerEpoch === undefined || image.isFenced === undefined) return false;
+  return image.brokerEpoch(brokerId) >= 0 && image.isFenced(brokerId);
 }
 
 interface PartitionFacts {

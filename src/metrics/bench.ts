@@ -1,0 +1,150 @@
+/**
+ * Does scraping move the broker's latency? `kstack up --metrics-port` runs as its own process;
+ * the end-to-end latency of `kstack bench` (a producer and a consumer in their own processes,
+ * at a fixed rate) is measured in rounds that alternate between no scraper and a scraper
+ * fetching `/metrics` every SCRAPE_INTERVAL_MS, so a change of the machine's load hits both
+ * alike. Prints each run, the median p99 of each kind and their ratio (issue 16 asks for at most
+ * +10%). A benchmark, not a test: it reports numbers and asserts nothing.
+ *
+ *   node src/metrics/bench.ts [--rounds N] [--rate R] [--seconds S] [--port P]
+ *
+ * Ports: the broker on P (22650 by default), its /metrics on P+1.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type LatencyResult, measureEndToEndLatency } from '../bench/latency.ts';
+import { withTopic } from '../bench/load.ts';
+import { machineLoad } from '../bench/machine.ts';
+import { median } from '../bench/stats.ts';
+import { KstackProcess } from '../engine/process.ts';
+
+/** The scrape interval issue 16 names. */
+export const SCRAPE_INTERVAL_MS = 100;
+const PORT_DEFAULT = 22650;
+const ROUNDS_DEFAULT = 3;
+const RATE_DEFAULT = 1000;
+const SECONDS_DEFAULT = 15;
+const WARMUP_SECONDS = 3;
+const RECORD_BYTES = 100;
+/** A scrape that takes longer is abandoned (the next one starts on time). */
+const SCRAPE_TIMEOUT_MS = 5_000;
+
+interface Scraper {
+  readonly scrapes: number;
+  readonly failures: number;
+  stop(): Promise<void>;
+}
+
+/** Fetches `url` every SCRAPE_INTERVAL_MS (never two at once) until stopped. */
+function startScraper(url: string): Scraper {
+  let scrapes = 0;
+  let failures = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const startedMs = performance.now();
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
+        await response.text();
+        if (response.ok) scrapes++;
+        else failures++;
+      } catch {
+        failures++;
+      }
+      const waitMs = SCRAPE_INTERVAL_MS - (performance.now() - startedMs);
+      if (waitMs > 0) await new Promise((done) => setTimeout(done, waitMs));
+    }
+  })();
+  return {
+    get scrapes() {
+      return scrapes;
+    },
+    get failures() {
+      return failures;
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+function positiveInteger(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag}: '${text}' is not a positive integer`);
+  return value;
+}
+
+function describe(kind: string, run: LatencyResult, extra: string): string {
+  return (
+    `${kind.padEnd(11)} p50 ${run.p50Ms.toFixed(1).padStart(6)} ms  p99 ${run.p99Ms.toFixed(1).padStart(6)} ms  ` +
+    `max ${run.maxMs.toFixed(1).padStart(6)} ms  (${run.count} records, load ${run.machineBefore.loadAverage1m.toFixed(1)})${extra}`
+  );
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      port: { type: 'string' },
+    },
+  });
+  const rounds = positiveInteger(values.rounds, '--rounds', ROUNDS_DEFAULT);
+  const rate = positiveInteger(values.rate, '--rate', RATE_DEFAULT);
+  const seconds = positiveInteger(values.seconds, '--seconds', SECONDS_DEFAULT);
+  const port = positiveInteger(values.port, '--port', PORT_DEFAULT);
+  const dataDir = mkdtempSync(join(tmpdir(), 'kstack-metrics-bench-'));
+  const broker = await KstackProcess.start({
+    args: ['--port', String(port), '--metrics-port', String(port + 1), '--data-dir', dataDir, '--no-compose'],
+    ports: [port],
+  });
+  const metricsUrl = `http://127.0.0.1:${port + 1}/metrics`;
+  const target = { bootstrapServer: `127.0.0.1:${port}`, replicationFactor: 1 };
+  const options = {
+    ratePerSecond: rate,
+    seconds,
+    recordBytes: RECORD_BYTES,
+    warmupSeconds: WARMUP_SECONDS,
+    clients: 'split' as const,
+  };
+  const without: LatencyResult[] = [];
+  const scraped: LatencyResult[] = [];
+  process.stdout.write(
+    `kstack metrics bench: ${rounds} rounds of ${seconds} s at ${rate} records/s; scraper every ${SCRAPE_INTERVAL_MS} ms; machine load ${machineLoad().loadAverage1m.toFixed(1)}\n`,
+  );
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which kind goes first, so a trend in the machine's load favours neither.
+      const order = round % 2 === 0 ? [false, true] : [true, false];
+      for (const scrape of order) {
+        const scraper = scrape ? startScraper(metricsUrl) : null;
+        try {
+          const run = await withTopic(target, 1, (topic) =>
+            measureEndToEndLatency(target.bootstrapServer, topic, options, { pid: broker.pid }),
+          );
+          (scrape ? scraped : without).push(run);
+          const extra = scraper === null ? '' : `, ${scraper.scrapes} scrapes, ${scraper.failures} failed`;
+          process.stdout.write(`${describe(scrape ? 'scraped' : 'no scraper', run, extra)}\n`);
+        } finally {
+          await scraper?.stop();
+        }
+      }
+    }
+  } finally {
+    await broker.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const p99Without = median(without.map((run) => run.p99Ms));
+  const p99Scraped = median(scraped.map((run) => run.p99Ms));
+  const change = (p99Scraped / p99Without - 1) * 100;
+  process.stdout.write(
+    `median e2e p99: no scraper ${p99Without.toFixed(1)} ms, scraped every ${SCRAPE_INTERVAL_MS} ms ${p99Scraped.toFixed(1)} ms: ${change >= 0 ? '+' : ''}${change.toFixed(1)}% (issue 16: at most +10%)\n`,
+  );
+}
+
+await main();
