@@ -234,7 +234,7 @@ export class ConsumerInstance {
             name,
             partitionOffsets: toCommit
               .filter((o) => o.topic === name)
-              .map((o) => ({ partition: o.partition, offset: o.offset + 1n })),
+              .map((o) => ({ partition: o.partition, offset: o.offset })),
           })),
         });
       }

@@ -67,7 +67,9 @@ export interface BodyRule {
 export function readBody<T>(request: FastifyRequest, rule: BodyRule): T | undefined {
   const text = typeof request.body === 'string' ? request.body : '';
   if (text.trim() === '' && rule.optional === true) return undefined;
-  const type = mediaType(request.headers['content-type']);
+  // A body without a Content-Type reads as the route's own type: Confluent's documentation sends
+  // GET …/offsets with a JSON body and only an Accept header.
+  const type = mediaType(request.headers['content-type']) || (rule.types[0] ?? '');
   if (!rule.types.includes(type)) throw unsupportedMediaType(type || '(none)', rule.types);
   let value: unknown;
   try {

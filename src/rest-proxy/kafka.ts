@@ -3,7 +3,7 @@
  * every request, and the lookups the routes need (topics, partitions, offsets, configs), with
  * Kafka's failures turned into the proxy's errors.
  */
-import { Admin, type ClusterMetadata, Producer } from '@platformatic/kafka';
+import { Admin, type ClusterMetadata, Connection, createTopicsV7, Producer } from '@platformatic/kafka';
 import {
   kafkaError,
   kafkaRetriableError,
@@ -93,6 +93,48 @@ export class KafkaSide {
       return await action();
     } catch (error) {
       throw toRestError(error);
+    }
+  }
+
+  /**
+   * CreateTopics with validate_only: Kafka checks the topic and answers the partition count and
+   * replication factor it would create, creating nothing. The Admin client always sends
+   * validateOnly false, so this one request goes on its own connection to the first bootstrap
+   * broker (a broker forwards CreateTopics to the controller). Kafka's refusals throw as the
+   * Admin's do (kafkaCodeOf reads them).
+   */
+  async validateCreateTopic(topic: {
+    readonly name: string;
+    readonly partitions: number;
+    readonly replicationFactor: number;
+    readonly configs: { name: string; value: string | null }[];
+  }): Promise<{ partitions: number; replicationFactor: number }> {
+    const address = this.bootstrapBrokers[0] ?? '';
+    const colon = address.lastIndexOf(':');
+    const connection = new Connection('kstack-rest-proxy-admin');
+    try {
+      await connection.connect(address.slice(0, colon), Number(address.slice(colon + 1)));
+      const response = await createTopicsV7.api.async(
+        connection,
+        [
+          {
+            name: topic.name,
+            numPartitions: topic.partitions,
+            replicationFactor: topic.replicationFactor,
+            assignments: [],
+            configs: topic.configs,
+          },
+        ],
+        this.requestTimeoutMs,
+        true,
+      );
+      const answered = response.topics[0];
+      return {
+        partitions: answered?.numPartitions ?? topic.partitions,
+        replicationFactor: answered?.replicationFactor ?? topic.replicationFactor,
+      };
+    } finally {
+      await connection.close();
     }
   }
 

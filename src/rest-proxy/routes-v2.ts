@@ -229,8 +229,9 @@ export function registerV2(app: FastifyInstance, ctx: V2Context): void {
     }));
     const results = await ctx.producer.send(topic, partitions.length, outgoing);
     return answer(request, reply, 200, {
+      // A failed record has neither partition nor offset, as in Confluent's v2 answer.
       offsets: results.map((r) => ({
-        partition: r.partition,
+        partition: r.error_code === null ? r.partition : null,
         offset: r.offset,
         error_code: r.error_code,
         error: r.error,

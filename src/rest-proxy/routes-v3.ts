@@ -53,6 +53,7 @@ const createTopicSchema = {
     topic_name: { type: 'string', minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' },
     partitions_count: { type: 'integer', minimum: 1 },
     replication_factor: { type: 'integer', minimum: 1 },
+    validate_only: { type: 'boolean' },
     configs: {
       type: 'array',
       items: {
@@ -80,6 +81,7 @@ const alterConfigsSchema = {
         },
       },
     },
+    validate_only: { type: 'boolean' },
   },
 } as const;
 
@@ -249,10 +251,12 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
   const alterTopicConfigs = async (
     topic: string,
     changes: { name: string; value: string | null; remove: boolean }[],
+    validateOnly = false,
   ) => {
     await kafka.partitions(topic);
     try {
       await kafka.admin.incrementalAlterConfigs({
+        validateOnly,
         resources: [
           {
             resourceType: 2,
@@ -276,7 +280,10 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
   app.post('/v3/clusters/:cluster/topics/:topic/configs::alter', async (request, reply) => {
     await clusterId(request);
     const { topic = '' } = request.params as Params;
-    const body = readBody<{ data: { name: string; value?: string | null; operation?: string }[] }>(request, {
+    const body = readBody<{
+      data: { name: string; value?: string | null; operation?: string }[];
+      validate_only?: boolean;
+    }>(request, {
       types: V3_TYPES,
       schema: alterConfigsSchema,
     });
@@ -287,6 +294,7 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
         value: d.value ?? null,
         remove: d.operation?.toUpperCase() === 'DELETE',
       })),
+      body?.validate_only === true,
     );
     return reply.code(204).send();
   });
@@ -378,15 +386,28 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
       partitions_count?: number;
       replication_factor?: number;
       configs?: { name: string; value?: string | null }[];
+      validate_only?: boolean;
     }>(request, { types: V3_TYPES, schema: createTopicSchema });
     if (body === undefined) throw unprocessable('Invalid request: body is required');
+    const configs = (body.configs ?? []).map((c) => ({ name: c.name, value: c.value ?? null }));
+    let wouldCreate: { partitions: number; replicationFactor: number } | undefined;
     try {
-      await kafka.admin.createTopics({
-        topics: [body.topic_name],
-        partitions: body.partitions_count ?? -1,
-        replicas: body.replication_factor ?? -1,
-        configs: (body.configs ?? []).map((c) => ({ name: c.name, value: c.value ?? null })),
-      });
+      if (body.validate_only === true) {
+        // A dry run: Kafka validates, nothing is created, the answer describes the topic it would be.
+        wouldCreate = await kafka.validateCreateTopic({
+          name: body.topic_name,
+          partitions: body.partitions_count ?? -1,
+          replicationFactor: body.replication_factor ?? -1,
+          configs,
+        });
+      } else {
+        await kafka.admin.createTopics({
+          topics: [body.topic_name],
+          partitions: body.partitions_count ?? -1,
+          replicas: body.replication_factor ?? -1,
+          configs,
+        });
+      }
     } catch (error) {
       const code = kafkaCodeOf(error);
       if (code === TOPIC_ALREADY_EXISTS) throw topicAlreadyExists(body.topic_name);
@@ -394,6 +415,16 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
       if (code !== undefined && [17, 37, 38, 39, 40, 42].includes(code))
         throw badRequest(toRestError(error).message);
       throw toRestError(error);
+    }
+    if (wouldCreate !== undefined) {
+      const { partitions, replicationFactor } = wouldCreate;
+      const planned = Array.from({ length: partitions }, (_, partition) => ({
+        partition,
+        leader: -1,
+        replicas: Array.from({ length: replicationFactor }, () => -1),
+        isr: [],
+      }));
+      return answer(request, reply, 201, topicJson(request, id, body.topic_name, planned));
     }
     const partitions = await waitForTopic(kafka, body.topic_name);
     return answer(request, reply, 201, topicJson(request, id, body.topic_name, partitions));
@@ -865,7 +896,8 @@ async function streamRecords(
     raw.end();
     return reply;
   }
-  if (first === undefined) throw badRequest('The body holds no record');
+  // Confluent's produce_record_empty_request_body: 422, error_code 422.
+  if (first === undefined) throw unprocessable('Payload error. Request body is empty. Data is required.');
   return reply.code(first.error_code).type('application/json').send(JSON.stringify(first));
 }
 

@@ -72,7 +72,8 @@ async function readText(payload: AsyncIterable<Buffer>, limitBytes: number): Pro
 
 export function buildRestProxy(options: RestProxyOptions): RestProxy {
   const bodyLimit = options.requestBodyMaxBytes ?? REQUEST_BODY_MAX_BYTES_DEFAULT;
-  const app = Fastify({ bodyLimit, logger: false });
+  // Confluent's documentation writes some paths with a trailing slash (POST /consumers/testgroup/).
+  const app = Fastify({ bodyLimit, logger: false, routerOptions: { ignoreTrailingSlash: true } });
   // Confluent's v2 API reads a body on GET (committed offsets), so GET takes bodies here.
   app.addHttpMethod('GET', { hasBody: true, overrideExisting: true });
   app.removeAllContentTypeParsers();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/common/cli-errors.ts';
 import { parseRestProxyArgs } from '../../src/rest-proxy/command.ts';
-import { call } from './support.ts';
+import { assertError, call } from './support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -53,7 +53,9 @@ describe('kstack rest-proxy', () => {
     }
   });
 
-  it('serves on its port and exits 0 on SIGTERM; bad usage exits 2', { timeout: 120_000 }, async () => {
+  it('serves on its port (Kafka unreachable: 50002, no hang) and exits 0 on SIGTERM; bad usage exits 2', {
+    timeout: 120_000,
+  }, async () => {
     const child = spawn(
       process.execPath,
       ['bin/kstack.ts', 'rest-proxy', '--bootstrap-server', '127.0.0.1:20399', '--port', '20302'],
@@ -75,6 +77,12 @@ describe('kstack rest-proxy', () => {
     }
     const root = await call('http://127.0.0.1:20302', '/');
     assert.deepEqual([root.status, root.json], [200, {}]);
+    // Nothing listens at the Kafka address: a request that needs Kafka answers (Confluent's 50002,
+    // naming the broker it could not reach) once the client gives up, it does not hang.
+    const started = Date.now();
+    const topics = await call('http://127.0.0.1:20302', '/topics');
+    assertError(topics, 500, 50002, /127\.0\.0\.1:20399/);
+    assert.ok(Date.now() - started < 60_000, `GET /topics took ${Date.now() - started} ms`);
     child.kill('SIGTERM');
     const [code] = await exited;
     assert.equal(code, 0);

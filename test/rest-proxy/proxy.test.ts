@@ -714,7 +714,7 @@ for (const { make, proxyPort } of targets) {
       );
     });
 
-    it('bad input: Confluent status and error code for each, never a 500, and the proxy keeps serving', async () => {
+    it('bad input: Confluent status and error code for each, never a 500, and the proxy keeps serving; per-record errors', async () => {
       await createTopic('rp-bad-input', 3);
       const produce = (body: string | object, contentType = BINARY, path = '/topics/rp-bad-input') =>
         v2(path, { method: 'POST', contentType, body });
@@ -791,6 +791,33 @@ for (const { make, proxyPort } of targets) {
         415,
         415,
       );
+      // Per-record errors: Kafka refuses a keyless record on a compacted topic; only that
+      // partition's record fails, reported as Confluent does (no partition, no offset, 50002).
+      await createTopic('rp-compacted', 2, [{ name: 'cleanup.policy', value: 'compact' }]);
+      const mixed = await produce(
+        {
+          records: [
+            { key: 'a2V5', value: 'AA==', partition: 0 },
+            { value: 'AA==', partition: 1 },
+          ],
+        },
+        BINARY,
+        '/topics/rp-compacted',
+      );
+      ok(mixed);
+      const [good, refused] = (
+        mixed.json as {
+          offsets: {
+            partition: number | null;
+            offset: number | null;
+            error_code: number | null;
+            error: string;
+          }[];
+        }
+      ).offsets;
+      assert.deepEqual(good, { partition: 0, offset: 0, error_code: null, error: null });
+      assert.deepEqual([refused?.partition, refused?.offset, refused?.error_code], [null, null, 50002]);
+      assert.match(refused?.error ?? '', /Kafka error/);
       const still = await v2('/topics');
       ok(still);
       assert.ok((still.json as string[]).includes('rp-bad-input'));

@@ -3,6 +3,7 @@
  * process), with the same assertions against `kstack up` and the Apache Kafka reference. On the
  * other side: confluent-kafka's Python Avro and JSON Schema serializers and deserializers (clients
  * we did not write; scripts/setup/40-registry-clients.sh), and kafkajs for the raw wire bytes.
+ * Over kstack up it also runs Confluent's documented request examples (docs-examples.ts).
  * Ports: kstack 20340, its proxy 20341, its registry 20342; the reference 20330 (controller 20380),
  * its proxy 20331, its registry 20332.
  */
@@ -13,6 +14,7 @@ import { startRestProxy } from '../../src/rest-proxy/server.ts';
 import { type BrokerTarget, kstackTarget, referenceTarget } from '../broker/targets.ts';
 import { runTool } from '../engine/run-tool.ts';
 import { REGISTRY_PYTHON, RegistryProcess } from '../registry/registry-process.ts';
+import { docsExamples } from './docs-examples.ts';
 import { assertError, call, type HttpAnswer, readWithKafkajs, waitFor } from './support.ts';
 
 const V2 = 'application/vnd.kafka.v2+json';
@@ -378,5 +380,8 @@ for (const { make, proxyPort, registryPort } of targets) {
       const offsets = await call(url, '/topics/rp-bad-schema/partitions/0/offsets');
       assert.deepEqual(offsets.json, { beginning_offset: 0, end_offset: 0 });
     });
+
+    // Confluent's documented examples, on the embedded cluster only (CI time; see docs-examples.ts).
+    if (target.kind === 'kstack') docsExamples({ bootstrap, url: () => url, clusterId: () => clusterId });
   });
 }
