@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsOptions } from 'node:tls';
-import { KafkaErrors, uuidFromRandomBytes } from '../protocol/index.ts';
+import { KafkaErrors, type MessageValue, uuidFromRandomBytes } from '../protocol/index.ts';
 import { ACLS, AclStore } from '../security/acls.ts';
 import { Authorizer, type AuthorizerSettings, authorizerSettings } from '../security/authorizer.ts';
 import { listenerServices } from '../security/listener-view.ts';
@@ -31,6 +31,7 @@ import {
 } from './config.ts';
 import { BrokerDispatcher, type ListenerBinding } from './dispatcher.ts';
 import { FetchSessionCache } from './fetch-sessions.ts';
+import type { RequestContext } from './handler.ts';
 import { type HandlerRegistry, loadHandlers } from './handlers/index.ts';
 import { ConfigResourceType, MetadataImage, type MetadataRecord } from './metadata-image.ts';
 import { MetadataLog } from './metadata-log.ts';
@@ -74,7 +75,16 @@ export interface MetadataWriter {
   propose(records: readonly MetadataRecord[]): Promise<bigint>;
   /** Sends a topic creation to the active controller when this node is not it (CreateTopics forwarding). */
   forwardCreateTopic?(spec: CreateTopicSpec): Promise<AdminResult>;
+  /**
+   * Sends an admin write (its API key, version and decoded body) to the active controller and
+   * resolves with its answer once this node has replayed the commit; null when this node is the
+   * active controller. Rejects when no controller could be asked.
+   */
+  forward?(apiKey: number, apiVersion: number, body: MessageValue): Promise<MessageValue | null>;
 }
+
+/** The listener name of the contexts in which the active controller runs a forwarded request. */
+export const FORWARDED_LISTENER_NAME = 'kstack-forwarded';
 
 /** How long a forwarded topic creation waits for this node to replay the committed topic. */
 export const FORWARDED_REPLAY_WAIT_MS = 10_000;
@@ -157,6 +167,10 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   #stopped = false;
   /** Where clients reach this broker (its first listener as advertised), known once it listens. */
   #endpoint: { host: string; port: number } | null = null;
+  /** Forwarded requests' contexts and the node each was sent to (`forwardedContext`). */
+  readonly #forwarded = new WeakMap<RequestContext, number>();
+  /** The last proposal `#commit` made in a cluster, taken by `takeMetadataWrite`. */
+  #lastProposal: Promise<AdminResult | null> | null = null;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -420,6 +434,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     // changes at once, so the proposing node sees them twice).
     this.#acls.replay(records);
     this.#scram.replay(records);
+    this.#replayBrokerConfigs(records);
     if (this.#server === null) return;
     for (const topic of before.topics()) {
       if (this.#image.topicById(topic.topicId) === undefined) this.#deleteLocal(topic);
@@ -430,6 +445,73 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     }
     for (const topic of this.#image.topics()) this.#openTopic(topic);
     this.#replicaManager?.applyImage(this.#image);
+  }
+
+  /** Dynamic broker configs committed by the controller: the cluster defaults and this node's own. */
+  #replayBrokerConfigs(records: readonly MetadataRecord[]): void {
+    for (const record of records) {
+      if (record.type !== 'ConfigRecord' || record.resourceType !== ConfigResourceType.broker) continue;
+      if (record.resourceName === '') this.config.setDynamic('clusterDefault', record.name, record.value);
+      else if (record.resourceName === String(this.nodeId))
+        this.config.setDynamic('perBroker', record.name, record.value);
+    }
+  }
+
+  /**
+   * A cluster node that is not the active controller: the controller's answer to this request
+   * (forwarded unchanged, answered once replayed here). Undefined when the request is to be
+   * handled here: one node alone, the active controller, a request the controller runs for
+   * another broker, or no controller reachable (the proposal then answers NOT_CONTROLLER).
+   */
+  async forwardToController<Response>(
+    context: RequestContext,
+    request: unknown,
+  ): Promise<Response | undefined> {
+    const forward = this.#options.metadataWriter?.forward;
+    if (forward === undefined || this.#forwarded.has(context)) return undefined;
+    try {
+      const answer = await forward(context.apiKey, context.apiVersion, request as MessageValue);
+      return answer === null ? undefined : (answer as Response);
+    } catch (error) {
+      this.log.warn(
+        `API ${context.apiKey} not forwarded to the active controller (${(error as Error).message}); answered here`,
+      );
+      return undefined;
+    }
+  }
+
+  /** The context in which the active controller runs a request forwarded by broker `originNodeId`. */
+  forwardedContext(
+    apiKey: number,
+    apiVersion: number,
+    clientId: string | null,
+    originNodeId: number,
+  ): RequestContext {
+    const context: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId: 0,
+      clientId,
+      connection: { id: -1, remoteAddress: '', remotePort: 0, listenerName: FORWARDED_LISTENER_NAME },
+      broker: this,
+    };
+    this.#forwarded.set(context, originNodeId);
+    return context;
+  }
+
+  /** The broker a request was sent to: this one, or the one that forwarded it here. */
+  receivingNodeId(context: RequestContext): number {
+    return this.#forwarded.get(context) ?? this.nodeId;
+  }
+
+  /**
+   * Waits for the metadata write the last synchronous store change made (ACLs, SCRAM credentials)
+   * to commit; its refusal, or null (also on one node, where writes are synchronous).
+   */
+  takeMetadataWrite(): Promise<AdminResult | null> {
+    const proposal = this.#lastProposal ?? Promise.resolve(null);
+    this.#lastProposal = null;
+    return proposal;
   }
 
   /** Clean shutdown: stop serving (answering what is in flight), stop extensions, close logs. */
@@ -467,15 +549,12 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
 
   /**
    * Writes records synchronously on one node. With a metadata writer (a cluster) the records are
-   * proposed and take effect when replayed; a refusal is logged, not answered (the callers answer
-   * at once: ACLs, SCRAM credentials, configs; issue 12 makes them wait on the commit).
+   * proposed and take effect when replayed; the caller waits for the commit with
+   * `takeMetadataWrite` (the ACL and SCRAM stores call this synchronously).
    */
   #commit(records: readonly MetadataRecord[]): void {
-    const writer = this.#options.metadataWriter;
-    if (writer !== undefined) {
-      writer.propose(records).catch((error: unknown) => {
-        this.log.warn(`metadata change not committed: ${(error as Error).message}`);
-      });
+    if (this.#options.metadataWriter !== undefined) {
+      this.#lastProposal = this.#propose(records);
       return;
     }
     if (this.#metadataLog === null) throw new Error('the broker is not started');
@@ -851,11 +930,11 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   }
 
   /** Sets (value) or removes (null) topic config overrides, validated first. */
-  alterTopicConfigs(
+  async alterTopicConfigs(
     name: string,
     changes: ReadonlyMap<string, string | null>,
     validateOnly: boolean,
-  ): AdminResult {
+  ): Promise<AdminResult> {
     if (this.#image.topic(name) === undefined) {
       return result(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, `Topic ${name} does not exist.`);
     }
@@ -874,15 +953,16 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       }
     }
     if (validateOnly || changes.size === 0) return result(0);
-    this.#commit(
-      [...changes].map(([configName, value]) => ({
-        type: 'ConfigRecord' as const,
-        resourceType: ConfigResourceType.topic,
-        resourceName: name,
-        name: configName,
-        value,
-      })),
-    );
+    const records = [...changes].map(([configName, value]) => ({
+      type: 'ConfigRecord' as const,
+      resourceType: ConfigResourceType.topic,
+      resourceName: name,
+      name: configName,
+      value,
+    }));
+    // A cluster applies the records when they are replayed (before the proposal resolves).
+    if (this.#options.metadataWriter !== undefined) return (await this.#propose(records)) ?? result(0);
+    this.#commit(records);
     this.#settings.delete(name);
     this.#reconfigure(name);
     return result(0);
@@ -894,18 +974,21 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
    * sets (value) or deletes (null) configs of that layer; deleting falls back to the next
    * layer. Any name may be set, as in Kafka (an undefined one is kept and shown hidden);
    * a read-only one is refused. Problems answer INVALID_REQUEST with Kafka's message.
+   * `receivingNodeId` is the broker the client sent the request to (another one when the active
+   * controller runs a forwarded request): a per-broker resource must name it, as Kafka checks.
    */
-  alterBrokerConfigs(
+  async alterBrokerConfigs(
     resourceName: string,
     changes: ReadonlyMap<string, string | null>,
     validateOnly: boolean,
-  ): AdminResult {
+    receivingNodeId = this.nodeId,
+  ): Promise<AdminResult> {
     const invalid = (message: string) => result(KafkaErrors.INVALID_REQUEST.code, message);
     if (resourceName !== '' && !/^[-+]?\d+$/.test(resourceName)) {
       return invalid(`Node id must be an integer, but it is: ${resourceName}`);
     }
-    if (resourceName !== '' && Number(resourceName) !== this.nodeId) {
-      return invalid(`Unexpected broker id, expected ${this.nodeId}, but received ${resourceName}`);
+    if (resourceName !== '' && Number(resourceName) !== receivingNodeId) {
+      return invalid(`Unexpected broker id, expected ${receivingNodeId}, but received ${resourceName}`);
     }
     const set = [...changes].filter((change): change is [string, string] => change[1] !== null);
     const readOnly = set.filter(([name]) => BROKER_CONFIG_BY_NAME.get(name)?.readOnly === true);
@@ -927,16 +1010,17 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     const problem = this.#effectiveConfigProblem(scope, changes);
     if (problem !== null) return invalid(problem);
     if (validateOnly || changes.size === 0) return result(0);
-    this.#commit(
-      [...changes].map(([name, value]) => ({
-        type: 'ConfigRecord' as const,
-        resourceType: ConfigResourceType.broker,
-        // '01' names this node too: the record keeps the canonical id the start replays.
-        resourceName: resourceName === '' ? '' : String(this.nodeId),
-        name,
-        value,
-      })),
-    );
+    const records = [...changes].map(([name, value]) => ({
+      type: 'ConfigRecord' as const,
+      resourceType: ConfigResourceType.broker,
+      // '01' names that node too: the record keeps the canonical id the start replays.
+      resourceName: resourceName === '' ? '' : String(receivingNodeId),
+      name,
+      value,
+    }));
+    // A cluster applies the records when they are replayed (#replayBrokerConfigs), on every node.
+    if (this.#options.metadataWriter !== undefined) return (await this.#propose(records)) ?? result(0);
+    this.#commit(records);
     for (const [name, value] of changes) this.config.setDynamic(scope, name, value);
     this.#settings.clear();
     this.#reconfigure();

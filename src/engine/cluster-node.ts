@@ -3,15 +3,16 @@
  * controller listener with its Raft driver, the metadata quorum and the active controller's rules
  * (ReplicationControl: BrokerRegistration, BrokerHeartbeat, AlterPartition), and the broker whose
  * image is the replay of the quorum's committed records. The broker's metadata writes are proposed
- * to the quorum and answered once committed; on a node that is not the active controller they are
- * refused with NOT_CONTROLLER, and Metadata names the active controller, so Kafka's admin clients
- * (which send CreateTopics to the controller Metadata names) reach the node that can commit.
+ * to the quorum and answered once committed; a node that is not the active controller forwards them
+ * to it (CreateTopics, and src/controller/forwarded-admin.ts for the other admin writes) and
+ * answers once it has replayed the commit.
  * Once listening, the broker registers with the active controller, then replicates its partitions
  * with the broker epoch it was given, heartbeating and sending AlterPartition over the network.
  */
 import { Broker, type BrokerOptions } from '../broker/broker.ts';
 import { BrokerLifecycle, ControllerClient, forwardCreateTopic } from '../controller/broker-lifecycle.ts';
 import { createTopicsForwardedHandler } from '../controller/create-topics-forwarded.ts';
+import { AdminForwarder, controllerClientId, forwardedAdminHandlers } from '../controller/forwarded-admin.ts';
 import { MetadataQuorum } from '../controller/metadata-quorum.ts';
 import { ControllerNode } from '../controller/node.ts';
 import type { PeerAddress } from '../controller/peer.ts';
@@ -69,6 +70,7 @@ export class ClusterNode {
   readonly broker: Broker;
   readonly #options: ClusterNodeOptions;
   readonly #client: ControllerClient;
+  readonly #forwarder: AdminForwarder;
   readonly #lifecycle: BrokerLifecycle;
   #leader: LeaderAndEpoch = { epoch: -1, leaderId: -1 };
   #brokerEpoch = -1;
@@ -103,6 +105,7 @@ export class ClusterNode {
         clusterId: options.clusterId,
         propose: (records) => this.quorum.propose(records),
         forwardCreateTopic: (spec) => forwardCreateTopic(this.#client, spec, FORWARD_TIMEOUT_MS),
+        forward: (apiKey, apiVersion, body) => this.#forwarder.forward(apiKey, apiVersion, body),
       },
     });
     this.control = new ReplicationControl({
@@ -129,6 +132,7 @@ export class ClusterNode {
           (spec) => this.broker.createTopic(spec),
           () => this.controller.driver.leader().leaderId === this.nodeId,
         ),
+        ...forwardedAdminHandlers(this.broker),
       ],
       log: options.log,
       onFatal: options.onFatal,
@@ -139,7 +143,13 @@ export class ClusterNode {
     this.#client = new ControllerClient(() => {
       const leaderId = this.controller.driver.leader().leaderId;
       return options.voters.find((voter) => voter.nodeId === leaderId) ?? null;
-    }, `kstack-broker-${options.nodeId}`);
+    }, controllerClientId(options.nodeId));
+    this.#forwarder = new AdminForwarder({
+      client: this.#client,
+      isActive: () => this.controller.driver.leader().leaderId === this.nodeId,
+      appliedEndOffset: () => this.quorum.appliedEndOffset(),
+      localHighWatermark: () => this.controller.driver.replica.highWatermark(),
+    });
     this.#lifecycle = new BrokerLifecycle({
       nodeId: options.nodeId,
       clusterId: options.clusterId,

@@ -16,6 +16,9 @@ export const handler = defineHandler<DeleteTopicsRequestData, Input<DeleteTopics
   maxVersion: 6,
   async handle(request, context) {
     const broker = brokerOf(context);
+    // A node that is not the active controller forwards the request (src/controller/forwarded-admin.ts).
+    const forwarded = await broker.forwardToController<Input<DeleteTopicsResponseData>>(context, request);
+    if (forwarded !== undefined) return forwarded;
     const wanted =
       context.apiVersion >= 6
         ? request.topics

@@ -8,6 +8,7 @@ import {
 import { ACLS } from '../../security/acls.ts';
 import { AUTHORIZER } from '../../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
 
 /**
  * CreateAcls: each creation checked as Kafka 4.1.1's broker and controller check it (the codes and
@@ -19,7 +20,7 @@ export const handler = defineHandler<CreateAclsRequestData, Input<CreateAclsResp
   name: 'CreateAcls',
   minVersion: 0,
   maxVersion: 3,
-  handle(request, context) {
+  async handle(request, context) {
     const store = context.broker.slots.get(ACLS);
     if (context.broker.slots.get(AUTHORIZER) === undefined || store === undefined) {
       const result = {
@@ -35,6 +36,10 @@ export const handler = defineHandler<CreateAclsRequestData, Input<CreateAclsResp
     // Kafka refuses such a request while parsing it: the connection is closed.
     if (unknown)
       throw new ProtocolError('MALFORMED', 'You can not create ACL bindings with unknown elements');
+    const broker = brokerOf(context);
+    // A node that is not the active controller forwards the request (src/controller/forwarded-admin.ts).
+    const forwarded = await broker.forwardToController<Input<CreateAclsResponseData>>(context, request);
+    if (forwarded !== undefined) return forwarded;
     const outcomes = store.create(
       request.creations.map((creation) => ({
         resourceType: creation.resourceType,
@@ -46,10 +51,12 @@ export const handler = defineHandler<CreateAclsRequestData, Input<CreateAclsResp
         permissionType: creation.permissionType,
       })),
     );
+    // In a cluster the ACLs count once committed; a refused proposal fails every creation it held.
+    const refused = await broker.takeMetadataWrite();
     return {
       throttleTimeMs: 0,
       // Kafka answers an empty message, not null, when nothing failed.
-      results: outcomes.map((refusal) => refusal ?? { errorCode: 0, errorMessage: '' }),
+      results: outcomes.map((refusal) => refusal ?? refused ?? { errorCode: 0, errorMessage: '' }),
     };
   },
 });

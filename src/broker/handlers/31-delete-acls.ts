@@ -8,6 +8,7 @@ import {
 import { ACLS, type AclBindingFilter, aclFilterProblem } from '../../security/acls.ts';
 import { AUTHORIZER } from '../../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
 
 /**
  * DeleteAcls: per filter, the ACLs it matches (Kafka's filter semantics, MATCH included), all removed
@@ -19,7 +20,7 @@ export const handler = defineHandler<DeleteAclsRequestData, Input<DeleteAclsResp
   name: 'DeleteAcls',
   minVersion: 0,
   maxVersion: 3,
-  handle(request, context) {
+  async handle(request, context) {
     const store = context.broker.slots.get(ACLS);
     if (context.broker.slots.get(AUTHORIZER) === undefined || store === undefined) {
       const { code } = KafkaErrors.SECURITY_DISABLED;
@@ -46,9 +47,17 @@ export const handler = defineHandler<DeleteAclsRequestData, Input<DeleteAclsResp
       // Kafka refuses such a request while parsing it: the connection is closed.
       if (problem !== null) throw new ProtocolError('MALFORMED', problem);
     }
+    const broker = brokerOf(context);
+    // A node that is not the active controller forwards the request (src/controller/forwarded-admin.ts).
+    const forwarded = await broker.forwardToController<Input<DeleteAclsResponseData>>(context, request);
+    if (forwarded !== undefined) return forwarded;
+    const deleted = store.delete(filters);
+    // In a cluster the ACLs are gone once committed; a refused proposal fails every filter.
+    const refused = await broker.takeMetadataWrite();
     return {
       throttleTimeMs: 0,
-      filterResults: store.delete(filters).map((matched) => {
+      filterResults: deleted.map((matched) => {
+        if (refused !== null) return { ...refused, matchingAcls: [] };
         return {
           errorCode: 0,
           errorMessage: null,

@@ -18,16 +18,23 @@ export const handler = defineHandler<AlterConfigsRequestData, Input<AlterConfigs
   name: 'AlterConfigs',
   minVersion: 0,
   maxVersion: 2,
-  handle(request, context) {
+  async handle(request, context) {
     const broker = brokerOf(context);
-    const responses = request.resources.map((resource) => {
+    // A node that is not the active controller forwards the request (src/controller/forwarded-admin.ts).
+    const forwarded = await broker.forwardToController<Input<AlterConfigsResponseData>>(context, request);
+    if (forwarded !== undefined) return forwarded;
+    const responses = [];
+    for (const resource of request.resources) responses.push(await alter(resource));
+    return { throttleTimeMs: 0, responses };
+
+    async function alter(resource: AlterConfigsRequestData['resources'][number]) {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
       const changes = new Map<string, string | null>();
       if (resource.resourceType === ConfigResourceType.topic) {
         const topic = broker.metadata().topic(resource.resourceName);
         for (const name of topic?.configs.keys() ?? []) changes.set(name, null);
         for (const config of resource.configs) changes.set(config.name, config.value);
-        const result = broker.alterTopicConfigs(resource.resourceName, changes, request.validateOnly);
+        const result = await broker.alterTopicConfigs(resource.resourceName, changes, request.validateOnly);
         return { ...base, ...result };
       }
       if (resource.resourceType === ConfigResourceType.broker) {
@@ -39,10 +46,16 @@ export const handler = defineHandler<AlterConfigsRequestData, Input<AlterConfigs
             errorMessage: `Null value not supported for : ${nullValue.name}`,
           };
         }
-        const scope = resource.resourceName === '' ? 'clusterDefault' : 'perBroker';
-        for (const name of broker.config.dynamicConfigs(scope).keys()) changes.set(name, null);
+        // The layer as committed (the image), which is also another broker's when forwarded here.
+        const layer = resource.resourceName === '' ? '' : String(Number(resource.resourceName));
+        for (const name of broker.metadata().brokerConfigs.get(layer)?.keys() ?? []) changes.set(name, null);
         for (const config of resource.configs) changes.set(config.name, config.value);
-        const result = broker.alterBrokerConfigs(resource.resourceName, changes, request.validateOnly);
+        const result = await broker.alterBrokerConfigs(
+          resource.resourceName,
+          changes,
+          request.validateOnly,
+          broker.receivingNodeId(context),
+        );
         return { ...base, ...result };
       }
       return {
@@ -50,7 +63,6 @@ export const handler = defineHandler<AlterConfigsRequestData, Input<AlterConfigs
         errorCode: KafkaErrors.INVALID_REQUEST.code,
         errorMessage: `Unsupported resource type ${resource.resourceType}`,
       };
-    });
-    return { throttleTimeMs: 0, responses };
+    }
   },
 });

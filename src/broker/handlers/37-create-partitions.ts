@@ -16,6 +16,9 @@ export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePa
   maxVersion: 3,
   async handle(request, context) {
     const broker = brokerOf(context);
+    // A node that is not the active controller forwards the request (src/controller/forwarded-admin.ts).
+    const forwarded = await broker.forwardToController<Input<CreatePartitionsResponseData>>(context, request);
+    if (forwarded !== undefined) return forwarded;
     const results: Input<CreatePartitionsResponseData>['results'] = [];
     const currentCount = (name: string) => broker.metadata().topic(name)?.partitions.length ?? 0;
     const newPartitions = request.topics.reduce(

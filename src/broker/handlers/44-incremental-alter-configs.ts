@@ -38,9 +38,19 @@ export const handler = defineHandler<
   name: 'IncrementalAlterConfigs',
   minVersion: 0,
   maxVersion: 1,
-  handle(request, context) {
+  async handle(request, context) {
     const broker = brokerOf(context);
-    const responses = request.resources.map((resource) => {
+    // A node that is not the active controller forwards the request (src/controller/forwarded-admin.ts).
+    const forwarded = await broker.forwardToController<Input<IncrementalAlterConfigsResponseData>>(
+      context,
+      request,
+    );
+    if (forwarded !== undefined) return forwarded;
+    const responses = [];
+    for (const resource of request.resources) responses.push(await alter(resource));
+    return { throttleTimeMs: 0, responses };
+
+    async function alter(resource: IncrementalAlterConfigsRequestData['resources'][number]) {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
       const isTopic = resource.resourceType === ConfigResourceType.topic;
       const fail = (errorCode: number, errorMessage: string | null) => ({ ...base, errorCode, errorMessage });
@@ -51,12 +61,14 @@ export const handler = defineHandler<
       if (new Set(names).size !== names.length) {
         return fail(KafkaErrors.INVALID_REQUEST.code, 'Error due to duplicate config keys');
       }
+      // The layer as committed (the image), which is also another broker's when forwarded here.
       const own = (name: string): string | null | undefined =>
         isTopic
           ? broker.metadata().topic(resource.resourceName)?.configs.get(name)
-          : broker.config
-              .dynamicConfigs(resource.resourceName === '' ? 'clusterDefault' : 'perBroker')
-              .get(name);
+          : broker
+              .metadata()
+              .brokerConfigs.get(resource.resourceName === '' ? '' : String(Number(resource.resourceName)))
+              ?.get(name);
       const changes = new Map<string, string | null>();
       for (const config of resource.configs) {
         const definition = isTopic
@@ -99,10 +111,14 @@ export const handler = defineHandler<
         }
       }
       const result: Answer = isTopic
-        ? broker.alterTopicConfigs(resource.resourceName, changes, request.validateOnly)
-        : broker.alterBrokerConfigs(resource.resourceName, changes, request.validateOnly);
+        ? await broker.alterTopicConfigs(resource.resourceName, changes, request.validateOnly)
+        : await broker.alterBrokerConfigs(
+            resource.resourceName,
+            changes,
+            request.validateOnly,
+            broker.receivingNodeId(context),
+          );
       return { ...base, ...result };
-    });
-    return { throttleTimeMs: 0, responses };
+    }
   },
 });

@@ -12,6 +12,7 @@ import {
   type ScramMetadataRecord,
 } from '../../security/scram-store.ts';
 import { defineHandler } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
 
 type Result = AlterUserScramCredentialsResponseData['results'][number];
 
@@ -29,7 +30,14 @@ export const handler = defineHandler<
   name: 'AlterUserScramCredentials',
   minVersion: 0,
   maxVersion: 0,
-  handle(request, context) {
+  async handle(request, context) {
+    const broker = brokerOf(context);
+    // A node that is not the active controller forwards the request (src/controller/forwarded-admin.ts).
+    const forwarded = await broker.forwardToController<Input<AlterUserScramCredentialsResponseData>>(
+      context,
+      request,
+    );
+    if (forwarded !== undefined) return forwarded;
     const store = context.broker.slots.get(SCRAM_CREDENTIALS);
     // One change per user in a request, whatever the mechanism: Kafka's controller refuses the rest.
     const counts = new Map<string, number>();
@@ -109,6 +117,11 @@ export const handler = defineHandler<
       results.push({ user: upsertion.name, errorCode: 0, errorMessage: null });
     }
     store?.commit(records);
-    return { throttleTimeMs: 0, results };
+    // In a cluster the credentials count once committed; a refused proposal fails every change it held.
+    const refused = await broker.takeMetadataWrite();
+    return {
+      throttleTimeMs: 0,
+      results: results.map((r) => (r.errorCode === 0 && refused !== null ? { user: r.user, ...refused } : r)),
+    };
   },
 });
