@@ -30,7 +30,11 @@ const HOST = '127.0.0.1';
 export const BROKER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
 
 export interface KstackProcessOptions {
-  /** Arguments after `kstack up` (ports, data dir, overrides). */
+  /**
+   * Arguments after `kstack up` (ports, data dir, overrides). Without `--brokers` it is given
+   * `--brokers 1`: `kstack up` alone starts the Compose stack's three brokers, and every harness
+   * that names no count places one broker on its port.
+   */
   readonly args: readonly string[];
   /** The ports it listens on, probed with Metadata by `ready()` (not the advertised ones). */
   readonly ports: readonly number[];
@@ -51,6 +55,12 @@ export function describeExit(exit: ProcessExit): string {
   return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
 }
 
+/** `args` with `--brokers 1` first unless they name a broker count (`--brokers N` or `--brokers=N`). */
+export function upArgs(args: readonly string[]): readonly string[] {
+  const counted = args.some((arg) => arg === '--brokers' || arg.startsWith('--brokers='));
+  return counted ? args : ['--brokers', '1', ...args];
+}
+
 export class KstackProcess {
   readonly options: KstackProcessOptions;
   readonly #child: ChildProcess;
@@ -63,7 +73,7 @@ export class KstackProcess {
     this.options = options;
     const tailBytes = options.outputTailBytes ?? OUTPUT_TAIL_BYTES_DEFAULT;
     const flags = [...BROKER_NODE_FLAGS, ...(options.nodeFlags ?? [])];
-    this.#child = spawn(process.execPath, [...flags, 'bin/kstack.ts', 'up', ...options.args], {
+    this.#child = spawn(process.execPath, [...flags, 'bin/kstack.ts', 'up', ...upArgs(options.args)], {
       cwd: ROOT,
       stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
@@ -124,7 +134,7 @@ export class KstackProcess {
   /** Resolves when every port answers Metadata; rejects (with the output tail) on exit or timeout. */
   async ready(timeoutMs = READY_TIMEOUT_MS_DEFAULT): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const command = `kstack up ${this.options.args.join(' ')}`;
+    const command = `kstack up ${upArgs(this.options.args).join(' ')}`;
     for (const port of this.options.ports) {
       for (;;) {
         if (this.#exit !== null) {

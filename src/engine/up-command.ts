@@ -30,6 +30,11 @@ export const FIRST_BROKER_PORT_VARIABLE = 'KAFKA_1_EXTERNAL_PORT';
 export const DEFAULT_PORT = 9092;
 export const DEFAULT_DATA_DIR = '.data/kstack';
 
+/**
+ * Brokers `kstack up` starts when neither `--brokers` nor a Compose stack says how many: the seeds'
+ * cluster (kafka-1..3, issue 12). With a stack, its broker services' count is the default.
+ */
+export const DEFAULT_BROKERS = 3;
 /** Nodes of a cluster: every one is a voter of the metadata quorum, so at most this many. */
 const CLUSTER_NODES_MAX = 9;
 /** How long the baseline topics may take to create. */
@@ -39,15 +44,17 @@ const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--
                  [--no-companions] [--port P] [--host H] [--metrics-port P] [--override K=V]...
                  [--print-config]
 
-Starts the embedded Kafka-compatible broker in the foreground. Ctrl-C stops it.
+Starts the embedded Kafka-compatible brokers in the foreground (three by default, each its own
+process; --brokers 1 for one). Ctrl-C stops them.
 Each broker's settings come from its Compose broker service (kafka-1, kafka-2, ... by node id:
 its KAFKA_* environment by the cp-kafka image's rule, its published port), then --override; the
 baseline topics from kafka-init's file are created once the brokers serve, then the companions
 start. Settings the engine does not implement are listed at start, per service.
-  --brokers N     brokers to start (default 1: one process). N > 1 (at most ${CLUSTER_NODES_MAX}): N
-                  broker+controller node processes (one metadata quorum), node ids and ports
-                  from the Compose services (else 1..N on P..P+N-1), controllers 50 above;
-                  without a stack RF min(3, N), min ISR min(2, N)
+  --brokers N     brokers to start: by default as many as the Compose stack declares (the
+                  project's: 3), else ${DEFAULT_BROKERS}. N > 1 (at most ${CLUSTER_NODES_MAX}): N broker+controller
+                  node processes (one metadata quorum), node ids and ports from the Compose
+                  services (else 1..N on P..P+N-1), controllers 50 above; without a stack
+                  RF min(3, N), min ISR min(2, N). --brokers 1: one broker in this process
   --data-dir DIR  where logs and metadata live (default ${DEFAULT_DATA_DIR})
   --env-file F    the stack's env file (default .env, else .env.example): interpolates the
                   Compose files; without them, F's ${FIRST_BROKER_PORT_VARIABLE} gives the port
@@ -117,14 +124,19 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
   }
   const { values } = parsed;
   if (values.help === true) return 'help';
-  const brokers = Number(values.brokers ?? '1');
-  if (!Number.isInteger(brokers) || brokers < 1) {
+  const brokersGiven = values.brokers === undefined ? undefined : Number(values.brokers);
+  if (brokersGiven !== undefined && (!Number.isInteger(brokersGiven) || brokersGiven < 1)) {
     throw new UsageError(`--brokers: '${values.brokers}' is not a positive whole number`);
   }
-  if (brokers > CLUSTER_NODES_MAX) {
-    throw new UsageError(`--brokers ${brokers}: at most ${CLUSTER_NODES_MAX} nodes (each is a quorum voter)`);
+  if (brokersGiven !== undefined && brokersGiven > CLUSTER_NODES_MAX) {
+    throw new UsageError(
+      `--brokers ${brokersGiven}: at most ${CLUSTER_NODES_MAX} nodes (each is a quorum voter)`,
+    );
   }
-  const topology = readTopology(values, brokers);
+  const stack = readStack(values);
+  const brokers =
+    brokersGiven ?? Math.min(stack?.topology.brokers.length ?? DEFAULT_BROKERS, CLUSTER_NODES_MAX);
+  const topology = stack === undefined ? undefined : planStack(stack, brokers);
   let port = DEFAULT_PORT;
   if (topology?.plan.hostPort !== undefined) {
     port = topology.plan.hostPort;
@@ -223,7 +235,7 @@ type UpValues = ReturnType<typeof parse>['values'];
  * working folder unless a port flag places the broker itself (the test harnesses do, and
  * expect Kafka's defaults), else none (the package on its own: Kafka's defaults).
  */
-function readTopology(values: UpValues, brokers: number): UpOptions['topology'] {
+function readStack(values: UpValues): { file: string; topology: Topology } | undefined {
   if (values['no-compose'] === true) {
     if (values.compose !== undefined) throw new UsageError('--compose and --no-compose exclude each other');
     return undefined;
@@ -238,6 +250,12 @@ function readTopology(values: UpValues, brokers: number): UpOptions['topology'] 
       `${file}: no Kafka broker service in the messaging profile (a cp-kafka image run by its own entrypoint); pass --no-compose for Kafka's defaults`,
     );
   }
+  return { file, topology };
+}
+
+/** What each of the `brokers` embedded brokers makes of its Compose service, and the baseline topics. */
+function planStack(stack: { file: string; topology: Topology }, brokers: number): UpOptions['topology'] {
+  const { file, topology } = stack;
   const plans = embeddedClusterPlans(topology.brokers, brokers, file);
   const topicsFile =
     topology.topicsFile === undefined

@@ -51,11 +51,28 @@ describe('kstack up arguments', () => {
     }
   });
 
-  it("reads this repository's Compose stack by default: kafka-1's port and settings", () => {
-    const options = parseUpArgs([]);
+  it("reads this repository's Compose stack by default: its three brokers; --brokers 1 is kafka-1 alone", () => {
+    const cluster = parseUpArgs([]);
+    assert.ok(cluster !== 'help');
+    assert.equal(cluster.brokers, 3, 'as many brokers as the stack declares');
+    assert.deepEqual(
+      cluster.topology?.plans.map((plan) => plan.service),
+      ['kafka-1', 'kafka-2', 'kafka-3'],
+    );
+    assert.equal(
+      effectiveConfig(cluster, 2).find((entry) => entry.name === 'min.insync.replicas')?.value,
+      '2',
+      'not lowered on three brokers',
+    );
+    const noStack = parseUpArgs(['--no-compose']);
+    assert.ok(noStack !== 'help');
+    assert.equal(noStack.brokers, 3, "the seeds' three brokers without a stack too");
+    const options = parseUpArgs(['--brokers', '1']);
     assert.ok(options !== 'help');
+    assert.equal(options.brokers, 1);
     assert.equal(options.port, 9092);
     assert.equal(options.topology?.plan.service, 'kafka-1');
+    assert.equal(options.topology?.plans.length, 1);
     assert.equal(options.topology?.topicsFile?.displayPath, 'infra/05-messaging/kafka/init/topics.txt');
     const config = new Map(effectiveConfig(options).map((entry) => [entry.name, entry]));
     assert.equal(config.get('group.initial.rebalance.delay.ms')?.value, '0');
@@ -67,7 +84,7 @@ describe('kstack up arguments', () => {
     assert.equal(config.get('min.insync.replicas')?.value, '1');
     assert.match(config.get('min.insync.replicas')?.source ?? '', /lowered to the broker count/);
     assert.equal(config.get('log.retention.hours')?.source, 'default');
-    const overridden = parseUpArgs(['--override', 'num.partitions=5']);
+    const overridden = parseUpArgs(['--brokers', '1', '--override', 'num.partitions=5']);
     assert.ok(overridden !== 'help');
     assert.deepEqual(
       effectiveConfig(overridden).find((entry) => entry.name === 'num.partitions'),
