@@ -23,7 +23,10 @@ import { copyStack, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
 const HOST = '127.0.0.1';
 const BASE_PORT = 21720;
 const PORTS = [BASE_PORT, BASE_PORT + 1, BASE_PORT + 2] as const;
-/** The companions' host ports in the copy's env file (docs/team-rules.md), so the stack's own stay free. */
+/**
+ * The companions' host ports in the copy's env file (docs/team-rules.md), so the stack's own stay
+ * free (Connect's is moved too, though the copy does not run it).
+ */
 const COMPANION_PORTS = {
   SCHEMA_REGISTRY_PORT: 22400,
   KAFKA_REST_PROXY_PORT: 22401,
@@ -56,6 +59,13 @@ const portEdit = (variable: string, port: number) => ({
 const stack = copyStack([
   ...PORTS.map((port, i) => portEdit(`KAFKA_${i + 1}_EXTERNAL_PORT`, port)),
   ...Object.entries(COMPANION_PORTS).map(([variable, port]) => portEdit(variable, port)),
+  // Kafka Connect (a JVM worker, 15-45 s of CPU on a loaded machine) is taken out of the messaging
+  // profile here: it doubled this file's time, and up-command.test.ts covers it on one broker.
+  {
+    file: KAFKA_FILE,
+    from: '    container_name: kafka-connect\n    profiles: [messaging]\n',
+    to: '    container_name: kafka-connect\n    profiles: [connect]\n',
+  },
   // One service's own settings reach only its broker: a value the engine implements on kafka-2, one
   // it does not on kafka-3 (named on one NOT IMPLEMENTED line with its service).
   {
@@ -344,17 +354,8 @@ async function checkStackServed(output: string): Promise<void> {
   }
 
   // The companions, each on its published port, are clients of all three brokers.
-  const {
-    SCHEMA_REGISTRY_PORT,
-    KAFKA_REST_PROXY_PORT,
-    KAFKA_EXPORTER_PORT,
-    KAFKA_UI_PORT,
-    KAFKA_CONNECT_PORT,
-  } = COMPANION_PORTS;
-  assert.match(
-    output,
-    new RegExp(`Kafka Connect \\(kafka-connect\\) on http://127\\.0\\.0\\.1:${KAFKA_CONNECT_PORT}\n`),
-  );
+  const { SCHEMA_REGISTRY_PORT, KAFKA_REST_PROXY_PORT, KAFKA_EXPORTER_PORT, KAFKA_UI_PORT } = COMPANION_PORTS;
+  assert.doesNotMatch(output, /Kafka Connect/, 'not in the messaging profile of this copy');
   assert.deepEqual(await (await fetch(`http://${HOST}:${SCHEMA_REGISTRY_PORT}/subjects`)).json(), []);
   const topics = (await (await fetch(`http://${HOST}:${KAFKA_REST_PROXY_PORT}/topics`)).json()) as string[];
   assert.ok(topics.includes('events-topic'), JSON.stringify(topics));
