@@ -1,20 +1,33 @@
 /**
- * `kstack exporter --bootstrap-server HOST:PORT [--port P] [--host H]`: serves kafka_exporter's
+ * `kstack exporter --bootstrap-server HOST:PORT [--port P] [--host H] [--log-level L] [--log-format F]`: serves kafka_exporter's
  * metrics for any cluster until Ctrl-C.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import {
+  createLogger,
+  LOG_LEVEL_DEFAULT,
+  type LogFormat,
+  type LogLevel,
+  parseLogLevel,
+} from '../common/log.ts';
 import { EXPORTER_PORT_DEFAULT, startExporter } from './exporter.ts';
 
 const HELP = `usage: kstack exporter --bootstrap-server HOST:PORT[,HOST:PORT…] [--port P] [--host H]
+                      [--log-level L] [--log-format F]
 
 Serves Prometheus metrics with kafka_exporter's names (kafka_brokers, kafka_topic_partition_*,
 kafka_consumergroup_*) on http://H:P/metrics, asking the cluster on each scrape. Ctrl-C stops it.
   --bootstrap-server  the cluster (any Kafka: kstack up, the Docker stack, Apache Kafka)
   --port P            default ${EXPORTER_PORT_DEFAULT} (KAFKA_EXPORTER_PORT of .env.example)
   --host H            the address to bind (default 127.0.0.1)
+  --log-level L       debug, info (default), warn or error: the log on stderr (the cluster
+                      becoming unreachable or reachable again)
+  --log-format F      json (JSON lines), pretty, or auto (default: pretty on a terminal, else json)
 `;
+
+const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty', 'auto'];
 
 function parse(args: readonly string[]) {
   try {
@@ -24,6 +37,8 @@ function parse(args: readonly string[]) {
         'bootstrap-server': { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -53,9 +68,22 @@ export const command: Command = {
       throw new UsageError(`--port: '${values.port}' is not a port number (0-65535)`);
     }
     const host = values.host ?? '127.0.0.1';
+    let level: LogLevel;
+    try {
+      level = parseLogLevel(values['log-level'] ?? LOG_LEVEL_DEFAULT);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const format = (values['log-format'] ?? 'auto') as LogFormat;
+    if (!LOG_FORMATS.includes(format)) {
+      throw new UsageError(
+        `--log-format: '${format}' is not a log format (one of ${LOG_FORMATS.join(', ')})`,
+      );
+    }
+    const log = createLogger({ component: 'exporter', level, format });
     let running: Awaited<ReturnType<typeof startExporter>>;
     try {
-      running = await startExporter({ bootstrap, host, port });
+      running = await startExporter({ bootstrap, host, port, log });
     } catch (error) {
       process.stderr.write(`kstack exporter: cannot serve on ${host}:${port}: ${(error as Error).message}\n`);
       return EXIT_FAILED;

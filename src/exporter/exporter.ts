@@ -27,6 +27,14 @@ export interface ExporterOptions {
   readonly host?: string;
   /** EXPORTER_PORT_DEFAULT when missing; 0 for any free port. */
   readonly port?: number;
+  /** Told when the cluster becomes unreachable and reachable again (src/common/log.ts's Logger fits). */
+  readonly log?: ExporterLog;
+}
+
+/** Where the exporter says that its cluster went down or came back (once per change, not per scrape). */
+export interface ExporterLog {
+  info(message: string, fields?: Record<string, string>): void;
+  warn(message: string, fields?: Record<string, string>): void;
 }
 
 type Labels<T extends string> = Partial<Record<T, string | number>>;
@@ -124,7 +132,12 @@ export class KafkaExporter {
   /** Why the last scrape could not reach the cluster (null when it did). */
   lastError: string | null = null;
 
-  constructor(bootstrap: string) {
+  readonly #log: ExporterLog | undefined;
+  /** Whether the last collection reached the cluster; null before the first. */
+  #reached: boolean | null = null;
+
+  constructor(bootstrap: string, log?: ExporterLog) {
+    this.#log = log;
     this.#bootstrap = bootstrap
       .split(',')
       .map((address) => address.trim())
@@ -161,12 +174,24 @@ export class KafkaExporter {
       await Promise.race([this.#fill(this.#client()), timeout]);
       set(metrics.up, {}, 1);
       this.lastError = null;
+      if (this.#reached !== true) {
+        const bootstrap = this.#bootstrap.join(',');
+        this.#log?.info(`cluster ${bootstrap} ${this.#reached === null ? 'reached' : 'reachable again'}`, {
+          bootstrap,
+        });
+      }
+      this.#reached = true;
     } catch (error) {
       // Nothing half-collected is served: stale or partial values would read as facts.
       metrics.reset();
       set(metrics.up, {}, 0);
       set(metrics.brokers, {}, 0);
       this.lastError = (error as Error).message;
+      if (this.#reached !== false) {
+        const bootstrap = this.#bootstrap.join(',');
+        this.#log?.warn(`cluster ${bootstrap} unreachable: ${this.lastError}`, { bootstrap });
+      }
+      this.#reached = false;
       await this.#dropClient();
     } finally {
       clearTimeout(timer);
@@ -317,7 +342,7 @@ export interface RunningExporter extends MetricsServer {
  * For `kstack up`: `startExporter({ bootstrap: '127.0.0.1:9092', port: 9308 })`.
  */
 export async function startExporter(options: ExporterOptions): Promise<RunningExporter> {
-  const exporter = new KafkaExporter(options.bootstrap);
+  const exporter = new KafkaExporter(options.bootstrap, options.log);
   const { registry } = exporter.metrics;
   const server = await startMetricsServer({
     registry: {

@@ -25,6 +25,14 @@ test('bad flags exit 2 and name the flag', () => {
     [['--bootstrap-server', 'localhost'], /--bootstrap-server: 'localhost' is not HOST:PORT/],
     [['--bootstrap-server', '127.0.0.1:9092', '--port', '70000'], /--port: '70000' is not a port number/],
     [['--bootstrap-server', '127.0.0.1:9092', '--bogus'], /Unknown option '--bogus'/],
+    [
+      ['--bootstrap-server', '127.0.0.1:9092', '--log-level', 'loud'],
+      /--log-level: 'loud' is not a log level \(one of debug, info, warn, error\)/,
+    ],
+    [
+      ['--bootstrap-server', '127.0.0.1:9092', '--log-format', 'xml'],
+      /--log-format: 'xml' is not a log format/,
+    ],
   ];
   for (const [args, message] of cases) {
     const result = exporter(args);
@@ -33,16 +41,46 @@ test('bad flags exit 2 and name the flag', () => {
   }
 });
 
-test('a cluster nothing answers on is served as down, and the exporter keeps running', async () => {
+test('a cluster nothing answers on is served as down, logged once as a JSON line, and the exporter keeps running', async () => {
   const child = spawn(
     process.execPath,
-    ['bin/kstack.ts', 'exporter', '--bootstrap-server', '127.0.0.1:19399', '--port', '20414'],
+    [
+      'bin/kstack.ts',
+      'exporter',
+      '--bootstrap-server',
+      '127.0.0.1:19399',
+      '--port',
+      '20414',
+      '--log-format',
+      'json',
+    ],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr += text;
+  });
   try {
     const samples = await waitFor('the exporter to answer', () => scrape('http://127.0.0.1:20414/metrics'));
     assert.equal(sampleValue(samples, 'kafka_exporter_cluster_up'), 0);
     assert.equal(sampleValue(samples, 'kafka_brokers'), 0);
+    // A second scrape after the render interval finds the cluster down again: still one line.
+    await waitFor('a second collection', async () => {
+      await new Promise((done) => setTimeout(done, 1_100));
+      return sampleValue(await scrape('http://127.0.0.1:20414/metrics'), 'kafka_exporter_cluster_up') === 0
+        ? true
+        : undefined;
+    });
+    const lines = stderr
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(lines.length, 1, stderr);
+    assert.equal(lines[0]!.level, 'warn');
+    assert.equal(lines[0]!.component, 'exporter');
+    assert.equal(lines[0]!.bootstrap, '127.0.0.1:19399');
+    assert.match(String(lines[0]!.msg), /^cluster 127\.0\.0\.1:19399 unreachable: /);
     assert.equal(child.exitCode, null, 'the exporter exited');
   } finally {
     child.kill('SIGTERM');

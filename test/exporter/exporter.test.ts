@@ -106,6 +106,12 @@ async function prepare(target: Target): Promise<void> {
 }
 
 const targets: Target[] = [];
+/** What the kstack target's exporter logged: [level, message]. */
+const exporterLines: [string, string][] = [];
+const exporterLog = {
+  info: (message: string) => exporterLines.push(['info', message]),
+  warn: (message: string) => exporterLines.push(['warn', message]),
+};
 let kstackProcess: KstackProcess | undefined;
 const kstackDataDir = mkdtempSync(join(tmpdir(), 'kstack-exporter-'));
 
@@ -132,7 +138,7 @@ before(async () => {
   targets.push({
     name: 'kstack up',
     broker: kstack,
-    exporter: await startExporter({ bootstrap: kstack.bootstrap, port: 20412 }),
+    exporter: await startExporter({ bootstrap: kstack.bootstrap, port: 20412, log: exporterLog }),
   });
   for (const target of targets) await prepare(target);
 });
@@ -227,7 +233,7 @@ test("other clients' groups (a Schema Registry's sr group) are left out, as kafk
   }
 });
 
-test('a cluster that goes down is reported as down, and the exporter recovers by itself', async () => {
+test('a cluster that goes down is reported as down, and the exporter recovers by itself (and logs both, once)', async () => {
   const target = targets.find((t) => t.name === 'kstack up')!;
   await target.consumer?.disconnect();
   target.consumer = undefined;
@@ -253,4 +259,18 @@ test('a cluster that goes down is reported as down, and the exporter recovers by
     sampleValue(back, 'kafka_topic_partition_current_offset', { topic: TOPIC, partition: '0' }),
     12,
   );
+  const bootstrap = `127.0.0.1:${KSTACK_PORT}`;
+  // One line per change, never per scrape: reached, then alternately unreachable and back (a
+  // collection slower than EXPORTER_COLLECT_TIMEOUT_MS on a loaded machine is a change too).
+  const lines = exporterLines.map(
+    ([level, message]) => `${level} ${message.replace(/unreachable: .*/, 'unreachable')}`,
+  );
+  assert.equal(lines[0], `info cluster ${bootstrap} reached`, lines.join('\n'));
+  for (const [index, line] of lines.entries()) {
+    if (index === 0) continue;
+    const expected =
+      index % 2 === 1 ? `warn cluster ${bootstrap} unreachable` : `info cluster ${bootstrap} reachable again`;
+    assert.equal(line, expected, lines.join('\n'));
+  }
+  assert.equal(lines.at(-1), `info cluster ${bootstrap} reachable again`, lines.join('\n'));
 });
