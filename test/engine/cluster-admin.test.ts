@@ -23,6 +23,7 @@ import {
   createAclsV3,
   createPartitionsV3,
   deleteAclsV3,
+  deleteRecordsV2,
   deleteTopicsV6,
   describeConfigsV4,
   incrementalAlterConfigsV1,
@@ -43,6 +44,7 @@ const POLL_MS = 20;
 const TOPIC = 'forwarded-admin';
 // Kafka's codes and enumerations.
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const NOT_LEADER_OR_FOLLOWER = 6;
 const INVALID_PARTITIONS = 37;
 const INVALID_CONFIG = 40;
 const INVALID_REQUEST = 42;
@@ -242,7 +244,12 @@ test('topic configs: IncrementalAlterConfigs and AlterConfigs through a node tha
       false,
     ),
   );
+  // Kafka 4.1.1's answer, checked against the 3-node reference (every message below too).
   assert.equal(invalid.responses[0]?.errorCode, INVALID_CONFIG);
+  assert.equal(
+    invalid.responses[0]?.errorMessage,
+    'Invalid value soon for configuration retention.ms: Not a number of type LONG',
+  );
   const invalidFull = await sameRefusal((c) =>
     alterConfigsV2.api.async(
       c,
@@ -332,6 +339,7 @@ test('dynamic broker configs: a cluster default and a per-broker value reach the
     ),
   );
   assert.equal(readOnly.responses[0]?.errorCode, INVALID_REQUEST);
+  assert.equal(readOnly.responses[0]?.errorMessage, 'Cannot update these configs dynamically: Set(node.id)');
   assertStillLeader();
 });
 
@@ -353,6 +361,10 @@ test('ACLs: CreateAcls and DeleteAcls through a node that is not the controller'
 
   const refused = await sameRefusal((c) => createAclsV3.api.async(c, [{ ...acl, principal: 'alice' }]));
   assert.equal(refused.results[0]?.errorCode, INVALID_REQUEST);
+  assert.equal(
+    refused.results[0]?.errorMessage,
+    'Could not parse principal from `alice` (no colon is present separating the principal type from the principal name)',
+  );
 
   const deleted = await send(otherId, (c) =>
     deleteAclsV3.api.async(c, [{ ...acl, principal: null, host: null }]),
@@ -388,6 +400,7 @@ test('SCRAM credentials: AlterUserScramCredentials through a node that is not th
     alterUserScramCredentialsV0.api.async(c, [{ name: 'nobody', mechanism: SCRAM_SHA_256 }], []),
   );
   assert.equal(missing.results[0]?.errorCode, RESOURCE_NOT_FOUND);
+  assert.equal(missing.results[0]?.errorMessage, 'Attempt to delete a user credential that does not exist');
   assertStillLeader();
 });
 
@@ -401,9 +414,43 @@ test('CreatePartitions and DeleteTopics through a node that is not the controlle
     createPartitionsV3.api.async(c, [{ name: TOPIC, count: 2 }], 30_000, false),
   );
   assert.equal(shrink.results[0]?.errorCode, INVALID_PARTITIONS);
+  assert.equal(
+    shrink.results[0]?.errorMessage,
+    `The topic ${TOPIC} currently has 5 partition(s); 2 would not be an increase.`,
+  );
+
+  // DeleteRecords is no metadata write: clients send it to each partition's leader, and a broker
+  // that does not lead the partition refuses it, as Kafka's does.
+  const partitions = node(otherId).broker.metadata().topic(TOPIC)?.partitions ?? [];
+  const led = partitions.find((p) => p.leaderId === otherId);
+  const notLed = partitions.find((p) => p.leaderId !== otherId);
+  assert.ok(led !== undefined && notLed !== undefined, 'five partitions spread over three brokers');
+  const trimmed = await send(otherId, (c) =>
+    deleteRecordsV2.api.async(
+      c,
+      [
+        {
+          name: TOPIC,
+          partitions: [
+            { partitionIndex: led.partitionIndex, offset: 0n },
+            { partitionIndex: notLed.partitionIndex, offset: 0n },
+          ],
+        },
+      ],
+      30_000,
+    ),
+  );
+  assert.deepEqual(
+    trimmed.topics[0]?.partitions.map((p) => [p.partitionIndex, p.errorCode]),
+    [
+      [led.partitionIndex, 0],
+      [notLed.partitionIndex, NOT_LEADER_OR_FOLLOWER],
+    ],
+  );
 
   const unknown = await sameRefusal((c) => deleteTopicsV6.api.async(c, [{ name: 'no-such-topic' }], 30_000));
   assert.equal(unknown.responses[0]?.errorCode, UNKNOWN_TOPIC_OR_PARTITION);
+  assert.equal(unknown.responses[0]?.errorMessage, 'This server does not host this topic-partition.');
 
   // The high-level admin client: it sends DeleteTopics to its bootstrap node (the controller is not
   // known to it yet), then lists the topics there.

@@ -7,7 +7,11 @@ import {
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 
-/** DeleteRecords: moves each partition's log start offset (-1: to the high watermark). */
+/**
+ * DeleteRecords: moves each partition's log start offset (-1: to the high watermark), on the
+ * partition's leader (elsewhere NOT_LEADER_OR_FOLLOWER). Not a metadata write: clients send it to
+ * the leaders, never to the controller, so nothing is forwarded.
+ */
 export const handler = defineHandler<DeleteRecordsRequestData, Input<DeleteRecordsResponseData>>({
   apiKey: 21,
   name: 'DeleteRecords',
@@ -26,6 +30,14 @@ export const handler = defineHandler<DeleteRecordsRequestData, Input<DeleteRecor
               partitionIndex: p.partitionIndex,
               lowWatermark: -1n,
               errorCode: KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code,
+            };
+          }
+          // Only the leader moves the log start (the followers follow it), as in Kafka.
+          if (!replica.isLeader) {
+            return {
+              partitionIndex: p.partitionIndex,
+              lowWatermark: -1n,
+              errorCode: KafkaErrors.NOT_LEADER_OR_FOLLOWER.code,
             };
           }
           const target = p.offset === -1n ? replica.highWatermarkNumber : Number(p.offset);
