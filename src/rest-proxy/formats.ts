@@ -38,6 +38,9 @@ export interface SchemaRequest {
   readonly keySchemaId?: number | undefined;
   readonly valueSchema?: string | undefined;
   readonly valueSchemaId?: number | undefined;
+  /** Subjects for inline schemas (v3 `subject`); by default `<topic>-key` and `<topic>-value`. */
+  readonly keySubject?: string | undefined;
+  readonly valueSubject?: string | undefined;
   readonly hasKeys: boolean;
   readonly hasValues: boolean;
 }
@@ -86,17 +89,60 @@ function describe(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
+/** Finds a registered schema: by id, else a subject's version, else the subject's latest. */
+export interface SchemaResolver {
+  resolve(
+    subject: string,
+    id: number | undefined,
+    version: number | undefined,
+  ): Promise<{ id: number; schemaType: string }>;
+}
+
+/** The Schema Registry's schemaType → the embedded format that writes it. */
+const FORMAT_OF_REGISTRY_TYPE: Record<string, SchemaFormatName | undefined> = {
+  AVRO: 'avro',
+  JSON: 'jsonschema',
+  PROTOBUF: 'protobuf',
+};
+
 /** The formats a proxy serves, given the Schema Registry formats it was started with. */
 export class EmbeddedFormats {
   readonly #schemaFormats: ReadonlyMap<SchemaFormatName, SchemaFormat>;
   readonly #schemaRegistryUrl: string | undefined;
+  readonly #resolver: SchemaResolver | undefined;
 
   constructor(
     schemaRegistryUrl: string | undefined,
     schemaFormats: ReadonlyMap<SchemaFormatName, SchemaFormat>,
+    resolver?: SchemaResolver,
   ) {
     this.#schemaRegistryUrl = schemaRegistryUrl;
     this.#schemaFormats = schemaFormats;
+    this.#resolver = resolver;
+  }
+
+  /** A registered schema's id and the format that writes it (v3 records with no `type`). */
+  async resolveSchema(
+    subject: string,
+    id: number | undefined,
+    version: number | undefined,
+  ): Promise<{ id: number; format: SchemaFormatName }> {
+    if (this.#resolver === undefined) {
+      throw new RestError(
+        415,
+        415,
+        `A key or value without a type uses a registered schema (subject ${subject}): start the proxy with --schema-registry URL (schemaRegistryUrl).`,
+      );
+    }
+    const found = await this.#resolver.resolve(subject, id, version);
+    const format = FORMAT_OF_REGISTRY_TYPE[found.schemaType];
+    if (format === undefined)
+      throw new RestError(
+        422,
+        42205,
+        `Schema ${found.id} has type ${found.schemaType}, which no embedded format writes`,
+      );
+    return { id: found.id, format };
   }
 
   /** The schema format, or 415 naming what is missing. */

@@ -2,11 +2,12 @@
  * The records of v3 produce: a request body holds one JSON record or a stream of them (objects one
  * after another, whitespace between). `splitJsonStream` cuts the text into objects without parsing
  * them twice; `readV3Record` checks one against Confluent's ProduceRequest shape and turns its key
- * and value (`BINARY` base64, `JSON` any value, `STRING` text) into bytes.
+ * and value (`BINARY` base64, `JSON` any value, `STRING` text, `AVRO`/`JSONSCHEMA`/`PROTOBUF` with a
+ * schema inline or by id, or no type: a registered schema by id, version or latest) into bytes.
  */
 import { Ajv } from 'ajv';
 import { RestError } from './errors.ts';
-import { binaryCodec, type EmbeddedFormats, type SchemaFormatName } from './formats.ts';
+import { binaryCodec, type EmbeddedFormats, type FieldCodec, type SchemaFormatName } from './formats.ts';
 
 export interface V3Data {
   readonly type: string;
@@ -28,8 +29,11 @@ const dataSchema = {
   properties: {
     type: { enum: ['BINARY', 'JSON', 'STRING', 'AVRO', 'JSONSCHEMA', 'PROTOBUF'] },
     data: {},
-    subject: { type: 'string' },
-    schema_id: { type: 'integer' },
+    subject: { type: 'string', minLength: 1 },
+    subject_name_strategy: { type: 'string' },
+    schema: { type: 'string' },
+    schema_id: { type: 'integer', minimum: 0 },
+    schema_version: { type: 'integer', minimum: 1 },
   },
 } as const;
 
@@ -140,37 +144,56 @@ async function dataBytes(
 ): Promise<V3Data | undefined> {
   if (field === null || field === undefined) return undefined;
   const {
-    type = 'BINARY',
+    type,
     data,
+    subject,
+    subject_name_strategy: strategy,
     schema,
     schema_id: schemaId,
+    schema_version: schemaVersion,
   } = field as {
     type?: string;
     data?: unknown;
+    subject?: string;
+    subject_name_strategy?: string;
     schema?: string;
     schema_id?: number;
+    schema_version?: number;
   };
+  if (type === undefined) {
+    // No type: Confluent's records use a registered schema, found by schema_id, else by
+    // schema_version of the subject, else the subject's latest version. The subject is given or
+    // named by the TOPIC_NAME strategy (<topic>-key, <topic>-value), the only strategy served here.
+    if (strategy !== undefined && strategy.toUpperCase() !== 'TOPIC_NAME') {
+      throw new RestError(
+        400,
+        400,
+        `${side}.subject_name_strategy ${strategy} is not supported by this proxy: give subject, or use TOPIC_NAME`,
+      );
+    }
+    const resolved = await formats.resolveSchema(subject ?? `${topic}-${side}`, schemaId, schemaVersion);
+    const bytes =
+      data === undefined || data === null
+        ? null
+        : (await schemaCodec(formats, resolved.format, topic, side, { id: resolved.id })).encode(
+            data,
+            `${side}.data`,
+          );
+    return { type: TYPE_OF_FORMAT[resolved.format], bytes, schemaId: resolved.id };
+  }
   const format = SCHEMA_TYPES[type];
   if (format !== undefined) {
-    // The schema inline (registered under <topic>-key / <topic>-value) or by id, as v2 does.
-    const schemaFormat = formats.schemaFormat(format);
+    // The schema inline (registered under the subject given, else <topic>-key / <topic>-value)
+    // or by id, as v2 does.
     if (schema === undefined && schemaId === undefined) {
       throw new RestError(400, 400, `${side}: type ${type} needs schema or schema_id`);
     }
-    const codecs = await schemaFormat.produceCodecs({
-      topic,
-      ...(side === 'key'
-        ? { keySchema: schema, keySchemaId: schemaId }
-        : { valueSchema: schema, valueSchemaId: schemaId }),
-      hasKeys: side === 'key',
-      hasValues: side === 'value',
+    const { codec, id } = await schemaCodecWithId(formats, format, topic, side, {
+      schema,
+      id: schemaId,
+      subject,
     });
-    const codec = side === 'key' ? codecs.key : codecs.value;
-    return {
-      type,
-      bytes: codec.encode(data, `${side}.data`),
-      schemaId: side === 'key' ? codecs.keySchemaId : codecs.valueSchemaId,
-    };
+    return { type, bytes: codec.encode(data, `${side}.data`), schemaId: id };
   }
   if (data === undefined || data === null) return { type, bytes: null };
   if (type === 'BINARY') return { type, bytes: binaryCodec.encode(data, `${side}.data`) };
@@ -186,6 +209,42 @@ const SCHEMA_TYPES: Record<string, SchemaFormatName | undefined> = {
   JSONSCHEMA: 'jsonschema',
   PROTOBUF: 'protobuf',
 };
+const TYPE_OF_FORMAT: Record<SchemaFormatName, string> = {
+  avro: 'AVRO',
+  jsonschema: 'JSONSCHEMA',
+  protobuf: 'PROTOBUF',
+};
+
+/** The codec of one side (key or value) for a schema inline or by id, and the schema's id. */
+async function schemaCodecWithId(
+  formats: EmbeddedFormats,
+  format: SchemaFormatName,
+  topic: string,
+  side: 'key' | 'value',
+  given: { schema?: string | undefined; id?: number | undefined; subject?: string | undefined },
+): Promise<{ codec: FieldCodec; id: number | null }> {
+  const codecs = await formats.schemaFormat(format).produceCodecs({
+    topic,
+    ...(side === 'key'
+      ? { keySchema: given.schema, keySchemaId: given.id, keySubject: given.subject }
+      : { valueSchema: given.schema, valueSchemaId: given.id, valueSubject: given.subject }),
+    hasKeys: side === 'key',
+    hasValues: side === 'value',
+  });
+  return side === 'key'
+    ? { codec: codecs.key, id: codecs.keySchemaId }
+    : { codec: codecs.value, id: codecs.valueSchemaId };
+}
+
+async function schemaCodec(
+  formats: EmbeddedFormats,
+  format: SchemaFormatName,
+  topic: string,
+  side: 'key' | 'value',
+  given: { id: number },
+): Promise<FieldCodec> {
+  return (await schemaCodecWithId(formats, format, topic, side, given)).codec;
+}
 
 /** One record of a v3 produce request, or a RestError naming the fault (400; 422 for a value its schema refuses). */
 export async function readV3Record(text: string, topic: string, formats: EmbeddedFormats): Promise<V3Record> {

@@ -108,6 +108,29 @@ export class RegistryClient {
     return found;
   }
 
+  /**
+   * The id and type of a registered schema: by id, else the subject's version, else its latest
+   * (Confluent's v3 records with no `type`).
+   */
+  async resolve(
+    subject: string,
+    id: number | undefined,
+    version: number | undefined,
+  ): Promise<{ id: number; schemaType: string }> {
+    if (id !== undefined) return { id, schemaType: (await this.schema(id)).schemaType };
+    const path = `/subjects/${encodeURIComponent(subject)}/versions/${version ?? 'latest'}`;
+    const body = (await this.#request(path)) as { id?: unknown; schema?: unknown; schemaType?: string };
+    if (typeof body.id !== 'number' || typeof body.schema !== 'string')
+      throw new RestError(
+        500,
+        50002,
+        `Schema Registry answered no schema for ${subject} version ${version ?? 'latest'}`,
+      );
+    const schemaType = body.schemaType ?? 'AVRO';
+    this.#remember(body.id, { schema: body.schema, schemaType });
+    return { id: body.id, schemaType };
+  }
+
   #remember(id: number, entry: { schema: string; schemaType: string }): void {
     if (this.#byId.size >= SCHEMA_CACHE_ENTRIES_MAX)
       this.#byId.delete(this.#byId.keys().next().value as number);
@@ -333,10 +356,14 @@ class RegistryFormat implements SchemaFormat {
     if (request.hasKeys && !keyGiven) throw keySchemaMissing();
     if (request.hasValues && !valueGiven) throw valueSchemaMissing();
     const key = keyGiven
-      ? await this.#side(`${request.topic}-key`, request.keySchema, request.keySchemaId)
+      ? await this.#side(request.keySubject ?? `${request.topic}-key`, request.keySchema, request.keySchemaId)
       : undefined;
     const value = valueGiven
-      ? await this.#side(`${request.topic}-value`, request.valueSchema, request.valueSchemaId)
+      ? await this.#side(
+          request.valueSubject ?? `${request.topic}-value`,
+          request.valueSchema,
+          request.valueSchemaId,
+        )
       : undefined;
     return {
       key: frameCodec(key),

@@ -12,7 +12,7 @@ import { KafkaSide } from './kafka.ts';
 import { RecordProducer } from './produce.ts';
 import { registerV2 } from './routes-v2.ts';
 import { registerV3, V3_RECORDS_ROUTE } from './routes-v3.ts';
-import { registryFormats } from './schema-formats.ts';
+import { RegistryClient, registryFormats } from './schema-formats.ts';
 
 /** `KAFKA_REST_PROXY_PORT` in .env.example. */
 export const REST_PROXY_PORT_DEFAULT = 8082;
@@ -100,6 +100,7 @@ export function buildRestProxy(options: RestProxyOptions): RestProxy {
     options.schemaRegistryUrl,
     options.schemaFormats ??
       (options.schemaRegistryUrl === undefined ? new Map() : registryFormats(options.schemaRegistryUrl)),
+    options.schemaRegistryUrl === undefined ? undefined : new RegistryClient(options.schemaRegistryUrl),
   );
   const consumers = new ConsumerManager(kafka, formats, options);
   const producer = new RecordProducer(kafka);

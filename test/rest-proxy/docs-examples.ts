@@ -53,6 +53,8 @@ export interface DocsExamplesContext {
   /** The proxy's URL and the cluster's id, known once the suite's `before` has run. */
   url(): string;
   clusterId(): string;
+  /** The Schema Registry the proxy uses. */
+  registryUrl(): string;
 }
 
 /** Registers the documentation's examples as a suite; the proxy must have a Schema Registry. */
@@ -544,6 +546,122 @@ export function docsExamples(context: DocsExamplesContext): void {
         await call(url, records, { method: 'POST', contentType: 'text/plain', body: '{}' }),
         415,
         415,
+      );
+    });
+
+    it('v3 ProduceRequest examples with registered schemas: schema_id_and_schema_version, latest_schema, null_and_empty_data, empty_value, binary_and_avro_with_subject_and_raw_schema', async () => {
+      await createTopic('topic-2', 1);
+      const registry = context.registryUrl();
+      const register = async (subject: string, schema: string) => {
+        const answer = await call(registry, `/subjects/${subject}/versions`, {
+          method: 'POST',
+          contentType: 'application/vnd.schemaregistry.v1+json',
+          body: { schema },
+        });
+        ok(answer);
+        return (answer.json as { id: number }).id;
+      };
+      // The examples' registry: an int key; value version 1 a record with foo, version 2 (latest) a string.
+      const keyId = await register('topic-2-key', '"int"');
+      ok(
+        await call(registry, '/config/topic-2-value', {
+          method: 'PUT',
+          contentType: 'application/vnd.schemaregistry.v1+json',
+          body: { compatibility: 'NONE' },
+        }),
+      );
+      const fooSchema = { type: 'record', name: 'Foo', fields: [{ name: 'foo', type: 'string' }] };
+      const fooId = await register('topic-2-value', JSON.stringify(fooSchema));
+      const stringId = await register('topic-2-value', '"string"');
+      const records = `${v3Topics()}/topic-2/records`;
+      const produce = async (body: object) => {
+        const answer = await call(url, records, { method: 'POST', contentType: 'application/json', body });
+        ok(answer, 200, /application\/json/);
+        const report = answer.json as { error_code: number; key: unknown; value: unknown; offset: number };
+        assert.equal(report.error_code, 200, answer.text);
+        return report;
+      };
+      const versioned = await produce({
+        // schema_id 1 in the example: the id the key schema has in this registry.
+        key: { subject_name_strategy: 'TOPIC_NAME', schema_id: keyId, data: 1000 },
+        value: { schema_version: 1, data: { foo: 'bar' } },
+      });
+      assert.deepEqual(
+        [
+          (versioned.key as { type: string; schema_id: number }).schema_id,
+          (versioned.value as { schema_id: number }).schema_id,
+        ],
+        [keyId, fooId],
+      );
+      assert.equal((versioned.key as { type: string }).type, 'AVRO');
+      const latest = await produce({ key: { data: 1000 }, value: { data: 'foobar' } });
+      assert.equal((latest.value as { schema_id: number }).schema_id, stringId);
+      await produce({ key: { schema_id: keyId }, value: { schema_version: 1, data: null } });
+      await produce({ key: { data: 1000 } });
+      // A value its schema refuses is still refused: the latest value schema is a string.
+      const refused = await call(url, records, {
+        method: 'POST',
+        contentType: 'application/json',
+        body: { value: { data: { foo: 'bar' } } },
+      });
+      // v3 reports carry the HTTP status as error_code, as in schemas.test.ts.
+      assertError(refused, 422, 422, /value\.data/);
+      // The four records read back through an Avro consumer instance.
+      const base = '/consumers/avro-v3-group/instances/reader';
+      ok(
+        await call(url, '/consumers/avro-v3-group', {
+          method: 'POST',
+          contentType: V2,
+          body: { name: 'reader', format: 'avro', 'auto.offset.reset': 'earliest' },
+        }),
+      );
+      ok(
+        await call(url, `${base}/assignments`, {
+          method: 'POST',
+          contentType: V2,
+          body: { partitions: [{ topic: 'topic-2', partition: 0 }] },
+        }),
+        204,
+      );
+      const read: { key: unknown; value: unknown; offset: number }[] = [];
+      await waitFor('four Avro records of topic-2', async () => {
+        const answer = await call(url, `${base}/records?timeout=3000`, { accept: AVRO });
+        ok(answer);
+        read.push(...(answer.json as typeof read));
+        return read.length >= 4 ? true : undefined;
+      });
+      ok(await call(url, base, { method: 'DELETE', contentType: V2 }), 204);
+      assert.deepEqual(
+        read.map((r) => [r.offset, r.key, r.value]),
+        [
+          [0, 1000, { foo: 'bar' }],
+          [1, 1000, 'foobar'],
+          [2, null, null],
+          [3, 1000, null],
+        ],
+      );
+
+      // A BINARY key and an AVRO value with its subject and raw schema, registered under that subject.
+      const withSubject = await call(url, `${v3Topics()}/topic-1/records`, {
+        method: 'POST',
+        contentType: 'application/json',
+        body: {
+          partition_id: 1,
+          headers: [
+            { name: 'Header-1', value: 'SGVhZGVyLTE=' },
+            { name: 'Header-2', value: 'SGVhZGVyLTI=' },
+          ],
+          key: { type: 'BINARY', data: 'Zm9vYmFy' },
+          value: { type: 'AVRO', subject: 'topic-1-key', schema: '{"type":"string"}', data: 'foobar' },
+          timestamp: '2021-02-05T19:14:42Z',
+        },
+      });
+      ok(withSubject, 200, /application\/json/);
+      const latestOfSubject = await call(registry, '/subjects/topic-1-key/versions/latest');
+      ok(latestOfSubject);
+      assert.deepEqual(
+        [(withSubject.json as { value: unknown }).value],
+        [{ type: 'AVRO', size: 12, schema_id: (latestOfSubject.json as { id: number }).id }],
       );
     });
   });

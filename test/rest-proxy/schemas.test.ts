@@ -382,6 +382,12 @@ for (const { make, proxyPort, registryPort } of targets) {
     });
 
     // Confluent's documented examples, on the embedded cluster only (CI time; see docs-examples.ts).
-    if (target.kind === 'kstack') docsExamples({ bootstrap, url: () => url, clusterId: () => clusterId });
+    if (target.kind === 'kstack')
+      docsExamples({
+        bootstrap,
+        url: () => url,
+        clusterId: () => clusterId,
+        registryUrl: () => registry.url,
+      });
   });
 }
