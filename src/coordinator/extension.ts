@@ -26,6 +26,7 @@ import {
   GroupCoordinator,
   type GroupCoordinatorConfig,
 } from './group-coordinator.ts';
+import { CoordinatorLeadership, type PartitionCoordinator } from './leadership.ts';
 import { OFFSETS_TOPIC_NAME } from './offsets-log.ts';
 import {
   ProducerIdManager,
@@ -132,6 +133,9 @@ export class CoordinatorRuntime {
 }
 
 export const GROUP_COORDINATOR: SlotKey<CoordinatorRuntime> = slotKey<CoordinatorRuntime>('groupCoordinator');
+/** The cluster node calls its `update()` after every replayed metadata batch (src/coordinator/leadership.ts). */
+export const COORDINATOR_LEADERSHIP: SlotKey<CoordinatorLeadership> =
+  slotKey<CoordinatorLeadership>('coordinatorLeadership');
 
 export function coordinatorConfig(broker: BrokerServices): GroupCoordinatorConfig {
   const d = DEFAULT_GROUP_COORDINATOR_CONFIG;
@@ -213,7 +217,11 @@ class FileProducerIdStore implements ProducerIdStore {
 }
 
 interface Running {
+  readonly services: BrokerServices;
+  /** Set by beforeBrokerStop: this entry is the one the next `stop()` ends. */
+  stopRequested: boolean;
   readonly runtime: CoordinatorRuntime;
+  readonly leadership: CoordinatorLeadership;
   readonly transactions: TransactionRuntime;
   cancelProducerExpiry: () => void;
   cancelTransactionAbort: () => void;
@@ -224,6 +232,17 @@ interface Running {
 
 /** One entry per started broker (stopped last-in first-out, as brokers of one process stop). */
 const running: Running[] = [];
+
+/**
+ * Names the broker whose `stop()` comes next, for a process that runs several brokers and stops
+ * one that was not started last (a cluster node restarted in a test): the broker's call to
+ * `extension.stop()` carries no broker, and last-in first-out would stop another broker's
+ * coordinators (which then answered NOT_COORDINATOR for ever).
+ */
+export function beforeBrokerStop(services: BrokerServices): void {
+  const entry = running.find((e) => e.services === services);
+  if (entry !== undefined) entry.stopRequested = true;
+}
 
 export const extension: BrokerExtension = {
   name: 'group-coordinator',
@@ -259,7 +278,12 @@ export const extension: BrokerExtension = {
         persist: (groupId, records) => coordinator.appendRecords(groupId, records),
       }),
     );
-    const producerIds = new ProducerIdManager(new FileProducerIdStore(join(services.dataDir, 'coordinator')));
+    // A node of a cluster (more than one broker known, or none yet: the image fills by replay)
+    // takes its own interleaved id blocks, so no two nodes hand out the same producer id.
+    const producerIds = new ProducerIdManager(
+      new FileProducerIdStore(join(services.dataDir, 'coordinator')),
+      () => (services.metadata().brokers().length === 1 ? null : services.nodeId),
+    );
     const runtime = new CoordinatorRuntime(services, coordinator, producerIds);
     const existingTransactionPartitions = services.metadata().topic(TRANSACTION_STATE_TOPIC)
       ?.partitions.length;
@@ -281,11 +305,24 @@ export const extension: BrokerExtension = {
     services.slots.set(PRODUCER_STATE, transactions.producerState);
     services.slots.set(GROUP_COORDINATOR, runtime);
     services.slots.set(TRANSACTIONS, transactions);
+    const leadership = new CoordinatorLeadership(
+      services,
+      new Map<string, PartitionCoordinator>([
+        [OFFSETS_TOPIC_NAME, coordinator],
+        // After the groups (map order): completing a prepared transaction may commit offsets into them.
+        [TRANSACTION_STATE_TOPIC, transactions.coordinator],
+      ]),
+      (message) => process.stderr.write(`kstack: node ${services.nodeId}: ${message}\n`),
+    );
+    services.slots.set(COORDINATOR_LEADERSHIP, leadership);
     if (services.metadata().topic(OFFSETS_TOPIC_NAME) !== undefined) await runtime.ensureOffsetsTopic();
     // After the groups: completing a prepared transaction may commit offsets into them.
     if (existingTransactionPartitions !== undefined) await transactions.ensureTransactionTopic();
     const entry: Running = {
+      services,
+      stopRequested: false,
       runtime,
+      leadership,
       transactions,
       cancelProducerExpiry: () => {},
       cancelTransactionAbort: () => {},
@@ -330,13 +367,19 @@ export const extension: BrokerExtension = {
   },
 
   async stop(): Promise<void> {
-    const entry = running.pop();
+    const named = running.findIndex((e) => e.stopRequested);
+    const entry = named >= 0 ? running.splice(named, 1)[0] : running.pop();
     if (entry === undefined) return;
     entry.stopped = true;
+    // Loads started by metadata replay finish (or fail) before the coordinators stop: one
+    // finishing afterwards would re-arm their timers on a stopped broker.
+    await entry.leadership.stop();
     entry.cancelProducerExpiry();
     entry.cancelTransactionAbort();
     entry.cancelTransactionalIdExpiry();
-    // Marker rounds in flight finish before the logs close (a restart would redo them otherwise).
+    // Marker rounds in flight finish before the logs close (a restart would redo them otherwise);
+    // markers for other brokers' partitions are no longer retried, so none waits for ever.
+    entry.transactions.close();
     await entry.transactions.coordinator.idle();
     entry.runtime.coordinator.consumerGroups?.stop();
     entry.runtime.coordinator.stop();

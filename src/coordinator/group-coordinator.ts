@@ -259,6 +259,8 @@ export class GroupCoordinator {
       }
       this.#replay(record, groupRecords, offsetRecords);
     }
+    // Unloaded (leadership moved) or stopped while reading: what was read is no longer ours to serve.
+    if (this.#partitions.get(partition) !== 'loading') return;
     const groupIds = new Set([...groupRecords.keys(), ...offsetRecords.keys()]);
     for (const groupId of groupIds) {
       const value = groupRecords.get(groupId) ?? null;

@@ -258,14 +258,27 @@ export class MemoryProducerIdStore implements ProducerIdStore {
 
 /** Ids are handed out from blocks; a block is recorded as used before its first id is given. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000n;
+/**
+ * Cluster nodes share the id space in interleaved blocks: node n takes the blocks whose index is
+ * n modulo this. Node ids that are equal modulo it would share blocks (kstack up runs 1-9).
+ */
+export const PRODUCER_ID_NODE_SLOTS = 16n;
 
 export class ProducerIdManager {
   readonly #store: ProducerIdStore;
+  readonly #nodeId: () => number | null;
   #next = -1n;
   #blockEnd = -1n;
 
-  constructor(store: ProducerIdStore) {
+  /**
+   * `nodeId` names this node when it is one of several (a cluster), else null; asked at every new
+   * block. A cluster node takes only the blocks whose index modulo PRODUCER_ID_NODE_SLOTS is its
+   * node id modulo the same, so two nodes never hand out the same id (Kafka's controller allocates
+   * the blocks instead: AllocateProducerIds). Alone, it takes every block.
+   */
+  constructor(store: ProducerIdStore, nodeId: () => number | null = () => null) {
     this.#store = store;
+    this.#nodeId = nodeId;
   }
 
   /** Makes sure no id at or below `producerId` is handed out again (ids seen in the logs). */
@@ -279,8 +292,14 @@ export class ProducerIdManager {
   nextProducerId(): bigint {
     if (this.#next < 0n || this.#next >= this.#blockEnd) {
       const stored = this.#store.read() ?? 0n;
-      const start = stored > this.#next ? stored : this.#next < 0n ? 0n : this.#next;
-      this.#blockEnd = start + PRODUCER_ID_BLOCK_SIZE;
+      const candidate = stored > this.#next ? stored : this.#next < 0n ? 0n : this.#next;
+      const nodeId = this.#nodeId();
+      const start =
+        nodeId === null ? candidate : ownStart(candidate, BigInt(nodeId) % PRODUCER_ID_NODE_SLOTS);
+      this.#blockEnd =
+        nodeId === null
+          ? start + PRODUCER_ID_BLOCK_SIZE
+          : (start / PRODUCER_ID_BLOCK_SIZE + 1n) * PRODUCER_ID_BLOCK_SIZE;
       this.#store.write(this.#blockEnd);
       this.#next = start;
     }
@@ -288,4 +307,12 @@ export class ProducerIdManager {
     this.#next += 1n;
     return id;
   }
+}
+
+/** The first id at or above `candidate` in a block whose index modulo PRODUCER_ID_NODE_SLOTS is `slot`. */
+function ownStart(candidate: bigint, slot: bigint): bigint {
+  let block = candidate / PRODUCER_ID_BLOCK_SIZE;
+  if (block % PRODUCER_ID_NODE_SLOTS === slot) return candidate;
+  while (block % PRODUCER_ID_NODE_SLOTS !== slot) block += 1n;
+  return block * PRODUCER_ID_BLOCK_SIZE;
 }

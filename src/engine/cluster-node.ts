@@ -17,6 +17,7 @@ import { MetadataQuorum } from '../controller/metadata-quorum.ts';
 import { ControllerNode } from '../controller/node.ts';
 import type { PeerAddress } from '../controller/peer.ts';
 import { ReplicationControl } from '../controller/replication-control.ts';
+import { beforeBrokerStop, COORDINATOR_LEADERSHIP } from '../coordinator/extension.ts';
 import type { LeaderAndEpoch, RaftConfig } from '../raft/types.ts';
 import type { ServerLog } from '../server/server.ts';
 
@@ -91,7 +92,11 @@ export class ClusterNode {
     }
     this.quorum = new MetadataQuorum({
       clusterId: options.clusterId,
-      onRecords: (records, offset) => this.broker.replayMetadata(records, offset),
+      onRecords: (records, offset) => {
+        this.broker.replayMetadata(records, offset);
+        // The coordinators follow the leadership of __consumer_offsets and __transaction_state.
+        this.broker.slots.get(COORDINATOR_LEADERSHIP)?.update();
+      },
     });
     this.broker = new Broker({
       ...options.broker,
@@ -231,6 +236,8 @@ export class ClusterNode {
     this.control.stop();
     this.quorum.detach();
     await this.controller.stop();
+    // Several nodes may share this process (tests): the coordinators stopped must be this broker's.
+    beforeBrokerStop(this.broker);
     await this.broker.stop();
   }
 

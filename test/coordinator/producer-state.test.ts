@@ -4,6 +4,7 @@ import type { ProducerBatchInfo } from '../../src/broker/services.ts';
 import {
   MemoryProducerIdStore,
   PRODUCER_ID_BLOCK_SIZE,
+  PRODUCER_ID_NODE_SLOTS,
   ProducerIdManager,
   ProducerStateTable,
 } from '../../src/coordinator/producer-state.ts';
@@ -177,5 +178,34 @@ describe('producer id allocation', () => {
     const manager = new ProducerIdManager(new MemoryProducerIdStore());
     manager.observe(5000n);
     assert.equal(manager.nextProducerId(), 5001n);
+  });
+
+  it('gives the nodes of a cluster disjoint blocks, across block ends, restarts and ids seen in the logs', () => {
+    const stores = [1, 2, 3].map(() => new MemoryProducerIdStore());
+    const managers = [1, 2, 3].map((nodeId, i) => new ProducerIdManager(stores[i]!, () => nodeId));
+    // Node 2 saw node 3's ids in a replicated log: it must not jump into node 3's block.
+    managers[1]!.observe(3n * PRODUCER_ID_BLOCK_SIZE + 7n);
+    const handed = new Map<bigint, number>();
+    const blockCount = Number(PRODUCER_ID_BLOCK_SIZE) * 2 + 10;
+    for (const [i, manager] of managers.entries()) {
+      for (let n = 0; n < blockCount; n++) {
+        const id = manager.nextProducerId();
+        assert.equal(
+          handed.get(id),
+          undefined,
+          `id ${id} handed out by node ${handed.get(id)} and node ${i + 1}`,
+        );
+        assert.equal(
+          (id / PRODUCER_ID_BLOCK_SIZE) % PRODUCER_ID_NODE_SLOTS,
+          BigInt(i + 1),
+          `id ${id} of node ${i + 1}`,
+        );
+        handed.set(id, i + 1);
+      }
+    }
+    const restarted = new ProducerIdManager(stores[0]!, () => 1);
+    const id = restarted.nextProducerId();
+    assert.equal(handed.get(id), undefined, 'a restarted node starts past its used blocks');
+    assert.equal((id / PRODUCER_ID_BLOCK_SIZE) % PRODUCER_ID_NODE_SLOTS, 1n);
   });
 });

@@ -13,8 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
 import type { PartitionView } from '../../src/broker/services.ts';
 import { parseQuorumVoters } from '../../src/controller/node.ts';
+import { GROUP_COORDINATOR } from '../../src/coordinator/extension.ts';
+import { partitionForGroup } from '../../src/coordinator/offsets-log.ts';
+import { TRANSACTIONS } from '../../src/coordinator/transactions/runtime.ts';
 import { ClusterNode } from '../../src/engine/cluster-node.ts';
 import { runTool } from './run-tool.ts';
 
@@ -26,6 +30,8 @@ const CLUSTER_ID = 'a0NzdGFja0NsdXN0ZXIxMg';
 const WAIT_MS = 60_000;
 const TOOL_TIMEOUT_MS = 120_000;
 const POLL_MS = 50;
+/** `offsets.topic.num.partitions`: the __consumer_offsets the forwarding test creates has three. */
+const OFFSETS_PARTITIONS = 3;
 const ROOT = join(import.meta.dirname, '..', '..');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-node-'));
@@ -47,7 +53,13 @@ function makeNode(nodeId: number): ClusterNode {
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     port: BROKER_PORTS[nodeId - 1]!,
     dataDir: join(dataDir, `node-${nodeId}`),
-    config: { 'default.replication.factor': '3', 'num.partitions': '3', 'min.insync.replicas': '2' },
+    config: {
+      'default.replication.factor': '3',
+      'num.partitions': '3',
+      'min.insync.replicas': '2',
+      'offsets.topic.num.partitions': String(OFFSETS_PARTITIONS),
+      'transaction.state.log.num.partitions': '2',
+    },
     log: { info() {}, warn: (message) => warnings.push(`node ${nodeId}: ${message}`) },
     onFatal: (error) => {
       throw error;
@@ -191,6 +203,27 @@ test('kafka-topics through a broker that is not the controller creates and delet
   }
 });
 
+/**
+ * Waits until every running node coordinates exactly the partitions of `topic` it
+ * leads: loaded where it leads, not where another node does (leadership moved away).
+ */
+async function coordinatorsFollowLeadership(topic: '__consumer_offsets' | '__transaction_state') {
+  await waitFor(`every ${topic} partition coordinated by its leader and only there`, () =>
+    [...nodes.values()].every((node) => {
+      const coordinator =
+        topic === '__consumer_offsets'
+          ? node.broker.slots.get(GROUP_COORDINATOR)?.coordinator
+          : node.broker.slots.get(TRANSACTIONS)?.coordinator;
+      const partitions = node.broker.metadata().topic(topic)?.partitions ?? [];
+      return (
+        coordinator !== undefined &&
+        partitions.length === (topic === '__consumer_offsets' ? OFFSETS_PARTITIONS : 2) &&
+        partitions.every((p) => (p.leaderId === node.nodeId) === coordinator.hasPartition(p.partitionIndex))
+      );
+    }),
+  );
+}
+
 test('a broker that is not the active controller forwards topic creation to it (internal topics too)', async () => {
   const leaderId = await settledLeader();
   const follower = [...nodes.values()].find((node) => node.nodeId !== leaderId)!;
@@ -205,13 +238,31 @@ test('a broker that is not the active controller forwards topic creation to it (
   assert.ok(leader.broker.metadata().topic('direct'), 'committed by the active controller');
   const again = await follower.broker.createTopic({ name: 'direct', numPartitions: 1, replicationFactor: 3 });
   assert.equal(again.errorCode, 36, 'TOPIC_ALREADY_EXISTS');
+  // Partition i led by node i+1, so a node other than the controller leads one (the failover test).
   const internal = await follower.broker.createTopic({
     name: '__consumer_offsets',
+    numPartitions: -1,
+    replicationFactor: -1,
+    assignments: [
+      [1, 2, 3],
+      [2, 3, 1],
+      [3, 1, 2],
+    ],
+    internal: true,
+  });
+  assert.equal(internal.errorCode, 0, internal.errorMessage ?? '');
+  // Each broker coordinates the groups of the __consumer_offsets partitions it leads, without a
+  // FindCoordinator of its own: another broker names it, and its JoinGroup must not answer NOT_COORDINATOR.
+  await coordinatorsFollowLeadership('__consumer_offsets');
+  // The same for the transaction coordinator and __transaction_state.
+  const transactionState = await follower.broker.createTopic({
+    name: '__transaction_state',
     numPartitions: 2,
     replicationFactor: 3,
     internal: true,
   });
-  assert.equal(internal.errorCode, 0, internal.errorMessage ?? '');
+  assert.equal(transactionState.errorCode, 0, transactionState.errorMessage ?? '');
+  await coordinatorsFollowLeadership('__transaction_state');
   const tooMany = await follower.broker.createTopic({ name: 'wide', numPartitions: 1, replicationFactor: 4 });
   assert.equal(tooMany.errorCode, 38, 'INVALID_REPLICATION_FACTOR above the three registered brokers');
 });
@@ -267,7 +318,20 @@ test('acks=all records survive the leader node stopping uncleanly; the node rest
   const controllerId = await settledLeader();
   const controller = nodes.get(controllerId)!;
   // One partition led by a node that is not the active controller, so the controller fences it.
-  const victimId = [1, 2, 3].find((id) => id !== controllerId)!;
+  // Preferably one leading a __consumer_offsets partition too, so its group coordinator fails over.
+  const offsetsLeaders = (controller.broker.metadata().topic('__consumer_offsets')?.partitions ?? []).map(
+    (p) => p.leaderId,
+  );
+  const victimId = [1, 2, 3].find((id) => id !== controllerId && offsetsLeaders.includes(id));
+  assert.ok(
+    victimId !== undefined,
+    `a node other than the controller leads a __consumer_offsets partition: ${offsetsLeaders}`,
+  );
+  // A group coordinated by the victim: its committed offsets must be served by the next leader.
+  const groupId = Array.from({ length: 20 }, (_, i) => `resume-${i}`).find(
+    (id) => offsetsLeaders[partitionForGroup(id, OFFSETS_PARTITIONS)] === victimId,
+  );
+  assert.ok(groupId !== undefined, 'a group coordinated by the victim');
   const order = [victimId, ...[1, 2, 3].filter((id) => id !== victimId)];
   const created = await controller.broker.createTopic({
     name: 'payments',
@@ -293,6 +357,18 @@ test('acks=all records survive the leader node stopping uncleanly; the node rest
     { input: `${records.join('\n')}\n`, timeoutMs: TOOL_TIMEOUT_MS },
   );
   assert.equal(produced.code, 0, `kcat -P acks=all: ${produced.stderr}`);
+  const admin = new Kafka({
+    clientId: 'cluster-node-test',
+    brokers: BROKER_PORTS.map((port) => `${HOST}:${port}`),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
+  }).admin();
+  await admin.connect();
+  try {
+    await admin.setOffsets({ groupId, topic: 'payments', partitions: [{ partition: 0, offset: '150' }] });
+  } finally {
+    await admin.disconnect();
+  }
   const stoppedAt = performance.now();
   await nodes.get(victimId)!.stop({ controlled: false });
   nodes.delete(victimId);
@@ -306,9 +382,32 @@ test('acks=all records survive the leader node stopping uncleanly; the node rest
     `failover: new leader ${after.leaderId} ${Math.round(performance.now() - stoppedAt)} ms after the stop (session ${SESSION_TIMEOUT_MS} ms)`,
   );
   assert.deepEqual(await kcatConsume(BROKER_PORTS[after.leaderId - 1]!, 'payments'), records);
+  // The coordinator partitions the stopped node led are loaded by their new leaders, and the
+  // group the victim coordinated is served there with its committed offset.
+  await coordinatorsFollowLeadership('__consumer_offsets');
+  await coordinatorsFollowLeadership('__transaction_state');
+  const survivors = new Kafka({
+    clientId: 'cluster-node-test',
+    brokers: BROKER_PORTS.filter((_, i) => i + 1 !== victimId).map((port) => `${HOST}:${port}`),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
+  }).admin();
+  await survivors.connect();
+  try {
+    const offsets = await survivors.fetchOffsets({ groupId, topics: ['payments'] });
+    assert.deepEqual(
+      offsets[0]?.partitions.map((p) => [p.partition, p.offset]),
+      [[0, '150']],
+      `the committed offset of ${groupId} after its coordinator's node stopped`,
+    );
+  } finally {
+    await survivors.disconnect();
+  }
   const restarted = makeNode(victimId);
   nodes.set(victimId, restarted);
   await restarted.start();
   await agreedPartition('payments', 0, 'the restarted node back in the ISR', (p) => p.isr.length === 3);
   assert.deepEqual(await kcatConsume(BROKER_PORTS[after.leaderId - 1]!, 'payments'), records);
+  await coordinatorsFollowLeadership('__consumer_offsets');
+  await coordinatorsFollowLeadership('__transaction_state');
 });

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { ApiKey, apis, getApi } from '../../src/protocol/apis/index.ts';
 import { ErrorCode, errorByCode, KafkaErrors } from '../../src/protocol/errors.ts';
 
-test('the registry holds the 48 APIs of the broker, group, security (ACLs too) and quorum issues', () => {
-  assert.equal(apis.size, 48);
+test('the registry holds the 49 APIs of the broker, group, transaction, security (ACLs too) and quorum issues', () => {
+  assert.equal(apis.size, 49);
   for (const [name, key] of Object.entries(ApiKey)) {
     const api = getApi(key);
     assert.ok(api, name);
@@ -38,6 +38,7 @@ test('version ranges as the specification gives them', () => {
     [ApiKey.DeleteTopics, 0, 6, 4],
     [ApiKey.InitProducerId, 0, 5, 2],
     [ApiKey.OffsetForLeaderEpoch, 0, 4, 4],
+    [ApiKey.WriteTxnMarkers, 0, 1, 1],
     [ApiKey.DescribeConfigs, 0, 4, 4],
     [ApiKey.DescribeAcls, 0, 3, 2],
     [ApiKey.CreateAcls, 0, 3, 2],

@@ -1,6 +1,7 @@
 /**
  * TxnOffsetCommit 0-4: offsets committed inside a transaction, at the group coordinator. The
  * producer's transaction must hold the group's `__consumer_offsets` partition (AddOffsetsToTxn);
+ * on a cluster this is checked only when this broker is also the producer's transaction coordinator;
  * the group checks of KIP-447 (v3+: generation, member id, instance id) apply; the offsets stay
  * invisible to OffsetFetch until the commit marker.
  */
@@ -33,10 +34,14 @@ export const handler = defineHandler<TxnOffsetCommitRequestData, Input<TxnOffset
       return all(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const coordinatorError = groups.coordinator.coordinatorError(request.groupId);
     if (coordinatorError !== null) return all(() => coordinatorError);
-    const refused = transactions.coordinator.verifyPartition(request.producerId, request.producerEpoch, {
-      topic: OFFSETS_TOPIC_NAME,
-      partition: groups.coordinator.partitionFor(request.groupId),
-    });
+    // On a cluster the producer's transaction coordinator may be another broker: then unverified,
+    // as its produce batches are (TransactionRuntime.verifiesHere).
+    const refused = transactions.verifiesHere(request.producerId)
+      ? transactions.coordinator.verifyPartition(request.producerId, request.producerEpoch, {
+          topic: OFFSETS_TOPIC_NAME,
+          partition: groups.coordinator.partitionFor(request.groupId),
+        })
+      : null;
     if (refused !== null) {
       const errorCode =
         refused.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH

@@ -180,6 +180,8 @@ export class TransactionCoordinator {
       if (id === null) continue;
       latest.set(id, record.value === null ? null : decodeTransactionLogValue(record.value));
     }
+    // Unloaded (leadership moved) while reading: another broker coordinates these ids now.
+    if (this.#partitions.get(partition) !== 'loading') return;
     for (const [id, value] of latest) {
       if (value === null) continue;
       const meta = fromLogValue(id, value);
@@ -194,6 +196,20 @@ export class TransactionCoordinator {
       } else if (meta.state === 'PrepareEpochFence') {
         this.#track(this.#abort(meta, false));
       }
+    }
+  }
+
+  /**
+   * Stops coordinating a partition (another broker leads it now): its transactional ids are
+   * dropped from memory; their next request gets NOT_COORDINATOR and finds the new coordinator,
+   * which replays the partition. A marker round in flight finishes on its own.
+   */
+  unloadPartition(partition: number): void {
+    this.#partitions.delete(partition);
+    for (const [id, meta] of this.#transactions) {
+      if (this.partitionFor(id) !== partition) continue;
+      this.#transactions.delete(id);
+      if (this.#byProducerId.get(meta.producerId) === meta) this.#byProducerId.delete(meta.producerId);
     }
   }
 
@@ -519,6 +535,11 @@ export class TransactionCoordinator {
       };
     }
     return null;
+  }
+
+  /** Whether a transactional id coordinated here holds this producer id now. */
+  knowsProducer(producerId: bigint): boolean {
+    return this.#byProducerId.has(producerId);
   }
 
   // ---- admin --------------------------------------------------------------------------------

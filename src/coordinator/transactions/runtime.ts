@@ -37,7 +37,22 @@ import {
   type TransactionCoordinatorConfig,
   type TransactionLog,
 } from './coordinator.ts';
+import { MarkerChannel } from './marker-channel.ts';
 import { PartitionTransactions } from './partition-transactions.ts';
+
+/** How long a marker waits before it is sent again after a retriable answer. */
+export const MARKER_RETRY_BACKOFF_MS = 100;
+/** Answers after which a marker is sent again (Kafka's coordinator retries these until the partition is deleted). */
+const MARKER_RETRIABLE: ReadonlySet<number> = new Set([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.NOT_ENOUGH_REPLICAS,
+  ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+  ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.NETWORK_EXCEPTION,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+]);
 
 interface BrokerWithSettings extends BrokerServices {
   settingsOf(topic: string): TopicSettings;
@@ -112,7 +127,7 @@ class TransactionalProducerState implements ProducerStateService {
   }
 
   checkAppend(batch: ProducerBatchInfo): ProducerAppendDecision {
-    if (batch.isTransactional) {
+    if (batch.isTransactional && this.#runtime.verifiesHere(batch.producerId)) {
       const refused = this.#runtime.coordinator.verifyPartition(batch.producerId, batch.producerEpoch, batch);
       if (refused !== null) return { kind: 'error', ...refused };
     }
@@ -140,6 +155,8 @@ export class TransactionRuntime implements MarkerWriter {
   readonly #table: ProducerStateTable;
   readonly #groups: GroupCoordinator;
   #ensuring: Promise<number> | null = null;
+  readonly #channel: MarkerChannel;
+  #closed = false;
 
   constructor(
     broker: BrokerServices,
@@ -151,6 +168,7 @@ export class TransactionRuntime implements MarkerWriter {
     this.#broker = broker;
     this.#table = table;
     this.#groups = groups;
+    this.#channel = new MarkerChannel(broker);
     this.coordinator = new TransactionCoordinator({
       clock: broker.clock,
       log: new BrokerTransactionLog(broker),
@@ -176,7 +194,26 @@ export class TransactionRuntime implements MarkerWriter {
     }
   }
 
-  /** Appends a commit or abort marker to a local partition (a deleted partition is skipped, as Kafka gives up on it). */
+  /**
+   * Whether a transactional append of this producer is verified here (KIP-890 part 1): always on
+   * one broker; on a cluster only when this broker coordinates the producer's transactional id.
+   * The produce path checks synchronously, so the leader cannot ask another broker's coordinator
+   * (AddPartitionsToTxn v4+ VerifyOnly) before appending: such batches are appended unverified,
+   * as Kafka does with `transaction.partition.verification.enable=false`. Producer ids are unique
+   * across the nodes (interleaved blocks), so a producer known here is coordinated here.
+   */
+  verifiesHere(producerId: bigint): boolean {
+    return this.#broker.metadata().brokers().length <= 1 || this.coordinator.knowsProducer(producerId);
+  }
+
+  /**
+   * Writes a commit or abort marker to a partition, wherever it is led: appended here when this
+   * broker leads it, else sent to its leader with WriteTxnMarkers (27). A retriable answer (no
+   * leader yet, leadership moving, the leader unreachable) is retried every
+   * MARKER_RETRY_BACKOFF_MS against the leader the metadata names then, as Kafka retries until the
+   * partition is deleted; a deleted partition is skipped. Rejects on a fatal answer or when the
+   * broker stops (the transaction stays prepared; the next coordinator finishes it).
+   */
   async writeMarker(
     target: TopicPartition,
     producerId: bigint,
@@ -184,8 +221,56 @@ export class TransactionRuntime implements MarkerWriter {
     commit: boolean,
     coordinatorEpoch: number,
   ): Promise<void> {
+    const marker = { target, producerId, producerEpoch, commit, coordinatorEpoch };
+    for (;;) {
+      const partition = this.#broker.metadata().topic(target.topic)?.partitions[target.partition];
+      // Deleted (or never known here: one broker without the topic): Kafka gives up on it too.
+      if (partition === undefined) return;
+      let errorCode: number;
+      let problem = '';
+      if (partition.leaderId === this.#broker.nodeId) {
+        errorCode = await this.writeLocalMarker(marker);
+      } else if (partition.leaderId >= 0) {
+        try {
+          errorCode = await this.#channel.send(partition.leaderId, marker);
+        } catch (error) {
+          errorCode = ErrorCode.NETWORK_EXCEPTION;
+          problem = `: ${(error as Error).message}`;
+        }
+      } else {
+        errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
+      }
+      if (errorCode === ErrorCode.NONE) return;
+      if (!MARKER_RETRIABLE.has(errorCode)) {
+        throw new Error(
+          `marker for producer ${producerId} in ${target.topic}-${target.partition}: error ${errorCode}${problem}`,
+        );
+      }
+      if (this.#closed) {
+        throw new Error(
+          `marker for producer ${producerId} in ${target.topic}-${target.partition}: the broker is stopping (last error ${errorCode}${problem})`,
+        );
+      }
+      await new Promise<void>((resolve) => this.#broker.clock.setTimer(MARKER_RETRY_BACKOFF_MS, resolve));
+    }
+  }
+
+  /**
+   * Appends a marker to a partition this broker leads (the coordinator's own markers, and
+   * WriteTxnMarkers from another broker's coordinator); resolves with Kafka's error code:
+   * UNKNOWN_TOPIC_OR_PARTITION when not hosted here, NOT_LEADER_OR_FOLLOWER when only a follower.
+   */
+  async writeLocalMarker(marker: {
+    readonly target: TopicPartition;
+    readonly producerId: bigint;
+    readonly producerEpoch: number;
+    readonly commit: boolean;
+    readonly coordinatorEpoch: number;
+  }): Promise<number> {
+    const { target, producerId, producerEpoch, commit, coordinatorEpoch } = marker;
     const replica = this.#broker.partitions.get(target.topic, target.partition) as LocalReplica | undefined;
-    if (replica === undefined) return;
+    if (replica === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (!replica.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const nowMs = this.#broker.clock.nowMs();
     const payload = await encodeMarkerBatch({
       producerId,
@@ -196,21 +281,29 @@ export class TransactionRuntime implements MarkerWriter {
     });
     const check = checkBatchAt(payload, 0);
     if (!check.ok) throw new Error(`marker batch is invalid: ${check.message}`);
+    // Leadership may have moved while the batch was encoded.
+    if (!replica.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const appended = replica.appendAsLeader(
       payload,
       [check.batch],
       settingsOf(this.#broker, target.topic),
       nowMs,
     );
-    if (appended.errorCode !== 0) {
-      throw new Error(
-        `marker for producer ${producerId} in ${target.topic}-${target.partition}: error ${appended.errorCode} ${appended.errorMessage ?? ''}`,
-      );
-    }
+    if (appended.errorCode !== 0) return appended.errorCode;
     this.#table.recordMarker(target.topic, target.partition, producerId, producerEpoch, nowMs);
     this.partitions.onMarker(target.topic, target.partition, producerId, commit, appended.baseOffset);
     if (target.topic === OFFSETS_TOPIC_NAME)
       this.#groups.completeTransaction(producerId, target.partition, commit);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * The broker stops: markers are no longer sent to other brokers nor retried (a round in flight
+   * ends within MARKER_RETRY_BACKOFF_MS; its transaction stays prepared for the next coordinator).
+   */
+  close(): void {
+    this.#closed = true;
+    this.#channel.close();
   }
 
   /**

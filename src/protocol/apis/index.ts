@@ -22,6 +22,7 @@ import { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from './23-
 import { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './24-add-partitions-to-txn.ts';
 import { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from './25-add-offsets-to-txn.ts';
 import { EndTxnRequest, EndTxnResponse } from './26-end-txn.ts';
+import { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from './27-write-txn-markers.ts';
 import { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from './28-txn-offset-commit.ts';
 import { DescribeAclsRequest, DescribeAclsResponse } from './29-describe-acls.ts';
 import { CreateAclsRequest, CreateAclsResponse } from './30-create-acls.ts';
@@ -111,6 +112,7 @@ export const ApiKey = {
   AddPartitionsToTxn: 24,
   AddOffsetsToTxn: 25,
   EndTxn: 26,
+  WriteTxnMarkers: 27,
   TxnOffsetCommit: 28,
   DescribeAcls: 29,
   CreateAcls: 30,
@@ -164,6 +166,7 @@ const definitions: readonly ApiDefinition[] = [
   defineApi('AddPartitionsToTxn', AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
   defineApi('AddOffsetsToTxn', AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
   defineApi('EndTxn', EndTxnRequest, EndTxnResponse),
+  defineApi('WriteTxnMarkers', WriteTxnMarkersRequest, WriteTxnMarkersResponse),
   defineApi('TxnOffsetCommit', TxnOffsetCommitRequest, TxnOffsetCommitResponse),
   defineApi('DescribeAcls', DescribeAclsRequest, DescribeAclsResponse),
   defineApi('CreateAcls', CreateAclsRequest, CreateAclsResponse),
@@ -225,6 +228,7 @@ export * from './23-offset-for-leader-epoch.ts';
 export * from './24-add-partitions-to-txn.ts';
 export * from './25-add-offsets-to-txn.ts';
 export * from './26-end-txn.ts';
+export * from './27-write-txn-markers.ts';
 export * from './28-txn-offset-commit.ts';
 export * from './29-describe-acls.ts';
 export * from './30-create-acls.ts';

@@ -258,6 +258,27 @@ def crash_phase2(bs, topic, txid):
             'readUncommitted': read_all(bs, topic, 'read_uncommitted')}
 
 
+def partitions_commit_abort(bs, topic, txid, partitions):
+    """Commit, abort, commit across every partition of an existing topic (a cluster: other leaders than the coordinator)."""
+    n = int(partitions)
+    p = producer(bs, txid)
+    p.begin_transaction()
+    for i in range(n):
+        p.produce(topic, value=f'commit-a-{i}'.encode(), partition=i)
+    p.commit_transaction(STEP_TIMEOUT_S)
+    p.begin_transaction()
+    for i in range(n):
+        p.produce(topic, value=f'abort-{i}'.encode(), partition=i)
+    p.flush(STEP_TIMEOUT_S)
+    p.abort_transaction(STEP_TIMEOUT_S)
+    p.begin_transaction()
+    for i in range(n):
+        p.produce(topic, value=f'commit-b-{i}'.encode(), partition=i)
+    p.commit_transaction(STEP_TIMEOUT_S)
+    return {'readCommitted': [read_all(bs, topic, 'read_committed', i) for i in range(n)],
+            'readUncommitted': [read_all(bs, topic, 'read_uncommitted', i) for i in range(n)]}
+
+
 def read(bs, topic):
     committed = read_all(bs, topic, 'read_committed')
     uncommitted = read_all(bs, topic, 'read_uncommitted')
@@ -268,6 +289,7 @@ def read(bs, topic):
 SCENARIOS = {
     'read': read,
     'commit-abort': commit_abort,
+    'partitions-commit-abort': partitions_commit_abort,
     'open-transaction': open_transaction,
     'consume-transform-produce': consume_transform_produce,
     'fence': fence,
