@@ -419,10 +419,11 @@ export const command: Command = {
     try {
       await broker.start();
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
+      const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
       if (code === 'EADDRINUSE') {
+        // The port that is taken: with several `listeners`, not necessarily --port's.
         process.stderr.write(
-          `kstack up: port ${options.port} on ${options.host} is in use; stop what holds it or pass --port\n`,
+          `kstack up: port ${port ?? options.port} on ${address ?? options.host} is in use; stop what holds it or pass --port\n`,
         );
         return EXIT_FAILED;
       }
