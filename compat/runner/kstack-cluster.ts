@@ -4,6 +4,7 @@
 // and start it again, as it does with the reference's JVMs. Each node may get its own configs (the
 // proxy profile's advertised.listeners).
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { probeMetadata } from '../../reference/probe.ts';
@@ -25,6 +26,8 @@ export const KSTACK_NODE_STOP_GRACE_MS = 30_000;
 const OUTPUT_TAIL_BYTES = 8 * 1024;
 const PROBE_INTERVAL_MS = 200;
 const PROBE_TIMEOUT_MS = 2_000;
+/** When set, each node's whole output is appended to DIR/node-N.log (to diagnose a failing cell). */
+const NODE_LOG_DIR = process.env.KSTACK_COMPAT_NODE_LOGS;
 
 export interface KstackClusterOptions {
   readonly nodes: number;
@@ -156,6 +159,17 @@ export class KstackCluster {
       }),
     );
     const running: RunningNode = { child, exited, registered: false, output: '', stopping: false };
+    if (NODE_LOG_DIR !== undefined) {
+      fs.mkdirSync(NODE_LOG_DIR, { recursive: true });
+      const file = fs.createWriteStream(path.join(NODE_LOG_DIR, `node-${id}.log`), { flags: 'a' });
+      file.write(`--- node ${id} pid ${child.pid} started ${new Date().toISOString()}\n`);
+      child.stdout?.pipe(file, { end: false });
+      child.stderr?.pipe(file, { end: false });
+      // 'close': after the last output (an 'exit' may come before it).
+      child.once('close', () =>
+        file.end(`--- node ${id} pid ${child.pid} exited ${new Date().toISOString()}\n`),
+      );
+    }
     let pending = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
