@@ -3,7 +3,15 @@
  * every request, and the lookups the routes need (topics, partitions, offsets, configs), with
  * Kafka's failures turned into the proxy's errors.
  */
-import { Admin, type ClusterMetadata, Connection, createTopicsV7, Producer } from '@platformatic/kafka';
+import {
+  Admin,
+  apiVersionsV3,
+  type ClusterMetadata,
+  Connection,
+  createTopicsV7,
+  listPartitionReassignmentsV0,
+  Producer,
+} from '@platformatic/kafka';
 import {
   kafkaError,
   kafkaRetriableError,
@@ -109,11 +117,7 @@ export class KafkaSide {
     readonly replicationFactor: number;
     readonly configs: { name: string; value: string | null }[];
   }): Promise<{ partitions: number; replicationFactor: number }> {
-    const address = this.bootstrapBrokers[0] ?? '';
-    const colon = address.lastIndexOf(':');
-    const connection = new Connection('kstack-rest-proxy-admin');
-    try {
-      await connection.connect(address.slice(0, colon), Number(address.slice(colon + 1)));
+    return this.#onOwnConnection(async (connection) => {
       const response = await createTopicsV7.api.async(
         connection,
         [
@@ -133,6 +137,49 @@ export class KafkaSide {
         partitions: answered?.numPartitions ?? topic.partitions,
         replicationFactor: answered?.replicationFactor ?? topic.replicationFactor,
       };
+    });
+  }
+
+  /**
+   * The partition reassignments in progress (ListPartitionReassignments, which the Admin client
+   * does not expose), of the given topics' partitions or of all (null). A cluster that does not
+   * serve the API (kstack's broker does not yet) is a Kafka error naming it, asked first with
+   * ApiVersions because a broker closes the connection on an API key it does not know.
+   */
+  listReassignments(
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+  ): Promise<{ topic: string; partition: number; adding: number[]; removing: number[] }[]> {
+    return this.#onOwnConnection(async (connection) => {
+      const versions = await apiVersionsV3.api.async(connection, 'kstack-rest-proxy', '1');
+      const served = versions.apiKeys.find((k) => k.apiKey === listPartitionReassignmentsV0.api.key);
+      if (served === undefined || served.minVersion > 0)
+        throw kafkaError(
+          `the cluster at ${this.bootstrapBrokers[0]} does not serve ListPartitionReassignments (API key ${listPartitionReassignmentsV0.api.key}) v0`,
+        );
+      const response = await listPartitionReassignmentsV0.api.async(
+        connection,
+        this.requestTimeoutMs,
+        topics,
+      );
+      return response.topics.flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          adding: p.addingReplicas,
+          removing: p.removingReplicas,
+        })),
+      );
+    });
+  }
+
+  /** One exchange on a connection of its own to the first bootstrap broker (a broker forwards controller APIs). */
+  async #onOwnConnection<T>(use: (connection: Connection) => Promise<T>): Promise<T> {
+    const address = this.bootstrapBrokers[0] ?? '';
+    const colon = address.lastIndexOf(':');
+    const connection = new Connection('kstack-rest-proxy-admin');
+    try {
+      await connection.connect(address.slice(0, colon), Number(address.slice(colon + 1)));
+      return await use(connection);
     } finally {
       await connection.close();
     }

@@ -493,6 +493,63 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
     const [topic, p] = await partitionOf(request);
     return answer(request, reply, 200, partitionJson(request, id, topic, p));
   });
+  // Reassignments in progress: all, a topic's, one partition's.
+  const reassignmentJson = (
+    request: FastifyRequest,
+    id: string,
+    r: { topic: string; partition: number; adding: number[]; removing: number[] },
+  ) => {
+    const partition = `${base(request)}/clusters/${id}/topics/${r.topic}/partitions/${r.partition}`;
+    return {
+      kind: 'KafkaReassignment',
+      metadata: {
+        self: `${partition}/reassignment`,
+        resource_name: `crn:///kafka=${id}/topic=${r.topic}/partition=${r.partition}/reassignment`,
+      },
+      cluster_id: id,
+      topic_name: r.topic,
+      partition_id: r.partition,
+      adding_replicas: r.adding,
+      removing_replicas: r.removing,
+      replicas: { related: `${partition}/replicas` },
+    };
+  };
+  const reassignments = (topics: { name: string; partitionIndexes: number[] }[] | null) =>
+    kafka.listReassignments(topics).catch((error: unknown) => {
+      throw error instanceof RestError ? error : toRestError(error);
+    });
+  app.get('/v3/clusters/:cluster/topics/-/partitions/-/reassignment', async (request, reply) => {
+    const id = await clusterId(request);
+    const data = (await reassignments(null)).map((r) => reassignmentJson(request, id, r));
+    const self = `${base(request)}/clusters/${id}/topics/-/partitions/-/reassignment`;
+    return answer(request, reply, 200, list(self, 'KafkaReassignmentList', data));
+  });
+  app.get('/v3/clusters/:cluster/topics/:topic/partitions/-/reassignment', async (request, reply) => {
+    const id = await clusterId(request);
+    const { topic = '' } = request.params as Params;
+    const partitions = await kafka.partitions(topic);
+    const found = await reassignments([
+      { name: topic, partitionIndexes: partitions.map((p) => p.partition) },
+    ]);
+    const self = `${base(request)}/clusters/${id}/topics/${topic}/partitions/-/reassignment`;
+    const data = found.map((r) => reassignmentJson(request, id, r));
+    return answer(request, reply, 200, list(self, 'KafkaReassignmentList', data));
+  });
+  app.get(
+    '/v3/clusters/:cluster/topics/:topic/partitions/:partition/reassignment',
+    async (request, reply) => {
+      const id = await clusterId(request);
+      const [topic, p] = await partitionOf(request);
+      const [found] = await reassignments([{ name: topic, partitionIndexes: [p.partition] }]);
+      if (found === undefined)
+        throw new RestError(
+          404,
+          404,
+          `No reassignment in progress for partition ${p.partition} of topic ${topic}.`,
+        );
+      return answer(request, reply, 200, reassignmentJson(request, id, found));
+    },
+  );
   app.get('/v3/clusters/:cluster/topics/:topic/partitions/:partition/replicas', async (request, reply) => {
     const id = await clusterId(request);
     const [topic, p] = await partitionOf(request);
