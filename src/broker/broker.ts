@@ -86,7 +86,7 @@ export interface MetadataWriter {
 /** The listener name of the contexts in which the active controller runs a forwarded request. */
 export const FORWARDED_LISTENER_NAME = 'kstack-forwarded';
 
-/** How long a forwarded topic creation waits for this node to replay the committed topic. */
+/** How long a forwarded admin write (a topic creation, src/controller/forwarded-admin.ts) waits for this node to replay its commit. */
 export const FORWARDED_REPLAY_WAIT_MS = 10_000;
 const FORWARDED_REPLAY_POLL_MS = 10;
 

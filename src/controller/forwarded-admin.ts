@@ -15,7 +15,7 @@
  * controller authorizes them; kstack's brokers authorize before forwarding, so the plain API is
  * enough (as for CreateTopics, src/controller/create-topics-forwarded.ts).
  */
-import type { Broker } from '../broker/broker.ts';
+import { type Broker, FORWARDED_REPLAY_WAIT_MS } from '../broker/broker.ts';
 import { type Handler, NO_RESPONSE } from '../broker/handler.ts';
 import { handler as deleteTopics } from '../broker/handlers/20-delete-topics.ts';
 import { handler as createAcls } from '../broker/handlers/30-create-acls.ts';
@@ -43,8 +43,6 @@ export const FORWARDED_ADMIN_HANDLERS: readonly Handler[] = [
 /** How long a broker tries to find an active controller (an election takes about 2 s). */
 export const FORWARD_NO_CONTROLLER_RETRY_MS = 8_000;
 const FORWARD_RETRY_INTERVAL_MS = 100;
-/** How long the forwarding broker waits to replay the controller's commit before answering. */
-export const FORWARDED_REPLAY_WAIT_MS = 10_000;
 const REPLAY_POLL_MS = 5;
 const DESCRIBE_QUORUM_KEY = 55;
 const DESCRIBE_QUORUM_VERSION = 0;
