@@ -131,6 +131,8 @@ export class KafkaExporter {
   #collecting: Promise<void> | null = null;
   /** Why the last scrape could not reach the cluster (null when it did). */
   lastError: string | null = null;
+  /** Why the last scrape served no consumer group series though it reached the cluster (null: it did). */
+  groupsError: string | null = null;
 
   readonly #log: ExporterLog | undefined;
   /** Whether the last collection reached the cluster; null before the first. */
@@ -281,7 +283,24 @@ export class KafkaExporter {
         set(metrics.underReplicated, labels, partition.isr.length < partition.replicas.length ? 1 : 0);
       });
     }
-    await this.#fillGroups(admin, requests, newestOffsets);
+    try {
+      await this.#fillGroups(admin, requests, newestOffsets);
+      if (this.groupsError !== null) this.#log?.info('consumer groups listed again');
+      this.groupsError = null;
+    } catch (error) {
+      // As kafka_exporter, which lists groups broker by broker and skips one that fails: a broker
+      // down (not yet fenced, or still in Metadata) costs the groups, not the topics' series.
+      for (const gauge of [
+        metrics.groupOffset,
+        metrics.groupOffsetSum,
+        metrics.groupLag,
+        metrics.groupLagSum,
+        metrics.groupMembers,
+      ])
+        gauge.reset();
+      if (this.groupsError === null) this.#log?.warn(`consumer groups left out: ${(error as Error).message}`);
+      this.groupsError = (error as Error).message;
+    }
   }
 
   /**

@@ -7,9 +7,10 @@
  * dashboard's under-replicated query returns the partitions, the controller fences the broker;
  * restarted, it rejoins the ISRs (IsrExpands) and nothing is under-replicated. The Kafka events
  * (leader changes, ISR changes, fencing) reach the structured log as JSON lines with their Kafka
- * names; `promtool check metrics` passes on every endpoint.
- * Ports: brokers 22600-22602, their controller listeners 22610-22612, /metrics 22620-22622,
- * Prometheus 22630.
+ * names; `promtool check metrics` passes on every endpoint. `kstack exporter`'s collector (in
+ * this process) is scraped too: its under-replicated panel agrees with the brokers'.
+ * Ports: brokers 22600-22602, their controller listeners 22610-22612, /metrics 22620-22622, the
+ * exporter 22623, Prometheus 22630.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -22,6 +23,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createLogger, logKafkaEvents } from '../../src/common/log.ts';
 import { parseQuorumVoters } from '../../src/controller/node.ts';
 import { ClusterNode } from '../../src/engine/cluster-node.ts';
+import { type RunningExporter, startExporter } from '../../src/exporter/exporter.ts';
 import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
 import type { MetricsServer } from '../../src/metrics/http.ts';
 import { serveBrokerMetrics } from '../../src/metrics/serve.ts';
@@ -32,6 +34,7 @@ const HOST = '127.0.0.1';
 const BROKER_PORTS = [22600, 22601, 22602] as const;
 const CONTROLLER_PORTS = [22610, 22611, 22612] as const;
 const METRICS_PORTS = [22620, 22621, 22622] as const;
+const EXPORTER_PORT = 22623;
 const PROMETHEUS = 'http://127.0.0.1:22630';
 const CLUSTER_ID = 'a0NzdGFja01ldHJpY3MxMg';
 const TOPIC = 'cluster-metrics';
@@ -61,6 +64,7 @@ logStream.on('data', (text: string) => logLines.push(...text.split('\n').filter(
 const logger = createLogger({ component: 'cluster', format: 'json', stream: logStream });
 const stopLoggingEvents = logKafkaEvents(logger);
 let prometheus: ChildProcess | undefined;
+let exporter: RunningExporter | undefined;
 let prometheusOutput = '';
 
 async function startNode(nodeId: number): Promise<void> {
@@ -200,6 +204,7 @@ before(async () => {
     },
     WAIT_MS,
   );
+  exporter = await startExporter({ bootstrap, host: HOST, port: EXPORTER_PORT });
   const config = join(workDir, 'prometheus.yml');
   writeFileSync(
     config,
@@ -211,6 +216,9 @@ before(async () => {
       '  - job_name: kstack-broker',
       '    static_configs:',
       `      - targets: [${METRICS_PORTS.map((port) => `"${HOST}:${port}"`).join(', ')}]`,
+      '  - job_name: kafka-exporter',
+      '    static_configs:',
+      `      - targets: ["${HOST}:${EXPORTER_PORT}"]`,
       '',
     ].join('\n'),
   );
@@ -242,6 +250,7 @@ after(async () => {
     prometheus.kill('SIGTERM');
     await exited;
   }
+  await exporter?.close();
   await Promise.all([...nodes.keys()].map((id) => stopNode(id, false)));
   rmSync(workDir, { recursive: true, force: true });
 });
@@ -265,7 +274,11 @@ test('a broker down: its target is down, ISRs shrink, the dashboard shows under-
   await kcatProduce(TOPIC, 30);
 
   const underReplicated = dashboardQuery('Under-replicated partitions');
+  const underReplicatedExporter = dashboardQuery('Under-replicated partitions (exporter)');
   await oneValue('count(up{job="kstack-broker"} == 1)', (v) => v === 3);
+  await oneValue('kafka_exporter_cluster_up', (v) => v === 1);
+  await oneValue(`kafka_topic_partitions{topic="${TOPIC}"}`, (v) => v === PARTITIONS);
+  await oneValue(underReplicatedExporter, (v) => v === 0);
   await oneValue('sum(kafka_controller_kafkacontroller_activecontrollercount)', (v) => v === 1);
   await oneValue(underReplicated, (v) => v === 0);
   // Every partition has one leader: the leader counts add up to the partition count every broker reports.
@@ -285,6 +298,14 @@ test('a broker down: its target is down, ISRs shrink, the dashboard shows under-
   await oneValue('sum(kafka_server_replicamanager_isrshrinks_total)', (v) => v > 0);
   await oneValue(`sum(kafka_cluster_partition_underreplicated{topic="${TOPIC}"})`, (v) => v === PARTITIONS);
   await oneValue('max(kafka_controller_kafkacontroller_fencedbrokercount)', (v) => v === 1);
+  // kafka_exporter's view (Metadata's ISRs) agrees: every partition of the topic is under-replicated.
+  await oneValue('kafka_exporter_cluster_up', (v) => v === 1).catch((error: unknown) => {
+    throw new Error(
+      `${(error as Error).message}; the exporter's last error: ${exporter?.exporter.lastError}`,
+    );
+  });
+  await oneValue(underReplicatedExporter, (v) => v === PARTITIONS);
+  await oneValue(`sum(kafka_topic_partition_in_sync_replica{topic="${TOPIC}"})`, (v) => v === 2 * PARTITIONS);
   await oneValue('sum(kafka_controller_kafkacontroller_offlinepartitionscount)', (v) => v === 0);
   await oneValue(dashboardQuery('ISR shrinks and expands per second'), (v) => v > 0);
 
@@ -292,6 +313,7 @@ test('a broker down: its target is down, ISRs shrink, the dashboard shows under-
   await oneValue('count(up{job="kstack-broker"} == 1)', (v) => v === 3);
   await oneValue('sum(kafka_server_replicamanager_isrexpands_total)', (v) => v > 0);
   await oneValue(underReplicated, (v) => v === 0);
+  await oneValue(underReplicatedExporter, (v) => v === 0);
   await oneValue('max(kafka_controller_kafkacontroller_fencedbrokercount)', (v) => v === 0);
   assert.ok(prometheus!.exitCode === null, `Prometheus exited: ${prometheusOutput}`);
 
