@@ -6,7 +6,8 @@
 // visible on the answering node at the moment of the answer (read-your-writes) and on the other two
 // soon after. Each refusal comes back with Kafka's error code and the very message the active
 // controller gives when asked directly. Every test checks the controller did not move meanwhile,
-// so the writes were really forwarded.
+// so the writes were really forwarded. Last, with the other two nodes stopped, a write is refused
+// with NOT_CONTROLLER and applied nowhere.
 // Ports (docs/team-rules.md): brokers 22200-22202, their controller listeners 22250-22252.
 import assert from 'node:assert/strict';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -45,6 +46,7 @@ const TOPIC = 'forwarded-admin';
 // Kafka's codes and enumerations.
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
 const NOT_LEADER_OR_FOLLOWER = 6;
+const NOT_CONTROLLER = 41;
 const INVALID_PARTITIONS = 37;
 const INVALID_CONFIG = 40;
 const INVALID_REQUEST = 42;
@@ -469,4 +471,31 @@ test('CreatePartitions and DeleteTopics through a node that is not the controlle
     [...nodes.values()].every((n) => n.broker.metadata().topic(TOPIC) === undefined),
   );
   assertStillLeader();
+});
+
+test('with no controller to forward to, a write is refused with NOT_CONTROLLER and applied nowhere', async () => {
+  // The other two nodes stop: the answering node cannot reach a controller (refused connections,
+  // then no leader at all), so it answers from its own proposal's refusal, within the forwarding
+  // retry bound (FORWARD_NO_CONTROLLER_RETRY_MS, 8 s).
+  for (const id of [1, 2, 3].filter((nodeId) => nodeId !== otherId)) {
+    await node(id).stop({ controlled: false });
+    nodes.delete(id);
+  }
+  const acl = {
+    resourceType: RESOURCE_TOPIC,
+    resourceName: 'never-created',
+    resourcePatternType: PATTERN_LITERAL,
+    principal: 'User:bob',
+    host: '*',
+    operation: OPERATION_READ,
+    permissionType: PERMISSION_ALLOW,
+  } as const;
+  const refused = await send(otherId, (c) => createAclsV3.api.async(c, [acl]));
+  assert.equal(refused.results[0]?.errorCode, NOT_CONTROLLER, String(refused.results[0]?.errorMessage));
+  assert.ok(
+    ![...(node(otherId).broker.slots.get(ACLS)?.all() ?? [])].some(
+      (stored) => stored.resourceName === acl.resourceName,
+    ),
+    'the refused ACL is not applied',
+  );
 });
