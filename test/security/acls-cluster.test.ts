@@ -1,9 +1,8 @@
 /**
  * ACLs on the 3-node cluster (ClusterNode in this process, real sockets and files): an ACL created
  * through the active controller's broker is a record of the metadata quorum, and every broker's
- * authorizer enforces it once it has replayed that record; its deletion likewise. (A broker that is
- * not the active controller does not forward CreateAcls yet: its proposal is refused and nothing is
- * applied anywhere.) The time
+ * authorizer enforces it once it has replayed that record; its deletion likewise (a write sent to
+ * another node is forwarded: test/engine/cluster-admin.test.ts). The time
  * from CreateAcls's answer to the third broker enforcing it is printed (the issue asks for under a
  * second; the assertion allows the loaded CI machine a minute).
  * Ports (docs/team-rules.md): brokers 21530-21532, their controller listeners 21580-21582.
