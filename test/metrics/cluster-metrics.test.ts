@@ -297,7 +297,7 @@ test('a broker down: its target is down, ISRs shrink, the dashboard shows under-
   assert.ok(down > 0, `under-replicated partitions with broker ${victim} down: ${down}`);
   await oneValue('sum(kafka_server_replicamanager_isrshrinks_total)', (v) => v > 0);
   await oneValue(`sum(kafka_cluster_partition_underreplicated{topic="${TOPIC}"})`, (v) => v === PARTITIONS);
-  await oneValue('max(kafka_controller_kafkacontroller_fencedbrokercount)', (v) => v === 1);
+  await oneValue(dashboardQuery('Fenced brokers'), (v) => v === 1);
   // kafka_exporter's view (Metadata's ISRs) agrees: every partition of the topic is under-replicated.
   await oneValue('kafka_exporter_cluster_up', (v) => v === 1).catch((error: unknown) => {
     throw new Error(
@@ -314,7 +314,7 @@ test('a broker down: its target is down, ISRs shrink, the dashboard shows under-
   await oneValue('sum(kafka_server_replicamanager_isrexpands_total)', (v) => v > 0);
   await oneValue(underReplicated, (v) => v === 0);
   await oneValue(underReplicatedExporter, (v) => v === 0);
-  await oneValue('max(kafka_controller_kafkacontroller_fencedbrokercount)', (v) => v === 0);
+  await oneValue(dashboardQuery('Fenced brokers'), (v) => v === 0);
   assert.ok(prometheus!.exitCode === null, `Prometheus exited: ${prometheusOutput}`);
 
   // The same story in the structured log, with Kafka's names as fields.
