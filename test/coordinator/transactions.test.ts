@@ -433,4 +433,15 @@ describe('partition transactions (last stable offset, aborted transactions)', ()
     assert.deepEqual(p.abortedTransactions('t', 0, 0, 16, 15), [], 'deleted below the log start offset');
     assert.equal(p.lastStableOffset('t', 1, 3), 3, 'partitions are apart');
   });
+
+  it('keeps an ended transaction unstable until its marker is below the high watermark (a replicated partition)', () => {
+    const p = new PartitionTransactions();
+    p.onTransactionalAppend('t', 0, 1n, 7);
+    p.onMarker('t', 0, 1n, true, 8);
+    // The leader appended the marker (log end 9); the followers have not fetched it (HW 7, then 8).
+    assert.equal(p.lastStableOffset('t', 0, 7), 7);
+    assert.equal(p.lastStableOffset('t', 0, 8), 7, 'the marker at 8 is not below the HW yet');
+    assert.equal(p.lastStableOffset('t', 0, 9), 9, 'replicated: the LSO is the HW');
+    assert.equal(p.lastStableOffset('t', 0, 9), 9);
+  });
 });

@@ -5,8 +5,11 @@
  * it about transactional appends, the marker writer about markers, and at start the broker's
  * logs are replayed through the same two calls (so a restart, clean or `kill -9`, rebuilds it).
  *
- * Kafka's rules: the LSO is the smallest first offset of any open transaction, or the high
- * watermark when none is open; a read_committed fetch returns data below the LSO only and
+ * Kafka's rules: the LSO is the smallest first offset of any open transaction, or of one whose
+ * marker is not yet below the high watermark (Kafka's unreplicated transactions: on a replicated
+ * partition the marker is appended before the ISR has it), or the high watermark when none is
+ * open; so a read_committed reader never sees a transaction's records before its marker is
+ * replicated, and ListOffsets at the HW then counts the marker. A read_committed fetch returns data below the LSO only and
  * lists the aborted transactions overlapping what it returns, so the client can drop them.
  */
 
@@ -22,6 +25,8 @@ interface PartitionState {
   readonly open: Map<bigint, number>;
   /** In marker order (so by lastOffset). */
   aborted: AbortedTransaction[];
+  /** Ended transactions whose marker is not yet below the high watermark, in marker order. */
+  unreplicated: { readonly firstOffset: number; readonly markerOffset: number }[];
 }
 
 function keyOf(topic: string, partition: number): string {
@@ -35,7 +40,7 @@ export class PartitionTransactions {
     const key = keyOf(topic, partition);
     let state = this.#partitions.get(key);
     if (state === undefined) {
-      state = { open: new Map(), aborted: [] };
+      state = { open: new Map(), aborted: [], unreplicated: [] };
       this.#partitions.set(key, state);
     }
     return state;
@@ -58,6 +63,7 @@ export class PartitionTransactions {
     const state = this.#state(topic, partition);
     const firstOffset = state.open.get(producerId);
     state.open.delete(producerId);
+    if (firstOffset !== undefined) state.unreplicated.push({ firstOffset, markerOffset });
     if (commit || firstOffset === undefined) return;
     if (markerOffset < firstOffset) {
       throw new Error(`abort marker at ${markerOffset} before its transaction's first offset ${firstOffset}`);
@@ -65,11 +71,19 @@ export class PartitionTransactions {
     state.aborted.push({ producerId, firstOffset, lastOffset: markerOffset });
   }
 
-  /** The last stable offset: the first offset of the oldest open transaction, else the high watermark. */
+  /**
+   * The last stable offset: the first offset of the oldest open transaction or of the oldest
+   * ended one whose marker is not below the high watermark yet, else the high watermark.
+   */
   lastStableOffset(topic: string, partition: number, highWatermark: number): number {
     const state = this.#partitions.get(keyOf(topic, partition));
     let lso = highWatermark;
-    if (state !== undefined) for (const first of state.open.values()) if (first < lso) lso = first;
+    if (state === undefined) return lso;
+    if (state.unreplicated.length > 0 && state.unreplicated[0]!.markerOffset < highWatermark) {
+      state.unreplicated = state.unreplicated.filter((t) => t.markerOffset >= highWatermark);
+    }
+    for (const t of state.unreplicated) if (t.firstOffset < lso) lso = t.firstOffset;
+    for (const first of state.open.values()) if (first < lso) lso = first;
     return lso;
   }
 
