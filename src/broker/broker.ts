@@ -149,13 +149,9 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   /** Each listener's TLS options (SSL, SASL_SSL), read at construction so a bad file fails early. */
   readonly #tls = new Map<string, TlsOptions>();
   /** SCRAM credentials, replayed from the metadata log at start (API keys 50 and 51 change them). */
-  readonly #scram = new ScramCredentialStore((records) => this.#commit(records));
+  readonly #scram = new ScramCredentialStore((records) => this.#commitSecurity(records));
   /** ACLs (API keys 29-31) and, with `authorizer.class.name` set, the authorizer over them (src/security). */
-  readonly #acls = new AclStore((records) => {
-    this.#commit(records);
-    // In a cluster the records take effect when the quorum has committed them (replayMetadata).
-    return this.#options.metadataWriter === undefined;
-  });
+  readonly #acls = new AclStore((records) => this.#commitSecurity(records));
   readonly #authorizerSettings: AuthorizerSettings | undefined;
   readonly #extensions: BrokerExtension[] = [];
   #port = 0;
@@ -552,6 +548,16 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
    * proposed and take effect when replayed; the caller waits for the commit with
    * `takeMetadataWrite` (the ACL and SCRAM stores call this synchronously).
    */
+  /**
+   * Commits ACL or SCRAM records; true when the caller may apply them now (one broker: they are in
+   * the local log), false in a cluster, where they take effect when the quorum has committed them
+   * and replayMetadata applies them (a refused proposal then changes nothing anywhere).
+   */
+  #commitSecurity(records: readonly MetadataRecord[]): boolean {
+    this.#commit(records);
+    return this.#options.metadataWriter === undefined;
+  }
+
   #commit(records: readonly MetadataRecord[]): void {
     if (this.#options.metadataWriter !== undefined) {
       this.#lastProposal = this.#propose(records);

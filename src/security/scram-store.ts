@@ -43,10 +43,13 @@ export function iterationsProblem(mechanism: ScramMechanism, iterations: number)
 export class ScramCredentialStore {
   /** By user, then by mechanism. */
   readonly #users = new Map<string, Map<ScramMechanism, ScramCredential>>();
-  readonly #commit: (records: readonly ScramMetadataRecord[]) => void;
+  readonly #commit: (records: readonly ScramMetadataRecord[]) => boolean | undefined;
 
-  /** `commit` appends records to the metadata log (fsynced) before they are applied here. */
-  constructor(commit: (records: readonly ScramMetadataRecord[]) => void) {
+  /**
+   * `commit` appends records to the metadata log (fsynced) before they are applied here; it returns
+   * false when they take effect only once replayed (a cluster's quorum commits them later, or refuses).
+   */
+  constructor(commit: (records: readonly ScramMetadataRecord[]) => boolean | undefined) {
     this.#commit = commit;
   }
 
@@ -81,10 +84,10 @@ export class ScramCredentialStore {
     }
   }
 
-  /** Writes records durably, then applies them. */
+  /** Writes records durably, then applies them (in a cluster: once replayed). */
   commit(records: readonly ScramMetadataRecord[]): void {
     if (records.length === 0) return;
-    this.#commit(records);
+    if (this.#commit(records) === false) return;
     for (const record of records) this.#apply(record);
   }
 
