@@ -85,6 +85,22 @@ const alterConfigsSchema = {
   },
 } as const;
 
+const batchSchema = {
+  type: 'object',
+  required: ['entries'],
+  properties: {
+    entries: {
+      type: 'array',
+      maxItems: RECORDS_PER_SEND_MAX,
+      items: {
+        type: 'object',
+        required: ['id'],
+        properties: { id: { type: 'string', minLength: 1, maxLength: 80 } },
+      },
+    },
+  },
+} as const;
+
 const updateConfigSchema = {
   type: 'object',
   required: ['value'],
@@ -817,6 +833,36 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
     const source: AsyncIterable<Buffer | string> | Iterable<string> =
       typeof body === 'string' ? [body] : ((body as AsyncIterable<Buffer | string> | undefined) ?? []);
     await streamRecords(source, reply, (texts) => produceTexts(id, topic, partitions, texts));
+  });
+
+  // records:batch: up to RECORDS_PER_SEND_MAX entries, each a record with an id, answered 207 with
+  // the successes and the failures by id (Confluent's ProduceBatchResponse).
+  app.post('/v3/clusters/:cluster/topics/:topic/records::batch', async (request, reply) => {
+    const id = await clusterId(request);
+    const { topic = '' } = request.params as Params;
+    const body = readBody<{ entries: ({ id: string } & Record<string, unknown>)[] }>(request, {
+      types: V3_TYPES,
+      schema: batchSchema,
+    });
+    if (body === undefined) throw unprocessable('Payload error. Request body is empty. Data is required.');
+    const ids = body.entries.map((entry) => entry.id);
+    const repeated = ids.find((entryId, i) => ids.indexOf(entryId) !== i);
+    if (repeated !== undefined)
+      throw badRequest(`Batch entry IDs must be distinct: '${repeated}' appears twice`);
+    const partitions = await kafka.partitionsForProduce(topic);
+    const reports = await produceTexts(
+      id,
+      topic,
+      partitions,
+      body.entries.map(({ id: _entryId, ...record }) => JSON.stringify(record)),
+    );
+    const successes: unknown[] = [];
+    const failures: unknown[] = [];
+    reports.forEach(({ error_code: code, ...report }, i) => {
+      if (code === 200) successes.push({ id: ids[i], ...report });
+      else failures.push({ id: ids[i], error_code: code, message: report.message });
+    });
+    return answer(request, reply, 207, { successes, failures });
   });
 
   /** Produces one slice of record texts; answers one report per text, in order. */

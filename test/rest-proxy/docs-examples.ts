@@ -393,7 +393,7 @@ export function docsExamples(context: DocsExamplesContext): void {
       ]);
     });
 
-    it('v3 examples: clusters, CreateTopicRequest (uniform, dry run, too many replicas), configs :alter and PUT, ProduceRequest and its documented errors', async () => {
+    it('v3 examples: clusters, CreateTopicRequest (uniform, dry run, too many replicas), configs :alter and PUT, ProduceRequest, ProduceBatchRequest and their documented errors', async () => {
       const clusters = await call(url, '/v3/clusters');
       ok(clusters, 200, /application\/json/);
       const list = clusters.json as { kind: string; metadata: { self: string }; data: { kind: string }[] };
@@ -523,6 +523,58 @@ export function docsExamples(context: DocsExamplesContext): void {
           withHeaders?.headers['Header-2']?.toString(),
         ],
         ['foobar', '{"foo":"bar"}', 'Header-2'],
+      );
+
+      // ProduceBatchRequest string_batch: 207 with both successes in order; then
+      // produce_batch_record_success_and_failure (the second entry's data is not base64).
+      const batchPath = `${v3Topics()}/topic-1/records:batch`;
+      const postBatch = (entries: object[]) =>
+        call(url, batchPath, { method: 'POST', contentType: 'application/json', body: { entries } });
+      const both = await postBatch([
+        { id: '1', value: { type: 'STRING', data: 'My first message' } },
+        { id: '2', value: { type: 'STRING', data: 'My second message' } },
+      ]);
+      ok(both, 207, /application\/json/);
+      const batchBody = both.json as {
+        successes: { id: string; topic_name: string; partition_id: number; offset: number; value: unknown }[];
+        failures: unknown[];
+      };
+      assert.deepEqual(batchBody.failures, []);
+      assert.deepEqual(
+        batchBody.successes.map((r) => [r.id, r.topic_name, r.value]),
+        [
+          ['1', 'topic-1', { type: 'STRING', size: 16 }],
+          ['2', 'topic-1', { type: 'STRING', size: 17 }],
+        ],
+      );
+      const [firstOk, secondOk] = batchBody.successes;
+      if (firstOk?.partition_id === secondOk?.partition_id)
+        assert.ok((secondOk?.offset ?? -1) > (firstOk?.offset ?? Infinity), both.text);
+      const mixed = await postBatch([
+        { id: '1', key: { type: 'BINARY', data: 'Zm9vYmFy' }, value: { type: 'JSON', data: { foo: 'bar' } } },
+        { id: '2', value: { type: 'BINARY', data: 1 } },
+      ]);
+      ok(mixed, 207);
+      const mixedBody = mixed.json as {
+        successes: { id: string }[];
+        failures: { id: string; error_code: number; message: string }[];
+      };
+      assert.deepEqual(
+        mixedBody.successes.map((r) => r.id),
+        ['1'],
+      );
+      assert.deepEqual(
+        mixedBody.failures.map((f) => [f.id, f.error_code]),
+        [['2', 400]],
+      );
+      assertError(
+        await postBatch([
+          { id: 'same', value: { type: 'STRING', data: 'a' } },
+          { id: 'same', value: { type: 'STRING', data: 'b' } },
+        ]),
+        400,
+        40002,
+        /distinct/,
       );
 
       // produce_record_bad_binary_data (data not base64: 400) and an empty body (422).
