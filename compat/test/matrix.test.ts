@@ -95,13 +95,12 @@ for (const { target, nodes, scenarios } of RUNS) {
   }, async () => {
     if (target === 'reference') assertKafkaInstalled();
     // A report of its own: other runs of the runner (other targets, filtered runs) write the default one.
-    const reportFile = path.join(
-      fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-test-')),
-      'report.json',
-    );
+    const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-test-'));
+    const reportFile = path.join(reportDir, 'report.json');
     const { code, output } = await runMatrix(target, nodes, reportFile, select);
     assert.ok(fs.existsSync(reportFile), `compat/run.ts wrote no report:\n${output.slice(-4000)}`);
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report;
+    fs.rmSync(reportDir, { recursive: true, force: true });
     if (scenarios !== undefined) {
       assert.deepEqual(
         report.scenarios.map((s) => s.name),
