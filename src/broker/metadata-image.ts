@@ -128,6 +128,15 @@ export class MetadataImage implements MetadataView {
     return [...this.#brokers.values()];
   }
 
+  /**
+   * The registered brokers that are not fenced: what Metadata and DescribeCluster list, as Kafka's
+   * alive brokers (a killed broker drops out once the controller fences it, so clients stop
+   * sending to it; one broker registers unfenced).
+   */
+  aliveBrokers(): readonly BrokerEndpoint[] {
+    return this.brokers().filter((broker) => !this.isFenced(broker.nodeId));
+  }
+
   topic(name: string): TopicView | undefined {
     return this.#topicsByName.get(name);
   }

@@ -48,6 +48,8 @@ export interface MetadataView {
   /** Offset of the last metadata record applied (-1 when none). */
   readonly metadataOffset: bigint;
   brokers(): readonly BrokerEndpoint[];
+  /** The brokers that are not fenced (what Metadata and DescribeCluster list). */
+  aliveBrokers(): readonly BrokerEndpoint[];
   topic(name: string): TopicView | undefined;
   topicById(topicId: string): TopicView | undefined;
   topics(): Iterable<TopicView>;
@@ -150,7 +152,8 @@ export const PRODUCER_STATE: SlotKey<ProducerStateService> = slotKey<ProducerSta
 export interface BrokerExtension {
   readonly name: string;
   start(services: BrokerServices): void | Promise<void>;
-  stop(): void | Promise<void>;
+  /** `services`: the broker stopping (a process may run several: tests, cluster nodes). */
+  stop(services: BrokerServices): void | Promise<void>;
 }
 
 /** The services every handler gets in `RequestContext.broker`. */

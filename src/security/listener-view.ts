@@ -12,7 +12,7 @@ export interface ListenerEndpoint {
 
 /**
  * Delegates every member to the real object, with `this` bound to it (so private fields keep
- * working), except `metadata()`, whose `brokers()` lists this node at `endpoint`.
+ * working), except `metadata()`, whose `brokers()` and `aliveBrokers()` list this node at `endpoint`.
  */
 export function listenerServices(
   services: BrokerServices,
@@ -23,13 +23,11 @@ export function listenerServices(
   const viewOf = (image: MetadataView): MetadataView => {
     let view = views.get(image);
     if (view === undefined) {
-      const brokers = (): readonly BrokerEndpoint[] =>
-        image
-          .brokers()
-          .map((broker) =>
-            broker.nodeId === nodeId ? { ...broker, host: endpoint.host, port: endpoint.port } : broker,
-          );
-      view = delegate(image, { brokers: () => brokers });
+      const onThisListener = (broker: BrokerEndpoint): BrokerEndpoint =>
+        broker.nodeId === nodeId ? { ...broker, host: endpoint.host, port: endpoint.port } : broker;
+      const brokers = (): readonly BrokerEndpoint[] => image.brokers().map(onThisListener);
+      const aliveBrokers = (): readonly BrokerEndpoint[] => image.aliveBrokers().map(onThisListener);
+      view = delegate(image, { brokers: () => brokers, aliveBrokers: () => aliveBrokers });
       views.set(image, view);
     }
     return view;

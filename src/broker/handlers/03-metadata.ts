@@ -83,7 +83,9 @@ export const handler = defineHandler<MetadataRequestData, Input<MetadataResponse
     const image = broker.metadata();
     return {
       throttleTimeMs: 0,
-      brokers: image.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: image
+        .aliveBrokers()
+        .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: image.clusterId,
       controllerId: image.controllerId,
       topics,

@@ -36,7 +36,9 @@ export const handler = defineHandler<DescribeClusterRequestData, Input<DescribeC
       ...base,
       errorCode: 0,
       errorMessage: null,
-      brokers: image.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: image
+        .aliveBrokers()
+        .map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     };
   },
 });
