@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsOptions } from 'node:tls';
+import { publishKafkaEvent } from '../common/events.ts';
 import { KafkaErrors, type MessageValue, uuidFromRandomBytes } from '../protocol/index.ts';
 import { ACLS, AclStore } from '../security/acls.ts';
 import { Authorizer, type AuthorizerSettings, authorizerSettings } from '../security/authorizer.ts';
@@ -516,7 +517,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#replicaManager?.stop();
     this.#replicaManager = null;
     await this.#closeServers();
-    for (const extension of this.#extensions.reverse()) await extension.stop();
+    for (const extension of this.#extensions.reverse()) await extension.stop(this);
     this.#extensions.length = 0;
     for (const cancel of this.#timers.values()) cancel();
     this.#timers.clear();
@@ -724,11 +725,18 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         'Replication factor must be larger than 0, or -1 to use the default value.',
       );
     }
-    const brokers = this.#placeable().length;
+    const { unfenced, fenced } = this.#placeable();
+    const brokers = unfenced.length + fenced.length;
     if (replicationFactor > brokers) {
       return result(
         KafkaErrors.INVALID_REPLICATION_FACTOR.code,
         `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${brokers} broker(s) are registered.`,
+      );
+    }
+    if (unfenced.length === 0) {
+      return result(
+        KafkaErrors.INVALID_REPLICATION_FACTOR.code,
+        `Unable to replicate the partition ${replicationFactor} time(s): All brokers are currently fenced.`,
       );
     }
     const configs = spec.configs ?? new Map<string, string | null>();
@@ -764,6 +772,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     }
     this.#openTopic(topic);
     this.log.info(`created topic ${spec.name} (${partitions} partitions, id ${topicId})`);
+    publishKafkaEvent('topic-created', { nodeId: this.nodeId, topic: spec.name, topicId, partitions });
     return { ...result(0), topic };
   }
 
@@ -795,10 +804,22 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   }
 
   /** The brokers new partitions may be placed on: one node, itself; a cluster, the unfenced ones. */
-  #placeable(): number[] {
-    const ids = this.#image.brokers().map((broker) => broker.nodeId);
-    if (this.#options.metadataWriter === undefined) return ids;
-    return ids.filter((id) => !this.#image.isFenced(id)).sort((a, b) => a - b);
+  /**
+   * The brokers a new replica may go to, as KRaft's placer sees them: every registered broker
+   * counts toward the replication factor, fenced ones too (a broker that is down for a while
+   * does not block creating a topic, e.g. `__consumer_offsets` at RF 3 with one of three down);
+   * unfenced ones are used first and only they lead or start in the ISR. One node: itself.
+   */
+  #placeable(): { unfenced: number[]; fenced: number[] } {
+    const ids = this.#image
+      .brokers()
+      .map((broker) => broker.nodeId)
+      .sort((a, b) => a - b);
+    if (this.#options.metadataWriter === undefined) return { unfenced: ids, fenced: [] };
+    return {
+      unfenced: ids.filter((id) => !this.#image.isFenced(id)),
+      fenced: ids.filter((id) => this.#image.isFenced(id)),
+    };
   }
 
   /** One node: only itself. A cluster node: any broker registered in the image. */
@@ -826,8 +847,9 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
 
   /**
    * A new partition's record. One node: itself. A cluster: the given assignment, else
-   * `replicationFactor` registered brokers starting at the partition index (leaders spread as
-   * Kafka's round-robin placement spreads them); the first replica leads, all are in the ISR.
+   * `replicationFactor` registered brokers, unfenced ones first, starting at the partition index
+   * (leaders spread as Kafka's round-robin placement spreads them); the ISR is the unfenced
+   * replicas and the first of them leads (Kafka's createTopic does the same).
    */
   #partitionRecord(
     topicId: string,
@@ -836,17 +858,18 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     assignment?: readonly number[],
   ): MetadataRecord {
     if (this.#options.metadataWriter !== undefined) {
-      const ids = this.#placeable();
-      const replicas =
-        assignment ??
-        Array.from({ length: replicationFactor }, (_, i) => ids[(partitionId + i) % ids.length]!);
+      const { unfenced, fenced } = this.#placeable();
+      const rotated = unfenced.map((_, i) => unfenced[(partitionId + i) % unfenced.length]!);
+      const replicas = assignment ?? [...rotated, ...fenced].slice(0, replicationFactor);
+      const live = replicas.filter((id) => !this.#image.isFenced(id));
+      const isr = live.length > 0 ? live : replicas;
       return {
         type: 'PartitionRecord',
         topicId,
         partitionId,
         replicas,
-        isr: replicas,
-        leader: replicas[0]!,
+        isr,
+        leader: isr[0]!,
         leaderEpoch: 0,
         partitionEpoch: 0,
       };

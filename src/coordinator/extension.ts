@@ -218,8 +218,6 @@ class FileProducerIdStore implements ProducerIdStore {
 
 interface Running {
   readonly services: BrokerServices;
-  /** Set by beforeBrokerStop: this entry is the one the next `stop()` ends. */
-  stopRequested: boolean;
   readonly runtime: CoordinatorRuntime;
   readonly leadership: CoordinatorLeadership;
   readonly transactions: TransactionRuntime;
@@ -230,19 +228,8 @@ interface Running {
   stopped: boolean;
 }
 
-/** One entry per started broker (stopped last-in first-out, as brokers of one process stop). */
+/** One entry per started broker: a process may run several (tests, cluster nodes), stopped in any order. */
 const running: Running[] = [];
-
-/**
- * Names the broker whose `stop()` comes next, for a process that runs several brokers and stops
- * one that was not started last (a cluster node restarted in a test): the broker's call to
- * `extension.stop()` carries no broker, and last-in first-out would stop another broker's
- * coordinators (which then answered NOT_COORDINATOR for ever).
- */
-export function beforeBrokerStop(services: BrokerServices): void {
-  const entry = running.find((e) => e.services === services);
-  if (entry !== undefined) entry.stopRequested = true;
-}
 
 export const extension: BrokerExtension = {
   name: 'group-coordinator',
@@ -320,7 +307,6 @@ export const extension: BrokerExtension = {
     if (existingTransactionPartitions !== undefined) await transactions.ensureTransactionTopic();
     const entry: Running = {
       services,
-      stopRequested: false,
       runtime,
       leadership,
       transactions,
@@ -366,9 +352,10 @@ export const extension: BrokerExtension = {
     running.push(entry);
   },
 
-  async stop(): Promise<void> {
-    const named = running.findIndex((e) => e.stopRequested);
-    const entry = named >= 0 ? running.splice(named, 1)[0] : running.pop();
+  async stop(services: BrokerServices): Promise<void> {
+    const index = running.findIndex((e) => e.services === services);
+    if (index < 0) return;
+    const [entry] = running.splice(index, 1);
     if (entry === undefined) return;
     entry.stopped = true;
     // Loads started by metadata replay finish (or fail) before the coordinators stop: one

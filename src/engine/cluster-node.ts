@@ -17,7 +17,7 @@ import { MetadataQuorum } from '../controller/metadata-quorum.ts';
 import { ControllerNode } from '../controller/node.ts';
 import type { PeerAddress } from '../controller/peer.ts';
 import { ReplicationControl } from '../controller/replication-control.ts';
-import { beforeBrokerStop, COORDINATOR_LEADERSHIP } from '../coordinator/extension.ts';
+import { COORDINATOR_LEADERSHIP } from '../coordinator/extension.ts';
 import type { LeaderAndEpoch, RaftConfig } from '../raft/types.ts';
 import type { ServerLog } from '../server/server.ts';
 
@@ -236,8 +236,6 @@ export class ClusterNode {
     this.control.stop();
     this.quorum.detach();
     await this.controller.stop();
-    // Several nodes may share this process (tests): the coordinators stopped must be this broker's.
-    beforeBrokerStop(this.broker);
     await this.broker.stop();
   }
 
