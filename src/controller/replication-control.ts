@@ -252,7 +252,9 @@ export class ReplicationControl {
     for (const topic of image.topics()) {
       for (const partition of topic.partitions) {
         if (!partition.isr.includes(brokerId) && partition.leaderId !== brokerId) continue;
-        if (partition.replicas.length < 2) continue;
+        // The last ISR member stays in the ISR; a partition it led (one replica, or every other
+        // replica out of sync) has no leader until it returns (NO_LEADER: clients get
+        // LEADER_NOT_AVAILABLE, as from Kafka), since unclean election is off.
         const isr = partition.isr.length > 1 ? partition.isr.filter((id) => id !== brokerId) : partition.isr;
         const leader =
           partition.leaderId === brokerId
