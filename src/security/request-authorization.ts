@@ -66,6 +66,45 @@ function split<T>(items: readonly T[], keep: (item: T) => boolean): [T[], T[]] {
   return [kept, refused];
 }
 
+/**
+ * The common shape: the request's list `field` keeps the items whose resource (`nameOf`) allows
+ * `operation`; each refused item is answered by `refusal` in the response list `responseField`.
+ */
+function itemsGuard<T>(options: {
+  readonly field: string;
+  readonly operation: number;
+  readonly resourceType: number;
+  readonly nameOf: (item: T) => string;
+  readonly responseField: string;
+  readonly refusal: (item: T) => Body;
+}): Guard {
+  return ({ request, check }) => {
+    const [kept, refused] = split<T>(request[options.field] ?? [], (item) =>
+      check.can(options.operation, options.resourceType, options.nameOf(item)),
+    );
+    return {
+      request: { ...request, [options.field]: kept },
+      finish: appending(options.responseField, refused.map(options.refusal)),
+    };
+  };
+}
+
+/** The response list `field` keeps only the entries whose resource (`nameOf`) allows `operation`. */
+function responseFilter(
+  field: string,
+  operation: number,
+  resourceType: number,
+  nameOf: (entry: Loose) => string,
+) {
+  return (check: Check) =>
+    (response: Body): Body => ({
+      ...response,
+      [field]: ((response[field] as Loose[]) ?? []).filter((entry) =>
+        check.can(operation, resourceType, nameOf(entry)),
+      ),
+    });
+}
+
 /** Topics by name, each topic's partitions answered with one error. */
 function topicPartitionsGuard(options: {
   readonly operation: number;
@@ -407,69 +446,62 @@ const findCoordinator: Guard = ({ request, version, check }) => {
   return { request: { ...request, coordinatorKeys: kept }, finish: appending('coordinators', entries) };
 };
 
-const describeGroups: Guard = ({ request, check }) => {
-  const [kept, refused] = split<string>(request.groups ?? [], (group) =>
-    check.can(Op.DESCRIBE, Type.GROUP, group),
-  );
-  const entries = refused.map((groupId) => ({
-    errorCode: GROUP_DENIED,
-    groupId,
-    groupState: '',
-    protocolType: '',
-    protocolData: '',
-    members: [],
-  }));
-  return {
-    request: { ...request, groups: kept },
-    finish: withGroupOperations(
-      request.includeAuthorizedOperations === true,
-      check,
-      appending('groups', entries),
-    ),
-  };
-};
+const describeGroups: Guard = withGroupOperations(
+  itemsGuard<string>({
+    field: 'groups',
+    operation: Op.DESCRIBE,
+    resourceType: Type.GROUP,
+    nameOf: (groupId) => groupId,
+    responseField: 'groups',
+    refusal: (groupId) => ({
+      errorCode: GROUP_DENIED,
+      groupId,
+      groupState: '',
+      protocolType: '',
+      protocolData: '',
+      members: [],
+    }),
+  }),
+);
 
 /** Fills each described group's `authorizedOperations` when the request asks for it. */
-function withGroupOperations(asked: boolean, check: Check, finish: (response: Body) => Body) {
-  if (!asked) return finish;
-  return (response: Body): Body => {
-    const finished = finish(response);
+function withGroupOperations(guard: Guard): Guard {
+  return (input) => {
+    const authorized = guard(input);
+    if ('answer' in authorized || input.request.includeAuthorizedOperations !== true) return authorized;
     return {
-      ...finished,
-      groups: ((finished.groups as Loose[]) ?? []).map((group) =>
-        group.errorCode === 0
-          ? { ...group, authorizedOperations: authorizedOperations(check, Type.GROUP, group.groupId) }
-          : group,
-      ),
+      request: authorized.request,
+      finish: (response) => {
+        const finished = authorized.finish(response);
+        return {
+          ...finished,
+          groups: ((finished.groups as Loose[]) ?? []).map((group) =>
+            group.errorCode === 0
+              ? {
+                  ...group,
+                  authorizedOperations: authorizedOperations(input.check, Type.GROUP, group.groupId),
+                }
+              : group,
+          ),
+        };
+      },
     };
   };
 }
 
-const listGroups: Guard = ({ request, check }) =>
-  check.cluster(Op.DESCRIBE)
-    ? pass(request)
-    : {
-        request,
-        finish: (response) => ({
-          ...response,
-          groups: ((response.groups as Loose[]) ?? []).filter((group) =>
-            check.can(Op.DESCRIBE, Type.GROUP, group.groupId),
-          ),
-        }),
-      };
+const describableGroups = responseFilter('groups', Op.DESCRIBE, Type.GROUP, (group) => group.groupId);
 
-const deleteGroups: Guard = ({ request, check }) => {
-  const [kept, refused] = split<string>(request.groupsNames ?? [], (group) =>
-    check.can(Op.DELETE, Type.GROUP, group),
-  );
-  return {
-    request: { ...request, groupsNames: kept },
-    finish: appending(
-      'results',
-      refused.map((groupId) => ({ groupId, errorCode: GROUP_DENIED })),
-    ),
-  };
-};
+const listGroups: Guard = ({ request, check }) =>
+  check.cluster(Op.DESCRIBE) ? pass(request) : { request, finish: describableGroups(check) };
+
+const deleteGroups = itemsGuard<string>({
+  field: 'groupsNames',
+  operation: Op.DELETE,
+  resourceType: Type.GROUP,
+  nameOf: (groupId) => groupId,
+  responseField: 'results',
+  refusal: (groupId) => ({ groupId, errorCode: GROUP_DENIED }),
+});
 
 const createTopics: Guard = ({ request, check }) => {
   const clusterCreate = check.cluster(Op.CREATE);
@@ -521,18 +553,14 @@ const deleteTopics: Guard = ({ request, version, check, broker }) => {
   };
 };
 
-const createPartitions: Guard = ({ request, check }) => {
-  const [kept, refused] = split<Loose>(request.topics ?? [], (topic) =>
-    check.can(Op.ALTER, Type.TOPIC, topic.name),
-  );
-  return {
-    request: { ...request, topics: kept },
-    finish: appending(
-      'results',
-      refused.map((topic) => ({ name: topic.name, errorCode: TOPIC_DENIED, errorMessage: null })),
-    ),
-  };
-};
+const createPartitions = itemsGuard<Loose>({
+  field: 'topics',
+  operation: Op.ALTER,
+  resourceType: Type.TOPIC,
+  nameOf: (topic) => topic.name,
+  responseField: 'results',
+  refusal: (topic) => ({ name: topic.name, errorCode: TOPIC_DENIED, errorMessage: null }),
+});
 
 const initProducerId: Guard = ({ request, check }) => {
   const id: string | null = request.transactionalId;
@@ -659,11 +687,13 @@ const offsetDelete: Guard = (input) => {
   })(input);
 };
 
-const describeProducers: Guard = ({ request, check }) => {
-  const [kept, refused] = split<Loose>(request.topics ?? [], (topic) =>
-    check.can(Op.READ, Type.TOPIC, topic.name),
-  );
-  const entries = refused.map((topic) => ({
+const describeProducers = itemsGuard<Loose>({
+  field: 'topics',
+  operation: Op.READ,
+  resourceType: Type.TOPIC,
+  nameOf: (topic) => topic.name,
+  responseField: 'topics',
+  refusal: (topic) => ({
     name: topic.name,
     partitions: topic.partitionIndexes.map((partitionIndex: number) => ({
       partitionIndex,
@@ -671,15 +701,16 @@ const describeProducers: Guard = ({ request, check }) => {
       errorMessage: null,
       activeProducers: [],
     })),
-  }));
-  return { request: { ...request, topics: kept }, finish: appending('topics', entries) };
-};
+  }),
+});
 
-const describeTransactions: Guard = ({ request, check }) => {
-  const [kept, refused] = split<string>(request.transactionalIds ?? [], (id) =>
-    check.can(Op.DESCRIBE, Type.TRANSACTIONAL_ID, id),
-  );
-  const entries = refused.map((transactionalId) => ({
+const describeTransactions = itemsGuard<string>({
+  field: 'transactionalIds',
+  operation: Op.DESCRIBE,
+  resourceType: Type.TRANSACTIONAL_ID,
+  nameOf: (transactionalId) => transactionalId,
+  responseField: 'transactionStates',
+  refusal: (transactionalId) => ({
     errorCode: TXN_DENIED,
     transactionalId,
     transactionState: '',
@@ -688,44 +719,38 @@ const describeTransactions: Guard = ({ request, check }) => {
     producerId: -1n,
     producerEpoch: -1,
     topics: [],
-  }));
-  return { request: { ...request, transactionalIds: kept }, finish: appending('transactionStates', entries) };
-};
-
-/** ListTransactions lists only the transactional ids the principal may describe. */
-const listTransactions: Guard = ({ request, check }) => ({
-  request,
-  finish: (response) => ({
-    ...response,
-    transactionStates: ((response.transactionStates as Loose[]) ?? []).filter((state) =>
-      check.can(Op.DESCRIBE, Type.TRANSACTIONAL_ID, state.transactionalId),
-    ),
   }),
 });
 
-const consumerGroupDescribe: Guard = ({ request, check }) => {
-  const [kept, refused] = split<string>(request.groupIds ?? [], (group) =>
-    check.can(Op.DESCRIBE, Type.GROUP, group),
-  );
-  const entries = refused.map((groupId) => ({
-    errorCode: GROUP_DENIED,
-    errorMessage: null,
-    groupId,
-    groupState: '',
-    groupEpoch: -1,
-    assignmentEpoch: -1,
-    assignorName: '',
-    members: [],
-  }));
-  return {
-    request: { ...request, groupIds: kept },
-    finish: withGroupOperations(
-      request.includeAuthorizedOperations === true,
-      check,
-      appending('groups', entries),
-    ),
-  };
-};
+const describableTransactions = responseFilter(
+  'transactionStates',
+  Op.DESCRIBE,
+  Type.TRANSACTIONAL_ID,
+  (state) => state.transactionalId,
+);
+
+/** ListTransactions lists only the transactional ids the principal may describe. */
+const listTransactions: Guard = ({ request, check }) => ({ request, finish: describableTransactions(check) });
+
+const consumerGroupDescribe: Guard = withGroupOperations(
+  itemsGuard<string>({
+    field: 'groupIds',
+    operation: Op.DESCRIBE,
+    resourceType: Type.GROUP,
+    nameOf: (groupId) => groupId,
+    responseField: 'groups',
+    refusal: (groupId) => ({
+      errorCode: GROUP_DENIED,
+      errorMessage: null,
+      groupId,
+      groupState: '',
+      groupEpoch: -1,
+      assignmentEpoch: -1,
+      assignorName: '',
+      members: [],
+    }),
+  }),
+);
 
 /** DescribeCluster needs no ACL; its cluster bit field is filled when asked for. */
 const describeCluster: Guard = ({ request, check }) =>
@@ -785,6 +810,22 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [24, addPartitionsToTxn],
   [25, addOffsetsToTxn],
   [26, endTxn],
+  // WriteTxnMarkers is broker to broker: Kafka requires CLUSTER_ACTION (the inter-broker principal).
+  [
+    27,
+    clusterOnly(Op.CLUSTER_ACTION, (request) => ({
+      markers: (request.markers ?? []).map((marker: Loose) => ({
+        producerId: marker.producerId,
+        topics: (marker.topics ?? []).map((topic: Loose) => ({
+          name: topic.name,
+          partitions: (topic.partitionIndexes ?? []).map((partitionIndex: number) => ({
+            partitionIndex,
+            errorCode: CLUSTER_DENIED,
+          })),
+        })),
+      })),
+    })),
+  ],
   [28, txnOffsetCommit],
   [29, clusterOnly(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, resources: [] }))],
   [
