@@ -316,10 +316,10 @@ export const nodeCommand: Command = {
     }
     let metricsServer: { url: string; close(): Promise<void> } | undefined;
     if (metrics !== undefined && metricsPort !== undefined) {
-      metrics.attach(node.broker);
       try {
-        metricsServer = await (await import('../metrics/http.ts')).startMetricsServer({
-          registry: metrics.registry,
+        metricsServer = await (await import('../metrics/serve.ts')).serveBrokerMetrics({
+          metrics,
+          broker: node.broker,
           host,
           port: metricsPort,
         });

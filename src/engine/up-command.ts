@@ -431,11 +431,11 @@ export const command: Command = {
     }
     let metricsServer: { url: string; close(): Promise<void> } | undefined;
     if (metrics !== undefined && options.metricsPort !== undefined) {
-      metrics.attach(broker);
-      const { startMetricsServer } = await import('../metrics/http.ts');
+      const { serveBrokerMetrics } = await import('../metrics/serve.ts');
       try {
-        metricsServer = await startMetricsServer({
-          registry: metrics.registry,
+        metricsServer = await serveBrokerMetrics({
+          metrics,
+          broker,
           host: options.host,
           port: options.metricsPort,
         });
