@@ -33,12 +33,17 @@ const CLUSTER_ID_FILE = 'cluster.id';
 /** Configs of the cluster's liveness, read by the node (the broker's own config does not hold them). */
 export const LIVENESS_CONFIGS = ['broker.session.timeout.ms', 'broker.heartbeat.interval.ms'] as const;
 
-/** The cluster id kept in DIR/cluster.id, made at the first start (16 random bytes, base64url). */
+/**
+ * The cluster id kept in DIR/cluster.id, made at the first start (16 random bytes, base64url).
+ * Never one that starts with '-', as Kafka's Uuid.randomUuid: a command line would read it as an
+ * option (`--cluster-id -abc…`; one start in 64 failed so).
+ */
 export function loadClusterId(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, CLUSTER_ID_FILE);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const clusterId = randomBytes(16).toString('base64url');
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   writeFileSync(path, `${clusterId}\n`);
   return clusterId;
 }
@@ -104,8 +109,8 @@ export async function runCluster(
       String(nodeId),
       '--voters',
       voters,
-      '--cluster-id',
-      clusterId,
+      // One argument: an id kept from before may start with '-'.
+      `--cluster-id=${clusterId}`,
       '--host',
       plan.host,
       '--port',

@@ -72,6 +72,18 @@ def latest_offsets(bs, topic, partition=0):
     return out
 
 
+def wait_stable(bs, topic, partition):
+    """Waits (bounded) until no open transaction holds the partition's last stable offset back."""
+    deadline = time.time() + STEP_TIMEOUT_S
+    while True:
+        offsets = latest_offsets(bs, topic, partition)
+        if offsets['committed'] == offsets['uncommitted']:
+            return
+        if time.time() > deadline:
+            raise RuntimeError(f'{topic}-{partition}: last stable offset still behind after {STEP_TIMEOUT_S} s: {offsets}')
+        time.sleep(0.1)
+
+
 def error_of(exc):
     err = exc.args[0] if exc.args else None
     if hasattr(err, 'name'):
@@ -275,6 +287,10 @@ def partitions_commit_abort(bs, topic, txid, partitions):
     for i in range(n):
         p.produce(topic, value=f'commit-b-{i}'.encode(), partition=i)
     p.commit_transaction(STEP_TIMEOUT_S)
+    # commit_transaction returns once the coordinator has decided; the markers reach the partition
+    # leaders after (in Kafka too), and read_committed stops at the last stable offset until then.
+    for i in range(n):
+        wait_stable(bs, topic, i)
     return {'readCommitted': [read_all(bs, topic, 'read_committed', i) for i in range(n)],
             'readUncommitted': [read_all(bs, topic, 'read_uncommitted', i) for i in range(n)]}
 
