@@ -143,7 +143,7 @@ export class KafkaSide {
   /**
    * The partition reassignments in progress (ListPartitionReassignments, which the Admin client
    * does not expose), of the given topics' partitions or of all (null). A cluster that does not
-   * serve the API (kstack's broker does not yet) is a Kafka error naming it, asked first with
+   * serve the API (kstack's broker before 2026-12) is a Kafka error naming it, asked first with
    * ApiVersions because a broker closes the connection on an API key it does not know.
    */
   listReassignments(

@@ -850,6 +850,15 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [37, createPartitions],
   [42, deleteGroups],
   [44, configsGuard(Op.ALTER_CONFIGS, 'responses', {})],
+  // Kafka's controller checks DESCRIBE on the cluster for ListPartitionReassignments.
+  [
+    46,
+    clusterOnly(Op.DESCRIBE, () => ({
+      errorCode: CLUSTER_DENIED,
+      errorMessage: 'Cluster authorization failed.',
+      topics: [],
+    })),
+  ],
   [47, offsetDelete],
   [50, clusterOnly(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, results: [] }))],
   [

@@ -37,6 +37,10 @@ import {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
 } from './44-incremental-alter-configs.ts';
+import {
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
+} from './46-list-partition-reassignments.ts';
 import { OffsetDeleteRequest, OffsetDeleteResponse } from './47-offset-delete.ts';
 import {
   DescribeUserScramCredentialsRequest,
@@ -124,6 +128,7 @@ export const ApiKey = {
   CreatePartitions: 37,
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
@@ -178,6 +183,11 @@ const definitions: readonly ApiDefinition[] = [
   defineApi('CreatePartitions', CreatePartitionsRequest, CreatePartitionsResponse),
   defineApi('DeleteGroups', DeleteGroupsRequest, DeleteGroupsResponse),
   defineApi('IncrementalAlterConfigs', IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
+  defineApi(
+    'ListPartitionReassignments',
+    ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
+  ),
   defineApi('OffsetDelete', OffsetDeleteRequest, OffsetDeleteResponse),
   defineApi(
     'DescribeUserScramCredentials',
@@ -240,6 +250,7 @@ export * from './36-sasl-authenticate.ts';
 export * from './37-create-partitions.ts';
 export * from './42-delete-groups.ts';
 export * from './44-incremental-alter-configs.ts';
+export * from './46-list-partition-reassignments.ts';
 export * from './47-offset-delete.ts';
 export * from './50-describe-user-scram-credentials.ts';
 export * from './51-alter-user-scram-credentials.ts';
