@@ -27,7 +27,7 @@ import { type RunningExporter, startExporter } from '../../src/exporter/exporter
 import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
 import type { MetricsServer } from '../../src/metrics/http.ts';
 import { serveBrokerMetrics } from '../../src/metrics/serve.ts';
-import { waitFor } from './support.ts';
+import { prometheusValue, waitFor } from './support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const HOST = '127.0.0.1';
@@ -109,35 +109,8 @@ async function stopNode(nodeId: number, controlled: boolean): Promise<void> {
   await running.node.stop({ controlled });
 }
 
-interface QueryResult {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
-
-async function query(promql: string): Promise<QueryResult[]> {
-  const response = await fetch(`${PROMETHEUS}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const body = (await response.json()) as {
-    status: string;
-    data?: { result: QueryResult[] };
-    error?: string;
-  };
-  assert.equal(body.status, 'success', `${promql}: ${body.error}`);
-  return body.data!.result;
-}
-
-/** Waits until `promql` returns one series whose value passes `accept`; returns the value. */
-function oneValue(promql: string, accept: (value: number) => boolean): Promise<number> {
-  return waitFor(
-    `Prometheus: ${promql}`,
-    async () => {
-      const result = await query(promql);
-      if (result.length !== 1) return undefined;
-      const value = Number(result[0]!.value[1]);
-      return accept(value) ? value : undefined;
-    },
-    WAIT_MS,
-  );
-}
+const oneValue = (promql: string, accept: (value: number) => boolean) =>
+  prometheusValue(PROMETHEUS, promql, accept, WAIT_MS);
 
 /**
  * Produces `count` records with kcat (librdkafka), acks=all. Asynchronously: the brokers run on

@@ -13,7 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { kcatConsume, kcatProduce, type Running, startKstack, waitFor } from './support.ts';
+import {
+  kcatConsume,
+  kcatProduce,
+  prometheusQuery,
+  prometheusValue,
+  type Running,
+  startKstack,
+  waitFor,
+} from './support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TOPIC = 'prometheus-topic';
@@ -47,31 +55,9 @@ function exited(child: ChildProcess): Promise<void> {
     : new Promise((done) => child.once('exit', () => done()));
 }
 
-interface QueryResult {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
-
-async function query(promql: string): Promise<QueryResult[]> {
-  const response = await fetch(`${PROMETHEUS}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const body = (await response.json()) as {
-    status: string;
-    data?: { result: QueryResult[] };
-    error?: string;
-  };
-  assert.equal(body.status, 'success', `${promql}: ${body.error}`);
-  return body.data!.result;
-}
-
-/** Waits until `promql` returns exactly one series whose value passes `accept`; returns the value. */
-function oneValue(promql: string, accept: (value: number) => boolean): Promise<number> {
-  return waitFor(`Prometheus: ${promql}`, async () => {
-    const result = await query(promql);
-    if (result.length !== 1) return undefined;
-    const value = Number(result[0]!.value[1]);
-    return accept(value) ? value : undefined;
-  });
-}
+const query = (promql: string) => prometheusQuery(PROMETHEUS, promql);
+const oneValue = (promql: string, accept: (value: number) => boolean) =>
+  prometheusValue(PROMETHEUS, promql, accept);
 
 before(async () => {
   kstack = await startKstack(20420, 20421, ['--no-compose']);

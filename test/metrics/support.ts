@@ -73,6 +73,42 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+export interface PrometheusSeries {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+
+/** An instant query against the Prometheus at `base` (http://HOST:PORT); fails on a query error. */
+export async function prometheusQuery(base: string, promql: string): Promise<PrometheusSeries[]> {
+  const response = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  const body = (await response.json()) as {
+    status: string;
+    data?: { result: PrometheusSeries[] };
+    error?: string;
+  };
+  assert.equal(body.status, 'success', `${promql}: ${body.error}`);
+  return body.data!.result;
+}
+
+/** Waits until `promql` returns exactly one series whose value passes `accept`; returns the value. */
+export function prometheusValue(
+  base: string,
+  promql: string,
+  accept: (value: number) => boolean,
+  timeoutMs?: number,
+): Promise<number> {
+  return waitFor(
+    `Prometheus: ${promql}`,
+    async () => {
+      const result = await prometheusQuery(base, promql);
+      if (result.length !== 1) return undefined;
+      const value = Number(result[0]!.value[1]);
+      return accept(value) ? value : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 /**
  * Produces `count` records (values 1..count) with kcat (librdkafka), one call, idempotent (a
  * request retried on a loaded machine must not write twice).
