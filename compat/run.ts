@@ -147,47 +147,75 @@ async function startReference(options: Options, profile: BrokerProfile): Promise
     nodes: options.nodes,
     basePort: proxies.brokerBasePort,
     dataDir,
-    overrides: (node) => ({
-      ...profile.overrides,
-      ...(profile.proxy ? { 'advertised.listeners': proxiedListener(options, node.id - 1) } : {}),
-    }),
+    overrides: (node) => nodeOverrides(options, profile, node.id),
     // Broker errors during startup and failover are expected noise here; node exits are worth seeing.
     log: (line) => {
       if (/\] exited \(/.test(line)) process.stderr.write(`${line}\n`);
     },
   });
+  return { ...(await clusterTarget(options, proxies, dataDir, cluster)), kafkaVersion: kafkaVersion() };
+}
+
+/** A node's broker configs: the profile's, and with the "proxy" profile its advertised proxy address. */
+function nodeOverrides(options: Options, profile: BrokerProfile, id: number): Record<string, string> {
+  return {
+    ...profile.overrides,
+    ...(profile.proxy ? { 'advertised.listeners': proxiedListener(options, id - 1) } : {}),
+  };
+}
+
+/** What the runner needs of a cluster of node processes it owns: the reference's JVMs or kstack's nodes. */
+interface NodeProcesses {
+  start(): Promise<void>;
+  /** With `kill`, no controlled shutdown (the data dir is thrown away after). */
+  stop(kill?: boolean): Promise<void>;
+  stopNode(id: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  startNode(id: number): Promise<void>;
+  running(): number[];
+  killAllSync(): void;
+}
+
+/**
+ * Starts `cluster` (node ids 1..N) behind `proxies` as a target whose nodes the scenarios can stop
+ * and start again; stopping it (or the process exiting) kills the nodes and removes `dataDir`.
+ */
+async function clusterTarget(
+  options: Options,
+  proxies: Awaited<ReturnType<typeof startProxies>>,
+  dataDir: string,
+  cluster: NodeProcesses,
+): Promise<Target> {
   const cleanup = () => {
     cluster.killAllSync();
     fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  const release = async () => {
+    // The data dir is thrown away: no controlled shutdown.
+    await cluster.stop(true);
+    cleanup();
+    process.off('exit', cleanup);
+    await proxies.stop();
   };
   process.on('exit', cleanup);
   try {
     await cluster.start();
   } catch (error) {
-    cleanup();
-    process.off('exit', cleanup);
-    await proxies.stop();
+    await release();
     throw error;
   }
+  const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
   const control: ClusterControl = {
     stopNode: (id, signal) => cluster.stopNode(id, signal),
     startNode: (id) => cluster.startNode(id),
     restoreAll: async () => {
-      for (const node of cluster.nodes)
-        if (!cluster.running().includes(node.id)) await cluster.startNode(node.id);
+      for (const id of ids) if (!cluster.running().includes(id)) await cluster.startNode(id);
     },
   };
   return {
-    bootstrap: Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${options.basePort + i}`).join(','),
+    bootstrap: ids.map((id) => `127.0.0.1:${options.basePort + id - 1}`).join(','),
     control,
-    kafkaVersion: kafkaVersion(),
     faults: proxies.plan,
-    stop: async () => {
-      await cluster.stop(true);
-      cleanup();
-      process.off('exit', cleanup);
-      await proxies.stop();
-    },
+    stop: release,
   };
 }
 
@@ -249,45 +277,10 @@ async function startKstackCluster(options: Options, profile: BrokerProfile): Pro
     nodes: options.nodes,
     basePort: proxies.brokerBasePort,
     dataDir,
-    overrides: (id) => ({
-      ...profile.overrides,
-      ...(profile.proxy ? { 'advertised.listeners': proxiedListener(options, id - 1) } : {}),
-    }),
+    overrides: (id) => nodeOverrides(options, profile, id),
     log: (line) => process.stderr.write(`test:compat: ${line}\n`),
   });
-  const cleanup = () => {
-    cluster.killAllSync();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  };
-  process.on('exit', cleanup);
-  try {
-    await cluster.start();
-  } catch (error) {
-    await cluster.stop(true);
-    cleanup();
-    process.off('exit', cleanup);
-    await proxies.stop();
-    throw error;
-  }
-  const control: ClusterControl = {
-    stopNode: (id, signal) => cluster.stopNode(id, signal),
-    startNode: (id) => cluster.startNode(id),
-    restoreAll: async () => {
-      for (const id of cluster.ids) if (!cluster.running().includes(id)) await cluster.startNode(id);
-    },
-  };
-  return {
-    bootstrap: Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${options.basePort + i}`).join(','),
-    control,
-    faults: proxies.plan,
-    stop: async () => {
-      // The data dir is thrown away: no controlled shutdown (as the reference's nodes are stopped).
-      await cluster.stop(true);
-      cleanup();
-      process.off('exit', cleanup);
-      await proxies.stop();
-    },
-  };
+  return clusterTarget(options, proxies, dataDir, cluster);
 }
 
 /** Why a target given as HOST:PORT cannot run a scenario of this profile, or undefined when it can. */
