@@ -33,7 +33,8 @@ export interface CoordinatorReplica extends LocalPartition {
     settings: TopicSettings,
     nowMs: number,
   ): { readonly errorCode: number; readonly errorMessage: string | null };
-  read(offset: number, maxBytes: number, minOneBatch: boolean): Uint8Array | null;
+  /** Whole batches from `offset` below `maxOffset` (default: the high watermark). */
+  read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset?: number): Uint8Array | null;
 }
 
 interface BrokerWithSettings extends BrokerServices {
@@ -51,15 +52,20 @@ export function asCoordinatorReplica(partition: LocalPartition | undefined): Coo
   return partition as CoordinatorReplica;
 }
 
-/** Calls `visit` with every batch (bytes and position) of a replica, from its log start to its high watermark. */
+/**
+ * Calls `visit` with every batch (bytes and position) of a replica, from its log start to its
+ * high watermark, or to its log end with `to: 'end'` (what a new leader holds beyond a high
+ * watermark that has not caught up yet).
+ */
 export function scanBatches(
   replica: CoordinatorReplica,
   visit: (buf: Uint8Array, position: number) => void,
+  to: 'highWatermark' | 'end' = 'highWatermark',
 ): void {
   let offset = Number(replica.logStartOffset);
-  const end = Number(replica.highWatermark);
+  const end = Number(to === 'end' ? replica.logEndOffset : replica.highWatermark);
   while (offset < end) {
-    const buf = replica.read(offset, LOG_SCAN_READ_BYTES, true);
+    const buf = replica.read(offset, LOG_SCAN_READ_BYTES, true, end);
     if (buf === null || buf.length === 0) return;
     let position = 0;
     let next = offset;
@@ -78,24 +84,31 @@ export function scanBatches(
 }
 
 /** The batch headers of a replica as producer-state replay input. */
-export function replayedBatches(replica: CoordinatorReplica): ReplayedBatch[] {
+export function replayedBatches(
+  replica: CoordinatorReplica,
+  to: 'highWatermark' | 'end' = 'highWatermark',
+): ReplayedBatch[] {
   const batches: ReplayedBatch[] = [];
-  scanBatches(replica, (buf, position) => {
-    const h = readBatchHeader(buf, position);
-    if (h.producerId < 0) return;
-    const isControl = (h.attributes & ATTRIBUTE.control) !== 0;
-    batches.push({
-      producerId: BigInt(h.producerId),
-      producerEpoch: h.producerEpoch,
-      baseSequence: h.baseSequence,
-      lastOffsetDelta: h.lastOffsetDelta,
-      baseOffset: BigInt(h.baseOffset),
-      maxTimestampMs: BigInt(h.maxTimestamp),
-      isTransactional: (h.attributes & ATTRIBUTE.transactional) !== 0,
-      isControl,
-      controlType: isControl ? controlTypeAt(buf, position) : -1,
-    });
-  });
+  scanBatches(
+    replica,
+    (buf, position) => {
+      const h = readBatchHeader(buf, position);
+      if (h.producerId < 0) return;
+      const isControl = (h.attributes & ATTRIBUTE.control) !== 0;
+      batches.push({
+        producerId: BigInt(h.producerId),
+        producerEpoch: h.producerEpoch,
+        baseSequence: h.baseSequence,
+        lastOffsetDelta: h.lastOffsetDelta,
+        baseOffset: BigInt(h.baseOffset),
+        maxTimestampMs: BigInt(h.maxTimestamp),
+        isTransactional: (h.attributes & ATTRIBUTE.transactional) !== 0,
+        isControl,
+        controlType: isControl ? controlTypeAt(buf, position) : -1,
+      });
+    },
+    to,
+  );
   return batches;
 }
 

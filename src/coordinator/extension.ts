@@ -300,6 +300,7 @@ export const extension: BrokerExtension = {
         [TRANSACTION_STATE_TOPIC, transactions.coordinator],
       ]),
       (message) => process.stderr.write(`kstack: node ${services.nodeId}: ${message}\n`),
+      (topic, partition) => transactions.rebuildPartition(topic, partition),
     );
     services.slots.set(COORDINATOR_LEADERSHIP, leadership);
     if (services.metadata().topic(OFFSETS_TOPIC_NAME) !== undefined) await runtime.ensureOffsetsTopic();

@@ -10,6 +10,12 @@
  * Loads are tracked: `stop()` refuses new ones and waits for those in flight, so none finishes
  * after its coordinator stopped (a load finishing late re-armed the group coordinator's offset
  * expiry timer, which kept a stopped node's process alive).
+ *
+ * Every partition this broker comes to lead (or leads in a new leader epoch) is handed to
+ * `onLead`: the transactions and producers of a partition are tracked where it is led, so a new
+ * leader rebuilds them from the log it replicated as a follower (without it, a follower promoted
+ * by a failover knew none of the transactions aborted since its start, and read_committed
+ * readers saw their records).
  */
 import type { BrokerServices } from '../broker/services.ts';
 
@@ -22,7 +28,11 @@ export interface PartitionCoordinator {
 
 interface LeaderView {
   readonly isLeader?: boolean;
+  readonly leaderEpoch?: number;
 }
+
+/** Called for a partition this broker leads in a leader epoch it had not led it in yet. */
+export type OnLead = (topic: string, partition: number) => void;
 
 export class CoordinatorLeadership {
   readonly #broker: BrokerServices;
@@ -30,6 +40,9 @@ export class CoordinatorLeadership {
   readonly #log: (message: string) => void;
   /** In-flight loads by `topic\0partition`. */
   readonly #loading = new Map<string, Promise<void>>();
+  readonly #onLead: OnLead;
+  /** The leader epoch of every partition led here, by `topic\0partition`, as last handed to `onLead`. */
+  readonly #ledEpochs = new Map<string, number>();
   #stopped = false;
 
   /** `coordinators`: by topic name (`__consumer_offsets`, `__transaction_state`). */
@@ -37,10 +50,12 @@ export class CoordinatorLeadership {
     broker: BrokerServices,
     coordinators: ReadonlyMap<string, PartitionCoordinator>,
     log: (message: string) => void,
+    onLead: OnLead = () => {},
   ) {
     this.#broker = broker;
     this.#coordinators = coordinators;
     this.#log = log;
+    this.#onLead = onLead;
   }
 
   /** Loads the coordinator partitions led here and not loaded yet; unloads those led elsewhere now. */
@@ -61,6 +76,31 @@ export class CoordinatorLeadership {
         }
       }
     }
+    this.#followLeadership();
+  }
+
+  /** Hands every partition led here in a new leader epoch to `onLead`; forgets those led elsewhere now. */
+  #followLeadership(): void {
+    const led = new Set<string>();
+    for (const topic of this.#broker.metadata().topics()) {
+      for (const partition of topic.partitions) {
+        if (partition.leaderId !== this.#broker.nodeId) continue;
+        const index = partition.partitionIndex;
+        const replica = this.#broker.partitions.get(topic.name, index) as (LeaderView & object) | undefined;
+        if (replica === undefined || replica.isLeader === false || replica.leaderEpoch === undefined)
+          continue;
+        const key = `${topic.name}\0${index}`;
+        led.add(key);
+        if (this.#ledEpochs.get(key) === replica.leaderEpoch) continue;
+        this.#ledEpochs.set(key, replica.leaderEpoch);
+        try {
+          this.#onLead(topic.name, index);
+        } catch (error) {
+          this.#log(`taking over ${topic.name}-${index} as its leader: ${(error as Error).message}`);
+        }
+      }
+    }
+    for (const key of this.#ledEpochs.keys()) if (!led.has(key)) this.#ledEpochs.delete(key);
   }
 
   /** Starts no more loads and waits for those in flight. */

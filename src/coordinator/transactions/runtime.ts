@@ -23,7 +23,13 @@ import {
   encodeRecordBatch,
   validateProducePayload,
 } from '../../records/index.ts';
-import { asCoordinatorReplica, type CoordinatorReplica, readNumber, scanBatches } from '../broker-log.ts';
+import {
+  asCoordinatorReplica,
+  type CoordinatorReplica,
+  readNumber,
+  replayedBatches,
+  scanBatches,
+} from '../broker-log.ts';
 import type { GroupCoordinator } from '../group-coordinator.ts';
 import { OFFSETS_TOPIC_NAME } from '../offsets-log.ts';
 import type { ProducerStateTable, ReplayedBatch } from '../producer-state.ts';
@@ -100,7 +106,8 @@ class BrokerTransactionLog implements TransactionLog {
 
   async *read(partition: number): AsyncIterable<CoordinatorRecord> {
     const positions: { buf: Uint8Array; position: number }[] = [];
-    scanBatches(this.#replica(partition), (buf, position) => positions.push({ buf, position }));
+    // To the log end, as Kafka loads: a new leader's high watermark may not have caught up yet.
+    scanBatches(this.#replica(partition), (buf, position) => positions.push({ buf, position }), 'end');
     for (const { buf, position } of positions) {
       const batch = await decodeRecordBatch(buf, position);
       for (const record of batch.records)
@@ -191,6 +198,25 @@ export class TransactionRuntime implements MarkerWriter {
       );
     } else if (batch.isTransactional) {
       this.partitions.onTransactionalAppend(topic, partition, batch.producerId, Number(batch.baseOffset));
+    }
+  }
+
+  /**
+   * This broker leads a partition in a new leader epoch: its open and aborted transactions and
+   * its producers are rebuilt from the log, which holds what it replicated as a follower (the
+   * produce path and the marker writer track them only where the partition is led). Scans to the
+   * log end: a new leader's high watermark may not have caught up yet.
+   */
+  rebuildPartition(topic: string, partition: number): void {
+    if (topic === TRANSACTION_STATE_TOPIC) return;
+    const replica = replicaOf(this.#broker, topic, partition);
+    if (replica === undefined) return;
+    const batches = replayedBatches(replica, 'end');
+    this.partitions.removePartition(topic, partition);
+    this.#table.removePartition(topic, partition);
+    for (const batch of batches) {
+      this.#table.replayBatch(topic, partition, batch);
+      this.replayBatch(topic, partition, batch);
     }
   }
 

@@ -295,6 +295,15 @@ def partitions_commit_abort(bs, topic, txid, partitions):
             'readUncommitted': [read_all(bs, topic, 'read_uncommitted', i) for i in range(n)]}
 
 
+def read_partitions(bs, topic, partitions):
+    """Once no transaction holds any partition back: every partition under both isolation levels."""
+    n = int(partitions)
+    for i in range(n):
+        wait_stable(bs, topic, i)
+    return {'readCommitted': [read_all(bs, topic, 'read_committed', i) for i in range(n)],
+            'readUncommitted': [read_all(bs, topic, 'read_uncommitted', i) for i in range(n)]}
+
+
 def read(bs, topic):
     committed = read_all(bs, topic, 'read_committed')
     uncommitted = read_all(bs, topic, 'read_uncommitted')
@@ -304,6 +313,7 @@ def read(bs, topic):
 
 SCENARIOS = {
     'read': read,
+    'read-partitions': read_partitions,
     'commit-abort': commit_abort,
     'partitions-commit-abort': partitions_commit_abort,
     'open-transaction': open_transaction,
