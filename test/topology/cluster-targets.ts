@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReferenceCluster } from '../../reference/cluster.ts';
+import { type ClusterOptions, ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 
 /** A clean shutdown (SIGTERM) may take long on a loaded CI machine (30 s seen at load average 20-35): SIGKILL only after this. */
@@ -49,7 +49,8 @@ export function kstackTarget(port: number): ClusterTarget {
 export function referenceTarget(
   nodes: 1 | 3,
   basePort: number,
-  overrides: Record<string, string> = {},
+  /** Kafka properties for every node, or per node (by its id). */
+  overrides: ClusterOptions['overrides'] = {},
 ): ClusterTarget & { cluster: ReferenceCluster } {
   const dataDir = mkdtempSync(join(tmpdir(), `kstack-tools-ref${nodes}-`));
   const cluster = new ReferenceCluster({ nodes, basePort, dataDir, overrides });
