@@ -5,7 +5,7 @@
  */
 
 export const TestingErrorCodes = {
-  /** `brokers` other than 1 (3 waits for the cluster issue) or another bad option. */
+  /** `brokers` other than 1 or 3, or another bad option. */
   OPTION_INVALID: 400,
   /** A snapshot name outside the allowed characters or length. */
   SNAPSHOT_NAME_INVALID: 400,
@@ -16,6 +16,11 @@ export const TestingErrorCodes = {
   CLOCK_NOT_MANUAL: 409,
   /** An operation on a cluster already stopped. */
   STOPPED: 409,
+  /** A fault on a node that is stopped (kill, stop) or running (restart). */
+  NODE_STOPPED: 409,
+  NODE_RUNNING: 409,
+  /** reset, snapshots or the manual clock on a cluster of three brokers (not served yet: README). */
+  CLUSTER_UNSUPPORTED: 501,
   /** A data directory without a broker's data in it (`kstack snapshot` against the wrong folder). */
   DATA_DIR_INVALID: 400,
 } as const;

@@ -5,6 +5,15 @@
  *   afterEach(() => kafka.reset());
  *   after(() => kafka.stop());
  */
+export {
+  CLUSTER_NODES_MAX,
+  CLUSTER_WAIT_MS_DEFAULT,
+  ClusterBroker,
+  type StartClusterOptions,
+  startCluster,
+  TestCluster,
+  type WaitOptions,
+} from './cluster.ts';
 export { KafkaTestingError, type TestingErrorCode, TestingErrorCodes } from './errors.ts';
 export {
   type BaselineTopic,
@@ -16,5 +25,12 @@ export {
   type TestClock,
   TestKafka,
 } from './kafka.ts';
+export {
+  TEST_CLUSTER_DEFAULTS,
+  TEST_CLUSTER_HEARTBEAT_INTERVAL_MS,
+  TEST_CLUSTER_RAFT,
+  TEST_CLUSTER_SESSION_TIMEOUT_MS,
+  TestKafkaCluster,
+} from './kafka-cluster.ts';
 export { ADVANCE_TIMERS_MAX, ManualClock } from './manual-clock.ts';
 export { SNAPSHOT_NAME_LENGTH_MAX, type SnapshotInfo, snapshotNameProblem } from './snapshots.ts';

@@ -19,6 +19,7 @@ import { fitReplication } from '../topology/replication.ts';
 import { readTopicsFile } from '../topology/topics.ts';
 import { KafkaTestingError } from './errors.ts';
 import { FrontDoor } from './front-door.ts';
+import { startKafkaCluster, type TestKafkaCluster } from './kafka-cluster.ts';
 import { ManualClock } from './manual-clock.ts';
 import {
   BASELINE_SNAPSHOT,
@@ -39,8 +40,6 @@ export const TEST_BROKER_DEFAULTS: Readonly<Record<string, string>> = {
   'group.initial.rebalance.delay.ms': '0',
 };
 
-/** The issue that brings more than one embedded broker. */
-const CLUSTER_ISSUE = 'issue 12 (three brokers, one cluster)';
 const NODE_ID = 1;
 
 export interface BaselineTopic {
@@ -54,7 +53,7 @@ export interface BaselineTopic {
 }
 
 export interface StartKafkaOptions {
-  /** Brokers in the cluster; only 1 until the cluster issue lands. */
+  /** Brokers in the cluster: 1 (default) or 3 (three in-process nodes, see kafka-cluster.ts). */
   readonly brokers?: 1 | 3;
   /** `manual`: a clock `clock.advance(ms)` moves forward (see ManualClock); default the system clock. */
   readonly clock?: 'system' | 'manual';
@@ -195,13 +194,7 @@ export class TestKafka {
   /** A new prefix for this test's names; never handed out twice by this cluster, resets included. */
   namespace(): Namespace {
     this.#namespaces += 1;
-    const prefix = `t${this.#namespaceSalt}${String(this.#namespaces).padStart(4, '0')}-`;
-    return {
-      prefix,
-      topic: (name) => `${prefix}${name}`,
-      group: (name) => `${prefix}${name}`,
-      transactionalId: (name) => `${prefix}${name}`,
-    };
+    return makeNamespace(this.#namespaceSalt, this.#namespaces);
   }
 
   /** Back to the state right after start: topics (with new ids), groups, offsets, producers, transactions. */
@@ -341,12 +334,23 @@ export class TestKafka {
   }
 }
 
+/** The `n`-th namespace of a cluster whose prefixes start with `salt`. */
+export function makeNamespace(salt: string, n: number): Namespace {
+  const prefix = `t${salt}${String(n).padStart(4, '0')}-`;
+  return {
+    prefix,
+    topic: (name) => `${prefix}${name}`,
+    group: (name) => `${prefix}${name}`,
+    transactionalId: (name) => `${prefix}${name}`,
+  };
+}
+
 function systemTimer(delayMs: number, callback: () => void): () => void {
   const timer = setTimeout(callback, delayMs);
   return () => clearTimeout(timer);
 }
 
-function baselineTopics(options: StartKafkaOptions): BaselineTopic[] {
+export function baselineTopics(options: StartKafkaOptions): BaselineTopic[] {
   const fromFile =
     options.topicsFile === undefined
       ? []
@@ -359,14 +363,16 @@ function baselineTopics(options: StartKafkaOptions): BaselineTopic[] {
   return [...fromFile, ...(options.topics ?? [])];
 }
 
-/** Starts a test cluster; resolves once it is ready (internal and baseline topics led). */
-export async function startKafka(options: StartKafkaOptions = {}): Promise<TestKafka> {
+/**
+ * Starts a test cluster; resolves once it is ready (internal and baseline topics led). One broker
+ * by default (`TestKafka`); `brokers: 3` starts three in-process nodes (`TestKafkaCluster`).
+ */
+export async function startKafka(options: StartKafkaOptions & { brokers: 3 }): Promise<TestKafkaCluster>;
+export async function startKafka(options?: StartKafkaOptions & { brokers?: 1 }): Promise<TestKafka>;
+export async function startKafka(options: StartKafkaOptions = {}): Promise<TestKafka | TestKafkaCluster> {
   const brokers = options.brokers ?? 1;
-  if (brokers !== 1) {
-    throw new KafkaTestingError(
-      'OPTION_INVALID',
-      `brokers: ${String(brokers)} is not served yet: the embedded engine runs one broker until ${CLUSTER_ISSUE}; use brokers: 1`,
-    );
+  if (brokers !== 1 && brokers !== 3) {
+    throw new KafkaTestingError('OPTION_INVALID', `brokers: ${String(brokers)} is not served; use 1 or 3`);
   }
   if (options.clock !== undefined && options.clock !== 'system' && options.clock !== 'manual') {
     throw new KafkaTestingError(
@@ -374,6 +380,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
       `clock: '${String(options.clock)}' is not a clock; use 'system' or 'manual'`,
     );
   }
+  if (brokers === 3) return startKafkaCluster(options);
   const kafka = new TestKafka(options);
   await kafka.start(options);
   return kafka;

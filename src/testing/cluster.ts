@@ -1,0 +1,482 @@
+/**
+ * Three (or N) combined broker+controller nodes (`ClusterNode`) in the test process, on free ports
+ * or on the ports a test names: started together, ready once the quorum has a leader every node
+ * names and every broker is registered and unfenced in every node's image. Faults on command: a
+ * node is killed (stopped without a controlled shutdown: the controller fences it after the broker
+ * session timeout) and restarted on its port and data, and `waitForLeader` / `waitForIsr` wait for
+ * their effect as every running node's image shows it, never by sleeping a fixed time.
+ *
+ * `startCluster` is the harness (the engine's cluster tests build on it); `startKafka({ brokers: 3 })`
+ * (kafka.ts) adds the internal and baseline topics on top.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { PartitionView } from '../broker/services.ts';
+import type { PeerAddress } from '../controller/peer.ts';
+import { ClusterNode, type ClusterNodeOptions } from '../engine/cluster-node.ts';
+import type { RaftConfig } from '../raft/types.ts';
+import type { ServerLog } from '../server/server.ts';
+import { KafkaTestingError } from './errors.ts';
+
+/** Most nodes `startCluster` starts (node ids 1..N); a quorum of more is not what a test needs. */
+export const CLUSTER_NODES_MAX = 9;
+/** Default of every wait (ready, leader, ISR): generous, tests run on loaded CI machines. */
+export const CLUSTER_WAIT_MS_DEFAULT = 60_000;
+/** How often a wait looks at the nodes' images. */
+const POLL_MS = 20;
+/** Starts tried when a free port chosen for a controller listener was taken before it was bound. */
+const PORT_RACE_ATTEMPTS = 3;
+/** Warnings kept for the message of a wait that timed out. */
+const WARNINGS_KEPT = 200;
+
+export interface StartClusterOptions {
+  /** Nodes, ids 1..N; default 3. */
+  readonly nodes?: number;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Broker port of node i at index i-1; default free ports (kept across restarts). */
+  readonly ports?: readonly number[];
+  /** Controller listener of node i at index i-1; default free ports. */
+  readonly controllerPorts?: readonly number[];
+  /** Default a new random cluster id. */
+  readonly clusterId?: string;
+  /** Node i's data in `<dataDir>/node-<i>`; default a new temporary folder, removed by `stop()`. */
+  readonly dataDir?: string;
+  /** Broker configs by Kafka name, for every node. */
+  readonly config?: Readonly<Record<string, string>>;
+  /** `broker.session.timeout.ms` (Kafka 9000): how long after a kill the controller fences the node. */
+  readonly sessionTimeoutMs?: number;
+  /** `broker.heartbeat.interval.ms` (Kafka 2000). */
+  readonly heartbeatIntervalMs?: number;
+  /** Node i's log lines (its warnings are also kept for wait timeouts); silent by default. */
+  readonly log?: (nodeId: number) => ServerLog;
+  /** Extra broker options of node i (an observer, an advertised address), at each (re)start. */
+  readonly brokerOptions?: (nodeId: number) => ClusterNodeOptions['broker'];
+  /** The metadata quorum's timings (Kafka's controller.quorum.* defaults otherwise). */
+  readonly raftConfig?: Partial<RaftConfig>;
+  /** Default 60 s. */
+  readonly waitMs?: number;
+  /** Wait until ready (quorum leader, every broker unfenced); default true. */
+  readonly waitReady?: boolean;
+}
+
+export interface WaitOptions {
+  /** Default the cluster's waitMs. */
+  readonly timeoutMs?: number;
+}
+
+/** One node of the cluster, by node id, across its restarts. */
+export class ClusterBroker {
+  readonly nodeId: number;
+  readonly #cluster: TestCluster;
+
+  constructor(cluster: TestCluster, nodeId: number) {
+    this.#cluster = cluster;
+    this.nodeId = nodeId;
+  }
+
+  /** The broker port (the same across restarts). */
+  get port(): number {
+    return this.#cluster.brokerPort(this.nodeId);
+  }
+
+  get running(): boolean {
+    return this.#cluster.running(this.nodeId);
+  }
+
+  /** The running node (its broker, controller, quorum); throws NODE_STOPPED when killed or stopped. */
+  get node(): ClusterNode {
+    return this.#cluster.node(this.nodeId);
+  }
+
+  /**
+   * Stops the node without a controlled shutdown: its listeners close and nobody moves its
+   * leaderships first, so the controller fences it after the broker session timeout and elects new
+   * leaders from the ISR (a new active controller too when it was the one).
+   */
+  kill(): Promise<void> {
+    return this.#cluster.stopNode(this.nodeId, false);
+  }
+
+  /** A controlled shutdown: the controller moves its leaderships away first. */
+  stop(): Promise<void> {
+    return this.#cluster.stopNode(this.nodeId, true);
+  }
+
+  /** Starts the node again on its ports and data; resolves once registered and unfenced. */
+  restart(options: WaitOptions = {}): Promise<void> {
+    return this.#cluster.restartNode(this.nodeId, options);
+  }
+}
+
+export class TestCluster {
+  readonly host: string;
+  readonly clusterId: string;
+  readonly dataDir: string;
+  readonly nodeIds: readonly number[];
+  /** The nodes' last warnings, newest last (also in a wait's timeout message). */
+  readonly warnings: string[] = [];
+  readonly waitMs: number;
+  readonly #options: StartClusterOptions;
+  readonly #ownsDataDir: boolean;
+  readonly #voters: PeerAddress[];
+  readonly #ports: number[];
+  readonly #nodes = new Map<number, ClusterNode>();
+  readonly #handles = new Map<number, ClusterBroker>();
+  readonly #fatal: Error[] = [];
+  #stopped = false;
+
+  /** Use `startCluster`. */
+  constructor(options: StartClusterOptions, controllerPorts: readonly number[]) {
+    const count = options.nodes ?? 3;
+    this.#options = options;
+    this.host = options.host ?? '127.0.0.1';
+    this.clusterId = options.clusterId ?? randomClusterId();
+    this.#ownsDataDir = options.dataDir === undefined;
+    this.dataDir = resolve(options.dataDir ?? mkdtempSync(join(tmpdir(), 'kstack-test-cluster-')));
+    this.waitMs = options.waitMs ?? CLUSTER_WAIT_MS_DEFAULT;
+    this.nodeIds = Array.from({ length: count }, (_, i) => i + 1);
+    this.#voters = this.nodeIds.map((nodeId) => ({
+      nodeId,
+      host: this.host,
+      port: controllerPorts[nodeId - 1]!,
+    }));
+    this.#ports = this.nodeIds.map((nodeId) => options.ports?.[nodeId - 1] ?? 0);
+    for (const nodeId of this.nodeIds) this.#handles.set(nodeId, new ClusterBroker(this, nodeId));
+  }
+
+  /** Every broker's `host:port`, node 1 first. */
+  get bootstrapAddresses(): string[] {
+    return this.nodeIds.map((nodeId) => `${this.host}:${this.brokerPort(nodeId)}`);
+  }
+
+  /** Kafka's `bootstrap.servers` form. */
+  get bootstrapServers(): string {
+    return this.bootstrapAddresses.join(',');
+  }
+
+  /** The controller listeners (`controller.quorum.voters`). */
+  get voters(): readonly PeerAddress[] {
+    return this.#voters;
+  }
+
+  /** Node `nodeId`'s handle: kill, stop, restart, its port. */
+  broker(nodeId: number): ClusterBroker {
+    const handle = this.#handles.get(nodeId);
+    if (handle === undefined) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        `node ${nodeId} is not in this cluster (node ids ${this.nodeIds.join(', ')})`,
+      );
+    }
+    return handle;
+  }
+
+  brokerPort(nodeId: number): number {
+    this.broker(nodeId);
+    return this.#ports[nodeId - 1]!;
+  }
+
+  running(nodeId: number): boolean {
+    return this.#nodes.has(nodeId);
+  }
+
+  /** The running node `nodeId`. */
+  node(nodeId: number): ClusterNode {
+    this.broker(nodeId);
+    const node = this.#nodes.get(nodeId);
+    if (node === undefined) throw new KafkaTestingError('NODE_STOPPED', `node ${nodeId} is not running`);
+    return node;
+  }
+
+  /** The running nodes, by node id. */
+  nodes(): ClusterNode[] {
+    return this.nodeIds.flatMap((nodeId) => this.#nodes.get(nodeId) ?? []);
+  }
+
+  /** Starts the nodes not running (all of them at first) together. */
+  async startNodes(nodeIds: readonly number[] = this.nodeIds): Promise<void> {
+    if (this.#stopped) throw new KafkaTestingError('STOPPED', 'the test cluster is stopped');
+    const starting = nodeIds.filter((nodeId) => !this.#nodes.has(nodeId)).map((id) => this.#makeNode(id));
+    const results = await Promise.allSettled(starting.map((node) => node.start()));
+    const failed = results.find((result) => result.status === 'rejected');
+    for (const [i, node] of starting.entries()) {
+      if (results[i]?.status === 'fulfilled') {
+        this.#nodes.set(node.nodeId, node);
+        this.#ports[node.nodeId - 1] = node.broker.port;
+      }
+    }
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /**
+   * Waits until the running nodes name one quorum leader and every running broker is registered
+   * and unfenced in every running node's image; returns the active controller's node id.
+   */
+  async waitForReady(options: WaitOptions = {}): Promise<number> {
+    let leaderId = -1;
+    await this.waitFor(
+      'one quorum leader named by every running node, every running broker registered and unfenced',
+      () => {
+        const nodes = this.nodes();
+        const ids = new Set(nodes.map((node) => node.leader().leaderId));
+        leaderId = [...ids][0] ?? -1;
+        return (
+          ids.size === 1 &&
+          this.#nodes.has(leaderId) &&
+          nodes.every((node) => {
+            const image = node.broker.metadata();
+            return nodes.every(
+              (other) =>
+                image.brokers().some((b) => b.nodeId === other.nodeId) && !image.isFenced(other.nodeId),
+            );
+          })
+        );
+      },
+      options,
+    );
+    return leaderId;
+  }
+
+  /** The active controller as every running node names it, once they agree. */
+  activeController(options: WaitOptions = {}): Promise<number> {
+    let leaderId = -1;
+    return this.waitFor(
+      'one active controller named by every running node',
+      () => {
+        const ids = new Set(this.nodes().map((node) => node.leader().leaderId));
+        leaderId = [...ids][0] ?? -1;
+        return ids.size === 1 && this.#nodes.has(leaderId);
+      },
+      options,
+    ).then(() => leaderId);
+  }
+
+  /**
+   * The partition as every running node's image has it, once they agree on its epoch and `check`
+   * holds (a wait, not a look: the images follow the quorum a moment apart).
+   */
+  async waitForPartition(
+    topic: string,
+    partition: number,
+    what: string,
+    check: (view: PartitionView) => boolean,
+    options: WaitOptions = {},
+  ): Promise<PartitionView> {
+    let found: PartitionView | undefined;
+    await this.waitFor(
+      `${topic}-${partition}: ${what}`,
+      () => {
+        const views = this.nodes().map((node) => node.broker.metadata().topic(topic)?.partitions[partition]);
+        found = views[0];
+        return views.every((v) => v !== undefined && v.partitionEpoch === found?.partitionEpoch && check(v));
+      },
+      options,
+    );
+    return found!;
+  }
+
+  /** Waits for a leader (other than `not`, when given) every running node agrees on; returns its id. */
+  async waitForLeader(
+    topic: string,
+    partition: number,
+    options: WaitOptions & { not?: number } = {},
+  ): Promise<number> {
+    const { not } = options;
+    const view = await this.waitForPartition(
+      topic,
+      partition,
+      not === undefined ? 'a leader' : `a leader other than node ${not}`,
+      (p) => p.leaderId > 0 && p.leaderId !== not && this.#nodes.has(p.leaderId),
+      options,
+    );
+    return view.leaderId;
+  }
+
+  /**
+   * Waits for the ISR to have `size` members (the partition's replication factor by default: the
+   * ISR back to full), to exclude or include a node; returns it.
+   */
+  async waitForIsr(
+    topic: string,
+    partition: number,
+    options: WaitOptions & { size?: number; excludes?: number; includes?: number } = {},
+  ): Promise<readonly number[]> {
+    const { size, excludes, includes } = options;
+    const wanted = [
+      size === undefined ? (excludes === undefined ? 'every replica' : null) : `${size} replicas`,
+      excludes === undefined ? null : `without node ${excludes}`,
+      includes === undefined ? null : `with node ${includes}`,
+    ].filter((part) => part !== null);
+    const view = await this.waitForPartition(
+      topic,
+      partition,
+      `ISR of ${wanted.join(', ')}`,
+      (p) =>
+        (size === undefined
+          ? excludes !== undefined || p.isr.length === p.replicas.length
+          : p.isr.length === size) &&
+        (excludes === undefined || !p.isr.includes(excludes)) &&
+        (includes === undefined || p.isr.includes(includes)),
+      options,
+    );
+    return view.isr;
+  }
+
+  /** Polls `check` until it holds; the timeout names `what` and the nodes' last warnings. */
+  async waitFor(what: string, check: () => boolean, options: WaitOptions = {}): Promise<void> {
+    const deadline = performance.now() + (options.timeoutMs ?? this.waitMs);
+    for (;;) {
+      const fatal = this.#fatal[0];
+      if (fatal !== undefined) throw new Error(`a node stopped on a fatal error: ${fatal.message}`);
+      if (check()) return;
+      if (this.#stopped)
+        throw new KafkaTestingError('STOPPED', `the test cluster stopped while waiting for ${what}`);
+      if (performance.now() > deadline) {
+        throw new Error(
+          `timed out after ${options.timeoutMs ?? this.waitMs} ms waiting for ${what}; last warnings: ${this.warnings.slice(-5).join(' | ')}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  async stopNode(nodeId: number, controlled: boolean): Promise<void> {
+    const node = this.node(nodeId);
+    this.#nodes.delete(nodeId);
+    await node.stop({ controlled });
+  }
+
+  async restartNode(nodeId: number, options: WaitOptions = {}): Promise<void> {
+    this.broker(nodeId);
+    if (this.#nodes.has(nodeId))
+      throw new KafkaTestingError('NODE_RUNNING', `node ${nodeId} is running: kill or stop it first`);
+    await this.startNodes([nodeId]);
+    const node = this.node(nodeId);
+    await this.waitFor(
+      `node ${nodeId} registered and unfenced after its restart`,
+      () => {
+        const image = node.broker.metadata();
+        return (
+          node.brokerEpoch >= 0 && image.brokers().some((b) => b.nodeId === nodeId) && !image.isFenced(nodeId)
+        );
+      },
+      options,
+    );
+  }
+
+  /** Stops every running node (together, without controlled shutdowns); removes a temporary data dir. Safe twice. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const nodes = [...this.#nodes.values()];
+    this.#nodes.clear();
+    await Promise.all(nodes.map((node) => node.stop({ controlled: false })));
+    if (this.#ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  #makeNode(nodeId: number): ClusterNode {
+    const log = this.#options.log?.(nodeId);
+    const brokerOptions = this.#options.brokerOptions?.(nodeId);
+    return new ClusterNode({
+      nodeId,
+      clusterId: this.clusterId,
+      voters: this.#voters,
+      host: this.host,
+      port: this.#ports[nodeId - 1]!,
+      dataDir: join(this.dataDir, `node-${nodeId}`),
+      config: { ...this.#options.config },
+      ...(this.#options.sessionTimeoutMs === undefined
+        ? {}
+        : { sessionTimeoutMs: this.#options.sessionTimeoutMs }),
+      ...(this.#options.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: this.#options.heartbeatIntervalMs }),
+      log: {
+        info: (line) => log?.info(line),
+        warn: (line) => {
+          this.warnings.push(`node ${nodeId}: ${line}`);
+          if (this.warnings.length > WARNINGS_KEPT) this.warnings.shift();
+          log?.warn(line);
+        },
+      },
+      onFatal: (error) => {
+        this.#fatal.push(error);
+        this.warnings.push(`node ${nodeId}: FATAL ${error.message}`);
+      },
+      ...(brokerOptions === undefined ? {} : { broker: brokerOptions }),
+      ...(this.#options.raftConfig === undefined ? {} : { raftConfig: this.#options.raftConfig }),
+    });
+  }
+}
+
+/**
+ * Starts the nodes; resolves once ready (see `TestCluster.waitForReady`) unless `waitReady` is
+ * false. Free controller ports are chosen by binding port 0 and releasing it: when another process
+ * takes one before the node binds it, the start is tried again on new ports (at most
+ * PORT_RACE_ATTEMPTS starts).
+ */
+export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
+  const count = options.nodes ?? 3;
+  if (!Number.isInteger(count) || count < 1 || count > CLUSTER_NODES_MAX) {
+    throw new KafkaTestingError(
+      'OPTION_INVALID',
+      `nodes: ${String(count)} must be an integer 1..${CLUSTER_NODES_MAX}`,
+    );
+  }
+  for (const [name, ports] of [
+    ['ports', options.ports],
+    ['controllerPorts', options.controllerPorts],
+  ] as const) {
+    if (ports !== undefined && ports.length !== count) {
+      throw new KafkaTestingError('OPTION_INVALID', `${name} names ${ports.length} ports for ${count} nodes`);
+    }
+  }
+  const host = options.host ?? '127.0.0.1';
+  for (let attempt = 1; ; attempt += 1) {
+    const controllerPorts = options.controllerPorts ?? (await freePorts(host, count));
+    const cluster = new TestCluster(options, controllerPorts);
+    try {
+      await cluster.startNodes();
+      if (options.waitReady !== false) await cluster.waitForReady();
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      const raced = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!raced || options.controllerPorts !== undefined || attempt >= PORT_RACE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** `count` distinct ports free on `host` now (bound together, then released). */
+async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, host, () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** 16 random bytes as Kafka's base64url cluster id, never starting with '-'. */
+function randomClusterId(): string {
+  for (;;) {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    const id = Buffer.from(bytes).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}

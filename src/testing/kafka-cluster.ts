@@ -1,0 +1,285 @@
+/**
+ * `startKafka({ brokers: 3 })`: three in-process nodes (cluster.ts) on free ports, ready once the
+ * quorum has a leader, every broker is registered and unfenced, `__consumer_offsets` and
+ * `__transaction_state` (RF 3, min ISR 2) are led with their full ISR on every node's image, and
+ * the baseline topics exist the same way. Clients connect to the brokers themselves (no front
+ * door): a killed broker's connections close as a crashed broker's would.
+ *
+ * Not served on three brokers yet (CLUSTER_UNSUPPORTED, see README.md): reset(), snapshots and the
+ * manual clock. They replace one broker's files behind the front door; three nodes also share a
+ * metadata quorum whose log every node's data would have to match.
+ */
+import type { PartitionView } from '../broker/services.ts';
+import { GROUP_COORDINATOR } from '../coordinator/extension.ts';
+import { OFFSETS_TOPIC_NAME } from '../coordinator/offsets-log.ts';
+import { TRANSACTION_STATE_TOPIC } from '../coordinator/transactions/coordinator.ts';
+import { TRANSACTIONS } from '../coordinator/transactions/runtime.ts';
+import type { ClusterNode } from '../engine/cluster-node.ts';
+import type { RaftConfig } from '../raft/types.ts';
+import { fitReplication } from '../topology/replication.ts';
+import { type ClusterBroker, startCluster, type TestCluster, type WaitOptions } from './cluster.ts';
+import { KafkaTestingError } from './errors.ts';
+import {
+  type BaselineTopic,
+  baselineTopics,
+  makeNamespace,
+  type Namespace,
+  type OperationTimings,
+  type StartKafkaOptions,
+  TEST_BROKER_DEFAULTS,
+  type TestClock,
+} from './kafka.ts';
+import type { SnapshotInfo } from './snapshots.ts';
+
+/** Brokers of `startKafka({ brokers: 3 })`. */
+const BROKERS = 3;
+
+/**
+ * Settings of a three-broker test cluster over TEST_BROKER_DEFAULTS: Kafka's own defaults for three
+ * brokers (kstack's single-broker defaults are 1), a 4 s broker session (Kafka 9 s) so a killed
+ * broker is fenced in seconds, heartbeats every 400 ms.
+ */
+export const TEST_CLUSTER_DEFAULTS: Readonly<Record<string, string>> = {
+  'default.replication.factor': '3',
+  'min.insync.replicas': '2',
+  'offsets.topic.replication.factor': '3',
+  'transaction.state.log.replication.factor': '3',
+  'transaction.state.log.min.isr': '2',
+};
+export const TEST_CLUSTER_SESSION_TIMEOUT_MS = 4_000;
+/**
+ * The quorum's first election: a fresh node waits electionTimeoutMs plus up to as much again
+ * before it runs (Kafka 1000 ms: 1-2 s of every start). 250 ms here; a follower still takes
+ * Kafka's 2 s fetch timeout to give up on a leader, so load does not start needless elections.
+ */
+export const TEST_CLUSTER_RAFT: Readonly<Partial<RaftConfig>> = {
+  electionTimeoutMs: 250,
+  electionBackoffMaxMs: 250,
+};
+export const TEST_CLUSTER_HEARTBEAT_INTERVAL_MS = 400;
+
+const UNSUPPORTED =
+  'is not served on a three-broker test cluster yet: it replaces one broker’s files behind the front door, and three nodes share a metadata quorum whose log each copy would have to match; use brokers: 1, or a namespace per test';
+
+export class TestKafkaCluster {
+  readonly brokers = BROKERS;
+  readonly cluster: TestCluster;
+  readonly timings: OperationTimings = { startToReadyMs: 0 };
+  readonly clock: TestClock = {
+    kind: 'system',
+    nowMs: () => Date.now(),
+    advance: () =>
+      Promise.reject(
+        new KafkaTestingError(
+          'CLOCK_NOT_MANUAL',
+          "clock.advance needs a cluster started with { clock: 'manual' }",
+        ),
+      ),
+  };
+  #namespaces = 0;
+  readonly #namespaceSalt = Math.random().toString(36).slice(2, 6);
+
+  /** Use `startKafka({ brokers: 3 })`. */
+  constructor(cluster: TestCluster) {
+    this.cluster = cluster;
+  }
+
+  get dataDir(): string {
+    return this.cluster.dataDir;
+  }
+
+  get host(): string {
+    return this.cluster.host;
+  }
+
+  get bootstrapServers(): string {
+    return this.cluster.bootstrapServers;
+  }
+
+  /** Every broker's `host:port`, node 1 first (a killed broker's too: clients move on to the others). */
+  get bootstrapAddresses(): string[] {
+    return this.cluster.bootstrapAddresses;
+  }
+
+  /** Node `nodeId` (1-3): `kill()`, `stop()`, `restart()`, `port`, the running `node`. */
+  broker(nodeId: number): ClusterBroker {
+    return this.cluster.broker(nodeId);
+  }
+
+  /** The running nodes. */
+  nodes(): ClusterNode[] {
+    return this.cluster.nodes();
+  }
+
+  /** A new prefix for this test's names; never handed out twice by this cluster. */
+  namespace(): Namespace {
+    this.#namespaces += 1;
+    return makeNamespace(this.#namespaceSalt, this.#namespaces);
+  }
+
+  /** Waits for a leader every running node agrees on (other than `not`); its node id. */
+  waitForLeader(
+    topic: string,
+    partition: number,
+    options: WaitOptions & { not?: number } = {},
+  ): Promise<number> {
+    return this.cluster.waitForLeader(topic, partition, options);
+  }
+
+  /** Waits for the ISR: full (default), of `size`, without or with a node; the ISR. */
+  waitForIsr(
+    topic: string,
+    partition: number,
+    options: WaitOptions & { size?: number; excludes?: number; includes?: number } = {},
+  ): Promise<readonly number[]> {
+    return this.cluster.waitForIsr(topic, partition, options);
+  }
+
+  /** The partition once every running node agrees on it and `check` holds. */
+  waitForPartition(
+    topic: string,
+    partition: number,
+    what: string,
+    check: (view: PartitionView) => boolean,
+    options: WaitOptions = {},
+  ): Promise<PartitionView> {
+    return this.cluster.waitForPartition(topic, partition, what, check, options);
+  }
+
+  /** The active controller every running node names. */
+  activeController(options: WaitOptions = {}): Promise<number> {
+    return this.cluster.activeController(options);
+  }
+
+  reset(): Promise<void> {
+    return Promise.reject(new KafkaTestingError('CLUSTER_UNSUPPORTED', `reset() ${UNSUPPORTED}`));
+  }
+
+  snapshot(name: string): Promise<SnapshotInfo> {
+    return Promise.reject(new KafkaTestingError('CLUSTER_UNSUPPORTED', `snapshot('${name}') ${UNSUPPORTED}`));
+  }
+
+  restore(name: string): Promise<SnapshotInfo> {
+    return Promise.reject(new KafkaTestingError('CLUSTER_UNSUPPORTED', `restore('${name}') ${UNSUPPORTED}`));
+  }
+
+  snapshots(): SnapshotInfo[] {
+    return [];
+  }
+
+  /** Stops every node; removes the data when it was a temporary folder. Safe twice. */
+  stop(): Promise<void> {
+    return this.cluster.stop();
+  }
+
+  /** Creates the internal topics and the baseline topics; waits until every node has them led with a full ISR. */
+  async prepare(baseline: readonly BaselineTopic[]): Promise<void> {
+    const cluster = this.cluster;
+    const node = cluster.node(1);
+    const groups = node.broker.slots.get(GROUP_COORDINATOR);
+    const transactions = node.broker.slots.get(TRANSACTIONS);
+    if (groups === undefined || transactions === undefined) {
+      throw new Error('the coordinator extension did not start on node 1 (see its log)');
+    }
+    const internal = await Promise.all([groups.ensureOffsetsTopic(), transactions.ensureTransactionTopic()]);
+    for (const [i, topic] of [OFFSETS_TOPIC_NAME, TRANSACTION_STATE_TOPIC].entries()) {
+      if (internal[i] !== 0)
+        throw new Error(`internal topic ${topic} was not created: error code ${internal[i]}`);
+    }
+    const names = [OFFSETS_TOPIC_NAME, TRANSACTION_STATE_TOPIC];
+    for (const topic of baseline) {
+      if (node.broker.metadata().topic(topic.name) !== undefined) continue;
+      const configs = new Map(Object.entries(topic.configs ?? {}));
+      const minInsync = configs.get('min.insync.replicas');
+      const fitted = fitReplication(
+        {
+          replicationFactor: topic.replicationFactor ?? BROKERS,
+          minInsyncReplicas: minInsync === undefined ? undefined : Number(minInsync),
+        },
+        BROKERS,
+      );
+      if (fitted.minInsyncReplicas !== undefined)
+        configs.set('min.insync.replicas', String(fitted.minInsyncReplicas));
+      const created = await node.broker.topics.createTopic({
+        name: topic.name,
+        numPartitions: topic.partitions ?? -1,
+        replicationFactor: fitted.replicationFactor,
+        configs,
+      });
+      if (created.errorCode !== 0) {
+        throw new KafkaTestingError(
+          'OPTION_INVALID',
+          `baseline topic '${topic.name}' was not created: ${created.errorMessage ?? `error code ${created.errorCode}`}`,
+        );
+      }
+      names.push(topic.name);
+    }
+    await cluster.waitFor(`${names.join(', ')} led with a full ISR on every node`, () =>
+      cluster.nodes().every((n) =>
+        names.every((name) => {
+          const view = n.broker.metadata().topic(name);
+          return (
+            view !== undefined &&
+            view.partitions.length > 0 &&
+            view.partitions.every((p) => p.leaderId > 0 && p.isr.length === p.replicas.length)
+          );
+        }),
+      ),
+    );
+    // The coordinators load the internal partitions their node leads (after the replay): wait for that too.
+    await cluster.waitFor('every internal partition coordinated by its leader', () =>
+      cluster.nodes().every((n) => {
+        const image = n.broker.metadata();
+        const offsets = n.broker.slots.get(GROUP_COORDINATOR)?.coordinator;
+        const state = n.broker.slots.get(TRANSACTIONS)?.coordinator;
+        return (
+          offsets !== undefined &&
+          state !== undefined &&
+          (image.topic(OFFSETS_TOPIC_NAME)?.partitions ?? []).every(
+            (p) => p.leaderId !== n.nodeId || offsets.hasPartition(p.partitionIndex),
+          ) &&
+          (image.topic(TRANSACTION_STATE_TOPIC)?.partitions ?? []).every(
+            (p) => p.leaderId !== n.nodeId || state.hasPartition(p.partitionIndex),
+          )
+        );
+      }),
+    );
+  }
+}
+
+/** `startKafka({ brokers: 3 })`. */
+export async function startKafkaCluster(options: StartKafkaOptions): Promise<TestKafkaCluster> {
+  if (options.clock === 'manual') {
+    throw new KafkaTestingError(
+      'CLUSTER_UNSUPPORTED',
+      "clock: 'manual' is not served on three brokers yet: the quorum's Raft timers and the controller's broker sessions run on the system clock; use brokers: 1",
+    );
+  }
+  if (options.port !== undefined && options.port !== 0) {
+    throw new KafkaTestingError(
+      'OPTION_INVALID',
+      `port: ${options.port}: a three-broker test cluster takes free ports; use startCluster({ ports }) for fixed ones`,
+    );
+  }
+  const baseline = baselineTopics(options);
+  const startedMs = performance.now();
+  const cluster = await startCluster({
+    nodes: BROKERS,
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    config: { ...TEST_BROKER_DEFAULTS, ...TEST_CLUSTER_DEFAULTS, ...options.config },
+    sessionTimeoutMs: TEST_CLUSTER_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: TEST_CLUSTER_HEARTBEAT_INTERVAL_MS,
+    raftConfig: TEST_CLUSTER_RAFT,
+    ...(options.log === undefined ? {} : { log: () => options.log! }),
+  });
+  const kafka = new TestKafkaCluster(cluster);
+  try {
+    await kafka.prepare(baseline);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  kafka.timings.startToReadyMs = performance.now() - startedMs;
+  return kafka;
+}

@@ -1,0 +1,140 @@
+/**
+ * Faults on a three-broker test cluster through the API, as a user's suite would write them: the
+ * leader of a partition is killed (no controlled shutdown) while kafkajs produces to it with
+ * acks=all, a new leader is elected and the ISR shrinks, the node is restarted on its port and data
+ * and rejoins the ISR, and every acknowledged record is read back by a consumer and is in the
+ * restarted replica's log. Not in the unit run: about 30-45 s at load 30-40 (the 4 s broker
+ * session before the fence, then the client's metadata retries).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
+
+/** Generous: CI runs this on a loaded 2-core machine. */
+const WAIT_MS = 90_000;
+const TOPIC = 'payments';
+
+let kafka: TestKafkaCluster;
+before(async () => {
+  kafka = await startKafka({
+    brokers: 3,
+    topics: [{ name: TOPIC, partitions: 1, configs: { 'min.insync.replicas': '2' } }],
+  });
+});
+after(() => kafka?.stop());
+
+function client(clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: kafka.bootstrapAddresses,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+}
+
+test('kill the leader under acks=all load: a new leader, the node restarts, ISR back to 3, no acknowledged record lost', {
+  timeout: 4 * WAIT_MS,
+}, async () => {
+  const victim = await kafka.waitForLeader(TOPIC, 0);
+  const producer = client('load').producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const acknowledged: string[] = [];
+  const failed: string[] = [];
+  let producing = true;
+  let sent = 0;
+  // One record at a time, acks=all: each acknowledged one must survive the leader's death.
+  const load = (async () => {
+    while (producing) {
+      const value = `payment-${sent++}`;
+      try {
+        await producer.send({ topic: TOPIC, acks: -1, messages: [{ value }] });
+        acknowledged.push(value);
+      } catch {
+        failed.push(value);
+      }
+    }
+  })();
+  const waitAcknowledged = (count: number, what: string) =>
+    kafka.cluster.waitFor(`${count} records acknowledged ${what}`, () => acknowledged.length >= count, {
+      timeoutMs: WAIT_MS,
+    });
+  try {
+    await waitAcknowledged(20, 'before the kill');
+    const killedAt = performance.now();
+    const beforeKill = acknowledged.length;
+    await kafka.broker(victim).kill();
+    assert.equal(kafka.broker(victim).running, false);
+    const leader = await kafka.waitForLeader(TOPIC, 0, { not: victim, timeoutMs: WAIT_MS });
+    const failoverMs = performance.now() - killedAt;
+    assert.deepEqual(
+      [...(await kafka.waitForIsr(TOPIC, 0, { excludes: victim }))].sort(),
+      [1, 2, 3].filter((id) => id !== victim),
+      'the ISR shrunk to the two live replicas',
+    );
+    await waitAcknowledged(beforeKill + 20, 'by the new leader');
+    const restartedAt = performance.now();
+    await kafka.broker(victim).restart({ timeoutMs: WAIT_MS });
+    const isr = await kafka.waitForIsr(TOPIC, 0, { timeoutMs: WAIT_MS });
+    const rejoinMs = performance.now() - restartedAt;
+    assert.deepEqual([...isr].sort(), [1, 2, 3], 'ISR back to 3');
+    await waitAcknowledged(acknowledged.length + 10, 'after the rejoin');
+    console.log(
+      `killed leader ${victim}: new leader ${leader} after ${Math.round(failoverMs)} ms; restarted node in the ISR after ${Math.round(rejoinMs)} ms; ${acknowledged.length} acknowledged, ${failed.length} failed sends`,
+    );
+  } finally {
+    producing = false;
+    await load;
+    await producer.disconnect();
+  }
+  // Every acknowledged record is in the log: a consumer reads from the beginning up to the end offset.
+  const admin = client('check-admin').admin();
+  await admin.connect();
+  const endOffset = Number(
+    (await admin.fetchTopicOffsets(TOPIC)).find((p) => p.partition === 0)?.high ?? Number.NaN,
+  );
+  await admin.disconnect();
+  assert.ok(
+    endOffset >= acknowledged.length,
+    `end offset ${endOffset} below ${acknowledged.length} acknowledged`,
+  );
+  const consumer = client('check').consumer({ groupId: kafka.namespace().group('check') });
+  const seen = new Set<string>();
+  let nextOffset = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.add(message.value?.toString() ?? '');
+        nextOffset = Number(message.offset) + 1;
+      },
+    });
+    await kafka.cluster.waitFor(
+      `records consumed up to end offset ${endOffset}`,
+      () => nextOffset >= endOffset,
+      {
+        timeoutMs: WAIT_MS,
+      },
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  assert.deepEqual(
+    acknowledged.filter((value) => !seen.has(value)),
+    [],
+    'no acknowledged record lost',
+  );
+  // The restarted replica holds them too: its log reaches the leader's end (nothing is written now).
+  const leaderId = await kafka.waitForLeader(TOPIC, 0);
+  const leaderLog = kafka.broker(leaderId).node.broker.replicaManager?.core(TOPIC, 0)?.log;
+  assert.ok(leaderLog, `node ${leaderId} leads ${TOPIC}-0`);
+  assert.ok(leaderLog.logEndOffset >= acknowledged.length, 'the leader holds every acknowledged record');
+  await kafka.cluster.waitFor(
+    `node ${victim} caught up to the leader's log end ${leaderLog.logEndOffset}`,
+    () => {
+      const log = kafka.broker(victim).node.broker.replicaManager?.core(TOPIC, 0)?.log;
+      return log !== undefined && log.logEndOffset === leaderLog.logEndOffset;
+    },
+  );
+});
