@@ -2,8 +2,8 @@
  * `kstack exporter --bootstrap-server HOST:PORT [--port P] [--host H] [--log-level L] [--log-format F]`: serves kafka_exporter's
  * metrics for any cluster until Ctrl-C.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
+import { parseFlags, portFlag } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import {
   createLogger,
@@ -29,44 +29,32 @@ kafka_consumergroup_*) on http://H:P/metrics, asking the cluster on each scrape.
 
 const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty', 'auto'];
 
-function parse(args: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...args],
-      options: {
+export const command: Command = {
+  summary: "serve kafka_exporter's Prometheus metrics for any cluster",
+  async run(args) {
+    const parsed = parseFlags(
+      args,
+      {
         'bootstrap-server': { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
-}
-
-export const command: Command = {
-  summary: "serve kafka_exporter's Prometheus metrics for any cluster",
-  async run(args) {
-    const values = parse(args);
-    if (values.help === true) {
+      HELP,
+    );
+    if (parsed === 'help') {
       process.stdout.write(HELP);
       return EXIT_OK;
     }
+    const { values } = parsed;
     const bootstrap = values['bootstrap-server'];
     if (bootstrap === undefined || !/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/.test(bootstrap)) {
       throw new UsageError(
         `--bootstrap-server: ${bootstrap === undefined ? 'missing' : `'${bootstrap}' is not HOST:PORT[,HOST:PORT…]`}\n\n${HELP}`,
       );
     }
-    const port = Number(values.port ?? EXPORTER_PORT_DEFAULT);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new UsageError(`--port: '${values.port}' is not a port number (0-65535)`);
-    }
+    const port = portFlag('--port', values.port, EXPORTER_PORT_DEFAULT, { allowZero: true });
     const host = values.host ?? '127.0.0.1';
     let level: LogLevel;
     try {
