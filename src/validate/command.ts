@@ -3,8 +3,8 @@
  * stack against the spec without Docker. Exit 0 when every rule holds, 1 when a rule
  * fails, 2 for bad usage or unusable input.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
+import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from '../common/cli-errors.ts';
 import { InputError } from './errors.ts';
 import { formatInputErrorJson, formatJson, formatText } from './report.ts';
@@ -27,31 +27,23 @@ interface Options {
 }
 
 export function parseOptions(args: readonly string[]): Options {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        file: { type: 'string', short: 'f' },
-        'env-file': { type: 'string' },
-        format: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseFlags(
+    args,
+    {
+      file: { type: 'string', short: 'f' },
+      'env-file': { type: 'string' },
+      format: { type: 'string' },
+    },
+    HELP,
+  );
+  if (parsed === 'help')
+    return { file: 'docker-compose.yml', envFile: undefined, format: 'text', help: true };
+  const { values } = parsed;
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') {
     throw new UsageError(`--format must be text or json, not '${String(format)}'`);
   }
-  return {
-    file: typeof values.file === 'string' ? values.file : 'docker-compose.yml',
-    envFile: typeof values['env-file'] === 'string' ? values['env-file'] : undefined,
-    format,
-    help: values.help === true,
-  };
+  return { file: values.file ?? 'docker-compose.yml', envFile: values['env-file'], format, help: false };
 }
 
 export async function runValidate(args: readonly string[]): Promise<number> {
