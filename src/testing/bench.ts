@@ -1,5 +1,6 @@
 /**
- * The testing API's benchmark (not a test: it reports numbers): start-to-ready, reset(), snapshot
+ * The testing API's benchmark (not a test: it reports numbers): start-to-ready (1 and 3 brokers,
+ * the process' RSS with three running), reset(), snapshot
  * and restore, each p50 and p99 over RUNS runs, beside Apache Kafka's own start-to-ready (the
  * reference, one node, native JVM: what a testcontainers-style JVM Kafka needs at least, without
  * pulling or starting a container).
@@ -56,6 +57,18 @@ for (let run = 0; run < runs; run++) {
   await kafka.stop();
 }
 report('kstack start-to-ready', starts);
+const clusterStarts: number[] = [];
+let clusterRss = 0;
+for (let run = 0; run < runs; run++) {
+  const cluster = await startKafka({ brokers: 3, topics });
+  clusterStarts.push(cluster.timings.startToReadyMs);
+  clusterRss = Math.max(clusterRss, process.memoryUsage().rss);
+  await cluster.stop();
+}
+report('kstack 3 brokers start', clusterStarts);
+process.stdout.write(
+  `process RSS with a 3-broker cluster running: up to ${(clusterRss / 2 ** 20).toFixed(0)} MiB\n`,
+);
 
 const kafka = await startKafka({ topics });
 const producer = new Kafka({
