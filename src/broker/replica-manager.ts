@@ -19,7 +19,7 @@ import type { MetadataImage } from './metadata-image.ts';
 import type { LocalReplica } from './partition.ts';
 import { ReplicaFetcher } from './replica-fetcher.ts';
 import { PartitionReplicaLog } from './replica-log.ts';
-import type { Clock, ProducerStateService } from './services.ts';
+import type { Clock, PartitionView, ProducerStateService } from './services.ts';
 
 /** Named limits and intervals with Kafka's defaults (broker configs of the same names). */
 export const REPLICATION_DEFAULTS = {
@@ -123,34 +123,51 @@ export class ReplicaManager {
         seen.add(key);
         const managed = this.#manage(key, topic.name, topic.topicId, view.partitionIndex);
         if (managed === undefined) continue;
-        const state: PartitionState = {
-          partition: view.partitionIndex,
-          replicas: view.replicas,
-          isr: view.isr,
-          leader: view.leaderId,
-          leaderEpoch: view.leaderEpoch,
-          partitionEpoch: view.partitionEpoch,
-        };
-        const wasLeader = managed.core.isLeader;
-        const epoch = managed.core.leaderEpoch;
-        managed.core.applyPartitionState(state);
-        if (managed.core.leaderEpoch !== epoch || managed.core.isLeader !== wasLeader) {
-          this.#host.log.info(
-            `${topic.name}-${view.partitionIndex}: ${managed.core.isLeader ? 'leader' : `follower of ${view.leaderId}`} in epoch ${managed.core.leaderEpoch} (ISR [${view.isr.join(',')}])`,
-          );
-          publishKafkaEvent('leader-change', {
-            nodeId: this.#host.nodeId,
-            topic: topic.name,
-            partition: view.partitionIndex,
-            leaderId: view.leaderId,
-            leaderEpoch: managed.core.leaderEpoch,
-            isr: view.isr,
-          });
+        try {
+          this.#applyPartition(managed, view);
+        } catch (error) {
+          // One partition's broken state must not end the node (this runs inside the metadata
+          // replay): that replica stops loudly, as in tick(); the others carry on.
+          this.#drop(managed, error);
         }
-        managed.core.tick();
       }
     }
     for (const key of [...this.#managed.keys()]) if (!seen.has(key)) this.#managed.delete(key);
+  }
+
+  #applyPartition(managed: Managed, view: PartitionView): void {
+    const state: PartitionState = {
+      partition: view.partitionIndex,
+      replicas: view.replicas,
+      isr: view.isr,
+      leader: view.leaderId,
+      leaderEpoch: view.leaderEpoch,
+      partitionEpoch: view.partitionEpoch,
+    };
+    const wasLeader = managed.core.isLeader;
+    const epoch = managed.core.leaderEpoch;
+    managed.core.applyPartitionState(state);
+    if (managed.core.leaderEpoch !== epoch || managed.core.isLeader !== wasLeader) {
+      this.#host.log.info(
+        `${managed.topic}-${view.partitionIndex}: ${managed.core.isLeader ? 'leader' : `follower of ${view.leaderId}`} in epoch ${managed.core.leaderEpoch} (ISR [${view.isr.join(',')}])`,
+      );
+      publishKafkaEvent('leader-change', {
+        nodeId: this.#host.nodeId,
+        topic: managed.topic,
+        partition: view.partitionIndex,
+        leaderId: view.leaderId,
+        leaderEpoch: managed.core.leaderEpoch,
+        isr: view.isr,
+      });
+    }
+    managed.core.tick();
+  }
+
+  /** Stops one replica's core after a broken invariant, naming the partition and the fault. */
+  #drop(managed: Managed, error: unknown): void {
+    this.#host.log.warn(`${managed.topic}-${managed.partition} stopped: ${(error as Error).message}`);
+    if (this.#managed.get(managed.key) === managed) this.#managed.delete(managed.key);
+    if (managed.local.replication === managed.core) managed.local.replication = null;
   }
 
   tick(): void {
@@ -159,9 +176,7 @@ export class ReplicaManager {
         managed.core.tick();
       } catch (error) {
         // A broken invariant stops this replica loudly; the others carry on.
-        this.#host.log.warn(`${managed.topic}-${managed.partition} stopped: ${(error as Error).message}`);
-        this.#managed.delete(managed.key);
-        managed.local.replication = null;
+        this.#drop(managed, error);
       }
     }
   }
@@ -195,8 +210,17 @@ export class ReplicaManager {
 
   #manage(key: string, topic: string, topicId: string, partition: number): Managed | undefined {
     const existing = this.#managed.get(key);
-    if (existing !== undefined) return existing;
     const local = this.#host.get(topic, partition);
+    // A core is bound to one LocalReplica (one open log) of one topic id: a topic deleted and
+    // created again under its name, or a partition whose log the broker reopened, gets a new core.
+    if (existing !== undefined && existing.local === local && existing.topicId === topicId) return existing;
+    if (existing !== undefined) {
+      this.#host.log.warn(
+        `${topic}-${partition}: replica replaced (topic id ${existing.topicId} → ${topicId}); its replication restarts`,
+      );
+      this.#managed.delete(key);
+      if (existing.local.replication === existing.core) existing.local.replication = null;
+    }
     if (local === undefined) return undefined;
     const host = this.#host;
     const config: ReplicationConfig = {
@@ -273,9 +297,7 @@ export class ReplicaManager {
       managed.core.handle(leaderId, response);
       managed.core.tick();
     } catch (error) {
-      this.#host.log.warn(`${managed.topic}-${managed.partition} stopped: ${(error as Error).message}`);
-      this.#managed.delete(key);
-      managed.local.replication = null;
+      this.#drop(managed, error);
     }
   }
 

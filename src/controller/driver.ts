@@ -143,6 +143,20 @@ export class RaftDriver {
   }
 
   /**
+   * The active controller as this node may act on it: as `leader()`, except that this node's own
+   * leadership counts only while it is the Raft leader. A leader that resigned (check-quorum, a
+   * restart) keeps its own id in `leader()` until it learns a newer epoch, as Kafka's resigned and
+   * prospective states do; sending controller requests to itself then only earns NOT_CONTROLLER
+   * naming itself (28,085 such refusals in 90 s on a node left alone).
+   */
+  activeController(): LeaderAndEpoch {
+    const leader = this.replica.leader();
+    if (leader.leaderId === this.nodeId && this.replica.role() !== 'leader')
+      return { epoch: leader.epoch, leaderId: -1 };
+    return leader;
+  }
+
+  /**
    * Hands a request received on the controller listener to the replica; resolves with the answer
    * it gives its sender. `fallback` answers when the replica sends none (it ignores some requests).
    */

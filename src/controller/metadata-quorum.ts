@@ -32,6 +32,32 @@ export class NotControllerError extends Error {
   }
 }
 
+/**
+ * A committed entry that was not applied: its TopicRecord names a topic the image already has (two
+ * creations of one name proposed before either committed, e.g. two clients' first FindCoordinator,
+ * or a CreateTopics racing Metadata's auto-creation). Kafka's controller refuses the second at
+ * proposal time; here every node skips it at replay, the same way, so the first topic and its logs
+ * stay. Replacing the topic would delete and reopen its logs under acknowledged writes.
+ */
+export class DuplicateTopicError extends Error {
+  override readonly name = 'DuplicateTopicError';
+  /** Kafka's TOPIC_ALREADY_EXISTS. */
+  readonly errorCode = 36;
+  constructor(topic: string) {
+    super(`Topic '${topic}' already exists.`);
+  }
+}
+
+/** The name of a topic `records` would create again (its name taken by another topic id), if any. */
+export function duplicateTopic(image: MetadataImage, records: readonly MetadataRecord[]): string | null {
+  for (const record of records) {
+    if (record.type !== 'TopicRecord') continue;
+    const existing = image.topic(record.name);
+    if (existing !== undefined && existing.topicId !== record.topicId) return record.name;
+  }
+  return null;
+}
+
 interface Pending {
   readonly offset: number;
   readonly epoch: number;
@@ -146,7 +172,10 @@ export class MetadataQuorum {
     } catch (error) {
       if (error instanceof NotLeaderError) {
         return Promise.reject(
-          new NotControllerError(error.leader, `node ${driver.nodeId} is not the active controller`),
+          new NotControllerError(
+            driver.activeController(),
+            `node ${driver.nodeId} is not the active controller`,
+          ),
         );
       }
       return Promise.reject(error);
@@ -187,6 +216,12 @@ export class MetadataQuorum {
       for (const entry of entries) {
         if (!entry.control) {
           const records = decodeMetadataEntry(entry.payload);
+          const duplicate = duplicateTopic(this.#image, records);
+          if (duplicate !== null) {
+            this.#appliedEnd = entry.offset + 1;
+            this.#settle(entry.offset, entry.epoch, new DuplicateTopicError(duplicate));
+            continue;
+          }
           if (records.length > 0) {
             this.#image = this.#image.apply(records, BigInt(entry.offset));
             this.#replayed.push(...records);
@@ -201,13 +236,14 @@ export class MetadataQuorum {
     if (changed) this.#onImage(this.#image);
   }
 
-  /** Answers the proposal at `offset`: committed if it still has its epoch, else lost. */
-  #settle(offset: number, epoch: number): void {
+  /** Answers the proposal at `offset`: committed if it still has its epoch, else lost (or `refused`). */
+  #settle(offset: number, epoch: number, refused?: Error): void {
     const at = this.#pending.findIndex((pending) => pending.offset === offset);
     if (at < 0) return;
     const [pending] = this.#pending.splice(at, 1);
     if (pending === undefined) return;
-    if (pending.epoch === epoch) pending.resolve(BigInt(offset));
+    if (pending.epoch === epoch && refused !== undefined) pending.reject(refused);
+    else if (pending.epoch === epoch) pending.resolve(BigInt(offset));
     else
       pending.reject(
         new NotControllerError(

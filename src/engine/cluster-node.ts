@@ -135,7 +135,7 @@ export class ClusterNode {
         ...this.control.handlers(),
         createTopicsForwardedHandler(
           (spec) => this.broker.createTopic(spec),
-          () => this.controller.driver.leader().leaderId === this.nodeId,
+          () => this.controller.driver.activeController().leaderId === this.nodeId,
         ),
         ...forwardedAdminHandlers(this.broker),
       ],
@@ -146,12 +146,12 @@ export class ClusterNode {
     // No controller is named until the quorum has a leader.
     this.broker.setController(-1);
     this.#client = new ControllerClient(() => {
-      const leaderId = this.controller.driver.leader().leaderId;
+      const leaderId = this.controller.driver.activeController().leaderId;
       return options.voters.find((voter) => voter.nodeId === leaderId) ?? null;
     }, controllerClientId(options.nodeId));
     this.#forwarder = new AdminForwarder({
       client: this.#client,
-      isActive: () => this.controller.driver.leader().leaderId === this.nodeId,
+      isActive: () => this.controller.driver.activeController().leaderId === this.nodeId,
       appliedEndOffset: () => this.quorum.appliedEndOffset(),
       localHighWatermark: () => this.controller.driver.replica.highWatermark(),
     });

@@ -7,6 +7,7 @@ import {
   type AlterPartitionRequest,
   type AlterPartitionResponse,
   type AppendResult,
+  DEFAULT_REPLICATION_CONFIG,
   ErrorCode,
   type FetchRequest,
   type FetchResponse,
@@ -81,6 +82,9 @@ export class PartitionReplica<V = string> {
    */
   #alterInFlight: { correlationIds: number[]; sentMs: number; isr: number[]; partitionEpoch: number } | null =
     null;
+  /** AlterPartition refusals in a row, and when the next AlterPartition may be sent (backoff). */
+  #alterRefusals = 0;
+  #nextAlterMs = 0;
   #fetchInFlight: { correlationId: number; sentMs: number } | null = null;
   #nextFetchMs = 0;
   #correlation = 0;
@@ -190,6 +194,8 @@ export class PartitionReplica<V = string> {
       });
     }
     this.#alterInFlight = null;
+    this.#alterRefusals = 0;
+    this.#nextAlterMs = 0;
     this.#fetchInFlight = null;
     this.#listener.onBecomeLeader?.(state.leaderEpoch);
   }
@@ -444,7 +450,7 @@ export class PartitionReplica<V = string> {
   /** Drops ISR members not caught up within replica.lag.time.max.ms (one AlterPartition in flight at a time). */
   #maybeShrinkIsr(now: number): void {
     const state = this.#state;
-    if (state === null || state.leader !== this.nodeId) return;
+    if (state === null || state.leader !== this.nodeId || now < this.#nextAlterMs) return;
     const laggards = state.isr.filter((id) => {
       if (id === this.nodeId) return false;
       const progress = this.#followers.get(id);
@@ -464,7 +470,8 @@ export class PartitionReplica<V = string> {
    */
   #maybeExpandIsr(id: number, progress: FollowerProgress, now: number): void {
     const state = this.#state;
-    if (state === null || state.leader !== this.nodeId || state.isr.includes(id)) return;
+    if (state === null || state.leader !== this.nodeId || state.isr.includes(id) || now < this.#nextAlterMs)
+      return;
     const caughtUp = now - progress.lastCaughtUpTimeMs <= this.#config.replicaLagTimeMaxMs;
     if (
       caughtUp &&
@@ -501,9 +508,29 @@ export class PartitionReplica<V = string> {
   }
 
   #onAlterPartitionResponse(response: AlterPartitionResponse): void {
-    if (response.state !== null) this.applyPartitionState(response.state);
     // An answer to this request (any of its sends) settles it: committed, or refused and not applied.
-    if (this.#alterInFlight?.correlationIds.includes(response.correlationId)) this.#alterInFlight = null;
+    const settles = this.#alterInFlight?.correlationIds.includes(response.correlationId) === true;
+    if (response.state !== null) this.applyPartitionState(response.state);
+    if (settles) {
+      this.#alterInFlight = null;
+      this.#backOffAlter(response.errorCode !== ErrorCode.NONE);
+    }
     this.#maybeIncrementHighWatermark();
+  }
+
+  /** Kafka's exponential retry backoff for the next AlterPartition after a refusal; none after a success. */
+  #backOffAlter(refused: boolean): void {
+    if (!refused) {
+      this.#alterRefusals = 0;
+      this.#nextAlterMs = 0;
+      return;
+    }
+    this.#alterRefusals++;
+    const baseMs =
+      this.#config.alterPartitionBackoffMs ?? DEFAULT_REPLICATION_CONFIG.alterPartitionBackoffMs ?? 0;
+    const maxMs =
+      this.#config.alterPartitionBackoffMaxMs ?? DEFAULT_REPLICATION_CONFIG.alterPartitionBackoffMaxMs ?? 0;
+    const delayMs = Math.min(maxMs, baseMs * 2 ** Math.min(this.#alterRefusals - 1, 30));
+    this.#nextAlterMs = this.#clock.nowMs() + delayMs;
   }
 }

@@ -116,6 +116,14 @@ export interface ReplicationConfig {
   readonly fetchErrorBackoffMs?: number;
   /** A request with no answer after this is given up (request.timeout.ms / replica.socket.timeout.ms). */
   readonly requestTimeoutMs: number;
+  /**
+   * After a refused AlterPartition (NOT_CONTROLLER, INELIGIBLE_REPLICA, no controller reachable…) the
+   * leader sends the next one no sooner than this, doubling per refusal in a row up to
+   * `alterPartitionBackoffMaxMs` (Kafka's retry.backoff.ms 100 and retry.backoff.max.ms 1000).
+   * Without it a leader resent on every tick: 890 times per partition in 90 s.
+   */
+  readonly alterPartitionBackoffMs?: number;
+  readonly alterPartitionBackoffMaxMs?: number;
   /** An acks=all append not committed after this is answered REQUEST_TIMED_OUT. */
   readonly produceTimeoutMs: number;
   /** Entries per follower Fetch answer (stands for replica.fetch.max.bytes). */
@@ -132,6 +140,8 @@ export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = {
   produceTimeoutMs: 30_000,
   fetchEntriesMax: 500,
   pendingAppendsMax: 10_000,
+  alterPartitionBackoffMs: 100,
+  alterPartitionBackoffMaxMs: 1_000,
 };
 
 export interface AppendResult {

@@ -12,21 +12,30 @@ import { topicNameProblem } from '../topic-names.ts';
 
 type TopicAnswer = Input<MetadataResponseData>['topics'] extends (infer T)[] | undefined ? T : never;
 
-function describeTopic(topic: TopicView): TopicAnswer {
+/**
+ * A topic's partitions as Kafka's KRaftMetadataCache answers them: a partition whose leader is not
+ * a live (registered, unfenced) broker answers LEADER_NOT_AVAILABLE with leader -1, so clients
+ * refresh instead of sending to a broker that is gone; replicas on fenced or unregistered brokers
+ * are listed in offlineReplicas.
+ */
+function describeTopic(topic: TopicView, alive: ReadonlySet<number>): TopicAnswer {
   return {
     errorCode: 0,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: topic.internal,
-    partitions: topic.partitions.map((p) => ({
-      errorCode: 0,
-      partitionIndex: p.partitionIndex,
-      leaderId: p.leaderId,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicas],
-      isrNodes: [...p.isr],
-      offlineReplicas: [],
-    })),
+    partitions: topic.partitions.map((p) => {
+      const led = p.leaderId >= 0 && alive.has(p.leaderId);
+      return {
+        errorCode: led ? 0 : KafkaErrors.LEADER_NOT_AVAILABLE.code,
+        partitionIndex: p.partitionIndex,
+        leaderId: led ? p.leaderId : -1,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: [...p.replicas],
+        isrNodes: [...p.isr],
+        offlineReplicas: p.replicas.filter((id) => !alive.has(id)),
+      };
+    }),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   };
 }
@@ -50,9 +59,17 @@ export const handler = defineHandler<MetadataRequestData, Input<MetadataResponse
     const version = context.apiVersion;
     const allowAutoCreate = version < 4 || request.allowAutoTopicCreation;
     const topics: TopicAnswer[] = [];
+    const alive = (): ReadonlySet<number> =>
+      new Set(
+        broker
+          .metadata()
+          .aliveBrokers()
+          .map((b) => b.nodeId),
+      );
     const all = request.topics === null || (version === 0 && request.topics.length === 0);
     if (all) {
-      for (const topic of broker.metadata().topics()) topics.push(describeTopic(topic));
+      const aliveIds = alive();
+      for (const topic of broker.metadata().topics()) topics.push(describeTopic(topic, aliveIds));
     } else {
       for (const wanted of request.topics ?? []) {
         // From v10 a topic may be named by id alone (name null); the answer's name is
@@ -62,7 +79,7 @@ export const handler = defineHandler<MetadataRequestData, Input<MetadataResponse
           topics.push(
             topic === undefined
               ? topicError(KafkaErrors.UNKNOWN_TOPIC_ID.code, version >= 12 ? null : '', wanted.topicId)
-              : describeTopic(topic),
+              : describeTopic(topic, alive()),
           );
           continue;
         }
@@ -76,7 +93,7 @@ export const handler = defineHandler<MetadataRequestData, Input<MetadataResponse
         topics.push(
           topic === undefined
             ? topicError(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, name)
-            : describeTopic(topic),
+            : describeTopic(topic, alive()),
         );
       }
     }

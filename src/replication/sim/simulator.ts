@@ -178,6 +178,9 @@ class Simulation {
         produceTimeoutMs: r.pick([300, 1500]),
         fetchEntriesMax: r.pick([5, 50, 500]),
         pendingAppendsMax: 1000,
+        // Scaled down with the other times (Kafka: 100 and 1000); constants, so seeds replay as before.
+        alterPartitionBackoffMs: 10,
+        alterPartitionBackoffMaxMs: 100,
       },
     };
     this.stats = {
