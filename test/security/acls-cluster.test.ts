@@ -8,19 +8,14 @@
  * Ports (docs/team-rules.md): brokers 21530-21532, their controller listeners 21580-21582.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseQuorumVoters } from '../../src/controller/node.ts';
-import { ClusterNode } from '../../src/engine/cluster-node.ts';
+import type { ClusterNode } from '../../src/engine/cluster-node.ts';
 import { AclOperation, ResourceType } from '../../src/security/acls.ts';
 import { STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
 import { AUTHORIZER } from '../../src/security/request-authorization.ts';
+import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
 import { WireClient } from './support.ts';
 
-const HOST = '127.0.0.1';
 const BROKER_PORTS = [21530, 21531, 21532] as const;
 const CONTROLLER_PORTS = [21580, 21581, 21582] as const;
 const CLUSTER_ID = 'a0NzdGFja0FjbENsdXN0ZXI';
@@ -28,50 +23,29 @@ const CLUSTER_ID = 'a0NzdGFja0FjbENsdXN0ZXI';
 const WAIT_MS = 60_000;
 const ALICE = { principal: 'User:alice', host: '127.0.0.1' };
 
-const dataDir = mkdtempSync(join(tmpdir(), 'kstack-acls-cluster-'));
-const voters = parseQuorumVoters(CONTROLLER_PORTS.map((port, i) => `${i + 1}@${HOST}:${port}`).join(','));
-const nodes: ClusterNode[] = [];
-const warnings: string[] = [];
+let cluster: TestCluster;
+let nodes: ClusterNode[] = [];
 
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; warnings: ${warnings.slice(-5)}`);
-    await sleep(10);
-  }
-}
+const waitFor = (what: string, check: () => boolean): Promise<void> => cluster.waitFor(what, check);
 
 const aliceMayRead = (node: ClusterNode): boolean =>
   node.broker.slots.get(AUTHORIZER)?.authorize(ALICE, AclOperation.READ, ResourceType.TOPIC, 'orders') ===
   true;
 
 before(async () => {
-  for (const nodeId of [1, 2, 3]) {
-    nodes.push(
-      new ClusterNode({
-        nodeId,
-        clusterId: CLUSTER_ID,
-        voters,
-        host: HOST,
-        port: BROKER_PORTS[nodeId - 1]!,
-        dataDir: join(dataDir, `node-${nodeId}`),
-        // ANONYMOUS (PLAINTEXT) is the super user that manages the ACLs here.
-        config: { 'authorizer.class.name': STANDARD_AUTHORIZER, 'super.users': 'User:ANONYMOUS' },
-        log: { info() {}, warn: (message) => warnings.push(`node ${nodeId}: ${message}`) },
-        onFatal: (error) => {
-          throw error;
-        },
-      }),
-    );
-  }
-  await Promise.all(nodes.map((node) => node.start()));
+  cluster = await startCluster({
+    ports: BROKER_PORTS,
+    controllerPorts: CONTROLLER_PORTS,
+    clusterId: CLUSTER_ID,
+    // ANONYMOUS (PLAINTEXT) is the super user that manages the ACLs here.
+    config: { 'authorizer.class.name': STANDARD_AUTHORIZER, 'super.users': 'User:ANONYMOUS' },
+    waitMs: WAIT_MS,
+    waitReady: false,
+  });
+  nodes = cluster.nodes();
 });
 
-after(async () => {
-  await Promise.all(nodes.map((node) => node.stop()));
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => cluster?.stop());
 
 test("an ACL created or deleted through the controller's broker is enforced by all three", {
   timeout: 300_000,
