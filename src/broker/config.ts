@@ -201,6 +201,19 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   def('compression.lz4.level', INT, '9', 'Lz4 level when the broker compresses.', { min: 1, max: 17 }),
   def('compression.zstd.level', INT, '3', 'Zstd level when the broker compresses.', ZSTD_LEVEL_RANGE),
   def('unclean.leader.election.enable', BOOL, 'false', 'Allow out-of-ISR leaders.'),
+  // The active controller's leader balancing (KRaft reads only these two; the percentage is listed
+  // for Kafka's config surface and, as in KRaft, not used).
+  def('auto.leader.rebalance.enable', BOOL, 'true', 'Move leadership back to preferred replicas.', {
+    readOnly: true,
+  }),
+  def('leader.imbalance.check.interval.seconds', LONG, '300', 'Seconds between leader balance checks.', {
+    min: 1,
+    readOnly: true,
+  }),
+  def('leader.imbalance.per.broker.percentage', INT, '10', 'Leader imbalance allowed per broker.', {
+    min: 0,
+    readOnly: true,
+  }),
   def('delete.topic.enable', BOOL, 'true', 'Allow topic deletion.', { readOnly: true }),
   // kstack is one node: these default to 1 where Kafka's defaults (3, 2) need three brokers.
   def('offsets.topic.replication.factor', SHORT, '1', 'RF of __consumer_offsets.', {

@@ -1,7 +1,8 @@
 /**
  * Metadata writes sent to a broker that is not the active controller, forwarded to it as Kafka 4's
  * brokers forward them: DeleteTopics (20), CreateAcls (30), DeleteAcls (31), AlterConfigs (33),
- * CreatePartitions (37), IncrementalAlterConfigs (44) and AlterUserScramCredentials (51). One path
+ * CreatePartitions (37), IncrementalAlterConfigs (44) and AlterUserScramCredentials (51); ElectLeaders
+ * (43) too, served on the controller listener by ReplicationControl itself. One path
  * for all of them: the broker's handler, once its request is authorized and parsed, hands the
  * decoded request to `AdminForwarder.forward`, which sends it unchanged (same API key and version)
  * to the active controller's listener; there `forwardedAdminHandlers` run the very same broker
@@ -39,6 +40,12 @@ export const FORWARDED_ADMIN_HANDLERS: readonly Handler[] = [
   incrementalAlterConfigs,
   alterUserScramCredentials,
 ];
+
+/**
+ * APIs that only the controller's own handlers serve (ElectLeaders, 43: ReplicationControl): the
+ * broker sends them to the active controller's listener even when that is its own node.
+ */
+export const CONTROLLER_SERVED_KEYS: ReadonlySet<number> = new Set([43]);
 
 /** How long a broker tries to find an active controller (an election takes about 2 s). */
 export const FORWARD_NO_CONTROLLER_RETRY_MS = 8_000;
@@ -79,7 +86,7 @@ export class AdminForwarder {
   async forward(apiKey: number, apiVersion: number, body: MessageValue): Promise<MessageValue | null> {
     const deadline = performance.now() + FORWARD_NO_CONTROLLER_RETRY_MS;
     for (;;) {
-      if (this.#options.isActive()) return null;
+      if (this.#options.isActive() && !CONTROLLER_SERVED_KEYS.has(apiKey)) return null;
       try {
         const answer = await this.#options.client.request(apiKey, apiVersion, body);
         await this.#awaitReplay();

@@ -18,6 +18,7 @@ import { publishKafkaEvent } from '../common/events.ts';
 import { KafkaErrors, type MessageValue } from '../protocol/index.ts';
 import type { LeaderAndEpoch } from '../raft/types.ts';
 import type { ControllerHandler } from './handler.ts';
+import { balanceLeaders, ELECTIONS_PER_REQUEST_MAX, electLeaders, hasImbalance } from './leader-election.ts';
 import {
   ALTER_PARTITION_KEY,
   ALTER_PARTITION_VERSION,
@@ -33,12 +34,40 @@ export const BROKER_SESSION_TIMEOUT_MS_DEFAULT = 9_000;
 /** How often the active controller looks for expired sessions. */
 export const SESSION_CHECK_INTERVAL_MS = 250;
 const NO_LEADER = -1;
+/** ElectLeaders (43) on the controller listener: the versions a broker forwards. */
+export const ELECT_LEADERS_KEY = 43;
+/** Kafka's `leader.imbalance.check.interval.seconds` default, in ms. */
+export const LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT = 300_000;
+
+/** The active controller's leader balancing (Kafka's `auto.leader.rebalance.enable` and check interval). */
+export interface LeaderBalanceSettings {
+  readonly autoLeaderRebalanceEnable: boolean;
+  readonly leaderImbalanceCheckIntervalMs: number;
+}
+
+export const LEADER_BALANCE_DEFAULTS: LeaderBalanceSettings = {
+  autoLeaderRebalanceEnable: true,
+  leaderImbalanceCheckIntervalMs: LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT,
+};
+
+/** The settings from a broker's configs (`auto.leader.rebalance.enable`, `leader.imbalance.check.interval.seconds`). */
+export function leaderBalanceSettings(config: {
+  getBoolean(name: string): boolean;
+  getNumber(name: string): number;
+}): LeaderBalanceSettings {
+  return {
+    autoLeaderRebalanceEnable: config.getBoolean('auto.leader.rebalance.enable'),
+    leaderImbalanceCheckIntervalMs: config.getNumber('leader.imbalance.check.interval.seconds') * 1000,
+  };
+}
 
 export interface ReplicationControlOptions {
   readonly nodeId: number;
   readonly clusterId: string;
   readonly quorum: MetadataQuorum;
   readonly sessionTimeoutMs?: number;
+  /** Leader balancing; Kafka's defaults when absent (`configure` changes it later). */
+  readonly leaderBalance?: LeaderBalanceSettings;
   readonly nowMs?: () => number;
   readonly log: { info(message: string): void; warn(message: string): void };
 }
@@ -62,15 +91,33 @@ export class ReplicationControl {
   #active = false;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
+  #leaderBalance: LeaderBalanceSettings;
+  /** When the next leader balance runs; null while every partition is led by its preferred replica. */
+  #balanceDueMs: number | null = null;
 
   constructor(options: ReplicationControlOptions) {
     this.#options = options;
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? BROKER_SESSION_TIMEOUT_MS_DEFAULT;
     this.#nowMs = options.nowMs ?? (() => performance.now());
+    this.#leaderBalance = options.leaderBalance ?? LEADER_BALANCE_DEFAULTS;
+  }
+
+  /** Replaces the leader balance settings (the node's broker configs, read once it has them). */
+  configure(leaderBalance: LeaderBalanceSettings): void {
+    if (!(leaderBalance.leaderImbalanceCheckIntervalMs >= 1)) {
+      throw new Error(
+        `leader.imbalance.check.interval.seconds must be at least 1 s, got ${leaderBalance.leaderImbalanceCheckIntervalMs} ms`,
+      );
+    }
+    this.#leaderBalance = leaderBalance;
+    this.#balanceDueMs = null;
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.#checkSessions(), SESSION_CHECK_INTERVAL_MS);
+    this.#timer = setInterval(() => {
+      this.#checkSessions();
+      this.#checkBalance();
+    }, SESSION_CHECK_INTERVAL_MS);
   }
 
   stop(): void {
@@ -113,7 +160,87 @@ export class ReplicationControl {
         maxVersion: ALTER_PARTITION_VERSION,
         handle: (body) => this.#serial(() => this.#alterPartition(body)),
       },
+      {
+        apiKey: ELECT_LEADERS_KEY,
+        name: 'ElectLeaders',
+        minVersion: 0,
+        maxVersion: 2,
+        handle: (body, context) => this.#serial(() => this.#electLeaders(body, context.apiVersion)),
+      },
     ];
+  }
+
+  /**
+   * ElectLeaders, forwarded by a broker that authorized it: decided on the committed image and
+   * answered once the leader changes are committed (v0 knows only preferred elections).
+   */
+  async #electLeaders(body: MessageValue, apiVersion: number): Promise<MessageValue> {
+    const topicPartitions = body.topicPartitions as { topic: string; partitions: number[] }[] | null;
+    const refuse = (errorCode: number, errorMessage: string) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      replicaElectionResults: (topicPartitions ?? []).map((topic) => ({
+        topic: topic.topic,
+        partitionResult: topic.partitions.map((partitionId) => ({ partitionId, errorCode, errorMessage })),
+      })),
+    });
+    if (!this.#active) {
+      return refuse(KafkaErrors.NOT_CONTROLLER.code, 'This node is not the active controller.');
+    }
+    const named = (topicPartitions ?? []).reduce((total, topic) => total + topic.partitions.length, 0);
+    if (named > ELECTIONS_PER_REQUEST_MAX) {
+      return refuse(
+        KafkaErrors.INVALID_REQUEST.code,
+        `ElectLeaders names ${named} partitions, more than the ${ELECTIONS_PER_REQUEST_MAX} one request may name.`,
+      );
+    }
+    const electionType = apiVersion === 0 ? 0 : (body.electionType as number);
+    if (electionType !== 0 && electionType !== 1) {
+      return refuse(KafkaErrors.INVALID_REQUEST.code, `Unknown election type ${electionType}.`);
+    }
+    const { results, records } = electLeaders(this.#image(), electionType, topicPartitions);
+    const { errorCode } = await this.#write(records);
+    if (errorCode !== 0) return refuse(errorCode, 'The leader changes were not committed.');
+    if (records.length > 0) {
+      this.#options.log.info(
+        `ElectLeaders (${electionType === 0 ? 'preferred' : 'unclean'}): ${records.length} leader change(s)`,
+      );
+    }
+    return { throttleTimeMs: 0, errorCode: 0, replicaElectionResults: results };
+  }
+
+  /**
+   * Automatic leader balancing, as Kafka's controller schedules it: once a partition is led by
+   * another replica than its preferred one, a balance runs one check interval later (and again
+   * an interval after that while some partition stays imbalanced).
+   */
+  #checkBalance(): void {
+    if (!this.#active || !this.#leaderBalance.autoLeaderRebalanceEnable) {
+      this.#balanceDueMs = null;
+      return;
+    }
+    const now = this.#nowMs();
+    if (!hasImbalance(this.#image())) {
+      this.#balanceDueMs = null;
+      return;
+    }
+    if (this.#balanceDueMs === null) {
+      this.#balanceDueMs = now + this.#leaderBalance.leaderImbalanceCheckIntervalMs;
+      return;
+    }
+    if (now < this.#balanceDueMs) return;
+    this.#balanceDueMs = now + this.#leaderBalance.leaderImbalanceCheckIntervalMs;
+    void this.#serial(async () => {
+      if (!this.#active) return;
+      const records = balanceLeaders(this.#image(), ELECTIONS_PER_REQUEST_MAX);
+      if (records.length === 0) return;
+      const { errorCode } = await this.#write(records);
+      if (errorCode === 0) {
+        this.#options.log.info(
+          `leader balance: ${records.length} partition(s) back to their preferred leader`,
+        );
+      }
+    });
   }
 
   #image(): MetadataImage {

@@ -849,6 +849,22 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [35, clusterOnly(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, results: [] }))],
   [37, createPartitions],
   [42, deleteGroups],
+  // Kafka's controller checks ALTER on the cluster for ElectLeaders and refuses the whole request
+  // (ElectLeadersRequest.getErrorResponse: the code at the top and on every partition named).
+  [
+    43,
+    clusterOnly(Op.ALTER, (request) => ({
+      errorCode: CLUSTER_DENIED,
+      replicaElectionResults: (request.topicPartitions ?? []).map((topic: Loose) => ({
+        topic: topic.topic,
+        partitionResult: (topic.partitions ?? []).map((partitionId: number) => ({
+          partitionId,
+          errorCode: CLUSTER_DENIED,
+          errorMessage: 'Cluster authorization failed.',
+        })),
+      })),
+    })),
+  ],
   [44, configsGuard(Op.ALTER_CONFIGS, 'responses', {})],
   // Kafka's controller checks DESCRIBE on the cluster for ListPartitionReassignments.
   [

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { ApiKey, apis, getApi } from '../../src/protocol/apis/index.ts';
 import { ErrorCode, errorByCode, KafkaErrors } from '../../src/protocol/errors.ts';
 
-test('the registry holds the 50 APIs of the broker, group, transaction, security (ACLs too) and quorum issues', () => {
-  assert.equal(apis.size, 50);
+test('the registry holds the 51 APIs of the broker, group, transaction, security (ACLs too) and quorum issues', () => {
+  assert.equal(apis.size, 51);
   for (const [name, key] of Object.entries(ApiKey)) {
     const api = getApi(key);
     assert.ok(api, name);
@@ -39,6 +39,7 @@ test('version ranges as the specification gives them', () => {
     [ApiKey.InitProducerId, 0, 5, 2],
     [ApiKey.OffsetForLeaderEpoch, 0, 4, 4],
     [ApiKey.WriteTxnMarkers, 0, 1, 1],
+    [ApiKey.ElectLeaders, 0, 2, 2],
     [ApiKey.ListPartitionReassignments, 0, 0, 0],
     [ApiKey.DescribeConfigs, 0, 4, 4],
     [ApiKey.DescribeAcls, 0, 3, 2],

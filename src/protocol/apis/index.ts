@@ -33,6 +33,7 @@ import { DescribeLogDirsRequest, DescribeLogDirsResponse } from './35-describe-l
 import { SaslAuthenticateRequest, SaslAuthenticateResponse } from './36-sasl-authenticate.ts';
 import { CreatePartitionsRequest, CreatePartitionsResponse } from './37-create-partitions.ts';
 import { DeleteGroupsRequest, DeleteGroupsResponse } from './42-delete-groups.ts';
+import { ElectLeadersRequest, ElectLeadersResponse } from './43-elect-leaders.ts';
 import {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
@@ -127,6 +128,7 @@ export const ApiKey = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
   ListPartitionReassignments: 46,
   OffsetDelete: 47,
@@ -182,6 +184,7 @@ const definitions: readonly ApiDefinition[] = [
   defineApi('SaslAuthenticate', SaslAuthenticateRequest, SaslAuthenticateResponse),
   defineApi('CreatePartitions', CreatePartitionsRequest, CreatePartitionsResponse),
   defineApi('DeleteGroups', DeleteGroupsRequest, DeleteGroupsResponse),
+  defineApi('ElectLeaders', ElectLeadersRequest, ElectLeadersResponse),
   defineApi('IncrementalAlterConfigs', IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
   defineApi(
     'ListPartitionReassignments',
@@ -249,6 +252,7 @@ export * from './35-describe-log-dirs.ts';
 export * from './36-sasl-authenticate.ts';
 export * from './37-create-partitions.ts';
 export * from './42-delete-groups.ts';
+export * from './43-elect-leaders.ts';
 export * from './44-incremental-alter-configs.ts';
 export * from './46-list-partition-reassignments.ts';
 export * from './47-offset-delete.ts';
