@@ -10,18 +10,14 @@
  * committed offsets are the first transaction's only.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { parseQuorumVoters } from '../../src/controller/node.ts';
 import { GROUP_COORDINATOR } from '../../src/coordinator/extension.ts';
 import { partitionForGroup } from '../../src/coordinator/offsets-log.ts';
 import { TRANSACTIONS } from '../../src/coordinator/transactions/runtime.ts';
-import { ClusterNode } from '../../src/engine/cluster-node.ts';
+import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
 import { runTool } from '../engine/run-tool.ts';
 
 const HOST = '127.0.0.1';
@@ -31,7 +27,6 @@ const CLUSTER_ID = 'a0NzdGFja1R4bkNsdXN0ZXI';
 /** Generous: CI runs this on a loaded 2-core machine. */
 const WAIT_MS = 60_000;
 const SCENARIO_TIMEOUT_MS = 180_000;
-const POLL_MS = 50;
 /** Few coordinator partitions keep the test small; the rules are the same with Kafka's 50. */
 const COORDINATOR_PARTITIONS = 3;
 const VENV_PYTHON = join(process.env.HOME ?? '', '.cache', 'kstack', 'venv', 'bin', 'python');
@@ -44,50 +39,13 @@ const SPREAD = [
   [3, 1, 2],
 ];
 
-const dataDir = mkdtempSync(join(tmpdir(), 'kstack-txn-cluster-'));
-const voters = parseQuorumVoters(CONTROLLER_PORTS.map((port, i) => `${i + 1}@${HOST}:${port}`).join(','));
-const nodes = new Map<number, ClusterNode>();
-const warnings: string[] = [];
+let cluster: TestCluster;
 
-function makeNode(nodeId: number): ClusterNode {
-  return new ClusterNode({
-    nodeId,
-    clusterId: CLUSTER_ID,
-    voters,
-    host: HOST,
-    sessionTimeoutMs: 4_000,
-    heartbeatIntervalMs: 400,
-    port: BROKER_PORTS[nodeId - 1]!,
-    dataDir: join(dataDir, `node-${nodeId}`),
-    config: {
-      'default.replication.factor': '3',
-      'min.insync.replicas': '2',
-      'offsets.topic.num.partitions': String(COORDINATOR_PARTITIONS),
-      'offsets.topic.replication.factor': '3',
-      'transaction.state.log.num.partitions': String(COORDINATOR_PARTITIONS),
-      'transaction.state.log.replication.factor': '3',
-      'transaction.state.log.min.isr': '2',
-      'group.initial.rebalance.delay.ms': '0',
-    },
-    log: { info() {}, warn: (message) => warnings.push(`node ${nodeId}: ${message}`) },
-    onFatal: (error) => {
-      throw error;
-    },
-  });
-}
-
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; warnings: ${warnings.slice(-5)}`);
-    await sleep(POLL_MS);
-  }
-}
+const waitFor = (what: string, check: () => boolean): Promise<void> => cluster.waitFor(what, check);
 
 /** Creates a topic whose partition i is led by node i+1 on every node, and waits until every node agrees. */
 async function createSpread(name: string, internal = false): Promise<void> {
-  const created = await nodes.get(1)!.broker.createTopic({
+  const created = await cluster.node(1).broker.createTopic({
     name,
     numPartitions: -1,
     replicationFactor: -1,
@@ -96,7 +54,7 @@ async function createSpread(name: string, internal = false): Promise<void> {
   });
   assert.equal(created.errorCode, 0, created.errorMessage ?? '');
   await waitFor(`${name} led by nodes 1, 2, 3 with full ISRs, as every node sees it`, () =>
-    [...nodes.values()].every((node) => {
+    cluster.nodes().every((node) => {
       const partitions = node.broker.metadata().topic(name)?.partitions ?? [];
       return (
         partitions.length === SPREAD.length &&
@@ -109,7 +67,7 @@ async function createSpread(name: string, internal = false): Promise<void> {
 /** The node leading the coordinator partition of `key` in `topic`. */
 function coordinatorOf(topic: '__consumer_offsets' | '__transaction_state', key: string): number {
   const partition = partitionForGroup(key, COORDINATOR_PARTITIONS);
-  const leaderId = nodes.get(1)!.broker.metadata().topic(topic)?.partitions[partition]?.leaderId;
+  const leaderId = cluster.node(1).broker.metadata().topic(topic)?.partitions[partition]?.leaderId;
   assert.ok(leaderId !== undefined && leaderId > 0, `${topic}-${partition} has a leader`);
   return leaderId;
 }
@@ -123,36 +81,45 @@ async function scenario(name: string, ...args: string[]): Promise<Record<string,
 }
 
 before(async () => {
-  for (const nodeId of [1, 2, 3]) nodes.set(nodeId, makeNode(nodeId));
-  await Promise.all([...nodes.values()].map((node) => node.start()));
-  await Promise.all([...nodes.values()].map((node) => node.registered));
-  await waitFor('three unfenced brokers in every image', () =>
-    [...nodes.values()].every((node) => {
-      const image = node.broker.metadata();
-      return image.brokers().length === 3 && [1, 2, 3].every((id) => !image.isFenced(id));
-    }),
-  );
+  // Resolves once every node is registered and unfenced in every node's image.
+  cluster = await startCluster({
+    ports: BROKER_PORTS,
+    controllerPorts: CONTROLLER_PORTS,
+    clusterId: CLUSTER_ID,
+    sessionTimeoutMs: 4_000,
+    heartbeatIntervalMs: 400,
+    config: {
+      'default.replication.factor': '3',
+      'min.insync.replicas': '2',
+      'offsets.topic.num.partitions': String(COORDINATOR_PARTITIONS),
+      'offsets.topic.replication.factor': '3',
+      'transaction.state.log.num.partitions': String(COORDINATOR_PARTITIONS),
+      'transaction.state.log.replication.factor': '3',
+      'transaction.state.log.min.isr': '2',
+      'group.initial.rebalance.delay.ms': '0',
+    },
+    waitMs: WAIT_MS,
+  });
   // The coordinator topics as Kafka creates them on the first FindCoordinator, but led by the
   // three nodes (one partition each), and loaded by their leaders.
   await createSpread('__transaction_state', true);
   await createSpread('__consumer_offsets', true);
   await waitFor('every coordinator partition loaded by its leader', () =>
-    [...nodes.values()].every((node) =>
-      [0, 1, 2].every(
-        (p) =>
-          (p + 1 !== node.nodeId ||
-            node.broker.slots.get(TRANSACTIONS)?.coordinator.hasPartition(p) === true) &&
-          (p + 1 !== node.nodeId ||
-            node.broker.slots.get(GROUP_COORDINATOR)?.coordinator.hasPartition(p) === true),
+    cluster
+      .nodes()
+      .every((node) =>
+        [0, 1, 2].every(
+          (p) =>
+            (p + 1 !== node.nodeId ||
+              node.broker.slots.get(TRANSACTIONS)?.coordinator.hasPartition(p) === true) &&
+            (p + 1 !== node.nodeId ||
+              node.broker.slots.get(GROUP_COORDINATOR)?.coordinator.hasPartition(p) === true),
+        ),
       ),
-    ),
   );
 });
 
-after(async () => {
-  for (const node of [...nodes.values()].reverse()) await node.stop({ controlled: false });
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => cluster?.stop());
 
 test('librdkafka commits and aborts on partitions led by other nodes than its coordinator; read_committed sees the committed records only', async () => {
   await createSpread('txn-spread');
