@@ -11,11 +11,7 @@
 // Ports (docs/team-rules.md): brokers 22200-22202, their controller listeners 22250-22252.
 import assert from 'node:assert/strict';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Admin,
   alterConfigsV2,
@@ -29,11 +25,11 @@ import {
   describeConfigsV4,
   incrementalAlterConfigsV1,
 } from '@platformatic/kafka';
-import { parseQuorumVoters } from '../../src/controller/node.ts';
-import { ClusterNode } from '../../src/engine/cluster-node.ts';
+import type { ClusterNode } from '../../src/engine/cluster-node.ts';
 import { ACLS } from '../../src/security/acls.ts';
 import { STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
 import { SCRAM_CREDENTIALS } from '../../src/security/scram-store.ts';
+import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
 
 const HOST = '127.0.0.1';
 const BROKER_PORTS = [22200, 22201, 22202] as const;
@@ -41,7 +37,6 @@ const CONTROLLER_PORTS = [22250, 22251, 22252] as const;
 const CLUSTER_ID = 'a0NzdGFja0ZvcndhcmRpbmc';
 /** Generous: CI runs this on a loaded 2-core machine. */
 const WAIT_MS = 60_000;
-const POLL_MS = 20;
 const TOPIC = 'forwarded-admin';
 // Kafka's codes and enumerations.
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
@@ -60,60 +55,26 @@ const OPERATION_READ = 3;
 const PERMISSION_ALLOW = 3;
 const SCRAM_SHA_256 = 1;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-admin-'));
-const voters = parseQuorumVoters(CONTROLLER_PORTS.map((port, i) => `${i + 1}@${HOST}:${port}`).join(','));
-const nodes = new Map<number, ClusterNode>();
-const warnings: string[] = [];
+let cluster: TestCluster;
 let leaderId = -1;
 /** A node that is not the active controller: every write of these tests goes to it. */
 let otherId = -1;
 
-function makeNode(nodeId: number): ClusterNode {
-  return new ClusterNode({
-    nodeId,
-    clusterId: CLUSTER_ID,
-    voters,
-    host: HOST,
-    port: BROKER_PORTS[nodeId - 1]!,
-    dataDir: join(dataDir, `node-${nodeId}`),
-    config: {
-      'default.replication.factor': '3',
-      'num.partitions': '3',
-      'min.insync.replicas': '2',
-      'authorizer.class.name': STANDARD_AUTHORIZER,
-      'super.users': 'User:ANONYMOUS',
-    },
-    log: { info() {}, warn: (message) => warnings.push(`node ${nodeId}: ${message}`) },
-    onFatal: (error) => {
-      throw error;
-    },
-  });
-}
-
 function node(nodeId: number): ClusterNode {
-  const found = nodes.get(nodeId);
-  assert.ok(found, `node ${nodeId}`);
-  return found;
+  return cluster.node(nodeId);
 }
 
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; warnings: ${warnings.slice(-5)}`);
-    await sleep(POLL_MS);
-  }
-}
+const waitFor = (what: string, check: () => boolean): Promise<void> => cluster.waitFor(what, check);
 
 /** Checks `check` on the answering node at once (read-your-writes), then waits for it on all three. */
 async function seenEverywhere(what: string, check: (n: ClusterNode) => boolean): Promise<void> {
   assert.ok(check(node(otherId)), `${what}: not visible on node ${otherId} when it answered`);
-  await waitFor(`${what} on every node`, () => [...nodes.values()].every(check));
+  await waitFor(`${what} on every node`, () => cluster.nodes().every(check));
 }
 
 /** The controller did not move: what went to `otherId` was forwarded. */
 function assertStillLeader(): void {
-  for (const n of nodes.values())
+  for (const n of cluster.nodes())
     assert.equal(n.leader().leaderId, leaderId, `node ${n.nodeId}'s controller`);
 }
 
@@ -141,21 +102,21 @@ async function sameRefusal<T>(run: (connection: Connection) => Promise<T>): Prom
 }
 
 before(async () => {
-  for (const nodeId of [1, 2, 3]) nodes.set(nodeId, makeNode(nodeId));
-  await Promise.all([...nodes.values()].map((n) => n.start()));
-  await Promise.all([...nodes.values()].map((n) => n.registered));
-  await waitFor('one leader named by every node, with three unfenced brokers', () => {
-    const ids = new Set([...nodes.values()].map((n) => n.leader().leaderId));
-    leaderId = [...ids][0] ?? -1;
-    return (
-      ids.size === 1 &&
-      leaderId > 0 &&
-      [...nodes.values()].every((n) => {
-        const image = n.broker.metadata();
-        return image.brokers().length === 3 && image.brokers().every((b) => !image.isFenced(b.nodeId));
-      })
-    );
+  // Resolves with the leader every node names, once the three brokers are unfenced in every image.
+  cluster = await startCluster({
+    ports: BROKER_PORTS,
+    controllerPorts: CONTROLLER_PORTS,
+    clusterId: CLUSTER_ID,
+    config: {
+      'default.replication.factor': '3',
+      'num.partitions': '3',
+      'min.insync.replicas': '2',
+      'authorizer.class.name': STANDARD_AUTHORIZER,
+      'super.users': 'User:ANONYMOUS',
+    },
+    waitMs: WAIT_MS,
   });
+  leaderId = await cluster.waitForReady();
   otherId = [1, 2, 3].find((id) => id !== leaderId)!;
   const admin = new Admin({
     clientId: 'cluster-admin-test',
@@ -167,18 +128,11 @@ before(async () => {
     await admin.close();
   }
   await waitFor(`${TOPIC} on every node`, () =>
-    [...nodes.values()].every((n) => n.broker.metadata().topic(TOPIC)),
+    cluster.nodes().every((n) => n.broker.metadata().topic(TOPIC)),
   );
 });
 
-after(async () => {
-  // Followers first, so the last one stops at once (nobody left to hand leadership to).
-  const order = [...nodes.values()].sort(
-    (a, b) => Number(a.nodeId === leaderId) - Number(b.nodeId === leaderId),
-  );
-  for (const n of order) await n.stop({ controlled: false });
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => cluster?.stop());
 
 test('topic configs: IncrementalAlterConfigs and AlterConfigs through a node that is not the controller', async () => {
   const set = await send(otherId, (c) =>
@@ -300,11 +254,13 @@ test('dynamic broker configs: a cluster default and a per-broker value reach the
   // The per-broker value applies to the broker it names only; every image records it.
   assert.deepEqual(node(otherId).broker.config.lookup('log.retention.ms'), { value: '7200000', source: 2 });
   await waitFor('the per-broker record in every image', () =>
-    [...nodes.values()].every(
-      (n) => n.broker.metadata().brokerConfigs.get(String(otherId))?.get('log.retention.ms') === '7200000',
-    ),
+    cluster
+      .nodes()
+      .every(
+        (n) => n.broker.metadata().brokerConfigs.get(String(otherId))?.get('log.retention.ms') === '7200000',
+      ),
   );
-  for (const n of nodes.values()) {
+  for (const n of cluster.nodes()) {
     if (n.nodeId !== otherId) assert.notEqual(n.broker.config.lookup('log.retention.ms')?.value, '7200000');
   }
 
@@ -468,7 +424,7 @@ test('CreatePartitions and DeleteTopics through a node that is not the controlle
     await admin.close();
   }
   await waitFor(`${TOPIC} gone from every node`, () =>
-    [...nodes.values()].every((n) => n.broker.metadata().topic(TOPIC) === undefined),
+    cluster.nodes().every((n) => n.broker.metadata().topic(TOPIC) === undefined),
   );
   assertStillLeader();
 });
@@ -478,8 +434,7 @@ test('with no controller to forward to, a write is refused with NOT_CONTROLLER a
   // then no leader at all), so it answers from its own proposal's refusal, within the forwarding
   // retry bound (FORWARD_NO_CONTROLLER_RETRY_MS, 8 s).
   for (const id of [1, 2, 3].filter((nodeId) => nodeId !== otherId)) {
-    await node(id).stop({ controlled: false });
-    nodes.delete(id);
+    await cluster.broker(id).kill();
   }
   const acl = {
     resourceType: RESOURCE_TOPIC,
