@@ -21,12 +21,11 @@ import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { createLogger, logKafkaEvents } from '../../src/common/log.ts';
-import { parseQuorumVoters } from '../../src/controller/node.ts';
-import { ClusterNode } from '../../src/engine/cluster-node.ts';
 import { type RunningExporter, startExporter } from '../../src/exporter/exporter.ts';
 import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
 import type { MetricsServer } from '../../src/metrics/http.ts';
 import { serveBrokerMetrics } from '../../src/metrics/serve.ts';
+import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
 import { prometheusValue, waitFor } from './support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -54,9 +53,11 @@ const FORCED_LINT = new Set([
 ]);
 
 const workDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-metrics-'));
-const voters = parseQuorumVoters(CONTROLLER_PORTS.map((port, i) => `${i + 1}@${HOST}:${port}`).join(','));
 const bootstrap = BROKER_PORTS.map((port) => `${HOST}:${port}`).join(',');
-const nodes = new Map<number, { node: ClusterNode; server: MetricsServer }>();
+let cluster: TestCluster;
+/** Each node's BrokerMetrics (a new one at each start) and the /metrics server in front of it. */
+const metricsOf = new Map<number, BrokerMetrics>();
+const servers = new Map<number, MetricsServer>();
 const logStream = new PassThrough();
 const logLines: string[] = [];
 logStream.setEncoding('utf8');
@@ -67,46 +68,21 @@ let prometheus: ChildProcess | undefined;
 let exporter: RunningExporter | undefined;
 let prometheusOutput = '';
 
-async function startNode(nodeId: number): Promise<void> {
-  const metrics = new BrokerMetrics();
-  const node = new ClusterNode({
-    nodeId,
-    clusterId: CLUSTER_ID,
-    voters,
-    host: HOST,
-    port: BROKER_PORTS[nodeId - 1]!,
-    dataDir: join(workDir, `node-${nodeId}`),
-    sessionTimeoutMs: SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
-    config: {
-      'default.replication.factor': '3',
-      'num.partitions': String(PARTITIONS),
-      'min.insync.replicas': '2',
-      'replica.lag.time.max.ms': String(REPLICA_LAG_TIME_MAX_MS),
-      'offsets.topic.replication.factor': '3',
-    },
-    log: logger.child('broker', { brokerId: nodeId }),
-    onFatal: (error) => {
-      throw error;
-    },
-    broker: { observer: metrics },
-  });
-  await node.start();
+/** Node `nodeId`'s /metrics, once the node runs. */
+async function serveMetrics(nodeId: number): Promise<void> {
   const server = await serveBrokerMetrics({
-    metrics,
-    broker: node.broker,
+    metrics: metricsOf.get(nodeId)!,
+    broker: cluster.node(nodeId).broker,
     host: HOST,
     port: METRICS_PORTS[nodeId - 1]!,
   });
-  nodes.set(nodeId, { node, server });
+  servers.set(nodeId, server);
 }
 
-async function stopNode(nodeId: number, controlled: boolean): Promise<void> {
-  const running = nodes.get(nodeId);
-  if (running === undefined) return;
-  nodes.delete(nodeId);
-  await running.server.close();
-  await running.node.stop({ controlled });
+async function killNode(nodeId: number): Promise<void> {
+  await servers.get(nodeId)?.close();
+  servers.delete(nodeId);
+  await cluster.broker(nodeId).kill();
 }
 
 const oneValue = (promql: string, accept: (value: number) => boolean) =>
@@ -164,19 +140,30 @@ function loggedEvents(name: string): Record<string, unknown>[] {
 }
 
 before(async () => {
-  await Promise.all([1, 2, 3].map((id) => startNode(id)));
-  await waitFor(
-    'three nodes registered and unfenced',
-    async () => {
-      const all = [...nodes.values()].map(({ node }) => node);
-      const ok = all.every((node) => {
-        const image = node.broker.metadata();
-        return image.brokers().length === 3 && [1, 2, 3].every((id) => !image.isFenced(id));
-      });
-      return ok ? true : undefined;
+  // Resolves once the three nodes are registered and unfenced in every image.
+  cluster = await startCluster({
+    ports: BROKER_PORTS,
+    controllerPorts: CONTROLLER_PORTS,
+    clusterId: CLUSTER_ID,
+    dataDir: join(workDir, 'cluster'),
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    config: {
+      'default.replication.factor': '3',
+      'num.partitions': String(PARTITIONS),
+      'min.insync.replicas': '2',
+      'replica.lag.time.max.ms': String(REPLICA_LAG_TIME_MAX_MS),
+      'offsets.topic.replication.factor': '3',
     },
-    WAIT_MS,
-  );
+    log: (nodeId) => logger.child('broker', { brokerId: nodeId }),
+    brokerOptions: (nodeId) => {
+      const metrics = new BrokerMetrics();
+      metricsOf.set(nodeId, metrics);
+      return { observer: metrics };
+    },
+    waitMs: WAIT_MS,
+  });
+  await Promise.all([1, 2, 3].map((id) => serveMetrics(id)));
   exporter = await startExporter({ bootstrap, host: HOST, port: EXPORTER_PORT });
   const config = join(workDir, 'prometheus.yml');
   writeFileSync(
@@ -224,7 +211,8 @@ after(async () => {
     await exited;
   }
   await exporter?.close();
-  await Promise.all([...nodes.keys()].map((id) => stopNode(id, false)));
+  await Promise.all([...servers.values()].map((server) => server.close()));
+  await cluster?.stop();
   rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -261,9 +249,9 @@ test('a broker down: its target is down, ISRs shrink, the dashboard shows under-
   );
   await oneValue('sum(kafka_controller_kafkacontroller_activebrokercount) / 3', (v) => v === 3);
 
-  const controllerId = nodes.get(1)!.node.leader().leaderId;
+  const controllerId = cluster.node(1).leader().leaderId;
   const victim = [1, 2, 3].find((id) => id !== controllerId)!;
-  await stopNode(victim, false);
+  await killNode(victim);
 
   await oneValue(`up{job="kstack-broker",instance="${HOST}:${METRICS_PORTS[victim - 1]}"}`, (v) => v === 0);
   const down = await oneValue(underReplicated, (v) => v > 0);
@@ -282,7 +270,8 @@ test('a broker down: its target is down, ISRs shrink, the dashboard shows under-
   await oneValue('sum(kafka_controller_kafkacontroller_offlinepartitionscount)', (v) => v === 0);
   await oneValue(dashboardQuery('ISR shrinks and expands per second'), (v) => v > 0);
 
-  await startNode(victim);
+  await cluster.broker(victim).restart();
+  await serveMetrics(victim);
   await oneValue('count(up{job="kstack-broker"} == 1)', (v) => v === 3);
   await oneValue('sum(kafka_server_replicamanager_isrexpands_total)', (v) => v > 0);
   await oneValue(underReplicated, (v) => v === 0);
@@ -313,7 +302,7 @@ test('a broker down: its target is down, ISRs shrink, the dashboard shows under-
 });
 
 test('promtool check metrics finds nothing but what prom-client’s default names force, on every broker', async () => {
-  for (const { server } of nodes.values()) {
+  for (const server of servers.values()) {
     const text = await (await fetch(server.url)).text();
     const result = await promtoolCheckMetrics(text);
     // promtool exits 1 on unparseable input and 3 on lint findings only.
