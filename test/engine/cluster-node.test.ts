@@ -8,18 +8,14 @@
 // after the session timeout, a new leader from the ISR); the node restarted rejoins the ISR.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { PartitionView } from '../../src/broker/services.ts';
-import { parseQuorumVoters } from '../../src/controller/node.ts';
 import { GROUP_COORDINATOR } from '../../src/coordinator/extension.ts';
 import { partitionForGroup } from '../../src/coordinator/offsets-log.ts';
 import { TRANSACTIONS } from '../../src/coordinator/transactions/runtime.ts';
-import { ClusterNode } from '../../src/engine/cluster-node.ts';
+import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
 import { runTool } from './run-tool.ts';
 
 const HOST = '127.0.0.1';
@@ -29,63 +25,28 @@ const CLUSTER_ID = 'a0NzdGFja0NsdXN0ZXIxMg';
 /** Generous: CI runs this on a loaded 2-core machine. */
 const WAIT_MS = 60_000;
 const TOOL_TIMEOUT_MS = 120_000;
-const POLL_MS = 50;
 /** `offsets.topic.num.partitions`: the __consumer_offsets the forwarding test creates has three. */
 const OFFSETS_PARTITIONS = 3;
 const ROOT = join(import.meta.dirname, '..', '..');
 
-const dataDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-node-'));
-const voters = parseQuorumVoters(CONTROLLER_PORTS.map((port, i) => `${i + 1}@${HOST}:${port}`).join(','));
 const brokers = BROKER_PORTS.map((port, i) => ({ nodeId: i + 1, host: HOST, port }));
 /** Shorter than Kafka's 9 s / 2 s to keep the test short; still many heartbeats per session under load. */
 const SESSION_TIMEOUT_MS = 4_000;
 const HEARTBEAT_INTERVAL_MS = 400;
-const nodes = new Map<number, ClusterNode>();
-const warnings: string[] = [];
+let cluster: TestCluster;
 
-function makeNode(nodeId: number): ClusterNode {
-  return new ClusterNode({
-    nodeId,
-    clusterId: CLUSTER_ID,
-    voters,
-    host: HOST,
-    sessionTimeoutMs: SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
-    port: BROKER_PORTS[nodeId - 1]!,
-    dataDir: join(dataDir, `node-${nodeId}`),
-    config: {
-      'default.replication.factor': '3',
-      'num.partitions': '3',
-      'min.insync.replicas': '2',
-      'offsets.topic.num.partitions': String(OFFSETS_PARTITIONS),
-      'transaction.state.log.num.partitions': '2',
-    },
-    log: { info() {}, warn: (message) => warnings.push(`node ${nodeId}: ${message}`) },
-    onFatal: (error) => {
-      throw error;
-    },
-  });
-}
-
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; warnings: ${warnings.slice(-5)}`);
-    await sleep(POLL_MS);
-  }
-}
+const waitFor = (what: string, check: () => boolean): Promise<void> => cluster.waitFor(what, check);
 
 /** The active controller every running node agrees on, once they do and every image has three unfenced brokers. */
 async function settledLeader(): Promise<number> {
   let leaderId = -1;
   await waitFor('one leader named by every node, with three brokers registered and unfenced', () => {
-    const ids = new Set([...nodes.values()].map((node) => node.leader().leaderId));
+    const ids = new Set(cluster.nodes().map((node) => node.leader().leaderId));
     leaderId = [...ids][0] ?? -1;
     return (
       ids.size === 1 &&
       leaderId > 0 &&
-      [...nodes.values()].every((node) => {
+      cluster.nodes().every((node) => {
         const image = node.broker.metadata();
         return image.brokers().length === 3 && brokers.every((b) => !image.isFenced(b.nodeId));
       })
@@ -127,27 +88,39 @@ function topicsTool(
 }
 
 before(async () => {
-  for (const nodeId of [1, 2, 3]) nodes.set(nodeId, makeNode(nodeId));
-  await Promise.all([...nodes.values()].map((node) => node.start()));
+  // Not waiting for ready: the first test checks the moment every node's `registered` resolves.
+  cluster = await startCluster({
+    ports: BROKER_PORTS,
+    controllerPorts: CONTROLLER_PORTS,
+    clusterId: CLUSTER_ID,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    config: {
+      'default.replication.factor': '3',
+      'num.partitions': '3',
+      'min.insync.replicas': '2',
+      'offsets.topic.num.partitions': String(OFFSETS_PARTITIONS),
+      'transaction.state.log.num.partitions': '2',
+    },
+    waitMs: WAIT_MS,
+    waitReady: false,
+  });
 });
 
-after(async () => {
-  await Promise.all([...nodes.values()].map((node) => node.stop()));
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => cluster?.stop());
 
 // First, on the fresh cluster: `kstack up --brokers N` prints the bootstrap servers once every node's
 // `registered` resolved, and clients create topics at RF 3 at that moment (VAL-MSG-PLN-003 does).
 // A broker is registered fenced and placed on nothing until a heartbeat unfences it: `registered`
 // must wait for that, or the creation is refused (INVALID_REPLICATION_FACTOR, "only 1 broker(s)").
 test('once every node has joined, a topic at replication factor 3 is created at once', async () => {
-  await Promise.all([...nodes.values()].map((node) => node.registered));
-  const created = await nodes
-    .get(1)!
+  await Promise.all(cluster.nodes().map((node) => node.registered));
+  const created = await cluster
+    .node(1)
     .broker.createTopic({ name: 'at-once', numPartitions: 3, replicationFactor: 3 });
   assert.equal(created.errorCode, 0, `creation as soon as every node joined: ${created.errorMessage}`);
   // Deletion is not forwarded yet: through the active controller's broker.
-  const controller = nodes.get(nodes.get(1)!.leader().leaderId)!;
+  const controller = cluster.node(cluster.node(1).leader().leaderId);
   assert.equal((await controller.broker.deleteTopic('at-once')).errorCode, 0);
 });
 
@@ -179,7 +152,7 @@ test('kafka-topics through a broker that is not the controller creates and delet
   assert.equal(created.code, 0, `kafka-topics --create: ${created.stderr}`);
   for (const port of BROKER_PORTS) {
     await waitFor(`orders on the broker at ${port}`, () =>
-      [...nodes.values()].every((node) => node.broker.metadata().topic('orders') !== undefined),
+      cluster.nodes().every((node) => node.broker.metadata().topic('orders') !== undefined),
     );
     const topic = (await kcatMetadata(port)).topics.find((t) => t.topic === 'orders');
     assert.ok(topic, `orders in Metadata of ${port}`);
@@ -193,7 +166,7 @@ test('kafka-topics through a broker that is not the controller creates and delet
   const deleted = await topicsTool(other.port, '--delete', '--topic', 'orders');
   assert.equal(deleted.code, 0, `kafka-topics --delete: ${deleted.stderr}`);
   await waitFor('orders gone from every image', () =>
-    [...nodes.values()].every((node) => node.broker.metadata().topic('orders') === undefined),
+    cluster.nodes().every((node) => node.broker.metadata().topic('orders') === undefined),
   );
   for (const port of BROKER_PORTS) {
     assert.equal(
@@ -209,7 +182,7 @@ test('kafka-topics through a broker that is not the controller creates and delet
  */
 async function coordinatorsFollowLeadership(topic: '__consumer_offsets' | '__transaction_state') {
   await waitFor(`every ${topic} partition coordinated by its leader and only there`, () =>
-    [...nodes.values()].every((node) => {
+    cluster.nodes().every((node) => {
       const coordinator =
         topic === '__consumer_offsets'
           ? node.broker.slots.get(GROUP_COORDINATOR)?.coordinator
@@ -226,7 +199,7 @@ async function coordinatorsFollowLeadership(topic: '__consumer_offsets' | '__tra
 
 test('a broker that is not the active controller forwards topic creation to it (internal topics too)', async () => {
   const leaderId = await settledLeader();
-  const follower = [...nodes.values()].find((node) => node.nodeId !== leaderId)!;
+  const follower = cluster.nodes().find((node) => node.nodeId !== leaderId)!;
   const created = await follower.broker.createTopic({
     name: 'direct',
     numPartitions: 1,
@@ -234,7 +207,7 @@ test('a broker that is not the active controller forwards topic creation to it (
   });
   assert.equal(created.errorCode, 0, created.errorMessage ?? '');
   assert.deepEqual(created.topic?.partitions[0]?.replicas.length, 3, 'the answer names the replayed topic');
-  const leader = nodes.get(leaderId)!;
+  const leader = cluster.node(leaderId);
   assert.ok(leader.broker.metadata().topic('direct'), 'committed by the active controller');
   const again = await follower.broker.createTopic({ name: 'direct', numPartitions: 1, replicationFactor: 3 });
   assert.equal(again.errorCode, 36, 'TOPIC_ALREADY_EXISTS');
@@ -271,12 +244,11 @@ test('a restarted node replays the topics from its metadata log', async () => {
   const leaderId = await settledLeader();
   const nodeId = [1, 2, 3].find((id) => id !== leaderId)!;
   await waitFor('direct on every node', () =>
-    [...nodes.values()].every((node) => node.broker.metadata().topic('direct') !== undefined),
+    cluster.nodes().every((node) => node.broker.metadata().topic('direct') !== undefined),
   );
-  await nodes.get(nodeId)!.stop();
-  const restarted = makeNode(nodeId);
-  nodes.set(nodeId, restarted);
-  await restarted.start();
+  await cluster.broker(nodeId).stop();
+  await cluster.broker(nodeId).restart();
+  const restarted = cluster.node(nodeId);
   await waitFor(
     `direct replayed on restarted node ${nodeId}`,
     () => restarted.broker.metadata().topic('direct') !== undefined,
@@ -295,9 +267,7 @@ async function agreedPartition(
 ) {
   let found: PartitionView | undefined;
   await waitFor(what, () => {
-    const views = [...nodes.values()].map(
-      (node) => node.broker.metadata().topic(topic)?.partitions[partition],
-    );
+    const views = cluster.nodes().map((node) => node.broker.metadata().topic(topic)?.partitions[partition]);
     found = views[0];
     return views.every((v) => v !== undefined && v.partitionEpoch === found?.partitionEpoch && check(v));
   });
@@ -316,7 +286,7 @@ async function kcatConsume(port: number, topic: string): Promise<string[]> {
 
 test('acks=all records survive the leader node stopping uncleanly; the node restarted rejoins the ISR', async () => {
   const controllerId = await settledLeader();
-  const controller = nodes.get(controllerId)!;
+  const controller = cluster.node(controllerId);
   // One partition led by a node that is not the active controller, so the controller fences it.
   // Preferably one leading a __consumer_offsets partition too, so its group coordinator fails over.
   const offsetsLeaders = (controller.broker.metadata().topic('__consumer_offsets')?.partitions ?? []).map(
@@ -348,7 +318,7 @@ test('acks=all records survive the leader node stopping uncleanly; the node rest
   );
   await waitFor(
     'payments-0 leader on the victim',
-    () => nodes.get(victimId)!.broker.replicaManager?.core('payments', 0)?.isLeader === true,
+    () => cluster.node(victimId).broker.replicaManager?.core('payments', 0)?.isLeader === true,
   );
   const records = Array.from({ length: 200 }, (_, i) => `payment-${i}`);
   const produced = await runTool(
@@ -370,8 +340,7 @@ test('acks=all records survive the leader node stopping uncleanly; the node rest
     await admin.disconnect();
   }
   const stoppedAt = performance.now();
-  await nodes.get(victimId)!.stop({ controlled: false });
-  nodes.delete(victimId);
+  await cluster.broker(victimId).kill();
   const after = await agreedPartition(
     'payments',
     0,
@@ -403,9 +372,7 @@ test('acks=all records survive the leader node stopping uncleanly; the node rest
   } finally {
     await survivors.disconnect();
   }
-  const restarted = makeNode(victimId);
-  nodes.set(victimId, restarted);
-  await restarted.start();
+  await cluster.broker(victimId).restart();
   await agreedPartition('payments', 0, 'the restarted node back in the ISR', (p) => p.isr.length === 3);
   assert.deepEqual(await kcatConsume(BROKER_PORTS[after.leaderId - 1]!, 'payments'), records);
   await coordinatorsFollowLeadership('__consumer_offsets');
