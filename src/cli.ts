@@ -35,6 +35,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   connect: async () => (await import('./connect/command.ts')).command,
   controller: async () => (await import('./controller/command.ts')).command,
   node: async () => (await import('./engine/cluster.ts')).nodeCommand,
+  fault: async () => (await import('./engine/fault-command.ts')).command,
 };
 
 function usage(): string {

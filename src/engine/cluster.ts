@@ -7,8 +7,14 @@
  * has registered with the active controller and is unfenced (so a quorum exists and commits, and a
  * topic at the full replication factor can be created at once), the plan's `onReady` runs (the
  * baseline topics, the companions), then the bootstrap servers are printed. Ctrl-C or SIGTERM
- * stops every node (each a controlled shutdown); a node that exits on its own is reported and not
- * restarted, the others keep running.
+ * stops every node (each a controlled shutdown).
+ *
+ * A node that exits on its own (a crash, a SIGKILL from outside) is restarted after a backoff that
+ * doubles from RESTART_BACKOFF_INITIAL_MS up to RESTART_BACKOFF_MAX_MS; after more than
+ * CRASH_LOOP_EXITS_MAX such exits within CRASH_LOOP_WINDOW_MS the supervisor gives up on that node
+ * and says so; the others keep running. The fault control (`kstack fault`, its HTTP endpoint:
+ * fault-control.ts) drives the same supervision: kill, pause, resume, stop, start, restart, and,
+ * through the proxies of fault-proxy.ts in front of every listener, isolate, slow and heal.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,9 +23,22 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import { createLogger, formatPretty, type Logger } from '../common/log.ts';
 import { parseQuorumVoters } from '../controller/node.ts';
 import { CONTROLLER_PORT_OFFSET, clusterDefaults } from '../topology/embedded.ts';
 import { ClusterNode } from './cluster-node.ts';
+import { FaultError, type FaultTarget, type NodeView, serveFaultControl } from './fault-control.ts';
+import {
+  CRASH_LOOP_EXITS_MAX,
+  CRASH_LOOP_WINDOW_MS,
+  FAULT_CONTROL_PORT_OFFSET,
+  NODE_BROKER_PORT_OFFSET,
+  PROXY_CONTROLLER_PORT_OFFSET,
+  RESTART_BACKOFF_INITIAL_MS,
+  RESTART_BACKOFF_MAX_MS,
+  restartBackoffMs,
+} from './fault-limits.ts';
+import { FaultRules, type FaultSide, NodeProxy } from './fault-proxy.ts';
 import { type AdvertisedAddress, parseAdvertisedListeners } from './listeners.ts';
 import { BROKER_NODE_FLAGS } from './process.ts';
 
@@ -32,6 +51,16 @@ export const NODE_REGISTERED_MARK = 'registered with the active controller';
 const CLUSTER_ID_FILE = 'cluster.id';
 /** Configs of the cluster's liveness, read by the node (the broker's own config does not hold them). */
 export const LIVENESS_CONFIGS = ['broker.session.timeout.ms', 'broker.heartbeat.interval.ms'] as const;
+export {
+  CRASH_LOOP_EXITS_MAX,
+  CRASH_LOOP_WINDOW_MS,
+  FAULT_CONTROL_PORT_OFFSET,
+  NODE_BROKER_PORT_OFFSET,
+  PROXY_CONTROLLER_PORT_OFFSET,
+  RESTART_BACKOFF_INITIAL_MS,
+  RESTART_BACKOFF_MAX_MS,
+  restartBackoffMs,
+};
 
 /**
  * The cluster id kept in DIR/cluster.id, made at the first start (16 random bytes, base64url).
@@ -69,97 +98,467 @@ export interface ClusterPlan {
    * the companions): resolves to what to close at stop, or rejects to stop the cluster with exit 1.
    */
   readonly onReady?: (bootstrap: string) => Promise<{ close(): Promise<void> } | undefined>;
+  /** Proxies in front of every listener, for isolate and slow (default true). */
+  readonly faultProxies?: boolean;
+  /** Restart a node that exits on its own (default true). */
+  readonly restart?: boolean;
+  /** The fault-control endpoint's port (default: the first node's port + FAULT_CONTROL_PORT_OFFSET); null: none. */
+  readonly faultPort?: number | null;
 }
 
-interface Supervised {
+type NodeState = 'starting' | 'running' | 'paused' | 'stopping' | 'down' | 'restarting' | 'given-up';
+
+/** One supervised node: its process (restarted as need be) and what the fault control did to it. */
+class SupervisedNode {
   readonly nodeId: number;
-  readonly child: ChildProcess;
-  registered: boolean;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+  readonly args: readonly string[];
+  readonly #supervisor: Supervisor;
+  readonly #log: Logger;
+  child: ChildProcess | undefined;
+  state: NodeState = 'starting';
+  registered = false;
+  restarts = 0;
+  /** Times (ms) of the exits on its own within the crash-loop window. */
+  #exits: number[] = [];
+  #restartTimer: NodeJS.Timeout | undefined;
+  /** What the next exit is, when the supervisor caused it: a kill to restart, or a stop to keep down. */
+  #expected: 'kill' | 'down' | 'restart' | null = null;
+  exited: Promise<void> = Promise.resolve();
 
-/** Runs the cluster in the foreground until `stopRequested`; resolves to the exit code. */
-export async function runCluster(
-  plan: ClusterPlan,
-  stopRequested: Promise<void>,
-  log: { info(message: string): void; warn(message: string): void },
-): Promise<number> {
-  const clusterId = loadClusterId(plan.dataDir);
-  const voters = plan.nodes
-    .map(({ nodeId, port }) => `${nodeId}@${plan.host}:${port + CONTROLLER_PORT_OFFSET}`)
-    .join(',');
-  const script = process.argv[1] ?? join(import.meta.dirname, '..', '..', 'bin', 'kstack.ts');
-  let stopping = false;
-  let crashed = false;
-  let allRegistered: () => void = () => {};
-  const registeredAll = new Promise<void>((done) => {
-    allRegistered = done;
-  });
-  const nodes: Supervised[] = plan.nodes.map((nodePlan) => {
-    const { nodeId } = nodePlan;
-    const config = { ...clusterDefaults(plan.nodes.length), ...nodePlan.config };
-    if (nodePlan.advertised !== undefined) {
-      config['advertised.listeners'] = `PLAINTEXT://${nodePlan.advertised.host}:${nodePlan.advertised.port}`;
-    }
-    const args = [
-      ...BROKER_NODE_FLAGS,
-      script,
-      'node',
-      '--node-id',
-      String(nodeId),
-      '--voters',
-      voters,
-      // One argument: an id kept from before may start with '-'.
-      `--cluster-id=${clusterId}`,
-      '--host',
-      plan.host,
-      '--port',
-      String(nodePlan.port),
-      '--data-dir',
-      join(plan.dataDir, `node-${nodeId}`),
-      ...(nodePlan.metricsPort === undefined ? [] : ['--metrics-port', String(nodePlan.metricsPort)]),
-      ...Object.entries(config).flatMap(([name, value]) => ['--override', `${name}=${value}`]),
-    ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const node: Supervised = {
-      nodeId,
-      child,
-      registered: false,
-      exited: Promise.resolve({ code: 0, signal: null }),
+  constructor(nodeId: number, args: readonly string[], supervisor: Supervisor, log: Logger) {
+    this.nodeId = nodeId;
+    this.args = args;
+    this.#supervisor = supervisor;
+    this.#log = log;
+  }
+
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  view(): NodeView {
+    return {
+      nodeId: this.nodeId,
+      pid: this.alive ? (this.child?.pid ?? null) : null,
+      state: this.state,
+      registered: this.registered,
+      restarts: this.restarts,
+      ...this.#supervisor.rules?.describe(this.nodeId),
     };
-    node.exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
+  }
+
+  spawn(): void {
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    this.registered = false;
+    this.state = 'starting';
+    const child = spawn(process.execPath, [...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = new Promise((done) =>
+      child.once('exit', (code, signal) => {
+        this.#onExit(code, signal);
+        done();
+      }),
+    );
     let pending = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       pending += chunk.toString('utf8');
       for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
         const line = pending.slice(0, end);
         pending = pending.slice(end + 1);
-        process.stdout.write(`kstack: node ${nodeId}: ${line}\n`);
+        process.stdout.write(`kstack: node ${this.nodeId}: ${line}\n`);
         if (line.includes(NODE_REGISTERED_MARK)) {
-          node.registered = true;
-          if (nodes.every((n) => n.registered)) allRegistered();
+          this.registered = true;
+          if (this.state === 'starting') this.state = 'running';
+          this.#supervisor.onRegistered(this);
         }
       }
     });
+    let pendingErr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line !== '') process.stderr.write(`[node ${nodeId}] ${line}\n`);
+      pendingErr += chunk.toString('utf8');
+      for (let end = pendingErr.indexOf('\n'); end >= 0; end = pendingErr.indexOf('\n')) {
+        const line = pendingErr.slice(0, end);
+        pendingErr = pendingErr.slice(end + 1);
+        if (line !== '') this.#supervisor.relayNodeLine(this.nodeId, line);
       }
     });
-    void node.exited.then(({ code, signal }) => {
-      if (stopping) return;
-      crashed = true;
-      process.stderr.write(
-        `kstack up: node ${nodeId} (pid ${child.pid}) exited (${signal ?? `code ${code}`}); not restarted, the other nodes keep running\n`,
+    this.#supervisor.printNodeLine(this);
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const how = signal ?? `code ${code}`;
+    const pid = this.child?.pid;
+    this.registered = false;
+    const expected = this.#expected;
+    this.#expected = null;
+    if (this.#supervisor.stopping) {
+      this.state = 'down';
+      return;
+    }
+    if (expected === 'down') {
+      this.state = 'down';
+      this.#log.info(`node ${this.nodeId} (pid ${pid}) stopped (${how}); kept down until started`, {
+        brokerId: this.nodeId,
+      });
+      return;
+    }
+    if (expected === 'restart') {
+      this.#log.info(`node ${this.nodeId} (pid ${pid}) stopped (${how}); starting it again`, {
+        brokerId: this.nodeId,
+      });
+      this.restarts++;
+      this.spawn();
+      return;
+    }
+    let exits = 1;
+    if (expected === null) {
+      // An exit on its own: counted for the crash-loop bound (a fault-control kill is not).
+      this.#supervisor.crashed = true;
+      const now = performance.now();
+      this.#exits = [...this.#exits.filter((at) => now - at < CRASH_LOOP_WINDOW_MS), now];
+      exits = this.#exits.length;
+      if (exits > CRASH_LOOP_EXITS_MAX) {
+        this.state = 'given-up';
+        this.#supervisor.gaveUp = true;
+        this.#log.error(
+          `node ${this.nodeId} (pid ${pid}) exited (${how}); ${exits} exits within ${CRASH_LOOP_WINDOW_MS} ms (CRASH_LOOP_EXITS_MAX ${CRASH_LOOP_EXITS_MAX}): not restarted again, the other nodes keep running`,
+          { brokerId: this.nodeId, pid, exits },
+        );
+        return;
+      }
+    }
+    if (expected === null && this.#supervisor.plan.restart === false) {
+      this.state = 'down';
+      this.#log.warn(
+        `node ${this.nodeId} (pid ${pid}) exited (${how}); not restarted (--no-restart), the other nodes keep running`,
+        { brokerId: this.nodeId, pid },
       );
-    });
-    process.stdout.write(
-      `kstack: node ${nodeId} pid ${child.pid}: broker ${plan.host}:${nodePlan.port}, controller ${plan.host}:${nodePlan.port + CONTROLLER_PORT_OFFSET}\n`,
+      return;
+    }
+    const backoffMs = restartBackoffMs(exits);
+    this.state = 'restarting';
+    this.#log.warn(
+      `node ${this.nodeId} (pid ${pid}) exited (${how}); restarting it in ${backoffMs} ms, the other nodes keep running`,
+      { brokerId: this.nodeId, pid, backoffMs, exits },
     );
-    return node;
+    this.#restartTimer = setTimeout(() => {
+      this.restarts++;
+      this.spawn();
+    }, backoffMs);
+  }
+
+  #needAlive(action: string): ChildProcess {
+    if (!this.alive || this.child === undefined) {
+      throw new FaultError('NODE_NOT_RUNNING', `node ${this.nodeId} is ${this.state}: cannot ${action} it`);
+    }
+    return this.child;
+  }
+
+  /** SIGKILL; started again after RESTART_BACKOFF_INITIAL_MS unless `restart` is false. */
+  async kill(restart: boolean): Promise<void> {
+    const child = this.#needAlive('kill');
+    this.#expected = restart ? 'kill' : 'down';
+    child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  pause(): void {
+    if (this.state === 'paused')
+      throw new FaultError('NODE_NOT_RUNNING', `node ${this.nodeId} is paused already`);
+    this.#needAlive('pause').kill('SIGSTOP');
+    this.state = 'paused';
+  }
+
+  resume(): void {
+    if (this.state !== 'paused')
+      throw new FaultError('NODE_NOT_PAUSED', `node ${this.nodeId} is ${this.state}, not paused`);
+    this.#needAlive('resume').kill('SIGCONT');
+    this.state = this.registered ? 'running' : 'starting';
+  }
+
+  /** A controlled shutdown (SIGTERM, SIGKILL after NODE_STOP_GRACE_MS); then `then`. */
+  async terminate(then: 'down' | 'restart'): Promise<void> {
+    const child = this.#needAlive(then === 'down' ? 'stop' : 'restart');
+    this.#expected = then;
+    if (this.state === 'paused') child.kill('SIGCONT');
+    this.state = 'stopping';
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), NODE_STOP_GRACE_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Starts a node that is down (stopped, given up, or waiting for its restart: at once). */
+  start(): void {
+    if (this.alive)
+      throw new FaultError('NODE_RUNNING', `node ${this.nodeId} is running (pid ${this.child?.pid})`);
+    this.#exits = [];
+    this.restarts++;
+    this.spawn();
+  }
+
+  /** At the cluster's stop: no restart pending, the process stopped. */
+  async shutdown(): Promise<void> {
+    clearTimeout(this.#restartTimer);
+    if (!this.alive || this.child === undefined) return;
+    const child = this.child;
+    if (this.state === 'paused') child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), NODE_STOP_GRACE_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+class Supervisor implements FaultTarget {
+  readonly plan: ClusterPlan;
+  readonly log: Logger;
+  readonly rules: FaultRules | undefined;
+  readonly nodes: SupervisedNode[] = [];
+  readonly #pretty: boolean;
+  stopping = false;
+  crashed = false;
+  gaveUp = false;
+  #allRegistered: () => void = () => {};
+  readonly registeredAll = new Promise<void>((done) => {
+    this.#allRegistered = done;
   });
+
+  constructor(plan: ClusterPlan, log: Logger) {
+    this.plan = plan;
+    this.log = log;
+    this.rules = plan.faultProxies === false ? undefined : new FaultRules();
+    this.#pretty = process.stderr.isTTY === true;
+  }
+
+  onRegistered(node: SupervisedNode): void {
+    if (node.restarts > 0)
+      this.log.info(`node ${node.nodeId} registered again (restart ${node.restarts})`, {
+        brokerId: node.nodeId,
+      });
+    if (this.nodes.every((n) => n.registered)) this.#allRegistered();
+  }
+
+  printNodeLine(node: SupervisedNode): void {
+    const { host } = this.plan;
+    const nodePlan = this.plan.nodes.find((n) => n.nodeId === node.nodeId)!;
+    const behind =
+      this.rules === undefined
+        ? ''
+        : ` (behind fault proxies: the node listens on ${nodePlan.port + NODE_BROKER_PORT_OFFSET}, its peers reach its controller on ${nodePlan.port + PROXY_CONTROLLER_PORT_OFFSET})`;
+    process.stdout.write(
+      `kstack: node ${node.nodeId} pid ${node.child?.pid}: broker ${host}:${nodePlan.port}, controller ${host}:${nodePlan.port + CONTROLLER_PORT_OFFSET}${behind}\n`,
+    );
+  }
+
+  /** A node's stderr line: its JSON log line as it is (readable on a terminal), anything else logged with its node id. */
+  relayNodeLine(nodeId: number, line: string): void {
+    if (line.startsWith('{')) {
+      try {
+        process.stderr.write(this.#pretty ? formatPretty(line) : `${line}\n`);
+        return;
+      } catch {
+        // Not a JSON line after all: logged below.
+      }
+    }
+    this.log.warn(line, { brokerId: nodeId, stream: 'stderr' });
+  }
+
+  #node(nodeId: number): SupervisedNode {
+    const node = this.nodes.find((n) => n.nodeId === nodeId);
+    if (node === undefined) {
+      throw new FaultError(
+        'NODE_UNKNOWN',
+        `no node ${nodeId} in this cluster (nodes ${this.nodes.map((n) => n.nodeId).join(', ')})`,
+      );
+    }
+    return node;
+  }
+
+  #rules(action: string): FaultRules {
+    if (this.rules === undefined) {
+      throw new FaultError(
+        'PROXIES_OFF',
+        `cannot ${action}: this cluster runs without fault proxies (--no-fault-proxies)`,
+      );
+    }
+    return this.rules;
+  }
+
+  list(): NodeView[] {
+    return this.nodes.map((node) => node.view());
+  }
+
+  async act(nodeId: number, action: FaultAction): Promise<NodeView> {
+    const node = this.#node(nodeId);
+    const fields = { brokerId: nodeId, fault: action.kind };
+    switch (action.kind) {
+      case 'kill':
+        this.log.info(
+          `fault: kill node ${nodeId} (SIGKILL${action.restart ? ', then restarted' : ', kept down'})`,
+          fields,
+        );
+        await node.kill(action.restart);
+        break;
+      case 'pause':
+        this.log.info(`fault: pause node ${nodeId} (SIGSTOP)`, fields);
+        node.pause();
+        break;
+      case 'resume':
+        this.log.info(`fault: resume node ${nodeId} (SIGCONT)`, fields);
+        node.resume();
+        break;
+      case 'stop':
+        this.log.info(`fault: stop node ${nodeId} (controlled shutdown, kept down)`, fields);
+        await node.terminate('down');
+        break;
+      case 'restart':
+        this.log.info(`fault: restart node ${nodeId} (controlled shutdown, then started)`, fields);
+        await node.terminate('restart');
+        break;
+      case 'start':
+        this.log.info(`fault: start node ${nodeId}`, fields);
+        node.start();
+        break;
+      case 'isolate':
+        this.log.info(`fault: isolate node ${nodeId} from ${action.from}`, { ...fields, from: action.from });
+        this.#rules('isolate').isolate(nodeId, action.from);
+        break;
+      case 'slow':
+        this.log.info(`fault: slow the links of node ${nodeId} from ${action.from} by ${action.delayMs} ms`, {
+          ...fields,
+          from: action.from,
+          delayMs: action.delayMs,
+        });
+        this.#rules('slow').slow(nodeId, action.delayMs, action.from);
+        break;
+      case 'heal':
+        this.log.info(`fault: heal node ${nodeId} (no isolation, no delay)`, fields);
+        this.#rules('heal').heal(nodeId);
+        break;
+    }
+    return node.view();
+  }
+}
+
+export type FaultAction =
+  | { kind: 'kill'; restart: boolean }
+  | { kind: 'pause' | 'resume' | 'stop' | 'restart' | 'start' | 'heal' }
+  | { kind: 'isolate'; from: FaultSide }
+  | { kind: 'slow'; delayMs: number; from: FaultSide };
+
+/** Each node's `kstack node` arguments: behind proxies, it listens above its public port and reaches its peers' controllers through theirs. */
+function nodeArgs(
+  plan: ClusterPlan,
+  nodePlan: ClusterNodePlan,
+  clusterId: string,
+  proxied: boolean,
+): string[] {
+  const { nodeId } = nodePlan;
+  const voters = plan.nodes
+    .map(({ nodeId: id, port }) => {
+      const offset = proxied && id !== nodeId ? PROXY_CONTROLLER_PORT_OFFSET : CONTROLLER_PORT_OFFSET;
+      return `${id}@${plan.host}:${port + offset}`;
+    })
+    .join(',');
+  const config = { ...clusterDefaults(plan.nodes.length), ...nodePlan.config };
+  if (nodePlan.advertised !== undefined) {
+    config['advertised.listeners'] = `PLAINTEXT://${nodePlan.advertised.host}:${nodePlan.advertised.port}`;
+  } else if (proxied) {
+    config['advertised.listeners'] = `PLAINTEXT://${plan.host}:${nodePlan.port}`;
+  }
+  const script = process.argv[1] ?? join(import.meta.dirname, '..', '..', 'bin', 'kstack.ts');
+  return [
+    ...BROKER_NODE_FLAGS,
+    script,
+    'node',
+    '--node-id',
+    String(nodeId),
+    '--voters',
+    voters,
+    // One argument: an id kept from before may start with '-'.
+    `--cluster-id=${clusterId}`,
+    '--host',
+    plan.host,
+    '--port',
+    String(nodePlan.port + (proxied ? NODE_BROKER_PORT_OFFSET : 0)),
+    '--data-dir',
+    join(plan.dataDir, `node-${nodeId}`),
+    ...(nodePlan.metricsPort === undefined ? [] : ['--metrics-port', String(nodePlan.metricsPort)]),
+    ...Object.entries(config).flatMap(([name, value]) => ['--override', `${name}=${value}`]),
+  ];
+}
+
+/** The proxies in front of each node's broker and controller listeners. */
+async function startProxies(plan: ClusterPlan, rules: FaultRules, log: Logger): Promise<NodeProxy[]> {
+  const proxies = plan.nodes.flatMap(({ nodeId, port }) => [
+    new NodeProxy({
+      nodeId,
+      host: plan.host,
+      listenPort: port,
+      upstreamPort: port + NODE_BROKER_PORT_OFFSET,
+      rules,
+      log: (message) => log.warn(message),
+    }),
+    new NodeProxy({
+      nodeId,
+      host: plan.host,
+      listenPort: port + PROXY_CONTROLLER_PORT_OFFSET,
+      upstreamPort: port + CONTROLLER_PORT_OFFSET,
+      rules,
+      log: (message) => log.warn(message),
+    }),
+  ]);
+  const started: NodeProxy[] = [];
+  try {
+    for (const proxy of proxies) {
+      await proxy.listen();
+      started.push(proxy);
+    }
+  } catch (error) {
+    await Promise.all(started.map((proxy) => proxy.close()));
+    throw error;
+  }
+  return started;
+}
+
+/** Runs the cluster in the foreground until `stopRequested`; resolves to the exit code. */
+export async function runCluster(
+  plan: ClusterPlan,
+  stopRequested: Promise<void>,
+  log: Logger = createLogger({ component: 'supervisor' }),
+): Promise<number> {
+  const clusterId = loadClusterId(plan.dataDir);
+  const supervisor = new Supervisor(plan, log);
+  let proxies: NodeProxy[] = [];
+  let control: { url: string; close(): Promise<void> } | undefined;
+  const firstPort = plan.nodes[0]?.port ?? 0;
+  const faultPort = plan.faultPort === undefined ? firstPort + FAULT_CONTROL_PORT_OFFSET : plan.faultPort;
+  try {
+    if (supervisor.rules !== undefined) proxies = await startProxies(plan, supervisor.rules, log);
+    if (faultPort !== null)
+      control = await serveFaultControl(supervisor, { host: plan.host, port: faultPort });
+  } catch (error) {
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    const { code, port } = error as NodeJS.ErrnoException & { port?: number };
+    process.stderr.write(
+      `kstack up: ${code === 'EADDRINUSE' ? `port ${port} on ${plan.host} is in use (a fault proxy or the fault control, --fault-port)` : (error as Error).message}\n`,
+    );
+    return EXIT_FAILED;
+  }
+  for (const nodePlan of plan.nodes) {
+    const node = new SupervisedNode(
+      nodePlan.nodeId,
+      nodeArgs(plan, nodePlan, clusterId, supervisor.rules !== undefined),
+      supervisor,
+      log,
+    );
+    supervisor.nodes.push(node);
+  }
+  for (const node of supervisor.nodes) node.spawn();
   const outcome = await Promise.race([
-    registeredAll.then(() => 'ready' as const),
+    supervisor.registeredAll.then(() => 'ready' as const),
     stopRequested.then(() => 'stop' as const),
   ]);
   let extras: { close(): Promise<void> } | undefined;
@@ -173,6 +572,11 @@ export async function runCluster(
       process.stderr.write(`kstack up: ${(error as Error).message}; stopping\n`);
     }
     if (!failed) {
+      if (control !== undefined) {
+        process.stdout.write(
+          `kstack: fault control on ${control.url} (kstack fault --help)${supervisor.rules === undefined ? '; no fault proxies: isolate and slow are off' : ''}\n`,
+        );
+      }
       const advertised = plan.nodes.every((node) => node.advertised === undefined)
         ? ''
         : ` (advertised.listeners: ${plan.nodes
@@ -185,20 +589,18 @@ export async function runCluster(
       await stopRequested;
     }
   }
-  stopping = true;
+  supervisor.stopping = true;
   await extras?.close();
   log.info('stopping every node');
   // One at a time: each controlled shutdown moves leadership to nodes still running, and the
-  // last one, with nobody to hand over to, stops at once.
-  for (const node of [...nodes].reverse()) {
-    if (node.child.exitCode !== null || node.child.signalCode !== null) continue;
-    node.child.kill('SIGTERM');
-    const timer = setTimeout(() => node.child.kill('SIGKILL'), NODE_STOP_GRACE_MS);
-    await node.exited;
-    clearTimeout(timer);
-  }
+  // last one, with nobody to hand over to, stops at once. The faults are healed first, so the
+  // handover can reach the other nodes.
+  for (const node of supervisor.nodes) supervisor.rules?.heal(node.nodeId);
+  for (const node of [...supervisor.nodes].reverse()) await node.shutdown();
+  await control?.close();
+  await Promise.all(proxies.map((proxy) => proxy.close()));
   log.info('stopped');
-  return crashed || failed ? EXIT_FAILED : EXIT_OK;
+  return supervisor.crashed || supervisor.gaveUp || failed ? EXIT_FAILED : EXIT_OK;
 }
 
 const NODE_HELP = `usage: kstack node --node-id N --voters ID@HOST:PORT,... --cluster-id ID --port P
@@ -278,10 +680,8 @@ export const nodeCommand: Command = {
       metricsPort === undefined
         ? undefined
         : new (await import('../metrics/broker-metrics.ts')).BrokerMetrics();
-    const log = {
-      info: (message: string) => process.stderr.write(`${message}\n`),
-      warn: (message: string) => process.stderr.write(`WARN ${message}\n`),
-    };
+    // JSON lines on stderr (readable on a terminal), each with this node's id; the supervisor relays them.
+    const log = createLogger({ component: 'node', brokerId: nodeId });
     const stopRequested = new Promise<void>((done) => {
       const stop = (): void => {
         process.off('SIGINT', stop);
@@ -309,14 +709,14 @@ export const nodeCommand: Command = {
         ...(metrics === undefined ? {} : { observer: metrics }),
       },
       onFatal: (error) => {
-        process.stderr.write(`node ${nodeId}: ${error.message}; exiting\n`);
+        log.error(`node ${nodeId}: ${error.message}; exiting`);
         process.exit(EXIT_FAILED);
       },
     });
     try {
       await node.start();
     } catch (error) {
-      process.stderr.write(`kstack node ${nodeId}: ${(error as Error).message}\n`);
+      log.error(`kstack node ${nodeId}: ${(error as Error).message}`);
       return EXIT_FAILED;
     }
     let metricsServer: { url: string; close(): Promise<void> } | undefined;
@@ -329,8 +729,8 @@ export const nodeCommand: Command = {
           port: metricsPort,
         });
       } catch (error) {
-        process.stderr.write(
-          `kstack node ${nodeId}: --metrics-port ${metricsPort} on ${host}: ${(error as Error).message}\n`,
+        log.error(
+          `kstack node ${nodeId}: --metrics-port ${metricsPort} on ${host}: ${(error as Error).message}`,
         );
         await node.stop();
         return EXIT_FAILED;

@@ -46,6 +46,14 @@ export interface KstackProcessOptions {
   readonly nodeFlags?: readonly string[];
   /** Open an IPC channel to the child (`send`, and its 'message' events through `onMessage`). */
   readonly ipc?: boolean;
+  /**
+   * A cluster (`--brokers N`, N > 1) as users get it: fault proxies on the fixed ports beside each
+   * broker's, the fault control on the first port + 10, a crashed node restarted. Without it a
+   * cluster is started `--no-restart --no-fault-proxies --fault-port 0` (unless ARGS name those
+   * flags): it binds only the ports its caller placed (and a free one), and a node the caller kills
+   * stays down, as every harness written before the fault control expects.
+   */
+  readonly faults?: boolean;
 }
 
 /** How a process ended: its exit code, or the signal that ended it. */
@@ -55,10 +63,26 @@ export function describeExit(exit: ProcessExit): string {
   return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
 }
 
-/** `args` with `--brokers 1` first unless they name a broker count (`--brokers N` or `--brokers=N`). */
-export function upArgs(args: readonly string[]): readonly string[] {
-  const counted = args.some((arg) => arg === '--brokers' || arg.startsWith('--brokers='));
-  return counted ? args : ['--brokers', '1', ...args];
+/**
+ * `args` with `--brokers 1` first unless they name a broker count (`--brokers N` or `--brokers=N`);
+ * for a cluster without `faults`, `--no-restart --no-fault-proxies --fault-port 0` where ARGS
+ * name none of them (see KstackProcessOptions.faults).
+ */
+export function upArgs(
+  args: readonly string[],
+  { faults = false }: { faults?: boolean } = {},
+): readonly string[] {
+  const at = args.findIndex((arg) => arg === '--brokers' || arg.startsWith('--brokers='));
+  if (at < 0) return ['--brokers', '1', ...args];
+  const count = Number(args[at] === '--brokers' ? args[at + 1] : args[at]!.slice('--brokers='.length));
+  const named = (flag: string) => args.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+  if (faults || count <= 1) return args;
+  return [
+    ...args,
+    ...(named('--restart') || named('--no-restart') ? [] : ['--no-restart']),
+    ...(named('--no-fault-proxies') ? [] : ['--no-fault-proxies']),
+    ...(named('--fault-port') ? [] : ['--fault-port', '0']),
+  ];
 }
 
 export class KstackProcess {
@@ -73,10 +97,14 @@ export class KstackProcess {
     this.options = options;
     const tailBytes = options.outputTailBytes ?? OUTPUT_TAIL_BYTES_DEFAULT;
     const flags = [...BROKER_NODE_FLAGS, ...(options.nodeFlags ?? [])];
-    this.#child = spawn(process.execPath, [...flags, 'bin/kstack.ts', 'up', ...upArgs(options.args)], {
-      cwd: ROOT,
-      stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-    });
+    this.#child = spawn(
+      process.execPath,
+      [...flags, 'bin/kstack.ts', 'up', ...upArgs(options.args, options)],
+      {
+        cwd: ROOT,
+        stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const keep = (chunk: Buffer): void => {
       this.#output = (this.#output + chunk.toString('utf8')).slice(-tailBytes);
     };
@@ -134,7 +162,7 @@ export class KstackProcess {
   /** Resolves when every port answers Metadata; rejects (with the output tail) on exit or timeout. */
   async ready(timeoutMs = READY_TIMEOUT_MS_DEFAULT): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const command = `kstack up ${upArgs(this.options.args).join(' ')}`;
+    const command = `kstack up ${upArgs(this.options.args, this.options).join(' ')}`;
     for (const port of this.options.ports) {
       for (;;) {
         if (this.#exit !== null) {

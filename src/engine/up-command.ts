@@ -12,6 +12,7 @@ import { Broker } from '../broker/broker.ts';
 import { BROKER_CONFIG_BY_NAME, BROKER_CONFIGS } from '../broker/config.ts';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import { createLogger } from '../common/log.ts';
 import { applyTopicsFile } from '../tools/topics-command.ts';
 import { defaultComposeFile, loadTopology, type Topology } from '../topology/compose.ts';
 import {
@@ -23,6 +24,13 @@ import {
 import { readTopicsFile, type TopicsFile } from '../topology/topics.ts';
 import { type Companions, startCompanions } from './companions.ts';
 import { readEnvFile } from './env-file.ts';
+import {
+  CRASH_LOOP_EXITS_MAX,
+  CRASH_LOOP_WINDOW_MS,
+  FAULT_CONTROL_PORT_OFFSET,
+  RESTART_BACKOFF_INITIAL_MS,
+  RESTART_BACKOFF_MAX_MS,
+} from './fault-limits.ts';
 import { type AdvertisedAddress, parseAdvertisedListeners } from './listeners.ts';
 
 /** The env variable of the first broker's host port (the Docker stack's `kafka-1`). */
@@ -42,7 +50,7 @@ const BASELINE_TOPICS_TIMEOUT_MS = 30_000;
 
 const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--compose FILE | --no-compose]
                  [--no-companions] [--port P] [--host H] [--metrics-port P] [--override K=V]...
-                 [--print-config]
+                 [--print-config] [--fault-port P] [--no-fault-proxies] [--no-restart]
 
 Starts the embedded Kafka-compatible brokers in the foreground (three by default, each its own
 process; --brokers 1 for one). Ctrl-C stops them.
@@ -77,6 +85,13 @@ start. Settings the engine does not implement are listed at start, per service.
                   listeners=PLAINTEXT://H:P,SASL_SSL://H:P2 with listener.security.protocol.map,
                   sasl.enabled.mechanisms, listener.name.<l>.plain.sasl.jaas.config and
                   ssl.keystore.* (PEM) opens several listeners (src/security/README.md)
+  --fault-port P  a cluster's fault control (HTTP; \`kstack fault --help\`) on P (default: the
+                  first broker's port + ${FAULT_CONTROL_PORT_OFFSET}; 0: a free port, printed)
+  --no-fault-proxies  no TCP proxies in front of a cluster's listeners: each node listens on its
+                  own port, and isolate and slow are refused (kill, pause, restart still work)
+  --no-restart    a cluster node that exits on its own is reported, not restarted (default:
+                  restarted after a backoff of ${RESTART_BACKOFF_INITIAL_MS} ms doubling to ${RESTART_BACKOFF_MAX_MS} ms; after more than
+                  ${CRASH_LOOP_EXITS_MAX} exits in ${CRASH_LOOP_WINDOW_MS / 1000} s the supervisor gives up on that node)
 `;
 
 function parsePort(text: string, where: string): number {
@@ -113,6 +128,12 @@ export interface UpOptions {
   readonly metricsPort?: number;
   /** Serve the stack's companions (registry, REST proxy, exporter) beside the broker; `--no-companions` says no. */
   readonly companions: boolean;
+  /** A cluster's fault-control port (`--fault-port`); the default offset when undefined. */
+  readonly faultPort?: number;
+  /** Proxies in front of a cluster's listeners (isolate, slow); `--no-fault-proxies` says no. */
+  readonly faultProxies: boolean;
+  /** Restart a cluster node that exits on its own; `--no-restart` says no. */
+  readonly restart: boolean;
 }
 
 export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
@@ -197,6 +218,10 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     printConfig: values['print-config'] === true,
     metricsPort,
     companions: values['no-companions'] !== true,
+    faultPort:
+      values['fault-port'] === undefined ? undefined : parsePort(values['fault-port'], '--fault-port'),
+    faultProxies: values['no-fault-proxies'] !== true,
+    restart: values['no-restart'] !== true,
     port,
     nodes,
     host,
@@ -221,6 +246,9 @@ function parse(args: readonly string[]) {
       'no-compose': { type: 'boolean' },
       'no-companions': { type: 'boolean' },
       'print-config': { type: 'boolean' },
+      'fault-port': { type: 'string' },
+      'no-fault-proxies': { type: 'boolean' },
+      'no-restart': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -383,7 +411,7 @@ export const command: Command = {
         for (const line of describePlan(plan, topology.file, options.brokers)) log.info(line);
       }
     }
-    if (options.brokers > 1) return upCluster(options, log);
+    if (options.brokers > 1) return upCluster(options);
     const nodeId = topology?.plan.nodeId ?? 1;
     const metrics =
       options.metricsPort === undefined
@@ -493,10 +521,9 @@ export const command: Command = {
 };
 
 /** `--brokers N` (N > 1): the cluster of src/engine/cluster.ts, then the baseline topics and the companions. */
-async function upCluster(
-  options: UpOptions,
-  log: { info(message: string): void; warn(message: string): void },
-): Promise<number> {
+async function upCluster(options: UpOptions): Promise<number> {
+  // The supervisor's lines (restarts, faults, node lines) are JSON lines, readable on a terminal.
+  const log = createLogger({ component: 'supervisor' });
   const stopRequested = new Promise<void>((done) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -514,6 +541,9 @@ async function upCluster(
     {
       host: options.host,
       dataDir: options.dataDir,
+      faultProxies: options.faultProxies,
+      faultPort: options.faultPort,
+      restart: options.restart,
       nodes: options.nodes.map(({ nodeId, port }, node) => ({
         nodeId,
         port,

@@ -6,18 +6,20 @@
 // registered, the baseline topics of kafka-init's file exist at RF 3, the companions the stack
 // declares answer with all three brokers as their bootstrap, and each broker serves /metrics.
 // Kafka 4.1.1's kafka-topics creates an RF 3
-// topic through it; kcat produces acks=all; SIGKILL of the partition leader's process is reported
-// by the supervisor (not restarted) and the controller elects a new leader from the ISR after the
-// session timeout, which serves every acknowledged record; the node started again rejoins the ISR.
+// topic through it; kcat produces acks=all; SIGKILL of the partition leader's process (from outside,
+// as a crash) is reported by the supervisor, which starts the node again after its backoff; the
+// controller elects a new leader from the ISR, which serves every acknowledged record; the
+// restarted node rejoins the ISR.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
-import { BROKER_NODE_FLAGS, KstackProcess } from '../../src/engine/process.ts';
+import { RESTART_BACKOFF_INITIAL_MS } from '../../src/engine/cluster.ts';
+import { KstackProcess } from '../../src/engine/process.ts';
 import { copyStack, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
 
 const HOST = '127.0.0.1';
@@ -80,14 +82,9 @@ const stack = copyStack([
   },
 ]);
 let cluster: KstackProcess | undefined;
-let rejoined: ChildProcess | undefined;
 
 after(async () => {
-  rejoined?.kill('SIGTERM');
   await cluster?.stop();
-  if (rejoined !== undefined && rejoined.exitCode === null && rejoined.signalCode === null) {
-    await new Promise((done) => rejoined?.once('exit', done));
-  }
   rmSync(dataDir, { recursive: true, force: true });
   stack.remove();
 });
@@ -175,6 +172,8 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
         `broker.heartbeat.interval.ms=${HEARTBEAT_INTERVAL_MS}`,
       ],
       ports: PORTS,
+      // As users run it: fault proxies, the fault control, a crashed node restarted.
+      faults: true,
       // Every line from the start: the node, NOT IMPLEMENTED and baseline-topic lines are checked.
       outputTailBytes: 4 * 1024 * 1024,
     },
@@ -231,7 +230,9 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
   assert.ok(!after.isrs.some((r) => r.id === victim), 'the killed broker left the ISR');
   assert.match(
     running.output,
-    new RegExp(`node ${victim} \\(pid ${pids.get(victim)}\\) exited \\(SIGKILL\\); not restarted`),
+    new RegExp(
+      `node ${victim} \\(pid ${pids.get(victim)}\\) exited \\(SIGKILL\\); restarting it in ${RESTART_BACKOFF_INITIAL_MS} ms`,
+    ),
   );
 
   // The new leader serves up to its high watermark, which passes the acknowledged records once the
@@ -255,37 +256,22 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
   });
   assert.deepEqual(consumed, records);
 
-  // The node started again by hand, with the arguments the supervisor gave it.
-  const clusterId = readFileSync(join(dataDir, 'cluster.id'), 'utf8').trim();
-  const voters = [1, 2, 3].map((id) => `${id}@${HOST}:${PORTS[id - 1]! + CONTROLLER_OFFSET}`).join(',');
-  rejoined = spawn(
-    process.execPath,
-    [
-      ...BROKER_NODE_FLAGS,
-      join(ROOT, 'bin', 'kstack.ts'),
-      'node',
-      '--node-id',
-      String(victim),
-      '--voters',
-      voters,
-      `--cluster-id=${clusterId}`,
-      '--port',
-      String(PORTS[victim - 1]),
-      '--data-dir',
-      join(dataDir, `node-${victim}`),
-      '--override',
-      `broker.heartbeat.interval.ms=${HEARTBEAT_INTERVAL_MS}`,
-      '--override',
-      `broker.session.timeout.ms=${SESSION_TIMEOUT_MS}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  // The supervisor started it again (a new pid), and it rejoins the ISR.
+  const restartedPid = await waitFor('the restarted node line', async () => {
+    const lines = [...running.output.matchAll(new RegExp(`kstack: node ${victim} pid (\\d+):`, 'g'))];
+    return lines.length === 2 ? Number(lines[1]![1]) : undefined;
+  });
+  assert.notEqual(restartedPid, pids.get(victim));
   await waitFor('the restarted broker back in the ISR', async () => {
     const partition = await describe(survivor, 'ledger');
     return partition?.isrs.some((r) => r.id === victim) ? true : undefined;
   });
   const exit = await running.stop();
-  assert.deepEqual(exit, { code: 1, signal: null }, 'a node crashed, so the supervisor exits 1');
+  assert.deepEqual(
+    exit,
+    { code: 1, signal: null },
+    'a node crashed (and came back), so the supervisor exits 1',
+  );
 });
 
 /** What `kstack up --brokers 3` made of the Compose stack, as clients see it. */

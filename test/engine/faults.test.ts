@@ -1,0 +1,283 @@
+// The fault proxy and the fault-control endpoint without a cluster: a real in-process broker behind
+// a NodeProxy (real sockets), asked ApiVersions through it with a client's and with a peer's client
+// id, cut and slowed per side; the HTTP endpoint and `kstack fault`'s refusals; the restart backoff.
+// The cluster itself (processes, SIGKILL, SIGSTOP, isolation of a leader) is test/engine/faults.slow.ts.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Broker } from '../../src/broker/broker.ts';
+import {
+  CRASH_LOOP_EXITS_MAX,
+  type FaultAction,
+  RESTART_BACKOFF_INITIAL_MS,
+  RESTART_BACKOFF_MAX_MS,
+  restartBackoffMs,
+} from '../../src/engine/cluster.ts';
+import { buildFaultControl, FaultError, type NodeView } from '../../src/engine/fault-control.ts';
+import { FaultRules, firstRequestClientId, NodeProxy, sourceOf } from '../../src/engine/fault-proxy.ts';
+import { upArgs } from '../../src/engine/process.ts';
+
+const HOST = '127.0.0.1';
+const BROKER_PORT = 23180;
+const PROXY_PORT = 23181;
+/** Generous: CI runs this on a loaded 2-core machine. */
+const ANSWER_TIMEOUT_MS = 20_000;
+const ROOT = join(import.meta.dirname, '..', '..');
+
+const dataDir = mkdtempSync(join(tmpdir(), 'kstack-faults-'));
+const broker = new Broker({ dataDir, host: HOST, port: BROKER_PORT });
+const rules = new FaultRules();
+const proxy = new NodeProxy({
+  nodeId: 1,
+  host: HOST,
+  listenPort: PROXY_PORT,
+  upstreamPort: BROKER_PORT,
+  rules,
+});
+
+before(async () => {
+  await broker.start();
+  await proxy.listen();
+});
+after(async () => {
+  await proxy.close();
+  await broker.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** ApiVersions v0 with `clientId`, as bytes. */
+function apiVersionsRequest(clientId: string, correlationId: number): Buffer {
+  const id = Buffer.from(clientId, 'utf8');
+  const frame = Buffer.alloc(4 + 2 + 2 + 4 + 2 + id.length);
+  frame.writeInt32BE(frame.length - 4, 0);
+  frame.writeInt16BE(18, 4);
+  frame.writeInt16BE(0, 6);
+  frame.writeInt32BE(correlationId, 8);
+  frame.writeInt16BE(id.length, 12);
+  id.copy(frame, 14);
+  return frame;
+}
+
+/** A connection through the proxy that sends ApiVersions requests and reads each answer's correlation id. */
+class Connection {
+  readonly socket: net.Socket;
+  #buffer = Buffer.alloc(0);
+  #waiting: ((correlationId: number) => void) | undefined;
+  closed: Promise<void>;
+  constructor() {
+    this.socket = net.connect({ host: HOST, port: PROXY_PORT });
+    this.socket.on('error', () => {});
+    this.closed = new Promise((done) => this.socket.once('close', () => done()));
+    this.socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      if (this.#buffer.length >= 8 && this.#buffer.length >= 4 + this.#buffer.readInt32BE(0)) {
+        const correlationId = this.#buffer.readInt32BE(4);
+        this.#buffer = this.#buffer.subarray(4 + this.#buffer.readInt32BE(0));
+        this.#waiting?.(correlationId);
+      }
+    });
+  }
+  /** Resolves with the answer's round trip in ms, or 'closed' when the proxy closed the connection. */
+  ask(clientId: string, correlationId: number): Promise<number | 'closed'> {
+    const startedAt = performance.now();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no answer in ${ANSWER_TIMEOUT_MS} ms`)),
+        ANSWER_TIMEOUT_MS,
+      );
+      this.#waiting = (id) => {
+        clearTimeout(timer);
+        assert.equal(id, correlationId);
+        resolve(performance.now() - startedAt);
+      };
+      void this.closed.then(() => {
+        clearTimeout(timer);
+        resolve('closed');
+      });
+      this.socket.write(apiVersionsRequest(clientId, correlationId));
+    });
+  }
+}
+
+test('the first request names who connects: kstack peers by node id, anything else a client', () => {
+  const request = apiVersionsRequest('kstack-replica-fetcher-3', 7);
+  assert.equal(firstRequestClientId(request.subarray(0, 10)), undefined, 'more bytes needed');
+  assert.equal(firstRequestClientId(request), 'kstack-replica-fetcher-3');
+  assert.deepEqual(sourceOf('kstack-replica-fetcher-3'), { peer: 3 });
+  assert.deepEqual(sourceOf('kstack-raft-2'), { peer: 2 });
+  assert.deepEqual(sourceOf('kstack-broker-1'), { peer: 1 });
+  assert.deepEqual(sourceOf('kstack-txn-markers-12'), { peer: 12 });
+  assert.deepEqual(sourceOf('rdkafka'), { peer: null });
+  assert.deepEqual(sourceOf('kstack-raft-x'), { peer: null });
+  assert.deepEqual(sourceOf(null), { peer: null });
+  const bad = Buffer.from(request);
+  bad.writeInt16BE(500, 12);
+  assert.throws(() => firstRequestClientId(bad), /client id runs past the request/);
+});
+
+test('isolate cuts the chosen side only (open connections at once), heal lets it back', async () => {
+  const client = new Connection();
+  const peer = new Connection();
+  assert.equal(typeof (await client.ask('an-app', 1)), 'number');
+  assert.equal(typeof (await peer.ask('kstack-replica-fetcher-2', 1)), 'number');
+  assert.deepEqual(proxy.connections(), { peers: 1, clients: 1 });
+
+  rules.isolate(1, 'peers');
+  await peer.closed;
+  assert.equal(typeof (await client.ask('an-app', 2)), 'number', 'clients still served');
+  assert.equal(await new Connection().ask('kstack-raft-2', 1), 'closed', 'a new peer connection is cut');
+
+  rules.isolate(1, 'clients');
+  await client.closed;
+  assert.equal(typeof (await new Connection().ask('kstack-raft-2', 1)), 'number', 'peers served again');
+  assert.equal(await new Connection().ask('an-app', 1), 'closed');
+
+  // A node isolated from its peers reaches none of them either: node 2's proxy cuts node 1's connections.
+  rules.isolate(1, 'peers');
+  assert.equal(rules.cut(2, { peer: 1 }), true);
+  assert.equal(rules.cut(2, { peer: 3 }), false);
+  assert.equal(rules.cut(2, { peer: null }), false);
+  rules.heal(1);
+  assert.equal(typeof (await new Connection().ask('an-app', 1)), 'number');
+  assert.equal(typeof (await new Connection().ask('kstack-raft-2', 1)), 'number');
+});
+
+test('slow holds each request of the chosen side by the delay; a peer link is slow when either end is', async () => {
+  const delayMs = 150;
+  const client = new Connection();
+  const peer = new Connection();
+  rules.slow(1, delayMs, 'clients');
+  const slowed: number[] = [];
+  const peers: number[] = [];
+  for (let i = 1; i <= 3; i++) {
+    slowed.push((await client.ask('an-app', i)) as number);
+    peers.push((await peer.ask('kstack-replica-fetcher-2', i)) as number);
+  }
+  console.log(
+    `round trips with ${delayMs} ms on clients: clients ${slowed.map(Math.round)}, peers ${peers.map(Math.round)}`,
+  );
+  for (const ms of slowed) assert.ok(ms >= delayMs - 1, `${ms} ms < ${delayMs} ms`);
+  // Node 2 slowed towards its peers: its requests to node 1 wait too.
+  rules.slow(1, 0, 'all');
+  rules.slow(2, delayMs, 'peers');
+  const fromSlowPeer = (await peer.ask('kstack-replica-fetcher-2', 9)) as number;
+  assert.ok(fromSlowPeer >= delayMs - 1, `${fromSlowPeer} ms`);
+  assert.equal(rules.delayMs(1, { peer: 3 }), 0);
+  assert.equal(rules.delayMs(1, { peer: null }), 0);
+  rules.heal(2);
+  assert.throws(() => rules.slow(1, -5, 'all'), /LINK_DELAY_MS_MAX/);
+  client.socket.destroy();
+  peer.socket.destroy();
+});
+
+test('restart backoff doubles from its initial wait up to its bound', () => {
+  assert.equal(restartBackoffMs(1), RESTART_BACKOFF_INITIAL_MS);
+  assert.equal(restartBackoffMs(2), RESTART_BACKOFF_INITIAL_MS * 2);
+  assert.equal(
+    restartBackoffMs(CRASH_LOOP_EXITS_MAX),
+    RESTART_BACKOFF_INITIAL_MS * 2 ** (CRASH_LOOP_EXITS_MAX - 1),
+  );
+  assert.equal(restartBackoffMs(40), RESTART_BACKOFF_MAX_MS);
+});
+
+test('the fault-control endpoint: actions with their bodies, refusals with codes', async () => {
+  const actions: [number, FaultAction][] = [];
+  const view = (nodeId: number): NodeView => ({
+    nodeId,
+    pid: 42,
+    state: 'running',
+    registered: true,
+    restarts: 0,
+  });
+  const app = buildFaultControl({
+    list: () => [view(1), view(2)],
+    act: async (nodeId, action) => {
+      if (nodeId > 2) throw new FaultError('NODE_UNKNOWN', `no node ${nodeId}`);
+      actions.push([nodeId, action]);
+      return view(nodeId);
+    },
+  });
+  const call = async (method: 'GET' | 'POST', url: string, payload?: object) => {
+    const response = await app.inject({ method, url, ...(payload === undefined ? {} : { payload }) });
+    return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+  };
+  assert.equal((await call('GET', '/nodes')).status, 200);
+  assert.equal((await call('POST', '/nodes/2/kill', { restart: false })).status, 200);
+  assert.equal((await call('POST', '/nodes/1/isolate', { from: 'peers' })).status, 200);
+  assert.equal((await call('POST', '/nodes/1/slow', { delayMs: 250 })).status, 200);
+  assert.equal((await call('POST', '/nodes/1/pause')).status, 200);
+  assert.deepEqual(actions, [
+    [2, { kind: 'kill', restart: false }],
+    [1, { kind: 'isolate', from: 'peers' }],
+    [1, { kind: 'slow', delayMs: 250, from: 'all' }],
+    [1, { kind: 'pause' }],
+  ]);
+  assert.deepEqual(await call('POST', '/nodes/1/slow', { delayMs: 0 }), {
+    status: 400,
+    body: {
+      error_code: 'REQUEST_INVALID',
+      message: "delayMs: '0' is not a whole number of milliseconds in 1..60000 (LINK_DELAY_MS_MAX)",
+    },
+  });
+  assert.equal(
+    (await call('POST', '/nodes/1/isolate', { from: 'everyone' })).body.error_code,
+    'REQUEST_INVALID',
+  );
+  assert.equal((await call('POST', '/nodes/1/explode')).body.error_code, 'REQUEST_INVALID');
+  assert.deepEqual((await call('POST', '/nodes/7/kill')).status, 404);
+  assert.equal((await call('GET', '/nodes/x')).status, 400);
+  assert.equal((await call('GET', '/elsewhere')).body.error_code, 'NOT_FOUND');
+  assert.equal(actions.length, 4, 'no refused request reached the supervisor');
+  await app.close();
+});
+
+test('kstack fault: bad usage exits 2 naming the fault; no endpoint exits 1', async () => {
+  const run = (...args: string[]) =>
+    new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [join(ROOT, 'bin', 'kstack.ts'), 'fault', ...args],
+        (error, _stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stderr }),
+      );
+    });
+  const [slowNoDelay, badSide, noNode, unreachable] = await Promise.all([
+    run('slow', '2'),
+    run('isolate', '2', '--from', 'neighbours'),
+    run('kill'),
+    // 23199: a port nothing listens on.
+    run('pause', '1', '--control', `http://${HOST}:23199`),
+  ]);
+  assert.equal(slowNoDelay.code, 2);
+  assert.match(slowNoDelay.stderr, /slow: --delay-ms N is required/);
+  assert.equal(badSide.code, 2);
+  assert.match(badSide.stderr, /from: 'neighbours' is not one of peers, clients, all/);
+  assert.equal(noNode.code, 2);
+  assert.match(noNode.stderr, /kill: NODE \(a node id\) is required/);
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.stderr, /no fault control answers at http:\/\/127\.0\.0\.1:23199/);
+});
+
+test('a harness cluster binds only its ports and keeps a killed node down unless it asks for faults', () => {
+  assert.deepEqual(upArgs(['--port', '1']), ['--brokers', '1', '--port', '1']);
+  assert.deepEqual(upArgs(['--brokers', '3']), [
+    '--brokers',
+    '3',
+    '--no-restart',
+    '--no-fault-proxies',
+    '--fault-port',
+    '0',
+  ]);
+  assert.deepEqual(upArgs(['--brokers=3', '--fault-port', '7']), [
+    '--brokers=3',
+    '--fault-port',
+    '7',
+    '--no-restart',
+    '--no-fault-proxies',
+  ]);
+  assert.deepEqual(upArgs(['--brokers', '3'], { faults: true }), ['--brokers', '3']);
+  assert.deepEqual(upArgs(['--brokers', '1']), ['--brokers', '1']);
+});
