@@ -335,7 +335,8 @@ export class TestCluster {
       if (this.#stopped)
         throw new KafkaTestingError('STOPPED', `the test cluster stopped while waiting for ${what}`);
       if (performance.now() > deadline) {
-        throw new Error(
+        throw new KafkaTestingError(
+          'WAIT_TIMED_OUT',
           `timed out after ${options.timeoutMs ?? this.waitMs} ms waiting for ${what}; last warnings: ${this.warnings.slice(-5).join(' | ')}`,
         );
       }

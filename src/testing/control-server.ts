@@ -8,14 +8,20 @@
  *   POST /snapshots/{name}             save the whole state under name     → 201 { name, createdAt, brokers }
  *   POST /snapshots/{name}/restore     replace the state with snapshot name → { name, createdAt, brokers }
  *   POST /clock/advance  { "ms": N }   move a manual clock forward         → { nowMs }
+ * Three brokers (serve.ts --brokers 3) also:
+ *   POST /brokers/{id}/kill|stop|restart   a fault on one node             → { nodeId, running }
+ *   POST /wait/leader { topic, partition, not?, timeoutMs? }               → { leaderId }
+ *   POST /wait/isr { topic, partition, size?, excludes?, includes?, timeoutMs? } → { isr }
  *
  * Errors answer `{ "error_code": CODE, "message": … }` with the status of errors.ts (400 bad
- * name or body, 404 unknown snapshot, 409 clock not manual or cluster stopped). Built apart from
+ * name or body, 404 unknown snapshot, 409 clock not manual, cluster stopped, a node already stopped
+or running, a broker fault on one broker; 501 what three brokers do not serve; 504 a wait timed out). Built apart from
  * listening, so it is tested in-process as well.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { KafkaTestingError } from './errors.ts';
 import type { TestKafka } from './kafka.ts';
+import { TestKafkaCluster } from './kafka-cluster.ts';
 
 /** The largest step one /clock/advance takes (one year): a typo of a few zeros is refused, not obeyed. */
 export const CLOCK_ADVANCE_MS_MAX = 365 * 24 * 3_600_000;
@@ -26,7 +32,21 @@ interface NameParams {
   readonly name: string;
 }
 
-export function buildControlServer(kafka: TestKafka): FastifyInstance {
+interface BrokerParams {
+  readonly id: string;
+  readonly action: string;
+}
+
+/** The longest one /wait request may wait (10 minutes). */
+export const WAIT_MS_MAX = 600_000;
+const PARTITION_FIELDS = {
+  topic: { type: 'string', minLength: 1, maxLength: 249 },
+  partition: { type: 'integer', minimum: 0 },
+  timeoutMs: { type: 'integer', minimum: 0, maximum: WAIT_MS_MAX },
+} as const;
+const NODE_ID = { type: 'integer', minimum: 1 } as const;
+
+export function buildControlServer(kafka: TestKafka | TestKafkaCluster): FastifyInstance {
   const app = Fastify({ bodyLimit: BODY_BYTES_MAX });
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof KafkaTestingError) {
@@ -49,7 +69,89 @@ export function buildControlServer(kafka: TestKafka): FastifyInstance {
     clock: kafka.clock.kind,
     nowMs: kafka.clock.nowMs(),
     snapshots: kafka.snapshots().map((s) => s.name),
+    ...(kafka instanceof TestKafkaCluster
+      ? {
+          brokers: kafka.cluster.nodeIds.map((nodeId) => ({
+            nodeId,
+            port: kafka.broker(nodeId).port,
+            running: kafka.broker(nodeId).running,
+          })),
+        }
+      : {}),
   }));
+  const cluster = (): TestKafkaCluster => {
+    if (kafka instanceof TestKafkaCluster) return kafka;
+    throw new KafkaTestingError(
+      'NOT_A_CLUSTER',
+      'broker faults and waits need a cluster of three brokers (--brokers 3)',
+    );
+  };
+  app.post<{ Params: BrokerParams }>('/brokers/:id/:action', async (request) => {
+    const three = cluster();
+    const nodeId = Number(request.params.id);
+    if (!/^[1-9][0-9]*$/.test(request.params.id)) {
+      throw new KafkaTestingError('REQUEST_INVALID', `broker '${request.params.id}' is not a node id`);
+    }
+    const broker = three.broker(nodeId);
+    const action = request.params.action;
+    if (action === 'kill') await broker.kill();
+    else if (action === 'stop') await broker.stop();
+    else if (action === 'restart') await broker.restart();
+    else
+      throw new KafkaTestingError(
+        'REQUEST_INVALID',
+        `'${action}' is not a broker action: kill, stop or restart`,
+      );
+    return { nodeId, running: broker.running };
+  });
+  app.post<{ Body: { topic: string; partition: number; not?: number; timeoutMs?: number } }>(
+    '/wait/leader',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['topic', 'partition'],
+          additionalProperties: false,
+          properties: { ...PARTITION_FIELDS, not: NODE_ID },
+        },
+      },
+    },
+    async (request) => {
+      const { topic, partition, ...options } = request.body;
+      return { leaderId: await cluster().waitForLeader(topic, partition, options) };
+    },
+  );
+  app.post<{
+    Body: {
+      topic: string;
+      partition: number;
+      size?: number;
+      excludes?: number;
+      includes?: number;
+      timeoutMs?: number;
+    };
+  }>(
+    '/wait/isr',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['topic', 'partition'],
+          additionalProperties: false,
+          properties: {
+            ...PARTITION_FIELDS,
+            size: { type: 'integer', minimum: 1 },
+            excludes: NODE_ID,
+            includes: NODE_ID,
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { topic, partition, ...options } = request.body;
+      return { isr: await cluster().waitForIsr(topic, partition, options) };
+    },
+  );
   app.post('/reset', async () => {
     await kafka.reset();
     return { resetMs: kafka.timings.lastResetMs };
@@ -84,7 +186,7 @@ export function buildControlServer(kafka: TestKafka): FastifyInstance {
 
 /** Builds and listens; resolves with the server and its base URL. */
 export async function startControlServer(
-  kafka: TestKafka,
+  kafka: TestKafka | TestKafkaCluster,
   options: { host: string; port: number },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const app = buildControlServer(kafka);

@@ -19,6 +19,10 @@ export const TestingErrorCodes = {
   /** A fault on a node that is stopped (kill, stop) or running (restart). */
   NODE_STOPPED: 409,
   NODE_RUNNING: 409,
+  /** A broker fault or wait asked of a one-broker test cluster. */
+  NOT_A_CLUSTER: 409,
+  /** A wait (leader, ISR, ready) that did not see its condition in time. */
+  WAIT_TIMED_OUT: 504,
   /** reset, snapshots or the manual clock on a cluster of three brokers (not served yet: README). */
   CLUSTER_UNSUPPORTED: 501,
   /** A data directory without a broker's data in it (`kstack snapshot` against the wrong folder). */

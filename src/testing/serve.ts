@@ -2,7 +2,7 @@
  * A test cluster with its HTTP control endpoint, as a process of its own, for suites in other
  * languages (the fixtures in examples/):
  *
- *   node src/testing/serve.ts [--port P] [--control-port C] [--topics-file F] [--clock manual]
+ *   node src/testing/serve.ts [--brokers 1|3] [--port P] [--control-port C] [--topics-file F] [--clock manual]
  *                             [--data-dir D] [--override K=V]... [--verbose]
  *
  * Prints one JSON line `{"bootstrapServers":…,"controlUrl":…}` on stdout once ready; SIGTERM or
@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../common/cli-errors.ts';
 import { startControlServer } from './control-server.ts';
 import { KafkaTestingError } from './errors.ts';
-import { startKafka, type TestKafka } from './kafka.ts';
+import { type StartKafkaOptions, startKafka, type TestKafka } from './kafka.ts';
+import type { TestKafkaCluster } from './kafka-cluster.ts';
 
 function portOf(text: string | undefined, flag: string): number {
   if (text === undefined) return 0;
@@ -26,6 +27,7 @@ function portOf(text: string | undefined, flag: string): number {
 
 const { values } = parseArgs({
   options: {
+    brokers: { type: 'string', default: '1' },
     port: { type: 'string' },
     'control-port': { type: 'string' },
     'topics-file': { type: 'string' },
@@ -49,10 +51,15 @@ if (clock !== 'system' && clock !== 'manual') {
   process.stderr.write(`serve: --clock '${clock}' must be system or manual\n`);
   process.exit(2);
 }
+const brokers = values.brokers;
+if (brokers !== '1' && brokers !== '3') {
+  process.stderr.write(`serve: --brokers '${brokers}' must be 1 or 3\n`);
+  process.exit(2);
+}
 const host = '127.0.0.1';
-let kafka: TestKafka;
+let kafka: TestKafka | TestKafkaCluster;
 try {
-  kafka = await startKafka({
+  const options: StartKafkaOptions = {
     port: portOf(values.port, '--port'),
     clock,
     config,
@@ -66,7 +73,11 @@ try {
       : {}),
     ...(values['topics-file'] === undefined ? {} : { topicsFile: values['topics-file'] }),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
-  });
+  };
+  kafka =
+    brokers === '3'
+      ? await startKafka({ ...options, brokers: 3 })
+      : await startKafka({ ...options, brokers: 1 });
 } catch (error) {
   // Bad options and topics files are the user's to fix: their message alone, exit 2.
   if (error instanceof KafkaTestingError || error instanceof UsageError) {

@@ -1,17 +1,25 @@
 /**
  * startKafka({ brokers: 3 }) as a user's suite uses it: three in-process nodes on free ports, real
  * sockets and files, kafkajs (a client we did not write). Ready means the internal topics (RF 3,
- * min ISR 2) and the baseline topics are led with their full ISR. Killing a broker under load is
- * in cluster-faults.slow.ts (over 25 s at load 30: the 4 s broker session, then the client's
- * metadata retries).
+ * min ISR 2) and the baseline topics are led with their full ISR. Then serve.ts --brokers 3 (what
+ * other languages start) over HTTP: kill the leader, wait for a new one and the shrunk ISR, restart,
+ * ISR back. Killing a leader under client load is in cluster-faults.slow.ts (30 s at load 37: the
+ * 4 s broker session, then the client's metadata retries).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaTestingError, startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
 
 /** Generous: CI runs this on a loaded 2-core machine. */
 const TOPIC = 'payments';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+/** Generous: CI runs this on a loaded 2-core machine. */
+const WAIT_MS = 90_000;
 
 let kafka: TestKafkaCluster;
 before(async () => {
@@ -115,4 +123,88 @@ describe('startKafka({ brokers: 3 })', () => {
     const first = kafka.namespace();
     assert.notEqual(first.prefix, kafka.namespace().prefix);
   });
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: the replies have several JSON shapes, checked field by field
+async function call(url: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(url, {
+    method: body === null ? 'GET' : 'POST',
+    ...(body === undefined || body === null
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+test('serve.ts --brokers 3: kill, wait for the new leader and the shrunk ISR, restart, ISR back, over HTTP', {
+  timeout: 4 * WAIT_MS,
+}, async () => {
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'src/testing/serve.ts'),
+      '--brokers',
+      '3',
+      '--topics-file',
+      join(import.meta.dirname, 'fixtures', 'cluster-topics.txt'),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('serve.ts --brokers 3 not ready in time')), WAIT_MS);
+      createInterface({ input: child.stdout }).once('line', (text) => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      child.once('exit', (code) => reject(new Error(`serve.ts exited with ${code}`)));
+    });
+    const { controlUrl, bootstrapServers } = JSON.parse(line) as {
+      controlUrl: string;
+      bootstrapServers: string;
+    };
+    assert.equal(bootstrapServers.split(',').length, 3, bootstrapServers);
+    const described = await call(`${controlUrl}/cluster`, null);
+    assert.equal(described.status, 200);
+    assert.deepEqual(
+      described.json.brokers.map((b: { nodeId: number; running: boolean }) => [b.nodeId, b.running]),
+      [
+        [1, true],
+        [2, true],
+        [3, true],
+      ],
+    );
+    // Refusals by name: an unknown node, an unknown action, a bad body, what three brokers do not serve.
+    assert.equal((await call(`${controlUrl}/brokers/7/kill`, {})).json.error_code, 'OPTION_INVALID');
+    assert.equal((await call(`${controlUrl}/brokers/1/pause`, {})).json.error_code, 'REQUEST_INVALID');
+    assert.equal((await call(`${controlUrl}/wait/leader`, { topic: 'audit' })).status, 400);
+    const reset = await call(`${controlUrl}/reset`, {});
+    assert.deepEqual([reset.status, reset.json.error_code], [501, 'CLUSTER_UNSUPPORTED']);
+
+    const leader = (await call(`${controlUrl}/wait/leader`, { topic: 'audit', partition: 0 })).json.leaderId;
+    assert.ok([1, 2, 3].includes(leader), `leader ${leader}`);
+    const killed = await call(`${controlUrl}/brokers/${leader}/kill`, {});
+    assert.deepEqual([killed.status, killed.json], [200, { nodeId: leader, running: false }]);
+    const again = await call(`${controlUrl}/brokers/${leader}/kill`, {});
+    assert.deepEqual([again.status, again.json.error_code], [409, 'NODE_STOPPED']);
+    const next = await call(`${controlUrl}/wait/leader`, { topic: 'audit', partition: 0, not: leader });
+    assert.equal(next.status, 200, JSON.stringify(next.json));
+    assert.notEqual(next.json.leaderId, leader);
+    const shrunk = await call(`${controlUrl}/wait/isr`, { topic: 'audit', partition: 0, excludes: leader });
+    assert.equal(shrunk.status, 200, JSON.stringify(shrunk.json));
+    assert.equal(shrunk.json.isr.length, 2);
+    // A wait that cannot be met in time answers 504 naming what it waited for.
+    const full = await call(`${controlUrl}/wait/isr`, { topic: 'audit', partition: 0, timeoutMs: 200 });
+    assert.deepEqual([full.status, full.json.error_code], [504, 'WAIT_TIMED_OUT']);
+    assert.match(full.json.message, /audit-0: ISR of every replica/);
+    const restarted = await call(`${controlUrl}/brokers/${leader}/restart`, {});
+    assert.deepEqual([restarted.status, restarted.json], [200, { nodeId: leader, running: true }]);
+    const back = await call(`${controlUrl}/wait/isr`, { topic: 'audit', partition: 0 });
+    assert.equal(back.status, 200, JSON.stringify(back.json));
+    assert.deepEqual([...back.json.isr].sort(), [1, 2, 3]);
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, 'serve.ts exits 0 on SIGTERM');
+  }
 });
