@@ -88,6 +88,12 @@ export class ReplicationControl {
   readonly #nowMs: () => number;
   /** Last heartbeat per broker id, on the active controller only. */
   readonly #sessions = new Map<number, number>();
+  /**
+   * Brokers in controlled shutdown, by id, with the broker epoch that asked for it: Kafka keeps such
+   * a broker in CONTROLLED_SHUTDOWN until it registers again, whatever its later heartbeats say
+   * (a node's periodic heartbeats keep going while it shuts down; each one unfenced it again).
+   */
+  readonly #shuttingDown = new Map<number, number>();
   #active = false;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
@@ -288,6 +294,7 @@ export class ReplicationControl {
     if (image.brokerEpoch(brokerId) >= 0) records.push(...this.#removeBroker(image, brokerId));
     const { errorCode, offset } = await this.#write(records);
     if (errorCode !== 0) return { errorCode };
+    this.#shuttingDown.delete(brokerId);
     this.#sessions.set(brokerId, this.#nowMs());
     this.#options.log.info(
       `broker ${brokerId} registered at ${listener.host}:${listener.port}, epoch ${offset}`,
@@ -305,7 +312,10 @@ export class ReplicationControl {
     }
     this.#sessions.set(brokerId, this.#nowMs());
     const caughtUp = Number(body.currentMetadataOffset as bigint) >= epoch;
-    if (body.wantShutDown === true) {
+    // Once asked, controlled shutdown holds for this broker epoch: a kstack node's periodic
+    // heartbeats (without WantShutDown) go on while it shuts down and must not unfence it again.
+    if (body.wantShutDown === true || this.#shuttingDown.get(brokerId) === epoch) {
+      this.#shuttingDown.set(brokerId, epoch);
       const records = this.#removeBroker(image, brokerId);
       if (!image.isFenced(brokerId)) records.unshift({ type: 'FenceBrokerRecord', id: brokerId, epoch });
       const { errorCode } = await this.#write(records);

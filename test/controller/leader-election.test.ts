@@ -8,18 +8,30 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MetadataImage, type MetadataRecord } from '../../src/broker/metadata-image.ts';
+import type { BrokerServices } from '../../src/broker/services.ts';
 import {
   balanceLeaders,
   ElectionType,
   electLeaders,
   hasImbalance,
 } from '../../src/controller/leader-election.ts';
+import {
+  AclStore,
+  CLUSTER_NAME,
+  AclOperation as Op,
+  PatternType as Pattern,
+  AclPermission as Permission,
+  ResourceType as Type,
+} from '../../src/security/acls.ts';
+import { Authorizer, authorizerSettings, STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
+import { AUTHORIZER, authorizeRequest } from '../../src/security/request-authorization.ts';
 
 const TOPIC_ID = '7dc5a2e4-6f6c-4c1e-9d43-3b1f2f0b6a11';
 const ELECTION_NOT_NEEDED = 84;
 const PREFERRED_LEADER_NOT_AVAILABLE = 80;
 const ELIGIBLE_LEADERS_NOT_AVAILABLE = 83;
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const CLUSTER_AUTHORIZATION_FAILED = 31;
 
 /** Brokers 1-3 registered and unfenced; topic "t" with the given (replicas, isr, leader) partitions. */
 function image(partitions: [number[], number[], number][], fenced: number[] = []): MetadataImage {
@@ -177,4 +189,50 @@ test('automatic balance: back to each preferred replica that is in the ISR and u
   ]);
   assert.equal(hasImbalance(balanced), false);
   assert.deepEqual(balanceLeaders(balanced, 10), []);
+});
+
+test('authorization: ElectLeaders needs ALTER on the cluster (CLUSTER_ACTION is not enough), refused whole as Kafka does', () => {
+  const store = new AclStore(() => true);
+  const allow = (principal: string, operation: number) => ({
+    resourceType: Type.CLUSTER,
+    resourceName: CLUSTER_NAME,
+    patternType: Pattern.LITERAL,
+    principal,
+    host: '*',
+    operation,
+    permissionType: Permission.ALLOW,
+  });
+  store.create([allow('User:alice', Op.ALTER), allow('User:bob', Op.CLUSTER_ACTION)]);
+  const settings = authorizerSettings((name: string) =>
+    name === 'authorizer.class.name' ? STANDARD_AUTHORIZER : undefined,
+  );
+  assert.ok(settings !== undefined);
+  const authorizer = new Authorizer(settings, store);
+  const broker = { slots: { get: (key: unknown) => (key === AUTHORIZER ? authorizer : undefined) } };
+  const request = {
+    electionType: 0,
+    topicPartitions: [{ topic: 't', partitions: [0, 1] }],
+    timeoutMs: 60_000,
+  };
+  const ask = (principal: string, body: typeof request | { electionType: number; topicPartitions: null }) =>
+    authorizeRequest(43, 2, body, { principal, host: '10.0.0.1' }, broker as unknown as BrokerServices);
+  assert.ok('request' in ask('User:alice', request), 'ALTER on the cluster may elect');
+  const refused = ask('User:bob', request);
+  assert.ok('answer' in refused);
+  const message = 'Cluster authorization failed.';
+  assert.deepEqual(refused.answer, {
+    errorCode: CLUSTER_AUTHORIZATION_FAILED,
+    replicaElectionResults: [
+      {
+        topic: 't',
+        partitionResult: [
+          { partitionId: 0, errorCode: CLUSTER_AUTHORIZATION_FAILED, errorMessage: message },
+          { partitionId: 1, errorCode: CLUSTER_AUTHORIZATION_FAILED, errorMessage: message },
+        ],
+      },
+    ],
+  });
+  const all = ask('User:bob', { electionType: 0, topicPartitions: null });
+  assert.ok('answer' in all);
+  assert.deepEqual(all.answer, { errorCode: CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] });
 });
