@@ -7,6 +7,7 @@
  * Partitions with one replica are left as they are: the single-broker path does not change.
  */
 import { publishKafkaEvent } from '../common/events.ts';
+import { KafkaErrors } from '../protocol/index.ts';
 import { PartitionReplica } from '../replication/replica.ts';
 import type {
   AlterPartitionRequest,
@@ -14,7 +15,7 @@ import type {
   PartitionState,
   ReplicationConfig,
 } from '../replication/types.ts';
-import type { ControllerChannel } from './controller-channel.ts';
+import type { AlterPartitionResponseData, ControllerChannel } from './controller-channel.ts';
 import type { MetadataImage } from './metadata-image.ts';
 import type { LocalReplica } from './partition.ts';
 import { ReplicaFetcher } from './replica-fetcher.ts';
@@ -41,6 +42,8 @@ export const REPLICATION_DEFAULTS = {
   produceTimeoutMaxMs: 300_000,
   /** replica.socket.timeout.ms: a fetch with no answer is given up after this. */
   requestTimeoutMs: 30_000,
+  /** Partitions in one AlterPartition request (the rest wait for the next). */
+  alterPartitionItemsMax: 1_000,
 } as const;
 
 export interface ReplicationSetup {
@@ -75,6 +78,13 @@ export interface ReplicaHost {
   producerState?(): ProducerStateService | undefined;
 }
 
+interface PendingAlter {
+  readonly managed: Managed;
+  readonly message: AlterPartitionRequest;
+  readonly replicas: readonly number[];
+  readonly isrBefore: readonly number[];
+}
+
 interface Managed {
   readonly key: string;
   readonly topic: string;
@@ -89,6 +99,9 @@ export class ReplicaManager {
   readonly #setup: ReplicationSetup;
   readonly #managed = new Map<string, Managed>();
   readonly #fetchers = new Map<number, ReplicaFetcher>();
+  /** AlterPartition items waiting for the one request in flight, by partition. */
+  readonly #alterQueue = new Map<string, PendingAlter>();
+  #alterInFlight = false;
   /** Cancellers of the periodic tasks, by name. */
   readonly #timers = new Map<string, () => void>();
   #stopped = false;
@@ -197,6 +210,12 @@ export class ReplicaManager {
     this.#fetchers.clear();
     for (const managed of this.#managed.values()) managed.local.replication = null;
     this.#managed.clear();
+    this.#alterQueue.clear();
+  }
+
+  /** Partitions whose AlterPartition waits for the request in flight (for tests and status). */
+  get alterPartitionsQueued(): number {
+    return this.#alterQueue.size;
   }
 
   #every(name: string, intervalMs: number, task: () => void): void {
@@ -301,60 +320,104 @@ export class ReplicaManager {
     }
   }
 
+  /**
+   * Queues a core's AlterPartition. As Kafka's AlterPartitionManager, the broker has one
+   * AlterPartition request in flight to the controller, carrying every partition queued meanwhile
+   * (a newer change of a partition replaces its queued one). One request per partition put up to
+   * ~60 at once in the controller's serial queue after a broker rejoined, behind which heartbeats
+   * timed out and every broker was fenced.
+   */
   #alterPartition(managed: Managed, message: AlterPartitionRequest): void {
-    const replicas = managed.core.state?.replicas ?? [];
-    const isrBefore = managed.core.state?.isr ?? [];
+    this.#alterQueue.set(managed.key, {
+      managed,
+      message,
+      replicas: managed.core.state?.replicas ?? [],
+      isrBefore: managed.core.state?.isr ?? [],
+    });
+    if (!this.#alterInFlight) queueMicrotask(() => this.#sendAlterPartitions());
+  }
+
+  #sendAlterPartitions(): void {
+    if (this.#alterInFlight || this.#stopped || this.#alterQueue.size === 0) return;
+    const items = [...this.#alterQueue.values()].slice(0, REPLICATION_DEFAULTS.alterPartitionItemsMax);
+    for (const item of items) this.#alterQueue.delete(item.managed.key);
+    const byTopic = new Map<string, PendingAlter[]>();
+    for (const item of items) {
+      const list = byTopic.get(item.managed.topicId) ?? [];
+      list.push(item);
+      byTopic.set(item.managed.topicId, list);
+    }
+    this.#alterInFlight = true;
     void this.#setup.controller
       .alterPartition({
-        brokerId: message.brokerId,
-        brokerEpoch: message.brokerEpoch,
-        topics: [
-          {
-            topicId: managed.topicId,
-            partitions: [
-              {
-                partitionIndex: managed.partition,
-                leaderEpoch: message.leaderEpoch,
-                newIsrWithEpochs: message.newIsrWithEpochs,
-                leaderRecoveryState: 0,
-                partitionEpoch: message.partitionEpoch,
-              },
-            ],
-          },
-        ],
+        brokerId: this.#host.nodeId,
+        brokerEpoch: this.#setup.brokerEpoch,
+        topics: [...byTopic].map(([topicId, list]) => ({
+          topicId,
+          partitions: list.map(({ managed, message }) => ({
+            partitionIndex: managed.partition,
+            leaderEpoch: message.leaderEpoch,
+            newIsrWithEpochs: message.newIsrWithEpochs,
+            leaderRecoveryState: 0,
+            partitionEpoch: message.partitionEpoch,
+          })),
+        })),
       })
-      .then((response) => {
-        if (this.#stopped || this.#managed.get(managed.key) !== managed) return;
-        const answer = response.topics[0]?.partitions[0];
-        const errorCode = response.errorCode !== 0 ? response.errorCode : (answer?.errorCode ?? 0);
-        this.#host.log.info(
-          `${managed.topic}-${managed.partition}: AlterPartition ISR [${message.newIsrWithEpochs.map((m) => m.brokerId).join(',')}] → error ${errorCode}`,
-        );
-        if (errorCode === 0 && answer !== undefined)
-          publishKafkaEvent('isr-change', {
-            nodeId: this.#host.nodeId,
-            topic: managed.topic,
-            partition: managed.partition,
-            isrBefore,
-            isrAfter: answer.isr,
-          });
-        managed.core.handle('controller', {
-          type: 'alter-partition-response',
-          partition: managed.partition,
-          errorCode: errorCode as never,
-          state:
-            errorCode === 0 && answer !== undefined
-              ? {
-                  partition: managed.partition,
-                  replicas,
-                  isr: answer.isr,
-                  leader: answer.leaderId,
-                  leaderEpoch: answer.leaderEpoch,
-                  partitionEpoch: answer.partitionEpoch,
-                }
-              : null,
-          correlationId: message.correlationId,
-        });
+      .then(
+        (response) => {
+          for (const item of items) {
+            try {
+              this.#onAlterAnswer(item, response);
+            } catch (error) {
+              this.#drop(item.managed, error);
+            }
+          }
+        },
+        (error: unknown) => this.#host.log.warn(`AlterPartition: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        this.#alterInFlight = false;
+        this.#sendAlterPartitions();
       });
+  }
+
+  #onAlterAnswer(item: PendingAlter, response: AlterPartitionResponseData): void {
+    const { managed, message, replicas, isrBefore } = item;
+    if (this.#stopped || this.#managed.get(managed.key) !== managed) return;
+    const answer = response.topics
+      .find((topic) => topic.topicId === managed.topicId)
+      ?.partitions.find((partition) => partition.partitionIndex === managed.partition);
+    const errorCode =
+      response.errorCode !== 0
+        ? response.errorCode
+        : (answer?.errorCode ?? KafkaErrors.UNKNOWN_SERVER_ERROR.code);
+    this.#host.log.info(
+      `${managed.topic}-${managed.partition}: AlterPartition ISR [${message.newIsrWithEpochs.map((m) => m.brokerId).join(',')}] → error ${errorCode}`,
+    );
+    if (errorCode === 0 && answer !== undefined)
+      publishKafkaEvent('isr-change', {
+        nodeId: this.#host.nodeId,
+        topic: managed.topic,
+        partition: managed.partition,
+        isrBefore,
+        isrAfter: answer.isr,
+      });
+    managed.core.handle('controller', {
+      type: 'alter-partition-response',
+      partition: managed.partition,
+      errorCode: errorCode as never,
+      state:
+        errorCode === 0 && answer !== undefined
+          ? {
+              partition: managed.partition,
+              replicas,
+              isr: answer.isr,
+              leader: answer.leaderId,
+              leaderEpoch: answer.leaderEpoch,
+              partitionEpoch: answer.partitionEpoch,
+            }
+          : null,
+      correlationId: message.correlationId,
+    });
   }
 }

@@ -4,7 +4,8 @@
  * (topic removed and created again under its name in one replayed batch) gets a new replication
  * core on the new log, and one partition whose core throws during the replay stops alone, named in
  * the log, without the exception reaching the replay (it ended a node: issue 12, finding 1).
- * Metadata answers a partition whose leader is fenced as Kafka does: LEADER_NOT_AVAILABLE, leader -1,
+ * AlterPartitions queued while one request is in flight go to the controller together in the next
+ * (a second broker, 23001). Metadata answers a partition whose leader is fenced as Kafka does: LEADER_NOT_AVAILABLE, leader -1,
  * the fenced replicas offline (finding 3). Broker 2 is only a registration: its port (23099) is one
  * nothing listens on.
  */
@@ -14,13 +15,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Broker } from '../../src/broker/broker.ts';
-import type { AlterPartitionResponseData } from '../../src/broker/controller-channel.ts';
+import type {
+  AlterPartitionRequestData,
+  AlterPartitionResponseData,
+} from '../../src/broker/controller-channel.ts';
 import type { MetadataRecord } from '../../src/broker/metadata-image.ts';
 import { WireClient } from './compression-wire.ts';
 
 const HOST = '127.0.0.1';
 const PORT = 23000;
 const TOPIC = 'replayed';
+/** The AlterPartition batching test's broker. */
+const ALTER_PORT = 23001;
+const LAG_TIME_MS = 300;
+const WAIT_MS = 60_000;
+
+async function waitFor(what: string, condition: () => boolean): Promise<void> {
+  const deadline = performance.now() + WAIT_MS;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 function partition(topicId: string, partitionId: number, leaderEpoch: number): MetadataRecord {
   return {
@@ -195,5 +211,81 @@ describe('ReplicaManager under metadata replay', () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe('ReplicaManager: AlterPartition, one request in flight per broker', () => {
+  const root = mkdtempSync(join(tmpdir(), 'kstack-replication-alter-'));
+  const requests: {
+    request: AlterPartitionRequestData;
+    answer: (response: AlterPartitionResponseData) => void;
+  }[] = [];
+  let broker: Broker;
+  let offset = 0n;
+  const replay = (records: MetadataRecord[]): void => {
+    offset += 1n;
+    broker.replayMetadata(records, offset);
+  };
+  const partitionsOf = (request: AlterPartitionRequestData): string[] =>
+    request.topics.flatMap((t) => t.partitions.map((p) => `${t.topicId}-${p.partitionIndex}`)).sort();
+
+  before(async () => {
+    broker = new Broker({
+      dataDir: root,
+      host: HOST,
+      port: ALTER_PORT,
+      nodeId: 1,
+      // Broker 2 never fetches: each partition asks to shrink its ISR to [1] after this.
+      config: { 'replica.lag.time.max.ms': String(LAG_TIME_MS) },
+      log: { info() {}, warn() {} },
+      metadataWriter: {
+        clusterId: 'cluster-replay-test-02',
+        propose: () => Promise.reject(new Error('this test replays records; it proposes none')),
+      },
+    });
+    await broker.start();
+    replay([
+      { type: 'RegisterBrokerRecord', brokerId: 1, host: HOST, port: ALTER_PORT, rack: null },
+      { type: 'RegisterBrokerRecord', brokerId: 2, host: HOST, port: PORT + 99, rack: null },
+    ]);
+    broker.startReplication({
+      brokerEpoch: 1,
+      controller: {
+        alterPartition: (request) => new Promise((answer) => requests.push({ request, answer })),
+        brokerHeartbeat() {},
+      },
+    });
+  });
+
+  after(async () => {
+    await broker.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('changes queued while one request is in flight go together in the next', async () => {
+    const first = 'RkZGRkZGRkZGRkZGRkZGRg';
+    replay([{ type: 'TopicRecord', name: 'alter-first', topicId: first }, partition(first, 0, 0)]);
+    await waitFor('the first AlterPartition', () => requests.length === 1);
+    assert.deepEqual(partitionsOf(requests[0]!.request), [`${first}-0`]);
+    const second = 'R0dHR0dHR0dHR0dHR0dHRw';
+    replay([
+      { type: 'TopicRecord', name: 'alter-second', topicId: second },
+      partition(second, 0, 0),
+      partition(second, 1, 0),
+      partition(second, 2, 0),
+    ]);
+    const manager = broker.replicaManager!;
+    await waitFor('three shrinks queued behind the first', () => manager.alterPartitionsQueued === 3);
+    assert.equal(requests.length, 1, 'nothing sent while a request is in flight');
+    requests[0]!.answer({ errorCode: 41, topics: [] });
+    await waitFor('the second AlterPartition', () => requests.length === 2);
+    assert.deepEqual(partitionsOf(requests[1]!.request), [`${second}-0`, `${second}-1`, `${second}-2`]);
+    assert.equal(requests[1]!.request.brokerEpoch, 1);
+    for (const topic of requests[1]!.request.topics)
+      for (const p of topic.partitions)
+        assert.deepEqual(
+          p.newIsrWithEpochs.map((m) => m.brokerId),
+          [1],
+        );
   });
 });
