@@ -7,7 +7,8 @@
  * says so loudly instead of failing later. `readNumber` reads a broker config for the coordinators.
  */
 import type { TopicSettings } from '../broker/config.ts';
-import type { BrokerServices, LocalPartition } from '../broker/services.ts';
+import type { BrokerServices, Clock, LocalPartition } from '../broker/services.ts';
+import { ErrorCode } from '../protocol/errors.ts';
 import {
   ATTRIBUTE,
   type BatchInfo,
@@ -20,7 +21,7 @@ import {
 import { OFFSETS_TOPIC_NAME, type OffsetsLog, type TransactionalProducer } from './offsets-log.ts';
 import type { ReplayedBatch } from './producer-state.ts';
 import type { CoordinatorRecord } from './records.ts';
-import { CONTROL_TYPE_COMMIT, controlTypeAt } from './transactions/control.ts';
+import { CONTROL_TYPE_COMMIT, controlRecordAt, controlTypeAt } from './transactions/control.ts';
 
 /** Bytes read per step when scanning a log. */
 export const LOG_SCAN_READ_BYTES = 1 << 20;
@@ -32,7 +33,7 @@ export interface CoordinatorReplica extends LocalPartition {
     batches: readonly BatchInfo[],
     settings: TopicSettings,
     nowMs: number,
-  ): { readonly errorCode: number; readonly errorMessage: string | null };
+  ): { readonly errorCode: number; readonly errorMessage: string | null; readonly lastOffset: number };
   /** Whole batches from `offset` below `maxOffset` (default: the high watermark). */
   read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset?: number): Uint8Array | null;
 }
@@ -95,6 +96,7 @@ export function replayedBatches(
       const h = readBatchHeader(buf, position);
       if (h.producerId < 0) return;
       const isControl = (h.attributes & ATTRIBUTE.control) !== 0;
+      const control = isControl ? controlRecordAt(buf, position) : null;
       batches.push({
         producerId: BigInt(h.producerId),
         producerEpoch: h.producerEpoch,
@@ -104,7 +106,8 @@ export function replayedBatches(
         maxTimestampMs: BigInt(h.maxTimestamp),
         isTransactional: (h.attributes & ATTRIBUTE.transactional) !== 0,
         isControl,
-        controlType: isControl ? controlTypeAt(buf, position) : -1,
+        controlType: control?.controlType ?? -1,
+        coordinatorEpoch: control?.coordinatorEpoch ?? -1,
       });
     },
     to,
@@ -193,6 +196,93 @@ export class BrokerOffsetsLog implements OffsetsLog {
     }
   }
 }
+
+/** What the coordinator uses of a replicated partition's replication core (src/replication). */
+interface ReplicationView {
+  checkAppend(): { readonly errorCode: number; readonly message: string } | null;
+  awaitCommit(offset: number, callback: (result: { errorCode: number; message: string }) => void): void;
+}
+
+function replicationOf(replica: LocalPartition): ReplicationView | null {
+  return (replica as { replication?: ReplicationView | null }).replication ?? null;
+}
+
+/**
+ * Why an acks=all append to a replicated partition may not be written now (not the leader, the
+ * ISR below min.insync.replicas), or null when it may (always on an unreplicated partition).
+ */
+export function replicatedAppendRefusal(
+  replica: LocalPartition,
+): { errorCode: number; message: string } | null {
+  return replicationOf(replica)?.checkAppend() ?? null;
+}
+
+/**
+ * How long a coordinator's append (a transaction state change, a marker) waits for the ISR
+ * before it fails with REQUEST_TIMED_OUT: Kafka's request.timeout.ms default, which bounds its
+ * coordinators' acks=all appends.
+ */
+export const COORDINATOR_REPLICATION_TIMEOUT_MS = 30_000;
+
+export interface ReplicationOutcome {
+  readonly errorCode: number;
+  readonly message: string;
+}
+
+/**
+ * The coordinator's waits for the ISR (Kafka's acks=all), each bounded by
+ * COORDINATOR_REPLICATION_TIMEOUT_MS and ended at once by `close()` (the broker stops: a wait on
+ * followers that stopped first would otherwise hold the stop until the timeout).
+ */
+export class ReplicationWaits {
+  readonly #clock: Clock;
+  readonly #pending = new Set<() => void>();
+  #closed = false;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /**
+   * Resolves once the high watermark of a replicated partition passes `lastOffset`, with NONE,
+   * or with the error that ended the wait (NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+   * NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT). An unreplicated partition resolves at once.
+   */
+  wait(replica: LocalPartition, lastOffset: number): Promise<ReplicationOutcome> {
+    const replication = replicationOf(replica);
+    if (replication === null) return Promise.resolve({ errorCode: ErrorCode.NONE, message: '' });
+    if (this.#closed) return Promise.resolve(STOPPING);
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (outcome: ReplicationOutcome): void => {
+        if (done) return;
+        done = true;
+        cancel();
+        this.#pending.delete(stop);
+        resolve(outcome);
+      };
+      const stop = (): void => finish(STOPPING);
+      const cancel = this.#clock.setTimer(COORDINATOR_REPLICATION_TIMEOUT_MS, () =>
+        finish({
+          errorCode: ErrorCode.REQUEST_TIMED_OUT,
+          message: `not replicated to the in-sync replicas within ${COORDINATOR_REPLICATION_TIMEOUT_MS} ms`,
+        }),
+      );
+      this.#pending.add(stop);
+      replication.awaitCommit(lastOffset, finish);
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const stop of [...this.#pending]) stop();
+  }
+}
+
+const STOPPING: ReplicationOutcome = {
+  errorCode: ErrorCode.REQUEST_TIMED_OUT,
+  message: 'the broker is stopping before the in-sync replicas had it',
+};
 
 /** A broker config as a number, or `fallback` when the broker does not define it. */
 export function readNumber(broker: BrokerServices, name: string, fallback: number): number {

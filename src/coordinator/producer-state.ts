@@ -36,6 +36,8 @@ interface ProducerEntry {
   /** Oldest first; at most BATCHES_RETAINED_PER_PRODUCER. */
   batches: BatchMetadata[];
   lastTimestampMs: number;
+  /** The coordinator epoch of the producer's last marker here, -1 when none. */
+  coordinatorEpoch: number;
 }
 
 /** The fields of a stored batch header that rebuild producer state. */
@@ -50,6 +52,8 @@ export interface ReplayedBatch {
   readonly isControl: boolean;
   /** For a control batch: 0 abort, 1 commit; -1 otherwise. */
   readonly controlType: number;
+  /** For a transaction marker: the coordinator epoch it carries; -1 (or absent) otherwise. */
+  readonly coordinatorEpoch?: number;
 }
 
 function inSequence(lastSequence: number, nextSequence: number): boolean {
@@ -129,16 +133,55 @@ export class ProducerStateTable implements ProducerStateService {
     producerId: bigint,
     producerEpoch: number,
     timestampMs: number,
+    coordinatorEpoch = -1,
   ): void {
     const entries = this.#entries(topic, partition, true) as Map<bigint, ProducerEntry>;
     const entry = entries.get(producerId);
     if (entry === undefined) {
-      entries.set(producerId, { producerEpoch, batches: [], lastTimestampMs: timestampMs });
-    } else if (producerEpoch > entry.producerEpoch) {
+      entries.set(producerId, {
+        producerEpoch,
+        batches: [],
+        lastTimestampMs: timestampMs,
+        coordinatorEpoch,
+      });
+      return;
+    }
+    if (producerEpoch > entry.producerEpoch) {
       entry.producerEpoch = producerEpoch;
       entry.batches = [];
       entry.lastTimestampMs = timestampMs;
     }
+    if (coordinatorEpoch > entry.coordinatorEpoch) entry.coordinatorEpoch = coordinatorEpoch;
+  }
+
+  /**
+   * Kafka's checks of a transaction marker before it is appended: an older producer epoch than
+   * the partition's is INVALID_PRODUCER_EPOCH, an older coordinator epoch than the producer's last
+   * marker here TRANSACTION_COORDINATOR_FENCED (a deposed coordinator still sending); null when it
+   * may be written.
+   */
+  checkMarker(
+    topic: string,
+    partition: number,
+    producerId: bigint,
+    producerEpoch: number,
+    coordinatorEpoch: number,
+  ): { errorCode: number; errorMessage: string } | null {
+    const entry = this.#entries(topic, partition, false)?.get(producerId);
+    if (entry === undefined) return null;
+    if (producerEpoch < entry.producerEpoch) {
+      return {
+        errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+        errorMessage: `Marker of producer ${producerId} in ${topic}-${partition} has epoch ${producerEpoch}, older than the partition's ${entry.producerEpoch}`,
+      };
+    }
+    if (coordinatorEpoch < entry.coordinatorEpoch) {
+      return {
+        errorCode: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        errorMessage: `Marker of producer ${producerId} in ${topic}-${partition} comes from coordinator epoch ${coordinatorEpoch}, older than ${entry.coordinatorEpoch} of its last marker here`,
+      };
+    }
+    return null;
   }
 
   /** The producers of a partition: id, epoch, last sequence and timestamp (DescribeProducers). */
@@ -166,6 +209,7 @@ export class ProducerStateTable implements ProducerStateService {
         batch.producerId,
         batch.producerEpoch,
         Number(batch.maxTimestampMs),
+        batch.coordinatorEpoch ?? -1,
       );
       return;
     }
@@ -190,7 +234,7 @@ export class ProducerStateTable implements ProducerStateService {
     const entries = this.#entries(topic, partition, true) as Map<bigint, ProducerEntry>;
     let entry = entries.get(producerId);
     if (entry === undefined) {
-      entry = { producerEpoch: epoch, batches: [], lastTimestampMs: -1 };
+      entry = { producerEpoch: epoch, batches: [], lastTimestampMs: -1, coordinatorEpoch: -1 };
       entries.set(producerId, entry);
     }
     if (epoch !== entry.producerEpoch) {

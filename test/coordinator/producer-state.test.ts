@@ -8,6 +8,11 @@ import {
   ProducerIdManager,
   ProducerStateTable,
 } from '../../src/coordinator/producer-state.ts';
+import {
+  CONTROL_TYPE_COMMIT,
+  controlRecordAt,
+  encodeMarkerBatch,
+} from '../../src/coordinator/transactions/control.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
 
 function batch(
@@ -119,6 +124,42 @@ describe('idempotent producer sequence checks', () => {
       table.producersOf('t', 0).map((p) => [p.producerId, p.producerEpoch]),
       [[7n, 1]],
     );
+  });
+
+  it('refuses a marker of an older producer epoch or an older coordinator epoch, also after a replay', async () => {
+    const check = (table: ProducerStateTable, producerEpoch: number, coordinatorEpoch: number) =>
+      table.checkMarker('t', 0, 7n, producerEpoch, coordinatorEpoch)?.errorCode ?? ErrorCode.NONE;
+    const table = new ProducerStateTable();
+    assert.equal(check(table, 0, 0), ErrorCode.NONE, 'a producer unknown here');
+    table.recordMarker('t', 0, 7n, 2, 0, 5);
+    assert.equal(check(table, 1, 5), ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal(check(table, 2, 4), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    assert.equal(check(table, 2, 5), ErrorCode.NONE);
+    assert.equal(check(table, 3, 6), ErrorCode.NONE);
+    // The same marker read back from a log: its value carries the coordinator epoch.
+    const bytes = await encodeMarkerBatch({
+      producerId: 7n,
+      producerEpoch: 2,
+      commit: true,
+      coordinatorEpoch: 5,
+      timestampMs: 0,
+    });
+    assert.deepEqual(controlRecordAt(bytes, 0), { controlType: CONTROL_TYPE_COMMIT, coordinatorEpoch: 5 });
+    const replayed = new ProducerStateTable();
+    replayed.replayBatch('t', 0, {
+      producerId: 7n,
+      producerEpoch: 2,
+      baseSequence: -1,
+      lastOffsetDelta: 0,
+      baseOffset: 10n,
+      maxTimestampMs: 0n,
+      isTransactional: true,
+      isControl: true,
+      controlType: CONTROL_TYPE_COMMIT,
+      coordinatorEpoch: controlRecordAt(bytes, 0).coordinatorEpoch,
+    });
+    assert.equal(check(replayed, 2, 4), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    assert.equal(check(replayed, 1, 5), ErrorCode.INVALID_PRODUCER_EPOCH);
   });
 
   it('rebuilds from the batch headers of the log, so dedup survives a restart', () => {

@@ -13,6 +13,9 @@
  *   transaction and fences its producer (librdkafka's _FENCED, fatal);
  * - Ongoing and abandoned: the new coordinator aborts it on its transaction.timeout.ms.
  * A read_committed reader then sees exactly the committed records of every partition, in order.
+ * Markers sent late by the deposed coordinator (its coordinator epoch) are refused with
+ * TRANSACTION_COORDINATOR_FENCED, and markers of the fenced producer's old epoch with
+ * INVALID_PRODUCER_EPOCH, on the wire (WriteTxnMarkers 27), as Kafka's partition leaders refuse them.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -25,8 +28,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseQuorumVoters } from '../../src/controller/node.ts';
 import { partitionForGroup } from '../../src/coordinator/offsets-log.ts';
+import { MarkerChannel } from '../../src/coordinator/transactions/marker-channel.ts';
 import { TRANSACTIONS } from '../../src/coordinator/transactions/runtime.ts';
 import { ClusterNode } from '../../src/engine/cluster-node.ts';
+import { ErrorCode } from '../../src/protocol/errors.ts';
 import { runTool } from '../engine/run-tool.ts';
 
 const HOST = '127.0.0.1';
@@ -134,14 +139,21 @@ function idsOn(partition: number, prefixes: readonly string[]): string[] {
 }
 
 /** The transaction of `id` as the node leading its partition now describes it. */
-function describeAtCoordinator(id: string): { state: string; node: number } | null {
+function describeAtCoordinator(
+  id: string,
+): { state: string; node: number; producerId: bigint; producerEpoch: number } | null {
   const partition = partitionForGroup(id, COORDINATOR_PARTITIONS);
   for (const node of live()) {
     const leaderId = node.broker.metadata().topic('__transaction_state')?.partitions[partition]?.leaderId;
     if (leaderId !== node.nodeId) continue;
     const described = node.broker.slots.get(TRANSACTIONS)?.coordinator.describe(id);
     if (described === undefined || described.errorCode !== 0) return null;
-    return { state: described.transactionState, node: node.nodeId };
+    return {
+      state: described.transactionState,
+      node: node.nodeId,
+      producerId: described.producerId,
+      producerEpoch: described.producerEpoch,
+    };
   }
   return null;
 }
@@ -285,8 +297,14 @@ test('the coordinator node stops in each transaction state; the new coordinator 
   runtime.writeMarker = () => held;
   await prepareCommit.ok({ op: 'commit' });
   await prepareAbort.ok({ op: 'abort' });
-  assert.deepEqual(describeAtCoordinator(prepareCommitId), { state: 'PrepareCommit', node: VICTIM });
-  assert.deepEqual(describeAtCoordinator(prepareAbortId), { state: 'PrepareAbort', node: VICTIM });
+  const prepared = describeAtCoordinator(prepareCommitId);
+  assert.deepEqual([prepared?.state, prepared?.node], ['PrepareCommit', VICTIM]);
+  assert.deepEqual(
+    [describeAtCoordinator(prepareAbortId)?.state, describeAtCoordinator(prepareAbortId)?.node],
+    ['PrepareAbort', VICTIM],
+  );
+  const zombieProducer = describeAtCoordinator(fencedId)!;
+  const victimCoordinatorEpoch = victim.broker.partitions.get('__transaction_state', VICTIM - 1)!.leaderEpoch;
   await abandoned.ok({ op: 'init' });
   await abandoned.ok({ op: 'begin' });
   await abandoned.produce('abandoned');
@@ -331,6 +349,40 @@ test('the coordinator node stops in each transaction state; the new coordinator 
     () => describeAtCoordinator(abandonedId)?.state === 'CompleteAbort',
   );
   const elapsedMs = Date.now() - failedOverAt;
+
+  // Late markers on the wire, to the leader of partition 0: from the deposed coordinator, and
+  // for the fenced producer's old epoch. Neither is written.
+  const survivor = nodes.get(1)!;
+  const channel = new MarkerChannel(survivor.broker);
+  const leaderOf0 = survivor.broker.metadata().topic(TOPIC)!.partitions[0]!.leaderId;
+  const newCoordinatorEpoch = survivor.broker.metadata().topic('__transaction_state')!.partitions[
+    VICTIM - 1
+  ]!.leaderEpoch;
+  assert.ok(newCoordinatorEpoch > victimCoordinatorEpoch, 'the failover bumped the coordinator epoch');
+  try {
+    assert.equal(
+      await channel.send(leaderOf0, {
+        target: { topic: TOPIC, partition: 0 },
+        producerId: prepared!.producerId,
+        producerEpoch: prepared!.producerEpoch,
+        commit: false,
+        coordinatorEpoch: victimCoordinatorEpoch,
+      }),
+      ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+    );
+    assert.equal(
+      await channel.send(leaderOf0, {
+        target: { topic: TOPIC, partition: 0 },
+        producerId: zombieProducer.producerId,
+        producerEpoch: zombieProducer.producerEpoch,
+        commit: true,
+        coordinatorEpoch: newCoordinatorEpoch,
+      }),
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    );
+  } finally {
+    channel.close();
+  }
 
   const read = await runTool(VENV_PYTHON, [SCENARIOS, 'read-partitions', BOOTSTRAP, TOPIC, '3'], {
     timeoutMs: CALL_TIMEOUT_MS,

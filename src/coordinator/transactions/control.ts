@@ -40,13 +40,29 @@ export function encodeMarkerBatch(marker: {
 
 /** The control type (0 abort, 1 commit) of the control batch at `position`, read from its first record's key. */
 export function controlTypeAt(buf: Uint8Array, position: number): number {
+  return controlRecordAt(buf, position).controlType;
+}
+
+/**
+ * The control type and, for a transaction marker, the coordinator epoch (-1 when the value is
+ * not a marker's) of the control batch at `position`, read from its first record.
+ */
+export function controlRecordAt(
+  buf: Uint8Array,
+  position: number,
+): { readonly controlType: number; readonly coordinatorEpoch: number } {
   const c = new Cursor(buf, position + BATCH_HEADER_BYTES);
   readVarint(c); // record length
   c.pos += 1; // attributes
   readVarlong(c); // timestamp delta
   readVarint(c); // offset delta
   const keyLength = readVarint(c);
-  if (keyLength < 4 || c.pos + 4 > c.end)
+  if (keyLength < 4 || c.pos + keyLength > c.end)
     throw new Error(`control record key of ${keyLength} bytes at ${position}`);
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getInt16(c.pos + 2);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const controlType = view.getInt16(c.pos + 2);
+  c.pos += keyLength;
+  const valueLength = readVarint(c);
+  const coordinatorEpoch = valueLength >= 6 && c.pos + 6 <= c.end ? view.getInt32(c.pos + 2) : -1;
+  return { controlType, coordinatorEpoch };
 }

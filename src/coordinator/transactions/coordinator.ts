@@ -429,17 +429,17 @@ export class TransactionCoordinator {
     meta.busy = true;
     try {
       const coordinatorEpoch = this.#log.coordinatorEpoch(this.partitionFor(meta.transactionalId));
-      for (const [topic, set] of meta.partitions) {
-        for (const partition of set) {
-          await this.#markers.writeMarker(
-            { topic, partition },
-            meta.producerId,
-            meta.producerEpoch,
-            commit,
-            coordinatorEpoch,
-          );
-        }
-      }
+      // Every partition at once, as Kafka's marker channel sends them: each waits for its ISR.
+      const targets = [...meta.partitions].flatMap(([topic, set]) =>
+        [...set].map((partition) => ({ topic, partition })),
+      );
+      const written = await Promise.allSettled(
+        targets.map((target) =>
+          this.#markers.writeMarker(target, meta.producerId, meta.producerEpoch, commit, coordinatorEpoch),
+        ),
+      );
+      const failed = written.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
       await this.#write(meta, { state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Map() });
     } catch (error) {
       this.#logger(`transaction ${meta.transactionalId}: completing it failed: ${(error as Error).message}`);

@@ -26,8 +26,10 @@ import {
 import {
   asCoordinatorReplica,
   type CoordinatorReplica,
+  ReplicationWaits,
   readNumber,
   replayedBatches,
+  replicatedAppendRefusal,
   scanBatches,
 } from '../broker-log.ts';
 import type { GroupCoordinator } from '../group-coordinator.ts';
@@ -75,8 +77,10 @@ function replicaOf(broker: BrokerServices, topic: string, partition: number): Co
 /** `__transaction_state` as the broker holds it: one v2 batch per state change. */
 class BrokerTransactionLog implements TransactionLog {
   readonly #broker: BrokerServices;
-  constructor(broker: BrokerServices) {
+  readonly #replication: ReplicationWaits;
+  constructor(broker: BrokerServices, replication: ReplicationWaits) {
     this.#broker = broker;
+    this.#replication = replication;
   }
 
   #replica(partition: number): CoordinatorReplica {
@@ -85,13 +89,26 @@ class BrokerTransactionLog implements TransactionLog {
     return replica;
   }
 
+  /**
+   * Appends one state change and resolves once the ISR has it (Kafka writes the transaction log
+   * with acks=all): a change the coordinator acts on survives the failover of its partition.
+   * Rejects, with nothing applied by the coordinator, when the ISR is below
+   * `transaction.state.log.min.isr` or the append is not replicated.
+   */
   async append(partition: number, record: CoordinatorRecord, timestampMs: number): Promise<void> {
     const payload = await encodeRecordBatch({
       records: [{ timestamp: timestampMs, key: record.key, value: record.value }],
     });
     const validation = validateProducePayload(payload);
     if (!validation.ok) throw new Error(`transaction log batch is invalid: ${validation.message}`);
-    const result = this.#replica(partition).appendAsLeader(
+    const replica = this.#replica(partition);
+    const refused = replicatedAppendRefusal(replica);
+    if (refused !== null) {
+      throw new Error(
+        `append to ${TRANSACTION_STATE_TOPIC}-${partition}: error ${refused.errorCode} ${refused.message}`,
+      );
+    }
+    const result = replica.appendAsLeader(
       payload,
       validation.batches,
       settingsOf(this.#broker, TRANSACTION_STATE_TOPIC),
@@ -100,6 +117,12 @@ class BrokerTransactionLog implements TransactionLog {
     if (result.errorCode !== 0) {
       throw new Error(
         `append to ${TRANSACTION_STATE_TOPIC}-${partition}: error ${result.errorCode} ${result.errorMessage ?? ''}`,
+      );
+    }
+    const replicated = await this.#replication.wait(replica, result.lastOffset);
+    if (replicated.errorCode !== 0) {
+      throw new Error(
+        `append to ${TRANSACTION_STATE_TOPIC}-${partition} not replicated: error ${replicated.errorCode} ${replicated.message}`,
       );
     }
   }
@@ -163,6 +186,7 @@ export class TransactionRuntime implements MarkerWriter {
   readonly #groups: GroupCoordinator;
   #ensuring: Promise<number> | null = null;
   readonly #channel: MarkerChannel;
+  readonly #replication: ReplicationWaits;
   #closed = false;
 
   constructor(
@@ -176,9 +200,10 @@ export class TransactionRuntime implements MarkerWriter {
     this.#table = table;
     this.#groups = groups;
     this.#channel = new MarkerChannel(broker);
+    this.#replication = new ReplicationWaits(broker.clock);
     this.coordinator = new TransactionCoordinator({
       clock: broker.clock,
-      log: new BrokerTransactionLog(broker),
+      log: new BrokerTransactionLog(broker, this.#replication),
       markers: this,
       nextProducerId,
       config,
@@ -283,8 +308,13 @@ export class TransactionRuntime implements MarkerWriter {
 
   /**
    * Appends a marker to a partition this broker leads (the coordinator's own markers, and
-   * WriteTxnMarkers from another broker's coordinator); resolves with Kafka's error code:
-   * UNKNOWN_TOPIC_OR_PARTITION when not hosted here, NOT_LEADER_OR_FOLLOWER when only a follower.
+   * WriteTxnMarkers from another broker's coordinator) and resolves once the ISR has it (Kafka
+   * appends markers with acks=all), with Kafka's error code: UNKNOWN_TOPIC_OR_PARTITION when not
+   * hosted here, NOT_LEADER_OR_FOLLOWER when only a follower, NOT_ENOUGH_REPLICAS below min ISR
+   * (nothing written), INVALID_PRODUCER_EPOCH for an older producer epoch than the partition's,
+   * TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch than the producer's last marker
+   * here, or the replication wait's error (the marker stays written; a retry writes another, which
+   * readers treat as the same end of the transaction).
    */
   async writeLocalMarker(marker: {
     readonly target: TopicPartition;
@@ -297,6 +327,16 @@ export class TransactionRuntime implements MarkerWriter {
     const replica = this.#broker.partitions.get(target.topic, target.partition) as LocalReplica | undefined;
     if (replica === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     if (!replica.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const fenced = this.#table.checkMarker(
+      target.topic,
+      target.partition,
+      producerId,
+      producerEpoch,
+      coordinatorEpoch,
+    );
+    if (fenced !== null) return fenced.errorCode;
+    const refused = replicatedAppendRefusal(replica);
+    if (refused !== null) return refused.errorCode;
     const nowMs = this.#broker.clock.nowMs();
     const payload = await encodeMarkerBatch({
       producerId,
@@ -316,11 +356,18 @@ export class TransactionRuntime implements MarkerWriter {
       nowMs,
     );
     if (appended.errorCode !== 0) return appended.errorCode;
-    this.#table.recordMarker(target.topic, target.partition, producerId, producerEpoch, nowMs);
+    this.#table.recordMarker(
+      target.topic,
+      target.partition,
+      producerId,
+      producerEpoch,
+      nowMs,
+      coordinatorEpoch,
+    );
     this.partitions.onMarker(target.topic, target.partition, producerId, commit, appended.baseOffset);
     if (target.topic === OFFSETS_TOPIC_NAME)
       this.#groups.completeTransaction(producerId, target.partition, commit);
-    return ErrorCode.NONE;
+    return (await this.#replication.wait(replica, appended.lastOffset)).errorCode;
   }
 
   /**
@@ -330,6 +377,7 @@ export class TransactionRuntime implements MarkerWriter {
   close(): void {
     this.#closed = true;
     this.#channel.close();
+    this.#replication.close();
   }
 
   /**
