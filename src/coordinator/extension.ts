@@ -243,6 +243,7 @@ export const extension: BrokerExtension = {
       log: new BrokerOffsetsLog(services),
       config: existing === undefined ? config : { ...config, offsetsTopicNumPartitions: existing },
       newUuid: randomUUID,
+      nodeId: services.nodeId,
     });
     coordinator.attachConsumerGroups(
       new ConsumerGroups({

@@ -11,6 +11,7 @@
  * resolved when the group moves on.
  */
 import type { Clock } from '../broker/services.ts';
+import { publishKafkaEvent } from '../common/events.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import type { ConsumerGroups } from './consumer-group.ts';
 import { subscribedTopics } from './consumer-protocol.ts';
@@ -198,6 +199,8 @@ export interface GroupCoordinatorOptions {
   /** A random UUID string for member ids (crypto.randomUUID in the broker, a counter in tests). */
   readonly newUuid?: () => string;
   readonly logger?: (message: string) => void;
+  /** The broker this coordinator runs on: named by its rebalance events (src/common/events.ts); -1 in tests without one. */
+  readonly nodeId?: number;
 }
 
 type PartitionLoadState = 'loading' | 'loaded';
@@ -208,6 +211,7 @@ export class GroupCoordinator {
   readonly #log: OffsetsLog;
   readonly #newUuid: () => string;
   readonly #logger: (message: string) => void;
+  readonly #nodeId: number;
   readonly #groups = new Map<string, ClassicGroup>();
   /** KIP-848 consumer groups of this coordinator; their offsets live in the classic map's entry. */
   #consumerGroups: ConsumerGroups | null = null;
@@ -223,6 +227,7 @@ export class GroupCoordinator {
     this.#log = options.log;
     this.#newUuid = options.newUuid ?? (() => `member-${++this.#uuidCounter}`);
     this.#logger = options.logger ?? (() => {});
+    this.#nodeId = options.nodeId ?? -1;
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -918,6 +923,13 @@ export class GroupCoordinator {
         member.assignment = assignment.get(member.memberId) ?? EMPTY_BYTES;
       this.#propagateAssignment(group, ErrorCode.NONE);
       group.transitionTo('Stable', this.#clock.nowMs());
+      // Kafka's "Stabilized group G generation N": the rebalance is over.
+      publishKafkaEvent('rebalance', {
+        nodeId: this.#nodeId,
+        group: group.groupId,
+        generationId,
+        members: group.members.size,
+      });
     });
   }
 

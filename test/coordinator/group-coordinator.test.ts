@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { onKafkaEvent, type RebalanceEvent } from '../../src/common/events.ts';
 import {
   GroupCoordinator,
   type GroupCoordinatorConfig,
@@ -578,5 +579,51 @@ describe('static membership (KIP-345)', () => {
     assert.equal(result.members[0]?.errorCode, ErrorCode.NONE);
     await flush();
     assert.equal(coordinator.group(GROUP)?.state, 'Empty');
+  });
+});
+
+describe('rebalance events', () => {
+  it('a group that stabilizes publishes its coordinator node, generation and member count', async () => {
+    const clock = new FakeClock();
+    const coordinator = new GroupCoordinator({
+      clock,
+      log: new MemoryOffsetsLog(),
+      config: { groupInitialRebalanceDelayMs: 0, offsetsTopicNumPartitions: 4 },
+      nodeId: 7,
+    });
+    for (let p = 0; p < 4; p++) await coordinator.loadPartition(p);
+    const events: RebalanceEvent[] = [];
+    const stop = onKafkaEvent('rebalance', (event) => {
+      if (event.group === GROUP) events.push(event);
+    });
+    try {
+      await stableGroupOfOne(coordinator, clock);
+      await flush();
+      assert.deepEqual(events, [{ nodeId: 7, group: GROUP, generationId: 1, members: 1 }]);
+      // A second member: generation 2 with two members once both have synced.
+      const second = track(coordinator.joinGroup(joinInput({ clientId: 'c2' })));
+      const first = track(
+        coordinator.joinGroup(joinInput({ memberId: coordinator.group(GROUP)!.leaderId ?? '' })),
+      );
+      clock.advance(0);
+      await flush();
+      assert.equal(second.value?.errorCode, ErrorCode.NONE);
+      assert.equal(first.value?.errorCode, ErrorCode.NONE);
+      const leader = [first.value!, second.value!].find((r) => r.memberId === r.leader)!;
+      await coordinator.syncGroup({
+        groupId: GROUP,
+        generationId: 2,
+        memberId: leader.memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocolName: leader.protocolName,
+        assignments: [],
+      });
+      await flush();
+      assert.deepEqual(events.at(-1), { nodeId: 7, group: GROUP, generationId: 2, members: 2 });
+      assert.equal(events.length, 2);
+    } finally {
+      stop();
+    }
   });
 });
