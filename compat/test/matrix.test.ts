@@ -1,6 +1,6 @@
 // The client × scenario matrix: against Apache Kafka itself on 1 and 3 nodes (issue 6), then against
 // kstack's embedded engine on 1 node (issues 4 and 5) and on 3 nodes (issue 12: three `kstack node`
-// processes, only the scenarios that need 3 nodes and pass there today, see RUNS). Every scenario must pass with every client that
+// processes, the three scenarios that need 3 nodes, see RUNS). Every scenario must pass with every client that
 // supports it. A client that is missing or not installed is a failure with the runner's message, never
 // a skip. Runs compat/run.ts as a separate process, as a developer would
 // (`npm run test:compat -- --target reference|kstack --nodes N`). These runs start JVMs and many client
@@ -75,14 +75,13 @@ const RUNS: readonly Run[] = [
   { target: 'reference', nodes: 1 },
   { target: 'reference', nodes: 3 },
   { target: 'kstack', nodes: 1 },
-  // The 1-node scenarios run on kstack's single node above; of the three that need 3 nodes, only
-  // replication-defaults passes on kstack today (about 1 min). leader-failover and not-enough-replicas
-  // fail on broker bugs (the coordinator does not follow leadership, Metadata after a broker's death:
-  // compat/README.md, "kstack on 3 nodes"): they join with `--min-scenario-nodes 3` once they pass.
+  // The 1-node scenarios run on kstack's single node above; here the three that need 3 nodes, each
+  // with every client (leader-failover and not-enough-replicas stop and restart nodes): 161-311 s
+  // in five runs at load 5-40, 223 s for this test (compat/README.md, "kstack on 3 nodes").
   {
     target: 'kstack',
     nodes: 3,
-    scenarios: ['replication-defaults'],
+    scenarios: ['leader-failover', 'not-enough-replicas', 'replication-defaults'],
   },
 ];
 
