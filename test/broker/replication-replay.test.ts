@@ -1,11 +1,11 @@
 /**
- * The ReplicaManager under metadata replay, on one in-process broker (port 23000) whose image comes
+ * The ReplicaManager under metadata replay, on one in-process broker (port 23090) whose image comes
  * only from replayMetadata, as a cluster node's does: a partition whose log the broker replaced
  * (topic removed and created again under its name in one replayed batch) gets a new replication
  * core on the new log, and one partition whose core throws during the replay stops alone, named in
  * the log, without the exception reaching the replay (it ended a node: issue 12, finding 1).
  * AlterPartitions queued while one request is in flight go to the controller together in the next
- * (a second broker, 23001). Metadata answers a partition whose leader is fenced as Kafka does: LEADER_NOT_AVAILABLE, leader -1,
+ * (a second broker, 23091). Metadata answers a partition whose leader is fenced as Kafka does: LEADER_NOT_AVAILABLE, leader -1,
  * the fenced replicas offline (finding 3). Broker 2 is only a registration: its port (23099) is one
  * nothing listens on.
  */
@@ -23,10 +23,10 @@ import type { MetadataRecord } from '../../src/broker/metadata-image.ts';
 import { WireClient } from './compression-wire.ts';
 
 const HOST = '127.0.0.1';
-const PORT = 23000;
+const PORT = 23090;
 const TOPIC = 'replayed';
 /** The AlterPartition batching test's broker. */
-const ALTER_PORT = 23001;
+const ALTER_PORT = 23091;
 const LAG_TIME_MS = 300;
 const WAIT_MS = 60_000;
 
