@@ -279,22 +279,24 @@ export class SchemaRegistry {
     return this.#exclusive(() => this.#sync());
   }
 
-  async #sync(): Promise<void> {
+  /** Reads `_schemas` to its end; with `atLeast`, past that offset too (a record just appended). */
+  async #sync(atLeast?: bigint): Promise<void> {
     try {
-      await this.#log.readToEnd((record) => this.state.apply(record));
+      await this.#log.readToEnd((record) => this.state.apply(record), atLeast);
     } catch (error) {
       throw errors.store(`reading ${this.#log.topic}: ${describeError(error)}`);
     }
   }
 
   async #write(key: RecordKey, value: Buffer | null): Promise<void> {
+    let offset: bigint;
     try {
-      await this.#log.append(encodeKey(key), value);
+      offset = await this.#log.append(encodeKey(key), value);
       this.appends += 1;
     } catch (error) {
       throw errors.store(`writing to ${this.#log.topic}: ${describeError(error)}`);
     }
-    await this.#sync();
+    await this.#sync(offset + 1n);
   }
 
   /** A write, by the leader only: read to the end first, decide, append, read back. */

@@ -56,9 +56,12 @@ export class SchemaLog {
   readonly #consumer: Consumer;
   /** The next offset to read. */
   #position = 0n;
+  /** How long a read may wait for an appended record to become readable (the request timeout). */
+  readonly #readBackMs: number;
 
   constructor(options: SchemaLogOptions) {
     this.topic = options.topic ?? SCHEMAS_TOPIC_DEFAULT;
+    this.#readBackMs = options.requestTimeoutMs ?? 30_000;
     const base = {
       bootstrapBrokers: options.bootstrap.split(',').map((s) => s.trim()),
       timeout: options.requestTimeoutMs ?? 30_000,
@@ -93,12 +96,25 @@ export class SchemaLog {
     }
   }
 
-  /** Reads from the current position to the partition's end offset (as of now), handing each record to `apply`. */
-  async readToEnd(apply: (record: LogRecord) => void): Promise<void> {
+  /**
+   * Reads from the current position to the partition's end offset (as of now), handing each record
+   * to `apply`; with `atLeast`, also past that offset (a record this instance just appended), as
+   * Confluent's store reader waits for the offset its write got: the end offset a broker answers
+   * right after an acks=all write may not include it yet (kstack's cluster did so, 23 times in 30),
+   * so a read to that end alone would miss the write.
+   */
+  async readToEnd(apply: (record: LogRecord) => void, atLeast = 0n): Promise<void> {
     const offsets = await this.#consumer.listOffsets({ topics: [this.topic] });
-    const end = offsets.get(this.topic)?.[0];
-    if (end === undefined) throw new Error(`no end offset for ${this.topic}-0`);
+    const listed = offsets.get(this.topic)?.[0];
+    if (listed === undefined) throw new Error(`no end offset for ${this.topic}-0`);
+    const end = listed > atLeast ? listed : atLeast;
+    const deadline = Date.now() + this.#readBackMs;
     while (this.#position < end) {
+      if (this.#position >= listed && Date.now() > deadline) {
+        throw new Error(
+          `${this.topic}-0 was not readable up to offset ${end} within ${this.#readBackMs} ms (read to ${this.#position})`,
+        );
+      }
       const metadata = await this.#consumer.metadata({ topics: [this.topic] });
       const topic = metadata.topics.get(this.topic);
       const leader = topic?.partitions[0]?.leader;

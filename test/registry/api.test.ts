@@ -1,8 +1,11 @@
 /**
- * Confluent's REST API against `kstack up` (a real broker process) with `_schemas` as the store:
- * in-process through `app.inject`, plus a real socket. Covers the endpoints, the error codes and
- * bodies Confluent answers, bad input (nothing stored is touched), the record format in `_schemas`,
- * and a restart that rebuilds the state from the topic.
+ * Confluent's REST API against `kstack up --brokers 3` (three real broker processes) with
+ * `_schemas` as the store: in-process through `app.inject`, plus a real socket. Covers the
+ * endpoints, the error codes and bodies Confluent answers, bad input (nothing stored is touched),
+ * the record format in `_schemas` and its placement (RF 3, min ISR 2, compacted, as kafkajs
+ * describes it), a restart that rebuilds the state from the topic, and last, SIGKILL of the
+ * leader of `_schemas`: writes resume, ids are not reused. Ports: brokers 23306-23308 (and what
+ * their supervisor opens above them: docs/team-rules.md), registries 20201-20203.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,9 +13,12 @@ import type { FastifyInstance } from 'fastify';
 import { SCHEMA_REQUEST_BYTES_MAX } from '../../src/registry/app.ts';
 import { SchemaLog } from '../../src/registry/schema-log.ts';
 import { type RunningSchemaRegistry, startSchemaRegistry } from '../../src/registry/server.ts';
-import { BrokerProcess } from '../engine/broker-process.ts';
+import { kstackClusterTarget } from '../rest-proxy/cluster-target.ts';
+import { kafkajs } from '../rest-proxy/support.ts';
 
-const BROKER_PORT = 20200;
+const BROKER_PORT = 23306;
+/** How long writes may take to resume after the leader of `_schemas` is killed (a 4 s session, then elections, on a loaded machine). */
+const FAILOVER_WRITE_MS = 120_000;
 const REGISTRY_PORT = 20201;
 const SECOND_REGISTRY_PORT = 20202;
 /** A registry with `leader.eligibility=false`, alone in its own group. */
@@ -22,7 +28,7 @@ const INELIGIBLE_LEADER_WAIT_MS = 1_000;
 const RACE_REGISTRATIONS = 40;
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
-const broker = new BrokerProcess(BROKER_PORT);
+const broker = kstackClusterTarget(BROKER_PORT, 'kstack-registry-api-');
 let running: RunningSchemaRegistry;
 let app: FastifyInstance;
 
@@ -64,9 +70,9 @@ async function register(subject: string, body: object, query = ''): Promise<numb
   return (answer.body as { id: number }).id;
 }
 
-describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
+describe('Schema Registry API against kstack up --brokers 3', { timeout: 600_000 }, () => {
   before(async () => {
-    await broker.start(60_000);
+    await broker.start();
     running = await startSchemaRegistry({
       bootstrap: broker.bootstrap,
       port: REGISTRY_PORT,
@@ -76,8 +82,7 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
   });
   after(async () => {
     await running?.close();
-    assert.equal(await broker.stop(), 0, broker.output);
-    broker.removeData();
+    await broker.stop();
   });
 
   it('answers the root, schema types and an empty registry', async () => {
@@ -456,6 +461,29 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
     assert.equal(next, before.maxId + 1, 'ids are never reused');
   });
 
+  it('_schemas is one compacted partition on all three brokers, min ISR 2, every replica in sync', async () => {
+    const admin = kafkajs(broker.bootstrap).admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: ['_schemas'] });
+      const partitions = topics[0]?.partitions ?? [];
+      assert.equal(partitions.length, 1);
+      assert.deepEqual([...(partitions[0]?.replicas ?? [])].sort(), [1, 2, 3]);
+      assert.deepEqual([...(partitions[0]?.isr ?? [])].sort(), [1, 2, 3]);
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: '_schemas', configNames: ['cleanup.policy', 'min.insync.replicas'] }],
+      });
+      const entries = described.resources[0]?.configEntries ?? [];
+      assert.deepEqual(Object.fromEntries(entries.map((e) => [e.configName, e.configValue])), {
+        'cleanup.policy': 'compact',
+        'min.insync.replicas': '2',
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('two instances, 40 registrations at once to both: all 200, distinct ids, both converge, 0 lost races', async () => {
     const second = await startSchemaRegistry({
       bootstrap: broker.bootstrap,
@@ -568,6 +596,63 @@ describe('Schema Registry API against kstack up', { timeout: 300_000 }, () => {
       assert.equal(alone.registry.appends, 0);
     } finally {
       await alone.close();
+    }
+  });
+
+  // Last: the cluster has two brokers after it.
+  it('SIGKILL of the leader of _schemas: every schema still served, writes resume, the next id is not reused', async () => {
+    const admin = kafkajs(broker.bootstrap).admin();
+    await admin.connect();
+    try {
+      const leaderOf = async () => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: ['_schemas'] });
+        return topics[0]?.partitions[0];
+      };
+      const victim = (await leaderOf())?.leader;
+      assert.ok(victim !== undefined && victim >= 1, 'a leader for _schemas-0');
+      const listed = async () =>
+        JSON.stringify(
+          ((await call('GET', '/schemas?deleted=true')).body as { subject: string }[]).filter(
+            (s) => !s.subject.startsWith('after-failover'),
+          ),
+        );
+      const before = await listed();
+      const maxId = ((await call('GET', '/schemas/ids/1?fetchMaxId=true')).body as { maxId: number }).maxId;
+      const killedAt = performance.now();
+      broker.kill(victim);
+      // Writes fail while the partition has no leader (each answered with an error code, not a
+      // hang); the first that succeeds is timed, and gets the next id.
+      const failures = new Map<string, number>();
+      let id: number | undefined;
+      const deadline = Date.now() + FAILOVER_WRITE_MS;
+      while (id === undefined) {
+        const answer = await call('POST', '/subjects/after-failover/versions', {
+          schema: avro([nameField], 'AfterFailover'),
+        });
+        if (answer.status === 200) {
+          id = (answer.body as { id: number }).id;
+          break;
+        }
+        const code = `${answer.status} ${(answer.body as { error_code?: number }).error_code}`;
+        failures.set(code, (failures.get(code) ?? 0) + 1);
+        assert.ok(
+          Date.now() < deadline,
+          `no write succeeded within ${FAILOVER_WRITE_MS} ms: ${[...failures]}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const resumedMs = Math.round(performance.now() - killedAt);
+      const after = await leaderOf();
+      process.stdout.write(
+        `# _schemas leader ${victim} killed: leader now ${after?.leader}, ISR [${after?.isr}]; a write succeeded ${resumedMs} ms later; refused before: ${JSON.stringify(Object.fromEntries(failures))}\n`,
+      );
+      assert.notEqual(after?.leader, victim);
+      assert.equal(id, maxId + 1, 'ids are never reused');
+      assert.equal(await listed(), before, 'every schema stored before the kill, as it was');
+      const next = await register('after-failover-2', { schema: avro([nameField], 'AfterFailover2') });
+      assert.equal(next, maxId + 2);
+    } finally {
+      await admin.disconnect();
     }
   });
 });

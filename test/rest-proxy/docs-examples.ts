@@ -48,8 +48,10 @@ function assertProduced(answer: HttpAnswer, partitions: (number | undefined)[], 
 }
 
 export interface DocsExamplesContext {
-  /** HOST:PORT of the one-broker `kstack up` the proxy serves. */
+  /** The brokers of the `kstack up` cluster the proxy serves, comma-separated. */
   readonly bootstrap: string;
+  /** How many brokers it has: every test topic is replicated on each. */
+  readonly brokers: number;
   /** The proxy's URL and the cluster's id, known once the suite's `before` has run. */
   url(): string;
   clusterId(): string;
@@ -60,7 +62,7 @@ export interface DocsExamplesContext {
 /** Registers the documentation's examples as a suite; the proxy must have a Schema Registry. */
 export function docsExamples(context: DocsExamplesContext): void {
   describe('Confluent REST proxy documentation examples', () => {
-    const { bootstrap } = context;
+    const { bootstrap, brokers: brokerCount } = context;
     let url = '';
     let clusterId = '';
     const v3Topics = () => `/v3/clusters/${clusterId}/topics`;
@@ -70,7 +72,7 @@ export function docsExamples(context: DocsExamplesContext): void {
         await call(url, v3Topics(), {
           method: 'POST',
           contentType: 'application/json',
-          body: { topic_name: name, partitions_count: partitions, replication_factor: 1, configs },
+          body: { topic_name: name, partitions_count: partitions, replication_factor: brokerCount, configs },
         }),
         201,
       );
@@ -100,27 +102,39 @@ export function docsExamples(context: DocsExamplesContext): void {
       const brokers = await call(url, '/brokers', { accept: V2_ACCEPT_ALL });
       ok(brokers, 200, /application\/vnd\.kafka\.v2\+json/);
       const ids = (brokers.json as { brokers: number[] }).brokers;
-      assert.equal(ids.length, 1);
-      const brokerId = ids[0];
-      const replicas = [{ broker: brokerId, leader: true, in_sync: true }];
+      assert.equal(ids.length, brokerCount, brokers.text);
 
       const topic = await call(url, '/topics/test', { accept: V2 });
       ok(topic, 200, /application\/vnd\.kafka\.v2\+json/);
-      const t = topic.json as { name: string; configs: Record<string, string>; partitions: unknown[] };
+      type Partition = {
+        partition: number;
+        leader: number;
+        replicas: { broker: number; leader: boolean; in_sync: boolean }[];
+      };
+      const t = topic.json as { name: string; configs: Record<string, string>; partitions: Partition[] };
       assert.equal(t.name, 'test');
       assert.equal(t.configs['compression.type'], 'gzip');
       assert.equal(t.configs['cleanup.policy'], 'delete');
+      // The documented shape, one replica per broker: the leader's replica says so, all in sync.
       assert.deepEqual(
-        t.partitions,
-        [0, 1, 2].map((partition) => ({ partition, leader: brokerId, replicas })),
+        t.partitions.map((p) => p.partition),
+        [0, 1, 2],
       );
+      for (const p of t.partitions) {
+        assert.deepEqual(p.replicas.map((r) => r.broker).sort(), [...ids].sort(), topic.text);
+        assert.deepEqual(
+          p.replicas.map((r) => ({ broker: r.broker, leader: r.broker === p.leader, in_sync: true })),
+          p.replicas,
+          topic.text,
+        );
+      }
 
       const partitions = await call(url, '/topics/test/partitions', { accept: V2_ACCEPT_ALL });
       ok(partitions, 200, /application\/vnd\.kafka\.v2\+json/);
       assert.deepEqual(partitions.json, t.partitions);
       const one = await call(url, '/topics/test/partitions/1', { accept: V2_ACCEPT_ALL });
       ok(one, 200, /application\/vnd\.kafka\.v2\+json/);
-      assert.deepEqual(one.json, { partition: 1, leader: brokerId, replicas });
+      assert.deepEqual(one.json, t.partitions[1]);
     });
 
     it('v2 produce: the binary, Avro and JSON examples to /topics/test and /topics/test/partitions/1; a consumer instance reads them back as documented', async () => {
@@ -415,13 +429,18 @@ export function docsExamples(context: DocsExamplesContext): void {
       };
       const create = (body: object) =>
         call(url, v3Topics(), { method: 'POST', contentType: 'application/json', body });
-      // One broker: the example's replication factor 3 is the documented 40002.
-      assertError(await create(uniform), 400, 40002, /[Rr]eplication factor/);
+      // More replicas than brokers is the documented 40002.
+      assertError(
+        await create({ ...uniform, replication_factor: brokerCount + 1 }),
+        400,
+        40002,
+        /[Rr]eplication factor/,
+      );
       // The dry-run example (validate_only) answers the topic without creating it.
       const dryRun = await create({
         topic_name: 'topic-X',
         partitions_count: 64,
-        replication_factor: 1,
+        replication_factor: brokerCount,
         validate_only: true,
       });
       ok(dryRun, 201, /application\/json/);
@@ -430,12 +449,12 @@ export function docsExamples(context: DocsExamplesContext): void {
         ['KafkaTopic', 'topic-X'],
       );
       assertError(await call(url, `${v3Topics()}/topic-X`), 404, 40401);
-      const created = await create({ ...uniform, replication_factor: 1 });
+      const created = await create({ ...uniform, replication_factor: brokerCount });
       ok(created, 201, /application\/json/);
       const topic = created.json as Record<string, unknown>;
       assert.deepEqual(
         [topic.kind, topic.topic_name, topic.partitions_count, topic.replication_factor, topic.is_internal],
-        ['KafkaTopic', 'topic-X', 64, 1, false],
+        ['KafkaTopic', 'topic-X', 64, brokerCount, false],
       );
       assert.equal((topic.metadata as { self: string }).self, `${url}${v3Topics()}/topic-X`);
       const config = async (name: string) =>

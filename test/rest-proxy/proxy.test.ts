@@ -1,13 +1,22 @@
 /**
- * The REST proxy over a real cluster, with the same assertions against `kstack up` and the Apache
- * Kafka reference (one node): real HTTP requests on one side, kafkajs 2.2.4 (a client we did not
- * write) on the other. Ports: kstack 20300 and its proxy 20301; the reference 20320 (controller
- * 20370) and its proxy 20321.
+ * The REST proxy over a real cluster, with the same assertions against `kstack up --brokers 3` and
+ * the Apache Kafka reference (one node; three with KSTACK_REFERENCE_NODES=3, by hand): real HTTP
+ * requests on one side, kafkajs 2.2.4 (a client we did not write) on the other. Answers that depend
+ * on the cluster (brokers, replicas, in-sync flags) are asserted from the target's broker count.
+ * On kstack it ends with a failover: SIGKILL of a broker process while the proxy produces and a v2
+ * consumer instance reads. Ports: kstack 23300-23302 (and what its supervisor opens above them:
+ * docs/team-rules.md) and its proxy 23309; the reference 20320 (controller 20370) and its proxy
+ * 20321; by hand, the three-node reference 23330-23332 (controllers 23380-23382) and its proxy 23314.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRestProxy } from '../../src/rest-proxy/server.ts';
-import { type BrokerTarget, kstackTarget, referenceTarget } from '../broker/targets.ts';
+import {
+  type ClusterTarget,
+  kstackClusterTarget,
+  referenceClusterTarget,
+  referenceNodes,
+} from './cluster-target.ts';
 import {
   assertError,
   call,
@@ -27,9 +36,12 @@ const INSTANCE_TIMEOUT_MS = 8_000;
 const BODY_MAX_BYTES = 1024 * 1024;
 const SUITE_TIMEOUT_MS = 600_000;
 
-const targets: { make: () => BrokerTarget; proxyPort: number }[] = [
-  { make: () => kstackTarget(20300), proxyPort: 20301 },
-  { make: () => referenceTarget(20320, 'kstack-rest-proxy-ref-'), proxyPort: 20321 },
+const REFERENCE_NODES = referenceNodes();
+const targets: { make: () => ClusterTarget; proxyPort: number }[] = [
+  { make: () => kstackClusterTarget(23300, 'kstack-rest-proxy-'), proxyPort: 23309 },
+  REFERENCE_NODES === 1
+    ? { make: () => referenceClusterTarget(20320, 'kstack-rest-proxy-ref-'), proxyPort: 20321 }
+    : { make: () => referenceClusterTarget(23330, 'kstack-rest-proxy-ref-', 3), proxyPort: 23314 },
 ];
 
 /** Every byte value, so a binary round trip shows any mangling. */
@@ -42,7 +54,7 @@ function ok(answer: HttpAnswer, status = 200): void {
 for (const { make, proxyPort } of targets) {
   const target = make();
   describe(`REST proxy over ${target.title}`, { timeout: SUITE_TIMEOUT_MS }, () => {
-    const bootstrap = `127.0.0.1:${target.port}`;
+    const { bootstrap } = target;
     let proxy: { url: string; close(): Promise<void> };
     let url = '';
     let clusterId = '';
@@ -52,11 +64,17 @@ for (const { make, proxyPort } of targets) {
       name: string,
       partitions: number,
       configs: { name: string; value: string }[] = [],
+      replicationFactor = target.replicationFactor,
     ) {
       const answer = await call(url, `/v3/clusters/${clusterId}/topics`, {
         method: 'POST',
         contentType: V3,
-        body: { topic_name: name, partitions_count: partitions, replication_factor: 1, configs },
+        body: {
+          topic_name: name,
+          partitions_count: partitions,
+          replication_factor: replicationFactor,
+          configs,
+        },
       });
       ok(answer, 201);
       return answer;
@@ -89,7 +107,7 @@ for (const { make, proxyPort } of targets) {
       ok(brokers);
       assert.match(brokers.contentType, /application\/vnd\.kafka\.v2\+json/);
       const ids = (brokers.json as { brokers: number[] }).brokers;
-      assert.equal(ids.length, 1);
+      assert.equal(ids.length, target.brokers, brokers.text);
       const topics = await v2('/topics');
       ok(topics);
       assert.ok((topics.json as string[]).includes('rp-meta'), topics.text);
@@ -110,10 +128,18 @@ for (const { make, proxyPort } of targets) {
         body.partitions.map((p) => p.partition),
         [0, 1, 2],
       );
+      // Every broker holds a replica, in sync; a fresh topic's leader is its first (preferred)
+      // replica, and its three partitions' leaders are spread over the brokers (as Kafka assigns).
       for (const p of body.partitions) {
-        assert.equal(p.leader, ids[0]);
-        assert.deepEqual(p.replicas, [{ broker: ids[0], leader: true, in_sync: true }]);
+        assert.deepEqual(p.replicas.map((r) => r.broker).sort(), [...ids].sort(), topic.text);
+        assert.deepEqual(
+          p.replicas.map((r) => [r.leader, r.in_sync]),
+          p.replicas.map((_, i) => [i === 0, true]),
+          topic.text,
+        );
+        assert.equal(p.leader, p.replicas[0]?.broker, topic.text);
       }
+      assert.equal(new Set(body.partitions.map((p) => p.leader)).size, Math.min(3, ids.length), topic.text);
       const partition = await v2('/topics/rp-meta/partitions/2');
       ok(partition);
       assert.equal((partition.json as { partition: number }).partition, 2);
@@ -450,11 +476,16 @@ for (const { make, proxyPort } of targets) {
       assert.equal(c.topics.related, `${url}/v3/clusters/${clusterId}/topics`);
       const brokers = await v3('/brokers');
       ok(brokers);
-      const broker = (
+      const brokerList = (
         brokers.json as { kind: string; data: { broker_id: number; host: string; port: number }[] }
-      ).data[0];
+      ).data;
+      const broker = brokerList[0];
       assert.equal((brokers.json as { kind: string }).kind, 'KafkaBrokerList');
-      assert.deepEqual([broker?.host, broker?.port], ['127.0.0.1', target.port]);
+      assert.deepEqual(
+        brokerList.map((b) => [b.host, b.port]).sort((a, b) => Number(a[1]) - Number(b[1])),
+        Array.from({ length: target.brokers }, (_, i) => ['127.0.0.1', target.port + i]),
+        brokers.text,
+      );
       const brokerConfigs = await v3(`/brokers/${broker?.broker_id}/configs`);
       ok(brokerConfigs);
       assert.ok((brokerConfigs.json as { data: unknown[] }).data.length > 0);
@@ -511,18 +542,23 @@ for (const { make, proxyPort } of targets) {
         (partitions.json as { data: { partition_id: number }[] }).data.map((p) => p.partition_id),
         [0, 1],
       );
+      const partition1 = (await v3('/topics/rp-v3/partitions/1')).json as { leader: { related: string } };
+      const leaderId = Number(/\/replicas\/(\d+)$/.exec(partition1.leader.related)?.[1]);
       const replicas = await v3('/topics/rp-v3/partitions/1/replicas');
       const replica = (
         replicas.json as { data: { broker_id: number; is_leader: boolean; is_in_sync: boolean }[] }
       ).data;
-      assert.deepEqual(replica, [
-        {
-          ...replica[0],
-          broker_id: broker?.broker_id,
-          is_leader: true,
-          is_in_sync: true,
-        },
-      ]);
+      // One replica per broker, every one in sync, the partition's leader the one is_leader.
+      assert.deepEqual(
+        replica
+          .map((r) => [r.broker_id, r.is_leader, r.is_in_sync])
+          .sort((a, b) => Number(a[0]) - Number(b[0])),
+        brokerList
+          .map((b) => b.broker_id)
+          .sort((a, b) => a - b)
+          .map((id) => [id, id === leaderId, true]),
+        replicas.text,
+      );
       assertError(await v3('/topics/rp-v3/partitions/7'), 404, 40402);
       // Reassignments: none in progress on one node (reassigning needs a second broker), read
       // through ListPartitionReassignments on both targets.
@@ -699,7 +735,9 @@ for (const { make, proxyPort } of targets) {
     });
 
     it('v3 records stream: 100,000 records on one chunked request, reports arriving while it is sent, complete and in order', async () => {
-      await createTopic('rp-stream', 1);
+      // One replica: this is about the proxy's streaming (the 2,000-record stream above is at the
+      // cluster's RF); at RF 3 kstack's acks=all replication made it 33 s against 5 s (load 34).
+      await createTopic('rp-stream', 1, [], 1);
       const count = 100_000;
       const sliceRecords = 5_000;
       const record = (i: number) => `${JSON.stringify({ value: { type: 'STRING', data: `s${i}` } })}\n`;

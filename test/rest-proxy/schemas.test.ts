@@ -1,19 +1,27 @@
 /**
  * The schema-aware embedded formats through a real Schema Registry (`kstack schema-registry` as a
- * process), with the same assertions against `kstack up` and the Apache Kafka reference. On the
+ * process), with the same assertions against `kstack up --brokers 3` and the Apache Kafka reference
+ * (one node; three with KSTACK_REFERENCE_NODES=3, by hand). On the
  * other side: confluent-kafka's Python Avro and JSON Schema serializers and deserializers (clients
  * we did not write; scripts/setup/40-registry-clients.sh), and kafkajs for the raw wire bytes.
  * Over kstack up it also runs Confluent's documented request examples (docs-examples.ts).
- * Ports: kstack 20340, its proxy 20341, its registry 20342; the reference 20330 (controller 20380),
- * its proxy 20331, its registry 20332.
+ * Ports: kstack 23303-23305 (and what its supervisor opens above them: docs/team-rules.md), its
+ * proxy 23311, its registry 23312; the reference 20330 (controller 20380), its proxy 20331, its
+ * registry 20332; by hand, the three-node reference 23333-23335 (controllers 23383-23385), its
+ * proxy 23315, its registry 23317.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRestProxy } from '../../src/rest-proxy/server.ts';
-import { type BrokerTarget, kstackTarget, referenceTarget } from '../broker/targets.ts';
 import { runTool } from '../engine/run-tool.ts';
 import { REGISTRY_PYTHON, RegistryProcess } from '../registry/registry-process.ts';
+import {
+  type ClusterTarget,
+  kstackClusterTarget,
+  referenceClusterTarget,
+  referenceNodes,
+} from './cluster-target.ts';
 import { docsExamples } from './docs-examples.ts';
 import { assertError, call, type HttpAnswer, readWithKafkajs, waitFor } from './support.ts';
 
@@ -23,9 +31,23 @@ const JSONSCHEMA = 'application/vnd.kafka.jsonschema.v2+json';
 const PROTOBUF = 'application/vnd.kafka.protobuf.v2+json';
 const SERDES = join(import.meta.dirname, 'python', 'serdes.py');
 
-const targets: { make: () => BrokerTarget; proxyPort: number; registryPort: number }[] = [
-  { make: () => kstackTarget(20340), proxyPort: 20341, registryPort: 20342 },
-  { make: () => referenceTarget(20330, 'kstack-rest-proxy-schemas-'), proxyPort: 20331, registryPort: 20332 },
+const targets: { make: () => ClusterTarget; proxyPort: number; registryPort: number }[] = [
+  {
+    make: () => kstackClusterTarget(23303, 'kstack-rest-proxy-schemas-'),
+    proxyPort: 23311,
+    registryPort: 23312,
+  },
+  referenceNodes() === 1
+    ? {
+        make: () => referenceClusterTarget(20330, 'kstack-rest-proxy-schemas-ref-'),
+        proxyPort: 20331,
+        registryPort: 20332,
+      }
+    : {
+        make: () => referenceClusterTarget(23333, 'kstack-rest-proxy-schemas-ref-', 3),
+        proxyPort: 23315,
+        registryPort: 23317,
+      },
 ];
 
 const USER_SCHEMA = JSON.stringify({
@@ -68,7 +90,7 @@ async function python(args: string[]): Promise<Record<string, unknown>> {
 for (const { make, proxyPort, registryPort } of targets) {
   const target = make();
   describe(`REST proxy schema formats over ${target.title}`, { timeout: 600_000 }, () => {
-    const bootstrap = `127.0.0.1:${target.port}`;
+    const { bootstrap } = target;
     const registry = new RegistryProcess(bootstrap, registryPort);
     let proxy: { url: string; close(): Promise<void> };
     let url = '';
@@ -79,7 +101,7 @@ for (const { make, proxyPort, registryPort } of targets) {
         await call(url, `/v3/clusters/${clusterId}/topics`, {
           method: 'POST',
           contentType: 'application/json',
-          body: { topic_name: name, partitions_count: 1, replication_factor: 1 },
+          body: { topic_name: name, partitions_count: 1, replication_factor: target.replicationFactor },
         }),
         201,
       );
@@ -385,6 +407,7 @@ for (const { make, proxyPort, registryPort } of targets) {
     if (target.kind === 'kstack')
       docsExamples({
         bootstrap,
+        brokers: target.brokers,
         url: () => url,
         clusterId: () => clusterId,
         registryUrl: () => registry.url,
