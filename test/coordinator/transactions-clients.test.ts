@@ -18,6 +18,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { ReferenceCluster } from '../../reference/cluster.ts';
+import { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
+import { ErrorCode } from '../../src/protocol/errors.ts';
+import type { DescribeProducersResponseData, WriteTxnMarkersResponseData } from '../../src/protocol/index.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
 
@@ -201,6 +204,50 @@ for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_P
       assert.deepEqual(seen.zombieError, { name: '_FENCED', fatal: true, abortable: false });
       assert.deepEqual(seen.readCommitted, ['successor']);
       assert.deepEqual(seen.readUncommitted, ['zombie', 'successor']);
+    });
+
+    it('WriteTxnMarkers refuses a marker older than the partition: coordinator epoch, then producer epoch', async () => {
+      // After the fence scenario: txn-fence-0's producer wrote its commit marker.
+      const port = Number(target.bootstrap.split(':')[1]);
+      const client = new ControllerClient(() => ({ nodeId: 1, host: '127.0.0.1', port }), 'txn-marker-test');
+      try {
+        const described = (await client.request(61, 0, {
+          topics: [{ name: 'txn-fence', partitionIndexes: [0] }],
+        })) as unknown as DescribeProducersResponseData;
+        const producers = described.topics[0]?.partitions[0]?.activeProducers ?? [];
+        assert.equal(
+          producers.length,
+          1,
+          JSON.stringify(described, (_k, v) => (typeof v === 'bigint' ? `${v}` : v)),
+        );
+        const producer = producers[0]!;
+        assert.ok(producer.producerEpoch >= 1, 'the successor bumped the epoch');
+        const marker = async (producerEpoch: number, coordinatorEpoch: number) => {
+          const answer = (await client.request(27, 1, {
+            markers: [
+              {
+                producerId: producer.producerId,
+                producerEpoch,
+                transactionResult: false,
+                topics: [{ name: 'txn-fence', partitionIndexes: [0] }],
+                coordinatorEpoch,
+              },
+            ],
+          })) as unknown as WriteTxnMarkersResponseData;
+          return answer.markers[0]?.topics[0]?.partitions[0]?.errorCode;
+        };
+        // kstack's DescribeProducers answers coordinator epoch -1 (handler 61), the reference the real one.
+        assert.equal(
+          await marker(producer.producerEpoch, producer.coordinatorEpoch - 1),
+          ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        );
+        assert.equal(await marker(producer.producerEpoch - 1, 1_000), ErrorCode.INVALID_PRODUCER_EPOCH);
+      } finally {
+        client.close();
+      }
+      // Nothing was written: read_committed still sees the successor's record.
+      const seen = await scenario('read', target.bootstrap, 'txn-fence');
+      assert.deepEqual(seen.readCommitted, ['successor']);
     });
 
     it('a transaction past transaction.timeout.ms is aborted by the coordinator, fencing its producer', async () => {
