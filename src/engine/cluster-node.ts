@@ -16,7 +16,7 @@ import { AdminForwarder, controllerClientId, forwardedAdminHandlers } from '../c
 import { MetadataQuorum } from '../controller/metadata-quorum.ts';
 import { ControllerNode } from '../controller/node.ts';
 import type { PeerAddress } from '../controller/peer.ts';
-import { ReplicationControl } from '../controller/replication-control.ts';
+import { leaderBalanceSettings, ReplicationControl } from '../controller/replication-control.ts';
 import { COORDINATOR_LEADERSHIP } from '../coordinator/extension.ts';
 import type { LeaderAndEpoch, RaftConfig } from '../raft/types.ts';
 import type { ServerLog } from '../server/server.ts';
@@ -118,6 +118,7 @@ export class ClusterNode {
       clusterId: options.clusterId,
       quorum: this.quorum,
       sessionTimeoutMs: options.sessionTimeoutMs,
+      leaderBalance: leaderBalanceSettings(this.broker.config),
       log: options.log,
     });
     this.controller = new ControllerNode({
