@@ -184,11 +184,20 @@ export class ProducerStateTable implements ProducerStateService {
     return null;
   }
 
-  /** The producers of a partition: id, epoch, last sequence and timestamp (DescribeProducers). */
+  /**
+   * The producers of a partition: id, epoch, last sequence and timestamp, and the coordinator
+   * epoch of the last marker (-1 when none) that `kafka-transactions abort` must send (DescribeProducers).
+   */
   producersOf(
     topic: string,
     partition: number,
-  ): { producerId: bigint; producerEpoch: number; lastSequence: number; lastTimestampMs: number }[] {
+  ): {
+    producerId: bigint;
+    producerEpoch: number;
+    lastSequence: number;
+    lastTimestampMs: number;
+    coordinatorEpoch: number;
+  }[] {
     const entries = this.#entries(topic, partition, false);
     if (entries === undefined) return [];
     return [...entries].map(([producerId, entry]) => ({
@@ -196,6 +205,7 @@ export class ProducerStateTable implements ProducerStateService {
       producerEpoch: entry.producerEpoch,
       lastSequence: entry.batches.at(-1)?.lastSequence ?? -1,
       lastTimestampMs: entry.lastTimestampMs,
+      coordinatorEpoch: entry.coordinatorEpoch,
     }));
   }
 

@@ -160,6 +160,11 @@ describe('idempotent producer sequence checks', () => {
     });
     assert.equal(check(replayed, 2, 4), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
     assert.equal(check(replayed, 1, 5), ErrorCode.INVALID_PRODUCER_EPOCH);
+    // What DescribeProducers reports, so `kafka-transactions abort` can send the right epoch.
+    assert.deepEqual(
+      replayed.producersOf('t', 0).map((p) => [p.producerEpoch, p.coordinatorEpoch]),
+      [[2, 5]],
+    );
   });
 
   it('rebuilds from the batch headers of the log, so dedup survives a restart', () => {
