@@ -16,6 +16,13 @@ import { join, resolve } from 'node:path';
 import type { PartitionView } from '../broker/services.ts';
 import type { PeerAddress } from '../controller/peer.ts';
 import { ClusterNode, type ClusterNodeOptions } from '../engine/cluster-node.ts';
+import {
+  FAULT_SIDES,
+  FaultRules,
+  type FaultSide,
+  LINK_DELAY_MS_MAX,
+  NodeProxy,
+} from '../engine/fault-proxy.ts';
 import type { RaftConfig } from '../raft/types.ts';
 import type { ServerLog } from '../server/server.ts';
 import { KafkaTestingError } from './errors.ts';
@@ -60,6 +67,20 @@ export interface StartClusterOptions {
   readonly waitMs?: number;
   /** Wait until ready (quorum leader, every broker unfenced); default true. */
   readonly waitReady?: boolean;
+  /**
+   * Network faults (`isolate`, `slow`, `heal`): a TCP proxy (src/engine/fault-proxy.ts) in front of
+   * every node's broker listener and controller listener; the broker ports (`ports`) are then the
+   * proxies', advertised to clients, and the nodes listen on free ports behind them and reach each
+   * other through the proxies. Default false.
+   */
+  readonly faultProxies?: boolean;
+}
+
+/** A node's network faults as its proxies apply them. */
+export interface NodeFaults {
+  readonly isolatedFrom: FaultSide | null;
+  readonly delayMs: number;
+  readonly delayFrom: FaultSide | null;
 }
 
 export interface WaitOptions {
@@ -109,6 +130,53 @@ export class ClusterBroker {
   restart(options: WaitOptions = {}): Promise<void> {
     return this.#cluster.restartNode(this.nodeId, options);
   }
+
+  /**
+   * Cuts the node off from its peers (the other nodes, both ways: Raft, heartbeats, replication),
+   * its clients, or all: open connections crossing the cut close at once, new ones close at their
+   * first request. Until `heal()`. Needs `faultProxies` (on with `startKafka({ brokers: 3 })`).
+   */
+  isolate(options: { from?: FaultSide } = {}): void {
+    const from = options.from ?? 'all';
+    if (!(FAULT_SIDES as readonly string[]).includes(from)) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        `isolate from '${String(from)}': must be one of ${FAULT_SIDES.join(', ')}`,
+      );
+    }
+    this.#cluster.faultRules('isolate').isolate(this.nodeId, from);
+  }
+
+  /**
+   * Holds every request crossing the node's links `ms` before it is forwarded (in order; a peer
+   * link is slow when either end is): from peers, clients or all (default). `slow(0)` takes it away.
+   */
+  slow(ms: number, options: { from?: FaultSide } = {}): void {
+    const from = options.from ?? 'all';
+    if (!(FAULT_SIDES as readonly string[]).includes(from)) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        `slow from '${String(from)}': must be one of ${FAULT_SIDES.join(', ')}`,
+      );
+    }
+    if (!Number.isInteger(ms) || ms < 0 || ms > LINK_DELAY_MS_MAX) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        `slow(${String(ms)}): a delay must be a whole number of ms in 0..${LINK_DELAY_MS_MAX} (LINK_DELAY_MS_MAX)`,
+      );
+    }
+    this.#cluster.faultRules('slow').slow(this.nodeId, ms, from);
+  }
+
+  /** Takes away the node's isolation and delay. */
+  heal(): void {
+    this.#cluster.faultRules('heal').heal(this.nodeId);
+  }
+
+  /** The node's network faults now. */
+  get faults(): NodeFaults {
+    return this.#cluster.faultRules('faults').describe(this.nodeId);
+  }
 }
 
 export class TestCluster {
@@ -126,10 +194,22 @@ export class TestCluster {
   readonly #nodes = new Map<number, ClusterNode>();
   readonly #handles = new Map<number, ClusterBroker>();
   readonly #fatal: Error[] = [];
+  /** With faultProxies: the rules, each node's own broker port and its controller proxy's port. */
+  readonly #rules: FaultRules | undefined;
+  readonly #innerPorts: number[] = [];
+  readonly #controllerProxyPorts: number[] = [];
+  #proxies: NodeProxy[] = [];
   #stopped = false;
 
-  /** Use `startCluster`. */
-  constructor(options: StartClusterOptions, controllerPorts: readonly number[]) {
+  /**
+   * Use `startCluster`. With faultProxies, `proxyPorts` holds per node its own broker port and its
+   * controller proxy's port (node 1's two first).
+   */
+  constructor(
+    options: StartClusterOptions,
+    controllerPorts: readonly number[],
+    proxyPorts: readonly number[] = [],
+  ) {
     const count = options.nodes ?? 3;
     this.#options = options;
     this.host = options.host ?? '127.0.0.1';
@@ -144,6 +224,11 @@ export class TestCluster {
       port: controllerPorts[nodeId - 1]!,
     }));
     this.#ports = this.nodeIds.map((nodeId) => options.ports?.[nodeId - 1] ?? 0);
+    this.#rules = options.faultProxies === true ? new FaultRules() : undefined;
+    for (const nodeId of this.nodeIds) {
+      this.#innerPorts.push(proxyPorts[2 * (nodeId - 1)] ?? 0);
+      this.#controllerProxyPorts.push(proxyPorts[2 * (nodeId - 1) + 1] ?? 0);
+    }
     for (const nodeId of this.nodeIds) this.#handles.set(nodeId, new ClusterBroker(this, nodeId));
   }
 
@@ -196,16 +281,77 @@ export class TestCluster {
     return this.nodeIds.flatMap((nodeId) => this.#nodes.get(nodeId) ?? []);
   }
 
+  /** Whether fault proxies stand in front of the nodes (isolate, slow, heal work). */
+  get faultProxies(): boolean {
+    return this.#rules !== undefined;
+  }
+
+  /** The fault rules its proxies read; FAULTS_OFF without faultProxies. */
+  faultRules(action: string): FaultRules {
+    if (this.#rules === undefined) {
+      throw new KafkaTestingError(
+        'FAULTS_OFF',
+        `${action} needs the fault proxies: start the cluster with faultProxies: true (startKafka({ brokers: 3 }) has them)`,
+      );
+    }
+    return this.#rules;
+  }
+
+  /** The proxies in front of the nodes' listeners, started once (before the nodes), closed by stop(). */
+  async #startProxies(): Promise<void> {
+    const rules = this.#rules;
+    if (rules === undefined || this.#proxies.length > 0) return;
+    const proxies = this.nodeIds.flatMap((nodeId) => [
+      new NodeProxy({
+        nodeId,
+        host: this.host,
+        listenPort: this.#ports[nodeId - 1]!,
+        upstreamPort: this.#innerPorts[nodeId - 1]!,
+        rules,
+        log: (message) => this.#warn(nodeId, message),
+      }),
+      new NodeProxy({
+        nodeId,
+        host: this.host,
+        listenPort: this.#controllerProxyPorts[nodeId - 1]!,
+        upstreamPort: this.#voters[nodeId - 1]!.port,
+        rules,
+        log: (message) => this.#warn(nodeId, message),
+      }),
+    ]);
+    try {
+      for (const proxy of proxies) {
+        await proxy.listen();
+        this.#proxies.push(proxy);
+      }
+    } catch (error) {
+      await Promise.all(this.#proxies.map((proxy) => proxy.close()));
+      this.#proxies = [];
+      throw error;
+    }
+  }
+
+  #cutFromPeers(nodeId: number): boolean {
+    const from = this.#rules?.describe(nodeId).isolatedFrom ?? null;
+    return from === 'peers' || from === 'all';
+  }
+
+  #warn(nodeId: number, line: string): void {
+    this.warnings.push(`node ${nodeId}: ${line}`);
+    if (this.warnings.length > WARNINGS_KEPT) this.warnings.shift();
+  }
+
   /** Starts the nodes not running (all of them at first) together. */
   async startNodes(nodeIds: readonly number[] = this.nodeIds): Promise<void> {
     if (this.#stopped) throw new KafkaTestingError('STOPPED', 'the test cluster is stopped');
+    await this.#startProxies();
     const starting = nodeIds.filter((nodeId) => !this.#nodes.has(nodeId)).map((id) => this.#makeNode(id));
     const results = await Promise.allSettled(starting.map((node) => node.start()));
     const failed = results.find((result) => result.status === 'rejected');
     for (const [i, node] of starting.entries()) {
       if (results[i]?.status === 'fulfilled') {
         this.#nodes.set(node.nodeId, node);
-        this.#ports[node.nodeId - 1] = node.broker.port;
+        if (this.#rules === undefined) this.#ports[node.nodeId - 1] = node.broker.port;
       }
     }
     if (failed !== undefined) throw failed.reason;
@@ -256,7 +402,8 @@ export class TestCluster {
 
   /**
    * The partition as every running node's image has it, once they agree on its epoch and `check`
-   * holds (a wait, not a look: the images follow the quorum a moment apart).
+   * holds (a wait, not a look: the images follow the quorum a moment apart). A node isolated from
+   * its peers is left out: its image cannot follow the quorum until healed.
    */
   async waitForPartition(
     topic: string,
@@ -269,7 +416,10 @@ export class TestCluster {
     await this.waitFor(
       `${topic}-${partition}: ${what}`,
       () => {
-        const views = this.nodes().map((node) => node.broker.metadata().topic(topic)?.partitions[partition]);
+        // A node isolated from its peers cannot follow the quorum: its image stays as it was.
+        const views = this.nodes()
+          .filter((node) => !this.#cutFromPeers(node.nodeId))
+          .map((node) => node.broker.metadata().topic(topic)?.partitions[partition]);
         found = views[0];
         return views.every((v) => v !== undefined && v.partitionEpoch === found?.partitionEpoch && check(v));
       },
@@ -375,18 +525,34 @@ export class TestCluster {
     const nodes = [...this.#nodes.values()];
     this.#nodes.clear();
     await Promise.all(nodes.map((node) => node.stop({ controlled: false })));
+    await Promise.all(this.#proxies.map((proxy) => proxy.close()));
+    this.#proxies = [];
     if (this.#ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   #makeNode(nodeId: number): ClusterNode {
     const log = this.#options.log?.(nodeId);
-    const brokerOptions = this.#options.brokerOptions?.(nodeId);
+    const proxied = this.#rules !== undefined;
+    // Behind the proxies the node listens on its own ports, advertises the proxy's broker port and
+    // reaches the other nodes' controllers through their proxies.
+    const brokerOptions = proxied
+      ? {
+          advertisedHost: this.host,
+          advertisedPort: this.#ports[nodeId - 1]!,
+          ...this.#options.brokerOptions?.(nodeId),
+        }
+      : this.#options.brokerOptions?.(nodeId);
+    const voters = proxied
+      ? this.#voters.map((voter) =>
+          voter.nodeId === nodeId ? voter : { ...voter, port: this.#controllerProxyPorts[voter.nodeId - 1]! },
+        )
+      : this.#voters;
     return new ClusterNode({
       nodeId,
       clusterId: this.clusterId,
-      voters: this.#voters,
+      voters,
       host: this.host,
-      port: this.#ports[nodeId - 1]!,
+      port: proxied ? this.#innerPorts[nodeId - 1]! : this.#ports[nodeId - 1]!,
       dataDir: join(this.dataDir, `node-${nodeId}`),
       config: { ...this.#options.config },
       ...(this.#options.sessionTimeoutMs === undefined
@@ -398,8 +564,7 @@ export class TestCluster {
       log: {
         info: (line) => log?.info(line),
         warn: (line) => {
-          this.warnings.push(`node ${nodeId}: ${line}`);
-          if (this.warnings.length > WARNINGS_KEPT) this.warnings.shift();
+          this.#warn(nodeId, line);
           log?.warn(line);
         },
       },
@@ -436,9 +601,23 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     }
   }
   const host = options.host ?? '127.0.0.1';
+  const proxied = options.faultProxies === true;
   for (let attempt = 1; ; attempt += 1) {
-    const controllerPorts = options.controllerPorts ?? (await freePorts(host, count));
-    const cluster = new TestCluster(options, controllerPorts);
+    // With proxies every port is chosen up front (a proxy forwards to a port known before the node
+    // binds it), all in one call so no two are the same.
+    const wanted =
+      (options.controllerPorts === undefined ? count : 0) +
+      (proxied ? 2 * count + (options.ports === undefined ? count : 0) : 0);
+    const free = wanted === 0 ? [] : await freePorts(host, wanted);
+    const take = (n: number): number[] => free.splice(0, n);
+    const controllerPorts = options.controllerPorts ?? take(count);
+    const proxyPorts = proxied ? take(2 * count) : [];
+    const publicPorts = proxied && options.ports === undefined ? take(count) : options.ports;
+    const cluster = new TestCluster(
+      publicPorts === undefined ? options : { ...options, ports: publicPorts },
+      controllerPorts,
+      proxyPorts,
+    );
     try {
       await cluster.startNodes();
       if (options.waitReady !== false) await cluster.waitForReady();
@@ -446,7 +625,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     } catch (error) {
       await cluster.stop();
       const raced = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
-      if (!raced || options.controllerPorts !== undefined || attempt >= PORT_RACE_ATTEMPTS) throw error;
+      const fixed = options.controllerPorts !== undefined && !proxied;
+      if (!raced || fixed || attempt >= PORT_RACE_ATTEMPTS) throw error;
     }
   }
 }

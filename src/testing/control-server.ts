@@ -9,7 +9,10 @@
  *   POST /snapshots/{name}/restore     replace the state with snapshot name → { name, createdAt, brokers }
  *   POST /clock/advance  { "ms": N }   move a manual clock forward         → { nowMs }
  * Three brokers (serve.ts --brokers 3) also:
- *   POST /brokers/{id}/kill|stop|restart   a fault on one node             → { nodeId, running }
+ *   POST /brokers/{id}/kill|stop|restart   a fault on one node             → { nodeId, running, faults }
+ *   POST /brokers/{id}/isolate { from? }   cut from peers|clients|all (default all) → the same
+ *   POST /brokers/{id}/slow { ms, from? }  hold each request ms on its links → the same
+ *   POST /brokers/{id}/heal                take the isolation and delay away → the same
  *   POST /wait/leader { topic, partition, not?, timeoutMs? }               → { leaderId }
  *   POST /wait/isr { topic, partition, size?, excludes?, includes?, timeoutMs? } → { isr }
  *
@@ -19,6 +22,7 @@ or running, a broker fault on one broker; 501 what three brokers do not serve; 5
  * listening, so it is tested in-process as well.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { FAULT_SIDES, type FaultSide } from '../engine/fault-proxy.ts';
 import { KafkaTestingError } from './errors.ts';
 import type { TestKafka } from './kafka.ts';
 import { TestKafkaCluster } from './kafka-cluster.ts';
@@ -86,7 +90,7 @@ export function buildControlServer(kafka: TestKafka | TestKafkaCluster): Fastify
       'broker faults and waits need a cluster of three brokers (--brokers 3)',
     );
   };
-  app.post<{ Params: BrokerParams }>('/brokers/:id/:action', async (request) => {
+  app.post<{ Params: BrokerParams; Body: unknown }>('/brokers/:id/:action', async (request) => {
     const three = cluster();
     const nodeId = Number(request.params.id);
     if (!/^[1-9][0-9]*$/.test(request.params.id)) {
@@ -94,15 +98,21 @@ export function buildControlServer(kafka: TestKafka | TestKafkaCluster): Fastify
     }
     const broker = three.broker(nodeId);
     const action = request.params.action;
+    const body = faultBody(action, request.body);
     if (action === 'kill') await broker.kill();
     else if (action === 'stop') await broker.stop();
     else if (action === 'restart') await broker.restart();
+    else if (action === 'isolate') broker.isolate(body.from === undefined ? {} : { from: body.from });
+    else if (action === 'slow') broker.slow(body.ms ?? 0, body.from === undefined ? {} : { from: body.from });
+    else if (action === 'heal') broker.heal();
     else
       throw new KafkaTestingError(
         'REQUEST_INVALID',
-        `'${action}' is not a broker action: kill, stop or restart`,
+        `'${action}' is not a broker action: kill, stop, restart, isolate, slow or heal`,
       );
-    return { nodeId, running: broker.running };
+    return three.cluster.faultProxies
+      ? { nodeId, running: broker.running, faults: broker.faults }
+      : { nodeId, running: broker.running };
   });
   app.post<{ Body: { topic: string; partition: number; not?: number; timeoutMs?: number } }>(
     '/wait/leader',
@@ -182,6 +192,42 @@ export function buildControlServer(kafka: TestKafka | TestKafkaCluster): Fastify
     },
   );
   return app;
+}
+
+/** The body of a broker action: `{ from }` for isolate, `{ ms, from? }` for slow, none else. */
+function faultBody(action: string, body: unknown): { from?: FaultSide; ms?: number } {
+  const fields: Record<string, readonly string[]> = { isolate: ['from'], slow: ['ms', 'from'] };
+  const allowed = fields[action] ?? [];
+  if (body === undefined || body === null) {
+    if (action === 'slow') throw new KafkaTestingError('REQUEST_INVALID', 'slow needs a body { "ms": N }');
+    return {};
+  }
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new KafkaTestingError('REQUEST_INVALID', `the body of ${action} must be a JSON object`);
+  }
+  const record = body as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!allowed.includes(key)) {
+      throw new KafkaTestingError(
+        'REQUEST_INVALID',
+        `${action} takes ${allowed.length === 0 ? 'no body fields' : allowed.join(', ')}, not '${key}'`,
+      );
+    }
+  }
+  const { from, ms } = record;
+  if (from !== undefined && !(FAULT_SIDES as readonly unknown[]).includes(from)) {
+    throw new KafkaTestingError(
+      'REQUEST_INVALID',
+      `from: ${JSON.stringify(from)} must be one of ${FAULT_SIDES.join(', ')}`,
+    );
+  }
+  if (action === 'slow' && typeof ms !== 'number') {
+    throw new KafkaTestingError('REQUEST_INVALID', `slow needs "ms", a whole number of milliseconds`);
+  }
+  return {
+    ...(from === undefined ? {} : { from: from as FaultSide }),
+    ...(typeof ms === 'number' ? { ms } : {}),
+  };
 }
 
 /** Builds and listens; resolves with the server and its base URL. */

@@ -21,6 +21,8 @@ export const TestingErrorCodes = {
   NODE_RUNNING: 409,
   /** A broker fault or wait asked of a one-broker test cluster. */
   NOT_A_CLUSTER: 409,
+  /** isolate, slow or heal on a cluster started without fault proxies (`faultProxies: false`). */
+  FAULTS_OFF: 409,
   /** A wait (leader, ISR, ready) that did not see its condition in time. */
   WAIT_TIMED_OUT: 504,
   /** reset, snapshots or the manual clock on a cluster of three brokers (not served yet: README). */

@@ -5,10 +5,13 @@
  *   afterEach(() => kafka.reset());
  *   after(() => kafka.stop());
  */
+
+export { type FaultSide, LINK_DELAY_MS_MAX } from '../engine/fault-proxy.ts';
 export {
   CLUSTER_NODES_MAX,
   CLUSTER_WAIT_MS_DEFAULT,
   ClusterBroker,
+  type NodeFaults,
   type StartClusterOptions,
   startCluster,
   TestCluster,

@@ -2,8 +2,8 @@
  * `startKafka({ brokers: 3 })`: three in-process nodes (cluster.ts) on free ports, ready once the
  * quorum has a leader, every broker is registered and unfenced, `__consumer_offsets` and
  * `__transaction_state` (RF 3, min ISR 2) are led with their full ISR on every node's image, and
- * the baseline topics exist the same way. Clients connect to the brokers themselves (no front
- * door): a killed broker's connections close as a crashed broker's would.
+ * the baseline topics exist the same way. Clients connect to the brokers through the fault proxies
+ * (isolate, slow, heal; no front door): a killed broker's connections close as a crashed broker's would.
  *
  * Not served on three brokers yet (CLUSTER_UNSUPPORTED, see README.md): reset(), snapshots and the
  * manual clock. They replace one broker's files behind the front door; three nodes also share a
@@ -271,6 +271,7 @@ export async function startKafkaCluster(options: StartKafkaOptions): Promise<Tes
     sessionTimeoutMs: TEST_CLUSTER_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: TEST_CLUSTER_HEARTBEAT_INTERVAL_MS,
     raftConfig: TEST_CLUSTER_RAFT,
+    faultProxies: options.faultProxies ?? true,
     ...(options.log === undefined ? {} : { log: () => options.log! }),
   });
   const kafka = new TestKafkaCluster(cluster);

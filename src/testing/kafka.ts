@@ -71,6 +71,11 @@ export interface StartKafkaOptions {
   readonly port?: number;
   /** The broker's log lines; silent by default. */
   readonly log?: ServerLog;
+  /**
+   * Three brokers only: fault proxies in front of every node (`broker(id).isolate()`, `slow()`,
+   * `heal()`); default true. Clients still see only the brokers' addresses (the proxies').
+   */
+  readonly faultProxies?: boolean;
 }
 
 /** A per-test prefix for the names a test creates, so tests never share a topic, group or transaction. */

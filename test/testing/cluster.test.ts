@@ -185,7 +185,11 @@ test('serve.ts --brokers 3: kill, wait for the new leader and the shrunk ISR, re
     const leader = (await call(`${controlUrl}/wait/leader`, { topic: 'audit', partition: 0 })).json.leaderId;
     assert.ok([1, 2, 3].includes(leader), `leader ${leader}`);
     const killed = await call(`${controlUrl}/brokers/${leader}/kill`, {});
-    assert.deepEqual([killed.status, killed.json], [200, { nodeId: leader, running: false }]);
+    const noFaults = { isolatedFrom: null, delayMs: 0, delayFrom: null };
+    assert.deepEqual(
+      [killed.status, killed.json],
+      [200, { nodeId: leader, running: false, faults: noFaults }],
+    );
     const again = await call(`${controlUrl}/brokers/${leader}/kill`, {});
     assert.deepEqual([again.status, again.json.error_code], [409, 'NODE_STOPPED']);
     const next = await call(`${controlUrl}/wait/leader`, { topic: 'audit', partition: 0, not: leader });
@@ -199,7 +203,15 @@ test('serve.ts --brokers 3: kill, wait for the new leader and the shrunk ISR, re
     assert.deepEqual([full.status, full.json.error_code], [504, 'WAIT_TIMED_OUT']);
     assert.match(full.json.message, /audit-0: ISR of every replica/);
     const restarted = await call(`${controlUrl}/brokers/${leader}/restart`, {});
-    assert.deepEqual([restarted.status, restarted.json], [200, { nodeId: leader, running: true }]);
+    assert.deepEqual(
+      [restarted.status, restarted.json],
+      [200, { nodeId: leader, running: true, faults: noFaults }],
+    );
+    // Network faults over HTTP (network-faults.test.ts has them in depth).
+    const slowed = await call(`${controlUrl}/brokers/${leader}/slow`, { ms: 50, from: 'clients' });
+    assert.deepEqual(slowed.json.faults, { isolatedFrom: null, delayMs: 50, delayFrom: 'clients' });
+    const healed = await call(`${controlUrl}/brokers/${leader}/heal`);
+    assert.deepEqual(healed.json.faults, noFaults);
     const back = await call(`${controlUrl}/wait/isr`, { topic: 'audit', partition: 0 });
     assert.equal(back.status, 200, JSON.stringify(back.json));
     assert.deepEqual([...back.json.isr].sort(), [1, 2, 3]);

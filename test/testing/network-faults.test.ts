@@ -1,0 +1,105 @@
+/**
+ * Network faults on a three-broker test cluster, as a user's suite writes them: the fault proxies
+ * of src/engine stand in front of every node in the test process, and clients see only the
+ * brokers' addresses. A slowed client link holds each request (kafkajs); the control endpoint
+ * takes isolate, slow and heal over HTTP. The leader isolated from its peers under acks=all is in
+ * network-faults.slow.ts (the 4 s broker session before the new leader).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { buildControlServer } from '../../src/testing/control-server.ts';
+import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
+
+/** Generous: CI runs this on a loaded 2-core machine. */
+const WAIT_MS = 90_000;
+const SLOW_TOPIC = 'audit';
+
+let kafka: TestKafkaCluster;
+before(async () => {
+  kafka = await startKafka({
+    brokers: 3,
+    topics: [{ name: SLOW_TOPIC, partitions: 1 }],
+  });
+});
+after(() => kafka?.stop());
+
+function client(clientId: string, brokers = kafka.bootstrapAddresses, retries = 30): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+}
+
+test('a slowed client link holds each request; heal takes the delay away', {
+  timeout: 2 * WAIT_MS,
+}, async () => {
+  const leader = await kafka.waitForLeader(SLOW_TOPIC, 0);
+  const producer = client('audit').producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send({ topic: SLOW_TOPIC, acks: 1, messages: [{ value: 'warm' }] });
+    kafka.broker(leader).slow(400, { from: 'clients' });
+    assert.deepEqual(kafka.broker(leader).faults, { isolatedFrom: null, delayMs: 400, delayFrom: 'clients' });
+    const startedAt = performance.now();
+    await producer.send({ topic: SLOW_TOPIC, acks: 1, messages: [{ value: 'slow' }] });
+    const slowMs = performance.now() - startedAt;
+    assert.ok(slowMs >= 400, `a send through a 400 ms link took ${slowMs.toFixed(0)} ms`);
+    // Peers are not slowed: replication keeps the ISR full.
+    assert.deepEqual([...(await kafka.waitForIsr(SLOW_TOPIC, 0, { timeoutMs: WAIT_MS }))].sort(), [1, 2, 3]);
+    kafka.broker(leader).heal();
+    const healedAt = performance.now();
+    await producer.send({ topic: SLOW_TOPIC, acks: 1, messages: [{ value: 'fast' }] });
+    console.log(
+      `send through a 400 ms client link: ${slowMs.toFixed(0)} ms; after heal ${(performance.now() - healedAt).toFixed(0)} ms`,
+    );
+  } finally {
+    kafka.broker(leader).heal();
+    await producer.disconnect();
+  }
+});
+
+test('the control endpoint takes isolate, slow and heal; bad bodies are refused by name', async () => {
+  const app = buildControlServer(kafka);
+  try {
+    const post = async (url: string, body?: unknown) => {
+      const answer = await app.inject({
+        method: 'POST',
+        url,
+        ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+      });
+      return { status: answer.statusCode, body: answer.json() as Record<string, unknown> };
+    };
+    let answer = await post('/brokers/2/isolate', { from: 'clients' });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body.faults, { isolatedFrom: 'clients', delayMs: 0, delayFrom: null });
+    answer = await post('/brokers/2/slow', { ms: 250, from: 'peers' });
+    assert.deepEqual(answer.body.faults, { isolatedFrom: 'clients', delayMs: 250, delayFrom: 'peers' });
+    answer = await post('/brokers/2/heal');
+    assert.deepEqual(answer.body, {
+      nodeId: 2,
+      running: true,
+      faults: { isolatedFrom: null, delayMs: 0, delayFrom: null },
+    });
+    for (const [url, body, status, code, words] of [
+      ['/brokers/2/isolate', { from: 'everyone' }, 400, 'REQUEST_INVALID', 'peers, clients, all'],
+      ['/brokers/2/isolate', { ms: 5 }, 400, 'REQUEST_INVALID', "not 'ms'"],
+      ['/brokers/2/slow', undefined, 400, 'REQUEST_INVALID', '"ms"'],
+      ['/brokers/2/slow', { ms: 60_001 }, 400, 'OPTION_INVALID', 'LINK_DELAY_MS_MAX'],
+      ['/brokers/2/slow', { ms: 1.5 }, 400, 'OPTION_INVALID', 'whole number'],
+      ['/brokers/4/isolate', {}, 400, 'OPTION_INVALID', 'node 4'],
+      ['/brokers/2/pause', undefined, 400, 'REQUEST_INVALID', 'isolate, slow or heal'],
+    ] as const) {
+      answer = await post(url, body);
+      assert.equal(answer.status, status, `${url} ${JSON.stringify(body)}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.error_code, code, url);
+      assert.match(String(answer.body.message), new RegExp(words.replace(/[.*+?()[\]]/g, '\\$&')), url);
+    }
+    assert.deepEqual(kafka.broker(2).faults, { isolatedFrom: null, delayMs: 0, delayFrom: null });
+  } finally {
+    kafka.broker(2).heal();
+    await app.close();
+  }
+});
