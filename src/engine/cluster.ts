@@ -31,6 +31,7 @@ import { FaultError, type FaultTarget, type NodeView, serveFaultControl } from '
 import {
   CRASH_LOOP_EXITS_MAX,
   CRASH_LOOP_WINDOW_MS,
+  ExitHistory,
   FAULT_CONTROL_PORT_OFFSET,
   NODE_BROKER_PORT_OFFSET,
   PROXY_CONTROLLER_PORT_OFFSET,
@@ -118,8 +119,8 @@ class SupervisedNode {
   state: NodeState = 'starting';
   registered = false;
   restarts = 0;
-  /** Times (ms) of the exits on its own within the crash-loop window. */
-  #exits: number[] = [];
+  /** The exits on its own, for the backoff and the crash-loop bound. */
+  readonly #exits = new ExitHistory();
   #restartTimer: NodeJS.Timeout | undefined;
   /** What the next exit is, when the supervisor caused it: a kill to restart, or a stop to keep down. */
   #expected: 'kill' | 'down' | 'restart' | null = null;
@@ -152,7 +153,8 @@ class SupervisedNode {
     this.#restartTimer = undefined;
     this.registered = false;
     this.state = 'starting';
-    const child = spawn(process.execPath, [...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The IPC channel only tells the node when the supervisor is gone (killed): it then stops too.
+    const child = spawn(process.execPath, [...this.args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
     this.exited = new Promise((done) =>
       child.once('exit', (code, signal) => {
@@ -211,32 +213,30 @@ class SupervisedNode {
       this.spawn();
       return;
     }
+    // A fault-control kill restarts after the first backoff and is not counted as a crash.
     let exits = 1;
+    let backoffMs: number | null = RESTART_BACKOFF_INITIAL_MS;
     if (expected === null) {
-      // An exit on its own: counted for the crash-loop bound (a fault-control kill is not).
       this.#supervisor.crashed = true;
-      const now = performance.now();
-      this.#exits = [...this.#exits.filter((at) => now - at < CRASH_LOOP_WINDOW_MS), now];
-      exits = this.#exits.length;
-      if (exits > CRASH_LOOP_EXITS_MAX) {
-        this.state = 'given-up';
-        this.#supervisor.gaveUp = true;
-        this.#log.error(
-          `node ${this.nodeId} (pid ${pid}) exited (${how}); ${exits} exits within ${CRASH_LOOP_WINDOW_MS} ms (CRASH_LOOP_EXITS_MAX ${CRASH_LOOP_EXITS_MAX}): not restarted again, the other nodes keep running`,
-          { brokerId: this.nodeId, pid, exits },
+      if (this.#supervisor.plan.restart === false) {
+        this.state = 'down';
+        this.#log.warn(
+          `node ${this.nodeId} (pid ${pid}) exited (${how}); not restarted (--no-restart), the other nodes keep running`,
+          { brokerId: this.nodeId, pid },
         );
         return;
       }
+      ({ exits, backoffMs } = this.#exits.record(performance.now()));
     }
-    if (expected === null && this.#supervisor.plan.restart === false) {
-      this.state = 'down';
-      this.#log.warn(
-        `node ${this.nodeId} (pid ${pid}) exited (${how}); not restarted (--no-restart), the other nodes keep running`,
-        { brokerId: this.nodeId, pid },
+    if (backoffMs === null) {
+      this.state = 'given-up';
+      this.#log.error(
+        `node ${this.nodeId} (pid ${pid}) exited (${how}); ${exits} exits within ${CRASH_LOOP_WINDOW_MS} ms (CRASH_LOOP_EXITS_MAX ${CRASH_LOOP_EXITS_MAX}): not restarted again, the other nodes keep running`,
+        { brokerId: this.nodeId, pid, exits },
       );
+      this.#supervisor.onGaveUp(this);
       return;
     }
-    const backoffMs = restartBackoffMs(exits);
     this.state = 'restarting';
     this.#log.warn(
       `node ${this.nodeId} (pid ${pid}) exited (${how}); restarting it in ${backoffMs} ms, the other nodes keep running`,
@@ -293,7 +293,7 @@ class SupervisedNode {
   start(): void {
     if (this.alive)
       throw new FaultError('NODE_RUNNING', `node ${this.nodeId} is running (pid ${this.child?.pid})`);
-    this.#exits = [];
+    this.#exits.clear();
     this.restarts++;
     this.spawn();
   }
@@ -320,6 +320,11 @@ class Supervisor implements FaultTarget {
   stopping = false;
   crashed = false;
   gaveUp = false;
+  #gaveUpResolve: (nodeId: number) => void = () => {};
+  /** Resolves with the first node the supervisor gave up on. */
+  readonly gaveUpOn = new Promise<number>((done) => {
+    this.#gaveUpResolve = done;
+  });
   #allRegistered: () => void = () => {};
   readonly registeredAll = new Promise<void>((done) => {
     this.#allRegistered = done;
@@ -330,6 +335,11 @@ class Supervisor implements FaultTarget {
     this.log = log;
     this.rules = plan.faultProxies === false ? undefined : new FaultRules();
     this.#pretty = process.stderr.isTTY === true;
+  }
+
+  onGaveUp(node: SupervisedNode): void {
+    this.gaveUp = true;
+    this.#gaveUpResolve(node.nodeId);
   }
 
   onRegistered(node: SupervisedNode): void {
@@ -560,6 +570,13 @@ export async function runCluster(
   const outcome = await Promise.race([
     supervisor.registeredAll.then(() => 'ready' as const),
     stopRequested.then(() => 'stop' as const),
+    // A node in a crash loop before the cluster is ready: nothing will make it ready.
+    supervisor.gaveUpOn.then((nodeId) => {
+      process.stderr.write(
+        `kstack up: node ${nodeId} keeps exiting before the cluster is ready (above); stopping\n`,
+      );
+      return 'failed' as const;
+    }),
   ]);
   let extras: { close(): Promise<void> } | undefined;
   let failed = false;
@@ -682,14 +699,29 @@ export const nodeCommand: Command = {
         : new (await import('../metrics/broker-metrics.ts')).BrokerMetrics();
     // JSON lines on stderr (readable on a terminal), each with this node's id; the supervisor relays them.
     const log = createLogger({ component: 'node', brokerId: nodeId });
+    // Takes the handlers away again: a 'disconnect' listener holds the process open.
+    let release = (): void => {};
     const stopRequested = new Promise<void>((done) => {
       const stop = (): void => {
+        release();
+        done();
+      };
+      release = () => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        done();
+        process.off('disconnect', orphaned);
+      };
+      const orphaned = (): void => {
+        log.warn(`node ${nodeId}: its supervisor is gone (the IPC channel closed); stopping`);
+        stop();
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // Started by a supervisor (kstack up): stop with it, and let the channel not hold the process.
+      if (process.channel !== undefined) {
+        process.once('disconnect', orphaned);
+        process.channel.unref();
+      }
     });
     const node = new ClusterNode({
       nodeId,
@@ -716,8 +748,11 @@ export const nodeCommand: Command = {
     try {
       await node.start();
     } catch (error) {
-      log.error(`kstack node ${nodeId}: ${(error as Error).message}`);
-      return EXIT_FAILED;
+      log.error(`kstack node ${nodeId}: ${(error as Error).message}; exiting`);
+      release();
+      // What the node built before the failed start (files, timers) would keep the process
+      // alive, and a supervisor waits for its exit to restart it: exit now.
+      process.exit(EXIT_FAILED);
     }
     let metricsServer: { url: string; close(): Promise<void> } | undefined;
     if (metrics !== undefined && metricsPort !== undefined) {
@@ -733,7 +768,8 @@ export const nodeCommand: Command = {
           `kstack node ${nodeId}: --metrics-port ${metricsPort} on ${host}: ${(error as Error).message}`,
         );
         await node.stop();
-        return EXIT_FAILED;
+        release();
+        process.exit(EXIT_FAILED);
       }
       process.stdout.write(`broker ${nodeId} metrics on ${metricsServer.url}\n`);
     }

@@ -24,3 +24,20 @@ export const FAULT_CONTROL_PORT_OFFSET = 10;
 export function restartBackoffMs(exits: number): number {
   return Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_INITIAL_MS * 2 ** Math.max(0, exits - 1));
 }
+
+/** One node's exits on its own within CRASH_LOOP_WINDOW_MS, and what the supervisor does after each. */
+export class ExitHistory {
+  #exitsAtMs: number[] = [];
+
+  /** Records an exit at `nowMs`: the wait before its restart, or null past the crash-loop bound (give up). */
+  record(nowMs: number): { exits: number; backoffMs: number | null } {
+    this.#exitsAtMs = [...this.#exitsAtMs.filter((at) => nowMs - at < CRASH_LOOP_WINDOW_MS), nowMs];
+    const exits = this.#exitsAtMs.length;
+    return { exits, backoffMs: exits > CRASH_LOOP_EXITS_MAX ? null : restartBackoffMs(exits) };
+  }
+
+  /** Forgets the exits (a node started by hand starts a fresh count). */
+  clear(): void {
+    this.#exitsAtMs = [];
+  }
+}

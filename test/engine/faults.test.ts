@@ -12,12 +12,14 @@ import { after, before, test } from 'node:test';
 import { Broker } from '../../src/broker/broker.ts';
 import {
   CRASH_LOOP_EXITS_MAX,
+  CRASH_LOOP_WINDOW_MS,
   type FaultAction,
   RESTART_BACKOFF_INITIAL_MS,
   RESTART_BACKOFF_MAX_MS,
   restartBackoffMs,
 } from '../../src/engine/cluster.ts';
 import { buildFaultControl, FaultError, type NodeView } from '../../src/engine/fault-control.ts';
+import { ExitHistory } from '../../src/engine/fault-limits.ts';
 import { FaultRules, firstRequestClientId, NodeProxy, sourceOf } from '../../src/engine/fault-proxy.ts';
 import { upArgs } from '../../src/engine/process.ts';
 
@@ -280,4 +282,27 @@ test('a harness cluster binds only its ports and keeps a killed node down unless
   ]);
   assert.deepEqual(upArgs(['--brokers', '3'], { faults: true }), ['--brokers', '3']);
   assert.deepEqual(upArgs(['--brokers', '1']), ['--brokers', '1']);
+});
+
+test('the crash-loop bound: restarts back off until more than CRASH_LOOP_EXITS_MAX exits fall in the window', () => {
+  const history = new ExitHistory();
+  const backoffs = Array.from(
+    { length: CRASH_LOOP_EXITS_MAX },
+    (_, i) => history.record(i * 1_000).backoffMs,
+  );
+  assert.deepEqual(
+    backoffs,
+    Array.from({ length: CRASH_LOOP_EXITS_MAX }, (_, i) => restartBackoffMs(i + 1)),
+  );
+  assert.deepEqual(history.record(CRASH_LOOP_EXITS_MAX * 1_000), {
+    exits: CRASH_LOOP_EXITS_MAX + 1,
+    backoffMs: null,
+  });
+  // Exits older than the window no longer count.
+  const spaced = new ExitHistory();
+  for (let i = 0; i < CRASH_LOOP_EXITS_MAX * 3; i++) {
+    assert.equal(spaced.record(i * CRASH_LOOP_WINDOW_MS).backoffMs, RESTART_BACKOFF_INITIAL_MS);
+  }
+  history.clear();
+  assert.deepEqual(history.record(0), { exits: 1, backoffMs: RESTART_BACKOFF_INITIAL_MS });
 });
