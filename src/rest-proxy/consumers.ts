@@ -30,6 +30,13 @@ export const CONSUMER_REQUEST_MAX_BYTES_DEFAULT = 64 * 1024 * 1024;
 export const CONSUMER_INSTANCES_MAX_DEFAULT = 1_000;
 /** Bytes asked per partition in one Fetch. */
 const FETCH_PARTITION_MAX_BYTES = 1024 * 1024;
+/**
+ * The longest one Fetch round waits when the assigned partitions have several leaders: the round
+ * answers once every leader has, so a leader with nothing new would hold records another leader
+ * returned at once for the whole request timeout (a 1 s read of a topic over three brokers took
+ * 1 s per round where one broker answered at once). Records arriving meanwhile wait at most this.
+ */
+export const FETCH_ROUND_WAIT_MS_MULTI_LEADER = 200;
 const SESSION_TIMEOUT_MS = 10_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 const REBALANCE_TIMEOUT_MS = 20_000;
@@ -314,6 +321,7 @@ export class ConsumerInstance {
    */
   async records(timeoutMs: number, maxBytes: number): Promise<ConsumedRecord[]> {
     const deadline = Date.now() + timeoutMs;
+    let first = true;
     for (;;) {
       const assigned = this.assignment();
       if (assigned.length === 0) {
@@ -326,7 +334,9 @@ export class ConsumerInstance {
         continue;
       }
       await this.#initPositions(assigned);
-      const remaining = Math.max(0, deadline - Date.now());
+      // What is there already is answered at once: the first round does not wait.
+      const remaining = first ? 0 : Math.max(0, deadline - Date.now());
+      first = false;
       const found = await this.#fetchOnce(assigned, remaining, maxBytes);
       if (found.length > 0 || Date.now() >= deadline) {
         if (found.length > 0 && this.config.autoCommit) await this.commit(undefined);
@@ -358,12 +368,13 @@ export class ConsumerInstance {
     const out: ConsumedRecord[] = [];
     let bytes = 0;
     let full = false;
+    const roundWaitMs = byLeader.size > 1 ? Math.min(waitMs, FETCH_ROUND_WAIT_MS_MULTI_LEADER) : waitMs;
     const responses = await Promise.all(
       [...byLeader].map(async ([node, tps]) => {
         try {
           return await this.#consumer.fetch({
             node,
-            maxWaitTime: waitMs,
+            maxWaitTime: roundWaitMs,
             minBytes: this.config.fetchMinBytes,
             maxBytes: Math.max(maxBytes, 1),
             topics: [...groupByTopic(tps)].map(([topic, list]) => ({
