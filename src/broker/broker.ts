@@ -927,7 +927,16 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.fetchSessions.forgetTopic(name);
   }
 
-  async createPartitions(name: string, count: number, validateOnly: boolean): Promise<AdminResult> {
+  /**
+   * Grows a topic to `count` partitions; `assignments` (one replica list per new partition, already
+   * validated by the CreatePartitions handler) places them, else the usual placement does.
+   */
+  async createPartitions(
+    name: string,
+    count: number,
+    validateOnly: boolean,
+    assignments?: readonly (readonly number[])[],
+  ): Promise<AdminResult> {
     const topic = this.#image.topic(name);
     if (topic === undefined) {
       return result(KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION.code, `The topic '${name}' does not exist.`);
@@ -946,7 +955,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     const records: MetadataRecord[] = [];
     const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
     for (let id = current; id < count; id++) {
-      records.push(this.#partitionRecord(topic.topicId, id, replicationFactor));
+      records.push(this.#partitionRecord(topic.topicId, id, replicationFactor, assignments?.[id - current]));
     }
     if (this.#options.metadataWriter !== undefined) {
       const refused = await this.#propose(records);

@@ -6,7 +6,45 @@ import {
 } from '../../protocol/index.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
+import type { MetadataImage } from '../metadata-image.ts';
 import { EXCESSIVE_PARTITIONS, NEW_PARTITIONS_PER_REQUEST_MAX } from '../request-limits.ts';
+
+/**
+ * Kafka's checks of an explicit assignment for `added` new partitions, in its order and words
+ * (ReplicationControlManager): one replica list per new partition, each non-empty, naming only
+ * registered brokers, none twice, as many as the topic's replication factor, and at least one
+ * unfenced. Null when it is valid.
+ */
+function assignmentFault(
+  image: MetadataImage,
+  assignments: readonly (readonly number[])[],
+  added: number,
+  replicationFactor: number,
+): string | null {
+  if (assignments.length !== added) {
+    return `Attempted to add ${added} additional partition(s), but only ${assignments.length} assignment(s) were specified.`;
+  }
+  const registered = new Set(image.brokers().map((b) => b.nodeId));
+  for (const replicas of assignments) {
+    if (replicas.length === 0) return 'The manual partition assignment includes an empty replica list.';
+    const sorted = [...replicas].sort((a, b) => a - b);
+    for (const [i, brokerId] of sorted.entries()) {
+      if (!registered.has(brokerId)) {
+        return `The manual partition assignment includes broker ${brokerId}, but no such broker is registered.`;
+      }
+      if (i > 0 && sorted[i - 1] === brokerId) {
+        return `The manual partition assignment includes the broker ${brokerId} more than once.`;
+      }
+    }
+    if (replicas.length !== replicationFactor) {
+      return `The manual partition assignment includes a partition with ${replicas.length} replica(s), but this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`;
+    }
+    if (replicas.every((id) => image.isFenced(id))) {
+      return 'All partitions in the manual partition assignment are currently fenced or not found.';
+    }
+  }
+  return null;
+}
 
 /** CreatePartitions: grows a topic to `count` partitions (never shrinks), optionally validate-only. */
 export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePartitionsResponseData>>({
@@ -21,6 +59,8 @@ export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePa
     if (forwarded !== undefined) return forwarded;
     const results: Input<CreatePartitionsResponseData>['results'] = [];
     const currentCount = (name: string) => broker.metadata().topic(name)?.partitions.length ?? 0;
+    const replicationFactorOf = (name: string) =>
+      broker.metadata().topic(name)?.partitions[0]?.replicas.length ?? 1;
     const newPartitions = request.topics.reduce(
       (total, t) => total + Math.max(0, t.count - currentCount(t.name)),
       0,
@@ -33,23 +73,30 @@ export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePa
     }
     for (const topic of request.topics) {
       const current = currentCount(topic.name);
-      if (topic.assignments !== null) {
-        const added = topic.count - current;
-        const bad =
-          topic.assignments.length !== added ||
-          topic.assignments.some(
-            (a) => a.brokerIds.length === 0 || a.brokerIds.some((id) => id !== broker.nodeId),
-          );
-        if (bad && added > 0) {
-          results.push({
-            name: topic.name,
-            errorCode: KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
-            errorMessage: `Invalid replica assignment: expected ${added} assignments naming only broker ${broker.nodeId}.`,
-          });
-          continue;
-        }
+      const assignments = topic.assignments?.map((a) => a.brokerIds);
+      const invalid =
+        assignments === undefined || current === 0 || topic.count <= current
+          ? null
+          : assignmentFault(
+              broker.metadata(),
+              assignments,
+              topic.count - current,
+              replicationFactorOf(topic.name),
+            );
+      if (invalid !== null) {
+        results.push({
+          name: topic.name,
+          errorCode: KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
+          errorMessage: invalid,
+        });
+        continue;
       }
-      const result = await broker.createPartitions(topic.name, topic.count, request.validateOnly);
+      const result = await broker.createPartitions(
+        topic.name,
+        topic.count,
+        request.validateOnly,
+        assignments,
+      );
       results.push({ name: topic.name, errorCode: result.errorCode, errorMessage: result.errorMessage });
     }
     return { throttleTimeMs: 0, results };
