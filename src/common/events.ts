@@ -51,11 +51,22 @@ export interface RebalanceEvent {
   readonly members: number;
 }
 
+/** A consumer group's coordinator (`nodeId`) started a rebalance of a group (Kafka's "Preparing to rebalance"). */
+export interface RebalanceStartedEvent {
+  readonly nodeId: number;
+  readonly group: string;
+  /** The generation the rebalance leaves. */
+  readonly generationId: number;
+  readonly members: number;
+  readonly reason: string;
+}
+
 export interface KafkaEventMap {
   'leader-change': LeaderChangeEvent;
   'isr-change': IsrChangeEvent;
   fencing: FencingEvent;
   'topic-created': TopicCreatedEvent;
+  'rebalance-started': RebalanceStartedEvent;
   rebalance: RebalanceEvent;
 }
 
@@ -66,6 +77,7 @@ export const KAFKA_EVENT_NAMES: readonly KafkaEventName[] = [
   'isr-change',
   'fencing',
   'topic-created',
+  'rebalance-started',
   'rebalance',
 ];
 

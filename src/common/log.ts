@@ -126,6 +126,10 @@ const EVENT_LINES: { [N in KafkaEventName]: (event: KafkaEventMap[N]) => [string
     `created topic ${e.topic} with ${e.partitions} partitions, topic id ${e.topicId}`,
     { topic: e.topic, topicId: e.topicId, partitions: e.partitions },
   ],
+  'rebalance-started': (e) => [
+    `Preparing to rebalance group ${e.group} in state PreparingRebalance with old generation ${e.generationId} (reason: ${e.reason})`,
+    { group: e.group, generationId: e.generationId, members: e.members, reason: e.reason },
+  ],
   rebalance: (e) => [
     `group ${e.group} stabilized with generation ${e.generationId} (${e.members} members)`,
     { group: e.group, generationId: e.generationId, members: e.members },

@@ -673,6 +673,13 @@ export class GroupCoordinator {
     this.#logger(
       `group ${group.groupId}: preparing to rebalance (generation ${group.generationId}, reason: ${reason})`,
     );
+    publishKafkaEvent('rebalance-started', {
+      nodeId: this.#nodeId,
+      group: group.groupId,
+      generationId: group.generationId,
+      members: group.members.size,
+      reason,
+    });
     group.cancelJoinTimer?.();
     if (wasEmpty) {
       // group.initial.rebalance.delay.ms: let more members of a starting group arrive first.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { onKafkaEvent, type RebalanceEvent } from '../../src/common/events.ts';
+import { onKafkaEvent, type RebalanceEvent, type RebalanceStartedEvent } from '../../src/common/events.ts';
 import {
   GroupCoordinator,
   type GroupCoordinatorConfig,
@@ -593,6 +593,10 @@ describe('rebalance events', () => {
     });
     for (let p = 0; p < 4; p++) await coordinator.loadPartition(p);
     const events: RebalanceEvent[] = [];
+    const started: RebalanceStartedEvent[] = [];
+    const stopStarted = onKafkaEvent('rebalance-started', (event) => {
+      if (event.group === GROUP) started.push(event);
+    });
     const stop = onKafkaEvent('rebalance', (event) => {
       if (event.group === GROUP) events.push(event);
     });
@@ -622,8 +626,18 @@ describe('rebalance events', () => {
       await flush();
       assert.deepEqual(events.at(-1), { nodeId: 7, group: GROUP, generationId: 2, members: 2 });
       assert.equal(events.length, 2);
+      // Each rebalance was announced when it began, from the generation it left.
+      assert.deepEqual(
+        started.map(({ nodeId, generationId, members }) => ({ nodeId, generationId, members })),
+        [
+          { nodeId: 7, generationId: 0, members: 1 },
+          { nodeId: 7, generationId: 1, members: 2 },
+        ],
+      );
+      assert.ok(started.every((event) => event.reason.length > 0));
     } finally {
       stop();
+      stopStarted();
     }
   });
 });
