@@ -50,8 +50,22 @@ async function step<T>(name: string, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    throw new StepError(`${name}: ${(error as Error).message}`);
+    const refusal = kafkaRefusalOf(error);
+    throw new StepError(
+      `${name}: ${(error as Error).message}${refusal === undefined ? '' : ` (${refusal})`}`,
+    );
   }
+}
+
+/** The broker's refusal inside a client error (`NAME: message`), which the client wraps in its own. */
+function kafkaRefusalOf(error: unknown): string | undefined {
+  const e = error as { apiId?: string; message?: string; errors?: unknown[]; cause?: unknown } | null;
+  if (typeof e?.apiId === 'string') return `${e.apiId}: ${e.message ?? ''}`;
+  for (const inner of [...(e?.errors ?? []), ...(e?.cause === undefined ? [] : [e.cause])]) {
+    const found = kafkaRefusalOf(inner);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function errorCodeOf(error: unknown): number | undefined {
@@ -90,6 +104,9 @@ export async function runSmoke(options: SmokeOptions, print: (line: string) => v
     const produced = await step('produce', () =>
       producer.send({
         messages: [{ topic: options.topic, key: Buffer.from('kstack-smoke'), value: Buffer.from(value) }],
+        // acks=all as AC-MSG-001's producer: @platformatic/kafka 2.12 takes acks from send()
+        // only (the constructor's is ignored, and send() defaults to acks=1).
+        acks: -1,
       }),
     );
     const written = produced.offsets?.[0];

@@ -319,6 +319,9 @@ export class UiKafka {
             headers: new Map([...message.headers].map(([key, value]) => [Buffer.from(key, 'utf8'), value])),
           },
         ],
+        // acks=all here: @platformatic/kafka 2.12 takes acks from send() only (the
+        // constructor's is ignored, and send() defaults to acks=1).
+        acks: -1,
         autocreateTopics: false,
       }),
     );
