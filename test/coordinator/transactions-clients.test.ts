@@ -236,7 +236,8 @@ for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_P
           })) as unknown as WriteTxnMarkersResponseData;
           return answer.markers[0]?.topics[0]?.partitions[0]?.errorCode;
         };
-        // kstack's DescribeProducers answers coordinator epoch -1 (handler 61), the reference the real one.
+        // The coordinator epoch of the producer's last marker, as DescribeProducers gives it on both.
+        assert.ok(producer.coordinatorEpoch >= 0, `coordinator epoch ${producer.coordinatorEpoch}`);
         assert.equal(
           await marker(producer.producerEpoch, producer.coordinatorEpoch - 1),
           ErrorCode.TRANSACTION_COORDINATOR_FENCED,

@@ -53,7 +53,7 @@ export const handler = defineHandler<DescribeProducersRequestData, Input<Describ
               producerEpoch: p.producerEpoch,
               lastSequence: p.lastSequence,
               lastTimestamp: BigInt(p.lastTimestampMs),
-              coordinatorEpoch: -1,
+              coordinatorEpoch: p.coordinatorEpoch,
               currentTxnStartOffset: BigInt(
                 transactions?.partitions.openTransactionStart(t.name, partitionIndex, p.producerId) ?? -1,
               ),
