@@ -13,6 +13,7 @@ import { ACLS, AclStore } from '../security/acls.ts';
 import { Authorizer, type AuthorizerSettings, authorizerSettings } from '../security/authorizer.ts';
 import { listenerServices } from '../security/listener-view.ts';
 import { type Listener, resolveListeners } from '../security/listeners.ts';
+import { CLIENT_QUOTAS, ClientQuotaStore, QUOTA_ENFORCER, quotaEnforcerFor } from '../security/quotas.ts';
 import { AUTHORIZER } from '../security/request-authorization.ts';
 import { type ListenerSecurity, listenerSecurity } from '../security/sasl.ts';
 import { SCRAM_CREDENTIALS, ScramCredentialStore } from '../security/scram-store.ts';
@@ -153,6 +154,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   readonly #scram = new ScramCredentialStore((records) => this.#commitSecurity(records));
   /** ACLs (API keys 29-31) and, with `authorizer.class.name` set, the authorizer over them (src/security). */
   readonly #acls = new AclStore((records) => this.#commitSecurity(records));
+  /** Client quotas (API keys 48, 49; enforced by Produce and Fetch through QUOTA_ENFORCER). */
+  readonly #quotas = new ClientQuotaStore((records) => this.#commitSecurity(records));
   readonly #authorizerSettings: AuthorizerSettings | undefined;
   readonly #extensions: BrokerExtension[] = [];
   #port = 0;
@@ -241,6 +244,12 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.slots.set(SCRAM_CREDENTIALS, this.#scram);
     this.#acls.replay(records);
     this.slots.set(ACLS, this.#acls);
+    this.#quotas.replay(records);
+    this.slots.set(CLIENT_QUOTAS, this.#quotas);
+    this.slots.set(
+      QUOTA_ENFORCER,
+      quotaEnforcerFor(this.#quotas, (name) => this.config.lookup(name)?.value),
+    );
     if (this.#authorizerSettings !== undefined) {
       this.slots.set(AUTHORIZER, new Authorizer(this.#authorizerSettings, this.#acls));
     }
@@ -431,6 +440,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     // changes at once, so the proposing node sees them twice).
     this.#acls.replay(records);
     this.#scram.replay(records);
+    this.#quotas.replay(records);
     this.#replayBrokerConfigs(records);
     if (this.#server === null) return;
     for (const topic of before.topics()) {

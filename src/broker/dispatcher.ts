@@ -183,10 +183,14 @@ export class BrokerDispatcher implements RequestDispatcher {
     const value = body as Record<string, unknown>;
     if (apiKey === FETCH_KEY) {
       const parts = encodeResponseChunks(apiKey, version, correlationId, value, FETCH_ZERO_COPY_MIN_BYTES);
-      return { response: parts.length === 1 ? parts[0]! : parts };
+      const throttleMs = typeof value.throttleTimeMs === 'number' ? value.throttleTimeMs : 0;
+      return { response: parts.length === 1 ? parts[0]! : parts, ...(throttleMs > 0 ? { throttleMs } : {}) };
     }
     const writer = new Writer(RESPONSE_CAPACITY_HINT);
-    return { response: encodeResponse(apiKey, version, correlationId, value, writer) };
+    const response = encodeResponse(apiKey, version, correlationId, value, writer);
+    // A throttled answer (client quotas, src/security/quotas.ts) mutes the connection for that long.
+    const throttleMs = typeof value.throttleTimeMs === 'number' ? value.throttleTimeMs : 0;
+    return throttleMs > 0 ? { response, throttleMs } : { response };
   }
 
   #apiVersionsFallback(correlationId: number): DispatchResult {

@@ -5,6 +5,7 @@
  * local log (metadata-log.ts); the Raft quorum will later replicate the same records.
  */
 import type { AclMetadataRecord } from '../security/acls.ts';
+import type { ClientQuotaMetadataRecord } from '../security/quotas.ts';
 import type { ScramMetadataRecord } from '../security/scram-store.ts';
 import type { BrokerEndpoint, MetadataView, PartitionView, TopicView } from './services.ts';
 
@@ -15,6 +16,7 @@ export const ConfigResourceType = { topic: 2, broker: 4 } as const;
 export type MetadataRecord =
   | ScramMetadataRecord
   | AclMetadataRecord
+  | ClientQuotaMetadataRecord
   | { readonly type: 'TopicRecord'; readonly name: string; readonly topicId: string }
   | {
       readonly type: 'PartitionRecord';

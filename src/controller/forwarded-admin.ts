@@ -1,7 +1,7 @@
 /**
  * Metadata writes sent to a broker that is not the active controller, forwarded to it as Kafka 4's
  * brokers forward them: DeleteTopics (20), CreateAcls (30), DeleteAcls (31), AlterConfigs (33),
- * CreatePartitions (37), IncrementalAlterConfigs (44) and AlterUserScramCredentials (51); ElectLeaders
+ * CreatePartitions (37), IncrementalAlterConfigs (44), AlterClientQuotas (49) and AlterUserScramCredentials (51); ElectLeaders
  * (43) too, served on the controller listener by ReplicationControl itself. One path
  * for all of them: the broker's handler, once its request is authorized and parsed, hands the
  * decoded request to `AdminForwarder.forward`, which sends it unchanged (same API key and version)
@@ -24,6 +24,7 @@ import { handler as deleteAcls } from '../broker/handlers/31-delete-acls.ts';
 import { handler as alterConfigs } from '../broker/handlers/33-alter-configs.ts';
 import { handler as createPartitions } from '../broker/handlers/37-create-partitions.ts';
 import { handler as incrementalAlterConfigs } from '../broker/handlers/44-incremental-alter-configs.ts';
+import { handler as alterClientQuotas } from '../broker/handlers/49-alter-client-quotas.ts';
 import { handler as alterUserScramCredentials } from '../broker/handlers/51-alter-user-scram-credentials.ts';
 import type { MessageValue } from '../protocol/index.ts';
 import type { ControllerClient } from './broker-lifecycle.ts';
@@ -38,6 +39,7 @@ export const FORWARDED_ADMIN_HANDLERS: readonly Handler[] = [
   alterConfigs,
   createPartitions,
   incrementalAlterConfigs,
+  alterClientQuotas,
   alterUserScramCredentials,
 ];
 

@@ -876,7 +876,36 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
     })),
   ],
   [47, offsetDelete],
+  // Client quotas: DESCRIBE_CONFIGS / ALTER_CONFIGS on the cluster, as Kafka's KafkaApis and ControllerApis.
+  [
+    48,
+    clusterOnly(Op.DESCRIBE_CONFIGS, () => ({
+      errorCode: CLUSTER_DENIED,
+      errorMessage: 'Cluster authorization failed.',
+      entries: null,
+    })),
+  ],
+  [
+    49,
+    clusterOnly(Op.ALTER_CONFIGS, (request) => ({
+      entries: (request.entries ?? []).map((entry: Loose) => ({
+        errorCode: CLUSTER_DENIED,
+        errorMessage: 'Cluster authorization failed.',
+        entity: entry.entity,
+      })),
+    })),
+  ],
   [50, clusterOnly(Op.DESCRIBE, () => ({ errorCode: CLUSTER_DENIED, errorMessage: null, results: [] }))],
+  // Kafka's controller checks DESCRIBE on the cluster for DescribeQuorum (its top-level error).
+  [
+    55,
+    clusterOnly(Op.DESCRIBE, () => ({
+      errorCode: CLUSTER_DENIED,
+      errorMessage: 'Cluster authorization failed.',
+      topics: [],
+      nodes: [],
+    })),
+  ],
   [
     51,
     clusterOnly(Op.ALTER, (request) => ({

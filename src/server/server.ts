@@ -23,6 +23,8 @@ export interface DispatchResult {
   readonly response: ResponseFrame | null;
   /** Close the connection after writing `response` (malformed or unsupported request). */
   readonly close?: boolean;
+  /** A throttled answer (client quotas): no further request is read for this long after it, as Kafka mutes the channel. */
+  readonly throttleMs?: number;
 }
 
 export interface RequestDispatcher {
@@ -70,6 +72,8 @@ class Connection {
   #closed = false;
   #paused = false;
   #processing = false;
+  /** Muted by a throttled answer until this timer fires. */
+  #muteTimer: NodeJS.Timeout | null = null;
 
   constructor(
     socket: net.Socket,
@@ -126,7 +130,7 @@ class Connection {
   }
 
   #frameBuffered(): void {
-    while (!this.#closed && this.#chunkBytes >= 4 && !this.#queueFull()) {
+    while (!this.#closed && this.#muteTimer === null && this.#chunkBytes >= 4 && !this.#queueFull()) {
       const size = this.#peekSize();
       if (size < 0 || size > this.#limits.socketRequestMaxBytes) {
         this.#server.log.warn(
@@ -215,6 +219,7 @@ class Connection {
         const result = entry.result!;
         if (this.#closed) continue;
         if (result.response !== null) this.#write(result.response);
+        if (result.throttleMs !== undefined && result.throttleMs > 0) this.#mute(result.throttleMs);
         if (result.close === true) {
           this.close('protocol error');
           return;
@@ -245,10 +250,20 @@ class Connection {
     );
   }
 
-  /** Pauses reading while too much is queued or unsent; resumes once under the bounds. */
+  /** Stops reading requests for `ms` (a later throttle extends it), then goes on with what is buffered. */
+  #mute(ms: number): void {
+    if (this.#muteTimer !== null) clearTimeout(this.#muteTimer);
+    this.#muteTimer = setTimeout(() => {
+      this.#muteTimer = null;
+      this.#processBuffered();
+    }, ms);
+  }
+
+  /** Pauses reading while too much is queued or unsent, or while muted; resumes once under the bounds. */
   #updateFlow(): void {
     if (this.#closed) return;
-    const overloaded = this.#queueFull() || this.#chunkBytes > this.#limits.socketRequestMaxBytes;
+    const overloaded =
+      this.#muteTimer !== null || this.#queueFull() || this.#chunkBytes > this.#limits.socketRequestMaxBytes;
     if (overloaded && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
@@ -261,6 +276,7 @@ class Connection {
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#muteTimer !== null) clearTimeout(this.#muteTimer);
     this.#chunks = [];
     this.#chunkBytes = 0;
     if (reason !== 'idle' && reason !== 'shutdown') {
@@ -277,6 +293,7 @@ class Connection {
 
   #onClosed(): void {
     this.#closed = true;
+    if (this.#muteTimer !== null) clearTimeout(this.#muteTimer);
     this.#server.onConnectionClosed(this);
   }
 

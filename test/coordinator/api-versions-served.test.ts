@@ -34,6 +34,8 @@ const BODY_OVERRIDES: ReadonlyMap<number, MessageValue> = new Map<number, Messag
   [0, { acks: -1, timeoutMs: 1000 }],
   [1, { maxWaitMs: 0, replicaId: -1 }],
   [17, { mechanism: 'PLAIN' }],
+  // Kafka answers an unknown quota entity type (the probe's name) with UNSUPPORTED_VERSION itself.
+  [48, { components: [{ entityType: 'client-id', matchType: 2, match: null }], strict: false }],
 ]);
 
 /** A string that names nothing yet: topics, groups and ids the probes create or look up. */

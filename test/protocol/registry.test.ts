@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { ApiKey, apis, getApi } from '../../src/protocol/apis/index.ts';
 import { ErrorCode, errorByCode, KafkaErrors } from '../../src/protocol/errors.ts';
 
-test('the registry holds the 51 APIs of the broker, group, transaction, security (ACLs too) and quorum issues', () => {
-  assert.equal(apis.size, 51);
+test('the registry holds the 53 APIs of the broker, group, transaction, security (ACLs, quotas too) and quorum issues', () => {
+  assert.equal(apis.size, 53);
   for (const [name, key] of Object.entries(ApiKey)) {
     const api = getApi(key);
     assert.ok(api, name);
@@ -46,6 +46,8 @@ test('version ranges as the specification gives them', () => {
     [ApiKey.CreateAcls, 0, 3, 2],
     [ApiKey.DeleteAcls, 0, 3, 2],
     [ApiKey.OffsetDelete, 0, 0, null],
+    [ApiKey.DescribeClientQuotas, 0, 1, 1],
+    [ApiKey.AlterClientQuotas, 0, 1, 1],
     [ApiKey.DescribeCluster, 0, 1, 0],
     [ApiKey.ConsumerGroupHeartbeat, 0, 1, 0],
   ];

@@ -10,6 +10,7 @@ import {
   type RecordRules,
   validateProducePayload,
 } from '../../records/index.ts';
+import { recordQuota } from '../../security/quotas.ts';
 import type { Broker } from '../broker.ts';
 import type { TopicSettings } from '../config.ts';
 import { defineHandler, NO_RESPONSE } from '../handler.ts';
@@ -280,14 +281,19 @@ export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseDa
         return answer;
       }),
     }));
+    // producer_byte_rate (src/security/quotas.ts): the throttle is answered, and the connection muted for it.
+    let bytes = 0;
+    for (const topic of request.topicData)
+      for (const p of topic.partitionData) bytes += p.records?.length ?? 0;
+    const throttleTimeMs = recordQuota(context, 'producer_byte_rate', bytes);
     if (acks === 0) return NO_RESPONSE;
     // Unreplicated partitions answer at once, as before; acks=all on replicated ones waits for the ISR.
-    if (!waiting) return { responses: responses as never, throttleTimeMs: 0 };
+    if (!waiting) return { responses: responses as never, throttleTimeMs };
     return Promise.all(
       responses.map(async (topic) => ({
         name: topic.name,
         partitionResponses: await Promise.all(topic.partitionResponses),
       })),
-    ).then((settled) => ({ responses: settled, throttleTimeMs: 0 }));
+    ).then((settled) => ({ responses: settled, throttleTimeMs }));
   },
 });

@@ -6,6 +6,7 @@ import {
   KafkaErrors,
 } from '../../protocol/index.ts';
 import { batchSizeAt, lastOffsetAt } from '../../records/index.ts';
+import { fetchQuotaMaxBytes, recordQuota, unrecordQuota } from '../../security/quotas.ts';
 import type { Broker } from '../broker.ts';
 import { type FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.ts';
 import { defineHandler } from '../handler.ts';
@@ -381,14 +382,24 @@ export const handler = defineHandler<FetchRequestData, Input<FetchResponseData>>
   name: 'Fetch',
   minVersion: 4,
   maxVersion: 17,
-  async handle(request, context) {
+  async handle(fetchRequest, context) {
     const broker = brokerOf(context);
     const version = context.apiVersion;
-    const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
+    const replicaId = version >= 15 ? fetchRequest.replicaState.replicaId : fetchRequest.replicaId;
     if (replicaId >= 0) {
-      const replicaEpoch = version >= 15 ? Number(request.replicaState.replicaEpoch) : -1;
-      return followerFetch(broker, request, replicaId, replicaEpoch, context.correlationId, version);
+      const replicaEpoch = version >= 15 ? Number(fetchRequest.replicaState.replicaEpoch) : -1;
+      return followerFetch(broker, fetchRequest, replicaId, replicaEpoch, context.correlationId, version);
     }
+    // consumer_byte_rate (src/security/quotas.ts): a consumer's answer holds at most the quota's whole window.
+    const quotaMaxBytes = fetchQuotaMaxBytes(context);
+    const request =
+      quotaMaxBytes >= fetchRequest.maxBytes
+        ? fetchRequest
+        : {
+            ...fetchRequest,
+            maxBytes: Math.floor(quotaMaxBytes),
+            minBytes: Math.min(fetchRequest.minBytes, Math.floor(quotaMaxBytes)),
+          };
     const useTopicIds = version >= 13;
     const lookup =
       version >= 7
@@ -429,6 +440,13 @@ export const handler = defineHandler<FetchRequestData, Input<FetchResponseData>>
           Number(answer.logStartOffset) !== target.sentLogStartOffset;
         return changed;
       });
+    }
+    // Over the quota: no records and the throttle time (they are not counted), as Kafka answers.
+    const fetched = outcomes.reduce((sum, o) => sum + o.bytes, 0);
+    const throttleTimeMs = recordQuota(context, 'consumer_byte_rate', fetched);
+    if (throttleTimeMs > 0) {
+      unrecordQuota(context, 'consumer_byte_rate', fetched);
+      return { throttleTimeMs, errorCode: 0, sessionId: session?.id ?? 0, responses: [] };
     }
     for (const { target, answer } of outcomes) {
       target.sentHighWatermark = Number(answer.highWatermark);

@@ -43,6 +43,8 @@ import {
   ListPartitionReassignmentsResponse,
 } from './46-list-partition-reassignments.ts';
 import { OffsetDeleteRequest, OffsetDeleteResponse } from './47-offset-delete.ts';
+import { DescribeClientQuotasRequest, DescribeClientQuotasResponse } from './48-describe-client-quotas.ts';
+import { AlterClientQuotasRequest, AlterClientQuotasResponse } from './49-alter-client-quotas.ts';
 import {
   DescribeUserScramCredentialsRequest,
   DescribeUserScramCredentialsResponse,
@@ -132,6 +134,8 @@ export const ApiKey = {
   IncrementalAlterConfigs: 44,
   ListPartitionReassignments: 46,
   OffsetDelete: 47,
+  DescribeClientQuotas: 48,
+  AlterClientQuotas: 49,
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
   Vote: 52,
@@ -192,6 +196,8 @@ const definitions: readonly ApiDefinition[] = [
     ListPartitionReassignmentsResponse,
   ),
   defineApi('OffsetDelete', OffsetDeleteRequest, OffsetDeleteResponse),
+  defineApi('DescribeClientQuotas', DescribeClientQuotasRequest, DescribeClientQuotasResponse),
+  defineApi('AlterClientQuotas', AlterClientQuotasRequest, AlterClientQuotasResponse),
   defineApi(
     'DescribeUserScramCredentials',
     DescribeUserScramCredentialsRequest,
@@ -256,6 +262,8 @@ export * from './43-elect-leaders.ts';
 export * from './44-incremental-alter-configs.ts';
 export * from './46-list-partition-reassignments.ts';
 export * from './47-offset-delete.ts';
+export * from './48-describe-client-quotas.ts';
+export * from './49-alter-client-quotas.ts';
 export * from './50-describe-user-scram-credentials.ts';
 export * from './51-alter-user-scram-credentials.ts';
 export * from './52-vote.ts';

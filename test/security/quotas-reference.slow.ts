@@ -1,0 +1,162 @@
+/**
+ * Client quotas against Apache Kafka 4.1.1, the same assertions on both (not a unit test: about
+ * 60 s; `node --test test/security/quotas-reference.slow.ts`). On `kstack up` and on the reference,
+ * side by side: Kafka's `kafka-configs` sets producer_byte_rate=1048576 for one client id and
+ * consumer_byte_rate=1048576 for another (and lists them); then, at once on both engines, a kafkajs
+ * producer writes as fast as it may for 20 s and a kafkajs consumer reads a 40 MB topic for 20 s
+ * (each its own process: test/security/quota-client.ts). Each must be throttled (answers with a
+ * throttle time, KIP-219) and move as many bytes as Kafka lets it: within 2 MB of what the reference
+ * let the same client move. Kafka's quota window counts at least 10 windows of 1 s from a cold start,
+ * so a client bursts ~10 MB first: both engines move about 21-24 MB in the 20 s (measured), not 20.
+ * Ports (docs/team-rules.md): kstack 23640, the reference 23641 and its controller 23691.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ReferenceCluster } from '../../reference/cluster.ts';
+import { KstackProcess } from '../../src/engine/process.ts';
+import { run } from './support.ts';
+
+const KSTACK = 23640;
+const KAFKA = 23641;
+const QUOTA = 1_048_576;
+const PHASE_S = 20;
+const MB = 1_000_000;
+const TOLERANCE_BYTES = 2 * MB;
+const FILL_MB = 40;
+const CLIENT = fileURLToPath(new URL('./quota-client.ts', import.meta.url));
+const CONFIGS = fileURLToPath(new URL('../../reference/bin/kafka-configs', import.meta.url));
+const TOPICS = fileURLToPath(new URL('../../reference/bin/kafka-topics', import.meta.url));
+
+interface Outcome {
+  readonly bytes: number;
+  readonly answers: number;
+  readonly throttled: number;
+  readonly maxThrottleMs: number;
+}
+
+async function client(
+  port: number,
+  mode: string,
+  clientId: string,
+  topic: string,
+  amount: number,
+): Promise<Outcome> {
+  const result = await run(
+    process.execPath,
+    [CLIENT, `127.0.0.1:${port}`, mode, clientId, topic, String(amount)],
+    {
+      timeoutMs: 180_000,
+      env: {
+        ...process.env,
+        KAFKAJS_DEBUG_PROTOCOL_BUFFERS: '1',
+        KAFKAJS_DEBUG_EXTENDED_PROTOCOL_BUFFERS: '1',
+      },
+    },
+  );
+  assert.equal(result.code, 0, `${mode} on ${port}: ${result.stderr.slice(-2000)}`);
+  const line = result.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as Outcome;
+}
+
+async function tool(program: string, args: readonly string[]): Promise<string> {
+  const result = await run(program, args, { timeoutMs: 120_000 });
+  assert.equal(result.code, 0, `${program} ${args.join(' ')}: ${result.stderr.slice(-2000)}`);
+  return result.stdout;
+}
+
+describe('client quotas on kstack and Apache Kafka 4.1.1', { timeout: 600_000 }, () => {
+  let dataDir: string;
+  let kstack: KstackProcess | undefined;
+  let reference: ReferenceCluster | undefined;
+  const killReference = (): void => reference?.killAllSync();
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'kstack-quotas-ref-'));
+    process.on('exit', killReference);
+    reference = new ReferenceCluster({ nodes: 1, basePort: KAFKA, dataDir: join(dataDir, 'reference') });
+    [kstack] = await Promise.all([
+      KstackProcess.start({
+        args: [
+          '--no-compose',
+          '--data-dir',
+          join(dataDir, 'kstack'),
+          '--override',
+          `listeners=PLAINTEXT://127.0.0.1:${KSTACK}`,
+        ],
+        ports: [KSTACK],
+      }),
+      reference.start(),
+    ]);
+  });
+
+  after(async () => {
+    const exit = await kstack?.stop();
+    await reference?.stop(true);
+    process.off('exit', killReference);
+    rmSync(dataDir, { recursive: true, force: true });
+    if (exit !== undefined) assert.equal(exit.code, 0, kstack?.output);
+  });
+
+  it('kafka-configs sets and lists the quotas; a producer and a consumer at 1 MB/s are throttled alike', async () => {
+    const prepare = async (port: number): Promise<string> => {
+      const bootstrap = ['--bootstrap-server', `127.0.0.1:${port}`];
+      for (const [key, name] of [
+        ['producer_byte_rate', 'quota-producer'],
+        ['consumer_byte_rate', 'quota-consumer'],
+      ] as const) {
+        await tool(CONFIGS, [
+          ...bootstrap,
+          '--alter',
+          '--add-config',
+          `${key}=${QUOTA}`,
+          '--entity-type',
+          'clients',
+          '--entity-name',
+          name,
+        ]);
+      }
+      for (const topic of ['quota-produce', 'quota-fetch'])
+        await tool(TOPICS, [...bootstrap, '--create', '--topic', topic, '--partitions', '1']);
+      const fill = await client(port, 'fill', 'quota-filler', 'quota-fetch', FILL_MB);
+      assert.equal(fill.bytes, FILL_MB * MB);
+      return tool(CONFIGS, [...bootstrap, '--describe', '--entity-type', 'clients']);
+    };
+    const [kstackListing, kafkaListing] = await Promise.all([prepare(KSTACK), prepare(KAFKA)]);
+    assert.equal(kstackListing, kafkaListing);
+    assert.match(kstackListing, /client-id 'quota-producer' are producer_byte_rate=1048576\.0/);
+
+    const measure = (port: number) =>
+      Promise.all([
+        client(port, 'produce', 'quota-producer', 'quota-produce', PHASE_S),
+        client(port, 'consume', 'quota-consumer', 'quota-fetch', PHASE_S),
+      ]);
+    const [[kProduce, kConsume], [rProduce, rConsume]] = await Promise.all([measure(KSTACK), measure(KAFKA)]);
+    const show = (o: Outcome) =>
+      `${(o.bytes / MB).toFixed(1)} MB, ${o.throttled}/${o.answers} answers throttled, max ${o.maxThrottleMs} ms`;
+    console.log(`producer ${PHASE_S} s: kstack ${show(kProduce)}; Kafka ${show(rProduce)}`);
+    console.log(`consumer ${PHASE_S} s: kstack ${show(kConsume)}; Kafka ${show(rConsume)}`);
+    for (const [name, o] of [
+      ['kstack producer', kProduce],
+      ['kstack consumer', kConsume],
+      ['Kafka producer', rProduce],
+      ['Kafka consumer', rConsume],
+    ] as const) {
+      assert.ok(o.throttled > 0, `${name}: no throttled answer`);
+      // At least the quota's rate, at most what the cold window (10 windows) and the phase allow.
+      assert.ok(o.bytes >= 0.9 * QUOTA * PHASE_S, `${name}: ${o.bytes} bytes`);
+      assert.ok(o.bytes <= QUOTA * (PHASE_S + 10), `${name}: ${o.bytes} bytes`);
+    }
+    assert.ok(
+      Math.abs(kProduce.bytes - rProduce.bytes) <= TOLERANCE_BYTES,
+      `producer: kstack ${kProduce.bytes} bytes, Kafka ${rProduce.bytes}`,
+    );
+    assert.ok(
+      Math.abs(kConsume.bytes - rConsume.bytes) <= TOLERANCE_BYTES,
+      `consumer: kstack ${kConsume.bytes} bytes, Kafka ${rConsume.bytes}`,
+    );
+  });
+});
