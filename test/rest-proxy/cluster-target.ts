@@ -81,6 +81,13 @@ export function kstackClusterTarget(port: number, dataDirPrefix: string): Cluste
             `broker.session.timeout.ms=${TEST_SESSION_TIMEOUT_MS}`,
             '--override',
             `broker.heartbeat.interval.ms=${TEST_HEARTBEAT_INTERVAL_MS}`,
+            // The two settings the reference cluster takes only to save test time
+            // (reference/README.md): a new group's first rebalance without the 3 s delay, and
+            // __consumer_offsets created with 5 partitions rather than 50 (at RF 3: 15 replicas).
+            '--override',
+            'group.initial.rebalance.delay.ms=0',
+            '--override',
+            'offsets.topic.num.partitions=5',
           ],
           ports: Array.from({ length: brokers }, (_, i) => port + i),
           outputTailBytes: OUTPUT_TAIL_BYTES,
