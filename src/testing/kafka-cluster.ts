@@ -51,10 +51,17 @@ export const TEST_CLUSTER_SESSION_TIMEOUT_MS = 4_000;
  * The quorum's first election: a fresh node waits electionTimeoutMs plus up to as much again
  * before it runs (Kafka 1000 ms: 1-2 s of every start). 250 ms here; a follower still takes
  * Kafka's 2 s fetch timeout to give up on a leader, so load does not start needless elections.
+ * Each metadata commit of the start (registrations, unfencings, topics) waits for the leader's
+ * append linger and a follower's next fetch: 5 ms linger (kstack 25) and a fetch 10 ms after an
+ * empty answer (kstack 50) took start-to-ready from p50 1,028 / p99 1,886 ms to p50 781 / p99
+ * 1,449 ms (25 starts each, alternated, load 15-21), for about 6% of a core more while the
+ * cluster idles (12.6% instead of 6.9%).
  */
 export const TEST_CLUSTER_RAFT: Readonly<Partial<RaftConfig>> = {
   electionTimeoutMs: 250,
   electionBackoffMaxMs: 250,
+  appendLingerMs: 5,
+  fetchIdleMs: 10,
 };
 export const TEST_CLUSTER_HEARTBEAT_INTERVAL_MS = 400;
 
