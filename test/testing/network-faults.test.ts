@@ -9,7 +9,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { buildControlServer } from '../../src/testing/control-server.ts';
-import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
+import {
+  KafkaTestingError,
+  startCluster,
+  startKafka,
+  type TestKafkaCluster,
+} from '../../src/testing/index.ts';
 
 /** Generous: CI runs this on a loaded 2-core machine. */
 const WAIT_MS = 90_000;
@@ -101,5 +106,63 @@ test('the control endpoint takes isolate, slow and heal; bad bodies are refused 
   } finally {
     kafka.broker(2).heal();
     await app.close();
+  }
+});
+
+test('a node isolated from clients: a client that knows only it cannot connect, the cluster stays whole', {
+  timeout: 2 * WAIT_MS,
+}, async () => {
+  const node = 3;
+  kafka.broker(node).isolate({ from: 'clients' });
+  try {
+    const only = client('only-node-3', [kafka.bootstrapAddresses[node - 1]!], 0).admin();
+    await assert.rejects(only.connect(), /closed|ECONNRESET|disconnected|Connection/i);
+    await only.disconnect();
+    // Its peers still reach it: replication keeps every ISR full, and a client of the others works.
+    assert.deepEqual([...(await kafka.waitForIsr(SLOW_TOPIC, 0, { timeoutMs: WAIT_MS }))].sort(), [1, 2, 3]);
+    const others = client(
+      'others',
+      kafka.bootstrapAddresses.filter((_, i) => i + 1 !== node),
+    ).admin();
+    await others.connect();
+    try {
+      assert.ok((await others.listTopics()).includes(SLOW_TOPIC));
+    } finally {
+      await others.disconnect();
+    }
+  } finally {
+    kafka.broker(node).heal();
+  }
+  const again = client('node-3-again', [kafka.bootstrapAddresses[node - 1]!]).admin();
+  await again.connect();
+  try {
+    assert.ok((await again.listTopics()).includes(SLOW_TOPIC), 'reachable again after heal');
+  } finally {
+    await again.disconnect();
+  }
+});
+
+test('bad fault options are refused by name; a cluster without fault proxies says so', async () => {
+  const invalid = (words: RegExp) => (error: unknown) =>
+    error instanceof KafkaTestingError && error.code === 'OPTION_INVALID' && words.test(error.message);
+  assert.throws(
+    () => kafka.broker(1).isolate({ from: 'nobody' as 'all' }),
+    invalid(/'nobody'.*peers, clients, all/),
+  );
+  assert.throws(() => kafka.broker(1).slow(-1), invalid(/0\.\.60000 \(LINK_DELAY_MS_MAX\)/));
+  assert.throws(() => kafka.broker(1).slow(100, { from: 'x' as 'all' }), invalid(/'x'/));
+  assert.deepEqual(kafka.broker(1).faults, { isolatedFrom: null, delayMs: 0, delayFrom: null });
+  const plain = await startCluster({ nodes: 1, waitReady: false });
+  try {
+    assert.throws(
+      () => plain.broker(1).isolate(),
+      (error: unknown) =>
+        error instanceof KafkaTestingError &&
+        error.code === 'FAULTS_OFF' &&
+        error.httpStatus === 409 &&
+        /faultProxies: true/.test(error.message),
+    );
+  } finally {
+    await plain.stop();
   }
 });
