@@ -157,7 +157,13 @@ export class ReplicationControl {
         name: 'BrokerHeartbeat',
         minVersion: BROKER_HEARTBEAT_VERSION,
         maxVersion: BROKER_HEARTBEAT_VERSION,
-        handle: (body) => this.#serial(() => this.#heartbeat(body)),
+        handle: (body) => {
+          // The contact counts when it arrives, not when its turn in the queue comes: behind
+          // slow commits (AlterPartition, elections) a live broker would otherwise miss its
+          // session and be fenced (Kafka's controller also records contact before queuing).
+          this.#touchSession(body);
+          return this.#serial(() => this.#heartbeat(body));
+        },
       },
       {
         apiKey: ALTER_PARTITION_KEY,
@@ -302,6 +308,15 @@ export class ReplicationControl {
     return { errorCode: 0, brokerEpoch: offset };
   }
 
+  /** Records a heartbeat's contact for the session check, if it names the broker's current epoch. */
+  #touchSession(body: MessageValue): void {
+    if (!this.#active) return;
+    const brokerId = body.brokerId as number;
+    const epoch = Number(body.brokerEpoch as bigint);
+    if (epoch >= 0 && this.#image().brokerEpoch(brokerId) === epoch)
+      this.#sessions.set(brokerId, this.#nowMs());
+  }
+
   async #heartbeat(body: MessageValue): Promise<MessageValue> {
     if (!this.#active) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
     const brokerId = body.brokerId as number;
@@ -364,6 +379,9 @@ export class ReplicationControl {
         const current = this.#image();
         const epoch = current.brokerEpoch(broker.nodeId);
         if (!this.#active || current.isFenced(broker.nodeId)) return;
+        // A heartbeat that arrived while this waited in the queue keeps the broker.
+        const contact = this.#sessions.get(broker.nodeId);
+        if (contact !== undefined && this.#nowMs() - contact <= this.#sessionTimeoutMs) return;
         this.#options.log.warn(
           `broker ${broker.nodeId} sent no heartbeat for ${this.#sessionTimeoutMs} ms: fenced (epoch ${epoch})`,
         );
