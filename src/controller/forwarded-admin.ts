@@ -44,10 +44,13 @@ export const FORWARDED_ADMIN_HANDLERS: readonly Handler[] = [
 ];
 
 /**
- * APIs that only the controller's own handlers serve (ElectLeaders, 43: ReplicationControl): the
- * broker sends them to the active controller's listener even when that is its own node.
+ * APIs that only the controller's own handlers serve (ElectLeaders, 43: ReplicationControl;
+ * DescribeQuorum, 55: the Raft leader): the broker sends them to the active controller's listener
+ * even when that is its own node.
  */
-export const CONTROLLER_SERVED_KEYS: ReadonlySet<number> = new Set([43]);
+export const CONTROLLER_SERVED_KEYS: ReadonlySet<number> = new Set([43, 55]);
+/** Forwarded reads: their answer changes nothing, so there is no replay to wait for. */
+const READ_ONLY_KEYS: ReadonlySet<number> = new Set([55]);
 
 /** How long a broker tries to find an active controller (an election takes about 2 s). */
 export const FORWARD_NO_CONTROLLER_RETRY_MS = 8_000;
@@ -91,7 +94,7 @@ export class AdminForwarder {
       if (this.#options.isActive() && !CONTROLLER_SERVED_KEYS.has(apiKey)) return null;
       try {
         const answer = await this.#options.client.request(apiKey, apiVersion, body);
-        await this.#awaitReplay();
+        if (!READ_ONLY_KEYS.has(apiKey)) await this.#awaitReplay();
         return answer;
       } catch (error) {
         // Only a request that was never sent is sent again: one that was may have been applied.
