@@ -40,13 +40,16 @@ test('the leader isolated from its peers under acks=all: no acknowledgement from
   const others = kafka.bootstrapAddresses.filter((_, i) => i + 1 !== victim);
   const acknowledged: string[] = [];
   const write = async (brokers: string[], values: string[]) => {
+    // Idempotent: a send retried after a timeout under load is not written twice.
     const producer = client(`payments-${acknowledged.length}`, brokers).producer({
       allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
     });
     await producer.connect();
     try {
       for (const value of values) {
-        await producer.send({ topic: TOPIC, acks: -1, timeout: 2_000, messages: [{ value }] });
+        await producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages: [{ value }] });
         acknowledged.push(value);
       }
     } finally {
@@ -59,11 +62,13 @@ test('the leader isolated from its peers under acks=all: no acknowledgement from
   try {
     assert.deepEqual(kafka.broker(victim).faults, { isolatedFrom: 'peers', delayMs: 0, delayFrom: null });
     const isolatedAt = performance.now();
-    // A producer already writing to it: clients still reach the isolated broker, its metadata still
-    // names itself the leader, and with no follower fetching it cannot acknowledge an acks=all write.
-    // (It stays a zombie leader for clients that only ask it: kafkajs keeps writing to it and
-    // timing out while isolated, as it would with Kafka.)
-    const stuck = client('stuck', kafka.bootstrapAddresses, 0).producer({ allowAutoTopicCreation: false });
+    // A client that asks the isolated broker: clients still reach it, its metadata still names
+    // itself the leader (it cannot follow the quorum), and with no follower fetching it cannot
+    // acknowledge an acks=all write. (A zombie leader for clients that ask it: kafkajs keeps
+    // writing to it and timing out while it is isolated.)
+    const stuck = client('stuck', [kafka.bootstrapAddresses[victim - 1]!], 0).producer({
+      allowAutoTopicCreation: false,
+    });
     await stuck.connect();
     try {
       await assert.rejects(
