@@ -5,11 +5,13 @@
  * produce / consume: as fast as kafkajs goes for that many seconds; prints one JSON line with the
  * value bytes acknowledged (produce) or received (consume) before the deadline, and the number of
  * answers that carried a throttle time (kafkajs's Produce / Fetch response fields, KIP-219) and the
- * largest. fill: writes that many megabytes unthrottled-fast and prints them.
+ * largest. fill: creates the topics `a,b,...` (one partition each), writes that many megabytes to `a`
+ * as fast as it goes and one record to each other topic, and prints them.
  */
 import { Kafka, logLevel } from 'kafkajs';
 
-const [bootstrap, mode, clientId, topic, amountText] = process.argv.slice(2);
+const [bootstrap, mode, clientId, topicArgument, amountText] = process.argv.slice(2);
+let topic = topicArgument;
 if (bootstrap === undefined || mode === undefined || clientId === undefined || topic === undefined) {
   throw new Error('usage: quota-client.ts <bootstrap> produce|consume|fill <client-id> <topic> <amount>');
 }
@@ -23,6 +25,8 @@ let maxThrottleMs = 0;
 const kafka = new Kafka({
   clientId,
   brokers: [bootstrap],
+  // A topic just created may be unknown for a moment (metadata propagation, a loaded machine).
+  retry: { retries: 10 },
   logLevel: logLevel.DEBUG,
   logCreator:
     () =>
@@ -47,7 +51,24 @@ const messages = Array.from({ length: BATCH_RECORDS }, () => ({ value }));
 
 if (mode === 'produce' || mode === 'fill') {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
+  if (mode === 'fill') {
+    // fill creates the topics (one partition each; no JVM tool needed) and writes one record to each
+    // but the first, so every later client finds them known.
+    const [first, ...others] = topic.split(',');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [first!, ...others].map((t) => ({ topic: t, numPartitions: 1 })),
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+    await producer.connect();
+    for (const other of others)
+      await producer.send({ topic: other, acks: 1, messages: [{ value: 'ready' }] });
+    topic = first!;
+  } else {
+    await producer.connect();
+  }
   let bytes = 0;
   const started = performance.now();
   const deadline = mode === 'produce' ? started + amount * 1000 : Number.POSITIVE_INFINITY;
