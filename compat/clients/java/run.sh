@@ -22,6 +22,8 @@ if [ ! -f "$classes/Driver.class" ]; then
   javac -nowarn -d "$classes.tmp.$$" -cp "$libs/*" "$here/Driver.java" >&2
   rm -rf "$classes" && mv "$classes.tmp.$$" "$classes"
 fi
+# KSTACK_JAVA_LOG4J2=FILE replaces the quiet logging (warnings to stderr) with another log4j2
+# configuration, e.g. debug-log4j2.properties here: group coordination and every request at DEBUG.
 exec java -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
-  -Dlog4j2.configurationFile="$root/reference/tools-log4j2.properties" \
+  -Dlog4j2.configurationFile="${KSTACK_JAVA_LOG4J2:-$root/reference/tools-log4j2.properties}" \
   -cp "$classes:$libs/*" Driver
