@@ -100,8 +100,9 @@ export class SchemaLog {
    * Reads from the current position to the partition's end offset (as of now), handing each record
    * to `apply`; with `atLeast`, also past that offset (a record this instance just appended), as
    * Confluent's store reader waits for the offset its write got: the end offset a broker answers
-   * right after an acks=all write may not include it yet (kstack's cluster did so, 23 times in 30),
-   * so a read to that end alone would miss the write.
+   * right after a write need not include it (after an acks=1 write, which the registry made until
+   * it passed acks to send(), 23 of 30 on kstack's three nodes and 28 of 30 on Apache Kafka's did
+   * not), so a read to that end alone would miss the write.
    */
   async readToEnd(apply: (record: LogRecord) => void, atLeast = 0n): Promise<void> {
     const offsets = await this.#consumer.listOffsets({ topics: [this.topic] });
@@ -163,6 +164,9 @@ export class SchemaLog {
   /** Appends one record (acks=all) and resolves with its offset. A null value is a tombstone. */
   async append(key: Buffer, value: Buffer | null): Promise<bigint> {
     const result = await this.#producer.send({
+      // acks=all as Confluent's registry: @platformatic/kafka 2.12 takes acks from send() only and
+      // defaults it to acks=1 there (the Producer constructor's is ignored).
+      acks: -1,
       messages: [{ topic: this.topic, partition: 0, key, value: value as Buffer }],
     });
     const written = result.offsets?.[0];
