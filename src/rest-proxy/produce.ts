@@ -61,6 +61,10 @@ export class RecordProducer {
       [...byPartition].map(async ([partition, indexes]) => {
         try {
           const sent = await this.#kafka.producer.send({
+            // acks=all as Confluent's proxy (its producer's acks=all default): @platformatic/kafka
+            // 2.12 takes acks from send() only and defaults it to acks=1 there (the Producer
+            // constructor's is ignored).
+            acks: -1,
             messages: indexes.map((i) => {
               const record = records[i] as OutgoingRecord;
               return {
