@@ -16,12 +16,12 @@ import { TRANSACTION_STATE_TOPIC } from '../coordinator/transactions/coordinator
 import { TRANSACTIONS } from '../coordinator/transactions/runtime.ts';
 import type { ClusterNode } from '../engine/cluster-node.ts';
 import type { RaftConfig } from '../raft/types.ts';
-import { fitReplication } from '../topology/replication.ts';
 import { type ClusterBroker, startCluster, type TestCluster, type WaitOptions } from './cluster.ts';
 import { KafkaTestingError } from './errors.ts';
 import {
   type BaselineTopic,
   baselineTopics,
+  createBaselineTopics,
   makeNamespace,
   type Namespace,
   type OperationTimings,
@@ -193,34 +193,11 @@ export class TestKafkaCluster {
       if (internal[i] !== 0)
         throw new Error(`internal topic ${topic} was not created: error code ${internal[i]}`);
     }
-    const names = [OFFSETS_TOPIC_NAME, TRANSACTION_STATE_TOPIC];
-    for (const topic of baseline) {
-      if (node.broker.metadata().topic(topic.name) !== undefined) continue;
-      const configs = new Map(Object.entries(topic.configs ?? {}));
-      const minInsync = configs.get('min.insync.replicas');
-      const fitted = fitReplication(
-        {
-          replicationFactor: topic.replicationFactor ?? BROKERS,
-          minInsyncReplicas: minInsync === undefined ? undefined : Number(minInsync),
-        },
-        BROKERS,
-      );
-      if (fitted.minInsyncReplicas !== undefined)
-        configs.set('min.insync.replicas', String(fitted.minInsyncReplicas));
-      const created = await node.broker.topics.createTopic({
-        name: topic.name,
-        numPartitions: topic.partitions ?? -1,
-        replicationFactor: fitted.replicationFactor,
-        configs,
-      });
-      if (created.errorCode !== 0) {
-        throw new KafkaTestingError(
-          'OPTION_INVALID',
-          `baseline topic '${topic.name}' was not created: ${created.errorMessage ?? `error code ${created.errorCode}`}`,
-        );
-      }
-      names.push(topic.name);
-    }
+    const names = [
+      OFFSETS_TOPIC_NAME,
+      TRANSACTION_STATE_TOPIC,
+      ...(await createBaselineTopics(node.broker, baseline, BROKERS)),
+    ];
     await cluster.waitFor(`${names.join(', ')} led with a full ISR on every node`, () =>
       cluster.nodes().every((n) =>
         names.every((name) => {

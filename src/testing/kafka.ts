@@ -307,36 +307,51 @@ export class TestKafka {
   }
 
   async #createBaselineTopics(topics: readonly BaselineTopic[]): Promise<void> {
-    const broker = this.broker;
-    const brokers = broker.metadata().brokers().length;
-    for (const topic of topics) {
-      if (broker.metadata().topic(topic.name) !== undefined) continue;
-      const configs = new Map(Object.entries(topic.configs ?? {}));
-      const minInsync = configs.get('min.insync.replicas');
-      const fitted = fitReplication(
-        {
-          replicationFactor: topic.replicationFactor ?? 1,
-          minInsyncReplicas: minInsync === undefined ? undefined : Number(minInsync),
-        },
-        brokers,
-      );
-      if (fitted.minInsyncReplicas !== undefined) {
-        configs.set('min.insync.replicas', String(fitted.minInsyncReplicas));
-      }
-      const created = await broker.topics.createTopic({
-        name: topic.name,
-        numPartitions: topic.partitions ?? -1,
-        replicationFactor: fitted.replicationFactor,
-        configs,
-      });
-      if (created.errorCode !== 0) {
-        throw new KafkaTestingError(
-          'OPTION_INVALID',
-          `baseline topic '${topic.name}' was not created: ${created.errorMessage ?? `error code ${created.errorCode}`}`,
-        );
-      }
-    }
+    await createBaselineTopics(this.broker, topics, 1);
   }
+}
+
+/**
+ * Creates the baseline topics `broker` does not have yet, through its own topic admin (on a
+ * cluster node, proposed to the quorum): replication factor and min.insync.replicas fitted to the
+ * cluster's `brokerCount` as `kstack up` does (src/topology/replication.ts), RF `brokerCount` when
+ * a topic names none. Answers the names it created; a topic refused is OPTION_INVALID, named.
+ */
+export async function createBaselineTopics(
+  broker: Broker,
+  topics: readonly BaselineTopic[],
+  brokerCount: number,
+): Promise<string[]> {
+  const created: string[] = [];
+  for (const topic of topics) {
+    if (broker.metadata().topic(topic.name) !== undefined) continue;
+    const configs = new Map(Object.entries(topic.configs ?? {}));
+    const minInsync = configs.get('min.insync.replicas');
+    const fitted = fitReplication(
+      {
+        replicationFactor: topic.replicationFactor ?? brokerCount,
+        minInsyncReplicas: minInsync === undefined ? undefined : Number(minInsync),
+      },
+      brokerCount,
+    );
+    if (fitted.minInsyncReplicas !== undefined) {
+      configs.set('min.insync.replicas', String(fitted.minInsyncReplicas));
+    }
+    const answer = await broker.topics.createTopic({
+      name: topic.name,
+      numPartitions: topic.partitions ?? -1,
+      replicationFactor: fitted.replicationFactor,
+      configs,
+    });
+    if (answer.errorCode !== 0) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        `baseline topic '${topic.name}' was not created: ${answer.errorMessage ?? `error code ${answer.errorCode}`}`,
+      );
+    }
+    created.push(topic.name);
+  }
+  return created;
 }
 
 /** The `n`-th namespace of a cluster whose prefixes start with `salt`. */
