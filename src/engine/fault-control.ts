@@ -16,6 +16,7 @@
  * NODE_UNKNOWN or NOT_FOUND, 409 NODE_NOT_RUNNING, NODE_NOT_PAUSED, NODE_RUNNING, PROXIES_OFF.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { useControlErrors } from '../common/control-http.ts';
 import type { FaultAction } from './cluster.ts';
 import { FAULT_SIDES, type FaultSide, LINK_DELAY_MS_MAX } from './fault-proxy.ts';
 
@@ -128,21 +129,10 @@ function nodeIdOf(text: string): number {
 
 export function buildFaultControl(target: FaultTarget): FastifyInstance {
   const app = Fastify({ bodyLimit: BODY_BYTES_MAX });
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof FaultError) {
-      return reply.code(error.httpStatus).send({ error_code: error.code, message: error.message });
-    }
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(status).send({ error_code: 'REQUEST_INVALID', message: (error as Error).message });
-    }
-    return reply.code(500).send({ error_code: 'INTERNAL', message: String(error) });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error_code: 'NOT_FOUND',
-      message: `no ${request.method} ${request.url}: GET /nodes, GET /nodes/{id}, POST /nodes/{id}/{${FAULT_ACTIONS.join('|')}}`,
-    }),
+  useControlErrors(
+    app,
+    (error) => error instanceof FaultError,
+    `GET /nodes, GET /nodes/{id}, POST /nodes/{id}/{${FAULT_ACTIONS.join('|')}}`,
   );
   app.get('/nodes', async () => target.list());
   app.get<{ Params: { id: string } }>('/nodes/:id', async (request) => {

@@ -22,6 +22,7 @@ or running, a broker fault on one broker; 501 what three brokers do not serve; 5
  * listening, so it is tested in-process as well.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { useControlErrors } from '../common/control-http.ts';
 import { FAULT_SIDES, type FaultSide } from '../engine/fault-proxy.ts';
 import { KafkaTestingError } from './errors.ts';
 import type { TestKafka } from './kafka.ts';
@@ -52,21 +53,10 @@ const NODE_ID = { type: 'integer', minimum: 1 } as const;
 
 export function buildControlServer(kafka: TestKafka | TestKafkaCluster): FastifyInstance {
   const app = Fastify({ bodyLimit: BODY_BYTES_MAX });
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof KafkaTestingError) {
-      return reply.code(error.httpStatus).send({ error_code: error.code, message: error.message });
-    }
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(status).send({ error_code: 'REQUEST_INVALID', message: (error as Error).message });
-    }
-    return reply.code(500).send({ error_code: 'INTERNAL', message: String(error) });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error_code: 'NOT_FOUND',
-      message: `no ${request.method} ${request.url}: see the routes in src/testing/README.md`,
-    }),
+  useControlErrors(
+    app,
+    (error) => error instanceof KafkaTestingError,
+    'see the routes in src/testing/README.md',
   );
   app.get('/cluster', async () => ({
     bootstrapServers: kafka.bootstrapServers,
