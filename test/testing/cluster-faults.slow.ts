@@ -8,8 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
+import { kafkajsClient } from './kafkajs-client.ts';
 
 /** Generous: CI runs this on a loaded 2-core machine. */
 const WAIT_MS = 90_000;
@@ -25,12 +26,7 @@ before(async () => {
 after(() => kafka?.stop());
 
 function client(clientId: string): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: kafka.bootstrapAddresses,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+  return kafkajsClient(clientId, kafka.bootstrapAddresses);
 }
 
 test('kill the leader under acks=all load: a new leader, the node restarts, ISR back to 3, no acknowledged record lost', {

@@ -11,8 +11,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { KafkaTestingError, startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
+import { kafkajsClient } from './kafkajs-client.ts';
 
 /** Generous: CI runs this on a loaded 2-core machine. */
 const TOPIC = 'payments';
@@ -37,12 +38,7 @@ before(async () => {
 after(() => kafka?.stop());
 
 function client(clientId: string): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: kafka.bootstrapAddresses,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+  return kafkajsClient(clientId, kafka.bootstrapAddresses);
 }
 
 describe('startKafka({ brokers: 3 })', () => {

@@ -8,8 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
+import { kafkajsClient } from './kafkajs-client.ts';
 
 /** Generous: CI runs this on a loaded 2-core machine. */
 const WAIT_MS = 90_000;
@@ -25,12 +26,7 @@ before(async () => {
 after(() => kafka?.stop());
 
 function client(clientId: string, brokers = kafka.bootstrapAddresses, retries = 30): Kafka {
-  return new Kafka({
-    clientId,
-    brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+  return kafkajsClient(clientId, brokers, retries);
 }
 
 test('the leader isolated from its peers under acks=all: no acknowledgement from it, a new leader, healed back into the ISR', {
