@@ -7,7 +7,14 @@
  * gauges are computed from the broker's metadata and logs when Prometheus scrapes.
  */
 import { performance } from 'node:perf_hooks';
-import { Counter, collectDefaultMetrics, Gauge, type MetricType, Registry } from 'prom-client';
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  type GaugeConfiguration,
+  type MetricType,
+  Registry,
+} from 'prom-client';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import type { BrokerObserver } from '../broker/observer.ts';
 import type { LocalReplica } from '../broker/partition.ts';
@@ -28,6 +35,8 @@ export interface BrokerMetricsSource {
 /** Kafka's `BrokerState` value for a broker serving requests (RUNNING). */
 const BROKER_STATE_RUNNING = 3;
 const FETCH_API_KEY = 1;
+
+const QUANTILE_VALUES = QUANTILES.map(([, quantile]) => quantile);
 
 type CounterChild = { inc(value?: number): void };
 
@@ -238,9 +247,10 @@ export class BrokerMetrics implements BrokerObserver {
         this.reset();
         for (const [request, reservoir] of latency) {
           this.set({ request }, reservoir.count);
-          for (const [label, quantile] of QUANTILES) {
-            this.set({ request, quantile: label }, reservoir.quantile(quantile));
-          }
+          const values = reservoir.quantiles(QUANTILE_VALUES);
+          QUANTILES.forEach(([label], index) => {
+            this.set({ request, quantile: label }, values[index]!);
+          });
         }
       },
     });
@@ -349,23 +359,14 @@ export class BrokerMetrics implements BrokerObserver {
 
   /** Per-partition gauges of the local logs (`kafka_log_log_*`) and of led partitions (`kafka_cluster_partition_*`). */
   #registerPartitionGauges(): void {
-    const metrics = this;
     const perPartition = (name: string, help: string, value: (p: PartitionFacts) => number | null) =>
-      new Gauge({
+      new PartitionGauge({
         name,
         help,
         labelNames: ['topic', 'partition'],
         registers: [this.registry],
-        collect() {
-          this.reset();
-          const source = metrics.#source;
-          if (source === null) return;
-          for (const facts of partitionsOf(source)) {
-            const result = value(facts);
-            if (result !== null)
-              this.set({ topic: facts.topic, partition: String(facts.partitionIndex) }, result);
-          }
-        },
+        partitions: () => (this.#source === null ? [] : partitionsOf(this.#source)),
+        value,
       });
     const local = (read: (replica: LocalReplica) => number) => (p: PartitionFacts) =>
       p.replica === undefined ? null : read(p.replica);
@@ -431,6 +432,39 @@ class UntypedGauge<T extends string> extends Gauge<T> {
   }
 }
 
+/**
+ * A gauge with one series per partition, read straight from the partitions' facts when scraped.
+ * Setting 253 partitions' series through `Gauge.set` (label validation and hashing per series)
+ * cost a family about as much as formatting it; the labels here are built once per metadata
+ * image, with the facts. Its text is the same as a `Gauge` reset and set in the facts' order.
+ */
+class PartitionGauge extends Gauge<'topic' | 'partition'> {
+  readonly #partitions: () => readonly PartitionFacts[];
+  readonly #value: (p: PartitionFacts) => number | null;
+
+  constructor(
+    configuration: GaugeConfiguration<'topic' | 'partition'> & {
+      partitions: () => readonly PartitionFacts[];
+      value: (p: PartitionFacts) => number | null;
+    },
+  ) {
+    const { partitions, value, ...gauge } = configuration;
+    super(gauge);
+    this.#partitions = partitions;
+    this.#value = value;
+  }
+
+  override async get() {
+    const values: { value: number; labels: PartitionFacts['labels'] }[] = [];
+    for (const facts of this.#partitions()) {
+      const value = this.#value(facts);
+      if (value !== null) values.push({ value, labels: facts.labels });
+    }
+    // The base gauge holds no series (nothing sets it): its answer gives the name, help and type.
+    return { ...(await super.get()), values };
+  }
+}
+
 /** A cluster's metadata image also knows each broker's registration (src/broker/metadata-image.ts). */
 interface RegistrationView {
   brokerEpoch(brokerId: number): number;
@@ -456,6 +490,8 @@ interface PartitionFacts {
   readonly isr: readonly number[];
   readonly minIsr: number;
   readonly replica: LocalReplica | undefined;
+  /** The series labels of the partition's gauges. */
+  readonly labels: { readonly topic: string; readonly partition: string };
 }
 
 /**
@@ -483,6 +519,7 @@ function partitionsOf(source: BrokerMetricsSource): PartitionFacts[] {
         isr: partition.isr,
         minIsr,
         replica,
+        labels: { topic: topic.name, partition: String(partition.partitionIndex) },
       });
     }
   }

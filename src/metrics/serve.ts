@@ -5,7 +5,7 @@
  * agent serves one endpoint per broker).
  */
 import type { BrokerMetrics, BrokerMetricsSource } from './broker-metrics.ts';
-import { type MetricsServer, startMetricsServer } from './http.ts';
+import { type MetricsServer, slicedRender, startMetricsServer } from './http.ts';
 
 export interface ServeBrokerMetricsOptions {
   /** The broker's observer (`BrokerOptions.observer`), created before the broker. */
@@ -22,7 +22,7 @@ export async function serveBrokerMetrics(options: ServeBrokerMetricsOptions): Pr
   let server: MetricsServer;
   try {
     server = await startMetricsServer({
-      registry: options.metrics.registry,
+      registry: slicedRender(options.metrics.registry),
       host: options.host,
       port: options.port,
     });
