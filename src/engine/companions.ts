@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path';
 import type { CompanionService } from '../topology/compose.ts';
+import { FAULT_CONTROL_PORT_OFFSET } from './fault-limits.ts';
 
 export interface RunningCompanion {
   readonly service: string;
@@ -37,6 +38,7 @@ interface CompanionKind {
     port: number,
     registryUrl: string | undefined,
     dataDir: string | undefined,
+    faultControlUrl: string | undefined,
   ): Promise<Started>;
 }
 
@@ -82,14 +84,28 @@ const KINDS: readonly CompanionKind[] = [
   {
     service: 'kafka-ui',
     title: 'web UI',
-    start: async (bootstrap, port, registryUrl) =>
+    start: async (bootstrap, port, registryUrl, _dataDir, faultControlUrl) =>
       (await import('../ui/server.ts')).startUi({
         bootstrap,
         port,
         ...(registryUrl === undefined ? {} : { schemaRegistryUrl: registryUrl }),
+        ...(faultControlUrl === undefined ? {} : { faultControlUrl }),
       }),
   },
 ];
+
+/**
+ * The fault control of a cluster whose brokers are `bootstrap` (HOST:PORT,…): where `kstack up
+ * --brokers N` serves it by default, the first broker's port + FAULT_CONTROL_PORT_OFFSET; none for
+ * one broker (no fault control). `--fault-port P` moves it: `startCompanions`'s `faultControlUrl`
+ * then says where.
+ */
+export function defaultFaultControlUrl(bootstrap: string): string | undefined {
+  const brokers = bootstrap.split(',');
+  const first = /^(.*):(\d+)$/.exec(brokers[0]?.trim() ?? '');
+  if (brokers.length < 2 || first === null) return undefined;
+  return `http://${first[1]}:${Number(first[2]) + FAULT_CONTROL_PORT_OFFSET}`;
+}
 
 /** Services of the stack the embedded engine does not serve (yet), and why. */
 const NOT_SERVED: Readonly<Record<string, string>> = {};
@@ -103,6 +119,8 @@ export async function startCompanions(
   services: readonly CompanionService[],
   /** Where companions with state of their own keep it (the Connect worker's folder). */
   dataDir?: string,
+  /** The cluster's fault control, for the web UI's Faults page (default: defaultFaultControlUrl). */
+  faultControlUrl: string | undefined = defaultFaultControlUrl(bootstrap),
 ): Promise<Companions> {
   const byName = new Map(services.map((service) => [service.service, service]));
   const started: { kind: CompanionKind; handle: Started }[] = [];
@@ -115,7 +133,7 @@ export async function startCompanions(
     const port = byName.get(kind.service)?.hostPort;
     if (port === undefined) continue;
     try {
-      const handle = await kind.start(bootstrap, port, registryUrl, dataDir);
+      const handle = await kind.start(bootstrap, port, registryUrl, dataDir, faultControlUrl);
       started.push({ kind, handle });
       if (kind.service === 'schema-registry') registryUrl = handle.url;
     } catch (error) {

@@ -10,11 +10,14 @@ import { builtAssets } from './assets.ts';
 import { startUi, UI_PORT_DEFAULT } from './server.ts';
 
 const HELP = `usage: kstack ui --bootstrap-server HOST:PORT [--port P] [--host H]
-                  [--schema-registry-url URL] [--connect-url URL] [--read-only]
+                  [--schema-registry-url URL] [--connect-url URL] [--fault-control-url URL]
+                  [--read-only]
 
 Serves the web UI for the cluster on http://127.0.0.1:P (default ${UI_PORT_DEFAULT}, KAFKA_UI_PORT):
 brokers, topics (create, delete, add partitions), messages, consumer groups (lag, offset reset)
 and, with --schema-registry-url, schemas (and values decoded through the registry).
+  --fault-control-url URL   the fault control of a \`kstack up --brokers N\` cluster (its Faults
+                page: kill, pause, isolate, slow a broker and watch the failover)
   --read-only   refuse every change (only look)
   --host H      the address to bind (default 127.0.0.1; only this name and the loopback names
                 are accepted in the Host header)
@@ -27,6 +30,7 @@ export interface UiArgs {
   readonly host: string;
   readonly schemaRegistryUrl: string | undefined;
   readonly connectUrl: string | undefined;
+  readonly faultControlUrl: string | undefined;
   readonly readOnly: boolean;
 }
 
@@ -45,6 +49,7 @@ export function parseUiArgs(args: readonly string[]): UiArgs | 'help' {
       host: { type: 'string' },
       'schema-registry-url': { type: 'string' },
       'connect-url': { type: 'string' },
+      'fault-control-url': { type: 'string' },
       'read-only': { type: 'boolean' },
     },
     HELP,
@@ -57,6 +62,7 @@ export function parseUiArgs(args: readonly string[]): UiArgs | 'help' {
     host: values.host ?? '127.0.0.1',
     schemaRegistryUrl: httpUrl('--schema-registry-url', values['schema-registry-url']),
     connectUrl: httpUrl('--connect-url', values['connect-url']),
+    faultControlUrl: httpUrl('--fault-control-url', values['fault-control-url']),
     readOnly: values['read-only'] === true,
   };
 }
@@ -78,6 +84,7 @@ export const command: Command = {
         host: options.host,
         schemaRegistryUrl: options.schemaRegistryUrl,
         connectUrl: options.connectUrl,
+        faultControlUrl: options.faultControlUrl,
         readOnly: options.readOnly,
         assetsDir,
       });

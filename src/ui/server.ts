@@ -8,6 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { registerApi } from './api.ts';
 import { builtAssets } from './assets.ts';
 import { bodyTooLarge, notFound, UiError } from './errors.ts';
+import { FaultWatch, registerFaultApi } from './faults.ts';
 import { guardHook } from './guard.ts';
 import { UiKafka } from './kafka.ts';
 import { RegistryClient } from './registry.ts';
@@ -26,6 +27,8 @@ export interface UiOptions {
   readonly bootstrap: string;
   readonly schemaRegistryUrl?: string | undefined;
   readonly connectUrl?: string | undefined;
+  /** The fault control of a `kstack up --brokers N` cluster (its Faults page). */
+  readonly faultControlUrl?: string | undefined;
   /** Refuse every change (topics, offsets). */
   readonly readOnly?: boolean;
   /** Address to bind (default 127.0.0.1). */
@@ -91,6 +94,8 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
   });
 
   registerApi(app, { kafka, registry, connectUrl: options.connectUrl, readOnly });
+  const faults = new FaultWatch({ bootstrap: options.bootstrap, faultControlUrl: options.faultControlUrl });
+  registerFaultApi(app, faults, kafka.admin);
 
   const root = options.assetsDir ?? (await builtAssets());
   await app.register(fastifyStatic, { root, wildcard: false, index: ['index.html'] });
@@ -106,6 +111,7 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
     app,
     async close() {
       await app.close();
+      await faults.close();
       await kafka.close();
     },
   };

@@ -2,8 +2,9 @@
  * The UI server in-process (fastify's inject, and one real listening socket for the port check):
  * the guard against cross-site requests and DNS rebinding, --read-only, the answers that need no
  * cluster (bad input, confirmation, no registry, an unreachable cluster), the page's fallback, the
- * flags of `kstack ui`, and how bytes are shown. Ports: the UI 21402; 21499 is a Kafka address
- * nothing listens on.
+ * flags of `kstack ui`, how bytes are shown, and the Faults API's answers from a fault control
+ * endpoint (src/engine's own, over a node list of three). Ports: the UI 21402, the fault control
+ * 24190; 21499 is a Kafka address nothing listens on, 24199 a fault control nothing listens on.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UsageError } from '../../src/common/cli-errors.ts';
+import { FaultError, serveFaultControl } from '../../src/engine/fault-control.ts';
 import { parseUiArgs } from '../../src/ui/command.ts';
 import { SHOWN_BYTES_MAX, showPlain } from '../../src/ui/decode.ts';
 import { buildUi, startUi, type Ui } from '../../src/ui/server.ts';
@@ -185,6 +187,8 @@ describe('kstack ui flags', () => {
         '8181',
         '--schema-registry-url',
         'http://127.0.0.1:8081',
+        '--fault-control-url',
+        'http://127.0.0.1:9102',
         '--read-only',
       ]),
       {
@@ -193,6 +197,7 @@ describe('kstack ui flags', () => {
         host: '127.0.0.1',
         schemaRegistryUrl: 'http://127.0.0.1:8081',
         connectUrl: undefined,
+        faultControlUrl: 'http://127.0.0.1:9102',
         readOnly: true,
       },
     );
@@ -208,6 +213,7 @@ describe('kstack ui flags', () => {
         ['--bootstrap-server', 'h:1', '--schema-registry-url', 'ftp://x'],
         /--schema-registry-url: 'ftp:\/\/x'/,
       ],
+      [['--bootstrap-server', 'h:1', '--fault-control-url', 'nope'], /--fault-control-url: 'nope'/],
       [['--bootstrap-server', 'h:1', '--bogus'], /Unknown option '--bogus'/],
     ];
     for (const [args, message] of cases)
@@ -215,6 +221,103 @@ describe('kstack ui flags', () => {
         () => parseUiArgs(args),
         (e: unknown) => e instanceof UsageError && message.test(e.message),
       );
+  });
+});
+
+describe('the Faults API', () => {
+  const FAULT_PORT = 24190;
+  const NOWHERE = 'http://127.0.0.1:24199';
+  const nodes = [1, 2, 3].map((nodeId) => ({
+    nodeId,
+    pid: 1000 + nodeId,
+    state: 'running',
+    registered: true,
+    restarts: 0,
+  }));
+  const acted: string[] = [];
+  let control: { url: string; close(): Promise<void> };
+  let ui: Ui;
+  let unreachable: Ui;
+  let noControl: Ui;
+  before(async () => {
+    control = await serveFaultControl(
+      {
+        list: () => nodes,
+        act: async (nodeId, action) => {
+          const node = nodes.find((n) => n.nodeId === nodeId);
+          if (node === undefined) throw new FaultError('NODE_UNKNOWN', `no node ${nodeId} in this cluster`);
+          if (action.kind === 'resume')
+            throw new FaultError('NODE_NOT_PAUSED', `node ${nodeId} is running, not paused`);
+          acted.push(`${nodeId} ${JSON.stringify(action)}`);
+          return node;
+        },
+      },
+      { host: '127.0.0.1', port: FAULT_PORT },
+    );
+    ui = await buildUi({
+      bootstrap: NOBODY,
+      assetsDir,
+      faultControlUrl: control.url,
+      kafkaRequestTimeoutMs: 2_000,
+    });
+    unreachable = await buildUi({ bootstrap: NOBODY, assetsDir, faultControlUrl: NOWHERE });
+    noControl = await buildUi({ bootstrap: NOBODY, assetsDir });
+  });
+  after(async () => {
+    await Promise.all([ui.close(), unreachable.close(), noControl.close()]);
+    await control.close();
+  });
+  const post = (target: Ui, url: string, body: unknown) =>
+    target.app.inject({ method: 'POST', url, headers: SAME_ORIGIN, payload: JSON.stringify(body) });
+
+  it('passes an action and its body to the fault control, and answers its node', async () => {
+    const answer = await post(ui, '/api/faults/nodes/2/kill', { restart: false });
+    assert.equal(answer.statusCode, 200, answer.body);
+    assert.equal((JSON.parse(answer.body) as { nodeId: number }).nodeId, 2);
+    const slowed = await post(ui, '/api/faults/nodes/3/slow', { delayMs: 250, from: 'clients' });
+    assert.equal(slowed.statusCode, 200, slowed.body);
+    assert.deepEqual(acted, [
+      '2 {"kind":"kill","restart":false}',
+      '3 {"kind":"slow","delayMs":250,"from":"clients"}',
+    ]);
+  });
+
+  it("answers the fault control's refusals with its code and words, and its own bad input naming the field", async () => {
+    const cases: [string, unknown, number, string, RegExp][] = [
+      ['/api/faults/nodes/2/resume', {}, 409, 'FAULT_NODE_NOT_PAUSED', /node 2 is running, not paused/],
+      ['/api/faults/nodes/7/kill', {}, 404, 'FAULT_NODE_UNKNOWN', /no node 7/],
+      ['/api/faults/nodes/1/slow', { delayMs: 0 }, 400, 'FAULT_REQUEST_INVALID', /delayMs: '0'/],
+      ['/api/faults/nodes/1/isolate', { from: 'moon' }, 400, 'FAULT_REQUEST_INVALID', /from: 'moon'/],
+      ['/api/faults/nodes/1/explode', {}, 400, 'UI_BAD_REQUEST', /action: 'explode' is not one of kill/],
+      ['/api/faults/nodes/x/kill', {}, 400, 'UI_BAD_REQUEST', /node id: 'x'/],
+      ['/api/faults/producer', { topic: 42 }, 400, 'UI_BAD_REQUEST', /topic: a topic name/],
+    ];
+    for (const [url, body, status, code, message] of cases) {
+      const answer = await post(ui, url, body);
+      assert.equal(answer.statusCode, status, `${url}: ${answer.body}`);
+      assert.equal(errorOf(answer.body).code, code, url);
+      assert.match(errorOf(answer.body).message, message, url);
+    }
+  });
+
+  it('says when no fault control is configured or when it does not answer', async () => {
+    const none = await post(noControl, '/api/faults/nodes/1/kill', {});
+    assert.equal(none.statusCode, 404);
+    assert.equal(errorOf(none.body).code, 'UI_NO_FAULT_CONTROL');
+    const away = await post(unreachable, '/api/faults/nodes/1/kill', {});
+    assert.equal(away.statusCode, 502);
+    assert.equal(errorOf(away.body).code, 'FAULT_CONTROL_UNREACHABLE');
+    assert.match(errorOf(away.body).message, /127\.0\.0\.1:24199/);
+    const snapshot = await unreachable.app.inject({
+      method: 'GET',
+      url: '/api/faults',
+      headers: { host: 'localhost' },
+    });
+    assert.equal(snapshot.statusCode, 200);
+    const view = JSON.parse(snapshot.body) as { nodes: unknown; nodesError: string; metadataError: string };
+    assert.equal(view.nodes, null);
+    assert.match(view.nodesError, /did not answer/);
+    assert.match(view.metadataError, /Kafka did not answer/);
   });
 });
 

@@ -5,6 +5,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { BrokerPage, ClusterPage } from './cluster.tsx';
+import { FaultsPage } from './faults.tsx';
 import { GroupPage, GroupsPage } from './groups.tsx';
 import { SchemasPage, SubjectPage } from './schemas.tsx';
 import { TopicPage, TopicsPage } from './topics.tsx';
@@ -22,6 +23,7 @@ const SECTIONS = [
   { path: 'topics', title: 'Topics' },
   { path: 'groups', title: 'Consumer groups' },
   { path: 'schemas', title: 'Schemas' },
+  { path: 'faults', title: 'Faults' },
 ];
 
 function Page({ route }: { route: string[] }) {
@@ -33,6 +35,7 @@ function Page({ route }: { route: string[] }) {
   if (section === 'groups') return <GroupsPage />;
   if (section === 'schemas' && name !== undefined) return <SubjectPage subject={name} />;
   if (section === 'schemas') return <SchemasPage />;
+  if (section === 'faults') return <FaultsPage />;
   return <ClusterPage />;
 }
 
