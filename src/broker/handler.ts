@@ -23,6 +23,8 @@ export interface ConnectionInfo {
   readonly remotePort: number;
   /** The listener the connection came in on, e.g. `PLAINTEXT`. */
   readonly listenerName: string;
+  /** The TLS client's certificate (DER) when it sent one (SSL listeners with `ssl.client.auth`). */
+  readonly peerCertificate?: Buffer;
 }
 
 /** Everything a handler may use besides the request value itself. */

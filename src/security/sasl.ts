@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import { type JaasEntry, parseJaasConfig } from './jaas.ts';
 import { type Listener, usesSasl } from './listeners.ts';
+import { PrincipalMapper } from './principal.ts';
 import { isScramMechanism, type ScramCredentialLookup, ScramServer } from './scram.ts';
 
 /** The SASL mechanisms kstack's broker serves. */
@@ -31,6 +32,11 @@ export interface ListenerSecurity {
   readonly plainUsers: ReadonlyMap<string, string>;
   /** SCRAM credentials (the broker's store, from the metadata log); none: no SCRAM user exists. */
   readonly scram?: ScramCredentialLookup;
+  /**
+   * An SSL listener's `ssl.principal.mapping.rules`: its clients are named by their certificate
+   * (src/security/principal.ts). Absent on other listeners (SASL_SSL names them by SASL, as Kafka).
+   */
+  readonly principalMapper?: PrincipalMapper;
 }
 
 /** Reads a broker config by name (the static layer holds `listener.name.*` prefixed ones too). */
@@ -49,6 +55,15 @@ export function listenerSecurity(
   lookup: ConfigLookup,
   scram?: ScramCredentialLookup,
 ): ListenerSecurity {
+  if (listener.securityProtocol === 'SSL') {
+    const name = `listener.name.${listener.name.toLowerCase()}.ssl.principal.mapping.rules`;
+    const prefixed = lookup(name);
+    const principalMapper = PrincipalMapper.fromRules(
+      prefixed ?? lookup('ssl.principal.mapping.rules'),
+      `listener ${listener.name}: ${prefixed === undefined ? 'ssl.principal.mapping.rules' : name}`,
+    );
+    return { listener, mechanisms: [], plainUsers: new Map(), principalMapper };
+  }
   if (!usesSasl(listener.securityProtocol)) return { listener, mechanisms: [], plainUsers: new Map() };
   const enabled =
     listenerSetting(lookup, listener.name, 'sasl.enabled.mechanisms') ?? DEFAULT_ENABLED_MECHANISMS;
