@@ -8,7 +8,7 @@
  */
 import { Admin, type ClusterTopicMetadata } from '@platformatic/kafka';
 import { Gauge, Registry } from 'prom-client';
-import { consumerGroupIds } from '../common/consumer-groups.ts';
+import { describeAnyGroups } from '../common/consumer-groups.ts';
 import { type MetricsServer, startMetricsServer } from '../metrics/http.ts';
 
 /** KAFKA_EXPORTER_PORT of `.env.example`: the Docker stack's kafka-exporter port. */
@@ -314,9 +314,11 @@ export class KafkaExporter {
     newestOffsets: ReadonlyMap<string, bigint>,
   ): Promise<void> {
     const { metrics } = this;
-    const groups = consumerGroupIds(await admin.listGroups());
+    // Every group, as kafka_exporter: a Schema Registry's or Connect's group shows its members (their
+    // bytes are not the consumer protocol, so they are counted, not decoded) and no offsets.
+    const groups = [...(await admin.listGroups()).keys()].sort();
     if (groups.length === 0) return;
-    const described = await admin.describeGroups({ groups });
+    const described = await describeAnyGroups(admin, groups);
     for (const [id, group] of described) set(metrics.groupMembers, { consumergroup: id }, group.members.size);
     if (topics.length === 0) return;
     const offsets = await admin.listConsumerGroupOffsets({

@@ -6,7 +6,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { consumerGroupIds } from '../common/consumer-groups.ts';
+import { consumerGroupIds, describeAnyGroups, isConsumerProtocolType } from '../common/consumer-groups.ts';
 import {
   badRequest,
   clusterNotFound,
@@ -791,12 +791,29 @@ export function registerV3(app: FastifyInstance, ctx: V3Context): void {
     });
   });
 
+  /**
+   * The named groups that are consumer groups. Another protocol's group (a Schema Registry's `sr`,
+   * Connect's `connect`) is not one: named alone it is answered 404 saying so, as Kafka's Admin
+   * refuses it ("GroupId … is not a consumer group (sr)."); among several it is left out.
+   */
   async function describeRaw(names: string[]) {
+    let described: Awaited<ReturnType<typeof describeAnyGroups>>;
     try {
-      return await kafka.admin.describeGroups({ groups: names });
+      described = await describeAnyGroups(kafka.admin, names);
     } catch (error) {
       throw toRestError(error);
     }
+    for (const [name, group] of described) {
+      if (isConsumerProtocolType(group.protocolType) || isDead(group.state)) continue;
+      if (names.length === 1)
+        throw new RestError(
+          404,
+          404,
+          `Consumer group ${name} cannot be found: it is a group of protocol type '${group.protocolType}', not a consumer group.`,
+        );
+      described.delete(name);
+    }
+    return described;
   }
   async function describeGroups(request: FastifyRequest, id: string, names: string[]) {
     const described = await describeRaw(names);

@@ -4,7 +4,9 @@
  * 12/10/8 records, deletes the first 2 of partition 0, commits offsets 5 and 10 for one group
  * and keeps a live member in another; both exporters must then serve the same series with
  * the same values, and the values kafka_exporter would give. Then kstack is stopped: the
- * exporter says the cluster is down, and recovers by itself when it is back.
+ * exporter says the cluster is down, and recovers by itself when it is back. A Schema Registry's
+ * group (protocol type sr) beside them: the exporter counts its members, and the REST proxy (in
+ * process, through inject) keeps it out of its consumer groups, as Kafka's own tools do.
  * Ports: reference 20410 (controller 20460), kstack 20411, exporters 20412 (kstack) and 20413.
  */
 import assert from 'node:assert/strict';
@@ -17,6 +19,7 @@ import { KstackProcess } from '../../src/engine/process.ts';
 import { type RunningExporter, startExporter } from '../../src/exporter/exporter.ts';
 import { METRICS_RENDER_MIN_INTERVAL_MS } from '../../src/metrics/http.ts';
 import { startSchemaRegistry } from '../../src/registry/server.ts';
+import { buildRestProxy } from '../../src/rest-proxy/server.ts';
 import {
   KSTACK_STOP_GRACE_MS,
   type Running,
@@ -34,7 +37,7 @@ const RECORDS_PER_PARTITION = [12, 10, 8];
 const DELETED_BEFORE = 2;
 const COMMITTED = [5, 10];
 const KSTACK_PORT = 20411;
-/** Schema Registries whose `sr` group the exporter must leave out: on the reference, on kstack. */
+/** Schema Registries in the group `schema-registry` (protocol type sr): on the reference, on kstack. */
 const REGISTRY_PORTS = [20415, 20416];
 
 interface Target {
@@ -209,7 +212,7 @@ test('the same series with the same values against kstack and against Apache Kaf
   assert.deepEqual(kstack, reference);
 });
 
-test("other clients' groups (a Schema Registry's sr group) are left out, as kafka_exporter lists consumer groups", async () => {
+test("a Schema Registry's sr group: the exporter counts its member as kafka_exporter does; the REST proxy keeps it out of consumer groups, as Kafka's Admin", async () => {
   for (const [index, target] of targets.entries()) {
     // Started with leader election, the registry joins the group `schema-registry` (protocol type sr)
     // and waits for its first assignment: the group exists before the next scrape.
@@ -218,16 +221,54 @@ test("other clients' groups (a Schema Registry's sr group) are left out, as kafk
       port: REGISTRY_PORTS[index] as number,
       leaderElection: true,
     });
+    const proxy = buildRestProxy({ bootstrap: target.broker.bootstrap });
     try {
       await new Promise((resolve) => setTimeout(resolve, METRICS_RENDER_MIN_INTERVAL_MS + 100));
       for (let scrapeIndex = 0; scrapeIndex < 2; scrapeIndex++) {
         const samples = await scrape(target.exporter.url);
         assert.equal(sampleValue(samples, 'kafka_exporter_cluster_up'), 1, `${target.name}: cluster down`);
-        const groups = new Set(samples.map((sample) => sample.labels.consumergroup).filter(Boolean));
-        assert.ok(groups.has(LIVE_GROUP), `${target.name}: ${[...groups].join(', ')}`);
-        assert.ok(!groups.has('schema-registry'), `${target.name}: the sr group was described`);
+        assert.equal(sampleValue(samples, 'kafka_consumergroup_members', { consumergroup: LIVE_GROUP }), 1);
+        // Counted, not decoded (its members' bytes are JSON identities), and it commits no offsets.
+        assert.equal(
+          sampleValue(samples, 'kafka_consumergroup_members', { consumergroup: 'schema-registry' }),
+          1,
+          `${target.name}: the sr group's member`,
+        );
+        const srSeries = samples.filter((s) => s.labels.consumergroup === 'schema-registry');
+        assert.deepEqual(
+          srSeries.map((s) => s.name),
+          ['kafka_consumergroup_members'],
+        );
       }
+      const v3 = async (path: string) => {
+        const clusters = await proxy.app.inject({ method: 'GET', url: '/v3/clusters' });
+        const clusterId = (JSON.parse(clusters.body) as { data: { cluster_id: string }[] }).data[0]
+          ?.cluster_id;
+        const answer = await proxy.app.inject({ method: 'GET', url: `/v3/clusters/${clusterId}${path}` });
+        return { status: answer.statusCode, body: JSON.parse(answer.body) as Record<string, unknown> };
+      };
+      // As `kafka-consumer-groups --list` (Kafka's listConsumerGroups): consumer groups only.
+      const listed = await v3('/consumer-groups');
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      const ids = (listed.body.data as { consumer_group_id: string }[]).map((g) => g.consumer_group_id);
+      assert.ok(ids.includes(LIVE_GROUP), `${target.name}: ${ids.join(', ')}`);
+      assert.ok(!ids.includes('schema-registry'), `${target.name}: ${ids.join(', ')}`);
+      // As `kafka-consumer-groups --describe` ("GroupId schema-registry is not a consumer group (sr)."):
+      // refused by name, with the reason, on every route under it; the proxy goes on serving.
+      for (const path of ['', '/consumers', '/lags', '/lag-summary']) {
+        const described = await v3(`/consumer-groups/schema-registry${path}`);
+        assert.equal(described.status, 404, `${target.name} ${path}: ${JSON.stringify(described.body)}`);
+        assert.deepEqual(described.body, {
+          error_code: 404,
+          message:
+            "Consumer group schema-registry cannot be found: it is a group of protocol type 'sr', not a consumer group.",
+        });
+      }
+      const live = await v3(`/consumer-groups/${LIVE_GROUP}/consumers`);
+      assert.equal(live.status, 200, JSON.stringify(live.body));
+      assert.equal((live.body.data as unknown[]).length, 1);
     } finally {
+      await proxy.close();
       await registry.close();
     }
   }
