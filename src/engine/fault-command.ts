@@ -6,7 +6,7 @@
 import type { Command } from '../cli.ts';
 import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
-import { FAULT_ACTIONS, FaultError, faultAction } from './fault-control.ts';
+import { clientCutOptions, FAULT_ACTIONS, FaultError, faultAction } from './fault-control.ts';
 import { FAULT_CONTROL_PORT_OFFSET } from './fault-limits.ts';
 
 const DEFAULT_CONTROL = `http://127.0.0.1:${9092 + FAULT_CONTROL_PORT_OFFSET}`;
@@ -15,6 +15,8 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 const HELP = `usage: kstack fault ACTION NODE [--from peers|clients|all] [--delay-ms N] [--no-restart]
                     [--control URL]
+       kstack fault cut-client CLIENT_ID [--node N] [--after-api-key K] [--times T] [--control URL]
+       kstack fault heal-client CLIENT_ID [--control URL]
        kstack fault list [--control URL]
 
 Breaks a running \`kstack up\` cluster on purpose, one node (by node id) at a time:
@@ -31,16 +33,24 @@ Breaks a running \`kstack up\` cluster on purpose, one node (by node id) at a ti
   slow NODE        holds every request on its links --delay-ms N (1-60000) before it goes on
                    (--from as for isolate; default all)
   heal NODE        takes away its isolation and delay
+  cut-client ID    cuts the connections of one client id (Kafka's client.id) only, to every
+                   node or --node N: all of them, now and at each request, until heal-client;
+                   with --after-api-key K, its next --times T (default 1) requests of API key K
+                   reach the broker and the connection closes instead of their answer
+  heal-client ID   ends that client's cut; prints it with the connections it cut (made)
   list             every node: pid, state, restarts, isolation, delay
   --control URL    the cluster's fault control (printed by kstack up; default ${DEFAULT_CONTROL},
                    the first broker's port + ${FAULT_CONTROL_PORT_OFFSET})
 
 The same operations over HTTP: GET /nodes, POST /nodes/NODE/ACTION with a JSON body
-({"restart":false}, {"from":"peers"}, {"delayMs":200,"from":"clients"}); see src/engine/README.md.
+({"restart":false}, {"from":"peers"}, {"delayMs":200,"from":"clients"}), GET /clients,
+POST /clients/ID/cut ({"node":1,"afterApiKey":0,"times":2}) and /clients/ID/heal; see
+src/engine/README.md.
 `;
 
 export const command: Command = {
-  summary: 'break a running kstack up cluster on purpose: kill, pause, isolate, slow, heal a node',
+  summary:
+    'break a running kstack up cluster on purpose: kill, pause, isolate, slow, heal a node; cut one client',
   async run(args) {
     const parsed = parseFlags(
       args,
@@ -49,6 +59,9 @@ export const command: Command = {
         'delay-ms': { type: 'string' },
         'no-restart': { type: 'boolean' },
         control: { type: 'string' },
+        node: { type: 'string' },
+        'after-api-key': { type: 'string' },
+        times: { type: 'string' },
       },
       HELP,
       true,
@@ -67,8 +80,46 @@ export const command: Command = {
       if (node !== undefined) throw new UsageError(`list takes no node ('${node}')`);
       return call(control, 'GET', '/nodes');
     }
+    const cutFlags = ['node', 'after-api-key', 'times'] as const;
+    if (action === 'cut-client' || action === 'heal-client') {
+      if (node === undefined || node.length === 0) throw new UsageError(`${action}: CLIENT_ID is required`);
+      if (extra.length > 0) throw new UsageError(`unexpected '${extra.join(' ')}'`);
+      for (const flag of ['from', 'delay-ms', 'no-restart'] as const) {
+        if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to ${action}`);
+      }
+      const path = `/clients/${encodeURIComponent(node)}/${action === 'cut-client' ? 'cut' : 'heal'}`;
+      if (action === 'heal-client') {
+        for (const flag of cutFlags) {
+          if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to cut-client only`);
+        }
+        return call(control, 'POST', path, {});
+      }
+      const body: Record<string, unknown> = {};
+      for (const [flag, key] of [
+        ['node', 'node'],
+        ['after-api-key', 'afterApiKey'],
+        ['times', 'times'],
+      ] as const) {
+        const text = values[flag];
+        if (text === undefined) continue;
+        if (!/^\d+$/.test(text)) throw new UsageError(`--${flag}: '${text}' is not a whole number`);
+        body[key] = Number(text);
+      }
+      try {
+        clientCutOptions(body);
+      } catch (error) {
+        if (error instanceof FaultError) throw new UsageError(error.message);
+        throw error;
+      }
+      return call(control, 'POST', path, body);
+    }
+    for (const flag of cutFlags) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to cut-client only`);
+    }
     if (!(FAULT_ACTIONS as readonly string[]).includes(action)) {
-      throw new UsageError(`'${action}' is not an action (one of ${FAULT_ACTIONS.join(', ')}, list)`);
+      throw new UsageError(
+        `'${action}' is not an action (one of ${FAULT_ACTIONS.join(', ')}, cut-client, heal-client, list)`,
+      );
     }
     if (node === undefined || !/^\d+$/.test(node)) {
       throw new UsageError(

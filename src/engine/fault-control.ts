@@ -10,15 +10,27 @@
  *   POST /nodes/{id}/isolate  { "from": "peers"|"clients"|"all" }    cut its links (default all)
  *   POST /nodes/{id}/slow     { "delayMs": N, "from": … }            hold each request on its links N ms
  *   POST /nodes/{id}/heal                              no isolation, no delay
+ *   GET  /clients                        the armed client cuts: [{ clientId, nodeId, afterApiKey, remaining, made }]
+ *   POST /clients/{clientId}/cut  [{ "node": N, "afterApiKey": K, "times": T }]
+ *                                        cut that client id's connections (to node N, or all): every one
+ *                                        until healed, or after its next T (default 1) requests of API key K
+ *   POST /clients/{clientId}/heal        end the cut; answers it with the connections it cut (made)
  *
  * Each answers the node as it is after the action (kill, stop and restart once the process has
  * exited). Errors answer `{ "error_code": CODE, "message": … }`: 400 REQUEST_INVALID, 404
- * NODE_UNKNOWN or NOT_FOUND, 409 NODE_NOT_RUNNING, NODE_NOT_PAUSED, NODE_RUNNING, PROXIES_OFF.
+ * NODE_UNKNOWN, NOT_FOUND or CLIENT_CUT_NOT_FOUND, 409 NODE_NOT_RUNNING, NODE_NOT_PAUSED, NODE_RUNNING, PROXIES_OFF.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { useControlErrors } from '../common/control-http.ts';
 import type { FaultAction } from './cluster.ts';
-import { FAULT_SIDES, type FaultSide, LINK_DELAY_MS_MAX } from './fault-proxy.ts';
+import {
+  type ClientCut,
+  type ClientCutOptions,
+  FAULT_SIDES,
+  FaultRules,
+  type FaultSide,
+  LINK_DELAY_MS_MAX,
+} from './fault-proxy.ts';
 
 /** Request bodies are a few fields. */
 const BODY_BYTES_MAX = 1_024;
@@ -39,6 +51,7 @@ export type FaultActionName = (typeof FAULT_ACTIONS)[number];
 const STATUS_BY_CODE: Record<string, number> = {
   REQUEST_INVALID: 400,
   NODE_UNKNOWN: 404,
+  CLIENT_CUT_NOT_FOUND: 404,
   NODE_NOT_RUNNING: 409,
   NODE_NOT_PAUSED: 409,
   NODE_RUNNING: 409,
@@ -71,6 +84,31 @@ export interface NodeView {
 export interface FaultTarget {
   list(): NodeView[];
   act(nodeId: number, action: FaultAction): Promise<NodeView>;
+  /** The fault proxies' rules (client cuts); undefined without proxies. */
+  readonly rules?: FaultRules | undefined;
+}
+
+/** The options of a client cut from an HTTP body or CLI flags; a FaultError naming the bad field otherwise. */
+export function clientCutOptions(body: Record<string, unknown>): ClientCutOptions {
+  const fields = { node: 'nodeId', afterApiKey: 'afterApiKey', times: 'times' } as const;
+  const options: { nodeId?: number; afterApiKey?: number; times?: number } = {};
+  for (const [key, value] of Object.entries(body)) {
+    const option = fields[key as keyof typeof fields];
+    if (option === undefined) {
+      throw new FaultError('REQUEST_INVALID', `a client cut takes node, afterApiKey, times, not '${key}'`);
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value)) {
+      throw new FaultError('REQUEST_INVALID', `${key}: '${String(value)}' is not a whole number`);
+    }
+    options[option] = value;
+  }
+  // The rules check the ranges; a check here too keeps the CLI's exit 2 for them.
+  try {
+    new FaultRules().cutClient('probe', options);
+  } catch (error) {
+    throw new FaultError('REQUEST_INVALID', (error as Error).message);
+  }
+  return options;
 }
 
 /** The action an HTTP body or CLI flags describe; a FaultError naming the bad field otherwise. */
@@ -127,12 +165,48 @@ function nodeIdOf(text: string): number {
   return nodeId;
 }
 
+function rulesOf(target: FaultTarget): FaultRules {
+  if (target.rules === undefined) {
+    throw new FaultError(
+      'PROXIES_OFF',
+      'client cuts need the fault proxies (kstack up without --no-fault-proxies)',
+    );
+  }
+  return target.rules;
+}
+
 export function buildFaultControl(target: FaultTarget): FastifyInstance {
   const app = Fastify({ bodyLimit: BODY_BYTES_MAX });
   useControlErrors(
     app,
     (error) => error instanceof FaultError,
-    `GET /nodes, GET /nodes/{id}, POST /nodes/{id}/{${FAULT_ACTIONS.join('|')}}`,
+    `GET /nodes, GET /nodes/{id}, POST /nodes/{id}/{${FAULT_ACTIONS.join('|')}}, GET /clients, POST /clients/{clientId}/{cut|heal}`,
+  );
+  app.get('/clients', async () => rulesOf(target).clientCuts());
+  app.post<{ Params: { clientId: string }; Body: unknown }>('/clients/:clientId/cut', async (request) => {
+    const rules = rulesOf(target);
+    const body = request.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new FaultError('REQUEST_INVALID', 'the body is not a JSON object');
+    }
+    const options = clientCutOptions(body as Record<string, unknown>);
+    if (options.nodeId !== undefined && !target.list().some((node) => node.nodeId === options.nodeId)) {
+      throw new FaultError('NODE_UNKNOWN', `no node ${options.nodeId} in this cluster`);
+    }
+    return rules.cutClient(request.params.clientId, options);
+  });
+  app.post<{ Params: { clientId: string } }>(
+    '/clients/:clientId/heal',
+    async (request): Promise<ClientCut> => {
+      const cut = rulesOf(target).healClient(request.params.clientId);
+      if (cut === undefined) {
+        throw new FaultError(
+          'CLIENT_CUT_NOT_FOUND',
+          `no cut is armed for client id '${request.params.clientId}'`,
+        );
+      }
+      return cut;
+    },
   );
   app.get('/nodes', async () => target.list());
   app.get<{ Params: { id: string } }>('/nodes/:id', async (request) => {

@@ -17,6 +17,8 @@ import type { PartitionView } from '../broker/services.ts';
 import type { PeerAddress } from '../controller/peer.ts';
 import { ClusterNode, type ClusterNodeOptions } from '../engine/cluster-node.ts';
 import {
+  type ClientCut,
+  type ClientCutOptions,
   FAULT_SIDES,
   FaultRules,
   type FaultSide,
@@ -81,6 +83,8 @@ export interface NodeFaults {
   readonly isolatedFrom: FaultSide | null;
   readonly delayMs: number;
   readonly delayFrom: FaultSide | null;
+  /** Held by pause(): connections open, nothing crossing them. */
+  readonly paused: boolean;
 }
 
 export interface WaitOptions {
@@ -113,9 +117,13 @@ export class ClusterBroker {
   }
 
   /**
-   * Stops the node without a controlled shutdown: its listeners close and nobody moves its
-   * leaderships first, so the controller fences it after the broker session timeout and elects new
-   * leaders from the ISR (a new active controller too when it was the one).
+   * A crash as clients and peers see it: with the fault proxies, every connection to and from the
+   * node is destroyed at once and nothing more crosses them (no answer to a request in flight, no
+   * fetch, vote or heartbeat from it) while the node object is stopped without a controlled
+   * shutdown behind them. Nobody moves its leaderships first: the controller fences it after the
+   * broker session timeout and elects new leaders from the ISR (a new active controller too when
+   * it was the one). What its logs hold is what it wrote before the kill (a process crash keeps
+   * what write() handed to the OS too). Without fault proxies only the stop happens.
    */
   kill(): Promise<void> {
     return this.#cluster.stopNode(this.nodeId, false);
@@ -168,14 +176,38 @@ export class ClusterBroker {
     this.#cluster.faultRules('slow').slow(this.nodeId, ms, from);
   }
 
-  /** Takes away the node's isolation and delay. */
+  /**
+   * A stalled node as its peers and clients see it (SIGSTOP's effect on the network): every
+   * connection to and from it stays open and nothing crosses any of them until `resume()`; what
+   * was sent meanwhile is delivered then, in order. The node's own timers go on (unlike SIGSTOP),
+   * so on resume it has already seen its peers' silence; paused past the broker session it is
+   * fenced. Needs `faultProxies`; NODE_PAUSED when paused already.
+   */
+  pause(): void {
+    const rules = this.#cluster.faultRules('pause');
+    if (rules.isPaused(this.nodeId))
+      throw new KafkaTestingError('NODE_PAUSED', `node ${this.nodeId} is paused already`);
+    rules.pause(this.nodeId);
+  }
+
+  /** Lets what a pause held through; NODE_NOT_PAUSED when it is not paused. */
+  resume(): void {
+    const rules = this.#cluster.faultRules('resume');
+    if (!rules.isPaused(this.nodeId)) {
+      throw new KafkaTestingError('NODE_NOT_PAUSED', `node ${this.nodeId} is not paused`);
+    }
+    rules.resume(this.nodeId);
+  }
+
+  /** Takes away the node's isolation and delay (not a pause: resume() ends that). */
   heal(): void {
     this.#cluster.faultRules('heal').heal(this.nodeId);
   }
 
   /** The node's network faults now. */
   get faults(): NodeFaults {
-    return this.#cluster.faultRules('faults').describe(this.nodeId);
+    const rules = this.#cluster.faultRules('faults');
+    return { ...rules.describe(this.nodeId), paused: rules.isPaused(this.nodeId) };
   }
 }
 
@@ -295,6 +327,39 @@ export class TestCluster {
       );
     }
     return this.#rules;
+  }
+
+  /**
+   * Cuts the connections of one client id (Kafka's `client.id`), on every node or `nodeId`'s:
+   * without `afterApiKey` all of them, now and at each request, until `healClient`; with it, the
+   * next `times` (default 1) requests of that API key reach the broker and the connection closes
+   * instead of their answer (the client must retry what the broker already did). Other clients
+   * are untouched. Replaces an earlier cut of the same client id.
+   */
+  cutClient(clientId: string, options: ClientCutOptions = {}): ClientCut {
+    const rules = this.faultRules('cutClient');
+    if (options.nodeId !== undefined) this.broker(options.nodeId);
+    try {
+      return rules.cutClient(clientId, options);
+    } catch (error) {
+      if (error instanceof RangeError)
+        throw new KafkaTestingError('OPTION_INVALID', `cutClient: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** Ends a client's cut; what it was, with the connections it cut (`made`). */
+  healClient(clientId: string): ClientCut {
+    const cut = this.faultRules('healClient').healClient(clientId);
+    if (cut === undefined) {
+      throw new KafkaTestingError('CLIENT_CUT_NOT_FOUND', `no cut is armed for client id '${clientId}'`);
+    }
+    return cut;
+  }
+
+  /** The armed client cuts. */
+  clientCuts(): ClientCut[] {
+    return this.faultRules('clientCuts').clientCuts();
   }
 
   /** The proxies in front of the nodes' listeners, started once (before the nodes), closed by stop(). */
@@ -497,7 +562,20 @@ export class TestCluster {
   async stopNode(nodeId: number, controlled: boolean): Promise<void> {
     const node = this.node(nodeId);
     this.#nodes.delete(nodeId);
-    await node.stop({ controlled });
+    const rules = this.#rules;
+    if (controlled || rules === undefined) {
+      await node.stop({ controlled });
+      return;
+    }
+    // A crash: the proxies destroy its connections first, so whatever the stop still answers or
+    // sends goes nowhere; its port refuses connections again once the node is down.
+    rules.resume(nodeId);
+    rules.crash(nodeId);
+    try {
+      await node.stop({ controlled: false });
+    } finally {
+      rules.restore(nodeId);
+    }
   }
 
   async restartNode(nodeId: number, options: WaitOptions = {}): Promise<void> {

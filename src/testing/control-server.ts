@@ -13,6 +13,10 @@
  *   POST /brokers/{id}/isolate { from? }   cut from peers|clients|all (default all) → the same
  *   POST /brokers/{id}/slow { ms, from? }  hold each request ms on its links → the same
  *   POST /brokers/{id}/heal                take the isolation and delay away → the same
+ *   POST /brokers/{id}/pause|resume        hold every link of the node open with nothing crossing, or let it through → the same
+ *   POST /clients/{clientId}/cut { node?, afterApiKey?, times? }   cut that client's connections → { clientId, nodeId, afterApiKey, remaining, made }
+ *   POST /clients/{clientId}/heal          end the cut                      → the same, with the connections it cut
+ *   GET  /clients                          the armed client cuts            → [the same]
  *   POST /wait/leader { topic, partition, not?, timeoutMs? }               → { leaderId }
  *   POST /wait/isr { topic, partition, size?, excludes?, includes?, timeoutMs? } → { isr }
  *
@@ -23,7 +27,7 @@ or running, a broker fault on one broker; 501 what three brokers do not serve; 5
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { useControlErrors } from '../common/control-http.ts';
-import { FAULT_SIDES, type FaultSide } from '../engine/fault-proxy.ts';
+import { type ClientCutOptions, FAULT_SIDES, type FaultSide } from '../engine/fault-proxy.ts';
 import { KafkaTestingError } from './errors.ts';
 import type { TestKafka } from './kafka.ts';
 import { TestKafkaCluster } from './kafka-cluster.ts';
@@ -95,15 +99,24 @@ export function buildControlServer(kafka: TestKafka | TestKafkaCluster): Fastify
     else if (action === 'isolate') broker.isolate(body.from === undefined ? {} : { from: body.from });
     else if (action === 'slow') broker.slow(body.ms ?? 0, body.from === undefined ? {} : { from: body.from });
     else if (action === 'heal') broker.heal();
+    else if (action === 'pause') broker.pause();
+    else if (action === 'resume') broker.resume();
     else
       throw new KafkaTestingError(
         'REQUEST_INVALID',
-        `'${action}' is not a broker action: kill, stop, restart, isolate, slow or heal`,
+        `'${action}' is not a broker action: kill, stop, restart, isolate, slow, heal, pause or resume`,
       );
     return three.cluster.faultProxies
       ? { nodeId, running: broker.running, faults: broker.faults }
       : { nodeId, running: broker.running };
   });
+  app.get('/clients', async () => cluster().cluster.clientCuts());
+  app.post<{ Params: { clientId: string }; Body: unknown }>('/clients/:clientId/cut', async (request) =>
+    cluster().cutClient(request.params.clientId, clientCutBody(request.body)),
+  );
+  app.post<{ Params: { clientId: string } }>('/clients/:clientId/heal', async (request) =>
+    cluster().healClient(request.params.clientId),
+  );
   app.post<{ Body: { topic: string; partition: number; not?: number; timeoutMs?: number } }>(
     '/wait/leader',
     {
@@ -218,6 +231,33 @@ function faultBody(action: string, body: unknown): { from?: FaultSide; ms?: numb
     ...(from === undefined ? {} : { from: from as FaultSide }),
     ...(typeof ms === 'number' ? { ms } : {}),
   };
+}
+
+/** The body of a client cut: `{ node?, afterApiKey?, times? }` (whole numbers; their ranges checked by the rules). */
+function clientCutBody(body: unknown): ClientCutOptions {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new KafkaTestingError('REQUEST_INVALID', 'the body of a client cut must be a JSON object');
+  }
+  const fields = { node: 'nodeId', afterApiKey: 'afterApiKey', times: 'times' } as const;
+  const options: { nodeId?: number; afterApiKey?: number; times?: number } = {};
+  for (const [key, value] of Object.entries(body)) {
+    const option = fields[key as keyof typeof fields];
+    if (option === undefined) {
+      throw new KafkaTestingError(
+        'REQUEST_INVALID',
+        `a client cut takes node, afterApiKey, times, not '${key}'`,
+      );
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value)) {
+      throw new KafkaTestingError(
+        'REQUEST_INVALID',
+        `${key}: ${JSON.stringify(value)} is not a whole number`,
+      );
+    }
+    options[option] = value;
+  }
+  return options;
 }
 
 /** Builds and listens; resolves with the server and its base URL. */

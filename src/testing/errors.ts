@@ -19,9 +19,14 @@ export const TestingErrorCodes = {
   /** A fault on a node that is stopped (kill, stop) or running (restart). */
   NODE_STOPPED: 409,
   NODE_RUNNING: 409,
+  /** pause of a paused node, resume of one that is not paused. */
+  NODE_PAUSED: 409,
+  NODE_NOT_PAUSED: 409,
+  /** healClient of a client id without a cut. */
+  CLIENT_CUT_NOT_FOUND: 404,
   /** A broker fault or wait asked of a one-broker test cluster. */
   NOT_A_CLUSTER: 409,
-  /** isolate, slow or heal on a cluster started without fault proxies (`faultProxies: false`). */
+  /** isolate, slow, heal, pause, resume or a client cut on a cluster started without fault proxies (`faultProxies: false`). */
   FAULTS_OFF: 409,
   /** A wait (leader, ISR, ready) that did not see its condition in time. */
   WAIT_TIMED_OUT: 504,

@@ -15,6 +15,7 @@ import { OFFSETS_TOPIC_NAME } from '../coordinator/offsets-log.ts';
 import { TRANSACTION_STATE_TOPIC } from '../coordinator/transactions/coordinator.ts';
 import { TRANSACTIONS } from '../coordinator/transactions/runtime.ts';
 import type { ClusterNode } from '../engine/cluster-node.ts';
+import type { ClientCut, ClientCutOptions } from '../engine/fault-proxy.ts';
 import type { RaftConfig } from '../raft/types.ts';
 import { type ClusterBroker, startCluster, type TestCluster, type WaitOptions } from './cluster.ts';
 import { KafkaTestingError } from './errors.ts';
@@ -111,6 +112,16 @@ export class TestKafkaCluster {
   /** Node `nodeId` (1-3): `kill()`, `stop()`, `restart()`, `port`, the running `node`. */
   broker(nodeId: number): ClusterBroker {
     return this.cluster.broker(nodeId);
+  }
+
+  /** Cuts one client id's connections (all, or after a request of one API key); see TestCluster.cutClient. */
+  cutClient(clientId: string, options: ClientCutOptions = {}): ClientCut {
+    return this.cluster.cutClient(clientId, options);
+  }
+
+  /** Ends a client's cut; what it was, with the connections it cut. */
+  healClient(clientId: string): ClientCut {
+    return this.cluster.healClient(clientId);
   }
 
   /** The running nodes. */

@@ -20,7 +20,14 @@ import {
 } from '../../src/engine/cluster.ts';
 import { buildFaultControl, FaultError, type NodeView } from '../../src/engine/fault-control.ts';
 import { ExitHistory } from '../../src/engine/fault-limits.ts';
-import { FaultRules, firstRequestClientId, NodeProxy, sourceOf } from '../../src/engine/fault-proxy.ts';
+import {
+  CLIENT_CUTS_MAX,
+  FaultRules,
+  FrameHeaderScanner,
+  firstRequestClientId,
+  NodeProxy,
+  sourceOf,
+} from '../../src/engine/fault-proxy.ts';
 import { upArgs } from '../../src/engine/process.ts';
 
 const HOST = '127.0.0.1';
@@ -176,6 +183,154 @@ test('slow holds each request of the chosen side by the delay; a peer link is sl
   peer.socket.destroy();
 });
 
+/** Whether `answer` settles within `ms` (used only to show that a held request is not answered yet). */
+async function settlesWithin<T>(answer: Promise<T>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = await Promise.race([answer.then(() => true), late]);
+  clearTimeout(timer);
+  return settled;
+}
+
+/** How long a held request is watched for an answer that must not come. */
+const HELD_WATCH_MS = 600;
+
+test('pause holds both ways without closing: no answer while paused, the same connection answered after resume', async () => {
+  const client = new Connection();
+  const peer = new Connection();
+  assert.equal(typeof (await client.ask('an-app', 1)), 'number');
+  assert.equal(typeof (await peer.ask('kstack-raft-2', 1)), 'number');
+  const open = proxy.connections();
+  rules.pause(1);
+  assert.equal(rules.isPaused(1), true);
+  const held = client.ask('an-app', 2);
+  const heldPeer = peer.ask('kstack-raft-2', 2);
+  const fresh = new Connection();
+  const heldFresh = fresh.ask('an-app', 1);
+  assert.equal(
+    await settlesWithin(
+      Promise.all([held, heldPeer, heldFresh]).catch(() => {}),
+      HELD_WATCH_MS,
+    ),
+    false,
+  );
+  assert.deepEqual(
+    proxy.connections(),
+    { peers: open.peers, clients: open.clients + 1 },
+    'every connection stays open, the new one too',
+  );
+  rules.resume(1);
+  for (const [name, answer] of [
+    ['client', held],
+    ['peer', heldPeer],
+    ['new connection', heldFresh],
+  ] as const) {
+    assert.equal(typeof (await answer), 'number', `${name} answered after resume`);
+  }
+  // A paused peer's own connections are held too (a stalled process sends nothing).
+  rules.pause(2);
+  assert.equal(rules.held(1, { peer: 2 }), true);
+  assert.equal(rules.held(1, { peer: 3 }), false);
+  assert.equal(rules.held(1, { peer: null }), false);
+  const fromPaused = peer.ask('kstack-raft-2', 3);
+  assert.equal(typeof (await client.ask('an-app', 3)), 'number', 'a client of node 1 is served');
+  assert.equal(await settlesWithin(fromPaused, HELD_WATCH_MS), false);
+  rules.resume(2);
+  assert.equal(typeof (await fromPaused), 'number');
+  for (const connection of [client, peer, fresh]) connection.socket.destroy();
+});
+
+test('a client cut closes only that client id: now and at each request, until healed', async () => {
+  const cutOne = new Connection();
+  const other = new Connection();
+  assert.equal(typeof (await cutOne.ask('app-a', 1)), 'number');
+  assert.equal(typeof (await other.ask('app-b', 1)), 'number');
+  rules.cutClient('app-a');
+  await cutOne.closed;
+  assert.equal(typeof (await other.ask('app-b', 2)), 'number', 'another client keeps working');
+  assert.equal(
+    await new Connection().ask('app-a', 1),
+    'closed',
+    'a new connection is cut at its first request',
+  );
+  // A cut for another node leaves this proxy alone.
+  rules.cutClient('app-b', { nodeId: 2 });
+  assert.equal(typeof (await other.ask('app-b', 3)), 'number');
+  assert.equal(rules.healClient('app-a')?.made, 2);
+  assert.equal(rules.healClient('app-b')?.made, 0);
+  assert.equal(rules.healClient('app-c'), undefined);
+  assert.equal(typeof (await new Connection().ask('app-a', 1)), 'number', 'served again after heal');
+  other.socket.destroy();
+});
+
+test('a cut after an API key forwards that request, drops its answer and closes; the next ones pass', async () => {
+  const connection = new Connection();
+  assert.equal(typeof (await connection.ask('app-a', 1)), 'number');
+  rules.cutClient('app-a', { afterApiKey: 3 }); // Metadata: ApiVersions requests pass
+  assert.equal(typeof (await connection.ask('app-a', 2)), 'number');
+  rules.cutClient('app-a', { afterApiKey: 18, times: 2 }); // ApiVersions, twice
+  assert.equal(await connection.ask('app-a', 3), 'closed');
+  assert.equal(await new Connection().ask('app-a', 1), 'closed');
+  const after = new Connection();
+  assert.equal(typeof (await after.ask('app-a', 1)), 'number', 'both cuts spent');
+  assert.deepEqual(
+    rules
+      .clientCuts()
+      .map(({ clientId, afterApiKey, remaining, made }) => ({ clientId, afterApiKey, remaining, made })),
+    [{ clientId: 'app-a', afterApiKey: 18, remaining: 0, made: 2 }],
+  );
+  rules.healClient('app-a');
+  after.socket.destroy();
+  assert.throws(() => rules.cutClient(''), /CLIENT_ID_LENGTH_MAX/);
+  assert.throws(() => rules.cutClient('x', { afterApiKey: 40_000 }), /not an API key/);
+  assert.throws(() => rules.cutClient('x', { times: 2 }), /afterApiKey/);
+  assert.throws(() => rules.cutClient('x', { afterApiKey: 0, times: 0 }), /CLIENT_CUT_TIMES_MAX/);
+  const many = new FaultRules();
+  for (let i = 0; i < CLIENT_CUTS_MAX; i++) many.cutClient(`c${i}`);
+  assert.throws(() => many.cutClient('one-more'), /CLIENT_CUTS_MAX/);
+});
+
+test('crash destroys every connection to and from the node at once and refuses new ones until restored', async () => {
+  const client = new Connection();
+  const peer = new Connection();
+  assert.equal(typeof (await client.ask('an-app', 1)), 'number');
+  assert.equal(typeof (await peer.ask('kstack-raft-2', 1)), 'number');
+  rules.crash(2); // node 2's own connections to node 1 are cut, clients of node 1 stay
+  await peer.closed;
+  assert.equal(typeof (await client.ask('an-app', 2)), 'number');
+  rules.crash(1);
+  await client.closed;
+  assert.equal(await new Connection().ask('an-app', 1), 'closed');
+  rules.restore(1);
+  rules.restore(2);
+  assert.equal(typeof (await new Connection().ask('kstack-raft-2', 1)), 'number');
+});
+
+test('frame headers are found across chunk boundaries', () => {
+  const frames = Buffer.concat([
+    apiVersionsRequest('a', 1),
+    apiVersionsRequest('client-bb', 2),
+    apiVersionsRequest('c', 3),
+  ]);
+  for (let split = 1; split < frames.length; split++) {
+    const scanner = new FrameHeaderScanner(12);
+    const seen: number[] = [];
+    for (const chunk of [frames.subarray(0, split), frames.subarray(split)]) {
+      scanner.push(chunk, (header) => {
+        seen.push(header.readInt32BE(8));
+        return true;
+      });
+    }
+    assert.deepEqual(seen, [1, 2, 3], `split at ${split}`);
+  }
+  assert.throws(
+    () => new FrameHeaderScanner(12).push(Buffer.from([0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]), () => true),
+    /shorter/,
+  );
+});
+
 test('restart backoff doubles from its initial wait up to its bound', () => {
   assert.equal(restartBackoffMs(1), RESTART_BACKOFF_INITIAL_MS);
   assert.equal(restartBackoffMs(2), RESTART_BACKOFF_INITIAL_MS * 2);
@@ -237,6 +392,60 @@ test('the fault-control endpoint: actions with their bodies, refusals with codes
   await app.close();
 });
 
+test('the fault-control endpoint cuts one client id through the proxies; refusals with codes', async () => {
+  const view = (nodeId: number): NodeView => ({
+    nodeId,
+    pid: 42,
+    state: 'running',
+    registered: true,
+    restarts: 0,
+  });
+  const target = { list: () => [view(1), view(2)], act: async (nodeId: number) => view(nodeId) };
+  const app = buildFaultControl({ ...target, rules });
+  const call = async (method: 'GET' | 'POST', url: string, payload?: object) => {
+    const response = await app.inject({ method, url, ...(payload === undefined ? {} : { payload }) });
+    return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+  };
+  try {
+    const cutOne = new Connection();
+    const other = new Connection();
+    assert.equal(typeof (await cutOne.ask('app-z', 1)), 'number');
+    assert.equal(typeof (await other.ask('app-w', 1)), 'number');
+    const armed = await call('POST', '/clients/app-z/cut', {});
+    assert.deepEqual(armed, {
+      status: 200,
+      body: { clientId: 'app-z', nodeId: null, afterApiKey: null, remaining: null, made: 0 },
+    });
+    await cutOne.closed;
+    assert.equal(typeof (await other.ask('app-w', 2)), 'number');
+    assert.deepEqual((await call('GET', '/clients')).body, [
+      { clientId: 'app-z', nodeId: null, afterApiKey: null, remaining: null, made: 1 },
+    ]);
+    assert.equal((await call('POST', '/clients/app-z/heal')).body.made, 1);
+    for (const [url, body, status, code, words] of [
+      ['/clients/app-z/heal', undefined, 404, 'CLIENT_CUT_NOT_FOUND', "'app-z'"],
+      ['/clients/app-z/cut', { node: 9 }, 404, 'NODE_UNKNOWN', 'node 9'],
+      ['/clients/app-z/cut', { times: 3 }, 400, 'REQUEST_INVALID', 'afterApiKey'],
+      ['/clients/app-z/cut', { afterApiKey: -1 }, 400, 'REQUEST_INVALID', 'not an API key'],
+      ['/clients/app-z/cut', { after: 1 }, 400, 'REQUEST_INVALID', "not 'after'"],
+      ['/clients/app-z/cut', { node: '1' }, 400, 'REQUEST_INVALID', 'whole number'],
+    ] as const) {
+      const answer = await call('POST', url, body);
+      assert.equal(answer.status, status, `${url} ${JSON.stringify(body)}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.error_code, code);
+      assert.ok(String(answer.body.message).includes(words), String(answer.body.message));
+    }
+    assert.deepEqual(rules.clientCuts(), []);
+    other.socket.destroy();
+  } finally {
+    await app.close();
+  }
+  const off = buildFaultControl(target);
+  const answer = await off.inject({ method: 'POST', url: '/clients/app-z/cut' });
+  assert.deepEqual([answer.statusCode, answer.json().error_code], [409, 'PROXIES_OFF']);
+  await off.close();
+});
+
 test('kstack fault: bad usage exits 2 naming the fault; no endpoint exits 1', async () => {
   const run = (...args: string[]) =>
     new Promise<{ code: number; stderr: string }>((resolve) => {
@@ -246,13 +455,19 @@ test('kstack fault: bad usage exits 2 naming the fault; no endpoint exits 1', as
         (error, _stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stderr }),
       );
     });
-  const [slowNoDelay, badSide, noNode, unreachable] = await Promise.all([
+  const [slowNoDelay, badSide, noNode, unreachable, timesAlone, healWithNode] = await Promise.all([
     run('slow', '2'),
     run('isolate', '2', '--from', 'neighbours'),
     run('kill'),
     // 23199: a port nothing listens on.
     run('pause', '1', '--control', `http://${HOST}:23199`),
+    run('cut-client', 'app', '--times', '2'),
+    run('heal-client', 'app', '--node', '1'),
   ]);
+  assert.equal(timesAlone.code, 2);
+  assert.match(timesAlone.stderr, /times applies to a cut after an API key \(afterApiKey\)/);
+  assert.equal(healWithNode.code, 2);
+  assert.match(healWithNode.stderr, /--node applies to cut-client only/);
   assert.equal(slowNoDelay.code, 2);
   assert.match(slowNoDelay.stderr, /slow: --delay-ms N is required/);
   assert.equal(badSide.code, 2);

@@ -173,7 +173,7 @@ test('serve.ts --brokers 3: kill, wait for the new leader and the shrunk ISR, re
     );
     // Refusals by name: an unknown node, an unknown action, a bad body, what three brokers do not serve.
     assert.equal((await call(`${controlUrl}/brokers/7/kill`, {})).json.error_code, 'OPTION_INVALID');
-    assert.equal((await call(`${controlUrl}/brokers/1/pause`, {})).json.error_code, 'REQUEST_INVALID');
+    assert.equal((await call(`${controlUrl}/brokers/1/freeze`, {})).json.error_code, 'REQUEST_INVALID');
     assert.equal((await call(`${controlUrl}/wait/leader`, { topic: 'audit' })).status, 400);
     const reset = await call(`${controlUrl}/reset`, {});
     assert.deepEqual([reset.status, reset.json.error_code], [501, 'CLUSTER_UNSUPPORTED']);
@@ -181,7 +181,7 @@ test('serve.ts --brokers 3: kill, wait for the new leader and the shrunk ISR, re
     const leader = (await call(`${controlUrl}/wait/leader`, { topic: 'audit', partition: 0 })).json.leaderId;
     assert.ok([1, 2, 3].includes(leader), `leader ${leader}`);
     const killed = await call(`${controlUrl}/brokers/${leader}/kill`, {});
-    const noFaults = { isolatedFrom: null, delayMs: 0, delayFrom: null };
+    const noFaults = { isolatedFrom: null, delayMs: 0, delayFrom: null, paused: false };
     assert.deepEqual(
       [killed.status, killed.json],
       [200, { nodeId: leader, running: false, faults: noFaults }],
@@ -205,7 +205,12 @@ test('serve.ts --brokers 3: kill, wait for the new leader and the shrunk ISR, re
     );
     // Network faults over HTTP (network-faults.test.ts has them in depth).
     const slowed = await call(`${controlUrl}/brokers/${leader}/slow`, { ms: 50, from: 'clients' });
-    assert.deepEqual(slowed.json.faults, { isolatedFrom: null, delayMs: 50, delayFrom: 'clients' });
+    assert.deepEqual(slowed.json.faults, {
+      isolatedFrom: null,
+      delayMs: 50,
+      delayFrom: 'clients',
+      paused: false,
+    });
     const healed = await call(`${controlUrl}/brokers/${leader}/heal`);
     assert.deepEqual(healed.json.faults, noFaults);
     const back = await call(`${controlUrl}/wait/isr`, { topic: 'audit', partition: 0 });

@@ -56,7 +56,12 @@ test('the leader isolated from its peers under acks=all: no acknowledgement from
 
   kafka.broker(victim).isolate({ from: 'peers' });
   try {
-    assert.deepEqual(kafka.broker(victim).faults, { isolatedFrom: 'peers', delayMs: 0, delayFrom: null });
+    assert.deepEqual(kafka.broker(victim).faults, {
+      isolatedFrom: 'peers',
+      delayMs: 0,
+      delayFrom: null,
+      paused: false,
+    });
     const isolatedAt = performance.now();
     // A client that asks the isolated broker: clients still reach it, its metadata still names
     // itself the leader (it cannot follow the quorum), and with no follower fetching it cannot
@@ -86,7 +91,12 @@ test('the leader isolated from its peers under acks=all: no acknowledgement from
     await write(others, ['during-0', 'during-1', 'during-2']);
 
     kafka.broker(victim).heal();
-    assert.deepEqual(kafka.broker(victim).faults, { isolatedFrom: null, delayMs: 0, delayFrom: null });
+    assert.deepEqual(kafka.broker(victim).faults, {
+      isolatedFrom: null,
+      delayMs: 0,
+      delayFrom: null,
+      paused: false,
+    });
     const healedAt = performance.now();
     assert.deepEqual([...(await kafka.waitForIsr(TOPIC, 0, { timeoutMs: WAIT_MS }))].sort(), [1, 2, 3]);
     const rejoinMs = performance.now() - healedAt;
