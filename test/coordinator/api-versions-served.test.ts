@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { FEATURES, missingApis } from '../../src/coordinator/features.ts';
 import {
   decodeResponse,
   defaultStruct,
@@ -135,6 +136,33 @@ describe('ApiVersions advertises only what is served', { timeout: 600_000 }, () 
     );
     for (const key of [8, 9, 10, 11, 12, 13, 14, 22, 24, 25, 26, 27, 28])
       assert.ok(keys.includes(key), `API ${key}`);
+  });
+
+  it('finalizes a feature level only with every API it brings advertised (and so served, below)', async () => {
+    const body = await roundTrip(18, 4, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
+    assert.equal(body.errorCode, 0);
+    assert.ok(
+      (body.finalizedFeaturesEpoch as bigint) >= 0n,
+      'a negative epoch makes clients ignore the features',
+    );
+    const finalized = body.finalizedFeatures as {
+      name: string;
+      maxVersionLevel: number;
+      minVersionLevel: number;
+    }[];
+    const supported = body.supportedFeatures as { name: string; minVersion: number; maxVersion: number }[];
+    assert.deepEqual(supported.map((row) => row.name).sort(), FEATURES.map((f) => f.name).sort());
+    assert.ok(finalized.some((row) => row.name === 'metadata.version'));
+    for (const row of finalized) {
+      const definition = FEATURES.find((feature) => feature.name === row.name);
+      assert.ok(definition, `finalized feature ${row.name} is one kstack defines`);
+      assert.deepEqual(
+        missingApis(definition, row.maxVersionLevel, advertised),
+        [],
+        `${row.name} ${row.maxVersionLevel}`,
+      );
+      assert.equal(supported.find((s) => s.name === row.name)?.maxVersion, row.maxVersionLevel);
+    }
   });
 
   it('answers every advertised API at its maximum version without UNSUPPORTED_VERSION', async () => {

@@ -1,0 +1,195 @@
+/**
+ * Kafka's feature flags (KIP-584) as kstack serves them: the SupportedFeatures, FinalizedFeatures
+ * and FinalizedFeaturesEpoch of an ApiVersions answer, what `kafka-features describe` prints and
+ * what Kafka 4 clients read to pick a protocol (the Java client uses transaction version 2 only
+ * when `transaction.version` is finalized at 2; group.version 1 names the KIP-848 protocol).
+ *
+ * The rule is "advertise only what is served": a feature is finalized at a level only when kstack
+ * implements that level's behaviour and every API the level brings is in the ApiVersions list the
+ * handler registry builds, so dropping a handler lowers the level by itself. kstack cannot move a
+ * level at run time (UpdateFeatures, API 57, is not served), so the supported range ends at the
+ * finalized level: offering more would invite a `kafka-features upgrade` that is then refused.
+ */
+
+/** One API at a version, as an ApiVersions row names it. */
+export interface ApiAtVersion {
+  readonly apiKey: number;
+  readonly version: number;
+}
+
+/** An advertised API version range (an ApiVersions `apiKeys` row). */
+export interface AdvertisedApi {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+export interface FeatureDefinition {
+  readonly name: string;
+  /** Kafka's lowest level of the feature (metadata.version starts at 7, 3.3-IV3, under KRaft). */
+  readonly minLevel: number;
+  /** The highest level whose non-API behaviour kstack implements (records, quorum, assignment). */
+  readonly implementedLevel: number;
+  /** The APIs (at a version) a level brings, by level: all must be advertised to finalize it. */
+  readonly apisByLevel: ReadonlyMap<number, readonly ApiAtVersion[]>;
+  /** Why the level is what it is: for the README and the test failure messages. */
+  readonly note: string;
+}
+
+/** Apache Kafka 4.1's metadata.version 4.1-IV1 (the reference's release). */
+export const METADATA_VERSION_4_1_IV1 = 27;
+/** metadata.version 3.3-IV3: the lowest level KRaft brokers support. */
+export const METADATA_VERSION_MIN = 7;
+
+/** The features Kafka 4.1.1 brokers list, with what kstack implements of each. */
+export const FEATURES: readonly FeatureDefinition[] = [
+  {
+    name: 'metadata.version',
+    minLevel: METADATA_VERSION_MIN,
+    implementedLevel: METADATA_VERSION_4_1_IV1,
+    apisByLevel: new Map(),
+    note:
+      "kstack's metadata log is its own (JSON records), so no record format hangs on this level; it names the " +
+      'Kafka 4.1 API surface the brokers follow, and the other levels finalized here depend on it ' +
+      '(group.version 1 needs 4.0-IV0, as in Kafka)',
+  },
+  {
+    name: 'kraft.version',
+    minLevel: 0,
+    implementedLevel: 0,
+    apisByLevel: new Map([
+      [
+        1,
+        [
+          { apiKey: 80, version: 0 },
+          { apiKey: 81, version: 0 },
+        ],
+      ],
+    ]),
+    note: 'the quorum is static (controller.quorum.voters); KIP-853 voter changes (AddRaftVoter 80, RemoveRaftVoter 81) are not served',
+  },
+  {
+    name: 'group.version',
+    minLevel: 0,
+    implementedLevel: 1,
+    apisByLevel: new Map([
+      [
+        1,
+        [
+          { apiKey: 68, version: 0 },
+          { apiKey: 69, version: 0 },
+        ],
+      ],
+    ]),
+    note: 'level 1 is the KIP-848 consumer group protocol (ConsumerGroupHeartbeat 68, ConsumerGroupDescribe 69)',
+  },
+  {
+    name: 'transaction.version',
+    minLevel: 0,
+    implementedLevel: 0,
+    apisByLevel: new Map([
+      // Level 1 changes only the __transaction_state value version written (v1, flexible); it
+      // brings no API, and kstack writes v0, so implementedLevel stops at 0.
+      [
+        2,
+        [
+          { apiKey: 0, version: 12 },
+          { apiKey: 24, version: 5 },
+          { apiKey: 26, version: 5 },
+        ],
+      ],
+    ]),
+    note:
+      'kstack writes TransactionLogValue v0 (level 1 writes v1) and does not serve KIP-890 part 2 (level 2: ' +
+      'Produce v12, AddPartitionsToTxn v5, EndTxn v5, an epoch bump at every EndTxn)',
+  },
+  {
+    name: 'eligible.leader.replicas.version',
+    minLevel: 0,
+    implementedLevel: 0,
+    apisByLevel: new Map([[1, [{ apiKey: 75, version: 0 }]]]),
+    note: 'eligible leader replicas (KIP-966) are not kept; DescribeTopicPartitions (75), which shows them, is not served',
+  },
+  {
+    name: 'share.version',
+    minLevel: 0,
+    implementedLevel: 0,
+    apisByLevel: new Map([
+      [
+        1,
+        [
+          { apiKey: 76, version: 0 },
+          { apiKey: 77, version: 0 },
+          { apiKey: 78, version: 0 },
+          { apiKey: 79, version: 0 },
+        ],
+      ],
+    ]),
+    note: 'share groups (KIP-932, ShareGroupHeartbeat 76 to ShareAcknowledge 79) are not served',
+  },
+];
+
+/** The APIs of `feature`'s levels 1..level that `advertised` lacks (empty: the level is served). */
+export function missingApis(
+  feature: FeatureDefinition,
+  level: number,
+  advertised: readonly AdvertisedApi[],
+): ApiAtVersion[] {
+  const missing: ApiAtVersion[] = [];
+  for (const [atLevel, apis] of feature.apisByLevel) {
+    if (atLevel > level) continue;
+    for (const api of apis) {
+      const row = advertised.find((candidate) => candidate.apiKey === api.apiKey);
+      if (row === undefined || row.minVersion > api.version || row.maxVersion < api.version)
+        missing.push(api);
+    }
+  }
+  return missing;
+}
+
+/**
+ * The level kstack runs `feature` at: its implemented level, lowered to the highest one whose APIs
+ * are all advertised (never below its minimum).
+ */
+export function finalizedLevel(feature: FeatureDefinition, advertised: readonly AdvertisedApi[]): number {
+  let level = feature.implementedLevel;
+  while (level > feature.minLevel && missingApis(feature, level, advertised).length > 0) level--;
+  return level;
+}
+
+/** The feature fields of an ApiVersions answer (v3+; earlier versions have none). */
+export interface FeatureFields {
+  supportedFeatures: { name: string; minVersion: number; maxVersion: number }[];
+  finalizedFeaturesEpoch: bigint;
+  finalizedFeatures: { name: string; maxVersionLevel: number; minVersionLevel: number }[];
+}
+
+/**
+ * What an ApiVersions answer of `apiVersion` says about features, as Kafka 4.1 brokers answer:
+ * v3 leaves out features whose supported minimum is 0 (older clients refused a 0 minimum,
+ * KAFKA-17011), v4 lists them all; a feature at level 0 is not finalized (Kafka writes no record
+ * for it). The epoch is the metadata offset of the image the answer comes from, as in KRaft (at
+ * least 0: a client ignores finalized features under a negative epoch, and a fresh one-node log
+ * has no record yet).
+ */
+export function featureFields(
+  apiVersion: number,
+  advertised: readonly AdvertisedApi[],
+  metadataOffset: bigint,
+): FeatureFields {
+  const supportedFeatures: FeatureFields['supportedFeatures'] = [];
+  const finalizedFeatures: FeatureFields['finalizedFeatures'] = [];
+  for (const feature of FEATURES) {
+    const level = finalizedLevel(feature, advertised);
+    if (apiVersion >= 4 || feature.minLevel > 0) {
+      supportedFeatures.push({ name: feature.name, minVersion: feature.minLevel, maxVersion: level });
+    }
+    if (level > 0)
+      finalizedFeatures.push({ name: feature.name, maxVersionLevel: level, minVersionLevel: level });
+  }
+  return {
+    supportedFeatures,
+    finalizedFeaturesEpoch: metadataOffset < 0n ? 0n : metadataOffset,
+    finalizedFeatures,
+  };
+}
