@@ -3,6 +3,8 @@
 usage: kip848_member.py BOOTSTRAP GROUP TOPIC CLIENT_ID [INSTANCE_ID]
 
 KIP848_GROUP_PROTOCOL=classic in the environment makes it a classic-protocol member instead.
+KIP848_REPORT_COMMIT_ERRORS=1 prints a failed commit as {"event": "commit-error", "p", "o", "error"}
+(with its value "v") and goes on (a coordinator failover may refuse a commit); otherwise the error ends the member.
 
 Prints one JSON object per line: {"event": "assign"|"revoke", "partitions": [...], "t": ms} on
 assignment changes (incremental: KIP-848 is cooperative) and {"event": "msg", "p", "o", "v"} per
@@ -15,7 +17,7 @@ import signal
 import sys
 import time
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaException
 
 bootstrap, group, topic, client_id = sys.argv[1:5]
 instance_id = sys.argv[5] if len(sys.argv) > 5 else None
@@ -59,7 +61,14 @@ while running:
     if message.error():
         say(event='error', error=str(message.error()))
         continue
-    consumer.commit(message=message, asynchronous=False)
+    try:
+        consumer.commit(message=message, asynchronous=False)
+    except KafkaException as error:
+        if os.environ.get('KIP848_REPORT_COMMIT_ERRORS') != '1':
+            raise
+        say(event='commit-error', p=message.partition(), o=message.offset(), v=message.value().decode(),
+            error=str(error))
+        continue
     say(event='msg', p=message.partition(), o=message.offset(), v=message.value().decode())
 consumer.close()
 say(event='closed')
