@@ -212,9 +212,34 @@ const produce: Guard = (input) => {
   })(input);
 };
 
+/** Every partition of a Fetch's topics answered `errorCode` with no records. */
+function fetchRefusals(topics: readonly Loose[], errorCode: number): Body[] {
+  return topics.map((topic) => ({
+    topic: topic.topic,
+    topicId: topic.topicId,
+    partitions: (topic.partitions ?? []).map((partition: Loose) => ({
+      partitionIndex: partition.partition,
+      errorCode,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      logStartOffset: -1n,
+      // Empty, not null: librdkafka refuses a null record set (MessageSetSize -1), Kafka sends none.
+      records: new Uint8Array(0),
+    })),
+  }));
+}
+
 const fetch: Guard = ({ request, check, broker }) => {
-  // A follower's fetch (replica id >= 0) is the replication module's; brokers are super users in practice.
-  if (request.replicaId >= 0 || (request.replicaState?.replicaId ?? -1) >= 0) return pass(request);
+  // A follower's fetch (replica id >= 0, in the header field or, from v15, in replicaState) needs
+  // CLUSTER_ACTION on the cluster; without it Kafka's KafkaApis answers every partition
+  // TOPIC_AUTHORIZATION_FAILED (the brokers' own principal is a super user or granted it).
+  if (request.replicaId >= 0 || (request.replicaState?.replicaId ?? -1) >= 0) {
+    if (check.cluster(Op.CLUSTER_ACTION)) return pass(request);
+    // Answered here: the handler would hold a fetch of no partitions for maxWaitMs.
+    return {
+      answer: { errorCode: 0, sessionId: 0, responses: fetchRefusals(request.topics ?? [], TOPIC_DENIED) },
+    };
+  }
   const image = broker.metadata();
   const nameOf = (topic: Loose): string | undefined =>
     topic.topic !== '' ? topic.topic : image.topicById(topic.topicId)?.name;
@@ -223,20 +248,10 @@ const fetch: Guard = ({ request, check, broker }) => {
     // An unknown topic id is the handler's to answer (UNKNOWN_TOPIC_ID).
     return name === undefined || check.can(Op.READ, Type.TOPIC, name);
   });
-  const entries = refused.map((topic) => ({
-    topic: topic.topic,
-    topicId: topic.topicId,
-    partitions: topic.partitions.map((partition: Loose) => ({
-      partitionIndex: partition.partition,
-      errorCode: TOPIC_DENIED,
-      highWatermark: -1n,
-      lastStableOffset: -1n,
-      logStartOffset: -1n,
-      // Empty, not null: librdkafka refuses a null record set (MessageSetSize -1), Kafka sends none.
-      records: new Uint8Array(0),
-    })),
-  }));
-  return { request: { ...request, topics: kept }, finish: appending('responses', entries) };
+  return {
+    request: { ...request, topics: kept },
+    finish: appending('responses', fetchRefusals(refused, TOPIC_DENIED)),
+  };
 };
 
 const listOffsets = topicPartitionsGuard({
@@ -586,8 +601,13 @@ function transactionalWrite(answer: (request: Loose) => Body, then?: Guard): Gua
 }
 
 const addPartitionsToTxn: Guard = ({ request, version, check }) => {
-  // Version 4 and later come from brokers verifying transactions: the replication module's.
-  if (version >= 4) return pass(request);
+  // Version 4 and later come from brokers verifying transactions: CLUSTER_ACTION on the cluster, else
+  // Kafka's error response for v4+ (the code at the top, no transaction's result).
+  if (version >= 4) {
+    return check.cluster(Op.CLUSTER_ACTION)
+      ? pass(request)
+      : { answer: { errorCode: CLUSTER_DENIED, resultsByTransaction: [] } };
+  }
   const topics: Loose[] = request.v3AndBelowTopics ?? [];
   const results = (error: (topic: string) => number): Body => ({
     resultsByTopicV3AndBelow: topics.map((topic) => ({
@@ -654,9 +674,10 @@ const deleteRecords = topicPartitionsGuard({
 });
 
 const offsetForLeaderEpoch: Guard = (input) => {
-  // A follower's request (replica id >= 0) is the replication module's (CLUSTER_ACTION, brokers).
-  if (input.request.replicaId >= 0) return pass(input.request);
+  // Kafka (KIP-320) lets CLUSTER_ACTION on the cluster (followers) through whole, else DESCRIBE per
+  // topic, whatever the replica id says: a client cannot claim to be a follower.
   const { request, check } = input;
+  if (check.cluster(Op.CLUSTER_ACTION)) return pass(request);
   const [kept, refused] = split<Loose>(request.topics ?? [], (topic) =>
     check.can(Op.DESCRIBE, Type.TOPIC, topic.topic),
   );
@@ -782,9 +803,11 @@ function configsGuard(operation: number, responseField: string, entry: Body): Gu
   };
 }
 
-/** An API for the cluster's operators: the whole request needs `operation` on the cluster. */
-function clusterOnly(operation: number, answer: (request: Loose) => Body): Guard {
-  return ({ request, check }) => (check.cluster(operation) ? pass(request) : { answer: answer(request) });
+/** An API for the cluster's operators: the whole request needs `operation` (one of them) on the cluster. */
+function clusterOnly(operation: number | readonly number[], answer: (request: Loose) => Body): Guard {
+  const operations = typeof operation === 'number' ? [operation] : operation;
+  return ({ request, check }) =>
+    operations.some((op) => check.cluster(op)) ? pass(request) : { answer: answer(request) };
 }
 
 const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
@@ -810,10 +833,11 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [24, addPartitionsToTxn],
   [25, addOffsetsToTxn],
   [26, endTxn],
-  // WriteTxnMarkers is broker to broker: Kafka requires CLUSTER_ACTION (the inter-broker principal).
+  // WriteTxnMarkers is broker to broker: Kafka requires ALTER on the cluster (an operator aborting a
+  // hanging transaction, KIP-664) or else CLUSTER_ACTION (the inter-broker principal).
   [
     27,
-    clusterOnly(Op.CLUSTER_ACTION, (request) => ({
+    clusterOnly([Op.ALTER, Op.CLUSTER_ACTION], (request) => ({
       markers: (request.markers ?? []).map((marker: Loose) => ({
         producerId: marker.producerId,
         topics: (marker.topics ?? []).map((topic: Loose) => ({
@@ -866,6 +890,22 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
     })),
   ],
   [44, configsGuard(Op.ALTER_CONFIGS, 'responses', {})],
+  // Kafka's controller checks ALTER on the cluster for AlterPartitionReassignments (whole request refused).
+  [
+    45,
+    clusterOnly(Op.ALTER, (request) => ({
+      errorCode: CLUSTER_DENIED,
+      errorMessage: 'Cluster authorization failed.',
+      responses: (request.topics ?? []).map((topic: Loose) => ({
+        name: topic.name,
+        partitions: (topic.partitions ?? []).map((partition: Loose) => ({
+          partitionIndex: partition.partitionIndex,
+          errorCode: CLUSTER_DENIED,
+          errorMessage: 'Cluster authorization failed.',
+        })),
+      })),
+    })),
+  ],
   // Kafka's controller checks DESCRIBE on the cluster for ListPartitionReassignments.
   [
     46,

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
+import { ZERO_UUID } from '../../src/protocol/uuid.ts';
 import { STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
 import { batchOf, goodRecords } from '../records/faulty-batches.ts';
 import { kcat, PLAIN_JAAS, run, type SaslLogin, WireClient } from './support.ts';
@@ -32,7 +33,14 @@ interface Target {
 const KSTACK: Target = { name: 'kstack', plaintext: 21500, sasl: 21501 };
 const KAFKA: Target = { name: 'Apache Kafka', plaintext: 21510, sasl: 21511 };
 const TARGETS = [KSTACK, KAFKA];
-const USERS = { admin: 'admin-secret', alice: 'alice-secret', bob: 'bob-secret' } as const;
+const USERS = {
+  admin: 'admin-secret',
+  alice: 'alice-secret',
+  bob: 'bob-secret',
+  // Granted CLUSTER_ACTION on the cluster (what a broker's own principal needs), and ALTER on it.
+  replica: 'replica-secret',
+  operator: 'operator-secret',
+} as const;
 type User = keyof typeof USERS;
 const RUN_CLASS = join(import.meta.dirname, '..', '..', 'reference', 'bin', 'kafka-run-class');
 const KAFKA_TOPICS = join(import.meta.dirname, '..', '..', 'reference', 'bin', 'kafka-topics');
@@ -130,7 +138,12 @@ interface Cell {
   readonly name: string;
   readonly users: readonly User[];
   /** The request's outcome, reduced to what must be equal on both brokers. */
-  readonly outcome: (client: WireClient, nodeId: number) => Promise<unknown>;
+  /** `topicIds`: each topic's id on that broker (as a super user sees them). */
+  readonly outcome: (
+    client: WireClient,
+    nodeId: number,
+    topicIds: ReadonlyMap<string, string>,
+  ) => Promise<unknown>;
 }
 
 const topicCodes = (topics: { name: string; partitions?: { errorCode: number }[] }[]) =>
@@ -559,6 +572,63 @@ const CELLS: readonly Cell[] = [
     },
   },
   {
+    // A follower's fetch (replica id >= 0) needs CLUSTER_ACTION on the cluster, whatever the topic ACLs.
+    // What an allowed follower fetch from a replica that is not assigned answers is the replication
+    // code's: only refusals are compared.
+    name: 'Fetch v11 and v15 as a follower (replica id 7): orders and secret',
+    users: ['alice', 'bob', 'replica', 'operator', 'admin'],
+    outcome: async (client, _nodeId, ids) => {
+      const topics = ['orders', 'secret'];
+      const partition = { partition: 0, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 100_000 };
+      const common = { maxWaitMs: 0, minBytes: 0, maxBytes: 1_000_000, isolationLevel: 0, rackId: '' };
+      const v11 = await ask(client, 1, 11, {
+        ...common,
+        replicaId: 7,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: topics.map((topic) => ({ topic, partitions: [partition] })),
+        forgottenTopicsData: [],
+      });
+      const v15 = await ask(client, 1, 15, {
+        ...common,
+        replicaState: { replicaId: 7, replicaEpoch: -1n },
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: topics.map((topic) => ({
+          topicId: ids.get(topic)!,
+          partitions: [{ ...partition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }],
+        })),
+        forgottenTopicsData: [],
+      });
+      const codes = (answer: { errorCode: number; responses: { partitions: { errorCode: number }[] }[] }) => [
+        refusal(answer.errorCode),
+        ...answer.responses.flatMap((t) => t.partitions.map((p) => refusal(p.errorCode))),
+      ];
+      return [codes(v11), codes(v15)];
+    },
+  },
+  {
+    // KIP-320: CLUSTER_ACTION on the cluster lets every topic through, else DESCRIBE per topic; the
+    // replica id does not matter.
+    name: 'OffsetForLeaderEpoch v4 with replica id 7: orders and secret',
+    users: ['alice', 'bob', 'replica', 'operator'],
+    outcome: async (client) => {
+      const epochs = await ask(client, 23, 4, {
+        replicaId: 7,
+        topics: ['orders', 'secret'].map((topic) => ({
+          topic,
+          partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }],
+        })),
+      });
+      return topicCodes(
+        epochs.topics.map((t: { topic: string; partitions: unknown[] }) => ({
+          name: t.topic,
+          partitions: t.partitions,
+        })),
+      );
+    },
+  },
+  {
     name: 'DescribeAcls, CreateAcls and DeleteAcls v3: the whole answers',
     users: ['admin'],
     outcome: async (client) => {
@@ -629,6 +699,28 @@ const CELLS: readonly Cell[] = [
     },
   },
   {
+    // ALTER on the cluster (an operator aborting a hanging transaction) or CLUSTER_ACTION lets it
+    // through; what the markers of an unknown producer then answer is the log's: refusals only.
+    name: 'WriteTxnMarkers v1 orders-0 allowed by ALTER or CLUSTER_ACTION on the cluster',
+    users: ['replica', 'operator'],
+    outcome: async (client) => {
+      const answer = await ask(client, 27, 1, {
+        markers: [
+          {
+            producerId: 4243n,
+            producerEpoch: 0,
+            transactionResult: false,
+            topics: [{ name: 'orders', partitionIndexes: [0] }],
+            coordinatorEpoch: 0,
+          },
+        ],
+      });
+      return answer.markers.flatMap((marker: { topics: { partitions: { errorCode: number }[] }[] }) =>
+        marker.topics.flatMap((topic) => topic.partitions.map((p) => refusal(p.errorCode))),
+      );
+    },
+  },
+  {
     name: 'DeleteGroups v2 app',
     users: ['alice', 'bob'],
     outcome: async (client) => {
@@ -656,6 +748,7 @@ describe('ACLs: kstack and Apache Kafka with StandardAuthorizer, the same tools 
   let kstack: KstackProcess | undefined;
   let reference: ReferenceCluster | undefined;
   const nodeIds = new Map<string, number>();
+  const topicIds = new Map<string, ReadonlyMap<string, string>>();
   const killReference = (): void => reference?.killAllSync();
   const kstackArgs = (): string[] => [
     '--no-compose',
@@ -718,6 +811,15 @@ describe('ACLs: kstack and Apache Kafka with StandardAuthorizer, the same tools 
           (t) => t.errorCode === 0 && t.partitions.every((p) => p.leaderId >= 0),
         );
       });
+      const described = await ask(client, 3, 12, {
+        topics: TOPICS.map((name) => ({ name, topicId: ZERO_UUID })),
+        allowAutoTopicCreation: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      topicIds.set(
+        target.name,
+        new Map((described.topics as { name: string; topicId: string }[]).map((t) => [t.name, t.topicId])),
+      );
       client.close();
     }
   });
@@ -810,7 +912,17 @@ describe('ACLs: kstack and Apache Kafka with StandardAuthorizer, the same tools 
     assert.equal(listing.length, 5, listing.join('\n\n'));
     assert.match(listing.join('\n'), /resourceType=TRANSACTIONAL_ID, name=tx-, patternType=PREFIXED/);
     assert.doesNotMatch(outputs.get(KSTACK.name)![5]!.join('\n'), /carol/);
-    // The matrix below also needs CREATE on topics new-*, given on the wire (CreateAcls v3).
+    // The matrix below also needs CREATE on topics new-*, CLUSTER_ACTION on the cluster for replica
+    // and ALTER on it for operator, given on the wire (CreateAcls v3).
+    const onCluster = (principal: string, operation: number) => ({
+      resourceType: 4,
+      resourceName: 'kafka-cluster',
+      resourcePatternType: 3,
+      principal,
+      host: '*',
+      operation,
+      permissionType: 3,
+    });
     for (const target of TARGETS) {
       const admin = await loginAs(target, 'admin');
       const created = await ask(admin, 30, 3, {
@@ -824,9 +936,11 @@ describe('ACLs: kstack and Apache Kafka with StandardAuthorizer, the same tools 
             operation: 5,
             permissionType: 3,
           },
+          onCluster('User:replica', 9),
+          onCluster('User:operator', 7),
         ],
       });
-      assert.deepEqual(created.results, [{ errorCode: 0, errorMessage: '' }], target.name);
+      assert.deepEqual(created.results, Array(3).fill({ errorCode: 0, errorMessage: '' }), target.name);
       admin.close();
     }
   });
@@ -859,12 +973,13 @@ describe('ACLs: kstack and Apache Kafka with StandardAuthorizer, the same tools 
     const results = new Map<string, Record<string, unknown>>();
     for (const target of TARGETS) {
       const seen: Record<string, unknown> = {};
-      for (const user of ['alice', 'bob', 'admin'] as const) {
+      for (const user of ['alice', 'bob', 'replica', 'operator', 'admin'] as const) {
         const client = await loginAs(target, user);
         for (const cell of CELLS) {
           if (!cell.users.includes(user)) continue;
           const name = `${user}: ${cell.name}`;
-          seen[name] = await cell.outcome(client, nodeIds.get(target.name)!).catch((error: Error) => {
+          const ids = topicIds.get(target.name)!;
+          seen[name] = await cell.outcome(client, nodeIds.get(target.name)!, ids).catch((error: Error) => {
             throw new Error(`${target.name}, ${name}: ${error.message}`);
           });
         }
@@ -897,6 +1012,31 @@ describe('ACLs: kstack and Apache Kafka with StandardAuthorizer, the same tools 
       ['secret', 29],
     ]);
     assert.deepEqual(kafkaSeen['admin: DeleteTopics v5 ghost'], [3]);
+    // CLUSTER_ACTION: a follower's fetch is refused per partition without it, whatever the topic ACLs,
+    // and served with it; OffsetForLeaderEpoch falls back to DESCRIBE per topic; WriteTxnMarkers
+    // takes ALTER as well.
+    const follower = 'Fetch v11 and v15 as a follower (replica id 7): orders and secret';
+    const denied = ['not refused', 'TOPIC_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED'];
+    assert.deepEqual(kafkaSeen[`alice: ${follower}`], [denied, denied]);
+    assert.deepEqual(kafkaSeen[`operator: ${follower}`], [denied, denied]);
+    const served = ['not refused', 'not refused', 'not refused'];
+    assert.deepEqual(kafkaSeen[`replica: ${follower}`], [served, served]);
+    const epochs = 'OffsetForLeaderEpoch v4 with replica id 7: orders and secret';
+    assert.deepEqual(
+      (kafkaSeen[`alice: ${epochs}`] as unknown[][]).map((topic) => topic[1] === 29),
+      [false, false],
+    );
+    assert.deepEqual(
+      (kafkaSeen[`bob: ${epochs}`] as unknown[][]).map((topic) => topic[1] === 29),
+      [true, false],
+    );
+    assert.deepEqual(
+      (kafkaSeen[`replica: ${epochs}`] as unknown[][]).map((topic) => topic[1] === 29),
+      [false, false],
+    );
+    const markers = 'WriteTxnMarkers v1 orders-0 allowed by ALTER or CLUSTER_ACTION on the cluster';
+    assert.deepEqual(kafkaSeen[`operator: ${markers}`], ['not refused']);
+    assert.deepEqual(kafkaSeen[`replica: ${markers}`], ['not refused']);
   });
 
   it('kcat as bob (no ACL but User:* on secret) and alice; Java kafka-topics as bob', async () => {
