@@ -121,9 +121,13 @@ describe('client quotas on kstack and Apache Kafka 4.1.1', { timeout: 600_000 },
         '--entity-name',
         CLIENT_ID,
       ]);
-      const fill = await client(port, 'fill', 'quota-filler', 'quota-fetch,quota-produce', FILL_MB);
+      // The listing and the 40 MB fill at once: each is a process start (a JVM, a node), independent.
+      const [fill, listing] = await Promise.all([
+        client(port, 'fill', 'quota-filler', 'quota-fetch,quota-produce', FILL_MB),
+        tool(CONFIGS, [...bootstrap, '--describe', '--entity-type', 'clients']),
+      ]);
       assert.equal(fill.bytes, FILL_MB * MB);
-      return tool(CONFIGS, [...bootstrap, '--describe', '--entity-type', 'clients']);
+      return listing;
     };
     const [kstackListing, kafkaListing] = await Promise.all([prepare(KSTACK), prepare(KAFKA)]);
     assert.equal(kstackListing, kafkaListing);
