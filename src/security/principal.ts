@@ -267,3 +267,8 @@ export function certificatePrincipal(connection: ConnectionInfo, mapper: Princip
   }
   return principal;
 }
+
+/** The certificate principal already worked out for `connection` (undefined: none, or refused). */
+export function knownCertificatePrincipal(connection: ConnectionInfo): string | undefined {
+  return certificatePrincipals.get(connection) ?? undefined;
+}

@@ -9,6 +9,7 @@
  */
 import type { RequestContext } from '../broker/handler.ts';
 import { type SlotKey, slotKey } from '../broker/services.ts';
+import { knownCertificatePrincipal } from './principal.ts';
 import { existingSession } from './sasl.ts';
 
 export const ENTITY_USER = 'user';
@@ -462,7 +463,11 @@ export function quotaEnforcerFor(
 /** Who a request counts against: the authenticated user (ANONYMOUS otherwise) and the client id. */
 function quotaIdentity(context: RequestContext): { user: string; clientId: string } {
   return {
-    user: quotaUser(existingSession(context.connection)?.principal ?? 'User:ANONYMOUS'),
+    user: quotaUser(
+      existingSession(context.connection)?.principal ??
+        knownCertificatePrincipal(context.connection) ??
+        'User:ANONYMOUS',
+    ),
     clientId: context.clientId ?? '',
   };
 }

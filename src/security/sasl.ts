@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import { type JaasEntry, parseJaasConfig } from './jaas.ts';
 import { type Listener, usesSasl } from './listeners.ts';
-import { PrincipalMapper } from './principal.ts';
+import { certificatePrincipal, PrincipalMapper } from './principal.ts';
 import { isScramMechanism, type ScramCredentialLookup, ScramServer } from './scram.ts';
 
 /** The SASL mechanisms kstack's broker serves. */
@@ -242,4 +242,21 @@ export function sessionOf(connection: ConnectionInfo, security: ListenerSecurity
 /** The session the dispatcher created for a connection (undefined for a broker without listener security). */
 export function existingSession(connection: ConnectionInfo): SaslSession | undefined {
   return sessions.get(connection);
+}
+
+/**
+ * Who a connection is, as Kafka's principal builder says: its SASL login on a SASL listener, its
+ * TLS client certificate (through `ssl.principal.mapping.rules`) on an SSL listener, else
+ * `User:ANONYMOUS`. Null when the mapping rules refuse the certificate: Kafka fails the
+ * authentication and the connection is to be closed.
+ */
+export function connectionPrincipal(
+  connection: ConnectionInfo,
+  security: ListenerSecurity | undefined,
+): string | null {
+  const session = sessions.get(connection);
+  if (session !== undefined) return session.principal;
+  if (security?.principalMapper !== undefined)
+    return certificatePrincipal(connection, security.principalMapper);
+  return ANONYMOUS;
 }
