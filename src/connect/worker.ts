@@ -51,6 +51,12 @@ export interface ConnectWorkerOptions {
   readonly pluginDirs?: readonly string[];
   /** Worker properties set last, over everything else (e.g. exactly.once.source.support=enabled). */
   readonly overrides?: ReadonlyMap<string, string>;
+  /**
+   * The cluster's broker count, when the caller knows it: the Metadata probe that finds it is then
+   * skipped, so the worker can start while the cluster is still starting (its clients wait for the
+   * brokers within `default.api.timeout.ms`, an override).
+   */
+  readonly brokerCount?: number;
   readonly heapOpts?: string;
   /** More JVM options after the heap's (KAFKA_OPTS-like), e.g. `-XX:TieredStopAtLevel=1` in tests. */
   readonly jvmOptions?: readonly string[];
@@ -196,7 +202,7 @@ function renderProperties(properties: ReadonlyMap<string, string>): string {
 /** Starts the worker and resolves once its REST API says it is ready; rejects (JVM stopped) if not. */
 export async function startConnectWorker(options: ConnectWorkerOptions): Promise<ConnectWorker> {
   await assertConnectInstalled();
-  const brokerCount = await countBrokers(options.bootstrap);
+  const brokerCount = options.brokerCount ?? (await countBrokers(options.bootstrap));
   const properties = workerProperties(options, brokerCount);
   const logsDir = join(options.workDir, 'logs');
   mkdirSync(logsDir, { recursive: true });

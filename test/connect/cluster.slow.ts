@@ -3,10 +3,11 @@
  * worker's internal topics at RF 3 with min ISR 2, a FileStream source → topic → FileStream sink
  * pipeline byte for byte, then SIGKILL of the leader of the pipeline's topic while both connectors
  * run: they stay RUNNING, and the sink's file is byte-identical to the source's again (nothing lost,
- * nothing twice). Not in the unit or slow run (a three-node start and a JVM worker: see
- * src/connect/README.md for its time); run it with `node --test test/connect/cluster.long.ts`.
- * Ports: brokers 23306-23308 (the same as test/registry/api.test.ts: do not run the two at once),
- * the worker 23318.
+ * nothing twice). In `npm run test:slow` (a three-node start and a JVM worker: its time is in
+ * src/connect/README.md). The worker's JVM starts while the cluster starts (it waits for the brokers
+ * within CLUSTER_WAIT_MS), which takes the JVM's start off the critical path.
+ * Ports: brokers 24203-24205 and what their supervisor opens above them (docs/team-rules.md), the
+ * worker 24230.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,8 +30,17 @@ import {
   waitForState,
 } from './scenarios.ts';
 
-const BROKER_PORT = 23306;
-const WORKER_PORT = 23318;
+const BROKER_PORT = 24203;
+const WORKER_PORT = 24230;
+/**
+ * How long the worker's clients wait for the cluster while both start: Connect looks the cluster id
+ * up once at start and exits when it does not get it within `default.api.timeout.ms` (60 s by
+ * default, less than a three-node start can take on a loaded machine).
+ */
+const CLUSTER_WAIT_MS = 180_000;
+/** Lines before and after the kill: enough for several batches each way (every tenth line is 2-3 kB). */
+const LINES_BEFORE_KILL = 400;
+const LINES_AFTER_KILL = 200;
 const INTERNAL_TOPICS = ['_connect-configs', '_connect-offsets', '_connect-status'];
 
 describe('Kafka Connect against kstack up --brokers 3', { timeout: 900_000 }, () => {
@@ -40,18 +50,26 @@ describe('Kafka Connect against kstack up --brokers 3', { timeout: 900_000 }, ()
   before(async () => {
     const startedAt = performance.now();
     cluster = kstackClusterTarget(BROKER_PORT, 'kstack-connect-cluster-brokers-');
-    await cluster.start();
-    const clusterMs = Math.round(performance.now() - startedAt);
     mkdirSync(join(dir, 'worker'));
-    worker = await startConnectWorker({
+    const clusterReady = cluster.start().then(() => Math.round(performance.now() - startedAt));
+    const workerReady = startConnectWorker({
       bootstrap: cluster.bootstrap,
       port: WORKER_PORT,
       workDir: join(dir, 'worker'),
-      overrides: new Map([['offset.flush.interval.ms', '5000']]),
+      brokerCount: cluster.brokers,
+      overrides: new Map([
+        ['offset.flush.interval.ms', '5000'],
+        ['default.api.timeout.ms', String(CLUSTER_WAIT_MS)],
+      ]),
       jvmOptions: ['-XX:TieredStopAtLevel=1'],
     });
+    // Both are awaited (allSettled) so a failed start leaves nothing running unseen by after().
+    const [clusterMs, started] = await Promise.allSettled([clusterReady, workerReady]);
+    if (started.status === 'fulfilled') worker = started.value;
+    if (clusterMs.status === 'rejected') throw clusterMs.reason;
+    if (started.status === 'rejected') throw started.reason;
     process.stdout.write(
-      `# cluster ready in ${clusterMs} ms; worker start to ready ${worker.startToReadyMs} ms\n`,
+      `# cluster ready in ${clusterMs.value} ms; worker start to ready ${worker?.startToReadyMs} ms (started together)\n`,
     );
   });
   after(async () => {
@@ -108,13 +126,17 @@ describe('Kafka Connect against kstack up --brokers 3', { timeout: 900_000 }, ()
         topics: [{ topic, numPartitions: 1, replicationFactor: 3 }],
         waitForLeaders: true,
       });
-      const first = sampleLines('first', 2_000, 11, true);
+      const first = sampleLines('first', LINES_BEFORE_KILL, 11, true);
       writeFileSync(input, `${first.join('\n')}\n`);
       await createConnector(running, 'cluster-source', fileSource(input, topic));
       await createConnector(running, 'cluster-sink', fileSink(output, topic));
       await waitForState(running, 'cluster-source', 'RUNNING');
       await waitForState(running, 'cluster-sink', 'RUNNING');
+      const pipelineAt = performance.now();
       await waitForFile(output, readFileSync(input));
+      process.stdout.write(
+        `# ${first.length} lines through source, topic and sink in ${Math.round(performance.now() - pipelineAt)} ms after both RUNNING\n`,
+      );
 
       const leaderOf = async () =>
         (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions[0];
@@ -122,7 +144,7 @@ describe('Kafka Connect against kstack up --brokers 3', { timeout: 900_000 }, ()
       assert.ok(victim !== undefined && victim >= 1, `a leader for ${topic}-0`);
       const killedAt = performance.now();
       cluster.kill(victim);
-      const second = sampleLines('second', 1_000, 12, true);
+      const second = sampleLines('second', LINES_AFTER_KILL, 12, true);
       appendFileSync(input, `${second.join('\n')}\n`);
       const moved = await waitFor('a new leader', async () => {
         const partition = await leaderOf().catch(() => undefined);
