@@ -7,7 +7,8 @@
  * features and, once their metadata agree, the same epoch (Kafka's epoch is the metadata offset).
  *
  * The reference runs on one node here (its answer is the same on three: measured by hand, only the
- * epoch differs); KSTACK_REFERENCE_NODES=3 compares with a three-node reference instead.
+ * epoch differs); KSTACK_REFERENCE_NODES=3 compares with a three-node reference instead. The
+ * controller listeners are asked too (`--bootstrap-controller`): finalized levels are cluster-wide.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -58,11 +59,17 @@ interface FeatureRow {
   epoch: number;
 }
 
-/** Runs `kafka-features --bootstrap-server B describe` and parses its rows by feature name. */
-async function describeFeatures(bootstrap: string): Promise<Map<string, FeatureRow>> {
+/**
+ * Runs `kafka-features --bootstrap-server B describe` (or `--bootstrap-controller`) and parses its
+ * rows by feature name.
+ */
+async function describeFeatures(
+  bootstrap: string,
+  flag: '--bootstrap-server' | '--bootstrap-controller' = '--bootstrap-server',
+): Promise<Map<string, FeatureRow>> {
   const result = await runTool(
     'nice',
-    [RUN_CLASS, 'org.apache.kafka.tools.FeatureCommand', '--bootstrap-server', bootstrap, 'describe'],
+    [RUN_CLASS, 'org.apache.kafka.tools.FeatureCommand', flag, bootstrap, 'describe'],
     { timeoutMs: TOOL_TIMEOUT_MS },
   );
   assert.equal(result.code, 0, `kafka-features describe on ${bootstrap}:\n${result.stderr.slice(-3000)}`);
@@ -126,6 +133,8 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
   let referenceRows = new Map<string, FeatureRow>();
   let oneNodeRows = new Map<string, FeatureRow>();
   let threeNodeRows = new Map<string, FeatureRow>();
+  let referenceControllerRows = new Map<string, FeatureRow>();
+  let controllerRows = new Map<string, FeatureRow>();
 
   before(async () => {
     // The three engines start side by side, and the three tools run side by side: most of the
@@ -138,14 +147,16 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
     ]);
     cluster = started;
     const toolsAt = performance.now();
-    [referenceRows, oneNodeRows, threeNodeRows] = await Promise.all([
+    [referenceRows, oneNodeRows, threeNodeRows, referenceControllerRows, controllerRows] = await Promise.all([
       describeFeatures(reference.bootstrap),
       describeFeatures(kstack.bootstrap),
       describeFeatures(`127.0.0.1:${CLUSTER_PORTS[0]}`),
+      describeFeatures(`127.0.0.1:${referencePort + 50}`, '--bootstrap-controller'),
+      describeFeatures(`127.0.0.1:${CLUSTER_CONTROLLER_PORTS[0]}`, '--bootstrap-controller'),
     ]);
     const doneAt = performance.now();
     console.log(
-      `engines started in ${((toolsAt - startedAt) / 1000).toFixed(1)} s, three kafka-features runs took ${((doneAt - toolsAt) / 1000).toFixed(1)} s`,
+      `engines started in ${((toolsAt - startedAt) / 1000).toFixed(1)} s, five kafka-features runs took ${((doneAt - toolsAt) / 1000).toFixed(1)} s`,
     );
   });
 
@@ -158,11 +169,11 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
     assert.equal(code, 0, kstack.output);
   });
 
-  /** The comparison both kstack targets get. */
-  function compare(kstackRows: Map<string, FeatureRow>): void {
-    assert.deepEqual([...kstackRows.keys()].sort(), [...referenceRows.keys()].sort(), 'the features listed');
+  /** The comparison every kstack answer gets. */
+  function compare(kstackRows: Map<string, FeatureRow>, expectedRows = referenceRows): void {
+    assert.deepEqual([...kstackRows.keys()].sort(), [...expectedRows.keys()].sort(), 'the features listed');
     for (const [name, row] of kstackRows) {
-      const expected = referenceRows.get(name)!;
+      const expected = expectedRows.get(name)!;
       assert.equal(row.supportedMin, expected.supportedMin, `${name} SupportedMinVersion`);
       // kstack cannot change a level at run time (no UpdateFeatures): its range ends where it runs.
       assert.equal(row.supportedMax, row.finalized, `${name} SupportedMaxVersion`);
@@ -179,6 +190,12 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
 
   it('one kstack node prints the reference rows, but for the named differences', () => {
     compare(oneNodeRows);
+  });
+
+  it('the controller listener answers the same levels (kafka-features --bootstrap-controller)', () => {
+    compare(controllerRows, referenceControllerRows);
+    for (const [name, row] of controllerRows)
+      assert.equal(row.finalized, threeNodeRows.get(name)?.finalized, name);
   });
 
   it('three kstack nodes print them too, and all answer the same levels at the same epoch', async () => {
