@@ -330,7 +330,11 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   topic('file.delete.delay.ms', 'log.segment.delete.delay.ms', LONG, '60000', { min: 0 }),
   topic('flush.messages', 'log.flush.interval.messages', LONG, LONG_MAX, { min: 1 }),
   topic('flush.ms', 'log.flush.interval.ms', LONG, LONG_MAX, { min: 0 }),
+  // The replicas a reassignment throttles (`kafka-reassign-partitions --throttle` sets them, --verify
+  // clears them): accepted and kept, not enforced (src/controller/README.md, "Reassignment").
+  topic('follower.replication.throttled.replicas', null, LIST, ''),
   topic('index.interval.bytes', 'log.index.interval.bytes', INT, '4096', { min: 0 }),
+  topic('leader.replication.throttled.replicas', null, LIST, ''),
   topic('max.compaction.lag.ms', 'log.cleaner.max.compaction.lag.ms', LONG, LONG_MAX, { min: 1 }),
   topic('max.message.bytes', 'message.max.bytes', INT, '1048588', { min: 0 }),
   topic('message.timestamp.type', 'log.message.timestamp.type', STR, 'CreateTime', {

@@ -27,15 +27,26 @@ export type MetadataRecord =
       readonly leader: number;
       readonly leaderEpoch: number;
       readonly partitionEpoch: number;
+      readonly addingReplicas?: readonly number[];
+      readonly removingReplicas?: readonly number[];
+      readonly elr?: readonly number[];
+      readonly lastKnownElr?: readonly number[];
     }
   | {
-      /** Only the changed fields; `leader` -2 means unchanged (Kafka's convention). */
+      /**
+       * Only the changed fields; `leader` -2 means unchanged (Kafka's convention). An absent list is
+       * unchanged; an empty `addingReplicas`/`removingReplicas`/`elr`/`lastKnownElr` clears it.
+       */
       readonly type: 'PartitionChangeRecord';
       readonly topicId: string;
       readonly partitionId: number;
       readonly leader?: number;
       readonly isr?: readonly number[];
       readonly replicas?: readonly number[];
+      readonly addingReplicas?: readonly number[];
+      readonly removingReplicas?: readonly number[];
+      readonly elr?: readonly number[];
+      readonly lastKnownElr?: readonly number[];
     }
   | {
       readonly type: 'ConfigRecord';
@@ -196,6 +207,7 @@ export class MetadataImage implements MetadataView {
             partitionEpoch: record.partitionEpoch,
             replicas: record.replicas,
             isr: record.isr,
+            ...optionalLists({}, record),
           };
           break;
         }
@@ -212,6 +224,10 @@ export class MetadataImage implements MetadataView {
             isr: record.isr ?? current.isr,
             replicas: record.replicas ?? current.replicas,
           };
+          topic.partitions[record.partitionId] = optionalLists(
+            topic.partitions[record.partitionId] as PartitionView,
+            record,
+          );
           break;
         }
         case 'ConfigRecord':
@@ -272,4 +288,26 @@ export class MetadataImage implements MetadataView {
       registrations,
     );
   }
+}
+
+type OptionalList = 'addingReplicas' | 'removingReplicas' | 'elr' | 'lastKnownElr';
+const OPTIONAL_LISTS: readonly OptionalList[] = ['addingReplicas', 'removingReplicas', 'elr', 'lastKnownElr'];
+
+/**
+ * `base` with the reassignment and ELR lists a record names: a non-empty list is set, an empty one
+ * removes the field (the view leaves empty lists out, so partitions without either compare equal).
+ */
+function optionalLists<T extends Partial<Record<OptionalList, readonly number[]>>>(
+  base: T,
+  record: Partial<Record<OptionalList, readonly number[]>>,
+): T {
+  let result = base;
+  for (const name of OPTIONAL_LISTS) {
+    const list = record[name];
+    if (list === undefined) continue;
+    result = { ...result };
+    if (list.length === 0) delete result[name];
+    else result[name] = list;
+  }
+  return result;
 }

@@ -130,9 +130,16 @@ export class ReplicaManager {
     const seen = new Set<string>();
     for (const topic of image.topics()) {
       for (const view of topic.partitions) {
-        if (view === undefined || view.replicas.length < 2 || !view.replicas.includes(this.#host.nodeId))
-          continue;
+        if (view === undefined) continue;
         const key = `${topic.name}\0${view.partitionIndex}`;
+        if (!view.replicas.includes(this.#host.nodeId)) {
+          const managed = this.#managed.get(key);
+          if (managed !== undefined && managed.topicId === topic.topicId) this.#removeReplica(managed, view);
+          continue;
+        }
+        // A partition reassigned down to one replica stays driven by its core (its log was opened
+        // as replicated, and the single-broker path would not lead it).
+        if (view.replicas.length < 2 && !this.#managed.has(key)) continue;
         seen.add(key);
         const managed = this.#manage(key, topic.name, topic.topicId, view.partitionIndex);
         if (managed === undefined) continue;
@@ -174,6 +181,28 @@ export class ReplicaManager {
       });
     }
     managed.core.tick();
+  }
+
+  /**
+   * This broker is no longer a replica (a reassignment completed without it): the core learns the
+   * new state (a leader steps down, failing its waiting appends with NOT_LEADER_OR_FOLLOWER), stops
+   * fetching, and the local copy is deleted, as Kafka's broker deletes a replica it no longer hosts
+   * (the broker keeps an empty log open in its place, so clients get NOT_LEADER_OR_FOLLOWER here).
+   */
+  #removeReplica(managed: Managed, view: PartitionView): void {
+    this.#managed.delete(managed.key);
+    try {
+      this.#applyPartition(managed, view);
+    } catch {
+      // The core's last state does not matter: it is dropped.
+    }
+    if (managed.local.replication === managed.core) managed.local.replication = null;
+    const log = managed.local.log;
+    const records = log.logEndOffset - log.logStartOffset;
+    log.truncateFullyAndStartAt(0);
+    this.#host.log.info(
+      `${managed.topic}-${managed.partition}: no longer a replica (replicas [${view.replicas.join(',')}]); stopped fetching, deleted its ${records} offset(s)`,
+    );
   }
 
   /** Stops one replica's core after a broken invariant, naming the partition and the fault. */

@@ -28,6 +28,12 @@ export interface PartitionView {
   readonly partitionEpoch: number;
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
+  /** A reassignment in progress (KRaft's PartitionRecord): replicas joining and leaving; absent when none. */
+  readonly addingReplicas?: readonly number[];
+  readonly removingReplicas?: readonly number[];
+  /** Eligible Leader Replicas (KIP-966) and the last known ELR; absent when empty. */
+  readonly elr?: readonly number[];
+  readonly lastKnownElr?: readonly number[];
 }
 
 /** One topic, from the metadata image. */

@@ -44,11 +44,11 @@ export const FORWARDED_ADMIN_HANDLERS: readonly Handler[] = [
 ];
 
 /**
- * APIs that only the controller's own handlers serve (ElectLeaders, 43: ReplicationControl;
- * DescribeQuorum, 55: the Raft leader): the broker sends them to the active controller's listener
+ * APIs that only the controller's own handlers serve (ElectLeaders, 43, and
+ * AlterPartitionReassignments, 45: ReplicationControl; DescribeQuorum, 55: the Raft leader): the broker sends them to the active controller's listener
  * even when that is its own node.
  */
-export const CONTROLLER_SERVED_KEYS: ReadonlySet<number> = new Set([43, 55]);
+export const CONTROLLER_SERVED_KEYS: ReadonlySet<number> = new Set([43, 45, 55]);
 /** Forwarded reads: their answer changes nothing, so there is no replay to wait for. */
 const READ_ONLY_KEYS: ReadonlySet<number> = new Set([55]);
 

@@ -13,10 +13,11 @@
  * gives every registered broker a fresh session.
  */
 import type { MetadataImage, MetadataRecord } from '../broker/metadata-image.ts';
-import type { PartitionView } from '../broker/services.ts';
+import type { PartitionView, TopicView } from '../broker/services.ts';
 import { publishKafkaEvent } from '../common/events.ts';
 import { KafkaErrors, type MessageValue } from '../protocol/index.ts';
 import type { LeaderAndEpoch } from '../raft/types.ts';
+import { electFromElr, elrChange, topicMinInsyncReplicas } from './eligible-leaders.ts';
 import type { ControllerHandler } from './handler.ts';
 import { balanceLeaders, ELECTIONS_PER_REQUEST_MAX, electLeaders, hasImbalance } from './leader-election.ts';
 import {
@@ -28,6 +29,12 @@ import {
   BROKER_REGISTRATION_VERSION,
 } from './lifecycle-wire.ts';
 import type { MetadataQuorum } from './metadata-quorum.ts';
+import {
+  alterReassignments,
+  completeIfReady,
+  REASSIGNMENTS_PER_REQUEST_MAX,
+  type ReassignableTopic,
+} from './reassignment.ts';
 
 /** Kafka's `broker.session.timeout.ms` default. */
 export const BROKER_SESSION_TIMEOUT_MS_DEFAULT = 9_000;
@@ -36,6 +43,8 @@ export const SESSION_CHECK_INTERVAL_MS = 250;
 const NO_LEADER = -1;
 /** ElectLeaders (43) on the controller listener: the versions a broker forwards. */
 export const ELECT_LEADERS_KEY = 43;
+/** AlterPartitionReassignments (45) on the controller listener: the version a broker forwards. */
+export const ALTER_PARTITION_REASSIGNMENTS_KEY = 45;
 /** Kafka's `leader.imbalance.check.interval.seconds` default, in ms. */
 export const LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT = 300_000;
 
@@ -69,6 +78,11 @@ export interface ReplicationControlOptions {
   /** Leader balancing; Kafka's defaults when absent (`configure` changes it later). */
   readonly leaderBalance?: LeaderBalanceSettings;
   readonly nowMs?: () => number;
+  /**
+   * The brokers' static `min.insync.replicas` (Kafka's default 1 when absent): with a topic's
+   * override and the cluster default in the image it decides when members enter the ELR.
+   */
+  readonly minInsyncReplicasDefault?: number;
   readonly log: { info(message: string): void; warn(message: string): void };
 }
 
@@ -179,7 +193,50 @@ export class ReplicationControl {
         maxVersion: 2,
         handle: (body, context) => this.#serial(() => this.#electLeaders(body, context.apiVersion)),
       },
+      {
+        apiKey: ALTER_PARTITION_REASSIGNMENTS_KEY,
+        name: 'AlterPartitionReassignments',
+        minVersion: 0,
+        maxVersion: 0,
+        handle: (body) => this.#serial(() => this.#alterReassignments(body)),
+      },
     ];
+  }
+
+  /**
+   * AlterPartitionReassignments, forwarded by a broker that authorized it: each partition's target
+   * (or cancellation) decided on the committed image (reassignment.ts), answered once committed.
+   */
+  async #alterReassignments(body: MessageValue): Promise<MessageValue> {
+    const topics = (body.topics as ReassignableTopic[] | null) ?? [];
+    const refuse = (errorCode: number, errorMessage: string) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage,
+      responses: topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode,
+          errorMessage,
+        })),
+      })),
+    });
+    if (!this.#active)
+      return refuse(KafkaErrors.NOT_CONTROLLER.code, 'This node is not the active controller.');
+    const named = topics.reduce((total, topic) => total + topic.partitions.length, 0);
+    if (named > REASSIGNMENTS_PER_REQUEST_MAX) {
+      return refuse(
+        KafkaErrors.INVALID_REQUEST.code,
+        `AlterPartitionReassignments names ${named} partitions, more than the ${REASSIGNMENTS_PER_REQUEST_MAX} one request may name.`,
+      );
+    }
+    const { responses, records } = alterReassignments(this.#image(), topics);
+    const { errorCode } = await this.#write(records);
+    if (errorCode !== 0) return refuse(errorCode, 'The reassignment was not committed.');
+    if (records.length > 0)
+      this.#options.log.info(`AlterPartitionReassignments: ${records.length} partition change(s)`);
+    return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses };
   }
 
   /**
@@ -297,7 +354,7 @@ export class ReplicationControl {
     ];
     // A broker registering again restarted without a controlled shutdown: it leaves every ISR it
     // can leave (never emptying one) and leads nothing until it is unfenced, as the stub treats it.
-    if (image.brokerEpoch(brokerId) >= 0) records.push(...this.#removeBroker(image, brokerId));
+    if (image.brokerEpoch(brokerId) >= 0) records.push(...this.#removeBroker(image, brokerId, false));
     const { errorCode, offset } = await this.#write(records);
     if (errorCode !== 0) return { errorCode };
     this.#shuttingDown.delete(brokerId);
@@ -331,7 +388,7 @@ export class ReplicationControl {
     // heartbeats (without WantShutDown) go on while it shuts down and must not unfence it again.
     if (body.wantShutDown === true || this.#shuttingDown.get(brokerId) === epoch) {
       this.#shuttingDown.set(brokerId, epoch);
-      const records = this.#removeBroker(image, brokerId);
+      const records = this.#removeBroker(image, brokerId, true);
       if (!image.isFenced(brokerId)) records.unshift({ type: 'FenceBrokerRecord', id: brokerId, epoch });
       const { errorCode } = await this.#write(records);
       if (errorCode !== 0) return { errorCode };
@@ -387,7 +444,7 @@ export class ReplicationControl {
         );
         const { errorCode } = await this.#write([
           { type: 'FenceBrokerRecord', id: broker.nodeId, epoch },
-          ...this.#removeBroker(current, broker.nodeId),
+          ...this.#removeBroker(current, broker.nodeId, true),
         ]);
         if (errorCode === 0)
           publishKafkaEvent('fencing', {
@@ -401,26 +458,41 @@ export class ReplicationControl {
     }
   }
 
-  /** The changes that take a broker out of every ISR it can leave and move its leaderships. */
-  #removeBroker(image: MetadataImage, brokerId: number): MetadataRecord[] {
+  /** The topic's effective `min.insync.replicas` (its override, the cluster default, the static default). */
+  #minIsr(image: MetadataImage, topic: TopicView): number {
+    return topicMinInsyncReplicas(image, topic.configs, this.#options.minInsyncReplicasDefault ?? 1);
+  }
+
+  /**
+   * The changes that take a broker out of every ISR and move its leaderships. Fenced or shutting
+   * down (`mayEmpty`), it leaves even an ISR it is the last member of, as Kafka 4.1 does with ELR
+   * on: the partition has no leader, the broker stays eligible in the ELR (eligible-leaders.ts).
+   * Registering again (an unclean restart), it leaves every ISR but the last member's: without
+   * unclean-shutdown detection kstack keeps such a partition electable as before.
+   */
+  #removeBroker(image: MetadataImage, brokerId: number, mayEmpty: boolean): MetadataRecord[] {
     const records: MetadataRecord[] = [];
     for (const topic of image.topics()) {
       for (const partition of topic.partitions) {
         if (!partition.isr.includes(brokerId) && partition.leaderId !== brokerId) continue;
-        // The last ISR member stays in the ISR; a partition it led (one replica, or every other
-        // replica out of sync) has no leader until it returns (NO_LEADER: clients get
-        // LEADER_NOT_AVAILABLE, as from Kafka), since unclean election is off.
-        const isr = partition.isr.length > 1 ? partition.isr.filter((id) => id !== brokerId) : partition.isr;
+        // A partition left without an ISR member that can lead has no leader (NO_LEADER: clients
+        // get LEADER_NOT_AVAILABLE, as from Kafka), since unclean election is off.
+        const isr =
+          mayEmpty || partition.isr.length > 1
+            ? partition.isr.filter((id) => id !== brokerId)
+            : partition.isr;
         const leader =
           partition.leaderId === brokerId
             ? chooseLeader(image, partition, isr, brokerId)
             : partition.leaderId;
+        const elr = elrChange(partition, isr, leader, this.#minIsr(image, topic));
         const change: MetadataRecord = {
           type: 'PartitionChangeRecord',
           topicId: topic.topicId,
           partitionId: partition.partitionIndex,
           isr,
           ...(leader !== partition.leaderId ? { leader } : {}),
+          ...elr,
         };
         if (leader !== partition.leaderId || isr.length !== partition.isr.length) records.push(change);
       }
@@ -428,21 +500,39 @@ export class ReplicationControl {
     return records;
   }
 
-  /** Leaders for partitions without one, counting `unfencing` as unfenced. */
+  /**
+   * Leaders for partitions without one, counting `unfencing` as unfenced: the first ISR member in
+   * assignment order, or with an empty ISR the first ELR member, which becomes the ISR alone.
+   */
   #electLeaderless(image: MetadataImage, unfencing: number): MetadataRecord[] {
     const records: MetadataRecord[] = [];
     for (const topic of image.topics()) {
       for (const partition of topic.partitions) {
         if (partition.leaderId !== NO_LEADER) continue;
-        const leader = partition.replicas.find(
-          (id) => partition.isr.includes(id) && (id === unfencing || !image.isFenced(id)),
-        );
-        if (leader === undefined) continue;
-        records.push({
+        const base = {
           type: 'PartitionChangeRecord',
           topicId: topic.topicId,
           partitionId: partition.partitionIndex,
-          leader,
+        } as const;
+        const leader = partition.replicas.find(
+          (id) => partition.isr.includes(id) && (id === unfencing || !image.isFenced(id)),
+        );
+        if (leader !== undefined) {
+          records.push({
+            ...base,
+            leader,
+            ...elrChange(partition, partition.isr, leader, this.#minIsr(image, topic)),
+          });
+          continue;
+        }
+        const eligible = electFromElr(image, partition, unfencing);
+        if (eligible === null) continue;
+        const isr = [eligible];
+        records.push({
+          ...base,
+          leader: eligible,
+          isr,
+          ...elrChange(partition, isr, eligible, this.#minIsr(image, topic)),
         });
       }
     }
@@ -467,13 +557,20 @@ export class ReplicationControl {
             ? KafkaErrors.UNKNOWN_TOPIC_ID.code
             : checkAlterPartition(image, state, brokerId, brokerEpoch, request);
         codes.set(key, code);
-        if (code === 0) {
-          records.push({
-            type: 'PartitionChangeRecord',
-            topicId: topic.topicId,
-            partitionId: request.partitionIndex,
-            isr: request.newIsrWithEpochs.map((member) => member.brokerId),
-          });
+        if (code === 0 && state !== undefined) {
+          const isr = request.newIsrWithEpochs.map((member) => member.brokerId);
+          const minIsr = view === undefined ? 1 : this.#minIsr(image, view);
+          // An ISR that now holds every target replica of a reassignment completes it (Kafka's
+          // PartitionChangeBuilder does it in the same change).
+          records.push(
+            completeIfReady(image, state, isr, {
+              type: 'PartitionChangeRecord',
+              topicId: topic.topicId,
+              partitionId: request.partitionIndex,
+              isr,
+              ...elrChange(state, isr, state.leaderId, minIsr),
+            }),
+          );
         }
       }
     }

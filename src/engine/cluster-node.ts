@@ -119,6 +119,7 @@ export class ClusterNode {
       quorum: this.quorum,
       sessionTimeoutMs: options.sessionTimeoutMs,
       leaderBalance: leaderBalanceSettings(this.broker.config),
+      minInsyncReplicasDefault: this.broker.config.getNumber('min.insync.replicas'),
       log: options.log,
     });
     this.controller = new ControllerNode({

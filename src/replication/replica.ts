@@ -170,7 +170,28 @@ export class PartitionReplica<V = string> {
       // Same epoch, we stay leader: an ISR change was committed, which settles any request older than it.
       if (this.#alterInFlight !== null && state.partitionEpoch > this.#alterInFlight.partitionEpoch)
         this.#alterInFlight = null;
+      this.#syncFollowers(state.replicas);
       this.#afterIsrChange();
+    }
+  }
+
+  /**
+   * A reassignment changed the replica set within the leader epoch (Kafka adds replicas without a
+   * new epoch): a new replica starts unknown and out of sync (it joins the ISR by fetching), a
+   * replica no longer assigned is forgotten (its fetches are refused).
+   */
+  #syncFollowers(replicas: readonly number[]): void {
+    for (const id of [...this.#followers.keys()]) if (!replicas.includes(id)) this.#followers.delete(id);
+    for (const id of replicas) {
+      if (id === this.nodeId || this.#followers.has(id)) continue;
+      this.#followers.set(id, {
+        logEndOffset: -1,
+        brokerEpoch: -1,
+        lastCaughtUpTimeMs: 0,
+        lastFetchTimeMs: 0,
+        leaderEndOffsetAtLastFetch: -1,
+        lastCorrelationId: -1,
+      });
     }
   }
 

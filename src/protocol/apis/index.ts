@@ -39,6 +39,10 @@ import {
   IncrementalAlterConfigsResponse,
 } from './44-incremental-alter-configs.ts';
 import {
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
+} from './45-alter-partition-reassignments.ts';
+import {
   ListPartitionReassignmentsRequest,
   ListPartitionReassignmentsResponse,
 } from './46-list-partition-reassignments.ts';
@@ -132,6 +136,7 @@ export const ApiKey = {
   DeleteGroups: 42,
   ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
   ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeClientQuotas: 48,
@@ -190,6 +195,11 @@ const definitions: readonly ApiDefinition[] = [
   defineApi('DeleteGroups', DeleteGroupsRequest, DeleteGroupsResponse),
   defineApi('ElectLeaders', ElectLeadersRequest, ElectLeadersResponse),
   defineApi('IncrementalAlterConfigs', IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
+  defineApi(
+    'AlterPartitionReassignments',
+    AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse,
+  ),
   defineApi(
     'ListPartitionReassignments',
     ListPartitionReassignmentsRequest,
@@ -260,6 +270,7 @@ export * from './37-create-partitions.ts';
 export * from './42-delete-groups.ts';
 export * from './43-elect-leaders.ts';
 export * from './44-incremental-alter-configs.ts';
+export * from './45-alter-partition-reassignments.ts';
 export * from './46-list-partition-reassignments.ts';
 export * from './47-offset-delete.ts';
 export * from './48-describe-client-quotas.ts';

@@ -1,0 +1,86 @@
+/**
+ * Eligible Leader Replicas (KIP-966), the part clients and tools observe, as Kafka 4.1.1's controller
+ * keeps them (PartitionChangeBuilder, eligible.leader.replicas.version=1, on by default):
+ *
+ * - When a change leaves the ISR below the topic's `min.insync.replicas`, the members it removes
+ *   (and the ELR members still out of the ISR) form the ELR; once the ISR reaches min ISR again the
+ *   ELR and LastKnownElr are cleared.
+ * - The ISR may become empty: the last member fenced leaves it (leader none) and stays in the ELR;
+ *   LastKnownElr then names the leader the partition had (Kafka's maybeUpdateLastKnownLeader), and
+ *   is cleared once a leader is elected again.
+ * - A leaderless partition with an empty ISR elects the first replica (assignment order) in the ELR
+ *   that is unfenced; it becomes the ISR alone.
+ *
+ * Observed on the 3-node reference (Apache Kafka 4.1.1), `kafka-topics --describe` after SIGKILL of
+ * broker 3: RF 1 on [3]: `Leader: none Replicas: 3 Isr: Elr: 3 LastKnownElr: 3` (Metadata: leader -1,
+ * ISR empty, LEADER_NOT_AVAILABLE); RF 2 on [2,3], min ISR 2: `Leader: 2 Isr: 2 Elr: 3
+ * LastKnownElr:`; RF 3 with min ISR 3: `Isr: 1,2 Elr: 3`.
+ *
+ * Not kept (see README): unclean-shutdown detection (BrokerRegistration's PreviousBrokerEpoch), so a
+ * broker registering again leaves the ELR as it leaves the ISR (kstack treats every re-registration
+ * as unclean); the RECOVERING state and Kafka's last-known-leader recovery.
+ *
+ * Pure: the caller merges the fields into the PartitionChangeRecord it proposes.
+ */
+import type { MetadataImage } from '../broker/metadata-image.ts';
+import type { PartitionView } from '../broker/services.ts';
+
+const NO_LEADER = -1;
+
+export interface ElrFields {
+  elr?: readonly number[];
+  lastKnownElr?: readonly number[];
+}
+
+function same(a: readonly number[] | undefined, b: readonly number[]): boolean {
+  const left = a ?? [];
+  return left.length === b.length && left.every((id, i) => b[i] === id);
+}
+
+/**
+ * The ELR fields of a change that gives `partition` the ISR `isr` and the leader `leader`: only the
+ * fields that change (an empty list clears one).
+ */
+export function elrChange(
+  partition: PartitionView,
+  isr: readonly number[],
+  leader: number,
+  minInsyncReplicas: number,
+): ElrFields {
+  const fields: ElrFields = {};
+  let elr: readonly number[] = [];
+  if (isr.length < minInsyncReplicas) {
+    const candidates = new Set([...partition.isr, ...(partition.elr ?? [])]);
+    elr = partition.replicas.filter((id) => candidates.has(id) && !isr.includes(id));
+  }
+  if (!same(partition.elr, elr)) fields.elr = elr;
+  let lastKnownElr: readonly number[] = partition.lastKnownElr ?? [];
+  if (isr.length === 0 && partition.leaderId !== NO_LEADER) lastKnownElr = [partition.leaderId];
+  else if (leader !== NO_LEADER || isr.length >= minInsyncReplicas) lastKnownElr = [];
+  if (!same(partition.lastKnownElr, lastKnownElr)) fields.lastKnownElr = lastKnownElr;
+  return fields;
+}
+
+/** The ELR member that may lead a partition whose ISR is empty (counting `unfencing` as unfenced), or null. */
+export function electFromElr(
+  image: MetadataImage,
+  partition: PartitionView,
+  unfencing = NO_LEADER,
+): number | null {
+  if (partition.isr.length > 0) return null;
+  const elr = partition.elr ?? [];
+  return (
+    partition.replicas.find((id) => elr.includes(id) && (id === unfencing || !image.isFenced(id))) ?? null
+  );
+}
+
+/** The effective `min.insync.replicas` of a topic: its override, else the cluster default in the image, else `fallback`. */
+export function topicMinInsyncReplicas(
+  image: MetadataImage,
+  configs: ReadonlyMap<string, string>,
+  fallback: number,
+): number {
+  const value = configs.get('min.insync.replicas') ?? image.brokerConfigs.get('')?.get('min.insync.replicas');
+  const parsed = value === undefined ? Number.NaN : Number(value);
+  return Number.isInteger(parsed) && parsed >= 1 ? parsed : fallback;
+}
