@@ -5,7 +5,10 @@
  * reference, one node, native JVM: what a testcontainers-style JVM Kafka needs at least, without
  * pulling or starting a container).
  *
- *   node src/testing/bench.ts [--runs 50] [--reference-port 21600] [--no-reference]
+ *   node src/testing/bench.ts [--runs 50] [--reference-port 21600] [--no-reference] [--cluster-reset-only]
+ *
+ * `--cluster-reset-only` measures only reset() on three brokers (each run: 100 records in each of
+ * two baseline topics, one extra topic and a group's committed offsets thrown away).
  *
  * The reference binds --reference-port and its controller 50 above it.
  */
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '50' },
     'reference-port': { type: 'string', default: '21600' },
     'no-reference': { type: 'boolean', default: false },
+    'cluster-reset-only': { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -50,6 +54,38 @@ const topics = [
   { name: 'orders', partitions: 3 },
   { name: 'payments', partitions: 3 },
 ];
+const clusterResets: number[] = [];
+{
+  const cluster = await startKafka({ brokers: 3, topics });
+  const messages = Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: 'x'.repeat(100) }));
+  try {
+    for (let run = 0; run < runs; run++) {
+      const client = new Kafka({
+        clientId: 'bench-reset',
+        brokers: cluster.bootstrapAddresses,
+        logLevel: logLevel.NOTHING,
+      });
+      const producer = client.producer();
+      const admin = client.admin();
+      await Promise.all([producer.connect(), admin.connect()]);
+      await admin.createTopics({ topics: [{ topic: 'scratch', numPartitions: 1 }], waitForLeaders: true });
+      await producer.send({ topic: 'orders', acks: -1, messages });
+      await producer.send({ topic: 'payments', acks: -1, messages });
+      await admin.setOffsets({
+        groupId: 'bench-group',
+        topic: 'orders',
+        partitions: [{ partition: 0, offset: '1' }],
+      });
+      await Promise.all([producer.disconnect(), admin.disconnect()]);
+      await cluster.reset();
+      clusterResets.push(cluster.timings.lastResetMs ?? Number.NaN);
+    }
+  } finally {
+    await cluster.stop();
+  }
+}
+report('kstack 3 brokers reset()', clusterResets);
+if (values['cluster-reset-only']) process.exit(0);
 const starts: number[] = [];
 for (let run = 0; run < runs; run++) {
   const kafka = await startKafka({ topics });

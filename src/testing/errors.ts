@@ -28,9 +28,13 @@ export const TestingErrorCodes = {
   NOT_A_CLUSTER: 409,
   /** isolate, slow, heal, pause, resume or a client cut on a cluster started without fault proxies (`faultProxies: false`). */
   FAULTS_OFF: 409,
+  /** reset() on three brokers while a group still has members (its consumers are running). */
+  GROUP_NOT_EMPTY: 409,
+  /** reset() on three brokers refused by the cluster (a deletion the controller refused). */
+  RESET_FAILED: 500,
   /** A wait (leader, ISR, ready) that did not see its condition in time. */
   WAIT_TIMED_OUT: 504,
-  /** reset, snapshots or the manual clock on a cluster of three brokers (not served yet: README). */
+  /** snapshots or the manual clock on a cluster of three brokers (not served yet: README). */
   CLUSTER_UNSUPPORTED: 501,
   /** A data directory without a broker's data in it (`kstack snapshot` against the wrong folder). */
   DATA_DIR_INVALID: 400,

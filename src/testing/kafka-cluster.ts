@@ -5,9 +5,10 @@
  * the baseline topics exist the same way. Clients connect to the brokers through the fault proxies
  * (isolate, slow, heal; no front door): a killed broker's connections close as a crashed broker's would.
  *
- * Not served on three brokers yet (CLUSTER_UNSUPPORTED, see README.md): reset(), snapshots and the
- * manual clock. They replace one broker's files behind the front door; three nodes also share a
- * metadata quorum whose log every node's data would have to match.
+ * reset() goes through the cluster (groups, then topics deleted, baseline created again; not the
+ * transactional state). Not served on three brokers yet (CLUSTER_UNSUPPORTED, see README.md):
+ * snapshots and the manual clock. They replace one broker's files behind the front door; three
+ * nodes also share a metadata quorum whose log every node's data would have to match.
  */
 import type { PartitionView } from '../broker/services.ts';
 import { GROUP_COORDINATOR } from '../coordinator/extension.ts';
@@ -16,6 +17,7 @@ import { TRANSACTION_STATE_TOPIC } from '../coordinator/transactions/coordinator
 import { TRANSACTIONS } from '../coordinator/transactions/runtime.ts';
 import type { ClusterNode } from '../engine/cluster-node.ts';
 import type { ClientCut, ClientCutOptions } from '../engine/fault-proxy.ts';
+import { ErrorCode } from '../protocol/errors.ts';
 import type { RaftConfig } from '../raft/types.ts';
 import { type ClusterBroker, startCluster, type TestCluster, type WaitOptions } from './cluster.ts';
 import { KafkaTestingError } from './errors.ts';
@@ -25,6 +27,7 @@ import {
   createBaselineTopics,
   makeNamespace,
   type Namespace,
+  OperationQueue,
   type OperationTimings,
   type StartKafkaOptions,
   TEST_BROKER_DEFAULTS,
@@ -69,6 +72,9 @@ export const TEST_CLUSTER_HEARTBEAT_INTERVAL_MS = 400;
 const UNSUPPORTED =
   'is not served on a three-broker test cluster yet: it replaces one broker’s files behind the front door, and three nodes share a metadata quorum whose log each copy would have to match; use brokers: 1, or a namespace per test';
 
+/** Tries of reset()'s deletions when the active controller moves under them (NOT_CONTROLLER). */
+const RESET_CONTROLLER_ATTEMPTS = 3;
+
 export class TestKafkaCluster {
   readonly brokers = BROKERS;
   readonly cluster: TestCluster;
@@ -85,6 +91,8 @@ export class TestKafkaCluster {
       ),
   };
   #namespaces = 0;
+  #baseline: readonly BaselineTopic[] = [];
+  readonly #queue = new OperationQueue();
   readonly #namespaceSalt = Math.random().toString(36).slice(2, 6);
 
   /** Use `startKafka({ brokers: 3 })`. */
@@ -169,8 +177,83 @@ export class TestKafkaCluster {
     return this.cluster.activeController(options);
   }
 
+  /**
+   * Back to the state after start, as far as the admin path reaches: every fault healed, every
+   * group deleted with its committed offsets (on the node that coordinates it), every topic but
+   * the internal ones deleted through the active controller, and the baseline topics created again
+   * (new topic ids, empty logs) and led with a full ISR on every node. Transactional state stays:
+   * `__transaction_state` is internal and cannot be deleted through the admin path (use a
+   * namespace's transactional ids per test). Every broker must be running (NODE_STOPPED) and every
+   * group empty: a group with live members is GROUP_NOT_EMPTY (close the test's consumers first).
+   * Clients should be closed too: one kept across reset() sees its topics vanish, then reappear.
+   */
   reset(): Promise<void> {
-    return Promise.reject(new KafkaTestingError('CLUSTER_UNSUPPORTED', `reset() ${UNSUPPORTED}`));
+    return this.#queue.run(async () => {
+      const startedMs = performance.now();
+      await this.#reset();
+      this.timings.lastResetMs = performance.now() - startedMs;
+    });
+  }
+
+  async #reset(): Promise<void> {
+    const cluster = this.cluster;
+    const stopped = cluster.nodeIds.filter((nodeId) => !cluster.running(nodeId));
+    if (stopped.length > 0) {
+      throw new KafkaTestingError(
+        'NODE_STOPPED',
+        `reset() needs every broker running: restart node ${stopped.join(', ')} first`,
+      );
+    }
+    if (cluster.faultProxies) {
+      const rules = cluster.faultRules('reset');
+      for (const nodeId of cluster.nodeIds) {
+        rules.heal(nodeId);
+        if (rules.isPaused(nodeId)) rules.resume(nodeId);
+      }
+      for (const cut of rules.clientCuts()) rules.healClient(cut.clientId);
+    }
+    for (const node of cluster.nodes()) {
+      const coordinator = node.broker.slots.get(GROUP_COORDINATOR)?.coordinator;
+      const groups = coordinator?.listGroups([], []).map((group) => group.groupId) ?? [];
+      if (coordinator === undefined || groups.length === 0) continue;
+      for (const { groupId, errorCode } of await coordinator.deleteGroups(groups)) {
+        if (errorCode === ErrorCode.NONE || errorCode === ErrorCode.GROUP_ID_NOT_FOUND) continue;
+        throw new KafkaTestingError(
+          errorCode === ErrorCode.NON_EMPTY_GROUP ? 'GROUP_NOT_EMPTY' : 'RESET_FAILED',
+          errorCode === ErrorCode.NON_EMPTY_GROUP
+            ? `reset(): group '${groupId}' still has members: disconnect the test's consumers before reset()`
+            : `reset(): deleting group '${groupId}' failed with error code ${errorCode}`,
+        );
+      }
+    }
+    const topics = [...cluster.nodes()[0]!.broker.metadata().topics()].filter((topic) => !topic.internal);
+    let pending = topics.map((topic) => topic.name);
+    // Deletions are proposed by the active controller; one that moved meanwhile answers NOT_CONTROLLER.
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const broker = cluster.node(await cluster.activeController()).broker;
+      const answers = await Promise.all(pending.map((name) => broker.topics.deleteTopic(name)));
+      const moved: string[] = [];
+      for (const [i, answer] of answers.entries()) {
+        const { errorCode } = answer;
+        if (errorCode === ErrorCode.NONE || errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) continue;
+        if (errorCode === ErrorCode.NOT_CONTROLLER && attempt < RESET_CONTROLLER_ATTEMPTS) {
+          moved.push(pending[i]!);
+          continue;
+        }
+        throw new KafkaTestingError(
+          'RESET_FAILED',
+          `reset(): deleting topic '${pending[i]}' failed: ${answer.errorMessage ?? `error code ${errorCode}`}`,
+        );
+      }
+      pending = moved;
+    }
+    const ids = new Set(topics.map((topic) => topic.topicId));
+    await cluster.waitFor('every deleted topic gone from every node', () =>
+      cluster
+        .nodes()
+        .every((node) => [...node.broker.metadata().topics()].every((topic) => !ids.has(topic.topicId))),
+    );
+    await this.prepare(this.#baseline);
   }
 
   snapshot(name: string): Promise<SnapshotInfo> {
@@ -192,6 +275,7 @@ export class TestKafkaCluster {
 
   /** Creates the internal topics and the baseline topics; waits until every node has them led with a full ISR. */
   async prepare(baseline: readonly BaselineTopic[]): Promise<void> {
+    this.#baseline = baseline;
     const cluster = this.cluster;
     const node = cluster.node(1);
     const groups = node.broker.slots.get(GROUP_COORDINATOR);

@@ -103,7 +103,7 @@ export interface OperationTimings {
 }
 
 /** Serializes state operations: one reset, snapshot or restore at a time. */
-class OperationQueue {
+export class OperationQueue {
   #tail: Promise<unknown> = Promise.resolve();
   run<T>(operation: () => Promise<T>): Promise<T> {
     const next = this.#tail.then(operation, operation);
