@@ -464,8 +464,8 @@ export function quotaEnforcerFor(
 function quotaIdentity(context: RequestContext): { user: string; clientId: string } {
   return {
     user: quotaUser(
-      existingSession(context.connection)?.principal ??
-        knownCertificatePrincipal(context.connection) ??
+      knownCertificatePrincipal(context.connection) ??
+        existingSession(context.connection)?.principal ??
         'User:ANONYMOUS',
     ),
     clientId: context.clientId ?? '',

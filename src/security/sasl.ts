@@ -254,9 +254,8 @@ export function connectionPrincipal(
   connection: ConnectionInfo,
   security: ListenerSecurity | undefined,
 ): string | null {
-  const session = sessions.get(connection);
-  if (session !== undefined) return session.principal;
+  // An SSL listener has no SASL: its connections' sessions stay ANONYMOUS; the certificate names them.
   if (security?.principalMapper !== undefined)
     return certificatePrincipal(connection, security.principalMapper);
-  return ANONYMOUS;
+  return sessions.get(connection)?.principal ?? ANONYMOUS;
 }
