@@ -6,17 +6,15 @@
  * so that a user sees a failover as an application does.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, type ClusterMetadata, Producer } from '@platformatic/kafka';
 import type { FastifyInstance } from 'fastify';
 import { FAULT_ACTIONS } from '../engine/fault-control.ts';
 import { badRequest, UiError } from './errors.ts';
 import { toUiError } from './kafka.ts';
+import { serveWatch, Watch } from './watch.ts';
 
 /** How often the watch asks the fault control and Kafka while a page listens. */
 export const FAULT_WATCH_INTERVAL_MS = 1_000;
-/** Faults pages listening at once (each one stream), else 429. */
-export const FAULT_WATCH_STREAMS_MAX = 16;
 /** The running producer sends at most one message per this interval (one in flight at a time). */
 export const FAILOVER_SEND_INTERVAL_MS = 100;
 /** The producer's topic when the page names none. */
@@ -260,10 +258,10 @@ export class FaultWatch {
   #answering = 0;
   /** The last Metadata that came back, shown (with the error) while no broker answers. */
   #lastMetadata: ClusterMetadata | undefined;
-  readonly #listeners = new Set<(snapshot: FaultSnapshot) => void>();
-  readonly #closed = new AbortController();
-  #running = false;
-  #round: Promise<FaultSnapshot> | undefined;
+  /** Pushed to the Faults pages every FAULT_WATCH_INTERVAL_MS, and at once after an action. */
+  readonly pushed: Watch<FaultSnapshot> = new Watch('the Faults page', FAULT_WATCH_INTERVAL_MS, () =>
+    this.#ask(),
+  );
 
   constructor(options: { bootstrap: string; faultControlUrl: string | undefined }) {
     const bootstrap = options.bootstrap.split(',').map((s) => s.trim());
@@ -281,21 +279,9 @@ export class FaultWatch {
     );
   }
 
-  get listeners(): number {
-    return this.#listeners.size;
-  }
-
   requireControl(): FaultControlClient {
     if (this.control === undefined) throw noFaultControl();
     return this.control;
-  }
-
-  /** One round now (shared with a round already under way). */
-  snapshot(): Promise<FaultSnapshot> {
-    this.#round ??= this.#ask().finally(() => {
-      this.#round = undefined;
-    });
-    return this.#round;
   }
 
   async #ask(): Promise<FaultSnapshot> {
@@ -374,47 +360,8 @@ export class FaultWatch {
     throw failure;
   }
 
-  /** Asks now and tells every listener (after an action, so the page does not wait a round). */
-  async push(): Promise<void> {
-    if (this.#listeners.size === 0) return;
-    const snapshot = await this.snapshot();
-    for (const listener of this.#listeners) listener(snapshot);
-  }
-
-  subscribe(listener: (snapshot: FaultSnapshot) => void): () => void {
-    if (this.#listeners.size >= FAULT_WATCH_STREAMS_MAX) {
-      throw new UiError(
-        429,
-        'UI_TOO_MANY_STREAMS',
-        `${FAULT_WATCH_STREAMS_MAX} Faults pages already listen (FAULT_WATCH_STREAMS_MAX)`,
-      );
-    }
-    this.#listeners.add(listener);
-    this.#run();
-    return () => {
-      this.#listeners.delete(listener);
-    };
-  }
-
-  /** Rounds while anyone listens: the first at once, each next one FAULT_WATCH_INTERVAL_MS after the last ends. */
-  #run(): void {
-    if (this.#running) return;
-    this.#running = true;
-    void (async () => {
-      try {
-        while (this.#listeners.size > 0 && !this.#closed.signal.aborted) {
-          await this.push().catch(() => {});
-          await sleep(FAULT_WATCH_INTERVAL_MS, undefined, { signal: this.#closed.signal }).catch(() => {});
-        }
-      } finally {
-        this.#running = false;
-      }
-    })();
-  }
-
   async close(): Promise<void> {
-    this.#closed.abort();
-    this.#listeners.clear();
+    this.pushed.close();
     await this.producer.close();
     await Promise.allSettled(this.#admins.map((admin) => admin.close()));
   }
@@ -443,34 +390,8 @@ function object(body: unknown, what: string): Record<string, unknown> {
  * at a time) and `POST /api/faults/producer/stop`.
  */
 export function registerFaultApi(app: FastifyInstance, watch: FaultWatch, admin: Admin): void {
-  const streams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of streams) end();
-  });
-
-  app.get('/api/faults', () => watch.snapshot());
-
-  app.get('/api/faults/events', async (_request, reply) => {
-    let unsubscribe: (() => void) | undefined;
-    const raw = reply.raw;
-    const end = () => {
-      unsubscribe?.();
-      streams.delete(end);
-      raw.end();
-    };
-    unsubscribe = watch.subscribe((snapshot) => {
-      raw.write(`event: status\ndata: ${JSON.stringify(snapshot)}\n\n`);
-    });
-    streams.add(end);
-    reply.hijack();
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    });
-    raw.write(': faults\n\n');
-    raw.on('close', end);
-  });
+  app.get('/api/faults', () => watch.pushed.get());
+  serveWatch(app, '/api/faults/events', 'status', watch.pushed);
 
   app.post<{ Params: { id: string; action: string } }>('/api/faults/nodes/:id/:action', async (request) => {
     const control = watch.requireControl();
@@ -480,7 +401,7 @@ export function registerFaultApi(app: FastifyInstance, watch: FaultWatch, admin:
       throw badRequest(`action: '${action}' is not one of ${FAULT_ACTIONS.join(', ')}`);
     }
     const node = await control.act(Number(id), action, object(request.body, action));
-    void watch.push().catch(() => {});
+    void watch.pushed.push().catch(() => {});
     return node;
   });
 
@@ -504,13 +425,13 @@ export function registerFaultApi(app: FastifyInstance, watch: FaultWatch, admin:
       }
     }
     await watch.producer.start(topic);
-    void watch.push().catch(() => {});
+    void watch.pushed.push().catch(() => {});
     return reply.code(201).send({ topic, created, producer: watch.producer.counts });
   });
 
   app.post('/api/faults/producer/stop', async () => {
     await watch.producer.stop();
-    void watch.push().catch(() => {});
+    void watch.pushed.push().catch(() => {});
     return { producer: watch.producer.counts };
   });
 }

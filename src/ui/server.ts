@@ -7,6 +7,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { registerApi } from './api.ts';
 import { builtAssets } from './assets.ts';
+import { clusterWatch, registerClusterLive } from './cluster-live.ts';
 import { bodyTooLarge, notFound, UiError } from './errors.ts';
 import { FaultWatch, registerFaultApi } from './faults.ts';
 import { guardHook } from './guard.ts';
@@ -96,6 +97,8 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
   registerApi(app, { kafka, registry, connectUrl: options.connectUrl, readOnly });
   const faults = new FaultWatch({ bootstrap: options.bootstrap, faultControlUrl: options.faultControlUrl });
   registerFaultApi(app, faults, kafka.admin);
+  const clusterLive = clusterWatch(options.bootstrap);
+  registerClusterLive(app, clusterLive);
 
   const root = options.assetsDir ?? (await builtAssets());
   await app.register(fastifyStatic, { root, wildcard: false, index: ['index.html'] });
@@ -112,6 +115,7 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
     async close() {
       await app.close();
       await faults.close();
+      clusterLive.close();
       await kafka.close();
     },
   };

@@ -622,6 +622,12 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.equal(brokers.length, 1);
     assert.match(brokers[0]![0]!, /^1/);
     assert.equal(brokers[0]![1], BOOTSTRAP);
+    // Pushed health: a quorum of one (DescribeQuorum), nothing down, nothing at risk.
+    const voters = await tableRows(page, 'Quorum voters');
+    assert.deepEqual(voters, [['1leader', voters[0]![1]!, '0']]);
+    assert.match(voters[0]![1]!, /^\d+$/);
+    assert.equal(await page.locator('#quorum-leader').textContent(), '1');
+    assert.equal(await page.locator('#absent-brokers').textContent(), 'none');
     await screenshot(page, 'cluster');
     await assertAccessible(page, 'cluster');
 

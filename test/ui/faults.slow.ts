@@ -9,14 +9,16 @@
  * partition's leader move and the acknowledged count keep growing; kcat (a client we did not write)
  * confirms the new leaders, then the page's Start button brings the node back and the ISR of every
  * partition returns to 3 (kcat again); every record the page counted as acknowledged is in the
- * topic (kcat reads them back). axe-core checks the page; screenshots go to $KSTACK_UI_SCREENSHOTS.
+ * topic (kcat reads them back). While the broker is down, the Cluster page shows it not serving,
+ * the topic's partitions under-replicated and the metadata quorum's leader that Kafka's own
+ * kafka-metadata-quorum names, with three voters. axe-core checks the pages; screenshots go to $KSTACK_UI_SCREENSHOTS.
  *
  * Ports (docs/team-rules.md): brokers 24100-24102 (their fault proxies), fault control 24110, the
  * nodes' own listeners 24120-24122, controllers 24150-24152, their proxies 24170-24172; companions:
  * Schema Registry 24180, REST proxy 24181, exporter 24182, web UI 24183 (Connect 24184, not run).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +112,29 @@ async function kcatPartitions(port: number): Promise<KcatPartition[] | undefined
   return metadata.topics.find((t) => t.topic === TOPIC)?.partitions;
 }
 
+/** Kafka's own kafka-metadata-quorum (the reference jars' MetadataQuorumCommand) `describe --status`. */
+function quorumTool(bootstrap: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      join(REPO_ROOT, 'reference', 'bin', 'kafka-run-class'),
+      [
+        'org.apache.kafka.tools.MetadataQuorumCommand',
+        '--bootstrap-server',
+        bootstrap,
+        'describe',
+        '--status',
+      ],
+      { timeout: WAIT_MS },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+          stdout,
+          stderr,
+        }),
+    );
+  });
+}
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, page?: Page): Promise<T> {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
@@ -164,6 +189,14 @@ async function shownPartitions(page: Page): Promise<{ partition: number; leader:
       .filter((s) => s.trim() !== '')
       .map(Number),
   }));
+}
+
+/** The text of `selector` now, or null while the page does not show it (no waiting: waitFor polls). */
+function textOf(page: Page, selector: string): Promise<string | null> {
+  return page
+    .locator(selector)
+    .textContent({ timeout: 1_000 })
+    .catch(() => null);
 }
 
 async function acknowledged(page: Page): Promise<number> {
@@ -281,6 +314,46 @@ test('the Faults page: kill a partition leader, watch its leader move while acks
   );
   await screenshot(page, 'faults-failover');
   await assertAccessible(page, 'Faults (a broker down)');
+
+  // The Cluster page, pushed: the killed broker not serving, the topic's partitions under-replicated,
+  // three voters, and the metadata quorum's leader as Kafka's own kafka-metadata-quorum reads it.
+  await page.goto(`${UI_URL}/#/`);
+  await waitFor(
+    `broker ${victim} shown as not serving`,
+    async () => ((await textOf(page, '#absent-brokers')) === String(victim) ? true : undefined),
+    page,
+  );
+  const under = await waitFor(
+    `${TOPIC}'s partitions shown under-replicated`,
+    async () => {
+      const rows = await tableRows(page, 'Under-replicated partitions');
+      return rows.some((cells) => cells[0] === TOPIC) ? rows : undefined;
+    },
+    page,
+  );
+  for (const cells of under.filter((row) => row[0] === TOPIC))
+    assert.doesNotMatch(cells[4] ?? '', new RegExp(`\\b${victim}\\b`));
+  const tool = await quorumTool(`${HOST}:${survivor}`);
+  assert.equal(tool.code, 0, tool.stderr);
+  const toolLeader = /^LeaderId:\s+(\d+)/m.exec(tool.stdout)?.[1];
+  assert.ok(toolLeader !== undefined, tool.stdout);
+  await waitFor(
+    `the quorum leader ${toolLeader} (kafka-metadata-quorum) and three voters on the page`,
+    async () =>
+      (await textOf(page, '#quorum-leader')) === toolLeader &&
+      (await tableRows(page, 'Quorum voters')).length === 3
+        ? true
+        : undefined,
+    page,
+  );
+  await screenshot(page, 'cluster-failover');
+  await assertAccessible(page, 'Cluster (a broker down)');
+  await page.goto(`${UI_URL}/#/faults`);
+  await waitFor(
+    'the Faults page again',
+    async () => ((await tableRows(page, 'Fault brokers')).length === 3 ? true : undefined),
+    page,
+  );
 
   const startAt = performance.now();
   await page.getByRole('button', { name: `Start broker ${victim}`, exact: true }).click();

@@ -123,3 +123,43 @@ export interface Group {
   offsets: { topic: string; partition: number; committed: string; end: string; lag: string }[];
   totalLag: string;
 }
+
+export interface PartitionProblem {
+  topic: string;
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+interface QuorumVoter {
+  nodeId: number;
+  logEndOffset: string;
+  lag: string;
+}
+
+/** `kstack status`'s reading, pushed by /api/cluster/events. */
+export interface ClusterLive {
+  at: number;
+  error: string | null;
+  status: {
+    clusterId: string;
+    brokers: { nodeId: number; host: string; port: number }[];
+    absentBrokers: number[];
+    metadataControllerId: number;
+    quorum:
+      | {
+          served: true;
+          leaderId: number;
+          leaderEpoch: number;
+          highWatermark: string;
+          voters: QuorumVoter[];
+          observers: QuorumVoter[];
+        }
+      | { served: false; reason: string };
+    topicCount: number;
+    partitionCount: number;
+    underReplicated: PartitionProblem[];
+    offline: PartitionProblem[];
+  } | null;
+}

@@ -1,10 +1,144 @@
 /** The cluster: brokers with their leader and replica counts, partition health, and the UI's links. */
-import { useMemo, useState } from 'preact/hooks';
-import type { Cluster, Config } from './api.tsx';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { Cluster, ClusterLive, Config, PartitionProblem } from './api.tsx';
 import { Card, ErrorBox, Loading, useApi } from './common.tsx';
+
+/** The cluster's health as the server pushes it (`cluster` events every 2 s); `lost` while the stream is broken. */
+function useClusterLive(): { live: ClusterLive | undefined; lost: boolean } {
+  const [live, setLive] = useState<ClusterLive | undefined>(undefined);
+  const [lost, setLost] = useState(false);
+  useEffect(() => {
+    const events = new EventSource('/api/cluster/events');
+    events.addEventListener('cluster', (event) => {
+      setLive(JSON.parse((event as MessageEvent<string>).data) as ClusterLive);
+      setLost(false);
+    });
+    events.addEventListener('error', () => setLost(true));
+    return () => events.close();
+  }, []);
+  return { live, lost };
+}
+
+function ProblemTable({ label, rows }: { label: string; rows: readonly PartitionProblem[] }) {
+  return (
+    <div class="scroll">
+      <table aria-label={label}>
+        <thead>
+          <tr>
+            <th scope="col">Topic</th>
+            <th scope="col" class="num">
+              Partition
+            </th>
+            <th scope="col" class="num">
+              Leader
+            </th>
+            <th scope="col">Replicas</th>
+            <th scope="col">ISR</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((p) => (
+            <tr key={`${p.topic}/${p.partition}`}>
+              <td>
+                <a href={`#/topics/${encodeURIComponent(p.topic)}`}>{p.topic}</a>
+              </td>
+              <td class="num">{p.partition}</td>
+              <td class="num">{p.leader < 0 ? 'none' : p.leader}</td>
+              <td>{p.replicas.join(', ')}</td>
+              <td>{p.isr.join(', ') || 'none'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The quorum, the brokers not serving and the partitions at risk, pushed. */
+function LiveHealth({ live, lost }: { live: ClusterLive | undefined; lost: boolean }) {
+  if (live === undefined) return <Loading what="the cluster's health" />;
+  const status = live.status;
+  return (
+    <section aria-labelledby="health-title">
+      <h2 id="health-title">Health</h2>
+      {lost && <ErrorBox message="The live updates stopped (connection lost); reconnecting…" />}
+      <ErrorBox message={live.error ?? undefined} />
+      {status !== null && (
+        <>
+          <p>
+            Not serving (down or fenced):{' '}
+            <span id="absent-brokers">
+              {status.absentBrokers.length === 0 ? 'none' : status.absentBrokers.join(', ')}
+            </span>
+          </p>
+          <h3>Metadata quorum</h3>
+          {status.quorum.served ? (
+            <>
+              <p>
+                Leader <span id="quorum-leader">{status.quorum.leaderId}</span>, epoch{' '}
+                {status.quorum.leaderEpoch}, high watermark {status.quorum.highWatermark}
+              </p>
+              <div class="scroll">
+                <table aria-label="Quorum voters">
+                  <thead>
+                    <tr>
+                      <th scope="col">Voter</th>
+                      <th scope="col" class="num">
+                        Log end offset
+                      </th>
+                      <th scope="col" class="num">
+                        Lag
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {[...status.quorum.voters, ...status.quorum.observers].map((v, index) => (
+                      <tr key={`${v.nodeId}/${index}`}>
+                        <td>
+                          {v.nodeId}
+                          {status.quorum.served && v.nodeId === status.quorum.leaderId && (
+                            <span class="tag">leader</span>
+                          )}
+                          {status.quorum.served && index >= status.quorum.voters.length && (
+                            <span class="tag">observer</span>
+                          )}
+                        </td>
+                        <td class="num">{v.logEndOffset}</td>
+                        <td class="num">{v.lag}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </>
+          ) : (
+            <p class="muted">{status.quorum.reason}</p>
+          )}
+          <h3>Under-replicated partitions ({status.underReplicated.length})</h3>
+          {status.underReplicated.length > 0 && (
+            <ProblemTable label="Under-replicated partitions" rows={status.underReplicated} />
+          )}
+          <h3>Offline partitions ({status.offline.length})</h3>
+          {status.offline.length > 0 && <ProblemTable label="Offline partitions" rows={status.offline} />}
+          <p class="muted">As of {new Date(live.at).toISOString()}, updated every 2 s without a reload</p>
+        </>
+      )}
+    </section>
+  );
+}
 
 export function ClusterPage() {
   const { data, error, reload } = useApi<Cluster>('/api/cluster');
+  const { live, lost } = useClusterLive();
+  const status = live?.status ?? null;
+  // The broker table (leaders, replicas per broker) is read again when the pushed health changes.
+  const shape =
+    status === null
+      ? ''
+      : `${status.brokers.map((b) => b.nodeId).join(',')}|${status.absentBrokers.join(',')}|${status.underReplicated.length}|${status.offline.length}|${status.partitionCount}`;
+  useEffect(() => {
+    if (shape !== '') reload();
+  }, [shape]);
   return (
     <section aria-labelledby="cluster-title">
       <h1 id="cluster-title">Cluster</h1>
@@ -14,7 +148,7 @@ export function ClusterPage() {
       ) : (
         <>
           <div class="cards">
-            <Card label="Brokers">{data.brokers.length}</Card>
+            <Card label="Brokers">{status?.brokers.length ?? data.brokers.length}</Card>
             <Card label="Topics">{data.topics}</Card>
             <Card label="Partitions">{data.partitions}</Card>
             <Card label="Under-replicated">{data.underReplicated}</Card>
@@ -73,6 +207,7 @@ export function ClusterPage() {
           </button>
         </>
       )}
+      <LiveHealth live={live} lost={lost} />
     </section>
   );
 }
