@@ -156,6 +156,18 @@ async function startReference(options: Options, profile: BrokerProfile): Promise
   return { ...(await clusterTarget(options, proxies, dataDir, cluster)), kafkaVersion: kafkaVersion() };
 }
 
+/**
+ * The test-time settings reference/cluster.ts gives every Apache Kafka node (its serverProperties), given
+ * to kstack too so both targets run the scenarios under the same rules: no 3 s first-join delay
+ * (Kafka's default 3000) and 5 `__consumer_offsets` partitions (default 50). Without them a group's
+ * first join on kstack waited 3 s longer than on the reference, inside the scenarios' step budgets.
+ * A scenario's profile overrides them.
+ */
+const REFERENCE_TEST_SETTINGS: Readonly<Record<string, string>> = {
+  'group.initial.rebalance.delay.ms': '0',
+  'offsets.topic.num.partitions': '5',
+};
+
 /** A node's broker configs: the profile's, and with the "proxy" profile its advertised proxy address. */
 function nodeOverrides(options: Options, profile: BrokerProfile, id: number): Record<string, string> {
   return {
@@ -229,6 +241,7 @@ async function startKstack(options: Options, profile: BrokerProfile): Promise<Ta
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-kstack-'));
   const proxies = await startProxies(options, profile);
   const overrides = {
+    ...REFERENCE_TEST_SETTINGS,
     ...profile.overrides,
     ...(profile.proxy ? { 'advertised.listeners': proxiedListener(options, 0) } : {}),
   };
@@ -277,7 +290,7 @@ async function startKstackCluster(options: Options, profile: BrokerProfile): Pro
     nodes: options.nodes,
     basePort: proxies.brokerBasePort,
     dataDir,
-    overrides: (id) => nodeOverrides(options, profile, id),
+    overrides: (id) => ({ ...REFERENCE_TEST_SETTINGS, ...nodeOverrides(options, profile, id) }),
     log: (line) => process.stderr.write(`test:compat: ${line}\n`),
   });
   return clusterTarget(options, proxies, dataDir, cluster);

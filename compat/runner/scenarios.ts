@@ -95,6 +95,8 @@ export const SCENARIOS_DIR = path.join(import.meta.dirname, '..', 'scenarios');
 interface ScenarioFile {
   name?: string;
   description?: string;
+  /** Free text for whoever edits the file (why a time or value is what it is); the runner ignores it. */
+  comment?: string;
   issue?: number | null;
   nodes?: number;
   names?: string[];
@@ -144,6 +146,8 @@ export function loadScenarios(dir = SCENARIOS_DIR): Scenario[] {
     }
     if (data.nodes !== 1 && data.nodes !== 3) throw new Error(`${file}: "nodes" must be 1 or 3`);
     if (typeof data.description !== 'string') throw new Error(`${file}: "description" is required`);
+    if (data.comment !== undefined && typeof data.comment !== 'string')
+      throw new Error(`${file}: "comment" must be a string`);
     const phases = data.phases ?? (data.steps ? [{ jobs: [{ steps: data.steps }] }] : undefined);
     if (!phases) throw new Error(`${file}: "steps" or "phases" is required`);
     const broker = parseProfile(file, data.broker);
