@@ -7,15 +7,17 @@
  * records through the cluster in Confluent's wire format, then evolve and are refused an incompatible
  * change; @kafkajs/confluent-schema-registry 4.1.0 (its own Avro, Protobuf and JSON Schema helpers)
  * does the same with kafkajs. Last, the registry killed with SIGKILL while registering loses no
- * acknowledged schema. One cluster for the file (it was two one-broker files, this one and
- * node-clients.test.ts). Ports: the cluster's first broker 24200 (with what its supervisor opens:
- * docs/team-rules.md), registry 20211.
+ * acknowledged schema. Then leader election between three more registries on the same cluster
+ * (leader-cases.ts). One cluster for the file (it was three one-broker files: this one,
+ * node-clients.test.ts and leader.test.ts). Ports: the cluster's first broker 24200 (with what its
+ * supervisor opens: docs/team-rules.md), registry 20211, leader-cases' registries 20241-20243.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import { kstackClusterTarget } from '../rest-proxy/cluster-target.ts';
+import { describeLeaderElection } from './leader-cases.ts';
 import { RegistryProcess, runConfluentJs, runGoDriver, runSerdes } from './registry-process.ts';
 
 const CLUSTER_PORT = 24200;
@@ -34,6 +36,10 @@ const cluster = kstackClusterTarget(CLUSTER_PORT, 'kstack-registry-clients-');
  */
 const SEED = `127.0.0.1:${CLUSTER_PORT}`;
 const registry = new RegistryProcess(cluster.bootstrap, REGISTRY_PORT);
+
+// One cluster for every suite of the file (the leader-election cases too, last).
+before(() => cluster.start());
+after(() => cluster.stop());
 
 /** Decoded values are the helpers' class instances (avsc records, protobufjs messages): compare plain data. */
 async function decodeAll(buffers: Buffer[]): Promise<unknown[]> {
@@ -81,13 +87,11 @@ describe('Schema Registry clients (Python, Node, Go) against kstack up --brokers
   timeout: 900_000,
 }, () => {
   before(async () => {
-    await cluster.start();
     await registry.start();
     client = new SchemaRegistry({ host: registry.url });
   });
   after(async () => {
     await registry.stop();
-    await cluster.stop();
   });
 
   for (const format of ['avro', 'json', 'protobuf']) {
@@ -240,3 +244,5 @@ describe('Schema Registry clients (Python, Node, Go) against kstack up --brokers
     );
   });
 });
+
+describeLeaderElection(cluster.bootstrap);
