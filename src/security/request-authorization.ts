@@ -810,6 +810,38 @@ function clusterOnly(operation: number | readonly number[], answer: (request: Lo
     operations.some((op) => check.cluster(op)) ? pass(request) : { answer: answer(request) };
 }
 
+/**
+ * DescribeTopicPartitions (75): DESCRIBE per topic, as Kafka's handler checks it. Every topic (an
+ * empty list): those the principal may not describe are left out; named ones are answered
+ * TOPIC_AUTHORIZATION_FAILED without their partitions.
+ */
+const describeTopicPartitions: Guard = ({ request, check }) => {
+  const describable = (name: string): boolean => check.can(Op.DESCRIBE, Type.TOPIC, name);
+  const named: Loose[] = request.topics ?? [];
+  if (named.length === 0) {
+    return {
+      request,
+      finish: (response) => ({
+        ...response,
+        topics: ((response.topics as Loose[]) ?? []).filter((topic) => describable(topic.name)),
+      }),
+    };
+  }
+  const refused = new Set(named.map((topic) => topic.name as string).filter((name) => !describable(name)));
+  if (refused.size === 0) return pass(request);
+  return {
+    request,
+    finish: (response) => ({
+      ...response,
+      topics: ((response.topics as Loose[]) ?? []).map((topic) =>
+        refused.has(topic.name)
+          ? { ...topic, errorCode: TOPIC_DENIED, topicId: ZERO_UUID, isInternal: false, partitions: [] }
+          : topic,
+      ),
+    }),
+  };
+};
+
 const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [0, produce],
   [1, fetch],
@@ -962,6 +994,7 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [66, listTransactions],
   [68, groupRead(() => ({ memberEpoch: -1, heartbeatIntervalMs: 0 }))],
   [69, consumerGroupDescribe],
+  [75, describeTopicPartitions],
 ]);
 
 /** The API keys this module authorizes (the others are served to every authenticated principal). */

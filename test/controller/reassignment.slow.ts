@@ -361,3 +361,58 @@ test('refusals as Kafka gives them: duplicate, unregistered and empty replicas, 
     assert.equal(result.stdout.split('\n')[0], line);
   }
 });
+
+test('kafka-topics --describe shows the ELR (DescribeTopicPartitions) as the reference does once a last ISR member is out', async () => {
+  // On the third node alone (RF 1) and on the asked node plus the third (RF 2, min ISR 2).
+  const third = [1, 2, 3].find((id) => id !== askedId && id !== controllerId)!;
+  const admin = new Admin({
+    clientId: 'reassignment-test',
+    bootstrapBrokers: [`${HOST}:${BROKER_PORTS[askedId - 1]}`],
+  });
+  try {
+    await admin.createTopics({ topics: ['elr1'], assignments: [{ partition: 0, brokers: [third] }] });
+    await admin.createTopics({
+      topics: ['elr2'],
+      assignments: [{ partition: 0, brokers: [askedId, third] }],
+    });
+  } finally {
+    await admin.close();
+  }
+  await agreed('elr2 with a full ISR', (p) => p.isr.length === 2, 'elr2');
+  // A controlled shutdown takes the broker out of every ISR (the reference's run was a SIGKILL and
+  // its session timeout: the same change, which this file's long session timeout would delay).
+  await nodes.get(third)!.stop({ controlled: true });
+  nodes.delete(third);
+  await agreed('elr1 without a leader', (p) => p.leaderId === -1, 'elr1');
+  await agreed('elr2 with an ELR', (p) => p.elr !== undefined, 'elr2');
+  const describe = await runTool(
+    join(ROOT, 'reference', 'bin', 'kafka-topics'),
+    ['--bootstrap-server', `${HOST}:${BROKER_PORTS[askedId - 1]}`, '--describe', '--topic', 'elr1|elr2'],
+    { timeoutMs: TOOL_TIMEOUT_MS },
+  );
+  console.log(describe.stdout);
+  assert.equal(describe.code, 0, `${describe.stdout}${describe.stderr}`);
+  const lines = describe.stdout.split('\n').map((line) => line.trim());
+  // The reference's lines for the same placements (broker 3 there), with this cluster's ids.
+  assert.ok(
+    lines.includes(
+      `Topic: elr1\tPartition: 0\tLeader: none\tReplicas: ${third}\tIsr: \tElr: ${third}\tLastKnownElr: ${third}`,
+    ),
+    describe.stdout,
+  );
+  assert.ok(
+    lines.includes(
+      `Topic: elr2\tPartition: 0\tLeader: ${askedId}\tReplicas: ${askedId},${third}\tIsr: ${askedId}\tElr: ${third}\tLastKnownElr: `.trim(),
+    ),
+    describe.stdout,
+  );
+  const restarted = makeNode(third);
+  nodes.set(third, restarted);
+  await restarted.start();
+  await agreed(
+    'elr1 led again by its ELR member',
+    (p) => p.leaderId === third && p.elr === undefined,
+    'elr1',
+  );
+  await agreed('elr2 with its ISR back and no ELR', (p) => p.isr.length === 2 && p.elr === undefined, 'elr2');
+});

@@ -7,12 +7,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MetadataImage, type MetadataRecord } from '../../src/broker/metadata-image.ts';
+import type { BrokerServices } from '../../src/broker/services.ts';
 import { alterReassignments, completeIfReady, listReassignments } from '../../src/controller/reassignment.ts';
+import { ZERO_UUID } from '../../src/protocol/index.ts';
+import {
+  AclStore,
+  CLUSTER_NAME,
+  AclOperation as Op,
+  PatternType as Pattern,
+  AclPermission as Permission,
+  ResourceType as Type,
+} from '../../src/security/acls.ts';
+import { Authorizer, authorizerSettings, STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
+import { AUTHORIZER, authorizeRequest } from '../../src/security/request-authorization.ts';
 
 const TOPIC_ID = '5b0b8a57-33c4-4a6e-8f0e-7d5c3c1c9a21';
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
 const INVALID_REPLICA_ASSIGNMENT = 39;
 const NO_REASSIGNMENT_IN_PROGRESS = 85;
+const CLUSTER_AUTHORIZATION_FAILED = 31;
+const TOPIC_AUTHORIZATION_FAILED = 29;
 
 /** Brokers 1-4 registered and unfenced (none of 9); topic "t" with the given (replicas, isr, leader) partitions. */
 function image(partitions: [number[], number[], number][]): MetadataImage {
@@ -173,4 +187,69 @@ test('refusals: unknown topic or partition, empty, duplicate or unregistered rep
     errorMessage: 'Unable to find a topic named nope.',
   });
   assert.deepEqual(listReassignments(state, [{ name: 'nope', partitionIndexes: [0] }]), []);
+});
+
+test('authorization: AlterPartitionReassignments needs ALTER on the cluster; DescribeTopicPartitions DESCRIBE per topic', () => {
+  const store = new AclStore(() => true);
+  const allow = (principal: string, operation: number, resourceType: number, resourceName: string) => ({
+    resourceType,
+    resourceName,
+    patternType: Pattern.LITERAL,
+    principal,
+    host: '*',
+    operation,
+    permissionType: Permission.ALLOW,
+  });
+  store.create([
+    allow('User:alice', Op.ALTER, Type.CLUSTER, CLUSTER_NAME),
+    allow('User:bob', Op.DESCRIBE, Type.TOPIC, 'seen'),
+  ]);
+  const settings = authorizerSettings((name: string) =>
+    name === 'authorizer.class.name' ? STANDARD_AUTHORIZER : undefined,
+  );
+  assert.ok(settings !== undefined);
+  const authorizer = new Authorizer(settings, store);
+  const broker = { slots: { get: (key: unknown) => (key === AUTHORIZER ? authorizer : undefined) } };
+  const ask = (apiKey: number, principal: string, body: Record<string, unknown>) =>
+    authorizeRequest(apiKey, 0, body, { principal, host: '10.0.0.1' }, broker as unknown as BrokerServices);
+  const move = {
+    timeoutMs: 60_000,
+    topics: [{ name: 't', partitions: [{ partitionIndex: 0, replicas: [1, 2] }] }],
+  };
+  assert.ok('request' in ask(45, 'User:alice', move), 'ALTER on the cluster may reassign');
+  const refused = ask(45, 'User:bob', move);
+  assert.ok('answer' in refused);
+  const message = 'Cluster authorization failed.';
+  assert.deepEqual(refused.answer, {
+    errorCode: CLUSTER_AUTHORIZATION_FAILED,
+    errorMessage: message,
+    responses: [
+      {
+        name: 't',
+        partitions: [{ partitionIndex: 0, errorCode: CLUSTER_AUTHORIZATION_FAILED, errorMessage: message }],
+      },
+    ],
+  });
+  const topic = (name: string) => ({ errorCode: 0, name, topicId: 'x', isInternal: false, partitions: [{}] });
+  const all = ask(75, 'User:bob', { topics: [], responsePartitionLimit: 2000, cursor: null });
+  assert.ok('finish' in all);
+  assert.deepEqual(all.finish({ topics: [topic('seen'), topic('hidden')] }), { topics: [topic('seen')] });
+  const named = ask(75, 'User:bob', {
+    topics: [{ name: 'seen' }, { name: 'hidden' }],
+    responsePartitionLimit: 2000,
+    cursor: null,
+  });
+  assert.ok('finish' in named);
+  assert.deepEqual(named.finish({ topics: [topic('seen'), topic('hidden')] }), {
+    topics: [
+      topic('seen'),
+      {
+        errorCode: TOPIC_AUTHORIZATION_FAILED,
+        name: 'hidden',
+        topicId: ZERO_UUID,
+        isInternal: false,
+        partitions: [],
+      },
+    ],
+  });
 });

@@ -71,6 +71,10 @@ import {
   ConsumerGroupHeartbeatResponse,
 } from './68-consumer-group-heartbeat.ts';
 import { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from './69-consumer-group-describe.ts';
+import {
+  DescribeTopicPartitionsRequest,
+  DescribeTopicPartitionsResponse,
+} from './75-describe-topic-partitions.ts';
 
 /**
  * The registry of the APIs the protocol core knows, by API key. Version ranges come from the
@@ -154,6 +158,7 @@ export const ApiKey = {
   ListTransactions: 66,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
+  DescribeTopicPartitions: 75,
 } as const;
 
 export type ApiName = keyof typeof ApiKey;
@@ -225,6 +230,7 @@ const definitions: readonly ApiDefinition[] = [
   defineApi('ListTransactions', ListTransactionsRequest, ListTransactionsResponse),
   defineApi('ConsumerGroupHeartbeat', ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse),
   defineApi('ConsumerGroupDescribe', ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse),
+  defineApi('DescribeTopicPartitions', DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse),
 ];
 
 export const apis: ReadonlyMap<number, ApiDefinition> = new Map(definitions.map((api) => [api.apiKey, api]));
@@ -288,3 +294,4 @@ export * from './65-describe-transactions.ts';
 export * from './66-list-transactions.ts';
 export * from './68-consumer-group-heartbeat.ts';
 export * from './69-consumer-group-describe.ts';
+export * from './75-describe-topic-partitions.ts';
