@@ -60,6 +60,11 @@ describe('Kafka Connect against kstack up --brokers 3', { timeout: 900_000 }, ()
       overrides: new Map([
         ['offset.flush.interval.ms', '5000'],
         ['default.api.timeout.ms', String(CLUSTER_WAIT_MS)],
+        // One partition each instead of 25 (offsets) and 5 (status): 78 fewer replicas for the
+        // three nodes to create and the worker to read at start (the other Connect tests keep
+        // Connect's defaults).
+        ['offset.storage.partitions', '1'],
+        ['status.storage.partitions', '1'],
       ]),
       jvmOptions: ['-XX:TieredStopAtLevel=1'],
     });
