@@ -488,4 +488,65 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
     ]);
     return { subject, compatibility, versions };
   });
+
+  /** The schema and its type from a body: `{schema, schemaType?}` (AVRO, JSON or PROTOBUF). */
+  const schemaOf = (body: Record<string, unknown>): { schema: string; schemaType: string } => {
+    if (typeof body.schema !== 'string' || body.schema.trim() === '')
+      throw badRequest('schema: the schema text is required');
+    const schemaType = body.schemaType ?? 'AVRO';
+    if (schemaType !== 'AVRO' && schemaType !== 'JSON' && schemaType !== 'PROTOBUF') {
+      throw badRequest(`schemaType: '${String(schemaType)}' is not one of AVRO, JSON, PROTOBUF`);
+    }
+    return { schema: body.schema, schemaType };
+  };
+
+  app.post<{ Params: { subject: string } }>('/api/schemas/:subject/versions', async (request, reply) => {
+    const { schema, schemaType } = schemaOf(object(request.body, 'register'));
+    const id = await registry().register(request.params.subject, schemaType, schema);
+    return reply.code(201).send({ subject: request.params.subject, id });
+  });
+
+  app.post<{ Params: { subject: string } }>('/api/schemas/:subject/compatibility', async (request) => {
+    const { schema, schemaType } = schemaOf(object(request.body, 'test compatibility'));
+    return registry().testCompatibility(request.params.subject, schemaType, schema);
+  });
+
+  app.post<{ Params: { subject: string } }>('/api/schemas/:subject/config', async (request) => {
+    const level = object(request.body, 'compatibility level').compatibility;
+    if (typeof level !== 'string' || level === '') throw badRequest('compatibility: the level is required');
+    return {
+      subject: request.params.subject,
+      compatibility: await registry().setCompatibility(request.params.subject, level),
+    };
+  });
+
+  app.post<{ Params: { subject: string; version: string } }>(
+    '/api/schemas/:subject/versions/:version/delete',
+    async (request) => {
+      const { subject } = request.params;
+      const body = object(request.body, 'delete version');
+      if (body.confirm !== subject) throw confirmationNeeded(`deleting a version of subject '${subject}'`);
+      const version = wholeNumber(request.params.version, 'version', 1, 2 ** 31 - 1);
+      // The registry removes only a soft-deleted version: a permanent delete soft deletes first (a
+      // version already soft deleted refuses that, and the permanent delete then answers for itself).
+      if (body.permanent === true)
+        await registry()
+          .deleteVersion(subject, version, false)
+          .catch(() => {});
+      const deleted = await registry().deleteVersion(subject, version, body.permanent === true);
+      return { subject, version: deleted, permanent: body.permanent === true };
+    },
+  );
+
+  app.post<{ Params: { subject: string } }>('/api/schemas/:subject/delete', async (request) => {
+    const { subject } = request.params;
+    const body = object(request.body, 'delete subject');
+    if (body.confirm !== subject) throw confirmationNeeded(`deleting subject '${subject}'`);
+    if (body.permanent === true)
+      await registry()
+        .deleteSubject(subject, false)
+        .catch(() => {});
+    const versions = await registry().deleteSubject(subject, body.permanent === true);
+    return { subject, versions, permanent: body.permanent === true };
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * The page's built assets. The sources (src/ui/web: Preact components in TSX) are built by Vite
- * into a cache folder named after a hash of those sources and of the Vite and Preact versions, so
+ * into a cache folder named after a hash of those sources and of the Vite, Preact and diff versions, so
  * a fresh clone builds them on the UI's first start (a few seconds) and every later start, and
  * every other process, reuses them; nothing built is committed. Two processes building at once
  * each build into their own folder and the first rename wins.
@@ -36,7 +36,9 @@ function packageVersion(name: string): string {
 /** The hash naming one build: every source file's path and bytes, and the toolchain's versions. */
 export function sourceHash(): string {
   const hash = createHash('sha256');
-  hash.update(`vite ${packageVersion('vite')} preact ${packageVersion('preact')}\n`);
+  hash.update(
+    `vite ${packageVersion('vite')} preact ${packageVersion('preact')} diff ${packageVersion('diff')}\n`,
+  );
   for (const file of files(WEB_SOURCE_DIR)) {
     hash.update(`${relative(WEB_SOURCE_DIR, file)}\n`);
     hash.update(readFileSync(file));

@@ -31,28 +31,37 @@ export class RegistryClient {
     this.url = url.replace(/\/+$/, '');
   }
 
-  async #get(path: string): Promise<unknown> {
+  #get(path: string): Promise<unknown> {
+    return this.#send('GET', path, undefined);
+  }
+
+  async #send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body: unknown): Promise<unknown> {
     let response: Response;
     try {
       response = await fetch(`${this.url}${path}`, {
-        headers: { accept: 'application/vnd.schemaregistry.v1+json' },
+        method,
+        headers: {
+          accept: 'application/vnd.schemaregistry.v1+json',
+          ...(body === undefined ? {} : { 'content-type': 'application/vnd.schemaregistry.v1+json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(REGISTRY_TIMEOUT_MS),
       });
     } catch (error) {
       throw registryFailed(502, `Schema Registry ${this.url} did not answer: ${(error as Error).message}`);
     }
     const text = await response.text();
-    let body: unknown;
+    let answer: unknown;
     try {
-      body = JSON.parse(text);
+      answer = JSON.parse(text);
     } catch {
-      body = text;
+      answer = text;
     }
     if (!response.ok) {
-      const message = (body as { message?: string } | null)?.message ?? text;
+      const message = (answer as { message?: string } | null)?.message ?? text;
       throw registryFailed(response.status, `Schema Registry: ${message}`);
     }
-    return body;
+    return answer;
   }
 
   async subjects(): Promise<string[]> {
@@ -80,6 +89,55 @@ export class RegistryClient {
       compatibilityLevel?: string;
     };
     return answer.compatibilityLevel ?? 'unknown';
+  }
+
+  /** Registers `schema` under `subject` (the registry checks it and its compatibility): its id. */
+  async register(subject: string, schemaType: string, schema: string): Promise<number> {
+    const answer = (await this.#send('POST', `/subjects/${encodeURIComponent(subject)}/versions`, {
+      schema,
+      ...(schemaType === 'AVRO' ? {} : { schemaType }),
+    })) as { id: number };
+    return answer.id;
+  }
+
+  /** Whether `schema` could be registered as the subject's next version, with the registry's reasons (verbose). */
+  async testCompatibility(
+    subject: string,
+    schemaType: string,
+    schema: string,
+  ): Promise<{ compatible: boolean; messages: string[] }> {
+    const answer = (await this.#send(
+      'POST',
+      `/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest?verbose=true`,
+      { schema, ...(schemaType === 'AVRO' ? {} : { schemaType }) },
+    )) as { is_compatible: boolean; messages?: string[] };
+    return { compatible: answer.is_compatible, messages: answer.messages ?? [] };
+  }
+
+  /** Soft deletes one version, or (permanent, after a soft delete) removes it: the version deleted. */
+  async deleteVersion(subject: string, version: number, permanent: boolean): Promise<number> {
+    return (await this.#send(
+      'DELETE',
+      `/subjects/${encodeURIComponent(subject)}/versions/${version}${permanent ? '?permanent=true' : ''}`,
+      undefined,
+    )) as number;
+  }
+
+  /** Soft deletes the subject, or (permanent, after a soft delete) removes it: the versions deleted. */
+  async deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
+    return (await this.#send(
+      'DELETE',
+      `/subjects/${encodeURIComponent(subject)}${permanent ? '?permanent=true' : ''}`,
+      undefined,
+    )) as number[];
+  }
+
+  /** Sets the subject's compatibility level (the registry checks the name). */
+  async setCompatibility(subject: string, level: string): Promise<string> {
+    const answer = (await this.#send('PUT', `/config/${encodeURIComponent(subject)}`, {
+      compatibility: level,
+    })) as { compatibility?: string };
+    return answer.compatibility ?? level;
   }
 
   async #writer(id: number): Promise<{ schemaType: string; type: avro.Type | null }> {

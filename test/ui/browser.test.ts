@@ -599,12 +599,101 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
 
     await page.goto(`${ui!.url}/#/schemas`);
     await page.getByRole('link', { name: 'ui-payments-value' }).click();
-    await page.getByText('Compatibility level').waitFor();
-    assert.equal(await page.locator('strong').first().textContent(), 'BACKWARD');
+    await page.locator('#compatibility-level').waitFor();
+    assert.equal(await page.locator('#compatibility-level').textContent(), 'BACKWARD');
     const version = page.getByRole('article', { name: 'Version 1' });
     assert.match((await version.textContent()) ?? '', new RegExp(`id ${id}.*AVRO.*"amountCents"`, 's'));
     await screenshot(page, 'schema');
     await assertAccessible(page, 'schema');
+  });
+
+  it('changes a subject from the page: compatibility test, register, diff, level, soft and permanent delete', async () => {
+    const subject = 'ui-orders-value';
+    const registryGet = async (path: string) => {
+      const answer = await fetch(`${registry!.url}${path}`);
+      return { status: answer.status, body: (await answer.json()) as unknown };
+    };
+    const record = (fields: object[]) =>
+      JSON.stringify({ type: 'record', name: 'Order', namespace: 'kstack.ui.test', fields }, null, 2);
+    const v1 = record([{ name: 'id', type: 'string' }]);
+    const compatible = record([
+      { name: 'id', type: 'string' },
+      { name: 'note', type: 'string', default: '' },
+    ]);
+    const incompatible = record([
+      { name: 'id', type: 'string' },
+      { name: 'quantity', type: 'int' },
+    ]);
+    await new RegistryClient({ host: registry!.url }).register(
+      { type: SchemaType.AVRO, schema: v1 },
+      { subject },
+    );
+    await page.goto(`${ui!.url}/#/schemas/${subject}`);
+    await page.getByRole('article', { name: 'Version 1' }).waitFor();
+    const verdict = page.locator('#new-schema-result');
+
+    // A field without a default breaks BACKWARD: the page says so, as the registry does when asked directly.
+    await page.getByLabel('New schema').fill(incompatible);
+    await page.getByRole('button', { name: 'Test compatibility' }).click();
+    await verdict.getByText('Not compatible').waitFor();
+    const direct = await fetch(
+      `${registry!.url}/compatibility/subjects/${subject}/versions/latest?verbose=true`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify({ schema: incompatible }),
+      },
+    );
+    const directVerdict = (await direct.json()) as { is_compatible: boolean; messages: string[] };
+    assert.equal(directVerdict.is_compatible, false);
+    const shownVerdict = (await verdict.textContent()) ?? '';
+    assert.ok(shownVerdict.includes(directVerdict.messages[0] ?? '(no message)'), shownVerdict);
+    await page.getByLabel('New schema').fill(compatible);
+    await page.getByRole('button', { name: 'Test compatibility' }).click();
+    await verdict.getByText('Compatible: it can be registered').waitFor();
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('article', { name: 'Version 2' }).waitFor();
+    assert.deepEqual((await registryGet(`/subjects/${subject}/versions`)).body, [1, 2]);
+
+    // Versions 1 and 2 side by side: the added field on the right only.
+    const diff = await page.locator('table[aria-label="Schema diff"] tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        kind: tr.getAttribute('data-kind'),
+        cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+      })),
+    );
+    const changed = diff.filter((row) => row.kind !== 'same');
+    assert.ok(changed.length > 0, JSON.stringify(diff));
+    assert.ok(
+      changed.some((row) => row.cells[1]?.includes('"note"') && !row.cells[0]?.includes('"note"')),
+      JSON.stringify(changed),
+    );
+    await screenshot(page, 'schema-diff');
+    await assertAccessible(page, 'schema diff');
+
+    await page.getByLabel('New compatibility level').selectOption('NONE');
+    await page.getByRole('button', { name: 'Set level' }).click();
+    await page.locator('#compatibility-level', { hasText: 'NONE' }).waitFor();
+    assert.equal(
+      ((await registryGet(`/config/${subject}`)).body as { compatibilityLevel: string }).compatibilityLevel,
+      'NONE',
+    );
+
+    // Deletes take the subject typed again; a soft delete keeps the version among the deleted ones.
+    await page.getByRole('button', { name: 'Delete version 2', exact: true }).click();
+    await page
+      .locator('#subject-result')
+      .getByText("deleting a version of subject 'ui-orders-value': type the name")
+      .waitFor();
+    assert.deepEqual((await registryGet(`/subjects/${subject}/versions`)).body, [1, 2]);
+    await page.getByLabel('Type the subject to confirm deletes').fill(subject);
+    await page.getByRole('button', { name: 'Delete version 2', exact: true }).click();
+    await page.locator('#subject-result').getByText('Version 2 soft deleted').waitFor();
+    assert.deepEqual((await registryGet(`/subjects/${subject}/versions`)).body, [1]);
+    assert.deepEqual((await registryGet(`/subjects/${subject}/versions?deleted=true`)).body, [1, 2]);
+    await page.getByRole('button', { name: 'Delete subject permanently' }).click();
+    await page.locator('#subject-result').getByText(`Subject ${subject} permanently deleted`).waitFor();
+    assert.ok(!((await registryGet('/subjects?deleted=true')).body as string[]).includes(subject));
   });
 
   it("lists another protocol's group (the registry's sr group) and refuses to describe it, still serving", async () => {
