@@ -137,6 +137,26 @@ describe('the UI server without a cluster', () => {
     });
     assert.equal(schemas.statusCode, 404);
     assert.equal(errorOf(schemas.body).code, 'UI_NO_REGISTRY');
+    const schemaCases: [string, unknown, number, string, RegExp][] = [
+      ['/api/schemas/s/versions', {}, 400, 'UI_BAD_REQUEST', /^schema: the schema text is required/],
+      [
+        '/api/schemas/s/versions',
+        { schema: '{}', schemaType: 'XML' },
+        400,
+        'UI_BAD_REQUEST',
+        /^schemaType: 'XML'/,
+      ],
+      ['/api/schemas/s/compatibility', { schema: '{}' }, 404, 'UI_NO_REGISTRY', /--schema-registry-url/],
+      ['/api/schemas/s/config', {}, 400, 'UI_BAD_REQUEST', /^compatibility: the level is required/],
+      ['/api/schemas/s/delete', { confirm: 't' }, 409, 'UI_CONFIRMATION_NEEDED', /deleting subject 's'/],
+      ['/api/schemas/s/versions/1/delete', { confirm: 's' }, 404, 'UI_NO_REGISTRY', /--schema-registry-url/],
+    ];
+    for (const [url, body, status, code, message] of schemaCases) {
+      const answer = await post(url, body);
+      assert.equal(answer.statusCode, status, `${url}: ${answer.body}`);
+      assert.equal(errorOf(answer.body).code, code, url);
+      assert.match(errorOf(answer.body).message, message, url);
+    }
   });
 
   it('answers 502 naming Kafka when the cluster does not answer', { timeout: 60_000 }, async () => {
