@@ -8,7 +8,7 @@ import type { RegistryClient } from './registry.ts';
 export const SHOWN_BYTES_MAX = 64 * 1024;
 
 export interface ShownBytes {
-  readonly encoding: 'null' | 'json' | 'text' | 'hex' | 'avro' | 'jsonschema';
+  readonly encoding: 'null' | 'json' | 'text' | 'hex' | 'avro' | 'jsonschema' | 'protobuf';
   readonly text: string;
   readonly bytes: number;
   readonly truncated: boolean;
@@ -49,7 +49,12 @@ export async function show(bytes: Buffer | null, registry: RegistryClient | unde
     const decoded = await registry.decode(bytes);
     if (decoded.ok) {
       return {
-        encoding: decoded.schemaType === 'AVRO' ? 'avro' : 'jsonschema',
+        encoding:
+          decoded.schemaType === 'AVRO'
+            ? 'avro'
+            : decoded.schemaType === 'PROTOBUF'
+              ? 'protobuf'
+              : 'jsonschema',
         text: decoded.json,
         bytes: bytes.length,
         truncated: false,

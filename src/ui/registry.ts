@@ -4,6 +4,7 @@
  * values in Confluent's wire format. Schemas are immutable per id, so parsed ones are cached (bounded).
  */
 import avro from 'avsc';
+import protobuf from 'protobufjs';
 import { registryFailed } from './errors.ts';
 
 /** Parsed writer schemas kept per registry. */
@@ -23,9 +24,59 @@ export type Decoded =
   | { readonly ok: true; readonly schemaType: string; readonly json: string }
   | { readonly ok: false; readonly reason: string };
 
+/** A writer schema as the decoder needs it: Avro's type, Protobuf's top-level messages (file order), or neither (JSON). */
+interface Writer {
+  readonly schemaType: string;
+  readonly type: avro.Type | null;
+  readonly messages: protobuf.Type[] | null;
+}
+
+/** The top-level message types of a .proto schema, in file order (what Confluent's message indexes count). */
+function protoMessages(schema: string): protobuf.Type[] {
+  const parsed = protobuf.parse(schema, { keepCase: true });
+  parsed.root.resolveAll();
+  const namespace = parsed.package === undefined ? parsed.root : parsed.root.lookup(parsed.package);
+  if (!(namespace instanceof protobuf.Namespace)) return [];
+  return namespace.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type);
+}
+
+/** One zigzag varint of Confluent's Protobuf message indexes. */
+function zigzag(bytes: Buffer, at: { offset: number }): number {
+  let result = 0;
+  for (let shift = 0; shift <= 28; shift += 7) {
+    const byte = bytes[at.offset++];
+    if (byte === undefined) throw new Error('the Protobuf message indexes are cut short');
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) return (result >>> 1) ^ -(result & 1);
+  }
+  throw new Error('a Protobuf message index is longer than 5 bytes');
+}
+
+/**
+ * Confluent's Protobuf payload: the message indexes (a count, then each index; a count of 0 means
+ * [0], the first message), then the message, decoded as JSON (protobufjs's JSON options: longs and
+ * enums as strings, bytes as base64).
+ */
+function decodeProtobuf(messages: readonly protobuf.Type[], payload: Buffer): string {
+  const at = { offset: 0 };
+  const count = zigzag(payload, at);
+  const path = count === 0 ? [0] : Array.from({ length: count }, () => zigzag(payload, at));
+  let type: protobuf.Type | undefined = messages[path[0]!];
+  for (const index of path.slice(1)) {
+    type = type?.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type)[index];
+  }
+  if (type === undefined)
+    throw new Error(`message indexes [${path.join(', ')}] name no message of the schema`);
+  return JSON.stringify(
+    type.toObject(type.decode(payload.subarray(at.offset)), protobuf.util.toJSONOptions),
+    null,
+    2,
+  );
+}
+
 export class RegistryClient {
   readonly url: string;
-  readonly #types = new Map<number, { schemaType: string; type: avro.Type | null }>();
+  readonly #types = new Map<number, Writer>();
 
   constructor(url: string) {
     this.url = url.replace(/\/+$/, '');
@@ -140,24 +191,25 @@ export class RegistryClient {
     return answer.compatibility ?? level;
   }
 
-  async #writer(id: number): Promise<{ schemaType: string; type: avro.Type | null }> {
+  async #writer(id: number): Promise<Writer> {
     const cached = this.#types.get(id);
     if (cached !== undefined) return cached;
     const found = (await this.#get(`/schemas/ids/${id}`)) as { schema: string; schemaType?: string };
     const schemaType = found.schemaType ?? 'AVRO';
-    const entry = {
+    const entry: Writer = {
       schemaType,
       type: schemaType === 'AVRO' ? avro.Type.forSchema(JSON.parse(found.schema) as avro.Schema) : null,
+      messages: schemaType === 'PROTOBUF' ? protoMessages(found.schema) : null,
     };
     if (this.#types.size >= SCHEMA_CACHE_MAX) this.#types.delete(this.#types.keys().next().value as number);
     this.#types.set(id, entry);
     return entry;
   }
 
-  /** Decodes Confluent's wire format (magic 0, 4-byte schema id, payload); Avro and JSON Schema. */
+  /** Decodes Confluent's wire format (magic 0, 4-byte schema id, payload); Avro, JSON Schema and Protobuf. */
   async decode(bytes: Buffer): Promise<Decoded> {
     const id = bytes.readUInt32BE(1);
-    let writer: { schemaType: string; type: avro.Type | null };
+    let writer: Writer;
     try {
       writer = await this.#writer(id);
     } catch (error) {
@@ -176,7 +228,10 @@ export class RegistryClient {
           json: JSON.stringify(JSON.parse(payload.toString('utf8')), null, 2),
         };
       }
-      return { ok: false, reason: `schema id ${id} is ${writer.schemaType}: not decoded by the UI yet` };
+      if (writer.messages !== null) {
+        return { ok: true, schemaType: 'PROTOBUF', json: decodeProtobuf(writer.messages, payload) };
+      }
+      return { ok: false, reason: `schema id ${id} is ${writer.schemaType}: not decoded by the UI` };
     } catch (error) {
       return { ok: false, reason: `schema id ${id}: ${(error as Error).message}` };
     }

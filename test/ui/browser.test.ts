@@ -16,6 +16,7 @@ import { SchemaRegistry as RegistryClient, SchemaType } from '@kafkajs/confluent
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import protobuf from 'protobufjs';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { startSchemaRegistry } from '../../src/registry/server.ts';
 import { builtAssets } from '../../src/ui/assets.ts';
@@ -44,7 +45,7 @@ const kafka = new Kafka({ clientId: 'ui-test', brokers: [BOOTSTRAP], logLevel: l
 
 async function produce(
   topic: string,
-  messages: { partition: number; key: string; value: string; headers?: Record<string, string> }[],
+  messages: { partition: number; key: string; value: string | Buffer; headers?: Record<string, string> }[],
 ) {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
   await producer.connect();
@@ -605,6 +606,58 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.match((await version.textContent()) ?? '', new RegExp(`id ${id}.*AVRO.*"amountCents"`, 's'));
     await screenshot(page, 'schema');
     await assertAccessible(page, 'schema');
+  });
+
+  it('decodes Protobuf (the second message of its schema) and JSON Schema values through the registry', async () => {
+    const client = new RegistryClient({ host: registry!.url });
+    const proto = `syntax = "proto3";
+package kstack.ui.test;
+message Header { string source = 1; }
+message Shipment { string id = 1; int64 grams = 2; repeated string tags = 3; }
+`;
+    const { id: protoId } = await client.register(
+      { type: SchemaType.PROTOBUF, schema: proto },
+      { subject: 'ui-shipments-value' },
+    );
+    // Confluent's framing by its spec: magic 0, the schema id, the message indexes ([1]: one index, 1,
+    // as zigzag varints 2 and 2), then the message as protobufjs encodes it.
+    const Shipment = protobuf.parse(proto).root.lookupType('kstack.ui.test.Shipment');
+    const shipment = { id: 'ship-7', grams: 1500, tags: ['fragile', 'blue'] };
+    const idBytes = Buffer.alloc(4);
+    idBytes.writeUInt32BE(protoId);
+    const protoValue = Buffer.concat([
+      Buffer.from([0]),
+      idBytes,
+      Buffer.from([2, 2]),
+      Buffer.from(Shipment.encode(Shipment.fromObject(shipment)).finish()),
+    ]);
+    const jsonSchema = {
+      type: 'object',
+      properties: { sku: { type: 'string' }, count: { type: 'integer' } },
+      required: ['sku'],
+    };
+    const { id: jsonId } = await client.register(
+      { type: SchemaType.JSON, schema: JSON.stringify(jsonSchema) },
+      { subject: 'ui-stock-value' },
+    );
+    const jsonValue = await client.encode(jsonId, { sku: 'A-1', count: 3 });
+    await produce('ui-encoded', [
+      { partition: 0, key: 'proto', value: protoValue },
+      { partition: 0, key: 'json', value: jsonValue },
+    ]);
+    await page.goto(`${ui!.url}/#/topics/ui-encoded`);
+    await tableRows(page, 'Partitions');
+    await page.getByRole('button', { name: 'Show messages' }).click();
+    const rows = await tableRows(page, 'Messages', 2);
+    const decodedValue = (key: string, encoding: string, id: number) => {
+      const shown = rows.find((r) => r[2] === key)?.[3] ?? '';
+      assert.ok(shown.endsWith(`${encoding} id ${id}`), shown);
+      return JSON.parse(shown.slice(0, shown.lastIndexOf(encoding))) as unknown;
+    };
+    // protobufjs's JSON: int64 as a string.
+    assert.deepEqual(decodedValue('proto', 'protobuf', protoId), { ...shipment, grams: '1500' });
+    assert.deepEqual(decodedValue('json', 'jsonschema', jsonId), { sku: 'A-1', count: 3 });
+    await screenshot(page, 'topic-protobuf-json');
   });
 
   it('changes a subject from the page: compatibility test, register, diff, level, soft and permanent delete', async () => {
