@@ -79,6 +79,14 @@ const clusterResets: number[] = [];
       await Promise.all([producer.disconnect(), admin.disconnect()]);
       await cluster.reset();
       clusterResets.push(cluster.timings.lastResetMs ?? Number.NaN);
+      const phases = cluster.timings.lastResetPhasesMs;
+      if (phases !== undefined && (cluster.timings.lastResetMs ?? 0) > 1_000) {
+        process.stdout.write(
+          `slow reset ${cluster.timings.lastResetMs!.toFixed(0)} ms: ${Object.entries(phases)
+            .map(([phase, ms]) => `${phase} ${ms.toFixed(0)}`)
+            .join(', ')} ms\n`,
+        );
+      }
     }
   } finally {
     await cluster.stop();

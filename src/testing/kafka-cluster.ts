@@ -196,6 +196,7 @@ export class TestKafkaCluster {
   }
 
   async #reset(): Promise<void> {
+    const startedMs = performance.now();
     const cluster = this.cluster;
     const stopped = cluster.nodeIds.filter((nodeId) => !cluster.running(nodeId));
     if (stopped.length > 0) {
@@ -226,6 +227,7 @@ export class TestKafkaCluster {
         );
       }
     }
+    const marks = [performance.now()];
     const topics = [...cluster.nodes()[0]!.broker.metadata().topics()].filter((topic) => !topic.internal);
     let pending = topics.map((topic) => topic.name);
     // Deletions are proposed by the active controller; one that moved meanwhile answers NOT_CONTROLLER.
@@ -247,13 +249,20 @@ export class TestKafkaCluster {
       }
       pending = moved;
     }
+    marks.push(performance.now());
     const ids = new Set(topics.map((topic) => topic.topicId));
     await cluster.waitFor('every deleted topic gone from every node', () =>
       cluster
         .nodes()
         .every((node) => [...node.broker.metadata().topics()].every((topic) => !ids.has(topic.topicId))),
     );
+    marks.push(performance.now());
     await this.prepare(this.#baseline);
+    marks.push(performance.now());
+    const [groups, deletes, gone, baseline] = marks.map(
+      (mark, i) => mark - (i === 0 ? startedMs : marks[i - 1]!),
+    );
+    this.timings.lastResetPhasesMs = { groups: groups!, deletes: deletes!, gone: gone!, baseline: baseline! };
   }
 
   snapshot(name: string): Promise<SnapshotInfo> {

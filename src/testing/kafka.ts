@@ -98,6 +98,8 @@ export interface TestClock {
 export interface OperationTimings {
   startToReadyMs: number;
   lastResetMs?: number;
+  /** Three brokers: where the last reset() spent its time (faults healed and groups deleted, topics deleted, gone from every image, baseline ready). */
+  lastResetPhasesMs?: { groups: number; deletes: number; gone: number; baseline: number };
   lastSnapshotMs?: number;
   lastRestoreMs?: number;
 }

@@ -120,9 +120,32 @@ describe('startKafka({ brokers: 3 })', () => {
     } finally {
       await Promise.all([admin.disconnect(), producer.disconnect()]);
     }
+    // A group with a live member is refused by name; once its consumer leaves, reset() goes on.
+    const consumer = client('reset-consumer').consumer({ groupId: 'reset-live', sessionTimeout: 10_000 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+      let joined!: () => void;
+      const inGroup = new Promise<void>((resolve) => {
+        joined = resolve;
+      });
+      consumer.on(consumer.events.GROUP_JOIN, () => joined());
+      await consumer.run({ eachMessage: async () => {} });
+      await inGroup;
+      await assert.rejects(
+        kafka.reset(),
+        (error: unknown) =>
+          error instanceof KafkaTestingError &&
+          error.code === 'GROUP_NOT_EMPTY' &&
+          error.httpStatus === 409 &&
+          /'reset-live' still has members/.test(error.message),
+      );
+    } finally {
+      await consumer.disconnect();
+    }
     const before = topicId('orders');
     const resetMs: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 3; i++) {
       await kafka.reset();
       resetMs.push(kafka.timings.lastResetMs!);
     }

@@ -332,9 +332,10 @@ test('a killed leader answers nothing more: a Fetch waiting at its log end is cl
   console.log(`the killed leader's client connection closed ${closedMs.toFixed(0)} ms after kill() began`);
   assert.equal(Buffer.concat(bytes).length, 0, 'no answer after the kill');
   // A stop that drains (the kill before it was a crash) holds the connection for the server's
-  // shutdown grace, then closes it unanswered: 5,077 ms measured at load 40, against 83 ms now.
+  // shutdown grace (its timer starts after the kill began, so never sooner), then closes it
+  // unanswered: 5,077 ms measured at load 40, against 83-101 ms now.
   assert.ok(
-    closedMs < DEFAULT_SERVER_LIMITS.shutdownGraceMs / 2,
+    closedMs < DEFAULT_SERVER_LIMITS.shutdownGraceMs,
     `closed ${closedMs.toFixed(0)} ms after the kill: a drain, not a crash`,
   );
   await kafka.broker(leader).restart({ timeoutMs: WAIT_MS });
