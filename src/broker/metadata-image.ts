@@ -68,7 +68,9 @@ export type MetadataRecord =
     }
   /** Kafka's FenceBrokerRecord / UnfenceBrokerRecord: `epoch` is the broker epoch they apply to. */
   | { readonly type: 'FenceBrokerRecord'; readonly id: number; readonly epoch: number }
-  | { readonly type: 'UnfenceBrokerRecord'; readonly id: number; readonly epoch: number };
+  | { readonly type: 'UnfenceBrokerRecord'; readonly id: number; readonly epoch: number }
+  /** Kafka's FeatureLevelRecord: a finalized feature level (0 removes it); src/coordinator/features.ts. */
+  | { readonly type: 'FeatureLevelRecord'; readonly name: string; readonly featureLevel: number };
 
 interface MutableTopic {
   name: string;
@@ -89,6 +91,8 @@ export class MetadataImage implements MetadataView {
   readonly brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** Per registered broker: its epoch (the offset of its registration) and whether it is fenced. */
   readonly #registrations: ReadonlyMap<number, { readonly epoch: number; readonly fenced: boolean }>;
+  /** Finalized feature levels by name (FeatureLevelRecord); a level-0 feature is absent. */
+  readonly finalizedFeatures: ReadonlyMap<string, number>;
 
   constructor(
     clusterId: string,
@@ -98,8 +102,10 @@ export class MetadataImage implements MetadataView {
     topicsByName: ReadonlyMap<string, TopicView>,
     brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
     registrations: ReadonlyMap<number, { readonly epoch: number; readonly fenced: boolean }> = new Map(),
+    finalizedFeatures: ReadonlyMap<string, number> = new Map(),
   ) {
     this.#registrations = registrations;
+    this.finalizedFeatures = finalizedFeatures;
     this.clusterId = clusterId;
     this.controllerId = controllerId;
     this.metadataOffset = metadataOffset;
@@ -124,6 +130,7 @@ export class MetadataImage implements MetadataView {
       this.#topicsByName,
       this.brokerConfigs,
       this.#registrations,
+      this.finalizedFeatures,
     );
   }
 
@@ -185,6 +192,7 @@ export class MetadataImage implements MetadataView {
     const removed = new Set<string>();
     const brokerConfigs = new Map(this.brokerConfigs);
     const registrations = new Map(this.#registrations);
+    const finalizedFeatures = new Map(this.finalizedFeatures);
     for (const record of records) {
       switch (record.type) {
         case 'TopicRecord':
@@ -266,6 +274,10 @@ export class MetadataImage implements MetadataView {
           registrations.set(record.id, { epoch: current.epoch, fenced: record.type === 'FenceBrokerRecord' });
           break;
         }
+        case 'FeatureLevelRecord':
+          if (record.featureLevel === 0) finalizedFeatures.delete(record.name);
+          else finalizedFeatures.set(record.name, record.featureLevel);
+          break;
       }
     }
     const topicsByName = new Map<string, TopicView>();
@@ -286,6 +298,7 @@ export class MetadataImage implements MetadataView {
       topicsByName,
       brokerConfigs,
       registrations,
+      finalizedFeatures,
     );
   }
 }

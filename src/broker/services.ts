@@ -56,6 +56,8 @@ export interface MetadataView {
   brokers(): readonly BrokerEndpoint[];
   /** The brokers that are not fenced (what Metadata and DescribeCluster list). */
   aliveBrokers(): readonly BrokerEndpoint[];
+  /** Finalized feature levels from the metadata log's FeatureLevelRecords (absent: none written). */
+  readonly finalizedFeatures?: ReadonlyMap<string, number>;
   topic(name: string): TopicView | undefined;
   topicById(topicId: string): TopicView | undefined;
   topics(): Iterable<TopicView>;

@@ -15,6 +15,7 @@
 import type { MetadataImage, MetadataRecord } from '../broker/metadata-image.ts';
 import type { PartitionView, TopicView } from '../broker/services.ts';
 import { publishKafkaEvent } from '../common/events.ts';
+import { codeApiVersions, featureLevelRecords } from '../coordinator/features.ts';
 import { KafkaErrors, type MessageValue } from '../protocol/index.ts';
 import type { LeaderAndEpoch } from '../raft/types.ts';
 import { electFromElr, elrChange, topicMinInsyncReplicas } from './eligible-leaders.ts';
@@ -343,6 +344,8 @@ export class ReplicationControl {
     if (listener === undefined) return { errorCode: KafkaErrors.INVALID_REQUEST.code };
     const image = this.#image();
     const records: MetadataRecord[] = [
+      // The finalized feature levels, with the first registration (Kafka's are written at format).
+      ...featureLevelRecords(await codeApiVersions(), image.finalizedFeatures),
       {
         type: 'RegisterBrokerRecord',
         brokerId,

@@ -9,7 +9,13 @@
  * handler registry builds, so dropping a handler lowers the level by itself. kstack cannot move a
  * level at run time (UpdateFeatures, API 57, is not served), so the supported range ends at the
  * finalized level: offering more would invite a `kafka-features upgrade` that is then refused.
+ *
+ * On a cluster the active controller writes a FeatureLevelRecord for each level above 0 with the
+ * first broker registration whose image lacks it (Kafka writes them when storage is formatted), so
+ * every broker answers the levels of the metadata log, each capped at what its own code serves.
+ * One node writes none: its levels come from its code.
  */
+import type { MetadataRecord } from '../broker/metadata-image.ts';
 
 /** One API at a version, as an ApiVersions row names it. */
 export interface ApiAtVersion {
@@ -157,6 +163,30 @@ export function finalizedLevel(feature: FeatureDefinition, advertised: readonly 
   return level;
 }
 
+/** The APIs this code's broker handler registry advertises, loaded once (for the controller side). */
+let codeApis: Promise<readonly AdvertisedApi[]> | null = null;
+
+export function codeApiVersions(): Promise<readonly AdvertisedApi[]> {
+  codeApis ??= import('../broker/handlers/index.ts').then(async ({ loadHandlers }) =>
+    (await loadHandlers()).versions(),
+  );
+  return codeApis;
+}
+
+/** FeatureLevelRecords for the levels above 0 that `finalized` (the image's) does not hold yet. */
+export function featureLevelRecords(
+  advertised: readonly AdvertisedApi[],
+  finalized: ReadonlyMap<string, number> | undefined,
+): MetadataRecord[] {
+  const records: MetadataRecord[] = [];
+  for (const feature of FEATURES) {
+    const level = finalizedLevel(feature, advertised);
+    if (level > 0 && finalized?.has(feature.name) !== true)
+      records.push({ type: 'FeatureLevelRecord', name: feature.name, featureLevel: level });
+  }
+  return records;
+}
+
 /** The feature fields of an ApiVersions answer (v3+; earlier versions have none). */
 export interface FeatureFields {
   supportedFeatures: { name: string; minVersion: number; maxVersion: number }[];
@@ -176,13 +206,17 @@ export function featureFields(
   apiVersion: number,
   advertised: readonly AdvertisedApi[],
   metadataOffset: bigint,
+  imageLevels?: ReadonlyMap<string, number>,
 ): FeatureFields {
+  // Levels from the metadata log when it holds any (a cluster), never above what this code serves.
+  const fromImage = imageLevels !== undefined && imageLevels.size > 0;
   const supportedFeatures: FeatureFields['supportedFeatures'] = [];
   const finalizedFeatures: FeatureFields['finalizedFeatures'] = [];
   for (const feature of FEATURES) {
-    const level = finalizedLevel(feature, advertised);
+    const served = finalizedLevel(feature, advertised);
+    const level = fromImage ? Math.min(imageLevels.get(feature.name) ?? 0, served) : served;
     if (apiVersion >= 4 || feature.minLevel > 0) {
-      supportedFeatures.push({ name: feature.name, minVersion: feature.minLevel, maxVersion: level });
+      supportedFeatures.push({ name: feature.name, minVersion: feature.minLevel, maxVersion: served });
     }
     if (level > 0)
       finalizedFeatures.push({ name: feature.name, maxVersionLevel: level, minVersionLevel: level });

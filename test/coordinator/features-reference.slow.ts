@@ -222,5 +222,16 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
       [answers[0]!.epoch, answers[0]!.epoch, answers[0]!.epoch],
     );
     assert.ok(answers[0]!.epoch > 0n, `epoch ${answers[0]!.epoch}`);
+    // The levels come from the metadata log: the controller wrote them with the first registration.
+    for (const node of cluster.nodes()) {
+      assert.deepEqual(
+        [...(node.broker.metadata().finalizedFeatures ?? [])].sort(),
+        [
+          ['group.version', 1],
+          ['metadata.version', 27],
+        ],
+        `node ${node.nodeId}'s image`,
+      );
+    }
   });
 });

@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadHandlers } from '../../src/broker/handlers/index.ts';
+import { MetadataImage } from '../../src/broker/metadata-image.ts';
 import {
   type AdvertisedApi,
   FEATURES,
   type FeatureDefinition,
   featureFields,
+  featureLevelRecords,
   finalizedLevel,
   missingApis,
 } from '../../src/coordinator/features.ts';
@@ -84,5 +86,38 @@ describe('ApiVersions features', () => {
       v4.finalizedFeatures.some((row) => row.maxVersionLevel === 0),
       false,
     );
+  });
+
+  it('takes the levels of the metadata image (FeatureLevelRecords), never above what this code serves', async () => {
+    const advertised = await advertisedByBroker();
+    const bootstrap = featureLevelRecords(advertised, undefined);
+    assert.deepEqual(bootstrap, [
+      { type: 'FeatureLevelRecord', name: 'metadata.version', featureLevel: 27 },
+      { type: 'FeatureLevelRecord', name: 'group.version', featureLevel: 1 },
+    ]);
+    const image = MetadataImage.empty('c', 1).apply(bootstrap, 3n);
+    assert.deepEqual(
+      [...image.finalizedFeatures],
+      [
+        ['metadata.version', 27],
+        ['group.version', 1],
+      ],
+    );
+    assert.deepEqual(featureLevelRecords(advertised, image.finalizedFeatures), [], 'written once');
+    // A log finalized higher than this code serves (a newer node wrote it): capped here.
+    const higher = image.apply(
+      [
+        { type: 'FeatureLevelRecord', name: 'transaction.version', featureLevel: 2 },
+        { type: 'FeatureLevelRecord', name: 'group.version', featureLevel: 0 },
+      ],
+      4n,
+    );
+    assert.equal(higher.finalizedFeatures.has('group.version'), false, 'level 0 removes the feature');
+    const fields = featureFields(4, advertised, higher.metadataOffset, higher.finalizedFeatures);
+    assert.deepEqual(
+      fields.finalizedFeatures.map((row) => `${row.name}=${row.maxVersionLevel}`),
+      ['metadata.version=27'],
+    );
+    assert.equal(fields.supportedFeatures.find((row) => row.name === 'group.version')?.maxVersion, 1);
   });
 });

@@ -14,11 +14,12 @@ export const handler = defineHandler<ApiVersionsRequestData, Input<ApiVersionsRe
   maxVersion: 4,
   handle(_request, context) {
     const apiKeys = [...context.broker.apiVersions()];
+    const image = context.broker.metadata();
     return {
       errorCode: 0,
       apiKeys,
       throttleTimeMs: 0,
-      ...featureFields(context.apiVersion, apiKeys, context.broker.metadata().metadataOffset),
+      ...featureFields(context.apiVersion, apiKeys, image.metadataOffset, image.finalizedFeatures),
     };
   },
 });

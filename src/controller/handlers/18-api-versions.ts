@@ -1,23 +1,12 @@
-import { type AdvertisedApi, featureFields } from '../../coordinator/features.ts';
+import { codeApiVersions, featureFields } from '../../coordinator/features.ts';
 import type { ControllerHandler } from '../handler.ts';
 
 /**
- * The broker APIs of this code (its handler registry), loaded once on the first ApiVersions v3+:
- * finalized levels are cluster-wide, so the controller listener answers the levels the brokers
- * serve (group.version 1 needs ConsumerGroupHeartbeat, a broker API), as Kafka's controllers do.
- */
-let brokerApis: Promise<readonly AdvertisedApi[]> | null = null;
-
-function loadBrokerApis(): Promise<readonly AdvertisedApi[]> {
-  brokerApis ??= import('../../broker/handlers/index.ts').then(async ({ loadHandlers }) =>
-    (await loadHandlers()).versions(),
-  );
-  return brokerApis;
-}
-
-/**
  * ApiVersions on the controller listener: only the APIs that listener serves, and from v3 the
- * features (src/coordinator/features.ts), their epoch the last committed metadata offset.
+ * features (src/coordinator/features.ts): finalized levels are cluster-wide, so they are those the
+ * brokers of this code serve (group.version 1 needs ConsumerGroupHeartbeat, a broker API), with
+ * the last committed metadata offset as epoch. The controller node has no metadata image of its
+ * own here, so a cluster of mixed kstack versions could see its brokers answer lower levels.
  */
 export const handler: ControllerHandler = {
   apiKey: 18,
@@ -28,6 +17,6 @@ export const handler: ControllerHandler = {
     const answer = { errorCode: 0, apiKeys: context.node.apiVersions(), throttleTimeMs: 0 };
     if (context.apiVersion < 3) return answer;
     const committedOffset = BigInt(context.node.driver.replica.highWatermark() - 1);
-    return { ...answer, ...featureFields(context.apiVersion, await loadBrokerApis(), committedOffset) };
+    return { ...answer, ...featureFields(context.apiVersion, await codeApiVersions(), committedOffset) };
   },
 };
