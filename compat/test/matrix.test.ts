@@ -1,10 +1,9 @@
-// The client × scenario matrix: against Apache Kafka itself on 1 and 3 nodes (issue 6), then against
-// kstack's embedded engine on 1 node (issues 4 and 5) and on 3 nodes (issue 12: three `kstack node`
-// processes, the three scenarios that need 3 nodes, see RUNS). Every scenario must pass with every client that
-// supports it. A client that is missing or not installed is a failure with the runner's message, never
-// a skip. Runs compat/run.ts as a separate process, as a developer would
-// (`npm run test:compat -- --target reference|kstack --nodes N`). These runs start JVMs and many client
-// processes, so `npm run test:matrix` runs them one at a time, after the unit tests.
+// The client × scenario matrix: against Apache Kafka itself (issue 6), then against kstack's embedded
+// engine on 1 node (issues 4 and 5) and on 3 nodes (issue 12: three `kstack node` processes; see RUNS
+// for what each run covers). Every scenario must pass with every client that supports it. A client
+// that is missing or not installed is a failure with the runner's message, never a skip. Runs compat/run.ts as a separate process, as a
+// developer would (`npm run test:compat -- --target reference|kstack --nodes N`). These runs start JVMs
+// and many client processes, so `npm run test:matrix` runs them one at a time, after the unit tests.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { assertKafkaInstalled } from '../../reference/cluster.ts';
+import { loadScenarios, type Scenario } from '../runner/scenarios.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 /** Ports 19092-19199 belong to this suite (brokers from the base, controllers 50 above). */
@@ -67,17 +67,50 @@ function runMatrix(
 interface Run {
   readonly target: 'reference' | 'kstack';
   readonly nodes: 1 | 3;
-  /** Only these scenarios, each needing this many nodes; none: every scenario the cluster size allows. */
+  /** Only these scenarios; none: every scenario the cluster size allows. */
   readonly scenarios?: readonly string[];
 }
 
+/**
+ * Scenarios whose expected answers depend on the cluster's size: a step with `expectByNodes`, or a
+ * client difference recorded for one size only (`expectByClient.*.nodes`). Every other scenario
+ * expects the same answers on 1 and 3 nodes, so the 3-node reference run checks its expectations.
+ */
+function sizeDependent(scenario: Scenario): boolean {
+  return scenario.phases.some(
+    (phase) =>
+      'jobs' in phase &&
+      phase.jobs.some((job) =>
+        job.steps.some(
+          (step) =>
+            step.expectByNodes !== undefined ||
+            Object.values(step.expectByClient ?? {}).some((byClient) => byClient.nodes !== undefined),
+        ),
+      ),
+  );
+}
+
+const ONE_NODE_ONLY = loadScenarios()
+  .filter((s) => s.nodes === 1 && sizeDependent(s))
+  .map((s) => s.name);
+
+// The reference on 3 nodes runs every scenario (a scenario runs on every cluster at least as large as
+// its "nodes"), so a full 1-node reference run repeated it with one difference: the answers that depend
+// on the cluster's size (on 2026-12-06: auto-create-topics' replica count, topic-admin's leader,
+// replicas and ISR on one broker, kcat's exit on ALL_BROKERS_DOWN in idempotent-produce-after-cut).
+// The 1-node reference runs only those (ONE_NODE_ONLY): 3 scenarios × 9 clients in place of 31 × 9.
+// What it no longer checks in CI: a size-independent expectation that Kafka would answer differently
+// on one broker only; the 3-node run cannot see that, so whoever edits a scenario runs the reference on
+// both sizes by hand (compat/README.md).
 const RUNS: readonly Run[] = [
-  { target: 'reference', nodes: 1 },
   { target: 'reference', nodes: 3 },
+  // Without such scenarios an empty --scenario would select every one: then no 1-node reference run.
+  ...(ONE_NODE_ONLY.length > 0 ? [{ target: 'reference', nodes: 1, scenarios: ONE_NODE_ONLY } as const] : []),
   { target: 'kstack', nodes: 1 },
   // The 1-node scenarios run on kstack's single node above; here the three that need 3 nodes, each
   // with every client (leader-failover and not-enough-replicas stop and restart nodes): 161-311 s
-  // in five runs at load 5-40, 223 s for this test (compat/README.md, "kstack on 3 nodes").
+  // in five runs at load 5-40, 223 s for this test (compat/README.md, "kstack on 3 nodes"). Every
+  // scenario on kstack's 3 nodes is not in CI yet: no full run has passed (compat/README.md).
   {
     target: 'kstack',
     nodes: 3,
@@ -86,6 +119,8 @@ const RUNS: readonly Run[] = [
 ];
 
 for (const { target, nodes, scenarios } of RUNS) {
+  // --min-scenario-nodes keeps the report's selection saying "needing at least 3 nodes" for the kstack
+  // 3-node run; on 1 node it changes nothing.
   const select =
     scenarios === undefined ? [] : ['--min-scenario-nodes', String(nodes), '--scenario', scenarios.join(',')];
   const size = `${nodes} node${nodes > 1 ? 's' : ''}${scenarios === undefined ? '' : ` (${scenarios.join(', ')} only)`}`;
