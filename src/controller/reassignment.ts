@@ -81,6 +81,8 @@ function validateTarget(image: MetadataImage, replicas: readonly number[]): void
     );
   }
   const seen = new Set<number>();
+  // Registered = in the image's broker list (a lone node registers itself at offset -1, epoch -1).
+  const registered = new Set(image.brokers().map((broker) => broker.nodeId));
   for (const id of replicas) {
     if (seen.has(id)) {
       throw new ReassignmentError(
@@ -89,7 +91,7 @@ function validateTarget(image: MetadataImage, replicas: readonly number[]): void
       );
     }
     seen.add(id);
-    if (image.brokerEpoch(id) < 0) {
+    if (!registered.has(id)) {
       throw new ReassignmentError(
         KafkaErrors.INVALID_REPLICA_ASSIGNMENT,
         `The manual partition assignment includes broker ${id}, but no such broker is registered.`,
