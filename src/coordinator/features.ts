@@ -112,9 +112,11 @@ export const FEATURES: readonly FeatureDefinition[] = [
   {
     name: 'eligible.leader.replicas.version',
     minLevel: 0,
-    implementedLevel: 0,
+    implementedLevel: 1,
     apisByLevel: new Map([[1, [{ apiKey: 75, version: 0 }]]]),
-    note: 'eligible leader replicas (KIP-966) are not kept; DescribeTopicPartitions (75), which shows them, is not served',
+    note:
+      'level 1: the controller keeps eligible leader replicas (KIP-966, src/controller/eligible-leaders.ts) and ' +
+      'DescribeTopicPartitions (75), where kafka-topics reads them, is served',
   },
   {
     name: 'share.version',

@@ -2,8 +2,7 @@
  * `kafka-features describe` (Apache Kafka 4.1.1's own tool, from the reference jars) against kstack
  * on one node (`kstack up`) and on three (in-process cluster nodes, the code `kstack up --brokers 3`
  * runs), compared with the reference: the same features listed, the same supported minimums, the
- * same finalized levels except two named differences (kstack does not serve KIP-890 part 2 or
- * eligible leader replicas). The three kstack nodes answer ApiVersions v4 with the same finalized
+ * same finalized levels except one named difference (kstack does not serve KIP-890 part 2). The three kstack nodes answer ApiVersions v4 with the same finalized
  * features and, once their metadata agree, the same epoch (Kafka's epoch is the metadata offset).
  *
  * The reference runs on one node here (its answer is the same on three: measured by hand, only the
@@ -45,10 +44,6 @@ const KNOWN_DIFFERENCES: ReadonlyMap<string, { kstack: number; reference: number
       reference: 2,
       why: 'KIP-890 part 2 (EndTxn v5, AddPartitionsToTxn v5, Produce v12) is not served',
     },
-  ],
-  [
-    'eligible.leader.replicas.version',
-    { kstack: 0, reference: 1, why: 'eligible leader replicas (KIP-966) are not kept' },
   ],
 ]);
 
@@ -216,7 +211,10 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
       answers.map((a) => a.finalized),
       [answers[0]!.finalized, answers[0]!.finalized, answers[0]!.finalized],
     );
-    assert.equal(answers[0]!.finalized, 'group.version=1,metadata.version=27');
+    assert.equal(
+      answers[0]!.finalized,
+      'eligible.leader.replicas.version=1,group.version=1,metadata.version=27',
+    );
     assert.deepEqual(
       answers.map((a) => a.epoch),
       [answers[0]!.epoch, answers[0]!.epoch, answers[0]!.epoch],
@@ -227,6 +225,7 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
       assert.deepEqual(
         [...(node.broker.metadata().finalizedFeatures ?? [])].sort(),
         [
+          ['eligible.leader.replicas.version', 1],
           ['group.version', 1],
           ['metadata.version', 27],
         ],

@@ -94,6 +94,7 @@ describe('ApiVersions features', () => {
     assert.deepEqual(bootstrap, [
       { type: 'FeatureLevelRecord', name: 'metadata.version', featureLevel: 27 },
       { type: 'FeatureLevelRecord', name: 'group.version', featureLevel: 1 },
+      { type: 'FeatureLevelRecord', name: 'eligible.leader.replicas.version', featureLevel: 1 },
     ]);
     const image = MetadataImage.empty('c', 1).apply(bootstrap, 3n);
     assert.deepEqual(
@@ -101,6 +102,7 @@ describe('ApiVersions features', () => {
       [
         ['metadata.version', 27],
         ['group.version', 1],
+        ['eligible.leader.replicas.version', 1],
       ],
     );
     assert.deepEqual(featureLevelRecords(advertised, image.finalizedFeatures), [], 'written once');
@@ -116,7 +118,7 @@ describe('ApiVersions features', () => {
     const fields = featureFields(4, advertised, higher.metadataOffset, higher.finalizedFeatures);
     assert.deepEqual(
       fields.finalizedFeatures.map((row) => `${row.name}=${row.maxVersionLevel}`),
-      ['metadata.version=27'],
+      ['metadata.version=27', 'eligible.leader.replicas.version=1'],
     );
     assert.equal(fields.supportedFeatures.find((row) => row.name === 'group.version')?.maxVersion, 1);
   });
