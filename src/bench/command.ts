@@ -45,7 +45,14 @@ const HELP = `usage: kstack bench --bootstrap-server HOST:PORT [options]
   --bootstrap-server HOST:PORT   the cluster to load
   --compare                      start a kstack broker and an Apache Kafka reference broker (one node
                                  each, one after the other), load both, print the ratios
-  --base-port P                  ports for --compare: kstack on P, Kafka on P+1 (default 19800)
+  --base-port P                  ports for --compare: kstack on P, Kafka on P+1 (default 19800); with
+                                 --brokers 3: kstack's nodes on P..P+2 (controllers P+50.., fault control
+                                 P+10), Kafka's on P+20..P+22 (controllers P+70..) (default 23810)
+  --brokers 1|3                  with --compare: one node each (default), or kstack up --brokers 3 beside
+                                 a 3-node Kafka: acks=all produce and e2e latency on RF 3 (min ISR 2), the
+                                 failover of a killed partition leader, idle memory per node
+  --session-timeout-ms N         with --brokers 3: broker.session.timeout.ms of both clusters (default 9000)
+  --heartbeat-interval-ms N      with --brokers 3: broker.heartbeat.interval.ms of both (default 2000)
   --replication-factor N         replication factor of the bench topics (default 1)
   --records N                    records per throughput run (default 200000)
   --record-bytes N               record size in bytes (default 1024)
@@ -242,6 +249,9 @@ export const command: Command = {
         format: { type: 'string', default: 'text' },
         compare: { type: 'boolean' },
         'base-port': { type: 'string' },
+        brokers: { type: 'string' },
+        'session-timeout-ms': { type: 'string' },
+        'heartbeat-interval-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -273,6 +283,43 @@ export const command: Command = {
     }
     if (options.recordBytes < STAMP_BYTES) {
       throw new UsageError(`--record-bytes must be at least ${STAMP_BYTES} (the latency stamp)`);
+    }
+    const brokers = positiveInteger('brokers', values.brokers, 1);
+    if (brokers !== 1 && brokers !== 3)
+      throw new UsageError(`--brokers must be 1 or 3, got '${values.brokers}'`);
+    if (brokers === 3 && values.compare !== true) {
+      throw new UsageError(
+        '--brokers 3 goes with --compare (against any cluster, give its --bootstrap-server)',
+      );
+    }
+    if (brokers === 3) {
+      const cluster = await import('./cluster.ts');
+      const clusterOptions = {
+        ...options,
+        basePort: positiveInteger('base-port', values['base-port'], 23810),
+        sessionTimeoutMs: positiveInteger(
+          'session-timeout-ms',
+          values['session-timeout-ms'],
+          cluster.SESSION_TIMEOUT_MS_DEFAULT,
+        ),
+        heartbeatIntervalMs: positiveInteger(
+          'heartbeat-interval-ms',
+          values['heartbeat-interval-ms'],
+          cluster.HEARTBEAT_INTERVAL_MS_DEFAULT,
+        ),
+      };
+      if (clusterOptions.heartbeatIntervalMs >= clusterOptions.sessionTimeoutMs) {
+        throw new UsageError('--heartbeat-interval-ms must be below --session-timeout-ms');
+      }
+      const reports = await cluster.runClusterComparison(clusterOptions, (line) =>
+        process.stderr.write(`kstack bench: ${line}\n`),
+      );
+      process.stdout.write(
+        values.format === 'json'
+          ? `${JSON.stringify(reports, null, 2)}\n`
+          : `${cluster.formatClusterComparison(reports, clusterOptions)}\n`,
+      );
+      return EXIT_OK;
     }
     if (bootstrapServer === undefined) {
       const { runComparison, formatComparison } = await import('./compare.ts');
