@@ -3,6 +3,7 @@
  * guard.ts). Offsets travel as decimal strings (int64 does not fit a JSON number).
  */
 import type { FastifyInstance } from 'fastify';
+import { isConsumerProtocolType } from '../common/consumer-groups.ts';
 import { show } from './decode.ts';
 import { badRequest, confirmationNeeded, groupHasMembers, notFound, registryMissing } from './errors.ts';
 import { BROWSE_MESSAGES_MAX, type RawMessage, toUiError, type UiKafka } from './kafka.ts';
@@ -343,7 +344,8 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
 
   const groupView = async (id: string) => {
     const group = await kafka.describeGroup(id);
-    const committed = await kafka.committedOffsets(id);
+    // Another protocol's group (`sr`, `connect`) commits no offsets: no lag to show.
+    const committed = isConsumerProtocolType(group.protocolType) ? await kafka.committedOffsets(id) : [];
     const counts = new Map<string, number>();
     for (const c of committed) counts.set(c.topic, Math.max(counts.get(c.topic) ?? 0, c.partition + 1));
     const ends = await kafka.offsets(counts);

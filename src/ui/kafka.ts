@@ -4,7 +4,7 @@
  * messages moves no offsets. Kafka's refusals become UiErrors carrying Kafka's own name and message.
  */
 import { Admin, type ClusterMetadata, Consumer, Producer } from '@platformatic/kafka';
-import { consumerGroupIds } from '../common/consumer-groups.ts';
+import { describeAnyGroups } from '../common/consumer-groups.ts';
 import { badRequest, type KafkaErrorDetail, notFound, UiError } from './errors.ts';
 
 /** Timeout of one Kafka request the UI makes. */
@@ -503,18 +503,9 @@ export class UiKafka {
   }
 
   async describeGroup(id: string) {
-    // Only consumer groups are described (src/common/consumer-groups.ts: the client throws, uncaught,
-    // on another protocol's members, such as a Schema Registry's `sr` group).
-    const listed = await this.#call(() => this.admin.listGroups());
-    const protocolType = listed.get(id)?.protocolType;
-    if (protocolType !== undefined && !consumerGroupIds(listed).includes(id)) {
-      throw new UiError(
-        409,
-        'UI_NOT_A_CONSUMER_GROUP',
-        `group '${id}' has protocol type '${protocolType}': only consumer groups are described`,
-      );
-    }
-    const described = await this.#call(() => this.admin.describeGroups({ groups: [id] }));
+    // Groups of every protocol type (a Schema Registry's `sr`, Connect's `connect`): members of other
+    // protocols come without assignments (src/common/consumer-groups.ts).
+    const described = await this.#call(() => describeAnyGroups(this.admin, [id]));
     const group = described.get(id);
     if (group === undefined || group.state === 'Dead' || group.state === 'DEAD')
       throw notFound(`group '${id}'`);

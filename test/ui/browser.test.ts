@@ -749,13 +749,34 @@ message Shipment { string id = 1; int64 grams = 2; repeated string tags = 3; }
     assert.ok(!((await registryGet('/subjects?deleted=true')).body as string[]).includes(subject));
   });
 
-  it("lists another protocol's group (the registry's sr group) and refuses to describe it, still serving", async () => {
-    const listed = (await (await fetch(`${ui!.url}/api/groups`)).json()) as unknown;
-    assert.match(JSON.stringify(listed), /"schema-registry"/);
-    const described = await fetch(`${ui!.url}/api/groups/schema-registry`);
-    assert.equal(described.status, 409);
-    assert.match(await described.text(), /protocol type 'sr': only consumer groups are described/);
-    assert.equal((await fetch(`${ui!.url}/api/groups`)).status, 200, 'the UI still serves');
+  it("describes another protocol's group (the registry's sr group): its type and member, no lag", async () => {
+    const listed = (await (await fetch(`${ui!.url}/api/groups`)).json()) as {
+      id: string;
+      protocolType: string;
+    }[];
+    assert.equal(listed.find((g) => g.id === 'schema-registry')?.protocolType, 'sr');
+    const answer = await fetch(`${ui!.url}/api/groups/schema-registry`);
+    assert.equal(answer.status, 200);
+    const described = (await answer.json()) as {
+      state: string;
+      protocolType: string;
+      members: { clientId: string; assignments: unknown[] }[];
+      offsets: unknown[];
+    };
+    assert.equal(described.protocolType, 'sr');
+    assert.equal(described.state, 'Stable');
+    assert.equal(described.members.length, 1, JSON.stringify(described));
+    assert.deepEqual(described.members[0]?.assignments, []);
+    assert.deepEqual(described.offsets, []);
+    await page.goto(`${ui!.url}/#/groups/schema-registry`);
+    assert.equal(await page.locator('#group-protocol-type').textContent(), 'sr');
+    const members = await tableRows(page, 'Members');
+    assert.equal(members.length, 1);
+    assert.equal(members[0]?.[1], described.members[0]?.clientId);
+    assert.match((await page.locator('#group-not-consumer').textContent()) ?? '', /protocol type 'sr'/);
+    assert.equal(await page.locator('table[aria-label="Lag per partition"]').count(), 0);
+    await screenshot(page, 'group-sr');
+    await assertAccessible(page, 'sr group');
   });
 
   it('shows the cluster: the broker, its leaders, and the topics counted', async () => {

@@ -185,6 +185,7 @@ function DeleteGroup({ id }: { id: string }) {
 
 export function GroupPage({ id }: { id: string }) {
   const { data, error, reload } = useApi<Group>(`/api/groups/${encodeURIComponent(id)}`);
+  const consumer = data !== undefined && isConsumerGroup(data);
   return (
     <section aria-labelledby="group-title">
       <p>
@@ -197,11 +198,21 @@ export function GroupPage({ id }: { id: string }) {
         <>
           <div class="cards">
             <Card label="State">{data.state}</Card>
-            <Card label="Members">{data.members.length}</Card>
-            <Card label="Total lag">
-              <span data-testid="total-lag">{data.totalLag}</span>
+            <Card label="Protocol type">
+              <span id="group-protocol-type">{data.protocolType || '—'}</span>
             </Card>
+            <Card label="Members">{data.members.length}</Card>
+            {consumer && (
+              <Card label="Total lag">
+                <span data-testid="total-lag">{data.totalLag}</span>
+              </Card>
+            )}
           </div>
+          {!consumer && (
+            <p class="muted" id="group-not-consumer">
+              {`Not a consumer group (protocol type '${data.protocolType}'): its members' assignments are not shown, and it commits no offsets, so it has no lag.`}
+            </p>
+          )}
           <h2>Members</h2>
           {data.members.length === 0 ? (
             <p class="muted">No active members.</p>
@@ -212,7 +223,7 @@ export function GroupPage({ id }: { id: string }) {
                   <th scope="col">Member</th>
                   <th scope="col">Client id</th>
                   <th scope="col">Host</th>
-                  <th scope="col">Assigned partitions</th>
+                  {consumer && <th scope="col">Assigned partitions</th>}
                 </tr>
               </thead>
               <tbody>
@@ -221,50 +232,67 @@ export function GroupPage({ id }: { id: string }) {
                     <td>{m.id}</td>
                     <td>{m.clientId}</td>
                     <td>{m.host}</td>
-                    <td>{m.assignments.map((a) => `${a.topic} [${a.partitions.join(', ')}]`).join('; ')}</td>
+                    {consumer && (
+                      <td>
+                        {m.assignments.map((a) => `${a.topic} [${a.partitions.join(', ')}]`).join('; ')}
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>
             </table>
           )}
-          <h2>Lag</h2>
-          <table aria-label="Lag per partition">
-            <thead>
-              <tr>
-                <th scope="col">Topic</th>
-                <th scope="col" class="num">
-                  Partition
-                </th>
-                <th scope="col" class="num">
-                  Committed offset
-                </th>
-                <th scope="col" class="num">
-                  Log end offset
-                </th>
-                <th scope="col" class="num">
-                  Lag
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.offsets.map((o) => (
-                <tr key={`${o.topic}/${o.partition}`} data-partition={`${o.topic}/${o.partition}`}>
-                  <td>{o.topic}</td>
-                  <td class="num">{o.partition}</td>
-                  <td class="num">{o.committed}</td>
-                  <td class="num">{o.end}</td>
-                  <td class="num">{o.lag}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <button type="button" onClick={reload}>
-            Refresh
-          </button>
-          <ResetOffsets group={data} onDone={reload} />
+          {consumer && <GroupLag group={data} reload={reload} />}
           <DeleteGroup id={id} />
         </>
       )}
     </section>
+  );
+}
+
+/** The protocol types of consumer groups (as src/common/consumer-groups.ts). */
+function isConsumerGroup(group: Group): boolean {
+  return group.protocolType === 'consumer' || group.protocolType === '';
+}
+
+function GroupLag({ group: data, reload }: { group: Group; reload: () => void }) {
+  return (
+    <>
+      <h2>Lag</h2>
+      <table aria-label="Lag per partition">
+        <thead>
+          <tr>
+            <th scope="col">Topic</th>
+            <th scope="col" class="num">
+              Partition
+            </th>
+            <th scope="col" class="num">
+              Committed offset
+            </th>
+            <th scope="col" class="num">
+              Log end offset
+            </th>
+            <th scope="col" class="num">
+              Lag
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.offsets.map((o) => (
+            <tr key={`${o.topic}/${o.partition}`} data-partition={`${o.topic}/${o.partition}`}>
+              <td>{o.topic}</td>
+              <td class="num">{o.partition}</td>
+              <td class="num">{o.committed}</td>
+              <td class="num">{o.end}</td>
+              <td class="num">{o.lag}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <button type="button" onClick={reload}>
+        Refresh
+      </button>
+      <ResetOffsets group={data} onDone={reload} />
+    </>
   );
 }
