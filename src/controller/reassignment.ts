@@ -50,9 +50,12 @@ type ChangeRecord = Extract<MetadataRecord, { type: 'PartitionChangeRecord' }>;
 
 class ReassignmentError extends Error {
   readonly code: number;
-  constructor(code: { code: number }, message: string) {
-    super(message);
+  /** What the answer carries: null where Kafka's controller sends none. */
+  readonly answerMessage: string | null;
+  constructor(code: { code: number }, message: string | null) {
+    super(message ?? `error code ${code.code}`);
     this.code = code.code;
+    this.answerMessage = message;
   }
 }
 
@@ -141,10 +144,8 @@ function changeFor(topic: TopicView, partition: PartitionView): ChangeRecord {
 
 function cancel(image: MetadataImage, topic: TopicView, partition: PartitionView): ChangeRecord {
   if (!isReassigning(partition)) {
-    throw new ReassignmentError(
-      KafkaErrors.NO_REASSIGNMENT_IN_PROGRESS,
-      'No partition reassignment is in progress for this topic-partition.',
-    );
+    // Kafka 4.1.1 answers this one without a message (asked on the 1-node reference).
+    throw new ReassignmentError(KafkaErrors.NO_REASSIGNMENT_IN_PROGRESS, null);
   }
   const replicas = originalReplicas(partition);
   const isr = partition.isr.filter((id) => replicas.includes(id));
@@ -251,7 +252,7 @@ function reassignOne(
     return { partitionIndex, errorCode: 0, errorMessage: null };
   } catch (error) {
     if (!(error instanceof ReassignmentError)) throw error;
-    return { partitionIndex, errorCode: error.code, errorMessage: error.message };
+    return { partitionIndex, errorCode: error.code, errorMessage: error.answerMessage };
   }
 }
 

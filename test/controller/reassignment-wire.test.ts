@@ -92,11 +92,7 @@ test('one node: the same replicas change nothing; refusals carry Kafka’s codes
             INVALID_REPLICA_ASSIGNMENT,
             'The manual partition assignment includes the broker 1 more than once.',
           ],
-          [
-            0,
-            NO_REASSIGNMENT_IN_PROGRESS,
-            'No partition reassignment is in progress for this topic-partition.',
-          ],
+          [0, NO_REASSIGNMENT_IN_PROGRESS, null],
           [9, UNKNOWN_TOPIC_OR_PARTITION, 'Unable to find partition a:9.'],
         ],
       ],

@@ -174,7 +174,7 @@ test('refusals: unknown topic or partition, empty, duplicate or unregistered rep
         INVALID_REPLICA_ASSIGNMENT,
         'The manual partition assignment includes broker 9, but no such broker is registered.',
       ],
-      [NO_REASSIGNMENT_IN_PROGRESS, 'No partition reassignment is in progress for this topic-partition.'],
+      [NO_REASSIGNMENT_IN_PROGRESS, null],
       [UNKNOWN_TOPIC_OR_PARTITION, 'Unable to find partition t:7.'],
     ],
   );
