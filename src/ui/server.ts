@@ -12,6 +12,7 @@ import { bodyTooLarge, notFound, UiError } from './errors.ts';
 import { FaultWatch, registerFaultApi } from './faults.ts';
 import { guardHook } from './guard.ts';
 import { UiKafka } from './kafka.ts';
+import { ratesWatch, registerRates } from './rates.ts';
 import { RegistryClient } from './registry.ts';
 
 /** `KAFKA_UI_PORT` in .env.example. */
@@ -99,6 +100,8 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
   registerFaultApi(app, faults, kafka.admin);
   const clusterLive = clusterWatch(options.bootstrap);
   registerClusterLive(app, clusterLive);
+  const rates = ratesWatch(kafka);
+  registerRates(app, rates);
 
   const root = options.assetsDir ?? (await builtAssets());
   await app.register(fastifyStatic, { root, wildcard: false, index: ['index.html'] });
@@ -116,6 +119,7 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
       await app.close();
       await faults.close();
       clusterLive.close();
+      rates.close();
       await kafka.close();
     },
   };

@@ -779,6 +779,51 @@ message Shipment { string id = 1; int64 grams = 2; repeated string tags = 3; }
     await assertAccessible(page, 'sr group');
   });
 
+  it("charts a topic's throughput and a group's lag, pushed from Kafka's offsets", async () => {
+    const topic = 'ui-rates';
+    const groupId = 'ui-rates-lagging';
+    await page.goto(`${ui!.url}/#/charts`);
+    // The window's first sample comes before the topic exists, so every record it gets is counted.
+    await page.locator('#charts-about:not([data-samples="0"])').waitFor();
+    const admin = kafka.admin();
+    await admin.connect();
+    let lag: bigint;
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      await produce(
+        topic,
+        Array.from({ length: 40 }, (_, i) => ({ partition: 0, key: `k${i}`, value: `v${i}` })),
+      );
+      // A group 15 records in (committed as Kafka's own tools would), behind by what kafkajs reads.
+      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '15' }] });
+      const [end] = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      lag = BigInt(end!.high) - BigInt(committed!.partitions[0]!.offset);
+    } finally {
+      await admin.disconnect();
+    }
+    assert.equal(lag, 25n);
+    const cell = (n: number, text: string) =>
+      page.locator(`td:nth-child(${n})`, { hasText: new RegExp(`^${text}$`) });
+    // Records in the window (column 4): the 40 written, none more or less; its peak rate above 0.
+    const topicRow = page
+      .locator('table[aria-label="Topic throughput"] tbody tr')
+      .filter({ has: cell(1, topic) })
+      .filter({ has: cell(4, '40') });
+    await topicRow.waitFor();
+    const [, , peak] = await topicRow.locator('td').allTextContents();
+    assert.ok(Number(peak) > 0, `peak ${peak}`);
+    await page
+      .locator('table[aria-label="Group lag"] tbody tr')
+      .filter({ has: cell(1, groupId) })
+      .filter({ has: cell(2, String(lag)) })
+      .waitFor();
+    assert.ok((await page.locator('svg[aria-label^="Throughput per topic"] polyline').count()) >= 1);
+    assert.ok((await page.locator('svg[aria-label^="Lag per consumer group"] polyline').count()) >= 1);
+    await screenshot(page, 'charts');
+    await assertAccessible(page, 'charts');
+  });
+
   it('shows the cluster: the broker, its leaders, and the topics counted', async () => {
     await page.goto(`${ui!.url}/#/`);
     const brokers = await tableRows(page, 'Brokers');

@@ -4,6 +4,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { ChartsPage } from './charts.tsx';
 import { BrokerPage, ClusterPage } from './cluster.tsx';
 import { FaultsPage } from './faults.tsx';
 import { GroupPage, GroupsPage } from './groups.tsx';
@@ -22,6 +23,7 @@ const SECTIONS = [
   { path: '', title: 'Cluster' },
   { path: 'topics', title: 'Topics' },
   { path: 'groups', title: 'Consumer groups' },
+  { path: 'charts', title: 'Charts' },
   { path: 'schemas', title: 'Schemas' },
   { path: 'faults', title: 'Faults' },
 ];
@@ -36,6 +38,7 @@ function Page({ route }: { route: string[] }) {
   if (section === 'schemas' && name !== undefined) return <SubjectPage subject={name} />;
   if (section === 'schemas') return <SchemasPage />;
   if (section === 'faults') return <FaultsPage />;
+  if (section === 'charts') return <ChartsPage />;
   return <ClusterPage />;
 }
 
