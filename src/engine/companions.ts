@@ -25,6 +25,14 @@ export interface Companions {
   close(): Promise<void>;
 }
 
+/** What `kstack up`'s flags say of the companions. */
+export interface CompanionOptions {
+  /** Start the Connect worker where the stack declares it (default true); `--no-connect` says no. */
+  readonly connect?: boolean;
+  /** The user's plugin folders, after the shipped plugins on the worker's plugin.path (`--connect-plugins`). */
+  readonly connectPluginDirs?: readonly string[];
+}
+
 interface Started {
   readonly url: string;
   close(): Promise<void>;
@@ -39,6 +47,7 @@ interface CompanionKind {
     registryUrl: string | undefined,
     dataDir: string | undefined,
     faultControlUrl: string | undefined,
+    options: CompanionOptions,
   ): Promise<Started>;
 }
 
@@ -67,11 +76,12 @@ const KINDS: readonly CompanionKind[] = [
     // it is named as not served and the rest of the stack starts (src/connect/companion.ts).
     service: 'kafka-connect',
     title: 'Kafka Connect',
-    start: async (bootstrap, port, _registryUrl, dataDir) =>
+    start: async (bootstrap, port, _registryUrl, dataDir, _faultControlUrl, options) =>
       (await import('../connect/companion.ts')).startConnectCompanion({
         bootstrap,
         port,
         ...(dataDir === undefined ? {} : { workDir: join(dataDir, 'connect') }),
+        ...(options.connectPluginDirs === undefined ? {} : { pluginDirs: options.connectPluginDirs }),
         log: (line) => process.stderr.write(`[connect] ${line}\n`),
       }),
   },
@@ -121,6 +131,7 @@ export async function startCompanions(
   dataDir?: string,
   /** The cluster's fault control, for the web UI's Faults page (default: defaultFaultControlUrl). */
   faultControlUrl: string | undefined = defaultFaultControlUrl(bootstrap),
+  options: CompanionOptions = {},
 ): Promise<Companions> {
   const byName = new Map(services.map((service) => [service.service, service]));
   const started: { kind: CompanionKind; handle: Started }[] = [];
@@ -132,8 +143,12 @@ export async function startCompanions(
   for (const kind of KINDS) {
     const port = byName.get(kind.service)?.hostPort;
     if (port === undefined) continue;
+    if (kind.service === 'kafka-connect' && options.connect === false) {
+      unavailable.push({ service: kind.service, reason: 'left out by --no-connect' });
+      continue;
+    }
     try {
-      const handle = await kind.start(bootstrap, port, registryUrl, dataDir, faultControlUrl);
+      const handle = await kind.start(bootstrap, port, registryUrl, dataDir, faultControlUrl, options);
       started.push({ kind, handle });
       if (kind.service === 'schema-registry') registryUrl = handle.url;
     } catch (error) {

@@ -5,7 +5,7 @@
  * creates the stack's baseline topics, serves the companions, prints the bootstrap servers, and
  * stops cleanly (answering in-flight requests, closing logs) on Ctrl-C or SIGTERM.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Broker } from '../broker/broker.ts';
@@ -22,7 +22,7 @@ import {
   embeddedClusterPlans,
 } from '../topology/embedded.ts';
 import { readTopicsFile, type TopicsFile } from '../topology/topics.ts';
-import { type Companions, startCompanions } from './companions.ts';
+import { type CompanionOptions, type Companions, startCompanions } from './companions.ts';
 import { readEnvFile } from './env-file.ts';
 import {
   CRASH_LOOP_EXITS_MAX,
@@ -51,6 +51,7 @@ const BASELINE_TOPICS_TIMEOUT_MS = 30_000;
 const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--compose FILE | --no-compose]
                  [--no-companions] [--port P] [--host H] [--metrics-port P] [--override K=V]...
                  [--print-config] [--fault-port P] [--no-fault-proxies] [--no-restart]
+                 [--no-connect | --connect-plugins DIR...]
 
 Starts the embedded Kafka-compatible brokers in the foreground (three by default, each its own
 process; --brokers 1 for one). Ctrl-C stops them.
@@ -71,6 +72,9 @@ start. Settings the engine does not implement are listed at start, per service.
   --no-compose    Kafka's defaults and no baseline topics, even beside a Compose stack
   --no-companions the brokers only: none of the Schema Registry, REST proxy and Kafka
                   exporter that the Compose stack declares (each on its published port)
+  --no-connect    the other companions, without the Kafka Connect worker (a JVM)
+  --connect-plugins DIR  the user's Connect plugin folder (jars or unpacked plugins), after
+                  the shipped plugins on the worker's plugin.path (repeatable)
   --print-config  print each effective broker config and where it comes from, then exit
   --port P        the broker's port (overrides the Compose/env port; default ${DEFAULT_PORT})
   --base-port P   the first broker's port; the i-th broker listens on P+i-1 (same as --port)
@@ -128,6 +132,10 @@ export interface UpOptions {
   readonly metricsPort?: number;
   /** Serve the stack's companions (registry, REST proxy, exporter) beside the broker; `--no-companions` says no. */
   readonly companions: boolean;
+  /** Start the Connect worker the stack declares; `--no-connect` says no. */
+  readonly connect: boolean;
+  /** `--connect-plugins DIR` (absolute, each an existing folder), on the worker's plugin.path. */
+  readonly connectPlugins: readonly string[];
   /** A cluster's fault-control port (`--fault-port`); the default offset when undefined. */
   readonly faultPort?: number;
   /** Proxies in front of a cluster's listeners (isolate, slow); `--no-fault-proxies` says no. */
@@ -218,6 +226,8 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     printConfig: values['print-config'] === true,
     metricsPort,
     companions: values['no-companions'] !== true,
+    connect: values['no-connect'] !== true,
+    connectPlugins: connectPluginFolders(values['connect-plugins'] ?? [], values['no-connect'] === true),
     faultPort:
       values['fault-port'] === undefined ? undefined : parsePort(values['fault-port'], '--fault-port'),
     faultProxies: values['no-fault-proxies'] !== true,
@@ -228,6 +238,23 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     dataDir: resolve(values['data-dir'] ?? DEFAULT_DATA_DIR),
     brokers,
   };
+}
+
+/** `--connect-plugins` folders, absolute; each must be an existing folder. */
+function connectPluginFolders(dirs: readonly string[], noConnect: boolean): string[] {
+  if (noConnect && dirs.length > 0)
+    throw new UsageError('--connect-plugins and --no-connect exclude each other');
+  return dirs.map((dir) => {
+    const folder = resolve(dir);
+    let isFolder = false;
+    try {
+      isFolder = statSync(folder).isDirectory();
+    } catch {
+      // Missing: said below.
+    }
+    if (!isFolder) throw new UsageError(`--connect-plugins ${dir}: no such folder (${folder})`);
+    return folder;
+  });
 }
 
 function parse(args: readonly string[]) {
@@ -245,6 +272,8 @@ function parse(args: readonly string[]) {
       compose: { type: 'string' },
       'no-compose': { type: 'boolean' },
       'no-companions': { type: 'boolean' },
+      'no-connect': { type: 'boolean' },
+      'connect-plugins': { type: 'string', multiple: true },
       'print-config': { type: 'boolean' },
       'fault-port': { type: 'string' },
       'no-fault-proxies': { type: 'boolean' },
@@ -490,7 +519,13 @@ export const command: Command = {
     let companions: Companions | undefined;
     if (topology !== undefined && options.companions) {
       try {
-        companions = await startCompanions(listening, topology.topology.companions, options.dataDir);
+        companions = await startCompanions(
+          listening,
+          topology.topology.companions,
+          options.dataDir,
+          undefined,
+          companionOptions(options),
+        );
       } catch (error) {
         process.stderr.write(
           `kstack up: ${(error as Error).message}; stopping (--no-companions runs without them)\n`,
@@ -562,7 +597,13 @@ async function upCluster(options: UpOptions): Promise<number> {
         if (topology === undefined || !options.companions) return undefined;
         let companions: Companions;
         try {
-          companions = await startCompanions(bootstrap, topology.topology.companions, options.dataDir);
+          companions = await startCompanions(
+            bootstrap,
+            topology.topology.companions,
+            options.dataDir,
+            undefined,
+            companionOptions(options),
+          );
         } catch (error) {
           throw new Error(`${(error as Error).message} (--no-companions runs without them)`);
         }
@@ -593,4 +634,9 @@ const PER_NODE_CONFIGS = new Set([
 
 function clusterSafe(config: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(config).filter(([name]) => !PER_NODE_CONFIGS.has(name)));
+}
+
+/** What the flags say of the companions (Connect's). */
+function companionOptions(options: UpOptions): CompanionOptions {
+  return { connect: options.connect, connectPluginDirs: options.connectPlugins };
 }

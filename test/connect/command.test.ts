@@ -1,20 +1,27 @@
 /**
  * `kstack connect`: its arguments and worker properties, exit 2 on bad usage, exit 1 naming the
- * cause when no cluster answers (no JVM is started then).
+ * cause when no cluster answers (no JVM is started then). `kstack up`'s Connect flags: parsing, and
+ * `--no-connect` leaving the worker out (named as not served, its port 24232 left free);
+ * `--connect-plugins DIR` reaching the worker's plugin.path is checked in worker.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { UsageError } from '../../src/common/cli-errors.ts';
 import { parseConnectArgs } from '../../src/connect/command.ts';
 import { startConnectCompanion } from '../../src/connect/companion.ts';
 import { javaMajorVersion, shippedPluginsDir, workerProperties } from '../../src/connect/worker.ts';
+import { startCompanions } from '../../src/engine/companions.ts';
+import { parseUpArgs } from '../../src/engine/up-command.ts';
 import { runTool } from '../engine/run-tool.ts';
 
 /** Nothing listens here: the cluster the worker cannot reach. */
 const NO_CLUSTER_PORT = 21399;
+/** A Connect companion's port, which --no-connect leaves free. */
+const CONNECT_PORT = 24232;
 
 describe('kstack connect', { timeout: 120_000 }, () => {
   it('parses its arguments', () => {
@@ -151,5 +158,66 @@ describe('kstack connect', { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
     assert.equal(unreachable.code, 1, unreachable.stderr);
     assert.match(unreachable.stderr, new RegExp(`no broker of 127\\.0\\.0\\.1:${NO_CLUSTER_PORT} answered`));
+  });
+});
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+describe('kstack up --no-connect and --connect-plugins', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kstack-connect-flags-'));
+  const plugins = join(dir, 'my-plugins');
+  mkdirSync(plugins);
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('parses the flags, refusing a missing folder and the two together', () => {
+    const plain = parseUpArgs(['--no-compose']);
+    assert.ok(plain !== 'help');
+    assert.equal(plain.connect, true);
+    assert.deepEqual(plain.connectPlugins, []);
+    const off = parseUpArgs(['--no-compose', '--no-connect']);
+    assert.ok(off !== 'help');
+    assert.equal(off.connect, false);
+    const withPlugins = parseUpArgs(['--no-compose', '--connect-plugins', plugins, '--connect-plugins', dir]);
+    assert.ok(withPlugins !== 'help');
+    assert.deepEqual(withPlugins.connectPlugins, [plugins, dir]);
+    assert.throws(
+      () => parseUpArgs(['--no-compose', '--connect-plugins', join(dir, 'missing')]),
+      (error: unknown) =>
+        error instanceof UsageError && /--connect-plugins .*missing: no such folder/.test(error.message),
+    );
+    assert.throws(
+      () => parseUpArgs(['--no-compose', '--no-connect', '--connect-plugins', plugins]),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /--connect-plugins and --no-connect exclude each other/.test(error.message),
+    );
+  });
+
+  it('--no-connect: the worker is named as not served and its port stays free', async () => {
+    const companions = await startCompanions(
+      `127.0.0.1:${NO_CLUSTER_PORT}`,
+      [{ service: 'kafka-connect', hostPort: CONNECT_PORT }],
+      join(dir, 'off'),
+      undefined,
+      { connect: false },
+    );
+    try {
+      assert.deepEqual(companions.running, []);
+      assert.deepEqual(companions.notServed, [
+        { service: 'kafka-connect', reason: 'left out by --no-connect' },
+      ]);
+      assert.equal(await portFree(CONNECT_PORT), true);
+      assert.equal(existsSync(join(dir, 'off', 'connect')), false, 'no worker folder written');
+    } finally {
+      await companions.close();
+    }
   });
 });

@@ -15,6 +15,9 @@ import type { ConnectWorker } from '../../src/connect/worker.ts';
 export const WAIT_TIMEOUT_MS = 180_000;
 const POLL_INTERVAL_MS = 250;
 
+/** What the REST helpers need of a worker: its URL (a worker started here, or a companion's). */
+export type RestWorker = Pick<ConnectWorker, 'url'>;
+
 export interface ConnectTarget {
   /** A label for messages: 'kstack' or 'reference'. */
   readonly name: string;
@@ -32,7 +35,7 @@ export interface RestAnswer {
 }
 
 export async function rest(
-  worker: ConnectWorker,
+  worker: RestWorker,
   method: string,
   path: string,
   body?: unknown,
@@ -81,7 +84,7 @@ interface ConnectorStatus {
 
 /** Waits until the connector and all of its `tasks` tasks are in `state`. */
 export async function waitForState(
-  worker: ConnectWorker,
+  worker: RestWorker,
   name: string,
   state: string,
   tasks = 1,
@@ -152,7 +155,7 @@ export function fileSink(file: string, topic: string): Record<string, string> {
 }
 
 export async function createConnector(
-  worker: ConnectWorker,
+  worker: RestWorker,
   name: string,
   config: Record<string, string>,
 ): Promise<void> {

@@ -5,13 +5,22 @@
  * reference.long.ts (`node --test test/connect/reference.long.ts`), which also runs the REST
  * lifecycle (pause, resume, restart, stop, delete) and the worker restart (configs and source offsets
  * kept) on both clusters: a second JVM start does not fit the unit run's time budget.
+ * Also `kstack up --connect-plugins DIR` (the companion's worker.properties, its JVM stopped at once).
  */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { badInput, sourceToSink } from './scenarios.ts';
+import { shippedPluginsDir } from '../../src/connect/worker.ts';
+import { startCompanions } from '../../src/engine/companions.ts';
+import { badInput, sourceToSink, waitFor } from './scenarios.ts';
 import { type RunningTarget, startTarget } from './targets.ts';
 
 const KSTACK_PORT = 21300;
 const WORKER_PORT = 21301;
+/** `kstack up --connect-plugins`'s companion (its JVM stopped as soon as its properties are written). */
+const COMPANION_PORT = 24233;
 
 describe('Kafka Connect worker against kstack', { timeout: 900_000 }, () => {
   let target: RunningTarget;
@@ -28,4 +37,34 @@ describe('Kafka Connect worker against kstack', { timeout: 900_000 }, () => {
   it('FileStreamSource reads a file into a topic and FileStreamSink writes it back, byte for byte', () =>
     sourceToSink(target));
   it("bad connector configs get Connect's own 400 and the worker goes on", () => badInput(target));
+  it("--connect-plugins DIR: the folder is on the worker's plugin.path after the shipped plugins", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kstack-connect-plugins-'));
+    const plugins = join(dataDir, 'my-plugins');
+    mkdirSync(plugins);
+    const companions = await startCompanions(
+      target.bootstrap,
+      [{ service: 'kafka-connect', hostPort: COMPANION_PORT }],
+      dataDir,
+      undefined,
+      { connect: true, connectPluginDirs: [plugins] },
+    );
+    try {
+      assert.deepEqual(
+        companions.running.map((c) => c.service),
+        ['kafka-connect'],
+      );
+      const file = join(dataDir, 'connect', 'worker.properties');
+      const properties = await waitFor('the worker.properties file', () =>
+        existsSync(file) ? readFileSync(file, 'utf8') : undefined,
+      );
+      const pluginPath = /^plugin\.path=(.*)$/m.exec(properties)?.[1]?.split(',');
+      assert.ok(pluginPath !== undefined && pluginPath.length === 2, properties);
+      assert.equal(pluginPath[1], plugins);
+      assert.equal(pluginPath[0], shippedPluginsDir());
+      assert.match(properties, /^plugin\.discovery=hybrid_warn$/m);
+    } finally {
+      await companions.close();
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 });

@@ -1,4 +1,4 @@
-// Not in the unit run (55 s wall at load 23, 26 s of it the three processes starting): run it with
+// Not in the unit run (`npm run test:slow`; its time is in src/connect/README.md): run it with
 // `node --test test/engine/cluster-up.slow.ts`.
 // `kstack up --brokers 3` as users run it, from a copy of the project's own Compose stack (its env
 // file moving every host port here): three node processes under one supervisor, each broker with
@@ -10,9 +10,15 @@
 // as a crash) is reported by the supervisor, which starts the node again after its backoff; the
 // controller elects a new leader from the ISR, which serves every acknowledged record; the
 // restarted node rejoins the ISR.
+// Kafka Connect (Apache Kafka's own worker, the stack's kafka-connect companion) runs through the same
+// kill: its internal topics are compacted at RF 3 with min ISR 2, and a FileStream source → topic →
+// FileStream sink pipeline runs through an RF 3 topic led by the broker that is killed; both
+// connectors stay RUNNING, the sink's file is byte-identical to the source's again and the topic holds
+// every line once, in order. One cluster start and one kill serve both (this was also
+// test/connect/cluster.slow.ts, a second three-node start).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -20,15 +26,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
 import { RESTART_BACKOFF_INITIAL_MS } from '../../src/engine/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
+import {
+  assertSameLines,
+  createConnector,
+  endOffset,
+  fileSink,
+  fileSource,
+  readTopic,
+  sampleLines,
+  waitFor as waitForConnect,
+  waitForFile,
+  waitForState,
+} from '../connect/scenarios.ts';
+import { kafkajs } from '../rest-proxy/support.ts';
 import { copyStack, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
 
 const HOST = '127.0.0.1';
 const BASE_PORT = 21720;
 const PORTS = [BASE_PORT, BASE_PORT + 1, BASE_PORT + 2] as const;
-/**
- * The companions' host ports in the copy's env file (docs/team-rules.md), so the stack's own stay
- * free (Connect's is moved too, though the copy does not run it).
- */
+/** The companions' host ports in the copy's env file (docs/team-rules.md), so the stack's own stay free. */
 const COMPANION_PORTS = {
   SCHEMA_REGISTRY_PORT: 22400,
   KAFKA_REST_PROXY_PORT: 22401,
@@ -48,6 +64,15 @@ const WAIT_MS = 90_000;
 const TOOL_TIMEOUT_MS = 120_000;
 const POLL_MS = 250;
 const ROOT = join(import.meta.dirname, '..', '..');
+/** The Connect worker's REST API (the stack's kafka-connect companion). */
+const CONNECT = { url: `http://${HOST}:${COMPANION_PORTS.KAFKA_CONNECT_PORT}` };
+const CONNECT_INTERNAL_TOPICS = ['_connect-configs', '_connect-offsets', '_connect-status'];
+const PIPELINE_TOPIC = 'connect-pipeline';
+/** Lines before and after the kill: several batches each way (every tenth line is 2-3 kB). */
+const LINES_BEFORE_KILL = 400;
+const LINES_AFTER_KILL = 200;
+/** The supervisor stops the Connect worker too (SIGTERM, its own SIGKILL after 60 s). */
+const STOP_GRACE_MS = 120_000;
 const BOOTSTRAP = PORTS.map((port) => `${HOST}:${port}`).join(',');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-up-'));
@@ -61,13 +86,6 @@ const portEdit = (variable: string, port: number) => ({
 const stack = copyStack([
   ...PORTS.map((port, i) => portEdit(`KAFKA_${i + 1}_EXTERNAL_PORT`, port)),
   ...Object.entries(COMPANION_PORTS).map(([variable, port]) => portEdit(variable, port)),
-  // Kafka Connect (a JVM worker, 15-45 s of CPU on a loaded machine) is taken out of the messaging
-  // profile here: it doubled this file's time, and up-command.test.ts covers it on one broker.
-  {
-    file: KAFKA_FILE,
-    from: '    container_name: kafka-connect\n    profiles: [messaging]\n',
-    to: '    container_name: kafka-connect\n    profiles: [connect]\n',
-  },
   // One service's own settings reach only its broker: a value the engine implements on kafka-2, one
   // it does not on kafka-3 (named on one NOT IMPLEMENTED line with its service).
   {
@@ -84,7 +102,7 @@ const stack = copyStack([
 let cluster: KstackProcess | undefined;
 
 after(async () => {
-  await cluster?.stop();
+  await cluster?.stop(STOP_GRACE_MS);
   rmSync(dataDir, { recursive: true, force: true });
   stack.remove();
 });
@@ -153,8 +171,11 @@ function topicsTool(...args: string[]): Promise<{ code: number; stderr: string }
   });
 }
 
-test('kstack up --brokers 3 from the Compose stack: per-broker settings, baseline topics at RF 3, companions, /metrics; RF 3 topic, acks=all, SIGKILL of the leader, every record back, the node rejoins', async () => {
+let startedAtMs = 0;
+
+test('kstack up --brokers 3 from the Compose stack: per-broker settings, baseline topics at RF 3, companions, /metrics, Connect; RF 3 topic, acks=all, SIGKILL of the leader, every record back, a Connect pipeline through it RUNNING and complete, the node rejoins', async () => {
   const startedAt = performance.now();
+  startedAtMs = startedAt;
   cluster = await KstackProcess.start(
     {
       args: [
@@ -215,6 +236,8 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
   assert.equal(produced.code, 0, `kcat -P acks=all: ${produced.stderr}`);
 
   const victim = before.leader;
+  const pipeline = await startPipeline(victim);
+
   const killedAt = performance.now();
   process.kill(pids.get(victim)!, 'SIGKILL');
   const survivor = PORTS[victim === 1 ? 1 : 0];
@@ -255,6 +278,7 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
     return result.code === 0 && lines.length >= records.length ? lines : undefined;
   });
   assert.deepEqual(consumed, records);
+  await pipeline.afterKill(killedAt);
 
   // The supervisor started it again (a new pid), and it rejoins the ISR.
   const restartedPid = await waitFor('the restarted node line', async () => {
@@ -266,7 +290,7 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
     const partition = await describe(survivor, 'ledger');
     return partition?.isrs.some((r) => r.id === victim) ? true : undefined;
   });
-  const exit = await running.stop();
+  const exit = await running.stop(STOP_GRACE_MS);
   assert.deepEqual(
     exit,
     { code: 1, signal: null },
@@ -340,7 +364,10 @@ async function checkStackServed(output: string): Promise<void> {
 
   // The companions, each on its published port, are clients of all three brokers.
   const { SCHEMA_REGISTRY_PORT, KAFKA_REST_PROXY_PORT, KAFKA_EXPORTER_PORT, KAFKA_UI_PORT } = COMPANION_PORTS;
-  assert.doesNotMatch(output, /Kafka Connect/, 'not in the messaging profile of this copy');
+  assert.match(
+    output,
+    new RegExp(`Kafka Connect \\(kafka-connect\\) on ${CONNECT.url.replaceAll('.', '\\.')}\n`),
+  );
   assert.deepEqual(await (await fetch(`http://${HOST}:${SCHEMA_REGISTRY_PORT}/subjects`)).json(), []);
   const topics = (await (await fetch(`http://${HOST}:${KAFKA_REST_PROXY_PORT}/topics`)).json()) as string[];
   assert.ok(topics.includes('events-topic'), JSON.stringify(topics));
@@ -363,4 +390,104 @@ async function checkStackServed(output: string): Promise<void> {
     assert.equal(response.status, 200);
     assert.match(await response.text(), /^kafka_server_/m);
   }
+}
+
+/**
+ * Connect's part, up to the kill: the worker answers, its internal topics are compacted at RF 3 with
+ * min ISR 2, and 400 lines go from a FileStream source through an RF 3 topic led by `victim` to a
+ * FileStream sink. `afterKill` appends 200 more lines once `victim` is killed and checks the rest.
+ */
+async function startPipeline(victim: number): Promise<{ afterKill(killedAt: number): Promise<void> }> {
+  const readyAt = await waitForConnect('the Connect worker to answer', async () => {
+    const response = await fetch(`${CONNECT.url}/connectors`, { signal: AbortSignal.timeout(10_000) });
+    return response.status === 200 ? performance.now() : undefined;
+  });
+  // The companion's own line: its JVM's spawn to /health 200 (the JVM spawns once the brokers serve
+  // and the baseline topics exist).
+  const spawnToReady = await waitFor(
+    "the companion's ready line",
+    () => /\[connect\] Kafka Connect ready at \S+ in (\d+) ms/.exec(cluster?.output ?? '')?.[1],
+  );
+  console.log(
+    `Connect worker answering ${Math.round(readyAt - startedAtMs)} ms after kstack up started (its JVM spawn to ready ${spawnToReady} ms)`,
+  );
+  const admin = kafkajs(BOOTSTRAP).admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: CONNECT_INTERNAL_TOPICS });
+    assert.equal(topics.length, CONNECT_INTERNAL_TOPICS.length);
+    for (const topic of topics) {
+      for (const partition of topic.partitions) {
+        assert.deepEqual([...partition.replicas].sort(), [1, 2, 3], `${topic.name}-${partition.partitionId}`);
+      }
+    }
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: CONNECT_INTERNAL_TOPICS.map((name) => ({
+        type: RESOURCE_TOPIC,
+        name,
+        configNames: ['cleanup.policy', 'min.insync.replicas'],
+      })),
+    });
+    for (const resource of described.resources) {
+      assert.deepEqual(
+        Object.fromEntries(resource.configEntries.map((e) => [e.configName, e.configValue])),
+        { 'cleanup.policy': 'compact', 'min.insync.replicas': '2' },
+        resource.resourceName,
+      );
+    }
+    // Led by the broker the test kills (its preferred leader), so one kill tests both.
+    const replicas = [victim, ...[1, 2, 3].filter((id) => id !== victim)];
+    await admin.createTopics({
+      topics: [{ topic: PIPELINE_TOPIC, replicaAssignment: [{ partition: 0, replicas }] }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  const led = await waitFor(`${PIPELINE_TOPIC}-0 with a full ISR`, async () => {
+    const partition = await describe(PORTS[0], PIPELINE_TOPIC);
+    return partition !== undefined && partition.isrs.length === 3 ? partition : undefined;
+  });
+  assert.equal(led.leader, victim, `${PIPELINE_TOPIC}-0 led by its first replica, the broker to kill`);
+
+  const input = join(dataDir, 'connect-in.txt');
+  const output = join(dataDir, 'connect-out.txt');
+  const first = sampleLines('first', LINES_BEFORE_KILL, 11, true);
+  writeFileSync(input, `${first.join('\n')}\n`);
+  await createConnector(CONNECT, 'cluster-source', fileSource(input, PIPELINE_TOPIC));
+  await createConnector(CONNECT, 'cluster-sink', fileSink(output, PIPELINE_TOPIC));
+  await waitForState(CONNECT, 'cluster-source', 'RUNNING');
+  await waitForState(CONNECT, 'cluster-sink', 'RUNNING');
+  const pipelineAt = performance.now();
+  await waitForFile(output, readFileSync(input));
+  console.log(
+    `Connect: ${first.length} lines through source, topic and sink in ${Math.round(performance.now() - pipelineAt)} ms after both RUNNING`,
+  );
+  return {
+    async afterKill(killedAt: number) {
+      const second = sampleLines('second', LINES_AFTER_KILL, 12, true);
+      appendFileSync(input, `${second.join('\n')}\n`);
+      const survivor = PORTS[victim === 1 ? 1 : 0];
+      const moved = await waitFor(`a new leader for ${PIPELINE_TOPIC}-0`, async () => {
+        const partition = await describe(survivor, PIPELINE_TOPIC);
+        return partition !== undefined && partition.leader > 0 && partition.leader !== victim
+          ? partition
+          : undefined;
+      });
+      await waitForFile(output, readFileSync(input));
+      console.log(
+        `Connect: leader ${victim} -> ${moved.leader}; the sink's file complete ${Math.round(performance.now() - killedAt)} ms after the kill`,
+      );
+      for (const name of ['cluster-source', 'cluster-sink']) await waitForState(CONNECT, name, 'RUNNING');
+      // The topic holds each line once, in order.
+      const total = first.length + second.length;
+      assert.equal(await endOffset(BOOTSTRAP, PIPELINE_TOPIC), BigInt(total));
+      assertSameLines(
+        await readTopic(BOOTSTRAP, PIPELINE_TOPIC, total),
+        [...first, ...second],
+        PIPELINE_TOPIC,
+      );
+    },
+  };
 }
