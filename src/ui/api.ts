@@ -483,12 +483,17 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
   app.get<{ Params: { subject: string } }>('/api/schemas/:subject', async (request) => {
     const client = registry();
     const { subject } = request.params;
-    const versionNumbers = await client.versions(subject);
-    const [versions, compatibility] = await Promise.all([
+    const [versionNumbers, withDeleted] = await Promise.all([
+      client.versions(subject),
+      client.versions(subject, true),
+    ]);
+    const softDeleted = withDeleted.filter((v) => !versionNumbers.includes(v));
+    const [versions, deletedVersions, compatibility] = await Promise.all([
       Promise.all(versionNumbers.map((v) => client.version(subject, v))),
+      Promise.all(softDeleted.map((v) => client.version(subject, v, true))),
       client.compatibility(subject),
     ]);
-    return { subject, compatibility, versions };
+    return { subject, compatibility, versions, deletedVersions };
   });
 
   /** The schema and its type from a body: `{schema, schemaType?}` (AVRO, JSON or PROTOBUF). */

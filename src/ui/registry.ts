@@ -119,12 +119,17 @@ export class RegistryClient {
     return ((await this.#get('/subjects')) as string[]).sort();
   }
 
-  async versions(subject: string): Promise<number[]> {
-    return (await this.#get(`/subjects/${encodeURIComponent(subject)}/versions`)) as number[];
+  /** The subject's versions; with `deleted`, the soft-deleted ones too (the registry's `?deleted=true`). */
+  async versions(subject: string, deleted = false): Promise<number[]> {
+    return (await this.#get(
+      `/subjects/${encodeURIComponent(subject)}/versions${deleted ? '?deleted=true' : ''}`,
+    )) as number[];
   }
 
-  async version(subject: string, version: number): Promise<SchemaVersion> {
-    const v = (await this.#get(`/subjects/${encodeURIComponent(subject)}/versions/${version}`)) as {
+  async version(subject: string, version: number, deleted = false): Promise<SchemaVersion> {
+    const v = (await this.#get(
+      `/subjects/${encodeURIComponent(subject)}/versions/${version}${deleted ? '?deleted=true' : ''}`,
+    )) as {
       subject: string;
       version: number;
       id: number;

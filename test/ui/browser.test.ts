@@ -325,6 +325,41 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
       assert.deepEqual(JSON.parse(cells[3]!.replace(/json$/, '')), { order: i, item: `widget <b>${i}</b>` });
       assert.equal(cells[4], `source: test-${i}`, 'header');
     });
+    // One message copied and downloaded as JSON: what kafkajs wrote, as the page shows it.
+    const expected = {
+      topic: 'ui-orders',
+      partition: 1,
+      offset: '2',
+      key: { encoding: 'text', text: 'order-2', bytes: 7, truncated: false },
+      headers: [{ key: 'source', value: 'test-2' }],
+    };
+    const [downloaded] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download message 2' }).click(),
+    ]);
+    assert.equal(downloaded.suggestedFilename(), 'ui-orders-1-2.json');
+    const file = JSON.parse(readFileSync(await downloaded.path(), 'utf8')) as Record<string, unknown> & {
+      value: { encoding: string; text: string };
+    };
+    assert.deepEqual(
+      { ...file, value: undefined, timestamp: undefined },
+      { ...expected, value: undefined, timestamp: undefined },
+    );
+    assert.equal(file.value.encoding, 'json');
+    assert.deepEqual(JSON.parse(file.value.text), { order: 2, item: 'widget <b>2</b>' });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy message 2' }).click();
+    await page.getByRole('status').getByText('copied', { exact: true }).waitFor();
+    assert.deepEqual(
+      JSON.parse(
+        await page.evaluate(() =>
+          (
+            globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+          ).navigator.clipboard.readText(),
+        ),
+      ),
+      file,
+    );
     // Values are text, never HTML: the <b> a producer wrote is not an element of the page.
     assert.equal(await page.locator('table[aria-label="Messages"] b').count(), 0);
     await screenshot(page, 'topic-messages');
@@ -744,6 +779,16 @@ message Shipment { string id = 1; int64 grams = 2; repeated string tags = 3; }
     await page.locator('#subject-result').getByText('Version 2 soft deleted').waitFor();
     assert.deepEqual((await registryGet(`/subjects/${subject}/versions`)).body, [1]);
     assert.deepEqual((await registryGet(`/subjects/${subject}/versions?deleted=true`)).body, [1, 2]);
+    // Listed apart, with the schema the registry still holds for it, and removable from there.
+    const softDeleted = page.getByRole('article', { name: 'Soft-deleted version 2' });
+    await softDeleted.waitFor();
+    const held = (await registryGet(`/subjects/${subject}/versions/2?deleted=true`)).body as { id: number };
+    assert.match((await softDeleted.textContent()) ?? '', new RegExp(`id ${held.id}.*soft deleted`, 's'));
+    await screenshot(page, 'schema-soft-deleted');
+    await softDeleted.getByRole('button', { name: 'Delete version 2 permanently' }).click();
+    await page.locator('#subject-result').getByText('Version 2 permanently deleted').waitFor();
+    assert.deepEqual((await registryGet(`/subjects/${subject}/versions?deleted=true`)).body, [1]);
+    await softDeleted.waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Delete subject permanently' }).click();
     await page.locator('#subject-result').getByText(`Subject ${subject} permanently deleted`).waitFor();
     assert.ok(!((await registryGet('/subjects?deleted=true')).body as string[]).includes(subject));

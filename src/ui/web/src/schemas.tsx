@@ -47,6 +47,8 @@ interface Subject {
   subject: string;
   compatibility: string;
   versions: Version[];
+  /** Soft-deleted versions (the registry's `?deleted=true` beyond the live ones). */
+  deletedVersions: Version[];
 }
 
 const LEVELS = [
@@ -358,6 +360,25 @@ export function SubjectPage({ subject }: { subject: string }) {
               <pre>{pretty(v.schema)}</pre>
             </article>
           ))}
+          {data.deletedVersions.length > 0 && (
+            <>
+              <h2>Soft-deleted versions</h2>
+              {data.deletedVersions.map((v) => (
+                <article key={v.version} aria-label={`Soft-deleted version ${v.version}`}>
+                  <h3>
+                    Version {v.version} <span class="tag">id {v.id}</span>{' '}
+                    <span class="tag">{v.schemaType}</span> <span class="tag">soft deleted</span>
+                  </h3>
+                  <p>
+                    <button type="button" class="danger" onClick={() => void deleteVersion(v.version, true)}>
+                      Delete version {v.version} permanently
+                    </button>
+                  </p>
+                  <pre>{pretty(v.schema)}</pre>
+                </article>
+              ))}
+            </>
+          )}
         </>
       )}
     </section>

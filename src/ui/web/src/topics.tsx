@@ -167,6 +167,76 @@ export function TopicsPage() {
   );
 }
 
+/**
+ * One message as a JSON document, as the page shows it (the key and value decoded, or hex; each cut at
+ * the server's SHOWN_BYTES_MAX, which `truncated` says).
+ */
+function messageDocument(topic: string, m: Message): string {
+  const shown = (v: Message['key']) => ({
+    encoding: v.encoding,
+    text: v.encoding === 'null' ? null : v.text,
+    bytes: v.bytes,
+    truncated: v.truncated,
+    ...(v.schemaId === undefined ? {} : { schemaId: v.schemaId }),
+  });
+  return `${JSON.stringify(
+    {
+      topic,
+      partition: m.partition,
+      offset: m.offset,
+      timestamp: m.timestamp,
+      key: shown(m.key),
+      value: shown(m.value),
+      headers: m.headers,
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+function download(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+function MessageActions({ topic, message }: { topic: string; message: Message }) {
+  const [copied, setCopied] = useState<string | undefined>(undefined);
+  const text = () => messageDocument(topic, message);
+  return (
+    <>
+      <button
+        type="button"
+        aria-label={`Copy message ${message.offset}`}
+        onClick={() =>
+          void navigator.clipboard.writeText(text()).then(
+            () => setCopied('copied'),
+            (failure: unknown) => setCopied(`not copied: ${(failure as Error).message}`),
+          )
+        }
+      >
+        Copy
+      </button>{' '}
+      <button
+        type="button"
+        aria-label={`Download message ${message.offset}`}
+        onClick={() => download(`${topic}-${message.partition}-${message.offset}.json`, text())}
+      >
+        Download
+      </button>
+      {copied !== undefined && (
+        <span class="muted" role="status">
+          {' '}
+          {copied}
+        </span>
+      )}
+    </>
+  );
+}
+
 function Messages({ topic, partitions }: { topic: string; partitions: Partition[] }) {
   const [partition, setPartition] = useState('0');
   const [from, setFrom] = useState('beginning');
@@ -258,6 +328,7 @@ function Messages({ topic, partitions }: { topic: string; partitions: Partition[
                 <th scope="col">Key</th>
                 <th scope="col">Value</th>
                 <th scope="col">Headers</th>
+                <th scope="col">Copy, download</th>
               </tr>
             </thead>
             <tbody>
@@ -282,6 +353,9 @@ function Messages({ topic, partitions }: { topic: string; partitions: Partition[
                         {h.key}: {h.value ?? '(null)'}
                       </div>
                     ))}
+                  </td>
+                  <td>
+                    <MessageActions topic={topic} message={m} />
                   </td>
                 </tr>
               ))}
