@@ -13,9 +13,10 @@ import {
   Writer,
 } from '../protocol/index.ts';
 import { clientHost } from '../security/authorizer.ts';
+import { recordRequestTime, takeSilentThrottle } from '../security/quotas.ts';
 import { type Authorized, authorizeRequest } from '../security/request-authorization.ts';
 import {
-  ANONYMOUS,
+  connectionPrincipal,
   type ListenerSecurity,
   PRE_AUTHENTICATION_KEYS,
   type SaslSession,
@@ -31,6 +32,13 @@ const CLOSE: DispatchResult = { response: null, close: true };
 const NOTHING: DispatchResult = { response: null };
 const RESPONSE_CAPACITY_HINT = 512;
 const FETCH_KEY = 1;
+/**
+ * APIs between brokers and controllers (Kafka's `clusterAction` API keys): exempt from
+ * `request_percentage`, as Kafka exempts them.
+ */
+const CLUSTER_ACTION_KEYS: ReadonlySet<number> = new Set([
+  4, 5, 6, 7, 27, 52, 53, 54, 55, 56, 57, 58, 62, 63, 64, 67,
+]);
 /**
  * A Fetch answer's records of at least this many bytes are written to the socket from the
  * buffers the log read them into, not copied into the encoded frame (the server writes the
@@ -68,6 +76,7 @@ export class BrokerDispatcher implements RequestDispatcher {
   }
 
   dispatch(frame: Buffer, connection: ConnectionInfo): DispatchResult | Promise<DispatchResult> {
+    const startedNs = process.hrtime.bigint();
     const binding = this.#listeners.get(connection.listenerName);
     const session = binding === undefined ? undefined : sessionOf(connection, binding.security);
     if (session?.rawTokens === true && session.state === 'authenticate')
@@ -89,6 +98,15 @@ export class BrokerDispatcher implements RequestDispatcher {
       if (apiKey === API_VERSIONS_KEY) return this.#apiVersionsFallback(correlationId);
       return this.#reject(connection, `${handler.name} v${apiVersion} is not supported`);
     }
+    // The request's principal: SASL's login, else the TLS client certificate's (ssl.principal.mapping.rules).
+    const principal = connectionPrincipal(connection, binding?.security);
+    if (principal === null) {
+      // No mapping rule applies: Kafka fails the authentication and closes the connection.
+      return this.#reject(
+        connection,
+        `the TLS client certificate on ${connection.listenerName} matches no ssl.principal.mapping.rules`,
+      );
+    }
     let context: RequestContext;
     let request: Record<string, unknown>;
     let authorized: Authorized;
@@ -104,7 +122,7 @@ export class BrokerDispatcher implements RequestDispatcher {
         broker: binding?.services ?? this.#services,
       };
       // ACLs (src/security): refused parts are answered there, the rest reaches the handler.
-      const who = { principal: session?.principal ?? ANONYMOUS, host: clientHost(connection.remoteAddress) };
+      const who = { principal, host: clientHost(connection.remoteAddress) };
       authorized = authorizeRequest(apiKey, apiVersion, request, who, context.broker);
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof RangeError) {
@@ -124,20 +142,39 @@ export class BrokerDispatcher implements RequestDispatcher {
     };
     if ('answer' in authorized) return this.#respond(apiKey, apiVersion, correlationId, authorized.answer);
     const { finish } = authorized;
-    const finished = (body: unknown): unknown =>
-      body === NO_RESPONSE ? body : finish(body as Record<string, unknown>);
+    let handledNs = 0;
+    const finished = (body: unknown): unknown => {
+      if (body === NO_RESPONSE) return body;
+      const value = finish(body as Record<string, unknown>);
+      // request_percentage (Kafka's ClientRequestQuotaManager), recorded as the answer goes out: the
+      // time this request held the event loop (decode, authorization, the handler's synchronous part).
+      const requestThrottleMs =
+        CLUSTER_ACTION_KEYS.has(apiKey) || isFollowerFetch(apiKey, request)
+          ? 0
+          : recordRequestTime(context, handledNs);
+      // request_percentage: the larger throttle of the two answers, as Kafka takes the max.
+      return requestThrottleMs > 0 &&
+        typeof value.throttleTimeMs === 'number' &&
+        value.throttleTimeMs < requestThrottleMs
+        ? { ...value, throttleTimeMs: requestThrottleMs }
+        : value;
+    };
     try {
       const outcome = handler.handle(authorized.request, context);
+      handledNs = Number(process.hrtime.bigint() - startedNs);
       if (outcome instanceof Promise) {
         return outcome
           .then((body) =>
-            this.#closeIfFailed(session, this.#respond(apiKey, apiVersion, correlationId, finished(body))),
+            this.#closeIfFailed(
+              session,
+              this.#respond(apiKey, apiVersion, correlationId, finished(body), connection),
+            ),
           )
           .catch(failed);
       }
       return this.#closeIfFailed(
         session,
-        this.#respond(apiKey, apiVersion, correlationId, finished(outcome)),
+        this.#respond(apiKey, apiVersion, correlationId, finished(outcome), connection),
       );
     } catch (error) {
       return failed(error);
@@ -178,8 +215,18 @@ export class BrokerDispatcher implements RequestDispatcher {
     return new Promise((resolve) => this.#services.clock.setTimer(delayMs, () => resolve(closing)));
   }
 
-  #respond(apiKey: number, version: number, correlationId: number, body: unknown): DispatchResult {
-    if (body === NO_RESPONSE) return NOTHING;
+  #respond(
+    apiKey: number,
+    version: number,
+    correlationId: number,
+    body: unknown,
+    connection?: ConnectionInfo,
+  ): DispatchResult {
+    if (body === NO_RESPONSE) {
+      // An unanswered request over its quota (acks=0 Produce) still mutes the connection.
+      const throttleMs = connection === undefined ? 0 : takeSilentThrottle(connection);
+      return throttleMs > 0 ? { response: null, throttleMs } : NOTHING;
+    }
     const value = body as Record<string, unknown>;
     if (apiKey === FETCH_KEY) {
       const parts = encodeResponseChunks(apiKey, version, correlationId, value, FETCH_ZERO_COPY_MIN_BYTES);
@@ -208,4 +255,11 @@ export class BrokerDispatcher implements RequestDispatcher {
     );
     return CLOSE;
   }
+}
+
+/** A Fetch from a follower replica (replica id, or ReplicaState from v15): exempt from request quotas. */
+function isFollowerFetch(apiKey: number, request: Record<string, unknown>): boolean {
+  if (apiKey !== FETCH_KEY) return false;
+  const state = request.replicaState as { replicaId?: number } | undefined;
+  return (typeof request.replicaId === 'number' && request.replicaId >= 0) || (state?.replicaId ?? -1) >= 0;
 }

@@ -7,7 +7,7 @@
  * time of (rate - bound) / bound × the sensor's window when a recorded value takes the rate over its
  * bound (QuotaUtils.throttleTime).
  */
-import type { RequestContext } from '../broker/handler.ts';
+import type { ConnectionInfo, RequestContext } from '../broker/handler.ts';
 import { type SlotKey, slotKey } from '../broker/services.ts';
 import { knownCertificatePrincipal } from './principal.ts';
 import { existingSession } from './sasl.ts';
@@ -370,12 +370,126 @@ export function throttleTimeMs(sensor: RateSensor, bound: number, nowMs: number)
   return Math.round(((rate - bound) / bound) * sensor.windowMs(nowMs));
 }
 
-export type QuotaType = 'producer_byte_rate' | 'consumer_byte_rate';
+/**
+ * Kafka's TokenBucket (KIP-599), the stat of `controller_mutation_rate`: it holds at most
+ * bound × `quota.window.num` × `quota.window.size.seconds` tokens (the burst), refills at `bound`
+ * per second, and starts full; a mutation takes as many tokens as partitions it creates or deletes,
+ * and may take it below zero.
+ */
+export class TokenBucket {
+  #tokens = 0;
+  #lastMs = Number.NEGATIVE_INFINITY;
+  readonly #burstSeconds: number;
+
+  constructor(samples = QUOTA_WINDOW_NUM, windowMs = QUOTA_WINDOW_SIZE_MS) {
+    this.#burstSeconds = (samples * windowMs) / 1000;
+  }
+
+  #refill(bound: number, nowMs: number): void {
+    const refilled =
+      this.#lastMs === Number.NEGATIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : this.#tokens + (bound * Math.max(0, nowMs - this.#lastMs)) / 1000;
+    this.#tokens = Math.min(bound * this.#burstSeconds, refilled);
+    this.#lastMs = Math.max(this.#lastMs, nowMs);
+  }
+
+  tokens(bound: number, nowMs: number): number {
+    this.#refill(bound, nowMs);
+    return this.#tokens;
+  }
+
+  record(bound: number, value: number, nowMs: number): void {
+    this.#refill(bound, nowMs);
+    this.#tokens = Math.min(bound * this.#burstSeconds, this.#tokens - value);
+  }
+}
+
+/**
+ * Kafka's THROTTLING_QUOTA_EXCEEDED; Apache Kafka 4.1.1 answers it with a null message (CreateTopics
+ * v7 and CreatePartitions v3 measured on the reference).
+ */
+export const THROTTLING_QUOTA_EXCEEDED = 89;
+export const THROTTLING_QUOTA_MESSAGE = null;
+
+/**
+ * One request's `controller_mutation_rate` quota, as Kafka's Strict- and
+ * PermissiveControllerMutationQuota: strict (CreateTopics v6+, CreatePartitions v3+, DeleteTopics
+ * v5+) refuses a mutation while the bucket is below zero (the one that takes it below zero passes);
+ * permissive (older versions, whose clients know no THROTTLING_QUOTA_EXCEEDED) lets every mutation
+ * through and throttles once the bucket is below zero. The throttle is -tokens / bound seconds,
+ * less the time since it was measured.
+ */
+export class ControllerMutationQuota {
+  readonly #bucket: TokenBucket | undefined;
+  readonly #bound: number;
+  readonly #strict: boolean;
+  readonly #now: () => number;
+  #throttleMs = 0;
+  #measuredAtMs = 0;
+
+  constructor(found: { bucket: TokenBucket; bound: number } | undefined, strict: boolean, now: () => number) {
+    this.#bucket = found?.bucket;
+    this.#bound = found?.bound ?? 0;
+    this.#strict = strict;
+    this.#now = now;
+  }
+
+  #violated(tokens: number, nowMs: number): void {
+    this.#throttleMs = Math.round((-tokens / this.#bound) * 1000);
+    this.#measuredAtMs = nowMs;
+  }
+
+  /** Strict only: true when the next mutation is to be refused with THROTTLING_QUOTA_EXCEEDED. */
+  exceeded(): boolean {
+    if (this.#bucket === undefined || !this.#strict) return false;
+    const nowMs = this.#now();
+    const tokens = this.#bucket.tokens(this.#bound, nowMs);
+    if (tokens >= 0) return false;
+    this.#violated(tokens, nowMs);
+    return true;
+  }
+
+  /** Counts a mutation of `partitions` partitions. */
+  record(partitions: number): void {
+    if (this.#bucket === undefined || partitions <= 0) return;
+    const nowMs = this.#now();
+    this.#bucket.record(this.#bound, partitions, nowMs);
+    if (this.#strict) return;
+    const tokens = this.#bucket.tokens(this.#bound, nowMs);
+    if (tokens < 0) this.#violated(tokens, nowMs);
+  }
+
+  /** The answer's `throttle_time_ms` (the connection is muted as long). */
+  throttleTimeMs(): number {
+    return Math.max(0, this.#throttleMs - (this.#now() - this.#measuredAtMs));
+  }
+}
+
+/** The `controller_mutation_rate` quota of one request; strict from `strictSinceVersion` (Kafka's). */
+export function controllerMutationQuota(
+  context: RequestContext,
+  strictSinceVersion: number,
+): ControllerMutationQuota {
+  const enforcer = context.broker.slots.get(QUOTA_ENFORCER);
+  const clock = context.broker.clock;
+  const now = () => clock.nowMs();
+  if (enforcer === undefined) return new ControllerMutationQuota(undefined, false, now);
+  const { user, clientId } = quotaIdentity(context);
+  return new ControllerMutationQuota(
+    enforcer.mutationBucket(user, clientId),
+    context.apiVersion >= strictSinceVersion,
+    now,
+  );
+}
+
+export type QuotaType = 'producer_byte_rate' | 'consumer_byte_rate' | 'request_percentage';
 
 /** A broker's byte-rate enforcement over a quota store: Kafka's produce and fetch ClientQuotaManagers. */
 export class QuotaEnforcer {
   readonly #store: ClientQuotaStore;
   readonly #sensors = new Map<string, RateSensor>();
+  readonly #buckets = new Map<string, TokenBucket>();
   readonly #samples: number;
   readonly #windowMs: number;
 
@@ -388,6 +502,19 @@ export class QuotaEnforcer {
   /** The quota bound for these, or undefined when no quota applies. */
   limit(type: QuotaType, user: string, clientId: string): number | undefined {
     return this.#store.lookup(type, user, clientId)?.limit;
+  }
+
+  /** False while no quota is set at all: nothing to look up per request. */
+  get active(): boolean {
+    return this.#store.size > 0;
+  }
+
+  /**
+   * Kafka's ClientRequestQuotaManager: `percentSeconds` of handling time against `request_percentage`;
+   * the throttle is capped at one window (`quota.window.size.seconds`), as Kafka bounds it.
+   */
+  recordRequestTime(user: string, clientId: string, percentSeconds: number, nowMs: number): number {
+    return Math.min(this.record('request_percentage', user, clientId, percentSeconds, nowMs), this.#windowMs);
   }
 
   /** Kafka's getMaxValueInQuotaWindow: the most one request may carry (fetch sizes are capped by it). */
@@ -410,6 +537,23 @@ export class QuotaEnforcer {
     }
     sensor.record(bytes, nowMs);
     return throttleTimeMs(sensor, found.limit, nowMs);
+  }
+
+  /**
+   * The `controller_mutation_rate` token bucket of (user, client-id) and its bound, or undefined
+   * without a quota (Kafka's ControllerMutationQuotaManager: one bucket per sensor, as the byte rates).
+   */
+  mutationBucket(user: string, clientId: string): { bucket: TokenBucket; bound: number } | undefined {
+    const found = this.#store.lookup('controller_mutation_rate', user, clientId);
+    if (found === undefined) return undefined;
+    const key = `controller_mutation_rate\0${found.tags}`;
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      if (this.#buckets.size >= QUOTA_SENSORS_MAX) this.#buckets.delete(this.#buckets.keys().next().value!);
+      bucket = new TokenBucket(this.#samples, this.#windowMs);
+      this.#buckets.set(key, bucket);
+    }
+    return { bucket, bound: found.limit };
   }
 
   /** Takes back a recorded value (a throttled fetch answers no data, as Kafka's unrecordQuotaSensor). */
@@ -484,6 +628,18 @@ export function recordQuota(context: RequestContext, type: QuotaType, bytes: num
   return enforcer.record(type, user, clientId, bytes, context.broker.clock.nowMs());
 }
 
+/**
+ * Records the time a request took to handle against `request_percentage` (Kafka's
+ * ClientRequestQuotaManager: nanoseconds × 100 / 10^9, so 100 is one thread busy all the time) and
+ * returns the throttle in ms; 0 without a quota.
+ */
+export function recordRequestTime(context: RequestContext, nanos: number): number {
+  const enforcer = context.broker.slots.get(QUOTA_ENFORCER);
+  if (enforcer === undefined || !enforcer.active) return 0;
+  const { user, clientId } = quotaIdentity(context);
+  return enforcer.recordRequestTime(user, clientId, (nanos * 100) / 1e9, context.broker.clock.nowMs());
+}
+
 /** Kafka's unrecordQuotaSensor: a throttled Fetch answers no records, so its bytes do not count. */
 export function unrecordQuota(context: RequestContext, type: QuotaType, bytes: number): void {
   const enforcer = context.broker.slots.get(QUOTA_ENFORCER);
@@ -498,4 +654,23 @@ export function fetchQuotaMaxBytes(context: RequestContext): number {
   if (enforcer === undefined) return Number.POSITIVE_INFINITY;
   const { user, clientId } = quotaIdentity(context);
   return enforcer.maxValueInWindow('consumer_byte_rate', user, clientId);
+}
+
+/** Throttles of requests answered with no response (acks=0 Produce), per connection, until the dispatcher takes them. */
+const silentThrottles = new WeakMap<ConnectionInfo, number>();
+
+/**
+ * A request that gets no response (Produce with acks=0) still mutes its connection for its throttle,
+ * as Kafka's ClientQuotaManager.throttle does: the dispatcher takes it with `takeSilentThrottle`.
+ */
+export function muteWithoutResponse(connection: ConnectionInfo, throttleMs: number): void {
+  silentThrottles.set(connection, Math.max(throttleMs, silentThrottles.get(connection) ?? 0));
+}
+
+/** The throttle (ms) of the request just handled without a response on `connection`, 0 if none; clears it. */
+export function takeSilentThrottle(connection: ConnectionInfo): number {
+  const ms = silentThrottles.get(connection);
+  if (ms === undefined) return 0;
+  silentThrottles.delete(connection);
+  return ms;
 }

@@ -85,11 +85,15 @@ class Connection {
     this.#socket = socket;
     this.#server = server;
     this.#limits = limits;
+    // A TLS client's certificate (DER) names its principal on an SSL listener (src/security/principal.ts).
+    const peerCertificate =
+      socket instanceof tls.TLSSocket ? socket.getPeerX509Certificate()?.raw : undefined;
     this.info = {
       id,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
       listenerName,
+      ...(peerCertificate !== undefined ? { peerCertificate } : {}),
     };
     socket.setNoDelay(true);
     socket.setTimeout(limits.connectionsMaxIdleMs, () => this.close('idle'));

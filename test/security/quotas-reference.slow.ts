@@ -8,6 +8,8 @@
  * throttle time, KIP-219) and move as many bytes as Kafka lets it: within 2 MB of what the reference
  * let the same client move (3 MB for the consumer, which moves in 1 MB fetches). Kafka's quota window counts at least 10 windows of 1 s from a cold start,
  * so a client bursts ~10 MB first: both engines move about 21-24 MB in the 20 s (measured), not 20.
+ * Then `controller_mutation_rate` over the wire: the same refusals per topic (CreateTopics v7,
+ * CreatePartitions v3, DeleteTopics v6) and throttled answers (CreateTopics v5) on both.
  * Ports (docs/team-rules.md): kstack 23640, the reference 23641 and its controller 23691.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
-import { run } from './support.ts';
+import { run, WireClient } from './support.ts';
 
 const KSTACK = 23640;
 const KAFKA = 23641;
@@ -161,6 +163,80 @@ describe('client quotas on kstack and Apache Kafka 4.1.1', { timeout: 600_000 },
     assert.ok(
       Math.abs(kConsume.bytes - rConsume.bytes) <= CONSUMER_TOLERANCE_BYTES,
       `consumer: kstack ${kConsume.bytes} bytes, Kafka ${rConsume.bytes}`,
+    );
+  });
+
+  it('controller_mutation_rate: the same refusals per topic (strict versions) and throttles (older) on both', async () => {
+    // One request per connection (a throttled answer mutes its connection); the WireClient's client id.
+    const once = async (port: number, apiKey: number, version: number, body: Record<string, unknown>) => {
+      const connection = await WireClient.connect(port);
+      const answer = await connection.request(apiKey, version, body);
+      connection.close();
+      assert.notEqual(answer, 'closed', `API ${apiKey} v${version} on ${port}`);
+      // biome-ignore lint/suspicious/noExplicitAny: responses are read by field name.
+      return answer as any;
+    };
+    const entity = [{ entityType: 'client-id', entityName: 'security-test' }];
+    const topic = (name: string, numPartitions: number) => ({
+      name,
+      numPartitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    });
+    const sequence = async (port: number) => {
+      const set = await once(port, 49, 1, {
+        entries: [{ entity, ops: [{ key: 'controller_mutation_rate', value: 1, remove: false }] }],
+        validateOnly: false,
+      });
+      assert.equal(set.entries[0].errorCode, 0);
+      // Kafka applies it once its metadata log is replayed: wait until it is listed (bounded).
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const listed = await once(port, 48, 1, {
+          components: [{ entityType: 'client-id', matchType: 0, match: 'security-test' }],
+          strict: false,
+        });
+        if (listed.entries?.length === 1) break;
+        assert.ok(Date.now() < deadline, `quota not listed on ${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const results: unknown[] = [];
+      const create = async (version: number, topics: unknown[]) => {
+        const answer = await once(port, 19, version, { topics, timeoutMs: 60_000, validateOnly: false });
+        results.push([
+          `CreateTopics v${version}`,
+          answer.throttleTimeMs > 0,
+          answer.topics.map((t: { name: string; errorCode: number; errorMessage: string | null }) => [
+            t.name,
+            t.errorCode,
+            t.errorMessage,
+          ]),
+        ]);
+      };
+      // A bucket of 1 × 11 windows × 1 s = 11 tokens: 30 partitions pass and leave it 19 short (19 s).
+      await create(7, [topic('mq1', 30)]);
+      await create(7, [topic('mq2', 1), topic('mq1', 1)]);
+      const grow = await once(port, 37, 3, {
+        topics: [{ name: 'mq1', count: 31, assignments: null }],
+        timeoutMs: 60_000,
+        validateOnly: false,
+      });
+      results.push(['CreatePartitions v3', grow.throttleTimeMs > 0, grow.results[0].errorCode]);
+      const deleted = await once(port, 20, 6, {
+        topics: [{ name: 'mq1', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }],
+        timeoutMs: 60_000,
+      });
+      results.push(['DeleteTopics v6', deleted.throttleTimeMs > 0, deleted.responses[0].errorCode]);
+      await create(5, [topic('mq3', 1)]);
+      return results;
+    };
+    const [onKstack, onKafka] = await Promise.all([sequence(KSTACK), sequence(KAFKA)]);
+    console.log(JSON.stringify({ kstack: onKstack, kafka: onKafka }));
+    assert.deepEqual(onKstack, onKafka);
+    assert.deepEqual(
+      onKafka.map((r) => (r as unknown[])[1]),
+      [false, true, true, true, true],
     );
   });
 });

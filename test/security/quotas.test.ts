@@ -27,6 +27,7 @@ const PORT = 23620;
 // biome-ignore lint/suspicious/noExplicitAny: responses are read by field name.
 type Answer = any;
 const MB = 1_048_576;
+const ZERO = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /** A store that applies its records at once (one broker). */
 function store(): ClientQuotaStore {
@@ -373,5 +374,156 @@ describe('quotas on the embedded broker', { timeout: 120_000 }, () => {
     assert.equal(again.throttleTimeMs, 0);
     // Both batches now (the cap is gone with the quota).
     assert.ok(again.responses[0].partitions[0].records.length > 60_000);
+  });
+
+  it('an acks=0 Produce over producer_byte_rate gets no answer, and its connection is muted for the throttle', async () => {
+    // A sensor of its own: the default user's quota comes first in Kafka's precedence (tags ANONYMOUS, '').
+    const altered = await alter([
+      { entity: ANY_USER, ops: [{ key: 'producer_byte_rate', value: 2500, remove: false }] },
+    ]);
+    assert.equal(altered.entries[0].errorCode, 0);
+    const value = Buffer.alloc(30_000, 9);
+    const records = batchOf(0, Date.now(), [{ timestampDelta: 0, offsetDelta: 0, key: null, value }]);
+    // ~30 KB against 2500 B/s over the cold 10 s window: a throttle of about 2 s, in no answer.
+    client!.send(0, 9, {
+      transactionalId: null,
+      acks: 0,
+      timeoutMs: 30_000,
+      topicData: [{ name: 'q', partitionData: [{ index: 0, records }] }],
+    });
+    const sentAt = performance.now();
+    const next = await ask(18, 3, { clientSoftwareName: 'quota-test', clientSoftwareVersion: '1' });
+    const waitedMs = performance.now() - sentAt;
+    assert.equal(next.errorCode, 0);
+    assert.ok(waitedMs >= 1_500, `the next request was answered after ${waitedMs.toFixed(0)} ms`);
+    // Written all the same: the log end moved past the record (ListOffsets, latest).
+    const offsets = await ask(2, 7, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: 'q', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
+    });
+    const endOffset = offsets.topics[0].partitions[0].offset;
+    const removed = await alter([
+      { entity: ANY_USER, ops: [{ key: 'producer_byte_rate', value: 0, remove: true }] },
+    ]);
+    assert.equal(removed.entries[0].errorCode, 0);
+    // Without a quota the next acks=0 Produce is written too (no timing asserted: a loaded machine).
+    client!.send(0, 9, {
+      transactionalId: null,
+      acks: 0,
+      timeoutMs: 30_000,
+      topicData: [{ name: 'q', partitionData: [{ index: 0, records }] }],
+    });
+    const after = await ask(2, 7, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: 'q', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
+    });
+    assert.equal(after.topics[0].partitions[0].offset, endOffset + 1n);
+  });
+
+  it('controller_mutation_rate: the mutation that empties the bucket passes, the next is refused per topic (v6+) or throttled (older)', async () => {
+    // On connections of their own (same user and client id, one bucket): a throttled answer mutes its connection.
+    const once = async (apiKey: number, version: number, body: Record<string, unknown>) => {
+      const connection = await WireClient.connect(PORT);
+      const answer = await connection.request(apiKey, version, body);
+      connection.close();
+      assert.notEqual(answer, 'closed');
+      return answer as Answer;
+    };
+    const topic = (name: string, numPartitions: number) => ({
+      name,
+      numPartitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    });
+    const create = (version: number, topics: unknown[]) =>
+      once(19, version, { topics, timeoutMs: 30_000, validateOnly: false });
+    // 2 partitions/s: a bucket of 2 × 11 windows × 1 s = 22 tokens, full at the start (KIP-599).
+    const altered = await alter([
+      { entity: ANY_USER, ops: [{ key: 'controller_mutation_rate', value: 2, remove: false }] },
+    ]);
+    assert.equal(altered.entries[0].errorCode, 0);
+    const first = await create(7, [topic('m1', 30)]);
+    assert.deepEqual([first.topics[0].errorCode, first.throttleTimeMs], [0, 0]);
+    // 8 tokens short: refused for -tokens / rate = 4 s less the time since.
+    const second = await create(7, [topic('m2', 1), topic('m1', 1)]);
+    assert.deepEqual(
+      second.topics.map((t: { name: string; errorCode: number; errorMessage: string | null }) => [
+        t.name,
+        t.errorCode,
+        t.errorMessage,
+      ]),
+      [
+        ['m2', 89, null],
+        ['m1', 36, "Topic 'm1' already exists."],
+      ],
+    );
+    assert.ok(
+      second.throttleTimeMs > 0 && second.throttleTimeMs <= 4_000,
+      `throttle ${second.throttleTimeMs} ms`,
+    );
+    const grow = await once(37, 3, {
+      topics: [{ name: 'm1', count: 31, assignments: null }],
+      timeoutMs: 30_000,
+      validateOnly: false,
+    });
+    assert.deepEqual([grow.results[0].errorCode, grow.results[0].errorMessage], [89, null]);
+    assert.ok(grow.throttleTimeMs > 0, `throttle ${grow.throttleTimeMs} ms`);
+    const deleted = await once(20, 6, { topics: [{ name: 'm1', topicId: ZERO }], timeoutMs: 30_000 });
+    assert.equal(deleted.responses[0].errorCode, 89);
+    // CreateTopics v5 knows no THROTTLING_QUOTA_EXCEEDED: created, and throttled.
+    const old = await create(5, [topic('m3', 10)]);
+    assert.equal(old.topics[0].errorCode, 0);
+    assert.ok(old.throttleTimeMs > 0, `throttle ${old.throttleTimeMs} ms`);
+    const removed = await alter([
+      { entity: ANY_USER, ops: [{ key: 'controller_mutation_rate', value: 0, remove: true }] },
+    ]);
+    assert.equal(removed.entries[0].errorCode, 0);
+    const cleanup = await once(20, 6, {
+      topics: ['m1', 'm3'].map((name) => ({ name, topicId: ZERO })),
+      timeoutMs: 30_000,
+    });
+    assert.deepEqual(
+      [cleanup.throttleTimeMs, ...cleanup.responses.map((r: { errorCode: number }) => r.errorCode)],
+      [0, 0, 0],
+    );
+  });
+
+  it('request_percentage: handling time over the quota throttles the answer, at most one window, and mutes', async () => {
+    // 10^-6 % of a thread: any request is over it; Kafka caps the throttle at quota.window.size.seconds
+    // (Apache Kafka 4.1.1 answered ApiVersions so: throttle 1000 ms, the next request 990 ms later).
+    const connection = await WireClient.connect(PORT);
+    const ask1 = async (apiKey: number, version: number, body: Record<string, unknown>) => {
+      const answer = await connection.request(apiKey, version, body);
+      assert.notEqual(answer, 'closed');
+      return answer as Answer;
+    };
+    const versions = () => ask1(18, 3, { clientSoftwareName: 'quota-test', clientSoftwareVersion: '1' });
+    const on = await ask1(49, 1, {
+      entries: [{ entity: ANY_USER, ops: [{ key: 'request_percentage', value: 1e-6, remove: false }] }],
+      validateOnly: false,
+    });
+    assert.equal(on.entries[0].errorCode, 0);
+    const metadata = await ask1(3, 12, {
+      topics: [{ name: 'q', topicId: ZERO }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    assert.deepEqual([metadata.throttleTimeMs, metadata.topics[0].errorCode], [1_000, 0]);
+    // Read only once the mute of the answer before is over.
+    const sentAt = performance.now();
+    const next = await versions();
+    const waitedMs = performance.now() - sentAt;
+    assert.equal(next.throttleTimeMs, 1_000);
+    assert.ok(waitedMs >= 800, `answered after ${waitedMs.toFixed(0)} ms`);
+    const off = await ask1(49, 1, {
+      entries: [{ entity: ANY_USER, ops: [{ key: 'request_percentage', value: 0, remove: true }] }],
+      validateOnly: false,
+    });
+    assert.equal(off.entries[0].errorCode, 0);
+    assert.equal((await versions()).throttleTimeMs, 0);
+    connection.close();
   });
 });

@@ -200,6 +200,20 @@ export class WireClient {
     return decodeResponse(apiKey, apiVersion, response).body as Record<string, unknown>;
   }
 
+  /** Sends one request that gets no answer (acks=0 Produce); nothing is read. */
+  send(apiKey: number, apiVersion: number, body: Record<string, unknown>): void {
+    const frame = encodeRequest(
+      {
+        requestApiKey: apiKey,
+        requestApiVersion: apiVersion,
+        correlationId: this.#correlationId++,
+        clientId: 'security-test',
+      },
+      body,
+    );
+    this.#socket.write(frame);
+  }
+
   /** Sends bytes as one size-prefixed frame (the bare tokens after SaslHandshake v0). */
   async rawFrame(payload: Uint8Array): Promise<Buffer | 'closed'> {
     const size = Buffer.alloc(4);

@@ -10,7 +10,7 @@ import {
   type RecordRules,
   validateProducePayload,
 } from '../../records/index.ts';
-import { recordQuota } from '../../security/quotas.ts';
+import { muteWithoutResponse, recordQuota } from '../../security/quotas.ts';
 import type { Broker } from '../broker.ts';
 import type { TopicSettings } from '../config.ts';
 import { defineHandler, NO_RESPONSE } from '../handler.ts';
@@ -286,7 +286,11 @@ export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseDa
     for (const topic of request.topicData)
       for (const p of topic.partitionData) bytes += p.records?.length ?? 0;
     const throttleTimeMs = recordQuota(context, 'producer_byte_rate', bytes);
-    if (acks === 0) return NO_RESPONSE;
+    if (acks === 0) {
+      // No answer carries the throttle: Kafka still mutes the channel for it (quota violations are not exempt).
+      if (throttleTimeMs > 0) muteWithoutResponse(context.connection, throttleTimeMs);
+      return NO_RESPONSE;
+    }
     // Unreplicated partitions answer at once, as before; acks=all on replicated ones waits for the ISR.
     if (!waiting) return { responses: responses as never, throttleTimeMs };
     return Promise.all(

@@ -5,6 +5,11 @@ import {
   KafkaErrors,
   ZERO_UUID,
 } from '../../protocol/index.ts';
+import {
+  controllerMutationQuota,
+  THROTTLING_QUOTA_EXCEEDED,
+  THROTTLING_QUOTA_MESSAGE,
+} from '../../security/quotas.ts';
 import { describeTopicConfigs } from '../config-describer.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
@@ -36,6 +41,8 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
       0,
     );
     const tooMany = newPartitions > NEW_PARTITIONS_PER_REQUEST_MAX;
+    // controller_mutation_rate (src/security/quotas.ts): refused per topic from v6, throttled before.
+    const quota = controllerMutationQuota(context, 6);
     for (const topic of request.topics) {
       if (seen.has(topic.name)) continue;
       seen.add(topic.name);
@@ -55,14 +62,22 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
               errorMessage:
                 'Partitions of a replica assignment should be a consecutive 0-based integer sequence.',
             }
-          : await broker.createTopic({
-              name: topic.name,
-              numPartitions: topic.numPartitions,
-              replicationFactor: topic.replicationFactor,
-              assignments,
-              configs: new Map(topic.configs.map((c) => [c.name, c.value])),
-              validateOnly: request.validateOnly,
-            });
+          : await (async () => {
+              const creation = {
+                name: topic.name,
+                numPartitions: topic.numPartitions,
+                replicationFactor: topic.replicationFactor,
+                assignments,
+                configs: new Map(topic.configs.map((c) => [c.name, c.value])),
+                validateOnly: request.validateOnly,
+              };
+              if (!quota.exceeded()) return broker.createTopic(creation);
+              // Over the quota: Kafka's checks of the topic still come first, then the refusal.
+              const checked = await broker.createTopic({ ...creation, validateOnly: true });
+              return checked.errorCode !== 0
+                ? checked
+                : { errorCode: THROTTLING_QUOTA_EXCEEDED, errorMessage: THROTTLING_QUOTA_MESSAGE };
+            })();
       if (result.errorCode !== 0) {
         topics.push({
           name: topic.name,
@@ -82,6 +97,7 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
       const numPartitions =
         view?.partitions.length ??
         (topic.numPartitions === -1 ? broker.config.getNumber('num.partitions') : topic.numPartitions);
+      quota.record(topic.assignments.length > 0 ? topic.assignments.length : numPartitions);
       topics.push({
         name: topic.name,
         topicId: view?.topicId ?? ZERO_UUID,
@@ -114,6 +130,6 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
         })),
       });
     }
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: quota.throttleTimeMs(), topics };
   },
 });

@@ -5,6 +5,11 @@ import {
   KafkaErrors,
   ZERO_UUID,
 } from '../../protocol/index.ts';
+import {
+  controllerMutationQuota,
+  THROTTLING_QUOTA_EXCEEDED,
+  THROTTLING_QUOTA_MESSAGE,
+} from '../../security/quotas.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 
@@ -24,6 +29,8 @@ export const handler = defineHandler<DeleteTopicsRequestData, Input<DeleteTopics
         ? request.topics
         : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     const responses: Input<DeleteTopicsResponseData>['responses'] = [];
+    // controller_mutation_rate (src/security/quotas.ts): refused per topic from v5, throttled before.
+    const quota = controllerMutationQuota(context, 5);
     for (const topic of wanted) {
       let name = topic.name;
       // By id only from v6 (name null there); before, '' is just a name that does not exist.
@@ -40,10 +47,22 @@ export const handler = defineHandler<DeleteTopicsRequestData, Input<DeleteTopics
         }
       }
       name ??= '';
-      const topicId = broker.metadata().topic(name)?.topicId ?? ZERO_UUID;
+      const existing = broker.metadata().topic(name);
+      const topicId = existing?.topicId ?? ZERO_UUID;
+      // An unknown topic is refused as such first, as Kafka does; the quota counts its partitions.
+      if (existing !== undefined && quota.exceeded()) {
+        responses.push({
+          name,
+          topicId,
+          errorCode: THROTTLING_QUOTA_EXCEEDED,
+          errorMessage: THROTTLING_QUOTA_MESSAGE,
+        });
+        continue;
+      }
       const result = await broker.deleteTopic(name);
+      if (result.errorCode === 0) quota.record(existing?.partitions.length ?? 0);
       responses.push({ name, topicId, errorCode: result.errorCode, errorMessage: result.errorMessage });
     }
-    return { throttleTimeMs: 0, responses };
+    return { throttleTimeMs: quota.throttleTimeMs(), responses };
   },
 });

@@ -4,6 +4,11 @@ import {
   type Input,
   KafkaErrors,
 } from '../../protocol/index.ts';
+import {
+  controllerMutationQuota,
+  THROTTLING_QUOTA_EXCEEDED,
+  THROTTLING_QUOTA_MESSAGE,
+} from '../../security/quotas.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 import type { MetadataImage } from '../metadata-image.ts';
@@ -71,6 +76,8 @@ export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePa
         results: request.topics.map((t) => ({ name: t.name, ...EXCESSIVE_PARTITIONS })),
       };
     }
+    // controller_mutation_rate (src/security/quotas.ts): refused per topic from v3, throttled before.
+    const quota = controllerMutationQuota(context, 3);
     for (const topic of request.topics) {
       const current = currentCount(topic.name);
       const assignments = topic.assignments?.map((a) => a.brokerIds);
@@ -91,14 +98,25 @@ export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePa
         });
         continue;
       }
+      const exceeded = quota.exceeded();
+      // Over the quota: the topic's own checks still come first (validate only), then the refusal.
       const result = await broker.createPartitions(
         topic.name,
         topic.count,
-        request.validateOnly,
+        request.validateOnly || exceeded,
         assignments,
       );
+      if (exceeded && result.errorCode === 0) {
+        results.push({
+          name: topic.name,
+          errorCode: THROTTLING_QUOTA_EXCEEDED,
+          errorMessage: THROTTLING_QUOTA_MESSAGE,
+        });
+        continue;
+      }
+      if (result.errorCode === 0) quota.record(topic.count - current);
       results.push({ name: topic.name, errorCode: result.errorCode, errorMessage: result.errorMessage });
     }
-    return { throttleTimeMs: 0, results };
+    return { throttleTimeMs: quota.throttleTimeMs(), results };
   },
 });
