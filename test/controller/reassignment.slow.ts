@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
 import type { PartitionView } from '../../src/broker/services.ts';
@@ -153,117 +153,155 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('a move off the leader under acks=all load loses no acknowledged record; the new replica is byte-identical', async () => {
-  const admin = new Admin({
-    clientId: 'reassignment-test',
-    bootstrapBrokers: [`${HOST}:${BROKER_PORTS[0]}`],
-  });
-  try {
-    await admin.createTopics({ topics: [TOPIC], partitions: 1, replicas: 2 });
-  } finally {
-    await admin.close();
-  }
-  const start = await agreed(
-    `${TOPIC} on every node with a full ISR`,
-    (p) => p.isr.length === 2 && p.leaderId > 0,
-  );
-  const leaving = start.leaderId;
-  const staying = start.replicas.find((id) => id !== leaving)!;
-  const joining = [1, 2, 3].find((id) => !start.replicas.includes(id))!;
-
-  const kafka = kafkajsClient(
-    'reassignment-load',
-    BROKER_PORTS.map((port) => `${HOST}:${port}`),
-  );
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const acknowledged = new Map<string, string>();
-  let sent = 0;
-  let loading = true;
-  const load = (async () => {
-    while (loading) {
-      const values = Array.from({ length: 20 }, () => `record-${sent++}`);
-      const [meta] = await producer.send({
-        topic: TOPIC,
-        acks: -1,
-        timeout: 30_000,
-        messages: values.map((value) => ({ value, partition: 0 })),
-      });
-      const base = BigInt(meta!.baseOffset!);
-      values.forEach((value, i) => {
-        acknowledged.set(String(base + BigInt(i)), value);
-      });
+// The refusals change nothing, so they run beside the move (three tool JVMs side by side with it);
+// the move, the move to a stopped node and the ELR check each change the cluster, so they run in turn.
+describe('a move under load, and refusals beside it', { concurrency: true }, () => {
+  test('a move off the leader under acks=all load loses no acknowledged record; the new replica is byte-identical', async () => {
+    const admin = new Admin({
+      clientId: 'reassignment-test',
+      bootstrapBrokers: [`${HOST}:${BROKER_PORTS[0]}`],
+    });
+    try {
+      await admin.createTopics({ topics: [TOPIC], partitions: 1, replicas: 2 });
+    } finally {
+      await admin.close();
     }
-  })();
-  await waitFor('some records acknowledged before the move', () => acknowledged.size >= 200);
+    const start = await agreed(
+      `${TOPIC} on every node with a full ISR`,
+      (p) => p.isr.length === 2 && p.leaderId > 0,
+    );
+    const leaving = start.leaderId;
+    const staying = start.replicas.find((id) => id !== leaving)!;
+    const joining = [1, 2, 3].find((id) => !start.replicas.includes(id))!;
 
-  const target = [staying, joining];
-  const execute = await reassign([{ topic: TOPIC, partition: 0, replicas: target }], '--execute');
-  assert.equal(execute.code, 0, `${execute.stdout}${execute.stderr}`);
-  assert.match(execute.stdout, /Current partition replica assignment/);
-  assert.match(execute.stdout, new RegExp(`Successfully started partition reassignment for ${TOPIC}-0`));
-  const done = await agreed(
-    `${TOPIC}-0 moved to [${target}]`,
-    (p) => p.replicas.join() === target.join() && p.addingReplicas === undefined && p.isr.length === 2,
-  );
-  assert.equal(
-    done.leaderId,
-    staying,
-    'the removed leader handed over to the first target replica in the ISR',
-  );
-  assert.ok(done.leaderEpoch > start.leaderEpoch);
-  // Keep producing through the change of leader, then stop.
-  const atMove = acknowledged.size;
-  await waitFor('records acknowledged by the new leader', () => acknowledged.size >= atMove + 200);
-  loading = false;
-  await load;
-  await producer.disconnect();
+    const kafka = kafkajsClient(
+      'reassignment-load',
+      BROKER_PORTS.map((port) => `${HOST}:${port}`),
+    );
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const acknowledged = new Map<string, string>();
+    let sent = 0;
+    let loading = true;
+    const load = (async () => {
+      while (loading) {
+        const values = Array.from({ length: 20 }, () => `record-${sent++}`);
+        const [meta] = await producer.send({
+          topic: TOPIC,
+          acks: -1,
+          timeout: 30_000,
+          messages: values.map((value) => ({ value, partition: 0 })),
+        });
+        const base = BigInt(meta!.baseOffset!);
+        values.forEach((value, i) => {
+          acknowledged.set(String(base + BigInt(i)), value);
+        });
+      }
+    })();
+    await waitFor('some records acknowledged before the move', () => acknowledged.size >= 200);
 
-  const verify = await reassign([{ topic: TOPIC, partition: 0, replicas: target }], '--verify');
-  assert.equal(verify.code, 0, `${verify.stdout}${verify.stderr}`);
-  assert.match(verify.stdout, new RegExp(`Reassignment of partition ${TOPIC}-0 is completed\\.`));
+    const target = [staying, joining];
+    const execute = await reassign([{ topic: TOPIC, partition: 0, replicas: target }], '--execute');
+    assert.equal(execute.code, 0, `${execute.stdout}${execute.stderr}`);
+    assert.match(execute.stdout, /Current partition replica assignment/);
+    assert.match(execute.stdout, new RegExp(`Successfully started partition reassignment for ${TOPIC}-0`));
+    const done = await agreed(
+      `${TOPIC}-0 moved to [${target}]`,
+      (p) => p.replicas.join() === target.join() && p.addingReplicas === undefined && p.isr.length === 2,
+    );
+    assert.equal(
+      done.leaderId,
+      staying,
+      'the removed leader handed over to the first target replica in the ISR',
+    );
+    assert.ok(done.leaderEpoch > start.leaderEpoch);
+    // Keep producing through the change of leader, then stop.
+    const atMove = acknowledged.size;
+    await waitFor('records acknowledged by the new leader', () => acknowledged.size >= atMove + 200);
+    loading = false;
+    await load;
+    await producer.disconnect();
 
-  // Every acknowledged record, at its acknowledged offset, read back by a consumer from the new leader.
-  const leader = nodes.get(staying)!.broker.get(TOPIC, 0)!;
-  await waitFor('the high watermark past every acknowledged record', () => {
-    return Number(leader.highWatermark) >= acknowledged.size;
+    // --verify (a JVM) runs while the consumer reads the records back: neither changes anything.
+    const verifying = reassign([{ topic: TOPIC, partition: 0, replicas: target }], '--verify');
+
+    // Every acknowledged record, at its acknowledged offset, read back by a consumer from the new leader.
+    const leader = nodes.get(staying)!.broker.get(TOPIC, 0)!;
+    await waitFor('the high watermark past every acknowledged record', () => {
+      return Number(leader.highWatermark) >= acknowledged.size;
+    });
+    const consumer = kafka.consumer({ groupId: 'reassignment-check' });
+    await consumer.connect();
+    const read = new Map<string, string>();
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        read.set(message.offset, message.value!.toString());
+      },
+    });
+    await waitFor(
+      'the consumer read up to the high watermark',
+      () => read.size >= Number(leader.highWatermark),
+    );
+    await consumer.disconnect();
+    let lost = 0;
+    for (const [offset, value] of acknowledged) if (read.get(offset) !== value) lost++;
+    assert.equal(lost, 0, `${lost} of ${acknowledged.size} acknowledged records lost or moved`);
+    console.log(`${acknowledged.size} acknowledged records, ${sent} sent, none lost across the move`);
+    const verify = await verifying;
+    assert.equal(verify.code, 0, `${verify.stdout}${verify.stderr}`);
+    assert.match(verify.stdout, new RegExp(`Reassignment of partition ${TOPIC}-0 is completed\\.`));
+
+    // The joined replica holds the leader's log byte for byte; the node that left holds nothing.
+    const joined = nodes.get(joining)!.broker.get(TOPIC, 0)!;
+    await waitFor(
+      'the joined replica at the leader’s log end',
+      () => joined.logEndOffset === leader.logEndOffset,
+    );
+    assert.equal(joined.logStartOffset, leader.logStartOffset);
+    const bytes = (replica: typeof leader) =>
+      replica.log.read(Number(replica.logStartOffset), { maxBytes: 256 * 1024 * 1024, minOneBatch: true })
+        .records;
+    assert.ok(
+      Buffer.compare(bytes(joined), bytes(leader)) === 0,
+      'the joined replica is byte-identical to the leader',
+    );
+    const left = nodes.get(leaving)!.broker.get(TOPIC, 0);
+    assert.equal(left?.logEndOffset ?? 0n, 0n, 'the node that left deleted its copy');
+    assert.equal(
+      nodes.get(leaving)!.broker.replicaManager?.core(TOPIC, 0),
+      undefined,
+      'and stopped fetching',
+    );
   });
-  const consumer = kafka.consumer({ groupId: 'reassignment-check' });
-  await consumer.connect();
-  const read = new Map<string, string>();
-  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      read.set(message.offset, message.value!.toString());
-    },
-  });
-  await waitFor(
-    'the consumer read up to the high watermark',
-    () => read.size >= Number(leader.highWatermark),
-  );
-  await consumer.disconnect();
-  let lost = 0;
-  for (const [offset, value] of acknowledged) if (read.get(offset) !== value) lost++;
-  assert.equal(lost, 0, `${lost} of ${acknowledged.size} acknowledged records lost or moved`);
-  console.log(`${acknowledged.size} acknowledged records, ${sent} sent, none lost across the move`);
 
-  // The joined replica holds the leader's log byte for byte; the node that left holds nothing.
-  const joined = nodes.get(joining)!.broker.get(TOPIC, 0)!;
-  await waitFor(
-    'the joined replica at the leader’s log end',
-    () => joined.logEndOffset === leader.logEndOffset,
-  );
-  assert.equal(joined.logStartOffset, leader.logStartOffset);
-  const bytes = (replica: typeof leader) =>
-    replica.log.read(Number(replica.logStartOffset), { maxBytes: 256 * 1024 * 1024, minOneBatch: true })
-      .records;
-  assert.ok(
-    Buffer.compare(bytes(joined), bytes(leader)) === 0,
-    'the joined replica is byte-identical to the leader',
-  );
-  const left = nodes.get(leaving)!.broker.get(TOPIC, 0);
-  assert.equal(left?.logEndOffset ?? 0n, 0n, 'the node that left deleted its copy');
-  assert.equal(nodes.get(leaving)!.broker.replicaManager?.core(TOPIC, 0), undefined, 'and stopped fetching');
+  test('refusals as Kafka gives them: an unregistered broker, an unknown topic or partition', async () => {
+    // The reference's lines for the same plans: the unknown broker through DescribeCluster, the unknown
+    // topic and partition through the topic description. (A duplicate or an empty replica list the tool
+    // refuses before it asks the cluster anything, so those say nothing about kstack.)
+    const cases: [string, { topic: string; partition: number; replicas: number[] }, string][] = [
+      ['unregistered', { topic: TOPIC, partition: 0, replicas: [1, 9] }, 'Error: Unknown broker id 9'],
+      [
+        'unknown partition',
+        { topic: TOPIC, partition: 7, replicas: [1, 2] },
+        `Error: org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Unable to find partition: ${TOPIC}-7`,
+      ],
+      [
+        'unknown topic',
+        { topic: 'nope', partition: 0, replicas: [1, 2] },
+        'Error: org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Topic nope not found.',
+      ],
+    ];
+    // Beside the move: the topic must exist first (the unknown partition is one of an existing topic).
+    await waitFor(`${TOPIC} in the asked node's image`, () => partitionOn(askedId) !== undefined);
+    const results = await Promise.all(cases.map(([, plan]) => reassign([plan], '--execute')));
+    cases.forEach(([what, , line], i) => {
+      const result = results[i]!;
+      console.log(`${what}: exit ${result.code}\n${result.stdout}${result.stderr}`);
+      assert.equal(result.code, 1, `${what} is refused`);
+      assert.equal(result.stdout.split('\n')[0], line);
+    });
+  });
 });
 
 test('a move to a node that is down stays in progress: --list, --verify, --cancel as Kafka prints them', async () => {
@@ -289,7 +327,11 @@ test('a move to a node that is down stays in progress: --list, --verify, --cance
   assert.equal(execute.code, 0, `${execute.stdout}${execute.stderr}`);
   assert.match(execute.stdout, new RegExp(`Successfully started partition reassignment for ${HELD}-0`));
 
-  const list = await reassign(null, '--list');
+  // --list and --verify read only: side by side.
+  const [list, verify] = await Promise.all([
+    reassign(null, '--list'),
+    reassign([{ topic: HELD, partition: 0, replicas: target }], '--verify'),
+  ]);
   assert.equal(list.code, 0, `${list.stdout}${list.stderr}`);
   const replicas = [outside, askedId, controllerId];
   assert.match(
@@ -298,7 +340,6 @@ test('a move to a node that is down stays in progress: --list, --verify, --cance
       `Current partition reassignments:\\n${HELD}-0: replicas: ${replicas.join(',')}\\. adding: ${outside}\\. removing: ${controllerId}\\.`,
     ),
   );
-  const verify = await reassign([{ topic: HELD, partition: 0, replicas: target }], '--verify');
   assert.match(verify.stdout, new RegExp(`Reassignment of partition ${HELD}-0 is still in progress\\.`));
 
   // Short admin timeouts: the tool's throttle clearing on the stopped broker then fails in seconds, not 60 s.
@@ -329,45 +370,22 @@ test('a move to a node that is down stays in progress: --list, --verify, --cance
     askedId,
     'the preferred replica of the reverted list leads, as on the reference',
   );
-  const none = await reassign(null, '--list');
-  assert.match(none.stdout, /No partition reassignments found\./);
-  // As on the reference: the tool sees nothing to cancel and sends nothing.
-  const again = await reassign(
-    [{ topic: HELD, partition: 0, replicas: target }],
-    '--cancel',
-    '--command-config',
-    commandConfig,
-  );
-  assert.match(again.stdout, /None of the specified partition reassignments are active\./);
-
+  // Side by side: --list, a second --cancel (as on the reference, the tool sees nothing to cancel
+  // and sends nothing), and the stopped node's restart (the last test needs it).
   const restarted = makeNode(outside);
+  const [none, again] = await Promise.all([
+    reassign(null, '--list'),
+    reassign(
+      [{ topic: HELD, partition: 0, replicas: target }],
+      '--cancel',
+      '--command-config',
+      commandConfig,
+    ),
+    restarted.start(),
+  ]);
   nodes.set(outside, restarted);
-  await restarted.start();
-});
-
-test('refusals as Kafka gives them: an unregistered broker, an unknown topic or partition', async () => {
-  // The reference's lines for the same plans: the unknown broker through DescribeCluster, the unknown
-  // topic and partition through the topic description. (A duplicate or an empty replica list the tool
-  // refuses before it asks the cluster anything, so those say nothing about kstack.)
-  const cases: [string, { topic: string; partition: number; replicas: number[] }, string][] = [
-    ['unregistered', { topic: TOPIC, partition: 0, replicas: [1, 9] }, 'Error: Unknown broker id 9'],
-    [
-      'unknown partition',
-      { topic: TOPIC, partition: 7, replicas: [1, 2] },
-      `Error: org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Unable to find partition: ${TOPIC}-7`,
-    ],
-    [
-      'unknown topic',
-      { topic: 'nope', partition: 0, replicas: [1, 2] },
-      'Error: org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Topic nope not found.',
-    ],
-  ];
-  for (const [what, plan, line] of cases) {
-    const result = await reassign([plan], '--execute');
-    console.log(`${what}: exit ${result.code}\n${result.stdout}${result.stderr}`);
-    assert.equal(result.code, 1, `${what} is refused`);
-    assert.equal(result.stdout.split('\n')[0], line);
-  }
+  assert.match(none.stdout, /No partition reassignments found\./);
+  assert.match(again.stdout, /None of the specified partition reassignments are active\./);
 });
 
 test('kafka-topics --describe shows the ELR (DescribeTopicPartitions) as the reference does once a last ISR member is out', async () => {
