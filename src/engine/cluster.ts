@@ -98,7 +98,11 @@ export interface ClusterPlan {
    * Run once every node is registered and unfenced, before the bootstrap line (the baseline topics,
    * the companions): resolves to what to close at stop, or rejects to stop the cluster with exit 1.
    */
-  readonly onReady?: (bootstrap: string) => Promise<{ close(): Promise<void> } | undefined>;
+  /** `faultControlUrl`: where the fault control listens (none when it is off, `--fault-port 0`). */
+  readonly onReady?: (
+    bootstrap: string,
+    faultControlUrl: string | undefined,
+  ) => Promise<{ close(): Promise<void> } | undefined>;
   /** Proxies in front of every listener, for isolate and slow (default true). */
   readonly faultProxies?: boolean;
   /** Restart a node that exits on its own (default true). */
@@ -583,7 +587,7 @@ export async function runCluster(
   if (outcome === 'ready') {
     const bootstrap = plan.nodes.map(({ port }) => `${plan.host}:${port}`).join(',');
     try {
-      extras = await plan.onReady?.(bootstrap);
+      extras = await plan.onReady?.(bootstrap, control?.url);
     } catch (error) {
       failed = true;
       process.stderr.write(`kstack up: ${(error as Error).message}; stopping\n`);

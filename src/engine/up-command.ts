@@ -589,7 +589,7 @@ async function upCluster(options: UpOptions): Promise<number> {
         advertised: advertisedOf(options, node),
         metricsPort: options.metricsPort === undefined ? undefined : options.metricsPort + node,
       })),
-      onReady: async (bootstrap) => {
+      onReady: async (bootstrap, faultControlUrl) => {
         const topicsFile = topology?.topicsFile;
         if (topicsFile !== undefined && !(await createBaselineTopics(topicsFile, bootstrap))) {
           throw new Error(`the baseline topics of ${topicsFile.displayPath} could not be created (above)`);
@@ -601,7 +601,7 @@ async function upCluster(options: UpOptions): Promise<number> {
             bootstrap,
             topology.topology.companions,
             options.dataDir,
-            undefined,
+            faultControlUrl,
             companionOptions(options),
           );
         } catch (error) {
