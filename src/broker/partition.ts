@@ -47,6 +47,12 @@ export class LocalReplica implements LocalPartition {
    */
   replication: PartitionReplica<Buffer> | null = null;
   readonly replicated: boolean;
+  /**
+   * Whether this broker is one of the partition's replicas (set by the ReplicaManager from each
+   * image; a single broker hosts everything). A broker that is not a replica never leads: clients
+   * get NOT_LEADER_OR_FOLLOWER, as from Kafka, instead of an unreplicated log that takes writes.
+   */
+  hosted = true;
 
   constructor(
     topic: string,
@@ -77,6 +83,7 @@ export class LocalReplica implements LocalPartition {
 
   /** Whether clients may produce to and consume from this replica (a follower refuses them). */
   get isLeader(): boolean {
+    if (!this.hosted) return false;
     return this.replication?.isLeader ?? !this.replicated;
   }
 

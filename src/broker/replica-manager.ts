@@ -4,7 +4,8 @@
  * src/replication's PartitionReplica, over the partition's real log through PartitionReplicaLog),
  * runs one ReplicaFetcher per leader broker, sends AlterPartition and heartbeats through the
  * ControllerChannel, and ticks the cores (ISR shrink, produce timeouts, fetch scheduling).
- * Partitions with one replica are left as they are: the single-broker path does not change.
+ * Partitions with one replica are left to the single-broker path, on their replica only: every other
+ * broker's copy is marked not hosted (LocalReplica.hosted) and refuses clients as a non-replica.
  */
 import { publishKafkaEvent } from '../common/events.ts';
 import { KafkaErrors } from '../protocol/index.ts';
@@ -132,7 +133,11 @@ export class ReplicaManager {
       for (const view of topic.partitions) {
         if (view === undefined) continue;
         const key = `${topic.name}\0${view.partitionIndex}`;
-        if (!view.replicas.includes(this.#host.nodeId)) {
+        const hosted = view.replicas.includes(this.#host.nodeId);
+        // The broker opens a log for every partition of the image; only a replica may lead it.
+        const local = this.#host.get(topic.name, view.partitionIndex);
+        if (local !== undefined) local.hosted = hosted;
+        if (!hosted) {
           const managed = this.#managed.get(key);
           if (managed !== undefined && managed.topicId === topic.topicId) this.#removeReplica(managed, view);
           continue;
