@@ -22,6 +22,7 @@ import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { defaultComposeFile, loadTopology } from '../topology/compose.ts';
 import { kafkaErrorText } from '../topology/topics.ts';
+import { connectStatusText, readConnectStatus } from './status-connect.ts';
 
 /** Without a Compose stack here: where `kstack up` listens by default. */
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
@@ -30,12 +31,16 @@ const DESCRIBE_QUORUM_KEY = 55;
 const METADATA_TOPIC = '__cluster_metadata';
 
 const HELP = `usage: kstack status [--bootstrap-server HOST:PORT] [--format text|json] [--timeout-ms MS]
+                    [--connect-url URL]
 
 Brokers, the KRaft quorum leader and each voter's lag (DescribeQuorum, where the cluster
 serves it), and topics with under-replicated and offline partitions.
   --bootstrap-server  the cluster (default: the published port of the Compose stack's first
                       broker on 127.0.0.1, as kstack up listens; ${DEFAULT_BOOTSTRAP} without a stack here)
   --format            text (default) or json
+  --connect-url       also a Kafka Connect worker (e.g. http://127.0.0.1:8083, kstack up's):
+                      whether it answers, its connectors and their tasks' states (the exit
+                      code stays the cluster's)
 Exit 0: every partition led and fully replicated; 1: unreachable, or a partition offline or
 under-replicated; 2: bad usage.
 `;
@@ -44,12 +49,19 @@ export interface StatusOptions {
   readonly bootstrap: readonly string[];
   readonly format: 'text' | 'json';
   readonly timeoutMs: number;
+  /** `--connect-url`: a Connect worker to report on; none when undefined. */
+  readonly connectUrl?: string;
 }
 
 export function parseStatusArgs(args: readonly string[]): StatusOptions | 'help' {
   const parsed = parseFlags(
     args,
-    { 'bootstrap-server': { type: 'string' }, format: { type: 'string' }, 'timeout-ms': { type: 'string' } },
+    {
+      'bootstrap-server': { type: 'string' },
+      format: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'connect-url': { type: 'string' },
+    },
     HELP,
   );
   if (parsed === 'help') return 'help';
@@ -62,7 +74,21 @@ export function parseStatusArgs(args: readonly string[]): StatusOptions | 'help'
     bootstrap: parseBootstrap(values['bootstrap-server'] ?? defaultBootstrap(), HELP),
     format,
     timeoutMs: parseTimeoutMs(values['timeout-ms'], DEFAULT_TIMEOUT_MS),
+    ...(values['connect-url'] === undefined ? {} : { connectUrl: parseConnectUrl(values['connect-url']) }),
   };
+}
+
+function parseConnectUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--connect-url: '${text}' is not a URL (e.g. http://127.0.0.1:8083)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--connect-url: '${text}' is not an http or https URL`);
+  }
+  return text;
 }
 
 /** The first broker of the Compose stack in the working folder, as `kstack up` would listen. */
@@ -304,10 +330,17 @@ export const command: Command = {
       return EXIT_FAILED;
     }
     const healthy = status.offline.length === 0 && status.underReplicated.length === 0;
+    const connect =
+      options.connectUrl === undefined
+        ? undefined
+        : await readConnectStatus(options.connectUrl, options.timeoutMs);
     if (options.format === 'json') {
-      process.stdout.write(`${JSON.stringify({ ok: healthy, ...status }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ok: healthy, ...status, ...(connect === undefined ? {} : { connect }) }, null, 2)}\n`,
+      );
     } else {
-      process.stdout.write(`${statusText(status).join('\n')}\n`);
+      const lines = [...statusText(status), ...(connect === undefined ? [] : connectStatusText(connect))];
+      process.stdout.write(`${lines.join('\n')}\n`);
     }
     return healthy ? EXIT_OK : EXIT_FAILED;
   },

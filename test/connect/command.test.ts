@@ -16,6 +16,8 @@ import { startConnectCompanion } from '../../src/connect/companion.ts';
 import { javaMajorVersion, shippedPluginsDir, workerProperties } from '../../src/connect/worker.ts';
 import { startCompanions } from '../../src/engine/companions.ts';
 import { parseUpArgs } from '../../src/engine/up-command.ts';
+import { parseStatusArgs } from '../../src/tools/status-command.ts';
+import { connectStatusText, readConnectStatus } from '../../src/tools/status-connect.ts';
 import { runTool } from '../engine/run-tool.ts';
 
 /** Nothing listens here: the cluster the worker cannot reach. */
@@ -219,5 +221,27 @@ describe('kstack up --no-connect and --connect-plugins', { timeout: 60_000 }, ()
     } finally {
       await companions.close();
     }
+  });
+});
+
+describe('kstack status --connect-url', () => {
+  it('refuses a URL that is not http(s), and says when no worker answers', async () => {
+    assert.throws(
+      () => parseStatusArgs(['--connect-url', 'localhost:8083']),
+      (error: unknown) =>
+        error instanceof UsageError && /--connect-url: 'localhost:8083' is not/.test(error.message),
+    );
+    const options = parseStatusArgs(['--bootstrap-server', 'h:1', '--connect-url', 'http://127.0.0.1:8083']);
+    assert.ok(options !== 'help');
+    assert.equal(options.connectUrl, 'http://127.0.0.1:8083');
+    const down = await readConnectStatus(`http://127.0.0.1:${NO_CLUSTER_PORT}`, 5_000);
+    assert.deepEqual(down, {
+      url: `http://127.0.0.1:${NO_CLUSTER_PORT}`,
+      answering: false,
+      reason: 'ECONNREFUSED',
+    });
+    assert.deepEqual(connectStatusText(down), [
+      `Kafka Connect http://127.0.0.1:${NO_CLUSTER_PORT}: not answering (ECONNREFUSED)`,
+    ]);
   });
 });

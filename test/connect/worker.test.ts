@@ -5,16 +5,26 @@
  * reference.long.ts (`node --test test/connect/reference.long.ts`), which also runs the REST
  * lifecycle (pause, resume, restart, stop, delete) and the worker restart (configs and source offsets
  * kept) on both clusters: a second JVM start does not fit the unit run's time budget.
- * Also `kstack up --connect-plugins DIR` (the companion's worker.properties, its JVM stopped at once).
+ * Also `kstack status --connect-url` on this worker, and `kstack up --connect-plugins DIR` (the
+ * companion's worker.properties, its JVM stopped at once).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { shippedPluginsDir } from '../../src/connect/worker.ts';
 import { startCompanions } from '../../src/engine/companions.ts';
-import { badInput, sourceToSink, waitFor } from './scenarios.ts';
+import { runTool } from '../engine/run-tool.ts';
+import {
+  badInput,
+  createConnector,
+  fileSource,
+  rest,
+  sourceToSink,
+  waitFor,
+  waitForState,
+} from './scenarios.ts';
 import { type RunningTarget, startTarget } from './targets.ts';
 
 const KSTACK_PORT = 21300;
@@ -37,6 +47,54 @@ describe('Kafka Connect worker against kstack', { timeout: 900_000 }, () => {
   it('FileStreamSource reads a file into a topic and FileStreamSink writes it back, byte for byte', () =>
     sourceToSink(target));
   it("bad connector configs get Connect's own 400 and the worker goes on", () => badInput(target));
+  it('kstack status --connect-url: the worker, its connectors and their tasks, as its REST API says', async () => {
+    const worker = target.worker();
+    const dataDir = mkdtempSync(join(tmpdir(), 'kstack-connect-status-'));
+    const input = join(dataDir, 'in.txt');
+    writeFileSync(input, 'one line\n');
+    await createConnector(worker, 'status-source', fileSource(input, 'connect-status'));
+    try {
+      await waitForState(worker, 'status-source', 'RUNNING');
+      const text = await runTool(process.execPath, [
+        'bin/kstack.ts',
+        'status',
+        '--bootstrap-server',
+        target.bootstrap,
+        '--connect-url',
+        worker.url,
+      ]);
+      assert.equal(text.code, 0, text.stderr);
+      const root = (await rest(worker, 'GET', '/')).body as { version: string; kafka_cluster_id: string };
+      assert.match(
+        text.stdout,
+        new RegExp(
+          `^Kafka Connect ${worker.url.replaceAll('.', '\\.')}: version ${root.version.replaceAll('.', '\\.')}, cluster ${root.kafka_cluster_id}, 1 connector\\(s\\)\n  status-source: RUNNING; tasks: 0 RUNNING$`,
+          'm',
+        ),
+      );
+      const json = await runTool(process.execPath, [
+        'bin/kstack.ts',
+        'status',
+        '--bootstrap-server',
+        target.bootstrap,
+        '--connect-url',
+        worker.url,
+        '--format',
+        'json',
+      ]);
+      assert.equal(json.code, 0, json.stderr);
+      assert.deepEqual((JSON.parse(json.stdout) as { connect: unknown }).connect, {
+        url: worker.url,
+        answering: true,
+        version: root.version,
+        kafkaClusterId: root.kafka_cluster_id,
+        connectors: [{ name: 'status-source', state: 'RUNNING', tasks: ['RUNNING'] }],
+      });
+    } finally {
+      assert.equal((await rest(worker, 'DELETE', '/connectors/status-source')).status, 204);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
   it("--connect-plugins DIR: the folder is on the worker's plugin.path after the shipped plugins", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kstack-connect-plugins-'));
     const plugins = join(dataDir, 'my-plugins');
