@@ -42,6 +42,9 @@ const FAILOVER_WARMUP_MS = 2_000;
 /** Waiting for the first acknowledgement after the kill, and for the full ISR, each gives up after this. */
 const FAILOVER_WAIT_MS = 180_000;
 const ISR_POLL_MS = 100;
+/** A fresh client's attempt: its request timeout, and the pause between attempts. */
+const PROBE_TIMEOUT_MS = 3_000;
+const PROBE_INTERVAL_MS = 250;
 const PRODUCE_PARTITIONS = [1, 6] as const;
 const RECORD_BYTES_FAILOVER = 100;
 
@@ -55,6 +58,12 @@ export interface FailoverResult {
   leader: number;
   /** From the kill to the first acknowledgement of a write sent after it; null: none within FAILOVER_WAIT_MS. */
   firstAckMs: number | null;
+  /**
+   * From the kill to the first acks=all write acknowledged to a fresh client (one new producer per
+   * attempt, no retries, through a surviving broker): the cluster's failover without the long-lived
+   * producer's own recovery (its requests queued behind the dead leader's connection).
+   */
+  freshClientAckMs: number | null;
   /** From the kill until the partition's ISR holds every replica again; null: not within FAILOVER_WAIT_MS. */
   isrFullMs: number | null;
   newLeader: number | null;
@@ -291,7 +300,13 @@ async function measureFailover(cluster: RunningCluster): Promise<FailoverResult>
       await sleep(FAILOVER_WARMUP_MS);
       killedAtMs = performance.now();
       await cluster.kill(before.leader);
+      const freshClientAck = probeUntilAcknowledged(
+        `${HOST}:${portOf(cluster, survivors[0]!)}`,
+        topic,
+        value,
+      );
       await waitUntil(async () => (firstAckAtMs === null ? undefined : true), FAILOVER_WAIT_MS);
+      const freshClientAckAtMs = await freshClientAck;
       const full = await waitUntil(async () => {
         for (const id of survivors) {
           const state = await partitionState(`${HOST}:${portOf(cluster, id)}`, topic);
@@ -304,6 +319,7 @@ async function measureFailover(cluster: RunningCluster): Promise<FailoverResult>
       return {
         leader: before.leader,
         firstAckMs: firstAckAtMs === null ? null : firstAckAtMs - killedAtMs,
+        freshClientAckMs: freshClientAckAtMs === null ? null : freshClientAckAtMs - killedAtMs,
         isrFullMs: isrFullAtMs === null ? null : isrFullAtMs - killedAtMs,
         newLeader: now?.leader ?? null,
         ...counts,
@@ -315,6 +331,33 @@ async function measureFailover(cluster: RunningCluster): Promise<FailoverResult>
       await producer.close().catch(() => undefined);
     }
   });
+}
+
+/** Tries one acks=all write with a new producer until one is acknowledged; when, or null after FAILOVER_WAIT_MS. */
+async function probeUntilAcknowledged(
+  bootstrapServer: string,
+  topic: string,
+  value: Buffer,
+): Promise<number | null> {
+  const deadline = performance.now() + FAILOVER_WAIT_MS;
+  while (performance.now() < deadline) {
+    const producer = new Producer({
+      clientId: 'kstack-bench-failover-probe',
+      bootstrapBrokers: [bootstrapServer],
+      retries: 0,
+      timeout: PROBE_TIMEOUT_MS,
+    });
+    try {
+      await producer.send({ messages: [{ topic, partition: 0, value }], acks: ProduceAcks.ALL });
+      return performance.now();
+    } catch {
+      // Not led yet, or the ISR cannot acknowledge yet: try again.
+    } finally {
+      await producer.close().catch(() => undefined);
+    }
+    await sleep(PROBE_INTERVAL_MS);
+  }
+  return null;
 }
 
 /** Node `nodeId`'s broker address: the nodes listen on consecutive ports from the bootstrap's. */
@@ -448,7 +491,7 @@ function formatOne(report: ClusterReport): string[] {
   const f = report.failover;
   lines.push(
     `failover: SIGKILL of leader ${f.leader}: first acks=all write acknowledged after ${fixed(f.firstAckMs, 0)} ms, ` +
-      `ISR full again after ${fixed(f.isrFullMs, 0)} ms (new leader ${f.newLeader ?? 'n/a'}; ${f.sent} sent, ${f.acknowledged} acknowledged, ${f.failed} failed, ${f.skipped} skipped)`,
+      `a fresh client's first after ${fixed(f.freshClientAckMs, 0)} ms, ISR full again after ${fixed(f.isrFullMs, 0)} ms (new leader ${f.newLeader ?? 'n/a'}; ${f.sent} sent, ${f.acknowledged} acknowledged, ${f.failed} failed, ${f.skipped} skipped)`,
     `idle rss per node: ${report.residentBytesIdle.map(megabytes).join(', ')}`,
     `machine load: before ${fixed(report.machineBefore.loadAverage1m)}, after ${fixed(report.machineAfter.loadAverage1m)}`,
   );
@@ -492,6 +535,7 @@ export function formatClusterComparison(
     values.some((value) => value === undefined) ? undefined : values.reduce((a = 0, b = 0) => a + b, 0);
   lines.push(
     `failover to the first acknowledged write: ${fixed(kstack.failover.firstAckMs, 0)} / ${fixed(kafka.failover.firstAckMs, 0)} ms = ${ratio(kstack.failover.firstAckMs, kafka.failover.firstAckMs)}`,
+    `failover to a fresh client's first acknowledged write: ${fixed(kstack.failover.freshClientAckMs, 0)} / ${fixed(kafka.failover.freshClientAckMs, 0)} ms = ${ratio(kstack.failover.freshClientAckMs, kafka.failover.freshClientAckMs)}`,
     `failover to a full ISR: ${fixed(kstack.failover.isrFullMs, 0)} / ${fixed(kafka.failover.isrFullMs, 0)} ms = ${ratio(kstack.failover.isrFullMs, kafka.failover.isrFullMs)}`,
     `idle rss, 3 nodes: ${megabytes(sum(kstack.residentBytesIdle))} / ${megabytes(sum(kafka.residentBytesIdle))} = ${ratio(sum(kstack.residentBytesIdle), sum(kafka.residentBytesIdle))}`,
   );
