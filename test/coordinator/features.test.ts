@@ -2,7 +2,7 @@
  * The feature fields of ApiVersions (src/coordinator/features.ts) without a broker: a level is
  * finalized only when every API it brings is advertised, v3 leaves out features whose minimum is 0
  * and v4 lists them (what Apache Kafka 4.1.1 answers, checked on the wire against the reference by
- * features-reference.slow.ts), a level-0 feature is not finalized, and the epoch is never negative.
+ * features-reference.long.ts), a level-0 feature is not finalized, and the epoch is never negative.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
