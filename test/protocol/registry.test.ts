@@ -3,8 +3,12 @@ import { test } from 'node:test';
 import { ApiKey, apis, getApi } from '../../src/protocol/apis/index.ts';
 import { ErrorCode, errorByCode, KafkaErrors } from '../../src/protocol/errors.ts';
 
-test('the registry holds the 53 APIs of the broker, group, transaction, security (ACLs, quotas too) and quorum issues', () => {
-  assert.equal(apis.size, 53);
+test('the registry holds the 55 APIs of the broker, group, transaction, security (ACLs, quotas too), quorum and reassignment work (45, 75)', () => {
+  assert.equal(apis.size, 55);
+  assert.ok(
+    getApi(45) !== undefined && getApi(75) !== undefined,
+    'AlterPartitionReassignments (45) and DescribeTopicPartitions (75)',
+  );
   for (const [name, key] of Object.entries(ApiKey)) {
     const api = getApi(key);
     assert.ok(api, name);
