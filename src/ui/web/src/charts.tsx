@@ -3,8 +3,7 @@
  * server (src/ui/rates.ts: sampled from Kafka's offsets). Lines are drawn as SVG by hand (no chart
  * library: two line charts do not need one); the tables under them say the same in numbers.
  */
-import { useEffect, useState } from 'preact/hooks';
-import { ErrorBox } from './common.tsx';
+import { ErrorBox, usePushed } from './common.tsx';
 
 interface RateSample {
   at: number;
@@ -114,17 +113,7 @@ const peak = (s: Series) => Math.max(0, ...s.points.map((p) => p.value));
 const latest = (s: Series) => s.points[s.points.length - 1]?.value ?? 0;
 
 export function ChartsPage() {
-  const [rates, setRates] = useState<Rates | undefined>(undefined);
-  const [lost, setLost] = useState(false);
-  useEffect(() => {
-    const events = new EventSource('/api/rates/events');
-    events.addEventListener('rates', (event) => {
-      setRates(JSON.parse((event as MessageEvent<string>).data) as Rates);
-      setLost(false);
-    });
-    events.addEventListener('error', () => setLost(true));
-    return () => events.close();
-  }, []);
+  const { data: rates, lost } = usePushed<Rates>('/api/rates/events', 'rates');
   const samples = rates?.samples ?? [];
   const topics = [...throughput(samples).values()];
   const totals = new Map<string, number>();

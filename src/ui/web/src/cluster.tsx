@@ -1,23 +1,7 @@
 /** The cluster: brokers with their leader and replica counts, partition health, and the UI's links. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Cluster, ClusterLive, Config, PartitionProblem } from './api.tsx';
-import { Card, ErrorBox, Loading, useApi } from './common.tsx';
-
-/** The cluster's health as the server pushes it (`cluster` events every 2 s); `lost` while the stream is broken. */
-function useClusterLive(): { live: ClusterLive | undefined; lost: boolean } {
-  const [live, setLive] = useState<ClusterLive | undefined>(undefined);
-  const [lost, setLost] = useState(false);
-  useEffect(() => {
-    const events = new EventSource('/api/cluster/events');
-    events.addEventListener('cluster', (event) => {
-      setLive(JSON.parse((event as MessageEvent<string>).data) as ClusterLive);
-      setLost(false);
-    });
-    events.addEventListener('error', () => setLost(true));
-    return () => events.close();
-  }, []);
-  return { live, lost };
-}
+import { Card, ErrorBox, Loading, useApi, usePushed } from './common.tsx';
 
 function ProblemTable({ label, rows }: { label: string; rows: readonly PartitionProblem[] }) {
   return (
@@ -129,7 +113,8 @@ function LiveHealth({ live, lost }: { live: ClusterLive | undefined; lost: boole
 
 export function ClusterPage() {
   const { data, error, reload } = useApi<Cluster>('/api/cluster');
-  const { live, lost } = useClusterLive();
+  // The cluster's health as the server pushes it (`cluster` events every 2 s).
+  const { data: live, lost } = usePushed<ClusterLive>('/api/cluster/events', 'cluster');
   const status = live?.status ?? null;
   // The broker table (leaders, replicas per broker) is read again when the pushed health changes.
   const shape =

@@ -9,6 +9,25 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
+/**
+ * The latest `event` the server pushes on the server-sent event stream at `path` (its data is JSON);
+ * `lost` while the stream is broken (EventSource reconnects by itself, and the next event clears it).
+ */
+export function usePushed<T>(path: string, event: string): { data: T | undefined; lost: boolean } {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [lost, setLost] = useState(false);
+  useEffect(() => {
+    const events = new EventSource(path);
+    events.addEventListener(event, (message) => {
+      setData(JSON.parse((message as MessageEvent<string>).data) as T);
+      setLost(false);
+    });
+    events.addEventListener('error', () => setLost(true));
+    return () => events.close();
+  }, [path, event]);
+  return { data, lost };
+}
+
 /** GETs `path` now and on reload(); keeps the last data while reloading. */
 export function useApi<T>(path: string | undefined): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);

@@ -4,9 +4,9 @@
  * heal), a running acks=all producer, and the producer topic's leaders and ISR, all pushed by the
  * server (server-sent `status` events) so a failover is watched as it happens.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { post } from './api.tsx';
-import { Card, ErrorBox, Loading } from './common.tsx';
+import { Card, ErrorBox, Loading, usePushed } from './common.tsx';
 
 interface FaultNode {
   nodeId: number;
@@ -46,22 +46,6 @@ interface Snapshot {
 
 const SIDES = ['all', 'peers', 'clients'] as const;
 
-/** The snapshots the server pushes; `lost` when the stream broke (EventSource reconnects by itself). */
-function useFaultEvents(): { snapshot: Snapshot | undefined; lost: boolean } {
-  const [snapshot, setSnapshot] = useState<Snapshot | undefined>(undefined);
-  const [lost, setLost] = useState(false);
-  useEffect(() => {
-    const events = new EventSource('/api/faults/events');
-    events.addEventListener('status', (event) => {
-      setSnapshot(JSON.parse((event as MessageEvent<string>).data) as Snapshot);
-      setLost(false);
-    });
-    events.addEventListener('error', () => setLost(true));
-    return () => events.close();
-  }, []);
-  return { snapshot, lost };
-}
-
 /** What a broker is, in words: the supervisor's state, then what Kafka and the proxies make of it. */
 function brokerState(node: FaultNode | undefined, serving: boolean, metadataKnown: boolean): string {
   const parts: string[] = [];
@@ -75,7 +59,7 @@ function brokerState(node: FaultNode | undefined, serving: boolean, metadataKnow
 }
 
 export function FaultsPage() {
-  const { snapshot, lost } = useFaultEvents();
+  const { data: snapshot, lost } = usePushed<Snapshot>('/api/faults/events', 'status');
   const [keepDown, setKeepDown] = useState(true);
   const [side, setSide] = useState<string>('all');
   const [delayMs, setDelayMs] = useState('200');
