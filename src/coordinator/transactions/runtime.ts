@@ -50,6 +50,12 @@ import { PartitionTransactions } from './partition-transactions.ts';
 
 /** How long a marker waits before it is sent again after a retriable answer. */
 export const MARKER_RETRY_BACKOFF_MS = 100;
+/**
+ * The producer ids a marker may carry: a record batch header's producer id is kept as a number, so
+ * ids beyond ±(2^53 − 1) cannot be written. Kafka allocates producer ids from 0 up (and -1 means
+ * none), far inside this range; a marker for any other id is refused with INVALID_REQUEST.
+ */
+export const MARKER_PRODUCER_ID_ABS_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 /** Answers after which a marker is sent again (Kafka's coordinator retries these until the partition is deleted). */
 const MARKER_RETRIABLE: ReadonlySet<number> = new Set([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -324,6 +330,9 @@ export class TransactionRuntime implements MarkerWriter {
     readonly coordinatorEpoch: number;
   }): Promise<number> {
     const { target, producerId, producerEpoch, commit, coordinatorEpoch } = marker;
+    if (producerId > MARKER_PRODUCER_ID_ABS_MAX || producerId < -MARKER_PRODUCER_ID_ABS_MAX) {
+      return ErrorCode.INVALID_REQUEST;
+    }
     const replica = this.#broker.partitions.get(target.topic, target.partition) as LocalReplica | undefined;
     if (replica === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     if (!replica.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
