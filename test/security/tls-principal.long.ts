@@ -13,15 +13,14 @@
  * 24311, its controller 24360.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
-import { makeCertificates, type TestCertificates } from './certs.ts';
+import { issueClientCertificate, makeCertificates, type TestCertificates } from './certs.ts';
 import { WireClient } from './support.ts';
 
 interface Target {
@@ -57,33 +56,8 @@ function settings(target: Target, certs: TestCertificates): Record<string, strin
 
 /** A client certificate signed by the test CA (certs.ts leaves ca.pem and ca.key in `dir`). */
 function clientCertificate(dir: string, name: string, subject: string): { cert: string; key: string } {
-  const openssl = (args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`]);
-  openssl(['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`]);
-  writeFileSync(join(dir, `${name}.ext`), 'extendedKeyUsage=clientAuth\n');
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    `${name}.ext`,
-    '-out',
-    `${name}.pem`,
-  ]);
-  return {
-    cert: readFileSync(join(dir, `${name}.pem`), 'utf8'),
-    key: readFileSync(join(dir, `${name}.key`), 'utf8'),
-  };
+  const { certFile, keyFile } = issueClientCertificate(dir, name, subject);
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }
 
 async function ask(

@@ -8,14 +8,13 @@
  * Ports (docs/team-rules.md): 24330 (PLAINTEXT), 24331 (SSL).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Broker } from '../../src/broker/broker.ts';
 import { STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
-import { makeCertificates, type TestCertificates } from './certs.ts';
+import { issueClientCertificate, makeCertificates, type TestCertificates } from './certs.ts';
 import { kcat, type SaslLogin, WireClient } from './support.ts';
 
 const PLAINTEXT = 24330;
@@ -31,23 +30,7 @@ async function ask(client: WireClient, apiKey: number, version: number, body: ob
 
 /** A client certificate no rule names (`O=nobody`), signed by the test CA makeCertificates left in `dir`. */
 function unmappedCertificate(dir: string): { certFile: string; keyFile: string } {
-  const openssl = (args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'nobody.key']);
-  openssl(['req', '-new', '-key', 'nobody.key', '-subj', '/O=nobody/CN=x', '-out', 'nobody.csr']);
-  writeFileSync(join(dir, 'nobody.ext'), 'extendedKeyUsage=clientAuth\n');
-  openssl(
-    ['x509', '-req', '-in', 'nobody.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
-      '-days',
-      '2',
-      '-extfile',
-      'nobody.ext',
-      '-out',
-      'nobody.pem',
-    ]),
-  );
-  return { certFile: join(dir, 'nobody.pem'), keyFile: join(dir, 'nobody.key') };
+  return issueClientCertificate(dir, 'nobody', '/O=nobody/CN=x');
 }
 
 describe('TLS client certificate principals on the embedded broker', { timeout: 120_000 }, () => {
