@@ -23,7 +23,24 @@ const HEAP_OPTS = [
   '-XX:MaxGCPauseMillis=20',
   '-XX:+ExitOnOutOfMemoryError',
 ];
-const READY_TIMEOUT_MS = 120_000;
+/**
+ * How long start() and restart() wait for every node to answer Metadata. Three JVMs at load 40-50
+ * missed a fixed 120 s; `KSTACK_REFERENCE_READY_TIMEOUT_MS` moves it (1 s to 30 minutes).
+ */
+const READY_TIMEOUT_MS_DEFAULT = 120_000;
+const READY_TIMEOUT_MS_MAX = 30 * 60_000;
+const READY_TIMEOUT_MS = readyTimeoutMs(process.env.KSTACK_REFERENCE_READY_TIMEOUT_MS);
+
+function readyTimeoutMs(value: string | undefined): number {
+  if (value === undefined || value === '') return READY_TIMEOUT_MS_DEFAULT;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1_000 || ms > READY_TIMEOUT_MS_MAX) {
+    throw new Error(
+      `KSTACK_REFERENCE_READY_TIMEOUT_MS=${value}: must be an integer of milliseconds from 1000 to ${READY_TIMEOUT_MS_MAX}`,
+    );
+  }
+  return ms;
+}
 const STOP_TIMEOUT_MS = 30_000;
 
 export function kafkaVersion(): string {
