@@ -5,8 +5,8 @@
  * the baseline topics exist the same way. Clients connect to the brokers through the fault proxies
  * (isolate, slow, heal; no front door): a killed broker's connections close as a crashed broker's would.
  *
- * reset() goes through the cluster (groups, then topics deleted, baseline created again; not the
- * transactional state). Not served on three brokers yet (CLUSTER_UNSUPPORTED, see README.md):
+ * reset() goes through the cluster (transactions aborted and transactional ids forgotten, groups,
+ * then topics deleted, baseline created again). Not served on three brokers yet (CLUSTER_UNSUPPORTED, see README.md):
  * snapshots and the manual clock. They replace one broker's files behind the front door; three
  * nodes also share a metadata quorum whose log every node's data would have to match.
  */
@@ -74,6 +74,13 @@ const UNSUPPORTED =
 
 /** Tries of reset()'s deletions when the active controller moves under them (NOT_CONTROLLER). */
 const RESET_CONTROLLER_ATTEMPTS = 3;
+/**
+ * How long reset() waits for the transactions it aborts to complete (markers on every partition
+ * of each, written to its ISR) and for every transactional id to be forgotten: RESET_FAILED after.
+ */
+export const RESET_TRANSACTIONS_MS = 30_000;
+/** How often reset() looks again at transactions still completing. */
+const RESET_TRANSACTIONS_POLL_MS = 20;
 
 export class TestKafkaCluster {
   readonly brokers = BROKERS;
@@ -181,9 +188,11 @@ export class TestKafkaCluster {
    * Back to the state after start, as far as the admin path reaches: every fault healed, every
    * group deleted with its committed offsets (on the node that coordinates it), every topic but
    * the internal ones deleted through the active controller, and the baseline topics created again
-   * (new topic ids, empty logs) and led with a full ISR on every node. Transactional state stays:
-   * `__transaction_state` is internal and cannot be deleted through the admin path (use a
-   * namespace's transactional ids per test). Every broker must be running (NODE_STOPPED) and every
+   * (new topic ids, empty logs) and led with a full ISR on every node. Transactional state first:
+   * every ongoing transaction is aborted (its producer fenced, abort markers written while its
+   * partitions still exist), then every transactional id is forgotten (a tombstone in
+   * `__transaction_state`), so the next InitProducerId of any id starts afresh at epoch 0 and an
+   * old producer gets INVALID_PRODUCER_ID_MAPPING. Every broker must be running (NODE_STOPPED) and every
    * group empty: a group with live members is GROUP_NOT_EMPTY (close the test's consumers first).
    * Clients should be closed too: one kept across reset() sees its topics vanish, then reappear.
    */
@@ -227,6 +236,7 @@ export class TestKafkaCluster {
         );
       }
     }
+    await this.#resetTransactions();
     const marks = [performance.now()];
     const topics = [...cluster.nodes()[0]!.broker.metadata().topics()].filter((topic) => !topic.internal);
     let pending = topics.map((topic) => topic.name);
@@ -263,6 +273,46 @@ export class TestKafkaCluster {
       (mark, i) => mark - (i === 0 ? startedMs : marks[i - 1]!),
     );
     this.timings.lastResetPhasesMs = { groups: groups!, deletes: deletes!, gone: gone!, baseline: baseline! };
+  }
+
+  /**
+   * Aborts every ongoing transaction and forgets every transactional id, on the node whose
+   * coordinator holds it. An Ongoing transaction is aborted the way a new incarnation of its id
+   * aborts it (InitProducerId: the epoch bumped, the old producer fenced, abort markers sent);
+   * one already preparing completes on its own. Ids whose last transaction is over are removed as
+   * `transactional.id.expiration.ms` removes them, with an expiration of 0.
+   */
+  async #resetTransactions(): Promise<void> {
+    const deadline = performance.now() + RESET_TRANSACTIONS_MS;
+    for (;;) {
+      const left: string[] = [];
+      for (const node of this.cluster.nodes()) {
+        const coordinator = node.broker.slots.get(TRANSACTIONS)?.coordinator;
+        if (coordinator === undefined) continue;
+        for (const { transactionalId, transactionState } of coordinator.list([], [], -1)) {
+          if (transactionState !== 'Ongoing') continue;
+          const { transactionTimeoutMs } = coordinator.describe(transactionalId);
+          // CONCURRENT_TRANSACTIONS is the expected answer: the abort has started.
+          await coordinator.initProducerId(transactionalId, Math.max(1, transactionTimeoutMs), {
+            producerId: -1n,
+            producerEpoch: -1,
+          });
+        }
+        await coordinator.idle();
+        await coordinator.removeExpiredTransactionalIds(0);
+        for (const { transactionalId, transactionState } of coordinator.list([], [], -1)) {
+          left.push(`'${transactionalId}' (${transactionState}, node ${node.nodeId})`);
+        }
+      }
+      if (left.length === 0) return;
+      if (performance.now() > deadline) {
+        throw new KafkaTestingError(
+          'RESET_FAILED',
+          `reset(): transactional ids still known after ${RESET_TRANSACTIONS_MS} ms: ${left.join(', ')}; last warnings: ${this.cluster.warnings.slice(-5).join(' | ')}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, RESET_TRANSACTIONS_POLL_MS));
+    }
   }
 
   snapshot(name: string): Promise<SnapshotInfo> {
