@@ -286,6 +286,51 @@ export class BrokerLifecycle implements ControllerChannel {
   }
 }
 
+/**
+ * How long a forwarded request waits for an active controller that answers it (an election after
+ * the controller's loss takes about 2-4 s); past it the broker answers from here (NOT_CONTROLLER).
+ */
+export const FORWARD_NO_CONTROLLER_RETRY_MS = 8_000;
+/** Between two attempts to send a forwarded request while the quorum elects a leader. */
+export const FORWARD_RETRY_INTERVAL_MS = 100;
+const NOT_CONTROLLER = KafkaErrors.NOT_CONTROLLER.code;
+
+/**
+ * Whether a controller's answer refuses any part of the request with NOT_CONTROLLER (the node
+ * asked was not, or no longer, the active controller: that part was applied nowhere).
+ */
+export function refusesNotController(answer: unknown): boolean {
+  if (Array.isArray(answer)) return answer.some(refusesNotController);
+  if (answer === null || typeof answer !== 'object') return false;
+  for (const [key, value] of Object.entries(answer)) {
+    if (key === 'errorCode' && value === NOT_CONTROLLER) return true;
+    if (typeof value === 'object' && value !== null && refusesNotController(value)) return true;
+  }
+  return false;
+}
+
+/**
+ * Sends `attempt` again while the quorum has no reachable active controller: on a failed send or
+ * connection, or an answer `retry` says to send again, until `waitMs` has passed (then the last
+ * failure is thrown, or the last answer returned).
+ */
+export async function untilControllerAnswers<T>(
+  attempt: () => Promise<T>,
+  retry: (answer: T) => boolean,
+  waitMs: number = FORWARD_NO_CONTROLLER_RETRY_MS,
+): Promise<T> {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    try {
+      const answer = await attempt();
+      if (!retry(answer) || performance.now() >= deadline) return answer;
+    } catch (error) {
+      if (performance.now() >= deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, FORWARD_RETRY_INTERVAL_MS));
+  }
+}
+
 /** CreateTopics as a broker forwards it to the active controller (Kafka 4 forwards it too). */
 export const CREATE_TOPICS_KEY = 19;
 export const CREATE_TOPICS_FORWARD_VERSION = 7;
@@ -297,22 +342,25 @@ export async function forwardCreateTopic(
   timeoutMs: number,
 ): Promise<AdminResult> {
   try {
-    const answer = await client.request(CREATE_TOPICS_KEY, CREATE_TOPICS_FORWARD_VERSION, {
-      topics: [
-        {
-          name: spec.name,
-          numPartitions: spec.numPartitions,
-          replicationFactor: spec.replicationFactor,
-          assignments: (spec.assignments ?? []).map((brokerIds, partitionIndex) => ({
-            partitionIndex,
-            brokerIds,
-          })),
-          configs: [...(spec.configs ?? new Map())].map(([name, value]) => ({ name, value })),
-        },
-      ],
-      timeoutMs,
-      validateOnly: spec.validateOnly === true,
-    });
+    const request = () =>
+      client.request(CREATE_TOPICS_KEY, CREATE_TOPICS_FORWARD_VERSION, {
+        topics: [
+          {
+            name: spec.name,
+            numPartitions: spec.numPartitions,
+            replicationFactor: spec.replicationFactor,
+            assignments: (spec.assignments ?? []).map((brokerIds, partitionIndex) => ({
+              partitionIndex,
+              brokerIds,
+            })),
+            configs: [...(spec.configs ?? new Map())].map(([name, value]) => ({ name, value })),
+          },
+        ],
+        timeoutMs,
+        validateOnly: spec.validateOnly === true,
+      });
+    // Sent again while the quorum elects a controller (src/controller/forwarded-admin.ts).
+    const answer = await untilControllerAnswers(request, refusesNotController);
     const topic = (answer.topics as { errorCode: number; errorMessage: string | null }[])[0];
     if (topic === undefined)
       return { errorCode: KafkaErrors.UNKNOWN_SERVER_ERROR.code, errorMessage: 'no answer' };

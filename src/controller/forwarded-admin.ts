@@ -15,6 +15,16 @@
  * Kafka wraps forwarded requests in Envelope (58) to carry the client's principal, because its
  * controller authorizes them; kstack's brokers authorize before forwarding, so the plain API is
  * enough (as for CreateTopics, src/controller/create-topics-forwarded.ts).
+ *
+ * During a quorum election the request waits, as Kafka's forwarding channel queues it: while no
+ * controller is known, when the connection to the one named fails (it was just killed), and when
+ * the node asked answers NOT_CONTROLLER (it lost the leadership), the request is sent again every
+ * 100 ms to whichever node leads by then, for up to FORWARD_NO_CONTROLLER_RETRY_MS. Kafka 4.1.1's
+ * 3-node reference, its active controller killed with SIGKILL and CreateTopics, DeleteTopics and
+ * CreatePartitions sent at once through another broker, answered all three with success after
+ * 3.6-3.8 s (the election). Like Kafka's, a request whose connection failed after it was sent is
+ * sent again: if the dead controller had committed it, the second answer says so (for example
+ * TOPIC_ALREADY_EXISTS).
  */
 import { type Broker, FORWARDED_REPLAY_WAIT_MS } from '../broker/broker.ts';
 import { type Handler, NO_RESPONSE } from '../broker/handler.ts';
@@ -27,7 +37,7 @@ import { handler as incrementalAlterConfigs } from '../broker/handlers/44-increm
 import { handler as alterClientQuotas } from '../broker/handlers/49-alter-client-quotas.ts';
 import { handler as alterUserScramCredentials } from '../broker/handlers/51-alter-user-scram-credentials.ts';
 import type { MessageValue } from '../protocol/index.ts';
-import type { ControllerClient } from './broker-lifecycle.ts';
+import { type ControllerClient, refusesNotController, untilControllerAnswers } from './broker-lifecycle.ts';
 import type { ControllerHandler } from './handler.ts';
 import { METADATA_PARTITION, METADATA_TOPIC } from './wire.ts';
 
@@ -52,15 +62,9 @@ export const CONTROLLER_SERVED_KEYS: ReadonlySet<number> = new Set([43, 45, 55])
 /** Forwarded reads: their answer changes nothing, so there is no replay to wait for. */
 const READ_ONLY_KEYS: ReadonlySet<number> = new Set([55]);
 
-/** How long a broker tries to find an active controller (an election takes about 2 s). */
-export const FORWARD_NO_CONTROLLER_RETRY_MS = 8_000;
-const FORWARD_RETRY_INTERVAL_MS = 100;
 const REPLAY_POLL_MS = 5;
 const DESCRIBE_QUORUM_KEY = 55;
 const DESCRIBE_QUORUM_VERSION = 0;
-/** The error ControllerClient gives when it did not send the request at all (safe to retry). */
-const NO_CONTROLLER = 'no active controller is known';
-
 /** The client id kstack's brokers use towards the controller (`ControllerClient`). */
 export function controllerClientId(nodeId: number): string {
   return `kstack-broker-${nodeId}`;
@@ -89,19 +93,16 @@ export class AdminForwarder {
    * when no controller could be asked: the caller then answers from here (NOT_CONTROLLER).
    */
   async forward(apiKey: number, apiVersion: number, body: MessageValue): Promise<MessageValue | null> {
-    const deadline = performance.now() + FORWARD_NO_CONTROLLER_RETRY_MS;
-    for (;;) {
-      if (this.#options.isActive() && !CONTROLLER_SERVED_KEYS.has(apiKey)) return null;
-      try {
-        const answer = await this.#options.client.request(apiKey, apiVersion, body);
-        if (!READ_ONLY_KEYS.has(apiKey)) await this.#awaitReplay();
-        return answer;
-      } catch (error) {
-        // Only a request that was never sent is sent again: one that was may have been applied.
-        if (!(error as Error).message.startsWith(NO_CONTROLLER) || performance.now() >= deadline) throw error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, FORWARD_RETRY_INTERVAL_MS));
-    }
+    const answer = await untilControllerAnswers<MessageValue | null>(
+      async () => {
+        // This node may win the election meanwhile: then it handles the request itself.
+        if (this.#options.isActive() && !CONTROLLER_SERVED_KEYS.has(apiKey)) return null;
+        return await this.#options.client.request(apiKey, apiVersion, body);
+      },
+      (answer) => answer !== null && refusesNotController(answer),
+    );
+    if (answer !== null && !READ_ONLY_KEYS.has(apiKey)) await this.#awaitReplay();
+    return answer;
   }
 
   async #awaitReplay(): Promise<void> {
