@@ -23,6 +23,8 @@ export const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 export const FORWARDED_HEADER = 'x-kstack-forwarded-by';
 /** How long a follower waits for the leader's answer to a forwarded write (it may wait for its own lock). */
 export const FORWARD_TIMEOUT_MS = 60_000;
+/** Most id-lookup answers kept ready (four forms per id at most); past it, answers are made per request. */
+export const ID_BODIES_MAX = 100_000;
 /** Routes that change `_schemas`: on a follower they are forwarded to the leader. */
 const WRITE = { config: { write: true } };
 
@@ -94,10 +96,11 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
       .type(CONTENT_TYPE)
       .send({ error_code: 404, message: `HTTP 404 Not Found: ${request.method} ${request.url}` });
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (String(reply.getHeader('content-type') ?? '').startsWith('application/json'))
-      reply.type(CONTENT_TYPE);
-    return payload;
+  // A callback hook, not an async one: it runs on every answer, and a promise per request costs.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith('application/json')) reply.type(CONTENT_TYPE);
+    done(null, payload);
   });
 
   // A write on a follower is sent to the leader with the same method, path, query and body, and the
@@ -241,20 +244,40 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     return { id, ...found };
   };
 
-  app.get('/schemas/ids/:id', async (request) => {
+  // The serdes' hot path. Its answer depends only on the state, the id, the subject and two flags,
+  // so each body is made once as bytes and kept until the state changes (`state.generation`): a
+  // repeated lookup is a map read and a write of ready bytes, with no serialization and no
+  // content-type parsing (a Buffer payload is sent as it is). Lookups with a `subject` parameter
+  // are not kept (the subject is the client's text: unbounded keys).
+  const idBodies = new Map<string, Buffer>();
+  let idBodiesGeneration = -1;
+  const idBody = (request: FastifyRequest): Buffer => {
     const query = q(request);
+    const serializedForm = query.format === 'serialized';
+    const withMaxId = flag(query, 'fetchMaxId');
+    const cacheable = query.subject === undefined || query.subject === '';
+    if (idBodiesGeneration !== registry.state.generation) {
+      idBodies.clear();
+      idBodiesGeneration = registry.state.generation;
+    }
+    const key = `${p(request).id}${serializedForm ? 's' : ''}${withMaxId ? 'm' : ''}`;
+    const kept = cacheable ? idBodies.get(key) : undefined;
+    if (kept !== undefined) return kept;
     const { schema, context } = locate(request);
     const view = registry.view(schema);
     const answer: Record<string, unknown> = {
       ...(view.schemaType === undefined ? {} : { schemaType: view.schemaType }),
       ...(view.references === undefined ? {} : { references: view.references }),
       schema:
-        query.format === 'serialized' && schema.schemaType === 'PROTOBUF'
-          ? serialized(registry, schema)
-          : schema.schema,
+        serializedForm && schema.schemaType === 'PROTOBUF' ? serialized(registry, schema) : schema.schema,
     };
-    if (flag(query, 'fetchMaxId')) answer.maxId = registry.state.maxId(context);
-    return answer;
+    if (withMaxId) answer.maxId = registry.state.maxId(context);
+    const body = Buffer.from(JSON.stringify(answer));
+    if (cacheable && idBodies.size < ID_BODIES_MAX) idBodies.set(key, body);
+    return body;
+  };
+  app.get('/schemas/ids/:id', (request, reply) => {
+    reply.header('content-type', CONTENT_TYPE).send(idBody(request));
   });
 
   app.get('/schemas/ids/:id/schema', async (request, reply) => raw(reply, locate(request).schema.schema));

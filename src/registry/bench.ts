@@ -1,20 +1,25 @@
 /**
  * Benchmark of the Schema Registry (reports numbers, asserts nothing): `node src/registry/bench.ts
- * --bootstrap-server HOST:PORT [--port P] [--rate N] [--seconds S] [--follower-port F]`. Starts
+ * --bootstrap-server HOST:PORT [--port P] [--rate N] [--seconds S] [--follower-port F]
+ * [--registry-cpu N --load-cpu M]`. Starts
  * `kstack schema-registry` as a separate process, registers schemas, then measures:
  * - idle resident memory of the registry process (VmRSS after start and registrations);
  * - registrations per second (sequential, each a new schema: read-to-end, append acks=all, read back);
  * - with `--follower-port`, the same through a second instance (`--leader-eligibility false`) that
  *   forwards each registration to the first and reads `_schemas` to its end before it answers;
- * - lookups by id (`GET /schemas/ids/{id}`, the serdes' hot path) at a fixed open-loop rate over
- *   keep-alive connections; latency counted from each request's scheduled time, so a stall is not hidden.
+ * - lookups by id (`GET /schemas/ids/{id}`, the serdes' hot path), driven by `load.ts` in its own
+ *   process: at a fixed open-loop rate (latency counted from each request's due time, so a stall is
+ *   not hidden), then closed loop for the most the registry answers; the registry's CPU per lookup.
+ *   `--registry-cpu`/`--load-cpu` pin the two processes to different cores with `taskset -c`.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import type { LoadResult } from './load.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
@@ -25,6 +30,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     registrations: { type: 'string', default: '200' },
     'follower-port': { type: 'string' },
+    'registry-cpu': { type: 'string' },
+    'load-cpu': { type: 'string' },
   },
 });
 const bootstrap = values['bootstrap-server'];
@@ -34,8 +41,6 @@ const ratePerSecond = Number(values.rate);
 const seconds = Number(values.seconds);
 const registrations = Number(values.registrations);
 const followerPort = values['follower-port'] === undefined ? undefined : Number(values['follower-port']);
-/** Requests sent per timer tick: the open-loop schedule is kept in ticks of this many ms. */
-const TICK_MS = 5;
 const SOCKETS_MAX = 32;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS_MAX });
@@ -80,24 +85,43 @@ function cpuMs(pid: number): number {
   return (ticks * 1000) / 100;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+/** `taskset -c CPU` before a command when a CPU is given (and taskset exists). */
+function pinned(cpu: string | undefined, command: string[]): string[] {
+  return cpu === undefined ? command : ['taskset', '-c', cpu, ...command];
 }
 
-function startRegistry(registryPort: number, extraArgs: string[]) {
-  return spawn(
+function runLoadProcess(args: string[]): Promise<LoadResult> {
+  const [command, ...rest] = pinned(values['load-cpu'], [
     process.execPath,
-    [
-      'bin/kstack.ts',
-      'schema-registry',
-      '--bootstrap-server',
-      bootstrap ?? '',
-      '--port',
-      String(registryPort),
-      ...extraArgs,
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+    join(ROOT, 'src', 'registry', 'load.ts'),
+    ...args,
+  ]);
+  return new Promise((resolve, reject) => {
+    const generator = spawn(command ?? '', rest, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    generator.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    generator.on('error', reject);
+    generator.on('exit', (code) => {
+      if (code === 0) resolve(JSON.parse(out) as LoadResult);
+      else reject(new Error(`load generator exited ${code}: ${out}`));
+    });
+  });
+}
+
+function startRegistry(registryPort: number, extraArgs: string[], cpu?: string) {
+  const [command, ...rest] = pinned(cpu, [
+    process.execPath,
+    'bin/kstack.ts',
+    'schema-registry',
+    '--bootstrap-server',
+    bootstrap ?? '',
+    '--port',
+    String(registryPort),
+    ...extraArgs,
+  ]);
+  return spawn(command ?? '', rest, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 async function waitServing(registryPort: number): Promise<void> {
@@ -138,7 +162,7 @@ async function registerMany(
   return { ids, seconds: (performance.now() - started) / 1000 };
 }
 
-const child = startRegistry(port, []);
+const child = startRegistry(port, [], values['registry-cpu']);
 const follower =
   followerPort === undefined ? null : startRegistry(followerPort, ['--leader-eligibility', 'false']);
 try {
@@ -165,48 +189,37 @@ try {
   await sleep(2_000);
   process.stdout.write(`idle RSS after ${registrations} schemas: ${rssMiB(pid)} MiB\n`);
 
-  const total = ratePerSecond * seconds;
-  const perTick = (ratePerSecond * TICK_MS) / 1000;
-  const latenciesMs: number[] = [];
-  let errors = 0;
-  const pending: Promise<void>[] = [];
-  const cpuBefore = cpuMs(pid);
-  const t0 = performance.now();
-  for (let sent = 0; sent < total; ) {
-    const tickStart = t0 + (sent / perTick) * TICK_MS;
-    const wait = tickStart - performance.now();
-    if (wait > 0) await sleep(wait);
-    for (let k = 0; k < perTick && sent < total; k++, sent++) {
-      const scheduled = tickStart;
-      const id = ids[sent % ids.length];
-      pending.push(
-        request('GET', `/schemas/ids/${id}`).then(
-          (answer) => {
-            if (answer.status !== 200) errors++;
-            latenciesMs.push(performance.now() - scheduled);
-          },
-          () => {
-            errors++;
-          },
-        ),
-      );
-    }
+  // The load generator runs as its own process (load.ts: raw keep-alive sockets, open loop), pinned
+  // to another core than the registry when taskset is there, so the two do not take turns on one.
+  const pathsFile = join(mkdtempSync(join(tmpdir(), 'kstack-sr-bench-')), 'paths.txt');
+  writeFileSync(pathsFile, ids.map((id) => `/schemas/ids/${id}`).join('\n'));
+  process.stdout.write(
+    `load average (1 min) before the lookups: ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}; ` +
+      `registry on CPU ${values['registry-cpu'] ?? 'any'}, load generator on CPU ${values['load-cpu'] ?? 'any'}\n`,
+  );
+  for (const mode of ['open', 'max'] as const) {
+    const cpuBefore = cpuMs(pid);
+    const result = await runLoadProcess([
+      '--port',
+      String(port),
+      '--paths-file',
+      pathsFile,
+      '--mode',
+      mode,
+      '--rate',
+      String(ratePerSecond),
+      '--seconds',
+      String(seconds),
+    ]);
+    const cpuPerLookupUs = ((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.answered);
+    process.stdout.write(
+      `lookups by id, ${mode === 'open' ? `open loop at ${ratePerSecond}/s offered` : 'closed loop (the most answered)'}: ` +
+        `${result.answered} answered in ${result.seconds} s = ${result.achievedPerSecond}/s, errors ${result.errors}; ` +
+        `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, p99.9 ${result.p999Ms.toFixed(2)} ms, ` +
+        `max ${result.maxMs.toFixed(2)} ms; registry CPU ${cpuPerLookupUs.toFixed(0)} µs per lookup ` +
+        `(≈ ${(1e6 / cpuPerLookupUs).toFixed(0)}/s per free core); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}\n`,
+    );
   }
-  await Promise.all(pending);
-  const elapsed = (performance.now() - t0) / 1000;
-  latenciesMs.sort((a, b) => a - b);
-  process.stdout.write(
-    `lookups by id: ${total} at ${ratePerSecond}/s scheduled, ${(total / elapsed).toFixed(0)}/s achieved, errors ${errors}; ` +
-      `p50 ${percentile(latenciesMs, 50).toFixed(2)} ms, p99 ${percentile(latenciesMs, 99).toFixed(2)} ms, ` +
-      `p99.9 ${percentile(latenciesMs, 99.9).toFixed(2)} ms, max ${(latenciesMs.at(-1) ?? 0).toFixed(2)} ms\n`,
-  );
-  const cpuPerLookupUs = ((cpuMs(pid) - cpuBefore) * 1000) / total;
-  process.stdout.write(
-    `registry CPU per lookup: ${cpuPerLookupUs.toFixed(0)} µs (≈ ${(1e6 / cpuPerLookupUs).toFixed(0)} lookups/s per free core)\n`,
-  );
-  process.stdout.write(
-    `load average (1 min) at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}\n`,
-  );
   process.stdout.write(`RSS after the lookups: ${rssMiB(pid)} MiB\n`);
 } finally {
   agent.destroy();

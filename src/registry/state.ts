@@ -42,8 +42,12 @@ export class RegistryState {
   /** Records that could not be decoded (skipped, as Confluent's reader skips them). */
   skipped = 0;
 
+  /** Counts applied records: anything derived from the state is stale once this changes. */
+  generation = 0;
+
   apply(record: LogRecord): void {
     if (record.key === null) return;
+    this.generation += 1;
     try {
       this.#apply(record.key, record.value);
     } catch {
