@@ -90,6 +90,7 @@ export class SegmentedPartitionLog implements PartitionLog {
   #logEndOffset = 0;
   #highWatermark = 0;
   #recoveryPoint = 0;
+  #recoveredSegments = 0;
   #epochs: LeaderEpochCache;
   #unflushedMessages = 0;
   #oldestUnflushedMs = -1;
@@ -117,6 +118,10 @@ export class SegmentedPartitionLog implements PartitionLog {
   get highWatermark(): number {
     return this.#highWatermark;
   }
+  get recoveredSegments(): number {
+    return this.#recoveredSegments;
+  }
+
   get recoveryPoint(): number {
     return this.#recoveryPoint;
   }
@@ -165,6 +170,7 @@ export class SegmentedPartitionLog implements PartitionLog {
       const nextBase = bases[i + 1] ?? Number.POSITIVE_INFINITY;
       const needsRecovery = !clean && nextBase > recoveryPoint;
       let problem: string | null = null;
+      if (needsRecovery) this.#recoveredSegments += 1;
       if (needsRecovery || !epochsLoaded || !segment.loadIndexes()) {
         if (!needsRecovery && epochsLoaded)
           this.#logger.warn(`${this.dir}: rebuilding indexes of ${segment.logPath}`);
@@ -187,6 +193,11 @@ export class SegmentedPartitionLog implements PartitionLog {
         }
         break;
       }
+    }
+    if (this.#recoveredSegments > 0) {
+      this.#logger.info(
+        `${this.dir}: recovered ${this.#recoveredSegments} segment(s) from offset ${recoveryPoint} after an unclean shutdown`,
+      );
     }
     // Drop empty segments other than the last (left by a crash between roll and write).
     this.#segments = this.#segments.filter((s, i, all) => {
@@ -722,6 +733,12 @@ export class SegmentedPartitionLog implements PartitionLog {
     }
     this.#recoveryPoint = this.#logEndOffset;
     this.#writeCheckpoint(true);
+    this.#closed = true;
+  }
+
+  abandon(): void {
+    if (this.#closed) return;
+    for (const segment of this.#segments) segment.close();
     this.#closed = true;
   }
 

@@ -131,6 +131,14 @@ export interface PartitionLog {
   maybeFlush(): boolean;
   /** Writes indexes and checkpoints, marks the shutdown clean, closes files. */
   close(): void;
+  /**
+   * A crash (a killed process): closes the files and nothing else. No index, checkpoint or
+   * fsync is written, so the checkpoint still says unclean and the next open recovers every
+   * segment from the recovery point on; the bytes are what write() gave the OS.
+   */
+  abandon(): void;
+  /** Segments the open scanned because the last shutdown was not clean (0 after a clean close). */
+  readonly recoveredSegments: number;
   /** Closes and removes the partition's directory (DeleteTopics). */
   delete(): void;
 }

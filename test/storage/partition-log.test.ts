@@ -382,6 +382,25 @@ for (const impl of implementations) {
       log.close();
     });
 
+    test('abandon() is a crash: the next open recovers from the recovery point; close() is clean', async () => {
+      let log = h.open();
+      for (let i = 0; i < 3; i++) appendLeader(log, await batch(2));
+      log.close();
+      log = h.open();
+      assert.equal(log.recoveredSegments, 0, 'a clean close leaves nothing to recover');
+      for (let i = 0; i < 2; i++) appendLeader(log, await batch(2));
+      log.abandon(); // no index, checkpoint or fsync after the writes
+      log = h.open();
+      assert.equal(log.recoveredSegments, 1, 'the active segment scanned');
+      assert.equal(log.logEndOffset, 10);
+      assert.deepEqual(await offsetsIn(log.read(0, { maxBytes: 1 << 20 }).records), [...Array(10).keys()]);
+      assert.equal(appendLeader(log, await batch(1)).baseOffset, 10);
+      log.close();
+      log = h.open();
+      assert.equal(log.recoveredSegments, 0);
+      log.close();
+    });
+
     test('recovery truncates at a flipped byte (CRC mismatch), even after a clean shutdown', async () => {
       let log = h.open();
       for (let i = 0; i < 5; i++) appendLeader(log, await batch(2));
