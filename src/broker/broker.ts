@@ -521,8 +521,12 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     return proposal;
   }
 
-  /** Clean shutdown: stop serving (answering what is in flight), stop extensions, close logs. */
-  async stop(): Promise<void> {
+  /**
+   * Clean shutdown: stop serving (answering what is in flight), stop extensions, close logs.
+   * `crash`: the partition logs are abandoned instead (no index, checkpoint or fsync: the next
+   * start recovers them, as after a killed process).
+   */
+  async stop(options: { crash?: boolean } = {}): Promise<void> {
     this.#stopped = true;
     this.#replicaManager?.stop();
     this.#replicaManager = null;
@@ -533,7 +537,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#timers.clear();
     for (const replica of this.#replicas.values()) {
       try {
-        replica.log.close();
+        if (options.crash === true) replica.log.abandon();
+        else replica.log.close();
       } catch (error) {
         this.log.warn(`closing ${replica.topic}-${replica.partitionIndex}: ${String(error)}`);
       }
