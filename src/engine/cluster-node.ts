@@ -227,9 +227,10 @@ export class ClusterNode {
   /**
    * Stops the node. Controlled (default): first asks the active controller to move this broker's
    * leaderships and ISR memberships away (heartbeat WantShutDown) until it answers ShouldShutDown,
-   * at most CONTROLLED_SHUTDOWN_TIMEOUT_MS.
+   * at most CONTROLLED_SHUTDOWN_TIMEOUT_MS. `crash`: the broker's partition logs are left as a
+   * killed process leaves them (Broker.stop), so its next start recovers them.
    */
-  async stop(options: { controlled?: boolean } = {}): Promise<void> {
+  async stop(options: { controlled?: boolean; crash?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     if (options.controlled !== false && this.#brokerEpoch >= 0) await this.#controlledShutdown();
     this.#stopped = true;
@@ -238,7 +239,7 @@ export class ClusterNode {
     this.control.stop();
     this.quorum.detach();
     await this.controller.stop();
-    await this.broker.stop();
+    await this.broker.stop({ crash: options.crash === true });
   }
 
   async #controlledShutdown(): Promise<void> {
