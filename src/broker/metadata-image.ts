@@ -12,6 +12,17 @@ import type { BrokerEndpoint, MetadataView, PartitionView, TopicView } from './s
 /** ConfigRecord resource types (Kafka's ConfigResource.Type). */
 export const ConfigResourceType = { topic: 2, broker: 4 } as const;
 
+/**
+ * One listener of a registered broker, as Kafka's RegisterBrokerRecord lists them (its `endpoints`:
+ * listener name, advertised host and port, security protocol id).
+ */
+export interface RegisteredEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly securityProtocol: number;
+}
+
 /** SCRAM credential records are kept by src/security (scram-store.ts); the image passes over them. */
 export type MetadataRecord =
   | ScramMetadataRecord
@@ -63,6 +74,11 @@ export type MetadataRecord =
       readonly host: string;
       readonly port: number;
       readonly rack: string | null;
+      /**
+       * Every listener of the broker (a cluster node's registration); `host`/`port` are the first's,
+       * which the brokers replicate over. Absent (one node, older logs): `host`/`port` on every listener.
+       */
+      readonly endpoints?: readonly RegisteredEndpoint[];
       /** A cluster's broker registers fenced (Kafka's RegisterBrokerRecord.Fenced); one node is not. */
       readonly fenced?: boolean;
     }
@@ -93,6 +109,8 @@ export class MetadataImage implements MetadataView {
   readonly #registrations: ReadonlyMap<number, { readonly epoch: number; readonly fenced: boolean }>;
   /** Finalized feature levels by name (FeatureLevelRecord); a level-0 feature is absent. */
   readonly finalizedFeatures: ReadonlyMap<string, number>;
+  /** Per registered broker that listed them: its listeners' endpoints. */
+  readonly #endpoints: ReadonlyMap<number, readonly RegisteredEndpoint[]>;
 
   constructor(
     clusterId: string,
@@ -103,7 +121,9 @@ export class MetadataImage implements MetadataView {
     brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
     registrations: ReadonlyMap<number, { readonly epoch: number; readonly fenced: boolean }> = new Map(),
     finalizedFeatures: ReadonlyMap<string, number> = new Map(),
+    endpoints: ReadonlyMap<number, readonly RegisteredEndpoint[]> = new Map(),
   ) {
+    this.#endpoints = endpoints;
     this.#registrations = registrations;
     this.finalizedFeatures = finalizedFeatures;
     this.clusterId = clusterId;
@@ -131,7 +151,16 @@ export class MetadataImage implements MetadataView {
       this.brokerConfigs,
       this.#registrations,
       this.finalizedFeatures,
+      this.#endpoints,
     );
+  }
+
+  /**
+   * A registered broker's endpoints, one per listener, as its RegisterBrokerRecord listed them;
+   * undefined when it listed none (one node, whose `host`/`port` serve every listener).
+   */
+  endpointsOf(brokerId: number): readonly RegisteredEndpoint[] | undefined {
+    return this.#endpoints.get(brokerId);
   }
 
   /** The epoch of a registered broker (the metadata offset of its registration), -1 if unknown. */
@@ -193,6 +222,7 @@ export class MetadataImage implements MetadataView {
     const brokerConfigs = new Map(this.brokerConfigs);
     const registrations = new Map(this.#registrations);
     const finalizedFeatures = new Map(this.finalizedFeatures);
+    const endpoints = new Map(this.#endpoints);
     for (const record of records) {
       switch (record.type) {
         case 'TopicRecord':
@@ -266,6 +296,9 @@ export class MetadataImage implements MetadataView {
             rack: record.rack,
           });
           registrations.set(record.brokerId, { epoch: Number(lastOffset), fenced: record.fenced === true });
+          if (record.endpoints === undefined || record.endpoints.length === 0)
+            endpoints.delete(record.brokerId);
+          else endpoints.set(record.brokerId, Object.freeze([...record.endpoints]));
           break;
         case 'FenceBrokerRecord':
         case 'UnfenceBrokerRecord': {
@@ -299,6 +332,7 @@ export class MetadataImage implements MetadataView {
       brokerConfigs,
       registrations,
       finalizedFeatures,
+      endpoints,
     );
   }
 }

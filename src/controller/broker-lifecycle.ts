@@ -42,8 +42,16 @@ export const CONTROLLER_IN_FLIGHT_MAX = 64;
 const CONTROLLER_RESPONSE_BYTES_MAX = 16 * 1024 * 1024;
 /** Wait between registration attempts (no leader yet, NOT_CONTROLLER, connection refused). */
 export const REGISTRATION_RETRY_MS = 200;
-/** SecurityProtocol PLAINTEXT (the only one a cluster node's broker listener has for now). */
+/** SecurityProtocol PLAINTEXT: the listener registered when the broker names none (`listeners`). */
 const PLAINTEXT = 0;
+
+/** One of the broker's listeners as BrokerRegistration sends it (securityProtocol: Kafka's id). */
+export interface RegistrationListener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly securityProtocol: number;
+}
 
 interface Pending {
   readonly apiKey: number;
@@ -176,6 +184,11 @@ export interface BrokerLifecycleOptions {
   readonly client: ControllerClient;
   /** The broker listener clients reach (registered as the broker's endpoint). */
   readonly endpoint: () => { host: string; port: number } | null;
+  /**
+   * Every listener, the first being `endpoint`'s (the one brokers replicate over); absent: one
+   * PLAINTEXT listener at `endpoint`.
+   */
+  readonly listeners?: () => readonly RegistrationListener[];
   /** The offset of the last metadata record this node replayed. */
   readonly metadataOffset: () => number;
   readonly log: { info(message: string): void; warn(message: string): void };
@@ -209,7 +222,7 @@ export class BrokerLifecycle implements ControllerChannel {
               brokerId: this.#options.nodeId,
               clusterId: this.#options.clusterId,
               incarnationId: this.#incarnationId,
-              listeners: [
+              listeners: this.#options.listeners?.() ?? [
                 { name: 'PLAINTEXT', host: endpoint.host, port: endpoint.port, securityProtocol: PLAINTEXT },
               ],
               features: [],

@@ -340,7 +340,13 @@ export class ReplicationControl {
       return { errorCode: KafkaErrors.INCONSISTENT_CLUSTER_ID.code };
     }
     const brokerId = body.brokerId as number;
-    const listener = (body.listeners as { host: string; port: number }[])[0];
+    const listeners = body.listeners as {
+      name: string;
+      host: string;
+      port: number;
+      securityProtocol: number;
+    }[];
+    const listener = listeners[0];
     if (listener === undefined) return { errorCode: KafkaErrors.INVALID_REQUEST.code };
     const image = this.#image();
     const records: MetadataRecord[] = [
@@ -352,6 +358,13 @@ export class ReplicationControl {
         host: listener.host,
         port: listener.port,
         rack: (body.rack as string | null) ?? null,
+        // Every listener (Kafka's RegisterBrokerRecord endpoints): Metadata answers per listener.
+        endpoints: listeners.map(({ name, host, port, securityProtocol }) => ({
+          name,
+          host,
+          port,
+          securityProtocol,
+        })),
         fenced: true,
       },
     ];

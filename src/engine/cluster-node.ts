@@ -6,11 +6,19 @@
  * to the quorum and answered once committed; a node that is not the active controller forwards them
  * to it (CreateTopics, and src/controller/forwarded-admin.ts for the other admin writes) and
  * answers once it has replayed the commit.
- * Once listening, the broker registers with the active controller, then replicates its partitions
- * with the broker epoch it was given, heartbeating and sending AlterPartition over the network.
+ * Once listening, the broker registers with the active controller, every listener of
+ * `listeners` with its advertised address (Kafka's RegisterBrokerRecord endpoints: Metadata then
+ * answers each client with the brokers' endpoints on its own listener), then replicates its
+ * partitions over the first listener with the broker epoch it was given, heartbeating and sending
+ * AlterPartition over the network.
  */
 import { Broker, type BrokerOptions } from '../broker/broker.ts';
-import { BrokerLifecycle, ControllerClient, forwardCreateTopic } from '../controller/broker-lifecycle.ts';
+import {
+  BrokerLifecycle,
+  ControllerClient,
+  forwardCreateTopic,
+  type RegistrationListener,
+} from '../controller/broker-lifecycle.ts';
 import { createTopicsForwardedHandler } from '../controller/create-topics-forwarded.ts';
 import { AdminForwarder, controllerClientId, forwardedAdminHandlers } from '../controller/forwarded-admin.ts';
 import { MetadataQuorum } from '../controller/metadata-quorum.ts';
@@ -19,6 +27,12 @@ import type { PeerAddress } from '../controller/peer.ts';
 import { leaderBalanceSettings, ReplicationControl } from '../controller/replication-control.ts';
 import { COORDINATOR_LEADERSHIP } from '../coordinator/extension.ts';
 import type { LeaderAndEpoch, RaftConfig } from '../raft/types.ts';
+import {
+  type Listener,
+  ListenerConfigError,
+  resolveListeners,
+  SECURITY_PROTOCOL_IDS,
+} from '../security/listeners.ts';
 import type { ServerLog } from '../server/server.ts';
 
 export const CONTROLLER_LISTENER_NAME = 'CONTROLLER';
@@ -73,6 +87,8 @@ export class ClusterNode {
   readonly #client: ControllerClient;
   readonly #forwarder: AdminForwarder;
   readonly #lifecycle: BrokerLifecycle;
+  /** `listeners` as resolved from the config (the broker binds the same list). */
+  readonly #listeners: readonly Listener[];
   #leader: LeaderAndEpoch = { epoch: -1, leaderId: -1 };
   #brokerEpoch = -1;
   #stopped = false;
@@ -90,6 +106,7 @@ export class ClusterNode {
     if (self === undefined) {
       throw new Error(`controller.quorum.voters does not name node.id ${options.nodeId}`);
     }
+    this.#listeners = clusterListeners(options);
     this.quorum = new MetadataQuorum({
       clusterId: options.clusterId,
       onRecords: (records, offset) => {
@@ -162,8 +179,27 @@ export class ClusterNode {
       clusterId: options.clusterId,
       client: this.#client,
       endpoint: () => this.broker.endpoint,
+      listeners: () => this.#registrationListeners(),
       metadataOffset: () => this.quorum.appliedEndOffset() - 1,
       log: options.log,
+    });
+  }
+
+  /**
+   * Every listener with the address its clients are given: the first as the broker advertises it
+   * (its bound port when `listeners` asks for 0), the others from `advertised.listeners` or where
+   * they bind.
+   */
+  #registrationListeners(): readonly RegistrationListener[] {
+    const first = this.broker.endpoint;
+    return this.#listeners.map((listener, index) => {
+      const address = index === 0 && first !== null ? first : (listener.advertised ?? listener);
+      return {
+        name: listener.name,
+        host: address.host,
+        port: address.port,
+        securityProtocol: SECURITY_PROTOCOL_IDS[listener.securityProtocol],
+      };
     });
   }
 
@@ -278,4 +314,36 @@ export class ClusterNode {
     this.control.onLeaderChange(leader);
     this.broker.setController(leader.leaderId);
   }
+}
+
+/**
+ * The node's listeners (the broker resolves the same settings and refuses a bad one first). Every
+ * listener after the first must bind a fixed port or advertise one: the registration names it
+ * before any client asks, and only the first listener's bound port is known to this node.
+ */
+function clusterListeners(options: ClusterNodeOptions): readonly Listener[] {
+  const config = options.config ?? {};
+  let listeners: Listener[];
+  try {
+    listeners = resolveListeners(
+      {
+        listeners: config.listeners,
+        advertisedListeners: config['advertised.listeners'],
+        securityProtocolMap: config['listener.security.protocol.map'],
+      },
+      options.host,
+      options.port,
+    );
+  } catch {
+    // The broker's constructor reports the fault with the setting named.
+    return [];
+  }
+  for (const listener of listeners.slice(1)) {
+    if (listener.port === 0 && listener.advertised === undefined) {
+      throw new ListenerConfigError(
+        `listeners: ${listener.name} binds port 0; a cluster node registers every listener's address with the controller, so give it a port (or advertise one)`,
+      );
+    }
+  }
+  return listeners;
 }

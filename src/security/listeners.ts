@@ -9,6 +9,14 @@
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
 
+/** Kafka's SecurityProtocol ids, as BrokerRegistration and RegisterBrokerRecord carry them. */
+export const SECURITY_PROTOCOL_IDS: Readonly<Record<SecurityProtocol, number>> = {
+  PLAINTEXT: 0,
+  SSL: 1,
+  SASL_PLAINTEXT: 2,
+  SASL_SSL: 3,
+};
+
 /** Kafka 4's default `listener.security.protocol.map`: each protocol is a listener name of itself. */
 export const DEFAULT_SECURITY_PROTOCOL_MAP =
   'SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT';

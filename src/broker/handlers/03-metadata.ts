@@ -5,6 +5,7 @@ import {
   type MetadataResponseData,
   ZERO_UUID,
 } from '../../protocol/index.ts';
+import { brokersOnListener, isLiveBroker, listenerEndpoint } from '../../security/listener-view.ts';
 import { defineHandler } from '../handler.ts';
 import { AUTHORIZED_OPERATIONS_OMITTED, brokerOf } from '../handler-support.ts';
 import type { TopicView } from '../services.ts';
@@ -12,28 +13,41 @@ import { topicNameProblem } from '../topic-names.ts';
 
 type TopicAnswer = Input<MetadataResponseData>['topics'] extends (infer T)[] | undefined ? T : never;
 
+/** The brokers as the request's listener sees them. */
+interface ListenerBrokers {
+  /** Live (registered, unfenced) brokers that have the listener: the others are offline replicas. */
+  readonly reachable: ReadonlySet<number>;
+  /** Whether a broker is live but has no endpoint on the listener. */
+  readonly missingListener: (brokerId: number) => boolean;
+  /** LISTENER_NOT_FOUND from v6 (Kafka's errorUnavailableListeners), LEADER_NOT_AVAILABLE before. */
+  readonly missingCode: number;
+}
+
 /**
  * A topic's partitions as Kafka's KRaftMetadataCache answers them: a partition whose leader is not
  * a live (registered, unfenced) broker answers LEADER_NOT_AVAILABLE with leader -1, so clients
- * refresh instead of sending to a broker that is gone; replicas on fenced or unregistered brokers
- * are listed in offlineReplicas.
+ * refresh instead of sending to a broker that is gone; a live leader without the request's
+ * listener answers LISTENER_NOT_FOUND (v6+) with leader -1; replicas on fenced or unregistered
+ * brokers, or on brokers without the listener, are listed in offlineReplicas.
  */
-function describeTopic(topic: TopicView, alive: ReadonlySet<number>): TopicAnswer {
+function describeTopic(topic: TopicView, brokers: ListenerBrokers): TopicAnswer {
+  const { reachable } = brokers;
   return {
     errorCode: 0,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: topic.internal,
     partitions: topic.partitions.map((p) => {
-      const led = p.leaderId >= 0 && alive.has(p.leaderId);
+      const led = p.leaderId >= 0 && reachable.has(p.leaderId);
+      const missing = !led && p.leaderId >= 0 && brokers.missingListener(p.leaderId);
       return {
-        errorCode: led ? 0 : KafkaErrors.LEADER_NOT_AVAILABLE.code,
+        errorCode: led ? 0 : missing ? brokers.missingCode : KafkaErrors.LEADER_NOT_AVAILABLE.code,
         partitionIndex: p.partitionIndex,
         leaderId: led ? p.leaderId : -1,
         leaderEpoch: p.leaderEpoch,
         replicaNodes: [...p.replicas],
         isrNodes: [...p.isr],
-        offlineReplicas: p.replicas.filter((id) => !alive.has(id)),
+        offlineReplicas: p.replicas.filter((id) => !reachable.has(id)),
       };
     }),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
@@ -59,13 +73,19 @@ export const handler = defineHandler<MetadataRequestData, Input<MetadataResponse
     const version = context.apiVersion;
     const allowAutoCreate = version < 4 || request.allowAutoTopicCreation;
     const topics: TopicAnswer[] = [];
-    const alive = (): ReadonlySet<number> =>
-      new Set(
-        broker
-          .metadata()
-          .aliveBrokers()
-          .map((b) => b.nodeId),
-      );
+    const listenerName = context.connection.listenerName;
+    const missingCode =
+      version >= 6 ? KafkaErrors.LISTENER_NOT_FOUND.code : KafkaErrors.LEADER_NOT_AVAILABLE.code;
+    const alive = (): ListenerBrokers => {
+      const image = broker.metadata();
+      const { listed } = brokersOnListener(image, image.aliveBrokers(), listenerName);
+      return {
+        reachable: new Set(listed.map((b) => b.nodeId)),
+        missingListener: (id) =>
+          isLiveBroker(image, id) && listenerEndpoint(image, id, listenerName) === null,
+        missingCode,
+      };
+    };
     const all = request.topics === null || (version === 0 && request.topics.length === 0);
     if (all) {
       const aliveIds = alive();
@@ -98,11 +118,12 @@ export const handler = defineHandler<MetadataRequestData, Input<MetadataResponse
       }
     }
     const image = broker.metadata();
+    // Only the brokers that have the request's listener, each at its endpoint there (Kafka's
+    // getAliveBrokerNodes(listenerName)).
+    const { listed } = brokersOnListener(image, image.aliveBrokers(), listenerName);
     return {
       throttleTimeMs: 0,
-      brokers: image
-        .aliveBrokers()
-        .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: listed.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: image.clusterId,
       controllerId: image.controllerId,
       topics,
