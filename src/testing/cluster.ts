@@ -122,8 +122,10 @@ export class ClusterBroker {
    * fetch, vote or heartbeat from it) while the node object is stopped without a controlled
    * shutdown behind them. Nobody moves its leaderships first: the controller fences it after the
    * broker session timeout and elects new leaders from the ISR (a new active controller too when
-   * it was the one). What its logs hold is what it wrote before the kill (a process crash keeps
-   * what write() handed to the OS too). Without fault proxies only the stop happens.
+   * it was the one). Its partition logs are left as a killed process leaves them: what write()
+   * handed to the OS, no index, checkpoint or fsync written after it, the checkpoint still saying
+   * unclean, so `restart()` runs log recovery (`log.recoveredSegments`). Without fault proxies
+   * the connections are closed by the stop (in-flight requests answered) but the logs the same.
    */
   kill(): Promise<void> {
     return this.#cluster.stopNode(this.nodeId, false);
@@ -564,7 +566,7 @@ export class TestCluster {
     this.#nodes.delete(nodeId);
     const rules = this.#rules;
     if (controlled || rules === undefined) {
-      await node.stop({ controlled });
+      await node.stop({ controlled, crash: !controlled });
       return;
     }
     // A crash: the proxies destroy its connections first, so whatever the stop still answers or
@@ -572,7 +574,7 @@ export class TestCluster {
     rules.resume(nodeId);
     rules.crash(nodeId);
     try {
-      await node.stop({ controlled: false });
+      await node.stop({ controlled: false, crash: true });
     } finally {
       rules.restore(nodeId);
     }

@@ -3,12 +3,14 @@
  * leader of a partition is killed (no controlled shutdown) while kafkajs produces to it with
  * acks=all, a new leader is elected and the ISR shrinks, the node is restarted on its port and data
  * and rejoins the ISR, and every acknowledged record is read back by a consumer and is in the
- * restarted replica's log. Not in the unit run: about 30-45 s at load 30-40 (the 4 s broker
+ * restarted replica's log. The kill is a crash for the logs too: the restart ran log recovery on
+ * the killed node's partition (`recoveredSegments`; a clean stop leaves 0). Not in the unit run: about 30-45 s at load 30-40 (the 4 s broker
  * session before the fence, then the client's metadata retries).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
+import type { PartitionLog } from '../../src/storage/partition-log.ts';
 import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
 import { kafkajsClient } from './kafkajs-client.ts';
 
@@ -24,6 +26,14 @@ before(async () => {
   });
 });
 after(() => kafka?.stop());
+
+/** Segments node `nodeId`'s log of the partition recovered when it opened (its storage log's count). */
+function recoveredSegments(nodeId: number): number | undefined {
+  const log = kafka.broker(nodeId).node.broker.replicaManager?.core(TOPIC, 0)?.log as
+    | Partial<Pick<PartitionLog, 'recoveredSegments'>>
+    | undefined;
+  return log?.recoveredSegments;
+}
 
 function client(clientId: string): Kafka {
   return kafkajsClient(clientId, kafka.bootstrapAddresses);
@@ -57,6 +67,7 @@ test('kill the leader under acks=all load: a new leader, the node restarts, ISR 
     });
   try {
     await waitAcknowledged(20, 'before the kill');
+    assert.equal(recoveredSegments(victim), 0, 'a fresh partition: nothing to recover at its first open');
     const killedAt = performance.now();
     const beforeKill = acknowledged.length;
     await kafka.broker(victim).kill();
@@ -71,12 +82,17 @@ test('kill the leader under acks=all load: a new leader, the node restarts, ISR 
     await waitAcknowledged(beforeKill + 20, 'by the new leader');
     const restartedAt = performance.now();
     await kafka.broker(victim).restart({ timeoutMs: WAIT_MS });
+    const recovered = recoveredSegments(victim);
+    assert.ok(
+      recovered !== undefined && recovered >= 1,
+      `the restart recovered the killed leader's log (segments recovered: ${recovered})`,
+    );
     const isr = await kafka.waitForIsr(TOPIC, 0, { timeoutMs: WAIT_MS });
     const rejoinMs = performance.now() - restartedAt;
     assert.deepEqual([...isr].sort(), [1, 2, 3], 'ISR back to 3');
     await waitAcknowledged(acknowledged.length + 10, 'after the rejoin');
     console.log(
-      `killed leader ${victim}: new leader ${leader} after ${Math.round(failoverMs)} ms; restarted node in the ISR after ${Math.round(rejoinMs)} ms; ${acknowledged.length} acknowledged, ${failed.length} failed sends`,
+      `killed leader ${victim}: new leader ${leader} after ${Math.round(failoverMs)} ms; restarted node in the ISR after ${Math.round(rejoinMs)} ms (${recovered} segment(s) recovered); ${acknowledged.length} acknowledged, ${failed.length} failed sends`,
     );
   } finally {
     producing = false;
