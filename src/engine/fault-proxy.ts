@@ -24,6 +24,15 @@
  * is forwarded, its answer dropped and the connection closed instead (the broker did the work; the
  * client never learns it and must retry), as the compatibility suite's fault proxy does for
  * Produce. A request the broker does not answer (Produce with acks=0) is never cut after.
+ *
+ * A node that is down (its own listener refuses: killed, stopped, not started yet) is down as
+ * clients see it: its proxy closes its listening socket, so a connection is refused as a dead
+ * Kafka broker refuses it (a client that takes the first bootstrap address accepting TCP, as
+ * @platformatic/kafka does, moves on to the next), and listens again on the same port once the
+ * node's listener accepts. Each proxy keeps one idle watch connection to its node's listener: its
+ * close (the node died) or a refused connection through the proxy makes the proxy ask again at
+ * once; while the node refuses, it asks every `UPSTREAM_PROBE_INTERVAL_MS`. A paused node's
+ * listener still accepts (the kernel queues), so a paused node's proxy accepts and holds.
  */
 import net from 'node:net';
 
@@ -41,6 +50,10 @@ const REQUEST_HEADER_BYTES_MIN = 4 + 2 + 2 + 4 + 2;
 const REQUEST_FRAME_HEADER_BYTES = 4 + 2 + 2 + 4;
 /** Response header bytes read for each answer: size prefix and correlation id. */
 const RESPONSE_FRAME_HEADER_BYTES = 4 + 4;
+/** How often a proxy whose node refuses connections asks again whether it accepts. */
+export const UPSTREAM_PROBE_INTERVAL_MS = 100;
+/** A watch connection closed sooner than this after it opened is asked again after the probe interval, not at once. */
+const WATCH_RECONNECT_AT_ONCE_AFTER_MS = 1_000;
 /** Client cuts held at once by one cluster's rules. */
 export const CLIENT_CUTS_MAX = 256;
 /** Longest client id a client cut names (Kafka's client ids are int16-length strings). */
@@ -380,24 +393,120 @@ interface Link {
 /** One listener's proxy: forwards bytes both ways, cutting, holding and delaying as the rules say. */
 export class NodeProxy {
   readonly options: NodeProxyOptions;
-  readonly #server: net.Server;
+  /** The listening socket; null while the node is down (connections refused) or after close(). */
+  #server: net.Server | null = null;
+  /** The port bound by the first listen(), kept when listening again (listenPort may be 0). */
+  #port = 0;
   readonly #links = new Set<Link>();
   readonly #unsubscribe: () => void;
+  #closed = false;
+  /** The idle connection to the node's listener whose close says the node may be down. */
+  #watch: net.Socket | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #binding = false;
 
   constructor(options: NodeProxyOptions) {
     this.options = options;
-    this.#server = net.createServer((client) => this.#accept(client));
     this.#unsubscribe = options.rules.onChange(() => this.#enforce());
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.options.listenPort, this.options.host, () => {
-        this.#server.off('error', reject);
+  /** Binds the proxy's port (rejects when it is taken), then follows the node: refusing while it is down. */
+  async listen(): Promise<void> {
+    this.#port = this.options.listenPort;
+    await this.#bind();
+    this.#watchUpstream();
+  }
+
+  /** Whether the proxy accepts connections now (false while its node refuses them). */
+  get accepting(): boolean {
+    return this.#server !== null;
+  }
+
+  /** The port the proxy listens on (the bound one when listenPort was 0). */
+  get port(): number {
+    return this.#port;
+  }
+
+  #bind(): Promise<void> {
+    const server = net.createServer((client) => this.#accept(client));
+    return new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#port, this.options.host, () => {
+        server.off('error', reject);
+        server.on('error', (error) =>
+          this.options.log?.(`proxy of node ${this.options.nodeId}: ${error.message}`),
+        );
+        const address = server.address();
+        if (address !== null && typeof address === 'object') this.#port = address.port;
+        if (this.#closed) {
+          server.close();
+        } else {
+          this.#server = server;
+        }
         resolve();
       });
+    }).finally(() => {
+      this.#binding = false;
     });
+  }
+
+  /** The node's listener refused: stop listening, so connections are refused as the node's would be. */
+  #nodeDown(): void {
+    const server = this.#server;
+    if (server === null) return;
+    this.#server = null;
+    server.close();
+    this.options.log?.(
+      `proxy of node ${this.options.nodeId}: the node refuses connections; port ${this.#port} refuses them too until it is back`,
+    );
+  }
+
+  /** The node's listener accepts: listen again (on the same port) if the proxy had stopped. */
+  #nodeUp(): void {
+    if (this.#server !== null || this.#closed || this.#binding) return;
+    this.#binding = true;
+    this.#bind().then(
+      () =>
+        this.options.log?.(
+          `proxy of node ${this.options.nodeId}: the node accepts again; listening on ${this.#port}`,
+        ),
+      (error: Error) => {
+        this.options.log?.(
+          `proxy of node ${this.options.nodeId}: cannot listen again on ${this.#port}: ${error.message}`,
+        );
+        // Asked again: the watch connection stays open, so nothing else would retry.
+        this.#watch?.destroy();
+      },
+    );
+  }
+
+  /** Opens the watch connection: refused means down (asked again after the interval); a close asks again. */
+  #watchUpstream(): void {
+    this.#probeTimer = undefined;
+    if (this.#closed) return;
+    const socket = net.connect({ host: this.options.host, port: this.options.upstreamPort });
+    this.#watch = socket;
+    let openedAt: number | undefined;
+    socket.on('error', () => {});
+    socket.once('connect', () => {
+      openedAt = performance.now();
+      this.#nodeUp();
+    });
+    socket.once('close', () => {
+      if (this.#watch === socket) this.#watch = undefined;
+      if (this.#closed) return;
+      if (openedAt === undefined) this.#nodeDown();
+      const atOnce =
+        openedAt !== undefined && performance.now() - openedAt >= WATCH_RECONNECT_AT_ONCE_AFTER_MS;
+      this.#probeTimer = setTimeout(() => this.#watchUpstream(), atOnce ? 0 : UPSTREAM_PROBE_INTERVAL_MS);
+    });
+  }
+
+  /** A connection to the node was refused: the watch connection asks again now. */
+  #upstreamRefused(): void {
+    if (this.#closed) return;
+    this.#nodeDown();
+    if (this.#watch !== undefined && !this.#watch.connecting) this.#watch.destroy();
   }
 
   /** Open connections by source: how many from peers and how many from clients. */
@@ -412,9 +521,15 @@ export class NodeProxy {
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     this.#unsubscribe();
+    clearTimeout(this.#probeTimer);
+    this.#watch?.destroy();
     for (const link of this.#links) link.close();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+    const server = this.#server;
+    this.#server = null;
+    if (server === null) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
   }
 
   /** Applies a change of the rules to every open connection. */
@@ -486,6 +601,9 @@ export class NodeProxy {
       socket.on('error', link.close);
       socket.on('close', link.close);
     }
+    upstream.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED') this.#upstreamRefused();
+    });
     const pump = (): void => {
       timer = undefined;
       if (held()) return; // enforce() pumps again on resume

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Admin } from '@platformatic/kafka';
 import { Broker } from '../../src/broker/broker.ts';
 import {
   CRASH_LOOP_EXITS_MAX,
@@ -33,6 +34,9 @@ import { upArgs } from '../../src/engine/process.ts';
 const HOST = '127.0.0.1';
 const BROKER_PORT = 23180;
 const PROXY_PORT = 23181;
+/** A second in-process broker, stopped and started again behind its proxy (the node-down test). */
+const DOWN_BROKER_PORT = 23182;
+const DOWN_PROXY_PORT = 23183;
 /** Generous: CI runs this on a loaded 2-core machine. */
 const ANSWER_TIMEOUT_MS = 20_000;
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -77,8 +81,8 @@ class Connection {
   #buffer = Buffer.alloc(0);
   #waiting: ((correlationId: number) => void) | undefined;
   closed: Promise<void>;
-  constructor() {
-    this.socket = net.connect({ host: HOST, port: PROXY_PORT });
+  constructor(port = PROXY_PORT) {
+    this.socket = net.connect({ host: HOST, port });
     this.socket.on('error', () => {});
     this.closed = new Promise((done) => this.socket.once('close', () => done()));
     this.socket.on('data', (chunk: Buffer) => {
@@ -306,6 +310,96 @@ test('crash destroys every connection to and from the node at once and refuses n
   rules.restore(1);
   rules.restore(2);
   assert.equal(typeof (await new Connection().ask('kstack-raft-2', 1)), 'number');
+});
+
+/** Connects to `port`: 'refused', or 'accepted' (the socket closed again at once). */
+function tryConnect(port: number): Promise<'refused' | 'accepted'> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: HOST, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('accepted');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNREFUSED' ? resolve('refused') : reject(error),
+    );
+  });
+}
+
+/** Waits until `check` holds, asking every 50 ms; fails naming `what` after ANSWER_TIMEOUT_MS. */
+async function waitFor(what: string, check: () => Promise<boolean>): Promise<number> {
+  const startedAt = performance.now();
+  while (!(await check())) {
+    if (performance.now() - startedAt > ANSWER_TIMEOUT_MS)
+      throw new Error(`${what}: not in ${ANSWER_TIMEOUT_MS} ms`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  return performance.now() - startedAt;
+}
+
+test('a proxy in front of a node that is down refuses connections, so a client bootstraps from the next address; it listens again when the node is back', async () => {
+  const downDir = mkdtempSync(join(tmpdir(), 'kstack-faults-down-'));
+  let node = new Broker({ dataDir: downDir, host: HOST, port: DOWN_BROKER_PORT });
+  await node.start();
+  const downProxy = new NodeProxy({
+    nodeId: 3,
+    host: HOST,
+    listenPort: DOWN_PROXY_PORT,
+    upstreamPort: DOWN_BROKER_PORT,
+    rules,
+  });
+  await downProxy.listen();
+  const admin = new Admin({
+    clientId: 'faults-test-bootstrap',
+    // The down node's proxy first: a client takes the first address that accepts TCP.
+    bootstrapBrokers: [`${HOST}:${DOWN_PROXY_PORT}`, `${HOST}:${PROXY_PORT}`],
+    timeout: ANSWER_TIMEOUT_MS,
+    retries: 0,
+  });
+  try {
+    const open = new Connection(DOWN_PROXY_PORT);
+    assert.equal(typeof (await open.ask('an-app', 1)), 'number');
+    await node.stop();
+    // Its open connections end with the node; new ones are refused, as the node's own port refuses them.
+    await open.closed;
+    const refusedAfterMs = await waitFor(
+      'the down node’s proxy refusing',
+      async () => (await tryConnect(DOWN_PROXY_PORT)) === 'refused',
+    );
+    assert.equal(downProxy.accepting, false);
+    assert.equal(await tryConnect(DOWN_BROKER_PORT), 'refused');
+    const metadata = await admin.metadata({ topics: [] });
+    assert.deepEqual(
+      [...metadata.brokers.values()].map((b) => b.port),
+      [BROKER_PORT],
+      'the client skipped the refusing proxy and read Metadata from the next bootstrap address',
+    );
+    node = new Broker({ dataDir: downDir, host: HOST, port: DOWN_BROKER_PORT });
+    await node.start();
+    const backAfterMs = await waitFor('the proxy listening again', async () => {
+      if ((await tryConnect(DOWN_PROXY_PORT)) === 'refused') return false;
+      return typeof (await new Connection(DOWN_PROXY_PORT).ask('an-app', 2)) === 'number';
+    });
+    // A paused node still accepts and holds: no answer until resume, then the same connection is answered.
+    rules.pause(3);
+    const held = new Connection(DOWN_PROXY_PORT);
+    const answer = held.ask('an-app', 3);
+    await new Promise((done) => held.socket.once('connect', done));
+    assert.equal(downProxy.accepting, true);
+    const early = await Promise.race([answer, new Promise((done) => setTimeout(() => done('held'), 300))]);
+    assert.equal(early, 'held');
+    rules.resume(3);
+    assert.equal(typeof (await answer), 'number');
+    held.socket.destroy();
+    console.log(
+      `refused ${refusedAfterMs.toFixed(0)} ms after the stop, listening again ${backAfterMs.toFixed(0)} ms after the start`,
+    );
+  } finally {
+    await admin.close();
+    await downProxy.close();
+    await node.stop();
+    rmSync(downDir, { recursive: true, force: true });
+  }
 });
 
 test('frame headers are found across chunk boundaries', () => {
