@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { isConsumerProtocolType } from '../common/consumer-groups.ts';
+import { readStatus } from '../tools/status-command.ts';
 import { show } from './decode.ts';
 import { badRequest, confirmationNeeded, groupHasMembers, notFound, registryMissing } from './errors.ts';
 import { BROWSE_MESSAGES_MAX, type RawMessage, toUiError, type UiKafka } from './kafka.ts';
@@ -75,11 +76,23 @@ async function present(m: RawMessage, registry: RegistryClient | undefined) {
   };
 }
 
+/** The raw reading behind the Cluster page's under-replicated and offline counts. */
+const CLUSTER_STATUS_TIMEOUT_MS = 5_000;
+
 export function registerApi(app: FastifyInstance, context: ApiContext): void {
   const { kafka } = context;
 
   app.get('/api/cluster', async () => {
-    const metadata = await kafka.metadata(await kafka.listTopics());
+    // The client's Metadata leaves internal topics out; the under-replicated and offline counts come
+    // from kstack status's raw reading of every topic (as Kafka's UnderReplicatedPartitions counts).
+    const [metadata, status] = await Promise.all([
+      kafka.listTopics().then((names) => kafka.metadata(names)),
+      readStatus({
+        bootstrap: kafka.bootstrapBrokers,
+        format: 'json',
+        timeoutMs: CLUSTER_STATUS_TIMEOUT_MS,
+      }).catch(() => undefined),
+    ]);
     const leaders = new Map<number, number>();
     const replicas = new Map<number, number>();
     let partitions = 0;
@@ -110,8 +123,8 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
         })),
       topics: metadata.topics.size,
       partitions,
-      underReplicated,
-      offline,
+      underReplicated: status?.underReplicated.length ?? underReplicated,
+      offline: status?.offline.length ?? offline,
       readOnly: context.readOnly,
       schemaRegistry: context.registry?.url ?? null,
       connect: context.connectUrl ?? null,

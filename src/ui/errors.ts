@@ -2,7 +2,8 @@
  * The one catalog of the UI server's errors. Every answer that is not a success is
  * `{error: {code, message, kafkaError?}}` with an HTTP status: `code` is stable (UI_* for the UI's
  * own checks, KAFKA_* and REGISTRY_* for what those services said), `message` names the fault, and
- * `kafkaError` carries Kafka's own error name and message verbatim when Kafka refused.
+ * `kafkaError` carries Kafka's own error name and message verbatim when Kafka refused, `fields` a
+ * service's refusal per field (Connect's config validation).
  */
 
 export interface KafkaErrorDetail {
@@ -14,25 +15,43 @@ export interface KafkaErrorDetail {
   readonly message: string | null;
 }
 
+/** One field a service refused, with its own messages. */
+export interface FieldError {
+  readonly field: string;
+  readonly errors: readonly string[];
+}
+
 export class UiError extends Error {
   override readonly name = 'UiError';
   readonly status: number;
   readonly code: string;
   readonly kafkaError: KafkaErrorDetail | undefined;
+  /** A service's refusal per field (Connect's config validation), shown beside each field. */
+  readonly fields: readonly FieldError[] | undefined;
 
-  constructor(status: number, code: string, message: string, kafkaError?: KafkaErrorDetail) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    kafkaError?: KafkaErrorDetail,
+    fields?: readonly FieldError[],
+  ) {
     super(message);
     this.status = status;
     this.code = code;
     this.kafkaError = kafkaError;
+    this.fields = fields;
   }
 
-  body(): { error: { code: string; message: string; kafkaError?: KafkaErrorDetail } } {
+  body(): {
+    error: { code: string; message: string; kafkaError?: KafkaErrorDetail; fields?: readonly FieldError[] };
+  } {
     return {
       error: {
         code: this.code,
         message: this.message,
         ...(this.kafkaError === undefined ? {} : { kafkaError: this.kafkaError }),
+        ...(this.fields === undefined ? {} : { fields: this.fields }),
       },
     };
   }

@@ -9,6 +9,7 @@
 import { Admin, type ClusterMetadata, Producer } from '@platformatic/kafka';
 import type { FastifyInstance } from 'fastify';
 import { FAULT_ACTIONS } from '../engine/fault-control.ts';
+import { type ClusterStatus, readStatus } from '../tools/status-command.ts';
 import { badRequest, UiError } from './errors.ts';
 import { toUiError } from './kafka.ts';
 import { serveWatch, Watch } from './watch.ts';
@@ -63,8 +64,12 @@ export interface FaultSnapshot {
   readonly controllerId: number | null;
   readonly metadataError: string | null;
   readonly leaders: Record<string, number>;
-  readonly underReplicated: number;
-  readonly offline: number;
+  /**
+   * Partitions of every topic, internal ones included (as Kafka's UnderReplicatedPartitions and the
+   * Cluster page count them), from raw Metadata (kstack status's readStatus); null before any reading.
+   */
+  readonly underReplicated: number | null;
+  readonly offline: number | null;
   /** The producer's topic (FAILOVER_TOPIC_DEFAULT before one starts), if it exists. */
   readonly topic: {
     name: string;
@@ -258,6 +263,10 @@ export class FaultWatch {
   #answering = 0;
   /** The last Metadata that came back, shown (with the error) while no broker answers. */
   #lastMetadata: ClusterMetadata | undefined;
+  readonly #bootstrap: string[];
+  #statusAnswering = 0;
+  /** The last raw reading (every topic, internal ones included), for the partition counts. */
+  #lastStatus: ClusterStatus | undefined;
   /** Pushed to the Faults pages every FAULT_WATCH_INTERVAL_MS, and at once after an action. */
   readonly pushed: Watch<FaultSnapshot> = new Watch('the Faults page', FAULT_WATCH_INTERVAL_MS, () =>
     this.#ask(),
@@ -265,6 +274,7 @@ export class FaultWatch {
 
   constructor(options: { bootstrap: string; faultControlUrl: string | undefined }) {
     const bootstrap = options.bootstrap.split(',').map((s) => s.trim());
+    this.#bootstrap = bootstrap;
     this.control =
       options.faultControlUrl === undefined ? undefined : new FaultControlClient(options.faultControlUrl);
     this.producer = new FailoverProducer(bootstrap);
@@ -286,13 +296,16 @@ export class FaultWatch {
 
   async #ask(): Promise<FaultSnapshot> {
     const topicName = this.producer.counts.topic ?? FAILOVER_TOPIC_DEFAULT;
-    const [nodes, metadata] = await Promise.allSettled([
+    const [nodes, metadata, status] = await Promise.allSettled([
       this.control === undefined ? Promise.reject(noFaultControl()) : this.control.nodes(),
       this.#metadata(),
+      this.#status(),
     ]);
     const leaders: Record<string, number> = {};
-    let underReplicated = 0;
-    let offline = 0;
+    // The client's Metadata leaves internal topics out: the counts come from the raw reading.
+    const counted = status.status === 'fulfilled' ? status.value : this.#lastStatus;
+    const underReplicated = counted?.underReplicated.length ?? null;
+    const offline = counted?.offline.length ?? null;
     let topic: FaultSnapshot['topic'] = null;
     const known = metadata.status === 'fulfilled' ? metadata.value : this.#lastMetadata;
     if (known !== undefined) {
@@ -300,9 +313,7 @@ export class FaultWatch {
       for (const [name, info] of known.topics) {
         if (info === undefined) continue;
         for (const p of info.partitions) {
-          if (p.leader < 0) offline++;
-          else leaders[p.leader] = (leaders[p.leader] ?? 0) + 1;
-          if (p.isr.length < p.replicas.length) underReplicated++;
+          if (p.leader >= 0) leaders[p.leader] = (leaders[p.leader] ?? 0) + 1;
         }
         if (name === topicName) {
           topic = {
@@ -353,6 +364,27 @@ export class FaultWatch {
         this.#answering = at;
         this.#lastMetadata = { ...metadata, lastUpdate: Date.now() };
         return metadata;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
+  }
+
+  /** kstack status's raw reading (every topic, internal ones included), one broker at a time from the last that answered. */
+  async #status(): Promise<ClusterStatus> {
+    let failure: unknown;
+    for (let i = 0; i < this.#bootstrap.length; i++) {
+      const at = (this.#statusAnswering + i) % this.#bootstrap.length;
+      try {
+        const status = await readStatus({
+          bootstrap: [this.#bootstrap[at]!],
+          format: 'json',
+          timeoutMs: WATCH_KAFKA_TIMEOUT_MS,
+        });
+        this.#statusAnswering = at;
+        this.#lastStatus = status;
+        return status;
       } catch (error) {
         failure = error;
       }

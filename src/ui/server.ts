@@ -8,6 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { registerApi } from './api.ts';
 import { builtAssets } from './assets.ts';
 import { clusterWatch, registerClusterLive } from './cluster-live.ts';
+import { registerConnectApi } from './connect.ts';
 import { bodyTooLarge, notFound, UiError } from './errors.ts';
 import { FaultWatch, registerFaultApi } from './faults.ts';
 import { guardHook } from './guard.ts';
@@ -98,6 +99,7 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
   registerApi(app, { kafka, registry, connectUrl: options.connectUrl, readOnly });
   const faults = new FaultWatch({ bootstrap: options.bootstrap, faultControlUrl: options.faultControlUrl });
   registerFaultApi(app, faults, kafka.admin);
+  registerConnectApi(app, options.connectUrl);
   const clusterLive = clusterWatch(options.bootstrap);
   registerClusterLive(app, clusterLive);
   const rates = ratesWatch(kafka);

@@ -354,6 +354,38 @@ test('the Faults page: kill a partition leader, watch its leader move while acks
     async () => ((await tableRows(page, 'Fault brokers')).length === 3 ? true : undefined),
     page,
   );
+  // The Faults page counts what the Cluster page lists: every topic's partitions, the internal
+  // __consumer_offsets included (as Kafka's UnderReplicatedPartitions does), not only the others.
+  const agreed = await waitFor(
+    'the Faults and Cluster APIs counting the same under-replicated partitions, internal ones included',
+    async () => {
+      const faults = (await (await fetch(`${UI_URL}/api/faults`)).json()) as {
+        underReplicated: number | null;
+      };
+      const live = (await (await fetch(`${UI_URL}/api/cluster/live`)).json()) as {
+        status: { underReplicated: { topic: string }[] } | null;
+      };
+      const listed = live.status?.underReplicated;
+      return listed !== undefined &&
+        faults.underReplicated === listed.length &&
+        listed.some((p) => p.topic.startsWith('__'))
+        ? listed.length
+        : undefined;
+    },
+  );
+  await waitFor(
+    `the Faults page's Under-replicated card showing ${agreed}`,
+    async () =>
+      (await page
+        .locator('.card', { hasText: 'Under-replicated' })
+        .locator('.value')
+        .textContent({ timeout: 1_000 })
+        .catch(() => null)) === String(agreed)
+        ? true
+        : undefined,
+    page,
+  );
+  console.log(`${agreed} partitions under-replicated on both the Faults and the Cluster page`);
 
   const startAt = performance.now();
   await page.getByRole('button', { name: `Start broker ${victim}`, exact: true }).click();

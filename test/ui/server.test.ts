@@ -3,8 +3,10 @@
  * the guard against cross-site requests and DNS rebinding, --read-only, the answers that need no
  * cluster (bad input, confirmation, no registry, an unreachable cluster), the page's fallback, the
  * flags of `kstack ui`, how bytes are shown, and the Faults API's answers from a fault control
- * endpoint (src/engine's own, over a node list of three). Ports: the UI 21402, the fault control
- * 24190; 21499 is a Kafka address nothing listens on, 24199 a fault control nothing listens on.
+ * endpoint (src/engine's own, over a node list of three), the Connect API's answers without a
+ * worker (none configured, one that does not answer, bad input named before asking). Ports: the UI
+ * 21402, the fault control 24190; 21499 is a Kafka address nothing listens on, 24199 a fault
+ * control and a Connect worker nothing listens on.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -338,6 +340,120 @@ describe('the Faults API', () => {
     assert.equal(view.nodes, null);
     assert.match(view.nodesError, /did not answer/);
     assert.match(view.metadataError, /Kafka did not answer/);
+  });
+});
+
+describe('the Connect API without a worker', () => {
+  let none: Ui;
+  let away: Ui;
+  before(async () => {
+    none = await buildUi({ bootstrap: NOBODY, assetsDir });
+    // A Connect URL nothing listens on (24199, docs/team-rules.md).
+    away = await buildUi({ bootstrap: NOBODY, assetsDir, connectUrl: 'http://127.0.0.1:24199' });
+  });
+  after(async () => {
+    await none.close();
+    await away.close();
+  });
+  const send = (ui: Ui, url: string, body?: unknown) =>
+    ui.app.inject({
+      method: body === undefined ? 'GET' : 'POST',
+      url,
+      headers: body === undefined ? { host: 'localhost' } : SAME_ORIGIN,
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+
+  it('says when no Connect worker is configured, and names the URL of one that does not answer', async () => {
+    for (const [url, body] of [
+      ['/api/connect', undefined],
+      ['/api/connect/plugins', undefined],
+      ['/api/connect/connectors/files', undefined],
+      ['/api/connect/connectors', { name: 'files', config: { 'connector.class': 'X' } }],
+      ['/api/connect/connectors/files/pause', {}],
+    ] as const) {
+      const answer = await send(none, url, body);
+      assert.equal(answer.statusCode, 404, url);
+      assert.equal(errorOf(answer.body).code, 'UI_NO_CONNECT', url);
+      assert.match(errorOf(answer.body).message, /--connect-url/);
+    }
+    const unreachable = await send(away, '/api/connect');
+    assert.equal(unreachable.statusCode, 502);
+    assert.equal(errorOf(unreachable.body).code, 'CONNECT_UNREACHABLE');
+    assert.match(errorOf(unreachable.body).message, /127\.0\.0\.1:24199/);
+  });
+
+  it('names the field at fault before asking Connect, and asks for the typed name before deleting', async () => {
+    const cases: { url: string; body: unknown; status: number; code: string; message: RegExp }[] = [
+      {
+        url: '/api/connect/connectors',
+        body: { config: {} },
+        status: 400,
+        code: 'UI_BAD_REQUEST',
+        message: /^name:/,
+      },
+      {
+        url: '/api/connect/connectors',
+        body: { name: 'files', config: '{"connector.class": ' },
+        status: 400,
+        code: 'UI_BAD_REQUEST',
+        message: /^config: a JSON object/,
+      },
+      {
+        url: '/api/connect/connectors',
+        body: { name: 'files', config: { 'tasks.max': { nested: 1 } } },
+        status: 400,
+        code: 'UI_BAD_REQUEST',
+        message: /'tasks\.max' must be a string, number or boolean/,
+      },
+      {
+        url: '/api/connect/validate',
+        body: { config: [] },
+        status: 400,
+        code: 'UI_BAD_REQUEST',
+        message: /^config:/,
+      },
+      {
+        url: '/api/connect/connectors/files/delete',
+        body: { confirm: 'file' },
+        status: 409,
+        code: 'UI_CONFIRMATION_NEEDED',
+        message: /connector 'files'/,
+      },
+      {
+        url: '/api/connect/connectors/files/explode',
+        body: {},
+        status: 400,
+        code: 'UI_BAD_REQUEST',
+        message: /'explode' is none of pause, resume, stop, restart/,
+      },
+      {
+        url: '/api/connect/connectors/files/restart',
+        body: { includeTasks: 'yes' },
+        status: 400,
+        code: 'UI_BAD_REQUEST',
+        message: /^includeTasks:/,
+      },
+      {
+        url: '/api/connect/connectors/files/offsets',
+        body: { offsets: {} },
+        status: 400,
+        code: 'UI_BAD_REQUEST',
+        message: /^offsets:/,
+      },
+      {
+        url: '/api/connect/connectors/files/tasks/x/restart',
+        body: {},
+        status: 400,
+        code: 'UI_BAD_REQUEST',
+        message: /'x' is not a task id/,
+      },
+    ];
+    for (const { url, body, status, code, message } of cases) {
+      const answer = await send(away, url, body);
+      assert.equal(answer.statusCode, status, `${url} ${JSON.stringify(body)}: ${answer.body}`);
+      assert.equal(errorOf(answer.body).code, code, url);
+      assert.match(errorOf(answer.body).message, message, url);
+    }
   });
 });
 

@@ -1,12 +1,20 @@
 /** The page's calls to the UI server's /api. Errors carry the server's message verbatim. */
 
+/** A service's refusal of one field (Connect's config validation). */
+export interface FieldError {
+  field: string;
+  errors: string[];
+}
+
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  readonly fields: FieldError[];
+  constructor(status: number, code: string, message: string, fields: FieldError[] = []) {
     super(message);
     this.status = status;
     this.code = code;
+    this.fields = fields;
   }
 }
 
@@ -19,11 +27,13 @@ async function answer<T>(response: Response): Promise<T> {
     body = undefined;
   }
   if (!response.ok) {
-    const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const error = (body as { error?: { code?: string; message?: string; fields?: FieldError[] } } | undefined)
+      ?.error;
     throw new ApiError(
       response.status,
       error?.code ?? 'HTTP',
       error?.message ?? `${response.status} ${text}`,
+      error?.fields ?? [],
     );
   }
   return body as T;

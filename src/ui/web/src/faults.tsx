@@ -28,8 +28,8 @@ interface Snapshot {
   controllerId: number | null;
   metadataError: string | null;
   leaders: Record<string, number>;
-  underReplicated: number;
-  offline: number;
+  underReplicated: number | null;
+  offline: number | null;
   topic: {
     name: string;
     partitions: { partition: number; leader: number; replicas: number[]; isr: number[] }[];
@@ -129,8 +129,8 @@ export function FaultsPage() {
           <div class="cards">
             <Card label="Serving brokers">{snapshot.serving?.length ?? '—'}</Card>
             <Card label="Controller">{snapshot.controllerId ?? '—'}</Card>
-            <Card label="Under-replicated">{snapshot.underReplicated}</Card>
-            <Card label="Offline">{snapshot.offline}</Card>
+            <Card label="Under-replicated">{snapshot.underReplicated ?? '—'}</Card>
+            <Card label="Offline">{snapshot.offline ?? '—'}</Card>
           </div>
           <h2>Brokers</h2>
           <form class="inline" onSubmit={(e) => e.preventDefault()} aria-label="Fault options">

@@ -6,6 +6,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ChartsPage } from './charts.tsx';
 import { BrokerPage, ClusterPage } from './cluster.tsx';
+import { ConnectorPage, ConnectPage } from './connect.tsx';
 import { FaultsPage } from './faults.tsx';
 import { GroupPage, GroupsPage } from './groups.tsx';
 import { SchemasPage, SubjectPage } from './schemas.tsx';
@@ -25,6 +26,7 @@ const SECTIONS = [
   { path: 'groups', title: 'Consumer groups' },
   { path: 'charts', title: 'Charts' },
   { path: 'schemas', title: 'Schemas' },
+  { path: 'connect', title: 'Connect' },
   { path: 'faults', title: 'Faults' },
 ];
 
@@ -37,6 +39,8 @@ function Page({ route }: { route: string[] }) {
   if (section === 'groups') return <GroupsPage />;
   if (section === 'schemas' && name !== undefined) return <SubjectPage subject={name} />;
   if (section === 'schemas') return <SchemasPage />;
+  if (section === 'connect' && name !== undefined) return <ConnectorPage name={name} />;
+  if (section === 'connect') return <ConnectPage />;
   if (section === 'faults') return <FaultsPage />;
   if (section === 'charts') return <ChartsPage />;
   return <ClusterPage />;
