@@ -5,8 +5,10 @@
  * known at once; a line says when it is ready, or why it stopped.
  */
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../common/log.ts';
+import type { ConnectLogRecord } from './log.ts';
 import { assertConnectInstalled, type ConnectWorker, startConnectWorker } from './worker.ts';
 
 /** The first restart waits this long; each one in a row doubles it, up to the maximum. */
@@ -22,7 +24,17 @@ export interface ConnectCompanionOptions {
   readonly workDir?: string;
   readonly pluginDirs?: readonly string[];
   readonly overrides?: ReadonlyMap<string, string>;
-  /** One line each: ready, exited, restarting; the worker's errors. Dropped when missing. */
+  /**
+   * The cluster's broker count when known: the worker then starts without asking the cluster (which
+   * may still be starting: give `default.api.timeout.ms` in `overrides` to say how long it waits).
+   */
+  readonly brokerCount?: number;
+  /**
+   * The stack's structured stream (component kafka-connect): the companion's own lines (ready,
+   * exited, restarting) and the worker's log events at this logger's level, with their Kafka names.
+   */
+  readonly logger?: Logger;
+  /** Without `logger`: one line each (ready, exited, restarting; the worker's errors). */
   readonly log?: (line: string) => void;
 }
 
@@ -42,7 +54,18 @@ export interface ConnectCompanion {
 export async function startConnectCompanion(options: ConnectCompanionOptions): Promise<ConnectCompanion> {
   await assertConnectInstalled();
   await assertPortFree(options.port);
-  const log = options.log ?? (() => {});
+  const { logger } = options;
+  const lineLog = options.log ?? (() => {});
+  const say = (level: 'info' | 'warn', line: string): void => {
+    if (logger === undefined) lineLog(line);
+    else logger[level](line);
+  };
+  const logRecord = logger === undefined ? undefined : (record: ConnectLogRecord) => toStream(logger, record);
+  const workDir = resolve(options.workDir ?? `.data/connect-${options.port}`);
+  say(
+    'info',
+    `Kafka Connect worker starting on port ${options.port}; its full log (INFO) in ${join(workDir, 'logs', 'server.log')}`,
+  );
   const controller = new AbortController();
   let worker: ConnectWorker | undefined;
   let starts = 0;
@@ -54,30 +77,34 @@ export async function startConnectCompanion(options: ConnectCompanionOptions): P
         worker = await startConnectWorker({
           bootstrap: options.bootstrap,
           port: options.port,
-          workDir: resolve(options.workDir ?? `.data/connect-${options.port}`),
+          workDir,
           signal: controller.signal,
-          log,
+          log: (line) => say('warn', line),
+          ...(logger === undefined ? {} : { logLevel: logger.level }),
+          ...(logRecord === undefined ? {} : { logRecord }),
+          ...(options.brokerCount === undefined ? {} : { brokerCount: options.brokerCount }),
           ...(options.pluginDirs === undefined ? {} : { pluginDirs: options.pluginDirs }),
           ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
         });
         starts += 1;
-        log(`Kafka Connect ready at ${worker.url} in ${worker.startToReadyMs} ms`);
+        say('info', `Kafka Connect ready at ${worker.url} in ${worker.startToReadyMs} ms`);
         const exit = await worker.exited;
         worker = undefined;
         if (controller.signal.aborted) return;
-        log(`Kafka Connect worker exited (${exit.signal ?? `code ${exit.code}`})`);
+        say('warn', `Kafka Connect worker exited (${exit.signal ?? `code ${exit.code}`})`);
       } catch (error) {
         worker = undefined;
         if (controller.signal.aborted) return;
-        log(`Kafka Connect worker failed: ${(error as Error).message.split('\n')[0]}`);
+        say('warn', `Kafka Connect worker failed: ${(error as Error).message.split('\n')[0]}`);
       }
       if (Date.now() - startedAt > RESTART_BACKOFF_RESET_AFTER_MS) backoffMs = RESTART_BACKOFF_MS_MIN;
-      log(`Kafka Connect worker restarting in ${backoffMs} ms`);
+      say('info', `Kafka Connect worker restarting in ${backoffMs} ms`);
       await sleep(backoffMs, undefined, { signal: controller.signal }).catch(() => undefined);
       backoffMs = Math.min(backoffMs * 2, RESTART_BACKOFF_MS_MAX);
     }
   };
   const supervising = supervise();
+  let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${options.port}`,
     get worker() {
@@ -86,12 +113,26 @@ export async function startConnectCompanion(options: ConnectCompanionOptions): P
     get starts() {
       return starts;
     },
-    async close() {
-      controller.abort();
-      await worker?.stop();
-      await supervising;
+    close() {
+      // Once: kstack up may close it both on its stop signal and with the other companions.
+      closing ??= (async () => {
+        controller.abort();
+        await worker?.stop();
+        await supervising;
+      })();
+      return closing;
     },
   };
+}
+
+/** A worker's log event in the stack's stream, at its level, with Kafka's names as fields. */
+function toStream(logger: Logger, record: ConnectLogRecord): void {
+  logger[record.level](record.message, {
+    logger: record.logger,
+    connector: record.connector,
+    task: record.task,
+    error: record.error,
+  });
 }
 
 /**

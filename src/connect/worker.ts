@@ -12,8 +12,16 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { kafkaLibsDir, kafkaVersion, REFERENCE_DIR } from '../../reference/cluster.ts';
+import { kafkaLibsDir, kafkaVersion } from '../../reference/cluster.ts';
 import { probeMetadata } from '../../reference/probe.ts';
+import type { LogLevel } from '../common/log.ts';
+import {
+  type ConnectLogRecord,
+  formatRecord,
+  LOG_LINE_CHARS_MAX,
+  log4jProperties,
+  parseLogLine,
+} from './log.ts';
 
 /** Connect's REST port in the Compose stack (KAFKA_CONNECT_PORT). */
 export const CONNECT_PORT_DEFAULT = 8083;
@@ -61,7 +69,14 @@ export interface ConnectWorkerOptions {
   /** More JVM options after the heap's (KAFKA_OPTS-like), e.g. `-XX:TieredStopAtLevel=1` in tests. */
   readonly jvmOptions?: readonly string[];
   readonly readyTimeoutMs?: number;
-  /** Copy the worker's stderr (errors only) here, line by line. */
+  /**
+   * The lowest level of the worker's log events passed on (`logRecord`, else `log`); default error.
+   * The full log is in `workDir/logs/server.log` at INFO whatever this says.
+   */
+  readonly logLevel?: LogLevel;
+  /** Each log event of the worker at `logLevel` or above, as a record (the stack's structured stream). */
+  readonly logRecord?: (record: ConnectLogRecord) => void;
+  /** Lines: the events as text when `logRecord` is missing, and the JVM's own output (not log4j's). */
   readonly log?: (line: string) => void;
   /** Aborting it while the worker starts kills the JVM and rejects. */
   readonly signal?: AbortSignal;
@@ -208,6 +223,8 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
   mkdirSync(logsDir, { recursive: true });
   const propertiesFile = join(options.workDir, 'worker.properties');
   writeFileSync(propertiesFile, renderProperties(properties));
+  const log4jFile = join(options.workDir, 'log4j2.properties');
+  writeFileSync(log4jFile, log4jProperties(logsDir, options.logLevel ?? 'error'));
   const started = Date.now();
   const child = spawn(
     'java',
@@ -218,7 +235,7 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
       '-XX:+ExitOnOutOfMemoryError',
       '-Djava.awt.headless=true',
       `-Dkafka.logs.dir=${logsDir}`,
-      `-Dlog4j2.configurationFile=${join(REFERENCE_DIR, 'log4j2.properties')}`,
+      `-Dlog4j2.configurationFile=${log4jFile}`,
       '-cp',
       `${kafkaLibsDir()}/*`,
       'org.apache.kafka.connect.cli.ConnectDistributed',
@@ -230,15 +247,15 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_BYTES);
   };
-  child.stdout?.on('data', keep);
-  let partialLine = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    keep(chunk);
-    if (options.log === undefined) return;
-    const lines = (partialLine + chunk.toString('utf8')).split('\n');
-    partialLine = lines.pop() ?? '';
-    for (const line of lines) options.log(line);
-  });
+  const passOn = (line: string): void => {
+    if (line === '') return;
+    const record = parseLogLine(line);
+    if (record === undefined) options.log?.(line);
+    else if (options.logRecord !== undefined) options.logRecord(record);
+    else options.log?.(formatRecord(record));
+  };
+  child.stdout?.on('data', byLine(keep, passOn));
+  child.stderr?.on('data', byLine(keep, passOn));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
@@ -287,6 +304,20 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
       await sleep(HEALTH_POLL_INTERVAL_MS);
     }
   }
+}
+
+/** A 'data' listener: every chunk to `keep`, each whole line (cut at LOG_LINE_CHARS_MAX) to `line`. */
+function byLine(keep: (chunk: Buffer) => void, line: (text: string) => void): (chunk: Buffer) => void {
+  let partial = '';
+  return (chunk) => {
+    keep(chunk);
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    // A line with no end yet is held only up to the bound; the rest of it is dropped.
+    if (partial.length > LOG_LINE_CHARS_MAX) partial = partial.slice(0, LOG_LINE_CHARS_MAX);
+    for (const text of lines)
+      line(text.length > LOG_LINE_CHARS_MAX ? text.slice(0, LOG_LINE_CHARS_MAX) : text);
+  };
 }
 
 function tail(output: string): string {

@@ -9,6 +9,8 @@
  * (about 1 s and 40 MB of start-up).
  */
 import { join } from 'node:path';
+import { createLogger, type LogLevel } from '../common/log.ts';
+import type { ConnectCompanion } from '../connect/companion.ts';
 import type { CompanionService } from '../topology/compose.ts';
 import { FAULT_CONTROL_PORT_OFFSET } from './fault-limits.ts';
 
@@ -31,6 +33,48 @@ export interface CompanionOptions {
   readonly connect?: boolean;
   /** The user's plugin folders, after the shipped plugins on the worker's plugin.path (`--connect-plugins`). */
   readonly connectPluginDirs?: readonly string[];
+  /**
+   * The level of the stack's structured stream on stderr (`--log-level`): the Connect worker's log
+   * goes there as component `kafka-connect` at this level. Without it, only the companion's own lines
+   * and the worker's errors, as `[connect]` lines.
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * The Connect companion `kstack up --brokers N` started with the cluster (`startStackConnect`):
+   * served here as the stack's kafka-connect instead of starting another.
+   */
+  readonly connectStarted?: ConnectCompanion;
+}
+
+/** How long an early-started worker's clients wait for the cluster (its `default.api.timeout.ms`). */
+export const CONNECT_CLUSTER_WAIT_MS = 300_000;
+
+/**
+ * The stack's Connect worker on `port`, its folder `DATA_DIR/connect`. With `brokerCount`, started
+ * while the cluster itself starts: the JVM's start (15-80 s on a loaded machine) overlaps the
+ * brokers', and the worker's clients wait for the cluster up to CONNECT_CLUSTER_WAIT_MS (Connect looks
+ * the cluster id up once at start and exits when it gets none within `default.api.timeout.ms`, 60 s by
+ * default). Rejects with ConnectUnavailableError without Java 17+ or the jars.
+ */
+export async function startStackConnect(
+  bootstrap: string,
+  port: number,
+  dataDir: string | undefined,
+  options: CompanionOptions,
+  brokerCount?: number,
+): Promise<ConnectCompanion> {
+  return (await import('../connect/companion.ts')).startConnectCompanion({
+    bootstrap,
+    port,
+    ...(dataDir === undefined ? {} : { workDir: join(dataDir, 'connect') }),
+    ...(options.connectPluginDirs === undefined ? {} : { pluginDirs: options.connectPluginDirs }),
+    ...(brokerCount === undefined
+      ? {}
+      : { brokerCount, overrides: new Map([['default.api.timeout.ms', String(CONNECT_CLUSTER_WAIT_MS)]]) }),
+    ...(options.logLevel === undefined
+      ? { log: (line: string) => process.stderr.write(`[connect] ${line}\n`) }
+      : { logger: createLogger({ component: 'kafka-connect', level: options.logLevel }) }),
+  });
 }
 
 interface Started {
@@ -77,13 +121,7 @@ const KINDS: readonly CompanionKind[] = [
     service: 'kafka-connect',
     title: 'Kafka Connect',
     start: async (bootstrap, port, _registryUrl, dataDir, _faultControlUrl, options) =>
-      (await import('../connect/companion.ts')).startConnectCompanion({
-        bootstrap,
-        port,
-        ...(dataDir === undefined ? {} : { workDir: join(dataDir, 'connect') }),
-        ...(options.connectPluginDirs === undefined ? {} : { pluginDirs: options.connectPluginDirs }),
-        log: (line) => process.stderr.write(`[connect] ${line}\n`),
-      }),
+      options.connectStarted ?? startStackConnect(bootstrap, port, dataDir, options),
   },
   {
     service: 'kafka-exporter',

@@ -12,7 +12,8 @@ import { Broker } from '../broker/broker.ts';
 import { BROKER_CONFIG_BY_NAME, BROKER_CONFIGS } from '../broker/config.ts';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
-import { createLogger } from '../common/log.ts';
+import { createLogger, LOG_LEVEL_DEFAULT, LOG_LEVELS, type LogLevel, parseLogLevel } from '../common/log.ts';
+import type { ConnectCompanion } from '../connect/companion.ts';
 import { applyTopicsFile } from '../tools/topics-command.ts';
 import { defaultComposeFile, loadTopology, type Topology } from '../topology/compose.ts';
 import {
@@ -22,7 +23,7 @@ import {
   embeddedClusterPlans,
 } from '../topology/embedded.ts';
 import { readTopicsFile, type TopicsFile } from '../topology/topics.ts';
-import { type CompanionOptions, type Companions, startCompanions } from './companions.ts';
+import { type CompanionOptions, type Companions, startCompanions, startStackConnect } from './companions.ts';
 import { readEnvFile } from './env-file.ts';
 import {
   CRASH_LOOP_EXITS_MAX,
@@ -51,7 +52,7 @@ const BASELINE_TOPICS_TIMEOUT_MS = 30_000;
 const HELP = `usage: kstack up [--brokers N] [--data-dir DIR] [--env-file F] [--compose FILE | --no-compose]
                  [--no-companions] [--port P] [--host H] [--metrics-port P] [--override K=V]...
                  [--print-config] [--fault-port P] [--no-fault-proxies] [--no-restart]
-                 [--no-connect | --connect-plugins DIR...]
+                 [--no-connect | --connect-plugins DIR...] [--log-level L]
 
 Starts the embedded Kafka-compatible brokers in the foreground (three by default, each its own
 process; --brokers 1 for one). Ctrl-C stops them.
@@ -75,6 +76,9 @@ start. Settings the engine does not implement are listed at start, per service.
   --no-connect    the other companions, without the Kafka Connect worker (a JVM)
   --connect-plugins DIR  the user's Connect plugin folder (jars or unpacked plugins), after
                   the shipped plugins on the worker's plugin.path (repeatable)
+  --log-level L   ${LOG_LEVELS.join(', ')} (default ${LOG_LEVEL_DEFAULT}): the stack's log stream on stderr
+                  (the supervisor's lines, the Kafka Connect worker's log as component
+                  kafka-connect; its full log at INFO stays in DATA_DIR/connect/logs/server.log)
   --print-config  print each effective broker config and where it comes from, then exit
   --port P        the broker's port (overrides the Compose/env port; default ${DEFAULT_PORT})
   --base-port P   the first broker's port; the i-th broker listens on P+i-1 (same as --port)
@@ -142,6 +146,8 @@ export interface UpOptions {
   readonly faultProxies: boolean;
   /** Restart a cluster node that exits on its own; `--no-restart` says no. */
   readonly restart: boolean;
+  /** The stack's log stream's level (`--log-level`): the supervisor's and the Connect worker's lines. */
+  readonly logLevel: LogLevel;
 }
 
 export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
@@ -217,6 +223,14 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
       `--override listeners: one list for ${brokers} brokers would open the same ports on each; several listeners apply to --brokers 1 only`,
     );
   }
+  let logLevel: LogLevel = LOG_LEVEL_DEFAULT;
+  if (values['log-level'] !== undefined) {
+    try {
+      logLevel = parseLogLevel(values['log-level']);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   const metricsPort =
     values['metrics-port'] === undefined ? undefined : parsePort(values['metrics-port'], '--metrics-port');
   return {
@@ -232,6 +246,7 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
       values['fault-port'] === undefined ? undefined : parsePort(values['fault-port'], '--fault-port'),
     faultProxies: values['no-fault-proxies'] !== true,
     restart: values['no-restart'] !== true,
+    logLevel,
     port,
     nodes,
     host,
@@ -278,6 +293,7 @@ function parse(args: readonly string[]) {
       'fault-port': { type: 'string' },
       'no-fault-proxies': { type: 'boolean' },
       'no-restart': { type: 'boolean' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -558,7 +574,7 @@ export const command: Command = {
 /** `--brokers N` (N > 1): the cluster of src/engine/cluster.ts, then the baseline topics and the companions. */
 async function upCluster(options: UpOptions): Promise<number> {
   // The supervisor's lines (restarts, faults, node lines) are JSON lines, readable on a terminal.
-  const log = createLogger({ component: 'supervisor' });
+  const log = createLogger({ component: 'supervisor', level: options.logLevel });
   const stopRequested = new Promise<void>((done) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -572,51 +588,91 @@ async function upCluster(options: UpOptions): Promise<number> {
   // Each node is given its own advertised address below; the one given applies to the first.
   const { 'advertised.listeners': _advertised, ...shared } = options.overrides;
   const { runCluster } = await import('./cluster.ts');
-  return runCluster(
-    {
-      host: options.host,
-      dataDir: options.dataDir,
-      faultProxies: options.faultProxies,
-      faultPort: options.faultPort,
-      restart: options.restart,
-      nodes: options.nodes.map(({ nodeId, port }, node) => ({
-        nodeId,
-        port,
-        config: {
-          ...clusterSafe(topology?.plans[node]?.config ?? {}),
-          ...(options.advertised === undefined ? options.overrides : shared),
+  const connect = await startConnectWithCluster(options);
+  if (connect === 'failed') return EXIT_FAILED;
+  // Stopped on the signal too, beside the nodes, when the cluster never got ready (close is once).
+  void stopRequested.then(() => connect?.close());
+  const companionsOf = {
+    ...companionOptions(options),
+    ...(connect === undefined ? {} : { connectStarted: connect }),
+  };
+  try {
+    return await runCluster(
+      {
+        host: options.host,
+        dataDir: options.dataDir,
+        faultProxies: options.faultProxies,
+        faultPort: options.faultPort,
+        restart: options.restart,
+        nodes: options.nodes.map(({ nodeId, port }, node) => ({
+          nodeId,
+          port,
+          config: {
+            ...clusterSafe(topology?.plans[node]?.config ?? {}),
+            ...(options.advertised === undefined ? options.overrides : shared),
+          },
+          advertised: advertisedOf(options, node),
+          metricsPort: options.metricsPort === undefined ? undefined : options.metricsPort + node,
+        })),
+        onReady: async (bootstrap, faultControlUrl) => {
+          const topicsFile = topology?.topicsFile;
+          if (topicsFile !== undefined && !(await createBaselineTopics(topicsFile, bootstrap))) {
+            throw new Error(`the baseline topics of ${topicsFile.displayPath} could not be created (above)`);
+          }
+          if (topology === undefined || !options.companions) return undefined;
+          let companions: Companions;
+          try {
+            companions = await startCompanions(
+              bootstrap,
+              topology.topology.companions,
+              options.dataDir,
+              faultControlUrl,
+              companionsOf,
+            );
+          } catch (error) {
+            throw new Error(`${(error as Error).message} (--no-companions runs without them)`);
+          }
+          for (const { title, service, url } of companions.running) {
+            process.stdout.write(`kstack: ${title} (${service}) on ${url}\n`);
+          }
+          for (const { service, reason } of companions.notServed)
+            log.info(`${service} not served: ${reason}`);
+          return companions;
         },
-        advertised: advertisedOf(options, node),
-        metricsPort: options.metricsPort === undefined ? undefined : options.metricsPort + node,
-      })),
-      onReady: async (bootstrap, faultControlUrl) => {
-        const topicsFile = topology?.topicsFile;
-        if (topicsFile !== undefined && !(await createBaselineTopics(topicsFile, bootstrap))) {
-          throw new Error(`the baseline topics of ${topicsFile.displayPath} could not be created (above)`);
-        }
-        if (topology === undefined || !options.companions) return undefined;
-        let companions: Companions;
-        try {
-          companions = await startCompanions(
-            bootstrap,
-            topology.topology.companions,
-            options.dataDir,
-            faultControlUrl,
-            companionOptions(options),
-          );
-        } catch (error) {
-          throw new Error(`${(error as Error).message} (--no-companions runs without them)`);
-        }
-        for (const { title, service, url } of companions.running) {
-          process.stdout.write(`kstack: ${title} (${service}) on ${url}\n`);
-        }
-        for (const { service, reason } of companions.notServed) log.info(`${service} not served: ${reason}`);
-        return companions;
       },
-    },
-    stopRequested,
-    log,
-  );
+      stopRequested,
+      log,
+    );
+  } finally {
+    await connect?.close();
+  }
+}
+
+/**
+ * The stack's Connect worker, started with the cluster (not once it is ready: the JVM's start is the
+ * longest part of `kstack up` on a loaded machine); undefined when the stack declares none, the flags
+ * leave it out, or Java or the jars are missing (startCompanions then names why it is not served);
+ * 'failed' when it cannot start (its port taken), said on stderr.
+ */
+async function startConnectWithCluster(options: UpOptions): Promise<ConnectCompanion | undefined | 'failed'> {
+  const port = options.topology?.topology.companions.find((c) => c.service === 'kafka-connect')?.hostPort;
+  if (port === undefined || !options.companions || !options.connect) return undefined;
+  const bootstrap = options.nodes.map((node) => `${options.host}:${node.port}`).join(',');
+  try {
+    return await startStackConnect(
+      bootstrap,
+      port,
+      options.dataDir,
+      companionOptions(options),
+      options.brokers,
+    );
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ConnectUnavailableError') return undefined;
+    process.stderr.write(
+      `kstack up: Kafka Connect (Compose service kafka-connect) could not start on port ${port}: ${(error as Error).message} (--no-connect runs without it)\n`,
+    );
+    return 'failed';
+  }
 }
 
 /** Per-node settings each cluster node sets itself: a Compose broker's values would name one node. */
@@ -636,7 +692,7 @@ function clusterSafe(config: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(config).filter(([name]) => !PER_NODE_CONFIGS.has(name)));
 }
 
-/** What the flags say of the companions (Connect's). */
+/** What the flags say of the companions (Connect's), and the stack's log stream. */
 function companionOptions(options: UpOptions): CompanionOptions {
-  return { connect: options.connect, connectPluginDirs: options.connectPlugins };
+  return { connect: options.connect, connectPluginDirs: options.connectPlugins, logLevel: options.logLevel };
 }

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '../../src/connect/clusters.ts';
+import type { ConnectLogRecord } from '../../src/connect/log.ts';
 import { type ConnectWorker, startConnectWorker } from '../../src/connect/worker.ts';
 import type { ConnectTarget } from './scenarios.ts';
 
@@ -21,7 +22,12 @@ const TEST_WORKER_OVERRIDES: ReadonlyMap<string, string> = new Map([['offset.flu
  */
 const TEST_JVM_OPTIONS: readonly string[] = ['-XX:TieredStopAtLevel=1'];
 
+/** The workers' log events kept for the tests (the latest). */
+const LOG_RECORDS_KEPT_MAX = 20_000;
+
 export interface RunningTarget extends ConnectTarget {
+  /** The workers' log events at INFO and above, as the stack's stream gets them (the latest kept). */
+  readonly logRecords: readonly ConnectLogRecord[];
   /** ms from spawning the first worker's JVM to its REST API ready. */
   readonly firstStartToReadyMs: number;
   close(): Promise<void>;
@@ -41,6 +47,7 @@ export async function startTarget(
   const dir = mkdtempSync(join(tmpdir(), `kstack-connect-${kind}-`));
   const cluster = await startCluster(kind, clusterPort, dir);
   let runs = 0;
+  const logRecords: ConnectLogRecord[] = [];
   const start = () => {
     runs += 1;
     const workDir = join(dir, `worker-${runs}`);
@@ -51,6 +58,11 @@ export async function startTarget(
       workDir,
       overrides,
       jvmOptions: TEST_JVM_OPTIONS,
+      logLevel: 'info',
+      logRecord: (record) => {
+        logRecords.push(record);
+        if (logRecords.length > LOG_RECORDS_KEPT_MAX) logRecords.shift();
+      },
     });
   };
   let worker: ConnectWorker;
@@ -66,6 +78,7 @@ export async function startTarget(
     bootstrap: cluster.bootstrap,
     dir,
     firstStartToReadyMs,
+    logRecords,
     worker: () => worker,
     async restartWorker(between) {
       await worker.stop();

@@ -95,6 +95,30 @@ describe('Kafka Connect worker against kstack', { timeout: 900_000 }, () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+  it("the worker's log: its events as records (level, Kafka's logger and connector names), the full log in server.log", () => {
+    const records = target.logRecords;
+    assert.ok(
+      records.some(
+        (r) =>
+          r.level === 'info' && r.logger === 'org.apache.kafka.connect.runtime.distributed.DistributedHerder',
+      ),
+      'an INFO event of the DistributedHerder',
+    );
+    // Logged while a task of the status test's connector ran: Connect's connector.context.
+    assert.ok(
+      records.some((r) => r.connector === 'status-source' && r.task === 0),
+      "an event naming the connector 'status-source' and its task 0",
+    );
+    assert.ok(
+      records.every((r) => ['debug', 'info', 'warn', 'error'].includes(r.level) && r.logger !== ''),
+      'every record has a level and a logger',
+    );
+    const serverLog = readFileSync(join(target.dir, 'worker-1', 'logs', 'server.log'), 'utf8');
+    assert.match(
+      serverLog,
+      /^\[[^\]]+\] INFO .*\(org\.apache\.kafka\.connect\.runtime\.distributed\.DistributedHerder\)$/m,
+    );
+  });
   it("--connect-plugins DIR: the folder is on the worker's plugin.path after the shipped plugins", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kstack-connect-plugins-'));
     const plugins = join(dataDir, 'my-plugins');

@@ -10,8 +10,8 @@
 // as a crash) is reported by the supervisor, which starts the node again after its backoff; the
 // controller elects a new leader from the ISR, which serves every acknowledged record; the
 // restarted node rejoins the ISR.
-// Kafka Connect (Apache Kafka's own worker, the stack's kafka-connect companion) runs through the same
-// kill: its internal topics are compacted at RF 3 with min ISR 2, and a FileStream source → topic →
+// Kafka Connect (Apache Kafka's own worker, the stack's kafka-connect companion, its JVM started with
+// the nodes; its log in the stack's stream as component kafka-connect) runs through the same kill: its internal topics are compacted at RF 3 with min ISR 2, and a FileStream source → topic →
 // FileStream sink pipeline runs through an RF 3 topic led by the broker that is killed; both
 // connectors stay RUNNING, the sink's file is byte-identical to the source's again and the topic holds
 // every line once, in order. One cluster start and one kill serve both (this was also
@@ -196,7 +196,8 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
       // As users run it: fault proxies, the fault control, a crashed node restarted.
       faults: true,
       // Every line from the start: the node, NOT IMPLEMENTED and baseline-topic lines are checked.
-      outputTailBytes: 4 * 1024 * 1024,
+      // The Connect worker's INFO log is in the stream too (about 0.2 MB at start).
+      outputTailBytes: 16 * 1024 * 1024,
     },
     WAIT_MS,
   );
@@ -392,6 +393,29 @@ async function checkStackServed(output: string): Promise<void> {
   }
 }
 
+interface StreamLine {
+  level: string;
+  component: string;
+  msg: string;
+  logger?: string;
+  connector?: string;
+  task?: number;
+}
+
+/** The stack's JSON log lines of component kafka-connect (the companion's and the worker's own). */
+function connectLines(): StreamLine[] {
+  const lines: StreamLine[] = [];
+  for (const text of (cluster?.output ?? '').split('\n')) {
+    if (!text.startsWith('{') || !text.includes('"component":"kafka-connect"')) continue;
+    try {
+      lines.push(JSON.parse(text) as StreamLine);
+    } catch {
+      // The first line of the kept tail may be cut.
+    }
+  }
+  return lines;
+}
+
 /**
  * Connect's part, up to the kill: the worker answers, its internal topics are compacted at RF 3 with
  * min ISR 2, and 400 lines go from a FileStream source through an RF 3 topic led by `victim` to a
@@ -402,14 +426,28 @@ async function startPipeline(victim: number): Promise<{ afterKill(killedAt: numb
     const response = await fetch(`${CONNECT.url}/connectors`, { signal: AbortSignal.timeout(10_000) });
     return response.status === 200 ? performance.now() : undefined;
   });
-  // The companion's own line: its JVM's spawn to /health 200 (the JVM spawns once the brokers serve
-  // and the baseline topics exist).
-  const spawnToReady = await waitFor(
-    "the companion's ready line",
-    () => /\[connect\] Kafka Connect ready at \S+ in (\d+) ms/.exec(cluster?.output ?? '')?.[1],
-  );
+  // The companion's own line in the stack's stream: its JVM's spawn to /health 200 (the JVM spawns
+  // when kstack up starts, beside the nodes, and waits for the cluster).
+  const spawnToReady = await waitFor("the companion's ready line", () => {
+    const line = connectLines().find((l) => /^Kafka Connect ready at \S+ in \d+ ms$/.test(l.msg));
+    return line === undefined ? undefined : Number(/in (\d+) ms/.exec(line.msg)![1]);
+  });
   console.log(
     `Connect worker answering ${Math.round(readyAt - startedAtMs)} ms after kstack up started (its JVM spawn to ready ${spawnToReady} ms)`,
+  );
+  // The worker's own log is in the stack's stream: Kafka's logger names, the level mapped from log4j's.
+  const where = connectLines().find((l) => l.msg.startsWith('Kafka Connect worker starting on port'));
+  assert.match(where?.msg ?? '', new RegExp(`full log \\(INFO\\) in ${dataDir}/connect/logs/server\\.log$`));
+  assert.ok(
+    connectLines().some(
+      (l) =>
+        l.level === 'info' && l.logger === 'org.apache.kafka.connect.runtime.distributed.DistributedHerder',
+    ),
+    "the worker's DistributedHerder INFO lines in the stack's stream",
+  );
+  assert.match(
+    readFileSync(join(dataDir, 'connect', 'logs', 'server.log'), 'utf8'),
+    /INFO .*Joined group at generation/,
   );
   const admin = kafkajs(BOOTSTRAP).admin();
   await admin.connect();
@@ -480,6 +518,11 @@ async function startPipeline(victim: number): Promise<{ afterKill(killedAt: numb
         `Connect: leader ${victim} -> ${moved.leader}; the sink's file complete ${Math.round(performance.now() - killedAt)} ms after the kill`,
       );
       for (const name of ['cluster-source', 'cluster-sink']) await waitForState(CONNECT, name, 'RUNNING');
+      // The connectors' tasks log under their names (Connect's connector.context) in the stack's stream.
+      assert.ok(
+        connectLines().some((l) => l.connector === 'cluster-source' && l.task === 0),
+        "a line of cluster-source's task 0",
+      );
       // The topic holds each line once, in order.
       const total = first.length + second.length;
       assert.equal(await endOffset(BOOTSTRAP, PIPELINE_TOPIC), BigInt(total));

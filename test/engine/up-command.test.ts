@@ -147,6 +147,19 @@ describe('kstack up arguments', () => {
       /exclude each other/,
     );
     assert.throws(() => parseUpArgs(['--nope']), UsageError);
+    assert.throws(
+      () => parseUpArgs(['--no-compose', '--log-level', 'loud']),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        /--log-level: 'loud' is not a log level \(one of debug, info, warn, error\)/.test(e.message),
+    );
+  });
+  it('--log-level sets the stack log stream (info by default; any case)', () => {
+    assert.equal((parseUpArgs(['--no-compose']) as { logLevel: string }).logLevel, 'info');
+    assert.equal(
+      (parseUpArgs(['--no-compose', '--log-level', 'WARN']) as { logLevel: string }).logLevel,
+      'warn',
+    );
   });
 });
 
