@@ -18,7 +18,7 @@ import { AUTHORIZER } from '../security/request-authorization.ts';
 import { type ListenerSecurity, listenerSecurity } from '../security/sasl.ts';
 import { SCRAM_CREDENTIALS, ScramCredentialStore } from '../security/scram-store.ts';
 import { listenerTls } from '../security/tls.ts';
-import { KafkaServer, type ServerLog } from '../server/server.ts';
+import { KafkaServer, type RequestDispatcher, type ServerLog } from '../server/server.ts';
 import { logConfigFromProperties, openFilePartitionLog } from '../storage/index.ts';
 import {
   BROKER_CONFIG_BY_NAME,
@@ -171,6 +171,16 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   readonly #forwarded = new WeakMap<RequestContext, number>();
   /** The last proposal `#commit` made in a cluster, taken by `takeMetadataWrite`. */
   #lastProposal: Promise<AdminResult | null> | null = null;
+  /**
+   * A cluster node holds every request on its broker listeners until it has caught up with the
+   * metadata log, as Kafka's broker enables request processing only once it is unfenced: until its
+   * own registration (the broker epoch `startReplication` was given) is replayed here, unfenced.
+   * Before that its image is stale (a restarted node's replay of its own log: itself leader at an
+   * old epoch, or the topic unknown) and clients would act on it. Null once open, and on one node.
+   */
+  #catchingUp: { readonly held: Promise<void>; readonly open: () => void } | null = null;
+  /** The broker epoch of this node's registration, once `startReplication` is called; -1 before. */
+  #registeredEpoch = -1;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -189,6 +199,13 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       this.clock,
     );
     this.#image = MetadataImage.empty(options.metadataWriter?.clusterId ?? '', this.nodeId);
+    if (options.metadataWriter !== undefined) {
+      let open = (): void => {};
+      const held = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      this.#catchingUp = { held, open };
+    }
     const settings = options.config ?? {};
     const lookup = (name: string): string | undefined => this.config.lookup(name)?.value ?? undefined;
     this.#listeners = resolveListeners(
@@ -264,7 +281,15 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     // Filled once each listener is bound (its port may be 0 until then); no connection comes earlier.
     const bindings = new Map<string, ListenerBinding>();
     const brokerDispatcher = new BrokerDispatcher(this.#registry, this, this.log, bindings);
-    const dispatcher = this.#options.observer?.observeRequests(brokerDispatcher) ?? brokerDispatcher;
+    const observed = this.#options.observer?.observeRequests(brokerDispatcher) ?? brokerDispatcher;
+    // Held (in arrival order: the server answers each connection's requests in order) until caught up.
+    const dispatcher: RequestDispatcher = {
+      dispatch: (frame, connection) => {
+        const catchingUp = this.#catchingUp;
+        if (catchingUp === null) return observed.dispatch(frame, connection);
+        return catchingUp.held.then(() => observed.dispatch(frame, connection));
+      },
+    };
     const limits = {
       socketRequestMaxBytes: this.config.getNumber('socket.request.max.bytes'),
       maxConnections: this.config.getNumber('max.connections'),
@@ -413,7 +438,27 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     );
     this.#replicaManager = manager;
     manager.applyImage(this.#image);
+    this.#registeredEpoch = setup.brokerEpoch;
+    this.#serveOnceCaughtUp();
     return manager;
+  }
+
+  /** Whether this broker answers requests (a cluster node: once caught up with the metadata log). */
+  get serving(): boolean {
+    return this.#catchingUp === null;
+  }
+
+  /** Opens the broker listeners once this node's registration is replayed here, unfenced. */
+  #serveOnceCaughtUp(): void {
+    const catchingUp = this.#catchingUp;
+    if (catchingUp === null || this.#registeredEpoch < 0) return;
+    if (this.#image.brokerEpoch(this.nodeId) < this.#registeredEpoch || this.#image.isFenced(this.nodeId))
+      return;
+    this.#catchingUp = null;
+    catchingUp.open();
+    this.log.info(
+      `broker ${this.nodeId} caught up with the metadata log (offset ${this.#image.metadataOffset}, broker epoch ${this.#registeredEpoch}): serving clients`,
+    );
   }
 
   /** Where clients reach this broker (its first listener as advertised); null before `start`. */
@@ -442,6 +487,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#scram.replay(records);
     this.#quotas.replay(records);
     this.#replayBrokerConfigs(records);
+    this.#serveOnceCaughtUp();
     if (this.#server === null) return;
     for (const topic of before.topics()) {
       if (this.#image.topicById(topic.topicId) === undefined) this.#deleteLocal(topic);
@@ -528,6 +574,9 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
    */
   async stop(options: { crash?: boolean } = {}): Promise<void> {
     this.#stopped = true;
+    // Held requests are let through to be answered or dropped with their connections.
+    this.#catchingUp?.open();
+    this.#catchingUp = null;
     this.#replicaManager?.stop();
     this.#replicaManager = null;
     await this.#closeServers();
