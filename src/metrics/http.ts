@@ -17,6 +17,8 @@ export const METRICS_RENDER_MIN_INTERVAL_MS = 1_000;
 export interface MetricsText {
   readonly contentType: string;
   metrics(): Promise<string>;
+  /** Releases what rendering holds (a worker thread); called when the server closes. */
+  close?(): Promise<void>;
 }
 
 /**
@@ -64,15 +66,17 @@ export interface MetricsAppOptions {
 
 export function buildMetricsApp(registry: MetricsText, options: MetricsAppOptions = {}): FastifyInstance {
   const minIntervalMs = options.renderMinIntervalMs ?? METRICS_RENDER_MIN_INTERVAL_MS;
-  let rendered: { text: string; atMs: number } | null = null;
+  /** The last text, encoded once: scrapes between renders send the same bytes. */
+  let rendered: { body: Buffer; atMs: number } | null = null;
   /** The render in flight: concurrent scrapes share it. */
-  let rendering: Promise<string> | null = null;
-  const render = (): Promise<string> => {
+  let rendering: Promise<Buffer> | null = null;
+  const render = (): Promise<Buffer> => {
     rendering ??= registry
       .metrics()
       .then((text) => {
-        rendered = { text, atMs: performance.now() };
-        return text;
+        const body = Buffer.from(text, 'utf8');
+        rendered = { body, atMs: performance.now() };
+        return body;
       })
       .finally(() => {
         rendering = null;
@@ -82,8 +86,8 @@ export function buildMetricsApp(registry: MetricsText, options: MetricsAppOption
   const app = Fastify({ logger: false });
   app.get('/metrics', async (_request, reply) => {
     const fresh = rendered !== null && performance.now() - rendered.atMs < minIntervalMs;
-    const text = fresh && rendered !== null ? rendered.text : await render();
-    return reply.type(registry.contentType).send(text);
+    const body = fresh && rendered !== null ? rendered.body : await render();
+    return reply.type(registry.contentType).send(body);
   });
   return app;
 }
@@ -110,6 +114,12 @@ export async function startMetricsServer(
   return {
     url: `http://${options.host}:${port}/metrics`,
     port,
-    close: () => app.close(),
+    async close() {
+      try {
+        await app.close();
+      } finally {
+        await options.registry.close?.();
+      }
+    },
   };
 }

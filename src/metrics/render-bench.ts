@@ -1,11 +1,18 @@
 /**
- * How long one render of a broker's `/metrics` holds the event loop. An in-process broker (real
- * files) with the stack's baseline topic, `__consumer_offsets` and `--partitions` more, produced
- * to so every series has a value and every request type a reservoir; then `--renders` renders of
- * the registry (prom-client's default process metrics included, as `kstack up` serves them),
- * whole (prom-client's `registry.metrics()`) and sliced (`slicedRender`, what `/metrics` serves),
- * alternating. Prints p50/p99/max of a render's wall time and of the longest turn of the event
- * loop during it (what delays a record arriving meanwhile), and the text's size. A benchmark: asserts nothing.
+ * What one render of a broker's `/metrics` costs the broker's event loop. An in-process broker
+ * (real files) with the stack's baseline topic, `__consumer_offsets` and `--partitions` more,
+ * produced to so every series has a value and every request type a reservoir; then `--renders`
+ * renders of each kind, alternating: whole (prom-client's `registry.metrics()`), sliced
+ * (`slicedRender`, what `/metrics` served in session 8) and worker (`workerRender`, what it serves
+ * now: the broker's thread collects a snapshot, a worker thread formats it). For each kind:
+ * the time the broker's thread was busy per render (the event loop's active time,
+ * `performance.eventLoopUtilization`, measured in a render of its own with nothing else on the
+ * loop: a worker's time and the wait for it are idle), that thread's CPU per render on average
+ * (`process.threadCpuUsage` summed over the renders: Linux counts a thread's CPU in scheduler ticks,
+ * so single renders read 0 or a tick), the longest turn of the event loop during a render (wall:
+ * what delays a record arriving meanwhile), the render's wall time, and the series and bytes of
+ * the text. Then the same for a scrape answered from the cached text (fastify `inject`, no
+ * socket). A benchmark: asserts nothing.
  *
  *   node src/metrics/render-bench.ts [--partitions N] [--renders N] [--port P]
  *
@@ -20,11 +27,14 @@ import { machineLoad } from '../bench/machine.ts';
 import { percentile } from '../bench/stats.ts';
 import { Broker } from '../broker/broker.ts';
 import { BrokerMetrics } from './broker-metrics.ts';
-import { METRICS_RENDER_SLICE_MS, slicedRender } from './http.ts';
+import { buildMetricsApp, METRICS_RENDER_SLICE_MS, slicedRender } from './http.ts';
+import { workerRender } from './worker-render.ts';
 
 const PORT_DEFAULT = 23801;
 const PARTITIONS_DEFAULT = 200;
-const RENDERS_DEFAULT = 200;
+const RENDERS_DEFAULT = 100;
+/** Scrapes answered from the cached text, to time the HTTP side alone. */
+const CACHED_SCRAPES = 200;
 /** Partitions of each extra topic (the rest in the last one). */
 const PARTITIONS_PER_TOPIC = 10;
 
@@ -38,29 +48,24 @@ function positiveInteger(text: string | undefined, flag: string, fallback: numbe
 /**
  * The longest the event loop went without running a `setImmediate` callback while `work` was
  * pending (what a request arriving during the render would wait at most before being read), in
- * wall time and in the process' CPU time: on a loaded machine the wall time of a turn includes
- * the time the kernel ran others, the CPU time does not.
+ * wall time: on a loaded machine that includes the time the kernel ran others. (A thread's CPU
+ * time cannot tell turns of a millisecond apart: Linux counts it in scheduler ticks.)
  */
-async function longestTurn(work: Promise<unknown>): Promise<{ wallMs: number; cpuMs: number }> {
+async function longestTurn(work: Promise<unknown>): Promise<{ wallMs: number }> {
   let done = false;
   const settle = () => {
     done = true;
   };
   work.then(settle, settle);
   let wallMs = 0;
-  let cpuMs = 0;
   let lastWallMs = performance.now();
-  let lastCpu = process.cpuUsage();
   while (!done) {
     await new Promise((next) => setImmediate(next));
     const nowMs = performance.now();
-    const cpu = process.cpuUsage(lastCpu);
     wallMs = Math.max(wallMs, nowMs - lastWallMs);
-    cpuMs = Math.max(cpuMs, (cpu.user + cpu.system) / 1000);
     lastWallMs = nowMs;
-    lastCpu = process.cpuUsage();
   }
-  return { wallMs, cpuMs };
+  return { wallMs };
 }
 
 function summary(label: string, valuesMs: number[]): string {
@@ -102,37 +107,80 @@ async function main(): Promise<void> {
       frame.writeInt16BE(apiKey === 18 ? 3 : 4, 2);
       for (let i = 0; i < 2000; i++) dispatcher.dispatch(frame, {} as never);
     }
+    const worker = workerRender(metrics.registry);
     const kinds = [
       { label: 'whole (registry.metrics)', text: metrics.registry },
       { label: `sliced (${METRICS_RENDER_SLICE_MS} ms slices)`, text: slicedRender(metrics.registry) },
+      { label: 'worker (what /metrics serves)', text: worker },
     ];
     const results = kinds.map(() => ({
+      busyMs: [] as number[],
+      threadCpuMs: 0,
       renderMs: [] as number[],
       turnMs: [] as number[],
-      turnCpuMs: [] as number[],
     }));
     let bytes = 0;
-    // Alternate the kinds render by render, so a change of the machine's load hits both alike.
-    for (let i = 0; i < renders; i++) {
-      for (const [index, kind] of kinds.entries()) {
-        const start = performance.now();
-        const rendering = kind.text.metrics();
-        const turn = await longestTurn(rendering);
-        results[index]!.renderMs.push(performance.now() - start);
-        results[index]!.turnMs.push(turn.wallMs);
-        results[index]!.turnCpuMs.push(turn.cpuMs);
-        bytes = (await rendering).length;
+    let series = 0;
+    const produce = metrics.observeRequests({ dispatch: () => ({ close: false }) as never });
+    const produceFrame = Buffer.from([0, 0, 0, 9, 0, 0, 0, 0]);
+    try {
+      // Alternate the kinds render by render, so a change of the machine's load hits all alike.
+      for (let i = 0; i < renders; i++) {
+        for (const [index, kind] of kinds.entries()) {
+          // A request between renders, as under load: the reservoir is sorted again, values move.
+          produce.dispatch(produceFrame, {} as never);
+          const loopStart = performance.eventLoopUtilization();
+          const cpuStart = process.threadCpuUsage();
+          await kind.text.metrics();
+          const cpu = process.threadCpuUsage(cpuStart);
+          results[index]!.busyMs.push(performance.eventLoopUtilization(loopStart).active);
+          results[index]!.threadCpuMs += (cpu.user + cpu.system) / 1000;
+          produce.dispatch(produceFrame, {} as never);
+          const start = performance.now();
+          const rendering = kind.text.metrics();
+          const turn = await longestTurn(rendering);
+          results[index]!.renderMs.push(performance.now() - start);
+          results[index]!.turnMs.push(turn.wallMs);
+          const text = await rendering;
+          bytes = Buffer.byteLength(text);
+          series = text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
+        }
       }
-    }
-    const partitionCount = [...broker.metadata().topics()].reduce((n, t) => n + t.partitions.length, 0);
-    process.stdout.write(
-      `metrics render: ${partitionCount} partitions, ${renders} renders of each kind, ${(bytes / 1024).toFixed(0)} KiB of text, machine load ${machineLoad().loadAverage1m.toFixed(1)}\n`,
-    );
-    for (const [index, kind] of kinds.entries()) {
-      process.stdout.write(`${kind.label}\n`);
-      process.stdout.write(`${summary('  render (wall)', results[index]!.renderMs)}\n`);
-      process.stdout.write(`${summary('  longest turn (wall)', results[index]!.turnMs)}\n`);
-      process.stdout.write(`${summary('  longest turn (CPU)', results[index]!.turnCpuMs)}\n`);
+      const partitionCount = [...broker.metadata().topics()].reduce((n, t) => n + t.partitions.length, 0);
+      process.stdout.write(
+        `metrics render: ${partitionCount} partitions, ${series} series, ${metrics.registry.getMetricsAsArray().length} families, ` +
+          `${(bytes / 1024).toFixed(0)} KiB of text, ${renders} renders of each kind, machine load ${machineLoad().loadAverage1m.toFixed(1)}\n`,
+      );
+      for (const [index, kind] of kinds.entries()) {
+        process.stdout.write(`${kind.label}\n`);
+        process.stdout.write(`${summary('  broker thread busy', results[index]!.busyMs)}\n`);
+        process.stdout.write(
+          `  broker thread CPU      mean ${(results[index]!.threadCpuMs / renders).toFixed(2)} ms\n`,
+        );
+        process.stdout.write(`${summary('  longest turn (wall)', results[index]!.turnMs)}\n`);
+        process.stdout.write(`${summary('  render (wall)', results[index]!.renderMs)}\n`);
+      }
+      // A scrape between renders (Prometheus every 100 ms, a render at most once a second).
+      const app = buildMetricsApp(worker, { renderMinIntervalMs: 60_000 });
+      const cachedBytes = (await app.inject({ method: 'GET', url: '/metrics' })).rawPayload.length;
+      const cachedBusyMs: number[] = [];
+      let cachedCpuMs = 0;
+      for (let i = 0; i < CACHED_SCRAPES; i++) {
+        const loopStart = performance.eventLoopUtilization();
+        const cpuStart = process.threadCpuUsage();
+        const response = await app.inject({ method: 'GET', url: '/metrics' });
+        const cpu = process.threadCpuUsage(cpuStart);
+        cachedBusyMs.push(performance.eventLoopUtilization(loopStart).active);
+        cachedCpuMs += (cpu.user + cpu.system) / 1000;
+        if (response.rawPayload.length !== cachedBytes)
+          throw new Error('a cached scrape answered other bytes');
+      }
+      await app.close();
+      process.stdout.write(`a scrape answered from the cached text (${CACHED_SCRAPES}, fastify inject)\n`);
+      process.stdout.write(`${summary('  broker thread busy', cachedBusyMs)}\n`);
+      process.stdout.write(`  broker thread CPU      mean ${(cachedCpuMs / CACHED_SCRAPES).toFixed(3)} ms\n`);
+    } finally {
+      await worker.close();
     }
   } finally {
     metrics.detach();

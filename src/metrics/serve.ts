@@ -5,7 +5,8 @@
  * agent serves one endpoint per broker).
  */
 import type { BrokerMetrics, BrokerMetricsSource } from './broker-metrics.ts';
-import { type MetricsServer, slicedRender, startMetricsServer } from './http.ts';
+import { type MetricsServer, startMetricsServer } from './http.ts';
+import { workerRender } from './worker-render.ts';
 
 export interface ServeBrokerMetricsOptions {
   /** The broker's observer (`BrokerOptions.observer`), created before the broker. */
@@ -20,13 +21,15 @@ export interface ServeBrokerMetricsOptions {
 export async function serveBrokerMetrics(options: ServeBrokerMetricsOptions): Promise<MetricsServer> {
   options.metrics.attach(options.broker);
   let server: MetricsServer;
+  const render = workerRender(options.metrics.registry);
   try {
     server = await startMetricsServer({
-      registry: slicedRender(options.metrics.registry),
+      registry: render,
       host: options.host,
       port: options.port,
     });
   } catch (error) {
+    await render.close();
     options.metrics.detach();
     throw error;
   }

@@ -1,8 +1,9 @@
 /**
- * The cheap render of a broker's `/metrics`: the sliced render gives the same text as
- * prom-client's whole one and returns to the event loop while it runs; the per-partition gauges
- * and the reservoir's one-sort quantiles give the values they gave before. An in-process broker
- * (real sockets, real files) on port 23800, produced to by kafkajs.
+ * The cheap render of a broker's `/metrics`: the sliced render and the worker render (what
+ * `/metrics` serves: a snapshot formatted by prom-client in a worker thread) give the same text as
+ * prom-client's whole one, the worker's also after values, series and families change; the
+ * per-partition gauges and the reservoir's one-sort quantiles give the values they gave before. An
+ * in-process broker (real sockets, real files) on port 23800, produced to by kafkajs.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { Broker } from '../../src/broker/broker.ts';
 import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
 import { slicedRender } from '../../src/metrics/http.ts';
 import { LatencyReservoir, QUANTILES } from '../../src/metrics/reservoir.ts';
+import { PROCESS_FAMILIES_COLLECTED_IN_WORKER, workerRender } from '../../src/metrics/worker-render.ts';
 import { parseSamples, sampleValue } from './support.ts';
 
 const PORT = 23800;
@@ -22,6 +25,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'kstack-metrics-render-'));
 // Without the process metrics, whose values move between two renders.
 const metrics = new BrokerMetrics({ defaultMetrics: false });
 const broker = new Broker({ dataDir, host: '127.0.0.1', port: PORT, observer: metrics });
+const rendered = workerRender(metrics.registry);
 const kafka = new Kafka({
   brokers: [`127.0.0.1:${PORT}`],
   clientId: 'metrics-render-test',
@@ -55,6 +59,7 @@ before(async () => {
 });
 
 after(async () => {
+  await rendered.close();
   metrics.detach();
   await broker.stop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -107,6 +112,131 @@ test('per-partition gauges: one series per partition, with its log end offset an
     Array.from({ length: PARTITIONS }, (_, partition) => String(partition)),
     'in partition order',
   );
+});
+
+async function produce(topic: string, count: number): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  try {
+    await producer.connect();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: count }, (_, index) => ({
+        partition: index % PARTITIONS,
+        value: `more ${index}`,
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+test('the worker render gives the whole render text, as values, series and partitions change', async () => {
+  assert.equal(
+    steady(await rendered.metrics()),
+    steady(await metrics.registry.metrics()),
+    'first render: every family in full',
+  );
+  // Values only: the same series, new log end offsets, sizes, counters and latency quantiles.
+  await produce('rendered', 3 * PARTITIONS);
+  const valuesOnly = await rendered.metrics();
+  assert.equal(steady(valuesOnly), steady(await metrics.registry.metrics()), 'values changed');
+  const samples = parseSamples(valuesOnly);
+  assert.equal(sampleValue(samples, 'kafka_log_log_logendoffset', { topic: 'rendered', partition: '0' }), 4);
+  // New series (a topic, its partitions, its per-topic counters) and a new family (a request type).
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: 'rendered-later', numPartitions: 2 }],
+      waitForLeaders: true,
+    });
+    await admin.describeGroups(['no-such-group']);
+  } finally {
+    await admin.disconnect();
+  }
+  await produce('rendered-later', 2);
+  const grown = await rendered.metrics();
+  assert.equal(steady(grown), steady(await metrics.registry.metrics()), 'series and families added');
+  assert.match(grown, /kafka_log_log_logendoffset\{topic="rendered-later",partition="1"\} 1\n/);
+  assert.match(
+    grown,
+    /kafka_network_requestmetrics_requestspersec_request_describegroups_total\{version="\d+"\} 1\n/,
+  );
+  assert.equal(rendered.lastSeriesCount, parseSamples(grown).length, 'series counted');
+});
+
+test('the worker render: renders asked for together run one at a time; a closed one starts a new worker', async () => {
+  const registry = new Registry();
+  const counter = new Counter({
+    name: 'renders_total',
+    help: 'counted',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const latest = new Gauge({
+    name: 'latest_render',
+    help: 'one series',
+    labelNames: ['index'],
+    registers: [registry],
+  });
+  const render = workerRender(registry);
+  try {
+    // Each render sends only what changed since the one before it: twenty at once must not mix up.
+    const renders: Promise<string>[] = [];
+    for (let index = 0; index < 20; index++) {
+      counter.labels(index % 2 === 0 ? 'a' : `kind-${index}`).inc();
+      renders.push(render.metrics());
+    }
+    const texts = await Promise.all(renders);
+    const counts = texts.map((text) => Number(/renders_total\{kind="a"\} (\d+)\n/.exec(text)?.[1]));
+    assert.deepEqual(
+      counts,
+      [...counts].sort((x, y) => x - y),
+      `counts in call order: ${counts}`,
+    );
+    assert.equal(texts.at(-1), await registry.metrics());
+    // A family whose one series changes its labels (the same count of series) is sent in full.
+    for (let index = 0; index < 3; index++) {
+      latest.reset();
+      latest.labels(String(index)).set(index);
+      assert.equal(await render.metrics(), await registry.metrics(), `one series relabelled (${index})`);
+    }
+    await render.close();
+    counter.labels('b').inc();
+    assert.equal(
+      await render.metrics(),
+      await registry.metrics(),
+      'a new worker is sent every family in full',
+    );
+  } finally {
+    await render.close();
+  }
+});
+
+test("the worker render: the process-wide default metrics are the worker's, the rest the broker thread's", async () => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const render = workerRender(registry);
+  try {
+    const text = await render.metrics();
+    const names = (body: string) =>
+      body
+        .split('\n')
+        .filter((line) => line.startsWith('# TYPE '))
+        .map((line) => line.split(' ')[2]);
+    assert.deepEqual(names(text), names(await registry.metrics()), 'the same families, in the same order');
+    const samples = parseSamples(text);
+    for (const name of PROCESS_FAMILIES_COLLECTED_IN_WORKER) {
+      const value = sampleValue(samples, name, {});
+      assert.ok(value !== undefined && value > 0, `${name} ${value}`);
+    }
+    // The heap is the broker thread's (a worker's own isolate is a few MB).
+    const heapUsed = sampleValue(samples, 'nodejs_heap_size_used_bytes', {}) ?? 0;
+    assert.ok(Math.abs(heapUsed - process.memoryUsage().heapUsed) < heapUsed / 2, `heap used ${heapUsed}`);
+  } finally {
+    await render.close();
+  }
 });
 
 test("the reservoir's one-sort quantiles equal each quantile, and follow new samples", () => {
