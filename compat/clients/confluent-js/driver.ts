@@ -228,6 +228,7 @@ function library(): Library {
 async function admin(context: Context): Promise<CompatAdmin> {
   if (!context.admin) {
     const kafka = new (library().KafkaJS.Kafka)({
+      ...librdkafkaSecurity(),
       kafkaJS: { brokers: context.bootstrap.split(','), clientId: `${context.clientId}-admin`, logLevel: 0 },
     });
     context.admin = kafka.admin();
@@ -240,6 +241,7 @@ function nativeAdmin(context: Context): NativeAdmin {
   context.native ??= library().AdminClient.create({
     'bootstrap.servers': context.bootstrap,
     'client.id': `${context.clientId}-admin`,
+    ...librdkafkaSecurity(),
   });
   return context.native;
 }
@@ -251,6 +253,35 @@ function baseConfig(context: Context, step: Step, suffix: string): Record<string
     'socket.timeout.ms': Math.max(timeoutOf(step), 10),
     // librdkafka logs to stderr through its own logger only when asked.
     log_level: 3,
+    ...librdkafkaSecurity(),
+  };
+}
+
+/**
+ * The security profile's client settings (compat/runner/security.ts) as librdkafka properties:
+ * KSTACK_COMPAT_SECURITY holds {"protocol", "mechanism"?, "username"?, "password"?, "caFile"?};
+ * unset means PLAINTEXT.
+ */
+function librdkafkaSecurity(): Record<string, string> {
+  const raw = process.env.KSTACK_COMPAT_SECURITY;
+  if (raw === undefined || raw === '') return {};
+  const security = JSON.parse(raw) as {
+    protocol: string;
+    mechanism?: string;
+    username?: string;
+    password?: string;
+    caFile?: string;
+  };
+  return {
+    'security.protocol': security.protocol.toLowerCase(),
+    ...(security.mechanism === undefined
+      ? {}
+      : {
+          'sasl.mechanisms': security.mechanism,
+          'sasl.username': security.username ?? '',
+          'sasl.password': security.password ?? '',
+        }),
+    ...(security.caFile === undefined ? {} : { 'ssl.ca.location': security.caFile }),
   };
 }
 

@@ -150,6 +150,35 @@ public final class Driver {
     System.exit(0);
   }
 
+  /**
+   * The security profile's client settings (compat/runner/security.ts): KSTACK_COMPAT_SECURITY holds
+   * {"protocol", "mechanism"?, "username"?, "password"?, "caFile"?}; unset means PLAINTEXT.
+   */
+  static void applySecurity(Properties props) {
+    String raw = System.getenv("KSTACK_COMPAT_SECURITY");
+    if (raw == null || raw.isEmpty()) return;
+    JsonNode security;
+    try {
+      security = new ObjectMapper().readTree(raw);
+    } catch (Exception e) {
+      throw new IllegalArgumentException("KSTACK_COMPAT_SECURITY is not JSON: " + e.getMessage());
+    }
+    props.put("security.protocol", security.path("protocol").asText());
+    if (security.has("mechanism")) {
+      String mechanism = security.path("mechanism").asText();
+      String module = mechanism.startsWith("SCRAM-")
+          ? "org.apache.kafka.common.security.scram.ScramLoginModule"
+          : "org.apache.kafka.common.security.plain.PlainLoginModule";
+      props.put("sasl.mechanism", mechanism);
+      props.put("sasl.jaas.config", module + " required username=\"" + security.path("username").asText()
+          + "\" password=\"" + security.path("password").asText() + "\";");
+    }
+    if (security.has("caFile")) {
+      props.put("ssl.truststore.type", "PEM");
+      props.put("ssl.truststore.location", security.path("caFile").asText());
+    }
+  }
+
   static ObjectNode clientInfo() {
     ObjectNode info = NODES.objectNode();
     info.put("name", "java");
@@ -280,6 +309,7 @@ public final class Driver {
     if (admin == null) {
       Properties props = new Properties();
       props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      applySecurity(props);
       props.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId + "-admin");
       admin = Admin.create(props);
     }
@@ -436,6 +466,7 @@ public final class Driver {
     int timeout = timeoutMs(step);
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    applySecurity(props);
     props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId + "-producer");
     JsonNode acks = step.path("acks");
     String acksValue = acks.isMissingNode() || acks.isNull() ? "all" : acks.asText();
@@ -515,6 +546,7 @@ public final class Driver {
   KafkaConsumer<byte[], byte[]> consumer(String group, Map<String, String> extra) {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    applySecurity(props);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId + "-consumer");
     if (group != null) props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -584,6 +616,7 @@ public final class Driver {
     int timeout = timeoutMs(step);
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    applySecurity(props);
     props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId + "-producer");
     props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, step.path("transactionalId").asText());
     props.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -656,6 +656,35 @@ function kafkajsLogging(): Pick<KafkaConfig, 'logLevel' | 'logCreator'> {
   };
 }
 
+/**
+ * The security profile's client settings (compat/runner/security.ts): KSTACK_COMPAT_SECURITY holds
+ * {"protocol", "mechanism"?, "username"?, "password"?, "caFile"?}; unset means PLAINTEXT.
+ */
+function kafkajsSecurity(): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const raw = process.env.KSTACK_COMPAT_SECURITY;
+  if (raw === undefined || raw === '') return {};
+  const security = JSON.parse(raw) as {
+    protocol: string;
+    mechanism?: string;
+    username?: string;
+    password?: string;
+    caFile?: string;
+  };
+  const tls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL';
+  const config: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (tls)
+    config.ssl = security.caFile === undefined ? true : { ca: [fs.readFileSync(security.caFile, 'utf8')] };
+  if (security.mechanism !== undefined) {
+    const mechanism = security.mechanism.toLowerCase() as 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    config.sasl = {
+      mechanism,
+      username: security.username ?? '',
+      password: security.password ?? '',
+    } as KafkaConfig['sasl'];
+  }
+  return config;
+}
+
 await runDriver<Context>({
   info: { name: 'kafkajs', version: VERSION, library: `kafkajs ${VERSION}` },
   handlers,
@@ -665,6 +694,7 @@ await runDriver<Context>({
     const kafka = new Kafka({
       clientId,
       brokers: job.bootstrap.split(','),
+      ...kafkajsSecurity(),
       ...kafkajsLogging(),
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     });

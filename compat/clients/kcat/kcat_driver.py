@@ -78,10 +78,15 @@ def client_info():
     return {"name": "kcat", "version": version, "library": "librdkafka %s" % library if library else None}
 
 
+def security_arguments():
+    """The security profile's librdkafka properties as kcat -X arguments (none for PLAINTEXT)."""
+    return [argument for key, value in common.librdkafka_security().items() for argument in ("-X", "%s=%s" % (key, value))]
+
+
 def run_kcat(context, step, arguments, stdin=b"", seconds=None):
     """Runs kcat to completion or to the step's budget (then SIGTERM, which makes
     kcat close its consumer cleanly); returns (exit status, stdout, stderr)."""
-    command = [KCAT, "-b", context.bootstrap, "-X", "client.id=" + context.client_id] + arguments
+    command = [KCAT, "-b", context.bootstrap, "-X", "client.id=" + context.client_id] + security_arguments() + arguments
     budget = seconds if seconds is not None else common.step_timeout_seconds(step)
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -401,7 +406,7 @@ def group_consume(context, step):
 def crash_after(context, step):
     """Reads records as kcat prints them and kills it (SIGKILL, no LeaveGroup) once
     `count` arrived or the budget ran out."""
-    command = [KCAT, "-b", context.bootstrap, "-X", "client.id=" + context.client_id, "-u"] + group_arguments(step)
+    command = [KCAT, "-b", context.bootstrap, "-X", "client.id=" + context.client_id, "-u"] + security_arguments() + group_arguments(step)
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + common.step_timeout_seconds(step)
     timer = threading.Timer(max(deadline - time.monotonic(), 0), process.kill)

@@ -2,6 +2,7 @@
 // versions almost only. It has no assign(): a consumer of a throwaway group with explicit start
 // offsets (stream mode "manual") stands in for it. Produced headers are a Map, so repeated header
 // keys cannot be sent.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import {
   Admin,
@@ -58,6 +59,40 @@ function baseOptions(context: Context, role: string, timeoutMs = 10_000) {
     retries: 3,
     retryDelay: 200,
     timeout: Math.min(timeoutMs, 30_000),
+    ...platformaticSecurity(),
+  };
+}
+
+/**
+ * The security profile's client settings (compat/runner/security.ts): KSTACK_COMPAT_SECURITY holds
+ * {"protocol", "mechanism"?, "username"?, "password"?, "caFile"?}; unset means PLAINTEXT.
+ */
+function platformaticSecurity(): {
+  tls?: { ca?: string[] };
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
+} {
+  const raw = process.env.KSTACK_COMPAT_SECURITY;
+  if (raw === undefined || raw === '') return {};
+  const security = JSON.parse(raw) as {
+    protocol: string;
+    mechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+    username?: string;
+    password?: string;
+    caFile?: string;
+  };
+  return {
+    ...(security.protocol === 'SSL' || security.protocol === 'SASL_SSL'
+      ? { tls: security.caFile === undefined ? {} : { ca: [readFileSync(security.caFile, 'utf8')] } }
+      : {}),
+    ...(security.mechanism === undefined
+      ? {}
+      : {
+          sasl: {
+            mechanism: security.mechanism,
+            username: security.username ?? '',
+            password: security.password ?? '',
+          },
+        }),
   };
 }
 

@@ -82,6 +82,7 @@ def base_config(context, step, **extra):
         "client.id": context.client_id,
         "socket.timeout.ms": max(timeout_ms, 10),
     }
+    config.update(common.librdkafka_security())
     config.update(extra)
     return config
 

@@ -213,3 +213,44 @@ def run_driver(client, ops, map_error):
 
 def sleep_op(context, step):
     time.sleep(float(step.get("ms", 0)) / 1000.0)
+
+
+def security_settings():
+    """The security profile's client settings (compat/runner/security.ts): KSTACK_COMPAT_SECURITY
+    holds {"protocol", "mechanism"?, "username"?, "password"?, "caFile"?}; None means PLAINTEXT."""
+    raw = os.environ.get("KSTACK_COMPAT_SECURITY", "")
+    return json.loads(raw) if raw else None
+
+
+def librdkafka_security():
+    """The security settings as librdkafka properties (kcat -X, confluent-kafka)."""
+    settings = security_settings()
+    if not settings:
+        return {}
+    config = {"security.protocol": settings["protocol"]}
+    if "mechanism" in settings:
+        config.update({
+            "sasl.mechanisms": settings["mechanism"],
+            "sasl.username": settings["username"],
+            "sasl.password": settings["password"],
+        })
+    if "caFile" in settings:
+        config["ssl.ca.location"] = settings["caFile"]
+    return config
+
+
+def kafka_python_security():
+    """The security settings as kafka-python keyword arguments."""
+    settings = security_settings()
+    if not settings:
+        return {}
+    options = {"security_protocol": settings["protocol"]}
+    if "mechanism" in settings:
+        options.update({
+            "sasl_mechanism": settings["mechanism"],
+            "sasl_plain_username": settings["username"],
+            "sasl_plain_password": settings["password"],
+        })
+    if "caFile" in settings:
+        options["ssl_cafile"] = settings["caFile"]
+    return options

@@ -75,7 +75,10 @@ def timeout_ms(step):
 def admin_client(context, step):
     if "admin" not in context.clients:
         context.clients["admin"] = KafkaAdminClient(
-            bootstrap_servers=context.bootstrap, client_id=context.client_id, request_timeout_ms=timeout_ms(step)
+            bootstrap_servers=context.bootstrap,
+            client_id=context.client_id,
+            request_timeout_ms=timeout_ms(step),
+            **common.kafka_python_security()
         )
     return context.clients["admin"]
 
@@ -212,6 +215,7 @@ def make_producer(context, step):
         options["max_request_size"] = int(step["clientMaxBytes"]) + 4096
     if step.get("retries") is not None:
         options["retries"] = int(step["retries"])
+    options.update(common.kafka_python_security())
     return KafkaProducer(**options)
 
 
@@ -299,6 +303,7 @@ def make_consumer(context, step, **options):
         "request_timeout_ms": max(min(timeout_ms(step), 30000), 1000),
     }
     settings.update(options)
+    settings.update(common.kafka_python_security())
     return KafkaConsumer(**settings)
 
 
