@@ -354,10 +354,11 @@ test('the Faults page: kill a partition leader, watch its leader move while acks
     async () => ((await tableRows(page, 'Fault brokers')).length === 3 ? true : undefined),
     page,
   );
-  // The Faults page counts what the Cluster page lists: every topic's partitions, the internal
-  // __consumer_offsets included (as Kafka's UnderReplicatedPartitions does), not only the others.
+  // The Faults page and the Cluster page's card count what the Cluster page lists: every topic's
+  // partitions, the internal __consumer_offsets included (as Kafka's UnderReplicatedPartitions
+  // does), not only the others. /api/cluster answers while a broker is down: its fault proxy refuses.
   const agreed = await waitFor(
-    'the Faults and Cluster APIs counting the same under-replicated partitions, internal ones included',
+    'the Faults API, the Cluster cards and the Cluster health list counting the same under-replicated partitions, internal ones included',
     async () => {
       const faults = (await (await fetch(`${UI_URL}/api/faults`)).json()) as {
         underReplicated: number | null;
@@ -365,9 +366,11 @@ test('the Faults page: kill a partition leader, watch its leader move while acks
       const live = (await (await fetch(`${UI_URL}/api/cluster/live`)).json()) as {
         status: { underReplicated: { topic: string }[] } | null;
       };
+      const cards = (await (await fetch(`${UI_URL}/api/cluster`)).json()) as { underReplicated?: number };
       const listed = live.status?.underReplicated;
       return listed !== undefined &&
         faults.underReplicated === listed.length &&
+        cards.underReplicated === listed.length &&
         listed.some((p) => p.topic.startsWith('__'))
         ? listed.length
         : undefined;

@@ -268,7 +268,10 @@ function Offsets({
       )}
       <ErrorBox message={connector.offsets.error ?? undefined} />
       {connector.offsets.offsets !== null && (
-        <pre id="connector-offsets">{JSON.stringify(connector.offsets.offsets, null, 2)}</pre>
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: scrolling offsets must be reachable by keyboard
+        <section class="scroll-block" tabIndex={0} aria-label="Connector offsets">
+          <pre id="connector-offsets">{JSON.stringify(connector.offsets.offsets, null, 2)}</pre>
+        </section>
       )}
       {stopped && (
         <form
@@ -345,7 +348,10 @@ export function ConnectorPage({ name }: { name: string }) {
             <Card label="Tasks">{data.status.tasks.length}</Card>
           </div>
           {data.status.connector.trace !== undefined && (
-            <pre id="connector-trace">{data.status.connector.trace}</pre>
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling trace must be reachable by keyboard
+            <section class="scroll-block" tabIndex={0} aria-label="Connector trace">
+              <pre id="connector-trace">{data.status.connector.trace}</pre>
+            </section>
           )}
           <form class="inline" onSubmit={(e) => e.preventDefault()} aria-label="Connector actions">
             <button type="button" onClick={() => void act('pause', {}, 'Pause requested.')}>
@@ -410,7 +416,16 @@ export function ConnectorPage({ name }: { name: string }) {
                   <td>{t.id}</td>
                   <td>{t.state}</td>
                   <td>{t.worker_id}</td>
-                  <td>{t.trace === undefined ? '' : <pre>{t.trace}</pre>}</td>
+                  <td>
+                    {t.trace === undefined ? (
+                      ''
+                    ) : (
+                      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling trace must be reachable by keyboard
+                      <section class="scroll-block" tabIndex={0} aria-label={`Trace of task ${t.id}`}>
+                        <pre>{t.trace}</pre>
+                      </section>
+                    )}
+                  </td>
                   <td class="actions">
                     <button
                       type="button"
