@@ -92,22 +92,25 @@ export const FEATURES: readonly FeatureDefinition[] = [
   {
     name: 'transaction.version',
     minLevel: 0,
-    implementedLevel: 0,
+    implementedLevel: 2,
     apisByLevel: new Map([
-      // Level 1 changes only the __transaction_state value version written (v1, flexible); it
-      // brings no API, and kstack writes v0, so implementedLevel stops at 0.
+      // Level 1 changes only the __transaction_state value version written (v1, flexible, with the
+      // client's transaction version); it brings no API.
       [
         2,
         [
           { apiKey: 0, version: 12 },
           { apiKey: 24, version: 5 },
           { apiKey: 26, version: 5 },
+          // A TV2 client sends no AddOffsetsToTxn: TxnOffsetCommit v5 adds the offsets partition.
+          { apiKey: 28, version: 5 },
         ],
       ],
     ]),
     note:
-      'kstack writes TransactionLogValue v0 (level 1 writes v1) and does not serve KIP-890 part 2 (level 2: ' +
-      'Produce v12, AddPartitionsToTxn v5, EndTxn v5, an epoch bump at every EndTxn)',
+      'level 1: kstack writes TransactionLogValue v1; level 2 (KIP-890 part 2): the epoch bumped at every ' +
+      'EndTxn v5, partitions added by their leader (Produce v12, AddPartitionsToTxn v5) and by the group ' +
+      'coordinator (TxnOffsetCommit v5)',
   },
   {
     name: 'eligible.leader.replicas.version',

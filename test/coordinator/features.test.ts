@@ -39,16 +39,25 @@ describe('ApiVersions features', () => {
     assert.deepEqual(missingApis(group, 1, without68), [{ apiKey: 68, version: 0 }]);
   });
 
-  it('keeps transaction.version below 2 until Produce v12, AddPartitionsToTxn v5 and EndTxn v5 are served', async () => {
+  it('finalizes transaction.version 2 only while Produce v12, AddPartitionsToTxn v5, EndTxn v5 and TxnOffsetCommit v5 are served', async () => {
     const advertised = await advertisedByBroker();
     const transactions = feature('transaction.version');
-    assert.equal(finalizedLevel(transactions, advertised), 0);
-    // Even with the level-2 APIs advertised, the level is capped by what kstack implements.
+    assert.equal(transactions.implementedLevel, 2);
+    const served = (apiKey: number, version: number) =>
+      advertised.some((row) => row.apiKey === apiKey && row.maxVersion >= version);
+    assert.ok(served(24, 5) && served(26, 5), 'AddPartitionsToTxn v5 and EndTxn v5 are served');
+    // Produce v12 and TxnOffsetCommit v5 are advertised as far as the protocol module decodes them.
+    const level = served(0, 12) && served(28, 5) ? 2 : 1;
+    assert.equal(finalizedLevel(transactions, advertised), level);
     const upgraded = advertised.map((row) =>
-      [0, 24, 26].includes(row.apiKey) ? { ...row, maxVersion: Math.max(row.maxVersion, 12) } : row,
+      [0, 24, 26, 28].includes(row.apiKey) ? { ...row, maxVersion: Math.max(row.maxVersion, 12) } : row,
     );
     assert.deepEqual(missingApis(transactions, 2, upgraded), []);
-    assert.equal(finalizedLevel(transactions, upgraded), transactions.implementedLevel);
+    assert.equal(finalizedLevel(transactions, upgraded), 2);
+    // Level 1 (TransactionLogValue v1) brings no API: without the level-2 ones, 1.
+    const without = upgraded.filter((row) => row.apiKey !== 26);
+    assert.equal(finalizedLevel(transactions, without), 1);
+    assert.deepEqual(missingApis(transactions, 2, without), [{ apiKey: 26, version: 5 }]);
   });
 
   it('answers every finalized level with the APIs it brings advertised by this tree', async () => {
@@ -91,9 +100,12 @@ describe('ApiVersions features', () => {
   it('takes the levels of the metadata image (FeatureLevelRecords), never above what this code serves', async () => {
     const advertised = await advertisedByBroker();
     const bootstrap = featureLevelRecords(advertised, undefined);
+    const transactionLevel = finalizedLevel(feature('transaction.version'), advertised);
+    assert.ok(transactionLevel >= 1);
     assert.deepEqual(bootstrap, [
       { type: 'FeatureLevelRecord', name: 'metadata.version', featureLevel: 27 },
       { type: 'FeatureLevelRecord', name: 'group.version', featureLevel: 1 },
+      { type: 'FeatureLevelRecord', name: 'transaction.version', featureLevel: transactionLevel },
       { type: 'FeatureLevelRecord', name: 'eligible.leader.replicas.version', featureLevel: 1 },
     ]);
     const image = MetadataImage.empty('c', 1).apply(bootstrap, 3n);
@@ -102,6 +114,7 @@ describe('ApiVersions features', () => {
       [
         ['metadata.version', 27],
         ['group.version', 1],
+        ['transaction.version', transactionLevel],
         ['eligible.leader.replicas.version', 1],
       ],
     );
@@ -109,7 +122,7 @@ describe('ApiVersions features', () => {
     // A log finalized higher than this code serves (a newer node wrote it): capped here.
     const higher = image.apply(
       [
-        { type: 'FeatureLevelRecord', name: 'transaction.version', featureLevel: 2 },
+        { type: 'FeatureLevelRecord', name: 'kraft.version', featureLevel: 1 },
         { type: 'FeatureLevelRecord', name: 'group.version', featureLevel: 0 },
       ],
       4n,
@@ -118,7 +131,11 @@ describe('ApiVersions features', () => {
     const fields = featureFields(4, advertised, higher.metadataOffset, higher.finalizedFeatures);
     assert.deepEqual(
       fields.finalizedFeatures.map((row) => `${row.name}=${row.maxVersionLevel}`),
-      ['metadata.version=27', 'eligible.leader.replicas.version=1'],
+      [
+        'metadata.version=27',
+        `transaction.version=${transactionLevel}`,
+        'eligible.leader.replicas.version=1',
+      ],
     );
     assert.equal(fields.supportedFeatures.find((row) => row.name === 'group.version')?.maxVersion, 1);
   });

@@ -10,6 +10,7 @@ import type { CoordinatorRecord } from '../../src/coordinator/records.ts';
 import {
   type MarkerWriter,
   type TopicPartition,
+  TRANSACTION_VERSION_2,
   TransactionCoordinator,
   type TransactionLog,
 } from '../../src/coordinator/transactions/coordinator.ts';
@@ -113,7 +114,7 @@ describe('transaction log records', () => {
     assert.equal(decodeTransactionLogKey(encodeTransactionLogKey('é-id')), 'é-id');
   });
 
-  it('round-trips a v0 value', () => {
+  it('round-trips a value (written as v1, as Kafka writes it at transaction.version 1+)', () => {
     const value = {
       producerId: 42n,
       previousProducerId: -1n,
@@ -129,7 +130,9 @@ describe('transaction log records', () => {
       transactionStartTimestampMs: 1700000000001n,
       clientTransactionVersion: 0,
     };
-    assert.deepEqual(decodeTransactionLogValue(encodeTransactionLogValue(value)), value);
+    const encoded = encodeTransactionLogValue(value);
+    assert.deepEqual([...encoded.subarray(0, 2)], [0, 1], 'value version 1');
+    assert.deepEqual(decodeTransactionLogValue(encoded), value);
   });
 
   it('reads a v1 (flexible) value with its tagged fields', () => {
@@ -165,6 +168,8 @@ describe('transaction log records', () => {
       transactionStartTimestampMs: 50n,
       clientTransactionVersion: 2,
     });
+    // The encoder writes the same bytes back: tagged fields in tag order, only when not default.
+    assert.deepEqual([...encodeTransactionLogValue(decodeTransactionLogValue(bytes))], [...bytes]);
   });
 
   it('refuses a value version it does not know, naming it', () => {
@@ -219,7 +224,7 @@ describe('transaction coordinator', () => {
       ErrorCode.INVALID_PRODUCER_ID_MAPPING,
     );
     assert.equal(await coordinator.addPartitions('tx', producerId, 1, parts), ErrorCode.PRODUCER_FENCED);
-    assert.equal(await coordinator.endTransaction('tx', producerId, 0, true), ErrorCode.NONE);
+    assert.equal((await coordinator.endTransaction('tx', producerId, 0, true)).errorCode, ErrorCode.NONE);
     await coordinator.idle();
     assert.deepEqual(markers.written, [
       { target: 'a-0', producerId, producerEpoch: 0, commit: true, coordinatorEpoch: 3 },
@@ -232,11 +237,14 @@ describe('transaction coordinator', () => {
       STATES.CompleteCommit,
     ]);
     assert.equal(
-      await coordinator.endTransaction('tx', producerId, 0, true),
+      (await coordinator.endTransaction('tx', producerId, 0, true)).errorCode,
       ErrorCode.NONE,
       'a retried commit succeeds',
     );
-    assert.equal(await coordinator.endTransaction('tx', producerId, 0, false), ErrorCode.INVALID_TXN_STATE);
+    assert.equal(
+      (await coordinator.endTransaction('tx', producerId, 0, false)).errorCode,
+      ErrorCode.INVALID_TXN_STATE,
+    );
     assert.equal(coordinator.describe('tx').transactionState, 'CompleteCommit');
   });
 
@@ -249,12 +257,15 @@ describe('transaction coordinator', () => {
     markers.hold = new Promise<void>((resolve) => {
       release = resolve;
     });
-    assert.equal(await coordinator.endTransaction('tx', producerId, 0, true), ErrorCode.NONE);
+    assert.equal((await coordinator.endTransaction('tx', producerId, 0, true)).errorCode, ErrorCode.NONE);
     assert.equal(
-      await coordinator.endTransaction('tx', producerId, 0, true),
+      (await coordinator.endTransaction('tx', producerId, 0, true)).errorCode,
       ErrorCode.CONCURRENT_TRANSACTIONS,
     );
-    assert.equal(await coordinator.endTransaction('tx', producerId, 0, false), ErrorCode.INVALID_TXN_STATE);
+    assert.equal(
+      (await coordinator.endTransaction('tx', producerId, 0, false)).errorCode,
+      ErrorCode.INVALID_TXN_STATE,
+    );
     assert.equal(
       await coordinator.addPartitions('tx', producerId, 0, [{ topic: 'a', partition: 0 }]),
       ErrorCode.CONCURRENT_TRANSACTIONS,
@@ -273,11 +284,11 @@ describe('transaction coordinator', () => {
     await loaded(coordinator, 'tx');
     const { producerId } = await coordinator.initProducerId('tx', 60000, NO_EXPECTATION);
     await coordinator.addPartitions('tx', producerId, 0, [{ topic: 'a', partition: 0 }]);
-    await coordinator.endTransaction('tx', producerId, 0, false);
+    (await coordinator.endTransaction('tx', producerId, 0, false)).errorCode;
     await coordinator.idle();
     await coordinator.addPartitions('tx', producerId, 0, [{ topic: 'a', partition: 0 }]);
     // The first transaction's abort, retried late, carries the epoch the second one runs under.
-    assert.equal(await coordinator.endTransaction('tx', producerId, 0, false), ErrorCode.NONE);
+    assert.equal((await coordinator.endTransaction('tx', producerId, 0, false)).errorCode, ErrorCode.NONE);
     await coordinator.idle();
     assert.equal(markers.written.length, 2);
     assert.equal(coordinator.describe('tx').transactionState, 'CompleteAbort');
@@ -301,7 +312,10 @@ describe('transaction coordinator', () => {
     ]);
     const successor = await coordinator.initProducerId('tx', 60000, NO_EXPECTATION);
     assert.deepEqual(successor, { errorCode: ErrorCode.NONE, producerId, producerEpoch: 2 });
-    assert.equal(await coordinator.endTransaction('tx', producerId, 0, true), ErrorCode.PRODUCER_FENCED);
+    assert.equal(
+      (await coordinator.endTransaction('tx', producerId, 0, true)).errorCode,
+      ErrorCode.PRODUCER_FENCED,
+    );
     assert.equal(
       coordinator.verifyPartition(producerId, 0, { topic: 'a', partition: 0 })?.errorCode,
       ErrorCode.INVALID_PRODUCER_EPOCH,
@@ -397,7 +411,10 @@ describe('transaction coordinator', () => {
     const { producerId } = await first.coordinator.initProducerId('tx', 60000, NO_EXPECTATION);
     await first.coordinator.addPartitions('tx', producerId, 0, [{ topic: 'a', partition: 0 }]);
     first.markers.hold = new Promise<void>(() => {}); // the broker dies before any marker is written
-    assert.equal(await first.coordinator.endTransaction('tx', producerId, 0, true), ErrorCode.NONE);
+    assert.equal(
+      (await first.coordinator.endTransaction('tx', producerId, 0, true)).errorCode,
+      ErrorCode.NONE,
+    );
     assert.deepEqual(log.statesOf('tx').at(-1), STATES.PrepareCommit);
     const second = setup(log);
     log.epoch = 4;
@@ -443,5 +460,138 @@ describe('partition transactions (last stable offset, aborted transactions)', ()
     assert.equal(p.lastStableOffset('t', 0, 8), 7, 'the marker at 8 is not below the HW yet');
     assert.equal(p.lastStableOffset('t', 0, 9), 9, 'replicated: the LSO is the HW');
     assert.equal(p.lastStableOffset('t', 0, 9), 9);
+  });
+
+  it('transaction version 2: every EndTxn bumps the epoch, markers carry it, retries answer the same', async () => {
+    const { coordinator, log, markers } = setup();
+    await loaded(coordinator, 'tx');
+    const { producerId } = await coordinator.initProducerId('tx', 60000, NO_EXPECTATION);
+    const tv2 = TRANSACTION_VERSION_2;
+    // The partition leader adds the partition (AddPartitionsToTxn v5), not the client.
+    assert.equal(
+      await coordinator.addPartitions('tx', producerId, 0, [{ topic: 'a', partition: 0 }], tv2),
+      ErrorCode.NONE,
+    );
+    const committed = await coordinator.endTransaction('tx', producerId, 0, true, tv2);
+    assert.deepEqual(committed, { errorCode: ErrorCode.NONE, producerId, producerEpoch: 1 });
+    await coordinator.idle();
+    assert.deepEqual(markers.written, [
+      { target: 'a-0', producerId, producerEpoch: 1, commit: true, coordinatorEpoch: 3 },
+    ]);
+    const key = Buffer.from(encodeTransactionLogKey('tx'));
+    const values = [...log.records.values()]
+      .flat()
+      .filter((r) => Buffer.from(r.key).equals(key) && r.value !== null)
+      .map((r) => decodeTransactionLogValue(r.value as Uint8Array));
+    assert.deepEqual(
+      values.map((v) => [v.transactionStatus, v.producerEpoch, v.clientTransactionVersion]),
+      [
+        [STATES.Empty, 0, 0],
+        [STATES.Ongoing, 0, 2],
+        [STATES.PrepareCommit, 1, 2],
+        [STATES.CompleteCommit, 1, 2],
+      ],
+    );
+    // The client lost the answer and retries with its old epoch: the same answer, nothing written.
+    assert.deepEqual(await coordinator.endTransaction('tx', producerId, 0, true, tv2), committed);
+    assert.equal(
+      (await coordinator.endTransaction('tx', producerId, 0, false, tv2)).errorCode,
+      ErrorCode.INVALID_TXN_STATE,
+    );
+    // A delayed EndTxn of the first transaction cannot end the second (KIP-890's fix).
+    await coordinator.addPartitions('tx', producerId, 1, [{ topic: 'b', partition: 0 }], tv2);
+    assert.deepEqual(await coordinator.endTransaction('tx', producerId, 0, true, tv2), {
+      errorCode: ErrorCode.PRODUCER_FENCED,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    assert.equal(coordinator.describe('tx').transactionState, 'Ongoing');
+    // Abort: bumped again; an abort with nothing in the transaction bumps too.
+    assert.deepEqual(await coordinator.endTransaction('tx', producerId, 1, false, tv2), {
+      errorCode: ErrorCode.NONE,
+      producerId,
+      producerEpoch: 2,
+    });
+    await coordinator.idle();
+    assert.deepEqual(markers.written.at(-1), {
+      target: 'b-0',
+      producerId,
+      producerEpoch: 2,
+      commit: false,
+      coordinatorEpoch: 3,
+    });
+    assert.deepEqual(await coordinator.endTransaction('tx', producerId, 2, false, tv2), {
+      errorCode: ErrorCode.NONE,
+      producerId,
+      producerEpoch: 3,
+    });
+    await coordinator.idle();
+    assert.equal(markers.written.length, 2, 'an empty abort writes no marker');
+    assert.equal(
+      (await coordinator.endTransaction('tx', producerId, 3, true, tv2)).errorCode,
+      ErrorCode.INVALID_TXN_STATE,
+      'nothing to commit',
+    );
+  });
+
+  it('transaction version 2: a new producer id when the epoch would overflow, retries of that EndTxn answered alike', async () => {
+    const log = new MemoryTransactionLog();
+    const { coordinator } = setup(log);
+    const partition = coordinator.partitionFor('tx');
+    const value = {
+      producerId: 77n,
+      previousProducerId: -1n,
+      nextProducerId: -1n,
+      producerEpoch: 32_766,
+      transactionTimeoutMs: 60000,
+      transactionStatus: STATES.Ongoing,
+      transactionPartitions: [{ topic: 'a', partitionIds: [0] }],
+      transactionLastUpdateTimestampMs: 0n,
+      transactionStartTimestampMs: 0n,
+      clientTransactionVersion: 2,
+    };
+    log.records.set(partition, [
+      { key: encodeTransactionLogKey('tx'), value: encodeTransactionLogValue(value) },
+    ]);
+    await coordinator.loadPartition(partition);
+    const ended = await coordinator.endTransaction('tx', 77n, 32_766, true, TRANSACTION_VERSION_2);
+    assert.deepEqual(ended, { errorCode: ErrorCode.NONE, producerId: 1000n, producerEpoch: 0 });
+    await coordinator.idle();
+    assert.deepEqual(
+      await coordinator.endTransaction('tx', 77n, 32_766, true, TRANSACTION_VERSION_2),
+      ended,
+      'the retry from the old id',
+    );
+    const described = coordinator.describe('tx');
+    assert.equal(described.producerId, 1000n);
+    assert.equal(described.producerEpoch, 0);
+    assert.equal(described.transactionState, 'CompleteCommit');
+    // The partition leader adds for the new id.
+    assert.equal(
+      await coordinator.addPartitions('tx', 1000n, 0, [{ topic: 'a', partition: 0 }], TRANSACTION_VERSION_2),
+      ErrorCode.NONE,
+    );
+  });
+
+  it('verifies partitions for the broker form (VerifyOnly)', async () => {
+    const { coordinator } = setup();
+    await loaded(coordinator, 'tx');
+    const { producerId } = await coordinator.initProducerId('tx', 60000, NO_EXPECTATION);
+    await coordinator.addPartitions('tx', producerId, 0, [{ topic: 'a', partition: 0 }]);
+    const verified = coordinator.verifyPartitions('tx', producerId, 0, [
+      { topic: 'a', partition: 0 },
+      { topic: 'a', partition: 1 },
+    ]);
+    assert.deepEqual(
+      [...verified],
+      [
+        ['a\u00000', ErrorCode.NONE],
+        ['a\u00001', ErrorCode.INVALID_TXN_STATE],
+      ],
+    );
+    assert.deepEqual(
+      [...coordinator.verifyPartitions('tx', producerId, 1, [{ topic: 'a', partition: 0 }]).values()],
+      [ErrorCode.PRODUCER_FENCED],
+    );
   });
 });

@@ -1,7 +1,10 @@
+import { TRANSACTIONS } from '../../coordinator/transactions/runtime.ts';
 import {
   type Input,
   KafkaErrors,
+  ProduceRequest,
   type ProduceRequestData,
+  ProduceResponse,
   type ProduceResponseData,
 } from '../../protocol/index.ts';
 import {
@@ -13,7 +16,7 @@ import {
 import { muteWithoutResponse, recordQuota } from '../../security/quotas.ts';
 import type { Broker } from '../broker.ts';
 import type { TopicSettings } from '../config.ts';
-import { defineHandler, NO_RESPONSE } from '../handler.ts';
+import { defineHandler, NO_RESPONSE, type NoResponse, type RequestContext } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
 import { PRODUCER_STATE, type ProducerBatchInfo, type ProducerStateService } from '../services.ts';
 
@@ -23,6 +26,113 @@ type PartitionAnswer = NonNullable<
 
 /** Produce versions 0-2 are advertised (librdkafka 2.0.2 compresses only then) but refused, as Kafka 4 does. */
 const OLDEST_SERVED_VERSION = 3;
+/** From this version a refused transactional append is TRANSACTION_ABORTABLE (KIP-890), not INVALID_TXN_STATE. */
+const ABORTABLE_ERROR_VERSION = 11;
+/**
+ * From this version (transaction version 2, KIP-890 part 2) the leader adds the partition to the
+ * producer's transaction itself before the producer's first transactional append there.
+ */
+const IMPLICIT_ADD_VERSION = 12;
+/**
+ * The highest version served: 12 (Kafka 4.1.1 also serves 13, topic ids instead of names, which
+ * kstack does not), capped by the protocol module's Produce schema so that only a version the
+ * server can decode is advertised.
+ */
+const MAX_SERVED_VERSION = Math.min(12, ProduceRequest.validVersions.max, ProduceResponse.validVersions.max);
+
+/** Attributes of a v2 batch header: transactional (bit 4) and control (bit 5). */
+const ATTRIBUTE_TRANSACTIONAL = 0x10;
+const ATTRIBUTE_CONTROL = 0x20;
+const HEADER_ATTRIBUTES = 21;
+const HEADER_PRODUCER_ID = 43;
+const HEADER_PRODUCER_EPOCH = 51;
+const HEADER_SIZE = 61;
+
+/** The producer of a transactional data batch at the start of `records`, or null. */
+function transactionalProducer(
+  records: Uint8Array | null,
+): { producerId: bigint; producerEpoch: number } | null {
+  if (records === null || records.length < HEADER_SIZE) return null;
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const attributes = view.getInt16(HEADER_ATTRIBUTES);
+  if ((attributes & ATTRIBUTE_TRANSACTIONAL) === 0 || (attributes & ATTRIBUTE_CONTROL) !== 0) return null;
+  return {
+    producerId: view.getBigInt64(HEADER_PRODUCER_ID),
+    producerEpoch: view.getInt16(HEADER_PRODUCER_EPOCH),
+  };
+}
+
+/** The answer to a transactional append whose partition the coordinator did not add (Kafka's mapping). */
+function implicitAddRefusal(errorCode: number): { errorCode: number; message: string } | null {
+  if (errorCode === 0) return null;
+  const name = Object.values(KafkaErrors).find((e) => e.code === errorCode)?.name ?? String(errorCode);
+  if (
+    errorCode === KafkaErrors.PRODUCER_FENCED.code ||
+    errorCode === KafkaErrors.INVALID_PRODUCER_EPOCH.code
+  ) {
+    return {
+      errorCode: KafkaErrors.INVALID_PRODUCER_EPOCH.code,
+      message: `The transaction coordinator fenced this producer epoch (${name}).`,
+    };
+  }
+  if (errorCode === KafkaErrors.CONCURRENT_TRANSACTIONS.code) {
+    // The previous transaction's markers are still being written: Kafka 4.1.1 answers this, and
+    // the client retries (seen on the reference right after a commit).
+    return {
+      errorCode,
+      message: 'The previous transaction of this producer is still completing; retry.',
+    };
+  }
+  const retriable = [
+    KafkaErrors.NOT_COORDINATOR.code,
+    KafkaErrors.COORDINATOR_NOT_AVAILABLE.code,
+    KafkaErrors.COORDINATOR_LOAD_IN_PROGRESS.code,
+  ];
+  if (retriable.includes(errorCode)) {
+    return {
+      errorCode: KafkaErrors.NOT_ENOUGH_REPLICAS.code,
+      message: `The partition could not be added to the transaction yet (${name} from its coordinator); retry.`,
+    };
+  }
+  return {
+    errorCode: KafkaErrors.TRANSACTION_ABORTABLE.code,
+    message: `The transaction coordinator refused to add the partition to the transaction (${name}); abort the transaction.`,
+  };
+}
+
+/**
+ * Transaction version 2: adds every led partition that holds a transactional batch to its
+ * producer's transaction; resolves with the refusals by `topic\0partition`.
+ */
+async function addImplicitly(
+  broker: Broker,
+  request: ProduceRequestData,
+): Promise<Map<string, { errorCode: number; message: string }>> {
+  const refusals = new Map<string, { errorCode: number; message: string }>();
+  const transactions = broker.slots.get(TRANSACTIONS);
+  const transactionalId = request.transactionalId;
+  if (transactions === undefined || transactionalId === null) return refusals;
+  const adds: Promise<void>[] = [];
+  for (const topic of request.topicData) {
+    for (const partition of topic.partitionData) {
+      const producer = transactionalProducer(partition.records);
+      if (producer === null || broker.get(topic.name, partition.index)?.isLeader !== true) continue;
+      adds.push(
+        transactions
+          .addPartitionForProducer(transactionalId, producer.producerId, producer.producerEpoch, {
+            topic: topic.name,
+            partition: partition.index,
+          })
+          .then((errorCode) => {
+            const refused = implicitAddRefusal(errorCode);
+            if (refused !== null) refusals.set(`${topic.name}\u0000${partition.index}`, refused);
+          }),
+      );
+    }
+  }
+  await Promise.all(adds);
+  return refusals;
+}
 
 function partitionError(
   index: number,
@@ -40,6 +150,7 @@ function appendPartition(
   acks: number,
   producerState: ProducerStateService | undefined,
   timeoutMs: number,
+  apiVersion: number,
 ): PartitionAnswer | Promise<PartitionAnswer> {
   const replica = broker.get(topic, index);
   if (replica === undefined) {
@@ -116,7 +227,15 @@ function appendPartition(
           logStartOffset: replica.logStartOffset,
         };
       }
-      if (decision.kind === 'error') return partitionError(index, decision.errorCode, decision.errorMessage);
+      if (decision.kind === 'error') {
+        const abortable =
+          decision.errorCode === KafkaErrors.INVALID_TXN_STATE.code && apiVersion >= ABORTABLE_ERROR_VERSION;
+        return partitionError(
+          index,
+          abortable ? KafkaErrors.TRANSACTION_ABORTABLE.code : decision.errorCode,
+          decision.errorMessage,
+        );
+      }
       idempotent.push(info);
     }
   }
@@ -250,24 +369,41 @@ export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseDa
   apiKey: 0,
   name: 'Produce',
   minVersion: 0,
-  maxVersion: 11,
+  maxVersion: MAX_SERVED_VERSION,
   handle(request, context) {
-    const broker = brokerOf(context);
-    const acks = request.acks;
-    const refuse =
-      context.apiVersion < OLDEST_SERVED_VERSION
-        ? KafkaErrors.UNSUPPORTED_VERSION.code
-        : acks !== 0 && acks !== 1 && acks !== -1
-          ? KafkaErrors.INVALID_REQUIRED_ACKS.code
-          : 0;
-    const producerState = broker.slots.get(PRODUCER_STATE);
-    let waiting = false;
-    const responses = request.topicData.map((topic) => ({
-      name: topic.name,
-      partitionResponses: topic.partitionData.map((partition) => {
-        const answer =
-          refuse !== 0
-            ? partitionError(partition.index, refuse)
+    if (context.apiVersion >= IMPLICIT_ADD_VERSION && request.transactionalId !== null) {
+      return addImplicitly(brokerOf(context), request).then((refusals) =>
+        produce(request, context, refusals),
+      );
+    }
+    return produce(request, context, new Map());
+  },
+});
+
+function produce(
+  request: ProduceRequestData,
+  context: RequestContext,
+  refusals: ReadonlyMap<string, { errorCode: number; message: string }>,
+): Input<ProduceResponseData> | NoResponse | Promise<Input<ProduceResponseData>> {
+  const broker = brokerOf(context);
+  const acks = request.acks;
+  const refuse =
+    context.apiVersion < OLDEST_SERVED_VERSION
+      ? KafkaErrors.UNSUPPORTED_VERSION.code
+      : acks !== 0 && acks !== 1 && acks !== -1
+        ? KafkaErrors.INVALID_REQUIRED_ACKS.code
+        : 0;
+  const producerState = broker.slots.get(PRODUCER_STATE);
+  let waiting = false;
+  const responses = request.topicData.map((topic) => ({
+    name: topic.name,
+    partitionResponses: topic.partitionData.map((partition) => {
+      const refused = refusals.get(`${topic.name}\u0000${partition.index}`);
+      const answer =
+        refuse !== 0
+          ? partitionError(partition.index, refuse)
+          : refused !== undefined
+            ? partitionError(partition.index, refused.errorCode, refused.message)
             : appendPartition(
                 broker,
                 topic.name,
@@ -276,28 +412,27 @@ export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseDa
                 acks,
                 producerState,
                 request.timeoutMs,
+                context.apiVersion,
               );
-        if (answer instanceof Promise) waiting = true;
-        return answer;
-      }),
-    }));
-    // producer_byte_rate (src/security/quotas.ts): the throttle is answered, and the connection muted for it.
-    let bytes = 0;
-    for (const topic of request.topicData)
-      for (const p of topic.partitionData) bytes += p.records?.length ?? 0;
-    const throttleTimeMs = recordQuota(context, 'producer_byte_rate', bytes);
-    if (acks === 0) {
-      // No answer carries the throttle: Kafka still mutes the channel for it (quota violations are not exempt).
-      if (throttleTimeMs > 0) muteWithoutResponse(context.connection, throttleTimeMs);
-      return NO_RESPONSE;
-    }
-    // Unreplicated partitions answer at once, as before; acks=all on replicated ones waits for the ISR.
-    if (!waiting) return { responses: responses as never, throttleTimeMs };
-    return Promise.all(
-      responses.map(async (topic) => ({
-        name: topic.name,
-        partitionResponses: await Promise.all(topic.partitionResponses),
-      })),
-    ).then((settled) => ({ responses: settled, throttleTimeMs }));
-  },
-});
+      if (answer instanceof Promise) waiting = true;
+      return answer;
+    }),
+  }));
+  // producer_byte_rate (src/security/quotas.ts): the throttle is answered, and the connection muted for it.
+  let bytes = 0;
+  for (const topic of request.topicData) for (const p of topic.partitionData) bytes += p.records?.length ?? 0;
+  const throttleTimeMs = recordQuota(context, 'producer_byte_rate', bytes);
+  if (acks === 0) {
+    // No answer carries the throttle: Kafka still mutes the channel for it (quota violations are not exempt).
+    if (throttleTimeMs > 0) muteWithoutResponse(context.connection, throttleTimeMs);
+    return NO_RESPONSE;
+  }
+  // Unreplicated partitions answer at once, as before; acks=all on replicated ones waits for the ISR.
+  if (!waiting) return { responses: responses as never, throttleTimeMs };
+  return Promise.all(
+    responses.map(async (topic) => ({
+      name: topic.name,
+      partitionResponses: await Promise.all(topic.partitionResponses),
+    })),
+  ).then((settled) => ({ responses: settled, throttleTimeMs }));
+}

@@ -1,6 +1,10 @@
 /**
- * TxnOffsetCommit 0-4: offsets committed inside a transaction, at the group coordinator. The
- * producer's transaction must hold the group's `__consumer_offsets` partition (AddOffsetsToTxn);
+ * TxnOffsetCommit 0-5: offsets committed inside a transaction, at the group coordinator. The
+ * producer's transaction must hold the group's `__consumer_offsets` partition: added by the
+ * client with AddOffsetsToTxn up to v4; from v5 (transaction version 2, where the client sends no
+ * AddOffsetsToTxn) the group coordinator adds it on the producer's behalf first, as a partition
+ * leader does for Produce v12 (CONCURRENT_TRANSACTIONS while the previous transaction completes,
+ * which the client retries; a refusal that is not the producer's fencing is TRANSACTION_ABORTABLE);
  * on a cluster this is checked only when this broker is also the producer's transaction coordinator;
  * the group checks of KIP-447 (v3+: generation, member id, instance id) apply; the offsets stay
  * invisible to OffsetFetch until the commit marker.
@@ -8,15 +12,29 @@
 import { runtimeOf } from '../../coordinator/handler-support.ts';
 import { OFFSETS_TOPIC_NAME } from '../../coordinator/offsets-log.ts';
 import { fencedFor, transactionsOf } from '../../coordinator/transactions/handler-support.ts';
-import type { Input, TxnOffsetCommitRequestData, TxnOffsetCommitResponseData } from '../../protocol/index.ts';
-import { ErrorCode } from '../../protocol/index.ts';
+import {
+  ErrorCode,
+  type Input,
+  TxnOffsetCommitRequest,
+  type TxnOffsetCommitRequestData,
+  TxnOffsetCommitResponse,
+  type TxnOffsetCommitResponseData,
+} from '../../protocol/index.ts';
 import { defineHandler } from '../handler.ts';
+
+/** From this version the group coordinator adds the offsets partition to the transaction itself. */
+const IMPLICIT_ADD_VERSION = 5;
 
 export const handler = defineHandler<TxnOffsetCommitRequestData, Input<TxnOffsetCommitResponseData>>({
   apiKey: 28,
   name: 'TxnOffsetCommit',
   minVersion: 0,
-  maxVersion: 4,
+  // v5 only as far as the protocol module's schema decodes it (advertise only what is served).
+  maxVersion: Math.min(
+    IMPLICIT_ADD_VERSION,
+    TxnOffsetCommitRequest.validVersions.max,
+    TxnOffsetCommitResponse.validVersions.max,
+  ),
   async handle(request, context) {
     const all = (errorOf: (topic: string, partition: number) => number) => ({
       throttleTimeMs: 0,
@@ -34,13 +52,34 @@ export const handler = defineHandler<TxnOffsetCommitRequestData, Input<TxnOffset
       return all(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const coordinatorError = groups.coordinator.coordinatorError(request.groupId);
     if (coordinatorError !== null) return all(() => coordinatorError);
+    const offsetsPartition = {
+      topic: OFFSETS_TOPIC_NAME,
+      partition: groups.coordinator.partitionFor(request.groupId),
+    };
+    if (context.apiVersion >= IMPLICIT_ADD_VERSION) {
+      const added = await transactions.addPartitionForProducer(
+        request.transactionalId,
+        request.producerId,
+        request.producerEpoch,
+        offsetsPartition,
+      );
+      if (added !== ErrorCode.NONE) {
+        const passed = [
+          ErrorCode.PRODUCER_FENCED,
+          ErrorCode.INVALID_PRODUCER_EPOCH,
+          ErrorCode.CONCURRENT_TRANSACTIONS,
+          ErrorCode.NOT_COORDINATOR,
+          ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        ];
+        const errorCode = passed.includes(added) ? added : ErrorCode.TRANSACTION_ABORTABLE;
+        return all(() => errorCode);
+      }
+    }
     // On a cluster the producer's transaction coordinator may be another broker: then unverified,
     // as its produce batches are (TransactionRuntime.verifiesHere).
     const refused = transactions.verifiesHere(request.producerId)
-      ? transactions.coordinator.verifyPartition(request.producerId, request.producerEpoch, {
-          topic: OFFSETS_TOPIC_NAME,
-          partition: groups.coordinator.partitionFor(request.groupId),
-        })
+      ? transactions.coordinator.verifyPartition(request.producerId, request.producerEpoch, offsetsPartition)
       : null;
     if (refused !== null) {
       const errorCode =

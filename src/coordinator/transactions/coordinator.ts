@@ -4,10 +4,14 @@
  * and epoch, timeout, state and partitions, every change written to the log before it takes
  * effect, rebuilt by replaying the log when a partition is loaded.
  *
- * It serves transaction version 0 (the client adds every partition with AddPartitionsToTxn,
- * EndTxn keeps the epoch): kstack does not finalize `transaction.version` 2 in ApiVersions,
- * so clients do not ask for more. Time comes from the broker's clock; the log, the marker
- * writer and producer ids are ports, so the state machine is tested without a broker.
+ * It serves both transaction versions a client may use (KIP-890): version 0 (the client adds
+ * every partition with AddPartitionsToTxn, EndTxn keeps the epoch) and version 2 (partitions are
+ * added by the partition leaders and the group coordinator on the client's behalf, every EndTxn
+ * bumps the epoch, the markers carry the bumped epoch and the answer the new producer id and
+ * epoch). A transaction's version is the client's: EndTxn v5 and the broker's AddPartitionsToTxn
+ * v5 mark it 2, and it is kept in the log (TransactionLogValue v1, ClientTransactionVersion).
+ * Time comes from the broker's clock; the log, the marker writer and producer ids are ports, so
+ * the state machine is tested without a broker.
  */
 import type { Clock } from '../../broker/services.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
@@ -42,6 +46,9 @@ const STATUS: Record<TransactionState, number> = Object.fromEntries(
 
 /** An epoch this close to Short.MAX_VALUE gets a new producer id instead of a bump (Kafka's rule). */
 const EPOCH_MAX = 32_767;
+
+/** Transaction version 2 (KIP-890 part 2): the epoch is bumped at the end of every transaction. */
+export const TRANSACTION_VERSION_2 = 2;
 
 export interface TransactionCoordinatorConfig {
   /** transaction.state.log.num.partitions */
@@ -100,6 +107,13 @@ interface TransactionMetadata {
   partitions: Map<string, Set<number>>;
   startMs: number;
   lastUpdateMs: number;
+  /** The client's transaction version (0, or 2: epoch bumped at every EndTxn). */
+  clientTransactionVersion: number;
+  /**
+   * Transaction version 2 when the epoch would overflow: the id the client continues with once
+   * the transaction completes (the markers still carry the old id), else -1.
+   */
+  nextProducerId: bigint;
   /** A write or marker round is in flight: other requests get CONCURRENT_TRANSACTIONS. */
   busy: boolean;
 }
@@ -187,6 +201,7 @@ export class TransactionCoordinator {
       const meta = fromLogValue(id, value);
       this.#transactions.set(id, meta);
       this.#byProducerId.set(meta.producerId, meta);
+      if (meta.nextProducerId >= 0n) this.#byProducerId.set(meta.nextProducerId, meta);
     }
     this.#partitions.set(partition, 'loaded');
     for (const meta of this.#transactions.values()) {
@@ -244,6 +259,8 @@ export class TransactionCoordinator {
         partitions: new Map(),
         startMs: -1,
         lastUpdateMs: nowMs,
+        clientTransactionVersion: 0,
+        nextProducerId: -1n,
         busy: true,
       };
       this.#transactions.set(transactionalId, meta);
@@ -324,6 +341,7 @@ export class TransactionCoordinator {
     producerId: bigint,
     producerEpoch: number,
     partitions: readonly TopicPartition[],
+    clientTransactionVersion = 0,
   ): Promise<number> {
     const coordinatorError = this.coordinatorError(transactionalId);
     if (coordinatorError !== null) return coordinatorError;
@@ -352,6 +370,9 @@ export class TransactionCoordinator {
         state: 'Ongoing',
         partitions: merged,
         startMs: meta.state === 'Ongoing' ? meta.startMs : nowMs,
+        // A transaction's version is set when it starts (Kafka keeps the client's from its first add).
+        clientTransactionVersion:
+          meta.state === 'Ongoing' ? meta.clientTransactionVersion : clientTransactionVersion,
       });
     } catch {
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -367,43 +388,145 @@ export class TransactionCoordinator {
    * Commit or abort: PrepareCommit/PrepareAbort is written and the client answered; the markers
    * then go to every partition and CompleteCommit/CompleteAbort is written. A retry that matches
    * the state reached succeeds; one that contradicts it gets INVALID_TXN_STATE.
+   *
+   * With transaction version 2 (EndTxn v5) the Prepare* record carries the epoch bumped by one
+   * (a new producer id, epoch 0, once the epoch would reach Short.MAX_VALUE), the markers carry
+   * it, and the answer holds the producer id and epoch the client goes on with. A retry from
+   * the epoch before the bump is answered as the first call was; an abort with nothing in the
+   * transaction (the client's records may still be on their way to a leader) bumps the epoch too.
    */
   async endTransaction(
     transactionalId: string,
     producerId: bigint,
     producerEpoch: number,
     commit: boolean,
-  ): Promise<number> {
+    clientTransactionVersion = 0,
+  ): Promise<ProducerIdAndEpoch> {
+    const failed = (errorCode: number): ProducerIdAndEpoch => ({
+      errorCode,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
     const coordinatorError = this.coordinatorError(transactionalId);
-    if (coordinatorError !== null) return coordinatorError;
+    if (coordinatorError !== null) return failed(coordinatorError);
     const meta = this.#transactions.get(transactionalId);
+    const tv2 = clientTransactionVersion >= TRANSACTION_VERSION_2;
+    if (tv2 && meta !== undefined) return this.#endTransactionV2(meta, producerId, producerEpoch, commit);
     const producerError = this.#producerError(meta, producerId, producerEpoch);
     if (producerError !== null || meta === undefined)
-      return producerError ?? ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+      return failed(producerError ?? ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const ok = (): ProducerIdAndEpoch => ({
+      errorCode: ErrorCode.NONE,
+      producerId: meta.producerId,
+      producerEpoch: meta.producerEpoch,
+    });
     switch (meta.state) {
       case 'Ongoing': {
-        if (meta.busy) return ErrorCode.CONCURRENT_TRANSACTIONS;
-        meta.busy = true;
-        try {
-          await this.#write(meta, { state: commit ? 'PrepareCommit' : 'PrepareAbort' });
-        } catch {
-          meta.busy = false;
-          return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-        }
-        this.#track(this.#sendMarkersAndComplete(meta, commit));
-        return ErrorCode.NONE;
+        if (meta.busy) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+        const prepared = await this.#prepare(meta, commit, meta.producerEpoch, -1n);
+        return prepared === ErrorCode.NONE ? ok() : failed(prepared);
       }
       case 'CompleteCommit':
-        return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
+        return commit ? ok() : failed(ErrorCode.INVALID_TXN_STATE);
       case 'CompleteAbort':
-        return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE;
+        return commit ? failed(ErrorCode.INVALID_TXN_STATE) : ok();
       case 'PrepareCommit':
-        return commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE;
+        return failed(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
       case 'PrepareAbort':
-        return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS;
+        return failed(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
       default:
-        return ErrorCode.INVALID_TXN_STATE;
+        return failed(ErrorCode.INVALID_TXN_STATE);
     }
+  }
+
+  async #endTransactionV2(
+    meta: TransactionMetadata,
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+  ): Promise<ProducerIdAndEpoch> {
+    const failed = (errorCode: number): ProducerIdAndEpoch => ({
+      errorCode,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    const ended = meta.state.startsWith('Prepare') || meta.state.startsWith('Complete');
+    // The client retries an EndTxn whose answer it lost with the id and epoch it had before the bump.
+    const retryOnBump = ended && producerId === meta.producerId && producerEpoch === meta.producerEpoch - 1;
+    const retryOnOverflow =
+      ended &&
+      producerId === meta.lastProducerId &&
+      producerEpoch === EPOCH_MAX - 1 &&
+      meta.producerEpoch === 0;
+    const retryOfPrepared =
+      meta.state.startsWith('Prepare') &&
+      meta.nextProducerId >= 0n &&
+      producerId === meta.producerId &&
+      producerEpoch === EPOCH_MAX - 1;
+    const isRetry = retryOnBump || retryOnOverflow || retryOfPrepared;
+    if (!isRetry) {
+      if (meta.producerId !== producerId) return failed(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+      if (meta.producerEpoch !== producerEpoch) return failed(ErrorCode.PRODUCER_FENCED);
+    }
+    if (meta.busy && !meta.state.startsWith('Prepare')) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+    const current = (): ProducerIdAndEpoch =>
+      meta.nextProducerId >= 0n
+        ? { errorCode: ErrorCode.NONE, producerId: meta.nextProducerId, producerEpoch: 0 }
+        : { errorCode: ErrorCode.NONE, producerId: meta.producerId, producerEpoch: meta.producerEpoch };
+    const bumpAndPrepare = async (): Promise<ProducerIdAndEpoch> => {
+      const overflow = meta.producerEpoch >= EPOCH_MAX - 1;
+      const prepared = await this.#prepare(
+        meta,
+        commit,
+        meta.producerEpoch + 1,
+        overflow ? this.#nextProducerId() : -1n,
+      );
+      return prepared === ErrorCode.NONE ? current() : failed(prepared);
+    };
+    switch (meta.state) {
+      case 'Ongoing':
+        return bumpAndPrepare();
+      case 'PrepareCommit':
+        if (!commit) return failed(ErrorCode.INVALID_TXN_STATE);
+        return isRetry ? current() : failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+      case 'PrepareAbort':
+        if (commit) return failed(ErrorCode.INVALID_TXN_STATE);
+        return isRetry ? current() : failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+      case 'CompleteCommit':
+        if (isRetry) return commit ? current() : failed(ErrorCode.INVALID_TXN_STATE);
+        return commit ? failed(ErrorCode.INVALID_TXN_STATE) : bumpAndPrepare();
+      case 'CompleteAbort':
+        if (isRetry) return commit ? failed(ErrorCode.INVALID_TXN_STATE) : current();
+        return commit ? failed(ErrorCode.INVALID_TXN_STATE) : bumpAndPrepare();
+      case 'Empty':
+        return commit ? failed(ErrorCode.INVALID_TXN_STATE) : bumpAndPrepare();
+      default:
+        return failed(ErrorCode.INVALID_TXN_STATE);
+    }
+  }
+
+  /** Writes PrepareCommit/PrepareAbort (with `producerEpoch`), then sends the markers in the background. */
+  async #prepare(
+    meta: TransactionMetadata,
+    commit: boolean,
+    producerEpoch: number,
+    nextProducerId: bigint,
+  ): Promise<number> {
+    meta.busy = true;
+    try {
+      await this.#write(meta, {
+        state: commit ? 'PrepareCommit' : 'PrepareAbort',
+        producerEpoch,
+        nextProducerId,
+        clientTransactionVersion:
+          producerEpoch !== meta.producerEpoch ? TRANSACTION_VERSION_2 : meta.clientTransactionVersion,
+      });
+    } catch {
+      meta.busy = false;
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    this.#track(this.#sendMarkersAndComplete(meta, commit));
+    return ErrorCode.NONE;
   }
 
   /**
@@ -440,7 +563,21 @@ export class TransactionCoordinator {
       );
       const failed = written.find((result) => result.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
-      await this.#write(meta, { state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Map() });
+      const complete: Partial<TransactionMetadata> = {
+        state: commit ? 'CompleteCommit' : 'CompleteAbort',
+        partitions: new Map(),
+      };
+      // Transaction version 2 past the epoch's end: the client goes on with the next producer id.
+      const next = meta.nextProducerId;
+      if (next >= 0n)
+        Object.assign(complete, {
+          producerId: next,
+          lastProducerId: meta.producerId,
+          producerEpoch: 0,
+          nextProducerId: -1n,
+        });
+      await this.#write(meta, complete);
+      if (next >= 0n) this.#byProducerId.set(next, meta);
     } catch (error) {
       this.#logger(`transaction ${meta.transactionalId}: completing it failed: ${(error as Error).message}`);
     } finally {
@@ -537,6 +674,35 @@ export class TransactionCoordinator {
     return null;
   }
 
+  /**
+   * AddPartitionsToTxn's `VerifyOnly` form (a partition leader asking before a producer's first
+   * transactional append): per `topic\0partition`, NONE when it is in the producer's ongoing
+   * transaction, else INVALID_TXN_STATE; the coordinator and producer errors apply to all.
+   */
+  verifyPartitions(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    partitions: readonly TopicPartition[],
+  ): Map<string, number> {
+    const all = (errorCode: number) =>
+      new Map(partitions.map((p) => [`${p.topic}\u0000${p.partition}`, errorCode]));
+    const coordinatorError = this.coordinatorError(transactionalId);
+    if (coordinatorError !== null) return all(coordinatorError);
+    const meta = this.#transactions.get(transactionalId);
+    const producerError = this.#producerError(meta, producerId, producerEpoch);
+    if (producerError !== null || meta === undefined)
+      return all(producerError ?? ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    return new Map(
+      partitions.map((p) => [
+        `${p.topic}\u0000${p.partition}`,
+        meta.state === 'Ongoing' && meta.partitions.get(p.topic)?.has(p.partition) === true
+          ? ErrorCode.NONE
+          : ErrorCode.INVALID_TXN_STATE,
+      ]),
+    );
+  }
+
   /** Whether a transactional id coordinated here holds this producer id now. */
   knowsProducer(producerId: bigint): boolean {
     return this.#byProducerId.has(producerId);
@@ -609,7 +775,7 @@ function toLogValue(meta: TransactionMetadata): TransactionLogValue {
   return {
     producerId: meta.producerId,
     previousProducerId: meta.lastProducerId,
-    nextProducerId: -1n,
+    nextProducerId: meta.nextProducerId,
     producerEpoch: meta.producerEpoch,
     transactionTimeoutMs: meta.timeoutMs,
     transactionStatus: STATUS[meta.state],
@@ -619,7 +785,7 @@ function toLogValue(meta: TransactionMetadata): TransactionLogValue {
     })),
     transactionLastUpdateTimestampMs: BigInt(meta.lastUpdateMs),
     transactionStartTimestampMs: BigInt(meta.startMs),
-    clientTransactionVersion: 0,
+    clientTransactionVersion: meta.clientTransactionVersion,
   };
 }
 
@@ -640,6 +806,8 @@ function fromLogValue(transactionalId: string, value: TransactionLogValue): Tran
     partitions: new Map(value.transactionPartitions.map((p) => [p.topic, new Set(p.partitionIds)])),
     startMs: Number(value.transactionStartTimestampMs),
     lastUpdateMs: Number(value.transactionLastUpdateTimestampMs),
+    clientTransactionVersion: value.clientTransactionVersion,
+    nextProducerId: value.nextProducerId,
     busy: false,
   };
 }

@@ -1,17 +1,21 @@
 /**
  * The transaction coordinator's line to the other brokers: WriteTxnMarkers (API 27) to the leader
- * of a partition this broker does not lead, as Kafka's TransactionMarkerChannelManager sends them.
+ * of a partition this broker does not lead, as Kafka's TransactionMarkerChannelManager sends them;
+ * and the partition leader's line to a transaction coordinator: AddPartitionsToTxn v5, the
+ * broker form (transaction version 2 adds a partition on the producer's behalf).
  * One connection per broker (kept, reopened after a failure), addressed by the broker's endpoint
  * in the current metadata image.
  */
 
 import type { BrokerServices } from '../../broker/services.ts';
 import { ControllerClient } from '../../controller/broker-lifecycle.ts';
-import type { WriteTxnMarkersResponseData } from '../../protocol/index.ts';
+import type { AddPartitionsToTxnResponseData, WriteTxnMarkersResponseData } from '../../protocol/index.ts';
 import type { TopicPartition } from './coordinator.ts';
 
 /** WriteTxnMarkers' version kstack sends (the flexible one; Kafka 4.1 serves 1). */
 export const WRITE_TXN_MARKERS_VERSION = 1;
+/** AddPartitionsToTxn's broker form as a partition leader sends it (v5: TRANSACTION_ABORTABLE known). */
+export const ADD_PARTITIONS_BROKER_VERSION = 5;
 
 export interface MarkerRequest {
   readonly target: TopicPartition;
@@ -56,6 +60,33 @@ export class MarkerChannel {
       );
     }
     return result.errorCode;
+  }
+
+  /**
+   * Asks the transaction coordinator on broker `nodeId` to add one partition to the producer's
+   * transaction (`verifyOnly` false) or to say whether it is in it (`verifyOnly` true); resolves
+   * with the error code (the top-level one, else the partition's).
+   */
+  async addPartition(
+    nodeId: number,
+    transaction: { transactionalId: string; producerId: bigint; producerEpoch: number; verifyOnly: boolean },
+    target: TopicPartition,
+  ): Promise<number> {
+    if (this.#closed) throw new Error('the marker channel is closed');
+    const answer = (await this.#client(nodeId).request(24, ADD_PARTITIONS_BROKER_VERSION, {
+      transactions: [{ ...transaction, topics: [{ name: target.topic, partitions: [target.partition] }] }],
+    })) as unknown as AddPartitionsToTxnResponseData;
+    if (answer.errorCode !== 0) return answer.errorCode;
+    const result = answer.resultsByTransaction
+      .find((t) => t.transactionalId === transaction.transactionalId)
+      ?.topicResults.find((t) => t.name === target.topic)
+      ?.resultsByPartition.find((p) => p.partitionIndex === target.partition);
+    if (result === undefined) {
+      throw new Error(
+        `broker ${nodeId} answered AddPartitionsToTxn without ${target.topic}-${target.partition}`,
+      );
+    }
+    return result.partitionErrorCode;
   }
 
   close(): void {

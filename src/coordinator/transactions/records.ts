@@ -4,8 +4,8 @@
  * and the transactional id. Value: int16 version, then producer id and epoch, timeout, status,
  * the partitions in the transaction, last-update and start times; v1 (flexible: compact
  * lengths and tagged fields) adds PreviousProducerId (tag 0), NextProducerId (tag 1) and
- * ClientTransactionVersion (tag 2). We write v0 (kstack serves transaction version 0, where
- * Kafka also writes v0) and read both. A null value is a tombstone (the id expired).
+ * ClientTransactionVersion (tag 2). We write v1 (kstack finalizes transaction version 2, where
+ * Kafka writes v1) and read both. A null value is a tombstone (the id expired).
  */
 
 export interface TransactionPartitions {
@@ -32,7 +32,7 @@ export class TransactionRecordError extends Error {
 }
 
 const KEY_VERSION = 0;
-const VALUE_VERSION_WRITTEN = 0;
+const VALUE_VERSION_WRITTEN = 1;
 const VALUE_VERSION_MAX = 1;
 
 export function encodeTransactionLogKey(transactionalId: string): Uint8Array {
@@ -55,29 +55,55 @@ export function decodeTransactionLogKey(bytes: Uint8Array): string | null {
   return buf.toString('utf8', 4, 4 + length);
 }
 
+/**
+ * Encodes a value as TransactionLogValue v1 (flexible), as Kafka 4.1 writes it once
+ * `transaction.version` is 1 or more: the tagged fields PreviousProducerId (0), NextProducerId (1)
+ * and ClientTransactionVersion (2) are written when they differ from their defaults (-1, -1, 0).
+ */
 export function encodeTransactionLogValue(value: TransactionLogValue): Uint8Array {
-  const topics = value.transactionPartitions.map((p) => Buffer.from(p.topic, 'utf8'));
-  let size = 2 + 8 + 2 + 4 + 1 + 4 + 8 + 8;
-  value.transactionPartitions.forEach((p, i) => {
-    size += 2 + topics[i]!.length + 4 + 4 * p.partitionIds.length;
-  });
-  const out = Buffer.alloc(size);
-  let pos = out.writeInt16BE(VALUE_VERSION_WRITTEN, 0);
-  pos = out.writeBigInt64BE(value.producerId, pos);
-  pos = out.writeInt16BE(value.producerEpoch, pos);
-  pos = out.writeInt32BE(value.transactionTimeoutMs, pos);
-  pos = out.writeInt8(value.transactionStatus, pos);
-  pos = out.writeInt32BE(value.transactionPartitions.length, pos);
-  value.transactionPartitions.forEach((p, i) => {
-    const topic = topics[i]!;
-    pos = out.writeInt16BE(topic.length, pos);
-    pos += topic.copy(out, pos);
-    pos = out.writeInt32BE(p.partitionIds.length, pos);
-    for (const id of p.partitionIds) pos = out.writeInt32BE(id, pos);
-  });
-  pos = out.writeBigInt64BE(value.transactionLastUpdateTimestampMs, pos);
-  out.writeBigInt64BE(value.transactionStartTimestampMs, pos);
-  return out;
+  const out: number[] = [];
+  const int16 = (v: number) => out.push((v >> 8) & 0xff, v & 0xff);
+  const int32 = (v: number) => out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+  const int64 = (v: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(v);
+    out.push(...b);
+  };
+  const varint = (v: number) => {
+    let n = v;
+    while (n >= 0x80) {
+      out.push((n & 0x7f) | 0x80);
+      n = Math.floor(n / 128);
+    }
+    out.push(n);
+  };
+  int16(VALUE_VERSION_WRITTEN);
+  int64(value.producerId);
+  int16(value.producerEpoch);
+  int32(value.transactionTimeoutMs);
+  out.push(value.transactionStatus & 0xff);
+  varint(value.transactionPartitions.length + 1);
+  for (const p of value.transactionPartitions) {
+    const topic = Buffer.from(p.topic, 'utf8');
+    varint(topic.length + 1);
+    out.push(...topic);
+    varint(p.partitionIds.length + 1);
+    for (const id of p.partitionIds) int32(id);
+    varint(0);
+  }
+  int64(value.transactionLastUpdateTimestampMs);
+  int64(value.transactionStartTimestampMs);
+  const tags: [number, () => void, number][] = [];
+  if (value.previousProducerId !== -1n) tags.push([0, () => int64(value.previousProducerId), 8]);
+  if (value.nextProducerId !== -1n) tags.push([1, () => int64(value.nextProducerId), 8]);
+  if (value.clientTransactionVersion !== 0) tags.push([2, () => int16(value.clientTransactionVersion), 2]);
+  varint(tags.length);
+  for (const [tag, write, size] of tags) {
+    varint(tag);
+    varint(size);
+    write();
+  }
+  return Uint8Array.from(out);
 }
 
 class ValueReader {

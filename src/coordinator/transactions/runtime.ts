@@ -41,6 +41,7 @@ import {
   type MarkerWriter,
   type TopicPartition,
   TRANSACTION_STATE_TOPIC,
+  TRANSACTION_VERSION_2,
   TransactionCoordinator,
   type TransactionCoordinatorConfig,
   type TransactionLog,
@@ -50,6 +51,14 @@ import { PartitionTransactions } from './partition-transactions.ts';
 
 /** How long a marker waits before it is sent again after a retriable answer. */
 export const MARKER_RETRY_BACKOFF_MS = 100;
+/** The wait between two implicit adds (transaction version 2) answered CONCURRENT_TRANSACTIONS. */
+export const ADD_PARTITION_RETRY_BACKOFF_MS = 20;
+/**
+ * How long an implicit add keeps retrying CONCURRENT_TRANSACTIONS before the produce is answered
+ * with it (Kafka's `add.partitions.to.txn.retry.backoff.max.ms`, 100; the client then retries, as
+ * the reference's answers showed).
+ */
+export const ADD_PARTITION_RETRY_MAX_MS = 100;
 /**
  * The producer ids a marker may carry: a record batch header's producer id is kept as a number, so
  * ids beyond ±(2^53 − 1) cannot be written. Kafka allocates producer ids from 0 up (and -1 means
@@ -261,6 +270,66 @@ export class TransactionRuntime implements MarkerWriter {
    */
   verifiesHere(producerId: bigint): boolean {
     return this.#broker.metadata().brokers().length <= 1 || this.coordinator.knowsProducer(producerId);
+  }
+
+  /**
+   * Transaction version 2: the leader of `target` adds it to the producer's transaction before
+   * the producer's first transactional append there (Produce v12+, and TxnOffsetCommit v5 for the
+   * group's `__consumer_offsets` partition), at the coordinator of `transactionalId`: in-process
+   * when this broker coordinates it, else with AddPartitionsToTxn v5 to the leader of its
+   * `__transaction_state` partition. A partition where the producer already has an open
+   * transaction is in it (it was added before that data was written). CONCURRENT_TRANSACTIONS
+   * (the previous transaction's markers are still being written: a TV2 client starts the next
+   * transaction as soon as EndTxn answers) is retried every ADD_PARTITION_RETRY_BACKOFF_MS for
+   * up to ADD_PARTITION_RETRY_MAX_MS. Resolves with the coordinator's error code.
+   */
+  async addPartitionForProducer(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    target: TopicPartition,
+  ): Promise<number> {
+    if (this.partitions.openTransactionStart(target.topic, target.partition, producerId) >= 0) {
+      return ErrorCode.NONE;
+    }
+    const deadline = this.#broker.clock.nowMs() + ADD_PARTITION_RETRY_MAX_MS;
+    for (;;) {
+      const errorCode = await this.#addOnce(transactionalId, producerId, producerEpoch, target);
+      if (errorCode !== ErrorCode.CONCURRENT_TRANSACTIONS || this.#closed) return errorCode;
+      if (this.#broker.clock.nowMs() >= deadline) return errorCode;
+      await new Promise<void>((resolve) =>
+        this.#broker.clock.setTimer(ADD_PARTITION_RETRY_BACKOFF_MS, resolve),
+      );
+    }
+  }
+
+  async #addOnce(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    target: TopicPartition,
+  ): Promise<number> {
+    if (this.coordinator.coordinatorError(transactionalId) === null) {
+      return this.coordinator.addPartitions(
+        transactionalId,
+        producerId,
+        producerEpoch,
+        [target],
+        TRANSACTION_VERSION_2,
+      );
+    }
+    const topic = this.#broker.metadata().topic(TRANSACTION_STATE_TOPIC);
+    const leaderId = topic?.partitions[this.coordinator.partitionFor(transactionalId)]?.leaderId ?? -1;
+    if (leaderId < 0 || leaderId === this.#broker.nodeId) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    try {
+      return await this.#channel.addPartition(
+        leaderId,
+        { transactionalId, producerId, producerEpoch, verifyOnly: false },
+        target,
+      );
+    } catch {
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
   }
 
   /**

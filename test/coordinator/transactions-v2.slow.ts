@@ -1,0 +1,132 @@
+/**
+ * Kafka's Java client (the reference's kafka-clients 4.1.1, test/coordinator/java/TransactionsV2.java)
+ * running transactions against `kstack up` with the transaction version kstack finalizes: with
+ * transaction.version 2 the client adds no partition itself (Produce v12 and TxnOffsetCommit v5 let
+ * the leader and the group coordinator add them) and every EndTxn v5 bumps the epoch. Checked: the
+ * finalized level the client reads, a commit, an abort and a commit by one producer (the partition's
+ * producer epoch is then 3, one bump per transaction, as on Apache Kafka 4.1.1), a zombie fenced by a
+ * second producer with the same transactional id (its next commit fails with
+ * InvalidProducerEpochException, as on the reference), a consume-transform-produce loop with
+ * sendOffsetsToTransaction, and read_committed reads holding exactly the committed records.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { kafkaLibsDir } from '../../reference/cluster.ts';
+import { loadHandlers } from '../../src/broker/handlers/index.ts';
+import { FEATURES, finalizedLevel } from '../../src/coordinator/features.ts';
+import { BrokerProcess } from '../engine/broker-process.ts';
+
+const KSTACK_PORT = 24820;
+const START_TIMEOUT_MS = 100_000;
+const JAVA_TIMEOUT_MS = 240_000;
+const SOURCE = join(import.meta.dirname, 'java', 'TransactionsV2.java');
+const LOG4J = join(import.meta.dirname, '..', '..', 'reference', 'tools-log4j2.properties');
+
+/** Compiles the Java program once per source (cached in ~/.cache/kstack/txn-v2-java/<hash>). */
+function compiled(libs: string): string {
+  const hash = createHash('sha256').update(readFileSync(SOURCE)).digest('hex').slice(0, 16);
+  const classes = join(homedir(), '.cache', 'kstack', 'txn-v2-java', hash);
+  if (!existsSync(join(classes, 'TransactionsV2.class'))) {
+    const tmp = `${classes}.tmp.${process.pid}`;
+    mkdirSync(tmp, { recursive: true });
+    execFileSync('javac', ['-nowarn', '-d', tmp, '-cp', `${libs}/*`, SOURCE], { stdio: 'inherit' });
+    rmSync(classes, { recursive: true, force: true });
+    renameSync(tmp, classes);
+  }
+  return classes;
+}
+
+type JavaEvent = Record<string, unknown> & { event: string };
+
+function runJava(bootstrap: string, run: string): Promise<{ events: JavaEvent[]; stderr: string }> {
+  const libs = kafkaLibsDir();
+  const classes = compiled(libs);
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'java',
+      [
+        '-Xmx512m',
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        `-Dlog4j2.configurationFile=${LOG4J}`,
+        '-cp',
+        `${classes}:${libs}/*`,
+        'TransactionsV2',
+        bootstrap,
+        run,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), JAVA_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const events = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as JavaEvent);
+      if (code !== 0) {
+        reject(new Error(`TransactionsV2 exited ${code ?? signal}:\n${stdout}\n${stderr.slice(-4000)}`));
+        return;
+      }
+      resolve({ events, stderr });
+    });
+  });
+}
+
+describe('the Java client with the transaction version kstack finalizes', { timeout: 400_000 }, () => {
+  const broker = new BrokerProcess(KSTACK_PORT);
+  before(() => broker.start(START_TIMEOUT_MS));
+  after(async () => {
+    assert.equal(await broker.stop(), 0, broker.output);
+    broker.removeData();
+  });
+
+  it('commits, aborts, fences a zombie and runs consume-transform-produce exactly once', async () => {
+    const transactionVersion = FEATURES.find((f) => f.name === 'transaction.version');
+    assert.ok(transactionVersion);
+    const level = finalizedLevel(transactionVersion, (await loadHandlers()).versions());
+    const { events, stderr } = await runJava(broker.bootstrap, `t${process.pid}`);
+    const one = (name: string) => {
+      const found = events.filter((e) => e.event === name);
+      assert.equal(found.length, 1, `${name} in ${JSON.stringify(events)}\n${stderr.slice(-2000)}`);
+      return found[0]!;
+    };
+    assert.equal(
+      one('features').transactionVersion,
+      level,
+      'the level the client reads is the one kstack serves',
+    );
+    // Three ended transactions: version 2 bumps the epoch at each (the markers carry it), 0 never.
+    assert.equal(one('producer').epoch, level >= 2 ? 3 : 0);
+    assert.equal(one('zombie').outcome, 'InvalidProducerEpochException');
+    assert.deepEqual(one('etl').consumed, 20);
+    assert.equal(one('groupOffset').offset, 20);
+    const reads = events.filter((e) => e.event === 'read');
+    assert.deepEqual(reads.find((e) => e.topic === 'data')?.values, [
+      'commit-1-0',
+      'commit-1-1',
+      'commit-1-2',
+      'commit-2-0',
+      'successor-0',
+    ]);
+    assert.deepEqual(
+      reads.find((e) => e.topic === 'out')?.values,
+      Array.from({ length: 20 }, (_, i) => `R${i}`),
+    );
+    one('done');
+  });
+});
