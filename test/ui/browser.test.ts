@@ -910,4 +910,17 @@ message Shipment { string id = 1; int64 grams = 2; repeated string tags = 3; }
     await tableRows(page, 'Topics', 2);
     await screenshot(page, 'topics-narrow-dark');
   });
+
+  it('says on the Connect page that no worker is configured, naming the flag (the worker itself: connect.long.ts)', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.goto(`${ui!.url}/#/connect`);
+    await page.getByRole('alert').filter({ hasText: 'no Kafka Connect worker configured' }).first().waitFor();
+    assert.match(
+      (await page.getByRole('alert').first().textContent()) ?? '',
+      /start the UI with --connect-url/,
+    );
+    await screenshot(page, 'connect-none');
+    await assertAccessible(page, 'Connect (no worker)');
+  });
 });
