@@ -12,10 +12,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Admin, Producer } from '@platformatic/kafka';
 import { type Cluster, startCluster } from '../../src/connect/clusters.ts';
 import { type ConnectWorker, startConnectWorker } from '../../src/connect/worker.ts';
 import { kafkajs } from '../rest-proxy/support.ts';
+import { mirrorSource, produce } from './mirror-support.ts';
 import { assertSameLines, createConnector, readTopic, waitFor, waitForState } from './scenarios.ts';
 
 const REFERENCE_PORT = 21314;
@@ -23,54 +23,6 @@ const KSTACK_PORT = 21324;
 const REFERENCE_WORKER_PORT = 21315;
 const KSTACK_WORKER_PORT = 21325;
 const RECORDS = 500;
-
-/** Creates the topic (one partition) and writes the values to it, acks=all. */
-async function produce(bootstrap: string, topic: string, values: readonly string[]): Promise<void> {
-  const admin = new Admin({ bootstrapBrokers: bootstrap.split(','), clientId: 'kstack-connect-mirror-test' });
-  try {
-    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
-  } finally {
-    await admin.close();
-  }
-  const producer = new Producer({
-    bootstrapBrokers: bootstrap.split(','),
-    clientId: 'kstack-connect-mirror-test',
-    acks: -1,
-    timeout: 30_000,
-    retries: 10,
-  });
-  try {
-    await producer.send({ messages: values.map((value) => ({ topic, value: Buffer.from(value) })) });
-  } finally {
-    await producer.close();
-  }
-}
-
-function mirrorSource(
-  sourceAlias: string,
-  source: Cluster,
-  targetAlias: string,
-  target: Cluster,
-  topic: string,
-): Record<string, string> {
-  const byteArray = 'org.apache.kafka.connect.converters.ByteArrayConverter';
-  return {
-    'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
-    'source.cluster.alias': sourceAlias,
-    'target.cluster.alias': targetAlias,
-    'source.cluster.bootstrap.servers': source.bootstrap,
-    'target.cluster.bootstrap.servers': target.bootstrap,
-    topics: topic,
-    'tasks.max': '1',
-    'key.converter': byteArray,
-    'value.converter': byteArray,
-    'replication.factor': '1',
-    'offset-syncs.topic.replication.factor': '1',
-    'sync.topic.acls.enabled': 'false',
-    // An offset sync for every record, so a consumer group's end offset translates exactly.
-    'offset.lag.max': '0',
-  };
-}
 
 /**
  * MirrorCheckpointConnector for `group`, syncing its offsets onto the target every second (Kafka's

@@ -24,8 +24,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
+import { type Cluster, startCluster } from '../../src/connect/clusters.ts';
 import { RESTART_BACKOFF_INITIAL_MS } from '../../src/engine/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
+import { mirrorSource, produce } from '../connect/mirror-support.ts';
 import {
   assertSameLines,
   createConnector,
@@ -74,6 +76,9 @@ const LINES_AFTER_KILL = 200;
 /** The supervisor stops the Connect worker too (SIGTERM, its own SIGKILL after 60 s). */
 const STOP_GRACE_MS = 120_000;
 const BOOTSTRAP = PORTS.map((port) => `${HOST}:${port}`).join(',');
+/** MirrorMaker 2's source: a one-broker `kstack up` beside the stack (docs/team-rules.md). */
+const MIRROR_SOURCE_PORT = 25100;
+const MIRRORED_RECORDS = 500;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-up-'));
 const envExample = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
@@ -100,9 +105,12 @@ const stack = copyStack([
   },
 ]);
 let cluster: KstackProcess | undefined;
+/** Started with the stack (a Node process: a few seconds), used once the pipeline has run. */
+let mirrorSourceStarting: Promise<Cluster> | undefined;
 
 after(async () => {
   await cluster?.stop(STOP_GRACE_MS);
+  await (await mirrorSourceStarting?.catch(() => undefined))?.stop();
   rmSync(dataDir, { recursive: true, force: true });
   stack.remove();
 });
@@ -176,6 +184,8 @@ let startedAtMs = 0;
 test('kstack up --brokers 3 from the Compose stack: per-broker settings, baseline topics at RF 3, companions, /metrics, Connect; RF 3 topic, acks=all, SIGKILL of the leader, every record back, a Connect pipeline through it RUNNING and complete, the node rejoins', async () => {
   const startedAt = performance.now();
   startedAtMs = startedAt;
+  mirrorSourceStarting = startCluster('kstack', MIRROR_SOURCE_PORT, join(dataDir, 'mirror-source'));
+  mirrorSourceStarting.catch(() => {}); // Awaited in the test; a failure is reported there.
   cluster = await KstackProcess.start(
     {
       args: [
@@ -291,6 +301,7 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
     const partition = await describe(survivor, 'ledger');
     return partition?.isrs.some((r) => r.id === victim) ? true : undefined;
   });
+  await mirrorIntoStack();
   const exit = await running.stop(STOP_GRACE_MS);
   assert.deepEqual(
     exit,
@@ -391,6 +402,30 @@ async function checkStackServed(output: string): Promise<void> {
     assert.equal(response.status, 200);
     assert.match(await response.text(), /^kafka_server_/m);
   }
+}
+
+/**
+ * MirrorMaker 2 in CI, one direction (mirror.long.ts runs Apache Kafka <-> kstack both ways by hand):
+ * Kafka's MirrorSourceConnector in the stack's own worker mirrors a topic of a one-broker kstack into
+ * the three-node stack at RF 3: the same records, in order, in `src.mirror-in`. kstack serves MM2 as a
+ * source (its consumer, the offset-syncs topic) and as a target (the producer, the new topic).
+ */
+async function mirrorIntoStack(): Promise<void> {
+  const source = await mirrorSourceStarting!;
+  const startedAt = performance.now();
+  const values = Array.from({ length: MIRRORED_RECORDS }, (_, i) => `mirrored ${i} ${'x'.repeat(i % 97)}`);
+  await produce(source.bootstrap, 'mirror-in', values);
+  await createConnector(CONNECT, 'mirror-in-stack', {
+    ...mirrorSource('src', source, 'stack', { bootstrap: BOOTSTRAP }, 'mirror-in'),
+    'replication.factor': '3',
+  });
+  await waitForState(CONNECT, 'mirror-in-stack', 'RUNNING');
+  assertSameLines(await readTopic(BOOTSTRAP, 'src.mirror-in', MIRRORED_RECORDS), values, 'src.mirror-in');
+  const mirrored = await describe(PORTS[0], 'src.mirror-in');
+  assert.equal(mirrored?.replicas.length, 3, 'src.mirror-in at RF 3 on the stack');
+  console.log(
+    `MirrorMaker 2: ${MIRRORED_RECORDS} records from a one-broker kstack into the stack in ${Math.round(performance.now() - startedAt)} ms from the produce`,
+  );
 }
 
 interface StreamLine {
