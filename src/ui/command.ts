@@ -16,6 +16,9 @@ const HELP = `usage: kstack ui --bootstrap-server HOST:PORT [--port P] [--host H
 Serves the web UI for the cluster on http://127.0.0.1:P (default ${UI_PORT_DEFAULT}, KAFKA_UI_PORT):
 brokers, topics (create, delete, add partitions), messages, consumer groups (lag, offset reset)
 and, with --schema-registry-url, schemas (and values decoded through the registry).
+  --connect-url URL         a Kafka Connect worker's REST API (its Connect pages: connectors and
+                their tasks, plugins, create from JSON, pause, resume, stop, restart, delete,
+                offsets)
   --fault-control-url URL   the fault control of a \`kstack up --brokers N\` cluster (its Faults
                 page: kill, pause, isolate, slow a broker and watch the failover)
   --read-only   refuse every change (only look)
