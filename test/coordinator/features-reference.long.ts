@@ -2,7 +2,8 @@
  * `kafka-features describe` (Apache Kafka 4.1.1's own tool, from the reference jars) against kstack
  * on one node (`kstack up`) and on three (in-process cluster nodes, the code `kstack up --brokers 3`
  * runs), compared with the reference: the same features listed, the same supported minimums, the
- * same finalized levels except one named difference (kstack does not serve KIP-890 part 2). The three kstack nodes answer ApiVersions v4 with the same finalized
+ * same finalized levels (transaction.version 1 against 2 while the protocol module's Produce and
+ * TxnOffsetCommit schemas stop at v11 and v4). The three kstack nodes answer ApiVersions v4 with the same finalized
  * features and, once their metadata agree, the same epoch (Kafka's epoch is the metadata offset).
  *
  * The reference runs on one node here (its answer is the same on three: measured by hand, only the
@@ -16,6 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ReferenceCluster } from '../../reference/cluster.ts';
+import { loadHandlers } from '../../src/broker/handlers/index.ts';
+import { FEATURES, finalizedLevel } from '../../src/coordinator/features.ts';
 import { decodeResponse, encodeRequest } from '../../src/protocol/index.ts';
 import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
 import { BrokerProcess, connect, FrameReader } from '../engine/broker-process.ts';
@@ -32,20 +35,31 @@ const RUN_CLASS = fileURLToPath(new URL('../../reference/bin/kafka-run-class', i
 const TOOL_TIMEOUT_MS = 180_000;
 const WAIT_MS = 120_000;
 
+/** transaction.version as this tree finalizes it: 2 once Produce v12 and TxnOffsetCommit v5 are advertised. */
+const TRANSACTION_LEVEL = finalizedLevel(
+  FEATURES.find((feature) => feature.name === 'transaction.version')!,
+  (await loadHandlers()).versions(),
+);
+
 /**
  * Levels kstack finalizes below the reference, and why (src/coordinator/features.ts). Asserted
- * exactly, so either side moving is noticed here.
+ * exactly, so either side moving is noticed here. With the protocol module's Produce and
+ * TxnOffsetCommit schemas at '0-12' and '0-5' there is none.
  */
-const KNOWN_DIFFERENCES: ReadonlyMap<string, { kstack: number; reference: number; why: string }> = new Map([
-  [
-    'transaction.version',
-    {
-      kstack: 0,
-      reference: 2,
-      why: 'KIP-890 part 2 (EndTxn v5, AddPartitionsToTxn v5, Produce v12) is not served',
-    },
-  ],
-]);
+const KNOWN_DIFFERENCES: ReadonlyMap<string, { kstack: number; reference: number; why: string }> = new Map(
+  TRANSACTION_LEVEL >= 2
+    ? []
+    : [
+        [
+          'transaction.version',
+          {
+            kstack: 1,
+            reference: 2,
+            why: 'Produce v12 and TxnOffsetCommit v5 are not advertised until the protocol schemas decode them',
+          },
+        ],
+      ],
+);
 
 interface FeatureRow {
   supportedMin: string;
@@ -213,7 +227,7 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
     );
     assert.equal(
       answers[0]!.finalized,
-      'eligible.leader.replicas.version=1,group.version=1,metadata.version=27',
+      `eligible.leader.replicas.version=1,group.version=1,metadata.version=27,transaction.version=${TRANSACTION_LEVEL}`,
     );
     assert.deepEqual(
       answers.map((a) => a.epoch),
@@ -228,6 +242,7 @@ describe('kafka-features describe: kstack against the reference', { timeout: 900
           ['eligible.leader.replicas.version', 1],
           ['group.version', 1],
           ['metadata.version', 27],
+          ['transaction.version', TRANSACTION_LEVEL],
         ],
         `node ${node.nodeId}'s image`,
       );

@@ -461,7 +461,9 @@ describe('partition transactions (last stable offset, aborted transactions)', ()
     assert.equal(p.lastStableOffset('t', 0, 9), 9, 'replicated: the LSO is the HW');
     assert.equal(p.lastStableOffset('t', 0, 9), 9);
   });
+});
 
+describe('transaction version 2 (KIP-890 part 2)', () => {
   it('transaction version 2: every EndTxn bumps the epoch, markers carry it, retries answer the same', async () => {
     const { coordinator, log, markers } = setup();
     await loaded(coordinator, 'tx');
@@ -586,7 +588,7 @@ describe('partition transactions (last stable offset, aborted transactions)', ()
       [...verified],
       [
         ['a\u00000', ErrorCode.NONE],
-        ['a\u00001', ErrorCode.INVALID_TXN_STATE],
+        ['a\u00001', ErrorCode.TRANSACTION_ABORTABLE],
       ],
     );
     assert.deepEqual(

@@ -4,7 +4,7 @@
  * UNKNOWN_TOPIC_OR_PARTITION and the others as OPERATION_NOT_ATTEMPTED; a coordinator error
  * applies to every partition. Versions 4-5 are the broker form (KIP-890): several transactions
  * in one request, each either checked (`VerifyOnly`: a partition not in the ongoing transaction
- * is INVALID_TXN_STATE) or added on the producer's behalf (what a partition leader sends for a
+ * is TRANSACTION_ABORTABLE, as Kafka 4.1.1 answers at v4 and v5) or added on the producer's behalf (what a partition leader sends for a
  * transaction version 2 producer; v5 marks the transaction as version 2).
  */
 import { fencedFor, transactionsOf } from '../../coordinator/transactions/handler-support.ts';

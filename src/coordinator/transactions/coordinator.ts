@@ -677,7 +677,8 @@ export class TransactionCoordinator {
   /**
    * AddPartitionsToTxn's `VerifyOnly` form (a partition leader asking before a producer's first
    * transactional append): per `topic\0partition`, NONE when it is in the producer's ongoing
-   * transaction, else INVALID_TXN_STATE; the coordinator and producer errors apply to all.
+   * transaction, else TRANSACTION_ABORTABLE (what Kafka 4.1.1 answers, at v4 too); the coordinator
+   * and producer errors apply to all.
    */
   verifyPartitions(
     transactionalId: string,
@@ -698,7 +699,7 @@ export class TransactionCoordinator {
         `${p.topic}\u0000${p.partition}`,
         meta.state === 'Ongoing' && meta.partitions.get(p.topic)?.has(p.partition) === true
           ? ErrorCode.NONE
-          : ErrorCode.INVALID_TXN_STATE,
+          : ErrorCode.TRANSACTION_ABORTABLE,
       ]),
     );
   }
