@@ -9,8 +9,8 @@
  * bad `tasks.max` shown beside its field with Connect's own validation message; a FileStreamSource
  * created from the page, RUNNING with its task, worker id and topic as Connect reports them;
  * pause, resume, restart with its tasks and a task restart, each state read back from Connect; stop,
- * its offsets as Connect's GET /offsets gives them, reset (Connect then gives none); a sink whose
- * task FAILED shows Connect's trace; delete refused until the name is typed, then gone from
+ * its offsets as Connect's GET /offsets gives them, altered (Connect then gives the new position),
+ * reset (Connect then gives none); a sink whose task FAILED shows Connect's trace; delete refused until the name is typed, then gone from
  * Connect's list. axe-core on each page; screenshots in $KSTACK_UI_SCREENSHOTS.
  *
  * Ports (docs/team-rules.md): kstack 25000, its Connect worker 25001, the UI 25002.
@@ -299,6 +299,23 @@ test('the Connect pages against a real Connect worker', { timeout: 900_000 }, as
     page,
   );
   await screenshot(page, 'connector-stopped-offsets');
+  // Altered from the page (PATCH): the file's position moved back to the second line, as Connect then gives it.
+  const altered = (offsets as { partition: unknown; offset: { position: number } }[]).map((o) => ({
+    partition: o.partition,
+    offset: { position: 11 },
+  }));
+  await page.getByLabel('New offsets').fill(JSON.stringify(altered));
+  await page.getByRole('button', { name: 'Alter offsets' }).click();
+  await waitFor(
+    'the altered offsets (Connect)',
+    async () => {
+      const answer = await rest(worker, 'GET', `/connectors/${SOURCE}/offsets`);
+      return JSON.stringify((answer.body as { offsets?: unknown[] }).offsets) === JSON.stringify(altered)
+        ? true
+        : undefined;
+    },
+    page,
+  );
   await page.getByRole('button', { name: 'Reset offsets' }).click();
   await waitFor(
     'no offsets after the reset (Connect)',
