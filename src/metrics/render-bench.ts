@@ -11,29 +11,31 @@
  * (`process.threadCpuUsage` summed over the renders: Linux counts a thread's CPU in scheduler ticks,
  * so single renders read 0 or a tick), the longest turn of the event loop during a render (wall:
  * what delays a record arriving meanwhile), the render's wall time, and the series and bytes of
- * the text. Then the same for a scrape answered from the cached text (fastify `inject`, no
- * socket). A benchmark: asserts nothing.
+ * the text. Then the means of the same for a scrape answered from the cached text (curl in its
+ * own process, over a socket, on P+1). A benchmark: asserts nothing.
  *
  *   node src/metrics/render-bench.ts [--partitions N] [--renders N] [--port P]
  *
- * Port: the broker on P (23801 by default).
+ * Ports: the broker on P (23801 by default), its /metrics on P+1.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { machineLoad } from '../bench/machine.ts';
 import { percentile } from '../bench/stats.ts';
 import { Broker } from '../broker/broker.ts';
 import { BrokerMetrics } from './broker-metrics.ts';
-import { buildMetricsApp, METRICS_RENDER_SLICE_MS, slicedRender } from './http.ts';
+import { METRICS_RENDER_SLICE_MS, slicedRender, startMetricsServer } from './http.ts';
 import { workerRender } from './worker-render.ts';
 
 const PORT_DEFAULT = 23801;
+const execFileAsync = promisify(execFile);
 const PARTITIONS_DEFAULT = 200;
 const RENDERS_DEFAULT = 100;
-/** Scrapes answered from the cached text, to time the HTTP side alone. */
+/** Scrapes answered from the cached text (by curl), to time the HTTP side alone. */
 const CACHED_SCRAPES = 200;
 /** Partitions of each extra topic (the rest in the last one). */
 const PARTITIONS_PER_TOPIC = 10;
@@ -160,25 +162,38 @@ async function main(): Promise<void> {
         process.stdout.write(`${summary('  longest turn (wall)', results[index]!.turnMs)}\n`);
         process.stdout.write(`${summary('  render (wall)', results[index]!.renderMs)}\n`);
       }
-      // A scrape between renders (Prometheus every 100 ms, a render at most once a second).
-      const app = buildMetricsApp(worker, { renderMinIntervalMs: 60_000 });
-      const cachedBytes = (await app.inject({ method: 'GET', url: '/metrics' })).rawPayload.length;
-      const cachedBusyMs: number[] = [];
-      let cachedCpuMs = 0;
-      for (let i = 0; i < CACHED_SCRAPES; i++) {
-        const loopStart = performance.eventLoopUtilization();
-        const cpuStart = process.threadCpuUsage();
-        const response = await app.inject({ method: 'GET', url: '/metrics' });
-        const cpu = process.threadCpuUsage(cpuStart);
-        cachedBusyMs.push(performance.eventLoopUtilization(loopStart).active);
-        cachedCpuMs += (cpu.user + cpu.system) / 1000;
-        if (response.rawPayload.length !== cachedBytes)
-          throw new Error('a cached scrape answered other bytes');
+      // Scrapes between renders (Prometheus every 100 ms, a render at most once a second), sent by
+      // curl in its own process over a real socket: this thread's time is the server's alone.
+      const server = await startMetricsServer({
+        registry: worker,
+        host: '127.0.0.1',
+        port: port + 1,
+        renderMinIntervalMs: 3_600_000,
+      });
+      try {
+        await (await fetch(server.url)).text();
+        for (const [label, flags] of [
+          ['plain text', []],
+          ['gzipped (curl --compressed)', ['--compressed']],
+        ] as const) {
+          const loopStart = performance.eventLoopUtilization();
+          const cpuStart = process.threadCpuUsage();
+          await execFileAsync('curl', [
+            '--silent',
+            '--fail',
+            ...flags,
+            ...Array.from({ length: CACHED_SCRAPES }, () => ['-o', '/dev/null', server.url]).flat(),
+          ]);
+          const cpu = process.threadCpuUsage(cpuStart);
+          const activeMs = performance.eventLoopUtilization(loopStart).active;
+          process.stdout.write(
+            `a scrape answered from the cached text, ${label} (${CACHED_SCRAPES} by curl, one connection): broker thread busy ` +
+              `${(activeMs / CACHED_SCRAPES).toFixed(3)} ms, CPU ${((cpu.user + cpu.system) / 1000 / CACHED_SCRAPES).toFixed(3)} ms (means)\n`,
+          );
+        }
+      } finally {
+        await server.close();
       }
-      await app.close();
-      process.stdout.write(`a scrape answered from the cached text (${CACHED_SCRAPES}, fastify inject)\n`);
-      process.stdout.write(`${summary('  broker thread busy', cachedBusyMs)}\n`);
-      process.stdout.write(`  broker thread CPU      mean ${(cachedCpuMs / CACHED_SCRAPES).toFixed(3)} ms\n`);
     } finally {
       await worker.close();
     }

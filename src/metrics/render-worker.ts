@@ -6,6 +6,7 @@
  * string building (253 partitions) holding the broker's event loop.
  */
 import { parentPort } from 'node:worker_threads';
+import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type {
   FamilyEntry,
@@ -18,6 +19,12 @@ import type {
 if (parentPort === null) throw new Error('render-worker.ts runs as a worker thread (see worker-render.ts)');
 const port = parentPort;
 const formatter = new Registry();
+
+/**
+ * zlib's level for the gzipped text: 1 compresses the text ~10x (its lines repeat) for a fraction
+ * of the default level's time.
+ */
+const GZIP_LEVEL = 1;
 
 /**
  * A family of the broker's registry, as the worker's registry holds it: reading it gives the
@@ -118,7 +125,16 @@ async function render(request: RenderRequest): Promise<string> {
 
 port.on('message', (request: RenderRequest) => {
   render(request).then(
-    (text) => port.postMessage({ id: request.id, text } satisfies RenderReply),
+    (text) => {
+      // Encoded here too, so the broker's thread neither encodes nor compresses: both transferred.
+      const body = new TextEncoder().encode(text);
+      // Copied out of zlib's Buffer (which may share a pooled ArrayBuffer) so it can be transferred.
+      const gzip = new Uint8Array(gzipSync(body, { level: GZIP_LEVEL }));
+      port.postMessage({ id: request.id, text, body, gzip } satisfies RenderReply, [
+        body.buffer as ArrayBuffer,
+        gzip.buffer as ArrayBuffer,
+      ]);
+    },
     (error: unknown) =>
       port.postMessage({
         id: request.id,

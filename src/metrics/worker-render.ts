@@ -8,7 +8,7 @@
  * millisecond to post. prom-client keeps owning names, types, help and the registry.
  */
 import { Worker } from 'node:worker_threads';
-import type { FamilyRegistry, MetricsText } from './http.ts';
+import type { EncodedMetrics, FamilyRegistry, MetricsText } from './http.ts';
 import { METRICS_RENDER_SLICE_MS } from './http.ts';
 
 /** A render the worker has not answered within this is abandoned (the scrape fails, the worker is replaced). */
@@ -61,8 +61,15 @@ export interface RenderRequest {
 }
 
 export type RenderReply =
-  | { readonly id: number; readonly text: string }
+  | { readonly id: number; readonly text: string; readonly body: Uint8Array; readonly gzip: Uint8Array }
   | { readonly id: number; readonly error: string };
+
+/** A render's text and its bytes (UTF-8 and gzipped), as the worker made them. */
+interface Rendered {
+  readonly text: string;
+  readonly body: Buffer;
+  readonly gzip: Buffer;
+}
 
 /** What a registry's family gives when read (`Metric.get()`); histograms also have `getForPromString()`. */
 interface CollectedFamily {
@@ -88,6 +95,7 @@ function familiesOf(registry: FamilyRegistry): readonly ReadableFamily[] {
 }
 
 export interface WorkerRender extends MetricsText {
+  encoded(): Promise<EncodedMetrics>;
   /** Series in the last snapshot (a family the worker collects counts as one). */
   readonly lastSeriesCount: number;
   /** Stops the worker (a later render starts a new one). */
@@ -129,7 +137,7 @@ interface RunningWorker {
   readonly worker: Worker;
   /** The series each family was last sent with, in full, to this worker. */
   readonly sent: Map<string, SeriesSnapshot[]>;
-  readonly pending: Map<number, { resolve(text: string): void; reject(error: Error): void }>;
+  readonly pending: Map<number, { resolve(rendered: Rendered): void; reject(error: Error): void }>;
 }
 
 /**
@@ -170,8 +178,14 @@ export function workerRender(
       if (waiter === undefined) return;
       current.pending.delete(reply.id);
       if (current.pending.size === 0) worker.unref();
-      if ('text' in reply) waiter.resolve(reply.text);
-      else waiter.reject(new Error(reply.error));
+      if ('error' in reply) waiter.reject(new Error(reply.error));
+      else {
+        waiter.resolve({
+          text: reply.text,
+          body: Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength),
+          gzip: Buffer.from(reply.gzip.buffer, reply.gzip.byteOffset, reply.gzip.byteLength),
+        });
+      }
     });
     worker.on('error', (error) => stop(current, error));
     worker.on('exit', (code) => stop(current, new Error(`metrics render worker exited (code ${code})`)));
@@ -220,11 +234,11 @@ export function workerRender(
     lastSeriesCount = seriesCount;
   };
 
-  const renderOnce = async (): Promise<string> => {
+  const renderOnce = async (): Promise<Rendered> => {
     running ??= start();
     const current = running;
     const id = nextId++;
-    const answered = new Promise<string>((resolve, reject) => {
+    const answered = new Promise<Rendered>((resolve, reject) => {
       current.pending.set(id, { resolve, reject });
     });
     // Awaited below once the snapshot is posted; a worker failing before that must not count as unhandled.
@@ -251,13 +265,18 @@ export function workerRender(
     }
   };
 
+  const queued = (): Promise<Rendered> => {
+    const rendered = queue.then(renderOnce);
+    queue = rendered.catch(() => {});
+    return rendered;
+  };
+
   return {
     contentType: registry.contentType,
-    metrics() {
-      const rendered = queue.then(renderOnce);
-      queue = rendered.catch(() => {});
-      return rendered;
+    async metrics() {
+      return (await queued()).text;
     },
+    encoded: () => queued(),
     get lastSeriesCount() {
       return lastSeriesCount;
     },

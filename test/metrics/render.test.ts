@@ -10,11 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { Broker } from '../../src/broker/broker.ts';
 import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
-import { slicedRender } from '../../src/metrics/http.ts';
+import { acceptsGzip, buildMetricsApp, slicedRender } from '../../src/metrics/http.ts';
 import { LatencyReservoir, QUANTILES } from '../../src/metrics/reservoir.ts';
 import { PROCESS_FAMILIES_COLLECTED_IN_WORKER, workerRender } from '../../src/metrics/worker-render.ts';
 import { parseSamples, sampleValue } from './support.ts';
@@ -237,6 +238,42 @@ test("the worker render: the process-wide default metrics are the worker's, the 
   } finally {
     await render.close();
   }
+});
+
+test("/metrics sends the worker's gzipped text to a scraper that accepts gzip, the plain text to others", async () => {
+  const app = buildMetricsApp(rendered, { renderMinIntervalMs: 60_000 });
+  try {
+    const plain = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.headers.vary, 'accept-encoding');
+    assert.equal(steady(plain.body), steady(await metrics.registry.metrics()));
+    // Prometheus sends `Accept-Encoding: gzip`.
+    const zipped = await app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.ok(
+      zipped.rawPayload.length * 4 < plain.rawPayload.length,
+      `${zipped.rawPayload.length} gzipped bytes`,
+    );
+    assert.equal(gunzipSync(zipped.rawPayload).toString('utf8'), plain.body, 'the same render, gzipped');
+    const refused = await app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { 'accept-encoding': 'br, gzip;q=0' },
+    });
+    assert.equal(refused.headers['content-encoding'], undefined);
+    assert.equal(refused.body, plain.body);
+  } finally {
+    await app.close();
+  }
+  assert.equal(acceptsGzip('gzip, deflate, br'), true);
+  assert.equal(acceptsGzip('deflate, *;q=0.1'), true);
+  assert.equal(acceptsGzip('identity'), false);
+  assert.equal(acceptsGzip('GZIP;Q=0.5'), true);
+  assert.equal(acceptsGzip(undefined), false);
 });
 
 test("the reservoir's one-sort quantiles equal each quantile, and follow new samples", () => {
