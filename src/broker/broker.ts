@@ -19,7 +19,12 @@ import { type ListenerSecurity, listenerSecurity } from '../security/sasl.ts';
 import { SCRAM_CREDENTIALS, ScramCredentialStore } from '../security/scram-store.ts';
 import { listenerTls } from '../security/tls.ts';
 import { KafkaServer, type RequestDispatcher, type ServerLog } from '../server/server.ts';
-import { logConfigFromProperties, openFilePartitionLog } from '../storage/index.ts';
+import {
+  logConfigFromProperties,
+  MemoryFs,
+  openFilePartitionLog,
+  openMemoryPartitionLog,
+} from '../storage/index.ts';
 import {
   BROKER_CONFIG_BY_NAME,
   BrokerConfig,
@@ -47,6 +52,7 @@ import type {
   Clock,
   CreateTopicSpec,
   PartitionRegistry,
+  PartitionView,
   ServiceSlots,
   SlotKey,
   TopicAdmin,
@@ -141,6 +147,16 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   #metadataLog: MetadataLog | null = null;
   /** Local replicas by `topic\0partition`. */
   readonly #replicas = new Map<string, LocalReplica>();
+  /**
+   * A cluster node's stand-ins for partitions of the image it is not a replica of: no log is
+   * opened on disk for them (Kafka's brokers create logs only for their own replicas), and `get`
+   * answers an empty in-memory copy that never leads (`hosted` false), so clients get
+   * NOT_LEADER_OR_FOLLOWER, as from Kafka. Made on first use; dropped when the node becomes a
+   * replica (its real log is opened then) or the topic goes.
+   */
+  readonly #notHosted = new Map<string, LocalReplica>();
+  /** The stand-ins' files (a few KiB each, never written). */
+  readonly #notHostedFs = new MemoryFs();
   readonly #settings = new Map<string, TopicSettings>();
   #registry: HandlerRegistry | null = null;
   #server: KafkaServer | null = null;
@@ -633,11 +649,18 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#image = this.#image.apply(records, offset);
   }
 
+  /** Whether this broker is one of a partition's replicas (one node: of every partition). */
+  #hosts(partition: PartitionView): boolean {
+    return this.#options.metadataWriter === undefined || partition.replicas.includes(this.nodeId);
+  }
+
+  /** Opens the logs of the topic's partitions this broker is a replica of (once each). */
   #openTopic(topic: TopicView): void {
     this.#settings.set(topic.name, topicSettings(this.config, topic.configs));
     for (const partition of topic.partitions) {
       const key = `${topic.name}\0${partition.partitionIndex}`;
-      if (this.#replicas.has(key)) continue;
+      if (this.#replicas.has(key) || !this.#hosts(partition)) continue;
+      this.#notHosted.delete(key);
       const log = openFilePartitionLog({
         dir: this.dataDir,
         topic: topic.name,
@@ -691,7 +714,32 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   }
 
   get(topic: string, partitionIndex: number): LocalReplica | undefined {
-    return this.#replicas.get(`${topic}\0${partitionIndex}`);
+    const key = `${topic}\0${partitionIndex}`;
+    const local = this.#replicas.get(key);
+    if (local !== undefined || this.#options.metadataWriter === undefined) return local;
+    const view = this.#image.topic(topic);
+    const partition = view?.partitions[partitionIndex];
+    if (view === undefined || partition === undefined || this.#hosts(partition)) return undefined;
+    const known = this.#notHosted.get(key);
+    if (known !== undefined && known.topicId === view.topicId) return known;
+    const standIn = new LocalReplica(
+      topic,
+      view.topicId,
+      partitionIndex,
+      partition.leaderEpoch,
+      openMemoryPartitionLog({
+        dir: this.dataDir,
+        topic,
+        partition: partitionIndex,
+        clock: this.clock,
+        fs: this.#notHostedFs,
+      }),
+      undefined,
+      true,
+    );
+    standIn.hosted = false;
+    this.#notHosted.set(key, standIn);
+    return standIn;
   }
 
   settingsOf(topic: string): TopicSettings {
@@ -982,6 +1030,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       const key = `${name}\0${partition.partitionIndex}`;
       const replica = this.#replicas.get(key);
       this.#replicas.delete(key);
+      this.#notHosted.delete(key);
       try {
         replica?.log.delete();
       } catch (error) {

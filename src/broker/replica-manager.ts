@@ -134,7 +134,7 @@ export class ReplicaManager {
         if (view === undefined) continue;
         const key = `${topic.name}\0${view.partitionIndex}`;
         const hosted = view.replicas.includes(this.#host.nodeId);
-        // The broker opens a log for every partition of the image; only a replica may lead it.
+        // Not a replica: a stand-in (Broker.get) or a copy reassigned away; neither may lead.
         const local = this.#host.get(topic.name, view.partitionIndex);
         if (local !== undefined) local.hosted = hosted;
         if (!hosted) {

@@ -4,9 +4,12 @@
 // raw wire client (a real client would follow Metadata to node 3 and never ask them).
 // Kafka 4.1.1's 3-node reference (ports 23940-23942, by hand: KSTACK_HOSTING_PORTS=23940,23941,23942)
 // answers NOT_LEADER_OR_FOLLOWER (6) to all three on the non-replicas and takes the record on node 3;
-// before the fix kstack's node 1 took the write (error 0) into a log of its own.
+// before the fix kstack's node 1 took the write (error 0) into a log of its own; later nodes 1 and 2
+// still opened a log on disk for it (now only its replica, node 3, has one).
 // Ports (docs/team-rules.md): brokers 23930-23932, their controller listeners 23933-23935.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { encodeRecordBatch } from '../../src/records/codec.ts';
 import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
@@ -104,11 +107,21 @@ test('a partition with one replica on node 3: nodes 1 and 2 answer NOT_LEADER_OR
       client.close();
     }
     if (cluster !== null) {
-      const local = cluster.broker(nodeId).node.broker.get(TOPIC, 0);
+      const broker = cluster.broker(nodeId).node.broker;
+      const local = broker.get(TOPIC, 0);
       assert.equal(local?.logEndOffset ?? 0n, 0n, `node ${nodeId} wrote nothing`);
+      // Not a replica: no log on its disk at all, as Kafka's broker creates none (it had one before).
+      assert.ok(
+        !existsSync(join(broker.dataDir, `${TOPIC}-0`)),
+        `node ${nodeId} opened no log for ${TOPIC}-0`,
+      );
     }
   }
 
+  if (cluster !== null) {
+    const dataDir = cluster.broker(3).node.broker.dataDir;
+    assert.ok(existsSync(join(dataDir, `${TOPIC}-0`)), `node 3, the replica, has the log of ${TOPIC}-0`);
+  }
   const onReplica = await WireClient.connect(ports[2]!);
   try {
     const produced = await produce(onReplica, 'to-3');
