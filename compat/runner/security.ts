@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { makeCertificates } from '../../test/security/certs.ts';
-import { run } from '../../test/security/support.ts';
+import { pythonProbe, run } from '../../test/security/support.ts';
 import { type ClientSpec, EXPECTED_CLIENTS, loadClients } from './drivers.ts';
 import { type Cell, needsClusterControl, probeAdmin, runScenario } from './execute.ts';
 import { KstackCluster } from './kstack-cluster.ts';
@@ -366,6 +366,7 @@ async function main(argv: string[]): Promise<number> {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kstack-compat-security-${target}-`));
       const cells: Cell[] = [];
       const modeStarted = Date.now();
+      let metadata = 'Metadata not asked';
       try {
         const setup = modeSetup(mode, dir);
         process.stderr.write(
@@ -380,6 +381,14 @@ async function main(argv: string[]): Promise<number> {
           const bootstrap = Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${first + i}`).join(
             ',',
           );
+          // Metadata through the secured listener lists every node at its secured address alone
+          // (confluent-kafka from PyPI: it logs in with every mechanism here).
+          const expected = bootstrap.split(',').sort();
+          const seen = await pythonProbe(bootstrap, setup.client);
+          const same = JSON.stringify(seen.brokers) === JSON.stringify(expected);
+          if (!same) failed += 1;
+          metadata = `Metadata through ${setup.listener}: brokers ${JSON.stringify(seen.brokers)}${same ? '' : ` (FAIL: expected ${JSON.stringify(expected)}; ${JSON.stringify(seen.error)})`}`;
+          process.stderr.write(`  ${metadata}\n`);
           const canCreate = new Map<string, boolean>();
           for (const client of clients)
             canCreate.set(client.name, await probeAdmin(client, bootstrap, runId));
@@ -416,7 +425,7 @@ async function main(argv: string[]): Promise<number> {
       const count = (status: Cell['status']) => cells.filter((c) => c.status === status).length;
       failed += count('fail');
       reports.push(
-        `${target} (${options.nodes} node(s)), ${mode}: ${count('pass')} pass, ${count('fail')} fail, ${count('unsupported')} n/s in ${((Date.now() - modeStarted) / 1000).toFixed(0)} s\n${matrix(cells, scenarios, clients)}`,
+        `${target} (${options.nodes} node(s)), ${mode}: ${count('pass')} pass, ${count('fail')} fail, ${count('unsupported')} n/s in ${((Date.now() - modeStarted) / 1000).toFixed(0)} s; ${metadata}\n${matrix(cells, scenarios, clients)}`,
       );
     }
   }
