@@ -97,11 +97,11 @@ export function buildMetricsApp(registry: MetricsText, options: MetricsAppOption
   let rendered: Rendered | null = null;
   /** The render in flight: concurrent scrapes share it. */
   let rendering: Promise<Rendered> | null = null;
+  const encode = (): Promise<{ body: Buffer; gzip: Buffer | null }> =>
+    registry.encoded?.() ??
+    registry.metrics().then((text) => ({ body: Buffer.from(text, 'utf8'), gzip: null }));
   const render = (): Promise<Rendered> => {
-    const encoded: Promise<{ body: Buffer; gzip: Buffer | null }> =
-      registry.encoded?.() ??
-      registry.metrics().then((text) => ({ body: Buffer.from(text, 'utf8'), gzip: null }));
-    rendering ??= encoded
+    rendering ??= encode()
       .then((bytes) => {
         rendered = { ...bytes, atMs: performance.now() };
         return rendered;

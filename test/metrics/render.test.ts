@@ -269,6 +269,30 @@ test("/metrics sends the worker's gzipped text to a scraper that accepts gzip, t
   } finally {
     await app.close();
   }
+  // Scrapes that come while a render is in flight share it.
+  let renders = 0;
+  const counted = buildMetricsApp(
+    {
+      contentType: rendered.contentType,
+      metrics: () => rendered.metrics(),
+      encoded: () => {
+        renders++;
+        return rendered.encoded();
+      },
+    },
+    { renderMinIntervalMs: 0 },
+  );
+  try {
+    const answers = await Promise.all(
+      [1, 2, 3].map(() =>
+        counted.inject({ method: 'GET', url: '/metrics', headers: { 'accept-encoding': 'gzip' } }),
+      ),
+    );
+    assert.equal(renders, 1, 'one render for three scrapes at once');
+    for (const answer of answers) assert.deepEqual(answer.rawPayload, answers[0]!.rawPayload);
+  } finally {
+    await counted.close();
+  }
   assert.equal(acceptsGzip('gzip, deflate, br'), true);
   assert.equal(acceptsGzip('deflate, *;q=0.1'), true);
   assert.equal(acceptsGzip('identity'), false);
