@@ -4,7 +4,9 @@
  * the REST proxy (schema-aware through that registry), Kafka Connect, the Kafka exporter and the web
  * UI (which decodes values through that registry). They are Kafka clients of the brokers like any
  * other, started once the brokers serve, in the same process, except Connect: Apache Kafka's own
- * worker, a supervised JVM, named as not served where no Java 17+ runs. Each is imported only when
+ * worker, a supervised JVM (its log in the stack's stream as component kafka-connect), named as not
+ * served where no Java 17+ runs; `kstack up --brokers N` starts it with the nodes
+ * (`startStackConnect`) and hands it in as `connectStarted`. Each is imported only when
  * the stack declares it: a broker alone does not load their HTTP framework and schema libraries
  * (about 1 s and 40 MB of start-up).
  */
