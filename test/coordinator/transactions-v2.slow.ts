@@ -7,7 +7,8 @@
  * producer epoch is then 3, one bump per transaction, as on Apache Kafka 4.1.1), a zombie fenced by a
  * second producer with the same transactional id (its next commit fails with
  * InvalidProducerEpochException, as on the reference), a consume-transform-produce loop with
- * sendOffsetsToTransaction, and read_committed reads holding exactly the committed records.
+ * sendOffsetsToTransaction, and read_committed reads holding exactly the committed records; and
+ * Kafka's kafka-producer-perf-test in transactions of 20 ms (its pipelined batches kept in order).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -20,12 +21,14 @@ import { kafkaLibsDir } from '../../reference/cluster.ts';
 import { loadHandlers } from '../../src/broker/handlers/index.ts';
 import { FEATURES, finalizedLevel } from '../../src/coordinator/features.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
+import { runTool } from '../engine/run-tool.ts';
 
 const KSTACK_PORT = 24820;
 const START_TIMEOUT_MS = 100_000;
 const JAVA_TIMEOUT_MS = 240_000;
 const SOURCE = join(import.meta.dirname, 'java', 'TransactionsV2.java');
 const LOG4J = join(import.meta.dirname, '..', '..', 'reference', 'tools-log4j2.properties');
+const PERF_TEST = join(import.meta.dirname, '..', '..', 'reference', 'bin', 'kafka-producer-perf-test');
 
 /** Compiles the Java program once per source (cached in ~/.cache/kstack/txn-v2-java/<hash>). */
 function compiled(libs: string): string {
@@ -88,7 +91,11 @@ function runJava(bootstrap: string, run: string): Promise<{ events: JavaEvent[];
 }
 
 describe('the Java client with the transaction version kstack finalizes', { timeout: 400_000 }, () => {
-  const broker = new BrokerProcess(KSTACK_PORT);
+  // The consume-transform-produce group starts without Kafka's 3 s initial rebalance delay.
+  const broker = new BrokerProcess(KSTACK_PORT, undefined, [
+    '--override',
+    'group.initial.rebalance.delay.ms=0',
+  ]);
   before(() => broker.start(START_TIMEOUT_MS));
   after(async () => {
     assert.equal(await broker.stop(), 0, broker.output);
@@ -128,5 +135,33 @@ describe('the Java client with the transaction version kstack finalizes', { time
       Array.from({ length: 20 }, (_, i) => `R${i}`),
     );
     one('done');
+  });
+
+  it('keeps pipelined batches in order while their partition is added (kafka-producer-perf-test, 20 ms transactions)', async () => {
+    // Five batches in flight, a transaction every 20 ms: right after each commit the first batch's
+    // add waits on the coordinator. Before the adds kept each connection's order, a later batch was
+    // appended first and the client failed with OutOfOrderSequenceException (every run at level 2).
+    const result = await runTool(
+      PERF_TEST,
+      [
+        '--topic',
+        'txv2-perf',
+        '--num-records',
+        '20000',
+        '--record-size',
+        '100',
+        '--throughput',
+        '-1',
+        '--transactional-id',
+        'txv2-perf',
+        '--transaction-duration-ms',
+        '20',
+        '--producer-props',
+        `bootstrap.servers=${broker.bootstrap}`,
+      ],
+      { timeoutMs: 180_000 },
+    );
+    assert.equal(result.code, 0, result.stderr.slice(-4000));
+    assert.match(result.stdout, /20000 records sent/);
   });
 });

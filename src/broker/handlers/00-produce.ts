@@ -101,6 +101,34 @@ function implicitAddRefusal(errorCode: number): { errorCode: number; message: st
 }
 
 /**
+ * Per connection, the add-then-append step of the last Produce v12+ transactional request. Kafka
+ * reads one request of a connection at a time, so a producer's pipelined batches (up to five in
+ * flight) are appended in the order sent; here requests run side by side, and a later batch whose
+ * partition was added first would be appended before an earlier one still waiting on the
+ * coordinator (the Java client then failed with OutOfOrderSequenceException). Each such request
+ * waits for the previous one's append, not for its replication.
+ */
+/** By `nodeId:connectionId` (several brokers may share a process, each numbering its connections). */
+const appendOrder = new Map<string, Promise<unknown>>();
+
+function inConnectionOrder(
+  connectionId: string,
+  step: () => Promise<{ answer: ReturnType<typeof produce> }>,
+): Promise<Input<ProduceResponseData> | NoResponse> {
+  const previous = appendOrder.get(connectionId) ?? Promise.resolve();
+  const appended = previous.then(step);
+  const settled = appended.then(
+    () => undefined,
+    () => undefined,
+  );
+  appendOrder.set(connectionId, settled);
+  void settled.then(() => {
+    if (appendOrder.get(connectionId) === settled) appendOrder.delete(connectionId);
+  });
+  return appended.then(({ answer }) => answer);
+}
+
+/**
  * Transaction version 2: adds every led partition that holds a transactional batch to its
  * producer's transaction; resolves with the refusals by `topic\0partition`.
  */
@@ -372,9 +400,10 @@ export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseDa
   maxVersion: MAX_SERVED_VERSION,
   handle(request, context) {
     if (context.apiVersion >= IMPLICIT_ADD_VERSION && request.transactionalId !== null) {
-      return addImplicitly(brokerOf(context), request).then((refusals) =>
-        produce(request, context, refusals),
-      );
+      return inConnectionOrder(`${context.broker.nodeId}:${context.connection.id}`, async () => {
+        const refusals = await addImplicitly(brokerOf(context), request);
+        return { answer: produce(request, context, refusals) };
+      });
     }
     return produce(request, context, new Map());
   },
