@@ -58,8 +58,12 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
   const app = Fastify({ bodyLimit: SCHEMA_REQUEST_BYTES_MAX, logger: false });
 
   // Confluent's content types (and octet-stream, which its clients sometimes send) are JSON bodies.
+  // An empty body is no body (Confluent's clients send a JSON content type with their DELETEs; the
+  // routes that need a body refuse its absence themselves).
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
     [
+      'application/json',
       'application/vnd.schemaregistry.v1+json',
       'application/vnd.schemaregistry+json',
       'application/octet-stream',
@@ -67,7 +71,7 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     { parseAs: 'string' },
     (_request, body, done) => {
       try {
-        done(null, JSON.parse(body as string));
+        done(null, body === '' ? undefined : JSON.parse(body as string));
       } catch (error) {
         const wrapped = errors.badRequest(`the body is not JSON: ${(error as Error).message}`);
         done(wrapped, undefined);

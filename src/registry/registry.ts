@@ -21,7 +21,7 @@ import { formatOf } from './formats/index.ts';
 import type { ParsedSchema, ResolvedReference, SchemaReference, SchemaType } from './formats/types.ts';
 import { identityUrl, type RegistryIdentity, sameIdentity } from './leader-protocol.ts';
 import { encodeKey, encodeSchemaValue, type RecordKey, type SchemaValue } from './records.ts';
-import { describeError, type SchemaLog } from './schema-log.ts';
+import { describeError, FencedError, type SchemaLog } from './schema-log.ts';
 import { contextOf, GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.ts';
 
 /** How often reads catch up with `_schemas` (writes from another instance), ms. */
@@ -151,6 +151,13 @@ export class SchemaRegistry {
   appends = 0;
   /** Writes this instance forwarded to the leader. */
   forwarded = 0;
+  /** Appends Kafka refused because a newer leader claimed the writer (this instance was demoted). */
+  fencedWrites = 0;
+  /** Told of each fenced append (the command prints it). */
+  onFenced: ((message: string) => void) | null = null;
+  /** Counts the terms this instance was named leader; the writer is claimed once per term. */
+  #term = 0;
+  #claimedTerm = -1;
   /** How long a write waits for a known leader, ms. */
   leaderWaitMs = LEADER_WAIT_MS_DEFAULT;
   readonly #log: SchemaLog;
@@ -214,6 +221,12 @@ export class SchemaRegistry {
   setLeader(leader: RegistryIdentity | null): void {
     this.#leader = leader;
     if (leader === null) return;
+    if (this.isLeader) {
+      // A new term: claim the writer's transactional id at once (fencing the previous leader's
+      // appends from now on), under the write lock so no write of this term goes before it.
+      this.#term += 1;
+      this.#exclusive(() => this.#claim()).catch(() => {});
+    }
     for (const wake of this.#leaderWaiters) wake();
     this.#leaderWaiters.clear();
   }
@@ -288,12 +301,29 @@ export class SchemaRegistry {
     }
   }
 
+  /** Claims `_schemas`' writer for this term once (a failed claim is tried again by the next write). */
+  async #claim(): Promise<void> {
+    if (this.#claimedTerm === this.#term) return;
+    const term = this.#term;
+    try {
+      await this.#log.claim();
+    } catch (error) {
+      throw errors.store(`claiming the writer of ${this.#log.topic}: ${describeError(error)}`);
+    }
+    this.#claimedTerm = term;
+  }
+
   async #write(key: RecordKey, value: Buffer | null): Promise<void> {
+    await this.#claim();
     let offset: bigint;
     try {
       offset = await this.#log.append(encodeKey(key), value);
       this.appends += 1;
     } catch (error) {
+      if (error instanceof FencedError) {
+        this.fencedWrites += 1;
+        this.onFenced?.(error.message);
+      }
       throw errors.store(`writing to ${this.#log.topic}: ${describeError(error)}`);
     }
     await this.#sync(offset + 1n);

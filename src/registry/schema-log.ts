@@ -6,7 +6,7 @@
  * memory through the same path as at start (and as another instance's writes).
  */
 import { randomUUID } from 'node:crypto';
-import { Admin, Consumer, Producer } from '@platformatic/kafka';
+import { Admin, Consumer, FetchIsolationLevels, Producer, type ProducerOptions } from '@platformatic/kafka';
 
 export const SCHEMAS_TOPIC_DEFAULT = '_schemas';
 /** Replication factor of `_schemas` on a cluster with enough brokers (Confluent's default). */
@@ -16,6 +16,14 @@ const FETCH_BYTES_MAX = 4 * 1024 * 1024;
 /** How long one fetch may wait for data while reading to a known end offset. */
 const FETCH_WAIT_MS = 500;
 const TOPIC_ALREADY_EXISTS = 36;
+/** Kafka's answers to a producer whose epoch a newer InitProducerId of its transactional id replaced. */
+const INVALID_PRODUCER_EPOCH = 47;
+const PRODUCER_FENCED = 90;
+/** Bit 5 of a record batch's attributes: a control batch (a transaction's commit or abort marker). */
+const CONTROL_BATCH = 1 << 5;
+
+/** An append refused because another writer claimed the transactional id since (a newer leader). */
+export class FencedError extends Error {}
 
 export interface LogRecord {
   readonly offset: bigint;
@@ -28,6 +36,12 @@ export interface SchemaLogOptions {
   readonly topic?: string;
   /** Timeout of each Kafka request, ms. */
   readonly requestTimeoutMs?: number;
+  /**
+   * With a transactional id, appends are transactions of that id, and `claim()` (a new leader's
+   * first step) fences every earlier holder of it: Kafka refuses their appends from then on.
+   * Without one (an instance that leads alone), appends are plain acks=all sends.
+   */
+  readonly transactionalId?: string;
 }
 
 function errorCodeOf(error: unknown): number | undefined {
@@ -52,8 +66,14 @@ export function describeError(error: unknown): string {
 export class SchemaLog {
   readonly topic: string;
   readonly #admin: Admin;
-  readonly #producer: Producer;
+  #producer: Producer | null = null;
+  /** True once Kafka refused an append as fenced: no append until the next `claim()`. */
+  #fenced = false;
+  readonly #producerOptions: ProducerOptions<Buffer, Buffer, Buffer, Buffer>;
+  readonly #transactionalId: string | undefined;
   readonly #consumer: Consumer;
+  /** Producer ids whose records are skipped from the offset given until their abort marker. */
+  readonly #aborting = new Map<bigint, bigint>();
   /** The next offset to read. */
   #position = 0n;
   /** How long a read may wait for an appended record to become readable (the request timeout). */
@@ -68,7 +88,16 @@ export class SchemaLog {
       retries: 5,
     };
     this.#admin = new Admin({ ...base, clientId: 'kstack-schema-registry-admin' });
-    this.#producer = new Producer({ ...base, clientId: 'kstack-schema-registry', acks: -1 });
+    this.#transactionalId = options.transactionalId;
+    this.#producerOptions = {
+      ...base,
+      clientId: 'kstack-schema-registry',
+      acks: -1,
+      ...(options.transactionalId === undefined
+        ? {}
+        : { idempotent: true, transactionalId: options.transactionalId }),
+    };
+    if (options.transactionalId === undefined) this.#producer = new Producer(this.#producerOptions);
     this.#consumer = new Consumer({
       ...base,
       clientId: 'kstack-schema-registry-reader',
@@ -105,7 +134,12 @@ export class SchemaLog {
    * not), so a read to that end alone would miss the write.
    */
   async readToEnd(apply: (record: LogRecord) => void, atLeast = 0n): Promise<void> {
-    const offsets = await this.#consumer.listOffsets({ topics: [this.topic] });
+    // Read committed: the end is the last stable offset, and aborted records are never applied (a
+    // fenced writer's transaction that the next writer's claim aborted).
+    const offsets = await this.#consumer.listOffsets({
+      topics: [this.topic],
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    });
     const listed = offsets.get(this.topic)?.[0];
     if (listed === undefined) throw new Error(`no end offset for ${this.topic}-0`);
     const end = listed > atLeast ? listed : atLeast;
@@ -125,6 +159,7 @@ export class SchemaLog {
       const response = await this.#consumer.fetch({
         node: leader,
         maxWaitTime: FETCH_WAIT_MS,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
         topics: [
           {
             topicId: topic.id,
@@ -147,8 +182,15 @@ export class SchemaLog {
           }
           // A log start above our position (records deleted) is skipped to, as any consumer would.
           if (partition.logStartOffset > this.#position) this.#position = partition.logStartOffset;
+          for (const aborted of partition.abortedTransactions ?? []) {
+            this.#aborting.set(aborted.producerId, aborted.firstOffset);
+          }
           for (const batch of partition.records ?? []) {
-            for (const record of batch.records) {
+            const abortedFrom = this.#aborting.get(batch.producerId);
+            const control = (batch.attributes & CONTROL_BATCH) !== 0;
+            if (control) this.#aborting.delete(batch.producerId);
+            const skip = control || (abortedFrom !== undefined && batch.firstOffset >= abortedFrom);
+            for (const record of skip ? [] : batch.records) {
               const offset = batch.firstOffset + BigInt(record.offsetDelta);
               if (offset < this.#position) continue;
               apply({ offset, key: record.key ?? null, value: record.value ?? null });
@@ -161,20 +203,88 @@ export class SchemaLog {
     }
   }
 
-  /** Appends one record (acks=all) and resolves with its offset. A null value is a tombstone. */
+  /**
+   * Takes the transactional id for this instance (a new leader, before its first write): a new
+   * producer whose InitProducerId bumps the id's epoch, which fences the previous holder (Kafka
+   * refuses its appends, and aborts a transaction it left open). Without a transactional id: nothing.
+   */
+  async claim(): Promise<void> {
+    if (this.#transactionalId === undefined) return;
+    const previous = this.#producer;
+    this.#producer = null;
+    await previous?.close().catch(() => {});
+    const producer = new Producer(this.#producerOptions);
+    try {
+      // beginTransaction sends InitProducerId for the transactional id; nothing is produced, so
+      // the transaction is dropped locally (cancel sends no EndTxn). Producer id and epoch -1: a
+      // new producer taking the id over. @platformatic/kafka 2.12 sends 0 and 0 when not told,
+      // which Kafka reads as "producer 0 at epoch 0 bumps its own epoch" and refuses as fenced
+      // once the id's producer or epoch is another (after the first claim of a restarted broker).
+      const transaction = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
+      await transaction.cancel();
+    } catch (error) {
+      await producer.close().catch(() => {});
+      throw error;
+    }
+    this.#producer = producer;
+    this.#fenced = false;
+  }
+
+  /** True when Kafka refused an append as fenced since the last `claim()`. */
+  get fenced(): boolean {
+    return this.#fenced;
+  }
+
+  /**
+   * Appends one record (acks=all) and resolves with its offset. A null value is a tombstone. With a
+   * transactional id, the record is a transaction of its own (committed before this resolves); a
+   * writer fenced by a newer claim gets FencedError and appends nothing more until it claims again.
+   */
   async append(key: Buffer, value: Buffer | null): Promise<bigint> {
-    const result = await this.#producer.send({
-      // acks=all as Confluent's registry: @platformatic/kafka 2.12 takes acks from send() only and
-      // defaults it to acks=1 there (the Producer constructor's is ignored).
-      acks: -1,
-      messages: [{ topic: this.topic, partition: 0, key, value: value as Buffer }],
-    });
-    const written = result.offsets?.[0];
-    if (written === undefined) throw new Error(`the broker returned no offset for ${this.topic}-0`);
-    return BigInt(written.offset);
+    const message = { topic: this.topic, partition: 0, key, value: value as Buffer };
+    // acks=all as Confluent's registry: @platformatic/kafka 2.12 takes acks from send() only and
+    // defaults it to acks=1 there (the Producer constructor's is ignored).
+    if (this.#transactionalId === undefined) {
+      const result = await (this.#producer as Producer).send({ acks: -1, messages: [message] });
+      return offsetOf(result.offsets?.[0], this.topic);
+    }
+    const producer = this.#producer;
+    if (this.#fenced || producer === null) {
+      throw new FencedError(
+        `the transactional id ${this.#transactionalId} was claimed by a newer leader: this instance no longer writes ${this.topic}`,
+      );
+    }
+    const transaction = await producer.beginTransaction();
+    try {
+      const result = await transaction.send({ acks: -1, messages: [message] });
+      await transaction.commit();
+      return offsetOf(result.offsets?.[0], this.topic);
+    } catch (error) {
+      const code = errorCodeOf(error);
+      if (code === PRODUCER_FENCED || code === INVALID_PRODUCER_EPOCH) {
+        // Never init again with this producer (that would fence the newer leader in turn).
+        this.#fenced = true;
+        this.#producer = null;
+        await producer.close().catch(() => {});
+        throw new FencedError(
+          `Kafka refused the append as fenced (error ${code}): a newer leader claimed ${this.#transactionalId}`,
+        );
+      }
+      await transaction.abort().catch(() => transaction.cancel().catch(() => {}));
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.#admin.close(), this.#producer.close(), this.#consumer.close(true)]);
+    await Promise.allSettled([
+      this.#admin.close(),
+      this.#producer?.close() ?? Promise.resolve(),
+      this.#consumer.close(true),
+    ]);
   }
+}
+
+function offsetOf(written: { offset: bigint | number } | undefined, topic: string): bigint {
+  if (written === undefined) throw new Error(`the broker returned no offset for ${topic}-0`);
+  return BigInt(written.offset);
 }

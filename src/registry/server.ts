@@ -8,11 +8,13 @@ import { buildRegistryApp } from './app.ts';
 import { LeaderElector } from './leader-elector.ts';
 import { GROUP_ID_DEFAULT, type RegistryIdentity } from './leader-protocol.ts';
 import { LEADER_WAIT_MS_DEFAULT, SchemaRegistry } from './registry.ts';
-import { SchemaLog } from './schema-log.ts';
+import { SCHEMAS_TOPIC_DEFAULT, SchemaLog } from './schema-log.ts';
 
 export const SCHEMA_REGISTRY_PORT_DEFAULT = 8081;
 /** How long start-up waits for the first assignment of the registry group (Confluent's `kafkastore.init.timeout.ms`). */
 export const GROUP_JOIN_TIMEOUT_MS = 60_000;
+/** The writer's transactional id is this, then `<group id>/<topic>`. */
+export const WRITER_ID_PREFIX = 'kstack-schema-registry-writer/';
 
 export interface SchemaRegistryOptions {
   /** Kafka bootstrap servers, HOST:PORT[,HOST:PORT…]. */
@@ -39,6 +41,12 @@ export interface SchemaRegistryOptions {
    * describes every group on each scrape (see README). Off, this instance leads alone.
    */
   readonly leaderElection?: boolean;
+  /**
+   * With leader election: write `_schemas` in Kafka transactions of one transactional id
+   * (`WRITER_ID_PREFIX` + group + topic) that each new leader claims, fencing the one before
+   * (schema-log.ts). Off by default: each write is then three Kafka round trips more.
+   */
+  readonly fencedWrites?: boolean;
   /** Where the registry reports leadership changes; nowhere when missing. */
   readonly log?: (line: string) => void;
 }
@@ -58,7 +66,19 @@ export interface RunningSchemaRegistry {
  * its first assignment (who leads); rejects if any step fails.
  */
 export async function startSchemaRegistry(options: SchemaRegistryOptions): Promise<RunningSchemaRegistry> {
-  const registry = new SchemaRegistry(new SchemaLog({ bootstrap: options.bootstrap, topic: options.topic }));
+  // With fencedWrites, the leader writes `_schemas` in transactions of one transactional id per group
+  // and topic, claimed by each new leader: a demoted leader that has not noticed yet is fenced by Kafka.
+  const transactionalId =
+    options.leaderElection === true && options.fencedWrites === true
+      ? `${WRITER_ID_PREFIX}${options.groupId ?? GROUP_ID_DEFAULT}/${options.topic ?? SCHEMAS_TOPIC_DEFAULT}`
+      : undefined;
+  const registry = new SchemaRegistry(
+    new SchemaLog({ bootstrap: options.bootstrap, topic: options.topic, transactionalId }),
+  );
+  if (options.log !== undefined) {
+    const log = options.log;
+    registry.onFenced = (message) => log(`write refused, this instance was fenced: ${message}`);
+  }
   registry.leaderWaitMs = options.leaderWaitMs ?? LEADER_WAIT_MS_DEFAULT;
   try {
     await registry.start();

@@ -15,6 +15,7 @@ describe('kstack schema-registry', { timeout: 120_000 }, () => {
       hostName: undefined,
       leaderWaitMs: undefined,
       leaderElection: true,
+      fencedWrites: false,
     };
     assert.deepEqual(parseRegistryArgs(['--bootstrap-server', 'h:1']), {
       bootstrap: 'h:1',
@@ -55,7 +56,32 @@ describe('kstack schema-registry', { timeout: 120_000 }, () => {
         hostName: 'registry-2.local',
         leaderWaitMs: 5000,
         leaderElection: false,
+        fencedWrites: false,
       },
+    );
+    assert.equal(
+      (
+        parseRegistryArgs(['--bootstrap-server', 'h:1', '--fenced-writes', 'true']) as {
+          fencedWrites: boolean;
+        }
+      ).fencedWrites,
+      true,
+    );
+    assert.throws(
+      () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--fenced-writes', 'yes']),
+      /--fenced-writes: 'yes' is not true or false/,
+    );
+    assert.throws(
+      () =>
+        parseRegistryArgs([
+          '--bootstrap-server',
+          'h:1',
+          '--fenced-writes',
+          'true',
+          '--leader-election',
+          'false',
+        ]),
+      /--fenced-writes true needs leader election/,
     );
     assert.throws(
       () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--leader-eligibility', 'no']),

@@ -6,7 +6,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConnectionPool, describeGroupsV5, findCoordinatorV6 } from '@platformatic/kafka';
+import {
+  ConnectionPool,
+  Consumer,
+  describeGroupsV5,
+  FetchIsolationLevels,
+  findCoordinatorV6,
+} from '@platformatic/kafka';
 import {
   decodeAssignment,
   decodeIdentity,
@@ -83,6 +89,11 @@ export class RegistryProcess {
         throw new Error(`kstack schema-registry not serving within ${READY_TIMEOUT_MS} ms:\n${this.output}`);
       await sleep(POLL_INTERVAL_MS);
     }
+  }
+
+  /** Sends a signal without waiting (SIGSTOP/SIGCONT pause and resume the process). */
+  signal(signal: NodeJS.Signals): void {
+    this.#child?.kill(signal);
   }
 
   async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | string | null> {
@@ -210,5 +221,62 @@ export async function waitForRegistryGroup(
       );
     }
     await sleep(POLL_INTERVAL_MS * 2);
+  }
+}
+
+/** Bit 5 of a record batch's attributes: a transaction marker. */
+const CONTROL_BATCH = 1 << 5;
+
+/**
+ * Every data record of partition 0 of `topic` (one fetch of up to 4 MiB), aborted ones included
+ * (read uncommitted), with the producer id and epoch of its batch: who wrote it.
+ */
+export async function readTopicRaw(bootstrap: string, topic: string) {
+  const consumer = new Consumer({
+    bootstrapBrokers: bootstrap.split(','),
+    clientId: 'registry-test-raw-reader',
+    groupId: `registry-test-raw-reader-${Date.now()}`,
+  });
+  try {
+    const metadata = await consumer.metadata({ topics: [topic] });
+    const found = metadata.topics.get(topic);
+    const leader = found?.partitions[0]?.leader;
+    if (found === undefined || leader === undefined) throw new Error(`no leader for ${topic}-0`);
+    const response = await consumer.fetch({
+      node: leader,
+      maxWaitTime: 100,
+      isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+      topics: [
+        {
+          topicId: found.id,
+          partitions: [
+            {
+              partition: 0,
+              fetchOffset: 0n,
+              currentLeaderEpoch: -1,
+              lastFetchedEpoch: -1,
+              partitionMaxBytes: 4 * 1024 * 1024,
+            },
+          ],
+        },
+      ],
+    });
+    const records: { offset: bigint; producerId: bigint; epoch: number; key: string }[] = [];
+    for (const partition of response.responses[0]?.partitions ?? []) {
+      for (const batch of partition.records ?? []) {
+        if ((batch.attributes & CONTROL_BATCH) !== 0) continue;
+        for (const record of batch.records) {
+          records.push({
+            offset: batch.firstOffset + BigInt(record.offsetDelta),
+            producerId: batch.producerId,
+            epoch: batch.producerEpoch,
+            key: record.key?.toString() ?? '',
+          });
+        }
+      }
+    }
+    return records;
+  } finally {
+    await consumer.close(true);
   }
 }
