@@ -1,7 +1,8 @@
 /**
- * Kafka's `advertised.listeners` for the embedded broker: a comma-separated list of
- * `NAME://HOST:PORT` (IPv6 hosts in brackets). kstack has one listener, named PLAINTEXT, so the list
- * may name only that one; its address is what Metadata, FindCoordinator and DescribeCluster give
+ * Kafka's `advertised.listeners` for the embedded broker when `listeners` is not given: a
+ * comma-separated list of `NAME://HOST:PORT` (IPv6 hosts in brackets). Without `listeners` kstack has
+ * one listener, named PLAINTEXT, so the list may name only that one (with `listeners`, the broker
+ * reads both settings itself: src/security/listeners.ts); its address is what Metadata, FindCoordinator and DescribeCluster give
  * clients, while the broker keeps listening where `--host`/`--port` say (a proxy or a published
  * container port can sit in between).
  */
@@ -38,7 +39,7 @@ export function parseAdvertisedListeners(value: string, bindHost: string): Adver
     seen.add(name);
     if (name !== LISTENER_NAME) {
       throw new Error(
-        `advertised.listeners: listener ${name} is not one kstack has (its only listener is ${LISTENER_NAME})`,
+        `advertised.listeners: listener ${name} is not one kstack has without \`listeners\` (its only listener then is ${LISTENER_NAME}); for several, give --override listeners=${LISTENER_NAME}://HOST:PORT,${name}://HOST:PORT with listener.security.protocol.map (on a cluster node they advertise where they bind)`,
       );
     }
     const port = Number(rawPort);
