@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
-import { createLogger, formatPretty, type Logger } from '../common/log.ts';
+import { createLogger, formatPretty, type Logger, logKafkaEvents } from '../common/log.ts';
 import { parseQuorumVoters } from '../controller/node.ts';
 import { CONTROLLER_PORT_OFFSET, clusterDefaults } from '../topology/embedded.ts';
 import { ClusterNode } from './cluster-node.ts';
@@ -703,6 +703,8 @@ export const nodeCommand: Command = {
         : new (await import('../metrics/broker-metrics.ts')).BrokerMetrics();
     // JSON lines on stderr (readable on a terminal), each with this node's id; the supervisor relays them.
     const log = createLogger({ component: 'node', brokerId: nodeId });
+    // Kafka's searchable events (leader and ISR changes, fencing, topics created, rebalances) as lines.
+    const stopEventLog = logKafkaEvents(log, nodeId);
     // Takes the handlers away again: a 'disconnect' listener holds the process open.
     let release = (): void => {};
     const stopRequested = new Promise<void>((done) => {
@@ -788,6 +790,7 @@ export const nodeCommand: Command = {
     await stopRequested;
     await metricsServer?.close();
     await node.stop();
+    stopEventLog();
     return EXIT_OK;
   },
 };

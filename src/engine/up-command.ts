@@ -12,7 +12,14 @@ import { Broker } from '../broker/broker.ts';
 import { BROKER_CONFIG_BY_NAME, BROKER_CONFIGS } from '../broker/config.ts';
 import type { Command } from '../cli.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
-import { createLogger, LOG_LEVEL_DEFAULT, LOG_LEVELS, type LogLevel, parseLogLevel } from '../common/log.ts';
+import {
+  createLogger,
+  LOG_LEVEL_DEFAULT,
+  LOG_LEVELS,
+  type LogLevel,
+  logKafkaEvents,
+  parseLogLevel,
+} from '../common/log.ts';
 import type { ConnectCompanion } from '../connect/companion.ts';
 import { applyTopicsFile } from '../tools/topics-command.ts';
 import { defaultComposeFile, loadTopology, type Topology } from '../topology/compose.ts';
@@ -473,6 +480,11 @@ export const command: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    // Kafka's searchable events (leader changes, topics created, rebalances) as JSON lines.
+    const stopEventLog = logKafkaEvents(
+      createLogger({ component: 'broker', brokerId: nodeId, level: options.logLevel }),
+      nodeId,
+    );
     let broker: Broker;
     try {
       broker = new Broker({
@@ -566,6 +578,7 @@ export const command: Command = {
     await companions?.close();
     await metricsServer?.close();
     await broker.stop();
+    stopEventLog();
     process.stderr.write('[kstack] stopped\n');
     return EXIT_OK;
   },

@@ -225,6 +225,11 @@ describe('kstack up from a copy of the Compose stack', { timeout: 600_000 }, () 
         output,
         /baseline topics: done: create events-topic partitions=3 replication-factor=1 min\.insync\.replicas=1/,
       );
+      // Kafka's searchable events reach the stack's log as JSON lines (issue 16).
+      assert.match(
+        output,
+        /\{"level":"info",[^\n]*"component":"broker","brokerId":1,"event":"topic-created","topic":"events-topic"[^\n]*"partitions":3/,
+      );
 
       // The companions the stack declares, each on its published port, reach this broker.
       const {
