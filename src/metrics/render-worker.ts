@@ -142,3 +142,6 @@ port.on('message', (request: RenderRequest) => {
       } satisfies RenderReply),
   );
 });
+
+// Its modules are loaded: from now on the render timeout applies (see worker-render.ts).
+port.postMessage({ ready: true } satisfies RenderReply);

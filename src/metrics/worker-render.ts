@@ -14,6 +14,13 @@ import { METRICS_RENDER_SLICE_MS } from './http.ts';
 /** A render the worker has not answered within this is abandoned (the scrape fails, the worker is replaced). */
 export const METRICS_RENDER_TIMEOUT_MS = 10_000;
 
+/**
+ * How long a new worker may take to load its modules before the render timeout starts: 0.25-0.5 s
+ * at load 13, but a 2-core machine starting JVMs beside the brokers can stretch that past
+ * METRICS_RENDER_TIMEOUT_MS, and the first scrape must not fail for it.
+ */
+export const METRICS_RENDER_WORKER_START_MS = 60_000;
+
 /** One series as prom-client's `get()` (or a histogram's `getForPromString()`) gives it. */
 export interface SeriesSnapshot {
   value: number;
@@ -62,7 +69,9 @@ export interface RenderRequest {
 
 export type RenderReply =
   | { readonly id: number; readonly text: string; readonly body: Uint8Array; readonly gzip: Uint8Array }
-  | { readonly id: number; readonly error: string };
+  | { readonly id: number; readonly error: string }
+  /** Sent once, when the worker has loaded its modules. */
+  | { readonly ready: true };
 
 /** A render's text and its bytes (UTF-8 and gzipped), as the worker made them. */
 interface Rendered {
@@ -138,6 +147,8 @@ interface RunningWorker {
   /** The series each family was last sent with, in full, to this worker. */
   readonly sent: Map<string, SeriesSnapshot[]>;
   readonly pending: Map<number, { resolve(rendered: Rendered): void; reject(error: Error): void }>;
+  /** Resolves when the worker says it has loaded its modules. */
+  readonly ready: Promise<void>;
 }
 
 /**
@@ -170,10 +181,18 @@ export function workerRender(
 
   const start = (): RunningWorker => {
     const worker = new Worker(new URL('./render-worker.ts', import.meta.url));
-    const current: RunningWorker = { worker, sent: new Map(), pending: new Map() };
+    let loaded = (): void => {};
+    const ready = new Promise<void>((done) => {
+      loaded = done;
+    });
+    const current: RunningWorker = { worker, sent: new Map(), pending: new Map(), ready };
     // Idle, the worker does not keep the process alive; a render in flight refs it.
     worker.unref();
     worker.on('message', (reply: RenderReply) => {
+      if ('ready' in reply) {
+        loaded();
+        return;
+      }
       const waiter = current.pending.get(reply.id);
       if (waiter === undefined) return;
       current.pending.delete(reply.id);
@@ -244,14 +263,22 @@ export function workerRender(
     // Awaited below once the snapshot is posted; a worker failing before that must not count as unhandled.
     answered.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    // A new worker first gets METRICS_RENDER_WORKER_START_MS to load; then the render its own limit.
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new Error(
-          `metrics render worker did not answer within ${METRICS_RENDER_TIMEOUT_MS} ms`,
-        );
-        stop(current, error);
-        reject(error);
-      }, METRICS_RENDER_TIMEOUT_MS);
+      const arm = (ms: number, what: string): void => {
+        timer = setTimeout(() => {
+          const error = new Error(`metrics render worker ${what} within ${ms} ms`);
+          stop(current, error);
+          reject(error);
+        }, ms);
+      };
+      arm(METRICS_RENDER_WORKER_START_MS, 'did not load');
+      void current.ready.then(() => {
+        if (settled) return;
+        clearTimeout(timer);
+        arm(METRICS_RENDER_TIMEOUT_MS, 'did not answer');
+      });
     });
     try {
       await snapshot(current, id);
@@ -261,6 +288,7 @@ export function workerRender(
       if (running === current) stop(current, error instanceof Error ? error : new Error(String(error)));
       throw error;
     } finally {
+      settled = true;
       clearTimeout(timer);
     }
   };
