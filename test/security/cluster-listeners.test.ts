@@ -3,7 +3,8 @@
 // and Metadata, DescribeCluster and FindCoordinator answer each client with the brokers' addresses
 // on the listener it came in on. Nodes 1 and 2 have PLAINTEXT, SASL_PLAINTEXT (PLAIN) and a third
 // PLAINTEXT listener EXTRA; node 3 has no EXTRA: on EXTRA it is left out of the brokers and the
-// partitions it leads answer LISTENER_NOT_FOUND (Metadata v6+), as Kafka's metadata cache does.
+// partitions it leads answer LISTENER_NOT_FOUND (Metadata v6+), and it is an offline replica there,
+// as Apache Kafka 4.1.1 answered the same layout (test/security/listener-not-found.long.ts, by hand).
 // Clients we did not write (kcat, kafkajs) produce with acks=all and consume through each listener.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -210,7 +211,14 @@ test('kcat acks=all through SASL_PLAINTEXT, read back through EXTRA; partitions 
       assert.notEqual(answer, 'closed');
       return answer as {
         brokers: { nodeId: number; port: number }[];
-        topics: { partitions: { partitionIndex: number; errorCode: number; leaderId: number }[] }[];
+        topics: {
+          partitions: {
+            partitionIndex: number;
+            errorCode: number;
+            leaderId: number;
+            offlineReplicas: number[];
+          }[];
+        }[];
       };
     };
     const v12 = await metadata(12);
@@ -226,6 +234,8 @@ test('kcat acks=all through SASL_PLAINTEXT, read back through EXTRA; partitions 
     for (const [index, leader] of leaders.entries()) {
       const onV12 = v12.topics[0]!.partitions.find((p) => p.partitionIndex === index)!;
       const onV5 = v5.topics[0]!.partitions.find((p) => p.partitionIndex === index)!;
+      // Node 3 has no EXTRA: an offline replica of every partition there (Kafka's isReplicaOffline).
+      assert.deepEqual(onV12.offlineReplicas, [3], `partition ${index}`);
       if (leader === 3) {
         assert.deepEqual([onV12.errorCode, onV12.leaderId], [KafkaErrors.LISTENER_NOT_FOUND.code, -1]);
         assert.deepEqual([onV5.errorCode, onV5.leaderId], [KafkaErrors.LEADER_NOT_AVAILABLE.code, -1]);
