@@ -94,10 +94,12 @@ interface CompanionKind {
     dataDir: string | undefined,
     faultControlUrl: string | undefined,
     options: CompanionOptions,
+    /** The Connect companion's URL, once it started (Connect starts before the UI). */
+    connectUrl: string | undefined,
   ): Promise<Started>;
 }
 
-/** In start order: the REST proxy and the UI need the registry's URL. */
+/** In start order: the REST proxy and the UI need the registry's URL, the UI Connect's. */
 const KINDS: readonly CompanionKind[] = [
   {
     service: 'schema-registry',
@@ -134,11 +136,12 @@ const KINDS: readonly CompanionKind[] = [
   {
     service: 'kafka-ui',
     title: 'web UI',
-    start: async (bootstrap, port, registryUrl, _dataDir, faultControlUrl) =>
+    start: async (bootstrap, port, registryUrl, _dataDir, faultControlUrl, _options, connectUrl) =>
       (await import('../ui/server.ts')).startUi({
         bootstrap,
         port,
         ...(registryUrl === undefined ? {} : { schemaRegistryUrl: registryUrl }),
+        ...(connectUrl === undefined ? {} : { connectUrl }),
         ...(faultControlUrl === undefined ? {} : { faultControlUrl }),
       }),
   },
@@ -180,6 +183,7 @@ export async function startCompanions(
   };
   const unavailable: { service: string; reason: string }[] = [];
   let registryUrl: string | undefined;
+  let connectUrl: string | undefined;
   for (const kind of KINDS) {
     const port = byName.get(kind.service)?.hostPort;
     if (port === undefined) continue;
@@ -188,9 +192,18 @@ export async function startCompanions(
       continue;
     }
     try {
-      const handle = await kind.start(bootstrap, port, registryUrl, dataDir, faultControlUrl, options);
+      const handle = await kind.start(
+        bootstrap,
+        port,
+        registryUrl,
+        dataDir,
+        faultControlUrl,
+        options,
+        connectUrl,
+      );
       started.push({ kind, handle });
       if (kind.service === 'schema-registry') registryUrl = handle.url;
+      if (kind.service === 'kafka-connect') connectUrl = handle.url;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConnectUnavailableError') {
         unavailable.push({ service: kind.service, reason: error.message });

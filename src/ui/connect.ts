@@ -7,6 +7,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { badRequest, confirmationNeeded, type FieldError, UiError } from './errors.ts';
+import { serveWatch, Watch } from './watch.ts';
+
+/** How often the worker is asked while a Connect page listens to `GET /api/connect/events`. */
+export const CONNECT_WATCH_INTERVAL_MS = 2_000;
 
 /** One request to the worker (a restart with includeTasks answers once the restarts are requested). */
 export const CONNECT_TIMEOUT_MS = 30_000;
@@ -170,7 +174,7 @@ export function registerConnectApi(app: FastifyInstance, connectUrl: string | un
     return client;
   };
 
-  app.get('/api/connect', async () => {
+  const overview = async () => {
     const connect = need();
     const [worker, connectors] = await Promise.all([
       connect.request<{ version: string; commit: string; kafka_cluster_id: string }>('GET', '/'),
@@ -193,7 +197,31 @@ export function registerConnectApi(app: FastifyInstance, connectUrl: string | un
         }))
         .sort((a, b) => a.name.localeCompare(b.name)),
     };
-  });
+  };
+  app.get('/api/connect', overview);
+
+  // Pushed: the same overview as server-sent `connect` events `{at, overview, error}`, every
+  // CONNECT_WATCH_INTERVAL_MS while a page listens (one round shared by all) and at once after a change
+  // made here; the pages read again what changed (a connector's state or tasks).
+  if (client === undefined) {
+    app.get('/api/connect/events', async () => {
+      throw connectMissing();
+    });
+  } else {
+    const watch = new Watch('the Connect pages', CONNECT_WATCH_INTERVAL_MS, async () => {
+      try {
+        return { at: Date.now(), overview: await overview(), error: null };
+      } catch (error) {
+        return { at: Date.now(), overview: null, error: (error as Error).message };
+      }
+    });
+    serveWatch(app, '/api/connect/events', 'connect', watch);
+    app.addHook('onResponse', async (request) => {
+      if (request.method === 'POST' && request.url.startsWith('/api/connect/'))
+        void watch.push().catch(() => {});
+    });
+    app.addHook('onClose', async () => watch.close());
+  }
 
   app.get('/api/connect/plugins', async () =>
     need().request<{ class: string; type: string; version?: string }[]>(

@@ -16,14 +16,18 @@
 // connectors stay RUNNING, the sink's file is byte-identical to the source's again and the topic holds
 // every line once, in order. One cluster start and one kill serve both (this was also
 // test/connect/cluster.slow.ts, a second three-node start).
+// The stack's web UI is given the worker's URL: Chromium on its Connect page (test/ui/connect-visit.ts)
+// sees the pipeline's connectors RUNNING with their tasks, creates one from JSON (Connect's error per
+// field first), pauses, resumes and deletes it, each read back from the worker; axe-core; screenshots.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
+import { type Browser, chromium } from 'playwright-core';
 import { type Cluster, startCluster } from '../../src/connect/clusters.ts';
 import { RESTART_BACKOFF_INITIAL_MS } from '../../src/engine/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
@@ -41,6 +45,7 @@ import {
   waitForState,
 } from '../connect/scenarios.ts';
 import { kafkajs } from '../rest-proxy/support.ts';
+import { SCREENSHOTS, visitConnectPage } from '../ui/connect-visit.ts';
 import { copyStack, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
 
 const HOST = '127.0.0.1';
@@ -107,8 +112,12 @@ const stack = copyStack([
 let cluster: KstackProcess | undefined;
 /** Started with the stack (a Node process: a few seconds), used once the pipeline has run. */
 let mirrorSourceStarting: Promise<Cluster> | undefined;
+/** Debian's Chromium (scripts/setup/15-browser.sh), launched with the stack for the UI's Connect page. */
+let browserStarting: Promise<Browser> | undefined;
+const CHROMIUM = '/usr/bin/chromium';
 
 after(async () => {
+  await (await browserStarting?.catch(() => undefined))?.close();
   await cluster?.stop(STOP_GRACE_MS);
   await (await mirrorSourceStarting?.catch(() => undefined))?.stop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -216,6 +225,9 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
     running.output.includes(`bootstrap servers: ${BOOTSTRAP}`) ? true : undefined,
   );
   console.log(`start to ready: ${Math.round(performance.now() - startedAt)} ms`);
+  // Launched once the nodes answer, not beside their start on a loaded machine; used after the failover.
+  browserStarting = chromium.launch({ executablePath: CHROMIUM, timeout: WAIT_MS });
+  browserStarting.catch(() => {}); // Awaited in the test.
   const pids = new Map<number, number>();
   for (const match of running.output.matchAll(/kstack: node (\d+) pid (\d+):/g)) {
     pids.set(Number(match[1]), Number(match[2]));
@@ -301,6 +313,7 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
     const partition = await describe(survivor, 'ledger');
     return partition?.isrs.some((r) => r.id === victim) ? true : undefined;
   });
+  await connectPageInBrowser();
   await mirrorIntoStack();
   const exit = await running.stop(STOP_GRACE_MS);
   assert.deepEqual(
@@ -389,8 +402,11 @@ async function checkStackServed(output: string): Promise<void> {
   const ui = (await (await fetch(`http://${HOST}:${KAFKA_UI_PORT}/api/cluster`)).json()) as {
     bootstrap: string;
     brokers: { id: number }[];
+    connect: string | null;
   };
   assert.equal(ui.bootstrap, BOOTSTRAP);
+  // kstack up gives its UI the Connect companion's URL (the Connect page: connectPageInBrowser).
+  assert.equal(ui.connect, CONNECT.url);
   assert.deepEqual(
     ui.brokers.map((broker) => broker.id),
     [1, 2, 3],
@@ -402,6 +418,30 @@ async function checkStackServed(output: string): Promise<void> {
     assert.equal(response.status, 200);
     assert.match(await response.text(), /^kafka_server_/m);
   }
+}
+
+/** The stack's web UI, given the worker's URL by kstack up, used on its Connect page in Chromium. */
+async function connectPageInBrowser(): Promise<void> {
+  const browser = await browserStarting!;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const startedAt = performance.now();
+  try {
+    await visitConnectPage({
+      page,
+      uiUrl: `http://${HOST}:${COMPANION_PORTS.KAFKA_UI_PORT}`,
+      worker: CONNECT,
+      running: ['cluster-source', 'cluster-sink'],
+      name: 'ui-lines-source',
+      file: join(dataDir, 'ui-lines.txt'),
+      topic: 'ui-lines',
+      prefix: 'stack-',
+      waitMs: WAIT_MS,
+    });
+  } finally {
+    await page.close();
+  }
+  console.log(`the UI's Connect page in Chromium: ${Math.round(performance.now() - startedAt)} ms`);
 }
 
 /**

@@ -881,6 +881,30 @@ message Shipment { string id = 1; int64 grams = 2; repeated string tags = 3; }
     assert.match(voters[0]![1]!, /^\d+$/);
     assert.equal(await page.locator('#quorum-leader').textContent(), '1');
     assert.equal(await page.locator('#absent-brokers').textContent(), 'none');
+    // The cards count every topic and partition kafkajs's Metadata gives, saying how many are Kafka's
+    // internal ones (__consumer_offsets exists: groups committed above).
+    const metaAdmin = kafka.admin();
+    await metaAdmin.connect();
+    let expected: { topics: string; partitions: string };
+    try {
+      const { topics } = await metaAdmin.fetchTopicMetadata();
+      const internal = topics.filter((t) => ['__consumer_offsets', '__transaction_state'].includes(t.name));
+      assert.ok(internal.length > 0, JSON.stringify(topics.map((t) => t.name)));
+      const count = (list: typeof topics) => list.reduce((sum, t) => sum + t.partitions.length, 0);
+      expected = {
+        topics: `${topics.length} (${internal.length} internal)`,
+        partitions: `${count(topics)} (${count(internal)} internal)`,
+      };
+    } finally {
+      await metaAdmin.disconnect();
+    }
+    assert.deepEqual(
+      {
+        topics: await page.locator('#topic-count').textContent(),
+        partitions: await page.locator('#partition-count').textContent(),
+      },
+      expected,
+    );
     await screenshot(page, 'cluster');
     await assertAccessible(page, 'cluster');
 

@@ -366,6 +366,7 @@ describe('the Connect API without a worker', () => {
   it('says when no Connect worker is configured, and names the URL of one that does not answer', async () => {
     for (const [url, body] of [
       ['/api/connect', undefined],
+      ['/api/connect/events', undefined],
       ['/api/connect/plugins', undefined],
       ['/api/connect/connectors/files', undefined],
       ['/api/connect/connectors', { name: 'files', config: { 'connector.class': 'X' } }],

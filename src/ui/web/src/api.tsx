@@ -65,8 +65,12 @@ export interface Cluster {
     leaders: number;
     replicas: number;
   }[];
+  /** Internal topics left out. */
   topics: number;
   partitions: number;
+  /** Kafka's internal topics (__consumer_offsets, __transaction_state) and their partitions (null: unknown). */
+  internalTopics: number;
+  internalPartitions: number | null;
   underReplicated: number;
   offline: number;
   readOnly: boolean;

@@ -111,6 +111,14 @@ function LiveHealth({ live, lost }: { live: ClusterLive | undefined; lost: boole
   );
 }
 
+/** A count with the internal topics' share, as kafbat says it: "12 (3 internal)". */
+const withInternal = (shown: number, internal: number | null): string =>
+  internal === null
+    ? `${shown} (internal not counted)`
+    : internal === 0
+      ? String(shown)
+      : `${shown + internal} (${internal} internal)`;
+
 export function ClusterPage() {
   const { data, error, reload } = useApi<Cluster>('/api/cluster');
   // The cluster's health as the server pushes it (`cluster` events every 2 s).
@@ -134,8 +142,12 @@ export function ClusterPage() {
         <>
           <div class="cards">
             <Card label="Brokers">{status?.brokers.length ?? data.brokers.length}</Card>
-            <Card label="Topics">{data.topics}</Card>
-            <Card label="Partitions">{data.partitions}</Card>
+            <Card label="Topics">
+              <span id="topic-count">{withInternal(data.topics, data.internalTopics)}</span>
+            </Card>
+            <Card label="Partitions">
+              <span id="partition-count">{withInternal(data.partitions, data.internalPartitions)}</span>
+            </Card>
             <Card label="Under-replicated">{data.underReplicated}</Card>
             <Card label="Offline">{data.offline}</Card>
           </div>

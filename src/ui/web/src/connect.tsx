@@ -4,10 +4,11 @@
  * connector's page: state, worker and trace of each task, pause/resume/stop/restart (with its
  * tasks, only the failed ones), a task restarted, its topics, its config, its offsets while STOPPED
  * (read, altered, reset) and delete with its name typed again. Refusals are Connect's own words.
+ * States are pushed: both pages read again when the server's `connect` events show a change.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type FieldError, post } from './api.tsx';
-import { Card, ErrorBox, Loading, useApi } from './common.tsx';
+import { Card, ErrorBox, Loading, useApi, usePushed } from './common.tsx';
 
 interface ConnectorRow {
   name: string;
@@ -46,6 +47,38 @@ const EXAMPLE_CONFIG = `{
   "file": "/tmp/input.txt",
   "topic": "connect-lines"
 }`;
+
+/** What the server pushes (`GET /api/connect/events`, every 2 s while a page listens and after a change). */
+interface ConnectLive {
+  at: number;
+  overview: Overview | null;
+  error: string | null;
+}
+
+/**
+ * The connectors' names, states and tasks as last pushed ('' before the first push): a page reads its
+ * data again when this changes, so states move on the page without a reload.
+ */
+function usePushedShape(only?: string): string {
+  const { data } = usePushed<ConnectLive>('/api/connect/events', 'connect');
+  if (data?.overview == null) return '';
+  return JSON.stringify(
+    data.overview.connectors
+      .filter((c) => only === undefined || c.name === only)
+      .map((c) => [c.name, c.state, c.workerId, c.tasks]),
+  );
+}
+
+/** Calls `reload` whenever the pushed shape changes (not for the first push: the page has just read). */
+function useReloadOnPush(reload: () => void, only?: string): void {
+  const shape = usePushedShape(only);
+  const [seen, setSeen] = useState('');
+  useEffect(() => {
+    if (shape === '' || shape === seen) return;
+    if (seen !== '') reload();
+    setSeen(shape);
+  }, [shape, seen, reload]);
+}
 
 const tasksText = (tasks: ConnectorRow['tasks']): string =>
   tasks.length === 0 ? 'none' : tasks.map((t) => `${t.id}: ${t.state}`).join(', ');
@@ -159,6 +192,7 @@ function CreateConnector({ onCreated }: { onCreated: () => void }) {
 export function ConnectPage() {
   const overview = useApi<Overview>('/api/connect');
   const plugins = useApi<Plugin[]>('/api/connect/plugins');
+  useReloadOnPush(overview.reload);
   const data = overview.data;
   return (
     <section aria-labelledby="connect-title">
@@ -308,6 +342,7 @@ function Offsets({
 
 export function ConnectorPage({ name }: { name: string }) {
   const { data, error, reload } = useApi<Connector>(`/api/connect/connectors/${encodeURIComponent(name)}`);
+  useReloadOnPush(reload, name);
   const [includeTasks, setIncludeTasks] = useState(false);
   const [onlyFailed, setOnlyFailed] = useState(false);
   const [typed, setTyped] = useState('');

@@ -1,0 +1,202 @@
+/**
+ * The web UI's Connect page used in Chromium as a person would, against a real Connect worker whose
+ * REST API answers every check directly: the connectors already running show RUNNING with their
+ * tasks; a connector created from JSON shows Connect's own validation errors per field first, then,
+ * fixed, is created and runs; it is paused and resumed from its page; it is deleted after its name is
+ * typed again. States reach the page by push (server-sent events): the test never clicks Reload.
+ * axe-core on both pages; screenshots in $KSTACK_UI_SCREENSHOTS.
+ * Used by test/engine/cluster-up.slow.ts (the `kstack up --brokers 3` stack's own worker and UI).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Page } from 'playwright-core';
+import { fileSource, type RestWorker, rest } from '../connect/scenarios.ts';
+
+const POLL_MS = 250;
+const REPO_ROOT = join(import.meta.dirname, '..', '..');
+const AXE_SOURCE = readFileSync(join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+export const SCREENSHOTS = process.env.KSTACK_UI_SCREENSHOTS ?? join(tmpdir(), 'kstack-ui-screenshots');
+
+export interface ConnectVisit {
+  readonly page: Page;
+  /** The web UI, e.g. http://127.0.0.1:8080. */
+  readonly uiUrl: string;
+  /** The worker the UI was given (`--connect-url`), asked directly for every check. */
+  readonly worker: RestWorker;
+  /** Connectors already running on the worker, each with `tasks` tasks. */
+  readonly running: readonly string[];
+  /** The new connector's name, its input file (written here) and topic. */
+  readonly name: string;
+  readonly file: string;
+  readonly topic: string;
+  /** Screenshot name prefix. */
+  readonly prefix: string;
+  /** Every wait's limit (generous: CI is a loaded 2-core machine). */
+  readonly waitMs: number;
+}
+
+interface Status {
+  connector: { state: string; worker_id: string };
+  tasks: { id: number; state: string; worker_id: string }[];
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core's WCAG 2.1 A and AA rules: no serious or critical violation. */
+export async function assertAccessible(page: Page, name: string): Promise<void> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = (await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as { axe: { run(options: object): Promise<{ violations: unknown[] }> } }
+    ).axe;
+    return (await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }))
+      .violations;
+  })) as { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+  assert.deepEqual(
+    violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
+    [],
+    `axe-core on the ${name} page`,
+  );
+}
+
+export function tableRows(page: Page, label: string): Promise<string[][]> {
+  return page
+    .locator(`table[aria-label="${label}"] tbody tr`)
+    .evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
+    );
+}
+
+export async function visitConnectPage(visit: ConnectVisit): Promise<void> {
+  const { page, uiUrl, worker, name, waitMs } = visit;
+  // Where the time goes (printed at the end): ms per step.
+  const steps: string[] = [];
+  let stepAt = performance.now();
+  const mark = (step: string) => {
+    steps.push(`${step} ${Math.round(performance.now() - stepAt)}`);
+    stepAt = performance.now();
+  };
+  const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) {
+        await screenshot(page, `${visit.prefix}failed-${what.replaceAll(/\W+/g, '-')}`);
+        throw new Error(`timed out waiting for ${what}`);
+      }
+      await sleep(POLL_MS);
+    }
+  };
+  const status = async (connector: string): Promise<Status | undefined> => {
+    const answer = await rest(worker, 'GET', `/connectors/${connector}/status`);
+    return answer.status === 200 ? (answer.body as Status) : undefined;
+  };
+  /**
+   * The Connectors table's row of `connector` once it shows `state` and task 0 `state`, never
+   * reloaded by the test: the page reads again when the server's pushed events show a change.
+   */
+  const rowShows = (connector: string, state: string) =>
+    waitFor(`${connector}'s row ${state} with its task (pushed, no reload)`, async () => {
+      const row = (await tableRows(page, 'Connectors')).find((cells) => cells[0] === connector);
+      return row?.[2] === state && row[4] === `0: ${state}` ? row : undefined;
+    });
+
+  // The connectors already running, each RUNNING with its task, on the worker Connect names.
+  await page.goto(`${uiUrl}/#/connect`);
+  for (const connector of visit.running) {
+    const row = await rowShows(connector, 'RUNNING');
+    const direct = await status(connector);
+    assert.equal(direct?.connector.state, 'RUNNING', `${connector} (Connect's status)`);
+    assert.equal(row[3], direct.connector.worker_id, `${connector}'s worker`);
+  }
+
+  mark('running rows');
+  // A config with an error: Connect's own validation message beside the field, nothing created.
+  writeFileSync(visit.file, 'first line\nsecond line\n');
+  const config = fileSource(visit.file, visit.topic);
+  const bad = { ...config, 'tasks.max': 'many' };
+  const validated = (await rest(
+    worker,
+    'PUT',
+    `/connector-plugins/${config['connector.class']}/config/validate`,
+    {
+      ...bad,
+      name,
+    },
+  )) as { body: { configs: { value: { name: string; errors: string[] } }[] } };
+  const expected = validated.body.configs
+    .filter((c) => c.value.errors.length > 0)
+    .map((c) => [c.value.name, c.value.errors.join(' ')]);
+  assert.ok(
+    expected.some(([field]) => field === 'tasks.max'),
+    JSON.stringify(expected),
+  );
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Config (JSON)').fill(JSON.stringify(bad, null, 2));
+  await page.getByRole('button', { name: 'Create connector' }).click();
+  const shown = await waitFor('the config errors per field', async () => {
+    const rows = await tableRows(page, 'Config errors');
+    return rows.length > 0 ? rows : undefined;
+  });
+  assert.deepEqual(shown, expected);
+  assert.equal(
+    ((await rest(worker, 'GET', '/connectors')).body as string[]).includes(name),
+    false,
+    'nothing created',
+  );
+  await screenshot(page, `${visit.prefix}connect-config-errors`);
+  await assertAccessible(page, 'Connect (config errors)');
+
+  mark('config errors');
+  // Fixed: created, and it runs (Connect's status, then the page).
+  await page.getByLabel('Config (JSON)').fill(JSON.stringify(config, null, 2));
+  await page.getByRole('button', { name: 'Create connector' }).click();
+  await page.getByText(`Connector ${name} created.`).waitFor({ timeout: waitMs });
+  await waitFor(`${name} and its task RUNNING (Connect's status)`, async () => {
+    const s = await status(name);
+    return s?.connector.state === 'RUNNING' && s.tasks[0]?.state === 'RUNNING' ? true : undefined;
+  });
+  await rowShows(name, 'RUNNING');
+  await screenshot(page, `${visit.prefix}connect`);
+  await assertAccessible(page, 'Connect');
+
+  mark('created, RUNNING');
+  // Its page: paused, resumed, each read back from Connect and shown.
+  await page.goto(`${uiUrl}/#/connect/${encodeURIComponent(name)}`);
+  const act = async (button: string, state: string) => {
+    await page.getByRole('button', { name: button, exact: true }).click();
+    await waitFor(`${name} ${state} after ${button} (Connect's status)`, async () =>
+      (await status(name))?.connector.state === state ? true : undefined,
+    );
+    await waitFor(`the page showing ${state} (pushed, no reload)`, async () => {
+      const shownState = await page
+        .locator('#connector-state')
+        .textContent({ timeout: 1_000 })
+        .catch(() => null);
+      return shownState === state ? true : undefined;
+    });
+  };
+  await act('Pause', 'PAUSED');
+  await screenshot(page, `${visit.prefix}connector-paused`);
+  await act('Resume', 'RUNNING');
+  await assertAccessible(page, 'Connector');
+
+  mark('paused, resumed');
+  // Delete: refused until the name is typed, then gone from Connect's list.
+  assert.equal(await page.getByRole('button', { name: 'Delete connector' }).isDisabled(), true);
+  await page.getByLabel('Type the connector name to confirm').fill(name);
+  await page.getByRole('button', { name: 'Delete connector' }).click();
+  await waitFor(`${name} gone from Connect's list`, async () =>
+    ((await rest(worker, 'GET', '/connectors')).body as string[]).includes(name) ? undefined : true,
+  );
+  mark('deleted');
+  console.log(`the Connect page's steps (ms): ${steps.join(', ')}`);
+}
