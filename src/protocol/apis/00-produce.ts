@@ -1,8 +1,10 @@
 import { array, field, request, response, struct } from '../schema.ts';
 
 // Produce (API key 0), written from Kafka's ProduceRequest/ProduceResponse message definitions.
+// Version 12 has the fields of 11: a producer in a transaction of transaction version 2 (KIP-890)
+// sends it, and the partition's leader adds the partition to the transaction itself.
 
-export const ProduceRequest = request(0, 'ProduceRequest', '0-11', '9+', [
+export const ProduceRequest = request(0, 'ProduceRequest', '0-12', '9+', [
   field('transactionalId', 'string', '3+', { nullable: '3+', default: null }),
   field('acks', 'int16', '0+'),
   field('timeoutMs', 'int32', '0+'),
@@ -27,7 +29,7 @@ export const ProduceRequest = request(0, 'ProduceRequest', '0-11', '9+', [
   ),
 ]);
 
-export const ProduceResponse = response(0, 'ProduceResponse', '0-11', '9+', [
+export const ProduceResponse = response(0, 'ProduceResponse', '0-12', '9+', [
   field(
     'responses',
     array(

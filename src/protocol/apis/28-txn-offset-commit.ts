@@ -1,8 +1,10 @@
 import { array, field, request, response, struct } from '../schema.ts';
 
 // TxnOffsetCommit (API key 28), written from Kafka's TxnOffsetCommitRequest/TxnOffsetCommitResponse message definitions.
+// Version 5 has the fields of 4: under transaction version 2 (KIP-890) it also adds the offsets
+// partition to the transaction, in place of AddOffsetsToTxn.
 
-export const TxnOffsetCommitRequest = request(28, 'TxnOffsetCommitRequest', '0-4', '3+', [
+export const TxnOffsetCommitRequest = request(28, 'TxnOffsetCommitRequest', '0-5', '3+', [
   field('transactionalId', 'string', '0+'),
   field('groupId', 'string', '0+'),
   field('producerId', 'int64', '0+'),
@@ -33,7 +35,7 @@ export const TxnOffsetCommitRequest = request(28, 'TxnOffsetCommitRequest', '0-4
   ),
 ]);
 
-export const TxnOffsetCommitResponse = response(28, 'TxnOffsetCommitResponse', '0-4', '3+', [
+export const TxnOffsetCommitResponse = response(28, 'TxnOffsetCommitResponse', '0-5', '3+', [
   field('throttleTimeMs', 'int32', '0+'),
   field(
     'topics',
