@@ -340,10 +340,10 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     this.#endpoint = first;
     this.#listeners.forEach((security, index) => {
       const endpoint = endpoints[index]!;
-      const sameAddress = endpoint.host === first.host && endpoint.port === first.port;
+      // Every listener has its view, the first too: peers may list their listeners in another order.
       bindings.set(security.listener.name, {
         security,
-        ...(sameAddress ? {} : { services: listenerServices(this, this.nodeId, endpoint) }),
+        services: listenerServices(this, this.nodeId, endpoint),
       });
     });
     // One node registers itself; a cluster node is registered through the quorum.
