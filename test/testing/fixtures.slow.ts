@@ -6,8 +6,7 @@
  * with the settings below, so `go test` builds from the cache, without the network.
  * The pytest fixture (examples/python/conftest.py) runs with pytest and confluent-kafka from the
  * venv scripts/setup/55-fixtures.sh fills (~/.cache/kstack/fixtures-venv) (13 s at load 34);
- * the JUnit 5 extension is run by fixtures-runners.long.ts (61 s at load 34: Maven, javac and a JVM
- * over the 40 s a slow test may add).
+ * the JUnit 5 extension is run by fixtures-runners.slow.ts (61 s at load 34: Maven, javac and a JVM).
  * Run: node --test "test/testing/*.slow.ts"
  */
 import assert from 'node:assert/strict';

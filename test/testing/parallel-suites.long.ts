@@ -3,8 +3,8 @@
  * (test/testing/fixtures/parallel-suite.ts): every one passes, on ports of its own, its topic
  * (the same name in all four) holding only its own records, reset between its tests. Not in the
  * unit run: four processes each loading kstack and kafkajs on a loaded 2-core machine; 41 s at
- * load 40 (beside a Maven build), over the 40 s a slow test may add, so it is a CI step of its own
- * with fixtures-runners.long.ts: node --test test/testing/parallel-suites.long.ts
+ * load 40 (beside a Maven build), over the 40 s a slow test may add: by hand,
+ * node --test test/testing/parallel-suites.long.ts
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

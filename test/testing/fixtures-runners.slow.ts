@@ -6,8 +6,8 @@
  *   (Maven's start, javac, surefire's JVM, then a cluster and five tests);
  * - the Vitest example of the Node API (examples/vitest, vitest from the project's
  *   devDependencies): 61 s at load 30, most of it Vite transforming src/ (53%).
- * Over the 40 s a slow test may add: CI runs this file as a step of its own:
- *   node --test test/testing/fixtures-runners.long.ts
+ * Issue 20 asks for the fixtures tested in CI with their runners, so this runs in `npm run
+ * test:slow` though it takes longer than the other slow files (beside one of them, two at a time).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
