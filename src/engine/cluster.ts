@@ -477,9 +477,10 @@ function nodeArgs(
     })
     .join(',');
   const config = { ...clusterDefaults(plan.nodes.length), ...nodePlan.config };
-  if (nodePlan.advertised !== undefined) {
+  // With `listeners` given, the node's own `advertised.listeners` (or none) names every listener.
+  if (config.listeners === undefined && nodePlan.advertised !== undefined) {
     config['advertised.listeners'] = `PLAINTEXT://${nodePlan.advertised.host}:${nodePlan.advertised.port}`;
-  } else if (proxied) {
+  } else if (config.listeners === undefined && proxied) {
     config['advertised.listeners'] = `PLAINTEXT://${plan.host}:${nodePlan.port}`;
   }
   const script = process.argv[1] ?? join(import.meta.dirname, '..', '..', 'bin', 'kstack.ts');
@@ -683,7 +684,8 @@ export const nodeCommand: Command = {
     const host = values.host ?? '127.0.0.1';
     let advertised: AdvertisedAddress | undefined;
     const advertisedText = config['advertised.listeners'];
-    if (advertisedText !== undefined) {
+    // With `listeners` given, the broker reads both settings itself (several listeners, src/security).
+    if (advertisedText !== undefined && config.listeners === undefined) {
       delete config['advertised.listeners'];
       try {
         advertised = parseAdvertisedListeners(advertisedText, host);

@@ -21,6 +21,7 @@ import {
   parseLogLevel,
 } from '../common/log.ts';
 import type { ConnectCompanion } from '../connect/companion.ts';
+import { type ListenerAddress, parseListenerList } from '../security/listeners.ts';
 import { applyTopicsFile } from '../tools/topics-command.ts';
 import { defaultComposeFile, loadTopology, type Topology } from '../topology/compose.ts';
 import {
@@ -36,6 +37,7 @@ import {
   CRASH_LOOP_EXITS_MAX,
   CRASH_LOOP_WINDOW_MS,
   FAULT_CONTROL_PORT_OFFSET,
+  NODE_BROKER_PORT_OFFSET,
   RESTART_BACKOFF_INITIAL_MS,
   RESTART_BACKOFF_MAX_MS,
 } from './fault-limits.ts';
@@ -99,7 +101,10 @@ start. Settings the engine does not implement are listed at start, per service.
                   cluster is given HOST:PORT+i-1);
                   listeners=PLAINTEXT://H:P,SASL_SSL://H:P2 with listener.security.protocol.map,
                   sasl.enabled.mechanisms, listener.name.<l>.plain.sasl.jaas.config and
-                  ssl.keystore.* (PEM) opens several listeners (src/security/README.md)
+                  ssl.keystore.* (PEM) opens several listeners (src/security/README.md); the
+                  i-th broker of a cluster gets every listener's port + i-1 (advertised too),
+                  the first listener is the client one: the fault proxies stand in front of it
+                  only, the other listeners are reached directly (isolate/slow do not cut them)
   --fault-port P  a cluster's fault control (HTTP; \`kstack fault --help\`) on P (default: the
                   first broker's port + ${FAULT_CONTROL_PORT_OFFSET}; 0: a free port, printed)
   --no-fault-proxies  no TCP proxies in front of a cluster's listeners: each node listens on its
@@ -108,6 +113,57 @@ start. Settings the engine does not implement are listed at start, per service.
                   restarted after a backoff of ${RESTART_BACKOFF_INITIAL_MS} ms doubling to ${RESTART_BACKOFF_MAX_MS} ms; after more than
                   ${CRASH_LOOP_EXITS_MAX} exits in ${CRASH_LOOP_WINDOW_MS / 1000} s the supervisor gives up on that node)
 `;
+
+/**
+ * `--override listeners` (and `advertised.listeners`) for `--brokers N`: node i (from 0) gets
+ * every listener's port + i, bound and advertised alike. Behind the fault proxies the first
+ * listener (the client one) binds NODE_BROKER_PORT_OFFSET higher and is advertised at the
+ * proxy's port; the other listeners have no proxy. Other settings (protocol map, SASL, SSL)
+ * are the same on every node.
+ */
+function listenersPerNode(
+  overrides: Readonly<Record<string, string>>,
+  host: string,
+  brokers: number,
+  faultProxies: boolean,
+): { firstPort: number; configs: Record<string, string>[] } {
+  let bound: ListenerAddress[];
+  let advertised: ListenerAddress[];
+  try {
+    bound = parseListenerList('listeners', overrides.listeners ?? '', host);
+    const given = overrides['advertised.listeners'];
+    advertised = given === undefined ? [] : parseListenerList('advertised.listeners', given, host);
+  } catch (error) {
+    throw new UsageError(`--override ${(error as Error).message}`);
+  }
+  for (const entry of advertised) {
+    if (!bound.some(({ name }) => name === entry.name)) {
+      throw new UsageError(
+        `--override advertised.listeners: ${entry.name} is not one of listeners (${bound.map(({ name }) => name).join(', ')})`,
+      );
+    }
+  }
+  for (const entry of [...bound, ...advertised]) {
+    if (entry.port === 0 || entry.port + brokers - 1 > 65535) {
+      throw new UsageError(
+        `--override listeners: ${entry.name} port ${entry.port} cannot be shifted for ${brokers} brokers (node i listens on port + i - 1, 1-65535)`,
+      );
+    }
+  }
+  const first = bound[0]!;
+  const configs = Array.from({ length: brokers }, (_, i) => {
+    const shift = (entry: ListenerAddress, by: number): string =>
+      `${entry.name}://${entry.host.includes(':') ? `[${entry.host}]` : entry.host}:${entry.port + i + by}`;
+    const listeners = bound.map((entry) =>
+      shift(entry, entry === first && faultProxies ? NODE_BROKER_PORT_OFFSET : 0),
+    );
+    const advertisedList = bound.map((entry) =>
+      shift(advertised.find(({ name }) => name === entry.name) ?? entry, 0),
+    );
+    return { listeners: listeners.join(','), 'advertised.listeners': advertisedList.join(',') };
+  });
+  return { firstPort: first.port, configs };
+}
 
 function parsePort(text: string, where: string): number {
   const port = Number(text);
@@ -151,6 +207,11 @@ export interface UpOptions {
   readonly faultPort?: number;
   /** Proxies in front of a cluster's listeners (isolate, slow); `--no-fault-proxies` says no. */
   readonly faultProxies: boolean;
+  /**
+   * A cluster's `listeners`/`advertised.listeners` per node (`--override listeners` with
+   * `--brokers` > 1): each listener's port + i for the i-th node from 0.
+   */
+  readonly nodeListeners?: readonly Readonly<Record<string, string>>[];
   /** Restart a cluster node that exits on its own; `--no-restart` says no. */
   readonly restart: boolean;
   /** The stack's log stream's level (`--log-level`): the supervisor's and the Connect worker's lines. */
@@ -198,7 +259,11 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
   const nodes = Array.from({ length: brokers }, (_, i) => {
     const plan = topology?.plans[i];
     const hostPort = portGiven ? undefined : plan?.hostPort;
-    return { nodeId: plan?.nodeId ?? i + 1, port: hostPort ?? port + i };
+    const node: { nodeId: number; port: number } = {
+      nodeId: plan?.nodeId ?? i + 1,
+      port: hostPort ?? port + i,
+    };
+    return node;
   });
   const overrides: Record<string, string> = {};
   for (const item of values.override ?? []) {
@@ -225,10 +290,15 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
       throw new UsageError(`--override ${(error as Error).message}`);
     }
   }
-  if (brokers > 1 && overrides.listeners !== undefined) {
-    throw new UsageError(
-      `--override listeners: one list for ${brokers} brokers would open the same ports on each; several listeners apply to --brokers 1 only`,
-    );
+  const faultProxies = values['no-fault-proxies'] !== true;
+  const nodeListeners =
+    brokers > 1 && overrides.listeners !== undefined
+      ? listenersPerNode(overrides, host, brokers, faultProxies)
+      : undefined;
+  if (nodeListeners !== undefined) {
+    // Node i's client (first) listener is its front door: the cluster's bootstrap and the proxy's port.
+    for (const [i, node] of nodes.entries()) node.port = nodeListeners.firstPort + i;
+    port = nodeListeners.firstPort;
   }
   let logLevel: LogLevel = LOG_LEVEL_DEFAULT;
   if (values['log-level'] !== undefined) {
@@ -251,7 +321,8 @@ export function parseUpArgs(args: readonly string[]): UpOptions | 'help' {
     connectPlugins: connectPluginFolders(values['connect-plugins'] ?? [], values['no-connect'] === true),
     faultPort:
       values['fault-port'] === undefined ? undefined : parsePort(values['fault-port'], '--fault-port'),
-    faultProxies: values['no-fault-proxies'] !== true,
+    faultProxies,
+    ...(nodeListeners === undefined ? {} : { nodeListeners: nodeListeners.configs }),
     restart: values['no-restart'] !== true,
     logLevel,
     port,
@@ -609,6 +680,14 @@ async function upCluster(options: UpOptions): Promise<number> {
     ...companionOptions(options),
     ...(connect === undefined ? {} : { connectStarted: connect }),
   };
+  if (options.nodeListeners !== undefined) {
+    const each = options.nodeListeners.map(
+      (config, i) => `node ${options.nodes[i]?.nodeId ?? i + 1}: ${config['advertised.listeners']}`,
+    );
+    process.stdout.write(
+      `kstack: listeners (advertised) ${each.join('; ')}${options.faultProxies ? '; the fault proxies stand in front of the first listener only' : ''}\n`,
+    );
+  }
   try {
     return await runCluster(
       {
@@ -623,6 +702,7 @@ async function upCluster(options: UpOptions): Promise<number> {
           config: {
             ...clusterSafe(topology?.plans[node]?.config ?? {}),
             ...(options.advertised === undefined ? options.overrides : shared),
+            ...options.nodeListeners?.[node],
           },
           advertised: advertisedOf(options, node),
           metricsPort: options.metricsPort === undefined ? undefined : options.metricsPort + node,
