@@ -11,6 +11,7 @@ import { SCHEMA_TYPES } from './formats/types.ts';
 import {
   checkSubject,
   contextOf,
+  parseConfigUpdate,
   parseSchemaRequest,
   parseVersion,
   type SchemaRegistry,
@@ -149,7 +150,7 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
   app.post('/subjects/:subject', async (request) => {
     const query = q(request);
     return registry.lookup(subjectOf(request), parseSchemaRequest(request.body), {
-      normalize: flag(query, 'normalize'),
+      normalize: flag(query, 'normalize') || registry.normalizeByDefault(subjectOf(request)),
       deleted: flag(query, 'deleted'),
     });
   });
@@ -177,8 +178,12 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
   app.post('/subjects/:subject/versions', WRITE, async (request) => {
     const subject = subjectOf(request);
     const schema = parseSchemaRequest(request.body);
-    const { id } = await registry.register(subject, schema, flag(q(request), 'normalize'));
-    return { id };
+    const normalize = flag(q(request), 'normalize') || registry.normalizeByDefault(subject);
+    const { version } = await registry.register(subject, schema, normalize);
+    // Newer Confluent registries answer the registered schema, not only its id (clients'
+    // registerFullResponse reads `version` and the data contracts from it).
+    const { subject: _subject, ...answer } = registry.view(registry.getVersion(subject, version, true));
+    return answer;
   });
 
   app.get('/subjects/:subject/versions/:version', async (request) => {
@@ -193,6 +198,28 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
       answer.schema = serialized(registry, schema);
     }
     return answer;
+  });
+
+  // The latest version whose metadata properties hold every key=value pair given (Confluent's
+  // GET /subjects/{s}/metadata?key=K&value=V…, pairs in order).
+  app.get('/subjects/:subject/metadata', async (request) => {
+    const query = request.query as Record<string, string | string[] | undefined>;
+    const list = (name: string): string[] => {
+      const value = query[name];
+      return value === undefined ? [] : Array.isArray(value) ? value : [value];
+    };
+    const keys = list('key');
+    const values = list('value');
+    if (keys.length !== values.length) {
+      throw errors.badRequest(`${keys.length} key(s) but ${values.length} value(s): give them in pairs`);
+    }
+    const subject = subjectOf(request);
+    const found = registry.latestWithMetadata(
+      subject,
+      keys.map((key, index) => [key, values[index] ?? ''] as const),
+      flag(q(request), 'deleted'),
+    );
+    return registry.view(found);
   });
 
   app.get('/subjects/:subject/versions/:version/schema', async (request, reply) => {
@@ -272,6 +299,8 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     const answer: Record<string, unknown> = {
       ...(view.schemaType === undefined ? {} : { schemaType: view.schemaType }),
       ...(view.references === undefined ? {} : { references: view.references }),
+      ...(view.metadata === undefined ? {} : { metadata: view.metadata }),
+      ...(view.ruleSet === undefined ? {} : { ruleSet: view.ruleSet }),
       schema:
         serializedForm && schema.schemaType === 'PROTOBUF' ? serialized(registry, schema) : schema.schema,
     };
@@ -306,29 +335,28 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
   );
 
   // ---- config ----
-  app.get('/config', async () => ({ compatibilityLevel: registry.compatibility(null) }));
-  app.put('/config', WRITE, async (request) => ({
-    compatibility: await registry.setCompatibility(
-      null,
-      (request.body as Record<string, unknown> | null)?.compatibility,
-    ),
+  // Confluent answers a config with the fields set on it (normalize only once set), and echoes the
+  // fields a PUT changed.
+  app.get('/config', async () => ({
+    compatibilityLevel: registry.compatibility(null),
+    ...registry.configOf(null),
   }));
+  app.put('/config', WRITE, async (request) => registry.setConfig(null, parseConfigUpdate(request.body)));
   app.delete('/config', WRITE, async () => ({
     compatibilityLevel: await registry.deleteCompatibility(null),
   }));
   app.get('/config/:subject', async (request) => {
     const subject = subjectOf(request);
-    const level = registry.state.configs.get(subject);
-    if (level !== undefined) return { compatibilityLevel: level };
-    if (flag(q(request), 'defaultToGlobal')) return { compatibilityLevel: registry.compatibility(null) };
+    const config = registry.configOf(subject);
+    if (config !== undefined) return config;
+    if (flag(q(request), 'defaultToGlobal')) {
+      return { compatibilityLevel: registry.compatibility(null), ...registry.configOf(null) };
+    }
     throw errors.subjectConfigNotFound(subject);
   });
-  app.put('/config/:subject', WRITE, async (request) => ({
-    compatibility: await registry.setCompatibility(
-      subjectOf(request),
-      (request.body as Record<string, unknown> | null)?.compatibility,
-    ),
-  }));
+  app.put('/config/:subject', WRITE, async (request) =>
+    registry.setConfig(subjectOf(request), parseConfigUpdate(request.body)),
+  );
   app.delete('/config/:subject', WRITE, async (request) => ({
     compatibilityLevel: await registry.deleteCompatibility(subjectOf(request)),
   }));
@@ -367,7 +395,12 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     const schema = parseSchemaRequest(request.body);
     const versionText = p(request).version;
     const version = versionText === undefined ? null : parseVersion(versionText);
-    const messages = registry.checkCompatibility(subject, schema, version, flag(query, 'normalize'));
+    const messages = registry.checkCompatibility(
+      subject,
+      schema,
+      version,
+      flag(query, 'normalize') || registry.normalizeByDefault(subject),
+    );
     return flag(query, 'verbose')
       ? { is_compatible: messages.length === 0, messages }
       : { is_compatible: messages.length === 0 };

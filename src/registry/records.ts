@@ -1,9 +1,9 @@
 /**
  * Confluent Schema Registry's record formats in `_schemas`: JSON keys and values.
  * SCHEMA key {keytype, subject, version, magic: 1} → {subject, version, id, schemaType (not for
- * AVRO), references, schema, deleted}; a soft delete rewrites the value with deleted: true, a
+ * AVRO), references, schema, deleted, metadata and ruleSet (data contracts: only when set)}; a soft delete rewrites the value with deleted: true, a
  * permanent delete writes a tombstone. CONFIG and MODE keys {keytype, subject (absent: global),
- * magic: 0} → {compatibilityLevel} / {mode}, a tombstone clears it. DELETE_SUBJECT →
+ * magic: 0} → {compatibilityLevel, normalize (only when set)} / {mode}, a tombstone clears it. DELETE_SUBJECT →
  * {subject, version} (every version up to it deleted); CLEAR_SUBJECT → {subject}; NOOP → nothing.
  */
 import type { SchemaReference, SchemaType } from './formats/types.ts';
@@ -16,7 +16,14 @@ export interface SchemaValue {
   readonly references: readonly SchemaReference[];
   readonly schema: string;
   readonly deleted: boolean;
+  /** Data contracts (Confluent 7.4+): `{tags, properties, sensitive}`, kept as given. */
+  readonly metadata?: DataContractObject | null;
+  /** Data contracts: `{migrationRules, domainRules, encodingRules}`, kept as given. */
+  readonly ruleSet?: DataContractObject | null;
 }
+
+/** A JSON object kept as the client sent it (schema metadata or rule set). */
+export type DataContractObject = Readonly<Record<string, unknown>>;
 
 export type RecordKey =
   | { readonly keytype: 'SCHEMA'; readonly subject: string; readonly version: number }
@@ -57,6 +64,8 @@ export function encodeSchemaValue(value: SchemaValue): Buffer {
       references: value.references,
       schema: value.schema,
       deleted: value.deleted,
+      ...(value.metadata === undefined || value.metadata === null ? {} : { metadata: value.metadata }),
+      ...(value.ruleSet === undefined || value.ruleSet === null ? {} : { ruleSet: value.ruleSet }),
     }),
   );
 }
@@ -106,7 +115,15 @@ export function decodeSchemaValue(buffer: Buffer): SchemaValue {
     references: Array.isArray(value.references) ? (value.references as SchemaReference[]) : [],
     schema: String(value.schema),
     deleted: value.deleted === true,
+    metadata: objectOrNull(value.metadata),
+    ruleSet: objectOrNull(value.ruleSet),
   };
+}
+
+function objectOrNull(value: unknown): DataContractObject | null {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as DataContractObject)
+    : null;
 }
 
 export function decodeObject(buffer: Buffer | null): Record<string, unknown> | null {

@@ -20,7 +20,13 @@ import { errors, RegistryError } from './errors.ts';
 import { formatOf } from './formats/index.ts';
 import type { ParsedSchema, ResolvedReference, SchemaReference, SchemaType } from './formats/types.ts';
 import { identityUrl, type RegistryIdentity, sameIdentity } from './leader-protocol.ts';
-import { encodeKey, encodeSchemaValue, type RecordKey, type SchemaValue } from './records.ts';
+import {
+  type DataContractObject,
+  encodeKey,
+  encodeSchemaValue,
+  type RecordKey,
+  type SchemaValue,
+} from './records.ts';
 import { describeError, FencedError, type SchemaLog } from './schema-log.ts';
 import { contextOf, GLOBAL, isMode, MODE_DEFAULT, type Mode, RegistryState } from './state.ts';
 
@@ -48,6 +54,9 @@ export interface SchemaRequest {
   readonly references: readonly SchemaReference[];
   readonly id?: number;
   readonly version?: number;
+  /** Data contracts; undefined: not given (a lookup or re-registration then ignores them). */
+  readonly metadata?: DataContractObject;
+  readonly ruleSet?: DataContractObject;
 }
 
 export interface SchemaView {
@@ -56,7 +65,75 @@ export interface SchemaView {
   id: number;
   schemaType?: SchemaType;
   references?: readonly SchemaReference[];
+  metadata?: DataContractObject;
+  ruleSet?: DataContractObject;
   schema: string;
+}
+
+/** A subject's or the registry's config as Confluent answers it: only the fields that are set. */
+export interface ConfigView {
+  compatibilityLevel?: CompatibilityLevel;
+  normalize?: boolean;
+}
+
+/** A PUT /config body: Confluent's ConfigUpdateRequest fields kstack keeps. */
+export interface ConfigUpdate {
+  compatibility?: CompatibilityLevel;
+  normalize?: boolean;
+}
+
+/** Parses a PUT /config body; a field left out keeps its current value. */
+export function parseConfigUpdate(body: unknown): ConfigUpdate {
+  const b = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  const level = b.compatibility ?? b.compatibilityLevel;
+  if (level !== undefined && level !== null && !isCompatibilityLevel(level)) {
+    throw errors.invalidCompatibility(String(level));
+  }
+  if (b.normalize !== undefined && b.normalize !== null && typeof b.normalize !== 'boolean') {
+    throw errors.badRequest('"normalize" must be true or false');
+  }
+  const update: ConfigUpdate = {
+    ...(isCompatibilityLevel(level) ? { compatibility: level } : {}),
+    ...(typeof b.normalize === 'boolean' ? { normalize: b.normalize } : {}),
+  };
+  if (update.compatibility === undefined && update.normalize === undefined) {
+    throw errors.invalidCompatibility(String(level));
+  }
+  return update;
+}
+
+/** `metadata` or `ruleSet` of a request: absent or null is not given; anything else must be an object. */
+function dataContract(value: unknown, name: 'metadata' | 'ruleSet'): DataContractObject | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw errors.invalidSchema(`"${name}" must be a JSON object`);
+  }
+  if (name === 'metadata') {
+    const properties = (value as Record<string, unknown>).properties;
+    if (properties !== undefined && properties !== null) {
+      const ok =
+        typeof properties === 'object' &&
+        !Array.isArray(properties) &&
+        Object.values(properties).every((v) => typeof v === 'string');
+      if (!ok) throw errors.invalidSchema('"metadata.properties" must map names to strings');
+    }
+  }
+  return value as DataContractObject;
+}
+
+/** Two data-contract objects alike as JSON whatever their keys' order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(sortedJson(a)) === JSON.stringify(sortedJson(b));
+}
+
+function sortedJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedJson);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortedJson((value as Record<string, unknown>)[k])]),
+  );
 }
 
 /** Parses a request body into a SchemaRequest, or throws the error Confluent answers. */
@@ -101,6 +178,8 @@ export function parseSchemaRequest(body: unknown): SchemaRequest {
     references,
     id: optionalInt('id'),
     version: optionalInt('version'),
+    metadata: dataContract(b.metadata, 'metadata'),
+    ruleSet: dataContract(b.ruleSet, 'ruleSet'),
   };
 }
 
@@ -135,6 +214,8 @@ function view(schema: SchemaValue): SchemaView {
     id: schema.id,
     ...(schema.schemaType === 'AVRO' ? {} : { schemaType: schema.schemaType }),
     ...(schema.references.length === 0 ? {} : { references: schema.references }),
+    ...(schema.metadata === undefined || schema.metadata === null ? {} : { metadata: schema.metadata }),
+    ...(schema.ruleSet === undefined || schema.ruleSet === null ? {} : { ruleSet: schema.ruleSet }),
     schema: schema.schema,
   };
 }
@@ -433,8 +514,29 @@ export class SchemaRegistry {
     return { parsed, text: normalize ? parsed.normalized : parsed.canonical };
   }
 
-  #matches(stored: SchemaValue, request: SchemaRequest, text: string, normalize: boolean): boolean {
+  /**
+   * Whether a stored version is the requested schema. A request without metadata (or rule set)
+   * matches whatever the stored version carries, as Confluent's lookup does, unless `strict` (an id
+   * is reused only for the same text and the same data contracts, so an id names one of each).
+   */
+  #matches(
+    stored: SchemaValue,
+    request: SchemaRequest,
+    text: string,
+    normalize: boolean,
+    strict = false,
+  ): boolean {
     if (stored.schemaType !== request.schemaType || !sameReferences(stored.references, request.references))
+      return false;
+    if (
+      (strict || request.metadata !== undefined) &&
+      !sameJson(stored.metadata ?? null, request.metadata ?? null)
+    )
+      return false;
+    if (
+      (strict || request.ruleSet !== undefined) &&
+      !sameJson(stored.ruleSet ?? null, request.ruleSet ?? null)
+    )
       return false;
     if (stored.schema === text) return true;
     const parsedStored = this.parseStored(stored);
@@ -471,6 +573,26 @@ export class SchemaRegistry {
     const candidates = all.filter((s) => includeDeleted || !s.deleted);
     const found = version === 'latest' ? candidates.at(-1) : candidates.find((s) => s.version === version);
     if (found === undefined) throw errors.versionNotFound(subject, version);
+    return found;
+  }
+
+  /** The latest version of a subject whose `metadata.properties` hold every pair given. */
+  latestWithMetadata(
+    subject: string,
+    pairs: readonly (readonly [string, string])[],
+    includeDeleted: boolean,
+  ): SchemaValue {
+    const all = this.state.versions(subject, includeDeleted);
+    if (all.length === 0) throw errors.subjectNotFound(subject);
+    const found = all.findLast((s) => {
+      const properties = (s.metadata?.properties ?? {}) as Record<string, unknown>;
+      return pairs.every(([key, value]) => properties[key] === value);
+    });
+    if (found === undefined) {
+      throw errors.schemaNotFound(
+        `Schema with metadata ${JSON.stringify(Object.fromEntries(pairs))} not found`,
+      );
+    }
     return found;
   }
 
@@ -595,6 +717,8 @@ export class SchemaRegistry {
       references: request.references,
       schema: text,
       deleted: false,
+      metadata: request.metadata ?? null,
+      ruleSet: request.ruleSet ?? null,
     };
     await this.#write({ keytype: 'SCHEMA', subject, version }, encodeSchemaValue(value));
     const readBack = this.state.subjects.get(subject)?.get(version);
@@ -606,7 +730,7 @@ export class SchemaRegistry {
   #existingId(context: string, request: SchemaRequest, text: string, normalize: boolean): number | undefined {
     for (const holders of this.state.byId.get(context)?.values() ?? []) {
       for (const schema of holders.values()) {
-        if (this.#matches(schema, request, text, normalize)) return schema.id;
+        if (this.#matches(schema, request, text, normalize, true)) return schema.id;
       }
     }
     return undefined;
@@ -658,7 +782,8 @@ export class SchemaRegistry {
       }
       for (const schema of all)
         await this.#write({ keytype: 'SCHEMA', subject, version: schema.version }, null);
-      if (this.state.configs.has(subject)) await this.#write({ keytype: 'CONFIG', subject }, null);
+      if (this.state.configs.has(subject) || this.state.normalizes.has(subject))
+        await this.#write({ keytype: 'CONFIG', subject }, null);
       if (this.state.modes.has(subject)) await this.#write({ keytype: 'MODE', subject }, null);
       return all.map((s) => s.version);
     });
@@ -668,24 +793,54 @@ export class SchemaRegistry {
 
   setCompatibility(subject: string | null, level: unknown): Promise<CompatibilityLevel> {
     if (!isCompatibilityLevel(level)) throw errors.invalidCompatibility(String(level));
+    return this.setConfig(subject, { compatibility: level }).then(() => level);
+  }
+
+  /** Changes the fields `update` gives and keeps the others (Confluent's PUT /config). */
+  setConfig(subject: string | null, update: ConfigUpdate): Promise<ConfigUpdate> {
     return this.#change(async () => {
+      const target = subject ?? GLOBAL;
+      const compatibilityLevel = update.compatibility ?? this.state.configs.get(target);
+      const normalize = update.normalize ?? this.state.normalizes.get(target);
       await this.#write(
         { keytype: 'CONFIG', subject },
-        Buffer.from(JSON.stringify({ compatibilityLevel: level })),
+        Buffer.from(
+          JSON.stringify({
+            ...(compatibilityLevel === undefined ? {} : { compatibilityLevel }),
+            ...(normalize === undefined ? {} : { normalize }),
+          }),
+        ),
       );
-      return level;
+      return update;
     });
+  }
+
+  /** The config set on a subject (or the registry: null), only its set fields; undefined: none. */
+  configOf(subject: string | null): ConfigView | undefined {
+    const target = subject ?? GLOBAL;
+    const compatibilityLevel = this.state.configs.get(target);
+    const normalize = this.state.normalizes.get(target);
+    if (compatibilityLevel === undefined && normalize === undefined) return undefined;
+    return {
+      ...(compatibilityLevel === undefined ? {} : { compatibilityLevel }),
+      ...(normalize === undefined ? {} : { normalize }),
+    };
+  }
+
+  /** Whether schemas of a subject are normalized by default: its config, else the registry's. */
+  normalizeByDefault(subject: string): boolean {
+    return this.state.normalizes.get(subject) ?? this.state.normalizes.get(GLOBAL) ?? false;
   }
 
   deleteCompatibility(subject: string | null): Promise<CompatibilityLevel> {
     return this.#change(async () => {
       const previous = this.state.configs.get(subject ?? GLOBAL);
-      if (previous === undefined) {
+      if (previous === undefined && !this.state.normalizes.has(subject ?? GLOBAL)) {
         if (subject !== null) throw errors.subjectConfigNotFound(subject);
         return COMPATIBILITY_DEFAULT;
       }
       await this.#write({ keytype: 'CONFIG', subject }, null);
-      return previous;
+      return previous ?? this.compatibility(null);
     });
   }
 

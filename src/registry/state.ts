@@ -34,6 +34,8 @@ export class RegistryState {
    */
   readonly byId = new Map<string, Map<number, Map<string, SchemaValue>>>();
   readonly configs = new Map<string, CompatibilityLevel>();
+  /** The `normalize` of each CONFIG record that sets it (GLOBAL: the registry's own). */
+  readonly normalizes = new Map<string, boolean>();
   readonly modes = new Map<string, Mode>();
   /** The highest id ever seen per context: ids are never reused, even after a permanent delete. */
   readonly #maxIds = new Map<string, number>();
@@ -90,9 +92,13 @@ export class RegistryState {
         return;
       }
       case 'CONFIG': {
-        const level = decodeObject(value)?.compatibilityLevel;
-        if (isCompatibilityLevel(level)) this.configs.set(key.subject ?? GLOBAL, level);
-        else this.configs.delete(key.subject ?? GLOBAL);
+        const config = decodeObject(value);
+        const target = key.subject ?? GLOBAL;
+        const level = config?.compatibilityLevel;
+        if (isCompatibilityLevel(level)) this.configs.set(target, level);
+        else this.configs.delete(target);
+        if (typeof config?.normalize === 'boolean') this.normalizes.set(target, config.normalize);
+        else this.normalizes.delete(target);
         return;
       }
       case 'MODE': {

@@ -309,6 +309,78 @@ describe('Schema Registry API against kstack up --brokers 3', { timeout: 600_000
     assertError(await call('DELETE', '/contexts/.staging'), 422, 42211);
   });
 
+  it('data contracts and config normalize, as newer Confluent registries answer them', async () => {
+    const subject = 'contracts-value';
+    const metadata = { properties: { owner: 'Bob Jones', email: 'bob@acme.com' } };
+    const ruleSet = { domainRules: [{ name: 'checkName', kind: 'CONDITION', type: 'CEL', expr: 'true' }] };
+    assertError(
+      await call('POST', `/subjects/${subject}/versions`, { schema: avro([nameField]), metadata: 'x' }),
+      422,
+      42201,
+      /metadata/,
+    );
+    assertError(await call('PUT', `/config/${subject}`, { normalize: 'yes' }), 400, 400, /normalize/);
+    // PUT echoes what it changed; GET answers every field set, normalize included.
+    assert.deepEqual(
+      (await call('PUT', `/config/${subject}`, { compatibility: 'FULL', normalize: true })).body,
+      {
+        compatibility: 'FULL',
+        normalize: true,
+      },
+    );
+    assert.deepEqual((await call('GET', `/config/${subject}`)).body, {
+      compatibilityLevel: 'FULL',
+      normalize: true,
+    });
+    // The register answer carries the registered schema: id, version, data contracts, text.
+    const first = await call('POST', `/subjects/${subject}/versions`, {
+      schema: avro([nameField]),
+      metadata,
+      ruleSet,
+    });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const { id, ...rest } = first.body as { id: number };
+    assert.ok(id > 0);
+    // Stored normalized (the subject's config says so): Avro's canonical form, doc and order dropped.
+    const normalized = '{"name":"kstack.User","type":"record","fields":[{"name":"name","type":"string"}]}';
+    assert.deepEqual(rest, { version: 1, metadata, ruleSet, schema: normalized });
+    assert.deepEqual((await call('GET', `/schemas/ids/${id}`)).body, {
+      metadata,
+      ruleSet,
+      schema: normalized,
+    });
+    // Another owner is another version of the same text; lookups and the metadata query tell them apart.
+    const second = await call('POST', `/subjects/${subject}/versions`, {
+      schema: avro([nameField]),
+      metadata: { properties: { owner: 'Alice' } },
+    });
+    assert.equal((second.body as { version: number }).version, 2, JSON.stringify(second.body));
+    const latest = (await call('GET', `/subjects/${subject}/versions/latest`)).body as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(latest.metadata, { properties: { owner: 'Alice' } });
+    assert.equal(latest.ruleSet, undefined);
+    const bob = await call('GET', `/subjects/${subject}/metadata?key=owner&value=Bob%20Jones`);
+    assert.equal((bob.body as { version: number }).version, 1, JSON.stringify(bob.body));
+    assert.deepEqual((bob.body as { ruleSet: unknown }).ruleSet, ruleSet);
+    assertError(await call('GET', `/subjects/${subject}/metadata?key=owner&value=Carol`), 404, 40403);
+    const looked = await call('POST', `/subjects/${subject}`, { schema: avro([nameField]), metadata });
+    assert.equal((looked.body as { version: number }).version, 1, JSON.stringify(looked.body));
+    // normalize from the subject's config: a doc-only change is the same schema, no new version.
+    const withDoc = JSON.stringify({ ...JSON.parse(avro([nameField])), doc: 'a person' });
+    const again = await call('POST', `/subjects/${subject}/versions`, {
+      schema: withDoc,
+      metadata: { properties: { owner: 'Alice' } },
+    });
+    assert.equal((again.body as { version: number }).version, 2, JSON.stringify(again.body));
+    // An id names one text with one set of data contracts: the bare text elsewhere gets its own id.
+    const bare = await register('contracts-other', { schema: normalized });
+    assert.ok(bare !== id && bare !== (second.body as { id: number }).id, `id ${bare} reused`);
+    assert.deepEqual((await call('DELETE', `/config/${subject}`)).body, { compatibilityLevel: 'FULL' });
+    assertError(await call('GET', `/config/${subject}`), 404, 40408);
+  });
+
   it('honours READONLY and IMPORT modes', async () => {
     assert.deepEqual((await call('PUT', '/mode/users-value', { mode: 'READONLY' })).body, {
       mode: 'READONLY',
@@ -431,6 +503,20 @@ describe('Schema Registry API against kstack up --brokers 3', { timeout: 600_000
       'schema',
       'deleted',
     ]);
+    const contract = records.find(
+      (r) => r.key.keytype === 'SCHEMA' && r.key.subject === 'contracts-value' && r.key.version === 1,
+    );
+    assert.deepEqual(contract?.value?.metadata, {
+      properties: { owner: 'Bob Jones', email: 'bob@acme.com' },
+    });
+    assert.ok(contract?.value?.ruleSet !== undefined, 'the rule set is kept in _schemas');
+    assert.ok(
+      records.some(
+        (r) =>
+          r.key.keytype === 'CONFIG' && r.key.subject === 'contracts-value' && r.value?.normalize === true,
+      ),
+      'normalize is kept in the CONFIG record',
+    );
     const json = records.find((r) => r.key.subject === 'json-value');
     assert.equal(json?.value?.schemaType, 'JSON');
     assert.ok(

@@ -1,7 +1,7 @@
 /**
  * The integration tests a client library ships, run against kstack's registry (by hand:
- * `node --test test/registry/client-suites.long.ts`; setup: scripts/setup/40-registry-clients.sh and
- * 47-registry-client-suites.sh). @confluentinc/schemaregistry 1.10.1 ships its Jest specs compiled
+ * `node --test test/registry/client-suites.long.ts`; setup: scripts/setup/40-registry-clients.sh for the
+ * package; Jest is installed here on first use, see installJest). @confluentinc/schemaregistry 1.10.1 ships its Jest specs compiled
  * in dist/e2e; `schemaregistry-client.spec.js` takes the registry URL from `../test/test-constants`,
  * which Jest's moduleNameMapper points at a copy naming our registry (the only change). Its avro and
  * json specs also produce to a Kafka broker they hard-code as localhost:9092, a port the project's
@@ -10,7 +10,7 @@
  * Ports: kstack 25240, registry 25241.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -29,7 +29,39 @@ const PACKAGE_DIST = join(
   'schemaregistry',
   'dist',
 );
-const JEST = join(CACHE, 'registry-suites-jest-30.5.2', 'node_modules', 'jest', 'bin', 'jest.js');
+const JEST_VERSION = '30.5.2';
+const JEST_HOME = join(CACHE, `registry-suites-jest-${JEST_VERSION}`);
+const JEST = join(JEST_HOME, 'node_modules', 'jest', 'bin', 'jest.js');
+/** How long the first-use install of Jest may take (cold npm cache, loaded machine). */
+const JEST_INSTALL_TIMEOUT_MS = 600_000;
+
+/**
+ * Installs Jest outside the work tree, once (the `.installed` marker): only this by-hand test needs
+ * it, so `npm run setup` (CI) does not pay for it. A half-done install is removed and made again.
+ */
+async function installJest(): Promise<void> {
+  if (existsSync(join(JEST_HOME, '.installed'))) return;
+  rmSync(JEST_HOME, { recursive: true, force: true });
+  mkdirSync(JEST_HOME, { recursive: true });
+  writeFileSync(join(JEST_HOME, 'package.json'), '{"private":true}\n');
+  process.stdout.write(`# installing jest@${JEST_VERSION} into ${JEST_HOME} (first use)\n`);
+  const result = await runTool(
+    'npm',
+    [
+      'install',
+      '--prefix',
+      JEST_HOME,
+      '--no-fund',
+      '--no-audit',
+      '--ignore-scripts',
+      '--loglevel=error',
+      `jest@${JEST_VERSION}`,
+    ],
+    { timeoutMs: JEST_INSTALL_TIMEOUT_MS },
+  );
+  assert.equal(result.code, 0, `npm install jest@${JEST_VERSION} failed:\n${result.stderr}`);
+  writeFileSync(join(JEST_HOME, '.installed'), '');
+}
 const SPECS = ['e2e/schemaregistry-client.spec.js'];
 
 interface JestReport {
@@ -51,6 +83,7 @@ describe("@confluentinc/schemaregistry's own integration tests against kstack's 
     'false',
   ]);
   before(async () => {
+    await installJest();
     await broker.start(90_000);
     await registry.start();
   });
@@ -85,10 +118,12 @@ describe("@confluentinc/schemaregistry's own integration tests against kstack's 
       [JEST, '--config', JSON.stringify(config), '--json', '--outputFile', reportFile, '--runInBand'],
       { timeoutMs: 300_000 },
     );
+    assert.ok(existsSync(reportFile), `jest wrote no report (exit ${result.code}):\n${result.stderr}`);
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as JestReport;
     for (const file of report.testResults) {
       for (const test of file.assertionResults) {
-        const why = test.failureMessages[0]?.split('\n')[0] ?? '';
+        // The failure's first lines: the assertion and, for toEqual, the differing fields.
+        const why = (test.failureMessages[0] ?? '').split('\n').slice(0, 12).join('\n#   ');
         process.stdout.write(`# ${test.status}: ${test.fullName}${why === '' ? '' : ` — ${why}`}\n`);
       }
     }

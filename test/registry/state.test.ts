@@ -65,4 +65,39 @@ describe('registry state', () => {
       ['a', 'b'],
     );
   });
+
+  it('keeps data contracts of SCHEMA records and normalize of CONFIG records, as Confluent writes them', () => {
+    const state = new RegistryState();
+    const metadata = { properties: { owner: 'Bob' } };
+    const ruleSet = { domainRules: [{ name: 'r', kind: 'CONDITION', type: 'CEL', expr: 'true' }] };
+    const value: SchemaValue = { ...schema('orders', 1, 1, '"int"'), metadata, ruleSet };
+    const encoded = JSON.parse(encodeSchemaValue(value).toString()) as Record<string, unknown>;
+    assert.deepEqual(encoded.metadata, metadata);
+    assert.deepEqual(encoded.ruleSet, ruleSet);
+    // Without data contracts the value carries neither field, as before.
+    assert.deepEqual(Object.keys(JSON.parse(encodeSchemaValue(schema('a', 1, 2, '"int"')).toString())), [
+      'subject',
+      'version',
+      'id',
+      'references',
+      'schema',
+      'deleted',
+    ]);
+    state.apply(record(0, value));
+    assert.deepEqual(state.schemaById(1)?.metadata, metadata);
+    assert.deepEqual(state.schemaById(1)?.ruleSet, ruleSet);
+    const config = (offset: number, body: object | null) => ({
+      offset: BigInt(offset),
+      key: encodeKey({ keytype: 'CONFIG', subject: 'orders' }),
+      value: body === null ? null : Buffer.from(JSON.stringify(body)),
+    });
+    state.apply(config(1, { compatibilityLevel: 'FULL', normalize: true }));
+    assert.equal(state.configs.get('orders'), 'FULL');
+    assert.equal(state.normalizes.get('orders'), true);
+    state.apply(config(2, { normalize: false }));
+    assert.equal(state.configs.get('orders'), undefined);
+    assert.equal(state.normalizes.get('orders'), false);
+    state.apply(config(3, null));
+    assert.equal(state.normalizes.has('orders'), false);
+  });
 });
