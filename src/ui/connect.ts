@@ -10,7 +10,7 @@ import { badRequest, confirmationNeeded, type FieldError, UiError } from './erro
 import { serveWatch, Watch } from './watch.ts';
 
 /** How often the worker is asked while a Connect page listens to `GET /api/connect/events`. */
-export const CONNECT_WATCH_INTERVAL_MS = 2_000;
+export const CONNECT_WATCH_INTERVAL_MS = 1_000;
 
 /** One request to the worker (a restart with includeTasks answers once the restarts are requested). */
 export const CONNECT_TIMEOUT_MS = 30_000;

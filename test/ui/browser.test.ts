@@ -592,6 +592,12 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     } finally {
       await admin.disconnect();
     }
+    // The notice shows before the page has read the configs again: wait for the table to show it.
+    await page
+      .locator('table[aria-label="Configs"] tbody tr', { hasText: 'retention.ms' })
+      .filter({ hasText: '3600000' })
+      .first()
+      .waitFor({ timeout: STEP_TIMEOUT_MS });
     const row = (await tableRows(page, 'Configs', 5)).find((cells) => cells[0] === 'retention.ms');
     assert.deepEqual(row, ['retention.ms', '3600000', 'topic']);
   });

@@ -173,15 +173,18 @@ export async function visitConnectPage(visit: ConnectVisit): Promise<void> {
   await page.goto(`${uiUrl}/#/connect/${encodeURIComponent(name)}`);
   const act = async (button: string, state: string) => {
     await page.getByRole('button', { name: button, exact: true }).click();
-    await waitFor(`${name} ${state} after ${button} (Connect's status)`, async () =>
-      (await status(name))?.connector.state === state ? true : undefined,
-    );
-    await waitFor(`the page showing ${state} (pushed, no reload)`, async () => {
+    // The connector, then its task (Connect moves the task after the connector).
+    await waitFor(`${name} and its task ${state} after ${button} (Connect's status)`, async () => {
+      const s = await status(name);
+      return s?.connector.state === state && s.tasks[0]?.state === state ? true : undefined;
+    });
+    await waitFor(`the page showing ${name} and its task ${state} (pushed, no reload)`, async () => {
       const shownState = await page
         .locator('#connector-state')
         .textContent({ timeout: 1_000 })
         .catch(() => null);
-      return shownState === state ? true : undefined;
+      const task = (await tableRows(page, 'Connector tasks'))[0];
+      return shownState === state && task?.[1] === state ? true : undefined;
     });
   };
   await act('Pause', 'PAUSED');

@@ -48,7 +48,7 @@ const EXAMPLE_CONFIG = `{
   "topic": "connect-lines"
 }`;
 
-/** What the server pushes (`GET /api/connect/events`, every 2 s while a page listens and after a change). */
+/** What the server pushes (`GET /api/connect/events`, every second while a page listens and after a change). */
 interface ConnectLive {
   at: number;
   overview: Overview | null;
