@@ -40,6 +40,19 @@ test('kstack up --brokers 3 arguments: each listener shifted per node, the proxi
     (error: unknown) => error instanceof UsageError && /OTHER is not one of listeners/.test(error.message),
   );
   assert.throws(
+    () =>
+      parseUpArgs([
+        '--brokers',
+        '3',
+        '--no-compose',
+        '--override',
+        'listeners=SASL_PLAINTEXT://:24713,PLAINTEXT://:24703',
+      ]),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      /first listener \(SASL_PLAINTEXT, SASL_PLAINTEXT\) must be PLAINTEXT/.test(error.message),
+  );
+  assert.throws(
     () => parseUpArgs(['--brokers', '3', '--no-compose', '--override', 'listeners=PLAINTEXT://:0']),
     (error: unknown) => error instanceof UsageError && /cannot be shifted for 3 brokers/.test(error.message),
   );
