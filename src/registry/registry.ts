@@ -97,7 +97,7 @@ export function parseConfigUpdate(body: unknown): ConfigUpdate {
     ...(typeof b.normalize === 'boolean' ? { normalize: b.normalize } : {}),
   };
   if (update.compatibility === undefined && update.normalize === undefined) {
-    throw errors.invalidCompatibility(String(level));
+    throw errors.invalidCompatibility('(none: the body sets neither compatibility nor normalize)');
   }
   return update;
 }

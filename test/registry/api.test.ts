@@ -320,6 +320,12 @@ describe('Schema Registry API against kstack up --brokers 3', { timeout: 600_000
       /metadata/,
     );
     assertError(await call('PUT', `/config/${subject}`, { normalize: 'yes' }), 400, 400, /normalize/);
+    assertError(
+      await call('PUT', `/config/${subject}`, {}),
+      422,
+      42203,
+      /neither compatibility nor normalize/,
+    );
     // PUT echoes what it changed; GET answers every field set, normalize included.
     assert.deepEqual(
       (await call('PUT', `/config/${subject}`, { compatibility: 'FULL', normalize: true })).body,
