@@ -74,7 +74,11 @@ describe('protocol fuzzer against kstack up', { timeout: 2 * RUN_TIMEOUT_MS }, (
   // Findings of random seeds, replayed one request each (fuzz/FINDINGS.md).
   it('a WriteTxnMarkers for producer id -2^63 is answered, not a closed connection (seed 2559373560, iteration 9912)', async () => {
     const { code, output } = await runFuzzer(2559373560, 19952, ['--iteration', '9912']);
-    assert.match(output, /iteration 9912: valid of API 27 v1/);
+    // The generator picks versions from the protocol's ranges, so a wider range (Produce v12 and
+    // TxnOffsetCommit v5 since TV2) can change the version it draws here: v1 before, v0 now. What
+    // makes it the finding is the request and its producer id, -2^63 (0x8000000000000000).
+    assert.match(output, /iteration 9912: valid of API 27 v[01]\n/);
+    assert.match(output, /bytes: [0-9a-f]*8000000000000000/);
     assert.equal(code, 0, output);
   });
 });
