@@ -11,7 +11,7 @@
  * Kafka's kafka-producer-perf-test in transactions of 20 ms (its pipelined batches kept in order).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -46,48 +46,32 @@ function compiled(libs: string): string {
 
 type JavaEvent = Record<string, unknown> & { event: string };
 
-function runJava(bootstrap: string, run: string): Promise<{ events: JavaEvent[]; stderr: string }> {
+async function runJava(bootstrap: string, run: string): Promise<{ events: JavaEvent[]; stderr: string }> {
   const libs = kafkaLibsDir();
   const classes = compiled(libs);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'java',
-      [
-        '-Xmx512m',
-        '-XX:+UseSerialGC',
-        '-XX:TieredStopAtLevel=1',
-        `-Dlog4j2.configurationFile=${LOG4J}`,
-        '-cp',
-        `${classes}:${libs}/*`,
-        'TransactionsV2',
-        bootstrap,
-        run,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), JAVA_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const events = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as JavaEvent);
-      if (code !== 0) {
-        reject(new Error(`TransactionsV2 exited ${code ?? signal}:\n${stdout}\n${stderr.slice(-4000)}`));
-        return;
-      }
-      resolve({ events, stderr });
-    });
-  });
+  const { code, stdout, stderr } = await runTool(
+    'java',
+    [
+      '-Xmx512m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      `-Dlog4j2.configurationFile=${LOG4J}`,
+      '-cp',
+      `${classes}:${libs}/*`,
+      'TransactionsV2',
+      bootstrap,
+      run,
+    ],
+    { timeoutMs: JAVA_TIMEOUT_MS },
+  );
+  if (code !== 0) {
+    throw new Error(`TransactionsV2 exited ${code ?? 'on SIGKILL'}:\n${stdout}\n${stderr.slice(-4000)}`);
+  }
+  const events = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as JavaEvent);
+  return { events, stderr };
 }
 
 describe('the Java client with the transaction version kstack finalizes', { timeout: 400_000 }, () => {

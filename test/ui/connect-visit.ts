@@ -8,17 +8,15 @@
  * Used by test/engine/cluster-up.slow.ts (the `kstack up --brokers 3` stack's own worker and UI).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { fileSource, type RestWorker, rest } from '../connect/scenarios.ts';
+import { assertAccessible, screenshot, tableRows } from './page-support.ts';
+
+export { SCREENSHOTS } from './page-support.ts';
 
 const POLL_MS = 250;
-const REPO_ROOT = join(import.meta.dirname, '..', '..');
-const AXE_SOURCE = readFileSync(join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
-export const SCREENSHOTS = process.env.KSTACK_UI_SCREENSHOTS ?? join(tmpdir(), 'kstack-ui-screenshots');
 
 export interface ConnectVisit {
   readonly page: Page;
@@ -41,37 +39,6 @@ export interface ConnectVisit {
 interface Status {
   connector: { state: string; worker_id: string };
   tasks: { id: number; state: string; worker_id: string }[];
-}
-
-export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-/** axe-core's WCAG 2.1 A and AA rules: no serious or critical violation. */
-export async function assertAccessible(page: Page, name: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const violations = (await page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as { axe: { run(options: object): Promise<{ violations: unknown[] }> } }
-    ).axe;
-    return (await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }))
-      .violations;
-  })) as { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-  assert.deepEqual(
-    violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
-    [],
-    `axe-core on the ${name} page`,
-  );
-}
-
-export function tableRows(page: Page, label: string): Promise<string[][]> {
-  return page
-    .locator(`table[aria-label="${label}"] tbody tr`)
-    .evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
-    );
 }
 
 export async function visitConnectPage(visit: ConnectVisit): Promise<void> {

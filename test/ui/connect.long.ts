@@ -16,8 +16,7 @@
  * Ports (docs/team-rules.md): kstack 25000, its Connect worker 25001, the UI 25002.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +25,7 @@ import { builtAssets } from '../../src/ui/assets.ts';
 import { startUi } from '../../src/ui/server.ts';
 import { fileSource, rest } from '../connect/scenarios.ts';
 import { type RunningTarget, startTarget } from '../connect/targets.ts';
+import { assertAccessible, SCREENSHOTS, screenshot, tableRows } from './page-support.ts';
 
 const HOST = '127.0.0.1';
 const KSTACK_PORT = 25000;
@@ -36,9 +36,6 @@ const UI_URL = `http://${HOST}:${UI_PORT}`;
 const WAIT_MS = 180_000;
 const POLL_MS = 250;
 const CHROMIUM = '/usr/bin/chromium';
-const REPO_ROOT = join(import.meta.dirname, '..', '..');
-const AXE_SOURCE = readFileSync(join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
-const SCREENSHOTS = process.env.KSTACK_UI_SCREENSHOTS ?? join(tmpdir(), 'kstack-ui-screenshots');
 const SOURCE = 'ui-files';
 const TOPIC = 'ui-connect-lines';
 const SINK = 'ui-broken-sink';
@@ -64,36 +61,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, pag
     }
     await sleep(POLL_MS);
   }
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-async function assertAccessible(page: Page, name: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const violations = (await page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as { axe: { run(options: object): Promise<{ violations: unknown[] }> } }
-    ).axe;
-    return (await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }))
-      .violations;
-  })) as { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-  assert.deepEqual(
-    violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
-    [],
-    `axe-core on the ${name} page`,
-  );
-}
-
-function tableRows(page: Page, label: string): Promise<string[][]> {
-  return page
-    .locator(`table[aria-label="${label}"] tbody tr`)
-    .evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
-    );
 }
 
 function textOf(page: Page, selector: string): Promise<string | null> {

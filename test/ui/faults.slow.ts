@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { copyStack, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
+import { assertAccessible, SCREENSHOTS, screenshot, tableRows } from './page-support.ts';
 
 const HOST = '127.0.0.1';
 const BASE_PORT = 24100;
@@ -48,8 +49,6 @@ const ACKS_AFTER_FAILOVER = 20;
 const WAIT_MS = 120_000;
 const POLL_MS = 250;
 const CHROMIUM = '/usr/bin/chromium';
-const AXE_SOURCE = readFileSync(join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
-const SCREENSHOTS = process.env.KSTACK_UI_SCREENSHOTS ?? join(tmpdir(), 'kstack-ui-screenshots');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-ui-faults-'));
 const envExample = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
@@ -146,37 +145,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, pag
     }
     await sleep(POLL_MS);
   }
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-async function assertAccessible(page: Page, name: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const violations = (await page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as { axe: { run(options: object): Promise<{ violations: unknown[] }> } }
-    ).axe;
-    return (await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }))
-      .violations;
-  })) as { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-  assert.deepEqual(
-    violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`),
-    [],
-    `axe-core on the ${name} page`,
-  );
-}
-
-/** Cells of the page's table `label` (text), row by row. */
-function tableRows(page: Page, label: string): Promise<string[][]> {
-  return page
-    .locator(`table[aria-label="${label}"] tbody tr`)
-    .evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())),
-    );
 }
 
 /** The page's partitions table: partition → {leader, isr}. */
