@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import type { PartitionLog } from '../../src/storage/partition-log.ts';
 import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
 import { kafkajsClient } from './kafkajs-client.ts';
 
@@ -28,11 +27,9 @@ before(async () => {
 after(() => kafka?.stop());
 
 /** Segments node `nodeId`'s log of the partition recovered when it opened (its storage log's count). */
+/** The segments the node's log of TOPIC-0 scanned at its last open (its PartitionLog, not the replication core's view of it). */
 function recoveredSegments(nodeId: number): number | undefined {
-  const log = kafka.broker(nodeId).node.broker.replicaManager?.core(TOPIC, 0)?.log as
-    | Partial<Pick<PartitionLog, 'recoveredSegments'>>
-    | undefined;
-  return log?.recoveredSegments;
+  return kafka.broker(nodeId).node.broker.get(TOPIC, 0)?.log.recoveredSegments;
 }
 
 function client(clientId: string): Kafka {
