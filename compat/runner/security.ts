@@ -21,6 +21,7 @@ import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { makeCertificates } from '../../test/security/certs.ts';
 import { pythonProbe, run } from '../../test/security/support.ts';
+import { CLIENT_SECURITY_ENV, type ClientSecurity } from './client-security.ts';
 import { type ClientSpec, EXPECTED_CLIENTS, loadClients } from './drivers.ts';
 import { type Cell, needsClusterControl, probeAdmin, runScenario } from './execute.ts';
 import { KstackCluster } from './kstack-cluster.ts';
@@ -53,19 +54,11 @@ const TEST_SETTINGS: Readonly<Record<string, string>> = {
   'offsets.topic.num.partitions': '5',
 };
 
-interface Security {
-  readonly protocol: 'SASL_PLAINTEXT' | 'SSL';
-  readonly mechanism?: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly caFile?: string;
-}
-
 interface ModeSetup {
   /** The secured listener's name (and protocol). */
   readonly listener: 'SASL_PLAINTEXT' | 'SSL';
   readonly brokerSettings: Record<string, string>;
-  readonly client: Security;
+  readonly client: ClientSecurity;
   readonly scram?: string;
 }
 
@@ -376,7 +369,7 @@ async function main(argv: string[]): Promise<number> {
         try {
           if (setup.scram !== undefined) await addScramUser(target, options.nodes, setup.scram);
           // The drivers read the client side from their environment (the runner passes its own).
-          process.env.KSTACK_COMPAT_SECURITY = JSON.stringify(setup.client);
+          process.env[CLIENT_SECURITY_ENV] = JSON.stringify(setup.client);
           const first = PORTS[target][options.nodes].secured;
           const bootstrap = Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${first + i}`).join(
             ',',
@@ -413,7 +406,7 @@ async function main(argv: string[]): Promise<number> {
           );
           await pool(tasks, options.parallel);
         } finally {
-          delete process.env.KSTACK_COMPAT_SECURITY;
+          delete process.env[CLIENT_SECURITY_ENV];
           await broker.stop();
         }
       } catch (error) {

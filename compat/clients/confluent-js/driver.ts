@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { clientSecurity } from '../../runner/client-security.ts';
 import {
   bytesIn,
   bytesOut,
@@ -257,21 +258,10 @@ function baseConfig(context: Context, step: Step, suffix: string): Record<string
   };
 }
 
-/**
- * The security profile's client settings (compat/runner/security.ts) as librdkafka properties:
- * KSTACK_COMPAT_SECURITY holds {"protocol", "mechanism"?, "username"?, "password"?, "caFile"?};
- * unset means PLAINTEXT.
- */
+/** The security profile's client settings (compat/runner/client-security.ts) as librdkafka properties. */
 function librdkafkaSecurity(): Record<string, string> {
-  const raw = process.env.KSTACK_COMPAT_SECURITY;
-  if (raw === undefined || raw === '') return {};
-  const security = JSON.parse(raw) as {
-    protocol: string;
-    mechanism?: string;
-    username?: string;
-    password?: string;
-    caFile?: string;
-  };
+  const security = clientSecurity();
+  if (security === undefined) return {};
   return {
     'security.protocol': security.protocol.toLowerCase(),
     ...(security.mechanism === undefined

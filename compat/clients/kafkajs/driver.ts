@@ -12,6 +12,7 @@ import type {
   KafkaMessage,
 } from 'kafkajs';
 import kafkajs from 'kafkajs';
+import { clientSecurity } from '../../runner/client-security.ts';
 import {
   bytesIn,
   bytesOut,
@@ -656,20 +657,10 @@ function kafkajsLogging(): Pick<KafkaConfig, 'logLevel' | 'logCreator'> {
   };
 }
 
-/**
- * The security profile's client settings (compat/runner/security.ts): KSTACK_COMPAT_SECURITY holds
- * {"protocol", "mechanism"?, "username"?, "password"?, "caFile"?}; unset means PLAINTEXT.
- */
+/** The security profile's client settings (compat/runner/client-security.ts) as kafkajs options. */
 function kafkajsSecurity(): Pick<KafkaConfig, 'ssl' | 'sasl'> {
-  const raw = process.env.KSTACK_COMPAT_SECURITY;
-  if (raw === undefined || raw === '') return {};
-  const security = JSON.parse(raw) as {
-    protocol: string;
-    mechanism?: string;
-    username?: string;
-    password?: string;
-    caFile?: string;
-  };
+  const security = clientSecurity();
+  if (security === undefined) return {};
   const tls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL';
   const config: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
   if (tls)

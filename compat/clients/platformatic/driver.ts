@@ -14,6 +14,7 @@ import {
   type MessagesStream,
   Producer,
 } from '@platformatic/kafka';
+import { type ClientSecurity, clientSecurity } from '../../runner/client-security.ts';
 import {
   bytesIn,
   bytesOut,
@@ -63,23 +64,13 @@ function baseOptions(context: Context, role: string, timeoutMs = 10_000) {
   };
 }
 
-/**
- * The security profile's client settings (compat/runner/security.ts): KSTACK_COMPAT_SECURITY holds
- * {"protocol", "mechanism"?, "username"?, "password"?, "caFile"?}; unset means PLAINTEXT.
- */
+/** The security profile's client settings (compat/runner/client-security.ts) as @platformatic/kafka options. */
 function platformaticSecurity(): {
   tls?: { ca?: string[] };
-  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string };
+  sasl?: { mechanism: NonNullable<ClientSecurity['mechanism']>; username: string; password: string };
 } {
-  const raw = process.env.KSTACK_COMPAT_SECURITY;
-  if (raw === undefined || raw === '') return {};
-  const security = JSON.parse(raw) as {
-    protocol: string;
-    mechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
-    username?: string;
-    password?: string;
-    caFile?: string;
-  };
+  const security = clientSecurity();
+  if (security === undefined) return {};
   return {
     ...(security.protocol === 'SSL' || security.protocol === 'SASL_SSL'
       ? { tls: security.caFile === undefined ? {} : { ca: [readFileSync(security.caFile, 'utf8')] } }

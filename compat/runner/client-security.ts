@@ -1,0 +1,22 @@
+/**
+ * The security profile's client side (compat/runner/security.ts sets it), handed to the drivers in
+ * the environment as JSON: unset or empty means PLAINTEXT. The Node drivers read it here; the
+ * Python and Java drivers parse the same JSON (driver_common.py, Driver.java).
+ */
+export const CLIENT_SECURITY_ENV = 'KSTACK_COMPAT_SECURITY';
+
+export interface ClientSecurity {
+  readonly protocol: 'SASL_PLAINTEXT' | 'SSL' | 'SASL_SSL';
+  readonly mechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  readonly username?: string;
+  readonly password?: string;
+  /** The PEM file of the CA the brokers' certificates are signed by. */
+  readonly caFile?: string;
+}
+
+/** The settings this driver process was given, or undefined for PLAINTEXT. */
+export function clientSecurity(): ClientSecurity | undefined {
+  const raw = process.env[CLIENT_SECURITY_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  return JSON.parse(raw) as ClientSecurity;
+}
