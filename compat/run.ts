@@ -13,6 +13,7 @@ import {
   type Cell,
   type ClusterControl,
   needsClusterControl,
+  pool,
   probeAdmin,
   runScenario,
 } from './runner/execute.ts';
@@ -351,20 +352,6 @@ function groupByProfile(scenarios: Scenario[]): [string, Scenario[]][] {
     groups.set(key, [...(groups.get(key) ?? []), scenario]);
   }
   return [...groups].sort(([a], [b]) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));
-}
-
-/** Runs tasks with at most `limit` at once. */
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await tasks[index]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
 }
 
 async function main(argv: string[]): Promise<number> {

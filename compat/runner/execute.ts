@@ -321,3 +321,17 @@ export function describeCell(cell: Cell): string {
   if (cell.status === 'notRun') return `not run: ${cell.details.join('; ')}`;
   return `FAIL: ${cell.details.join('; ')}`;
 }
+
+/** Runs tasks with at most `limit` at once. */
+export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await tasks[index]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}

@@ -23,7 +23,7 @@ import { makeCertificates } from '../../test/security/certs.ts';
 import { pythonProbe, run } from '../../test/security/support.ts';
 import { CLIENT_SECURITY_ENV, type ClientSecurity } from './client-security.ts';
 import { type ClientSpec, EXPECTED_CLIENTS, loadClients } from './drivers.ts';
-import { type Cell, needsClusterControl, probeAdmin, runScenario } from './execute.ts';
+import { type Cell, needsClusterControl, pool, probeAdmin, runScenario } from './execute.ts';
 import { KstackCluster } from './kstack-cluster.ts';
 import { loadScenarios, profileKey, type Scenario } from './scenarios.ts';
 
@@ -226,19 +226,6 @@ async function addScramUser(target: TargetName, nodes: 1 | 3, mechanism: string)
   );
   if (result.code !== 0)
     throw new Error(`kafka-configs on ${target} failed (${result.code}): ${result.stderr}`);
-}
-
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await tasks[index]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
 }
 
 interface Options {
