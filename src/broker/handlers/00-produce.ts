@@ -1,5 +1,6 @@
 import { TRANSACTIONS } from '../../coordinator/transactions/runtime.ts';
 import {
+  errorByCode,
   type Input,
   KafkaErrors,
   ProduceRequest,
@@ -8,9 +9,13 @@ import {
   type ProduceResponseData,
 } from '../../protocol/index.ts';
 import {
+  BATCH_HEADER_BYTES,
   type BatchInfo,
+  isControl,
+  isTransactional,
   prepareProducePayload,
   type RecordRules,
+  readBatchHeader,
   validateProducePayload,
 } from '../../records/index.ts';
 import { muteWithoutResponse, recordQuota } from '../../security/quotas.ts';
@@ -40,32 +45,20 @@ const IMPLICIT_ADD_VERSION = 12;
  */
 const MAX_SERVED_VERSION = Math.min(12, ProduceRequest.validVersions.max, ProduceResponse.validVersions.max);
 
-/** Attributes of a v2 batch header: transactional (bit 4) and control (bit 5). */
-const ATTRIBUTE_TRANSACTIONAL = 0x10;
-const ATTRIBUTE_CONTROL = 0x20;
-const HEADER_ATTRIBUTES = 21;
-const HEADER_PRODUCER_ID = 43;
-const HEADER_PRODUCER_EPOCH = 51;
-const HEADER_SIZE = 61;
-
 /** The producer of a transactional data batch at the start of `records`, or null. */
 function transactionalProducer(
   records: Uint8Array | null,
 ): { producerId: bigint; producerEpoch: number } | null {
-  if (records === null || records.length < HEADER_SIZE) return null;
-  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-  const attributes = view.getInt16(HEADER_ATTRIBUTES);
-  if ((attributes & ATTRIBUTE_TRANSACTIONAL) === 0 || (attributes & ATTRIBUTE_CONTROL) !== 0) return null;
-  return {
-    producerId: view.getBigInt64(HEADER_PRODUCER_ID),
-    producerEpoch: view.getInt16(HEADER_PRODUCER_EPOCH),
-  };
+  if (records === null || records.length < BATCH_HEADER_BYTES) return null;
+  const header = readBatchHeader(records);
+  if (!isTransactional(header.attributes) || isControl(header.attributes)) return null;
+  return { producerId: BigInt(header.producerId), producerEpoch: header.producerEpoch };
 }
 
 /** The answer to a transactional append whose partition the coordinator did not add (Kafka's mapping). */
 function implicitAddRefusal(errorCode: number): { errorCode: number; message: string } | null {
   if (errorCode === 0) return null;
-  const name = Object.values(KafkaErrors).find((e) => e.code === errorCode)?.name ?? String(errorCode);
+  const name = errorByCode(errorCode).name;
   if (
     errorCode === KafkaErrors.PRODUCER_FENCED.code ||
     errorCode === KafkaErrors.INVALID_PRODUCER_EPOCH.code
