@@ -216,7 +216,7 @@ try {
       `lookups by id, ${mode === 'open' ? `open loop at ${ratePerSecond}/s offered` : 'closed loop (the most answered)'}: ` +
         `${result.answered} answered in ${result.seconds} s = ${result.achievedPerSecond}/s, errors ${result.errors}; ` +
         `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, p99.9 ${result.p999Ms.toFixed(2)} ms, ` +
-        `max ${result.maxMs.toFixed(2)} ms; registry CPU ${cpuPerLookupUs.toFixed(0)} µs per lookup ` +
+        `max ${result.maxMs.toFixed(2)} ms (the generator's own send lateness p99 ${result.sendLatenessP99Ms.toFixed(2)} ms, included); registry CPU ${cpuPerLookupUs.toFixed(0)} µs per lookup ` +
         `(≈ ${(1e6 / cpuPerLookupUs).toFixed(0)}/s per free core); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}\n`,
     );
   }
