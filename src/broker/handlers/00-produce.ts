@@ -236,7 +236,7 @@ function appendPartition(
         baseSequence: h.baseSequence,
         lastSequence: (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
         recordCount: h.recordCount,
-        isTransactional: (h.attributes & 0x10) !== 0,
+        isTransactional: isTransactional(h.attributes),
       };
       const decision = producerState.checkAppend(info);
       if (decision.kind === 'duplicate') {
