@@ -5,7 +5,9 @@
  *   (-o) from the ~/.m2 scripts/setup/55-fixtures.sh fills from Maven Central: 61 s at load 34
  *   (Maven's start, javac, surefire's JVM, then a cluster and five tests);
  * - the Vitest example of the Node API (examples/vitest, vitest from the project's
- *   devDependencies): 61 s at load 30, most of it Vite transforming src/ (53%).
+ *   devDependencies): 61 s at load 30, most of it Vite transforming src/ (53%);
+ * - the Jest example of the Node API (examples/jest, jest from the devDependencies, ESM through
+ *   --experimental-vm-modules, .ts through Node's own type stripping): 10 s at load 8.
  * Issue 20 asks for the fixtures tested in CI with their runners, so this runs in `npm run
  * test:slow` though it takes longer than the other slow files (beside one of them, two at a time).
  */
@@ -65,4 +67,21 @@ test('the Vitest example (examples/vitest): vitest run passes', () => {
   assert.equal(result.error, undefined, String(result.error));
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /Tests\s+4 passed \(4\)/);
+});
+
+test('the Jest example (examples/jest): jest passes', () => {
+  const result = spawnSync(
+    join(ROOT, 'node_modules', '.bin', 'jest'),
+    ['--config', 'examples/jest/jest.config.js', '--ci'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '--experimental-vm-modules', NO_COLOR: '1', CI: '1' },
+      timeout: RUN_MS,
+    },
+  );
+  assert.equal(result.error, undefined, String(result.error));
+  assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  // Jest writes its summary to stderr.
+  assert.match(result.stderr, /Tests:\s+4 passed, 4 total/);
 });
