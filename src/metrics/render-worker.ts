@@ -5,15 +5,18 @@
  * is byte for byte what `registry.metrics()` gives on the broker's thread, without the ~9 ms of
  * string building (253 partitions) holding the broker's event loop.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type {
+  CollectReply,
   FamilyEntry,
   FamilySnapshot,
   RenderReply,
   RenderRequest,
   SeriesSnapshot,
+  ServeMessage,
+  WorkerServeData,
 } from './worker-render.ts';
 
 if (parentPort === null) throw new Error('render-worker.ts runs as a worker thread (see worker-render.ts)');
@@ -123,25 +126,99 @@ async function render(request: RenderRequest): Promise<string> {
   return `${texts.join('\n\n')}\n`;
 }
 
-port.on('message', (request: RenderRequest) => {
-  render(request).then(
-    (text) => {
-      // Encoded here too, so the broker's thread neither encodes nor compresses: both transferred.
-      const body = new TextEncoder().encode(text);
-      // Copied out of zlib's Buffer (which may share a pooled ArrayBuffer) so it can be transferred.
-      const gzip = new Uint8Array(gzipSync(body, { level: GZIP_LEVEL }));
-      port.postMessage({ id: request.id, text, body, gzip } satisfies RenderReply, [
-        body.buffer as ArrayBuffer,
-        gzip.buffer as ArrayBuffer,
-      ]);
+/** The text as UTF-8 and gzipped, copied into buffers of their own so both can be transferred. */
+function encode(text: string): { body: Uint8Array; gzip: Uint8Array } {
+  const body = new TextEncoder().encode(text);
+  // Copied out of zlib's Buffer (which may share a pooled ArrayBuffer) so it can be transferred.
+  const gzip = new Uint8Array(gzipSync(body, { level: GZIP_LEVEL }));
+  return { body, gzip };
+}
+
+/** Renders what the broker's thread sends (workerRender): the text goes back to it. */
+function answerRenders(): void {
+  port.on('message', (request: RenderRequest) => {
+    render(request).then(
+      (text) => {
+        // Encoded here too, so the broker's thread neither encodes nor compresses: both transferred.
+        const { body, gzip } = encode(text);
+        port.postMessage({ id: request.id, text, body, gzip } satisfies RenderReply, [
+          body.buffer as ArrayBuffer,
+          gzip.buffer as ArrayBuffer,
+        ]);
+      },
+      (error: unknown) =>
+        port.postMessage({
+          id: request.id,
+          error: error instanceof Error ? error.message : String(error),
+        } satisfies RenderReply),
+    );
+  });
+}
+
+/**
+ * Serves `/metrics` from this thread (workerServe): a scrape that needs a new text asks the
+ * broker's thread for a snapshot; the others get the last text without the broker's thread.
+ */
+async function serve(options: WorkerServeData['serve']): Promise<void> {
+  const { buildMetricsApp } = await import('./http.ts');
+  const waiting = new Map<number, (reply: CollectReply) => void>();
+  let nextId = 0;
+  const send = (message: ServeMessage): void => port.postMessage(message);
+  const collected = (): Promise<CollectReply> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      send({ collect: id });
+    });
+  const renderText = async (): Promise<string> => {
+    const reply = await collected();
+    if ('error' in reply) throw new Error(`metrics collect failed: ${reply.error}`);
+    try {
+      return await render(reply);
+    } catch (error) {
+      // Some families may hold this snapshot's series, others the last: start again from nothing.
+      seriesByFamily.clear();
+      send({ resync: true });
+      throw error;
+    }
+  };
+  const app = buildMetricsApp(
+    {
+      contentType: options.contentType,
+      metrics: renderText,
+      async encoded() {
+        const { body, gzip } = encode(await renderText());
+        return {
+          body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+          gzip: Buffer.from(gzip.buffer, gzip.byteOffset, gzip.byteLength),
+        };
+      },
     },
-    (error: unknown) =>
-      port.postMessage({
-        id: request.id,
-        error: error instanceof Error ? error.message : String(error),
-      } satisfies RenderReply),
+    { renderMinIntervalMs: options.renderMinIntervalMs },
   );
-});
+  port.on('message', (message: CollectReply | { close: true }) => {
+    if ('close' in message) {
+      void app.close().finally(() => send({ closed: true }));
+      return;
+    }
+    const resolve = waiting.get(message.id);
+    waiting.delete(message.id);
+    resolve?.(message);
+  });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    const { message, code } = error as NodeJS.ErrnoException;
+    send({ listenError: { message, code } });
+    return;
+  }
+  const address = app.server.address();
+  send({ listening: typeof address === 'object' && address !== null ? address.port : options.port });
+}
+
+const serving = (workerData as WorkerServeData | null)?.serve;
+if (serving === undefined) answerRenders();
+else void serve(serving);
 
 // Its modules are loaded: from now on the render timeout applies (see worker-render.ts).
 port.postMessage({ ready: true } satisfies RenderReply);

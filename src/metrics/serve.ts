@@ -5,8 +5,8 @@
  * agent serves one endpoint per broker).
  */
 import type { BrokerMetrics, BrokerMetricsSource } from './broker-metrics.ts';
-import { type MetricsServer, startMetricsServer } from './http.ts';
-import { workerRender } from './worker-render.ts';
+import type { MetricsServer } from './http.ts';
+import { type WorkerServer, workerServe } from './worker-render.ts';
 
 export interface ServeBrokerMetricsOptions {
   /** The broker's observer (`BrokerOptions.observer`), created before the broker. */
@@ -20,16 +20,11 @@ export interface ServeBrokerMetricsOptions {
 
 export async function serveBrokerMetrics(options: ServeBrokerMetricsOptions): Promise<MetricsServer> {
   options.metrics.attach(options.broker);
-  let server: MetricsServer;
-  const render = workerRender(options.metrics.registry);
+  let server: WorkerServer;
   try {
-    server = await startMetricsServer({
-      registry: render,
-      host: options.host,
-      port: options.port,
-    });
+    // The worker thread listens and answers; the broker's thread only collects when it asks.
+    server = await workerServe(options.metrics.registry, { host: options.host, port: options.port });
   } catch (error) {
-    await render.close();
     options.metrics.detach();
     throw error;
   }

@@ -8,8 +8,15 @@
  * millisecond to post. prom-client keeps owning names, types, help and the registry.
  */
 import { Worker } from 'node:worker_threads';
-import type { EncodedMetrics, FamilyRegistry, MetricsText } from './http.ts';
-import { METRICS_RENDER_SLICE_MS } from './http.ts';
+import type { EncodedMetrics, FamilyRegistry, MetricsServer, MetricsText } from './http.ts';
+import { METRICS_RENDER_MIN_INTERVAL_MS } from './http.ts';
+
+/**
+ * A collect returns to the event loop once it has held it this long: a request arriving during a
+ * collect waits at most about this plus one family's `get()` (the longest, prom-client's
+ * event-loop-lag or a per-partition family, ~0.1-0.3 ms on a quiet machine at 253 partitions).
+ */
+export const METRICS_COLLECT_SLICE_MS = 0.5;
 
 /** A render the worker has not answered within this is abandoned (the scrape fails, the worker is replaced). */
 export const METRICS_RENDER_TIMEOUT_MS = 10_000;
@@ -65,6 +72,30 @@ export interface RenderRequest {
   readonly families: readonly FamilyEntry[];
   /** The values of the families sent by name, one after the other (transferred, not copied). */
   readonly values: Float64Array;
+}
+
+/** The broker thread's answer to a worker's `{ collect: id }` (serving mode): a snapshot, or why there is none. */
+export type CollectReply = RenderRequest | { readonly id: number; readonly error: string };
+
+/** What a serving worker tells the broker's thread (see `workerServe`). */
+export type ServeMessage =
+  | { readonly ready: true }
+  | { readonly listening: number }
+  | { readonly listenError: { readonly message: string; readonly code?: string } }
+  /** A scrape needs a render: collect a snapshot and answer with the same id. */
+  | { readonly collect: number }
+  /** The worker failed a render and forgot every family: send each in full next time. */
+  | { readonly resync: true }
+  | { readonly closed: true };
+
+/** `workerData` of a worker that serves `/metrics` itself (render-worker.ts). */
+export interface WorkerServeData {
+  readonly serve: {
+    readonly host: string;
+    readonly port: number;
+    readonly contentType: string;
+    readonly renderMinIntervalMs: number;
+  };
 }
 
 export type RenderReply =
@@ -142,6 +173,64 @@ function sameSeries(sent: SeriesSnapshot[], now: readonly SeriesSnapshot[]): boo
   return true;
 }
 
+/** One collect of a registry: its entries in order and the by-name families' values. */
+export interface CollectedSnapshot {
+  readonly families: FamilyEntry[];
+  readonly values: Float64Array;
+  /** Series in the snapshot (a family the worker collects counts as one). */
+  readonly seriesCount: number;
+}
+
+/**
+ * Reads every family of `registry` on the calling thread (`get()`, which runs the gauges'
+ * `collect` against the broker), returning to the event loop whenever a slice has run `sliceMs`,
+ * so a request arriving meanwhile waits at most about that plus one family. A family whose series
+ * are those in `sent` (names and labels, in order) is given by name with its values packed in
+ * `values`; the others in full, and `sent` learns them.
+ */
+export async function collectSnapshot(
+  registry: FamilyRegistry,
+  sent: Map<string, SeriesSnapshot[]>,
+  collectInWorker: ReadonlySet<string>,
+  sliceMs: number,
+): Promise<CollectedSnapshot> {
+  const families: FamilyEntry[] = [];
+  const values: number[] = [];
+  let seriesCount = 0;
+  let sliceStartMs = performance.now();
+  for (const family of familiesOf(registry)) {
+    if (collectInWorker.has(family.name)) {
+      families.push({ collectInWorker: family.name });
+      seriesCount++;
+      continue;
+    }
+    const collected = (await (family.getForPromString?.() ?? family.get())) as CollectedFamily;
+    const series = collected.values ?? [];
+    seriesCount += series.length;
+    const known = sent.get(collected.name);
+    if (known !== undefined && sameSeries(known, series)) {
+      families.push(collected.name);
+      for (const one of series) values.push(one.value);
+    } else {
+      // Copied: the worker must get the series as they are now, not as prom-client changes them later.
+      const copy = series.map((one) => ({ ...one }));
+      sent.set(collected.name, copy);
+      families.push({
+        name: collected.name,
+        help: collected.help,
+        type: collected.type,
+        aggregator: collected.aggregator,
+        series: copy,
+      });
+    }
+    if (performance.now() - sliceStartMs >= sliceMs) {
+      await new Promise((done) => setImmediate(done));
+      sliceStartMs = performance.now();
+    }
+  }
+  return { families, values: Float64Array.from(values), seriesCount };
+}
+
 interface RunningWorker {
   readonly worker: Worker;
   /** The series each family was last sent with, in full, to this worker. */
@@ -159,13 +248,13 @@ interface RunningWorker {
 export function workerRender(
   registry: FamilyRegistry,
   options: {
-    /** METRICS_RENDER_SLICE_MS when missing. */
+    /** METRICS_COLLECT_SLICE_MS when missing. */
     readonly sliceMs?: number;
     /** Families the worker collects from its own default metrics; PROCESS_FAMILIES_COLLECTED_IN_WORKER when missing. */
     readonly collectInWorker?: ReadonlySet<string>;
   } = {},
 ): WorkerRender {
-  const sliceMs = options.sliceMs ?? METRICS_RENDER_SLICE_MS;
+  const sliceMs = options.sliceMs ?? METRICS_COLLECT_SLICE_MS;
   const collectInWorker = options.collectInWorker ?? PROCESS_FAMILIES_COLLECTED_IN_WORKER;
   let running: RunningWorker | null = null;
   let nextId = 0;
@@ -213,43 +302,16 @@ export function workerRender(
 
   /** Collects every family on this thread, yielding between slices, and posts the snapshot. */
   const snapshot = async (current: RunningWorker, id: number): Promise<void> => {
-    const families: FamilyEntry[] = [];
-    const values: number[] = [];
-    let seriesCount = 0;
-    let sliceStartMs = performance.now();
-    for (const family of familiesOf(registry)) {
-      if (collectInWorker.has(family.name)) {
-        families.push({ collectInWorker: family.name });
-        seriesCount++;
-        continue;
-      }
-      const collected = (await (family.getForPromString?.() ?? family.get())) as CollectedFamily;
-      const series = collected.values ?? [];
-      seriesCount += series.length;
-      const sent = current.sent.get(collected.name);
-      if (sent !== undefined && sameSeries(sent, series)) {
-        families.push(collected.name);
-        for (const one of series) values.push(one.value);
-      } else {
-        // Copied: the worker must get the series as they are now, not as prom-client changes them later.
-        const copy = series.map((one) => ({ ...one }));
-        current.sent.set(collected.name, copy);
-        families.push({
-          name: collected.name,
-          help: collected.help,
-          type: collected.type,
-          aggregator: collected.aggregator,
-          series: copy,
-        });
-      }
-      if (performance.now() - sliceStartMs >= sliceMs) {
-        await new Promise((done) => setImmediate(done));
-        sliceStartMs = performance.now();
-      }
-    }
-    const packed = Float64Array.from(values);
+    const { families, values, seriesCount } = await collectSnapshot(
+      registry,
+      current.sent,
+      collectInWorker,
+      sliceMs,
+    );
     current.worker.ref();
-    current.worker.postMessage({ id, families, values: packed } satisfies RenderRequest, [packed.buffer]);
+    current.worker.postMessage({ id, families, values } satisfies RenderRequest, [
+      values.buffer as ArrayBuffer,
+    ]);
     lastSeriesCount = seriesCount;
   };
 
@@ -316,6 +378,174 @@ export function workerRender(
         current.pending.clear();
         await current.worker.terminate();
       }
+    },
+  };
+}
+
+/** A `/metrics` endpoint served from a worker thread (`workerServe`). */
+export interface WorkerServer extends MetricsServer {
+  /** Snapshots the broker's thread has collected for the worker so far. */
+  readonly collects: number;
+  /** Series in the last snapshot (a family the worker collects counts as one). */
+  readonly lastSeriesCount: number;
+}
+
+/** How long `close()` waits for the worker to stop listening before it is terminated. */
+export const METRICS_SERVE_CLOSE_MS = 5_000;
+
+/**
+ * `/metrics` served by a worker thread: the worker listens, answers scrapes (from the text it
+ * rendered last when that is younger than `renderMinIntervalMs`, as `buildMetricsApp` does), and
+ * formats, encodes and gzips the text. The broker's thread only collects, when the worker asks
+ * (at most once per `renderMinIntervalMs`), in slices of `sliceMs`: a scrape answered from the
+ * last text costs it nothing. The text is byte for byte `registry.metrics()`'s, as `workerRender`'s.
+ * A worker that exits on its own (a crash) is replaced once, on the port it had. A collect has no
+ * time limit of its own: the scraper's (Prometheus' `scrape_timeout`) bounds a scrape.
+ */
+export async function workerServe(
+  registry: FamilyRegistry,
+  options: {
+    readonly host: string;
+    /** 0: any free port. */
+    readonly port: number;
+    /** METRICS_RENDER_MIN_INTERVAL_MS when missing. */
+    readonly renderMinIntervalMs?: number;
+    /** METRICS_COLLECT_SLICE_MS when missing. */
+    readonly sliceMs?: number;
+    /** PROCESS_FAMILIES_COLLECTED_IN_WORKER when missing. */
+    readonly collectInWorker?: ReadonlySet<string>;
+  },
+): Promise<WorkerServer> {
+  const sliceMs = options.sliceMs ?? METRICS_COLLECT_SLICE_MS;
+  const collectInWorker = options.collectInWorker ?? PROCESS_FAMILIES_COLLECTED_IN_WORKER;
+  let collects = 0;
+  let lastSeriesCount = 0;
+  let closing = false;
+
+  /** Starts a worker listening on `port`; resolves with the port once it listens. */
+  interface Running {
+    readonly worker: Worker;
+    readonly listening: Promise<number>;
+    readonly closed: Promise<void>;
+    fail(error: Error): void;
+  }
+  const start = (port: number): Running => {
+    const data: WorkerServeData = {
+      serve: {
+        host: options.host,
+        port,
+        contentType: registry.contentType,
+        renderMinIntervalMs: options.renderMinIntervalMs ?? METRICS_RENDER_MIN_INTERVAL_MS,
+      },
+    };
+    const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: data });
+    // The broker keeps the process alive; the endpoint alone must not.
+    worker.unref();
+    /** The series each family was last sent with, in full, to this worker. */
+    const sent = new Map<string, SeriesSnapshot[]>();
+    let collecting: Promise<unknown> = Promise.resolve();
+    let listened = (_port: number): void => {};
+    let failed = (_error: Error): void => {};
+    const listening = new Promise<number>((resolve, reject) => {
+      listened = resolve;
+      failed = reject;
+    });
+    let closedNow = (): void => {};
+    const closed = new Promise<void>((done) => {
+      closedNow = done;
+    });
+    const answer = async (id: number): Promise<void> => {
+      try {
+        const { families, values, seriesCount } = await collectSnapshot(
+          registry,
+          sent,
+          collectInWorker,
+          sliceMs,
+        );
+        collects++;
+        lastSeriesCount = seriesCount;
+        worker.postMessage({ id, families, values } satisfies CollectReply, [values.buffer as ArrayBuffer]);
+      } catch (error) {
+        // What the worker holds no longer matches `sent`: the next snapshot goes in full.
+        sent.clear();
+        worker.postMessage({
+          id,
+          error: error instanceof Error ? error.message : String(error),
+        } satisfies CollectReply);
+      }
+    };
+    worker.on('message', (message: ServeMessage) => {
+      if ('collect' in message) {
+        // One at a time, in the order asked: each snapshot is sent against the one before it.
+        collecting = collecting.then(() => answer(message.collect));
+      } else if ('resync' in message) {
+        collecting = collecting.then(() => sent.clear());
+      } else if ('listening' in message) {
+        listened(message.listening);
+      } else if ('listenError' in message) {
+        const error = Object.assign(new Error(message.listenError.message), {
+          code: message.listenError.code,
+        });
+        failed(error);
+        void worker.terminate();
+      } else if ('closed' in message) {
+        closedNow();
+      }
+    });
+    worker.on('error', (error) => failed(error));
+    worker.on('exit', (code) => {
+      failed(new Error(`metrics serving worker exited (code ${code})`));
+      closedNow();
+    });
+    return { worker, listening, closed, fail: failed };
+  };
+
+  const first = start(options.port);
+  const timer = setTimeout(() => {
+    first.fail(
+      new Error(`metrics serving worker did not listen within ${METRICS_RENDER_WORKER_START_MS} ms`),
+    );
+    void first.worker.terminate();
+  }, METRICS_RENDER_WORKER_START_MS);
+  let port: number;
+  try {
+    port = await first.listening;
+  } finally {
+    clearTimeout(timer);
+  }
+  let current = first;
+  const replaceOnExit = (running: Running, again: boolean): void => {
+    running.worker.once('exit', () => {
+      if (closing || !again) return;
+      current = start(port);
+      current.listening.catch(() => {});
+      replaceOnExit(current, false);
+    });
+  };
+  replaceOnExit(first, true);
+
+  return {
+    url: `http://${options.host}:${port}/metrics`,
+    port,
+    get collects() {
+      return collects;
+    },
+    get lastSeriesCount() {
+      return lastSeriesCount;
+    },
+    async close() {
+      closing = true;
+      const running = current;
+      running.worker.postMessage({ close: true });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        running.closed,
+        new Promise<void>((done) => {
+          timer = setTimeout(done, METRICS_SERVE_CLOSE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      await running.worker.terminate();
     },
   };
 }

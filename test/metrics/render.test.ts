@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -17,7 +18,11 @@ import { Broker } from '../../src/broker/broker.ts';
 import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
 import { acceptsGzip, buildMetricsApp, slicedRender } from '../../src/metrics/http.ts';
 import { LatencyReservoir, QUANTILES } from '../../src/metrics/reservoir.ts';
-import { PROCESS_FAMILIES_COLLECTED_IN_WORKER, workerRender } from '../../src/metrics/worker-render.ts';
+import {
+  PROCESS_FAMILIES_COLLECTED_IN_WORKER,
+  workerRender,
+  workerServe,
+} from '../../src/metrics/worker-render.ts';
 import { parseSamples, sampleValue } from './support.ts';
 
 const PORT = 23800;
@@ -298,6 +303,72 @@ test("/metrics sends the worker's gzipped text to a scraper that accepts gzip, t
   assert.equal(acceptsGzip('identity'), false);
   assert.equal(acceptsGzip('GZIP;Q=0.5'), true);
   assert.equal(acceptsGzip(undefined), false);
+});
+
+/**
+ * Fetches `url` from a thread of its own and reports through `flag` (1: answered with 200, 2:
+ * failed), so this thread can wait for it while its own event loop is blocked.
+ */
+function scrapeFromAnotherThread(url: string, flag: Int32Array): Worker {
+  const scraper = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const flag = new Int32Array(workerData.shared);
+     fetch(workerData.url).then((r) => r.text().then(() => r.ok), () => false).then((ok) => {
+       Atomics.store(flag, 0, ok ? 1 : 2);
+       Atomics.notify(flag, 0);
+     });`,
+    { eval: true, workerData: { url, shared: flag.buffer } },
+  );
+  return scraper;
+}
+
+test('workerServe: the worker thread answers /metrics; the broker thread only collects when a new text is due', async () => {
+  const server = await workerServe(metrics.registry, {
+    host: '127.0.0.1',
+    port: 0,
+    renderMinIntervalMs: 60_000,
+  });
+  try {
+    const plain = await fetch(server.url, { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers.get('content-type'), metrics.registry.contentType);
+    const text = await plain.text();
+    assert.equal(steady(text), steady(await metrics.registry.metrics()), "prom-client's text");
+    assert.equal(server.collects, 1);
+    assert.equal(server.lastSeriesCount, parseSamples(text).length);
+    // fetch asks for gzip and unzips: the same cached render, sent gzipped.
+    const zipped = await fetch(server.url);
+    assert.equal(zipped.headers.get('content-encoding'), 'gzip');
+    assert.equal(await zipped.text(), text);
+    // The broker thread blocked (Atomics.wait holds its event loop): a scrape is still answered.
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const scraper = scrapeFromAnotherThread(server.url, flag);
+    try {
+      const waited = Atomics.wait(flag, 0, 0, 30_000);
+      assert.equal(waited === 'timed-out' ? 'timed-out' : Atomics.load(flag, 0), 1, 'answered while blocked');
+    } finally {
+      await scraper.terminate();
+    }
+    assert.equal(server.collects, 1, 'answered from the last text: no collect');
+  } finally {
+    await server.close();
+  }
+  // A new text on every scrape: each one collects once, and follows the broker's values.
+  const fresh = await workerServe(metrics.registry, { host: '127.0.0.1', port: 0, renderMinIntervalMs: 0 });
+  try {
+    await (await fetch(fresh.url)).text();
+    await produce('rendered', PARTITIONS);
+    const after = await (await fetch(fresh.url)).text();
+    assert.equal(fresh.collects, 2);
+    assert.equal(steady(after), steady(await metrics.registry.metrics()), 'values changed');
+    // The port is taken: the error names it.
+    await assert.rejects(
+      workerServe(metrics.registry, { host: '127.0.0.1', port: fresh.port }),
+      /EADDRINUSE/,
+    );
+  } finally {
+    await fresh.close();
+  }
 });
 
 test("the reservoir's one-sort quantiles equal each quantile, and follow new samples", () => {
