@@ -81,6 +81,11 @@ export type MetadataRecord =
       readonly endpoints?: readonly RegisteredEndpoint[];
       /** A cluster's broker registers fenced (Kafka's RegisterBrokerRecord.Fenced); one node is not. */
       readonly fenced?: boolean;
+      /**
+       * Kafka's BrokerEpoch: set in a snapshot's records (src/controller/metadata-snapshot.ts), where
+       * the record's offset is not the registration's; absent, the epoch is the record's own offset.
+       */
+      readonly brokerEpoch?: number;
     }
   /** Kafka's FenceBrokerRecord / UnfenceBrokerRecord: `epoch` is the broker epoch they apply to. */
   | { readonly type: 'FenceBrokerRecord'; readonly id: number; readonly epoch: number }
@@ -295,7 +300,10 @@ export class MetadataImage implements MetadataView {
             port: record.port,
             rack: record.rack,
           });
-          registrations.set(record.brokerId, { epoch: Number(lastOffset), fenced: record.fenced === true });
+          registrations.set(record.brokerId, {
+            epoch: record.brokerEpoch ?? Number(lastOffset),
+            fenced: record.fenced === true,
+          });
           if (record.endpoints === undefined || record.endpoints.length === 0)
             endpoints.delete(record.brokerId);
           else endpoints.set(record.brokerId, Object.freeze([...record.endpoints]));
