@@ -5,16 +5,23 @@
  * log start. A NoOp entry (an empty batch, Kafka's NoOpRecord) every `noOpIntervalMs` keeps the
  * high watermark moving and shows a leader that can still commit.
  *
- * The snapshot holds the records replayed so far, not a compacted image: it bounds the Raft log,
- * and lets a node far behind catch up through FetchSnapshot.
+ * Every node snapshots its own image (src/controller/metadata-snapshot.ts: the current image,
+ * compacted) as Kafka's nodes do: after `metadata.log.max.record.bytes.between.snapshots` bytes of
+ * records, or `metadata.log.max.snapshot.interval.ms` after the last snapshot if any record came
+ * since. The snapshot bounds the Raft log, and a node far behind catches up through FetchSnapshot.
  */
 import { MetadataImage, type MetadataRecord } from '../broker/metadata-image.ts';
 import { NotLeaderError, type RaftListener } from '../raft/replica.ts';
 import type { LeaderAndEpoch, SnapshotId } from '../raft/types.ts';
 import type { RaftDriver } from './driver.ts';
+import { PassedOverRecords, snapshotDelta, snapshotRecords } from './metadata-snapshot.ts';
 
 /** Kafka's `metadata.max.idle.interval.ms` (500): how often an idle active controller writes a NoOp. */
 export const NO_OP_INTERVAL_MS_DEFAULT = 500;
+/** Kafka's `metadata.log.max.record.bytes.between.snapshots` default (20 MiB, as Kafka 4.1.1 reports it). */
+export const SNAPSHOT_RECORD_BYTES_DEFAULT = 20_971_520;
+/** Kafka's `metadata.log.max.snapshot.interval.ms` default (1 hour, as Kafka 4.1.1 reports it). */
+export const SNAPSHOT_INTERVAL_MS_DEFAULT = 3_600_000;
 /** Committed entries replayed per read from the log. */
 const REPLAY_ENTRIES_MAX = 256;
 
@@ -91,8 +98,13 @@ export class MetadataQuorum {
   readonly #onRecords: (records: readonly MetadataRecord[], offset: bigint) => void;
   #driver: RaftDriver | null = null;
   #image: MetadataImage;
-  /** Every record replayed so far (what a snapshot holds). */
-  #replayed: MetadataRecord[] = [];
+  /** The live ACL, SCRAM and quota records, which the image passes over (a snapshot holds them). */
+  #passedOver = new PassedOverRecords();
+  readonly #snapshotRecordBytes: number;
+  readonly #snapshotIntervalMs: number;
+  /** Record bytes replayed since the last snapshot (taken or installed). */
+  #bytesSinceSnapshot = 0;
+  #lastSnapshotMs = performance.now();
   /** The next log offset to replay. */
   #appliedEnd = 0;
   readonly #pending: Pending[] = [];
@@ -101,6 +113,10 @@ export class MetadataQuorum {
   constructor(options: {
     clusterId: string;
     noOpIntervalMs?: number;
+    /** `metadata.log.max.record.bytes.between.snapshots`: record bytes that trigger a snapshot. */
+    snapshotRecordBytes?: number;
+    /** `metadata.log.max.snapshot.interval.ms`: a snapshot at least this often while records come. */
+    snapshotIntervalMs?: number;
     /** Called after each change of the image (committed records replayed, snapshot installed). */
     onImage?: (image: MetadataImage) => void;
     /**
@@ -111,6 +127,8 @@ export class MetadataQuorum {
   }) {
     this.clusterId = options.clusterId;
     this.#noOpIntervalMs = options.noOpIntervalMs ?? NO_OP_INTERVAL_MS_DEFAULT;
+    this.#snapshotRecordBytes = options.snapshotRecordBytes ?? SNAPSHOT_RECORD_BYTES_DEFAULT;
+    this.#snapshotIntervalMs = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS_DEFAULT;
     this.#onImage = options.onImage ?? (() => {});
     this.#onRecords = options.onRecords ?? (() => {});
     this.#image = MetadataImage.empty(options.clusterId, -1);
@@ -128,7 +146,10 @@ export class MetadataQuorum {
     const bytes = storage.snapshotBytes();
     if (bytes !== null) this.#install(storage.snapshotId(), bytes);
     this.#appliedEnd = storage.logStartOffset();
-    this.#noOpTimer = setInterval(() => this.#noOp(), this.#noOpIntervalMs);
+    this.#noOpTimer = setInterval(() => {
+      this.#noOp();
+      this.#snapshotIfDue();
+    }, this.#noOpIntervalMs);
   }
 
   detach(): void {
@@ -185,12 +206,32 @@ export class MetadataQuorum {
     });
   }
 
-  /** Takes a snapshot of everything replayed (at most the high watermark) and drops the log below it. */
+  /** The live ACL, SCRAM and quota records beside the image (what a snapshot holds of them). */
+  passedOver(): PassedOverRecords {
+    return this.#passedOver;
+  }
+
+  /**
+   * Takes a snapshot of the image as replayed (at most the high watermark), compacted, and drops the
+   * log below it; null when nothing was replayed past the log start.
+   */
   snapshot(): SnapshotId | null {
     const driver = this.#driverOrThrow();
     const end = this.#appliedEnd;
     if (end <= driver.replica.storage.logStartOffset()) return null;
-    return driver.replica.createSnapshot(end, encoder.encode(JSON.stringify({ records: this.#replayed })));
+    const records = snapshotRecords(this.#image, this.#passedOver);
+    const id = driver.replica.createSnapshot(end, encodeMetadataEntry(records));
+    this.#bytesSinceSnapshot = 0;
+    this.#lastSnapshotMs = performance.now();
+    return id;
+  }
+
+  /** Kafka's triggers: enough record bytes since the last snapshot, or its interval with any. */
+  #snapshotIfDue(): void {
+    if (this.#driver === null || this.#bytesSinceSnapshot === 0) return;
+    const bytesDue = this.#bytesSinceSnapshot >= this.#snapshotRecordBytes;
+    const timeDue = performance.now() - this.#lastSnapshotMs >= this.#snapshotIntervalMs;
+    if (bytesDue || timeDue) this.snapshot();
   }
 
   #driverOrThrow(): RaftDriver {
@@ -224,7 +265,8 @@ export class MetadataQuorum {
           }
           if (records.length > 0) {
             this.#image = this.#image.apply(records, BigInt(entry.offset));
-            this.#replayed.push(...records);
+            this.#passedOver.replay(records);
+            this.#bytesSinceSnapshot += entry.payload.length;
             this.#onRecords(records, BigInt(entry.offset));
             changed = true;
           }
@@ -234,6 +276,7 @@ export class MetadataQuorum {
       }
     }
     if (changed) this.#onImage(this.#image);
+    this.#snapshotIfDue();
   }
 
   /** Answers the proposal at `offset`: committed if it still has its epoch, else lost (or `refused`). */
@@ -261,12 +304,23 @@ export class MetadataQuorum {
     this.#pending.splice(0, this.#pending.length, ...this.#pending.filter((p) => p.offset < offset));
   }
 
+  /**
+   * Replaces the image with a snapshot's. The broker is handed the delta from what it held (removals
+   * of what the snapshot lacks, then the snapshot's records), as it builds its image from the batches.
+   */
   #install(id: SnapshotId, bytes: Uint8Array): void {
     const records = decodeMetadataEntry(bytes);
-    this.#replayed = [...records];
-    this.#image = MetadataImage.empty(this.clusterId, -1).apply(records, BigInt(id.endOffset - 1));
+    const before = { image: this.#image, passedOver: this.#passedOver };
+    const passedOver = new PassedOverRecords();
+    passedOver.replay(records);
+    const image = MetadataImage.empty(this.clusterId, -1).apply(records, BigInt(id.endOffset - 1));
+    this.#image = image;
+    this.#passedOver = passedOver;
     this.#appliedEnd = id.endOffset;
-    if (records.length > 0) this.#onRecords(records, BigInt(id.endOffset - 1));
+    this.#bytesSinceSnapshot = 0;
+    this.#lastSnapshotMs = performance.now();
+    const delta = snapshotDelta(before, { image: this.#image, passedOver });
+    if (delta.length > 0) this.#onRecords(delta, BigInt(id.endOffset - 1));
     this.#onImage(this.#image);
   }
 }
