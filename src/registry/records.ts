@@ -3,7 +3,8 @@
  * SCHEMA key {keytype, subject, version, magic: 1} → {subject, version, id, schemaType (not for
  * AVRO), references, schema, deleted, metadata and ruleSet (data contracts: only when set)}; a soft delete rewrites the value with deleted: true, a
  * permanent delete writes a tombstone. CONFIG and MODE keys {keytype, subject (absent: global),
- * magic: 0} → {compatibilityLevel, normalize (only when set)} / {mode}, a tombstone clears it. DELETE_SUBJECT →
+ * magic: 0} → {compatibilityLevel, normalize, and Confluent's other config fields (CONFIG_FIELDS), each
+ * only when set} / {mode}, a tombstone clears it. DELETE_SUBJECT →
  * {subject, version} (every version up to it deleted); CLEAR_SUBJECT → {subject}; NOOP → nothing.
  */
 import type { SchemaReference, SchemaType } from './formats/types.ts';
@@ -24,6 +25,42 @@ export interface SchemaValue {
 
 /** A JSON object kept as the client sent it (schema metadata or rule set). */
 export type DataContractObject = Readonly<Record<string, unknown>>;
+
+/**
+ * Confluent's config fields besides `compatibilityLevel` and `normalize`, with the JSON type each
+ * takes (Confluent's ConfigUpdateRequest and its CONFIG record value): kept and answered as a client
+ * sent them; registry.ts says which it applies.
+ */
+export const CONFIG_FIELDS = {
+  alias: 'string',
+  compatibilityGroup: 'string',
+  validateFields: 'boolean',
+  validateRules: 'boolean',
+  defaultMetadata: 'object',
+  overrideMetadata: 'object',
+  defaultRuleSet: 'object',
+  overrideRuleSet: 'object',
+} as const;
+
+export type ConfigFieldName = keyof typeof CONFIG_FIELDS;
+/** The CONFIG_FIELDS a config sets (an object field holds a JSON object as given). */
+export type ConfigFields = { -readonly [K in ConfigFieldName]?: unknown };
+
+/** Whether `value` has the JSON type CONFIG_FIELDS names for `name` (an object: not an array, not null). */
+export function isConfigFieldValue(name: ConfigFieldName, value: unknown): boolean {
+  const type = CONFIG_FIELDS[name];
+  if (type === 'object') return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return typeof value === type;
+}
+
+/** The CONFIG_FIELDS of a CONFIG record value (or request body) that have their type; others are left out. */
+export function configFieldsOf(value: Record<string, unknown> | null): ConfigFields {
+  const fields: ConfigFields = {};
+  for (const name of Object.keys(CONFIG_FIELDS) as ConfigFieldName[]) {
+    if (isConfigFieldValue(name, value?.[name])) fields[name] = value?.[name];
+  }
+  return fields;
+}
 
 export type RecordKey =
   | { readonly keytype: 'SCHEMA'; readonly subject: string; readonly version: number }

@@ -21,9 +21,14 @@ import { formatOf } from './formats/index.ts';
 import type { ParsedSchema, ResolvedReference, SchemaReference, SchemaType } from './formats/types.ts';
 import { identityUrl, type RegistryIdentity, sameIdentity } from './leader-protocol.ts';
 import {
+  CONFIG_FIELDS,
+  type ConfigFieldName,
+  type ConfigFields,
+  configFieldsOf,
   type DataContractObject,
   encodeKey,
   encodeSchemaValue,
+  isConfigFieldValue,
   type RecordKey,
   type SchemaValue,
 } from './records.ts';
@@ -71,18 +76,18 @@ export interface SchemaView {
 }
 
 /** A subject's or the registry's config as Confluent answers it: only the fields that are set. */
-export interface ConfigView {
+export type ConfigView = ConfigFields & {
   compatibilityLevel?: CompatibilityLevel;
   normalize?: boolean;
-}
+};
 
-/** A PUT /config body: Confluent's ConfigUpdateRequest fields kstack keeps. */
-export interface ConfigUpdate {
+/** A PUT /config body: Confluent's ConfigUpdateRequest fields (each kept; see setConfig for those applied). */
+export type ConfigUpdate = ConfigFields & {
   compatibility?: CompatibilityLevel;
   normalize?: boolean;
-}
+};
 
-/** Parses a PUT /config body; a field left out keeps its current value. */
+/** Parses a PUT /config body; a field left out (or null) keeps its current value. */
 export function parseConfigUpdate(body: unknown): ConfigUpdate {
   const b = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
   const level = b.compatibility ?? b.compatibilityLevel;
@@ -92,12 +97,22 @@ export function parseConfigUpdate(body: unknown): ConfigUpdate {
   if (b.normalize !== undefined && b.normalize !== null && typeof b.normalize !== 'boolean') {
     throw errors.badRequest('"normalize" must be true or false');
   }
+  for (const name of Object.keys(CONFIG_FIELDS) as ConfigFieldName[]) {
+    const value = b[name];
+    if (value !== undefined && value !== null && !isConfigFieldValue(name, value)) {
+      const type = CONFIG_FIELDS[name];
+      throw errors.badRequest(`"${name}" must be ${type === 'object' ? 'a JSON object' : `a ${type}`}`);
+    }
+  }
   const update: ConfigUpdate = {
     ...(isCompatibilityLevel(level) ? { compatibility: level } : {}),
     ...(typeof b.normalize === 'boolean' ? { normalize: b.normalize } : {}),
+    ...configFieldsOf(b),
   };
-  if (update.compatibility === undefined && update.normalize === undefined) {
-    throw errors.invalidCompatibility('(none: the body sets neither compatibility nor normalize)');
+  if (Object.keys(update).length === 0) {
+    throw errors.invalidCompatibility(
+      '(none: the body sets neither compatibility nor normalize nor another config field)',
+    );
   }
   return update;
 }
@@ -646,8 +661,14 @@ export class SchemaRegistry {
         effective,
       );
     }
+    // With a compatibility group (a metadata property's name), only the versions whose property
+    // has the new schema's value are checked (Confluent's compatibilityGroup).
+    const group = this.compatibilityGroup(subject);
+    const groupOf = (metadata: DataContractObject | null | undefined) =>
+      group === undefined ? undefined : (metadata?.properties as Record<string, string> | undefined)?.[group];
     const previous = this.state
       .versions(subject, false)
+      .filter((s) => groupOf(s.metadata) === groupOf(request.metadata))
       .map((s) => ({ version: s.version, schema: this.parseStored(s) }));
     return checkCompatibility(formatOf(request.schemaType), parsed, previous, level);
   }
@@ -782,8 +803,7 @@ export class SchemaRegistry {
       }
       for (const schema of all)
         await this.#write({ keytype: 'SCHEMA', subject, version: schema.version }, null);
-      if (this.state.configs.has(subject) || this.state.normalizes.has(subject))
-        await this.#write({ keytype: 'CONFIG', subject }, null);
+      if (this.#hasConfig(subject)) await this.#write({ keytype: 'CONFIG', subject }, null);
       if (this.state.modes.has(subject)) await this.#write({ keytype: 'MODE', subject }, null);
       return all.map((s) => s.version);
     });
@@ -796,18 +816,25 @@ export class SchemaRegistry {
     return this.setConfig(subject, { compatibility: level }).then(() => level);
   }
 
-  /** Changes the fields `update` gives and keeps the others (Confluent's PUT /config). */
+  /**
+   * Changes the fields `update` gives and keeps the others (Confluent's PUT /config). Applied:
+   * `compatibility`, `normalize`, `compatibilityGroup` (checkCompatibility); kept and answered only:
+   * `alias`, `validateFields`, `validateRules` and the metadata and rule-set defaults and overrides.
+   */
   setConfig(subject: string | null, update: ConfigUpdate): Promise<ConfigUpdate> {
     return this.#change(async () => {
       const target = subject ?? GLOBAL;
-      const compatibilityLevel = update.compatibility ?? this.state.configs.get(target);
-      const normalize = update.normalize ?? this.state.normalizes.get(target);
+      const { compatibility, normalize, ...fields } = update;
+      const compatibilityLevel = compatibility ?? this.state.configs.get(target);
+      const kept = normalize ?? this.state.normalizes.get(target);
       await this.#write(
         { keytype: 'CONFIG', subject },
         Buffer.from(
           JSON.stringify({
             ...(compatibilityLevel === undefined ? {} : { compatibilityLevel }),
-            ...(normalize === undefined ? {} : { normalize }),
+            ...(kept === undefined ? {} : { normalize: kept }),
+            ...this.state.configFields.get(target),
+            ...fields,
           }),
         ),
       );
@@ -818,13 +845,30 @@ export class SchemaRegistry {
   /** The config set on a subject (or the registry: null), only its set fields; undefined: none. */
   configOf(subject: string | null): ConfigView | undefined {
     const target = subject ?? GLOBAL;
+    if (!this.#hasConfig(target)) return undefined;
     const compatibilityLevel = this.state.configs.get(target);
     const normalize = this.state.normalizes.get(target);
-    if (compatibilityLevel === undefined && normalize === undefined) return undefined;
     return {
       ...(compatibilityLevel === undefined ? {} : { compatibilityLevel }),
       ...(normalize === undefined ? {} : { normalize }),
+      ...this.state.configFields.get(target),
     };
+  }
+
+  #hasConfig(target: string): boolean {
+    return (
+      this.state.configs.has(target) ||
+      this.state.normalizes.has(target) ||
+      this.state.configFields.has(target)
+    );
+  }
+
+  /** A subject's compatibility group (its config's, else the registry's); undefined: none. */
+  compatibilityGroup(subject: string): string | undefined {
+    const group =
+      this.state.configFields.get(subject)?.compatibilityGroup ??
+      this.state.configFields.get(GLOBAL)?.compatibilityGroup;
+    return typeof group === 'string' ? group : undefined;
   }
 
   /** Whether schemas of a subject are normalized by default: its config, else the registry's. */
@@ -835,7 +879,7 @@ export class SchemaRegistry {
   deleteCompatibility(subject: string | null): Promise<CompatibilityLevel> {
     return this.#change(async () => {
       const previous = this.state.configs.get(subject ?? GLOBAL);
-      if (previous === undefined && !this.state.normalizes.has(subject ?? GLOBAL)) {
+      if (previous === undefined && !this.#hasConfig(subject ?? GLOBAL)) {
         if (subject !== null) throw errors.subjectConfigNotFound(subject);
         return COMPATIBILITY_DEFAULT;
       }

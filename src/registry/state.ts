@@ -3,7 +3,14 @@
  * compacted topic keeps (the last record per key) is exactly what this holds after a replay.
  */
 import { type CompatibilityLevel, isCompatibilityLevel } from './compatibility.ts';
-import { decodeKey, decodeObject, decodeSchemaValue, type SchemaValue } from './records.ts';
+import {
+  type ConfigFields,
+  configFieldsOf,
+  decodeKey,
+  decodeObject,
+  decodeSchemaValue,
+  type SchemaValue,
+} from './records.ts';
 import type { LogRecord } from './schema-log.ts';
 
 export const MODES = ['READWRITE', 'READONLY', 'READONLY_OVERRIDE', 'IMPORT'] as const;
@@ -36,6 +43,8 @@ export class RegistryState {
   readonly configs = new Map<string, CompatibilityLevel>();
   /** The `normalize` of each CONFIG record that sets it (GLOBAL: the registry's own). */
   readonly normalizes = new Map<string, boolean>();
+  /** Confluent's other config fields of each CONFIG record that sets any (records.ts CONFIG_FIELDS). */
+  readonly configFields = new Map<string, ConfigFields>();
   readonly modes = new Map<string, Mode>();
   /** The highest id ever seen per context: ids are never reused, even after a permanent delete. */
   readonly #maxIds = new Map<string, number>();
@@ -99,6 +108,9 @@ export class RegistryState {
         else this.configs.delete(target);
         if (typeof config?.normalize === 'boolean') this.normalizes.set(target, config.normalize);
         else this.normalizes.delete(target);
+        const fields = configFieldsOf(config);
+        if (Object.keys(fields).length > 0) this.configFields.set(target, fields);
+        else this.configFields.delete(target);
         return;
       }
       case 'MODE': {

@@ -387,6 +387,74 @@ describe('Schema Registry API against kstack up --brokers 3', { timeout: 600_000
     assertError(await call('GET', `/config/${subject}`), 404, 40408);
   });
 
+  it("keeps Confluent's other config fields and applies compatibilityGroup", async () => {
+    const subject = 'grouped-value';
+    const group = 'application.major.version';
+    const fields = {
+      alias: 'grouped-alias',
+      compatibilityGroup: group,
+      validateFields: true,
+      validateRules: false,
+      defaultMetadata: { properties: { owner: 'team-a' } },
+      overrideMetadata: { properties: { tier: 'gold' } },
+      defaultRuleSet: { domainRules: [] },
+      overrideRuleSet: { migrationRules: [] },
+    };
+    assertError(await call('PUT', `/config/${subject}`, { alias: 5 }), 400, 400, /"alias" must be a string/);
+    assertError(
+      await call('PUT', `/config/${subject}`, { defaultMetadata: [] }),
+      400,
+      400,
+      /"defaultMetadata" must be a JSON object/,
+    );
+    assertError(await call('GET', `/config/${subject}`), 404, 40408);
+    // PUT echoes what it was sent; GET answers every field set.
+    assert.deepEqual(
+      (await call('PUT', `/config/${subject}`, { compatibility: 'BACKWARD', ...fields })).body,
+      {
+        compatibility: 'BACKWARD',
+        ...fields,
+      },
+    );
+    assert.deepEqual((await call('PUT', `/config/${subject}`, { validateFields: false })).body, {
+      validateFields: false,
+    });
+    const stored = { compatibilityLevel: 'BACKWARD', ...fields, validateFields: false };
+    assert.deepEqual((await call('GET', `/config/${subject}`)).body, stored);
+    // compatibilityGroup: only versions with the new schema's value of that metadata property are
+    // checked. An int name breaks BACKWARD against version 1 of group 1, not in group 2.
+    const major = (value: string) => ({ properties: { [group]: value } });
+    await register(subject, { schema: avro([nameField]), metadata: major('1') });
+    const broken = avro([{ name: 'name', type: 'int' }]);
+    const refused = await call('POST', `/subjects/${subject}/versions`, {
+      schema: broken,
+      metadata: major('1'),
+    });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    const check = await call('POST', `/compatibility/subjects/${subject}/versions`, {
+      schema: broken,
+      metadata: major('2'),
+    });
+    assert.deepEqual(check.body, { is_compatible: true });
+    const accepted = await call('POST', `/subjects/${subject}/versions`, {
+      schema: broken,
+      metadata: major('2'),
+    });
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+    assert.equal((accepted.body as { version: number }).version, 2);
+    // The global config keeps the fields too, and defaultToGlobal answers them.
+    await call('PUT', '/config', { compatibilityGroup: group });
+    assert.deepEqual((await call('GET', '/config')).body, {
+      compatibilityLevel: 'BACKWARD',
+      compatibilityGroup: group,
+    });
+    assert.deepEqual((await call('GET', '/config/nothing-set?defaultToGlobal=true')).body, {
+      compatibilityLevel: 'BACKWARD',
+      compatibilityGroup: group,
+    });
+    assert.deepEqual((await call('DELETE', '/config')).body, { compatibilityLevel: 'BACKWARD' });
+  });
+
   it('honours READONLY and IMPORT modes', async () => {
     assert.deepEqual((await call('PUT', '/mode/users-value', { mode: 'READONLY' })).body, {
       mode: 'READONLY',
@@ -523,6 +591,13 @@ describe('Schema Registry API against kstack up --brokers 3', { timeout: 600_000
       ),
       'normalize is kept in the CONFIG record',
     );
+    const grouped = records.findLast((r) => r.key.keytype === 'CONFIG' && r.key.subject === 'grouped-value');
+    assert.equal(
+      grouped?.value?.compatibilityGroup,
+      'application.major.version',
+      'config fields kept in _schemas',
+    );
+    assert.deepEqual(grouped?.value?.overrideMetadata, { properties: { tier: 'gold' } });
     const json = records.find((r) => r.key.subject === 'json-value');
     assert.equal(json?.value?.schemaType, 'JSON');
     assert.ok(
@@ -539,6 +614,7 @@ describe('Schema Registry API against kstack up --brokers 3', { timeout: 600_000
       schemas: (await call('GET', '/schemas?deleted=true')).body,
       maxId: ((await call('GET', '/schemas/ids/1?fetchMaxId=true')).body as { maxId: number }).maxId,
       mode: (await call('GET', '/mode/imported?defaultToGlobal=true')).body,
+      config: (await call('GET', '/config/grouped-value')).body,
     });
     const before = await snapshot();
     await running.close();
