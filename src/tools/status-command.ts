@@ -158,7 +158,11 @@ export async function readStatus(options: StatusOptions): Promise<ClusterStatus>
   const failures: string[] = [];
   for (const server of options.bootstrap) {
     const [host, port] = splitHostPort(server);
-    const connection = new Connection('kstack-status', { connectTimeout: options.timeoutMs });
+    // Both limits: a broker that accepts and never answers (paused) must not hold the reading for the client's 30 s.
+    const connection = new Connection('kstack-status', {
+      connectTimeout: options.timeoutMs,
+      requestTimeout: options.timeoutMs,
+    });
     try {
       try {
         await connection.connect(host, Number(port));
