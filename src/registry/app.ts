@@ -5,6 +5,7 @@
  * `application/vnd.schemaregistry.v1+json`. On a follower, the routes that change `_schemas` are
  * forwarded to the elected leader (a preHandler hook); reads are answered locally.
  */
+import http from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errors, RegistryError } from './errors.ts';
 import { SCHEMA_TYPES } from './formats/types.ts';
@@ -56,7 +57,21 @@ function schemaId(text: string): number {
 }
 
 export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
-  const app = Fastify({ bodyLimit: SCHEMA_REQUEST_BYTES_MAX, logger: false });
+  // The serdes' hot path, GET /schemas/ids/{id}, is answered from the kept bytes before fastify
+  // sees the request (fastifyHandler handles everything else, and any lookup that fails, so errors
+  // keep one path): fastify's per-request objects, hooks and routing were most of what a lookup
+  // allocated, and that garbage is what the young-generation collections that delay lookups scan.
+  let idLookup: (idText: string, query: Query) => Buffer = () => {
+    throw new Error('no routes yet');
+  };
+  const app = Fastify({
+    bodyLimit: SCHEMA_REQUEST_BYTES_MAX,
+    logger: false,
+    serverFactory: (fastifyHandler) =>
+      http.createServer((request, response) => {
+        if (!answerIdLookup(request, response, idLookup)) fastifyHandler(request, response);
+      }),
+  });
 
   // Confluent's content types (and octet-stream, which its clients sometimes send) are JSON bodies.
   // An empty body is no body (Confluent's clients send a JSON content type with their DELETEs; the
@@ -262,9 +277,9 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
 
   // An id is looked up in a context (each has its own ids): the default one, or the context of
   // the `subject` query parameter (state.ts locateId).
-  const locate = (request: FastifyRequest) => {
-    const id = schemaId(p(request).id ?? '');
-    const subjectText = q(request).subject;
+  const locate = (request: FastifyRequest) => locateText(p(request).id ?? '', q(request).subject);
+  const locateText = (idText: string, subjectText: string | undefined) => {
+    const id = schemaId(idText);
     const subject = subjectText === undefined || subjectText === '' ? undefined : checkSubject(subjectText);
     const found = registry.state.locateId(id, subject);
     if (found === undefined) {
@@ -282,8 +297,7 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
   // are not kept (the subject is the client's text: unbounded keys).
   const idBodies = new Map<string, Buffer>();
   let idBodiesGeneration = -1;
-  const idBody = (request: FastifyRequest): Buffer => {
-    const query = q(request);
+  const idBody = (idText: string, query: Query): Buffer => {
     const serializedForm = query.format === 'serialized';
     const withMaxId = flag(query, 'fetchMaxId');
     const cacheable = query.subject === undefined || query.subject === '';
@@ -291,10 +305,10 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
       idBodies.clear();
       idBodiesGeneration = registry.state.generation;
     }
-    const key = `${p(request).id}${serializedForm ? 's' : ''}${withMaxId ? 'm' : ''}`;
+    const key = `${idText}${serializedForm ? 's' : ''}${withMaxId ? 'm' : ''}`;
     const kept = cacheable ? idBodies.get(key) : undefined;
     if (kept !== undefined) return kept;
-    const { schema, context } = locate(request);
+    const { schema, context } = locateText(idText, query.subject);
     const view = registry.view(schema);
     const answer: Record<string, unknown> = {
       ...(view.schemaType === undefined ? {} : { schemaType: view.schemaType }),
@@ -309,8 +323,9 @@ export function buildRegistryApp(registry: SchemaRegistry): FastifyInstance {
     if (cacheable && idBodies.size < ID_BODIES_MAX) idBodies.set(key, body);
     return body;
   };
+  idLookup = idBody;
   app.get('/schemas/ids/:id', (request, reply) => {
-    reply.header('content-type', CONTENT_TYPE).send(idBody(request));
+    reply.header('content-type', CONTENT_TYPE).send(idBody(p(request).id ?? '', q(request)));
   });
 
   app.get('/schemas/ids/:id/schema', async (request, reply) => raw(reply, locate(request).schema.schema));
@@ -464,6 +479,37 @@ async function forward(
 function connectionRefused(error: unknown): boolean {
   const cause = (error as { cause?: { code?: string } } | null)?.cause;
   return cause?.code === 'ECONNREFUSED';
+}
+
+const ID_LOOKUP_PATH = /^\/schemas\/ids\/(\d{1,10})(?:\?(.*))?$/;
+
+/**
+ * Answers `GET /schemas/ids/{id}` (any query) with the bytes `idLookup` gives; false (nothing
+ * written) when the request is another, carries a body, or the lookup throws: fastify then answers
+ * it, with its error when there is one.
+ */
+function answerIdLookup(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  idLookup: (idText: string, query: Query) => Buffer,
+): boolean {
+  if (request.method !== 'GET' || request.headers['content-length'] !== undefined) return false;
+  if (request.headers['transfer-encoding'] !== undefined) return false;
+  const match = ID_LOOKUP_PATH.exec(request.url ?? '');
+  if (match === null) return false;
+  let body: Buffer;
+  try {
+    const search = match[2];
+    body = idLookup(
+      match[1] ?? '',
+      search === undefined ? {} : Object.fromEntries(new URLSearchParams(search)),
+    );
+  } catch {
+    return false;
+  }
+  response.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': body.length });
+  response.end(body);
+  return true;
 }
 
 function serialized(registry: SchemaRegistry, schema: Parameters<SchemaRegistry['parseStored']>[0]): string {

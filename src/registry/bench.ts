@@ -11,14 +11,18 @@
  *   process: at a fixed open-loop rate (latency counted from each request's due time, so a stall is
  *   not hidden), then closed loop for the most the registry answers; the registry's CPU per lookup.
  *   `--registry-cpu`/`--load-cpu` pin the two processes to different cores with `taskset -c`.
+ * - with `--probe`, the registry's own view of each lookup run (bench-probe.ts, loaded into it with
+ *   `--import`): its event-loop delay percentiles and its garbage collections' pauses, to hold against
+ *   the lookups' latency tail.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import type { ProbeFigures } from './bench-probe.ts';
 import type { LoadResult } from './load.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     'follower-port': { type: 'string' },
     'registry-cpu': { type: 'string' },
     'load-cpu': { type: 'string' },
+    probe: { type: 'boolean', default: false },
   },
 });
 const bootstrap = values['bootstrap-server'];
@@ -85,6 +90,18 @@ function cpuMs(pid: number): number {
   return (ticks * 1000) / 100;
 }
 
+/**
+ * The registry's main thread (its event loop) as the kernel saw it: ms spent waiting on a run queue
+ * for a CPU (`/proc/PID/schedstat`'s second field, ns), and involuntary context switches (taken
+ * off the CPU while runnable). A lookup that waits while its thread waits shows in these.
+ */
+function schedulerWait(pid: number): { waitMs: number; involuntary: number } {
+  const waitNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const involuntary = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { waitMs: waitNs / 1e6, involuntary };
+}
+
 /** `taskset -c CPU` before a command when a CPU is given (and taskset exists). */
 function pinned(cpu: string | undefined, command: string[]): string[] {
   return cpu === undefined ? command : ['taskset', '-c', cpu, ...command];
@@ -110,9 +127,12 @@ function runLoadProcess(args: string[]): Promise<LoadResult> {
   });
 }
 
-function startRegistry(registryPort: number, extraArgs: string[], cpu?: string) {
+const probeFile = join(mkdtempSync(join(tmpdir(), 'kstack-sr-probe-')), 'probe.json');
+
+function startRegistry(registryPort: number, extraArgs: string[], cpu?: string, probe = false) {
   const [command, ...rest] = pinned(cpu, [
     process.execPath,
+    ...(probe ? ['--import', join(ROOT, 'src', 'registry', 'bench-probe.ts')] : []),
     'bin/kstack.ts',
     'schema-registry',
     '--bootstrap-server',
@@ -121,7 +141,29 @@ function startRegistry(registryPort: number, extraArgs: string[], cpu?: string) 
     String(registryPort),
     ...extraArgs,
   ]);
-  return spawn(command ?? '', rest, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const env = probe ? { ...process.env, KSTACK_REGISTRY_PROBE_FILE: probeFile } : process.env;
+  return spawn(command ?? '', rest, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/** The probe's figures since its previous signal (bench-probe.ts writes them on SIGUSR2). */
+async function probeFigures(pid: number): Promise<ProbeFigures> {
+  rmSync(probeFile, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let waited = 0; !existsSync(probeFile); waited += 20) {
+    if (waited > 5_000) throw new Error('the registry probe wrote nothing within 5 s');
+    await sleep(20);
+  }
+  await sleep(20);
+  return JSON.parse(readFileSync(probeFile, 'utf8')) as ProbeFigures;
+}
+
+function describeProbe(figures: ProbeFigures): string {
+  const { p50, p99, p999, max } = figures.loopDelay;
+  const gcs = Object.entries(figures.gc).map(
+    ([kind, g]) =>
+      `${kind} ${g.count}× (total ${g.totalMs.toFixed(1)} ms, max ${g.maxMs.toFixed(2)} ms, ${g.over1Ms} over 1 ms)`,
+  );
+  return `registry event-loop delay p50 ${p50} ms, p99 ${p99} ms, p99.9 ${p999} ms, max ${max} ms; GC: ${gcs.join(', ') || 'none'}`;
 }
 
 async function waitServing(registryPort: number): Promise<void> {
@@ -162,7 +204,7 @@ async function registerMany(
   return { ids, seconds: (performance.now() - started) / 1000 };
 }
 
-const child = startRegistry(port, [], values['registry-cpu']);
+const child = startRegistry(port, [], values['registry-cpu'], values.probe);
 const follower =
   followerPort === undefined ? null : startRegistry(followerPort, ['--leader-eligibility', 'false']);
 try {
@@ -198,7 +240,9 @@ try {
       `registry on CPU ${values['registry-cpu'] ?? 'any'}, load generator on CPU ${values['load-cpu'] ?? 'any'}\n`,
   );
   for (const mode of ['open', 'max'] as const) {
+    if (values.probe) await probeFigures(pid);
     const cpuBefore = cpuMs(pid);
+    const waitBefore = schedulerWait(pid);
     const result = await runLoadProcess([
       '--port',
       String(port),
@@ -219,6 +263,12 @@ try {
         `max ${result.maxMs.toFixed(2)} ms (the generator's own send lateness p99 ${result.sendLatenessP99Ms.toFixed(2)} ms, included); registry CPU ${cpuPerLookupUs.toFixed(0)} µs per lookup ` +
         `(≈ ${(1e6 / cpuPerLookupUs).toFixed(0)}/s per free core); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}\n`,
     );
+    const waitAfter = schedulerWait(pid);
+    process.stdout.write(
+      `  registry main thread waiting for a CPU: ${(waitAfter.waitMs - waitBefore.waitMs).toFixed(0)} ms in ${result.seconds} s, ` +
+        `${waitAfter.involuntary - waitBefore.involuntary} involuntary context switches\n`,
+    );
+    if (values.probe) process.stdout.write(`  ${describeProbe(await probeFigures(pid))}\n`);
   }
   process.stdout.write(`RSS after the lookups: ${rssMiB(pid)} MiB\n`);
 } finally {
