@@ -99,15 +99,44 @@ async function formatFamily(family: FamilySnapshot): Promise<string> {
   return formatter.getSingleMetricAsString(family.name);
 }
 
+/**
+ * Each family's text as last formatted: a family sent by name whose values are all those it was
+ * last formatted with gets the same text again (most per-partition families of a quiet topic, the
+ * gauges that rarely move), so a render formats only what changed.
+ */
+const textByFamily = new Map<string, { readonly values: Float64Array; readonly text: string }>();
+
+/** Whether `values[offset...]` are `before`'s values, NaN equal to NaN (a family's text would be the same). */
+function sameValues(before: Float64Array, values: Float64Array, offset: number): boolean {
+  for (let index = 0; index < before.length; index++) {
+    if (!Object.is(before[index], values[offset + index])) return false;
+  }
+  return true;
+}
+
 async function render(request: RenderRequest): Promise<string> {
   const texts: string[] = [];
   let offset = 0;
   for (const entry of request.families as readonly FamilyEntry[]) {
     if (typeof entry === 'string') {
+      const count = seriesByFamily.get(entry)?.length ?? 0;
+      const cached = textByFamily.get(entry);
+      if (
+        cached !== undefined &&
+        cached.values.length === count &&
+        sameValues(cached.values, request.values, offset)
+      ) {
+        texts.push(cached.text);
+        offset += count;
+        continue;
+      }
       const known = seriesOf(entry, request.values, offset);
+      const values = request.values.slice(offset, offset + known.length);
       offset += known.length;
       const family = familiesByName.get(entry)!.snapshot!;
-      texts.push(await formatFamily({ ...family, series: known }));
+      const text = await formatFamily({ ...family, series: known });
+      textByFamily.set(entry, { values, text });
+      texts.push(text);
     } else if ('collectInWorker' in entry) {
       if (processRegistry === null) {
         processRegistry = new Registry();
@@ -116,7 +145,9 @@ async function render(request: RenderRequest): Promise<string> {
       texts.push(await processRegistry.getSingleMetricAsString(entry.collectInWorker));
     } else {
       seriesByFamily.set(entry.name, entry.series);
-      texts.push(await formatFamily(entry));
+      const text = await formatFamily(entry);
+      textByFamily.set(entry.name, { values: Float64Array.from(entry.series, (one) => one.value), text });
+      texts.push(text);
     }
   }
   if (offset !== request.values.length) {
@@ -178,6 +209,7 @@ async function serve(options: WorkerServeData['serve']): Promise<void> {
     } catch (error) {
       // Some families may hold this snapshot's series, others the last: start again from nothing.
       seriesByFamily.clear();
+      textByFamily.clear();
       send({ resync: true });
       throw error;
     }
