@@ -11,6 +11,7 @@ import { publishKafkaEvent } from '../common/events.ts';
 import { KafkaErrors, type MessageValue, uuidFromRandomBytes } from '../protocol/index.ts';
 import { ACLS, AclStore } from '../security/acls.ts';
 import { Authorizer, type AuthorizerSettings, authorizerSettings } from '../security/authorizer.ts';
+import { type InterBrokerLink, interBrokerLink } from '../security/inter-broker.ts';
 import { listenerServices } from '../security/listener-view.ts';
 import { type Listener, resolveListeners } from '../security/listeners.ts';
 import { CLIENT_QUOTAS, ClientQuotaStore, QUOTA_ENFORCER, quotaEnforcerFor } from '../security/quotas.ts';
@@ -164,6 +165,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   readonly #otherServers: KafkaServer[] = [];
   /** The listeners (`listeners`, `advertised.listeners`, `listener.security.protocol.map`) and their SASL settings. */
   readonly #listeners: readonly ListenerSecurity[];
+  /** The inter-broker listener and login (a cluster node's; a single broker's only when set). */
+  readonly #interBroker: InterBrokerLink | null;
   /** Each listener's TLS options (SSL, SASL_SSL), read at construction so a bad file fails early. */
   readonly #tls = new Map<string, TlsOptions>();
   /** SCRAM credentials, replayed from the metadata log at start (API keys 50 and 51 change them). */
@@ -239,6 +242,11 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       const tls = listenerTls(listener, lookup);
       if (tls !== undefined) this.#tls.set(listener.name, tls);
     }
+    this.#interBroker = interBrokerLink(
+      this.#listeners.map((security) => security.listener),
+      lookup,
+      options.metadataWriter !== undefined,
+    );
     this.#authorizerSettings = authorizerSettings(lookup);
   }
 
@@ -439,6 +447,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
    * replicated partitions become leaders or followers as the image says.
    */
   startReplication(setup: ReplicationSetup): ReplicaManager {
+    const interBroker = setup.interBroker ?? this.#interBroker ?? undefined;
     const manager = new ReplicaManager(
       {
         nodeId: this.nodeId,
@@ -450,7 +459,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         minInsyncReplicas: (topic) => this.settingsOf(topic).minInsyncReplicas,
         producerState: () => this.slots.get(PRODUCER_STATE),
       },
-      setup,
+      interBroker === undefined ? setup : { ...setup, interBroker },
     );
     this.#replicaManager = manager;
     manager.applyImage(this.#image);

@@ -5,7 +5,8 @@
  * CurrentLeaderEpoch and LastFetchedEpoch; the leader long-polls up to `fetchWaitMaxMs`. A lost
  * connection answers every request in flight with an error, so each core backs off and asks again.
  */
-import { Socket } from 'node:net';
+import { isIP, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import {
   decodeResponse,
   encodeRequest,
@@ -13,9 +14,17 @@ import {
   type FetchResponseData,
 } from '../protocol/index.ts';
 import type { FetchRequest, FetchResponse } from '../replication/types.ts';
+import type { InterBrokerLink } from '../security/inter-broker.ts';
+import { type SaslClient, saslClient } from '../security/sasl-client.ts';
 
 const FETCH_API_KEY = 1;
 const FETCH_VERSION = 17;
+const SASL_HANDSHAKE_API_KEY = 17;
+const SASL_HANDSHAKE_VERSION = 1;
+const SASL_AUTHENTICATE_API_KEY = 36;
+const SASL_AUTHENTICATE_VERSION = 2;
+/** A SASL exchange has at most this many rounds (SCRAM has two). */
+const SASL_ROUNDS_MAX = 4;
 /** A frame larger than this from a leader closes the connection (bounded memory). */
 const FETCH_RESPONSE_FRAME_MAX_BYTES = 64 * 1024 * 1024;
 /** NETWORK_EXCEPTION: the answer given to requests whose connection was lost. */
@@ -46,6 +55,8 @@ export interface ReplicaFetcherOptions {
   readonly fetchMaxBytes: number;
   /** replica.fetch.response.max.bytes. */
   readonly fetchResponseMaxBytes: number;
+  /** The inter-broker listener's TLS and SASL login; absent: plain TCP, no login. */
+  readonly link?: Pick<InterBrokerLink, 'tls' | 'sasl'>;
   /** The answer for one partition's request, in order. */
   readonly deliver: (key: string, response: FetchResponse<Buffer>) => void;
   readonly log: { warn(message: string): void };
@@ -69,6 +80,8 @@ export class ReplicaFetcher {
   #closed = false;
   /** A failure was reported and no answer has come since. */
   #failing = false;
+  /** While logging in: takes the next frame instead of the Fetch answer handling. */
+  #frameWaiter: ((frame: Buffer) => void) | null = null;
 
   constructor(options: ReplicaFetcherOptions) {
     this.#options = options;
@@ -149,12 +162,32 @@ export class ReplicaFetcher {
       this.#fail(`no address known for leader ${this.#options.leaderId}`);
       return;
     }
-    const socket = new Socket();
+    const link = this.#options.link;
+    const socket =
+      link?.tls === undefined
+        ? new Socket()
+        : tlsConnect({
+            ...link.tls,
+            host: address.host,
+            port: address.port,
+            servername: serverName(address.host),
+          });
     this.#socket = socket;
     socket.setNoDelay(true);
-    socket.on('connect', () => {
-      this.#connected = true;
-      this.#pump();
+    socket.on(link?.tls === undefined ? 'connect' : 'secureConnect', () => {
+      if (this.#socket !== socket) return;
+      this.#login(socket).then(
+        () => {
+          if (this.#socket !== socket) return;
+          this.#connected = true;
+          this.#pump();
+        },
+        (error: unknown) => {
+          if (this.#socket !== socket) return;
+          this.#fail(`login to leader ${this.#options.leaderId} failed: ${(error as Error).message}`);
+          socket.destroy();
+        },
+      );
     });
     socket.on('data', (data: Buffer) => this.#onData(data));
     socket.on('error', () => {});
@@ -165,9 +198,67 @@ export class ReplicaFetcher {
       this.#chunks = [];
       this.#buffered = 0;
       this.#frameSize = -1;
+      const waiter = this.#frameWaiter;
+      this.#frameWaiter = null;
+      waiter?.(Buffer.alloc(0));
       this.#fail(`connection to leader ${this.#options.leaderId} closed`);
     });
-    socket.connect(address.port, address.host);
+    if (link?.tls === undefined) socket.connect(address.port, address.host);
+  }
+
+  /** SaslHandshake v1 then SaslAuthenticate v2 rounds, as Kafka's clients log in (no login: done). */
+  async #login(socket: Socket): Promise<void> {
+    const login = this.#options.link?.sasl;
+    if (login === undefined) return;
+    const client: SaslClient = saslClient(login);
+    const handshake = (await this.#exchange(socket, SASL_HANDSHAKE_API_KEY, SASL_HANDSHAKE_VERSION, {
+      mechanism: client.mechanism,
+    })) as { errorCode: number; mechanisms: string[] };
+    if (handshake.errorCode !== 0) {
+      throw new Error(
+        `SaslHandshake ${client.mechanism}: error ${handshake.errorCode} (enabled: ${handshake.mechanisms.join(', ')})`,
+      );
+    }
+    let token: Buffer | null = client.first();
+    for (let round = 0; token !== null; round++) {
+      if (round >= SASL_ROUNDS_MAX)
+        throw new Error(`${client.mechanism}: more than ${SASL_ROUNDS_MAX} rounds`);
+      const answer = (await this.#exchange(socket, SASL_AUTHENTICATE_API_KEY, SASL_AUTHENTICATE_VERSION, {
+        authBytes: token,
+      })) as { errorCode: number; errorMessage: string | null; authBytes: Uint8Array };
+      if (answer.errorCode !== 0) {
+        throw new Error(`SaslAuthenticate: error ${answer.errorCode}: ${answer.errorMessage ?? ''}`);
+      }
+      token = client.next(answer.authBytes);
+    }
+  }
+
+  /** One request and its answer while logging in (no Fetch is in flight then). */
+  #exchange(socket: Socket, apiKey: number, version: number, body: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#frameWaiter = (frame) => {
+        if (frame.length === 0) {
+          reject(new Error('connection closed'));
+          return;
+        }
+        try {
+          resolve(decodeResponse(apiKey, version, frame).body);
+        } catch (error) {
+          reject(error as Error);
+        }
+      };
+      socket.write(
+        encodeRequest(
+          {
+            requestApiKey: apiKey,
+            requestApiVersion: version,
+            correlationId: ++lastCorrelationId,
+            clientId: `kstack-replica-fetcher-${this.#options.nodeId}`,
+          },
+          body as never,
+        ),
+      );
+    });
   }
 
   #onData(data: Buffer): void {
@@ -198,6 +289,12 @@ export class ReplicaFetcher {
   }
 
   #onFrame(frame: Buffer): void {
+    const waiter = this.#frameWaiter;
+    if (waiter !== null) {
+      this.#frameWaiter = null;
+      waiter(frame);
+      return;
+    }
     const batch = this.#inFlight;
     this.#inFlight = null;
     if (batch === null) return;
@@ -263,4 +360,9 @@ export class ReplicaFetcher {
     if (!alreadyFailing)
       this.#options.log.warn(`replica fetcher ${this.#options.nodeId}→${this.#options.leaderId}: ${why}`);
   }
+}
+
+/** TLS SNI takes a host name, not an IP address. */
+function serverName(host: string): string | undefined {
+  return isIP(host) === 0 ? host : undefined;
 }

@@ -16,6 +16,7 @@ import type {
   PartitionState,
   ReplicationConfig,
 } from '../replication/types.ts';
+import type { InterBrokerLink } from '../security/inter-broker.ts';
 import type { AlterPartitionResponseData, ControllerChannel } from './controller-channel.ts';
 import type { MetadataImage } from './metadata-image.ts';
 import type { LocalReplica } from './partition.ts';
@@ -63,6 +64,12 @@ export interface ReplicationSetup {
    * endpoint from the image. Passed in like the clock: tests route a link through a proxy they can cut.
    */
   readonly brokerAddress?: (id: number) => { host: string; port: number } | null;
+  /**
+   * The inter-broker listener (`inter.broker.listener.name`): fetchers connect to the leader's
+   * registered endpoint of that name, with its TLS and SASL login. Absent: the registration's
+   * host/port (its first listener), plain TCP.
+   */
+  readonly interBroker?: InterBrokerLink;
   readonly heartbeatIntervalMs?: number;
 }
 
@@ -326,12 +333,17 @@ export class ReplicaManager {
         resolve: () => {
           const routed = this.#setup.brokerAddress?.(leaderId);
           if (routed !== undefined && routed !== null) return routed;
-          const broker = this.#host
-            .metadata()
-            .brokers()
-            .find((b) => b.nodeId === leaderId);
+          const image = this.#host.metadata();
+          const listener = this.#setup.interBroker?.listenerName;
+          const endpoint =
+            listener === undefined
+              ? undefined
+              : image.endpointsOf(leaderId)?.find((e) => e.name === listener);
+          if (endpoint !== undefined) return { host: endpoint.host, port: endpoint.port };
+          const broker = image.brokers().find((b) => b.nodeId === leaderId);
           return broker === undefined ? null : { host: broker.host, port: broker.port };
         },
+        ...(this.#setup.interBroker === undefined ? {} : { link: this.#setup.interBroker }),
         fetchWaitMaxMs: REPLICATION_DEFAULTS.fetchWaitMaxMs,
         fetchMaxBytes: REPLICATION_DEFAULTS.fetchMaxBytes,
         fetchResponseMaxBytes: REPLICATION_DEFAULTS.fetchResponseMaxBytes,
