@@ -21,12 +21,8 @@ import {
   parseLogLevel,
 } from '../common/log.ts';
 import type { ConnectCompanion } from '../connect/companion.ts';
-import {
-  DEFAULT_SECURITY_PROTOCOL_MAP,
-  type ListenerAddress,
-  parseListenerList,
-  parseSecurityProtocolMap,
-} from '../security/listeners.ts';
+import { interBrokerLink } from '../security/inter-broker.ts';
+import { type ListenerAddress, parseListenerList, resolveListeners } from '../security/listeners.ts';
 import { applyTopicsFile } from '../tools/topics-command.ts';
 import { defaultComposeFile, loadTopology, type Topology } from '../topology/compose.ts';
 import {
@@ -108,9 +104,11 @@ start. Settings the engine does not implement are listed at start, per service.
                   sasl.enabled.mechanisms, listener.name.<l>.plain.sasl.jaas.config and
                   ssl.keystore.* (PEM) opens several listeners (src/security/README.md); the
                   i-th broker of a cluster gets every listener's port + i-1 (advertised too),
-                  the first listener must be PLAINTEXT (clients' and replication's): the fault
-                  proxies stand in front of it only, the other listeners are reached directly
-                  (isolate/slow do not cut them)
+                  the nodes replicate through inter.broker.listener.name (default: the
+                  listener named PLAINTEXT; a SASL one logs in with
+                  sasl.mechanism.inter.broker.protocol and the username/password of its JAAS
+                  config); the fault proxies stand in front of the first listener only, the
+                  other listeners are reached directly (isolate/slow do not cut them)
   --fault-port P  a cluster's fault control (HTTP; \`kstack fault --help\`) on P (default: the
                   first broker's port + ${FAULT_CONTROL_PORT_OFFSET}; 0: a free port, printed)
   --no-fault-proxies  no TCP proxies in front of a cluster's listeners: each node listens on its
@@ -157,19 +155,23 @@ function listenersPerNode(
     }
   }
   const first = bound[0]!;
-  let protocols: Map<string, string>;
+  // The nodes replicate through the inter-broker listener (Kafka's default: the one named
+  // PLAINTEXT): refused here, before any node starts, as each node would refuse it.
   try {
-    protocols = parseSecurityProtocolMap(
-      overrides['listener.security.protocol.map'] ?? DEFAULT_SECURITY_PROTOCOL_MAP,
+    interBrokerLink(
+      resolveListeners(
+        {
+          listeners: overrides.listeners,
+          securityProtocolMap: overrides['listener.security.protocol.map'],
+        },
+        host,
+        first.port,
+      ),
+      (name) => overrides[name],
+      true,
     );
   } catch (error) {
-    throw new UsageError(`--override ${(error as Error).message}`);
-  }
-  // Followers fetch from a leader's registered (first) listener with no login: it must be PLAINTEXT.
-  if (protocols.get(first.name) !== 'PLAINTEXT') {
-    throw new UsageError(
-      `--override listeners: the first listener (${first.name}, ${protocols.get(first.name) ?? 'not in listener.security.protocol.map'}) must be PLAINTEXT on --brokers ${brokers}: the nodes replicate through it without a login (no inter.broker.listener.name yet); list a PLAINTEXT listener first`,
-    );
+    throw new UsageError(`--override: ${(error as Error).message}`);
   }
   const configs = Array.from({ length: brokers }, (_, i) => {
     const shift = (entry: ListenerAddress, by: number): string =>

@@ -158,11 +158,12 @@ describe('the cluster plan of this repository', () => {
           '--brokers',
           '3',
           '--override',
-          'listeners=SASL_PLAINTEXT://127.0.0.1:24790,PLAINTEXT://127.0.0.1:24791',
+          'listeners=SASL_PLAINTEXT://127.0.0.1:24790,CLIENT://127.0.0.1:24791',
           '--override',
-          'listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,PLAINTEXT:PLAINTEXT',
+          'listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CLIENT:PLAINTEXT',
         ]),
-      /--override listeners: the first listener \(SASL_PLAINTEXT, SASL_PLAINTEXT\) must be PLAINTEXT on --brokers 3/,
+      // No inter.broker.listener.name and no listener named PLAINTEXT (Kafka 4.1.1's message).
+      /--override: inter.broker.listener.name must be a listener name defined in advertised.listeners. The valid options based on currently configured listeners are SASL_PLAINTEXT,CLIENT/,
     );
     const duplicate = copyStack([
       { file: KAFKA_FILE, from: '      KAFKA_NODE_ID: 3\n', to: '      KAFKA_NODE_ID: 2\n' },
