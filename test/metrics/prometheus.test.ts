@@ -184,6 +184,16 @@ test('promtool check metrics finds nothing but what the compatible names force',
   }
 });
 
+test("the Docker stack's scrape config: promtool accepts it, its jobs are the dashboard's broker_job and the exporter's", () => {
+  const file = join(ROOT, 'src/metrics/prometheus/docker.yml');
+  const result = spawnSync('promtool', ['check', 'config', file], { encoding: 'utf8' });
+  assert.equal(result.status, 0, `promtool check config: ${result.stdout}${result.stderr}`);
+  const jobs = [...readFileSync(file, 'utf8').matchAll(/job_name:\s*(\S+)/g)].map((match) => match[1]);
+  assert.deepEqual(jobs, ['kafka-broker', 'kafka-exporter']);
+  const dashboard = readFileSync(join(ROOT, 'src/metrics/dashboards/kstack-kafka.json'), 'utf8');
+  assert.match(dashboard, /"query": "kafka-broker,kstack-broker"/, "the dashboard's broker_job choices");
+});
+
 interface DashboardPanel {
   readonly title: string;
   readonly targets: readonly { readonly expr: string }[];
