@@ -598,6 +598,17 @@ export class TestCluster {
     );
   }
 
+  /**
+   * Stops every running node together and cleanly (no controlled shutdown, nothing crashed: logs,
+   * indexes, checkpoints and the metadata log closed), keeping the proxies and ports, so that the
+   * data folders hold one consistent state (snapshot, restore) and `startNodes()` starts them again.
+   */
+  async stopNodes(): Promise<void> {
+    const nodes = [...this.#nodes.values()];
+    this.#nodes.clear();
+    await Promise.all(nodes.map((node) => node.stop({ controlled: false })));
+  }
+
   /** Stops every running node (together, without controlled shutdowns); removes a temporary data dir. Safe twice. */
   async stop(): Promise<void> {
     if (this.#stopped) return;

@@ -33,7 +33,13 @@ import {
   TEST_BROKER_DEFAULTS,
   type TestClock,
 } from './kafka.ts';
-import type { SnapshotInfo } from './snapshots.ts';
+import {
+  listSnapshots,
+  restoreSnapshot,
+  type SnapshotInfo,
+  saveSnapshot,
+  snapshotNameProblem,
+} from './snapshots.ts';
 
 /** Brokers of `startKafka({ brokers: 3 })`. */
 const BROKERS = 3;
@@ -68,9 +74,6 @@ export const TEST_CLUSTER_RAFT: Readonly<Partial<RaftConfig>> = {
   fetchIdleMs: 10,
 };
 export const TEST_CLUSTER_HEARTBEAT_INTERVAL_MS = 400;
-
-const UNSUPPORTED =
-  'is not served on a three-broker test cluster yet: it replaces one broker’s files behind the front door, and three nodes share a metadata quorum whose log each copy would have to match; use brokers: 1, or a namespace per test';
 
 /** Tries of reset()'s deletions when the active controller moves under them (NOT_CONTROLLER). */
 const RESET_CONTROLLER_ATTEMPTS = 3;
@@ -207,21 +210,8 @@ export class TestKafkaCluster {
   async #reset(): Promise<void> {
     const startedMs = performance.now();
     const cluster = this.cluster;
-    const stopped = cluster.nodeIds.filter((nodeId) => !cluster.running(nodeId));
-    if (stopped.length > 0) {
-      throw new KafkaTestingError(
-        'NODE_STOPPED',
-        `reset() needs every broker running: restart node ${stopped.join(', ')} first`,
-      );
-    }
-    if (cluster.faultProxies) {
-      const rules = cluster.faultRules('reset');
-      for (const nodeId of cluster.nodeIds) {
-        rules.heal(nodeId);
-        if (rules.isPaused(nodeId)) rules.resume(nodeId);
-      }
-      for (const cut of rules.clientCuts()) rules.healClient(cut.clientId);
-    }
+    this.#needEveryNode('reset()');
+    this.#healFaults();
     for (const node of cluster.nodes()) {
       const coordinator = node.broker.slots.get(GROUP_COORDINATOR)?.coordinator;
       const groups = coordinator?.listGroups([], []).map((group) => group.groupId) ?? [];
@@ -315,16 +305,105 @@ export class TestKafkaCluster {
     }
   }
 
+  /**
+   * Saves the whole cluster's state under `name` (replacing a snapshot of that name): every node
+   * stopped together and cleanly, its folder (partition logs, metadata log, coordinators' state)
+   * copied, every node started again; resolves once ready as after start. Clients' connections
+   * close meanwhile (there is no front door on three brokers): close them first, or let them
+   * reconnect. Every fault is healed first; every broker must be running (NODE_STOPPED).
+   */
   snapshot(name: string): Promise<SnapshotInfo> {
-    return Promise.reject(new KafkaTestingError('CLUSTER_UNSUPPORTED', `snapshot('${name}') ${UNSUPPORTED}`));
+    return this.#queue.run(async () => {
+      const startedMs = performance.now();
+      const info = await this.#stopped(name, () => saveSnapshot(this.dataDir, name));
+      this.timings.lastSnapshotMs = performance.now() - startedMs;
+      return info;
+    });
   }
 
+  /**
+   * Replaces the whole cluster's state with snapshot `name`: every node stopped together, its
+   * folder swapped for the snapshot's copy, every node started again; resolves once ready. Topic
+   * ids, leaders, offsets, records, groups and transactional state are the snapshot's (README.md).
+   */
   restore(name: string): Promise<SnapshotInfo> {
-    return Promise.reject(new KafkaTestingError('CLUSTER_UNSUPPORTED', `restore('${name}') ${UNSUPPORTED}`));
+    return this.#queue.run(async () => {
+      const startedMs = performance.now();
+      const info = await this.#stopped(name, () => restoreSnapshot(this.dataDir, name));
+      this.timings.lastRestoreMs = performance.now() - startedMs;
+      return info;
+    });
   }
 
   snapshots(): SnapshotInfo[] {
-    return [];
+    return listSnapshots(this.dataDir);
+  }
+
+  /** Runs `work` on the data folders with every node stopped, then starts them and waits until ready. */
+  async #stopped(name: string, work: () => SnapshotInfo): Promise<SnapshotInfo> {
+    const problem = snapshotNameProblem(name);
+    if (problem !== null) throw new KafkaTestingError('SNAPSHOT_NAME_INVALID', problem);
+    const cluster = this.cluster;
+    this.#needEveryNode(`snapshot '${name}'`);
+    this.#healFaults();
+    // Transactions committing or aborting finish their markers first: a snapshot holds none half-written.
+    await Promise.all(cluster.nodes().map((node) => node.broker.slots.get(TRANSACTIONS)?.coordinator.idle()));
+    await this.#waitReplicated();
+    await cluster.stopNodes();
+    try {
+      return work();
+    } finally {
+      await cluster.startNodes();
+      await cluster.waitForReady();
+      await this.#waitSettled([...cluster.node(1).broker.metadata().topics()].map((topic) => topic.name));
+    }
+  }
+
+  /**
+   * Waits until every partition's replicas hold the same log end and its leader's high watermark
+   * is there too: every write so far acknowledged and on every replica, so the nodes' folders,
+   * copied while stopped, agree (a write still in flight, such as a group's record the coordinator
+   * is storing, is in all of them or none).
+   */
+  async #waitReplicated(): Promise<void> {
+    const cluster = this.cluster;
+    await cluster.waitFor('every partition replicated to its log end on every replica', () =>
+      [...cluster.node(1).broker.metadata().topics()].every((topic) =>
+        topic.partitions.every((p) => {
+          const leader = cluster.running(p.leaderId)
+            ? cluster.node(p.leaderId).broker.get(topic.name, p.partitionIndex)
+            : undefined;
+          if (leader === undefined || leader.highWatermark !== leader.logEndOffset) return false;
+          return p.replicas.every(
+            (id) =>
+              cluster.running(id) &&
+              cluster.node(id).broker.get(topic.name, p.partitionIndex)?.logEndOffset === leader.logEndOffset,
+          );
+        }),
+      ),
+    );
+  }
+
+  #needEveryNode(what: string): void {
+    const stopped = this.cluster.nodeIds.filter((nodeId) => !this.cluster.running(nodeId));
+    if (stopped.length > 0) {
+      throw new KafkaTestingError(
+        'NODE_STOPPED',
+        `${what} needs every broker running: restart node ${stopped.join(', ')} first`,
+      );
+    }
+  }
+
+  /** Takes every isolation, delay, pause and client cut away. */
+  #healFaults(): void {
+    const cluster = this.cluster;
+    if (!cluster.faultProxies) return;
+    const rules = cluster.faultRules('heal');
+    for (const nodeId of cluster.nodeIds) {
+      rules.heal(nodeId);
+      if (rules.isPaused(nodeId)) rules.resume(nodeId);
+    }
+    for (const cut of rules.clientCuts()) rules.healClient(cut.clientId);
   }
 
   /** Stops every node; removes the data when it was a temporary folder. Safe twice. */
@@ -347,11 +426,19 @@ export class TestKafkaCluster {
       if (internal[i] !== 0)
         throw new Error(`internal topic ${topic} was not created: error code ${internal[i]}`);
     }
-    const names = [
+    await this.#waitSettled([
       OFFSETS_TOPIC_NAME,
       TRANSACTION_STATE_TOPIC,
       ...(await createBaselineTopics(node.broker, baseline, BROKERS)),
-    ];
+    ]);
+  }
+
+  /**
+   * Waits until every node has the topics `names` led with a full ISR, and each internal partition
+   * is loaded by its leader's coordinator.
+   */
+  async #waitSettled(names: readonly string[]): Promise<void> {
+    const cluster = this.cluster;
     await cluster.waitFor(`${names.join(', ')} led with a full ISR on every node`, () =>
       cluster.nodes().every((n) =>
         names.every((name) => {
@@ -363,6 +450,25 @@ export class TestKafkaCluster {
           );
         }),
       ),
+    );
+    // After a restart a leader answers ListOffsets with OFFSET_NOT_AVAILABLE until its high
+    // watermark reaches the start of its epoch (its followers fetched that far): wait for that.
+    await cluster.waitFor(
+      `every partition of ${names.join(', ')} with its leader's high watermark settled`,
+      () =>
+        cluster.nodes().every((n) =>
+          names.every((name) =>
+            (n.broker.metadata().topic(name)?.partitions ?? []).every((p) => {
+              if (p.leaderId !== n.nodeId) return true;
+              const replica = n.broker.get(name, p.partitionIndex);
+              return (
+                replica?.isLeader === true &&
+                replica.leaderEpoch === p.leaderEpoch &&
+                replica.highWatermarkNumber >= (replica.replication?.leaderEpochStartOffset ?? 0)
+              );
+            }),
+          ),
+        ),
     );
     // The coordinators load the internal partitions their node leads (after the replay): wait for that too.
     await cluster.waitFor('every internal partition coordinated by its leader', () =>

@@ -14,10 +14,11 @@ const HELP = `usage: kstack snapshot save NAME --data-dir DIR
        kstack snapshot restore NAME --data-dir DIR
        kstack snapshot list --data-dir DIR
 
-Saves, restores or lists snapshots of a stopped broker's data directory (DIR/broker-<id>),
-kept in DIR/snapshots/NAME. Stop the broker first: a running test cluster takes snapshots
-through its API (kafka.snapshot(name)) or its control endpoint (POST /snapshots/NAME).
-Restored topics get new topic ids, as re-created topics would.
+Saves, restores or lists snapshots of a stopped data directory: one broker's (DIR/broker-<id>)
+or a cluster's (DIR/node-<id>, kstack up --brokers 3), kept in DIR/snapshots/NAME. Stop every
+broker first: a running test cluster takes snapshots through its API (kafka.snapshot(name)) or
+its control endpoint (POST /snapshots/NAME). One broker's restored topics get new topic ids, as
+re-created topics would; a cluster's nodes come back exactly as saved (their metadata log too).
 `;
 
 export const command: Command = {

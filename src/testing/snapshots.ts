@@ -2,17 +2,20 @@
  * Snapshots of a stopped broker's data, as files under its data directory:
  *
  *   <data dir>/broker-<id>/              the live data (`kstack up --data-dir` keeps the same layout)
- *   <data dir>/snapshots/<name>/         one snapshot: snapshot.json and a copy of each broker-<id>/
+ *   <data dir>/node-<id>/                or a cluster node's (`kstack up --brokers 3`, startKafka({ brokers: 3 }))
+ *   <data dir>/snapshots/<name>/         one snapshot: snapshot.json and a copy of each of those folders
  *
  * Saving copies into a temporary folder beside the snapshots and renames it into place, and
  * restoring copies the snapshot beside the live data and swaps the two by renames: a reader
  * never sees half a snapshot, and a failed copy leaves the live data as it was. (Copies are
  * not fsynced: a snapshot is for tests, not for surviving a power cut.)
  *
- * Restoring gives every topic a new topic id, as re-creating it would: a client that cached
- * the old id (metadata, fetch positions) sees a different topic, not the old one with its
- * records gone. The producer-id block never goes back, so a producer id handed out before the
- * restore is never handed out again after it.
+ * Restoring one broker's data gives every topic a new topic id, as re-creating it would: a client
+ * that cached the old id (metadata, fetch positions) sees a different topic, not the old one with
+ * its records gone. The producer-id block never goes back, so a producer id handed out before the
+ * restore is never handed out again after it. Cluster nodes' folders (`node-<id>`) are restored as
+ * they were saved: their metadata is a Raft log the nodes must agree on, entry by entry, so topic
+ * ids and the controller's producer-id counter come back as they were at the save.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -37,12 +40,14 @@ export const BASELINE_SNAPSHOT = '.baseline';
 const SNAPSHOT_FILE = 'snapshot.json';
 const SNAPSHOT_FORMAT = 1;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const BROKER_FOLDER_PATTERN = /^broker-(\d+)$/;
+const DATA_FOLDER_PATTERN = /^(broker|node)-(\d+)$/;
 
 export interface SnapshotInfo {
   readonly name: string;
   readonly createdAt: string;
   readonly brokers: readonly number[];
+  /** The folders saved (`broker-<id>`, `node-<id>`); snapshots written before they were listed hold `broker-<id>` ones. */
+  readonly folders?: readonly string[];
 }
 
 /** Why a user's snapshot name is refused, or null. */
@@ -63,32 +68,37 @@ function checkName(name: string, internal: boolean): void {
   if (problem !== null) throw new KafkaTestingError('SNAPSHOT_NAME_INVALID', problem);
 }
 
-/** The broker folders (`broker-<id>`) of a data directory, by node id. */
+/** The node ids of a data directory's broker (`broker-<id>`) or cluster node (`node-<id>`) folders. */
 export function brokerFolders(dir: string): number[] {
+  return [...new Set(dataFolders(dir).map((folder) => Number(DATA_FOLDER_PATTERN.exec(folder)?.[2])))].sort(
+    (a, b) => a - b,
+  );
+}
+
+/** The `broker-<id>` and `node-<id>` folders of a data directory, by name. */
+export function dataFolders(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .map((entry) => BROKER_FOLDER_PATTERN.exec(entry)?.[1])
-    .filter((id): id is string => id !== undefined)
-    .map(Number)
-    .sort((a, b) => a - b);
+    .filter((entry) => DATA_FOLDER_PATTERN.test(entry))
+    .sort();
 }
 
 function temporaryName(prefix: string): string {
   return `.${prefix}-${randomBytes(6).toString('hex')}`;
 }
 
-/** Copies every broker folder of `dataDir` into snapshot `name`, replacing one of that name. */
+/** Copies every broker or node folder of `dataDir` into snapshot `name`, replacing one of that name. */
 export function saveSnapshot(
   dataDir: string,
   name: string,
   options: { internal?: boolean } = {},
 ): SnapshotInfo {
   checkName(name, options.internal === true);
-  const brokers = brokerFolders(dataDir);
-  if (brokers.length === 0) {
+  const folders = dataFolders(dataDir);
+  if (folders.length === 0) {
     throw new KafkaTestingError(
       'DATA_DIR_INVALID',
-      `${dataDir} holds no broker data (no broker-<id> folder): give the --data-dir a broker ran with`,
+      `${dataDir} holds no broker data (no broker-<id> or node-<id> folder): give the --data-dir a broker ran with`,
     );
   }
   const snapshots = join(dataDir, SNAPSHOTS_FOLDER);
@@ -96,10 +106,15 @@ export function saveSnapshot(
   const staging = join(snapshots, temporaryName('saving'));
   try {
     mkdirSync(staging);
-    for (const id of brokers) {
-      cpSync(join(dataDir, `broker-${id}`), join(staging, `broker-${id}`), { recursive: true });
+    for (const folder of folders) {
+      cpSync(join(dataDir, folder), join(staging, folder), { recursive: true });
     }
-    const info: SnapshotInfo = { name, createdAt: new Date().toISOString(), brokers };
+    const info: SnapshotInfo = {
+      name,
+      createdAt: new Date().toISOString(),
+      brokers: brokerFolders(dataDir),
+      folders,
+    };
     writeFileSync(join(staging, SNAPSHOT_FILE), `${JSON.stringify({ format: SNAPSHOT_FORMAT, ...info })}\n`);
     const target = join(snapshots, name);
     if (existsSync(target)) {
@@ -126,7 +141,12 @@ export function readSnapshotInfo(dataDir: string, name: string): SnapshotInfo {
     );
   }
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as SnapshotInfo & { format: number };
-  return { name: parsed.name, createdAt: parsed.createdAt, brokers: parsed.brokers };
+  return {
+    name: parsed.name,
+    createdAt: parsed.createdAt,
+    brokers: parsed.brokers,
+    folders: parsed.folders ?? parsed.brokers.map((id) => `broker-${id}`),
+  };
 }
 
 /** The user's snapshots of a data directory, by name. */
@@ -139,7 +159,7 @@ export function listSnapshots(dataDir: string): SnapshotInfo[] {
     .map((entry) => readSnapshotInfo(dataDir, entry));
 }
 
-/** Replaces the broker folders of a stopped `dataDir` with snapshot `name`. */
+/** Replaces the broker or node folders of a stopped `dataDir` with snapshot `name`. */
 export function restoreSnapshot(
   dataDir: string,
   name: string,
@@ -153,19 +173,17 @@ export function restoreSnapshot(
   try {
     mkdirSync(staging);
     const topicIds = new Map<string, string>();
-    for (const id of info.brokers) {
-      const folder = `broker-${id}`;
+    const folders = info.folders ?? [];
+    for (const folder of folders) {
       cpSync(join(source, folder), join(staging, folder), { recursive: true });
+      // A node's metadata is its copy of the quorum's log: left as saved (see the header).
+      if (!folder.startsWith('broker-')) continue;
       renewTopicIds(join(staging, folder), topicIds);
       keepProducerIdsAhead(join(dataDir, folder), join(staging, folder));
     }
     mkdirSync(replaced);
-    for (const id of brokerFolders(dataDir)) {
-      renameSync(join(dataDir, `broker-${id}`), join(replaced, `broker-${id}`));
-    }
-    for (const id of info.brokers) {
-      renameSync(join(staging, `broker-${id}`), join(dataDir, `broker-${id}`));
-    }
+    for (const folder of dataFolders(dataDir)) renameSync(join(dataDir, folder), join(replaced, folder));
+    for (const folder of folders) renameSync(join(staging, folder), join(dataDir, folder));
     return info;
   } finally {
     rmSync(staging, { recursive: true, force: true });

@@ -194,8 +194,6 @@ describe('startKafka({ brokers: 3 })', () => {
   test('refuses what it does not serve on three brokers, by name', async () => {
     const unsupported = (error: unknown) =>
       error instanceof KafkaTestingError && error.code === 'CLUSTER_UNSUPPORTED' && error.httpStatus === 501;
-    await assert.rejects(kafka.snapshot('seed'), unsupported);
-    await assert.rejects(kafka.restore('seed'), unsupported);
     await assert.rejects(startKafka({ brokers: 3, clock: 'manual' }), unsupported);
     await assert.rejects(
       kafka.clock.advance(1),
