@@ -4,7 +4,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { isConsumerProtocolType } from '../common/consumer-groups.ts';
-import { readStatus } from '../tools/status-command.ts';
 import { show } from './decode.ts';
 import { badRequest, confirmationNeeded, groupHasMembers, notFound, registryMissing } from './errors.ts';
 import { BROWSE_MESSAGES_MAX, type RawMessage, toUiError, type UiKafka } from './kafka.ts';
@@ -87,11 +86,7 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
     // from kstack status's raw reading of every topic (as Kafka's UnderReplicatedPartitions counts).
     const [[names, metadata], status] = await Promise.all([
       kafka.listTopics().then(async (all) => [all, await kafka.metadata(all)] as const),
-      readStatus({
-        bootstrap: kafka.bootstrapBrokers,
-        format: 'json',
-        timeoutMs: CLUSTER_STATUS_TIMEOUT_MS,
-      }).catch(() => undefined),
+      kafka.status(CLUSTER_STATUS_TIMEOUT_MS).catch(() => undefined),
     ]);
     const leaders = new Map<number, number>();
     const replicas = new Map<number, number>();

@@ -7,12 +7,13 @@
  * Metadata is read raw there, so a partition without a leader is shown rather than failing the read.
  */
 import type { FastifyInstance } from 'fastify';
-import { type ClusterStatus, readStatus } from '../tools/status-command.ts';
+import type { ClusterStatus } from '../tools/status-command.ts';
+import { statusFromAny } from './kafka.ts';
 import { serveWatch, Watch } from './watch.ts';
 
 /** How often a listened-to Cluster page is refreshed. */
 export const CLUSTER_WATCH_INTERVAL_MS = 2_000;
-/** Connecting to one broker for a round; the next broker is tried after it. */
+/** One broker's reading (connecting and each request); the next broker is tried after it. */
 const STATUS_TIMEOUT_MS = 5_000;
 
 export interface ClusterLive {
@@ -29,22 +30,13 @@ export function clusterWatch(bootstrap: string): Watch<ClusterLive> {
   const servers = bootstrap.split(',').map((s) => s.trim());
   let answering = 0;
   return new Watch<ClusterLive>('the Cluster page', CLUSTER_WATCH_INTERVAL_MS, async () => {
-    const failures: string[] = [];
-    for (let i = 0; i < servers.length; i++) {
-      const at = (answering + i) % servers.length;
-      try {
-        const status = await readStatus({
-          bootstrap: [servers[at]!],
-          format: 'json',
-          timeoutMs: STATUS_TIMEOUT_MS,
-        });
-        answering = at;
-        return { at: Date.now(), status, error: null };
-      } catch (error) {
-        failures.push(`${servers[at]}: ${(error as Error).message}`);
-      }
+    try {
+      const { status, answered } = await statusFromAny(servers, answering, STATUS_TIMEOUT_MS);
+      answering = answered;
+      return { at: Date.now(), status, error: null };
+    } catch (error) {
+      return { at: Date.now(), status: null, error: (error as Error).message };
     }
-    return { at: Date.now(), status: null, error: `no broker answered: ${failures.join('; ')}` };
   });
 }
 

@@ -9,9 +9,9 @@
 import { Admin, type ClusterMetadata, Producer } from '@platformatic/kafka';
 import type { FastifyInstance } from 'fastify';
 import { FAULT_ACTIONS } from '../engine/fault-control.ts';
-import { type ClusterStatus, readStatus } from '../tools/status-command.ts';
+import type { ClusterStatus } from '../tools/status-command.ts';
 import { badRequest, UiError } from './errors.ts';
-import { toUiError } from './kafka.ts';
+import { statusFromAny, toUiError, type UiKafka } from './kafka.ts';
 import { serveWatch, Watch } from './watch.ts';
 
 /** How often the watch asks the fault control and Kafka while a page listens. */
@@ -24,7 +24,10 @@ export const FAILOVER_TOPIC_DEFAULT = 'ui-failover';
 export const FAILOVER_TOPIC_PARTITIONS = 3;
 export const FAILOVER_TOPIC_REPLICATION_FACTOR = 3;
 export const FAILOVER_TOPIC_MIN_ISR = 2;
-/** One request of the watch and the producer to Kafka (short: a dead broker must not stall the page). */
+/**
+ * One request of the watch and the producer to Kafka (short: a dead or paused broker must not stall
+ * the page). Given as `requestTimeout` too: the client's `timeout` does not reach its connections.
+ */
 const WATCH_KAFKA_TIMEOUT_MS = 5_000;
 /** A GET of the fault control. */
 const CONTROL_READ_TIMEOUT_MS = 5_000;
@@ -178,6 +181,7 @@ class FailoverProducer {
       bootstrapBrokers: this.#bootstrap,
       clientId: 'kstack-ui-failover-producer',
       timeout: WATCH_KAFKA_TIMEOUT_MS,
+      requestTimeout: WATCH_KAFKA_TIMEOUT_MS,
       retries: 2,
       retryDelay: 250,
       metadataMaxAge: FAULT_WATCH_INTERVAL_MS,
@@ -284,6 +288,7 @@ export class FaultWatch {
           bootstrapBrokers: [broker],
           clientId: 'kstack-ui-fault-watch',
           timeout: WATCH_KAFKA_TIMEOUT_MS,
+          requestTimeout: WATCH_KAFKA_TIMEOUT_MS,
           retries: 0,
         }),
     );
@@ -373,23 +378,14 @@ export class FaultWatch {
 
   /** kstack status's raw reading (every topic, internal ones included), one broker at a time from the last that answered. */
   async #status(): Promise<ClusterStatus> {
-    let failure: unknown;
-    for (let i = 0; i < this.#bootstrap.length; i++) {
-      const at = (this.#statusAnswering + i) % this.#bootstrap.length;
-      try {
-        const status = await readStatus({
-          bootstrap: [this.#bootstrap[at]!],
-          format: 'json',
-          timeoutMs: WATCH_KAFKA_TIMEOUT_MS,
-        });
-        this.#statusAnswering = at;
-        this.#lastStatus = status;
-        return status;
-      } catch (error) {
-        failure = error;
-      }
-    }
-    throw failure;
+    const { status, answered } = await statusFromAny(
+      this.#bootstrap,
+      this.#statusAnswering,
+      WATCH_KAFKA_TIMEOUT_MS,
+    );
+    this.#statusAnswering = answered;
+    this.#lastStatus = status;
+    return status;
   }
 
   async close(): Promise<void> {
@@ -421,7 +417,7 @@ function object(body: unknown, what: string): Record<string, unknown> {
  * `POST /api/faults/producer` (`{topic?}`: created with RF 3 when missing, then one acks=all send
  * at a time) and `POST /api/faults/producer/stop`.
  */
-export function registerFaultApi(app: FastifyInstance, watch: FaultWatch, admin: Admin): void {
+export function registerFaultApi(app: FastifyInstance, watch: FaultWatch, kafka: UiKafka): void {
   app.get('/api/faults', () => watch.pushed.get());
   serveWatch(app, '/api/faults/events', 'status', watch.pushed);
 
@@ -439,22 +435,13 @@ export function registerFaultApi(app: FastifyInstance, watch: FaultWatch, admin:
 
   app.post('/api/faults/producer', async (request, reply) => {
     const topic = topicName(object(request.body, 'start producer').topic);
-    const names = await admin.listTopics({ includeInternals: true }).catch((error: unknown) => {
-      throw toUiError(error);
-    });
+    const names = await kafka.listTopics();
     let created = false;
     if (!names.includes(topic)) {
-      try {
-        await admin.createTopics({
-          topics: [topic],
-          partitions: FAILOVER_TOPIC_PARTITIONS,
-          replicas: FAILOVER_TOPIC_REPLICATION_FACTOR,
-          configs: [{ name: 'min.insync.replicas', value: String(FAILOVER_TOPIC_MIN_ISR) }],
-        });
-        created = true;
-      } catch (error) {
-        throw toUiError(error);
-      }
+      await kafka.createTopic(topic, FAILOVER_TOPIC_PARTITIONS, FAILOVER_TOPIC_REPLICATION_FACTOR, {
+        'min.insync.replicas': String(FAILOVER_TOPIC_MIN_ISR),
+      });
+      created = true;
     }
     await watch.producer.start(topic);
     void watch.pushed.push().catch(() => {});

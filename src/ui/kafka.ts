@@ -3,12 +3,26 @@
  * request. The consumer never joins a group: it only sends Fetch to partition leaders, so browsing
  * messages moves no offsets. Kafka's refusals become UiErrors carrying Kafka's own name and message.
  */
-import { Admin, type ClusterMetadata, Consumer, Producer } from '@platformatic/kafka';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Admin,
+  type ClusterMetadata,
+  Consumer,
+  findErrorBy,
+  GenericError,
+  NetworkError,
+  Producer,
+} from '@platformatic/kafka';
 import { describeAnyGroups } from '../common/consumer-groups.ts';
+import { type ClusterStatus, readStatus } from '../tools/status-command.ts';
 import { badRequest, type KafkaErrorDetail, notFound, UiError } from './errors.ts';
 
 /** Timeout of one Kafka request the UI makes. */
 export const KAFKA_REQUEST_TIMEOUT_MS_DEFAULT = 15_000;
+/** Tries again of an Admin request Kafka refused with a retriable error (the client's default was 2). */
+const ADMIN_RETRIES = 2;
+/** The wait before such a try. */
+const ADMIN_RETRY_DELAY_MS = 500;
 /** Most messages one browse request returns (the page keeps a bounded window). */
 export const BROWSE_MESSAGES_MAX = 500;
 /**
@@ -92,6 +106,18 @@ export function kafkaErrorOf(error: unknown): KafkaErrorDetail | undefined {
   return undefined;
 }
 
+/** The client's own rule for a retry: its error, and none in the chain says canRetry false. */
+function retriable(error: unknown): boolean {
+  return (
+    GenericError.isGenericError(error as Error) && findErrorBy(error as Error, 'canRetry', false) === null
+  );
+}
+
+/** No answer from the broker: a timeout, a refused or closed connection. */
+function unanswered(error: unknown): boolean {
+  return findErrorBy(error as Error, 'code', NetworkError.code) !== null;
+}
+
 function describe(error: unknown): string {
   const e = error as ErrorLike | null;
   const inner = e?.errors?.[0];
@@ -110,6 +136,29 @@ export function toUiError(error: unknown): UiError {
   return new UiError(502, 'KAFKA_UNREACHABLE', `Kafka did not answer: ${describe(error)}`);
 }
 
+/**
+ * `kstack status`'s raw reading from the first of `servers` that answers, starting at `from` (the
+ * last one that did), one at a time: a broker that accepts and never answers (paused) costs
+ * `timeoutMs` once, then the next one is asked. `answered` is the index to start from next time.
+ */
+export async function statusFromAny(
+  servers: readonly string[],
+  from: number,
+  timeoutMs: number,
+): Promise<{ status: ClusterStatus; answered: number }> {
+  const failures: string[] = [];
+  for (let i = 0; i < servers.length; i++) {
+    const at = (from + i) % servers.length;
+    try {
+      const status = await readStatus({ bootstrap: [servers[at]!], format: 'json', timeoutMs });
+      return { status, answered: at };
+    } catch (error) {
+      failures.push(`${servers[at]}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`no broker answered: ${failures.join('; ')}`);
+}
+
 export interface UiKafkaOptions {
   readonly bootstrap: string;
   readonly requestTimeoutMs?: number;
@@ -117,35 +166,87 @@ export interface UiKafkaOptions {
 
 export class UiKafka {
   readonly bootstrapBrokers: string[];
-  readonly admin: Admin;
   readonly consumer: Consumer;
-  readonly #base: { bootstrapBrokers: string[]; timeout: number; retries: number };
+  readonly #base: { bootstrapBrokers: string[]; timeout: number; requestTimeout: number; retries: number };
+  /**
+   * One Admin per bootstrap broker, each listing the brokers from its own onwards, and the one in
+   * use. One Admin over all of them took the first address that accepted a connection for every
+   * request: a paused broker (SIGSTOP; its socket, or its fault proxy, still accepts) made each
+   * request wait the whole timeout before the client's retry moved on, and the next request
+   * started from it again.
+   */
+  readonly #admins: Admin[];
+  #current = 0;
   #producer: Producer | undefined;
   #tails = 0;
 
   constructor(options: UiKafkaOptions) {
     this.bootstrapBrokers = options.bootstrap.split(',').map((s) => s.trim());
-    const base = {
-      bootstrapBrokers: this.bootstrapBrokers,
-      timeout: options.requestTimeoutMs ?? KAFKA_REQUEST_TIMEOUT_MS_DEFAULT,
-      retries: 2,
-    };
+    const timeout = options.requestTimeoutMs ?? KAFKA_REQUEST_TIMEOUT_MS_DEFAULT;
+    // The client's `timeout` does not reach its connections: `requestTimeout` (passed on to each
+    // connection, 30 s unless given) is what ends a request a broker never answers.
+    const base = { bootstrapBrokers: this.bootstrapBrokers, timeout, requestTimeout: timeout, retries: 2 };
     this.#base = base;
-    this.admin = new Admin({ ...base, clientId: 'kstack-ui-admin' });
+    this.#admins = this.bootstrapBrokers.map(
+      (_, i) =>
+        new Admin({
+          ...base,
+          bootstrapBrokers: [...this.bootstrapBrokers.slice(i), ...this.bootstrapBrokers.slice(0, i)],
+          // Retried here (#call), so that a broker that does not answer moves us to the next one.
+          retries: 0,
+          clientId: 'kstack-ui-admin',
+        }),
+    );
     // A group id is required by the client; this consumer never joins it (Fetch only).
     this.consumer = new Consumer({ ...base, clientId: 'kstack-ui-browser', groupId: 'kstack-ui-browser' });
   }
 
-  async close(): Promise<void> {
-    await Promise.allSettled([this.admin.close(), this.consumer.close(true), this.#producer?.close()]);
+  /** The Admin in use: the last one whose bootstrap broker answered. */
+  get admin(): Admin {
+    return this.#admins[this.#current]!;
   }
 
+  async close(): Promise<void> {
+    await Promise.allSettled([
+      ...this.#admins.map((admin) => admin.close()),
+      this.consumer.close(true),
+      this.#producer?.close(),
+    ]);
+  }
+
+  /**
+   * Runs `action` (which reads `this.admin`) as the client's own retries did: a failure Kafka marks
+   * retriable is tried again after ADMIN_RETRY_DELAY_MS, at most ADMIN_RETRIES times; a failure
+   * without Kafka's answer (a timeout, a refused or closed connection) moves to the next bootstrap
+   * broker's Admin at once, each of them once, and the UI stays with the one that answers.
+   */
   async #call<T>(action: () => Promise<T>): Promise<T> {
-    try {
-      return await action();
-    } catch (error) {
-      throw toUiError(error);
+    let retries = 0;
+    let moves = 0;
+    for (;;) {
+      try {
+        return await action();
+      } catch (error) {
+        if (unanswered(error) && moves < this.#admins.length - 1) {
+          moves++;
+          this.#current = (this.#current + 1) % this.#admins.length;
+          continue;
+        }
+        if (retries < ADMIN_RETRIES && retriable(error)) {
+          retries++;
+          await sleep(ADMIN_RETRY_DELAY_MS);
+          continue;
+        }
+        throw toUiError(error);
+      }
     }
+  }
+
+  /** `kstack status`'s raw reading (every topic, internal ones included), from the broker in use first. */
+  async status(timeoutMs: number): Promise<ClusterStatus> {
+    const { status, answered } = await statusFromAny(this.bootstrapBrokers, this.#current, timeoutMs);
+    this.#current = answered;
+    return status;
   }
 
   /**
@@ -279,7 +380,9 @@ export class UiKafka {
 
   addPartitions(name: string, count: number): Promise<void> {
     return this.#call(() =>
-      this.admin.createPartitions({ topics: [{ name, count, assignments: [] }], validateOnly: false }),
+      // No assignments (null on the wire): the broker places them. An empty list means "these
+      // assignments", and Kafka refuses it (INVALID_REPLICA_ASSIGNMENT: 0 assignments for N partitions).
+      this.admin.createPartitions({ topics: [{ name, count }], validateOnly: false }),
     );
   }
 

@@ -2,21 +2,21 @@
  * The Charts page's data: throughput per topic and lag per consumer group over the last minutes,
  * computed from Kafka's own offsets (ListOffsets, OffsetFetch), so it works against any cluster
  * (kstack, Apache Kafka, the Docker stack) without knowing where its /metrics are. Each round (every
- * RATES_INTERVAL_MS while a Charts page listens) reads every topic's log end offsets and every
+ * RATES_INTERVAL_MS from the UI's start, listened to or not, so that a page opened now shows the last
+ * minutes) reads every topic's log end offsets and every
  * consumer group's committed offsets; a sample holds, per topic, the records written since the
  * previous sample (end offsets' growth) and, per group, its lag (log end minus committed, summed over
  * the partitions it committed). The window keeps the last RATES_WINDOW_SAMPLES samples in memory and
- * is sent whole as server-sent `rates` events. Sampling stops while nobody listens: the next sample
- * then spans the gap (its records over its longer seconds).
+ * is sent whole as server-sent `rates` events (at once to a page that opens, then after each sample).
  */
 import type { FastifyInstance } from 'fastify';
 import { isConsumerProtocolType } from '../common/consumer-groups.ts';
 import type { UiKafka } from './kafka.ts';
 import { serveWatch, Watch } from './watch.ts';
 
-/** How often a listened-to Charts page gets a sample. */
+/** How often the cluster is sampled (from the UI's start, whether or not a Charts page is open). */
 export const RATES_INTERVAL_MS = 2_000;
-/** Samples kept: 150 at 2 s, the last 5 minutes. */
+/** Samples kept (a bounded window: the oldest drops out): 150 at 2 s, the last 5 minutes. */
 export const RATES_WINDOW_SAMPLES = 150;
 /** Topics sampled (the first ones by name; the answer says when some were left out). */
 export const RATES_TOPICS_MAX = 500;
@@ -117,7 +117,12 @@ export function ratesWatch(kafka: UiKafka, intervalMs = RATES_INTERVAL_MS): Watc
   });
 }
 
-/** `GET /api/rates/events`: the window, pushed after each sample. */
+/**
+ * `GET /api/rates` (the window as it is, no new sample) and `GET /api/rates/events` (the window at
+ * once, then after each sample). Sampling starts when the server listens and runs until it closes.
+ */
 export function registerRates(app: FastifyInstance, watch: Watch<Rates>): void {
+  app.addHook('onListen', async () => watch.keepAsking());
+  app.get('/api/rates', () => watch.latest() ?? watch.get());
   serveWatch(app, '/api/rates/events', 'rates', watch);
 }

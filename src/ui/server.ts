@@ -98,7 +98,7 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
 
   registerApi(app, { kafka, registry, connectUrl: options.connectUrl, readOnly });
   const faults = new FaultWatch({ bootstrap: options.bootstrap, faultControlUrl: options.faultControlUrl });
-  registerFaultApi(app, faults, kafka.admin);
+  registerFaultApi(app, faults, kafka);
   registerConnectApi(app, options.connectUrl);
   const clusterLive = clusterWatch(options.bootstrap);
   registerClusterLive(app, clusterLive);

@@ -17,6 +17,9 @@ export class Watch<T> {
   readonly #listeners = new Set<(value: T) => void>();
   readonly #closed = new AbortController();
   #running = false;
+  /** Rounds go on with no page listening (keepAsking), and a new page gets the last answer at once. */
+  #always = false;
+  #last: T | undefined;
   #round: Promise<T> | undefined;
 
   constructor(what: string, intervalMs: number, ask: () => Promise<T>) {
@@ -27,17 +30,33 @@ export class Watch<T> {
 
   /** One round now (shared with a round already under way). */
   get(): Promise<T> {
-    this.#round ??= this.#ask().finally(() => {
-      this.#round = undefined;
-    });
+    this.#round ??= this.#ask()
+      .then((value) => {
+        this.#last = value;
+        return value;
+      })
+      .finally(() => {
+        this.#round = undefined;
+      });
     return this.#round;
   }
 
   /** Asks now and tells every listener (after a change, so that pages do not wait a round). */
   async push(): Promise<void> {
-    if (this.#listeners.size === 0) return;
+    if (this.#listeners.size === 0 && !this.#always) return;
     const value = await this.get();
     for (const listener of this.#listeners) listener(value);
+  }
+
+  /** Rounds every interval from now until close, listened to or not (the Charts page's history). */
+  keepAsking(): void {
+    this.#always = true;
+    this.#run();
+  }
+
+  /** The last answer of a watch that keeps asking (undefined otherwise: it may be old). */
+  latest(): T | undefined {
+    return this.#always ? this.#last : undefined;
   }
 
   subscribe(listener: (value: T) => void): () => void {
@@ -55,13 +74,13 @@ export class Watch<T> {
     };
   }
 
-  /** Rounds while anyone listens: the first at once, each next one the interval after the last ends. */
+  /** Rounds while anyone listens (or always): the first at once, each next one the interval after the last ends. */
   #run(): void {
     if (this.#running) return;
     this.#running = true;
     void (async () => {
       try {
-        while (this.#listeners.size > 0 && !this.#closed.signal.aborted) {
+        while ((this.#always || this.#listeners.size > 0) && !this.#closed.signal.aborted) {
           await this.push().catch(() => {});
           await sleep(this.#intervalMs, undefined, { signal: this.#closed.signal }).catch(() => {});
         }
@@ -103,6 +122,9 @@ export function serveWatch<T>(app: FastifyInstance, path: string, event: string,
       'x-content-type-options': 'nosniff',
     });
     raw.write(`: ${event}\n\n`);
+    // A watch that keeps asking has history: the page gets it now, not a round later.
+    const latest = watch.latest();
+    if (latest !== undefined) raw.write(`event: ${event}\ndata: ${JSON.stringify(latest)}\n\n`);
     raw.on('close', end);
   });
 }

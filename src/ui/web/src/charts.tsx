@@ -130,7 +130,7 @@ export function ChartsPage() {
     <section aria-labelledby="charts-title">
       <h1 id="charts-title">Throughput and lag</h1>
       <p class="muted" id="charts-about" data-samples={samples.length}>
-        From Kafka's offsets, a sample every {(rates?.intervalMs ?? 0) / 1000} s while this page is open, the
+        From Kafka's offsets, a sample every {(rates?.intervalMs ?? 0) / 1000} s since the UI started, the
         last {rates?.windowSamples ?? 0} kept (<span id="charts-span">{span.toFixed(0)}</span> s shown).
         {rates !== undefined &&
           rates.leftOut.topics + rates.leftOut.groups > 0 &&

@@ -1,0 +1,261 @@
+/**
+ * The UI's API against a broker, for what the browser tests do not click through: the Charts
+ * page's history (sampled from the UI's start, whether or not a Charts page is open, so a page
+ * opened later gets the last minutes at once instead of an empty chart); a message too large
+ * refused with Kafka's own error and nothing written; add partitions; delete a topic only with its
+ * name typed again; browse from a time; an offset reset refused while the group has members, then
+ * shifted. An in-process broker (real sockets, real files), kafkajs as the other client (it writes
+ * and it checks), the UI over HTTP.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { Broker } from '../../src/broker/broker.ts';
+import { RATES_INTERVAL_MS, RATES_WINDOW_SAMPLES, type Rates } from '../../src/ui/rates.ts';
+import { startUi } from '../../src/ui/server.ts';
+
+const BROKER_PORT = 25500;
+const UI_PORT = 25501;
+const TOPIC = 'charts-history';
+const RECORDS = 30;
+/** Generous: a loaded 2-core machine. */
+const WAIT_MS = 60_000;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'kstack-ui-rates-'));
+const assetsDir = mkdtempSync(join(tmpdir(), 'kstack-ui-rates-assets-'));
+const broker = new Broker({ dataDir, host: '127.0.0.1', port: BROKER_PORT });
+let ui: { url: string; close(): Promise<void> };
+
+before(async () => {
+  await broker.start();
+  ui = await startUi({ bootstrap: `127.0.0.1:${BROKER_PORT}`, port: UI_PORT, assetsDir });
+});
+
+after(async () => {
+  await ui?.close();
+  await broker.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(assetsDir, { recursive: true, force: true });
+});
+
+const kafka = new Kafka({
+  brokers: [`127.0.0.1:${BROKER_PORT}`],
+  clientId: 'ui-api-test',
+  logLevel: logLevel.NOTHING,
+});
+
+/** A change through the UI, as the page sends it (same origin, JSON). */
+async function post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${ui.url}${path}`, {
+    method: 'POST',
+    headers: { origin: ui.url, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function get<T>(path: string): Promise<T> {
+  const response = await fetch(`${ui.url}${path}`);
+  assert.equal(response.status, 200, `${path}: ${await response.clone().text()}`);
+  return (await response.json()) as T;
+}
+
+const written = (rates: Rates) => rates.samples.reduce((sum, s) => sum + (s.records[TOPIC] ?? 0), 0);
+
+/** The first server-sent `rates` event of a Charts page opened now. */
+async function openCharts(): Promise<Rates> {
+  const response = await fetch(`${ui.url}/api/rates/events`);
+  assert.equal(response.status, 200);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      assert.equal(done, false, 'the stream ended before an event');
+      text += value;
+      const event = /event: rates\ndata: (.*)\n\n/.exec(text);
+      if (event !== null) return JSON.parse(event[1]!) as Rates;
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+test('a Charts page opened after the records were written shows them: sampled while no page listened', async () => {
+  const kafka = new Kafka({
+    brokers: [`127.0.0.1:${BROKER_PORT}`],
+    clientId: 'ui-rates-test',
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await admin.connect();
+  await producer.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 2 }], waitForLeaders: true });
+    await producer.send({
+      topic: TOPIC,
+      acks: -1,
+      messages: Array.from({ length: RECORDS }, (_, i) => ({ value: `record ${i}` })),
+    });
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+
+  // No page listens: GET /api/rates reads the window as it is, it takes no sample.
+  const deadline = Date.now() + WAIT_MS;
+  let window: Rates;
+  for (;;) {
+    window = (await (await fetch(`${ui.url}/api/rates`)).json()) as Rates;
+    if (written(window) === RECORDS) break;
+    assert.ok(
+      Date.now() < deadline,
+      `the window never counted ${RECORDS} records: ${JSON.stringify(window)}`,
+    );
+    await sleep(RATES_INTERVAL_MS / 4);
+  }
+  assert.equal(window.intervalMs, RATES_INTERVAL_MS);
+  assert.equal(window.windowSamples, RATES_WINDOW_SAMPLES);
+
+  const openedAt = Date.now();
+  const shown = await openCharts();
+  // At once: the history, every sample of it taken before the page opened, the records counted once.
+  assert.ok(shown.samples.length >= 2, JSON.stringify(shown));
+  assert.ok(
+    shown.samples.every((s) => s.at < openedAt),
+    `samples after the page opened: ${shown.samples.map((s) => s.at - openedAt)}`,
+  );
+  assert.equal(written(shown), RECORDS);
+  assert.equal(shown.samples[0]!.seconds, 0, "the window's first sample has nothing to compare with");
+  assert.equal(shown.error, null);
+});
+
+test("a message too large: Kafka's own error, nothing written", async () => {
+  const created = await post('/api/topics', {
+    name: 'ui-small',
+    partitions: 1,
+    configs: { 'max.message.bytes': '1000' },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created));
+  const refused = await post('/api/topics/ui-small/messages', { value: 'x'.repeat(5_000) });
+  assert.equal(refused.status, 400, JSON.stringify(refused));
+  const error = refused.body.error as { code: string; message: string };
+  assert.equal(error.code, 'KAFKA_MESSAGE_TOO_LARGE', JSON.stringify(error));
+  // kafkajs, asked directly, gets the same refusal from the broker.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+  await producer.connect();
+  try {
+    await assert.rejects(
+      producer.send({ topic: 'ui-small', acks: -1, messages: [{ value: 'x'.repeat(5_000) }] }),
+      (e: Error & { type?: string }) => e.type === 'MESSAGE_TOO_LARGE',
+    );
+  } finally {
+    await producer.disconnect();
+  }
+  const topic = await get<{ partitions: { end: string }[] }>('/api/topics/ui-small');
+  assert.equal(topic.partitions[0]?.end, '0', 'nothing written');
+});
+
+test('add partitions, then delete the topic only with its name typed again', async () => {
+  assert.equal((await post('/api/topics', { name: 'ui-grow', partitions: 1 })).status, 201);
+  const grown = await post('/api/topics/ui-grow/partitions', { count: 3 });
+  assert.equal(grown.status, 200, JSON.stringify(grown));
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [meta] = (await admin.fetchTopicMetadata({ topics: ['ui-grow'] })).topics;
+    assert.equal(meta?.partitions.length, 3, "kafkajs's Metadata");
+    const unconfirmed = await post('/api/topics/ui-grow/delete', { confirm: 'ui-grow-not' });
+    assert.equal(unconfirmed.status, 409, JSON.stringify(unconfirmed));
+    assert.ok((await admin.listTopics()).includes('ui-grow'), 'still there');
+    assert.equal((await post('/api/topics/ui-grow/delete', { confirm: 'ui-grow' })).status, 200);
+    assert.ok(!(await admin.listTopics()).includes('ui-grow'), 'gone for kafkajs');
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+test('browse from a time: the first message at or after it', async () => {
+  assert.equal((await post('/api/topics', { name: 'ui-times', partitions: 1 })).status, 201);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: 'ui-times',
+      acks: -1,
+      messages: [1_000, 2_000, 3_000].map((t) => ({
+        value: `at ${t}`,
+        timestamp: String(1_700_000_000_000 + t),
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  const shown = await get<{ messages: { offset: string; value: { text: string } }[] }>(
+    `/api/topics/ui-times/messages?partition=0&from=timestamp&timestamp=${1_700_000_000_000 + 1_500}`,
+  );
+  assert.deepEqual(
+    shown.messages.map((m) => m.offset),
+    ['1', '2'],
+  );
+});
+
+test('an offset reset is refused while the group has members, then shifts what kafkajs committed', async () => {
+  const group = 'ui-api-reset';
+  assert.equal((await post('/api/topics', { name: 'ui-reset', partitions: 1 })).status, 201);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  await producer.send({
+    topic: 'ui-reset',
+    acks: -1,
+    messages: Array.from({ length: 5 }, (_, i) => ({ value: `${i}` })),
+  });
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 200 });
+  try {
+    await admin.setOffsets({
+      groupId: group,
+      topic: 'ui-reset',
+      partitions: [{ partition: 0, offset: '4' }],
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'ui-reset' });
+    let joined!: () => void;
+    const member = new Promise<void>((resolve) => {
+      joined = resolve;
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => joined());
+    await consumer.run({ autoCommit: false, eachMessage: async () => {} });
+    await member;
+    const refused = await post(`/api/groups/${group}/reset`, {
+      topic: 'ui-reset',
+      to: 'earliest',
+      dryRun: false,
+    });
+    assert.equal(refused.status, 409, JSON.stringify(refused));
+    assert.equal((refused.body.error as { code: string }).code, 'UI_GROUP_HAS_MEMBERS');
+    await consumer.disconnect();
+    const shifted = await post(`/api/groups/${group}/reset`, {
+      topic: 'ui-reset',
+      to: 'shift',
+      value: '-3',
+      dryRun: false,
+    });
+    assert.equal(shifted.status, 200, JSON.stringify(shifted));
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: ['ui-reset'] });
+    assert.deepEqual(
+      offsets?.partitions.map((p) => [p.partition, p.offset]),
+      [[0, '1']],
+    );
+  } finally {
+    await consumer.disconnect();
+    await admin.disconnect();
+  }
+});
