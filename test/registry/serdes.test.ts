@@ -109,12 +109,16 @@ describe('Schema Registry clients (Python, Node, Go) against kstack up --brokers
   }
 
   for (const format of ['avro', 'json', 'protobuf']) {
-    it(`@confluentinc/schemaregistry ${format}: serialize (registering), produce, consume, deserialize by id`, async () => {
+    it(`@confluentinc/schemaregistry ${format}: serialize (registering), produce, consume, deserialize by id, evolve, refuse an incompatible change`, async () => {
       const summary = await runConfluentJs(SEED, registry.url, format, `confluent-js-${format}`);
       assert.equal(summary.ok, true, JSON.stringify(summary));
-      const latest = summary.latest as { id: number; schemaType: string };
+      const latest = summary.latest as { id: number; version: number; schemaType: string };
       assert.equal(summary.wire_prefix, `00${latest.id.toString(16).padStart(8, '0')}`);
       assert.equal(latest.schemaType, format === 'json' ? 'JSON' : format.toUpperCase());
+      // Its client evolves the subject (version 2) and is refused an incompatible change with 409.
+      assert.equal(summary.evolved_version, latest.version + 1, JSON.stringify(summary));
+      const refused = summary.refused as { status?: number; message?: string } | null;
+      assert.equal(refused?.status, 409, JSON.stringify(summary));
     });
   }
 

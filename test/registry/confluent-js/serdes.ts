@@ -2,7 +2,8 @@
  * Confluent's own Node serdes, @confluentinc/schemaregistry 1.10.1 (installed outside the tree by
  * scripts/setup/40-registry-clients.sh; not a project dependency: it pulls in cloud KMS SDKs), run as
  * a separate process: its serializer registers the schema (Protobuf in the serialized descriptor form),
- * records go through Kafka with kafkajs, its deserializer fetches the writer schema by id.
+ * records go through Kafka with kafkajs, its deserializer fetches the writer schema by id; then its
+ * client registers a compatible evolution (version 2) and is refused an incompatible one (409).
  *
  * usage: node serdes.ts BOOTSTRAP REGISTRY_URL FORMAT TOPIC   (FORMAT: avro | json | protobuf)
  * Prints one JSON line: {"ok": bool, ...}.
@@ -82,6 +83,69 @@ function protobufCase(client: Any): Case {
   };
 }
 
+/** Per format: a compatible next version of the subject's schema and an incompatible one (BACKWARD). */
+const EVOLUTIONS: Record<string, { schemaType: string; evolved: string; broken: string }> = {
+  avro: {
+    schemaType: 'AVRO',
+    evolved: JSON.stringify({
+      type: 'record',
+      name: 'User',
+      namespace: 'kstack.js',
+      fields: [
+        { name: 'name', type: 'string' },
+        { name: 'number', type: 'int' },
+        { name: 'email', type: ['null', 'string'], default: null },
+      ],
+    }),
+    broken: JSON.stringify({
+      type: 'record',
+      name: 'User',
+      namespace: 'kstack.js',
+      fields: [
+        { name: 'name', type: 'int' },
+        { name: 'number', type: 'int' },
+      ],
+    }),
+  },
+  json: {
+    schemaType: 'JSON',
+    evolved: JSON.stringify({
+      type: 'object',
+      properties: { id: { type: 'number' }, item: { type: 'string' } },
+      required: ['id'],
+    }),
+    broken: JSON.stringify({
+      type: 'object',
+      properties: { id: { type: 'string' }, item: { type: 'string' } },
+      required: ['id'],
+    }),
+  },
+  protobuf: {
+    schemaType: 'PROTOBUF',
+    evolved:
+      'syntax = "proto3";\npackage kstack.js;\nmessage Order {\n  int32 id = 1;\n  string item = 2;\n  string note = 3;\n}\n',
+    broken:
+      'syntax = "proto3";\npackage kstack.js;\nmessage Order {\n  string id = 1;\n  string item = 2;\n}\n',
+  },
+};
+
+/** Registers the compatible evolution, then the incompatible one; what the client got for each. */
+async function evolve(client: Any, subject: string, format: string): Promise<void> {
+  const evolution = EVOLUTIONS[format];
+  if (evolution === undefined) throw new Error(`unknown format ${format}`);
+  const { schemaType } = evolution;
+  await client.register(subject, { schemaType, schema: evolution.evolved });
+  // The versions, not getLatestSchemaMetadata: the client keeps the latest it read (above) cached.
+  summary.evolved_version = Math.max(...((await client.getAllVersions(subject)) as number[]));
+  try {
+    await client.register(subject, { schemaType, schema: evolution.broken });
+    summary.refused = null;
+  } catch (error) {
+    const e = error as { status?: number; errorCode?: number; message?: string };
+    summary.refused = { status: e.status, errorCode: e.errorCode, message: e.message };
+  }
+}
+
 async function main(): Promise<void> {
   const client = new sr.SchemaRegistryClient({ baseURLs: [url] });
   const subject = `${topic}-value`;
@@ -154,6 +218,7 @@ async function main(): Promise<void> {
   summary.consumed = received.length;
   const latest = await client.getLatestSchemaMetadata(subject);
   summary.latest = { id: latest.id, version: latest.version, schemaType: latest.schemaType ?? 'AVRO' };
+  await evolve(client, subject, format);
   summary.ok = summary.round_trip === true;
 }
 
