@@ -28,8 +28,8 @@ import { machineLoad } from '../bench/machine.ts';
 import { percentile } from '../bench/stats.ts';
 import { Broker } from '../broker/broker.ts';
 import { BrokerMetrics } from './broker-metrics.ts';
-import { METRICS_RENDER_SLICE_MS, slicedRender, startMetricsServer } from './http.ts';
-import { workerRender } from './worker-render.ts';
+import { METRICS_RENDER_SLICE_MS, type MetricsServer, slicedRender, startMetricsServer } from './http.ts';
+import { workerRender, workerServe } from './worker-render.ts';
 
 const PORT_DEFAULT = 23801;
 const execFileAsync = promisify(execFile);
@@ -164,35 +164,54 @@ async function main(): Promise<void> {
       }
       // Scrapes between renders (Prometheus every 100 ms, a render at most once a second), sent by
       // curl in its own process over a real socket: this thread's time is the server's alone.
-      const server = await startMetricsServer({
-        registry: worker,
-        host: '127.0.0.1',
-        port: port + 1,
-        renderMinIntervalMs: 3_600_000,
-      });
-      try {
-        await (await fetch(server.url)).text();
-        for (const [label, flags] of [
-          ['plain text', []],
-          ['gzipped (curl --compressed)', ['--compressed']],
-        ] as const) {
-          const loopStart = performance.eventLoopUtilization();
-          const cpuStart = process.threadCpuUsage();
-          await execFileAsync('curl', [
-            '--silent',
-            '--fail',
-            ...flags,
-            ...Array.from({ length: CACHED_SCRAPES }, () => ['-o', '/dev/null', server.url]).flat(),
-          ]);
-          const cpu = process.threadCpuUsage(cpuStart);
-          const activeMs = performance.eventLoopUtilization(loopStart).active;
-          process.stdout.write(
-            `a scrape answered from the cached text, ${label} (${CACHED_SCRAPES} by curl, one connection): broker thread busy ` +
-              `${(activeMs / CACHED_SCRAPES).toFixed(3)} ms, CPU ${((cpu.user + cpu.system) / 1000 / CACHED_SCRAPES).toFixed(3)} ms (means)\n`,
-          );
+      // Served from the broker's thread (session 9), then from a worker thread (workerServe: now).
+      const servers: [string, () => Promise<MetricsServer>][] = [
+        [
+          'served on the broker thread (workerRender)',
+          () =>
+            startMetricsServer({
+              registry: worker,
+              host: '127.0.0.1',
+              port: port + 1,
+              renderMinIntervalMs: 3_600_000,
+            }),
+        ],
+        [
+          'served by a worker (workerServe)',
+          () =>
+            workerServe(metrics.registry, {
+              host: '127.0.0.1',
+              port: port + 1,
+              renderMinIntervalMs: 3_600_000,
+            }),
+        ],
+      ];
+      for (const [served, serve] of servers) {
+        const server = await serve();
+        try {
+          await (await fetch(server.url)).text();
+          for (const [label, flags] of [
+            ['plain text', []],
+            ['gzipped (curl --compressed)', ['--compressed']],
+          ] as const) {
+            const loopStart = performance.eventLoopUtilization();
+            const cpuStart = process.threadCpuUsage();
+            await execFileAsync('curl', [
+              '--silent',
+              '--fail',
+              ...flags,
+              ...Array.from({ length: CACHED_SCRAPES }, () => ['-o', '/dev/null', server.url]).flat(),
+            ]);
+            const cpu = process.threadCpuUsage(cpuStart);
+            const activeMs = performance.eventLoopUtilization(loopStart).active;
+            process.stdout.write(
+              `a scrape answered from the cached text, ${served}, ${label} (${CACHED_SCRAPES} by curl, one connection): broker thread busy ` +
+                `${(activeMs / CACHED_SCRAPES).toFixed(3)} ms, CPU ${((cpu.user + cpu.system) / 1000 / CACHED_SCRAPES).toFixed(3)} ms (means)\n`,
+            );
+          }
+        } finally {
+          await server.close();
         }
-      } finally {
-        await server.close();
       }
     } finally {
       await worker.close();
