@@ -191,6 +191,11 @@ export interface BrokerLifecycleOptions {
   readonly listeners?: () => readonly RegistrationListener[];
   /** The offset of the last metadata record this node replayed. */
   readonly metadataOffset: () => number;
+  /**
+   * KIP-966's PreviousBrokerEpoch: the epoch a clean shutdown left (src/controller/clean-shutdown.ts),
+   * -1 after a crash or at the first start; absent: -1.
+   */
+  readonly previousBrokerEpoch?: () => number;
   readonly log: { info(message: string): void; warn(message: string): void };
 }
 
@@ -228,7 +233,7 @@ export class BrokerLifecycle implements ControllerChannel {
               features: [],
               rack: null,
               logDirs: [],
-              previousBrokerEpoch: -1n,
+              previousBrokerEpoch: BigInt(this.#options.previousBrokerEpoch?.() ?? -1),
             },
           );
           if (answer.errorCode === 0) return Number(answer.brokerEpoch as bigint);

@@ -16,9 +16,13 @@
  * ISR empty, LEADER_NOT_AVAILABLE); RF 2 on [2,3], min ISR 2: `Leader: 2 Isr: 2 Elr: 3
  * LastKnownElr:`; RF 3 with min ISR 3: `Isr: 1,2 Elr: 3`.
  *
- * Not kept (see README): unclean-shutdown detection (BrokerRegistration's PreviousBrokerEpoch), so a
- * broker registering again leaves the ELR as it leaves the ISR (kstack treats every re-registration
- * as unclean); the RECOVERING state and Kafka's last-known-leader recovery.
+ * - A broker registering again after an unclean shutdown (BrokerRegistration's PreviousBrokerEpoch
+ *   is not its registered epoch: src/controller/clean-shutdown.ts) leaves every ELR
+ *   (replication-control.ts); after a clean one it stays and is elected from the ELR.
+ * - With ISR and ELR empty and one LastKnownElr member, that member leads once unfenced
+ *   (`electLastKnownLeader`).
+ *
+ * Not kept (see README): the RECOVERING leader recovery state.
  *
  * Pure: the caller merges the fields into the PartitionChangeRecord it proposes.
  */
@@ -72,6 +76,26 @@ export function electFromElr(
   return (
     partition.replicas.find((id) => elr.includes(id) && (id === unfencing || !image.isFenced(id))) ?? null
   );
+}
+
+/**
+ * Kafka's last-known-leader recovery (PartitionChangeBuilder's canElectLastKnownLeader): with the ISR
+ * and ELR empty and exactly one LastKnownElr member, that member leads once unfenced (counting
+ * `unfencing`). Kafka marks the election unclean and the partition RECOVERING; kstack has no
+ * RECOVERING state. Seen on the reference: solo-0 (replicas [3]) after SIGKILL of broker 3 and its
+ * restart: `UNCLEAN partition change for solo-0: isr: [] -> [3], leader: -1 -> 3, leaderRecoveryState:
+ * RECOVERED -> RECOVERING, lastKnownElr: [3] -> []`, at 3's unfencing.
+ */
+export function electLastKnownLeader(
+  image: MetadataImage,
+  partition: PartitionView,
+  unfencing = NO_LEADER,
+): number | null {
+  if (partition.isr.length > 0 || (partition.elr ?? []).length > 0) return null;
+  const known = partition.lastKnownElr ?? [];
+  const only = known[0];
+  if (known.length !== 1 || only === undefined || !partition.replicas.includes(only)) return null;
+  return only === unfencing || !image.isFenced(only) ? only : null;
 }
 
 /** The effective `min.insync.replicas` of a topic: its override, else the cluster default in the image, else `fallback`. */

@@ -18,7 +18,7 @@ import { publishKafkaEvent } from '../common/events.ts';
 import { codeApiVersions, featureLevelRecords } from '../coordinator/features.ts';
 import { KafkaErrors, type MessageValue } from '../protocol/index.ts';
 import type { LeaderAndEpoch } from '../raft/types.ts';
-import { electFromElr, elrChange, topicMinInsyncReplicas } from './eligible-leaders.ts';
+import { electFromElr, electLastKnownLeader, elrChange, topicMinInsyncReplicas } from './eligible-leaders.ts';
 import type { ControllerHandler } from './handler.ts';
 import { balanceLeaders, ELECTIONS_PER_REQUEST_MAX, electLeaders, hasImbalance } from './leader-election.ts';
 import {
@@ -368,9 +368,20 @@ export class ReplicationControl {
         fenced: true,
       },
     ];
-    // A broker registering again restarted without a controlled shutdown: it leaves every ISR it
-    // can leave (never emptying one) and leads nothing until it is unfenced, as the stub treats it.
-    if (image.brokerEpoch(brokerId) >= 0) records.push(...this.#removeBroker(image, brokerId, false));
+    // KIP-966: a broker registering again whose PreviousBrokerEpoch is not the epoch it was
+    // registered with did not shut down cleanly (it may have lost its unflushed tail): it leaves every
+    // ELR and every ISR it can leave, as Kafka's handleBrokerUncleanShutdown. After a clean shutdown
+    // it keeps its ELR membership and is elected from it once unfenced.
+    const registered = image.brokerEpoch(brokerId);
+    const previous = Number((body.previousBrokerEpoch as bigint | undefined) ?? -1n);
+    if (registered >= 0 && previous !== registered) {
+      const changes = this.#uncleanShutdown(image, brokerId);
+      if (changes.length > 0)
+        this.#options.log.info(
+          `broker ${brokerId} registered after an unclean shutdown (previous broker epoch ${previous}, registered ${registered}): ${changes.length} partition change(s)`,
+        );
+      records.push(...changes);
+    }
     const { errorCode, offset } = await this.#write(records);
     if (errorCode !== 0) return { errorCode };
     this.#shuttingDown.delete(brokerId);
@@ -517,6 +528,41 @@ export class ReplicationControl {
   }
 
   /**
+   * KIP-966's unclean shutdown: `brokerId` leaves every ISR it can leave (never the last member's,
+   * as before: it leads nothing until unfenced) and every ELR; LastKnownElr is kept, as on the
+   * reference (solo-0 after SIGKILL and restart: `elr=[], lastKnownElr=[3]`).
+   */
+  #uncleanShutdown(image: MetadataImage, brokerId: number): MetadataRecord[] {
+    const records: MetadataRecord[] = [];
+    for (const topic of image.topics()) {
+      for (const partition of topic.partitions) {
+        const inElr = partition.elr?.includes(brokerId) === true;
+        if (!partition.isr.includes(brokerId) && partition.leaderId !== brokerId && !inElr) continue;
+        const isr = partition.isr.length > 1 ? partition.isr.filter((id) => id !== brokerId) : partition.isr;
+        const leader =
+          partition.leaderId === brokerId
+            ? chooseLeader(image, partition, isr, brokerId)
+            : partition.leaderId;
+        const fields = elrChange(partition, isr, leader, this.#minIsr(image, topic));
+        const elr = (fields.elr ?? partition.elr ?? []).filter((id) => id !== brokerId);
+        if (sameList(elr, partition.elr ?? [])) delete fields.elr;
+        else fields.elr = elr;
+        if (leader === partition.leaderId && isr.length === partition.isr.length && fields.elr === undefined)
+          continue;
+        records.push({
+          type: 'PartitionChangeRecord',
+          topicId: topic.topicId,
+          partitionId: partition.partitionIndex,
+          isr,
+          ...(leader !== partition.leaderId ? { leader } : {}),
+          ...fields,
+        });
+      }
+    }
+    return records;
+  }
+
+  /**
    * Leaders for partitions without one, counting `unfencing` as unfenced: the first ISR member in
    * assignment order, or with an empty ISR the first ELR member, which becomes the ISR alone.
    */
@@ -541,7 +587,8 @@ export class ReplicationControl {
           });
           continue;
         }
-        const eligible = electFromElr(image, partition, unfencing);
+        const eligible =
+          electFromElr(image, partition, unfencing) ?? electLastKnownLeader(image, partition, unfencing);
         if (eligible === null) continue;
         const isr = [eligible];
         records.push({
@@ -615,6 +662,10 @@ export class ReplicationControl {
 }
 
 /** The first replica in assignment order that is in `isr`, unfenced and not `excluded` (unclean election off). */
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => b[i] === id);
+}
+
 function chooseLeader(
   image: MetadataImage,
   partition: PartitionView,

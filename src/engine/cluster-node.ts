@@ -19,6 +19,11 @@ import {
   forwardCreateTopic,
   type RegistrationListener,
 } from '../controller/broker-lifecycle.ts';
+import {
+  NO_PREVIOUS_BROKER_EPOCH,
+  takeCleanShutdown,
+  writeCleanShutdown,
+} from '../controller/clean-shutdown.ts';
 import { createTopicsForwardedHandler } from '../controller/create-topics-forwarded.ts';
 import { AdminForwarder, controllerClientId, forwardedAdminHandlers } from '../controller/forwarded-admin.ts';
 import { MetadataQuorum } from '../controller/metadata-quorum.ts';
@@ -91,6 +96,8 @@ export class ClusterNode {
   readonly #listeners: readonly Listener[];
   #leader: LeaderAndEpoch = { epoch: -1, leaderId: -1 };
   #brokerEpoch = -1;
+  /** The epoch the last clean shutdown left (KIP-966), read and deleted at start. */
+  #previousBrokerEpoch = NO_PREVIOUS_BROKER_EPOCH;
   #stopped = false;
   /**
    * Resolves with the broker epoch once registered and unfenced in this node's committed image
@@ -109,6 +116,8 @@ export class ClusterNode {
     this.#listeners = clusterListeners(options);
     this.quorum = new MetadataQuorum({
       clusterId: options.clusterId,
+      snapshotRecordBytes: positiveSetting(options.config, 'metadata.log.max.record.bytes.between.snapshots'),
+      snapshotIntervalMs: positiveSetting(options.config, 'metadata.log.max.snapshot.interval.ms'),
       onRecords: (records, offset) => {
         this.broker.replayMetadata(records, offset);
         // The coordinators follow the leadership of __consumer_offsets and __transaction_state.
@@ -181,6 +190,7 @@ export class ClusterNode {
       endpoint: () => this.broker.endpoint,
       listeners: () => this.#registrationListeners(),
       metadataOffset: () => this.quorum.appliedEndOffset() - 1,
+      previousBrokerEpoch: () => this.#previousBrokerEpoch,
       log: options.log,
     });
   }
@@ -217,6 +227,7 @@ export class ClusterNode {
    * registration and replication then start in the background (`registered`).
    */
   async start(): Promise<void> {
+    this.#previousBrokerEpoch = takeCleanShutdown(this.#options.dataDir);
     await this.broker.start();
     try {
       await this.controller.start();
@@ -276,6 +287,9 @@ export class ClusterNode {
     this.quorum.detach();
     await this.controller.stop();
     await this.broker.stop({ crash: options.crash === true });
+    // Logs flushed and closed: the next start may tell the controller this was a clean shutdown.
+    if (options.crash !== true && this.#brokerEpoch >= 0)
+      writeCleanShutdown(this.#options.dataDir, this.#brokerEpoch);
   }
 
   async #controlledShutdown(): Promise<void> {
@@ -314,6 +328,16 @@ export class ClusterNode {
     this.control.onLeaderChange(leader);
     this.broker.setController(leader.leaderId);
   }
+}
+
+/** The whole positive number the node's config sets under `name`; undefined (the default) if unset. */
+function positiveSetting(config: Record<string, string> | undefined, name: string): number | undefined {
+  const text = config?.[name];
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new Error(`${name} must be a whole number above 0, not '${text}'`);
+  return value;
 }
 
 /**
