@@ -1,9 +1,10 @@
 /**
  * The web UI's Connect page used in Chromium as a person would, against a real Connect worker whose
  * REST API answers every check directly: the connectors already running show RUNNING with their
- * tasks; a connector created from JSON shows Connect's own validation errors per field first, then,
- * fixed, is created and runs; it is paused and resumed from its page; it is deleted after its name is
- * typed again. States reach the page by push (server-sent events): the test never clicks Reload.
+ * tasks; a connector created from JSON: malformed JSON refused in the page, then Connect's own
+ * validation errors per field, then, fixed, it is created and runs; it is paused and resumed from
+ * its page, restarted with its tasks (Connect's own answer: RESTARTING) and its task 0 restarted;
+ * it is deleted after its name is typed again. States reach the page by push (server-sent events): the test never clicks Reload.
  * axe-core on both pages; screenshots in $KSTACK_UI_SCREENSHOTS.
  * Used by test/engine/cluster-up.slow.ts (the `kstack up --brokers 3` stack's own worker and UI).
  */
@@ -107,6 +108,10 @@ export async function visitConnectPage(visit: ConnectVisit): Promise<void> {
     JSON.stringify(expected),
   );
   await page.getByLabel('Name', { exact: true }).fill(name);
+  // Malformed JSON: refused in the page, beside the config, before anything is sent.
+  await page.getByLabel('Config (JSON)').fill('{"connector.class": ');
+  await page.getByRole('button', { name: 'Create connector' }).click();
+  await page.getByText('Config is not valid JSON:').waitFor({ timeout: waitMs });
   await page.getByLabel('Config (JSON)').fill(JSON.stringify(bad, null, 2));
   await page.getByRole('button', { name: 'Create connector' }).click();
   const shown = await waitFor('the config errors per field', async () => {
@@ -138,14 +143,8 @@ export async function visitConnectPage(visit: ConnectVisit): Promise<void> {
   mark('created, RUNNING');
   // Its page: paused, resumed, each read back from Connect and shown.
   await page.goto(`${uiUrl}/#/connect/${encodeURIComponent(name)}`);
-  const act = async (button: string, state: string) => {
-    await page.getByRole('button', { name: button, exact: true }).click();
-    // The connector, then its task (Connect moves the task after the connector).
-    await waitFor(`${name} and its task ${state} after ${button} (Connect's status)`, async () => {
-      const s = await status(name);
-      return s?.connector.state === state && s.tasks[0]?.state === state ? true : undefined;
-    });
-    await waitFor(`the page showing ${name} and its task ${state} (pushed, no reload)`, async () => {
+  const rowShowsOnPage = (state: string) =>
+    waitFor(`the page showing ${name} and its task ${state} (pushed, no reload)`, async () => {
       const shownState = await page
         .locator('#connector-state')
         .textContent({ timeout: 1_000 })
@@ -153,6 +152,14 @@ export async function visitConnectPage(visit: ConnectVisit): Promise<void> {
       const task = (await tableRows(page, 'Connector tasks'))[0];
       return shownState === state && task?.[1] === state ? true : undefined;
     });
+  const act = async (button: string, state: string) => {
+    await page.getByRole('button', { name: button, exact: true }).click();
+    // The connector, then its task (Connect moves the task after the connector).
+    await waitFor(`${name} and its task ${state} after ${button} (Connect's status)`, async () => {
+      const s = await status(name);
+      return s?.connector.state === state && s.tasks[0]?.state === state ? true : undefined;
+    });
+    await rowShowsOnPage(state);
   };
   await act('Pause', 'PAUSED');
   await screenshot(page, `${visit.prefix}connector-paused`);
@@ -160,6 +167,35 @@ export async function visitConnectPage(visit: ConnectVisit): Promise<void> {
   await assertAccessible(page, 'Connector');
 
   mark('paused, resumed');
+  // Restart with its tasks: Connect's own answer (KIP-745's 202: the connector and task 0
+  // RESTARTING) comes back through the UI; then a task restart; both RUNNING again after.
+  await page.getByLabel('with its tasks').check();
+  const restarted = page.waitForResponse(
+    (r) =>
+      r.request().method() === 'POST' && r.url().endsWith(`/connectors/${encodeURIComponent(name)}/restart`),
+  );
+  await page.getByRole('button', { name: 'Restart', exact: true }).click();
+  const restartAnswer = await restarted;
+  assert.equal(restartAnswer.status(), 200, await restartAnswer.text());
+  const answered = (await restartAnswer.json()) as { status: Status };
+  assert.equal(answered.status.connector.state, 'RESTARTING', JSON.stringify(answered));
+  assert.equal(answered.status.tasks[0]?.state, 'RESTARTING', JSON.stringify(answered));
+  await page.getByText('Restart requested.').waitFor({ timeout: waitMs });
+  const taskRestarted = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && r.url().endsWith('/tasks/0/restart'),
+  );
+  await page.getByRole('button', { name: 'Restart task 0' }).click();
+  const taskAnswer = await taskRestarted;
+  assert.equal(taskAnswer.status(), 200, await taskAnswer.text());
+  assert.deepEqual(await taskAnswer.json(), { restarted: `${name}-0` });
+  await page.getByText('Task 0 restart requested.').waitFor({ timeout: waitMs });
+  await waitFor(`${name} and its task RUNNING after the restarts (Connect's status)`, async () => {
+    const s = await status(name);
+    return s?.connector.state === 'RUNNING' && s.tasks[0]?.state === 'RUNNING' ? true : undefined;
+  });
+  await rowShowsOnPage('RUNNING');
+
+  mark('restarted');
   // Delete: refused until the name is typed, then gone from Connect's list.
   assert.equal(await page.getByRole('button', { name: 'Delete connector' }).isDisabled(), true);
   await page.getByLabel('Type the connector name to confirm').fill(name);
