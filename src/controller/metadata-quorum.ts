@@ -105,6 +105,8 @@ export class MetadataQuorum {
   /** Record bytes replayed since the last snapshot (taken or installed). */
   #bytesSinceSnapshot = 0;
   #lastSnapshotMs = performance.now();
+  /** A snapshot is due and waits for the replica's callback to return. */
+  #snapshotQueued = false;
   /** The next log offset to replay. */
   #appliedEnd = 0;
   readonly #pending: Pending[] = [];
@@ -276,7 +278,14 @@ export class MetadataQuorum {
       }
     }
     if (changed) this.#onImage(this.#image);
-    this.#snapshotIfDue();
+    // Not inside the replica's commit callback: a snapshot rewrites the log the replica is serving.
+    if (this.#bytesSinceSnapshot >= this.#snapshotRecordBytes && !this.#snapshotQueued) {
+      this.#snapshotQueued = true;
+      setImmediate(() => {
+        this.#snapshotQueued = false;
+        this.#snapshotIfDue();
+      });
+    }
   }
 
   /** Answers the proposal at `offset`: committed if it still has its epoch, else lost (or `refused`). */
