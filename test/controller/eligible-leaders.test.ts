@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MetadataImage, type MetadataRecord } from '../../src/broker/metadata-image.ts';
 import type { PartitionView } from '../../src/broker/services.ts';
-import { electFromElr, elrChange, topicMinInsyncReplicas } from '../../src/controller/eligible-leaders.ts';
+import {
+  electFromElr,
+  electLastKnownLeader,
+  elrChange,
+  topicMinInsyncReplicas,
+} from '../../src/controller/eligible-leaders.ts';
 
 function partition(
   replicas: number[],
@@ -108,4 +113,29 @@ test('an empty ISR elects the first unfenced ELR member; the image keeps and cle
   );
   assert.equal(topicMinInsyncReplicas(image, new Map([['min.insync.replicas', '3']]), 1), 3);
   assert.equal(topicMinInsyncReplicas(image, new Map(), 2), 2);
+});
+
+test('with ISR and ELR empty, a single LastKnownElr member leads once unfenced (Kafka last-known-leader recovery)', () => {
+  const image = MetadataImage.empty('c', 1).apply(
+    [2, 3].map((brokerId) => ({
+      type: 'RegisterBrokerRecord',
+      brokerId,
+      host: '127.0.0.1',
+      port: 9090 + brokerId,
+      rack: null,
+      fenced: brokerId === 3,
+    })),
+    1n,
+  );
+  // The reference after SIGKILL of 3 and its restart: solo-0 `isr=[], elr=[], lastKnownElr=[3]`.
+  const solo = partition([3], [], -1, { lastKnownElr: [3] });
+  assert.equal(electLastKnownLeader(image, solo), null, 'still fenced');
+  assert.equal(electLastKnownLeader(image, solo, 3), 3, 'unfencing');
+  assert.equal(electLastKnownLeader(image, partition([3], [], -1, { elr: [2], lastKnownElr: [3] }), 3), null);
+  assert.equal(electLastKnownLeader(image, partition([2, 3], [], -1, { lastKnownElr: [2, 3] }), 3), null);
+  assert.equal(
+    electLastKnownLeader(image, partition([2], [], -1, { lastKnownElr: [3] }), 3),
+    null,
+    'not a replica',
+  );
 });
