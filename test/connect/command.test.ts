@@ -2,7 +2,7 @@
  * `kstack connect`: its arguments and worker properties, exit 2 on bad usage, exit 1 naming the
  * cause when no cluster answers (no JVM is started then). `kstack up`'s Connect flags: parsing, and
  * `--no-connect` leaving the worker out (named as not served, its port 24232 left free);
- * `--connect-plugins DIR` reaching the worker's plugin.path is checked in worker.test.ts.
+ * `--connect-plugins DIR` reaching the worker's plugin.path is checked in clusters.slow.ts.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The Connect worker's log as the stack's stream takes it: the log4j2 configuration the worker runs
- * with, and its JSON lines read back. worker.test.ts checks the same lines from a real worker.
+ * with, and its JSON lines read back. clusters.slow.ts checks the same lines from a real worker.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

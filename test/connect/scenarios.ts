@@ -1,6 +1,6 @@
 /**
- * What the Connect tests check, written once and run against kstack (worker.test.ts) and against
- * Apache Kafka (reference.long.ts), so a failure points at kstack or at the test. Each scenario
+ * What the Connect tests check, written once and run against kstack and against Apache Kafka in one
+ * run (clusters.slow.ts), so a failure points at kstack or at the test. Each scenario
  * talks to a real worker through Connect's REST API, to real files, and reads topics with a Kafka
  * client we did not write (@platformatic/kafka).
  */
@@ -25,8 +25,15 @@ export interface ConnectTarget {
   /** A folder for this target's files. */
   readonly dir: string;
   worker(): ConnectWorker;
-  /** Stops the worker cleanly (SIGTERM) and starts a new one with the same group and topics. */
-  restartWorker(between?: () => void): Promise<ConnectWorker>;
+  /**
+   * Stops the worker cleanly (SIGTERM) and starts a new one with the same group and topics, and with
+   * `overrides` added to its properties; with `joinerPort`, a second worker of the group starts with it.
+   */
+  restartWorker(
+    between?: () => void,
+    overrides?: ReadonlyMap<string, string>,
+    joinerPort?: number,
+  ): Promise<ConnectWorker>;
 }
 
 export interface RestAnswer {
@@ -165,6 +172,24 @@ export async function createConnector(
 
 /** Reads `count` values of a topic from the start with a consumer in a group of its own. */
 export async function readTopic(bootstrap: string, topic: string, count: number): Promise<string[]> {
+  const records = await readRecords(bootstrap, topic, (read) => read.length >= count);
+  return records.map((record) => record.value);
+}
+
+export interface TopicRecord {
+  readonly value: string;
+  readonly offset: bigint;
+}
+
+/**
+ * Reads a topic from the start (a consumer in a group of its own) until `done` says so of what was
+ * read, or WAIT_TIMEOUT_MS passed (then it returns what it read: the caller's assertion says more).
+ */
+export async function readRecords(
+  bootstrap: string,
+  topic: string,
+  done: (records: readonly TopicRecord[]) => boolean,
+): Promise<TopicRecord[]> {
   const consumer = new Consumer({
     bootstrapBrokers: bootstrap.split(','),
     clientId: 'kstack-connect-test',
@@ -174,24 +199,24 @@ export async function readTopic(bootstrap: string, topic: string, count: number)
   });
   try {
     const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
-    const values: string[] = [];
+    const records: TopicRecord[] = [];
     const timer = setTimeout(() => void stream.close(), WAIT_TIMEOUT_MS);
     try {
-      for await (const message of stream as AsyncIterable<{ value: Buffer | undefined }>) {
-        values.push(message.value?.toString('utf8') ?? '');
-        if (values.length >= count) break;
+      for await (const message of stream as AsyncIterable<{ value: Buffer | undefined; offset: bigint }>) {
+        records.push({ value: message.value?.toString('utf8') ?? '', offset: message.offset });
+        if (done(records)) break;
       }
     } finally {
       clearTimeout(timer);
       await stream.close();
     }
-    return values;
+    return records;
   } finally {
     await consumer.close(true);
   }
 }
 
-/** The end offset of partition 0 (the topics here are written without transactions). */
+/** The end offset of partition 0 (past transaction markers too, where a topic has them). */
 export async function endOffset(bootstrap: string, topic: string): Promise<bigint> {
   const admin = new Admin({ bootstrapBrokers: bootstrap.split(','), clientId: 'kstack-connect-test' });
   try {
@@ -307,9 +332,17 @@ export async function badInput(target: ConnectTarget): Promise<void> {
  * Kafka as on kstack); the lines here are ASCII so that the check is about the offsets' storage.
  *
  * A clean worker restart keeps the connector configs and the source offsets: lines appended while
- * the worker was down are read once, nothing before them again.
+ * the worker was down are read once, nothing before them again. The new worker gets `overrides`:
+ * with `exactly.once.source.support=enabled` it is also a user's switch to exactly-once source on a
+ * stopped group (its tasks then resume from the offsets the plain worker committed, and write in
+ * transactions). With `joinerPort` a second worker starts with it (the whole group was down: the
+ * configs and offsets come from the cluster's topics whichever worker runs the task).
  */
-export async function restartKeepsState(target: ConnectTarget): Promise<void> {
+export async function restartKeepsState(
+  target: ConnectTarget,
+  overrides: ReadonlyMap<string, string> = new Map(),
+  joinerPort?: number,
+): Promise<void> {
   const input = join(target.dir, 'restart-in.txt');
   const topic = 'connect-restart';
   const name = 'restart-source';
@@ -319,17 +352,32 @@ export async function restartKeepsState(target: ConnectTarget): Promise<void> {
   await waitForState(target.worker(), name, 'RUNNING');
   assertSameLines(await readTopic(target.bootstrap, topic, before.length), before, topic);
   const during = sampleLines('during', 200, 4, true);
-  const worker = await target.restartWorker(() => appendFileSync(input, `${during.join('\n')}\n`));
+  const worker = await target.restartWorker(
+    () => appendFileSync(input, `${during.join('\n')}\n`),
+    overrides,
+    joinerPort,
+  );
   const list = await rest(worker, 'GET', '/connectors');
   assert.ok((list.body as string[]).includes(name), `after the restart: ${JSON.stringify(list.body)}`);
   await waitForState(worker, name, 'RUNNING');
   const after = sampleLines('after', 100, 5, true);
   appendFileSync(input, `${after.join('\n')}\n`);
   const expected = [...before, ...during, ...after];
-  const values = await readTopic(target.bootstrap, topic, expected.length);
-  assertSameLines(values, expected, topic);
-  // A line read twice would sit past the expected ones: the topic holds exactly these.
-  assert.equal(await endOffset(target.bootstrap, topic), BigInt(expected.length));
+  const records = await readRecords(target.bootstrap, topic, (read) => read.length >= expected.length);
+  assertSameLines(
+    records.map((record) => record.value),
+    expected,
+    topic,
+  );
+  // A line read twice would sit past the expected ones: the topic ends with the last of them (and,
+  // written in transactions, its commit marker, which the coordinator may write a moment later).
+  const transactional = overrides.get('exactly.once.source.support') === 'enabled';
+  const end = records.at(-1)!.offset + (transactional ? 2n : 1n);
+  const seen = await waitFor(`${topic}'s end offset to reach ${end}`, async () => {
+    const offset = await endOffset(target.bootstrap, topic);
+    return offset >= end ? offset : undefined;
+  });
+  assert.equal(seen, end, `${topic} holds more than the expected lines`);
   // The committed position reaches the end of the file at the next offset flush.
   const position = readFileSync(input).length;
   const committed = await waitFor(`${name}'s committed position to reach ${position}`, async () => {
@@ -338,6 +386,7 @@ export async function restartKeepsState(target: ConnectTarget): Promise<void> {
     return body.offsets?.[0]?.offset?.position === position ? answer.body : undefined;
   });
   assert.deepEqual(committed, { offsets: [{ partition: { filename: input }, offset: { position } }] });
+  assert.equal((await rest(worker, 'DELETE', `/connectors/${name}`)).status, 204);
 }
 
 /**
@@ -373,4 +422,78 @@ export async function exactlyOnceSource(target: ConnectTarget): Promise<void> {
   const expected = [...first, ...second];
   assertSameLines(await readTopic(target.bootstrap, topic, expected.length), expected, topic);
   assert.equal((await rest(worker, 'DELETE', `/connectors/${name}`)).status, 204);
+}
+
+interface WorkerStatus {
+  connector: { state: string; worker_id: string };
+  tasks: { state: string; worker_id: string }[];
+}
+
+/** How many FileStream sources the two workers share. */
+const SHARED_CONNECTORS = 4;
+
+/**
+ * Two workers in one group (the `connect` group protocol, incremental cooperative rebalancing) share
+ * connectors and tasks; `victim` is killed (kill -9) and, after scheduled.rebalance.max.delay.ms (the
+ * caller's workers run with a short one), every connector and task runs on the target's worker, which
+ * goes on: every line arrives, and only lines sent before the kill may come twice (at-least-once; with
+ * exactly-once source the killed task's open transaction is aborted when its successor fences it).
+ */
+export async function workersShareTasks(target: ConnectTarget, victim: ConnectWorker): Promise<void> {
+  const survivor = target.worker();
+  const names = Array.from({ length: SHARED_CONNECTORS }, (_, i) => `shared-${i}`);
+  const files = names.map((name) => join(target.dir, `${name}.txt`));
+  const firsts = names.map((_, i) => sampleLines(`first-${i}`, 100, 10 + i, true));
+  for (const [i, name] of names.entries()) {
+    writeFileSync(files[i]!, `${firsts[i]!.join('\n')}\n`);
+    await createConnector(survivor, name, fileSource(files[i]!, name));
+  }
+  for (const name of names) await waitForState(survivor, name, 'RUNNING');
+  const statusOf = async (name: string) =>
+    (await rest(survivor, 'GET', `/connectors/${name}/status`)).body as WorkerStatus;
+  // Both workers hold connectors or tasks (8 units over 2 members).
+  const owners = await waitFor('both workers to hold work', async () => {
+    const ids = new Set<string>();
+    for (const name of names) {
+      const status = await statusOf(name);
+      ids.add(status.connector.worker_id);
+      for (const task of status.tasks) ids.add(task.worker_id);
+    }
+    return ids.size === 2 ? ids : undefined;
+  });
+  const idOf = (worker: ConnectWorker) => worker.url.slice('http://'.length);
+  assert.deepEqual([...owners].sort(), [idOf(survivor), idOf(victim)].sort());
+  for (const [i, name] of names.entries()) {
+    assertSameLines(await readTopic(target.bootstrap, name, firsts[i]!.length), firsts[i]!, name);
+  }
+  await victim.kill();
+  await waitFor(`every connector and task on ${survivor.url}`, async () => {
+    for (const name of names) {
+      const status = await statusOf(name);
+      const units = [status.connector, ...status.tasks];
+      const moved = units.every((unit) => unit.state === 'RUNNING' && unit.worker_id === idOf(survivor));
+      if (units.length !== 2 || !moved) return undefined;
+    }
+    return true;
+  });
+  const laters = names.map((_, i) => sampleLines(`later-${i}`, 100, 20 + i, true));
+  for (const [i, file] of files.entries()) appendFileSync(file, `${laters[i]!.join('\n')}\n`);
+  for (const [i, name] of names.entries()) {
+    const first = firsts[i]!;
+    const later = laters[i]!;
+    const read = await readRecords(
+      target.bootstrap,
+      name,
+      (records) => records.at(-1)?.value === later.at(-1),
+    );
+    const values = read.map((record) => record.value);
+    assertSameLines(values.slice(0, first.length), first, `${name} (first copy)`);
+    assertSameLines(values.slice(values.length - later.length), later, `${name} (new lines)`);
+    const resent = values.slice(first.length, values.length - later.length);
+    assert.ok(
+      resent.every((line) => first.includes(line)),
+      `${name}: ${resent.length} unexpected lines`,
+    );
+  }
+  for (const name of names) assert.equal((await rest(survivor, 'DELETE', `/connectors/${name}`)).status, 204);
 }

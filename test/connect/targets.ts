@@ -26,6 +26,8 @@ const TEST_JVM_OPTIONS: readonly string[] = ['-XX:TieredStopAtLevel=1'];
 const LOG_RECORDS_KEPT_MAX = 20_000;
 
 export interface RunningTarget extends ConnectTarget {
+  /** The workers a restart started beside the worker (`joinerPort`), stopped by close(). */
+  joiners(): readonly ConnectWorker[];
   /** The workers' log events at INFO and above, as the stack's stream gets them (the latest kept). */
   readonly logRecords: readonly ConnectLogRecord[];
   /** ms from spawning the first worker's JVM to its REST API ready. */
@@ -34,8 +36,8 @@ export interface RunningTarget extends ConnectTarget {
 }
 
 /**
- * Starts the cluster, then a worker on `workerPort`; `overrides` are worker properties. Whatever
- * started is stopped again if a later step fails.
+ * Starts the cluster, then a worker on `workerPort`; `overrides` are worker properties (a restart may
+ * add more). Whatever started is stopped again if a later step fails.
  */
 export async function startTarget(
   kind: 'kstack' | 'reference',
@@ -48,15 +50,16 @@ export async function startTarget(
   const cluster = await startCluster(kind, clusterPort, dir);
   let runs = 0;
   const logRecords: ConnectLogRecord[] = [];
-  const start = () => {
+  const joiners: ConnectWorker[] = [];
+  const start = (port: number, runOverrides: ReadonlyMap<string, string>) => {
     runs += 1;
     const workDir = join(dir, `worker-${runs}`);
     mkdirSync(workDir, { recursive: true });
     return startConnectWorker({
       bootstrap: cluster.bootstrap,
-      port: workerPort,
+      port,
       workDir,
-      overrides,
+      overrides: runOverrides,
       jvmOptions: TEST_JVM_OPTIONS,
       logLevel: 'info',
       logRecord: (record) => {
@@ -67,7 +70,7 @@ export async function startTarget(
   };
   let worker: ConnectWorker;
   try {
-    worker = await start();
+    worker = await start(workerPort, overrides);
   } catch (error) {
     await cluster.stop();
     throw error;
@@ -80,14 +83,21 @@ export async function startTarget(
     firstStartToReadyMs,
     logRecords,
     worker: () => worker,
-    async restartWorker(between) {
+    async restartWorker(between, restartOverrides, joinerPort) {
       await worker.stop();
       between?.();
-      worker = await start();
+      const properties = new Map([...overrides, ...(restartOverrides ?? [])]);
+      const joining = joinerPort === undefined ? [] : [start(joinerPort, properties)];
+      const [restarted, ...joined] = await Promise.allSettled([start(workerPort, properties), ...joining]);
+      for (const result of joined) if (result.status === 'fulfilled') joiners.push(result.value);
+      if (restarted?.status === 'fulfilled') worker = restarted.value;
+      const failed = [restarted, ...joined].find((result) => result?.status === 'rejected');
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
       return worker;
     },
+    joiners: () => joiners,
     async close() {
-      await Promise.allSettled([worker.stop()]);
+      await Promise.allSettled([worker.stop(), ...joiners.map((joiner) => joiner.stop())]);
       await cluster.stop();
       rmSync(dir, { recursive: true, force: true });
     },
