@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { badRequest, confirmationNeeded, type FieldError, UiError } from './errors.ts';
+import { messageOf, passedOnStatus, requestJson } from './http.ts';
 import { serveWatch, Watch } from './watch.ts';
 
 /** How often the worker is asked while a Connect page listens to `GET /api/connect/events`. */
@@ -52,49 +53,37 @@ export class ConnectClient {
     this.url = url.replace(/\/+$/, '');
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS),
-        headers: {
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      throw new UiError(
-        502,
-        'CONNECT_UNREACHABLE',
-        `the Connect worker at ${this.url} did not answer: ${(error as Error).message}`,
-      );
-    }
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok) {
-      const refusal = parsed as { error_code?: unknown; message?: unknown } | undefined | null;
-      const message = typeof refusal?.message === 'string' ? refusal.message : text.slice(0, 500);
-      throw new UiError(
-        response.status >= 400 && response.status < 500 ? response.status : 502,
-        'CONNECT_ERROR',
-        `Connect refused (${response.status}): ${message}`,
-      );
-    }
-    if (parsed === undefined) {
+  async request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
+    const { answer } = await requestJson({
+      method,
+      url: `${this.url}${path}`,
+      body,
+      timeoutMs: CONNECT_TIMEOUT_MS,
+      unreachable: (message) =>
+        new UiError(
+          502,
+          'CONNECT_UNREACHABLE',
+          `the Connect worker at ${this.url} did not answer: ${message}`,
+        ),
+      refused: (status, refusal, text) =>
+        new UiError(
+          passedOnStatus(status),
+          'CONNECT_ERROR',
+          `Connect refused (${status}): ${messageOf(refusal, text)}`,
+        ),
+    });
+    if (answer === undefined) {
       throw new UiError(
         502,
         'CONNECT_INVALID',
         `${this.url}${path} answered no JSON: is it a Connect worker?`,
       );
     }
-    return parsed as T;
+    return answer as T;
   }
 
   /** Connect's validation of a config: the fields with errors (none: valid). */

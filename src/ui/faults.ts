@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { FAULT_ACTIONS } from '../engine/fault-control.ts';
 import type { ClusterStatus } from '../tools/status-command.ts';
 import { badRequest, UiError } from './errors.ts';
+import { messageOf, passedOnStatus, requestJson } from './http.ts';
 import { statusFromAny, toUiError, type UiKafka } from './kafka.ts';
 import { serveWatch, Watch } from './watch.ts';
 
@@ -90,42 +91,30 @@ export class FaultControlClient {
   }
 
   async #request<T>(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        signal: AbortSignal.timeout(timeoutMs),
-        ...(method === 'POST'
-          ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }
-          : {}),
-      });
-    } catch (error) {
-      throw new UiError(
-        502,
-        'FAULT_CONTROL_UNREACHABLE',
-        `the fault control at ${this.url} did not answer: ${(error as Error).message}`,
-      );
-    }
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok) {
-      const refusal = parsed as { error_code?: unknown; message?: unknown } | undefined;
-      const code = typeof refusal?.error_code === 'string' ? refusal.error_code : `HTTP_${response.status}`;
-      const message = typeof refusal?.message === 'string' ? refusal.message : text.slice(0, 500);
-      throw new UiError(
-        response.status >= 400 && response.status < 500 ? response.status : 502,
-        `FAULT_${code}`,
-        `the fault control refused: ${code}: ${message}`,
-      );
-    }
-    if (parsed === undefined)
+    const { answer } = await requestJson({
+      method,
+      url: `${this.url}${path}`,
+      body: method === 'POST' ? (body ?? {}) : undefined,
+      timeoutMs,
+      unreachable: (message) =>
+        new UiError(
+          502,
+          'FAULT_CONTROL_UNREACHABLE',
+          `the fault control at ${this.url} did not answer: ${message}`,
+        ),
+      refused: (status, refusal, text) => {
+        const own = (refusal as { error_code?: unknown } | null | undefined)?.error_code;
+        const code = typeof own === 'string' ? own : `HTTP_${status}`;
+        return new UiError(
+          passedOnStatus(status),
+          `FAULT_${code}`,
+          `the fault control refused: ${code}: ${messageOf(refusal, text)}`,
+        );
+      },
+    });
+    if (answer === undefined || answer === null)
       throw new UiError(502, 'FAULT_CONTROL_INVALID', `the fault control at ${this.url} answered no JSON`);
-    return parsed as T;
+    return answer as T;
   }
 
   async nodes(): Promise<FaultNode[]> {

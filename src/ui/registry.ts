@@ -6,6 +6,7 @@
 import avro from 'avsc';
 import protobuf from 'protobufjs';
 import { registryFailed } from './errors.ts';
+import { messageOf, requestJson } from './http.ts';
 
 /** Parsed writer schemas kept per registry. */
 export const SCHEMA_CACHE_MAX = 1_000;
@@ -87,32 +88,17 @@ export class RegistryClient {
   }
 
   async #send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body: unknown): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        headers: {
-          accept: 'application/vnd.schemaregistry.v1+json',
-          ...(body === undefined ? {} : { 'content-type': 'application/vnd.schemaregistry.v1+json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(REGISTRY_TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw registryFailed(502, `Schema Registry ${this.url} did not answer: ${(error as Error).message}`);
-    }
-    const text = await response.text();
-    let answer: unknown;
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      answer = text;
-    }
-    if (!response.ok) {
-      const message = (answer as { message?: string } | null)?.message ?? text;
-      throw registryFailed(response.status, `Schema Registry: ${message}`);
-    }
-    return answer;
+    const { answer, text } = await requestJson({
+      method,
+      url: `${this.url}${path}`,
+      body,
+      mediaType: 'application/vnd.schemaregistry.v1+json',
+      timeoutMs: REGISTRY_TIMEOUT_MS,
+      unreachable: (message) => registryFailed(502, `Schema Registry ${this.url} did not answer: ${message}`),
+      refused: (status, refusal, refusedText) =>
+        registryFailed(status, `Schema Registry: ${messageOf(refusal, refusedText)}`),
+    });
+    return answer === undefined ? text : answer;
   }
 
   async subjects(): Promise<string[]> {
