@@ -7,7 +7,8 @@
 // snapshot through its delta reaches the same state. The security stores (src/security) replay both
 // record streams and are compared too.
 //
-// Seeds: SEED_COUNT seeds from a printed base; replay one with KSTACK_SNAPSHOT_SEED=N.
+// Seeds: SEED_COUNT seeds from a printed base (KSTACK_SNAPSHOT_SEEDS=N for a longer run by hand);
+// replay one with KSTACK_SNAPSHOT_SEED=N.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MetadataImage, type MetadataRecord } from '../../src/broker/metadata-image.ts';
@@ -349,7 +350,7 @@ function checkSeed(seed: number): void {
 test('a compacted snapshot replays to the image it was taken from, over random histories', () => {
   const replay = process.env.KSTACK_SNAPSHOT_SEED;
   const base = replay === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(replay);
-  const count = replay === undefined ? SEED_COUNT : 1;
+  const count = replay === undefined ? Number(process.env.KSTACK_SNAPSHOT_SEEDS ?? SEED_COUNT) : 1;
   console.log(`metadata-snapshot seeds ${base}..${base + count - 1} (replay one: KSTACK_SNAPSHOT_SEED=N)`);
   for (let seed = base; seed < base + count; seed++) {
     try {
