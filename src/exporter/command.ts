@@ -12,7 +12,7 @@ import {
   type LogLevel,
   parseLogLevel,
 } from '../common/log.ts';
-import { EXPORTER_PORT_DEFAULT, startExporter } from './exporter.ts';
+import { EXPORTER_PORT_DEFAULT } from './defaults.ts';
 
 const HELP = `usage: kstack exporter --bootstrap-server HOST:PORT[,HOST:PORT…] [--port P] [--host H]
                       [--log-level L] [--log-format F]
@@ -69,6 +69,8 @@ export const command: Command = {
       );
     }
     const log = createLogger({ component: 'exporter', level, format });
+    // Loaded once the flags are good: a usage error exits without the Kafka client and fastify.
+    const { startExporter } = await import('./exporter.ts');
     let running: Awaited<ReturnType<typeof startExporter>>;
     try {
       running = await startExporter({ bootstrap, host, port, log });

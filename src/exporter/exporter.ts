@@ -11,8 +11,9 @@ import { Gauge, Registry } from 'prom-client';
 import { describeAnyGroups } from '../common/consumer-groups.ts';
 import { type MetricsServer, startMetricsServer } from '../metrics/http.ts';
 
-/** KAFKA_EXPORTER_PORT of `.env.example`: the Docker stack's kafka-exporter port. */
-export const EXPORTER_PORT_DEFAULT = 9308;
+import { EXPORTER_PORT_DEFAULT } from './defaults.ts';
+
+export { EXPORTER_PORT_DEFAULT };
 /** One scrape's cluster queries together may take this long before the scrape reports the cluster down. */
 export const EXPORTER_COLLECT_TIMEOUT_MS = 10_000;
 /** Each request to a broker may take this long (connection included). */
