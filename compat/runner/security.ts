@@ -1,18 +1,23 @@
 // The matrix's security profile (issue 22): the compat scenarios' produce/consume cells through a
 // secured listener, on kstack and on Apache Kafka configured the same way, one node each.
 //
-//   node compat/runner/security.ts [--target kstack|reference]… [--mode plain|scram-sha-256|ssl]…
+//   node compat/runner/security.ts [--target kstack|reference]… [--mode MODE]…
 //                                  [--nodes 1|3] [--client NAME]… [--scenario NAME]… [--parallel N]
 //
+// MODE: plain, scram-sha-256 (SASL_PLAINTEXT), ssl, sasl-ssl-plain, sasl-ssl-scram-sha-512.
 // Each mode opens two listeners: PLAINTEXT (for the SCRAM credentials, made with Kafka's
 // kafka-configs) and the secured one the clients use: SASL_PLAINTEXT with PLAIN (users from the
-// listener's JAAS config), SASL_PLAINTEXT with SCRAM-SHA-256, or SSL (a throwaway CA and broker
-// certificate, clients trust the CA). The drivers read the client side from KSTACK_COMPAT_SECURITY
-// (JSON: protocol, mechanism, username, password, caFile; compat/PROTOCOL.md); a driver that does
-// not read it connects in plain text to the secured port and fails, never passes.
+// listener's JAAS config) or SCRAM-SHA-256, SSL (a throwaway CA and broker certificate, clients
+// trust the CA), or SASL_SSL with PLAIN or SCRAM-SHA-512. The drivers read the client side from
+// KSTACK_COMPAT_SECURITY (JSON: protocol, mechanism, username, password, caFile; compat/PROTOCOL.md);
+// a driver that does not read it connects in plain text to the secured port and fails, never passes.
+// In a SASL mode, confluent-kafka (PyPI) also tries a wrong password on each target: it must be
+// refused, with the same error on both. The targets of a mode run at once (their own ports, one
+// set of certificates); every cell's outcome is compared between them, and a difference fails.
 // On 3 nodes every node has both listeners (kstack: three `kstack node` processes, each registering
 // both with the controller), and the clients bootstrap from the three secured listeners.
-// Prints one line per cell and a matrix per target and mode; exit 0 when no cell failed.
+// Prints one line per cell and a matrix per target and mode; exit 0 when no cell failed and the
+// targets agree.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +34,7 @@ import { loadScenarios, profileKey, type Scenario } from './scenarios.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const KAFKA_CONFIGS = path.join(ROOT, 'reference', 'bin', 'kafka-configs');
-const MODES = ['plain', 'scram-sha-256', 'ssl'] as const;
+const MODES = ['plain', 'scram-sha-256', 'ssl', 'sasl-ssl-plain', 'sasl-ssl-scram-sha-512'] as const;
 type Mode = (typeof MODES)[number];
 const TARGETS = ['kstack', 'reference'] as const;
 type TargetName = (typeof TARGETS)[number];
@@ -56,11 +61,15 @@ const TEST_SETTINGS: Readonly<Record<string, string>> = {
 
 interface ModeSetup {
   /** The secured listener's name (and protocol). */
-  readonly listener: 'SASL_PLAINTEXT' | 'SSL';
+  readonly listener: 'SASL_PLAINTEXT' | 'SSL' | 'SASL_SSL';
   readonly brokerSettings: Record<string, string>;
   readonly client: ClientSecurity;
   readonly scram?: string;
 }
+
+const PLAIN_JAAS = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${USER}="${PASSWORD}";`;
+/** Kafka's broker needs a JAAS entry per enabled mechanism; kstack accepts it. */
+const SCRAM_JAAS = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
 
 function modeSetup(mode: Mode, certDir: string): ModeSetup {
   if (mode === 'plain') {
@@ -68,7 +77,7 @@ function modeSetup(mode: Mode, certDir: string): ModeSetup {
       listener: 'SASL_PLAINTEXT',
       brokerSettings: {
         'sasl.enabled.mechanisms': 'PLAIN',
-        'listener.name.sasl_plaintext.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required user_${USER}="${PASSWORD}";`,
+        'listener.name.sasl_plaintext.plain.sasl.jaas.config': PLAIN_JAAS,
       },
       client: { protocol: 'SASL_PLAINTEXT', mechanism: 'PLAIN', username: USER, password: PASSWORD },
     };
@@ -78,24 +87,32 @@ function modeSetup(mode: Mode, certDir: string): ModeSetup {
       listener: 'SASL_PLAINTEXT',
       brokerSettings: {
         'sasl.enabled.mechanisms': 'SCRAM-SHA-256',
-        // Kafka's broker needs a JAAS entry per enabled mechanism; kstack accepts it.
-        'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config':
-          'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+        'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': SCRAM_JAAS,
       },
       client: { protocol: 'SASL_PLAINTEXT', mechanism: 'SCRAM-SHA-256', username: USER, password: PASSWORD },
       scram: 'SCRAM-SHA-256',
     };
   }
   const certs = makeCertificates(certDir);
+  const tls = {
+    'ssl.keystore.type': 'PEM',
+    'ssl.keystore.location': certs.brokerKeystoreFile,
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': certs.caFile,
+  };
+  if (mode === 'ssl')
+    return { listener: 'SSL', brokerSettings: tls, client: { protocol: 'SSL', caFile: certs.caFile } };
+  const mechanism = mode === 'sasl-ssl-plain' ? 'PLAIN' : 'SCRAM-SHA-512';
   return {
-    listener: 'SSL',
+    listener: 'SASL_SSL',
     brokerSettings: {
-      'ssl.keystore.type': 'PEM',
-      'ssl.keystore.location': certs.brokerKeystoreFile,
-      'ssl.truststore.type': 'PEM',
-      'ssl.truststore.location': certs.caFile,
+      ...tls,
+      'sasl.enabled.mechanisms': mechanism,
+      [`listener.name.sasl_ssl.${mechanism.toLowerCase()}.sasl.jaas.config`]:
+        mechanism === 'PLAIN' ? PLAIN_JAAS : SCRAM_JAAS,
     },
-    client: { protocol: 'SSL', caFile: certs.caFile },
+    client: { protocol: 'SASL_SSL', mechanism, username: USER, password: PASSWORD, caFile: certs.caFile },
+    ...(mechanism === 'PLAIN' ? {} : { scram: mechanism }),
   };
 }
 
@@ -324,6 +341,120 @@ function matrix(cells: Cell[], scenarios: Scenario[], clients: ClientSpec[]): st
   return lines.join('\n');
 }
 
+interface TargetRun {
+  readonly cells: Cell[];
+  /** Failures besides failed cells (Metadata, the refusal, a start). */
+  failures: number;
+  metadata: string;
+  /** What a wrong password got (SASL modes): confluent-kafka's error name, or null when let in. */
+  refusal: string | null;
+  readonly seconds: number;
+}
+
+interface RunContext {
+  readonly options: Options;
+  readonly scenarios: Scenario[];
+  readonly clients: ClientSpec[];
+  readonly helper: ClientSpec | undefined;
+  readonly runId: string;
+}
+
+/** One target in one mode: start it, ask Metadata, a wrong password, then every scenario × client. */
+async function runTarget(
+  context: RunContext,
+  mode: Mode,
+  target: TargetName,
+  setup: ModeSetup,
+): Promise<TargetRun> {
+  const { options, scenarios, clients, helper, runId } = context;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kstack-compat-security-${target}-`));
+  const started = Date.now();
+  const result: Omit<TargetRun, 'seconds'> = {
+    cells: [],
+    failures: 0,
+    metadata: 'Metadata not asked',
+    refusal: null,
+  };
+  try {
+    process.stderr.write(
+      `security matrix: ${target}, ${options.nodes} node(s), ${mode} (${setup.listener})…\n`,
+    );
+    const broker = await startTarget(target, options.nodes, setup, path.join(dir, 'data'));
+    try {
+      if (setup.scram !== undefined) await addScramUser(target, options.nodes, setup.scram);
+      const first = PORTS[target][options.nodes].secured;
+      const bootstrap = Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${first + i}`).join(',');
+      // Metadata through the secured listener lists every node at its secured address alone
+      // (confluent-kafka from PyPI: it logs in with every mechanism here).
+      const expected = bootstrap.split(',').sort();
+      const seen = await pythonProbe(bootstrap, setup.client);
+      const same = JSON.stringify(seen.brokers) === JSON.stringify(expected);
+      if (!same) result.failures += 1;
+      result.metadata = `Metadata through ${setup.listener}: brokers ${JSON.stringify(seen.brokers)}${same ? '' : ` (FAIL: expected ${JSON.stringify(expected)}; ${JSON.stringify(seen.error)})`}`;
+      process.stderr.write(`  ${target} ${mode}: ${result.metadata}\n`);
+      if (setup.client.mechanism !== undefined) {
+        const wrong = await pythonProbe(bootstrap, { ...setup.client, password: `${PASSWORD}-wrong` });
+        result.refusal = wrong.brokers === null && wrong.error !== null ? wrong.error.name : null;
+        process.stderr.write(`  ${target} ${mode}: a wrong password: ${JSON.stringify(wrong.error)}\n`);
+      }
+      const canCreate = new Map<string, boolean>();
+      for (const client of clients) canCreate.set(client.name, await probeAdmin(client, bootstrap, runId));
+      const tasks = scenarios.flatMap((scenario) =>
+        clients.map((client) => async () => {
+          const produced = await runScenario({
+            scenario,
+            runs: [{ client, delegateSetup: !canCreate.get(client.name) }],
+            bootstrap,
+            nodes: options.nodes,
+            runId: `${runId}-${target}`,
+            helper,
+          });
+          for (const cell of produced) {
+            process.stderr.write(
+              `  ${cell.status.padEnd(11)} ${target} ${mode} ${cell.client} × ${cell.scenario} (${(cell.durationMs / 1000).toFixed(1)} s)\n`,
+            );
+            if (cell.status === 'fail') process.stderr.write(`      ${cell.details.join('\n      ')}\n`);
+            result.cells.push(cell);
+          }
+        }),
+      );
+      await pool(tasks, options.parallel);
+    } finally {
+      await broker.stop();
+    }
+  } catch (error) {
+    process.stderr.write(`security matrix: ${target} ${mode}: ${(error as Error).message}\n`);
+    result.failures += 1;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return { ...result, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Cells whose outcome differs between the targets, and refusals that differ or let a wrong password in. */
+function differences(mode: Mode, runs: ReadonlyMap<TargetName, TargetRun>, sasl: boolean): string[] {
+  const found: string[] = [];
+  const [first, ...others] = [...runs.entries()];
+  if (first === undefined) return found;
+  for (const [target, run] of runs) {
+    if (sasl && run.refusal === null) found.push(`${mode}: ${target} let a wrong password in`);
+  }
+  for (const [target, run] of others) {
+    if (run.refusal !== first[1].refusal)
+      found.push(
+        `${mode}: a wrong password got ${run.refusal} on ${target}, ${first[1].refusal} on ${first[0]}`,
+      );
+    for (const cell of run.cells) {
+      const twin = first[1].cells.find((c) => c.client === cell.client && c.scenario === cell.scenario);
+      if (twin?.status !== cell.status)
+        found.push(
+          `${mode}: ${cell.client} × ${cell.scenario}: ${cell.status} on ${target}, ${twin?.status ?? 'not run'} on ${first[0]}`,
+        );
+    }
+  }
+  return found;
+}
+
 async function main(argv: string[]): Promise<number> {
   let options: Options;
   let scenarios: Scenario[];
@@ -336,81 +467,47 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`security matrix: ${(error as Error).message}\n`);
     return 2;
   }
-  const helper = loadClients().find((c) => c.name === 'java');
-  const runId = Date.now().toString(36);
+  const context: RunContext = {
+    options,
+    scenarios,
+    clients,
+    helper: loadClients().find((c) => c.name === 'java'),
+    runId: Date.now().toString(36),
+  };
   const started = Date.now();
   let failed = 0;
   const reports: string[] = [];
+  const differing: string[] = [];
   for (const mode of options.modes) {
-    for (const target of options.targets) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kstack-compat-security-${target}-`));
-      const cells: Cell[] = [];
-      const modeStarted = Date.now();
-      let metadata = 'Metadata not asked';
-      try {
-        const setup = modeSetup(mode, dir);
-        process.stderr.write(
-          `security matrix: ${target}, ${options.nodes} node(s), ${mode} (${setup.listener})…\n`,
-        );
-        const broker = await startTarget(target, options.nodes, setup, path.join(dir, 'data'));
-        try {
-          if (setup.scram !== undefined) await addScramUser(target, options.nodes, setup.scram);
-          // The drivers read the client side from their environment (the runner passes its own).
-          process.env[CLIENT_SECURITY_ENV] = JSON.stringify(setup.client);
-          const first = PORTS[target][options.nodes].secured;
-          const bootstrap = Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${first + i}`).join(
-            ',',
-          );
-          // Metadata through the secured listener lists every node at its secured address alone
-          // (confluent-kafka from PyPI: it logs in with every mechanism here).
-          const expected = bootstrap.split(',').sort();
-          const seen = await pythonProbe(bootstrap, setup.client);
-          const same = JSON.stringify(seen.brokers) === JSON.stringify(expected);
-          if (!same) failed += 1;
-          metadata = `Metadata through ${setup.listener}: brokers ${JSON.stringify(seen.brokers)}${same ? '' : ` (FAIL: expected ${JSON.stringify(expected)}; ${JSON.stringify(seen.error)})`}`;
-          process.stderr.write(`  ${metadata}\n`);
-          const canCreate = new Map<string, boolean>();
-          for (const client of clients)
-            canCreate.set(client.name, await probeAdmin(client, bootstrap, runId));
-          const tasks = scenarios.flatMap((scenario) =>
-            clients.map((client) => async () => {
-              const produced = await runScenario({
-                scenario,
-                runs: [{ client, delegateSetup: !canCreate.get(client.name) }],
-                bootstrap,
-                nodes: options.nodes,
-                runId,
-                helper,
-              });
-              for (const cell of produced) {
-                process.stderr.write(
-                  `  ${cell.status.padEnd(11)} ${target} ${mode} ${cell.client} × ${cell.scenario} (${(cell.durationMs / 1000).toFixed(1)} s)\n`,
-                );
-                if (cell.status === 'fail') process.stderr.write(`      ${cell.details.join('\n      ')}\n`);
-                cells.push(cell);
-              }
-            }),
-          );
-          await pool(tasks, options.parallel);
-        } finally {
-          delete process.env[CLIENT_SECURITY_ENV];
-          await broker.stop();
-        }
-      } catch (error) {
-        process.stderr.write(`security matrix: ${target} ${mode}: ${(error as Error).message}\n`);
-        failed += 1;
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-      const count = (status: Cell['status']) => cells.filter((c) => c.status === status).length;
-      failed += count('fail');
+    // One set of certificates per mode for both targets: the drivers read one client setting.
+    const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kstack-compat-security-certs-'));
+    const runs = new Map<TargetName, TargetRun>();
+    try {
+      const setup = modeSetup(mode, certDir);
+      // The drivers read the client side from their environment (the runner passes its own).
+      process.env[CLIENT_SECURITY_ENV] = JSON.stringify(setup.client);
+      // The targets run at once (their own ports), each with its own --parallel.
+      const done = await Promise.all(
+        options.targets.map((target) => runTarget(context, mode, target, setup)),
+      );
+      for (const [i, target] of options.targets.entries()) runs.set(target, done[i]!);
+      differing.push(...differences(mode, runs, setup.client.mechanism !== undefined));
+    } finally {
+      delete process.env[CLIENT_SECURITY_ENV];
+      fs.rmSync(certDir, { recursive: true, force: true });
+    }
+    for (const [target, run] of runs) {
+      const count = (status: Cell['status']) => run.cells.filter((c) => c.status === status).length;
+      failed += run.failures + count('fail');
+      const refusal = run.refusal === null ? '' : `; a wrong password: ${run.refusal}`;
       reports.push(
-        `${target} (${options.nodes} node(s)), ${mode}: ${count('pass')} pass, ${count('fail')} fail, ${count('unsupported')} n/s in ${((Date.now() - modeStarted) / 1000).toFixed(0)} s; ${metadata}\n${matrix(cells, scenarios, clients)}`,
+        `${target} (${options.nodes} node(s)), ${mode}: ${count('pass')} pass, ${count('fail')} fail, ${count('unsupported')} n/s in ${run.seconds.toFixed(0)} s; ${run.metadata}${refusal}\n${matrix(run.cells, scenarios, clients)}`,
       );
     }
   }
+  failed += differing.length;
   process.stdout.write(
-    `${reports.join('\n\n')}\n\nsecurity matrix: ${((Date.now() - started) / 1000).toFixed(0)} s, ${failed} failure(s)\n`,
+    `${reports.join('\n\n')}\n\n${differing.length === 0 ? 'kstack and the reference: the same outcome in every cell' : `differences:\n  ${differing.join('\n  ')}`}\nsecurity matrix: ${((Date.now() - started) / 1000).toFixed(0)} s, ${failed} failure(s)\n`,
   );
   return failed === 0 ? 0 : 1;
 }
