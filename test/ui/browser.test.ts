@@ -628,6 +628,9 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     }
     await page.goto(`${ui!.url}/#/topics/ui-payments`);
     await tableRows(page, 'Partitions');
+    // A fresh page: nothing of ui-orders' page (its live tail, its produce answer) carried over.
+    assert.equal(await page.locator('table[aria-label="Live tail"]').count(), 0);
+    assert.equal(await page.getByText('Written to partition').count(), 0);
     await page.getByRole('button', { name: 'Show messages' }).click();
     const [row] = await tableRows(page, 'Messages');
     assert.equal(row?.[2], 'pay-1');

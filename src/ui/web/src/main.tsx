@@ -30,16 +30,21 @@ const SECTIONS = [
   { path: 'faults', title: 'Faults' },
 ];
 
+/**
+ * The page of a route; pages of one kind are keyed by their name, so that moving from one topic
+ * (group, subject, connector, broker) to another starts a fresh page instead of keeping the last
+ * one's state (its live tail, forms and answers).
+ */
 function Page({ route }: { route: string[] }) {
   const [section, name] = route;
-  if (section === 'brokers' && name !== undefined) return <BrokerPage id={name} />;
-  if (section === 'topics' && name !== undefined) return <TopicPage name={name} />;
+  if (section === 'brokers' && name !== undefined) return <BrokerPage key={name} id={name} />;
+  if (section === 'topics' && name !== undefined) return <TopicPage key={name} name={name} />;
   if (section === 'topics') return <TopicsPage />;
-  if (section === 'groups' && name !== undefined) return <GroupPage id={name} />;
+  if (section === 'groups' && name !== undefined) return <GroupPage key={name} id={name} />;
   if (section === 'groups') return <GroupsPage />;
-  if (section === 'schemas' && name !== undefined) return <SubjectPage subject={name} />;
+  if (section === 'schemas' && name !== undefined) return <SubjectPage key={name} subject={name} />;
   if (section === 'schemas') return <SchemasPage />;
-  if (section === 'connect' && name !== undefined) return <ConnectorPage name={name} />;
+  if (section === 'connect' && name !== undefined) return <ConnectorPage key={name} name={name} />;
   if (section === 'connect') return <ConnectPage />;
   if (section === 'faults') return <FaultsPage />;
   if (section === 'charts') return <ChartsPage />;
