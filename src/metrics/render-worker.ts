@@ -5,6 +5,8 @@
  * is byte for byte what `registry.metrics()` gives on the broker's thread, without the ~9 ms of
  * string building (253 partitions) holding the broker's event loop.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -186,11 +188,24 @@ function answerRenders(): void {
   });
 }
 
+/** Lowers this thread's priority to `nice` (METRICS_WORKER_NICE), where the system has thread ids (Linux). */
+function lowerThreadPriority(nice: number): void {
+  let threadId: number;
+  try {
+    // `/proc/thread-self` links to `PID/task/TID`: a thread's own nice is set through its TID.
+    threadId = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+  } catch {
+    return;
+  }
+  if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, nice);
+}
+
 /**
  * Serves `/metrics` from this thread (workerServe): a scrape that needs a new text asks the
  * broker's thread for a snapshot; the others get the last text without the broker's thread.
  */
 async function serve(options: WorkerServeData['serve']): Promise<void> {
+  lowerThreadPriority(options.nice);
   const { buildMetricsApp } = await import('./http.ts');
   const waiting = new Map<number, (reply: CollectReply) => void>();
   let nextId = 0;

@@ -88,6 +88,16 @@ export type ServeMessage =
   | { readonly resync: true }
   | { readonly closed: true };
 
+/**
+ * The nice value of a serving worker's thread (Linux: a thread's own priority). Formatting, gzip
+ * and answering scrapes can wait a few milliseconds; on a machine of two cores they should not
+ * take a core from the broker's thread or the clients it serves while those have work. At 10 the
+ * kernel gives the worker about a tenth of the time of a nice-0 thread wanting the same core (and
+ * all of an idle one). Threads inherit their creator's nice: the worker starts no threads of its
+ * own, and libuv's pool (file I/O) is started by the broker before its metrics are served.
+ */
+export const METRICS_WORKER_NICE = 10;
+
 /** `workerData` of a worker that serves `/metrics` itself (render-worker.ts). */
 export interface WorkerServeData {
   readonly serve: {
@@ -95,6 +105,8 @@ export interface WorkerServeData {
     readonly port: number;
     readonly contentType: string;
     readonly renderMinIntervalMs: number;
+    /** METRICS_WORKER_NICE. */
+    readonly nice: number;
   };
 }
 
@@ -436,6 +448,7 @@ export async function workerServe(
         port,
         contentType: registry.contentType,
         renderMinIntervalMs: options.renderMinIntervalMs ?? METRICS_RENDER_MIN_INTERVAL_MS,
+        nice: METRICS_WORKER_NICE,
       },
     };
     const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: data });

@@ -6,7 +6,7 @@
  * in-process broker (real sockets, real files) on port 23800, produced to by kafkajs.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,6 +19,7 @@ import { BrokerMetrics } from '../../src/metrics/broker-metrics.ts';
 import { acceptsGzip, buildMetricsApp, slicedRender } from '../../src/metrics/http.ts';
 import { LatencyReservoir, QUANTILES } from '../../src/metrics/reservoir.ts';
 import {
+  METRICS_WORKER_NICE,
   PROCESS_FAMILIES_COLLECTED_IN_WORKER,
   workerRender,
   workerServe,
@@ -350,6 +351,20 @@ test('workerServe: the worker thread answers /metrics; the broker thread collect
       await scraper.terminate();
     }
     assert.equal(server.collects, 1, 'answered from the last text: no collect');
+    // The serving thread runs at a lower priority than the broker's (Linux: per-thread nice).
+    const niceOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Field 19 is nice: the 17th after the command name's closing parenthesis.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const nices = readdirSync('/proc/self/task').map(niceOf);
+    // That one thread only: libuv's pool (the broker's file I/O), started by the broker, keeps 0.
+    assert.equal(
+      nices.filter((nice) => nice === METRICS_WORKER_NICE).length,
+      1,
+      `threads' nice values: ${nices}`,
+    );
+    assert.equal(niceOf(String(process.pid)), 0, "the broker's (main) thread keeps its priority");
     // The port is taken: the error names it.
     await assert.rejects(
       workerServe(metrics.registry, { host: '127.0.0.1', port: server.port }),
