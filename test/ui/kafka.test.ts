@@ -16,7 +16,8 @@ import { buildUi, type Ui } from '../../src/ui/server.ts';
 
 const BROKER_PORT = 25510;
 const SILENT_PORT = 25511;
-const TIMEOUT_MS = 1_500;
+/** The UI's Kafka request timeout here: the one wait on the silent broker (the status reading waits its own 5 s beside it). */
+const TIMEOUT_MS = 4_000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-ui-kafka-'));
 const assetsDir = mkdtempSync(join(tmpdir(), 'kstack-ui-kafka-assets-'));
