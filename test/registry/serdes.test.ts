@@ -163,7 +163,7 @@ describe('Schema Registry clients (Python, Node, Go) against kstack up --brokers
     );
   });
 
-  it('@kafkajs/confluent-schema-registry Protobuf: registers .proto text, encodes with message indexes, round-trips', async () => {
+  it('@kafkajs/confluent-schema-registry Protobuf: registers .proto text, encodes with message indexes, round-trips, evolves, is refused', async () => {
     const subject = 'kafkajs-proto-value';
     const schema =
       'syntax = "proto3";\npackage kstack;\nmessage Order {\n  int32 id = 1;\n  string item = 2;\n}\n';
@@ -172,6 +172,12 @@ describe('Schema Registry clients (Python, Node, Go) against kstack up --brokers
     const encoded = await Promise.all(payloads.map((p) => client.encode(id, p)));
     const received = await roundTrip('kafkajs-proto', encoded);
     assert.deepEqual(await decodeAll(received), payloads);
+    // A new field is a compatible evolution: a new id, the subject's latest.
+    const evolved =
+      'syntax = "proto3";\npackage kstack;\nmessage Order {\n  int32 id = 1;\n  string item = 2;\n  string note = 3;\n}\n';
+    const next = await client.register({ type: SchemaType.PROTOBUF, schema: evolved }, { subject });
+    assert.notEqual(next.id, id);
+    assert.equal(await client.getLatestSchemaId(subject), next.id);
     const bad =
       'syntax = "proto3";\npackage kstack;\nmessage Order {\n  repeated int32 id = 1;\n  string item = 2;\n}\n';
     await assert.rejects(
@@ -180,7 +186,7 @@ describe('Schema Registry clients (Python, Node, Go) against kstack up --brokers
     );
   });
 
-  it('@kafkajs/confluent-schema-registry JSON Schema: registers, validates on encode, round-trips', async () => {
+  it('@kafkajs/confluent-schema-registry JSON Schema: registers, validates on encode, round-trips, evolves, is refused', async () => {
     const subject = 'kafkajs-json-value';
     const schema = JSON.stringify({
       type: 'object',
@@ -193,6 +199,17 @@ describe('Schema Registry clients (Python, Node, Go) against kstack up --brokers
     const received = await roundTrip('kafkajs-json', encoded);
     assert.deepEqual(await decodeAll(received), payloads);
     await assert.rejects(client.encode(id, { count: 1 }), { name: 'ConfluentSchemaRegistryValidationError' });
+    // Widening count to number evolves the subject; name as an integer is refused with 409.
+    const properties = { name: { type: 'string' }, count: { type: 'number' } };
+    const evolved = JSON.stringify({ type: 'object', properties, required: ['name'] });
+    const next = await client.register({ type: SchemaType.JSON, schema: evolved }, { subject });
+    assert.notEqual(next.id, id);
+    assert.equal(await client.getLatestSchemaId(subject), next.id);
+    const bad = JSON.stringify({ type: 'object', properties: { ...properties, name: { type: 'integer' } } });
+    await assert.rejects(
+      client.register({ type: SchemaType.JSON, schema: bad }, { subject }),
+      (error: Error & { status?: number }) => error.status === 409,
+    );
   });
 
   it('keeps every acknowledged schema once after SIGKILL during registrations', async () => {
