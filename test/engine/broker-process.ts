@@ -10,6 +10,11 @@ import { KstackProcess } from '../../src/engine/process.ts';
 
 /** Tests read the whole output of a run (recovery messages, shutdown): keep plenty. */
 const OUTPUT_TAIL_BYTES = 4 * 1024 * 1024;
+/**
+ * How long start() waits for Metadata by default: a bound, not a wait (a quiet machine answers in
+ * ~1-2 s). 20 s was missed twice in a row by `kstack up` at load 45-60 on 2026-12-06.
+ */
+const READY_TIMEOUT_MS = 120_000;
 
 export class BrokerProcess {
   readonly port: number;
@@ -32,7 +37,7 @@ export class BrokerProcess {
     return this.#process?.output ?? '';
   }
 
-  async start(timeoutMs = 20_000): Promise<void> {
+  async start(timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     this.#process = await KstackProcess.start(
       {
         args: ['--port', String(this.port), '--data-dir', this.dataDir, ...this.#extraArgs],
