@@ -46,6 +46,27 @@ export async function produce(bootstrap: string, topic: string, values: readonly
   }
 }
 
+/** What every MirrorMaker 2 connector here says: its class, the two clusters, one task, raw bytes. */
+function mirrorConnector(
+  connectorClass: string,
+  sourceAlias: string,
+  source: MirrorCluster,
+  targetAlias: string,
+  target: MirrorCluster,
+): Record<string, string> {
+  const byteArray = 'org.apache.kafka.connect.converters.ByteArrayConverter';
+  return {
+    'connector.class': `org.apache.kafka.connect.mirror.${connectorClass}`,
+    'source.cluster.alias': sourceAlias,
+    'target.cluster.alias': targetAlias,
+    'source.cluster.bootstrap.servers': source.bootstrap,
+    'target.cluster.bootstrap.servers': target.bootstrap,
+    'tasks.max': '1',
+    'key.converter': byteArray,
+    'value.converter': byteArray,
+  };
+}
+
 export function mirrorSource(
   sourceAlias: string,
   source: MirrorCluster,
@@ -53,17 +74,9 @@ export function mirrorSource(
   target: MirrorCluster,
   topic: string,
 ): Record<string, string> {
-  const byteArray = 'org.apache.kafka.connect.converters.ByteArrayConverter';
   return {
-    'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
-    'source.cluster.alias': sourceAlias,
-    'target.cluster.alias': targetAlias,
-    'source.cluster.bootstrap.servers': source.bootstrap,
-    'target.cluster.bootstrap.servers': target.bootstrap,
+    ...mirrorConnector('MirrorSourceConnector', sourceAlias, source, targetAlias, target),
     topics: topic,
-    'tasks.max': '1',
-    'key.converter': byteArray,
-    'value.converter': byteArray,
     'replication.factor': '1',
     'offset-syncs.topic.replication.factor': '1',
     'sync.topic.acls.enabled': 'false',
@@ -84,17 +97,9 @@ function mirrorCheckpoint(
   target: MirrorCluster,
   group: string,
 ): Record<string, string> {
-  const byteArray = 'org.apache.kafka.connect.converters.ByteArrayConverter';
   return {
-    'connector.class': 'org.apache.kafka.connect.mirror.MirrorCheckpointConnector',
-    'source.cluster.alias': sourceAlias,
-    'target.cluster.alias': targetAlias,
-    'source.cluster.bootstrap.servers': source.bootstrap,
-    'target.cluster.bootstrap.servers': target.bootstrap,
+    ...mirrorConnector('MirrorCheckpointConnector', sourceAlias, source, targetAlias, target),
     groups: group,
-    'tasks.max': '1',
-    'key.converter': byteArray,
-    'value.converter': byteArray,
     'checkpoints.topic.replication.factor': '1',
     'emit.checkpoints.interval.seconds': '1',
     'sync.group.offsets.enabled': 'true',
