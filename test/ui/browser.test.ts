@@ -523,6 +523,36 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     assert.equal(read.stdout, 'from-ui|hello from the page|origin=ui,trace=42\n');
   });
 
+  it("shows Kafka's refusal of a message too large under the produce form, and writes nothing", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [
+          {
+            topic: 'ui-small',
+            numPartitions: 1,
+            configEntries: [{ name: 'max.message.bytes', value: '1000' }],
+          },
+        ],
+        waitForLeaders: true,
+      });
+      await page.goto(`${ui!.url}/#/topics/ui-small`);
+      await tableRows(page, 'Partitions', 1);
+      await page.getByLabel('Value', { exact: true }).fill('x'.repeat(5_000));
+      await page.getByRole('button', { name: 'Produce', exact: true }).click();
+      await page
+        .getByRole('region', { name: 'Produce a message' })
+        .getByText('Kafka refused: MESSAGE_TOO_LARGE')
+        .waitFor();
+      await screenshot(page, 'topic-produce-too-large');
+      const [offsets] = await admin.fetchTopicOffsets('ui-small');
+      assert.equal(offsets?.high, '0', 'nothing written (kafkajs)');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('tails a partition live: messages a client writes appear without a reload', async () => {
     await page.goto(`${ui!.url}/#/topics/ui-orders`);
     await tableRows(page, 'Partitions', 3);
