@@ -7,10 +7,30 @@
 KSTACK_TOOLS_DIR="${KSTACK_TOOLS_DIR:-$HOME/.cache/kstack-tools}"
 KSTACK_NODE_MAJOR=24
 KSTACK_BIOME_VERSION=2.6.8
-if ! "$KSTACK_TOOLS_DIR/node_modules/.bin/node" --version 2>/dev/null | grep -q "^v$KSTACK_NODE_MAJOR\." \
-  || ! "$KSTACK_TOOLS_DIR/node_modules/.bin/biome" --version 2>/dev/null | grep -q "$KSTACK_BIOME_VERSION"; then
+kstack_tools_ready() {
+  "$KSTACK_TOOLS_DIR/node_modules/.bin/node" --version 2>/dev/null | grep -q "^v$KSTACK_NODE_MAJOR\." \
+    && "$KSTACK_TOOLS_DIR/node_modules/.bin/biome" --version 2>/dev/null | grep -q "$KSTACK_BIOME_VERSION"
+}
+# Several shells may source this at once (parallel work on one machine): the install runs under a
+# lock and checks again inside it, and it installs into a staging folder that replaces
+# node_modules only once complete, so no running shell ever finds the tools half installed.
+if ! kstack_tools_ready; then
   mkdir -p "$KSTACK_TOOLS_DIR"
-  (cd "$KSTACK_TOOLS_DIR" && { [ -f package.json ] || echo '{"private":true}' > package.json; } \
-    && npm install --no-fund --no-audit --no-save "node@$KSTACK_NODE_MAJOR" "@biomejs/biome@$KSTACK_BIOME_VERSION" >/dev/null)
+  (
+    flock 9
+    if ! kstack_tools_ready; then
+      staging=$(mktemp -d "$KSTACK_TOOLS_DIR/staging.XXXXXX")
+      (cd "$staging" && echo '{"private":true}' > package.json \
+        && npm install --no-fund --no-audit --no-save "node@$KSTACK_NODE_MAJOR" "@biomejs/biome@$KSTACK_BIOME_VERSION" >/dev/null) \
+        && rm -rf "$KSTACK_TOOLS_DIR/node_modules.old" \
+        && { [ ! -e "$KSTACK_TOOLS_DIR/node_modules" ] || mv "$KSTACK_TOOLS_DIR/node_modules" "$KSTACK_TOOLS_DIR/node_modules.old"; } \
+        && mv "$staging/node_modules" "$KSTACK_TOOLS_DIR/node_modules"
+      rm -rf "$staging" "$KSTACK_TOOLS_DIR/node_modules.old"
+    fi
+  ) 9>"$KSTACK_TOOLS_DIR/install.lock"
+  if ! kstack_tools_ready; then
+    echo "node.sh: could not install Node.js $KSTACK_NODE_MAJOR and Biome $KSTACK_BIOME_VERSION into $KSTACK_TOOLS_DIR" >&2
+    return 1
+  fi
 fi
 export PATH="$KSTACK_TOOLS_DIR/node_modules/.bin:$PATH"
