@@ -7,6 +7,7 @@
  *
  * 1. on each cluster: FileStream source -> topic -> sink byte for byte; pause, resume, restart, stop,
  *    delete; Connect's own errors for bad input; `kstack status --connect-url`; the worker's log;
+ *    on kstack only, `kstack up --connect-plugins` (a `kstack up` feature, no reference to compare);
  * 2. MirrorMaker 2 both ways, each in a worker on its target cluster, with a group's offsets;
  * 3. on each cluster: the worker stopped cleanly and started again, with a second worker of its group
  *    beside it, keeps configs and source offsets; both run exactly-once source
@@ -168,6 +169,7 @@ describe('Kafka Connect on Apache Kafka and on kstack', { timeout: 1_200_000 }, 
             /^\[[^\]]+\] INFO .*\(org\.apache\.kafka\.connect\.runtime\.distributed\.DistributedHerder\)$/m,
           );
         });
+        // `kstack up --connect-plugins` is kstack's own: there is no Apache Kafka side to run.
         if (kind !== 'kstack') return;
         it("--connect-plugins DIR: the folder is on the worker's plugin.path after the shipped plugins", async () => {
           const dataDir = mkdtempSync(join(tmpdir(), 'kstack-connect-plugins-'));
