@@ -117,7 +117,10 @@ export class ReplicaManager {
   constructor(host: ReplicaHost, setup: ReplicationSetup) {
     this.#host = host;
     this.#setup = setup;
-    this.#every('tick', REPLICATION_DEFAULTS.tickIntervalMs, () => this.tick());
+    // The cores measure time with performance.now() (below), so their tick runs on real time too:
+    // on the broker's clock, a clock moved forward (the testing module's manual clock) would fire
+    // 100 ticks for every second it jumped, all of them finding nothing due.
+    this.#every('tick', REPLICATION_DEFAULTS.tickIntervalMs, () => this.tick(), realTimer);
     this.#every('heartbeat', setup.heartbeatIntervalMs ?? REPLICATION_DEFAULTS.heartbeatIntervalMs, () =>
       setup.controller.brokerHeartbeat(host.nodeId, setup.brokerEpoch),
     );
@@ -259,13 +262,18 @@ export class ReplicaManager {
     return this.#alterQueue.size;
   }
 
-  #every(name: string, intervalMs: number, task: () => void): void {
+  #every(
+    name: string,
+    intervalMs: number,
+    task: () => void,
+    setTimer: Clock['setTimer'] = (delayMs, callback) => this.#host.clock.setTimer(delayMs, callback),
+  ): void {
     const run = (): void => {
       if (this.#stopped) return;
       task();
-      this.#timers.set(name, this.#host.clock.setTimer(intervalMs, run));
+      this.#timers.set(name, setTimer(intervalMs, run));
     };
-    this.#timers.set(name, this.#host.clock.setTimer(intervalMs, run));
+    this.#timers.set(name, setTimer(intervalMs, run));
   }
 
   #manage(key: string, topic: string, topicId: string, partition: number): Managed | undefined {
@@ -466,4 +474,10 @@ export class ReplicaManager {
       correlationId: message.correlationId,
     });
   }
+}
+
+/** A timer on real time (setTimeout), cancelled by the function it returns. */
+function realTimer(delayMs: number, callback: () => void): () => void {
+  const handle = setTimeout(callback, delayMs);
+  return () => clearTimeout(handle);
 }
