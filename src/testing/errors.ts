@@ -34,8 +34,6 @@ export const TestingErrorCodes = {
   RESET_FAILED: 500,
   /** A wait (leader, ISR, ready) that did not see its condition in time. */
   WAIT_TIMED_OUT: 504,
-  /** The manual clock on a cluster of three brokers (not served: README). */
-  CLUSTER_UNSUPPORTED: 501,
   /** A data directory without a broker's data in it (`kstack snapshot` against the wrong folder). */
   DATA_DIR_INVALID: 400,
 } as const;

@@ -6,9 +6,9 @@
  * (isolate, slow, heal; no front door): a killed broker's connections close as a crashed broker's would.
  *
  * reset() goes through the cluster (transactions aborted and transactional ids forgotten, groups,
- * then topics deleted, baseline created again). Not served on three brokers yet (CLUSTER_UNSUPPORTED, see README.md):
- * snapshots and the manual clock. They replace one broker's files behind the front door; three
- * nodes also share a metadata quorum whose log every node's data would have to match.
+ * then topics deleted, baseline created again). snapshot()/restore() stop the three nodes together,
+ * copy or swap their folders (metadata log included) and start them again. The manual clock is one
+ * ManualClock shared by the three brokers; the quorum and the controller stay on the system clock.
  */
 import type { PartitionView } from '../broker/services.ts';
 import { GROUP_COORDINATOR } from '../coordinator/extension.ts';
@@ -33,6 +33,7 @@ import {
   TEST_BROKER_DEFAULTS,
   type TestClock,
 } from './kafka.ts';
+import { ManualClock } from './manual-clock.ts';
 import {
   listSnapshots,
   restoreSnapshot,
@@ -89,25 +90,31 @@ export class TestKafkaCluster {
   readonly brokers = BROKERS;
   readonly cluster: TestCluster;
   readonly timings: OperationTimings = { startToReadyMs: 0 };
-  readonly clock: TestClock = {
-    kind: 'system',
-    nowMs: () => Date.now(),
-    advance: () =>
-      Promise.reject(
-        new KafkaTestingError(
-          'CLOCK_NOT_MANUAL',
-          "clock.advance needs a cluster started with { clock: 'manual' }",
-        ),
-      ),
-  };
+  readonly clock: TestClock;
+  readonly #manual: ManualClock | undefined;
   #namespaces = 0;
   #baseline: readonly BaselineTopic[] = [];
   readonly #queue = new OperationQueue();
   readonly #namespaceSalt = Math.random().toString(36).slice(2, 6);
 
   /** Use `startKafka({ brokers: 3 })`. */
-  constructor(cluster: TestCluster) {
+  constructor(cluster: TestCluster, manual?: ManualClock) {
     this.cluster = cluster;
+    this.#manual = manual;
+    this.clock =
+      manual === undefined
+        ? {
+            kind: 'system',
+            nowMs: () => Date.now(),
+            advance: () =>
+              Promise.reject(
+                new KafkaTestingError(
+                  'CLOCK_NOT_MANUAL',
+                  "clock.advance needs a cluster started with { clock: 'manual' }",
+                ),
+              ),
+          }
+        : { kind: 'manual', nowMs: () => manual.nowMs(), advance: (ms) => manual.advance(ms) };
   }
 
   get dataDir(): string {
@@ -407,8 +414,9 @@ export class TestKafkaCluster {
   }
 
   /** Stops every node; removes the data when it was a temporary folder. Safe twice. */
-  stop(): Promise<void> {
-    return this.cluster.stop();
+  async stop(): Promise<void> {
+    await this.cluster.stop();
+    this.#manual?.clear();
   }
 
   /** Creates the internal topics and the baseline topics; waits until every node has them led with a full ISR. */
@@ -493,12 +501,8 @@ export class TestKafkaCluster {
 
 /** `startKafka({ brokers: 3 })`. */
 export async function startKafkaCluster(options: StartKafkaOptions): Promise<TestKafkaCluster> {
-  if (options.clock === 'manual') {
-    throw new KafkaTestingError(
-      'CLUSTER_UNSUPPORTED',
-      "clock: 'manual' is not served on three brokers yet: the quorum's Raft timers and the controller's broker sessions run on the system clock; use brokers: 1",
-    );
-  }
+  // One clock for the three brokers (the nodes share the process): see README.md for what follows it.
+  const manual = options.clock === 'manual' ? new ManualClock() : undefined;
   if (options.port !== undefined && options.port !== 0) {
     throw new KafkaTestingError(
       'OPTION_INVALID',
@@ -516,9 +520,10 @@ export async function startKafkaCluster(options: StartKafkaOptions): Promise<Tes
     heartbeatIntervalMs: TEST_CLUSTER_HEARTBEAT_INTERVAL_MS,
     raftConfig: TEST_CLUSTER_RAFT,
     faultProxies: options.faultProxies ?? true,
+    ...(manual === undefined ? {} : { brokerOptions: () => ({ clock: manual }) }),
     ...(options.log === undefined ? {} : { log: () => options.log! }),
   });
-  const kafka = new TestKafkaCluster(cluster);
+  const kafka = new TestKafkaCluster(cluster, manual);
   try {
     await kafka.prepare(baseline);
   } catch (error) {
