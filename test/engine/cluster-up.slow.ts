@@ -445,7 +445,7 @@ async function connectPageInBrowser(): Promise<void> {
 }
 
 /**
- * MirrorMaker 2 in CI, one direction (mirror.long.ts runs Apache Kafka <-> kstack both ways by hand):
+ * MirrorMaker 2 in CI, one direction (test/connect/clusters.slow.ts runs Apache Kafka <-> kstack both ways):
  * Kafka's MirrorSourceConnector in the stack's own worker mirrors a topic of a one-broker kstack into
  * the three-node stack at RF 3: the same records, in order, in `src.mirror-in`. kstack serves MM2 as a
  * source (its consumer, the offset-syncs topic) and as a target (the producer, the new topic).
