@@ -311,11 +311,8 @@ function selectScenarios(names: string[], nodes: number): Scenario[] {
   });
 }
 
-/**
- * The clients whose drivers read KSTACK_COMPAT_SECURITY (the default set). franz-go's does not yet:
- * named with --client it connects in plain text and fails.
- */
-const SECURITY_CLIENTS = EXPECTED_CLIENTS.filter((name) => name !== 'franz-go');
+/** Every client's driver reads KSTACK_COMPAT_SECURITY (franz-go's since session 10): the default set. */
+const SECURITY_CLIENTS = EXPECTED_CLIENTS;
 
 function selectClients(names: string[]): ClientSpec[] {
   const all = loadClients();

@@ -24,6 +24,7 @@ const ALL_CLIENTS = [
   'kafkajs',
   'platformatic',
   'confluent-js',
+  'franz-go',
 ];
 const DEBIAN_LIBRDKAFKA = new Set(['kcat', 'python3-confluent-kafka']);
 

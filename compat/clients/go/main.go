@@ -225,8 +225,12 @@ func decode[T any](step *Step) (*T, error) {
 
 // newClient makes a kgo client for one step; the caller closes it.
 func (d *Driver) newClient(extra ...kgo.Opt) (*kgo.Client, error) {
-	options := append([]kgo.Opt{kgo.SeedBrokers(d.bootstrap...), kgo.ClientID(d.clientID)}, extra...)
-	return kgo.NewClient(options...)
+	security, err := securityOptions()
+	if err != nil {
+		return nil, &stepError{name: "CLIENT_ERROR", message: err.Error()}
+	}
+	options := append([]kgo.Opt{kgo.SeedBrokers(d.bootstrap...), kgo.ClientID(d.clientID)}, security...)
+	return kgo.NewClient(append(options, extra...)...)
 }
 
 // withAdmin runs fn with an admin client made for the step.
