@@ -300,6 +300,21 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   }),
   def('fetch.max.bytes', INT, '57671680', 'Largest fetch response.', { min: 1024, readOnly: true }),
   def('replica.lag.time.max.ms', LONG, '30000', 'Follower lag before it leaves the ISR.', { readOnly: true }),
+  // Read at start by the metadata quorum (src/controller/metadata-quorum.ts); Kafka 4.1.1 lists both with these defaults.
+  def(
+    'metadata.log.max.record.bytes.between.snapshots',
+    LONG,
+    '20971520',
+    'Metadata record bytes after which a node writes a snapshot.',
+    { min: 1, readOnly: true },
+  ),
+  def(
+    'metadata.log.max.snapshot.interval.ms',
+    LONG,
+    '3600000',
+    'Longest time between metadata snapshots while records come (kstack refuses 0, which Kafka reads as never).',
+    { min: 0, readOnly: true },
+  ),
 ];
 
 /** Topic configs: name, type, Kafka default, and the broker config they fall back to. */
