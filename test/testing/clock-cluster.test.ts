@@ -1,8 +1,9 @@
 /**
  * The manual clock on three brokers (startKafka({ brokers: 3, clock: 'manual' })): one clock for
  * the three in-process brokers. One jump past retention.ms (and the 5 min retention check), a
- * frozen member's session timeout and a transaction's timeout: the segments are deleted on every
- * replica, the member is removed, the transaction is aborted (its producer fenced). What does not
+ * frozen member's session timeout, a transaction's timeout and an empty group's offset retention:
+ * the segments are deleted on every replica, the member is removed, the transaction is aborted
+ * (its producer fenced), the committed offset is gone. What does not
  * follow the clock (the quorum, the controller's broker sessions) is shown too: no broker fenced,
  * no leader moved by the jump. Clients: kafkajs (a client we did not write), the member in a
  * process of its own (fixtures/group-member.ts) so it can be frozen with SIGSTOP.
@@ -12,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import { TRANSACTIONS } from '../../src/coordinator/transactions/runtime.ts';
 import { startKafka } from '../../src/testing/index.ts';
 import { kafkajsClient } from './kafkajs-client.ts';
@@ -34,10 +36,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
   }
 }
 
-test('three brokers on the manual clock: one jump deletes segments on every replica, expires a frozen member, aborts a timed-out transaction', async () => {
+test('three brokers on the manual clock: one jump deletes segments on every replica, expires a frozen member, aborts a timed-out transaction, expires committed offsets', async () => {
   const kafka = await startKafka({
     brokers: 3,
     clock: 'manual',
+    // Committed offsets of an empty group expire 2 min after the commit, checked every minute.
+    config: { 'offsets.retention.minutes': '2', 'offsets.retention.check.interval.ms': '60000' },
     topics: [
       { name: 'short-lived', partitions: 1, configs: { 'retention.ms': String(RETENTION_MS) } },
       { name: 'events', partitions: 1 },
@@ -97,9 +101,24 @@ test('three brokers on the manual clock: one jump deletes segments on every repl
       return g?.state === 'Stable' && g.members.length === 1 ? true : undefined;
     });
     member.kill('SIGSTOP');
+    const committer = new PlatformaticAdmin({
+      clientId: 'committer',
+      bootstrapBrokers: kafka.bootstrapAddresses,
+    });
+    try {
+      await committer.alterConsumerGroupOffsets({
+        groupId: 'expiring',
+        topics: [{ name: 'events', partitionOffsets: [{ partition: 0, offset: 1n }] }],
+      });
+    } finally {
+      await committer.close();
+    }
+    const committed = async () =>
+      (await admin.fetchOffsets({ groupId: 'expiring', topics: ['events'] }))[0]?.partitions[0]?.offset;
+    assert.equal(await committed(), '1');
     const leaders = await Promise.all(['short-lived', 'events'].map((t) => kafka.waitForLeader(t, 0)));
 
-    // One jump past all three: retention.ms and its check, the session, the transaction timeout.
+    // One jump past all four: retention.ms and its check, the session, the transaction timeout, offset expiry.
     await kafka.clock.advance(RETENTION_MS + RETENTION_CHECK_MS + 1);
 
     const low = async () => (await admin.fetchTopicOffsets('short-lived'))[0]?.low;
@@ -113,11 +132,16 @@ test('three brokers on the manual clock: one jump deletes segments on every repl
       const g = await group();
       return g !== undefined && g.members.length === 0 ? g : undefined;
     });
-    assert.equal(emptied.state, 'Empty');
+    // Empty; or Dead once the offset-expiry check that the same jump passes removed it (Kafka
+    // removes an empty group that has no committed offsets left).
+    assert.ok(['Empty', 'Dead'].includes(emptied.state), `group state ${emptied.state}`);
     await waitFor('slow-tx aborted by its timeout', () =>
       coordinated() === 'CompleteAbort' ? true : undefined,
     );
     await assert.rejects(tx.commit(), 'the timed-out transaction cannot commit');
+    await waitFor("the empty group's committed offset expired", async () =>
+      (await committed()) === '-1' ? true : undefined,
+    );
     // The quorum and the controller's broker sessions stay on the system clock: nothing fenced, no leader moved.
     for (const node of kafka.nodes()) {
       assert.deepEqual(
