@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { SchemaRegistry as RegistryClient, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import protobuf from 'protobufjs';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { startSchemaRegistry } from '../../src/registry/server.ts';
@@ -291,6 +291,34 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
       (await tableRows(page, 'Topics')).map((cells) => cells[0]),
       ['ui-payments'],
     );
+  });
+
+  it('is usable by keyboard alone: Tab to the filter, type, Tab to the topic, Enter opens it', async () => {
+    await page.goto(`${ui!.url}/#/topics`);
+    await page.reload();
+    await tableRows(page, 'Topics', 2);
+    /** Presses Tab until `target` has the focus (at most TAB_STOPS_MAX presses). */
+    const tabTo = async (target: Locator, what: string): Promise<void> => {
+      const TAB_STOPS_MAX = 40;
+      for (let i = 0; i < TAB_STOPS_MAX; i++) {
+        await page.keyboard.press('Tab');
+        const focused = await target.evaluate(
+          (e: unknown) =>
+            (e as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement === e,
+        );
+        if (focused) return;
+      }
+      throw new Error(`${what} not reached by ${TAB_STOPS_MAX} Tab presses`);
+    };
+    await tabTo(page.getByLabel('Filter topics'), 'the filter');
+    await page.keyboard.type('pay');
+    await page
+      .locator('table[aria-label="Topics"] tbody tr[data-topic="ui-orders"]')
+      .waitFor({ state: 'detached' });
+    await tabTo(page.getByRole('link', { name: 'ui-payments', exact: true }), "ui-payments' link");
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'ui-payments', level: 1 }).waitFor();
+    assert.equal(new URL(page.url()).hash, '#/topics/ui-payments');
   });
 
   it('shows the records a client produced: keys, values, headers, by partition and offset', async () => {
