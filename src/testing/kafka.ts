@@ -67,6 +67,12 @@ export interface StartKafkaOptions {
   readonly dataDir?: string;
   /** Default 127.0.0.1. */
   readonly host?: string;
+  /**
+   * One broker: the host name the broker tells clients (Metadata, FindCoordinator); default `host`.
+   * For clients in containers, e.g. `{ host: '0.0.0.0', advertisedHost: 'host.docker.internal' }`:
+   * every client, the test process' own too, must then resolve that name (README.md).
+   */
+  readonly advertisedHost?: string;
   /** Default 0: a free port chosen by the system. */
   readonly port?: number;
   /** The broker's log lines; silent by default. */
@@ -117,6 +123,8 @@ export class OperationQueue {
 export class TestKafka {
   readonly dataDir: string;
   readonly host: string;
+  /** The host name clients are told (Metadata); `host` unless `advertisedHost` was given. */
+  readonly advertisedHost: string;
   readonly clock: TestClock;
   readonly timings: OperationTimings = { startToReadyMs: 0 };
   readonly #ownsDataDir: boolean;
@@ -136,6 +144,7 @@ export class TestKafka {
     this.#ownsDataDir = options.dataDir === undefined;
     this.dataDir = resolve(options.dataDir ?? mkdtempSync(join(tmpdir(), 'kstack-test-')));
     this.host = options.host ?? '127.0.0.1';
+    this.advertisedHost = options.advertisedHost ?? this.host;
     this.#requestedPort = options.port ?? 0;
     this.#config = { ...TEST_BROKER_DEFAULTS, ...options.config };
     this.#log = options.log;
@@ -270,7 +279,7 @@ export class TestKafka {
       dataDir: join(this.dataDir, `broker-${NODE_ID}`),
       host: this.host,
       port: 0,
-      advertisedHost: this.host,
+      advertisedHost: this.advertisedHost,
       advertisedPort: this.#door.port,
       nodeId: NODE_ID,
       config: this.#config,
@@ -402,7 +411,22 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
       `clock: '${String(options.clock)}' is not a clock; use 'system' or 'manual'`,
     );
   }
-  if (brokers === 3) return startKafkaCluster(options);
+  const advertised = options.advertisedHost;
+  if (advertised !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(advertised)) {
+    throw new KafkaTestingError(
+      'OPTION_INVALID',
+      `advertisedHost: '${String(advertised)}' must be a host name or IPv4 address (letters, digits, '.', '-')`,
+    );
+  }
+  if (brokers === 3) {
+    if (advertised !== undefined) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        'advertisedHost is served on one broker only: three brokers advertise their fault proxies at host',
+      );
+    }
+    return startKafkaCluster(options);
+  }
   const kafka = new TestKafka(options);
   await kafka.start(options);
   return kafka;

@@ -4,9 +4,12 @@
  *
  *   node src/testing/serve.ts [--brokers 1|3] [--port P] [--control-port C] [--topics-file F] [--clock manual]
  *                             [--data-dir D] [--override K=V]... [--verbose]
+ *                             [--host H] [--advertised-host NAME]
  *
  * Prints one JSON line `{"bootstrapServers":…,"controlUrl":…}` on stdout once ready; SIGTERM or
- * SIGINT stops it (exit 0). Ports default to 0 (free ports chosen by the system).
+ * SIGINT stops it (exit 0). Ports default to 0 (free ports chosen by the system). `--host` is where
+ * the cluster listens (default 127.0.0.1; the control endpoint stays on 127.0.0.1); with one broker,
+ * `--advertised-host` is the name it tells clients (e.g. host.docker.internal for containers).
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/cli-errors.ts';
@@ -32,6 +35,8 @@ const { values } = parseArgs({
     'control-port': { type: 'string' },
     'topics-file': { type: 'string' },
     clock: { type: 'string' },
+    host: { type: 'string' },
+    'advertised-host': { type: 'string' },
     'data-dir': { type: 'string' },
     override: { type: 'string', multiple: true },
     verbose: { type: 'boolean', default: false },
@@ -73,6 +78,8 @@ try {
       : {}),
     ...(values['topics-file'] === undefined ? {} : { topicsFile: values['topics-file'] }),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+    ...(values.host === undefined ? {} : { host: values.host }),
+    ...(values['advertised-host'] === undefined ? {} : { advertisedHost: values['advertised-host'] }),
   };
   kafka =
     brokers === '3'

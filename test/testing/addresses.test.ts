@@ -1,0 +1,61 @@
+/**
+ * Addresses for clients elsewhere (issue 20: "advertise addresses that work from the host and, when
+ * asked, from containers"): `advertisedHost` makes the broker tell clients another host name, as
+ * `host.docker.internal` is for a container. No container runs here, so the name is resolved the
+ * way a container's resolver would, without /etc/hosts: kafkajs' socketFactory maps it to
+ * 127.0.0.1 and records every host the client connects to. The client bootstraps on 127.0.0.1,
+ * is told the advertised name, and produces and reads through it.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { type ISocketFactory, Kafka, logLevel } from 'kafkajs';
+import { KafkaTestingError, startKafka } from '../../src/testing/index.ts';
+
+const ADVERTISED = 'kafka.containers.test';
+
+test('advertisedHost: clients are told that name and reach the broker through it', async () => {
+  const kafka = await startKafka({ advertisedHost: ADVERTISED, topics: [{ name: 'orders', partitions: 1 }] });
+  const asked: string[] = [];
+  // A resolver that knows the advertised name (as a container's does), nothing else.
+  const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+    asked.push(host);
+    return connect({ host: host === ADVERTISED ? '127.0.0.1' : host, port }, onConnect);
+  };
+  const client = new Kafka({
+    clientId: 'addresses',
+    brokers: kafka.bootstrapAddresses,
+    socketFactory,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = client.admin();
+  const producer = client.producer();
+  try {
+    assert.equal(kafka.advertisedHost, ADVERTISED);
+    assert.deepEqual(kafka.bootstrapAddresses, [`127.0.0.1:${kafka.bootstrapAddresses[0]?.split(':')[1]}`]);
+    await Promise.all([admin.connect(), producer.connect()]);
+    const { brokers } = await admin.describeCluster();
+    assert.deepEqual(
+      brokers.map((b) => b.host),
+      [ADVERTISED],
+      'Metadata names the advertised host',
+    );
+    await producer.send({ topic: 'orders', acks: -1, messages: [{ value: 'through the name' }] });
+    assert.equal((await admin.fetchTopicOffsets('orders'))[0]?.high, '1');
+    assert.equal(asked[0], '127.0.0.1', 'bootstrap on the address given');
+    assert.ok(asked.includes(ADVERTISED), `then the advertised name (asked: ${asked.join(', ')})`);
+  } finally {
+    await Promise.all([admin.disconnect(), producer.disconnect()]);
+    await kafka.stop();
+  }
+});
+
+test('advertisedHost: a bad name and three brokers are refused by name', async () => {
+  const invalid = (pattern: RegExp) => (error: unknown) =>
+    error instanceof KafkaTestingError && error.code === 'OPTION_INVALID' && pattern.test(error.message);
+  await assert.rejects(startKafka({ advertisedHost: 'bad host:1' }), invalid(/advertisedHost: 'bad host:1'/));
+  await assert.rejects(
+    startKafka({ brokers: 3, advertisedHost: ADVERTISED }),
+    invalid(/advertisedHost is served on one broker only/),
+  );
+});
