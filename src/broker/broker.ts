@@ -242,9 +242,17 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       const tls = listenerTls(listener, lookup);
       if (tls !== undefined) this.#tls.set(listener.name, tls);
     }
+    // Only what was set: Kafka's defaults (security.inter.broker.protocol PLAINTEXT) are the
+    // link's own fallbacks, and "only one of the two" is about the settings given.
+    const given = (name: string): string | undefined => {
+      const found = this.config.lookup(name);
+      return found === undefined || found.source === ConfigSource.default
+        ? undefined
+        : (found.value ?? undefined);
+    };
     this.#interBroker = interBrokerLink(
       this.#listeners.map((security) => security.listener),
-      lookup,
+      given,
       options.metadataWriter !== undefined,
     );
     this.#authorizerSettings = authorizerSettings(lookup);

@@ -100,6 +100,20 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   def('sasl.enabled.mechanisms', LIST, 'GSSAPI', 'SASL mechanisms served (kstack: PLAIN).', {
     startOnly: true,
   }),
+  def('inter.broker.listener.name', STR, null, 'Listener the brokers replicate through.', { readOnly: true }),
+  def('security.inter.broker.protocol', STR, 'PLAINTEXT', 'Names the inter-broker listener by protocol.', {
+    readOnly: true,
+    validValues: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'],
+  }),
+  def(
+    'sasl.mechanism.inter.broker.protocol',
+    STR,
+    'GSSAPI',
+    'SASL mechanism brokers log in to each other with.',
+    {
+      startOnly: true,
+    },
+  ),
   def('ssl.client.auth', STR, 'none', 'Client certificates: none, requested or required.', {
     validValues: ['none', 'requested', 'required'],
     startOnly: true,
