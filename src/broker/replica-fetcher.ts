@@ -82,6 +82,13 @@ export class ReplicaFetcher {
   #failing = false;
   /** While logging in: takes the next frame instead of the Fetch answer handling. */
   #frameWaiter: ((frame: Buffer) => void) | null = null;
+  /**
+   * An answer's partitions are being delivered: the cores' next requests (enqueued from their
+   * delivery) wait for the last one, so they all go in one Fetch. Sent at the first enqueue, a
+   * Fetch of that partition alone would long-poll the leader while the others, queued behind it,
+   * miss the leader's appends for up to `fetchWaitMaxMs` (and its acks=all writes wait as long).
+   */
+  #delivering = false;
 
   constructor(options: ReplicaFetcherOptions) {
     this.#options = options;
@@ -102,7 +109,7 @@ export class ReplicaFetcher {
   }
 
   #pump(): void {
-    if (this.#inFlight !== null || this.#queue.size === 0 || this.#closed) return;
+    if (this.#inFlight !== null || this.#delivering || this.#queue.size === 0 || this.#closed) return;
     if (!this.#connected) {
       this.#connect();
       return;
@@ -306,6 +313,20 @@ export class ReplicaFetcher {
     for (const topic of body.responses)
       for (const partition of topic.partitions)
         answers.set(`${topic.topicId}/${partition.partitionIndex}`, partition);
+    this.#delivering = true;
+    try {
+      this.#deliverAnswers(batch, body, answers);
+    } finally {
+      this.#delivering = false;
+    }
+    this.#pump();
+  }
+
+  #deliverAnswers(
+    batch: readonly Queued[],
+    body: FetchResponseData,
+    answers: ReadonlyMap<string, FetchResponseData['responses'][number]['partitions'][number]>,
+  ): void {
     for (const { place, request } of batch) {
       const answer = answers.get(`${place.topicId}/${place.partition}`);
       const errorCode = body.errorCode !== 0 ? body.errorCode : (answer?.errorCode ?? NETWORK_EXCEPTION);
@@ -334,7 +355,6 @@ export class ReplicaFetcher {
         correlationId: request.correlationId,
       });
     }
-    this.#pump();
   }
 
   #fail(why: string): void {
