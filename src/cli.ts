@@ -36,6 +36,7 @@ const COMMANDS: Record<string, CommandLoader> = {
   controller: async () => (await import('./controller/command.ts')).command,
   node: async () => (await import('./engine/cluster.ts')).nodeCommand,
   fault: async () => (await import('./engine/fault-command.ts')).command,
+  certs: async () => (await import('./security/certs-command.ts')).command,
 };
 
 function usage(): string {
