@@ -42,6 +42,8 @@ export type MetadataRecord =
       readonly removingReplicas?: readonly number[];
       readonly elr?: readonly number[];
       readonly lastKnownElr?: readonly number[];
+      /** LeaderRecoveryState; absent is RECOVERED (Kafka's default 0). */
+      readonly leaderRecoveryState?: number;
     }
   | {
       /**
@@ -58,6 +60,8 @@ export type MetadataRecord =
       readonly removingReplicas?: readonly number[];
       readonly elr?: readonly number[];
       readonly lastKnownElr?: readonly number[];
+      /** LeaderRecoveryState; absent is unchanged (Kafka's -1). */
+      readonly leaderRecoveryState?: number;
     }
   | {
       readonly type: 'ConfigRecord';
@@ -251,6 +255,7 @@ export class MetadataImage implements MetadataView {
             replicas: record.replicas,
             isr: record.isr,
             ...optionalLists({}, record),
+            ...recoveryState(record.leaderRecoveryState ?? LeaderRecoveryState.recovered),
           };
           break;
         }
@@ -267,10 +272,11 @@ export class MetadataImage implements MetadataView {
             isr: record.isr ?? current.isr,
             replicas: record.replicas ?? current.replicas,
           };
-          topic.partitions[record.partitionId] = optionalLists(
-            topic.partitions[record.partitionId] as PartitionView,
-            record,
-          );
+          const changed = optionalLists(topic.partitions[record.partitionId] as PartitionView, record);
+          topic.partitions[record.partitionId] =
+            record.leaderRecoveryState === undefined
+              ? changed
+              : { ...withoutRecoveryState(changed), ...recoveryState(record.leaderRecoveryState) };
           break;
         }
         case 'ConfigRecord':
@@ -343,6 +349,19 @@ export class MetadataImage implements MetadataView {
       endpoints,
     );
   }
+}
+
+/** Kafka's LeaderRecoveryState (KIP-704): RECOVERING after an unclean election until the leader expands the ISR. */
+export const LeaderRecoveryState = { recovered: 0, recovering: 1 } as const;
+
+/** The view's field for a LeaderRecoveryState: absent when RECOVERED, so recovered partitions compare equal. */
+function recoveryState(state: number): { leaderRecoveryState?: number } {
+  return state === LeaderRecoveryState.recovered ? {} : { leaderRecoveryState: state };
+}
+
+function withoutRecoveryState(partition: PartitionView): PartitionView {
+  const { leaderRecoveryState: _, ...rest } = partition;
+  return rest;
 }
 
 type OptionalList = 'addingReplicas' | 'removingReplicas' | 'elr' | 'lastKnownElr';

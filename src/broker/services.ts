@@ -34,6 +34,8 @@ export interface PartitionView {
   /** Eligible Leader Replicas (KIP-966) and the last known ELR; absent when empty. */
   readonly elr?: readonly number[];
   readonly lastKnownElr?: readonly number[];
+  /** LeaderRecoveryState 1 (RECOVERING: led after an unclean election, ISR not yet expanded); absent when RECOVERED. */
+  readonly leaderRecoveryState?: number;
 }
 
 /** One topic, from the metadata image. */
