@@ -20,13 +20,12 @@
  *   is not its registered epoch: src/controller/clean-shutdown.ts) leaves every ELR
  *   (replication-control.ts); after a clean one it stays and is elected from the ELR.
  * - With ISR and ELR empty and one LastKnownElr member, that member leads once unfenced
- *   (`electLastKnownLeader`).
- *
- * Not kept (see README): the RECOVERING leader recovery state.
+ *   (`electLastKnownLeader`), an unclean election: the partition is RECOVERING until its leader
+ *   expands the ISR with LeaderRecoveryState RECOVERED in AlterPartition (replication-control.ts).
  *
  * Pure: the caller merges the fields into the PartitionChangeRecord it proposes.
  */
-import type { MetadataImage } from '../broker/metadata-image.ts';
+import { LeaderRecoveryState, type MetadataImage } from '../broker/metadata-image.ts';
 import type { PartitionView } from '../broker/services.ts';
 
 const NO_LEADER = -1;
@@ -81,8 +80,8 @@ export function electFromElr(
 /**
  * Kafka's last-known-leader recovery (PartitionChangeBuilder's canElectLastKnownLeader): with the ISR
  * and ELR empty and exactly one LastKnownElr member, that member leads once unfenced (counting
- * `unfencing`). Kafka marks the election unclean and the partition RECOVERING; kstack has no
- * RECOVERING state. Seen on the reference: solo-0 (replicas [3]) after SIGKILL of broker 3 and its
+ * `unfencing`). Kafka marks the election unclean and the partition RECOVERING (recoveringChange).
+ * Seen on the reference: solo-0 (replicas [3]) after SIGKILL of broker 3 and its
  * restart: `UNCLEAN partition change for solo-0: isr: [] -> [3], leader: -1 -> 3, leaderRecoveryState:
  * RECOVERED -> RECOVERING, lastKnownElr: [3] -> []`, at 3's unfencing.
  */
@@ -96,6 +95,13 @@ export function electLastKnownLeader(
   const only = known[0];
   if (known.length !== 1 || only === undefined || !partition.replicas.includes(only)) return null;
   return only === unfencing || !image.isFenced(only) ? only : null;
+}
+
+/** An unclean election's LeaderRecoveryState field: RECOVERING, unless the partition already is. */
+export function recoveringChange(partition: PartitionView): { leaderRecoveryState?: number } {
+  return partition.leaderRecoveryState === LeaderRecoveryState.recovering
+    ? {}
+    : { leaderRecoveryState: LeaderRecoveryState.recovering };
 }
 
 /** The effective `min.insync.replicas` of a topic: its override, else the cluster default in the image, else `fallback`. */

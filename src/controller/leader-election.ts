@@ -17,6 +17,7 @@
 import type { MetadataImage, MetadataRecord } from '../broker/metadata-image.ts';
 import type { PartitionView, TopicView } from '../broker/services.ts';
 import { KafkaErrors } from '../protocol/index.ts';
+import { recoveringChange } from './eligible-leaders.ts';
 
 /** ElectLeaders' election types. */
 export const ElectionType = { preferred: 0, unclean: 1 } as const;
@@ -87,7 +88,7 @@ function uncleanLeaderChange(
   const clean = partition.replicas.find((id) => canLead(image, partition.isr, id));
   if (clean !== undefined) return { ...base, leader: clean };
   const live = partition.replicas.find((id) => !image.isFenced(id));
-  return live === undefined ? null : { ...base, leader: live, isr: [live] };
+  return live === undefined ? null : { ...base, leader: live, isr: [live], ...recoveringChange(partition) };
 }
 
 function electOne(

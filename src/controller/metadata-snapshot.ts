@@ -139,7 +139,7 @@ function topicRecords(topic: TopicView): MetadataRecord[] {
 }
 
 function partitionRecord(topicId: string, partition: PartitionView): MetadataRecord {
-  const { addingReplicas, removingReplicas, elr, lastKnownElr } = partition;
+  const { addingReplicas, removingReplicas, elr, lastKnownElr, leaderRecoveryState } = partition;
   return {
     type: 'PartitionRecord',
     topicId,
@@ -153,6 +153,7 @@ function partitionRecord(topicId: string, partition: PartitionView): MetadataRec
     ...(removingReplicas === undefined ? {} : { removingReplicas }),
     ...(elr === undefined ? {} : { elr }),
     ...(lastKnownElr === undefined ? {} : { lastKnownElr }),
+    ...(leaderRecoveryState === undefined ? {} : { leaderRecoveryState }),
   };
 }
 

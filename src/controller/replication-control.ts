@@ -12,13 +12,19 @@
  * that holds every earlier change. Sessions live in memory, as in Kafka: a new active controller
  * gives every registered broker a fresh session.
  */
-import type { MetadataImage, MetadataRecord } from '../broker/metadata-image.ts';
+import { LeaderRecoveryState, type MetadataImage, type MetadataRecord } from '../broker/metadata-image.ts';
 import type { PartitionView, TopicView } from '../broker/services.ts';
 import { publishKafkaEvent } from '../common/events.ts';
 import { codeApiVersions, featureLevelRecords } from '../coordinator/features.ts';
 import { KafkaErrors, type MessageValue } from '../protocol/index.ts';
 import type { LeaderAndEpoch } from '../raft/types.ts';
-import { electFromElr, electLastKnownLeader, elrChange, topicMinInsyncReplicas } from './eligible-leaders.ts';
+import {
+  electFromElr,
+  electLastKnownLeader,
+  elrChange,
+  recoveringChange,
+  topicMinInsyncReplicas,
+} from './eligible-leaders.ts';
 import type { ControllerHandler } from './handler.ts';
 import { balanceLeaders, ELECTIONS_PER_REQUEST_MAX, electLeaders, hasImbalance } from './leader-election.ts';
 import {
@@ -93,6 +99,8 @@ interface AlterPartitionTopic {
     partitionIndex: number;
     leaderEpoch: number;
     newIsrWithEpochs: { brokerId: number; brokerEpoch: bigint }[];
+    /** The leader's LeaderRecoveryState (v1+; 0 from an older sender). */
+    leaderRecoveryState: number;
     partitionEpoch: number;
   }[];
 }
@@ -587,8 +595,8 @@ export class ReplicationControl {
           });
           continue;
         }
-        const eligible =
-          electFromElr(image, partition, unfencing) ?? electLastKnownLeader(image, partition, unfencing);
+        const fromElr = electFromElr(image, partition, unfencing);
+        const eligible = fromElr ?? electLastKnownLeader(image, partition, unfencing);
         if (eligible === null) continue;
         const isr = [eligible];
         records.push({
@@ -596,6 +604,8 @@ export class ReplicationControl {
           leader: eligible,
           isr,
           ...elrChange(partition, isr, eligible, this.#minIsr(image, topic)),
+          // The last known leader is elected uncleanly, as Kafka marks it (the reference's solo-0).
+          ...(fromElr === null ? recoveringChange(partition) : {}),
         });
       }
     }
@@ -623,6 +633,10 @@ export class ReplicationControl {
         if (code === 0 && state !== undefined) {
           const isr = request.newIsrWithEpochs.map((member) => member.brokerId);
           const minIsr = view === undefined ? 1 : this.#minIsr(image, view);
+          // The leader names RECOVERED when it expands the ISR (Kafka's Partition.prepareIsrExpand):
+          // that completes its recovery.
+          const recovery = request.leaderRecoveryState ?? LeaderRecoveryState.recovered;
+          const recoveryChanged = recovery !== (state.leaderRecoveryState ?? LeaderRecoveryState.recovered);
           // An ISR that now holds every target replica of a reassignment completes it (Kafka's
           // PartitionChangeBuilder does it in the same change).
           records.push(
@@ -632,6 +646,7 @@ export class ReplicationControl {
               partitionId: request.partitionIndex,
               isr,
               ...elrChange(state, isr, state.leaderId, minIsr),
+              ...(recoveryChanged ? { leaderRecoveryState: recovery } : {}),
             }),
           );
         }
@@ -652,7 +667,7 @@ export class ReplicationControl {
             leaderId: state?.leaderId ?? NO_LEADER,
             leaderEpoch: state?.leaderEpoch ?? -1,
             isr: state?.isr ?? [],
-            leaderRecoveryState: 0,
+            leaderRecoveryState: state?.leaderRecoveryState ?? LeaderRecoveryState.recovered,
             partitionEpoch: state?.partitionEpoch ?? -1,
           };
         }),
@@ -695,6 +710,16 @@ function checkAlterPartition(
   if (brokerId !== state.leaderId) return KafkaErrors.INVALID_REQUEST.code;
   if (request.partitionEpoch < state.partitionEpoch) return KafkaErrors.INVALID_UPDATE_VERSION.code;
   const isr = request.newIsrWithEpochs.map((member) => member.brokerId);
+  // Kafka's ReplicationControlManager.validateAlterPartitionData: a recovering leader keeps the ISR
+  // to itself, and a recovered partition does not go back to RECOVERING.
+  const recovery = request.leaderRecoveryState ?? LeaderRecoveryState.recovered;
+  if (recovery === LeaderRecoveryState.recovering && isr.length > 1) return KafkaErrors.INVALID_REQUEST.code;
+  if (
+    recovery === LeaderRecoveryState.recovering &&
+    (state.leaderRecoveryState ?? LeaderRecoveryState.recovered) === LeaderRecoveryState.recovered
+  ) {
+    return KafkaErrors.INVALID_REQUEST.code;
+  }
   if (
     !isr.includes(state.leaderId) ||
     !isr.every((id) => state.replicas.includes(id)) ||

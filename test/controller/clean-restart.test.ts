@@ -14,15 +14,24 @@
 //   the controller logs `handleBrokerUncleanShutdown: changing 2 partition(s)` at its registration
 //   (solo-0 then `isr=[], elr=[], lastKnownElr=[3], leader=-1`; trio's ELR empty); at 3's unfencing
 //   `UNCLEAN partition change for solo-0: isr: [] -> [3], leader: -1 -> 3, leaderRecoveryState:
-//   RECOVERED -> RECOVERING, lastKnownElr: [3] -> []` (the last-known-leader recovery; kstack has no
-//   RECOVERING state), and trio's ISR takes 3 back.
+//   RECOVERED -> RECOVERING, lastKnownElr: [3] -> []` (the last-known-leader recovery), and trio's
+//   ISR takes 3 back.
+// - LeaderRecoveryState (KIP-704) from Kafka's code, as 4.1.1 has it: the leader of a RECOVERING
+//   partition completes recovery when it expands the ISR (Partition.prepareIsrExpand sends
+//   LeaderRecoveryState RECOVERED in AlterPartition); a single replica stays RECOVERING. The
+//   controller (ReplicationControlManager.validateAlterPartitionData) answers INVALID_REQUEST to
+//   RECOVERING with more than one ISR member, and to RECOVERING for a RECOVERED partition.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { MetadataRecord } from '../../src/broker/metadata-image.ts';
+import { LeaderRecoveryState, type MetadataRecord } from '../../src/broker/metadata-image.ts';
 import type { PartitionView } from '../../src/broker/services.ts';
 import { CLEAN_SHUTDOWN_FILE } from '../../src/controller/clean-shutdown.ts';
+import type { ControllerRequestContext } from '../../src/controller/handler.ts';
+import { ALTER_PARTITION_KEY } from '../../src/controller/lifecycle-wire.ts';
+import { ALTER_PARTITION_REASSIGNMENTS_KEY } from '../../src/controller/replication-control.ts';
+import { KafkaErrors, type MessageValue } from '../../src/protocol/index.ts';
 import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
 
 const BROKER_PORTS = [27320, 27321, 27322] as const;
@@ -157,6 +166,8 @@ test('after a clean shutdown the broker registers with its previous epoch and st
     'a clean restart changes no partition at registration',
   );
   await waitPartitions('solo elected from the ELR, trio whole again', backShape);
+  const solo = cluster.node(SURVIVOR).broker.metadata().topic('solo')?.partitions[0];
+  assert.equal(solo?.leaderRecoveryState, undefined, 'an ELR member is elected cleanly: RECOVERED');
 });
 
 test('after a crash the broker registers with -1 and leaves every ELR in its registration batch', async () => {
@@ -182,4 +193,95 @@ test('after a crash the broker registers with -1 and leaves every ELR in its reg
   ]);
   // solo: ISR and ELR empty, LastKnownElr [3]: the last known leader leads once unfenced.
   await waitPartitions('solo led by its last known leader, trio whole again', backShape);
+});
+
+/** Calls the active controller's own handler for `apiKey` (what a broker's request reaches). */
+async function askController(apiKey: number, body: MessageValue): Promise<MessageValue> {
+  const handler = cluster
+    .node(await cluster.activeController())
+    .control.handlers()
+    .find((h) => h.apiKey === apiKey);
+  assert.ok(handler !== undefined, `no controller handler for API ${apiKey}`);
+  return handler.handle(body, { apiVersion: handler.maxVersion } as ControllerRequestContext);
+}
+
+/** AlterPartition v3 for partition 0 of `topic`, sent as its leader with the partition's current epochs. */
+async function alterPartition(
+  topic: string,
+  isr: readonly number[],
+  leaderRecoveryState: number,
+): Promise<number> {
+  const image = cluster.node(SURVIVOR).broker.metadata();
+  const view = image.topic(topic);
+  const partition = view?.partitions[0];
+  assert.ok(view !== undefined && partition !== undefined, topic);
+  const answer = await askController(ALTER_PARTITION_KEY, {
+    brokerId: partition.leaderId,
+    brokerEpoch: BigInt(image.brokerEpoch(partition.leaderId) ?? -1),
+    topics: [
+      {
+        topicId: view.topicId,
+        partitions: [
+          {
+            partitionIndex: 0,
+            leaderEpoch: partition.leaderEpoch,
+            newIsrWithEpochs: isr.map((id) => ({
+              brokerId: id,
+              brokerEpoch: BigInt(image.brokerEpoch(id) ?? -1),
+            })),
+            leaderRecoveryState,
+            partitionEpoch: partition.partitionEpoch,
+          },
+        ],
+      },
+    ],
+  });
+  const topics = answer.topics as { partitions: { errorCode: number }[] }[];
+  return topics[0]?.partitions[0]?.errorCode ?? (answer.errorCode as number);
+}
+
+test('the last known leader leads RECOVERING until it expands the ISR; the controller refuses what Kafka refuses', async () => {
+  // After the crash test: solo was elected from its LastKnownElr (unclean), as the reference logged.
+  const solo = () => cluster.node(SURVIVOR).broker.metadata().topic('solo')?.partitions[0];
+  assert.equal(solo()?.leaderRecoveryState, 1, 'solo RECOVERING after the last-known-leader election');
+  const trio = cluster.node(SURVIVOR).broker.metadata().topic('trio')?.partitions[0];
+  assert.equal(trio?.leaderRecoveryState, undefined, "trio's leader was elected cleanly");
+
+  const RECOVERING = LeaderRecoveryState.recovering;
+  assert.equal(
+    await alterPartition('solo', [3, 1], RECOVERING),
+    KafkaErrors.INVALID_REQUEST.code,
+    'RECOVERING with two ISR members',
+  );
+  assert.equal(
+    await alterPartition('trio', trio?.isr ?? [], RECOVERING),
+    KafkaErrors.INVALID_REQUEST.code,
+    'RECOVERED -> RECOVERING',
+  );
+  assert.equal(solo()?.leaderRecoveryState, 1, 'refusals change nothing');
+  assert.equal(await alterPartition('solo', [3], RECOVERING), 0, 'a recovering leader alone in the ISR');
+  assert.equal(solo()?.leaderRecoveryState, 1);
+
+  // A second replica for solo: broker 1 fetches from 3, and 3's own AlterPartition that adds it to
+  // the ISR names RECOVERED (the broker's ISR expansion, as Kafka's), which completes recovery and
+  // the reassignment in the same change.
+  const answer = await askController(ALTER_PARTITION_REASSIGNMENTS_KEY, {
+    timeoutMs: WAIT_MS,
+    topics: [{ name: 'solo', partitions: [{ partitionIndex: 0, replicas: [3, 1] }] }],
+  });
+  assert.equal(answer.errorCode, 0, String(answer.errorMessage));
+  await cluster.waitFor(
+    'solo on [3,1] with ISR [1,3], RECOVERED',
+    () => {
+      const now = solo();
+      return (
+        now !== undefined &&
+        JSON.stringify([...now.isr].sort()) === '[1,3]' &&
+        now.replicas.length === 2 &&
+        now.leaderRecoveryState === undefined
+      );
+    },
+    { timeoutMs: WAIT_MS },
+  );
+  assert.equal(solo()?.leaderId, 3);
 });

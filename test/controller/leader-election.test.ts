@@ -162,7 +162,15 @@ test('unclean: only a leaderless partition, an ISR member first, else any live r
     [ELECTION_NOT_NEEDED, 0, ELIGIBLE_LEADERS_NOT_AVAILABLE],
   );
   assert.deepEqual(records, [
-    { type: 'PartitionChangeRecord', topicId: TOPIC_ID, partitionId: 1, leader: 3, isr: [3] },
+    // An unclean leader is RECOVERING (Kafka's PartitionChangeBuilder: LeaderRecoveryState 1).
+    {
+      type: 'PartitionChangeRecord',
+      topicId: TOPIC_ID,
+      partitionId: 1,
+      leader: 3,
+      isr: [3],
+      leaderRecoveryState: 1,
+    },
   ]);
 });
 
