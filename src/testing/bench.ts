@@ -1,7 +1,7 @@
 /**
  * The testing API's benchmark (not a test: it reports numbers): start-to-ready (1 and 3 brokers,
  * the process' RSS with three running), reset(), snapshot
- * and restore, each p50 and p99 over RUNS runs, beside Apache Kafka's own start-to-ready (the
+ * and restore (1 and 3 brokers), each p50 and p99 over RUNS runs, beside Apache Kafka's own start-to-ready (the
  * reference, one node, native JVM: what a testcontainers-style JVM Kafka needs at least, without
  * pulling or starting a container).
  *
@@ -141,6 +141,31 @@ await kafka.stop();
 report('kstack reset()', resets);
 report('kstack snapshot(name)', saves);
 report('kstack restore(name)', restores);
+
+// Three brokers: snapshot() and restore() stop the three nodes together, copy their folders, start them.
+{
+  const cluster = await startKafka({ brokers: 3, topics });
+  const clusterProducer = new Kafka({
+    clientId: 'bench',
+    brokers: cluster.bootstrapAddresses,
+    logLevel: logLevel.NOTHING,
+  }).producer();
+  const clusterSaves: number[] = [];
+  const clusterRestores: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    // A client per run: the nodes' restart closes its connections.
+    await clusterProducer.connect();
+    await clusterProducer.send({ topic: 'orders', acks: -1, messages });
+    await clusterProducer.disconnect();
+    await cluster.snapshot('bench');
+    clusterSaves.push(cluster.timings.lastSnapshotMs ?? Number.NaN);
+    await cluster.restore('bench');
+    clusterRestores.push(cluster.timings.lastRestoreMs ?? Number.NaN);
+  }
+  await cluster.stop();
+  report('kstack 3 brokers snapshot', clusterSaves);
+  report('kstack 3 brokers restore', clusterRestores);
+}
 
 if (!values['no-reference']) {
   const referenceRuns = Math.min(runs, 5);
