@@ -40,6 +40,12 @@ export const FETCH_ROUND_WAIT_MS_MULTI_LEADER = 200;
 const SESSION_TIMEOUT_MS = 10_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 const REBALANCE_TIMEOUT_MS = 20_000;
+/**
+ * What a consumer's connection waits beyond the rebalance timeout before it gives up on a JoinGroup
+ * (the broker may hold one that long): Kafka's consumer waits max(request.timeout.ms,
+ * rebalance.timeout.ms + 5 s) for it.
+ */
+const JOIN_GROUP_MARGIN_MS = 5_000;
 const OFFSET_OUT_OF_RANGE = 1;
 const CONTROL_BATCH = 0x20;
 
@@ -95,6 +101,9 @@ export class ConsumerInstance {
       clientId: `kstack-rest-proxy-${id}`,
       groupId: group,
       timeout: kafka.requestTimeoutMs,
+      // The client's `timeout` never reaches its connections: `requestTimeout` ends a request the
+      // broker never answers. One value for every request, so it must outlast a JoinGroup.
+      requestTimeout: Math.max(kafka.requestTimeoutMs, REBALANCE_TIMEOUT_MS + JOIN_GROUP_MARGIN_MS),
       retries: 3,
       sessionTimeout: SESSION_TIMEOUT_MS,
       heartbeatInterval: HEARTBEAT_INTERVAL_MS,

@@ -87,7 +87,14 @@ export class KafkaSide {
   constructor(options: KafkaSideOptions) {
     this.bootstrapBrokers = options.bootstrap.split(',').map((s) => s.trim());
     this.requestTimeoutMs = options.requestTimeoutMs ?? KAFKA_REQUEST_TIMEOUT_MS_DEFAULT;
-    const base = { bootstrapBrokers: this.bootstrapBrokers, timeout: this.requestTimeoutMs, retries: 3 };
+    // `timeout` is only the wait the client asks of the broker (Produce, CreateTopics); the client's
+    // connections end a request the broker never answers after `requestTimeout` (30 s unless given).
+    const base = {
+      bootstrapBrokers: this.bootstrapBrokers,
+      timeout: this.requestTimeoutMs,
+      requestTimeout: this.requestTimeoutMs,
+      retries: 3,
+    };
     this.admin = new Admin({ ...base, clientId: 'kstack-rest-proxy-admin' });
     this.producer = new Producer({ ...base, clientId: 'kstack-rest-proxy-producer', acks: -1 });
   }
