@@ -15,6 +15,8 @@ export const SCHEMAS_TOPIC_REPLICATION_MAX = 3;
 const FETCH_BYTES_MAX = 4 * 1024 * 1024;
 /** How long one fetch may wait for data while reading to a known end offset. */
 const FETCH_WAIT_MS = 500;
+/** Each Kafka request's bound unless given: Kafka's request.timeout.ms default. */
+export const SCHEMA_LOG_REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 const TOPIC_ALREADY_EXISTS = 36;
 /** Kafka's answers to a producer whose epoch a newer InitProducerId of its transactional id replaced. */
 const INVALID_PRODUCER_EPOCH = 47;
@@ -111,10 +113,13 @@ export class SchemaLog {
 
   constructor(options: SchemaLogOptions) {
     this.topic = options.topic ?? SCHEMAS_TOPIC_DEFAULT;
-    this.#readBackMs = options.requestTimeoutMs ?? 30_000;
+    this.#readBackMs = options.requestTimeoutMs ?? SCHEMA_LOG_REQUEST_TIMEOUT_MS_DEFAULT;
     const base = {
       bootstrapBrokers: options.bootstrap.split(',').map((s) => s.trim()),
-      timeout: options.requestTimeoutMs ?? 30_000,
+      // `timeout` is only the wait asked of the broker; `requestTimeout` is what the client's
+      // connections wait for an answer (the client does not pass `timeout` on to them).
+      timeout: this.#readBackMs,
+      requestTimeout: this.#readBackMs,
       retries: 5,
     };
     this.#admin = new Admin({ ...base, clientId: 'kstack-schema-registry-admin' });
