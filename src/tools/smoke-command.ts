@@ -15,6 +15,10 @@ import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 export const SMOKE_TOPIC = 'events-topic';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const TOPIC_ALREADY_EXISTS = 36;
+/** How long one read-back Fetch may wait at the broker for the record. */
+const FETCH_MAX_WAIT_MS = 500;
+/** What a Fetch's answer may take beyond its wait before the connection gives up on it. */
+const FETCH_ANSWER_MARGIN_MS = 1_000;
 
 const HELP = `usage: kstack smoke --bootstrap-server HOST:PORT [--topic NAME] [--timeout-ms MS]
 
@@ -80,7 +84,10 @@ function errorCodeOf(error: unknown): number | undefined {
 
 export async function runSmoke(options: SmokeOptions, print: (line: string) => void): Promise<void> {
   const bootstrapBrokers = options.bootstrap.split(',').map((s) => s.trim());
-  const base = { bootstrapBrokers, timeout: options.timeoutMs, retries: 5 };
+  // `requestTimeout` ends a request a broker never answers (the client's `timeout` does not reach
+  // its connections, which wait 30 s unless told); never shorter than a read-back Fetch may take.
+  const requestTimeout = Math.max(options.timeoutMs, FETCH_MAX_WAIT_MS + FETCH_ANSWER_MARGIN_MS);
+  const base = { bootstrapBrokers, timeout: options.timeoutMs, requestTimeout, retries: 5 };
   const admin = new Admin({ ...base, clientId: 'kstack-smoke-admin' });
   const producer = new Producer({ ...base, clientId: 'kstack-smoke-producer', acks: -1 });
   const consumer = new Consumer({
@@ -122,7 +129,7 @@ export async function runSmoke(options: SmokeOptions, print: (line: string) => v
       const response = await step('fetch', () =>
         consumer.fetch({
           node: leader,
-          maxWaitTime: 500,
+          maxWaitTime: FETCH_MAX_WAIT_MS,
           topics: [
             {
               topicId: topic.id,

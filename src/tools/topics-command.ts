@@ -97,6 +97,8 @@ export async function applyTopicsFile(
     clientId: 'kstack-topics',
     bootstrapBrokers: [...connection.bootstrap],
     timeout: connection.timeoutMs,
+    // The client does not pass `timeout` on to its connections: this ends a request never answered.
+    requestTimeout: connection.timeoutMs,
     retries: 3,
   });
   const target = connection.bootstrap.join(',');
