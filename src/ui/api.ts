@@ -7,7 +7,9 @@ import { isConsumerProtocolType } from '../common/consumer-groups.ts';
 import { show } from './decode.ts';
 import { badRequest, confirmationNeeded, groupHasMembers, notFound, registryMissing } from './errors.ts';
 import { BROWSE_MESSAGES_MAX, type RawMessage, toUiError, type UiKafka } from './kafka.ts';
+import { type Rates, topicRate } from './rates.ts';
 import type { RegistryClient } from './registry.ts';
+import type { Watch } from './watch.ts';
 
 /** Kafka's legal topic names (Topic.java): checked by Kafka too, whose message the page shows. */
 const TOPIC_NAME_MAX = 249;
@@ -22,6 +24,8 @@ export interface ApiContext {
   readonly registry: RegistryClient | undefined;
   readonly connectUrl: string | undefined;
   readonly readOnly: boolean;
+  /** The Charts page's samples, for the topic list's rate (absent: no rate shown). */
+  readonly rates?: Watch<Rates>;
 }
 
 function object(body: unknown, what: string): Record<string, unknown> {
@@ -78,6 +82,26 @@ async function present(m: RawMessage, registry: RegistryClient | undefined) {
 /** The raw reading behind the Cluster page's under-replicated and offline counts. */
 const CLUSTER_STATUS_TIMEOUT_MS = 5_000;
 
+/**
+ * The produce form's value through a registered schema (`valueSchema: {subject, version}`, version a
+ * number or 'latest'; `value` the JSON text): Confluent's wire format, or undefined without one.
+ */
+async function schemaValue(body: Record<string, unknown>, registry: RegistryClient | undefined) {
+  if (body.valueSchema === undefined || body.valueSchema === null) return undefined;
+  const chosen = object(body.valueSchema, 'valueSchema');
+  if (registry === undefined) throw registryMissing();
+  if (typeof chosen.subject !== 'string' || chosen.subject === '') {
+    throw badRequest('valueSchema.subject: a subject name is required');
+  }
+  const version =
+    chosen.version === undefined || chosen.version === 'latest'
+      ? 'latest'
+      : wholeNumber(chosen.version, 'valueSchema.version', 1, 2 ** 31 - 1);
+  if (typeof body.value !== 'string')
+    throw badRequest('value: the JSON text of the value is required with a schema');
+  return registry.encode(chosen.subject, version, body.value);
+}
+
 export function registerApi(app: FastifyInstance, context: ApiContext): void {
   const { kafka } = context;
 
@@ -102,6 +126,10 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
         for (const r of p.replicas) replicas.set(r, (replicas.get(r) ?? 0) + 1);
       }
     }
+    const counts = new Map<string, number>();
+    for (const [name, info] of metadata.topics) counts.set(name, info.partitions.length);
+    // A broker that does not answer DescribeLogDirs leaves the sizes unknown, not the page broken.
+    const sizes = await kafka.logSizes(counts).catch((error: Error) => error);
     return {
       clusterId: metadata.id,
       controllerId: metadata.controllerId,
@@ -115,7 +143,9 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
           rack: b.rack,
           leaders: leaders.get(id) ?? 0,
           replicas: replicas.get(id) ?? 0,
+          logBytes: sizes instanceof Error ? null : String(sizes.brokers.get(id) ?? 0n),
         })),
+      logSizeError: sizes instanceof Error ? sizes.message : null,
       topics: metadata.topics.size,
       partitions,
       // Kafka's internal topics, left out of the counts above (as kafbat, the cards say both): those
@@ -143,7 +173,11 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
     const metadata = await kafka.metadata(names);
     const counts = new Map<string, number>();
     for (const [name, info] of metadata.topics) counts.set(name, info.partitions.length);
-    const offsets = await kafka.offsets(counts);
+    const [offsets, sizes] = await Promise.all([
+      kafka.offsets(counts),
+      kafka.logSizes(counts).catch(() => undefined),
+    ]);
+    const rates = context.rates?.latest();
     return [...metadata.topics]
       .map(([name, info]) => {
         let messages = 0n;
@@ -158,6 +192,9 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
           replicationFactor: info.partitions[0]?.replicas.length ?? 0,
           underReplicated: info.partitions.filter((p) => p.isr.length < p.replicas.length).length,
           messages: String(messages),
+          // Null: unknown (a broker did not answer DescribeLogDirs; no Charts sample yet).
+          bytes: sizes === undefined ? null : String(sizes.topics.get(name) ?? 0n),
+          recordsPerSecond: rates === undefined ? null : topicRate(rates, name),
         };
       })
       .sort((a, b) => a.name.localeCompare(b.name));
@@ -245,14 +282,19 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
         `partition: topic '${request.params.name}' has partitions 0 to ${count - 1}, not ${partition}`,
       );
     }
+    const encoded = await schemaValue(body, context.registry);
     const written = await kafka.produce({
       topic: request.params.name,
       partition,
       key: text('key'),
-      value: text('value'),
+      value: encoded?.bytes ?? text('value'),
       headers,
     });
-    return reply.code(201).send({ partition: written.partition, offset: String(written.offset) });
+    return reply.code(201).send({
+      partition: written.partition,
+      offset: String(written.offset),
+      ...(encoded === undefined ? {} : { schemaId: encoded.id, schemaVersion: encoded.version }),
+    });
   });
 
   app.get<{

@@ -56,6 +56,12 @@ export interface PartitionView {
   readonly end: string;
 }
 
+/** Log sizes in bytes (DescribeLogDirs): per broker id, and per topic over all its replicas. */
+export interface LogSizes {
+  readonly brokers: ReadonlyMap<number, bigint>;
+  readonly topics: ReadonlyMap<string, bigint>;
+}
+
 export interface ConfigView {
   readonly name: string;
   readonly value: string | null;
@@ -291,6 +297,37 @@ export class UiKafka {
         result.set(key, { beginning: result.get(key)?.beginning ?? -1n, end: p.offset });
       }
     return result;
+  }
+
+  /**
+   * Bytes on disk (DescribeLogDirs, sent to every broker): per broker, the sum of its replicas' log
+   * sizes over its log dirs; per topic, the sum over every replica of its partitions (all brokers).
+   * Only the given topics' partitions are asked for (the client sends no null "all topics").
+   */
+  async logSizes(topics: ReadonlyMap<string, number>): Promise<LogSizes> {
+    const brokers = new Map<number, bigint>();
+    const byTopic = new Map<string, bigint>();
+    if (topics.size === 0) return { brokers, topics: byTopic };
+    const answer = await this.#call(() =>
+      this.admin.describeLogDirs({
+        topics: [...topics].map(([name, count]) => ({
+          name,
+          partitions: Array.from({ length: count }, (_, p) => p),
+        })),
+      }),
+    );
+    for (const broker of answer) {
+      let total = 0n;
+      for (const dir of broker.results)
+        for (const topic of dir.topics)
+          for (const p of topic.partitions) {
+            if (p.isFutureKey) continue;
+            total += p.partitionSize;
+            byTopic.set(topic.name, (byTopic.get(topic.name) ?? 0n) + p.partitionSize);
+          }
+      brokers.set(broker.broker, total);
+    }
+    return { brokers, topics: byTopic };
   }
 
   /** The first offset whose timestamp is at or after `timestampMs` in each partition (-1: none). */

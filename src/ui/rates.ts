@@ -117,6 +117,26 @@ export function ratesWatch(kafka: UiKafka, intervalMs = RATES_INTERVAL_MS): Watc
   });
 }
 
+/** The span the topic list's rate is averaged over (the last samples of the window). */
+export const TOPIC_RATE_SPAN_MS = 30_000;
+
+/**
+ * A topic's records per second over the last TOPIC_RATE_SPAN_MS of samples (null before a second
+ * sample: no span yet). A topic absent from a sample (made since, or left out) counts 0 there.
+ */
+export function topicRate(rates: Rates, topic: string): number | null {
+  const last = rates.samples.at(-1);
+  if (last === undefined) return null;
+  let records = 0;
+  let seconds = 0;
+  for (const s of rates.samples) {
+    if (s.seconds === 0 || s.at < last.at - TOPIC_RATE_SPAN_MS) continue;
+    records += s.records[topic] ?? 0;
+    seconds += s.seconds;
+  }
+  return seconds === 0 ? null : records / seconds;
+}
+
 /**
  * `GET /api/rates` (the window as it is, no new sample) and `GET /api/rates/events` (the window at
  * once, then after each sample). Sampling starts when the server listens and runs until it closes.

@@ -96,13 +96,13 @@ export async function buildUi(options: UiOptions): Promise<Ui> {
     void reply.code(failure.status).send(failure.body());
   });
 
-  registerApi(app, { kafka, registry, connectUrl: options.connectUrl, readOnly });
+  const rates = ratesWatch(kafka);
+  registerApi(app, { kafka, registry, connectUrl: options.connectUrl, readOnly, rates });
   const faults = new FaultWatch({ bootstrap: options.bootstrap, faultControlUrl: options.faultControlUrl });
   registerFaultApi(app, faults, kafka);
   registerConnectApi(app, options.connectUrl);
   const clusterLive = clusterWatch(options.bootstrap);
   registerClusterLive(app, clusterLive);
-  const rates = ratesWatch(kafka);
   registerRates(app, rates);
 
   const root = options.assetsDir ?? (await builtAssets());

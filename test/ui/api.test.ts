@@ -8,18 +8,26 @@
  * and it checks), the UI over HTTP.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import { Broker } from '../../src/broker/broker.ts';
-import { RATES_INTERVAL_MS, RATES_WINDOW_SAMPLES, type Rates } from '../../src/ui/rates.ts';
+import { startSchemaRegistry } from '../../src/registry/server.ts';
+import {
+  RATES_INTERVAL_MS,
+  RATES_WINDOW_SAMPLES,
+  type Rates,
+  TOPIC_RATE_SPAN_MS,
+} from '../../src/ui/rates.ts';
 import { startUi } from '../../src/ui/server.ts';
 
 const BROKER_PORT = 25500;
 const UI_PORT = 25501;
+const REGISTRY_PORT = 25502;
 const TOPIC = 'charts-history';
 const RECORDS = 30;
 /** Generous: a loaded 2-core machine. */
@@ -27,16 +35,30 @@ const WAIT_MS = 60_000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-ui-rates-'));
 const assetsDir = mkdtempSync(join(tmpdir(), 'kstack-ui-rates-assets-'));
-const broker = new Broker({ dataDir, host: '127.0.0.1', port: BROKER_PORT });
+// No initial rebalance delay (Kafka's 3 s): the kafkajs groups here have one member each.
+const broker = new Broker({
+  dataDir,
+  host: '127.0.0.1',
+  port: BROKER_PORT,
+  config: { 'group.initial.rebalance.delay.ms': '0' },
+});
 let ui: { url: string; close(): Promise<void> };
+let registry: { url: string; close(): Promise<void> } | undefined;
 
 before(async () => {
   await broker.start();
-  ui = await startUi({ bootstrap: `127.0.0.1:${BROKER_PORT}`, port: UI_PORT, assetsDir });
+  registry = await startSchemaRegistry({ bootstrap: `127.0.0.1:${BROKER_PORT}`, port: REGISTRY_PORT });
+  ui = await startUi({
+    bootstrap: `127.0.0.1:${BROKER_PORT}`,
+    port: UI_PORT,
+    schemaRegistryUrl: registry.url,
+    assetsDir,
+  });
 });
 
 after(async () => {
   await ui?.close();
+  await registry?.close();
   await broker.stop();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(assetsDir, { recursive: true, force: true });
@@ -133,6 +155,73 @@ test('a Charts page opened after the records were written shows them: sampled wh
   assert.equal(written(shown), RECORDS);
   assert.equal(shown.samples[0]!.seconds, 0, "the window's first sample has nothing to compare with");
   assert.equal(shown.error, null);
+});
+
+interface TopicListRow {
+  name: string;
+  bytes: string | null;
+  recordsPerSecond: number | null;
+}
+
+/** Bytes of the `.log` segment files of `topic`'s partition directories under the broker's data dir. */
+function segmentBytes(topic: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dataDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.log')) continue;
+    if (!new RegExp(`(^|/)${topic}-\\d+$`).test(entry.parentPath)) continue;
+    total += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return total;
+}
+
+test("the topic list's size is its segment files' bytes, its rate the Charts samples' records per second; the broker's log size", async () => {
+  const more = 10;
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: TOPIC,
+      acks: -1,
+      messages: Array.from({ length: more }, (_, i) => ({ value: `more ${i}` })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  const deadline = Date.now() + WAIT_MS;
+  // Wait (a condition, not a retry of the checks) for a sample that counted them, and for a list
+  // read between two equal windows, so that the rate it shows came from the window this test reads.
+  let rates: Rates;
+  let row: TopicListRow | undefined;
+  let topics: TopicListRow[];
+  for (;;) {
+    const before = await get<Rates>('/api/rates');
+    topics = await get<TopicListRow[]>('/api/topics');
+    rates = await get<Rates>('/api/rates');
+    row = topics.find((t) => t.name === TOPIC);
+    if (written(rates) === RECORDS + more && before.samples.at(-1)?.at === rates.samples.at(-1)?.at) break;
+    assert.ok(Date.now() < deadline, `no sample counted ${RECORDS + more} records: ${JSON.stringify(rates)}`);
+    await sleep(RATES_INTERVAL_MS / 4);
+  }
+  const last = rates.samples.at(-1)!;
+  const span = rates.samples.filter((s) => s.seconds > 0 && s.at >= last.at - TOPIC_RATE_SPAN_MS);
+  const spanRecords = span.reduce((sum, s) => sum + (s.records[TOPIC] ?? 0), 0);
+  const spanSeconds = span.reduce((sum, s) => sum + s.seconds, 0);
+  assert.ok(spanRecords >= more, JSON.stringify(span));
+  assert.equal(row?.recordsPerSecond, spanRecords / spanSeconds, JSON.stringify({ row, span }));
+
+  const onDisk = segmentBytes(TOPIC);
+  assert.ok(onDisk > 0, 'no segment file found for the topic');
+  assert.equal(row?.bytes, String(onDisk), JSON.stringify(row));
+  const cluster = await get<{
+    brokers: { id: number; logBytes: string | null }[];
+    logSizeError: string | null;
+  }>('/api/cluster');
+  assert.equal(cluster.logSizeError, null);
+  // The broker's log size covers the topics the list shows (Kafka's internal ones are left out of
+  // the client's Metadata, see README).
+  const userTopics = topics.map((t) => t.name);
+  const expected = userTopics.reduce((sum, t) => sum + segmentBytes(t), 0);
+  assert.equal(cluster.brokers[0]?.logBytes, String(expected), JSON.stringify({ cluster, userTopics }));
 });
 
 test("a message too large: Kafka's own error, nothing written", async () => {
@@ -257,5 +346,101 @@ test('an offset reset is refused while the group has members, then shifts what k
   } finally {
     await consumer.disconnect();
     await admin.disconnect();
+  }
+});
+
+test("produce with a registered Avro schema: Confluent's wire format, decoded by Confluent's client; bad values named", async () => {
+  const topic = 'ui-schema-produce';
+  const subject = `${topic}-value`;
+  const client = new SchemaRegistry({ host: registry!.url });
+  const fields = [
+    { name: 'id', type: 'string' },
+    { name: 'amountCents', type: 'long' },
+  ];
+  const v1 = await client.register(
+    { type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'Payment', fields }) },
+    { subject },
+  );
+  const v2 = await client.register(
+    {
+      type: SchemaType.AVRO,
+      schema: JSON.stringify({
+        type: 'record',
+        name: 'Payment',
+        fields: [...fields, { name: 'note', type: ['null', 'string'], default: null }],
+      }),
+    },
+    { subject },
+  );
+  assert.equal((await post('/api/topics', { name: topic, partitions: 1 })).status, 201);
+  const sent = [
+    { valueSchema: { subject, version: 1 }, value: '{"id": "pay-1", "amountCents": 1250}' },
+    {
+      valueSchema: { subject, version: 'latest' },
+      value: '{"id": "pay-2", "amountCents": 7, "note": {"string": "hi"}}',
+    },
+  ];
+  const answers = [];
+  for (const body of sent) answers.push(await post(`/api/topics/${topic}/messages`, { ...body, key: 'k' }));
+  assert.deepEqual(
+    answers.map((a) => [a.status, a.body.schemaId, a.body.schemaVersion]),
+    [
+      [201, v1.id, 1],
+      [201, v2.id, 2],
+    ],
+    JSON.stringify(answers),
+  );
+
+  // Refused, naming the fault, nothing written: a value the schema does not take, no such version, not JSON.
+  const refusals = [
+    [
+      { valueSchema: { subject, version: 1 }, value: '{"id": "pay-3", "amountCents": "many"}' },
+      400,
+      /amountCents|long/,
+    ],
+    [{ valueSchema: { subject, version: 9 }, value: '{}' }, 404, /version/i],
+    [{ valueSchema: { subject, version: 1 }, value: 'not json' }, 400, /JSON/],
+  ] as const;
+  for (const [body, status, message] of refusals) {
+    const refused = await post(`/api/topics/${topic}/messages`, body);
+    assert.equal(refused.status, status, JSON.stringify(refused));
+    assert.match((refused.body.error as { message: string }).message, message);
+  }
+
+  // kafkajs reads back exactly two records; Confluent's client decodes them through the registry.
+  const consumer = kafka.consumer({ groupId: 'ui-schema-produce-check' });
+  await consumer.connect();
+  const values: unknown[] = [];
+  let failure: unknown;
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(await client.decode(message.value!).catch((error: unknown) => (failure = error)));
+      },
+    });
+    const deadline = Date.now() + WAIT_MS;
+    while (values.length < sent.length) {
+      assert.ok(Date.now() < deadline, `read back ${values.length} of ${sent.length} in ${WAIT_MS} ms`);
+      await sleep(50);
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  assert.equal(failure, undefined);
+  assert.deepEqual(JSON.parse(JSON.stringify(values)), [
+    { id: 'pay-1', amountCents: 1250 },
+    { id: 'pay-2', amountCents: 7, note: 'hi' },
+  ]);
+  const end = kafka.admin();
+  await end.connect();
+  try {
+    assert.deepEqual(
+      (await end.fetchTopicOffsets(topic)).map((p) => p.high),
+      ['2'],
+      'the refused values wrote nothing',
+    );
+  } finally {
+    await end.disconnect();
   }
 });

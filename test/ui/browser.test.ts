@@ -942,6 +942,8 @@ message Shipment { string id = 1; int64 grams = 2; repeated string tags = 3; }
     assert.equal(brokers.length, 1);
     assert.match(brokers[0]![0]!, /^1/);
     assert.equal(brokers[0]![1], BOOTSTRAP);
+    // Its logs' size (DescribeLogDirs; api.test checks the bytes against the segment files).
+    assert.match(brokers[0]![5]!, /^\d+(\.\d)? (B|KiB|MiB|GiB)$/, JSON.stringify(brokers[0]));
     // Pushed health: a quorum of one (DescribeQuorum), nothing down, nothing at risk.
     const voters = await tableRows(page, 'Quorum voters');
     assert.deepEqual(voters, [['1leader', voters[0]![1]!, '0']]);

@@ -64,7 +64,10 @@ export interface Cluster {
     rack: string | null;
     leaders: number;
     replicas: number;
+    /** Bytes of its replicas' logs (DescribeLogDirs; null: unknown, see logSizeError). */
+    logBytes: string | null;
   }[];
+  logSizeError: string | null;
   /** Internal topics left out. */
   topics: number;
   partitions: number;
@@ -85,6 +88,10 @@ export interface TopicRow {
   replicationFactor: number;
   underReplicated: number;
   messages: string;
+  /** Bytes on disk over every replica (null: unknown). */
+  bytes: string | null;
+  /** Records per second over the last 30 s of the Charts samples (null: no span yet). */
+  recordsPerSecond: number | null;
 }
 
 export interface Partition {

@@ -1,7 +1,7 @@
 /** The cluster: brokers with their leader and replica counts, partition health, and the UI's links. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Cluster, ClusterLive, Config, PartitionProblem } from './api.tsx';
-import { Card, ErrorBox, Loading, useApi, usePushed } from './common.tsx';
+import { Card, ErrorBox, formatBytes, Loading, useApi, usePushed } from './common.tsx';
 
 function ProblemTable({ label, rows }: { label: string; rows: readonly PartitionProblem[] }) {
   return (
@@ -159,7 +159,10 @@ export function ClusterPage() {
           <h2>Brokers</h2>
           <div class="scroll">
             <table aria-label="Brokers">
-              <caption class="muted">Each broker, the partitions it leads and the replicas it holds</caption>
+              <caption class="muted">
+                Each broker, the partitions it leads, the replicas it holds and their logs' size
+                {data.logSizeError !== null && ` (unknown: ${data.logSizeError})`}
+              </caption>
               <thead>
                 <tr>
                   <th scope="col">Id</th>
@@ -170,6 +173,9 @@ export function ClusterPage() {
                   </th>
                   <th scope="col" class="num">
                     Replicas
+                  </th>
+                  <th scope="col" class="num">
+                    Log size
                   </th>
                   <th scope="col">Configs</th>
                 </tr>
@@ -187,6 +193,9 @@ export function ClusterPage() {
                     <td>{b.rack ?? '—'}</td>
                     <td class="num">{b.leaders}</td>
                     <td class="num">{b.replicas}</td>
+                    <td class="num" title={b.logBytes === null ? 'unknown' : `${b.logBytes} bytes`}>
+                      {formatBytes(b.logBytes)}
+                    </td>
                     <td>
                       <a href={`#/brokers/${b.id}`}>Configs of broker {b.id}</a>
                     </td>

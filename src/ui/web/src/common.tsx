@@ -80,6 +80,19 @@ export function Card({ label, children }: { label: string; children: ComponentCh
   );
 }
 
+/** Bytes in binary units, one decimal ("12.3 KiB"); "—" when unknown. */
+export function formatBytes(bytes: string | null): string {
+  if (bytes === null) return '—';
+  let n = Number(bytes);
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${units[unit]}`;
+}
+
 export function formatTime(ms: string): string {
   const n = Number(ms);
   return Number.isFinite(n) && n >= 0 ? new Date(n).toISOString() : ms;

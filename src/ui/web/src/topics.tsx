@@ -1,7 +1,7 @@
 /** Topics: the list with a filter and the create form; one topic's partitions, configs and messages. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { type Config, type Message, type Partition, post, type TopicRow } from './api.tsx';
-import { ErrorBox, formatTime, Loading, useApi } from './common.tsx';
+import { ErrorBox, formatBytes, formatTime, Loading, useApi } from './common.tsx';
 
 function CreateTopic({ onCreated }: { onCreated: (name: string) => void }) {
   const [name, setName] = useState('');
@@ -141,6 +141,12 @@ export function TopicsPage() {
                 <th scope="col" class="num">
                   Messages
                 </th>
+                <th scope="col" class="num">
+                  Size
+                </th>
+                <th scope="col" class="num">
+                  Records/s (30 s)
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -154,6 +160,10 @@ export function TopicsPage() {
                   <td class="num">{t.replicationFactor}</td>
                   <td class="num">{t.underReplicated}</td>
                   <td class="num">{t.messages}</td>
+                  <td class="num" title={t.bytes === null ? 'unknown' : `${t.bytes} bytes, all replicas`}>
+                    {formatBytes(t.bytes)}
+                  </td>
+                  <td class="num">{t.recordsPerSecond === null ? '—' : t.recordsPerSecond.toFixed(1)}</td>
                 </tr>
               ))}
             </tbody>
@@ -449,18 +459,34 @@ function Produce({
   const [key, setKey] = useState('');
   const [value, setValue] = useState('');
   const [headers, setHeaders] = useState('');
+  const [subject, setSubject] = useState('');
+  const [version, setVersion] = useState('latest');
   const [error, setError] = useState<string | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
+  // The registry's subjects, when the UI has a registry (else the field is not shown).
+  const { data: schemas } = useApi<{ url: string; subjects: string[] }>('/api/schemas');
   const submit = async (event: Event) => {
     event.preventDefault();
     setError(undefined);
     setNotice(undefined);
     try {
-      const written = await post<{ partition: number; offset: string }>(
-        `/api/topics/${encodeURIComponent(topic)}/messages`,
-        { partition, key: key === '' ? null : key, value, headers: parseHeaders(headers) },
-      );
-      setNotice(`Written to partition ${written.partition} at offset ${written.offset}.`);
+      const written = await post<{
+        partition: number;
+        offset: string;
+        schemaId?: number;
+        schemaVersion?: number;
+      }>(`/api/topics/${encodeURIComponent(topic)}/messages`, {
+        partition,
+        key: key === '' ? null : key,
+        value,
+        headers: parseHeaders(headers),
+        ...(subject === '' ? {} : { valueSchema: { subject, version } }),
+      });
+      const through =
+        written.schemaId === undefined
+          ? ''
+          : ` (schema id ${written.schemaId}, version ${written.schemaVersion})`;
+      setNotice(`Written to partition ${written.partition} at offset ${written.offset}${through}.`);
       onDone();
     } catch (failure) {
       setError((failure as Error).message);
@@ -498,6 +524,34 @@ function Produce({
             onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)}
           />
         </div>
+        {schemas !== undefined && (
+          <>
+            <div class="field">
+              <label for="produce-subject">Value schema (Avro: the value as JSON)</label>
+              <select
+                id="produce-subject"
+                value={subject}
+                onChange={(e) => setSubject((e.target as HTMLSelectElement).value)}
+              >
+                <option value="">none (the value as text)</option>
+                {schemas.subjects.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="produce-version">Schema version</label>
+              <input
+                id="produce-version"
+                value={version}
+                disabled={subject === ''}
+                onInput={(e) => setVersion((e.target as HTMLInputElement).value)}
+              />
+            </div>
+          </>
+        )}
         <div class="field">
           <label for="produce-headers">Headers (key: value per line)</label>
           <textarea
