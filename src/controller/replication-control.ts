@@ -384,10 +384,10 @@ export class ReplicationControl {
     const previous = Number((body.previousBrokerEpoch as bigint | undefined) ?? -1n);
     if (registered >= 0 && previous !== registered) {
       const changes = this.#uncleanShutdown(image, brokerId);
-      if (changes.length > 0)
-        this.#options.log.info(
-          `broker ${brokerId} registered after an unclean shutdown (previous broker epoch ${previous}, registered ${registered}): ${changes.length} partition change(s)`,
-        );
+      // Logged even without a change: how an operator (and clean-restart-processes.long.ts) tells a crash.
+      this.#options.log.info(
+        `broker ${brokerId} registered after an unclean shutdown (previous broker epoch ${previous}, registered ${registered}): ${changes.length} partition change(s)`,
+      );
       records.push(...changes);
     }
     const { errorCode, offset } = await this.#write(records);
