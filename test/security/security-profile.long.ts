@@ -10,22 +10,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { EXPECTED_CLIENTS } from '../../compat/runner/drivers.ts';
 import { run } from './support.ts';
 
 const RUNNER = join(import.meta.dirname, '..', '..', 'compat', 'runner', 'security.ts');
 /** Generous: the two brokers and 40-odd client processes on a loaded 2-core machine. */
 const RUN_TIMEOUT_MS = 900_000;
-const ALL_CLIENTS = [
-  'java',
-  'kcat',
-  'python3-confluent-kafka',
-  'confluent-kafka',
-  'kafka-python',
-  'kafkajs',
-  'platformatic',
-  'confluent-js',
-  'franz-go',
-];
+const ALL_CLIENTS = EXPECTED_CLIENTS;
 const DEBIAN_LIBRDKAFKA = new Set(['kcat', 'python3-confluent-kafka']);
 
 async function profile(modes: string, clients: readonly string[]): Promise<void> {
