@@ -1,12 +1,15 @@
 /**
  * `kstack exporter` bad input: exit 2 and a message naming the flag at fault, before anything
  * listens; and a cluster nothing answers on is reported down, not an exit. Ports: exporter 20414,
- * and 19399, where nothing listens (docs/team-rules.md).
+ * and 19399, where nothing listens; exporter 25602 and a socket that accepts and never answers
+ * 25603 (docs/team-rules.md).
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { EXPORTER_COLLECT_TIMEOUT_MS, EXPORTER_REQUEST_TIMEOUT_MS } from '../../src/exporter/exporter.ts';
 import { sampleValue, scrape, waitFor } from '../metrics/support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -94,5 +97,52 @@ test('a cluster nothing answers on is served as down, logged once as a JSON line
   } finally {
     child.kill('SIGTERM');
     await new Promise((done) => child.once('exit', done));
+  }
+});
+
+test('a broker that accepts and never answers (a paused one) is down after one request timeout, not the collection timeout', async () => {
+  const held = new Set<net.Socket>();
+  const silent = net.createServer((socket) => {
+    held.add(socket);
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(25603, '127.0.0.1', resolve));
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/kstack.ts',
+      'exporter',
+      '--bootstrap-server',
+      '127.0.0.1:25603',
+      '--port',
+      '25602',
+      '--log-format',
+      'json',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr += text;
+  });
+  try {
+    const samples = await waitFor('the exporter to answer', () => scrape('http://127.0.0.1:25602/metrics'));
+    assert.equal(sampleValue(samples, 'kafka_exporter_cluster_up'), 0);
+    assert.ok(held.size >= 1, 'the exporter connected to the silent broker');
+    const [line] = stderr
+      .split('\n')
+      .filter((text) => text !== '')
+      .map((text) => JSON.parse(text) as Record<string, unknown>);
+    // The client's requests end after EXPORTER_REQUEST_TIMEOUT_MS; had they waited the connections'
+    // 30 s default, the collection's own EXPORTER_COLLECT_TIMEOUT_MS would have ended it instead.
+    assert.ok(EXPORTER_REQUEST_TIMEOUT_MS < EXPORTER_COLLECT_TIMEOUT_MS);
+    assert.match(String(line?.msg), /^cluster 127\.0\.0\.1:25603 unreachable: /, stderr);
+    assert.doesNotMatch(String(line?.msg), /EXPORTER_COLLECT_TIMEOUT_MS/, stderr);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((done) => child.once('exit', done));
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
   }
 });
