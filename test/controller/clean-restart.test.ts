@@ -16,11 +16,15 @@
 //   `UNCLEAN partition change for solo-0: isr: [] -> [3], leader: -1 -> 3, leaderRecoveryState:
 //   RECOVERED -> RECOVERING, lastKnownElr: [3] -> []` (the last-known-leader recovery), and trio's
 //   ISR takes 3 back.
-// - LeaderRecoveryState (KIP-704) from Kafka's code, as 4.1.1 has it: the leader of a RECOVERING
-//   partition completes recovery when it expands the ISR (Partition.prepareIsrExpand sends
-//   LeaderRecoveryState RECOVERED in AlterPartition); a single replica stays RECOVERING. The
-//   controller (ReplicationControlManager.validateAlterPartitionData) answers INVALID_REQUEST to
-//   RECOVERING with more than one ISR member, and to RECOVERING for a RECOVERED partition.
+// - LeaderRecoveryState (KIP-704), the same reference after the SIGKILL restart (solo RECOVERING),
+//   solo reassigned to [3,1] with kafka-reassign-partitions (ports 27340-27342, by hand): the
+//   controller replayed `PartitionChangeRecord(isr=null, replicas=[3, 1], addingReplicas=[1],
+//   leaderRecoveryState=-1)`, then once 1 had caught up leader 3's ISR expansion `isr=[3, 1],
+//   addingReplicas=[], leaderRecoveryState=0` in one record; describe: `Leader: 3 Replicas: 3,1
+//   Isr: 3,1`. A single replica stays RECOVERING (nothing to expand). The refusals are from Kafka's
+//   code, not a run (AlterPartition is inter-broker): ReplicationControlManager's
+//   validateAlterPartitionData answers INVALID_REQUEST to RECOVERING with more than one ISR member,
+//   and to RECOVERING for a RECOVERED partition.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
