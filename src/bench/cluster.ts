@@ -45,6 +45,8 @@ const ISR_POLL_MS = 100;
 /** A fresh client's attempt: its request timeout, and the pause between attempts. */
 const PROBE_TIMEOUT_MS = 3_000;
 const PROBE_INTERVAL_MS = 250;
+/** The failover producer's request bound: a send to the killed leader ends after this, then retries. */
+const FAILOVER_REQUEST_TIMEOUT_MS = 5_000;
 const PRODUCE_PARTITIONS = [1, 6] as const;
 const RECORD_BYTES_FAILOVER = 100;
 
@@ -259,7 +261,10 @@ async function measureFailover(cluster: RunningCluster): Promise<FailoverResult>
       bootstrapBrokers: [cluster.bootstrapServer],
       retries: 1_000,
       retryDelay: 50,
-      timeout: 5_000,
+      // `timeout` is only the wait asked of the broker; the client's connections end a request
+      // never answered after `requestTimeout` (30 s unless given: `timeout` does not reach them).
+      timeout: FAILOVER_REQUEST_TIMEOUT_MS,
+      requestTimeout: FAILOVER_REQUEST_TIMEOUT_MS,
       metadataMaxAge: 1_000,
     });
     const value = Buffer.alloc(RECORD_BYTES_FAILOVER, 0x66);
@@ -346,6 +351,7 @@ async function probeUntilAcknowledged(
       bootstrapBrokers: [bootstrapServer],
       retries: 0,
       timeout: PROBE_TIMEOUT_MS,
+      requestTimeout: PROBE_TIMEOUT_MS,
     });
     try {
       await producer.send({ messages: [{ topic, partition: 0, value }], acks: ProduceAcks.ALL });

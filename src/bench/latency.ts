@@ -117,11 +117,16 @@ export interface RoleChannel<In, Out> {
   onMessage(listener: (message: In) => void): void;
 }
 
+/** Each client request's bound: Kafka's request.timeout.ms default. */
+const LATENCY_REQUEST_TIMEOUT_MS = 30_000;
+
 function clientOptions(config: RoleConfig, role: string) {
   return {
     clientId: `kstack-bench-latency-${role}`,
     bootstrapBrokers: [config.bootstrapServer],
-    timeout: 30_000,
+    timeout: LATENCY_REQUEST_TIMEOUT_MS,
+    // The client does not pass `timeout` on to its connections; `requestTimeout` bounds a request.
+    requestTimeout: LATENCY_REQUEST_TIMEOUT_MS,
     retries: 3,
   };
 }

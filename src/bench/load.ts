@@ -31,11 +31,16 @@ const PRODUCE_IN_FLIGHT_MAX = 8;
 /** Records per `send` call (≈ 64 KiB of 1 KiB records per request). */
 const RECORDS_PER_SEND = 64;
 
+/** Each client request's bound: Kafka's request.timeout.ms default. */
+const LOAD_REQUEST_TIMEOUT_MS = 30_000;
+
 function clientOptions(target: LoadTarget, role: string) {
   return {
     clientId: `kstack-bench-${role}`,
     bootstrapBrokers: [target.bootstrapServer],
-    timeout: 30_000,
+    timeout: LOAD_REQUEST_TIMEOUT_MS,
+    // The client does not pass `timeout` on to its connections; `requestTimeout` bounds a request.
+    requestTimeout: LOAD_REQUEST_TIMEOUT_MS,
     retries: 3,
   };
 }
