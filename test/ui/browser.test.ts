@@ -700,6 +700,22 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     });
     await screenshot(page, 'topic-avro');
 
+    // Produced from the page through the subject's version 1 (api.test has Confluent's client decode it).
+    await page.getByLabel('Value schema (Avro: the value as JSON)').selectOption('ui-payments-value');
+    await page.getByLabel('Schema version').fill('1');
+    await page.getByLabel('Key', { exact: true }).fill('pay-2');
+    await page.getByLabel('Value', { exact: true }).fill('{"id": "pay-2", "amountCents": 99}');
+    await page.getByRole('button', { name: 'Produce', exact: true }).click();
+    await page.getByText(`(schema id ${id}, version 1).`).waitFor();
+    await page.getByRole('button', { name: 'Show messages' }).click();
+    const rows = await tableRows(page, 'Messages', 2);
+    const second = rows.find((cells) => cells[2] === 'pay-2')?.[3] ?? '';
+    assert.ok(second.endsWith(`avro id ${id}`), JSON.stringify(rows));
+    assert.deepEqual(JSON.parse(second.slice(0, second.lastIndexOf('avro'))), {
+      id: 'pay-2',
+      amountCents: 99,
+    });
+
     await page.goto(`${ui!.url}/#/schemas`);
     await page.getByRole('link', { name: 'ui-payments-value' }).click();
     await page.locator('#compatibility-level').waitFor();
