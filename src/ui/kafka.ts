@@ -40,6 +40,11 @@ export const TAIL_STREAMS_MAX = 16;
 const TAIL_WAIT_MS = 1_000;
 /** Most messages one live-tail event carries (the page keeps its own bounded window). */
 export const TAIL_MESSAGES_PER_EVENT = 500;
+/**
+ * Longest wait for DescribeLogDirs, which goes to every broker: a paused one (registered until Kafka
+ * fences it) would hold the Cluster page and the topic list for the whole request timeout.
+ */
+export const LOG_SIZES_TIMEOUT_MS = 5_000;
 const CONFIG_RESOURCE_TOPIC = 2;
 const CONFIG_RESOURCE_BROKER = 4;
 const EARLIEST = -2n;
@@ -308,7 +313,7 @@ export class UiKafka {
     const brokers = new Map<number, bigint>();
     const byTopic = new Map<string, bigint>();
     if (topics.size === 0) return { brokers, topics: byTopic };
-    const answer = await this.#call(() =>
+    const asked = this.#call(() =>
       this.admin.describeLogDirs({
         topics: [...topics].map(([name, count]) => ({
           name,
@@ -316,6 +321,24 @@ export class UiKafka {
         })),
       }),
     );
+    asked.catch(() => undefined); // a failure after the timeout below is not the caller's any more
+    const timer = new AbortController();
+    const late = sleep(LOG_SIZES_TIMEOUT_MS, undefined, { signal: timer.signal }).then(
+      () => {
+        throw new UiError(
+          504,
+          'UI_TIMEOUT',
+          `DescribeLogDirs: not every broker answered in ${LOG_SIZES_TIMEOUT_MS} ms`,
+        );
+      },
+      () => [],
+    );
+    let answer: Awaited<typeof asked>;
+    try {
+      answer = await Promise.race([asked, late]);
+    } finally {
+      timer.abort();
+    }
     for (const broker of answer) {
       let total = 0n;
       for (const dir of broker.results)
