@@ -21,6 +21,7 @@ import { KafkaTestingError } from './errors.ts';
 import { FrontDoor } from './front-door.ts';
 import { startKafkaCluster, type TestKafkaCluster } from './kafka-cluster.ts';
 import { ManualClock } from './manual-clock.ts';
+import { TestSchemaRegistry } from './schema-registry.ts';
 import {
   BASELINE_SNAPSHOT,
   listSnapshots,
@@ -82,6 +83,12 @@ export interface StartKafkaOptions {
    * `heal()`); default true. Clients still see only the brokers' addresses (the proxies').
    */
   readonly faultProxies?: boolean;
+  /**
+   * One broker: kstack's Schema Registry beside it, in-process, at `schemaRegistryUrl`; reset() and
+   * restore() restart it so it holds what `_schemas` holds then (nothing after a reset) and hands out
+   * no id it handed out before (schema-registry.ts). Default false.
+   */
+  readonly schemaRegistry?: boolean;
 }
 
 /** A per-test prefix for the names a test creates, so tests never share a topic, group or transaction. */
@@ -136,6 +143,7 @@ export class TestKafka {
   readonly #door = new FrontDoor();
   readonly #requestedPort: number;
   #broker: Broker | null = null;
+  #registry: TestSchemaRegistry | null = null;
   #namespaces = 0;
   readonly #namespaceSalt = Math.random().toString(36).slice(2, 6);
 
@@ -181,6 +189,17 @@ export class TestKafka {
     return [`${this.host}:${this.#door.port}`];
   }
 
+  /** `http://host:port` of the Schema Registry (`schemaRegistry: true`), the same across resets. */
+  get schemaRegistryUrl(): string {
+    if (this.#registry === null) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        'no Schema Registry: start with { schemaRegistry: true }',
+      );
+    }
+    return this.#registry.url;
+  }
+
   /** The running broker, for tests that look inside (its metadata, partitions, data dir). */
   get broker(): Broker {
     if (this.#broker === null) throw new KafkaTestingError('STOPPED', 'the test cluster is stopped');
@@ -200,6 +219,10 @@ export class TestKafka {
       await this.#stopBroker();
       saveSnapshot(this.dataDir, BASELINE_SNAPSHOT, { internal: true });
       await this.#startBroker();
+      if (options.schemaRegistry === true) {
+        this.#registry = new TestSchemaRegistry(this.bootstrapServers, this.host, 0);
+        await this.#registry.start();
+      }
     } catch (error) {
       await this.stop();
       throw error;
@@ -255,6 +278,7 @@ export class TestKafka {
   /** Stops the broker; removes the data when it was a temporary folder. Safe to call twice. */
   async stop(): Promise<void> {
     await this.#queue.run(async () => {
+      await this.#registry?.stop();
       await this.#door.close();
       await this.#stopBroker();
       this.#manual?.clear();
@@ -262,15 +286,20 @@ export class TestKafka {
     });
   }
 
-  /** Stops the broker, changes its files, starts it again on the same port (even when the change fails). */
+  /**
+   * Stops the broker (and the registry, a client of it), changes its files, starts both again on the
+   * same ports (even when the change fails): the registry then reads the `_schemas` left.
+   */
   async #replaceState(change: () => void): Promise<void> {
     if (this.#broker === null) throw new KafkaTestingError('STOPPED', 'the test cluster is stopped');
+    await this.#registry?.stop();
     this.#door.pause();
     await this.#stopBroker();
     try {
       change();
     } finally {
       await this.#startBroker();
+      await this.#registry?.start();
     }
   }
 
@@ -419,6 +448,12 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
     );
   }
   if (brokers === 3) {
+    if (options.schemaRegistry === true) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        'schemaRegistry is served on one broker only (three brokers: run `kstack schema-registry` against bootstrapServers)',
+      );
+    }
     if (advertised !== undefined) {
       throw new KafkaTestingError(
         'OPTION_INVALID',
