@@ -34,6 +34,7 @@ import {
   type TestClock,
 } from './kafka.ts';
 import { ManualClock } from './manual-clock.ts';
+import { TestSchemaRegistry } from './schema-registry.ts';
 import {
   listSnapshots,
   restoreSnapshot,
@@ -94,6 +95,7 @@ export class TestKafkaCluster {
   readonly #manual: ManualClock | undefined;
   #namespaces = 0;
   #baseline: readonly BaselineTopic[] = [];
+  #registry: TestSchemaRegistry | null = null;
   readonly #queue = new OperationQueue();
   readonly #namespaceSalt = Math.random().toString(36).slice(2, 6);
 
@@ -127,6 +129,23 @@ export class TestKafkaCluster {
 
   get bootstrapServers(): string {
     return this.cluster.bootstrapServers;
+  }
+
+  /** `http://host:port` of the Schema Registry (`schemaRegistry: true`), the same across resets. */
+  get schemaRegistryUrl(): string {
+    if (this.#registry === null) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        'no Schema Registry: start with { schemaRegistry: true }',
+      );
+    }
+    return this.#registry.url;
+  }
+
+  /** Starts the Schema Registry companion (startKafkaCluster, after prepare). */
+  async startSchemaRegistry(): Promise<void> {
+    this.#registry = new TestSchemaRegistry(this.bootstrapServers, this.host, 0);
+    await this.#registry.start();
   }
 
   /** Every broker's `host:port`, node 1 first (a killed broker's too: clients move on to the others). */
@@ -209,7 +228,13 @@ export class TestKafkaCluster {
   reset(): Promise<void> {
     return this.#queue.run(async () => {
       const startedMs = performance.now();
-      await this.#reset();
+      // The registry, a client of the cluster, restarts over the `_schemas` the reset leaves (none).
+      await this.#registry?.stop();
+      try {
+        await this.#reset();
+      } finally {
+        await this.#registry?.start();
+      }
       this.timings.lastResetMs = performance.now() - startedMs;
     });
   }
@@ -356,6 +381,7 @@ export class TestKafkaCluster {
     // Transactions committing or aborting finish their markers first: a snapshot holds none half-written.
     await Promise.all(cluster.nodes().map((node) => node.broker.slots.get(TRANSACTIONS)?.coordinator.idle()));
     await this.#waitReplicated();
+    await this.#registry?.stop();
     await cluster.stopNodes();
     try {
       return work();
@@ -363,6 +389,7 @@ export class TestKafkaCluster {
       await cluster.startNodes();
       await cluster.waitForReady();
       await this.#waitSettled([...cluster.node(1).broker.metadata().topics()].map((topic) => topic.name));
+      await this.#registry?.start();
     }
   }
 
@@ -415,6 +442,7 @@ export class TestKafkaCluster {
 
   /** Stops every node; removes the data when it was a temporary folder. Safe twice. */
   async stop(): Promise<void> {
+    await this.#registry?.stop();
     await this.cluster.stop();
     this.#manual?.clear();
   }
@@ -526,6 +554,7 @@ export async function startKafkaCluster(options: StartKafkaOptions): Promise<Tes
   const kafka = new TestKafkaCluster(cluster, manual);
   try {
     await kafka.prepare(baseline);
+    if (options.schemaRegistry === true) await kafka.startSchemaRegistry();
   } catch (error) {
     await cluster.stop();
     throw error;

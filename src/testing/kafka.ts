@@ -84,7 +84,7 @@ export interface StartKafkaOptions {
    */
   readonly faultProxies?: boolean;
   /**
-   * One broker: kstack's Schema Registry beside it, in-process, at `schemaRegistryUrl`; reset() and
+   * kstack's Schema Registry beside the cluster, in-process, at `schemaRegistryUrl`; reset() and
    * restore() restart it so it holds what `_schemas` holds then (nothing after a reset) and hands out
    * no id it handed out before (schema-registry.ts). Default false.
    */
@@ -448,12 +448,6 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
     );
   }
   if (brokers === 3) {
-    if (options.schemaRegistry === true) {
-      throw new KafkaTestingError(
-        'OPTION_INVALID',
-        'schemaRegistry is served on one broker only (three brokers: run `kstack schema-registry` against bootstrapServers)',
-      );
-    }
     if (advertised !== undefined) {
       throw new KafkaTestingError(
         'OPTION_INVALID',
