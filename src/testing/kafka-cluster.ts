@@ -131,6 +131,11 @@ export class TestKafkaCluster {
     return this.cluster.bootstrapServers;
   }
 
+  /** Whether the cluster was started with `schemaRegistry: true`. */
+  get hasSchemaRegistry(): boolean {
+    return this.#registry !== null;
+  }
+
   /** `http://host:port` of the Schema Registry (`schemaRegistry: true`), the same across resets. */
   get schemaRegistryUrl(): string {
     if (this.#registry === null) {

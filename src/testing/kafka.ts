@@ -189,6 +189,11 @@ export class TestKafka {
     return [`${this.host}:${this.#door.port}`];
   }
 
+  /** Whether the cluster was started with `schemaRegistry: true`. */
+  get hasSchemaRegistry(): boolean {
+    return this.#registry !== null;
+  }
+
   /** `http://host:port` of the Schema Registry (`schemaRegistry: true`), the same across resets. */
   get schemaRegistryUrl(): string {
     if (this.#registry === null) {

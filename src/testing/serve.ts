@@ -4,9 +4,10 @@
  *
  *   node src/testing/serve.ts [--brokers 1|3] [--port P] [--control-port C] [--topics-file F] [--clock manual]
  *                             [--data-dir D] [--override K=V]... [--verbose]
- *                             [--host H] [--advertised-host NAME]
+ *                             [--host H] [--advertised-host NAME] [--schema-registry]
  *
- * Prints one JSON line `{"bootstrapServers":…,"controlUrl":…}` on stdout once ready; SIGTERM or
+ * Prints one JSON line `{"bootstrapServers":…,"controlUrl":…}` on stdout once ready (with
+ * `"schemaRegistryUrl":…` under --schema-registry: the registry companion, reset with the cluster); SIGTERM or
  * SIGINT stops it (exit 0). Ports default to 0 (free ports chosen by the system). `--host` is where
  * the cluster listens (default 127.0.0.1; the control endpoint stays on 127.0.0.1); with one broker,
  * `--advertised-host` is the name it tells clients (e.g. host.docker.internal for containers).
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
     override: { type: 'string', multiple: true },
     verbose: { type: 'boolean', default: false },
+    'schema-registry': { type: 'boolean', default: false },
   },
 });
 const config: Record<string, string> = {};
@@ -76,6 +78,7 @@ try {
           },
         }
       : {}),
+    schemaRegistry: values['schema-registry'] === true,
     ...(values['topics-file'] === undefined ? {} : { topicsFile: values['topics-file'] }),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     ...(values.host === undefined ? {} : { host: values.host }),
@@ -107,5 +110,9 @@ const stop = async (): Promise<void> => {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 process.stdout.write(
-  `${JSON.stringify({ bootstrapServers: kafka.bootstrapServers, controlUrl: control.url })}\n`,
+  `${JSON.stringify({
+    bootstrapServers: kafka.bootstrapServers,
+    controlUrl: control.url,
+    ...(kafka.hasSchemaRegistry ? { schemaRegistryUrl: kafka.schemaRegistryUrl } : {}),
+  })}\n`,
 );

@@ -134,11 +134,10 @@ describe('serve.ts and kstack snapshot', () => {
     }
   });
 
-  test('serve.ts prints its addresses, resets over HTTP, stops on SIGTERM; kstack snapshot works on the stopped data dir', async () => {
+  test('serve.ts prints its addresses, resets over HTTP (its registry too), stops on SIGTERM; kstack snapshot works on the stopped data dir', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kstack-serve-'));
-    const child = spawn(process.execPath, [join(ROOT, 'src/testing/serve.ts'), '--data-dir', dataDir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const serveArgs = [join(ROOT, 'src/testing/serve.ts'), '--data-dir', dataDir, '--schema-registry'];
+    const child = spawn(process.execPath, serveArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('serve.ts not ready in time')), READY_TIMEOUT_MS);
@@ -148,13 +147,22 @@ describe('serve.ts and kstack snapshot', () => {
         });
         child.once('exit', (code) => reject(new Error(`serve.ts exited with ${code}`)));
       });
-      const { bootstrapServers, controlUrl } = JSON.parse(line) as {
+      const { bootstrapServers, controlUrl, schemaRegistryUrl } = JSON.parse(line) as {
         bootstrapServers: string;
         controlUrl: string;
+        schemaRegistryUrl: string;
       };
       assert.match(bootstrapServers, /^127\.0\.0\.1:\d+$/);
+      assert.equal((await call(`${controlUrl}/cluster`, 'GET')).json.schemaRegistryUrl, schemaRegistryUrl);
+      const registered = await fetch(`${schemaRegistryUrl}/subjects/s-value/versions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify({ schema: '"string"' }),
+      });
+      assert.equal(registered.status, 200, await registered.clone().text());
       assert.equal((await call(`${controlUrl}/snapshots/from-http`, 'POST')).status, 201);
       assert.equal((await call(`${controlUrl}/reset`, 'POST')).status, 200);
+      assert.deepEqual(await (await fetch(`${schemaRegistryUrl}/subjects?deleted=true`)).json(), []);
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
