@@ -7,8 +7,9 @@ Copy this file into your tests' folder. One cluster per session, reset after eve
         topic = kafka.namespace() + "orders"   # a prefix no other test gets
         ...
 
-Options: override the ``kstack_args`` fixture (e.g. ``["--brokers", "3"]`` or
-``["--clock", "manual"]``); ``KSTACK_ROOT`` is the kstack checkout when the tests live outside it;
+Options: override the ``kstack_args`` fixture (e.g. ``["--brokers", "3"]``,
+``["--clock", "manual"]``, or ``["--schema-registry"]`` for ``kafka.schema_registry_url``, a Schema
+Registry emptied by every reset); ``KSTACK_ROOT`` is the kstack checkout when the tests live outside it;
 ``node`` (Node 24) must be on PATH.
 """
 
@@ -47,7 +48,8 @@ class KstackError(Exception):
 
 
 class Kstack:
-    """A running test cluster: ``bootstrap_servers``, ``control_url`` and its operations."""
+    """A running test cluster: ``bootstrap_servers``, ``control_url``, ``schema_registry_url``
+    (None without ``--schema-registry``) and its operations."""
 
     def __init__(self, args):
         serve = _repo_root() / "src" / "testing" / "serve.ts"
@@ -70,6 +72,7 @@ class Kstack:
         ready = json.loads(line)
         self.bootstrap_servers = ready["bootstrapServers"]
         self.control_url = ready["controlUrl"]
+        self.schema_registry_url = ready.get("schemaRegistryUrl")
 
     def _call(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
