@@ -5,6 +5,9 @@
  */
 import avro from 'avsc';
 import protobuf from 'protobufjs';
+import { RestError } from '../rest-proxy/errors.ts';
+import type { SchemaFormat, SchemaFormatName } from '../rest-proxy/formats.ts';
+import { registryFormats } from '../rest-proxy/schema-formats.ts';
 import { badRequest, registryFailed } from './errors.ts';
 import { messageOf, requestJson } from './http.ts';
 
@@ -20,6 +23,13 @@ export interface SchemaVersion {
   readonly schemaType: string;
   readonly schema: string;
 }
+
+/** The registry's schema types and the REST proxy's format names. */
+const FORMAT_OF_SCHEMA_TYPE: Readonly<Record<string, SchemaFormatName>> = {
+  AVRO: 'avro',
+  JSON: 'jsonschema',
+  PROTOBUF: 'protobuf',
+};
 
 /** A value in Confluent's wire format, with the schema id and version it names. */
 export interface EncodedValue {
@@ -85,6 +95,8 @@ function decodeProtobuf(messages: readonly protobuf.Type[], payload: Buffer): st
 export class RegistryClient {
   readonly url: string;
   readonly #types = new Map<number, Writer>();
+  /** The REST proxy's encoders over this registry (made on the first produce with a schema). */
+  #formats: Map<SchemaFormatName, SchemaFormat> | undefined;
 
   constructor(url: string) {
     this.url = url.replace(/\/+$/, '');
@@ -190,37 +202,41 @@ export class RegistryClient {
   }
 
   /**
-   * A value as Confluent's serializers write it (magic 0, the schema's 4-byte id, the payload) from
-   * the JSON the page sends: the subject's version ('latest' or a number) read from the registry,
-   * the JSON read in Avro's JSON encoding (unions as {"type": value}, bytes as strings) by avsc, the
-   * library decoding uses, and written in Avro's binary encoding. Avro only: a JSON Schema or
-   * Protobuf version is refused (400) naming its type.
+   * A value as Confluent's serializers write it (magic 0, the schema's 4-byte id, for Protobuf the
+   * message indexes, the payload) from the JSON the page sends, through the subject's version
+   * ('latest' or a number) read from the registry. The encoding is the REST proxy's
+   * (src/rest-proxy/schema-formats.ts, the same formats over the same registry API): Avro's JSON
+   * encoding read by avsc, a JSON Schema document checked by Ajv, Protobuf's JSON mapping (the
+   * schema's first message) by protobufjs. A value the schema does not take: 400 with its reason.
    */
   async encode(subject: string, version: number | 'latest', json: string): Promise<EncodedValue> {
     const found = (await this.#get(`/subjects/${encodeURIComponent(subject)}/versions/${version}`)) as {
       id: number;
       version: number;
       schemaType?: string;
-      schema: string;
     };
-    const schemaType = found.schemaType ?? 'AVRO';
-    if (schemaType !== 'AVRO') {
-      throw badRequest(
-        `valueSchema: ${subject} version ${found.version} is ${schemaType}; the UI encodes Avro only`,
-      );
-    }
-    const type = (await this.#writer(found.id)).type!;
+    const format = FORMAT_OF_SCHEMA_TYPE[found.schemaType ?? 'AVRO'];
+    if (format === undefined)
+      throw badRequest(`valueSchema: ${subject} version ${found.version} is ${found.schemaType}`);
     let value: unknown;
     try {
-      value = type.fromString(json);
+      value = JSON.parse(json);
     } catch (error) {
-      throw badRequest(
-        `value: not a value of ${subject} version ${found.version} (Avro's JSON encoding): ${(error as Error).message}`,
-      );
+      throw badRequest(`value: not JSON (${(error as Error).message})`);
     }
-    const header = Buffer.alloc(5);
-    header.writeUInt32BE(found.id, 1);
-    return { bytes: Buffer.concat([header, type.toBuffer(value)]), id: found.id, version: found.version };
+    this.#formats ??= registryFormats(this.url);
+    try {
+      const codecs = await this.#formats
+        .get(format)!
+        .produceCodecs({ topic: subject, valueSchemaId: found.id, hasKeys: false, hasValues: true });
+      const bytes = codecs.value.encode(value, 'value')!;
+      return { bytes, id: found.id, version: found.version };
+    } catch (error) {
+      if (!(error instanceof RestError)) throw error;
+      throw error.status >= 500
+        ? registryFailed(502, `Schema Registry: ${error.message}`)
+        : badRequest(`value: not a value of ${subject} version ${found.version}: ${error.message}`);
+    }
   }
 
   async #writer(id: number): Promise<Writer> {

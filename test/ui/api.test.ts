@@ -349,7 +349,7 @@ test('an offset reset is refused while the group has members, then shifts what k
   }
 });
 
-test("produce with a registered Avro schema: Confluent's wire format, decoded by Confluent's client; bad values named", async () => {
+test("produce with a registered schema (Avro, JSON Schema, Protobuf): Confluent's wire format, decoded by Confluent's client; bad values named", async () => {
   const topic = 'ui-schema-produce';
   const subject = `${topic}-value`;
   const client = new SchemaRegistry({ host: registry!.url });
@@ -372,6 +372,25 @@ test("produce with a registered Avro schema: Confluent's wire format, decoded by
     },
     { subject },
   );
+  const json = await client.register(
+    {
+      type: SchemaType.JSON,
+      schema: JSON.stringify({
+        type: 'object',
+        properties: { sku: { type: 'string' }, count: { type: 'integer' } },
+        required: ['sku', 'count'],
+      }),
+    },
+    { subject: `${topic}-json` },
+  );
+  const proto = await client.register(
+    {
+      type: SchemaType.PROTOBUF,
+      schema:
+        'syntax = "proto3";\npackage kstack.ui.test;\nmessage Parcel { string id = 1; int32 grams = 2; }\n',
+    },
+    { subject: `${topic}-proto` },
+  );
   assert.equal((await post('/api/topics', { name: topic, partitions: 1 })).status, 201);
   const sent = [
     { valueSchema: { subject, version: 1 }, value: '{"id": "pay-1", "amountCents": 1250}' },
@@ -379,6 +398,8 @@ test("produce with a registered Avro schema: Confluent's wire format, decoded by
       valueSchema: { subject, version: 'latest' },
       value: '{"id": "pay-2", "amountCents": 7, "note": {"string": "hi"}}',
     },
+    { valueSchema: { subject: `${topic}-json` }, value: '{"sku": "a-1", "count": 3}' },
+    { valueSchema: { subject: `${topic}-proto` }, value: '{"id": "p-1", "grams": 1200}' },
   ];
   const answers = [];
   for (const body of sent) answers.push(await post(`/api/topics/${topic}/messages`, { ...body, key: 'k' }));
@@ -387,11 +408,14 @@ test("produce with a registered Avro schema: Confluent's wire format, decoded by
     [
       [201, v1.id, 1],
       [201, v2.id, 2],
+      [201, json.id, 1],
+      [201, proto.id, 1],
     ],
     JSON.stringify(answers),
   );
 
-  // Refused, naming the fault, nothing written: a value the schema does not take, no such version, not JSON.
+  // Refused, naming the fault, nothing written: a value the schema does not take, no such version,
+  // not JSON, a document without a required field.
   const refusals = [
     [
       { valueSchema: { subject, version: 1 }, value: '{"id": "pay-3", "amountCents": "many"}' },
@@ -400,6 +424,7 @@ test("produce with a registered Avro schema: Confluent's wire format, decoded by
     ],
     [{ valueSchema: { subject, version: 9 }, value: '{}' }, 404, /version/i],
     [{ valueSchema: { subject, version: 1 }, value: 'not json' }, 400, /JSON/],
+    [{ valueSchema: { subject: `${topic}-json` }, value: '{"sku": "a-2"}' }, 400, /count/],
   ] as const;
   for (const [body, status, message] of refusals) {
     const refused = await post(`/api/topics/${topic}/messages`, body);
@@ -407,7 +432,7 @@ test("produce with a registered Avro schema: Confluent's wire format, decoded by
     assert.match((refused.body.error as { message: string }).message, message);
   }
 
-  // kafkajs reads back exactly two records; Confluent's client decodes them through the registry.
+  // kafkajs reads back exactly the four records; Confluent's client decodes them through the registry.
   const consumer = kafka.consumer({ groupId: 'ui-schema-produce-check' });
   await consumer.connect();
   const values: unknown[] = [];
@@ -431,13 +456,15 @@ test("produce with a registered Avro schema: Confluent's wire format, decoded by
   assert.deepEqual(JSON.parse(JSON.stringify(values)), [
     { id: 'pay-1', amountCents: 1250 },
     { id: 'pay-2', amountCents: 7, note: 'hi' },
+    { sku: 'a-1', count: 3 },
+    { id: 'p-1', grams: 1200 },
   ]);
   const end = kafka.admin();
   await end.connect();
   try {
     assert.deepEqual(
       (await end.fetchTopicOffsets(topic)).map((p) => p.high),
-      ['2'],
+      [String(sent.length)],
       'the refused values wrote nothing',
     );
   } finally {

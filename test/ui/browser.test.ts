@@ -701,7 +701,7 @@ describe('the web UI in Chromium against kstack up', { timeout: 600_000 }, () =>
     await screenshot(page, 'topic-avro');
 
     // Produced from the page through the subject's version 1 (api.test has Confluent's client decode it).
-    await page.getByLabel('Value schema (Avro: the value as JSON)').selectOption('ui-payments-value');
+    await page.getByLabel('Value schema (the value as JSON)').selectOption('ui-payments-value');
     await page.getByLabel('Schema version').fill('1');
     await page.getByLabel('Key', { exact: true }).fill('pay-2');
     await page.getByLabel('Value', { exact: true }).fill('{"id": "pay-2", "amountCents": 99}');

@@ -527,7 +527,7 @@ function Produce({
         {schemas !== undefined && (
           <>
             <div class="field">
-              <label for="produce-subject">Value schema (Avro: the value as JSON)</label>
+              <label for="produce-subject">Value schema (the value as JSON)</label>
               <select
                 id="produce-subject"
                 value={subject}
