@@ -27,7 +27,10 @@ const ReadyTimeout = 60 * time.Second
 type Kafka struct {
 	BootstrapServers string `json:"bootstrapServers"`
 	ControlURL       string `json:"controlUrl"`
-	cmd              *exec.Cmd
+	// SchemaRegistryURL is the Schema Registry started with "--schema-registry" (emptied by every
+	// Reset); "" without it.
+	SchemaRegistryURL string `json:"schemaRegistryUrl"`
+	cmd               *exec.Cmd
 }
 
 var shared *Kafka
