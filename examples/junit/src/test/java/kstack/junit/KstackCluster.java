@@ -34,6 +34,7 @@ public final class KstackCluster implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
   private final String bootstrapServers;
   private final String controlUrl;
+  private final String schemaRegistryUrl;
 
   /** A refusal of the control endpoint: its HTTP status and error code (e.g. SNAPSHOT_NOT_FOUND). */
   public static final class KstackException extends RuntimeException {
@@ -51,6 +52,7 @@ public final class KstackCluster implements AutoCloseable {
     this.process = process;
     this.bootstrapServers = field(readyLine, "bootstrapServers");
     this.controlUrl = field(readyLine, "controlUrl");
+    this.schemaRegistryUrl = field(readyLine, "schemaRegistryUrl");
     if (bootstrapServers == null || controlUrl == null) {
       process.destroyForcibly();
       throw new IllegalStateException("serve.ts printed " + readyLine);
@@ -141,6 +143,11 @@ public final class KstackCluster implements AutoCloseable {
 
   public String controlUrl() {
     return controlUrl;
+  }
+
+  /** The Schema Registry of a cluster started with "--schema-registry" (emptied by every reset); null without. */
+  public String schemaRegistryUrl() {
+    return schemaRegistryUrl;
   }
 
   /** Back to the state right after start: topics, records, groups, offsets, transactions. */
