@@ -18,10 +18,22 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** Starts a one-node cluster listening on 127.0.0.1:port, its data under `dir`. */
-export async function startCluster(kind: ClusterKind, port: number, dir: string): Promise<Cluster> {
+/**
+ * Starts a one-node cluster listening on 127.0.0.1:port, its data under `dir`; the reference may have
+ * `referenceNodes` nodes (on port, port + 1, …: RF 3 and min ISR 2 on three).
+ */
+export async function startCluster(
+  kind: ClusterKind,
+  port: number,
+  dir: string,
+  referenceNodes = 1,
+): Promise<Cluster> {
   if (kind === 'reference') {
-    const cluster = new ReferenceCluster({ nodes: 1, basePort: port, dataDir: join(dir, 'reference') });
+    const cluster = new ReferenceCluster({
+      nodes: referenceNodes,
+      basePort: port,
+      dataDir: join(dir, 'reference'),
+    });
     await cluster.start();
     return { kind, bootstrap: cluster.bootstrap, stop: () => cluster.stop(true) };
   }

@@ -7,7 +7,7 @@
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../common/log.ts';
+import type { Logger, LogLevel } from '../common/log.ts';
 import type { ConnectLogRecord } from './log.ts';
 import { assertConnectInstalled, type ConnectWorker, startConnectWorker } from './worker.ts';
 
@@ -36,6 +36,11 @@ export interface ConnectCompanionOptions {
   readonly logger?: Logger;
   /** Without `logger`: one line each (ready, exited, restarting; the worker's errors). */
   readonly log?: (line: string) => void;
+  /** Without `logger`: the worker's log events at `logLevel` (default error) as records. */
+  readonly logRecord?: (record: ConnectLogRecord) => void;
+  readonly logLevel?: LogLevel;
+  /** Added to the JVM's options (the tests run the client JIT only). */
+  readonly jvmOptions?: readonly string[];
 }
 
 export interface ConnectCompanion {
@@ -60,7 +65,9 @@ export async function startConnectCompanion(options: ConnectCompanionOptions): P
     if (logger === undefined) lineLog(line);
     else logger[level](line);
   };
-  const logRecord = logger === undefined ? undefined : (record: ConnectLogRecord) => toStream(logger, record);
+  const logRecord =
+    logger === undefined ? options.logRecord : (record: ConnectLogRecord) => toStream(logger, record);
+  const logLevel = logger?.level ?? options.logLevel;
   const workDir = resolve(options.workDir ?? `.data/connect-${options.port}`);
   say(
     'info',
@@ -80,7 +87,8 @@ export async function startConnectCompanion(options: ConnectCompanionOptions): P
           workDir,
           signal: controller.signal,
           log: (line) => say('warn', line),
-          ...(logger === undefined ? {} : { logLevel: logger.level }),
+          ...(logLevel === undefined ? {} : { logLevel }),
+          ...(options.jvmOptions === undefined ? {} : { jvmOptions: options.jvmOptions }),
           ...(logRecord === undefined ? {} : { logRecord }),
           ...(options.brokerCount === undefined ? {} : { brokerCount: options.brokerCount }),
           ...(options.pluginDirs === undefined ? {} : { pluginDirs: options.pluginDirs }),

@@ -7,7 +7,9 @@
  *
  * 1. on each cluster: FileStream source -> topic -> sink byte for byte; pause, resume, restart, stop,
  *    delete; Connect's own errors for bad input; `kstack status --connect-url`; the worker's log;
- *    on kstack only, `kstack up --connect-plugins` (a `kstack up` feature, no reference to compare);
+ *    on kstack only (`kstack up` features, no reference to compare), `kstack up --connect-plugins`, and
+ *    the worker supervised like a broker: its JVM killed, the supervisor starts it again, its connector
+ *    goes on with nothing lost or repeated;
  * 2. MirrorMaker 2 both ways, each in a worker on its target cluster, with a group's offsets;
  * 3. on each cluster: the worker stopped cleanly and started again, with a second worker of its group
  *    beside it, keeps configs and source offsets; both run exactly-once source
@@ -16,7 +18,7 @@
  *
  * A broker killed under a running connector needs a cluster of three: `test/engine/cluster-up.slow.ts`
  * does it on `kstack up --brokers 3` (the stack's own worker); a three-node reference would add three
- * JVMs and a worker of its own. `companion.long.ts` (the supervised companion killed) stays by hand.
+ * JVMs and a worker of its own.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,7 @@ import {
   rest,
   restartKeepsState,
   sourceToSink,
+  supervisedWorkerKilled,
   waitFor,
   waitForState,
   workersShareTasks,
@@ -68,7 +71,9 @@ describe('Kafka Connect on Apache Kafka and on kstack', { timeout: 1_200_000 }, 
   };
   before(async () => {
     const started = await Promise.allSettled(
-      KINDS.map((kind) => startTarget(kind, PORTS[kind].cluster, PORTS[kind].worker, WORKER_OVERRIDES)),
+      KINDS.map((kind) =>
+        startTarget(kind, PORTS[kind].cluster, PORTS[kind].worker, WORKER_OVERRIDES, 1, kind === 'kstack'),
+      ),
     );
     for (const [i, result] of started.entries()) {
       if (result.status === 'fulfilled') targets.set(KINDS[i]!, result.value);
@@ -200,6 +205,11 @@ describe('Kafka Connect on Apache Kafka and on kstack', { timeout: 1_200_000 }, 
             await companions.close();
           }
           rmSync(dataDir, { recursive: true, force: true });
+        });
+        it("the worker supervised like a broker (kstack up's companion): killed with SIGKILL, restarted after 1 s, its connector goes on, nothing lost or repeated", () => {
+          const supervisor = target().supervisor();
+          assert.ok(supervisor !== undefined, 'the kstack worker runs under its supervisor');
+          return supervisedWorkerKilled(target(), supervisor, target().supervisorLines);
         });
       });
     }

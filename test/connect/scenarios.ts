@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Consumer } from '@platformatic/kafka';
+import type { ConnectCompanion } from '../../src/connect/companion.ts';
 import type { ConnectWorker } from '../../src/connect/worker.ts';
 
 /** Waits for a condition on the loaded CI machine: generous, and it names what it waited for. */
@@ -395,6 +396,65 @@ export async function restartKeepsState(
  * offsets of their own), and a task restart fences the old producer through the task's transactional
  * id and goes on from the committed offset: nothing lost, nothing twice.
  */
+/**
+ * The supervised worker (`kstack up`'s companion) killed with SIGKILL once its source offsets are
+ * committed: the supervisor starts it again after its first backoff, the connector runs again and
+ * goes on from the committed position, so the topic holds every line once, in order.
+ */
+export async function supervisedWorkerKilled(
+  target: ConnectTarget,
+  supervisor: ConnectCompanion,
+  supervisorLines: readonly string[],
+): Promise<void> {
+  const first = await waitFor('the supervised worker', () => supervisor.worker);
+  const starts = supervisor.starts;
+  const input = join(target.dir, 'supervised-in.txt');
+  const topic = 'connect-supervised';
+  const name = 'supervised-source';
+  const before = sampleLines('before', 100, 6, true);
+  writeFileSync(input, `${before.join('\n')}\n`);
+  await createConnector(first, name, fileSource(input, topic));
+  await waitForState(first, name, 'RUNNING');
+  assertSameLines(await readTopic(target.bootstrap, topic, before.length), before, topic);
+  // Killed once the position is committed, the task has nothing to read again (at-least-once would
+  // repeat the lines read since the last commit).
+  const position = readFileSync(input).length;
+  await waitFor(`${name}'s committed position to reach ${position}`, async () => {
+    const body = (await rest(first, 'GET', `/connectors/${name}/offsets`)).body as {
+      offsets?: { offset?: { position?: number } }[];
+    };
+    return body.offsets?.[0]?.offset?.position === position ? true : undefined;
+  });
+  await first.kill();
+  const during = sampleLines('during', 100, 7, true);
+  appendFileSync(input, `${during.join('\n')}\n`);
+  const second = await waitFor('the supervisor to start the worker again', () =>
+    supervisor.starts === starts + 1 ? supervisor.worker : undefined,
+  );
+  assert.notEqual(second.pid, first.pid);
+  assert.ok(
+    supervisorLines.some((line) => /worker exited \(SIGKILL\)/.test(line)),
+    supervisorLines.join('\n'),
+  );
+  assert.ok(
+    supervisorLines.some((line) => /restarting in 1000 ms/.test(line)),
+    supervisorLines.join('\n'),
+  );
+  await waitForState(second, name, 'RUNNING');
+  const after = sampleLines('after', 100, 8, true);
+  appendFileSync(input, `${after.join('\n')}\n`);
+  const expected = [...before, ...during, ...after];
+  const records = await readRecords(target.bootstrap, topic, (read) => read.length >= expected.length);
+  assertSameLines(
+    records.map((record) => record.value),
+    expected,
+    topic,
+  );
+  const end = records.at(-1)!.offset + 1n;
+  assert.equal(await endOffset(target.bootstrap, topic), end, `${topic} holds more than the expected lines`);
+  assert.equal((await rest(second, 'DELETE', `/connectors/${name}`)).status, 204);
+}
+
 export async function exactlyOnceSource(target: ConnectTarget): Promise<void> {
   const worker = target.worker();
   const input = join(target.dir, 'eos-in.txt');

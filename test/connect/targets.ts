@@ -6,9 +6,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '../../src/connect/clusters.ts';
+import { type ConnectCompanion, startConnectCompanion } from '../../src/connect/companion.ts';
 import type { ConnectLogRecord } from '../../src/connect/log.ts';
 import { type ConnectWorker, startConnectWorker } from '../../src/connect/worker.ts';
-import type { ConnectTarget } from './scenarios.ts';
+import { type ConnectTarget, waitFor } from './scenarios.ts';
 
 /**
  * Source offsets are committed every offset.flush.interval.ms (60 s by default) and at a clean stop;
@@ -32,59 +33,109 @@ export interface RunningTarget extends ConnectTarget {
   readonly logRecords: readonly ConnectLogRecord[];
   /** ms from spawning the first worker's JVM to its REST API ready. */
   readonly firstStartToReadyMs: number;
+  /**
+   * With `supervised`, the first worker's supervisor (src/connect/companion.ts, as `kstack up` runs
+   * it) until the first restart, which closes it and starts plain workers; its lines in
+   * `supervisorLines`.
+   */
+  supervisor(): ConnectCompanion | undefined;
+  readonly supervisorLines: readonly string[];
   close(): Promise<void>;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Starts the cluster, then a worker on `workerPort`; `overrides` are worker properties (a restart may
- * add more). Whatever started is stopped again if a later step fails.
+ * Starts the cluster, then a worker on `workerPort` (`supervised`: under the companion's supervisor);
+ * `overrides` are worker properties (a restart may add more). Whatever started is stopped again if a
+ * later step fails.
  */
 export async function startTarget(
   kind: 'kstack' | 'reference',
   clusterPort: number,
   workerPort: number,
   extraOverrides: ReadonlyMap<string, string> = new Map(),
+  referenceNodes = 1,
+  supervised = false,
 ): Promise<RunningTarget> {
   const overrides = new Map([...TEST_WORKER_OVERRIDES, ...extraOverrides]);
   const dir = mkdtempSync(join(tmpdir(), `kstack-connect-${kind}-`));
-  const cluster = await startCluster(kind, clusterPort, dir);
+  const cluster = await startCluster(kind, clusterPort, dir, referenceNodes);
   let runs = 0;
   const logRecords: ConnectLogRecord[] = [];
   const joiners: ConnectWorker[] = [];
-  const start = (port: number, runOverrides: ReadonlyMap<string, string>) => {
+  const logRecord = (record: ConnectLogRecord) => {
+    logRecords.push(record);
+    if (logRecords.length > LOG_RECORDS_KEPT_MAX) logRecords.shift();
+  };
+  const nextWorkDir = () => {
     runs += 1;
     const workDir = join(dir, `worker-${runs}`);
     mkdirSync(workDir, { recursive: true });
-    return startConnectWorker({
+    return workDir;
+  };
+  const start = (port: number, runOverrides: ReadonlyMap<string, string>) =>
+    startConnectWorker({
       bootstrap: cluster.bootstrap,
       port,
-      workDir,
+      workDir: nextWorkDir(),
       overrides: runOverrides,
       jvmOptions: TEST_JVM_OPTIONS,
       logLevel: 'info',
-      logRecord: (record) => {
-        logRecords.push(record);
-        if (logRecords.length > LOG_RECORDS_KEPT_MAX) logRecords.shift();
-      },
+      logRecord,
     });
-  };
+  const supervisorLines: string[] = [];
+  let supervisor: ConnectCompanion | undefined;
   let worker: ConnectWorker;
   try {
-    worker = await start(workerPort, overrides);
+    if (supervised) {
+      supervisor = await startConnectCompanion({
+        bootstrap: cluster.bootstrap,
+        port: workerPort,
+        workDir: nextWorkDir(),
+        overrides,
+        jvmOptions: TEST_JVM_OPTIONS,
+        logLevel: 'info',
+        logRecord,
+        log: (line) => supervisorLines.push(line),
+      });
+      const running = supervisor;
+      worker = await waitFor('the supervised worker ready', () => running.worker);
+    } else worker = await start(workerPort, overrides);
   } catch (error) {
+    await supervisor?.close();
     await cluster.stop();
     throw error;
   }
   const firstStartToReadyMs = worker.startToReadyMs;
+  const current = () => supervisor?.worker ?? worker;
+  /** Stops the supervisor and its worker (SIGTERM), which leaves no JVM; from then on, plain workers. */
+  const closeSupervisor = async (running: ConnectCompanion) => {
+    const pid = running.worker?.pid;
+    await running.close();
+    supervisor = undefined;
+    if (pid !== undefined && alive(pid))
+      throw new Error(`the supervised worker's JVM ${pid} still runs after close()`);
+  };
   return {
     name: kind,
     bootstrap: cluster.bootstrap,
     dir,
     firstStartToReadyMs,
     logRecords,
-    worker: () => worker,
+    worker: current,
+    supervisor: () => supervisor,
+    supervisorLines,
     async restartWorker(between, restartOverrides, joinerPort) {
-      await worker.stop();
+      if (supervisor === undefined) await worker.stop();
+      else await closeSupervisor(supervisor);
       between?.();
       const properties = new Map([...overrides, ...(restartOverrides ?? [])]);
       const joining = joinerPort === undefined ? [] : [start(joinerPort, properties)];
@@ -97,7 +148,10 @@ export async function startTarget(
     },
     joiners: () => joiners,
     async close() {
-      await Promise.allSettled([worker.stop(), ...joiners.map((joiner) => joiner.stop())]);
+      await Promise.allSettled([
+        supervisor === undefined ? worker.stop() : supervisor.close(),
+        ...joiners.map((joiner) => joiner.stop()),
+      ]);
       await cluster.stop();
       rmSync(dir, { recursive: true, force: true });
     },
