@@ -4,85 +4,17 @@
 // leader took a snapshot catches up through FetchSnapshot; after the leader stops another one
 // commits.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MetadataRecord } from '../../src/broker/metadata-image.ts';
-import { MetadataQuorum, NotControllerError } from '../../src/controller/metadata-quorum.ts';
-import { ControllerNode } from '../../src/controller/node.ts';
+import { NotControllerError } from '../../src/controller/metadata-quorum.ts';
 import { decodeEntries, encodeEntries } from '../../src/controller/wire.ts';
+import { quorumTrio } from './quorum-trio.ts';
 
-const HOST = '127.0.0.1';
-const PORTS = [21020, 21021, 21022];
-const VOTERS = PORTS.map((port, i) => ({ nodeId: i + 1, host: HOST, port }));
-const CLUSTER_ID = 'MkU3OEVBNTcwNTJENDM2Qg';
-const WAIT_MS_MAX = 60_000;
-const POLL_MS = 20;
-
-const dataDir = mkdtempSync(join(tmpdir(), 'kstack-metadata-quorum-'));
-const running = new Map<number, { node: ControllerNode; quorum: MetadataQuorum }>();
-/** The topic names each node was handed through onRecords, in order (what a broker would replay). */
-const handed = new Map<number, string[]>();
-const quiet = { info() {}, warn() {} };
-
-async function startNode(nodeId: number): Promise<void> {
-  handed.set(nodeId, []);
-  const quorum = new MetadataQuorum({
-    clusterId: CLUSTER_ID,
-    onRecords: (records) => {
-      for (const record of records) if (record.type === 'TopicRecord') handed.get(nodeId)?.push(record.name);
-    },
-  });
-  const node = new ControllerNode({
-    nodeId,
-    clusterId: CLUSTER_ID,
-    voters: VOTERS,
-    listenerName: 'CONTROLLER',
-    host: HOST,
-    port: PORTS[nodeId - 1]!,
-    dataDir: join(dataDir, `controller-${nodeId}`),
-    raftListener: quorum.listener,
-    onLeaderChange: (leader) => quorum.onLeaderChange(leader),
-    log: quiet,
-    onFatal: (error) => {
-      throw error;
-    },
-  });
-  quorum.attach(node.driver);
-  await node.start();
-  running.set(nodeId, { node, quorum });
-}
-
-async function stopNode(nodeId: number): Promise<void> {
-  const entry = running.get(nodeId);
-  if (entry === undefined) return;
-  running.delete(nodeId);
-  entry.quorum.detach();
-  await entry.node.stop();
-}
-
-async function until<T>(what: string, check: () => T | undefined | null | false): Promise<T> {
-  const deadline = Date.now() + WAIT_MS_MAX;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${WAIT_MS_MAX} ms`);
-    await sleep(POLL_MS);
-  }
-}
-
-/** The node every running node names as leader, once they agree. */
-function agreedLeader(): Promise<number> {
-  return until('one leader named by every running node', () => {
-    const leaders = [...running.values()].map(({ node }) => node.driver.leader().leaderId);
-    const first = leaders[0];
-    return first !== undefined && first >= 0 && running.has(first) && leaders.every((l) => l === first)
-      ? running.get(first)?.node.driver.role() === 'leader' && first
-      : undefined;
-  });
-}
+const { running, handed, startNode, stopNode, until, agreedLeader, close } = quorumTrio({
+  ports: [21020, 21021, 21022],
+  name: 'metadata-quorum',
+  waitMsMax: 60_000,
+});
 
 function topicRecords(name: string, index: number): MetadataRecord[] {
   const topicId = `${Buffer.alloc(15, index).toString('base64url').slice(0, 20)}AA`;
@@ -105,10 +37,7 @@ function topicNames(nodeId: number): string[] {
   return [...(running.get(nodeId)?.quorum.image().topics() ?? [])].map((t) => t.name).sort();
 }
 
-after(async () => {
-  await Promise.all([...running.keys()].map(stopNode));
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(close);
 
 test('log entries cross the wire as record batches: offsets, epochs, control bits and payloads', async () => {
   const entries = [

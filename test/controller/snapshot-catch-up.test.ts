@@ -7,89 +7,23 @@
 // stopped node, restarted below the leader's log start, installs the snapshot and holds an image
 // equal to the leader's, with nothing of the deleted topics.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MetadataImage, MetadataRecord } from '../../src/broker/metadata-image.ts';
-import { encodeMetadataEntry, MetadataQuorum } from '../../src/controller/metadata-quorum.ts';
-import { ControllerNode } from '../../src/controller/node.ts';
+import { encodeMetadataEntry } from '../../src/controller/metadata-quorum.ts';
+import { quorumTrio } from './quorum-trio.ts';
 
-const HOST = '127.0.0.1';
-const PORTS = [27300, 27301, 27302];
-const VOTERS = PORTS.map((port, i) => ({ nodeId: i + 1, host: HOST, port }));
-const CLUSTER_ID = 'MkU3OEVBNTcwNTJENDM2Qg';
 const SNAPSHOT_RECORD_BYTES = 64 * 1024;
 const CHURN_TOPICS = 1_000;
 const SURVIVORS = 10;
 /** Proposals in flight at once during the churn. */
 const CHURN_CHUNK = 50;
-const WAIT_MS_MAX = 120_000;
-const POLL_MS = 20;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'kstack-snapshot-catch-up-'));
-const running = new Map<number, { node: ControllerNode; quorum: MetadataQuorum }>();
-/** The TopicRecord names each node was handed through onRecords since its last start. */
-const handed = new Map<number, string[]>();
-const quiet = { info() {}, warn() {} };
-
-async function startNode(nodeId: number): Promise<void> {
-  handed.set(nodeId, []);
-  const quorum = new MetadataQuorum({
-    clusterId: CLUSTER_ID,
-    snapshotRecordBytes: SNAPSHOT_RECORD_BYTES,
-    onRecords: (records) => {
-      for (const record of records) if (record.type === 'TopicRecord') handed.get(nodeId)?.push(record.name);
-    },
-  });
-  const node = new ControllerNode({
-    nodeId,
-    clusterId: CLUSTER_ID,
-    voters: VOTERS,
-    listenerName: 'CONTROLLER',
-    host: HOST,
-    port: PORTS[nodeId - 1]!,
-    dataDir: join(dataDir, `controller-${nodeId}`),
-    raftListener: quorum.listener,
-    onLeaderChange: (leader) => quorum.onLeaderChange(leader),
-    log: quiet,
-    onFatal: (error) => {
-      throw error;
-    },
-  });
-  quorum.attach(node.driver);
-  await node.start();
-  running.set(nodeId, { node, quorum });
-}
-
-async function stopNode(nodeId: number): Promise<void> {
-  const entry = running.get(nodeId);
-  if (entry === undefined) return;
-  running.delete(nodeId);
-  entry.quorum.detach();
-  await entry.node.stop();
-}
-
-async function until<T>(what: string, check: () => T | undefined | null | false): Promise<T> {
-  const deadline = Date.now() + WAIT_MS_MAX;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${WAIT_MS_MAX} ms`);
-    await sleep(POLL_MS);
-  }
-}
-
-function agreedLeader(): Promise<number> {
-  return until('one leader named by every running node', () => {
-    const leaders = [...running.values()].map(({ node }) => node.driver.leader().leaderId);
-    const first = leaders[0];
-    return first !== undefined && first >= 0 && running.has(first) && leaders.every((l) => l === first)
-      ? running.get(first)?.node.driver.role() === 'leader' && first
-      : undefined;
-  });
-}
+const { running, handed, startNode, stopNode, until, agreedLeader, close } = quorumTrio({
+  ports: [27300, 27301, 27302],
+  name: 'snapshot-catch-up',
+  waitMsMax: 120_000,
+  quorum: { snapshotRecordBytes: SNAPSHOT_RECORD_BYTES },
+});
 
 function topicId(index: number): string {
   return `${index.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
@@ -122,10 +56,7 @@ function topicsOf(image: MetadataImage): unknown {
     .sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-after(async () => {
-  await Promise.all([...running.keys()].map(stopNode));
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(close);
 
 test('1,000 topics created and deleted: snapshots hold the surviving image; a restarted node catches up through FetchSnapshot', async () => {
   await Promise.all([1, 2, 3].map(startNode));
