@@ -44,7 +44,8 @@ if (output !== undefined) {
     for (const entry of list.getEntries()) {
       const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
       const kind = GC_KINDS[detail?.kind ?? -1] ?? 'other';
-      const figures = (gc[kind] ??= { count: 0, totalMs: 0, maxMs: 0, over1Ms: 0 });
+      const figures = gc[kind] ?? { count: 0, totalMs: 0, maxMs: 0, over1Ms: 0 };
+      gc[kind] = figures;
       figures.count += 1;
       figures.totalMs += entry.duration;
       figures.maxMs = Math.max(figures.maxMs, entry.duration);
