@@ -1,6 +1,7 @@
 /**
  * `kstack schema-registry --bootstrap-server HOST:PORT [--port P] [--host H] [--topic T] [--group-id G]
- * [--leader-eligibility true|false] [--host-name N] [--leader-wait-ms MS] [--leader-election true|false]`:
+ * [--leader-eligibility true|false] [--host-name N] [--leader-wait-ms MS] [--leader-election true|false]
+ * [--fenced-writes true|false]`:
  * Confluent's Schema Registry API in front of any Kafka cluster, until Ctrl-C. Exit 0 after a clean stop,
  * 1 when it cannot start (cluster unreachable, port taken), 2 on bad usage.
  */
@@ -26,9 +27,9 @@ type "sr", as Confluent's registry does); only the leader writes T, the others f
   --leader-election false     join no group: this instance writes alone (run no other instance then)
   --host-name N               the host other instances reach this one by (default: H)
   --leader-wait-ms MS         how long a write waits for a leader before error 50004 (default ${LEADER_WAIT_MS_DEFAULT})
-  --fenced-writes true        the leader writes T in Kafka transactions of one transactional id that each
-                              new leader claims, so Kafka refuses a demoted leader's late writes
-                              (default false: writes about a third slower; needs leader election)
+  --fenced-writes false       the leader writes T without transactions (default true with leader election:
+                              it writes T in Kafka transactions of one transactional id that each new
+                              leader claims, so Kafka refuses a demoted leader's late writes)
 `;
 
 export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOptions | 'help' {
@@ -93,7 +94,8 @@ export function parseRegistryArgs(args: readonly string[]): SchemaRegistryOption
     hostName,
     leaderWaitMs,
     leaderElection: election !== 'false',
-    fencedWrites: fenced === 'true',
+    // On by default wherever leaders are elected; alone (--leader-election false) nothing needs fencing.
+    fencedWrites: fenced === undefined ? election !== 'false' : fenced === 'true',
   };
 }
 

@@ -44,7 +44,8 @@ export interface SchemaRegistryOptions {
   /**
    * With leader election: write `_schemas` in Kafka transactions of one transactional id
    * (`WRITER_ID_PREFIX` + group + topic) that each new leader claims, fencing the one before
-   * (schema-log.ts). Off by default: each write is then three Kafka round trips more.
+   * (schema-log.ts). Defaults to `leaderElection` (each write is then three Kafka round trips more);
+   * ignored without leader election.
    */
   readonly fencedWrites?: boolean;
   /** Where the registry reports leadership changes; nowhere when missing. */
@@ -69,7 +70,7 @@ export async function startSchemaRegistry(options: SchemaRegistryOptions): Promi
   // With fencedWrites, the leader writes `_schemas` in transactions of one transactional id per group
   // and topic, claimed by each new leader: a demoted leader that has not noticed yet is fenced by Kafka.
   const transactionalId =
-    options.leaderElection === true && options.fencedWrites === true
+    options.leaderElection === true && (options.fencedWrites ?? options.leaderElection) === true
       ? `${WRITER_ID_PREFIX}${options.groupId ?? GROUP_ID_DEFAULT}/${options.topic ?? SCHEMAS_TOPIC_DEFAULT}`
       : undefined;
   const registry = new SchemaRegistry(

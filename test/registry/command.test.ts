@@ -15,7 +15,7 @@ describe('kstack schema-registry', { timeout: 120_000 }, () => {
       hostName: undefined,
       leaderWaitMs: undefined,
       leaderElection: true,
-      fencedWrites: false,
+      fencedWrites: true,
     };
     assert.deepEqual(parseRegistryArgs(['--bootstrap-server', 'h:1']), {
       bootstrap: 'h:1',
@@ -61,11 +61,11 @@ describe('kstack schema-registry', { timeout: 120_000 }, () => {
     );
     assert.equal(
       (
-        parseRegistryArgs(['--bootstrap-server', 'h:1', '--fenced-writes', 'true']) as {
+        parseRegistryArgs(['--bootstrap-server', 'h:1', '--fenced-writes', 'false']) as {
           fencedWrites: boolean;
         }
       ).fencedWrites,
-      true,
+      false,
     );
     assert.throws(
       () => parseRegistryArgs(['--bootstrap-server', 'h:1', '--fenced-writes', 'yes']),

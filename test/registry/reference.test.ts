@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ReferenceCluster } from '../../reference/cluster.ts';
-import { RegistryProcess, runSerdes, waitForRegistryGroup } from './registry-process.ts';
+import { RegistryProcess, readTopicRaw, runSerdes, waitForRegistryGroup } from './registry-process.ts';
 
 /** The reference broker; its controller listens on 20270. */
 const REFERENCE_PORT = 20220;
@@ -40,6 +40,14 @@ describe('kstack schema-registry against Apache Kafka (reference)', { timeout: 9
     assert.equal(summary.ok, true, JSON.stringify(summary));
     const before = await (await fetch(`${registry.url}/schemas?deleted=true`)).json();
     assert.equal((before as unknown[]).length, 2);
+    // Fenced writes are on by default: Apache Kafka took every `_schemas` record inside a transaction
+    // of the writer's id, and the restart below reads them back committed.
+    const records = await readTopicRaw(bootstrap, '_schemas');
+    assert.ok(records.length >= 2, `${records.length} records in _schemas`);
+    for (const record of records) {
+      assert.ok(record.transactional, `not transactional: ${record.key}`);
+      assert.ok(record.producerId >= 0n, `producer id ${record.producerId}`);
+    }
     await registry.stop();
     await registry.start();
     assert.deepEqual(await (await fetch(`${registry.url}/schemas?deleted=true`)).json(), before);

@@ -224,12 +224,15 @@ export async function waitForRegistryGroup(
   }
 }
 
+/** Bit 4 of a record batch's attributes: written inside a transaction. */
+const TRANSACTIONAL_BATCH = 1 << 4;
 /** Bit 5 of a record batch's attributes: a transaction marker. */
 const CONTROL_BATCH = 1 << 5;
 
 /**
  * Every data record of partition 0 of `topic` (one fetch of up to 4 MiB), aborted ones included
- * (read uncommitted), with the producer id and epoch of its batch: who wrote it.
+ * (read uncommitted), with the producer id and epoch of its batch (who wrote it), whether the batch
+ * is transactional, and how many commit or abort markers the partition holds.
  */
 export async function readTopicRaw(bootstrap: string, topic: string) {
   const consumer = new Consumer({
@@ -261,7 +264,13 @@ export async function readTopicRaw(bootstrap: string, topic: string) {
         },
       ],
     });
-    const records: { offset: bigint; producerId: bigint; epoch: number; key: string }[] = [];
+    const records: {
+      offset: bigint;
+      producerId: bigint;
+      epoch: number;
+      key: string;
+      transactional: boolean;
+    }[] = [];
     for (const partition of response.responses[0]?.partitions ?? []) {
       for (const batch of partition.records ?? []) {
         if ((batch.attributes & CONTROL_BATCH) !== 0) continue;
@@ -271,6 +280,7 @@ export async function readTopicRaw(bootstrap: string, topic: string) {
             producerId: batch.producerId,
             epoch: batch.producerEpoch,
             key: record.key?.toString() ?? '',
+            transactional: (batch.attributes & TRANSACTIONAL_BATCH) !== 0,
           });
         }
       }
