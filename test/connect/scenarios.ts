@@ -28,7 +28,7 @@ export interface ConnectTarget {
   worker(): ConnectWorker;
   /**
    * Stops the worker cleanly (SIGTERM) and starts a new one with the same group and topics, and with
-   * `overrides` added to its properties; with `joinerPort`, a second worker of the group starts with it.
+   * `overrides` added to its properties; with `joinerPort`, a second worker of the group starts once it is ready.
    */
   restartWorker(
     between?: () => void,

@@ -138,12 +138,12 @@ export async function startTarget(
       else await closeSupervisor(supervisor);
       between?.();
       const properties = new Map([...overrides, ...(restartOverrides ?? [])]);
-      const joining = joinerPort === undefined ? [] : [start(joinerPort, properties)];
-      const [restarted, ...joined] = await Promise.allSettled([start(workerPort, properties), ...joining]);
-      for (const result of joined) if (result.status === 'fulfilled') joiners.push(result.value);
-      if (restarted?.status === 'fulfilled') worker = restarted.value;
-      const failed = [restarted, ...joined].find((result) => result?.status === 'rejected');
-      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+      // The second worker starts once the first is ready: the first, alone, leads the group and fences
+      // its exactly-once tasks itself. Started at once, a task on the second could forward its fencing
+      // to a leader that has not yet taken the session key from the config topic (Connect's race,
+      // KAFKA-17252), and Connect does not restart the task that fails on it.
+      worker = await start(workerPort, properties);
+      if (joinerPort !== undefined) joiners.push(await start(joinerPort, properties));
       return worker;
     },
     joiners: () => joiners,
