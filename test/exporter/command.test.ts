@@ -29,6 +29,51 @@ function exporter(args: string[]): Promise<{ status: number | null; stderr: stri
   });
 }
 
+/** A running `kstack exporter` with JSON logs: the child and its stderr so far. */
+interface RunningExporter {
+  readonly child: ReturnType<typeof spawn>;
+  stderr(): string;
+  /** The stderr's JSON log lines. */
+  lines(): Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+function startExporter(bootstrap: string, port: number): RunningExporter {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/kstack.ts',
+      'exporter',
+      '--bootstrap-server',
+      bootstrap,
+      '--port',
+      String(port),
+      '--log-format',
+      'json',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
+    stderr += text;
+  });
+  return {
+    child,
+    stderr: () => stderr,
+    lines: () =>
+      stderr
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    stop: async () => {
+      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null)
+        await new Promise((done) => child.once('exit', done));
+    },
+  };
+}
+
 test('bad flags exit 2 and name the flag', async () => {
   const cases: [string[], RegExp][] = [
     [[], /--bootstrap-server: missing/],
@@ -54,25 +99,7 @@ test('bad flags exit 2 and name the flag', async () => {
 });
 
 test('a cluster nothing answers on is served as down, logged once as a JSON line, and the exporter keeps running', async () => {
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/kstack.ts',
-      'exporter',
-      '--bootstrap-server',
-      '127.0.0.1:19399',
-      '--port',
-      '20414',
-      '--log-format',
-      'json',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    stderr += text;
-  });
+  const running = startExporter('127.0.0.1:19399', 20414);
   try {
     const samples = await waitFor('the exporter to answer', () => scrape('http://127.0.0.1:20414/metrics'));
     assert.equal(sampleValue(samples, 'kafka_exporter_cluster_up'), 0);
@@ -84,19 +111,15 @@ test('a cluster nothing answers on is served as down, logged once as a JSON line
         ? true
         : undefined;
     });
-    const lines = stderr
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.equal(lines.length, 1, stderr);
+    const lines = running.lines();
+    assert.equal(lines.length, 1, running.stderr());
     assert.equal(lines[0]!.level, 'warn');
     assert.equal(lines[0]!.component, 'exporter');
     assert.equal(lines[0]!.bootstrap, '127.0.0.1:19399');
     assert.match(String(lines[0]!.msg), /^cluster 127\.0\.0\.1:19399 unreachable: /);
-    assert.equal(child.exitCode, null, 'the exporter exited');
+    assert.equal(running.child.exitCode, null, 'the exporter exited');
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((done) => child.once('exit', done));
+    await running.stop();
   }
 });
 
@@ -107,41 +130,20 @@ test('a broker that accepts and never answers (a paused one) is down after one r
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve) => silent.listen(25603, '127.0.0.1', resolve));
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/kstack.ts',
-      'exporter',
-      '--bootstrap-server',
-      '127.0.0.1:25603',
-      '--port',
-      '25602',
-      '--log-format',
-      'json',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    stderr += text;
-  });
+  const running = startExporter('127.0.0.1:25603', 25602);
   try {
     const samples = await waitFor('the exporter to answer', () => scrape('http://127.0.0.1:25602/metrics'));
     assert.equal(sampleValue(samples, 'kafka_exporter_cluster_up'), 0);
     assert.ok(held.size >= 1, 'the exporter connected to the silent broker');
-    const [line] = stderr
-      .split('\n')
-      .filter((text) => text !== '')
-      .map((text) => JSON.parse(text) as Record<string, unknown>);
+    const [line] = running.lines();
+    const stderr = running.stderr();
     // The client's requests end after EXPORTER_REQUEST_TIMEOUT_MS; had they waited the connections'
     // 30 s default, the collection's own EXPORTER_COLLECT_TIMEOUT_MS would have ended it instead.
     assert.ok(EXPORTER_REQUEST_TIMEOUT_MS < EXPORTER_COLLECT_TIMEOUT_MS);
     assert.match(String(line?.msg), /^cluster 127\.0\.0\.1:25603 unreachable: /, stderr);
     assert.doesNotMatch(String(line?.msg), /EXPORTER_COLLECT_TIMEOUT_MS/, stderr);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((done) => child.once('exit', done));
+    await running.stop();
     for (const socket of held) socket.destroy();
     await new Promise((resolve) => silent.close(resolve));
   }
