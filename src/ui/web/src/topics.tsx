@@ -579,6 +579,8 @@ function Produce({
 
 /** Messages the live tail keeps on the page (newest first); older ones drop off. */
 const TAIL_WINDOW = 200;
+/** The live tail's rows change at most this often, however fast messages come (a person reads no faster). */
+const TAIL_RENDER_INTERVAL_MS = 250;
 
 function LiveTail({ topic, partitions }: { topic: string; partitions: Partition[] }) {
   const [partition, setPartition] = useState('0');
@@ -595,9 +597,26 @@ function LiveTail({ topic, partitions }: { topic: string; partitions: Partition[
     events.addEventListener('position', (event) => {
       setFrom((JSON.parse((event as MessageEvent<string>).data) as { offset: string }).offset);
     });
+    // The rows render at most once every TAIL_RENDER_INTERVAL_MS, with every batch that came since:
+    // at 2,000 messages/s the server sends about 600 small batches a second, and a render of the
+    // window for each one kept the page busy (long tasks up to 1.1 s, typing up to 187 ms); once a
+    // frame, the table's style and layout still took most of it (test/ui/sizes.long.ts).
+    let pending: Message[] = [];
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      const fresh = pending;
+      pending = [];
+      if (events.readyState !== EventSource.CLOSED)
+        setRows((previous) => [...fresh, ...previous].slice(0, TAIL_WINDOW));
+    };
     events.addEventListener('messages', (event) => {
       const batch = JSON.parse((event as MessageEvent<string>).data) as Message[];
-      setRows((previous) => [...batch.reverse(), ...previous].slice(0, TAIL_WINDOW));
+      pending = [...batch.reverse(), ...pending].slice(0, TAIL_WINDOW);
+      if (!scheduled) {
+        scheduled = true;
+        setTimeout(flush, TAIL_RENDER_INTERVAL_MS);
+      }
     });
     events.addEventListener('error', (event) => {
       const data = (event as MessageEvent<string | undefined>).data;
