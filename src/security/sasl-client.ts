@@ -3,8 +3,13 @@
  * broker (replica fetchers on a SASL inter-broker listener): PLAIN (RFC 4616) and SCRAM-SHA-256/512
  * (RFC 5802/7677, no channel binding, as Kafka's ScramSaslClient).
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SCRAM_MECHANISMS, type ScramMechanism, saltPassword } from './scram.ts';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  credentialFromSaltedPassword,
+  SCRAM_MECHANISMS,
+  type ScramMechanism,
+  saltPassword,
+} from './scram.ts';
 
 /** Where one exchange stands: the next token to send, or done (the server's last token checked). */
 export interface SaslClient {
@@ -83,19 +88,20 @@ class ScramClient implements SaslClient {
       throw new Error(`${this.mechanism}: malformed server-first message`);
     }
     const { hash } = SCRAM_MECHANISMS[this.mechanism];
-    const salted = saltPassword(
+    const saltBytes = Buffer.from(salt, 'base64');
+    const salted = saltPassword(this.mechanism, this.#login.password, saltBytes, iterations);
+    // The server's StoredKey and ServerKey, derived as the server derives them.
+    const { storedKey, serverKey } = credentialFromSaltedPassword(
       this.mechanism,
-      this.#login.password,
-      Buffer.from(salt, 'base64'),
+      saltBytes,
       iterations,
+      salted,
     );
     const clientKey = createHmac(hash, salted).update('Client Key').digest();
-    const storedKey = createHash(hash).update(clientKey).digest();
     const withoutProof = `c=biws,r=${nonce}`;
     const authMessage = `${this.#clientFirstBare},${message},${withoutProof}`;
     const signature = createHmac(hash, storedKey).update(authMessage).digest();
     const proof = Buffer.from(clientKey.map((byte, i) => byte ^ signature[i]!));
-    const serverKey = createHmac(hash, salted).update('Server Key').digest();
     this.#serverSignature = createHmac(hash, serverKey).update(authMessage).digest();
     return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`, 'utf8');
   }
