@@ -7,9 +7,14 @@
 KSTACK_TOOLS_DIR="${KSTACK_TOOLS_DIR:-$HOME/.cache/kstack-tools}"
 KSTACK_NODE_MAJOR=24
 KSTACK_BIOME_VERSION=2.6.8
+# Each version is read whole before it is matched: `biome --version | grep -q` under the setup steps'
+# `set -o pipefail` failed about one time in eight, because grep quits at the first line and Biome's
+# second write (a blank line) then dies of SIGPIPE (exit 141); CI failed on it.
 kstack_tools_ready() {
-  "$KSTACK_TOOLS_DIR/node_modules/.bin/node" --version 2>/dev/null | grep -q "^v$KSTACK_NODE_MAJOR\." \
-    && "$KSTACK_TOOLS_DIR/node_modules/.bin/biome" --version 2>/dev/null | grep -q "$KSTACK_BIOME_VERSION"
+  local node_version biome_version
+  node_version="$("$KSTACK_TOOLS_DIR/node_modules/.bin/node" --version 2>/dev/null)" || return 1
+  biome_version="$("$KSTACK_TOOLS_DIR/node_modules/.bin/biome" --version 2>/dev/null)" || return 1
+  [[ "$node_version" == "v$KSTACK_NODE_MAJOR."* && "$biome_version" == *"$KSTACK_BIOME_VERSION"* ]]
 }
 # Several shells may source this at once (parallel work on one machine): the install runs under a
 # lock and checks again inside it, and it installs into a staging folder that replaces

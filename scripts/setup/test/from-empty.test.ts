@@ -33,12 +33,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const SETUP_TIMEOUT_MS = 30 * 60_000;
+/** How much of a failed setup's output the assertion carries. */
+const SETUP_TAIL_LINES = 60;
 const VERIFIED_STAMP = join(homedir(), '.cache', 'kstack', 'setup-verified-from-empty');
 
 /** Every file whose change can change what the setup installs or builds. */
@@ -189,7 +191,10 @@ function checkBuilt(home: string): void {
 
 /** `npm run setup` as a new user runs it: a new HOME, nothing cached, `nodedir=/usr` in ~/.npmrc. */
 async function setupInFreshHome(t: TestContext): Promise<void> {
-  const scratch = mkdtempSync(join(tmpdir(), 'kstack-setup-'));
+  // Beside the real caches, not in the temp folder: a fresh machine builds on its HOME's disk, and a
+  // small or noexec /tmp would fail here for a reason no user meets.
+  mkdirSync(join(homedir(), '.cache'), { recursive: true });
+  const scratch = mkdtempSync(join(homedir(), '.cache', 'kstack-setup-check-'));
   try {
     const home = join(scratch, 'home');
     mkdirSync(home);
@@ -203,7 +208,16 @@ async function setupInFreshHome(t: TestContext): Promise<void> {
     const setup = await run('npm', ['run', 'setup'], { cwd: ROOT, env: freshEnvironment(home) });
     t.diagnostic(`npm run setup from empty caches took ${Math.round((Date.now() - started) / 1000)} s`);
     for (const line of setup.output.split('\n')) if (/^setup: .* done in/.test(line)) t.diagnostic(line);
-    assert.equal(setup.code, 0, 'npm run setup failed from empty caches (output above)');
+    if (setup.code !== 0) {
+      // CI shows only the assertion of a failed test: the step that failed and its last lines go in it.
+      const lines = setup.output.trimEnd().split('\n');
+      const step =
+        lines.filter((line) => /^setup: scripts\/setup\/\S+$/.test(line)).at(-1) ?? 'before the first step';
+      assert.fail(
+        `npm run setup failed from empty caches (exit ${setup.code}) in ${step.replace(/^setup: /, '')}; ` +
+          `its last ${SETUP_TAIL_LINES} lines:\n${lines.slice(-SETUP_TAIL_LINES).join('\n')}`,
+      );
+    }
     checkBuilt(home);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
