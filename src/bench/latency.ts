@@ -34,6 +34,10 @@ export interface LatencyOptions {
   clients: LatencyClients;
   /** The producer's acks: 1 (the leader's, default) or -1 (the ISR's). */
   acks?: 1 | -1;
+  /** Called as the measured phase starts (the producer told to measure): a bench aligns its own phases to it. */
+  onMeasure?: () => void;
+  /** Keep every measured latency, in send order (one partition), in the result's `latenciesMs`. */
+  keepLatencies?: boolean;
 }
 
 export interface LatencyResult extends LatencySummary {
@@ -52,6 +56,8 @@ export interface LatencyResult extends LatencySummary {
   brokerCpuMs?: number | undefined;
   machineBefore: MachineLoad;
   machineAfter: MachineLoad;
+  /** Every measured latency in send order, with `keepLatencies`. */
+  latenciesMs?: readonly number[];
 }
 
 /** What the bench can observe of the broker under test. */
@@ -393,6 +399,7 @@ export async function measureEndToEndLatency(
     const received = consumer.next('received', options.seconds * 1000 + SEND_SLACK_MS + DRAIN_TIMEOUT_MS);
     consumer.send({ type: 'expect', records });
     producer.send({ type: 'measure', records });
+    options.onMeasure?.();
     const sent = await producer.next('sent', options.seconds * 1000 + SEND_SLACK_MS);
     if (sent.failed > 0) consumer.send({ type: 'expect', records: records - sent.failed });
     const drain = setTimeout(() => consumer.send({ type: 'stop' }), DRAIN_TIMEOUT_MS);
@@ -419,6 +426,7 @@ export async function measureEndToEndLatency(
       brokerCpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
       machineBefore,
       machineAfter,
+      ...(options.keepLatencies === true ? { latenciesMs: result.latenciesMs } : {}),
     };
   } finally {
     // Both stop whatever they are doing (a no-op once they are done).
