@@ -122,10 +122,12 @@ export class ClusterBroker {
    * fetch, vote or heartbeat from it) while the node object is stopped without a controlled
    * shutdown behind them. Nobody moves its leaderships first: the controller fences it after the
    * broker session timeout and elects new leaders from the ISR (a new active controller too when
-   * it was the one). Its partition logs are left as a killed process leaves them: what write()
-   * handed to the OS, no index, checkpoint or fsync written after it, the checkpoint still saying
-   * unclean, so `restart()` runs log recovery (`log.recoveredSegments`). Without fault proxies
-   * the connections are closed by the stop (in-flight requests answered) but the logs the same.
+   * it was the one). Its disk is left as SIGKILL leaves it, from this tick on: partition logs as
+   * write() handed them to the OS (no index, checkpoint or fsync after it, the checkpoint still
+   * saying unclean), the Raft log closed with nothing added, no `.kafka_cleanshutdown` (KIP-966).
+   * So `restart()` is an unclean start: log recovery (`log.recoveredSegments`), a registration the
+   * controller takes as an unclean shutdown. Without fault proxies the connections close with the
+   * node's listeners, the disk the same.
    */
   kill(): Promise<void> {
     return this.#cluster.stopNode(this.nodeId, false);
@@ -565,18 +567,22 @@ export class TestCluster {
     const node = this.node(nodeId);
     this.#nodes.delete(nodeId);
     const rules = this.#rules;
-    if (controlled || rules === undefined) {
-      await node.stop({ controlled, crash: !controlled });
+    if (controlled) {
+      await node.stop({ controlled: true });
       return;
     }
     // A crash: the proxies destroy its connections first, so whatever the stop still answers or
     // sends goes nowhere; its port refuses connections again once the node is down.
-    rules.resume(nodeId);
-    rules.crash(nodeId);
+    rules?.resume(nodeId);
+    rules?.crash(nodeId);
     try {
+      // Nothing reaches the node's disk after this tick, as after SIGKILL: its partition logs are
+      // abandoned here and stop()'s synchronous start closes the Raft log, before the stop awaits
+      // anything (requests in flight, coordinators finishing marker rounds would write otherwise).
+      abandonPartitionLogs(node);
       await node.stop({ controlled: false, crash: true });
     } finally {
-      rules.restore(nodeId);
+      rules?.restore(nodeId);
     }
   }
 
@@ -719,6 +725,17 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       const fixed = options.controllerPorts !== undefined && !proxied;
       if (!raced || fixed || attempt >= PORT_RACE_ATTEMPTS) throw error;
     }
+  }
+}
+
+/**
+ * Leaves every partition log of the node as a killed process leaves it (PartitionLog.abandon: what
+ * write() gave the OS, no index, checkpoint or fsync after it); a later append fails LogClosedError.
+ */
+function abandonPartitionLogs(node: ClusterNode): void {
+  const broker = node.broker;
+  for (const topic of broker.metadata().topics()) {
+    for (const partition of topic.partitions) broker.get(topic.name, partition.partitionIndex)?.log.abandon();
   }
 }
 

@@ -3,28 +3,55 @@
  * leader of a partition is killed (no controlled shutdown) while kafkajs produces to it with
  * acks=all, a new leader is elected and the ISR shrinks, the node is restarted on its port and data
  * and rejoins the ISR, and every acknowledged record is read back by a consumer and is in the
- * restarted replica's log. The kill is a crash for the logs too: the restart ran log recovery on
- * the killed node's partition (`recoveredSegments`; a clean stop leaves 0). Not in the unit run: about 30-45 s at load 30-40 (the 4 s broker
- * session before the fence, then the client's metadata retries).
+ * restarted replica's log. The kill is a crash for every part of the node, as SIGKILL is: no file
+ * of its data folder (partition logs, indexes, checkpoints, the Raft metadata log, quorum state)
+ * changes after the kill and no `.kafka_cleanshutdown` is written, so the restart runs log recovery
+ * on the killed node's partition (`recoveredSegments`; a clean stop leaves 0), the controller takes
+ * its registration as an unclean shutdown (KIP-966), and a partition whose only replica it is comes
+ * back RECOVERING (an unclean election of its last known leader), as Apache Kafka 4.1.1 showed after
+ * SIGKILL (test/controller/clean-restart.test.ts; a clean stop elects it from the ELR, RECOVERED).
+ * Not in the unit run: about 30-45 s at load 30-40 (the 4 s broker session before the fence, then
+ * the client's metadata retries).
  */
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
+import { LeaderRecoveryState } from '../../src/broker/metadata-image.ts';
+import { CLEAN_SHUTDOWN_FILE } from '../../src/controller/clean-shutdown.ts';
 import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
 import { kafkajsClient } from './kafkajs-client.ts';
 
 /** Generous: CI runs this on a loaded 2-core machine. */
 const WAIT_MS = 90_000;
 const TOPIC = 'payments';
+/** One partition whose only replica is the killed node. */
+const SOLO = 'solo';
 
+/** Every node's info lines (the active controller's "registered after an unclean shutdown"). */
+const infoLines: string[] = [];
 let kafka: TestKafkaCluster;
 before(async () => {
   kafka = await startKafka({
     brokers: 3,
     topics: [{ name: TOPIC, partitions: 1, configs: { 'min.insync.replicas': '2' } }],
+    log: { info: (line) => infoLines.push(line), warn: () => {} },
   });
 });
 after(() => kafka?.stop());
+
+/** Each file under `dir` (recursively) with its size and modification time in ns. */
+function filesOf(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const stat = statSync(path, { bigint: true });
+    files.set(path.slice(dir.length + 1), `${stat.size} bytes, mtime ${stat.mtimeNs}`);
+  }
+  return files;
+}
 
 /** Segments node `nodeId`'s log of the partition recovered when it opened (its storage log's count). */
 /** The segments the node's log of TOPIC-0 scanned at its last open (its PartitionLog, not the replication core's view of it). */
@@ -40,6 +67,18 @@ test('kill the leader under acks=all load: a new leader, the node restarts, ISR 
   timeout: 4 * WAIT_MS,
 }, async () => {
   const victim = await kafka.waitForLeader(TOPIC, 0);
+  const setup = client('setup').admin();
+  await setup.connect();
+  try {
+    assert.ok(
+      await setup.createTopics({
+        topics: [{ topic: SOLO, replicaAssignment: [{ partition: 0, replicas: [victim] }] }],
+      }),
+    );
+  } finally {
+    await setup.disconnect();
+  }
+  await kafka.waitForPartition(SOLO, 0, `led by node ${victim}`, (p) => p.leaderId === victim);
   const producer = client('load').producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const acknowledged: string[] = [];
@@ -67,8 +106,21 @@ test('kill the leader under acks=all load: a new leader, the node restarts, ISR 
     assert.equal(recoveredSegments(victim), 0, 'a fresh partition: nothing to recover at its first open');
     const killedAt = performance.now();
     const beforeKill = acknowledged.length;
+    const nodeDir = join(kafka.dataDir, `node-${victim}`);
+    // Taken in the same tick as kill() starts: nothing of the node runs in between.
+    const atKill = filesOf(nodeDir);
     await kafka.broker(victim).kill();
     assert.equal(kafka.broker(victim).running, false);
+    assert.deepEqual(
+      filesOf(nodeDir),
+      atKill,
+      'no file of the killed node written, created or removed after the kill',
+    );
+    assert.ok(!atKill.has(CLEAN_SHUTDOWN_FILE), 'no clean shutdown file');
+    assert.ok(
+      [...atKill.keys()].some((path) => path.endsWith('raft.log')),
+      `the Raft log is among the files compared: ${[...atKill.keys()].join(', ')}`,
+    );
     const leader = await kafka.waitForLeader(TOPIC, 0, { not: victim, timeoutMs: WAIT_MS });
     const failoverMs = performance.now() - killedAt;
     assert.deepEqual(
@@ -83,6 +135,24 @@ test('kill the leader under acks=all load: a new leader, the node restarts, ISR 
     assert.ok(
       recovered !== undefined && recovered >= 1,
       `the restart recovered the killed leader's log (segments recovered: ${recovered})`,
+    );
+    assert.ok(
+      infoLines.some((line) => line.includes(`broker ${victim} registered after an unclean shutdown`)),
+      'the controller took the registration as an unclean shutdown (PreviousBrokerEpoch -1)',
+    );
+    const solo = await kafka.waitForPartition(
+      SOLO,
+      0,
+      `led by node ${victim} again`,
+      (p) => p.leaderId === victim,
+      {
+        timeoutMs: WAIT_MS,
+      },
+    );
+    assert.equal(
+      solo.leaderRecoveryState,
+      LeaderRecoveryState.recovering,
+      'its only replica elected uncleanly (last known leader): RECOVERING, as Kafka after SIGKILL',
     );
     const isr = await kafka.waitForIsr(TOPIC, 0, { timeoutMs: WAIT_MS });
     const rejoinMs = performance.now() - restartedAt;
