@@ -324,7 +324,7 @@ function selectClients(names: string[]): ClientSpec[] {
   });
 }
 
-function matrix(cells: Cell[], scenarios: Scenario[], clients: ClientSpec[]): string {
+function matrix(cells: Cell[], scenarios: Scenario[], clients: readonly ClientSpec[]): string {
   const width = Math.max(8, ...scenarios.map((s) => s.name.length));
   const lines = [`${'scenario'.padEnd(width)}  ${clients.map((c) => c.name).join('  ')}`];
   for (const scenario of scenarios) {
@@ -354,19 +354,21 @@ interface RunContext {
   readonly clients: ClientSpec[];
   readonly helper: ClientSpec | undefined;
   readonly runId: string;
+  /** Per target: whether each client can create topics (asked once, in its first mode). */
+  readonly canCreate: Map<string, Map<string, boolean>>;
 }
 
-/** One target in one mode: start it, ask Metadata, a wrong password, then every scenario × client. */
+/** One target in one mode: start it, then its cells (`runCells`). */
 async function runTarget(
   context: RunContext,
   mode: Mode,
   target: TargetName,
   setup: ModeSetup,
 ): Promise<TargetRun> {
-  const { options, scenarios, clients, helper, runId } = context;
+  const { options } = context;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kstack-compat-security-${target}-`));
   const started = Date.now();
-  const result: Omit<TargetRun, 'seconds'> = {
+  let run: Omit<TargetRun, 'seconds'> = {
     cells: [],
     failures: 0,
     metadata: 'Metadata not asked',
@@ -381,55 +383,92 @@ async function runTarget(
       if (setup.scram !== undefined) await addScramUser(target, options.nodes, setup.scram);
       const first = PORTS[target][options.nodes].secured;
       const bootstrap = Array.from({ length: options.nodes }, (_, i) => `127.0.0.1:${first + i}`).join(',');
-      // Metadata through the secured listener lists every node at its secured address alone
-      // (confluent-kafka from PyPI: it logs in with every mechanism here).
-      const expected = bootstrap.split(',').sort();
-      const seen = await pythonProbe(bootstrap, setup.client);
-      const same = JSON.stringify(seen.brokers) === JSON.stringify(expected);
-      if (!same) result.failures += 1;
-      result.metadata = `Metadata through ${setup.listener}: brokers ${JSON.stringify(seen.brokers)}${same ? '' : ` (FAIL: expected ${JSON.stringify(expected)}; ${JSON.stringify(seen.error)})`}`;
-      process.stderr.write(`  ${target} ${mode}: ${result.metadata}\n`);
-      if (setup.client.mechanism !== undefined) {
-        const wrong = await pythonProbe(bootstrap, { ...setup.client, password: `${PASSWORD}-wrong` });
-        result.refusal = wrong.brokers === null && wrong.error !== null ? wrong.error.name : null;
-        process.stderr.write(`  ${target} ${mode}: a wrong password: ${JSON.stringify(wrong.error)}\n`);
-      }
-      const canCreate = new Map<string, boolean>();
-      for (const client of clients) canCreate.set(client.name, await probeAdmin(client, bootstrap, runId));
-      const tasks = scenarios.flatMap((scenario) =>
-        clients.map((client) => async () => {
-          const produced = await runScenario({
-            scenario,
-            runs: [{ client, delegateSetup: !canCreate.get(client.name) }],
-            bootstrap,
-            nodes: options.nodes,
-            runId: `${runId}-${target}`,
-            helper,
-          });
-          for (const cell of produced) {
-            process.stderr.write(
-              `  ${cell.status.padEnd(11)} ${target} ${mode} ${cell.client} × ${cell.scenario} (${(cell.durationMs / 1000).toFixed(1)} s)\n`,
-            );
-            if (cell.status === 'fail') process.stderr.write(`      ${cell.details.join('\n      ')}\n`);
-            result.cells.push(cell);
-          }
-        }),
-      );
-      await pool(tasks, options.parallel);
+      run = await runCells(context, { mode, target, client: setup.client, bootstrap });
     } finally {
       await broker.stop();
     }
   } catch (error) {
     process.stderr.write(`security matrix: ${target} ${mode}: ${(error as Error).message}\n`);
-    result.failures += 1;
+    run.failures += 1;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return { ...result, seconds: (Date.now() - started) / 1000 };
+  return { ...run, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Where one target's cells of one mode run: its secured listener's addresses and the login. */
+interface CellsTarget {
+  readonly mode: string;
+  readonly target: string;
+  readonly client: ClientSecurity;
+  /** Every node's secured listener, comma-separated. */
+  readonly bootstrap: string;
+  /** The clients of this mode, when not the run's. */
+  readonly clients?: readonly ClientSpec[];
+}
+
+/**
+ * One target's cells of one mode on a running target: Metadata through the secured listener, a wrong
+ * password (SASL), then every scenario × client. Whether a client can create topics is asked once
+ * per target (`RunContext.canCreate`), whatever the mode.
+ */
+async function runCells(context: RunContext, where: CellsTarget): Promise<Omit<TargetRun, 'seconds'>> {
+  const { options, scenarios, helper, runId } = context;
+  const { mode, target, client: login, bootstrap } = where;
+  const clients = where.clients ?? context.clients;
+  const result: Omit<TargetRun, 'seconds'> = {
+    cells: [],
+    failures: 0,
+    metadata: 'Metadata not asked',
+    refusal: null,
+  };
+  // Metadata through the secured listener lists every node at its secured address alone
+  // (confluent-kafka from PyPI: it logs in with every mechanism here).
+  const expected = bootstrap.split(',').sort();
+  const seen = await pythonProbe(bootstrap, login);
+  const same = JSON.stringify(seen.brokers) === JSON.stringify(expected);
+  if (!same) result.failures += 1;
+  result.metadata = `Metadata through ${login.protocol}: brokers ${JSON.stringify(seen.brokers)}${same ? '' : ` (FAIL: expected ${JSON.stringify(expected)}; ${JSON.stringify(seen.error)})`}`;
+  process.stderr.write(`  ${target} ${mode}: ${result.metadata}\n`);
+  if (login.mechanism !== undefined) {
+    const wrong = await pythonProbe(bootstrap, { ...login, password: `${login.password}-wrong` });
+    result.refusal = wrong.brokers === null && wrong.error !== null ? wrong.error.name : null;
+    process.stderr.write(`  ${target} ${mode}: a wrong password: ${JSON.stringify(wrong.error)}\n`);
+  }
+  let canCreate = context.canCreate.get(target);
+  if (canCreate === undefined) {
+    canCreate = new Map();
+    context.canCreate.set(target, canCreate);
+  }
+  for (const client of clients) {
+    if (!canCreate.has(client.name)) canCreate.set(client.name, await probeAdmin(client, bootstrap, runId));
+  }
+  const tasks = scenarios.flatMap((scenario) =>
+    clients.map((client) => async () => {
+      const produced = await runScenario({
+        scenario,
+        runs: [{ client, delegateSetup: !canCreate.get(client.name) }],
+        bootstrap,
+        nodes: options.nodes,
+        // Topics and groups are the run's, the target's and the mode's: modes may share a broker.
+        runId: `${runId}-${target}-${mode}`,
+        helper,
+      });
+      for (const cell of produced) {
+        process.stderr.write(
+          `  ${cell.status.padEnd(11)} ${target} ${mode} ${cell.client} × ${cell.scenario} (${(cell.durationMs / 1000).toFixed(1)} s)\n`,
+        );
+        if (cell.status === 'fail') process.stderr.write(`      ${cell.details.join('\n      ')}\n`);
+        result.cells.push(cell);
+      }
+    }),
+  );
+  await pool(tasks, options.parallel);
+  return result;
 }
 
 /** Cells whose outcome differs between the targets, and refusals that differ or let a wrong password in. */
-function differences(mode: Mode, runs: ReadonlyMap<TargetName, TargetRun>, sasl: boolean): string[] {
+function differences(mode: string, runs: ReadonlyMap<string, TargetRun>, sasl: boolean): string[] {
   const found: string[] = [];
   const [first, ...others] = [...runs.entries()];
   if (first === undefined) return found;
@@ -452,6 +491,104 @@ function differences(mode: Mode, runs: ReadonlyMap<TargetName, TargetRun>, sasl:
   return found;
 }
 
+/** One mode's runs: the failures counted, a report per target. */
+function reportMode(
+  mode: string,
+  runs: ReadonlyMap<string, TargetRun>,
+  context: RunContext,
+  clients: readonly ClientSpec[] = context.clients,
+): { failed: number; reports: string[] } {
+  let failed = 0;
+  const reports: string[] = [];
+  for (const [target, run] of runs) {
+    const count = (status: Cell['status']) => run.cells.filter((c) => c.status === status).length;
+    failed += run.failures + count('fail');
+    const refusal = run.refusal === null ? '' : `; a wrong password: ${run.refusal}`;
+    reports.push(
+      `${target} (${context.options.nodes} node(s)), ${mode}: ${count('pass')} pass, ${count('fail')} fail, ${count('unsupported')} n/s in ${run.seconds.toFixed(0)} s; ${run.metadata}${refusal}\n${matrix(run.cells, context.scenarios, clients)}`,
+    );
+  }
+  return { failed, reports };
+}
+
+function summary(reports: string[], differing: string[], failed: number, started: number): string {
+  const verdict =
+    differing.length === 0
+      ? 'kstack and the reference: the same outcome in every cell'
+      : `differences:\n  ${differing.join('\n  ')}`;
+  return `${reports.join('\n\n')}\n\n${verdict}\nsecurity matrix: ${((Date.now() - started) / 1000).toFixed(0)} s, ${failed} failure(s)\n`;
+}
+
+/** A secured listener of targets that are already running (one node each), and its client side. */
+export interface ProfileListener {
+  /** A name for the reports, e.g. `sasl-ssl-plain`. */
+  readonly mode: string;
+  readonly client: ClientSecurity;
+  /** Target name → the listener's address. */
+  readonly bootstrap: Readonly<Record<string, string>>;
+  /** The clients on this listener (default: the run's). */
+  readonly clients?: readonly string[];
+}
+
+/**
+ * The profile's cells on targets someone else started (each listener one after another, the targets
+ * of a listener at once, as `main` runs its modes): test/security/security-reference.slow.ts runs
+ * every listener of one broker per target this way. The SCRAM logins must exist already.
+ */
+export async function runProfileOn(
+  listeners: readonly ProfileListener[],
+  choice: { clients?: string[]; scenarios?: string[]; parallel?: number } = {},
+): Promise<{ output: string; failed: number; differing: string[] }> {
+  const options: Options = {
+    targets: [],
+    nodes: 1,
+    modes: [],
+    clients: choice.clients ?? [],
+    scenarios: choice.scenarios ?? [],
+    parallel: choice.parallel ?? 2,
+  };
+  const context: RunContext = {
+    options,
+    scenarios: selectScenarios(options.scenarios, 1),
+    clients: selectClients(options.clients),
+    helper: loadClients().find((c) => c.name === 'java'),
+    runId: Date.now().toString(36),
+    canCreate: new Map(),
+  };
+  const started = Date.now();
+  let failed = 0;
+  const reports: string[] = [];
+  const differing: string[] = [];
+  for (const listener of listeners) {
+    const runs = new Map<string, TargetRun>();
+    const clients = listener.clients === undefined ? context.clients : selectClients([...listener.clients]);
+    process.env[CLIENT_SECURITY_ENV] = JSON.stringify(listener.client);
+    try {
+      const targets = Object.entries(listener.bootstrap);
+      const done = await Promise.all(
+        targets.map(async ([target, bootstrap]): Promise<TargetRun> => {
+          const began = Date.now();
+          const where = { mode: listener.mode, target, client: listener.client, bootstrap, clients };
+          const run = await runCells(context, where).catch((error: Error) => {
+            process.stderr.write(`security matrix: ${target} ${listener.mode}: ${error.message}\n`);
+            return { cells: [], failures: 1, metadata: `FAIL: ${error.message}`, refusal: null };
+          });
+          return { ...run, seconds: (Date.now() - began) / 1000 };
+        }),
+      );
+      for (const [i, [target]] of targets.entries()) runs.set(target, done[i]!);
+      differing.push(...differences(listener.mode, runs, listener.client.mechanism !== undefined));
+    } finally {
+      delete process.env[CLIENT_SECURITY_ENV];
+    }
+    const mode = reportMode(listener.mode, runs, context, clients);
+    failed += mode.failed;
+    reports.push(...mode.reports);
+  }
+  failed += differing.length;
+  return { output: summary(reports, differing, failed, started), failed, differing };
+}
+
 async function main(argv: string[]): Promise<number> {
   let options: Options;
   let scenarios: Scenario[];
@@ -470,6 +607,7 @@ async function main(argv: string[]): Promise<number> {
     clients,
     helper: loadClients().find((c) => c.name === 'java'),
     runId: Date.now().toString(36),
+    canCreate: new Map(),
   };
   const started = Date.now();
   let failed = 0;
@@ -493,20 +631,16 @@ async function main(argv: string[]): Promise<number> {
       delete process.env[CLIENT_SECURITY_ENV];
       fs.rmSync(certDir, { recursive: true, force: true });
     }
-    for (const [target, run] of runs) {
-      const count = (status: Cell['status']) => run.cells.filter((c) => c.status === status).length;
-      failed += run.failures + count('fail');
-      const refusal = run.refusal === null ? '' : `; a wrong password: ${run.refusal}`;
-      reports.push(
-        `${target} (${options.nodes} node(s)), ${mode}: ${count('pass')} pass, ${count('fail')} fail, ${count('unsupported')} n/s in ${run.seconds.toFixed(0)} s; ${run.metadata}${refusal}\n${matrix(run.cells, scenarios, clients)}`,
-      );
-    }
+    const reported = reportMode(mode, runs, context);
+    failed += reported.failed;
+    reports.push(...reported.reports);
   }
   failed += differing.length;
-  process.stdout.write(
-    `${reports.join('\n\n')}\n\n${differing.length === 0 ? 'kstack and the reference: the same outcome in every cell' : `differences:\n  ${differing.join('\n  ')}`}\nsecurity matrix: ${((Date.now() - started) / 1000).toFixed(0)} s, ${failed} failure(s)\n`,
-  );
+  process.stdout.write(summary(reports, differing, failed, started));
   return failed === 0 ? 0 : 1;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Run as a command; imported (runProfileOn), it starts nothing.
+if (import.meta.filename === path.resolve(process.argv[1] ?? '')) {
+  process.exitCode = await main(process.argv.slice(2));
+}

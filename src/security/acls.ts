@@ -109,7 +109,7 @@ export interface AclCreateRefusal {
  * INVALID_REQUEST with a message: an empty name, a CLUSTER resource not named `kafka-cluster`, a
  * principal that is not `Type:name`. The controller's (a resource type, pattern type, operation or
  * permission that names no single value: ANY, MATCH) reach the client of Kafka 4.1.1 as
- * UNKNOWN_SERVER_ERROR without a message, measured against it (test/security/acls-reference.slow.ts).
+ * UNKNOWN_SERVER_ERROR without a message, measured against it (test/security/security-reference.slow.ts).
  */
 export function aclCreateRefusal(binding: AclBinding): AclCreateRefusal | null {
   const { resourceType, patternType, operation, permissionType, resourceName } = binding;

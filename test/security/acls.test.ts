@@ -1,7 +1,7 @@
 /**
  * ACLs on an in-process broker with StandardAuthorizer over real sockets: the ACL APIs on the wire,
  * a few authorization outcomes per principal (the answers Apache Kafka 4.1.1 gives to the same
- * requests in test/security/acls-reference.slow.ts), ACLs kept over a restart, SECURITY_DISABLED
+ * requests in test/security/security-reference.slow.ts), ACLs kept over a restart, SECURITY_DISABLED
  * without an authorizer, and a malformed ACL filter closing the connection.
  * Ports (docs/team-rules.md): 21520 (PLAINTEXT), 21521 (SASL_PLAINTEXT); 21522 a broker without an authorizer.
  */

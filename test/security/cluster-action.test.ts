@@ -1,7 +1,7 @@
 /**
  * CLUSTER_ACTION: the requests brokers send each other (follower Fetch, OffsetForLeaderEpoch,
  * AddPartitionsToTxn v4+, WriteTxnMarkers), authorized as Kafka 4.1.1's KafkaApis does. The
- * answers compared with the reference are in acls-reference.slow.ts (matrix cells "as a follower",
+ * answers compared with the reference are in security-reference.slow.ts (matrix cells "as a follower",
  * "with replica id 7", "allowed by ALTER or CLUSTER_ACTION"); this file checks the guards directly,
  * no sockets.
  */
