@@ -17,6 +17,12 @@ export {
   TestCluster,
   type WaitOptions,
 } from './cluster.ts';
+export {
+  CONNECT_READY_MS,
+  CONNECT_RESET_MS,
+  TEST_CONNECT_OVERRIDES,
+  type TestConnectOptions,
+} from './connect.ts';
 export { KafkaTestingError, type TestingErrorCode, TestingErrorCodes } from './errors.ts';
 export {
   type BaselineTopic,

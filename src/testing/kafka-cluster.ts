@@ -20,6 +20,7 @@ import type { ClientCut, ClientCutOptions } from '../engine/fault-proxy.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import type { RaftConfig } from '../raft/types.ts';
 import { type ClusterBroker, startCluster, type TestCluster, type WaitOptions } from './cluster.ts';
+import { CONNECT_GROUP, CONNECT_TOPICS, TestConnect, type TestConnectOptions } from './connect.ts';
 import { KafkaTestingError } from './errors.ts';
 import {
   type BaselineTopic,
@@ -96,6 +97,7 @@ export class TestKafkaCluster {
   #namespaces = 0;
   #baseline: readonly BaselineTopic[] = [];
   #registry: TestSchemaRegistry | null = null;
+  #connect: TestConnect | null = null;
   readonly #queue = new OperationQueue();
   readonly #namespaceSalt = Math.random().toString(36).slice(2, 6);
 
@@ -145,6 +147,26 @@ export class TestKafkaCluster {
       );
     }
     return this.#registry.url;
+  }
+
+  /** `http://127.0.0.1:port` of the Kafka Connect worker's REST API (`connect`), the same across resets. */
+  get connectUrl(): string {
+    if (this.#connect === null) {
+      throw new KafkaTestingError('OPTION_INVALID', 'no Kafka Connect worker: start with { connect: true }');
+    }
+    return this.#connect.url;
+  }
+
+  /** Starts the Connect companion (startKafkaCluster, after prepare); resolves once its REST API answers. */
+  async startConnect(options: TestConnectOptions): Promise<void> {
+    const connect = new TestConnect(this.bootstrapServers, this.host, options);
+    try {
+      await connect.start();
+    } catch (error) {
+      await connect.stop();
+      throw error;
+    }
+    this.#connect = connect;
   }
 
   /** Starts the Schema Registry companion (startKafkaCluster, after prepare). */
@@ -236,6 +258,8 @@ export class TestKafkaCluster {
       // The registry, a client of the cluster, restarts over the `_schemas` the reset leaves (none).
       await this.#registry?.stop();
       try {
+        // Connectors first, while the topics their tasks use still exist.
+        await this.#connect?.removeConnectors();
         await this.#reset();
       } finally {
         await this.#registry?.start();
@@ -251,7 +275,11 @@ export class TestKafkaCluster {
     this.#healFaults();
     for (const node of cluster.nodes()) {
       const coordinator = node.broker.slots.get(GROUP_COORDINATOR)?.coordinator;
-      const groups = coordinator?.listGroups([], []).map((group) => group.groupId) ?? [];
+      const groups =
+        coordinator
+          ?.listGroups([], [])
+          .map((group) => group.groupId)
+          .filter((groupId) => this.#connect === null || groupId !== CONNECT_GROUP) ?? [];
       if (coordinator === undefined || groups.length === 0) continue;
       for (const { groupId, errorCode } of await coordinator.deleteGroups(groups)) {
         if (errorCode === ErrorCode.NONE || errorCode === ErrorCode.GROUP_ID_NOT_FOUND) continue;
@@ -265,7 +293,11 @@ export class TestKafkaCluster {
     }
     await this.#resetTransactions();
     const marks = [performance.now()];
-    const topics = [...cluster.nodes()[0]!.broker.metadata().topics()].filter((topic) => !topic.internal);
+    // The running Connect worker's own topics stay (its connectors are gone already).
+    const kept = new Set(this.#connect === null ? [] : CONNECT_TOPICS);
+    const topics = [...cluster.nodes()[0]!.broker.metadata().topics()].filter(
+      (topic) => !topic.internal && !kept.has(topic.name),
+    );
     let pending = topics.map((topic) => topic.name);
     // Deletions are proposed by the active controller; one that moved meanwhile answers NOT_CONTROLLER.
     for (let attempt = 1; pending.length > 0; attempt += 1) {
@@ -380,6 +412,12 @@ export class TestKafkaCluster {
   async #stopped(name: string, work: () => SnapshotInfo): Promise<SnapshotInfo> {
     const problem = snapshotNameProblem(name);
     if (problem !== null) throw new KafkaTestingError('SNAPSHOT_NAME_INVALID', problem);
+    if (this.#connect !== null) {
+      throw new KafkaTestingError(
+        'CONNECT_RUNNING',
+        `snapshot '${name}': not with a Kafka Connect worker (its state in memory would no longer match its topics after a restore); reset() removes its connectors`,
+      );
+    }
     const cluster = this.cluster;
     this.#needEveryNode(`snapshot '${name}'`);
     this.#healFaults();
@@ -447,6 +485,7 @@ export class TestKafkaCluster {
 
   /** Stops every node; removes the data when it was a temporary folder. Safe twice. */
   async stop(): Promise<void> {
+    await this.#connect?.stop();
     await this.#registry?.stop();
     await this.cluster.stop();
     this.#manual?.clear();
@@ -560,8 +599,10 @@ export async function startKafkaCluster(options: StartKafkaOptions): Promise<Tes
   try {
     await kafka.prepare(baseline);
     if (options.schemaRegistry === true) await kafka.startSchemaRegistry();
+    if (options.connect !== undefined && options.connect !== false)
+      await kafka.startConnect(options.connect === true ? {} : options.connect);
   } catch (error) {
-    await cluster.stop();
+    await kafka.stop();
     throw error;
   }
   kafka.timings.startToReadyMs = performance.now() - startedMs;

@@ -17,6 +17,7 @@ import { TRANSACTIONS } from '../coordinator/transactions/runtime.ts';
 import type { ServerLog } from '../server/server.ts';
 import { fitReplication } from '../topology/replication.ts';
 import { readTopicsFile } from '../topology/topics.ts';
+import type { TestConnectOptions } from './connect.ts';
 import { KafkaTestingError } from './errors.ts';
 import { FrontDoor } from './front-door.ts';
 import { startKafkaCluster, type TestKafkaCluster } from './kafka-cluster.ts';
@@ -89,6 +90,12 @@ export interface StartKafkaOptions {
    * no id it handed out before (schema-registry.ts). Default false.
    */
   readonly schemaRegistry?: boolean;
+  /**
+   * Three brokers only: Kafka's Connect worker (the JVM, supervised as `kstack up` runs it) beside
+   * the cluster at `connectUrl`, with `{ plugins }` the suite's own plugin folders; reset() removes
+   * every connector with its offsets (connect.ts). Default false.
+   */
+  readonly connect?: boolean | TestConnectOptions;
 }
 
 /** A per-test prefix for the names a test creates, so tests never share a topic, group or transaction. */
@@ -450,6 +457,12 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
     throw new KafkaTestingError(
       'OPTION_INVALID',
       `advertisedHost: '${String(advertised)}' must be a host name or IPv4 address (letters, digits, '.', '-')`,
+    );
+  }
+  if (brokers === 1 && options.connect !== undefined && options.connect !== false) {
+    throw new KafkaTestingError(
+      'OPTION_INVALID',
+      "connect is served with brokers: 3 only: one broker's reset swaps its data folder, which would take Connect's topics from under the running worker",
     );
   }
   if (brokers === 3) {
