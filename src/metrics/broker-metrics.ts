@@ -23,6 +23,7 @@ import { onKafkaEvent } from '../common/events.ts';
 import { apis } from '../protocol/index.ts';
 import type { DispatchResult, RequestDispatcher } from '../server/server.ts';
 import { LatencyReservoir, QUANTILES } from './reservoir.ts';
+import { versioned } from './worker-render.ts';
 
 /** What the metrics read from a running broker when scraped (`Broker` implements it). */
 export interface BrokerMetricsSource {
@@ -58,6 +59,15 @@ export class BrokerMetrics implements BrokerObserver {
   readonly #isrShrinks: Counter;
   readonly #isrExpands: Counter;
   #unsubscribe: (() => void) | null = null;
+  /**
+   * Versions of what the families read (see `versioned` in worker-render.ts): bumped where the
+   * broker counts, so a collect skips the families nothing changed since it last read them.
+   */
+  #topicCounts = 0;
+  #requestCounts = 0;
+  #isrCounts = 0;
+  /** Bumped on attach: a new source's image ids say nothing of the last one's. */
+  #sourceEpoch = 0;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -66,32 +76,42 @@ export class BrokerMetrics implements BrokerObserver {
       if (meter !== 'totalproducerequests') {
         this.#allTopics.set(
           meter,
-          new Counter({
-            name: `kafka_server_brokertopicmetrics_${meter}_total`,
-            help: `Kafka BrokerTopicMetrics ${meter}PerSec, all topics`,
-            registers: [this.registry],
-          }),
+          versioned(
+            new Counter({
+              name: `kafka_server_brokertopicmetrics_${meter}_total`,
+              help: `Kafka BrokerTopicMetrics ${meter}PerSec, all topics`,
+              registers: [this.registry],
+            }),
+            () => String(this.#topicCounts),
+          ),
         );
       }
       const metrics = this;
       this.#perTopic.set(
         meter,
-        new Counter({
-          name: `kafka_server_brokertopicmetrics_${meter}persec_total`,
-          help: `Kafka BrokerTopicMetrics ${meter}PerSec per topic`,
-          labelNames: ['topic'],
-          registers: [this.registry],
-          collect() {
-            metrics.#dropDeletedTopics(meter, this);
-          },
-        }),
+        versioned(
+          new Counter({
+            name: `kafka_server_brokertopicmetrics_${meter}persec_total`,
+            help: `Kafka BrokerTopicMetrics ${meter}PerSec per topic`,
+            labelNames: ['topic'],
+            registers: [this.registry],
+            collect() {
+              metrics.#dropDeletedTopics(meter, this);
+            },
+          }),
+          // A deleted topic's series go when the image no longer has it.
+          () => `${this.#topicCounts}:${this.#imageVersion()}`,
+        ),
       );
     }
     // Counted on the partition's leader when the controller commits the ISR it asked for
     // (AlterPartition), as Kafka's Partition does; one broker never changes an ISR, and the
     // series exist (at 0) so dashboards find them.
     const isrCounter = (name: string, help: string) =>
-      new Counter({ name: `kafka_server_replicamanager_${name}_total`, help, registers: [this.registry] });
+      versioned(
+        new Counter({ name: `kafka_server_replicamanager_${name}_total`, help, registers: [this.registry] }),
+        () => String(this.#isrCounts),
+      );
     this.#isrShrinks = isrCounter(
       'isrshrinks',
       'Kafka ReplicaManager IsrShrinksPerSec: ISR shrinks of led partitions',
@@ -109,13 +129,25 @@ export class BrokerMetrics implements BrokerObserver {
   /** Called once the broker exists (the metrics are created before it, to be passed in as its observer). */
   attach(source: BrokerMetricsSource): void {
     this.#source = source;
+    this.#sourceEpoch++;
     this.#unsubscribe?.();
     // Several nodes may share the process (and the channel): count only this broker's.
     this.#unsubscribe = onKafkaEvent('isr-change', (event) => {
       if (event.nodeId !== source.nodeId) return;
       if (event.isrAfter.length < event.isrBefore.length) this.#isrShrinks.inc();
       else if (event.isrAfter.length > event.isrBefore.length) this.#isrExpands.inc();
+      this.#isrCounts++;
     });
+  }
+
+  /**
+   * The version of everything computed from the metadata image alone: images are immutable (a
+   * new topic, partition, leader, ISR, registration or config comes with a new one), so its
+   * identity tells whether those gauges could differ from when they were last read.
+   */
+  #imageVersion(): string {
+    const source = this.#source;
+    return source === null ? 'detached' : `${this.#sourceEpoch}:${imageId(source.metadata())}`;
   }
 
   /** Stops listening to the broker's events (its gauges keep reading it until dropped). */
@@ -125,6 +157,7 @@ export class BrokerMetrics implements BrokerObserver {
   }
 
   appended(topic: string, records: number, bytes: number): void {
+    this.#topicCounts++;
     this.#allTopics.get('messagesin')!.inc(records);
     this.#allTopics.get('bytesin')!.inc(bytes);
     this.#topic('messagesin', topic).inc(records);
@@ -133,6 +166,7 @@ export class BrokerMetrics implements BrokerObserver {
   }
 
   read(topic: string, bytes: number): void {
+    this.#topicCounts++;
     this.#allTopics.get('bytesout')!.inc(bytes);
     this.#topic('bytesout', topic).inc(bytes);
   }
@@ -209,6 +243,7 @@ export class BrokerMetrics implements BrokerObserver {
       children[apiVersion] = child;
     }
     child.inc();
+    this.#requestCounts++;
     this.#reservoir(api.name).add(elapsedMs);
     if (apiKey === FETCH_API_KEY) this.#reservoir('FetchConsumer').add(elapsedMs);
   }
@@ -216,12 +251,15 @@ export class BrokerMetrics implements BrokerObserver {
   #requestCounter(name: string): Counter<'version'> {
     let counter = this.#requestCounters.get(name);
     if (counter === undefined) {
-      counter = new Counter({
-        name: `kafka_network_requestmetrics_requestspersec_request_${name.toLowerCase()}_total`,
-        help: `Kafka RequestMetrics RequestsPerSec for ${name} requests, by version`,
-        labelNames: ['version'],
-        registers: [this.registry],
-      });
+      counter = versioned(
+        new Counter({
+          name: `kafka_network_requestmetrics_requestspersec_request_${name.toLowerCase()}_total`,
+          help: `Kafka RequestMetrics RequestsPerSec for ${name} requests, by version`,
+          labelNames: ['version'],
+          registers: [this.registry],
+        }),
+        () => String(this.#requestCounts),
+      );
       this.#requestCounters.set(name, counter);
     }
     return counter;
@@ -238,7 +276,7 @@ export class BrokerMetrics implements BrokerObserver {
 
   #registerRequestLatency(): void {
     const latency = this.#latency;
-    new UntypedGauge({
+    const gauge = new UntypedGauge({
       name: 'kafka_network_requestmetrics_totaltimems',
       help: 'Kafka RequestMetrics TotalTimeMs: quantiles of recent requests (ms) and, without quantile, the count',
       labelNames: ['request', 'quantile'],
@@ -254,12 +292,16 @@ export class BrokerMetrics implements BrokerObserver {
         }
       },
     });
+    versioned(gauge, () => String(this.#requestCounts));
   }
 
-  /** One gauge computed at scrape time from the current metadata image. */
-  #gauge(name: string, help: string, value: (source: BrokerMetricsSource) => number): void {
+  /**
+   * One gauge computed at scrape time from the current metadata image (versioned by the image),
+   * or, `fromImage` false, from what changes without it (read at every collect).
+   */
+  #gauge(name: string, help: string, value: (source: BrokerMetricsSource) => number, fromImage = true): void {
     const metrics = this;
-    new Gauge({
+    const gauge = new Gauge({
       name,
       help,
       registers: [this.registry],
@@ -268,6 +310,7 @@ export class BrokerMetrics implements BrokerObserver {
         if (source !== null) this.set(value(source));
       },
     });
+    if (fromImage) versioned(gauge, () => this.#imageVersion());
   }
 
   #registerBrokerGauges(): void {
@@ -354,13 +397,20 @@ export class BrokerMetrics implements BrokerObserver {
         this.#loopUtilization = performance.eventLoopUtilization();
         return 1 - since.utilization;
       },
+      false,
     );
   }
 
   /** Per-partition gauges of the local logs (`kafka_log_log_*`) and of led partitions (`kafka_cluster_partition_*`). */
   #registerPartitionGauges(): void {
-    const perPartition = (name: string, help: string, value: (p: PartitionFacts) => number | null) =>
-      new PartitionGauge({
+    /** `fromImage`: the values are the image's (versioned by it), not the logs' (read at every collect). */
+    const perPartition = (
+      name: string,
+      help: string,
+      value: (p: PartitionFacts) => number | null,
+      fromImage = false,
+    ) => {
+      const gauge = new PartitionGauge({
         name,
         help,
         labelNames: ['topic', 'partition'],
@@ -368,6 +418,8 @@ export class BrokerMetrics implements BrokerObserver {
         partitions: () => (this.#source === null ? [] : partitionsOf(this.#source)),
         value,
       });
+      if (fromImage) versioned(gauge, () => this.#imageVersion());
+    };
     const local = (read: (replica: LocalReplica) => number) => (p: PartitionFacts) =>
       p.replica === undefined ? null : read(p.replica);
     perPartition(
@@ -396,26 +448,31 @@ export class BrokerMetrics implements BrokerObserver {
       'kafka_cluster_partition_underreplicated',
       'Kafka Partition UnderReplicated (1 when the ISR is smaller than the replicas)',
       leader((p) => (p.isr.length < p.replicas.length ? 1 : 0)),
+      true,
     );
     perPartition(
       'kafka_cluster_partition_insyncreplicascount',
       'Kafka Partition InSyncReplicasCount',
       leader((p) => p.isr.length),
+      true,
     );
     perPartition(
       'kafka_cluster_partition_replicascount',
       'Kafka Partition ReplicasCount',
       leader((p) => p.replicas.length),
+      true,
     );
     perPartition(
       'kafka_cluster_partition_underminisr',
       'Kafka Partition UnderMinIsr',
       leader((p) => (p.isr.length < p.minIsr ? 1 : 0)),
+      true,
     );
     perPartition(
       'kafka_cluster_partition_atminisr',
       'Kafka Partition AtMinIsr',
       leader((p) => (p.isr.length === p.minIsr ? 1 : 0)),
+      true,
     );
   }
 }
@@ -463,6 +520,19 @@ class PartitionGauge extends Gauge<'topic' | 'partition'> {
     // The base gauge holds no series (nothing sets it): its answer gives the name, help and type.
     return { ...(await super.get()), values };
   }
+}
+
+/** Each metadata image's id (see `#imageVersion`): images are immutable, so one id stands for its contents. */
+const imageIds = new WeakMap<MetadataView, number>();
+let nextImageId = 0;
+
+function imageId(image: MetadataView): number {
+  let id = imageIds.get(image);
+  if (id === undefined) {
+    id = nextImageId++;
+    imageIds.set(image, id);
+  }
+  return id;
 }
 
 /** A cluster's metadata image also knows each broker's registration (src/broker/metadata-image.ts). */

@@ -139,6 +139,14 @@ async function render(request: RenderRequest): Promise<string> {
       const text = await formatFamily({ ...family, series: known });
       textByFamily.set(entry, { values, text });
       texts.push(text);
+    } else if ('unchanged' in entry) {
+      // Its version is the one it was last sent with: its values, and so its text, are those.
+      const cached = textByFamily.get(entry.unchanged);
+      const count = seriesByFamily.get(entry.unchanged)?.length;
+      if (cached === undefined || count === undefined) {
+        throw new Error(`render worker: no text of ${entry.unchanged} to give again`);
+      }
+      texts.push(cached.text);
     } else if ('collectInWorker' in entry) {
       if (processRegistry === null) {
         processRegistry = new Registry();

@@ -51,6 +51,23 @@ export const PROCESS_FAMILIES_COLLECTED_IN_WORKER: ReadonlySet<string> = new Set
   'process_open_fds',
 ]);
 
+/**
+ * A family that can tell, without being read, whether what it would give has changed: its
+ * `snapshotVersion()` changes whenever its series or values may have (a counter bumped where the
+ * broker counts, the metadata image's identity for the gauges computed from it). A collect that
+ * finds the version it last sent skips the family's `get()` altogether and sends
+ * `{ unchanged: name }`: the worker gives the family's last text again. The version is read before
+ * the family is, so a change during the read is seen by the next collect.
+ */
+export interface VersionedFamily {
+  snapshotVersion(): string;
+}
+
+/** Gives `family` a `snapshotVersion` (see VersionedFamily); returns it. */
+export function versioned<T extends object>(family: T, version: () => string): T & VersionedFamily {
+  return Object.assign(family, { snapshotVersion: version });
+}
+
 /** A family sent in full: the first time, or when a series came, went or changed labels. */
 export interface FamilySnapshot {
   readonly name: string;
@@ -63,9 +80,22 @@ export interface FamilySnapshot {
 /**
  * One render's snapshot, in the registry's order: a family in full, or its name alone when its
  * series are those it was last sent with (their values are the next ones in `values`), or
- * `{ collectInWorker }` for a family the worker collects itself.
+ * `{ collectInWorker }` for a family the worker collects itself, or `{ unchanged }` for a
+ * versioned family whose version is the one last sent (its last text stands).
  */
-export type FamilyEntry = FamilySnapshot | string | { readonly collectInWorker: string };
+export type FamilyEntry =
+  | FamilySnapshot
+  | string
+  | { readonly collectInWorker: string }
+  | { readonly unchanged: string };
+
+/** What a collect remembers of each family sent to one worker. */
+export interface SentFamily {
+  /** Its series as last sent in full (names and labels, in order; values as last read). */
+  readonly series: SeriesSnapshot[];
+  /** Its `snapshotVersion()` when last read, for a versioned family. */
+  version: string | undefined;
+}
 
 export interface RenderRequest {
   readonly id: number;
@@ -136,6 +166,7 @@ interface ReadableFamily {
   readonly name: string;
   get(): Promise<unknown>;
   getForPromString?(): Promise<unknown>;
+  snapshotVersion?(): string;
 }
 
 /**
@@ -150,6 +181,8 @@ export interface WorkerRender extends MetricsText {
   encoded(): Promise<EncodedMetrics>;
   /** Series in the last snapshot (a family the worker collects counts as one). */
   readonly lastSeriesCount: number;
+  /** Families the last snapshot did not read (their version was the one last sent). */
+  readonly lastUnchangedCount: number;
   /** Stops the worker (a later render starts a new one). */
   close(): Promise<void>;
 }
@@ -191,24 +224,28 @@ export interface CollectedSnapshot {
   readonly values: Float64Array;
   /** Series in the snapshot (a family the worker collects counts as one). */
   readonly seriesCount: number;
+  /** Families whose version was the one last sent: not read, sent as `{ unchanged }`. */
+  readonly unchanged: number;
 }
 
 /**
  * Reads every family of `registry` on the calling thread (`get()`, which runs the gauges'
  * `collect` against the broker), returning to the event loop whenever a slice has run `sliceMs`,
- * so a request arriving meanwhile waits at most about that plus one family. A family whose series
- * are those in `sent` (names and labels, in order) is given by name with its values packed in
+ * so a request arriving meanwhile waits at most about that plus one family. A versioned family
+ * whose version is the one in `sent` is not read (`{ unchanged }`). A family whose series are
+ * those in `sent` (names and labels, in order) is given by name with its values packed in
  * `values`; the others in full, and `sent` learns them.
  */
 export async function collectSnapshot(
   registry: FamilyRegistry,
-  sent: Map<string, SeriesSnapshot[]>,
+  sent: Map<string, SentFamily>,
   collectInWorker: ReadonlySet<string>,
   sliceMs: number,
 ): Promise<CollectedSnapshot> {
   const families: FamilyEntry[] = [];
   const values: number[] = [];
   let seriesCount = 0;
+  let unchanged = 0;
   let sliceStartMs = performance.now();
   for (const family of familiesOf(registry)) {
     if (collectInWorker.has(family.name)) {
@@ -216,17 +253,26 @@ export async function collectSnapshot(
       seriesCount++;
       continue;
     }
+    const version = family.snapshotVersion?.();
+    const before = sent.get(family.name);
+    if (version !== undefined && before !== undefined && before.version === version) {
+      families.push({ unchanged: family.name });
+      seriesCount += before.series.length;
+      unchanged++;
+      continue;
+    }
     const collected = (await (family.getForPromString?.() ?? family.get())) as CollectedFamily;
     const series = collected.values ?? [];
     seriesCount += series.length;
     const known = sent.get(collected.name);
-    if (known !== undefined && sameSeries(known, series)) {
+    if (known !== undefined && sameSeries(known.series, series)) {
       families.push(collected.name);
       for (const one of series) values.push(one.value);
+      known.version = version;
     } else {
       // Copied: the worker must get the series as they are now, not as prom-client changes them later.
       const copy = series.map((one) => ({ ...one }));
-      sent.set(collected.name, copy);
+      sent.set(collected.name, { series: copy, version });
       families.push({
         name: collected.name,
         help: collected.help,
@@ -240,13 +286,13 @@ export async function collectSnapshot(
       sliceStartMs = performance.now();
     }
   }
-  return { families, values: Float64Array.from(values), seriesCount };
+  return { families, values: Float64Array.from(values), seriesCount, unchanged };
 }
 
 interface RunningWorker {
   readonly worker: Worker;
-  /** The series each family was last sent with, in full, to this worker. */
-  readonly sent: Map<string, SeriesSnapshot[]>;
+  /** What each family was last sent with to this worker. */
+  readonly sent: Map<string, SentFamily>;
   readonly pending: Map<number, { resolve(rendered: Rendered): void; reject(error: Error): void }>;
   /** Resolves when the worker says it has loaded its modules. */
   readonly ready: Promise<void>;
@@ -272,6 +318,7 @@ export function workerRender(
   let nextId = 0;
   let queue: Promise<unknown> = Promise.resolve();
   let lastSeriesCount = 0;
+  let lastUnchangedCount = 0;
 
   const stop = (current: RunningWorker, error: Error): void => {
     if (running === current) running = null;
@@ -314,7 +361,7 @@ export function workerRender(
 
   /** Collects every family on this thread, yielding between slices, and posts the snapshot. */
   const snapshot = async (current: RunningWorker, id: number): Promise<void> => {
-    const { families, values, seriesCount } = await collectSnapshot(
+    const { families, values, seriesCount, unchanged } = await collectSnapshot(
       registry,
       current.sent,
       collectInWorker,
@@ -325,6 +372,7 @@ export function workerRender(
       values.buffer as ArrayBuffer,
     ]);
     lastSeriesCount = seriesCount;
+    lastUnchangedCount = unchanged;
   };
 
   const renderOnce = async (): Promise<Rendered> => {
@@ -382,6 +430,9 @@ export function workerRender(
     get lastSeriesCount() {
       return lastSeriesCount;
     },
+    get lastUnchangedCount() {
+      return lastUnchangedCount;
+    },
     async close() {
       const current = running;
       running = null;
@@ -400,6 +451,8 @@ export interface WorkerServer extends MetricsServer {
   readonly collects: number;
   /** Series in the last snapshot (a family the worker collects counts as one). */
   readonly lastSeriesCount: number;
+  /** Families the last snapshot did not read (their version was the one last sent). */
+  readonly lastUnchangedCount: number;
 }
 
 /** How long `close()` waits for the worker to stop listening before it is terminated. */
@@ -432,6 +485,7 @@ export async function workerServe(
   const collectInWorker = options.collectInWorker ?? PROCESS_FAMILIES_COLLECTED_IN_WORKER;
   let collects = 0;
   let lastSeriesCount = 0;
+  let lastUnchangedCount = 0;
   let closing = false;
 
   /** Starts a worker listening on `port`; resolves with the port once it listens. */
@@ -454,8 +508,8 @@ export async function workerServe(
     const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: data });
     // The broker keeps the process alive; the endpoint alone must not.
     worker.unref();
-    /** The series each family was last sent with, in full, to this worker. */
-    const sent = new Map<string, SeriesSnapshot[]>();
+    /** What each family was last sent with to this worker. */
+    const sent = new Map<string, SentFamily>();
     let collecting: Promise<unknown> = Promise.resolve();
     let listened = (_port: number): void => {};
     let failed = (_error: Error): void => {};
@@ -469,7 +523,7 @@ export async function workerServe(
     });
     const answer = async (id: number): Promise<void> => {
       try {
-        const { families, values, seriesCount } = await collectSnapshot(
+        const { families, values, seriesCount, unchanged } = await collectSnapshot(
           registry,
           sent,
           collectInWorker,
@@ -477,6 +531,7 @@ export async function workerServe(
         );
         collects++;
         lastSeriesCount = seriesCount;
+        lastUnchangedCount = unchanged;
         worker.postMessage({ id, families, values } satisfies CollectReply, [values.buffer as ArrayBuffer]);
       } catch (error) {
         // What the worker holds no longer matches `sent`: the next snapshot goes in full.
@@ -545,6 +600,9 @@ export async function workerServe(
     },
     get lastSeriesCount() {
       return lastSeriesCount;
+    },
+    get lastUnchangedCount() {
+      return lastUnchangedCount;
     },
     async close() {
       closing = true;

@@ -173,6 +173,97 @@ test('the worker render gives the whole render text, as values, series and parti
   assert.equal(rendered.lastSeriesCount, parseSamples(grown).length, 'series counted');
 });
 
+/** Each family's text (its `# HELP` line on), by family name. */
+function familyTexts(text: string): Map<string, string> {
+  const families = new Map<string, string>();
+  for (const block of text.split(/\n(?=# HELP )/)) {
+    const name = /^# HELP (\S+)/.exec(block)?.[1];
+    if (name !== undefined) families.set(name, block.trim());
+  }
+  return families;
+}
+
+/** The families whose text differs between the worker's render and a full collect, named. */
+function staleFamilies(worker: string, whole: string): string[] {
+  const rendered = familyTexts(steady(worker));
+  const collected = familyTexts(steady(whole));
+  const names = new Set([...rendered.keys(), ...collected.keys()]);
+  return [...names].filter((name) => rendered.get(name) !== collected.get(name));
+}
+
+/** The families of `metrics` a collect may skip (they have a version). */
+function versionedFamilies(): number {
+  return metrics.registry.getMetricsAsArray().filter((family) => 'snapshotVersion' in family).length;
+}
+
+test('versioned families are never stale: after each change the worker text equals a full collect, and an idle collect reads none of them', async () => {
+  const versioned = versionedFamilies();
+  assert.ok(versioned >= 20, `versioned families: ${versioned}`);
+  await rendered.metrics();
+  await rendered.metrics();
+  assert.equal(rendered.lastUnchangedCount, versioned, 'nothing changed: every versioned family skipped');
+  const value = (text: string, name: string, labels: Record<string, string> = {}) =>
+    sampleValue(parseSamples(text), name, labels);
+  const check = async (what: string): Promise<string> => {
+    const text = await rendered.metrics();
+    assert.deepEqual(staleFamilies(text, await metrics.registry.metrics()), [], `stale after ${what}`);
+    return text;
+  };
+  const before = await rendered.metrics();
+  // An append: log size and end offset, the topic's counters.
+  await produce('rendered', PARTITIONS);
+  const appended = await check('an append');
+  assert.ok(
+    value(appended, 'kafka_log_log_size', { topic: 'rendered', partition: '0' })! >
+      value(before, 'kafka_log_log_size', { topic: 'rendered', partition: '0' })!,
+    'log size grew',
+  );
+  assert.ok(
+    value(appended, 'kafka_server_brokertopicmetrics_messagesin_total')! >
+      value(before, 'kafka_server_brokertopicmetrics_messagesin_total')!,
+  );
+  // A topic created: the partition, leader and global counts (a new metadata image).
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: 'rendered-stale', numPartitions: 3 }],
+      waitForLeaders: true,
+    });
+    const created = await check('a topic created');
+    assert.equal(
+      value(created, 'kafka_server_replicamanager_partitioncount'),
+      value(appended, 'kafka_server_replicamanager_partitioncount')! + 3,
+    );
+    assert.equal(
+      value(created, 'kafka_controller_kafkacontroller_globaltopiccount'),
+      value(appended, 'kafka_controller_kafkacontroller_globaltopiccount')! + 1,
+    );
+    await produce('rendered-stale', 3);
+    const produced = await check('an append to the new topic');
+    assert.equal(
+      value(produced, 'kafka_server_brokertopicmetrics_messagesinpersec_total', { topic: 'rendered-stale' }),
+      3,
+    );
+    // The topic deleted: its per-topic counters go (a new image, no new count).
+    await admin.deleteTopics({ topics: ['rendered-stale'] });
+    const deleted = await check('a topic deleted');
+    assert.equal(
+      value(deleted, 'kafka_server_brokertopicmetrics_messagesinpersec_total', { topic: 'rendered-stale' }),
+      undefined,
+    );
+    assert.equal(
+      value(deleted, 'kafka_server_replicamanager_partitioncount'),
+      value(appended, 'kafka_server_replicamanager_partitioncount'),
+    );
+    // Requests only: their counters and latency quantiles.
+    await admin.listTopics();
+  } finally {
+    await admin.disconnect();
+  }
+  await check('requests');
+});
+
 test('the worker render: renders asked for together run one at a time; a closed one starts a new worker', async () => {
   const registry = new Registry();
   const counter = new Counter({
