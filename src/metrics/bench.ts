@@ -24,14 +24,20 @@
  *
  *   node src/metrics/bench.ts [--pairs N] [--window S] [--rate R] [--partitions N] [--port P]
  *                             [--broker-cpu C] [--load-cpu C] [--no-pin] [--control]
+ *                             [--target broker|static]
  *
  * `--control` runs the same windows with no scraper at all (an A/A run): its interval should hold
- * 1, and its width is what the bench can resolve on that machine.
+ * 1, and its width is what the bench can resolve on that machine. `--target static` scrapes, in the
+ * same windows, a server of its own (another process, on the broker's core at nice
+ * STATIC_SERVER_NICE, as the broker's metrics worker) that answers every scrape with the broker's
+ * gzipped text as read once at the start: what the scraper and the serving cost the machine when
+ * the broker does nothing for a scrape. The broker's own part is the difference between the two.
  *
  * Ports: the broker on P (22650 by default), its /metrics on P+1.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -64,6 +70,91 @@ const WARMUP_SECONDS = 3;
 const RECORD_BYTES = 100;
 /** A scrape that takes longer is abandoned (the next one starts on time). */
 const SCRAPE_TIMEOUT_MS = 5_000;
+/** The static target's nice: the broker's metrics worker's (METRICS_WORKER_NICE). */
+const STATIC_SERVER_NICE = 10;
+
+/** `--target static`'s server: one gzipped body for every request; prints its port once it listens. */
+const STATIC_SERVER = `
+const { createServer } = require('node:http');
+const { readFileSync } = require('node:fs');
+const [file, contentType] = process.argv.slice(1);
+const body = readFileSync(file);
+const server = createServer((request, response) => {
+  response.writeHead(200, { 'content-type': contentType, 'content-encoding': 'gzip', 'content-length': body.length });
+  response.end(body);
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));`;
+
+/** How long `kstack up` may take to serve /metrics once its broker listens (its worker thread loads first). */
+const METRICS_READY_TIMEOUT_MS = 60_000;
+const METRICS_READY_POLL_MS = 100;
+
+/** Resolves once `url` answers 200 (`kstack up` serves /metrics a little after its broker port). */
+async function metricsServed(url: string): Promise<void> {
+  const deadline = performance.now() + METRICS_READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch (error) {
+      if (performance.now() > deadline)
+        throw new Error(`${url} not served within ${METRICS_READY_TIMEOUT_MS} ms: ${error}`);
+    }
+    await new Promise((done) => setTimeout(done, METRICS_READY_POLL_MS));
+  }
+}
+
+/** The broker's /metrics as its scrapers get it: gzipped bytes and the content type. */
+function readGzipped(url: string): Promise<{ body: Buffer; contentType: string }> {
+  return new Promise((resolve, reject) => {
+    const asked = request(url, { headers: { 'accept-encoding': 'gzip' } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        if (response.headers['content-encoding'] !== 'gzip') reject(new Error(`${url}: not gzipped`));
+        else resolve({ body: Buffer.concat(chunks), contentType: String(response.headers['content-type']) });
+      });
+      response.on('error', reject);
+    });
+    asked.on('error', reject);
+    asked.end();
+  });
+}
+
+/** Starts `--target static`'s server (see STATIC_SERVER) on `cpu` when given; resolves with its URL. */
+async function startStaticTarget(
+  metricsUrl: string,
+  dataDir: string,
+  cpu: string | null,
+): Promise<{ url: string; child: ChildProcess }> {
+  const { body, contentType } = await readGzipped(metricsUrl);
+  const file = join(dataDir, 'metrics.gz');
+  writeFileSync(file, body);
+  const command = [
+    ...(cpu === null ? [] : ['taskset', '-c', cpu]),
+    'nice',
+    '-n',
+    String(STATIC_SERVER_NICE),
+    process.execPath,
+    '-e',
+    STATIC_SERVER,
+    file,
+    contentType,
+  ];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('\n')) resolve(output.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`the static target exited (code ${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}/metrics`, child };
+}
+
 /** The producer may end the measured phase this much later than planned before the windows are called unreliable. */
 const PRODUCER_LAG_WARN_SECONDS = WINDOW_GUARD_SECONDS;
 
@@ -301,6 +392,7 @@ async function main(): Promise<void> {
       'load-cpu': { type: 'string' },
       'no-pin': { type: 'boolean' },
       control: { type: 'boolean' },
+      target: { type: 'string' },
     },
   });
   const pairs = positiveInteger(values.pairs, '--pairs', PAIRS_DEFAULT);
@@ -312,6 +404,9 @@ async function main(): Promise<void> {
   const port = positiveInteger(values.port, '--port', PORT_DEFAULT);
   const extraPartitions = positiveInteger(values.partitions, '--partitions', EXTRA_PARTITIONS_DEFAULT);
   const control = values.control === true;
+  const target = values.target ?? 'broker';
+  if (target !== 'broker' && target !== 'static')
+    throw new Error(`--target: '${target}' is not broker or static`);
   const pinned = values['no-pin'] !== true && availableParallelism() >= 2 && hasTaskset();
   const brokerCpu = values['broker-cpu'] ?? '0';
   const loadCpu = values['load-cpu'] ?? '1';
@@ -325,8 +420,10 @@ async function main(): Promise<void> {
   });
   const brokerPid = broker.pid!;
   if (pinned) pin(brokerPid, brokerCpu);
-  const metricsUrl = `http://127.0.0.1:${port + 1}/metrics`;
-  const target = { bootstrapServer: `127.0.0.1:${port}`, replicationFactor: 1 };
+  const brokerMetricsUrl = `http://127.0.0.1:${port + 1}/metrics`;
+  const kafka = { bootstrapServer: `127.0.0.1:${port}`, replicationFactor: 1 };
+  let staticTarget: { url: string; child: ChildProcess } | null = null;
+  await metricsServed(brokerMetricsUrl);
   const windowCount = pairs * 2;
   const windows: Window[] = Array.from({ length: windowCount }, (_, index) => ({
     scraped: windowScraped(index),
@@ -340,6 +437,7 @@ async function main(): Promise<void> {
     `kstack metrics bench: ${pairs} pairs of ${windowSeconds} s windows (ABBA) at ${rate} records/s; scraper every ` +
       `${SCRAPE_INTERVAL_MS} ms in every other window; ${extraPartitions} more partitions beside the baseline topics; ` +
       `${pinned ? `broker pinned to cpu ${brokerCpu}, clients and scraper to cpu ${loadCpu}` : 'not pinned'}; ` +
+      `scraping ${target === 'broker' ? "the broker's /metrics" : 'a static copy of its text (--target static)'}; ` +
       `machine load ${loadBefore.toFixed(1)}` +
       `${control ? '\nCONTROL RUN: nothing scrapes; the "scraped" windows are only labelled so (the interval should hold 1)' : ''}\n`,
   );
@@ -347,12 +445,16 @@ async function main(): Promise<void> {
   let lagSeconds = 0;
   try {
     // Many partitions make each render cost what a real stack's would (every partition has its series).
-    await withTopic(target, extraPartitions, async () => {
-      await withTopic(target, 1, async (topic) => {
+    await withTopic(kafka, extraPartitions, async () => {
+      // Read once the topics exist, so the static target serves as many series as the broker.
+      if (target === 'static')
+        staticTarget = await startStaticTarget(brokerMetricsUrl, dataDir, pinned ? brokerCpu : null);
+      const metricsUrl = staticTarget?.url ?? brokerMetricsUrl;
+      await withTopic(kafka, 1, async (topic) => {
         let windowsDone: Promise<void> = Promise.resolve();
         let measureStartMs = 0;
         const run = await measureEndToEndLatency(
-          target.bootstrapServer,
+          kafka.bootstrapServer,
           topic,
           {
             ratePerSecond: rate,
@@ -382,6 +484,7 @@ async function main(): Promise<void> {
       });
     });
   } finally {
+    (staticTarget as { child: ChildProcess } | null)?.child.kill('SIGTERM');
     await broker.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
