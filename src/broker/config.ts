@@ -326,7 +326,7 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     'metadata.log.max.snapshot.interval.ms',
     LONG,
     '3600000',
-    'Longest time between metadata snapshots while records come (kstack refuses 0, which Kafka reads as never).',
+    'Longest time between metadata snapshots while records come (0: never by time).',
     { min: 0, readOnly: true },
   ),
 ];

@@ -8,7 +8,7 @@
  * Every node snapshots its own image (src/controller/metadata-snapshot.ts: the current image,
  * compacted) as Kafka's nodes do: after `metadata.log.max.record.bytes.between.snapshots` bytes of
  * records, or `metadata.log.max.snapshot.interval.ms` after the last snapshot if any record came
- * since. The snapshot bounds the Raft log, and a node far behind catches up through FetchSnapshot.
+ * since (0: never by time, as Kafka reads it). The snapshot bounds the Raft log, and a node far behind catches up through FetchSnapshot.
  */
 import { MetadataImage, type MetadataRecord } from '../broker/metadata-image.ts';
 import { NotLeaderError, type RaftListener } from '../raft/replica.ts';
@@ -22,6 +22,8 @@ export const NO_OP_INTERVAL_MS_DEFAULT = 500;
 export const SNAPSHOT_RECORD_BYTES_DEFAULT = 20_971_520;
 /** Kafka's `metadata.log.max.snapshot.interval.ms` default (1 hour, as Kafka 4.1.1 reports it). */
 export const SNAPSHOT_INTERVAL_MS_DEFAULT = 3_600_000;
+/** `metadata.log.max.snapshot.interval.ms=0`: Kafka takes no time-based snapshot, only by record bytes. */
+export const SNAPSHOT_INTERVAL_NEVER = 0;
 /** Committed entries replayed per read from the log. */
 const REPLAY_ENTRIES_MAX = 256;
 
@@ -117,7 +119,10 @@ export class MetadataQuorum {
     noOpIntervalMs?: number;
     /** `metadata.log.max.record.bytes.between.snapshots`: record bytes that trigger a snapshot. */
     snapshotRecordBytes?: number;
-    /** `metadata.log.max.snapshot.interval.ms`: a snapshot at least this often while records come. */
+    /**
+     * `metadata.log.max.snapshot.interval.ms`: a snapshot at least this often while records come;
+     * 0 disables the time trigger (`SNAPSHOT_INTERVAL_NEVER`), as in Kafka.
+     */
     snapshotIntervalMs?: number;
     /** Called after each change of the image (committed records replayed, snapshot installed). */
     onImage?: (image: MetadataImage) => void;
@@ -228,11 +233,13 @@ export class MetadataQuorum {
     return id;
   }
 
-  /** Kafka's triggers: enough record bytes since the last snapshot, or its interval with any. */
+  /** Kafka's triggers: enough record bytes since the last snapshot, or its interval (unless 0) with any. */
   #snapshotIfDue(): void {
     if (this.#driver === null || this.#bytesSinceSnapshot === 0) return;
     const bytesDue = this.#bytesSinceSnapshot >= this.#snapshotRecordBytes;
-    const timeDue = performance.now() - this.#lastSnapshotMs >= this.#snapshotIntervalMs;
+    const timeDue =
+      this.#snapshotIntervalMs !== SNAPSHOT_INTERVAL_NEVER &&
+      performance.now() - this.#lastSnapshotMs >= this.#snapshotIntervalMs;
     if (bytesDue || timeDue) this.snapshot();
   }
 

@@ -116,8 +116,9 @@ export class ClusterNode {
     this.#listeners = clusterListeners(options);
     this.quorum = new MetadataQuorum({
       clusterId: options.clusterId,
-      snapshotRecordBytes: positiveSetting(options.config, 'metadata.log.max.record.bytes.between.snapshots'),
-      snapshotIntervalMs: positiveSetting(options.config, 'metadata.log.max.snapshot.interval.ms'),
+      snapshotRecordBytes: wholeSetting(options.config, 'metadata.log.max.record.bytes.between.snapshots', 1),
+      // 0 turns time-based snapshots off, as in Kafka.
+      snapshotIntervalMs: wholeSetting(options.config, 'metadata.log.max.snapshot.interval.ms', 0),
       onRecords: (records, offset) => {
         this.broker.replayMetadata(records, offset);
         // The coordinators follow the leadership of __consumer_offsets and __transaction_state.
@@ -331,12 +332,16 @@ export class ClusterNode {
 }
 
 /** The whole positive number the node's config sets under `name`; undefined (the default) if unset. */
-function positiveSetting(config: Record<string, string> | undefined, name: string): number | undefined {
+function wholeSetting(
+  config: Record<string, string> | undefined,
+  name: string,
+  min: number,
+): number | undefined {
   const text = config?.[name];
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`${name} must be a whole number above 0, not '${text}'`);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(`${name} must be a whole number of at least ${min}, not '${text}'`);
   return value;
 }
 
