@@ -6,6 +6,7 @@
  * the port and the clock stay, and a client sees no disconnect.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Broker } from '../broker/broker.ts';
@@ -43,6 +44,9 @@ export const TEST_BROKER_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 const NODE_ID = 1;
+/** The listener names of a broker with `containerHost` (the host's first: it is the inter-broker one). */
+const HOST_LISTENER = 'HOST';
+const CONTAINER_LISTENER = 'CONTAINER';
 
 export interface BaselineTopic {
   readonly name: string;
@@ -75,6 +79,13 @@ export interface StartKafkaOptions {
    * every client, the test process' own too, must then resolve that name (README.md).
    */
   readonly advertisedHost?: string;
+  /**
+   * One broker: a second listener for clients in containers, at once with the host's (Kafka's two
+   * listeners, each advertising its own name): clients bootstrapping on `containerBootstrapServers`
+   * are told this name (e.g. `host.docker.internal`) and its own port, clients of
+   * `bootstrapServers` keep `advertisedHost`. It listens on `host` (`0.0.0.0` for containers to reach it).
+   */
+  readonly containerHost?: string;
   /** Default 0: a free port chosen by the system. */
   readonly port?: number;
   /** The broker's log lines; silent by default. */
@@ -148,6 +159,10 @@ export class TestKafka {
   readonly #log: ServerLog | undefined;
   readonly #queue = new OperationQueue();
   readonly #door = new FrontDoor();
+  /** The name containers are told (`containerHost`), its front door, the broker's listener behind it. */
+  readonly containerHost: string | undefined;
+  readonly #containerDoor: FrontDoor | undefined;
+  #containerListenerPort = 0;
   readonly #requestedPort: number;
   #broker: Broker | null = null;
   #registry: TestSchemaRegistry | null = null;
@@ -159,7 +174,12 @@ export class TestKafka {
     this.#ownsDataDir = options.dataDir === undefined;
     this.dataDir = resolve(options.dataDir ?? mkdtempSync(join(tmpdir(), 'kstack-test-')));
     this.host = options.host ?? '127.0.0.1';
-    this.advertisedHost = options.advertisedHost ?? this.host;
+    // With a containers listener on the wildcard address, the host's clients are told 127.0.0.1.
+    const wildcard = this.host === '0.0.0.0' || this.host === '::';
+    this.advertisedHost =
+      options.advertisedHost ?? (options.containerHost !== undefined && wildcard ? '127.0.0.1' : this.host);
+    this.containerHost = options.containerHost;
+    this.#containerDoor = options.containerHost === undefined ? undefined : new FrontDoor();
     this.#requestedPort = options.port ?? 0;
     this.#config = { ...TEST_BROKER_DEFAULTS, ...options.config };
     this.#log = options.log;
@@ -196,6 +216,19 @@ export class TestKafka {
     return [`${this.host}:${this.#door.port}`];
   }
 
+  /** With `containerHost`: `containerHost:port` of the containers' listener; OPTION_INVALID without. */
+  get containerBootstrapServers(): string {
+    return this.containerBootstrapAddresses.join(',');
+  }
+
+  /** With `containerHost`: `['containerHost:port']`, for clients in containers. */
+  get containerBootstrapAddresses(): string[] {
+    if (this.#containerDoor === undefined) {
+      throw new KafkaTestingError('OPTION_INVALID', 'no containers listener: start with { containerHost }');
+    }
+    return [`${this.containerHost}:${this.#containerDoor.port}`];
+  }
+
   /** Whether the cluster was started with `schemaRegistry: true`. */
   get hasSchemaRegistry(): boolean {
     return this.#registry !== null;
@@ -224,6 +257,11 @@ export class TestKafka {
     try {
       const baseline = baselineTopics(options);
       await this.#door.listen(this.host, this.#requestedPort);
+      if (this.#containerDoor !== undefined) {
+        await this.#containerDoor.listen(this.host, 0);
+        // The broker's listener behind it keeps this port across resets (the door forwards to it).
+        this.#containerListenerPort = await freePort(this.host);
+      }
       await this.#startBroker();
       await this.#ensureInternalTopics();
       await this.#createBaselineTopics(baseline);
@@ -292,6 +330,7 @@ export class TestKafka {
     await this.#queue.run(async () => {
       await this.#registry?.stop();
       await this.#door.close();
+      await this.#containerDoor?.close();
       await this.#stopBroker();
       this.#manual?.clear();
       if (this.#ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
@@ -306,6 +345,7 @@ export class TestKafka {
     if (this.#broker === null) throw new KafkaTestingError('STOPPED', 'the test cluster is stopped');
     await this.#registry?.stop();
     this.#door.pause();
+    this.#containerDoor?.pause();
     await this.#stopBroker();
     try {
       change();
@@ -323,13 +363,30 @@ export class TestKafka {
       advertisedHost: this.advertisedHost,
       advertisedPort: this.#door.port,
       nodeId: NODE_ID,
-      config: this.#config,
+      config: { ...this.#config, ...this.#containerListeners() },
       clock: this.#brokerClock,
       ...(this.#log === undefined ? {} : { log: this.#log }),
     });
     await broker.start();
     this.#broker = broker;
     this.#door.resume({ host: this.host, port: broker.port });
+    this.#containerDoor?.resume({ host: this.host, port: this.#containerListenerPort });
+  }
+
+  /**
+   * With `containerHost`, two listeners as Kafka has them for host and containers: HOST (the first,
+   * advertised as `advertisedHost` and the front door's port) and CONTAINER (advertised as
+   * `containerHost` and its front door's port); Metadata answers each client with its listener's.
+   */
+  #containerListeners(): Record<string, string> {
+    const door = this.#containerDoor;
+    if (door === undefined) return {};
+    return {
+      listeners: `${HOST_LISTENER}://${this.host}:0,${CONTAINER_LISTENER}://${this.host}:${this.#containerListenerPort}`,
+      'advertised.listeners': `${HOST_LISTENER}://${this.advertisedHost}:${this.#door.port},${CONTAINER_LISTENER}://${this.containerHost}:${door.port}`,
+      'listener.security.protocol.map': `${HOST_LISTENER}:PLAINTEXT,${CONTAINER_LISTENER}:PLAINTEXT`,
+      'inter.broker.listener.name': HOST_LISTENER,
+    };
   }
 
   async #stopBroker(): Promise<void> {
@@ -453,11 +510,29 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
     );
   }
   const advertised = options.advertisedHost;
-  if (advertised !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(advertised)) {
-    throw new KafkaTestingError(
-      'OPTION_INVALID',
-      `advertisedHost: '${String(advertised)}' must be a host name or IPv4 address (letters, digits, '.', '-')`,
+  for (const [name, value] of [
+    ['advertisedHost', advertised],
+    ['containerHost', options.containerHost],
+  ] as const) {
+    if (value !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        `${name}: '${String(value)}' must be a host name or IPv4 address (letters, digits, '.', '-')`,
+      );
+    }
+  }
+  if (options.containerHost !== undefined) {
+    const taken = ['listeners', 'advertised.listeners', 'listener.security.protocol.map'].find(
+      (name) => options.config?.[name] !== undefined,
     );
+    if (brokers === 3 || taken !== undefined) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        brokers === 3
+          ? 'containerHost is served on one broker only: three brokers advertise their fault proxies at host'
+          : `containerHost sets the broker's listeners itself: leave ${taken} out of config`,
+      );
+    }
   }
   if (brokers === 1 && options.connect !== undefined && options.connect !== false) {
     throw new KafkaTestingError(
@@ -477,4 +552,17 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
   const kafka = new TestKafka(options);
   await kafka.start(options);
   return kafka;
+}
+
+/** A port free on `host` now (bound, then released). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
 }

@@ -4,7 +4,10 @@
  * `host.docker.internal` is for a container. No container runs here, so the name is resolved the
  * way a container's resolver would, without /etc/hosts: kafkajs' socketFactory maps it to
  * 127.0.0.1 and records every host the client connects to. The client bootstraps on 127.0.0.1,
- * is told the advertised name, and produces and reads through it.
+ * is told the advertised name, and produces and reads through it. `containerHost` adds a second
+ * listener (Kafka's two listeners for host and containers): a host client (whose resolver does not
+ * know the container name) and a container client are each told their own listener, write through
+ * it, before and after reset().
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -57,5 +60,81 @@ test('advertisedHost: a bad name and three brokers are refused by name', async (
   await assert.rejects(
     startKafka({ brokers: 3, advertisedHost: ADVERTISED }),
     invalid(/advertisedHost is served on one broker only/),
+  );
+});
+
+const CONTAINER = 'host.docker.internal';
+
+test('containerHost: host clients and container clients at once, each told its own listener, across reset()', async () => {
+  // Containers reach it with host '0.0.0.0'; the tests bind 127.0.0.1 only (team rules).
+  const kafka = await startKafka({
+    containerHost: CONTAINER,
+    topics: [{ name: 'orders', partitions: 1 }],
+  });
+  /** A kafkajs client whose resolver knows `name` only when `resolves` (a container's knows CONTAINER). */
+  const clientOf = (clientId: string, brokers: string[], resolves: boolean) => {
+    const asked: string[] = [];
+    const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+      asked.push(`${host}:${port}`);
+      return connect({ host: resolves && host === CONTAINER ? '127.0.0.1' : host, port }, onConnect);
+    };
+    const client = new Kafka({ clientId, brokers, socketFactory, logLevel: logLevel.NOTHING });
+    return { client, asked };
+  };
+  try {
+    const hostPort = Number(kafka.bootstrapAddresses[0]?.split(':')[1]);
+    const containerPort = Number(kafka.containerBootstrapAddresses[0]?.split(':')[1]);
+    assert.notEqual(hostPort, containerPort);
+    assert.deepEqual(kafka.containerBootstrapAddresses, [`${CONTAINER}:${containerPort}`]);
+    for (const round of ['before reset()', 'after reset()']) {
+      // The host's client cannot resolve CONTAINER: were it told that name, it could not go on.
+      const onHost = clientOf(`host-${round}`, [`127.0.0.1:${hostPort}`], false);
+      const inContainer = clientOf(`container-${round}`, kafka.containerBootstrapAddresses, true);
+      for (const [who, { client, asked }, host, port] of [
+        ['host', onHost, '127.0.0.1', hostPort],
+        ['container', inContainer, CONTAINER, containerPort],
+      ] as const) {
+        const admin = client.admin();
+        const producer = client.producer();
+        await Promise.all([admin.connect(), producer.connect()]);
+        try {
+          const { brokers } = await admin.describeCluster();
+          assert.deepEqual(
+            brokers.map((b) => `${b.host}:${b.port}`),
+            [`${host}:${port}`],
+            `${round}: Metadata tells the ${who} client its own listener`,
+          );
+          await producer.send({ topic: 'orders', acks: -1, messages: [{ value: who }] });
+        } finally {
+          await Promise.all([admin.disconnect(), producer.disconnect()]);
+        }
+        assert.deepEqual(
+          [...new Set(asked)],
+          [`${host}:${port}`],
+          `${round}: the ${who} client only went there`,
+        );
+      }
+      const admin = onHost.client.admin();
+      await admin.connect();
+      assert.equal((await admin.fetchTopicOffsets('orders'))[0]?.high, '2', `${round}: both records written`);
+      await admin.disconnect();
+      await kafka.reset();
+    }
+  } finally {
+    await kafka.stop();
+  }
+});
+
+test('containerHost: a bad name, three brokers and listeners in config are refused by name', async () => {
+  const invalid = (pattern: RegExp) => (error: unknown) =>
+    error instanceof KafkaTestingError && error.code === 'OPTION_INVALID' && pattern.test(error.message);
+  await assert.rejects(startKafka({ containerHost: 'bad host' }), invalid(/containerHost: 'bad host'/));
+  await assert.rejects(
+    startKafka({ brokers: 3, containerHost: CONTAINER }),
+    invalid(/containerHost is served on one broker only/),
+  );
+  await assert.rejects(
+    startKafka({ containerHost: CONTAINER, config: { listeners: 'PLAINTEXT://127.0.0.1:0' } }),
+    invalid(/leave listeners out of config/),
   );
 });
