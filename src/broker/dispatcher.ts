@@ -28,6 +28,7 @@ import type { HandlerRegistry } from './handlers/index.ts';
 import type { BrokerServices } from './services.ts';
 
 const API_VERSIONS_KEY = 18;
+const SASL_HANDSHAKE_KEY = 17;
 const CLOSE: DispatchResult = { response: null, close: true };
 const NOTHING: DispatchResult = { response: null };
 const RESPONSE_CAPACITY_HINT = 512;
@@ -85,6 +86,18 @@ export class BrokerDispatcher implements RequestDispatcher {
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
+    const nowMs = this.#services.clock.nowMs();
+    if (
+      session?.expired(nowMs) === true &&
+      !(apiKey === SASL_HANDSHAKE_KEY && session.mayReauthenticate(nowMs))
+    ) {
+      // KIP-368: past its session's lifetime a connection is closed on any request but the
+      // SaslHandshake that re-authenticates it, as Kafka's SocketServer closes an expired channel.
+      return this.#reject(
+        connection,
+        `SASL session on ${connection.listenerName} expired (connections.max.reauth.ms) before re-authentication`,
+      );
+    }
     if (session !== undefined && session.state !== 'authenticated' && !PRE_AUTHENTICATION_KEYS.has(apiKey)) {
       // Kafka's SaslServerAuthenticator closes a connection sending anything else before it authenticated.
       return this.#reject(
@@ -187,7 +200,7 @@ export class BrokerDispatcher implements RequestDispatcher {
    */
   #rawToken(session: SaslSession, frame: Buffer): DispatchResult | Promise<DispatchResult> {
     try {
-      const token = session.authenticate(frame);
+      const token = session.authenticate(frame, this.#services.clock.nowMs());
       const response = Buffer.allocUnsafe(4 + token.length);
       response.writeInt32BE(token.length, 0);
       response.set(token, 4);

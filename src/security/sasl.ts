@@ -22,6 +22,14 @@ export const PRE_AUTHENTICATION_KEYS: ReadonlySet<number> = new Set([17, 18, 36]
 export const SASL_SERVER_MAX_RECEIVE_SIZE = 524288;
 /** The principal of a connection that did not authenticate (PLAINTEXT, or SSL without a client certificate). */
 export const ANONYMOUS = 'User:ANONYMOUS';
+/**
+ * KIP-368: a connection re-authenticates at most once a second (Kafka's KafkaChannel
+ * MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS); a SaslHandshake sooner is answered as any SaslHandshake
+ * after authentication (ILLEGAL_SASL_STATE).
+ */
+export const REAUTH_INTERVAL_MIN_MS = 1000;
+/** `connections.max.reauth.ms` above this (about 285 million years) is refused at start. */
+export const CONNECTIONS_MAX_REAUTH_MS_MAX = Number.MAX_SAFE_INTEGER;
 
 /** What a listener needs to authenticate its connections. */
 export interface ListenerSecurity {
@@ -37,6 +45,12 @@ export interface ListenerSecurity {
    * (src/security/principal.ts). Absent on other listeners (SASL_SSL names them by SASL, as Kafka).
    */
   readonly principalMapper?: PrincipalMapper;
+  /**
+   * KIP-368: per mechanism, `connections.max.reauth.ms` (0 or absent: sessions never expire). A
+   * session lives this long after each (re-)authentication; past it, the connection is closed on
+   * its next request unless that request starts a re-authentication.
+   */
+  readonly reauthMs?: ReadonlyMap<string, number>;
 }
 
 /** Reads a broker config by name (the static layer holds `listener.name.*` prefixed ones too). */
@@ -82,7 +96,31 @@ export function listenerSecurity(
     }
   }
   const plainUsers = mechanisms.includes('PLAIN') ? readPlainUsers(listener.name, lookup) : new Map();
-  return { listener, mechanisms, plainUsers, ...(scram === undefined ? {} : { scram }) };
+  const reauthMs = new Map(
+    mechanisms.map((mechanism) => [mechanism, readReauthMs(listener.name, mechanism, lookup)]),
+  );
+  return { listener, mechanisms, plainUsers, reauthMs, ...(scram === undefined ? {} : { scram }) };
+}
+
+/**
+ * `connections.max.reauth.ms` of one mechanism on one listener, in Kafka's order:
+ * `listener.name.<l>.<mechanism>.connections.max.reauth.ms`, then the listener-prefixed name, then
+ * the plain one; default 0 (never).
+ */
+function readReauthMs(listener: string, mechanism: string, lookup: ConfigLookup): number {
+  const mechanismName = `listener.name.${listener.toLowerCase()}.${mechanism.toLowerCase()}.connections.max.reauth.ms`;
+  const listenerName = `listener.name.${listener.toLowerCase()}.connections.max.reauth.ms`;
+  const [setting, text] = [mechanismName, listenerName, 'connections.max.reauth.ms']
+    .map((name) => [name, lookup(name)] as const)
+    .find(([, value]) => value !== undefined) ?? ['connections.max.reauth.ms', undefined];
+  if (text === undefined) return 0;
+  const value = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value > CONNECTIONS_MAX_REAUTH_MS_MAX) {
+    throw new SaslConfigError(
+      `${setting}: ${JSON.stringify(text)} is not a whole number of milliseconds (0 or more)`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -183,6 +221,13 @@ export class SaslSession {
   rawTokens = false;
   /** `User:<name>` once authenticated; ANONYMOUS before and on non-SASL listeners. */
   principal = ANONYMOUS;
+  /** KIP-368: when the session ends (clock ms), or null when `connections.max.reauth.ms` is 0. */
+  expiresAtMs: number | null = null;
+  /** The session lifetime the last authentication answered (SaslAuthenticate's `session_lifetime_ms`). */
+  lifetimeMs = 0;
+  /** The mechanism and principal being re-authenticated (KIP-368), else null. */
+  #previous: { readonly mechanism: string; readonly principal: string } | null = null;
+  #reauthStartedAtMs: number | null = null;
 
   constructor(security: ListenerSecurity) {
     this.security = security;
@@ -191,6 +236,35 @@ export class SaslSession {
 
   get saslListener(): boolean {
     return usesSasl(this.security.listener.securityProtocol);
+  }
+
+  /** "re-authentication" while re-authenticating, else "authentication" (Kafka's messages say which). */
+  get phase(): string {
+    return this.#previous === null ? 'authentication' : 're-authentication';
+  }
+
+  /** KIP-368: the session has a lifetime and it has passed. */
+  expired(nowMs: number): boolean {
+    return this.state === 'authenticated' && this.expiresAtMs !== null && nowMs > this.expiresAtMs;
+  }
+
+  /** KIP-368: whether a SaslHandshake now would start a re-authentication (see beginReauthentication). */
+  mayReauthenticate(nowMs: number): boolean {
+    if (this.state !== 'authenticated' || this.expiresAtMs === null) return false;
+    return this.#reauthStartedAtMs === null || nowMs - this.#reauthStartedAtMs >= REAUTH_INTERVAL_MIN_MS;
+  }
+
+  /**
+   * KIP-368: a SaslHandshake on an authenticated connection starts a re-authentication when sessions
+   * expire here and the last one started at least REAUTH_INTERVAL_MIN_MS ago; false otherwise (the
+   * handshake is then answered ILLEGAL_SASL_STATE, as Kafka's KafkaApis answers it).
+   */
+  beginReauthentication(nowMs: number): boolean {
+    if (!this.mayReauthenticate(nowMs) || this.server === null) return false;
+    this.#reauthStartedAtMs = nowMs;
+    this.#previous = { mechanism: this.server.mechanism, principal: this.principal };
+    this.state = 'handshake';
+    return true;
   }
 
   /** Starts `mechanism` (SaslHandshake); false when the listener does not enable it. */
@@ -204,8 +278,13 @@ export class SaslSession {
     return true;
   }
 
-  /** Feeds one SaslAuthenticate token; a failure marks the session failed (the connection is closed). */
-  authenticate(token: Uint8Array): Uint8Array {
+  /**
+   * Feeds one SaslAuthenticate token; a failure marks the session failed (the connection is closed).
+   * On success the session's lifetime starts (`connections.max.reauth.ms` of the mechanism); a
+   * re-authentication must keep the mechanism and the principal, as Kafka's
+   * SaslServerAuthenticator requires.
+   */
+  authenticate(token: Uint8Array, nowMs: number): Uint8Array {
     const server = this.server;
     if (server === null || this.state !== 'authenticate') throw new Error('authenticate before handshake');
     try {
@@ -214,17 +293,41 @@ export class SaslSession {
           `SASL token of ${token.length} bytes is larger than sasl.server.max.receive.size (${SASL_SERVER_MAX_RECEIVE_SIZE})`,
         );
       }
-      const answer = server.evaluate(token);
-      if (server.complete) {
-        this.state = 'authenticated';
-        this.principal = `User:${server.user}`;
+      const previous = this.#previous;
+      if (previous !== null && previous.mechanism !== server.mechanism) {
+        throw new SaslAuthenticationError(
+          `SASL mechanism '${server.mechanism}' requested by client is not supported for re-authentication of mechanism '${previous.mechanism}'`,
+        );
       }
+      const answer = server.evaluate(token);
+      if (server.complete) this.#complete(`User:${server.user}`, previous, nowMs);
       return answer;
     } catch (error) {
       this.state = 'failed';
       throw error;
     }
   }
+
+  #complete(principal: string, previous: { readonly principal: string } | null, nowMs: number): void {
+    if (previous !== null && previous.principal !== principal) {
+      const [type, name] = splitPrincipal(previous.principal);
+      const [newType, newName] = splitPrincipal(principal);
+      throw new SaslAuthenticationError(
+        `Cannot change principals during re-authentication from ${type}.${name}: ${newType}.${newName}`,
+      );
+    }
+    this.state = 'authenticated';
+    this.principal = principal;
+    this.#previous = null;
+    this.lifetimeMs = this.security.reauthMs?.get(this.server?.mechanism ?? '') ?? 0;
+    this.expiresAtMs = this.lifetimeMs > 0 ? nowMs + this.lifetimeMs : null;
+  }
+}
+
+/** `User:alice` → ['User', 'alice']. */
+function splitPrincipal(principal: string): [string, string] {
+  const colon = principal.indexOf(':');
+  return [principal.slice(0, colon), principal.slice(colon + 1)];
 }
 
 const sessions = new WeakMap<ConnectionInfo, SaslSession>();

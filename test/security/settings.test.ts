@@ -148,11 +148,108 @@ describe('JAAS and PLAIN', () => {
     });
     assert.equal(session.begin('PLAIN'), true);
     assert.throws(
-      () => session.authenticate(new Uint8Array(SASL_SERVER_MAX_RECEIVE_SIZE + 1)),
+      () => session.authenticate(new Uint8Array(SASL_SERVER_MAX_RECEIVE_SIZE + 1), 0),
       /sasl.server.max.receive.size \(524288\)/,
     );
     assert.equal(session.state, 'failed');
     assert.equal(session.principal, 'User:ANONYMOUS');
+  });
+});
+
+describe('re-authentication (KIP-368): connections.max.reauth.ms and the session', () => {
+  const listener = { name: 'REAUTH', securityProtocol: 'SASL_PLAINTEXT', host: '', port: 0 } as const;
+  const security = (settings: Record<string, string>) =>
+    listenerSecurity(
+      listener,
+      (name) =>
+        ({ 'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256', ...settings })[name] ??
+        (name.endsWith('plain.sasl.jaas.config') ? JAAS : undefined),
+    );
+  const login = (user: string, password: string) => Buffer.from(`\0${user}\0${password}`);
+
+  it("reads it per mechanism in Kafka's order, 0 (never) by default, and refuses a bad value naming it", () => {
+    assert.deepEqual(
+      [...security({}).reauthMs!],
+      [
+        ['PLAIN', 0],
+        ['SCRAM-SHA-256', 0],
+      ],
+    );
+    assert.deepEqual(
+      [
+        ...security({
+          'connections.max.reauth.ms': '5000',
+          'listener.name.reauth.plain.connections.max.reauth.ms': '2000',
+        }).reauthMs!,
+      ],
+      [
+        ['PLAIN', 2000],
+        ['SCRAM-SHA-256', 5000],
+      ],
+    );
+    assert.deepEqual(
+      [...security({ 'listener.name.reauth.connections.max.reauth.ms': '7' }).reauthMs!],
+      [
+        ['PLAIN', 7],
+        ['SCRAM-SHA-256', 7],
+      ],
+    );
+    for (const bad of ['-1', '1.5', 'soon', '']) {
+      assert.throws(
+        () => security({ 'listener.name.reauth.plain.connections.max.reauth.ms': bad }),
+        /^Error: listener\.name\.reauth\.plain\.connections\.max\.reauth\.ms: .* is not a whole number of milliseconds/,
+      );
+    }
+  });
+
+  it('gives the session its lifetime, expires it, and re-authenticates at most once a second', () => {
+    const session = new SaslSession(security({ 'connections.max.reauth.ms': '3000' }));
+    assert.equal(session.begin('PLAIN'), true);
+    session.authenticate(login('alice', 'a;b="c"'), 10_000);
+    assert.equal(session.state, 'authenticated');
+    assert.equal(session.lifetimeMs, 3000);
+    assert.equal(session.expired(13_000), false);
+    assert.equal(session.expired(13_001), true);
+    assert.equal(session.beginReauthentication(10_500), true);
+    assert.equal(session.principal, 'User:alice', 'the old principal holds until re-authenticated');
+    assert.equal(session.phase, 're-authentication');
+    assert.equal(session.begin('PLAIN'), true);
+    session.authenticate(login('alice', 'a;b="c"'), 11_000);
+    assert.equal(session.expired(13_001), false, 'the new session runs from the re-authentication');
+    assert.equal(session.mayReauthenticate(11_499), false, 'under a second since the last one began');
+    assert.equal(session.beginReauthentication(11_499), false);
+    assert.equal(session.beginReauthentication(11_500), true);
+  });
+
+  it('never expires a session without connections.max.reauth.ms, and then refuses re-authentication', () => {
+    const session = new SaslSession(security({}));
+    session.begin('PLAIN');
+    session.authenticate(login('alice', 'a;b="c"'), 0);
+    assert.equal(session.lifetimeMs, 0);
+    assert.equal(session.expired(Number.MAX_SAFE_INTEGER), false);
+    assert.equal(session.beginReauthentication(5000), false);
+  });
+
+  it("refuses another principal or mechanism with Kafka's messages", () => {
+    const session = new SaslSession(security({ 'connections.max.reauth.ms': '3000' }));
+    session.begin('PLAIN');
+    session.authenticate(login('alice', 'a;b="c"'), 0);
+    session.beginReauthentication(1);
+    session.begin('PLAIN');
+    assert.throws(
+      () => session.authenticate(login('admin', 'admin-pw'), 2),
+      /^Error: Cannot change principals during re-authentication from User\.alice: User\.admin$/,
+    );
+    assert.equal(session.state, 'failed');
+    const other = new SaslSession(security({ 'connections.max.reauth.ms': '3000' }));
+    other.begin('PLAIN');
+    other.authenticate(login('alice', 'a;b="c"'), 0);
+    other.beginReauthentication(1);
+    other.begin('SCRAM-SHA-256');
+    assert.throws(
+      () => other.authenticate(Buffer.from('n,,n=alice,r=abc'), 2),
+      /SASL mechanism 'SCRAM-SHA-256' requested by client is not supported for re-authentication of mechanism 'PLAIN'/,
+    );
   });
 });
 

@@ -12,7 +12,8 @@ const EMPTY = new Uint8Array(0);
 /**
  * SaslAuthenticate: one token of the mechanism SaslHandshake chose. A failed authentication is
  * answered SASL_AUTHENTICATION_FAILED with the mechanism's message, then the connection is closed
- * (the dispatcher closes a session marked failed), as Kafka does.
+ * (the dispatcher closes a session marked failed), as Kafka does. Once authenticated, the answer
+ * carries the session's lifetime (KIP-368, `connections.max.reauth.ms`).
  */
 export const handler = defineHandler<SaslAuthenticateRequestData, Input<SaslAuthenticateResponseData>>({
   apiKey: 36,
@@ -39,14 +40,16 @@ export const handler = defineHandler<SaslAuthenticateRequestData, Input<SaslAuth
       };
     }
     try {
-      const authBytes = session.authenticate(request.authBytes);
-      return { errorCode: 0, errorMessage: null, authBytes, sessionLifetimeMs: 0n };
+      const authBytes = session.authenticate(request.authBytes, context.broker.clock.nowMs());
+      // KIP-368: the session's lifetime once authenticated (0: it never expires; also 0 mid-exchange).
+      const sessionLifetimeMs = session.server?.complete === true ? BigInt(session.lifetimeMs) : 0n;
+      return { errorCode: 0, errorMessage: null, authBytes, sessionLifetimeMs };
     } catch (error) {
       const mechanism = session.server?.mechanism ?? '';
       const message =
         error instanceof SaslAuthenticationError
           ? error.message
-          : `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism}`;
+          : `Authentication failed during ${session.phase} due to invalid credentials with SASL mechanism ${mechanism}`;
       return {
         errorCode: KafkaErrors.SASL_AUTHENTICATION_FAILED.code,
         errorMessage: message,
