@@ -155,7 +155,11 @@ async function startStaticTarget(
   return { url: `http://127.0.0.1:${port}/metrics`, child };
 }
 
-/** The producer may end the measured phase this much later than planned before the windows are called unreliable. */
+/**
+ * The run may end this much after its planned end before the windows are called unreliable: records
+ * are placed by index, so a producer that fell behind would shift them (the overrun also counts the
+ * last records' latency and the clients' close, so it is an upper bound on the shift).
+ */
 const PRODUCER_LAG_WARN_SECONDS = WINDOW_GUARD_SECONDS;
 
 interface Scraper {
@@ -537,7 +541,7 @@ function report(run: {
   process.stdout.write(
     `${lines.join('\n')}\n` +
       `records: ${received} of ${windows.length * perWindow} received; ${WINDOW_GUARD_SECONDS} s left out at each window edge` +
-      `${run.lagSeconds > PRODUCER_LAG_WARN_SECONDS ? `; WARNING: the measured phase ended ${run.lagSeconds.toFixed(1)} s late, windows may be misplaced` : ''}\n` +
+      `${run.lagSeconds > PRODUCER_LAG_WARN_SECONDS ? `; WARNING: the run ended ${run.lagSeconds.toFixed(1)} s after its planned end (the last records' latency and the clients' close included: an upper bound on how late the producer sent), so windows may be misplaced by up to that` : ''}\n` +
       `pooled p99: unscraped ${pooledP99(latenciesMs, windows, perWindow, guard, false).toFixed(2)} ms, ` +
       `scraped ${pooledP99(latenciesMs, windows, perWindow, guard, true).toFixed(2)} ms\n` +
       `broker CPU: main thread ${cpuPerSecond(windows, false, windowSeconds, 'threadCpuMs')} unscraped, ` +
