@@ -54,6 +54,8 @@ export class BrokerMetrics implements BrokerObserver {
   /** `kafka_network_requestmetrics_requestspersec_request_<api>_total{version}`, one family per API. */
   readonly #requestCounters = new Map<string, Counter<'version'>>();
   readonly #requestChildren = new Map<number, CounterChild[]>();
+  /** Requests counted in each of those families: its version (see `versioned`). */
+  readonly #requestCounted = new Map<string, { requests: number }>();
   readonly #latency = new Map<string, LatencyReservoir>();
   #loopUtilization = performance.eventLoopUtilization();
   readonly #isrShrinks: Counter;
@@ -64,6 +66,7 @@ export class BrokerMetrics implements BrokerObserver {
    * broker counts, so a collect skips the families nothing changed since it last read them.
    */
   #topicCounts = 0;
+  /** Requests answered, all APIs: the version of the latency quantiles' family. */
   #requestCounts = 0;
   #isrCounts = 0;
   /** Bumped on attach: a new source's image ids say nothing of the last one's. */
@@ -235,9 +238,12 @@ export class BrokerMetrics implements BrokerObserver {
       // Kafka counts a consumer's Fetch under both `Fetch` and `FetchConsumer` (no followers here).
       const names = apiKey === FETCH_API_KEY ? [api.name, 'FetchConsumer'] : [api.name];
       const counters = names.map((name) => this.#requestCounter(name).labels(String(apiVersion)));
+      const counted = names.map((name) => this.#requestCounted.get(name)!);
       child = {
         inc: () => {
           for (const counter of counters) counter.inc();
+          // Each API's family has its own version: a Produce does not make a collect read Metadata's.
+          for (const one of counted) one.requests++;
         },
       };
       children[apiVersion] = child;
@@ -251,6 +257,8 @@ export class BrokerMetrics implements BrokerObserver {
   #requestCounter(name: string): Counter<'version'> {
     let counter = this.#requestCounters.get(name);
     if (counter === undefined) {
+      const counted = { requests: 0 };
+      this.#requestCounted.set(name, counted);
       counter = versioned(
         new Counter({
           name: `kafka_network_requestmetrics_requestspersec_request_${name.toLowerCase()}_total`,
@@ -258,7 +266,7 @@ export class BrokerMetrics implements BrokerObserver {
           labelNames: ['version'],
           registers: [this.registry],
         }),
-        () => String(this.#requestCounts),
+        () => String(counted.requests),
       );
       this.#requestCounters.set(name, counter);
     }
