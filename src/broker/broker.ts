@@ -466,6 +466,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         replicaLagTimeMaxMs: () => this.config.getNumber('replica.lag.time.max.ms'),
         minInsyncReplicas: (topic) => this.settingsOf(topic).minInsyncReplicas,
         producerState: () => this.slots.get(PRODUCER_STATE),
+        brokerConfig: (name) => this.config.lookup(name)?.value,
       },
       interBroker === undefined ? setup : { ...setup, interBroker },
     );

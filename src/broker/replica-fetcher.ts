@@ -44,6 +44,16 @@ export interface FetcherPartition {
   readonly partition: number;
 }
 
+/** Reassignment throttles on the follower side (src/broker/replication-quota.ts, via the ReplicaManager). */
+export interface FetcherQuota {
+  /** The partition is throttled, not in sync, and the follower quota is exceeded: not fetched now. */
+  holdsBack(key: string): boolean;
+  /** Records bytes fetched for a partition (counted only if it is throttled). */
+  record(key: string, bytes: number): void;
+  /** How long a fetcher whose every queued partition is held back waits before it looks again. */
+  readonly retryMs: number;
+}
+
 export interface ReplicaFetcherOptions {
   readonly nodeId: number;
   readonly leaderId: number;
@@ -59,6 +69,8 @@ export interface ReplicaFetcherOptions {
   readonly link?: Pick<InterBrokerLink, 'tls' | 'sasl'>;
   /** The answer for one partition's request, in order. */
   readonly deliver: (key: string, response: FetchResponse<Buffer>) => void;
+  /** Follower throttles; absent: every queued partition is fetched. */
+  readonly quota?: FetcherQuota;
   readonly log: { warn(message: string): void };
 }
 
@@ -89,6 +101,8 @@ export class ReplicaFetcher {
    * miss the leader's appends for up to `fetchWaitMaxMs` (and its acks=all writes wait as long).
    */
   #delivering = false;
+  /** Every queued partition was held back by the quota: look again when this fires. */
+  #retryTimer: NodeJS.Timeout | null = null;
 
   constructor(options: ReplicaFetcherOptions) {
     this.#options = options;
@@ -103,6 +117,8 @@ export class ReplicaFetcher {
 
   close(): void {
     this.#closed = true;
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
     this.#fail('fetcher closed');
     this.#socket?.destroy();
     this.#socket = null;
@@ -114,8 +130,8 @@ export class ReplicaFetcher {
       this.#connect();
       return;
     }
-    const batch = [...this.#queue.values()];
-    this.#queue.clear();
+    const batch = this.#takeSendable();
+    if (batch.length === 0) return;
     this.#inFlight = batch;
     const byTopic = new Map<string, FetchRequestData['topics'][number]>();
     let replicaEpoch = -1n;
@@ -160,6 +176,28 @@ export class ReplicaFetcher {
       body as never,
     );
     this.#socket?.write(frame);
+  }
+
+  /**
+   * The queued partitions to fetch now: all but those the follower quota holds back, which stay
+   * queued (Kafka's fetcher leaves them out of the request); when every one is held back, the
+   * fetcher looks again after `retryMs` (Kafka backs off replica.fetch.backoff.ms on an empty request).
+   */
+  #takeSendable(): Queued[] {
+    const quota = this.#options.quota;
+    const batch: Queued[] = [];
+    for (const [key, queued] of this.#queue) {
+      if (quota?.holdsBack(key) === true) continue;
+      batch.push(queued);
+      this.#queue.delete(key);
+    }
+    if (batch.length === 0 && quota !== undefined && this.#retryTimer === null) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = null;
+        this.#pump();
+      }, quota.retryMs);
+    }
+    return batch;
   }
 
   #connect(): void {
@@ -332,6 +370,8 @@ export class ReplicaFetcher {
       const errorCode = body.errorCode !== 0 ? body.errorCode : (answer?.errorCode ?? NETWORK_EXCEPTION);
       const diverging = answer?.divergingEpoch;
       const records = answer?.records;
+      if (records !== null && records !== undefined && errorCode === 0)
+        this.#options.quota?.record(place.key, records.byteLength);
       this.#options.deliver(place.key, {
         type: 'fetch-response',
         partition: place.partition,

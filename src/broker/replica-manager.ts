@@ -20,8 +20,9 @@ import type { InterBrokerLink } from '../security/inter-broker.ts';
 import type { AlterPartitionResponseData, ControllerChannel } from './controller-channel.ts';
 import type { MetadataImage } from './metadata-image.ts';
 import type { LocalReplica } from './partition.ts';
-import { ReplicaFetcher } from './replica-fetcher.ts';
+import { type FetcherQuota, ReplicaFetcher } from './replica-fetcher.ts';
 import { PartitionReplicaLog } from './replica-log.ts';
+import { ReplicationQuota } from './replication-quota.ts';
 import type { Clock, PartitionView, ProducerStateService } from './services.ts';
 
 /** Named limits and intervals with Kafka's defaults (broker configs of the same names). */
@@ -84,6 +85,8 @@ export interface ReplicaHost {
   minInsyncReplicas(topic: string): number;
   /** The idempotent-producer table (PRODUCER_STATE slot), fed by followers' appends; absent: none kept. */
   producerState?(): ProducerStateService | undefined;
+  /** A broker config in force (the throttled rates); absent or undefined: unset. */
+  brokerConfig?(name: string): string | null | undefined;
 }
 
 interface PendingAlter {
@@ -113,10 +116,22 @@ export class ReplicaManager {
   /** Cancellers of the periodic tasks, by name. */
   readonly #timers = new Map<string, () => void>();
   #stopped = false;
+  /** Reassignment throttles (src/broker/replication-quota.ts): what this broker sends as a leader. */
+  readonly leaderQuota: ReplicationQuota;
+  /** What this broker fetches as a follower. */
+  readonly followerQuota: ReplicationQuota;
+  readonly #fetcherQuota: FetcherQuota;
 
   constructor(host: ReplicaHost, setup: ReplicationSetup) {
     this.#host = host;
     this.#setup = setup;
+    const source = {
+      brokerConfig: (name: string) => host.brokerConfig?.(name),
+      topicConfig: (topic: string, name: string) => host.metadata().topic(topic)?.configs.get(name),
+    };
+    this.leaderQuota = new ReplicationQuota('leader', host.nodeId, source);
+    this.followerQuota = new ReplicationQuota('follower', host.nodeId, source);
+    this.#fetcherQuota = this.#followerThrottle();
     // The cores measure time with performance.now() (below), so their tick runs on real time too:
     // on the broker's clock, a clock moved forward (the testing module's manual clock) would fire
     // 100 ticks for every second it jumped, all of them finding nothing due.
@@ -332,6 +347,33 @@ export class ReplicaManager {
     return managed;
   }
 
+  /**
+   * The follower side of the throttle, as Kafka's ReplicaFetcherThread: a throttled partition this
+   * broker is not in the ISR of is left out of the Fetch while the follower quota is exceeded; the
+   * bytes fetched for every throttled partition are counted.
+   */
+  #followerThrottle(): FetcherQuota {
+    const quota = this.followerQuota;
+    const throttled = (key: string): Managed | undefined => {
+      const managed = this.#managed.get(key);
+      return managed !== undefined && quota.isThrottled(managed.topic, managed.partition)
+        ? managed
+        : undefined;
+    };
+    return {
+      holdsBack: (key) => {
+        const managed = throttled(key);
+        if (managed === undefined) return false;
+        const inSync = managed.core.state?.isr.includes(this.#host.nodeId) === true;
+        return !inSync && quota.isQuotaExceeded();
+      },
+      record: (key, bytes) => {
+        if (throttled(key) !== undefined) quota.record(bytes);
+      },
+      retryMs: this.#setup.fetchBackoffMs ?? REPLICATION_DEFAULTS.fetchBackoffMs,
+    };
+  }
+
   #fetcher(leaderId: number): ReplicaFetcher {
     let fetcher = this.#fetchers.get(leaderId);
     if (fetcher === undefined) {
@@ -356,6 +398,7 @@ export class ReplicaManager {
         fetchMaxBytes: REPLICATION_DEFAULTS.fetchMaxBytes,
         fetchResponseMaxBytes: REPLICATION_DEFAULTS.fetchResponseMaxBytes,
         deliver: (key, response) => this.#deliver(key, leaderId, response),
+        quota: this.#fetcherQuota,
         log: this.#host.log,
       });
       this.#fetchers.set(leaderId, fetcher);

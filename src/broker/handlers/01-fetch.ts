@@ -247,6 +247,8 @@ interface FollowerItem {
   readonly replica: ReturnType<Broker['get']>;
   answer: PartitionAnswer;
   empty: boolean;
+  /** Throttled by the leader quota (reassignment throttles): its replicated bytes are counted. */
+  throttled: boolean;
 }
 
 /**
@@ -269,6 +271,14 @@ async function followerFetch(
     logStartOffset: BigInt(replica.log.logStartOffset),
   });
   let total = 0;
+  // Reassignment throttles (src/broker/replication-quota.ts), as Kafka's shouldLeaderThrottle: a
+  // throttled partition gets no records for a follower outside its ISR while the quota is exceeded.
+  const quota = broker.replicaManager?.leaderQuota;
+  const heldBack = (
+    item: FollowerItem,
+    core: { readonly state: { readonly isr: readonly number[] } | null },
+  ): boolean =>
+    item.throttled && core.state?.isr.includes(replicaId) !== true && quota?.isQuotaExceeded() === true;
   for (const topic of request.topics) {
     const name = version >= 13 ? (broker.metadata().topicById(topic.topicId)?.name ?? '') : topic.topic;
     for (const partition of topic.partitions) {
@@ -297,6 +307,7 @@ async function followerFetch(
           replica,
           answer: { ...base, errorCode },
           empty: false,
+          throttled: false,
         });
         continue;
       }
@@ -310,18 +321,29 @@ async function followerFetch(
         lastFetchedEpoch: partition.lastFetchedEpoch,
         correlationId,
       });
-      // The request's maxBytes bounds the answer; the first records always go (as KIP-74).
-      let records = answer.entries[0]?.value;
-      if (records !== undefined && total > 0 && total + records.length > request.maxBytes)
-        records = undefined;
-      total += records?.length ?? 0;
-      items.push({
+      const throttled = quota?.isThrottled(name, partition.partition) === true;
+      const item: FollowerItem = {
         topic: name,
         topicId: topic.topicId,
         request: partition,
         replica,
+        throttled,
         // Records held back by the byte bound still count as data: no long poll then.
         empty: answer.errorCode === 0 && answer.divergingEpoch === null && answer.entries.length === 0,
+        answer: { ...base, errorCode: answer.errorCode },
+      };
+      // The request's maxBytes bounds the answer; the first records always go (as KIP-74).
+      let records = answer.entries[0]?.value;
+      if (records !== undefined && total > 0 && total + records.length > request.maxBytes)
+        records = undefined;
+      // Held back by the throttle: no data either (Kafka's DelayedFetch does not count it), so a long poll.
+      if (records !== undefined && heldBack(item, core)) {
+        records = undefined;
+        item.empty = answer.errorCode === 0 && answer.divergingEpoch === null;
+      }
+      total += records?.length ?? 0;
+      items.push({
+        ...item,
         answer: {
           ...base,
           ...positions(replica),
@@ -353,10 +375,13 @@ async function followerFetch(
       if (item.replica === undefined || core === null || core === undefined) continue;
       // Still the leader of the epoch the follower fetched in: its progress was recorded above.
       if (!core.isLeader || core.leaderEpoch !== item.request.currentLeaderEpoch) continue;
+      if (heldBack(item, core)) continue;
       const entry = core.log.read(Number(item.request.fetchOffset), 1)[0];
       item.answer = { ...item.answer, ...positions(item.replica), records: entry?.value ?? EMPTY };
     }
   }
+  // Counted after the read, in sync or not (Kafka's sizeOfThrottledPartitions).
+  for (const item of items) if (item.throttled) quota?.record(item.answer.records?.length ?? 0);
   const responses: { topic: string; topicId: string; partitions: PartitionAnswer[] }[] = [];
   for (const item of items) {
     const name = version >= 13 ? '' : item.topic;

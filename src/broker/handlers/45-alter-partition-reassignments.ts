@@ -7,8 +7,8 @@
  * before, in src/security/request-authorization.ts.
  *
  * Throttles (`leader.replication.throttled.rate`, `follower.replication.throttled.rate` and the
- * topic-level throttled replica lists that `--throttle` sets) are accepted as configs and not
- * enforced: new replicas copy at full speed.
+ * topic-level throttled replica lists that `--throttle` sets) are configs, enforced by each
+ * broker's replication quotas (src/broker/replication-quota.ts).
  *
  * When no controller answers (one node has none; a cluster may have lost its quorum), the local
  * image answers what needs no change and the refusals (UNKNOWN_TOPIC_OR_PARTITION,
