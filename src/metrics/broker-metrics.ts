@@ -6,7 +6,7 @@
  * (test/metrics/jmx-names.test.ts compares both). Counters are kept by prom-client;
  * gauges are computed from the broker's metadata and logs when Prometheus scrapes.
  */
-import { performance } from 'node:perf_hooks';
+import { type ELDHistogram, performance } from 'node:perf_hooks';
 import {
   Counter,
   collectDefaultMetrics,
@@ -22,6 +22,14 @@ import type { BrokerConfigView, MetadataView, PartitionRegistry } from '../broke
 import { onKafkaEvent } from '../common/events.ts';
 import { apis } from '../protocol/index.ts';
 import type { DispatchResult, RequestDispatcher } from '../server/server.ts';
+import {
+  LOOP_DELAY_STAT_FAMILIES,
+  LOOP_LAG_FAMILY,
+  PROM_CLIENT_LOOP_DELAY_PRECISION_MS,
+  registerLoopDelayStats,
+  registerLoopLag,
+  startLoopDelay,
+} from './loop-delay.ts';
 import { LatencyReservoir, QUANTILES } from './reservoir.ts';
 import { versioned } from './worker-render.ts';
 
@@ -47,6 +55,12 @@ type TopicMeter = (typeof TOPIC_METERS)[number];
 
 export class BrokerMetrics implements BrokerObserver {
   readonly registry = new Registry();
+  /**
+   * The broker loop's delay histogram behind the `nodejs_eventloop_lag_*` statistics (with the
+   * default metrics; null without): `serveBrokerMetrics` hands it to the serving worker, which
+   * reads it there (see loop-delay.ts).
+   */
+  readonly loopDelay: ELDHistogram | null = null;
   #source: BrokerMetricsSource | null = null;
   readonly #allTopics = new Map<TopicMeter, Counter>();
   readonly #perTopic = new Map<TopicMeter, Counter<'topic'>>();
@@ -73,7 +87,19 @@ export class BrokerMetrics implements BrokerObserver {
   #sourceEpoch = 0;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({
+        register: this.registry,
+        eventLoopMonitoringPrecision: PROM_CLIENT_LOOP_DELAY_PRECISION_MS,
+      });
+      // prom-client's delay gauges read their statistics in the lag gauge's collect, on this
+      // thread: ours read the same figures from a histogram the serving worker can read too.
+      for (const name of [LOOP_LAG_FAMILY, ...LOOP_DELAY_STAT_FAMILIES])
+        this.registry.removeSingleMetric(name);
+      this.loopDelay = startLoopDelay();
+      registerLoopLag(this.registry);
+      registerLoopDelayStats(this.registry, this.loopDelay);
+    }
     for (const meter of TOPIC_METERS) {
       // Kafka's all-topics meter has no topic tag; the rule for it drops the `PerSec` suffix.
       if (meter !== 'totalproducerequests') {

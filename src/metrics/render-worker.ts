@@ -10,10 +10,12 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { LOOP_DELAY_STAT_FAMILIES, registerLoopDelayStats } from './loop-delay.ts';
 import type {
   CollectReply,
   FamilyEntry,
   FamilySnapshot,
+  LoopDelayMessage,
   RenderReply,
   RenderRequest,
   SeriesSnapshot,
@@ -68,6 +70,16 @@ function familyNamed(name: string, help: string): SnapshotFamily {
  * only the process-wide families (PROCESS_FAMILIES_COLLECTED_IN_WORKER) are read from it.
  */
 let processRegistry: Registry | null = null;
+
+/**
+ * The broker loop's delay statistics, read from the clone of its histogram the broker's thread
+ * sends first (LoopDelayMessage); null until then (and in a worker never sent one).
+ */
+let loopDelayRegistry: Registry | null = null;
+
+function isLoopDelayMessage(message: unknown): message is LoopDelayMessage {
+  return typeof message === 'object' && message !== null && 'loopDelay' in message;
+}
 
 /**
  * Each family's series as last sent in full: a family sent by name has the same series (names and
@@ -147,6 +159,13 @@ async function render(request: RenderRequest): Promise<string> {
         throw new Error(`render worker: no text of ${entry.unchanged} to give again`);
       }
       texts.push(cached.text);
+    } else if ('collectInWorker' in entry && LOOP_DELAY_STAT_FAMILIES.has(entry.collectInWorker)) {
+      if (loopDelayRegistry === null) {
+        throw new Error(
+          `render worker: ${entry.collectInWorker} asked for without the broker's delay histogram`,
+        );
+      }
+      texts.push(await loopDelayRegistry.getSingleMetricAsString(entry.collectInWorker));
     } else if ('collectInWorker' in entry) {
       if (processRegistry === null) {
         processRegistry = new Registry();
@@ -251,7 +270,8 @@ async function serve(options: WorkerServeData['serve']): Promise<void> {
     },
     { renderMinIntervalMs: options.renderMinIntervalMs },
   );
-  port.on('message', (message: CollectReply | { close: true }) => {
+  port.on('message', (message: CollectReply | { close: true } | LoopDelayMessage) => {
+    if (isLoopDelayMessage(message)) return;
     if ('close' in message) {
       void app.close().finally(() => send({ closed: true }));
       return;
@@ -270,6 +290,13 @@ async function serve(options: WorkerServeData['serve']): Promise<void> {
   const address = app.server.address();
   send({ listening: typeof address === 'object' && address !== null ? address.port : options.port });
 }
+
+// Listened for at once: the histogram is posted as the worker starts, before any collect.
+port.on('message', (message: unknown) => {
+  if (!isLoopDelayMessage(message)) return;
+  loopDelayRegistry = new Registry();
+  registerLoopDelayStats(loopDelayRegistry, message.loopDelay);
+});
 
 const serving = (workerData as WorkerServeData | null)?.serve;
 if (serving === undefined) answerRenders();

@@ -23,7 +23,11 @@ export async function serveBrokerMetrics(options: ServeBrokerMetricsOptions): Pr
   let server: WorkerServer;
   try {
     // The worker thread listens and answers; the broker's thread only collects when it asks.
-    server = await workerServe(options.metrics.registry, { host: options.host, port: options.port });
+    server = await workerServe(options.metrics.registry, {
+      host: options.host,
+      port: options.port,
+      loopDelay: options.metrics.loopDelay,
+    });
   } catch (error) {
     options.metrics.detach();
     throw error;

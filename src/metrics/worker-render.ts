@@ -7,9 +7,11 @@
  * as one Float64Array of values, so a snapshot of 253 partitions' families costs well under a
  * millisecond to post. prom-client keeps owning names, types, help and the registry.
  */
+import type { ELDHistogram } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { EncodedMetrics, FamilyRegistry, MetricsServer, MetricsText } from './http.ts';
 import { METRICS_RENDER_MIN_INTERVAL_MS } from './http.ts';
+import { LOOP_DELAY_STAT_FAMILIES } from './loop-delay.ts';
 
 /**
  * A collect returns to the event loop once it has held it this long: a request arriving during a
@@ -106,6 +108,14 @@ export interface RenderRequest {
 
 /** The broker thread's answer to a worker's `{ collect: id }` (serving mode): a snapshot, or why there is none. */
 export type CollectReply = RenderRequest | { readonly id: number; readonly error: string };
+
+/**
+ * Sent to a serving worker when it starts: a clone of the broker loop's delay histogram (it shares
+ * the native histogram), from which the worker reads LOOP_DELAY_STAT_FAMILIES.
+ */
+export interface LoopDelayMessage {
+  readonly loopDelay: ELDHistogram;
+}
 
 /** What a serving worker tells the broker's thread (see `workerServe`). */
 export type ServeMessage =
@@ -477,12 +487,25 @@ export async function workerServe(
     readonly renderMinIntervalMs?: number;
     /** METRICS_COLLECT_SLICE_MS when missing. */
     readonly sliceMs?: number;
-    /** PROCESS_FAMILIES_COLLECTED_IN_WORKER when missing. */
+    /**
+     * PROCESS_FAMILIES_COLLECTED_IN_WORKER when missing, and LOOP_DELAY_STAT_FAMILIES with a
+     * `loopDelay`.
+     */
     readonly collectInWorker?: ReadonlySet<string>;
+    /**
+     * The histogram behind the registry's LOOP_DELAY_STAT_FAMILIES (`BrokerMetrics.loopDelay`):
+     * the worker reads and resets it (a clone sharing it) instead of the broker's thread.
+     */
+    readonly loopDelay?: ELDHistogram | null;
   },
 ): Promise<WorkerServer> {
   const sliceMs = options.sliceMs ?? METRICS_COLLECT_SLICE_MS;
-  const collectInWorker = options.collectInWorker ?? PROCESS_FAMILIES_COLLECTED_IN_WORKER;
+  const loopDelay = options.loopDelay ?? null;
+  const collectInWorker =
+    options.collectInWorker ??
+    (loopDelay === null
+      ? PROCESS_FAMILIES_COLLECTED_IN_WORKER
+      : new Set([...PROCESS_FAMILIES_COLLECTED_IN_WORKER, ...LOOP_DELAY_STAT_FAMILIES]));
   let collects = 0;
   let lastSeriesCount = 0;
   let lastUnchangedCount = 0;
@@ -508,6 +531,8 @@ export async function workerServe(
     const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: data });
     // The broker keeps the process alive; the endpoint alone must not.
     worker.unref();
+    // Before any collect is asked for: the worker reads the delay statistics from it.
+    if (loopDelay !== null) worker.postMessage({ loopDelay } satisfies LoopDelayMessage);
     /** What each family was last sent with to this worker. */
     const sent = new Map<string, SentFamily>();
     let collecting: Promise<unknown> = Promise.resolve();

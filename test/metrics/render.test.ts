@@ -337,6 +337,46 @@ test("the worker render: the process-wide default metrics are the worker's, the 
   }
 });
 
+test("the serving worker reads the event loop's delay statistics from the broker loop's own histogram", async () => {
+  const withDefaults = new BrokerMetrics();
+  const histogram = withDefaults.loopDelay!;
+  const server = await workerServe(withDefaults.registry, {
+    host: '127.0.0.1',
+    port: 0,
+    renderMinIntervalMs: 0,
+    loopDelay: histogram,
+  });
+  try {
+    await (await fetch(server.url)).arrayBuffer();
+    // This thread (the broker's) holds its loop: the shared histogram records the delay here.
+    const heldMs = 150;
+    const start = performance.now();
+    while (performance.now() - start < heldMs) {}
+    // Timer periods after the hold, so the histogram holds more records than a scrape takes.
+    while (histogram.count < 20) await new Promise((done) => setTimeout(done, 20));
+    const recorded = histogram.count;
+    const text = await (await fetch(server.url)).text();
+    const samples = parseSamples(text);
+    const max = sampleValue(samples, 'nodejs_eventloop_lag_max_seconds', {})!;
+    assert.ok(max >= (heldMs * 0.9) / 1000, `max delay ${max} s after holding the loop ${heldMs} ms`);
+    assert.ok(sampleValue(samples, 'nodejs_eventloop_lag_p50_seconds', {})! < max);
+    // Read and reset by the worker (prom-client resets at each read): the same native histogram.
+    assert.ok(histogram.count < recorded, `records ${recorded} before the render, ${histogram.count} after`);
+    assert.ok(sampleValue(samples, 'nodejs_eventloop_lag_seconds', {}) !== undefined, 'lag on this thread');
+    // This thread never read the statistics: its own max gauge (no collect of its own) was never set.
+    const own = (await withDefaults.registry.getSingleMetric('nodejs_eventloop_lag_max_seconds')!.get()) as {
+      values: { value: number }[];
+    };
+    assert.deepEqual(
+      own.values.map((one) => one.value),
+      [0],
+      "the broker thread's own max gauge",
+    );
+  } finally {
+    await server.close();
+  }
+});
+
 test("/metrics sends the worker's gzipped text to a scraper that accepts gzip, the plain text to others", async () => {
   const app = buildMetricsApp(rendered, { renderMinIntervalMs: 60_000 });
   try {
