@@ -234,8 +234,11 @@ export class ReferenceCluster {
     this.options.log?.(line);
   }
 
-  /** Formats storage (once per data dir) and starts every node, then waits until all answer Metadata. */
-  async start(): Promise<void> {
+  /**
+   * Formats storage (once per data dir) and starts every node, then waits until all answer Metadata
+   * (`readyTimeoutMs`: a caller that starts other JVMs beside these may wait longer).
+   */
+  async start(readyTimeoutMs = READY_TIMEOUT_MS): Promise<void> {
     assertKafkaInstalled();
     for (const node of this.nodes) {
       fs.mkdirSync(node.dir, { recursive: true });
@@ -245,7 +248,10 @@ export class ReferenceCluster {
       formatStorage(node, propertiesFile);
     }
     for (const node of this.nodes) this.spawnNode(node);
-    await this.waitReady(this.nodes.map((n) => n.id));
+    await this.waitReady(
+      this.nodes.map((n) => n.id),
+      readyTimeoutMs,
+    );
   }
 
   private spawnNode(node: NodeInfo): void {
