@@ -10,7 +10,11 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { LOOP_DELAY_STAT_FAMILIES, registerLoopDelayStats } from './loop-delay.ts';
+import {
+  LOOP_DELAY_STAT_FAMILIES,
+  PROM_CLIENT_LOOP_DELAY_PRECISION_MS,
+  registerLoopDelayStats,
+} from './loop-delay.ts';
 import type {
   CollectReply,
   FamilyEntry,
@@ -169,7 +173,12 @@ async function render(request: RenderRequest): Promise<string> {
     } else if ('collectInWorker' in entry) {
       if (processRegistry === null) {
         processRegistry = new Registry();
-        collectDefaultMetrics({ register: processRegistry });
+        // Only the process-wide families are read here: the delay monitor prom-client would start
+        // on this thread (a timer every 10 ms, forever) gets a period that never fires.
+        collectDefaultMetrics({
+          register: processRegistry,
+          eventLoopMonitoringPrecision: PROM_CLIENT_LOOP_DELAY_PRECISION_MS,
+        });
       }
       texts.push(await processRegistry.getSingleMetricAsString(entry.collectInWorker));
     } else {
