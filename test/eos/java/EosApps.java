@@ -166,6 +166,7 @@ public class EosApps {
           counts.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r.value());
       }
     }
+    event("{\"event\":\"complete\",\"loopCommitted\":" + loopCommitted.get() + "}");
     running = false;
     loop.join();
     streams.close(Duration.ofSeconds(30));
@@ -290,6 +291,7 @@ public class EosApps {
       try {
         runLoop(holdAfter);
       } catch (Throwable e) {
+        event("{\"event\":\"loopFailed\",\"error\":" + quote(String.valueOf(e)) + "}");
         loopFailure.set(e);
       }
     }, "eos-loop");
@@ -340,6 +342,11 @@ public class EosApps {
           loopCommitted.addAndGet(records.count());
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
           throw e;
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+          // Not abortable: the client must retry the commit (Kafka's KafkaProducer contract).
+          event("{\"event\":\"loopCommitTimedOut\",\"error\":" + quote(String.valueOf(e)) + "}");
+          producer.commitTransaction();
+          loopCommitted.addAndGet(records.count());
         } catch (KafkaException e) {
           // Kafka's pattern for an abortable error (a broker lost mid-transaction): abort, go back to
           // the committed offsets and process those records again in a new transaction.

@@ -9,6 +9,10 @@
  * a second instance (same state dir, same transactional ids) takes over and finishes. read_committed
  * readers must then hold each transformed record exactly once (no aborted record, nothing from the
  * zombie) and, per key, the count updates 1, 2, ... 40 exactly (nothing counted twice or lost).
+ *
+ * By hand (`npm run test:long`; `--test-name-pattern '^kstack'` runs kstack alone), not in CI yet: in
+ * one run of ten, kstack's loop producer got OUT_OF_ORDER_SEQUENCE_NUMBER on every retry of its batch
+ * after the coordinator's node was killed (src/coordinator/README.md, "Not yet"), and the test failed.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -33,7 +37,7 @@ const KEYS = 10;
 const EVENT_TIMEOUT_MS = 120_000;
 /** The second instance's own deadline for complete outputs is 150 s (EosApps.COMPLETE_TIMEOUT_MS). */
 const SECOND_TIMEOUT_MS = 200_000;
-const STDERR_TAIL_CHARS = 4000;
+const STDERR_TAIL_CHARS = 16_000;
 
 function streamsLibsDir(): string {
   return join(homedir(), '.cache', 'kstack', `kafka-streams-${kafkaVersion()}`, 'libs');
@@ -61,6 +65,7 @@ class AppInstance {
   stderr = '';
   readonly exited: Promise<number | null>;
   readonly #child: ChildProcess;
+  readonly #startedAt = Date.now();
   #waiters: (() => void)[] = [];
 
   constructor(bootstrap: string, role: 'first' | 'second', stateDir: string) {
@@ -85,7 +90,9 @@ class AppInstance {
       for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
         const line = pending.slice(0, end);
         pending = pending.slice(end + 1);
-        if (line.startsWith('{')) this.events.push(JSON.parse(line) as AppEvent);
+        // `at`: ms since this JVM started, for the timeline a failure or a slow run prints.
+        if (line.startsWith('{'))
+          this.events.push({ ...(JSON.parse(line) as AppEvent), at: Date.now() - this.#startedAt });
       }
       this.#wake();
     });
@@ -142,6 +149,12 @@ class AppInstance {
   async kill(): Promise<void> {
     if (this.running) this.#child.kill('SIGKILL');
     await this.exited;
+  }
+
+  /** Each event but the counts and outputs, with its time. */
+  timeline(): string {
+    const shown = this.events.filter((e) => !['loop', 'loopOutput', 'counts'].includes(e.event));
+    return shown.map((e) => `${e.at}ms ${e.event}${e.state === undefined ? '' : ` ${e.state}`}`).join(', ');
   }
 
   describe(): string {
@@ -254,6 +267,7 @@ describe('exactly-once on three nodes: a transactional loop and Kafka Streams ex
       t.diagnostic(
         `${target.name} phases (ms): ${JSON.stringify(phases)}; loop output records read_uncommitted: ${JSON.stringify(second.events.find((e) => e.event === 'uncommitted'))}`,
       );
+      t.diagnostic(`${target.name} second instance: ${second.timeline()}`);
       await target.stop(true);
       started.splice(started.indexOf(target), 1);
 
