@@ -1,10 +1,11 @@
 /**
  * Security on kstack up and on Apache Kafka 4.1.1 (issue 22), one broker per target started once,
- * both with StandardAuthorizer and five listeners:
+ * both with StandardAuthorizer and six listeners:
  * - PLAINTEXT (User:ANONYMOUS, a super user: the reference's own broker-to-controller link needs it);
  * - SASL_PLAINTEXT with PLAIN users admin (a super user), alice, bob, replica and operator: the ACLs;
  * - SSL (a throwaway CA; no client certificate, so User:ANONYMOUS), SASL_SSL with PLAIN, and SCRAM_SSL
- *   (SASL_SSL with SCRAM-SHA-512): the security profile's listeners, user `compat` (a super user).
+ *   (SASL_SSL with SCRAM-SHA-512): the security profile's listeners, user `compat` (a super user);
+ * - REAUTH (SASL_PLAINTEXT, PLAIN, `connections.max.reauth.ms` 3000).
  * The same tools and requests go to both, and the answers are compared:
  * - Kafka's kafka-acls (AclCommand) adds, lists and removes ACLs through the SASL listener;
  * - an authorization matrix on the wire: each principal sends the same requests of each API Kafka
@@ -14,8 +15,10 @@
  * - the security profile (compat/runner/security.ts's runProfileOn): every compat client creates a
  *   topic, produces with acks=all and consumes back through SSL, SASL_SSL PLAIN and SASL_SSL
  *   SCRAM-SHA-512, and a wrong password is refused alike; every cell's outcome is compared;
+ * - re-authentication (KIP-368) on a sixth listener, REAUTH (SASL_PLAINTEXT, PLAIN, sessions of
+ *   3 s): on the wire, with Kafka's Java producer and with kafkajs (test/security/reauth.ts);
  * - kstack keeps its ACLs over a restart.
- * Ports (docs/team-rules.md): kstack 25960-25964, the reference 25940-25944 and its controller 25990.
+ * Ports (docs/team-rules.md): kstack 25960-25965, the reference 25940-25945 and its controller 25990.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +33,7 @@ import { ZERO_UUID } from '../../src/protocol/uuid.ts';
 import { STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
 import { batchOf, goodRecords } from '../records/faulty-batches.ts';
 import { makeCertificates, type TestCertificates } from './certs.ts';
+import { javaProducerReauth, kafkajsReauth, type ReauthLogin, reauthOnTheWire } from './reauth.ts';
 import { kcat, PLAIN_JAAS, run, type SaslLogin, WireClient } from './support.ts';
 
 interface Target {
@@ -41,6 +45,8 @@ interface Target {
   readonly ssl: number;
   readonly saslSsl: number;
   readonly scramSsl: number;
+  /** SASL_PLAINTEXT with PLAIN and `connections.max.reauth.ms` (KIP-368). */
+  readonly reauth: number;
 }
 const listenerPorts = (plaintext: number) => ({
   plaintext,
@@ -48,6 +54,7 @@ const listenerPorts = (plaintext: number) => ({
   ssl: plaintext + 2,
   saslSsl: plaintext + 3,
   scramSsl: plaintext + 4,
+  reauth: plaintext + 5,
 });
 const KSTACK: Target = { name: 'kstack', profileName: 'kstack', ...listenerPorts(25960) };
 const KAFKA: Target = { name: 'Apache Kafka', profileName: 'reference', ...listenerPorts(25940) };
@@ -74,6 +81,12 @@ const KAFKA_CONFIGS = join(import.meta.dirname, '..', '..', 'reference', 'bin', 
 const TOPICS = ['orders', 'logs-app', 'secret'];
 /** How long Kafka's own tools may take (a JVM each, on a loaded machine). */
 const TOOL_TIMEOUT_MS = 120_000;
+/** The REAUTH listener's `connections.max.reauth.ms`: sessions of 3 s. */
+const REAUTH_MS = 3000;
+/** The Java producer's records at 5 a second: 8 s, over two session lifetimes. */
+const REAUTH_JAVA_RECORDS = 40;
+/** How long kafkajs sends, a record every 250 ms: over two session lifetimes. */
+const REAUTH_KAFKAJS_MS = 7000;
 
 function listeners(target: Target): string {
   return [
@@ -82,19 +95,22 @@ function listeners(target: Target): string {
     `SSL://127.0.0.1:${target.ssl}`,
     `SASL_SSL://127.0.0.1:${target.saslSsl}`,
     `SCRAM_SSL://127.0.0.1:${target.scramSsl}`,
+    `REAUTH://127.0.0.1:${target.reauth}`,
   ].join(',');
 }
 
 function settings(target: Target, certs: TestCertificates): Record<string, string> {
   return {
     'listener.security.protocol.map':
-      'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SCRAM_SSL:SASL_SSL,CONTROLLER:PLAINTEXT',
+      'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SCRAM_SSL:SASL_SSL,REAUTH:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
     'advertised.listeners': listeners(target),
     'sasl.enabled.mechanisms': 'PLAIN',
     'listener.name.sasl_plaintext.plain.sasl.jaas.config': PLAIN_JAAS(USERS),
     'listener.name.sasl_ssl.plain.sasl.jaas.config': PLAIN_JAAS({ [COMPAT_USER]: COMPAT_PASSWORD }),
     'listener.name.scram_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
     'listener.name.scram_ssl.scram-sha-512.sasl.jaas.config': SCRAM_JAAS,
+    'listener.name.reauth.plain.sasl.jaas.config': PLAIN_JAAS(USERS),
+    'listener.name.reauth.plain.connections.max.reauth.ms': String(REAUTH_MS),
     'ssl.keystore.type': 'PEM',
     'ssl.keystore.location': certs.brokerKeystoreFile,
     'ssl.truststore.type': 'PEM',
@@ -809,7 +825,7 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-describe('security: kstack and Apache Kafka with StandardAuthorizer and five listeners, the same tools and requests', {
+describe('security: kstack and Apache Kafka with StandardAuthorizer and six listeners, the same tools and requests', {
   timeout: 1_200_000,
 }, () => {
   let dataDir: string;
@@ -1255,6 +1271,48 @@ describe('security: kstack and Apache Kafka with StandardAuthorizer and five lis
         const line = `${target.profileName} (1 node(s)), ${mode}: ${clients} pass, 0 fail, 0 n/s`;
         assert.ok(result.output.includes(line), `${line}\n${result.output}`);
       }
+    }
+  });
+
+  it('re-authentication (KIP-368): the session lifetime, re-authenticating over the connection, expiry; Java and kafkajs', async () => {
+    const as = (target: Target): ReauthLogin => ({
+      port: target.reauth,
+      username: 'admin',
+      password: USERS.admin,
+      lifetimeMs: REAUTH_MS,
+    });
+    const started = Date.now();
+    const [wire, java, kafkajs] = await Promise.all([
+      Promise.all(
+        TARGETS.map((target) => reauthOnTheWire(as(target), { username: 'alice', password: USERS.alice })),
+      ),
+      Promise.all(
+        TARGETS.map((target) => javaProducerReauth(as(target), 'orders', dataDir, REAUTH_JAVA_RECORDS)),
+      ),
+      Promise.all(TARGETS.map((target) => kafkajsReauth(as(target), 'orders', REAUTH_KAFKAJS_MS))),
+    ]);
+    console.log(
+      `re-authentication (${((Date.now() - started) / 1000).toFixed(0)} s): ${JSON.stringify({ wire, java: java.map(({ output, ...rest }) => rest), kafkajs })}`,
+    );
+    const [kstackWire, kafkaWire] = wire as [Record<string, unknown>, Record<string, unknown>];
+    assert.deepEqual(kstackWire, kafkaWire);
+    // What Kafka answered, so the comparison cannot pass with re-authentication absent on both.
+    assert.deepEqual(kafkaWire['login: error, session_lifetime_ms'], [0, String(REAUTH_MS)]);
+    assert.equal(kafkaWire['Metadata past the session lifetime'], 'closed');
+    for (const [i, target] of TARGETS.entries()) {
+      const { sent, reauthenticated, failed, output } = java[i]!;
+      assert.equal(sent, REAUTH_JAVA_RECORDS, `${target.name}: ${output}`);
+      assert.ok(
+        reauthenticated >= 1 && failed === 0,
+        `${target.name}: ${reauthenticated} re-authentications, ${failed} failed\n${output}`,
+      );
+      const js = kafkajs[i]!;
+      assert.equal(js.acknowledged, js.sent, `${target.name}: ${JSON.stringify(js)}`);
+      assert.ok(
+        js.logins > js.connections,
+        `${target.name}: kafkajs re-authenticated over open connections: ${JSON.stringify(js)}`,
+      );
+      assert.equal(js.closedByBroker, 0, `${target.name}: ${JSON.stringify(js)}`);
     }
   });
 

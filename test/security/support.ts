@@ -47,6 +47,9 @@ export function run(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A program that exits (or fails to start) before reading its input breaks the pipe (EPIPE):
+    // its exit code and output, or the spawn error, tell what happened, not the write.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }
