@@ -360,7 +360,7 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   topic('flush.messages', 'log.flush.interval.messages', LONG, LONG_MAX, { min: 1 }),
   topic('flush.ms', 'log.flush.interval.ms', LONG, LONG_MAX, { min: 0 }),
   // The replicas a reassignment throttles (`kafka-reassign-partitions --throttle` sets them, --verify
-  // clears them): accepted and kept, not enforced (src/controller/README.md, "Reassignment").
+  // clears them), enforced by src/broker/replication-quota.ts.
   topic('follower.replication.throttled.replicas', null, LIST, ''),
   topic('index.interval.bytes', 'log.index.interval.bytes', INT, '4096', { min: 0 }),
   topic('leader.replication.throttled.replicas', null, LIST, ''),
