@@ -22,10 +22,16 @@ import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
 import { defaultComposeFile, loadTopology } from '../topology/compose.ts';
 import { kafkaErrorText } from '../topology/topics.ts';
-import { connectStatusText, readConnectStatus } from './status-connect.ts';
+import { type ConnectStatus, connectStatusText, readConnectStatus } from './status-connect.ts';
 
 /** Without a Compose stack here: where `kstack up` listens by default. */
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
+/**
+ * Without --connect-url, the stack's own worker is asked for as long as this: a port where nothing
+ * listens answers at once, and a status must not wait the whole --timeout-ms for a worker that may
+ * not run (kstack up --no-connect, no Java).
+ */
+const STACK_CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DESCRIBE_QUORUM_KEY = 55;
 const METADATA_TOPIC = '__cluster_metadata';
@@ -40,7 +46,9 @@ serves it), and topics with under-replicated and offline partitions.
   --format            text (default) or json
   --connect-url       also a Kafka Connect worker (e.g. http://127.0.0.1:8083, kstack up's):
                       whether it answers, its connectors and their tasks' states (the exit
-                      code stays the cluster's)
+                      code stays the cluster's). Without it: the Compose stack's kafka-connect
+                      on its published port, shown when it answers for this cluster (the same
+                      cluster id), as kstack up runs it
 Exit 0: every partition led and fully replicated; 1: unreachable, or a partition offline or
 under-replicated; 2: bad usage.
 `;
@@ -97,6 +105,30 @@ function defaultBootstrap(): string {
   if (file === undefined) return DEFAULT_BOOTSTRAP;
   const port = loadTopology({ file }).brokers[0]?.hostPort;
   return port === undefined ? DEFAULT_BOOTSTRAP : `127.0.0.1:${port}`;
+}
+
+/** The Compose stack's kafka-connect in the working folder, on its published port, as `kstack up` serves it. */
+function stackConnectUrl(): string | undefined {
+  const file = defaultComposeFile(process.cwd());
+  if (file === undefined) return undefined;
+  const port = loadTopology({ file }).companions.find((c) => c.service === 'kafka-connect')?.hostPort;
+  return port === undefined ? undefined : `http://127.0.0.1:${port}`;
+}
+
+/**
+ * `--connect-url`'s worker, or else the stack's own if it answers for the cluster read (its
+ * `kafka_cluster_id` is the cluster's id): a worker that does not answer there may simply not run
+ * (--no-connect, no Java), and one of another cluster is not this cluster's.
+ */
+async function connectStatusFor(
+  options: StatusOptions,
+  clusterId: string,
+): Promise<ConnectStatus | undefined> {
+  if (options.connectUrl !== undefined) return readConnectStatus(options.connectUrl, options.timeoutMs);
+  const url = stackConnectUrl();
+  if (url === undefined) return undefined;
+  const connect = await readConnectStatus(url, Math.min(options.timeoutMs, STACK_CONNECT_TIMEOUT_MS));
+  return connect.answering && connect.kafkaClusterId === clusterId ? connect : undefined;
 }
 
 export interface QuorumVoter {
@@ -334,10 +366,7 @@ export const command: Command = {
       return EXIT_FAILED;
     }
     const healthy = status.offline.length === 0 && status.underReplicated.length === 0;
-    const connect =
-      options.connectUrl === undefined
-        ? undefined
-        : await readConnectStatus(options.connectUrl, options.timeoutMs);
+    const connect = await connectStatusFor(options, status.clusterId);
     if (options.format === 'json') {
       process.stdout.write(
         `${JSON.stringify({ ok: healthy, ...status, ...(connect === undefined ? {} : { connect }) }, null, 2)}\n`,
