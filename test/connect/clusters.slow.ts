@@ -16,9 +16,9 @@
  *    (`exactly.once.source.support=enabled`: offsets written in transactions, a task restart fences
  *    the old producer); the two share tasks and the second is killed (kill -9).
  *
- * A broker killed under a running connector needs a cluster of three: `test/engine/cluster-up.slow.ts`
- * does it on `kstack up --brokers 3` (the stack's own worker); a three-node reference would add three
- * JVMs and a worker of its own.
+ * A broker killed under a running connector needs a cluster of three: `broker-kill.slow.ts` does it
+ * on three nodes of each cluster, `test/engine/cluster-up.slow.ts` on `kstack up --brokers 3` (the
+ * stack's own worker).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
