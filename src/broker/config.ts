@@ -47,6 +47,8 @@ export interface ConfigDefinition {
   /** Kafka can change it at run time, kstack only at start: AlterConfigs refuses it with a kstack message. */
   readonly startOnly?: boolean;
   readonly sensitive?: boolean;
+  /** A throttled-replica list (Kafka's ThrottledReplicaListValidator): `*` or `partition:broker` items. */
+  readonly replicaList?: boolean;
   readonly doc: string;
 }
 
@@ -361,9 +363,9 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   topic('flush.ms', 'log.flush.interval.ms', LONG, LONG_MAX, { min: 0 }),
   // The replicas a reassignment throttles (`kafka-reassign-partitions --throttle` sets them, --verify
   // clears them), enforced by src/broker/replication-quota.ts.
-  topic('follower.replication.throttled.replicas', null, LIST, ''),
+  topic('follower.replication.throttled.replicas', null, LIST, '', { replicaList: true }),
   topic('index.interval.bytes', 'log.index.interval.bytes', INT, '4096', { min: 0 }),
-  topic('leader.replication.throttled.replicas', null, LIST, ''),
+  topic('leader.replication.throttled.replicas', null, LIST, '', { replicaList: true }),
   topic('max.compaction.lag.ms', 'log.cleaner.max.compaction.lag.ms', LONG, LONG_MAX, { min: 1 }),
   topic('max.message.bytes', 'message.max.bytes', INT, '1048588', { min: 0 }),
   topic('message.timestamp.type', 'log.message.timestamp.type', STR, 'CreateTime', {
@@ -437,6 +439,7 @@ export function validateConfigValue(definition: ConfigDefinition, value: string 
       return rangeProblem(definition, parsed, javaDouble(parsed), invalid);
     }
     case ConfigType.list: {
+      if (definition.replicaList === true) return replicaListProblem(definition.name, trimmed);
       // An empty list is valid (Kafka 4.1: no cleanup at all); an empty item is not.
       if (definition.validValues === undefined || trimmed === '') return null;
       for (const item of trimmed.split(',').map((s) => s.trim())) {
@@ -452,6 +455,18 @@ export function validateConfigValue(definition: ConfigDefinition, value: string 
       }
       return null;
   }
+}
+
+/**
+ * Kafka's ThrottledReplicaListValidator: the literal `*`, or items `partitionId:brokerId` (an
+ * empty item passes, as Kafka's pattern makes the pair optional). Kafka shows the value as its
+ * parsed list, `[0:1, x]`.
+ */
+function replicaListProblem(name: string, trimmed: string): string | null {
+  if (trimmed === '*') return null;
+  const items = trimmed === '' ? [] : trimmed.split(/\s*,\s*/);
+  if (items.every((item) => /^(\d+:\d+)?$/.test(item.trim()))) return null;
+  return `Invalid value [${items.join(', ')}] for configuration ${name}: ${name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`;
 }
 
 function rangeProblem(

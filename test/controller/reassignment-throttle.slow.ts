@@ -14,6 +14,8 @@
 // copied in 0.1 s at load 40. Then
 // `--verify` says the move completed and removes the throttles: no throttle config is left on the
 // topic or any broker, in every node's image.
+// A malformed list is refused as the reference refuses it (kafka-configs --add-config by hand on the
+// 3-node reference: INVALID_CONFIG, "Invalid value [0:1, x] for configuration …"), `*` accepted.
 // Ports (docs/team-rules.md): brokers 27330-27332, their controller listeners 27380-27382.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin } from '@platformatic/kafka';
+import { Admin, Connection, incrementalAlterConfigsV1 } from '@platformatic/kafka';
 import { REPLICATION_DEFAULTS } from '../../src/broker/replica-manager.ts';
 import { THROTTLED_RATE_CONFIG, THROTTLED_REPLICAS_CONFIG } from '../../src/broker/replication-quota.ts';
 import { parseQuorumVoters } from '../../src/controller/node.ts';
@@ -207,5 +209,51 @@ test('--throttle bounds the copy to the rate given; --verify removes every throt
   assert.match(verify, new RegExp(`Clearing topic-level throttles on topic ${TOPIC}`));
   await waitFor('no throttle config left in any image', () =>
     [1, 2, 3].every((id) => throttleConfigs(id).length === 0),
+  );
+});
+
+/** IncrementalAlterConfigs SET of one topic config through node 1: the answer's code and message. */
+async function setTopicConfig(
+  name: string,
+  value: string,
+): Promise<{ code: number; message: string | null }> {
+  const connection = new Connection('throttle-config-test');
+  await connection.connect(HOST, BROKER_PORTS[0]);
+  try {
+    const answer = await incrementalAlterConfigsV1.api
+      .async(
+        connection,
+        [{ resourceType: 2, resourceName: TOPIC, configs: [{ name, configOperation: 0, value }] }],
+        false,
+      )
+      .catch((error: { response?: Awaited<ReturnType<typeof incrementalAlterConfigsV1.api.async>> }) => {
+        if (error.response === undefined) throw error;
+        return error.response;
+      });
+    const result = answer.responses[0]!;
+    return { code: result.errorCode, message: result.errorMessage ?? null };
+  } finally {
+    await connection.close();
+  }
+}
+
+test("a malformed throttled-replica list is refused with Kafka's message; '*' is taken", async () => {
+  const why = (name: string, shown: string) =>
+    `Invalid value ${shown} for configuration ${name}: ${name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`;
+  const INVALID_CONFIG = 40;
+  const leader = THROTTLED_REPLICAS_CONFIG.leader;
+  const follower = THROTTLED_REPLICAS_CONFIG.follower;
+  assert.deepEqual(await setTopicConfig(leader, '0:1,x'), {
+    code: INVALID_CONFIG,
+    message: why(leader, '[0:1, x]'),
+  });
+  assert.deepEqual(await setTopicConfig(follower, 'abc'), {
+    code: INVALID_CONFIG,
+    message: why(follower, '[abc]'),
+  });
+  assert.deepEqual(throttleConfigs(1), [], 'nothing applied');
+  assert.equal((await setTopicConfig(follower, '*')).code, 0);
+  await waitFor(`${follower}=* in every image`, () =>
+    [1, 2, 3].every((id) => throttleConfigs(id).join() === `${follower}=*`),
   );
 });
