@@ -153,6 +153,12 @@ function readPlainUsers(listener: string, lookup: ConfigLookup): Map<string, str
  */
 export class SaslAuthenticationError extends Error {}
 
+/**
+ * A re-authentication that names another mechanism than the session's (Kafka's
+ * REAUTH_BAD_MECHANISM): Kafka closes the connection without answering its SaslAuthenticate.
+ */
+export class SaslReauthenticationMechanismError extends SaslAuthenticationError {}
+
 /** One mechanism's server side for one connection. */
 export interface SaslServer {
   readonly mechanism: string;
@@ -295,7 +301,7 @@ export class SaslSession {
       }
       const previous = this.#previous;
       if (previous !== null && previous.mechanism !== server.mechanism) {
-        throw new SaslAuthenticationError(
+        throw new SaslReauthenticationMechanismError(
           `SASL mechanism '${server.mechanism}' requested by client is not supported for re-authentication of mechanism '${previous.mechanism}'`,
         );
       }

@@ -48,7 +48,8 @@ async function metadata(client: WireClient): Promise<string> {
 
 /**
  * The broker's side of KIP-368 on the wire, as outcomes to compare: the session lifetime a login
- * gets, a re-authentication over the same connection, one as another user, a request past the
+ * gets, a re-authentication over the same connection, one as another user, one with another
+ * mechanism, a request past the
  * session's end (closed), a re-authentication past it, and a SaslAuthenticate v0 login (whose answer
  * has no lifetime) expiring alike.
  */
@@ -81,6 +82,18 @@ export async function reauthOnTheWire(
     await switching.client.closedWithin(CLOSE_WAIT_MS),
   ];
   switching.client.close();
+
+  // The listener enables SCRAM-SHA-512 too: re-authenticating with it is not the session's mechanism.
+  const changing = await login(to);
+  const scramHandshake = await changing.client.request(17, 1, { mechanism: 'SCRAM-SHA-512' });
+  const scramFirst = await changing.client.request(36, 2, {
+    authBytes: Buffer.from(`n,,n=${to.username},r=reauth-nonce`),
+  });
+  seen['re-authentication with another mechanism: handshake, authenticate'] = [
+    codeOf(scramHandshake),
+    codeOf(scramFirst),
+  ];
+  changing.client.close();
 
   // Three connections wait out one lifetime together.
   const [expiring, renewing, oldClient] = await Promise.all([login(to), login(to), login(to, 0)]);

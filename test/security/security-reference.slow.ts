@@ -5,7 +5,7 @@
  * - SASL_PLAINTEXT with PLAIN users admin (a super user), alice, bob, replica and operator: the ACLs;
  * - SSL (a throwaway CA; no client certificate, so User:ANONYMOUS), SASL_SSL with PLAIN, and SCRAM_SSL
  *   (SASL_SSL with SCRAM-SHA-512): the security profile's listeners, user `compat` (a super user);
- * - REAUTH (SASL_PLAINTEXT, PLAIN, `connections.max.reauth.ms` 3000).
+ * - REAUTH (SASL_PLAINTEXT, PLAIN with `connections.max.reauth.ms` 3000, and SCRAM-SHA-512).
  * The same tools and requests go to both, and the answers are compared:
  * - Kafka's kafka-acls (AclCommand) adds, lists and removes ACLs through the SASL listener;
  * - an authorization matrix on the wire: each principal sends the same requests of each API Kafka
@@ -109,7 +109,9 @@ function settings(target: Target, certs: TestCertificates): Record<string, strin
     'listener.name.sasl_ssl.plain.sasl.jaas.config': PLAIN_JAAS({ [COMPAT_USER]: COMPAT_PASSWORD }),
     'listener.name.scram_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
     'listener.name.scram_ssl.scram-sha-512.sasl.jaas.config': SCRAM_JAAS,
+    'listener.name.reauth.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
     'listener.name.reauth.plain.sasl.jaas.config': PLAIN_JAAS(USERS),
+    'listener.name.reauth.scram-sha-512.sasl.jaas.config': SCRAM_JAAS,
     'listener.name.reauth.plain.connections.max.reauth.ms': String(REAUTH_MS),
     'ssl.keystore.type': 'PEM',
     'ssl.keystore.location': certs.brokerKeystoreFile,
@@ -1299,6 +1301,10 @@ describe('security: kstack and Apache Kafka with StandardAuthorizer and six list
     // What Kafka answered, so the comparison cannot pass with re-authentication absent on both.
     assert.deepEqual(kafkaWire['login: error, session_lifetime_ms'], [0, String(REAUTH_MS)]);
     assert.equal(kafkaWire['Metadata past the session lifetime'], 'closed');
+    assert.deepEqual(kafkaWire['re-authentication with another mechanism: handshake, authenticate'], [
+      0,
+      'closed',
+    ]);
     for (const [i, target] of TARGETS.entries()) {
       const { sent, reauthenticated, failed, output } = java[i]!;
       assert.equal(sent, REAUTH_JAVA_RECORDS, `${target.name}: ${output}`);

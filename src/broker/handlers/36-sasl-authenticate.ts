@@ -4,8 +4,12 @@ import {
   type SaslAuthenticateRequestData,
   type SaslAuthenticateResponseData,
 } from '../../protocol/index.ts';
-import { existingSession, SaslAuthenticationError } from '../../security/sasl.ts';
-import { defineHandler } from '../handler.ts';
+import {
+  existingSession,
+  SaslAuthenticationError,
+  SaslReauthenticationMechanismError,
+} from '../../security/sasl.ts';
+import { defineHandler, NO_RESPONSE } from '../handler.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -45,6 +49,8 @@ export const handler = defineHandler<SaslAuthenticateRequestData, Input<SaslAuth
       const sessionLifetimeMs = session.server?.complete === true ? BigInt(session.lifetimeMs) : 0n;
       return { errorCode: 0, errorMessage: null, authBytes, sessionLifetimeMs };
     } catch (error) {
+      // Kafka answers nothing and closes (the dispatcher closes a failed session).
+      if (error instanceof SaslReauthenticationMechanismError) return NO_RESPONSE;
       const mechanism = session.server?.mechanism ?? '';
       const message =
         error instanceof SaslAuthenticationError
