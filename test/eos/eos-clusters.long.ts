@@ -11,7 +11,7 @@
  * zombie) and, per key, the count updates 1, 2, ... 40 exactly (nothing counted twice or lost).
  *
  * By hand (`npm run test:long`; `--test-name-pattern '^kstack'` runs kstack alone), not in CI yet: in
- * one run of ten, kstack's loop producer got OUT_OF_ORDER_SEQUENCE_NUMBER on every retry of its batch
+ * one run of eighteen, kstack's loop producer got OUT_OF_ORDER_SEQUENCE_NUMBER on every retry of its batch
  * after the coordinator's node was killed (src/coordinator/README.md, "Not yet"), and the test failed.
  */
 import assert from 'node:assert/strict';
