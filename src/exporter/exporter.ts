@@ -9,8 +9,8 @@
 import { Admin, type ClusterTopicMetadata } from '@platformatic/kafka';
 import { Gauge, Registry } from 'prom-client';
 import { describeAnyGroups } from '../common/consumer-groups.ts';
+import { guardConnectionErrors } from '../common/kafka-connections.ts';
 import { type MetricsServer, startMetricsServer } from '../metrics/http.ts';
-
 import { EXPORTER_PORT_DEFAULT } from './defaults.ts';
 
 export { EXPORTER_PORT_DEFAULT };
@@ -202,14 +202,16 @@ export class KafkaExporter {
   }
 
   #client(): Admin {
-    this.#admin ??= new Admin({
-      clientId: 'kstack-exporter',
-      bootstrapBrokers: this.#bootstrap,
-      retries: 0,
-      timeout: EXPORTER_REQUEST_TIMEOUT_MS,
-      connectTimeout: EXPORTER_REQUEST_TIMEOUT_MS,
-      requestTimeout: EXPORTER_REQUEST_TIMEOUT_MS,
-    });
+    this.#admin ??= guardConnectionErrors(
+      new Admin({
+        clientId: 'kstack-exporter',
+        bootstrapBrokers: this.#bootstrap,
+        retries: 0,
+        timeout: EXPORTER_REQUEST_TIMEOUT_MS,
+        connectTimeout: EXPORTER_REQUEST_TIMEOUT_MS,
+        requestTimeout: EXPORTER_REQUEST_TIMEOUT_MS,
+      }),
+    );
     return this.#admin;
   }
 

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Admin, Consumer, FetchIsolationLevels, Producer, type ProducerOptions } from '@platformatic/kafka';
+import { guardConnectionErrors } from '../common/kafka-connections.ts';
 
 export const SCHEMAS_TOPIC_DEFAULT = '_schemas';
 /** Replication factor of `_schemas` on a cluster with enough brokers (Confluent's default). */
@@ -122,7 +123,7 @@ export class SchemaLog {
       requestTimeout: this.#readBackMs,
       retries: 5,
     };
-    this.#admin = new Admin({ ...base, clientId: 'kstack-schema-registry-admin' });
+    this.#admin = guardConnectionErrors(new Admin({ ...base, clientId: 'kstack-schema-registry-admin' }));
     this.#transactionalId = options.transactionalId;
     this.#producerOptions = {
       ...base,
@@ -137,12 +138,15 @@ export class SchemaLog {
             retryDelay: transactionRetryDelay,
           }),
     };
-    if (options.transactionalId === undefined) this.#producer = new Producer(this.#producerOptions);
-    this.#consumer = new Consumer({
-      ...base,
-      clientId: 'kstack-schema-registry-reader',
-      groupId: `kstack-schema-registry-reader-${randomUUID()}`,
-    });
+    if (options.transactionalId === undefined)
+      this.#producer = guardConnectionErrors(new Producer(this.#producerOptions));
+    this.#consumer = guardConnectionErrors(
+      new Consumer({
+        ...base,
+        clientId: 'kstack-schema-registry-reader',
+        groupId: `kstack-schema-registry-reader-${randomUUID()}`,
+      }),
+    );
   }
 
   get position(): bigint {
@@ -253,7 +257,7 @@ export class SchemaLog {
     const previous = this.#producer;
     this.#producer = null;
     await previous?.close().catch(() => {});
-    const producer = new Producer(this.#producerOptions);
+    const producer = guardConnectionErrors(new Producer(this.#producerOptions));
     try {
       // beginTransaction sends InitProducerId for the transactional id; nothing is produced, so
       // the transaction is dropped locally (cancel sends no EndTxn). Producer id and epoch -1: a

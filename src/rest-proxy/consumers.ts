@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Consumer } from '@platformatic/kafka';
+import { guardConnectionErrors } from '../common/kafka-connections.ts';
 import {
   consumerAlreadyExists,
   consumerAlreadySubscribed,
@@ -96,19 +97,21 @@ export class ConsumerInstance {
     this.id = id;
     this.config = config;
     this.lastUsedMs = nowMs;
-    this.#consumer = new Consumer({
-      bootstrapBrokers: kafka.bootstrapBrokers,
-      clientId: `kstack-rest-proxy-${id}`,
-      groupId: group,
-      timeout: kafka.requestTimeoutMs,
-      // The client's `timeout` never reaches its connections: `requestTimeout` ends a request the
-      // broker never answers. One value for every request, so it must outlast a JoinGroup.
-      requestTimeout: Math.max(kafka.requestTimeoutMs, REBALANCE_TIMEOUT_MS + JOIN_GROUP_MARGIN_MS),
-      retries: 3,
-      sessionTimeout: SESSION_TIMEOUT_MS,
-      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
-      rebalanceTimeout: REBALANCE_TIMEOUT_MS,
-    });
+    this.#consumer = guardConnectionErrors(
+      new Consumer({
+        bootstrapBrokers: kafka.bootstrapBrokers,
+        clientId: `kstack-rest-proxy-${id}`,
+        groupId: group,
+        timeout: kafka.requestTimeoutMs,
+        // The client's `timeout` never reaches its connections: `requestTimeout` ends a request the
+        // broker never answers. One value for every request, so it must outlast a JoinGroup.
+        requestTimeout: Math.max(kafka.requestTimeoutMs, REBALANCE_TIMEOUT_MS + JOIN_GROUP_MARGIN_MS),
+        retries: 3,
+        sessionTimeout: SESSION_TIMEOUT_MS,
+        heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+        rebalanceTimeout: REBALANCE_TIMEOUT_MS,
+      }),
+    );
     // A failed background rejoin is reported on the next read; never crash the proxy.
     this.#consumer.on('error', () => {});
   }

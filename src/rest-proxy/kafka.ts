@@ -12,6 +12,7 @@ import {
   listPartitionReassignmentsV0,
   Producer,
 } from '@platformatic/kafka';
+import { guardConnectionErrors } from '../common/kafka-connections.ts';
 import {
   kafkaError,
   kafkaRetriableError,
@@ -95,8 +96,10 @@ export class KafkaSide {
       requestTimeout: this.requestTimeoutMs,
       retries: 3,
     };
-    this.admin = new Admin({ ...base, clientId: 'kstack-rest-proxy-admin' });
-    this.producer = new Producer({ ...base, clientId: 'kstack-rest-proxy-producer', acks: -1 });
+    this.admin = guardConnectionErrors(new Admin({ ...base, clientId: 'kstack-rest-proxy-admin' }));
+    this.producer = guardConnectionErrors(
+      new Producer({ ...base, clientId: 'kstack-rest-proxy-producer', acks: -1 }),
+    );
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@
 
 import { Admin, type ClusterMetadata, Producer } from '@platformatic/kafka';
 import type { FastifyInstance } from 'fastify';
+import { guardConnectionErrors } from '../common/kafka-connections.ts';
 import { FAULT_ACTIONS } from '../engine/fault-control.ts';
 import type { ClusterStatus } from '../tools/status-command.ts';
 import { badRequest, UiError } from './errors.ts';
@@ -166,15 +167,17 @@ class FailoverProducer {
 
   async start(topic: string): Promise<void> {
     await this.stop();
-    this.#producer ??= new Producer({
-      bootstrapBrokers: this.#bootstrap,
-      clientId: 'kstack-ui-failover-producer',
-      timeout: WATCH_KAFKA_TIMEOUT_MS,
-      requestTimeout: WATCH_KAFKA_TIMEOUT_MS,
-      retries: 2,
-      retryDelay: 250,
-      metadataMaxAge: FAULT_WATCH_INTERVAL_MS,
-    });
+    this.#producer ??= guardConnectionErrors(
+      new Producer({
+        bootstrapBrokers: this.#bootstrap,
+        clientId: 'kstack-ui-failover-producer',
+        timeout: WATCH_KAFKA_TIMEOUT_MS,
+        requestTimeout: WATCH_KAFKA_TIMEOUT_MS,
+        retries: 2,
+        retryDelay: 250,
+        metadataMaxAge: FAULT_WATCH_INTERVAL_MS,
+      }),
+    );
     const producer = this.#producer;
     const stop = new AbortController();
     this.#stop = stop;
@@ -271,8 +274,8 @@ export class FaultWatch {
     this.control =
       options.faultControlUrl === undefined ? undefined : new FaultControlClient(options.faultControlUrl);
     this.producer = new FailoverProducer(bootstrap);
-    this.#admins = bootstrap.map(
-      (broker) =>
+    this.#admins = bootstrap.map((broker) =>
+      guardConnectionErrors(
         new Admin({
           bootstrapBrokers: [broker],
           clientId: 'kstack-ui-fault-watch',
@@ -280,6 +283,7 @@ export class FaultWatch {
           requestTimeout: WATCH_KAFKA_TIMEOUT_MS,
           retries: 0,
         }),
+      ),
     );
   }
 

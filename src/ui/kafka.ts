@@ -14,6 +14,7 @@ import {
   Producer,
 } from '@platformatic/kafka';
 import { describeAnyGroups } from '../common/consumer-groups.ts';
+import { guardConnectionErrors } from '../common/kafka-connections.ts';
 import { type ClusterStatus, readStatus } from '../tools/status-command.ts';
 import { badRequest, type KafkaErrorDetail, notFound, UiError } from './errors.ts';
 
@@ -198,8 +199,8 @@ export class UiKafka {
     // connection, 30 s unless given) is what ends a request a broker never answers.
     const base = { bootstrapBrokers: this.bootstrapBrokers, timeout, requestTimeout: timeout, retries: 2 };
     this.#base = base;
-    this.#admins = this.bootstrapBrokers.map(
-      (_, i) =>
+    this.#admins = this.bootstrapBrokers.map((_, i) =>
+      guardConnectionErrors(
         new Admin({
           ...base,
           bootstrapBrokers: [...this.bootstrapBrokers.slice(i), ...this.bootstrapBrokers.slice(0, i)],
@@ -207,9 +208,12 @@ export class UiKafka {
           retries: 0,
           clientId: 'kstack-ui-admin',
         }),
+      ),
     );
     // A group id is required by the client; this consumer never joins it (Fetch only).
-    this.consumer = new Consumer({ ...base, clientId: 'kstack-ui-browser', groupId: 'kstack-ui-browser' });
+    this.consumer = guardConnectionErrors(
+      new Consumer({ ...base, clientId: 'kstack-ui-browser', groupId: 'kstack-ui-browser' }),
+    );
   }
 
   /** The Admin in use: the last one whose bootstrap broker answered. */
@@ -469,7 +473,9 @@ export class UiKafka {
     value: Buffer | undefined;
     headers: ReadonlyMap<string, Buffer>;
   }): Promise<{ partition: number; offset: bigint }> {
-    this.#producer ??= new Producer({ ...this.#base, clientId: 'kstack-ui-producer', acks: -1 });
+    this.#producer ??= guardConnectionErrors(
+      new Producer({ ...this.#base, clientId: 'kstack-ui-producer', acks: -1 }),
+    );
     const producer = this.#producer;
     const result = await this.#call(() =>
       producer.send({
@@ -624,7 +630,9 @@ export class UiKafka {
   ): AsyncGenerator<{ from: bigint; messages: RawMessage[] }> {
     this.checkTailLimit();
     this.#tails++;
-    const consumer = new Consumer({ ...this.#base, clientId: 'kstack-ui-tail', groupId: 'kstack-ui-tail' });
+    const consumer = guardConnectionErrors(
+      new Consumer({ ...this.#base, clientId: 'kstack-ui-tail', groupId: 'kstack-ui-tail' }),
+    );
     try {
       let where = { ...(await this.#leaderOf(topic, partition)), partition };
       let position =

@@ -1,0 +1,24 @@
+/**
+ * Keeps a broker connection's late errors from killing the process that holds the client.
+ *
+ * @platformatic/kafka 2.12.1's connection pool listens for a connection's 'error' event once
+ * (`connection.once('error', …)` in `network/connection-pool.js`). A connection that emits a second
+ * 'error' then has no listener, and Node throws it: the whole process dies with
+ * `Unhandled 'error' event … NetworkError: Connection error … ECONNRESET`. `kstack up` runs its
+ * companions (Schema Registry, REST proxy, exporter, web UI) in its own process, so this took the
+ * supervisor and every companion down when a CI proof killed a broker under the UI's producer
+ * (test/ui/faults.slow.ts, 2026-12-06). The errors themselves are not lost by listening: the library
+ * fails the connection's requests through their callbacks and drops it from the pool on 'close'.
+ */
+import type { Base } from '@platformatic/kafka';
+
+/** What a connection's errors after the first are given: the library has already acted on them. */
+function keptByTheLibrary(): void {}
+
+/** Gives every connection the client opens a lasting 'error' listener; returns the client. */
+export function guardConnectionErrors<Client extends Base>(client: Client): Client {
+  (client as Base).on('client:broker:connect', ({ connection }) => {
+    connection.on('error', keptByTheLibrary);
+  });
+  return client;
+}
