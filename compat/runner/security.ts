@@ -358,6 +358,18 @@ interface RunContext {
   readonly canCreate: Map<string, Map<string, boolean>>;
 }
 
+/** A run's context: the java client as the helper that creates topics, a fresh run id. */
+function newRunContext(options: Options, scenarios: Scenario[], clients: ClientSpec[]): RunContext {
+  return {
+    options,
+    scenarios,
+    clients,
+    helper: loadClients().find((c) => c.name === 'java'),
+    runId: Date.now().toString(36),
+    canCreate: new Map(),
+  };
+}
+
 /** One target in one mode: start it, then its cells (`runCells`). */
 async function runTarget(
   context: RunContext,
@@ -547,14 +559,11 @@ export async function runProfileOn(
     scenarios: choice.scenarios ?? [],
     parallel: choice.parallel ?? 2,
   };
-  const context: RunContext = {
+  const context = newRunContext(
     options,
-    scenarios: selectScenarios(options.scenarios, 1),
-    clients: selectClients(options.clients),
-    helper: loadClients().find((c) => c.name === 'java'),
-    runId: Date.now().toString(36),
-    canCreate: new Map(),
-  };
+    selectScenarios(options.scenarios, 1),
+    selectClients(options.clients),
+  );
   const started = Date.now();
   let failed = 0;
   const reports: string[] = [];
@@ -601,14 +610,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`security matrix: ${(error as Error).message}\n`);
     return 2;
   }
-  const context: RunContext = {
-    options,
-    scenarios,
-    clients,
-    helper: loadClients().find((c) => c.name === 'java'),
-    runId: Date.now().toString(36),
-    canCreate: new Map(),
-  };
+  const context = newRunContext(options, scenarios, clients);
   const started = Date.now();
   let failed = 0;
   const reports: string[] = [];
