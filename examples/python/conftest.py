@@ -8,8 +8,9 @@ Copy this file into your tests' folder. One cluster per session, reset after eve
         ...
 
 Options: override the ``kstack_args`` fixture (e.g. ``["--brokers", "3"]``,
-``["--clock", "manual"]``, or ``["--schema-registry"]`` for ``kafka.schema_registry_url``, a Schema
-Registry emptied by every reset); ``KSTACK_ROOT`` is the kstack checkout when the tests live outside it;
+``["--clock", "manual"]``, ``["--schema-registry"]`` for ``kafka.schema_registry_url``, a Schema
+Registry emptied by every reset, or ``["--connect"]`` for ``kafka.connect_url``, Kafka's Connect
+worker, whose connectors every reset removes: Java 17+, and a JVM start of 10-60 s); ``KSTACK_ROOT`` is the kstack checkout when the tests live outside it;
 ``node`` (Node 24) must be on PATH.
 """
 
@@ -26,6 +27,8 @@ import pytest
 
 # Generous: CI machines are loaded.
 READY_TIMEOUT_S = 60
+# With --connect, ready waits for Kafka's Connect worker too (a JVM: 10-60 s on a loaded machine).
+CONNECT_READY_TIMEOUT_S = 240
 REQUEST_TIMEOUT_S = 120
 
 
@@ -49,7 +52,7 @@ class KstackError(Exception):
 
 class Kstack:
     """A running test cluster: ``bootstrap_servers``, ``control_url``, ``schema_registry_url``
-    (None without ``--schema-registry``) and its operations."""
+    (None without ``--schema-registry``), ``connect_url`` (None without ``--connect``) and its operations."""
 
     def __init__(self, args):
         serve = _repo_root() / "src" / "testing" / "serve.ts"
@@ -61,11 +64,12 @@ class Kstack:
             raise RuntimeError("node not found: Node 24 must be first on PATH") from error
         lines = queue.Queue()
         threading.Thread(target=lambda: lines.put(self._process.stdout.readline()), daemon=True).start()
+        ready_timeout_s = CONNECT_READY_TIMEOUT_S if "--connect" in args else READY_TIMEOUT_S
         try:
-            line = lines.get(timeout=READY_TIMEOUT_S)
+            line = lines.get(timeout=ready_timeout_s)
         except queue.Empty:
             self._process.kill()
-            raise RuntimeError(f"serve.ts not ready after {READY_TIMEOUT_S} s") from None
+            raise RuntimeError(f"serve.ts not ready after {ready_timeout_s} s") from None
         if not line:
             self._process.wait()
             raise RuntimeError(f"serve.ts exited ({self._process.returncode}) before it was ready")
@@ -73,6 +77,7 @@ class Kstack:
         self.bootstrap_servers = ready["bootstrapServers"]
         self.control_url = ready["controlUrl"]
         self.schema_registry_url = ready.get("schemaRegistryUrl")
+        self.connect_url = ready.get("connectUrl")
 
     def _call(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()

@@ -1,5 +1,5 @@
 /**
- * Kafka Connect beside a three-broker test cluster (`startKafka({ brokers: 3, connect: true })`):
+ * Kafka Connect beside a test cluster (`startKafka({ brokers: 3, connect: true })`, or `brokers: 1`: a one-node cluster):
  * the real JVM worker, under the supervisor `kstack up` runs (src/connect/companion.ts: restarted
  * when it exits on its own, stopped on close), on a free port of the cluster's host, a client of
  * the cluster through its bootstrap servers. One worker per suite: a JVM costs seconds to start and
@@ -54,14 +54,16 @@ export class TestConnect {
   readonly #bootstrap: string;
   readonly #host: string;
   readonly #plugins: readonly string[];
+  readonly #brokerCount: number;
   readonly #workDir = mkdtempSync(join(tmpdir(), 'kstack-test-connect-'));
   /** The supervisor's lines (ready, exited, restarting), for errors. */
   readonly #lines: string[] = [];
   #companion: ConnectCompanion | null = null;
 
-  constructor(bootstrap: string, host: string, options: TestConnectOptions) {
+  constructor(bootstrap: string, host: string, brokerCount: number, options: TestConnectOptions) {
     this.#bootstrap = bootstrap;
     this.#host = host;
+    this.#brokerCount = brokerCount;
     this.#plugins = options.plugins ?? [];
   }
 
@@ -84,7 +86,8 @@ export class TestConnect {
       port: await freePort(),
       workDir: this.#workDir,
       pluginDirs: this.#plugins,
-      brokerCount: 3,
+      // The worker's topics at RF min(3, brokers), as Kafka lets its *.storage.replication.factor say.
+      brokerCount: this.#brokerCount,
       overrides: TEST_CONNECT_OVERRIDES,
       jvmOptions: TEST_CONNECT_JVM_OPTIONS,
       log: (line) => this.#lines.push(line),

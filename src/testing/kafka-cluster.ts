@@ -46,6 +46,12 @@ import {
 
 /** Brokers of `startKafka({ brokers: 3 })`. */
 const BROKERS = 3;
+/**
+ * Nodes of `startKafka({ brokers: 1, connect })`: one broker serving Connect is a cluster of one
+ * node (its own quorum of one), reset through the admin path as three are, so the running worker
+ * keeps its topics (one broker's file-swap reset would take them from under it).
+ */
+const CONNECT_SINGLE_NODE = 1;
 
 /**
  * Settings of a three-broker test cluster over TEST_BROKER_DEFAULTS: Kafka's own defaults for three
@@ -58,6 +64,18 @@ export const TEST_CLUSTER_DEFAULTS: Readonly<Record<string, string>> = {
   'offsets.topic.replication.factor': '3',
   'transaction.state.log.replication.factor': '3',
   'transaction.state.log.min.isr': '2',
+};
+/**
+ * The same for a one-node cluster (`brokers: 1` with `connect`): every replication factor and min
+ * ISR 1, as Kafka requires of one broker (the Connect worker's own topics get RF 1 from its
+ * `*.storage.replication.factor`, set to the broker count by src/connect/worker.ts).
+ */
+export const TEST_SINGLE_NODE_DEFAULTS: Readonly<Record<string, string>> = {
+  'default.replication.factor': '1',
+  'min.insync.replicas': '1',
+  'offsets.topic.replication.factor': '1',
+  'transaction.state.log.replication.factor': '1',
+  'transaction.state.log.min.isr': '1',
 };
 export const TEST_CLUSTER_SESSION_TIMEOUT_MS = 4_000;
 /**
@@ -92,7 +110,8 @@ export const RESET_TRANSACTIONS_MS = 30_000;
 const RESET_TRANSACTIONS_POLL_MS = 20;
 
 export class TestKafkaCluster {
-  readonly brokers = BROKERS;
+  /** 3, or 1 for `startKafka({ brokers: 1, connect })` (a one-node cluster). */
+  readonly brokers: number;
   readonly cluster: TestCluster;
   readonly timings: OperationTimings = { startToReadyMs: 0 };
   readonly clock: TestClock;
@@ -107,6 +126,7 @@ export class TestKafkaCluster {
   /** Use `startKafka({ brokers: 3 })`. */
   constructor(cluster: TestCluster, manual?: ManualClock) {
     this.cluster = cluster;
+    this.brokers = cluster.nodeIds.length;
     this.#manual = manual;
     this.clock =
       manual === undefined
@@ -152,6 +172,11 @@ export class TestKafkaCluster {
     return this.#registry.url;
   }
 
+  /** Whether the cluster was started with `connect`. */
+  get hasConnect(): boolean {
+    return this.#connect !== null;
+  }
+
   /** `http://127.0.0.1:port` of the Kafka Connect worker's REST API (`connect`), the same across resets. */
   get connectUrl(): string {
     if (this.#connect === null) {
@@ -162,7 +187,7 @@ export class TestKafkaCluster {
 
   /** Starts the Connect companion (startKafkaCluster, after prepare); resolves once its REST API answers. */
   async startConnect(options: TestConnectOptions): Promise<void> {
-    const connect = new TestConnect(this.bootstrapServers, this.host, options);
+    const connect = new TestConnect(this.bootstrapServers, this.host, this.brokers, options);
     try {
       await connect.start();
     } catch (error) {
@@ -512,7 +537,7 @@ export class TestKafkaCluster {
     await this.#waitSettled([
       OFFSETS_TOPIC_NAME,
       TRANSACTION_STATE_TOPIC,
-      ...(await createBaselineTopics(node.broker, baseline, BROKERS)),
+      ...(await createBaselineTopics(node.broker, baseline, this.brokers)),
     ]);
   }
 
@@ -574,8 +599,9 @@ export class TestKafkaCluster {
   }
 }
 
-/** `startKafka({ brokers: 3 })`. */
+/** `startKafka({ brokers: 3 })`, or `startKafka({ brokers: 1, connect })` (one node). */
 export async function startKafkaCluster(options: StartKafkaOptions): Promise<TestKafkaCluster> {
+  const nodes = options.brokers === 3 ? BROKERS : CONNECT_SINGLE_NODE;
   // One clock for the three brokers (the nodes share the process): see README.md for what follows it.
   const manual = options.clock === 'manual' ? new ManualClock() : undefined;
   if (options.port !== undefined && options.port !== 0) {
@@ -587,10 +613,14 @@ export async function startKafkaCluster(options: StartKafkaOptions): Promise<Tes
   const baseline = baselineTopics(options);
   const startedMs = performance.now();
   const cluster = await startCluster({
-    nodes: BROKERS,
+    nodes,
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-    config: { ...TEST_BROKER_DEFAULTS, ...TEST_CLUSTER_DEFAULTS, ...options.config },
+    config: {
+      ...TEST_BROKER_DEFAULTS,
+      ...(nodes === BROKERS ? TEST_CLUSTER_DEFAULTS : TEST_SINGLE_NODE_DEFAULTS),
+      ...options.config,
+    },
     sessionTimeoutMs: TEST_CLUSTER_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: TEST_CLUSTER_HEARTBEAT_INTERVAL_MS,
     raftConfig: TEST_CLUSTER_RAFT,

@@ -102,9 +102,10 @@ export interface StartKafkaOptions {
    */
   readonly schemaRegistry?: boolean;
   /**
-   * Three brokers only: Kafka's Connect worker (the JVM, supervised as `kstack up` runs it) beside
-   * the cluster at `connectUrl`, with `{ plugins }` the suite's own plugin folders; reset() removes
-   * every connector with its offsets (connect.ts). Default false.
+   * Kafka's Connect worker (the JVM, supervised as `kstack up` runs it) beside the cluster at
+   * `connectUrl`, with `{ plugins }` the suite's own plugin folders; reset() removes every connector
+   * with its offsets (connect.ts). With one broker the cluster is a one-node `TestKafkaCluster`
+   * (reset through the admin path, no front door). Default false.
    */
   readonly connect?: boolean | TestConnectOptions;
 }
@@ -497,7 +498,13 @@ export function baselineTopics(options: StartKafkaOptions): BaselineTopic[] {
  * by default (`TestKafka`); `brokers: 3` starts three in-process nodes (`TestKafkaCluster`).
  */
 export async function startKafka(options: StartKafkaOptions & { brokers: 3 }): Promise<TestKafkaCluster>;
-export async function startKafka(options?: StartKafkaOptions & { brokers?: 1 }): Promise<TestKafka>;
+export async function startKafka(
+  options: StartKafkaOptions & { brokers?: 1; connect: true | TestConnectOptions },
+): Promise<TestKafkaCluster>;
+export async function startKafka(
+  options?: StartKafkaOptions & { brokers?: 1; connect?: false },
+): Promise<TestKafka>;
+export async function startKafka(options: StartKafkaOptions): Promise<TestKafka | TestKafkaCluster>;
 export async function startKafka(options: StartKafkaOptions = {}): Promise<TestKafka | TestKafkaCluster> {
   const brokers = options.brokers ?? 1;
   if (brokers !== 1 && brokers !== 3) {
@@ -534,20 +541,24 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
       );
     }
   }
-  if (brokers === 1 && options.connect !== undefined && options.connect !== false) {
-    throw new KafkaTestingError(
-      'OPTION_INVALID',
-      "connect is served with brokers: 3 only: one broker's reset swaps its data folder, which would take Connect's topics from under the running worker",
-    );
-  }
-  if (brokers === 3) {
+  const connect = options.connect !== undefined && options.connect !== false;
+  if (brokers === 3 || connect) {
     if (advertised !== undefined) {
       throw new KafkaTestingError(
         'OPTION_INVALID',
-        'advertisedHost is served on one broker only: three brokers advertise their fault proxies at host',
+        brokers === 3
+          ? 'advertisedHost is served on one broker only: three brokers advertise their fault proxies at host'
+          : 'advertisedHost is not served with connect: one broker with Connect is a one-node cluster, which advertises its fault proxy at host',
       );
     }
-    return startKafkaCluster(options);
+    if (brokers === 1 && options.containerHost !== undefined) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        'containerHost is not served with connect: one broker with Connect is a one-node cluster, which advertises its fault proxy at host',
+      );
+    }
+    // One broker with Connect is a one-node cluster: its reset keeps the worker's topics (kafka-cluster.ts).
+    return startKafkaCluster({ ...options, brokers });
   }
   const kafka = new TestKafka(options);
   await kafka.start(options);

@@ -4,10 +4,11 @@
  *
  *   node src/testing/serve.ts [--brokers 1|3] [--port P] [--control-port C] [--topics-file F] [--clock manual]
  *                             [--data-dir D] [--override K=V]... [--verbose]
- *                             [--host H] [--advertised-host NAME] [--schema-registry]
+ *                             [--host H] [--advertised-host NAME] [--schema-registry] [--connect [--connect-plugins DIR]...]
  *
  * Prints one JSON line `{"bootstrapServers":…,"controlUrl":…}` on stdout once ready (with
- * `"schemaRegistryUrl":…` under --schema-registry: the registry companion, reset with the cluster); SIGTERM or
+ * `"schemaRegistryUrl":…` under --schema-registry: the registry companion, reset with the cluster; and
+ * `"connectUrl":…` under --connect: Kafka's Connect worker, whose connectors reset removes); SIGTERM or
  * SIGINT stops it (exit 0). Ports default to 0 (free ports chosen by the system). `--host` is where
  * the cluster listens (default 127.0.0.1; the control endpoint stays on 127.0.0.1); with one broker,
  * `--advertised-host` is the name it tells clients (e.g. host.docker.internal for containers).
@@ -17,7 +18,7 @@ import { UsageError } from '../common/cli-errors.ts';
 import { startControlServer } from './control-server.ts';
 import { KafkaTestingError } from './errors.ts';
 import { type StartKafkaOptions, startKafka, type TestKafka } from './kafka.ts';
-import type { TestKafkaCluster } from './kafka-cluster.ts';
+import { TestKafkaCluster } from './kafka-cluster.ts';
 
 function portOf(text: string | undefined, flag: string): number {
   if (text === undefined) return 0;
@@ -42,6 +43,8 @@ const { values } = parseArgs({
     override: { type: 'string', multiple: true },
     verbose: { type: 'boolean', default: false },
     'schema-registry': { type: 'boolean', default: false },
+    connect: { type: 'boolean', default: false },
+    'connect-plugins': { type: 'string', multiple: true },
   },
 });
 const config: Record<string, string> = {};
@@ -63,6 +66,10 @@ if (brokers !== '1' && brokers !== '3') {
   process.stderr.write(`serve: --brokers '${brokers}' must be 1 or 3\n`);
   process.exit(2);
 }
+if (values['connect-plugins'] !== undefined && values.connect !== true) {
+  process.stderr.write('serve: --connect-plugins needs --connect\n');
+  process.exit(2);
+}
 const host = '127.0.0.1';
 let kafka: TestKafka | TestKafkaCluster;
 try {
@@ -79,15 +86,13 @@ try {
         }
       : {}),
     schemaRegistry: values['schema-registry'] === true,
+    ...(values.connect === true ? { connect: { plugins: values['connect-plugins'] ?? [] } } : {}),
     ...(values['topics-file'] === undefined ? {} : { topicsFile: values['topics-file'] }),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     ...(values.host === undefined ? {} : { host: values.host }),
     ...(values['advertised-host'] === undefined ? {} : { advertisedHost: values['advertised-host'] }),
   };
-  kafka =
-    brokers === '3'
-      ? await startKafka({ ...options, brokers: 3 })
-      : await startKafka({ ...options, brokers: 1 });
+  kafka = await startKafka({ ...options, brokers: brokers === '3' ? 3 : 1 });
 } catch (error) {
   // Bad options and topics files are the user's to fix: their message alone, exit 2.
   if (error instanceof KafkaTestingError || error instanceof UsageError) {
@@ -114,5 +119,6 @@ process.stdout.write(
     bootstrapServers: kafka.bootstrapServers,
     controlUrl: control.url,
     ...(kafka.hasSchemaRegistry ? { schemaRegistryUrl: kafka.schemaRegistryUrl } : {}),
+    ...(kafka instanceof TestKafkaCluster && kafka.hasConnect ? { connectUrl: kafka.connectUrl } : {}),
   })}\n`,
 );

@@ -4,7 +4,7 @@
  * The Go fixture uses franz-go at the versions the compat Go driver installs; its setup step
  * (scripts/setup/20-clients.sh) fills Go's module cache and compiles the fixture's test binary
  * with the settings below, so `go test` builds from the cache, without the network.
- * The pytest fixture (examples/python/conftest.py) runs with pytest and confluent-kafka from the
+ * The pytest fixture (examples/python/conftest.py; test_connect.py with serve.ts --connect, a JVM) runs with pytest and confluent-kafka from the
  * venv scripts/setup/55-fixtures.sh fills (~/.cache/kstack/fixtures-venv) (13 s at load 34);
  * the JUnit 5 extension is run by fixtures-runners.slow.ts (61 s at load 34: Maven, javac and a JVM).
  * Run: node --test "test/testing/*.slow.ts"
@@ -54,5 +54,5 @@ test('the pytest fixture (examples/python/conftest.py): pytest passes', () => {
     `${String(result.error)} (scripts/setup/55-fixtures.sh installs pytest)`,
   );
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
-  assert.match(result.stdout, /^5 passed/m);
+  assert.match(result.stdout, /^6 passed/m);
 });
