@@ -8,11 +8,18 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ConnectionInfo } from '../broker/handler.ts';
 import { type JaasEntry, parseJaasConfig } from './jaas.ts';
 import { type Listener, usesSasl } from './listeners.ts';
+import {
+  OAUTHBEARER,
+  OAuthBearerConfigError,
+  OAuthBearerServer,
+  readUnsecuredValidatorOptions,
+  type UnsecuredValidatorOptions,
+} from './oauthbearer.ts';
 import { certificatePrincipal, PrincipalMapper } from './principal.ts';
 import { isScramMechanism, type ScramCredentialLookup, ScramServer } from './scram.ts';
 
 /** The SASL mechanisms kstack's broker serves. */
-export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 /** Kafka's default `sasl.enabled.mechanisms`. */
 export const DEFAULT_ENABLED_MECHANISMS = 'GSSAPI';
 const PLAIN_LOGIN_MODULE = 'org.apache.kafka.common.security.plain.PlainLoginModule';
@@ -51,6 +58,8 @@ export interface ListenerSecurity {
    * its next request unless that request starts a re-authentication.
    */
   readonly reauthMs?: ReadonlyMap<string, number>;
+  /** OAUTHBEARER's unsecured validator options (`listener.name.<l>.oauthbearer.sasl.jaas.config`). */
+  readonly oauthBearer?: UnsecuredValidatorOptions;
 }
 
 /** Reads a broker config by name (the static layer holds `listener.name.*` prefixed ones too). */
@@ -99,7 +108,27 @@ export function listenerSecurity(
   const reauthMs = new Map(
     mechanisms.map((mechanism) => [mechanism, readReauthMs(listener.name, mechanism, lookup)]),
   );
-  return { listener, mechanisms, plainUsers, reauthMs, ...(scram === undefined ? {} : { scram }) };
+  const oauthBearer = mechanisms.includes(OAUTHBEARER) ? readOAuthBearer(listener.name, lookup) : undefined;
+  return {
+    listener,
+    mechanisms,
+    plainUsers,
+    reauthMs,
+    ...(scram === undefined ? {} : { scram }),
+    ...(oauthBearer === undefined ? {} : { oauthBearer }),
+  };
+}
+
+/** OAUTHBEARER's validator options from the listener's JAAS config, which Kafka's broker requires too. */
+function readOAuthBearer(listener: string, lookup: ConfigLookup): UnsecuredValidatorOptions {
+  const setting = `listener.name.${listener.toLowerCase()}.oauthbearer.sasl.jaas.config`;
+  try {
+    return readUnsecuredValidatorOptions(setting, lookup(setting));
+  } catch (error) {
+    if (error instanceof OAuthBearerConfigError)
+      throw new SaslConfigError(`listener ${listener}: ${error.message}`);
+    throw error;
+  }
 }
 
 /**
@@ -157,16 +186,27 @@ export class SaslAuthenticationError extends Error {}
  * A re-authentication that names another mechanism than the session's (Kafka's
  * REAUTH_BAD_MECHANISM): Kafka closes the connection without answering its SaslAuthenticate.
  */
-export class SaslReauthenticationMechanismError extends SaslAuthenticationError {}
+/**
+ * A failure Kafka answers with no SaslAuthenticate response at all, closing the connection: a
+ * re-authentication with another mechanism (REAUTH_BAD_MECHANISM), and the OAUTHBEARER tokens whose
+ * parsing throws an unchecked exception in Kafka 4.1.1 (another scheme than Bearer, a header without
+ * `alg`).
+ */
+export class SaslUnansweredError extends SaslAuthenticationError {}
+
+/** A re-authentication that names another mechanism than the session's (Kafka's REAUTH_BAD_MECHANISM). */
+export class SaslReauthenticationMechanismError extends SaslUnansweredError {}
 
 /** One mechanism's server side for one connection. */
 export interface SaslServer {
   readonly mechanism: string;
   /** Takes the client's token; returns the server's answer token. */
-  evaluate(token: Uint8Array): Uint8Array;
+  evaluate(token: Uint8Array, nowMs: number): Uint8Array;
   readonly complete: boolean;
   /** The authenticated user name, once complete. */
   readonly user: string | null;
+  /** KIP-368: when the credential expires (an OAUTHBEARER token's `exp`), bounding the session; else null. */
+  readonly credentialExpiresAtMs?: number | null;
 }
 
 /** Compares a password in constant time (hashes first, so lengths do not leak either). */
@@ -276,10 +316,11 @@ export class SaslSession {
   /** Starts `mechanism` (SaslHandshake); false when the listener does not enable it. */
   begin(mechanism: string): boolean {
     if (!this.security.mechanisms.includes(mechanism)) return false;
-    const { scram } = this.security;
-    this.server = isScramMechanism(mechanism)
-      ? new ScramServer(mechanism, scram ?? (() => undefined))
-      : new PlainServer(this.security.plainUsers);
+    const { scram, oauthBearer } = this.security;
+    if (isScramMechanism(mechanism)) this.server = new ScramServer(mechanism, scram ?? (() => undefined));
+    else if (mechanism === OAUTHBEARER && oauthBearer !== undefined)
+      this.server = new OAuthBearerServer(oauthBearer);
+    else this.server = new PlainServer(this.security.plainUsers);
     this.state = 'authenticate';
     return true;
   }
@@ -305,7 +346,7 @@ export class SaslSession {
           `SASL mechanism '${server.mechanism}' requested by client is not supported for re-authentication of mechanism '${previous.mechanism}'`,
         );
       }
-      const answer = server.evaluate(token);
+      const answer = server.evaluate(token, nowMs);
       if (server.complete) this.#complete(`User:${server.user}`, previous, nowMs);
       return answer;
     } catch (error) {
@@ -325,8 +366,18 @@ export class SaslSession {
     this.state = 'authenticated';
     this.principal = principal;
     this.#previous = null;
-    this.lifetimeMs = this.security.reauthMs?.get(this.server?.mechanism ?? '') ?? 0;
-    this.expiresAtMs = this.lifetimeMs > 0 ? nowMs + this.lifetimeMs : null;
+    const reauthMs = this.security.reauthMs?.get(this.server?.mechanism ?? '') ?? 0;
+    const credentialExpiresAtMs = this.server?.credentialExpiresAtMs ?? null;
+    if (credentialExpiresAtMs === null) {
+      this.lifetimeMs = reauthMs;
+      this.expiresAtMs = reauthMs > 0 ? nowMs + reauthMs : null;
+      return;
+    }
+    // Kafka's SaslServerAuthenticator: a credential's expiry bounds the session even when
+    // connections.max.reauth.ms is 0 (Kafka 4.1.1 answered an hour's token 3599589 ms without it).
+    const remainingMs = Math.max(0, credentialExpiresAtMs - nowMs);
+    this.lifetimeMs = reauthMs > 0 ? Math.min(remainingMs, reauthMs) : remainingMs;
+    this.expiresAtMs = nowMs + this.lifetimeMs;
   }
 }
 

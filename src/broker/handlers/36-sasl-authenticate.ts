@@ -4,11 +4,7 @@ import {
   type SaslAuthenticateRequestData,
   type SaslAuthenticateResponseData,
 } from '../../protocol/index.ts';
-import {
-  existingSession,
-  SaslAuthenticationError,
-  SaslReauthenticationMechanismError,
-} from '../../security/sasl.ts';
+import { existingSession, SaslAuthenticationError, SaslUnansweredError } from '../../security/sasl.ts';
 import { defineHandler, NO_RESPONSE } from '../handler.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -47,10 +43,12 @@ export const handler = defineHandler<SaslAuthenticateRequestData, Input<SaslAuth
       const authBytes = session.authenticate(request.authBytes, context.broker.clock.nowMs());
       // KIP-368: the session's lifetime once authenticated (0: it never expires; also 0 mid-exchange).
       const sessionLifetimeMs = session.server?.complete === true ? BigInt(session.lifetimeMs) : 0n;
-      return { errorCode: 0, errorMessage: null, authBytes, sessionLifetimeMs };
+      // Kafka 4.1.1 answers an empty message, not null, on success and on a challenge (OAUTHBEARER's error JSON).
+      return { errorCode: 0, errorMessage: '', authBytes, sessionLifetimeMs };
     } catch (error) {
-      // Kafka answers nothing and closes (the dispatcher closes a failed session).
-      if (error instanceof SaslReauthenticationMechanismError) return NO_RESPONSE;
+      // Kafka answers nothing and closes (the dispatcher closes a failed session): a re-authentication
+      // with another mechanism, an OAUTHBEARER token its parser throws on.
+      if (error instanceof SaslUnansweredError) return NO_RESPONSE;
       const mechanism = session.server?.mechanism ?? '';
       const message =
         error instanceof SaslAuthenticationError
