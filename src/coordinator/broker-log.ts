@@ -163,7 +163,9 @@ export class BrokerOffsetsLog implements OffsetsLog {
 
   async *read(partition: number): AsyncIterable<CoordinatorRecord> {
     const positions: { buf: Uint8Array; position: number }[] = [];
-    scanBatches(this.#replica(partition), (buf, position) => positions.push({ buf, position }));
+    // To the log end, as Kafka's coordinator loader reads: a new leader's high watermark may lag
+    // the offsets and markers it replicated as a follower (read to it, they were lost on failover).
+    scanBatches(this.#replica(partition), (buf, position) => positions.push({ buf, position }), 'end');
     // Records of a transaction wait for its marker: yielded on commit, dropped on abort.
     const open = new Map<number, CoordinatorRecord[]>();
     for (const { buf, position } of positions) {

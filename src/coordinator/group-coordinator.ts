@@ -218,6 +218,12 @@ export class GroupCoordinator {
   readonly #partitions = new Map<number, PartitionLoadState>();
   /** Transactional offset commits not yet ended by a marker: producer id → group → offset key → offset. */
   readonly #pendingTxnOffsets = new Map<bigint, Map<string, Map<string, CommittedOffset>>>();
+  /**
+   * Markers written to a partition while it loads, by partition, in order: applied once its load has
+   * replayed the log read at its start (which does not hold them), so a commit is never lost to a load
+   * that rebuilt the groups after it (Kafka's coordinator runtime orders them after the load alike).
+   */
+  readonly #completionsDuringLoad = new Map<number, { producerId: bigint; commit: boolean }[]>();
   #cancelExpiryTimer: (() => void) | null = null;
   #uuidCounter = 0;
 
@@ -255,6 +261,8 @@ export class GroupCoordinator {
   /** Becomes the coordinator of one partition: reads it from the start and rebuilds its groups. */
   async loadPartition(partition: number): Promise<void> {
     this.#partitions.set(partition, 'loading');
+    // What a previous leadership of this partition left pending: the log read below says what is.
+    this.#dropPendingOffsets(partition);
     const groupRecords = new Map<string, GroupMetadataRecordValue | null>();
     const offsetRecords = new Map<string, Map<string, CommittedOffset>>();
     for await (const record of this.#log.read(partition)) {
@@ -264,6 +272,8 @@ export class GroupCoordinator {
       }
       this.#replay(record, groupRecords, offsetRecords);
     }
+    const completions = this.#completionsDuringLoad.get(partition) ?? [];
+    this.#completionsDuringLoad.delete(partition);
     // Unloaded (leadership moved) or stopped while reading: what was read is no longer ours to serve.
     if (this.#partitions.get(partition) !== 'loading') return;
     const groupIds = new Set([...groupRecords.keys(), ...offsetRecords.keys()]);
@@ -277,6 +287,7 @@ export class GroupCoordinator {
     }
     this.#consumerGroups?.finishLoad((groupId) => this.partitionFor(groupId) === partition);
     this.#partitions.set(partition, 'loaded');
+    for (const { producerId, commit } of completions) this.completeTransaction(producerId, partition, commit);
     if (this.#cancelExpiryTimer === null) this.#scheduleOffsetExpiry();
   }
 
@@ -288,6 +299,7 @@ export class GroupCoordinator {
   /** Stops coordinating a partition (leadership moved): its groups are dropped from memory. */
   unloadPartition(partition: number): void {
     this.#partitions.delete(partition);
+    this.#dropPendingOffsets(partition);
     this.#consumerGroups?.unload((groupId) => this.partitionFor(groupId) === partition);
     for (const [groupId, group] of this.#groups) {
       if (this.partitionFor(groupId) !== partition) continue;
@@ -301,6 +313,19 @@ export class GroupCoordinator {
         sync?.(syncError(ErrorCode.NOT_COORDINATOR));
       }
       this.#groups.delete(groupId);
+    }
+  }
+
+  /**
+   * Forgets the pending transactional offsets of the groups in a partition (unloaded, or about to be
+   * loaded again): kept, a marker of the same producer after a later load would commit offsets that
+   * the partition's log had meanwhile aborted under another leader.
+   */
+  #dropPendingOffsets(partition: number): void {
+    for (const [producerId, byGroup] of this.#pendingTxnOffsets) {
+      for (const groupId of byGroup.keys())
+        if (this.partitionFor(groupId) === partition) byGroup.delete(groupId);
+      if (byGroup.size === 0) this.#pendingTxnOffsets.delete(producerId);
     }
   }
 
@@ -1263,6 +1288,12 @@ export class GroupCoordinator {
    * `partition`: its pending offsets of the groups there become committed, or are dropped.
    */
   completeTransaction(producerId: bigint, partition: number, commit: boolean): void {
+    if (this.#partitions.get(partition) === 'loading') {
+      const queued = this.#completionsDuringLoad.get(partition) ?? [];
+      queued.push({ producerId, commit });
+      this.#completionsDuringLoad.set(partition, queued);
+      return;
+    }
     const byGroup = this.#pendingTxnOffsets.get(producerId);
     if (byGroup === undefined) return;
     for (const [groupId, pending] of byGroup) {
