@@ -1,6 +1,7 @@
 /**
  * Kafka's own code reads kstack's metadata records: a metadata log segment written by kstack
- * (`__cluster_metadata-0/00000000000000000000.log`, v2 batches of every record kind) is dumped by
+ * (`__cluster_metadata-0/00000000000000000000.log`: per epoch a LeaderChange control batch, then v2
+ * batches of every record kind) is dumped by
  * Apache Kafka 4.1.1's `kafka-dump-log --cluster-metadata-decoder` (kafka.tools.DumpLogSegments,
  * from the reference's jars), and every payload it prints is compared with what Kafka's JSON of
  * the record must be, written here from Kafka's record definitions (field names, which tagged
@@ -14,8 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
-import { encodeMetadataBatch } from '../../src/metadata/batch.ts';
+import { encodeMetadataBatch, type MetadataBatch } from '../../src/metadata/batch.ts';
 import type { KraftMetadataRecord } from '../../src/metadata/codec.ts';
+import { encodeControlBatch } from '../../src/metadata/control-records.ts';
 import { propertySeed } from '../property-seed.ts';
 import { recordArbitraries } from './arbitraries.ts';
 
@@ -139,12 +141,31 @@ function kafkaJson(record: KraftMetadataRecord): {
   }
 }
 
+type Batch =
+  | ({ kind: 'data' } & MetadataBatch)
+  | {
+      kind: 'control';
+      baseOffset: number;
+      epoch: number;
+      leaderChange: { leaderId: number; voters: number[]; grantingVoters: number[] };
+    };
+
+function encodeBatch(batch: Batch): Promise<Buffer> {
+  if (batch.kind === 'data') return encodeMetadataBatch(batch);
+  return encodeControlBatch({
+    baseOffset: batch.baseOffset,
+    epoch: batch.epoch,
+    timestampMs: 1_760_000_000_000,
+    record: { type: 'LeaderChange', ...batch.leaderChange },
+  });
+}
+
 interface DumpedBatch {
   baseOffset: number;
   lastOffset: number;
   partitionLeaderEpoch: number;
   isValid: boolean;
-  payloads: { offset: number; payload: unknown }[];
+  payloads: { offset: number; kind: string; payload: unknown }[];
 }
 
 function parseDump(stdout: string): DumpedBatch[] {
@@ -162,11 +183,15 @@ function parseDump(stdout: string): DumpedBatch[] {
       });
       continue;
     }
-    const record = /^\| offset: (\d+) .*? payload: (.*)$/.exec(line);
+    const record = /^\| offset: (\d+) .*? (payload|LeaderChange): (.*)$/.exec(line);
     if (record !== null) {
       const batch = batches.at(-1);
       assert.ok(batch !== undefined, `a record before any batch: ${line}`);
-      batch.payloads.push({ offset: Number(record[1]), payload: JSON.parse(record[2] ?? '') });
+      batch.payloads.push({
+        offset: Number(record[1]),
+        kind: record[2] ?? '',
+        payload: JSON.parse(record[3] ?? ''),
+      });
     }
   }
   return batches;
@@ -181,24 +206,27 @@ test("Kafka 4.1.1's kafka-dump-log --cluster-metadata-decoder reads every record
     seed: propertySeed.seed,
   })[0];
   assert.ok(shuffled !== undefined);
-  const batches = [];
-  for (let offset = 0, epoch = 1; offset < shuffled.length; offset += RECORDS_PER_BATCH, epoch++) {
-    batches.push({
-      baseOffset: offset,
-      epoch,
-      timestampMs: 1_760_000_000_000,
-      records: shuffled.slice(offset, offset + RECORDS_PER_BATCH),
-    });
+  // As Kafka's log: each epoch opens with its leader's LeaderChange control batch, then records.
+  const batches: Batch[] = [];
+  let offset = 0;
+  for (let i = 0, epoch = 1; i < shuffled.length; i += RECORDS_PER_BATCH, epoch++) {
+    const leaderId = (epoch % 3) + 1;
+    const leaderChange = { leaderId, voters: [1, 2, 3], grantingVoters: [leaderId, (leaderId % 3) + 1] };
+    batches.push({ kind: 'control', baseOffset: offset, epoch, leaderChange });
+    offset += 1;
+    const records = shuffled.slice(i, i + RECORDS_PER_BATCH);
+    batches.push({ kind: 'data', baseOffset: offset, epoch, timestampMs: 1_760_000_000_000, records });
+    offset += records.length;
   }
   const segmentDir = join(dir, '__cluster_metadata-0');
   mkdirSync(segmentDir);
   const file = join(segmentDir, '00000000000000000000.log');
-  writeFileSync(file, Buffer.concat(await Promise.all(batches.map(encodeMetadataBatch))));
+  writeFileSync(file, Buffer.concat(await Promise.all(batches.map(encodeBatch))));
 
   const started = performance.now();
   const { code, stdout, stderr } = await dumpLog(file);
   process.stdout.write(
-    `kafka-dump-log: ${shuffled.length} records in ${batches.length} batches, ${Math.round(performance.now() - started)} ms\n`,
+    `kafka-dump-log: ${shuffled.length} records and ${batches.length / 2} LeaderChange records in ${batches.length} batches, ${Math.round(performance.now() - started)} ms\n`,
   );
   assert.equal(code, 0, `kafka-dump-log failed (${code}): ${stderr}`);
   const dumped = parseDump(stdout);
@@ -208,11 +236,27 @@ test("Kafka 4.1.1's kafka-dump-log --cluster-metadata-decoder reads every record
     assert.ok(seen !== undefined);
     assert.equal(seen.isValid, true, `batch ${i}: Kafka's CRC32C check`);
     assert.equal(seen.baseOffset, batch.baseOffset);
-    assert.equal(seen.lastOffset, batch.baseOffset + batch.records.length - 1);
     assert.equal(seen.partitionLeaderEpoch, batch.epoch);
+    if (batch.kind === 'control') {
+      const { leaderId, voters, grantingVoters } = batch.leaderChange;
+      const ids = (list: number[]) => list.map((voterId) => ({ voterId }));
+      assert.deepEqual(seen.payloads, [
+        {
+          offset: batch.baseOffset,
+          kind: 'LeaderChange',
+          payload: { version: 0, leaderId, voters: ids(voters), grantingVoters: ids(grantingVoters) },
+        },
+      ]);
+      continue;
+    }
+    assert.equal(seen.lastOffset, batch.baseOffset + batch.records.length - 1);
     assert.deepEqual(
       seen.payloads,
-      batch.records.map((record, j) => ({ offset: batch.baseOffset + j, payload: kafkaJson(record) })),
+      batch.records.map((record, j) => ({
+        offset: batch.baseOffset + j,
+        kind: 'payload',
+        payload: kafkaJson(record),
+      })),
       `batch ${i}`,
     );
   }
