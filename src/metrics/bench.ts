@@ -12,24 +12,33 @@
  * missed when the whole interval is over it, otherwise not decided.
  *
  * By default (taskset present, two cores or more) the broker process is pinned to one core and
- * this process, its clients and the scraper to another, as the registry bench does: the scheduler
- * then cannot move the broker between cores or give its core to a client, which made back-to-back
- * runs spread as wide as the effect; the broker's own metrics worker shares its core (at nice 10),
- * so what the scrapes cost the broker stays in the figure. `--no-pin` lets the scheduler place
- * them. Also printed per kind of window: the broker's main-thread and whole-process CPU per second
- * (from /proc, in clock ticks), so the cost is seen without the latency's noise.
+ * this process and its clients to another, as the registry bench does: the scheduler then cannot
+ * move the broker between cores or give its core to a client, which made back-to-back runs spread
+ * as wide as the effect; the broker's own metrics worker shares its core (at its own priority,
+ * SCHED_IDLE), so what the scrapes cost the broker stays in the figure. `--no-pin` lets the
+ * scheduler place them. Also printed per kind of window: the broker's main-thread and
+ * whole-process CPU per second and the scraper's (from /proc, in clock ticks), so the cost is seen
+ * without the latency's noise.
+ *
+ * The scraper (bench-scraper.ts) is a process of its own, on the clients' core (`--scraper-cpu`)
+ * at SCHED_IDLE (`--scraper-policy idle`): it asks for gzip and reads the bytes without decoding
+ * them, and runs only when that core has nothing else to run. What is measured is then what
+ * serving the scrapes does to the broker's e2e p99, not what a scraper's own CPU does to the
+ * clients beside it (a Prometheus decoding and storing the text is the scraper's cost, on its own
+ * machine or core; see the README, "Session 12"). `--scraper-policy normal` runs it at nice 0
+ * beside the clients, to see that cost too.
  *
  * A benchmark, not a test: it reports numbers and asserts nothing. The defaults (28 pairs of 5 s
  * windows: 280 s measured) take about 5 minutes.
  *
  *   node src/metrics/bench.ts [--pairs N] [--window S] [--rate R] [--partitions N] [--port P]
  *                             [--broker-cpu C] [--load-cpu C] [--no-pin] [--control]
- *                             [--target broker|static]
+ *                             [--target broker|static] [--scraper-cpu C] [--scraper-policy idle|normal]
  *
  * `--control` runs the same windows with no scraper at all (an A/A run): its interval should hold
  * 1, and its width is what the bench can resolve on that machine. `--target static` scrapes, in the
- * same windows, a server of its own (another process, on the broker's core at nice
- * STATIC_SERVER_NICE, as the broker's metrics worker) that answers every scrape with the broker's
+ * same windows, a server of its own (another process, on the broker's core at the broker's metrics
+ * worker's priority: SCHED_IDLE, METRICS_WORKER_SCHED_IDLE) that answers every scrape with the broker's
  * gzipped text as read once at the start: what the scraper and the serving cost the machine when
  * the broker does nothing for a scrape. The broker's own part is the difference between the two.
  *
@@ -40,12 +49,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureEndToEndLatency } from '../bench/latency.ts';
 import { withTopic } from '../bench/load.ts';
 import { machineLoad } from '../bench/machine.ts';
 import { median, percentile } from '../bench/stats.ts';
 import { KstackProcess } from '../engine/process.ts';
+import type { ScraperCommand, ScraperCounts } from './bench-scraper.ts';
+import { METRICS_WORKER_NICE, METRICS_WORKER_SCHED_IDLE } from './worker-render.ts';
 
 /** The scrape interval issue 16 names. */
 export const SCRAPE_INTERVAL_MS = 100;
@@ -70,8 +82,8 @@ const WARMUP_SECONDS = 3;
 const RECORD_BYTES = 100;
 /** A scrape that takes longer is abandoned (the next one starts on time). */
 const SCRAPE_TIMEOUT_MS = 5_000;
-/** The static target's nice: the broker's metrics worker's (METRICS_WORKER_NICE). */
-const STATIC_SERVER_NICE = 10;
+/** Where the scraper runs: SCHED_IDLE (`idle`, the default) or beside the clients at nice 0 (`normal`). */
+type ScraperPolicy = 'idle' | 'normal';
 
 /** `--target static`'s server: one gzipped body for every request; prints its port once it listens. */
 const STATIC_SERVER = `
@@ -134,9 +146,8 @@ async function startStaticTarget(
   writeFileSync(file, body);
   const command = [
     ...(cpu === null ? [] : ['taskset', '-c', cpu]),
-    'nice',
-    '-n',
-    String(STATIC_SERVER_NICE),
+    // The broker's metrics worker's priority: what serving a scrape is allowed to take.
+    ...(METRICS_WORKER_SCHED_IDLE ? ['chrt', '--idle', '0'] : ['nice', '-n', String(METRICS_WORKER_NICE)]),
     process.execPath,
     '-e',
     STATIC_SERVER,
@@ -162,42 +173,44 @@ async function startStaticTarget(
  */
 const PRODUCER_LAG_WARN_SECONDS = WINDOW_GUARD_SECONDS;
 
-interface Scraper {
-  readonly scrapes: number;
-  readonly failures: number;
-  stop(): Promise<void>;
+/** The scraper process (bench-scraper.ts): started and stopped per run of scraped windows. */
+interface ScraperProcess {
+  readonly pid: number;
+  /** Sends `start`, `mark` or `stop`; `mark` and `stop` resolve with the scrapes since the last start or mark. */
+  command(command: ScraperCommand): Promise<ScraperCounts | null>;
+  close(): void;
 }
 
-/** Fetches `url` every SCRAPE_INTERVAL_MS (never two at once) until stopped. */
-function startScraper(url: string): Scraper {
-  let scrapes = 0;
-  let failures = 0;
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const startedMs = performance.now();
-      try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
-        await response.text();
-        if (response.ok) scrapes++;
-        else failures++;
-      } catch {
-        failures++;
-      }
-      const waitMs = SCRAPE_INTERVAL_MS - (performance.now() - startedMs);
-      if (waitMs > 0 && !stopped) await new Promise((done) => setTimeout(done, waitMs));
-    }
-  })();
+/**
+ * Forks bench-scraper.ts scraping `url`, on `cpu` when given, at `policy`: `idle` (SCHED_IDLE,
+ * `chrt --idle 0`: it runs only when its core has nothing else to run, so the clients it shares a
+ * core with are not delayed by it) or `normal` (nice 0, as the clients).
+ */
+function startScraperProcess(url: string, cpu: string | null, policy: ScraperPolicy): ScraperProcess {
+  const node = [process.execPath, fileURLToPath(new URL('./bench-scraper.ts', import.meta.url)), url];
+  const command = [
+    ...(cpu === null ? [] : ['taskset', '-c', cpu]),
+    ...(policy === 'idle' ? ['chrt', '--idle', '0'] : []),
+    ...node,
+  ];
+  // taskset and chrt exec the next program: the pid is node's, the IPC channel (fd 3) inherited.
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const replies: ((counts: ScraperCounts) => void)[] = [];
+  child.on('message', (counts: ScraperCounts) => replies.shift()?.(counts));
   return {
-    get scrapes() {
-      return scrapes;
+    pid: child.pid!,
+    command(name) {
+      if (name === 'start') {
+        child.send(name);
+        return Promise.resolve(null);
+      }
+      return new Promise((resolve) => {
+        replies.push(resolve);
+        child.send(name);
+      });
     },
-    get failures() {
-      return failures;
-    },
-    async stop() {
-      stopped = true;
-      await loop;
+    close() {
+      child.disconnect();
     },
   };
 }
@@ -265,6 +278,11 @@ function brokerCpuMs(pid: number): { process: number; thread: number } | null {
   }
 }
 
+/** CPU time (ms) of process `pid` (all its threads), or null. */
+function processCpuMsOf(pid: number): number | null {
+  return brokerCpuMs(pid)?.process ?? null;
+}
+
 /** Pins every thread of process `pid` to `cpu` (threads started later inherit it). */
 function pin(pid: number, cpu: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
@@ -286,39 +304,39 @@ interface Window {
   /** Broker CPU over the window (ms), when /proc could be read at both edges. */
   processCpuMs: number | null;
   threadCpuMs: number | null;
+  /** The scraper process' CPU over the window (ms). */
+  scraperCpuMs: number | null;
 }
 
 /**
  * Runs the scraper in every scraped window, from `startMs` (performance.now()) on, and reads the
- * broker's CPU at each window's edges; resolves once the last window has ended.
+ * broker's and the scraper's CPU at each window's edges; resolves once the last window has ended.
  */
 async function runWindows(
   windows: Window[],
   windowMs: number,
-  url: string | null,
+  scraper: ScraperProcess | null,
   brokerPid: number,
   startMs: number,
 ): Promise<void> {
-  let scraper: Scraper | null = null;
+  let scraping = false;
   let cpuBefore = brokerCpuMs(brokerPid);
+  let scraperBefore = scraper === null ? null : processCpuMsOf(scraper.pid);
   for (let index = 0; index < windows.length; index++) {
     const window = windows[index]!;
-    if (window.scraped && scraper === null && url !== null) scraper = startScraper(url);
+    if (window.scraped && !scraping && scraper !== null) {
+      await scraper.command('start');
+      scraping = true;
+    }
     const endMs = startMs + (index + 1) * windowMs;
     await new Promise((done) => setTimeout(done, Math.max(0, endMs - performance.now())));
-    const next = windows[index + 1];
-    if (scraper !== null && next?.scraped !== true) {
-      await scraper.stop();
-      window.scrapes += scraper.scrapes;
-      window.failures += scraper.failures;
-      scraper = null;
-    } else if (scraper !== null) {
-      // The scraper runs on into the next window (ABBA): its scrapes so far belong to this one.
-      window.scrapes += scraper.scrapes;
-      window.failures += scraper.failures;
-      const carried = { scrapes: scraper.scrapes, failures: scraper.failures };
-      next!.scrapes -= carried.scrapes;
-      next!.failures -= carried.failures;
+    if (scraping && scraper !== null) {
+      // ABBA: two scraped windows in a row share one run of the scraper; each gets its own scrapes.
+      const continues = windows[index + 1]?.scraped === true;
+      const counts = await scraper.command(continues ? 'mark' : 'stop');
+      scraping = continues;
+      window.scrapes += counts?.scrapes ?? 0;
+      window.failures += counts?.failures ?? 0;
     }
     const cpuAfter = brokerCpuMs(brokerPid);
     if (cpuBefore !== null && cpuAfter !== null) {
@@ -326,6 +344,9 @@ async function runWindows(
       window.threadCpuMs = cpuAfter.thread - cpuBefore.thread;
     }
     cpuBefore = cpuAfter;
+    const scraperAfter = scraper === null ? null : processCpuMsOf(scraper.pid);
+    if (scraperBefore !== null && scraperAfter !== null) window.scraperCpuMs = scraperAfter - scraperBefore;
+    scraperBefore = scraperAfter;
   }
 }
 
@@ -376,7 +397,7 @@ function cpuPerSecond(
   windows: readonly Window[],
   scraped: boolean,
   windowSeconds: number,
-  key: 'processCpuMs' | 'threadCpuMs',
+  key: 'processCpuMs' | 'threadCpuMs' | 'scraperCpuMs',
 ): string {
   const measured = windows.filter((window) => window.scraped === scraped && window[key] !== null);
   if (measured.length === 0) return 'n/a';
@@ -397,6 +418,8 @@ async function main(): Promise<void> {
       'no-pin': { type: 'boolean' },
       control: { type: 'boolean' },
       target: { type: 'string' },
+      'scraper-cpu': { type: 'string' },
+      'scraper-policy': { type: 'string' },
     },
   });
   const pairs = positiveInteger(values.pairs, '--pairs', PAIRS_DEFAULT);
@@ -414,6 +437,10 @@ async function main(): Promise<void> {
   const pinned = values['no-pin'] !== true && availableParallelism() >= 2 && hasTaskset();
   const brokerCpu = values['broker-cpu'] ?? '0';
   const loadCpu = values['load-cpu'] ?? '1';
+  const scraperCpu = values['scraper-cpu'] ?? loadCpu;
+  const scraperPolicy = values['scraper-policy'] ?? 'idle';
+  if (scraperPolicy !== 'idle' && scraperPolicy !== 'normal')
+    throw new Error(`--scraper-policy: '${scraperPolicy}' is not idle or normal`);
   const startedMs = performance.now();
   // Pinned before anything is started: the broker and the clients inherit this process' core.
   if (pinned) pin(process.pid, loadCpu);
@@ -427,6 +454,7 @@ async function main(): Promise<void> {
   const brokerMetricsUrl = `http://127.0.0.1:${port + 1}/metrics`;
   const kafka = { bootstrapServer: `127.0.0.1:${port}`, replicationFactor: 1 };
   let staticTarget: { url: string; child: ChildProcess } | null = null;
+  let scraper: ScraperProcess | null = null;
   await metricsServed(brokerMetricsUrl);
   const windowCount = pairs * 2;
   const windows: Window[] = Array.from({ length: windowCount }, (_, index) => ({
@@ -435,12 +463,14 @@ async function main(): Promise<void> {
     failures: 0,
     processCpuMs: null,
     threadCpuMs: null,
+    scraperCpuMs: null,
   }));
   const loadBefore = machineLoad().loadAverage1m;
   process.stdout.write(
     `kstack metrics bench: ${pairs} pairs of ${windowSeconds} s windows (ABBA) at ${rate} records/s; scraper every ` +
       `${SCRAPE_INTERVAL_MS} ms in every other window; ${extraPartitions} more partitions beside the baseline topics; ` +
-      `${pinned ? `broker pinned to cpu ${brokerCpu}, clients and scraper to cpu ${loadCpu}` : 'not pinned'}; ` +
+      `${pinned ? `broker pinned to cpu ${brokerCpu}, clients to cpu ${loadCpu}, scraper to cpu ${scraperCpu}` : 'not pinned'}; ` +
+      `scraper at ${scraperPolicy === 'idle' ? 'SCHED_IDLE' : 'nice 0'}; ` +
       `scraping ${target === 'broker' ? "the broker's /metrics" : 'a static copy of its text (--target static)'}; ` +
       `machine load ${loadBefore.toFixed(1)}` +
       `${control ? '\nCONTROL RUN: nothing scrapes; the "scraped" windows are only labelled so (the interval should hold 1)' : ''}\n`,
@@ -454,6 +484,7 @@ async function main(): Promise<void> {
       if (target === 'static')
         staticTarget = await startStaticTarget(brokerMetricsUrl, dataDir, pinned ? brokerCpu : null);
       const metricsUrl = staticTarget?.url ?? brokerMetricsUrl;
+      if (!control) scraper = startScraperProcess(metricsUrl, pinned ? scraperCpu : null, scraperPolicy);
       await withTopic(kafka, 1, async (topic) => {
         let windowsDone: Promise<void> = Promise.resolve();
         let measureStartMs = 0;
@@ -469,13 +500,7 @@ async function main(): Promise<void> {
             keepLatencies: true,
             onMeasure: () => {
               measureStartMs = performance.now();
-              windowsDone = runWindows(
-                windows,
-                windowSeconds * 1000,
-                control ? null : metricsUrl,
-                brokerPid,
-                measureStartMs,
-              );
+              windowsDone = runWindows(windows, windowSeconds * 1000, scraper, brokerPid, measureStartMs);
             },
           },
           { pid: brokerPid },
@@ -488,6 +513,7 @@ async function main(): Promise<void> {
       });
     });
   } finally {
+    (scraper as ScraperProcess | null)?.close();
     (staticTarget as { child: ChildProcess } | null)?.child.kill('SIGTERM');
     await broker.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -546,7 +572,8 @@ function report(run: {
       `scraped ${pooledP99(latenciesMs, windows, perWindow, guard, true).toFixed(2)} ms\n` +
       `broker CPU: main thread ${cpuPerSecond(windows, false, windowSeconds, 'threadCpuMs')} unscraped, ` +
       `${cpuPerSecond(windows, true, windowSeconds, 'threadCpuMs')} scraped; whole process ` +
-      `${cpuPerSecond(windows, false, windowSeconds, 'processCpuMs')} unscraped, ${cpuPerSecond(windows, true, windowSeconds, 'processCpuMs')} scraped\n` +
+      `${cpuPerSecond(windows, false, windowSeconds, 'processCpuMs')} unscraped, ${cpuPerSecond(windows, true, windowSeconds, 'processCpuMs')} scraped; ` +
+      `the scraper ${cpuPerSecond(windows, true, windowSeconds, 'scraperCpuMs')} scraped\n` +
       `pair ratios: min ${sorted[0]!.toFixed(3)}, quartiles ${percentile(sorted, 0.25).toFixed(3)} / ${percentile(sorted, 0.75).toFixed(3)}, max ${sorted.at(-1)!.toFixed(3)}\n` +
       `median pair ratio ${middle.toFixed(3)} (${signedPercent(middle)})` +
       (interval === null

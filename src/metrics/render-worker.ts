@@ -5,6 +5,7 @@
  * is byte for byte what `registry.metrics()` gives on the broker's thread, without the ~9 ms of
  * string building (253 partitions) holding the broker's event loop.
  */
+import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -224,8 +225,13 @@ function answerRenders(): void {
   });
 }
 
-/** Lowers this thread's priority to `nice` (METRICS_WORKER_NICE), where the system has thread ids (Linux). */
-function lowerThreadPriority(nice: number): void {
+/**
+ * Lowers this thread's priority (Linux, where threads have ids): nice `nice` (METRICS_WORKER_NICE),
+ * then, with `schedIdle` (METRICS_WORKER_SCHED_IDLE), the SCHED_IDLE policy through util-linux's
+ * `chrt` (Node has no call for it; lowering one's own policy needs no privilege). Without chrt, or
+ * where it fails, the thread keeps its nice.
+ */
+function lowerThreadPriority(nice: number, schedIdle: boolean): void {
   let threadId: number;
   try {
     // `/proc/thread-self` links to `PID/task/TID`: a thread's own nice is set through its TID.
@@ -233,7 +239,14 @@ function lowerThreadPriority(nice: number): void {
   } catch {
     return;
   }
-  if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, nice);
+  if (!Number.isInteger(threadId) || threadId <= 0) return;
+  setPriority(threadId, nice);
+  if (!schedIdle) return;
+  try {
+    execFileSync('chrt', ['--idle', '--pid', '0', String(threadId)], { stdio: 'ignore' });
+  } catch {
+    // No chrt (not util-linux) or not allowed: nice alone.
+  }
 }
 
 /**
@@ -241,7 +254,7 @@ function lowerThreadPriority(nice: number): void {
  * broker's thread for a snapshot; the others get the last text without the broker's thread.
  */
 async function serve(options: WorkerServeData['serve']): Promise<void> {
-  lowerThreadPriority(options.nice);
+  lowerThreadPriority(options.nice, options.schedIdle);
   const { buildMetricsApp } = await import('./http.ts');
   const waiting = new Map<number, (reply: CollectReply) => void>();
   let nextId = 0;

@@ -138,6 +138,15 @@ export type ServeMessage =
  */
 export const METRICS_WORKER_NICE = 10;
 
+/**
+ * Whether a serving worker's thread also takes the SCHED_IDLE policy (Linux, through `chrt`):
+ * it then runs only when its core has nothing else to run, and a broker thread that wakes takes
+ * the core from it at once. Nice alone is not enough on this kernel's EEVDF scheduler: a running
+ * nice-10 thread keeps the core for the rest of its slice (~1 ms here) when a nice-0 thread wakes,
+ * so a record arriving during a scrape waited for it (see the README, "Session 12").
+ */
+export const METRICS_WORKER_SCHED_IDLE = true;
+
 /** `workerData` of a worker that serves `/metrics` itself (render-worker.ts). */
 export interface WorkerServeData {
   readonly serve: {
@@ -147,6 +156,8 @@ export interface WorkerServeData {
     readonly renderMinIntervalMs: number;
     /** METRICS_WORKER_NICE. */
     readonly nice: number;
+    /** METRICS_WORKER_SCHED_IDLE. */
+    readonly schedIdle: boolean;
   };
 }
 
@@ -526,6 +537,7 @@ export async function workerServe(
         contentType: registry.contentType,
         renderMinIntervalMs: options.renderMinIntervalMs ?? METRICS_RENDER_MIN_INTERVAL_MS,
         nice: METRICS_WORKER_NICE,
+        schedIdle: METRICS_WORKER_SCHED_IDLE,
       },
     };
     const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: data });

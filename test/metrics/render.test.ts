@@ -20,6 +20,7 @@ import { acceptsGzip, buildMetricsApp, slicedRender } from '../../src/metrics/ht
 import { LatencyReservoir, QUANTILES } from '../../src/metrics/reservoir.ts';
 import {
   METRICS_WORKER_NICE,
+  METRICS_WORKER_SCHED_IDLE,
   PROCESS_FAMILIES_COLLECTED_IN_WORKER,
   workerRender,
   workerServe,
@@ -27,6 +28,8 @@ import {
 import { parseSamples, sampleValue } from './support.ts';
 
 const PORT = 23800;
+/** Linux's SCHED_IDLE (sched.h). */
+const SCHED_IDLE_POLICY = 5;
 const PARTITIONS = 8;
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-metrics-render-'));
 // Without the process metrics, whose values move between two renders.
@@ -496,6 +499,19 @@ test('workerServe: the worker thread answers /metrics; the broker thread collect
       `threads' nice values: ${nices}`,
     );
     assert.equal(niceOf(String(process.pid)), 0, "the broker's (main) thread keeps its priority");
+    // And the SCHED_IDLE policy (5), where chrt is (Linux): a broker thread that wakes takes the core at once.
+    const policyOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Field 41 is the policy: the 39th after the command name's closing parenthesis.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+    };
+    const policies = readdirSync('/proc/self/task').map(policyOf);
+    assert.equal(
+      policies.filter((policy) => policy === SCHED_IDLE_POLICY).length,
+      METRICS_WORKER_SCHED_IDLE ? 1 : 0,
+      `threads' scheduling policies: ${policies}`,
+    );
+    assert.equal(policyOf(String(process.pid)), 0, "the broker's (main) thread keeps SCHED_OTHER");
     // The port is taken: the error names it.
     await assert.rejects(
       workerServe(metrics.registry, { host: '127.0.0.1', port: server.port }),
