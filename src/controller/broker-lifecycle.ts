@@ -40,7 +40,12 @@ export const CONTROLLER_REQUEST_TIMEOUT_MS = 10_000;
 export const CONTROLLER_IN_FLIGHT_MAX = 64;
 /** Answers larger than this close the connection (these APIs answer a few hundred bytes). */
 const CONTROLLER_RESPONSE_BYTES_MAX = 16 * 1024 * 1024;
-/** Wait between registration attempts (no leader yet, NOT_CONTROLLER, connection refused). */
+/**
+ * Wait after a registration attempt the named controller did not take (NOT_CONTROLLER, connection
+ * refused), unless the quorum names another leader first. With no leader known the broker waits for
+ * one to be named and registers at once (as Kafka's channel holds the request until a controller is
+ * known); this bounds that wait too.
+ */
 export const REGISTRATION_RETRY_MS = 200;
 /** SecurityProtocol PLAINTEXT: the listener registered when the broker names none (`listeners`). */
 const PLAINTEXT = 0;
@@ -203,6 +208,10 @@ export interface BrokerLifecycleOptions {
 export class BrokerLifecycle implements ControllerChannel {
   readonly #options: BrokerLifecycleOptions;
   readonly #incarnationId = uuidFromRandomBytes(randomBytes(16));
+  /** Wakes whoever waits for the quorum to name (another) leader. */
+  readonly #controllerWaiters = new Set<() => void>();
+  /** Counts controllerChanged() calls: a wait for a change already seen ends at once. */
+  #controllerChanges = 0;
   #stopped = false;
 
   constructor(options: BrokerLifecycleOptions) {
@@ -211,12 +220,45 @@ export class BrokerLifecycle implements ControllerChannel {
 
   stop(): void {
     this.#stopped = true;
+    this.controllerChanged();
   }
 
-  /** BrokerRegistration until the active controller answers an epoch (retried every REGISTRATION_RETRY_MS). */
+  /** The quorum named another leader: a registration or heartbeat waiting to retry goes now. */
+  controllerChanged(): void {
+    this.#controllerChanges += 1;
+    for (const wake of [...this.#controllerWaiters]) wake();
+  }
+
+  /** How many leader changes this broker was told of (for `untilControllerChanges`' `since`). */
+  get controllerChanges(): number {
+    return this.#controllerChanges;
+  }
+
+  /**
+   * Resolves at the next controllerChanged() (or stop()), at the latest after `timeoutMs`; at once
+   * when the leader changed after `since` (a `controllerChanges` value read before the attempt).
+   */
+  untilControllerChanges(timeoutMs: number, since = this.#controllerChanges): Promise<void> {
+    if (this.#stopped || since !== this.#controllerChanges) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#controllerWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.#controllerWaiters.add(wake);
+    });
+  }
+
+  /**
+   * BrokerRegistration until the active controller answers an epoch: sent as soon as the quorum
+   * names a leader, again at each leader change or REGISTRATION_RETRY_MS after a refusal.
+   */
   async register(): Promise<number> {
     let lastProblem = '';
     while (!this.#stopped) {
+      const since = this.#controllerChanges;
       const endpoint = this.#options.endpoint();
       if (endpoint !== null) {
         try {
@@ -248,7 +290,7 @@ export class BrokerLifecycle implements ControllerChannel {
           lastProblem = (error as Error).message;
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, REGISTRATION_RETRY_MS));
+      await this.untilControllerChanges(REGISTRATION_RETRY_MS, since);
     }
     throw new Error(`broker ${this.#options.nodeId} stopped before it registered (${lastProblem})`);
   }

@@ -17,6 +17,7 @@ import {
   BrokerLifecycle,
   ControllerClient,
   forwardCreateTopic,
+  REGISTRATION_RETRY_MS,
   type RegistrationListener,
 } from '../controller/broker-lifecycle.ts';
 import {
@@ -46,12 +47,6 @@ export const BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT = 2_000;
 /** How long a controlled shutdown waits for the controller to move this broker's leaderships. */
 export const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
 const CONTROLLED_SHUTDOWN_RETRY_MS = 100;
-/**
- * While fenced after its registration, the broker heartbeats this often (not every
- * broker.heartbeat.interval.ms), as Kafka's broker asks again at once while catching up: the
- * controller unfences it at the first heartbeat that shows its replay reached its registration.
- */
-const UNFENCE_HEARTBEAT_MS = 100;
 /**
  * A controlled shutdown gives up when no controller answers for this long: the other nodes have
  * stopped (as when the whole cluster stops), so there is nothing to hand over to.
@@ -99,6 +94,8 @@ export class ClusterNode {
   /** The epoch the last clean shutdown left (KIP-966), read and deleted at start. */
   #previousBrokerEpoch = NO_PREVIOUS_BROKER_EPOCH;
   #stopped = false;
+  /** Conditions on this node's image waiting for the next replayed batch (`#untilImage`). */
+  readonly #imageWaiters = new Set<() => void>();
   /**
    * Resolves with the broker epoch once registered and unfenced in this node's committed image
    * (rejects if stopped first): only then can a topic be placed on this broker, so a cluster whose
@@ -123,6 +120,7 @@ export class ClusterNode {
         this.broker.replayMetadata(records, offset);
         // The coordinators follow the leadership of __consumer_offsets and __transaction_state.
         this.broker.slots.get(COORDINATOR_LEADERSHIP)?.update();
+        for (const check of [...this.#imageWaiters]) check();
       },
     });
     this.broker = new Broker({
@@ -253,23 +251,58 @@ export class ClusterNode {
     const epoch = await this.#lifecycle.register();
     if (this.#stopped) throw new Error('stopped');
     this.#brokerEpoch = epoch;
-    this.broker.startReplication({
-      brokerEpoch: epoch,
-      controller: this.#lifecycle,
-      heartbeatIntervalMs: this.#options.heartbeatIntervalMs ?? BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT,
-    });
-    // The controller unfences a broker when a heartbeat shows it caught up: ask until it has.
+    const heartbeatIntervalMs = this.#options.heartbeatIntervalMs ?? BROKER_HEARTBEAT_INTERVAL_MS_DEFAULT;
+    this.broker.startReplication({ brokerEpoch: epoch, controller: this.#lifecycle, heartbeatIntervalMs });
+    await this.#unfence(epoch, heartbeatIntervalMs);
+    return epoch;
+  }
+
+  /**
+   * The controller unfences a broker at the first heartbeat showing its replay reached its
+   * registration (the record at offset `epoch`). As Kafka's broker, this one sends that heartbeat
+   * as soon as its metadata gets there (at the latest one heartbeat interval after the last), then
+   * waits for the unfencing to reach its own image; a heartbeat no controller answered is sent
+   * again once the quorum names a leader (at the latest REGISTRATION_RETRY_MS later).
+   */
+  async #unfence(epoch: number, heartbeatIntervalMs: number): Promise<void> {
+    const registered = (): boolean => this.broker.metadata().brokerEpoch(this.nodeId) === epoch;
+    const unfenced = (): boolean => registered() && !this.broker.metadata().isFenced(this.nodeId);
     while (!this.#stopped) {
-      const image = this.broker.metadata();
-      if (image.brokers().some((b) => b.nodeId === this.nodeId) && !image.isFenced(this.nodeId)) return epoch;
+      if (unfenced()) return;
+      await this.#untilImage(registered, heartbeatIntervalMs);
+      if (this.#stopped) break;
+      const since = this.#lifecycle.controllerChanges;
+      let answered = false;
       try {
-        await this.#lifecycle.heartbeat(epoch);
+        const answer = await this.#lifecycle.heartbeat(epoch);
+        answered = answer.errorCode === 0;
+        if (answered && answer.isFenced === false) await this.#untilImage(unfenced, heartbeatIntervalMs);
       } catch {
-        // No controller answered (an election): the next round asks again.
+        // No controller answered (an election): asked again once one is named.
       }
-      await new Promise((resolve) => setTimeout(resolve, UNFENCE_HEARTBEAT_MS));
+      if (!answered) await this.#lifecycle.untilControllerChanges(REGISTRATION_RETRY_MS, since);
     }
     throw new Error('stopped');
+  }
+
+  /**
+   * Resolves true once `condition` holds on this node's image (checked at each replayed batch), or
+   * with its value after `timeoutMs`; at once when it holds already or the node stops.
+   */
+  #untilImage(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (this.#stopped || condition()) return Promise.resolve(condition());
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.#imageWaiters.delete(check);
+        resolve(condition());
+      };
+      const check = (): void => {
+        if (this.#stopped || condition()) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.#imageWaiters.add(check);
+    });
   }
 
   /**
@@ -282,6 +315,7 @@ export class ClusterNode {
     if (this.#stopped) return;
     if (options.controlled !== false && this.#brokerEpoch >= 0) await this.#controlledShutdown();
     this.#stopped = true;
+    for (const check of [...this.#imageWaiters]) check();
     this.#lifecycle.stop();
     this.#client.close();
     this.control.stop();
@@ -328,6 +362,8 @@ export class ClusterNode {
     this.quorum.onLeaderChange(leader);
     this.control.onLeaderChange(leader);
     this.broker.setController(leader.leaderId);
+    // A registration or heartbeat waiting for a controller goes now.
+    this.#lifecycle.controllerChanged();
   }
 }
 
