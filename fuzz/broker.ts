@@ -7,9 +7,14 @@ const OUTPUT_TAIL_BYTES = 16 * 1024;
 export class BrokerChild {
   readonly #process: KstackProcess;
 
-  constructor(port: number, dataDir: string) {
+  /** `overrides`: broker configs by Kafka name (`--override K=V`), e.g. a SASL listener (fuzz/sasl.ts). */
+  constructor(port: number, dataDir: string, overrides: Readonly<Record<string, string>> = {}) {
+    const overrideArgs = Object.entries(overrides).flatMap(([key, value]) => [
+      '--override',
+      `${key}=${value}`,
+    ]);
     this.#process = new KstackProcess({
-      args: ['--port', String(port), '--data-dir', dataDir],
+      args: ['--port', String(port), '--data-dir', dataDir, ...overrideArgs],
       ports: [port],
       outputTailBytes: OUTPUT_TAIL_BYTES,
     });

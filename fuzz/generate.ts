@@ -363,19 +363,24 @@ export async function generateRequest(
   return { apiKey, apiVersion, correlationId, bytes, expectsResponse, batchMutation, corruptPartitions };
 }
 
-/** The (topic, partition) pairs of a Produce body holding corrupted records, if named only once. */
+/**
+ * The (topic, partition) pairs of a Produce body holding corrupted records, if named only once; the
+ * topic is its name, or its id from v13 on (KIP-516: topics named by id alone).
+ */
 function corruptedPartitionsOf(
   body: Record<string, unknown>,
   corrupted: ReadonlySet<Record<string, unknown>>,
 ): { topic: string; index: number }[] {
   const seen = new Map<string, number>();
   const found: { topic: string; index: number }[] = [];
-  for (const topic of (body.topicData as { name: string; partitionData: Record<string, unknown>[] }[]) ??
-    []) {
+  type TopicData = { name?: string; topicId?: string; partitionData: Record<string, unknown>[] };
+  for (const topic of (body.topicData as TopicData[]) ?? []) {
+    // The walk fills only the fields of the version: `name` up to v12, `topicId` from v13.
+    const name = topic.name ?? topic.topicId ?? '';
     for (const partition of topic.partitionData ?? []) {
-      const key = `${topic.name}\u0000${partition.index}`;
+      const key = `${name}\u0000${partition.index}`;
       seen.set(key, (seen.get(key) ?? 0) + 1);
-      if (corrupted.has(partition)) found.push({ topic: topic.name, index: partition.index as number });
+      if (corrupted.has(partition)) found.push({ topic: name, index: partition.index as number });
     }
   }
   return found.filter((p) => seen.get(`${p.topic}\u0000${p.index}`) === 1);

@@ -17,6 +17,7 @@ import { type ApiVersionsResponseData, decodeResponse, encodeRequest } from '../
 import { BrokerChild } from './broker.ts';
 import { type KnownData, verifyKnownRecords, writeKnownRecords } from './known-records.ts';
 import { Prng } from './prng.ts';
+import { createScramCredentials, SaslFuzz, saslListenerOverrides } from './sasl.ts';
 import { type Failure, hex, Session, type VersionRanges } from './session.ts';
 import { WireConnection } from './wire.ts';
 
@@ -35,6 +36,10 @@ const HELP = `usage: node fuzz/run.ts [options]
   --iteration I          replay only iteration I of the seed (prints its bytes)
   --failure-dir DIR      where failing requests are written (default .data/fuzz)
   --skip-known           skip requests that trigger a known open broker bug (fuzz/FINDINGS.md)
+  --sasl                 also fuzz the SASL exchange on a SASL_PLAINTEXT listener (fuzz/sasl.ts)
+  --sasl-port P          that listener's port (default: the broker's port + 1)
+  --sasl-connections C   connections playing SASL scenarios (default 2)
+  --sasl-iteration I     replay only SASL iteration I of the seed (with --sasl)
 `;
 
 /**
@@ -66,6 +71,10 @@ interface Options {
   iteration: number | null;
   failureDir: string;
   skipKnown: boolean;
+  /** The SASL listener's port when the SASL exchange is fuzzed too, else null. */
+  saslPort: number | null;
+  saslConnections: number;
+  saslIteration: number | null;
 }
 
 function number(value: string | undefined, fallback: number, name: string, min: number, max: number): number {
@@ -94,6 +103,10 @@ function parseOptions(args: string[]): Options | null {
       iteration: { type: 'string' },
       'failure-dir': { type: 'string' },
       'skip-known': { type: 'boolean' },
+      sasl: { type: 'boolean' },
+      'sasl-port': { type: 'string' },
+      'sasl-connections': { type: 'string' },
+      'sasl-iteration': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -101,10 +114,18 @@ function parseOptions(args: string[]): Options | null {
   if (values.help === true) return null;
   if (values.port !== undefined && values['bootstrap-server'] !== undefined)
     throw new Error('--port and --bootstrap-server exclude each other');
+  const sasl = values.sasl === true;
+  if (sasl && values['bootstrap-server'] !== undefined)
+    throw new Error(
+      '--sasl needs a broker the fuzzer starts (its SASL listener and users): not --bootstrap-server',
+    );
+  if (!sasl && (values['sasl-port'] ?? values['sasl-connections'] ?? values['sasl-iteration']) !== undefined)
+    throw new Error('--sasl-port, --sasl-connections and --sasl-iteration go with --sasl');
+  const port = number(values.port, 19900, 'port', 1, 65535);
   return {
     seconds: number(values.seconds, 30, 'seconds', 1, 7 * 24 * 3600),
     seed: Math.floor(number(values.seed, randomInt(0, 2 ** 32 - 1), 'seed', 0, 2 ** 32 - 1)),
-    port: number(values.port, 19900, 'port', 1, 65535),
+    port,
     bootstrap: values['bootstrap-server'] ?? null,
     connections: number(values.connections, 4, 'connections', 1, 256),
     inFlightMax: number(values['in-flight'], 8, 'in-flight', 1, 1000),
@@ -117,6 +138,12 @@ function parseOptions(args: string[]): Options | null {
       values.iteration === undefined ? null : number(values.iteration, 0, 'iteration', 0, 2 ** 31 - 1),
     failureDir: resolve(values['failure-dir'] ?? '.data/fuzz'),
     skipKnown: values['skip-known'] === true,
+    saslPort: sasl ? number(values['sasl-port'], port + 1, 'sasl-port', 1, 65535) : null,
+    saslConnections: number(values['sasl-connections'], 2, 'sasl-connections', 1, 256),
+    saslIteration:
+      values['sasl-iteration'] === undefined
+        ? null
+        : number(values['sasl-iteration'], 0, 'sasl-iteration', 0, 2 ** 31 - 1),
   };
 }
 
@@ -156,6 +183,12 @@ function report(session: Session, seconds: number): void {
   const slowest = [...session.apiLatencyMsMax].sort((a, b) => b[1] - a[1]).slice(0, 5);
   print(`slowest answers: ${slowest.map(([k, ms]) => `${k} ${ms} ms`).join(', ')}`);
   print(`canary: ${session.canaryRounds} rounds, slowest ${session.canaryLatencyMsMax} ms`);
+}
+
+function reportSasl(sasl: SaslFuzz): void {
+  const outcomes = [...sasl.counts].sort((a, b) => b[1] - a[1]);
+  print(`sasl: ${sasl.iterations} exchanges: ${outcomes.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  print(`sasl canary: ${sasl.canaryRounds} rounds, slowest ${sasl.canaryLatencyMsMax} ms`);
 }
 
 function reportFailure(options: Options, failure: Failure, brokerTail: string): void {
@@ -201,7 +234,8 @@ async function main(): Promise<number> {
     port = Number(p);
   } else {
     dataDir = mkdtempSync(join(tmpdir(), 'kstack-fuzz-'));
-    broker = new BrokerChild(port, dataDir);
+    const overrides = options.saslPort === null ? {} : saslListenerOverrides(host, port, options.saslPort);
+    broker = new BrokerChild(port, dataDir, overrides);
   }
   const started = Date.now();
   const { protectedTopic: PROTECTED_TOPIC, fuzzTopics: FUZZ_TOPICS } = topicNames(
@@ -209,6 +243,7 @@ async function main(): Promise<number> {
   );
   let failure: Failure | null = null;
   let session: Session | null = null;
+  let sasl: SaslFuzz | null = null;
   try {
     await broker?.ready(BROKER_START_MS);
     print(`broker ${broker === null ? 'given' : `started (pid ${broker.pid})`} at ${host}:${port}`);
@@ -222,6 +257,29 @@ async function main(): Promise<number> {
       new Prng(options.seed, 0xda7a),
     );
     print(`wrote ${known.records.length} known records to ${PROTECTED_TOPIC} (${PARTITIONS} partitions)`);
+    const deadline = Date.now() + options.seconds * 1000;
+    if (options.saslPort !== null) {
+      await createScramCredentials(host, port, options.responseTimeoutMs);
+      print(`SASL_PLAINTEXT listener at ${host}:${options.saslPort} (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)`);
+      sasl = new SaslFuzz(
+        {
+          host,
+          port: options.saslPort,
+          seed: options.seed,
+          connections: options.saslConnections,
+          responseTimeoutMs: options.responseTimeoutMs,
+          canaryBoundMs: options.canaryBoundMs,
+          deadline,
+          onlyIterations: options.saslIteration === null ? undefined : [options.saslIteration],
+          skipKnown: options.skipKnown,
+        },
+        advertised,
+      );
+      if (options.saslIteration !== null) {
+        const { scenario, mechanism } = sasl.draw(options.saslIteration);
+        print(`sasl iteration ${options.saslIteration}: ${scenario} (${mechanism})`);
+      }
+    }
     session = new Session(
       {
         host,
@@ -233,8 +291,14 @@ async function main(): Promise<number> {
         responseTimeoutMs: options.responseTimeoutMs,
         canaryBoundMs: options.canaryBoundMs,
         bytesMax: options.bytesMax,
-        deadline: Date.now() + options.seconds * 1000,
-        onlyIterations: options.iteration === null ? undefined : [options.iteration],
+        deadline,
+        // Replaying one SASL iteration sends no other request.
+        onlyIterations:
+          options.iteration === null
+            ? options.saslIteration === null
+              ? undefined
+              : []
+            : [options.iteration],
         skipKnown: options.skipKnown,
       },
       {
@@ -258,9 +322,17 @@ async function main(): Promise<number> {
       if (broker?.exit != null)
         session?.fail({ iteration: -1, what: `the broker process exited (${broker.exit})`, request: null });
     }, 100);
+    const saslRun = sasl?.run();
+    // A SASL failure stops the request fuzzer too (and the reverse), so the first one is reported.
+    const stopOnSaslFailure = setInterval(() => {
+      if (sasl?.failure != null) session?.fail(sasl.failure);
+      if (session?.failure != null) sasl?.fail(session.failure);
+    }, 100);
     await session.run();
+    await saslRun;
+    clearInterval(stopOnSaslFailure);
     clearInterval(watchBroker);
-    failure = session.failure;
+    failure = sasl?.failure ?? session.failure;
     if (failure === null && broker?.exit != null)
       failure = { iteration: -1, what: `the broker process exited (${broker.exit})`, request: null };
     if (failure === null) {
@@ -281,6 +353,7 @@ async function main(): Promise<number> {
     };
   }
   if (session !== null) report(session, (Date.now() - started) / 1000);
+  if (sasl !== null) reportSasl(sasl);
   if (failure !== null && failure.iteration === -1 && session !== null && session.recent.length > 0)
     print(`last requests sent: ${session.recent.join('; ')}`);
   if (broker !== null) {
@@ -303,4 +376,6 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main();
+// Exit at once: after a failure a worker's socket or timer may still be pending, and the run must
+// not outlive its verdict (stdout is a pipe or a file, written synchronously on Linux).
+process.exit(await main());

@@ -468,6 +468,9 @@ export class Session {
   }
 }
 
+/** Produce names its topics by id from this version on (KIP-516). */
+const PRODUCE_TOPIC_ID_VERSION = 13;
+
 /** A corrupted Produce partition the response answered without an error, or null. */
 function acceptedCorruptPartition(request: GeneratedRequest, body: Record<string, unknown>): string | null {
   if (request.corruptPartitions.length === 0) return null;
@@ -475,7 +478,12 @@ function acceptedCorruptPartition(request: GeneratedRequest, body: Record<string
   for (const { topic, index } of request.corruptPartitions) {
     // A topic may be named in several entries (as it may in the request): look through all of them.
     const answer = responses
-      .filter((r) => r.name === topic)
+      // Named by id from Produce v13 on (KIP-516).
+      .filter(
+        (r) =>
+          (request.apiVersion >= PRODUCE_TOPIC_ID_VERSION ? (r as { topicId?: string }).topicId : r.name) ===
+          topic,
+      )
       .flatMap((r) => r.partitionResponses)
       .find((p) => p.index === index);
     if (answer === undefined) return `${topic}-${index} is missing from the response`;

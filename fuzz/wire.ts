@@ -17,9 +17,12 @@ export class WireConnection {
   #badFrame: string | null = null;
   #wake: (() => void) | null = null;
   bytesSent = 0;
+  /** The smallest response frame taken: 4 (a correlation id), or 0 for bare SASL tokens (fuzz/sasl.ts). */
+  readonly #frameBytesMin: number;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, frameBytesMin: number) {
     this.#socket = socket;
+    this.#frameBytesMin = frameBytesMin;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => {});
@@ -29,7 +32,12 @@ export class WireConnection {
     });
   }
 
-  static open(host: string, port: number, timeoutMs: number): Promise<WireConnection> {
+  static open(
+    host: string,
+    port: number,
+    timeoutMs: number,
+    options: { bareFrames?: boolean } = {},
+  ): Promise<WireConnection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port });
       const timer = setTimeout(() => {
@@ -38,7 +46,7 @@ export class WireConnection {
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
-        resolve(new WireConnection(socket));
+        resolve(new WireConnection(socket, options.bareFrames === true ? 0 : 4));
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
@@ -97,8 +105,8 @@ export class WireConnection {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     while (this.#buffer.length >= 4) {
       const size = this.#buffer.readInt32BE(0);
-      if (size < 4 || size > RESPONSE_FRAME_BYTES_MAX) {
-        this.#badFrame = `response frame size ${size} is not in 4..${RESPONSE_FRAME_BYTES_MAX}`;
+      if (size < this.#frameBytesMin || size > RESPONSE_FRAME_BYTES_MAX) {
+        this.#badFrame = `response frame size ${size} is not in ${this.#frameBytesMin}..${RESPONSE_FRAME_BYTES_MAX}`;
         this.#socket.destroy();
         break;
       }

@@ -14,6 +14,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const FIXED_SEED = 20261123;
 const SECONDS_PER_RUN = 10;
 const RUN_TIMEOUT_MS = 180_000;
+/** The SASL run's broker: PLAINTEXT here, its SASL_PLAINTEXT listener one above (docs/team-rules.md). */
+const SASL_RUN_PORT = 27420;
 
 function runFuzzer(
   seed: number,
@@ -57,7 +59,7 @@ function summary(output: string): string {
     .join('\n');
 }
 
-describe('protocol fuzzer against kstack up', { timeout: 2 * RUN_TIMEOUT_MS }, () => {
+describe('protocol fuzzer against kstack up', { timeout: 3 * RUN_TIMEOUT_MS }, () => {
   for (const [name, seed, port] of [
     ['fixed seed', FIXED_SEED, 19950],
     ['random seed', randomInt(0, 2 ** 32 - 1), 19951],
@@ -70,6 +72,25 @@ describe('protocol fuzzer against kstack up', { timeout: 2 * RUN_TIMEOUT_MS }, (
       assert.match(output, /all \d+ known records read back byte for byte/);
     });
   }
+
+  // The SASL exchange (fuzz/sasl.ts) on a SASL_PLAINTEXT listener beside the request fuzzer, random
+  // seed. --skip-known skips F7 (fuzz/FINDINGS.md, open: a SCRAM client-final with bytes after its
+  // proof logs in), counted as "skipped (known F7)"; drop it once F7 is fixed. No open known bug of
+  // the request fuzzer exists, so the rest runs as in the two runs above.
+  it('survives the SASL exchange fuzzed too (random seed)', async (t) => {
+    const seed = randomInt(0, 2 ** 32 - 1);
+    t.diagnostic(`fuzz seed ${seed}: replay with node fuzz/run.ts --sasl --seed ${seed}`);
+    const { code, output } = await runFuzzer(seed, SASL_RUN_PORT, [
+      '--sasl',
+      '--sasl-port',
+      String(SASL_RUN_PORT + 1),
+      '--skip-known',
+    ]);
+    t.diagnostic(summary(output));
+    assert.equal(code, 0, `fuzzer failed (seed ${seed}):\n${output}`);
+    // The SASL canary logged in with PLAIN and was served (a broker refusing everyone fails here).
+    assert.match(output, /sasl canary: [1-9]\d* rounds/);
+  });
 
   // Findings of random seeds, replayed one request each (fuzz/FINDINGS.md).
   it('a WriteTxnMarkers for producer id -2^63 is answered, not a closed connection (seed 2559373560, iteration 9912)', async () => {
