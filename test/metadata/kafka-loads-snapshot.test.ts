@@ -10,15 +10,19 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { kafkaLibsDir } from '../../reference/cluster.ts';
 import { MetadataImage, type MetadataRecord } from '../../src/broker/metadata-image.ts';
 import { PassedOverRecords, snapshotRecords } from '../../src/controller/metadata-snapshot.ts';
 import { codeApiVersions, featureLevelRecords } from '../../src/coordinator/features.ts';
-import { encodeSnapshotFile, snapshotFileName } from '../../src/metadata/snapshot-file.ts';
+import {
+  decodeSnapshotFile,
+  encodeSnapshotFile,
+  snapshotFileName,
+} from '../../src/metadata/snapshot-file.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Compiling the source file and one JVM run: seconds, tens of them on a loaded machine. */
@@ -289,6 +293,7 @@ function readWithKafka(
   partitionDir: string,
   endOffset: number,
   epoch: number,
+  outDir: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
@@ -306,6 +311,7 @@ function readWithKafka(
         partitionDir,
         String(endOffset),
         String(epoch),
+        outDir,
       ],
       { timeout: JAVA_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
@@ -325,12 +331,27 @@ function sortQuotas<T extends { entity: Record<string, string | null> }>(quotas:
   );
 }
 
-test("Kafka 4.1.1's snapshot reader and MetadataDelta load kstack's snapshot into the image kstack holds", async () => {
+interface Run {
+  image: MetadataImage;
+  passedOver: PassedOverRecords;
+  records: MetadataRecord[];
+  id: { endOffset: number; epoch: number };
+  kafkaOutDir: string;
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let run: Run | undefined;
+
+before(async () => {
   const { image, passedOver, end } = replay(await history());
   const records = snapshotRecords(image, passedOver);
   const id = { endOffset: end, epoch: SNAPSHOT_EPOCH };
   const partitionDir = join(dir, '__cluster_metadata-0');
+  const kafkaOutDir = join(dir, 'kafka', '__cluster_metadata-0');
   mkdirSync(partitionDir);
+  mkdirSync(kafkaOutDir, { recursive: true });
   writeFileSync(
     join(partitionDir, snapshotFileName(id)),
     await encodeSnapshotFile({
@@ -340,13 +361,22 @@ test("Kafka 4.1.1's snapshot reader and MetadataDelta load kstack's snapshot int
       timestampMs: LAST_LOG_TIMESTAMP,
     }),
   );
-
   const started = performance.now();
-  const { code, stdout, stderr } = await readWithKafka(partitionDir, id.endOffset, id.epoch);
+  const result = await readWithKafka(partitionDir, id.endOffset, id.epoch, kafkaOutDir);
   process.stdout.write(
     `ReadKraftSnapshot: ${records.length} records, ${Math.round(performance.now() - started)} ms\n`,
   );
-  assert.equal(code, 0, `Kafka's reader failed (${code}): ${stderr}`);
+  run = { image, passedOver, records, id, kafkaOutDir, ...result };
+});
+
+function ran(): Run {
+  assert.ok(run !== undefined);
+  assert.equal(run.code, 0, `Kafka's reader failed (${run.code}): ${run.stderr}`);
+  return run;
+}
+
+test("Kafka 4.1.1's snapshot reader and MetadataDelta load kstack's snapshot into the image kstack holds", () => {
+  const { image, passedOver, records, stdout } = ran();
   const kafka = JSON.parse(stdout) as ReturnType<typeof expected>;
   for (const broker of Object.values(kafka.brokers)) broker.listeners = sortedByName(broker.listeners);
   kafka.quotas = sortQuotas(kafka.quotas);
@@ -359,4 +389,24 @@ test("Kafka 4.1.1's snapshot reader and MetadataDelta load kstack's snapshot int
   assert.equal(image.isFenced(3), true);
   assert.equal(image.isFenced(1), false);
   assert.deepEqual(kafka, want);
+});
+
+test("kstack reads Kafka's own snapshot of that image back into the same image", async () => {
+  const { image, passedOver, id, kafkaOutDir } = ran();
+  // Kafka's writer: its record versions and fields (incarnation ids, directories), its batching.
+  const bytes = readFileSync(join(kafkaOutDir, snapshotFileName(id)));
+  const { lastContainedLogTimestamp, records } = await decodeSnapshotFile(bytes, id);
+  assert.equal(lastContainedLogTimestamp, LAST_LOG_TIMESTAMP);
+  const metadata = records.filter((record) => record.type !== 'NoOpRecord');
+  let again = MetadataImage.empty(image.clusterId, image.controllerId);
+  const passedOverAgain = new PassedOverRecords();
+  metadata.forEach((record, offset) => {
+    again = again.apply([record], BigInt(offset));
+    passedOverAgain.replay([record]);
+  });
+  const read = expected(again, passedOverAgain, 0);
+  const want = expected(image, passedOver, 0);
+  read.quotas = sortQuotas(read.quotas);
+  want.quotas = sortQuotas(want.quotas);
+  assert.deepEqual(read, want);
 });
