@@ -1,9 +1,12 @@
 /**
- * The TCP server: size-prefixed frames in, size-prefixed frames out, answered in
- * request order per connection. It knows nothing of Kafka beyond the 4-byte frame
- * length: a `RequestDispatcher` (src/broker/dispatcher.ts) turns a request frame into
- * a response frame. Every buffer is bounded (see limits.ts): when a client pipelines
- * too much or reads too slowly, the server stops reading its socket (backpressure).
+ * The TCP server: size-prefixed frames in, size-prefixed frames out. It knows nothing of
+ * Kafka beyond the 4-byte frame length: a `RequestDispatcher` (src/broker/dispatcher.ts)
+ * turns a request frame into a response frame. As Kafka does (its channel is muted from a
+ * request's arrival until its response is sent), a connection's requests are served one at
+ * a time: the next frame is dispatched only once the previous one is answered, so a
+ * request sees everything an earlier request of its connection did. Every buffer is
+ * bounded (see limits.ts): while a request is served the server reads at most the next
+ * one, and when a client reads too slowly it stops reading its socket (backpressure).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -57,7 +60,7 @@ interface Pending {
   readonly bytes: number;
 }
 
-/** One client connection: frame reader, in-order response queue, backpressure. */
+/** One client connection: frame reader, one request served at a time, backpressure. */
 class Connection {
   readonly info: ConnectionInfo;
   readonly #socket: net.Socket;
@@ -66,7 +69,10 @@ class Connection {
   /** Received bytes not yet framed. */
   #chunks: Buffer[] = [];
   #chunkBytes = 0;
-  /** Requests dispatched and not yet answered, in arrival order. */
+  /**
+   * The request dispatched and not yet answered (at most one: the next frame waits for it),
+   * kept as a queue so that the bounds and the writes read the same as for several.
+   */
   readonly #pending: Pending[] = [];
   #pendingBytes = 0;
   #closed = false;
@@ -114,8 +120,9 @@ class Connection {
   }
 
   /**
-   * Frames and dispatches buffered requests while under the queue bounds. Bytes past the
-   * bound stay buffered (the socket is paused meanwhile) until answers make room.
+   * Frames and dispatches buffered requests one at a time while under the bounds: a request
+   * answered at once lets the next one through in the same loop, one answered later resumes
+   * it from #flush. Bytes not yet framed stay buffered (the socket paused meanwhile).
    */
   #processBuffered(): void {
     // Synchronous answers call back in through #flush: the loop already running continues.
@@ -134,7 +141,13 @@ class Connection {
   }
 
   #frameBuffered(): void {
-    while (!this.#closed && this.#muteTimer === null && this.#chunkBytes >= 4 && !this.#queueFull()) {
+    while (
+      !this.#closed &&
+      this.#pending.length === 0 &&
+      this.#muteTimer === null &&
+      this.#chunkBytes >= 4 &&
+      !this.#queueFull()
+    ) {
       const size = this.#peekSize();
       if (size < 0 || size > this.#limits.socketRequestMaxBytes) {
         this.#server.log.warn(
@@ -263,11 +276,28 @@ class Connection {
     }, ms);
   }
 
-  /** Pauses reading while too much is queued or unsent, or while muted; resumes once under the bounds. */
+  /**
+   * True once the next request is read whole (or its size is known to be bad) while the
+   * previous one is still served: nothing more is needed from the socket until it is answered.
+   */
+  #nextRequestWaiting(): boolean {
+    if (this.#pending.length === 0 || this.#chunkBytes < 4) return false;
+    const size = this.#peekSize();
+    return size < 0 || size > this.#limits.socketRequestMaxBytes || this.#chunkBytes >= 4 + size;
+  }
+
+  /**
+   * Pauses reading while too much is queued or unsent, while muted, or while the next request
+   * is read whole and waits for the one served (TCP backpressure then holds the rest in the
+   * kernel's buffers and the client's, as a muted Kafka channel does); resumes once under the bounds.
+   */
   #updateFlow(): void {
     if (this.#closed) return;
     const overloaded =
-      this.#muteTimer !== null || this.#queueFull() || this.#chunkBytes > this.#limits.socketRequestMaxBytes;
+      this.#muteTimer !== null ||
+      this.#queueFull() ||
+      this.#nextRequestWaiting() ||
+      this.#chunkBytes > this.#limits.socketRequestMaxBytes;
     if (overloaded && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();

@@ -29,9 +29,13 @@ function frameParts(payload: Buffer, piece: number): Uint8Array[] {
  */
 class EchoDispatcher implements RequestDispatcher {
   calls = 0;
+  /** Answers of requests whose first byte is 0xbb, held until the test releases them. */
+  readonly held: (() => void)[] = [];
   dispatch(request: Buffer): DispatchResult | Promise<DispatchResult> {
     this.calls++;
     const copy = Buffer.from(request);
+    if (copy[0] === 0xbb)
+      return new Promise((resolve) => this.held.push(() => resolve({ response: frame(copy) })));
     if (copy[0] === 0xee) return { response: null, close: true };
     if (copy[0] === 0xaa) return { response: null };
     const delayMs = copy[0] ?? 0;
@@ -144,14 +148,19 @@ describe('KafkaServer', () => {
     assert.equal(await closedWithin(socket, 2000), true);
   });
 
-  it('stops reading a connection at queued.max.requests and resumes when answered', async () => {
+  it("dispatches a connection's next request only once the previous one is answered", async () => {
     const socket = await connect(port);
     const reader = new FrameReader(socket);
     const before = dispatcher.calls;
-    // Ten slow requests: at most four are taken in at a time, all ten are answered in order.
-    socket.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => frame(Buffer.from([40, i])))));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.ok(dispatcher.calls - before <= 4, `at most 4 in flight, saw ${dispatcher.calls - before}`);
+    // Ten requests in one write, each held until released: the server takes the next one in
+    // only after the answer to the previous one (before, it took in queued.max.requests at once).
+    socket.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => frame(Buffer.from([0xbb, i])))));
+    for (let released = 0; released < 10; released++) {
+      while (dispatcher.held.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(dispatcher.calls - before, released + 1, `dispatched with ${released} answered`);
+      assert.equal(dispatcher.held.length, 1);
+      dispatcher.held.shift()!();
+    }
     const frames = await reader.next(10, 10_000);
     assert.deepEqual(
       frames.map((f) => f[1]),
