@@ -184,6 +184,11 @@ export class ProducerStateTable implements ProducerStateService {
     return null;
   }
 
+  /** The producer's epoch in a partition (its last batch's or marker's), null when it has no state there. */
+  producerEpochOf(topic: string, partition: number, producerId: bigint): number | null {
+    return this.#entries(topic, partition, false)?.get(producerId)?.producerEpoch ?? null;
+  }
+
   /**
    * The producers of a partition: id, epoch, last sequence and timestamp, and the coordinator
    * epoch of the last marker (-1 when none) that `kafka-transactions abort` must send (DescribeProducers).

@@ -278,7 +278,12 @@ export class TransactionRuntime implements MarkerWriter {
    * group's `__consumer_offsets` partition), at the coordinator of `transactionalId`: in-process
    * when this broker coordinates it, else with AddPartitionsToTxn v5 to the leader of its
    * `__transaction_state` partition. A partition where the producer already has an open
-   * transaction is in it (it was added before that data was written). CONCURRENT_TRANSACTIONS
+   * transaction in the same epoch is in it (it was added before that data was written), as Kafka's
+   * `UnifiedLog.hasOngoingTransaction(producerId, producerEpoch)` decides. The epoch matters: a TV2
+   * client starts its next transaction, one epoch up, as soon as EndTxn answers, while the previous
+   * transaction's marker may still be on its way here; without the epoch the new transaction's
+   * first batch joined the old one (committed or aborted by its marker) and was never added to its
+   * own. CONCURRENT_TRANSACTIONS
    * (the previous transaction's markers are still being written: a TV2 client starts the next
    * transaction as soon as EndTxn answers) is retried every ADD_PARTITION_RETRY_BACKOFF_MS for
    * up to ADD_PARTITION_RETRY_MAX_MS. Resolves with the coordinator's error code.
@@ -289,9 +294,7 @@ export class TransactionRuntime implements MarkerWriter {
     producerEpoch: number,
     target: TopicPartition,
   ): Promise<number> {
-    if (this.partitions.openTransactionStart(target.topic, target.partition, producerId) >= 0) {
-      return ErrorCode.NONE;
-    }
+    if (this.#inOpenTransaction(target, producerId, producerEpoch)) return ErrorCode.NONE;
     const deadline = this.#broker.clock.nowMs() + ADD_PARTITION_RETRY_MAX_MS;
     for (;;) {
       const errorCode = await this.#addOnce(transactionalId, producerId, producerEpoch, target);
@@ -301,6 +304,14 @@ export class TransactionRuntime implements MarkerWriter {
         this.#broker.clock.setTimer(ADD_PARTITION_RETRY_BACKOFF_MS, resolve),
       );
     }
+  }
+
+  /** Whether the producer has an open transaction in `target` in this epoch (Kafka's hasOngoingTransaction). */
+  #inOpenTransaction(target: TopicPartition, producerId: bigint, producerEpoch: number): boolean {
+    return (
+      this.partitions.openTransactionStart(target.topic, target.partition, producerId) >= 0 &&
+      this.#table.producerEpochOf(target.topic, target.partition, producerId) === producerEpoch
+    );
   }
 
   async #addOnce(
