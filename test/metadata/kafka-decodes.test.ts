@@ -1,16 +1,17 @@
 /**
- * Kafka's own code reads kstack's metadata records: a metadata log segment written by kstack
- * (`__cluster_metadata-0/00000000000000000000.log`: per epoch a LeaderChange control batch, then v2
- * batches of every record kind) is dumped by
- * Apache Kafka 4.1.1's `kafka-dump-log --cluster-metadata-decoder` (kafka.tools.DumpLogSegments,
- * from the reference's jars), and every payload it prints is compared with what Kafka's JSON of
- * the record must be, written here from Kafka's record definitions (field names, which tagged
- * fields appear, the version written). Records are random, from the printed property seed.
+ * Kafka's own code reads kstack's metadata records: a metadata log written by kstack (per epoch a
+ * LeaderChange control batch, then v2 batches of every record kind), appended through the project's
+ * partition log (src/storage) into `__cluster_metadata-0/` with small segments, is dumped segment by
+ * segment by Apache Kafka 4.1.1's `kafka-dump-log --cluster-metadata-decoder`
+ * (kafka.tools.DumpLogSegments, from the reference's jars), and every payload it prints is compared
+ * with what Kafka's JSON of the record must be, written here from Kafka's record definitions (field
+ * names, which tagged fields appear, the version written). Records are random, from the printed
+ * property seed.
  */
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -18,6 +19,7 @@ import fc from 'fast-check';
 import { encodeMetadataBatch, type MetadataBatch } from '../../src/metadata/batch.ts';
 import type { KraftMetadataRecord } from '../../src/metadata/codec.ts';
 import { encodeControlBatch } from '../../src/metadata/control-records.ts';
+import { openFilePartitionLog, systemClock } from '../../src/storage/index.ts';
 import { propertySeed } from '../property-seed.ts';
 import { recordArbitraries } from './arbitraries.ts';
 
@@ -26,15 +28,17 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const TOOL_TIMEOUT_MS = 120_000;
 const RECORDS_PER_KIND = 8;
 const RECORDS_PER_BATCH = 10;
+/** segment.bytes of the test's metadata log: small, so that it rolls several segments. */
+const SEGMENT_BYTES = 2048;
 
 const dir = mkdtempSync(join(tmpdir(), 'kstack-metadata-dump-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function dumpLog(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function dumpLog(files: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       join(ROOT, 'reference', 'bin', 'kafka-run-class'),
-      ['kafka.tools.DumpLogSegments', '--cluster-metadata-decoder', '--files', file],
+      ['kafka.tools.DumpLogSegments', '--cluster-metadata-decoder', '--files', files.join(',')],
       {
         timeout: TOOL_TIMEOUT_MS,
         maxBuffer: 64 * 1024 * 1024,
@@ -218,15 +222,30 @@ test("Kafka 4.1.1's kafka-dump-log --cluster-metadata-decoder reads every record
     batches.push({ kind: 'data', baseOffset: offset, epoch, timestampMs: 1_760_000_000_000, records });
     offset += records.length;
   }
+  // Written through the project's partition log (src/storage), as Kafka's metadata log is a
+  // partition log: small segments, so the dump reads several files named by their base offsets.
+  const log = openFilePartitionLog({
+    dir,
+    topic: '__cluster_metadata',
+    partition: 0,
+    clock: systemClock,
+    config: { segmentBytes: SEGMENT_BYTES },
+  });
+  for (const batch of batches) log.appendAsFollower(await encodeBatch(batch));
+  log.flush();
+  log.close();
   const segmentDir = join(dir, '__cluster_metadata-0');
-  mkdirSync(segmentDir);
-  const file = join(segmentDir, '00000000000000000000.log');
-  writeFileSync(file, Buffer.concat(await Promise.all(batches.map(encodeBatch))));
+  const segments = readdirSync(segmentDir)
+    .filter((name) => name.endsWith('.log'))
+    .sort();
+  assert.ok(segments.length > 1, `segments: ${segments.join(', ')}`);
+  assert.ok(segments.every((name) => /^\d{20}\.log$/.test(name)));
+  assert.equal(segments[0], '00000000000000000000.log');
 
   const started = performance.now();
-  const { code, stdout, stderr } = await dumpLog(file);
+  const { code, stdout, stderr } = await dumpLog(segments.map((name) => join(segmentDir, name)));
   process.stdout.write(
-    `kafka-dump-log: ${shuffled.length} records and ${batches.length / 2} LeaderChange records in ${batches.length} batches, ${Math.round(performance.now() - started)} ms\n`,
+    `kafka-dump-log: ${shuffled.length} records and ${batches.length / 2} LeaderChange records in ${batches.length} batches, ${segments.length} segments, ${Math.round(performance.now() - started)} ms\n`,
   );
   assert.equal(code, 0, `kafka-dump-log failed (${code}): ${stderr}`);
   const dumped = parseDump(stdout);
