@@ -28,6 +28,7 @@ import {
 import type { RaftConfig } from '../raft/types.ts';
 import type { ServerLog } from '../server/server.ts';
 import { KafkaTestingError } from './errors.ts';
+import { TimerGate } from './timer-gates.ts';
 
 /** Most nodes `startCluster` starts (node ids 1..N); a quorum of more is not what a test needs. */
 export const CLUSTER_NODES_MAX = 9;
@@ -181,26 +182,30 @@ export class ClusterBroker {
   }
 
   /**
-   * A stalled node as its peers and clients see it (SIGSTOP's effect on the network): every
-   * connection to and from it stays open and nothing crosses any of them until `resume()`; what
-   * was sent meanwhile is delivered then, in order. The node's own timers go on (unlike SIGSTOP),
-   * so on resume it has already seen its peers' silence; paused past the broker session it is
-   * fenced. Needs `faultProxies`; NODE_PAUSED when paused already.
+   * A stopped node, as SIGSTOP stops a process: every connection to and from it stays open and
+   * nothing crosses any of them until `resume()` (what was sent meanwhile is delivered then, in
+   * order), and the node's own timers hold what falls due (timer-gates.ts): it elects nobody,
+   * fences nobody, shrinks no ISR and expires no session while paused. Its peers see it silent:
+   * paused past the broker session, the others fence it and move its leaderships. Needs
+   * `faultProxies`; NODE_PAUSED when paused already.
    */
   pause(): void {
     const rules = this.#cluster.faultRules('pause');
     if (rules.isPaused(this.nodeId))
       throw new KafkaTestingError('NODE_PAUSED', `node ${this.nodeId} is paused already`);
-    rules.pause(this.nodeId);
+    this.#cluster.pauseNode(this.nodeId);
   }
 
-  /** Lets what a pause held through; NODE_NOT_PAUSED when it is not paused. */
+  /**
+   * Lets the node go on: what its timers held runs first, in due order, then what the proxies held
+   * crosses (as a process resumed by SIGCONT). NODE_NOT_PAUSED when it is not paused.
+   */
   resume(): void {
     const rules = this.#cluster.faultRules('resume');
     if (!rules.isPaused(this.nodeId)) {
       throw new KafkaTestingError('NODE_NOT_PAUSED', `node ${this.nodeId} is not paused`);
     }
-    rules.resume(this.nodeId);
+    this.#cluster.resumeNode(this.nodeId);
   }
 
   /** Takes away the node's isolation and delay (not a pause: resume() ends that). */
@@ -228,6 +233,8 @@ export class TestCluster {
   readonly #voters: PeerAddress[];
   readonly #ports: number[];
   readonly #nodes = new Map<number, ClusterNode>();
+  /** Each node id's timer gate (timer-gates.ts), closed while it is paused; kept across restarts. */
+  readonly #gates = new Map<number, TimerGate>();
   readonly #handles = new Map<number, ClusterBroker>();
   readonly #fatal: Error[] = [];
   /** With faultProxies: the rules, each node's own broker port and its controller proxy's port. */
@@ -400,9 +407,10 @@ export class TestCluster {
     }
   }
 
+  /** Isolated from its peers or paused: its image cannot follow the quorum, so waits leave it out. */
   #cutFromPeers(nodeId: number): boolean {
     const from = this.#rules?.describe(nodeId).isolatedFrom ?? null;
-    return from === 'peers' || from === 'all';
+    return from === 'peers' || from === 'all' || this.paused(nodeId);
   }
 
   #warn(nodeId: number, line: string): void {
@@ -410,12 +418,45 @@ export class TestCluster {
     if (this.warnings.length > WARNINGS_KEPT) this.warnings.shift();
   }
 
-  /** Starts the nodes not running (all of them at first) together. */
+  /** The timer gate node `nodeId` runs in (every timer its work sets holds while it is paused). */
+  #gate(nodeId: number): TimerGate {
+    let gate = this.#gates.get(nodeId);
+    if (gate === undefined) {
+      gate = new TimerGate(`node ${nodeId}`);
+      this.#gates.set(nodeId, gate);
+    }
+    return gate;
+  }
+
+  /** Whether node `nodeId` is paused (its timers held, its links stalled). */
+  paused(nodeId: number): boolean {
+    return this.#rules?.isPaused(nodeId) === true;
+  }
+
+  /** Stops node `nodeId` as SIGSTOP would: its timers held, then its links (see ClusterBroker.pause). */
+  pauseNode(nodeId: number): void {
+    const rules = this.faultRules('pause');
+    this.#gate(nodeId).close();
+    rules.pause(nodeId);
+  }
+
+  /** Lets node `nodeId` go on: its held timers run first, then its links let through what waited. */
+  resumeNode(nodeId: number): void {
+    const rules = this.faultRules('resume');
+    this.#gate(nodeId).open();
+    rules.resume(nodeId);
+  }
+
+  /** Starts the nodes not running (all of them at first) together, each inside its timer gate. */
   async startNodes(nodeIds: readonly number[] = this.nodeIds): Promise<void> {
     if (this.#stopped) throw new KafkaTestingError('STOPPED', 'the test cluster is stopped');
     await this.#startProxies();
-    const starting = nodeIds.filter((nodeId) => !this.#nodes.has(nodeId)).map((id) => this.#makeNode(id));
-    const results = await Promise.allSettled(starting.map((node) => node.start()));
+    const starting = nodeIds
+      .filter((nodeId) => !this.#nodes.has(nodeId))
+      .map((id) => this.#gate(id).run(() => this.#makeNode(id)));
+    const results = await Promise.allSettled(
+      starting.map((node) => this.#gate(node.nodeId).run(() => node.start())),
+    );
     const failed = results.find((result) => result.status === 'rejected');
     for (const [i, node] of starting.entries()) {
       if (results[i]?.status === 'fulfilled') {
@@ -567,7 +608,11 @@ export class TestCluster {
     const node = this.node(nodeId);
     this.#nodes.delete(nodeId);
     const rules = this.#rules;
+    // A paused node's held timers die with a crash; a controlled stop first lets it go on.
+    if (!controlled) this.#gate(nodeId).discard();
+    this.#gate(nodeId).open();
     if (controlled) {
+      if (rules?.isPaused(nodeId) === true) rules.resume(nodeId);
       await node.stop({ controlled: true });
       return;
     }
@@ -619,6 +664,10 @@ export class TestCluster {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    for (const gate of this.#gates.values()) {
+      gate.discard();
+      gate.open();
+    }
     const nodes = [...this.#nodes.values()];
     this.#nodes.clear();
     await Promise.all(nodes.map((node) => node.stop({ controlled: false })));

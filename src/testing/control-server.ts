@@ -1,7 +1,7 @@
 /**
  * The HTTP control endpoint of a test cluster (fastify), for suites in other languages:
  *
- *   GET  /cluster                      { bootstrapServers, clock, nowMs, snapshots, schemaRegistryUrl?, connectUrl? }
+ *   GET  /cluster                      { bootstrapServers, clock, nowMs, snapshots, schemaRegistryUrl?, connectUrl?, containerBootstrapServers? }
  *   POST /reset                        back to the state after start      → { resetMs }
  *   POST /namespaces                   a new per-test prefix               → { prefix }
  *   GET  /snapshots                    the saved snapshots                 → [{ name, createdAt, brokers }]
@@ -69,6 +69,9 @@ export function buildControlServer(kafka: TestKafka | TestKafkaCluster): Fastify
     snapshots: kafka.snapshots().map((s) => s.name),
     ...(kafka.hasSchemaRegistry ? { schemaRegistryUrl: kafka.schemaRegistryUrl } : {}),
     ...(kafka instanceof TestKafkaCluster && kafka.hasConnect ? { connectUrl: kafka.connectUrl } : {}),
+    ...(!(kafka instanceof TestKafkaCluster) && kafka.containerHost !== undefined
+      ? { containerBootstrapServers: kafka.containerBootstrapServers }
+      : {}),
     ...(kafka instanceof TestKafkaCluster
       ? {
           brokers: kafka.cluster.nodeIds.map((nodeId) => ({

@@ -506,7 +506,7 @@ export class TestKafkaCluster {
     const rules = cluster.faultRules('heal');
     for (const nodeId of cluster.nodeIds) {
       rules.heal(nodeId);
-      if (rules.isPaused(nodeId)) rules.resume(nodeId);
+      if (rules.isPaused(nodeId)) cluster.resumeNode(nodeId);
     }
     for (const cut of rules.clientCuts()) rules.healClient(cut.clientId);
   }

@@ -10,6 +10,7 @@
  * frozen clock would hold every such poll until the client gave up on it.
  */
 import type { Clock } from '../broker/services.ts';
+import { currentTimerGate } from './timer-gates.ts';
 
 /** The longest delay node's setTimeout takes (2^31-1 ms); longer timers are re-armed on expiry. */
 const REAL_TIMER_DELAY_MS_MAX = 2 ** 31 - 1;
@@ -52,15 +53,18 @@ export class ManualClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void): () => void {
+    // A paused node's timers hold even when advance() fires them (timer-gates.ts).
+    const gate = currentTimerGate();
     const timer: Timer = {
       dueMs: this.nowMs() + Math.max(0, delayMs),
       sequence: this.#sequence++,
-      callback,
+      callback: gate === undefined ? callback : () => gate.fire(timer, callback),
       handle: null,
     };
     this.#timers.add(timer);
     this.#arm(timer);
     return () => {
+      gate?.cancel(timer);
       this.#timers.delete(timer);
       if (timer.handle !== null) clearTimeout(timer.handle);
     };

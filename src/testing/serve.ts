@@ -4,20 +4,24 @@
  *
  *   node src/testing/serve.ts [--brokers 1|3] [--port P] [--control-port C] [--topics-file F] [--clock manual]
  *                             [--data-dir D] [--override K=V]... [--verbose]
- *                             [--host H] [--advertised-host NAME] [--schema-registry] [--connect [--connect-plugins DIR]...]
+ *                             [--host H] [--advertised-host NAME] [--container-host NAME] [--schema-registry]
+ *                             [--connect [--connect-plugins DIR]...]
  *
  * Prints one JSON line `{"bootstrapServers":…,"controlUrl":…}` on stdout once ready (with
  * `"schemaRegistryUrl":…` under --schema-registry: the registry companion, reset with the cluster; and
  * `"connectUrl":…` under --connect: Kafka's Connect worker, whose connectors reset removes); SIGTERM or
  * SIGINT stops it (exit 0). Ports default to 0 (free ports chosen by the system). `--host` is where
  * the cluster listens (default 127.0.0.1; the control endpoint stays on 127.0.0.1); with one broker,
- * `--advertised-host` is the name it tells clients (e.g. host.docker.internal for containers).
+ * `--advertised-host` is the name it tells clients (e.g. host.docker.internal for containers), and
+ * `--container-host` adds a second listener for containers advertising that name
+ * (`"containerBootstrapServers":…` in the ready line and GET /cluster; e.g. `--host 0.0.0.0
+ * --container-host host.docker.internal`).
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/cli-errors.ts';
 import { startControlServer } from './control-server.ts';
 import { KafkaTestingError } from './errors.ts';
-import { type StartKafkaOptions, startKafka, type TestKafka } from './kafka.ts';
+import { type StartKafkaOptions, startKafka, TestKafka } from './kafka.ts';
 import { TestKafkaCluster } from './kafka-cluster.ts';
 
 function portOf(text: string | undefined, flag: string): number {
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     clock: { type: 'string' },
     host: { type: 'string' },
     'advertised-host': { type: 'string' },
+    'container-host': { type: 'string' },
     'data-dir': { type: 'string' },
     override: { type: 'string', multiple: true },
     verbose: { type: 'boolean', default: false },
@@ -91,6 +96,7 @@ try {
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     ...(values.host === undefined ? {} : { host: values.host }),
     ...(values['advertised-host'] === undefined ? {} : { advertisedHost: values['advertised-host'] }),
+    ...(values['container-host'] === undefined ? {} : { containerHost: values['container-host'] }),
   };
   kafka = await startKafka({ ...options, brokers: brokers === '3' ? 3 : 1 });
 } catch (error) {
@@ -120,5 +126,8 @@ process.stdout.write(
     controlUrl: control.url,
     ...(kafka.hasSchemaRegistry ? { schemaRegistryUrl: kafka.schemaRegistryUrl } : {}),
     ...(kafka instanceof TestKafkaCluster && kafka.hasConnect ? { connectUrl: kafka.connectUrl } : {}),
+    ...(kafka instanceof TestKafka && kafka.containerHost !== undefined
+      ? { containerBootstrapServers: kafka.containerBootstrapServers }
+      : {}),
   })}\n`,
 );

@@ -7,15 +7,20 @@
  * is told the advertised name, and produces and reads through it. `containerHost` adds a second
  * listener (Kafka's two listeners for host and containers): a host client (whose resolver does not
  * know the container name) and a container client are each told their own listener, write through
- * it, before and after reset().
+ * it, before and after reset(). `serve.ts --container-host` gives other languages the same.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { connect } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { type ISocketFactory, Kafka, logLevel } from 'kafkajs';
 import { KafkaTestingError, startKafka } from '../../src/testing/index.ts';
 
 const ADVERTISED = 'kafka.containers.test';
+const ROOT = join(import.meta.dirname, '..', '..');
 
 test('advertisedHost: clients are told that name and reach the broker through it', async () => {
   const kafka = await startKafka({ advertisedHost: ADVERTISED, topics: [{ name: 'orders', partitions: 1 }] });
@@ -137,4 +142,49 @@ test('containerHost: a bad name, three brokers and listeners in config are refus
     startKafka({ containerHost: CONTAINER, config: { listeners: 'PLAINTEXT://127.0.0.1:0' } }),
     invalid(/leave listeners out of config/),
   );
+});
+
+test('serve.ts --container-host: the ready line and GET /cluster name the containers listener, which a container client is told', async () => {
+  const child = spawn(
+    process.execPath,
+    // Containers would need --host 0.0.0.0 too; the tests bind 127.0.0.1 only (team rules).
+    [join(ROOT, 'src/testing/serve.ts'), '--container-host', CONTAINER],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    const ready = JSON.parse(line) as {
+      bootstrapServers: string;
+      controlUrl: string;
+      containerBootstrapServers: string;
+    };
+    const port = Number(ready.containerBootstrapServers.split(':')[1]);
+    assert.equal(ready.containerBootstrapServers, `${CONTAINER}:${port}`);
+    assert.match(ready.bootstrapServers, /^127\.0\.0\.1:\d+$/, 'host clients keep 127.0.0.1');
+    const cluster = (await (await fetch(`${ready.controlUrl}/cluster`)).json()) as Record<string, unknown>;
+    assert.equal(cluster.containerBootstrapServers, ready.containerBootstrapServers);
+    // A container's resolver knows the name; the broker tells this client that name and port.
+    const socketFactory: ISocketFactory = ({ host, port: to, onConnect }) =>
+      connect({ host: host === CONTAINER ? '127.0.0.1' : host, port: to }, onConnect);
+    const admin = new Kafka({
+      clientId: 'serve-container',
+      brokers: [ready.containerBootstrapServers],
+      socketFactory,
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      const { brokers } = await admin.describeCluster();
+      assert.deepEqual(
+        brokers.map((b) => `${b.host}:${b.port}`),
+        [ready.containerBootstrapServers],
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, 'serve.ts exits 0 on SIGTERM');
+  }
 });
