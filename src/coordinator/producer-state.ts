@@ -11,7 +11,8 @@
  *   it is answered with the original offsets and not appended again;
  * - an older epoch than the last seen is INVALID_PRODUCER_EPOCH;
  * - with the same epoch, the first sequence must follow the last one (wrapping at 2^31),
- *   otherwise OUT_OF_ORDER_SEQUENCE_NUMBER; a new epoch must start at sequence 0;
+ *   otherwise OUT_OF_ORDER_SEQUENCE_NUMBER; a new epoch must start at sequence 0, also when a
+ *   marker brought the epoch (no batch of it yet);
  * - a producer with no state in the partition (new, or expired) may start at any sequence
  *   (Kafka 2.5+ no longer answers UNKNOWN_PRODUCER_ID; KIP-360).
  */
@@ -101,9 +102,13 @@ export class ProducerStateTable implements ProducerStateService {
           logAppendTimeMs: duplicate.timestampMs,
         };
       }
-      const last = entry.batches.at(-1);
-      const lastSequence = last === undefined ? -1 : last.lastSequence;
-      if (last !== undefined && !inSequence(lastSequence, batch.baseSequence)) {
+      // An entry without batches took its epoch from a marker (KIP-890 TV2: every transaction's
+      // marker carries the next epoch): that epoch's first batch is sequence 0, as Kafka 4.1.1's
+      // ProducerAppendInfo.checkSequence has it (the current end sequence is then -1). Taking any
+      // sequence let a later batch overtake the first one, answered CONCURRENT_TRANSACTIONS and
+      // retried, which then got OUT_OF_ORDER_SEQUENCE_NUMBER on every retry (test/eos, issue 13).
+      const lastSequence = entry.batches.at(-1)?.lastSequence ?? -1;
+      if (!inSequence(lastSequence, batch.baseSequence)) {
         return outOfOrder(batch, `${lastSequence} (current end sequence number)`);
       }
       return { kind: 'append' };

@@ -126,6 +126,38 @@ describe('idempotent producer sequence checks', () => {
     );
   });
 
+  it('after a marker with the next epoch (KIP-890 TV2), that epoch starts at sequence 0, as Kafka checks it', () => {
+    // The Java client's next transaction: its first batch [0] answered CONCURRENT_TRANSACTIONS and
+    // retried, its second batch [1-9] arriving first (test/eos/eos-clusters.long.ts, issue 13).
+    const table = new ProducerStateTable();
+    const offset = { next: 0n };
+    produce(table, batch(0, 10, { producerEpoch: 25, isTransactional: true }), offset);
+    table.recordMarker('t', 0, 7n, 26, 0);
+    const overtaking = table.checkAppend(batch(1, 9, { producerEpoch: 26, isTransactional: true }));
+    assert.deepEqual(overtaking, {
+      kind: 'error',
+      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+      errorMessage:
+        'Out of order sequence number for producer 7 in t-0: 1 (incoming seq. number), -1 (current end sequence number)',
+    });
+    assert.equal(
+      produce(table, batch(0, 1, { producerEpoch: 26, isTransactional: true }), offset).kind,
+      'append',
+    );
+    assert.equal(
+      produce(table, batch(1, 9, { producerEpoch: 26, isTransactional: true }), offset).kind,
+      'append',
+    );
+    // A marker for a producer without state here (its batches in other partitions) also sets where it starts.
+    table.recordMarker('t', 1, 8n, 4, 0);
+    const late = table.checkAppend(batch(3, 1, { partition: 1, producerId: 8n, producerEpoch: 4 }));
+    assert.equal(late.kind === 'error' && late.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert.equal(
+      table.checkAppend(batch(0, 1, { partition: 1, producerId: 8n, producerEpoch: 4 })).kind,
+      'append',
+    );
+  });
+
   it('refuses a marker of an older producer epoch or an older coordinator epoch, also after a replay', async () => {
     const check = (table: ProducerStateTable, producerEpoch: number, coordinatorEpoch: number) =>
       table.checkMarker('t', 0, 7n, producerEpoch, coordinatorEpoch)?.errorCode ?? ErrorCode.NONE;
