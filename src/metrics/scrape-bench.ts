@@ -5,8 +5,9 @@
  * a scraper in its own process fetching `/metrics` (accepting gzip, as Prometheus does). Phases
  * of `--seconds` each, alternating in rounds so a change of the machine's load hits all alike:
  * no scraper; `/metrics` served from the broker's thread and rendered in a worker (`workerRender`
- * behind `startMetricsServer`: what session 9 served); `/metrics` served from a worker thread
- * (`workerServe`: what `serveBrokerMetrics` serves now). Per phase: the broker thread's CPU per
+ * behind `startMetricsServer`: what session 9 served); the worker's bytes served from the broker's
+ * thread by node:http without a framework (the cheapest main-thread way); `/metrics` served from a
+ * worker thread (`workerServe`: what `serveBrokerMetrics` serves now). Per phase: the broker thread's CPU per
  * second (`process.threadCpuUsage`), the whole process' CPU per second (the worker's included),
  * the event loop's delay p99 and max (`monitorEventLoopDelay` every LOOP_DELAY_RESOLUTION_MS: a request arriving
  * meanwhile waits about that), and the scrapes answered. A benchmark: asserts nothing.
@@ -17,6 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -25,7 +27,13 @@ import { machineLoad } from '../bench/machine.ts';
 import { median } from '../bench/stats.ts';
 import { Broker } from '../broker/broker.ts';
 import { BrokerMetrics } from './broker-metrics.ts';
-import { type MetricsServer, startMetricsServer } from './http.ts';
+import {
+  acceptsGzip,
+  type EncodedMetrics,
+  METRICS_RENDER_MIN_INTERVAL_MS,
+  type MetricsServer,
+  startMetricsServer,
+} from './http.ts';
 import { workerRender, workerServe } from './worker-render.ts';
 
 /** The scrape interval issue 16 names (bench.ts's SCRAPE_INTERVAL_MS; importing it would run that bench). */
@@ -61,6 +69,61 @@ function positiveInteger(text: string | undefined, flag: string, fallback: numbe
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag}: '${text}' is not a positive integer`);
   return value;
+}
+
+/**
+ * `/metrics` answered on the broker's thread by node:http (no framework) from the bytes a worker
+ * rendered last (`workerRender`, at most once per METRICS_RENDER_MIN_INTERVAL_MS): the cheapest
+ * main-thread alternative to `workerServe`, measured beside it.
+ */
+async function readyBufferOnBrokerThread(
+  registry: Parameters<typeof workerRender>[0],
+  host: string,
+  port: number,
+): Promise<MetricsServer> {
+  const render = workerRender(registry);
+  let rendered: (EncodedMetrics & { atMs: number }) | null = null;
+  let rendering: Promise<EncodedMetrics & { atMs: number }> | null = null;
+  const bytes = (): Promise<EncodedMetrics & { atMs: number }> => {
+    if (rendered !== null && performance.now() - rendered.atMs < METRICS_RENDER_MIN_INTERVAL_MS)
+      return Promise.resolve(rendered);
+    rendering ??= render
+      .encoded()
+      .then((encoded) => {
+        rendered = { ...encoded, atMs: performance.now() };
+        return rendered;
+      })
+      .finally(() => {
+        rendering = null;
+      });
+    return rendering;
+  };
+  const server = createServer((request, response) => {
+    bytes().then(
+      ({ body, gzip }) => {
+        const zipped = acceptsGzip(request.headers['accept-encoding']);
+        response.writeHead(200, {
+          'content-type': registry.contentType,
+          vary: 'accept-encoding',
+          ...(zipped ? { 'content-encoding': 'gzip' } : {}),
+        });
+        response.end(zipped ? gzip : body);
+      },
+      (error: unknown) => {
+        response.writeHead(500);
+        response.end(String(error));
+      },
+    );
+  });
+  await new Promise<void>((done) => server.listen(port, host, done));
+  return {
+    url: `http://${host}:${port}/metrics`,
+    port,
+    async close() {
+      await new Promise((done) => server.close(done));
+      await render.close();
+    },
+  };
 }
 
 interface Phase {
@@ -154,6 +217,10 @@ async function main(): Promise<void> {
         label: 'served on the broker thread, rendered in a worker (workerRender)',
         serve: () =>
           startMetricsServer({ registry: workerRender(metrics.registry), host: '127.0.0.1', port: port + 1 }),
+      },
+      {
+        label: 'ready bytes served on the broker thread by node:http',
+        serve: () => readyBufferOnBrokerThread(metrics.registry, '127.0.0.1', port + 1),
       },
       {
         label: 'served and rendered in a worker (workerServe, now)',
