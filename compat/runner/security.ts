@@ -4,7 +4,8 @@
 //   node compat/runner/security.ts [--target kstack|reference]… [--mode MODE]…
 //                                  [--nodes 1|3] [--client NAME]… [--scenario NAME]… [--parallel N]
 //
-// MODE: plain, scram-sha-256 (SASL_PLAINTEXT), ssl, sasl-ssl-plain, sasl-ssl-scram-sha-512.
+// MODE: plain, scram-sha-256 (SASL_PLAINTEXT), ssl, sasl-ssl-plain, sasl-ssl-scram-sha-512,
+// sasl-ssl-oauthbearer (Kafka's unsecured-JWS validator; each client makes a token for alice).
 // Each mode opens two listeners: PLAINTEXT (for the SCRAM credentials, made with Kafka's
 // kafka-configs) and the secured one the clients use: SASL_PLAINTEXT with PLAIN (users from the
 // listener's JAAS config) or SCRAM-SHA-256, SSL (a throwaway CA and broker certificate, clients
@@ -26,7 +27,7 @@ import { ReferenceCluster } from '../../reference/cluster.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { makeCertificates } from '../../test/security/certs.ts';
 import { pythonProbe, run } from '../../test/security/support.ts';
-import { CLIENT_SECURITY_ENV, type ClientSecurity } from './client-security.ts';
+import { CLIENT_SECURITY_ENV, type ClientSecurity, unsecuredJws } from './client-security.ts';
 import { type ClientSpec, EXPECTED_CLIENTS, loadClients } from './drivers.ts';
 import { type Cell, needsClusterControl, pool, probeAdmin, runScenario } from './execute.ts';
 import { KstackCluster } from './kstack-cluster.ts';
@@ -34,7 +35,14 @@ import { loadScenarios, profileKey, type Scenario } from './scenarios.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const KAFKA_CONFIGS = path.join(ROOT, 'reference', 'bin', 'kafka-configs');
-const MODES = ['plain', 'scram-sha-256', 'ssl', 'sasl-ssl-plain', 'sasl-ssl-scram-sha-512'] as const;
+const MODES = [
+  'plain',
+  'scram-sha-256',
+  'ssl',
+  'sasl-ssl-plain',
+  'sasl-ssl-scram-sha-512',
+  'sasl-ssl-oauthbearer',
+] as const;
 type Mode = (typeof MODES)[number];
 const TARGETS = ['kstack', 'reference'] as const;
 type TargetName = (typeof TARGETS)[number];
@@ -70,6 +78,9 @@ interface ModeSetup {
 const PLAIN_JAAS = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${USER}="${PASSWORD}";`;
 /** Kafka's broker needs a JAAS entry per enabled mechanism; kstack accepts it. */
 const SCRAM_JAAS = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+/** OAUTHBEARER's: Kafka's broker logs itself in with an unsecured token, so it needs a sub (kstack too). */
+const OAUTHBEARER_JAAS =
+  'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="admin";';
 
 function modeSetup(mode: Mode, certDir: string): ModeSetup {
   if (mode === 'plain') {
@@ -102,6 +113,17 @@ function modeSetup(mode: Mode, certDir: string): ModeSetup {
   };
   if (mode === 'ssl')
     return { listener: 'SSL', brokerSettings: tls, client: { protocol: 'SSL', caFile: certs.caFile } };
+  if (mode === 'sasl-ssl-oauthbearer') {
+    return {
+      listener: 'SASL_SSL',
+      brokerSettings: {
+        ...tls,
+        'sasl.enabled.mechanisms': 'OAUTHBEARER',
+        'listener.name.sasl_ssl.oauthbearer.sasl.jaas.config': OAUTHBEARER_JAAS,
+      },
+      client: { protocol: 'SASL_SSL', mechanism: 'OAUTHBEARER', username: USER, caFile: certs.caFile },
+    };
+  }
   const mechanism = mode === 'sasl-ssl-plain' ? 'PLAIN' : 'SCRAM-SHA-512';
   return {
     listener: 'SASL_SSL',
@@ -443,7 +465,12 @@ async function runCells(context: RunContext, where: CellsTarget): Promise<Omit<T
   result.metadata = `Metadata through ${login.protocol}: brokers ${JSON.stringify(seen.brokers)}${same ? '' : ` (FAIL: expected ${JSON.stringify(expected)}; ${JSON.stringify(seen.error)})`}`;
   process.stderr.write(`  ${target} ${mode}: ${result.metadata}\n`);
   if (login.mechanism !== undefined) {
-    const wrong = await pythonProbe(bootstrap, { ...login, password: `${login.password}-wrong` });
+    // OAUTHBEARER has no password: the wrong login is a token that expired a minute ago.
+    const wrongLogin =
+      login.mechanism === 'OAUTHBEARER'
+        ? { ...login, token: unsecuredJws(login.username ?? '', -60) }
+        : { ...login, password: `${login.password}-wrong` };
+    const wrong = await pythonProbe(bootstrap, wrongLogin);
     result.refusal = wrong.brokers === null && wrong.error !== null ? wrong.error.name : null;
     process.stderr.write(`  ${target} ${mode}: a wrong password: ${JSON.stringify(wrong.error)}\n`);
   }

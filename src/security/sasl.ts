@@ -377,7 +377,9 @@ export class SaslSession {
     // connections.max.reauth.ms is 0 (Kafka 4.1.1 answered an hour's token 3599589 ms without it).
     const remainingMs = Math.max(0, credentialExpiresAtMs - nowMs);
     this.lifetimeMs = reauthMs > 0 ? Math.min(remainingMs, reauthMs) : remainingMs;
-    this.expiresAtMs = nowMs + this.lifetimeMs;
+    // A session of 0 ms (a token let in by the clock skew after its exp) is over by the next request,
+    // even within this millisecond: Kafka compares nanoseconds, so any later request is past it there.
+    this.expiresAtMs = this.lifetimeMs === 0 ? nowMs - 1 : nowMs + this.lifetimeMs;
   }
 }
 

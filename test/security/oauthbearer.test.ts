@@ -193,4 +193,13 @@ describe('OAUTHBEARER on a listener', () => {
     assert.deepEqual(login(reauth, 30), [30_000, NOW_MS + 30_000]);
     assert.deepEqual(login(reauth, 7200), [60_000, NOW_MS + 60_000]);
   });
+
+  it('a token let in by the clock skew after its exp: lifetime 0, over by the next request', () => {
+    const jaas = `${MODULE} required unsecuredLoginStringClaim_sub="broker" unsecuredValidatorAllowableClockSkewMs="30000";`;
+    const session = new SaslSession(listenerSecurity(listener, settings({ [JAAS]: jaas })));
+    session.begin('OAUTHBEARER');
+    session.authenticate(first(jws({ sub: 'alice', exp: NOW_S - 10 })), NOW_MS);
+    assert.equal(session.lifetimeMs, 0);
+    assert.equal(session.expired(NOW_MS), true);
+  });
 });

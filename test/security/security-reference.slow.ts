@@ -1,11 +1,12 @@
 /**
  * Security on kstack up and on Apache Kafka 4.1.1 (issue 22), one broker per target started once,
- * both with StandardAuthorizer and six listeners:
+ * both with StandardAuthorizer and seven listeners:
  * - PLAINTEXT (User:ANONYMOUS, a super user: the reference's own broker-to-controller link needs it);
  * - SASL_PLAINTEXT with PLAIN users admin (a super user), alice, bob, replica and operator: the ACLs;
  * - SSL (a throwaway CA; no client certificate, so User:ANONYMOUS), SASL_SSL with PLAIN, and SCRAM_SSL
  *   (SASL_SSL with SCRAM-SHA-512): the security profile's listeners, user `compat` (a super user);
- * - REAUTH (SASL_PLAINTEXT, PLAIN with `connections.max.reauth.ms` 3000, and SCRAM-SHA-512).
+ * - REAUTH (SASL_PLAINTEXT, PLAIN with `connections.max.reauth.ms` 3000, and SCRAM-SHA-512);
+ * - OAUTH (SASL_SSL with OAUTHBEARER, Kafka's unsecured-JWS validator, clock skew 30 s).
  * The same tools and requests go to both, and the answers are compared:
  * - Kafka's kafka-acls (AclCommand) adds, lists and removes ACLs through the SASL listener;
  * - an authorization matrix on the wire: each principal sends the same requests of each API Kafka
@@ -14,17 +15,22 @@
  * - kcat and Kafka's Java admin client as a user with and without ACLs;
  * - the security profile (compat/runner/security.ts's runProfileOn): every compat client creates a
  *   topic, produces with acks=all and consumes back through SSL, SASL_SSL PLAIN and SASL_SSL
- *   SCRAM-SHA-512, and a wrong password is refused alike; every cell's outcome is compared;
+ *   SCRAM-SHA-512 and OAUTHBEARER, and a wrong password (an expired token) is refused alike; every
+ *   cell's outcome is compared;
+ * - OAUTHBEARER on the wire (test/security/oauthbearer-wire.ts): the same first messages, the same
+ *   answers byte for byte (the error JSON, the \x01, the session lifetime from the token's exp);
+ *   the token's sub is the principal ACLs see;
  * - re-authentication (KIP-368) on a sixth listener, REAUTH (SASL_PLAINTEXT, PLAIN, sessions of
  *   3 s): on the wire, with Kafka's Java producer and with kafkajs (test/security/reauth.ts);
  * - kstack keeps its ACLs over a restart.
- * Ports (docs/team-rules.md): kstack 25960-25965, the reference 25940-25945 and its controller 25990.
+ * Ports (docs/team-rules.md): kstack 25960-25966, the reference 25940-25946 and its controller 25990.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { unsecuredJws } from '../../compat/runner/client-security.ts';
 import { EXPECTED_CLIENTS } from '../../compat/runner/drivers.ts';
 import { runProfileOn } from '../../compat/runner/security.ts';
 import { ReferenceCluster } from '../../reference/cluster.ts';
@@ -33,6 +39,7 @@ import { ZERO_UUID } from '../../src/protocol/uuid.ts';
 import { STANDARD_AUTHORIZER } from '../../src/security/authorizer.ts';
 import { batchOf, goodRecords } from '../records/faulty-batches.ts';
 import { makeCertificates, type TestCertificates } from './certs.ts';
+import { KAFKA_OAUTHBEARER_ANSWERS, OAUTH_CLOCK_SKEW_MS, oauthBearerOnTheWire } from './oauthbearer-wire.ts';
 import { javaProducerReauth, kafkajsReauth, type ReauthLogin, reauthOnTheWire } from './reauth.ts';
 import { kcat, PLAIN_JAAS, run, type SaslLogin, WireClient } from './support.ts';
 
@@ -47,6 +54,8 @@ interface Target {
   readonly scramSsl: number;
   /** SASL_PLAINTEXT with PLAIN and `connections.max.reauth.ms` (KIP-368). */
   readonly reauth: number;
+  /** SASL_SSL with OAUTHBEARER (Kafka's unsecured-JWS validator). */
+  readonly oauth: number;
 }
 const listenerPorts = (plaintext: number) => ({
   plaintext,
@@ -55,6 +64,7 @@ const listenerPorts = (plaintext: number) => ({
   saslSsl: plaintext + 3,
   scramSsl: plaintext + 4,
   reauth: plaintext + 5,
+  oauth: plaintext + 6,
 });
 const KSTACK: Target = { name: 'kstack', profileName: 'kstack', ...listenerPorts(25960) };
 const KAFKA: Target = { name: 'Apache Kafka', profileName: 'reference', ...listenerPorts(25940) };
@@ -96,13 +106,14 @@ function listeners(target: Target): string {
     `SASL_SSL://127.0.0.1:${target.saslSsl}`,
     `SCRAM_SSL://127.0.0.1:${target.scramSsl}`,
     `REAUTH://127.0.0.1:${target.reauth}`,
+    `OAUTH://127.0.0.1:${target.oauth}`,
   ].join(',');
 }
 
 function settings(target: Target, certs: TestCertificates): Record<string, string> {
   return {
     'listener.security.protocol.map':
-      'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SCRAM_SSL:SASL_SSL,REAUTH:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SCRAM_SSL:SASL_SSL,REAUTH:SASL_PLAINTEXT,OAUTH:SASL_SSL,CONTROLLER:PLAINTEXT',
     'advertised.listeners': listeners(target),
     'sasl.enabled.mechanisms': 'PLAIN',
     'listener.name.sasl_plaintext.plain.sasl.jaas.config': PLAIN_JAAS(USERS),
@@ -113,6 +124,9 @@ function settings(target: Target, certs: TestCertificates): Record<string, strin
     'listener.name.reauth.plain.sasl.jaas.config': PLAIN_JAAS(USERS),
     'listener.name.reauth.scram-sha-512.sasl.jaas.config': SCRAM_JAAS,
     'listener.name.reauth.plain.connections.max.reauth.ms': String(REAUTH_MS),
+    'listener.name.oauth.sasl.enabled.mechanisms': 'OAUTHBEARER',
+    // Kafka's broker logs itself in with an unsecured token too: it needs unsecuredLoginStringClaim_sub.
+    'listener.name.oauth.oauthbearer.sasl.jaas.config': `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="admin" unsecuredValidatorAllowableClockSkewMs="${OAUTH_CLOCK_SKEW_MS}";`,
     'ssl.keystore.type': 'PEM',
     'ssl.keystore.location': certs.brokerKeystoreFile,
     'ssl.truststore.type': 'PEM',
@@ -827,7 +841,7 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-describe('security: kstack and Apache Kafka with StandardAuthorizer and six listeners, the same tools and requests', {
+describe('security: kstack and Apache Kafka with StandardAuthorizer and seven listeners, the same tools and requests', {
   timeout: 1_200_000,
 }, () => {
   let dataDir: string;
@@ -1233,7 +1247,7 @@ describe('security: kstack and Apache Kafka with StandardAuthorizer and six list
     }
   });
 
-  it('the security profile: every client through SSL, SASL_SSL PLAIN and SCRAM-SHA-512, the same on both', async () => {
+  it('the security profile: every client through SSL, SASL_SSL PLAIN, SCRAM-SHA-512 and OAUTHBEARER, the same on both', async () => {
     await Promise.all(TARGETS.map(addScramUser));
     const bootstrap = (port: (target: Target) => number) =>
       Object.fromEntries(TARGETS.map((target) => [target.profileName, `127.0.0.1:${port(target)}`]));
@@ -1257,22 +1271,68 @@ describe('security: kstack and Apache Kafka with StandardAuthorizer and six list
           bootstrap: bootstrap((t) => t.scramSsl),
           clients: EXPECTED_CLIENTS.filter((client) => !DEBIAN_LIBRDKAFKA.has(client)),
         },
+        {
+          // Each client makes an unsecured token with sub `compat` (a super user); the refusal: one expired a minute ago.
+          mode: 'sasl-ssl-oauthbearer',
+          client: {
+            protocol: 'SASL_SSL',
+            mechanism: 'OAUTHBEARER',
+            username: COMPAT_USER,
+            caFile: certs.caFile,
+          },
+          bootstrap: bootstrap((t) => t.oauth),
+        },
       ],
       { scenarios: ['produce-acks-all'] },
     );
     console.log(`${result.output}(the profile: ${((Date.now() - started) / 1000).toFixed(0)} s)`);
     assert.deepEqual(result.differing, []);
     assert.equal(result.failed, 0, result.output);
-    // Every client's cell ran and passed on each target: 9 clients on SSL and PLAIN, 7 on SCRAM.
+    // Every client's cell ran and passed on each target: 9 clients on SSL, PLAIN and OAUTHBEARER, 7 on SCRAM.
     for (const target of TARGETS) {
       for (const [mode, clients] of [
         ['ssl', 9],
         ['sasl-ssl-plain', 9],
         ['sasl-ssl-scram-sha-512', 7],
+        ['sasl-ssl-oauthbearer', 9],
       ] as const) {
         const line = `${target.profileName} (1 node(s)), ${mode}: ${clients} pass, 0 fail, 0 n/s`;
         assert.ok(result.output.includes(line), `${line}\n${result.output}`);
       }
+    }
+  });
+
+  it('OAUTHBEARER on the wire: the same answers as Kafka 4.1.1, byte for byte; the sub is the principal ACLs see', async () => {
+    const tlsOptions = { ca: readFileSync(certs.caFile), servername: 'localhost' };
+    const [kstackAnswers, kafkaAnswers] = await Promise.all(
+      TARGETS.map((target) => oauthBearerOnTheWire(target.oauth, tlsOptions)),
+    );
+    assert.deepEqual(kstackAnswers, kafkaAnswers);
+    assert.deepEqual(kafkaAnswers, KAFKA_OAUTHBEARER_ANSWERS);
+    // Principal User:<sub>: `compat` is a super user, `oauth-nobody` has no ACL at all.
+    for (const target of TARGETS) {
+      const codes: number[] = [];
+      for (const subject of [COMPAT_USER, 'oauth-nobody']) {
+        const client = await WireClient.connect(target.oauth, { tls: tlsOptions });
+        await ask(client, 17, 1, { mechanism: 'OAUTHBEARER' });
+        const token = unsecuredJws(subject);
+        const login = await ask(client, 36, 2, {
+          authBytes: Buffer.from(`n,,\x01auth=Bearer ${token}\x01\x01`),
+        });
+        assert.equal(login.errorCode, 0, `${target.name}: ${subject}`);
+        const answer = await ask(client, 3, 12, {
+          topics: [{ name: 'orders', topicId: ZERO_UUID }],
+          allowAutoTopicCreation: false,
+          includeTopicAuthorizedOperations: false,
+        });
+        codes.push(answer.topics[0].errorCode);
+        client.close();
+      }
+      assert.deepEqual(
+        codes,
+        [0, 29],
+        `${target.name}: Metadata of orders as User:compat, User:oauth-nobody`,
+      );
     }
   });
 

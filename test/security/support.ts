@@ -64,14 +64,31 @@ export interface SaslLogin {
   /** Client certificate and key (PEM files) for mutual TLS. */
   readonly certFile?: string;
   readonly keyFile?: string;
+  /**
+   * OAUTHBEARER: a token to send as it is (confluent-kafka's oauth_cb in pythonProbe), e.g. an
+   * expired one; without it librdkafka makes its own unsecured JWT for `username`.
+   */
+  readonly token?: string;
 }
+
+/** pythonProbe's own key for `SaslLogin.token` (not a librdkafka property: the probe hands it to oauth_cb). */
+const PROBE_TOKEN_KEY = 'kstack.oauthbearer.token';
 
 /** librdkafka properties (kcat -X, confluent-kafka) for a login. */
 export function librdkafkaConfig(login: SaslLogin): Record<string, string> {
   const config: Record<string, string> = { 'security.protocol': login.protocol };
   if (login.mechanism !== undefined) config['sasl.mechanisms'] = login.mechanism;
-  if (login.username !== undefined) config['sasl.username'] = login.username;
-  if (login.password !== undefined) config['sasl.password'] = login.password;
+  if (login.mechanism === 'OAUTHBEARER') {
+    if (login.token !== undefined) config[PROBE_TOKEN_KEY] = login.token;
+    else {
+      // librdkafka's own unsecured JWT (alg none) with this principal as its sub.
+      config['enable.sasl.oauthbearer.unsecure.jwt'] = 'true';
+      config['sasl.oauthbearer.config'] = `principal=${login.username ?? ''}`;
+    }
+  } else {
+    if (login.username !== undefined) config['sasl.username'] = login.username;
+    if (login.password !== undefined) config['sasl.password'] = login.password;
+  }
   if (login.caFile !== undefined) config['ssl.ca.location'] = login.caFile;
   if (login.certFile !== undefined) config['ssl.certificate.location'] = login.certFile;
   if (login.keyFile !== undefined) config['ssl.key.location'] = login.keyFile;
@@ -96,6 +113,9 @@ const PYTHON_PROBE = `
 import json, sys, time
 from confluent_kafka import Producer, KafkaError
 conf = json.loads(sys.argv[1])
+token = conf.pop('${PROBE_TOKEN_KEY}', None)
+if token is not None:
+    conf['oauth_cb'] = lambda _config: (token, time.time() + 3600)
 errors = []
 conf['error_cb'] = lambda e: errors.append({'name': e.name(), 'text': e.str()})
 p = Producer(conf)

@@ -266,11 +266,18 @@ function librdkafkaSecurity(): Record<string, string> {
     'security.protocol': security.protocol.toLowerCase(),
     ...(security.mechanism === undefined
       ? {}
-      : {
-          'sasl.mechanisms': security.mechanism,
-          'sasl.username': security.username ?? '',
-          'sasl.password': security.password ?? '',
-        }),
+      : security.mechanism === 'OAUTHBEARER'
+        ? // librdkafka's own unsecured JWT for the principal.
+          {
+            'sasl.mechanisms': 'OAUTHBEARER',
+            'enable.sasl.oauthbearer.unsecure.jwt': 'true',
+            'sasl.oauthbearer.config': `principal=${security.username ?? ''}`,
+          }
+        : {
+            'sasl.mechanisms': security.mechanism,
+            'sasl.username': security.username ?? '',
+            'sasl.password': security.password ?? '',
+          }),
     ...(security.caFile === undefined ? {} : { 'ssl.ca.location': security.caFile }),
   };
 }

@@ -8,12 +8,14 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
@@ -29,6 +31,20 @@ type clientSecurity struct {
 	Username  string `json:"username"`
 	Password  string `json:"password"`
 	CAFile    string `json:"caFile"`
+}
+
+// unsecuredTokenLifetime is how long the OAUTHBEARER token lives (an hour, as librdkafka's default).
+const unsecuredTokenLifetime = time.Hour
+
+// unsecuredJws is an unsecured JWS (alg none, no signature) naming subject: local testing only.
+func unsecuredJws(subject string) string {
+	part := func(value any) string {
+		encoded, _ := json.Marshal(value)
+		return base64.RawURLEncoding.EncodeToString(encoded)
+	}
+	now := time.Now().Unix()
+	claims := map[string]any{"sub": subject, "iat": now, "exp": now + int64(unsecuredTokenLifetime.Seconds())}
+	return part(map[string]string{"alg": "none"}) + "." + part(claims) + "."
 }
 
 // securityOptions are the kgo options for the settings in the environment (none for PLAINTEXT).
@@ -69,6 +85,9 @@ func securityOptions() ([]kgo.Opt, error) {
 			options = append(options, kgo.SASL(scram.Auth{User: security.Username, Pass: security.Password}.AsSha256Mechanism()))
 		case "SCRAM-SHA-512":
 			options = append(options, kgo.SASL(scram.Auth{User: security.Username, Pass: security.Password}.AsSha512Mechanism()))
+		case "OAUTHBEARER":
+			// An unsecured JWS for the principal, which Kafka's default validator takes.
+			options = append(options, kgo.SASL(oauth.Auth{Token: unsecuredJws(security.Username)}.AsMechanism()))
 		default:
 			return nil, fmt.Errorf("%s: unknown SASL mechanism %q", securityEnv, security.Mechanism)
 		}

@@ -164,7 +164,12 @@ public final class Driver {
       throw new IllegalArgumentException("KSTACK_COMPAT_SECURITY is not JSON: " + e.getMessage());
     }
     props.put("security.protocol", security.path("protocol").asText());
-    if (security.has("mechanism")) {
+    if (security.path("mechanism").asText().equals("OAUTHBEARER")) {
+      // Kafka's default login callback handler makes an unsecured JWS with this sub.
+      props.put("sasl.mechanism", "OAUTHBEARER");
+      props.put("sasl.jaas.config", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required"
+          + " unsecuredLoginStringClaim_sub=\"" + security.path("username").asText() + "\";");
+    } else if (security.has("mechanism")) {
       String mechanism = security.path("mechanism").asText();
       String module = mechanism.startsWith("SCRAM-")
           ? "org.apache.kafka.common.security.scram.ScramLoginModule"

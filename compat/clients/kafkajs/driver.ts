@@ -12,7 +12,7 @@ import type {
   KafkaMessage,
 } from 'kafkajs';
 import kafkajs from 'kafkajs';
-import { clientSecurity } from '../../runner/client-security.ts';
+import { clientSecurity, unsecuredJws } from '../../runner/client-security.ts';
 import {
   bytesIn,
   bytesOut,
@@ -665,7 +665,14 @@ function kafkajsSecurity(): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const config: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
   if (tls)
     config.ssl = security.caFile === undefined ? true : { ca: [fs.readFileSync(security.caFile, 'utf8')] };
-  if (security.mechanism !== undefined) {
+  if (security.mechanism === 'OAUTHBEARER') {
+    // kafkajs asks the application for the token: an unsecured JWS, which Kafka's default validator takes.
+    const subject = security.username ?? '';
+    config.sasl = {
+      mechanism: 'oauthbearer',
+      oauthBearerProvider: async () => ({ value: unsecuredJws(subject) }),
+    };
+  } else if (security.mechanism !== undefined) {
     const mechanism = security.mechanism.toLowerCase() as 'plain' | 'scram-sha-256' | 'scram-sha-512';
     config.sasl = {
       mechanism,

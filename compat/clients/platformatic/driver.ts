@@ -14,7 +14,7 @@ import {
   type MessagesStream,
   Producer,
 } from '@platformatic/kafka';
-import { type ClientSecurity, clientSecurity } from '../../runner/client-security.ts';
+import { type ClientSecurity, clientSecurity, unsecuredJws } from '../../runner/client-security.ts';
 import {
   bytesIn,
   bytesOut,
@@ -67,7 +67,9 @@ function baseOptions(context: Context, role: string, timeoutMs = 10_000) {
 /** The security profile's client settings (compat/runner/client-security.ts) as @platformatic/kafka options. */
 function platformaticSecurity(): {
   tls?: { ca?: string[] };
-  sasl?: { mechanism: NonNullable<ClientSecurity['mechanism']>; username: string; password: string };
+  sasl?:
+    | { mechanism: NonNullable<ClientSecurity['mechanism']>; username: string; password: string }
+    | { mechanism: 'OAUTHBEARER'; token: string };
 } {
   const security = clientSecurity();
   if (security === undefined) return {};
@@ -77,13 +79,16 @@ function platformaticSecurity(): {
       : {}),
     ...(security.mechanism === undefined
       ? {}
-      : {
-          sasl: {
-            mechanism: security.mechanism,
-            username: security.username ?? '',
-            password: security.password ?? '',
-          },
-        }),
+      : security.mechanism === 'OAUTHBEARER'
+        ? // An unsecured JWS for the principal, which Kafka's default validator takes.
+          { sasl: { mechanism: 'OAUTHBEARER', token: unsecuredJws(security.username ?? '') } }
+        : {
+            sasl: {
+              mechanism: security.mechanism,
+              username: security.username ?? '',
+              password: security.password ?? '',
+            },
+          }),
   };
 }
 

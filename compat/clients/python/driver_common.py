@@ -222,13 +222,29 @@ def security_settings():
     return json.loads(raw) if raw else None
 
 
+def unsecured_jws(subject, lifetime_seconds=3600):
+    """An unsecured JWS (alg none, no signature) naming `subject`: what Kafka's default
+    OAUTHBEARER validator takes (local testing only)."""
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+    now = int(time.time())
+    return "%s.%s." % (part({"alg": "none"}), part({"sub": subject, "iat": now, "exp": now + lifetime_seconds}))
+
+
 def librdkafka_security():
-    """The security settings as librdkafka properties (kcat -X, confluent-kafka)."""
+    """The security settings as librdkafka properties (kcat -X, confluent-kafka). OAUTHBEARER:
+    librdkafka's own unsecured JWT (sasl.oauthbearer.config principal=<username>)."""
     settings = security_settings()
     if not settings:
         return {}
     config = {"security.protocol": settings["protocol"]}
-    if "mechanism" in settings:
+    if settings.get("mechanism") == "OAUTHBEARER":
+        config.update({
+            "sasl.mechanisms": "OAUTHBEARER",
+            "enable.sasl.oauthbearer.unsecure.jwt": "true",
+            "sasl.oauthbearer.config": "principal=%s" % settings["username"],
+        })
+    elif "mechanism" in settings:
         config.update({
             "sasl.mechanisms": settings["mechanism"],
             "sasl.username": settings["username"],
@@ -239,13 +255,30 @@ def librdkafka_security():
     return config
 
 
+def unsecured_token_provider(subject):
+    """kafka-python's sasl_oauth_token_provider (an AbstractTokenProvider, which it checks): an
+    unsecured JWS built here, as kafka-python has no token of its own."""
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    class UnsecuredTokenProvider(AbstractTokenProvider):
+        def token(self):
+            return unsecured_jws(subject)
+
+    return UnsecuredTokenProvider()
+
+
 def kafka_python_security():
     """The security settings as kafka-python keyword arguments."""
     settings = security_settings()
     if not settings:
         return {}
     options = {"security_protocol": settings["protocol"]}
-    if "mechanism" in settings:
+    if settings.get("mechanism") == "OAUTHBEARER":
+        options.update({
+            "sasl_mechanism": "OAUTHBEARER",
+            "sasl_oauth_token_provider": unsecured_token_provider(settings["username"]),
+        })
+    elif "mechanism" in settings:
         options.update({
             "sasl_mechanism": settings["mechanism"],
             "sasl_plain_username": settings["username"],
