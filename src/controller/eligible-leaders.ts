@@ -23,6 +23,11 @@
  *   (`electLastKnownLeader`), an unclean election: the partition is RECOVERING until its leader
  *   expands the ISR with LeaderRecoveryState RECOVERED in AlterPartition (replication-control.ts).
  *
+ * - With `unclean.leader.election.enable` (topic, cluster default, static broker config), a
+ *   partition that none of the above can lead elects the first live replica in assignment order
+ *   (`electUnclean`): ISR = [it], RECOVERING, ELR and LastKnownElr cleared, as Kafka's
+ *   PartitionChangeBuilder does after the ISR, the ELR and the last known leader.
+ *
  * Pure: the caller merges the fields into the PartitionChangeRecord it proposes.
  */
 import { LeaderRecoveryState, type MetadataImage } from '../broker/metadata-image.ts';
@@ -113,4 +118,56 @@ export function topicMinInsyncReplicas(
   const value = configs.get('min.insync.replicas') ?? image.brokerConfigs.get('')?.get('min.insync.replicas');
   const parsed = value === undefined ? Number.NaN : Number(value);
   return Number.isInteger(parsed) && parsed >= 1 ? parsed : fallback;
+}
+
+/** Kafka's name of the setting that allows a leader from outside the ISR (and ELR). */
+export const UNCLEAN_LEADER_ELECTION_ENABLE = 'unclean.leader.election.enable';
+
+/**
+ * The effective `unclean.leader.election.enable` of a topic: its override, else the cluster-wide
+ * dynamic default in the image, else `fallback` (the brokers' static value), as Kafka's
+ * controller reads it (ConfigurationControlManager).
+ */
+export function topicUncleanElectionEnabled(
+  image: MetadataImage,
+  configs: ReadonlyMap<string, string>,
+  fallback: boolean,
+): boolean {
+  const value =
+    configs.get(UNCLEAN_LEADER_ELECTION_ENABLE) ??
+    image.brokerConfigs.get('')?.get(UNCLEAN_LEADER_ELECTION_ENABLE);
+  return value === undefined ? fallback : value.trim().toLowerCase() === 'true';
+}
+
+/**
+ * The unclean election (only with unclean.leader.election.enable): the first replica in assignment
+ * order that is unfenced (counting `unfencing`) and not `excluded` (a broker being fenced), or null.
+ */
+export function electUnclean(
+  image: MetadataImage,
+  partition: PartitionView,
+  unfencing = NO_LEADER,
+  excluded = NO_LEADER,
+): number | null {
+  return (
+    partition.replicas.find((id) => id !== excluded && (id === unfencing || !image.isFenced(id))) ?? null
+  );
+}
+
+/**
+ * The fields of an unclean election of `leader`: the ISR is the new leader alone, the partition
+ * RECOVERING, and the ELR and LastKnownElr cleared (Kafka's maybeUpdateRecordElr clears both after
+ * an unclean election).
+ */
+export function uncleanElectionChange(
+  partition: PartitionView,
+  leader: number,
+): { leader: number; isr: number[]; leaderRecoveryState?: number } & ElrFields {
+  return {
+    leader,
+    isr: [leader],
+    ...((partition.elr ?? []).length > 0 ? { elr: [] } : {}),
+    ...((partition.lastKnownElr ?? []).length > 0 ? { lastKnownElr: [] } : {}),
+    ...recoveringChange(partition),
+  };
 }

@@ -21,9 +21,12 @@ import type { LeaderAndEpoch } from '../raft/types.ts';
 import {
   electFromElr,
   electLastKnownLeader,
+  electUnclean,
   elrChange,
   recoveringChange,
   topicMinInsyncReplicas,
+  topicUncleanElectionEnabled,
+  uncleanElectionChange,
 } from './eligible-leaders.ts';
 import type { ControllerHandler } from './handler.ts';
 import { balanceLeaders, ELECTIONS_PER_REQUEST_MAX, electLeaders, hasImbalance } from './leader-election.ts';
@@ -52,6 +55,14 @@ const NO_LEADER = -1;
 export const ELECT_LEADERS_KEY = 43;
 /** AlterPartitionReassignments (45) on the controller listener: the version a broker forwards. */
 export const ALTER_PARTITION_REASSIGNMENTS_KEY = 45;
+/**
+ * Kafka's `unclean.leader.election.interval.ms` (an internal broker config): how often the active
+ * controller elects uncleanly the leaderless partitions whose `unclean.leader.election.enable` is
+ * on. Kafka 4.1.1's doc of that setting: "when enabling this config dynamically, it needs to wait
+ * for the unclean leader election thread to trigger election periodically (default is 5 minutes)";
+ * at a broker's fencing or unfencing the election is immediate.
+ */
+export const UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT = 300_000;
 /** Kafka's `leader.imbalance.check.interval.seconds` default, in ms. */
 export const LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT = 300_000;
 
@@ -90,6 +101,14 @@ export interface ReplicationControlOptions {
    * override and the cluster default in the image it decides when members enter the ELR.
    */
   readonly minInsyncReplicasDefault?: number;
+  /**
+   * The brokers' static `unclean.leader.election.enable` (Kafka's default false when absent): with
+   * a topic's override and the cluster default in the image it decides whether a partition nobody
+   * in its ISR or ELR can lead takes a live replica from outside them.
+   */
+  readonly uncleanLeaderElectionDefault?: boolean;
+  /** `unclean.leader.election.interval.ms` (UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT when absent). */
+  readonly uncleanElectionIntervalMs?: number;
   readonly log: { info(message: string): void; warn(message: string): void };
 }
 
@@ -123,6 +142,10 @@ export class ReplicationControl {
   #leaderBalance: LeaderBalanceSettings;
   /** When the next leader balance runs; null while every partition is led by its preferred replica. */
   #balanceDueMs: number | null = null;
+  /** An unclean election pass is queued or running (at most one at a time). */
+  #uncleanQueued = false;
+  /** When the next periodic unclean election pass runs (set when this node becomes active). */
+  #uncleanDueMs = Number.POSITIVE_INFINITY;
 
   constructor(options: ReplicationControlOptions) {
     this.#options = options;
@@ -146,6 +169,7 @@ export class ReplicationControl {
     this.#timer = setInterval(() => {
       this.#checkSessions();
       this.#checkBalance();
+      this.#checkUnclean();
     }, SESSION_CHECK_INTERVAL_MS);
   }
 
@@ -163,7 +187,12 @@ export class ReplicationControl {
       const now = this.#nowMs();
       for (const broker of this.#image().brokers()) this.#sessions.set(broker.nodeId, now);
     }
+    if (active && !this.#active) this.#uncleanDueMs = this.#nowMs() + this.#uncleanIntervalMs();
     this.#active = active;
+  }
+
+  #uncleanIntervalMs(): number {
+    return this.#options.uncleanElectionIntervalMs ?? UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT;
   }
 
   handlers(): ControllerHandler[] {
@@ -493,6 +522,69 @@ export class ReplicationControl {
     }
   }
 
+  /** The topic's effective `unclean.leader.election.enable` (its override, the cluster default, the static value). */
+  #uncleanEnabled(image: MetadataImage, topic: TopicView): boolean {
+    return topicUncleanElectionEnabled(
+      image,
+      topic.configs,
+      this.#options.uncleanLeaderElectionDefault ?? false,
+    );
+  }
+
+  /** An unclean election's change, logged as Kafka's controller logs one. */
+  #uncleanElection(topic: TopicView, partition: PartitionView, leader: number): MetadataRecord {
+    this.#options.log.warn(
+      `unclean leader election for ${topic.name}-${partition.partitionIndex}: leader ${leader}, isr [${partition.isr.join(',')}] -> [${leader}], RECOVERING`,
+    );
+    return {
+      type: 'PartitionChangeRecord',
+      topicId: topic.topicId,
+      partitionId: partition.partitionIndex,
+      ...uncleanElectionChange(partition, leader),
+    };
+  }
+
+  /**
+   * Every `unclean.leader.election.interval.ms`, as Kafka's periodic electUnclean task: leaderless
+   * partitions whose unclean election is allowed (the setting turned on since, dynamically) with a
+   * live replica are elected uncleanly, one pass at a time.
+   */
+  #checkUnclean(): void {
+    if (!this.#active || this.#uncleanQueued || this.#nowMs() < this.#uncleanDueMs) return;
+    this.#uncleanDueMs = this.#nowMs() + this.#uncleanIntervalMs();
+    if (this.#uncleanCandidates(this.#image()).length === 0) return;
+    this.#uncleanQueued = true;
+    void this.#serial(async () => {
+      try {
+        if (!this.#active) return;
+        const records = this.#uncleanCandidates(this.#image()).map(({ topic, partition, leader }) =>
+          this.#uncleanElection(topic, partition, leader),
+        );
+        if (records.length > 0) await this.#write(records);
+      } finally {
+        this.#uncleanQueued = false;
+      }
+    });
+  }
+
+  /** The leaderless partitions only an unclean election can lead now, with the replica it elects. */
+  #uncleanCandidates(image: MetadataImage): { topic: TopicView; partition: PartitionView; leader: number }[] {
+    const found: { topic: TopicView; partition: PartitionView; leader: number }[] = [];
+    for (const topic of image.topics()) {
+      for (const partition of topic.partitions) {
+        if (partition.leaderId !== NO_LEADER) continue;
+        // Kafka's order: the ISR, the ELR, the last known leader, and only then outside them.
+        if (partition.replicas.some((id) => partition.isr.includes(id) && !image.isFenced(id))) continue;
+        if (electFromElr(image, partition) !== null || electLastKnownLeader(image, partition) !== null)
+          continue;
+        if (!this.#uncleanEnabled(image, topic)) continue;
+        const leader = electUnclean(image, partition);
+        if (leader !== null) found.push({ topic, partition, leader });
+      }
+    }
+    return found;
+  }
+
   /** The topic's effective `min.insync.replicas` (its override, the cluster default, the static default). */
   #minIsr(image: MetadataImage, topic: TopicView): number {
     return topicMinInsyncReplicas(image, topic.configs, this.#options.minInsyncReplicasDefault ?? 1);
@@ -520,6 +612,14 @@ export class ReplicationControl {
           partition.leaderId === brokerId
             ? chooseLeader(image, partition, isr, brokerId)
             : partition.leaderId;
+        const unclean =
+          leader === NO_LEADER && isr.length === 0 && this.#uncleanEnabled(image, topic)
+            ? electUnclean(image, partition, NO_LEADER, brokerId)
+            : null;
+        if (unclean !== null) {
+          records.push(this.#uncleanElection(topic, partition, unclean));
+          continue;
+        }
         const elr = elrChange(partition, isr, leader, this.#minIsr(image, topic));
         const change: MetadataRecord = {
           type: 'PartitionChangeRecord',
@@ -597,7 +697,13 @@ export class ReplicationControl {
         }
         const fromElr = electFromElr(image, partition, unfencing);
         const eligible = fromElr ?? electLastKnownLeader(image, partition, unfencing);
-        if (eligible === null) continue;
+        if (eligible === null) {
+          const unclean = this.#uncleanEnabled(image, topic)
+            ? electUnclean(image, partition, unfencing)
+            : null;
+          if (unclean !== null) records.push(this.#uncleanElection(topic, partition, unclean));
+          continue;
+        }
         const isr = [eligible];
         records.push({
           ...base,

@@ -145,6 +145,9 @@ export class ClusterNode {
       sessionTimeoutMs: options.sessionTimeoutMs,
       leaderBalance: leaderBalanceSettings(this.broker.config),
       minInsyncReplicasDefault: this.broker.config.getNumber('min.insync.replicas'),
+      uncleanLeaderElectionDefault: this.broker.config.getBoolean('unclean.leader.election.enable'),
+      // Internal in Kafka (not described), read from the node's static configs as given.
+      uncleanElectionIntervalMs: wholeSetting(options.config, 'unclean.leader.election.interval.ms', 1),
       log: options.log,
     });
     this.controller = new ControllerNode({

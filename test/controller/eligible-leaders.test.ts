@@ -10,8 +10,11 @@ import type { PartitionView } from '../../src/broker/services.ts';
 import {
   electFromElr,
   electLastKnownLeader,
+  electUnclean,
   elrChange,
   topicMinInsyncReplicas,
+  topicUncleanElectionEnabled,
+  uncleanElectionChange,
 } from '../../src/controller/eligible-leaders.ts';
 
 function partition(
@@ -138,4 +141,49 @@ test('with ISR and ELR empty, a single LastKnownElr member leads once unfenced (
     null,
     'not a replica',
   );
+});
+
+test('unclean.leader.election.enable: the topic override, then the cluster default, then the static value; the first live replica, ISR [it], RECOVERING, ELR cleared', () => {
+  let image = MetadataImage.empty('c', 1).apply(
+    [1, 2, 3].map((brokerId) => ({
+      type: 'RegisterBrokerRecord',
+      brokerId,
+      host: '127.0.0.1',
+      port: 9090 + brokerId,
+      rack: null,
+      fenced: brokerId !== 3,
+    })),
+    1n,
+  );
+  const on = new Map([['unclean.leader.election.enable', 'true']]);
+  const off = new Map([['unclean.leader.election.enable', 'false']]);
+  assert.equal(topicUncleanElectionEnabled(image, new Map(), false), false, 'the static default');
+  assert.equal(topicUncleanElectionEnabled(image, new Map(), true), true, 'the static value');
+  assert.equal(topicUncleanElectionEnabled(image, on, false), true, 'the topic override');
+  image = image.apply(
+    [
+      {
+        type: 'ConfigRecord',
+        resourceType: 4,
+        resourceName: '',
+        name: 'unclean.leader.election.enable',
+        value: 'true',
+      },
+    ],
+    2n,
+  );
+  assert.equal(topicUncleanElectionEnabled(image, new Map(), false), true, 'the cluster default');
+  assert.equal(topicUncleanElectionEnabled(image, off, false), false, 'the topic override first');
+
+  const dead = partition([1, 2, 3], [], -1, { elr: [1], lastKnownElr: [1] });
+  assert.equal(electUnclean(image, dead), 3, 'the only unfenced replica');
+  assert.equal(electUnclean(image, dead, 2), 2, 'an unfencing one first in assignment order');
+  assert.equal(electUnclean(image, dead, -1, 3), null, 'not the broker being fenced');
+  assert.deepEqual(uncleanElectionChange(dead, 3), {
+    leader: 3,
+    isr: [3],
+    elr: [],
+    lastKnownElr: [],
+    leaderRecoveryState: 1,
+  });
 });
