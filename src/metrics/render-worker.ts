@@ -225,25 +225,34 @@ function answerRenders(): void {
   });
 }
 
-/**
- * Lowers this thread's priority (Linux, where threads have ids): nice `nice` (METRICS_WORKER_NICE),
- * then, with `schedIdle` (METRICS_WORKER_SCHED_IDLE), the SCHED_IDLE policy through util-linux's
- * `chrt` (Node has no call for it; lowering one's own policy needs no privilege). Without chrt, or
- * where it fails, the thread keeps its nice.
- */
-function lowerThreadPriority(nice: number, schedIdle: boolean): void {
-  let threadId: number;
+/** This thread's id (Linux: `/proc/thread-self` links to `PID/task/TID`), or null elsewhere. */
+function threadId(): number | null {
   try {
-    // `/proc/thread-self` links to `PID/task/TID`: a thread's own nice is set through its TID.
-    threadId = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    const id = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    return Number.isInteger(id) && id > 0 ? id : null;
   } catch {
-    return;
+    return null;
   }
-  if (!Number.isInteger(threadId) || threadId <= 0) return;
-  setPriority(threadId, nice);
-  if (!schedIdle) return;
+}
+
+/** Lowers this thread's nice to `nice` (METRICS_WORKER_NICE), where threads have ids (Linux). */
+function lowerThreadNice(nice: number): void {
+  const id = threadId();
+  if (id !== null) setPriority(id, nice);
+}
+
+/**
+ * Moves this thread to the SCHED_IDLE policy (METRICS_WORKER_SCHED_IDLE) through util-linux's
+ * `chrt` (Node has no call for it; lowering one's own policy needs no privilege). Called once the
+ * worker listens: loading its modules (fastify) at SCHED_IDLE could take a busy machine's idle
+ * time for ever, and the broker waits for it to listen. Without chrt, or where it fails, the
+ * thread keeps its nice.
+ */
+function enterSchedIdle(): void {
+  const id = threadId();
+  if (id === null) return;
   try {
-    execFileSync('chrt', ['--idle', '--pid', '0', String(threadId)], { stdio: 'ignore' });
+    execFileSync('chrt', ['--idle', '--pid', '0', String(id)], { stdio: 'ignore' });
   } catch {
     // No chrt (not util-linux) or not allowed: nice alone.
   }
@@ -254,7 +263,7 @@ function lowerThreadPriority(nice: number, schedIdle: boolean): void {
  * broker's thread for a snapshot; the others get the last text without the broker's thread.
  */
 async function serve(options: WorkerServeData['serve']): Promise<void> {
-  lowerThreadPriority(options.nice, options.schedIdle);
+  lowerThreadNice(options.nice);
   const { buildMetricsApp } = await import('./http.ts');
   const waiting = new Map<number, (reply: CollectReply) => void>();
   let nextId = 0;
@@ -309,6 +318,7 @@ async function serve(options: WorkerServeData['serve']): Promise<void> {
     send({ listenError: { message, code } });
     return;
   }
+  if (options.schedIdle) enterSchedIdle();
   const address = app.server.address();
   send({ listening: typeof address === 'object' && address !== null ? address.port : options.port });
 }

@@ -139,8 +139,8 @@ export type ServeMessage =
 export const METRICS_WORKER_NICE = 10;
 
 /**
- * Whether a serving worker's thread also takes the SCHED_IDLE policy (Linux, through `chrt`):
- * it then runs only when its core has nothing else to run, and a broker thread that wakes takes
+ * Whether a serving worker's thread also takes the SCHED_IDLE policy (Linux, through `chrt`, once
+ * it listens: its modules load at nice): it then runs only when its core has nothing else to run, and a broker thread that wakes takes
  * the core from it at once. Nice alone is not enough on this kernel's EEVDF scheduler: a running
  * nice-10 thread keeps the core for the rest of its slice (~1 ms here) when a nice-0 thread wakes,
  * so a record arriving during a scrape waited for it (see the README, "Session 12").
