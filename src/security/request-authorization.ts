@@ -115,13 +115,18 @@ function topicPartitionsGuard(options: {
   readonly partitionIndex: (partition: Loose) => number;
   readonly indexField: string;
   readonly extra?: Body;
+  /** Topics passed on unchecked, for the handler to refuse (Produce v13: an id naming no topic). */
+  readonly handlerAnswers?: (topic: Loose) => boolean;
 }): Guard {
   return ({ request, check }) => {
-    const [kept, refused] = split<Loose>(request[options.topicsField] ?? [], (topic) =>
-      check.can(options.operation, Type.TOPIC, topic.name),
+    const [kept, refused] = split<Loose>(
+      request[options.topicsField] ?? [],
+      (topic) =>
+        options.handlerAnswers?.(topic) === true || check.can(options.operation, Type.TOPIC, topic.name),
     );
     const entries = refused.map((topic) => ({
       name: topic.name,
+      ...(topic.topicId !== undefined ? { topicId: topic.topicId } : {}),
       [options.responsePartitionsField]: (topic[options.partitionsField] ?? []).map((partition: Loose) => ({
         [options.indexField]: options.partitionIndex(partition),
         errorCode: TOPIC_DENIED,
@@ -181,6 +186,21 @@ function hasTransactionalRecords(request: Loose): boolean {
   return false;
 }
 
+/** From this Produce version topics are named by id. */
+const PRODUCE_TOPIC_ID_VERSION = 13;
+
+const producePartitions: Guard = topicPartitionsGuard({
+  operation: Op.WRITE,
+  topicsField: 'topicData',
+  partitionsField: 'partitionData',
+  responseTopicsField: 'responses',
+  responsePartitionsField: 'partitionResponses',
+  partitionIndex: (partition) => partition.index,
+  indexField: 'index',
+  extra: { baseOffset: -1n },
+  handlerAnswers: (topic) => topic.name === undefined,
+});
+
 const produce: Guard = (input) => {
   const { request, check } = input;
   if (hasTransactionalRecords(request)) {
@@ -190,6 +210,7 @@ const produce: Guard = (input) => {
         answer: {
           responses: (request.topicData ?? []).map((topic: Loose) => ({
             name: topic.name,
+            topicId: topic.topicId,
             partitionResponses: (topic.partitionData ?? []).map((partition: Loose) => ({
               index: partition.index,
               errorCode: TXN_DENIED,
@@ -200,16 +221,15 @@ const produce: Guard = (input) => {
       };
     }
   }
-  return topicPartitionsGuard({
-    operation: Op.WRITE,
-    topicsField: 'topicData',
-    partitionsField: 'partitionData',
-    responseTopicsField: 'responses',
-    responsePartitionsField: 'partitionResponses',
-    partitionIndex: (partition) => partition.index,
-    indexField: 'index',
-    extra: { baseOffset: -1n },
-  })(input);
+  // Produce v13 names topics by id (KIP-516): the name authorized is the id's; an id naming no
+  // topic is left to the handler, which answers UNKNOWN_TOPIC_ID as Kafka does before authorizing.
+  if (input.version < PRODUCE_TOPIC_ID_VERSION) return producePartitions(input);
+  const image = input.broker.metadata();
+  const topicData = (request.topicData ?? []).map((topic: Loose) => ({
+    ...topic,
+    name: image.topicById(topic.topicId)?.name,
+  }));
+  return producePartitions({ ...input, request: { ...request, topicData } });
 };
 
 /** Every partition of a Fetch's topics answered `errorCode` with no records. */

@@ -38,12 +38,28 @@ const ABORTABLE_ERROR_VERSION = 11;
  * producer's transaction itself before the producer's first transactional append there.
  */
 const IMPLICIT_ADD_VERSION = 12;
+/** From this version topics are named by id, in the request and the answer (KIP-516). */
+const TOPIC_ID_VERSION = 13;
 /**
- * The highest version served: 12 (Kafka 4.1.1 also serves 13, topic ids instead of names, which
- * kstack does not), capped by the protocol module's Produce schema so that only a version the
- * server can decode is advertised.
+ * The highest version served: 13, as Kafka 4.1.1, capped by the protocol module's Produce schema so
+ * that only a version the server can decode is advertised.
  */
-const MAX_SERVED_VERSION = Math.min(12, ProduceRequest.validVersions.max, ProduceResponse.validVersions.max);
+const MAX_SERVED_VERSION = Math.min(13, ProduceRequest.validVersions.max, ProduceResponse.validVersions.max);
+
+/**
+ * v13 names each topic by id: the request with every topic's name filled in from the metadata, ''
+ * for an id that names no topic (answered UNKNOWN_TOPIC_ID, as Kafka does before authorizing).
+ */
+function withTopicNames(broker: Broker, request: ProduceRequestData): ProduceRequestData {
+  const image = broker.metadata();
+  return {
+    ...request,
+    topicData: request.topicData.map((topic) => ({
+      ...topic,
+      name: image.topicById(topic.topicId)?.name ?? '',
+    })),
+  };
+}
 
 /** The producer of a transactional data batch at the start of `records`, or null. */
 function transactionalProducer(
@@ -91,34 +107,6 @@ function implicitAddRefusal(errorCode: number): { errorCode: number; message: st
     errorCode: KafkaErrors.TRANSACTION_ABORTABLE.code,
     message: `The transaction coordinator refused to add the partition to the transaction (${name}); abort the transaction.`,
   };
-}
-
-/**
- * Per connection, the add-then-append step of the last Produce v12+ transactional request. Kafka
- * reads one request of a connection at a time, so a producer's pipelined batches (up to five in
- * flight) are appended in the order sent; here requests run side by side, and a later batch whose
- * partition was added first would be appended before an earlier one still waiting on the
- * coordinator (the Java client then failed with OutOfOrderSequenceException). Each such request
- * waits for the previous one's append, not for its replication.
- */
-/** By `nodeId:connectionId` (several brokers may share a process, each numbering its connections). */
-const appendOrder = new Map<string, Promise<unknown>>();
-
-function inConnectionOrder(
-  connectionId: string,
-  step: () => Promise<{ answer: ReturnType<typeof produce> }>,
-): Promise<Input<ProduceResponseData> | NoResponse> {
-  const previous = appendOrder.get(connectionId) ?? Promise.resolve();
-  const appended = previous.then(step);
-  const settled = appended.then(
-    () => undefined,
-    () => undefined,
-  );
-  appendOrder.set(connectionId, settled);
-  void settled.then(() => {
-    if (appendOrder.get(connectionId) === settled) appendOrder.delete(connectionId);
-  });
-  return appended.then(({ answer }) => answer);
 }
 
 /**
@@ -391,12 +379,15 @@ export const handler = defineHandler<ProduceRequestData, Input<ProduceResponseDa
   name: 'Produce',
   minVersion: 0,
   maxVersion: MAX_SERVED_VERSION,
-  handle(request, context) {
+  handle(received, context) {
+    const request =
+      context.apiVersion >= TOPIC_ID_VERSION ? withTopicNames(brokerOf(context), received) : received;
+    // A producer's pipelined batches are appended in the order sent: the server (src/server/server.ts)
+    // dispatches a connection's next request only once this one is answered, as Kafka does.
     if (context.apiVersion >= IMPLICIT_ADD_VERSION && request.transactionalId !== null) {
-      return inConnectionOrder(`${context.broker.nodeId}:${context.connection.id}`, async () => {
-        const refusals = await addImplicitly(brokerOf(context), request);
-        return { answer: produce(request, context, refusals) };
-      });
+      return addImplicitly(brokerOf(context), request).then((refusals) =>
+        produce(request, context, refusals),
+      );
     }
     return produce(request, context, new Map());
   },
@@ -419,23 +410,30 @@ function produce(
   let waiting = false;
   const responses = request.topicData.map((topic) => ({
     name: topic.name,
+    topicId: topic.topicId,
     partitionResponses: topic.partitionData.map((partition) => {
       const refused = refusals.get(`${topic.name}\u0000${partition.index}`);
       const answer =
         refuse !== 0
           ? partitionError(partition.index, refuse)
-          : refused !== undefined
-            ? partitionError(partition.index, refused.errorCode, refused.message)
-            : appendPartition(
-                broker,
-                topic.name,
+          : topic.name === '' && context.apiVersion >= TOPIC_ID_VERSION
+            ? partitionError(
                 partition.index,
-                partition.records,
-                acks,
-                producerState,
-                request.timeoutMs,
-                context.apiVersion,
-              );
+                KafkaErrors.UNKNOWN_TOPIC_ID.code,
+                `No topic has the id ${topic.topicId}.`,
+              )
+            : refused !== undefined
+              ? partitionError(partition.index, refused.errorCode, refused.message)
+              : appendPartition(
+                  broker,
+                  topic.name,
+                  partition.index,
+                  partition.records,
+                  acks,
+                  producerState,
+                  request.timeoutMs,
+                  context.apiVersion,
+                );
       if (answer instanceof Promise) waiting = true;
       return answer;
     }),
@@ -454,6 +452,7 @@ function produce(
   return Promise.all(
     responses.map(async (topic) => ({
       name: topic.name,
+      topicId: topic.topicId,
       partitionResponses: await Promise.all(topic.partitionResponses),
     })),
   ).then((settled) => ({ responses: settled, throttleTimeMs }));

@@ -1,7 +1,8 @@
 /**
- * ListTransactions 0-1: the transactional ids this coordinator holds, filtered by state names,
- * producer ids and (v1, KIP-994) how long an Ongoing transaction has run; state filters that
- * name no state come back in `unknownStateFilters`.
+ * ListTransactions 0-2: the transactional ids this coordinator holds, filtered by state names,
+ * producer ids, (v1, KIP-994) how long an Ongoing transaction has run and (v2, KIP-1152) a regular
+ * expression the whole transactional id matches; state filters that name no state come back in
+ * `unknownStateFilters`.
  */
 import { TRANSACTION_STATES } from '../../coordinator/transactions/coordinator.ts';
 import { transactionsOf } from '../../coordinator/transactions/handler-support.ts';
@@ -19,10 +20,19 @@ export const handler = defineHandler<ListTransactionsRequestData, Input<ListTran
   apiKey: 66,
   name: 'ListTransactions',
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   handle(request, context) {
     const transactions = transactionsOf(context);
     const unknownStateFilters = request.stateFilters.filter((s) => !KNOWN_STATES.includes(s));
+    const pattern = context.apiVersion >= 2 ? idPattern(request.transactionalIdPattern) : null;
+    if (pattern instanceof Error) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION,
+        unknownStateFilters,
+        transactionStates: [],
+      };
+    }
     if (transactions === undefined) {
       return {
         throttleTimeMs: 0,
@@ -41,11 +51,22 @@ export const handler = defineHandler<ListTransactionsRequestData, Input<ListTran
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       unknownStateFilters,
-      transactionStates: transactions.coordinator.list(
-        knownStateFilters,
-        request.producerIdFilters,
-        durationMs,
-      ),
+      transactionStates: transactions.coordinator
+        .list(knownStateFilters, request.producerIdFilters, durationMs)
+        .filter((state) => pattern === null || pattern.test(state.transactionalId)),
     };
   },
 });
+
+/**
+ * The v2 filter: null or empty matches every id; otherwise the whole id must match (Kafka's
+ * re2j `matches()`; a JavaScript RegExp here, anchored). An invalid expression is an Error.
+ */
+function idPattern(source: string | null): RegExp | Error | null {
+  if (source === null || source === '') return null;
+  try {
+    return new RegExp(`^(?:${source})$`, 'u');
+  } catch (error) {
+    return error as Error;
+  }
+}

@@ -3,8 +3,9 @@ import { array, field, request, response, struct } from '../schema.ts';
 // Produce (API key 0), written from Kafka's ProduceRequest/ProduceResponse message definitions.
 // Version 12 has the fields of 11: a producer in a transaction of transaction version 2 (KIP-890)
 // sends it, and the partition's leader adds the partition to the transaction itself.
+// Version 13 names topics by id instead of name, in the request and the response (KIP-516).
 
-export const ProduceRequest = request(0, 'ProduceRequest', '0-12', '9+', [
+export const ProduceRequest = request(0, 'ProduceRequest', '0-13', '9+', [
   field('transactionalId', 'string', '3+', { nullable: '3+', default: null }),
   field('acks', 'int16', '0+'),
   field('timeoutMs', 'int32', '0+'),
@@ -12,7 +13,8 @@ export const ProduceRequest = request(0, 'ProduceRequest', '0-12', '9+', [
     'topicData',
     array(
       struct('TopicProduceData', [
-        field('name', 'string', '0+'),
+        field('name', 'string', '0-12'),
+        field('topicId', 'uuid', '13+'),
         field(
           'partitionData',
           array(
@@ -29,12 +31,13 @@ export const ProduceRequest = request(0, 'ProduceRequest', '0-12', '9+', [
   ),
 ]);
 
-export const ProduceResponse = response(0, 'ProduceResponse', '0-12', '9+', [
+export const ProduceResponse = response(0, 'ProduceResponse', '0-13', '9+', [
   field(
     'responses',
     array(
       struct('TopicProduceResponse', [
-        field('name', 'string', '0+'),
+        field('name', 'string', '0-12'),
+        field('topicId', 'uuid', '13+'),
         field(
           'partitionResponses',
           array(
@@ -95,6 +98,7 @@ export type ProduceRequestData = {
   timeoutMs: number;
   topicData: {
     name: string;
+    topicId: string;
     partitionData: {
       index: number;
       records: Uint8Array | null;
@@ -106,6 +110,7 @@ export type ProduceRequestData = {
 export type ProduceResponseData = {
   responses: {
     name: string;
+    topicId: string;
     partitionResponses: {
       index: number;
       errorCode: number;

@@ -1,14 +1,16 @@
 import { array, field, request, response, struct } from '../schema.ts';
 
 // ListTransactions (API key 66), written from Kafka's ListTransactionsRequest/ListTransactionsResponse message definitions.
+// Version 2 adds a filter on the transactional id, a regular expression (KIP-1152); the response is unchanged.
 
-export const ListTransactionsRequest = request(66, 'ListTransactionsRequest', '0-1', '0+', [
+export const ListTransactionsRequest = request(66, 'ListTransactionsRequest', '0-2', '0+', [
   field('stateFilters', array('string'), '0+'),
   field('producerIdFilters', array('int64'), '0+'),
   field('durationFilter', 'int64', '1+', { default: -1n }),
+  field('transactionalIdPattern', 'string', '2+', { nullable: '2+', default: null }),
 ]);
 
-export const ListTransactionsResponse = response(66, 'ListTransactionsResponse', '0-1', '0+', [
+export const ListTransactionsResponse = response(66, 'ListTransactionsResponse', '0-2', '0+', [
   field('throttleTimeMs', 'int32', '0+'),
   field('errorCode', 'int16', '0+'),
   field('unknownStateFilters', array('string'), '0+'),
@@ -30,6 +32,7 @@ export type ListTransactionsRequestData = {
   stateFilters: string[];
   producerIdFilters: bigint[];
   durationFilter: bigint;
+  transactionalIdPattern: string | null;
 };
 
 /** A decoded ListTransactionsResponse (every version's fields; absent ones hold their default). */
