@@ -33,7 +33,14 @@ let cluster: TestCluster;
 const clients: WireClient[] = [];
 
 before(async () => {
-  cluster = await startCluster({ nodes: 3, ports: BROKER_PORTS, controllerPorts: CONTROLLER_PORTS });
+  cluster = await startCluster({
+    nodes: 3,
+    ports: BROKER_PORTS,
+    controllerPorts: CONTROLLER_PORTS,
+    // A killed leader is replaced after this (Kafka's 9 s would only lengthen the second test).
+    sessionTimeoutMs: 3000,
+    heartbeatIntervalMs: 500,
+  });
 });
 
 after(async () => {
@@ -81,6 +88,7 @@ async function produce(
   client: WireClient,
   transactionalId: string,
   records: Uint8Array,
+  topic = TOPIC,
 ): Promise<{ errorCode: number; baseOffset: bigint }> {
   const answer = await client.call<{
     responses: { partitionResponses: { errorCode: number; baseOffset: bigint }[] }[];
@@ -88,7 +96,7 @@ async function produce(
     transactionalId,
     acks: -1,
     timeoutMs: 30_000,
-    topicData: [{ name: TOPIC, partitionData: [{ index: 0, records }] }],
+    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
   });
   const partition = answer.responses[0]?.partitionResponses[0];
   assert.ok(partition !== undefined);
@@ -188,4 +196,57 @@ test('the next transaction before the previous marker: CONCURRENT_TRANSACTIONS, 
     [{ producerId, firstOffset: 4 }],
     'read_committed readers skip the aborted record d, and only it',
   );
+});
+
+test('a new leader after a kill -9 holds the producer state of what it replicated: a retry is a duplicate, the next batch follows', async () => {
+  const { transactionalId, coordinator } = await coordinatedId();
+  const topic = `${TOPIC}-failover`;
+  const leader = coordinator === 3 ? 2 : 3;
+  const created = await cluster.node(coordinator).broker.createTopic({
+    name: topic,
+    numPartitions: -1,
+    replicationFactor: -1,
+    assignments: [[leader, ...[1, 2, 3].filter((id) => id !== leader)]],
+  });
+  assert.equal(created.errorCode, ErrorCode.NONE, created.errorMessage ?? '');
+  await cluster.waitFor(`${topic}-0 led by node ${leader} with its full ISR on every node`, () =>
+    cluster.nodes().every((node) => {
+      const partition = node.broker.metadata().topic(topic)?.partitions[0];
+      return partition?.leaderId === leader && partition.isr.length === 3;
+    }),
+  );
+  const toCoordinator = await connect(coordinator);
+  const init = await toCoordinator.call<{ errorCode: number; producerId: bigint; producerEpoch: number }>(
+    22,
+    INIT_PRODUCER_ID_V5,
+    { transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
+  );
+  assert.equal(init.errorCode, ErrorCode.NONE);
+  const { producerId, producerEpoch } = init;
+  const tenRecords = await batch(producerId, producerEpoch, 0, [...'abcdefghij']);
+  const written = await produce(await connect(leader), transactionalId, tenRecords, topic);
+  assert.deepEqual(written, { ...written, errorCode: ErrorCode.NONE, baseOffset: 0n });
+  // acks=all answered: every replica has the ten records.
+  await cluster.broker(leader).kill();
+  const successor = await cluster.waitForLeader(topic, 0, { not: leader });
+  const toSuccessor = await connect(successor);
+  // The client lost the answer and retries at the new leader: the same offsets, nothing written twice.
+  const retried = await produce(toSuccessor, transactionalId, tenRecords, topic);
+  assert.deepEqual(retried, { ...retried, errorCode: ErrorCode.NONE, baseOffset: 0n });
+  const gap = await produce(
+    toSuccessor,
+    transactionalId,
+    await batch(producerId, producerEpoch, 11, ['l']),
+    topic,
+  );
+  assert.equal(gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'a gap after sequence 9');
+  const following = await produce(
+    toSuccessor,
+    transactionalId,
+    await batch(producerId, producerEpoch, 10, ['k']),
+    topic,
+  );
+  assert.deepEqual(following, { ...following, errorCode: ErrorCode.NONE, baseOffset: 10n });
+  const committed = await endTxn(toCoordinator, transactionalId, producerId, producerEpoch, true);
+  assert.equal(committed.errorCode, ErrorCode.NONE);
 });
