@@ -24,6 +24,8 @@ export interface LoadTarget {
   bootstrapServer: string;
   /** Replication factor of the bench topics; 1 for a single broker. */
   replicationFactor: number;
+  /** @platformatic/kafka connection options (`tls`, `sasl`) for a secured listener (src/security/bench.ts). */
+  connection?: Readonly<Record<string, unknown>>;
 }
 
 /** How many `send` calls are kept in flight at once: the client batches each call into one request. */
@@ -42,6 +44,7 @@ function clientOptions(target: LoadTarget, role: string) {
     // The client does not pass `timeout` on to its connections; `requestTimeout` bounds a request.
     requestTimeout: LOAD_REQUEST_TIMEOUT_MS,
     retries: 3,
+    ...target.connection,
   };
 }
 
