@@ -6,7 +6,7 @@
  * server does is the same, and the scraper's own CPU stays small (fetch's gunzip of ~185 KiB cost
  * ~3-4 ms a scrape here, ~40 ms/s beside the clients at 10 scrapes a second). `mark` answers with
  * the scrapes since the last `start` or `mark` and scrapes on; `stop` ends the loop (the scrape in
- * flight finishes) and answers the same way.
+ * flight finishes) and answers the same way. It says `ready` once it listens for commands.
  *
  *   node src/metrics/bench-scraper.ts URL   (with an IPC channel: bench.ts forks it)
  */
@@ -74,6 +74,8 @@ function main(url: string): void {
     }
   });
   process.on('disconnect', () => process.exit(0));
+  // Listening now: bench.ts waits for this before it sends a command.
+  process.send?.('ready');
 }
 
 if (import.meta.main) {

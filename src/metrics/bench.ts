@@ -186,7 +186,11 @@ interface ScraperProcess {
  * `chrt --idle 0`: it runs only when its core has nothing else to run, so the clients it shares a
  * core with are not delayed by it) or `normal` (nice 0, as the clients).
  */
-function startScraperProcess(url: string, cpu: string | null, policy: ScraperPolicy): ScraperProcess {
+async function startScraperProcess(
+  url: string,
+  cpu: string | null,
+  policy: ScraperPolicy,
+): Promise<ScraperProcess> {
   const node = [process.execPath, fileURLToPath(new URL('./bench-scraper.ts', import.meta.url)), url];
   const command = [
     ...(cpu === null ? [] : ['taskset', '-c', cpu]),
@@ -195,22 +199,33 @@ function startScraperProcess(url: string, cpu: string | null, policy: ScraperPol
   ];
   // taskset and chrt exec the next program: the pid is node's, the IPC channel (fd 3) inherited.
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const replies: ((counts: ScraperCounts) => void)[] = [];
-  child.on('message', (counts: ScraperCounts) => replies.shift()?.(counts));
+  /** Answers awaited, in the order asked (the scraper answers in order). */
+  const waiting: { resolve(counts: ScraperCounts): void; reject(error: Error): void }[] = [];
+  let exited: Error | null = null;
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the scraper exited before it was ready (code ${code})`)));
+  });
+  child.on('message', (counts: ScraperCounts) => waiting.shift()?.resolve(counts));
+  child.on('exit', (code) => {
+    exited = new Error(`the scraper exited (code ${code})`);
+    for (const waiter of waiting.splice(0)) waiter.reject(exited);
+  });
   return {
     pid: child.pid!,
     command(name) {
+      if (exited !== null) return Promise.reject(exited);
       if (name === 'start') {
         child.send(name);
         return Promise.resolve(null);
       }
-      return new Promise((resolve) => {
-        replies.push(resolve);
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
         child.send(name);
       });
     },
     close() {
-      child.disconnect();
+      if (child.connected) child.disconnect();
     },
   };
 }
@@ -484,7 +499,8 @@ async function main(): Promise<void> {
       if (target === 'static')
         staticTarget = await startStaticTarget(brokerMetricsUrl, dataDir, pinned ? brokerCpu : null);
       const metricsUrl = staticTarget?.url ?? brokerMetricsUrl;
-      if (!control) scraper = startScraperProcess(metricsUrl, pinned ? scraperCpu : null, scraperPolicy);
+      if (!control)
+        scraper = await startScraperProcess(metricsUrl, pinned ? scraperCpu : null, scraperPolicy);
       await withTopic(kafka, 1, async (topic) => {
         let windowsDone: Promise<void> = Promise.resolve();
         let measureStartMs = 0;
