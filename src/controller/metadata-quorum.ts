@@ -111,6 +111,8 @@ export class MetadataQuorum {
   #snapshotQueued = false;
   /** The next log offset to replay. */
   #appliedEnd = 0;
+  /** The Raft epoch of the last entry replayed (or of the snapshot installed). */
+  #appliedEpoch = 0;
   readonly #pending: Pending[] = [];
   #noOpTimer: NodeJS.Timeout | null = null;
 
@@ -185,6 +187,15 @@ export class MetadataQuorum {
   /** The offset below which every entry is replayed into the image. */
   appliedEndOffset(): number {
     return this.#appliedEnd;
+  }
+
+  /**
+   * The Raft epoch of the last entry replayed into the image. A new leader's first entry is its
+   * leader-change entry: once an entry of its epoch is replayed, its image holds every entry
+   * committed before it (until then a freshly elected leader may still lack committed ones).
+   */
+  appliedEpoch(): number {
+    return this.#appliedEpoch;
   }
 
   /**
@@ -269,6 +280,7 @@ export class MetadataQuorum {
           const duplicate = duplicateTopic(this.#image, records);
           if (duplicate !== null) {
             this.#appliedEnd = entry.offset + 1;
+            this.#appliedEpoch = entry.epoch;
             this.#settle(entry.offset, entry.epoch, new DuplicateTopicError(duplicate));
             continue;
           }
@@ -281,6 +293,7 @@ export class MetadataQuorum {
           }
         }
         this.#appliedEnd = entry.offset + 1;
+        this.#appliedEpoch = entry.epoch;
         this.#settle(entry.offset, entry.epoch);
       }
     }
@@ -333,6 +346,7 @@ export class MetadataQuorum {
     this.#image = image;
     this.#passedOver = passedOver;
     this.#appliedEnd = id.endOffset;
+    this.#appliedEpoch = id.epoch;
     this.#bytesSinceSnapshot = 0;
     this.#lastSnapshotMs = performance.now();
     const delta = snapshotDelta(before, { image: this.#image, passedOver });

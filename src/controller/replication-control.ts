@@ -137,6 +137,8 @@ export class ReplicationControl {
    */
   readonly #shuttingDown = new Map<number, number>();
   #active = false;
+  /** The Raft epoch this node leads in (while `#active`). */
+  #leaderEpoch = -1;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
   #leaderBalance: LeaderBalanceSettings;
@@ -189,6 +191,18 @@ export class ReplicationControl {
     }
     if (active && !this.#active) this.#uncleanDueMs = this.#nowMs() + this.#uncleanIntervalMs();
     this.#active = active;
+    this.#leaderEpoch = leader.epoch;
+  }
+
+  /**
+   * Whether this node decides as the active controller: it leads the quorum and its image holds
+   * every committed entry (an entry of its own epoch is replayed), as Kafka's controller activates
+   * only once it has replayed the log. A node elected right after its restart may replay its log
+   * only up to the commit it knew: deciding on that image took a broker re-registering after a
+   * crash for a first registration (clean), so it stayed in the ISR it had lost data from.
+   */
+  #ready(): boolean {
+    return this.#active && this.#options.quorum.appliedEpoch() >= this.#leaderEpoch;
   }
 
   #uncleanIntervalMs(): number {
@@ -260,7 +274,7 @@ export class ReplicationControl {
         })),
       })),
     });
-    if (!this.#active)
+    if (!this.#ready())
       return refuse(KafkaErrors.NOT_CONTROLLER.code, 'This node is not the active controller.');
     const named = topics.reduce((total, topic) => total + topic.partitions.length, 0);
     if (named > REASSIGNMENTS_PER_REQUEST_MAX) {
@@ -291,7 +305,7 @@ export class ReplicationControl {
         partitionResult: topic.partitions.map((partitionId) => ({ partitionId, errorCode, errorMessage })),
       })),
     });
-    if (!this.#active) {
+    if (!this.#ready()) {
       return refuse(KafkaErrors.NOT_CONTROLLER.code, 'This node is not the active controller.');
     }
     const named = (topicPartitions ?? []).reduce((total, topic) => total + topic.partitions.length, 0);
@@ -322,7 +336,7 @@ export class ReplicationControl {
    * an interval after that while some partition stays imbalanced).
    */
   #checkBalance(): void {
-    if (!this.#active || !this.#leaderBalance.autoLeaderRebalanceEnable) {
+    if (!this.#ready() || !this.#leaderBalance.autoLeaderRebalanceEnable) {
       this.#balanceDueMs = null;
       return;
     }
@@ -338,7 +352,7 @@ export class ReplicationControl {
     if (now < this.#balanceDueMs) return;
     this.#balanceDueMs = now + this.#leaderBalance.leaderImbalanceCheckIntervalMs;
     void this.#serial(async () => {
-      if (!this.#active) return;
+      if (!this.#ready()) return;
       const records = balanceLeaders(this.#image(), ELECTIONS_PER_REQUEST_MAX);
       if (records.length === 0) return;
       const { errorCode } = await this.#write(records);
@@ -372,7 +386,7 @@ export class ReplicationControl {
   }
 
   async #register(body: MessageValue): Promise<MessageValue> {
-    if (!this.#active) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
+    if (!this.#ready()) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
     if (body.clusterId !== this.#options.clusterId) {
       return { errorCode: KafkaErrors.INCONSISTENT_CLUSTER_ID.code };
     }
@@ -431,7 +445,7 @@ export class ReplicationControl {
 
   /** Records a heartbeat's contact for the session check, if it names the broker's current epoch. */
   #touchSession(body: MessageValue): void {
-    if (!this.#active) return;
+    if (!this.#ready()) return;
     const brokerId = body.brokerId as number;
     const epoch = Number(body.brokerEpoch as bigint);
     if (epoch >= 0 && this.#image().brokerEpoch(brokerId) === epoch)
@@ -439,7 +453,7 @@ export class ReplicationControl {
   }
 
   async #heartbeat(body: MessageValue): Promise<MessageValue> {
-    if (!this.#active) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
+    if (!this.#ready()) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
     const brokerId = body.brokerId as number;
     const epoch = Number(body.brokerEpoch as bigint);
     let image = this.#image();
@@ -487,7 +501,7 @@ export class ReplicationControl {
   }
 
   #checkSessions(): void {
-    if (!this.#active) return;
+    if (!this.#ready()) return;
     const now = this.#nowMs();
     const image = this.#image();
     for (const broker of image.brokers()) {
@@ -499,7 +513,7 @@ export class ReplicationControl {
       void this.#serial(async () => {
         const current = this.#image();
         const epoch = current.brokerEpoch(broker.nodeId);
-        if (!this.#active || current.isFenced(broker.nodeId)) return;
+        if (!this.#ready() || current.isFenced(broker.nodeId)) return;
         // A heartbeat that arrived while this waited in the queue keeps the broker.
         const contact = this.#sessions.get(broker.nodeId);
         if (contact !== undefined && this.#nowMs() - contact <= this.#sessionTimeoutMs) return;
@@ -550,13 +564,13 @@ export class ReplicationControl {
    * live replica are elected uncleanly, one pass at a time.
    */
   #checkUnclean(): void {
-    if (!this.#active || this.#uncleanQueued || this.#nowMs() < this.#uncleanDueMs) return;
+    if (!this.#ready() || this.#uncleanQueued || this.#nowMs() < this.#uncleanDueMs) return;
     this.#uncleanDueMs = this.#nowMs() + this.#uncleanIntervalMs();
     if (this.#uncleanCandidates(this.#image()).length === 0) return;
     this.#uncleanQueued = true;
     void this.#serial(async () => {
       try {
-        if (!this.#active) return;
+        if (!this.#ready()) return;
         const records = this.#uncleanCandidates(this.#image()).map(({ topic, partition, leader }) =>
           this.#uncleanElection(topic, partition, leader),
         );
@@ -719,7 +733,7 @@ export class ReplicationControl {
   }
 
   async #alterPartition(body: MessageValue): Promise<MessageValue> {
-    if (!this.#active) return { errorCode: KafkaErrors.NOT_CONTROLLER.code, topics: [] };
+    if (!this.#ready()) return { errorCode: KafkaErrors.NOT_CONTROLLER.code, topics: [] };
     const brokerId = body.brokerId as number;
     const brokerEpoch = Number(body.brokerEpoch as bigint);
     const image = this.#image();
