@@ -128,7 +128,7 @@ describe('idempotent producer sequence checks', () => {
 
   it('after a marker with the next epoch (KIP-890 TV2), that epoch starts at sequence 0, as Kafka checks it', () => {
     // The Java client's next transaction: its first batch [0] answered CONCURRENT_TRANSACTIONS and
-    // retried, its second batch [1-9] arriving first (test/eos/eos-clusters.long.ts, issue 13).
+    // retried, its second batch [1-9] arriving first (test/eos/eos-clusters.slow.ts, issue 13).
     const table = new ProducerStateTable();
     const offset = { next: 0n };
     produce(table, batch(0, 10, { producerEpoch: 25, isTransactional: true }), offset);

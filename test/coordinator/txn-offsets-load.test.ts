@@ -1,6 +1,6 @@
 /**
  * Transactional offsets across a `__consumer_offsets` load (issue 13; the over-count of
- * test/eos/eos-clusters.long.ts): a new leader loads the partition while the transaction
+ * test/eos/eos-clusters.slow.ts): a new leader loads the partition while the transaction
  * coordinator's markers keep arriving. The group coordinator alone, a log whose read waits on a
  * gate, so a marker lands in the middle of the load every run.
  *
