@@ -100,7 +100,7 @@ export interface SaslFuzzOptions {
  * F7, a SCRAM client-final that Kafka's strict pattern refuses but whose proof decodes to the right
  * bytes under Node's lenient base64 (trailing bytes after the padding, a padding character flipped).
  */
-export const SASL_KNOWN_BUGS = [{ id: 'F7', fixedIn: null as string | null }] as const;
+export const SASL_KNOWN_BUGS = [{ id: 'F7', fixedIn: 'h/f7-scram-strict' as string | null }] as const;
 
 /** Kafka's ScramMessages.ClientFinalMessage pattern, matched whole. */
 const BASE64 = '(?:[a-zA-Z0-9+/]{4})*(?:[a-zA-Z0-9+/]{2}==|[a-zA-Z0-9+/]{3}=)?';

@@ -70,7 +70,16 @@ function decodeSaslName(name: string): string {
 }
 
 const CLIENT_FIRST = /^n,(?:a=([^,]*))?,(n=([^,]*),r=([^,]+)(?:,.*)?)$/s;
-const CLIENT_FINAL = /^(c=([^,]*),r=([^,]+)(?:,.*)?),p=([^,]+)$/s;
+/**
+ * Kafka's ScramMessages.ClientFinalMessage pattern, matched whole: the channel binding and the proof in
+ * strict base64 (Node's decoder would take bytes after the padding or outside the alphabet and still
+ * give the right proof: fuzz/FINDINGS.md F7), the nonce printable without commas, extensions `,k=v`.
+ */
+const BASE64 = '(?:[a-zA-Z0-9/+]{4})*(?:[a-zA-Z0-9/+]{3}=|[a-zA-Z0-9/+]{2}==)?';
+const CLIENT_FINAL = new RegExp(
+  `^(c=(${BASE64}),r=([\\x21-\\x2b\\x2d-\\x7e]+)(?:,[a-zA-Z]+=[\\x01-\\x2b\\x2d-\\x7f]+)*),p=(${BASE64})$`,
+  's',
+);
 
 type ScramState = 'first' | 'final' | 'complete' | 'failed';
 

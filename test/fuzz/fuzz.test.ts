@@ -73,10 +73,7 @@ describe('protocol fuzzer against kstack up', { timeout: 3 * RUN_TIMEOUT_MS }, (
     });
   }
 
-  // The SASL exchange (fuzz/sasl.ts) on a SASL_PLAINTEXT listener beside the request fuzzer, random
-  // seed. --skip-known skips F7 (fuzz/FINDINGS.md, open: a SCRAM client-final with bytes after its
-  // proof logs in), counted as "skipped (known F7)"; drop it once F7 is fixed. No open known bug of
-  // the request fuzzer exists, so the rest runs as in the two runs above.
+  // The SASL exchange (fuzz/sasl.ts) on a SASL_PLAINTEXT listener beside the request fuzzer, random seed.
   it('survives the SASL exchange fuzzed too (random seed)', async (t) => {
     const seed = randomInt(0, 2 ** 32 - 1);
     t.diagnostic(`fuzz seed ${seed}: replay with node fuzz/run.ts --sasl --seed ${seed}`);
@@ -84,12 +81,25 @@ describe('protocol fuzzer against kstack up', { timeout: 3 * RUN_TIMEOUT_MS }, (
       '--sasl',
       '--sasl-port',
       String(SASL_RUN_PORT + 1),
-      '--skip-known',
     ]);
     t.diagnostic(summary(output));
     assert.equal(code, 0, `fuzzer failed (seed ${seed}):\n${output}`);
     // The SASL canary logged in with PLAIN and was served (a broker refusing everyone fails here).
     assert.match(output, /sasl canary: [1-9]\d* rounds/);
+  });
+
+  // F7 (fuzz/FINDINGS.md): a SCRAM-SHA-512 client-final with random bytes after its proof is refused.
+  it('a SCRAM client-final with bytes after its proof does not log in (F7: seed 1, SASL iteration 13)', async () => {
+    const { code, output } = await runFuzzer(1, SASL_RUN_PORT, [
+      '--sasl',
+      '--sasl-port',
+      String(SASL_RUN_PORT + 1),
+      '--sasl-iteration',
+      '13',
+    ]);
+    assert.match(output, /sasl iteration 13: mutated-scram-final \(SCRAM-SHA-512\)/);
+    assert.match(output, /sasl mutated-scram-final -> extend: /);
+    assert.equal(code, 0, output);
   });
 
   // Findings of random seeds, replayed one request each (fuzz/FINDINGS.md).

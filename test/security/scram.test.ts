@@ -67,4 +67,30 @@ describe('SCRAM-SHA-256 server', () => {
     );
     assert.throws(() => server().evaluate(Buffer.from('n,,n=us=er,r=abc')), /user name encoding/);
   });
+
+  it("refuses a client-final outside Kafka's pattern even when its proof decodes right (fuzz F7)", () => {
+    // Node's base64 decoder ignores bytes after the padding and outside the alphabet: each of these
+    // proofs decodes to the valid one, and Kafka 4.1.1's ScramMessages pattern refuses the message.
+    for (const malformed of [
+      `${CLIENT_FINAL}AAAA`,
+      `${CLIENT_FINAL}\u0001`,
+      CLIENT_FINAL.replace('p=dHzb', 'p=dH*zb'),
+      CLIENT_FINAL.replace('c=biws', 'c=biws='),
+    ]) {
+      const scram = server();
+      scram.evaluate(Buffer.from(CLIENT_FIRST));
+      assert.throws(
+        () => scram.evaluate(Buffer.from(malformed)),
+        /Invalid SCRAM client final message format/,
+        malformed,
+      );
+    }
+    // An extension before the proof is still taken, as Kafka's EXTENSIONS allow.
+    const withExtension = server();
+    withExtension.evaluate(Buffer.from(CLIENT_FIRST));
+    assert.throws(
+      () => withExtension.evaluate(Buffer.from(CLIENT_FINAL.replace(',p=', ',x=1,p='))),
+      /Invalid client credentials/,
+    );
+  });
 });
