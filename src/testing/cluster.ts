@@ -77,7 +77,17 @@ export interface StartClusterOptions {
    * other through the proxies. Default false.
    */
   readonly faultProxies?: boolean;
+  /**
+   * With faultProxies: a second broker listener on every node (`CONTAINER`, behind a fault proxy of
+   * its own on `host`, so container clients cross the faults too) advertising this name with its
+   * proxy's port; the first listener (`HOST`, the inter-broker one) keeps `advertisedHost`.
+   */
+  readonly containerHost?: string;
 }
+
+/** The listener names of nodes with `containerHost` (the host's first: it is the inter-broker one). */
+const HOST_LISTENER = 'HOST';
+const CONTAINER_LISTENER = 'CONTAINER';
 
 /** A node's network faults as its proxies apply them. */
 export interface NodeFaults {
@@ -241,6 +251,9 @@ export class TestCluster {
   readonly #rules: FaultRules | undefined;
   readonly #innerPorts: number[] = [];
   readonly #controllerProxyPorts: number[] = [];
+  /** With containerHost: each node's containers listener, and the proxy in front of it. */
+  readonly #containerInnerPorts: number[] = [];
+  readonly #containerProxyPorts: number[] = [];
   #proxies: NodeProxy[] = [];
   #stopped = false;
 
@@ -252,6 +265,7 @@ export class TestCluster {
     options: StartClusterOptions,
     controllerPorts: readonly number[],
     proxyPorts: readonly number[] = [],
+    containerPorts: readonly number[] = [],
   ) {
     const count = options.nodes ?? 3;
     this.#options = options;
@@ -271,6 +285,8 @@ export class TestCluster {
     for (const nodeId of this.nodeIds) {
       this.#innerPorts.push(proxyPorts[2 * (nodeId - 1)] ?? 0);
       this.#controllerProxyPorts.push(proxyPorts[2 * (nodeId - 1) + 1] ?? 0);
+      this.#containerInnerPorts.push(containerPorts[2 * (nodeId - 1)] ?? 0);
+      this.#containerProxyPorts.push(containerPorts[2 * (nodeId - 1) + 1] ?? 0);
     }
     for (const nodeId of this.nodeIds) this.#handles.set(nodeId, new ClusterBroker(this, nodeId));
   }
@@ -283,6 +299,20 @@ export class TestCluster {
   /** Kafka's `bootstrap.servers` form. */
   get bootstrapServers(): string {
     return this.bootstrapAddresses.join(',');
+  }
+
+  /** The name the nodes' containers listeners advertise (`containerHost`), if any. */
+  get containerHost(): string | undefined {
+    return this.#options.containerHost;
+  }
+
+  /** With containerHost: every node's containers listener as containers reach it (`containerHost:port`). */
+  get containerBootstrapAddresses(): string[] {
+    const name = this.#options.containerHost;
+    if (name === undefined) {
+      throw new KafkaTestingError('OPTION_INVALID', 'no containers listener: start with { containerHost }');
+    }
+    return this.nodeIds.map((nodeId) => `${name}:${this.#containerProxyPorts[nodeId - 1]}`);
   }
 
   /** The controller listeners (`controller.quorum.voters`). */
@@ -394,6 +424,18 @@ export class TestCluster {
         rules,
         log: (message) => this.#warn(nodeId, message),
       }),
+      ...(this.#options.containerHost === undefined
+        ? []
+        : [
+            new NodeProxy({
+              nodeId,
+              host: this.host,
+              listenPort: this.#containerProxyPorts[nodeId - 1]!,
+              upstreamPort: this.#containerInnerPorts[nodeId - 1]!,
+              rules,
+              log: (message: string) => this.#warn(nodeId, message),
+            }),
+          ]),
     ]);
     try {
       for (const proxy of proxies) {
@@ -676,6 +718,22 @@ export class TestCluster {
     if (this.#ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
+  /**
+   * With containerHost: the node's two listeners, each bound behind its proxy and advertising its
+   * proxy's port, the host's (the inter-broker one: the nodes reach each other there) at host, the
+   * containers' at the name.
+   */
+  #containerListeners(nodeId: number): Record<string, string> {
+    const name = this.#options.containerHost;
+    if (name === undefined) return {};
+    return {
+      listeners: `${HOST_LISTENER}://${this.host}:${this.#innerPorts[nodeId - 1]},${CONTAINER_LISTENER}://${this.host}:${this.#containerInnerPorts[nodeId - 1]}`,
+      'advertised.listeners': `${HOST_LISTENER}://${this.host}:${this.#ports[nodeId - 1]},${CONTAINER_LISTENER}://${name}:${this.#containerProxyPorts[nodeId - 1]}`,
+      'listener.security.protocol.map': `${HOST_LISTENER}:PLAINTEXT,${CONTAINER_LISTENER}:PLAINTEXT`,
+      'inter.broker.listener.name': HOST_LISTENER,
+    };
+  }
+
   #makeNode(nodeId: number): ClusterNode {
     const log = this.#options.log?.(nodeId);
     const proxied = this.#rules !== undefined;
@@ -700,7 +758,7 @@ export class TestCluster {
       host: this.host,
       port: proxied ? this.#innerPorts[nodeId - 1]! : this.#ports[nodeId - 1]!,
       dataDir: join(this.dataDir, `node-${nodeId}`),
-      config: { ...this.#options.config },
+      config: { ...this.#options.config, ...this.#containerListeners(nodeId) },
       ...(this.#options.sessionTimeoutMs === undefined
         ? {}
         : { sessionTimeoutMs: this.#options.sessionTimeoutMs }),
@@ -748,21 +806,31 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   }
   const host = options.host ?? '127.0.0.1';
   const proxied = options.faultProxies === true;
+  if (!proxied && options.containerHost !== undefined) {
+    throw new KafkaTestingError(
+      'OPTION_INVALID',
+      'containerHost needs faultProxies: the nodes advertise their proxies',
+    );
+  }
   for (let attempt = 1; ; attempt += 1) {
     // With proxies every port is chosen up front (a proxy forwards to a port known before the node
     // binds it), all in one call so no two are the same.
+    const containers = proxied && options.containerHost !== undefined;
     const wanted =
       (options.controllerPorts === undefined ? count : 0) +
-      (proxied ? 2 * count + (options.ports === undefined ? count : 0) : 0);
+      (proxied ? 2 * count + (options.ports === undefined ? count : 0) : 0) +
+      (containers ? 2 * count : 0);
     const free = wanted === 0 ? [] : await freePorts(host, wanted);
     const take = (n: number): number[] => free.splice(0, n);
     const controllerPorts = options.controllerPorts ?? take(count);
     const proxyPorts = proxied ? take(2 * count) : [];
     const publicPorts = proxied && options.ports === undefined ? take(count) : options.ports;
+    const containerPorts = containers ? take(2 * count) : [];
     const cluster = new TestCluster(
       publicPorts === undefined ? options : { ...options, ports: publicPorts },
       controllerPorts,
       proxyPorts,
+      containerPorts,
     );
     try {
       await cluster.startNodes();

@@ -69,9 +69,9 @@ export function buildControlServer(kafka: TestKafka | TestKafkaCluster): Fastify
     snapshots: kafka.snapshots().map((s) => s.name),
     ...(kafka.hasSchemaRegistry ? { schemaRegistryUrl: kafka.schemaRegistryUrl } : {}),
     ...(kafka instanceof TestKafkaCluster && kafka.hasConnect ? { connectUrl: kafka.connectUrl } : {}),
-    ...(!(kafka instanceof TestKafkaCluster) && kafka.containerHost !== undefined
-      ? { containerBootstrapServers: kafka.containerBootstrapServers }
-      : {}),
+    ...(kafka.containerHost === undefined
+      ? {}
+      : { containerBootstrapServers: kafka.containerBootstrapServers }),
     ...(kafka instanceof TestKafkaCluster
       ? {
           brokers: kafka.cluster.nodeIds.map((nodeId) => ({

@@ -203,6 +203,21 @@ export class TestKafkaCluster {
     await this.#registry.start();
   }
 
+  /** The name containers are told (`containerHost`), if any. */
+  get containerHost(): string | undefined {
+    return this.cluster.containerHost;
+  }
+
+  /** With `containerHost`: every broker's containers listener, `containerHost:port`, node 1 first. */
+  get containerBootstrapAddresses(): string[] {
+    return this.cluster.containerBootstrapAddresses;
+  }
+
+  /** With `containerHost`: `containerBootstrapAddresses` in Kafka's `bootstrap.servers` form. */
+  get containerBootstrapServers(): string {
+    return this.containerBootstrapAddresses.join(',');
+  }
+
   /** Every broker's `host:port`, node 1 first (a killed broker's too: clients move on to the others). */
   get bootstrapAddresses(): string[] {
     return this.cluster.bootstrapAddresses;
@@ -625,6 +640,7 @@ export async function startKafkaCluster(options: StartKafkaOptions): Promise<Tes
     heartbeatIntervalMs: TEST_CLUSTER_HEARTBEAT_INTERVAL_MS,
     raftConfig: TEST_CLUSTER_RAFT,
     faultProxies: options.faultProxies ?? true,
+    ...(options.containerHost === undefined ? {} : { containerHost: options.containerHost }),
     ...(manual === undefined ? {} : { brokerOptions: () => ({ clock: manual }) }),
     ...(options.log === undefined ? {} : { log: () => options.log! }),
   });

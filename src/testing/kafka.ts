@@ -532,12 +532,10 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
     const taken = ['listeners', 'advertised.listeners', 'listener.security.protocol.map'].find(
       (name) => options.config?.[name] !== undefined,
     );
-    if (brokers === 3 || taken !== undefined) {
+    if (taken !== undefined) {
       throw new KafkaTestingError(
         'OPTION_INVALID',
-        brokers === 3
-          ? 'containerHost is served on one broker only: three brokers advertise their fault proxies at host'
-          : `containerHost sets the broker's listeners itself: leave ${taken} out of config`,
+        `containerHost sets the broker's listeners itself: leave ${taken} out of config`,
       );
     }
   }
@@ -547,7 +545,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
       throw new KafkaTestingError(
         'OPTION_INVALID',
         brokers === 3
-          ? 'advertisedHost is served on one broker only: three brokers advertise their fault proxies at host'
+          ? 'advertisedHost is served on one broker only: three brokers reach each other at the address their host listener advertises, so it stays host (use containerHost for containers)'
           : 'advertisedHost is not served with connect: one broker with Connect is a one-node cluster, which advertises its fault proxy at host',
       );
     }

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../common/cli-errors.ts';
 import { startControlServer } from './control-server.ts';
 import { KafkaTestingError } from './errors.ts';
-import { type StartKafkaOptions, startKafka, TestKafka } from './kafka.ts';
+import { type StartKafkaOptions, startKafka, type TestKafka } from './kafka.ts';
 import { TestKafkaCluster } from './kafka-cluster.ts';
 
 function portOf(text: string | undefined, flag: string): number {
@@ -126,8 +126,8 @@ process.stdout.write(
     controlUrl: control.url,
     ...(kafka.hasSchemaRegistry ? { schemaRegistryUrl: kafka.schemaRegistryUrl } : {}),
     ...(kafka instanceof TestKafkaCluster && kafka.hasConnect ? { connectUrl: kafka.connectUrl } : {}),
-    ...(kafka instanceof TestKafka && kafka.containerHost !== undefined
-      ? { containerBootstrapServers: kafka.containerBootstrapServers }
-      : {}),
+    ...(kafka.containerHost === undefined
+      ? {}
+      : { containerBootstrapServers: kafka.containerBootstrapServers }),
   })}\n`,
 );
