@@ -113,6 +113,8 @@ export class MetadataQuorum {
   #appliedEnd = 0;
   /** The Raft epoch of the last entry replayed (or of the snapshot installed). */
   #appliedEpoch = 0;
+  /** Waiters of `untilEpochReplayed`, woken at each replayed batch. */
+  readonly #epochWaiters = new Set<() => void>();
   readonly #pending: Pending[] = [];
   #noOpTimer: NodeJS.Timeout | null = null;
 
@@ -196,6 +198,23 @@ export class MetadataQuorum {
    */
   appliedEpoch(): number {
     return this.#appliedEpoch;
+  }
+
+  /** Resolves once an entry of `epoch` (or later) is replayed, or after `timeoutMs`. */
+  untilEpochReplayed(epoch: number, timeoutMs: number): Promise<void> {
+    if (this.#appliedEpoch >= epoch) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#epochWaiters.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (this.#appliedEpoch >= epoch) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#epochWaiters.add(check);
+    });
   }
 
   /**
@@ -298,6 +317,7 @@ export class MetadataQuorum {
       }
     }
     if (changed) this.#onImage(this.#image);
+    for (const check of [...this.#epochWaiters]) check();
     // Not inside the replica's commit callback: a snapshot rewrites the log the replica is serving.
     if (this.#bytesSinceSnapshot >= this.#snapshotRecordBytes && !this.#snapshotQueued) {
       this.#snapshotQueued = true;

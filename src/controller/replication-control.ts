@@ -48,6 +48,8 @@ import {
 
 /** Kafka's `broker.session.timeout.ms` default. */
 export const BROKER_SESSION_TIMEOUT_MS_DEFAULT = 9_000;
+/** How long a request to a freshly elected controller waits for it to replay the log (then NOT_CONTROLLER). */
+export const CONTROLLER_CATCH_UP_WAIT_MS = 2_000;
 /** How often the active controller looks for expired sessions. */
 export const SESSION_CHECK_INTERVAL_MS = 250;
 const NO_LEADER = -1;
@@ -205,6 +207,17 @@ export class ReplicationControl {
     return this.#active && this.#options.quorum.appliedEpoch() >= this.#leaderEpoch;
   }
 
+  /**
+   * #ready(), waiting first while this node leads but is still replaying (a fresh leader's first
+   * requests, BrokerRegistration at a cluster's start among them, are answered once it is caught up
+   * rather than refused), at most CONTROLLER_CATCH_UP_WAIT_MS.
+   */
+  async #untilReady(): Promise<boolean> {
+    if (this.#active && !this.#ready())
+      await this.#options.quorum.untilEpochReplayed(this.#leaderEpoch, CONTROLLER_CATCH_UP_WAIT_MS);
+    return this.#ready();
+  }
+
   #uncleanIntervalMs(): number {
     return this.#options.uncleanElectionIntervalMs ?? UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT;
   }
@@ -274,7 +287,7 @@ export class ReplicationControl {
         })),
       })),
     });
-    if (!this.#ready())
+    if (!(await this.#untilReady()))
       return refuse(KafkaErrors.NOT_CONTROLLER.code, 'This node is not the active controller.');
     const named = topics.reduce((total, topic) => total + topic.partitions.length, 0);
     if (named > REASSIGNMENTS_PER_REQUEST_MAX) {
@@ -305,7 +318,7 @@ export class ReplicationControl {
         partitionResult: topic.partitions.map((partitionId) => ({ partitionId, errorCode, errorMessage })),
       })),
     });
-    if (!this.#ready()) {
+    if (!(await this.#untilReady())) {
       return refuse(KafkaErrors.NOT_CONTROLLER.code, 'This node is not the active controller.');
     }
     const named = (topicPartitions ?? []).reduce((total, topic) => total + topic.partitions.length, 0);
@@ -386,7 +399,7 @@ export class ReplicationControl {
   }
 
   async #register(body: MessageValue): Promise<MessageValue> {
-    if (!this.#ready()) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
+    if (!(await this.#untilReady())) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
     if (body.clusterId !== this.#options.clusterId) {
       return { errorCode: KafkaErrors.INCONSISTENT_CLUSTER_ID.code };
     }
@@ -453,7 +466,7 @@ export class ReplicationControl {
   }
 
   async #heartbeat(body: MessageValue): Promise<MessageValue> {
-    if (!this.#ready()) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
+    if (!(await this.#untilReady())) return { errorCode: KafkaErrors.NOT_CONTROLLER.code };
     const brokerId = body.brokerId as number;
     const epoch = Number(body.brokerEpoch as bigint);
     let image = this.#image();
@@ -733,7 +746,7 @@ export class ReplicationControl {
   }
 
   async #alterPartition(body: MessageValue): Promise<MessageValue> {
-    if (!this.#ready()) return { errorCode: KafkaErrors.NOT_CONTROLLER.code, topics: [] };
+    if (!(await this.#untilReady())) return { errorCode: KafkaErrors.NOT_CONTROLLER.code, topics: [] };
     const brokerId = body.brokerId as number;
     const brokerEpoch = Number(body.brokerEpoch as bigint);
     const image = this.#image();
