@@ -11,6 +11,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ConnectionInfo } from '../broker/handler.ts';
+import type { ConnectionAdmission } from '../security/quotas-connections.ts';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.ts';
 
 /**
@@ -49,9 +50,16 @@ export interface ServerOptions {
   readonly log?: ServerLog;
   /** TLS (an SSL or SASL_SSL listener): the connection is served once the handshake is done. */
   readonly tls?: tls.TlsOptions;
+  /**
+   * Asked at TCP accept, before the TLS handshake and before any byte is read: serve the connection
+   * (and release its slot once it closes), close it at once, or hold it unread and close it later
+   * (the broker's connection quotas, src/security/quotas-connections.ts; one for all its listeners).
+   */
+  readonly admission?: ConnectionAdmission;
 }
 
 const SILENT: ServerLog = { info() {}, warn() {} };
+const addressOf = (socket: net.Socket): string => `${socket.remoteAddress}:${socket.remotePort}`;
 /** How long a TLS client may take to complete its handshake (Node's default is 120 s). */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -347,6 +355,8 @@ export class KafkaServer {
   #server: net.Server | null = null;
   #nextConnectionId = 1;
   #draining: (() => void) | null = null;
+  /** Sockets the admission holds unread until their delayed close, by remote address:port. */
+  readonly #held = new Map<string, net.Socket>();
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -360,15 +370,21 @@ export class KafkaServer {
     const tlsOptions = this.#options.tls;
     let server: net.Server;
     if (tlsOptions === undefined) {
-      server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+      server = net.createServer({ noDelay: true }, (socket) => {
+        if (this.#admit(socket)) this.#accept(socket);
+      });
     } else {
       server = tls.createServer(
         { ...tlsOptions, noDelay: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
-        (socket) => this.#accept(socket),
+        (socket) => {
+          // A held connection whose handshake completed anyway is still not served.
+          if (!this.#held.has(addressOf(socket))) this.#accept(socket);
+        },
       );
       server.on('connection', (socket: net.Socket) => {
         this.#rawSockets.add(socket);
         socket.once('close', () => this.#rawSockets.delete(socket));
+        this.#admit(socket);
       });
       // A failed handshake (a PLAINTEXT client, an untrusted or missing client certificate) closes
       // only that socket; the reason is logged without anything the client sent.
@@ -392,6 +408,30 @@ export class KafkaServer {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** The admission's verdict on a socket just accepted: true to serve it. */
+  #admit(socket: net.Socket): boolean {
+    const admission = this.#options.admission?.admit(socket.remoteAddress ?? '');
+    if (admission === undefined) return true;
+    if (admission.kind === 'serve') {
+      socket.once('close', admission.release);
+      return true;
+    }
+    this.log.info(`${admission.reason} (${this.#options.listenerName ?? 'PLAINTEXT'})`);
+    if (admission.kind === 'close') {
+      socket.destroy();
+      return false;
+    }
+    const key = addressOf(socket);
+    this.#held.set(key, socket);
+    socket.pause();
+    const timer = setTimeout(() => socket.destroy(), admission.delayMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.#held.delete(key);
+    });
+    return false;
   }
 
   #accept(socket: net.Socket): void {
@@ -436,6 +476,7 @@ export class KafkaServer {
     if (server === null) return;
     this.#server = null;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.#held.values()) socket.destroy();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, this.#limits.shutdownGraceMs);
       this.#draining = () => {
