@@ -15,6 +15,7 @@ import { type InterBrokerLink, interBrokerLink } from '../security/inter-broker.
 import { listenerServices } from '../security/listener-view.ts';
 import { type Listener, resolveListeners } from '../security/listeners.ts';
 import { CLIENT_QUOTAS, ClientQuotaStore, QUOTA_ENFORCER, quotaEnforcerFor } from '../security/quotas.ts';
+import { ConnectionQuotas, connectionQuotaOptions } from '../security/quotas-connections.ts';
 import { AUTHORIZER } from '../security/request-authorization.ts';
 import { type ListenerSecurity, listenerSecurity } from '../security/sasl.ts';
 import { SCRAM_CREDENTIALS, ScramCredentialStore } from '../security/scram-store.ts';
@@ -169,6 +170,8 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   readonly #interBroker: InterBrokerLink | null;
   /** Each listener's TLS options (SSL, SASL_SSL), read at construction so a bad file fails early. */
   readonly #tls = new Map<string, TlsOptions>();
+  /** `max.connections.per.ip`, its overrides and the `ip` quotas, one for every listener. */
+  readonly #connectionQuotas: ConnectionQuotas;
   /** SCRAM credentials, replayed from the metadata log at start (API keys 50 and 51 change them). */
   readonly #scram = new ScramCredentialStore((records) => this.#commitSecurity(records));
   /** ACLs (API keys 29-31) and, with `authorizer.class.name` set, the authorizer over them (src/security). */
@@ -242,6 +245,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       const tls = listenerTls(listener, lookup);
       if (tls !== undefined) this.#tls.set(listener.name, tls);
     }
+    this.#connectionQuotas = new ConnectionQuotas(connectionQuotaOptions(this.config, () => this.#quotas));
     // Only what was set: Kafka's defaults (security.inter.broker.protocol PLAINTEXT) are the
     // link's own fallbacks, and "only one of the two" is about the settings given.
     const given = (name: string): string | undefined => {
@@ -339,6 +343,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
         limits,
         listenerName: listener.name,
         tls: this.#tls.get(listener.name),
+        admission: this.#connectionQuotas,
       });
       let port: number;
       try {

@@ -302,6 +302,19 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   }),
   def('socket.request.max.bytes', INT, '104857600', 'Largest request frame.', { min: 1, readOnly: true }),
   def('max.connections', INT, String(INT_MAX), 'Connections accepted.', { min: 0, startOnly: true }),
+  def(
+    'max.connections.per.ip',
+    INT,
+    String(INT_MAX),
+    'Connections one address may hold (src/security/quotas-connections.ts).',
+    {
+      min: 0,
+      startOnly: true,
+    },
+  ),
+  def('max.connections.per.ip.overrides', STR, '', 'Per-address maxima, host:count,host:count.', {
+    startOnly: true,
+  }),
   def('connections.max.idle.ms', LONG, '600000', 'Idle connection timeout.', { readOnly: true }),
   def('queued.max.requests', INT, '500', 'Requests queued per connection before it stops being read.', {
     min: 1,
