@@ -5,6 +5,7 @@
  * connection-quotas-reference.long.ts (both, compared).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { encodeRequest } from '../../src/protocol/index.ts';
 import { WireClient } from './support.ts';
 
@@ -18,17 +19,22 @@ export interface ConnectionOutcome {
 export const CLIENT_ADDRESS = '127.0.0.2';
 
 /**
- * Opens a connection from `localAddress`, sends ApiVersions v0 and waits up to `waitMs` for the first
- * bytes of an answer or the close. An answered connection is returned open.
+ * Opens a connection from `localAddress` (through TLS with `secure`), sends ApiVersions v0 and waits up
+ * to `waitMs` for the first bytes of an answer or the close. An answered connection is returned open.
  */
 export function probeConnection(
   port: number,
   waitMs: number,
   localAddress = CLIENT_ADDRESS,
+  secure?: tls.ConnectionOptions,
 ): Promise<{ outcome: ConnectionOutcome; socket: net.Socket | null }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+    const socket =
+      secure === undefined
+        ? net.connect({ host: '127.0.0.1', port, localAddress })
+        : // Node passes localAddress on to the TCP connect; its TLS typings leave it out.
+          tls.connect({ host: '127.0.0.1', port, localAddress, ...secure } as tls.ConnectionOptions);
     const done = (outcome: ConnectionOutcome['outcome'], keep: boolean) => {
       clearTimeout(timer);
       socket.removeAllListeners('data');
@@ -47,7 +53,7 @@ export function probeConnection(
         reject(error);
       }
     });
-    socket.once('connect', () => {
+    socket.once(secure === undefined ? 'connect' : 'secureConnect', () => {
       socket.write(
         encodeRequest(
           { requestApiKey: 18, requestApiVersion: 0, correlationId: 1, clientId: 'conn-quotas' },
@@ -117,10 +123,11 @@ export async function rateScenario(
   port: number,
   count: number,
   waitMs: number,
+  localAddress = CLIENT_ADDRESS,
 ): Promise<ConnectionOutcome[]> {
   const outcomes: ConnectionOutcome[] = [];
   for (let i = 0; i < count; i++) {
-    const { outcome, socket } = await probeConnection(port, waitMs);
+    const { outcome, socket } = await probeConnection(port, waitMs, localAddress);
     outcomes.push(outcome);
     socket?.destroy();
   }

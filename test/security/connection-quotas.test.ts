@@ -8,11 +8,13 @@
  * Ports (docs/team-rules.md): an in-process broker 27440.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type tls from 'node:tls';
 import { Broker } from '../../src/broker/broker.ts';
+import { makeCertificates } from '../../src/security/certs.ts';
 import { ClientQuotaStore } from '../../src/security/quotas.ts';
 import {
   ConnectionQuotaConfigError,
@@ -22,12 +24,18 @@ import {
 import {
   CLIENT_ADDRESS,
   perIpScenario,
+  probeConnection,
   rateScenario,
   runs,
   setDefaultIpRate,
 } from './connection-quotas-scenario.ts';
 
 const PORT = 27440;
+/** The same broker's SSL listener: the per-address count is the broker's, across its listeners. */
+const TLS_PORT = 27441;
+/** Each test its own client address: a closed connection is released once the broker sees the close. */
+const TLS_CLIENT = '127.0.0.4';
+const RATE_CLIENT = '127.0.0.5';
 const LIMIT = 2;
 const WAIT_MS = 10_000;
 /** Kafka's Rate counts at least 10 windows of 1 s: at 1 connection/s the 11th is over the quota. */
@@ -121,14 +129,25 @@ describe('ConnectionQuotas (fake clock)', () => {
 describe('an in-process broker on the wire, as Kafka 4.1.1 answered', () => {
   let dataDir = '';
   let broker: Broker | undefined;
+  let secure: tls.ConnectionOptions = {};
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'kstack-conn-quotas-'));
+    const certDir = join(dataDir, 'certs');
+    mkdirSync(certDir);
+    const certs = makeCertificates(certDir);
+    secure = { ca: [readFileSync(certs.caFile, 'utf8')] };
     broker = new Broker({
       dataDir,
       host: '127.0.0.1',
       port: PORT,
-      config: { 'max.connections.per.ip.overrides': `${CLIENT_ADDRESS}:${LIMIT}` },
+      config: {
+        'max.connections.per.ip.overrides': `${CLIENT_ADDRESS}:${LIMIT},${TLS_CLIENT}:${LIMIT}`,
+        listeners: `PLAINTEXT://127.0.0.1:${PORT},SSL://127.0.0.1:${TLS_PORT}`,
+        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SSL:SSL',
+        'ssl.keystore.type': 'PEM',
+        'ssl.keystore.location': certs.brokerKeystoreFile,
+      },
     });
     await broker.start();
   });
@@ -147,14 +166,43 @@ describe('an in-process broker on the wire, as Kafka 4.1.1 answered', () => {
     ]);
   });
 
+  it('the limit counts every listener of the broker: a TLS connection is refused before its handshake', async () => {
+    const plain = await probeConnection(PORT, WAIT_MS, TLS_CLIENT);
+    const secured = await probeConnection(TLS_PORT, WAIT_MS, TLS_CLIENT, secure);
+    assert.deepEqual([plain.outcome.outcome, secured.outcome.outcome], ['answered', 'answered']);
+    const third = await probeConnection(TLS_PORT, WAIT_MS, TLS_CLIENT, secure);
+    assert.equal(third.outcome.outcome, 'closed');
+    // Another address is not limited.
+    const other = await probeConnection(TLS_PORT, WAIT_MS, '127.0.0.3', secure);
+    assert.equal(other.outcome.outcome, 'answered');
+    other.socket?.destroy();
+    secured.socket?.destroy();
+    let again = 'closed';
+    for (let attempt = 0; attempt < 20 && again !== 'answered'; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const probe = await probeConnection(TLS_PORT, WAIT_MS, TLS_CLIENT, secure);
+      again = probe.outcome.outcome;
+      probe.socket?.destroy();
+    }
+    assert.equal(again, 'answered');
+    plain.socket?.destroy();
+  });
+
   it('connection_creation_rate 1: ten served, then each held unanswered and closed after one window', async () => {
     await setDefaultIpRate(PORT, 1);
-    const outcomes = await rateScenario(PORT, SERVED_AT_RATE_ONE + HELD, WAIT_MS);
+    const outcomes = await rateScenario(PORT, SERVED_AT_RATE_ONE + HELD, WAIT_MS, RATE_CLIENT);
     assert.equal(runs(outcomes.map((o) => o.outcome)), `answered×${SERVED_AT_RATE_ONE}, closed×${HELD}`);
     for (const held of outcomes.slice(SERVED_AT_RATE_ONE))
       assert.ok(held.afterMs >= 900, `closed after ${held.afterMs} ms`);
+    // Through TLS the same: held (its handshake may complete, it is never served), closed after a window.
+    const tlsHeld = await probeConnection(TLS_PORT, WAIT_MS, RATE_CLIENT, secure);
+    assert.equal(tlsHeld.outcome.outcome, 'closed');
+    assert.ok(tlsHeld.outcome.afterMs >= 900, `TLS closed after ${tlsHeld.outcome.afterMs} ms`);
     // Removed: served again at once.
     await setDefaultIpRate(PORT, null);
-    assert.equal(runs((await rateScenario(PORT, 3, WAIT_MS)).map((o) => o.outcome)), 'answered×3');
+    assert.equal(
+      runs((await rateScenario(PORT, 3, WAIT_MS, RATE_CLIENT)).map((o) => o.outcome)),
+      'answered×3',
+    );
   });
 });
