@@ -41,7 +41,7 @@ export interface PartitionView {
 /** One topic, from the metadata image. */
 export interface TopicView {
   readonly name: string;
-  /** Canonical UUID text (`8-4-4-4-12` hex). */
+  /** Kafka's UUID text: 16 bytes as unpadded base64url (src/protocol/uuid.ts), as Kafka's tools print topic ids. */
   readonly topicId: string;
   readonly internal: boolean;
   readonly partitions: readonly PartitionView[];
