@@ -111,7 +111,14 @@ test('Produce v3 request: null transactional id, records as raw bytes', () => {
     transactionalId: null,
     acks: -1,
     timeoutMs: 30000,
-    topicData: [{ name: 't', partitionData: [{ index: 2, records: new Uint8Array([0xaa, 0xbb, 0xcc]) }] }],
+    topicData: [
+      {
+        name: 't',
+        // v13's topic id (KIP-516), absent before it: the spec's default, the zero UUID
+        topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
+        partitionData: [{ index: 2, records: new Uint8Array([0xaa, 0xbb, 0xcc]) }],
+      },
+    ],
   });
   assert.deepStrictEqual(encodeRequest(decoded.header, decoded.body), sized(frame));
 });

@@ -53,7 +53,7 @@ describe('header-level errors carry what the server needs to answer', () => {
   });
 
   test('a Produce version beyond the spec', () => {
-    const error = assertProtocolError(bytes('0000 000d 00000006 ffff 00'), ['UNSUPPORTED_VERSION']);
+    const error = assertProtocolError(bytes('0000 000e 00000006 ffff 00'), ['UNSUPPORTED_VERSION']);
     assert.equal(error.correlationId, 6);
   });
 

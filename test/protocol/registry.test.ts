@@ -23,7 +23,7 @@ test('the registry holds the 55 APIs of the broker, group, transaction, security
 test('version ranges as the specification gives them', () => {
   const expected: [number, number, number, number | null][] = [
     // api key, min, max, first flexible version (null: never flexible)
-    [ApiKey.Produce, 0, 12, 9],
+    [ApiKey.Produce, 0, 13, 9],
     [ApiKey.TxnOffsetCommit, 0, 5, 3],
     [ApiKey.Fetch, 0, 17, 12],
     [ApiKey.ListOffsets, 0, 10, 6],
