@@ -12,6 +12,12 @@ import { probeMetadata } from '../../reference/probe.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Output kept for error reports (stdout and stderr interleaved), by default. */
 export const OUTPUT_TAIL_BYTES_DEFAULT = 16 * 1024;
+/**
+ * kstack's own console lines (`kstack: … bootstrap servers: …`, `[kstack] …`: every line that is not a
+ * JSON log line) kept whole, at most this many: a harness waiting for one must not lose it to the
+ * tail, which a burst of JSON logs (a 50-partition internal topic created by a companion) can fill.
+ */
+export const NOTICE_LINES_MAX = 2000;
 export const READY_TIMEOUT_MS_DEFAULT = 60_000;
 /** How long SIGTERM may take before SIGKILL, by default. */
 export const STOP_GRACE_MS_DEFAULT = 30_000;
@@ -90,6 +96,7 @@ export class KstackProcess {
   readonly #child: ChildProcess;
   readonly #exited: Promise<ProcessExit>;
   #output = '';
+  readonly #notices: string[] = [];
   #exit: ProcessExit | null = null;
 
   /** Spawns the process; `ready()` waits until it serves. */
@@ -108,9 +115,15 @@ export class KstackProcess {
     const keep = (chunk: Buffer): void => {
       this.#output = (this.#output + chunk.toString('utf8')).slice(-tailBytes);
     };
-    this.#child.stdout?.on('data', keep);
+    const noticesOf = this.#noticeCollector();
+    this.#child.stdout?.on('data', (chunk: Buffer) => {
+      keep(chunk);
+      noticesOf(chunk);
+    });
+    const stderrNotices = this.#noticeCollector();
     this.#child.stderr?.on('data', (chunk: Buffer) => {
       keep(chunk);
+      stderrNotices(chunk);
       if (options.echoStderr) process.stderr.write(chunk);
     });
     this.#exited = new Promise((resolve) => {
@@ -152,6 +165,24 @@ export class KstackProcess {
   /** The last OUTPUT_TAIL_BYTES of stdout and stderr. */
   get output(): string {
     return this.#output;
+  }
+
+  /** kstack's own console lines so far (not its JSON logs), whole: the first NOTICE_LINES_MAX. */
+  get notices(): string {
+    return this.#notices.join('\n');
+  }
+
+  /** Collects one stream's non-JSON lines into #notices (a line may span chunks). */
+  #noticeCollector(): (chunk: Buffer) => void {
+    let partial = '';
+    return (chunk) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('{') || this.#notices.length >= NOTICE_LINES_MAX) continue;
+        this.#notices.push(line);
+      }
+    };
   }
 
   /** How it ended, or null while it runs. */

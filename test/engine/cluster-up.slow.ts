@@ -222,7 +222,7 @@ test('kstack up --brokers 3 from the Compose stack: per-broker settings, baselin
   );
   const running = cluster;
   await waitFor('the bootstrap servers line', () =>
-    running.output.includes(`bootstrap servers: ${BOOTSTRAP}`) ? true : undefined,
+    running.notices.includes(`bootstrap servers: ${BOOTSTRAP}`) ? true : undefined,
   );
   console.log(`start to ready: ${Math.round(performance.now() - startedAt)} ms`);
   // Launched once the nodes answer, not beside their start on a loaded machine; used after the failover.

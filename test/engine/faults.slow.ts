@@ -132,7 +132,7 @@ test('kstack fault on kstack up --brokers 3: slow link, isolated leader, paused 
   );
   const running = cluster;
   await waitFor('the fault control line', async () =>
-    running.output.includes(`fault control on ${CONTROL}`) ? true : undefined,
+    running.notices.includes(`fault control on ${CONTROL}`) ? true : undefined,
   );
   const admin = new Admin({ clientId: 'faults-test', bootstrapBrokers: BOOTSTRAP });
   try {

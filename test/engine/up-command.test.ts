@@ -180,7 +180,7 @@ describe('kstack up from a copy of the Compose stack', { timeout: 600_000 }, () 
       { args: ['--compose', stack.rootFile, '--data-dir', dataDir, ...extra], ports: [UP_PORT] },
       READY_TIMEOUT_MS,
     );
-    await waitFor('the bootstrap line', () => broker.output.includes('bootstrap servers'));
+    await waitFor('the bootstrap line', () => broker.notices.includes('bootstrap servers'));
     return broker;
   };
 

@@ -213,10 +213,8 @@ function referenceTarget(): Target {
     basePort: REFERENCE_BASE_PORT,
     dataDir: dataDir('reference'),
   });
-  return Object.assign(cluster, {
-    name: 'reference',
-    start: () => cluster.start(REFERENCE_READY_TIMEOUT_MS),
-  });
+  const start = cluster.start.bind(cluster);
+  return Object.assign(cluster, { name: 'reference', start: () => start(REFERENCE_READY_TIMEOUT_MS) });
 }
 
 /** The scenario; returns the second instance, finished, and the phases' durations. */

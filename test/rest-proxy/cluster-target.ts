@@ -96,7 +96,7 @@ export function kstackClusterTarget(port: number, dataDirPrefix: string): Cluste
       );
       const up = running;
       const deadline = Date.now() + CLUSTER_READY_MS;
-      while (!up.output.includes(`bootstrap servers: ${bootstrap}`)) {
+      while (!up.notices.includes(`bootstrap servers: ${bootstrap}`)) {
         if (up.exit !== null || Date.now() > deadline) {
           await up.stop(0, 'SIGKILL');
           throw new Error(

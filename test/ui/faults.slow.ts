@@ -203,9 +203,9 @@ test('the Faults page: kill a partition leader, watch its leader move while acks
   for (const result of [started, launched]) if (result.status === 'rejected') throw result.reason;
   const running = cluster!;
   await waitFor('the bootstrap servers line', async () =>
-    running.output.includes('bootstrap servers:') ? true : undefined,
+    running.notices.includes('bootstrap servers:') ? true : undefined,
   );
-  assert.match(running.output, new RegExp(`web UI \\(kafka-ui\\) on ${UI_URL}`));
+  assert.match(running.notices, new RegExp(`web UI \\(kafka-ui\\) on ${UI_URL}`));
   console.log(`cluster, companions and Chromium ready after ${Math.round(performance.now() - startedAt)} ms`);
 
   const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
