@@ -22,6 +22,9 @@ import { runTool } from '../engine/run-tool.ts';
 import { WireClient } from './compression-wire.ts';
 import { kstackTarget, referenceTarget } from './targets.ts';
 
+/** How long an altered topic config may take to be described (Kafka: until its broker replays it). */
+const CONFIG_VISIBLE_MS = 10_000;
+
 const VENV_PYTHON = join(process.env.HOME ?? '', '.cache', 'kstack', 'venv', 'bin', 'python');
 const ROUNDTRIP = fileURLToPath(new URL('./compression-roundtrip.py', import.meta.url));
 const CONSOLE_CONSUMER = fileURLToPath(
@@ -175,11 +178,17 @@ for (const makeTarget of [
       }
       const set = await client.alterConfigs(2, `${prefix}-zstd`, { 'compression.zstd.level': '19' });
       assert.equal(set.errorCode, 0);
-      const after = await client.describeConfigs(2, `${prefix}-zstd`, ['compression.zstd.level']);
-      assert.deepEqual(
-        after.configs.map((c) => [c.value, c.configSource]),
-        [['19', 1]],
-      );
+      // Kafka applies an AlterConfigs through its metadata log: a broker describes the new value once
+      // it has replayed it, so ask again until it shows (kstack answers at once).
+      const deadline = Date.now() + CONFIG_VISIBLE_MS;
+      let shown: unknown[][] = [];
+      for (;;) {
+        const after = await client.describeConfigs(2, `${prefix}-zstd`, ['compression.zstd.level']);
+        shown = after.configs.map((c) => [c.value, c.configSource]);
+        if (shown[0]?.[0] === '19' || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(shown, [['19', 1]]);
     });
 
     it('a produce holding two batches for one partition: INVALID_RECORD, nothing written', async () => {
