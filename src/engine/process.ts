@@ -112,20 +112,17 @@ export class KstackProcess {
         stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
       },
     );
-    const keep = (chunk: Buffer): void => {
-      this.#output = (this.#output + chunk.toString('utf8')).slice(-tailBytes);
+    // One follower per stream: the shared output tail, the stream's own notice lines, the echo.
+    const follow = (echo: boolean) => {
+      const collectNotices = this.#noticeCollector();
+      return (chunk: Buffer): void => {
+        this.#output = (this.#output + chunk.toString('utf8')).slice(-tailBytes);
+        collectNotices(chunk);
+        if (echo) process.stderr.write(chunk);
+      };
     };
-    const noticesOf = this.#noticeCollector();
-    this.#child.stdout?.on('data', (chunk: Buffer) => {
-      keep(chunk);
-      noticesOf(chunk);
-    });
-    const stderrNotices = this.#noticeCollector();
-    this.#child.stderr?.on('data', (chunk: Buffer) => {
-      keep(chunk);
-      stderrNotices(chunk);
-      if (options.echoStderr) process.stderr.write(chunk);
-    });
+    this.#child.stdout?.on('data', follow(false));
+    this.#child.stderr?.on('data', follow(options.echoStderr === true));
     this.#exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         this.#exit = signal !== null ? { code: null, signal } : { code: code ?? 0, signal: null };
