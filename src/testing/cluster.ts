@@ -80,14 +80,26 @@ export interface StartClusterOptions {
   /**
    * With faultProxies: a second broker listener on every node (`CONTAINER`, behind a fault proxy of
    * its own on `host`, so container clients cross the faults too) advertising this name with its
-   * proxy's port; the first listener (`HOST`, the inter-broker one) keeps `advertisedHost`.
+   * proxy's port; the first listener (`HOST`, the inter-broker one unless `advertisedHost`) keeps
+   * `advertisedHost`.
    */
   readonly containerHost?: string;
+  /**
+   * With faultProxies: the name every node's client listener (`HOST`, the first) advertises with its
+   * proxy's port, e.g. `localhost` or a name a container resolves. The nodes then replicate over a
+   * third listener (`INTERNAL`, the inter-broker one, behind a proxy of its own on `host`, advertised
+   * at `host`), so no node has to resolve the name; `internalBootstrapServers` lists it for the
+   * clients the test harness runs itself (the Schema Registry, the Connect worker). Default `host`
+   * (no internal listener).
+   */
+  readonly advertisedHost?: string;
 }
 
 /** The listener names of nodes with `containerHost` (the host's first: it is the inter-broker one). */
 const HOST_LISTENER = 'HOST';
 const CONTAINER_LISTENER = 'CONTAINER';
+/** With `advertisedHost`: the listener the nodes replicate over, advertised at `host`. */
+const INTERNAL_LISTENER = 'INTERNAL';
 
 /** A node's network faults as its proxies apply them. */
 export interface NodeFaults {
@@ -254,6 +266,9 @@ export class TestCluster {
   /** With containerHost: each node's containers listener, and the proxy in front of it. */
   readonly #containerInnerPorts: number[] = [];
   readonly #containerProxyPorts: number[] = [];
+  /** With advertisedHost: each node's internal (inter-broker) listener, and the proxy in front of it. */
+  readonly #internalInnerPorts: number[] = [];
+  readonly #internalProxyPorts: number[] = [];
   #proxies: NodeProxy[] = [];
   #stopped = false;
 
@@ -266,6 +281,7 @@ export class TestCluster {
     controllerPorts: readonly number[],
     proxyPorts: readonly number[] = [],
     containerPorts: readonly number[] = [],
+    internalPorts: readonly number[] = [],
   ) {
     const count = options.nodes ?? 3;
     this.#options = options;
@@ -287,13 +303,30 @@ export class TestCluster {
       this.#controllerProxyPorts.push(proxyPorts[2 * (nodeId - 1) + 1] ?? 0);
       this.#containerInnerPorts.push(containerPorts[2 * (nodeId - 1)] ?? 0);
       this.#containerProxyPorts.push(containerPorts[2 * (nodeId - 1) + 1] ?? 0);
+      this.#internalInnerPorts.push(internalPorts[2 * (nodeId - 1)] ?? 0);
+      this.#internalProxyPorts.push(internalPorts[2 * (nodeId - 1) + 1] ?? 0);
     }
     for (const nodeId of this.nodeIds) this.#handles.set(nodeId, new ClusterBroker(this, nodeId));
   }
 
-  /** Every broker's `host:port`, node 1 first. */
+  /** Every broker's `host:port`, node 1 first (Metadata then names `advertisedHost`). */
   get bootstrapAddresses(): string[] {
     return this.nodeIds.map((nodeId) => `${this.host}:${this.brokerPort(nodeId)}`);
+  }
+
+  /** The name the nodes' client listeners advertise: `advertisedHost`, else `host`. */
+  get advertisedHost(): string {
+    return this.#options.advertisedHost ?? this.host;
+  }
+
+  /**
+   * Where the harness' own clients (registry, Connect) bootstrap: with `advertisedHost`, every node's
+   * internal listener (`host:port`, advertised at `host`, so they never need the name); else
+   * `bootstrapServers`.
+   */
+  get internalBootstrapServers(): string {
+    if (this.#options.advertisedHost === undefined) return this.bootstrapServers;
+    return this.nodeIds.map((nodeId) => `${this.host}:${this.#internalProxyPorts[nodeId - 1]}`).join(',');
   }
 
   /** Kafka's `bootstrap.servers` form. */
@@ -432,6 +465,18 @@ export class TestCluster {
               host: this.host,
               listenPort: this.#containerProxyPorts[nodeId - 1]!,
               upstreamPort: this.#containerInnerPorts[nodeId - 1]!,
+              rules,
+              log: (message: string) => this.#warn(nodeId, message),
+            }),
+          ]),
+      ...(this.#options.advertisedHost === undefined
+        ? []
+        : [
+            new NodeProxy({
+              nodeId,
+              host: this.host,
+              listenPort: this.#internalProxyPorts[nodeId - 1]!,
+              upstreamPort: this.#internalInnerPorts[nodeId - 1]!,
               rules,
               log: (message: string) => this.#warn(nodeId, message),
             }),
@@ -719,18 +764,45 @@ export class TestCluster {
   }
 
   /**
-   * With containerHost: the node's two listeners, each bound behind its proxy and advertising its
-   * proxy's port, the host's (the inter-broker one: the nodes reach each other there) at host, the
-   * containers' at the name.
+   * With containerHost or advertisedHost, the node's listeners, each bound on `host` behind its proxy
+   * and advertising the proxy's port: `HOST` (clients, at `advertisedHost`), `INTERNAL` with
+   * advertisedHost (the inter-broker one, at `host`: the nodes reach each other there without
+   * resolving the name), `CONTAINER` with containerHost (at that name). Without `INTERNAL`, `HOST`
+   * is the inter-broker listener.
    */
-  #containerListeners(nodeId: number): Record<string, string> {
-    const name = this.#options.containerHost;
-    if (name === undefined) return {};
+  #listenerConfig(nodeId: number): Record<string, string> {
+    const { containerHost, advertisedHost } = this.#options;
+    if (containerHost === undefined && advertisedHost === undefined) return {};
+    const i = nodeId - 1;
+    // [name, bound port, advertised host, advertised port]
+    const listeners: (readonly [string, number, string, number])[] = [
+      [HOST_LISTENER, this.#innerPorts[i]!, this.advertisedHost, this.#ports[i]!],
+      ...(advertisedHost === undefined
+        ? []
+        : [
+            [
+              INTERNAL_LISTENER,
+              this.#internalInnerPorts[i]!,
+              this.host,
+              this.#internalProxyPorts[i]!,
+            ] as const,
+          ]),
+      ...(containerHost === undefined
+        ? []
+        : [
+            [
+              CONTAINER_LISTENER,
+              this.#containerInnerPorts[i]!,
+              containerHost,
+              this.#containerProxyPorts[i]!,
+            ] as const,
+          ]),
+    ];
     return {
-      listeners: `${HOST_LISTENER}://${this.host}:${this.#innerPorts[nodeId - 1]},${CONTAINER_LISTENER}://${this.host}:${this.#containerInnerPorts[nodeId - 1]}`,
-      'advertised.listeners': `${HOST_LISTENER}://${this.host}:${this.#ports[nodeId - 1]},${CONTAINER_LISTENER}://${name}:${this.#containerProxyPorts[nodeId - 1]}`,
-      'listener.security.protocol.map': `${HOST_LISTENER}:PLAINTEXT,${CONTAINER_LISTENER}:PLAINTEXT`,
-      'inter.broker.listener.name': HOST_LISTENER,
+      listeners: listeners.map(([name, port]) => `${name}://${this.host}:${port}`).join(','),
+      'advertised.listeners': listeners.map(([name, , host, port]) => `${name}://${host}:${port}`).join(','),
+      'listener.security.protocol.map': listeners.map(([name]) => `${name}:PLAINTEXT`).join(','),
+      'inter.broker.listener.name': advertisedHost === undefined ? HOST_LISTENER : INTERNAL_LISTENER,
     };
   }
 
@@ -741,7 +813,7 @@ export class TestCluster {
     // reaches the other nodes' controllers through their proxies.
     const brokerOptions = proxied
       ? {
-          advertisedHost: this.host,
+          advertisedHost: this.advertisedHost,
           advertisedPort: this.#ports[nodeId - 1]!,
           ...this.#options.brokerOptions?.(nodeId),
         }
@@ -758,7 +830,7 @@ export class TestCluster {
       host: this.host,
       port: proxied ? this.#innerPorts[nodeId - 1]! : this.#ports[nodeId - 1]!,
       dataDir: join(this.dataDir, `node-${nodeId}`),
-      config: { ...this.#options.config, ...this.#containerListeners(nodeId) },
+      config: { ...this.#options.config, ...this.#listenerConfig(nodeId) },
       ...(this.#options.sessionTimeoutMs === undefined
         ? {}
         : { sessionTimeoutMs: this.#options.sessionTimeoutMs }),
@@ -806,31 +878,40 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   }
   const host = options.host ?? '127.0.0.1';
   const proxied = options.faultProxies === true;
-  if (!proxied && options.containerHost !== undefined) {
-    throw new KafkaTestingError(
-      'OPTION_INVALID',
-      'containerHost needs faultProxies: the nodes advertise their proxies',
-    );
+  for (const [name, value] of [
+    ['containerHost', options.containerHost],
+    ['advertisedHost', options.advertisedHost],
+  ] as const) {
+    if (!proxied && value !== undefined) {
+      throw new KafkaTestingError(
+        'OPTION_INVALID',
+        `${name} needs faultProxies: the nodes advertise their proxies`,
+      );
+    }
   }
   for (let attempt = 1; ; attempt += 1) {
     // With proxies every port is chosen up front (a proxy forwards to a port known before the node
     // binds it), all in one call so no two are the same.
     const containers = proxied && options.containerHost !== undefined;
+    const internal = proxied && options.advertisedHost !== undefined;
     const wanted =
       (options.controllerPorts === undefined ? count : 0) +
       (proxied ? 2 * count + (options.ports === undefined ? count : 0) : 0) +
-      (containers ? 2 * count : 0);
+      (containers ? 2 * count : 0) +
+      (internal ? 2 * count : 0);
     const free = wanted === 0 ? [] : await freePorts(host, wanted);
     const take = (n: number): number[] => free.splice(0, n);
     const controllerPorts = options.controllerPorts ?? take(count);
     const proxyPorts = proxied ? take(2 * count) : [];
     const publicPorts = proxied && options.ports === undefined ? take(count) : options.ports;
     const containerPorts = containers ? take(2 * count) : [];
+    const internalPorts = internal ? take(2 * count) : [];
     const cluster = new TestCluster(
       publicPorts === undefined ? options : { ...options, ports: publicPorts },
       controllerPorts,
       proxyPorts,
       containerPorts,
+      internalPorts,
     );
     try {
       await cluster.startNodes();

@@ -187,7 +187,7 @@ export class TestKafkaCluster {
 
   /** Starts the Connect companion (startKafkaCluster, after prepare); resolves once its REST API answers. */
   async startConnect(options: TestConnectOptions): Promise<void> {
-    const connect = new TestConnect(this.bootstrapServers, this.host, this.brokers, options);
+    const connect = new TestConnect(this.cluster.internalBootstrapServers, this.host, this.brokers, options);
     try {
       await connect.start();
     } catch (error) {
@@ -199,13 +199,18 @@ export class TestKafkaCluster {
 
   /** Starts the Schema Registry companion (startKafkaCluster, after prepare). */
   async startSchemaRegistry(): Promise<void> {
-    this.#registry = new TestSchemaRegistry(this.bootstrapServers, this.host, 0);
+    this.#registry = new TestSchemaRegistry(this.cluster.internalBootstrapServers, this.host, 0);
     await this.#registry.start();
   }
 
   /** The name containers are told (`containerHost`), if any. */
   get containerHost(): string | undefined {
     return this.cluster.containerHost;
+  }
+
+  /** The name Metadata gives clients of `bootstrapAddresses` (`advertisedHost`, else `host`). */
+  get advertisedHost(): string {
+    return this.cluster.advertisedHost;
   }
 
   /** With `containerHost`: every broker's containers listener, `containerHost:port`, node 1 first. */
@@ -641,6 +646,7 @@ export async function startKafkaCluster(options: StartKafkaOptions): Promise<Tes
     raftConfig: TEST_CLUSTER_RAFT,
     faultProxies: options.faultProxies ?? true,
     ...(options.containerHost === undefined ? {} : { containerHost: options.containerHost }),
+    ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
     ...(manual === undefined ? {} : { brokerOptions: () => ({ clock: manual }) }),
     ...(options.log === undefined ? {} : { log: () => options.log! }),
   });

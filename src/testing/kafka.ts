@@ -74,9 +74,10 @@ export interface StartKafkaOptions {
   /** Default 127.0.0.1. */
   readonly host?: string;
   /**
-   * One broker: the host name the broker tells clients (Metadata, FindCoordinator); default `host`.
-   * For clients in containers, e.g. `{ host: '0.0.0.0', advertisedHost: 'host.docker.internal' }`:
-   * every client, the test process' own too, must then resolve that name (README.md).
+   * The host name the brokers tell clients (Metadata, FindCoordinator); default `host`. For clients
+   * in containers, e.g. `{ host: '0.0.0.0', advertisedHost: 'host.docker.internal' }`: every client,
+   * the test process' own too, must then resolve that name (README.md). Three brokers replicate over
+   * an internal listener advertised at `host`, so the nodes never need the name.
    */
   readonly advertisedHost?: string;
   /**
@@ -541,12 +542,10 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<TestK
   }
   const connect = options.connect !== undefined && options.connect !== false;
   if (brokers === 3 || connect) {
-    if (advertised !== undefined) {
+    if (brokers === 1 && advertised !== undefined) {
       throw new KafkaTestingError(
         'OPTION_INVALID',
-        brokers === 3
-          ? 'advertisedHost is served on one broker only: three brokers reach each other at the address their host listener advertises, so it stays host (use containerHost for containers)'
-          : 'advertisedHost is not served with connect: one broker with Connect is a one-node cluster, which advertises its fault proxy at host',
+        'advertisedHost is not served with connect on one broker (a one-node cluster): use brokers: 3',
       );
     }
     if (brokers === 1 && options.containerHost !== undefined) {

@@ -59,14 +59,107 @@ test('advertisedHost: clients are told that name and reach the broker through it
   }
 });
 
-test('advertisedHost: a bad name and three brokers are refused by name', async () => {
+test('advertisedHost: a bad name, and Connect on one broker, are refused by name', async () => {
   const invalid = (pattern: RegExp) => (error: unknown) =>
     error instanceof KafkaTestingError && error.code === 'OPTION_INVALID' && pattern.test(error.message);
   await assert.rejects(startKafka({ advertisedHost: 'bad host:1' }), invalid(/advertisedHost: 'bad host:1'/));
   await assert.rejects(
-    startKafka({ brokers: 3, advertisedHost: ADVERTISED }),
-    invalid(/advertisedHost is served on one broker only/),
+    startKafka({ brokers: 3, advertisedHost: 'bad_name' }),
+    invalid(/advertisedHost: 'bad_name'/),
   );
+  await assert.rejects(
+    startKafka({ connect: true, advertisedHost: ADVERTISED }),
+    invalid(/advertisedHost is not served with connect on one broker/),
+  );
+});
+
+test('three brokers with advertisedHost: clients are told the name on every node, the nodes replicate without it, across reset()', async () => {
+  // The Schema Registry is a client the harness runs itself: it bootstraps on the internal listener,
+  // so it starts (and restarts on reset) although this process' resolver does not know the name.
+  const kafka = await startKafka({
+    brokers: 3,
+    advertisedHost: ADVERTISED,
+    schemaRegistry: true,
+    topics: [{ name: 'orders', partitions: 3, replicationFactor: 3 }],
+  });
+  const ports = kafka.bootstrapAddresses.map((address) => address.split(':')[1]);
+  try {
+    assert.equal(kafka.advertisedHost, ADVERTISED);
+    assert.deepEqual(
+      kafka.bootstrapAddresses,
+      ports.map((port) => `127.0.0.1:${port}`),
+      'bootstrap on host',
+    );
+    for (const round of ['before reset()', 'after reset()']) {
+      const asked: string[] = [];
+      // A resolver that knows the advertised name (as a container's does); any other name fails.
+      const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+        asked.push(`${host}:${port}`);
+        return connect({ host: host === ADVERTISED ? '127.0.0.1' : host, port }, onConnect);
+      };
+      const client = new Kafka({
+        clientId: `advertised-3-${round}`,
+        brokers: kafka.bootstrapAddresses,
+        socketFactory,
+        logLevel: logLevel.NOTHING,
+      });
+      const admin = client.admin();
+      const producer = client.producer();
+      await Promise.all([admin.connect(), producer.connect()]);
+      try {
+        const { brokers } = await admin.describeCluster();
+        assert.deepEqual(
+          brokers.map((b) => `${b.host}:${b.port}`).sort(),
+          ports.map((port) => `${ADVERTISED}:${port}`).sort(),
+          `${round}: Metadata names the advertised host with each node's proxy port`,
+        );
+        // acks=all at min ISR 2: the followers fetched these records over the internal listener.
+        await producer.send({
+          topic: 'orders',
+          acks: -1,
+          messages: [0, 1, 2].map((partition) => ({ partition, value: round })),
+        });
+        const offsets = await admin.fetchTopicOffsets('orders');
+        assert.deepEqual(
+          offsets.map((o) => o.high),
+          ['1', '1', '1'],
+          `${round}: one record on each partition`,
+        );
+        const [topic] = (await admin.fetchTopicMetadata({ topics: ['orders'] })).topics;
+        for (const partition of topic?.partitions ?? []) {
+          assert.equal(
+            partition.isr.length,
+            3,
+            `${round}: partition ${partition.partitionId} keeps its full ISR`,
+          );
+        }
+        const own = new Set([...kafka.bootstrapAddresses, ...ports.map((port) => `${ADVERTISED}:${port}`)]);
+        assert.deepEqual(
+          asked.filter((address) => !own.has(address)),
+          [],
+          `${round}: the client went to the bootstrap addresses and the advertised name only`,
+        );
+        assert.ok(
+          asked.some((address) => address.startsWith(`${ADVERTISED}:`)),
+          `${round}: it used the name`,
+        );
+      } finally {
+        await Promise.all([admin.disconnect(), producer.disconnect()]);
+      }
+      const subjects = await fetch(`${kafka.schemaRegistryUrl}/subjects`);
+      assert.equal(subjects.status, 200, `${round}: the registry serves`);
+      await kafka.reset();
+    }
+    // The client listener stays behind the fault proxies: node 1 isolated from clients answers no
+    // Metadata there, healed it does.
+    const port = Number(ports[0]);
+    kafka.broker(1).isolate({ from: 'clients' });
+    await assert.rejects(probeMetadata('127.0.0.1', port, 5_000), 'isolated from clients');
+    kafka.broker(1).heal();
+    assert.equal((await probeMetadata('127.0.0.1', port, 30_000)).length, 3, 'healed: answered');
+  } finally {
+    await kafka.stop();
+  }
 });
 
 const CONTAINER = 'host.docker.internal';
