@@ -2,9 +2,11 @@
  * RaftDriver: runs the sans-I/O RaftReplica (src/raft) with the real clock, real files
  * (RaftStorage over node:fs) and one client connection per other voter. Requests received on the
  * controller listener are handed to the replica and answered with the response it sends back
- * to their sender during `handle`; the replica's own requests go out through the peer connections
+ * to their sender during `handle` (a Fetch the leader holds, the long poll, is answered when the
+ * replica sends its response later); the replica's own requests go out through the peer connections
  * and their answers come back to it. Timers follow `nextDeadlineMs()`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { MessageValue } from '../protocol/index.ts';
@@ -66,7 +68,22 @@ export class RaftDriver {
   #timerAtMs = Number.POSITIVE_INFINITY;
   /** Set while the replica handles an inbound request: its answer to the sender is caught here. */
   #capture: { to: number; kind: RaftMessage['kind']; answer: RaftMessage | null } | null = null;
+  /**
+   * Fetches the replica holds (the long poll), by sender: the FetchResponse it later sends to that
+   * replica answers the request; `fallback` answers it if the node stops or a newer fetch replaces it.
+   */
+  readonly #heldFetches = new Map<
+    number,
+    { resolve: (answer: RaftMessage) => void; fallback: () => RaftMessage }
+  >();
   #stopped = false;
+  /**
+   * Runs work in the context the driver was built in, whoever calls it: its timer and its peer
+   * sockets belong to the node, not to the caller. Otherwise one call from outside (a test harness
+   * creating a topic through the node) armed the next timer there, and every timer after it: a
+   * paused test node's timer gate (src/testing/timer-gates.ts) then held none of them.
+   */
+  readonly #inOwnContext = AsyncLocalStorage.snapshot();
 
   constructor(options: RaftDriverOptions) {
     this.#options = options;
@@ -121,6 +138,8 @@ export class RaftDriver {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     for (const peer of this.#peers.values()) peer.close();
+    for (const held of this.#heldFetches.values()) held.resolve(held.fallback());
+    this.#heldFetches.clear();
     this.replica.storage.close();
   }
 
@@ -158,14 +177,25 @@ export class RaftDriver {
 
   /**
    * Hands a request received on the controller listener to the replica; resolves with the answer
-   * it gives its sender. `fallback` answers when the replica sends none (it ignores some requests).
+   * it gives its sender, at once or, for a Fetch the leader holds, when it completes it.
+   * `fallback` answers when the replica sends none (it ignores some requests).
    */
-  handleRequest(from: number, message: RaftMessage, fallback: () => RaftMessage): RaftMessage {
+  handleRequest(
+    from: number,
+    message: RaftMessage,
+    fallback: () => RaftMessage,
+  ): RaftMessage | Promise<RaftMessage> {
     const kind = RESPONSE_KIND[message.kind];
     if (kind === undefined) throw new Error(`${message.kind} is not a request`);
-    if (message.kind === 'FetchRequest' && this.replica.role() === 'leader') {
-      // Caught up: fetching at the leader's end (the request acknowledges everything before it).
-      if (message.fetchOffset >= this.replica.storage.endOffset()) this.#caughtUpMs.set(from, Date.now());
+    if (message.kind === 'FetchRequest') {
+      if (this.replica.role() === 'leader' && message.fetchOffset >= this.replica.storage.endOffset()) {
+        // Caught up: fetching at the leader's end (the request acknowledges everything before it).
+        this.#caughtUpMs.set(from, Date.now());
+      }
+      // The replica drops a held fetch when a newer one from the same sender arrives.
+      const replaced = this.#heldFetches.get(from);
+      this.#heldFetches.delete(from);
+      replaced?.resolve(replaced.fallback());
     }
     const capture = { to: from, kind, answer: null as RaftMessage | null };
     this.#capture = capture;
@@ -174,7 +204,11 @@ export class RaftDriver {
     } finally {
       this.#capture = null;
     }
-    return capture.answer ?? fallback();
+    if (capture.answer !== null) return capture.answer;
+    if (message.kind === 'FetchRequest' && this.replica.holdsFetchFrom(from) && !this.#stopped) {
+      return new Promise((resolve) => this.#heldFetches.set(from, { resolve, fallback }));
+    }
+    return fallback();
   }
 
   /** Every voter's progress as the leader sees it (DescribeQuorum); null when this node does not lead. */
@@ -208,6 +242,12 @@ export class RaftDriver {
       capture.answer = message;
       return;
     }
+    const held = message.kind === 'FetchResponse' ? this.#heldFetches.get(to) : undefined;
+    if (held !== undefined) {
+      this.#heldFetches.delete(to);
+      held.resolve(message);
+      return;
+    }
     const request = encodeQuorumRequest(message, to, this.clusterId);
     if (request === null) {
       // A response outside the request it answers (none today): nothing to carry it.
@@ -233,6 +273,10 @@ export class RaftDriver {
 
   /** Runs `step` then the due timers, stopping the node on a broken invariant; then re-arms the timer. */
   #run(step: () => void): void {
+    this.#inOwnContext(() => this.#runHere(step));
+  }
+
+  #runHere(step: () => void): void {
     if (this.#stopped) return;
     try {
       step();

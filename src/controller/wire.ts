@@ -132,7 +132,7 @@ export function encodeQuorumRequest(
         body: {
           clusterId,
           replicaState: { replicaId: message.replicaId, replicaEpoch: -1n },
-          maxWaitMs: 0,
+          maxWaitMs: message.maxWaitMs,
           minBytes: 0,
           maxBytes: FETCH_MAX_BYTES,
           topics: [
@@ -272,6 +272,7 @@ export function decodeQuorumRequest(
         currentLeaderEpoch: p.currentLeaderEpoch as number,
         fetchOffset: Number(p.fetchOffset as bigint),
         lastFetchedEpoch: p.lastFetchedEpoch as number,
+        maxWaitMs: body.maxWaitMs as number,
       };
       return { from: replicaId, message };
     }

@@ -77,6 +77,12 @@ interface VoterProgress {
   fetchedThisEpoch: boolean;
 }
 
+/** A Fetch the leader holds because it has nothing to return yet (the long poll). */
+interface ParkedFetch {
+  readonly request: FetchRequest;
+  readonly deadlineMs: number;
+}
+
 interface SnapshotDownload {
   readonly id: SnapshotId;
   readonly chunks: Uint8Array[];
@@ -122,6 +128,10 @@ export class RaftReplica {
   /** When the oldest unflushed proposal was appended. */
   #lingerSinceMs = 0;
   #progress = new Map<number, VoterProgress>();
+  /** Fetches held until the log grows, the high watermark moves, leadership ends or they expire; one per replica. */
+  #parked = new Map<number, ParkedFetch>();
+  /** The high watermark last sent to each replica: a fetch that would teach a newer one is answered at once. */
+  #sentHighWatermark = new Map<number, number>();
 
   constructor(options: RaftReplicaOptions) {
     this.nodeId = options.nodeId;
@@ -131,6 +141,11 @@ export class RaftReplica {
     }
     this.storage = options.storage;
     this.config = { ...DEFAULT_RAFT_CONFIG, ...options.config };
+    if (this.config.fetchMaxWaitMs > 0 && this.config.requestTimeoutMs <= this.config.fetchMaxWaitMs) {
+      throw new RangeError(
+        `requestTimeoutMs ${this.config.requestTimeoutMs} must exceed fetchMaxWaitMs ${this.config.fetchMaxWaitMs}: a held fetch would be sent again before its answer`,
+      );
+    }
     this.#clock = options.clock;
     this.#random = options.random;
     this.#send = options.send;
@@ -177,6 +192,11 @@ export class RaftReplica {
     }));
   }
 
+  /** True while this leader holds a Fetch from `replicaId` (the long poll); its answer is sent later. */
+  holdsFetchFrom(replicaId: number): boolean {
+    return this.#parked.has(replicaId);
+  }
+
   /** Committed entries from `fromOffset` (at or above the log start), at most `countMax`. */
   readCommitted(fromOffset: number, countMax: number): LogEntry[] {
     if (fromOffset >= this.#highWatermark) return [];
@@ -194,6 +214,8 @@ export class RaftReplica {
     const offset = this.storage.endOffset();
     if (offset === this.storage.flushedEndOffset()) this.#lingerSinceMs = this.#clock.nowMs();
     this.storage.append([{ offset, epoch: this.#epoch, payload, control: false }]);
+    // Followers get the entry now, while the leader lingers before its flush: both happen at once.
+    this.#completeParkedFetches((parked) => parked.request.fetchOffset < this.storage.endOffset());
     return { offset, epoch: this.#epoch };
   }
 
@@ -221,10 +243,13 @@ export class RaftReplica {
   /** The earliest time `tick` has work to do. */
   nextDeadlineMs(): number {
     switch (this.#role) {
-      case 'leader':
-        return this.storage.flushedEndOffset() < this.storage.endOffset()
-          ? Math.min(this.#beginQuorumNextMs, this.#lingerSinceMs + this.config.appendLingerMs)
-          : this.#beginQuorumNextMs;
+      case 'leader': {
+        let deadline = this.#beginQuorumNextMs;
+        if (this.storage.flushedEndOffset() < this.storage.endOffset())
+          deadline = Math.min(deadline, this.#lingerSinceMs + this.config.appendLingerMs);
+        for (const parked of this.#parked.values()) deadline = Math.min(deadline, parked.deadlineMs);
+        return deadline;
+      }
       case 'follower':
         return Math.min(
           this.#fetchDeadlineMs,
@@ -339,6 +364,7 @@ export class RaftReplica {
     this.#inflightFetchId = -1;
     this.#download = null;
     this.#progress.clear();
+    this.#sentHighWatermark.clear();
   }
 
   #becomeUnattached(epoch: number, votedId: number): void {
@@ -346,6 +372,7 @@ export class RaftReplica {
     this.#resetRoleState();
     this.#role = 'unattached';
     this.#electionDeadlineMs = this.#clock.nowMs() + this.#randomElectionTimeoutMs();
+    this.#completeParkedFetches(() => true);
   }
 
   /**
@@ -364,6 +391,7 @@ export class RaftReplica {
     this.#fetchDeadlineMs = now + this.config.fetchTimeoutMs;
     this.#lastLeaderContactMs = fromLeader ? now : Number.NEGATIVE_INFINITY;
     this.#nextFetchMs = now;
+    this.#completeParkedFetches(() => true);
     this.#followerFetchIfDue(now);
   }
 
@@ -421,6 +449,8 @@ export class RaftReplica {
     this.#resetRoleState();
     this.#role = 'resigned';
     this.#electionDeadlineMs = this.#clock.nowMs() + this.#randomElectionTimeoutMs();
+    // Held fetches learn at once that this replica no longer leads (Kafka fails them the same way).
+    this.#completeParkedFetches(() => true);
     for (const voter of this.voters) {
       if (voter === this.nodeId) continue;
       this.#send(voter, {
@@ -611,13 +641,16 @@ export class RaftReplica {
     if (now - this.#lingerSinceMs >= this.config.appendLingerMs) this.flush();
     // Check quorum: a leader that a majority has not fetched from within 1.5 x the fetch timeout
     // may have been replaced; it stops acting as leader.
+    // A fetch held here is contact that is still going on.
     const checkQuorumMs = Math.floor(this.config.fetchTimeoutMs * 1.5);
     let live = 1;
-    for (const progress of this.#progress.values()) if (now - progress.lastFetchMs <= checkQuorumMs) live++;
+    for (const [voter, progress] of this.#progress)
+      if (now - progress.lastFetchMs <= checkQuorumMs || this.#parked.has(voter)) live++;
     if (live * 2 <= this.voters.length) {
       this.#resign();
       return;
     }
+    this.#completeParkedFetches((parked) => now >= parked.deadlineMs);
     if (now >= this.#beginQuorumNextMs) this.#sendBeginQuorumEpoch(now);
   }
 
@@ -644,25 +677,18 @@ export class RaftReplica {
     };
   }
 
-  #onFetchRequest(from: number, request: FetchRequest): void {
-    if (request.currentLeaderEpoch < this.#epoch) {
-      this.#send(from, this.#fetchError(request, RaftError.FENCED_LEADER_EPOCH));
-      return;
-    }
-    if (request.currentLeaderEpoch > this.#epoch) {
-      this.#send(from, this.#fetchError(request, RaftError.UNKNOWN_LEADER_EPOCH));
-      return;
-    }
-    if (this.#role !== 'leader') {
-      this.#send(from, this.#fetchError(request, RaftError.NOT_LEADER_OR_FOLLOWER));
-      return;
-    }
-    const reply = (partial: Partial<FetchResponse>): void =>
-      this.#send(from, {
-        ...this.#fetchError(request, RaftError.NONE),
-        highWatermark: this.#highWatermark,
-        ...partial,
-      });
+  /**
+   * The answer a Fetch gets when it cannot be served from the log: an error (wrong epoch, not the
+   * leader), the snapshot to fetch first, or the divergence to truncate to; null when it is valid.
+   * As Kafka's `validateOffsetAndEpoch`. Changes nothing.
+   */
+  #fetchRefusal(request: FetchRequest): FetchResponse | null {
+    if (request.currentLeaderEpoch < this.#epoch)
+      return this.#fetchError(request, RaftError.FENCED_LEADER_EPOCH);
+    if (request.currentLeaderEpoch > this.#epoch)
+      return this.#fetchError(request, RaftError.UNKNOWN_LEADER_EPOCH);
+    if (this.#role !== 'leader') return this.#fetchError(request, RaftError.NOT_LEADER_OR_FOLLOWER);
+    const answer = { ...this.#fetchError(request, RaftError.NONE), highWatermark: this.#highWatermark };
     const snapshot = this.storage.snapshotId();
     const logStart = this.storage.logStartOffset();
     if (
@@ -671,15 +697,40 @@ export class RaftReplica {
         (request.fetchOffset === logStart && request.lastFetchedEpoch !== snapshot.epoch) ||
         request.lastFetchedEpoch < snapshot.epoch)
     ) {
-      reply({ snapshotId: snapshot });
-      return;
+      return { ...answer, snapshotId: snapshot };
     }
     if (request.fetchOffset > 0) {
       const end = this.storage.endOffsetForEpoch(request.lastFetchedEpoch);
       if (end.epoch !== request.lastFetchedEpoch || end.endOffset < request.fetchOffset) {
-        reply({ divergingEpoch: end });
-        return;
+        return { ...answer, divergingEpoch: end };
       }
+    }
+    return null;
+  }
+
+  /** A valid Fetch's answer: the entries from its offset and the high watermark. */
+  #fetchEntries(request: FetchRequest): FetchResponse {
+    return {
+      ...this.#fetchError(request, RaftError.NONE),
+      highWatermark: this.#highWatermark,
+      entries: this.storage.read(request.fetchOffset, this.config.fetchEntriesMax),
+    };
+  }
+
+  #replyFetch(to: number, answer: FetchResponse): void {
+    // A follower takes the high watermark only from an answer that carries no snapshot or divergence.
+    if (answer.errorCode === RaftError.NONE && answer.snapshotId === null && answer.divergingEpoch === null)
+      this.#sentHighWatermark.set(to, answer.highWatermark);
+    this.#send(to, answer);
+  }
+
+  #onFetchRequest(from: number, request: FetchRequest): void {
+    // A newer fetch from the same replica replaces a held one (its sender no longer waits for it).
+    this.#parked.delete(from);
+    const refusal = this.#fetchRefusal(request);
+    if (refusal !== null) {
+      this.#replyFetch(from, refusal);
+      return;
     }
     const progress = this.#progress.get(from);
     if (progress !== undefined) {
@@ -688,10 +739,28 @@ export class RaftReplica {
       progress.fetchedThisEpoch = true;
       this.#maybeAdvanceHighWatermark();
     }
-    reply({
-      highWatermark: this.#highWatermark,
-      entries: this.storage.read(request.fetchOffset, this.config.fetchEntriesMax),
-    });
+    const answer = this.#fetchEntries(request);
+    // The long poll (Kafka's fetch purgatory): nothing to return and no news of the high watermark
+    // for this replica, so hold the fetch until there is, or until its wait runs out.
+    if (
+      request.maxWaitMs > 0 &&
+      answer.entries.length === 0 &&
+      this.#sentHighWatermark.get(from) === answer.highWatermark
+    ) {
+      const waitMs = Math.min(request.maxWaitMs, this.config.fetchTimeoutMs);
+      this.#parked.set(from, { request, deadlineMs: this.#clock.nowMs() + waitMs });
+      return;
+    }
+    this.#replyFetch(from, answer);
+  }
+
+  /** Answers the held fetches that `due` picks, from the state as it is now. */
+  #completeParkedFetches(due: (parked: ParkedFetch) => boolean): void {
+    for (const [from, parked] of [...this.#parked]) {
+      if (!due(parked)) continue;
+      this.#parked.delete(from);
+      this.#replyFetch(from, this.#fetchRefusal(parked.request) ?? this.#fetchEntries(parked.request));
+    }
   }
 
   #maybeAdvanceHighWatermark(): void {
@@ -712,6 +781,8 @@ export class RaftReplica {
     }
     if (offset <= this.#highWatermark) return;
     this.#highWatermark = offset;
+    // Every held fetch carries the news at once (Kafka's onUpdateLeaderHighWatermark completes them all).
+    if (this.#role === 'leader') this.#completeParkedFetches(() => true);
     this.#listener.onCommit?.(offset);
   }
 
@@ -774,6 +845,7 @@ export class RaftReplica {
       currentLeaderEpoch: this.#epoch,
       fetchOffset: this.storage.endOffset(),
       lastFetchedEpoch: this.storage.lastEpoch(),
+      maxWaitMs: this.config.fetchMaxWaitMs,
     });
   }
 
@@ -821,7 +893,8 @@ export class RaftReplica {
       this.storage.flush();
     }
     this.#setHighWatermark(Math.min(response.highWatermark, this.storage.endOffset()));
-    this.#fetchAgain(first === undefined ? this.config.fetchIdleMs : 0);
+    // With the long poll an empty answer means the leader already waited: ask again at once.
+    this.#fetchAgain(first === undefined && this.config.fetchMaxWaitMs <= 0 ? this.config.fetchIdleMs : 0);
   }
 
   #truncateToDivergence(diverging: { epoch: number; endOffset: number }): void {

@@ -91,6 +91,11 @@ export interface FetchRequest {
   readonly currentLeaderEpoch: number;
   readonly fetchOffset: number;
   readonly lastFetchedEpoch: number;
+  /**
+   * Kafka's FetchRequest.MaxWaitMs: how long the leader may hold a fetch that has nothing to
+   * return before answering it anyway (0: answer at once).
+   */
+  readonly maxWaitMs: number;
 }
 
 export interface FetchResponse {
@@ -160,12 +165,20 @@ export interface RaftConfig {
   readonly electionTimeoutMs: number;
   /** controller.quorum.election.backoff.max.ms: bound of the random wait before a new election. */
   readonly electionBackoffMaxMs: number;
-  /** How long a follower waits before fetching again after an empty answer (Kafka long-polls instead). */
+  /**
+   * The long poll: the `maxWaitMs` a follower puts in its Fetch, so the leader holds a fetch that
+   * has nothing new for it until the log grows, the high watermark moves, leadership ends, or this
+   * much time passes (Kafka's KafkaRaftClient fetchMaxWaitMs, 500 ms). 0 turns the long poll off:
+   * the leader answers at once and the follower waits `fetchIdleMs` after an empty answer.
+   */
+  readonly fetchMaxWaitMs: number;
+  /** How long a follower waits before fetching again after an error answer, or an empty one when `fetchMaxWaitMs` is 0. */
   readonly fetchIdleMs: number;
   /**
    * How long a follower waits for the answer to one fetch before sending another (Kafka's
    * controller.quorum.request.timeout.ms is 2000 over TCP, which reports a lost connection; a lost
-   * message here is only noticed by this timeout, so it is shorter than the fetch timeout).
+   * message here is only noticed by this timeout, so it is shorter than the fetch timeout). It
+   * must exceed `fetchMaxWaitMs`, or every held fetch would be sent again before its answer.
    */
   readonly requestTimeoutMs: number;
   /** How often a leader repeats BeginQuorumEpoch to voters that have not fetched yet. */
@@ -186,8 +199,9 @@ export const DEFAULT_RAFT_CONFIG: RaftConfig = {
   fetchTimeoutMs: 2000,
   electionTimeoutMs: 1000,
   electionBackoffMaxMs: 1000,
+  fetchMaxWaitMs: 500,
   fetchIdleMs: 50,
-  requestTimeoutMs: 500,
+  requestTimeoutMs: 1000,
   beginQuorumRetryMs: 500,
   appendLingerMs: 25,
   fetchEntriesMax: 64,

@@ -284,3 +284,136 @@ describe('followers', () => {
     assert.equal(follower.highWatermark(), leader.highWatermark());
   });
 });
+
+describe('long poll', () => {
+  /** A cluster with a leader whose two followers are caught up and whose fetches it holds. */
+  function settled(): { cluster: Cluster; leader: RaftReplica; followers: RaftReplica[] } {
+    const cluster = new Cluster();
+    cluster.run(3000);
+    const leader = cluster.replica(cluster.leaders()[0] as number);
+    leader.propose(Buffer.from('settle'));
+    cluster.run(200);
+    const followers = [...cluster.replicas.values()].filter((r) => r !== leader);
+    for (const follower of followers) {
+      assert.equal(follower.highWatermark(), leader.highWatermark(), `node ${follower.nodeId} caught up`);
+      assert.ok(leader.holdsFetchFrom(follower.nodeId), `the leader holds node ${follower.nodeId}'s fetch`);
+    }
+    assert.equal(cluster.sent.length, 0, 'nothing in flight while the fetches are held');
+    return { cluster, leader, followers };
+  }
+
+  const fetchAnswers = (cluster: Cluster): Extract<RaftMessage, { kind: 'FetchResponse' }>[] =>
+    cluster.sent.flatMap((sent) => (sent.message.kind === 'FetchResponse' ? [sent.message] : []));
+
+  test('a held fetch is answered when the leader appends, at the same instant', () => {
+    const { cluster, leader, followers } = settled();
+    const { offset } = leader.propose(Buffer.from('grow'));
+    const answers = fetchAnswers(cluster);
+    assert.equal(answers.length, 2);
+    for (const answer of answers)
+      assert.deepEqual(
+        answer.entries.map((e) => e.offset),
+        [offset],
+      );
+    for (const follower of followers) assert.equal(leader.holdsFetchFrom(follower.nodeId), false);
+  });
+
+  test('every held fetch is answered when the high watermark advances, within one step', () => {
+    const { cluster, leader, followers } = settled();
+    const [a, b] = followers as [RaftReplica, RaftReplica];
+    /** Delivers the first queued message to `to`. */
+    const deliverTo = (to: number): void => {
+      const index = cluster.sent.findIndex((sent) => sent.to === to);
+      const [sent] = cluster.sent.splice(index, 1);
+      assert.ok(sent !== undefined, `a message to ${to}`);
+      cluster.replica(to).handle(sent.from, sent.message);
+    };
+    const { offset } = leader.propose(Buffer.from('commit me'));
+    deliverTo(a.nodeId); // a takes the entry and fetches again
+    deliverTo(leader.nodeId); // a's fetch: one follower is no majority, nothing new for a: held
+    assert.equal(leader.highWatermark(), offset);
+    assert.ok(leader.holdsFetchFrom(a.nodeId));
+    deliverTo(b.nodeId);
+    deliverTo(leader.nodeId); // b's fetch makes the majority: the high watermark passes the entry
+    assert.equal(leader.highWatermark(), offset + 1);
+    const answers = cluster.sent.filter((sent) => sent.message.kind === 'FetchResponse');
+    assert.deepEqual(answers.map((sent) => sent.to).sort(), [a.nodeId, b.nodeId].sort());
+    for (const { message } of answers)
+      assert.equal(message.kind === 'FetchResponse' && message.highWatermark, offset + 1);
+    cluster.deliver();
+    for (const follower of followers) assert.equal(follower.highWatermark(), offset + 1);
+  });
+
+  test('a held fetch is answered empty at its deadline, and the follower asks again at once', () => {
+    const { cluster, leader } = settled();
+    // Every fetch held at this instant: an entry answered, committed, and the next fetches held.
+    leader.propose(Buffer.from('now'));
+    cluster.deliver();
+    const heldAt = cluster.nowMs;
+    const waitMs = leader.config.fetchMaxWaitMs;
+    for (let t = 10; t < waitMs + 10; t += 10) {
+      cluster.nowMs = heldAt + t;
+      leader.tick();
+      if (cluster.sent.length > 0) break;
+    }
+    const answers = fetchAnswers(cluster);
+    assert.equal(answers.length, 2);
+    assert.ok(
+      cluster.nowMs - heldAt >= waitMs && cluster.nowMs - heldAt < waitMs + 20,
+      `${cluster.nowMs - heldAt} ms`,
+    );
+    for (const answer of answers) assert.deepEqual(answer.entries, []);
+    cluster.deliver();
+    assert.equal(cluster.nowMs - heldAt < waitMs + 20, true);
+    assert.equal(cluster.leaders().length, 1);
+    for (const replica of cluster.replicas.values()) {
+      if (replica !== leader) assert.ok(leader.holdsFetchFrom(replica.nodeId), 'held again');
+    }
+  });
+
+  test('held fetches fail at once when the leader learns a newer epoch, naming it', () => {
+    const { cluster, leader, followers } = settled();
+    const [candidate, other] = followers as [RaftReplica, RaftReplica];
+    const epoch = leader.epoch();
+    leader.handle(candidate.nodeId, {
+      kind: 'VoteRequest',
+      candidateEpoch: epoch + 1,
+      candidateId: candidate.nodeId,
+      lastOffsetEpoch: candidate.storage.lastEpoch(),
+      lastOffset: candidate.storage.endOffset(),
+      preVote: false,
+    });
+    assert.notEqual(leader.role(), 'leader');
+    const answer = cluster.sent.find((s) => s.to === other.nodeId && s.message.kind === 'FetchResponse');
+    assert.ok(answer !== undefined, 'the held fetch was answered');
+    assert.equal(answer.message.kind === 'FetchResponse' && answer.message.errorCode, 74); // FENCED_LEADER_EPOCH
+    assert.equal(answer.message.kind === 'FetchResponse' && answer.message.leaderEpoch, epoch + 1);
+    assert.equal(leader.holdsFetchFrom(other.nodeId), false);
+  });
+
+  test('a newer fetch from the same follower replaces the held one; maxWaitMs 0 is answered at once', () => {
+    const { cluster, leader, followers } = settled();
+    const follower = followers[0] as RaftReplica;
+    const request = {
+      kind: 'FetchRequest' as const,
+      fetchId: 1,
+      replicaId: follower.nodeId,
+      currentLeaderEpoch: leader.epoch(),
+      fetchOffset: follower.storage.endOffset(),
+      lastFetchedEpoch: follower.storage.lastEpoch(),
+      maxWaitMs: leader.config.fetchMaxWaitMs,
+    };
+    leader.handle(follower.nodeId, request);
+    assert.equal(cluster.sent.length, 0, 'the newer fetch is held, the older is dropped without an answer');
+    assert.ok(leader.holdsFetchFrom(follower.nodeId));
+    leader.handle(follower.nodeId, { ...request, maxWaitMs: 0 });
+    assert.equal(fetchAnswers(cluster).length, 1, 'maxWaitMs 0 is answered at once');
+  });
+
+  test('requestTimeoutMs must exceed fetchMaxWaitMs', () => {
+    assert.throws(
+      () => new Cluster({ fetchMaxWaitMs: 500, requestTimeoutMs: 500 }),
+      /must exceed fetchMaxWaitMs/,
+    );
+  });
+});

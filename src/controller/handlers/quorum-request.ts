@@ -106,7 +106,8 @@ export async function answerQuorumRequest(
   const answer = node.driver.handleRequest(from, message, () =>
     errorAnswer(apiKey, context, message, fallbackCode),
   );
-  return encodeQuorumResponse(apiKey, answer, now);
+  // A Fetch the leader holds (the long poll) is answered when the replica completes it.
+  return encodeQuorumResponse(apiKey, await answer, Date.now());
 }
 
 export { METADATA_PARTITION, METADATA_TOPIC };

@@ -217,7 +217,8 @@ export class Simulation {
       fetchTimeoutMs: Math.round(2000 * timeScale),
       electionTimeoutMs: Math.round(1000 * timeScale),
       electionBackoffMaxMs: Math.round(1000 * timeScale),
-      requestTimeoutMs: Math.round(500 * timeScale),
+      fetchMaxWaitMs: Math.round(500 * timeScale),
+      requestTimeoutMs: Math.round(1000 * timeScale),
     };
     for (const id of NODE_IDS) {
       const node = new SimNode(id, this.#random.fork());
