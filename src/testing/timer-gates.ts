@@ -14,13 +14,20 @@
  * fences nobody, shrinks no ISR and expires no session until it is resumed; the system clock still
  * moves, so what falls due fires at once on resume, as after SIGCONT.
  *
+ * Two places where Node itself drops the context, each of which let a node's Raft timer escape its
+ * gate for good (a callback run outside the gate arms the next timer outside it too; the paused
+ * quorum follower then went prospective, test/testing/pause.slow.ts): a socket a server accepts
+ * (Node 24 runs its 'connection' listener in the server's context but the socket's own events,
+ * 'data' included, in none), so every socket accepted inside a gate emits its events inside it;
+ * and `open()`, whose held callbacks run in the context they were held in, not its caller's.
+ *
  * Outside a gate (the test's own code, the fault proxies, other libraries) the wrapped functions
  * are the originals plus one AsyncLocalStorage lookup. Not held: setImmediate, process.nextTick and
  * promise jobs (continuations of work already under way, as a stopped process' kernel finishes its
  * I/O), node:timers/promises (not used by a node's code) and what the harness calls on the node.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Socket } from 'node:net';
+import { Server, Socket } from 'node:net';
 
 /** A node's gate: open, or closed and holding the callbacks that fall due meanwhile. */
 export class TimerGate {
@@ -63,7 +70,8 @@ export class TimerGate {
   /** Runs `callback` for timer `key` now, or holds it (once per key) while closed. */
   fire(key: object, callback: () => void): void {
     if (this.#closed) {
-      if (!this.#held.has(key)) this.#held.set(key, callback);
+      // Run later as now: inside this gate (and every other store), whoever calls open().
+      if (!this.#held.has(key)) this.#held.set(key, AsyncLocalStorage.bind(callback));
       return;
     }
     callback();
@@ -147,4 +155,22 @@ function installTimerGates(): void {
     }
     return Reflect.apply(realSocketSetTimeout, this, args);
   };
+
+  // A socket accepted by a server inside a gate: its events run inside it (Node gives them none).
+  const realServerEmit = Server.prototype.emit;
+  Server.prototype.emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'connection' && args[0] instanceof Socket && gates.getStore() !== undefined) {
+      emitInContext(args[0]);
+    }
+    return Reflect.apply(realServerEmit, this, [event, ...args]);
+  } as Server['emit'];
+}
+
+/** Makes every event of `socket` from now on run in the context current now. */
+function emitInContext(socket: Socket): void {
+  const inContext = AsyncLocalStorage.snapshot();
+  const emit = socket.emit;
+  socket.emit = function (this: Socket, ...args: Parameters<Socket['emit']>): boolean {
+    return inContext(() => Reflect.apply(emit, this, args));
+  } as Socket['emit'];
 }
