@@ -175,9 +175,13 @@ test('the next transaction before the previous marker: CONCURRENT_TRANSACTIONS, 
   release();
   coordinatorRuntime.writeMarker = writeMarker;
   const leaderRuntime = runtimeOf(leader);
+  // Complete at the coordinator too: until CompleteCommit is written (replicated to the
+  // __transaction_state ISR, slow under load) the coordinator still answers CONCURRENT_TRANSACTIONS.
   await cluster.waitFor(
-    'the first transaction committed on the leader',
-    () => leaderRuntime.partitions.openTransactions(TOPIC, 0).size === 0,
+    'the first transaction committed on the leader and complete at its coordinator',
+    () =>
+      leaderRuntime.partitions.openTransactions(TOPIC, 0).size === 0 &&
+      coordinatorRuntime.coordinator.describe(transactionalId).transactionState === 'CompleteCommit',
   );
   // The client retries: now added to its own transaction, after the marker (offset 3).
   const retried = await produce(toLeader, transactionalId, early);
