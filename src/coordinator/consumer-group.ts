@@ -889,6 +889,29 @@ export class ConsumerGroups {
     return null;
   }
 
+  /**
+   * TxnOffsetCommit against a consumer group (Kafka's validateOffsetCommit, transactional): null
+   * when accepted, an error code otherwise, `undefined` when the group is not a consumer group.
+   * The request's GenerationId is the member epoch; a commit without group metadata (generation
+   * -1, no member id, no instance id) is accepted even while the group has members, and a wrong
+   * epoch is ILLEGAL_GENERATION in every version (TxnOffsetCommit has no STALE_MEMBER_EPOCH), as
+   * Kafka 4.1.1 answers.
+   */
+  txnOffsetCommitError(
+    groupId: string,
+    memberId: string,
+    memberEpoch: number,
+    instanceId: string | null,
+  ): number | null | undefined {
+    const group = this.#groups.get(groupId);
+    if (group === undefined) return undefined;
+    if (memberEpoch < 0 && group.members.size === 0) return null;
+    if (memberEpoch < 0 && memberId === '' && instanceId === null) return null;
+    const member = group.members.get(memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    return memberEpoch === member.memberEpoch ? null : ErrorCode.ILLEGAL_GENERATION;
+  }
+
   stop(): void {
     for (const group of this.#groups.values()) {
       for (const member of group.members.values()) {

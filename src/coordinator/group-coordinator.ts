@@ -1193,19 +1193,16 @@ export class GroupCoordinator {
       input.offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode }));
     const statusError = this.#groupStatusError(input.groupId, false);
     if (statusError !== null) return all(statusError);
-    let group = this.#groups.get(input.groupId);
-    if (group === undefined) {
-      if (input.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
-      group = this.#getOrCreateGroup(input.groupId);
-    }
-    if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const withoutGroupMetadata =
-      input.generationId < 0 && input.memberId === '' && input.groupInstanceId === null;
-    if (!withoutGroupMetadata && !(input.generationId < 0 && group.is('Empty'))) {
-      const memberError = this.#currentMemberError(group, input.memberId, input.groupInstanceId);
-      if (memberError !== null) return all(memberError);
-      if (input.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
-    }
+    const consumerError = this.#consumerGroups?.txnOffsetCommitError(
+      input.groupId,
+      input.memberId,
+      input.generationId,
+      input.groupInstanceId,
+    );
+    // A consumer group's members commit with their member epoch (its offsets live in the classic entry).
+    const groupError = consumerError !== undefined ? consumerError : this.#txnCommitClassicError(input);
+    if (groupError !== null) return all(groupError);
+    const group = this.#getOrCreateGroup(input.groupId);
     const nowMs = this.#clock.nowMs();
     const results: PartitionResult[] = [];
     const records: CoordinatorRecord[] = [];
@@ -1254,6 +1251,19 @@ export class GroupCoordinator {
     const pending = this.#pendingOffsetsOf(producerId, group.groupId);
     for (const [key, committed] of accepted) pending.set(key, committed);
     return results;
+  }
+
+  /** The KIP-447 checks of a TxnOffsetCommit against a classic group (or none yet): null when accepted. */
+  #txnCommitClassicError(input: CommitOffsetsInput): number | null {
+    const group = this.#groups.get(input.groupId);
+    if (group === undefined) return input.generationId >= 0 ? ErrorCode.ILLEGAL_GENERATION : null;
+    if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const withoutGroupMetadata =
+      input.generationId < 0 && input.memberId === '' && input.groupInstanceId === null;
+    if (withoutGroupMetadata || (input.generationId < 0 && group.is('Empty'))) return null;
+    const memberError = this.#currentMemberError(group, input.memberId, input.groupInstanceId);
+    if (memberError !== null) return memberError;
+    return input.generationId !== group.generationId ? ErrorCode.ILLEGAL_GENERATION : null;
   }
 
   #pendingOffsetsOf(producerId: bigint, groupId: string): Map<string, CommittedOffset> {

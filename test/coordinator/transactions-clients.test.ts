@@ -11,6 +11,7 @@
  * aborts the open transaction.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
-import type { DescribeProducersResponseData, WriteTxnMarkersResponseData } from '../../src/protocol/index.ts';
+import {
+  apis,
+  type DescribeProducersResponseData,
+  defaultStruct,
+  type MessageValue,
+  type WriteTxnMarkersResponseData,
+} from '../../src/protocol/index.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
 
@@ -35,6 +42,8 @@ const KSTACK_PORT = 20530;
 /** The reference's controller listens 50 above: 20590. */
 const REFERENCE_PORT = 20540;
 const SCENARIO_TIMEOUT_MS = 180_000;
+/** A condition polled over the wire (a coordinator found, an assignment delivered). */
+const CONDITION_TIMEOUT_MS = 60_000;
 
 interface Target {
   readonly title: string;
@@ -135,6 +144,121 @@ async function transactionsTool(bootstrap: string, ...args: string[]): Promise<R
   return rows.map((row) => Object.fromEntries(header.map((name, i) => [name, row[i] ?? ''])));
 }
 
+/** One request over the client with the schema's defaults for every field not given. */
+function send(
+  client: ControllerClient,
+  apiKey: number,
+  version: number,
+  body: MessageValue,
+): Promise<MessageValue> {
+  const api = apis.get(apiKey);
+  assert.ok(api !== undefined, `API ${apiKey}`);
+  return client.request(apiKey, version, { ...defaultStruct(api.request), ...body });
+}
+
+/** Repeats `attempt` until it gives a value (not undefined) or the deadline passes. */
+async function until<T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + CONDITION_TIMEOUT_MS;
+  for (;;) {
+    const value = await attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${CONDITION_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * A KIP-848 member (ConsumerGroupHeartbeat v1) takes a 1-partition topic; a transactional producer
+ * then sends TxnOffsetCommit v5 (the group coordinator adds the offsets partition itself) with
+ * the member's epoch, the epochs beside it, an unknown member, no group metadata and a group
+ * that does not exist. The error code of each, and EndTxn's.
+ */
+async function kip848TxnOffsetCommitCodes(
+  client: ControllerClient,
+  topic: string,
+  group: string,
+  transactionalId: string,
+): Promise<Record<string, number>> {
+  const created = await send(client, 19, 7, {
+    topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 30_000,
+  });
+  assert.equal((created.topics as MessageValue[])[0]?.errorCode, ErrorCode.NONE, 'CreateTopics');
+  for (const [key, keyType] of [
+    [group, 0],
+    [transactionalId, 1],
+  ] as const) {
+    await until(`FindCoordinator ${key}`, async () => {
+      const found = await send(client, 10, 4, { keyType, coordinatorKeys: [key] });
+      return (found.coordinators as MessageValue[])[0]?.errorCode === ErrorCode.NONE ? true : undefined;
+    });
+  }
+  const memberId = randomUUID();
+  let memberEpoch = 0;
+  await until('an assignment with the partition', async () => {
+    const join = memberEpoch === 0;
+    const answer = await send(client, 68, 1, {
+      groupId: group,
+      memberId,
+      memberEpoch,
+      rebalanceTimeoutMs: join ? 30_000 : -1,
+      subscribedTopicNames: join ? [topic] : null,
+      topicPartitions: join ? [] : null,
+    });
+    assert.equal(answer.errorCode, ErrorCode.NONE, `ConsumerGroupHeartbeat: ${answer.errorMessage}`);
+    memberEpoch = answer.memberEpoch as number;
+    const assigned = (answer.assignment as { topicPartitions: MessageValue[] } | null)?.topicPartitions ?? [];
+    return assigned.length > 0 ? true : undefined;
+  });
+  const producer = await until('InitProducerId', async () => {
+    const answer = await send(client, 22, 5, {
+      transactionalId,
+      transactionTimeoutMs: 60_000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    return answer.errorCode === ErrorCode.NONE ? answer : undefined;
+  });
+  const commit = async (groupId: string, generationId: number, member: string) => {
+    const answer = await send(client, 28, 5, {
+      transactionalId,
+      groupId,
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+      generationId,
+      memberId: member,
+      groupInstanceId: null,
+      topics: [
+        {
+          name: topic,
+          partitions: [
+            { partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' },
+          ],
+        },
+      ],
+    });
+    const partitions = (answer.topics as { partitions: { errorCode: number }[] }[])[0]?.partitions ?? [];
+    assert.equal(partitions.length, 1, 'one partition answered');
+    return partitions[0]!.errorCode;
+  };
+  const codes: Record<string, number> = {
+    memberEpoch: await commit(group, memberEpoch, memberId),
+    nextEpoch: await commit(group, memberEpoch + 1, memberId),
+    previousEpoch: await commit(group, memberEpoch - 1, memberId),
+    unknownMember: await commit(group, memberEpoch, 'not-a-member'),
+    noGroupMetadata: await commit(group, -1, ''),
+    unknownGroup: await commit(`${group}-none`, memberEpoch, memberId),
+  };
+  const ended = await send(client, 26, 5, {
+    transactionalId,
+    producerId: producer.producerId,
+    producerEpoch: producer.producerEpoch,
+    committed: false,
+  });
+  codes.endTxn = ended.errorCode as number;
+  return codes;
+}
+
 for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_PORT)]) {
   const target = makeTarget();
   describe(`transactions with real clients: ${target.title}`, { timeout: 900_000 }, () => {
@@ -174,32 +298,65 @@ for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_P
       });
     });
 
-    it('consume-transform-produce: output and input offsets commit together, or neither', async () => {
-      const seen = await scenario(
-        'consume-transform-produce',
-        target.bootstrap,
-        'txn-in',
-        'txn-out',
-        'txn-group',
-        'tx-ctp',
-      );
-      assert.deepEqual(seen.rounds, [
-        {
-          outcome: 'commit',
-          input: ['in-0', 'in-1', 'in-2', 'in-3', 'in-4'],
-          // TxnOffsetCommit's offsets stay invisible until the commit marker.
-          offsetBeforeEnd: -1001,
-          offsetAfterEnd: 5,
-        },
-        {
-          outcome: 'abort',
-          input: ['in-5', 'in-6', 'in-7', 'in-8', 'in-9'],
-          offsetBeforeEnd: 5,
-          offsetAfterEnd: 5,
-        },
-      ]);
-      assert.deepEqual(seen.sinkReadCommitted, ['out-0', 'out-1', 'out-2', 'out-3', 'out-4']);
-      assert.equal((seen.sinkReadUncommitted as string[]).length, 10);
+    for (const protocol of ['classic', 'consumer']) {
+      const kip848 = protocol === 'consumer';
+      const title = kip848
+        ? 'consume-transform-produce with a KIP-848 consumer (group.protocol=consumer): TxnOffsetCommit takes its member epoch as the generation'
+        : 'consume-transform-produce: output and input offsets commit together, or neither';
+      it(title, async () => {
+        const name = kip848 ? 'txn-848' : 'txn';
+        const seen = await scenario(
+          'consume-transform-produce',
+          target.bootstrap,
+          `${name}-in`,
+          `${name}-out`,
+          `${name}-group`,
+          `tx-${name}-ctp`,
+          protocol,
+        );
+        assert.deepEqual(seen.rounds, [
+          {
+            outcome: 'commit',
+            input: ['in-0', 'in-1', 'in-2', 'in-3', 'in-4'],
+            // TxnOffsetCommit's offsets stay invisible until the commit marker.
+            offsetBeforeEnd: -1001,
+            offsetAfterEnd: 5,
+          },
+          {
+            outcome: 'abort',
+            input: ['in-5', 'in-6', 'in-7', 'in-8', 'in-9'],
+            offsetBeforeEnd: 5,
+            offsetAfterEnd: 5,
+          },
+        ]);
+        assert.deepEqual(seen.sinkReadCommitted, ['out-0', 'out-1', 'out-2', 'out-3', 'out-4']);
+        assert.equal((seen.sinkReadUncommitted as string[]).length, 10);
+      });
+    }
+
+    it('TxnOffsetCommit v5 for a KIP-848 group: the member epoch passes, another epoch is ILLEGAL_GENERATION, an unknown member UNKNOWN_MEMBER_ID', async () => {
+      const port = Number(target.bootstrap.split(':')[1]);
+      const client = new ControllerClient(() => ({ nodeId: 1, host: '127.0.0.1', port }), 'txn-848-test');
+      try {
+        const codes = await kip848TxnOffsetCommitCodes(
+          client,
+          'txn-848-raw',
+          'txn-848-raw-group',
+          'tx-848-raw',
+        );
+        assert.deepEqual(codes, {
+          memberEpoch: ErrorCode.NONE,
+          nextEpoch: ErrorCode.ILLEGAL_GENERATION,
+          previousEpoch: ErrorCode.ILLEGAL_GENERATION,
+          unknownMember: ErrorCode.UNKNOWN_MEMBER_ID,
+          // Without group metadata (generation -1, no member id): accepted while the group has members.
+          noGroupMetadata: ErrorCode.NONE,
+          unknownGroup: ErrorCode.ILLEGAL_GENERATION,
+          endTxn: ErrorCode.NONE,
+        });
+      } finally {
+        client.close();
+      }
     });
 
     it('a zombie producer is fenced by a new instance with the same transactional id', async () => {

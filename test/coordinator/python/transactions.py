@@ -5,7 +5,7 @@ import json
 import sys
 import time
 
-from confluent_kafka import (Consumer, ConsumerGroupTopicPartitions, IsolationLevel, KafkaException,
+from confluent_kafka import (Consumer, ConsumerGroupTopicPartitions, IsolationLevel, KafkaError, KafkaException,
                              Producer, TopicPartition)
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
@@ -135,16 +135,34 @@ def open_transaction(bs, topic, txid):
     return {'whileOpen': while_open, 'afterAbort': after}
 
 
-def committed_offset(bs, group, topic):
+def committed_offset(bs, group, topic, stable=False):
+    """The group's committed offset of partition 0; with stable, once no transaction holds it
+    pending (OffsetFetch RequireStable answers UNSTABLE_OFFSET_COMMIT until the markers are
+    written: Kafka answers EndTxn before it writes them)."""
     admin = AdminClient({'bootstrap.servers': bs})
-    futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0)])])
-    result = futures[group].result(STEP_TIMEOUT_S)
-    return result.topic_partitions[0].offset
+    request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0)])]
+    deadline = time.time() + STEP_TIMEOUT_S
+    while True:
+        try:
+            result = admin.list_consumer_group_offsets(request, require_stable=stable)[group].result(STEP_TIMEOUT_S)
+            partition = result.topic_partitions[0]
+            unstable = partition.error is not None and partition.error.code() == KafkaError.UNSTABLE_OFFSET_COMMIT
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError.UNSTABLE_OFFSET_COMMIT:
+                raise
+            unstable = True
+        if not unstable:
+            return partition.offset
+        if time.time() > deadline:
+            raise RuntimeError(f'offsets of {group} still unstable after {STEP_TIMEOUT_S} s')
+        time.sleep(0.2)
 
 
-def consume_transform_produce(bs, source, sink, group, txid):
+def consume_transform_produce(bs, source, sink, group, txid, protocol='classic'):
     """Reads 5 records, writes them transformed and commits the input offsets in one transaction;
-    then the same with an abort: the output and the group's offset reflect only the commit."""
+    then the same with an abort: the output and the group's offset reflect only the commit.
+    protocol 'consumer' makes the consumer a KIP-848 member, whose member epoch is the
+    TxnOffsetCommit's generation."""
     create_topic(bs, source)
     create_topic(bs, sink)
     plain = Producer({'bootstrap.servers': bs})
@@ -152,7 +170,7 @@ def consume_transform_produce(bs, source, sink, group, txid):
         plain.produce(source, value=f'in-{i}'.encode())
     plain.flush(STEP_TIMEOUT_S)
     c = Consumer({'bootstrap.servers': bs, 'group.id': group, 'isolation.level': 'read_committed',
-                  'enable.auto.commit': False, 'auto.offset.reset': 'earliest'})
+                  'enable.auto.commit': False, 'auto.offset.reset': 'earliest', 'group.protocol': protocol})
     c.subscribe([source])
     p = producer(bs, txid)
     rounds = []
@@ -177,7 +195,7 @@ def consume_transform_produce(bs, source, sink, group, txid):
         else:
             p.abort_transaction(STEP_TIMEOUT_S)
         rounds.append({'outcome': outcome, 'input': [m.value().decode() for m in got],
-                       'offsetBeforeEnd': pending, 'offsetAfterEnd': committed_offset(bs, group, source)})
+                       'offsetBeforeEnd': pending, 'offsetAfterEnd': committed_offset(bs, group, source, stable=True)})
         if outcome == 'commit':
             pass
     c.close()
