@@ -10,7 +10,7 @@
  * (test/ui/faults.long.ts, 2026-12-06). The errors themselves are not lost by listening: the library
  * fails the connection's requests through their callbacks and drops it from the pool on 'close'.
  */
-import type { Base } from '@platformatic/kafka';
+import type { Base, ConnectionPool } from '@platformatic/kafka';
 
 /** What a connection's errors after the first are given: the library has already acted on them. */
 function keptByTheLibrary(): void {}
@@ -21,4 +21,19 @@ export function guardConnectionErrors<Client extends Base>(client: Client): Clie
     connection.on('error', keptByTheLibrary);
   });
   return client;
+}
+
+/**
+ * The same for a pool used without a client (the registry's group leader elector speaks the group
+ * protocol on its own ConnectionPool, so no client event reaches guardConnectionErrors): a lasting
+ * 'error' listener on every connection the pool opens; returns the pool. A UI faults run
+ * (2026-12-06, session 13) lost `kstack up` again to the same unhandled 'error' after a broker kill
+ * with every client guarded; the elector's pool was the one owner of connections in that process
+ * left without a lasting listener.
+ */
+export function guardPoolConnectionErrors(pool: ConnectionPool): ConnectionPool {
+  pool.on('connect', ({ connection }) => {
+    connection.on('error', keptByTheLibrary);
+  });
+  return pool;
 }

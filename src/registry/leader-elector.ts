@@ -19,6 +19,7 @@ import {
   leaveGroupV5,
   syncGroupV5,
 } from '@platformatic/kafka';
+import { guardPoolConnectionErrors } from '../common/kafka-connections.ts';
 import {
   ASSIGNMENT_DUPLICATE_URLS,
   ASSIGNMENT_NO_ERROR,
@@ -178,11 +179,13 @@ export class LeaderElector {
 
   #poolNow(): ConnectionPool {
     if (this.#pool === null) {
-      this.#pool = new ConnectionPool('kstack-schema-registry-group', {
-        connectTimeout: CONNECT_TIMEOUT_MS,
-        // A JoinGroup waits for the whole rebalance.
-        requestTimeout: (this.#options.rebalanceTimeoutMs ?? GROUP_REBALANCE_TIMEOUT_MS) + 10_000,
-      });
+      this.#pool = guardPoolConnectionErrors(
+        new ConnectionPool('kstack-schema-registry-group', {
+          connectTimeout: CONNECT_TIMEOUT_MS,
+          // A JoinGroup waits for the whole rebalance.
+          requestTimeout: (this.#options.rebalanceTimeoutMs ?? GROUP_REBALANCE_TIMEOUT_MS) + 10_000,
+        }),
+      );
     }
     return this.#pool;
   }

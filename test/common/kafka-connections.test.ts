@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Admin, type Connection } from '@platformatic/kafka';
-import { guardConnectionErrors } from '../../src/common/kafka-connections.ts';
+import { Admin, type Connection, ConnectionPool } from '@platformatic/kafka';
+import { guardConnectionErrors, guardPoolConnectionErrors } from '../../src/common/kafka-connections.ts';
 import { startKafka, type TestKafka } from '../../src/testing/kafka.ts';
 
 let kafka: TestKafka;
@@ -49,5 +49,31 @@ test('with the guard, a second and third error are kept and the client goes on a
     assert.ok(Array.isArray(await admin.listTopics()), 'the Admin answers through a new connection');
   } finally {
     await admin.close();
+  }
+});
+
+/** A pool used without a client (as the registry's leader elector uses one) and its connection to the broker. */
+async function pooled(guard: boolean): Promise<{ pool: ConnectionPool; connection: Connection }> {
+  const pool = new ConnectionPool('kafka-connections-test-pool');
+  if (guard) guardPoolConnectionErrors(pool);
+  const [host, port] = kafka.bootstrapServers.split(':');
+  return { pool, connection: await pool.get({ host: host!, port: Number(port) }) };
+}
+
+test('a pool without a client: unguarded its connection throws a second error, guarded it keeps them', async () => {
+  const bare = await pooled(false);
+  try {
+    bare.connection.emit('error', new Error('first'));
+    assert.throws(() => bare.connection.emit('error', new Error('second')), /second/);
+  } finally {
+    await bare.pool.close();
+  }
+  const guarded = await pooled(true);
+  try {
+    guarded.connection.emit('error', new Error('first'));
+    guarded.connection.emit('error', new Error('second'));
+    guarded.connection.emit('error', new Error('third'));
+  } finally {
+    await guarded.pool.close();
   }
 });
