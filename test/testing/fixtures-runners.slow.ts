@@ -48,6 +48,11 @@ test('the JUnit 5 extension (examples/junit): mvn test passes', () => {
       'utf8',
     );
     assert.match(report, /Tests run: 5, Failures: 0, Errors: 0, Skipped: 0/);
+    const connect = readFileSync(
+      join(ROOT, 'examples', 'junit', 'target', 'surefire-reports', 'kstack.junit.KstackConnectTest.txt'),
+      'utf8',
+    );
+    assert.match(connect, /Tests run: 1, Failures: 0, Errors: 0, Skipped: 0/);
   } finally {
     rmSync(join(ROOT, 'examples', 'junit', 'target'), { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +24,11 @@ import (
 // ReadyTimeout bounds the wait for the cluster's ready line (generous: CI machines are loaded).
 const ReadyTimeout = 60 * time.Second
 
+// ConnectReadyTimeout replaces ReadyTimeout with "--connect": ready then waits for Kafka's Connect
+// worker too, a JVM: 10-60 s on a loaded machine, and over 240 s was seen at load 60 with four
+// JVMs starting at once; serve.ts gives up on the worker itself after 180 s and says why.
+const ConnectReadyTimeout = 420 * time.Second
+
 // Kafka is a running test cluster.
 type Kafka struct {
 	BootstrapServers string `json:"bootstrapServers"`
@@ -30,7 +36,10 @@ type Kafka struct {
 	// SchemaRegistryURL is the Schema Registry started with "--schema-registry" (emptied by every
 	// Reset); "" without it.
 	SchemaRegistryURL string `json:"schemaRegistryUrl"`
-	cmd               *exec.Cmd
+	// ConnectURL is Kafka Connect's REST API, started with "--connect" (every Reset removes its
+	// connectors and their offsets); "" without it.
+	ConnectURL string `json:"connectUrl"`
+	cmd        *exec.Cmd
 }
 
 var shared *Kafka
@@ -80,6 +89,10 @@ func Start(args ...string) (*Kafka, error) {
 		close(lines)
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
+	timeout := ReadyTimeout
+	if slices.Contains(args, "--connect") {
+		timeout = ConnectReadyTimeout
+	}
 	select {
 	case line, ok := <-lines:
 		if !ok {
@@ -92,9 +105,9 @@ func Start(args ...string) (*Kafka, error) {
 			return nil, fmt.Errorf("serve.ts printed %q: %w", line, err)
 		}
 		return k, nil
-	case <-time.After(ReadyTimeout):
+	case <-time.After(timeout):
 		_ = cmd.Process.Kill()
-		return nil, fmt.Errorf("serve.ts not ready after %s", ReadyTimeout)
+		return nil, fmt.Errorf("serve.ts not ready after %s", timeout)
 	}
 }
 

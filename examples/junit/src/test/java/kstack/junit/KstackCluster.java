@@ -28,6 +28,12 @@ import java.util.regex.Pattern;
 public final class KstackCluster implements AutoCloseable {
   /** Generous: CI machines are loaded. */
   public static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+  /**
+   * With "--connect" ready waits for Kafka's Connect worker too, a JVM: 10-60 s on a loaded machine,
+   * over 240 s seen at load 60 with four JVMs starting at once (serve.ts gives up on the worker
+   * itself after 180 s and says why).
+   */
+  public static final Duration CONNECT_READY_TIMEOUT = Duration.ofSeconds(420);
   public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(120);
 
   private final Process process;
@@ -35,6 +41,7 @@ public final class KstackCluster implements AutoCloseable {
   private final String bootstrapServers;
   private final String controlUrl;
   private final String schemaRegistryUrl;
+  private final String connectUrl;
 
   /** A refusal of the control endpoint: its HTTP status and error code (e.g. SNAPSHOT_NOT_FOUND). */
   public static final class KstackException extends RuntimeException {
@@ -53,6 +60,7 @@ public final class KstackCluster implements AutoCloseable {
     this.bootstrapServers = field(readyLine, "bootstrapServers");
     this.controlUrl = field(readyLine, "controlUrl");
     this.schemaRegistryUrl = field(readyLine, "schemaRegistryUrl");
+    this.connectUrl = field(readyLine, "connectUrl");
     if (bootstrapServers == null || controlUrl == null) {
       process.destroyForcibly();
       throw new IllegalStateException("serve.ts printed " + readyLine);
@@ -78,12 +86,13 @@ public final class KstackCluster implements AutoCloseable {
         return null;
       }
     });
+    Duration timeout = List.of(args).contains("--connect") ? CONNECT_READY_TIMEOUT : READY_TIMEOUT;
     String ready;
     try {
-      ready = line.get(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      ready = line.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
       process.destroyForcibly();
-      throw new IllegalStateException("serve.ts not ready after " + READY_TIMEOUT, e);
+      throw new IllegalStateException("serve.ts not ready after " + timeout, e);
     }
     if (ready == null) {
       throw new IllegalStateException("serve.ts exited (" + process.waitFor() + ") before it was ready");
@@ -148,6 +157,14 @@ public final class KstackCluster implements AutoCloseable {
   /** The Schema Registry of a cluster started with "--schema-registry" (emptied by every reset); null without. */
   public String schemaRegistryUrl() {
     return schemaRegistryUrl;
+  }
+
+  /**
+   * Kafka Connect's REST API of a cluster started with "--connect" (every reset removes its
+   * connectors and their offsets); null without.
+   */
+  public String connectUrl() {
+    return connectUrl;
   }
 
   /** Back to the state right after start: topics, records, groups, offsets, transactions. */
