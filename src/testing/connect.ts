@@ -59,6 +59,8 @@ export class TestConnect {
   /** The supervisor's lines (ready, exited, restarting), for errors. */
   readonly #lines: string[] = [];
   #companion: ConnectCompanion | null = null;
+  /** The REST port, chosen free at the first start and kept across restarts (connectUrl stays). */
+  #port = 0;
 
   constructor(bootstrap: string, host: string, brokerCount: number, options: TestConnectOptions) {
     this.#bootstrap = bootstrap;
@@ -81,9 +83,10 @@ export class TestConnect {
         `connect: the worker's REST API listens on 127.0.0.1 only (the cluster's host is ${this.#host})`,
       );
     }
+    if (this.#port === 0) this.#port = await freePort();
     const companion = await startConnectCompanion({
       bootstrap: this.#bootstrap,
-      port: await freePort(),
+      port: this.#port,
       workDir: this.#workDir,
       pluginDirs: this.#plugins,
       // The worker's topics at RF min(3, brokers), as Kafka lets its *.storage.replication.factor say.
@@ -128,11 +131,19 @@ export class TestConnect {
     );
   }
 
-  /** Stops the worker (SIGTERM, then SIGKILL after its grace) and removes its work folder. Safe twice. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the worker (SIGTERM, then SIGKILL after its grace), keeping its work folder and port for
+   * `start()` again (restore: a new worker reads the restored topics). Safe twice.
+   */
+  async halt(): Promise<void> {
     const companion = this.#companion;
     this.#companion = null;
     await companion?.close();
+  }
+
+  /** Stops the worker and removes its work folder. Safe twice. */
+  async stop(): Promise<void> {
+    await this.halt();
     rmSync(this.#workDir, { recursive: true, force: true });
   }
 

@@ -32,8 +32,6 @@ export const TestingErrorCodes = {
   GROUP_NOT_EMPTY: 409,
   /** reset() on three brokers refused by the cluster (a deletion the controller refused). */
   RESET_FAILED: 500,
-  /** snapshot() or restore() of a cluster started with a Kafka Connect worker (`connect`). */
-  CONNECT_RUNNING: 409,
   /** A wait (leader, ISR, ready) that did not see its condition in time. */
   WAIT_TIMED_OUT: 504,
   /** A data directory without a broker's data in it (`kstack snapshot` against the wrong folder). */

@@ -38,6 +38,7 @@ import { ManualClock } from './manual-clock.ts';
 import { TestSchemaRegistry } from './schema-registry.ts';
 import {
   listSnapshots,
+  readSnapshotInfo,
   restoreSnapshot,
   type SnapshotInfo,
   saveSnapshot,
@@ -427,12 +428,14 @@ export class TestKafkaCluster {
    * stopped together and cleanly, its folder (partition logs, metadata log, coordinators' state)
    * copied, every node started again; resolves once ready as after start. Clients' connections
    * close meanwhile (there is no front door on three brokers): close them first, or let them
-   * reconnect. Every fault is healed first; every broker must be running (NODE_STOPPED).
+   * reconnect. Every fault is healed first; every broker must be running (NODE_STOPPED). A Connect
+   * worker keeps running (its clients reconnect): the snapshot holds its topics, so its connectors
+   * and the offsets they had committed (every second, TEST_CONNECT_OVERRIDES).
    */
   snapshot(name: string): Promise<SnapshotInfo> {
     return this.#queue.run(async () => {
       const startedMs = performance.now();
-      const info = await this.#stopped(name, () => saveSnapshot(this.dataDir, name));
+      const info = await this.#stopped(name, false, () => saveSnapshot(this.dataDir, name));
       this.timings.lastSnapshotMs = performance.now() - startedMs;
       return info;
     });
@@ -442,11 +445,14 @@ export class TestKafkaCluster {
    * Replaces the whole cluster's state with snapshot `name`: every node stopped together, its
    * folder swapped for the snapshot's copy, every node started again; resolves once ready. Topic
    * ids, leaders, offsets, records, groups and transactional state are the snapshot's (README.md).
+   * A Connect worker is stopped first and a new one started after on the same port (its state in
+   * memory would not match the restored topics): it reads the snapshot's connectors and their
+   * committed offsets, and runs them from there; restore resolves once its REST API answers.
    */
   restore(name: string): Promise<SnapshotInfo> {
     return this.#queue.run(async () => {
       const startedMs = performance.now();
-      const info = await this.#stopped(name, () => restoreSnapshot(this.dataDir, name));
+      const info = await this.#stopped(name, true, () => restoreSnapshot(this.dataDir, name));
       this.timings.lastRestoreMs = performance.now() - startedMs;
       return info;
     });
@@ -457,17 +463,18 @@ export class TestKafkaCluster {
   }
 
   /** Runs `work` on the data folders with every node stopped, then starts them and waits until ready. */
-  async #stopped(name: string, work: () => SnapshotInfo): Promise<SnapshotInfo> {
+  async #stopped(name: string, restoring: boolean, work: () => SnapshotInfo): Promise<SnapshotInfo> {
     const problem = snapshotNameProblem(name);
     if (problem !== null) throw new KafkaTestingError('SNAPSHOT_NAME_INVALID', problem);
-    if (this.#connect !== null) {
-      throw new KafkaTestingError(
-        'CONNECT_RUNNING',
-        `snapshot '${name}': not with a Kafka Connect worker (its state in memory would no longer match its topics after a restore); reset() removes its connectors`,
-      );
-    }
     const cluster = this.cluster;
     this.#needEveryNode(`snapshot '${name}'`);
+    // A restore replaces the worker's topics under it: a new worker reads them (below). Refused
+    // first when there is nothing to restore, so a bad name costs no JVM restart.
+    const worker = restoring ? this.#connect : null;
+    if (worker !== null) {
+      readSnapshotInfo(this.dataDir, name); // SNAPSHOT_NOT_FOUND
+      await worker.halt();
+    }
     this.#healFaults();
     // Transactions committing or aborting finish their markers first: a snapshot holds none half-written.
     await Promise.all(cluster.nodes().map((node) => node.broker.slots.get(TRANSACTIONS)?.coordinator.idle()));
@@ -481,6 +488,7 @@ export class TestKafkaCluster {
       await cluster.waitForReady();
       await this.#waitSettled([...cluster.node(1).broker.metadata().topics()].map((topic) => topic.name));
       await this.#registry?.start();
+      await worker?.start();
     }
   }
 

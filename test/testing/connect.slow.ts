@@ -7,7 +7,7 @@
  * under load).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -50,14 +50,14 @@ async function rest(
   return { status: response.status, json: text === '' ? null : JSON.parse(text) };
 }
 
-function createSource(): Promise<{ status: number; json: unknown }> {
+function createSource(topic = TOPIC): Promise<{ status: number; json: unknown }> {
   return rest('POST', '/connectors', {
     name: CONNECTOR,
     config: {
       'connector.class': 'org.apache.kafka.connect.file.FileStreamSourceConnector',
       'tasks.max': '1',
       file,
-      topic: TOPIC,
+      topic,
       'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
       'topic.creation.default.replication.factor': '-1',
       'topic.creation.default.partitions': '1',
@@ -66,29 +66,34 @@ function createSource(): Promise<{ status: number; json: unknown }> {
 }
 
 /** Waits until `check` holds, polling every 100 ms. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+async function until(what: string | (() => string), check: () => Promise<boolean>): Promise<void> {
   const deadline = performance.now() + WAIT_MS;
   while (!(await check())) {
-    if (performance.now() > deadline) assert.fail(`timed out after ${WAIT_MS} ms waiting for ${what}`);
+    if (performance.now() > deadline) {
+      assert.fail(`timed out after ${WAIT_MS} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 /** The topic's records as values, from the first (a kafkajs consumer of its own group). */
-async function readAll(count: number): Promise<string[]> {
+async function readAll(count: number, topic = TOPIC): Promise<string[]> {
   const consumer = kafkajsClient('check', kafka.bootstrapAddresses).consumer({
     groupId: kafka.namespace().group('check'),
   });
   const values: string[] = [];
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
         values.push(message.value?.toString() ?? '');
       },
     });
-    await until(`${count} records read from ${TOPIC}`, async () => values.length >= count);
+    await until(
+      () => `${count} records read from ${topic} (read: ${values.join(', ')})`,
+      async () => values.length >= count,
+    );
   } finally {
     await consumer.disconnect();
   }
@@ -136,4 +141,60 @@ test('a FileStream source across reset(): no connector after it, and the same on
   await until('the position committed again', async () => (await committedPosition()) === fileChars);
   await kafka.reset();
   assert.deepEqual((await rest('GET', '/connectors')).json, [], 'none after the second reset()');
+});
+
+test("a FileStream source across snapshot() and restore(): the snapshot's connector runs again from the position it had committed", {
+  timeout: 6 * WAIT_MS,
+}, async () => {
+  writeFileSync(file, `${LINES.join('\n')}\n`);
+  const more = ['fourth', 'fifth'];
+  const charsOf = (lines: readonly string[]) => `${lines.join('\n')}\n`.length;
+  // A topic of its own: TOPIC was deleted by the reset above and created again, and such a topic
+  // comes back empty from a snapshot of three nodes (a broker fault, found here, not Connect's).
+  const topic = 'snapshot-lines';
+  assert.equal((await createSource(topic)).status, 201);
+  assert.deepEqual(await readAll(LINES.length, topic), LINES);
+  await until(
+    'the position committed at the third line',
+    async () => (await committedPosition()) === charsOf(LINES),
+  );
+  const snapshotStarted = performance.now();
+  await kafka.snapshot('three-lines');
+  console.log(`snapshot() with a running connector: ${Math.round(performance.now() - snapshotStarted)} ms`);
+
+  // After the snapshot: two more lines read, then the connector deleted.
+  appendFileSync(file, `${more.join('\n')}\n`);
+  await until(
+    'the position committed at the fifth line',
+    async () => (await committedPosition()) === charsOf([...LINES, ...more]),
+  );
+  assert.equal((await rest('DELETE', `/connectors/${CONNECTOR}`)).status, 204);
+  await until(
+    'no connector listed',
+    async () => ((await rest('GET', '/connectors')).json as string[]).length === 0,
+  );
+
+  const restoreStarted = performance.now();
+  await kafka.restore('three-lines');
+  console.log(`restore() with the worker restarted: ${Math.round(performance.now() - restoreStarted)} ms`);
+  // The restored topics give the new worker the snapshot's connector and its position (the third
+  // line): it reads the two lines after it again, once; from nothing it would write eight records.
+  await until("the snapshot's connector listed", async () => {
+    const { json } = await rest('GET', '/connectors');
+    return Array.isArray(json) && json.includes(CONNECTOR);
+  });
+  await until(
+    'the position committed at the fifth line again',
+    async () => (await committedPosition()) === charsOf([...LINES, ...more]),
+  );
+  const admin = kafkajsClient('admin', kafka.bootstrapAddresses).admin();
+  await admin.connect();
+  try {
+    assert.equal((await admin.fetchTopicOffsets(topic))[0]?.high, '5', 'five records: none written twice');
+  } finally {
+    await admin.disconnect();
+  }
+  assert.deepEqual(await readAll(LINES.length + more.length, topic), [...LINES, ...more]);
+  await kafka.reset();
+  assert.deepEqual((await rest('GET', '/connectors')).json, [], 'none after reset()');
 });
