@@ -687,7 +687,8 @@ export class ConsumerGroups {
     const names = new Set(member.subscribedTopicNames.filter((n) => all.some((t) => t.name === n)));
     if (member.subscribedTopicRegex !== null) {
       const regex = toJsRegExp(member.subscribedTopicRegex);
-      for (const topic of all) if (!topic.internal && regex.test(topic.name)) names.add(topic.name);
+      // Internal topics too: Kafka 4.1.1 assigns __consumer_offsets to a regex that matches it.
+      for (const topic of all) if (regex.test(topic.name)) names.add(topic.name);
     }
     return names;
   }

@@ -293,7 +293,7 @@ describe('consumer groups (KIP-848)', () => {
     );
   });
 
-  it('regex subscriptions match whole names, skip internal topics, and follow new topics', () => {
+  it('regex subscriptions match whole names, internal topics included (as Kafka 4.1.1), and follow new topics', () => {
     const { groups, topics } = setup([
       { topicId: T1, name: 'orders', partitionCount: 2, internal: false },
       { topicId: topicId('x'), name: 'orders-eu', partitionCount: 1, internal: false },
@@ -302,10 +302,10 @@ describe('consumer groups (KIP-848)', () => {
     ]);
     const m1 = new Member(groups, 'm1');
     m1.join({ subscribedTopicNames: null, subscribedTopicRegex: 'orders.*|__.*' });
-    assert.deepEqual([...m1.owned.keys()].sort(), [T1, topicId('x')].sort());
+    assert.deepEqual([...m1.owned.keys()].sort(), [T1, topicId('x'), topicId('z')].sort());
     topics.push({ topicId: T2, name: 'orders-us', partitionCount: 3, internal: false });
     m1.heartbeat();
-    assert.deepEqual([...m1.owned.keys()].sort(), [T1, T2, topicId('x')].sort());
+    assert.deepEqual([...m1.owned.keys()].sort(), [T1, T2, topicId('x'), topicId('z')].sort());
     assert.equal(toJsRegExp('(?i)ORDERS').test('orders'), true);
   });
 
