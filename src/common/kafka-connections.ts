@@ -7,7 +7,7 @@
  * `Unhandled 'error' event … NetworkError: Connection error … ECONNRESET`. `kstack up` runs its
  * companions (Schema Registry, REST proxy, exporter, web UI) in its own process, so this took the
  * supervisor and every companion down when a CI proof killed a broker under the UI's producer
- * (test/ui/faults.long.ts, 2026-12-06). The errors themselves are not lost by listening: the library
+ * (test/ui/faults.slow.ts, 2026-12-06). The errors themselves are not lost by listening: the library
  * fails the connection's requests through their callbacks and drops it from the pool on 'close'.
  */
 import type { Base, ConnectionPool } from '@platformatic/kafka';

@@ -1,7 +1,7 @@
 /**
  * What the UI's browser tests share: where screenshots go, taking one, axe-core on a page, and a
  * table's cells. Used by connect-visit.ts (and through it test/engine/cluster-up.slow.ts),
- * connect.long.ts and faults.long.ts.
+ * connect.long.ts and faults.slow.ts.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Not in the unit run (three node processes, the companions and Chromium): run it with
- * `node --test test/ui/faults.long.ts`.
+ * `node --test test/ui/faults.slow.ts`.
  *
  * The Faults page as a user drives it, on `kstack up --brokers 3` from a copy of the project's
  * Compose stack (so the web UI is the one `kstack up` starts, given the cluster's fault control):
