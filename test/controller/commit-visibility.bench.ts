@@ -22,7 +22,7 @@ const VISIBLE_WAIT_MS_MAX = 30_000;
 const CLOCK_TICKS_PER_S = 100;
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '20' }, 'base-port': { type: 'string', default: '27340' } },
+  options: { runs: { type: 'string', default: '20' }, 'base-port': { type: 'string', default: '27316' } },
 });
 const runs = Number(values.runs);
 const basePort = Number(values['base-port']);
