@@ -21,7 +21,7 @@ const CACHE = process.env.KSTACK_CACHE_DIR ?? join(homedir(), '.cache', 'kstack'
 const RUN_MS = 600_000;
 
 test('the Go fixture (examples/go/kstacktest): go test passes', () => {
-  const result = spawnSync('go', ['test', '-count=1', './...'], {
+  const result = spawnSync('go', ['test', '-count=1', '-parallel=2', './...'], {
     cwd: join(ROOT, 'examples', 'go'),
     encoding: 'utf8',
     // The settings scripts/setup/build-env.sh and 20-clients.sh compile the fixture with, so
