@@ -420,9 +420,12 @@ export class TransactionCoordinator {
       producerId: meta.producerId,
       producerEpoch: meta.producerEpoch,
     });
+    // While a transition is being written or its markers sent, Kafka answers any EndTxn with the
+    // retriable CONCURRENT_TRANSACTIONS before it looks at the state (asked of the 3-node reference:
+    // test/coordinator/endtxn-window.slow.ts), never INVALID_TXN_STATE.
+    if (meta.busy) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
     switch (meta.state) {
       case 'Ongoing': {
-        if (meta.busy) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
         const prepared = await this.#prepare(meta, commit, meta.producerEpoch, -1n);
         return prepared === ErrorCode.NONE ? ok() : failed(prepared);
       }
@@ -468,7 +471,10 @@ export class TransactionCoordinator {
       if (meta.producerId !== producerId) return failed(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
       if (meta.producerEpoch !== producerEpoch) return failed(ErrorCode.PRODUCER_FENCED);
     }
-    if (meta.busy && !meta.state.startsWith('Prepare')) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+    // A transition being written or its markers sent: retriable, whatever the state and the
+    // request (Kafka's pending-transition check comes before the state's; asked of the 3-node
+    // reference: an abort pipelined after a commit, test/coordinator/endtxn-window.slow.ts).
+    if (meta.busy) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
     const current = (): ProducerIdAndEpoch =>
       meta.nextProducerId >= 0n
         ? { errorCode: ErrorCode.NONE, producerId: meta.nextProducerId, producerEpoch: 0 }
