@@ -4,7 +4,7 @@
  * `BrokerServices` handlers see. Clock and data directory are passed in.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TlsOptions } from 'node:tls';
 import { publishKafkaEvent } from '../common/events.ts';
@@ -26,6 +26,7 @@ import {
   MemoryFs,
   openFilePartitionLog,
   openMemoryPartitionLog,
+  partitionDirName,
 } from '../storage/index.ts';
 import {
   BROKER_CONFIG_BY_NAME,
@@ -46,6 +47,7 @@ import { ConfigResourceType, MetadataImage, type MetadataRecord } from './metada
 import { MetadataLog } from './metadata-log.ts';
 import type { BrokerObserver } from './observer.ts';
 import { LocalReplica } from './partition.ts';
+import { readPartitionTopicId, writePartitionTopicId } from './partition-metadata.ts';
 import { ReplicaManager, type ReplicationSetup } from './replica-manager.ts';
 import type {
   AdminResult,
@@ -495,6 +497,11 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
       return;
     this.#catchingUp = null;
     catchingUp.open();
+    if (this.#server !== null) {
+      // Partitions whose directory held another topic id were left closed while history replayed.
+      for (const topic of this.#image.topics()) this.#openTopic(topic);
+      this.#replicaManager?.applyImage(this.#image);
+    }
     this.log.info(
       `broker ${this.nodeId} caught up with the metadata log (offset ${this.#image.metadataOffset}, broker epoch ${this.#registeredEpoch}): serving clients`,
     );
@@ -683,6 +690,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     for (const partition of topic.partitions) {
       const key = `${topic.name}\0${partition.partitionIndex}`;
       if (this.#replicas.has(key) || !this.#hosts(partition)) continue;
+      if (!this.#claimPartitionDir(topic, partition.partitionIndex)) continue;
       this.#notHosted.delete(key);
       const log = openFilePartitionLog({
         dir: this.dataDir,
@@ -1045,17 +1053,57 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     return result(0);
   }
 
-  /** Drops a removed topic's local replicas and their logs. */
+  #partitionDir(topic: string, partitionIndex: number): string {
+    return join(this.dataDir, partitionDirName(topic, partitionIndex));
+  }
+
+  /**
+   * Whether this topic's partition may open its directory, which then records the topic id (Kafka's
+   * partition.metadata). A directory of another topic id holds an earlier or a later topic of the
+   * same name: while this node replays metadata history (a cluster node catching up) the image may
+   * be the older one, so the directory is left as it is; once caught up, the image is the present,
+   * and the directory is a stray of a deleted topic: removed, and the partition starts empty.
+   */
+  #claimPartitionDir(topic: TopicView, partitionIndex: number): boolean {
+    const dir = this.#partitionDir(topic.name, partitionIndex);
+    let recorded: string | undefined;
+    try {
+      recorded = readPartitionTopicId(dir);
+    } catch (error) {
+      this.log.warn(`${topic.name}-${partitionIndex} not opened: ${(error as Error).message}`);
+      return false;
+    }
+    if (recorded === topic.topicId) return true;
+    if (recorded !== undefined) {
+      if (!this.serving) return false;
+      this.log.warn(
+        `${topic.name}-${partitionIndex}: the directory belongs to topic id ${recorded}, a deleted topic of this name; removed for topic id ${topic.topicId}`,
+      );
+      rmSync(dir, { recursive: true, force: true });
+    }
+    writePartitionTopicId(dir, topic.topicId);
+    return true;
+  }
+
+  /**
+   * Drops a removed topic's local replicas and their logs: only its own, as recorded in each
+   * directory, never those of a later topic of the same name (met again while replaying history).
+   */
   #deleteLocal(topic: TopicView): void {
     const { name } = topic;
     this.#settings.delete(name);
     for (const partition of topic.partitions) {
       const key = `${name}\0${partition.partitionIndex}`;
       const replica = this.#replicas.get(key);
+      if (replica !== undefined && replica.topicId !== topic.topicId) continue;
       this.#replicas.delete(key);
       this.#notHosted.delete(key);
       try {
-        replica?.log.delete();
+        if (replica !== undefined) replica.log.delete();
+        else {
+          const dir = this.#partitionDir(name, partition.partitionIndex);
+          if (readPartitionTopicId(dir) === topic.topicId) rmSync(dir, { recursive: true, force: true });
+        }
       } catch (error) {
         this.log.warn(`deleting ${name}-${partition.partitionIndex}: ${String(error)}`);
       }
