@@ -6,10 +6,12 @@
  * partition directory names its topic id in `partition.metadata`, and a node neither opens nor
  * deletes a directory of another topic id while it replays history. Found by engineer C (issue 20):
  * before the fix every replica came back empty (log end offset 0).
+ * A node that was down meanwhile and finds a directory of a deleted topic id under the name removes
+ * it as a stray once caught up, and fetches the partition again.
  * Clients: kafkajs (a client we did not write), through the testing API's three-node cluster.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -93,6 +95,23 @@ test('a topic deleted and created again keeps its acknowledged records across a 
           `node ${node.nodeId}: Kafka's partition.metadata`,
         );
       }
+
+      // A node that was down while its topic's name went to another topic finds a directory of a
+      // deleted topic id under the name: a stray, removed once the node has caught up, and the
+      // partition fetched again from its leader.
+      await kafka.broker(3).stop();
+      const strayDir = join(dataDir, 'node-3', `${TOPIC}-0`);
+      writeFileSync(join(strayDir, 'partition.metadata'), 'version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n');
+      writeFileSync(join(strayDir, 'stray-marker'), 'left by the deleted topic');
+      await kafka.broker(3).restart();
+      await kafka.waitForIsr(TOPIC, 0, { includes: 3 });
+      const node3 = kafka.nodes().find((node) => node.nodeId === 3);
+      assert.equal(node3?.broker.get(TOPIC, 0)?.log.logEndOffset, 3, 'node 3 fetched the topic again');
+      assert.equal(existsSync(join(strayDir, 'stray-marker')), false, 'the stray directory was removed');
+      assert.equal(
+        readFileSync(join(strayDir, 'partition.metadata'), 'utf8'),
+        `version: 0\ntopic_id: ${ids[0]}\n`,
+      );
     } finally {
       await kafka.stop();
     }
