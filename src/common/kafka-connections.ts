@@ -10,7 +10,7 @@
  * (test/ui/faults.slow.ts, 2026-12-06). The errors themselves are not lost by listening: the library
  * fails the connection's requests through their callbacks and drops it from the pool on 'close'.
  */
-import type { Base, ConnectionPool } from '@platformatic/kafka';
+import type { Base, Connection, ConnectionPool } from '@platformatic/kafka';
 
 /** What a connection's errors after the first are given: the library has already acted on them. */
 function keptByTheLibrary(): void {}
@@ -36,4 +36,14 @@ export function guardPoolConnectionErrors(pool: ConnectionPool): ConnectionPool 
     connection.on('error', keptByTheLibrary);
   });
   return pool;
+}
+
+/**
+ * The same for a connection made by hand, outside any pool (the REST proxy's controller requests):
+ * its failures reach the caller through connect() and each request's callback; a lasting 'error'
+ * listener keeps a later one from killing the process. Returns the connection.
+ */
+export function guardOwnConnectionErrors(connection: Connection): Connection {
+  connection.on('error', keptByTheLibrary);
+  return connection;
 }

@@ -12,7 +12,7 @@ import {
   listPartitionReassignmentsV0,
   Producer,
 } from '@platformatic/kafka';
-import { guardConnectionErrors } from '../common/kafka-connections.ts';
+import { guardConnectionErrors, guardOwnConnectionErrors } from '../common/kafka-connections.ts';
 import {
   kafkaError,
   kafkaRetriableError,
@@ -186,7 +186,7 @@ export class KafkaSide {
   async #onOwnConnection<T>(use: (connection: Connection) => Promise<T>): Promise<T> {
     const address = this.bootstrapBrokers[0] ?? '';
     const colon = address.lastIndexOf(':');
-    const connection = new Connection('kstack-rest-proxy-admin');
+    const connection = guardOwnConnectionErrors(new Connection('kstack-rest-proxy-admin'));
     try {
       await connection.connect(address.slice(0, colon), Number(address.slice(colon + 1)));
       return await use(connection);

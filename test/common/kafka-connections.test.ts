@@ -7,8 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Admin, type Connection, ConnectionPool } from '@platformatic/kafka';
-import { guardConnectionErrors, guardPoolConnectionErrors } from '../../src/common/kafka-connections.ts';
+import { Admin, Connection, ConnectionPool } from '@platformatic/kafka';
+import {
+  guardConnectionErrors,
+  guardOwnConnectionErrors,
+  guardPoolConnectionErrors,
+} from '../../src/common/kafka-connections.ts';
 import { startKafka, type TestKafka } from '../../src/testing/kafka.ts';
 
 let kafka: TestKafka;
@@ -75,5 +79,27 @@ test('a pool without a client: unguarded its connection throws a second error, g
     guarded.connection.emit('error', new Error('third'));
   } finally {
     await guarded.pool.close();
+  }
+});
+
+test('a connection made by hand (the REST proxy controller requests): unguarded an error after connect throws, guarded it is kept', async () => {
+  const [host, port] = kafka.bootstrapServers.split(':');
+  const bare = new Connection('kafka-connections-test-own');
+  try {
+    await bare.connect(host!, Number(port));
+    assert.throws(() => {
+      bare.emit('error', new Error('first'));
+      bare.emit('error', new Error('second'));
+    }, /first|second/);
+  } finally {
+    await bare.close();
+  }
+  const guarded = guardOwnConnectionErrors(new Connection('kafka-connections-test-own'));
+  try {
+    await guarded.connect(host!, Number(port));
+    guarded.emit('error', new Error('first'));
+    guarded.emit('error', new Error('second'));
+  } finally {
+    await guarded.close();
   }
 });
