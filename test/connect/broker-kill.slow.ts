@@ -28,7 +28,7 @@ import { ReferenceCluster } from '../../reference/cluster.ts';
 import { type ConnectWorker, startConnectWorker } from '../../src/connect/worker.ts';
 import { CONNECT_CLUSTER_WAIT_MS } from '../../src/engine/companions.ts';
 import { kafkajs } from '../rest-proxy/support.ts';
-import { copyStack, REPO_ROOT } from '../validate/stack-copy.ts';
+import { copyStack, envPortEdit, REPO_ROOT } from '../validate/stack-copy.ts';
 import {
   assertSameLines,
   createConnector,
@@ -308,15 +308,9 @@ function statusIn(
  * other cluster, it leaves the worker out (another cluster's id).
  */
 async function statusFindsTheStacksWorker(side: Side, other: Side): Promise<void> {
-  const envExample = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
-  const portEdit = (variable: string, port: number) => ({
-    file: '.env.example',
-    from: new RegExp(`^${variable}=\\d+$`, 'm').exec(envExample)![0],
-    to: `${variable}=${port}`,
-  });
   const stack = copyStack([
-    portEdit('KAFKA_1_EXTERNAL_PORT', PORTS[side.kind].base),
-    portEdit('KAFKA_CONNECT_PORT', PORTS[side.kind].worker),
+    envPortEdit('KAFKA_1_EXTERNAL_PORT', PORTS[side.kind].base),
+    envPortEdit('KAFKA_CONNECT_PORT', PORTS[side.kind].worker),
   ]);
   try {
     const root = (await rest(side.worker, 'GET', '/')).body as { version: string; kafka_cluster_id: string };

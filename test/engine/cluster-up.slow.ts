@@ -46,7 +46,7 @@ import {
 } from '../connect/scenarios.ts';
 import { kafkajs } from '../rest-proxy/support.ts';
 import { SCREENSHOTS, visitConnectPage } from '../ui/connect-visit.ts';
-import { copyStack, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
+import { copyStack, envPortEdit, KAFKA_FILE } from '../validate/stack-copy.ts';
 
 const HOST = '127.0.0.1';
 const BASE_PORT = 21720;
@@ -86,16 +86,9 @@ const MIRROR_SOURCE_PORT = 25100;
 const MIRRORED_RECORDS = 500;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-cluster-up-'));
-const envExample = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
-/** `VARIABLE=value` of .env.example set to `port` in the copy. */
-const portEdit = (variable: string, port: number) => ({
-  file: '.env.example',
-  from: new RegExp(`^${variable}=\\d+$`, 'm').exec(envExample)![0],
-  to: `${variable}=${port}`,
-});
 const stack = copyStack([
-  ...PORTS.map((port, i) => portEdit(`KAFKA_${i + 1}_EXTERNAL_PORT`, port)),
-  ...Object.entries(COMPANION_PORTS).map(([variable, port]) => portEdit(variable, port)),
+  ...PORTS.map((port, i) => envPortEdit(`KAFKA_${i + 1}_EXTERNAL_PORT`, port)),
+  ...Object.entries(COMPANION_PORTS).map(([variable, port]) => envPortEdit(variable, port)),
   // One service's own settings reach only its broker: a value the engine implements on kafka-2, one
   // it does not on kafka-3 (named on one NOT IMPLEMENTED line with its service).
   {

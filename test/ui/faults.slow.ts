@@ -19,14 +19,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { KstackProcess } from '../../src/engine/process.ts';
-import { copyStack, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
+import { copyStack, envPortEdit, KAFKA_FILE, REPO_ROOT } from '../validate/stack-copy.ts';
 import { assertAccessible, SCREENSHOTS, screenshot, tableRows } from './page-support.ts';
 
 const HOST = '127.0.0.1';
@@ -51,15 +51,9 @@ const POLL_MS = 250;
 const CHROMIUM = '/usr/bin/chromium';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-ui-faults-'));
-const envExample = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
-const portEdit = (variable: string, port: number) => ({
-  file: '.env.example',
-  from: new RegExp(`^${variable}=\\d+$`, 'm').exec(envExample)![0],
-  to: `${variable}=${port}`,
-});
 const stack = copyStack([
-  ...PORTS.map((port, i) => portEdit(`KAFKA_${i + 1}_EXTERNAL_PORT`, port)),
-  ...Object.entries(COMPANION_PORTS).map(([variable, port]) => portEdit(variable, port)),
+  ...PORTS.map((port, i) => envPortEdit(`KAFKA_${i + 1}_EXTERNAL_PORT`, port)),
+  ...Object.entries(COMPANION_PORTS).map(([variable, port]) => envPortEdit(variable, port)),
   // No Connect worker (a JVM): the Faults page does not use it.
   {
     file: KAFKA_FILE,

@@ -40,6 +40,15 @@ export function copyStack(edits: readonly Edit[] = []): StackCopy {
   };
 }
 
+/** The edit that sets `VARIABLE=value` of the shipped .env.example to `port` in a copy. */
+export function envPortEdit(variable: string, port: number): Edit {
+  const line = new RegExp(`^${variable}=\\d+$`, 'm').exec(
+    readFileSync(join(REPO_ROOT, '.env.example'), 'utf8'),
+  );
+  if (line === null) throw new Error(`.env.example has no ${variable}=<number> line`);
+  return { file: '.env.example', from: line[0], to: `${variable}=${port}` };
+}
+
 /** Replaces exactly one occurrence; an edit that no longer matches the stack fails loudly. */
 function applyEdit(dir: string, edit: Edit): void {
   const path = join(dir, edit.file);
