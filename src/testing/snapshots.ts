@@ -29,6 +29,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { readPartitionTopicId, writePartitionTopicId } from '../broker/partition-metadata.ts';
 import { uuidFromRandomBytes } from '../protocol/index.ts';
 import { KafkaTestingError } from './errors.ts';
 
@@ -194,8 +195,9 @@ export function restoreSnapshot(
 const METADATA_RECORDS = join('__cluster_metadata', 'records.jsonl');
 
 /**
- * Gives each topic of the metadata log a new id (one map for all brokers, so they agree).
- * Topic ids appear in the metadata records only; partition folders are named by topic name.
+ * Gives each topic of the metadata log a new id (one map for all brokers, so they agree), and each
+ * partition folder's `partition.metadata` the same new id (the broker removes a folder recording
+ * another topic id as a stray of a deleted topic).
  */
 function renewTopicIds(brokerDir: string, ids: Map<string, string>): void {
   const path = join(brokerDir, METADATA_RECORDS);
@@ -213,6 +215,13 @@ function renewTopicIds(brokerDir: string, ids: Map<string, string>): void {
     return JSON.stringify({ ...record, topicId: id });
   });
   writeFileSync(path, renewed.join('\n'));
+  for (const entry of readdirSync(brokerDir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const partitionDir = join(brokerDir, entry.name);
+    const recorded = readPartitionTopicId(partitionDir);
+    const renewedId = recorded === undefined ? undefined : ids.get(recorded);
+    if (renewedId !== undefined) writePartitionTopicId(partitionDir, renewedId);
+  }
 }
 
 const PRODUCER_ID_BLOCK = join('coordinator', 'producer-id-block');
