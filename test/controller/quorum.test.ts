@@ -262,7 +262,13 @@ test('SIGKILL of the leader elects another; the restarted node catches up', asyn
   // The new leader's own leader-change entry is committed with the survivor: writes go on.
   const survivor = survivors.find((nodeId) => nodeId !== next)!;
   const end = await caughtUp(next, survivor, before.highWatermark + 1n);
-  assert.ok((await describeQuorum(PORTS[next - 1]!)).partition.highWatermark >= end);
+  // The follower can hold an entry the leader has not yet flushed (its append linger), so the high
+  // watermark may trail the matching log ends briefly: wait for it, do not look once.
+  const deadline = Date.now() + ELECTION_TIMEOUT_MS;
+  while ((await describeQuorum(PORTS[next - 1]!)).partition.highWatermark < end) {
+    assert.ok(Date.now() < deadline, `the high watermark of leader ${next} did not reach ${end}`);
+    await sleep(POLL_MS);
+  }
 
   startNode(leader);
   assert.equal(await agreedLeader([1, 2, 3]), next, 'the restarted node follows the new leader');
