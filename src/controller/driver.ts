@@ -143,11 +143,11 @@ export class RaftDriver {
     this.replica.storage.close();
   }
 
-  /** Appends a payload as leader (throws NotLeaderError elsewhere); the flush timer is armed for it. */
-  propose(payload: Uint8Array): { offset: number; epoch: number } {
+  /** Appends one batch of records as leader (throws NotLeaderError elsewhere); the flush timer is armed for it. */
+  propose(records: readonly Uint8Array[]): { offset: number; epoch: number } {
     let appended: { offset: number; epoch: number } | null = null;
     this.#run(() => {
-      appended = this.replica.propose(payload);
+      appended = this.replica.propose(records);
     });
     if (appended === null) throw new Error('the quorum is stopped');
     return appended;

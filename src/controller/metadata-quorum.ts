@@ -11,8 +11,9 @@
  * since (0: never by time, as Kafka reads it). The snapshot bounds the Raft log, and a node far behind catches up through FetchSnapshot.
  */
 import { MetadataImage, type MetadataRecord } from '../broker/metadata-image.ts';
+import { decodeMetadataRecord, encodeMetadataRecord } from '../metadata/codec.ts';
 import { NotLeaderError, type RaftListener } from '../raft/replica.ts';
-import type { LeaderAndEpoch, SnapshotId } from '../raft/types.ts';
+import { entryEndOffset, type LeaderAndEpoch, type SnapshotId } from '../raft/types.ts';
 import type { RaftDriver } from './driver.ts';
 import { PassedOverRecords, snapshotDelta, snapshotRecords } from './metadata-snapshot.ts';
 
@@ -74,21 +75,50 @@ interface Pending {
   readonly reject: (error: Error) => void;
 }
 
-interface EntryPayload {
+interface SnapshotPayload {
   readonly records: readonly MetadataRecord[];
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function encodeMetadataEntry(records: readonly MetadataRecord[]): Uint8Array {
-  return encoder.encode(JSON.stringify({ records } satisfies EntryPayload));
+/** A snapshot's payload (kstack's JSON of the records until snapshots become Kafka's `.checkpoint` files). */
+export function encodeSnapshotPayload(records: readonly MetadataRecord[]): Uint8Array {
+  return encoder.encode(JSON.stringify({ records } satisfies SnapshotPayload));
 }
 
-function decodeMetadataEntry(payload: Uint8Array): readonly MetadataRecord[] {
-  const value = JSON.parse(decoder.decode(payload)) as Partial<EntryPayload>;
-  if (!Array.isArray(value.records)) throw new Error('metadata entry without a records array');
+function decodeSnapshotPayload(payload: Uint8Array): readonly MetadataRecord[] {
+  const value = JSON.parse(decoder.decode(payload)) as Partial<SnapshotPayload>;
+  if (!Array.isArray(value.records)) throw new Error('metadata snapshot without a records array');
   return value.records;
+}
+
+/**
+ * A proposal's records as the values of one batch, in Kafka's ApiMessageAndVersion format
+ * (src/metadata/codec.ts): record i lands at `baseOffset + i`. A RegisterBrokerRecord's broker epoch
+ * is the batch's base offset, written into the record as Kafka's controller writes its
+ * `nextWriteOffset` there (it is the offset the registration's answer names). An empty proposal is
+ * Kafka's NoOpRecord.
+ */
+export function encodeMetadataEntry(records: readonly MetadataRecord[], baseOffset: number): Uint8Array[] {
+  if (records.length === 0) return [encodeMetadataRecord({ type: 'NoOpRecord' })];
+  return records.map((record) =>
+    encodeMetadataRecord(
+      record.type === 'RegisterBrokerRecord' && record.brokerEpoch === undefined
+        ? { ...record, brokerEpoch: baseOffset }
+        : record,
+    ),
+  );
+}
+
+/** The metadata records of a committed entry (NoOpRecords carry nothing for the image). */
+export function decodeMetadataEntry(records: readonly Uint8Array[]): MetadataRecord[] {
+  const decoded: MetadataRecord[] = [];
+  for (const bytes of records) {
+    const record = decodeMetadataRecord(bytes);
+    if (record.type !== 'NoOpRecord') decoded.push(record);
+  }
+  return decoded;
 }
 
 export class MetadataQuorum {
@@ -226,7 +256,7 @@ export class MetadataQuorum {
     const driver = this.#driverOrThrow();
     let appended: { offset: number; epoch: number };
     try {
-      appended = driver.propose(encodeMetadataEntry(records));
+      appended = driver.propose(encodeMetadataEntry(records, driver.replica.storage.endOffset()));
     } catch (error) {
       if (error instanceof NotLeaderError) {
         return Promise.reject(
@@ -257,7 +287,7 @@ export class MetadataQuorum {
     const end = this.#appliedEnd;
     if (end <= driver.replica.storage.logStartOffset()) return null;
     const records = snapshotRecords(this.#image, this.#passedOver);
-    const id = driver.replica.createSnapshot(end, encodeMetadataEntry(records));
+    const id = driver.replica.createSnapshot(end, encodeSnapshotPayload(records));
     this.#bytesSinceSnapshot = 0;
     this.#lastSnapshotMs = performance.now();
     return id;
@@ -295,23 +325,24 @@ export class MetadataQuorum {
       if (entries.length === 0) break;
       for (const entry of entries) {
         if (!entry.control) {
-          const records = decodeMetadataEntry(entry.payload);
+          const records = decodeMetadataEntry(entry.records);
+          const lastOffset = BigInt(entryEndOffset(entry) - 1);
           const duplicate = duplicateTopic(this.#image, records);
           if (duplicate !== null) {
-            this.#appliedEnd = entry.offset + 1;
+            this.#appliedEnd = entryEndOffset(entry);
             this.#appliedEpoch = entry.epoch;
             this.#settle(entry.offset, entry.epoch, new DuplicateTopicError(duplicate));
             continue;
           }
           if (records.length > 0) {
-            this.#image = this.#image.apply(records, BigInt(entry.offset));
+            this.#image = this.#image.apply(records, lastOffset);
             this.#passedOver.replay(records);
-            this.#bytesSinceSnapshot += entry.payload.length;
-            this.#onRecords(records, BigInt(entry.offset));
+            for (const bytes of entry.records) this.#bytesSinceSnapshot += bytes.length;
+            this.#onRecords(records, lastOffset);
             changed = true;
           }
         }
-        this.#appliedEnd = entry.offset + 1;
+        this.#appliedEnd = entryEndOffset(entry);
         this.#appliedEpoch = entry.epoch;
         this.#settle(entry.offset, entry.epoch);
       }
@@ -358,7 +389,7 @@ export class MetadataQuorum {
    * of what the snapshot lacks, then the snapshot's records), as it builds its image from the batches.
    */
   #install(id: SnapshotId, bytes: Uint8Array): void {
-    const records = decodeMetadataEntry(bytes);
+    const records = decodeSnapshotPayload(bytes);
     const before = { image: this.#image, passedOver: this.#passedOver };
     const passedOver = new PassedOverRecords();
     passedOver.replay(records);

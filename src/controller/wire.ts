@@ -293,7 +293,7 @@ export function decodeQuorumRequest(
   }
 }
 
-/** Log entries as record batches, one per entry. */
+/** Log entries as record batches, one per entry, record i of an entry at its offset + i. */
 export async function encodeEntries(entries: readonly LogEntry[], timestampMs: number): Promise<Buffer> {
   const batches = await Promise.all(
     entries.map((entry) =>
@@ -301,26 +301,34 @@ export async function encodeEntries(entries: readonly LogEntry[], timestampMs: n
         baseOffset: entry.offset,
         partitionLeaderEpoch: entry.epoch,
         control: entry.control,
-        records: [{ timestamp: timestampMs, key: null, value: entry.payload }],
+        records: entry.records.map((value) => ({ timestamp: timestampMs, key: null, value })),
       }),
     ),
   );
   return Buffer.concat(batches);
 }
 
-/** Record batches back into log entries (each batch's records in order, at their offsets). */
+/** Record batches back into log entries (one per batch, its records in order at consecutive offsets). */
 export async function decodeEntries(records: Uint8Array | null): Promise<LogEntry[]> {
   if (records === null || records.length === 0) return [];
   const entries: LogEntry[] = [];
   for (const batch of await decodeRecordBatches(records)) {
-    for (const record of batch.records) {
-      entries.push({
-        offset: record.offset,
-        epoch: batch.header.partitionLeaderEpoch,
-        control: isControl(batch.header.attributes),
-        payload: record.value ?? new Uint8Array(0),
-      });
-    }
+    const offset = batch.header.baseOffset;
+    batch.records.forEach((record, i) => {
+      if (record.offset !== offset + i) {
+        throw new QuorumRequestError(
+          2,
+          `batch at ${offset}: record ${i} at offset ${record.offset}, not ${offset + i}`,
+        );
+      }
+    });
+    if (batch.records.length === 0) throw new QuorumRequestError(2, `batch at ${offset} holds no record`);
+    entries.push({
+      offset,
+      epoch: batch.header.partitionLeaderEpoch,
+      control: isControl(batch.header.attributes),
+      records: batch.records.map((record) => record.value ?? new Uint8Array(0)),
+    });
   }
   return entries;
 }

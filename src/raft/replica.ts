@@ -14,6 +14,7 @@ import {
   type BeginQuorumEpochRequest,
   DEFAULT_RAFT_CONFIG,
   type EndQuorumEpochRequest,
+  entryEndOffset,
   type FetchRequest,
   type FetchResponse,
   type FetchSnapshotRequest,
@@ -197,23 +198,30 @@ export class RaftReplica {
     return this.#parked.has(replicaId);
   }
 
-  /** Committed entries from `fromOffset` (at or above the log start), at most `countMax`. */
+  /**
+   * Committed entries (whole batches) from `fromOffset` (a batch's base offset at or above the log
+   * start), at most `countMax`.
+   */
   readCommitted(fromOffset: number, countMax: number): LogEntry[] {
     if (fromOffset >= this.#highWatermark) return [];
-    return this.storage.read(fromOffset, Math.min(countMax, this.#highWatermark - fromOffset));
+    const entries = this.storage.read(fromOffset, countMax);
+    const committed = entries.findIndex((entry) => entryEndOffset(entry) > this.#highWatermark);
+    return committed < 0 ? entries : entries.slice(0, committed);
   }
 
   // ---- what the broker calls ----
 
   /**
-   * Appends a record as leader. It is committed once the high watermark passes its offset while
-   * the entry at that offset still carries `epoch` (watch `onCommit`).
+   * Appends `records` (at least one) as leader, one batch at offsets `offset` to
+   * `offset + records.length - 1`. It is committed once the high watermark passes its last offset
+   * while the entry at `offset` still carries `epoch` (watch `onCommit`).
    */
-  propose(payload: Uint8Array): { offset: number; epoch: number } {
+  propose(records: readonly Uint8Array[]): { offset: number; epoch: number } {
     if (this.#role !== 'leader') throw new NotLeaderError(this.leader());
+    if (records.length === 0) throw new RangeError('a proposal holds at least one record');
     const offset = this.storage.endOffset();
     if (offset === this.storage.flushedEndOffset()) this.#lingerSinceMs = this.#clock.nowMs();
-    this.storage.append([{ offset, epoch: this.#epoch, payload, control: false }]);
+    this.storage.append([{ offset, epoch: this.#epoch, records, control: false }]);
     // Followers get the entry now, while the leader lingers before its flush: both happen at once.
     this.#completeParkedFetches((parked) => parked.request.fetchOffset < this.storage.endOffset());
     return { offset, epoch: this.#epoch };
@@ -235,6 +243,11 @@ export class RaftReplica {
     const last = this.storage.entry(endOffset - 1);
     if (last === undefined)
       throw new RaftInvariantError(`no entry at ${endOffset - 1} below the high watermark`);
+    if (entryEndOffset(last) !== endOffset) {
+      throw new RangeError(
+        `snapshot end ${endOffset} lies inside the batch at ${last.offset} (${last.records.length} records)`,
+      );
+    }
     const id = { endOffset, epoch: last.epoch };
     this.storage.installSnapshot(id, bytes);
     return id;
@@ -429,7 +442,7 @@ export class RaftReplica {
     // Kafka's leader writes a LeaderChangeMessage first: nothing of an older epoch is committed
     // until an entry of the new epoch is, so the high watermark waits for this one.
     this.storage.append([
-      { offset: this.#epochStartOffset, epoch: this.#epoch, payload: new Uint8Array(0), control: true },
+      { offset: this.#epochStartOffset, epoch: this.#epoch, records: [new Uint8Array(0)], control: true },
     ]);
     for (const voter of this.voters) {
       if (voter === this.nodeId) continue;
@@ -899,7 +912,11 @@ export class RaftReplica {
 
   #truncateToDivergence(diverging: { epoch: number; endOffset: number }): void {
     const local = this.storage.endOffsetForEpoch(diverging.epoch);
-    const offset = Math.max(this.storage.logStartOffset(), Math.min(diverging.endOffset, local.endOffset));
+    const point = Math.max(this.storage.logStartOffset(), Math.min(diverging.endOffset, local.endOffset));
+    // The leader's end of an epoch may fall inside one of our batches of an older epoch: the whole
+    // batch goes, as Kafka's LogSegment.truncateTo cuts at the start of the batch holding the offset.
+    // The high watermark is a batch boundary, so this never cuts below it unless `point` does.
+    const offset = this.storage.entry(point)?.offset ?? point;
     if (offset < this.#highWatermark) {
       throw new RaftInvariantError(
         `node ${this.nodeId} asked to truncate to ${offset}, below its high watermark ${this.#highWatermark}`,

@@ -4,18 +4,23 @@
 //
 // Files in the replica's directory:
 //   quorum-state                       JSON, Kafka's QuorumStateData v1 field names; replaced atomically
-//   raft.log                           framed entries: [u32 length][u32 crc32c(body)][body], body =
-//                                      [i32 epoch][u8 control][f64 offset][payload]
+//   raft-batches.log                   framed entries (one per batch): [u32 length][u32 crc32c(body)][body],
+//                                      body = [i32 epoch][u8 control][f64 base offset][u32 record count]
+//                                      then per record [u32 length][bytes]
 //   <endOffset:20>-<epoch:10>.checkpoint  the latest snapshot: [u32 crc32c][bytes]; replaced atomically
 //
 // A torn or corrupt log tail (a frame cut short, a checksum that does not match, an offset out of
 // sequence) is cut off at open: those entries were never acknowledged, since an entry is
 // acknowledged only after `flush()` returned.
+//
+// A directory holding `raft.log` (the earlier format: one offset per entry, whatever its records) is
+// refused at open: its offsets cannot be renumbered safely (every node of a cluster would have to
+// renumber identically, uncommitted tails included).
 
 import { join } from 'node:path';
 import { crc32c } from '../records/crc32c.ts';
 import type { FileHandle, StorageFs } from '../storage/fs.ts';
-import type { LogEntry, SnapshotId } from './types.ts';
+import { entryEndOffset, type LogEntry, type SnapshotId } from './types.ts';
 
 /** The persisted election state (Kafka's quorum-state file). */
 export interface QuorumState {
@@ -28,13 +33,16 @@ export interface QuorumState {
 
 export const INITIAL_QUORUM_STATE: QuorumState = { leaderEpoch: 0, leaderId: -1, votedId: -1 };
 
-/** Bound on one log entry's payload, so a corrupt length cannot make us allocate gigabytes. */
+/** Bound on one log entry's records, so a corrupt length cannot make us allocate gigabytes. */
 export const RAFT_ENTRY_BYTES_MAX = 8 * 1024 * 1024;
 
 const FRAME_HEADER_BYTES = 8;
-const BODY_HEADER_BYTES = 4 + 1 + 8;
+const BODY_HEADER_BYTES = 4 + 1 + 8 + 4;
+const RECORD_LENGTH_BYTES = 4;
 const QUORUM_STATE_FILE = 'quorum-state';
-const LOG_FILE = 'raft.log';
+const LOG_FILE = 'raft-batches.log';
+/** The log file of the format before offsets per record; refused, never read. */
+const PREVIOUS_FORMAT_LOG_FILE = 'raft.log';
 const SNAPSHOT_SUFFIX = '.checkpoint';
 
 export class RaftStorageError extends Error {
@@ -69,6 +77,11 @@ export class RaftStorage {
     this.#fs = fs;
     this.#dir = dir;
     fs.mkdirp(dir);
+    if (fs.list(dir).includes(PREVIOUS_FORMAT_LOG_FILE)) {
+      throw new RaftStorageError(
+        `${dir} holds ${PREVIOUS_FORMAT_LOG_FILE}, the metadata log format before offsets per record; this version does not read it: delete ${dir} (this node's copy of the cluster metadata is lost with it unless another node holds it)`,
+      );
+    }
     this.#loadSnapshot();
     this.#fd = fs.open(join(dir, LOG_FILE));
     this.recovery = this.#loadLog();
@@ -120,7 +133,8 @@ export class RaftStorage {
 
   /** The offset the next appended entry gets (LEO). */
   endOffset(): number {
-    return this.#logStartOffset + this.#entries.length;
+    const last = this.#entries.at(-1);
+    return last === undefined ? this.#logStartOffset : entryEndOffset(last);
   }
 
   /** Entries below this offset are durable. */
@@ -134,19 +148,45 @@ export class RaftStorage {
     return last === undefined ? this.#snapshotId.epoch : last.epoch;
   }
 
+  /** The entry (batch) holding `offset`, if the log holds it. */
   entry(offset: number): LogEntry | undefined {
-    return this.#entries[offset - this.#logStartOffset];
+    const index = this.#indexHolding(offset);
+    return index < 0 ? undefined : this.#entries[index];
   }
 
-  /** Up to `countMax` entries from `fromOffset` (which must lie in [log start, LEO]). */
+  /** Up to `countMax` entries from `fromOffset`, an entry's base offset or the LEO, in [log start, LEO]. */
   read(fromOffset: number, countMax: number): LogEntry[] {
     if (fromOffset < this.#logStartOffset || fromOffset > this.endOffset()) {
       throw new RaftStorageError(
         `read at ${fromOffset} outside the log [${this.#logStartOffset}, ${this.endOffset()}]`,
       );
     }
-    const start = fromOffset - this.#logStartOffset;
+    if (fromOffset === this.endOffset()) return [];
+    const start = this.#boundaryIndex(fromOffset, 'read');
     return this.#entries.slice(start, start + countMax);
+  }
+
+  /** Index of the entry holding `offset`, -1 if none (binary search: entries are in offset order). */
+  #indexHolding(offset: number): number {
+    let low = 0;
+    let high = this.#entries.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const entry = this.#entries[middle] as LogEntry;
+      if (offset < entry.offset) high = middle - 1;
+      else if (offset >= entryEndOffset(entry)) low = middle + 1;
+      else return middle;
+    }
+    return -1;
+  }
+
+  /** Index of the entry starting at `offset`; a point inside a batch or outside the log is refused. */
+  #boundaryIndex(offset: number, what: string): number {
+    const index = this.#indexHolding(offset);
+    if (index < 0 || this.#entries[index]?.offset !== offset) {
+      throw new RaftStorageError(`${what} at ${offset}, which is not the base offset of a batch in the log`);
+    }
+    return index;
   }
 
   /** Appends in memory and to the file, not durable until `flush()`. Offsets must follow the LEO. */
@@ -157,6 +197,9 @@ export class RaftStorage {
         throw new RaftStorageError(
           `append at offset ${entry.offset}, but the log ends at ${this.endOffset()}`,
         );
+      }
+      if (entry.records.length === 0) {
+        throw new RaftStorageError(`append of an empty batch at offset ${entry.offset}`);
       }
       if (entry.epoch < this.lastEpoch()) {
         throw new RaftStorageError(`append of epoch ${entry.epoch} after epoch ${this.lastEpoch()}`);
@@ -187,7 +230,7 @@ export class RaftStorage {
       throw new RaftStorageError(`truncation to ${offset} below the log start ${this.#logStartOffset}`);
     }
     if (offset >= this.endOffset()) return;
-    const keep = offset - this.#logStartOffset;
+    const keep = offset === this.#logStartOffset ? 0 : this.#boundaryIndex(offset, 'truncation');
     const position = this.#positions[keep] ?? this.#fileBytes;
     this.#entries.length = keep;
     this.#positions.length = keep;
@@ -241,7 +284,10 @@ export class RaftStorage {
     this.#snapshotBytes = bytes;
     // Entries above the snapshot stay only if the log agrees with it at its last offset; a log that
     // disagrees there holds nothing committed above the snapshot and is replaced whole.
-    const agrees = id.endOffset < this.endOffset() && this.entry(id.endOffset - 1)?.epoch === id.epoch;
+    const agrees =
+      id.endOffset < this.endOffset() &&
+      this.entry(id.endOffset - 1)?.epoch === id.epoch &&
+      this.entry(id.endOffset)?.offset === id.endOffset;
     const kept = agrees ? this.read(id.endOffset, Number.MAX_SAFE_INTEGER) : [];
     this.#rewriteLog(id.endOffset, kept);
   }
@@ -293,6 +339,7 @@ export class RaftStorage {
     }
     // Entries below the snapshot are already in it; the rest must follow it without a gap.
     const kept = found.filter((item) => item.entry.offset >= this.#logStartOffset);
+    // A batch across the snapshot's end cannot be: snapshots end at batch boundaries.
     let validEnd = position;
     let expected = this.#logStartOffset;
     let epoch = this.#snapshotId.epoch;
@@ -304,7 +351,7 @@ export class RaftStorage {
         kept.length = i;
         break;
       }
-      expected++;
+      expected = entryEndOffset(item.entry);
       epoch = item.entry.epoch;
     }
     if (found.some((item) => item.entry.offset < this.#logStartOffset)) {
@@ -358,13 +405,20 @@ export class RaftStorage {
 }
 
 function encodeFrame(entry: LogEntry): Buffer {
-  const bodyLength = BODY_HEADER_BYTES + entry.payload.length;
+  let bodyLength = BODY_HEADER_BYTES;
+  for (const record of entry.records) bodyLength += RECORD_LENGTH_BYTES + record.length;
   const frame = Buffer.alloc(FRAME_HEADER_BYTES + bodyLength);
   frame.writeUInt32BE(bodyLength, 0);
   frame.writeInt32BE(entry.epoch, 8);
   frame.writeUInt8(entry.control ? 1 : 0, 12);
   frame.writeDoubleBE(entry.offset, 13);
-  frame.set(entry.payload, FRAME_HEADER_BYTES + BODY_HEADER_BYTES);
+  frame.writeUInt32BE(entry.records.length, 21);
+  let position = FRAME_HEADER_BYTES + BODY_HEADER_BYTES;
+  for (const record of entry.records) {
+    frame.writeUInt32BE(record.length, position);
+    frame.set(record, position + RECORD_LENGTH_BYTES);
+    position += RECORD_LENGTH_BYTES + record.length;
+  }
   frame.writeUInt32BE(crc32c(frame.subarray(FRAME_HEADER_BYTES)) >>> 0, 4);
   return frame;
 }
@@ -381,13 +435,22 @@ function decodeFrame(bytes: Buffer, position: number): { entry: LogEntry; next: 
   if (bytes.readUInt32BE(position + 4) !== crc32c(body) >>> 0) return `checksum mismatch at byte ${position}`;
   const offset = body.readDoubleBE(5);
   if (!Number.isSafeInteger(offset) || offset < 0) return `bad offset at byte ${position}`;
+  const count = body.readUInt32BE(13);
+  const records: Uint8Array[] = [];
+  let at = BODY_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (at + RECORD_LENGTH_BYTES > body.length)
+      return `record ${i} of the frame at byte ${position} cut short`;
+    const length = body.readUInt32BE(at);
+    at += RECORD_LENGTH_BYTES;
+    if (at + length > body.length) return `record ${i} of the frame at byte ${position} cut short`;
+    records.push(new Uint8Array(body.subarray(at, at + length)));
+    at += length;
+  }
+  if (count === 0 || at !== body.length)
+    return `frame at byte ${position} holds ${count} records and ${body.length - at} bytes more`;
   return {
-    entry: {
-      epoch: body.readInt32BE(0),
-      control: body.readUInt8(4) === 1,
-      offset,
-      payload: new Uint8Array(body.subarray(BODY_HEADER_BYTES)),
-    },
+    entry: { epoch: body.readInt32BE(0), control: body.readUInt8(4) === 1, offset, records },
     next: end,
   };
 }

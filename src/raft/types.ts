@@ -1,14 +1,25 @@
 // The values the Raft replica exchanges with the outside: messages, configuration, and the
 // interfaces through which it sees time, randomness and the network. Nothing here does I/O.
 
-/** One entry of the metadata log. `offset` is a JavaScript number: exact up to 2^53, far beyond any metadata log. */
+/**
+ * One entry of the metadata log: a batch of records at consecutive offsets, as Kafka's metadata log
+ * holds a record batch (a batch of N records takes N offsets). `offset` is the batch's base offset,
+ * a JavaScript number: exact up to 2^53, far beyond any metadata log. Epochs change only between
+ * batches and followers fetch from their log end, so every offset the core handles (fetch offsets,
+ * the high watermark, divergence points, truncation points, snapshot ends) is a batch boundary.
+ */
 export interface LogEntry {
   readonly offset: number;
   readonly epoch: number;
-  /** Opaque to Raft: a metadata record in the broker, a test payload in the simulator. */
-  readonly payload: Uint8Array;
+  /** At least one. Opaque to Raft: metadata records in the broker, test payloads in the simulator. */
+  readonly records: readonly Uint8Array[];
   /** True for the entry a new leader writes at the start of its epoch (Kafka's LeaderChangeMessage). */
   readonly control: boolean;
+}
+
+/** The offset after the entry's last record. */
+export function entryEndOffset(entry: LogEntry): number {
+  return entry.offset + entry.records.length;
 }
 
 /** A snapshot covers every offset below `endOffset`; `epoch` is the epoch of the entry at endOffset - 1. */

@@ -34,6 +34,7 @@ import type { PartitionView } from '../../src/broker/services.ts';
 import { CLEAN_SHUTDOWN_FILE } from '../../src/controller/clean-shutdown.ts';
 import type { ControllerRequestContext } from '../../src/controller/handler.ts';
 import { ALTER_PARTITION_KEY } from '../../src/controller/lifecycle-wire.ts';
+import { decodeMetadataEntry } from '../../src/controller/metadata-quorum.ts';
 import { ALTER_PARTITION_REASSIGNMENTS_KEY } from '../../src/controller/replication-control.ts';
 import { KafkaErrors, type MessageValue } from '../../src/protocol/index.ts';
 import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
@@ -132,11 +133,9 @@ function latestRegistration(brokerId: number): { offset: number; records: Metada
     const entries = replica.readCommitted(offset, 256);
     if (entries.length === 0) break;
     for (const entry of entries) {
-      offset = entry.offset + 1;
+      offset = entry.offset + entry.records.length;
       if (entry.control) continue;
-      const { records } = JSON.parse(new TextDecoder().decode(entry.payload)) as {
-        records: MetadataRecord[];
-      };
+      const records = decodeMetadataEntry(entry.records);
       if (records.some((r) => r.type === 'RegisterBrokerRecord' && r.brokerId === brokerId))
         found = { offset: entry.offset, records };
     }

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import type { MetadataRecord } from '../../src/broker/metadata-image.ts';
 import { NotControllerError } from '../../src/controller/metadata-quorum.ts';
 import { decodeEntries, encodeEntries } from '../../src/controller/wire.ts';
+import type { LogEntry } from '../../src/raft/types.ts';
 import { quorumTrio } from './quorum-trio.ts';
 
 const { running, handed, startNode, stopNode, until, agreedLeader, close } = quorumTrio({
@@ -39,17 +40,22 @@ function topicNames(nodeId: number): string[] {
 
 after(close);
 
-test('log entries cross the wire as record batches: offsets, epochs, control bits and payloads', async () => {
+test('log entries cross the wire as record batches: offsets, epochs, control bits and records', async () => {
   const entries = [
-    { offset: 7, epoch: 3, control: true, payload: new Uint8Array([1, 2, 3]) },
-    { offset: 8, epoch: 3, control: false, payload: new Uint8Array(0) },
-    { offset: 9, epoch: 4, control: false, payload: new TextEncoder().encode('{"records":[]}') },
+    { offset: 7, epoch: 3, control: true, records: [new Uint8Array([1, 2, 3])] },
+    { offset: 8, epoch: 3, control: false, records: [new Uint8Array(0)] },
+    {
+      offset: 9,
+      epoch: 4,
+      control: false,
+      records: [new TextEncoder().encode('a'), new TextEncoder().encode('bc'), new Uint8Array([4])],
+    },
+    { offset: 12, epoch: 4, control: false, records: [new Uint8Array([5])] },
   ];
   const decoded = await decodeEntries(await encodeEntries(entries, 1_700_000_000_000));
-  assert.deepEqual(
-    decoded.map((e) => ({ ...e, payload: [...e.payload] })),
-    entries.map((e) => ({ ...e, payload: [...e.payload] })),
-  );
+  const plain = (list: readonly LogEntry[]) =>
+    list.map((e) => ({ ...e, records: e.records.map((r) => [...r]) }));
+  assert.deepEqual(plain(decoded), plain(entries));
   assert.deepEqual(await decodeEntries(null), []);
 });
 

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { MetadataImage, MetadataRecord } from '../../src/broker/metadata-image.ts';
-import { encodeMetadataEntry } from '../../src/controller/metadata-quorum.ts';
+import { encodeSnapshotPayload } from '../../src/controller/metadata-quorum.ts';
 import { quorumTrio } from './quorum-trio.ts';
 
 const SNAPSHOT_RECORD_BYTES = 64 * 1024;
@@ -25,8 +25,11 @@ const { running, handed, startNode, stopNode, until, agreedLeader, close } = quo
   quorum: { snapshotRecordBytes: SNAPSHOT_RECORD_BYTES },
 });
 
+/** A Kafka topic id (16 bytes, base64url) made from the index. */
 function topicId(index: number): string {
-  return `${index.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
+  const bytes = Buffer.alloc(16);
+  bytes.writeUInt32BE(index, 0);
+  return bytes.toString('base64url');
 }
 
 function createTopic(name: string, index: number): MetadataRecord[] {
@@ -78,7 +81,7 @@ test('1,000 topics created and deleted: snapshots hold the surviving image; a re
     await Promise.all(indexes.map((i) => propose(createTopic(`churn-${i}`, i))));
     await Promise.all(indexes.map((i) => propose([{ type: 'RemoveTopicRecord', topicId: topicId(i) }])));
   }
-  const historyBytes = encodeMetadataEntry(proposed).length;
+  const historyBytes = encodeSnapshotPayload(proposed).length;
   await until('the leader snapshots past the stopped node', () => storage().logStartOffset() > awayEnd);
   for (const [nodeId, { node }] of running) {
     assert.ok(node.driver.replica.storage.logStartOffset() > awayEnd, `node ${nodeId} took its own snapshot`);
@@ -94,7 +97,7 @@ test('1,000 topics created and deleted: snapshots hold the surviving image; a re
   ).length;
   assert.equal(churnInSnapshot, 0, 'deleted topics in the snapshot');
   assert.equal(snapshot.records.filter((r) => r.type === 'TopicRecord').length, SURVIVORS);
-  const survivingBytes = encodeMetadataEntry(
+  const survivingBytes = encodeSnapshotPayload(
     Array.from({ length: SURVIVORS }, (_, i) => createTopic(`kept-${i}`, i)).flat(),
   ).length;
   console.log(

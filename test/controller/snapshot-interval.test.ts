@@ -40,7 +40,9 @@ async function logStartAfterTicks(snapshotIntervalMs: number): Promise<number> {
     const { node, quorum } = solo.running.get(1)!;
     let last = 0n;
     for (const name of ['a', 'b', 'c'])
-      last = await quorum.propose([{ type: 'TopicRecord', name, topicId: `${name}-id` }]);
+      last = await quorum.propose([
+        { type: 'TopicRecord', name, topicId: Buffer.alloc(16, name).toString('base64url') },
+      ]);
     const storage = node.driver.replica.storage;
     // Every tick proposes one NoOp and then checks the snapshot triggers.
     await solo.until(

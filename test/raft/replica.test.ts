@@ -83,7 +83,7 @@ function quorumStateOnDisk(fs: MemoryFs): Record<string, number> {
 function entries(from: number, to: number, epoch: number): LogEntry[] {
   const out: LogEntry[] = [];
   for (let offset = from; offset < to; offset++) {
-    out.push({ offset, epoch, payload: Buffer.from(`e${epoch}o${offset}`), control: false });
+    out.push({ offset, epoch, records: [Buffer.from(`e${epoch}o${offset}`)], control: false });
   }
   return out;
 }
@@ -95,12 +95,12 @@ describe('elections', () => {
     const leaders = cluster.leaders();
     assert.equal(leaders.length, 1);
     const leader = cluster.replica(leaders[0] as number);
-    const { offset } = leader.propose(Buffer.from('hello'));
+    const { offset } = leader.propose([Buffer.from('hello')]);
     cluster.run(500);
     for (const replica of cluster.replicas.values()) {
       assert.equal(replica.epoch(), leader.epoch());
       assert.ok(replica.highWatermark() > offset, `node ${replica.nodeId} hw ${replica.highWatermark()}`);
-      assert.equal(Buffer.from(replica.readCommitted(offset, 1)[0]?.payload ?? []).toString(), 'hello');
+      assert.equal(Buffer.from(replica.readCommitted(offset, 1)[0]?.records[0] ?? []).toString(), 'hello');
     }
   });
 
@@ -202,7 +202,7 @@ describe('leader', () => {
     const leader = cluster.replica(leaderId);
     const cutOff = [1, 2, 3].find((id) => id !== leaderId) as number;
     const oneFollowerOnly = (sent: Sent) => sent.from === cutOff || sent.to === cutOff;
-    const { offset } = leader.propose(Buffer.from('unflushed'));
+    const { offset } = leader.propose([Buffer.from('unflushed')]);
     cluster.run(300, oneFollowerOnly);
     // One follower holds it flushed; the leader has not flushed: 1 of 3 is no majority.
     assert.ok(leader.highWatermark() <= offset, `hw ${leader.highWatermark()} passed ${offset}`);
@@ -266,6 +266,66 @@ describe('followers', () => {
     }
   });
 
+  test("a divergence point inside a follower's batch cuts the whole batch, as Kafka truncates at a batch start", () => {
+    const batch = (offset: number, epoch: number, count: number, control = false): LogEntry => ({
+      offset,
+      epoch,
+      records: Array.from({ length: count }, (_, i) => Buffer.from(`e${epoch}o${offset + i}`)),
+      control,
+    });
+    // Leader 1: epoch 1 [0, 2), epoch 3 [2, 3), epoch 5 [3, 5). Follower 2: epoch 1 [0, 2) and an
+    // uncommitted epoch 1 batch [2, 6), then epoch 4 [6, 7). The leader's end of epoch 3 (offset 3)
+    // lies inside the follower's batch [2, 6).
+    const cluster = new Cluster({}, (id, storage) => {
+      if (id === 1) storage.append([batch(0, 1, 2), batch(2, 3, 1, true), batch(3, 5, 2)]);
+      if (id === 2) storage.append([batch(0, 1, 2), batch(2, 1, 4), batch(6, 4, 1)]);
+      if (id === 3) storage.append([batch(0, 1, 2)]);
+      if (id === 1) storage.writeQuorumState({ leaderEpoch: 5, leaderId: 1, votedId: 1 });
+      storage.flush();
+    });
+    const truncations: number[] = [];
+    const follower = cluster.replica(2);
+    const truncateTo = follower.storage.truncateTo.bind(follower.storage);
+    follower.storage.truncateTo = (offset: number) => {
+      truncations.push(offset);
+      truncateTo(offset);
+    };
+    cluster.run(6000);
+    assert.equal(cluster.leaders()[0], 1, 'only node 1 holds epoch 5');
+    assert.ok(truncations.includes(2), `truncations ${truncations}`);
+    const leader = cluster.replica(1);
+    assert.deepStrictEqual(follower.storage.read(0, 100), leader.storage.read(0, 100));
+    assert.equal(follower.highWatermark(), leader.storage.endOffset());
+  });
+
+  test('a proposal of N records takes N offsets and is committed as one batch', () => {
+    const cluster = new Cluster();
+    cluster.run(3000);
+    const leader = cluster.replica(cluster.leaders()[0] as number);
+    const records = ['a', 'b', 'c', 'd'].map((text) => Buffer.from(text));
+    const { offset } = leader.propose(records);
+    assert.equal(leader.storage.endOffset(), offset + 4);
+    const next = leader.propose([Buffer.from('e')]);
+    assert.equal(next.offset, offset + 4);
+    assert.throws(() => leader.propose([]), /at least one record/);
+    cluster.run(500);
+    for (const replica of cluster.replicas.values()) {
+      assert.equal(replica.highWatermark(), offset + 5, `node ${replica.nodeId}`);
+      const [committed] = replica.readCommitted(offset, 1);
+      assert.equal(committed?.offset, offset);
+      assert.deepStrictEqual(
+        committed?.records.map((r) => Buffer.from(r).toString()),
+        ['a', 'b', 'c', 'd'],
+      );
+      assert.throws(() => replica.readCommitted(offset + 1, 1), /not the base offset of a batch/);
+    }
+    assert.throws(() => leader.createSnapshot(offset + 2, Buffer.from('x')), /inside the batch/);
+    assert.deepStrictEqual(leader.createSnapshot(offset + 4, Buffer.from('x')), {
+      endOffset: offset + 4,
+      epoch: leader.epoch(),
+    });
+  });
+
   test('a follower behind the log start fetches the snapshot in chunks, then the rest of the log', () => {
     const cluster = new Cluster({ fetchSnapshotBytesMax: 4 }, (id, storage) => {
       if (id !== 3) {
@@ -291,7 +351,7 @@ describe('long poll', () => {
     const cluster = new Cluster();
     cluster.run(3000);
     const leader = cluster.replica(cluster.leaders()[0] as number);
-    leader.propose(Buffer.from('settle'));
+    leader.propose([Buffer.from('settle')]);
     cluster.run(200);
     const followers = [...cluster.replicas.values()].filter((r) => r !== leader);
     for (const follower of followers) {
@@ -307,7 +367,7 @@ describe('long poll', () => {
 
   test('a held fetch is answered when the leader appends, at the same instant', () => {
     const { cluster, leader, followers } = settled();
-    const { offset } = leader.propose(Buffer.from('grow'));
+    const { offset } = leader.propose([Buffer.from('grow')]);
     const answers = fetchAnswers(cluster);
     assert.equal(answers.length, 2);
     for (const answer of answers)
@@ -328,7 +388,7 @@ describe('long poll', () => {
       assert.ok(sent !== undefined, `a message to ${to}`);
       cluster.replica(to).handle(sent.from, sent.message);
     };
-    const { offset } = leader.propose(Buffer.from('commit me'));
+    const { offset } = leader.propose([Buffer.from('commit me')]);
     deliverTo(a.nodeId); // a takes the entry and fetches again
     deliverTo(leader.nodeId); // a's fetch: one follower is no majority, nothing new for a: held
     assert.equal(leader.highWatermark(), offset);
@@ -347,7 +407,7 @@ describe('long poll', () => {
   test('a held fetch is answered empty at its deadline, and the follower asks again at once', () => {
     const { cluster, leader } = settled();
     // Every fetch held at this instant: an entry answered, committed, and the next fetches held.
-    leader.propose(Buffer.from('now'));
+    leader.propose([Buffer.from('now')]);
     cluster.deliver();
     const heldAt = cluster.nowMs;
     const waitMs = leader.config.fetchMaxWaitMs;

@@ -9,7 +9,7 @@
 
 import { RaftInvariantError, RaftReplica } from '../replica.ts';
 import { RaftStorage } from '../storage.ts';
-import type { LogEntry, RaftConfig, RaftMessage } from '../types.ts';
+import { entryEndOffset, type LogEntry, type RaftConfig, type RaftMessage } from '../types.ts';
 import { CrashFs } from './crash-fs.ts';
 import { SeededRandom } from './random.ts';
 
@@ -52,6 +52,8 @@ export interface SimulationResult {
 export const NODE_IDS = [1, 2, 3] as const;
 const DIR = '/raft';
 const TICK_MS = 10;
+/** Records in one simulated proposal at most (each takes an offset, as in Kafka's metadata log). */
+const PROPOSAL_RECORDS_MAX = 5;
 
 /** Thrown by a checker: the run stops and the seed is reported. */
 export class InvariantViolation extends Error {
@@ -146,8 +148,10 @@ function before(a: Event, b: Event): boolean {
   return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
 }
 
-function entryKey(entry: LogEntry): string {
-  return `${entry.epoch}:${entry.control ? '<leader-change>' : Buffer.from(entry.payload).toString('utf8')}`;
+/** The key of the record at `offset` of `entry` (a batch: one key per offset). */
+function entryKey(entry: LogEntry, offset: number): string {
+  const record = entry.records[offset - entry.offset] ?? new Uint8Array(0);
+  return `${entry.epoch}:${entry.control ? '<leader-change>' : Buffer.from(record).toString('utf8')}`;
 }
 
 export class Simulation {
@@ -393,7 +397,11 @@ export class Simulation {
       const start = replica.storage.logStartOffset();
       const highWatermark = replica.highWatermark();
       if (highWatermark - start >= 4) {
-        const endOffset = this.#random.between(start + 1, highWatermark);
+        // Snapshots end at batch boundaries: the end of the batch holding a random committed offset.
+        const within = replica.storage.entry(this.#random.between(start, highWatermark - 1));
+        if (within === undefined)
+          throw new InvariantViolation(`node ${node.id}: committed offset not in its log`);
+        const endOffset = entryEndOffset(within);
         const bytes = Buffer.from(JSON.stringify(node.applied.slice(0, endOffset)), 'utf8');
         replica.createSnapshot(endOffset, bytes);
         this.stats.snapshotsTaken++;
@@ -476,16 +484,23 @@ export class Simulation {
     if (leaders.length > 0) {
       const node = this.#random.pick(leaders);
       const replica = node.replica as RaftReplica;
-      const payload = `p${++this.#proposalCounter}`;
-      const { offset, epoch } = replica.propose(Buffer.from(payload, 'utf8'));
+      // A batch of 1 to PROPOSAL_RECORDS_MAX records, one offset each, as Kafka's metadata log.
+      const proposal = ++this.#proposalCounter;
+      const payloads = Array.from(
+        { length: this.#random.between(1, PROPOSAL_RECORDS_MAX) },
+        (_, i) => `p${proposal}.${i}`,
+      );
+      const { offset, epoch } = replica.propose(payloads.map((payload) => Buffer.from(payload, 'utf8')));
       this.stats.proposals++;
-      this.#pending.push({
-        node: node.id,
-        incarnation: node.incarnation,
-        epoch,
-        offset,
-        key: `${epoch}:${payload}`,
-      });
+      for (const [i, payload] of payloads.entries()) {
+        this.#pending.push({
+          node: node.id,
+          incarnation: node.incarnation,
+          epoch,
+          offset: offset + i,
+          key: `${epoch}:${payload}`,
+        });
+      }
     }
     this.#schedule(this.#random.between(1, 2 * this.#knobs.proposeEveryMs), 'propose', () => this.#propose());
   }
@@ -516,7 +531,7 @@ export class Simulation {
       if (entry === undefined) {
         throw new InvariantViolation(`node ${node.id}: committed offset ${offset} is not in its log`);
       }
-      const key = entryKey(entry);
+      const key = entryKey(entry, offset);
       this.#checkCommitted(node.id, offset, key);
       node.applied.push(key);
     }
@@ -552,9 +567,9 @@ export class Simulation {
     }
     for (let o = Math.max(offset, replica.storage.logStartOffset()); o < previousEnd; o++) {
       const entry = replica.storage.entry(o);
-      if (entry !== undefined && this.#committed[o] === entryKey(entry)) {
+      if (entry !== undefined && this.#committed[o] === entryKey(entry, o)) {
         throw new InvariantViolation(
-          `node ${node.id} truncates committed entry ${entryKey(entry)} at offset ${o}`,
+          `node ${node.id} truncates committed entry ${entryKey(entry, o)} at offset ${o}`,
         );
       }
     }
