@@ -5,6 +5,7 @@
  * leader epoch the entry's epoch, the control bit for a leader-change entry, one record whose
  * value is the payload. Sans I/O: values in, values out.
  */
+import { ControlRecordType, controlKey } from '../metadata/control-records.ts';
 import { type MessageValue, ZERO_UUID } from '../protocol/index.ts';
 import type {
   BeginQuorumEpochRequest,
@@ -36,6 +37,8 @@ export const QUORUM_VERSIONS = {
 
 /** Bytes a follower asks for per Fetch; the replica bounds the entries itself (fetchEntriesMax). */
 const FETCH_MAX_BYTES = 8 * 1024 * 1024;
+/** The key of a LeaderChange control record (Kafka's ControlRecordType.LEADER_CHANGE.recordKey()). */
+const LEADER_CHANGE_KEY = controlKey(ControlRecordType.leaderChange);
 
 export interface OutboundRequest {
   readonly apiKey: number;
@@ -301,7 +304,12 @@ export async function encodeEntries(entries: readonly LogEntry[], timestampMs: n
         baseOffset: entry.offset,
         partitionLeaderEpoch: entry.epoch,
         control: entry.control,
-        records: entry.records.map((value) => ({ timestamp: timestampMs, key: null, value })),
+        // A control entry is the epoch's LeaderChange: Kafka's control record key names its type.
+        records: entry.records.map((value) => ({
+          timestamp: timestampMs,
+          key: entry.control ? LEADER_CHANGE_KEY : null,
+          value,
+        })),
       }),
     ),
   );

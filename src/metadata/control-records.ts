@@ -73,7 +73,7 @@ export class ControlRecordError extends Error {
 }
 
 /** The control record's key: Kafka's ControlRecordType.recordKey(). */
-function controlKey(type: number): Uint8Array {
+export function controlKey(type: number): Uint8Array {
   const writer = new Writer(4);
   writer.int16(CONTROL_VERSION);
   writer.int16(type);
@@ -112,6 +112,12 @@ function toKafka(record: ControlRecord): { type: number; value: Uint8Array } {
         value: encodeBody(KRaftVersionRecord, { kRaftVersion: record.kraftVersion }),
       };
   }
+}
+
+/** A control record's key and value, as the one record of its control batch holds them. */
+export function encodeControlRecord(record: ControlRecord): { key: Uint8Array; value: Uint8Array } {
+  const { type, value } = toKafka(record);
+  return { key: controlKey(type), value };
 }
 
 /** A control batch holding one control record at `baseOffset`, under Raft epoch `epoch`. */

@@ -9,6 +9,7 @@
 //   - a leader counts only its flushed entries toward the high watermark;
 //   - truncation is durable before the next Fetch.
 
+import { encodeControlRecord } from '../metadata/control-records.ts';
 import type { RaftStorage } from './storage.ts';
 import {
   type BeginQuorumEpochRequest,
@@ -434,15 +435,23 @@ export class RaftReplica {
   }
 
   #becomeLeader(): void {
+    const grantingVoters = [...this.#votesGranted].sort((a, b) => a - b);
     this.#persist(this.#epoch, this.nodeId, this.nodeId);
     this.#resetRoleState();
     const now = this.#clock.nowMs();
     this.#role = 'leader';
     this.#epochStartOffset = this.storage.endOffset();
     // Kafka's leader writes a LeaderChangeMessage first: nothing of an older epoch is committed
-    // until an entry of the new epoch is, so the high watermark waits for this one.
+    // until an entry of the new epoch is, so the high watermark waits for this one. Its one record
+    // is the message's value (the key, ControlRecordType LEADER_CHANGE, is implied by `control`).
+    const leaderChange = encodeControlRecord({
+      type: 'LeaderChange',
+      leaderId: this.nodeId,
+      voters: [...this.voters],
+      grantingVoters,
+    });
     this.storage.append([
-      { offset: this.#epochStartOffset, epoch: this.#epoch, records: [new Uint8Array(0)], control: true },
+      { offset: this.#epochStartOffset, epoch: this.#epoch, records: [leaderChange.value], control: true },
     ]);
     for (const voter of this.voters) {
       if (voter === this.nodeId) continue;

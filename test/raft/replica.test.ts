@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ControlRecordType, controlKey, decodeControlRecord } from '../../src/metadata/control-records.ts';
 import { RaftReplica } from '../../src/raft/replica.ts';
 import { SeededRandom } from '../../src/raft/sim/random.ts';
 import { RaftStorage } from '../../src/raft/storage.ts';
@@ -296,6 +297,24 @@ describe('followers', () => {
     const leader = cluster.replica(1);
     assert.deepStrictEqual(follower.storage.read(0, 100), leader.storage.read(0, 100));
     assert.equal(follower.highWatermark(), leader.storage.endOffset());
+  });
+
+  test("a new leader's first entry is Kafka's LeaderChange control record: leader, voters, granting voters", () => {
+    const cluster = new Cluster();
+    cluster.run(3000);
+    const leader = cluster.replica(cluster.leaders()[0] as number);
+
+    const start = leader.storage.entry(leader.storage.endOffsetForEpoch(leader.epoch() - 1).endOffset);
+    assert.ok(start?.control, 'the epoch opens with a control entry');
+    assert.equal(start.epoch, leader.epoch());
+    assert.equal(start.records.length, 1);
+    const record = decodeControlRecord(controlKey(ControlRecordType.leaderChange), start.records[0] ?? null);
+    assert.equal(record.type, 'LeaderChange');
+    if (record.type !== 'LeaderChange') return;
+    assert.equal(record.leaderId, leader.nodeId);
+    assert.deepStrictEqual(record.voters, [1, 2, 3]);
+    assert.ok(record.grantingVoters.includes(leader.nodeId), `granting ${record.grantingVoters}`);
+    assert.ok(record.grantingVoters.length >= 2, `granting ${record.grantingVoters}: a majority of 3`);
   });
 
   test('a proposal of N records takes N offsets and is committed as one batch', () => {
