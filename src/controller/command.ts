@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from '../cli.ts';
 import { parseFlags } from '../common/cli-args.ts';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../common/cli-errors.ts';
+import { RaftStorageError } from '../raft/storage.ts';
 import { MetadataQuorum } from './metadata-quorum.ts';
 import { ControllerNode, parseQuorumVoters } from './node.ts';
 
@@ -138,19 +139,30 @@ export const command: Command = {
     });
     // The metadata log rides on the quorum: committed entries are replayed into this node's image.
     const quorum = new MetadataQuorum({ clusterId: options.clusterId });
-    const node = new ControllerNode({
-      raftListener: quorum.listener,
-      onLeaderChange: (leader) => quorum.onLeaderChange(leader),
-      nodeId: options.nodeId,
-      clusterId: options.clusterId,
-      voters: options.voters,
-      listenerName: CONTROLLER_LISTENER_NAME,
-      host: options.host,
-      port: options.port,
-      dataDir: options.dataDir,
-      log,
-      onFatal: (error) => fatal?.(error),
-    });
+    let node: ControllerNode;
+    try {
+      node = new ControllerNode({
+        raftListener: quorum.listener,
+        onLeaderChange: (leader) => quorum.onLeaderChange(leader),
+        nodeId: options.nodeId,
+        clusterId: options.clusterId,
+        voters: options.voters,
+        listenerName: CONTROLLER_LISTENER_NAME,
+        host: options.host,
+        port: options.port,
+        dataDir: options.dataDir,
+        log,
+        onFatal: (error) => fatal?.(error),
+      });
+    } catch (error) {
+      // The metadata log is opened here: a directory it refuses (the format before offsets per
+      // record) is named with what to do, without a stack trace.
+      if (error instanceof RaftStorageError) {
+        process.stderr.write(`kstack controller ${options.nodeId}: ${error.message}\n`);
+        return EXIT_FAILED;
+      }
+      throw error;
+    }
     quorum.attach(node.driver);
     try {
       await node.start();

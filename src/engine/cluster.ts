@@ -731,29 +731,32 @@ export const nodeCommand: Command = {
         process.channel.unref();
       }
     });
-    const node = new ClusterNode({
-      nodeId,
-      clusterId: values['cluster-id'],
-      voters,
-      host,
-      port,
-      dataDir: resolve(values['data-dir'] ?? join('.data', 'kstack', `node-${nodeId}`)),
-      config,
-      sessionTimeoutMs,
-      heartbeatIntervalMs,
-      log,
-      broker: {
-        ...(advertised === undefined
-          ? {}
-          : { advertisedHost: advertised.host, advertisedPort: advertised.port }),
-        ...(metrics === undefined ? {} : { observer: metrics }),
-      },
-      onFatal: (error) => {
-        log.error(`node ${nodeId}: ${error.message}; exiting`);
-        process.exit(EXIT_FAILED);
-      },
-    });
+    // Constructed inside the try: the node opens its metadata log here, and a directory it refuses (the
+    // log format before offsets per record) is a start failure reported like any other.
+    let node: ClusterNode;
     try {
+      node = new ClusterNode({
+        nodeId,
+        clusterId: values['cluster-id'],
+        voters,
+        host,
+        port,
+        dataDir: resolve(values['data-dir'] ?? join('.data', 'kstack', `node-${nodeId}`)),
+        config,
+        sessionTimeoutMs,
+        heartbeatIntervalMs,
+        log,
+        broker: {
+          ...(advertised === undefined
+            ? {}
+            : { advertisedHost: advertised.host, advertisedPort: advertised.port }),
+          ...(metrics === undefined ? {} : { observer: metrics }),
+        },
+        onFatal: (error) => {
+          log.error(`node ${nodeId}: ${error.message}; exiting`);
+          process.exit(EXIT_FAILED);
+        },
+      });
       await node.start();
     } catch (error) {
       log.error(`kstack node ${nodeId}: ${(error as Error).message}; exiting`);

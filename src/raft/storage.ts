@@ -40,7 +40,8 @@ const FRAME_HEADER_BYTES = 8;
 const BODY_HEADER_BYTES = 4 + 1 + 8 + 4;
 const RECORD_LENGTH_BYTES = 4;
 const QUORUM_STATE_FILE = 'quorum-state';
-const LOG_FILE = 'raft-batches.log';
+/** The metadata log's file name in the replica's directory (tests look for it by this name). */
+export const RAFT_LOG_FILE = 'raft-batches.log';
 /** The log file of the format before offsets per record; refused, never read. */
 const PREVIOUS_FORMAT_LOG_FILE = 'raft.log';
 const SNAPSHOT_SUFFIX = '.checkpoint';
@@ -83,7 +84,7 @@ export class RaftStorage {
       );
     }
     this.#loadSnapshot();
-    this.#fd = fs.open(join(dir, LOG_FILE));
+    this.#fd = fs.open(join(dir, RAFT_LOG_FILE));
     this.recovery = this.#loadLog();
   }
 
@@ -384,8 +385,8 @@ export class RaftStorage {
     const frames = entries.map(encodeFrame);
     const data = Buffer.concat(frames);
     this.#fs.close(this.#fd);
-    this.#fs.writeFileAtomic(join(this.#dir, LOG_FILE), data);
-    this.#fd = this.#fs.open(join(this.#dir, LOG_FILE));
+    this.#fs.writeFileAtomic(join(this.#dir, RAFT_LOG_FILE), data);
+    this.#fd = this.#fs.open(join(this.#dir, RAFT_LOG_FILE));
     this.#logStartOffset = startOffset;
     this.#entries = [];
     this.#positions = [];

@@ -15,11 +15,12 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { LeaderRecoveryState } from '../../src/broker/metadata-image.ts';
 import { CLEAN_SHUTDOWN_FILE } from '../../src/controller/clean-shutdown.ts';
+import { RAFT_LOG_FILE } from '../../src/raft/storage.ts';
 import { startKafka, type TestKafkaCluster } from '../../src/testing/index.ts';
 import { kafkajsClient } from './kafkajs-client.ts';
 
@@ -118,7 +119,7 @@ test('kill the leader under acks=all load: a new leader, the node restarts, ISR 
     );
     assert.ok(!atKill.has(CLEAN_SHUTDOWN_FILE), 'no clean shutdown file');
     assert.ok(
-      [...atKill.keys()].some((path) => path.endsWith('raft.log')),
+      [...atKill.keys()].some((path) => basename(path) === RAFT_LOG_FILE),
       `the Raft log is among the files compared: ${[...atKill.keys()].join(', ')}`,
     );
     const leader = await kafka.waitForLeader(TOPIC, 0, { not: victim, timeoutMs: WAIT_MS });
