@@ -91,7 +91,7 @@ test('the Raft driver keeps its timer in its node gate when called from outside 
       tick();
     };
     // A caller outside the node (as the test harness creating a topic through it), then the pause.
-    driver.propose(new Uint8Array([1]));
+    driver.propose([new Uint8Array([1])]);
     gate.close();
     const atPause = ticks;
     await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
