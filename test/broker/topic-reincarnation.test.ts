@@ -100,6 +100,8 @@ test('a topic deleted and created again keeps its acknowledged records across a 
       // deleted topic id under the name: a stray, removed once the node has caught up, and the
       // partition fetched again from its leader.
       await kafka.broker(3).stop();
+      // Its controlled shutdown took it out of the ISR: back in it means it fetched the records again.
+      await kafka.waitForIsr(TOPIC, 0, { excludes: 3 });
       const strayDir = join(dataDir, 'node-3', `${TOPIC}-0`);
       writeFileSync(join(strayDir, 'partition.metadata'), 'version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n');
       writeFileSync(join(strayDir, 'stray-marker'), 'left by the deleted topic');
