@@ -20,10 +20,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ReferenceCluster } from '../../reference/cluster.ts';
-import { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
+import type { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
-import { apis, defaultStruct, type MessageValue } from '../../src/protocol/index.ts';
+import type { MessageValue } from '../../src/protocol/index.ts';
 import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
+import { clientTo, initProducerId, send } from './raw-requests.ts';
 
 const BROKER_PORTS = [25830, 25831, 25832] as const;
 const CONTROLLER_PORTS = [25880, 25881, 25882] as const;
@@ -72,16 +73,6 @@ function referenceTarget(): Target {
   };
 }
 
-function send(client: ControllerClient, apiKey: number, version: number, body: MessageValue) {
-  const api = apis.get(apiKey);
-  assert.ok(api !== undefined, `API ${apiKey}`);
-  return client.request(apiKey, version, { ...defaultStruct(api.request), ...body });
-}
-
-function clientTo(port: number, name: string): ControllerClient {
-  return new ControllerClient(() => ({ nodeId: port, host: '127.0.0.1', port }), name);
-}
-
 async function until<T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
@@ -118,15 +109,7 @@ async function round(
   });
   const client = clientTo(coordinator, `endtxn-window-${transactionalId}`);
   try {
-    const producer = await until('InitProducerId', async () => {
-      const answer = await send(client, 22, 5, {
-        transactionalId,
-        transactionTimeoutMs: 60_000,
-        producerId: -1n,
-        producerEpoch: -1,
-      });
-      return answer.errorCode === ErrorCode.NONE ? answer : undefined;
-    });
+    const producer = await until('InitProducerId', () => initProducerId(client, transactionalId));
     const producerId = producer.producerId as bigint;
     const epoch = producer.producerEpoch as number;
     const added = await send(client, 24, 3, {

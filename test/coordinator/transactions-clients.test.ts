@@ -19,17 +19,16 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { ReferenceCluster } from '../../reference/cluster.ts';
-import { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
+import type { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
-import {
-  apis,
-  type DescribeProducersResponseData,
-  defaultStruct,
-  type MessageValue,
-  type WriteTxnMarkersResponseData,
+import type {
+  DescribeProducersResponseData,
+  MessageValue,
+  WriteTxnMarkersResponseData,
 } from '../../src/protocol/index.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
+import { clientTo, initProducerId, send } from './raw-requests.ts';
 
 const VENV_PYTHON = join(process.env.HOME ?? '', '.cache', 'kstack', 'venv', 'bin', 'python');
 const SCENARIOS = fileURLToPath(new URL('./python/transactions.py', import.meta.url));
@@ -144,18 +143,6 @@ async function transactionsTool(bootstrap: string, ...args: string[]): Promise<R
   return rows.map((row) => Object.fromEntries(header.map((name, i) => [name, row[i] ?? ''])));
 }
 
-/** One request over the client with the schema's defaults for every field not given. */
-function send(
-  client: ControllerClient,
-  apiKey: number,
-  version: number,
-  body: MessageValue,
-): Promise<MessageValue> {
-  const api = apis.get(apiKey);
-  assert.ok(api !== undefined, `API ${apiKey}`);
-  return client.request(apiKey, version, { ...defaultStruct(api.request), ...body });
-}
-
 /** Repeats `attempt` until it gives a value (not undefined) or the deadline passes. */
 async function until<T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + CONDITION_TIMEOUT_MS;
@@ -210,15 +197,7 @@ async function kip848TxnOffsetCommitCodes(
     const assigned = (answer.assignment as { topicPartitions: MessageValue[] } | null)?.topicPartitions ?? [];
     return assigned.length > 0 ? true : undefined;
   });
-  const producer = await until('InitProducerId', async () => {
-    const answer = await send(client, 22, 5, {
-      transactionalId,
-      transactionTimeoutMs: 60_000,
-      producerId: -1n,
-      producerEpoch: -1,
-    });
-    return answer.errorCode === ErrorCode.NONE ? answer : undefined;
-  });
+  const producer = await until('InitProducerId', () => initProducerId(client, transactionalId));
   const commit = async (groupId: string, generationId: number, member: string) => {
     const answer = await send(client, 28, 5, {
       transactionalId,
@@ -336,7 +315,7 @@ for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_P
 
     it('TxnOffsetCommit v5 for a KIP-848 group: the member epoch passes, another epoch is ILLEGAL_GENERATION, an unknown member UNKNOWN_MEMBER_ID', async () => {
       const port = Number(target.bootstrap.split(':')[1]);
-      const client = new ControllerClient(() => ({ nodeId: 1, host: '127.0.0.1', port }), 'txn-848-test');
+      const client = clientTo(port, 'txn-848-test');
       try {
         const codes = await kip848TxnOffsetCommitCodes(
           client,
@@ -369,7 +348,7 @@ for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_P
     it('WriteTxnMarkers refuses a marker older than the partition: coordinator epoch, then producer epoch', async () => {
       // After the fence scenario: txn-fence-0's producer wrote its commit marker.
       const port = Number(target.bootstrap.split(':')[1]);
-      const client = new ControllerClient(() => ({ nodeId: 1, host: '127.0.0.1', port }), 'txn-marker-test');
+      const client = clientTo(port, 'txn-marker-test');
       try {
         const described = (await client.request(61, 0, {
           topics: [{ name: 'txn-fence', partitionIndexes: [0] }],
