@@ -120,7 +120,9 @@ describe('Fetch against kstack up', { timeout: 120_000 }, () => {
     const producer = await connect(PORT);
     const producerReader = new FrameReader(producer);
     const started = Date.now();
-    const waiting = call(1, 11, fetchBody(3n, { maxWaitMs: 10_000, minBytes: 1 }));
+    // A long wait keeps "woken by the produce" (seconds at most, even on a loaded machine) apart
+    // from "answered at the deadline" (a minute).
+    const waiting = call(1, 11, fetchBody(3n, { maxWaitMs: 60_000, minBytes: 1 }));
     await new Promise((resolve) => setTimeout(resolve, 200));
     const batch = await encodeRecordBatch({
       records: [{ key: null, value: Buffer.from('d'), timestamp: Date.now() }],
@@ -140,7 +142,7 @@ describe('Fetch against kstack up', { timeout: 120_000 }, () => {
     producer.destroy();
     const answer = (await waiting) as FetchAnswer;
     const elapsedMs = Date.now() - started;
-    assert.ok(elapsedMs < 5000, `answered after ${elapsedMs} ms`);
+    assert.ok(elapsedMs < 30_000, `answered after ${elapsedMs} ms`);
     assert.ok(answer.responses[0]!.partitions[0]!.records!.length > 0);
   });
 
