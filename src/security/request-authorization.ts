@@ -140,6 +140,19 @@ function topicPartitionsGuard(options: {
   };
 }
 
+/** The most common request shape: `topics[].partitions[].partitionIndex`, answered the same way. */
+const TOPICS_AND_PARTITIONS = {
+  topicsField: 'topics',
+  partitionsField: 'partitions',
+  responseTopicsField: 'topics',
+  responsePartitionsField: 'partitions',
+  partitionIndex: (partition: Loose): number => partition.partitionIndex,
+  indexField: 'partitionIndex',
+} as const;
+
+/** READ on each topic of a group request (OffsetCommit, TxnOffsetCommit, OffsetDelete), once its group is allowed. */
+const readTopicPartitions = topicPartitionsGuard({ operation: Op.READ, ...TOPICS_AND_PARTITIONS });
+
 /** The operations Kafka reports in an `authorizedOperations` bit field, per resource type (AclEntry). */
 const SUPPORTED_OPERATIONS: ReadonlyMap<number, readonly number[]> = new Map([
   [
@@ -276,12 +289,7 @@ const fetch: Guard = ({ request, check, broker }) => {
 
 const listOffsets = topicPartitionsGuard({
   operation: Op.DESCRIBE,
-  topicsField: 'topics',
-  partitionsField: 'partitions',
-  responseTopicsField: 'topics',
-  responsePartitionsField: 'partitions',
-  partitionIndex: (partition) => partition.partitionIndex,
-  indexField: 'partitionIndex',
+  ...TOPICS_AND_PARTITIONS,
   extra: { timestamp: -1n, offset: -1n },
 });
 
@@ -383,15 +391,7 @@ const offsetCommit: Guard = (input) => {
       },
     };
   }
-  return topicPartitionsGuard({
-    operation: Op.READ,
-    topicsField: 'topics',
-    partitionsField: 'partitions',
-    responseTopicsField: 'topics',
-    responsePartitionsField: 'partitions',
-    partitionIndex: (partition) => partition.partitionIndex,
-    indexField: 'partitionIndex',
-  })(input);
+  return readTopicPartitions(input);
 };
 
 const offsetFetch: Guard = ({ request, version, check }) => {
@@ -671,25 +671,12 @@ const txnOffsetCommit: Guard = (input) => {
   if (!check.can(Op.WRITE, Type.TRANSACTIONAL_ID, request.transactionalId))
     return { answer: everyPartition(TXN_DENIED) };
   if (!check.can(Op.READ, Type.GROUP, request.groupId)) return { answer: everyPartition(GROUP_DENIED) };
-  return topicPartitionsGuard({
-    operation: Op.READ,
-    topicsField: 'topics',
-    partitionsField: 'partitions',
-    responseTopicsField: 'topics',
-    responsePartitionsField: 'partitions',
-    partitionIndex: (partition) => partition.partitionIndex,
-    indexField: 'partitionIndex',
-  })(input);
+  return readTopicPartitions(input);
 };
 
 const deleteRecords = topicPartitionsGuard({
   operation: Op.DELETE,
-  topicsField: 'topics',
-  partitionsField: 'partitions',
-  responseTopicsField: 'topics',
-  responsePartitionsField: 'partitions',
-  partitionIndex: (partition) => partition.partitionIndex,
-  indexField: 'partitionIndex',
+  ...TOPICS_AND_PARTITIONS,
   extra: { lowWatermark: -1n },
 });
 
@@ -717,15 +704,7 @@ const offsetDelete: Guard = (input) => {
   const { request, check } = input;
   if (!check.can(Op.DELETE, Type.GROUP, request.groupId))
     return { answer: { errorCode: GROUP_DENIED, topics: [] } };
-  return topicPartitionsGuard({
-    operation: Op.READ,
-    topicsField: 'topics',
-    partitionsField: 'partitions',
-    responseTopicsField: 'topics',
-    responsePartitionsField: 'partitions',
-    partitionIndex: (partition) => partition.partitionIndex,
-    indexField: 'partitionIndex',
-  })(input);
+  return readTopicPartitions(input);
 };
 
 const describeProducers = itemsGuard<Loose>({
