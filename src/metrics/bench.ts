@@ -56,6 +56,7 @@ import { withTopic } from '../bench/load.ts';
 import { machineLoad } from '../bench/machine.ts';
 import { median, percentile } from '../bench/stats.ts';
 import { KstackProcess } from '../engine/process.ts';
+import { positiveInteger } from './bench-broker.ts';
 import type { ScraperCommand, ScraperCounts } from './bench-scraper.ts';
 import { METRICS_WORKER_NICE, METRICS_WORKER_SCHED_IDLE } from './worker-render.ts';
 
@@ -232,13 +233,6 @@ async function startScraperProcess(
       if (child.connected) child.disconnect();
     },
   };
-}
-
-function positiveInteger(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag}: '${text}' is not a positive integer`);
-  return value;
 }
 
 function signedPercent(ratio: number): string {

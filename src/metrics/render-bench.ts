@@ -19,15 +19,11 @@
  * Ports: the broker on P (23801 by default), its /metrics on P+1.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { machineLoad } from '../bench/machine.ts';
 import { percentile } from '../bench/stats.ts';
-import { Broker } from '../broker/broker.ts';
-import { BrokerMetrics } from './broker-metrics.ts';
+import { positiveInteger, startBusyBroker } from './bench-broker.ts';
 import { METRICS_RENDER_SLICE_MS, type MetricsServer, slicedRender, startMetricsServer } from './http.ts';
 import { workerRender, workerServe } from './worker-render.ts';
 
@@ -37,15 +33,6 @@ const PARTITIONS_DEFAULT = 200;
 const RENDERS_DEFAULT = 100;
 /** Scrapes answered from the cached text (by curl), to time the HTTP side alone. */
 const CACHED_SCRAPES = 200;
-/** Partitions of each extra topic (the rest in the last one). */
-const PARTITIONS_PER_TOPIC = 10;
-
-function positiveInteger(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag}: '${text}' is not a positive integer`);
-  return value;
-}
 
 /**
  * The longest the event loop went without running a `setImmediate` callback while `work` was
@@ -82,33 +69,9 @@ async function main(): Promise<void> {
   const partitions = positiveInteger(values.partitions, '--partitions', PARTITIONS_DEFAULT);
   const renders = positiveInteger(values.renders, '--renders', RENDERS_DEFAULT);
   const port = positiveInteger(values.port, '--port', PORT_DEFAULT);
-  const dataDir = mkdtempSync(join(tmpdir(), 'kstack-render-bench-'));
-  const metrics = new BrokerMetrics();
-  const broker = new Broker({ dataDir, host: '127.0.0.1', port, observer: metrics });
-  await broker.start();
-  metrics.attach(broker);
+  const busy = await startBusyBroker({ name: 'render-bench', port, partitions });
+  const { broker, metrics } = busy;
   try {
-    await broker.createTopic({ name: 'events-topic', numPartitions: 3, replicationFactor: 1 });
-    await broker.createTopic({
-      name: '__consumer_offsets',
-      numPartitions: 50,
-      replicationFactor: 1,
-      internal: true,
-    });
-    for (let made = 0, index = 0; made < partitions; index++) {
-      const count = Math.min(PARTITIONS_PER_TOPIC, partitions - made);
-      await broker.createTopic({ name: `bench-${index}`, numPartitions: count, replicationFactor: 1 });
-      for (let p = 0; p < count; p++) metrics.appended(`bench-${index}`, 1, 100);
-      made += count;
-    }
-    // Every request type answered gets a reservoir: fill some as a busy broker would.
-    const dispatcher = metrics.observeRequests({ dispatch: () => ({ close: false }) as never });
-    for (const apiKey of [0, 1, 2, 3, 8, 9, 10, 11, 12, 14, 18, 19]) {
-      const frame = Buffer.alloc(8);
-      frame.writeInt16BE(apiKey, 0);
-      frame.writeInt16BE(apiKey === 18 ? 3 : 4, 2);
-      for (let i = 0; i < 2000; i++) dispatcher.dispatch(frame, {} as never);
-    }
     const worker = workerRender(metrics.registry);
     const kinds = [
       { label: 'whole (registry.metrics)', text: metrics.registry },
@@ -123,21 +86,20 @@ async function main(): Promise<void> {
     }));
     let bytes = 0;
     let series = 0;
-    const produce = metrics.observeRequests({ dispatch: () => ({ close: false }) as never });
     const produceFrame = Buffer.from([0, 0, 0, 9, 0, 0, 0, 0]);
     try {
       // Alternate the kinds render by render, so a change of the machine's load hits all alike.
       for (let i = 0; i < renders; i++) {
         for (const [index, kind] of kinds.entries()) {
           // A request between renders, as under load: the reservoir is sorted again, values move.
-          produce.dispatch(produceFrame, {} as never);
+          busy.observe(produceFrame);
           const loopStart = performance.eventLoopUtilization();
           const cpuStart = process.threadCpuUsage();
           await kind.text.metrics();
           const cpu = process.threadCpuUsage(cpuStart);
           results[index]!.busyMs.push(performance.eventLoopUtilization(loopStart).active);
           results[index]!.threadCpuMs += (cpu.user + cpu.system) / 1000;
-          produce.dispatch(produceFrame, {} as never);
+          busy.observe(produceFrame);
           const start = performance.now();
           const rendering = kind.text.metrics();
           const turn = await longestTurn(rendering);
@@ -217,9 +179,7 @@ async function main(): Promise<void> {
       await worker.close();
     }
   } finally {
-    metrics.detach();
-    await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await busy.stop();
   }
 }
 

@@ -17,16 +17,12 @@
  * Ports: the broker on P (25650 by default), `/metrics` on P+1.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { machineLoad } from '../bench/machine.ts';
 import { median } from '../bench/stats.ts';
-import { Broker } from '../broker/broker.ts';
-import { BrokerMetrics } from './broker-metrics.ts';
+import { positiveInteger, startBusyBroker } from './bench-broker.ts';
 import {
   acceptsGzip,
   type EncodedMetrics,
@@ -42,7 +38,6 @@ const PORT_DEFAULT = 25650;
 const PARTITIONS_DEFAULT = 200;
 const SECONDS_DEFAULT = 10;
 const ROUNDS_DEFAULT = 3;
-const PARTITIONS_PER_TOPIC = 10;
 /**
  * The event-loop delay monitor's timer period: 1 ms would wake the thread 1,000 times a second and
  * cost more CPU than the scrapes (~20 ms/s); a stall shorter than this is seen only when it meets a tick.
@@ -63,13 +58,6 @@ process.on('SIGTERM', () => { stopped = true; });
   }
   process.stdout.write(JSON.stringify({ ok, failed }));
 })();`;
-
-function positiveInteger(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag}: '${text}' is not a positive integer`);
-  return value;
-}
 
 /**
  * `/metrics` answered on the broker's thread by node:http (no framework) from the bytes a worker
@@ -180,37 +168,14 @@ async function main(): Promise<void> {
   const seconds = positiveInteger(values.seconds, '--seconds', SECONDS_DEFAULT);
   const rounds = positiveInteger(values.rounds, '--rounds', ROUNDS_DEFAULT);
   const port = positiveInteger(values.port, '--port', PORT_DEFAULT);
-  const dataDir = mkdtempSync(join(tmpdir(), 'kstack-scrape-bench-'));
-  const metrics = new BrokerMetrics();
-  const broker = new Broker({ dataDir, host: '127.0.0.1', port, observer: metrics });
-  await broker.start();
-  metrics.attach(broker);
+  const busy = await startBusyBroker({ name: 'scrape-bench', port, partitions });
+  const { metrics } = busy;
   const startedMs = performance.now();
   const loads: number[] = [];
   try {
-    await broker.createTopic({ name: 'events-topic', numPartitions: 3, replicationFactor: 1 });
-    await broker.createTopic({
-      name: '__consumer_offsets',
-      numPartitions: 50,
-      replicationFactor: 1,
-      internal: true,
-    });
-    for (let made = 0, index = 0; made < partitions; index++) {
-      const count = Math.min(PARTITIONS_PER_TOPIC, partitions - made);
-      await broker.createTopic({ name: `bench-${index}`, numPartitions: count, replicationFactor: 1 });
-      for (let p = 0; p < count; p++) metrics.appended(`bench-${index}`, 1, 100);
-      made += count;
-    }
-    const dispatcher = metrics.observeRequests({ dispatch: () => ({ close: false }) as never });
-    for (const apiKey of [0, 1, 2, 3, 8, 9, 10, 11, 12, 14, 18, 19]) {
-      const frame = Buffer.alloc(8);
-      frame.writeInt16BE(apiKey, 0);
-      frame.writeInt16BE(apiKey === 18 ? 3 : 4, 2);
-      for (let i = 0; i < 2000; i++) dispatcher.dispatch(frame, {} as never);
-    }
     // A produce now and then, so each render has a new latency sample and new values.
     const produceFrame = Buffer.from([0, 0, 0, 9, 0, 0, 0, 0]);
-    const ticker = setInterval(() => dispatcher.dispatch(produceFrame, {} as never), 10);
+    const ticker = setInterval(() => busy.observe(produceFrame), 10);
     const kinds: { label: string; serve: (() => Promise<MetricsServer>) | null }[] = [
       { label: 'no scraper', serve: null },
       {
@@ -272,9 +237,7 @@ async function main(): Promise<void> {
       `machine load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}; took ${((performance.now() - startedMs) / 1000).toFixed(0)} s\n`,
     );
   } finally {
-    metrics.detach();
-    await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await busy.stop();
   }
 }
 
