@@ -89,7 +89,7 @@ export interface ClusterReport {
 }
 
 /** A running three-node cluster the bench can measure and break. */
-interface RunningCluster {
+export interface RunningCluster {
   readonly name: string;
   /** One broker's address (clients learn the others from Metadata). */
   readonly bootstrapServer: string;
@@ -99,7 +99,16 @@ interface RunningCluster {
   stop(): Promise<void>;
 }
 
-async function startKstackCluster(options: ClusterBenchOptions, dataDir: string): Promise<RunningCluster> {
+/** What starting a cluster needs of the options (src/bench/eos.ts starts them too). */
+export type ClusterStartOptions = Pick<
+  ClusterBenchOptions,
+  'basePort' | 'sessionTimeoutMs' | 'heartbeatIntervalMs'
+>;
+
+export async function startKstackCluster(
+  options: ClusterStartOptions,
+  dataDir: string,
+): Promise<RunningCluster> {
   const port = options.basePort;
   const control = `http://${HOST}:${port + FAULT_CONTROL_PORT_OFFSET}`;
   const ports = Array.from({ length: CLUSTER_NODES }, (_, index) => port + index);
@@ -165,7 +174,10 @@ async function startKstackCluster(options: ClusterBenchOptions, dataDir: string)
   };
 }
 
-async function startReferenceCluster(options: ClusterBenchOptions, dataDir: string): Promise<RunningCluster> {
+export async function startReferenceCluster(
+  options: ClusterStartOptions,
+  dataDir: string,
+): Promise<RunningCluster> {
   const cluster = new ReferenceCluster({
     nodes: CLUSTER_NODES,
     basePort: options.basePort + REFERENCE_PORT_OFFSET,
