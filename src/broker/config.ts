@@ -300,6 +300,13 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     min: 1,
     readOnly: true,
   }),
+  def(
+    'group.consumer.migration.policy',
+    STR,
+    'bidirectional',
+    'Conversions between classic and consumer groups: disabled, upgrade, downgrade or bidirectional.',
+    { validValues: ['disabled', 'upgrade', 'downgrade', 'bidirectional'], readOnly: true },
+  ),
   def('socket.request.max.bytes', INT, '104857600', 'Largest request frame.', { min: 1, readOnly: true }),
   def('max.connections', INT, String(INT_MAX), 'Connections accepted.', { min: 0, startOnly: true }),
   def(
