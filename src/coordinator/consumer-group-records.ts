@@ -42,6 +42,20 @@ const MemberMetadataValue = struct('ConsumerGroupMemberMetadataValue', [
   field('subscribedTopicRegex', 'string', '0+', { nullable: '0+' }),
   field('rebalanceTimeoutMs', 'int32', '0+', { default: -1 }),
   field('serverAssignor', 'string', '0+', { nullable: '0+' }),
+  // Set for a member that speaks the classic protocol (JoinGroup/SyncGroup/Heartbeat) in a consumer group.
+  field(
+    'classicMemberMetadata',
+    struct('ClassicMemberMetadata', [
+      field('sessionTimeoutMs', 'int32', '0+'),
+      field(
+        'supportedProtocols',
+        array(struct('ClassicProtocol', [field('name', 'string', '0+'), field('metadata', 'bytes', '0+')])),
+        '0+',
+      ),
+    ]),
+    '0+',
+    { nullable: '0+', tag: 0, default: null },
+  ),
 ]);
 
 const TargetAssignmentMetadataValue = struct('ConsumerGroupTargetAssignmentMetadataValue', [

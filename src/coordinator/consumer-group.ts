@@ -9,9 +9,22 @@
  * Pure logic over the broker's `Clock`; topics come from a `TopicLookup` (the metadata image).
  */
 
+import { compileRe2j, type WholeNameMatcher } from '../broker/re2j.ts';
 import type { Clock } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { ASSIGNORS, type Assignment, type AssignorTopic, partitionKey } from './assignors.ts';
+import {
+  type ClassicMemberMetadata,
+  CustomAssignorError,
+  decodeAssignment,
+  decodeSubscription,
+  downgradeEnabled,
+  encodeAssignment,
+  type MigrationPolicy,
+  subscriptionVersion,
+  type TopicNames,
+  upgradeEnabled,
+} from './classic-members.ts';
 import {
   CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT_TYPE,
   CONSUMER_GROUP_MEMBER_METADATA_TYPE,
@@ -23,6 +36,20 @@ import {
   encodeConsumerGroupKey,
   encodeConsumerGroupValue,
 } from './consumer-group-records.ts';
+import {
+  type JoinGroupResult,
+  joinError,
+  type MemberProtocol,
+  type SyncGroupResult,
+  syncError,
+} from './group.ts';
+import type {
+  HeartbeatInput,
+  JoinGroupInput,
+  LeaveGroupResult,
+  LeavingMember,
+  SyncGroupInput,
+} from './group-coordinator.ts';
 import type { CoordinatorRecord } from './records.ts';
 
 /** Kafka's broker settings for consumer groups, under their Kafka names. */
@@ -35,6 +62,8 @@ export interface ConsumerGroupConfig {
   readonly assignors: readonly string[];
   /** group.consumer.max.size */
   readonly maxSize: number;
+  /** group.consumer.migration.policy: conversions between classic and consumer groups (Kafka's default: bidirectional) */
+  readonly migrationPolicy: MigrationPolicy;
 }
 
 export const DEFAULT_CONSUMER_GROUP_CONFIG: ConsumerGroupConfig = {
@@ -42,7 +71,11 @@ export const DEFAULT_CONSUMER_GROUP_CONFIG: ConsumerGroupConfig = {
   heartbeatIntervalMs: 5_000,
   assignors: ['uniform', 'range'],
   maxSize: 2_147_483_647,
+  migrationPolicy: 'bidirectional',
 };
+
+/** The protocol type of every classic member a consumer group serves. */
+const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
 /** Member epochs with a meaning (ConsumerGroupHeartbeat's MemberEpoch). */
 export const JOIN_EPOCH = 0;
@@ -108,6 +141,12 @@ export interface ConsumerMember {
   pendingRevocation: Assignment;
   cancelSession: () => void;
   cancelRebalance: () => void;
+  /** Set for a member that speaks the classic protocol (JoinGroup, SyncGroup, Heartbeat). */
+  classic: ClassicMemberMetadata | null;
+  /** A classic member told to rejoin (REBALANCE_IN_PROGRESS) is removed if it does not within its rebalance timeout. */
+  cancelJoinTimeout: (() => void) | null;
+  /** A classic member that joined is removed if it does not sync within its rebalance timeout. */
+  cancelSyncTimeout: () => void;
 }
 
 export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
@@ -172,7 +211,7 @@ class HeartbeatError extends Error {
  * RE2/J's leading `(?i)` becomes the `i` flag; RE2/J's `\Q…\E`, `\C`, `[[:alpha:]]` classes and
  * other inline flags are not translated and are refused if JS cannot read them.
  */
-export function toJsRegExp(regex: string): RegExp {
+export function toJsRegExp(regex: string): WholeNameMatcher {
   if (regex.length > SUBSCRIBED_TOPIC_REGEX_MAX_CHARS) {
     throw new HeartbeatError(
       ErrorCode.INVALID_REGULAR_EXPRESSION,
@@ -192,7 +231,7 @@ export function toJsRegExp(regex: string): RegExp {
     flags = 'i';
   }
   try {
-    return new RegExp(`^(?:${source})$`, flags);
+    return compileRe2j(flags === 'i' ? `(?i)${source}` : source);
   } catch (error) {
     throw new HeartbeatError(
       ErrorCode.INVALID_REGULAR_EXPRESSION,
@@ -240,9 +279,55 @@ export interface ConsumerGroupsOptions {
   readonly newMemberId: () => string;
   /** Whether a classic group with members holds this id (the two protocols cannot share one). */
   readonly classicGroupInUse: (groupId: string) => boolean;
+  /** The classic groups of the same coordinator, for online upgrades and downgrades; none: no conversion. */
+  readonly classicGroups?: ClassicGroupsPort;
   /** Appends a group's records to its `__consumer_offsets` partition; resolves NONE or an error code. */
   readonly persist?: (groupId: string, records: readonly CoordinatorRecord[]) => Promise<number>;
   readonly logger?: (message: string) => void;
+}
+
+/** One member of a classic group as an online upgrade takes it (Kafka's ConsumerGroup.fromClassicGroup). */
+export interface ClassicMemberForUpgrade {
+  readonly memberId: string;
+  readonly instanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly rebalanceTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly protocols: readonly MemberProtocol[];
+  /** Its assignment as the leader wrote it (ConsumerProtocolAssignment bytes; empty when none). */
+  readonly assignment: Uint8Array;
+}
+
+/** One member of a consumer group as an online downgrade hands it back to a classic group. */
+export interface ClassicMemberForDowngrade {
+  readonly memberId: string;
+  readonly instanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly rebalanceTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly protocols: readonly MemberProtocol[];
+  /** Its target assignment, encoded in the version of the given subscription bytes. */
+  readonly encodeAssignment: (subscription: Uint8Array) => Uint8Array;
+}
+
+/** What the classic coordinator does for a conversion (GroupCoordinator implements it). */
+export interface ClassicGroupsPort {
+  /** The classic group with members that holds the id, or why it cannot become a consumer group. */
+  describeForUpgrade(
+    groupId: string,
+  ): { generationId: number; protocolName: string; members: readonly ClassicMemberForUpgrade[] } | string;
+  /** Ends the classic group (waiting requests answered REBALANCE_IN_PROGRESS, offsets kept): the records that say so. */
+  endForUpgrade(groupId: string): CoordinatorRecord[];
+  /** group.max.size: a consumer group larger than this is not downgraded. */
+  readonly classicMaxSize: number;
+  /** Makes a classic group of these members at this generation and starts a rebalance: the records that write it. */
+  startFromDowngrade(
+    groupId: string,
+    generationId: number,
+    members: readonly ClassicMemberForDowngrade[],
+  ): CoordinatorRecord[];
 }
 
 /** Kafka's MemberState codes in ConsumerGroupCurrentMemberAssignmentValue. */
@@ -283,6 +368,9 @@ export class ConsumerGroups {
   readonly #persist: (groupId: string, records: readonly CoordinatorRecord[]) => Promise<number>;
   /** What each group's records last said, key hex → value hex (what a new write must change). */
   readonly #written = new Map<string, Map<string, string>>();
+  readonly #classicGroups: ClassicGroupsPort | undefined;
+  /** Classic-group records a conversion wrote, to go before (upgrade) or after (downgrade) the group's next write. */
+  readonly #conversionRecords = new Map<string, { first: CoordinatorRecord[]; last: CoordinatorRecord[] }>();
 
   constructor(options: ConsumerGroupsOptions) {
     this.#persist = options.persist ?? (async () => ErrorCode.NONE);
@@ -291,6 +379,7 @@ export class ConsumerGroups {
     this.#topics = options.topics;
     this.#newMemberId = options.newMemberId;
     this.#classicGroupInUse = options.classicGroupInUse;
+    this.#classicGroups = options.classicGroups;
     this.#logger = options.logger ?? (() => {});
     for (const name of this.config.assignors) {
       if (!ASSIGNORS.has(name)) {
@@ -335,6 +424,10 @@ export class ConsumerGroups {
       if (!now.has(keyHex)) records.push({ key: Buffer.from(keyHex, 'hex'), value: null });
     }
     this.#written.set(groupId, after);
+    const conversion = this.#conversionRecords.get(groupId);
+    this.#conversionRecords.delete(groupId);
+    if (conversion !== undefined) records.unshift(...conversion.first);
+    if (conversion !== undefined) records.push(...conversion.last);
     if (records.length === 0) return Promise.resolve(ErrorCode.NONE);
     return this.#persist(groupId, records);
   }
@@ -358,6 +451,16 @@ export class ConsumerGroups {
         subscribedTopicRegex: member.subscribedTopicRegex,
         rebalanceTimeoutMs: member.rebalanceTimeoutMs,
         serverAssignor: member.serverAssignor,
+        classicMemberMetadata:
+          member.classic === null
+            ? null
+            : {
+                sessionTimeoutMs: member.classic.sessionTimeoutMs,
+                supportedProtocols: member.classic.protocols.map((p) => ({
+                  name: p.name,
+                  metadata: p.metadata,
+                })),
+              },
       });
       put(CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_TYPE, member.memberId, {
         topicPartitions: wireAssignment(group.target.get(member.memberId) ?? new Map()),
@@ -416,6 +519,7 @@ export class ConsumerGroups {
           member.subscribedTopicRegex = value.subscribedTopicRegex as string | null;
           member.rebalanceTimeoutMs = value.rebalanceTimeoutMs as number;
           member.serverAssignor = value.serverAssignor as string | null;
+          member.classic = classicFromRecord(value.classicMemberMetadata);
         }
         break;
       case CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER_TYPE:
@@ -526,13 +630,15 @@ export class ConsumerGroups {
 
   #heartbeat(input: ConsumerHeartbeatInput): ConsumerHeartbeatResult {
     this.#validate(input);
-    const existing = this.#groups.get(input.groupId);
+    let existing = this.#groups.get(input.groupId);
     if (existing === undefined && this.#classicGroupInUse(input.groupId)) {
-      // Kafka's answer with group.consumer.migration.policy=disabled; kstack never converts groups.
-      throw new HeartbeatError(
-        ErrorCode.GROUP_ID_NOT_FOUND,
-        `Cannot upgrade classic group ${input.groupId} to consumer group because online upgrade is disabled.`,
-      );
+      if (input.memberEpoch !== JOIN_EPOCH) {
+        throw new HeartbeatError(
+          ErrorCode.GROUP_ID_NOT_FOUND,
+          `Group ${input.groupId} is not a consumer group.`,
+        );
+      }
+      existing = this.#upgrade(input.groupId);
     }
     if (input.memberEpoch === LEAVE_EPOCH || input.memberEpoch === STATIC_LEAVE_EPOCH) {
       return this.#leave(existing, input);
@@ -649,6 +755,9 @@ export class ConsumerGroups {
       pendingRevocation: new Map(),
       cancelSession: () => {},
       cancelRebalance: () => {},
+      classic: null,
+      cancelJoinTimeout: null,
+      cancelSyncTimeout: () => {},
     };
   }
 
@@ -780,7 +889,9 @@ export class ConsumerGroups {
     const assigned = assignmentKeys(member.assigned);
     const keep = [...assigned].filter((k) => target.has(k));
     const revoke = [...assigned].filter((k) => !target.has(k));
-    if (revoke.length > 0) {
+    // As Kafka's CurrentAssignmentBuilder: what the member says it no longer owns needs no revocation step.
+    const ownedKeys = owned === null ? null : assignmentKeys(fromOwned(owned));
+    if (revoke.length > 0 && (ownedKeys === null || revoke.some((k) => ownedKeys.has(k)))) {
       member.assigned = fromKeys(keep);
       member.pendingRevocation = fromKeys(revoke);
       member.state = 'unrevoked_partitions';
@@ -800,7 +911,8 @@ export class ConsumerGroups {
 
   #scheduleSession(group: ConsumerGroup, member: ConsumerMember): void {
     member.cancelSession();
-    member.cancelSession = this.#clock.setTimer(this.config.sessionTimeoutMs, () => {
+    const timeoutMs = member.classic?.sessionTimeoutMs ?? this.config.sessionTimeoutMs;
+    member.cancelSession = this.#clock.setTimer(timeoutMs, () => {
       if (group.members.get(member.memberId) !== member) return;
       this.#logger(`consumer group ${group.groupId}: member ${member.memberId} session timed out`);
       this.#removeMember(group, member);
@@ -816,18 +928,39 @@ export class ConsumerGroups {
         `consumer group ${group.groupId}: member ${member.memberId} did not revoke within its rebalance timeout`,
       );
       this.#removeMember(group, member);
+      void this.persistGroup(group.groupId);
     });
   }
 
   #dropMember(group: ConsumerGroup, member: ConsumerMember): void {
     member.cancelSession();
     member.cancelRebalance();
+    member.cancelJoinTimeout?.();
+    member.cancelJoinTimeout = null;
+    member.cancelSyncTimeout();
     group.members.delete(member.memberId);
     group.target.delete(member.memberId);
   }
 
-  /** A member is gone (left, fenced, timed out): its partitions are free, the group epoch moves. */
+  /**
+   * Members are gone (left, fenced, timed out): their partitions are free, the group epoch moves;
+   * or, when only classic members remain and the policy allows it, the group becomes a classic
+   * group again (Kafka's online downgrade).
+   */
+  #removeMembers(group: ConsumerGroup, leaving: readonly ConsumerMember[]): void {
+    if (this.#canDowngrade(group, leaving)) {
+      this.#downgrade(group, leaving);
+      return;
+    }
+    for (const member of leaving) this.#removeMember(group, member);
+  }
+
+  /** A member is gone: see #removeMembers. */
   #removeMember(group: ConsumerGroup, member: ConsumerMember): void {
+    if (this.#canDowngrade(group, [member])) {
+      this.#downgrade(group, [member]);
+      return;
+    }
     this.#dropMember(group, member);
     group.groupEpoch++;
     if (group.members.size > 0) this.#computeTarget(group);
@@ -885,6 +1018,8 @@ export class ConsumerGroups {
     const member = group.members.get(memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (memberEpoch !== member.memberEpoch) {
+      // A classic member commits with its generation: Kafka answers it as a classic group would.
+      if (member.classic !== null) return ErrorCode.ILLEGAL_GENERATION;
       return apiVersion >= 9 ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.ILLEGAL_GENERATION;
     }
     return null;
@@ -918,9 +1053,409 @@ export class ConsumerGroups {
       for (const member of group.members.values()) {
         member.cancelSession();
         member.cancelRebalance();
+        member.cancelJoinTimeout?.();
+        member.cancelSyncTimeout();
       }
     }
   }
+
+  // ---- classic members in a consumer group, online upgrade and downgrade (KIP-848 migration) ----
+
+  /** Topic names and ids of the metadata image, for the classic members' embedded protocol. */
+  #topicNames(): TopicNames {
+    const byName = new Map<string, string>();
+    const byId = new Map<string, string>();
+    for (const topic of this.#topics.topics()) {
+      byName.set(topic.name, topic.topicId);
+      byId.set(topic.topicId, topic.name);
+    }
+    return { idOf: (name) => byName.get(name), nameOf: (topicId) => byId.get(topicId) };
+  }
+
+  /**
+   * A consumer-protocol member joins a classic group with members: the classic group becomes a
+   * consumer group of the same members at its generation, each keeping its assignment (Kafka's
+   * convertToConsumerGroup), or the join is refused with Kafka's GROUP_ID_NOT_FOUND messages.
+   */
+  #upgrade(groupId: string): ConsumerGroup {
+    const refuse = (why: string) =>
+      new HeartbeatError(
+        ErrorCode.GROUP_ID_NOT_FOUND,
+        `Cannot upgrade classic group ${groupId} to consumer group because ${why}.`,
+      );
+    const port = this.#classicGroups;
+    if (port === undefined || !upgradeEnabled(this.config.migrationPolicy))
+      throw refuse('online upgrade is disabled');
+    const classic = port.describeForUpgrade(groupId);
+    if (typeof classic === 'string') throw refuse('the group does not use the consumer embedded protocol');
+    if (classic.members.length > this.config.maxSize) {
+      throw refuse('the group size exceeds the consumer group maximum size');
+    }
+    const names = this.#topicNames();
+    const group = new ConsumerGroup(groupId, this.config.assignors[0]!);
+    group.groupEpoch = classic.generationId;
+    group.assignmentEpoch = classic.generationId;
+    for (const from of classic.members) {
+      const metadata = from.protocols.find((p) => p.name === classic.protocolName)?.metadata;
+      let member: ConsumerMember;
+      try {
+        if (metadata === undefined) throw new Error(`no ${classic.protocolName} metadata`);
+        const subscription = decodeSubscription(metadata, names);
+        member = this.#memberFromClassic(from, subscription.topics, names);
+        member.rackId = subscription.rackId;
+      } catch (error) {
+        if (error instanceof CustomAssignorError) {
+          throw refuse(
+            'an unsupported custom assignor is in use. Please refer to the documentation or switch to a default assignor before re-attempting the upgrade',
+          );
+        }
+        throw refuse('the embedded consumer protocol is malformed');
+      }
+      member.memberEpoch = classic.generationId;
+      member.previousMemberEpoch = classic.generationId;
+      group.members.set(member.memberId, member);
+      group.target.set(member.memberId, member.assigned);
+    }
+    group.subscribedTopics = this.#currentSubscribedTopics(group);
+    group.assignorName = this.#chooseAssignor(group);
+    this.#groups.set(groupId, group);
+    this.#conversionRecords.set(groupId, { first: port.endForUpgrade(groupId), last: [] });
+    for (const member of group.members.values()) this.#scheduleSession(group, member);
+    this.#logger(`consumer group ${groupId}: converted the classic group to a consumer group`);
+    return group;
+  }
+
+  #memberFromClassic(
+    from: ClassicMemberForUpgrade,
+    topics: readonly string[],
+    names: TopicNames,
+  ): ConsumerMember {
+    const member = this.#newMember({ ...EMPTY_JOIN, instanceId: from.instanceId }, from.memberId);
+    member.clientId = from.clientId;
+    member.clientHost = from.clientHost;
+    member.rebalanceTimeoutMs = from.rebalanceTimeoutMs;
+    member.subscribedTopicNames = [...new Set(topics)].sort();
+    member.assigned = decodeAssignment(from.assignment, names);
+    member.classic = { sessionTimeoutMs: from.sessionTimeoutMs, protocols: from.protocols };
+    return member;
+  }
+
+  /** Kafka's validateOnlineDowngradeWithFencedMembers: only classic members would remain. */
+  #canDowngrade(group: ConsumerGroup, leaving: readonly ConsumerMember[]): boolean {
+    const port = this.#classicGroups;
+    if (port === undefined || !downgradeEnabled(this.config.migrationPolicy)) return false;
+    const leavingIds = new Set(leaving.map((m) => m.memberId));
+    const remaining = [...group.members.values()].filter((m) => !leavingIds.has(m.memberId));
+    if (remaining.length === 0 || remaining.some((m) => m.classic === null)) return false;
+    return remaining.length <= port.classicMaxSize;
+  }
+
+  /**
+   * The consumer group becomes a classic group of its remaining (classic) members at the group
+   * epoch, each with its target assignment, and a classic rebalance starts (Kafka's
+   * convertToClassicGroup): the consumer group's records get tombstones, then the classic group's.
+   */
+  #downgrade(group: ConsumerGroup, leaving: readonly ConsumerMember[]): void {
+    const port = this.#classicGroups!;
+    const names = this.#topicNames();
+    for (const member of leaving) this.#dropMember(group, member);
+    const members: ClassicMemberForDowngrade[] = [...group.members.values()].map((m) => {
+      const target = group.target.get(m.memberId) ?? new Map();
+      return {
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.classic!.sessionTimeoutMs,
+        protocols: m.classic!.protocols,
+        encodeAssignment: (subscription) =>
+          encodeAssignment(target, subscriptionVersion(subscription), names),
+      };
+    });
+    for (const member of [...group.members.values()]) this.#dropMember(group, member);
+    this.#groups.delete(group.groupId);
+    const last = port.startFromDowngrade(group.groupId, group.groupEpoch, members);
+    this.#conversionRecords.set(group.groupId, { first: [], last });
+    this.#logger(`consumer group ${group.groupId}: converted the consumer group to a classic group`);
+  }
+
+  /** Kafka's supportsClassicProtocols: type `consumer`, and a protocol every classic member supports. */
+  #supportsClassicProtocols(
+    group: ConsumerGroup,
+    protocolType: string,
+    protocols: readonly MemberProtocol[],
+  ) {
+    if (protocolType !== CONSUMER_PROTOCOL_TYPE || protocols.length === 0) return false;
+    const classic = [...group.members.values()].filter((m) => m.classic !== null);
+    if (classic.length === 0) return true;
+    return protocols.some((p) => classic.every((m) => m.classic!.protocols.some((q) => q.name === p.name)));
+  }
+
+  /** A classic member's JoinGroup into a consumer group with members, answered once its records are written. */
+  async classicJoin(input: JoinGroupInput): Promise<JoinGroupResult> {
+    let result: JoinGroupResult;
+    try {
+      result = this.#classicJoin(input);
+    } catch (error) {
+      if (!(error instanceof HeartbeatError)) throw error;
+      return joinError(input.memberId, error.errorCode);
+    }
+    if (result.errorCode !== ErrorCode.NONE) return result;
+    const written = await this.persistGroup(input.groupId);
+    return written === ErrorCode.NONE ? result : joinError(input.memberId, written);
+  }
+
+  #classicJoin(input: JoinGroupInput): JoinGroupResult {
+    const group = this.#groups.get(input.groupId)!;
+    const isUnknown = input.memberId === '';
+    if (isUnknown && group.members.size >= this.config.maxSize) {
+      throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, 'The consumer group is full.');
+    }
+    if (!this.#supportsClassicProtocols(group, input.protocolType, input.protocols)) {
+      throw new HeartbeatError(
+        ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+        'Unsupported protocol type or protocols.',
+      );
+    }
+    if (isUnknown && input.groupInstanceId === null && input.requireKnownMemberId) {
+      // KIP-394 as Kafka does it for a consumer group: the id is handed out, nothing is kept until it comes back.
+      return joinError(this.#newMemberId(), ErrorCode.MEMBER_ID_REQUIRED);
+    }
+    let subscription: ReturnType<typeof decodeSubscription>;
+    const names = this.#topicNames();
+    try {
+      subscription = decodeSubscription(input.protocols[0]!.metadata, names);
+    } catch {
+      throw new HeartbeatError(
+        ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+        'Malformed consumer protocol subscription.',
+      );
+    }
+    const member = this.#classicMemberFor(group, input);
+    let changed = member.memberEpoch === 0 && !group.target.has(member.memberId);
+    const topics = [...new Set(subscription.topics)].sort();
+    if (topics.join('\u0000') !== member.subscribedTopicNames.join('\u0000')) {
+      member.subscribedTopicNames = topics;
+      changed = true;
+    }
+    if (subscription.rackId !== null) member.rackId = subscription.rackId;
+    if (input.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = input.rebalanceTimeoutMs;
+    member.clientId = input.clientId;
+    member.clientHost = input.clientHost;
+    member.classic = { sessionTimeoutMs: input.sessionTimeoutMs, protocols: input.protocols };
+    if (changed || this.#metadataChanged(group)) group.groupEpoch++;
+    if (group.groupEpoch > group.assignmentEpoch) this.#computeTarget(group);
+    this.#reconcile(group, member, subscription.owned);
+    member.cancelJoinTimeout?.();
+    member.cancelJoinTimeout = null;
+    this.#scheduleSession(group, member);
+    this.#scheduleClassicSyncTimeout(group, member);
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: member.memberEpoch,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocolName: input.protocols[0]!.name,
+      leader: '',
+      skipAssignment: false,
+      memberId: member.memberId,
+      members: [],
+    };
+  }
+
+  /** The member a classic JoinGroup names: an existing one, a new one, or a static member's new incarnation. */
+  #classicMemberFor(group: ConsumerGroup, input: JoinGroupInput): ConsumerMember {
+    const heartbeatLike = { ...EMPTY_JOIN, groupId: input.groupId, instanceId: input.groupInstanceId };
+    if (input.groupInstanceId === null) {
+      const memberId = input.memberId === '' ? this.#newMemberId() : input.memberId;
+      const known = group.members.get(memberId);
+      if (known !== undefined) return known;
+      const member = this.#newMember(heartbeatLike, memberId);
+      group.members.set(memberId, member);
+      return member;
+    }
+    const previous = group.staticMember(input.groupInstanceId);
+    if (input.memberId !== '') {
+      if (previous === undefined) {
+        throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${input.memberId} is unknown.`);
+      }
+      if (previous.memberId !== input.memberId) {
+        throw new HeartbeatError(
+          ErrorCode.FENCED_INSTANCE_ID,
+          `Instance id ${input.groupInstanceId} is fenced.`,
+        );
+      }
+      return previous;
+    }
+    const member = this.#newMember(heartbeatLike, this.#newMemberId());
+    if (previous !== undefined) {
+      // The new incarnation takes over the previous one's assignment and epochs.
+      const target = group.target.get(previous.memberId);
+      this.#dropMember(group, previous);
+      if (target !== undefined) group.target.set(member.memberId, target);
+      member.subscribedTopicNames = previous.subscribedTopicNames;
+      member.assigned = previous.assigned;
+      member.pendingRevocation = previous.pendingRevocation;
+      member.memberEpoch = previous.memberEpoch;
+      member.previousMemberEpoch = previous.previousMemberEpoch;
+      member.state = previous.state;
+    }
+    group.members.set(member.memberId, member);
+    return member;
+  }
+
+  /** Kafka's validateConsumerGroupMember and throwIfMemberDoesNotUseClassicProtocol. */
+  #classicMember(
+    group: ConsumerGroup | undefined,
+    memberId: string,
+    instanceId: string | null,
+  ): ConsumerMember {
+    const unknown = () =>
+      new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of the group.`);
+    if (group === undefined) throw unknown();
+    const member = instanceId === null ? group.members.get(memberId) : group.staticMember(instanceId);
+    if (member === undefined) throw unknown();
+    if (member.memberId !== memberId) {
+      throw new HeartbeatError(ErrorCode.FENCED_INSTANCE_ID, `Instance id ${instanceId} is fenced.`);
+    }
+    if (member.classic === null) {
+      throw new HeartbeatError(
+        ErrorCode.UNKNOWN_MEMBER_ID,
+        `Member ${memberId} does not use the classic protocol.`,
+      );
+    }
+    return member;
+  }
+
+  /** A classic member's SyncGroup: its current assignment in the consumer protocol (no leader assigns). */
+  classicSync(input: SyncGroupInput): SyncGroupResult {
+    try {
+      const group = this.#groups.get(input.groupId);
+      const member = this.#classicMember(group, input.memberId, input.groupInstanceId);
+      if (input.generationId !== member.memberEpoch) {
+        return syncError(ErrorCode.ILLEGAL_GENERATION);
+      }
+      const first = member.classic!.protocols[0]!;
+      if (
+        (input.protocolType !== null && input.protocolType !== CONSUMER_PROTOCOL_TYPE) ||
+        (input.protocolName !== null && input.protocolName !== first.name)
+      ) {
+        return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      }
+      if (group!.groupEpoch > member.memberEpoch && member.state !== 'unrevoked_partitions') {
+        this.#scheduleClassicJoinTimeout(group!, member);
+        return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
+      }
+      member.cancelSyncTimeout();
+      member.cancelSyncTimeout = () => {};
+      this.#scheduleSession(group!, member);
+      return {
+        errorCode: ErrorCode.NONE,
+        protocolType: input.protocolType,
+        protocolName: input.protocolName,
+        assignment: encodeAssignment(
+          member.assigned,
+          subscriptionVersion(first.metadata),
+          this.#topicNames(),
+        ),
+      };
+    } catch (error) {
+      if (!(error instanceof HeartbeatError)) throw error;
+      return syncError(error.errorCode);
+    }
+  }
+
+  /**
+   * A classic member's Heartbeat: REBALANCE_IN_PROGRESS when it must rejoin to move on (the group
+   * epoch moved, it must revoke, or the partitions it waits for are free), as Kafka answers.
+   */
+  classicHeartbeat(input: HeartbeatInput): number {
+    let member: ConsumerMember;
+    const group = this.#groups.get(input.groupId);
+    try {
+      member = this.#classicMember(group, input.memberId, input.groupInstanceId);
+    } catch (error) {
+      if (!(error instanceof HeartbeatError)) throw error;
+      return error.errorCode;
+    }
+    if (input.generationId !== member.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
+    this.#scheduleSession(group!, member);
+    const mustRejoin =
+      member.memberEpoch < group!.groupEpoch ||
+      member.state === 'unrevoked_partitions' ||
+      (member.state === 'unreleased_partitions' && !this.#waitingOnUnreleased(group!, member));
+    if (!mustRejoin) return ErrorCode.NONE;
+    this.#scheduleClassicJoinTimeout(group!, member);
+    return ErrorCode.REBALANCE_IN_PROGRESS;
+  }
+
+  /** Whether a partition of the member's target is still held by another member. */
+  #waitingOnUnreleased(group: ConsumerGroup, member: ConsumerMember): boolean {
+    const others = group.owners(member.memberId);
+    const assigned = assignmentKeys(member.assigned);
+    for (const key of assignmentKeys(group.target.get(member.memberId) ?? new Map())) {
+      if (!assigned.has(key) && others.has(key)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A classic LeaveGroup against a consumer group: the members named leave (maybe downgrading the
+   * group). Answered at once; the records follow (as a session timeout's do).
+   */
+  classicLeave(groupId: string, leaving: readonly LeavingMember[]): LeaveGroupResult {
+    const group = this.#groups.get(groupId)!;
+    const gone: ConsumerMember[] = [];
+    const members = leaving.map((m) => {
+      const member =
+        m.groupInstanceId === null ? group.members.get(m.memberId) : group.staticMember(m.groupInstanceId);
+      let errorCode: number = ErrorCode.NONE;
+      if (member === undefined) errorCode = ErrorCode.UNKNOWN_MEMBER_ID;
+      else if (m.groupInstanceId !== null && m.memberId !== '' && m.memberId !== member.memberId) {
+        errorCode = ErrorCode.FENCED_INSTANCE_ID;
+      } else if (!gone.includes(member)) gone.push(member);
+      return { ...m, errorCode };
+    });
+    if (gone.length > 0) this.#removeMembers(group, gone);
+    void this.persistGroup(groupId);
+    return { errorCode: ErrorCode.NONE, members };
+  }
+
+  #scheduleClassicJoinTimeout(group: ConsumerGroup, member: ConsumerMember): void {
+    if (member.cancelJoinTimeout !== null) return;
+    member.cancelJoinTimeout = this.#clock.setTimer(member.rebalanceTimeoutMs, () => {
+      member.cancelJoinTimeout = null;
+      if (group.members.get(member.memberId) !== member) return;
+      this.#logger(
+        `consumer group ${group.groupId}: classic member ${member.memberId} did not rejoin in time`,
+      );
+      this.#removeMember(group, member);
+      void this.persistGroup(group.groupId);
+    });
+  }
+
+  #scheduleClassicSyncTimeout(group: ConsumerGroup, member: ConsumerMember): void {
+    member.cancelSyncTimeout();
+    member.cancelSyncTimeout = this.#clock.setTimer(member.rebalanceTimeoutMs, () => {
+      if (group.members.get(member.memberId) !== member) return;
+      this.#logger(`consumer group ${group.groupId}: classic member ${member.memberId} did not sync in time`);
+      this.#removeMember(group, member);
+      void this.persistGroup(group.groupId);
+    });
+  }
+}
+
+/** A member's ClassicMemberMetadata as its record holds it (null: a consumer-protocol member). */
+function classicFromRecord(value: unknown): ClassicMemberMetadata | null {
+  if (value === null || value === undefined) return null;
+  const v = value as {
+    sessionTimeoutMs: number;
+    supportedProtocols: { name: string; metadata: Uint8Array }[];
+  };
+  return {
+    sessionTimeoutMs: v.sessionTimeoutMs,
+    protocols: v.supportedProtocols.map((p) => ({ name: p.name, metadata: Uint8Array.from(p.metadata) })),
+  };
 }
 
 /** The fields a member replayed from records starts from before its records fill it in. */

@@ -20,6 +20,7 @@ import {
 } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { asCoordinatorReplica, BrokerOffsetsLog, readNumber, replayedBatches } from './broker-log.ts';
+import { MIGRATION_POLICIES, type MigrationPolicy } from './classic-members.ts';
 import { type ConsumerGroupConfig, ConsumerGroups, DEFAULT_CONSUMER_GROUP_CONFIG } from './consumer-group.ts';
 import {
   DEFAULT_GROUP_COORDINATOR_CONFIG,
@@ -190,7 +191,25 @@ export function consumerGroupConfig(broker: BrokerServices): ConsumerGroupConfig
     heartbeatIntervalMs: readNumber(broker, 'group.consumer.heartbeat.interval.ms', d.heartbeatIntervalMs),
     assignors,
     maxSize: readNumber(broker, 'group.consumer.max.size', d.maxSize),
+    migrationPolicy: readMigrationPolicy(broker, d.migrationPolicy),
   };
+}
+
+/** group.consumer.migration.policy (case-insensitive, as Kafka's ConsumerGroupMigrationPolicy.parse). */
+function readMigrationPolicy(broker: BrokerServices, fallback: MigrationPolicy): MigrationPolicy {
+  let text: string;
+  try {
+    text = broker.config.getString('group.consumer.migration.policy');
+  } catch {
+    return fallback; // not defined in this broker's config: Kafka's default
+  }
+  const policy = MIGRATION_POLICIES.find((p) => p === text.trim().toLowerCase());
+  if (policy === undefined) {
+    throw new Error(
+      `group.consumer.migration.policy: '${text}' is not one of ${MIGRATION_POLICIES.join(', ')}`,
+    );
+  }
+  return policy;
 }
 
 /** The next producer-id block, as a decimal in a file replaced atomically. */
@@ -263,6 +282,7 @@ export const extension: BrokerExtension = {
         },
         newMemberId: randomUUID,
         classicGroupInUse: (groupId) => coordinator.classicGroupInUse(groupId),
+        classicGroups: coordinator.classicGroupsPort(),
         persist: (groupId, records) => coordinator.appendRecords(groupId, records),
       }),
     );

@@ -13,7 +13,7 @@
 import type { Clock } from '../broker/services.ts';
 import { publishKafkaEvent } from '../common/events.ts';
 import { ErrorCode } from '../protocol/errors.ts';
-import type { ConsumerGroups } from './consumer-group.ts';
+import type { ClassicGroupsPort, ClassicMemberForDowngrade, ConsumerGroups } from './consumer-group.ts';
 import { subscribedTopics } from './consumer-protocol.ts';
 import {
   ClassicGroup,
@@ -254,6 +254,95 @@ export class GroupCoordinator {
     return group !== undefined && !group.is('Empty') && !group.is('Dead');
   }
 
+  /** The classic side of an online upgrade or downgrade (Kafka's group.consumer.migration.policy). */
+  classicGroupsPort(): ClassicGroupsPort {
+    return {
+      describeForUpgrade: (groupId) => this.#describeForUpgrade(groupId),
+      endForUpgrade: (groupId) => this.#endForUpgrade(groupId),
+      classicMaxSize: this.config.groupMaxSize,
+      startFromDowngrade: (groupId, generationId, members) =>
+        this.#startFromDowngrade(groupId, generationId, members),
+    };
+  }
+
+  #describeForUpgrade(groupId: string): ReturnType<ClassicGroupsPort['describeForUpgrade']> {
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.protocolType !== CONSUMER_PROTOCOL_TYPE || group.protocolName === null) {
+      return 'not a consumer protocol group';
+    }
+    return {
+      generationId: group.generationId,
+      protocolName: group.protocolName,
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        protocols: m.protocols,
+        assignment: m.assignment,
+      })),
+    };
+  }
+
+  /** The classic group's members move to a consumer group: its waiting requests are answered, its offsets stay. */
+  #endForUpgrade(groupId: string): CoordinatorRecord[] {
+    const group = this.#groups.get(groupId)!;
+    for (const member of group.members.values()) {
+      const join = member.awaitingJoin;
+      member.awaitingJoin = null;
+      join?.(joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+      const sync = member.awaitingSync;
+      member.awaitingSync = null;
+      sync?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    }
+    this.#dropGroupTimers(group);
+    const empty = new ClassicGroup(groupId, this.#clock.nowMs());
+    for (const [key, offset] of group.offsets) empty.offsets.set(key, offset);
+    this.#groups.set(groupId, empty);
+    return [{ key: encodeGroupMetadataKey(groupId), value: null }];
+  }
+
+  /** A classic group of a downgraded consumer group's members, Stable at its epoch, then rebalancing. */
+  #startFromDowngrade(
+    groupId: string,
+    generationId: number,
+    members: readonly ClassicMemberForDowngrade[],
+  ): CoordinatorRecord[] {
+    const previous = this.#groups.get(groupId);
+    if (previous !== undefined) this.#dropGroupTimers(previous);
+    const group = new ClassicGroup(groupId, this.#clock.nowMs());
+    for (const [key, offset] of previous?.offsets ?? []) group.offsets.set(key, offset);
+    group.generationId = generationId;
+    for (const from of members) {
+      group.add(
+        new Member({
+          memberId: from.memberId,
+          groupInstanceId: from.instanceId,
+          clientId: from.clientId,
+          clientHost: from.clientHost,
+          rebalanceTimeoutMs: from.rebalanceTimeoutMs,
+          sessionTimeoutMs: from.sessionTimeoutMs,
+          protocolType: CONSUMER_PROTOCOL_TYPE,
+          protocols: from.protocols,
+        }),
+      );
+    }
+    group.protocolName = group.selectProtocol();
+    for (const from of members) {
+      const member = group.get(from.memberId);
+      member.assignment = from.encodeAssignment(member.metadataFor(group.protocolName));
+    }
+    group.state = 'Stable';
+    group.subscribedTopics = this.#computeSubscribedTopics(group);
+    this.#groups.set(groupId, group);
+    const record = this.#groupMetadataRecord(group, this.#currentAssignment(group));
+    for (const member of group.members.values()) this.#scheduleHeartbeat(group, member);
+    this.#prepareRebalance(group, `Downgrade group ${groupId} from consumer to classic for member leaving.`);
+    return [record];
+  }
+
   partitionFor(groupId: string): number {
     return partitionForGroup(groupId, this.config.offsetsTopicNumPartitions);
   }
@@ -460,8 +549,13 @@ export class GroupCoordinator {
     }
     const consumerGroup = this.#consumerGroups?.group(input.groupId);
     if (consumerGroup !== undefined && consumerGroup.members.size > 0) {
-      // Kafka would convert the group (group.consumer.migration.policy); kstack does not yet.
-      return respond(joinError(input.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      // A classic member inside a consumer group, served at any migration policy as Kafka does.
+      void this.#consumerGroups!.classicJoin(input).then(respond);
+      return;
+    }
+    if (consumerGroup !== undefined && input.memberId === '') {
+      // An empty consumer group becomes a classic group: its records go (Kafka's maybeDeleteEmptyConsumerGroup).
+      void this.#consumerGroups!.deleteGroup(input.groupId);
     }
     const isUnknownMember = input.memberId === '';
     const existing = this.#groups.get(input.groupId);
@@ -857,6 +951,8 @@ export class GroupCoordinator {
   heartbeat(input: HeartbeatInput): number {
     const statusError = this.#groupStatusError(input.groupId, true);
     if (statusError !== null) return statusError;
+    if (this.#consumerGroups?.group(input.groupId) !== undefined)
+      return this.#consumerGroups.classicHeartbeat(input);
     const group = this.#groups.get(input.groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -890,6 +986,9 @@ export class GroupCoordinator {
   #handleSyncGroup(input: SyncGroupInput, respond: (r: SyncGroupResult) => void): void {
     const statusError = this.#groupStatusError(input.groupId, true);
     if (statusError !== null) return respond(syncError(statusError));
+    if (this.#consumerGroups?.group(input.groupId) !== undefined) {
+      return respond(this.#consumerGroups.classicSync(input));
+    }
     const group = this.#groups.get(input.groupId);
     if (group === undefined) return respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     if (group.is('Dead')) return respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
@@ -988,6 +1087,8 @@ export class GroupCoordinator {
   leaveGroup(groupId: string, members: readonly LeavingMember[]): LeaveGroupResult {
     const statusError = this.#groupStatusError(groupId, true);
     if (statusError !== null) return { errorCode: statusError, members: [] };
+    if (this.#consumerGroups?.group(groupId) !== undefined)
+      return this.#consumerGroups.classicLeave(groupId, members);
     const group = this.#groups.get(groupId);
     if (group === undefined) {
       return {
@@ -1048,6 +1149,10 @@ export class GroupCoordinator {
 
   /** Writes the group's metadata record; resolves with NONE or the error to answer. */
   async #storeGroup(group: ClassicGroup, assignment: ReadonlyMap<string, Uint8Array>): Promise<number> {
+    return this.#append(group.groupId, [this.#groupMetadataRecord(group, assignment)]);
+  }
+
+  #groupMetadataRecord(group: ClassicGroup, assignment: ReadonlyMap<string, Uint8Array>): CoordinatorRecord {
     const protocolName = group.protocolName;
     const value = encodeGroupMetadataValue({
       protocolType: group.protocolType ?? '',
@@ -1066,7 +1171,7 @@ export class GroupCoordinator {
         assignment: assignment.get(m.memberId) ?? EMPTY_BYTES,
       })),
     });
-    return this.#append(group.groupId, [{ key: encodeGroupMetadataKey(group.groupId), value }]);
+    return { key: encodeGroupMetadataKey(group.groupId), value };
   }
 
   /** Appends records of a group (the consumer groups' writes) to its partition: NONE or the error. */
@@ -1562,7 +1667,8 @@ export class GroupCoordinator {
 
   describeGroup(groupId: string): DescribedGroup {
     const statusError = this.#groupStatusError(groupId, false);
-    const group = this.#groups.get(groupId);
+    // A consumer group is not described by DescribeGroups: Kafka 4.1.1 answers Dead below v6 (GROUP_ID_NOT_FOUND from v6).
+    const group = this.#consumerGroups?.group(groupId) === undefined ? this.#groups.get(groupId) : undefined;
     if (statusError !== null || group === undefined) {
       return {
         errorCode: statusError ?? ErrorCode.NONE,
