@@ -118,7 +118,13 @@ export class RaftDriver {
       listener: {
         onCommit: (highWatermark) => options.listener?.onCommit?.(highWatermark),
         onTruncate: (offset, previousEnd) => options.listener?.onTruncate?.(offset, previousEnd),
-        onSnapshotInstalled: (id, bytes) => options.listener?.onSnapshotInstalled?.(id, bytes),
+        onSnapshotInstalled: (id, bytes) => {
+          // Says that a node caught up through FetchSnapshot (a wiped or long-stopped voter).
+          options.log.info(
+            `quorum: installed snapshot ${id.endOffset}-${id.epoch} (${bytes.length} bytes) fetched from leader ${this.replica.leader().leaderId}`,
+          );
+          options.listener?.onSnapshotInstalled?.(id, bytes);
+        },
         onLeaderChange: (leader) => {
           options.log.info(
             `quorum: epoch ${leader.epoch}, leader ${leader.leaderId < 0 ? 'unknown' : leader.leaderId}`,
