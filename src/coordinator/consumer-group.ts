@@ -963,8 +963,8 @@ export class ConsumerGroups {
     }
     this.#dropMember(group, member);
     group.groupEpoch++;
-    if (group.members.size > 0) this.#computeTarget(group);
-    else {
+    // The target follows at the next heartbeat or join (the group is Assigning until then, as Kafka's).
+    if (group.members.size === 0) {
       group.subscribedTopics = new Map();
       group.assignmentEpoch = group.groupEpoch;
     }

@@ -1,7 +1,8 @@
 /**
  * KIP-848 consumer groups (`group.protocol=consumer`) with real clients, the same assertions
- * against `kstack up` and Apache Kafka 4.1.1 (the reference, run with
- * `group.consumer.migration.policy=disabled`, the only policy kstack has): librdkafka 2.16 (PyPI
+ * against `kstack up` and Apache Kafka 4.1.1 (the reference), both run with
+ * `group.consumer.migration.policy=disabled` (the conversions between classic and consumer groups are
+ * kip848-migration.long.ts's): librdkafka 2.16 (PyPI
  * confluent-kafka) and franz-go 1.22 (`kgo.ServerSideBalancer`) members, one process each, each
  * record's offset committed before the next poll; Kafka's Java console consumer; and
  * `kafka-consumer-groups`.
@@ -167,7 +168,7 @@ interface Target {
 }
 
 function kstack(port: number): Target {
-  const broker = new BrokerProcess(port);
+  const broker = new BrokerProcess(port, undefined, ['--override', 'group.consumer.migration.policy=disabled']);
   return {
     title: 'kstack up',
     bootstrap: broker.bootstrap,
@@ -185,7 +186,7 @@ function kstack(port: number): Target {
 
 function reference(port: number): Target {
   const dataDir = mkdtempSync(join(tmpdir(), 'kstack-kip848-ref-'));
-  // kstack does not convert between classic and consumer groups: the reference is told not to either.
+  // Neither converts between classic and consumer groups here (kip848-migration.long.ts does).
   const cluster = new ReferenceCluster({
     nodes: 1,
     basePort: port,
@@ -610,8 +611,8 @@ for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_P
         `${target.title}: consumer heartbeat into a classic group: ${heartbeat.errorCode} ${heartbeat.errorMessage}; classic JoinGroup into a consumer group: ${firstJoin.errorCode}, then ${join.errorCode}`,
       );
       // Kafka (any migration policy) serves a classic member inside a consumer group through
-      // JoinGroup/SyncGroup: MEMBER_ID_REQUIRED, then NONE. kstack does not serve classic members
-      // in consumer groups yet and answers INCONSISTENT_GROUP_PROTOCOL (README: Not yet).
+      // JoinGroup/SyncGroup: MEMBER_ID_REQUIRED, then NONE.
+      assert.deepEqual([firstJoin.errorCode, join.errorCode], [79, 0]);
       assert.deepEqual(
         { errorCode: heartbeat.errorCode, errorMessage: heartbeat.errorMessage },
         {

@@ -174,11 +174,23 @@ async function described(
   return { state: g.groupState, members: g.members.length, protocolType: g.protocolType };
 }
 
+/** Points where a test may act (a broker restart): the answers after them must not change. */
+export interface MigrationHooks {
+  /** Right after the consumer member's join converted the group. */
+  readonly afterUpgrade?: () => Promise<void>;
+  /** After the group is classic again and stable, before the committed offset is fetched. */
+  readonly beforeFetch?: () => Promise<void>;
+}
+
 /**
  * The whole conversion on the broker at 127.0.0.1:`port` (one node: it coordinates every group),
  * with a new topic and group named from `label`.
  */
-export async function migrationOnTheWire(port: number, label: string): Promise<Record<string, unknown>> {
+export async function migrationOnTheWire(
+  port: number,
+  label: string,
+  hooks: MigrationHooks = {},
+): Promise<Record<string, unknown>> {
   const topic = `migration-${label}`;
   const group = `migration-group-${label}`;
   const out: Record<string, unknown> = {};
@@ -261,6 +273,7 @@ export async function migrationOnTheWire(port: number, label: string): Promise<R
       topicPartitions: [],
     });
     out.upgradeJoin = [cJoin.errorCode, cJoin.memberEpoch];
+    await hooks.afterUpgrade?.();
     out.listedUpgraded = await listed(admin, group);
     out.describedUpgraded = await described(admin, group);
     const cgDescribe = await send(admin, 69, 0, { groupIds: [group], includeAuthorizedOperations: false });
@@ -360,6 +373,7 @@ export async function migrationOnTheWire(port: number, label: string): Promise<R
     ]);
     out.downgradedSync = [leaderSync.errorCode, followerSync.errorCode];
     out.listedClassicAgain = await listed(admin, group);
+    await hooks.beforeFetch?.();
     const fetched = await send(admin, 9, 8, {
       groups: [
         { groupId: group, memberId: null, memberEpoch: -1, topics: [{ name: topic, partitionIndexes: [0] }] },
@@ -377,4 +391,158 @@ export async function migrationOnTheWire(port: number, label: string): Promise<R
     b.client.close();
     consumer.close();
   }
+}
+
+/**
+ * What Apache Kafka 4.1.1 answered to `migrationOnTheWire` (one node, default
+ * group.consumer.migration.policy, asked on 2026-12-06; kip848-migration.long.ts asks it again).
+ */
+export const KAFKA_MIGRATION_ANSWERS: Readonly<Record<string, unknown>> = {
+  aFirstJoin: ErrorCode.MEMBER_ID_REQUIRED,
+  classicGeneration: 2,
+  classicPartitions: [
+    [0, 1],
+    [2, 3],
+  ],
+  committedBefore: ErrorCode.NONE,
+  listedClassic: ['classic', 'Stable'],
+  upgradeJoin: [ErrorCode.NONE, 3],
+  listedUpgraded: ['consumer', 'Reconciling'],
+  describedUpgraded: { state: 'Dead', members: 0, protocolType: '' },
+  consumerGroupDescribe: [ErrorCode.NONE, 3, 3],
+  heartbeatOldGeneration: ErrorCode.ILLEGAL_GENERATION,
+  heartbeatUnknownMember: ErrorCode.UNKNOWN_MEMBER_ID,
+  heartbeatRejoin: ErrorCode.REBALANCE_IN_PROGRESS,
+  commitOldGeneration: ErrorCode.ILLEGAL_GENERATION,
+  joinOtherProtocolType: ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+  joinNewMember: ErrorCode.MEMBER_ID_REQUIRED,
+  rejoin: [ErrorCode.NONE, 3, 'range', '', 0],
+  syncWrongProtocol: ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+  syncRejoined: ErrorCode.NONE,
+  settled: [0, 1, 2, 3],
+  everyMemberHolds: [true, true, true],
+  commitInConsumerGroup: ErrorCode.NONE,
+  leave: [ErrorCode.NONE, -1],
+  listedDowngraded: ['classic', 'PreparingRebalance'],
+  describedDowngraded: { state: 'PreparingRebalance', members: 2, protocolType: 'consumer' },
+  heartbeatAfterDowngrade: ErrorCode.REBALANCE_IN_PROGRESS,
+  downgradedJoin: [true, 'range', 2],
+  downgradedSync: [ErrorCode.NONE, ErrorCode.NONE],
+  listedClassicAgain: ['classic', 'Stable'],
+  committedKept: 9n,
+};
+
+/**
+ * With group.consumer.migration.policy=disabled: a consumer-protocol member cannot join a classic
+ * group with members, a classic member is still served inside a consumer group (MEMBER_ID_REQUIRED,
+ * then NONE), and the consumer member leaving leaves a consumer group of classic members.
+ */
+export async function disabledPolicyOnTheWire(port: number, label: string): Promise<Record<string, unknown>> {
+  const topic = `migration-off-${label}`;
+  const classicGroup = `migration-off-classic-${label}`;
+  const consumerGroup = `migration-off-consumer-${label}`;
+  const out: Record<string, unknown> = {};
+  const admin = clientTo(port, 'migration-admin');
+  const a = new ClassicMember(port, 'classic-a', classicGroup, topic);
+  const d = new ClassicMember(port, 'classic-d', consumerGroup, topic);
+  const consumer = clientTo(port, 'consumer-c');
+  try {
+    const created = await send(admin, 19, 7, {
+      topics: [
+        {
+          name: topic,
+          numPartitions: MIGRATION_PARTITIONS,
+          replicationFactor: 1,
+          assignments: [],
+          configs: [],
+        },
+      ],
+      timeoutMs: 30_000,
+      validateOnly: false,
+    });
+    assert.equal((created.topics as { errorCode: number }[])[0]!.errorCode, ErrorCode.NONE);
+    const notReady: number[] = [
+      ErrorCode.NOT_COORDINATOR,
+      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ];
+    for (const group of [classicGroup, consumerGroup]) {
+      await until(
+        'FindCoordinator',
+        () => send(admin, 10, 4, { keyType: 0, coordinatorKeys: [group] }),
+        (answer) => (answer.coordinators as { errorCode: number }[])[0]!.errorCode === ErrorCode.NONE,
+      );
+    }
+    await until(
+      'a first JoinGroup',
+      () => a.join(),
+      (answer) => !notReady.includes(answer.errorCode as number),
+    );
+    assert.equal((await a.join()).errorCode, ErrorCode.NONE);
+    assert.equal(
+      (await a.sync([{ memberId: a.memberId, assignment: assignmentBytes(topic, [0, 1, 2, 3]) }])).errorCode,
+      ErrorCode.NONE,
+    );
+    const refused = await send(consumer, 68, 1, {
+      groupId: classicGroup,
+      memberId: randomUUID(),
+      memberEpoch: 0,
+      rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
+      subscribedTopicNames: [topic],
+      topicPartitions: [],
+    });
+    out.upgradeRefused = [refused.errorCode, refused.errorMessage];
+    out.listedStillClassic = await listed(admin, classicGroup);
+
+    const cId = randomUUID();
+    const cJoin = await until(
+      'the consumer member joins',
+      () =>
+        send(consumer, 68, 1, {
+          groupId: consumerGroup,
+          memberId: cId,
+          memberEpoch: 0,
+          rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
+          subscribedTopicNames: [topic],
+          topicPartitions: [],
+        }),
+      (answer) => !notReady.includes(answer.errorCode as number),
+    );
+    out.consumerJoin = [cJoin.errorCode, cJoin.memberEpoch];
+    const dFirst = await d.join();
+    const dJoin = await d.join();
+    out.classicJoinIntoConsumerGroup = [dFirst.errorCode, dJoin.errorCode, dJoin.leader];
+    out.classicSyncInConsumerGroup = (await d.sync()).errorCode;
+    const leave = await send(consumer, 68, 1, {
+      groupId: consumerGroup,
+      memberId: cId,
+      memberEpoch: -1,
+      topicPartitions: null,
+    });
+    out.leave = leave.errorCode;
+    out.listedAfterLeave = await listed(admin, consumerGroup);
+    return out;
+  } finally {
+    admin.close();
+    a.client.close();
+    d.client.close();
+    consumer.close();
+  }
+}
+
+/** What Apache Kafka 4.1.1 answered to `disabledPolicyOnTheWire` (one node, asked on 2026-12-06). */
+export function disabledPolicyAnswers(label: string): Record<string, unknown> {
+  return {
+    upgradeRefused: [
+      ErrorCode.GROUP_ID_NOT_FOUND,
+      `Cannot upgrade classic group migration-off-classic-${label} to consumer group because online upgrade is disabled.`,
+    ],
+    listedStillClassic: ['classic', 'Stable'],
+    consumerJoin: [ErrorCode.NONE, 1],
+    classicJoinIntoConsumerGroup: [ErrorCode.MEMBER_ID_REQUIRED, ErrorCode.NONE, ''],
+    classicSyncInConsumerGroup: ErrorCode.NONE,
+    leave: ErrorCode.NONE,
+    // The member left, the group epoch moved, and the target waits for the next heartbeat or join.
+    listedAfterLeave: ['consumer', 'Assigning'],
+  };
 }

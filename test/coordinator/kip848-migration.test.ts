@@ -1,0 +1,59 @@
+/**
+ * KIP-848's online migration on `kstack up`, on the wire (kip848-migration-wire.ts): classic members
+ * served inside a consumer group, the upgrade of a classic group when a consumer-protocol member
+ * joins and the downgrade when it leaves, held to the answers Apache Kafka 4.1.1 gave to the same
+ * requests (KAFKA_MIGRATION_ANSWERS; kip848-migration.long.ts asks the reference again). The broker
+ * is killed (SIGKILL) and restarted right after the upgrade and again at the end: the answers after
+ * each restart are the same, so the group's records replay. With
+ * group.consumer.migration.policy=disabled, the upgrade is refused and classic members are still
+ * served inside a consumer group, as Kafka answers at that policy.
+ *
+ * Ports: 25803 (default policy), 25804 (policy disabled).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BrokerProcess } from '../engine/broker-process.ts';
+import {
+  disabledPolicyAnswers,
+  disabledPolicyOnTheWire,
+  KAFKA_MIGRATION_ANSWERS,
+  migrationOnTheWire,
+} from './kip848-migration-wire.ts';
+
+const START_TIMEOUT_MS = 120_000;
+/** Kafka's first-join delay only slows a test down (the reference runs with 0 too). */
+const NO_INITIAL_DELAY = ['--override', 'group.initial.rebalance.delay.ms=0'];
+
+describe('KIP-848 online migration on kstack (the answers Kafka 4.1.1 gave)', { timeout: 600_000 }, () => {
+  const broker = new BrokerProcess(25803, undefined, NO_INITIAL_DELAY);
+  const disabled = new BrokerProcess(25804, undefined, [
+    ...NO_INITIAL_DELAY,
+    '--override',
+    'group.consumer.migration.policy=disabled',
+  ]);
+  before(() => Promise.all([broker.start(START_TIMEOUT_MS), disabled.start(START_TIMEOUT_MS)]), {
+    timeout: 2 * START_TIMEOUT_MS,
+  });
+  after(async () => {
+    await Promise.all([broker.stop(), disabled.stop()]);
+    broker.removeData();
+    disabled.removeData();
+  });
+
+  const crashAndRestart = async () => {
+    assert.equal(await broker.stop('SIGKILL'), 'SIGKILL');
+    await broker.start(START_TIMEOUT_MS);
+  };
+
+  it('upgrade, classic members inside the consumer group, downgrade; replayed after SIGKILL', async () => {
+    const answers = await migrationOnTheWire(broker.port, 'kstack', {
+      afterUpgrade: crashAndRestart,
+      beforeFetch: crashAndRestart,
+    });
+    assert.deepEqual(answers, KAFKA_MIGRATION_ANSWERS);
+  });
+
+  it('policy disabled: no upgrade, classic members still served inside a consumer group', async () => {
+    assert.deepEqual(await disabledPolicyOnTheWire(disabled.port, 'kstack'), disabledPolicyAnswers('kstack'));
+  });
+});
