@@ -2,7 +2,7 @@
  * ListTransactions 0-2: the transactional ids this coordinator holds, filtered by state names,
  * producer ids, (v1, KIP-994) how long an Ongoing transaction has run and (v2, KIP-1152) a regular
  * expression the whole transactional id matches; state filters that name no state come back in
- * `unknownStateFilters`.
+ * `unknownStateFilters`. The expression is RE2 syntax, read as Kafka's re2j reads it (`../re2j.ts`).
  */
 import { TRANSACTION_STATES } from '../../coordinator/transactions/coordinator.ts';
 import { transactionsOf } from '../../coordinator/transactions/handler-support.ts';
@@ -13,6 +13,7 @@ import type {
 } from '../../protocol/index.ts';
 import { ErrorCode } from '../../protocol/index.ts';
 import { defineHandler } from '../handler.ts';
+import { compileRe2j, type WholeNameMatcher } from '../re2j.ts';
 
 const KNOWN_STATES: readonly string[] = TRANSACTION_STATES;
 
@@ -60,12 +61,12 @@ export const handler = defineHandler<ListTransactionsRequestData, Input<ListTran
 
 /**
  * The v2 filter: null or empty matches every id; otherwise the whole id must match (Kafka's
- * re2j `matches()`; a JavaScript RegExp here, anchored). An invalid expression is an Error.
+ * re2j `Pattern.compile(pattern).matcher(id).matches()`). An invalid expression is an Error.
  */
-function idPattern(source: string | null): RegExp | Error | null {
+function idPattern(source: string | null): WholeNameMatcher | Error | null {
   if (source === null || source === '') return null;
   try {
-    return new RegExp(`^(?:${source})$`, 'u');
+    return compileRe2j(source);
   } catch (error) {
     return error as Error;
   }
