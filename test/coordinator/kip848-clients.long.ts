@@ -18,9 +18,8 @@
  * test:slow` runs it in CI; by hand `node --test test/coordinator/kip848-clients.long.ts`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -28,57 +27,30 @@ import { ReferenceCluster } from '../../reference/cluster.ts';
 import { decodeResponse, encodeRequest, type MessageValue } from '../../src/protocol/index.ts';
 import { BrokerProcess, connect, FrameReader } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
+import {
+  disjointUnion,
+  LIBRDKAFKA,
+  Member,
+  type MemberClient,
+  PARTITIONS,
+  produce,
+  waitUntil,
+} from './kip848-member.ts';
 
 const KSTACK_PORT = 21220;
 const REFERENCE_PORT = 21221; // its controller listens on 21271
-const VENV_PYTHON = join(homedir(), '.cache', 'kstack', 'venv', 'bin', 'python');
-const MEMBER = fileURLToPath(new URL('./python/kip848_member.py', import.meta.url));
-const PRODUCE = fileURLToPath(new URL('./python/kip848_produce.py', import.meta.url));
 const CONSOLE_CONSUMER = fileURLToPath(
   new URL('../../reference/bin/kafka-console-consumer', import.meta.url),
 );
 const CONSUMER_GROUPS = fileURLToPath(new URL('../../reference/bin/kafka-consumer-groups', import.meta.url));
-const PARTITIONS = 6;
 /** group.consumer.session.timeout.ms on both (Kafka's default), plus a heartbeat and a loaded machine's slack. */
 const SESSION_MOVE_TIMEOUT_MS = 45_000 + 75_000;
-const CONDITION_TIMEOUT_MS = 90_000;
-
-interface MemberEvent {
-  event: string;
-  partitions?: number[];
-  p?: number;
-  o?: number;
-  v?: string;
-  t: number;
-}
-
-async function waitUntil(
-  what: string,
-  condition: () => boolean,
-  timeoutMs = CONDITION_TIMEOUT_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-interface MemberClient {
-  readonly name: string;
-  /** The member program and its first arguments (BOOTSTRAP GROUP TOPIC CLIENT_ID follow). */
-  command(): string[];
-}
 
 const GO_MEMBER_DIR = fileURLToPath(new URL('./go/', import.meta.url));
 const goBuildDir = mkdtempSync(join(tmpdir(), 'kstack-kip848-go-'));
 const goBinary = join(goBuildDir, 'kip848-member');
 after(() => rmSync(goBuildDir, { recursive: true, force: true }));
 
-const LIBRDKAFKA: MemberClient = {
-  name: 'librdkafka 2.16 (confluent-kafka)',
-  command: () => [VENV_PYTHON, MEMBER],
-};
 const FRANZ_GO: MemberClient = { name: 'franz-go 1.22 (ServerSideBalancer)', command: () => [goBinary] };
 
 /** Builds the franz-go member from the Go module cache the setup filled (compat's franz-go driver has the same requirements). */
@@ -90,75 +62,6 @@ async function buildGoMember(): Promise<void> {
   assert.equal(result.code, 0, result.stderr);
 }
 
-/** One group member in its own process (python/kip848_member.py or the franz-go one in go/). */
-class Member {
-  readonly events: MemberEvent[] = [];
-  readonly name: string;
-  readonly #child: ChildProcess;
-  #exited = false;
-  stderr = '';
-
-  constructor(
-    client: MemberClient,
-    bootstrap: string,
-    group: string,
-    topic: string,
-    name: string,
-    env: Record<string, string> = {},
-    instanceId?: string,
-  ) {
-    this.name = name;
-    const [command, ...args] = client.command();
-    const extra = instanceId === undefined ? [] : [instanceId];
-    this.#child = spawn(command!, [...args, bootstrap, group, topic, name, ...extra], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    let pending = '';
-    this.#child.stdout?.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() !== '') this.events.push(JSON.parse(line) as MemberEvent);
-    });
-    this.#child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString();
-    });
-    this.#child.on('exit', () => {
-      this.#exited = true;
-    });
-  }
-
-  /** The partitions held now: KIP-848 callbacks are incremental (added, then revoked). */
-  assignment(): number[] {
-    const held = new Set<number>();
-    for (const e of this.events) {
-      if (e.event === 'assign') for (const p of e.partitions ?? []) held.add(p);
-      if (e.event === 'revoke') for (const p of e.partitions ?? []) held.delete(p);
-    }
-    return [...held].sort((a, b) => a - b);
-  }
-
-  values(): string[] {
-    return this.events.filter((e) => e.event === 'msg').map((e) => e.v ?? '');
-  }
-
-  /** Milliseconds from the member's start to its first non-empty assignment. */
-  firstAssignmentMs(): number {
-    const start = this.events.find((e) => e.event === 'start');
-    const first = this.events.find((e) => e.event === 'assign' && (e.partitions ?? []).length > 0);
-    assert.ok(start && first, `${this.name}: no assignment yet`);
-    return first.t - start.t;
-  }
-
-  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-    if (this.#exited) return;
-    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-    this.#child.kill(signal);
-    await exited;
-  }
-}
-
 interface Target {
   readonly title: string;
   readonly bootstrap: string;
@@ -168,7 +71,10 @@ interface Target {
 }
 
 function kstack(port: number): Target {
-  const broker = new BrokerProcess(port, undefined, ['--override', 'group.consumer.migration.policy=disabled']);
+  const broker = new BrokerProcess(port, undefined, [
+    '--override',
+    'group.consumer.migration.policy=disabled',
+  ]);
   return {
     title: 'kstack up',
     bootstrap: broker.bootstrap,
@@ -206,17 +112,6 @@ function reference(port: number): Target {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-async function produce(bootstrap: string, topic: string, first: number, count: number): Promise<void> {
-  const result = await runTool(
-    VENV_PYTHON,
-    [PRODUCE, bootstrap, topic, String(PARTITIONS), String(first), String(count)],
-    {
-      timeoutMs: 120_000,
-    },
-  );
-  assert.equal(result.code, 0, result.stderr.slice(-4000));
 }
 
 /** `kafka-consumer-groups --describe --group G` with extra flags: its table as rows of named columns. */
@@ -276,16 +171,6 @@ function subscription(topic: string): Uint8Array {
   at += name.copy(out, at);
   out.writeInt32BE(-1, at);
   return out;
-}
-
-function disjointUnion(members: readonly Member[]): number[] {
-  const all = members.flatMap((m) => m.assignment());
-  assert.equal(
-    new Set(all).size,
-    all.length,
-    `a partition held twice: ${members.map((m) => `${m.name}=${m.assignment()}`)}`,
-  );
-  return all.sort((a, b) => a - b);
 }
 
 for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_PORT)]) {
