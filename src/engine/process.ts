@@ -53,6 +53,11 @@ export interface KstackProcessOptions {
   /** Open an IPC channel to the child (`send`, and its 'message' events through `onMessage`). */
   readonly ipc?: boolean;
   /**
+   * Variables added to our environment for `kstack up`, which its nodes inherit (the cluster chaos
+   * test's LD_PRELOAD of libfaketime, which skews the nodes' wall clocks).
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
    * A cluster (`--brokers N`, N > 1) as users get it: fault proxies on the fixed ports beside each
    * broker's, the fault control on the first port + 10, a crashed node restarted. Without it a
    * cluster is started `--no-restart --no-fault-proxies --fault-port 0` (unless ARGS name those
@@ -110,6 +115,7 @@ export class KstackProcess {
       {
         cwd: ROOT,
         stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+        env: options.env === undefined ? process.env : { ...process.env, ...options.env },
       },
     );
     // One follower per stream: the shared output tail, the stream's own notice lines, the echo.
