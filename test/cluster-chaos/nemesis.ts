@@ -1,7 +1,8 @@
 // Scenario 23's nemesis: a schedule of faults drawn from a seed alone (printed, replayed with
 // KSTACK_CHAOS_SEED), and the target it is applied to (a kstack cluster through its fault control,
-// or the reference's JVMs). Clock skew is not among the faults: kstack's fault control cannot skew
-// a node's clock (its nodes read the host's clock), and a faked skew would test nothing.
+// or the reference's JVMs). Clock skew (`skew`) moves the wall clock of every node of the cluster
+// at once, ahead or back, for the step's hold, then back to the host's time (chaos.slow.ts: the
+// nodes run under libfaketime; their monotonic clock stays real, as an NTP step leaves it).
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
@@ -15,16 +16,20 @@ export const NEMESIS_TWO_NODES_CHANCE = 0.25;
 export const HOLD_MS = [1_000, 4_000] as const;
 export const GAP_MS = [300, 1_500] as const;
 export const SLOW_DELAY_MS = [50, 500] as const;
+/** How far a skew moves the nodes' wall clocks, ahead or back: seconds to minutes. */
+export const SKEW_S = [5, 600] as const;
 
-export type FaultKind = 'kill' | 'pause' | 'isolate' | 'slow';
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'isolate', 'slow'];
+export type FaultKind = 'kill' | 'pause' | 'isolate' | 'slow' | 'skew';
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'isolate', 'slow', 'skew'];
 const SIDES = ['peers', 'clients', 'all'] as const;
 
 export type Fault =
   | { readonly kind: 'kill' }
   | { readonly kind: 'pause' }
   | { readonly kind: 'isolate'; readonly from: (typeof SIDES)[number] }
-  | { readonly kind: 'slow'; readonly delayMs: number; readonly from: (typeof SIDES)[number] };
+  | { readonly kind: 'slow'; readonly delayMs: number; readonly from: (typeof SIDES)[number] }
+  /** Every node's wall clock `offsetS` seconds off the host's (negative: behind). */
+  | { readonly kind: 'skew'; readonly offsetS: number };
 
 export interface Step {
   readonly nodes: readonly number[];
@@ -62,6 +67,7 @@ function randomFault(prng: Prng, kinds: readonly FaultKind[]): Fault {
   const kind = prng.pick(kinds);
   if (kind === 'isolate') return { kind, from: prng.pick(SIDES) };
   if (kind === 'slow') return { kind, delayMs: prng.int(...SLOW_DELAY_MS), from: prng.pick(SIDES) };
+  if (kind === 'skew') return { kind, offsetS: prng.int(...SKEW_S) * (prng.chance(0.5) ? 1 : -1) };
   return { kind };
 }
 
@@ -70,12 +76,14 @@ export function schedule(seed: number, kinds: readonly FaultKind[]): Step[] {
   const prng = new Prng(seed);
   return Array.from({ length: NEMESIS_STEPS }, () => {
     const first = prng.pick(NODES);
-    const nodes = prng.chance(NEMESIS_TWO_NODES_CHANCE)
+    const picked = prng.chance(NEMESIS_TWO_NODES_CHANCE)
       ? [first, prng.pick(NODES.filter((node) => node !== first))]
       : [first];
+    const fault = randomFault(prng, kinds);
     return {
-      nodes,
-      fault: randomFault(prng, kinds),
+      // A skew moves every node's clock (the nodes share one libfaketime file).
+      nodes: fault.kind === 'skew' ? [...NODES] : picked,
+      fault,
       holdMs: prng.int(...HOLD_MS),
       gapMs: prng.int(...GAP_MS),
     };
@@ -85,5 +93,6 @@ export function schedule(seed: number, kinds: readonly FaultKind[]): Step[] {
 export function describeStep({ nodes, fault, holdMs }: Step): string {
   const how = fault.kind === 'isolate' || fault.kind === 'slow' ? ` from ${fault.from}` : '';
   const delay = fault.kind === 'slow' ? ` ${fault.delayMs} ms` : '';
-  return `${fault.kind}${how}${delay} node ${nodes.join('+')} for ${holdMs} ms`;
+  const offset = fault.kind === 'skew' ? ` ${fault.offsetS > 0 ? '+' : ''}${fault.offsetS} s` : '';
+  return `${fault.kind}${how}${delay}${offset} node ${nodes.join('+')} for ${holdMs} ms`;
 }
