@@ -5,9 +5,17 @@ import { machineLoad, processCpuMs } from '../../src/bench/machine.ts';
 test('processCpuMs grows with work done and is undefined for a missing process', () => {
   const before = processCpuMs(process.pid);
   assert.ok(before !== undefined);
-  const started = Date.now();
+  // Spin for 100 ms of this process' own CPU time (not wall time: on a loaded machine 200 ms of
+  // wall time once gave less than the one scheduler tick /proc counts in).
+  const cpuStart = process.cpuUsage();
   let spin = 0;
-  while (Date.now() - started < 200) spin++;
+  for (
+    let used = process.cpuUsage(cpuStart);
+    used.user + used.system < 100_000;
+    used = process.cpuUsage(cpuStart)
+  ) {
+    spin++;
+  }
   assert.ok(spin > 0);
   const after = processCpuMs(process.pid);
   assert.ok(after !== undefined && after > before, `${before} -> ${after}`);
