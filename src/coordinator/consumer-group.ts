@@ -401,7 +401,11 @@ export class ConsumerGroups {
   /** A heartbeat, answered once the records of what it changed are written. */
   async heartbeatAndPersist(input: ConsumerHeartbeatInput): Promise<ConsumerHeartbeatResult> {
     const result = this.heartbeat(input);
-    if (result.errorCode !== ErrorCode.NONE) return result;
+    if (result.errorCode !== ErrorCode.NONE) {
+      // A join refused after its group was upgraded (a static member not released yet): the conversion is written.
+      if (this.#conversionRecords.has(input.groupId)) void this.persistGroup(input.groupId);
+      return result;
+    }
     const written = await this.persistGroup(input.groupId);
     if (written !== ErrorCode.NONE)
       return { ...result, errorCode: written, errorMessage: null, assignment: null };
