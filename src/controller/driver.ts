@@ -117,7 +117,11 @@ export class RaftDriver {
       config: options.config,
       listener: {
         onCommit: (highWatermark) => options.listener?.onCommit?.(highWatermark),
-        onTruncate: (offset, previousEnd) => options.listener?.onTruncate?.(offset, previousEnd),
+        onTruncate: (offset, previousEnd) => {
+          // Uncommitted entries going away: a leader cut off from the majority, back as a follower.
+          options.log.warn(`quorum: truncated the metadata log to ${offset} (its end was ${previousEnd})`);
+          options.listener?.onTruncate?.(offset, previousEnd);
+        },
         onSnapshotInstalled: (id, bytes) => {
           // Says that a node caught up through FetchSnapshot (a wiped or long-stopped voter).
           options.log.info(

@@ -1,0 +1,189 @@
+// The facts file's scenario 15 (issue 12) with processes: the quorum leader of `kstack up --brokers 3`
+// cut off from the majority (the fault control's `isolate --from peers`: its fault proxies close
+// every link to and from the other nodes, the controller links included). It must resign (check
+// quorum: no majority fetched from it within 1.5 × controller.quorum.fetch.timeout.ms), the other
+// two elect a leader in a newer epoch, and once healed it follows the new leader and truncates its
+// uncommitted tail (its `quorum: truncated the metadata log to N` line), never below the high
+// watermark it had before the cut. A metadata write sent to it while cut off (CreateTopics on its
+// own controller listener) is not acknowledged while it is cut off: its proposal waits, and after
+// the heal it fails and the node's broker sends the creation to the new controller, which creates
+// the topic once (one topic id on every node); an error answer must leave the topic nowhere. The
+// times are printed, not asserted (a loaded machine stretches them).
+// Ports (docs/team-rules.md): `kstack up --brokers 3 --port 27326`: brokers (their fault proxies)
+// 27326-27328, fault control 27336, the nodes' own broker listeners 27346-27348, controllers
+// 27376-27378, their proxies 27396-27398.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
+import { KstackProcess } from '../../src/engine/process.ts';
+import { ErrorCode } from '../../src/protocol/errors.ts';
+import { ZERO_UUID } from '../../src/protocol/uuid.ts';
+import { clientTo, send } from '../coordinator/raw-requests.ts';
+import { waitUntil } from './acked-load.ts';
+
+const HOST = '127.0.0.1';
+const BASE_PORT = 27326;
+const PORTS = [BASE_PORT, BASE_PORT + 1, BASE_PORT + 2] as const;
+const CONTROL = `http://${HOST}:${BASE_PORT + 10}`;
+/** Node N's own broker listener (behind no proxy) and its own controller listener. */
+const ownBrokerPort = (node: number) => BASE_PORT + 20 + node - 1;
+const ownControllerPort = (node: number) => BASE_PORT + 50 + node - 1;
+/** Generous: CI runs this on a loaded 2-core machine. */
+const READY_TIMEOUT_MS = 120_000;
+const TOPIC = 'written-while-cut-off';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'kstack-quorum-isolation-'));
+let cluster: KstackProcess | undefined;
+const clients: ControllerClient[] = [];
+
+after(async () => {
+  for (const client of clients) client.close();
+  await cluster?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function client(port: number): ControllerClient {
+  const made = clientTo(port, `quorum-isolation-${port}`);
+  clients.push(made);
+  return made;
+}
+
+async function control(path: string, body: object = {}): Promise<void> {
+  const answer = await fetch(`${CONTROL}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!answer.ok) throw new Error(`fault control ${path}: ${answer.status} ${await answer.text()}`);
+}
+
+interface Quorum {
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: bigint;
+  currentVoters: { replicaId: number; logEndOffset: bigint }[];
+}
+
+async function describeQuorum(to: ControllerClient): Promise<Quorum> {
+  const body = await send(to, 55, 2, {
+    topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }],
+  });
+  const partition = (body.topics as { partitions: Quorum[] }[])[0]?.partitions[0];
+  assert.ok(partition !== undefined, 'DescribeQuorum names the metadata partition');
+  return partition;
+}
+
+/** How a node answers Metadata for TOPIC: its error code and topic id. */
+async function topicAt(to: ControllerClient): Promise<string> {
+  const body = await send(to, 3, 12, { topics: [{ name: TOPIC, topicId: ZERO_UUID }] });
+  const topic = (body.topics as { errorCode: number; topicId: string }[])[0];
+  return topic === undefined ? 'none' : `error ${topic.errorCode} id ${topic.topicId}`;
+}
+
+test('15: the quorum leader cut off from the majority resigns, a new one is elected, its uncommitted tail is truncated', async () => {
+  cluster = await KstackProcess.start(
+    {
+      args: [
+        '--brokers',
+        '3',
+        '--no-compose',
+        '--no-companions',
+        '--port',
+        String(BASE_PORT),
+        '--data-dir',
+        dataDir,
+      ],
+      ports: PORTS,
+      outputTailBytes: 4 * 1024 * 1024,
+      faults: true,
+    },
+    READY_TIMEOUT_MS,
+  );
+  const running = cluster;
+  await waitUntil('the fault control line', () => running.notices.includes(`fault control on ${CONTROL}`));
+  const brokers = [1, 2, 3].map((node) => client(ownBrokerPort(node)));
+  const before = await describeQuorum(brokers[0]!);
+  assert.equal(before.errorCode, 0);
+  const leader = before.leaderId;
+  const others = [1, 2, 3].filter((node) => node !== leader);
+  console.log(`quorum leader ${leader} in epoch ${before.leaderEpoch}, HW ${before.highWatermark}`);
+
+  await control(`/nodes/${leader}/isolate`, { from: 'peers' });
+  const cutAt = performance.now();
+  // A metadata write on the cut-off leader's own controller listener: it proposes it to itself.
+  let answeredAt = Number.POSITIVE_INFINITY;
+  const write = send(client(ownControllerPort(leader)), 19, 7, {
+    topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+    timeoutMs: 5_000,
+  }).then(
+    (body) => {
+      answeredAt = performance.now();
+      const topic = (body.topics as { errorCode: number; errorMessage: string | null }[])[0];
+      return { errorCode: topic?.errorCode ?? -1, message: topic?.errorMessage ?? null };
+    },
+    (error: Error) => {
+      answeredAt = performance.now();
+      return { errorCode: null, message: error.message };
+    },
+  );
+
+  const own = client(ownControllerPort(leader));
+  await waitUntil(`node ${leader} resigned`, async () => {
+    const quorum = await describeQuorum(own);
+    return quorum.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  });
+  const resignedMs = performance.now() - cutAt;
+  let after = before;
+  await waitUntil('a new quorum leader among the others', async () => {
+    after = await describeQuorum(brokers[others[0]! - 1]!);
+    return after.errorCode === 0 && others.includes(after.leaderId) && after.leaderEpoch > before.leaderEpoch;
+  });
+  const electedMs = performance.now() - cutAt;
+  const healAt = performance.now();
+  await control(`/nodes/${leader}/heal`);
+  const newLeader = brokers[after.leaderId - 1]!;
+  await waitUntil(`node ${leader} back at the new leader's log end`, async () => {
+    const quorum = await describeQuorum(newLeader);
+    const ends = new Map(quorum.currentVoters.map((voter) => [voter.replicaId, voter.logEndOffset]));
+    return quorum.errorCode === 0 && ends.get(leader) === ends.get(quorum.leaderId);
+  });
+  const healed = await describeQuorum(newLeader);
+  const answer = await write;
+  const truncation = new RegExp(
+    `"brokerId":${leader},"msg":"quorum: truncated the metadata log to (\\d+) \\(its end was (\\d+)\\)"`,
+  ).exec(running.output);
+  // A node answers clients once caught up with the metadata log (a restarted or fenced one later).
+  const topics: string[] = [];
+  for (const broker of brokers) {
+    await waitUntil('a Metadata answer', async () => {
+      topics.push(await topicAt(broker));
+      return true;
+    });
+  }
+  console.log(
+    `15: node ${leader} resigned ${Math.round(resignedMs)} ms after the cut (check quorum: 1.5 x the 2,000 ms fetch timeout), node ${after.leaderId} elected in epoch ${after.leaderEpoch} after ${Math.round(electedMs)} ms; healed, it truncated its metadata log to ${truncation?.[1]} (its end ${truncation?.[2]}), HW ${before.highWatermark} -> ${healed.highWatermark}; the write it took answered ${answer.errorCode ?? 'nothing'} (${answer.message}) ${Math.round(answeredAt - healAt)} ms after the heal; nodes 1-3: ${topics.join('; ')}`,
+  );
+  assert.ok(truncation !== null, `node ${leader} logged no truncation of its uncommitted tail`);
+  const [truncatedTo, previousEnd] = [BigInt(truncation[1]!), BigInt(truncation[2]!)];
+  assert.ok(
+    truncatedTo >= before.highWatermark,
+    `truncated to ${truncatedTo}, below the HW ${before.highWatermark}`,
+  );
+  assert.ok(previousEnd > truncatedTo);
+  assert.ok(
+    healed.highWatermark >= before.highWatermark,
+    `HW ${before.highWatermark} -> ${healed.highWatermark}`,
+  );
+  if (answer.errorCode === 0) {
+    assert.ok(answeredAt > healAt, `the cut-off leader acknowledged ${TOPIC} while cut off`);
+    assert.ok(topics[0]!.startsWith('error 0 '), `${TOPIC} acknowledged but unknown: ${topics[0]}`);
+    assert.deepEqual(topics, [topics[0], topics[0], topics[0]], `${TOPIC}: one topic id on every node`);
+  } else {
+    const unknown = `error ${ErrorCode.UNKNOWN_TOPIC_OR_PARTITION} id ${ZERO_UUID}`;
+    assert.deepEqual(topics, [unknown, unknown, unknown], `${TOPIC} refused but applied`);
+  }
+});
