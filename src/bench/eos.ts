@@ -71,7 +71,7 @@ client and Kafka Streams: transactional produce, and Kafka Streams exactly_once_
   --targets LIST           kstack,reference (default both, in that order)
   --txn-sizes LIST         records per transaction (default 100,1000)
   --txn-records N          records per measured run of each size (default 20000)
-  --txn-warmup-records N   records of warm-up transactions, not measured (default 5000)
+  --txn-warmup-records N   records of warm-up transactions, not measured (default 10000)
   --record-bytes N         transactional record size (default 1024)
   --runs N                 measured runs of each load (default 3)
   --rate N                 records/s into the Streams application (default 1000)
@@ -123,7 +123,7 @@ export function parseEosOptions(argv: readonly string[]): EosBenchOptions | 'hel
     targets: targets as EosBenchOptions['targets'],
     txnSizes,
     txnRecords,
-    txnWarmupRecords: positive('txn-warmup-records', values['txn-warmup-records'], 5_000, 0),
+    txnWarmupRecords: positive('txn-warmup-records', values['txn-warmup-records'], 10_000, 0),
     recordBytes: positive('record-bytes', values['record-bytes'], 1024),
     runs: positive('runs', values.runs, 3),
     rate: positive('rate', values.rate, 1000),
