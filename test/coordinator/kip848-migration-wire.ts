@@ -546,3 +546,83 @@ export function disabledPolicyAnswers(label: string): Record<string, unknown> {
     listedAfterLeave: ['consumer', 'Assigning'],
   };
 }
+
+/**
+ * A classic group whose leader's assignment carries user data (a custom assignor's, or librdkafka
+ * 2.16's cooperative-sticky, which writes its generation there) cannot be upgraded: that data would
+ * be lost. The consumer-protocol member's join is refused; the classic member stays.
+ */
+export async function customAssignorOnTheWire(port: number, label: string): Promise<Record<string, unknown>> {
+  const topic = `migration-custom-${label}`;
+  const group = `migration-custom-group-${label}`;
+  const admin = clientTo(port, 'migration-admin');
+  const a = new ClassicMember(port, 'classic-a', group, topic);
+  try {
+    const created = await send(admin, 19, 7, {
+      topics: [
+        {
+          name: topic,
+          numPartitions: MIGRATION_PARTITIONS,
+          replicationFactor: 1,
+          assignments: [],
+          configs: [],
+        },
+      ],
+      timeoutMs: 30_000,
+      validateOnly: false,
+    });
+    assert.equal((created.topics as { errorCode: number }[])[0]!.errorCode, ErrorCode.NONE);
+    await until(
+      'FindCoordinator',
+      () => send(admin, 10, 4, { keyType: 0, coordinatorKeys: [group] }),
+      (answer) => (answer.coordinators as { errorCode: number }[])[0]!.errorCode === ErrorCode.NONE,
+    );
+    const notReady: number[] = [
+      ErrorCode.NOT_COORDINATOR,
+      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ];
+    await until(
+      'a first JoinGroup',
+      () => a.join(),
+      (answer) => !notReady.includes(answer.errorCode as number),
+    );
+    assert.equal((await a.join()).errorCode, ErrorCode.NONE);
+    const withUserData = encodeVersioned(ConsumerProtocolAssignment, 0, {
+      assignedPartitions: [{ topic, partitions: [0, 1, 2, 3] }],
+      userData: Uint8Array.of(0, 0, 0, 2),
+    });
+    assert.equal(
+      (await a.sync([{ memberId: a.memberId, assignment: withUserData }])).errorCode,
+      ErrorCode.NONE,
+    );
+    const refused = await send(admin, 68, 1, {
+      groupId: group,
+      memberId: randomUUID(),
+      memberEpoch: 0,
+      rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
+      subscribedTopicNames: [topic],
+      topicPartitions: [],
+    });
+    return {
+      upgradeRefused: [refused.errorCode, refused.errorMessage],
+      listed: await listed(admin, group),
+      classicHeartbeat: await a.heartbeat(),
+    };
+  } finally {
+    admin.close();
+    a.client.close();
+  }
+}
+
+/** What Kafka 4.1.1 answers to `customAssignorOnTheWire` (its message, from its GroupMetadataManager). */
+export function customAssignorAnswers(label: string): Record<string, unknown> {
+  return {
+    upgradeRefused: [
+      ErrorCode.GROUP_ID_NOT_FOUND,
+      `Cannot upgrade classic group migration-custom-group-${label} to consumer group because an unsupported custom assignor is in use. Please refer to the documentation or switch to a default assignor before re-attempting the upgrade.`,
+    ],
+    listed: ['classic', 'Stable'],
+    classicHeartbeat: ErrorCode.NONE,
+  };
+}

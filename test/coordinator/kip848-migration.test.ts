@@ -14,6 +14,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import {
+  customAssignorAnswers,
+  customAssignorOnTheWire,
   disabledPolicyAnswers,
   disabledPolicyOnTheWire,
   KAFKA_MIGRATION_ANSWERS,
@@ -51,6 +53,10 @@ describe('KIP-848 online migration on kstack (the answers Kafka 4.1.1 gave)', { 
       beforeFetch: crashAndRestart,
     });
     assert.deepEqual(answers, KAFKA_MIGRATION_ANSWERS);
+  });
+
+  it("a classic group whose assignment carries user data (a custom assignor's) is not upgraded", async () => {
+    assert.deepEqual(await customAssignorOnTheWire(broker.port, 'kstack'), customAssignorAnswers('kstack'));
   });
 
   it('policy disabled: no upgrade, classic members still served inside a consumer group', async () => {
