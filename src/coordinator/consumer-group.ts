@@ -1214,7 +1214,10 @@ export class ConsumerGroups {
     const group = this.#groups.get(input.groupId)!;
     const isUnknown = input.memberId === '';
     if (isUnknown && group.members.size >= this.config.maxSize) {
-      throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, 'The consumer group is full.');
+      throw new HeartbeatError(
+        ErrorCode.GROUP_MAX_SIZE_REACHED,
+        `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`,
+      );
     }
     if (!this.#supportsClassicProtocols(group, input.protocolType, input.protocols)) {
       throw new HeartbeatError(
@@ -1269,12 +1272,12 @@ export class ConsumerGroups {
 
   /** The member a classic JoinGroup names: an existing one, a new one, or a static member's new incarnation. */
   #classicMemberFor(group: ConsumerGroup, input: JoinGroupInput): ConsumerMember {
-    const heartbeatLike = { ...EMPTY_JOIN, groupId: input.groupId, instanceId: input.groupInstanceId };
+    const fields = { ...EMPTY_JOIN, groupId: input.groupId, instanceId: input.groupInstanceId };
     if (input.groupInstanceId === null) {
       const memberId = input.memberId === '' ? this.#newMemberId() : input.memberId;
       const known = group.members.get(memberId);
       if (known !== undefined) return known;
-      const member = this.#newMember(heartbeatLike, memberId);
+      const member = this.#newMember(fields, memberId);
       group.members.set(memberId, member);
       return member;
     }
@@ -1291,7 +1294,7 @@ export class ConsumerGroups {
       }
       return previous;
     }
-    const member = this.#newMember(heartbeatLike, this.#newMemberId());
+    const member = this.#newMember(fields, this.#newMemberId());
     if (previous !== undefined) {
       // The new incarnation takes over the previous one's assignment and epochs.
       const target = group.target.get(previous.memberId);

@@ -70,6 +70,38 @@ async function until(
   }
 }
 
+/** Answers of a coordinator not serving yet (its partition still loading after FindCoordinator, on the reference). */
+const NOT_READY: readonly number[] = [
+  ErrorCode.NOT_COORDINATOR,
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+];
+
+/** Creates the topic and waits until FindCoordinator answers for each group. */
+async function prepare(admin: ControllerClient, topic: string, groups: readonly string[]): Promise<void> {
+  const created = await send(admin, 19, 7, {
+    topics: [
+      {
+        name: topic,
+        numPartitions: MIGRATION_PARTITIONS,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [],
+      },
+    ],
+    timeoutMs: 30_000,
+    validateOnly: false,
+  });
+  assert.equal((created.topics as { errorCode: number }[])[0]!.errorCode, ErrorCode.NONE);
+  for (const group of groups) {
+    await until(
+      'FindCoordinator',
+      () => send(admin, 10, 4, { keyType: 0, coordinatorKeys: [group] }),
+      (answer) => (answer.coordinators as { errorCode: number }[])[0]!.errorCode === ErrorCode.NONE,
+    );
+  }
+}
+
 class ClassicMember {
   readonly client: ControllerClient;
   memberId = '';
@@ -199,37 +231,14 @@ export async function migrationOnTheWire(
   const b = new ClassicMember(port, 'classic-b', group, topic);
   const consumer = clientTo(port, 'consumer-c');
   try {
-    const created = await send(admin, 19, 7, {
-      topics: [
-        {
-          name: topic,
-          numPartitions: MIGRATION_PARTITIONS,
-          replicationFactor: 1,
-          assignments: [],
-          configs: [],
-        },
-      ],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    assert.equal((created.topics as { errorCode: number }[])[0]!.errorCode, ErrorCode.NONE);
-    await until(
-      'FindCoordinator',
-      () => send(admin, 10, 4, { keyType: 0, coordinatorKeys: [group] }),
-      (answer) => (answer.coordinators as { errorCode: number }[])[0]!.errorCode === ErrorCode.NONE,
-    );
+    await prepare(admin, topic, [group]);
 
     // Two classic members: A alone (leader, every partition), then B (A rejoins, A assigns halves).
     // The coordinator may still be loading its partition after FindCoordinator answered (the reference).
-    const notReady: number[] = [
-      ErrorCode.NOT_COORDINATOR,
-      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-      ErrorCode.COORDINATOR_NOT_AVAILABLE,
-    ];
     const aFirst = await until(
       'a first JoinGroup',
       () => a.join(),
-      (answer) => !notReady.includes(answer.errorCode as number),
+      (answer) => !NOT_READY.includes(answer.errorCode as number),
     );
     out.aFirstJoin = aFirst.errorCode;
     assert.equal((await a.join()).errorCode, ErrorCode.NONE);
@@ -447,36 +456,11 @@ export async function disabledPolicyOnTheWire(port: number, label: string): Prom
   const d = new ClassicMember(port, 'classic-d', consumerGroup, topic);
   const consumer = clientTo(port, 'consumer-c');
   try {
-    const created = await send(admin, 19, 7, {
-      topics: [
-        {
-          name: topic,
-          numPartitions: MIGRATION_PARTITIONS,
-          replicationFactor: 1,
-          assignments: [],
-          configs: [],
-        },
-      ],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    assert.equal((created.topics as { errorCode: number }[])[0]!.errorCode, ErrorCode.NONE);
-    const notReady: number[] = [
-      ErrorCode.NOT_COORDINATOR,
-      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-      ErrorCode.COORDINATOR_NOT_AVAILABLE,
-    ];
-    for (const group of [classicGroup, consumerGroup]) {
-      await until(
-        'FindCoordinator',
-        () => send(admin, 10, 4, { keyType: 0, coordinatorKeys: [group] }),
-        (answer) => (answer.coordinators as { errorCode: number }[])[0]!.errorCode === ErrorCode.NONE,
-      );
-    }
+    await prepare(admin, topic, [classicGroup, consumerGroup]);
     await until(
       'a first JoinGroup',
       () => a.join(),
-      (answer) => !notReady.includes(answer.errorCode as number),
+      (answer) => !NOT_READY.includes(answer.errorCode as number),
     );
     assert.equal((await a.join()).errorCode, ErrorCode.NONE);
     assert.equal(
@@ -506,7 +490,7 @@ export async function disabledPolicyOnTheWire(port: number, label: string): Prom
           subscribedTopicNames: [topic],
           topicPartitions: [],
         }),
-      (answer) => !notReady.includes(answer.errorCode as number),
+      (answer) => !NOT_READY.includes(answer.errorCode as number),
     );
     out.consumerJoin = [cJoin.errorCode, cJoin.memberEpoch];
     const dFirst = await d.join();
@@ -558,34 +542,11 @@ export async function customAssignorOnTheWire(port: number, label: string): Prom
   const admin = clientTo(port, 'migration-admin');
   const a = new ClassicMember(port, 'classic-a', group, topic);
   try {
-    const created = await send(admin, 19, 7, {
-      topics: [
-        {
-          name: topic,
-          numPartitions: MIGRATION_PARTITIONS,
-          replicationFactor: 1,
-          assignments: [],
-          configs: [],
-        },
-      ],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    assert.equal((created.topics as { errorCode: number }[])[0]!.errorCode, ErrorCode.NONE);
-    await until(
-      'FindCoordinator',
-      () => send(admin, 10, 4, { keyType: 0, coordinatorKeys: [group] }),
-      (answer) => (answer.coordinators as { errorCode: number }[])[0]!.errorCode === ErrorCode.NONE,
-    );
-    const notReady: number[] = [
-      ErrorCode.NOT_COORDINATOR,
-      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-      ErrorCode.COORDINATOR_NOT_AVAILABLE,
-    ];
+    await prepare(admin, topic, [group]);
     await until(
       'a first JoinGroup',
       () => a.join(),
-      (answer) => !notReady.includes(answer.errorCode as number),
+      (answer) => !NOT_READY.includes(answer.errorCode as number),
     );
     assert.equal((await a.join()).errorCode, ErrorCode.NONE);
     const withUserData = encodeVersioned(ConsumerProtocolAssignment, 0, {
@@ -626,3 +587,77 @@ export function customAssignorAnswers(label: string): Record<string, unknown> {
     classicHeartbeat: ErrorCode.NONE,
   };
 }
+
+/**
+ * A classic member leaving a consumer group through LeaveGroup, an unknown one refused per member;
+ * the consumer member leaving last empties the group; a classic JoinGroup then turns the empty
+ * consumer group into a classic group.
+ */
+export async function classicLeaveOnTheWire(port: number, label: string): Promise<Record<string, unknown>> {
+  const topic = `migration-leave-${label}`;
+  const group = `migration-leave-group-${label}`;
+  const out: Record<string, unknown> = {};
+  const admin = clientTo(port, 'migration-admin');
+  const a = new ClassicMember(port, 'classic-a', group, topic);
+  const b = new ClassicMember(port, 'classic-b', group, topic);
+  const consumer = clientTo(port, 'consumer-c');
+  try {
+    await prepare(admin, topic, [group]);
+    const cId = randomUUID();
+    const cJoin = await until(
+      'the consumer member joins',
+      () =>
+        send(consumer, 68, 1, {
+          groupId: group,
+          memberId: cId,
+          memberEpoch: 0,
+          rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
+          subscribedTopicNames: [topic],
+          topicPartitions: [],
+        }),
+      (answer) => !NOT_READY.includes(answer.errorCode as number),
+    );
+    assert.equal(cJoin.errorCode, ErrorCode.NONE);
+    assert.equal((await a.joinFully()).errorCode, ErrorCode.NONE);
+    const leave = await send(admin, 13, 5, {
+      groupId: group,
+      members: [
+        { memberId: a.memberId, groupInstanceId: null, reason: null },
+        { memberId: 'no-such-member', groupInstanceId: null, reason: null },
+      ],
+    });
+    out.leave = [leave.errorCode, (leave.members as { errorCode: number }[]).map((m) => m.errorCode)];
+    out.heartbeatAfterLeave = await a.heartbeat();
+    const described = await send(admin, 69, 0, { groupIds: [group], includeAuthorizedOperations: false });
+    out.membersAfterLeave = (described.groups as { members: unknown[] }[])[0]!.members.length;
+    const cLeave = await send(consumer, 68, 1, {
+      groupId: group,
+      memberId: cId,
+      memberEpoch: -1,
+      topicPartitions: null,
+    });
+    out.consumerLeave = cLeave.errorCode;
+    out.listedEmpty = await listed(admin, group);
+    const bFirst = await b.join();
+    const bJoin = await b.join();
+    out.classicJoinIntoEmpty = [bFirst.errorCode, bJoin.errorCode, bJoin.leader === b.memberId];
+    out.listedClassic = await listed(admin, group);
+    return out;
+  } finally {
+    admin.close();
+    a.client.close();
+    b.client.close();
+    consumer.close();
+  }
+}
+
+/** What Apache Kafka 4.1.1 answered to `classicLeaveOnTheWire` (one node, asked on 2026-12-06). */
+export const CLASSIC_LEAVE_ANSWERS: Readonly<Record<string, unknown>> = {
+  leave: [ErrorCode.NONE, [ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID]],
+  heartbeatAfterLeave: ErrorCode.UNKNOWN_MEMBER_ID,
+  membersAfterLeave: 1,
+  consumerLeave: ErrorCode.NONE,
+  listedEmpty: ['consumer', 'Empty'],
+  classicJoinIntoEmpty: [ErrorCode.MEMBER_ID_REQUIRED, ErrorCode.NONE, true],
+  listedClassic: ['classic', 'CompletingRebalance'],
+};

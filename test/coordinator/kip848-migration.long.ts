@@ -27,6 +27,8 @@ import { ErrorCode } from '../../src/protocol/errors.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { disjointUnion, LIBRDKAFKA, Member, PARTITIONS, produce, waitUntil } from './kip848-member.ts';
 import {
+  CLASSIC_LEAVE_ANSWERS,
+  classicLeaveOnTheWire,
   customAssignorAnswers,
   customAssignorOnTheWire,
   disabledPolicyAnswers,
@@ -223,6 +225,10 @@ for (const makeTarget of [() => kstack(25805), () => reference(25840)]) {
 
     it('the wire transcript is the one kstack is held to', async () => {
       assert.deepEqual(await migrationOnTheWire(target.port, 'long'), KAFKA_MIGRATION_ANSWERS);
+    });
+
+    it('a classic LeaveGroup inside a consumer group, then a classic join into the empty group', async () => {
+      assert.deepEqual(await classicLeaveOnTheWire(target.port, 'long'), CLASSIC_LEAVE_ANSWERS);
     });
 
     it("a custom assignor's user data: the upgrade refused as kstack is held to", async () => {

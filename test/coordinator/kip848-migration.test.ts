@@ -14,6 +14,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import {
+  CLASSIC_LEAVE_ANSWERS,
+  classicLeaveOnTheWire,
   customAssignorAnswers,
   customAssignorOnTheWire,
   disabledPolicyAnswers,
@@ -57,6 +59,10 @@ describe('KIP-848 online migration on kstack (the answers Kafka 4.1.1 gave)', { 
 
   it("a classic group whose assignment carries user data (a custom assignor's) is not upgraded", async () => {
     assert.deepEqual(await customAssignorOnTheWire(broker.port, 'kstack'), customAssignorAnswers('kstack'));
+  });
+
+  it('a classic member leaves a consumer group (LeaveGroup); a classic join turns the empty consumer group classic', async () => {
+    assert.deepEqual(await classicLeaveOnTheWire(broker.port, 'kstack'), CLASSIC_LEAVE_ANSWERS);
   });
 
   it('policy disabled: no upgrade, classic members still served inside a consumer group', async () => {
