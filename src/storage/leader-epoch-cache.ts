@@ -47,9 +47,19 @@ export class LeaderEpochCache {
     return this.#entries.at(-1)?.epoch ?? UNDEFINED_EPOCH;
   }
 
-  /** Records that `epoch` starts at `startOffset`. A known epoch is ignored; an older one is a bug. */
+  /**
+   * Records that `epoch` starts at `startOffset` (the offset of a batch being appended, so the log
+   * end). A known epoch is ignored. Epochs starting at or after `startOffset` hold no record: they are
+   * start marks of leaderships that wrote nothing (a node led a partition from a replayed, already
+   * superseded image, then follows and copies older epochs' batches); they are dropped, as Kafka's
+   * LeaderEpochFileCache.maybeTruncateNonMonotonicEntries drops them. Any other older epoch is a bug.
+   */
   assign(epoch: number, startOffset: number): void {
     if (epoch < 0) return; // batches written without an epoch (-1) carry no information
+    if (epoch < this.latestEpoch() && this.#entries.at(-1)!.startOffset >= startOffset) {
+      this.#entries = this.#entries.filter((e) => e.startOffset < startOffset);
+      this.#persist();
+    }
     const latest = this.#entries.at(-1);
     if (latest && epoch === latest.epoch) return;
     invariant(

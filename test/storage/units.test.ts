@@ -66,6 +66,30 @@ describe('leader epoch cache', () => {
   });
 });
 
+describe('leader epoch cache: empty epochs', () => {
+  test('an older epoch appended where newer epochs start drops them (they hold no record), as Kafka does', () => {
+    const fs = new MemoryFs();
+    fs.mkdirp('/p');
+    const cache = new LeaderEpochCache(fs, '/p/leader-epoch-checkpoint');
+    // A wiped node led epoch 1 from a replayed image with an empty log, then follows epoch 2's leader
+    // and copies its batches from offset 0, the first of epoch 0.
+    cache.assign(1, 0);
+    cache.assign(0, 0);
+    assert.deepEqual(cache.entries(), [{ epoch: 0, startOffset: 0 }]);
+    cache.assign(3, 10);
+    cache.assign(2, 10);
+    cache.assign(4, 20);
+    assert.deepEqual(cache.entries(), [
+      { epoch: 0, startOffset: 0 },
+      { epoch: 2, startOffset: 10 },
+      { epoch: 4, startOffset: 20 },
+    ]);
+    assert.equal(fs.readFile('/p/leader-epoch-checkpoint')!.toString(), '0\n3\n0 0\n2 10\n4 20\n');
+    // Epoch 4 holds records from 20: an older epoch after them is still refused.
+    assert.throws(() => cache.assign(3, 25), InvariantViolation);
+  });
+});
+
 describe('MemoryFs power loss', () => {
   test('a crash keeps what was flushed and recovery yields a valid prefix', async () => {
     const h = implementations.find((i) => i.name === 'memory')!.create();
