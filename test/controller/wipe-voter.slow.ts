@@ -113,14 +113,14 @@ async function partitionAt(id: number, topic: string): Promise<string> {
     : `leader ${p.leaderId} epoch ${p.leaderEpoch} isr ${[...p.isrNodes].sort()}`;
 }
 
-/** An RF 3 topic on [1,2,3], once its ISR is full. */
-async function createTopic(topic: string): Promise<void> {
+/** An RF 3 topic on `replicas` (the first leads), once its ISR is full. */
+async function createTopic(topic: string, replicas: number[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }] }],
+      topics: [{ topic, replicaAssignment: [{ partition: 0, replicas }] }],
     });
   } finally {
     await admin.disconnect();
@@ -273,15 +273,19 @@ async function wipeAndRejoin(topic: string, victim: number, load: AckedLoad): Pr
 
 test('17: a wiped follower voter rejoins through FetchSnapshot, then the wiped quorum leader: nothing acknowledged or committed lost', async () => {
   const topic = 'wiped-voter';
-  await createTopic(topic);
+  // The partition led by a follower voter F, the quorum leader Q next: F's wipe moves the partition
+  // to Q (epoch 1), so Q, wiped next, restarts from a snapshot in which it leads the partition with
+  // an empty log, then follows epoch 2 and copies epoch 0's batches (the epoch cache must take them).
+  const { leaderId } = await describeQuorum(1);
+  const follower = cluster.ids.find((id) => id !== leaderId)!;
+  const third = cluster.ids.find((id) => id !== leaderId && id !== follower)!;
+  await createTopic(topic, [follower, leaderId, third]);
   const load = new AckedLoad(kafka, topic, -1, LOAD_PAUSE_MS);
   await waitUntil(
     `${ACKNOWLEDGED_EACH_PHASE} records acknowledged`,
     () => load.acknowledged.size >= ACKNOWLEDGED_EACH_PHASE,
   );
   await churnUntilSnapshots(0);
-  const { leaderId } = await describeQuorum(1);
-  const follower = cluster.ids.find((id) => id !== leaderId)!;
   console.log(
     `quorum leader ${leaderId}; snapshots ${cluster.ids.map((id) => `${id}:${snapshotEnds(id)}`).join(' ')}`,
   );
