@@ -7,7 +7,7 @@
 // `run` compiles the suite's test binary from Go's module cache at the version compat/clients/go
 // pins (no network: scripts/setup/20-clients.sh put the module there), once per version, then runs
 // it with KGO_SEEDS and KGO_TEST_RF, `-test.v`, its output to the log; it prints the counts.
-// `table` prints a Markdown table, one row per top-level test, one column per log: "pass N s",
+// `table` prints a Markdown table, one row per top-level Test function, one column per log: "pass N s",
 // "fail N s", "skip", "not finished" (running when the binary stopped) or "not run".
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,13 +56,13 @@ function testBinary(version: string): string {
   return binary;
 }
 
-/** Each top-level test's outcome in a `go test -v` log. */
+/** Each top-level test's outcome in a `go test -v` log (Test functions: not the fuzz targets' seed runs). */
 export function outcomes(log: string): Map<string, Outcome> {
   const result = new Map<string, Outcome>();
   for (const line of log.split('\n')) {
-    const started = /^=== RUN {3}(\w+)$/.exec(line);
+    const started = /^=== RUN {3}(Test\w*)$/.exec(line);
     if (started !== null && !result.has(started[1]!)) result.set(started[1]!, { kind: 'not finished' });
-    const ended = /^--- (PASS|FAIL|SKIP): (\w+) \(([\d.]+)s\)$/.exec(line);
+    const ended = /^--- (PASS|FAIL|SKIP): (Test\w*) \(([\d.]+)s\)$/.exec(line);
     if (ended === null) continue;
     const [, verdict, name, seconds] = ended;
     result.set(
