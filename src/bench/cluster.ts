@@ -103,7 +103,10 @@ export interface RunningCluster {
 export type ClusterStartOptions = Pick<
   ClusterBenchOptions,
   'basePort' | 'sessionTimeoutMs' | 'heartbeatIntervalMs'
->;
+> & {
+  /** More broker configs by Kafka name, for both clusters (src/bench/eos.ts: as the reference runs). */
+  readonly overrides?: Readonly<Record<string, string>>;
+};
 
 export async function startKstackCluster(
   options: ClusterStartOptions,
@@ -131,6 +134,10 @@ export async function startKstackCluster(
         `broker.session.timeout.ms=${options.sessionTimeoutMs}`,
         '--override',
         `broker.heartbeat.interval.ms=${options.heartbeatIntervalMs}`,
+        ...Object.entries(options.overrides ?? {}).flatMap(([name, value]) => [
+          '--override',
+          `${name}=${value}`,
+        ]),
       ],
       ports,
       faults: true,
@@ -185,6 +192,7 @@ export async function startReferenceCluster(
     overrides: {
       'broker.session.timeout.ms': String(options.sessionTimeoutMs),
       'broker.heartbeat.interval.ms': String(options.heartbeatIntervalMs),
+      ...options.overrides,
     },
   });
   try {

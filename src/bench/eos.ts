@@ -44,6 +44,12 @@ const JVM_TIMEOUT_MS = 15 * 60_000;
 const STREAMS_RUNNING_TIMEOUT_MS = 180_000;
 const STREAMS_CLOSE_TIMEOUT_MS = 60_000;
 const STDERR_TAIL_CHARS = 8_000;
+/**
+ * What reference/cluster.ts sets on every reference node, given to kstack too so both clusters hold
+ * the same internal topics (kstack up's default is Kafka's 50 offsets partitions: its followers
+ * then fetch 45 more partitions) and groups start alike.
+ */
+const CLUSTER_OVERRIDES = { 'offsets.topic.num.partitions': '5', 'group.initial.rebalance.delay.ms': '0' };
 
 export interface EosBenchOptions {
   basePort: number;
@@ -422,6 +428,7 @@ async function benchOne(
     basePort: options.basePort,
     sessionTimeoutMs: SESSION_TIMEOUT_MS_DEFAULT,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS_DEFAULT,
+    overrides: CLUSTER_OVERRIDES,
   };
   let cluster: RunningCluster | undefined;
   try {
