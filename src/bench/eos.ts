@@ -167,6 +167,21 @@ function compiled(): string {
 
 type JvmEvent = Record<string, unknown> & { event: string };
 
+/** What is running now, stopped on SIGINT/SIGTERM so an interrupted bench leaves no JVM nor node. */
+const liveJvms = new Set<BenchJvm>();
+const liveClusters = new Set<RunningCluster>();
+
+function stopOnSignals(): void {
+  const stop = async (signal: NodeJS.Signals) => {
+    process.stderr.write(`eos bench: ${signal}: stopping the JVMs and the cluster\n`);
+    for (const jvm of liveJvms) jvm.kill();
+    await Promise.allSettled([...liveClusters].map((cluster) => cluster.stop()));
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 /** One EosBench JVM: its JSON-line events, its stderr's tail, its exit. */
 class BenchJvm {
   readonly events: JvmEvent[] = [];
@@ -185,6 +200,7 @@ class BenchJvm {
       ...args,
     ];
     this.#child = spawn('java', jvmArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+    liveJvms.add(this);
     let pending = '';
     this.#child.stdout?.setEncoding('utf8').on('data', (text: string) => {
       pending += text;
@@ -200,6 +216,7 @@ class BenchJvm {
     });
     this.exited = new Promise((resolve) =>
       this.#child.once('exit', (code) => {
+        liveJvms.delete(this);
         this.#wake();
         resolve(code);
       }),
@@ -433,6 +450,7 @@ async function benchOne(
   let cluster: RunningCluster | undefined;
   try {
     cluster = await start(startOptions, dataDir);
+    liveClusters.add(cluster);
     progress(`${cluster.name}: started (3 nodes)`);
     const report: EosReport = {
       name: cluster.name,
@@ -464,7 +482,10 @@ async function benchOne(
     report.machineAfter = machineLoad();
     return report;
   } finally {
-    await cluster?.stop();
+    if (cluster !== undefined) {
+      await cluster.stop();
+      liveClusters.delete(cluster);
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -601,6 +622,7 @@ if (import.meta.main) {
   if (options === 'help') {
     process.stdout.write(HELP);
   } else {
+    stopOnSignals();
     const progress = (line: string) =>
       process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
     const outcomes = await runEosBench(options, progress);
