@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ErrorCode } from '../../src/protocol/errors.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import {
   CLASSIC_LEAVE_ANSWERS,
@@ -23,6 +24,7 @@ import {
   KAFKA_MIGRATION_ANSWERS,
   migrationOnTheWire,
 } from './kip848-migration-wire.ts';
+import { clientTo, send } from './raw-requests.ts';
 
 const START_TIMEOUT_MS = 120_000;
 /** Kafka's first-join delay only slows a test down (the reference runs with 0 too). */
@@ -47,6 +49,20 @@ describe('KIP-848 online migration on kstack (the answers Kafka 4.1.1 gave)', { 
   const crashAndRestart = async () => {
     assert.equal(await broker.stop('SIGKILL'), 'SIGKILL');
     await broker.start(START_TIMEOUT_MS);
+    // Ready for groups once ListGroups answers NONE (COORDINATOR_LOAD_IN_PROGRESS while the restarted
+    // broker replays __consumer_offsets): the answers compared after it are not a race with that load.
+    const client = clientTo(broker.port, 'migration-restart');
+    try {
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      while (
+        (await send(client, 16, 5, { statesFilter: [], typesFilter: [] })).errorCode !== ErrorCode.NONE
+      ) {
+        assert.ok(Date.now() < deadline, '__consumer_offsets still loading');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      client.close();
+    }
   };
 
   it('upgrade, classic members inside the consumer group, downgrade; replayed after SIGKILL', async () => {
