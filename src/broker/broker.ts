@@ -903,7 +903,7 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
     }
     if (this.#options.metadataWriter !== undefined) {
       const refused = await this.#propose(records);
-      if (refused?.errorCode === KafkaErrors.NOT_CONTROLLER.code)
+      if (refused?.errorCode === KafkaErrors.NOT_CONTROLLER.code && spec.forwarded !== true)
         return this.#forwardCreateTopic(spec, refused);
       if (refused !== null) return refused;
     } else {

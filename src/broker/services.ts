@@ -85,6 +85,11 @@ export interface CreateTopicSpec {
   readonly validateOnly?: boolean;
   /** Internal topics (`__consumer_offsets`) may use the reserved `__` prefix. */
   readonly internal?: boolean;
+  /**
+   * Already forwarded to this node as the active controller: refused here (NOT_CONTROLLER), it is
+   * answered so and not sent on, as Kafka's controller answers and its sender retries.
+   */
+  readonly forwarded?: boolean;
 }
 
 /** The outcome of an admin operation, as Kafka reports it per topic. */
