@@ -2,12 +2,17 @@
  * CreateTopics (19) on the controller listener: what a broker that is not the active controller
  * forwards (as Kafka 4 brokers forward CreateTopics to the controller; ACLs were checked on the
  * broker first). Answered only by the active controller, through its co-located broker's topic
- * admin (which proposes the records and answers once committed); elsewhere NOT_CONTROLLER, so a
- * forwarded request never travels on.
+ * admin (which proposes the records and answers once committed); elsewhere NOT_CONTROLLER, and
+ * NOT_CONTROLLER too when this node stops leading while the proposal waits (resigned, or a newer
+ * epoch): a forwarded request never travels on (`forwarded` in the spec), its sender retries, as
+ * Kafka's controller answers (the reference's cut-off quorum leader: NOT_CONTROLLER "No controller
+ * appears to be active." at its resignation, test/controller/admin-timeout-reference.long.ts).
+ * `timeoutMs` 0 or below: REQUEST_TIMED_OUT, nothing written (admin-deadline.ts).
  */
 import type { AdminResult, CreateTopicSpec, TopicView } from '../broker/services.ts';
 import { INTERNAL_TOPICS } from '../broker/topic-names.ts';
 import { KafkaErrors, type MessageValue } from '../protocol/index.ts';
+import { DEADLINE_PASSED, deadlineAlreadyPassed } from './admin-deadline.ts';
 import { CREATE_TOPICS_FORWARD_VERSION, CREATE_TOPICS_KEY } from './broker-lifecycle.ts';
 import type { ControllerHandler } from './handler.ts';
 
@@ -32,6 +37,10 @@ export function createTopicsForwardedHandler(
       const topics = body.topics as CreatableTopic[];
       const answers = [];
       for (const topic of topics) {
+        if (deadlineAlreadyPassed(body.timeoutMs as number)) {
+          answers.push({ name: topic.name, ...DEADLINE_PASSED });
+          continue;
+        }
         if (!isActive()) {
           answers.push({
             name: topic.name,
@@ -52,6 +61,7 @@ export function createTopicsForwardedHandler(
           validateOnly: body.validateOnly === true,
           // Brokers forward the creation of internal topics (the group and transaction coordinators').
           internal: INTERNAL_TOPICS.has(topic.name),
+          forwarded: true,
         });
         answers.push({
           name: topic.name,

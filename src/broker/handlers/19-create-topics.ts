@@ -1,3 +1,4 @@
+import { DEADLINE_PASSED, deadlineAlreadyPassed } from '../../controller/admin-deadline.ts';
 import {
   type CreateTopicsRequestData,
   type CreateTopicsResponseData,
@@ -41,6 +42,8 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
       0,
     );
     const tooMany = newPartitions > NEW_PARTITIONS_PER_REQUEST_MAX;
+    // timeoutMs 0 or below: Kafka's controller times the request out before it runs (admin-deadline.ts).
+    const expired = deadlineAlreadyPassed(request.timeoutMs);
     // controller_mutation_rate (src/security/quotas.ts): refused per topic from v6, throttled before.
     const quota = controllerMutationQuota(context, 6);
     for (const topic of request.topics) {
@@ -54,30 +57,32 @@ export const handler = defineHandler<CreateTopicsRequestData, Input<CreateTopics
       }
       const consecutive =
         assignments.length === topic.assignments.length && !assignments.includes(undefined as never);
-      const result = tooMany
-        ? EXCESSIVE_PARTITIONS
-        : !consecutive
-          ? {
-              errorCode: KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
-              errorMessage:
-                'Partitions of a replica assignment should be a consecutive 0-based integer sequence.',
-            }
-          : await (async () => {
-              const creation = {
-                name: topic.name,
-                numPartitions: topic.numPartitions,
-                replicationFactor: topic.replicationFactor,
-                assignments,
-                configs: new Map(topic.configs.map((c) => [c.name, c.value])),
-                validateOnly: request.validateOnly,
-              };
-              if (!quota.exceeded()) return broker.createTopic(creation);
-              // Over the quota: Kafka's checks of the topic still come first, then the refusal.
-              const checked = await broker.createTopic({ ...creation, validateOnly: true });
-              return checked.errorCode !== 0
-                ? checked
-                : { errorCode: THROTTLING_QUOTA_EXCEEDED, errorMessage: THROTTLING_QUOTA_MESSAGE };
-            })();
+      const result = expired
+        ? DEADLINE_PASSED
+        : tooMany
+          ? EXCESSIVE_PARTITIONS
+          : !consecutive
+            ? {
+                errorCode: KafkaErrors.INVALID_REPLICA_ASSIGNMENT.code,
+                errorMessage:
+                  'Partitions of a replica assignment should be a consecutive 0-based integer sequence.',
+              }
+            : await (async () => {
+                const creation = {
+                  name: topic.name,
+                  numPartitions: topic.numPartitions,
+                  replicationFactor: topic.replicationFactor,
+                  assignments,
+                  configs: new Map(topic.configs.map((c) => [c.name, c.value])),
+                  validateOnly: request.validateOnly,
+                };
+                if (!quota.exceeded()) return broker.createTopic(creation);
+                // Over the quota: Kafka's checks of the topic still come first, then the refusal.
+                const checked = await broker.createTopic({ ...creation, validateOnly: true });
+                return checked.errorCode !== 0
+                  ? checked
+                  : { errorCode: THROTTLING_QUOTA_EXCEEDED, errorMessage: THROTTLING_QUOTA_MESSAGE };
+              })();
       if (result.errorCode !== 0) {
         topics.push({
           name: topic.name,

@@ -1,3 +1,4 @@
+import { DEADLINE_PASSED, deadlineAlreadyPassed } from '../../controller/admin-deadline.ts';
 import {
   type DeleteTopicsRequestData,
   type DeleteTopicsResponseData,
@@ -28,6 +29,13 @@ export const handler = defineHandler<DeleteTopicsRequestData, Input<DeleteTopics
       context.apiVersion >= 6
         ? request.topics
         : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    // timeoutMs 0 or below: Kafka's controller times the request out before it runs (admin-deadline.ts).
+    if (deadlineAlreadyPassed(request.timeoutMs)) {
+      return {
+        throttleTimeMs: 0,
+        responses: wanted.map((t) => ({ name: t.name, topicId: t.topicId, ...DEADLINE_PASSED })),
+      };
+    }
     const responses: Input<DeleteTopicsResponseData>['responses'] = [];
     // controller_mutation_rate (src/security/quotas.ts): refused per topic from v5, throttled before.
     const quota = controllerMutationQuota(context, 5);

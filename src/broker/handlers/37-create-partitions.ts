@@ -1,3 +1,4 @@
+import { DEADLINE_PASSED, deadlineAlreadyPassed } from '../../controller/admin-deadline.ts';
 import {
   type CreatePartitionsRequestData,
   type CreatePartitionsResponseData,
@@ -62,6 +63,13 @@ export const handler = defineHandler<CreatePartitionsRequestData, Input<CreatePa
     // A node that is not the active controller forwards the request (src/controller/forwarded-admin.ts).
     const forwarded = await broker.forwardToController<Input<CreatePartitionsResponseData>>(context, request);
     if (forwarded !== undefined) return forwarded;
+    // timeoutMs 0 or below: Kafka's controller times the request out before it runs (admin-deadline.ts).
+    if (deadlineAlreadyPassed(request.timeoutMs)) {
+      return {
+        throttleTimeMs: 0,
+        results: request.topics.map((t) => ({ name: t.name, ...DEADLINE_PASSED })),
+      };
+    }
     const results: Input<CreatePartitionsResponseData>['results'] = [];
     const currentCount = (name: string) => broker.metadata().topic(name)?.partitions.length ?? 0;
     const replicationFactorOf = (name: string) =>
