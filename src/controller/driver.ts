@@ -117,6 +117,12 @@ export class RaftDriver {
       config: options.config,
       listener: {
         onCommit: (highWatermark) => options.listener?.onCommit?.(highWatermark),
+        onResign: () => {
+          options.log.warn(
+            'quorum: resigned the leadership (no majority fetched within the check-quorum time)',
+          );
+          options.listener?.onResign?.();
+        },
         onTruncate: (offset, previousEnd) => {
           // Uncommitted entries going away: a leader cut off from the majority, back as a follower.
           options.log.warn(`quorum: truncated the metadata log to ${offset} (its end was ${previousEnd})`);

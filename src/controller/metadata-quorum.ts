@@ -176,6 +176,13 @@ export class MetadataQuorum {
     this.listener = {
       onCommit: () => this.#replay(),
       onTruncate: (offset) => this.#failFrom(offset, 'the entry was truncated by a new leader'),
+      // Kafka's controller renounces when its Raft leadership ends and fails every write still
+      // waiting with NOT_CONTROLLER; the entries stay in the log, for a later leader to commit or cut.
+      onResign: () =>
+        this.#failFrom(0, 'this node resigned as quorum leader before the entry committed', {
+          epoch: this.#driver?.leader().epoch ?? -1,
+          leaderId: -1,
+        }),
       onSnapshotInstalled: (id, bytes) => this.#install(id, bytes),
     };
   }
@@ -376,8 +383,8 @@ export class MetadataQuorum {
       );
   }
 
-  #failFrom(offset: number, why: string): void {
-    const leader = this.#driver?.leader() ?? { epoch: -1, leaderId: -1 };
+  #failFrom(offset: number, why: string, known?: LeaderAndEpoch): void {
+    const leader = known ?? this.#driver?.leader() ?? { epoch: -1, leaderId: -1 };
     for (const pending of this.#pending.filter((p) => p.offset >= offset)) {
       pending.reject(new NotControllerError(leader, why));
     }

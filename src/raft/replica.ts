@@ -58,6 +58,11 @@ export interface RaftListener {
   onSnapshotInstalled?(id: SnapshotId, bytes: Uint8Array): void;
   /** Uncommitted entries at `offset` and above are about to be removed (still readable during the call). */
   onTruncate?(offset: number, previousEndOffset: number): void;
+  /**
+   * This leader resigned (check quorum: no majority fetched from it) and leads no more, in the same
+   * epoch: its uncommitted entries may still be committed by a later leader, or truncated.
+   */
+  onResign?(): void;
 }
 
 export interface RaftReplicaOptions {
@@ -471,6 +476,7 @@ export class RaftReplica {
     this.#resetRoleState();
     this.#role = 'resigned';
     this.#electionDeadlineMs = this.#clock.nowMs() + this.#randomElectionTimeoutMs();
+    this.#listener.onResign?.();
     // Held fetches learn at once that this replica no longer leads (Kafka fails them the same way).
     this.#completeParkedFetches(() => true);
     for (const voter of this.voters) {
