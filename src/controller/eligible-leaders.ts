@@ -9,7 +9,9 @@
  *   LastKnownElr then names the leader the partition had (Kafka's maybeUpdateLastKnownLeader), and
  *   is cleared once a leader is elected again.
  * - A leaderless partition with an empty ISR elects the first replica (assignment order) in the ELR
- *   that is unfenced; it becomes the ISR alone.
+ *   that is unfenced; it becomes the ISR alone. So does a fencing that empties the ISR while an ELR
+ *   member is unfenced (it left the ISR alive: a clean restart not caught up yet), before any
+ *   unclean election, and the fenced broker stays in the ELR.
  *
  * Observed on the 3-node reference (Apache Kafka 4.1.1), `kafka-topics --describe` after SIGKILL of
  * broker 3: RF 1 on [3]: `Leader: none Replicas: 3 Isr: Elr: 3 LastKnownElr: 3` (Metadata: leader -1,
@@ -69,16 +71,26 @@ export function elrChange(
   return fields;
 }
 
-/** The ELR member that may lead a partition whose ISR is empty (counting `unfencing` as unfenced), or null. */
+/**
+ * The ELR member that may lead a partition whose ISR is empty (counting `unfencing` as unfenced), or
+ * null. `isr` is the ISR the change leaves (the partition's own by default) and `excluded` a broker
+ * being fenced: a change that empties the ISR elects an unfenced ELR member at once, cleanly, before
+ * the last known leader or an unclean candidate (Kafka's PartitionChangeBuilder.isValidNewLeader:
+ * with the target ISR empty, an acceptable member of the ELR).
+ */
 export function electFromElr(
   image: MetadataImage,
   partition: PartitionView,
   unfencing = NO_LEADER,
+  isr: readonly number[] = partition.isr,
+  excluded = NO_LEADER,
 ): number | null {
-  if (partition.isr.length > 0) return null;
+  if (isr.length > 0) return null;
   const elr = partition.elr ?? [];
   return (
-    partition.replicas.find((id) => elr.includes(id) && (id === unfencing || !image.isFenced(id))) ?? null
+    partition.replicas.find(
+      (id) => id !== excluded && elr.includes(id) && (id === unfencing || !image.isFenced(id)),
+    ) ?? null
   );
 }
 

@@ -639,6 +639,22 @@ export class ReplicationControl {
           partition.leaderId === brokerId
             ? chooseLeader(image, partition, isr, brokerId)
             : partition.leaderId;
+        // Kafka's order with the ISR emptied: an unfenced ELR member (a clean election, whatever
+        // unclean.leader.election.enable says), and only then an unclean candidate.
+        const fromElr =
+          leader === NO_LEADER ? electFromElr(image, partition, NO_LEADER, isr, brokerId) : null;
+        if (fromElr !== null) {
+          const elected = [fromElr];
+          records.push({
+            type: 'PartitionChangeRecord',
+            topicId: topic.topicId,
+            partitionId: partition.partitionIndex,
+            leader: fromElr,
+            isr: elected,
+            ...elrChange(partition, elected, fromElr, this.#minIsr(image, topic)),
+          });
+          continue;
+        }
         const unclean =
           leader === NO_LEADER && isr.length === 0 && this.#uncleanEnabled(image, topic)
             ? electUnclean(image, partition, NO_LEADER, brokerId)
