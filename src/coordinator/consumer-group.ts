@@ -82,9 +82,6 @@ export const JOIN_EPOCH = 0;
 export const LEAVE_EPOCH = -1;
 export const STATIC_LEAVE_EPOCH = -2;
 
-/** Bound on a subscription regex's length: RE2/J is linear, JS RegExp is not (see toJsRegExp). */
-export const SUBSCRIBED_TOPIC_REGEX_MAX_CHARS = 1024;
-
 export interface TopicLookup {
   /** Every topic, internal ones included. */
   topics(): Iterable<AssignorTopic & { readonly internal: boolean }>;
@@ -205,33 +202,13 @@ class HeartbeatError extends Error {
 }
 
 /**
- * Translates an RE2/J subscription regex to a JS RegExp matched against the whole topic name
- * (Kafka uses `Pattern.matcher(topic).matches()`). What differs: RE2/J has no lookaround and no
- * backreferences, so they are refused here as Kafka refuses them (INVALID_REGULAR_EXPRESSION);
- * RE2/J's leading `(?i)` becomes the `i` flag; RE2/J's `\Q…\E`, `\C`, `[[:alpha:]]` classes and
- * other inline flags are not translated and are refused if JS cannot read them.
+ * Compiles a subscription regex as Kafka 4.1.1 does (re2j, `../broker/re2j.ts`), matched against
+ * the whole topic name (`Pattern.matcher(topic).matches()`); one re2j refuses is
+ * INVALID_REGULAR_EXPRESSION with Kafka's message, naming re2j's description of the fault.
  */
-export function toJsRegExp(regex: string): WholeNameMatcher {
-  if (regex.length > SUBSCRIBED_TOPIC_REGEX_MAX_CHARS) {
-    throw new HeartbeatError(
-      ErrorCode.INVALID_REGULAR_EXPRESSION,
-      `SubscribedTopicRegex is longer than ${SUBSCRIBED_TOPIC_REGEX_MAX_CHARS} characters.`,
-    );
-  }
-  if (/\(\?<?[=!]|\\[1-9]|\\k</.test(regex)) {
-    throw new HeartbeatError(
-      ErrorCode.INVALID_REGULAR_EXPRESSION,
-      `SubscribedTopicRegex \`${regex}\` is not a valid regular expression: RE2/J has no lookaround or backreferences.`,
-    );
-  }
-  let source = regex;
-  let flags = '';
-  if (source.startsWith('(?i)')) {
-    source = source.slice(4);
-    flags = 'i';
-  }
+export function compileSubscriptionRegex(regex: string): WholeNameMatcher {
   try {
-    return compileRe2j(flags === 'i' ? `(?i)${source}` : source);
+    return compileRe2j(regex);
   } catch (error) {
     throw new HeartbeatError(
       ErrorCode.INVALID_REGULAR_EXPRESSION,
@@ -623,7 +600,7 @@ export class ConsumerGroups {
       throw invalid("InstanceId can't be null for a static member leaving temporarily (MemberEpoch -2).");
     }
     if (input.subscribedTopicRegex !== null && input.subscribedTopicRegex !== '')
-      toJsRegExp(input.subscribedTopicRegex);
+      compileSubscriptionRegex(input.subscribedTopicRegex);
     if (input.serverAssignor !== null && !this.config.assignors.includes(input.serverAssignor)) {
       throw new HeartbeatError(
         ErrorCode.UNSUPPORTED_ASSIGNOR,
@@ -799,7 +776,7 @@ export class ConsumerGroups {
   ): Set<string> {
     const names = new Set(member.subscribedTopicNames.filter((n) => all.some((t) => t.name === n)));
     if (member.subscribedTopicRegex !== null) {
-      const regex = toJsRegExp(member.subscribedTopicRegex);
+      const regex = compileSubscriptionRegex(member.subscribedTopicRegex);
       // Internal topics too: Kafka 4.1.1 assigns __consumer_offsets to a regex that matches it.
       for (const topic of all) if (regex.test(topic.name)) names.add(topic.name);
     }
