@@ -279,10 +279,26 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     readOnly: true,
   }),
   // KIP-848 consumer groups (src/coordinator/consumer-group.ts).
+  // Their bounds on one another (session within its min and max, heartbeat within its min and max and
+  // below the session) are checked when the config is built: consumerGroupTimingProblem.
   def('group.consumer.session.timeout.ms', INT, '45000', 'Consumer-group member session timeout.', {
     min: 1,
     readOnly: true,
   }),
+  def(
+    'group.consumer.min.session.timeout.ms',
+    INT,
+    '45000',
+    'The minimum allowed session timeout for registered consumers.',
+    { min: 1, readOnly: true },
+  ),
+  def(
+    'group.consumer.max.session.timeout.ms',
+    INT,
+    '60000',
+    'The maximum allowed session timeout for registered consumers.',
+    { min: 1, readOnly: true },
+  ),
   def(
     'group.consumer.heartbeat.interval.ms',
     INT,
@@ -292,6 +308,20 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
       min: 1,
       readOnly: true,
     },
+  ),
+  def(
+    'group.consumer.min.heartbeat.interval.ms',
+    INT,
+    '5000',
+    'The minimum heartbeat interval for registered consumers.',
+    { min: 1, readOnly: true },
+  ),
+  def(
+    'group.consumer.max.heartbeat.interval.ms',
+    INT,
+    '15000',
+    'The maximum heartbeat interval for registered consumers.',
+    { min: 1, readOnly: true },
   ),
   def('group.consumer.assignors', LIST, 'uniform,range', 'Server-side assignors; the first is the default.', {
     readOnly: true,
@@ -536,6 +566,37 @@ export function brokerRequirementProblem(config: BrokerConfig, changed: readonly
   return null;
 }
 
+/**
+ * Kafka's requirements on the consumer-group session and heartbeat settings, in GroupCoordinatorConfig's
+ * order and with its messages (Apache Kafka 4.1.1 refuses to start on the first one broken):
+ * `value` reads a setting in force. Returns the first broken one's message, or null.
+ */
+export function consumerGroupTimingProblem(value: (name: string) => number): string | null {
+  const session = 'group.consumer.session.timeout.ms';
+  const minSession = 'group.consumer.min.session.timeout.ms';
+  const maxSession = 'group.consumer.max.session.timeout.ms';
+  const heartbeat = 'group.consumer.heartbeat.interval.ms';
+  const minHeartbeat = 'group.consumer.min.heartbeat.interval.ms';
+  const maxHeartbeat = 'group.consumer.max.heartbeat.interval.ms';
+  const atLeast = (a: string, b: string) =>
+    value(a) >= value(b) || `${a} must be greater than or equal to ${b}`;
+  const atMost = (a: string, b: string) => value(a) <= value(b) || `${a} must be less than or equal to ${b}`;
+  const checks = [
+    () => atLeast(maxHeartbeat, minHeartbeat),
+    () => atLeast(heartbeat, minHeartbeat),
+    () => atMost(heartbeat, maxHeartbeat),
+    () => atLeast(maxSession, minSession),
+    () => atLeast(session, minSession),
+    () => atMost(session, maxSession),
+    () => value(heartbeat) < value(session) || `${heartbeat} must be less than ${session}`,
+  ];
+  for (const check of checks) {
+    const result = check();
+    if (result !== true) return result;
+  }
+  return null;
+}
+
 function typeName(type: ConfigTypeValue): string {
   return (Object.entries(ConfigType).find(([, v]) => v === type)?.[0] ?? 'string').toUpperCase();
 }
@@ -591,6 +652,8 @@ export class BrokerConfig implements BrokerConfigView {
       const problem = validateConfigValue(definition, value);
       if (problem !== null) throw new Error(problem);
     }
+    const timingProblem = consumerGroupTimingProblem((name) => this.getNumber(name));
+    if (timingProblem !== null) throw new Error(timingProblem);
   }
 
   #layers(perBroker: boolean): [ReadonlyMap<string, string>, number][] {
