@@ -170,12 +170,19 @@ type JvmEvent = Record<string, unknown> & { event: string };
 /** What is running now, stopped on SIGINT/SIGTERM so an interrupted bench leaves no JVM nor node. */
 const liveJvms = new Set<BenchJvm>();
 const liveClusters = new Set<RunningCluster>();
+/** Data and state directories to remove then too. */
+const liveDirs = new Set<string>();
+let stopping = false;
 
 function stopOnSignals(): void {
   const stop = async (signal: NodeJS.Signals) => {
     process.stderr.write(`eos bench: ${signal}: stopping the JVMs and the cluster\n`);
+    // No JVM starts from here on (a load failing as its cluster stops would go on to the next).
+    stopping = true;
     for (const jvm of liveJvms) jvm.kill();
     await Promise.allSettled([...liveClusters].map((cluster) => cluster.stop()));
+    for (const jvm of liveJvms) jvm.kill();
+    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
     process.exit(130);
   };
   process.once('SIGINT', stop);
@@ -191,6 +198,7 @@ class BenchJvm {
   #waiters: (() => void)[] = [];
 
   constructor(args: readonly string[]) {
+    if (stopping) throw new Error('the bench is stopping');
     const jvmArgs = [
       '-Xmx512m',
       `-Dlog4j2.configurationFile=${join(REFERENCE_DIR, 'tools-log4j2.properties')}`,
@@ -359,6 +367,7 @@ async function measureStreams(
   await withTopic(target, PARTITIONS, (input) =>
     withTopic(target, PARTITIONS, async (output) => {
       const stateDir = mkdtempSync(join(tmpdir(), 'kstack-bench-eos-streams-'));
+      liveDirs.add(stateDir);
       const appId = `kstack-bench-eos-${input.slice(-8)}`;
       const streams = new BenchJvm(['streams', target.bootstrapServer, appId, input, output, stateDir]);
       try {
@@ -391,6 +400,7 @@ async function measureStreams(
       } finally {
         streams.kill();
         rmSync(stateDir, { recursive: true, force: true });
+        liveDirs.delete(stateDir);
       }
     }),
   );
@@ -439,6 +449,7 @@ async function benchOne(
   progress: (line: string) => void,
 ): Promise<EosReport> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kstack-bench-eos-'));
+  liveDirs.add(dataDir);
   const machineBefore = machineLoad();
   const start = name === 'kstack' ? startKstackCluster : startReferenceCluster;
   const startOptions = {
@@ -487,6 +498,7 @@ async function benchOne(
       liveClusters.delete(cluster);
     }
     rmSync(dataDir, { recursive: true, force: true });
+    liveDirs.delete(dataDir);
   }
 }
 
