@@ -4,7 +4,7 @@
 // unfenced in the ELR: 3 leads both topics from the ELR, ISR [3], ELR [2], the assertions the
 // reference passes (elr-first-reference.long.ts). Before the fix: elr-on elected 3 uncleanly (ELR
 // cleared), elr-off stayed leaderless.
-// Ports (docs/team-rules.md): brokers 27316-27318, their controller listeners 27366-27368.
+// Ports (docs/team-rules.md): brokers 27343-27345, their controller listeners 27393-27395.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'kstack-elr-first-'));
 const { KstackCluster } = await import('../../compat/runner/kstack-cluster.ts');
 const cluster = new KstackCluster({
   nodes: 3,
-  basePort: 27316,
+  basePort: 27343,
   dataDir,
   overrides: () => ({ 'broker.session.timeout.ms': String(SESSION_MS) }),
 });
