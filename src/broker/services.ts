@@ -116,6 +116,11 @@ export interface ProducerBatchInfo {
   readonly lastSequence: number;
   readonly recordCount: number;
   readonly isTransactional: boolean;
+  /**
+   * A transactional batch of transaction version 2 (Produce v12+, KIP-890 part 2: the epoch is
+   * bumped on every transaction, so each transaction's sequences start at 0 on every partition).
+   */
+  readonly supportsEpochBump?: boolean;
 }
 
 /** What the idempotent-producer check decides for one batch. */

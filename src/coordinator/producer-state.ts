@@ -82,8 +82,21 @@ export class ProducerStateTable implements ProducerStateService {
   /** Sequence and epoch checks; a transactional batch is checked against its transaction before (src/coordinator/transactions). */
   checkAppend(batch: ProducerBatchInfo): ProducerAppendDecision {
     const entry = this.#entries(batch.topic, batch.partition, false)?.get(batch.producerId);
-    // No state: a new producer here, or one whose state expired; any sequence is accepted.
-    if (entry === undefined) return { kind: 'append' };
+    if (entry === undefined) {
+      // Transaction version 2 starts every transaction's sequences at 0 on every partition: with no
+      // state here, a later batch must not be taken before the first (refused CONCURRENT_TRANSACTIONS
+      // by the implicit add while the ones after it passed), or the first can never follow (Kafka
+      // 4.1.1's ProducerAppendInfo.checkSequence; seen with the Java client, src/bench/eos.ts).
+      if (batch.supportsEpochBump === true && batch.baseSequence !== 0) {
+        return {
+          kind: 'error',
+          errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+          errorMessage: `Invalid sequence number for producer ${batch.producerId} in partition ${batch.topic}-${batch.partition}: ${batch.baseSequence} (incoming seq. number). Expected sequence 0 for transactions v2 idempotent producer with no existing state.`,
+        };
+      }
+      // Otherwise a new producer here, or one whose state expired: any sequence is accepted.
+      return { kind: 'append' };
+    }
     if (batch.producerEpoch < entry.producerEpoch) {
       return {
         kind: 'error',

@@ -103,6 +103,29 @@ describe('idempotent producer sequence checks', () => {
     assert.equal(produce(table, batch(0, 1), offset).kind, 'append');
   });
 
+  it('a transaction version 2 batch with no state here must start at sequence 0 (Kafka 4.1.1)', () => {
+    // The Java client's first batch of a transaction was refused (CONCURRENT_TRANSACTIONS at the
+    // implicit add) while the next ones in flight (15..29) were taken as the first: sequence 0 could
+    // then never follow (src/bench/eos.ts found it).
+    const table = new ProducerStateTable();
+    const offset = { next: 0n };
+    const tv2 = { isTransactional: true, supportsEpochBump: true };
+    const later = produce(table, batch(15, 15, tv2), offset);
+    assert.equal(later.kind, 'error');
+    assert.equal(later.kind === 'error' && later.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert.match(
+      later.kind === 'error' ? String(later.errorMessage) : '',
+      /: 15 \(incoming seq\. number\)\. Expected sequence 0 for transactions v2 idempotent producer with no existing state\.$/,
+    );
+    assert.equal(produce(table, batch(0, 15, tv2), offset).kind, 'append');
+    assert.equal(produce(table, batch(15, 15, tv2), offset).kind, 'append');
+    // Before transaction version 2 (and for idempotent batches) any first sequence is taken.
+    assert.equal(
+      produce(table, batch(15, 1, { isTransactional: true, partition: 1 }), offset).kind,
+      'append',
+    );
+  });
+
   it('keeps producers apart per partition', () => {
     const table = new ProducerStateTable();
     const offset = { next: 0n };

@@ -225,6 +225,7 @@ function appendPartition(
         lastSequence: (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
         recordCount: h.recordCount,
         isTransactional: isTransactional(h.attributes),
+        supportsEpochBump: isTransactional(h.attributes) && apiVersion >= IMPLICIT_ADD_VERSION,
       };
       const decision = producerState.checkAppend(info);
       if (decision.kind === 'duplicate') {
