@@ -2,7 +2,7 @@
  * A KIP-848 test member in its own process (python/kip848_member.py: librdkafka through PyPI
  * confluent-kafka, `group.protocol=consumer`, or classic with KIP848_GROUP_PROTOCOL=classic; or the
  * franz-go one), reading its JSON events; a producer; waits on conditions. Shared by
- * kip848-clients.long.ts and kip848-migration.long.ts.
+ * kip848-clients.slow.ts and kip848-migration.long.ts.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
