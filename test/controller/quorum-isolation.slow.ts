@@ -21,6 +21,7 @@ import { after, test } from 'node:test';
 import type { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
 import { KstackProcess } from '../../src/engine/process.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
+import type { MessageValue } from '../../src/protocol/index.ts';
 import { ZERO_UUID } from '../../src/protocol/uuid.ts';
 import { clientTo, send } from '../coordinator/raw-requests.ts';
 import { waitUntil } from './acked-load.ts';
@@ -37,6 +38,9 @@ const READY_TIMEOUT_MS = 120_000;
 /** How long the cut-off write may stay unanswered once a new leader is elected (it is answered at the resignation, before). */
 const ANSWER_WAIT_MS = 60_000;
 const TOPIC = 'written-while-cut-off';
+/** Created before the cut; grown (CreatePartitions) and deleted (DeleteTopics) on the cut-off leader. */
+const GROWN = 'grown-while-cut-off';
+const DOOMED = 'deleted-while-cut-off';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-quorum-isolation-'));
 let cluster: KstackProcess | undefined;
@@ -78,6 +82,29 @@ async function describeQuorum(to: ControllerClient): Promise<Quorum> {
   const partition = (body.topics as { partitions: Quorum[] }[])[0]?.partitions[0];
   assert.ok(partition !== undefined, 'DescribeQuorum names the metadata partition');
   return partition;
+}
+
+/** The first per-topic outcome of an answer (`topics`, `results` or `responses`), or the failure. */
+function outcome(
+  answer: Promise<MessageValue>,
+): Promise<{ errorCode: number | null; message: string | null }> {
+  return answer.then(
+    (body) => {
+      const first = ((body.topics ?? body.results ?? body.responses) as Outcome[])[0];
+      return { errorCode: first?.errorCode ?? -1, message: first?.errorMessage ?? null };
+    },
+    (error: Error) => ({ errorCode: null, message: error.message }),
+  );
+}
+
+/** How many partitions a node's Metadata lists for `name` (0: unknown). */
+async function partitionsAt(to: ControllerClient, name: string): Promise<number> {
+  const body = await send(to, 3, 12, {
+    topics: [{ name, topicId: ZERO_UUID }],
+    allowAutoTopicCreation: false,
+  });
+  const topic = (body.topics as { errorCode: number; partitions: unknown[] }[])[0];
+  return topic?.errorCode === 0 ? topic.partitions.length : 0;
 }
 
 /** How a node answers Metadata for TOPIC: its error code and topic id. */
@@ -142,6 +169,15 @@ test('15: the quorum leader cut off from the majority resigns, a new one is elec
   const running = cluster;
   await waitUntil('the fault control line', () => running.notices.includes(`fault control on ${CONTROL}`));
   const brokers = [1, 2, 3].map((node) => client(ownBrokerPort(node)));
+  for (const name of [GROWN, DOOMED]) {
+    const created = await outcome(
+      send(brokers[0]!, 19, 7, {
+        topics: [{ name, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+        timeoutMs: 30_000,
+      }),
+    );
+    assert.equal(created.errorCode, 0, `create ${name}: ${created.message}`);
+  }
   const before = await describeQuorum(brokers[0]!);
   assert.equal(before.errorCode, 0);
   const leader = before.leaderId;
@@ -168,6 +204,22 @@ test('15: the quorum leader cut off from the majority resigns, a new one is elec
     },
   );
 
+  // The other two metadata writes, each on its own connection (one request at a time per connection).
+  const growAndDelete = Promise.all([
+    outcome(
+      send(client(ownControllerPort(leader)), 37, 3, {
+        topics: [{ name: GROWN, count: 2, assignments: null }],
+        timeoutMs: 5_000,
+      }),
+    ),
+    outcome(
+      send(client(ownControllerPort(leader)), 20, 6, {
+        topics: [{ name: DOOMED, topicId: ZERO_UUID }],
+        timeoutMs: 5_000,
+      }),
+    ),
+  ]);
+
   const own = client(ownControllerPort(leader));
   await waitUntil(`node ${leader} resigned`, async () => {
     const quorum = await describeQuorum(own);
@@ -182,17 +234,14 @@ test('15: the quorum leader cut off from the majority resigns, a new one is elec
   const electedMs = performance.now() - cutAt;
   // Still cut off: the write must be answered by now (it was at the resignation), and not with success.
   let waited: NodeJS.Timeout | undefined;
-  const answer = await Promise.race([
-    write,
-    new Promise<{ errorCode: null; message: string }>((resolve) => {
-      waited = setTimeout(
-        () =>
-          resolve({
-            errorCode: null,
-            message: `no answer while cut off (${ANSWER_WAIT_MS} ms after the election)`,
-          }),
-        ANSWER_WAIT_MS,
-      );
+  const unanswered = {
+    errorCode: null,
+    message: `no answer while cut off (${ANSWER_WAIT_MS} ms after the election)`,
+  };
+  const [answer, [grown, deleted]] = await Promise.race([
+    Promise.all([write, growAndDelete]),
+    new Promise<[typeof unanswered, [typeof unanswered, typeof unanswered]]>((resolve) => {
+      waited = setTimeout(() => resolve([unanswered, [unanswered, unanswered]]), ANSWER_WAIT_MS);
     }),
   ]);
   clearTimeout(waited);
@@ -230,6 +279,13 @@ test('15: the quorum leader cut off from the majority resigns, a new one is elec
     `HW ${before.highWatermark} -> ${healed.highWatermark}`,
   );
   assert.equal(answer.errorCode, ErrorCode.NOT_CONTROLLER, `the cut-off write: ${answer.message}`);
+  // CreatePartitions and DeleteTopics on it: NOT_CONTROLLER too (the reference's cut-off leader: the
+  // same), and neither applied after the heal.
+  console.log(`CreatePartitions ${JSON.stringify(grown)}, DeleteTopics ${JSON.stringify(deleted)}`);
+  assert.equal(grown.errorCode, ErrorCode.NOT_CONTROLLER, `the cut-off CreatePartitions: ${grown.message}`);
+  assert.equal(deleted.errorCode, ErrorCode.NOT_CONTROLLER, `the cut-off DeleteTopics: ${deleted.message}`);
+  assert.equal(await partitionsAt(newLeader, GROWN), 1, `${GROWN} grown although refused`);
+  assert.equal(await partitionsAt(newLeader, DOOMED), 1, `${DOOMED} deleted although refused`);
   const unknown = `error ${ErrorCode.UNKNOWN_TOPIC_OR_PARTITION} id ${ZERO_UUID}`;
   assert.deepEqual(topics, [unknown, unknown, unknown], `${TOPIC} refused but applied`);
 });
