@@ -14,9 +14,9 @@
  * consumer-protocol member refused by a busy classic group. It prints, per target, the time from
  * a member starting to its first assignment.
  *
- * Slow (two 10 s session timeouts per target, a JVM per tool, the reference's JVM; 190-200 s wall at
- * load 5-20): `npm run test:slow` runs it in CI; by hand `node --test
- * test/coordinator/kip848-clients.slow.ts`.
+ * Slow (two 10 s session timeouts per target, a JVM per tool, the reference's JVM): 154-192 s wall at
+ * load 3-20, 496 s beside six CPU-bound loops of its priority (load 15-19; the JVM tool runs slow
+ * most). `npm run test:slow` runs it in CI; by hand `node --test test/coordinator/kip848-clients.slow.ts`.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
