@@ -23,17 +23,13 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
-import { KstackProcess } from '../../src/engine/process.ts';
 import { ZERO_UUID } from '../../src/protocol/uuid.ts';
 import { clientTo, send } from '../coordinator/raw-requests.ts';
 import { AckedLoad, lostRecords, readAll, stopLoads, waitUntil } from './acked-load.ts';
+import { type FaultCluster, startFaultCluster } from './fault-cluster.ts';
 
 const HOST = '127.0.0.1';
 const BASE_PORT = 26400;
-const PORTS = [BASE_PORT, BASE_PORT + 1, BASE_PORT + 2] as const;
-const CONTROL = `http://${HOST}:${BASE_PORT + 10}`;
-const ownBrokerPort = (node: number) => BASE_PORT + 20 + node - 1;
-const READY_TIMEOUT_MS = 120_000;
 const LAG_TIME_MS = 2_000;
 /** Each request on the slowed node's links is held this long: over twice the lag time. */
 const DELAY_MS = 5_000;
@@ -41,24 +37,15 @@ const SAMPLE_MS = 200;
 const TOPIC = 'follower-lag';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-follower-lag-'));
-let cluster: KstackProcess | undefined;
+let cluster: FaultCluster | undefined;
 const clients: ControllerClient[] = [];
 
 after(async () => {
   await stopLoads();
   for (const client of clients) client.close();
-  await cluster?.stop();
+  await cluster?.process.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function control(path: string, body: object = {}): Promise<void> {
-  const answer = await fetch(`${CONTROL}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!answer.ok) throw new Error(`fault control ${path}: ${answer.status} ${await answer.text()}`);
-}
 
 /** Brokers a sample of Metadata did not list (Metadata lists only unfenced brokers). */
 const unlisted = new Set<number>();
@@ -92,30 +79,12 @@ async function highWatermark(leader: ControllerClient): Promise<bigint> {
 }
 
 test('3 and 4: an idle partition keeps its followers; a follower past replica.lag.time.max.ms leaves the ISR and rejoins, the HW never back', async () => {
-  cluster = await KstackProcess.start(
-    {
-      args: [
-        '--brokers',
-        '3',
-        '--no-compose',
-        '--no-companions',
-        '--port',
-        String(BASE_PORT),
-        '--data-dir',
-        dataDir,
-        '--override',
-        `replica.lag.time.max.ms=${LAG_TIME_MS}`,
-        '--override',
-        'broker.session.timeout.ms=30000',
-      ],
-      ports: PORTS,
-      outputTailBytes: 4 * 1024 * 1024,
-      faults: true,
-    },
-    READY_TIMEOUT_MS,
-  );
-  const running = cluster;
-  await waitUntil('the fault control line', () => running.notices.includes(`fault control on ${CONTROL}`));
+  cluster = await startFaultCluster({
+    basePort: BASE_PORT,
+    dataDir,
+    overrides: { 'replica.lag.time.max.ms': String(LAG_TIME_MS), 'broker.session.timeout.ms': '30000' },
+  });
+  const { ownBrokerPort, control } = cluster;
   const brokers = [1, 2, 3].map((node) => {
     const made = clientTo(ownBrokerPort(node), `follower-lag-${node}`);
     clients.push(made);
@@ -150,7 +119,7 @@ test('3 and 4: an idle partition keeps its followers; a follower past replica.la
   unlisted.clear(); // from here on every broker is registered and unfenced
   const kafka = new Kafka({
     clientId: 'follower-lag',
-    brokers: PORTS.map((port) => `${HOST}:${port}`),
+    brokers: cluster.brokerPorts.map((port) => `${HOST}:${port}`),
     logLevel: logLevel.NOTHING,
   });
 

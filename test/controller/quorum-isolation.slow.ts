@@ -19,22 +19,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { ControllerClient } from '../../src/controller/broker-lifecycle.ts';
-import { KstackProcess } from '../../src/engine/process.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
 import type { MessageValue } from '../../src/protocol/index.ts';
 import { ZERO_UUID } from '../../src/protocol/uuid.ts';
 import { clientTo, send } from '../coordinator/raw-requests.ts';
 import { waitUntil } from './acked-load.ts';
+import { type FaultCluster, startFaultCluster } from './fault-cluster.ts';
 
-const HOST = '127.0.0.1';
 const BASE_PORT = 27326;
-const PORTS = [BASE_PORT, BASE_PORT + 1, BASE_PORT + 2] as const;
-const CONTROL = `http://${HOST}:${BASE_PORT + 10}`;
-/** Node N's own broker listener (behind no proxy) and its own controller listener. */
-const ownBrokerPort = (node: number) => BASE_PORT + 20 + node - 1;
-const ownControllerPort = (node: number) => BASE_PORT + 50 + node - 1;
-/** Generous: CI runs this on a loaded 2-core machine. */
-const READY_TIMEOUT_MS = 120_000;
 /** How long the cut-off write may stay unanswered once a new leader is elected (it is answered at the resignation, before). */
 const ANSWER_WAIT_MS = 60_000;
 const TOPIC = 'written-while-cut-off';
@@ -43,12 +35,12 @@ const GROWN = 'grown-while-cut-off';
 const DOOMED = 'deleted-while-cut-off';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kstack-quorum-isolation-'));
-let cluster: KstackProcess | undefined;
+let cluster: FaultCluster | undefined;
 const clients: ControllerClient[] = [];
 
 after(async () => {
   for (const client of clients) client.close();
-  await cluster?.stop();
+  await cluster?.process.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -56,15 +48,6 @@ function client(port: number): ControllerClient {
   const made = clientTo(port, `quorum-isolation-${port}`);
   clients.push(made);
   return made;
-}
-
-async function control(path: string, body: object = {}): Promise<void> {
-  const answer = await fetch(`${CONTROL}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!answer.ok) throw new Error(`fault control ${path}: ${answer.status} ${await answer.text()}`);
 }
 
 interface Quorum {
@@ -148,26 +131,9 @@ async function timeoutZeroRefused(controller: ControllerClient, broker: Controll
 type Outcome = { errorCode: number; errorMessage: string | null };
 
 test('15: the quorum leader cut off from the majority resigns, a new one is elected, its uncommitted tail is truncated', async () => {
-  cluster = await KstackProcess.start(
-    {
-      args: [
-        '--brokers',
-        '3',
-        '--no-compose',
-        '--no-companions',
-        '--port',
-        String(BASE_PORT),
-        '--data-dir',
-        dataDir,
-      ],
-      ports: PORTS,
-      outputTailBytes: 4 * 1024 * 1024,
-      faults: true,
-    },
-    READY_TIMEOUT_MS,
-  );
-  const running = cluster;
-  await waitUntil('the fault control line', () => running.notices.includes(`fault control on ${CONTROL}`));
+  cluster = await startFaultCluster({ basePort: BASE_PORT, dataDir });
+  const { ownBrokerPort, ownControllerPort, control } = cluster;
+  const running = cluster.process;
   const brokers = [1, 2, 3].map((node) => client(ownBrokerPort(node)));
   for (const name of [GROWN, DOOMED]) {
     const created = await outcome(
