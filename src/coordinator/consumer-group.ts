@@ -666,18 +666,11 @@ export class ConsumerGroups {
           }
           // The new incarnation takes over the previous one's subscription, target, assignment and
           // epoch: with an unchanged subscription the group epoch does not move.
-          const target = group.target.get(previous.memberId);
-          this.#dropMember(group, previous);
           const member = this.#newMember(input, input.memberId || this.#newMemberId());
-          if (target !== undefined) group.target.set(member.memberId, target);
-          member.subscribedTopicNames = previous.subscribedTopicNames;
+          // It left with epoch -2: it comes back at the epoch it had before.
+          this.#takeOver(group, previous, member, previous.previousMemberEpoch);
           member.subscribedTopicRegex = previous.subscribedTopicRegex;
           member.serverAssignor = previous.serverAssignor;
-          member.assigned = previous.assigned;
-          member.pendingRevocation = previous.pendingRevocation;
-          member.memberEpoch = previous.previousMemberEpoch;
-          member.previousMemberEpoch = previous.previousMemberEpoch;
-          member.state = previous.state;
           group.members.set(member.memberId, member);
           return member;
         }
@@ -911,6 +904,28 @@ export class ConsumerGroups {
       this.#removeMember(group, member);
       void this.persistGroup(group.groupId);
     });
+  }
+
+  /**
+   * A static member's new incarnation (`member`, not in the group yet) takes over the previous
+   * one's target, subscription, assignment, epochs and state at `memberEpoch`; the previous one is
+   * dropped.
+   */
+  #takeOver(
+    group: ConsumerGroup,
+    previous: ConsumerMember,
+    member: ConsumerMember,
+    memberEpoch: number,
+  ): void {
+    const target = group.target.get(previous.memberId);
+    this.#dropMember(group, previous);
+    if (target !== undefined) group.target.set(member.memberId, target);
+    member.subscribedTopicNames = previous.subscribedTopicNames;
+    member.assigned = previous.assigned;
+    member.pendingRevocation = previous.pendingRevocation;
+    member.memberEpoch = memberEpoch;
+    member.previousMemberEpoch = previous.previousMemberEpoch;
+    member.state = previous.state;
   }
 
   #dropMember(group: ConsumerGroup, member: ConsumerMember): void {
@@ -1274,15 +1289,7 @@ export class ConsumerGroups {
     const member = this.#newMember(fields, this.#newMemberId());
     if (previous !== undefined) {
       // The new incarnation takes over the previous one's assignment and epochs.
-      const target = group.target.get(previous.memberId);
-      this.#dropMember(group, previous);
-      if (target !== undefined) group.target.set(member.memberId, target);
-      member.subscribedTopicNames = previous.subscribedTopicNames;
-      member.assigned = previous.assigned;
-      member.pendingRevocation = previous.pendingRevocation;
-      member.memberEpoch = previous.memberEpoch;
-      member.previousMemberEpoch = previous.previousMemberEpoch;
-      member.state = previous.state;
+      this.#takeOver(group, previous, member, previous.memberEpoch);
     }
     group.members.set(member.memberId, member);
     return member;
