@@ -65,6 +65,9 @@ import type {
 import { PRODUCER_STATE } from './services.ts';
 import { collisionName, INTERNAL_TOPICS, topicNameProblem } from './topic-names.ts';
 
+/** The coordinators' module, loaded at start (a dynamic import keeps the broker module free of it). */
+const COORDINATOR_EXTENSION = new URL('../coordinator/extension.ts', import.meta.url);
+
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
   setTimer(delayMs, callback) {
@@ -421,20 +424,24 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   }
 
   /**
-   * Starts the coordinator extension when its module exists. A failure there is logged
-   * and leaves the broker serving produce, fetch and admin (group APIs then answer
-   * COORDINATOR_NOT_AVAILABLE), rather than taking the whole broker down.
+   * Starts the group and transaction coordinators (src/coordinator/extension.ts). A failure
+   * there stops the broker and rejects its start, naming the cause, as a Kafka broker whose
+   * coordinators cannot load does not start: served without them, idempotent producers would
+   * lose their deduplication and every group API would answer COORDINATOR_NOT_AVAILABLE forever.
    */
   async #startExtensions(): Promise<void> {
-    const url = new URL('../coordinator/extension.ts', import.meta.url);
-    if (!existsSync(url)) return;
     try {
-      const module = (await import(url.href)) as { extension?: BrokerExtension };
-      if (module.extension === undefined) return;
+      const module = (await import(COORDINATOR_EXTENSION.href)) as { extension?: BrokerExtension };
+      if (module.extension === undefined)
+        throw new Error(`${COORDINATOR_EXTENSION.pathname} exports no extension`);
       await module.extension.start(this);
       this.#extensions.push(module.extension);
     } catch (error) {
-      this.log.warn(`the coordinator extension did not start: ${(error as Error).stack ?? String(error)}`);
+      await this.stop();
+      throw new Error(
+        `broker ${this.nodeId}: the group and transaction coordinators did not start: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 

@@ -605,7 +605,9 @@ export const command: Command = {
         );
         return EXIT_FAILED;
       }
-      throw error;
+      // A broker that cannot start (its coordinators, its data directory) says why in one line.
+      process.stderr.write(`kstack up: ${(error as Error).message}\n`);
+      return EXIT_FAILED;
     }
     let metricsServer: { url: string; close(): Promise<void> } | undefined;
     if (metrics !== undefined && options.metricsPort !== undefined) {
