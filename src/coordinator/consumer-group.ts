@@ -297,6 +297,11 @@ export interface ClassicGroupsPort {
   ): { generationId: number; protocolName: string; members: readonly ClassicMemberForUpgrade[] } | string;
   /** Ends the classic group (waiting requests answered REBALANCE_IN_PROGRESS, offsets kept): the records that say so. */
   endForUpgrade(groupId: string): CoordinatorRecord[];
+  /**
+   * Ends an empty classic group that holds the id (offsets kept) as a consumer group takes the id:
+   * its GroupMetadata tombstone, or nothing when no classic group holds it.
+   */
+  endEmptyForConversion(groupId: string): CoordinatorRecord[];
   /** group.max.size: a consumer group larger than this is not downgraded. */
   readonly classicMaxSize: number;
   /** Makes a classic group of these members at this generation and starts a rebalance: the records that write it. */
@@ -632,7 +637,7 @@ export class ConsumerGroups {
     }
     const group = existing ?? new ConsumerGroup(input.groupId, this.config.assignors[0]!);
     const member = this.#memberFor(group, input);
-    if (existing === undefined) this.#groups.set(input.groupId, group);
+    if (existing === undefined) this.#createFrom(group);
     const before = member.assigned;
     const changed = this.#updateMember(group, member, input);
     if (changed || this.#metadataChanged(group)) group.groupEpoch++;
@@ -651,6 +656,18 @@ export class ConsumerGroups {
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       assignment: sendAssignment ? toWire(member.assigned) : null,
     };
+  }
+
+  /**
+   * A new consumer group takes its id; an empty classic group that held it gets its tombstone
+   * first (Kafka's getOrMaybeCreateConsumerGroup, maybeDeleteEmptyClassicGroup).
+   */
+  #createFrom(group: ConsumerGroup): void {
+    this.#groups.set(group.groupId, group);
+    const tombstone = this.#classicGroups?.endEmptyForConversion(group.groupId) ?? [];
+    if (tombstone.length === 0) return;
+    this.#conversionRecords.set(group.groupId, { first: tombstone, last: [] });
+    this.#logger(`consumer group ${group.groupId}: converted the empty classic group to a consumer group`);
   }
 
   #memberFor(group: ConsumerGroup, input: ConsumerHeartbeatInput): ConsumerMember {
@@ -960,10 +977,9 @@ export class ConsumerGroups {
     this.#dropMember(group, member);
     group.groupEpoch++;
     // The target follows at the next heartbeat or join (the group is Assigning until then, as Kafka's).
-    if (group.members.size === 0) {
-      group.subscribedTopics = new Map();
-      group.assignmentEpoch = group.groupEpoch;
-    }
+    // The last member gone: the group is Empty and its assignment epoch stays where the last target
+    // left it (Kafka's consumerGroupFenceMembers writes only the new group epoch).
+    if (group.members.size === 0) group.subscribedTopics = new Map();
   }
 
   #leave(group: ConsumerGroup | undefined, input: ConsumerHeartbeatInput): ConsumerHeartbeatResult {
@@ -1392,9 +1408,10 @@ export class ConsumerGroups {
 
   /**
    * A classic LeaveGroup against a consumer group: the members named leave (maybe downgrading the
-   * group). Answered at once; the records follow (as a session timeout's do).
+   * group). Answered once the records are written; a failed write is the answer's error, with no
+   * members (Kafka's classicGroupLeave through the coordinator runtime's handleOperationException).
    */
-  classicLeave(groupId: string, leaving: readonly LeavingMember[]): LeaveGroupResult {
+  async classicLeave(groupId: string, leaving: readonly LeavingMember[]): Promise<LeaveGroupResult> {
     const group = this.#groups.get(groupId)!;
     const gone: ConsumerMember[] = [];
     const members = leaving.map((m) => {
@@ -1408,7 +1425,8 @@ export class ConsumerGroups {
       return { ...m, errorCode };
     });
     if (gone.length > 0) this.#removeMembers(group, gone);
-    void this.persistGroup(groupId);
+    const written = await this.persistGroup(groupId);
+    if (written !== ErrorCode.NONE) return { errorCode: written, members: [] };
     return { errorCode: ErrorCode.NONE, members };
   }
 

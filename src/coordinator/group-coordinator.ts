@@ -259,6 +259,7 @@ export class GroupCoordinator {
     return {
       describeForUpgrade: (groupId) => this.#describeForUpgrade(groupId),
       endForUpgrade: (groupId) => this.#endForUpgrade(groupId),
+      endEmptyForConversion: (groupId) => this.#endEmptyForConversion(groupId),
       classicMaxSize: this.config.groupMaxSize,
       startFromDowngrade: (groupId, generationId, members) =>
         this.#startFromDowngrade(groupId, generationId, members),
@@ -301,6 +302,17 @@ export class GroupCoordinator {
     const empty = new ClassicGroup(groupId, this.#clock.nowMs());
     for (const [key, offset] of group.offsets) empty.offsets.set(key, offset);
     this.#groups.set(groupId, empty);
+    return [{ key: encodeGroupMetadataKey(groupId), value: null }];
+  }
+
+  /** An empty classic group gives its id to a consumer group: its tombstone; its offsets stay in the entry. */
+  #endEmptyForConversion(groupId: string): CoordinatorRecord[] {
+    const group = this.#groups.get(groupId);
+    if (group === undefined || !group.is('Empty')) return [];
+    this.#dropGroupTimers(group);
+    const fresh = new ClassicGroup(groupId, this.#clock.nowMs());
+    for (const [key, offset] of group.offsets) fresh.offsets.set(key, offset);
+    this.#groups.set(groupId, fresh);
     return [{ key: encodeGroupMetadataKey(groupId), value: null }];
   }
 
@@ -1084,7 +1096,8 @@ export class GroupCoordinator {
 
   // ---- LeaveGroup and member removal -----------------------------------------------------
 
-  leaveGroup(groupId: string, members: readonly LeavingMember[]): LeaveGroupResult {
+  /** LeaveGroup: a classic group's answer at once; a consumer group's once its records are written. */
+  async leaveGroup(groupId: string, members: readonly LeavingMember[]): Promise<LeaveGroupResult> {
     const statusError = this.#groupStatusError(groupId, true);
     if (statusError !== null) return { errorCode: statusError, members: [] };
     if (this.#consumerGroups?.group(groupId) !== undefined)

@@ -43,7 +43,7 @@ function assignment(partitions: number[], userData: Uint8Array | null = null): U
   });
 }
 
-function setup(policy: MigrationPolicy, userData: Uint8Array | null = null) {
+function setup(policy: MigrationPolicy, userData: Uint8Array | null = null, emptyClassic = false) {
   const classicAssignments = [
     [0, 1, 2],
     [3, 4, 5],
@@ -71,6 +71,8 @@ function setup(policy: MigrationPolicy, userData: Uint8Array | null = null) {
       classicInUse = false;
       return [CLASSIC_TOMBSTONE];
     },
+    // An empty classic group holds the id: every call would end it again (so a second call is a fault).
+    endEmptyForConversion: () => (emptyClassic ? [CLASSIC_TOMBSTONE] : []),
     classicMaxSize: 100,
     startFromDowngrade: (_groupId, generationId, members) => {
       downgrades.push({ generationId, members });
@@ -82,14 +84,19 @@ function setup(policy: MigrationPolicy, userData: Uint8Array | null = null) {
     config: { ...DEFAULT_CONSUMER_GROUP_CONFIG, migrationPolicy: policy },
     topics: { topics: () => [{ topicId: TOPIC_ID, name: 'orders', partitionCount: 6, internal: false }] },
     newMemberId: () => 'generated',
-    classicGroupInUse: () => classicInUse,
+    classicGroupInUse: () => classicInUse && !emptyClassic,
     classicGroups: port,
-    persist: async (_groupId, records) => {
+    persist: (_groupId, records) => {
       log.push(...records);
-      return ErrorCode.NONE;
+      return write();
     },
   });
-  return { clock, groups, log, downgrades };
+  /** What a write answers (a test holds it back or fails it). */
+  let write: () => Promise<number> = async () => ErrorCode.NONE;
+  const setWrite = (next: () => Promise<number>) => {
+    write = next;
+  };
+  return { clock, groups, log, downgrades, setWrite };
 }
 
 /** A ConsumerGroupHeartbeat of the consumer-protocol member: a join (0), a heartbeat, or a leave (-1). */
@@ -207,5 +214,62 @@ describe('consumer groups: online migration (KIP-848)', () => {
       ['range'],
     );
     assert.equal(heartbeat(replayed, 'classic-2', 5), ErrorCode.REBALANCE_IN_PROGRESS);
+  });
+
+  it('a classic LeaveGroup is answered once its records are written; a failed write is its error', async () => {
+    const { groups, setWrite } = setup('upgrade');
+    await consumerJoin(groups);
+    let release: (code: number) => void = () => {};
+    setWrite(() => new Promise<number>((resolve) => (release = resolve)));
+    let answered = false;
+    const leaving = groups
+      .classicLeave(GROUP, [{ memberId: 'classic-1', groupInstanceId: null }])
+      .then((result) => {
+        answered = true;
+        return result;
+      });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(answered, false, 'answered before its records were written');
+    release(ErrorCode.NONE);
+    assert.deepEqual(await leaving, {
+      errorCode: ErrorCode.NONE,
+      members: [{ memberId: 'classic-1', groupInstanceId: null, errorCode: ErrorCode.NONE }],
+    });
+    // A failed write: the error is the answer's, no members (Kafka's LeaveGroupResponseData.setErrorCode).
+    setWrite(async () => ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual(await groups.classicLeave(GROUP, [{ memberId: 'classic-2', groupInstanceId: null }]), {
+      errorCode: ErrorCode.NOT_COORDINATOR,
+      members: [],
+    });
+  });
+
+  it("an empty classic group's id taken by a consumer member: its GroupMetadata tombstone first, once", async () => {
+    const { groups, log } = setup('bidirectional', null, true);
+    const joined = await consumerJoin(groups);
+    assert.equal(joined.errorCode, ErrorCode.NONE);
+    assert.equal(joined.memberEpoch, 1, 'a new consumer group, not an upgrade');
+    assert.deepEqual(log[0], CLASSIC_TOMBSTONE);
+    assert.ok(log.slice(1).length > 0 && log.slice(1).every((r) => decodeConsumerGroupKey(r.key) !== null));
+    log.length = 0;
+    await groups.heartbeatAndPersist({
+      apiVersion: 1,
+      groupId: GROUP,
+      memberId: 'consumer-2',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 60_000,
+      subscribedTopicNames: ['orders'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      ownedPartitions: [],
+      clientId: 'client',
+      clientHost: '/127.0.0.1',
+    });
+    assert.ok(log.length > 0);
+    assert.ok(
+      log.every((r) => decodeConsumerGroupKey(r.key) !== null),
+      'the classic tombstone again for a second member',
+    );
   });
 });

@@ -266,6 +266,34 @@ describe('consumer groups (KIP-848)', () => {
     assert.deepEqual(again.partitions(), [0, 1, 2, 3, 4, 5]);
   });
 
+  it('the last member leaving: the group epoch moves, the assignment epoch stays (as Kafka 4.1.1)', async () => {
+    const log: CoordinatorRecord[] = [];
+    const { groups } = setup(undefined, log);
+    const a = new Member(groups, 'a1');
+    const b = new Member(groups, 'b1');
+    a.join();
+    b.join();
+    a.heartbeat();
+    b.heartbeat();
+    const group = groups.group(GROUP)!;
+    assert.equal(group.assignmentEpoch, 2);
+    a.heartbeat({ memberEpoch: -1 });
+    b.heartbeat({ memberEpoch: -1 });
+    assert.equal(group.state(), 'Empty');
+    assert.equal(group.groupEpoch, 4);
+    assert.equal(group.assignmentEpoch, 2, 'no target was computed after epoch 2');
+    // What a new coordinator replays says the same.
+    await groups.persistGroup(GROUP);
+    const replayed = setup().groups;
+    for (const record of log) replayed.replay(record);
+    replayed.finishLoad(() => true);
+    assert.deepEqual([replayed.group(GROUP)?.groupEpoch, replayed.group(GROUP)?.assignmentEpoch], [4, 2]);
+    // A new member's join computes the next target at once.
+    const c = new Member(groups, 'c1');
+    assert.equal(c.join().memberEpoch, 5);
+    assert.equal(group.assignmentEpoch, 5);
+  });
+
   it('checks the request: rejoin with owned partitions, unknown assignor, bad regex, classic group id', () => {
     const { groups, setClassicInUse } = setup();
     assert.equal(

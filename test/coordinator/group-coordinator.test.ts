@@ -455,7 +455,7 @@ describe('LeaveGroup', () => {
     clock.advance(0);
     await flush();
     const [a, b, c] = joins.map((j) => j.value!);
-    const result = coordinator.leaveGroup(GROUP, [
+    const result = await coordinator.leaveGroup(GROUP, [
       { memberId: b!.memberId, groupInstanceId: null },
       { memberId: c!.memberId, groupInstanceId: null },
       { memberId: 'stranger', groupInstanceId: null },
@@ -478,7 +478,7 @@ describe('LeaveGroup', () => {
     coordinator.leaveGroup(GROUP, [{ memberId: leader.memberId, groupInstanceId: null }]);
     await flush();
     assert.equal(coordinator.group(GROUP)?.state, 'Empty');
-    const unknown = coordinator.leaveGroup('nope', [{ memberId: 'x', groupInstanceId: null }]);
+    const unknown = await coordinator.leaveGroup('nope', [{ memberId: 'x', groupInstanceId: null }]);
     assert.equal(unknown.members[0]?.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
   });
 });
@@ -575,7 +575,7 @@ describe('static membership (KIP-345)', () => {
   it('LeaveGroup by instance id alone removes the static member (admin removal)', async () => {
     const { coordinator, clock } = await setup();
     await stableGroupOfOne(coordinator, clock, { groupInstanceId: 'instance-1' });
-    const result = coordinator.leaveGroup(GROUP, [{ memberId: '', groupInstanceId: 'instance-1' }]);
+    const result = await coordinator.leaveGroup(GROUP, [{ memberId: '', groupInstanceId: 'instance-1' }]);
     assert.equal(result.members[0]?.errorCode, ErrorCode.NONE);
     await flush();
     assert.equal(coordinator.group(GROUP)?.state, 'Empty');

@@ -10,7 +10,7 @@ export const handler = defineHandler<LeaveGroupRequestData, Input<LeaveGroupResp
   name: 'LeaveGroup',
   minVersion: 0,
   maxVersion: 5,
-  handle(request, context) {
+  async handle(request, context) {
     const runtime = runtimeOf(context);
     if (runtime === undefined)
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
@@ -18,7 +18,7 @@ export const handler = defineHandler<LeaveGroupRequestData, Input<LeaveGroupResp
     const leaving = several
       ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
       : [{ memberId: request.memberId, groupInstanceId: null }];
-    const result = runtime.coordinator.leaveGroup(request.groupId, leaving);
+    const result = await runtime.coordinator.leaveGroup(request.groupId, leaving);
     // Before v3 the one member's error is the answer's error.
     const errorCode =
       !several && result.errorCode === ErrorCode.NONE
