@@ -1,8 +1,7 @@
 /**
  * Adapters from the broker's local partition replicas to what the coordinator module
  * needs: the `OffsetsLog` port over `__consumer_offsets` (records encoded as one v2 batch
- * per append, read back batch by batch), and a scan of batch headers to rebuild producer
- * state at start. They use two methods of the broker's replica (`appendAsLeader`, `read`)
+ * per append, read back batch by batch). They use two methods of the broker's replica (`appendAsLeader`, `read`)
  * and its `settingsOf(topic)`; if the broker stops offering them, `asCoordinatorReplica`
  * says so loudly instead of failing later. `readNumber` reads a broker config for the coordinators.
  */
@@ -18,10 +17,10 @@ import {
   readBatchHeader,
   validateProducePayload,
 } from '../records/index.ts';
+import type { PartitionLog } from '../storage/index.ts';
 import { OFFSETS_TOPIC_NAME, type OffsetsLog, type TransactionalProducer } from './offsets-log.ts';
-import type { ReplayedBatch } from './producer-state.ts';
 import type { CoordinatorRecord } from './records.ts';
-import { CONTROL_TYPE_COMMIT, controlRecordAt, controlTypeAt } from './transactions/control.ts';
+import { CONTROL_TYPE_COMMIT, controlTypeAt } from './transactions/control.ts';
 
 /** Bytes read per step when scanning a log. */
 export const LOG_SCAN_READ_BYTES = 1 << 20;
@@ -36,6 +35,8 @@ export interface CoordinatorReplica extends LocalPartition {
   ): { readonly errorCode: number; readonly errorMessage: string | null; readonly lastOffset: number };
   /** Whole batches from `offset` below `maxOffset` (default: the high watermark). */
   read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset?: number): Uint8Array | null;
+  /** The partition's log: its producer state (src/storage). */
+  readonly log: Pick<PartitionLog, 'producerStateView'>;
 }
 
 interface BrokerWithSettings extends BrokerServices {
@@ -82,37 +83,6 @@ export function scanBatches(
       throw new Error(`scanning ${replica.topic}-${replica.partitionIndex}: no progress at ${offset}`);
     offset = next;
   }
-}
-
-/** The batch headers of a replica as producer-state replay input. */
-export function replayedBatches(
-  replica: CoordinatorReplica,
-  to: 'highWatermark' | 'end' = 'highWatermark',
-): ReplayedBatch[] {
-  const batches: ReplayedBatch[] = [];
-  scanBatches(
-    replica,
-    (buf, position) => {
-      const h = readBatchHeader(buf, position);
-      if (h.producerId < 0) return;
-      const isControl = (h.attributes & ATTRIBUTE.control) !== 0;
-      const control = isControl ? controlRecordAt(buf, position) : null;
-      batches.push({
-        producerId: BigInt(h.producerId),
-        producerEpoch: h.producerEpoch,
-        baseSequence: h.baseSequence,
-        lastOffsetDelta: h.lastOffsetDelta,
-        baseOffset: BigInt(h.baseOffset),
-        maxTimestampMs: BigInt(h.maxTimestamp),
-        isTransactional: (h.attributes & ATTRIBUTE.transactional) !== 0,
-        isControl,
-        controlType: control?.controlType ?? -1,
-        coordinatorEpoch: control?.coordinatorEpoch ?? -1,
-      });
-    },
-    to,
-  );
-  return batches;
 }
 
 /** `__consumer_offsets` as the broker holds it. */

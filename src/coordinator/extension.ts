@@ -19,7 +19,8 @@ import {
   slotKey,
 } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
-import { asCoordinatorReplica, BrokerOffsetsLog, readNumber, replayedBatches } from './broker-log.ts';
+import type { ProducerStateView } from '../storage/index.ts';
+import { asCoordinatorReplica, BrokerOffsetsLog, readNumber } from './broker-log.ts';
 import { MIGRATION_POLICIES, type MigrationPolicy } from './classic-members.ts';
 import { type ConsumerGroupConfig, ConsumerGroups, DEFAULT_CONSUMER_GROUP_CONFIG } from './consumer-group.ts';
 import {
@@ -29,12 +30,7 @@ import {
 } from './group-coordinator.ts';
 import { CoordinatorLeadership, type PartitionCoordinator } from './leadership.ts';
 import { OFFSETS_TOPIC_NAME } from './offsets-log.ts';
-import {
-  ProducerIdManager,
-  type ProducerIdStore,
-  ProducerStateTable,
-  type ReplayedBatch,
-} from './producer-state.ts';
+import { ProducerIdManager, type ProducerIdStore, ProducerStateTable } from './producer-state.ts';
 import { TRANSACTION_STATE_TOPIC } from './transactions/coordinator.ts';
 import { TRANSACTIONS, TransactionRuntime } from './transactions/runtime.ts';
 
@@ -112,10 +108,13 @@ export class CoordinatorRuntime {
   }
 
   /**
-   * Rebuilds producer state from every local log's batch headers (start-up); `onBatch` sees
-   * every batch too (the open and aborted transactions of each partition).
+   * Loads producer state from every local log (start-up): each log opened from its last
+   * `.snapshot` and replayed only the batches after it (src/storage); `onPartition` sees each
+   * log's state too (the open and aborted transactions of the partition).
    */
-  rebuildProducerState(onBatch?: (topic: string, partition: number, batch: ReplayedBatch) => void): void {
+  rebuildProducerState(
+    onPartition?: (topic: string, partition: number, state: ProducerStateView) => void,
+  ): void {
     for (const topic of this.#broker.metadata().topics()) {
       if (topic.name === TRANSACTION_STATE_TOPIC) continue;
       for (const partition of topic.partitions) {
@@ -123,11 +122,10 @@ export class CoordinatorRuntime {
           this.#broker.partitions.get(topic.name, partition.partitionIndex),
         );
         if (replica === undefined) continue;
-        for (const batch of replayedBatches(replica)) {
-          this.producerState.replayBatch(topic.name, partition.partitionIndex, batch);
-          this.producerIds.observe(batch.producerId);
-          onBatch?.(topic.name, partition.partitionIndex, batch);
-        }
+        const state = replica.log.producerStateView();
+        this.producerState.loadPartition(topic.name, partition.partitionIndex, state.producers);
+        for (const producerId of state.producers.keys()) this.producerIds.observe(producerId);
+        onPartition?.(topic.name, partition.partitionIndex, state);
       }
     }
   }
@@ -307,8 +305,8 @@ export const extension: BrokerExtension = {
         maxTimeoutMs: readNumber(services, 'transaction.max.timeout.ms', TRANSACTION_MAX_TIMEOUT_MS),
       },
     );
-    runtime.rebuildProducerState((topic, partition, batch) =>
-      transactions.replayBatch(topic, partition, batch),
+    runtime.rebuildProducerState((topic, partition, state) =>
+      transactions.partitions.loadPartition(topic, partition, state),
     );
     services.slots.set(PRODUCER_STATE, transactions.producerState);
     services.slots.set(GROUP_COORDINATOR, runtime);

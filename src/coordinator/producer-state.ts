@@ -2,8 +2,10 @@
  * Idempotent producers: producer id allocation (InitProducerId) and, per producer and
  * partition, the sequence checks Kafka's ProducerStateManager makes on every produced
  * batch. The produce path calls `checkAppend` before appending (append / duplicate /
- * error) and `recordAppend` after; at start the broker replays the batch headers of each
- * log through `replayBatch`, so deduplication survives a restart.
+ * error) and `recordAppend` after; at start and when this broker becomes a partition's leader
+ * it loads each log's producer state (`loadPartition`: kept by the log as it appends, from its
+ * last `.snapshot` and the batches after it, src/storage), so deduplication survives a restart
+ * and a failover without a scan of the log.
  *
  * Kafka's rules, kept here:
  * - the last 5 batches of each producer and partition are remembered (a client has at most
@@ -18,6 +20,7 @@
  */
 import type { ProducerAppendDecision, ProducerBatchInfo, ProducerStateService } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
+import type { LogProducer } from '../storage/index.ts';
 
 /** How many batches per producer and partition are kept for duplicate detection (Kafka's constant). */
 export const BATCHES_RETAINED_PER_PRODUCER = 5;
@@ -277,6 +280,31 @@ export class ProducerStateTable implements ProducerStateService {
     entry.batches.push(metadata);
     if (entry.batches.length > BATCHES_RETAINED_PER_PRODUCER) entry.batches.shift();
     entry.lastTimestampMs = Number(metadata.timestampMs);
+  }
+
+  /** Replaces a partition's producers with those its log holds (start-up, a new leadership). */
+  loadPartition(
+    topic: string,
+    partition: number,
+    producers: ReadonlyMap<bigint, Readonly<LogProducer>>,
+  ): void {
+    this.removePartition(topic, partition);
+    if (producers.size === 0) return;
+    const entries = this.#entries(topic, partition, true) as Map<bigint, ProducerEntry>;
+    for (const [producerId, p] of producers) {
+      entries.set(producerId, {
+        producerEpoch: p.producerEpoch,
+        batches: p.batches.map((b) => ({
+          firstSequence: b.firstSequence,
+          lastSequence: b.lastSequence,
+          firstOffset: BigInt(b.firstOffset),
+          lastOffset: BigInt(b.lastOffset),
+          timestampMs: BigInt(b.timestampMs),
+        })),
+        lastTimestampMs: p.lastTimestampMs,
+        coordinatorEpoch: p.coordinatorEpoch,
+      });
+    }
   }
 
   /** Forgets a partition (topic deleted, log truncated before a rebuild). */

@@ -39,3 +39,5 @@ export function openFilePartitionLog(options: PartitionLogOptions & { fs?: Stora
 export function openMemoryPartitionLog(options: PartitionLogOptions & { fs?: MemoryFs }): PartitionLog {
   return new SegmentedPartitionLog({ ...options, fs: options.fs ?? new MemoryFs() });
 }
+export * from './producer-log-state.ts';
+export * from './producer-snapshot.ts';

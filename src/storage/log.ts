@@ -6,6 +6,8 @@
 //   00000000000000000000.timeindex  sparse time index (int64 timestamp, int32 relative offset)
 //   leader-epoch-checkpoint         epoch → start offset (Kafka's text format)
 //   log-checkpoint                  log start offset, recovery point, high watermark, clean-shutdown flag
+//   00000000000000000000.snapshot   producer state before that offset (at every roll and clean close)
+//   00000000000000000000.txnindex   the aborted transactions whose abort marker is in that segment
 //
 // Kafka keeps the last three per log directory; one file per partition keeps partitions
 // independent (a partition can be moved or deleted as one directory).
@@ -31,11 +33,23 @@ import type {
   AppendResult,
   CompactionResult,
   PartitionLog,
+  ProducerStateLoad,
   ReadOptions,
   ReadResult,
   RetentionResult,
   TimestampOffset,
 } from './partition-log.ts';
+import { LogProducerState, type ProducerStateView, producerBatchFactsAt } from './producer-log-state.ts';
+import {
+  type AbortedTxnEntry,
+  decodeProducerSnapshot,
+  decodeTxnIndex,
+  encodeProducerSnapshot,
+  encodeTxnIndexEntry,
+  snapshotFileName,
+  snapshotOffsetOf,
+  TXN_INDEX_ENTRY_BYTES,
+} from './producer-snapshot.ts';
 import { type AppendedBatch, LogSegment, OFFSET_INDEX_ENTRY_BYTES } from './segment.ts';
 import { findRecordAtOrAfterTimestamp, findRecordWithMaxTimestamp } from './timestamps.ts';
 
@@ -95,6 +109,10 @@ export class SegmentedPartitionLog implements PartitionLog {
   #unflushedMessages = 0;
   #oldestUnflushedMs = -1;
   #closed = false;
+  readonly #producers = new LogProducerState();
+  /** Offset of the newest snapshot file, -1 when none. */
+  #latestSnapshotOffset = -1;
+  #producerStateLoad: ProducerStateLoad = { snapshotOffset: -1, replayedBatches: 0 };
 
   constructor(options: OpenLogOptions) {
     this.topic = options.topic;
@@ -120,6 +138,9 @@ export class SegmentedPartitionLog implements PartitionLog {
   }
   get recoveredSegments(): number {
     return this.#recoveredSegments;
+  }
+  get producerStateLoad(): ProducerStateLoad {
+    return this.#producerStateLoad;
   }
 
   get recoveryPoint(): number {
@@ -220,6 +241,7 @@ export class SegmentedPartitionLog implements PartitionLog {
     // these writes would say. Skipping them saves 4 fsyncs per new partition on the event loop
     // (creating the 50 partitions of __consumer_offsets blocked every client for ~0.6 s).
     if (fresh) return;
+    this.#loadProducerState(true);
     if (!epochsLoaded) this.#epochs.reset(rebuiltEpochs);
     this.#epochs.truncateFromEnd(this.#logEndOffset);
     this.#epochs.truncateFromStart(this.#logStartOffset);
@@ -266,6 +288,7 @@ export class SegmentedPartitionLog implements PartitionLog {
 
   #newSegment(baseOffset: number): LogSegment {
     const segment = new LogSegment(this.#fs, this.dir, baseOffset, this.#config.indexIntervalBytes);
+    segment.rewriteTxnIndex([]);
     if (segment.size > 0) {
       // A leftover file at this base offset (e.g. after a truncation) is stale.
       segment.truncateToPosition(0);
@@ -361,6 +384,7 @@ export class SegmentedPartitionLog implements PartitionLog {
     this.#active.append(records, batches, nowMs);
     invariant(last.lastOffset + 1 > this.#logEndOffset, () => 'log end offset must grow');
     this.#logEndOffset = last.lastOffset + 1;
+    for (const b of batches) this.#applyProducerBatch(records, b.position, this.#active);
     let maxTimestamp = -1;
     let messages = 0;
     for (const b of batches) {
@@ -407,7 +431,9 @@ export class SegmentedPartitionLog implements PartitionLog {
   #rollAt(baseOffset: number): void {
     const previous = this.#active;
     previous.flushIndexes(true);
+    previous.fsyncTxnIndex();
     this.#segments.push(this.#newSegment(baseOffset));
+    this.#writeSnapshot(baseOffset);
   }
 
   // ---- read ----
@@ -602,6 +628,7 @@ export class SegmentedPartitionLog implements PartitionLog {
     this.#logEndOffset = Math.max(end, active.baseOffset);
     invariant(this.#logEndOffset <= offset, () => `truncation to ${offset} left LEO ${this.#logEndOffset}`);
     this.#afterTruncation();
+    this.#loadProducerState(false);
   }
 
   #afterTruncation(): void {
@@ -622,6 +649,8 @@ export class SegmentedPartitionLog implements PartitionLog {
     this.#highWatermark = offset;
     this.#recoveryPoint = offset;
     this.#epochs.clear();
+    this.#deleteSnapshots(() => true);
+    this.#producers.clear();
     this.#writeCheckpoint(false);
   }
 
@@ -635,6 +664,7 @@ export class SegmentedPartitionLog implements PartitionLog {
     if (offset <= this.#logStartOffset) return this.#logStartOffset;
     this.#logStartOffset = offset;
     this.#deleteSegmentsBelowLogStart();
+    this.#deleteSnapshots((o) => o < this.#segments[0]!.baseOffset);
     this.#epochs.truncateFromStart(this.#logStartOffset);
     this.#writeCheckpoint(false);
     return this.#logStartOffset;
@@ -682,6 +712,7 @@ export class SegmentedPartitionLog implements PartitionLog {
     if (newStart <= this.#logStartOffset) return none;
     this.#logStartOffset = newStart;
     const { count, bytes } = this.#deleteSegmentsBelowLogStart();
+    this.#deleteSnapshots((o) => o < this.#segments[0]!.baseOffset);
     this.#epochs.truncateFromStart(this.#logStartOffset);
     this.#writeCheckpoint(false);
     return { deletedSegments: count, deletedBytes: bytes, logStartOffset: this.#logStartOffset };
@@ -707,6 +738,7 @@ export class SegmentedPartitionLog implements PartitionLog {
       if (segment.nextOffset <= this.#recoveryPoint && segment !== this.#active) continue;
       segment.flushIndexes(false);
       segment.fsync();
+      segment.fsyncTxnIndex();
     }
     this.#recoveryPoint = this.#logEndOffset;
     this.#unflushedMessages = 0;
@@ -729,7 +761,12 @@ export class SegmentedPartitionLog implements PartitionLog {
     for (const segment of this.#segments) {
       segment.flushIndexes(segment === this.#active);
       segment.fsync();
+      segment.fsyncTxnIndex();
       segment.close();
+    }
+    // A clean close leaves a snapshot at the log end: the next start replays nothing.
+    if (this.#logEndOffset > Math.max(this.#latestSnapshotOffset, this.#segments[0]!.baseOffset)) {
+      this.#writeSnapshot(this.#logEndOffset);
     }
     this.#recoveryPoint = this.#logEndOffset;
     this.#writeCheckpoint(true);
@@ -746,6 +783,132 @@ export class SegmentedPartitionLog implements PartitionLog {
     if (!this.#closed) for (const segment of this.#segments) segment.close();
     this.#closed = true;
     this.#fs.removeTree(this.dir);
+  }
+
+  // ---- producer state ----
+
+  /** What the broker's producer table loads: the producers, open and unreplicated transactions, aborted ranges. */
+  producerStateView(): ProducerStateView {
+    this.#producers.onHighWatermark(this.#highWatermark);
+    const aborted: AbortedTxnEntry[] = [];
+    for (const segment of this.#segments) aborted.push(...this.#readTxnIndex(segment));
+    return this.#producers.view(aborted);
+  }
+
+  #applyProducerBatch(buf: Uint8Array, position: number, segment: LogSegment): void {
+    const facts = producerBatchFactsAt(buf, position);
+    if (facts === null) return;
+    const aborted = this.#producers.apply(facts);
+    if (aborted !== null) segment.appendTxnIndex(encodeTxnIndexEntry(aborted));
+  }
+
+  #writeSnapshot(offset: number): void {
+    this.#fs.writeFileAtomic(
+      `${this.dir}/${snapshotFileName(offset)}`,
+      encodeProducerSnapshot(this.#producers.snapshotEntries()),
+    );
+    this.#latestSnapshotOffset = offset;
+  }
+
+  #snapshotOffsets(): number[] {
+    const offsets: number[] = [];
+    for (const name of this.#fs.list(this.dir)) {
+      const offset = snapshotOffsetOf(name);
+      if (offset !== null) offsets.push(offset);
+    }
+    return offsets.sort((a, b) => a - b);
+  }
+
+  #deleteSnapshots(which: (offset: number) => boolean): void {
+    for (const offset of this.#snapshotOffsets()) {
+      if (which(offset)) this.#fs.unlink(`${this.dir}/${snapshotFileName(offset)}`);
+    }
+    this.#latestSnapshotOffset = this.#snapshotOffsets().at(-1) ?? -1;
+  }
+
+  /**
+   * Producer state at open and after a truncation, as Kafka's ProducerStateManager loads it:
+   * snapshots above the log end (written before a crash lost the log bytes under them) and
+   * unreadable ones are deleted with a warning, the newest left is loaded and only the batches
+   * after it are replayed; the transaction indexes are cut back to that offset first, since the
+   * replay writes their entries again. After a truncation the snapshots above the new end are
+   * expected and go without a warning.
+   */
+  #loadProducerState(atOpen: boolean): void {
+    const end = this.#logEndOffset;
+    const first = this.#segments[0]!.baseOffset;
+    let from = first;
+    let snapshotOffset = -1;
+    this.#producers.clear();
+    for (const offset of this.#snapshotOffsets().reverse()) {
+      const path = `${this.dir}/${snapshotFileName(offset)}`;
+      if (offset > end) {
+        if (atOpen)
+          this.#logger.warn(`${this.dir}: deleting producer snapshot ${path} above the log end ${end}`);
+        this.#fs.unlink(path);
+      } else if (offset < first) {
+        this.#fs.unlink(path);
+      } else if (snapshotOffset < 0) {
+        try {
+          this.#producers.load(decodeProducerSnapshot(this.#fs.readFile(path) ?? Buffer.alloc(0)));
+          snapshotOffset = offset;
+          from = offset;
+        } catch (error) {
+          this.#logger.warn(
+            `${this.dir}: deleting unreadable producer snapshot ${path}: ${(error as Error).message}`,
+          );
+          this.#fs.unlink(path);
+          this.#producers.clear();
+        }
+      }
+    }
+    this.#latestSnapshotOffset = this.#snapshotOffsets().at(-1) ?? -1;
+    let replayed = 0;
+    for (const segment of this.#segments) {
+      if (segment.nextOffset <= from && segment.baseOffset < from) continue;
+      this.#cutTxnIndex(segment, from);
+      const start = segment.baseOffset < from ? segment.lookupPosition(from) : 0;
+      segment.scan(start, false, (b) => {
+        if (b.lastOffset < from) return true;
+        const whole =
+          b.chunkPosition + b.size <= b.chunk.length
+            ? { buf: b.chunk, at: b.chunkPosition }
+            : { buf: segment.read(b.position, b.size), at: 0 };
+        this.#applyProducerBatch(whole.buf, whole.at, segment);
+        replayed++;
+        return true;
+      });
+    }
+    this.#producers.onHighWatermark(this.#highWatermark);
+    this.#producerStateLoad = { snapshotOffset, replayedBatches: replayed };
+    this.#logger.info(
+      `${this.dir}: producer state: snapshot at ${snapshotOffset}, replayed ${replayed} batches`,
+    );
+  }
+
+  #readTxnIndex(segment: LogSegment): AbortedTxnEntry[] {
+    const data = this.#fs.readFile(segment.txnIndexPath);
+    if (data === null) return [];
+    try {
+      return decodeTxnIndex(data).entries;
+    } catch (error) {
+      this.#logger.warn(
+        `${this.dir}: ignoring unreadable ${segment.txnIndexPath}: ${(error as Error).message}`,
+      );
+      return [];
+    }
+  }
+
+  /** Keeps only the entries of a segment's transaction index whose marker is below `offset`. */
+  #cutTxnIndex(segment: LogSegment, offset: number): void {
+    const entries = this.#readTxnIndex(segment);
+    const kept = entries.filter((e) => e.lastOffset < offset);
+    if (
+      kept.length === entries.length &&
+      (this.#fs.readFile(segment.txnIndexPath)?.length ?? 0) === kept.length * TXN_INDEX_ENTRY_BYTES
+    )
+      return;
+    segment.rewriteTxnIndex(kept.map(encodeTxnIndexEntry));
   }
 
   /** For tests and tools: the segments' base offsets. */

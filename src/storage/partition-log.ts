@@ -5,6 +5,7 @@
 import type { BatchInfo } from '../records/index.ts';
 import type { LogConfig } from './config.ts';
 import type { EpochEntry } from './leader-epoch-cache.ts';
+import type { ProducerStateView } from './producer-log-state.ts';
 
 export interface AppendResult {
   /** Offset given to the first record appended. */
@@ -57,6 +58,14 @@ export interface CompactionResult {
   bytesAfter: number;
 }
 
+/** How producer state was loaded at open or after the last truncation. */
+export interface ProducerStateLoad {
+  /** Offset of the snapshot loaded, -1 when none (replayed from the first segment). */
+  readonly snapshotOffset: number;
+  /** Batches read after it (each once). */
+  readonly replayedBatches: number;
+}
+
 export interface PartitionLog {
   readonly topic: string;
   readonly partition: number;
@@ -73,6 +82,10 @@ export interface PartitionLog {
   readonly segmentCount: number;
   readonly config: Readonly<LogConfig>;
   updateConfig(overrides: Partial<LogConfig>): void;
+
+  /** Producer state as the log's appends left it (leader and follower): what a new leader loads, without a data scan. */
+  producerStateView(): ProducerStateView;
+  readonly producerStateLoad: ProducerStateLoad;
 
   /**
    * Appends batches a leader received (validated by `validateProducePayload`, whose

@@ -22,7 +22,10 @@ export const SCAN_CHUNK_BYTES = 1024 * 1024;
 /** Offsets in a segment are stored as int32 deltas from its base offset. */
 export const RELATIVE_OFFSET_MAX = 2 ** 31 - 1;
 
-export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | '.timeindex'): string {
+export function segmentFileName(
+  baseOffset: number,
+  suffix: '.log' | '.index' | '.timeindex' | '.txnindex',
+): string {
   return String(baseOffset).padStart(20, '0') + suffix;
 }
 
@@ -61,6 +64,8 @@ export class LogSegment {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
+  /** Aborted transactions whose marker is in this segment (src/storage/producer-snapshot.ts). */
+  readonly txnIndexPath: string;
   readonly #fs: StorageFs;
   #fd: FileHandle;
   /** Bytes in the .log file. */
@@ -91,6 +96,7 @@ export class LogSegment {
     this.logPath = `${dir}/${segmentFileName(baseOffset, '.log')}`;
     this.indexPath = `${dir}/${segmentFileName(baseOffset, '.index')}`;
     this.timeIndexPath = `${dir}/${segmentFileName(baseOffset, '.timeindex')}`;
+    this.txnIndexPath = `${dir}/${segmentFileName(baseOffset, '.txnindex')}`;
     this.#indexIntervalBytes = indexIntervalBytes;
     this.#fd = fs.open(this.logPath);
     this.size = fs.size(this.#fd);
@@ -417,6 +423,33 @@ export class LogSegment {
     this.#fs.fsync(this.#fd);
   }
 
+  /** Appends one transaction-index entry (aborts are rare: the file is opened for each). */
+  appendTxnIndex(entry: Uint8Array): void {
+    const fd = this.#fs.open(this.txnIndexPath);
+    try {
+      this.#fs.write(fd, entry, 0, entry.length, this.#fs.size(fd));
+    } finally {
+      this.#fs.close(fd);
+    }
+  }
+
+  /** Replaces the transaction index with `entries` (none: the file goes). */
+  rewriteTxnIndex(entries: readonly Uint8Array[]): void {
+    this.#fs.unlink(this.txnIndexPath);
+    for (const entry of entries) this.appendTxnIndex(entry);
+  }
+
+  /** Makes the transaction index durable, when the segment has one. */
+  fsyncTxnIndex(): void {
+    if (!this.#fs.exists(this.txnIndexPath)) return;
+    const fd = this.#fs.open(this.txnIndexPath);
+    try {
+      this.#fs.fsync(fd);
+    } finally {
+      this.#fs.close(fd);
+    }
+  }
+
   close(): void {
     this.#fs.close(this.#fd);
   }
@@ -427,6 +460,7 @@ export class LogSegment {
     this.#fs.unlink(this.logPath);
     this.#fs.unlink(this.indexPath);
     this.#fs.unlink(this.timeIndexPath);
+    this.#fs.unlink(this.txnIndexPath);
   }
 
   /** Replaces the .log file with `replacementPath` (compaction), keeping this object usable. */

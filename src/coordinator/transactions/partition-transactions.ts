@@ -2,8 +2,10 @@
  * The partition side of transactions, for every local partition: the open transaction of
  * each producer (its first offset), the aborted transactions (producer id, first offset,
  * offset of the abort marker), and from them the last stable offset. The produce path tells
- * it about transactional appends, the marker writer about markers, and at start the broker's
- * logs are replayed through the same two calls (so a restart, clean or `kill -9`, rebuilds it).
+ * it about transactional appends, the marker writer about markers; at start and at a new
+ * leadership each partition is loaded from its log (`loadPartition`: the open transactions the
+ * log tracks as it appends, its `.txnindex` files), so a restart, clean or `kill -9`, or a
+ * failover rebuilds it without a scan of the data.
  *
  * Kafka's rules: the LSO is the smallest first offset of any open transaction, or of one whose
  * marker is not yet below the high watermark (Kafka's unreplicated transactions: on a replicated
@@ -115,6 +117,30 @@ export class PartitionTransactions {
       state.aborted = state.aborted.filter((a) => a.lastOffset >= logStartOffset);
     }
     return state.aborted.filter((a) => a.lastOffset >= fromOffset && a.firstOffset < toOffset);
+  }
+
+  /** Replaces a partition's transactions with what its log holds. */
+  loadPartition(
+    topic: string,
+    partition: number,
+    log: {
+      readonly ongoing: ReadonlyMap<bigint, number>;
+      readonly unreplicated: readonly { readonly firstOffset: number; readonly markerOffset: number }[];
+      readonly aborted: readonly AbortedTransaction[];
+    },
+  ): void {
+    this.#partitions.set(keyOf(topic, partition), {
+      open: new Map(log.ongoing),
+      aborted: log.aborted.map((a) => ({
+        producerId: a.producerId,
+        firstOffset: a.firstOffset,
+        lastOffset: a.lastOffset,
+      })),
+      unreplicated: log.unreplicated.map((t) => ({
+        firstOffset: t.firstOffset,
+        markerOffset: t.markerOffset,
+      })),
+    });
   }
 
   /** Forgets a partition (topic deleted). */

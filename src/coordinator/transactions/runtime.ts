@@ -28,15 +28,14 @@ import {
   type CoordinatorReplica,
   ReplicationWaits,
   readNumber,
-  replayedBatches,
   replicatedAppendRefusal,
   scanBatches,
 } from '../broker-log.ts';
 import type { GroupCoordinator } from '../group-coordinator.ts';
 import { OFFSETS_TOPIC_NAME } from '../offsets-log.ts';
-import type { ProducerStateTable, ReplayedBatch } from '../producer-state.ts';
+import type { ProducerStateTable } from '../producer-state.ts';
 import type { CoordinatorRecord } from '../records.ts';
-import { CONTROL_TYPE_COMMIT, encodeMarkerBatch } from './control.ts';
+import { encodeMarkerBatch } from './control.ts';
 import {
   type MarkerWriter,
   type TopicPartition,
@@ -226,38 +225,20 @@ export class TransactionRuntime implements MarkerWriter {
     this.producerState = new TransactionalProducerState(table, this);
   }
 
-  /** Start-up replay of one stored batch header: transactions opened and ended by markers. */
-  replayBatch(topic: string, partition: number, batch: ReplayedBatch): void {
-    if (batch.isControl) {
-      this.partitions.onMarker(
-        topic,
-        partition,
-        batch.producerId,
-        batch.controlType === CONTROL_TYPE_COMMIT,
-        Number(batch.baseOffset),
-      );
-    } else if (batch.isTransactional) {
-      this.partitions.onTransactionalAppend(topic, partition, batch.producerId, Number(batch.baseOffset));
-    }
-  }
-
   /**
    * This broker leads a partition in a new leader epoch: its open and aborted transactions and
-   * its producers are rebuilt from the log, which holds what it replicated as a follower (the
-   * produce path and the marker writer track them only where the partition is led). Scans to the
-   * log end: a new leader's high watermark may not have caught up yet.
+   * its producers are loaded from the log, which tracked them as it appended what this broker
+   * replicated as a follower (the produce path and the marker writer track them only where the
+   * partition is led): no scan of the data, to the log end (a new leader's high watermark may not
+   * have caught up yet).
    */
   rebuildPartition(topic: string, partition: number): void {
     if (topic === TRANSACTION_STATE_TOPIC) return;
     const replica = replicaOf(this.#broker, topic, partition);
     if (replica === undefined) return;
-    const batches = replayedBatches(replica, 'end');
-    this.partitions.removePartition(topic, partition);
-    this.#table.removePartition(topic, partition);
-    for (const batch of batches) {
-      this.#table.replayBatch(topic, partition, batch);
-      this.replayBatch(topic, partition, batch);
-    }
+    const state = replica.log.producerStateView();
+    this.#table.loadPartition(topic, partition, state.producers);
+    this.partitions.loadPartition(topic, partition, state);
   }
 
   /**
