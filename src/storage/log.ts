@@ -431,6 +431,10 @@ export class SegmentedPartitionLog implements PartitionLog {
   #rollAt(baseOffset: number): void {
     const previous = this.#active;
     previous.flushIndexes(true);
+    // The snapshot at the new base describes every batch below it: those batches are made durable
+    // first, so a power loss cannot leave a snapshot over log bytes it lost (Kafka flushes the
+    // rolled segment too, after the fact, and deletes such snapshots at recovery, as open does here).
+    previous.fsync();
     previous.fsyncTxnIndex();
     this.#segments.push(this.#newSegment(baseOffset));
     this.#writeSnapshot(baseOffset);
