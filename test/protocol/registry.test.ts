@@ -35,7 +35,7 @@ test('version ranges as the specification gives them', () => {
     [ApiKey.Heartbeat, 0, 4, 4],
     [ApiKey.LeaveGroup, 0, 5, 4],
     [ApiKey.SyncGroup, 0, 5, 4],
-    [ApiKey.DescribeGroups, 0, 5, 5],
+    [ApiKey.DescribeGroups, 0, 6, 5],
     [ApiKey.ListGroups, 0, 5, 3],
     [ApiKey.SaslHandshake, 0, 1, null],
     [ApiKey.ApiVersions, 0, 4, 3],

@@ -1,19 +1,21 @@
 import { array, field, request, response, struct } from '../schema.ts';
 
-// DescribeGroups (API key 15), written from Kafka's DescribeGroupsRequest/DescribeGroupsResponse message definitions.
+// DescribeGroups (API key 15), written from Kafka's DescribeGroupsRequest/DescribeGroupsResponse message definitions
+// (v6, KIP-1043: ErrorMessage, as Kafka 4.1.1's DescribeGroupsResponseData SCHEMA_6 has it).
 
-export const DescribeGroupsRequest = request(15, 'DescribeGroupsRequest', '0-5', '5+', [
+export const DescribeGroupsRequest = request(15, 'DescribeGroupsRequest', '0-6', '5+', [
   field('groups', array('string'), '0+'),
   field('includeAuthorizedOperations', 'bool', '3+'),
 ]);
 
-export const DescribeGroupsResponse = response(15, 'DescribeGroupsResponse', '0-5', '5+', [
+export const DescribeGroupsResponse = response(15, 'DescribeGroupsResponse', '0-6', '5+', [
   field('throttleTimeMs', 'int32', '1+'),
   field(
     'groups',
     array(
       struct('DescribedGroup', [
         field('errorCode', 'int16', '0+'),
+        field('errorMessage', 'string', '6+', { nullable: '6+', default: null }),
         field('groupId', 'string', '0+'),
         field('groupState', 'string', '0+'),
         field('protocolType', 'string', '0+'),
@@ -50,6 +52,7 @@ export type DescribeGroupsResponseData = {
   throttleTimeMs: number;
   groups: {
     errorCode: number;
+    errorMessage: string | null;
     groupId: string;
     groupState: string;
     protocolType: string;
