@@ -304,11 +304,15 @@ export interface ClassicGroupsPort {
   endEmptyForConversion(groupId: string): CoordinatorRecord[];
   /** group.max.size: a consumer group larger than this is not downgraded. */
   readonly classicMaxSize: number;
-  /** Makes a classic group of these members at this generation and starts a rebalance: the records that write it. */
+  /**
+   * Makes a classic group of these members at this generation, Stable, then starts a rebalance for
+   * `rebalanceReason` unless it is null: the records that write it.
+   */
   startFromDowngrade(
     groupId: string,
     generationId: number,
     members: readonly ClassicMemberForDowngrade[],
+    rebalanceReason: string | null,
   ): CoordinatorRecord[];
 }
 
@@ -962,7 +966,7 @@ export class ConsumerGroups {
    */
   #removeMembers(group: ConsumerGroup, leaving: readonly ConsumerMember[]): void {
     if (this.#canDowngrade(group, leaving)) {
-      this.#downgrade(group, leaving);
+      this.#downgrade(group, leaving, leavingReason(group.groupId));
       return;
     }
     for (const member of leaving) this.#removeMember(group, member);
@@ -971,7 +975,7 @@ export class ConsumerGroups {
   /** A member is gone: see #removeMembers. */
   #removeMember(group: ConsumerGroup, member: ConsumerMember): void {
     if (this.#canDowngrade(group, [member])) {
-      this.#downgrade(group, [member]);
+      this.#downgrade(group, [member], leavingReason(group.groupId));
       return;
     }
     this.#dropMember(group, member);
@@ -1035,6 +1039,23 @@ export class ConsumerGroups {
       return apiVersion >= 9 ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.ILLEGAL_GENERATION;
     }
     return null;
+  }
+
+  /**
+   * OffsetFetch v9 against a consumer group (Kafka 4.1.1's ConsumerGroup.validateOffsetFetch): null
+   * when accepted, an error code otherwise, `undefined` when the group is not a consumer group. No
+   * member id (null) with a negative epoch is an admin client or a client without group management;
+   * any other member id (the empty one too) must be a member: UNKNOWN_MEMBER_ID, then its epoch:
+   * STALE_MEMBER_EPOCH, or ILLEGAL_GENERATION for a classic member.
+   */
+  offsetFetchError(groupId: string, memberId: string | null, memberEpoch: number): number | null | undefined {
+    const group = this.#groups.get(groupId);
+    if (group === undefined) return undefined;
+    if (memberId === null && memberEpoch < 0) return null;
+    const member = memberId === null ? undefined : group.members.get(memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (memberEpoch === member.memberEpoch) return null;
+    return member.classic !== null ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
   }
 
   /**
@@ -1164,10 +1185,11 @@ export class ConsumerGroups {
 
   /**
    * The consumer group becomes a classic group of its remaining (classic) members at the group
-   * epoch, each with its target assignment, and a classic rebalance starts (Kafka's
-   * convertToClassicGroup): the consumer group's records get tombstones, then the classic group's.
+   * epoch, each with its target assignment, and a classic rebalance starts unless `rebalanceReason`
+   * is null (Kafka's convertToClassicGroup): the consumer group's records get tombstones, then the
+   * classic group's.
    */
-  #downgrade(group: ConsumerGroup, leaving: readonly ConsumerMember[]): void {
+  #downgrade(group: ConsumerGroup, leaving: readonly ConsumerMember[], rebalanceReason: string | null): void {
     const port = this.#classicGroups!;
     const names = this.#topicNames();
     for (const member of leaving) this.#dropMember(group, member);
@@ -1187,7 +1209,7 @@ export class ConsumerGroups {
     });
     for (const member of [...group.members.values()]) this.#dropMember(group, member);
     this.#groups.delete(group.groupId);
-    const last = port.startFromDowngrade(group.groupId, group.groupEpoch, members);
+    const last = port.startFromDowngrade(group.groupId, group.groupEpoch, members, rebalanceReason);
     this.#conversionRecords.set(group.groupId, { first: [], last });
     this.#logger(`consumer group ${group.groupId}: converted the consumer group to a classic group`);
   }
@@ -1247,6 +1269,8 @@ export class ConsumerGroups {
         'Malformed consumer protocol subscription.',
       );
     }
+    const replaced = this.#replacedStaticMember(group, input);
+    const downgrade = replaced !== undefined && this.#canDowngradeReplacing(group, replaced);
     const member = this.#classicMemberFor(group, input);
     let changed = member.memberEpoch === 0 && !group.target.has(member.memberId);
     const topics = [...new Set(subscription.topics)].sort();
@@ -1259,13 +1283,27 @@ export class ConsumerGroups {
     member.clientId = input.clientId;
     member.clientHost = input.clientHost;
     member.classic = { sessionTimeoutMs: input.sessionTimeoutMs, protocols: input.protocols };
-    if (changed || this.#metadataChanged(group)) group.groupEpoch++;
-    if (group.groupEpoch > group.assignmentEpoch) this.#computeTarget(group);
-    this.#reconcile(group, member, subscription.owned);
-    member.cancelJoinTimeout?.();
-    member.cancelJoinTimeout = null;
-    this.#scheduleSession(group, member);
-    this.#scheduleClassicSyncTimeout(group, member);
+    if (downgrade) {
+      // The last consumer-protocol member replaced by a classic one: the group is classic at once
+      // (Kafka's classicGroupJoinToConsumerGroup). The same subscription keeps the replaced member's
+      // assignment with no rebalance; another one rebalances the classic group (no new epoch first).
+      if (!changed) this.#reconcile(group, member, subscription.owned);
+      this.#downgrade(
+        group,
+        [],
+        changed
+          ? `Downgrade group ${group.groupId} from consumer to classic for static member replacement with different subscription.`
+          : null,
+      );
+    } else {
+      if (changed || this.#metadataChanged(group)) group.groupEpoch++;
+      if (group.groupEpoch > group.assignmentEpoch) this.#computeTarget(group);
+      this.#reconcile(group, member, subscription.owned);
+      member.cancelJoinTimeout?.();
+      member.cancelJoinTimeout = null;
+      this.#scheduleSession(group, member);
+      this.#scheduleClassicSyncTimeout(group, member);
+    }
     return {
       errorCode: ErrorCode.NONE,
       generationId: member.memberEpoch,
@@ -1276,6 +1314,24 @@ export class ConsumerGroups {
       memberId: member.memberId,
       members: [],
     };
+  }
+
+  /** The static member a classic JoinGroup without member id replaces (its instance id's current member). */
+  #replacedStaticMember(group: ConsumerGroup, input: JoinGroupInput): ConsumerMember | undefined {
+    if (input.groupInstanceId === null || input.memberId !== '') return undefined;
+    return group.staticMember(input.groupInstanceId);
+  }
+
+  /**
+   * Kafka's validateOnlineDowngradeWithReplacedMember: the replaced member is the group's only
+   * consumer-protocol member, the policy allows a downgrade, and the group fits a classic group.
+   */
+  #canDowngradeReplacing(group: ConsumerGroup, replaced: ConsumerMember): boolean {
+    const port = this.#classicGroups;
+    if (port === undefined || !downgradeEnabled(this.config.migrationPolicy)) return false;
+    if (replaced.classic !== null) return false;
+    const others = [...group.members.values()].filter((m) => m !== replaced);
+    return others.every((m) => m.classic !== null) && group.members.size <= port.classicMaxSize;
   }
 
   /** The member a classic JoinGroup names: an existing one, a new one, or a static member's new incarnation. */
@@ -1304,8 +1360,9 @@ export class ConsumerGroups {
     }
     const member = this.#newMember(fields, this.#newMemberId());
     if (previous !== undefined) {
-      // The new incarnation takes over the previous one's assignment and epochs.
-      this.#takeOver(group, previous, member, previous.memberEpoch);
+      // The new incarnation takes over the previous one's assignment at epoch 0, reconciled from
+      // there (Kafka's getOrMaybeSubscribeStaticConsumerGroupMember for a classic join).
+      this.#takeOver(group, previous, member, 0);
     }
     group.members.set(member.memberId, member);
     return member;
@@ -1452,6 +1509,11 @@ export class ConsumerGroups {
       void this.persistGroup(group.groupId);
     });
   }
+}
+
+/** Why a classic group made by a downgrade after members left rebalances (Kafka's text). */
+function leavingReason(groupId: string): string {
+  return `Downgrade group ${groupId} from consumer to classic for member leaving.`;
 }
 
 /** A member's ClassicMemberMetadata as its record holds it (null: a consumer-protocol member). */

@@ -185,12 +185,17 @@ export interface DescribedMember {
 
 export interface DescribedGroup {
   readonly errorCode: number;
+  /** v6+: why the group is not described (GROUP_ID_NOT_FOUND), else null. */
+  readonly errorMessage: string | null;
   readonly groupId: string;
   readonly groupState: string;
   readonly protocolType: string;
   readonly protocolData: string;
   readonly members: readonly DescribedMember[];
 }
+
+/** DescribeGroups answers an unknown or non-classic group GROUP_ID_NOT_FOUND from this version (KIP-1043). */
+export const DESCRIBE_GROUPS_NOT_FOUND_VERSION = 6;
 
 export interface GroupCoordinatorOptions {
   readonly clock: Clock;
@@ -261,8 +266,8 @@ export class GroupCoordinator {
       endForUpgrade: (groupId) => this.#endForUpgrade(groupId),
       endEmptyForConversion: (groupId) => this.#endEmptyForConversion(groupId),
       classicMaxSize: this.config.groupMaxSize,
-      startFromDowngrade: (groupId, generationId, members) =>
-        this.#startFromDowngrade(groupId, generationId, members),
+      startFromDowngrade: (groupId, generationId, members, rebalanceReason) =>
+        this.#startFromDowngrade(groupId, generationId, members, rebalanceReason),
     };
   }
 
@@ -316,11 +321,12 @@ export class GroupCoordinator {
     return [{ key: encodeGroupMetadataKey(groupId), value: null }];
   }
 
-  /** A classic group of a downgraded consumer group's members, Stable at its epoch, then rebalancing. */
+  /** A classic group of a downgraded consumer group's members, Stable at its epoch, then rebalancing for a reason. */
   #startFromDowngrade(
     groupId: string,
     generationId: number,
     members: readonly ClassicMemberForDowngrade[],
+    rebalanceReason: string | null,
   ): CoordinatorRecord[] {
     const previous = this.#groups.get(groupId);
     if (previous !== undefined) this.#dropGroupTimers(previous);
@@ -351,7 +357,7 @@ export class GroupCoordinator {
     this.#groups.set(groupId, group);
     const record = this.#groupMetadataRecord(group, this.#currentAssignment(group));
     for (const member of group.members.values()) this.#scheduleHeartbeat(group, member);
-    this.#prepareRebalance(group, `Downgrade group ${groupId} from consumer to classic for member leaving.`);
+    if (rebalanceReason !== null) this.#prepareRebalance(group, rebalanceReason);
     return [record];
   }
 
@@ -1678,13 +1684,23 @@ export class GroupCoordinator {
     return [...this.#partitions.values()].includes('loading');
   }
 
-  describeGroup(groupId: string): DescribedGroup {
+  /**
+   * DescribeGroups: a classic group's state and members. A consumer group or an unknown id is Dead;
+   * from v6 (KIP-1043) also GROUP_ID_NOT_FOUND with Kafka 4.1.1's message.
+   */
+  describeGroup(groupId: string, apiVersion = 0): DescribedGroup {
     const statusError = this.#groupStatusError(groupId, false);
-    // A consumer group is not described by DescribeGroups: Kafka 4.1.1 answers Dead below v6 (GROUP_ID_NOT_FOUND from v6).
-    const group = this.#consumerGroups?.group(groupId) === undefined ? this.#groups.get(groupId) : undefined;
+    const isConsumerGroup = this.#consumerGroups?.group(groupId) !== undefined;
+    const group = isConsumerGroup ? undefined : this.#groups.get(groupId);
     if (statusError !== null || group === undefined) {
+      const notFound = statusError === null && apiVersion >= DESCRIBE_GROUPS_NOT_FOUND_VERSION;
       return {
-        errorCode: statusError ?? ErrorCode.NONE,
+        errorCode: statusError ?? (notFound ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE),
+        errorMessage: notFound
+          ? isConsumerGroup
+            ? `Group ${groupId} is not a classic group.`
+            : `Group ${groupId} not found.`
+          : null,
         groupId,
         groupState: 'Dead',
         protocolType: '',
@@ -1696,6 +1712,7 @@ export class GroupCoordinator {
     const protocolName = group.protocolName ?? '';
     return {
       errorCode: ErrorCode.NONE,
+      errorMessage: null,
       groupId,
       groupState: group.state,
       protocolType: group.protocolType ?? '',

@@ -74,7 +74,7 @@ function setup(policy: MigrationPolicy, userData: Uint8Array | null = null, empt
     // An empty classic group holds the id: every call would end it again (so a second call is a fault).
     endEmptyForConversion: () => (emptyClassic ? [CLASSIC_TOMBSTONE] : []),
     classicMaxSize: 100,
-    startFromDowngrade: (_groupId, generationId, members) => {
+    startFromDowngrade: (_groupId, generationId, members, _rebalanceReason) => {
       downgrades.push({ generationId, members });
       return [CLASSIC_RECORD];
     },

@@ -40,7 +40,7 @@ function subscription(topic: string): Uint8Array {
   });
 }
 
-function assignmentBytes(topic: string, partitions: number[]): Uint8Array {
+export function assignmentBytes(topic: string, partitions: number[]): Uint8Array {
   return encodeVersioned(ConsumerProtocolAssignment, 0, {
     assignedPartitions: [{ topic, partitions }],
     userData: null,
@@ -56,7 +56,7 @@ function partitionsOf(bytes: Uint8Array): number[] {
 }
 
 /** Retries a request while it answers one of the `transient` codes (a coordinator still being made). */
-async function until(
+export async function until(
   what: string,
   request: () => Promise<MessageValue>,
   done: (answer: MessageValue) => boolean,
@@ -71,14 +71,18 @@ async function until(
 }
 
 /** Answers of a coordinator not serving yet (its partition still loading after FindCoordinator, on the reference). */
-const NOT_READY: readonly number[] = [
+export const NOT_READY: readonly number[] = [
   ErrorCode.NOT_COORDINATOR,
   ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
   ErrorCode.COORDINATOR_NOT_AVAILABLE,
 ];
 
 /** Creates the topic and waits until FindCoordinator answers for each group. */
-async function prepare(admin: ControllerClient, topic: string, groups: readonly string[]): Promise<void> {
+export async function prepare(
+  admin: ControllerClient,
+  topic: string,
+  groups: readonly string[],
+): Promise<void> {
   const created = await send(admin, 19, 7, {
     topics: [
       {
@@ -102,30 +106,33 @@ async function prepare(admin: ControllerClient, topic: string, groups: readonly 
   }
 }
 
-class ClassicMember {
+export class ClassicMember {
   readonly client: ControllerClient;
   memberId = '';
   generation = -1;
   partitions: number[] = [];
   readonly #group: string;
   readonly #topic: string;
+  /** The static member's group.instance.id, or null (dynamic). */
+  readonly instanceId: string | null;
 
-  constructor(port: number, name: string, group: string, topic: string) {
+  constructor(port: number, name: string, group: string, topic: string, instanceId: string | null = null) {
     this.client = clientTo(port, name);
     this.#group = group;
     this.#topic = topic;
+    this.instanceId = instanceId;
   }
 
-  /** JoinGroup v9; records the member id and generation. */
-  async join(protocolType = 'consumer'): Promise<MessageValue> {
+  /** JoinGroup v9 (subscribed to its topic, or to `topic`); records the member id and generation. */
+  async join(protocolType = 'consumer', topic = this.#topic): Promise<MessageValue> {
     const answer = await send(this.client, 11, 9, {
       groupId: this.#group,
       sessionTimeoutMs: SESSION_TIMEOUT_MS,
       rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
       memberId: this.memberId,
-      groupInstanceId: null,
+      groupInstanceId: this.instanceId,
       protocolType,
-      protocols: [{ name: 'range', metadata: subscription(this.#topic) }],
+      protocols: [{ name: 'range', metadata: subscription(topic) }],
       reason: null,
     });
     if (answer.errorCode === ErrorCode.MEMBER_ID_REQUIRED || answer.errorCode === ErrorCode.NONE) {
@@ -149,7 +156,7 @@ class ClassicMember {
       groupId: this.#group,
       generationId: this.generation,
       memberId: this.memberId,
-      groupInstanceId: null,
+      groupInstanceId: this.instanceId,
       protocolType: 'consumer',
       protocolName,
       assignments,
@@ -163,7 +170,7 @@ class ClassicMember {
       groupId: this.#group,
       generationId: generation,
       memberId,
-      groupInstanceId: null,
+      groupInstanceId: this.instanceId,
     });
     return answer.errorCode as number;
   }
@@ -189,7 +196,7 @@ class ClassicMember {
 }
 
 /** The group as ListGroups v5 shows it: [type, state], or null when it is not listed. */
-async function listed(client: ControllerClient, group: string): Promise<[string, string] | null> {
+export async function listed(client: ControllerClient, group: string): Promise<[string, string] | null> {
   const answer = await send(client, 16, 5, { statesFilter: [], typesFilter: [] });
   const found = (answer.groups as { groupId: string; groupType: string; groupState: string }[]).find(
     (g) => g.groupId === group,

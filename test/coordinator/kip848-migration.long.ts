@@ -9,8 +9,8 @@
  * record's offset is committed before the next poll: every record of the three batches is consumed
  * exactly once across both changes and the committed offsets end at the log end.
  *
- * Then, on each engine, the wire transcripts (kip848-migration-wire.ts) are asked again and compared
- * with what kip848-migration.test.ts expects of kstack: at the default policy, and with
+ * Then, on each engine, the wire transcripts (kip848-migration-wire.ts, kip848-member-checks-wire.ts)
+ * are asked again and compared with what kip848-migration.test.ts expects of kstack: at the default policy, and with
  * the policy `disabled` (a second pair of brokers).
  *
  * By hand: `node --test test/coordinator/kip848-migration.long.ts` (two reference JVMs, one after
@@ -26,6 +26,12 @@ import { ReferenceCluster } from '../../reference/cluster.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { disjointUnion, LIBRDKAFKA, Member, PARTITIONS, produce, waitUntil } from './kip848-member.ts';
+import {
+  memberChecksAnswers,
+  memberChecksOnTheWire,
+  staticReplacementAnswers,
+  staticReplacementOnTheWire,
+} from './kip848-member-checks-wire.ts';
 import {
   CLASSIC_LEAVE_ANSWERS,
   classicLeaveOnTheWire,
@@ -229,6 +235,19 @@ for (const makeTarget of [() => kstack(25805), () => reference(25840)]) {
 
     it('a classic LeaveGroup inside a consumer group, then a classic join into the empty group', async () => {
       assert.deepEqual(await classicLeaveOnTheWire(target.port, 'long'), CLASSIC_LEAVE_ANSWERS);
+    });
+
+    it('OffsetFetch v9 member checks, DescribeGroups v6, the epochs of an emptied group', async () => {
+      assert.deepEqual(await memberChecksOnTheWire(target.port, 'long'), memberChecksAnswers('long'));
+    });
+
+    it('a classic static member replacing the last consumer-protocol member downgrades the group', async () => {
+      for (const otherSubscription of [false, true]) {
+        assert.deepEqual(
+          await staticReplacementOnTheWire(target.port, 'long', otherSubscription),
+          staticReplacementAnswers(otherSubscription),
+        );
+      }
     });
 
     it("a custom assignor's user data: the upgrade refused as kstack is held to", async () => {

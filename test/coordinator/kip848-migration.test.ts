@@ -6,7 +6,9 @@
  * is killed (SIGKILL) and restarted right after the upgrade and again at the end: the answers after
  * each restart are the same, so the group's records replay. With
  * group.consumer.migration.policy=disabled, the upgrade is refused and classic members are still
- * served inside a consumer group, as Kafka answers at that policy.
+ * served inside a consumer group, as Kafka answers at that policy. Beside the migration
+ * (kip848-member-checks-wire.ts): OffsetFetch v9's member check, DescribeGroups v6, the epochs of an
+ * emptied consumer group, and a classic static member replacing the last consumer-protocol member.
  *
  * Ports: 25803 (default policy), 25804 (policy disabled).
  */
@@ -14,6 +16,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
+import {
+  memberChecksAnswers,
+  memberChecksOnTheWire,
+  staticReplacementAnswers,
+  staticReplacementOnTheWire,
+} from './kip848-member-checks-wire.ts';
 import {
   CLASSIC_LEAVE_ANSWERS,
   classicLeaveOnTheWire,
@@ -79,6 +87,19 @@ describe('KIP-848 online migration on kstack (the answers Kafka 4.1.1 gave)', { 
 
   it('a classic member leaves a consumer group (LeaveGroup); a classic join turns the empty consumer group classic', async () => {
     assert.deepEqual(await classicLeaveOnTheWire(broker.port, 'kstack'), CLASSIC_LEAVE_ANSWERS);
+  });
+
+  it('OffsetFetch v9 member checks, DescribeGroups v6, the epochs of an emptied group', async () => {
+    assert.deepEqual(await memberChecksOnTheWire(broker.port, 'kstack'), memberChecksAnswers('kstack'));
+  });
+
+  it('a classic static member replacing the last consumer-protocol member downgrades the group', async () => {
+    for (const otherSubscription of [false, true]) {
+      assert.deepEqual(
+        await staticReplacementOnTheWire(broker.port, 'kstack', otherSubscription),
+        staticReplacementAnswers(otherSubscription),
+      );
+    }
   });
 
   it('policy disabled: no upgrade, classic members still served inside a consumer group', async () => {

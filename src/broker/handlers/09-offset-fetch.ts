@@ -50,9 +50,9 @@ function fetchGroup(
 }
 
 /**
- * OffsetFetch v9 from a member of a KIP-848 consumer group names its member id and epoch: an
- * unknown member gets UNKNOWN_MEMBER_ID, another epoch STALE_MEMBER_EPOCH, as in Kafka. Without a
- * member id and with epoch -1 (admin clients), or for other groups, nothing is checked.
+ * OffsetFetch v9 names a member id and epoch: against a KIP-848 consumer group they are checked as
+ * Kafka 4.1.1's ConsumerGroup.validateOffsetFetch does (`ConsumerGroups.offsetFetchError`); other
+ * groups check nothing.
  */
 function consumerMemberError(
   context: RequestContext,
@@ -60,9 +60,8 @@ function consumerMemberError(
   memberId: string | null,
   memberEpoch: number,
 ): number | null {
-  if ((memberId === null || memberId === '') && memberEpoch < 0) return null;
   const groups = runtimeOf(context)?.coordinator.consumerGroups;
-  return groups?.offsetCommitError(groupId, memberId ?? '', memberEpoch, context.apiVersion) ?? null;
+  return groups?.offsetFetchError(groupId, memberId, memberEpoch) ?? null;
 }
 
 export const handler = defineHandler<OffsetFetchRequestData, Input<OffsetFetchResponseData>>({

@@ -1,4 +1,7 @@
-/** DescribeGroups 0-5: state, protocol, members (with metadata and assignment once stable). */
+/**
+ * DescribeGroups 0-6: state, protocol, members (with metadata and assignment once stable); v6
+ * (KIP-1043) answers a consumer group or an unknown id GROUP_ID_NOT_FOUND with a message, as Kafka 4.1.1.
+ */
 
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
@@ -13,7 +16,7 @@ export const handler = defineHandler<DescribeGroupsRequestData, Input<DescribeGr
   apiKey: 15,
   name: 'DescribeGroups',
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   handle(request, context) {
     const runtime = runtimeOf(context);
     const authorizedOperations =
@@ -26,6 +29,7 @@ export const handler = defineHandler<DescribeGroupsRequestData, Input<DescribeGr
         if (runtime === undefined) {
           return {
             errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+            errorMessage: null,
             groupId,
             groupState: '',
             protocolType: '',
@@ -34,7 +38,7 @@ export const handler = defineHandler<DescribeGroupsRequestData, Input<DescribeGr
             authorizedOperations,
           };
         }
-        const described = runtime.coordinator.describeGroup(groupId);
+        const described = runtime.coordinator.describeGroup(groupId, context.apiVersion);
         return { ...described, members: [...described.members], authorizedOperations };
       }),
     };
