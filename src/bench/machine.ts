@@ -49,3 +49,23 @@ export function processCpuMs(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * CPU time the whole machine has spent busy so far (every CPU, user + nice + system + irq + softirq
+ * + steal; guest time is already in user), in milliseconds, from /proc/stat's first line; undefined
+ * when unreadable. The difference of two readings, less what known processes used, is everyone else's.
+ */
+export function machineBusyCpuMs(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const [label, user, nice, system, , , irq, softirq, steal] = line.split(/\s+/);
+    if (label !== 'cpu') return undefined;
+    const busy = [user, nice, system, irq, softirq, steal].reduce(
+      (sum, field) => sum + Number(field ?? 0),
+      0,
+    );
+    return Number.isFinite(busy) ? (busy * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
