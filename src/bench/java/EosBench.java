@@ -1,3 +1,5 @@
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,18 +30,22 @@ import org.apache.kafka.streams.kstream.Produced;
  * loading a cluster, reporting raw measurements as JSON lines on stdout (the TypeScript side computes the
  * statistics and the ratios). Three modes, each its own JVM:
  *
- * - `txn BOOTSTRAP TOPIC PARTITIONS RECORDS_PER_TXN WARMUP_TXNS MEASURED_TXNS RUNS RECORD_BYTES`: one
+ * - `txn BOOTSTRAP TOPIC PARTITIONS RECORDS_PER_TXN WARMUP_TXNS MEASURED_TXNS RECORD_BYTES`: one
  *   transactional producer; each transaction sends RECORDS_PER_TXN records (record i to partition
- *   i % PARTITIONS, so every transaction spans every partition), flushes, and commits. Per run: the
- *   records/s over the run's wall time and each commitTransaction's duration (after the flush, so it is
- *   the EndTxn round trip alone) and each flush's.
+ *   i % PARTITIONS, so every transaction spans every partition), flushes, and commits. After the warm-up
+ *   transactions, one measured run of MEASURED_TXNS per line read on stdin (the bench interleaves the
+ *   engines' runs), until stdin closes. Per run: the records/s over the run's wall time and each
+ *   commitTransaction's duration (after the flush, so it is the EndTxn round trip alone) and each flush's.
  * - `streams BOOTSTRAP APP_ID INPUT OUTPUT STATE_DIR`: a Kafka Streams application with
  *   processing.guarantee=exactly_once_v2 and Streams' defaults otherwise (commit.interval.ms 100 under
  *   EOS), copying every input record to OUTPUT unchanged (a stateless step); runs until stdin closes.
- * - `driver BOOTSTRAP INPUT OUTPUT PARTITIONS RATE WARMUP_SECONDS SECONDS RECORD_BYTES`: a producer
- *   writing RATE records/s (open loop, a tick every TICK_MS) whose values start with System.nanoTime()
- *   at the send and a phase byte, and a read_committed consumer of OUTPUT noting, for each measured
- *   record, now minus the send time (same JVM, same clock).
+ * - `driver BOOTSTRAP INPUT OUTPUT PARTITIONS RATE WARMUP_SECONDS SECONDS RECORD_BYTES DRAINED_LAG_MS
+ *   DRAINED_SECONDS DRAIN_TIMEOUT_SECONDS`: a producer writing RATE records/s (open loop, a tick every
+ *   TICK_MS) whose values start with System.nanoTime() at the send and a phase byte, and a read_committed
+ *   consumer of OUTPUT noting, for each measured record, now minus the send time (same JVM, same clock).
+ *   The warm-up (at the rate, not measured) lasts at least WARMUP_SECONDS and until the pipeline is
+ *   drained: DRAINED_SECONDS consecutive one-second windows in which warm-up records arrived, none later
+ *   than DRAINED_LAG_MS after its send. Not drained within DRAIN_TIMEOUT_SECONDS: the driver fails.
  */
 public class EosBench {
   static final int TICK_MS = 5;
@@ -51,14 +57,17 @@ public class EosBench {
   static final long DRAIN_TIMEOUT_MS = 60_000;
   /** The driver waits this long for the Streams output to carry its first warm-up record. */
   static final long FIRST_RECORD_TIMEOUT_MS = 180_000;
+  /** The warm-up's drain check looks at the arrivals of each window this long. */
+  static final long DRAIN_WINDOW_MS = 1_000;
 
   public static void main(String[] args) throws Exception {
     switch (args[0]) {
       case "txn" -> txn(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
-          Integer.parseInt(args[5]), Integer.parseInt(args[6]), Integer.parseInt(args[7]), Integer.parseInt(args[8]));
+          Integer.parseInt(args[5]), Integer.parseInt(args[6]), Integer.parseInt(args[7]));
       case "streams" -> streams(args[1], args[2], args[3], args[4], args[5]);
       case "driver" -> driver(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]),
-          Integer.parseInt(args[6]), Integer.parseInt(args[7]), Integer.parseInt(args[8]));
+          Integer.parseInt(args[6]), Integer.parseInt(args[7]), Integer.parseInt(args[8]),
+          new DrainRule(Long.parseLong(args[9]), Integer.parseInt(args[10]), Long.parseLong(args[11])));
       default -> throw new IllegalArgumentException("unknown mode " + args[0]);
     }
   }
@@ -82,18 +91,20 @@ public class EosBench {
   }
 
   static void txn(String bootstrap, String topic, int partitions, int recordsPerTxn, int warmupTxns,
-      int measuredTxns, int runs, int recordBytes) {
+      int measuredTxns, int recordBytes) throws Exception {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "eos-bench-txn-" + recordsPerTxn + "-" + ProcessHandle.current().pid());
     byte[] value = new byte[recordBytes];
+    BufferedReader commands = new BufferedReader(new InputStreamReader(System.in));
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
       long initAt = System.nanoTime();
       producer.initTransactions();
       event("{\"event\":\"initialized\",\"ms\":" + String.format("%.3f", msSince(initAt)) + "}");
       for (int t = 0; t < warmupTxns; t++) transaction(producer, topic, partitions, recordsPerTxn, value, null, null);
       event("{\"event\":\"warmedUp\",\"transactions\":" + warmupTxns + "}");
-      for (int run = 0; run < runs; run++) {
+      // One measured run per line; stdin's end (or the bench's death) ends the JVM.
+      for (int run = 0; commands.readLine() != null; run++) {
         List<Double> commitMs = new ArrayList<>();
         List<Double> flushMs = new ArrayList<>();
         long runAt = System.nanoTime();
@@ -147,8 +158,27 @@ public class EosBench {
     event("{\"event\":\"closed\"}");
   }
 
+  /** When the warm-up counts the pipeline drained (see the class comment), and how long it may take. */
+  record DrainRule(long lagMs, int windows, long timeoutSeconds) {}
+
+  /** The warm-up arrivals of the current window: the reader notes each one's lag, the sender takes the worst. */
+  static final class DrainWindow {
+    private long maxLagNanos = -1;
+
+    synchronized void note(long lagNanos) {
+      maxLagNanos = Math.max(maxLagNanos, lagNanos);
+    }
+
+    /** The window's largest lag in ms, -1 when nothing arrived in it; starts the next window. */
+    synchronized double take() {
+      double ms = maxLagNanos < 0 ? -1 : maxLagNanos / 1e6;
+      maxLagNanos = -1;
+      return ms;
+    }
+  }
+
   static void driver(String bootstrap, String input, String output, int partitions, int rate, int warmupSeconds,
-      int seconds, int recordBytes) throws Exception {
+      int seconds, int recordBytes, DrainRule drain) throws Exception {
     Properties c = new Properties();
     c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -166,6 +196,7 @@ public class EosBench {
     AtomicReference<Throwable> consumerFailure = new AtomicReference<>();
     CountDownLatch firstSeen = new CountDownLatch(1);
     CountDownLatch allSeen = new CountDownLatch(1);
+    DrainWindow window = new DrainWindow();
     Thread reader = new Thread(() -> {
       try {
         long measured = 0;
@@ -179,6 +210,7 @@ public class EosBench {
               latenciesMs.add((now - sentAt) / 1e6);
               measured++;
             } else {
+              window.note(now - sentAt);
               warmupSeen.incrementAndGet();
               firstSeen.countDown();
             }
@@ -205,18 +237,35 @@ public class EosBench {
     double measuredSeconds;
     long measuredAt;
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-      // Warm-up: at the rate until the Streams output has carried one record, and at least warmupSeconds.
+      // Warm-up: at the rate for at least warmupSeconds and until the pipeline is drained (the start's
+      // backlog, the first transactions' set-up), so that the measured records do not carry it.
       long startAt = System.nanoTime();
       long warmupUntil = startAt + TimeUnit.SECONDS.toNanos(warmupSeconds);
       long firstDeadline = startAt + TimeUnit.MILLISECONDS.toNanos(FIRST_RECORD_TIMEOUT_MS);
+      long drainDeadline = startAt + TimeUnit.SECONDS.toNanos(drain.timeoutSeconds());
+      long windowEnd = startAt + TimeUnit.MILLISECONDS.toNanos(DRAIN_WINDOW_MS);
+      List<Double> windowsMaxLagMs = new ArrayList<>();
+      int drainedWindows = 0;
       long tick = 0;
-      while (System.nanoTime() < warmupUntil || firstSeen.getCount() > 0) {
-        if (System.nanoTime() > firstDeadline)
+      while (System.nanoTime() < warmupUntil || drainedWindows < drain.windows()) {
+        long now = System.nanoTime();
+        if (firstSeen.getCount() > 0 && now > firstDeadline)
           throw new IllegalStateException("no record through the Streams application within " + FIRST_RECORD_TIMEOUT_MS + " ms");
+        if (now > drainDeadline)
+          throw new IllegalStateException("the pipeline did not drain within " + drain.timeoutSeconds() + " s (" + drain.windows()
+              + " consecutive windows of " + DRAIN_WINDOW_MS + " ms with every arrival within " + drain.lagMs()
+              + " ms of its send); each window's largest lag, ms (-1: nothing arrived): " + windowsMaxLagMs);
+        if (consumerFailure.get() != null) throw new IllegalStateException("the reader failed", consumerFailure.get());
         sent = sendTick(producer, input, partitions, rate, startAt, tick++, sent, WARMUP, recordBytes, errors, Long.MAX_VALUE);
+        if (System.nanoTime() >= windowEnd) {
+          windowEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_WINDOW_MS);
+          double maxLagMs = window.take();
+          windowsMaxLagMs.add(maxLagMs);
+          drainedWindows = maxLagMs >= 0 && maxLagMs <= drain.lagMs() ? drainedWindows + 1 : 0;
+        }
       }
-      if (consumerFailure.get() != null) throw new IllegalStateException("the reader failed", consumerFailure.get());
-      event("{\"event\":\"warmedUp\",\"records\":" + sent + ",\"seen\":" + warmupSeen.get() + "}");
+      event("{\"event\":\"warmedUp\",\"records\":" + sent + ",\"seen\":" + warmupSeen.get() + ",\"seconds\":"
+          + String.format("%.3f", msSince(startAt) / 1000) + ",\"windowsMaxLagMs\":" + jsonNumbers(windowsMaxLagMs) + "}");
       measuredAt = System.nanoTime();
       long measuredSent = 0;
       tick = 0;
