@@ -885,9 +885,11 @@ export class SegmentedPartitionLog implements PartitionLog {
     }
     this.#producers.onHighWatermark(this.#highWatermark);
     this.#producerStateLoad = { snapshotOffset, replayedBatches: replayed };
-    this.#logger.info(
-      `${this.dir}: producer state: snapshot at ${snapshotOffset}, replayed ${replayed} batches`,
-    );
+    if (snapshotOffset >= 0 || replayed > 0) {
+      this.#logger.info(
+        `${this.dir}: producer state: snapshot at ${snapshotOffset}, replayed ${replayed} batches`,
+      );
+    }
   }
 
   #readTxnIndex(segment: LogSegment): AbortedTxnEntry[] {
