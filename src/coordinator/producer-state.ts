@@ -20,10 +20,10 @@
  */
 import type { ProducerAppendDecision, ProducerBatchInfo, ProducerStateService } from '../broker/services.ts';
 import { ErrorCode } from '../protocol/errors.ts';
-import type { LogProducer } from '../storage/index.ts';
+import { type LogProducer, PRODUCER_BATCHES_RETAINED } from '../storage/index.ts';
 
-/** How many batches per producer and partition are kept for duplicate detection (Kafka's constant). */
-export const BATCHES_RETAINED_PER_PRODUCER = 5;
+/** How many batches per producer and partition are kept for duplicate detection (Kafka's constant; the log keeps as many). */
+export const BATCHES_RETAINED_PER_PRODUCER = PRODUCER_BATCHES_RETAINED;
 
 const SEQUENCE_MAX = 2_147_483_647;
 
@@ -42,22 +42,6 @@ interface ProducerEntry {
   lastTimestampMs: number;
   /** The coordinator epoch of the producer's last marker here, -1 when none. */
   coordinatorEpoch: number;
-}
-
-/** The fields of a stored batch header that rebuild producer state. */
-export interface ReplayedBatch {
-  readonly producerId: bigint;
-  readonly producerEpoch: number;
-  readonly baseSequence: number;
-  readonly lastOffsetDelta: number;
-  readonly baseOffset: bigint;
-  readonly maxTimestampMs: bigint;
-  readonly isTransactional: boolean;
-  readonly isControl: boolean;
-  /** For a control batch: 0 abort, 1 commit; -1 otherwise. */
-  readonly controlType: number;
-  /** For a transaction marker: the coordinator epoch it carries; -1 (or absent) otherwise. */
-  readonly coordinatorEpoch?: number;
 }
 
 function inSequence(lastSequence: number, nextSequence: number): boolean {
@@ -233,31 +217,6 @@ export class ProducerStateTable implements ProducerStateService {
       lastTimestampMs: entry.lastTimestampMs,
       coordinatorEpoch: entry.coordinatorEpoch,
     }));
-  }
-
-  /** Rebuilds state from a batch already in the log (start-up), without checks, as Kafka replays it. */
-  replayBatch(topic: string, partition: number, batch: ReplayedBatch): void {
-    if (batch.producerId < 0n) return;
-    if (batch.isControl) {
-      this.recordMarker(
-        topic,
-        partition,
-        batch.producerId,
-        batch.producerEpoch,
-        Number(batch.maxTimestampMs),
-        batch.coordinatorEpoch ?? -1,
-      );
-      return;
-    }
-    const lastSequence =
-      batch.baseSequence < 0 ? -1 : (batch.baseSequence + batch.lastOffsetDelta) % (SEQUENCE_MAX + 1);
-    this.#record(topic, partition, batch.producerId, batch.producerEpoch, {
-      firstSequence: batch.baseSequence,
-      lastSequence,
-      firstOffset: batch.baseOffset,
-      lastOffset: batch.baseOffset + BigInt(batch.lastOffsetDelta),
-      timestampMs: batch.maxTimestampMs,
-    });
   }
 
   #record(

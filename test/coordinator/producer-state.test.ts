@@ -14,6 +14,16 @@ import {
   encodeMarkerBatch,
 } from '../../src/coordinator/transactions/control.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
+import { LogProducerState, type ProducerBatchFacts } from '../../src/storage/index.ts';
+
+/** A table loaded, as at start or a new leadership, from the state a partition log kept of `batches`. */
+function loadedFromLog(batches: readonly ProducerBatchFacts[]): ProducerStateTable {
+  const log = new LogProducerState();
+  for (const b of batches) log.apply(b);
+  const table = new ProducerStateTable();
+  table.loadPartition('t', 0, log.view([]).producers);
+  return table;
+}
 
 function batch(
   baseSequence: number,
@@ -200,19 +210,20 @@ describe('idempotent producer sequence checks', () => {
       timestampMs: 0,
     });
     assert.deepEqual(controlRecordAt(bytes, 0), { controlType: CONTROL_TYPE_COMMIT, coordinatorEpoch: 5 });
-    const replayed = new ProducerStateTable();
-    replayed.replayBatch('t', 0, {
-      producerId: 7n,
-      producerEpoch: 2,
-      baseSequence: -1,
-      lastOffsetDelta: 0,
-      baseOffset: 10n,
-      maxTimestampMs: 0n,
-      isTransactional: true,
-      isControl: true,
-      controlType: CONTROL_TYPE_COMMIT,
-      coordinatorEpoch: controlRecordAt(bytes, 0).coordinatorEpoch,
-    });
+    const replayed = loadedFromLog([
+      {
+        producerId: 7n,
+        producerEpoch: 2,
+        baseSequence: -1,
+        lastOffsetDelta: 0,
+        baseOffset: 10,
+        maxTimestampMs: 0,
+        isTransactional: true,
+        isControl: true,
+        controlType: CONTROL_TYPE_COMMIT,
+        coordinatorEpoch: controlRecordAt(bytes, 0).coordinatorEpoch,
+      },
+    ]);
     assert.equal(check(replayed, 2, 4), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
     assert.equal(check(replayed, 1, 5), ErrorCode.INVALID_PRODUCER_EPOCH);
     // What DescribeProducers reports, so `kafka-transactions abort` can send the right epoch.
@@ -222,30 +233,21 @@ describe('idempotent producer sequence checks', () => {
     );
   });
 
-  it('rebuilds from the batch headers of the log, so dedup survives a restart', () => {
-    const table = new ProducerStateTable();
-    table.replayBatch('t', 0, {
-      producerId: 7n,
-      producerEpoch: 0,
-      baseSequence: 0,
-      lastOffsetDelta: 2,
-      baseOffset: 40n,
-      maxTimestampMs: 5n,
-      isTransactional: false,
-      isControl: false,
-      controlType: -1,
-    });
-    table.replayBatch('t', 0, {
-      producerId: -1n,
-      producerEpoch: -1,
-      baseSequence: -1,
-      lastOffsetDelta: 0,
-      baseOffset: 43n,
-      maxTimestampMs: 5n,
-      isTransactional: false,
-      isControl: false,
-      controlType: -1,
-    });
+  it('loads from the producer state its log kept, so dedup survives a restart', () => {
+    const table = loadedFromLog([
+      {
+        producerId: 7n,
+        producerEpoch: 0,
+        baseSequence: 0,
+        lastOffsetDelta: 2,
+        baseOffset: 40,
+        maxTimestampMs: 5,
+        isTransactional: false,
+        isControl: false,
+        controlType: -1,
+        coordinatorEpoch: -1,
+      },
+    ]);
     assert.deepEqual(table.checkAppend(batch(0, 3)), {
       kind: 'duplicate',
       baseOffset: 40n,

@@ -14,6 +14,7 @@ import {
   type MemoryFs,
   type PartitionLog,
   type ProducerSnapshotEntry,
+  SegmentedPartitionLog,
   snapshotFileName,
   TXN_INDEX_ENTRY_BYTES,
 } from '../../src/storage/index.ts';
@@ -222,6 +223,37 @@ for (const impl of implementations) {
           if (name.endsWith('.snapshot')) assert.ok(offset <= 14, `${name} left above the truncation`);
         }
         log.close();
+      } finally {
+        h.cleanup();
+      }
+    });
+
+    test('a follower keeps the same producer state as it appends: a new leader needs no scan', async () => {
+      const h = impl.create();
+      try {
+        const leader = h.open(SMALL_SEGMENTS);
+        appendLeader(leader, await idempotent(0, 3, { transactional: true }));
+        leader.appendAsLeader(await marker(false), 0);
+        await produce(leader, 9, 3);
+        appendLeader(leader, await idempotent(30, 2, { transactional: true })); // left open
+        const follower = new SegmentedPartitionLog({
+          fs: h.fs,
+          clock: h.clock,
+          dir: `${h.dir}/follower`,
+          topic: 't',
+          partition: 0,
+          config: SMALL_SEGMENTS,
+        });
+        for (let offset = 0; offset < leader.logEndOffset; ) {
+          const read = leader.read(offset, { maxBytes: 150 });
+          follower.appendAsFollower(Buffer.from(read.records));
+          offset = read.nextOffset;
+        }
+        assert.ok(follower.segmentCount > 3);
+        assert.deepEqual(follower.producerStateView(), leader.producerStateView());
+        assert.deepEqual([...follower.producerStateView().ongoing], [[BigInt(PID), 31]]);
+        follower.close();
+        leader.close();
       } finally {
         h.cleanup();
       }
