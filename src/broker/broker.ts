@@ -1198,6 +1198,28 @@ export class Broker implements BrokerServices, TopicAdmin, PartitionRegistry {
   }
 
   /**
+   * Sets (value) or removes (null) a group's config overrides (ConfigRecords of resource type 32),
+   * checked by the caller (src/coordinator/group-configs.ts); answered once committed.
+   */
+  async alterGroupConfigs(
+    groupId: string,
+    changes: ReadonlyMap<string, string | null>,
+    validateOnly: boolean,
+  ): Promise<AdminResult> {
+    if (validateOnly || changes.size === 0) return result(0);
+    const records = [...changes].map(([name, value]) => ({
+      type: 'ConfigRecord' as const,
+      resourceType: ConfigResourceType.group,
+      resourceName: groupId,
+      name,
+      value,
+    }));
+    if (this.#options.metadataWriter !== undefined) return (await this.#propose(records)) ?? result(0);
+    this.#commit(records);
+    return result(0);
+  }
+
+  /**
    * Dynamic broker configs, as Kafka checks and applies them: resource name '' is the
    * cluster default, this node's id the per-broker layer (which wins over it). `changes`
    * sets (value) or deletes (null) configs of that layer; deleting falls back to the next

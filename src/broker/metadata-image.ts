@@ -10,7 +10,7 @@ import type { ScramMetadataRecord } from '../security/scram-store.ts';
 import type { BrokerEndpoint, MetadataView, PartitionView, TopicView } from './services.ts';
 
 /** ConfigRecord resource types (Kafka's ConfigResource.Type). */
-export const ConfigResourceType = { topic: 2, broker: 4 } as const;
+export const ConfigResourceType = { topic: 2, broker: 4, group: 32 } as const;
 
 /**
  * One listener of a registered broker, as Kafka's RegisterBrokerRecord lists them (its `endpoints`:
@@ -120,6 +120,8 @@ export class MetadataImage implements MetadataView {
   readonly finalizedFeatures: ReadonlyMap<string, number>;
   /** Per registered broker that listed them: its listeners' endpoints. */
   readonly #endpoints: ReadonlyMap<number, readonly RegisteredEndpoint[]>;
+  /** Group config overrides (KIP-848's GROUP resource, src/coordinator/group-configs.ts) by group id. */
+  readonly groupConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>;
 
   constructor(
     clusterId: string,
@@ -131,8 +133,10 @@ export class MetadataImage implements MetadataView {
     registrations: ReadonlyMap<number, { readonly epoch: number; readonly fenced: boolean }> = new Map(),
     finalizedFeatures: ReadonlyMap<string, number> = new Map(),
     endpoints: ReadonlyMap<number, readonly RegisteredEndpoint[]> = new Map(),
+    groupConfigs: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
   ) {
     this.#endpoints = endpoints;
+    this.groupConfigs = groupConfigs;
     this.#registrations = registrations;
     this.finalizedFeatures = finalizedFeatures;
     this.clusterId = clusterId;
@@ -161,6 +165,7 @@ export class MetadataImage implements MetadataView {
       this.#registrations,
       this.finalizedFeatures,
       this.#endpoints,
+      this.groupConfigs,
     );
   }
 
@@ -232,6 +237,7 @@ export class MetadataImage implements MetadataView {
     const registrations = new Map(this.#registrations);
     const finalizedFeatures = new Map(this.finalizedFeatures);
     const endpoints = new Map(this.#endpoints);
+    const groupConfigs = new Map(this.groupConfigs);
     for (const record of records) {
       switch (record.type) {
         case 'TopicRecord':
@@ -288,6 +294,12 @@ export class MetadataImage implements MetadataView {
             const topic = topicById(topicId);
             if (record.value === null) topic.configs.delete(record.name);
             else topic.configs.set(record.name, record.value);
+          } else if (record.resourceType === ConfigResourceType.group) {
+            const configs = new Map(groupConfigs.get(record.resourceName) ?? []);
+            if (record.value === null) configs.delete(record.name);
+            else configs.set(record.name, record.value);
+            if (configs.size === 0) groupConfigs.delete(record.resourceName);
+            else groupConfigs.set(record.resourceName, configs);
           } else {
             const configs = new Map(brokerConfigs.get(record.resourceName) ?? []);
             if (record.value === null) configs.delete(record.name);
@@ -347,6 +359,7 @@ export class MetadataImage implements MetadataView {
       registrations,
       finalizedFeatures,
       endpoints,
+      groupConfigs,
     );
   }
 }

@@ -105,20 +105,24 @@ export function snapshotRecords(image: MetadataImage, passedOver: PassedOverReco
       brokerEpoch: image.brokerEpoch(broker.nodeId),
     });
   }
-  for (const [resourceName, configs] of image.brokerConfigs) {
-    for (const [name, value] of configs) {
-      records.push({
-        type: 'ConfigRecord',
-        resourceType: ConfigResourceType.broker,
-        resourceName,
-        name,
-        value,
-      });
+  for (const [resourceType, layers] of configLayers(image)) {
+    for (const [resourceName, configs] of layers) {
+      for (const [name, value] of configs) {
+        records.push({ type: 'ConfigRecord', resourceType, resourceName, name, value });
+      }
     }
   }
   for (const topic of image.topics()) records.push(...topicRecords(topic));
   records.push(...passedOver.records());
   return records;
+}
+
+/** The image's config overrides that are not a topic's, by ConfigRecord resource type: broker and group. */
+function configLayers(image: MetadataImage): [number, ReadonlyMap<string, ReadonlyMap<string, string>>][] {
+  return [
+    [ConfigResourceType.broker, image.brokerConfigs],
+    [ConfigResourceType.group, image.groupConfigs],
+  ];
 }
 
 function topicRecords(topic: TopicView): MetadataRecord[] {
@@ -160,7 +164,7 @@ function partitionRecord(topicId: string, partition: PartitionView): MetadataRec
 /**
  * What a node that holds `before` replays to hold what a snapshot installs (`after`), as Kafka's
  * metadata loader turns a loaded snapshot into a delta: removals of what `after` lacks (topics,
- * broker configs, feature levels, ACLs, credentials, quotas), then the snapshot's records. A
+ * broker and group configs, feature levels, ACLs, credentials, quotas), then the snapshot's records. A
  * broker registration is never removed (no record does), so `after` holds every broker of `before`.
  */
 export function snapshotDelta(
@@ -172,17 +176,14 @@ export function snapshotDelta(
     if (after.image.topicById(topic.topicId) === undefined)
       removals.push({ type: 'RemoveTopicRecord', topicId: topic.topicId });
   }
-  for (const [resourceName, configs] of before.image.brokerConfigs) {
-    const kept = after.image.brokerConfigs.get(resourceName);
-    for (const [name] of configs) {
-      if (kept?.has(name) !== true) {
-        removals.push({
-          type: 'ConfigRecord',
-          resourceType: ConfigResourceType.broker,
-          resourceName,
-          name,
-          value: null,
-        });
+  const afterLayers = new Map(configLayers(after.image));
+  for (const [resourceType, layers] of configLayers(before.image)) {
+    for (const [resourceName, configs] of layers) {
+      const kept = afterLayers.get(resourceType)?.get(resourceName);
+      for (const [name] of configs) {
+        if (kept?.has(name) !== true) {
+          removals.push({ type: 'ConfigRecord', resourceType, resourceName, name, value: null });
+        }
       }
     }
   }

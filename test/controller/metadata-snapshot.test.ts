@@ -64,6 +64,7 @@ function observed(state: State, quotaKeys: ReadonlySet<string>): unknown {
         .filter(([, configs]) => configs.size > 0)
         .map(([name, configs]) => [name, byKey(configs)]),
     ),
+    groupConfigs: byKey([...image.groupConfigs].map(([name, configs]) => [name, byKey(configs)])),
     features: byKey(image.finalizedFeatures),
     acls: [...state.acls.all()].sort((a, b) => (a.id < b.id ? -1 : 1)),
     scram: state.scram
@@ -219,13 +220,23 @@ class History {
     const r = this.random;
     switch (r.int(5)) {
       case 0:
-        records.push({
-          type: 'ConfigRecord',
-          resourceType: 4,
-          resourceName: r.pick(['', '1', '2']),
-          name: r.pick(['log.retention.ms', 'message.max.bytes']),
-          value: r.chance(0.3) ? null : String(r.int(100_000)),
-        });
+        records.push(
+          r.chance(0.5)
+            ? {
+                type: 'ConfigRecord',
+                resourceType: 4,
+                resourceName: r.pick(['', '1', '2']),
+                name: r.pick(['log.retention.ms', 'message.max.bytes']),
+                value: r.chance(0.3) ? null : String(r.int(100_000)),
+              }
+            : {
+                type: 'ConfigRecord',
+                resourceType: 32,
+                resourceName: r.pick(['group-a', 'group-b', '1']),
+                name: r.pick(['consumer.session.timeout.ms', 'consumer.heartbeat.interval.ms']),
+                value: r.chance(0.3) ? null : String(r.int(100_000)),
+              },
+        );
         break;
       case 1:
         records.push({
