@@ -106,6 +106,8 @@ export interface ConsumerHeartbeatInput {
   readonly ownedPartitions: readonly TopicPartitionsInput[] | null;
   readonly clientId: string;
   readonly clientHost: string;
+  /** The group's consumer.session.timeout.ms and consumer.heartbeat.interval.ms in force (group configs). */
+  readonly groupTimings?: { readonly sessionTimeoutMs: number; readonly heartbeatIntervalMs: number };
 }
 
 export interface ConsumerHeartbeatResult {
@@ -158,6 +160,12 @@ export class ConsumerGroup {
   /** The subscribed topics (name → id and partition count) the target was computed from. */
   subscribedTopics = new Map<string, AssignorTopic>();
   assignorName: string;
+  /**
+   * The group's own consumer.session.timeout.ms and consumer.heartbeat.interval.ms (group configs,
+   * as its last heartbeat carried them); undefined: the broker's.
+   */
+  sessionTimeoutMs: number | undefined = undefined;
+  heartbeatIntervalMs: number | undefined = undefined;
 
   constructor(groupId: string, assignorName: string) {
     this.groupId = groupId;
@@ -640,6 +648,10 @@ export class ConsumerGroups {
       );
     }
     const group = existing ?? new ConsumerGroup(input.groupId, this.config.assignors[0]!);
+    if (input.groupTimings !== undefined) {
+      group.sessionTimeoutMs = input.groupTimings.sessionTimeoutMs;
+      group.heartbeatIntervalMs = input.groupTimings.heartbeatIntervalMs;
+    }
     const member = this.#memberFor(group, input);
     if (existing === undefined) this.#createFrom(group);
     const before = member.assigned;
@@ -657,7 +669,7 @@ export class ConsumerGroups {
       errorMessage: null,
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
-      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      heartbeatIntervalMs: group.heartbeatIntervalMs ?? this.config.heartbeatIntervalMs,
       assignment: sendAssignment ? toWire(member.assigned) : null,
     };
   }
@@ -906,7 +918,8 @@ export class ConsumerGroups {
 
   #scheduleSession(group: ConsumerGroup, member: ConsumerMember): void {
     member.cancelSession();
-    const timeoutMs = member.classic?.sessionTimeoutMs ?? this.config.sessionTimeoutMs;
+    const timeoutMs =
+      member.classic?.sessionTimeoutMs ?? group.sessionTimeoutMs ?? this.config.sessionTimeoutMs;
     member.cancelSession = this.#clock.setTimer(timeoutMs, () => {
       if (group.members.get(member.memberId) !== member) return;
       this.#logger(`consumer group ${group.groupId}: member ${member.memberId} session timed out`);

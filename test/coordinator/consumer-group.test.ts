@@ -212,6 +212,30 @@ describe('consumer groups (KIP-848)', () => {
     assert.deepEqual(m1.partitions(), [0, 1, 2, 3, 4, 5]);
   });
 
+  it("the group's own consumer.session.timeout.ms and heartbeat interval (group configs) win over the broker's", () => {
+    const { groups, clock } = setup();
+    const groupTimings = { sessionTimeoutMs: 60_000, heartbeatIntervalMs: 7_000 };
+    const m1 = new Member(groups, 'm1');
+    const m2 = new Member(groups, 'm2');
+    assert.equal(m1.join({ groupTimings }).heartbeatIntervalMs, 7_000);
+    m2.join({ groupTimings });
+    // m2 goes silent: still a member past the broker's 45 s, gone after the group's 60 s.
+    for (let t = 0; t < 55_000; t += 5_000) {
+      clock.advance(5_000);
+      m1.heartbeat({ groupTimings });
+    }
+    assert.equal(groups.group(GROUP)?.members.has('m2'), true);
+    clock.advance(6_000);
+    m1.heartbeat({ groupTimings });
+    assert.equal(groups.group(GROUP)?.members.has('m2'), false);
+    // The group's configs deleted: the broker's again.
+    assert.equal(
+      m1.heartbeat({ groupTimings: { sessionTimeoutMs: 45_000, heartbeatIntervalMs: 5_000 } })
+        .heartbeatIntervalMs,
+      5_000,
+    );
+  });
+
   it('a member that does not revoke within its rebalance timeout is removed', () => {
     const { groups, clock } = setup();
     const m1 = new Member(groups, 'm1');

@@ -4,6 +4,8 @@
  * regex subscription and makes the client name its member id.
  */
 
+import { brokerSetting } from '../../coordinator/group-config-handlers.ts';
+import { consumerGroupTimings } from '../../coordinator/group-configs.ts';
 import { clientHostOf, runtimeOf } from '../../coordinator/handler-support.ts';
 import type {
   ConsumerGroupHeartbeatRequestData,
@@ -12,6 +14,7 @@ import type {
 } from '../../protocol/index.ts';
 import { ErrorCode } from '../../protocol/index.ts';
 import { defineHandler } from '../handler.ts';
+import { brokerOf } from '../handler-support.ts';
 
 function failure(errorCode: number, errorMessage: string | null): Input<ConsumerGroupHeartbeatResponseData> {
   return {
@@ -56,6 +59,11 @@ export const handler = defineHandler<
       ownedPartitions: request.topicPartitions,
       clientId: context.clientId ?? '',
       clientHost: clientHostOf(context),
+      // The group's own session timeout and heartbeat interval (GROUP configs), else the broker's.
+      groupTimings: consumerGroupTimings(
+        brokerOf(context).metadata().groupConfigs.get(request.groupId),
+        brokerSetting(brokerOf(context)),
+      ),
     });
     return {
       throttleTimeMs: 0,
