@@ -27,6 +27,8 @@ import { ErrorCode } from '../../src/protocol/errors.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { disjointUnion, LIBRDKAFKA, Member, PARTITIONS, produce, waitUntil } from './kip848-member.ts';
 import {
+  groupConfigsAnswers,
+  groupConfigsOnTheWire,
   memberChecksAnswers,
   memberChecksOnTheWire,
   staticReplacementAnswers,
@@ -239,6 +241,10 @@ for (const makeTarget of [() => kstack(25805), () => reference(25840)]) {
 
     it('OffsetFetch v9 member checks, DescribeGroups v6, the epochs of an emptied group', async () => {
       assert.deepEqual(await memberChecksOnTheWire(target.port, 'long'), memberChecksAnswers('long'));
+    });
+
+    it('group configs: described, refused, set (used by the coordinator), deleted', async () => {
+      assert.deepEqual(await groupConfigsOnTheWire(target.port, 'long'), groupConfigsAnswers());
     });
 
     it('a classic static member replacing the last consumer-protocol member downgrades the group', async () => {

@@ -17,6 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import {
+  groupConfigsAnswers,
+  groupConfigsOnTheWire,
   memberChecksAnswers,
   memberChecksOnTheWire,
   staticReplacementAnswers,
@@ -91,6 +93,13 @@ describe('KIP-848 online migration on kstack (the answers Kafka 4.1.1 gave)', { 
 
   it('OffsetFetch v9 member checks, DescribeGroups v6, the epochs of an emptied group', async () => {
     assert.deepEqual(await memberChecksOnTheWire(broker.port, 'kstack'), memberChecksAnswers('kstack'));
+  });
+
+  it('group configs: described, refused, set (kept across a SIGKILL restart, used by the coordinator), deleted', async () => {
+    assert.deepEqual(
+      await groupConfigsOnTheWire(broker.port, 'kstack', { afterSet: crashAndRestart }),
+      groupConfigsAnswers(),
+    );
   });
 
   it('a classic static member replacing the last consumer-protocol member downgrades the group', async () => {

@@ -1,3 +1,4 @@
+import { describeGroupResource } from '../../coordinator/group-config-handlers.ts';
 import {
   type DescribeConfigsRequestData,
   type DescribeConfigsResponseData,
@@ -10,8 +11,8 @@ import { brokerOf } from '../handler-support.ts';
 import { ConfigResourceType } from '../metadata-image.ts';
 
 /**
- * DescribeConfigs for topic and broker resources: value in force, source, synonyms, type,
- * documentation. Kafka answers a resource it described with the error message '' (not null).
+ * DescribeConfigs for topic, broker and group (KIP-848, src/coordinator/group-configs.ts)
+ * resources: value in force, source, synonyms, type, documentation. Kafka answers a resource it described with the error message '' (not null).
  */
 export const handler = defineHandler<DescribeConfigsRequestData, Input<DescribeConfigsResponseData>>({
   apiKey: 32,
@@ -72,6 +73,9 @@ export const handler = defineHandler<DescribeConfigsRequestData, Input<DescribeC
             request.includeDocumentation,
           ),
         };
+      }
+      if (resource.resourceType === ConfigResourceType.group) {
+        return { ...base, ...describeGroupResource(broker, resource, request) };
       }
       return fail(KafkaErrors.INVALID_REQUEST.code, `Unsupported resource type ${resource.resourceType}`);
     });

@@ -1,3 +1,4 @@
+import { alterGroupConfigs } from '../../coordinator/group-config-handlers.ts';
 import {
   type IncrementalAlterConfigsRequestData,
   type IncrementalAlterConfigsResponseData,
@@ -54,6 +55,9 @@ export const handler = defineHandler<
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
       const isTopic = resource.resourceType === ConfigResourceType.topic;
       const fail = (errorCode: number, errorMessage: string | null) => ({ ...base, errorCode, errorMessage });
+      if (resource.resourceType === ConfigResourceType.group) {
+        return { ...base, ...(await alterGroupConfigs(broker, resource, request.validateOnly)) };
+      }
       if (!isTopic && resource.resourceType !== ConfigResourceType.broker) {
         return fail(KafkaErrors.INVALID_REQUEST.code, `Unsupported resource type ${resource.resourceType}`);
       }
