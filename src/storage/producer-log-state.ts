@@ -69,9 +69,9 @@ export interface ProducerBatchFacts {
 
 /** The producer facts of the whole batch at `position` of `buf` (its offsets already assigned), or null without a producer id. */
 export function producerBatchFactsAt(buf: Uint8Array, position: number): ProducerBatchFacts | null {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const producerId = readInt64(buf, position + OFFSET.producerId);
   if (producerId < 0) return null;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const attributes = view.getInt16(position + OFFSET.attributes);
   const isControl = (attributes & ATTRIBUTE.control) !== 0;
   const control = isControl ? controlRecordAt(buf, position) : null;
