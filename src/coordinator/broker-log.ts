@@ -36,7 +36,7 @@ export interface CoordinatorReplica extends LocalPartition {
   /** Whole batches from `offset` below `maxOffset` (default: the high watermark). */
   read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset?: number): Uint8Array | null;
   /** The partition's log: its producer state (src/storage). */
-  readonly log: Pick<PartitionLog, 'producerStateView'>;
+  readonly log: Pick<PartitionLog, 'producerStateView' | 'expireProducers'>;
 }
 
 interface BrokerWithSettings extends BrokerServices {

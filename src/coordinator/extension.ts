@@ -108,6 +108,23 @@ export class CoordinatorRuntime {
   }
 
   /**
+   * Drops producers idle for `expirationMs` from the broker's table and from every local log's
+   * state (else a new leadership would load them back from the log).
+   */
+  expireProducers(nowMs: number, expirationMs: number): void {
+    this.producerState.expireProducers(nowMs, expirationMs);
+    for (const topic of this.#broker.metadata().topics()) {
+      if (topic.name === TRANSACTION_STATE_TOPIC) continue;
+      for (const partition of topic.partitions) {
+        const replica = asCoordinatorReplica(
+          this.#broker.partitions.get(topic.name, partition.partitionIndex),
+        );
+        replica?.log.expireProducers(nowMs, expirationMs);
+      }
+    }
+  }
+
+  /**
    * Loads producer state from every local log (start-up): each log opened from its last
    * `.snapshot` and replayed only the batches after it (src/storage); `onPartition` sees each
    * log's state too (the open and aborted transactions of the partition).
@@ -364,7 +381,7 @@ export const extension: BrokerExtension = {
     scheduleTransactionalIdExpiry();
     const scheduleExpiry = () => {
       entry.cancelProducerExpiry = services.clock.setTimer(PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS, () => {
-        runtime.producerState.expireProducers(services.clock.nowMs(), PRODUCER_ID_EXPIRATION_MS);
+        runtime.expireProducers(services.clock.nowMs(), PRODUCER_ID_EXPIRATION_MS);
         scheduleExpiry();
       });
     };

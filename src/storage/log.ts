@@ -799,6 +799,10 @@ export class SegmentedPartitionLog implements PartitionLog {
     return this.#producers.view(aborted);
   }
 
+  expireProducers(nowMs: number, expirationMs: number): number {
+    return this.#producers.expire(nowMs, expirationMs);
+  }
+
   #applyProducerBatch(buf: Uint8Array, position: number, segment: LogSegment): void {
     const facts = producerBatchFactsAt(buf, position);
     if (facts === null) return;

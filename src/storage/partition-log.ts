@@ -86,6 +86,8 @@ export interface PartitionLog {
   /** Producer state as the log's appends left it (leader and follower): what a new leader loads, without a data scan. */
   producerStateView(): ProducerStateView;
   readonly producerStateLoad: ProducerStateLoad;
+  /** Drops producers idle for `expirationMs` with no open transaction (producer.id.expiration.ms); returns how many. */
+  expireProducers(nowMs: number, expirationMs: number): number;
 
   /**
    * Appends batches a leader received (validated by `validateProducePayload`, whose

@@ -179,6 +179,20 @@ export class LogProducerState {
     return first;
   }
 
+  /**
+   * Drops producers idle for `expirationMs` (their last batch's or marker's timestamp) with no
+   * open transaction, as Kafka's `producer.id.expiration.ms`; returns how many.
+   */
+  expire(nowMs: number, expirationMs: number): number {
+    let expired = 0;
+    for (const [producerId, producer] of this.#producers) {
+      if (this.#ongoing.has(producerId) || nowMs - producer.lastTimestampMs < expirationMs) continue;
+      this.#producers.delete(producerId);
+      expired++;
+    }
+    return expired;
+  }
+
   /** Forgets ended transactions whose marker is below the high watermark. */
   onHighWatermark(highWatermark: number): void {
     if (this.#completed.length > 0 && this.#completed[0]!.markerOffset < highWatermark) {

@@ -259,6 +259,32 @@ for (const impl of implementations) {
       }
     });
 
+    test('producers idle for the expiration time go, unless a transaction of theirs is open', async () => {
+      const h = impl.create();
+      try {
+        const log = h.open(SMALL_SEGMENTS);
+        appendLeader(log, await idempotent(0)); // timestamps 1_700_000_000_000..2
+        appendLeader(
+          log,
+          await encodeRecordBatch({
+            records: records(1),
+            producerId: PID + 1,
+            producerEpoch: 0,
+            baseSequence: 0,
+            transactional: true,
+          }),
+        );
+        const ids = () => [...log.producerStateView().producers.keys()];
+        assert.equal(log.expireProducers(1_700_000_000_002 + 999, 1000), 0);
+        assert.deepEqual(ids(), [BigInt(PID), BigInt(PID + 1)]);
+        assert.equal(log.expireProducers(1_700_000_000_002 + 1000, 1000), 1);
+        assert.deepEqual(ids(), [BigInt(PID + 1)]);
+        log.close();
+      } finally {
+        h.cleanup();
+      }
+    });
+
     test('DeleteRecords and retention drop snapshots and transaction indexes below the first segment', async () => {
       const h = impl.create();
       try {
