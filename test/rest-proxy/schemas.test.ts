@@ -13,9 +13,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { GROUP_ID_DEFAULT } from '../../src/registry/leader-protocol.ts';
 import { startRestProxy } from '../../src/rest-proxy/server.ts';
 import { runTool } from '../engine/run-tool.ts';
-import { REGISTRY_PYTHON, RegistryProcess } from '../registry/registry-process.ts';
+import { REGISTRY_PYTHON, RegistryProcess, waitForRegistryGroup } from '../registry/registry-process.ts';
 import {
   type ClusterTarget,
   kstackClusterTarget,
@@ -31,6 +32,8 @@ const JSONSCHEMA = 'application/vnd.kafka.jsonschema.v2+json';
 const PROTOBUF = 'application/vnd.kafka.protobuf.v2+json';
 const SERDES = join(import.meta.dirname, 'python', 'serdes.py');
 
+/** Generous: the registry's election on a loaded 2-core machine. */
+const REGISTRY_ELECTED_TIMEOUT_MS = 120_000;
 const targets: { make: () => ClusterTarget; proxyPort: number; registryPort: number }[] = [
   {
     make: () => kstackClusterTarget(23303, 'kstack-rest-proxy-schemas-'),
@@ -142,6 +145,15 @@ for (const { make, proxyPort, registryPort } of targets) {
     before(async () => {
       await target.start();
       await registry.start();
+      // The registry answers before it is elected; its first write waits for the election (a group
+      // join, 3 s of initial rebalance delay on the reference), which must not be spent inside the
+      // proxy's SCHEMA_REGISTRY_TIMEOUT_MS (it was, at load 29: 50002 after 10 s).
+      await waitForRegistryGroup(
+        bootstrap,
+        GROUP_ID_DEFAULT,
+        (view) => view.members.some((member) => member.leader !== null),
+        REGISTRY_ELECTED_TIMEOUT_MS,
+      );
       proxy = await startRestProxy({ bootstrap, port: proxyPort, schemaRegistryUrl: registry.url });
       url = proxy.url;
       clusterId =
