@@ -19,7 +19,7 @@
  * most). `npm run test:slow` runs it in CI; by hand `node --test test/coordinator/kip848-clients.slow.ts`.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -29,10 +29,11 @@ import { decodeResponse, encodeRequest, type MessageValue } from '../../src/prot
 import { BrokerProcess, connect, FrameReader } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
 import {
+  buildGoMember,
   disjointUnion,
+  FRANZ_GO,
   LIBRDKAFKA,
   Member,
-  type MemberClient,
   PARTITIONS,
   produce,
   waitUntil,
@@ -63,21 +64,9 @@ const GROUP_OVERRIDES: Record<string, string> = {
 /** The session timeout, then a deadline with a loaded machine's slack (a deadline, not a sleep). */
 const SESSION_MOVE_TIMEOUT_MS = SESSION_TIMEOUT_MS + 75_000;
 
-const GO_MEMBER_DIR = fileURLToPath(new URL('./go/', import.meta.url));
-const goBuildDir = mkdtempSync(join(tmpdir(), 'kstack-kip848-go-'));
-const goBinary = join(goBuildDir, 'kip848-member');
-after(() => rmSync(goBuildDir, { recursive: true, force: true }));
-
-const FRANZ_GO: MemberClient = { name: 'franz-go 1.22 (ServerSideBalancer)', command: () => [goBinary] };
-
-/** Builds the franz-go member from the Go module cache the setup filled (compat's franz-go driver has the same requirements). */
-async function buildGoMember(): Promise<void> {
-  const result = await runTool('go', ['build', '-C', GO_MEMBER_DIR, '-o', goBinary, '.'], {
-    timeoutMs: 300_000,
-    env: { GOFLAGS: '-mod=mod', GOPROXY: 'off' },
-  });
-  assert.equal(result.code, 0, result.stderr);
-}
+/** Removes the franz-go member built for this file's targets (built once, before the first). */
+let removeGoMember: (() => void) | null = null;
+after(() => removeGoMember?.());
 
 interface Target {
   readonly title: string;
@@ -196,7 +185,7 @@ for (const makeTarget of [() => kstack(KSTACK_PORT), () => reference(REFERENCE_P
 
     before(
       async () => {
-        if (!existsSync(goBinary)) await buildGoMember();
+        removeGoMember ??= await buildGoMember();
         await target.start();
       },
       { timeout: 700_000 },

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { homedir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runTool } from '../engine/run-tool.ts';
@@ -49,6 +50,38 @@ export const LIBRDKAFKA: MemberClient = {
   name: 'librdkafka 2.16 (confluent-kafka)',
   command: () => [VENV_PYTHON, MEMBER],
 };
+
+const GO_MEMBER_DIR = fileURLToPath(new URL('./go/', import.meta.url));
+/** Where `buildGoMember` put the franz-go member (null: not built in this process yet). */
+let goBinary: string | null = null;
+
+/** The franz-go member (go/, `kgo.ServerSideBalancer`): build it first with `buildGoMember`. */
+export const FRANZ_GO: MemberClient = {
+  name: 'franz-go 1.22 (ServerSideBalancer)',
+  command: () => {
+    assert.ok(goBinary !== null, 'buildGoMember() first');
+    return [goBinary];
+  },
+};
+
+/**
+ * Builds the franz-go member from the Go module cache the setup filled (compat's franz-go driver
+ * has the same requirements), once per process; returns what removes it.
+ */
+export async function buildGoMember(): Promise<() => void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kstack-kip848-go-'));
+  const binary = join(dir, 'kip848-member');
+  const result = await runTool('go', ['build', '-C', GO_MEMBER_DIR, '-o', binary, '.'], {
+    timeoutMs: 300_000,
+    env: { GOFLAGS: '-mod=mod', GOPROXY: 'off' },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  goBinary = binary;
+  return () => {
+    goBinary = null;
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
 
 /** One group member in its own process (python/kip848_member.py or the franz-go one in go/). */
 export class Member {

@@ -25,7 +25,16 @@ import { after, before, describe, it } from 'node:test';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
-import { disjointUnion, LIBRDKAFKA, Member, PARTITIONS, produce, waitUntil } from './kip848-member.ts';
+import {
+  buildGoMember,
+  disjointUnion,
+  FRANZ_GO,
+  LIBRDKAFKA,
+  Member,
+  PARTITIONS,
+  produce,
+  waitUntil,
+} from './kip848-member.ts';
 import {
   groupConfigsAnswers,
   groupConfigsOnTheWire,
@@ -147,89 +156,100 @@ for (const makeTarget of [() => kstack(25805), () => reference(25840)]) {
   describe(`KIP-848 online migration with real clients: ${target.title}`, { timeout: 900_000 }, () => {
     const members: Member[] = [];
     const bootstrap = `127.0.0.1:${target.port}`;
-    before(() => target.start(), { timeout: 700_000 });
+    let removeGoMember: (() => void) | null = null;
+    before(
+      async () => {
+        removeGoMember = await buildGoMember();
+        await target.start();
+      },
+      { timeout: 700_000 },
+    );
     after(
       async () => {
         for (const member of members) await member.stop('SIGKILL');
         await target.stop();
+        removeGoMember?.();
       },
       { timeout: 200_000 },
     );
 
-    it('classic members, a consumer-protocol member joins (upgrade) and leaves (downgrade): each record once', async () => {
-      const topic = 'kip848-migration-orders';
-      const group = 'kip848-migration-group';
-      const classicEnv = { KIP848_GROUP_PROTOCOL: 'classic' };
-      await produce(bootstrap, topic, 0, BATCH);
-      const c1 = new Member(LIBRDKAFKA, bootstrap, group, topic, 'classic-1', classicEnv);
-      const c2 = new Member(LIBRDKAFKA, bootstrap, group, topic, 'classic-2', classicEnv);
-      members.push(c1, c2);
-      await waitUntil(
-        'two classic members hold every partition',
-        () =>
-          disjointUnion([c1, c2]).length === PARTITIONS &&
-          c1.assignment().length > 0 &&
-          c2.assignment().length > 0,
-        SETTLE_TIMEOUT_MS,
-      );
-      await waitUntil(
-        'the first batch consumed',
-        () => consumedValues([c1, c2]).length >= BATCH,
-        SETTLE_TIMEOUT_MS,
-      );
-      assert.equal(await groupType(target.port, group), 'classic');
+    for (const modernClient of [LIBRDKAFKA, FRANZ_GO]) {
+      it(`classic librdkafka members, a ${modernClient.name} consumer-protocol member joins (upgrade) and leaves (downgrade): each record once`, async () => {
+        const suffix = modernClient === LIBRDKAFKA ? '' : '-franz';
+        const topic = `kip848-migration-orders${suffix}`;
+        const group = `kip848-migration-group${suffix}`;
+        const classicEnv = { KIP848_GROUP_PROTOCOL: 'classic' };
+        await produce(bootstrap, topic, 0, BATCH);
+        const c1 = new Member(LIBRDKAFKA, bootstrap, group, topic, 'classic-1', classicEnv);
+        const c2 = new Member(LIBRDKAFKA, bootstrap, group, topic, 'classic-2', classicEnv);
+        members.push(c1, c2);
+        await waitUntil(
+          'two classic members hold every partition',
+          () =>
+            disjointUnion([c1, c2]).length === PARTITIONS &&
+            c1.assignment().length > 0 &&
+            c2.assignment().length > 0,
+          SETTLE_TIMEOUT_MS,
+        );
+        await waitUntil(
+          'the first batch consumed',
+          () => consumedValues([c1, c2]).length >= BATCH,
+          SETTLE_TIMEOUT_MS,
+        );
+        assert.equal(await groupType(target.port, group), 'classic');
 
-      const started = Date.now();
-      const modern = new Member(LIBRDKAFKA, bootstrap, group, topic, 'consumer-1');
-      members.push(modern);
-      await waitUntil(
-        'three members (two classic, one consumer-protocol) hold every partition once',
-        () =>
-          disjointUnion([c1, c2, modern]).length === PARTITIONS &&
-          [c1, c2, modern].every((m) => m.assignment().length > 0),
-        SETTLE_TIMEOUT_MS,
-      );
-      console.log(
-        `${target.title}: consumer-protocol member start to every partition held once: ${Date.now() - started} ms; ` +
-          `assignments ${[c1, c2, modern].map((m) => `${m.name}=${m.assignment()}`).join(' ')}`,
-      );
-      assert.equal(await groupType(target.port, group), 'consumer');
-      await produce(bootstrap, topic, BATCH, BATCH);
-      await waitUntil(
-        'the second batch consumed',
-        () => consumedValues([c1, c2, modern]).length >= 2 * BATCH,
-        SETTLE_TIMEOUT_MS,
-      );
+        const started = Date.now();
+        const modern = new Member(modernClient, bootstrap, group, topic, 'consumer-1');
+        members.push(modern);
+        await waitUntil(
+          'three members (two classic, one consumer-protocol) hold every partition once',
+          () =>
+            disjointUnion([c1, c2, modern]).length === PARTITIONS &&
+            [c1, c2, modern].every((m) => m.assignment().length > 0),
+          SETTLE_TIMEOUT_MS,
+        );
+        console.log(
+          `${target.title}: consumer-protocol member start to every partition held once: ${Date.now() - started} ms; ` +
+            `assignments ${[c1, c2, modern].map((m) => `${m.name}=${m.assignment()}`).join(' ')}`,
+        );
+        assert.equal(await groupType(target.port, group), 'consumer');
+        await produce(bootstrap, topic, BATCH, BATCH);
+        await waitUntil(
+          'the second batch consumed',
+          () => consumedValues([c1, c2, modern]).length >= 2 * BATCH,
+          SETTLE_TIMEOUT_MS,
+        );
 
-      const leaving = Date.now();
-      await modern.stop('SIGTERM');
-      await eventually(
-        'the group is classic again and the classic members hold every partition',
-        async () =>
-          (await groupType(target.port, group)) === 'classic' &&
-          disjointUnion([c1, c2]).length === PARTITIONS &&
-          c1.assignment().length > 0 &&
-          c2.assignment().length > 0,
-      );
-      console.log(
-        `${target.title}: consumer member leaving to a classic group again: ${Date.now() - leaving} ms`,
-      );
-      await produce(bootstrap, topic, 2 * BATCH, BATCH);
-      await waitUntil(
-        'the third batch consumed',
-        () => consumedValues([c1, c2, modern]).length >= 3 * BATCH,
-        SETTLE_TIMEOUT_MS,
-      );
-      const values = consumedValues([c1, c2, modern]);
-      assert.equal(new Set(values).size, values.length, 'a record consumed twice');
-      assert.equal(values.length, 3 * BATCH);
-      const offsets = await committed(target.port, group, topic);
-      assert.equal(
-        offsets.reduce((sum, o) => sum + o, 0n),
-        BigInt(3 * BATCH),
-        `committed ${offsets}`,
-      );
-    });
+        const leaving = Date.now();
+        await modern.stop('SIGTERM');
+        await eventually(
+          'the group is classic again and the classic members hold every partition',
+          async () =>
+            (await groupType(target.port, group)) === 'classic' &&
+            disjointUnion([c1, c2]).length === PARTITIONS &&
+            c1.assignment().length > 0 &&
+            c2.assignment().length > 0,
+        );
+        console.log(
+          `${target.title}: consumer member leaving to a classic group again: ${Date.now() - leaving} ms`,
+        );
+        await produce(bootstrap, topic, 2 * BATCH, BATCH);
+        await waitUntil(
+          'the third batch consumed',
+          () => consumedValues([c1, c2, modern]).length >= 3 * BATCH,
+          SETTLE_TIMEOUT_MS,
+        );
+        const values = consumedValues([c1, c2, modern]);
+        assert.equal(new Set(values).size, values.length, 'a record consumed twice');
+        assert.equal(values.length, 3 * BATCH);
+        const offsets = await committed(target.port, group, topic);
+        assert.equal(
+          offsets.reduce((sum, o) => sum + o, 0n),
+          BigInt(3 * BATCH),
+          `committed ${offsets}`,
+        );
+      });
+    }
 
     it('the wire transcript is the one kstack is held to', async () => {
       assert.deepEqual(await migrationOnTheWire(target.port, 'long'), KAFKA_MIGRATION_ANSWERS);
