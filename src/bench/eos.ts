@@ -38,6 +38,12 @@ import { type LatencySummary, median, summarizeLatencies } from './stats.ts';
 /** kstack's nodes on P..P+2 (controllers P+50.., fault control P+10), Kafka's on P+20.. (controllers P+70..). */
 export const EOS_BASE_PORT_DEFAULT = 27620;
 const REPLICATION_FACTOR = 3;
+/**
+ * Warm-up records per producer JVM and transaction size: with 10,000 the reference's brokers were still
+ * warming up through the measured runs (100-record transactions: 497, 671, 784, 898 records/s and their
+ * nodes' CPU 33, 26, 19, 14 s over its four runs, session 15); with 40,000 flat (1,082-1,239 records/s).
+ */
+const TXN_WARMUP_RECORDS_DEFAULT = 40_000;
 /** Partitions of every bench topic: a transaction spans all three; Streams runs three tasks. */
 const PARTITIONS = 3;
 const SOURCE = join(import.meta.dirname, 'java', 'EosBench.java');
@@ -87,7 +93,7 @@ client and Kafka Streams: transactional produce, and Kafka Streams exactly_once_
   --targets LIST           kstack,reference (default both; the first one runs first: ABBA)
   --txn-sizes LIST         records per transaction (default 100,1000)
   --txn-records N          records per measured run of each size (default 20000)
-  --txn-warmup-records N   records of warm-up transactions, not measured (default 10000)
+  --txn-warmup-records N   records of warm-up transactions, not measured (default 40000)
   --record-bytes N         transactional record size (default 1024)
   --runs N                 measured runs of each load on each engine, alternating ABBA (default 4)
   --rate N                 records/s into the Streams application (default 1000)
@@ -148,7 +154,12 @@ export function parseEosOptions(argv: readonly string[]): EosBenchOptions | 'hel
     targets: targets as EosBenchOptions['targets'],
     txnSizes,
     txnRecords,
-    txnWarmupRecords: positive('txn-warmup-records', values['txn-warmup-records'], 10_000, 0),
+    txnWarmupRecords: positive(
+      'txn-warmup-records',
+      values['txn-warmup-records'],
+      TXN_WARMUP_RECORDS_DEFAULT,
+      0,
+    ),
     recordBytes: positive('record-bytes', values['record-bytes'], 1024),
     runs: positive('runs', values.runs, 4),
     rate: positive('rate', values.rate, 1000),

@@ -23,7 +23,7 @@ test('eos bench: defaults, and bad options refused naming the flag', () => {
     targets: ['kstack', 'reference'],
     txnSizes: [100, 1000],
     txnRecords: 20_000,
-    txnWarmupRecords: 10_000,
+    txnWarmupRecords: 40_000,
     recordBytes: 1024,
     runs: 4,
     rate: 1000,
