@@ -993,6 +993,8 @@ const GUARDS: ReadonlyMap<number, Guard> = new Map<number, Guard>([
   [66, listTransactions],
   [68, groupRead(() => ({ memberEpoch: -1, heartbeatIntervalMs: 0 }))],
   [69, consumerGroupDescribe],
+  // Kafka 4.1.1's KafkaApis: DESCRIBE_CONFIGS on the cluster, else the whole answer refused.
+  [74, clusterOnly(Op.DESCRIBE_CONFIGS, () => ({ errorCode: CLUSTER_DENIED, configResources: [] }))],
   [75, describeTopicPartitions],
 ]);
 

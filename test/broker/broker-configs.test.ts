@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { ReferenceCluster } from '../../reference/cluster.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
+import { WireClient } from '../security/support.ts';
 import { BROKER, ConfigClient, type DescribedConfig, Op, TOPIC } from './broker-configs-wire.ts';
 
 const KAFKA_CONFIGS = fileURLToPath(new URL('../../reference/bin/kafka-configs', import.meta.url));
@@ -630,6 +631,75 @@ for (const makeTarget of [kstackTarget, referenceTarget]) {
           ['compression.type', 'producer', S.default],
         ],
       });
+    });
+
+    it('ListConfigResources (KIP-1142) lists groups with configs, loggers, brokers and topics; kafka-configs describes groups with it', async () => {
+      const tool = async (...args: string[]) =>
+        runTool(KAFKA_CONFIGS, ['--bootstrap-server', `127.0.0.1:${target.port}`, ...args], {
+          timeoutMs: 60_000,
+        });
+      for (const [group, config] of [
+        ['lcr-a', 'consumer.session.timeout.ms=50000'],
+        ['lcr-b', 'consumer.heartbeat.interval.ms=6000'],
+      ] as const) {
+        const set = await tool(
+          '--entity-type',
+          'groups',
+          '--entity-name',
+          group,
+          '--alter',
+          '--add-config',
+          config,
+        );
+        assert.equal(set.stdout.trim(), `Completed updating config for group ${group}.`, set.stderr);
+      }
+      const wire = await WireClient.connect(target.port);
+      try {
+        const list = async (version: number, resourceTypes: number[]) =>
+          (await wire.request(74, version, { resourceTypes })) as {
+            errorCode: number;
+            configResources: { resourceName: string; resourceType: number }[];
+          };
+        const names = (answer: Awaited<ReturnType<typeof list>>, type: number) =>
+          answer.configResources.filter((r) => r.resourceType === type).map((r) => r.resourceName);
+        const all = await list(1, []);
+        assert.equal(all.errorCode, 0);
+        // Kafka's order of types: groups, client metrics, broker loggers, brokers, topics (sorted).
+        const types = all.configResources.map((r) => r.resourceType);
+        assert.deepEqual(
+          types,
+          [...types].sort((a, b) => b - a),
+        );
+        assert.deepEqual(names(all, 32).sort(), ['lcr-a', 'lcr-b']);
+        assert.deepEqual(names(all, 8), [node]);
+        assert.deepEqual(names(all, 4), [node]);
+        const topics = names(await list(1, [2]), 2);
+        assert.deepEqual(topics, [...topics].sort());
+        assert.deepEqual(await list(1, [16]), { throttleTimeMs: 0, errorCode: 0, configResources: [] });
+        assert.deepEqual(await list(0, []), { throttleTimeMs: 0, errorCode: 0, configResources: [] });
+        for (const unsupported of [0, 1, 3, 99, -1]) {
+          assert.deepEqual(await list(1, [unsupported, 32]), {
+            throttleTimeMs: 0,
+            errorCode: 35, // UNSUPPORTED_VERSION
+            configResources: [],
+          });
+        }
+      } finally {
+        wire.close();
+      }
+      const described = await tool('--entity-type', 'groups', '--describe');
+      assert.equal(described.code, 0, described.stderr);
+      assert.deepEqual(described.stdout.trim().split('\n').sort(), [
+        '  consumer.heartbeat.interval.ms=6000 sensitive=false synonyms={DYNAMIC_GROUP_CONFIG:consumer.heartbeat.interval.ms=6000}',
+        '  consumer.session.timeout.ms=50000 sensitive=false synonyms={DYNAMIC_GROUP_CONFIG:consumer.session.timeout.ms=50000}',
+        'Dynamic configs for group lcr-a are:',
+        'Dynamic configs for group lcr-b are:',
+      ]);
+      const unknown = await tool('--entity-type', 'groups', '--entity-name', 'lcr-none', '--describe');
+      assert.equal(
+        unknown.stdout.trim(),
+        "The group 'lcr-none' doesn't exist and doesn't have dynamic config.",
+      );
     });
 
     if (target.kstack) {

@@ -37,6 +37,8 @@ const BODY_OVERRIDES: ReadonlyMap<number, MessageValue> = new Map<number, Messag
   [17, { mechanism: 'PLAIN' }],
   // Kafka answers an unknown quota entity type (the probe's name) with UNSUPPORTED_VERSION itself.
   [48, { components: [{ entityType: 'client-id', matchType: 2, match: null }], strict: false }],
+  // So does ListConfigResources for an unknown resource type (the probe's 0); 32 lists groups.
+  [74, { resourceTypes: [32] }],
 ]);
 
 /** A string that names nothing yet: topics, groups and ids the probes create or look up. */

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { ApiKey, apis, getApi } from '../../src/protocol/apis/index.ts';
 import { ErrorCode, errorByCode, KafkaErrors } from '../../src/protocol/errors.ts';
 
-test('the registry holds the 55 APIs of the broker, group, transaction, security (ACLs, quotas too), quorum and reassignment work (45, 75)', () => {
-  assert.equal(apis.size, 55);
+test('the registry holds the 56 APIs of the broker, group, transaction, security (ACLs, quotas too), quorum, reassignment work (45, 75) and config listing (74)', () => {
+  assert.equal(apis.size, 56);
   assert.ok(
     getApi(45) !== undefined && getApi(75) !== undefined,
     'AlterPartitionReassignments (45) and DescribeTopicPartitions (75)',
@@ -55,6 +55,7 @@ test('version ranges as the specification gives them', () => {
     [ApiKey.AlterClientQuotas, 0, 1, 1],
     [ApiKey.DescribeCluster, 0, 1, 0],
     [ApiKey.ConsumerGroupHeartbeat, 0, 1, 0],
+    [ApiKey.ListConfigResources, 0, 1, 0],
   ];
   for (const [key, min, max, flexible] of expected) {
     const api = getApi(key)!;

@@ -71,6 +71,7 @@ import {
   ConsumerGroupHeartbeatResponse,
 } from './68-consumer-group-heartbeat.ts';
 import { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from './69-consumer-group-describe.ts';
+import { ListConfigResourcesRequest, ListConfigResourcesResponse } from './74-list-config-resources.ts';
 import {
   DescribeTopicPartitionsRequest,
   DescribeTopicPartitionsResponse,
@@ -158,6 +159,7 @@ export const ApiKey = {
   ListTransactions: 66,
   ConsumerGroupHeartbeat: 68,
   ConsumerGroupDescribe: 69,
+  ListConfigResources: 74,
   DescribeTopicPartitions: 75,
 } as const;
 
@@ -230,6 +232,7 @@ const definitions: readonly ApiDefinition[] = [
   defineApi('ListTransactions', ListTransactionsRequest, ListTransactionsResponse),
   defineApi('ConsumerGroupHeartbeat', ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse),
   defineApi('ConsumerGroupDescribe', ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse),
+  defineApi('ListConfigResources', ListConfigResourcesRequest, ListConfigResourcesResponse),
   defineApi('DescribeTopicPartitions', DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse),
 ];
 
@@ -294,4 +297,5 @@ export * from './65-describe-transactions.ts';
 export * from './66-list-transactions.ts';
 export * from './68-consumer-group-heartbeat.ts';
 export * from './69-consumer-group-describe.ts';
+export * from './74-list-config-resources.ts';
 export * from './75-describe-topic-partitions.ts';
