@@ -60,7 +60,17 @@ public class EosBench {
   /** The warm-up's drain check looks at the arrivals of each window this long. */
   static final long DRAIN_WINDOW_MS = 1_000;
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    try {
+      run(args);
+    } catch (Throwable e) {
+      // A failure ends the JVM (exit 1, the cause on stderr) even with a client's threads still running.
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  static void run(String[] args) throws Exception {
     switch (args[0]) {
       case "txn" -> txn(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
           Integer.parseInt(args[5]), Integer.parseInt(args[6]), Integer.parseInt(args[7]));
@@ -225,6 +235,8 @@ public class EosBench {
         allSeen.countDown();
       }
     }, "eos-bench-reader");
+    // A failed driver must not outlive its main thread for the reader's sake.
+    reader.setDaemon(true);
     reader.start();
 
     Properties p = new Properties();
