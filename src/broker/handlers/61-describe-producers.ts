@@ -1,8 +1,12 @@
 /**
  * DescribeProducers 0: the active producers of each partition led here: id, epoch, last
  * sequence and timestamp, and the first offset of the producer's open transaction (-1 when
- * none). The coordinator epoch of a producer's last marker is not kept: answered -1.
+ * none), and the coordinator epoch of the producer's last marker here (-1 before any), which
+ * `kafka-transactions abort --start-offset` sends back in its WriteTxnMarkers. A follower answers
+ * too, as Kafka's do (`kafka-transactions describe-producers --broker-id`, `find-hanging
+ * --broker-id` ask every replica): from its log's producer state, which it keeps as it appends.
  */
+import { asCoordinatorReplica } from '../../coordinator/broker-log.ts';
 import { runtimeOf } from '../../coordinator/handler-support.ts';
 import { transactionsOf } from '../../coordinator/transactions/handler-support.ts';
 import type {
@@ -12,6 +16,7 @@ import type {
 } from '../../protocol/index.ts';
 import { ErrorCode } from '../../protocol/index.ts';
 import { defineHandler } from '../handler.ts';
+import type { LocalPartition } from '../services.ts';
 
 export const handler = defineHandler<DescribeProducersRequestData, Input<DescribeProducersResponseData>>({
   apiKey: 61,
@@ -37,11 +42,20 @@ export const handler = defineHandler<DescribeProducersRequestData, Input<Describ
           if (view === undefined || partitionIndex < 0 || partitionIndex >= view.partitions.length) {
             return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${t.name}-${partitionIndex} does not exist`);
           }
-          if (context.broker.partitions.get(t.name, partitionIndex) === undefined) {
+          const local = context.broker.partitions.get(t.name, partitionIndex);
+          if (local === undefined) {
             return failed(
               ErrorCode.NOT_LEADER_OR_FOLLOWER,
-              `This broker does not lead ${t.name}-${partitionIndex}`,
+              `This broker holds no replica of ${t.name}-${partitionIndex}`,
             );
+          }
+          if (view.partitions[partitionIndex]?.leaderId !== context.broker.nodeId) {
+            return {
+              partitionIndex,
+              errorCode: ErrorCode.NONE,
+              errorMessage: null,
+              ...followerProducers(local),
+            };
           }
           const producers = groups?.producerState.producersOf(t.name, partitionIndex) ?? [];
           return {
@@ -64,3 +78,19 @@ export const handler = defineHandler<DescribeProducersRequestData, Input<Describ
     };
   },
 });
+
+/** A follower's producers, as its log's appends left them (the producer table holds led partitions only). */
+function followerProducers(local: LocalPartition) {
+  const state = asCoordinatorReplica(local)?.log.producerStateView();
+  if (state === undefined) return { activeProducers: [] };
+  return {
+    activeProducers: [...state.producers].map(([producerId, p]) => ({
+      producerId,
+      producerEpoch: p.producerEpoch,
+      lastSequence: p.batches.at(-1)?.lastSequence ?? -1,
+      lastTimestamp: BigInt(p.lastTimestampMs),
+      coordinatorEpoch: p.coordinatorEpoch,
+      currentTxnStartOffset: BigInt(state.ongoing.get(producerId) ?? -1),
+    })),
+  };
+}
