@@ -1,21 +1,23 @@
 /**
  * A hanging transaction found and aborted by Kafka's `kafka-transactions` tool
  * (org.apache.kafka.tools.TransactionsCommand `find-hanging` and `abort`), on a 3-node kstack
- * (in-process ClusterNodes) and on Apache Kafka 4.1.1 (the reference, one node, with
+ * (in-process ClusterNodes) and on a 3-node Apache Kafka 4.1.1 (the reference, with
  * `transaction.partition.verification.enable=false`), with the same assertions.
  *
  * Staged without any test-only path: a producer whose transactional id node A coordinates commits
- * one transaction on a partition led by node B (so its last marker there carries a real coordinator
- * epoch), then writes a raw transactional Produce v9 (before v12: no implicit add) to a partition led by node B without
- * AddPartitionsToTxn. B appends it unverified (kstack's leaders verify only the producers their own
- * node coordinates; the reference is told not to verify), so the batch opens a transaction the
- * coordinator knows nothing about. Its timestamp is an hour old, so the tool (which reports open
- * transactions whose LastTimestamp is older than `--max-transaction-timeout`, 15 minutes) finds it
- * at once. The LSO stays at the batch while the high watermark moves on; `find-hanging --broker-id B`
- * lists it; `abort --start-offset` writes the abort marker through WriteTxnMarkers (27) with the
- * coordinator epoch DescribeProducers reports (the commit marker's); then the LSO reaches the
- * high watermark, Kafka's console consumer at read_committed reads the plain records only, and
- * neither `find-hanging` nor `describe-producers` shows an open transaction.
+ * one transaction on an RF 3 partition led by node B (so its last marker there carries a real
+ * coordinator epoch), then writes a raw transactional Produce v9 (before v12: no implicit add)
+ * there without AddPartitionsToTxn. B appends it unverified (kstack's leaders verify only the
+ * producers their own node coordinates; the reference is told not to verify), so the batch opens
+ * a transaction the coordinator knows nothing about. Its timestamp is an hour old, so the tool
+ * (which reports open transactions whose LastTimestamp is older than `--max-transaction-timeout`,
+ * 15 minutes) finds it at once. The LSO stays at the batch while the high watermark moves on;
+ * `find-hanging --broker-id` lists it on the leader and on a follower (a follower answers
+ * DescribeProducers from the producer state its log keeps); `abort --start-offset` writes the abort
+ * marker through WriteTxnMarkers (27) with the coordinator epoch DescribeProducers reports (the
+ * commit marker's); then the LSO reaches the high watermark, Kafka's console consumer at
+ * read_committed reads the plain and committed records only, and neither `find-hanging` nor
+ * `describe-producers` shows an open transaction.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,7 +38,7 @@ const RUN_CLASS = fileURLToPath(new URL('../../reference/bin/kafka-run-class', i
 const CONSOLE_CONSUMER = fileURLToPath(
   new URL('../../reference/bin/kafka-console-consumer', import.meta.url),
 );
-/** The reference's broker; its controller listens 50 above: 28050. */
+/** The reference's node 1 (nodes 2 and 3 above it); their controllers listen 50 above: 28050-28052. */
 const REFERENCE_PORT = 28000;
 /** How old the hanging batch is: well past the tool's default 15-minute bound. */
 const BATCH_AGE_MS = 60 * 60 * 1000;
@@ -70,7 +72,7 @@ async function kstackEngine(): Promise<Engine> {
 async function referenceEngine(): Promise<Engine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kstack-hanging-ref-'));
   const cluster = new ReferenceCluster({
-    nodes: 1,
+    nodes: 3,
     basePort: REFERENCE_PORT,
     dataDir,
     overrides: { 'transaction.partition.verification.enable': 'false' },
@@ -79,8 +81,8 @@ async function referenceEngine(): Promise<Engine> {
   return {
     title: 'Apache Kafka 4.1.1 (reference)',
     bootstrap: `127.0.0.1:${REFERENCE_PORT}`,
-    port: () => REFERENCE_PORT,
-    nodeIds: [1],
+    port: (id) => REFERENCE_PORT + id - 1,
+    nodeIds: [1, 2, 3],
     async stop() {
       await cluster.stop(true);
       rmSync(dataDir, { recursive: true, force: true });
@@ -207,15 +209,15 @@ async function committedTransaction(
   assert.equal(ended.errorCode, ErrorCode.NONE, 'EndTxn');
 }
 
-/** DescribeProducers v0 on the leader: the coordinator epoch of the producer's last marker. */
-async function describedCoordinatorEpoch(toLeader: ControllerClient, producerId: bigint): Promise<number> {
-  const answer = await send(toLeader, 61, 0, { topics: [{ name: TOPIC, partitionIndexes: [0] }] });
+/** DescribeProducers v0 on one replica: the producer's state there (it must be described). */
+async function describedProducer(toReplica: ControllerClient, producerId: bigint): Promise<MessageValue> {
+  const answer = await send(toReplica, 61, 0, { topics: [{ name: TOPIC, partitionIndexes: [0] }] });
   const partition = (answer.topics as { partitions: MessageValue[] }[])[0]?.partitions[0];
   assert.equal(partition?.errorCode, ErrorCode.NONE, 'DescribeProducers');
   const producers = partition.activeProducers as MessageValue[];
   const producer = producers.find((p) => p.producerId === producerId);
   assert.ok(producer !== undefined, 'the producer is described');
-  return producer.coordinatorEpoch as number;
+  return producer;
 }
 
 /** Kafka's Java console consumer at read_committed: the first `count` values of the topic. */
@@ -265,17 +267,18 @@ for (const makeEngine of [kstackEngine, referenceEngine]) {
     }, async () => {
       const any = clientOf(engine.nodeIds[0]!);
       const coordinator = await coordinatorOf(any, TRANSACTIONAL_ID);
-      // The partition's leader: another node than the coordinator where there is one.
+      // The partition's leader: another node than the coordinator; RF 3.
       const leader = engine.nodeIds.find((id) => id !== coordinator) ?? coordinator;
-      if (engine.nodeIds.length > 1)
-        assert.notEqual(leader, coordinator, 'the leader is not the coordinator');
+      assert.notEqual(leader, coordinator, 'the leader is not the coordinator');
+      const [follower, ...others] = engine.nodeIds.filter((id) => id !== leader);
+      assert.ok(follower !== undefined);
       const created = await send(any, 19, 7, {
         topics: [
           {
             name: TOPIC,
             numPartitions: -1,
             replicationFactor: -1,
-            assignments: [{ partitionIndex: 0, brokerIds: [leader] }],
+            assignments: [{ partitionIndex: 0, brokerIds: [leader, follower, ...others] }],
             configs: [],
           },
         ],
@@ -299,7 +302,7 @@ for (const makeEngine of [kstackEngine, referenceEngine]) {
       await until('the commit marker written (LSO 3)', async () =>
         (await latestOffset(toLeader, 1)) === 3n ? true : undefined,
       );
-      const coordinatorEpoch = await describedCoordinatorEpoch(toLeader, producerId);
+      const coordinatorEpoch = (await describedProducer(toLeader, producerId)).coordinatorEpoch as number;
       assert.ok(coordinatorEpoch >= 0, `the commit marker's coordinator epoch: ${coordinatorEpoch}`);
 
       const past = Date.now() - BATCH_AGE_MS;
@@ -328,21 +331,23 @@ for (const makeEngine of [kstackEngine, referenceEngine]) {
       assert.equal(await latestOffset(toLeader, 0), 7n, 'the high watermark passes the open transaction');
       assert.equal(await latestOffset(toLeader, 1), 3n, 'the LSO stays at the open transaction');
 
-      const found = await transactionsTool(engine.bootstrap, 'find-hanging', '--broker-id', String(leader));
-      assert.equal(found.code, 0, found.stderr);
-      assert.deepEqual(
-        found.rows.map((row) => [
-          row.Topic,
-          row.Partition,
-          row.ProducerId,
-          row.ProducerEpoch,
-          row.StartOffset,
-        ]),
-        [[TOPIC, '0', String(producerId), String(producerEpoch), '3']],
-        'find-hanging lists exactly the hanging transaction',
+      // A follower keeps producer state as it appends, and answers DescribeProducers from it.
+      const toFollower = clientOf(follower);
+      await until(`the open transaction replicated to node ${follower}`, async () =>
+        (await describedProducer(toFollower, producerId)).currentTxnStartOffset === 3n ? true : undefined,
       );
-      assert.equal(found.rows[0]?.LastTimestamp, String(past + 1), 'the batch max timestamp');
-      assert.equal(found.rows[0]?.CoordinatorEpoch, String(coordinatorEpoch), "the last marker's epoch");
+      for (const broker of [leader, follower]) {
+        const found = await transactionsTool(engine.bootstrap, 'find-hanging', '--broker-id', String(broker));
+        assert.equal(found.code, 0, found.stderr);
+        const listed = found.rows.map((row) => [row.Topic, row.Partition, row.ProducerId, row.ProducerEpoch]);
+        assert.deepEqual(
+          listed.map((row, i) => [...row, found.rows[i]?.StartOffset]),
+          [[TOPIC, '0', String(producerId), String(producerEpoch), '3']],
+          `find-hanging --broker-id ${broker} lists exactly the hanging transaction`,
+        );
+        assert.equal(found.rows[0]?.LastTimestamp, String(past + 1), 'the batch max timestamp');
+        assert.equal(found.rows[0]?.CoordinatorEpoch, String(coordinatorEpoch), "the last marker's epoch");
+      }
 
       const aborted = await transactionsTool(
         engine.bootstrap,
@@ -368,9 +373,14 @@ for (const makeEngine of [kstackEngine, referenceEngine]) {
         'after-2',
       ]);
 
-      const after = await transactionsTool(engine.bootstrap, 'find-hanging', '--broker-id', String(leader));
-      assert.equal(after.code, 0, after.stderr);
-      assert.deepEqual(after.rows, [], 'find-hanging lists nothing after the abort');
+      await until(`the abort marker replicated to node ${follower}`, async () =>
+        (await describedProducer(toFollower, producerId)).currentTxnStartOffset === -1n ? true : undefined,
+      );
+      for (const broker of [leader, follower]) {
+        const after = await transactionsTool(engine.bootstrap, 'find-hanging', '--broker-id', String(broker));
+        assert.equal(after.code, 0, after.stderr);
+        assert.deepEqual(after.rows, [], `find-hanging --broker-id ${broker} lists nothing after the abort`);
+      }
       const producers = await transactionsTool(
         engine.bootstrap,
         'describe-producers',
