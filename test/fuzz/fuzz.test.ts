@@ -7,8 +7,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Broker } from '../../src/broker/broker.ts';
+import { WireClient } from '../security/support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXED_SEED = 20261123;
@@ -16,6 +20,8 @@ const SECONDS_PER_RUN = 10;
 const RUN_TIMEOUT_MS = 180_000;
 /** The SASL run's broker: PLAINTEXT here, its SASL_PLAINTEXT listener one above (docs/team-rules.md). */
 const SASL_RUN_PORT = 27420;
+/** F6's in-process broker. */
+const F6_PORT = 19952;
 
 function runFuzzer(
   seed: number,
@@ -102,14 +108,47 @@ describe('protocol fuzzer against kstack up', { timeout: 3 * RUN_TIMEOUT_MS }, (
     assert.equal(code, 0, output);
   });
 
-  // Findings of random seeds, replayed one request each (fuzz/FINDINGS.md).
-  it('a WriteTxnMarkers for producer id -2^63 is answered, not a closed connection (seed 2559373560, iteration 9912)', async () => {
-    const { code, output } = await runFuzzer(2559373560, 19952, ['--iteration', '9912']);
-    // The generator picks versions from the protocol's ranges, so a wider range (Produce v12 and
-    // TxnOffsetCommit v5 since TV2) can change the version it draws here: v1 before, v0 now. What
-    // makes it the finding is the request and its producer id, -2^63 (0x8000000000000000).
-    assert.match(output, /iteration 9912: valid of API 27 v[01]\n/);
-    assert.match(output, /bytes: [0-9a-f]*8000000000000000/);
-    assert.equal(code, 0, output);
+  // F6 (fuzz/FINDINGS.md), found by seed 2559373560 at iteration 9912 in session 8. Replayed as the
+  // request itself: a seed's iteration draws its API from the advertised list, so every API served
+  // later (ListConfigResources, session 15) moves what that iteration sends.
+  it('F6: a WriteTxnMarkers for producer id -2^63 is answered INVALID_REQUEST per partition, not a closed connection', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kstack-fuzz-f6-'));
+    const broker = new Broker({ dataDir, host: '127.0.0.1', port: F6_PORT });
+    await broker.start();
+    const wire = await WireClient.connect(F6_PORT);
+    try {
+      const created = (await wire.request(19, 4, {
+        topics: [{ name: 'f6', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 30_000,
+        validateOnly: false,
+      })) as { topics: { errorCode: number }[] };
+      assert.equal(created.topics[0]?.errorCode, 0);
+      for (const version of [0, 1]) {
+        const answer = await wire.request(27, version, {
+          markers: [
+            {
+              producerId: -(2n ** 63n),
+              producerEpoch: 0,
+              transactionResult: false,
+              topics: [{ name: 'f6', partitionIndexes: [0] }],
+              coordinatorEpoch: 0,
+            },
+          ],
+        });
+        assert.notEqual(answer, 'closed', `v${version}: the broker closed the connection`);
+        assert.deepEqual(answer, {
+          markers: [
+            {
+              producerId: -(2n ** 63n),
+              topics: [{ name: 'f6', partitions: [{ partitionIndex: 0, errorCode: 42 }] }], // INVALID_REQUEST
+            },
+          ],
+        });
+      }
+    } finally {
+      wire.close();
+      await broker.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
