@@ -32,7 +32,8 @@ export interface ConfigEntry {
 /** ConfigType 0: Kafka's answer for a config it has no definition of. */
 const UNKNOWN_TYPE = 0;
 
-function wanted(keys: readonly string[] | null, name: string): boolean {
+/** Whether a DescribeConfigs entry is asked for: every one when no keys are named. */
+export function wanted(keys: readonly string[] | null, name: string): boolean {
   return keys === null || keys.length === 0 || keys.includes(name);
 }
 

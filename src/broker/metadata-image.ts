@@ -10,7 +10,14 @@ import type { ScramMetadataRecord } from '../security/scram-store.ts';
 import type { BrokerEndpoint, MetadataView, PartitionView, TopicView } from './services.ts';
 
 /** ConfigRecord resource types (Kafka's ConfigResource.Type). */
-export const ConfigResourceType = { topic: 2, broker: 4, group: 32 } as const;
+/** Kafka's ConfigResource.Type ids. */
+export const ConfigResourceType = {
+  topic: 2,
+  broker: 4,
+  brokerLogger: 8,
+  clientMetrics: 16,
+  group: 32,
+} as const;
 
 /**
  * One listener of a registered broker, as Kafka's RegisterBrokerRecord lists them (its `endpoints`:

@@ -4,11 +4,11 @@
  * these for a group resource; the values and checks are `group-configs.ts`'s.
  */
 import type { Broker } from '../broker/broker.ts';
+import type { ConfigEntry } from '../broker/config-describer.ts';
 import { KafkaErrors } from '../protocol/index.ts';
 import {
   type BrokerSetting,
   describeGroupConfigs,
-  type GroupConfigEntry,
   groupConfigProblem,
   listOperationProblem,
 } from './group-configs.ts';
@@ -89,7 +89,7 @@ export function describeGroupResource(
   broker: Broker,
   resource: DescribeResource,
   request: { readonly includeSynonyms: boolean; readonly includeDocumentation: boolean },
-): { errorCode: number; errorMessage: string; configs: GroupConfigEntry[] } {
+): { errorCode: number; errorMessage: string; configs: ConfigEntry[] } {
   if (resource.resourceName === '') {
     return {
       errorCode: KafkaErrors.INVALID_REQUEST.code,

@@ -6,9 +6,7 @@
  * consumer groups use `consumer.session.timeout.ms` and `consumer.heartbeat.interval.ms`; the share
  * and streams ones are kept and described (kstack serves neither kind of group).
  */
-
-/** Kafka's ConfigResource.Type.GROUP. */
-export const GROUP_CONFIG_RESOURCE_TYPE = 32;
+import { type ConfigEntry, wanted } from '../broker/config-describer.ts';
 
 /** DescribeConfigs' ConfigSource: a group's own value, and the broker's default for it. */
 const GROUP_CONFIG_SOURCE = 8;
@@ -213,18 +211,6 @@ export function listOperationProblem(name: string, operation: 'APPEND' | 'SUBTRA
   return `Can't ${operation} to key ${name} because its type is not LIST.`;
 }
 
-export interface GroupConfigEntry {
-  name: string;
-  value: string | null;
-  readOnly: boolean;
-  isDefault: boolean;
-  configSource: number;
-  isSensitive: boolean;
-  synonyms: { name: string; value: string | null; source: number }[];
-  configType: number;
-  documentation: string | null;
-}
-
 /**
  * DescribeConfigs of a group: every group config (or the keys asked for; unknown keys are left
  * out) with the group's own value (source 8) or the broker's default (source 5), as Kafka 4.1.1
@@ -236,9 +222,8 @@ export function describeGroupConfigs(
   includeSynonyms: boolean,
   includeDocumentation: boolean,
   broker: BrokerSetting,
-): GroupConfigEntry[] {
-  const wanted = keys === null || keys.length === 0 ? null : new Set(keys);
-  return GROUP_CONFIGS.filter((d) => wanted === null || wanted.has(d.name)).map((definition) => {
+): ConfigEntry[] {
+  return GROUP_CONFIGS.filter((d) => wanted(keys, d.name)).map((definition) => {
     const set = own?.get(definition.name);
     const value = set ?? defaultValue(definition, broker);
     const source = set === undefined ? DEFAULT_CONFIG_SOURCE : GROUP_CONFIG_SOURCE;

@@ -14,13 +14,16 @@ import {
 } from '../../protocol/index.ts';
 import { defineHandler } from '../handler.ts';
 import { brokerOf } from '../handler-support.ts';
+import { ConfigResourceType } from '../metadata-image.ts';
 
-/** Kafka's ConfigResource.Type ids, in the order Kafka 4.1.1 answers an empty request. */
-const GROUP = 32;
-const CLIENT_METRICS = 16;
-const BROKER_LOGGER = 8;
-const BROKER = 4;
-const TOPIC = 2;
+const {
+  group: GROUP,
+  clientMetrics: CLIENT_METRICS,
+  brokerLogger: BROKER_LOGGER,
+  broker: BROKER,
+  topic: TOPIC,
+} = ConfigResourceType;
+/** The types listed, in the order Kafka 4.1.1 answers an empty request. */
 const LISTED_TYPES: readonly number[] = [GROUP, CLIENT_METRICS, BROKER_LOGGER, BROKER, TOPIC];
 
 export const handler = defineHandler<ListConfigResourcesRequestData, Input<ListConfigResourcesResponseData>>({
