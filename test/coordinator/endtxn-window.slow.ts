@@ -24,7 +24,7 @@ import type { ControllerClient } from '../../src/controller/broker-lifecycle.ts'
 import { ErrorCode } from '../../src/protocol/errors.ts';
 import type { MessageValue } from '../../src/protocol/index.ts';
 import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
-import { clientTo, initProducerId, send } from './raw-requests.ts';
+import { addPartitionToTxn, clientTo, initProducerId, send } from './raw-requests.ts';
 
 const BROKER_PORTS = [25830, 25831, 25832] as const;
 const CONTROLLER_PORTS = [25880, 25881, 25882] as const;
@@ -112,16 +112,7 @@ async function round(
     const producer = await until('InitProducerId', () => initProducerId(client, transactionalId));
     const producerId = producer.producerId as bigint;
     const epoch = producer.producerEpoch as number;
-    const added = await send(client, 24, 3, {
-      v3AndBelowTransactionalId: transactionalId,
-      v3AndBelowProducerId: producerId,
-      v3AndBelowProducerEpoch: epoch,
-      v3AndBelowTopics: [{ name: TOPIC, partitions: [0] }],
-    });
-    const results = added.resultsByTopicV3AndBelow as {
-      resultsByPartition: { partitionErrorCode: number }[];
-    }[];
-    assert.equal(results[0]?.resultsByPartition[0]?.partitionErrorCode, ErrorCode.NONE, 'AddPartitionsToTxn');
+    await addPartitionToTxn(client, transactionalId, producerId, epoch, TOPIC, 0);
     const bumps = endTxnVersion >= 5 ? 1 : 0;
     const commit = send(client, 26, endTxnVersion, {
       transactionalId,

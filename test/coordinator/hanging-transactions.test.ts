@@ -32,7 +32,7 @@ import type { MessageValue } from '../../src/protocol/index.ts';
 import { encodeRecordBatch } from '../../src/records/index.ts';
 import { startCluster, type TestCluster } from '../../src/testing/cluster.ts';
 import { runTool } from '../engine/run-tool.ts';
-import { clientTo, initProducerId, send } from './raw-requests.ts';
+import { addPartitionToTxn, clientTo, initProducerId, send } from './raw-requests.ts';
 
 const RUN_CLASS = fileURLToPath(new URL('../../reference/bin/kafka-run-class', import.meta.url));
 const CONSOLE_CONSUMER = fileURLToPath(
@@ -179,16 +179,7 @@ async function committedTransaction(
   producerId: bigint,
   producerEpoch: number,
 ): Promise<void> {
-  const added = await send(toCoordinator, 24, 3, {
-    v3AndBelowTransactionalId: TRANSACTIONAL_ID,
-    v3AndBelowProducerId: producerId,
-    v3AndBelowProducerEpoch: producerEpoch,
-    v3AndBelowTopics: [{ name: TOPIC, partitions: [0] }],
-  });
-  const results = added.resultsByTopicV3AndBelow as {
-    resultsByPartition: { partitionErrorCode: number }[];
-  }[];
-  assert.equal(results[0]?.resultsByPartition[0]?.partitionErrorCode, ErrorCode.NONE, 'AddPartitionsToTxn');
+  await addPartitionToTxn(toCoordinator, TRANSACTIONAL_ID, producerId, producerEpoch, TOPIC, 0);
   const batch = await encodeRecordBatch({
     transactional: true,
     producerId: Number(producerId),

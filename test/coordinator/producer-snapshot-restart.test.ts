@@ -15,7 +15,7 @@ import type { MessageValue } from '../../src/protocol/index.ts';
 import { encodeRecordBatch } from '../../src/records/index.ts';
 import { BrokerProcess } from '../engine/broker-process.ts';
 import { runTool } from '../engine/run-tool.ts';
-import { clientTo, initProducerId, send } from './raw-requests.ts';
+import { addPartitionToTxn, clientTo, initProducerId, send } from './raw-requests.ts';
 
 const PORT = 24500;
 const TOPIC = 'snapshot-restart';
@@ -103,16 +103,7 @@ async function transaction(
 ) {
   const producerId = txn.producerId as bigint;
   const epoch = txn.producerEpoch as number;
-  const added = await send(client, 24, 3, {
-    v3AndBelowTransactionalId: TRANSACTIONAL_ID,
-    v3AndBelowProducerId: producerId,
-    v3AndBelowProducerEpoch: epoch,
-    v3AndBelowTopics: [{ name: TOPIC, partitions: [0] }],
-  });
-  const results = added.resultsByTopicV3AndBelow as {
-    resultsByPartition: { partitionErrorCode: number }[];
-  }[];
-  assert.equal(results[0]?.resultsByPartition[0]?.partitionErrorCode, ErrorCode.NONE, 'AddPartitionsToTxn');
+  await addPartitionToTxn(client, TRANSACTIONAL_ID, producerId, epoch, TOPIC, 0);
   const written = await produce(
     client,
     await batchOf(values, { producerId, epoch, sequence, transactional: true }),

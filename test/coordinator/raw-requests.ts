@@ -38,3 +38,24 @@ export async function initProducerId(
   });
   return answer.errorCode === ErrorCode.NONE ? answer : undefined;
 }
+
+/** AddPartitionsToTxn v3 (the client's form) of one partition; asserts the coordinator added it. */
+export async function addPartitionToTxn(
+  client: ControllerClient,
+  transactionalId: string,
+  producerId: bigint,
+  producerEpoch: number,
+  topic: string,
+  partition: number,
+): Promise<void> {
+  const added = await send(client, 24, 3, {
+    v3AndBelowTransactionalId: transactionalId,
+    v3AndBelowProducerId: producerId,
+    v3AndBelowProducerEpoch: producerEpoch,
+    v3AndBelowTopics: [{ name: topic, partitions: [partition] }],
+  });
+  const results = added.resultsByTopicV3AndBelow as {
+    resultsByPartition: { partitionErrorCode: number }[];
+  }[];
+  assert.equal(results[0]?.resultsByPartition[0]?.partitionErrorCode, ErrorCode.NONE, 'AddPartitionsToTxn');
+}
